@@ -1,0 +1,251 @@
+// Package clientapi is the Discord-compatible face of a homeserver: the REST
+// API under /api, /api/v9 and /api/v10, the CDN-style file routes, and (as
+// it lands) the gateway. It translates HTTP to calls on the domain
+// (homeserver) and domain errors to Discord's error bodies; it holds no
+// state of its own beyond rate-limit counters.
+package clientapi
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"hearth/clientapi/ratelimit"
+	"hearth/homeserver"
+	"hearth/metrics"
+)
+
+// Config is what the client API is built from.
+type Config struct {
+	Homeserver *homeserver.Homeserver
+	Log        *slog.Logger
+	// RateLimit turns request rate limits on; off only for benchmarks or
+	// behind a proxy that limits instead.
+	RateLimit bool
+	// MaxBody bounds a JSON request body; zero means 1 MiB.
+	MaxBody int64
+}
+
+// API serves the client API.
+type API struct {
+	hs      *homeserver.Homeserver
+	log     *slog.Logger
+	engine  *gin.Engine
+	maxBody int64
+
+	rateLimit bool
+	routes    *ratelimit.Limiter
+	logins    *ratelimit.Limiter
+}
+
+// Rate limits, per identity (token, or address when there is none).
+const (
+	routeLimit      = 50
+	routeWindow     = time.Second
+	loginFailures   = 5
+	loginWindow     = time.Minute
+	maxLimitKeys    = 100_000
+	profileMaxBody  = 16 << 20 // an avatar data URI
+	defaultMaxBody  = 1 << 20
+	principalKey    = "hearth.principal"
+	tokenKey        = "hearth.token"
+	discordLocaleEN = "en-US"
+)
+
+// New builds the client API.
+func New(cfg Config) *API {
+	a := &API{
+		hs:        cfg.Homeserver,
+		log:       cfg.Log,
+		maxBody:   cfg.MaxBody,
+		rateLimit: cfg.RateLimit,
+		routes:    ratelimit.New(routeLimit, routeWindow, maxLimitKeys),
+		logins:    ratelimit.New(loginFailures, loginWindow, maxLimitKeys),
+	}
+	if a.maxBody == 0 {
+		a.maxBody = defaultMaxBody
+	}
+	if a.log == nil {
+		a.log = slog.New(slog.DiscardHandler)
+	}
+	e := gin.New()
+	e.HandleMethodNotAllowed = true
+	e.RedirectTrailingSlash = false
+	e.RedirectFixedPath = false
+	e.Use(a.recover, a.observe, a.cors, a.limitBody)
+	e.NoRoute(notFound)
+	e.NoMethod(methodNotAllowed)
+	a.engine = e
+	a.routesV10(e.Group("/api", a.limitRate))
+	e.GET("/avatars/:user/:file", a.avatar)
+	return a
+}
+
+func (a *API) routesV10(r *gin.RouterGroup) {
+	r.POST("/auth/register", a.register)
+	r.POST("/auth/login", a.login)
+	r.POST("/auth/logout", a.auth, a.logout)
+
+	r.GET("/users/@me", a.auth, a.me)
+	r.PATCH("/users/@me", a.auth, a.bodyLimit(profileMaxBody), a.updateMe)
+	r.GET("/users/:user", a.auth, a.user)
+}
+
+// ServeHTTP implements http.Handler. /api/v9 and /api/v10 are the same API
+// as /api: the version prefix is taken off before routing.
+func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if rest, ok := strings.CutPrefix(r.URL.Path, "/api/v"); ok {
+		version, tail, _ := strings.Cut(rest, "/")
+		if version != "9" && version != "10" {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusBadRequest)
+			_, _ = w.Write([]byte(`{"code":50041,"message":"Invalid API version provided."}`))
+			return
+		}
+		r.URL.Path = "/api/" + tail
+		r.URL.RawPath = ""
+	}
+	a.engine.ServeHTTP(w, r)
+}
+
+// recover turns a panic into a 500 with a Discord body and a log line, so
+// that one bad request cannot take the process down.
+func (a *API) recover(c *gin.Context) {
+	defer func() {
+		if v := recover(); v != nil {
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			a.log.Error("panic serving request", "method", c.Request.Method, "path", c.Request.URL.Path, "panic", v)
+			c.AbortWithStatusJSON(http.StatusInternalServerError, apiError{Code: 0, Message: "500: Internal Server Error"})
+		}
+	}()
+	c.Next()
+}
+
+// observe labels the request's metrics with the matched route template.
+func (a *API) observe(c *gin.Context) {
+	if route := c.FullPath(); route != "" {
+		metrics.SetRoute(c.Request, route)
+	}
+	c.Next()
+}
+
+// cors lets a web client served by any homeserver call this one. Tokens
+// travel in the Authorization header, never in cookies, so allowing every
+// origin exposes nothing a page could not already send.
+func (a *API) cors(c *gin.Context) {
+	h := c.Writer.Header()
+	h.Set("Access-Control-Allow-Origin", "*")
+	h.Set("Access-Control-Expose-Headers", "X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset, X-RateLimit-Reset-After, X-RateLimit-Bucket, X-RateLimit-Scope, X-RateLimit-Global, Retry-After")
+	if c.Request.Method == http.MethodOptions {
+		h.Set("Access-Control-Allow-Methods", "GET, POST, PUT, PATCH, DELETE, OPTIONS")
+		h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, X-Audit-Log-Reason, X-Super-Properties, X-Discord-Locale, X-Debug-Options")
+		h.Set("Access-Control-Max-Age", "86400")
+		c.AbortWithStatus(http.StatusNoContent)
+		return
+	}
+	c.Next()
+}
+
+func (a *API) limitBody(c *gin.Context) {
+	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, a.maxBody)
+	c.Next()
+}
+
+// bodyLimit raises the body limit for one route.
+func (a *API) bodyLimit(n int64) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, n)
+		c.Next()
+	}
+}
+
+// identity is who a rate limit counts against: the token when there is one
+// (hashed, so no token sits in memory as a map key), else the address.
+func identity(c *gin.Context) string {
+	if h := c.GetHeader("Authorization"); h != "" {
+		sum := sha256.Sum256([]byte(h))
+		return "t:" + hex.EncodeToString(sum[:12])
+	}
+	return "ip:" + c.ClientIP()
+}
+
+// limitRate applies the per-route bucket and writes Discord's headers.
+func (a *API) limitRate(c *gin.Context) {
+	if !a.rateLimit || c.FullPath() == "" {
+		c.Next()
+		return
+	}
+	route := c.Request.Method + " " + c.FullPath()
+	res := a.routes.Take(identity(c) + " " + route)
+	sum := sha256.Sum256([]byte(route))
+	writeRateLimit(c, res, hex.EncodeToString(sum[:8]))
+	if !res.Allowed {
+		tooManyRequests(c, res, "user")
+		return
+	}
+	c.Next()
+}
+
+func writeRateLimit(c *gin.Context, res ratelimit.Result, bucket string) {
+	h := c.Writer.Header()
+	now := time.Now()
+	h.Set("X-RateLimit-Limit", strconv.Itoa(res.Limit))
+	h.Set("X-RateLimit-Remaining", strconv.Itoa(res.Remaining))
+	h.Set("X-RateLimit-Reset", strconv.FormatFloat(float64(res.Reset.UnixMilli())/1000, 'f', 3, 64))
+	h.Set("X-RateLimit-Reset-After", strconv.FormatFloat(res.RetryAfter(now).Seconds(), 'f', 3, 64))
+	h.Set("X-RateLimit-Bucket", bucket)
+}
+
+// rateLimited is Discord's 429 body; retry_after is in seconds, a float.
+type rateLimited struct {
+	Message    string  `json:"message"`
+	RetryAfter float64 `json:"retry_after"`
+	Global     bool    `json:"global"`
+	Code       int     `json:"code"`
+}
+
+func tooManyRequests(c *gin.Context, res ratelimit.Result, scope string) {
+	wait := res.RetryAfter(time.Now())
+	c.Header("Retry-After", strconv.Itoa(int((wait+time.Second-1)/time.Second)))
+	c.Header("X-RateLimit-Scope", scope)
+	c.AbortWithStatusJSON(http.StatusTooManyRequests, rateLimited{
+		Message:    "You are being rate limited.",
+		RetryAfter: float64(wait.Milliseconds()) / 1000,
+	})
+}
+
+// auth requires a valid token: "Bot <t>", "Bearer <t>" or the bare token.
+func (a *API) auth(c *gin.Context) {
+	tok := c.GetHeader("Authorization")
+	for _, prefix := range []string{"Bot ", "Bearer "} {
+		if rest, ok := strings.CutPrefix(tok, prefix); ok {
+			tok = rest
+			break
+		}
+	}
+	tok = strings.TrimSpace(tok)
+	if tok == "" {
+		a.fail(c, homeserver.ErrUnauthorized)
+		return
+	}
+	p, err := a.hs.Authenticate(c.Request.Context(), tok)
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	c.Set(principalKey, p)
+	c.Set(tokenKey, tok)
+	c.Next()
+}
+
+func principal(c *gin.Context) homeserver.Principal {
+	return c.MustGet(principalKey).(homeserver.Principal)
+}

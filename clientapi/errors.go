@@ -1,0 +1,96 @@
+package clientapi
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"hearth/homeserver"
+)
+
+// apiError is Discord's error body. Errors holds per-field problems for
+// 50035 Invalid Form Body, nested by field path.
+type apiError struct {
+	Code    int            `json:"code"`
+	Message string         `json:"message"`
+	Errors  map[string]any `json:"errors,omitempty"`
+}
+
+// Errors the adapter itself raises, before the domain is reached.
+var (
+	errMalformedJSON  = errors.New("malformed JSON body")
+	errBodyTooLarge   = errors.New("request body too large")
+	errInvalidVersion = errors.New("invalid API version")
+)
+
+// statusFor maps an error to its HTTP status and Discord body. This is the
+// one place where domain errors become Discord error codes.
+func statusFor(err error) (int, apiError) {
+	var v *homeserver.ValidationError
+	switch {
+	case errors.As(err, &v):
+		return http.StatusBadRequest, apiError{Code: 50035, Message: "Invalid Form Body", Errors: nestErrors(v)}
+	case errors.Is(err, errMalformedJSON):
+		return http.StatusBadRequest, apiError{Code: 50109, Message: "The request body contains invalid JSON."}
+	case errors.Is(err, errBodyTooLarge):
+		return http.StatusRequestEntityTooLarge, apiError{Code: 40005, Message: "Request entity too large"}
+	case errors.Is(err, errInvalidVersion):
+		return http.StatusBadRequest, apiError{Code: 50041, Message: "Invalid API version provided."}
+	case errors.Is(err, homeserver.ErrUnauthorized):
+		return http.StatusUnauthorized, apiError{Code: 0, Message: "401: Unauthorized"}
+	case errors.Is(err, homeserver.ErrUnknownUser):
+		return http.StatusNotFound, apiError{Code: 10013, Message: "Unknown User"}
+	case errors.Is(err, homeserver.ErrNotFound):
+		return http.StatusNotFound, apiError{Code: 0, Message: "404: Not Found"}
+	case errors.Is(err, homeserver.ErrMissingAccess):
+		return http.StatusForbidden, apiError{Code: 50001, Message: "Missing Access"}
+	case errors.Is(err, homeserver.ErrMissingPermission):
+		return http.StatusForbidden, apiError{Code: 50013, Message: "Missing Permissions"}
+	case errors.Is(err, homeserver.ErrUnavailable):
+		return http.StatusServiceUnavailable, apiError{Code: 0, Message: "503: Service Unavailable"}
+	default:
+		return http.StatusInternalServerError, apiError{Code: 0, Message: "500: Internal Server Error"}
+	}
+}
+
+// fail answers the request with err's Discord error and stops the chain.
+// Server-side failures are logged with their cause; client mistakes are not.
+func (a *API) fail(c *gin.Context, err error) {
+	status, body := statusFor(err)
+	if status >= 500 {
+		a.log.Error("request failed", "method", c.Request.Method, "route", c.FullPath(), "status", status, "err", err)
+	}
+	c.AbortWithStatusJSON(status, body)
+}
+
+// nestErrors turns {"a.b": [...]} into {"a": {"b": {"_errors": [...]}}}.
+func nestErrors(v *homeserver.ValidationError) map[string]any {
+	out := map[string]any{}
+	for path, list := range v.Fields {
+		node := out
+		for _, part := range strings.Split(path, ".") {
+			next, ok := node[part].(map[string]any)
+			if !ok {
+				next = map[string]any{}
+				node[part] = next
+			}
+			node = next
+		}
+		items := make([]map[string]string, 0, len(list))
+		for _, fe := range list {
+			items = append(items, map[string]string{"code": fe.Code, "message": fe.Message})
+		}
+		node["_errors"] = items
+	}
+	return out
+}
+
+func notFound(c *gin.Context) {
+	c.AbortWithStatusJSON(http.StatusNotFound, apiError{Code: 0, Message: "404: Not Found"})
+}
+
+func methodNotAllowed(c *gin.Context) {
+	c.AbortWithStatusJSON(http.StatusMethodNotAllowed, apiError{Code: 0, Message: "405: Method Not Allowed"})
+}

@@ -1,0 +1,135 @@
+package clientapi
+
+import (
+	"errors"
+	"net/http"
+	"path"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"hearth/homeserver"
+	"hearth/snowflake"
+)
+
+// userJSON is Discord's user object as anyone may see it.
+type userJSON struct {
+	ID                   snowflake.ID `json:"id"`
+	Username             string       `json:"username"`
+	Discriminator        string       `json:"discriminator"`
+	GlobalName           *string      `json:"global_name"`
+	Avatar               *string      `json:"avatar"`
+	Bot                  bool         `json:"bot,omitempty"`
+	System               bool         `json:"system,omitempty"`
+	Banner               *string      `json:"banner"`
+	AccentColor          *int         `json:"accent_color"`
+	PublicFlags          int64        `json:"public_flags"`
+	AvatarDecorationData any          `json:"avatar_decoration_data"`
+}
+
+// selfJSON is the user object of /users/@me, with the private fields.
+type selfJSON struct {
+	userJSON
+	Bio         string  `json:"bio"`
+	MFAEnabled  bool    `json:"mfa_enabled"`
+	Locale      string  `json:"locale"`
+	Verified    bool    `json:"verified"`
+	Email       *string `json:"email"`
+	Flags       int64   `json:"flags"`
+	PremiumType int     `json:"premium_type"`
+	// Token is set only in the answer to a password change.
+	Token string `json:"token,omitempty"`
+}
+
+func nullable(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+func publicUser(u homeserver.User) userJSON {
+	return userJSON{
+		ID: u.ID, Username: u.Username, Discriminator: "0", GlobalName: nullable(u.GlobalName),
+		Avatar: nullable(u.Avatar), Bot: u.Bot, AccentColor: u.AccentColor, PublicFlags: u.Flags,
+	}
+}
+
+func selfUser(u homeserver.User) selfJSON {
+	return selfJSON{userJSON: publicUser(u), Bio: u.Bio, Locale: discordLocaleEN, Verified: true, Flags: u.Flags}
+}
+
+func (a *API) me(c *gin.Context) {
+	c.JSON(http.StatusOK, selfUser(principal(c).User))
+}
+
+func (a *API) updateMe(c *gin.Context) {
+	f, err := readForm(c)
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	up := homeserver.ProfileUpdate{
+		Username:    f.String("username", false),
+		GlobalName:  f.String("global_name", false),
+		Avatar:      f.String("avatar", false),
+		Bio:         f.String("bio", false),
+		AccentColor: f.Int("accent_color"),
+		Password:    f.String("password", false).Value,
+		NewPassword: f.String("new_password", false),
+	}
+	if err := f.Err(); err != nil {
+		a.fail(c, err)
+		return
+	}
+	u, tok, err := a.hs.UpdateProfile(c.Request.Context(), principal(c), up, c.GetString(tokenKey))
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	out := selfUser(u)
+	out.Token = tok
+	c.JSON(http.StatusOK, out)
+}
+
+func (a *API) user(c *gin.Context) {
+	id, err := pathID(c, "user")
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	u, err := a.hs.User(c.Request.Context(), id)
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, publicUser(u))
+}
+
+// avatar serves /avatars/{user}/{hash}.{ext} as Discord's CDN does. The
+// extension is the client's wish; the bytes are served as what they are.
+func (a *API) avatar(c *gin.Context) {
+	id, err := snowflake.Parse(c.Param("user"))
+	if err != nil {
+		notFound(c)
+		return
+	}
+	file := c.Param("file")
+	hash := strings.TrimSuffix(file, path.Ext(file))
+	f, err := a.hs.Avatar(c.Request.Context(), id, hash)
+	if err != nil {
+		if errors.Is(err, homeserver.ErrNotFound) {
+			notFound(c)
+			return
+		}
+		a.fail(c, err)
+		return
+	}
+	defer f.Close()
+	h := c.Writer.Header()
+	h.Set("Content-Type", f.ContentType)
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Cache-Control", "public, max-age=31536000, immutable")
+	http.ServeContent(c.Writer, c.Request, "", time.Time{}, f)
+}

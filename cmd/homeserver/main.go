@@ -1,0 +1,94 @@
+// Command homeserver runs a Hearth homeserver. With no flags it serves on
+// 127.0.0.1:8080 with an embedded SQLite database in ./data. Every flag can
+// also be given as an environment variable HEARTH_<NAME> (upper case, dashes
+// as underscores); a flag on the command line wins over the variable.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/gin-gonic/gin"
+
+	"hearth/server"
+)
+
+func main() {
+	gin.SetMode(gin.ReleaseMode)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stderr); err != nil {
+		fmt.Fprintf(os.Stderr, "hearth: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
+	fs := flag.NewFlagSet("homeserver", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var (
+		cfg      server.Config
+		logLevel string
+		logJSON  bool
+	)
+	fs.StringVar(&cfg.Listen, "listen", "127.0.0.1:8080", "address to serve on (host:port)")
+	fs.StringVar(&cfg.DataDir, "data", "data", "data directory: SQLite database, uploads, signing key")
+	fs.StringVar(&cfg.Database, "database", "", "a postgres:// URL to use PostgreSQL instead of SQLite in the data directory")
+	fs.StringVar(&cfg.ServerName, "server-name", "", "this homeserver's federation name (default: the listen host:port)")
+	fs.StringVar(&cfg.PublicURL, "public-url", "", "base URL clients and peers reach this server at (default: http://<listen>)")
+	fs.BoolVar(&cfg.InsecureFederation, "insecure-federation", false, "allow plain-http and private/loopback federation peers (development and tests only)")
+	fs.BoolVar(&cfg.RateLimit, "rate-limit", true, "enforce client API rate limits")
+	fs.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn, error")
+	fs.BoolVar(&logJSON, "log-json", false, "log JSON lines instead of text")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q (see -help)", fs.Arg(0))
+	}
+	if err := applyEnv(fs, getenv); err != nil {
+		return err
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(logLevel)); err != nil {
+		return fmt.Errorf("--log-level: %w", err)
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	if logJSON {
+		cfg.Log = slog.New(slog.NewJSONHandler(stderr, opts))
+	} else {
+		cfg.Log = slog.New(slog.NewTextHandler(stderr, opts))
+	}
+	srv, err := server.New(ctx, cfg)
+	if err != nil {
+		return fmt.Errorf("cannot start: %w", err)
+	}
+	fmt.Fprintf(stderr, "Hearth homeserver %s serving at %s (server name %s)\n", server.Version, srv.URL(), srv.ServerName())
+	return srv.Serve(ctx)
+}
+
+// applyEnv sets every flag not given on the command line from HEARTH_<NAME>.
+func applyEnv(fs *flag.FlagSet, getenv func(string) string) error {
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	var err error
+	fs.VisitAll(func(f *flag.Flag) {
+		if given[f.Name] || err != nil {
+			return
+		}
+		name := "HEARTH_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
+		if v := getenv(name); v != "" {
+			if e := f.Value.Set(v); e != nil {
+				err = fmt.Errorf("%s=%q: %w", name, v, e)
+			}
+		}
+	})
+	return err
+}

@@ -1,0 +1,184 @@
+package homeserver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"hearth/homeserver/password"
+	"hearth/snowflake"
+	"hearth/storage"
+)
+
+// Principal is who a request acts as: a user and the session their token
+// names.
+type Principal struct {
+	User    User
+	Session snowflake.ID
+}
+
+// Registration is what a person signs up with.
+type Registration struct {
+	Username string
+	Password string
+	// Client describes the device (its user agent), shown in the user's
+	// own session list.
+	Client string
+}
+
+// Register creates a local account and signs it in, returning its token.
+func (h *Homeserver) Register(ctx context.Context, r Registration) (string, User, error) {
+	v := &ValidationError{}
+	validateUsername(v, "username", r.Username)
+	validatePassword(v, "password", r.Password)
+	if err := v.Err(); err != nil {
+		return "", User{}, err
+	}
+	hash, err := password.Hash(r.Password, h.cfg.Password)
+	if err != nil {
+		return "", User{}, fmt.Errorf("register: %w", err)
+	}
+	now := h.now()
+	u := storage.User{ID: h.cfg.IDs.Next(), Username: r.Username, PasswordHash: hash, CreatedAt: now}
+	s := storage.Session{ID: h.cfg.IDs.Next(), UserID: u.ID, CreatedAt: now, LastUsed: now, Client: clip(r.Client, 256)}
+	err = h.update(ctx, func(tx storage.Tx, _ *events) error {
+		if err := tx.CreateUser(ctx, u); err != nil {
+			return err
+		}
+		return tx.CreateSession(ctx, s)
+	})
+	if errors.Is(err, storage.ErrConflict) {
+		return "", User{}, errUsernameTaken("username")
+	}
+	if err != nil {
+		return "", User{}, storeErr("register", err)
+	}
+	h.log.Info("account registered", "user_id", u.ID, "username", u.Username)
+	tok, err := h.token(u.ID, s.ID, now)
+	return tok, userFrom(u), err
+}
+
+// ErrInvalidLogin is the one answer to a wrong name or a wrong password, so
+// that a login does not reveal which accounts exist.
+var ErrInvalidLogin = Invalid("login", "INVALID_LOGIN", "Login or password is invalid.")
+
+// Login checks a username and password and starts a new session.
+func (h *Homeserver) Login(ctx context.Context, login, pw, client string) (string, User, error) {
+	if len(login) > 256 || len(pw) > PasswordMax*4 {
+		return "", User{}, ErrInvalidLogin
+	}
+	u, err := h.store.UserByUsername(ctx, login)
+	if errors.Is(err, storage.ErrNotFound) {
+		_, _ = password.Verify(pw, h.dummyHash)
+		return "", User{}, ErrInvalidLogin
+	}
+	if err != nil {
+		return "", User{}, storeErr("login", err)
+	}
+	if u.PasswordHash == "" { // bots and remote users have no password
+		_, _ = password.Verify(pw, h.dummyHash)
+		return "", User{}, ErrInvalidLogin
+	}
+	ok, err := password.Verify(pw, u.PasswordHash)
+	if err != nil {
+		return "", User{}, fmt.Errorf("login: user %d: %w", u.ID, err)
+	}
+	if !ok {
+		return "", User{}, ErrInvalidLogin
+	}
+	now := h.now()
+	s := storage.Session{ID: h.cfg.IDs.Next(), UserID: u.ID, CreatedAt: now, LastUsed: now, Client: clip(client, 256)}
+	if err := h.update(ctx, func(tx storage.Tx, _ *events) error { return tx.CreateSession(ctx, s) }); err != nil {
+		return "", User{}, storeErr("login", err)
+	}
+	tok, err := h.token(u.ID, s.ID, now)
+	return tok, userFrom(u), err
+}
+
+// tokenClaims are what a session token carries. The session ID is what
+// makes it revocable: the token is honoured only while that session exists.
+type tokenClaims struct {
+	SessionID snowflake.ID `json:"sid"`
+	jwt.RegisteredClaims
+}
+
+func (h *Homeserver) token(userID, sessionID snowflake.ID, now time.Time) (string, error) {
+	claims := tokenClaims{
+		SessionID: sessionID,
+		RegisteredClaims: jwt.RegisteredClaims{
+			Issuer:    h.cfg.ServerName,
+			Subject:   userID.String(),
+			IssuedAt:  jwt.NewNumericDate(now),
+			ExpiresAt: jwt.NewNumericDate(now.Add(h.cfg.TokenTTL)),
+		},
+	}
+	tok, err := jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString(h.cfg.TokenKey)
+	if err != nil {
+		return "", fmt.Errorf("sign token: %w", err)
+	}
+	return tok, nil
+}
+
+// Authenticate resolves a token to the user and session it names. Forged,
+// expired, malformed and revoked tokens are all ErrUnauthorized.
+func (h *Homeserver) Authenticate(ctx context.Context, token string) (Principal, error) {
+	var claims tokenClaims
+	_, err := jwt.ParseWithClaims(token, &claims, func(*jwt.Token) (any, error) { return h.cfg.TokenKey, nil },
+		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
+		jwt.WithIssuer(h.cfg.ServerName),
+		jwt.WithExpirationRequired(),
+		jwt.WithTimeFunc(h.cfg.Now),
+	)
+	if err != nil {
+		return Principal{}, fmt.Errorf("token: %w: %w", ErrUnauthorized, err)
+	}
+	userID, err := snowflake.Parse(claims.Subject)
+	if err != nil {
+		return Principal{}, fmt.Errorf("token subject: %w", ErrUnauthorized)
+	}
+	s, ok := h.sessions.Get(claims.SessionID)
+	if !ok {
+		s, err = h.store.SessionByID(ctx, claims.SessionID)
+		if errors.Is(err, storage.ErrNotFound) {
+			return Principal{}, fmt.Errorf("session %d: %w", claims.SessionID, ErrUnauthorized)
+		}
+		if err != nil {
+			return Principal{}, storeErr("authenticate", err)
+		}
+		h.sessions.Add(s.ID, s)
+	}
+	if s.UserID != userID {
+		return Principal{}, fmt.Errorf("session %d is not user %d's: %w", s.ID, userID, ErrUnauthorized)
+	}
+	u, err := h.User(ctx, userID)
+	if err != nil {
+		if errors.Is(err, ErrUnknownUser) {
+			return Principal{}, fmt.Errorf("token user: %w", ErrUnauthorized)
+		}
+		return Principal{}, err
+	}
+	return Principal{User: u, Session: s.ID}, nil
+}
+
+// Logout ends the session of p.
+func (h *Homeserver) Logout(ctx context.Context, p Principal) error {
+	err := h.update(ctx, func(tx storage.Tx, _ *events) error { return tx.DeleteSession(ctx, p.Session) })
+	h.sessions.Remove(p.Session)
+	if err != nil && !errors.Is(err, storage.ErrNotFound) {
+		return storeErr("logout", err)
+	}
+	return nil
+}
+
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	s = s[:n]
+	// Do not leave half a UTF-8 sequence.
+	return strings.ToValidUTF8(s, "")
+}

@@ -1,0 +1,259 @@
+// Package bus carries committed events from the writers that appended them to
+// the parts of the process that react live: gateway sessions and the
+// federation sender.
+//
+// Publishing never blocks. Each subscription has a bounded queue; when it is
+// full the bus only notes, per log, which sequence numbers it dropped, and
+// the subscriber reads those from the event log itself. A subscriber also
+// fills from the log any gap it sees (events of one log can be published in
+// a different order than their commits by racing writers), so it always
+// receives each log's events in sequence order, without gap or duplicate,
+// from the point it started.
+package bus
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	"hearth/snowflake"
+	"hearth/storage"
+)
+
+// Log is where a subscriber catches up from: the event log in storage.
+type Log interface {
+	Events(ctx context.Context, logID snowflake.ID, after int64, limit int) ([]storage.Event, error)
+}
+
+// Bus fans committed events out to subscriptions.
+type Bus struct {
+	log  Log
+	mu   sync.RWMutex
+	subs map[*Subscription]struct{}
+}
+
+// New makes a bus whose subscribers catch up from log.
+func New(log Log) *Bus {
+	return &Bus{log: log, subs: make(map[*Subscription]struct{})}
+}
+
+// Publish hands committed events to every subscription. Call it after the
+// transaction that appended them has committed, never before.
+func (b *Bus) Publish(events ...storage.Event) {
+	if len(events) == 0 {
+		return
+	}
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	for s := range b.subs {
+		s.offer(events)
+	}
+}
+
+// Subscribe starts a subscription that sees events published from now on.
+// queue bounds how many events wait in memory before the subscriber has to
+// read from the log instead.
+func (b *Bus) Subscribe(queue int) *Subscription {
+	if queue < 1 {
+		queue = 1
+	}
+	s := &Subscription{
+		bus:    b,
+		max:    queue,
+		wake:   make(chan struct{}, 1),
+		last:   make(map[snowflake.ID]int64),
+		behind: make(map[snowflake.ID]span),
+	}
+	b.mu.Lock()
+	b.subs[s] = struct{}{}
+	b.mu.Unlock()
+	return s
+}
+
+// ErrClosed is returned by Next after Close.
+var ErrClosed = errors.New("bus: subscription closed")
+
+// span is a range of sequence numbers a subscription dropped for one log.
+type span struct{ from, to int64 }
+
+// Subscription is one subscriber's ordered view of the bus. Next is meant to
+// be called from one goroutine.
+type Subscription struct {
+	bus  *Bus
+	max  int
+	wake chan struct{}
+
+	mu     sync.Mutex
+	queue  []storage.Event
+	behind map[snowflake.ID]span
+	closed bool
+
+	// Owned by the goroutine calling Next.
+	last  map[snowflake.ID]int64
+	ready []storage.Event
+}
+
+// offer queues events or, when the queue is full, records them as dropped.
+func (s *Subscription) offer(events []storage.Event) {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return
+	}
+	for _, e := range events {
+		if len(s.queue) < s.max {
+			s.queue = append(s.queue, e)
+			continue
+		}
+		sp, ok := s.behind[e.LogID]
+		if !ok {
+			sp.from = e.Seq
+		}
+		sp.from = min(sp.from, e.Seq)
+		sp.to = max(sp.to, e.Seq)
+		s.behind[e.LogID] = sp
+	}
+	s.mu.Unlock()
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Start tells the subscription that the subscriber has seen log logID up to
+// seq, so that anything after it that the bus does not deliver is read from
+// the log. Call it before Next.
+func (s *Subscription) Start(logID snowflake.ID, seq int64) {
+	s.last[logID] = seq
+}
+
+// Lagging reports whether the subscription has dropped events it has yet to
+// read back from the log.
+func (s *Subscription) Lagging() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.behind) > 0
+}
+
+// catchUpPage bounds one read from the log.
+const catchUpPage = 500
+
+// Next returns the next event, waiting for one if needed.
+func (s *Subscription) Next(ctx context.Context) (storage.Event, error) {
+	for {
+		if len(s.ready) > 0 {
+			e := s.ready[0]
+			s.ready = s.ready[1:]
+			if e.Seq <= s.last[e.LogID] {
+				continue
+			}
+			s.last[e.LogID] = e.Seq
+			return e, nil
+		}
+		s.mu.Lock()
+		if s.closed {
+			s.mu.Unlock()
+			return storage.Event{}, ErrClosed
+		}
+		if len(s.queue) > 0 {
+			e := s.queue[0]
+			s.queue[0] = storage.Event{}
+			s.queue = s.queue[1:]
+			if len(s.queue) == 0 {
+				s.queue = nil // let the backing array go
+			}
+			s.mu.Unlock()
+			if err := s.admit(ctx, e); err != nil {
+				return storage.Event{}, err
+			}
+			continue
+		}
+		if logID, sp, ok := s.takeBehind(); ok {
+			s.mu.Unlock()
+			if err := s.fill(ctx, logID, sp.from-1, sp.to); err != nil {
+				return storage.Event{}, err
+			}
+			continue
+		}
+		s.mu.Unlock()
+		select {
+		case <-ctx.Done():
+			return storage.Event{}, ctx.Err()
+		case <-s.wake:
+		}
+	}
+}
+
+// takeBehind removes one log's dropped span; s.mu is held.
+func (s *Subscription) takeBehind() (snowflake.ID, span, bool) {
+	for id, sp := range s.behind {
+		delete(s.behind, id)
+		return id, sp, true
+	}
+	return 0, span{}, false
+}
+
+// admit puts e on the ready list, reading first from the log whatever lies
+// between the last event seen of its log and e.
+func (s *Subscription) admit(ctx context.Context, e storage.Event) error {
+	last, seen := s.last[e.LogID]
+	if !seen {
+		// Events of this log were dropped before the first one arrived:
+		// they too were published after Subscribe, so start before them.
+		s.mu.Lock()
+		sp, dropped := s.behind[e.LogID]
+		s.mu.Unlock()
+		if dropped && sp.from < e.Seq {
+			last, seen = sp.from-1, true
+			s.last[e.LogID] = last
+		}
+	}
+	if seen && e.Seq > last+1 {
+		if err := s.fill(ctx, e.LogID, last, e.Seq-1); err != nil {
+			return err
+		}
+	}
+	s.ready = append(s.ready, e)
+	return nil
+}
+
+// fill reads events (after, upTo] of one log onto the ready list. Where the
+// subscriber has seen the log further than after, it starts there instead.
+func (s *Subscription) fill(ctx context.Context, logID snowflake.ID, after, upTo int64) error {
+	if last, ok := s.last[logID]; ok && last > after {
+		after = last
+	}
+	for _, r := range s.ready {
+		if r.LogID == logID && r.Seq > after && r.Seq <= upTo {
+			upTo = r.Seq - 1 // already on its way
+		}
+	}
+	for after < upTo {
+		evs, err := s.bus.log.Events(ctx, logID, after, min(catchUpPage, int(upTo-after)))
+		if err != nil {
+			return fmt.Errorf("bus: catch up log %d after %d: %w", logID, after, err)
+		}
+		if len(evs) == 0 {
+			return fmt.Errorf("bus: catch up log %d: events %d to %d are missing from the log", logID, after+1, upTo)
+		}
+		s.ready = append(s.ready, evs...)
+		after = evs[len(evs)-1].Seq
+	}
+	return nil
+}
+
+// Close ends the subscription; a blocked Next returns ErrClosed.
+func (s *Subscription) Close() {
+	s.bus.mu.Lock()
+	delete(s.bus.subs, s)
+	s.bus.mu.Unlock()
+	s.mu.Lock()
+	s.closed = true
+	s.queue = nil
+	s.mu.Unlock()
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}

@@ -1,0 +1,175 @@
+package bus_test
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"hearth/homeserver/bus"
+	"hearth/snowflake"
+	"hearth/storage"
+	"hearth/storage/sqlite"
+)
+
+func openStore(t *testing.T) storage.Store {
+	t.Helper()
+	s, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "bus.db"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// appendAndPublish commits one event and publishes it, as the domain does.
+func appendAndPublish(t *testing.T, s storage.Store, b *bus.Bus, logID snowflake.ID, i int) {
+	t.Helper()
+	var ev storage.Event
+	err := s.Update(context.Background(), func(tx storage.Tx) error {
+		var err error
+		ev, err = tx.AppendEvent(context.Background(), storage.Event{LogID: logID, Type: "TEST", Payload: []byte(fmt.Sprintf(`{"i":%d}`, i))})
+		return err
+	})
+	if err != nil {
+		t.Error(err)
+		return
+	}
+	b.Publish(ev)
+}
+
+// collect reads n events and checks each log arrives complete and in order.
+func collect(t *testing.T, sub *bus.Subscription, n int, logs map[snowflake.ID]int64) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for i := 0; i < n; i++ {
+		e, err := sub.Next(ctx)
+		if err != nil {
+			t.Fatalf("Next after %d events: %v", i, err)
+		}
+		if want := logs[e.LogID] + 1; e.Seq != want {
+			t.Fatalf("log %d: got seq %d, want %d", e.LogID, e.Seq, want)
+		}
+		logs[e.LogID] = e.Seq
+	}
+}
+
+func TestInOrder(t *testing.T) {
+	s := openStore(t)
+	b := bus.New(s)
+	sub := b.Subscribe(100)
+	defer sub.Close()
+	logs := map[snowflake.ID]int64{1: 0, 2: 0}
+	for i := range 20 {
+		appendAndPublish(t, s, b, snowflake.ID(1+i%2), i)
+	}
+	collect(t, sub, 20, logs)
+	if logs[1] != 10 || logs[2] != 10 {
+		t.Fatalf("got %v", logs)
+	}
+}
+
+// TestSlowSubscriberCatchesUpFromLog: writers finish although the subscriber
+// reads nothing and its queue holds only 4 events; it then gets every event
+// from the log, in order.
+func TestSlowSubscriberCatchesUpFromLog(t *testing.T) {
+	s := openStore(t)
+	b := bus.New(s)
+	slow := b.Subscribe(4)
+	defer slow.Close()
+	const writers, each = 4, 50
+	var wg sync.WaitGroup
+	for w := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range each {
+				appendAndPublish(t, s, b, snowflake.ID(10+w%2), i)
+			}
+		}()
+	}
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("writers blocked by a subscriber that does not read")
+	}
+	if !slow.Lagging() {
+		t.Fatal("a 4-event queue took 200 events without lagging")
+	}
+	logs := map[snowflake.ID]int64{10: 0, 11: 0}
+	collect(t, slow, writers*each, logs)
+	if logs[10] != 100 || logs[11] != 100 {
+		t.Fatalf("got %v", logs)
+	}
+	if slow.Lagging() {
+		t.Fatal("still lagging after catching up")
+	}
+}
+
+// TestOutOfOrderPublishFilledFromLog: seq 2 is published before seq 1 (two
+// writers racing between commit and publish); the subscriber still sees 1
+// then 2, and the late 1 is not delivered twice.
+func TestOutOfOrderPublishFilledFromLog(t *testing.T) {
+	s := openStore(t)
+	b := bus.New(s)
+	sub := b.Subscribe(10)
+	defer sub.Close()
+	sub.Start(5, 0)
+	var evs []storage.Event
+	for i := range 3 {
+		_ = s.Update(context.Background(), func(tx storage.Tx) error {
+			e, err := tx.AppendEvent(context.Background(), storage.Event{LogID: 5, Type: "TEST", Payload: []byte(fmt.Sprint(i))})
+			evs = append(evs, e)
+			return err
+		})
+	}
+	b.Publish(evs[1])
+	b.Publish(evs[0])
+	b.Publish(evs[2])
+	logs := map[snowflake.ID]int64{5: 0}
+	collect(t, sub, 3, logs)
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if e, err := sub.Next(ctx); err == nil {
+		t.Fatalf("duplicate delivered: %+v", e)
+	}
+}
+
+func TestCloseWakesNext(t *testing.T) {
+	b := bus.New(openStore(t))
+	sub := b.Subscribe(1)
+	errc := make(chan error, 1)
+	go func() {
+		_, err := sub.Next(context.Background())
+		errc <- err
+	}()
+	time.Sleep(10 * time.Millisecond)
+	sub.Close()
+	select {
+	case err := <-errc:
+		if err != bus.ErrClosed {
+			t.Fatalf("Next = %v, want ErrClosed", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Next did not return after Close")
+	}
+	b.Publish(storage.Event{LogID: 1, Seq: 1}) // must not panic or block
+}
+
+func BenchmarkPublish(b *testing.B) {
+	bs := bus.New(nil)
+	subs := make([]*bus.Subscription, 100)
+	for i := range subs {
+		subs[i] = bs.Subscribe(1 << 20)
+	}
+	ev := storage.Event{LogID: 1, Type: "MESSAGE_CREATE", Payload: []byte(`{}`)}
+	for b.Loop() {
+		ev.Seq++
+		bs.Publish(ev)
+	}
+}

@@ -1,0 +1,81 @@
+package homeserver
+
+import (
+	"errors"
+	"sort"
+	"strings"
+)
+
+// Domain errors. The client API maps each to its Discord error code in one
+// place (clientapi/errors.go); wrap them with %w to add context.
+var (
+	// ErrUnauthorized: no valid credentials (a missing, forged, expired or
+	// revoked token).
+	ErrUnauthorized = errors.New("unauthorized")
+	// ErrUnknownUser: no user has that ID.
+	ErrUnknownUser = errors.New("unknown user")
+	// ErrNotFound: the object asked for does not exist (for objects with
+	// no more specific error).
+	ErrNotFound = errors.New("not found")
+	// ErrMissingAccess: the caller may not see the object at all.
+	ErrMissingAccess = errors.New("missing access")
+	// ErrMissingPermission: the caller sees the object but lacks a
+	// permission the action needs.
+	ErrMissingPermission = errors.New("missing permissions")
+	// ErrUnavailable: a dependency (the database) failed; the request may
+	// succeed later.
+	ErrUnavailable = errors.New("service unavailable")
+)
+
+// FieldError is one reason a field of a request is invalid, with Discord's
+// error code for it (such as BASE_TYPE_BAD_LENGTH).
+type FieldError struct {
+	Code    string
+	Message string
+}
+
+// ValidationError lists what is wrong with a request, field by field. Field
+// paths use dots for nesting ("avatar", "recipients.0").
+type ValidationError struct {
+	Fields map[string][]FieldError
+}
+
+// Error implements error.
+func (e *ValidationError) Error() string {
+	keys := make([]string, 0, len(e.Fields))
+	for k := range e.Fields {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, 0, len(keys))
+	for _, k := range keys {
+		for _, fe := range e.Fields[k] {
+			parts = append(parts, k+": "+fe.Message)
+		}
+	}
+	return "invalid form body: " + strings.Join(parts, "; ")
+}
+
+// Add records a problem with a field.
+func (e *ValidationError) Add(field, code, message string) {
+	if e.Fields == nil {
+		e.Fields = make(map[string][]FieldError)
+	}
+	e.Fields[field] = append(e.Fields[field], FieldError{Code: code, Message: message})
+}
+
+// Err returns e when it holds a problem and nil otherwise, so that a
+// validator can end with `return v.Err()`.
+func (e *ValidationError) Err() error {
+	if e == nil || len(e.Fields) == 0 {
+		return nil
+	}
+	return e
+}
+
+// Invalid is a one-field ValidationError.
+func Invalid(field, code, message string) error {
+	v := &ValidationError{}
+	v.Add(field, code, message)
+	return v
+}

@@ -1,0 +1,150 @@
+// Package homeserver is the domain of a Hearth homeserver: accounts and
+// sessions, and (as later parts land) guilds, channels, members, roles,
+// messages and DMs, every change to which is appended to an ordered event log
+// in the same transaction as the state it changes, then published on the bus.
+// It knows no HTTP; the adapters in clientapi and federation call it.
+package homeserver
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/hashicorp/golang-lru/v2/expirable"
+
+	"hearth/homeserver/bus"
+	"hearth/homeserver/password"
+	"hearth/snowflake"
+	"hearth/storage"
+	"hearth/storage/blobs"
+)
+
+// Config is what a Homeserver is built from.
+type Config struct {
+	// ServerName is this homeserver's federation name (host[:port]).
+	ServerName string
+	Store      storage.Store
+	// Blobs holds uploaded files (avatars, later attachments and emoji).
+	Blobs *blobs.Store
+	IDs   *snowflake.Generator
+	// TokenKey signs session tokens; keep it secret and stable across
+	// restarts, or every token becomes invalid.
+	TokenKey []byte
+	// TokenTTL is how long a user's token stays valid; zero means 90 days.
+	TokenTTL time.Duration
+	// Password is the argon2id cost; zero means password.Default.
+	Password password.Params
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	Log *slog.Logger
+}
+
+// Homeserver is the domain service. It is safe for concurrent use.
+type Homeserver struct {
+	cfg      Config
+	store    storage.Store
+	bus      *bus.Bus
+	log      *slog.Logger
+	sessions *expirable.LRU[snowflake.ID, storage.Session]
+	// dummyHash is verified against when a login names nobody, so that a
+	// wrong name costs as long as a wrong password.
+	dummyHash string
+}
+
+// New builds a Homeserver.
+func New(cfg Config) (*Homeserver, error) {
+	if cfg.Store == nil || cfg.IDs == nil || cfg.Blobs == nil {
+		return nil, errors.New("homeserver: Store, Blobs and IDs are required")
+	}
+	if len(cfg.TokenKey) < 32 {
+		return nil, errors.New("homeserver: TokenKey must be at least 32 bytes")
+	}
+	if cfg.TokenTTL == 0 {
+		cfg.TokenTTL = 90 * 24 * time.Hour
+	}
+	if cfg.Password == (password.Params{}) {
+		cfg.Password = password.Default
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	dummy, err := password.Hash("not a password anyone has", cfg.Password)
+	if err != nil {
+		return nil, err
+	}
+	return &Homeserver{
+		cfg:   cfg,
+		store: cfg.Store,
+		bus:   bus.New(cfg.Store),
+		log:   cfg.Log,
+		// A revoked session leaves this cache at once in this process;
+		// the TTL bounds how long another process sharing the database
+		// may still honour it.
+		sessions:  expirable.NewLRU[snowflake.ID, storage.Session](100_000, nil, 30*time.Second),
+		dummyHash: dummy,
+	}, nil
+}
+
+// Bus is where committed events are published.
+func (h *Homeserver) Bus() *bus.Bus { return h.bus }
+
+// ServerName is this homeserver's federation name.
+func (h *Homeserver) ServerName() string { return h.cfg.ServerName }
+
+// Ready reports whether the homeserver can serve: the database answers.
+func (h *Homeserver) Ready(ctx context.Context) error {
+	if err := h.store.Ping(ctx); err != nil {
+		return fmt.Errorf("%w: %w", ErrUnavailable, err)
+	}
+	return nil
+}
+
+func (h *Homeserver) now() time.Time { return h.cfg.Now().UTC() }
+
+// events collects what one transaction appends, to publish after commit.
+type events struct {
+	tx  storage.Tx
+	now time.Time
+	out []storage.Event
+}
+
+// Append adds an event with a Discord dispatch name to a log.
+func (e *events) Append(ctx context.Context, logID snowflake.ID, typ string, payload any) error {
+	b, err := json.Marshal(payload)
+	if err != nil {
+		return fmt.Errorf("encode %s: %w", typ, err)
+	}
+	ev, err := e.tx.AppendEvent(ctx, storage.Event{LogID: logID, Type: typ, Payload: b, CreatedAt: e.now})
+	if err != nil {
+		return err
+	}
+	e.out = append(e.out, ev)
+	return nil
+}
+
+// update runs fn in one transaction and, once it has committed, publishes
+// the events fn appended. Every state change of the domain goes through it.
+func (h *Homeserver) update(ctx context.Context, fn func(tx storage.Tx, ev *events) error) error {
+	var ev *events
+	err := h.store.Update(ctx, func(tx storage.Tx) error {
+		ev = &events{tx: tx, now: h.now()} // fresh on a retried transaction
+		return fn(tx, ev)
+	})
+	if err != nil {
+		return err
+	}
+	h.bus.Publish(ev.out...)
+	return nil
+}
+
+// storeErr turns a storage failure that is not a domain outcome into
+// ErrUnavailable, keeping the cause for the log.
+func storeErr(op string, err error) error {
+	return fmt.Errorf("%s: %w: %w", op, ErrUnavailable, err)
+}

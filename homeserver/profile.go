@@ -1,0 +1,225 @@
+package homeserver
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"unicode/utf8"
+
+	"hearth/homeserver/media"
+	"hearth/homeserver/password"
+	"hearth/snowflake"
+	"hearth/storage"
+	"hearth/storage/blobs"
+)
+
+// Optional is a field of a partial update: Set says whether the request
+// named it at all, so that "absent" and "null" differ as in Discord's PATCH.
+type Optional[T any] struct {
+	Set   bool
+	Null  bool
+	Value T
+}
+
+// ProfileUpdate is a PATCH of one's own account. Username and NewPassword
+// need the current Password.
+type ProfileUpdate struct {
+	Username    Optional[string]
+	GlobalName  Optional[string]
+	Avatar      Optional[string] // a data URI
+	Bio         Optional[string]
+	AccentColor Optional[int]
+	Password    string
+	NewPassword Optional[string]
+}
+
+// AvatarMax is the largest avatar image accepted, in bytes.
+const AvatarMax = 10 << 20
+
+// UpdateProfile changes the caller's account. A password change ends every
+// other session of the user and returns the token to keep using (the
+// current one); otherwise the token is "".
+func (h *Homeserver) UpdateProfile(ctx context.Context, p Principal, up ProfileUpdate, currentToken string) (User, string, error) {
+	stored, err := h.store.UserByID(ctx, p.User.ID)
+	if err != nil {
+		return User{}, "", storeErr("update profile", err)
+	}
+	u := stored
+	v := &ValidationError{}
+	needsPassword := false
+	if up.Username.Set {
+		if up.Username.Null {
+			v.Add("username", "BASE_TYPE_REQUIRED", "This field is required")
+		} else if up.Username.Value != u.Username {
+			validateUsername(v, "username", up.Username.Value)
+			u.Username = up.Username.Value
+			needsPassword = !u.Bot
+		}
+	}
+	if up.GlobalName.Set {
+		name := up.GlobalName.Value
+		if n := utf8.RuneCountInString(name); !up.GlobalName.Null && (n < 1 || n > GlobalNameMax) {
+			v.Add("global_name", "BASE_TYPE_BAD_LENGTH", fmt.Sprintf("Must be between 1 and %d in length.", GlobalNameMax))
+		}
+		u.GlobalName = name
+	}
+	if up.Bio.Set {
+		if utf8.RuneCountInString(up.Bio.Value) > BioMax {
+			v.Add("bio", "BASE_TYPE_MAX_LENGTH", fmt.Sprintf("Must be %d or fewer in length.", BioMax))
+		}
+		u.Bio = up.Bio.Value
+	}
+	if up.AccentColor.Set {
+		if up.AccentColor.Null {
+			u.AccentColor = nil
+		} else if c := up.AccentColor.Value; c < 0 || c > 0xFFFFFF {
+			v.Add("accent_color", "NUMBER_TYPE_MAX", "Must be between 0 and 16777215.")
+		} else {
+			u.AccentColor = &c
+		}
+	}
+	if up.NewPassword.Set {
+		validatePassword(v, "new_password", up.NewPassword.Value)
+		needsPassword = true
+	}
+	var avatar []byte
+	if up.Avatar.Set {
+		if up.Avatar.Null || up.Avatar.Value == "" {
+			u.Avatar = ""
+		} else {
+			avatar, u.Avatar, err = decodeAvatar(up.Avatar.Value)
+			if err != nil {
+				v.Add("avatar", "AVATAR_INVALID", err.Error())
+			}
+		}
+	}
+	if err := v.Err(); err != nil {
+		return User{}, "", err
+	}
+	if needsPassword {
+		if stored.PasswordHash == "" {
+			return User{}, "", Invalid("password", "PASSWORD_DOES_NOT_MATCH", "Password does not match.")
+		}
+		ok, err := password.Verify(up.Password, stored.PasswordHash)
+		if err != nil {
+			return User{}, "", fmt.Errorf("update profile: %w", err)
+		}
+		if !ok {
+			return User{}, "", Invalid("password", "PASSWORD_DOES_NOT_MATCH", "Password does not match.")
+		}
+	}
+	if up.NewPassword.Set {
+		if u.PasswordHash, err = password.Hash(up.NewPassword.Value, h.cfg.Password); err != nil {
+			return User{}, "", fmt.Errorf("update profile: %w", err)
+		}
+	}
+	if avatar != nil {
+		if _, _, err := h.cfg.Blobs.Put(bytes.NewReader(avatar), AvatarMax); err != nil {
+			return User{}, "", fmt.Errorf("store avatar: %w", err)
+		}
+	}
+	var ended []snowflake.ID
+	err = h.update(ctx, func(tx storage.Tx, _ *events) error {
+		if err := tx.UpdateUser(ctx, u); err != nil {
+			return err
+		}
+		if up.NewPassword.Set {
+			ids, err := tx.DeleteUserSessions(ctx, u.ID, p.Session)
+			ended = ids
+			return err
+		}
+		return nil
+	})
+	if errors.Is(err, storage.ErrConflict) {
+		return User{}, "", errUsernameTaken("username")
+	}
+	if err != nil {
+		return User{}, "", storeErr("update profile", err)
+	}
+	for _, id := range ended {
+		h.sessions.Remove(id)
+	}
+	if up.NewPassword.Set {
+		h.log.Info("password changed; other sessions ended", "user_id", u.ID, "sessions_ended", len(ended))
+		return userFrom(u), currentToken, nil
+	}
+	return userFrom(u), "", nil
+}
+
+// decodeAvatar checks an avatar data URI and returns its bytes and the hash
+// clients put in its URL: the hex SHA-256 of the image, prefixed "a_" when it
+// is animated, as Discord marks animated avatars.
+func decodeAvatar(uri string) ([]byte, string, error) {
+	b, err := media.DecodeDataURI(uri, AvatarMax)
+	if errors.Is(err, media.ErrTooLarge) {
+		return nil, "", fmt.Errorf("Avatar must be at most %d MiB.", AvatarMax>>20)
+	}
+	if err != nil {
+		return nil, "", errors.New("Invalid image data.")
+	}
+	img, err := media.Sniff(b)
+	if err != nil {
+		return nil, "", errors.New("Invalid image data: must be PNG, JPEG, GIF or WebP.")
+	}
+	sum := sha256.Sum256(b)
+	hash := hex.EncodeToString(sum[:])
+	if img.Animated {
+		hash = "a_" + hash
+	}
+	return b, hash, nil
+}
+
+// File is a stored file opened for serving.
+type File struct {
+	io.ReadSeekCloser
+	ContentType string
+	Size        int64
+}
+
+// Avatar opens a user's avatar for serving; hash is as in the user's avatar
+// field, and only the current avatar is served.
+func (h *Homeserver) Avatar(ctx context.Context, userID snowflake.ID, hash string) (File, error) {
+	u, err := h.store.UserByID(ctx, userID)
+	if errors.Is(err, storage.ErrNotFound) || (err == nil && (u.Avatar == "" || u.Avatar != hash)) {
+		return File{}, fmt.Errorf("avatar: %w", ErrNotFound)
+	}
+	if err != nil {
+		return File{}, storeErr("avatar", err)
+	}
+	return h.openImage(strings.TrimPrefix(hash, "a_"))
+}
+
+// openImage opens a stored image blob, with its type read from its bytes.
+func (h *Homeserver) openImage(hash string) (File, error) {
+	f, err := h.cfg.Blobs.Open(hash)
+	if errors.Is(err, blobs.ErrNotFound) {
+		return File{}, fmt.Errorf("image %s: %w", hash, ErrNotFound)
+	}
+	if err != nil {
+		return File{}, fmt.Errorf("open image: %w", err)
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return File{}, fmt.Errorf("open image: %w", err)
+	}
+	head := make([]byte, 64<<10)
+	n, _ := io.ReadFull(f, head)
+	img, err := media.Sniff(head[:n])
+	ct := img.ContentType
+	if err != nil {
+		// Only images are stored under these routes, but a truncated read
+		// must never be served as something a browser would render.
+		ct = "application/octet-stream"
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		f.Close()
+		return File{}, fmt.Errorf("open image: %w", err)
+	}
+	return File{ReadSeekCloser: f, ContentType: ct, Size: st.Size()}, nil
+}

@@ -1,0 +1,347 @@
+// Package server assembles one homeserver process from its parts (storage,
+// the domain, the client API, federation discovery, metrics and the web
+// client) on one listener, and runs it until its context ends. cmd/homeserver
+// turns flags into a Config; tests start real servers on loopback ports
+// through the same code.
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"hearth/clientapi"
+	"hearth/federation"
+	"hearth/homeserver"
+	"hearth/homeserver/password"
+	"hearth/metrics"
+	"hearth/snowflake"
+	"hearth/storage"
+	"hearth/storage/blobs"
+	"hearth/storage/postgres"
+	"hearth/storage/sqlite"
+	"hearth/web"
+)
+
+// Version is the software version reported in discovery and logs.
+const Version = "0.1.0"
+
+// Config is a homeserver's settings; design.md section 2 fixes the flags
+// that fill it.
+type Config struct {
+	// Listen is host:port; port 0 picks a free one (tests).
+	Listen string
+	// DataDir holds the SQLite database, uploads and keys.
+	DataDir string
+	// Database is empty for SQLite in DataDir, or a postgres:// URL.
+	Database string
+	// ServerName defaults to the listen address.
+	ServerName string
+	// PublicURL defaults to http://<listen address>.
+	PublicURL string
+	// InsecureFederation allows plain-http and private-address peers.
+	InsecureFederation bool
+	// RateLimit turns the client API's rate limits on.
+	RateLimit bool
+	// ShutdownTimeout bounds a graceful stop; zero means 10 seconds.
+	ShutdownTimeout time.Duration
+	// Password overrides the argon2id cost (tests use a cheap one).
+	Password password.Params
+	// TokenTTL overrides how long user tokens last.
+	TokenTTL time.Duration
+	// Now overrides the clock (tests).
+	Now func() time.Time
+	Log *slog.Logger
+}
+
+// Server is a homeserver process, listening but not yet serving until Serve.
+type Server struct {
+	cfg      Config
+	log      *slog.Logger
+	listener net.Listener
+	store    storage.Store
+	hs       *homeserver.Homeserver
+	http     *http.Server
+	url      string
+}
+
+// New prepares a server: it checks the data dir, opens and migrates the
+// database, loads the keys and binds the port. Any failure is a clear error
+// and leaves nothing open.
+func New(ctx context.Context, cfg Config) (s *Server, err error) {
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Listen == "" {
+		cfg.Listen = "127.0.0.1:8080"
+	}
+	if cfg.DataDir == "" {
+		cfg.DataDir = "data"
+	}
+	if cfg.ShutdownTimeout == 0 {
+		cfg.ShutdownTimeout = 10 * time.Second
+	}
+	if err := checkDataDir(cfg.DataDir); err != nil {
+		return nil, err
+	}
+	var closers []func() error
+	defer func() {
+		if err != nil {
+			for i := len(closers) - 1; i >= 0; i-- {
+				_ = closers[i]()
+			}
+		}
+	}()
+
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		if errors.Is(err, syscall.EADDRINUSE) {
+			return nil, fmt.Errorf("cannot listen on %s: the address is already in use (another homeserver running? pick another with --listen)", cfg.Listen)
+		}
+		return nil, fmt.Errorf("cannot listen on %s: %w", cfg.Listen, err)
+	}
+	closers = append(closers, ln.Close)
+	addr := ln.Addr().String()
+	if cfg.ServerName == "" {
+		cfg.ServerName = addr
+	}
+	if cfg.PublicURL == "" {
+		cfg.PublicURL = "http://" + addr
+	}
+	cfg.PublicURL = strings.TrimSuffix(cfg.PublicURL, "/")
+
+	store, err := openStore(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	closers = append(closers, store.Close)
+
+	key, err := federation.LoadOrCreateKey(filepath.Join(cfg.DataDir, "signing.key"))
+	if err != nil {
+		return nil, err
+	}
+	tokenKey, err := loadOrCreateSecret(filepath.Join(cfg.DataDir, "token.key"))
+	if err != nil {
+		return nil, err
+	}
+	files, err := blobs.Open(filepath.Join(cfg.DataDir, "files"))
+	if err != nil {
+		return nil, err
+	}
+	hs, err := homeserver.New(homeserver.Config{
+		ServerName: cfg.ServerName,
+		Store:      store,
+		Blobs:      files,
+		IDs:        snowflake.NewGenerator(nodeID()),
+		TokenKey:   tokenKey,
+		TokenTTL:   cfg.TokenTTL,
+		Password:   cfg.Password,
+		Now:        cfg.Now,
+		Log:        cfg.Log,
+	})
+	if err != nil {
+		return nil, err
+	}
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{Namespace: "hearth"}),
+		metrics.NewDBPools(store.Dialect(), store.Pools()),
+	)
+	httpMetrics := metrics.NewHTTP(reg)
+
+	api := clientapi.New(clientapi.Config{Homeserver: hs, Log: cfg.Log, RateLimit: cfg.RateLimit})
+	disc := &federation.Discovery{ServerName: cfg.ServerName, PublicURL: cfg.PublicURL, Version: Version, Key: key}
+
+	mux := http.NewServeMux()
+	// Read-only routes: anything but GET and HEAD is refused in JSON.
+	route := func(pattern string, h http.Handler) {
+		mux.Handle(pattern, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			metrics.SetRoute(r, pattern)
+			if r.Method != http.MethodGet && r.Method != http.MethodHead {
+				w.Header().Set("Allow", "GET, HEAD")
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(http.StatusMethodNotAllowed)
+				_, _ = w.Write([]byte(`{"code":0,"message":"405: Method Not Allowed"}`))
+				return
+			}
+			h.ServeHTTP(w, r)
+		}))
+	}
+	mux.Handle("/api/", api)
+	mux.Handle("/api", api)
+	mux.Handle("/avatars/", api)
+	route(federation.WellKnownPath, http.HandlerFunc(disc.ServeWellKnown))
+	route(federation.KeysPath, http.HandlerFunc(disc.ServeKeys))
+	route("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	route("/healthz", http.HandlerFunc(healthz))
+	route("/readyz", readyz(hs))
+	route("/", web.Handler())
+
+	s = &Server{
+		cfg:      cfg,
+		log:      cfg.Log,
+		listener: ln,
+		store:    store,
+		hs:       hs,
+		url:      cfg.PublicURL,
+		http: &http.Server{
+			Handler:           httpMetrics.Middleware(mux),
+			ReadHeaderTimeout: 10 * time.Second,
+			IdleTimeout:       120 * time.Second,
+			MaxHeaderBytes:    64 << 10,
+			ErrorLog:          slog.NewLogLogger(cfg.Log.Handler(), slog.LevelWarn),
+		},
+	}
+	return s, nil
+}
+
+func openStore(ctx context.Context, cfg Config) (storage.Store, error) {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if cfg.Database == "" {
+		path := filepath.Join(cfg.DataDir, "hearth.db")
+		st, err := sqlite.Open(ctx, path, cfg.Log)
+		if err != nil {
+			return nil, fmt.Errorf("cannot open the SQLite database %s: %w", path, err)
+		}
+		return st, nil
+	}
+	if !strings.HasPrefix(cfg.Database, "postgres://") && !strings.HasPrefix(cfg.Database, "postgresql://") {
+		return nil, fmt.Errorf("--database must be a postgres:// URL (or empty for SQLite in the data dir)")
+	}
+	st, err := postgres.Open(ctx, cfg.Database, cfg.Log)
+	if err != nil {
+		return nil, fmt.Errorf("cannot open the PostgreSQL database: %w", err)
+	}
+	return st, nil
+}
+
+// checkDataDir creates the data dir if needed and proves it writable.
+func checkDataDir(dir string) error {
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return fmt.Errorf("data dir %s cannot be created: %w", dir, err)
+	}
+	probe, err := os.CreateTemp(dir, ".write-test-*")
+	if err != nil {
+		return fmt.Errorf("data dir %s is not writable: %w", dir, err)
+	}
+	probe.Close()
+	return os.Remove(probe.Name())
+}
+
+// loadOrCreateSecret keeps a 32-byte random secret in a file of mode 0600.
+func loadOrCreateSecret(path string) ([]byte, error) {
+	b, err := os.ReadFile(path)
+	if err == nil {
+		if len(b) < 32 {
+			return nil, fmt.Errorf("%s is shorter than 32 bytes; delete it to make a new one (signs everyone out)", path)
+		}
+		return b, nil
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	b = make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return nil, fmt.Errorf("make token key: %w", err)
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, os.ErrExist) {
+		return loadOrCreateSecret(path)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("save %s: %w", path, err)
+	}
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("save %s: %w", path, err)
+	}
+	return b, f.Close()
+}
+
+// nodeID gives this process its snowflake worker bits, from its PID, so
+// that two processes sharing a PostgreSQL database rarely collide; IDs are
+// primary keys, so a collision fails a write rather than merge objects.
+func nodeID() uint16 { return uint16(os.Getpid() & 0x3FF) }
+
+// URL is the base URL the server is reachable at.
+func (s *Server) URL() string { return s.url }
+
+// Addr is the address the server listens on.
+func (s *Server) Addr() string { return s.listener.Addr().String() }
+
+// ServerName is the server's federation name.
+func (s *Server) ServerName() string { return s.cfg.ServerName }
+
+// Homeserver is the domain service, for tests that need to reach past HTTP.
+func (s *Server) Homeserver() *homeserver.Homeserver { return s.hs }
+
+// Serve serves until ctx ends, then stops gracefully: it stops accepting,
+// lets requests in flight finish (up to ShutdownTimeout), and closes the
+// database.
+func (s *Server) Serve(ctx context.Context) error {
+	s.log.Info("hearth homeserver listening", "url", s.url, "listen", s.Addr(),
+		"server_name", s.cfg.ServerName, "database", s.store.Dialect(), "data", s.cfg.DataDir, "version", Version)
+	errc := make(chan error, 1)
+	go func() { errc <- s.http.Serve(s.listener) }()
+	var serveErr error
+	select {
+	case serveErr = <-errc:
+	case <-ctx.Done():
+		s.log.Info("shutting down", "timeout", s.cfg.ShutdownTimeout)
+		sctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
+		if err := s.http.Shutdown(sctx); err != nil {
+			s.log.Warn("graceful shutdown incomplete", "err", err)
+			_ = s.http.Close()
+		}
+		cancel()
+		serveErr = <-errc
+	}
+	if errors.Is(serveErr, http.ErrServerClosed) {
+		serveErr = nil
+	}
+	if err := s.store.Close(); err != nil {
+		serveErr = errors.Join(serveErr, fmt.Errorf("close database: %w", err))
+	}
+	s.log.Info("stopped")
+	return serveErr
+}
+
+// Close releases a server that was made but never served.
+func (s *Server) Close() error {
+	return errors.Join(s.listener.Close(), s.store.Close())
+}
+
+func healthz(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write([]byte(`{"status":"ok"}` + "\n"))
+}
+
+func readyz(hs *homeserver.Homeserver) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		w.Header().Set("Content-Type", "application/json")
+		if err := hs.Ready(ctx); err != nil {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			_, _ = fmt.Fprintf(w, `{"status":"unavailable","reason":%q}`+"\n", "database unreachable")
+			return
+		}
+		_, _ = w.Write([]byte(`{"status":"ok","database":"ok"}` + "\n"))
+	})
+}

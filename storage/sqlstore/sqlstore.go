@@ -1,0 +1,148 @@
+// Package sqlstore implements storage.Store over database/sql for both
+// dialects. The SQL is hand-written; where SQLite and PostgreSQL differ the
+// query text is chosen per dialect, and both accept $N placeholders, so most
+// queries are shared. The dialect packages (storage/sqlite, storage/postgres)
+// open the pools, apply the migrations and hand them here.
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"hearth/storage"
+)
+
+// Dialect is what differs between the databases beyond the SQL text.
+type Dialect struct {
+	// Name is "sqlite" or "postgres".
+	Name string
+	// IsConflict reports a unique-constraint violation.
+	IsConflict func(error) bool
+	// IsRetryable reports a serialisation failure or deadlock after which
+	// the whole transaction may be run again.
+	IsRetryable func(error) bool
+}
+
+// Store is the shared implementation of storage.Store.
+type Store struct {
+	reader
+	d      Dialect
+	writer *sql.DB
+	read   *sql.DB
+}
+
+var _ storage.Store = (*Store)(nil)
+
+// New wraps open pools. Writes go to writer; reads outside transactions go
+// to read, which may be the same pool. SQLite gets a one-connection writer
+// so that write transactions queue in Go rather than spin on SQLITE_BUSY.
+func New(d Dialect, writer, read *sql.DB) *Store {
+	return &Store{reader: reader{q: read, d: d}, d: d, writer: writer, read: read}
+}
+
+// maxAttempts bounds how often Update reruns a transaction that the database
+// aborted as a serialisation failure.
+const maxAttempts = 5
+
+// Update implements storage.Store.
+func (s *Store) Update(ctx context.Context, fn func(tx storage.Tx) error) error {
+	var err error
+	for attempt := 1; attempt <= maxAttempts; attempt++ {
+		err = s.update(ctx, fn)
+		if err == nil || !s.d.IsRetryable(err) || ctx.Err() != nil {
+			return err
+		}
+		time.Sleep(time.Duration(attempt) * 5 * time.Millisecond)
+	}
+	return err
+}
+
+func (s *Store) update(ctx context.Context, fn func(tx storage.Tx) error) error {
+	sqlTx, err := s.writer.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	if err := fn(&tx{reader: reader{q: sqlTx, d: s.d}}); err != nil {
+		if rbErr := sqlTx.Rollback(); rbErr != nil && !errors.Is(rbErr, sql.ErrTxDone) {
+			return errors.Join(err, fmt.Errorf("rollback: %w", rbErr))
+		}
+		return err
+	}
+	if err := sqlTx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// Ping implements storage.Store.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.writer.PingContext(ctx); err != nil {
+		return fmt.Errorf("ping: %w", err)
+	}
+	return nil
+}
+
+// Pools implements storage.Store.
+func (s *Store) Pools() map[string]*sql.DB {
+	if s.read == s.writer {
+		return map[string]*sql.DB{"main": s.writer}
+	}
+	return map[string]*sql.DB{"write": s.writer, "read": s.read}
+}
+
+// Dialect implements storage.Store.
+func (s *Store) Dialect() string { return s.d.Name }
+
+// Close implements storage.Store.
+func (s *Store) Close() error {
+	err := s.writer.Close()
+	if s.read != s.writer {
+		err = errors.Join(err, s.read.Close())
+	}
+	return err
+}
+
+// queryer is what *sql.DB and *sql.Tx have in common.
+type queryer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// reader implements storage.Reader on a pool or a transaction.
+type reader struct {
+	q queryer
+	d Dialect
+}
+
+// tx implements storage.Tx.
+type tx struct {
+	reader
+}
+
+// wrap names the operation and turns "no rows" and unique violations into
+// storage.ErrNotFound and storage.ErrConflict.
+func (r reader) wrap(op string, err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, sql.ErrNoRows):
+		return fmt.Errorf("%s: %w", op, storage.ErrNotFound)
+	case r.d.IsConflict(err):
+		return fmt.Errorf("%s: %w: %w", op, storage.ErrConflict, err)
+	default:
+		return fmt.Errorf("%s: %w", op, err)
+	}
+}
+
+func ms(t time.Time) int64 { return t.UnixMilli() }
+
+func fromMS(v int64) time.Time { return time.UnixMilli(v).UTC() }
+
+// nullString stores "" as NULL, for columns where NULL means absent.
+func nullString(s string) sql.NullString { return sql.NullString{String: s, Valid: s != ""} }
+
+func isNotFound(err error) bool { return errors.Is(err, storage.ErrNotFound) }

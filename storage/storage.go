@@ -1,0 +1,135 @@
+// Package storage is the homeserver's persistence boundary: the interface the
+// domain calls, the records it reads and writes, and the errors it can expect.
+// The SQLite and PostgreSQL implementations live in subpackages and pass the
+// same conformance suite (storage/storagetest).
+package storage
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"time"
+
+	"hearth/snowflake"
+)
+
+// Errors every implementation returns, wrapped, so that callers can test for
+// them with errors.Is whatever the database.
+var (
+	// ErrNotFound means the row asked for does not exist.
+	ErrNotFound = errors.New("storage: not found")
+	// ErrConflict means a unique constraint refused the write.
+	ErrConflict = errors.New("storage: conflict")
+)
+
+// Store is a homeserver's database. Reads on it see committed data; writes
+// happen only inside Update, so that an event-log append and the state change
+// it describes commit together or not at all.
+type Store interface {
+	Reader
+
+	// Update runs fn in one write transaction, committed if fn returns nil
+	// and rolled back otherwise. fn may be called again when the database
+	// reports a serialisation failure, so it must not have side effects
+	// outside tx.
+	Update(ctx context.Context, fn func(tx Tx) error) error
+
+	// Ping checks that the database answers.
+	Ping(ctx context.Context) error
+	// Pools reports the connection pools behind the store, by name, for
+	// metrics.
+	Pools() map[string]*sql.DB
+	// Dialect names the implementation: "sqlite" or "postgres".
+	Dialect() string
+	// Close releases the database; it waits for nothing that is in flight.
+	Close() error
+}
+
+// Reader holds the queries that may run inside or outside a transaction.
+type Reader interface {
+	// UserByID returns a user, or ErrNotFound.
+	UserByID(ctx context.Context, id snowflake.ID) (User, error)
+	// UserByUsername finds a local user by name, ignoring case, or ErrNotFound.
+	UserByUsername(ctx context.Context, username string) (User, error)
+	// SessionByID returns a session, or ErrNotFound.
+	SessionByID(ctx context.Context, id snowflake.ID) (Session, error)
+
+	// Events returns the events of one log with a sequence number above
+	// after, in order, at most limit of them.
+	Events(ctx context.Context, logID snowflake.ID, after int64, limit int) ([]Event, error)
+	// LogHead is the sequence number of the last event of a log (0 when it
+	// has none).
+	LogHead(ctx context.Context, logID snowflake.ID) (int64, error)
+}
+
+// Tx is a write transaction.
+type Tx interface {
+	Reader
+
+	// CreateUser inserts a user; ErrConflict when the name is taken
+	// (compared case-insensitively) or the origin pair exists.
+	CreateUser(ctx context.Context, u User) error
+	// UpdateUser writes every mutable field of u; ErrConflict when a new
+	// name is taken, ErrNotFound when the user does not exist.
+	UpdateUser(ctx context.Context, u User) error
+
+	// CreateSession records a sign-in.
+	CreateSession(ctx context.Context, s Session) error
+	// TouchSession records when a session was last used.
+	TouchSession(ctx context.Context, id snowflake.ID, at time.Time) error
+	// DeleteSession ends one session; ErrNotFound if it did not exist.
+	DeleteSession(ctx context.Context, id snowflake.ID) error
+	// DeleteUserSessions ends every session of a user except keep (0 keeps
+	// none) and returns the IDs it ended.
+	DeleteUserSessions(ctx context.Context, userID, keep snowflake.ID) ([]snowflake.ID, error)
+
+	// AppendEvent adds an event at the end of its log and returns it with
+	// its sequence number set. Sequence numbers start at 1 and have no gap:
+	// concurrent appenders to one log are serialised by the transaction.
+	AppendEvent(ctx context.Context, e Event) (Event, error)
+}
+
+// User is an account: a local person or bot, or a remote user mirrored from
+// another homeserver (Origin set).
+type User struct {
+	ID       snowflake.ID
+	Username string
+	// GlobalName is the display name; empty means none.
+	GlobalName string
+	// Avatar is the hash of the current avatar image; empty means none.
+	Avatar       string
+	Bio          string
+	AccentColor  *int
+	Bot          bool
+	PasswordHash string
+	Flags        int64
+	CreatedAt    time.Time
+	// Origin and OriginID identify a remote user on its own homeserver;
+	// both are empty for a local user.
+	Origin   string
+	OriginID string
+}
+
+// Session is one sign-in: the token a client holds names it, so that deleting
+// the row revokes the token.
+type Session struct {
+	ID        snowflake.ID
+	UserID    snowflake.ID
+	CreatedAt time.Time
+	LastUsed  time.Time
+	// Client describes who signed in (user agent), for the user's own list.
+	Client string
+}
+
+// Event is one entry of an ordered log: a guild's, or a DM channel's.
+type Event struct {
+	// LogID is the guild or DM channel the log belongs to.
+	LogID snowflake.ID
+	// Seq is the event's place in its log, from 1, without gaps.
+	Seq int64
+	// Type is the Discord dispatch name, such as MESSAGE_CREATE.
+	Type string
+	// Payload is the dispatch's JSON "d".
+	Payload   []byte
+	CreatedAt time.Time
+}
