@@ -1,0 +1,272 @@
+// Command loadtest drives a running homeserver over real HTTP (and, as the
+// gateway lands, WebSockets) and reports throughput, latency percentiles and
+// the CPU time both sides spent. It sends traffic only to the URL it is
+// given, which must be a loopback address unless --allow-remote is set, and
+// every scenario is bounded in count and time.
+//
+//	loadtest -url http://127.0.0.1:8080 -scenario accounts -n 2000 -c 16 -server-pid $(pgrep homeserver)
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/signal"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout); err != nil {
+		fmt.Fprintf(os.Stderr, "loadtest: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+type config struct {
+	url         string
+	scenario    string
+	n           int
+	concurrency int
+	serverPID   int
+	timeout     time.Duration
+	allowRemote bool
+	prefix      string
+}
+
+func run(ctx context.Context, args []string, out io.Writer) error {
+	fs := flag.NewFlagSet("loadtest", flag.ContinueOnError)
+	var c config
+	fs.StringVar(&c.url, "url", "http://127.0.0.1:8080", "homeserver base URL")
+	fs.StringVar(&c.scenario, "scenario", "accounts", "what to measure: accounts (register then login)")
+	fs.IntVar(&c.n, "n", 1000, "operations per phase")
+	fs.IntVar(&c.concurrency, "c", 16, "concurrent clients")
+	fs.IntVar(&c.serverPID, "server-pid", 0, "PID of the homeserver, to report its CPU time")
+	fs.DurationVar(&c.timeout, "timeout", 5*time.Minute, "give up after this long")
+	fs.BoolVar(&c.allowRemote, "allow-remote", false, "allow a non-loopback URL")
+	fs.StringVar(&c.prefix, "prefix", "", "username prefix (default: random per run)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if err := checkTarget(c.url, c.allowRemote); err != nil {
+		return err
+	}
+	if c.prefix == "" {
+		c.prefix = "lt" + strconv.FormatInt(time.Now().UnixNano()%1_000_000_000, 36)
+	}
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	switch c.scenario {
+	case "accounts":
+		return accounts(ctx, c, out)
+	default:
+		return fmt.Errorf("unknown scenario %q", c.scenario)
+	}
+}
+
+// checkTarget keeps load on this machine unless told otherwise.
+func checkTarget(raw string, allowRemote bool) error {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return fmt.Errorf("bad -url: %w", err)
+	}
+	if allowRemote {
+		return nil
+	}
+	host := u.Hostname()
+	if host == "localhost" {
+		return nil
+	}
+	ip := net.ParseIP(host)
+	if ip == nil || !ip.IsLoopback() {
+		return fmt.Errorf("-url %s is not a loopback address (use -allow-remote for your own test hosts)", raw)
+	}
+	return nil
+}
+
+// phase runs op n times on c workers and reports what it measured.
+type result struct {
+	name      string
+	ok, fails int64
+	elapsed   time.Duration
+	latencies []time.Duration
+	clientCPU time.Duration
+	serverCPU time.Duration
+}
+
+func phase(ctx context.Context, c config, name string, op func(ctx context.Context, i int) error) result {
+	var (
+		next  atomic.Int64
+		ok    atomic.Int64
+		fails atomic.Int64
+		mu    sync.Mutex
+		lats  = make([]time.Duration, 0, c.n)
+		wg    sync.WaitGroup
+	)
+	cpu0, srv0 := selfCPU(), procCPU(c.serverPID)
+	start := time.Now()
+	for range c.concurrency {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= c.n || ctx.Err() != nil {
+					return
+				}
+				t0 := time.Now()
+				err := op(ctx, i)
+				d := time.Since(t0)
+				if err != nil {
+					if fails.Add(1) <= 3 {
+						fmt.Fprintf(os.Stderr, "%s %d: %v\n", name, i, err)
+					}
+					continue
+				}
+				ok.Add(1)
+				mu.Lock()
+				lats = append(lats, d)
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	return result{
+		name: name, ok: ok.Load(), fails: fails.Load(), elapsed: time.Since(start), latencies: lats,
+		clientCPU: selfCPU() - cpu0, serverCPU: procCPU(c.serverPID) - srv0,
+	}
+}
+
+func (r result) print(w io.Writer, serverKnown bool) {
+	sort.Slice(r.latencies, func(i, j int) bool { return r.latencies[i] < r.latencies[j] })
+	pct := func(p float64) time.Duration {
+		if len(r.latencies) == 0 {
+			return 0
+		}
+		return r.latencies[min(len(r.latencies)-1, int(p*float64(len(r.latencies))))]
+	}
+	secs := r.elapsed.Seconds()
+	server := "n/a"
+	if serverKnown {
+		server = fmt.Sprintf("%.0f%%", 100*r.serverCPU.Seconds()/secs)
+	}
+	fmt.Fprintf(w, "%-10s ok=%d failed=%d  %.1f/s  p50=%s p90=%s p99=%s  client_cpu=%.0f%% server_cpu=%s (of one core)\n",
+		r.name, r.ok, r.fails, float64(r.ok)/secs, pct(.5).Round(10*time.Microsecond), pct(.9).Round(10*time.Microsecond),
+		pct(.99).Round(10*time.Microsecond), 100*r.clientCPU.Seconds()/secs, server)
+}
+
+func accounts(ctx context.Context, c config, out io.Writer) error {
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: c.concurrency}, Timeout: 30 * time.Second}
+	const pw = "loadtest password"
+	name := func(i int) string { return fmt.Sprintf("%s_%d", c.prefix, i) }
+	reg := phase(ctx, c, "register", func(ctx context.Context, i int) error {
+		return post(ctx, client, c.url+"/api/v10/auth/register", map[string]string{"username": name(i), "password": pw}, 201)
+	})
+	reg.print(out, c.serverPID > 0)
+	tokens := make([]string, c.n)
+	login := phase(ctx, c, "login", func(ctx context.Context, i int) error {
+		var res struct {
+			Token string `json:"token"`
+		}
+		err := postJSON(ctx, client, c.url+"/api/v10/auth/login", map[string]string{"login": name(i), "password": pw}, 200, &res)
+		tokens[i] = res.Token
+		return err
+	})
+	login.print(out, c.serverPID > 0)
+	// An authenticated read: token check, session and user lookups, JSON.
+	me := phase(ctx, config{n: c.n * 10, concurrency: c.concurrency, serverPID: c.serverPID}, "get @me", func(ctx context.Context, i int) error {
+		req, err := http.NewRequestWithContext(ctx, "GET", c.url+"/api/v10/users/@me", nil)
+		if err != nil {
+			return err
+		}
+		req.Header.Set("Authorization", tokens[i%len(tokens)])
+		res, err := client.Do(req)
+		if err != nil {
+			return err
+		}
+		_, _ = io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+		if res.StatusCode != 200 {
+			return fmt.Errorf("status %d", res.StatusCode)
+		}
+		return nil
+	})
+	me.print(out, c.serverPID > 0)
+	if reg.fails+login.fails+me.fails > 0 {
+		return errors.New("some requests failed")
+	}
+	return nil
+}
+
+func post(ctx context.Context, client *http.Client, url string, body any, want int) error {
+	return postJSON(ctx, client, url, body, want, nil)
+}
+
+func postJSON(ctx context.Context, client *http.Client, url string, body any, want int, into any) error {
+	b, _ := json.Marshal(body)
+	req, err := http.NewRequestWithContext(ctx, "POST", url, bytes.NewReader(b))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	res, err := client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer res.Body.Close()
+	rb, _ := io.ReadAll(res.Body)
+	if res.StatusCode != want {
+		return fmt.Errorf("status %d: %s", res.StatusCode, rb)
+	}
+	if into != nil {
+		return json.Unmarshal(rb, into)
+	}
+	return nil
+}
+
+// selfCPU is this process's user+system CPU time.
+func selfCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// procCPU reads another process's user+system CPU time from /proc.
+func procCPU(pid int) time.Duration {
+	if pid <= 0 {
+		return 0
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// Fields after the command name, which is in parentheses and may
+	// contain spaces.
+	s := string(b)
+	rest := s[strings.LastIndexByte(s, ')')+2:]
+	f := strings.Fields(rest)
+	if len(f) < 13 {
+		return 0
+	}
+	utime, _ := strconv.ParseInt(f[11], 10, 64)
+	stime, _ := strconv.ParseInt(f[12], 10, 64)
+	const ticks = 100 // USER_HZ on Linux
+	return time.Duration(utime+stime) * time.Second / ticks
+}

@@ -1,0 +1,216 @@
+// Package servertest starts real homeservers on loopback ports for tests, on
+// SQLite or PostgreSQL, and talks to them over real HTTP.
+package servertest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"hearth/homeserver/password"
+	"hearth/server"
+	"hearth/storage/storagetest"
+)
+
+// Backend is a database kind a test server runs on.
+type Backend string
+
+// The backends.
+const (
+	SQLite   Backend = "sqlite"
+	Postgres Backend = "postgres"
+)
+
+// Backends lists both; a test runs its body once per backend with
+// ForEachBackend.
+var Backends = []Backend{SQLite, Postgres}
+
+// ForEachBackend runs fn as a subtest per backend. The PostgreSQL subtest
+// skips, saying so, when PostgreSQL is unreachable and HEARTH_TEST_POSTGRES
+// is not set.
+func ForEachBackend(t *testing.T, fn func(t *testing.T, b Backend)) {
+	for _, b := range Backends {
+		t.Run(string(b), func(t *testing.T) { fn(t, b) })
+	}
+}
+
+// Options change how a test server is made.
+type Options struct {
+	Backend Backend
+	// DataDir reuses a data dir (to restart a server); empty makes one.
+	DataDir string
+	// Database reuses a PostgreSQL URL (to restart a server).
+	Database string
+	// ServerName is kept across Restart; empty means the listen address.
+	ServerName string
+	RateLimit  bool
+	TokenTTL   time.Duration
+	Now        func() time.Time
+}
+
+// Server is a running test homeserver.
+type Server struct {
+	*server.Server
+	Options Options
+	stop    context.CancelFunc
+	done    chan error
+	t       testing.TB
+}
+
+// cheap makes argon2 fast in tests; the cost is measured in benchmarks.
+var cheap = password.Params{Memory: 64, Time: 1, Threads: 1}
+
+// Start starts a homeserver on 127.0.0.1 and a free port; it stops when the
+// test ends.
+func Start(t testing.TB, o Options) *Server {
+	t.Helper()
+	gin.SetMode(gin.ReleaseMode)
+	if o.Backend == "" {
+		o.Backend = SQLite
+	}
+	if o.DataDir == "" {
+		o.DataDir = t.TempDir()
+	}
+	if o.Backend == Postgres && o.Database == "" {
+		o.Database = storagetest.PostgresURL(t)
+	}
+	srv, err := server.New(context.Background(), server.Config{
+		Listen:             "127.0.0.1:0",
+		DataDir:            o.DataDir,
+		Database:           o.Database,
+		ServerName:         o.ServerName,
+		InsecureFederation: true,
+		RateLimit:          o.RateLimit,
+		Password:           cheap,
+		TokenTTL:           o.TokenTTL,
+		Now:                o.Now,
+		ShutdownTimeout:    5 * time.Second,
+	})
+	if err != nil {
+		t.Fatalf("start homeserver: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &Server{Server: srv, Options: o, stop: cancel, done: make(chan error, 1), t: t}
+	go func() { s.done <- srv.Serve(ctx) }()
+	t.Cleanup(func() { s.Stop() })
+	return s
+}
+
+// Stop shuts the server down gracefully and waits for it; calling it twice
+// is harmless.
+func (s *Server) Stop() {
+	if s.stop == nil {
+		return
+	}
+	s.stop()
+	s.stop = nil
+	if err := <-s.done; err != nil {
+		s.t.Errorf("homeserver stopped with error: %v", err)
+	}
+}
+
+// Restart stops the server and starts a new one on the same data (a new
+// port).
+func (s *Server) Restart(t testing.TB) *Server {
+	s.Stop()
+	o := s.Options
+	o.ServerName = s.ServerName()
+	return Start(t, o)
+}
+
+// Response is an HTTP answer with its body read.
+type Response struct {
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
+// JSON decodes the body into a map (or fails the test).
+func (r Response) JSON(t testing.TB) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(r.Body, &m); err != nil {
+		t.Fatalf("body is not a JSON object: %v: %s", err, r.Body)
+	}
+	return m
+}
+
+// Do sends a request to the server. body is JSON-encoded unless it is
+// []byte or nil; token goes in Authorization as given.
+func (s *Server) Do(t testing.TB, method, path, token string, body any) Response {
+	t.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case []byte:
+		rd = bytes.NewReader(b)
+	default:
+		enc, err := json.Marshal(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rd = bytes.NewReader(enc)
+	}
+	req, err := http.NewRequest(method, s.URL()+path, rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rd != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", token)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatalf("%s %s: read body: %v", method, path, err)
+	}
+	return Response{Status: res.StatusCode, Header: res.Header, Body: b}
+}
+
+// Register makes an account and returns its token.
+func (s *Server) Register(t testing.TB, username, pw string) string {
+	t.Helper()
+	r := s.Do(t, "POST", "/api/v10/auth/register", "", map[string]string{"username": username, "password": pw})
+	if r.Status != http.StatusCreated {
+		t.Fatalf("register %s: %d %s", username, r.Status, r.Body)
+	}
+	tok, _ := r.JSON(t)["token"].(string)
+	if tok == "" {
+		t.Fatalf("register %s: no token in %s", username, r.Body)
+	}
+	return tok
+}
+
+// Expect fails the test unless r has the given status and, when code is
+// not nil, the given Discord error code.
+func Expect(t testing.TB, r Response, status int, code *int) {
+	t.Helper()
+	if r.Status != status {
+		t.Fatalf("status %d, want %d; body %s", r.Status, status, r.Body)
+	}
+	if code != nil {
+		m := r.JSON(t)
+		got, ok := m["code"].(float64)
+		if !ok || int(got) != *code {
+			t.Fatalf("error code %v, want %d; body %s", m["code"], *code, r.Body)
+		}
+		if _, ok := m["message"].(string); !ok {
+			t.Fatalf("error body has no message: %s", r.Body)
+		}
+	}
+}
+
+// Code is a helper to pass an error code to Expect.
+func Code(c int) *int { return &c }
