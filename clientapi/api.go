@@ -84,6 +84,8 @@ func New(cfg Config) *API {
 	a.engine = e
 	a.routesV10(e.Group("/api", a.limitRate))
 	e.GET("/avatars/:user/:file", a.avatar)
+	e.GET("/icons/:guild/:file", a.guildIcon)
+	e.GET("/emojis/:file", a.emojiImage)
 	return a
 }
 
@@ -95,6 +97,7 @@ func (a *API) routesV10(r *gin.RouterGroup) {
 	r.GET("/users/@me", a.auth, a.me)
 	r.PATCH("/users/@me", a.auth, a.bodyLimit(profileMaxBody), a.updateMe)
 	r.GET("/users/:user", a.auth, a.user)
+	a.routesGuilds(r)
 }
 
 // ServeHTTP implements http.Handler. /api/v9 and /api/v10 are the same API

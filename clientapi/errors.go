@@ -42,6 +42,34 @@ func statusFor(err error) (int, apiError) {
 		return http.StatusUnauthorized, apiError{Code: 0, Message: "401: Unauthorized"}
 	case errors.Is(err, homeserver.ErrUnknownUser):
 		return http.StatusNotFound, apiError{Code: 10013, Message: "Unknown User"}
+	case errors.Is(err, homeserver.ErrUnknownGuild):
+		return http.StatusNotFound, apiError{Code: 10004, Message: "Unknown Guild"}
+	case errors.Is(err, homeserver.ErrUnknownChannel):
+		return http.StatusNotFound, apiError{Code: 10003, Message: "Unknown Channel"}
+	case errors.Is(err, homeserver.ErrUnknownRole):
+		return http.StatusNotFound, apiError{Code: 10011, Message: "Unknown Role"}
+	case errors.Is(err, homeserver.ErrUnknownMember):
+		return http.StatusNotFound, apiError{Code: 10007, Message: "Unknown Member"}
+	case errors.Is(err, homeserver.ErrUnknownInvite):
+		return http.StatusNotFound, apiError{Code: 10006, Message: "Unknown Invite"}
+	case errors.Is(err, homeserver.ErrUnknownBan):
+		return http.StatusNotFound, apiError{Code: 10026, Message: "Unknown Ban"}
+	case errors.Is(err, homeserver.ErrUnknownEmoji):
+		return http.StatusNotFound, apiError{Code: 10014, Message: "Unknown Emoji"}
+	case errors.Is(err, homeserver.ErrUnknownOverwrite):
+		return http.StatusNotFound, apiError{Code: 10009, Message: "Unknown Overwrite"}
+	case errors.Is(err, homeserver.ErrBanned):
+		return http.StatusForbidden, apiError{Code: 40007, Message: "The user is banned from this guild."}
+	case errors.Is(err, homeserver.ErrMaxGuilds):
+		return http.StatusBadRequest, apiError{Code: 30001, Message: "Maximum number of guilds reached (200)"}
+	case errors.Is(err, homeserver.ErrMaxRoles):
+		return http.StatusBadRequest, apiError{Code: 30005, Message: "Maximum number of guild roles reached (250)"}
+	case errors.Is(err, homeserver.ErrMaxEmojis):
+		return http.StatusBadRequest, apiError{Code: 30008, Message: "Maximum number of emojis reached"}
+	case errors.Is(err, homeserver.ErrMaxChannels):
+		return http.StatusBadRequest, apiError{Code: 30013, Message: "Maximum number of guild channels reached (500)"}
+	case errors.Is(err, homeserver.ErrOwnerCannotLeave):
+		return http.StatusBadRequest, apiError{Code: 0, Message: "The owner cannot leave the guild; transfer ownership or delete it."}
 	case errors.Is(err, homeserver.ErrNotFound):
 		return http.StatusNotFound, apiError{Code: 0, Message: "404: Not Found"}
 	case errors.Is(err, homeserver.ErrMissingAccess):

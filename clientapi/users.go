@@ -1,36 +1,20 @@
 package clientapi
 
 import (
-	"errors"
 	"net/http"
 	"path"
 	"strings"
-	"time"
 
 	"github.com/gin-gonic/gin"
 
+	"hearth/discord"
 	"hearth/homeserver"
 	"hearth/snowflake"
 )
 
-// userJSON is Discord's user object as anyone may see it.
-type userJSON struct {
-	ID                   snowflake.ID `json:"id"`
-	Username             string       `json:"username"`
-	Discriminator        string       `json:"discriminator"`
-	GlobalName           *string      `json:"global_name"`
-	Avatar               *string      `json:"avatar"`
-	Bot                  bool         `json:"bot,omitempty"`
-	System               bool         `json:"system,omitempty"`
-	Banner               *string      `json:"banner"`
-	AccentColor          *int         `json:"accent_color"`
-	PublicFlags          int64        `json:"public_flags"`
-	AvatarDecorationData any          `json:"avatar_decoration_data"`
-}
-
 // selfJSON is the user object of /users/@me, with the private fields.
 type selfJSON struct {
-	userJSON
+	discord.User
 	Bio         string  `json:"bio"`
 	MFAEnabled  bool    `json:"mfa_enabled"`
 	Locale      string  `json:"locale"`
@@ -42,22 +26,8 @@ type selfJSON struct {
 	Token string `json:"token,omitempty"`
 }
 
-func nullable(s string) *string {
-	if s == "" {
-		return nil
-	}
-	return &s
-}
-
-func publicUser(u homeserver.User) userJSON {
-	return userJSON{
-		ID: u.ID, Username: u.Username, Discriminator: "0", GlobalName: nullable(u.GlobalName),
-		Avatar: nullable(u.Avatar), Bot: u.Bot, AccentColor: u.AccentColor, PublicFlags: u.Flags,
-	}
-}
-
 func selfUser(u homeserver.User) selfJSON {
-	return selfJSON{userJSON: publicUser(u), Bio: u.Bio, Locale: discordLocaleEN, Verified: true, Flags: u.Flags}
+	return selfJSON{User: u.Discord(), Bio: u.Bio, Locale: discordLocaleEN, Verified: true, Flags: u.Flags}
 }
 
 func (a *API) me(c *gin.Context) {
@@ -104,7 +74,7 @@ func (a *API) user(c *gin.Context) {
 		a.fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, publicUser(u))
+	c.JSON(http.StatusOK, u.Discord())
 }
 
 // avatar serves /avatars/{user}/{hash}.{ext} as Discord's CDN does. The
@@ -117,19 +87,5 @@ func (a *API) avatar(c *gin.Context) {
 	}
 	file := c.Param("file")
 	hash := strings.TrimSuffix(file, path.Ext(file))
-	f, err := a.hs.Avatar(c.Request.Context(), id, hash)
-	if err != nil {
-		if errors.Is(err, homeserver.ErrNotFound) {
-			notFound(c)
-			return
-		}
-		a.fail(c, err)
-		return
-	}
-	defer f.Close()
-	h := c.Writer.Header()
-	h.Set("Content-Type", f.ContentType)
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Cache-Control", "public, max-age=31536000, immutable")
-	http.ServeContent(c.Writer, c.Request, "", time.Time{}, f)
+	a.serveFile(c, func() (homeserver.File, error) { return a.hs.Avatar(c.Request.Context(), id, hash) })
 }

@@ -79,3 +79,34 @@ func Invalid(field, code, message string) error {
 	v.Add(field, code, message)
 	return v
 }
+
+// Unknown-object errors, one per kind, because Discord answers each with its
+// own code.
+var (
+	ErrUnknownGuild     = errors.New("unknown guild")
+	ErrUnknownChannel   = errors.New("unknown channel")
+	ErrUnknownRole      = errors.New("unknown role")
+	ErrUnknownMember    = errors.New("unknown member")
+	ErrUnknownInvite    = errors.New("unknown invite")
+	ErrUnknownBan       = errors.New("unknown ban")
+	ErrUnknownEmoji     = errors.New("unknown emoji")
+	ErrUnknownOverwrite = errors.New("unknown overwrite")
+)
+
+// Refusals of actions that are well-formed but not allowed in the state the
+// guild is in.
+var (
+	// ErrBanned: the user is banned from the guild.
+	ErrBanned = errors.New("banned from this guild")
+	// ErrMaxRoles: the guild has as many roles as it may.
+	ErrMaxRoles = errors.New("maximum number of guild roles reached")
+	// ErrMaxEmojis: the guild has as many emoji as it may.
+	ErrMaxEmojis = errors.New("maximum number of emojis reached")
+	// ErrMaxGuilds: the user is in as many guilds as they may be.
+	ErrMaxGuilds = errors.New("maximum number of guilds reached")
+	// ErrOwnerCannotLeave: an owner must transfer or delete the guild.
+	ErrOwnerCannotLeave = errors.New("the owner cannot leave the guild")
+)
+
+// ErrMaxChannels: the guild has as many channels as it may.
+var ErrMaxChannels = errors.New("maximum number of guild channels reached")

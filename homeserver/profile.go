@@ -92,7 +92,7 @@ func (h *Homeserver) UpdateProfile(ctx context.Context, p Principal, up ProfileU
 		if up.Avatar.Null || up.Avatar.Value == "" {
 			u.Avatar = ""
 		} else {
-			avatar, u.Avatar, err = decodeAvatar(up.Avatar.Value)
+			avatar, u.Avatar, err = decodeImage(up.Avatar.Value, AvatarMax)
 			if err != nil {
 				v.Add("avatar", "AVATAR_INVALID", err.Error())
 			}
@@ -151,13 +151,13 @@ func (h *Homeserver) UpdateProfile(ctx context.Context, p Principal, up ProfileU
 	return userFrom(u), "", nil
 }
 
-// decodeAvatar checks an avatar data URI and returns its bytes and the hash
-// clients put in its URL: the hex SHA-256 of the image, prefixed "a_" when it
-// is animated, as Discord marks animated avatars.
-func decodeAvatar(uri string) ([]byte, string, error) {
-	b, err := media.DecodeDataURI(uri, AvatarMax)
+// decodeImage checks an image data URI (avatar, icon) and returns its bytes
+// and the hash clients put in its URL: the hex SHA-256 of the image, prefixed
+// "a_" when it is animated, as Discord marks animated images.
+func decodeImage(uri string, max int) ([]byte, string, error) {
+	b, err := media.DecodeDataURI(uri, max)
 	if errors.Is(err, media.ErrTooLarge) {
-		return nil, "", fmt.Errorf("Avatar must be at most %d MiB.", AvatarMax>>20)
+		return nil, "", fmt.Errorf("Image must be at most %d KiB.", max>>10)
 	}
 	if err != nil {
 		return nil, "", errors.New("Invalid image data.")
@@ -191,8 +191,12 @@ func (h *Homeserver) Avatar(ctx context.Context, userID snowflake.ID, hash strin
 	if err != nil {
 		return File{}, storeErr("avatar", err)
 	}
-	return h.openImage(strings.TrimPrefix(hash, "a_"))
+	return h.openImage(trimAnimated(hash))
 }
+
+func trimAnimated(hash string) string { return strings.TrimPrefix(hash, "a_") }
+
+func bytesReader(b []byte) *bytes.Reader { return bytes.NewReader(b) }
 
 // openImage opens a stored image blob, with its type read from its bytes.
 func (h *Homeserver) openImage(hash string) (File, error) {

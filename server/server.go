@@ -185,6 +185,8 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	mux.Handle("/api/", api)
 	mux.Handle("/api", api)
 	mux.Handle("/avatars/", api)
+	mux.Handle("/icons/", api)
+	mux.Handle("/emojis/", api)
 	route(federation.WellKnownPath, http.HandlerFunc(disc.ServeWellKnown))
 	route(federation.KeysPath, http.HandlerFunc(disc.ServeKeys))
 	route("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))

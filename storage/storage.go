@@ -47,6 +47,8 @@ type Store interface {
 
 // Reader holds the queries that may run inside or outside a transaction.
 type Reader interface {
+	GuildReader
+
 	// UserByID returns a user, or ErrNotFound.
 	UserByID(ctx context.Context, id snowflake.ID) (User, error)
 	// UserByUsername finds a local user by name, ignoring case, or ErrNotFound.
@@ -65,6 +67,7 @@ type Reader interface {
 // Tx is a write transaction.
 type Tx interface {
 	Reader
+	GuildWriter
 
 	// CreateUser inserts a user; ErrConflict when the name is taken
 	// (compared case-insensitively) or the origin pair exists.

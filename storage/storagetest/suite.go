@@ -1,8 +1,11 @@
 package storagetest
 
 import (
+	"cmp"
 	"context"
 	"errors"
+	"reflect"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -26,6 +29,22 @@ func Run(t *testing.T, open func(t *testing.T) storage.Store) {
 		{"EventLogConcurrentAppendsGapless", testEventLogConcurrent},
 		{"EventLogRollbackLeavesNoGap", testEventLogRollback},
 		{"UpdateRollsBackState", testUpdateRollsBack},
+		{"Guilds", testGuilds},
+		{"UserGuildsAndMemberCount", testUserGuilds},
+		{"PublicGuilds", testPublicGuilds},
+		{"Channels", testChannels},
+		{"Overwrites", testOverwrites},
+		{"Roles", testRoles},
+		{"DeleteRole", testDeleteRole},
+		{"Members", testMembers},
+		{"MembersPages", testMembersPages},
+		{"Bans", testBans},
+		{"Invites", testInvites},
+		{"Emojis", testEmojis},
+		{"AuditLog", testAuditLog},
+		{"DeleteGuildCascades", testDeleteGuild},
+		{"GuildNotFound", testGuildNotFound},
+		{"GuildConflicts", testGuildConflicts},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -320,5 +339,1122 @@ func testUpdateRollsBack(t *testing.T, s storage.Store) {
 	}
 	if head, _ := s.LogHead(ctx, l); head != 0 {
 		t.Fatalf("event survived a rolled-back transaction: head %d", head)
+	}
+}
+
+// Guild tests. Times are whole milliseconds in UTC, what the stores keep.
+
+// t0 is an arbitrary moment the guild tests count from.
+const t0 = 1_700_000_000_000
+
+func at(msec int64) time.Time { return time.UnixMilli(msec).UTC() }
+
+var timeType = reflect.TypeOf(time.Time{})
+
+// equal is reflect.DeepEqual except that times are compared with Equal and
+// a nil slice equals an empty one: neither a location nor nil-versus-empty
+// is part of the contract. (Where nil is, as for audit JSON, tests check it
+// separately.)
+func equal(a, b any) bool { return equalValues(reflect.ValueOf(a), reflect.ValueOf(b)) }
+
+func equalValues(a, b reflect.Value) bool {
+	if a.Type() != b.Type() {
+		return false
+	}
+	if a.Type() == timeType {
+		return a.Interface().(time.Time).Equal(b.Interface().(time.Time))
+	}
+	switch a.Kind() {
+	case reflect.Struct:
+		for i := range a.NumField() {
+			if !equalValues(a.Field(i), b.Field(i)) {
+				return false
+			}
+		}
+		return true
+	case reflect.Slice:
+		if a.Len() != b.Len() {
+			return false
+		}
+		for i := range a.Len() {
+			if !equalValues(a.Index(i), b.Index(i)) {
+				return false
+			}
+		}
+		return true
+	default:
+		return a.Equal(b)
+	}
+}
+
+// checkEqual fails the test when got differs from want.
+func checkEqual(t *testing.T, what string, got, want any) {
+	t.Helper()
+	if !equal(got, want) {
+		t.Fatalf("%s =\n\t%+v\nwant\n\t%+v", what, got, want)
+	}
+}
+
+// wantErr fails the test unless err wraps want.
+func wantErr(t *testing.T, what string, err, want error) {
+	t.Helper()
+	if !errors.Is(err, want) {
+		t.Fatalf("%s: err = %v, want %v", what, err, want)
+	}
+}
+
+// createUsers creates n users with ascending IDs.
+func createUsers(t *testing.T, s storage.Store, n int) []storage.User {
+	t.Helper()
+	us := make([]storage.User, n)
+	for i := range us {
+		us[i] = newUser(Name("user"))
+	}
+	update(t, s, func(tx storage.Tx) error {
+		for _, u := range us {
+			if err := tx.CreateUser(context.Background(), u); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return us
+}
+
+// createGuild creates an owner and a guild with its @everyone role, as the
+// homeserver does. The owner is not made a member.
+func createGuild(t *testing.T, s storage.Store, name string, public bool) storage.Guild {
+	t.Helper()
+	owner := createUsers(t, s, 1)[0]
+	g := storage.Guild{ID: ids.Next(), Name: name, OwnerID: owner.ID, Public: public, CreatedAt: at(t0)}
+	update(t, s, func(tx storage.Tx) error {
+		if err := tx.CreateGuild(context.Background(), g); err != nil {
+			return err
+		}
+		return tx.CreateRole(context.Background(), storage.Role{
+			ID: g.ID, GuildID: g.ID, Name: "@everyone", Permissions: 0x400, CreatedAt: at(t0),
+		})
+	})
+	return g
+}
+
+func newChannel(guildID snowflake.ID, name string, position int) storage.Channel {
+	return storage.Channel{ID: ids.Next(), GuildID: guildID, Name: name, Position: position, CreatedAt: at(t0)}
+}
+
+func newRole(guildID snowflake.ID, name string, position int) storage.Role {
+	return storage.Role{ID: ids.Next(), GuildID: guildID, Name: name, Position: position, CreatedAt: at(t0)}
+}
+
+func newMember(guildID, userID snowflake.ID, roles ...snowflake.ID) storage.Member {
+	return storage.Member{GuildID: guildID, UserID: userID, Roles: roles, JoinedAt: at(t0 + 5)}
+}
+
+// The order of a member's roles and of a channel's overwrites is not part
+// of the contract; tests sort them before comparing.
+
+func sortedRoles(m storage.Member) storage.Member {
+	m.Roles = slices.Clone(m.Roles)
+	slices.Sort(m.Roles)
+	return m
+}
+
+func sortedOverwrites(c storage.Channel) storage.Channel {
+	c.Overwrites = slices.Clone(c.Overwrites)
+	slices.SortFunc(c.Overwrites, func(a, b storage.Overwrite) int { return cmp.Compare(a.TargetID, b.TargetID) })
+	return c
+}
+
+func guildIDs(gs []storage.Guild) []snowflake.ID {
+	out := make([]snowflake.ID, len(gs))
+	for i, g := range gs {
+		out[i] = g.ID
+	}
+	return out
+}
+
+func testGuilds(t *testing.T, s storage.Store) {
+	ctx := context.Background()
+	us := createUsers(t, s, 2)
+	local := storage.Guild{
+		ID: ids.Next(), Name: "Hearth", Icon: "abc123", Description: "warm", OwnerID: us[0].ID,
+		VerificationLevel: 2, Public: true, CreatedAt: at(t0),
+	}
+	// A guild's system channel may be named before the channel exists.
+	remote := storage.Guild{
+		ID: ids.Next(), Name: "Elsewhere", OwnerID: us[1].ID, SystemChannelID: ids.Next(),
+		CreatedAt: at(t0 + 1), Origin: "other.example", OriginID: "42",
+	}
+	update(t, s, func(tx storage.Tx) error {
+		if err := tx.CreateGuild(ctx, local); err != nil {
+			return err
+		}
+		if err := tx.CreateGuild(ctx, remote); err != nil {
+			return err
+		}
+		// Reads inside the transaction see its writes.
+		got, err := tx.GuildByID(ctx, local.ID)
+		if err != nil || got.Name != "Hearth" {
+			t.Errorf("GuildByID in tx = %+v, %v", got, err)
+		}
+		return nil
+	})
+	for _, want := range []storage.Guild{local, remote} {
+		got, err := s.GuildByID(ctx, want.ID)
+		if err != nil {
+			t.Fatalf("GuildByID(%s): %v", want.Name, err)
+		}
+		checkEqual(t, "GuildByID", got, want)
+	}
+
+	changed := local
+	changed.Name, changed.Icon, changed.Description, changed.OwnerID = "Hearth II", "", "cosy", us[1].ID
+	changed.SystemChannelID, changed.VerificationLevel, changed.Public = ids.Next(), 3, false
+	update(t, s, func(tx storage.Tx) error { return tx.UpdateGuild(ctx, changed) })
+	got, err := s.GuildByID(ctx, local.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkEqual(t, "after UpdateGuild", got, changed)
+
+	// 0 means no system channel, and reads back as 0.
+	changed.SystemChannelID = 0
+	update(t, s, func(tx storage.Tx) error { return tx.UpdateGuild(ctx, changed) })
+	if got, _ := s.GuildByID(ctx, local.ID); got.SystemChannelID != 0 {
+		t.Fatalf("SystemChannelID = %d after clearing, want 0", got.SystemChannelID)
+	}
+	if got, _ := s.GuildByID(ctx, remote.ID); !equal(got, remote) {
+		t.Fatalf("UpdateGuild touched another guild: %+v", got)
+	}
+}
+
+func testUserGuilds(t *testing.T, s storage.Store) {
+	ctx := context.Background()
+	us := createUsers(t, s, 2)
+	a, b := us[0].ID, us[1].ID
+	g1, g2, g3 := createGuild(t, s, "one", false), createGuild(t, s, "two", false), createGuild(t, s, "three", true)
+	update(t, s, func(tx storage.Tx) error {
+		for _, m := range []storage.Member{newMember(g3.ID, a), newMember(g1.ID, a), newMember(g2.ID, b)} {
+			if err := tx.AddMember(ctx, m); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	check := func(user snowflake.ID, want ...storage.Guild) {
+		t.Helper()
+		got, err := s.UserGuilds(ctx, user)
+		if err != nil {
+			t.Fatalf("UserGuilds: %v", err)
+		}
+		checkEqual(t, "UserGuilds", got, want)
+	}
+	count := func(g storage.Guild, want int) {
+		t.Helper()
+		if n, err := s.MemberCount(ctx, g.ID); err != nil || n != want {
+			t.Fatalf("MemberCount(%s) = %d, %v; want %d", g.Name, n, err, want)
+		}
+	}
+	check(a, g1, g3)
+	check(b, g2)
+	check(ids.Next())
+	count(g1, 1)
+	count(g2, 1)
+	count(storage.Guild{ID: ids.Next(), Name: "unknown"}, 0)
+
+	update(t, s, func(tx storage.Tx) error { return tx.AddMember(ctx, newMember(g1.ID, b)) })
+	count(g1, 2)
+	check(b, g1, g2)
+	update(t, s, func(tx storage.Tx) error { return tx.RemoveMember(ctx, g1.ID, a) })
+	check(a, g3)
+	count(g1, 1)
+}
+
+func testPublicGuilds(t *testing.T, s storage.Store) {
+	ctx := context.Background()
+	names := []struct {
+		name   string
+		public bool
+	}{
+		{"Go Gophers", true},
+		{"gopher hole", true},
+		{"Private Gophers", false},
+		{"100% Real", true},
+		{"1000 Real", true},
+		{"snake_case", true},
+		{"snakeXcase", true},
+		{`C:\Games`, true},
+		{"Café ÜBER", true},
+	}
+	byName := map[string]storage.Guild{}
+	var public []storage.Guild
+	for _, n := range names {
+		g := createGuild(t, s, n.name, n.public)
+		byName[n.name] = g
+		if n.public {
+			public = append(public, g)
+		}
+	}
+	cases := []struct {
+		query string
+		want  []string
+	}{
+		{"", nil}, // every public guild
+		{"GOPHER", []string{"Go Gophers", "gopher hole"}},
+		{"go g", []string{"Go Gophers"}},
+		{"%", []string{"100% Real"}},
+		{"0% r", []string{"100% Real"}},
+		{"_", []string{"snake_case"}},
+		{"e_c", []string{"snake_case"}},
+		{`\`, []string{`C:\Games`}},
+		{`:\g`, []string{`C:\Games`}},
+		{"über", []string{"Café ÜBER"}},
+		{"CAFÉ", []string{"Café ÜBER"}},
+		{"private", nil},
+		{"nothing like it", nil},
+	}
+	for _, tc := range cases {
+		got, err := s.PublicGuilds(ctx, tc.query, 0, 100)
+		if err != nil {
+			t.Fatalf("PublicGuilds(%q): %v", tc.query, err)
+		}
+		var want []storage.Guild
+		if tc.query == "" {
+			want = public
+		}
+		for _, n := range tc.want {
+			want = append(want, byName[n])
+		}
+		if !equal(guildIDs(got), guildIDs(want)) {
+			t.Errorf("PublicGuilds(%q) = %v, want %v", tc.query, guildNames(got), guildNames(want))
+		}
+	}
+
+	// Pages of two follow on from the last ID and together list each public
+	// guild once, in ID order.
+	var paged []storage.Guild
+	after := snowflake.ID(0)
+	for range len(public) {
+		page, err := s.PublicGuilds(ctx, "", after, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(page) == 0 {
+			break
+		}
+		if len(page) > 2 {
+			t.Fatalf("page of %d guilds, limit 2", len(page))
+		}
+		paged = append(paged, page...)
+		after = page[len(page)-1].ID
+	}
+	checkEqual(t, "paged PublicGuilds", guildIDs(paged), guildIDs(public))
+	checkEqual(t, "PublicGuilds result", paged[0], public[0])
+	got, err := s.PublicGuilds(ctx, "real", byName["100% Real"].ID, 10)
+	if err != nil || len(got) != 1 || got[0].ID != byName["1000 Real"].ID {
+		t.Fatalf("PublicGuilds(real, after 100%% Real) = %v, %v", guildNames(got), err)
+	}
+}
+
+func guildNames(gs []storage.Guild) []string {
+	out := make([]string, len(gs))
+	for i, g := range gs {
+		out[i] = g.Name
+	}
+	return out
+}
+
+func testChannels(t *testing.T, s storage.Store) {
+	ctx := context.Background()
+	g := createGuild(t, s, "channels", false)
+	other := createGuild(t, s, "other", false)
+	member := createUsers(t, s, 1)[0]
+	category := newChannel(g.ID, "Text", 0)
+	category.Type = 4
+	general := newChannel(g.ID, "general", 1)
+	general.Topic, general.ParentID, general.NSFW, general.RateLimitPerUser = "hello", category.ID, true, 10
+	general.CreatedAt = at(t0 + 123)
+	general.Overwrites = []storage.Overwrite{
+		{TargetID: g.ID, Type: storage.OverwriteRole, Deny: 0x800},
+		{TargetID: member.ID, Type: storage.OverwriteMember, Allow: 0x800 | 1<<40, Deny: 1 << 62},
+	}
+	voice := newChannel(g.ID, "Lounge", 1)
+	voice.Type, voice.Bitrate, voice.UserLimit = 2, 64000, 10
+	voice.Overwrites = []storage.Overwrite{{TargetID: g.ID, Type: storage.OverwriteRole, Allow: 0x100000}}
+	// Same position as the category: the ID breaks the tie.
+	rules := newChannel(g.ID, "rules", 0)
+	remote := newChannel(g.ID, "mirrored", 5)
+	remote.Origin, remote.OriginID = "other.example", "c1"
+	elsewhere := newChannel(other.ID, "elsewhere", 0)
+	elsewhere.Overwrites = []storage.Overwrite{{TargetID: other.ID, Type: storage.OverwriteRole, Deny: 1}}
+	update(t, s, func(tx storage.Tx) error {
+		for _, c := range []storage.Channel{remote, voice, general, rules, category, elsewhere} {
+			if err := tx.CreateChannel(ctx, c); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+
+	for _, want := range []storage.Channel{category, general, voice, rules, remote} {
+		got, err := s.ChannelByID(ctx, want.ID)
+		if err != nil {
+			t.Fatalf("ChannelByID(%s): %v", want.Name, err)
+		}
+		checkEqual(t, "ChannelByID("+want.Name+")", sortedOverwrites(got), sortedOverwrites(want))
+	}
+	list, err := s.GuildChannels(ctx, g.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []storage.Channel{category, rules, general, voice, remote}
+	if len(list) != len(want) {
+		t.Fatalf("GuildChannels = %d channels, want %d", len(list), len(want))
+	}
+	for i := range want {
+		checkEqual(t, "GuildChannels["+itoa(i)+"]", sortedOverwrites(list[i]), sortedOverwrites(want[i]))
+	}
+
+	general.Name, general.Topic, general.Position, general.ParentID = "chat", "", 7, 0
+	general.NSFW, general.RateLimitPerUser, general.Type = false, 0, 5
+	update(t, s, func(tx storage.Tx) error {
+		// The overwrites passed to UpdateChannel are ignored.
+		c := general
+		c.Overwrites = nil
+		return tx.UpdateChannel(ctx, c)
+	})
+	got, err := s.ChannelByID(ctx, general.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkEqual(t, "after UpdateChannel", sortedOverwrites(got), sortedOverwrites(general))
+	if list, _ := s.GuildChannels(ctx, g.ID); len(list) != 5 || list[4].ID != general.ID {
+		t.Fatalf("after moving general to position 7, GuildChannels = %+v", list)
+	}
+
+	update(t, s, func(tx storage.Tx) error { return tx.DeleteChannel(ctx, voice.ID) })
+	_, err = s.ChannelByID(ctx, voice.ID)
+	wantErr(t, "ChannelByID(deleted)", err, storage.ErrNotFound)
+	if list, _ := s.GuildChannels(ctx, g.ID); len(list) != 4 {
+		t.Fatalf("after DeleteChannel, GuildChannels has %d channels, want 4", len(list))
+	}
+	// Creating the channel again proves its overwrites went with it.
+	voice.Overwrites = nil
+	update(t, s, func(tx storage.Tx) error { return tx.CreateChannel(ctx, voice) })
+	if got, err := s.ChannelByID(ctx, voice.ID); err != nil || len(got.Overwrites) != 0 {
+		t.Fatalf("re-created channel = %+v, %v; want no overwrites", got, err)
+	}
+	if list, _ := s.GuildChannels(ctx, other.ID); len(list) != 1 || !equal(list[0], elsewhere) {
+		t.Fatalf("other guild's channels = %+v", list)
+	}
+	if list, err := s.GuildChannels(ctx, ids.Next()); err != nil || len(list) != 0 {
+		t.Fatalf("GuildChannels(unknown) = %+v, %v", list, err)
+	}
+}
+
+func testOverwrites(t *testing.T, s storage.Store) {
+	ctx := context.Background()
+	g := createGuild(t, s, "overwrites", false)
+	u := createUsers(t, s, 1)[0]
+	c := newChannel(g.ID, "general", 0)
+	everyone := storage.Overwrite{TargetID: g.ID, Type: storage.OverwriteRole, Deny: 0x400}
+	c.Overwrites = []storage.Overwrite{everyone}
+	update(t, s, func(tx storage.Tx) error { return tx.CreateChannel(ctx, c) })
+
+	check := func(what string, want ...storage.Overwrite) {
+		t.Helper()
+		got, err := s.ChannelByID(ctx, c.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Overwrites = want
+		checkEqual(t, what, sortedOverwrites(got).Overwrites, sortedOverwrites(c).Overwrites)
+		list, err := s.GuildChannels(ctx, g.ID)
+		if err != nil || len(list) != 1 {
+			t.Fatalf("GuildChannels = %+v, %v", list, err)
+		}
+		checkEqual(t, what+" (GuildChannels)", sortedOverwrites(list[0]).Overwrites, sortedOverwrites(c).Overwrites)
+	}
+	mem := storage.Overwrite{TargetID: u.ID, Type: storage.OverwriteMember, Allow: 0x400}
+	update(t, s, func(tx storage.Tx) error { return tx.SetOverwrite(ctx, c.ID, mem) })
+	check("after adding a member overwrite", everyone, mem)
+
+	everyone.Allow, everyone.Deny = 0x40, 0
+	update(t, s, func(tx storage.Tx) error { return tx.SetOverwrite(ctx, c.ID, everyone) })
+	check("after replacing @everyone's overwrite", everyone, mem)
+
+	update(t, s, func(tx storage.Tx) error { return tx.DeleteOverwrite(ctx, c.ID, u.ID) })
+	check("after DeleteOverwrite", everyone)
+	err := s.Update(ctx, func(tx storage.Tx) error { return tx.DeleteOverwrite(ctx, c.ID, u.ID) })
+	wantErr(t, "second DeleteOverwrite", err, storage.ErrNotFound)
+}
+
+func testRoles(t *testing.T, s storage.Store) {
+	ctx := context.Background()
+	g := createGuild(t, s, "roles", false)
+	other := createGuild(t, s, "other", false)
+	mod := newRole(g.ID, "mod", 2)
+	mod.Color, mod.Hoist, mod.Permissions, mod.Mentionable = 0x3498DB, true, 1<<40|8, true
+	mod.Icon, mod.UnicodeEmoji, mod.CreatedAt = "iconhash", "🛡", at(t0+9)
+	bot := newRole(g.ID, "bot", 1)
+	bot.Managed = true
+	helper := newRole(g.ID, "helper", 1)
+	update(t, s, func(tx storage.Tx) error {
+		for _, r := range []storage.Role{mod, bot, helper, newRole(other.ID, "elsewhere", 1)} {
+			if err := tx.CreateRole(ctx, r); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	everyone := storage.Role{ID: g.ID, GuildID: g.ID, Name: "@everyone", Permissions: 0x400, CreatedAt: at(t0)}
+	got, err := s.GuildRoles(ctx, g.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkEqual(t, "GuildRoles", got, []storage.Role{everyone, bot, helper, mod})
+
+	mod.Name, mod.Color, mod.Hoist, mod.Icon, mod.UnicodeEmoji = "moderator", 0, false, "", ""
+	mod.Position, mod.Permissions, mod.Mentionable = 0, 8, false
+	update(t, s, func(tx storage.Tx) error { return tx.UpdateRole(ctx, mod) })
+	got, err = s.GuildRoles(ctx, g.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// @everyone keeps position 0 with the smallest ID (the guild's).
+	checkEqual(t, "GuildRoles after UpdateRole", got, []storage.Role{everyone, mod, bot, helper})
+	if list, err := s.GuildRoles(ctx, ids.Next()); err != nil || len(list) != 0 {
+		t.Fatalf("GuildRoles(unknown) = %+v, %v", list, err)
+	}
+}
+
+func testDeleteRole(t *testing.T, s storage.Store) {
+	ctx := context.Background()
+	g := createGuild(t, s, "delete role", false)
+	us := createUsers(t, s, 2)
+	doomed, kept := newRole(g.ID, "doomed", 1), newRole(g.ID, "kept", 2)
+	c := newChannel(g.ID, "general", 0)
+	c.Overwrites = []storage.Overwrite{
+		{TargetID: doomed.ID, Type: storage.OverwriteRole, Allow: 1},
+		{TargetID: kept.ID, Type: storage.OverwriteRole, Allow: 2},
+		{TargetID: us[0].ID, Type: storage.OverwriteMember, Allow: 4},
+	}
+	c2 := newChannel(g.ID, "second", 1)
+	c2.Overwrites = []storage.Overwrite{{TargetID: doomed.ID, Type: storage.OverwriteRole, Deny: 1}}
+	update(t, s, func(tx storage.Tx) error {
+		for _, r := range []storage.Role{doomed, kept} {
+			if err := tx.CreateRole(ctx, r); err != nil {
+				return err
+			}
+		}
+		for _, ch := range []storage.Channel{c, c2} {
+			if err := tx.CreateChannel(ctx, ch); err != nil {
+				return err
+			}
+		}
+		if err := tx.AddMember(ctx, newMember(g.ID, us[0].ID, doomed.ID, kept.ID)); err != nil {
+			return err
+		}
+		return tx.AddMember(ctx, newMember(g.ID, us[1].ID, doomed.ID))
+	})
+	update(t, s, func(tx storage.Tx) error { return tx.DeleteRole(ctx, doomed.ID) })
+
+	roles, err := s.GuildRoles(ctx, g.ID)
+	if err != nil || len(roles) != 2 || roles[1].ID != kept.ID {
+		t.Fatalf("GuildRoles after DeleteRole = %+v, %v", roles, err)
+	}
+	if m, err := s.Member(ctx, g.ID, us[0].ID); err != nil || !equal(m.Roles, []snowflake.ID{kept.ID}) {
+		t.Fatalf("member 0 after DeleteRole = %+v, %v", m, err)
+	}
+	if m, err := s.Member(ctx, g.ID, us[1].ID); err != nil || len(m.Roles) != 0 {
+		t.Fatalf("member 1 after DeleteRole = %+v, %v", m, err)
+	}
+	got, err := s.ChannelByID(ctx, c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Overwrites = c.Overwrites[1:]
+	checkEqual(t, "overwrites after DeleteRole", sortedOverwrites(got).Overwrites, sortedOverwrites(c).Overwrites)
+	if got, err := s.ChannelByID(ctx, c2.ID); err != nil || len(got.Overwrites) != 0 {
+		t.Fatalf("second channel after DeleteRole = %+v, %v", got, err)
+	}
+	// Creating the role again proves it was taken from the members, not
+	// only hidden.
+	update(t, s, func(tx storage.Tx) error { return tx.CreateRole(ctx, doomed) })
+	if m, _ := s.Member(ctx, g.ID, us[1].ID); len(m.Roles) != 0 {
+		t.Fatalf("re-created role came back to member: %+v", m)
+	}
+}
+
+func testMembers(t *testing.T, s storage.Store) {
+	ctx := context.Background()
+	g := createGuild(t, s, "members", false)
+	us := createUsers(t, s, 2)
+	r1, r2, r3 := newRole(g.ID, "one", 1), newRole(g.ID, "two", 2), newRole(g.ID, "three", 3)
+	m := newMember(g.ID, us[0].ID, r2.ID, r1.ID)
+	m.Nick, m.Deaf, m.JoinedAt = "Al", true, at(t0+77)
+	m.CommunicationDisabledUntil = at(t0 + 3_600_000)
+	plain := newMember(g.ID, us[1].ID)
+	update(t, s, func(tx storage.Tx) error {
+		for _, r := range []storage.Role{r1, r2, r3} {
+			if err := tx.CreateRole(ctx, r); err != nil {
+				return err
+			}
+		}
+		if err := tx.AddMember(ctx, m); err != nil {
+			return err
+		}
+		return tx.AddMember(ctx, plain)
+	})
+	get := func() storage.Member {
+		t.Helper()
+		got, err := s.Member(ctx, g.ID, m.UserID)
+		if err != nil {
+			t.Fatalf("Member: %v", err)
+		}
+		return got
+	}
+	checkEqual(t, "Member", sortedRoles(get()), sortedRoles(m))
+	got, err := s.Member(ctx, g.ID, plain.UserID)
+	if err != nil || len(got.Roles) != 0 || !got.CommunicationDisabledUntil.IsZero() {
+		t.Fatalf("member without roles or timeout = %+v, %v", got, err)
+	}
+	checkEqual(t, "plain Member", got, plain)
+
+	// UpdateMember replaces the roles and sets, then clears, the timeout.
+	m.Nick, m.Deaf, m.Mute, m.Roles = "", false, true, []snowflake.ID{r3.ID, r1.ID}
+	m.CommunicationDisabledUntil = at(t0 + 7_200_000)
+	update(t, s, func(tx storage.Tx) error { return tx.UpdateMember(ctx, m) })
+	checkEqual(t, "after UpdateMember", sortedRoles(get()), sortedRoles(m))
+	m.Roles, m.CommunicationDisabledUntil = nil, time.Time{}
+	update(t, s, func(tx storage.Tx) error { return tx.UpdateMember(ctx, m) })
+	if got := get(); len(got.Roles) != 0 || !got.CommunicationDisabledUntil.IsZero() || !got.Mute {
+		t.Fatalf("after clearing roles and timeout: %+v", got)
+	}
+
+	err = s.Update(ctx, func(tx storage.Tx) error { return tx.AddMember(ctx, newMember(g.ID, m.UserID)) })
+	wantErr(t, "AddMember twice", err, storage.ErrConflict)
+
+	update(t, s, func(tx storage.Tx) error { return tx.RemoveMember(ctx, g.ID, m.UserID) })
+	_, err = s.Member(ctx, g.ID, m.UserID)
+	wantErr(t, "Member after RemoveMember", err, storage.ErrNotFound)
+	if n, _ := s.MemberCount(ctx, g.ID); n != 1 {
+		t.Fatalf("MemberCount after RemoveMember = %d, want 1", n)
+	}
+	// Joining again starts without the old roles.
+	update(t, s, func(tx storage.Tx) error { return tx.AddMember(ctx, newMember(g.ID, m.UserID)) })
+	if got := get(); len(got.Roles) != 0 {
+		t.Fatalf("rejoined member kept roles %v", got.Roles)
+	}
+}
+
+func testMembersPages(t *testing.T, s storage.Store) {
+	ctx := context.Background()
+	g := createGuild(t, s, "pages", false)
+	other := createGuild(t, s, "other", false)
+	us := createUsers(t, s, 5)
+	r1, r2 := newRole(g.ID, "one", 1), newRole(g.ID, "two", 2)
+	otherRole := newRole(other.ID, "other", 1)
+	roles := [][]snowflake.ID{{r1.ID}, {r1.ID, r2.ID}, nil, {r2.ID}, {r1.ID}}
+	var want []storage.Member
+	update(t, s, func(tx storage.Tx) error {
+		for _, r := range []storage.Role{r1, r2, otherRole} {
+			if err := tx.CreateRole(ctx, r); err != nil {
+				return err
+			}
+		}
+		for i, u := range us {
+			m := newMember(g.ID, u.ID, roles[i]...)
+			m.Nick = "n" + itoa(i)
+			want = append(want, m)
+			if err := tx.AddMember(ctx, m); err != nil {
+				return err
+			}
+			// The same users in another guild, with roles there, must not
+			// leak into this guild's pages.
+			if err := tx.AddMember(ctx, newMember(other.ID, u.ID, otherRole.ID)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	all, err := s.Members(ctx, g.ID, 0, 100)
+	if err != nil || len(all) != 5 {
+		t.Fatalf("Members = %d, %v; want 5", len(all), err)
+	}
+	for i := range all {
+		checkEqual(t, "Members["+itoa(i)+"]", sortedRoles(all[i]), sortedRoles(want[i]))
+	}
+	cases := []struct {
+		after snowflake.ID
+		limit int
+		want  []storage.Member
+	}{
+		{0, 2, want[:2]},
+		{us[1].ID, 2, want[2:4]},
+		{us[3].ID, 2, want[4:]},
+		{us[4].ID, 2, nil},
+		{us[0].ID, 1, want[1:2]},
+		{us[2].ID - 1, 1, want[2:3]},
+	}
+	for _, tc := range cases {
+		page, err := s.Members(ctx, g.ID, tc.after, tc.limit)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(page) != len(tc.want) {
+			t.Fatalf("Members(after %d, limit %d) = %d members, want %d", tc.after, tc.limit, len(page), len(tc.want))
+		}
+		for i := range page {
+			checkEqual(t, "page member", sortedRoles(page[i]), sortedRoles(tc.want[i]))
+		}
+	}
+}
+
+func testBans(t *testing.T, s storage.Store) {
+	ctx := context.Background()
+	g := createGuild(t, s, "bans", false)
+	us := createUsers(t, s, 3)
+	bans := make([]storage.Ban, len(us))
+	update(t, s, func(tx storage.Tx) error {
+		for i := len(us) - 1; i >= 0; i-- {
+			bans[i] = storage.Ban{GuildID: g.ID, UserID: us[i].ID, Reason: "spam " + itoa(i), CreatedAt: at(t0 + int64(i))}
+			if err := tx.CreateBan(ctx, bans[i]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	got, err := s.Ban(ctx, g.ID, us[1].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkEqual(t, "Ban", got, bans[1])
+
+	// Banning again replaces the ban.
+	bans[0].Reason, bans[0].CreatedAt = "", at(t0+1000)
+	update(t, s, func(tx storage.Tx) error { return tx.CreateBan(ctx, bans[0]) })
+	all, err := s.Bans(ctx, g.ID, 0, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkEqual(t, "Bans", all, bans)
+	page, err := s.Bans(ctx, g.ID, 0, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkEqual(t, "Bans page 1", page, bans[:2])
+	page, err = s.Bans(ctx, g.ID, us[1].ID, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkEqual(t, "Bans page 2", page, bans[2:])
+
+	update(t, s, func(tx storage.Tx) error { return tx.DeleteBan(ctx, g.ID, us[1].ID) })
+	_, err = s.Ban(ctx, g.ID, us[1].ID)
+	wantErr(t, "Ban after DeleteBan", err, storage.ErrNotFound)
+	if all, _ := s.Bans(ctx, g.ID, 0, 100); len(all) != 2 {
+		t.Fatalf("Bans after DeleteBan = %+v", all)
+	}
+}
+
+func testInvites(t *testing.T, s storage.Store) {
+	ctx := context.Background()
+	g := createGuild(t, s, "invites", false)
+	other := createGuild(t, s, "other", false)
+	inviter := createUsers(t, s, 1)[0]
+	c1, c2, c3 := newChannel(g.ID, "one", 0), newChannel(g.ID, "two", 1), newChannel(other.ID, "three", 0)
+	// Created out of time order, so that "by creation" is not insertion.
+	invs := []storage.Invite{
+		{Code: "aaaa", GuildID: g.ID, ChannelID: c1.ID, InviterID: inviter.ID, MaxUses: 10, MaxAge: 3600,
+			Temporary: true, CreatedAt: at(t0 + 10), ExpiresAt: at(t0 + 10 + 3_600_000)},
+		{Code: "bbbb", GuildID: g.ID, ChannelID: c2.ID, CreatedAt: at(t0 + 20)},
+		{Code: "cccc", GuildID: g.ID, ChannelID: c1.ID, Uses: 3, CreatedAt: at(t0 + 30)},
+	}
+	elsewhere := storage.Invite{Code: "dddd", GuildID: other.ID, ChannelID: c3.ID, CreatedAt: at(t0)}
+	update(t, s, func(tx storage.Tx) error {
+		for _, c := range []storage.Channel{c1, c2, c3} {
+			if err := tx.CreateChannel(ctx, c); err != nil {
+				return err
+			}
+		}
+		for _, inv := range []storage.Invite{invs[2], elsewhere, invs[0], invs[1]} {
+			if err := tx.CreateInvite(ctx, inv); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	for _, want := range invs {
+		got, err := s.Invite(ctx, want.Code)
+		if err != nil {
+			t.Fatalf("Invite(%s): %v", want.Code, err)
+		}
+		checkEqual(t, "Invite("+want.Code+")", got, want)
+	}
+	dup := invs[1]
+	dup.ChannelID = c1.ID
+	err := s.Update(ctx, func(tx storage.Tx) error { return tx.CreateInvite(ctx, dup) })
+	wantErr(t, "CreateInvite(duplicate code)", err, storage.ErrConflict)
+
+	update(t, s, func(tx storage.Tx) error {
+		if err := tx.UseInvite(ctx, "cccc"); err != nil {
+			return err
+		}
+		return tx.UseInvite(ctx, "cccc")
+	})
+	invs[2].Uses = 5
+	if got, _ := s.Invite(ctx, "cccc"); got.Uses != 5 {
+		t.Fatalf("Uses after two UseInvite = %d, want 5", got.Uses)
+	}
+
+	list, err := s.GuildInvites(ctx, g.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkEqual(t, "GuildInvites", list, invs)
+	list, err = s.ChannelInvites(ctx, c1.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkEqual(t, "ChannelInvites", list, []storage.Invite{invs[0], invs[2]})
+
+	update(t, s, func(tx storage.Tx) error { return tx.DeleteInvite(ctx, "aaaa") })
+	_, err = s.Invite(ctx, "aaaa")
+	wantErr(t, "Invite after DeleteInvite", err, storage.ErrNotFound)
+
+	// Deleting a channel deletes its invites and no others.
+	update(t, s, func(tx storage.Tx) error { return tx.DeleteChannel(ctx, c1.ID) })
+	_, err = s.Invite(ctx, "cccc")
+	wantErr(t, "Invite of a deleted channel", err, storage.ErrNotFound)
+	if list, err := s.ChannelInvites(ctx, c1.ID); err != nil || len(list) != 0 {
+		t.Fatalf("ChannelInvites(deleted) = %+v, %v", list, err)
+	}
+	list, err = s.GuildInvites(ctx, g.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkEqual(t, "GuildInvites after DeleteChannel", list, invs[1:2])
+	if list, _ := s.GuildInvites(ctx, other.ID); len(list) != 1 {
+		t.Fatalf("other guild's invites = %+v", list)
+	}
+}
+
+func testEmojis(t *testing.T, s storage.Store) {
+	ctx := context.Background()
+	g := createGuild(t, s, "emoji", false)
+	other := createGuild(t, s, "other", false)
+	u := createUsers(t, s, 1)[0]
+	es := []storage.Emoji{
+		{ID: ids.Next(), GuildID: g.ID, UserID: u.ID, Name: "blob", Hash: "h1", Available: true, CreatedAt: at(t0)},
+		{ID: ids.Next(), GuildID: g.ID, UserID: u.ID, Name: "party", Animated: true, Hash: "h2", CreatedAt: at(t0 + 1)},
+	}
+	update(t, s, func(tx storage.Tx) error {
+		for _, e := range []storage.Emoji{es[1], es[0],
+			{ID: ids.Next(), GuildID: other.ID, UserID: u.ID, Name: "x", Hash: "h3", CreatedAt: at(t0)}} {
+			if err := tx.CreateEmoji(ctx, e); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	got, err := s.Emoji(ctx, es[1].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkEqual(t, "Emoji", got, es[1])
+	list, err := s.GuildEmojis(ctx, g.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkEqual(t, "GuildEmojis", list, es)
+
+	es[0].Name = "blobby"
+	update(t, s, func(tx storage.Tx) error { return tx.UpdateEmoji(ctx, es[0]) })
+	if got, _ := s.Emoji(ctx, es[0].ID); !equal(got, es[0]) {
+		t.Fatalf("after UpdateEmoji: %+v", got)
+	}
+	update(t, s, func(tx storage.Tx) error { return tx.DeleteEmoji(ctx, es[0].ID) })
+	_, err = s.Emoji(ctx, es[0].ID)
+	wantErr(t, "Emoji after DeleteEmoji", err, storage.ErrNotFound)
+	list, err = s.GuildEmojis(ctx, g.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkEqual(t, "GuildEmojis after DeleteEmoji", list, es[1:])
+}
+
+func testAuditLog(t *testing.T, s storage.Store) {
+	ctx := context.Background()
+	g := createGuild(t, s, "audit", false)
+	other := createGuild(t, s, "other", false)
+	us := createUsers(t, s, 2)
+	a, b := us[0].ID, us[1].ID
+	entry := func(user snowflake.ID, action int) storage.AuditEntry {
+		return storage.AuditEntry{ID: ids.Next(), GuildID: g.ID, UserID: user, ActionType: action, TargetID: ids.Next()}
+	}
+	es := []storage.AuditEntry{entry(a, 1), entry(b, 10), entry(a, 10), entry(b, 1), entry(a, 22), entry(b, 10)}
+	es[0].Changes = []byte(`[{"key":"name","old_value":"a", "new_value":"b"}]`)
+	es[0].Reason = "renamed"
+	es[2].Options = []byte(`{"count":"2"}`)
+	es[3].TargetID = 0
+	update(t, s, func(tx storage.Tx) error {
+		for _, e := range es {
+			if err := tx.AddAuditEntry(ctx, e); err != nil {
+				return err
+			}
+		}
+		e := entry(a, 1)
+		e.GuildID = other.ID
+		return tx.AddAuditEntry(ctx, e)
+	})
+	cases := []struct {
+		name string
+		q    storage.AuditQuery
+		want []int // indexes into es, newest first
+	}{
+		{"all", storage.AuditQuery{}, []int{5, 4, 3, 2, 1, 0}},
+		{"user", storage.AuditQuery{UserID: a}, []int{4, 2, 0}},
+		{"action", storage.AuditQuery{ActionType: 10}, []int{5, 2, 1}},
+		{"user and action", storage.AuditQuery{UserID: b, ActionType: 10}, []int{5, 1}},
+		{"before", storage.AuditQuery{Before: es[4].ID}, []int{3, 2, 1, 0}},
+		{"after", storage.AuditQuery{After: es[1].ID}, []int{5, 4, 3, 2}},
+		{"between", storage.AuditQuery{After: es[1].ID, Before: es[5].ID}, []int{4, 3, 2}},
+		{"limit", storage.AuditQuery{Limit: 2}, []int{5, 4}},
+		{"before and limit", storage.AuditQuery{Before: es[3].ID, Limit: 2}, []int{2, 1}},
+		{"user after", storage.AuditQuery{UserID: a, After: es[0].ID}, []int{4, 2}},
+		{"unknown user", storage.AuditQuery{UserID: ids.Next()}, nil},
+		{"unknown action", storage.AuditQuery{ActionType: 99}, nil},
+	}
+	for _, tc := range cases {
+		got, err := s.AuditLog(ctx, g.ID, tc.q)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		var want []storage.AuditEntry
+		for _, i := range tc.want {
+			want = append(want, es[i])
+		}
+		checkEqual(t, "AuditLog "+tc.name, got, want)
+	}
+	// JSON comes back byte for byte, and absent JSON as nil.
+	all, err := s.AuditLog(ctx, g.ID, storage.AuditQuery{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, got := range all {
+		want := es[len(es)-1-i]
+		if (got.Changes == nil) != (want.Changes == nil) || (got.Options == nil) != (want.Options == nil) {
+			t.Fatalf("entry %d: Changes %q, Options %q; want %q, %q", i, got.Changes, got.Options, want.Changes, want.Options)
+		}
+	}
+
+	// Limit 0 means 50.
+	var many []storage.AuditEntry
+	update(t, s, func(tx storage.Tx) error {
+		for range 55 {
+			e := entry(a, 1)
+			e.GuildID = other.ID
+			many = append(many, e)
+			if err := tx.AddAuditEntry(ctx, e); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	got, err := s.AuditLog(ctx, other.ID, storage.AuditQuery{})
+	if err != nil || len(got) != 50 || got[0].ID != many[54].ID {
+		t.Fatalf("AuditLog with no limit = %d entries, %v; want the newest 50", len(got), err)
+	}
+}
+
+func testDeleteGuild(t *testing.T, s storage.Store) {
+	ctx := context.Background()
+	g := createGuild(t, s, "doomed", true)
+	kept := createGuild(t, s, "kept", true)
+	us := createUsers(t, s, 2)
+	role := newRole(g.ID, "role", 1)
+	c := newChannel(g.ID, "general", 0)
+	c.Overwrites = []storage.Overwrite{{TargetID: role.ID, Type: storage.OverwriteRole, Allow: 1}}
+	keptChannel := newChannel(kept.ID, "general", 0)
+	emoji := storage.Emoji{ID: ids.Next(), GuildID: g.ID, UserID: us[0].ID, Name: "e", Hash: "h", CreatedAt: at(t0)}
+	update(t, s, func(tx storage.Tx) error {
+		steps := []error{
+			tx.CreateRole(ctx, role),
+			tx.CreateChannel(ctx, c),
+			tx.CreateChannel(ctx, keptChannel),
+			tx.AddMember(ctx, newMember(g.ID, us[0].ID, role.ID)),
+			tx.AddMember(ctx, newMember(kept.ID, us[0].ID)),
+			tx.CreateBan(ctx, storage.Ban{GuildID: g.ID, UserID: us[1].ID, CreatedAt: at(t0)}),
+			tx.CreateInvite(ctx, storage.Invite{Code: "doomed", GuildID: g.ID, ChannelID: c.ID, CreatedAt: at(t0)}),
+			tx.CreateInvite(ctx, storage.Invite{Code: "kept", GuildID: kept.ID, ChannelID: keptChannel.ID, CreatedAt: at(t0)}),
+			tx.CreateEmoji(ctx, emoji),
+			tx.AddAuditEntry(ctx, storage.AuditEntry{ID: ids.Next(), GuildID: g.ID, UserID: us[0].ID, ActionType: 1}),
+		}
+		_, err := tx.AppendEvent(ctx, storage.Event{LogID: g.ID, Type: "GUILD_CREATE", Payload: []byte(`{}`)})
+		return errors.Join(append(steps, err)...)
+	})
+	update(t, s, func(tx storage.Tx) error { return tx.DeleteGuild(ctx, g.ID) })
+
+	_, err := s.GuildByID(ctx, g.ID)
+	wantErr(t, "GuildByID after DeleteGuild", err, storage.ErrNotFound)
+	_, err = s.ChannelByID(ctx, c.ID)
+	wantErr(t, "ChannelByID after DeleteGuild", err, storage.ErrNotFound)
+	_, err = s.Member(ctx, g.ID, us[0].ID)
+	wantErr(t, "Member after DeleteGuild", err, storage.ErrNotFound)
+	_, err = s.Ban(ctx, g.ID, us[1].ID)
+	wantErr(t, "Ban after DeleteGuild", err, storage.ErrNotFound)
+	_, err = s.Invite(ctx, "doomed")
+	wantErr(t, "Invite after DeleteGuild", err, storage.ErrNotFound)
+	_, err = s.Emoji(ctx, emoji.ID)
+	wantErr(t, "Emoji after DeleteGuild", err, storage.ErrNotFound)
+	lists := []struct {
+		name string
+		n    func() (int, error)
+	}{
+		{"GuildChannels", func() (int, error) { l, err := s.GuildChannels(ctx, g.ID); return len(l), err }},
+		{"GuildRoles", func() (int, error) { l, err := s.GuildRoles(ctx, g.ID); return len(l), err }},
+		{"Members", func() (int, error) { l, err := s.Members(ctx, g.ID, 0, 100); return len(l), err }},
+		{"MemberCount", func() (int, error) { return s.MemberCount(ctx, g.ID) }},
+		{"Bans", func() (int, error) { l, err := s.Bans(ctx, g.ID, 0, 100); return len(l), err }},
+		{"GuildInvites", func() (int, error) { l, err := s.GuildInvites(ctx, g.ID); return len(l), err }},
+		{"ChannelInvites", func() (int, error) { l, err := s.ChannelInvites(ctx, c.ID); return len(l), err }},
+		{"GuildEmojis", func() (int, error) { l, err := s.GuildEmojis(ctx, g.ID); return len(l), err }},
+		{"AuditLog", func() (int, error) { l, err := s.AuditLog(ctx, g.ID, storage.AuditQuery{}); return len(l), err }},
+		{"PublicGuilds", func() (int, error) { l, err := s.PublicGuilds(ctx, "doomed", 0, 10); return len(l), err }},
+	}
+	for _, l := range lists {
+		if n, err := l.n(); err != nil || n != 0 {
+			t.Errorf("%s after DeleteGuild = %d, %v; want none", l.name, n, err)
+		}
+	}
+	if gs, err := s.UserGuilds(ctx, us[0].ID); err != nil || len(gs) != 1 || gs[0].ID != kept.ID {
+		t.Fatalf("UserGuilds after DeleteGuild = %v, %v", guildIDs(gs), err)
+	}
+	if head, err := s.LogHead(ctx, g.ID); err != nil || head != 1 {
+		t.Fatalf("LogHead after DeleteGuild = %d, %v; the event log is kept", head, err)
+	}
+	if _, err := s.Invite(ctx, "kept"); err != nil {
+		t.Fatalf("another guild's invite: %v", err)
+	}
+	if n, _ := s.MemberCount(ctx, kept.ID); n != 1 {
+		t.Fatalf("another guild's members: %d", n)
+	}
+
+	// Recreating the guild with the same IDs proves that nothing was merely
+	// hidden: the member's roles and the channel's overwrites do not return.
+	update(t, s, func(tx storage.Tx) error {
+		c.Overwrites = nil
+		return errors.Join(tx.CreateGuild(ctx, g), tx.CreateRole(ctx, role), tx.CreateChannel(ctx, c),
+			tx.AddMember(ctx, newMember(g.ID, us[0].ID)))
+	})
+	if m, err := s.Member(ctx, g.ID, us[0].ID); err != nil || len(m.Roles) != 0 {
+		t.Fatalf("recreated member = %+v, %v; want no roles", m, err)
+	}
+	if ch, err := s.ChannelByID(ctx, c.ID); err != nil || len(ch.Overwrites) != 0 {
+		t.Fatalf("recreated channel = %+v, %v; want no overwrites", ch, err)
+	}
+	err = s.Update(ctx, func(tx storage.Tx) error { return tx.DeleteGuild(ctx, ids.Next()) })
+	wantErr(t, "DeleteGuild(unknown)", err, storage.ErrNotFound)
+}
+
+func testGuildNotFound(t *testing.T, s storage.Store) {
+	ctx := context.Background()
+	g := createGuild(t, s, "present", false)
+	u := createUsers(t, s, 1)[0]
+	c := newChannel(g.ID, "general", 0)
+	update(t, s, func(tx storage.Tx) error { return tx.CreateChannel(ctx, c) })
+	none := ids.Next()
+	reads := []struct {
+		name string
+		fn   func(r storage.Reader) error
+	}{
+		{"GuildByID", func(r storage.Reader) error { _, err := r.GuildByID(ctx, none); return err }},
+		{"ChannelByID", func(r storage.Reader) error { _, err := r.ChannelByID(ctx, none); return err }},
+		{"Member(unknown user)", func(r storage.Reader) error { _, err := r.Member(ctx, g.ID, u.ID); return err }},
+		{"Member(unknown guild)", func(r storage.Reader) error { _, err := r.Member(ctx, none, u.ID); return err }},
+		{"Ban", func(r storage.Reader) error { _, err := r.Ban(ctx, g.ID, u.ID); return err }},
+		{"Invite", func(r storage.Reader) error { _, err := r.Invite(ctx, "nope"); return err }},
+		{"Emoji", func(r storage.Reader) error { _, err := r.Emoji(ctx, none); return err }},
+	}
+	for _, tc := range reads {
+		wantErr(t, tc.name, tc.fn(s), storage.ErrNotFound)
+		// And inside a transaction, where a miss must not spoil the rest.
+		update(t, s, func(tx storage.Tx) error {
+			wantErr(t, tc.name+" in tx", tc.fn(tx), storage.ErrNotFound)
+			_, err := tx.GuildByID(ctx, g.ID)
+			return err
+		})
+	}
+	writes := []struct {
+		name string
+		fn   func(tx storage.Tx) error
+	}{
+		{"UpdateGuild", func(tx storage.Tx) error {
+			return tx.UpdateGuild(ctx, storage.Guild{ID: none, Name: "x", OwnerID: u.ID})
+		}},
+		{"DeleteGuild", func(tx storage.Tx) error { return tx.DeleteGuild(ctx, none) }},
+		{"UpdateChannel", func(tx storage.Tx) error { return tx.UpdateChannel(ctx, newChannel(g.ID, "x", 0)) }},
+		{"DeleteChannel", func(tx storage.Tx) error { return tx.DeleteChannel(ctx, none) }},
+		{"DeleteOverwrite", func(tx storage.Tx) error { return tx.DeleteOverwrite(ctx, c.ID, none) }},
+		{"UpdateRole", func(tx storage.Tx) error { return tx.UpdateRole(ctx, newRole(g.ID, "x", 1)) }},
+		{"DeleteRole", func(tx storage.Tx) error { return tx.DeleteRole(ctx, none) }},
+		{"UpdateMember", func(tx storage.Tx) error { return tx.UpdateMember(ctx, newMember(g.ID, u.ID)) }},
+		{"RemoveMember", func(tx storage.Tx) error { return tx.RemoveMember(ctx, g.ID, u.ID) }},
+		{"DeleteBan", func(tx storage.Tx) error { return tx.DeleteBan(ctx, g.ID, u.ID) }},
+		{"UseInvite", func(tx storage.Tx) error { return tx.UseInvite(ctx, "nope") }},
+		{"DeleteInvite", func(tx storage.Tx) error { return tx.DeleteInvite(ctx, "nope") }},
+		{"UpdateEmoji", func(tx storage.Tx) error { return tx.UpdateEmoji(ctx, storage.Emoji{ID: none, Name: "x"}) }},
+		{"DeleteEmoji", func(tx storage.Tx) error { return tx.DeleteEmoji(ctx, none) }},
+	}
+	for _, tc := range writes {
+		wantErr(t, tc.name, s.Update(ctx, tc.fn), storage.ErrNotFound)
+	}
+	// UpdateMember of a non-member must not have given it roles either.
+	if _, err := s.Member(ctx, g.ID, u.ID); !errors.Is(err, storage.ErrNotFound) {
+		t.Fatalf("Member after failed UpdateMember: %v", err)
+	}
+}
+
+func testGuildConflicts(t *testing.T, s storage.Store) {
+	ctx := context.Background()
+	g := createGuild(t, s, "present", false)
+	u := createUsers(t, s, 1)[0]
+	remoteGuild := storage.Guild{ID: ids.Next(), Name: "r", OwnerID: u.ID, CreatedAt: at(t0), Origin: "o.example", OriginID: "1"}
+	remoteChannel := newChannel(g.ID, "r", 0)
+	remoteChannel.Origin, remoteChannel.OriginID = "o.example", "1"
+	update(t, s, func(tx storage.Tx) error {
+		return errors.Join(tx.CreateGuild(ctx, remoteGuild), tx.CreateChannel(ctx, remoteChannel),
+			tx.AddMember(ctx, newMember(g.ID, u.ID)),
+			tx.CreateInvite(ctx, storage.Invite{Code: "code", GuildID: g.ID, ChannelID: remoteChannel.ID, CreatedAt: at(t0)}))
+	})
+	cases := []struct {
+		name string
+		fn   func(tx storage.Tx) error
+	}{
+		{"CreateGuild(same ID)", func(tx storage.Tx) error { return tx.CreateGuild(ctx, g) }},
+		{"CreateGuild(same origin)", func(tx storage.Tx) error {
+			twin := remoteGuild
+			twin.ID = ids.Next()
+			return tx.CreateGuild(ctx, twin)
+		}},
+		{"CreateChannel(same origin)", func(tx storage.Tx) error {
+			twin := remoteChannel
+			twin.ID = ids.Next()
+			return tx.CreateChannel(ctx, twin)
+		}},
+		{"AddMember(again)", func(tx storage.Tx) error { return tx.AddMember(ctx, newMember(g.ID, u.ID)) }},
+		{"CreateInvite(same code)", func(tx storage.Tx) error {
+			return tx.CreateInvite(ctx, storage.Invite{Code: "code", GuildID: g.ID, ChannelID: remoteChannel.ID, CreatedAt: at(t0)})
+		}},
+		{"CreateRole(same ID)", func(tx storage.Tx) error { return tx.CreateRole(ctx, storage.Role{ID: g.ID, GuildID: g.ID}) }},
+	}
+	for _, tc := range cases {
+		wantErr(t, tc.name, s.Update(ctx, tc.fn), storage.ErrConflict)
+	}
+	// A remote guild and a remote channel may share an origin pair: they are
+	// different kinds of object.
+	if got, err := s.ChannelByID(ctx, remoteChannel.ID); err != nil || got.Origin != "o.example" || got.OriginID != "1" {
+		t.Fatalf("remote channel = %+v, %v", got, err)
 	}
 }

@@ -1,0 +1,170 @@
+package clientapi
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"hearth/homeserver"
+	"hearth/storage"
+)
+
+// channelFields reads the channel fields of a create or update body.
+func channelFields(f *form, creating bool) homeserver.ChannelFields {
+	cf := homeserver.ChannelFields{
+		Name: f.String("name", creating), Type: f.Int("type"), Topic: f.String("topic", false),
+		Position: f.Int("position"), ParentID: f.ID("parent_id"), NSFW: f.Bool("nsfw"),
+		RateLimitPerUser: f.Int("rate_limit_per_user"), Bitrate: f.Int("bitrate"), UserLimit: f.Int("user_limit"),
+	}
+	if items, ok := f.Objects("permission_overwrites"); ok {
+		ows := make([]homeserver.Overwrite, 0, len(items))
+		for i, it := range items {
+			o := overwriteFrom(it)
+			o.TargetID = it.ID("id").Value
+			if !it.ID("id").Set {
+				it.v.Add("id", "BASE_TYPE_REQUIRED", "This field is required")
+			}
+			f.merge("permission_overwrites."+strconv.Itoa(i), it)
+			ows = append(ows, o)
+		}
+		cf.Overwrites = homeserver.Optional[[]homeserver.Overwrite]{Set: true, Value: ows}
+	}
+	return cf
+}
+
+func overwriteFrom(f *form) homeserver.Overwrite {
+	var typ homeserver.Optional[int]
+	// Discord accepts the old string types "role" and "member" too.
+	switch strings.Trim(string(f.fields["type"]), " ") {
+	case `"role"`:
+		typ = homeserver.Optional[int]{Set: true, Value: storage.OverwriteRole}
+	case `"member"`:
+		typ = homeserver.Optional[int]{Set: true, Value: storage.OverwriteMember}
+	default:
+		typ = f.Int("type")
+		if !typ.Set || typ.Null {
+			f.v.Add("type", "BASE_TYPE_REQUIRED", "This field is required")
+		}
+	}
+	return homeserver.Overwrite{Type: typ.Value, Allow: int64(f.Perms("allow").Value), Deny: int64(f.Perms("deny").Value)}
+}
+
+func (a *API) guildChannels(c *gin.Context) {
+	ids, ok := a.ids(c, "guild")
+	if !ok {
+		return
+	}
+	cs, err := a.hs.GuildChannels(reqCtx(c), principal(c), ids[0])
+	a.reply(c, http.StatusOK, cs, err)
+}
+
+func (a *API) createChannel(c *gin.Context) {
+	ids, ok := a.ids(c, "guild")
+	if !ok {
+		return
+	}
+	f, ok := a.form(c)
+	if !ok {
+		return
+	}
+	cf := channelFields(f, true)
+	if err := f.Err(); err != nil {
+		a.fail(c, err)
+		return
+	}
+	ch, err := a.hs.CreateChannel(reqCtx(c), principal(c), ids[0], cf)
+	a.reply(c, http.StatusCreated, ch, err)
+}
+
+func (a *API) reorderChannels(c *gin.Context) {
+	ids, ok := a.ids(c, "guild")
+	if !ok {
+		return
+	}
+	items, err := readArray(c)
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	v := &form{}
+	moves := make([]homeserver.ChannelPosition, 0, len(items))
+	for i, it := range items {
+		id := it.ID("id")
+		if !id.Set || id.Null {
+			it.v.Add("id", "BASE_TYPE_REQUIRED", "This field is required")
+		}
+		m := homeserver.ChannelPosition{ID: id.Value, Position: it.Int("position"), ParentID: it.ID("parent_id"),
+			LockPermissions: it.Bool("lock_permissions").Value}
+		v.merge(strconv.Itoa(i), it)
+		moves = append(moves, m)
+	}
+	if err := v.Err(); err != nil {
+		a.fail(c, err)
+		return
+	}
+	a.reply(c, http.StatusNoContent, nil, a.hs.ReorderChannels(reqCtx(c), principal(c), ids[0], moves))
+}
+
+func (a *API) getChannel(c *gin.Context) {
+	ids, ok := a.ids(c, "channel")
+	if !ok {
+		return
+	}
+	ch, err := a.hs.Channel(reqCtx(c), principal(c), ids[0])
+	a.reply(c, http.StatusOK, ch, err)
+}
+
+func (a *API) updateChannel(c *gin.Context) {
+	ids, ok := a.ids(c, "channel")
+	if !ok {
+		return
+	}
+	f, ok := a.form(c)
+	if !ok {
+		return
+	}
+	cf := channelFields(f, false)
+	if err := f.Err(); err != nil {
+		a.fail(c, err)
+		return
+	}
+	ch, err := a.hs.UpdateChannel(reqCtx(c), principal(c), ids[0], cf)
+	a.reply(c, http.StatusOK, ch, err)
+}
+
+func (a *API) deleteChannel(c *gin.Context) {
+	ids, ok := a.ids(c, "channel")
+	if !ok {
+		return
+	}
+	ch, err := a.hs.DeleteChannel(reqCtx(c), principal(c), ids[0])
+	a.reply(c, http.StatusOK, ch, err)
+}
+
+func (a *API) setOverwrite(c *gin.Context) {
+	ids, ok := a.ids(c, "channel", "overwrite")
+	if !ok {
+		return
+	}
+	f, ok := a.form(c)
+	if !ok {
+		return
+	}
+	o := overwriteFrom(f)
+	o.TargetID = ids[1]
+	if err := f.Err(); err != nil {
+		a.fail(c, err)
+		return
+	}
+	a.reply(c, http.StatusNoContent, nil, a.hs.SetOverwrite(reqCtx(c), principal(c), ids[0], o))
+}
+
+func (a *API) deleteOverwrite(c *gin.Context) {
+	ids, ok := a.ids(c, "channel", "overwrite")
+	if !ok {
+		return
+	}
+	a.reply(c, http.StatusNoContent, nil, a.hs.DeleteOverwrite(reqCtx(c), principal(c), ids[0], ids[1]))
+}

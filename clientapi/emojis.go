@@ -1,0 +1,124 @@
+package clientapi
+
+import (
+	"errors"
+	"net/http"
+	"path"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"hearth/homeserver"
+	"hearth/snowflake"
+)
+
+// emojiMaxBody fits a 256 KiB image as base64 in a data URI.
+const emojiMaxBody = 512 << 10
+
+func (a *API) emojis(c *gin.Context) {
+	ids, ok := a.ids(c, "guild")
+	if !ok {
+		return
+	}
+	es, err := a.hs.Emojis(reqCtx(c), principal(c), ids[0])
+	a.reply(c, http.StatusOK, es, err)
+}
+
+func (a *API) createEmoji(c *gin.Context) {
+	ids, ok := a.ids(c, "guild")
+	if !ok {
+		return
+	}
+	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, emojiMaxBody)
+	f, ok := a.form(c)
+	if !ok {
+		return
+	}
+	name, image := f.String("name", true), f.String("image", true)
+	if err := f.Err(); err != nil {
+		a.fail(c, err)
+		return
+	}
+	e, err := a.hs.CreateEmoji(reqCtx(c), principal(c), ids[0], name.Value, image.Value)
+	a.reply(c, http.StatusCreated, e, err)
+}
+
+func (a *API) emoji(c *gin.Context) {
+	ids, ok := a.ids(c, "guild", "emoji")
+	if !ok {
+		return
+	}
+	e, err := a.hs.Emoji(reqCtx(c), principal(c), ids[0], ids[1])
+	a.reply(c, http.StatusOK, e, err)
+}
+
+func (a *API) renameEmoji(c *gin.Context) {
+	ids, ok := a.ids(c, "guild", "emoji")
+	if !ok {
+		return
+	}
+	f, ok := a.form(c)
+	if !ok {
+		return
+	}
+	name := f.String("name", true)
+	if err := f.Err(); err != nil {
+		a.fail(c, err)
+		return
+	}
+	e, err := a.hs.RenameEmoji(reqCtx(c), principal(c), ids[0], ids[1], name.Value)
+	a.reply(c, http.StatusOK, e, err)
+}
+
+func (a *API) deleteEmoji(c *gin.Context) {
+	ids, ok := a.ids(c, "guild", "emoji")
+	if !ok {
+		return
+	}
+	a.reply(c, http.StatusNoContent, nil, a.hs.DeleteEmoji(reqCtx(c), principal(c), ids[0], ids[1]))
+}
+
+// emojiImage serves /emojis/{id}.{ext}, public as on Discord's CDN.
+func (a *API) emojiImage(c *gin.Context) {
+	file := c.Param("file")
+	id, err := snowflake.Parse(strings.TrimSuffix(file, path.Ext(file)))
+	if err != nil {
+		notFound(c)
+		return
+	}
+	a.serveFile(c, func() (homeserver.File, error) { return a.hs.EmojiImage(c.Request.Context(), id) })
+}
+
+// guildIcon serves /icons/{guild}/{hash}.{ext}.
+func (a *API) guildIcon(c *gin.Context) {
+	id, err := snowflake.Parse(c.Param("guild"))
+	if err != nil {
+		notFound(c)
+		return
+	}
+	file := c.Param("file")
+	hash := strings.TrimSuffix(file, path.Ext(file))
+	a.serveFile(c, func() (homeserver.File, error) { return a.hs.GuildIcon(c.Request.Context(), id, hash) })
+}
+
+// serveFile answers a stored image: its sniffed type, never sniffed again by
+// the browser, cached for good (the URL changes with the content).
+func (a *API) serveFile(c *gin.Context, open func() (homeserver.File, error)) {
+	f, err := open()
+	if err != nil {
+		if errors.Is(err, homeserver.ErrNotFound) {
+			notFound(c)
+			return
+		}
+		a.fail(c, err)
+		return
+	}
+	defer f.Close()
+	h := c.Writer.Header()
+	h.Set("Content-Type", f.ContentType)
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Content-Security-Policy", "default-src 'none'")
+	h.Set("Cache-Control", "public, max-age=31536000, immutable")
+	http.ServeContent(c.Writer, c.Request, "", time.Time{}, f)
+}

@@ -1,0 +1,148 @@
+package clientapi
+
+import (
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	"hearth/homeserver"
+)
+
+func (a *API) members(c *gin.Context) {
+	ids, ok := a.ids(c, "guild")
+	if !ok {
+		return
+	}
+	limit, err := queryInt(c, "limit", 1)
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	after, err := queryID(c, "after")
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	ms, err := a.hs.Members(reqCtx(c), principal(c), ids[0], after, limit)
+	a.reply(c, http.StatusOK, ms, err)
+}
+
+func (a *API) member(c *gin.Context) {
+	ids, ok := a.ids(c, "guild", "user")
+	if !ok {
+		return
+	}
+	m, err := a.hs.Member(reqCtx(c), principal(c), ids[0], ids[1])
+	a.reply(c, http.StatusOK, m, err)
+}
+
+func (a *API) updateMember(c *gin.Context) {
+	ids, ok := a.ids(c, "guild", "user")
+	if !ok {
+		return
+	}
+	f, ok := a.form(c)
+	if !ok {
+		return
+	}
+	up := homeserver.MemberUpdate{
+		Nick: f.String("nick", false), Roles: f.IDs("roles"),
+		CommunicationDisabledUntil: f.Time("communication_disabled_until"),
+		Mute:                       f.Bool("mute"), Deaf: f.Bool("deaf"),
+	}
+	if up.Roles.Null {
+		up.Roles.Value = nil
+	}
+	if err := f.Err(); err != nil {
+		a.fail(c, err)
+		return
+	}
+	m, err := a.hs.UpdateMember(reqCtx(c), principal(c), ids[0], ids[1], up)
+	a.reply(c, http.StatusOK, m, err)
+}
+
+func (a *API) kick(c *gin.Context) {
+	ids, ok := a.ids(c, "guild", "user")
+	if !ok {
+		return
+	}
+	if ids[1] == principal(c).User.ID {
+		// DELETE .../members/@me is leaving, as in Discord's user API.
+		a.reply(c, http.StatusNoContent, nil, a.hs.LeaveGuild(reqCtx(c), principal(c), ids[0]))
+		return
+	}
+	a.reply(c, http.StatusNoContent, nil, a.hs.Kick(reqCtx(c), principal(c), ids[0], ids[1]))
+}
+
+func (a *API) addMemberRole(c *gin.Context) {
+	ids, ok := a.ids(c, "guild", "user", "role")
+	if !ok {
+		return
+	}
+	a.reply(c, http.StatusNoContent, nil, a.hs.AddMemberRole(reqCtx(c), principal(c), ids[0], ids[1], ids[2]))
+}
+
+func (a *API) removeMemberRole(c *gin.Context) {
+	ids, ok := a.ids(c, "guild", "user", "role")
+	if !ok {
+		return
+	}
+	a.reply(c, http.StatusNoContent, nil, a.hs.RemoveMemberRole(reqCtx(c), principal(c), ids[0], ids[1], ids[2]))
+}
+
+func (a *API) bans(c *gin.Context) {
+	ids, ok := a.ids(c, "guild")
+	if !ok {
+		return
+	}
+	limit, err := queryInt(c, "limit", 1000)
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	after, err := queryID(c, "after")
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	bs, err := a.hs.Bans(reqCtx(c), principal(c), ids[0], after, limit)
+	a.reply(c, http.StatusOK, bs, err)
+}
+
+func (a *API) getBan(c *gin.Context) {
+	ids, ok := a.ids(c, "guild", "user")
+	if !ok {
+		return
+	}
+	b, err := a.hs.GetBan(reqCtx(c), principal(c), ids[0], ids[1])
+	a.reply(c, http.StatusOK, b, err)
+}
+
+func (a *API) ban(c *gin.Context) {
+	ids, ok := a.ids(c, "guild", "user")
+	if !ok {
+		return
+	}
+	f, ok := a.form(c)
+	if !ok {
+		return
+	}
+	secs := f.Int("delete_message_seconds")
+	if days := f.Int("delete_message_days"); !secs.Set && days.Set {
+		secs = homeserver.Optional[int]{Set: true, Value: days.Value * 86400}
+	}
+	if err := f.Err(); err != nil {
+		a.fail(c, err)
+		return
+	}
+	err := a.hs.Ban(reqCtx(c), principal(c), ids[0], ids[1], homeserver.BanOptions{DeleteMessageSeconds: secs.Value})
+	a.reply(c, http.StatusNoContent, nil, err)
+}
+
+func (a *API) unban(c *gin.Context) {
+	ids, ok := a.ids(c, "guild", "user")
+	if !ok {
+		return
+	}
+	a.reply(c, http.StatusNoContent, nil, a.hs.Unban(reqCtx(c), principal(c), ids[0], ids[1]))
+}

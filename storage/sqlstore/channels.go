@@ -1,0 +1,175 @@
+package sqlstore
+
+import (
+	"context"
+
+	"hearth/snowflake"
+	"hearth/storage"
+)
+
+const channelColumns = `id, guild_id, type, name, topic, position, parent_id, nsfw, rate_limit_per_user,
+	bitrate, user_limit, created_at, origin, origin_id`
+
+func scanChannel(row scanner) (storage.Channel, error) {
+	var c storage.Channel
+	err := row.Scan(scanID(&c.ID), scanID(&c.GuildID), &c.Type, &c.Name, &c.Topic, &c.Position, scanID(&c.ParentID),
+		&c.NSFW, &c.RateLimitPerUser, &c.Bitrate, &c.UserLimit, scanMS(&c.CreatedAt),
+		scanText(&c.Origin), scanText(&c.OriginID))
+	// Never nil, so that a channel without overwrites encodes as [] rather
+	// than null wherever it is marshalled.
+	c.Overwrites = []storage.Overwrite{}
+	return c, err
+}
+
+// overwriteRow is an overwrite with the channel it belongs to, for reading a
+// whole guild's overwrites in one query.
+type overwriteRow struct {
+	channelID snowflake.ID
+	storage.Overwrite
+}
+
+func scanOverwriteRow(row scanner) (overwriteRow, error) {
+	var o overwriteRow
+	err := row.Scan(scanID(&o.channelID), scanID(&o.TargetID), &o.Type, &o.Allow, &o.Deny)
+	return o, err
+}
+
+// ChannelByID implements storage.Reader.
+func (r reader) ChannelByID(ctx context.Context, id snowflake.ID) (storage.Channel, error) {
+	c, err := scanChannel(r.q.QueryRowContext(ctx, `SELECT `+channelColumns+` FROM channels WHERE id = $1`, int64(id)))
+	if err != nil {
+		return storage.Channel{}, r.wrap("channel by id", err)
+	}
+	ows, err := queryAll(ctx, r, "channel overwrites", scanOverwriteRow, `SELECT channel_id, target_id, type, allow, deny
+		FROM channel_overwrites WHERE channel_id = $1 ORDER BY target_id`, int64(id))
+	if err != nil {
+		return storage.Channel{}, err
+	}
+	for _, o := range ows {
+		c.Overwrites = append(c.Overwrites, o.Overwrite)
+	}
+	return c, nil
+}
+
+// GuildChannels implements storage.Reader. The overwrites of every channel
+// come in one second query, rather than one per channel.
+func (r reader) GuildChannels(ctx context.Context, guildID snowflake.ID) ([]storage.Channel, error) {
+	chans, err := queryAll(ctx, r, "guild channels", scanChannel, `SELECT `+channelColumns+` FROM channels
+		WHERE guild_id = $1 ORDER BY position, id`, int64(guildID))
+	if err != nil || len(chans) == 0 {
+		return chans, err
+	}
+	ows, err := queryAll(ctx, r, "guild channel overwrites", scanOverwriteRow,
+		`SELECT o.channel_id, o.target_id, o.type, o.allow, o.deny
+		FROM channel_overwrites o JOIN channels c ON c.id = o.channel_id
+		WHERE c.guild_id = $1 ORDER BY o.channel_id, o.target_id`, int64(guildID))
+	if err != nil {
+		return nil, err
+	}
+	at := make(map[snowflake.ID]int, len(chans))
+	for i, c := range chans {
+		at[c.ID] = i
+	}
+	for _, o := range ows {
+		// A channel created between the two queries has no entry; it was
+		// not listed either.
+		if i, ok := at[o.channelID]; ok {
+			chans[i].Overwrites = append(chans[i].Overwrites, o.Overwrite)
+		}
+	}
+	return chans, nil
+}
+
+// CreateChannel implements storage.Tx.
+func (t *tx) CreateChannel(ctx context.Context, c storage.Channel) error {
+	err := t.exec(ctx, "create channel", `INSERT INTO channels (`+channelColumns+`)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+		int64(c.ID), int64(c.GuildID), c.Type, c.Name, c.Topic, c.Position, nullID(c.ParentID), c.NSFW,
+		c.RateLimitPerUser, c.Bitrate, c.UserLimit, ms(c.CreatedAt), nullString(c.Origin), nullString(c.OriginID))
+	if err != nil {
+		return err
+	}
+	for _, o := range c.Overwrites {
+		if err := t.SetOverwrite(ctx, c.ID, o); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// UpdateChannel implements storage.Tx. The guild, the creation time and the
+// origin are fixed at creation; the type is not, because Discord converts
+// text channels to announcement channels and back.
+func (t *tx) UpdateChannel(ctx context.Context, c storage.Channel) error {
+	return t.execOne(ctx, "update channel", `UPDATE channels SET type = $2, name = $3, topic = $4, position = $5,
+		parent_id = $6, nsfw = $7, rate_limit_per_user = $8, bitrate = $9, user_limit = $10 WHERE id = $1`,
+		int64(c.ID), c.Type, c.Name, c.Topic, c.Position, nullID(c.ParentID), c.NSFW, c.RateLimitPerUser,
+		c.Bitrate, c.UserLimit)
+}
+
+// DeleteChannel implements storage.Tx. Overwrites and invites go with the
+// channel by ON DELETE CASCADE.
+func (t *tx) DeleteChannel(ctx context.Context, id snowflake.ID) error {
+	return t.execOne(ctx, "delete channel", `DELETE FROM channels WHERE id = $1`, int64(id))
+}
+
+// SetOverwrite implements storage.Tx.
+func (t *tx) SetOverwrite(ctx context.Context, channelID snowflake.ID, o storage.Overwrite) error {
+	return t.exec(ctx, "set overwrite", `INSERT INTO channel_overwrites (channel_id, target_id, type, allow, deny)
+		VALUES ($1, $2, $3, $4, $5) ON CONFLICT (channel_id, target_id)
+		DO UPDATE SET type = excluded.type, allow = excluded.allow, deny = excluded.deny`,
+		int64(channelID), int64(o.TargetID), o.Type, o.Allow, o.Deny)
+}
+
+// DeleteOverwrite implements storage.Tx.
+func (t *tx) DeleteOverwrite(ctx context.Context, channelID, targetID snowflake.ID) error {
+	return t.execOne(ctx, "delete overwrite", `DELETE FROM channel_overwrites WHERE channel_id = $1 AND target_id = $2`,
+		int64(channelID), int64(targetID))
+}
+
+const inviteColumns = `code, guild_id, channel_id, inviter_id, max_uses, uses, max_age, temporary, created_at, expires_at`
+
+func scanInvite(row scanner) (storage.Invite, error) {
+	var inv storage.Invite
+	err := row.Scan(&inv.Code, scanID(&inv.GuildID), scanID(&inv.ChannelID), scanID(&inv.InviterID),
+		&inv.MaxUses, &inv.Uses, &inv.MaxAge, &inv.Temporary, scanMS(&inv.CreatedAt), scanMS(&inv.ExpiresAt))
+	return inv, err
+}
+
+// Invite implements storage.Reader.
+func (r reader) Invite(ctx context.Context, code string) (storage.Invite, error) {
+	inv, err := scanInvite(r.q.QueryRowContext(ctx, `SELECT `+inviteColumns+` FROM invites WHERE code = $1`, code))
+	return inv, r.wrap("invite", err)
+}
+
+// GuildInvites implements storage.Reader. The code breaks ties so that
+// invites made in the same millisecond list in a stable order.
+func (r reader) GuildInvites(ctx context.Context, guildID snowflake.ID) ([]storage.Invite, error) {
+	return queryAll(ctx, r, "guild invites", scanInvite, `SELECT `+inviteColumns+` FROM invites
+		WHERE guild_id = $1 ORDER BY created_at, code`, int64(guildID))
+}
+
+// ChannelInvites implements storage.Reader.
+func (r reader) ChannelInvites(ctx context.Context, channelID snowflake.ID) ([]storage.Invite, error) {
+	return queryAll(ctx, r, "channel invites", scanInvite, `SELECT `+inviteColumns+` FROM invites
+		WHERE channel_id = $1 ORDER BY created_at, code`, int64(channelID))
+}
+
+// CreateInvite implements storage.Tx.
+func (t *tx) CreateInvite(ctx context.Context, inv storage.Invite) error {
+	return t.exec(ctx, "create invite", `INSERT INTO invites (`+inviteColumns+`)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+		inv.Code, int64(inv.GuildID), int64(inv.ChannelID), nullID(inv.InviterID), inv.MaxUses, inv.Uses,
+		inv.MaxAge, inv.Temporary, ms(inv.CreatedAt), nullMS(inv.ExpiresAt))
+}
+
+// UseInvite implements storage.Tx. The increment happens in SQL so that
+// concurrent joins through one invite each count.
+func (t *tx) UseInvite(ctx context.Context, code string) error {
+	return t.execOne(ctx, "use invite", `UPDATE invites SET uses = uses + 1 WHERE code = $1`, code)
+}
+
+// DeleteInvite implements storage.Tx.
+func (t *tx) DeleteInvite(ctx context.Context, code string) error {
+	return t.execOne(ctx, "delete invite", `DELETE FROM invites WHERE code = $1`, code)
+}
