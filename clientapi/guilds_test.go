@@ -717,3 +717,66 @@ func TestGuildEventsAreLogged(t *testing.T) {
 		}
 	}
 }
+
+func TestMembersPagesNicksAndIcon(t *testing.T) {
+	st.ForEachBackend(t, func(t *testing.T, b st.Backend) {
+		s := st.Start(t, st.Options{Backend: b})
+		owner := s.Register(t, "owner", "correct horse")
+		g := newGuild(t, s, owner, "Pages")
+		var toks []string
+		for i := range 5 {
+			toks = append(toks, s.Register(t, fmt.Sprintf("m%d", i), "correct horse"))
+		}
+		invite(t, s, owner, g.general, toks...)
+		var seen []string
+		after := "0"
+		for {
+			page := list(t, s.Do(t, "GET", "/api/v10/guilds/"+g.id+"/members?limit=2&after="+after, owner, nil))
+			if len(page) == 0 {
+				break
+			}
+			if len(page) > 2 {
+				t.Fatalf("page of %d", len(page))
+			}
+			for _, m := range page {
+				after = m["user"].(map[string]any)["id"].(string)
+				seen = append(seen, after)
+			}
+		}
+		if len(seen) != 6 {
+			t.Fatalf("paged through %d members, want 6", len(seen))
+		}
+		for i := 1; i < len(seen); i++ {
+			a, _ := strconv.ParseUint(seen[i-1], 10, 64)
+			b, _ := strconv.ParseUint(seen[i], 10, 64)
+			if b <= a {
+				t.Fatalf("members not in ID order: %v", seen)
+			}
+		}
+		st.Expect(t, s.Do(t, "GET", "/api/v10/guilds/"+g.id+"/members?limit=1001", owner, nil), 400, st.Code(50035))
+		st.Expect(t, s.Do(t, "GET", "/api/v10/guilds/"+g.id+"/members?limit=x", owner, nil), 400, st.Code(50035))
+
+		// Nicknames: one's own with CHANGE_NICKNAME, others' with MANAGE_NICKNAMES.
+		m := ok(t, s.Do(t, "PATCH", "/api/v10/guilds/"+g.id+"/members/@me", toks[0], map[string]any{"nick": "Zero"}), 200)
+		if m["nick"] != "Zero" {
+			t.Fatalf("nick = %v", m)
+		}
+		st.Expect(t, s.Do(t, "PATCH", "/api/v10/guilds/"+g.id+"/members/"+userID(t, s, toks[1]), toks[0], map[string]any{"nick": "x"}), 403, st.Code(50013))
+		ok(t, s.Do(t, "PATCH", "/api/v10/guilds/"+g.id+"/members/"+userID(t, s, toks[1]), owner, map[string]any{"nick": "One"}), 200)
+		st.Expect(t, s.Do(t, "PATCH", "/api/v10/guilds/"+g.id+"/members/@me", toks[0], map[string]any{"nick": strings.Repeat("n", 33)}), 400, st.Code(50035))
+
+		// Guild icon and role icon, served by hash.
+		img := pngOfSize(t, 16, 16)
+		up := ok(t, s.Do(t, "PATCH", "/api/v10/guilds/"+g.id, owner, map[string]any{"icon": dataURI("image/png", img)}), 200)
+		hash, _ := up["icon"].(string)
+		res := s.Do(t, "GET", "/icons/"+g.id+"/"+hash+".png", "", nil)
+		if res.Status != 200 || !bytes.Equal(res.Body, img) {
+			t.Fatalf("icon: %d, %d bytes", res.Status, len(res.Body))
+		}
+		st.Expect(t, s.Do(t, "PATCH", "/api/v10/guilds/"+g.id, owner, map[string]any{"icon": dataURI("image/png", []byte("<svg/>"))}), 400, st.Code(50035))
+		r := ok(t, s.Do(t, "POST", "/api/v10/guilds/"+g.id+"/roles", owner, map[string]any{"name": "star", "unicode_emoji": "⭐", "color": 0xffd700, "hoist": true, "mentionable": true}), 200)
+		if r["unicode_emoji"] != "⭐" || r["hoist"] != true || r["mentionable"] != true || r["color"] != float64(0xffd700) {
+			t.Fatalf("role = %v", r)
+		}
+	})
+}
