@@ -30,14 +30,17 @@ type Config struct {
 	RateLimit bool
 	// MaxBody bounds a JSON request body; zero means 1 MiB.
 	MaxBody int64
+	// MaxUpload bounds one attachment; zero means 25 MiB.
+	MaxUpload int64
 }
 
 // API serves the client API.
 type API struct {
-	hs      *homeserver.Homeserver
-	log     *slog.Logger
-	engine  *gin.Engine
-	maxBody int64
+	hs        *homeserver.Homeserver
+	log       *slog.Logger
+	engine    *gin.Engine
+	maxBody   int64
+	maxUpload int64
 
 	rateLimit bool
 	routes    *ratelimit.Limiter
@@ -68,6 +71,10 @@ func New(cfg Config) *API {
 		routes:    ratelimit.New(routeLimit, routeWindow, maxLimitKeys),
 		logins:    ratelimit.New(loginFailures, loginWindow, maxLimitKeys),
 	}
+	a.maxUpload = cfg.MaxUpload
+	if a.maxUpload == 0 {
+		a.maxUpload = 25 << 20
+	}
 	if a.maxBody == 0 {
 		a.maxBody = defaultMaxBody
 	}
@@ -86,6 +93,7 @@ func New(cfg Config) *API {
 	e.GET("/avatars/:user/:file", a.avatar)
 	e.GET("/icons/:guild/:file", a.guildIcon)
 	e.GET("/emojis/:file", a.emojiImage)
+	e.GET("/attachments/:channel/:attachment/:filename", a.attachment)
 	return a
 }
 
@@ -98,6 +106,7 @@ func (a *API) routesV10(r *gin.RouterGroup) {
 	r.PATCH("/users/@me", a.auth, a.bodyLimit(profileMaxBody), a.updateMe)
 	r.GET("/users/:user", a.auth, a.user)
 	a.routesGuilds(r)
+	a.routesMessages(r)
 }
 
 // ServeHTTP implements http.Handler. /api/v9 and /api/v10 are the same API

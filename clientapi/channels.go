@@ -112,6 +112,10 @@ func (a *API) getChannel(c *gin.Context) {
 	if !ok {
 		return
 	}
+	if dm, isDM, err := a.hs.DMChannel(reqCtx(c), principal(c), ids[0]); isDM {
+		a.reply(c, http.StatusOK, dm, err)
+		return
+	}
 	ch, err := a.hs.Channel(reqCtx(c), principal(c), ids[0])
 	a.reply(c, http.StatusOK, ch, err)
 }
@@ -123,6 +127,20 @@ func (a *API) updateChannel(c *gin.Context) {
 	}
 	f, ok := a.form(c)
 	if !ok {
+		return
+	}
+	if _, isDM, err := a.hs.DMChannel(reqCtx(c), principal(c), ids[0]); isDM {
+		if err != nil {
+			a.fail(c, err)
+			return
+		}
+		name := f.String("name", false)
+		if err := f.Err(); err != nil {
+			a.fail(c, err)
+			return
+		}
+		dm, err := a.hs.RenameGroupDM(reqCtx(c), principal(c), ids[0], name.Value)
+		a.reply(c, http.StatusOK, dm, err)
 		return
 	}
 	cf := channelFields(f, false)
@@ -137,6 +155,15 @@ func (a *API) updateChannel(c *gin.Context) {
 func (a *API) deleteChannel(c *gin.Context) {
 	ids, ok := a.ids(c, "channel")
 	if !ok {
+		return
+	}
+	if dm, isDM, err := a.hs.DMChannel(reqCtx(c), principal(c), ids[0]); isDM {
+		// Closing a DM: a group DM is left; a one-to-one DM stays, as on
+		// Discord, where closing only hides it.
+		if err == nil && dm.Type == storage.ChannelGroupDM {
+			err = a.hs.RemoveRecipient(reqCtx(c), principal(c), ids[0], principal(c).User.ID)
+		}
+		a.reply(c, http.StatusOK, dm, err)
 		return
 	}
 	ch, err := a.hs.DeleteChannel(reqCtx(c), principal(c), ids[0])

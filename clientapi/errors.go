@@ -2,7 +2,9 @@ package clientapi
 
 import (
 	"errors"
+	"math"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/gin-gonic/gin"
@@ -16,6 +18,8 @@ type apiError struct {
 	Code    int            `json:"code"`
 	Message string         `json:"message"`
 	Errors  map[string]any `json:"errors,omitempty"`
+	// RetryAfter is set (in seconds) on slowmode's 429.
+	RetryAfter float64 `json:"retry_after,omitempty"`
 }
 
 // Errors the adapter itself raises, before the domain is reached.
@@ -29,7 +33,11 @@ var (
 // one place where domain errors become Discord error codes.
 func statusFor(err error) (int, apiError) {
 	var v *homeserver.ValidationError
+	var slow *homeserver.SlowmodeError
 	switch {
+	case errors.As(err, &slow):
+		return http.StatusTooManyRequests, apiError{Code: 20016, Message: "This action cannot be performed due to slowmode rate limit.",
+			RetryAfter: float64(slow.RetryAfter.Milliseconds()) / 1000}
 	case errors.As(err, &v):
 		return http.StatusBadRequest, apiError{Code: 50035, Message: "Invalid Form Body", Errors: nestErrors(v)}
 	case errors.Is(err, errMalformedJSON):
@@ -70,6 +78,20 @@ func statusFor(err error) (int, apiError) {
 		return http.StatusBadRequest, apiError{Code: 30013, Message: "Maximum number of guild channels reached (500)"}
 	case errors.Is(err, homeserver.ErrOwnerCannotLeave):
 		return http.StatusBadRequest, apiError{Code: 0, Message: "The owner cannot leave the guild; transfer ownership or delete it."}
+	case errors.Is(err, homeserver.ErrUnknownMessage):
+		return http.StatusNotFound, apiError{Code: 10008, Message: "Unknown Message"}
+	case errors.Is(err, homeserver.ErrMaxPins):
+		return http.StatusBadRequest, apiError{Code: 30003, Message: "Maximum number of pins reached (50)"}
+	case errors.Is(err, homeserver.ErrBulkDeleteTooOld):
+		return http.StatusBadRequest, apiError{Code: 50034, Message: "You can only bulk delete messages that are under 14 days old."}
+	case errors.Is(err, homeserver.ErrEmptyMessage):
+		return http.StatusBadRequest, apiError{Code: 50006, Message: "Cannot send an empty message"}
+	case errors.Is(err, homeserver.ErrNotAuthor):
+		return http.StatusForbidden, apiError{Code: 50005, Message: "Cannot edit a message authored by another user"}
+	case errors.Is(err, homeserver.ErrTooLarge):
+		return http.StatusRequestEntityTooLarge, apiError{Code: 40005, Message: "Request entity too large"}
+	case errors.Is(err, homeserver.ErrCannotDM):
+		return http.StatusBadRequest, apiError{Code: 50007, Message: "Cannot send messages to this user"}
 	case errors.Is(err, homeserver.ErrNotFound):
 		return http.StatusNotFound, apiError{Code: 0, Message: "404: Not Found"}
 	case errors.Is(err, homeserver.ErrMissingAccess):
@@ -87,6 +109,9 @@ func statusFor(err error) (int, apiError) {
 // Server-side failures are logged with their cause; client mistakes are not.
 func (a *API) fail(c *gin.Context, err error) {
 	status, body := statusFor(err)
+	if status == http.StatusTooManyRequests {
+		c.Header("Retry-After", strconv.Itoa(int(math.Ceil(body.RetryAfter))))
+	}
 	if status >= 500 {
 		a.log.Error("request failed", "method", c.Request.Method, "route", c.FullPath(), "status", status, "err", err)
 	}

@@ -2,8 +2,10 @@ package homeserver
 
 import (
 	"errors"
+	"fmt"
 	"sort"
 	"strings"
+	"time"
 )
 
 // Domain errors. The client API maps each to its Discord error code in one
@@ -110,3 +112,31 @@ var (
 
 // ErrMaxChannels: the guild has as many channels as it may.
 var ErrMaxChannels = errors.New("maximum number of guild channels reached")
+
+// Message refusals.
+var (
+	// ErrMaxPins: the channel has 50 pinned messages.
+	ErrMaxPins = errors.New("maximum number of pins reached")
+	// ErrBulkDeleteTooOld: bulk delete is for messages under 14 days.
+	ErrBulkDeleteTooOld = errors.New("can only bulk delete messages under 14 days old")
+	// ErrUnknownMessage: no message has that ID in the channel.
+	ErrUnknownMessage = errors.New("unknown message")
+	// ErrEmptyMessage: no content, embed or file.
+	ErrEmptyMessage = errors.New("cannot send an empty message")
+	// ErrNotAuthor: only the author may edit a message's content.
+	ErrNotAuthor = errors.New("cannot edit a message authored by another user")
+	// ErrTooLarge: an upload is over the limit.
+	ErrTooLarge = errors.New("request entity too large")
+	// ErrCannotDM: the user cannot be sent a DM (unknown, or oneself).
+	ErrCannotDM = errors.New("cannot send messages to this user")
+)
+
+// SlowmodeError says how long a member must wait before sending again.
+type SlowmodeError struct {
+	RetryAfter time.Duration
+}
+
+// Error implements error.
+func (e *SlowmodeError) Error() string {
+	return fmt.Sprintf("slowmode: retry after %s", e.RetryAfter)
+}

@@ -421,12 +421,14 @@ func domainErr(op string, err error) error {
 		ErrUnknownGuild, ErrUnknownChannel, ErrUnknownRole, ErrUnknownMember, ErrUnknownInvite,
 		ErrUnknownBan, ErrUnknownEmoji, ErrUnknownOverwrite, ErrBanned, ErrMaxRoles, ErrMaxEmojis,
 		ErrMaxGuilds, ErrOwnerCannotLeave, ErrUnavailable, ErrMaxChannels,
+		ErrMaxPins, ErrBulkDeleteTooOld, ErrUnknownMessage, ErrEmptyMessage, ErrNotAuthor, ErrTooLarge, ErrCannotDM,
 	} {
 		if errors.Is(err, known) {
 			return fmt.Errorf("%s: %w", op, err)
 		}
 	}
-	if errors.As(err, &v) {
+	var slow *SlowmodeError
+	if errors.As(err, &v) || errors.As(err, &slow) {
 		return err
 	}
 	return storeErr(op, err)

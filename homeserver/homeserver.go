@@ -37,6 +37,13 @@ type Config struct {
 	TokenTTL time.Duration
 	// Password is the argon2id cost; zero means password.Default.
 	Password password.Params
+	// PublicURL is the base URL of this server, for attachment URLs.
+	PublicURL string
+	// MaxMessageLength bounds message content in characters; zero means
+	// 4000.
+	MaxMessageLength int
+	// MaxUploadSize bounds one attachment in bytes; zero means 25 MiB.
+	MaxUploadSize int64
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	Log *slog.Logger
@@ -67,6 +74,12 @@ func New(cfg Config) (*Homeserver, error) {
 	}
 	if cfg.Password == (password.Params{}) {
 		cfg.Password = password.Default
+	}
+	if cfg.MaxMessageLength == 0 {
+		cfg.MaxMessageLength = 4000
+	}
+	if cfg.MaxUploadSize == 0 {
+		cfg.MaxUploadSize = 25 << 20
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now

@@ -60,6 +60,10 @@ type Config struct {
 	ShutdownTimeout time.Duration
 	// Password overrides the argon2id cost (tests use a cheap one).
 	Password password.Params
+	// MaxMessageLength bounds message content; zero means 4000.
+	MaxMessageLength int
+	// MaxUploadSize bounds one attachment in bytes; zero means 25 MiB.
+	MaxUploadSize int64
 	// TokenTTL overrides how long user tokens last.
 	TokenTTL time.Duration
 	// Now overrides the clock (tests).
@@ -151,6 +155,10 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 		Password:   cfg.Password,
 		Now:        cfg.Now,
 		Log:        cfg.Log,
+		PublicURL:  cfg.PublicURL,
+		// Message and upload limits: Config's, zero meaning the defaults.
+		MaxMessageLength: cfg.MaxMessageLength,
+		MaxUploadSize:    cfg.MaxUploadSize,
 	})
 	if err != nil {
 		return nil, err
@@ -164,7 +172,7 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	)
 	httpMetrics := metrics.NewHTTP(reg)
 
-	api := clientapi.New(clientapi.Config{Homeserver: hs, Log: cfg.Log, RateLimit: cfg.RateLimit})
+	api := clientapi.New(clientapi.Config{Homeserver: hs, Log: cfg.Log, RateLimit: cfg.RateLimit, MaxUpload: cfg.MaxUploadSize})
 	disc := &federation.Discovery{ServerName: cfg.ServerName, PublicURL: cfg.PublicURL, Version: Version, Key: key}
 
 	mux := http.NewServeMux()
@@ -187,6 +195,7 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	mux.Handle("/avatars/", api)
 	mux.Handle("/icons/", api)
 	mux.Handle("/emojis/", api)
+	mux.Handle("/attachments/", api)
 	route(federation.WellKnownPath, http.HandlerFunc(disc.ServeWellKnown))
 	route(federation.KeysPath, http.HandlerFunc(disc.ServeKeys))
 	route("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))

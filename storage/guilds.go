@@ -151,7 +151,8 @@ type Overwrite struct {
 	Deny     int64
 }
 
-// Channel is a guild channel (DM channels come with messages).
+// Channel is a guild channel, or a DM channel (GuildID 0, type ChannelDM or
+// ChannelGroupDM, with Recipients).
 type Channel struct {
 	ID      snowflake.ID
 	GuildID snowflake.ID
@@ -167,9 +168,17 @@ type Channel struct {
 	Bitrate          int
 	UserLimit        int
 	Overwrites       []Overwrite
-	CreatedAt        time.Time
-	Origin           string
-	OriginID         string
+	// LastMessageID is kept by CreateMessage; UpdateChannel leaves it.
+	LastMessageID snowflake.ID
+	// OwnerID and Icon are a group DM's; Recipients are a DM channel's
+	// members, loaded by reads and written by CreateChannel and
+	// SetRecipients.
+	OwnerID    snowflake.ID
+	Icon       string
+	Recipients []snowflake.ID
+	CreatedAt  time.Time
+	Origin     string
+	OriginID   string
 }
 
 // Role is a guild role; the @everyone role has the guild's ID.

@@ -48,6 +48,7 @@ type Store interface {
 // Reader holds the queries that may run inside or outside a transaction.
 type Reader interface {
 	GuildReader
+	MessageReader
 
 	// UserByID returns a user, or ErrNotFound.
 	UserByID(ctx context.Context, id snowflake.ID) (User, error)
@@ -68,6 +69,7 @@ type Reader interface {
 type Tx interface {
 	Reader
 	GuildWriter
+	MessageWriter
 
 	// CreateUser inserts a user; ErrConflict when the name is taken
 	// (compared case-insensitively) or the origin pair exists.

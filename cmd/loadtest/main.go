@@ -53,7 +53,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("loadtest", flag.ContinueOnError)
 	var c config
 	fs.StringVar(&c.url, "url", "http://127.0.0.1:8080", "homeserver base URL")
-	fs.StringVar(&c.scenario, "scenario", "accounts", "what to measure: accounts (register then login)")
+	fs.StringVar(&c.scenario, "scenario", "accounts", "what to measure: accounts (register, login, authenticated reads) or messages (sends into one guild channel)")
 	fs.IntVar(&c.n, "n", 1000, "operations per phase")
 	fs.IntVar(&c.concurrency, "c", 16, "concurrent clients")
 	fs.IntVar(&c.serverPID, "server-pid", 0, "PID of the homeserver, to report its CPU time")
@@ -74,6 +74,8 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	switch c.scenario {
 	case "accounts":
 		return accounts(ctx, c, out)
+	case "messages":
+		return messages(ctx, c, out)
 	default:
 		return fmt.Errorf("unknown scenario %q", c.scenario)
 	}
@@ -269,4 +271,87 @@ func procCPU(pid int) time.Duration {
 	stime, _ := strconv.ParseInt(f[12], 10, 64)
 	const ticks = 100 // USER_HZ on Linux
 	return time.Duration(utime+stime) * time.Second / ticks
+}
+
+// messages measures sustained message sends: c senders, each its own user,
+// post n messages in all into one guild channel.
+func messages(ctx context.Context, c config, out io.Writer) error {
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: c.concurrency}, Timeout: 30 * time.Second}
+	const pw = "loadtest password"
+	tokens := make([]string, c.concurrency)
+	for i := range tokens {
+		var res struct {
+			Token string `json:"token"`
+		}
+		if err := postJSON(ctx, client, c.url+"/api/v10/auth/register", map[string]string{"username": fmt.Sprintf("%s_s%d", c.prefix, i), "password": pw}, 201, &res); err != nil {
+			return fmt.Errorf("register sender: %w", err)
+		}
+		tokens[i] = res.Token
+	}
+	var guild struct {
+		ID string `json:"id"`
+	}
+	if err := authJSON(ctx, client, "POST", c.url+"/api/v10/guilds", tokens[0], map[string]string{"name": "loadtest"}, 201, &guild); err != nil {
+		return fmt.Errorf("create guild: %w", err)
+	}
+	var channels []struct {
+		ID   string `json:"id"`
+		Type int    `json:"type"`
+	}
+	if err := authJSON(ctx, client, "GET", c.url+"/api/v10/guilds/"+guild.ID+"/channels", tokens[0], nil, 200, &channels); err != nil {
+		return err
+	}
+	var channel string
+	for _, ch := range channels {
+		if ch.Type == 0 {
+			channel = ch.ID
+		}
+	}
+	var inv struct {
+		Code string `json:"code"`
+	}
+	if err := authJSON(ctx, client, "POST", c.url+"/api/v10/channels/"+channel+"/invites", tokens[0], map[string]any{"max_age": 0}, 200, &inv); err != nil {
+		return err
+	}
+	for _, tok := range tokens[1:] {
+		if err := authJSON(ctx, client, "POST", c.url+"/api/v10/invites/"+inv.Code, tok, nil, 200, nil); err != nil {
+			return fmt.Errorf("join: %w", err)
+		}
+	}
+	body := map[string]string{"content": "a message of an ordinary length, about as long as people write them"}
+	res := phase(ctx, c, "send", func(ctx context.Context, i int) error {
+		return authJSON(ctx, client, "POST", c.url+"/api/v10/channels/"+channel+"/messages", tokens[i%len(tokens)], body, 200, nil)
+	})
+	res.print(out, c.serverPID > 0)
+	if res.fails > 0 {
+		return errors.New("some sends failed")
+	}
+	return nil
+}
+
+func authJSON(ctx context.Context, client *http.Client, method, url, token string, body any, want int, into any) error {
+	var rd io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, url, rd)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", token)
+	res, err := client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer res.Body.Close()
+	rb, _ := io.ReadAll(res.Body)
+	if res.StatusCode != want {
+		return fmt.Errorf("%s %s: status %d: %s", method, url, res.StatusCode, rb)
+	}
+	if into != nil {
+		return json.Unmarshal(rb, into)
+	}
+	return nil
 }

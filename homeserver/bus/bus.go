@@ -9,6 +9,9 @@
 // a different order than their commits by racing writers), so it always
 // receives each log's events in sequence order, without gap or duplicate,
 // from the point it started.
+//
+// Ephemeral events (typing, presence) have Seq 0: they are not in any log,
+// are delivered as they come and, when a queue is full, are lost.
 package bus
 
 import (
@@ -106,6 +109,9 @@ func (s *Subscription) offer(events []storage.Event) {
 			s.queue = append(s.queue, e)
 			continue
 		}
+		if e.Seq == 0 {
+			continue // ephemeral: not in the log, so dropped for good
+		}
 		sp, ok := s.behind[e.LogID]
 		if !ok {
 			sp.from = e.Seq
@@ -164,6 +170,9 @@ func (s *Subscription) Next(ctx context.Context) (storage.Event, error) {
 				s.queue = nil // let the backing array go
 			}
 			s.mu.Unlock()
+			if e.Seq == 0 {
+				return e, nil
+			}
 			if err := s.admit(ctx, e); err != nil {
 				return storage.Event{}, err
 			}

@@ -173,3 +173,32 @@ func BenchmarkPublish(b *testing.B) {
 		bs.Publish(ev)
 	}
 }
+
+func TestEphemeralEvents(t *testing.T) {
+	s := openStore(t)
+	b := bus.New(s)
+	sub := b.Subscribe(2)
+	defer sub.Close()
+	sub.Start(7, 0)
+	b.Publish(storage.Event{LogID: 7, Type: "TYPING_START"})
+	appendAndPublish(t, s, b, 7, 0)
+	b.Publish(storage.Event{LogID: 7, Type: "TYPING_START"}) // queue full: lost, not caught up
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	e1, err := sub.Next(ctx)
+	if err != nil || e1.Type != "TYPING_START" || e1.Seq != 0 {
+		t.Fatalf("first = %+v, %v", e1, err)
+	}
+	e2, err := sub.Next(ctx)
+	if err != nil || e2.Seq != 1 {
+		t.Fatalf("second = %+v, %v", e2, err)
+	}
+	short, cancel2 := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel2()
+	if e, err := sub.Next(short); err == nil {
+		t.Fatalf("a dropped ephemeral event came back: %+v", e)
+	}
+	if sub.Lagging() {
+		t.Fatal("a dropped ephemeral event marked the subscription lagging")
+	}
+}

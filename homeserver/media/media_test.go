@@ -81,3 +81,26 @@ func TestDecodeDataURI(t *testing.T) {
 		}
 	}
 }
+
+func TestDetect(t *testing.T) {
+	cases := []struct {
+		in   []byte
+		want string
+	}{
+		{pngBytes(t, 1, 1), "image/png"},
+		{[]byte("%PDF-1.7 ..."), "application/pdf"},
+		{[]byte("hello world\n"), "text/plain; charset=utf-8"},
+		{[]byte("<html><script>alert(1)</script></html>"), "text/plain; charset=utf-8"},
+		{[]byte("\x00\x01\x02binary"), "application/octet-stream"},
+		{append([]byte{0, 0, 0, 0x18}, []byte("ftypmp42")...), "video/mp4"},
+		{[]byte("OggS\x00"), "audio/ogg"},
+	}
+	for _, c := range cases {
+		if got := Detect(c.in); got != c.want {
+			t.Errorf("Detect(%q) = %q, want %q", c.in[:min(len(c.in), 12)], got, c.want)
+		}
+	}
+	if Inline("application/pdf") || !Inline("image/png") || !Inline("text/plain; charset=utf-8") {
+		t.Fatal("Inline")
+	}
+}

@@ -52,6 +52,8 @@ type Options struct {
 	RateLimit  bool
 	TokenTTL   time.Duration
 	Now        func() time.Time
+	// MaxUploadSize overrides the attachment limit.
+	MaxUploadSize int64
 }
 
 // Server is a running test homeserver.
@@ -89,6 +91,7 @@ func Start(t testing.TB, o Options) *Server {
 		RateLimit:          o.RateLimit,
 		Password:           cheap,
 		TokenTTL:           o.TokenTTL,
+		MaxUploadSize:      o.MaxUploadSize,
 		Now:                o.Now,
 		ShutdownTimeout:    5 * time.Second,
 	})

@@ -8,13 +8,13 @@ import (
 )
 
 const channelColumns = `id, guild_id, type, name, topic, position, parent_id, nsfw, rate_limit_per_user,
-	bitrate, user_limit, created_at, origin, origin_id`
+	bitrate, user_limit, last_message_id, owner_id, icon, created_at, origin, origin_id`
 
 func scanChannel(row scanner) (storage.Channel, error) {
 	var c storage.Channel
 	err := row.Scan(scanID(&c.ID), scanID(&c.GuildID), &c.Type, &c.Name, &c.Topic, &c.Position, scanID(&c.ParentID),
-		&c.NSFW, &c.RateLimitPerUser, &c.Bitrate, &c.UserLimit, scanMS(&c.CreatedAt),
-		scanText(&c.Origin), scanText(&c.OriginID))
+		&c.NSFW, &c.RateLimitPerUser, &c.Bitrate, &c.UserLimit, scanID(&c.LastMessageID), scanID(&c.OwnerID),
+		&c.Icon, scanMS(&c.CreatedAt), scanText(&c.Origin), scanText(&c.OriginID))
 	// Never nil, so that a channel without overwrites encodes as [] rather
 	// than null wherever it is marshalled.
 	c.Overwrites = []storage.Overwrite{}
@@ -34,11 +34,20 @@ func scanOverwriteRow(row scanner) (overwriteRow, error) {
 	return o, err
 }
 
-// ChannelByID implements storage.Reader.
+// ChannelByID implements storage.Reader. The recipients are read only for
+// DM channels, so that the lookup every guild message send makes costs no
+// extra query.
 func (r reader) ChannelByID(ctx context.Context, id snowflake.ID) (storage.Channel, error) {
 	c, err := scanChannel(r.q.QueryRowContext(ctx, `SELECT `+channelColumns+` FROM channels WHERE id = $1`, int64(id)))
 	if err != nil {
 		return storage.Channel{}, r.wrap("channel by id", err)
+	}
+	if isDM(c.Type) {
+		chans := []storage.Channel{c}
+		if err := r.loadRecipients(ctx, chans); err != nil {
+			return storage.Channel{}, err
+		}
+		c = chans[0]
 	}
 	ows, err := queryAll(ctx, r, "channel overwrites", scanOverwriteRow, `SELECT channel_id, target_id, type, allow, deny
 		FROM channel_overwrites WHERE channel_id = $1 ORDER BY target_id`, int64(id))
@@ -80,12 +89,14 @@ func (r reader) GuildChannels(ctx context.Context, guildID snowflake.ID) ([]stor
 	return chans, nil
 }
 
-// CreateChannel implements storage.Tx.
+// CreateChannel implements storage.Tx. A 1:1 DM gets its dm_key, whose
+// unique index turns a second DM channel for the same pair into ErrConflict.
 func (t *tx) CreateChannel(ctx context.Context, c storage.Channel) error {
-	err := t.exec(ctx, "create channel", `INSERT INTO channels (`+channelColumns+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
-		int64(c.ID), int64(c.GuildID), c.Type, c.Name, c.Topic, c.Position, nullID(c.ParentID), c.NSFW,
-		c.RateLimitPerUser, c.Bitrate, c.UserLimit, ms(c.CreatedAt), nullString(c.Origin), nullString(c.OriginID))
+	err := t.exec(ctx, "create channel", `INSERT INTO channels (`+channelColumns+`, dm_key)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`,
+		int64(c.ID), nullID(c.GuildID), c.Type, c.Name, c.Topic, c.Position, nullID(c.ParentID), c.NSFW,
+		c.RateLimitPerUser, c.Bitrate, c.UserLimit, nullID(c.LastMessageID), nullID(c.OwnerID), c.Icon,
+		ms(c.CreatedAt), nullString(c.Origin), nullString(c.OriginID), dmKey(c.Type, c.Recipients))
 	if err != nil {
 		return err
 	}
@@ -94,21 +105,26 @@ func (t *tx) CreateChannel(ctx context.Context, c storage.Channel) error {
 			return err
 		}
 	}
-	return nil
+	return t.insertRecipients(ctx, c.ID, c.Recipients)
 }
 
 // UpdateChannel implements storage.Tx. The guild, the creation time and the
 // origin are fixed at creation; the type is not, because Discord converts
-// text channels to announcement channels and back.
+// text channels to announcement channels and back. last_message_id is left
+// alone: it belongs to CreateMessage, and a caller holding an older copy of
+// the channel must not move it back. The recipients (and so dm_key) change
+// only through SetRecipients.
 func (t *tx) UpdateChannel(ctx context.Context, c storage.Channel) error {
 	return t.execOne(ctx, "update channel", `UPDATE channels SET type = $2, name = $3, topic = $4, position = $5,
-		parent_id = $6, nsfw = $7, rate_limit_per_user = $8, bitrate = $9, user_limit = $10 WHERE id = $1`,
+		parent_id = $6, nsfw = $7, rate_limit_per_user = $8, bitrate = $9, user_limit = $10, owner_id = $11,
+		icon = $12 WHERE id = $1`,
 		int64(c.ID), c.Type, c.Name, c.Topic, c.Position, nullID(c.ParentID), c.NSFW, c.RateLimitPerUser,
-		c.Bitrate, c.UserLimit)
+		c.Bitrate, c.UserLimit, nullID(c.OwnerID), c.Icon)
 }
 
-// DeleteChannel implements storage.Tx. Overwrites and invites go with the
-// channel by ON DELETE CASCADE.
+// DeleteChannel implements storage.Tx. Overwrites, invites, recipients and
+// messages (with their attachments and reactions) go with the channel by ON
+// DELETE CASCADE; message revisions stay.
 func (t *tx) DeleteChannel(ctx context.Context, id snowflake.ID) error {
 	return t.execOne(ctx, "delete channel", `DELETE FROM channels WHERE id = $1`, int64(id))
 }

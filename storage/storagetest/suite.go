@@ -45,6 +45,18 @@ func Run(t *testing.T, open func(t *testing.T) storage.Store) {
 		{"DeleteGuildCascades", testDeleteGuild},
 		{"GuildNotFound", testGuildNotFound},
 		{"GuildConflicts", testGuildConflicts},
+		{"Messages", testMessages},
+		{"MessageHistory", testMessageHistory},
+		{"MessageByNonceAndLastMessageBy", testMessageByNonce},
+		{"ChannelLastMessageID", testLastMessageID},
+		{"PinnedMessages", testPinnedMessages},
+		{"Reactions", testReactions},
+		{"DeleteMessagesCascades", testDeleteMessages},
+		{"Revisions", testRevisions},
+		{"SearchMessages", testSearchMessages},
+		{"SearchMessagesPages", testSearchPages},
+		{"DMChannels", testDMChannels},
+		{"DMMessages", testDMMessages},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -1457,4 +1469,1095 @@ func testGuildConflicts(t *testing.T, s storage.Store) {
 	if got, err := s.ChannelByID(ctx, remoteChannel.ID); err != nil || got.Origin != "o.example" || got.OriginID != "1" {
 		t.Fatalf("remote channel = %+v, %v", got, err)
 	}
+}
+
+// Message tests. A message's CreatedAt is its ID's time, as the homeserver
+// makes them, so that times and IDs agree.
+
+// messageFixture creates a guild with a text channel, and n users.
+func messageFixture(t *testing.T, s storage.Store, n int) (storage.Guild, storage.Channel, []storage.User) {
+	t.Helper()
+	g := createGuild(t, s, Name("messages"), false)
+	c := newChannel(g.ID, "general", 0)
+	update(t, s, func(tx storage.Tx) error { return tx.CreateChannel(context.Background(), c) })
+	return g, c, createUsers(t, s, n)
+}
+
+func newMessage(c storage.Channel, author snowflake.ID, content string) storage.Message {
+	id := ids.Next()
+	return storage.Message{
+		ID: id, ChannelID: c.ID, GuildID: c.GuildID, AuthorID: author, Content: content, CreatedAt: id.Time().UTC(),
+	}
+}
+
+// attach adds an attachment to m, as the homeserver would describe it.
+func attach(m *storage.Message, filename string) storage.Attachment {
+	a := storage.Attachment{
+		ID: ids.Next(), MessageID: m.ID, ChannelID: m.ChannelID, Filename: filename, ContentType: "image/png",
+		Size: 1234, Hash: "hash-" + filename, Width: 640, Height: 480,
+	}
+	m.Attachments = append(m.Attachments, a)
+	return a
+}
+
+func createMessages(t *testing.T, s storage.Store, ms ...storage.Message) {
+	t.Helper()
+	update(t, s, func(tx storage.Tx) error {
+		for _, m := range ms {
+			if err := tx.CreateMessage(context.Background(), m); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+func messageIDs(ms []storage.Message) []snowflake.ID {
+	out := make([]snowflake.ID, len(ms))
+	for i, m := range ms {
+		out[i] = m.ID
+	}
+	return out
+}
+
+// pick returns the messages at the indexes, in that order.
+func pick(ms []storage.Message, idx ...int) []storage.Message {
+	out := make([]storage.Message, 0, len(idx))
+	for _, i := range idx {
+		out = append(out, ms[i])
+	}
+	return out
+}
+
+func testMessages(t *testing.T, s storage.Store) {
+	ctx := context.Background()
+	g, c, us := messageFixture(t, s, 3)
+	other := newChannel(g.ID, "other", 1)
+	update(t, s, func(tx storage.Tx) error { return tx.CreateChannel(ctx, other) })
+	first := newMessage(c, us[0].ID, "hello <@"+us[1].ID.String()+">")
+	full := newMessage(c, us[1].ID, "a reply with everything")
+	full.Type, full.Nonce, full.TTS, full.MentionEveryone = 19, "nonce-1", true, true
+	full.Mentions = []snowflake.ID{us[2].ID, us[0].ID}
+	full.MentionRoles = []snowflake.ID{g.ID}
+	full.Embeds = []byte(`[{"title":"t", "description":"kept byte for byte"}]`)
+	full.ReferenceID, full.ReferenceChannelID, full.Flags = first.ID, c.ID, 4
+	a1, a2 := attach(&full, "one.png"), attach(&full, "two.png")
+	a2.ContentType, a2.Description, a2.Width, a2.Height = "text/plain", "notes", 0, 0
+	full.Attachments[1] = a2
+	// Empty but not nil: the stores may return either for the mention
+	// lists; embeds keep the difference.
+	empty := newMessage(c, us[2].ID, "")
+	empty.Mentions, empty.Embeds = []snowflake.ID{}, []byte(`[]`)
+	remote := newMessage(c, us[2].ID, "from afar")
+	remote.Origin, remote.OriginID = "other.example", "m1"
+	remote.EditedAt = at(t0 + 77)
+	kept := attach(&remote, "remote.png")
+	createMessages(t, s, first, full, empty, remote)
+
+	for _, want := range []storage.Message{first, full, empty, remote} {
+		got, err := s.Message(ctx, c.ID, want.ID)
+		if err != nil {
+			t.Fatalf("Message(%q): %v", want.Content, err)
+		}
+		checkEqual(t, "Message("+want.Content+")", got, want)
+		if (got.Embeds == nil) != (want.Embeds == nil) {
+			t.Fatalf("Message(%q).Embeds = %q, want %q", want.Content, got.Embeds, want.Embeds)
+		}
+	}
+	if got, _ := s.Message(ctx, c.ID, full.ID); string(got.Embeds) != string(full.Embeds) {
+		t.Fatalf("Embeds = %s, want them byte for byte", got.Embeds)
+	}
+	for _, id := range []snowflake.ID{a1.ID, a2.ID} {
+		got, err := s.Attachment(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := a1
+		if id == a2.ID {
+			want = a2
+		}
+		checkEqual(t, "Attachment", got, want)
+	}
+	_, err := s.Message(ctx, other.ID, full.ID)
+	wantErr(t, "Message(in another channel)", err, storage.ErrNotFound)
+	_, err = s.Message(ctx, c.ID, ids.Next())
+	wantErr(t, "Message(unknown)", err, storage.ErrNotFound)
+	_, err = s.Attachment(ctx, ids.Next())
+	wantErr(t, "Attachment(unknown)", err, storage.ErrNotFound)
+
+	// An edit rewrites the mutable fields and drops the attachments left
+	// out; the rest stays as created.
+	edited := full
+	edited.Content, edited.Embeds, edited.Flags = "edited", nil, 0
+	edited.Mentions, edited.MentionRoles, edited.MentionEveryone = []snowflake.ID{us[0].ID}, nil, false
+	edited.Pinned, edited.PinnedAt, edited.EditedAt = true, at(t0+10), at(t0+11)
+	edited.Attachments = []storage.Attachment{a2}
+	update(t, s, func(tx storage.Tx) error {
+		m := edited
+		// Fields UpdateMessage does not write.
+		m.Nonce, m.Type, m.TTS, m.ReferenceID = "ignored", 0, false, 0
+		return tx.UpdateMessage(ctx, m)
+	})
+	got, err := s.Message(ctx, c.ID, full.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkEqual(t, "after UpdateMessage", got, edited)
+	if got.Embeds != nil {
+		t.Fatalf("Embeds after clearing = %q, want nil", got.Embeds)
+	}
+	_, err = s.Attachment(ctx, a1.ID)
+	wantErr(t, "Attachment removed by UpdateMessage", err, storage.ErrNotFound)
+	edited.Attachments = nil
+	update(t, s, func(tx storage.Tx) error { return tx.UpdateMessage(ctx, edited) })
+	if got, err := s.Message(ctx, c.ID, full.ID); err != nil || len(got.Attachments) != 0 {
+		t.Fatalf("after removing every attachment: %+v, %v", got.Attachments, err)
+	}
+	if got, _ := s.Message(ctx, c.ID, first.ID); !equal(got, first) {
+		t.Fatalf("UpdateMessage touched another message: %+v", got)
+	}
+
+	for _, tc := range []struct {
+		name string
+		fn   func(tx storage.Tx) error
+		want error
+	}{
+		{"UpdateMessage(unknown)", func(tx storage.Tx) error { return tx.UpdateMessage(ctx, newMessage(c, us[0].ID, "x")) }, storage.ErrNotFound},
+		{"UpdateMessage(other channel)", func(tx storage.Tx) error {
+			m := first
+			m.ChannelID = other.ID
+			return tx.UpdateMessage(ctx, m)
+		}, storage.ErrNotFound},
+		{"CreateMessage(same ID)", func(tx storage.Tx) error { return tx.CreateMessage(ctx, first) }, storage.ErrConflict},
+		{"CreateMessage(same origin)", func(tx storage.Tx) error {
+			twin := newMessage(c, us[0].ID, "twin")
+			twin.Origin, twin.OriginID = remote.Origin, remote.OriginID
+			return tx.CreateMessage(ctx, twin)
+		}, storage.ErrConflict},
+		{"CreateMessage(same attachment ID)", func(tx storage.Tx) error {
+			m := newMessage(c, us[0].ID, "twin")
+			m.Attachments = []storage.Attachment{kept}
+			return tx.CreateMessage(ctx, m)
+		}, storage.ErrConflict},
+	} {
+		wantErr(t, tc.name, s.Update(ctx, tc.fn), tc.want)
+	}
+	if got, _ := s.Message(ctx, c.ID, first.ID); got.Content != first.Content {
+		t.Fatalf("UpdateMessage through another channel changed the message: %+v", got)
+	}
+}
+
+func testMessageHistory(t *testing.T, s storage.Store) {
+	ctx := context.Background()
+	g, c, us := messageFixture(t, s, 1)
+	other := newChannel(g.ID, "other", 1)
+	update(t, s, func(tx storage.Tx) error { return tx.CreateChannel(ctx, other) })
+	// Thirty messages, each followed by one in another channel, so that
+	// the IDs of a page's neighbours are never adjacent and the other
+	// channel's messages sit between them.
+	var ms, noise []storage.Message
+	for i := range 30 {
+		m := newMessage(c, us[0].ID, "message "+itoa(i))
+		if i == 13 || i == 14 {
+			attach(&m, "file"+itoa(i))
+		}
+		if i == 14 {
+			attach(&m, "second")
+		}
+		ms = append(ms, m)
+		noise = append(noise, newMessage(other, us[0].ID, "noise"))
+		createMessages(t, s, m, noise[i])
+	}
+	// Between messages 14 and 15, in this channel no message's ID.
+	between := ms[15].ID - 1
+	span := func(from, to int) []int { // from down to to, newest first
+		var out []int
+		for i := from; i >= to; i-- {
+			out = append(out, i)
+		}
+		return out
+	}
+	cases := []struct {
+		name string
+		q    storage.MessageQuery
+		want []int
+	}{
+		{"newest", storage.MessageQuery{Limit: 5}, span(29, 25)},
+		{"all", storage.MessageQuery{Limit: 100}, span(29, 0)},
+		{"one", storage.MessageQuery{Limit: 1}, []int{29}},
+		{"before", storage.MessageQuery{Before: ms[10].ID, Limit: 5}, span(9, 5)},
+		{"before near the start", storage.MessageQuery{Before: ms[3].ID, Limit: 5}, span(2, 0)},
+		{"before the first", storage.MessageQuery{Before: ms[0].ID, Limit: 5}, nil},
+		{"before a gap", storage.MessageQuery{Before: between, Limit: 3}, span(14, 12)},
+		{"after", storage.MessageQuery{After: ms[10].ID, Limit: 5}, span(15, 11)},
+		{"after near the end", storage.MessageQuery{After: ms[27].ID, Limit: 5}, span(29, 28)},
+		{"after the last", storage.MessageQuery{After: ms[29].ID, Limit: 5}, nil},
+		{"after the beginning", storage.MessageQuery{After: 1, Limit: 3}, span(2, 0)},
+		{"after a gap", storage.MessageQuery{After: between, Limit: 3}, span(17, 15)},
+		{"around", storage.MessageQuery{Around: ms[15].ID, Limit: 5}, span(17, 13)},
+		{"around, even limit", storage.MessageQuery{Around: ms[15].ID, Limit: 4}, span(17, 14)},
+		{"around, limit 1", storage.MessageQuery{Around: ms[15].ID, Limit: 1}, []int{15}},
+		{"around, limit 2", storage.MessageQuery{Around: ms[15].ID, Limit: 2}, []int{16, 15}},
+		{"around the first", storage.MessageQuery{Around: ms[0].ID, Limit: 5}, span(2, 0)},
+		{"around the last", storage.MessageQuery{Around: ms[29].ID, Limit: 5}, span(29, 27)},
+		{"around a gap", storage.MessageQuery{Around: between, Limit: 4}, span(16, 13)},
+		{"around, more than there are", storage.MessageQuery{Around: ms[15].ID, Limit: 100}, span(29, 0)},
+	}
+	for _, tc := range cases {
+		got, err := s.Messages(ctx, c.ID, tc.q)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		checkEqual(t, "Messages "+tc.name, got, pick(ms, tc.want...))
+	}
+	// Paging back from the newest with Before, and forward from the
+	// beginning with After, each visit every message once.
+	var back, forward []snowflake.ID
+	q := storage.MessageQuery{Limit: 7}
+	for range 10 {
+		page, err := s.Messages(ctx, c.ID, q)
+		if err != nil || len(page) == 0 {
+			break
+		}
+		back = append(back, messageIDs(page)...)
+		q.Before = page[len(page)-1].ID
+	}
+	checkEqual(t, "paging back", back, messageIDs(pick(ms, span(29, 0)...)))
+	q = storage.MessageQuery{After: 1, Limit: 7}
+	for range 10 {
+		page, err := s.Messages(ctx, c.ID, q)
+		if err != nil || len(page) == 0 {
+			break
+		}
+		for i := len(page) - 1; i >= 0; i-- {
+			forward = append(forward, page[i].ID)
+		}
+		q.After = page[0].ID
+	}
+	checkEqual(t, "paging forward", forward, messageIDs(ms))
+	if got, err := s.Messages(ctx, ids.Next(), storage.MessageQuery{Limit: 50}); err != nil || len(got) != 0 {
+		t.Fatalf("Messages(unknown channel) = %d, %v", len(got), err)
+	}
+	if got, _ := s.Messages(ctx, other.ID, storage.MessageQuery{Limit: 100}); len(got) != 30 || got[0].ID != noise[29].ID {
+		t.Fatalf("other channel's history = %d messages", len(got))
+	}
+}
+
+func testMessageByNonce(t *testing.T, s storage.Store) {
+	ctx := context.Background()
+	g, c, us := messageFixture(t, s, 3)
+	a, b := us[0].ID, us[1].ID
+	other := newChannel(g.ID, "other", 1)
+	update(t, s, func(tx storage.Tx) error { return tx.CreateChannel(ctx, other) })
+	withNonce := func(c storage.Channel, author snowflake.ID, nonce string, createdAt int64) storage.Message {
+		m := newMessage(c, author, nonce)
+		m.Nonce, m.CreatedAt = nonce, at(createdAt)
+		return m
+	}
+	old := withNonce(c, a, "n1", t0+1000)
+	again := withNonce(c, a, "n1", t0+5000)
+	byB := withNonce(c, b, "n1", t0+5000)
+	elsewhere := withNonce(other, a, "n1", t0+9000)
+	noNonce := withNonce(c, a, "", t0+9000)
+	last := withNonce(c, b, "n2", t0+9000)
+	createMessages(t, s, old, again, byB, elsewhere, noNonce, last)
+
+	cases := []struct {
+		name    string
+		channel storage.Channel
+		author  snowflake.ID
+		nonce   string
+		since   int64
+		want    *storage.Message
+	}{
+		{"newest of two", c, a, "n1", t0, &again},
+		{"since excludes the older", c, a, "n1", t0 + 1001, &again},
+		{"since is inclusive", c, a, "n1", t0 + 5000, &again},
+		{"too old", c, a, "n1", t0 + 5001, nil},
+		{"other author", c, b, "n1", t0, &byB},
+		{"other channel", other, a, "n1", t0, &elsewhere},
+		{"unknown nonce", c, a, "n3", t0, nil},
+		{"nonce of someone else", c, a, "n2", t0, nil},
+		{"empty nonce", c, a, "", t0, nil},
+	}
+	for _, tc := range cases {
+		got, err := s.MessageByNonce(ctx, tc.channel.ID, tc.author, tc.nonce, at(tc.since))
+		if tc.want == nil {
+			wantErr(t, "MessageByNonce "+tc.name, err, storage.ErrNotFound)
+			continue
+		}
+		if err != nil {
+			t.Fatalf("MessageByNonce %s: %v", tc.name, err)
+		}
+		checkEqual(t, "MessageByNonce "+tc.name, got, *tc.want)
+	}
+
+	got, err := s.LastMessageBy(ctx, c.ID, a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkEqual(t, "LastMessageBy(a)", got, noNonce)
+	if got, err := s.LastMessageBy(ctx, c.ID, b); err != nil || got.ID != last.ID {
+		t.Fatalf("LastMessageBy(b) = %v, %v; want %v", got.ID, err, last.ID)
+	}
+	if got, err := s.LastMessageBy(ctx, other.ID, a); err != nil || got.ID != elsewhere.ID {
+		t.Fatalf("LastMessageBy(other channel) = %v, %v", got.ID, err)
+	}
+	_, err = s.LastMessageBy(ctx, c.ID, us[2].ID)
+	wantErr(t, "LastMessageBy(silent user)", err, storage.ErrNotFound)
+}
+
+func testLastMessageID(t *testing.T, s storage.Store) {
+	ctx := context.Background()
+	g, c, us := messageFixture(t, s, 1)
+	lastID := func() snowflake.ID {
+		t.Helper()
+		got, err := s.ChannelByID(ctx, c.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		list, err := s.GuildChannels(ctx, g.ID)
+		if err != nil || len(list) != 1 || list[0].LastMessageID != got.LastMessageID {
+			t.Fatalf("GuildChannels = %+v, %v; want LastMessageID %v", list, err, got.LastMessageID)
+		}
+		return got.LastMessageID
+	}
+	if id := lastID(); id != 0 {
+		t.Fatalf("LastMessageID of a new channel = %v, want 0", id)
+	}
+	early := ids.Next() // an ID older than the messages below
+	m1, m2 := newMessage(c, us[0].ID, "one"), newMessage(c, us[0].ID, "two")
+	createMessages(t, s, m1)
+	if id := lastID(); id != m1.ID {
+		t.Fatalf("LastMessageID = %v, want %v", id, m1.ID)
+	}
+	createMessages(t, s, m2)
+	if id := lastID(); id != m2.ID {
+		t.Fatalf("LastMessageID = %v, want %v", id, m2.ID)
+	}
+	// UpdateChannel with a copy read before the messages leaves it.
+	renamed := c
+	renamed.Name = "renamed"
+	update(t, s, func(tx storage.Tx) error { return tx.UpdateChannel(ctx, renamed) })
+	if id := lastID(); id != m2.ID {
+		t.Fatalf("LastMessageID after UpdateChannel = %v, want %v", id, m2.ID)
+	}
+	// A message older than the last (mirrored late) does not become it.
+	late := newMessage(c, us[0].ID, "late")
+	late.ID = early
+	createMessages(t, s, late)
+	if id := lastID(); id != m2.ID {
+		t.Fatalf("LastMessageID after an older message = %v, want %v", id, m2.ID)
+	}
+	got, err := s.ChannelByID(ctx, c.ID)
+	if err != nil || got.Name != "renamed" {
+		t.Fatalf("ChannelByID = %+v, %v", got, err)
+	}
+}
+
+func testPinnedMessages(t *testing.T, s storage.Store) {
+	ctx := context.Background()
+	g, c, us := messageFixture(t, s, 1)
+	other := newChannel(g.ID, "other", 1)
+	update(t, s, func(tx storage.Tx) error { return tx.CreateChannel(ctx, other) })
+	var ms []storage.Message
+	for i := range 5 {
+		ms = append(ms, newMessage(c, us[0].ID, "message "+itoa(i)))
+	}
+	attach(&ms[3], "pinned.png")
+	elsewhere := newMessage(other, us[0].ID, "pinned elsewhere")
+	elsewhere.Pinned, elsewhere.PinnedAt = true, at(t0+99)
+	createMessages(t, s, append(ms, elsewhere)...)
+	pin := func(i int, pinnedAt int64) {
+		ms[i].Pinned, ms[i].PinnedAt = pinnedAt != 0, time.Time{}
+		if pinnedAt != 0 {
+			ms[i].PinnedAt = at(pinnedAt)
+		}
+		update(t, s, func(tx storage.Tx) error { return tx.UpdateMessage(ctx, ms[i]) })
+	}
+	check := func(what string, want ...int) {
+		t.Helper()
+		got, err := s.PinnedMessages(ctx, c.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkEqual(t, what, got, pick(ms, want...))
+	}
+	check("no pins")
+	pin(1, t0+10)
+	pin(3, t0+30)
+	pin(2, t0+20)
+	pin(0, t0+20) // same moment as 2: the newer message comes first
+	check("pins", 3, 2, 0, 1)
+	pin(3, 0)
+	check("after unpinning", 2, 0, 1)
+	pin(1, t0+40)
+	check("after pinning again", 1, 2, 0)
+	if got, err := s.PinnedMessages(ctx, other.ID); err != nil || len(got) != 1 || got[0].ID != elsewhere.ID {
+		t.Fatalf("other channel's pins = %v, %v", messageIDs(got), err)
+	}
+}
+
+func testReactions(t *testing.T, s storage.Store) {
+	ctx := context.Background()
+	_, c, us := messageFixture(t, s, 4)
+	u0, u1, u2, u3 := us[0].ID, us[1].ID, us[2].ID, us[3].ID
+	m1, m2, m3 := newMessage(c, u0, "one"), newMessage(c, u0, "two"), newMessage(c, u0, "none")
+	createMessages(t, s, m1, m2, m3)
+	react := func(m storage.Message, user snowflake.ID, emoji string, when int64) storage.Reaction {
+		return storage.Reaction{MessageID: m.ID, ChannelID: m.ChannelID, UserID: user, Emoji: emoji, CreatedAt: at(when)}
+	}
+	add := func(rs ...storage.Reaction) {
+		t.Helper()
+		update(t, s, func(tx storage.Tx) error {
+			for _, r := range rs {
+				if err := tx.AddReaction(ctx, r); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
+	add(
+		react(m1, u0, "🔥", t0+5),
+		react(m1, u1, "👍", t0+1),
+		react(m1, u0, "👍", t0+9),
+		react(m1, u3, "👍", t0+12),
+		react(m1, u2, "blob:123", t0+3),
+		// First used in the same millisecond: ordered by the emoji.
+		react(m1, u2, "😁", t0+7),
+		react(m1, u1, "😀", t0+7),
+		react(m2, u2, "👍", t0),
+	)
+	// check compares the summary of each message in turn; the order of the
+	// messages among themselves is not part of the contract.
+	check := func(what string, messageIDs []snowflake.ID, viewer snowflake.ID, want ...storage.ReactionCount) {
+		t.Helper()
+		got, err := s.Reactions(ctx, messageIDs, viewer)
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		for _, id := range append(messageIDs, ids.Next()) {
+			var g, w []storage.ReactionCount
+			for _, x := range got {
+				if x.MessageID == id {
+					g = append(g, x)
+				}
+			}
+			for _, x := range want {
+				if x.MessageID == id {
+					w = append(w, x)
+				}
+			}
+			checkEqual(t, what+" of message "+id.String(), g, w)
+		}
+		if len(got) != len(want) {
+			t.Fatalf("%s: %d summaries, want %d", what, len(got), len(want))
+		}
+	}
+	rc := func(m storage.Message, emoji string, count int, me bool) storage.ReactionCount {
+		return storage.ReactionCount{MessageID: m.ID, Emoji: emoji, Count: count, Me: me}
+	}
+	check("as u0", []snowflake.ID{m2.ID, m1.ID, m3.ID}, u0,
+		rc(m1, "👍", 3, true), rc(m1, "blob:123", 1, false), rc(m1, "🔥", 1, true),
+		rc(m1, "😀", 1, false), rc(m1, "😁", 1, false), rc(m2, "👍", 1, false))
+	check("as u2", []snowflake.ID{m1.ID, m2.ID}, u2,
+		rc(m1, "👍", 3, false), rc(m1, "blob:123", 1, true), rc(m1, "🔥", 1, false),
+		rc(m1, "😀", 1, false), rc(m1, "😁", 1, true), rc(m2, "👍", 1, true))
+	check("as nobody", []snowflake.ID{m2.ID}, 0, rc(m2, "👍", 1, false))
+	check("of no message", nil, u0)
+	check("of a message without", []snowflake.ID{m3.ID}, u0)
+
+	err := s.Update(ctx, func(tx storage.Tx) error { return tx.AddReaction(ctx, react(m1, u0, "👍", t0+50)) })
+	wantErr(t, "AddReaction(again)", err, storage.ErrConflict)
+
+	users := func(m storage.Message, emoji string, after snowflake.ID, limit int, want ...snowflake.ID) {
+		t.Helper()
+		got, err := s.ReactionUsers(ctx, m.ID, emoji, after, limit)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkEqual(t, "ReactionUsers("+emoji+")", got, want)
+	}
+	users(m1, "👍", 0, 10, u0, u1, u3)
+	users(m1, "👍", 0, 2, u0, u1)
+	users(m1, "👍", u0, 10, u1, u3)
+	users(m1, "👍", u1, 1, u3)
+	users(m1, "👍", u3, 10)
+	users(m1, "🔥", 0, 10, u0)
+	users(m1, "❤", 0, 10)
+	users(m3, "👍", 0, 10)
+
+	update(t, s, func(tx storage.Tx) error { return tx.RemoveReaction(ctx, m1.ID, u1, "👍") })
+	err = s.Update(ctx, func(tx storage.Tx) error { return tx.RemoveReaction(ctx, m1.ID, u1, "👍") })
+	wantErr(t, "RemoveReaction(again)", err, storage.ErrNotFound)
+	users(m1, "👍", 0, 10, u0, u3)
+	// 👍 was first used by u1 at t0+1; its first use is now u0's, at t0+9.
+	check("after RemoveReaction", []snowflake.ID{m1.ID}, u0,
+		rc(m1, "blob:123", 1, false), rc(m1, "🔥", 1, true), rc(m1, "😀", 1, false),
+		rc(m1, "😁", 1, false), rc(m1, "👍", 2, true))
+
+	removeAll := func(m storage.Message, emoji string, want int) {
+		t.Helper()
+		var n int
+		update(t, s, func(tx storage.Tx) error {
+			var err error
+			n, err = tx.RemoveReactions(ctx, m.ID, emoji)
+			return err
+		})
+		if n != want {
+			t.Fatalf("RemoveReactions(%q) = %d, want %d", emoji, n, want)
+		}
+	}
+	removeAll(m1, "👍", 2)
+	removeAll(m1, "👍", 0)
+	check("after RemoveReactions(👍)", []snowflake.ID{m1.ID, m2.ID}, u0,
+		rc(m1, "blob:123", 1, false), rc(m1, "🔥", 1, true), rc(m1, "😀", 1, false),
+		rc(m1, "😁", 1, false), rc(m2, "👍", 1, false))
+	removeAll(m1, "", 4)
+	check("after RemoveReactions(all)", []snowflake.ID{m1.ID, m2.ID}, u0, rc(m2, "👍", 1, false))
+	// Reacting again starts afresh.
+	add(react(m1, u2, "👍", t0+100))
+	users(m1, "👍", 0, 10, u2)
+}
+
+func testDeleteMessages(t *testing.T, s storage.Store) {
+	ctx := context.Background()
+	g, c, us := messageFixture(t, s, 2)
+	other := newChannel(g.ID, "other", 1)
+	update(t, s, func(tx storage.Tx) error { return tx.CreateChannel(ctx, other) })
+	var ms []storage.Message
+	for i := range 4 {
+		m := newMessage(c, us[0].ID, "doomed "+itoa(i))
+		attach(&m, "f"+itoa(i))
+		ms = append(ms, m)
+	}
+	update(t, s, func(tx storage.Tx) error {
+		for _, m := range ms {
+			steps := []error{
+				tx.CreateMessage(ctx, m),
+				tx.AddReaction(ctx, storage.Reaction{MessageID: m.ID, ChannelID: c.ID, UserID: us[1].ID, Emoji: "👍", CreatedAt: at(t0)}),
+				tx.AddRevision(ctx, storage.Revision{ID: ids.Next(), MessageID: m.ID, ChannelID: c.ID, GuildID: g.ID,
+					AuthorID: us[0].ID, EditorID: us[0].ID, Content: "before", At: at(t0)}),
+			}
+			if err := errors.Join(steps...); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	deleteMessages := func(channelID snowflake.ID, ids ...snowflake.ID) int {
+		t.Helper()
+		var n int
+		update(t, s, func(tx storage.Tx) error {
+			var err error
+			n, err = tx.DeleteMessages(ctx, channelID, ids)
+			return err
+		})
+		return n
+	}
+	if n := deleteMessages(c.ID, ms[0].ID, ms[1].ID, ids.Next()); n != 2 {
+		t.Fatalf("DeleteMessages = %d, want 2 (the unknown ID does not count)", n)
+	}
+	if n := deleteMessages(c.ID, ms[0].ID); n != 0 {
+		t.Fatalf("DeleteMessages(again) = %d, want 0", n)
+	}
+	if n := deleteMessages(other.ID, ms[2].ID); n != 0 {
+		t.Fatalf("DeleteMessages(through another channel) = %d, want 0", n)
+	}
+	if n := deleteMessages(c.ID); n != 0 {
+		t.Fatalf("DeleteMessages(no IDs) = %d, want 0", n)
+	}
+	for _, m := range ms[:2] {
+		_, err := s.Message(ctx, c.ID, m.ID)
+		wantErr(t, "Message(deleted)", err, storage.ErrNotFound)
+		_, err = s.Attachment(ctx, m.Attachments[0].ID)
+		wantErr(t, "Attachment of a deleted message", err, storage.ErrNotFound)
+		if rs, err := s.Reactions(ctx, []snowflake.ID{m.ID}, 0); err != nil || len(rs) != 0 {
+			t.Fatalf("Reactions of a deleted message = %+v, %v", rs, err)
+		}
+		if rs, err := s.ReactionUsers(ctx, m.ID, "👍", 0, 10); err != nil || len(rs) != 0 {
+			t.Fatalf("ReactionUsers of a deleted message = %v, %v", rs, err)
+		}
+		if revs, err := s.Revisions(ctx, m.ID); err != nil || len(revs) != 1 || revs[0].Content != "before" {
+			t.Fatalf("Revisions of a deleted message = %+v, %v; they are kept", revs, err)
+		}
+	}
+	for _, m := range ms[2:] {
+		got, err := s.Message(ctx, c.ID, m.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkEqual(t, "surviving message", got, m)
+		if rs, _ := s.Reactions(ctx, []snowflake.ID{m.ID}, 0); len(rs) != 1 {
+			t.Fatalf("surviving message's reactions = %+v", rs)
+		}
+	}
+	history, err := s.Messages(ctx, c.ID, storage.MessageQuery{Limit: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkEqual(t, "history after DeleteMessages", messageIDs(history), []snowflake.ID{ms[3].ID, ms[2].ID})
+
+	// Creating a message again with the same ID proves that its attachments
+	// and reactions went rather than being hidden.
+	again := ms[0]
+	again.Attachments = nil
+	createMessages(t, s, again)
+	if got, err := s.Message(ctx, c.ID, again.ID); err != nil || len(got.Attachments) != 0 {
+		t.Fatalf("re-created message = %+v, %v; want no attachments", got, err)
+	}
+	if rs, _ := s.Reactions(ctx, []snowflake.ID{again.ID}, 0); len(rs) != 0 {
+		t.Fatalf("re-created message's reactions = %+v", rs)
+	}
+
+	// Deleting the channel, then the guild, takes the rest; revisions stay.
+	update(t, s, func(tx storage.Tx) error { return tx.DeleteChannel(ctx, c.ID) })
+	_, err = s.Message(ctx, c.ID, ms[2].ID)
+	wantErr(t, "Message of a deleted channel", err, storage.ErrNotFound)
+	_, err = s.Attachment(ctx, ms[2].Attachments[0].ID)
+	wantErr(t, "Attachment of a deleted channel", err, storage.ErrNotFound)
+	keep := newMessage(other, us[0].ID, "in the guild")
+	attach(&keep, "kept")
+	createMessages(t, s, keep)
+	update(t, s, func(tx storage.Tx) error { return tx.DeleteGuild(ctx, g.ID) })
+	_, err = s.Message(ctx, other.ID, keep.ID)
+	wantErr(t, "Message of a deleted guild", err, storage.ErrNotFound)
+	_, err = s.Attachment(ctx, keep.Attachments[0].ID)
+	wantErr(t, "Attachment of a deleted guild", err, storage.ErrNotFound)
+	if revs, err := s.Revisions(ctx, ms[3].ID); err != nil || len(revs) != 1 {
+		t.Fatalf("Revisions after DeleteGuild = %+v, %v; they are kept", revs, err)
+	}
+}
+
+func testRevisions(t *testing.T, s storage.Store) {
+	ctx := context.Background()
+	g, c, us := messageFixture(t, s, 2)
+	m := newMessage(c, us[0].ID, "v3")
+	createMessages(t, s, m)
+	revs := []storage.Revision{
+		{ID: ids.Next(), MessageID: m.ID, ChannelID: c.ID, GuildID: g.ID, AuthorID: us[0].ID, EditorID: us[0].ID,
+			Content: "v1", Embeds: []byte(`[{"title":"x"}]`), Attachments: []byte(`[{"id":"1","filename":"a.png"}]`), At: at(t0 + 1)},
+		{ID: ids.Next(), MessageID: m.ID, ChannelID: c.ID, GuildID: g.ID, AuthorID: us[0].ID, EditorID: us[0].ID,
+			Content: "v2", At: at(t0 + 2)},
+		{ID: ids.Next(), MessageID: m.ID, ChannelID: c.ID, GuildID: g.ID, AuthorID: us[0].ID, EditorID: us[1].ID,
+			Deleted: true, Content: "v3", Embeds: []byte(`[]`), At: at(t0 + 3)},
+	}
+	update(t, s, func(tx storage.Tx) error {
+		// Written out of order: they list by ID.
+		for _, i := range []int{2, 0, 1} {
+			if err := tx.AddRevision(ctx, revs[i]); err != nil {
+				return err
+			}
+		}
+		// Another message's revisions, in DM (GuildID 0).
+		return tx.AddRevision(ctx, storage.Revision{ID: ids.Next(), MessageID: ids.Next(), ChannelID: ids.Next(),
+			AuthorID: us[0].ID, EditorID: us[0].ID, At: at(t0)})
+	})
+	got, err := s.Revisions(ctx, m.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkEqual(t, "Revisions", got, revs)
+	for i := range got {
+		if (got[i].Embeds == nil) != (revs[i].Embeds == nil) || (got[i].Attachments == nil) != (revs[i].Attachments == nil) {
+			t.Fatalf("revision %d: Embeds %q, Attachments %q; want %q, %q", i, got[i].Embeds, got[i].Attachments,
+				revs[i].Embeds, revs[i].Attachments)
+		}
+	}
+	if got, err := s.Revisions(ctx, ids.Next()); err != nil || len(got) != 0 {
+		t.Fatalf("Revisions(unknown) = %+v, %v", got, err)
+	}
+	err = s.Update(ctx, func(tx storage.Tx) error { return tx.AddRevision(ctx, revs[0]) })
+	wantErr(t, "AddRevision(same ID)", err, storage.ErrConflict)
+}
+
+func testSearchMessages(t *testing.T, s storage.Store) {
+	ctx := context.Background()
+	g, c1, us := messageFixture(t, s, 2)
+	a, b := us[0].ID, us[1].ID
+	c2, c3 := newChannel(g.ID, "two", 1), newChannel(g.ID, "unlisted", 2)
+	otherGuild := createGuild(t, s, "other", false)
+	foreign := newChannel(otherGuild.ID, "foreign", 0)
+	update(t, s, func(tx storage.Tx) error {
+		return errors.Join(tx.CreateChannel(ctx, c2), tx.CreateChannel(ctx, c3), tx.CreateChannel(ctx, foreign))
+	})
+	type entry struct {
+		name    string
+		channel storage.Channel
+		author  snowflake.ID
+		content string
+	}
+	entries := []entry{
+		{"hello", c1, a, "Hello world"},
+		{"there", c1, b, "hello there, WORLD"},
+		{"big", c2, a, "the world is big"},
+		{"secret", c3, a, "hello world secret"},
+		{"https", c1, b, "check https://example.com now"},
+		{"http", c2, a, "plain HTTP://old.example link"},
+		{"file", c2, b, "file here"},
+		{"syntax", c1, a, `quotes "hello" and * stars OR NEAR(x) -minus a:b`},
+		{"joined", c1, a, "helloworld and hellos"},
+		{"edited", c1, a, "to be edited oldword"},
+		{"deleted", c1, b, "to be deleted zebra"},
+		{"cafe", c2, b, "Café Ünïcode"},
+		{"foreign", foreign, a, "hello world abroad"},
+	}
+	ms := map[string]storage.Message{}
+	for _, e := range entries {
+		m := newMessage(e.channel, e.author, e.content)
+		if e.name == "file" {
+			attach(&m, "report.pdf")
+		}
+		ms[e.name] = m
+		createMessages(t, s, m)
+	}
+	edited := ms["edited"]
+	edited.Content, edited.EditedAt = "now newword", at(t0+1)
+	ms["edited"] = edited
+	update(t, s, func(tx storage.Tx) error {
+		if err := tx.UpdateMessage(ctx, edited); err != nil {
+			return err
+		}
+		_, err := tx.DeleteMessages(ctx, c1.ID, []snowflake.ID{ms["deleted"].ID})
+		return err
+	})
+
+	listed := []snowflake.ID{c1.ID, c2.ID}
+	everything := []string{"cafe", "edited", "joined", "syntax", "file", "http", "https", "big", "there", "hello"}
+	cases := []struct {
+		name string
+		q    storage.SearchQuery
+		want []string // newest first
+	}{
+		{"word, any case", storage.SearchQuery{Text: "hello"}, []string{"syntax", "there", "hello"}},
+		{"upper case", storage.SearchQuery{Text: "HELLO"}, []string{"syntax", "there", "hello"}},
+		{"every word", storage.SearchQuery{Text: "HELLO World"}, []string{"there", "hello"}},
+		{"any order", storage.SearchQuery{Text: "world hello"}, []string{"there", "hello"}},
+		{"one word", storage.SearchQuery{Text: "world"}, []string{"big", "there", "hello"}},
+		{"word not present", storage.SearchQuery{Text: "hello nothing"}, nil},
+		{"non-ASCII case", storage.SearchQuery{Text: "CAFÉ ünïcode"}, []string{"cafe"}},
+		{"diacritics count", storage.SearchQuery{Text: "cafe"}, nil},
+		{"no text", storage.SearchQuery{}, everything},
+		{"blank text", storage.SearchQuery{Text: "  \t "}, everything},
+		{"author", storage.SearchQuery{AuthorID: b}, []string{"cafe", "file", "https", "there"}},
+		{"author and word", storage.SearchQuery{AuthorID: a, Text: "world"}, []string{"big", "hello"}},
+		{"has file", storage.SearchQuery{HasFile: true}, []string{"file"}},
+		{"has link", storage.SearchQuery{HasLink: true}, []string{"http", "https"}},
+		{"has link and author", storage.SearchQuery{HasLink: true, AuthorID: b}, []string{"https"}},
+		{"before", storage.SearchQuery{Text: "world", Before: ms["big"].ID}, []string{"there", "hello"}},
+		{"after", storage.SearchQuery{Text: "world", After: ms["hello"].ID}, []string{"big", "there"}},
+		{"between", storage.SearchQuery{Before: ms["https"].ID, After: ms["hello"].ID}, []string{"big", "there"}},
+		{"one channel", storage.SearchQuery{Text: "world", ChannelIDs: []snowflake.ID{c2.ID}}, []string{"big"}},
+		{"the unlisted channel", storage.SearchQuery{Text: "hello", ChannelIDs: []snowflake.ID{c3.ID}}, []string{"secret"}},
+		{"no channels", storage.SearchQuery{Text: "hello", ChannelIDs: []snowflake.ID{}}, nil},
+		{"another guild's channel", storage.SearchQuery{Text: "hello", ChannelIDs: []snowflake.ID{foreign.ID}}, nil},
+		{"whole words only", storage.SearchQuery{Text: "hellos"}, []string{"joined"}},
+		{"edited, new words", storage.SearchQuery{Text: "newword"}, []string{"edited"}},
+		{"edited, old words", storage.SearchQuery{Text: "oldword"}, nil},
+		{"deleted", storage.SearchQuery{Text: "zebra"}, nil},
+		// FTS syntax is matched as words, or matches nothing, and never
+		// errs.
+		{"a quote", storage.SearchQuery{Text: `"`}, nil},
+		{"quotes", storage.SearchQuery{Text: `""""`}, nil},
+		{"a quoted phrase", storage.SearchQuery{Text: `"hello world"`}, []string{"there", "hello"}},
+		{"unbalanced quote", storage.SearchQuery{Text: `"hello`}, []string{"syntax", "there", "hello"}},
+		{"star", storage.SearchQuery{Text: "*"}, nil},
+		{"prefix star", storage.SearchQuery{Text: "hello*"}, []string{"syntax", "there", "hello"}},
+		{"OR is a word", storage.SearchQuery{Text: "OR"}, []string{"syntax"}},
+		{"OR does not alternate", storage.SearchQuery{Text: "hello OR zebra"}, nil},
+		{"AND", storage.SearchQuery{Text: "hello AND world"}, nil},
+		{"NOT", storage.SearchQuery{Text: "world NOT hello"}, nil},
+		{"NEAR", storage.SearchQuery{Text: "NEAR(hello world)"}, nil},
+		{"NEAR(", storage.SearchQuery{Text: "NEAR("}, []string{"syntax"}},
+		{"minus", storage.SearchQuery{Text: "-hello"}, []string{"syntax", "there", "hello"}},
+		{"colon", storage.SearchQuery{Text: "a:b"}, []string{"syntax"}},
+		{"column filter", storage.SearchQuery{Text: "content:hello"}, nil},
+		{"caret and braces", storage.SearchQuery{Text: "^hello {world}"}, []string{"there", "hello"}},
+		{"parentheses", storage.SearchQuery{Text: "(((("}, nil},
+		{"punctuation only", storage.SearchQuery{Text: `- : * " ( ) + ^`}, nil},
+	}
+	for _, tc := range cases {
+		q := tc.q
+		if q.ChannelIDs == nil {
+			q.ChannelIDs = listed
+		}
+		got, total, err := s.SearchMessages(ctx, g.ID, q)
+		if err != nil {
+			t.Fatalf("SearchMessages %s: %v", tc.name, err)
+		}
+		var want []storage.Message
+		for _, n := range tc.want {
+			want = append(want, ms[n])
+		}
+		if !equal(messageIDs(got), messageIDs(want)) || total != len(want) {
+			var names []string
+			for _, m := range got {
+				names = append(names, m.Content)
+			}
+			t.Errorf("SearchMessages %s = %q (total %d), want %v", tc.name, names, total, tc.want)
+		}
+	}
+	// Results are whole messages, attachments included.
+	got, _, err := s.SearchMessages(ctx, g.ID, storage.SearchQuery{HasFile: true, ChannelIDs: listed})
+	if err != nil || len(got) != 1 {
+		t.Fatalf("SearchMessages(has file) = %+v, %v", got, err)
+	}
+	checkEqual(t, "found message", got[0], ms["file"])
+}
+
+func testSearchPages(t *testing.T, s storage.Store) {
+	ctx := context.Background()
+	g, c, us := messageFixture(t, s, 1)
+	var ms []storage.Message
+	for i := range 30 {
+		m := newMessage(c, us[0].ID, "spam number "+itoa(i))
+		if i%3 == 0 {
+			m.Content += " fizz"
+		}
+		ms = append(ms, m)
+	}
+	createMessages(t, s, ms...)
+	newest := func(idx ...int) []snowflake.ID { return messageIDs(pick(ms, idx...)) }
+	fizz := []int{27, 24, 21, 18, 15, 12, 9, 6, 3, 0}
+	cases := []struct {
+		name  string
+		q     storage.SearchQuery
+		want  []snowflake.ID
+		total int
+	}{
+		{"limit 0 means 25", storage.SearchQuery{}, newest(29, 28, 27, 26, 25, 24, 23, 22, 21, 20, 19, 18, 17, 16, 15, 14,
+			13, 12, 11, 10, 9, 8, 7, 6, 5), 30},
+		{"limit", storage.SearchQuery{Limit: 2}, newest(29, 28), 30},
+		{"offset", storage.SearchQuery{Limit: 2, Offset: 2}, newest(27, 26), 30},
+		{"last page", storage.SearchQuery{Limit: 25, Offset: 25}, newest(4, 3, 2, 1, 0), 30},
+		{"past the end", storage.SearchQuery{Limit: 25, Offset: 40}, nil, 30},
+		{"words, limit", storage.SearchQuery{Text: "fizz spam", Limit: 3}, newest(fizz[:3]...), 10},
+		{"words, offset", storage.SearchQuery{Text: "fizz", Limit: 3, Offset: 8}, newest(fizz[8:]...), 10},
+		{"words, past the end", storage.SearchQuery{Text: "fizz", Offset: 10}, nil, 10},
+		{"nothing, offset", storage.SearchQuery{Text: "buzz", Offset: 10}, nil, 0},
+	}
+	for _, tc := range cases {
+		q := tc.q
+		q.ChannelIDs = []snowflake.ID{c.ID}
+		got, total, err := s.SearchMessages(ctx, g.ID, q)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if !equal(messageIDs(got), tc.want) || total != tc.total {
+			t.Errorf("SearchMessages %s = %d results (total %d), want %d (total %d)", tc.name, len(got), total, len(tc.want), tc.total)
+		}
+	}
+	// Pages of seven visit every match once.
+	var seen []snowflake.ID
+	for offset := 0; offset < 40; offset += 7 {
+		page, total, err := s.SearchMessages(ctx, g.ID, storage.SearchQuery{Text: "spam", ChannelIDs: []snowflake.ID{c.ID},
+			Limit: 7, Offset: offset})
+		if err != nil || total != 30 {
+			t.Fatalf("page at %d: total %d, %v", offset, total, err)
+		}
+		seen = append(seen, messageIDs(page)...)
+	}
+	all := make([]int, 30)
+	for i := range all {
+		all[i] = 29 - i
+	}
+	checkEqual(t, "paged search", seen, newest(all...))
+}
+
+// sortedRecipients sorts a channel's recipients: their order is not part of
+// the contract.
+func sortedRecipients(c storage.Channel) storage.Channel {
+	c.Recipients = slices.Clone(c.Recipients)
+	slices.Sort(c.Recipients)
+	return c
+}
+
+func channelIDs(cs []storage.Channel) []snowflake.ID {
+	out := make([]snowflake.ID, len(cs))
+	for i, c := range cs {
+		out[i] = c.ID
+	}
+	return out
+}
+
+func newDM(typ int, recipients ...snowflake.ID) storage.Channel {
+	return storage.Channel{ID: ids.Next(), Type: typ, Recipients: recipients, CreatedAt: at(t0)}
+}
+
+func testDMChannels(t *testing.T, s storage.Store) {
+	ctx := context.Background()
+	us := createUsers(t, s, 5)
+	u0, u1, u2, u3, u4 := us[0].ID, us[1].ID, us[2].ID, us[3].ID, us[4].ID
+	dm := newDM(storage.ChannelDM, u1, u0)
+	group := newDM(storage.ChannelGroupDM, u0, u1, u2)
+	group.Name, group.Icon, group.OwnerID = "friends", "iconhash", u0
+	// A group DM of the same two users is another channel, not their DM.
+	pairGroup := newDM(storage.ChannelGroupDM, u0, u1)
+	pairGroup.OwnerID = u1
+	update(t, s, func(tx storage.Tx) error {
+		return errors.Join(tx.CreateChannel(ctx, dm), tx.CreateChannel(ctx, group), tx.CreateChannel(ctx, pairGroup))
+	})
+	for _, want := range []storage.Channel{dm, group, pairGroup} {
+		got, err := s.ChannelByID(ctx, want.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkEqual(t, "ChannelByID(DM)", sortedRecipients(got), sortedRecipients(want))
+	}
+	for _, pair := range [][2]snowflake.ID{{u0, u1}, {u1, u0}} {
+		got, err := s.DMChannel(ctx, pair[0], pair[1])
+		if err != nil {
+			t.Fatalf("DMChannel(%v, %v): %v", pair[0], pair[1], err)
+		}
+		checkEqual(t, "DMChannel", sortedRecipients(got), sortedRecipients(dm))
+	}
+	_, err := s.DMChannel(ctx, u0, u2)
+	wantErr(t, "DMChannel(no DM)", err, storage.ErrNotFound)
+	for _, pair := range [][]snowflake.ID{{u0, u1}, {u1, u0}} {
+		err := s.Update(ctx, func(tx storage.Tx) error { return tx.CreateChannel(ctx, newDM(storage.ChannelDM, pair...)) })
+		wantErr(t, "second DM for a pair", err, storage.ErrConflict)
+	}
+
+	dmList := func(user snowflake.ID, want ...storage.Channel) {
+		t.Helper()
+		got, err := s.UserDMChannels(ctx, user)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !equal(channelIDs(got), channelIDs(want)) {
+			t.Fatalf("UserDMChannels = %v, want %v", channelIDs(got), channelIDs(want))
+		}
+		for i := range want {
+			checkEqual(t, "UserDMChannels", sortedRecipients(got[i]), sortedRecipients(want[i]))
+		}
+	}
+	// The most recently active first: by last message, else by creation.
+	dmList(u0, pairGroup, group, dm)
+	dmList(u2, group)
+	dmList(u3)
+	m := newMessage(dm, u0, "hi")
+	createMessages(t, s, m)
+	dm.LastMessageID = m.ID
+	dmList(u0, dm, pairGroup, group)
+	dmList(u1, dm, pairGroup, group)
+	later := newDM(storage.ChannelDM, u0, u4)
+	update(t, s, func(tx storage.Tx) error { return tx.CreateChannel(ctx, later) })
+	dmList(u0, later, dm, pairGroup, group)
+
+	// A group DM's name, icon and owner change with UpdateChannel; its
+	// recipients with SetRecipients only.
+	group.Name, group.Icon, group.OwnerID = "pals", "", u1
+	update(t, s, func(tx storage.Tx) error {
+		c := group
+		c.Recipients = []snowflake.ID{u4}
+		return tx.UpdateChannel(ctx, c)
+	})
+	got, err := s.ChannelByID(ctx, group.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkEqual(t, "after UpdateChannel", sortedRecipients(got), sortedRecipients(group))
+	group.Recipients = []snowflake.ID{u3, u0}
+	update(t, s, func(tx storage.Tx) error { return tx.SetRecipients(ctx, group.ID, group.Recipients) })
+	if got, err := s.ChannelByID(ctx, group.ID); err != nil || !equal(sortedRecipients(got), sortedRecipients(group)) {
+		t.Fatalf("after SetRecipients = %+v, %v", got, err)
+	}
+	dmList(u2)
+	dmList(u3, group)
+	err = s.Update(ctx, func(tx storage.Tx) error { return tx.SetRecipients(ctx, ids.Next(), []snowflake.ID{u0}) })
+	wantErr(t, "SetRecipients(unknown)", err, storage.ErrNotFound)
+
+	// A 1:1 DM that changes hands is found by its new pair; a pair that
+	// has a DM already cannot be given another.
+	update(t, s, func(tx storage.Tx) error { return tx.SetRecipients(ctx, dm.ID, []snowflake.ID{u2, u0}) })
+	_, err = s.DMChannel(ctx, u0, u1)
+	wantErr(t, "DMChannel(old pair)", err, storage.ErrNotFound)
+	if got, err := s.DMChannel(ctx, u2, u0); err != nil || got.ID != dm.ID {
+		t.Fatalf("DMChannel(new pair) = %v, %v", got.ID, err)
+	}
+	err = s.Update(ctx, func(tx storage.Tx) error { return tx.SetRecipients(ctx, later.ID, []snowflake.ID{u0, u2}) })
+	wantErr(t, "SetRecipients(to a pair with a DM)", err, storage.ErrConflict)
+
+	// Deleting a DM channel takes its recipients and frees its pair.
+	update(t, s, func(tx storage.Tx) error { return tx.DeleteChannel(ctx, dm.ID) })
+	_, err = s.ChannelByID(ctx, dm.ID)
+	wantErr(t, "ChannelByID(deleted DM)", err, storage.ErrNotFound)
+	_, err = s.DMChannel(ctx, u0, u2)
+	wantErr(t, "DMChannel(deleted)", err, storage.ErrNotFound)
+	dmList(u2)
+	update(t, s, func(tx storage.Tx) error { return tx.CreateChannel(ctx, newDM(storage.ChannelDM, u2, u0)) })
+
+	// Guild channels have no recipients and are nobody's DMs.
+	g := createGuild(t, s, "guild", false)
+	c := newChannel(g.ID, "general", 0)
+	update(t, s, func(tx storage.Tx) error { return tx.CreateChannel(ctx, c) })
+	if got, err := s.ChannelByID(ctx, c.ID); err != nil || len(got.Recipients) != 0 || got.GuildID != g.ID {
+		t.Fatalf("guild channel = %+v, %v", got, err)
+	}
+	if list, err := s.GuildChannels(ctx, g.ID); err != nil || len(list) != 1 {
+		t.Fatalf("GuildChannels = %v, %v; DM channels are in no guild", channelIDs(list), err)
+	}
+}
+
+func testDMMessages(t *testing.T, s storage.Store) {
+	ctx := context.Background()
+	us := createUsers(t, s, 2)
+	dm := newDM(storage.ChannelDM, us[0].ID, us[1].ID)
+	update(t, s, func(tx storage.Tx) error { return tx.CreateChannel(ctx, dm) })
+	var ms []storage.Message
+	for i := range 10 {
+		m := newMessage(dm, us[i%2].ID, "dm "+itoa(i))
+		if i == 4 {
+			attach(&m, "photo.jpg")
+		}
+		ms = append(ms, m)
+	}
+	createMessages(t, s, ms...)
+	got, err := s.Message(ctx, dm.ID, ms[4].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.GuildID != 0 {
+		t.Fatalf("DM message GuildID = %v, want 0", got.GuildID)
+	}
+	checkEqual(t, "DM message", got, ms[4])
+	cases := []struct {
+		name string
+		q    storage.MessageQuery
+		want []int
+	}{
+		{"newest", storage.MessageQuery{Limit: 3}, []int{9, 8, 7}},
+		{"before", storage.MessageQuery{Before: ms[5].ID, Limit: 3}, []int{4, 3, 2}},
+		{"after", storage.MessageQuery{After: ms[5].ID, Limit: 3}, []int{8, 7, 6}},
+		{"around", storage.MessageQuery{Around: ms[5].ID, Limit: 3}, []int{6, 5, 4}},
+	}
+	for _, tc := range cases {
+		got, err := s.Messages(ctx, dm.ID, tc.q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkEqual(t, "DM Messages "+tc.name, got, pick(ms, tc.want...))
+	}
+	c, err := s.ChannelByID(ctx, dm.ID)
+	if err != nil || c.LastMessageID != ms[9].ID {
+		t.Fatalf("DM channel LastMessageID = %v, %v; want %v", c.LastMessageID, err, ms[9].ID)
+	}
+	if n, err := storageDelete(s, dm.ID, ms[9].ID); err != nil || n != 1 {
+		t.Fatalf("DeleteMessages in a DM = %d, %v", n, err)
+	}
+	if got, _ := s.Messages(ctx, dm.ID, storage.MessageQuery{Limit: 1}); len(got) != 1 || got[0].ID != ms[8].ID {
+		t.Fatalf("DM history after deleting the newest = %v", messageIDs(got))
+	}
+}
+
+// storageDelete deletes messages in a transaction of its own.
+func storageDelete(s storage.Store, channelID snowflake.ID, ids ...snowflake.ID) (int, error) {
+	var n int
+	err := s.Update(context.Background(), func(tx storage.Tx) error {
+		var err error
+		n, err = tx.DeleteMessages(context.Background(), channelID, ids)
+		return err
+	})
+	return n, err
 }

@@ -1,0 +1,257 @@
+package homeserver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"unicode/utf8"
+
+	"hearth/discord"
+	"hearth/snowflake"
+	"hearth/storage"
+)
+
+// MaxGroupDM is how many people a group DM holds, its creator included.
+const MaxGroupDM = 10
+
+func (h *Homeserver) renderDM(ctx context.Context, r storage.Reader, c storage.Channel, viewer snowflake.ID) discord.DMChannel {
+	out := discord.DMChannel{ID: c.ID, Type: c.Type, LastMessageID: discord.NullableID(c.LastMessageID), Recipients: []discord.User{}}
+	for _, id := range c.Recipients {
+		if id == viewer {
+			continue // Discord lists the others
+		}
+		if u, err := r.UserByID(ctx, id); err == nil {
+			out.Recipients = append(out.Recipients, discordUser(u))
+		}
+	}
+	if c.Type == storage.ChannelGroupDM {
+		name := c.Name
+		out.Name, out.Icon, out.OwnerID = &name, discord.Nullable(c.Icon), discord.NullableID(c.OwnerID)
+	}
+	return out
+}
+
+// OpenDM returns the one-to-one DM channel with another user, making it on
+// first use (so the call is idempotent).
+func (h *Homeserver) OpenDM(ctx context.Context, p Principal, recipient snowflake.ID) (discord.DMChannel, error) {
+	if recipient == p.User.ID {
+		return discord.DMChannel{}, ErrCannotDM
+	}
+	if _, err := h.store.UserByID(ctx, recipient); errors.Is(err, storage.ErrNotFound) {
+		return discord.DMChannel{}, fmt.Errorf("open dm: %w", ErrUnknownUser)
+	} else if err != nil {
+		return discord.DMChannel{}, storeErr("open dm", err)
+	}
+	var out discord.DMChannel
+	for attempt := 0; attempt < 2; attempt++ {
+		if c, err := h.store.DMChannel(ctx, p.User.ID, recipient); err == nil {
+			return h.renderDM(ctx, h.store, c, p.User.ID), nil
+		} else if !errors.Is(err, storage.ErrNotFound) {
+			return out, storeErr("open dm", err)
+		}
+		c := storage.Channel{ID: h.cfg.IDs.Next(), Type: storage.ChannelDM, Recipients: []snowflake.ID{p.User.ID, recipient}, CreatedAt: h.now()}
+		err := h.update(ctx, func(tx storage.Tx, ev *events) error {
+			if err := tx.CreateChannel(ctx, c); err != nil {
+				return err
+			}
+			out = h.renderDM(ctx, tx, c, p.User.ID)
+			return ev.Append(ctx, c.ID, "CHANNEL_CREATE", h.renderDM(ctx, tx, c, 0))
+		})
+		if errors.Is(err, storage.ErrConflict) {
+			continue // made by the other side at the same moment: read theirs
+		}
+		return out, domainErr("open dm", err)
+	}
+	return out, storeErr("open dm", errors.New("dm channel conflict persisted"))
+}
+
+// GroupDMCreate is a new group DM.
+type GroupDMCreate struct {
+	Recipients []snowflake.ID
+	Name       string
+}
+
+// CreateGroupDM makes a group DM owned by the caller with up to 9 others.
+func (h *Homeserver) CreateGroupDM(ctx context.Context, p Principal, in GroupDMCreate) (discord.DMChannel, error) {
+	members := []snowflake.ID{p.User.ID}
+	seen := map[snowflake.ID]bool{p.User.ID: true}
+	for _, id := range in.Recipients {
+		if !seen[id] {
+			seen[id] = true
+			members = append(members, id)
+		}
+	}
+	if len(members) > MaxGroupDM {
+		return discord.DMChannel{}, Invalid("recipients", "BASE_TYPE_MAX_LENGTH", fmt.Sprintf("A group DM holds at most %d people.", MaxGroupDM))
+	}
+	if utf8.RuneCountInString(in.Name) > ChannelNameMax {
+		return discord.DMChannel{}, Invalid("name", "BASE_TYPE_MAX_LENGTH", fmt.Sprintf("Must be %d or fewer in length.", ChannelNameMax))
+	}
+	for _, id := range members {
+		if _, err := h.store.UserByID(ctx, id); errors.Is(err, storage.ErrNotFound) {
+			return discord.DMChannel{}, fmt.Errorf("group dm: %w", ErrUnknownUser)
+		} else if err != nil {
+			return discord.DMChannel{}, storeErr("group dm", err)
+		}
+	}
+	c := storage.Channel{ID: h.cfg.IDs.Next(), Type: storage.ChannelGroupDM, Name: in.Name, OwnerID: p.User.ID,
+		Recipients: members, CreatedAt: h.now()}
+	var out discord.DMChannel
+	err := h.update(ctx, func(tx storage.Tx, ev *events) error {
+		if err := tx.CreateChannel(ctx, c); err != nil {
+			return err
+		}
+		out = h.renderDM(ctx, tx, c, p.User.ID)
+		return ev.Append(ctx, c.ID, "CHANNEL_CREATE", h.renderDM(ctx, tx, c, 0))
+	})
+	return out, domainErr("group dm", err)
+}
+
+// DMChannels lists the caller's DM channels.
+func (h *Homeserver) DMChannels(ctx context.Context, p Principal) ([]discord.DMChannel, error) {
+	cs, err := h.store.UserDMChannels(ctx, p.User.ID)
+	if err != nil {
+		return nil, storeErr("dm channels", err)
+	}
+	out := make([]discord.DMChannel, 0, len(cs))
+	for _, c := range cs {
+		out = append(out, h.renderDM(ctx, h.store, c, p.User.ID))
+	}
+	return out, nil
+}
+
+// DMChannel returns a DM channel of the caller, or ok false when channelID
+// is not a DM channel (the caller then treats it as a guild channel).
+func (h *Homeserver) DMChannel(ctx context.Context, p Principal, channelID snowflake.ID) (discord.DMChannel, bool, error) {
+	c, err := h.store.ChannelByID(ctx, channelID)
+	if errors.Is(err, storage.ErrNotFound) {
+		return discord.DMChannel{}, true, fmt.Errorf("channel %d: %w", channelID, ErrUnknownChannel)
+	}
+	if err != nil {
+		return discord.DMChannel{}, true, storeErr("dm channel", err)
+	}
+	if c.GuildID != 0 {
+		return discord.DMChannel{}, false, nil
+	}
+	if !contains(c.Recipients, p.User.ID) {
+		return discord.DMChannel{}, true, fmt.Errorf("channel %d: %w", channelID, ErrUnknownChannel)
+	}
+	return h.renderDM(ctx, h.store, c, p.User.ID), true, nil
+}
+
+func contains(ids []snowflake.ID, id snowflake.ID) bool {
+	for _, x := range ids {
+		if x == id {
+			return true
+		}
+	}
+	return false
+}
+
+// groupOf loads a group DM the caller is in.
+func groupOf(ctx context.Context, tx storage.Reader, channelID, userID snowflake.ID) (storage.Channel, error) {
+	c, err := tx.ChannelByID(ctx, channelID)
+	if errors.Is(err, storage.ErrNotFound) || (err == nil && (c.GuildID != 0 || !contains(c.Recipients, userID))) {
+		return c, fmt.Errorf("channel %d: %w", channelID, ErrUnknownChannel)
+	}
+	if err != nil {
+		return c, err
+	}
+	if c.Type != storage.ChannelGroupDM {
+		return c, Invalid("channel_id", "CHANNEL_TYPE_INVALID", "Not a group DM.")
+	}
+	return c, nil
+}
+
+// AddRecipient adds someone to a group DM (its owner).
+func (h *Homeserver) AddRecipient(ctx context.Context, p Principal, channelID, userID snowflake.ID) error {
+	err := h.update(ctx, func(tx storage.Tx, ev *events) error {
+		c, err := groupOf(ctx, tx, channelID, p.User.ID)
+		if err != nil {
+			return err
+		}
+		if c.OwnerID != p.User.ID {
+			return fmt.Errorf("add recipient: %w", ErrMissingPermission)
+		}
+		if contains(c.Recipients, userID) {
+			return nil
+		}
+		if len(c.Recipients) >= MaxGroupDM {
+			return Invalid("recipients", "BASE_TYPE_MAX_LENGTH", fmt.Sprintf("A group DM holds at most %d people.", MaxGroupDM))
+		}
+		u, err := tx.UserByID(ctx, userID)
+		if errors.Is(err, storage.ErrNotFound) {
+			return ErrUnknownUser
+		}
+		if err != nil {
+			return err
+		}
+		if err := tx.SetRecipients(ctx, channelID, append(c.Recipients, userID)); err != nil {
+			return err
+		}
+		return ev.Append(ctx, channelID, "CHANNEL_RECIPIENT_ADD", discord.RecipientEvent{ChannelID: channelID, User: discordUser(u)})
+	})
+	return domainErr("add recipient", err)
+}
+
+// RemoveRecipient takes someone out of a group DM: the owner removes
+// anyone; anyone removes themselves (leaving). When the owner leaves, the
+// longest-standing other member owns it; the last to leave ends it.
+func (h *Homeserver) RemoveRecipient(ctx context.Context, p Principal, channelID, userID snowflake.ID) error {
+	err := h.update(ctx, func(tx storage.Tx, ev *events) error {
+		c, err := groupOf(ctx, tx, channelID, p.User.ID)
+		if err != nil {
+			return err
+		}
+		if userID != p.User.ID && c.OwnerID != p.User.ID {
+			return fmt.Errorf("remove recipient: %w", ErrMissingPermission)
+		}
+		if !contains(c.Recipients, userID) {
+			return ErrUnknownUser
+		}
+		var rest []snowflake.ID
+		for _, id := range c.Recipients {
+			if id != userID {
+				rest = append(rest, id)
+			}
+		}
+		u, err := tx.UserByID(ctx, userID)
+		if err != nil {
+			return err
+		}
+		if err := tx.SetRecipients(ctx, channelID, rest); err != nil {
+			return err
+		}
+		if c.OwnerID == userID && len(rest) > 0 {
+			sort.Slice(rest, func(i, j int) bool { return rest[i] < rest[j] })
+			c.OwnerID, c.Recipients = rest[0], rest
+			if err := tx.UpdateChannel(ctx, c); err != nil {
+				return err
+			}
+		}
+		return ev.Append(ctx, channelID, "CHANNEL_RECIPIENT_REMOVE", discord.RecipientEvent{ChannelID: channelID, User: discordUser(u)})
+	})
+	return domainErr("remove recipient", err)
+}
+
+// RenameGroupDM changes a group DM's name (any member, as on Discord).
+func (h *Homeserver) RenameGroupDM(ctx context.Context, p Principal, channelID snowflake.ID, name string) (discord.DMChannel, error) {
+	if utf8.RuneCountInString(name) > ChannelNameMax {
+		return discord.DMChannel{}, Invalid("name", "BASE_TYPE_MAX_LENGTH", fmt.Sprintf("Must be %d or fewer in length.", ChannelNameMax))
+	}
+	var out discord.DMChannel
+	err := h.update(ctx, func(tx storage.Tx, ev *events) error {
+		c, err := groupOf(ctx, tx, channelID, p.User.ID)
+		if err != nil {
+			return err
+		}
+		c.Name = name
+		if err := tx.UpdateChannel(ctx, c); err != nil {
+			return err
+		}
+		out = h.renderDM(ctx, tx, c, p.User.ID)
+		return ev.Append(ctx, channelID, "CHANNEL_UPDATE", h.renderDM(ctx, tx, c, 0))
+	})
+	return out, domainErr("rename group dm", err)
+}

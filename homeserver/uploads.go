@@ -1,0 +1,79 @@
+package homeserver
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"path"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"hearth/homeserver/media"
+	"hearth/storage/blobs"
+)
+
+// Upload is a file stored for a message that is yet to be sent.
+type Upload struct {
+	Filename    string
+	Description string
+	ContentType string
+	Size        int64
+	Hash        string
+	Width       int
+	Height      int
+}
+
+// MaxFiles is how many files one message may carry.
+const MaxFiles = 10
+
+// StoreUpload streams a file to the data dir (content-addressed) and reads
+// its type from its bytes. The name is sanitised; the declared type is not
+// asked for, because it is never trusted. A file over the upload limit is
+// ErrTooLarge and leaves nothing behind.
+func (h *Homeserver) StoreUpload(r io.Reader, filename string) (Upload, error) {
+	br := bufio.NewReaderSize(r, 64<<10)
+	head, _ := br.Peek(64 << 10)
+	head = append([]byte(nil), head...)
+	hash, size, err := h.cfg.Blobs.Put(br, h.cfg.MaxUploadSize)
+	if errors.Is(err, blobs.ErrTooLarge) {
+		return Upload{}, fmt.Errorf("upload %q: %w", SanitiseFilename(filename), ErrTooLarge)
+	}
+	if err != nil {
+		return Upload{}, fmt.Errorf("upload: %w", err)
+	}
+	u := Upload{Filename: SanitiseFilename(filename), Size: size, Hash: hash, ContentType: media.Detect(head)}
+	if img, err := media.Sniff(head); err == nil {
+		u.ContentType, u.Width, u.Height = img.ContentType, img.Width, img.Height
+	}
+	return u, nil
+}
+
+// SanitiseFilename keeps a file's base name only, without control
+// characters or characters that mean something in paths or headers, at
+// most 255 bytes; an empty result is "file".
+func SanitiseFilename(name string) string {
+	name = strings.ReplaceAll(name, "\\", "/")
+	name = path.Base("/" + name)
+	var b strings.Builder
+	for _, r := range name {
+		switch {
+		case r == utf8.RuneError, unicode.IsControl(r), strings.ContainsRune(`/\:*?"<>|;%`, r):
+			b.WriteRune('_')
+		case unicode.IsSpace(r):
+			b.WriteRune('_')
+		default:
+			b.WriteRune(r)
+		}
+	}
+	out := strings.Trim(b.String(), ". _")
+	for len(out) > 255 {
+		_, size := utf8.DecodeLastRuneInString(out)
+		out = out[:len(out)-size]
+	}
+	if out == "" {
+		return "file"
+	}
+	return out
+}
