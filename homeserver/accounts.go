@@ -154,14 +154,14 @@ func (h *Homeserver) Authenticate(ctx context.Context, token string) (Principal,
 	if s.UserID != userID {
 		return Principal{}, fmt.Errorf("session %d is not user %d's: %w", s.ID, userID, ErrUnauthorized)
 	}
-	u, err := h.User(ctx, userID)
-	if err != nil {
-		if errors.Is(err, ErrUnknownUser) {
-			return Principal{}, fmt.Errorf("token user: %w", ErrUnauthorized)
-		}
-		return Principal{}, err
+	u, err := h.hot.UserByID(ctx, userID)
+	if errors.Is(err, storage.ErrNotFound) {
+		return Principal{}, fmt.Errorf("token user: %w", ErrUnauthorized)
 	}
-	return Principal{User: u, Session: s.ID}, nil
+	if err != nil {
+		return Principal{}, storeErr("authenticate", err)
+	}
+	return Principal{User: userFrom(u), Session: s.ID}, nil
 }
 
 // Logout ends the session of p.

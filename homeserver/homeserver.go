@@ -56,6 +56,11 @@ type Homeserver struct {
 	bus      *bus.Bus
 	log      *slog.Logger
 	sessions *expirable.LRU[snowflake.ID, storage.Session]
+	// writer batches concurrent writes to one log (see batch.go).
+	writer logWriter
+	// cache and hot serve the reads of the hot paths (see cache.go).
+	cache *stateCache
+	hot   cachedReader
 	// dummyHash is verified against when a login names nobody, so that a
 	// wrong name costs as long as a wrong password.
 	dummyHash string
@@ -91,7 +96,10 @@ func New(cfg Config) (*Homeserver, error) {
 	if err != nil {
 		return nil, err
 	}
+	cache := newStateCache()
 	return &Homeserver{
+		cache: cache,
+		hot:   cachedReader{Reader: cfg.Store, c: cache},
 		cfg:   cfg,
 		store: cfg.Store,
 		bus:   bus.New(cfg.Store),
@@ -120,24 +128,49 @@ func (h *Homeserver) Ready(ctx context.Context) error {
 
 func (h *Homeserver) now() time.Time { return h.cfg.Now().UTC() }
 
-// events collects what one transaction appends, to publish after commit.
+// events collects what one transaction appends, written to the log at the
+// end of the transaction in one go and published after commit.
 type events struct {
-	tx  storage.Tx
-	now time.Time
-	out []storage.Event
+	tx      storage.Tx
+	now     time.Time
+	pending []storage.Event
+	out     []storage.Event
 }
 
-// Append adds an event with a Discord dispatch name to a log.
+// Append adds an event with a Discord dispatch name to a log. The payload
+// is encoded now, so later changes to it do not leak into the log.
 func (e *events) Append(ctx context.Context, logID snowflake.ID, typ string, payload any) error {
 	b, err := json.Marshal(payload)
 	if err != nil {
 		return fmt.Errorf("encode %s: %w", typ, err)
 	}
-	ev, err := e.tx.AppendEvent(ctx, storage.Event{LogID: logID, Type: typ, Payload: b, CreatedAt: e.now})
+	e.pending = append(e.pending, storage.Event{LogID: logID, Type: typ, Payload: b, CreatedAt: e.now})
+	return nil
+}
+
+// flush writes the pending events, grouped by log in order of first use.
+func (e *events) flush(ctx context.Context) error {
+	if len(e.pending) == 0 {
+		return nil
+	}
+	var ordered []storage.Event
+	done := map[int]bool{}
+	for i := range e.pending {
+		if done[i] {
+			continue
+		}
+		for j := i; j < len(e.pending); j++ {
+			if !done[j] && e.pending[j].LogID == e.pending[i].LogID {
+				ordered = append(ordered, e.pending[j])
+				done[j] = true
+			}
+		}
+	}
+	out, err := e.tx.AppendEvents(ctx, ordered)
 	if err != nil {
 		return err
 	}
-	e.out = append(e.out, ev)
+	e.out, e.pending = append(e.out, out...), nil
 	return nil
 }
 
@@ -147,11 +180,15 @@ func (h *Homeserver) update(ctx context.Context, fn func(tx storage.Tx, ev *even
 	var ev *events
 	err := h.store.Update(ctx, func(tx storage.Tx) error {
 		ev = &events{tx: tx, now: h.now()} // fresh on a retried transaction
-		return fn(tx, ev)
+		if err := fn(tx, ev); err != nil {
+			return err
+		}
+		return ev.flush(ctx)
 	})
 	if err != nil {
 		return err
 	}
+	h.cache.changed(ev.out)
 	h.bus.Publish(ev.out...)
 	return nil
 }

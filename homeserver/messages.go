@@ -151,87 +151,106 @@ func (h *Homeserver) SendMessage(ctx context.Context, p Principal, channelID sno
 	if strings.TrimSpace(in.Content) == "" && len(in.Embeds) == 0 && len(in.Files) == 0 {
 		return discord.Message{}, ErrEmptyMessage
 	}
-	var out discord.Message
-	err := h.update(ctx, func(tx storage.Tx, ev *events) error {
-		pl, err := h.placeOf(ctx, tx, channelID, p.User.ID)
-		if err != nil {
-			return err
-		}
-		if pl.ch.Type == ChannelCategory || pl.ch.Type == ChannelVoice {
-			return Invalid("channel_id", "CHANNEL_TYPE_INVALID", "Messages cannot be sent to this kind of channel.")
-		}
-		if err := pl.require(permission.SendMessages); err != nil {
-			return err
-		}
-		if len(in.Files) > 0 {
-			if err := pl.require(permission.AttachFiles); err != nil {
-				return err
-			}
-		}
-		if len(in.Embeds) > 0 {
-			if err := pl.require(permission.EmbedLinks); err != nil {
-				return err
-			}
-		}
-		now := h.now()
-		if in.Nonce != "" && in.EnforceNonce {
-			if m, err := tx.MessageByNonce(ctx, channelID, p.User.ID, in.Nonce, now.Add(-nonceWindow)); err == nil {
-				out, err = h.renderMessage(ctx, tx, m, p.User.ID, true)
-				return err
-			} else if !errors.Is(err, storage.ErrNotFound) {
-				return err
-			}
-		}
-		if err := h.checkSlowmode(ctx, tx, pl, p.User.ID, now); err != nil {
-			return err
-		}
-		m := storage.Message{
-			ID: h.cfg.IDs.Next(), ChannelID: channelID, AuthorID: p.User.ID, Content: in.Content,
-			Nonce: in.Nonce, TTS: in.TTS && pl.perms.Has(permission.SendTTSMessages), CreatedAt: now,
-			Flags: in.Flags & discord.FlagSuppressEmbeds,
-		}
-		if pl.guild != nil {
-			m.GuildID = pl.guild.guild.ID
-		}
-		if len(in.Embeds) > 0 {
-			if m.Embeds, err = json.Marshal(in.Embeds); err != nil {
-				return fmt.Errorf("embeds: %w", err)
-			}
-		}
-		for _, f := range in.Files {
-			m.Attachments = append(m.Attachments, storage.Attachment{
-				ID: h.cfg.IDs.Next(), MessageID: m.ID, ChannelID: channelID, Filename: f.Filename,
-				Description: f.Description, ContentType: f.ContentType, Size: f.Size, Hash: f.Hash,
-				Width: f.Width, Height: f.Height,
-			})
-		}
-		if in.ReplyTo != 0 {
-			if err := pl.require(permission.ReadMessageHistory); err != nil {
-				return err
-			}
-			if _, err := tx.Message(ctx, channelID, in.ReplyTo); err == nil {
-				m.Type, m.ReferenceID, m.ReferenceChannelID = discord.MessageReply, in.ReplyTo, channelID
-			} else if !errors.Is(err, storage.ErrNotFound) {
-				return err
-			} else if in.FailIfNotExists {
-				return Invalid("message_reference", "REPLIES_UNKNOWN_MESSAGE", "Unknown message")
-			}
-		}
-		if err := h.parseMentions(ctx, tx, pl, &m); err != nil {
-			return err
-		}
-		if err := tx.CreateMessage(ctx, m); err != nil {
-			return err
-		}
-		if out, err = h.renderMessage(ctx, tx, m, p.User.ID, true); err != nil {
-			return err
-		}
-		if in.NonceIsInt {
-			out.Nonce = json.Number(in.Nonce)
-		}
-		return ev.Append(ctx, pl.logID(), "MESSAGE_CREATE", out)
+	// Everything but the writes happens before the transaction: on
+	// PostgreSQL the writes take the channel's and the guild log's row
+	// locks, which every other send to the guild waits for, so the
+	// transaction must hold them for as few statements as possible. A
+	// permission revoked in between lets at most this one message through,
+	// as on Discord.
+	out, m, pl, done, err := h.prepareMessage(ctx, h.hot, p, channelID, in)
+	if err != nil || done {
+		return out, domainErr("send message", err)
+	}
+	payload, err := json.Marshal(out)
+	if err != nil {
+		return out, fmt.Errorf("send message: %w", err)
+	}
+	err = h.updateLog(ctx, pl.logID(), logWrite{
+		messages: []storage.Message{m},
+		events:   []storage.Event{{LogID: pl.logID(), Type: "MESSAGE_CREATE", Payload: payload, CreatedAt: m.CreatedAt}},
 	})
 	return out, domainErr("send message", err)
+}
+
+// prepareMessage checks a send and builds the message and its rendering;
+// done is true when a retried nonce found the message already sent (out is
+// then that message).
+func (h *Homeserver) prepareMessage(ctx context.Context, r storage.Reader, p Principal, channelID snowflake.ID, in MessageCreate) (out discord.Message, m storage.Message, pl *place, done bool, err error) {
+	pl, err = h.placeOf(ctx, r, channelID, p.User.ID)
+	if err != nil {
+		return out, m, nil, false, err
+	}
+	if pl.ch.Type == ChannelCategory || pl.ch.Type == ChannelVoice {
+		return out, m, nil, false, Invalid("channel_id", "CHANNEL_TYPE_INVALID", "Messages cannot be sent to this kind of channel.")
+	}
+	if err := pl.require(permission.SendMessages); err != nil {
+		return out, m, nil, false, err
+	}
+	if len(in.Files) > 0 {
+		if err := pl.require(permission.AttachFiles); err != nil {
+			return out, m, nil, false, err
+		}
+	}
+	if len(in.Embeds) > 0 {
+		if err := pl.require(permission.EmbedLinks); err != nil {
+			return out, m, nil, false, err
+		}
+	}
+	now := h.now()
+	if in.Nonce != "" && in.EnforceNonce {
+		if prev, err := r.MessageByNonce(ctx, channelID, p.User.ID, in.Nonce, now.Add(-nonceWindow)); err == nil {
+			out, err = h.renderMessage(ctx, r, prev, p.User.ID, true)
+			return out, prev, pl, true, err
+		} else if !errors.Is(err, storage.ErrNotFound) {
+			return out, m, nil, false, err
+		}
+	}
+	if err := h.checkSlowmode(ctx, r, pl, p.User.ID, now); err != nil {
+		return out, m, nil, false, err
+	}
+	m = storage.Message{
+		ID: h.cfg.IDs.Next(), ChannelID: channelID, AuthorID: p.User.ID, Content: in.Content,
+		Nonce: in.Nonce, TTS: in.TTS && pl.perms.Has(permission.SendTTSMessages), CreatedAt: now,
+		Flags: in.Flags & discord.FlagSuppressEmbeds,
+	}
+	if pl.guild != nil {
+		m.GuildID = pl.guild.guild.ID
+	}
+	if len(in.Embeds) > 0 {
+		if m.Embeds, err = json.Marshal(in.Embeds); err != nil {
+			return out, m, nil, false, fmt.Errorf("embeds: %w", err)
+		}
+	}
+	for _, f := range in.Files {
+		m.Attachments = append(m.Attachments, storage.Attachment{
+			ID: h.cfg.IDs.Next(), MessageID: m.ID, ChannelID: channelID, Filename: f.Filename,
+			Description: f.Description, ContentType: f.ContentType, Size: f.Size, Hash: f.Hash,
+			Width: f.Width, Height: f.Height,
+		})
+	}
+	if in.ReplyTo != 0 {
+		if err := pl.require(permission.ReadMessageHistory); err != nil {
+			return out, m, nil, false, err
+		}
+		if _, err := r.Message(ctx, channelID, in.ReplyTo); err == nil {
+			m.Type, m.ReferenceID, m.ReferenceChannelID = discord.MessageReply, in.ReplyTo, channelID
+		} else if !errors.Is(err, storage.ErrNotFound) {
+			return out, m, nil, false, err
+		} else if in.FailIfNotExists {
+			return out, m, nil, false, Invalid("message_reference", "REPLIES_UNKNOWN_MESSAGE", "Unknown message")
+		}
+	}
+	if err := h.parseMentions(ctx, r, pl, &m); err != nil {
+		return out, m, nil, false, err
+	}
+	// Rendered before it is stored: a new message has no reactions yet.
+	if out, err = h.renderMessage(ctx, r, m, p.User.ID, true); err != nil {
+		return out, m, nil, false, err
+	}
+	if in.NonceIsInt {
+		out.Nonce = json.Number(in.Nonce)
+	}
+	return out, m, pl, false, nil
 }
 
 func (h *Homeserver) checkSlowmode(ctx context.Context, tx storage.Reader, pl *place, userID snowflake.ID, now time.Time) error {
@@ -390,7 +409,7 @@ func (h *Homeserver) Messages(ctx context.Context, p Principal, channelID snowfl
 	if q.Limit < 1 || q.Limit > 100 {
 		return nil, Invalid("limit", "NUMBER_TYPE_MAX", "Must be between 1 and 100.")
 	}
-	pl, err := h.placeOf(ctx, h.store, channelID, p.User.ID)
+	pl, err := h.placeOf(ctx, h.hot, channelID, p.User.ID)
 	if err != nil {
 		return nil, domainErr("messages", err)
 	}
@@ -420,7 +439,7 @@ func (h *Homeserver) renderPage(ctx context.Context, ms []storage.Message, viewe
 	}
 	out := make([]discord.Message, 0, len(ms))
 	for _, m := range ms {
-		dm, err := h.renderBase(ctx, h.store, m, false)
+		dm, err := h.renderBase(ctx, h.hot, m, false)
 		if err != nil {
 			return nil, storeErr("render message", err)
 		}
@@ -430,7 +449,7 @@ func (h *Homeserver) renderPage(ctx context.Context, ms []storage.Message, viewe
 			dm.MessageReference = &discord.MessageReference{MessageID: &id, ChannelID: &ch, GuildID: dm.GuildID}
 			if m.Type == discord.MessageReply {
 				if ref, err := h.store.Message(ctx, ch, id); err == nil {
-					if rm, err := h.renderBase(ctx, h.store, ref, false); err == nil {
+					if rm, err := h.renderBase(ctx, h.hot, ref, false); err == nil {
 						dm.ReferencedMessage = &rm
 					}
 				}
@@ -715,7 +734,7 @@ func (h *Homeserver) MessageHistory(ctx context.Context, p Principal, channelID,
 // Typing announces that the caller is typing (SEND_MESSAGES). It is
 // ephemeral: published on the bus, never logged.
 func (h *Homeserver) Typing(ctx context.Context, p Principal, channelID snowflake.ID) error {
-	pl, err := h.placeOf(ctx, h.store, channelID, p.User.ID)
+	pl, err := h.placeOf(ctx, h.hot, channelID, p.User.ID)
 	if err != nil {
 		return domainErr("typing", err)
 	}
@@ -724,7 +743,7 @@ func (h *Homeserver) Typing(ctx context.Context, p Principal, channelID snowflak
 	}
 	ev := discord.TypingStartEvent{ChannelID: channelID, GuildID: pl.guildID(), UserID: p.User.ID, Timestamp: h.now().Unix()}
 	if pl.guild != nil {
-		u, err := h.store.UserByID(ctx, p.User.ID)
+		u, err := h.hot.UserByID(ctx, p.User.ID)
 		if err == nil {
 			m := discordMember(pl.guild.member, u)
 			ev.Member = &m

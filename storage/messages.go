@@ -50,6 +50,8 @@ type MessageWriter interface {
 	// CreateMessage inserts a message with its attachments and makes it the
 	// channel's last message.
 	CreateMessage(ctx context.Context, m Message) error
+	// CreateMessages inserts several messages at once, as CreateMessage.
+	CreateMessages(ctx context.Context, ms []Message) error
 	// UpdateMessage writes content, embeds, mentions, flags, pinned,
 	// pinned_at and edited_at; attachments not in m.Attachments are
 	// removed. ErrNotFound if absent.

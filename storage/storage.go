@@ -92,6 +92,10 @@ type Tx interface {
 	// its sequence number set. Sequence numbers start at 1 and have no gap:
 	// concurrent appenders to one log are serialised by the transaction.
 	AppendEvent(ctx context.Context, e Event) (Event, error)
+	// AppendEvents appends several events at once, with the same guarantees
+	// as AppendEvent, in the order given (consecutive events of one log get
+	// consecutive numbers).
+	AppendEvents(ctx context.Context, evs []Event) ([]Event, error)
 }
 
 // User is an account: a local person or bot, or a remote user mirrored from

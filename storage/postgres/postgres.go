@@ -63,7 +63,8 @@ func (s *Store) Close() error {
 
 // dialect describes PostgreSQL's errors to sqlstore.
 var dialect = sqlstore.Dialect{
-	Name: "postgres",
+	Name:    "postgres",
+	MaxRows: 500,
 	IsConflict: func(err error) bool {
 		var e *pgconn.PgError
 		return errors.As(err, &e) && e.Code == "23505"

@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"hearth/snowflake"
@@ -30,6 +31,47 @@ func (t *tx) AppendEvent(ctx context.Context, e storage.Event) (storage.Event, e
 	}
 	e.CreatedAt = fromMS(ms(e.CreatedAt))
 	return e, nil
+}
+
+// AppendEvents implements storage.Tx: per log, one head bump by the number
+// of events and one multi-row INSERT.
+func (t *tx) AppendEvents(ctx context.Context, evs []storage.Event) ([]storage.Event, error) {
+	out := make([]storage.Event, 0, len(evs))
+	for start := 0; start < len(evs); {
+		end := start + 1
+		for end < len(evs) && end-start < t.d.maxRows() && evs[end].LogID == evs[start].LogID {
+			end++
+		}
+		group := evs[start:end]
+		n := int64(len(group))
+		var head int64
+		err := t.q.QueryRowContext(ctx, `INSERT INTO log_heads (log_id, seq) VALUES ($1, $2)
+			ON CONFLICT (log_id) DO UPDATE SET seq = log_heads.seq + $2 RETURNING seq`, int64(group[0].LogID), n).Scan(&head)
+		if err != nil {
+			return nil, t.wrap("append events: bump head", err)
+		}
+		var b strings.Builder
+		args := make([]any, 0, len(group)*5)
+		b.WriteString(`INSERT INTO events (log_id, seq, type, payload, created_at) VALUES `)
+		for i, e := range group {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			if e.CreatedAt.IsZero() {
+				e.CreatedAt = time.Now()
+			}
+			e.Seq = head - n + int64(i) + 1
+			e.CreatedAt = fromMS(ms(e.CreatedAt))
+			writePlaceholders(&b, len(args), 5)
+			args = append(args, int64(e.LogID), e.Seq, e.Type, string(e.Payload), ms(e.CreatedAt))
+			out = append(out, e)
+		}
+		if _, err := t.q.ExecContext(ctx, b.String(), args...); err != nil {
+			return nil, t.wrap("append events", err)
+		}
+		start = end
+	}
+	return out, nil
 }
 
 // Events implements storage.Reader.

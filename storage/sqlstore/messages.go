@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -368,25 +369,92 @@ func (r reader) SearchMessages(ctx context.Context, guildID snowflake.ID, q stor
 // another homeserver, older than what the channel has, does not become its
 // last.
 func (t *tx) CreateMessage(ctx context.Context, m storage.Message) error {
-	err := t.exec(ctx, "create message", `INSERT INTO messages (`+messageInsertColumns+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)`,
-		int64(m.ID), int64(m.ChannelID), nullID(m.GuildID), int64(m.AuthorID), m.Type, m.Content, nullString(m.Nonce),
-		m.TTS, m.MentionEveryone, idList(m.Mentions), idList(m.MentionRoles), nullJSON(m.Embeds), m.Pinned,
-		nullMS(m.PinnedAt), nullMS(m.EditedAt), nullID(m.ReferenceID), nullID(m.ReferenceChannelID), m.Flags,
-		ms(m.CreatedAt), nullString(m.Origin), nullString(m.OriginID))
-	if err != nil {
+	return t.CreateMessages(ctx, []storage.Message{m})
+}
+
+// CreateMessages implements storage.Tx: one multi-row INSERT for the
+// messages, one for their attachments and one channel update per channel,
+// whatever the number of messages, because round trips under the log's
+// lock are what bound a busy guild's throughput.
+func (t *tx) CreateMessages(ctx context.Context, msgs []storage.Message) error {
+	if n := t.d.maxRows(); len(msgs) > n {
+		for len(msgs) > 0 {
+			k := min(n, len(msgs))
+			if err := t.CreateMessages(ctx, msgs[:k]); err != nil {
+				return err
+			}
+			msgs = msgs[k:]
+		}
+		return nil
+	}
+	if len(msgs) == 0 {
+		return nil
+	}
+	const cols = 21
+	var b strings.Builder
+	args := make([]any, 0, len(msgs)*cols)
+	b.WriteString(`INSERT INTO messages (` + messageInsertColumns + `) VALUES `)
+	last := map[snowflake.ID]snowflake.ID{}
+	var atts []storage.Attachment
+	for i, m := range msgs {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		writePlaceholders(&b, len(args), cols)
+		args = append(args, int64(m.ID), int64(m.ChannelID), nullID(m.GuildID), int64(m.AuthorID), m.Type, m.Content,
+			nullString(m.Nonce), m.TTS, m.MentionEveryone, idList(m.Mentions), idList(m.MentionRoles), nullJSON(m.Embeds),
+			m.Pinned, nullMS(m.PinnedAt), nullMS(m.EditedAt), nullID(m.ReferenceID), nullID(m.ReferenceChannelID), m.Flags,
+			ms(m.CreatedAt), nullString(m.Origin), nullString(m.OriginID))
+		if m.ID > last[m.ChannelID] {
+			last[m.ChannelID] = m.ID
+		}
+		for _, a := range m.Attachments {
+			a.MessageID, a.ChannelID = m.ID, m.ChannelID
+			atts = append(atts, a)
+		}
+	}
+	if err := t.exec(ctx, "create messages", b.String(), args...); err != nil {
 		return err
 	}
-	for _, a := range m.Attachments {
-		if err := t.exec(ctx, "create attachment", `INSERT INTO attachments (`+attachmentInsertColumns+`)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-			int64(a.ID), int64(m.ID), int64(m.ChannelID), a.Filename, a.Description, a.ContentType, a.Size, a.Hash,
-			a.Width, a.Height); err != nil {
+	if len(atts) > 0 {
+		const acols = 10
+		b.Reset()
+		args = args[:0]
+		b.WriteString(`INSERT INTO attachments (` + attachmentInsertColumns + `) VALUES `)
+		for i, a := range atts {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			writePlaceholders(&b, len(args), acols)
+			args = append(args, int64(a.ID), int64(a.MessageID), int64(a.ChannelID), a.Filename, a.Description,
+				a.ContentType, a.Size, a.Hash, a.Width, a.Height)
+		}
+		if err := t.exec(ctx, "create attachments", b.String(), args...); err != nil {
 			return err
 		}
 	}
-	return t.exec(ctx, "create message", `UPDATE channels SET last_message_id = $2
-		WHERE id = $1 AND (last_message_id IS NULL OR last_message_id < $2)`, int64(m.ChannelID), int64(m.ID))
+	// last_message_id only moves forward, so that a message mirrored late
+	// from another server does not move it back.
+	for ch, id := range last {
+		if err := t.exec(ctx, "create messages", `UPDATE channels SET last_message_id = $2
+			WHERE id = $1 AND (last_message_id IS NULL OR last_message_id < $2)`, int64(ch), int64(id)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// writePlaceholders writes "($n+1, ..., $n+cols)".
+func writePlaceholders(b *strings.Builder, n, cols int) {
+	b.WriteByte('(')
+	for j := 1; j <= cols; j++ {
+		if j > 1 {
+			b.WriteString(", ")
+		}
+		b.WriteByte('$')
+		b.WriteString(strconv.Itoa(n + j))
+	}
+	b.WriteByte(')')
 }
 
 // UpdateMessage implements storage.Tx. "Mentions" covers all three mention

@@ -26,6 +26,8 @@ func Run(t *testing.T, open func(t *testing.T) storage.Store) {
 		{"RemoteUsers", testRemoteUsers},
 		{"Sessions", testSessions},
 		{"EventLogOrder", testEventLogOrder},
+		{"AppendEventsBatch", testAppendEventsBatch},
+		{"CreateMessagesBatch", testCreateMessagesBatch},
 		{"EventLogConcurrentAppendsGapless", testEventLogConcurrent},
 		{"EventLogRollbackLeavesNoGap", testEventLogRollback},
 		{"UpdateRollsBackState", testUpdateRollsBack},
@@ -2560,4 +2562,74 @@ func storageDelete(s storage.Store, channelID snowflake.ID, ids ...snowflake.ID)
 		return err
 	})
 	return n, err
+}
+
+// testAppendEventsBatch: a batch spanning two logs gets consecutive numbers
+// per log, continuing after single appends, and the whole batch rolls back
+// with its transaction.
+func testAppendEventsBatch(t *testing.T, s storage.Store) {
+	ctx := context.Background()
+	a, b := ids.Next(), ids.Next()
+	appendN(t, s, a, 2)
+	batch := []storage.Event{
+		{LogID: a, Type: "A3", Payload: []byte(`{}`)}, {LogID: a, Type: "A4", Payload: []byte(`{}`)},
+		{LogID: b, Type: "B1", Payload: []byte(`{}`)}, {LogID: a, Type: "A5", Payload: []byte(`{}`)},
+	}
+	var out []storage.Event
+	update(t, s, func(tx storage.Tx) error {
+		var err error
+		out, err = tx.AppendEvents(ctx, batch)
+		return err
+	})
+	want := map[string]int64{"A3": 3, "A4": 4, "B1": 1, "A5": 5}
+	if len(out) != 4 {
+		t.Fatalf("AppendEvents returned %d events", len(out))
+	}
+	for _, e := range out {
+		if e.Seq != want[e.Type] {
+			t.Fatalf("%s got seq %d, want %d", e.Type, e.Seq, want[e.Type])
+		}
+	}
+	evs, _ := s.Events(ctx, a, 0, 10)
+	if len(evs) != 5 || evs[4].Type != "A5" || evs[2].Type != "A3" {
+		t.Fatalf("log a = %+v", evs)
+	}
+	err := s.Update(ctx, func(tx storage.Tx) error {
+		if _, err := tx.AppendEvents(ctx, batch[:2]); err != nil {
+			return err
+		}
+		return errAbort
+	})
+	if !errors.Is(err, errAbort) {
+		t.Fatal(err)
+	}
+	if head, _ := s.LogHead(ctx, a); head != 5 {
+		t.Fatalf("head after rolled-back batch = %d, want 5", head)
+	}
+}
+
+// testCreateMessagesBatch: several messages over two channels, with
+// attachments, in one call: all stored, attachments on the right messages,
+// each channel's last message the newest of its own.
+func testCreateMessagesBatch(t *testing.T, s storage.Store) {
+	ctx := context.Background()
+	g, c1, users := messageFixture(t, s, 1)
+	c2 := newChannel(g.ID, "second", 1)
+	update(t, s, func(tx storage.Tx) error { return tx.CreateChannel(ctx, c2) })
+	m1, m2, m3 := newMessage(c1, users[0].ID, "one"), newMessage(c2, users[0].ID, "two"), newMessage(c1, users[0].ID, "three")
+	attach(&m1, "a.png")
+	attach(&m3, "b.png")
+	attach(&m3, "c.png")
+	update(t, s, func(tx storage.Tx) error { return tx.CreateMessages(ctx, []storage.Message{m1, m2, m3}) })
+	page, err := s.Messages(ctx, c1.ID, storage.MessageQuery{Limit: 10})
+	if err != nil || len(page) != 2 || page[0].ID != m3.ID || len(page[0].Attachments) != 2 || len(page[1].Attachments) != 1 {
+		t.Fatalf("channel 1 = %+v, %v", page, err)
+	}
+	if got, _ := s.ChannelByID(ctx, c1.ID); got.LastMessageID != m3.ID {
+		t.Fatalf("channel 1 last message %d, want %d", got.LastMessageID, m3.ID)
+	}
+	if got, _ := s.ChannelByID(ctx, c2.ID); got.LastMessageID != m2.ID {
+		t.Fatalf("channel 2 last message %d, want %d", got.LastMessageID, m2.ID)
+	}
+	update(t, s, func(tx storage.Tx) error { return tx.CreateMessages(ctx, nil) })
 }

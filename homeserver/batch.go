@@ -1,0 +1,140 @@
+package homeserver
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"hearth/snowflake"
+	"hearth/storage"
+)
+
+// The log writer batches concurrent writes to one log into one transaction
+// (group commit). Every append to a log takes that log's head row lock until
+// commit, so writes to one busy guild are serial however many cores there
+// are; committing them in batches turns N lock hand-offs and N commits into
+// one. There is no writer goroutine to own: the first caller to find a log
+// idle becomes its leader, commits batches until the queue is empty, then
+// returns.
+type logWriter struct {
+	mu     sync.Mutex
+	queues map[snowflake.ID]*logQueue
+}
+
+type logQueue struct {
+	jobs    []*writeJob
+	leading bool
+}
+
+// logWrite is what a hot-path write stores: data, not a closure, so that
+// a batch writes all its jobs' rows with a few multi-row statements.
+type logWrite struct {
+	messages []storage.Message
+	events   []storage.Event // Seq unset; LogID, Type, Payload set
+}
+
+type writeJob struct {
+	w    logWrite
+	done chan error
+}
+
+// maxBatch bounds one transaction's jobs, and so its lock time.
+const maxBatch = 128
+
+// batchTimeout bounds a batch transaction; it runs detached from the
+// leader's request so that one client hanging up fails nobody else.
+const batchTimeout = 30 * time.Second
+
+// updateLog stores w in a transaction shared with other writes to the same
+// log, publishing its events after commit. Everything w depends on is
+// checked before. If the shared transaction fails, each job is retried
+// alone, so one bad write fails only its own caller.
+func (h *Homeserver) updateLog(ctx context.Context, logID snowflake.ID, w logWrite) error {
+	job := &writeJob{w: w, done: make(chan error, 1)}
+	lw := &h.writer
+	lw.mu.Lock()
+	if lw.queues == nil {
+		lw.queues = make(map[snowflake.ID]*logQueue)
+	}
+	q := lw.queues[logID]
+	if q == nil {
+		q = &logQueue{}
+		lw.queues[logID] = q
+	}
+	q.jobs = append(q.jobs, job)
+	lead := !q.leading
+	q.leading = true
+	lw.mu.Unlock()
+	if lead {
+		h.lead(logID, q)
+	}
+	select {
+	case err := <-job.done:
+		return err
+	case <-ctx.Done():
+		// The write may still commit; the caller has gone either way.
+		return ctx.Err()
+	}
+}
+
+// lead commits the queue's batches until it is empty.
+func (h *Homeserver) lead(logID snowflake.ID, q *logQueue) {
+	w := &h.writer
+	for {
+		w.mu.Lock()
+		if len(q.jobs) == 0 {
+			q.leading = false
+			delete(w.queues, logID)
+			w.mu.Unlock()
+			return
+		}
+		n := min(len(q.jobs), maxBatch)
+		batch := q.jobs[:n:n]
+		q.jobs = q.jobs[n:]
+		w.mu.Unlock()
+		h.commitBatch(batch)
+	}
+}
+
+func (h *Homeserver) commitBatch(batch []*writeJob) {
+	ctx, cancel := context.WithTimeout(context.Background(), batchTimeout)
+	defer cancel()
+	if len(batch) > 1 {
+		var all logWrite
+		for _, j := range batch {
+			all.messages = append(all.messages, j.w.messages...)
+			all.events = append(all.events, j.w.events...)
+		}
+		out, err := h.storeWrite(ctx, all)
+		if err == nil {
+			h.cache.changed(out)
+			h.bus.Publish(out...)
+			for _, j := range batch {
+				j.done <- nil
+			}
+			return
+		}
+		h.log.Warn("batched write failed; retrying its jobs one by one", "jobs", len(batch), "err", err)
+	}
+	for _, j := range batch {
+		out, err := h.storeWrite(ctx, j.w)
+		if err == nil {
+			h.cache.changed(out)
+			h.bus.Publish(out...)
+		}
+		j.done <- err
+	}
+}
+
+func (h *Homeserver) storeWrite(ctx context.Context, w logWrite) ([]storage.Event, error) {
+	var out []storage.Event
+	err := h.store.Update(ctx, func(tx storage.Tx) error {
+		if err := tx.CreateMessages(ctx, w.messages); err != nil {
+			return err
+		}
+		var err error
+		out, err = tx.AppendEvents(ctx, w.events)
+		return err
+	})
+	return out, err
+}
