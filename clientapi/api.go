@@ -107,6 +107,7 @@ func (a *API) routesV10(r *gin.RouterGroup) {
 	r.GET("/users/:user", a.auth, a.user)
 	a.routesGuilds(r)
 	a.routesMessages(r)
+	a.routesThreads(r)
 }
 
 // ServeHTTP implements http.Handler. /api/v9 and /api/v10 are the same API

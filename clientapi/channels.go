@@ -116,6 +116,11 @@ func (a *API) getChannel(c *gin.Context) {
 		a.reply(c, http.StatusOK, dm, err)
 		return
 	}
+	if a.hs.IsThread(reqCtx(c), ids[0]) {
+		t, err := a.hs.Thread(reqCtx(c), principal(c), ids[0])
+		a.reply(c, http.StatusOK, t, err)
+		return
+	}
 	ch, err := a.hs.Channel(reqCtx(c), principal(c), ids[0])
 	a.reply(c, http.StatusOK, ch, err)
 }
@@ -143,6 +148,10 @@ func (a *API) updateChannel(c *gin.Context) {
 		a.reply(c, http.StatusOK, dm, err)
 		return
 	}
+	if a.hs.IsThread(reqCtx(c), ids[0]) {
+		a.updateThread(c, f, ids[0])
+		return
+	}
 	cf := channelFields(f, false)
 	if err := f.Err(); err != nil {
 		a.fail(c, err)
@@ -164,6 +173,11 @@ func (a *API) deleteChannel(c *gin.Context) {
 			err = a.hs.RemoveRecipient(reqCtx(c), principal(c), ids[0], principal(c).User.ID)
 		}
 		a.reply(c, http.StatusOK, dm, err)
+		return
+	}
+	if a.hs.IsThread(reqCtx(c), ids[0]) {
+		t, err := a.hs.DeleteThread(reqCtx(c), principal(c), ids[0])
+		a.reply(c, http.StatusOK, t, err)
 		return
 	}
 	ch, err := a.hs.DeleteChannel(reqCtx(c), principal(c), ids[0])

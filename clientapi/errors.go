@@ -92,6 +92,12 @@ func statusFor(err error) (int, apiError) {
 		return http.StatusRequestEntityTooLarge, apiError{Code: 40005, Message: "Request entity too large"}
 	case errors.Is(err, homeserver.ErrCannotDM):
 		return http.StatusBadRequest, apiError{Code: 50007, Message: "Cannot send messages to this user"}
+	case errors.Is(err, homeserver.ErrThreadExists):
+		return http.StatusBadRequest, apiError{Code: 160004, Message: "A thread has already been created for this message"}
+	case errors.Is(err, homeserver.ErrThreadArchived):
+		return http.StatusBadRequest, apiError{Code: 50083, Message: "Thread is archived"}
+	case errors.Is(err, homeserver.ErrThreadLocked):
+		return http.StatusForbidden, apiError{Code: 160005, Message: "Thread is locked"}
 	case errors.Is(err, homeserver.ErrNotFound):
 		return http.StatusNotFound, apiError{Code: 0, Message: "404: Not Found"}
 	case errors.Is(err, homeserver.ErrMissingAccess):

@@ -115,6 +115,57 @@ type Channel struct {
 	// Permissions is the caller's computed permissions, where Discord
 	// includes them (interaction payloads); omitted otherwise.
 	Permissions string `json:"permissions,omitempty"`
+
+	// Thread fields, set for threads only.
+	OwnerID          *snowflake.ID   `json:"owner_id,omitempty"`
+	ThreadMetadata   *ThreadMetadata `json:"thread_metadata,omitempty"`
+	MemberCount      *int            `json:"member_count,omitempty"`
+	MessageCount     *int            `json:"message_count,omitempty"`
+	TotalMessageSent *int            `json:"total_message_sent,omitempty"`
+	Member           *ThreadMember   `json:"member,omitempty"`
+	NewlyCreated     bool            `json:"newly_created,omitempty"`
+}
+
+// ThreadMetadata is a thread's state.
+type ThreadMetadata struct {
+	Archived            bool       `json:"archived"`
+	AutoArchiveDuration int        `json:"auto_archive_duration"`
+	ArchiveTimestamp    Timestamp  `json:"archive_timestamp"`
+	Locked              bool       `json:"locked"`
+	Invitable           *bool      `json:"invitable,omitempty"`
+	CreateTimestamp     *Timestamp `json:"create_timestamp,omitempty"`
+}
+
+// ThreadMember is a user's membership of a thread.
+type ThreadMember struct {
+	ID            *snowflake.ID `json:"id,omitempty"`
+	UserID        *snowflake.ID `json:"user_id,omitempty"`
+	JoinTimestamp Timestamp     `json:"join_timestamp"`
+	Flags         int           `json:"flags"`
+}
+
+// ThreadList is the answer of the thread list routes.
+type ThreadList struct {
+	Threads []Channel      `json:"threads"`
+	Members []ThreadMember `json:"members"`
+	HasMore *bool          `json:"has_more,omitempty"`
+}
+
+// ThreadMembersUpdateEvent is THREAD_MEMBERS_UPDATE.
+type ThreadMembersUpdateEvent struct {
+	ID               snowflake.ID   `json:"id"`
+	GuildID          snowflake.ID   `json:"guild_id"`
+	MemberCount      int            `json:"member_count"`
+	AddedMembers     []ThreadMember `json:"added_members,omitempty"`
+	RemovedMemberIDs []snowflake.ID `json:"removed_member_ids,omitempty"`
+}
+
+// ThreadDeleteEvent is THREAD_DELETE.
+type ThreadDeleteEvent struct {
+	ID       snowflake.ID `json:"id"`
+	GuildID  snowflake.ID `json:"guild_id"`
+	ParentID snowflake.ID `json:"parent_id"`
+	Type     int          `json:"type"`
 }
 
 // Member is Discord's guild member object.

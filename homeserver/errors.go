@@ -140,3 +140,13 @@ type SlowmodeError struct {
 func (e *SlowmodeError) Error() string {
 	return fmt.Sprintf("slowmode: retry after %s", e.RetryAfter)
 }
+
+// Thread refusals.
+var (
+	// ErrThreadExists: the message already started a thread.
+	ErrThreadExists = errors.New("a thread has already been created for this message")
+	// ErrThreadArchived: archived threads take no messages or members.
+	ErrThreadArchived = errors.New("thread is archived")
+	// ErrThreadLocked: only MANAGE_THREADS may reopen a locked thread.
+	ErrThreadLocked = errors.New("thread is locked")
+)

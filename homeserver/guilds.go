@@ -422,6 +422,7 @@ func domainErr(op string, err error) error {
 		ErrUnknownBan, ErrUnknownEmoji, ErrUnknownOverwrite, ErrBanned, ErrMaxRoles, ErrMaxEmojis,
 		ErrMaxGuilds, ErrOwnerCannotLeave, ErrUnavailable, ErrMaxChannels,
 		ErrMaxPins, ErrBulkDeleteTooOld, ErrUnknownMessage, ErrEmptyMessage, ErrNotAuthor, ErrTooLarge, ErrCannotDM,
+		ErrThreadExists, ErrThreadArchived, ErrThreadLocked,
 	} {
 		if errors.Is(err, known) {
 			return fmt.Errorf("%s: %w", op, err)

@@ -313,8 +313,8 @@ func (h *Homeserver) Kick(ctx context.Context, p Principal, guildID, userID snow
 
 // BanOptions are the extras of a ban.
 type BanOptions struct {
-	// DeleteMessageSeconds asks to delete the user's messages of that
-	// window (0 to 604800); it takes effect once messages exist.
+	// DeleteMessageSeconds deletes the user's messages of that window
+	// (0 to 604800; at most 1,000 messages), keeping them in the history.
 	DeleteMessageSeconds int
 }
 
@@ -358,6 +358,11 @@ func (h *Homeserver) Ban(ctx context.Context, p Principal, guildID, userID snowf
 				return err
 			}
 		}
+		if o.DeleteMessageSeconds > 0 {
+			if err := h.deleteRecent(ctx, tx, ev, guildID, userID, p.User.ID, time.Duration(o.DeleteMessageSeconds)*time.Second); err != nil {
+				return err
+			}
+		}
 		if err := h.audit(ctx, tx, guildID, p.User.ID, AuditMemberBanAdd, userID, nil,
 			map[string]any{"delete_message_seconds": fmt.Sprint(o.DeleteMessageSeconds)}); err != nil {
 			return err
@@ -365,6 +370,44 @@ func (h *Homeserver) Ban(ctx context.Context, p Principal, guildID, userID snowf
 		return ev.Append(ctx, guildID, "GUILD_BAN_ADD", discord.BanEvent{GuildID: guildID, User: discordUser(u)})
 	})
 	return domainErr("ban", err)
+}
+
+// maxBanCleanup bounds how many messages one ban deletes.
+const maxBanCleanup = 1000
+
+// deleteRecent deletes a banned user's messages of the last window, keeping
+// each in the history as any delete does.
+func (h *Homeserver) deleteRecent(ctx context.Context, tx storage.Tx, ev *events, guildID, userID, moderator snowflake.ID, window time.Duration) error {
+	refs, err := tx.AuthorMessages(ctx, guildID, userID, snowflake.FromTime(h.now().Add(-window)), maxBanCleanup)
+	if err != nil {
+		return err
+	}
+	byChannel := map[snowflake.ID][]snowflake.ID{}
+	var order []snowflake.ID
+	for _, ref := range refs {
+		m, err := tx.Message(ctx, ref.ChannelID, ref.ID)
+		if err != nil {
+			return err
+		}
+		if err := h.keepRevision(ctx, tx, m, moderator, true); err != nil {
+			return err
+		}
+		if _, ok := byChannel[ref.ChannelID]; !ok {
+			order = append(order, ref.ChannelID)
+		}
+		byChannel[ref.ChannelID] = append(byChannel[ref.ChannelID], ref.ID)
+	}
+	gid := guildID
+	for _, ch := range order {
+		ids := byChannel[ch]
+		if _, err := tx.DeleteMessages(ctx, ch, ids); err != nil {
+			return err
+		}
+		if err := ev.Append(ctx, guildID, "MESSAGE_DELETE_BULK", discord.MessageDeleteBulkEvent{IDs: ids, ChannelID: ch, GuildID: &gid}); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Unban lifts a ban (BAN_MEMBERS).

@@ -80,6 +80,13 @@ func (h *Homeserver) placeOf(ctx context.Context, r storage.Reader, channelID, u
 	if err != nil {
 		return nil, err
 	}
+	if storage.IsThread(c.Type) {
+		perms, err := h.threadPerms(ctx, r, a, c)
+		if err != nil {
+			return nil, err
+		}
+		return &place{ch: c, guild: a, perms: perms}, nil
+	}
 	return &place{ch: c, guild: a, perms: a.in(c)}, nil
 }
 

@@ -22,7 +22,7 @@ type GuildReader interface {
 	// ChannelByID returns a channel with its overwrites, or ErrNotFound.
 	ChannelByID(ctx context.Context, id snowflake.ID) (Channel, error)
 	// GuildChannels lists a guild's channels with their overwrites, by
-	// position then ID.
+	// position then ID; threads are not among them (see ActiveThreads).
 	GuildChannels(ctx context.Context, guildID snowflake.ID) ([]Channel, error)
 
 	// GuildRoles lists a guild's roles, @everyone included, by position
@@ -161,7 +161,8 @@ type Channel struct {
 	Topic   string
 	// Position orders channels among their siblings.
 	Position int
-	// ParentID is the category; 0 for none.
+	// ParentID is the category of a channel, or the channel a thread
+	// lives in; 0 for none.
 	ParentID         snowflake.ID
 	NSFW             bool
 	RateLimitPerUser int
@@ -170,15 +171,19 @@ type Channel struct {
 	Overwrites       []Overwrite
 	// LastMessageID is kept by CreateMessage; UpdateChannel leaves it.
 	LastMessageID snowflake.ID
-	// OwnerID and Icon are a group DM's; Recipients are a DM channel's
+	// OwnerID is a group DM's owner or a thread's starter; Icon is a group
+	// DM's; Recipients are a DM channel's
 	// members, loaded by reads and written by CreateChannel and
 	// SetRecipients.
 	OwnerID    snowflake.ID
 	Icon       string
 	Recipients []snowflake.ID
-	CreatedAt  time.Time
-	Origin     string
-	OriginID   string
+	// Thread is set for thread channels (see IsThread), nil otherwise;
+	// written by CreateChannel and UpdateChannel.
+	Thread    *ThreadMeta
+	CreatedAt time.Time
+	Origin    string
+	OriginID  string
 }
 
 // Role is a guild role; the @everyone role has the guild's ID.

@@ -34,6 +34,9 @@ type MessageReader interface {
 	// Attachment returns an attachment whose message still exists, or
 	// ErrNotFound.
 	Attachment(ctx context.Context, id snowflake.ID) (Attachment, error)
+	// AuthorMessages lists, oldest first, the messages an author sent in
+	// a guild with an ID above after, at most limit (a ban's clean-up).
+	AuthorMessages(ctx context.Context, guildID, authorID, after snowflake.ID, limit int) ([]MessageRef, error)
 	// SearchMessages finds messages of a guild (see SearchQuery), newest
 	// first, and the total number of matches.
 	SearchMessages(ctx context.Context, guildID snowflake.ID, q SearchQuery) ([]Message, int, error)
@@ -112,6 +115,12 @@ type Message struct {
 	CreatedAt          time.Time
 	Origin             string
 	OriginID           string
+}
+
+// MessageRef names a message and its channel.
+type MessageRef struct {
+	ID        snowflake.ID
+	ChannelID snowflake.ID
 }
 
 // MessageQuery pages a channel's history. At most one of Before, After and

@@ -49,6 +49,7 @@ type Store interface {
 type Reader interface {
 	GuildReader
 	MessageReader
+	ThreadReader
 
 	// UserByID returns a user, or ErrNotFound.
 	UserByID(ctx context.Context, id snowflake.ID) (User, error)
@@ -70,6 +71,7 @@ type Tx interface {
 	Reader
 	GuildWriter
 	MessageWriter
+	ThreadWriter
 
 	// CreateUser inserts a user; ErrConflict when the name is taken
 	// (compared case-insensitively) or the origin pair exists.

@@ -8,17 +8,41 @@ import (
 )
 
 const channelColumns = `id, guild_id, type, name, topic, position, parent_id, nsfw, rate_limit_per_user,
-	bitrate, user_limit, last_message_id, owner_id, icon, created_at, origin, origin_id`
+	bitrate, user_limit, last_message_id, owner_id, icon, created_at, origin, origin_id,
+	archived, locked, invitable, auto_archive, archived_at`
+
+// threadTypes lists storage's thread channel types (storage.IsThread) as SQL
+// literals rather than parameters: the partial index channels_active_threads
+// has the same list in its WHERE clause, and a planner can only tell that
+// the index applies when the query names the same constants.
+const threadTypes = `10, 11, 12`
 
 func scanChannel(row scanner) (storage.Channel, error) {
 	var c storage.Channel
+	var th storage.ThreadMeta
 	err := row.Scan(scanID(&c.ID), scanID(&c.GuildID), &c.Type, &c.Name, &c.Topic, &c.Position, scanID(&c.ParentID),
 		&c.NSFW, &c.RateLimitPerUser, &c.Bitrate, &c.UserLimit, scanID(&c.LastMessageID), scanID(&c.OwnerID),
-		&c.Icon, scanMS(&c.CreatedAt), scanText(&c.Origin), scanText(&c.OriginID))
+		&c.Icon, scanMS(&c.CreatedAt), scanText(&c.Origin), scanText(&c.OriginID),
+		&th.Archived, &th.Locked, &th.Invitable, &th.AutoArchive, scanMS(&th.ArchivedAt))
 	// Never nil, so that a channel without overwrites encodes as [] rather
 	// than null wherever it is marshalled.
 	c.Overwrites = []storage.Overwrite{}
+	// The thread columns exist on every row, at their defaults outside
+	// threads; the type alone says whether they mean anything.
+	if storage.IsThread(c.Type) {
+		c.Thread = &th
+	}
 	return c, err
+}
+
+// threadArgs are the values of the thread columns for a channel, the
+// columns' defaults when it has no ThreadMeta.
+func threadArgs(c storage.Channel) []any {
+	var th storage.ThreadMeta
+	if c.Thread != nil {
+		th = *c.Thread
+	}
+	return []any{th.Archived, th.Locked, th.Invitable, th.AutoArchive, nullMS(th.ArchivedAt)}
 }
 
 // overwriteRow is an overwrite with the channel it belongs to, for reading a
@@ -61,17 +85,19 @@ func (r reader) ChannelByID(ctx context.Context, id snowflake.ID) (storage.Chann
 }
 
 // GuildChannels implements storage.Reader. The overwrites of every channel
-// come in one second query, rather than one per channel.
+// come in one second query, rather than one per channel. Threads are left
+// out of both: a guild may have many, archived ones above all, and Discord
+// lists them apart (ActiveThreads, ArchivedThreads).
 func (r reader) GuildChannels(ctx context.Context, guildID snowflake.ID) ([]storage.Channel, error) {
 	chans, err := queryAll(ctx, r, "guild channels", scanChannel, `SELECT `+channelColumns+` FROM channels
-		WHERE guild_id = $1 ORDER BY position, id`, int64(guildID))
+		WHERE guild_id = $1 AND type NOT IN (`+threadTypes+`) ORDER BY position, id`, int64(guildID))
 	if err != nil || len(chans) == 0 {
 		return chans, err
 	}
 	ows, err := queryAll(ctx, r, "guild channel overwrites", scanOverwriteRow,
 		`SELECT o.channel_id, o.target_id, o.type, o.allow, o.deny
 		FROM channel_overwrites o JOIN channels c ON c.id = o.channel_id
-		WHERE c.guild_id = $1 ORDER BY o.channel_id, o.target_id`, int64(guildID))
+		WHERE c.guild_id = $1 AND c.type NOT IN (`+threadTypes+`) ORDER BY o.channel_id, o.target_id`, int64(guildID))
 	if err != nil {
 		return nil, err
 	}
@@ -91,12 +117,17 @@ func (r reader) GuildChannels(ctx context.Context, guildID snowflake.ID) ([]stor
 
 // CreateChannel implements storage.Tx. A 1:1 DM gets its dm_key, whose
 // unique index turns a second DM channel for the same pair into ErrConflict.
+// The thread columns take c.Thread, or their defaults when it is nil; the
+// type is not checked against it, so a thread created without ThreadMeta
+// reads back with a zero one.
 func (t *tx) CreateChannel(ctx context.Context, c storage.Channel) error {
-	err := t.exec(ctx, "create channel", `INSERT INTO channels (`+channelColumns+`, dm_key)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`,
-		int64(c.ID), nullID(c.GuildID), c.Type, c.Name, c.Topic, c.Position, nullID(c.ParentID), c.NSFW,
+	args := append([]any{int64(c.ID), nullID(c.GuildID), c.Type, c.Name, c.Topic, c.Position, nullID(c.ParentID), c.NSFW,
 		c.RateLimitPerUser, c.Bitrate, c.UserLimit, nullID(c.LastMessageID), nullID(c.OwnerID), c.Icon,
-		ms(c.CreatedAt), nullString(c.Origin), nullString(c.OriginID), dmKey(c.Type, c.Recipients))
+		ms(c.CreatedAt), nullString(c.Origin), nullString(c.OriginID)}, threadArgs(c)...)
+	args = append(args, dmKey(c.Type, c.Recipients))
+	err := t.exec(ctx, "create channel", `INSERT INTO channels (`+channelColumns+`, dm_key)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21,
+		$22, $23)`, args...)
 	if err != nil {
 		return err
 	}
@@ -113,20 +144,38 @@ func (t *tx) CreateChannel(ctx context.Context, c storage.Channel) error {
 // text channels to announcement channels and back. last_message_id is left
 // alone: it belongs to CreateMessage, and a caller holding an older copy of
 // the channel must not move it back. The recipients (and so dm_key) change
-// only through SetRecipients.
+// only through SetRecipients. The thread columns are written only when
+// c.Thread is set, so that an update built without them (by code that
+// knows nothing of threads) does not unarchive or unlock a thread.
 func (t *tx) UpdateChannel(ctx context.Context, c storage.Channel) error {
-	return t.execOne(ctx, "update channel", `UPDATE channels SET type = $2, name = $3, topic = $4, position = $5,
+	query := `UPDATE channels SET type = $2, name = $3, topic = $4, position = $5,
 		parent_id = $6, nsfw = $7, rate_limit_per_user = $8, bitrate = $9, user_limit = $10, owner_id = $11,
-		icon = $12 WHERE id = $1`,
-		int64(c.ID), c.Type, c.Name, c.Topic, c.Position, nullID(c.ParentID), c.NSFW, c.RateLimitPerUser,
-		c.Bitrate, c.UserLimit, nullID(c.OwnerID), c.Icon)
+		icon = $12`
+	args := []any{int64(c.ID), c.Type, c.Name, c.Topic, c.Position, nullID(c.ParentID), c.NSFW, c.RateLimitPerUser,
+		c.Bitrate, c.UserLimit, nullID(c.OwnerID), c.Icon}
+	if c.Thread != nil {
+		query += `, archived = $13, locked = $14, invitable = $15, auto_archive = $16, archived_at = $17`
+		args = append(args, threadArgs(c)...)
+	}
+	return t.execOne(ctx, "update channel", query+` WHERE id = $1`, args...)
 }
 
-// DeleteChannel implements storage.Tx. Overwrites, invites, recipients and
-// messages (with their attachments and reactions) go with the channel by ON
-// DELETE CASCADE; message revisions stay.
+// DeleteChannel implements storage.Tx. Overwrites, invites, recipients,
+// thread members and messages (with their attachments and reactions) go
+// with the channel by ON DELETE CASCADE; message revisions stay.
+//
+// A channel's threads are channels too, linked by parent_id, which has no
+// foreign key and must not cascade: the children of a category have it as
+// their parent_id as well, and deleting a category leaves its channels. So
+// the threads, and only rows of a thread type, are deleted here, after the
+// channel itself so that a missing channel is ErrNotFound whatever rows
+// name it as their parent.
 func (t *tx) DeleteChannel(ctx context.Context, id snowflake.ID) error {
-	return t.execOne(ctx, "delete channel", `DELETE FROM channels WHERE id = $1`, int64(id))
+	if err := t.execOne(ctx, "delete channel", `DELETE FROM channels WHERE id = $1`, int64(id)); err != nil {
+		return err
+	}
+	return t.exec(ctx, "delete channel threads", `DELETE FROM channels
+		WHERE parent_id = $1 AND type IN (`+threadTypes+`)`, int64(id))
 }
 
 // SetOverwrite implements storage.Tx.

@@ -28,6 +28,7 @@ func Run(t *testing.T, open func(t *testing.T) storage.Store) {
 		{"EventLogOrder", testEventLogOrder},
 		{"AppendEventsBatch", testAppendEventsBatch},
 		{"CreateMessagesBatch", testCreateMessagesBatch},
+		{"AuthorMessages", testAuthorMessages},
 		{"EventLogConcurrentAppendsGapless", testEventLogConcurrent},
 		{"EventLogRollbackLeavesNoGap", testEventLogRollback},
 		{"UpdateRollsBackState", testUpdateRollsBack},
@@ -59,6 +60,12 @@ func Run(t *testing.T, open func(t *testing.T) storage.Store) {
 		{"SearchMessagesPages", testSearchPages},
 		{"DMChannels", testDMChannels},
 		{"DMMessages", testDMMessages},
+		{"Threads", testThreads},
+		{"UpdateThread", testUpdateThread},
+		{"ArchivedThreads", testArchivedThreads},
+		{"ThreadMembers", testThreadMembers},
+		{"ThreadMessages", testThreadMessages},
+		{"DeleteChannelDeletesThreads", testDeleteChannelThreads},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -368,7 +375,8 @@ var timeType = reflect.TypeOf(time.Time{})
 // equal is reflect.DeepEqual except that times are compared with Equal and
 // a nil slice equals an empty one: neither a location nor nil-versus-empty
 // is part of the contract. (Where nil is, as for audit JSON, tests check it
-// separately.)
+// separately.) Pointers are equal when both are nil or what they point to
+// is: a thread's ThreadMeta, say, is read into a new value every time.
 func equal(a, b any) bool { return equalValues(reflect.ValueOf(a), reflect.ValueOf(b)) }
 
 func equalValues(a, b reflect.Value) bool {
@@ -396,6 +404,11 @@ func equalValues(a, b reflect.Value) bool {
 			}
 		}
 		return true
+	case reflect.Pointer:
+		if a.IsNil() || b.IsNil() {
+			return a.IsNil() == b.IsNil()
+		}
+		return equalValues(a.Elem(), b.Elem())
 	default:
 		return a.Equal(b)
 	}
@@ -2632,4 +2645,547 @@ func testCreateMessagesBatch(t *testing.T, s storage.Store) {
 		t.Fatalf("channel 2 last message %d, want %d", got.LastMessageID, m2.ID)
 	}
 	update(t, s, func(tx storage.Tx) error { return tx.CreateMessages(ctx, nil) })
+}
+
+// Thread tests. A thread is a channel of a thread type whose ParentID is the
+// channel it lives in and whose OwnerID is who started it.
+
+// threadFixture creates a guild with a text channel to start threads in, and
+// n users.
+func threadFixture(t *testing.T, s storage.Store, n int) (storage.Guild, storage.Channel, []storage.User) {
+	t.Helper()
+	g := createGuild(t, s, Name("threads"), false)
+	parent := newChannel(g.ID, "general", 0)
+	update(t, s, func(tx storage.Tx) error { return tx.CreateChannel(context.Background(), parent) })
+	return g, parent, createUsers(t, s, n)
+}
+
+// newThread describes a thread of parent, as the homeserver would start it:
+// unarchived, archiving after a day, its archive time its creation.
+func newThread(parent storage.Channel, typ int, owner snowflake.ID, name string) storage.Channel {
+	return storage.Channel{
+		ID: ids.Next(), GuildID: parent.GuildID, Type: typ, Name: name, ParentID: parent.ID, OwnerID: owner,
+		CreatedAt: at(t0 + 1),
+		Thread:    &storage.ThreadMeta{AutoArchive: 1440, ArchivedAt: at(t0 + 1)},
+	}
+}
+
+func createChannels(t *testing.T, s storage.Store, cs ...storage.Channel) {
+	t.Helper()
+	update(t, s, func(tx storage.Tx) error {
+		for _, c := range cs {
+			if err := tx.CreateChannel(context.Background(), c); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// checkChannels compares channel lists, overwrites in any order.
+func checkChannels(t *testing.T, what string, got []storage.Channel, err error, want ...storage.Channel) {
+	t.Helper()
+	if err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+	if !equal(channelIDs(got), channelIDs(want)) {
+		t.Fatalf("%s = %v, want %v", what, channelIDs(got), channelIDs(want))
+	}
+	for i := range want {
+		checkEqual(t, what+"["+itoa(i)+"]", sortedOverwrites(got[i]), sortedOverwrites(want[i]))
+	}
+}
+
+// testThreads: threads of each type round-trip through ChannelByID with
+// their ThreadMeta, other channels read without one, GuildChannels leaves
+// threads out and ActiveThreads lists a guild's unarchived ones.
+func testThreads(t *testing.T, s storage.Store) {
+	ctx := context.Background()
+	g, text, us := threadFixture(t, s, 2)
+	other, otherText, _ := threadFixture(t, s, 0)
+	category := newChannel(g.ID, "Text", 0)
+	category.Type = 4
+	news := newChannel(g.ID, "news", 2)
+	news.Type, news.ParentID = 5, category.ID
+	createChannels(t, s, category, news)
+
+	public := newThread(text, storage.ChannelPublicThread, us[0].ID, "public")
+	public.RateLimitPerUser = 30
+	private := newThread(text, storage.ChannelPrivateThread, us[1].ID, "private")
+	private.Thread = &storage.ThreadMeta{Locked: true, Invitable: true, AutoArchive: 60, ArchivedAt: at(t0 + 2)}
+	// Overwrites are stored for threads as for any channel.
+	private.Overwrites = []storage.Overwrite{{TargetID: us[0].ID, Type: storage.OverwriteMember, Allow: 0x400}}
+	announcement := newThread(news, storage.ChannelAnnouncementThread, us[0].ID, "announcement")
+	announcement.Thread.AutoArchive = 10080
+	// Created archived, as a thread mirrored from another server may be.
+	archived := newThread(text, storage.ChannelPublicThread, us[0].ID, "archived")
+	archived.Thread = &storage.ThreadMeta{Archived: true, Locked: true, AutoArchive: 4320, ArchivedAt: at(t0 + 3)}
+	// Without ThreadMeta a thread gets the zero one.
+	bare := newThread(text, storage.ChannelPublicThread, us[1].ID, "bare")
+	bare.Thread = nil
+	elsewhere := newThread(otherText, storage.ChannelPublicThread, us[0].ID, "elsewhere")
+	createChannels(t, s, public, private, announcement, archived, bare, elsewhere)
+	bare.Thread = &storage.ThreadMeta{}
+
+	cases := []struct {
+		name string
+		want storage.Channel
+	}{
+		{"public thread", public},
+		{"private thread", private},
+		{"announcement thread", announcement},
+		{"archived thread", archived},
+		{"thread created without meta", bare},
+		{"other guild's thread", elsewhere},
+		// Channels of other types have no ThreadMeta.
+		{"text channel", text},
+		{"category", category},
+		{"announcement channel", news},
+	}
+	for _, tc := range cases {
+		got, err := s.ChannelByID(ctx, tc.want.ID)
+		if err != nil {
+			t.Fatalf("ChannelByID(%s): %v", tc.name, err)
+		}
+		checkEqual(t, "ChannelByID("+tc.name+")", sortedOverwrites(got), sortedOverwrites(tc.want))
+		if (got.Thread != nil) != storage.IsThread(got.Type) {
+			t.Fatalf("ChannelByID(%s).Thread = %+v for type %d", tc.name, got.Thread, got.Type)
+		}
+	}
+	// Reads inside a transaction see a thread as reads outside do.
+	update(t, s, func(tx storage.Tx) error {
+		got, err := tx.ChannelByID(ctx, private.ID)
+		if err != nil {
+			return err
+		}
+		checkEqual(t, "ChannelByID in tx", sortedOverwrites(got), sortedOverwrites(private))
+		return nil
+	})
+
+	list, err := s.GuildChannels(ctx, g.ID)
+	checkChannels(t, "GuildChannels", list, err, text, category, news)
+	list, err = s.GuildChannels(ctx, other.ID)
+	checkChannels(t, "GuildChannels(other)", list, err, otherText)
+
+	list, err = s.ActiveThreads(ctx, g.ID)
+	checkChannels(t, "ActiveThreads", list, err, public, private, announcement, bare)
+	list, err = s.ActiveThreads(ctx, other.ID)
+	checkChannels(t, "ActiveThreads(other)", list, err, elsewhere)
+	list, err = s.ActiveThreads(ctx, ids.Next())
+	checkChannels(t, "ActiveThreads(unknown)", list, err)
+
+	// Threads are nobody's DMs.
+	if dms, err := s.UserDMChannels(ctx, us[0].ID); err != nil || len(dms) != 0 {
+		t.Fatalf("UserDMChannels = %v, %v", channelIDs(dms), err)
+	}
+}
+
+// testUpdateThread: UpdateChannel writes the ThreadMeta when it is given
+// and leaves it when it is not.
+func testUpdateThread(t *testing.T, s storage.Store) {
+	ctx := context.Background()
+	g, text, us := threadFixture(t, s, 2)
+	th := newThread(text, storage.ChannelPublicThread, us[0].ID, "thread")
+	th.Thread.Invitable = true
+	createChannels(t, s, th)
+	check := func(what string, want storage.Channel) {
+		t.Helper()
+		got, err := s.ChannelByID(ctx, want.ID)
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		checkEqual(t, what, got, want)
+	}
+
+	steps := []struct {
+		name   string
+		change func(c *storage.Channel)
+	}{
+		{"archive", func(c *storage.Channel) { c.Thread.Archived, c.Thread.ArchivedAt = true, at(t0+100) }},
+		{"lock", func(c *storage.Channel) { c.Thread.Locked = true }},
+		{"unarchive", func(c *storage.Channel) { c.Thread.Archived, c.Thread.ArchivedAt = false, at(t0+200) }},
+		{"auto archive and invitable", func(c *storage.Channel) { c.Thread.AutoArchive, c.Thread.Invitable = 60, false }},
+		{"rename and slowmode", func(c *storage.Channel) { c.Name, c.RateLimitPerUser = "renamed", 5 }},
+		{"unlock, no archive time", func(c *storage.Channel) { c.Thread.Locked, c.Thread.ArchivedAt = false, time.Time{} }},
+	}
+	for _, step := range steps {
+		meta := *th.Thread
+		th.Thread = &meta
+		step.change(&th)
+		update(t, s, func(tx storage.Tx) error { return tx.UpdateChannel(ctx, th) })
+		check("after "+step.name, th)
+	}
+
+	// An update without ThreadMeta leaves the thread columns as they are.
+	th.Thread = &storage.ThreadMeta{Archived: true, Locked: true, AutoArchive: 4320, ArchivedAt: at(t0 + 300)}
+	update(t, s, func(tx storage.Tx) error { return tx.UpdateChannel(ctx, th) })
+	blind := th
+	blind.Name, blind.Thread = "blind", nil
+	update(t, s, func(tx storage.Tx) error { return tx.UpdateChannel(ctx, blind) })
+	th.Name = "blind"
+	check("after an update without ThreadMeta", th)
+	if list, err := s.ActiveThreads(ctx, g.ID); err != nil || len(list) != 0 {
+		t.Fatalf("ActiveThreads of an archived thread = %v, %v", channelIDs(list), err)
+	}
+}
+
+// testArchivedThreads: a parent's archived threads, most recently archived
+// first (ID breaking ties), filtered by type, bounded by archive time and
+// limited.
+func testArchivedThreads(t *testing.T, s storage.Store) {
+	ctx := context.Background()
+	g, text, us := threadFixture(t, s, 1)
+	otherParent := newChannel(g.ID, "other", 1)
+	createChannels(t, s, otherParent)
+	const pub, priv = storage.ChannelPublicThread, storage.ChannelPrivateThread
+	// Thread i is archived at archivedAt[i]; 0 stays active.
+	specs := []struct {
+		typ        int
+		archivedAt int64
+	}{
+		{pub, t0 + 50},
+		{priv, t0 + 40},
+		{pub, t0 + 60},
+		{priv, t0 + 60}, // the same millisecond as 2: the larger ID first
+		{pub, 0},
+		{pub, t0 + 10},
+		{priv, t0 + 70},
+	}
+	threads := make([]storage.Channel, len(specs))
+	for i, sp := range specs {
+		threads[i] = newThread(text, sp.typ, us[0].ID, "thread "+itoa(i))
+	}
+	elsewhere := newThread(otherParent, pub, us[0].ID, "elsewhere")
+	createChannels(t, s, append(threads, elsewhere)...)
+	archive := func(c *storage.Channel, when int64) {
+		t.Helper()
+		meta := *c.Thread
+		meta.Archived, meta.ArchivedAt = true, at(when)
+		c.Thread = &meta
+		update(t, s, func(tx storage.Tx) error { return tx.UpdateChannel(ctx, *c) })
+	}
+	for i, sp := range specs {
+		if sp.archivedAt != 0 {
+			archive(&threads[i], sp.archivedAt)
+		}
+	}
+	archive(&elsewhere, t0+55)
+	// Unarchived again: its archive time is recent, but it is active.
+	archive(&threads[4], t0+80)
+	threads[4].Thread = &storage.ThreadMeta{AutoArchive: 1440, ArchivedAt: at(t0 + 90)}
+	update(t, s, func(tx storage.Tx) error { return tx.UpdateChannel(ctx, threads[4]) })
+
+	list, err := s.ActiveThreads(ctx, g.ID)
+	checkChannels(t, "ActiveThreads", list, err, threads[4])
+
+	both := []int{pub, priv}
+	cases := []struct {
+		name   string
+		parent snowflake.ID
+		types  []int
+		before int64
+		limit  int
+		want   []int // indexes of threads; -1 is elsewhere
+	}{
+		{"all", text.ID, both, 0, 0, []int{6, 3, 2, 0, 1, 5}},
+		{"types in any order", text.ID, []int{priv, pub}, 0, 100, []int{6, 3, 2, 0, 1, 5}},
+		{"public", text.ID, []int{pub}, 0, 0, []int{2, 0, 5}},
+		{"private", text.ID, []int{priv}, 0, 0, []int{6, 3, 1}},
+		{"announcement", text.ID, []int{storage.ChannelAnnouncementThread}, 0, 0, nil},
+		{"no types", text.ID, nil, 0, 0, nil},
+		{"limit", text.ID, both, 0, 2, []int{6, 3}},
+		{"limit splits a tie", text.ID, both, 0, 3, []int{6, 3, 2}},
+		{"before is exclusive", text.ID, both, t0 + 60, 0, []int{0, 1, 5}},
+		{"before, limit", text.ID, both, t0 + 61, 2, []int{3, 2}},
+		{"before, public", text.ID, []int{pub}, t0 + 50, 0, []int{5}},
+		{"before all", text.ID, both, t0 + 10, 0, nil},
+		{"other parent", otherParent.ID, both, 0, 0, []int{-1}},
+		{"unknown parent", ids.Next(), both, 0, 0, nil},
+	}
+	for _, tc := range cases {
+		var before time.Time
+		if tc.before != 0 {
+			before = at(tc.before)
+		}
+		got, err := s.ArchivedThreads(ctx, tc.parent, tc.types, before, tc.limit)
+		var want []storage.Channel
+		for _, i := range tc.want {
+			if i < 0 {
+				want = append(want, elsewhere)
+			} else {
+				want = append(want, threads[i])
+			}
+		}
+		checkChannels(t, "ArchivedThreads("+tc.name+")", got, err, want...)
+	}
+
+	// Pages follow on from the last archive time; the limit defaults to 50.
+	var many []storage.Channel
+	for i := range 55 {
+		c := newThread(otherParent, priv, us[0].ID, "many "+itoa(i))
+		c.Thread = &storage.ThreadMeta{Archived: true, ArchivedAt: at(t0 + 1000 + int64(i))}
+		many = append(many, c)
+	}
+	createChannels(t, s, many...)
+	got, err := s.ArchivedThreads(ctx, otherParent.ID, []int{priv}, time.Time{}, 0)
+	if err != nil || len(got) != 50 || got[0].ID != many[54].ID || got[49].ID != many[5].ID {
+		t.Fatalf("ArchivedThreads(limit 0) = %d threads, %v; want the newest 50", len(got), err)
+	}
+	got, err = s.ArchivedThreads(ctx, otherParent.ID, []int{priv}, got[49].Thread.ArchivedAt, -1)
+	checkChannels(t, "ArchivedThreads(next page)", got, err, many[4], many[3], many[2], many[1], many[0])
+}
+
+// testThreadMembers: members are listed by user ID; a repeated join is
+// ErrConflict and leaves the transaction usable, on PostgreSQL too, where a
+// failed statement would abort it.
+func testThreadMembers(t *testing.T, s storage.Store) {
+	ctx := context.Background()
+	_, text, us := threadFixture(t, s, 4)
+	u0, u1, u2, u3 := us[0].ID, us[1].ID, us[2].ID, us[3].ID
+	th := newThread(text, storage.ChannelPrivateThread, u0, "private")
+	second := newThread(text, storage.ChannelPublicThread, u1, "public")
+	createChannels(t, s, th, second)
+	member := func(thread, user snowflake.ID, joined int64, flags int) storage.ThreadMember {
+		return storage.ThreadMember{ThreadID: thread, UserID: user, JoinedAt: at(joined), Flags: flags}
+	}
+	m0, m1, m2 := member(th.ID, u0, t0+1, 0), member(th.ID, u1, t0+2, 1), member(th.ID, u2, t0+3, 8)
+	update(t, s, func(tx storage.Tx) error {
+		return errors.Join(tx.AddThreadMember(ctx, m2), tx.AddThreadMember(ctx, m0), tx.AddThreadMember(ctx, m1),
+			tx.AddThreadMember(ctx, member(second.ID, u0, t0+4, 2)))
+	})
+	list := func(thread snowflake.ID, want ...storage.ThreadMember) {
+		t.Helper()
+		got, err := s.ThreadMembers(ctx, thread)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkEqual(t, "ThreadMembers", got, want)
+	}
+	list(th.ID, m0, m1, m2)
+	list(second.ID, member(second.ID, u0, t0+4, 2))
+	list(ids.Next())
+	for _, want := range []storage.ThreadMember{m0, m1, m2} {
+		got, err := s.ThreadMember(ctx, th.ID, want.UserID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkEqual(t, "ThreadMember", got, want)
+	}
+
+	notFound := []struct {
+		name string
+		fn   func(tx storage.Tx) error
+	}{
+		{"ThreadMember(not a member)", func(tx storage.Tx) error { _, err := tx.ThreadMember(ctx, th.ID, u3); return err }},
+		{"ThreadMember(unknown thread)", func(tx storage.Tx) error { _, err := tx.ThreadMember(ctx, ids.Next(), u0); return err }},
+		{"RemoveThreadMember(not a member)", func(tx storage.Tx) error { return tx.RemoveThreadMember(ctx, th.ID, u3) }},
+		{"RemoveThreadMember(unknown thread)", func(tx storage.Tx) error { return tx.RemoveThreadMember(ctx, ids.Next(), u0) }},
+	}
+	for _, tc := range notFound {
+		wantErr(t, tc.name, s.Update(ctx, tc.fn), storage.ErrNotFound)
+	}
+
+	// A repeated join is ErrConflict, keeps the first join as it was, and
+	// the transaction goes on to commit its other writes.
+	m3 := member(th.ID, u3, t0+9, 0)
+	msg := newMessage(th, u3, "joined")
+	update(t, s, func(tx storage.Tx) error {
+		wantErr(t, "AddThreadMember(again)", tx.AddThreadMember(ctx, member(th.ID, u1, t0+50, 4)), storage.ErrConflict)
+		if err := tx.AddThreadMember(ctx, m3); err != nil {
+			return err
+		}
+		return tx.CreateMessage(ctx, msg)
+	})
+	list(th.ID, m0, m1, m2, m3)
+	if _, err := s.Message(ctx, th.ID, msg.ID); err != nil {
+		t.Fatalf("message written after the conflict: %v", err)
+	}
+	err := s.Update(ctx, func(tx storage.Tx) error { return tx.AddThreadMember(ctx, m0) })
+	wantErr(t, "AddThreadMember(again, alone)", err, storage.ErrConflict)
+
+	update(t, s, func(tx storage.Tx) error { return tx.RemoveThreadMember(ctx, th.ID, u1) })
+	list(th.ID, m0, m2, m3)
+	_, err = s.ThreadMember(ctx, th.ID, u1)
+	wantErr(t, "ThreadMember(removed)", err, storage.ErrNotFound)
+	err = s.Update(ctx, func(tx storage.Tx) error { return tx.RemoveThreadMember(ctx, th.ID, u1) })
+	wantErr(t, "RemoveThreadMember(again)", err, storage.ErrNotFound)
+	// Removing from one thread leaves the user's other memberships.
+	list(second.ID, member(second.ID, u0, t0+4, 2))
+	// And a removed member may join again.
+	update(t, s, func(tx storage.Tx) error { return tx.AddThreadMember(ctx, member(th.ID, u1, t0+60, 0)) })
+	list(th.ID, m0, member(th.ID, u1, t0+60, 0), m2, m3)
+}
+
+// testThreadMessages: messages are sent to a thread as to any channel, and
+// ThreadMessageCount counts them.
+func testThreadMessages(t *testing.T, s storage.Store) {
+	ctx := context.Background()
+	_, text, us := threadFixture(t, s, 2)
+	th := newThread(text, storage.ChannelPublicThread, us[0].ID, "thread")
+	empty := newThread(text, storage.ChannelPublicThread, us[0].ID, "empty")
+	createChannels(t, s, th, empty)
+	var msgs []storage.Message
+	for i := range 5 {
+		m := newMessage(th, us[i%2].ID, "in thread "+itoa(i))
+		if i == 2 {
+			attach(&m, "thread.png")
+		}
+		msgs = append(msgs, m)
+	}
+	createMessages(t, s, msgs...)
+	createMessages(t, s, newMessage(text, us[0].ID, "in parent"))
+	count := func(what string, thread snowflake.ID, want int) {
+		t.Helper()
+		if n, err := s.ThreadMessageCount(ctx, thread); err != nil || n != want {
+			t.Fatalf("ThreadMessageCount(%s) = %d, %v; want %d", what, n, err, want)
+		}
+	}
+	count("thread", th.ID, 5)
+	count("empty thread", empty.ID, 0)
+	count("unknown", ids.Next(), 0)
+
+	got, err := s.Messages(ctx, th.ID, storage.MessageQuery{Limit: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkEqual(t, "thread history", got, pick(msgs, 4, 3, 2, 1, 0))
+	if c, err := s.ChannelByID(ctx, th.ID); err != nil || c.LastMessageID != msgs[4].ID || c.Thread == nil {
+		t.Fatalf("thread after messages = %+v, %v; want LastMessageID %v", c, err, msgs[4].ID)
+	}
+	// A thread created and written in the same transaction.
+	update(t, s, func(tx storage.Tx) error {
+		if n, err := tx.ThreadMessageCount(ctx, th.ID); err != nil || n != 5 {
+			t.Errorf("ThreadMessageCount in tx = %d, %v", n, err)
+		}
+		if err := tx.CreateMessage(ctx, newMessage(empty, us[1].ID, "first")); err != nil {
+			return err
+		}
+		n, err := tx.ThreadMessageCount(ctx, empty.ID)
+		if err == nil && n != 1 {
+			t.Errorf("ThreadMessageCount in tx after a message = %d, want 1", n)
+		}
+		return err
+	})
+	if n, err := storageDelete(s, th.ID, msgs[0].ID, msgs[2].ID); err != nil || n != 2 {
+		t.Fatalf("DeleteMessages in a thread = %d, %v", n, err)
+	}
+	count("thread after deletes", th.ID, 3)
+	count("empty thread after a message", empty.ID, 1)
+}
+
+// testDeleteChannelThreads: deleting a channel deletes its threads, with
+// their members and messages, and nothing else that names it as parent;
+// deleting a category leaves its channels.
+func testDeleteChannelThreads(t *testing.T, s storage.Store) {
+	ctx := context.Background()
+	g, text, us := threadFixture(t, s, 2)
+	category := newChannel(g.ID, "Text", 0)
+	category.Type = 4
+	child := newChannel(g.ID, "child", 1)
+	child.ParentID = category.ID
+	kept := newChannel(g.ID, "kept", 2)
+	createChannels(t, s, category, child, kept)
+	doomed := []storage.Channel{
+		newThread(text, storage.ChannelPublicThread, us[0].ID, "public"),
+		newThread(text, storage.ChannelPrivateThread, us[1].ID, "private"),
+	}
+	doomed[1].Thread.Archived = true
+	keptThread := newThread(kept, storage.ChannelPublicThread, us[0].ID, "kept thread")
+	childThread := newThread(child, storage.ChannelPublicThread, us[0].ID, "child thread")
+	createChannels(t, s, append(doomed, keptThread, childThread)...)
+	var msgs []storage.Message
+	update(t, s, func(tx storage.Tx) error {
+		for _, c := range append(doomed, keptThread) {
+			for _, u := range us {
+				err := tx.AddThreadMember(ctx, storage.ThreadMember{ThreadID: c.ID, UserID: u.ID, JoinedAt: at(t0)})
+				if err != nil {
+					return err
+				}
+			}
+			m := newMessage(c, us[0].ID, "hello "+c.Name)
+			msgs = append(msgs, m)
+			if err := tx.CreateMessage(ctx, m); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	keptThread.LastMessageID = msgs[2].ID
+
+	update(t, s, func(tx storage.Tx) error { return tx.DeleteChannel(ctx, text.ID) })
+	for _, c := range append([]storage.Channel{text}, doomed...) {
+		_, err := s.ChannelByID(ctx, c.ID)
+		wantErr(t, "ChannelByID("+c.Name+") after deleting the parent", err, storage.ErrNotFound)
+	}
+	for i, c := range doomed {
+		if ms, err := s.ThreadMembers(ctx, c.ID); err != nil || len(ms) != 0 {
+			t.Fatalf("ThreadMembers(%s) after deleting the parent = %+v, %v", c.Name, ms, err)
+		}
+		_, err := s.ThreadMember(ctx, c.ID, us[0].ID)
+		wantErr(t, "ThreadMember after deleting the parent", err, storage.ErrNotFound)
+		_, err = s.Message(ctx, c.ID, msgs[i].ID)
+		wantErr(t, "Message in a deleted thread", err, storage.ErrNotFound)
+		if n, err := s.ThreadMessageCount(ctx, c.ID); err != nil || n != 0 {
+			t.Fatalf("ThreadMessageCount(%s) after deleting the parent = %d, %v", c.Name, n, err)
+		}
+	}
+	got, err := s.ArchivedThreads(ctx, text.ID, []int{storage.ChannelPrivateThread}, time.Time{}, 0)
+	checkChannels(t, "ArchivedThreads of the deleted parent", got, err)
+	got, err = s.ActiveThreads(ctx, g.ID)
+	checkChannels(t, "ActiveThreads after deleting a parent", got, err, keptThread, childThread)
+	if ms, err := s.ThreadMembers(ctx, keptThread.ID); err != nil || len(ms) != 2 {
+		t.Fatalf("another thread's members = %+v, %v", ms, err)
+	}
+	if n, err := s.ThreadMessageCount(ctx, keptThread.ID); err != nil || n != 1 {
+		t.Fatalf("another thread's messages = %d, %v", n, err)
+	}
+
+	// Creating a thread again with the same ID proves its members went with
+	// it rather than being hidden.
+	createChannels(t, s, doomed[0])
+	if ms, err := s.ThreadMembers(ctx, doomed[0].ID); err != nil || len(ms) != 0 {
+		t.Fatalf("re-created thread's members = %+v, %v", ms, err)
+	}
+
+	// A category's channels have it as parent_id too, and stay.
+	update(t, s, func(tx storage.Tx) error { return tx.DeleteChannel(ctx, category.ID) })
+	if c, err := s.ChannelByID(ctx, child.ID); err != nil || c.ParentID != category.ID {
+		t.Fatalf("category's channel after deleting the category = %+v, %v", c, err)
+	}
+	if _, err := s.ChannelByID(ctx, childThread.ID); err != nil {
+		t.Fatalf("the category's channel's thread after deleting the category: %v", err)
+	}
+	list, err := s.GuildChannels(ctx, g.ID)
+	checkChannels(t, "GuildChannels after deleting the category", list, err, child, kept)
+	err = s.Update(ctx, func(tx storage.Tx) error { return tx.DeleteChannel(ctx, text.ID) })
+	wantErr(t, "DeleteChannel(deleted parent)", err, storage.ErrNotFound)
+
+	// Deleting the guild deletes its threads and their members.
+	update(t, s, func(tx storage.Tx) error { return tx.DeleteGuild(ctx, g.ID) })
+	_, err = s.ChannelByID(ctx, keptThread.ID)
+	wantErr(t, "ChannelByID(thread) after DeleteGuild", err, storage.ErrNotFound)
+	if ms, err := s.ThreadMembers(ctx, keptThread.ID); err != nil || len(ms) != 0 {
+		t.Fatalf("ThreadMembers after DeleteGuild = %+v, %v", ms, err)
+	}
+	got, err = s.ActiveThreads(ctx, g.ID)
+	checkChannels(t, "ActiveThreads after DeleteGuild", got, err)
+}
+
+// testAuthorMessages: one author's messages of a guild after an ID, oldest
+// first, across channels, and nobody else's.
+func testAuthorMessages(t *testing.T, s storage.Store) {
+	ctx := context.Background()
+	g, c1, users := messageFixture(t, s, 2)
+	c2 := newChannel(g.ID, "other", 1)
+	update(t, s, func(tx storage.Tx) error { return tx.CreateChannel(ctx, c2) })
+	old := newMessage(c1, users[0].ID, "old")
+	mine1, theirs, mine2 := newMessage(c1, users[0].ID, "a"), newMessage(c1, users[1].ID, "b"), newMessage(c2, users[0].ID, "c")
+	createMessages(t, s, old, mine1, theirs, mine2)
+	refs, err := s.AuthorMessages(ctx, g.ID, users[0].ID, old.ID, 10)
+	if err != nil || len(refs) != 2 || refs[0].ID != mine1.ID || refs[1].ID != mine2.ID || refs[1].ChannelID != c2.ID {
+		t.Fatalf("AuthorMessages = %+v, %v", refs, err)
+	}
+	if refs, _ := s.AuthorMessages(ctx, g.ID, users[0].ID, 0, 1); len(refs) != 1 || refs[0].ID != old.ID {
+		t.Fatalf("limit 1 = %+v", refs)
+	}
 }

@@ -1,0 +1,137 @@
+package clientapi
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"hearth/homeserver"
+	"hearth/snowflake"
+)
+
+func (a *API) routesThreads(r *gin.RouterGroup) {
+	r.POST("/channels/:channel/messages/:message/threads", a.auth, a.startThreadFromMessage)
+	r.POST("/channels/:channel/threads", a.auth, a.startThread)
+	r.GET("/channels/:channel/thread-members", a.auth, a.threadMembers)
+	r.PUT("/channels/:channel/thread-members/:user", a.auth, a.joinThread)
+	r.DELETE("/channels/:channel/thread-members/:user", a.auth, a.leaveThread)
+	r.GET("/guilds/:guild/threads/active", a.auth, a.activeThreads)
+	r.GET("/channels/:channel/threads/archived/public", a.auth, a.archivedThreads(false))
+	r.GET("/channels/:channel/threads/archived/private", a.auth, a.archivedThreads(true))
+}
+
+func threadCreate(f *form) homeserver.ThreadCreate {
+	return homeserver.ThreadCreate{
+		Name: f.String("name", true).Value, Type: f.Int("type").Value, AutoArchive: f.Int("auto_archive_duration").Value,
+		Invitable: f.Bool("invitable"), RateLimitPerUser: f.Int("rate_limit_per_user").Value,
+	}
+}
+
+func (a *API) startThreadFromMessage(c *gin.Context) {
+	ids, ok := a.ids(c, "channel", "message")
+	if !ok {
+		return
+	}
+	f, ok := a.form(c)
+	if !ok {
+		return
+	}
+	in := threadCreate(f)
+	if err := f.Err(); err != nil {
+		a.fail(c, err)
+		return
+	}
+	t, err := a.hs.StartThread(reqCtx(c), principal(c), ids[0], ids[1], in)
+	a.reply(c, http.StatusCreated, t, err)
+}
+
+func (a *API) startThread(c *gin.Context) {
+	ids, ok := a.ids(c, "channel")
+	if !ok {
+		return
+	}
+	f, ok := a.form(c)
+	if !ok {
+		return
+	}
+	in := threadCreate(f)
+	if err := f.Err(); err != nil {
+		a.fail(c, err)
+		return
+	}
+	t, err := a.hs.StartThread(reqCtx(c), principal(c), ids[0], 0, in)
+	a.reply(c, http.StatusCreated, t, err)
+}
+
+func (a *API) threadMembers(c *gin.Context) {
+	ids, ok := a.ids(c, "channel")
+	if !ok {
+		return
+	}
+	ms, err := a.hs.ThreadMembers(reqCtx(c), principal(c), ids[0])
+	a.reply(c, http.StatusOK, ms, err)
+}
+
+func (a *API) joinThread(c *gin.Context) {
+	ids, ok := a.ids(c, "channel", "user")
+	if !ok {
+		return
+	}
+	a.reply(c, http.StatusNoContent, nil, a.hs.JoinThread(reqCtx(c), principal(c), ids[0], ids[1]))
+}
+
+func (a *API) leaveThread(c *gin.Context) {
+	ids, ok := a.ids(c, "channel", "user")
+	if !ok {
+		return
+	}
+	a.reply(c, http.StatusNoContent, nil, a.hs.LeaveThread(reqCtx(c), principal(c), ids[0], ids[1]))
+}
+
+func (a *API) activeThreads(c *gin.Context) {
+	ids, ok := a.ids(c, "guild")
+	if !ok {
+		return
+	}
+	l, err := a.hs.ActiveThreads(reqCtx(c), principal(c), ids[0])
+	a.reply(c, http.StatusOK, l, err)
+}
+
+func (a *API) archivedThreads(private bool) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		ids, ok := a.ids(c, "channel")
+		if !ok {
+			return
+		}
+		limit, err := queryInt(c, "limit", 50)
+		if err != nil {
+			a.fail(c, err)
+			return
+		}
+		var before time.Time
+		if raw := c.Query("before"); raw != "" {
+			if before, err = time.Parse(time.RFC3339Nano, raw); err != nil {
+				a.fail(c, homeserver.Invalid("before", "DATE_TIME_TYPE_PARSE", "Use an ISO 8601 timestamp."))
+				return
+			}
+		}
+		l, err := a.hs.ArchivedThreads(reqCtx(c), principal(c), ids[0], private, before, limit)
+		a.reply(c, http.StatusOK, l, err)
+	}
+}
+
+// updateThread is PATCH /channels/{id} for a thread.
+func (a *API) updateThread(c *gin.Context, f *form, id snowflake.ID) {
+	up := homeserver.ThreadUpdate{
+		Name: f.String("name", false), Archived: f.Bool("archived"), Locked: f.Bool("locked"),
+		AutoArchive: f.Int("auto_archive_duration"), Invitable: f.Bool("invitable"),
+		RateLimitPerUser: f.Int("rate_limit_per_user"),
+	}
+	if err := f.Err(); err != nil {
+		a.fail(c, err)
+		return
+	}
+	t, err := a.hs.UpdateThread(reqCtx(c), principal(c), id, up)
+	a.reply(c, http.StatusOK, t, err)
+}

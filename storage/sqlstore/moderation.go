@@ -1,0 +1,33 @@
+package sqlstore
+
+import (
+	"context"
+
+	"hearth/snowflake"
+	"hearth/storage"
+)
+
+// AuthorMessages implements storage.Reader. It reads through the
+// (channel_id, author_id, id) index only when the guild has few channels;
+// a ban is rare enough that a guild-wide scan of one author is acceptable.
+func (r reader) AuthorMessages(ctx context.Context, guildID, authorID, after snowflake.ID, limit int) ([]storage.MessageRef, error) {
+	if limit <= 0 {
+		limit = 1000
+	}
+	rows, err := r.q.QueryContext(ctx, `SELECT id, channel_id FROM messages
+		WHERE guild_id = $1 AND author_id = $2 AND id > $3 ORDER BY id LIMIT $4`,
+		int64(guildID), int64(authorID), int64(after), limit)
+	if err != nil {
+		return nil, r.wrap("author messages", err)
+	}
+	defer rows.Close()
+	var out []storage.MessageRef
+	for rows.Next() {
+		var id, ch int64
+		if err := rows.Scan(&id, &ch); err != nil {
+			return nil, r.wrap("author messages", err)
+		}
+		out = append(out, storage.MessageRef{ID: snowflake.ID(id), ChannelID: snowflake.ID(ch)})
+	}
+	return out, r.wrap("author messages", rows.Err())
+}
