@@ -32,15 +32,18 @@ type Config struct {
 	MaxBody int64
 	// MaxUpload bounds one attachment; zero means 25 MiB.
 	MaxUpload int64
+	// GatewayURL is the WebSocket URL GET /gateway answers.
+	GatewayURL string
 }
 
 // API serves the client API.
 type API struct {
-	hs        *homeserver.Homeserver
-	log       *slog.Logger
-	engine    *gin.Engine
-	maxBody   int64
-	maxUpload int64
+	hs         *homeserver.Homeserver
+	log        *slog.Logger
+	engine     *gin.Engine
+	maxBody    int64
+	maxUpload  int64
+	gatewayURL string
 
 	rateLimit bool
 	routes    *ratelimit.Limiter
@@ -71,6 +74,7 @@ func New(cfg Config) *API {
 		routes:    ratelimit.New(routeLimit, routeWindow, maxLimitKeys),
 		logins:    ratelimit.New(loginFailures, loginWindow, maxLimitKeys),
 	}
+	a.gatewayURL = cfg.GatewayURL
 	a.maxUpload = cfg.MaxUpload
 	if a.maxUpload == 0 {
 		a.maxUpload = 25 << 20
@@ -98,6 +102,8 @@ func New(cfg Config) *API {
 }
 
 func (a *API) routesV10(r *gin.RouterGroup) {
+	r.GET("/gateway", a.gateway)
+	r.GET("/gateway/bot", a.auth, a.gatewayBot)
 	r.POST("/auth/register", a.register)
 	r.POST("/auth/login", a.login)
 	r.POST("/auth/logout", a.auth, a.logout)
@@ -261,4 +267,18 @@ func (a *API) auth(c *gin.Context) {
 
 func principal(c *gin.Context) homeserver.Principal {
 	return c.MustGet(principalKey).(homeserver.Principal)
+}
+
+// gateway answers where the gateway is.
+func (a *API) gateway(c *gin.Context) {
+	c.JSON(http.StatusOK, gin.H{"url": a.gatewayURL})
+}
+
+// gatewayBot adds Discord's sharding advice: one shard is plenty for one
+// homeserver, and identifies are not rationed.
+func (a *API) gatewayBot(c *gin.Context) {
+	c.JSON(http.StatusOK, gin.H{
+		"url": a.gatewayURL, "shards": 1,
+		"session_start_limit": gin.H{"total": 1000, "remaining": 1000, "reset_after": 86400000, "max_concurrency": 1},
+	})
 }

@@ -6,8 +6,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/hashicorp/golang-lru/v2/expirable"
-
 	"hearth/snowflake"
 	"hearth/storage"
 )
@@ -24,10 +22,10 @@ type stateCache struct {
 	mu   sync.Mutex
 	gens map[snowflake.ID]uint64 // guild -> generation, bumped on change
 
-	guilds   *expirable.LRU[snowflake.ID, cachedGuild]
-	members  *expirable.LRU[memberKey, cachedMember]
-	channels *expirable.LRU[snowflake.ID, cachedChannel]
-	users    *expirable.LRU[snowflake.ID, storage.User]
+	guilds   *ttlLRU[snowflake.ID, cachedGuild]
+	members  *ttlLRU[memberKey, cachedMember]
+	channels *ttlLRU[snowflake.ID, cachedChannel]
+	users    *ttlLRU[snowflake.ID, storage.User]
 }
 
 type memberKey struct{ guild, user snowflake.ID }
@@ -53,10 +51,10 @@ const cacheTTL = 30 * time.Second
 func newStateCache() *stateCache {
 	return &stateCache{
 		gens:     make(map[snowflake.ID]uint64),
-		guilds:   expirable.NewLRU[snowflake.ID, cachedGuild](10_000, nil, cacheTTL),
-		members:  expirable.NewLRU[memberKey, cachedMember](200_000, nil, cacheTTL),
-		channels: expirable.NewLRU[snowflake.ID, cachedChannel](100_000, nil, cacheTTL),
-		users:    expirable.NewLRU[snowflake.ID, storage.User](200_000, nil, cacheTTL),
+		guilds:   newTTL[snowflake.ID, cachedGuild](10_000, cacheTTL),
+		members:  newTTL[memberKey, cachedMember](200_000, cacheTTL),
+		channels: newTTL[snowflake.ID, cachedChannel](100_000, cacheTTL),
+		users:    newTTL[snowflake.ID, storage.User](200_000, cacheTTL),
 	}
 }
 

@@ -13,8 +13,6 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/hashicorp/golang-lru/v2/expirable"
-
 	"hearth/homeserver/bus"
 	"hearth/homeserver/password"
 	"hearth/snowflake"
@@ -55,7 +53,7 @@ type Homeserver struct {
 	store    storage.Store
 	bus      *bus.Bus
 	log      *slog.Logger
-	sessions *expirable.LRU[snowflake.ID, storage.Session]
+	sessions *ttlLRU[snowflake.ID, storage.Session]
 	// writer batches concurrent writes to one log (see batch.go).
 	writer logWriter
 	// cache and hot serve the reads of the hot paths (see cache.go).
@@ -107,7 +105,7 @@ func New(cfg Config) (*Homeserver, error) {
 		// A revoked session leaves this cache at once in this process;
 		// the TTL bounds how long another process sharing the database
 		// may still honour it.
-		sessions:  expirable.NewLRU[snowflake.ID, storage.Session](100_000, nil, 30*time.Second),
+		sessions:  newTTL[snowflake.ID, storage.Session](100_000, 30*time.Second),
 		dummyHash: dummy,
 	}, nil
 }

@@ -24,6 +24,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"hearth/clientapi"
+	"hearth/clientapi/gateway"
 	"hearth/federation"
 	"hearth/homeserver"
 	"hearth/homeserver/password"
@@ -78,6 +79,7 @@ type Server struct {
 	listener net.Listener
 	store    storage.Store
 	hs       *homeserver.Homeserver
+	gateway  *gateway.Gateway
 	http     *http.Server
 	url      string
 }
@@ -172,7 +174,10 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	)
 	httpMetrics := metrics.NewHTTP(reg)
 
-	api := clientapi.New(clientapi.Config{Homeserver: hs, Log: cfg.Log, RateLimit: cfg.RateLimit, MaxUpload: cfg.MaxUploadSize})
+	wsURL := "ws" + strings.TrimPrefix(cfg.PublicURL, "http") + "/gateway"
+	gw := gateway.New(gateway.Config{Homeserver: hs, Log: cfg.Log, URL: wsURL})
+	api := clientapi.New(clientapi.Config{Homeserver: hs, Log: cfg.Log, RateLimit: cfg.RateLimit,
+		MaxUpload: cfg.MaxUploadSize, GatewayURL: wsURL})
 	disc := &federation.Discovery{ServerName: cfg.ServerName, PublicURL: cfg.PublicURL, Version: Version, Key: key}
 
 	mux := http.NewServeMux()
@@ -190,6 +195,8 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 			h.ServeHTTP(w, r)
 		}))
 	}
+	mux.Handle("/gateway", gw)
+	mux.Handle("/gateway/", gw)
 	mux.Handle("/api/", api)
 	mux.Handle("/api", api)
 	mux.Handle("/avatars/", api)
@@ -209,6 +216,7 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 		listener: ln,
 		store:    store,
 		hs:       hs,
+		gateway:  gw,
 		url:      cfg.PublicURL,
 		http: &http.Server{
 			Handler:           httpMetrics.Middleware(mux),
@@ -310,11 +318,22 @@ func (s *Server) Serve(ctx context.Context) error {
 		"server_name", s.cfg.ServerName, "database", s.store.Dialect(), "data", s.cfg.DataDir, "version", Version)
 	errc := make(chan error, 1)
 	go func() { errc <- s.http.Serve(s.listener) }()
+	gwCtx, stopGateway := context.WithCancel(context.Background())
+	gwDone := make(chan error, 1)
+	go func() { gwDone <- s.gateway.Run(gwCtx) }()
 	var serveErr error
 	select {
 	case serveErr = <-errc:
+		stopGateway()
+		<-gwDone
 	case <-ctx.Done():
 		s.log.Info("shutting down", "timeout", s.cfg.ShutdownTimeout)
+		// Gateway clients are told to reconnect (op 7) first: their
+		// connections are hijacked, so http.Shutdown would not wait.
+		stopGateway()
+		if err := <-gwDone; err != nil {
+			s.log.Warn("gateway stopped with error", "err", err)
+		}
 		sctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
 		if err := s.http.Shutdown(sctx); err != nil {
 			s.log.Warn("graceful shutdown incomplete", "err", err)

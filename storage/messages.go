@@ -38,7 +38,8 @@ type MessageReader interface {
 	// a guild with an ID above after, at most limit (a ban's clean-up).
 	AuthorMessages(ctx context.Context, guildID, authorID, after snowflake.ID, limit int) ([]MessageRef, error)
 	// SearchMessages finds messages of a guild (see SearchQuery), newest
-	// first, and the total number of matches.
+	// first, and the total number of matches, counted up to
+	// SearchCountMax.
 	SearchMessages(ctx context.Context, guildID snowflake.ID, q SearchQuery) ([]Message, int, error)
 
 	// DMChannel returns the one-to-one DM channel of two users, or
@@ -184,6 +185,9 @@ type ReactionCount struct {
 	Count     int
 	Me        bool
 }
+
+// SearchCountMax caps the total a search reports.
+const SearchCountMax = 10000
 
 // SearchQuery filters a guild message search; zero fields do not filter.
 type SearchQuery struct {

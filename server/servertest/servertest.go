@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"sync"
 	"testing"
 	"time"
 
@@ -59,10 +60,11 @@ type Options struct {
 // Server is a running test homeserver.
 type Server struct {
 	*server.Server
-	Options Options
-	stop    context.CancelFunc
-	done    chan error
-	t       testing.TB
+	Options  Options
+	stop     context.CancelFunc
+	done     chan error
+	t        testing.TB
+	stopOnce sync.Once
 }
 
 // cheap makes argon2 fast in tests; the cost is measured in benchmarks.
@@ -108,14 +110,12 @@ func Start(t testing.TB, o Options) *Server {
 // Stop shuts the server down gracefully and waits for it; calling it twice
 // is harmless.
 func (s *Server) Stop() {
-	if s.stop == nil {
-		return
-	}
-	s.stop()
-	s.stop = nil
-	if err := <-s.done; err != nil {
-		s.t.Errorf("homeserver stopped with error: %v", err)
-	}
+	s.stopOnce.Do(func() {
+		s.stop()
+		if err := <-s.done; err != nil {
+			s.t.Errorf("homeserver stopped with error: %v", err)
+		}
+	})
 }
 
 // Restart stops the server and starts a new one on the same data (a new

@@ -1,0 +1,309 @@
+// Package gateway is the client API's real-time face: Discord's Gateway
+// (v9/v10, JSON, optional zlib-stream) over WebSocket at /gateway. It takes
+// committed events from the homeserver's bus and dispatches each to exactly
+// the sessions that may see it, in log order, and keeps recent dispatches so
+// that a dropped connection can RESUME without losing any.
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"hearth/homeserver"
+	"hearth/homeserver/bus"
+	"hearth/snowflake"
+	"hearth/storage"
+)
+
+// Config is what a Gateway is built from.
+type Config struct {
+	Homeserver *homeserver.Homeserver
+	Log        *slog.Logger
+	// URL is the WebSocket URL clients are told to connect to.
+	URL string
+	// HeartbeatInterval is announced in HELLO; zero means 41.25 s.
+	HeartbeatInterval time.Duration
+	// ResumeWindow is how long a dropped session can be resumed; zero
+	// means two minutes.
+	ResumeWindow time.Duration
+}
+
+// Gateway owns the sessions. Run routes events to them; ServeHTTP accepts
+// connections.
+type Gateway struct {
+	cfg Config
+	hs  *homeserver.Homeserver
+	log *slog.Logger
+
+	mu       sync.RWMutex
+	sessions map[string]*session
+	byGuild  map[snowflake.ID]map[*session]struct{}
+	byUser   map[snowflake.ID]map[*session]struct{}
+	closing  bool
+	conns    sync.WaitGroup
+}
+
+// New makes a gateway; call Run to start routing events.
+func New(cfg Config) *Gateway {
+	if cfg.HeartbeatInterval == 0 {
+		cfg.HeartbeatInterval = 41250 * time.Millisecond
+	}
+	if cfg.ResumeWindow == 0 {
+		cfg.ResumeWindow = 2 * time.Minute
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	return &Gateway{
+		cfg: cfg, hs: cfg.Homeserver, log: cfg.Log,
+		sessions: make(map[string]*session),
+		byGuild:  make(map[snowflake.ID]map[*session]struct{}),
+		byUser:   make(map[snowflake.ID]map[*session]struct{}),
+	}
+}
+
+// URL is where clients connect.
+func (g *Gateway) URL() string { return g.cfg.URL }
+
+// Run routes bus events to sessions until ctx ends; then it asks every
+// client to reconnect (op 7) and closes the connections.
+func (g *Gateway) Run(ctx context.Context) error {
+	sub := g.hs.Bus().Subscribe(1 << 16)
+	defer sub.Close()
+	sweep := time.NewTicker(10 * time.Second)
+	defer sweep.Stop()
+	events := make(chan storage.Event, 256)
+	errc := make(chan error, 1)
+	go func() { // owned by Run: ends when sub is closed or ctx ends
+		defer close(events)
+		for {
+			ev, err := sub.Next(ctx)
+			if err != nil {
+				if !errors.Is(err, context.Canceled) && !errors.Is(err, bus.ErrClosed) {
+					errc <- err
+				}
+				return
+			}
+			events <- ev
+		}
+	}()
+	for {
+		select {
+		case ev, ok := <-events:
+			if !ok {
+				g.shutdown()
+				select {
+				case err := <-errc:
+					return err
+				default:
+					return nil
+				}
+			}
+			g.route(ctx, ev)
+		case <-sweep.C:
+			g.sweep()
+		case <-ctx.Done():
+			sub.Close()
+			for range events {
+			}
+			g.shutdown()
+			return nil
+		}
+	}
+}
+
+// shutdown sends RECONNECT to every connected session and waits for the
+// connections to close.
+func (g *Gateway) shutdown() {
+	g.mu.Lock()
+	g.closing = true
+	all := make([]*session, 0, len(g.sessions))
+	for _, s := range g.sessions {
+		all = append(all, s)
+	}
+	g.mu.Unlock()
+	for _, s := range all {
+		s.reconnect()
+	}
+	done := make(chan struct{})
+	go func() { g.conns.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+	}
+}
+
+// sweep forgets sessions whose connection dropped longer ago than the
+// resume window.
+func (g *Gateway) sweep() {
+	now := time.Now()
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for id, s := range g.sessions {
+		if at := s.detachedAt(); !at.IsZero() && now.Sub(at) > g.cfg.ResumeWindow {
+			delete(g.sessions, id)
+			g.unindexLocked(s)
+		}
+	}
+}
+
+func (g *Gateway) index(s *session, guilds []snowflake.ID) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.sessions[s.id] = s
+	for _, id := range guilds {
+		g.addGuildLocked(s, id)
+	}
+	set := g.byUser[s.user.User.ID]
+	if set == nil {
+		set = make(map[*session]struct{})
+		g.byUser[s.user.User.ID] = set
+	}
+	set[s] = struct{}{}
+}
+
+func (g *Gateway) addGuildLocked(s *session, guildID snowflake.ID) {
+	set := g.byGuild[guildID]
+	if set == nil {
+		set = make(map[*session]struct{})
+		g.byGuild[guildID] = set
+	}
+	set[s] = struct{}{}
+}
+
+func (g *Gateway) removeGuild(s *session, guildID snowflake.ID) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if set := g.byGuild[guildID]; set != nil {
+		delete(set, s)
+		if len(set) == 0 {
+			delete(g.byGuild, guildID)
+		}
+	}
+}
+
+func (g *Gateway) unindexLocked(s *session) {
+	for guildID, set := range g.byGuild {
+		delete(set, s)
+		if len(set) == 0 {
+			delete(g.byGuild, guildID)
+		}
+	}
+	if set := g.byUser[s.user.User.ID]; set != nil {
+		delete(set, s)
+		if len(set) == 0 {
+			delete(g.byUser, s.user.User.ID)
+		}
+	}
+}
+
+// ServeHTTP accepts a gateway connection: /gateway with or without a
+// trailing slash, ?v=9|10, encoding=json, compress=zlib-stream.
+func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	c, err := websocket.Accept(w, r, &websocket.AcceptOptions{
+		// Tokens travel in IDENTIFY, never in cookies: any origin may
+		// connect, as any may call the REST API.
+		InsecureSkipVerify: true,
+		CompressionMode:    websocket.CompressionDisabled,
+	})
+	if err != nil {
+		return
+	}
+	c.SetReadLimit(maxFrame)
+	if v := q.Get("v"); v != "" && v != "9" && v != "10" {
+		c.Close(closeInvalidVersion, "Invalid API version")
+		return
+	}
+	if enc := q.Get("encoding"); enc != "" && enc != "json" {
+		c.Close(closeDecodeError, "Only encoding=json is supported")
+		return
+	}
+	g.mu.RLock()
+	closing := g.closing
+	g.mu.RUnlock()
+	if closing {
+		c.Close(websocket.StatusGoingAway, "server is shutting down")
+		return
+	}
+	g.conns.Add(1)
+	defer g.conns.Done()
+	conn := newConn(c, q.Get("compress") == "zlib-stream")
+	g.serve(r.Context(), conn)
+}
+
+// Frame sizes: Discord caps client payloads at 4 KiB; a little more is
+// allowed for IDENTIFY's properties.
+const maxFrame = 16 << 10
+
+// Close codes, Discord's.
+const (
+	closeUnknownError       = 4000
+	closeUnknownOpcode      = 4001
+	closeDecodeError        = 4002
+	closeNotAuthenticated   = 4003
+	closeAuthFailed         = 4004
+	closeAlreadyAuth        = 4005
+	closeInvalidSeq         = 4007
+	closeRateLimited        = 4008
+	closeSessionTimedOut    = 4009
+	closeInvalidVersion     = 4012
+	closeInvalidIntents     = 4013
+	closeDisallowedIntents  = 4014
+	commandsPerMinute       = 120
+	helloHeartbeatTolerance = 3 // missed intervals before 4009... see serve
+)
+
+// Opcodes.
+const (
+	opDispatch            = 0
+	opHeartbeat           = 1
+	opIdentify            = 2
+	opPresenceUpdate      = 3
+	opVoiceStateUpdate    = 4
+	opResume              = 6
+	opReconnect           = 7
+	opRequestGuildMembers = 8
+	opInvalidSession      = 9
+	opHello               = 10
+	opHeartbeatACK        = 11
+)
+
+// frame is a gateway payload as received.
+type frame struct {
+	Op int             `json:"op"`
+	D  json.RawMessage `json:"d"`
+	S  *int64          `json:"s"`
+	T  *string         `json:"t"`
+}
+
+func encodeFrame(op int, d any) []byte {
+	b, _ := json.Marshal(struct {
+		Op int     `json:"op"`
+		D  any     `json:"d"`
+		S  *int64  `json:"s"`
+		T  *string `json:"t"`
+	}{Op: op, D: d})
+	return b
+}
+
+// dispatchFrame builds an op 0 frame around an already encoded d, so that
+// a payload is encoded once however many sessions receive it.
+func dispatchFrame(seq int64, t string, d []byte) []byte {
+	b := make([]byte, 0, len(d)+len(t)+40)
+	b = append(b, `{"op":0,"s":`...)
+	b = strconv.AppendInt(b, seq, 10)
+	b = append(b, `,"t":"`...)
+	b = append(b, t...)
+	b = append(b, `","d":`...)
+	b = append(b, d...)
+	return append(b, '}')
+}

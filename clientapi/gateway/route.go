@@ -1,0 +1,275 @@
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+
+	"hearth/homeserver/permission"
+	"hearth/snowflake"
+	"hearth/storage"
+)
+
+// Intents, Discord's bits.
+const (
+	intentGuilds                 = 1 << 0
+	intentGuildMembers           = 1 << 1
+	intentGuildModeration        = 1 << 2
+	intentGuildExpressions       = 1 << 3
+	intentGuildInvites           = 1 << 6
+	intentGuildMessages          = 1 << 9
+	intentGuildMessageReactions  = 1 << 10
+	intentGuildMessageTyping     = 1 << 11
+	intentDirectMessages         = 1 << 12
+	intentDirectMessageReactions = 1 << 13
+	intentDirectMessageTyping    = 1 << 14
+	intentMessageContent         = 1 << 15
+)
+
+// meta is what routing needs from a payload.
+type meta struct {
+	ID        snowflake.ID `json:"id"`
+	GuildID   snowflake.ID `json:"guild_id"`
+	ChannelID snowflake.ID `json:"channel_id"`
+	ParentID  snowflake.ID `json:"parent_id"`
+	OwnerID   snowflake.ID `json:"owner_id"`
+	UserID    snowflake.ID `json:"user_id"`
+	User      struct {
+		ID snowflake.ID `json:"id"`
+	} `json:"user"`
+	Author struct {
+		ID snowflake.ID `json:"id"`
+	} `json:"author"`
+	Mentions []struct {
+		ID snowflake.ID `json:"id"`
+	} `json:"mentions"`
+}
+
+// intentFor is the intent an event needs; 0 for none.
+func intentFor(t string, dm bool) int64 {
+	switch {
+	case strings.HasPrefix(t, "MESSAGE_REACTION_"):
+		if dm {
+			return intentDirectMessageReactions
+		}
+		return intentGuildMessageReactions
+	case strings.HasPrefix(t, "MESSAGE_"):
+		if dm {
+			return intentDirectMessages
+		}
+		return intentGuildMessages
+	case t == "TYPING_START":
+		if dm {
+			return intentDirectMessageTyping
+		}
+		return intentGuildMessageTyping
+	case t == "CHANNEL_PINS_UPDATE":
+		if dm {
+			return intentDirectMessages
+		}
+		return intentGuilds
+	case dm:
+		return 0
+	case strings.HasPrefix(t, "GUILD_MEMBER"), t == "THREAD_MEMBERS_UPDATE":
+		return intentGuildMembers
+	case strings.HasPrefix(t, "GUILD_BAN_"):
+		return intentGuildModeration
+	case t == "GUILD_EMOJIS_UPDATE", t == "GUILD_STICKERS_UPDATE":
+		return intentGuildExpressions
+	case strings.HasPrefix(t, "INVITE_"):
+		return intentGuildInvites
+	default:
+		return intentGuilds
+	}
+}
+
+// channelOf is the channel an event is about, whose VIEW_CHANNEL decides
+// who sees it; 0 for guild-wide events.
+func channelOf(t string, m meta) snowflake.ID {
+	switch {
+	case t == "CHANNEL_DELETE", t == "THREAD_DELETE":
+		return 0 // gone: nobody could view it now
+	case t == "CHANNEL_CREATE", t == "CHANNEL_UPDATE", strings.HasPrefix(t, "THREAD_"):
+		return m.ID
+	case m.ChannelID != 0:
+		return m.ChannelID
+	}
+	return 0
+}
+
+func (g *Gateway) sessionsOf(set map[*session]struct{}) []*session {
+	out := make([]*session, 0, len(set))
+	for s := range set {
+		out = append(out, s)
+	}
+	return out
+}
+
+// route sends one committed (or ephemeral) event to the sessions that may
+// see it.
+func (g *Gateway) route(ctx context.Context, ev storage.Event) {
+	var m meta
+	_ = json.Unmarshal(ev.Payload, &m)
+	if !strings.HasPrefix(ev.Type, "GUILD_") && m.GuildID == 0 {
+		g.routeDM(ctx, ev, m)
+		return
+	}
+	guildID := ev.LogID
+	switch ev.Type {
+	case "GUILD_CREATE":
+		// A new guild: its owner's sessions get it whole.
+		g.mu.RLock()
+		owners := g.sessionsOf(g.byUser[m.OwnerID])
+		g.mu.RUnlock()
+		for _, s := range owners {
+			g.joined(ctx, s, guildID)
+		}
+		return
+	case "GUILD_MEMBER_ADD":
+		g.mu.RLock()
+		joiner := g.sessionsOf(g.byUser[m.User.ID])
+		g.mu.RUnlock()
+		for _, s := range joiner {
+			g.joined(ctx, s, guildID)
+		}
+	case "GUILD_MEMBER_REMOVE":
+		g.mu.RLock()
+		leaver := g.sessionsOf(g.byUser[m.User.ID])
+		g.mu.RUnlock()
+		for _, s := range leaver {
+			g.left(s, guildID)
+		}
+	}
+	g.mu.RLock()
+	targets := g.sessionsOf(g.byGuild[guildID])
+	g.mu.RUnlock()
+	need := intentFor(ev.Type, false)
+	channel := channelOf(ev.Type, m)
+	seen := map[snowflake.ID]bool{}
+	var stripped []byte
+	for _, s := range targets {
+		if !s.inGuild(guildID) || (need != 0 && s.intents&need == 0) {
+			continue
+		}
+		if channel != 0 {
+			may, ok := seen[s.user.User.ID]
+			if !ok {
+				may = g.hs.ChannelPermissions(ctx, s.user.User.ID, channel).Has(permission.ViewChannel)
+				seen[s.user.User.ID] = may
+			}
+			if !may {
+				continue
+			}
+		}
+		d := ev.Payload
+		if needsStripping(s, ev.Type, m) {
+			if stripped == nil {
+				stripped = stripContent(ev.Payload)
+			}
+			d = stripped
+		}
+		s.dispatch(ev.Type, d)
+	}
+	if ev.Type == "GUILD_DELETE" {
+		for _, s := range targets {
+			g.left(s, guildID)
+		}
+	}
+}
+
+// joined adds a guild to a session and sends it whole, as GUILD_CREATE.
+func (g *Gateway) joined(ctx context.Context, s *session, guildID snowflake.ID) {
+	if s.inGuild(guildID) {
+		return
+	}
+	st, err := g.hs.GuildState(ctx, s.user, guildID)
+	if err != nil {
+		return
+	}
+	s.mu.Lock()
+	s.guilds[guildID] = true
+	s.mu.Unlock()
+	g.mu.Lock()
+	g.addGuildLocked(s, guildID)
+	g.mu.Unlock()
+	b, _ := json.Marshal(st)
+	s.dispatch("GUILD_CREATE", b)
+}
+
+// left takes a guild from a session and tells it with GUILD_DELETE.
+func (g *Gateway) left(s *session, guildID snowflake.ID) {
+	if !s.inGuild(guildID) {
+		return
+	}
+	s.mu.Lock()
+	delete(s.guilds, guildID)
+	s.mu.Unlock()
+	g.removeGuild(s, guildID)
+	b, _ := json.Marshal(map[string]any{"id": guildID})
+	s.dispatch("GUILD_DELETE", b)
+}
+
+func (g *Gateway) routeDM(ctx context.Context, ev storage.Event, m meta) {
+	users := g.hs.Recipients(ctx, ev.LogID)
+	if ev.Type == "CHANNEL_RECIPIENT_REMOVE" && m.User.ID != 0 {
+		users = append(users, m.User.ID) // the one removed hears of it too
+	}
+	need := intentFor(ev.Type, true)
+	var stripped []byte
+	g.mu.RLock()
+	var targets []*session
+	for _, u := range users {
+		targets = append(targets, g.sessionsOf(g.byUser[u])...)
+	}
+	g.mu.RUnlock()
+	for _, s := range targets {
+		if need != 0 && s.intents&need == 0 {
+			continue
+		}
+		d := ev.Payload
+		if needsStripping(s, ev.Type, m) {
+			if stripped == nil {
+				stripped = stripContent(ev.Payload)
+			}
+			d = stripped
+		}
+		s.dispatch(ev.Type, d)
+	}
+}
+
+// needsStripping applies Discord's MESSAGE_CONTENT rule to bots: without
+// the intent they get no content, embeds, attachments or components,
+// except in messages they wrote or that mention them. DMs always carry
+// content on Discord too, but only to the recipients, who route here only
+// through routeDM; there the rule still spares the bot's own and mentions.
+func needsStripping(s *session, t string, m meta) bool {
+	if !s.bot || s.intents&intentMessageContent != 0 || (t != "MESSAGE_CREATE" && t != "MESSAGE_UPDATE") {
+		return false
+	}
+	if m.GuildID == 0 || m.Author.ID == s.user.User.ID {
+		return false
+	}
+	for _, u := range m.Mentions {
+		if u.ID == s.user.User.ID {
+			return false
+		}
+	}
+	return true
+}
+
+// stripContent empties the content fields of a message payload.
+func stripContent(payload []byte) []byte {
+	var msg map[string]json.RawMessage
+	if json.Unmarshal(payload, &msg) != nil {
+		return payload
+	}
+	msg["content"] = json.RawMessage(`""`)
+	msg["embeds"] = json.RawMessage(`[]`)
+	msg["attachments"] = json.RawMessage(`[]`)
+	msg["components"] = json.RawMessage(`[]`)
+	b, err := json.Marshal(msg)
+	if err != nil {
+		return payload
+	}
+	return b
+}

@@ -1,0 +1,447 @@
+package gateway
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"hearth/homeserver"
+	"hearth/snowflake"
+)
+
+// ringSize is how many recent dispatches a session keeps for RESUME.
+const ringSize = 4096
+
+// sendQueue bounds the frames waiting for a slow client; past it the
+// connection is closed (the session can resume) so that nobody else waits.
+const sendQueue = 2048
+
+// session is an identified gateway session. It outlives its connection by
+// the resume window.
+type session struct {
+	g       *Gateway
+	id      string
+	user    homeserver.Principal
+	intents int64
+	bot     bool
+
+	mu       sync.Mutex
+	seq      int64
+	ring     [][]byte // ring[i%ringSize] holds the frame of seq i+1
+	out      chan []byte
+	c        *conn
+	detached time.Time
+	guilds   map[snowflake.ID]bool
+}
+
+func newSessionID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+func (s *session) detachedAt() time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.detached
+}
+
+func (s *session) inGuild(id snowflake.ID) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.guilds[id]
+}
+
+// dispatch numbers a dispatch, keeps it for RESUME and queues it for the
+// connection, if there is one.
+func (s *session) dispatch(t string, d []byte) {
+	s.mu.Lock()
+	s.seq++
+	f := dispatchFrame(s.seq, t, d)
+	if s.ring == nil {
+		s.ring = make([][]byte, ringSize)
+	}
+	s.ring[(s.seq-1)%ringSize] = f
+	out, c := s.out, s.c
+	s.mu.Unlock()
+	if out == nil {
+		return
+	}
+	select {
+	case out <- f:
+	default:
+		// A client that does not read loses its connection, not the
+		// others' time; it can resume from the ring.
+		if c != nil {
+			c.close(closeUnknownError, "slow consumer")
+		}
+	}
+}
+
+// reconnect asks the client to come back (op 7) and closes the connection.
+func (s *session) reconnect() {
+	s.mu.Lock()
+	c := s.c
+	s.mu.Unlock()
+	if c == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	_ = c.write(ctx, encodeFrame(opReconnect, nil))
+	cancel()
+	c.close(websocket.StatusServiceRestart, "reconnect")
+}
+
+// identify is IDENTIFY's d.
+type identify struct {
+	Token   string `json:"token"`
+	Intents *int64 `json:"intents"`
+	Shard   []int  `json:"shard"`
+}
+
+// resume is RESUME's d.
+type resume struct {
+	Token     string `json:"token"`
+	SessionID string `json:"session_id"`
+	Seq       int64  `json:"seq"`
+}
+
+// knownIntents are the intent bits Discord defines.
+const knownIntents = 1<<0 | 1<<1 | 1<<2 | 1<<3 | 1<<4 | 1<<5 | 1<<6 | 1<<7 | 1<<8 | 1<<9 | 1<<10 | 1<<11 |
+	1<<12 | 1<<13 | 1<<14 | 1<<15 | 1<<16 | 1<<20 | 1<<21 | 1<<24 | 1<<25
+
+// serve runs one connection: HELLO, then IDENTIFY or RESUME, then the
+// session until the connection ends.
+func (g *Gateway) serve(ctx context.Context, c *conn) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	interval := g.cfg.HeartbeatInterval
+	if err := c.write(ctx, encodeFrame(opHello, map[string]any{"heartbeat_interval": interval.Milliseconds()})); err != nil {
+		return
+	}
+	reads := make(chan frame)
+	readErr := make(chan error, 1)
+	go func() { // owned by serve: ends when the connection does
+		defer close(reads)
+		for {
+			typ, msg, err := c.ws.Read(ctx)
+			if err != nil {
+				readErr <- err
+				return
+			}
+			var f frame
+			if typ != websocket.MessageText || json.Unmarshal(msg, &f) != nil {
+				c.close(closeDecodeError, "Error while decoding payload.")
+				readErr <- errors.New("decode error")
+				return
+			}
+			select {
+			case reads <- f:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+
+	var s *session
+	defer func() {
+		if s != nil {
+			s.mu.Lock()
+			if s.c == c {
+				s.c, s.out, s.detached = nil, nil, time.Now()
+			}
+			s.mu.Unlock()
+		}
+	}()
+	// The first heartbeat may come up to one interval after HELLO; after
+	// that a missed interval plus grace ends the session (4009).
+	deadline := time.NewTimer(interval + interval/2 + 5*time.Second)
+	defer deadline.Stop()
+	window, commands := time.Now(), 0
+	var out chan []byte
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-readErr:
+			return
+		case <-deadline.C:
+			c.close(closeSessionTimedOut, "Session timed out.")
+			return
+		case f := <-out:
+			if err := c.write(ctx, f); err != nil {
+				c.close(closeUnknownError, "write failed")
+				return
+			}
+		case f, ok := <-reads:
+			if !ok {
+				return
+			}
+			if time.Since(window) > time.Minute {
+				window, commands = time.Now(), 0
+			}
+			if commands++; commands > commandsPerMinute {
+				c.close(closeRateLimited, "You are being rate limited.")
+				return
+			}
+			switch f.Op {
+			case opHeartbeat:
+				deadline.Reset(interval + interval/2 + 5*time.Second)
+				if err := c.write(ctx, encodeFrame(opHeartbeatACK, nil)); err != nil {
+					return
+				}
+			case opIdentify:
+				if s != nil {
+					c.close(closeAlreadyAuth, "You sent more than one identify payload.")
+					return
+				}
+				var err error
+				if s, err = g.identify(ctx, c, f.D); err != nil {
+					return
+				}
+				s.mu.Lock()
+				out = s.out
+				s.mu.Unlock()
+			case opResume:
+				if s != nil {
+					c.close(closeAlreadyAuth, "Already authenticated.")
+					return
+				}
+				var err error
+				if s, err = g.resume(ctx, c, f.D); err != nil {
+					return
+				}
+				if s == nil {
+					continue // INVALID_SESSION sent; the client may IDENTIFY
+				}
+				s.mu.Lock()
+				out = s.out
+				s.mu.Unlock()
+			case opPresenceUpdate, opVoiceStateUpdate:
+				if s == nil {
+					c.close(closeNotAuthenticated, "You sent a payload prior to identifying.")
+					return
+				}
+				// Accepted; presence and voice are not carried yet.
+			case opRequestGuildMembers:
+				if s == nil {
+					c.close(closeNotAuthenticated, "You sent a payload prior to identifying.")
+					return
+				}
+				g.requestMembers(ctx, s, f.D)
+			default:
+				c.close(closeUnknownOpcode, "Unknown opcode.")
+				return
+			}
+		}
+	}
+}
+
+func stripBot(token string) string {
+	for _, p := range []string{"Bot ", "Bearer "} {
+		token = strings.TrimPrefix(token, p)
+	}
+	return strings.TrimSpace(token)
+}
+
+// identify authenticates a new session and sends READY and its guilds.
+func (g *Gateway) identify(ctx context.Context, c *conn, raw json.RawMessage) (*session, error) {
+	var id identify
+	if err := json.Unmarshal(raw, &id); err != nil {
+		c.close(closeDecodeError, "Error while decoding payload.")
+		return nil, err
+	}
+	p, err := g.hs.Authenticate(ctx, stripBot(id.Token))
+	if err != nil {
+		c.close(closeAuthFailed, "Authentication failed.")
+		return nil, err
+	}
+	var intents int64 = knownIntents
+	if id.Intents != nil {
+		intents = *id.Intents
+		if intents < 0 || intents&^knownIntents != 0 {
+			c.close(closeInvalidIntents, "Invalid intent(s).")
+			return nil, errors.New("invalid intents")
+		}
+	}
+	guilds, err := g.hs.GuildIDs(ctx, p.User.ID)
+	if err != nil {
+		c.close(closeUnknownError, "Unknown error.")
+		return nil, err
+	}
+	s := &session{
+		g: g, id: newSessionID(), user: p, intents: intents, bot: p.User.Bot,
+		out: make(chan []byte, sendQueue), c: c, guilds: make(map[snowflake.ID]bool),
+	}
+	for _, gid := range guilds {
+		s.guilds[gid] = true
+	}
+	// Indexed before READY is built, so that no event committed meanwhile
+	// is missed; one that arrives twice (in a GUILD_CREATE and as a
+	// dispatch) is harmless, one lost is not.
+	g.index(s, guilds)
+	ready, err := g.ready(ctx, s, guilds, id.Shard)
+	if err != nil {
+		c.close(closeUnknownError, "Unknown error.")
+		return nil, err
+	}
+	s.dispatch("READY", ready)
+	for _, gid := range guilds {
+		if st, err := g.hs.GuildState(ctx, p, gid); err == nil {
+			b, _ := json.Marshal(st)
+			s.dispatch("GUILD_CREATE", b)
+		}
+	}
+	g.log.Debug("gateway session identified", "user_id", p.User.ID, "session", s.id, "guilds", len(guilds))
+	return s, nil
+}
+
+// readyUser is the private user object of READY.
+type readyUser struct {
+	ID            snowflake.ID `json:"id"`
+	Username      string       `json:"username"`
+	Discriminator string       `json:"discriminator"`
+	GlobalName    *string      `json:"global_name"`
+	Avatar        *string      `json:"avatar"`
+	Bot           bool         `json:"bot"`
+	MFAEnabled    bool         `json:"mfa_enabled"`
+	Verified      bool         `json:"verified"`
+	Email         *string      `json:"email"`
+	Flags         int64        `json:"flags"`
+	Locale        string       `json:"locale"`
+	PremiumType   int          `json:"premium_type"`
+}
+
+func (g *Gateway) ready(ctx context.Context, s *session, guilds []snowflake.ID, shard []int) ([]byte, error) {
+	dms, err := g.hs.DMChannels(ctx, s.user)
+	if err != nil {
+		return nil, err
+	}
+	u := s.user.User.Discord()
+	stubs := make([]map[string]any, 0, len(guilds))
+	for _, id := range guilds {
+		stubs = append(stubs, map[string]any{"id": id, "unavailable": true})
+	}
+	r := map[string]any{
+		"v": 10,
+		"user": readyUser{
+			ID: u.ID, Username: u.Username, Discriminator: "0", GlobalName: u.GlobalName, Avatar: u.Avatar,
+			Bot: s.bot, Verified: true, Flags: u.PublicFlags, Locale: "en-US",
+		},
+		"guilds":              stubs,
+		"session_id":          s.id,
+		"session_type":        "normal",
+		"resume_gateway_url":  g.cfg.URL,
+		"application":         map[string]any{"id": u.ID, "flags": 0},
+		"private_channels":    dms,
+		"relationships":       []any{},
+		"presences":           []any{},
+		"guild_join_requests": []any{},
+		"user_settings":       map[string]any{},
+		"read_state":          map[string]any{"entries": []any{}, "partial": false, "version": 0},
+	}
+	if len(shard) == 2 {
+		r["shard"] = shard
+	}
+	return json.Marshal(r)
+}
+
+// resume re-attaches a dropped session and replays what it missed; when it
+// cannot, it sends INVALID_SESSION (d false) and returns nil, nil.
+func (g *Gateway) resume(ctx context.Context, c *conn, raw json.RawMessage) (*session, error) {
+	var r resume
+	if err := json.Unmarshal(raw, &r); err != nil {
+		c.close(closeDecodeError, "Error while decoding payload.")
+		return nil, err
+	}
+	invalid := func() (*session, error) {
+		return nil, c.write(ctx, encodeFrame(opInvalidSession, false))
+	}
+	p, err := g.hs.Authenticate(ctx, stripBot(r.Token))
+	if err != nil {
+		c.close(closeAuthFailed, "Authentication failed.")
+		return nil, err
+	}
+	g.mu.RLock()
+	s := g.sessions[r.SessionID]
+	g.mu.RUnlock()
+	if s == nil || s.user.User.ID != p.User.ID {
+		return invalid()
+	}
+	s.mu.Lock()
+	if s.c != nil {
+		// Still attached to a connection the client considers dead:
+		// take over, as Discord does.
+		s.c.close(closeUnknownError, "resumed elsewhere")
+	}
+	if r.Seq > s.seq || r.Seq < s.seq-ringSize {
+		s.mu.Unlock()
+		if r.Seq > s.seq {
+			c.close(closeInvalidSeq, "Invalid seq.")
+			return nil, errors.New("invalid seq")
+		}
+		return invalid()
+	}
+	missed := make([][]byte, 0, s.seq-r.Seq)
+	for q := r.Seq + 1; q <= s.seq; q++ {
+		missed = append(missed, s.ring[(q-1)%ringSize])
+	}
+	s.c, s.out, s.detached = c, make(chan []byte, sendQueue+len(missed)+1), time.Time{}
+	for _, f := range missed {
+		s.out <- f
+	}
+	s.seq++
+	f := dispatchFrame(s.seq, "RESUMED", []byte(`{}`))
+	s.ring[(s.seq-1)%ringSize] = f
+	s.out <- f
+	s.mu.Unlock()
+	return s, nil
+}
+
+// requestMembers answers REQUEST_GUILD_MEMBERS with GUILD_MEMBERS_CHUNK
+// dispatches of up to 1,000 members.
+func (g *Gateway) requestMembers(ctx context.Context, s *session, raw json.RawMessage) {
+	var req struct {
+		GuildID json.RawMessage `json:"guild_id"`
+		Query   string          `json:"query"`
+		Limit   int             `json:"limit"`
+		UserIDs []snowflake.ID  `json:"user_ids"`
+		Nonce   string          `json:"nonce"`
+	}
+	if json.Unmarshal(raw, &req) != nil {
+		return
+	}
+	var ids []snowflake.ID
+	if json.Unmarshal(req.GuildID, &ids) != nil {
+		var one snowflake.ID
+		if json.Unmarshal(req.GuildID, &one) != nil {
+			return
+		}
+		ids = []snowflake.ID{one}
+	}
+	for _, gid := range ids {
+		ms, err := g.hs.GuildMembers(ctx, s.user, gid, req.Query, req.UserIDs, req.Limit)
+		if err != nil {
+			continue
+		}
+		chunks := max(1, (len(ms)+999)/1000)
+		for i := 0; i < chunks; i++ {
+			part := ms[i*1000 : min(len(ms), (i+1)*1000)]
+			if part == nil {
+				part = ms[:0]
+			}
+			b, _ := json.Marshal(map[string]any{
+				"guild_id": gid, "members": part, "chunk_index": i, "chunk_count": chunks, "nonce": req.Nonce,
+				"not_found": []any{},
+			})
+			s.dispatch("GUILD_MEMBERS_CHUNK", b)
+		}
+	}
+}

@@ -1,0 +1,202 @@
+package homeserver
+
+import (
+	"context"
+	"errors"
+
+	"hearth/discord"
+	"hearth/homeserver/permission"
+	"hearth/snowflake"
+	"hearth/storage"
+)
+
+// What the gateway asks of the domain: the state a session starts from and
+// who may see each event. The answers come from the state cache, since the
+// gateway asks for every event and every session.
+
+// GuildState is a GUILD_CREATE payload as one member sees the guild.
+type GuildState struct {
+	discord.Guild
+	JoinedAt             discord.Timestamp `json:"joined_at"`
+	Large                bool              `json:"large"`
+	Unavailable          bool              `json:"unavailable"`
+	MemberCount          int               `json:"member_count"`
+	Channels             []discord.Channel `json:"channels"`
+	Threads              []discord.Channel `json:"threads"`
+	Members              []discord.Member  `json:"members"`
+	Presences            []any             `json:"presences"`
+	VoiceStates          []any             `json:"voice_states"`
+	StageInstances       []any             `json:"stage_instances"`
+	GuildScheduledEvents []any             `json:"guild_scheduled_events"`
+	SoundboardSounds     []any             `json:"soundboard_sounds"`
+}
+
+// LargeThreshold is the member count above which a guild is "large" and
+// its GUILD_CREATE carries only the session's own member.
+const LargeThreshold = 250
+
+// GuildIDs lists the guilds a user is in.
+func (h *Homeserver) GuildIDs(ctx context.Context, userID snowflake.ID) ([]snowflake.ID, error) {
+	gs, err := h.store.UserGuilds(ctx, userID)
+	if err != nil {
+		return nil, storeErr("guild ids", err)
+	}
+	out := make([]snowflake.ID, len(gs))
+	for i, g := range gs {
+		out[i] = g.ID
+	}
+	return out, nil
+}
+
+// GuildState builds what a member's session receives as GUILD_CREATE: the
+// channels and active threads it may view, roles, emoji, and members (all
+// of them up to LargeThreshold, else only the member itself).
+func (h *Homeserver) GuildState(ctx context.Context, p Principal, guildID snowflake.ID) (GuildState, error) {
+	a, err := h.loadAccess(ctx, h.store, guildID, p.User.ID)
+	if err != nil {
+		return GuildState{}, err
+	}
+	emojis, err := h.store.GuildEmojis(ctx, guildID)
+	if err != nil {
+		return GuildState{}, storeErr("guild state", err)
+	}
+	cs, err := h.store.GuildChannels(ctx, guildID)
+	if err != nil {
+		return GuildState{}, storeErr("guild state", err)
+	}
+	n, err := h.store.MemberCount(ctx, guildID)
+	if err != nil {
+		return GuildState{}, storeErr("guild state", err)
+	}
+	out := GuildState{
+		Guild: discordGuild(a.guild, a.roles, emojis), JoinedAt: discord.Timestamp(a.member.JoinedAt),
+		Large: n > LargeThreshold, MemberCount: n, Channels: []discord.Channel{}, Threads: []discord.Channel{},
+		Presences: []any{}, VoiceStates: []any{}, StageInstances: []any{}, GuildScheduledEvents: []any{},
+		SoundboardSounds: []any{},
+	}
+	for _, c := range cs {
+		if a.in(c).Has(permission.ViewChannel) {
+			out.Channels = append(out.Channels, discordChannel(c))
+		}
+	}
+	if ts, err := h.threadList(ctx, a, mustThreads(h.store.ActiveThreads(ctx, guildID)), p.User.ID, nil); err == nil {
+		out.Threads = ts.Threads
+	}
+	if out.Large {
+		u, err := h.hot.UserByID(ctx, p.User.ID)
+		if err != nil {
+			return GuildState{}, storeErr("guild state", err)
+		}
+		out.Members = []discord.Member{discordMember(a.member, u)}
+		return out, nil
+	}
+	ms, err := h.store.Members(ctx, guildID, 0, LargeThreshold)
+	if err != nil {
+		return GuildState{}, storeErr("guild state", err)
+	}
+	for _, m := range ms {
+		if u, err := h.hot.UserByID(ctx, m.UserID); err == nil {
+			out.Members = append(out.Members, discordMember(m, u))
+		}
+	}
+	return out, nil
+}
+
+func mustThreads(ts []storage.Channel, err error) []storage.Channel {
+	if err != nil {
+		return nil
+	}
+	return ts
+}
+
+// ChannelPermissions are what a user may do in a channel (guild, thread or
+// DM); 0 when the user cannot know the channel.
+func (h *Homeserver) ChannelPermissions(ctx context.Context, userID, channelID snowflake.ID) permission.Set {
+	pl, err := h.placeOf(ctx, h.hot, channelID, userID)
+	if err != nil {
+		return 0
+	}
+	return pl.perms
+}
+
+// GuildPermissions are a user's guild-level permissions; 0 for a
+// non-member.
+func (h *Homeserver) GuildPermissions(ctx context.Context, userID, guildID snowflake.ID) permission.Set {
+	a, err := h.loadAccess(ctx, h.hot, guildID, userID)
+	if err != nil {
+		return 0
+	}
+	return a.base
+}
+
+// Recipients lists the members of a DM channel; nil for other channels.
+func (h *Homeserver) Recipients(ctx context.Context, channelID snowflake.ID) []snowflake.ID {
+	c, err := h.hot.ChannelByID(ctx, channelID)
+	if err != nil || c.GuildID != 0 {
+		return nil
+	}
+	return c.Recipients
+}
+
+// GuildMembers answers the gateway's REQUEST_GUILD_MEMBERS: members whose
+// name starts with query (all, when query is ""), or the listed users; at
+// most limit (0: all, up to 1000 a call... the gateway pages them).
+func (h *Homeserver) GuildMembers(ctx context.Context, p Principal, guildID snowflake.ID, query string, userIDs []snowflake.ID, limit int) ([]discord.Member, error) {
+	if _, err := h.loadAccess(ctx, h.hot, guildID, p.User.ID); err != nil {
+		return nil, err
+	}
+	var out []discord.Member
+	add := func(m storage.Member) {
+		if u, err := h.hot.UserByID(ctx, m.UserID); err == nil {
+			if query == "" || hasPrefixFold(u.Username, query) || hasPrefixFold(m.Nick, query) {
+				out = append(out, discordMember(m, u))
+			}
+		}
+	}
+	if len(userIDs) > 0 {
+		for _, id := range userIDs {
+			if m, err := h.store.Member(ctx, guildID, id); err == nil {
+				add(m)
+			} else if !errors.Is(err, storage.ErrNotFound) {
+				return nil, storeErr("guild members", err)
+			}
+		}
+		return out, nil
+	}
+	var after snowflake.ID
+	for {
+		page, err := h.store.Members(ctx, guildID, after, 1000)
+		if err != nil {
+			return nil, storeErr("guild members", err)
+		}
+		for _, m := range page {
+			add(m)
+			if limit > 0 && len(out) >= limit {
+				return out, nil
+			}
+		}
+		if len(page) < 1000 {
+			return out, nil
+		}
+		after = page[len(page)-1].UserID
+	}
+}
+
+func hasPrefixFold(s, prefix string) bool {
+	if len(prefix) > len(s) {
+		return false
+	}
+	for i := 0; i < len(prefix); i++ {
+		a, b := s[i], prefix[i]
+		if 'A' <= a && a <= 'Z' {
+			a += 'a' - 'A'
+		}
+		if 'A' <= b && b <= 'Z' {
+			b += 'a' - 'A'
+		}
+		if a != b {
+			return false
+		}
+	}
+	return true
+}
