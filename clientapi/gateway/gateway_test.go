@@ -110,7 +110,7 @@ func (c *client) must(timeout time.Duration) payload {
 func (c *client) until(t string) payload {
 	c.t.Helper()
 	for {
-		p := c.must(5 * time.Second)
+		p := c.must(15 * time.Second)
 		if p.Op == 0 && p.T == t {
 			return p
 		}
@@ -121,7 +121,7 @@ func (c *client) until(t string) payload {
 func (c *client) closeCode() websocket.StatusCode {
 	c.t.Helper()
 	for {
-		_, err := c.read(5 * time.Second)
+		_, err := c.read(15 * time.Second)
 		if err != nil {
 			return websocket.CloseStatus(err)
 		}

@@ -21,7 +21,8 @@ const ringSize = 4096
 
 // sendQueue bounds the frames waiting for a slow client; past it the
 // connection is closed (the session can resume) so that nobody else waits.
-const sendQueue = 2048
+// It is small because every idle session pays for it.
+const sendQueue = 512
 
 // session is an identified gateway session. It outlives its connection by
 // the resume window.
@@ -32,9 +33,12 @@ type session struct {
 	intents int64
 	bot     bool
 
-	mu       sync.Mutex
-	seq      int64
-	ring     [][]byte // ring[i%ringSize] holds the frame of seq i+1
+	mu  sync.Mutex
+	seq int64
+	// ring holds the frames of seqs seq-len(ring)+1 .. seq, at most
+	// ringSize of them; it grows as dispatches come, so that an idle
+	// session costs little.
+	ring     [][]byte
 	out      chan []byte
 	c        *conn
 	detached time.Time
@@ -65,10 +69,7 @@ func (s *session) dispatch(t string, d []byte) {
 	s.mu.Lock()
 	s.seq++
 	f := dispatchFrame(s.seq, t, d)
-	if s.ring == nil {
-		s.ring = make([][]byte, ringSize)
-	}
-	s.ring[(s.seq-1)%ringSize] = f
+	s.keep(f)
 	out, c := s.out, s.c
 	s.mu.Unlock()
 	if out == nil {
@@ -83,6 +84,27 @@ func (s *session) dispatch(t string, d []byte) {
 			c.close(closeUnknownError, "slow consumer")
 		}
 	}
+}
+
+// keep adds a frame to the ring; s.mu is held.
+func (s *session) keep(f []byte) {
+	if len(s.ring) == 2*ringSize {
+		// Drop the older half at once: amortised O(1) per frame.
+		n := copy(s.ring, s.ring[ringSize:])
+		clear(s.ring[n:])
+		s.ring = s.ring[:n]
+	}
+	s.ring = append(s.ring, f)
+}
+
+// missedSince returns the frames after seq, or false when the ring no
+// longer holds them all; s.mu is held.
+func (s *session) missedSince(seq int64) ([][]byte, bool) {
+	n := s.seq - seq
+	if n < 0 || n > int64(len(s.ring)) || n > ringSize {
+		return nil, false
+	}
+	return append([][]byte(nil), s.ring[int64(len(s.ring))-n:]...), true
 }
 
 // reconnect asks the client to come back (op 7) and closes the connection.
@@ -381,17 +403,15 @@ func (g *Gateway) resume(ctx context.Context, c *conn, raw json.RawMessage) (*se
 		// take over, as Discord does.
 		s.c.close(closeUnknownError, "resumed elsewhere")
 	}
-	if r.Seq > s.seq || r.Seq < s.seq-ringSize {
+	if r.Seq > s.seq {
 		s.mu.Unlock()
-		if r.Seq > s.seq {
-			c.close(closeInvalidSeq, "Invalid seq.")
-			return nil, errors.New("invalid seq")
-		}
-		return invalid()
+		c.close(closeInvalidSeq, "Invalid seq.")
+		return nil, errors.New("invalid seq")
 	}
-	missed := make([][]byte, 0, s.seq-r.Seq)
-	for q := r.Seq + 1; q <= s.seq; q++ {
-		missed = append(missed, s.ring[(q-1)%ringSize])
+	missed, ok := s.missedSince(r.Seq)
+	if !ok {
+		s.mu.Unlock()
+		return invalid()
 	}
 	s.c, s.out, s.detached = c, make(chan []byte, sendQueue+len(missed)+1), time.Time{}
 	for _, f := range missed {
@@ -399,7 +419,7 @@ func (g *Gateway) resume(ctx context.Context, c *conn, raw json.RawMessage) (*se
 	}
 	s.seq++
 	f := dispatchFrame(s.seq, "RESUMED", []byte(`{}`))
-	s.ring[(s.seq-1)%ringSize] = f
+	s.keep(f)
 	s.out <- f
 	s.mu.Unlock()
 	return s, nil

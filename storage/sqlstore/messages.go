@@ -351,6 +351,28 @@ func (r reader) SearchMessages(ctx context.Context, guildID snowflake.ID, q stor
 	offset := max(q.Offset, 0)
 	cond := strings.Join(where, " AND ")
 	page := append(args[:len(args):len(args)], limit, offset)
+	if r.d.Name == "postgres" {
+		// The GIN index yields matches in no useful order, so the IDs of
+		// every match are gathered once (IDs only, not whole rows), then
+		// counted and paged; only the page's rows are read in full.
+		var total int
+		ms, err := queryAll(ctx, r, "search messages", func(row scanner) (storage.Message, error) {
+			return scanMessage(row, &total)
+		}, fmt.Sprintf(`WITH hits AS MATERIALIZED (SELECT m.id FROM messages m WHERE %s)
+			SELECT %s, (SELECT COUNT(*) FROM hits) FROM messages m
+			WHERE m.id IN (SELECT id FROM hits ORDER BY id DESC LIMIT $%d OFFSET $%d) ORDER BY m.id DESC`,
+			cond, messageColumns, len(args)+1, len(args)+2), page...)
+		if err != nil {
+			return nil, 0, err
+		}
+		if len(ms) == 0 && offset > 0 {
+			err := r.q.QueryRowContext(ctx, `SELECT COUNT(*) FROM messages m WHERE `+cond, args...).Scan(&total)
+			if err != nil {
+				return nil, 0, r.wrap("search messages count", err)
+			}
+		}
+		return ms, min(total, storage.SearchCountMax), r.loadAttachments(ctx, ms)
+	}
 	ms, err := queryAll(ctx, r, "search messages", func(row scanner) (storage.Message, error) {
 		return scanMessage(row)
 	}, fmt.Sprintf(`SELECT %s FROM %s WHERE %s ORDER BY %s LIMIT $%d OFFSET $%d`,
