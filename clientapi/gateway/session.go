@@ -22,7 +22,7 @@ const ringSize = 4096
 // sendQueue bounds the frames waiting for a slow client; past it the
 // connection is closed (the session can resume) so that nobody else waits.
 // It is small because every idle session pays for it.
-const sendQueue = 512
+const sendQueue = 128
 
 // session is an identified gateway session. It outlives its connection by
 // the resume window.
@@ -66,10 +66,22 @@ func (s *session) inGuild(id snowflake.ID) bool {
 // dispatch numbers a dispatch, keeps it for RESUME and queues it for the
 // connection, if there is one.
 func (s *session) dispatch(t string, d []byte) {
+	s.send(t, d, true)
+}
+
+// send numbers and queues a dispatch; keep false leaves a hole in the ring
+// instead of the frame. READY and the first GUILD_CREATEs are not kept:
+// they are the bulk of an idle session's memory, and a client that lost
+// them identifies again rather than resumes.
+func (s *session) send(t string, d []byte, keep bool) {
 	s.mu.Lock()
 	s.seq++
 	f := dispatchFrame(s.seq, t, d)
-	s.keep(f)
+	if keep {
+		s.keep(f)
+	} else {
+		s.keep(nil)
+	}
 	out, c := s.out, s.c
 	s.mu.Unlock()
 	if out == nil {
@@ -104,7 +116,13 @@ func (s *session) missedSince(seq int64) ([][]byte, bool) {
 	if n < 0 || n > int64(len(s.ring)) || n > ringSize {
 		return nil, false
 	}
-	return append([][]byte(nil), s.ring[int64(len(s.ring))-n:]...), true
+	missed := append([][]byte(nil), s.ring[int64(len(s.ring))-n:]...)
+	for _, f := range missed {
+		if f == nil {
+			return nil, false // a frame that was not kept
+		}
+	}
+	return missed, true
 }
 
 // reconnect asks the client to come back (op 7) and closes the connection.
@@ -314,11 +332,11 @@ func (g *Gateway) identify(ctx context.Context, c *conn, raw json.RawMessage) (*
 		c.close(closeUnknownError, "Unknown error.")
 		return nil, err
 	}
-	s.dispatch("READY", ready)
+	s.send("READY", ready, false)
 	for _, gid := range guilds {
 		if st, err := g.hs.GuildState(ctx, p, gid); err == nil {
 			b, _ := json.Marshal(st)
-			s.dispatch("GUILD_CREATE", b)
+			s.send("GUILD_CREATE", b, false)
 		}
 	}
 	g.log.Debug("gateway session identified", "user_id", p.User.ID, "session", s.id, "guilds", len(guilds))

@@ -10,10 +10,14 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -37,6 +41,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		cfg      server.Config
 		logLevel string
 		logJSON  bool
+		pprof    string
 	)
 	fs.StringVar(&cfg.Listen, "listen", "127.0.0.1:8080", "address to serve on (host:port)")
 	fs.StringVar(&cfg.DataDir, "data", "data", "data directory: SQLite database, uploads, signing key")
@@ -47,6 +52,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	fs.BoolVar(&cfg.RateLimit, "rate-limit", true, "enforce client API rate limits")
 	fs.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	fs.BoolVar(&logJSON, "log-json", false, "log JSON lines instead of text")
+	fs.StringVar(&pprof, "pprof", "", "serve Go's pprof profiles on this address (such as 127.0.0.1:6060); off when empty")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -70,6 +76,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	if err != nil {
 		return fmt.Errorf("cannot start: %w", err)
 	}
+	if pprof != "" {
+		stopProfiles, err := serveProfiles(pprof)
+		if err != nil {
+			srv.Close()
+			return fmt.Errorf("cannot start: --pprof: %w", err)
+		}
+		defer stopProfiles()
+	}
 	fmt.Fprintf(stderr, "Hearth homeserver %s serving at %s (server name %s)\n", server.Version, srv.URL(), srv.ServerName())
 	return srv.Serve(ctx)
 }
@@ -91,4 +105,21 @@ func applyEnv(fs *flag.FlagSet, getenv func(string) string) error {
 		}
 	})
 	return err
+}
+
+// serveProfiles serves net/http/pprof on its own listener, apart from the
+// public port, and returns the function that stops it.
+func serveProfiles(addr string) (func(), error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	done := make(chan struct{})
+	go func() { defer close(done); _ = srv.Serve(ln) }()
+	return func() { _ = srv.Close(); <-done }, nil
 }

@@ -47,19 +47,25 @@ type config struct {
 	timeout     time.Duration
 	allowRemote bool
 	prefix      string
+	sessions    int
+	users       int
+	rate        int
 }
 
 func run(ctx context.Context, args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("loadtest", flag.ContinueOnError)
 	var c config
 	fs.StringVar(&c.url, "url", "http://127.0.0.1:8080", "homeserver base URL")
-	fs.StringVar(&c.scenario, "scenario", "accounts", "what to measure: accounts (register, login, authenticated reads) or messages (sends into one guild channel)")
+	fs.StringVar(&c.scenario, "scenario", "accounts", "what to measure: accounts (register, login, authenticated reads), messages (sends into one guild channel) or gateway (sessions, memory, fan-out latency; -n messages at -rate)")
 	fs.IntVar(&c.n, "n", 1000, "operations per phase")
 	fs.IntVar(&c.concurrency, "c", 16, "concurrent clients")
 	fs.IntVar(&c.serverPID, "server-pid", 0, "PID of the homeserver, to report its CPU time")
 	fs.DurationVar(&c.timeout, "timeout", 5*time.Minute, "give up after this long")
 	fs.BoolVar(&c.allowRemote, "allow-remote", false, "allow a non-loopback URL")
 	fs.StringVar(&c.prefix, "prefix", "", "username prefix (default: random per run)")
+	fs.IntVar(&c.sessions, "sessions", 1000, "gateway scenario: sessions to open")
+	fs.IntVar(&c.users, "users", 50, "gateway scenario: accounts the sessions and sends are spread over")
+	fs.IntVar(&c.rate, "rate", 20, "gateway scenario: messages sent per second")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -76,6 +82,8 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		return accounts(ctx, c, out)
 	case "messages":
 		return messages(ctx, c, out)
+	case "gateway":
+		return gatewayLoad(ctx, c, out)
 	default:
 		return fmt.Errorf("unknown scenario %q", c.scenario)
 	}
