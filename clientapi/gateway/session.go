@@ -41,6 +41,7 @@ type session struct {
 	ring     [][]byte
 	out      chan []byte
 	c        *conn
+	kick     context.CancelFunc // ends the attached connection's serve loop
 	detached time.Time
 	guilds   map[snowflake.ID]bool
 }
@@ -82,7 +83,7 @@ func (s *session) send(t string, d []byte, keep bool) {
 	} else {
 		s.keep(nil)
 	}
-	out, c := s.out, s.c
+	out, kick := s.out, s.kick
 	s.mu.Unlock()
 	if out == nil {
 		return
@@ -91,9 +92,11 @@ func (s *session) send(t string, d []byte, keep bool) {
 	case out <- f:
 	default:
 		// A client that does not read loses its connection, not the
-		// others' time; it can resume from the ring.
-		if c != nil {
-			c.close(closeUnknownError, "slow consumer")
+		// others' time: the connection's own loop closes it (a close
+		// here could block on the full socket), and the session can
+		// resume from the ring.
+		if kick != nil {
+			kick()
 		}
 	}
 }
@@ -195,7 +198,7 @@ func (g *Gateway) serve(ctx context.Context, c *conn) {
 		if s != nil {
 			s.mu.Lock()
 			if s.c == c {
-				s.c, s.out, s.detached = nil, nil, time.Now()
+				s.c, s.out, s.kick, s.detached = nil, nil, nil, time.Now()
 			}
 			s.mu.Unlock()
 		}
@@ -209,6 +212,7 @@ func (g *Gateway) serve(ctx context.Context, c *conn) {
 	for {
 		select {
 		case <-ctx.Done():
+			c.ws.CloseNow()
 			return
 		case <-readErr:
 			return
@@ -247,7 +251,7 @@ func (g *Gateway) serve(ctx context.Context, c *conn) {
 					return
 				}
 				s.mu.Lock()
-				out = s.out
+				out, s.kick = s.out, cancel
 				s.mu.Unlock()
 			case opResume:
 				if s != nil {
@@ -262,7 +266,7 @@ func (g *Gateway) serve(ctx context.Context, c *conn) {
 					continue // INVALID_SESSION sent; the client may IDENTIFY
 				}
 				s.mu.Lock()
-				out = s.out
+				out, s.kick = s.out, cancel
 				s.mu.Unlock()
 			case opPresenceUpdate, opVoiceStateUpdate:
 				if s == nil {

@@ -1,0 +1,129 @@
+package gateway_test
+
+import (
+	"context"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+
+	st "hearth/server/servertest"
+)
+
+// TestConnectionStormLeaksNothing: hundreds of connections opened and
+// dropped at once, some mid-handshake, some identified; afterwards the
+// server still serves, and its goroutines are back where they were.
+func TestConnectionStormLeaksNothing(t *testing.T) {
+	s := st.Start(t, st.Options{})
+	tok := s.Register(t, "alice", "correct horse")
+	warm := dial(t, s, "")
+	identify(warm, tok, 1)
+	warm.ws.CloseNow()
+	time.Sleep(200 * time.Millisecond)
+	before := runtime.NumGoroutine()
+
+	const n = 300
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			ws, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(s.URL(), "http")+"/gateway", nil)
+			if err != nil {
+				return
+			}
+			if i%2 == 0 {
+				ws.Read(ctx) // HELLO
+				ws.Write(ctx, websocket.MessageText, []byte(`{"op":2,"d":{"token":"`+tok+`","intents":1}}`))
+				ws.Read(ctx) // READY
+			}
+			ws.CloseNow()
+		}()
+	}
+	wg.Wait()
+	// Everyone else is still served.
+	c := dial(t, s, "")
+	identify(c, tok, 1)
+	c.ws.CloseNow()
+
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		now := runtime.NumGoroutine()
+		if now <= before+2 {
+			return
+		}
+		if time.Now().After(deadline) {
+			buf := make([]byte, 1<<20)
+			t.Fatalf("goroutines: %d before, %d after the storm\n%s", before, now, buf[:runtime.Stack(buf, true)])
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// TestSlowConsumerIsDropped: a client that never reads is disconnected;
+// a client that reads gets every message meanwhile.
+func TestSlowConsumerIsDropped(t *testing.T) {
+	s := st.Start(t, st.Options{})
+	alice := s.Register(t, "alice", "correct horse")
+	g := do(t, s, "POST", "/api/v10/guilds", alice, map[string]any{"name": "Flood"})
+	var general string
+	for _, ch := range listOf(t, s, "/api/v10/guilds/"+g["id"].(string)+"/channels", alice) {
+		if ch["type"] == float64(0) {
+			general = ch["id"].(string)
+		}
+	}
+	slow := dial(t, s, "")
+	identify(slow, alice, allIntents)
+	fast := dial(t, s, "")
+	identify(fast, alice, allIntents)
+	fast.until("GUILD_CREATE")
+
+	// Enough to overflow the loopback socket buffers (several MB) and the
+	// session's queue: 800 frames of ~16 KB.
+	const n = 800
+	body := strings.Repeat("x", 4000)
+	embeds := []map[string]any{}
+	for range 10 {
+		embeds = append(embeds, map[string]any{"description": strings.Repeat("y", 1000)})
+	}
+	done := make(chan int)
+	go func() {
+		got := 0
+		for got < n {
+			p, err := fast.read(30 * time.Second)
+			if err != nil {
+				break
+			}
+			if p.T == "MESSAGE_CREATE" {
+				got++
+			}
+		}
+		done <- got
+	}()
+	for i := 0; i < n; i++ {
+		r := s.Do(t, "POST", "/api/v10/channels/"+general+"/messages", alice, map[string]any{"content": body, "embeds": embeds})
+		if r.Status != 200 {
+			t.Fatalf("send %d: %d %s", i, r.Status, r.Body)
+		}
+	}
+	if got := <-done; got != n {
+		t.Fatalf("the reading client got %d of %d messages", got, n)
+	}
+	// The slow client's connection was closed by the server: reading
+	// what was buffered ends in an error, not a wait.
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	for {
+		if _, _, err := slow.ws.Read(ctx); err != nil {
+			if ctx.Err() != nil {
+				t.Fatalf("the slow consumer's connection is still open: %v", err)
+			}
+			return
+		}
+	}
+}
