@@ -47,8 +47,10 @@ type Gateway struct {
 	sessions map[string]*session
 	byGuild  map[snowflake.ID]map[*session]struct{}
 	byUser   map[snowflake.ID]map[*session]struct{}
-	closing  bool
-	conns    sync.WaitGroup
+	// presences are users' aggregated presences, other than offline.
+	presences map[snowflake.ID]presence
+	closing   bool
+	conns     sync.WaitGroup
 }
 
 // New makes a gateway; call Run to start routing events.
@@ -64,9 +66,10 @@ func New(cfg Config) *Gateway {
 	}
 	return &Gateway{
 		cfg: cfg, hs: cfg.Homeserver, log: cfg.Log,
-		sessions: make(map[string]*session),
-		byGuild:  make(map[snowflake.ID]map[*session]struct{}),
-		byUser:   make(map[snowflake.ID]map[*session]struct{}),
+		sessions:  make(map[string]*session),
+		byGuild:   make(map[snowflake.ID]map[*session]struct{}),
+		byUser:    make(map[snowflake.ID]map[*session]struct{}),
+		presences: make(map[snowflake.ID]presence),
 	}
 }
 

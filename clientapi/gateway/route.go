@@ -186,6 +186,7 @@ func (g *Gateway) joined(ctx context.Context, s *session, guildID snowflake.ID) 
 	if err != nil {
 		return
 	}
+	st.Presences = g.presencesOf(memberIDs(st.Members), guildID)
 	s.mu.Lock()
 	s.guilds[guildID] = true
 	s.mu.Unlock()

@@ -12,6 +12,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"hearth/discord"
 	"hearth/homeserver"
 	"hearth/snowflake"
 )
@@ -44,6 +45,7 @@ type session struct {
 	kick     context.CancelFunc // ends the attached connection's serve loop
 	detached time.Time
 	guilds   map[snowflake.ID]bool
+	presence presence
 }
 
 func newSessionID() string {
@@ -144,9 +146,10 @@ func (s *session) reconnect() {
 
 // identify is IDENTIFY's d.
 type identify struct {
-	Token   string `json:"token"`
-	Intents *int64 `json:"intents"`
-	Shard   []int  `json:"shard"`
+	Token    string          `json:"token"`
+	Intents  *int64          `json:"intents"`
+	Shard    []int           `json:"shard"`
+	Presence *presenceUpdate `json:"presence"`
 }
 
 // resume is RESUME's d.
@@ -201,6 +204,7 @@ func (g *Gateway) serve(ctx context.Context, c *conn) {
 				s.c, s.out, s.kick, s.detached = nil, nil, nil, time.Now()
 			}
 			s.mu.Unlock()
+			g.presenceChanged(context.WithoutCancel(ctx), s.user.User.ID)
 		}
 	}()
 	// The first heartbeat may come up to one interval after HELLO; after
@@ -253,6 +257,7 @@ func (g *Gateway) serve(ctx context.Context, c *conn) {
 				s.mu.Lock()
 				out, s.kick = s.out, cancel
 				s.mu.Unlock()
+				g.presenceChanged(ctx, s.user.User.ID)
 			case opResume:
 				if s != nil {
 					c.close(closeAlreadyAuth, "Already authenticated.")
@@ -268,12 +273,26 @@ func (g *Gateway) serve(ctx context.Context, c *conn) {
 				s.mu.Lock()
 				out, s.kick = s.out, cancel
 				s.mu.Unlock()
-			case opPresenceUpdate, opVoiceStateUpdate:
+			case opPresenceUpdate:
 				if s == nil {
 					c.close(closeNotAuthenticated, "You sent a payload prior to identifying.")
 					return
 				}
-				// Accepted; presence and voice are not carried yet.
+				var pu presenceUpdate
+				if json.Unmarshal(f.D, &pu) != nil {
+					c.close(closeDecodeError, "Error while decoding payload.")
+					return
+				}
+				s.mu.Lock()
+				s.presence = pu.clean()
+				s.mu.Unlock()
+				g.presenceChanged(ctx, s.user.User.ID)
+			case opVoiceStateUpdate:
+				if s == nil {
+					c.close(closeNotAuthenticated, "You sent a payload prior to identifying.")
+					return
+				}
+				// Accepted; voice is not carried.
 			case opRequestGuildMembers:
 				if s == nil {
 					c.close(closeNotAuthenticated, "You sent a payload prior to identifying.")
@@ -323,6 +342,10 @@ func (g *Gateway) identify(ctx context.Context, c *conn, raw json.RawMessage) (*
 	s := &session{
 		g: g, id: newSessionID(), user: p, intents: intents, bot: p.User.Bot,
 		out: make(chan []byte, sendQueue), c: c, guilds: make(map[snowflake.ID]bool),
+		presence: presence{Status: "online", Activities: []activity{}},
+	}
+	if id.Presence != nil {
+		s.presence = id.Presence.clean()
 	}
 	for _, gid := range guilds {
 		s.guilds[gid] = true
@@ -339,6 +362,7 @@ func (g *Gateway) identify(ctx context.Context, c *conn, raw json.RawMessage) (*
 	s.send("READY", ready, false)
 	for _, gid := range guilds {
 		if st, err := g.hs.GuildState(ctx, p, gid); err == nil {
+			st.Presences = g.presencesOf(memberIDs(st.Members), gid)
 			b, _ := json.Marshal(st)
 			s.send("GUILD_CREATE", b, false)
 		}
@@ -486,4 +510,14 @@ func (g *Gateway) requestMembers(ctx context.Context, s *session, raw json.RawMe
 			s.dispatch("GUILD_MEMBERS_CHUNK", b)
 		}
 	}
+}
+
+func memberIDs(ms []discord.Member) []snowflake.ID {
+	out := make([]snowflake.ID, 0, len(ms))
+	for _, m := range ms {
+		if m.User != nil {
+			out = append(out, m.User.ID)
+		}
+	}
+	return out
 }

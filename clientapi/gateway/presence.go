@@ -1,0 +1,156 @@
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+	"unicode/utf8"
+
+	"hearth/snowflake"
+)
+
+// intentGuildPresences is PRESENCE_UPDATE's intent.
+const intentGuildPresences = 1 << 8
+
+// Statuses in order of presence: a user on several devices shows the most
+// present one. Invisible is offline to others.
+var statusRank = map[string]int{"offline": 0, "invisible": 0, "idle": 1, "dnd": 2, "online": 3}
+
+// activity is the part of a client's activity Hearth keeps and relays.
+type activity struct {
+	Name  string  `json:"name"`
+	Type  int     `json:"type"`
+	State *string `json:"state,omitempty"`
+	URL   *string `json:"url,omitempty"`
+}
+
+// presence is one session's, or a user's aggregated, presence.
+type presence struct {
+	Status     string     `json:"status"`
+	Activities []activity `json:"activities"`
+}
+
+// presenceUpdate is op 3's d (and IDENTIFY's presence).
+type presenceUpdate struct {
+	Status     string     `json:"status"`
+	Activities []activity `json:"activities"`
+	AFK        bool       `json:"afk"`
+}
+
+// clean bounds what a client may publish about itself.
+func (p presenceUpdate) clean() presence {
+	st := p.Status
+	if _, ok := statusRank[st]; !ok {
+		st = "online"
+	}
+	out := presence{Status: st, Activities: []activity{}}
+	for _, a := range p.Activities {
+		if len(out.Activities) == 5 {
+			break
+		}
+		a.Name = clipRunes(a.Name, 128)
+		if a.State != nil {
+			s := clipRunes(*a.State, 128)
+			a.State = &s
+		}
+		if a.URL != nil {
+			u := clipRunes(*a.URL, 512)
+			a.URL = &u
+		}
+		out.Activities = append(out.Activities, a)
+	}
+	return out
+}
+
+func clipRunes(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	r := []rune(s)
+	return string(r[:n])
+}
+
+// visible is what others see: invisible is offline, and offline carries
+// no activities.
+func (p presence) visible() presence {
+	if statusRank[p.Status] == 0 {
+		return presence{Status: "offline", Activities: []activity{}}
+	}
+	return p
+}
+
+// aggregate is a user's presence across its connected sessions; g.mu is
+// held.
+func (g *Gateway) aggregateLocked(userID snowflake.ID) presence {
+	best := presence{Status: "offline", Activities: []activity{}}
+	for s := range g.byUser[userID] {
+		s.mu.Lock()
+		p, connected := s.presence, s.c != nil
+		s.mu.Unlock()
+		if !connected || p.Status == "" {
+			continue
+		}
+		if statusRank[p.Status] > statusRank[best.Status] || (statusRank[p.Status] == statusRank[best.Status] && len(best.Activities) == 0) {
+			best = p
+		}
+	}
+	return best.visible()
+}
+
+// presenceChanged recomputes a user's presence and, when others would see
+// a difference, dispatches PRESENCE_UPDATE to the sessions of the user's
+// guilds that have the GUILD_PRESENCES intent. Presence is ephemeral: it is
+// not logged, and a restart forgets it.
+func (g *Gateway) presenceChanged(ctx context.Context, userID snowflake.ID) {
+	g.mu.Lock()
+	now := g.aggregateLocked(userID)
+	before, known := g.presences[userID]
+	if now.Status == "offline" {
+		delete(g.presences, userID)
+	} else {
+		g.presences[userID] = now
+	}
+	g.mu.Unlock()
+	if !known {
+		before = presence{Status: "offline", Activities: []activity{}}
+	}
+	b1, _ := json.Marshal(before)
+	b2, _ := json.Marshal(now)
+	if string(b1) == string(b2) {
+		return
+	}
+	guilds, err := g.hs.GuildIDs(ctx, userID)
+	if err != nil {
+		return
+	}
+	for _, gid := range guilds {
+		d, _ := json.Marshal(map[string]any{
+			"user": map[string]any{"id": userID}, "guild_id": gid, "status": now.Status,
+			"activities": now.Activities, "client_status": map[string]string{"web": now.Status},
+		})
+		g.mu.RLock()
+		targets := g.sessionsOf(g.byGuild[gid])
+		g.mu.RUnlock()
+		for _, s := range targets {
+			if s.user.User.ID != userID && s.intents&intentGuildPresences != 0 && s.inGuild(gid) {
+				s.dispatch("PRESENCE_UPDATE", d)
+			}
+		}
+	}
+}
+
+// presencesOf lists the current presences of a guild's members, for
+// GUILD_CREATE.
+func (g *Gateway) presencesOf(members []snowflake.ID, guildID snowflake.ID) []any {
+	g.mu.RLock()
+	defer g.mu.RUnlock()
+	out := []any{}
+	for _, id := range members {
+		if p, ok := g.presences[id]; ok {
+			out = append(out, map[string]any{
+				"user": map[string]any{"id": id}, "guild_id": guildID, "status": p.Status,
+				"activities": p.Activities, "client_status": map[string]string{"web": p.Status},
+			})
+		}
+	}
+	return out
+}

@@ -1,0 +1,110 @@
+package gateway_test
+
+import (
+	"encoding/json"
+	"testing"
+	"time"
+
+	st "hearth/server/servertest"
+)
+
+const presenceIntents = 1<<0 | 1<<8
+
+// presenceOf waits for a PRESENCE_UPDATE and returns its status.
+func presenceOf(t *testing.T, c *client) string {
+	t.Helper()
+	p := c.until("PRESENCE_UPDATE")
+	var d struct {
+		Status     string `json:"status"`
+		Activities []struct {
+			State string `json:"state"`
+		} `json:"activities"`
+	}
+	json.Unmarshal(p.D, &d)
+	if len(d.Activities) > 0 {
+		return d.Status + ":" + d.Activities[0].State
+	}
+	return d.Status
+}
+
+func TestPresence(t *testing.T) {
+	s := st.Start(t, st.Options{})
+	alice, bob := s.Register(t, "alice", "correct horse"), s.Register(t, "bob", "correct horse")
+	g := do(t, s, "POST", "/api/v10/guilds", alice, map[string]any{"name": "Here"})
+	var general string
+	for _, ch := range listOf(t, s, "/api/v10/guilds/"+g["id"].(string)+"/channels", alice) {
+		if ch["type"] == float64(0) {
+			general = ch["id"].(string)
+		}
+	}
+	inv := do(t, s, "POST", "/api/v10/channels/"+general+"/invites", alice, map[string]any{})["code"].(string)
+	do(t, s, "POST", "/api/v10/invites/"+inv, bob, nil)
+
+	watcher := dial(t, s, "")
+	identify(watcher, bob, presenceIntents)
+	watcher.until("GUILD_CREATE")
+
+	phone := dial(t, s, "")
+	identify(phone, alice, 1)
+	if got := presenceOf(t, watcher); got != "online" {
+		t.Fatalf("alice connected: %s", got)
+	}
+	phone.send(3, map[string]any{"status": "dnd", "since": nil, "afk": false,
+		"activities": []map[string]any{{"name": "Custom Status", "type": 4, "state": "in a meeting"}}})
+	if got := presenceOf(t, watcher); got != "dnd:in a meeting" {
+		t.Fatalf("after dnd: %s", got)
+	}
+	// A second device online: the most present status wins.
+	laptop := dial(t, s, "")
+	identify(laptop, alice, 1)
+	if got := presenceOf(t, watcher); got != "online" {
+		t.Fatalf("second device: %s", got)
+	}
+	laptop.ws.CloseNow()
+	if got := presenceOf(t, watcher); got != "dnd:in a meeting" {
+		t.Fatalf("second device gone: %s", got)
+	}
+	// Invisible looks offline to others.
+	phone.send(3, map[string]any{"status": "invisible", "activities": []any{}, "afk": false, "since": nil})
+	if got := presenceOf(t, watcher); got != "offline" {
+		t.Fatalf("invisible: %s", got)
+	}
+	phone.send(3, map[string]any{"status": "idle", "activities": []any{}, "afk": true, "since": 0})
+	if got := presenceOf(t, watcher); got != "idle" {
+		t.Fatalf("idle: %s", got)
+	}
+	// A new session of Bob's sees Alice's presence in GUILD_CREATE.
+	late := dial(t, s, "")
+	identify(late, bob, presenceIntents)
+	p := late.until("GUILD_CREATE")
+	var guild struct {
+		Presences []struct {
+			User struct {
+				ID string `json:"id"`
+			} `json:"user"`
+			Status string `json:"status"`
+		} `json:"presences"`
+	}
+	json.Unmarshal(p.D, &guild)
+	aliceID := do(t, s, "GET", "/api/v10/users/@me", alice, nil)["id"].(string)
+	found := false
+	for _, pr := range guild.Presences {
+		if pr.User.ID == aliceID {
+			found = pr.Status == "idle"
+		}
+	}
+	if !found {
+		t.Fatalf("alice's presence in GUILD_CREATE = %+v", guild.Presences)
+	}
+	// Without the intent, no PRESENCE_UPDATE.
+	quiet := dial(t, s, "")
+	identify(quiet, bob, 1)
+	quiet.until("GUILD_CREATE")
+	phone.ws.CloseNow()
+	if got := presenceOf(t, watcher); got != "offline" {
+		t.Fatalf("disconnected: %s", got)
+	}
+	if p, err := quiet.read(300 * time.Millisecond); err == nil && p.T == "PRESENCE_UPDATE" {
+		t.Fatal("PRESENCE_UPDATE sent without GUILD_PRESENCES")
+	}
+}
