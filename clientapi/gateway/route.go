@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"strings"
 
+	"hearth/discord"
 	"hearth/homeserver/permission"
 	"hearth/snowflake"
 	"hearth/storage"
@@ -147,6 +148,13 @@ func (g *Gateway) route(ctx context.Context, ev storage.Event) {
 	channel := channelOf(ev.Type, m)
 	seen := map[snowflake.ID]bool{}
 	var stripped []byte
+	if ev.Type == "CHANNEL_CREATE" || ev.Type == "CHANNEL_UPDATE" || ev.Type == "CHANNEL_DELETE" {
+		g.routeChannel(ctx, ev, m, guildID, targets)
+		return
+	}
+	if ev.Type == "GUILD_ROLE_UPDATE" || ev.Type == "GUILD_ROLE_DELETE" || ev.Type == "GUILD_MEMBER_UPDATE" {
+		defer g.recheckChannels(ctx, ev, m, guildID, targets)
+	}
 	for _, s := range targets {
 		if !s.inGuild(guildID) || (need != 0 && s.intents&need == 0) {
 			continue
@@ -187,6 +195,7 @@ func (g *Gateway) joined(ctx context.Context, s *session, guildID snowflake.ID) 
 		return
 	}
 	st.Presences = g.presencesOf(memberIDs(st.Members), guildID)
+	s.setVisible(guildID, st.Channels)
 	s.mu.Lock()
 	s.guilds[guildID] = true
 	s.mu.Unlock()
@@ -273,4 +282,84 @@ func stripContent(payload []byte) []byte {
 		return payload
 	}
 	return b
+}
+
+// routeChannel sends channel events as each session should see them: a
+// channel that becomes visible arrives as CHANNEL_CREATE, one that is
+// hidden (or deleted) as CHANNEL_DELETE, and updates only to those who
+// already see it.
+func (g *Gateway) routeChannel(ctx context.Context, ev storage.Event, m meta, guildID snowflake.ID, targets []*session) {
+	may := map[snowflake.ID]bool{}
+	for _, s := range targets {
+		if !s.inGuild(guildID) {
+			continue
+		}
+		had := s.sees(guildID, m.ID)
+		now := false
+		if ev.Type != "CHANNEL_DELETE" {
+			v, ok := may[s.user.User.ID]
+			if !ok {
+				v = g.hs.ChannelPermissions(ctx, s.user.User.ID, m.ID).Has(permission.ViewChannel)
+				may[s.user.User.ID] = v
+			}
+			now = v
+		}
+		s.markVisible(guildID, m.ID, now)
+		if s.intents&intentGuilds == 0 {
+			continue
+		}
+		switch {
+		case now && !had:
+			s.dispatch("CHANNEL_CREATE", ev.Payload)
+		case !now && had:
+			s.dispatch("CHANNEL_DELETE", ev.Payload)
+		case now && had && ev.Type == "CHANNEL_UPDATE":
+			s.dispatch("CHANNEL_UPDATE", ev.Payload)
+		}
+	}
+}
+
+// recheckChannels follows a role or member change with CHANNEL_CREATE and
+// CHANNEL_DELETE for the channels it revealed or hid, per affected session.
+func (g *Gateway) recheckChannels(ctx context.Context, ev storage.Event, m meta, guildID snowflake.ID, targets []*session) {
+	byUser := map[snowflake.ID][]discord.Channel{}
+	for _, s := range targets {
+		if !s.inGuild(guildID) || (ev.Type == "GUILD_MEMBER_UPDATE" && s.user.User.ID != m.User.ID) {
+			continue
+		}
+		chans, ok := byUser[s.user.User.ID]
+		if !ok {
+			var err error
+			if chans, err = g.hs.GuildChannels(ctx, s.user, guildID); err != nil {
+				continue
+			}
+			byUser[s.user.User.ID] = chans
+		}
+		now := make(map[snowflake.ID]bool, len(chans))
+		for _, c := range chans {
+			now[c.ID] = true
+			if !s.sees(guildID, c.ID) {
+				s.markVisible(guildID, c.ID, true)
+				if s.intents&intentGuilds != 0 {
+					b, _ := json.Marshal(c)
+					s.dispatch("CHANNEL_CREATE", b)
+				}
+			}
+		}
+		s.mu.Lock()
+		var gone []snowflake.ID
+		for id := range s.visible[guildID] {
+			if !now[id] {
+				gone = append(gone, id)
+			}
+		}
+		s.mu.Unlock()
+		for _, id := range gone {
+			s.markVisible(guildID, id, false)
+			if s.intents&intentGuilds != 0 {
+				b, _ := json.Marshal(map[string]any{"id": id, "guild_id": guildID, "type": 0})
+				s.dispatch("CHANNEL_DELETE", b)
+			}
+		}
+	}
 }

@@ -46,6 +46,49 @@ type session struct {
 	detached time.Time
 	guilds   map[snowflake.ID]bool
 	presence presence
+	// visible is, per guild, the channels the session was told of, so
+	// that a permission change can be told as CHANNEL_CREATE or
+	// CHANNEL_DELETE.
+	visible map[snowflake.ID]map[snowflake.ID]bool
+}
+
+// setVisible records the channels a GUILD_CREATE told of.
+func (s *session) setVisible(guildID snowflake.ID, chans []discord.Channel) {
+	set := make(map[snowflake.ID]bool, len(chans))
+	for _, c := range chans {
+		set[c.ID] = true
+	}
+	s.mu.Lock()
+	if s.visible == nil {
+		s.visible = make(map[snowflake.ID]map[snowflake.ID]bool)
+	}
+	s.visible[guildID] = set
+	s.mu.Unlock()
+}
+
+// sees reports, and with set updates, whether the session knows a channel.
+func (s *session) sees(guildID, channelID snowflake.ID) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.visible[guildID][channelID]
+}
+
+func (s *session) markVisible(guildID, channelID snowflake.ID, v bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.visible == nil {
+		s.visible = make(map[snowflake.ID]map[snowflake.ID]bool)
+	}
+	set := s.visible[guildID]
+	if set == nil {
+		set = make(map[snowflake.ID]bool)
+		s.visible[guildID] = set
+	}
+	if v {
+		set[channelID] = true
+	} else {
+		delete(set, channelID)
+	}
 }
 
 func newSessionID() string {
@@ -363,6 +406,7 @@ func (g *Gateway) identify(ctx context.Context, c *conn, raw json.RawMessage) (*
 	for _, gid := range guilds {
 		if st, err := g.hs.GuildState(ctx, p, gid); err == nil {
 			st.Presences = g.presencesOf(memberIDs(st.Members), gid)
+			s.setVisible(gid, st.Channels)
 			b, _ := json.Marshal(st)
 			s.send("GUILD_CREATE", b, false)
 		}
