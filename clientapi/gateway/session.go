@@ -39,13 +39,19 @@ type session struct {
 	// ring holds the frames of seqs seq-len(ring)+1 .. seq, at most
 	// ringSize of them; it grows as dispatches come, so that an idle
 	// session costs little.
-	ring     [][]byte
-	out      chan []byte
-	c        *conn
-	kick     context.CancelFunc // ends the attached connection's serve loop
-	detached time.Time
-	guilds   map[snowflake.ID]bool
-	presence presence
+	ring [][]byte
+	// c is the attached connection (nil when dropped); pending are frames
+	// queued for it, written by a flusher goroutine that runs only while
+	// there is something to write, so an idle session costs one goroutine
+	// (its connection's reader).
+	c           *conn
+	connCtx     context.Context
+	kick        context.CancelFunc // ends the attached connection's serve loop
+	pending     [][]byte
+	flushingFor *conn
+	detached    time.Time
+	guilds      map[snowflake.ID]bool
+	presence    presence
 	// visible is, per guild, the channels the session was told of, so
 	// that a permission change can be told as CHANNEL_CREATE or
 	// CHANNEL_DELETE.
@@ -128,22 +134,70 @@ func (s *session) send(t string, d []byte, keep bool) {
 	} else {
 		s.keep(nil)
 	}
-	out, kick := s.out, s.kick
+	s.queueLocked(f)
 	s.mu.Unlock()
-	if out == nil {
+}
+
+// queueLocked queues a frame for the attached connection and starts its
+// flusher if none runs; s.mu is held.
+func (s *session) queueLocked(f []byte) {
+	if s.c == nil {
 		return
 	}
-	select {
-	case out <- f:
-	default:
+	if len(s.pending) >= sendQueue {
 		// A client that does not read loses its connection, not the
-		// others' time: the connection's own loop closes it (a close
-		// here could block on the full socket), and the session can
-		// resume from the ring.
-		if kick != nil {
-			kick()
+		// others' time: the connection's own loop closes it, and the
+		// session can resume from the ring.
+		s.pending = nil
+		if s.kick != nil {
+			s.kick()
+		}
+		return
+	}
+	s.pending = append(s.pending, f)
+	if s.flushingFor != s.c {
+		s.flushingFor = s.c
+		go s.flush(s.connCtx, s.c) // ends when the queue is empty or c fails
+	}
+}
+
+// flush writes the queued frames to c until there are none.
+func (s *session) flush(ctx context.Context, c *conn) {
+	for {
+		s.mu.Lock()
+		if s.c != c || len(s.pending) == 0 {
+			if s.flushingFor == c {
+				s.flushingFor = nil
+			}
+			s.mu.Unlock()
+			return
+		}
+		batch := s.pending
+		s.pending = nil
+		s.mu.Unlock()
+		for _, f := range batch {
+			if err := c.write(ctx, f); err != nil {
+				s.mu.Lock()
+				if s.flushingFor == c {
+					s.flushingFor = nil
+				}
+				kick := s.kick
+				if s.c != c {
+					kick = nil
+				}
+				s.mu.Unlock()
+				if kick != nil {
+					kick()
+				}
+				return
+			}
 		}
 	}
+}
+
+// attachLocked makes c the session's connection; s.mu is held.
+func (s *session) attachLocked(ctx context.Context, c *conn, kick context.CancelFunc) {
+	s.c, s.connCtx, s.kick, s.pending, s.detached = c, ctx, kick, nil, time.Time{}
 }
 
 // keep adds a frame to the ring; s.mu is held.
@@ -207,7 +261,8 @@ const knownIntents = 1<<0 | 1<<1 | 1<<2 | 1<<3 | 1<<4 | 1<<5 | 1<<6 | 1<<7 | 1<<
 	1<<12 | 1<<13 | 1<<14 | 1<<15 | 1<<16 | 1<<20 | 1<<21 | 1<<24 | 1<<25
 
 // serve runs one connection: HELLO, then IDENTIFY or RESUME, then the
-// session until the connection ends.
+// session until the connection ends. The goroutine serving the connection
+// is its reader; writes of dispatches happen in the session's flusher.
 func (g *Gateway) serve(ctx context.Context, c *conn) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -215,139 +270,123 @@ func (g *Gateway) serve(ctx context.Context, c *conn) {
 	if err := c.write(ctx, encodeFrame(opHello, map[string]any{"heartbeat_interval": interval.Milliseconds()})); err != nil {
 		return
 	}
-	reads := make(chan frame)
-	readErr := make(chan error, 1)
-	go func() { // owned by serve: ends when the connection does
-		defer close(reads)
-		for {
-			typ, msg, err := c.ws.Read(ctx)
-			if err != nil {
-				readErr <- err
-				return
-			}
-			var f frame
-			if typ != websocket.MessageText || json.Unmarshal(msg, &f) != nil {
-				c.close(closeDecodeError, "Error while decoding payload.")
-				readErr <- errors.New("decode error")
-				return
-			}
-			select {
-			case reads <- f:
-			case <-ctx.Done():
-				return
-			}
-		}
-	}()
-
 	var s *session
 	defer func() {
 		if s != nil {
 			s.mu.Lock()
 			if s.c == c {
-				s.c, s.out, s.kick, s.detached = nil, nil, nil, time.Now()
+				s.c, s.connCtx, s.kick, s.pending, s.detached = nil, nil, nil, nil, time.Now()
 			}
 			s.mu.Unlock()
 			g.presenceChanged(context.WithoutCancel(ctx), s.user.User.ID)
 		}
 	}()
 	// The first heartbeat may come up to one interval after HELLO; after
-	// that a missed interval plus grace ends the session (4009).
-	deadline := time.NewTimer(interval + interval/2 + 5*time.Second)
-	defer deadline.Stop()
+	// that a missed interval plus grace ends the session (4009). The timer
+	// runs no goroutine until it fires.
+	grace := interval + interval/2 + 5*time.Second
+	timeout := time.AfterFunc(grace, func() {
+		c.close(closeSessionTimedOut, "Session timed out.")
+		cancel()
+	})
+	defer timeout.Stop()
 	window, commands := time.Now(), 0
-	var out chan []byte
 	for {
-		select {
-		case <-ctx.Done():
-			c.ws.CloseNow()
+		typ, msg, err := c.ws.Read(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				c.ws.CloseNow() // kicked (slow consumer) or shut down
+			}
 			return
-		case <-readErr:
+		}
+		var f frame
+		if typ != websocket.MessageText || json.Unmarshal(msg, &f) != nil {
+			c.close(closeDecodeError, "Error while decoding payload.")
 			return
-		case <-deadline.C:
-			c.close(closeSessionTimedOut, "Session timed out.")
+		}
+		if time.Since(window) > time.Minute {
+			window, commands = time.Now(), 0
+		}
+		if commands++; commands > commandsPerMinute {
+			c.close(closeRateLimited, "You are being rate limited.")
 			return
-		case f := <-out:
-			if err := c.write(ctx, f); err != nil {
-				c.close(closeUnknownError, "write failed")
+		}
+		switch f.Op {
+		case opHeartbeat:
+			timeout.Reset(grace)
+			if err := c.write(ctx, encodeFrame(opHeartbeatACK, nil)); err != nil {
 				return
 			}
-		case f, ok := <-reads:
-			if !ok {
+		case opIdentify:
+			if s != nil {
+				c.close(closeAlreadyAuth, "You sent more than one identify payload.")
 				return
 			}
-			if time.Since(window) > time.Minute {
-				window, commands = time.Now(), 0
-			}
-			if commands++; commands > commandsPerMinute {
-				c.close(closeRateLimited, "You are being rate limited.")
+			if s, err = offStack(func() (*session, error) { return g.identify(ctx, cancel, c, f.D) }); err != nil {
+				s = nil
 				return
 			}
-			switch f.Op {
-			case opHeartbeat:
-				deadline.Reset(interval + interval/2 + 5*time.Second)
-				if err := c.write(ctx, encodeFrame(opHeartbeatACK, nil)); err != nil {
-					return
-				}
-			case opIdentify:
-				if s != nil {
-					c.close(closeAlreadyAuth, "You sent more than one identify payload.")
-					return
-				}
-				var err error
-				if s, err = g.identify(ctx, c, f.D); err != nil {
-					return
-				}
-				s.mu.Lock()
-				out, s.kick = s.out, cancel
-				s.mu.Unlock()
-				g.presenceChanged(ctx, s.user.User.ID)
-			case opResume:
-				if s != nil {
-					c.close(closeAlreadyAuth, "Already authenticated.")
-					return
-				}
-				var err error
-				if s, err = g.resume(ctx, c, f.D); err != nil {
-					return
-				}
-				if s == nil {
-					continue // INVALID_SESSION sent; the client may IDENTIFY
-				}
-				s.mu.Lock()
-				out, s.kick = s.out, cancel
-				s.mu.Unlock()
-			case opPresenceUpdate:
-				if s == nil {
-					c.close(closeNotAuthenticated, "You sent a payload prior to identifying.")
-					return
-				}
-				var pu presenceUpdate
-				if json.Unmarshal(f.D, &pu) != nil {
-					c.close(closeDecodeError, "Error while decoding payload.")
-					return
-				}
-				s.mu.Lock()
-				s.presence = pu.clean()
-				s.mu.Unlock()
-				g.presenceChanged(ctx, s.user.User.ID)
-			case opVoiceStateUpdate:
-				if s == nil {
-					c.close(closeNotAuthenticated, "You sent a payload prior to identifying.")
-					return
-				}
-				// Accepted; voice is not carried.
-			case opRequestGuildMembers:
-				if s == nil {
-					c.close(closeNotAuthenticated, "You sent a payload prior to identifying.")
-					return
-				}
-				g.requestMembers(ctx, s, f.D)
-			default:
-				c.close(closeUnknownOpcode, "Unknown opcode.")
+			g.presenceChanged(ctx, s.user.User.ID)
+		case opResume:
+			if s != nil {
+				c.close(closeAlreadyAuth, "Already authenticated.")
 				return
 			}
+			if s, err = offStack(func() (*session, error) { return g.resume(ctx, cancel, c, f.D) }); err != nil {
+				s = nil
+				return
+			}
+			// s is nil after INVALID_SESSION: the client may IDENTIFY.
+		case opPresenceUpdate:
+			if s == nil {
+				c.close(closeNotAuthenticated, "You sent a payload prior to identifying.")
+				return
+			}
+			var pu presenceUpdate
+			if json.Unmarshal(f.D, &pu) != nil {
+				c.close(closeDecodeError, "Error while decoding payload.")
+				return
+			}
+			s.mu.Lock()
+			s.presence = pu.clean()
+			s.mu.Unlock()
+			g.presenceChanged(ctx, s.user.User.ID)
+		case opVoiceStateUpdate:
+			if s == nil {
+				c.close(closeNotAuthenticated, "You sent a payload prior to identifying.")
+				return
+			}
+			// Accepted; voice is not carried.
+		case opRequestGuildMembers:
+			if s == nil {
+				c.close(closeNotAuthenticated, "You sent a payload prior to identifying.")
+				return
+			}
+			g.requestMembers(ctx, s, f.D)
+		default:
+			c.close(closeUnknownOpcode, "Unknown opcode.")
+			return
 		}
 	}
+}
+
+// offStack runs fn on a goroutine of its own and waits for it. IDENTIFY
+// goes deep (database driver, JSON of whole guilds) and a goroutine's stack
+// never shrinks back while it is idle, so doing it on the connection's
+// long-lived goroutine would leave every idle session holding a deep
+// stack; this way that stack is freed when fn returns.
+func offStack(fn func() (*session, error)) (*session, error) {
+	type result struct {
+		s   *session
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		s, err := fn()
+		done <- result{s, err}
+	}()
+	r := <-done
+	return r.s, r.err
 }
 
 func stripBot(token string) string {
@@ -358,7 +397,7 @@ func stripBot(token string) string {
 }
 
 // identify authenticates a new session and sends READY and its guilds.
-func (g *Gateway) identify(ctx context.Context, c *conn, raw json.RawMessage) (*session, error) {
+func (g *Gateway) identify(ctx context.Context, kick context.CancelFunc, c *conn, raw json.RawMessage) (*session, error) {
 	var id identify
 	if err := json.Unmarshal(raw, &id); err != nil {
 		c.close(closeDecodeError, "Error while decoding payload.")
@@ -384,9 +423,10 @@ func (g *Gateway) identify(ctx context.Context, c *conn, raw json.RawMessage) (*
 	}
 	s := &session{
 		g: g, id: newSessionID(), user: p, intents: intents, bot: p.User.Bot,
-		out: make(chan []byte, sendQueue), c: c, guilds: make(map[snowflake.ID]bool),
+		guilds:   make(map[snowflake.ID]bool),
 		presence: presence{Status: "online", Activities: []activity{}},
 	}
+	s.attachLocked(ctx, c, kick) // not yet shared: no lock needed
 	if id.Presence != nil {
 		s.presence = id.Presence.clean()
 	}
@@ -467,7 +507,7 @@ func (g *Gateway) ready(ctx context.Context, s *session, guilds []snowflake.ID, 
 
 // resume re-attaches a dropped session and replays what it missed; when it
 // cannot, it sends INVALID_SESSION (d false) and returns nil, nil.
-func (g *Gateway) resume(ctx context.Context, c *conn, raw json.RawMessage) (*session, error) {
+func (g *Gateway) resume(ctx context.Context, kick context.CancelFunc, c *conn, raw json.RawMessage) (*session, error) {
 	var r resume
 	if err := json.Unmarshal(raw, &r); err != nil {
 		c.close(closeDecodeError, "Error while decoding payload.")
@@ -503,14 +543,14 @@ func (g *Gateway) resume(ctx context.Context, c *conn, raw json.RawMessage) (*se
 		s.mu.Unlock()
 		return invalid()
 	}
-	s.c, s.out, s.detached = c, make(chan []byte, sendQueue+len(missed)+1), time.Time{}
-	for _, f := range missed {
-		s.out <- f
-	}
+	s.attachLocked(ctx, c, kick)
+	s.pending = missed // replayed whole, however many: they were kept for this
 	s.seq++
 	f := dispatchFrame(s.seq, "RESUMED", []byte(`{}`))
 	s.keep(f)
-	s.out <- f
+	s.pending = append(s.pending, f)
+	s.flushingFor = c
+	go s.flush(ctx, c) // ends when the queue is empty or c fails
 	s.mu.Unlock()
 	return s, nil
 }
