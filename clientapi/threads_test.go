@@ -1,7 +1,10 @@
 package clientapi_test
 
 import (
+	"context"
+	"sync"
 	"testing"
+	"time"
 
 	"hearth/homeserver/permission"
 	st "hearth/server/servertest"
@@ -115,4 +118,37 @@ func TestBanDeletesRecentMessages(t *testing.T) {
 			t.Fatalf("deleted spam not kept in history: %v", rev)
 		}
 	})
+}
+
+// TestThreadsArchiveWhenIdleAndSendersJoin: a thread quiet for longer than
+// its auto-archive duration is archived by the maintenance pass; writing in
+// a thread makes the writer a member.
+func TestThreadsArchiveWhenIdleAndSendersJoin(t *testing.T) {
+	var mu sync.Mutex
+	now := time.Now()
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	s := st.Start(t, st.Options{Now: clock})
+	owner, bob := s.Register(t, "owner", "correct horse"), s.Register(t, "bob", "correct horse")
+	g := newGuild(t, s, owner, "Quiet threads")
+	invite(t, s, owner, g.general, bob)
+	th := ok(t, s.Do(t, "POST", "/api/v10/channels/"+g.general+"/threads", owner, map[string]any{"name": "short", "type": 11, "auto_archive_duration": 60}), 201)
+	tid := th["id"].(string)
+	send(t, s, bob, tid, map[string]any{"content": "I'm in"})
+	if ms := list(t, s.Do(t, "GET", "/api/v10/channels/"+tid+"/thread-members", owner, nil)); len(ms) != 2 {
+		t.Fatalf("thread members after bob wrote = %v", ms)
+	}
+	n, err := s.Homeserver().ArchiveIdleThreads(context.Background())
+	if err != nil || n != 0 {
+		t.Fatalf("archived %d fresh threads, %v", n, err)
+	}
+	mu.Lock()
+	now = now.Add(2 * time.Hour)
+	mu.Unlock()
+	if n, err := s.Homeserver().ArchiveIdleThreads(context.Background()); err != nil || n != 1 {
+		t.Fatalf("archived %d idle threads, %v", n, err)
+	}
+	got := ok(t, s.Do(t, "GET", "/api/v10/channels/"+tid, owner, nil), 200)
+	if got["thread_metadata"].(map[string]any)["archived"] != true {
+		t.Fatalf("thread = %v", got)
+	}
 }

@@ -168,6 +168,16 @@ func (h *Homeserver) SendMessage(ctx context.Context, p Principal, channelID sno
 	if err != nil || done {
 		return out, domainErr("send message", err)
 	}
+	if storage.IsThread(pl.ch.Type) {
+		// Writing in a thread joins it, as on Discord.
+		if _, err := h.store.ThreadMember(ctx, channelID, p.User.ID); errors.Is(err, storage.ErrNotFound) {
+			if err := h.JoinThread(ctx, p, channelID, p.User.ID); err != nil {
+				return out, err
+			}
+		} else if err != nil {
+			return out, storeErr("send message", err)
+		}
+	}
 	payload, err := json.Marshal(out)
 	if err != nil {
 		return out, fmt.Errorf("send message: %w", err)

@@ -466,3 +466,53 @@ func (h *Homeserver) ArchivedThreads(ctx context.Context, p Principal, channelID
 	}
 	return h.threadList(ctx, pl.guild, ts, p.User.ID, &more)
 }
+
+// ArchiveIdleThreads archives the threads that have been quiet for longer
+// than their auto-archive duration, as Discord does, and returns how many
+// it archived.
+func (h *Homeserver) ArchiveIdleThreads(ctx context.Context) (int, error) {
+	idle, err := h.store.IdleThreads(ctx, h.now(), 100)
+	if err != nil {
+		return 0, storeErr("idle threads", err)
+	}
+	n := 0
+	for _, t := range idle {
+		err := h.update(ctx, func(tx storage.Tx, ev *events) error {
+			// Checked again in the transaction: a message may have
+			// come in since the query.
+			cur, err := tx.ChannelByID(ctx, t.ID)
+			if err != nil || cur.Thread == nil || cur.Thread.Archived || cur.LastMessageID != t.LastMessageID {
+				return err
+			}
+			cur.Thread.Archived, cur.Thread.ArchivedAt = true, h.now()
+			if err := tx.UpdateChannel(ctx, cur); err != nil {
+				return err
+			}
+			n++
+			return ev.Append(ctx, cur.GuildID, "THREAD_UPDATE", h.renderThread(ctx, tx, cur, 0))
+		})
+		if err != nil && !errors.Is(err, storage.ErrNotFound) {
+			return n, storeErr("archive idle thread", err)
+		}
+	}
+	return n, nil
+}
+
+// RunMaintenance does the homeserver's periodic work (archiving idle
+// threads) every interval until ctx ends. Its caller owns it.
+func (h *Homeserver) RunMaintenance(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if n, err := h.ArchiveIdleThreads(ctx); err != nil {
+				h.log.Warn("archiving idle threads failed", "err", err)
+			} else if n > 0 {
+				h.log.Info("archived idle threads", "threads", n)
+			}
+		}
+	}
+}

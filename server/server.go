@@ -321,6 +321,9 @@ func (s *Server) Serve(ctx context.Context) error {
 	gwCtx, stopGateway := context.WithCancel(context.Background())
 	gwDone := make(chan error, 1)
 	go func() { gwDone <- s.gateway.Run(gwCtx) }()
+	mCtx, stopMaintenance := context.WithCancel(context.Background())
+	mDone := make(chan struct{})
+	go func() { defer close(mDone); s.hs.RunMaintenance(mCtx, time.Minute) }()
 	var serveErr error
 	select {
 	case serveErr = <-errc:
@@ -345,6 +348,8 @@ func (s *Server) Serve(ctx context.Context) error {
 	if errors.Is(serveErr, http.ErrServerClosed) {
 		serveErr = nil
 	}
+	stopMaintenance()
+	<-mDone
 	if err := s.store.Close(); err != nil {
 		serveErr = errors.Join(serveErr, fmt.Errorf("close database: %w", err))
 	}

@@ -54,6 +54,10 @@ type ThreadReader interface {
 	// given types, most recently archived first, archived before before
 	// (zero: no bound), at most limit.
 	ArchivedThreads(ctx context.Context, parentID snowflake.ID, types []int, before time.Time, limit int) ([]Channel, error)
+	// IdleThreads lists unarchived threads whose last activity (newest
+	// message, or creation) is older than their auto-archive duration at
+	// now, at most limit.
+	IdleThreads(ctx context.Context, now time.Time, limit int) ([]Channel, error)
 	// ThreadMessageCount counts the messages of a thread.
 	ThreadMessageCount(ctx context.Context, threadID snowflake.ID) (int, error)
 }

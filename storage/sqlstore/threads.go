@@ -46,6 +46,24 @@ func (r reader) ActiveThreads(ctx context.Context, guildID snowflake.ID) ([]stor
 	return chans, r.loadOverwrites(ctx, chans)
 }
 
+// IdleThreads implements storage.Reader. A snowflake's top 42 bits are
+// milliseconds since Discord's epoch, so the activity time is computed in
+// SQL from the newest message ID (or the thread's own ID); both dialects
+// shift integers alike.
+func (r reader) IdleThreads(ctx context.Context, now time.Time, limit int) ([]storage.Channel, error) {
+	if limit <= 0 {
+		limit = 100
+	}
+	chans, err := queryAll(ctx, r, "idle threads", scanChannel, `SELECT `+channelColumns+` FROM channels
+		WHERE type IN (`+threadTypes+`) AND archived = $1
+		AND (COALESCE(last_message_id, id) / 4194304) + 1420070400000 + auto_archive * 60000 < $2
+		ORDER BY id LIMIT $3`, false, ms(now), limit)
+	if err != nil || len(chans) == 0 {
+		return chans, err
+	}
+	return chans, r.loadOverwrites(ctx, chans)
+}
+
 // defaultArchivedLimit is the page of archived threads a caller gets when it
 // names none, Discord's default.
 const defaultArchivedLimit = 50

@@ -29,6 +29,7 @@ func Run(t *testing.T, open func(t *testing.T) storage.Store) {
 		{"AppendEventsBatch", testAppendEventsBatch},
 		{"CreateMessagesBatch", testCreateMessagesBatch},
 		{"AuthorMessages", testAuthorMessages},
+		{"IdleThreads", testIdleThreads},
 		{"EventLogConcurrentAppendsGapless", testEventLogConcurrent},
 		{"EventLogRollbackLeavesNoGap", testEventLogRollback},
 		{"UpdateRollsBackState", testUpdateRollsBack},
@@ -3187,5 +3188,33 @@ func testAuthorMessages(t *testing.T, s storage.Store) {
 	}
 	if refs, _ := s.AuthorMessages(ctx, g.ID, users[0].ID, 0, 1); len(refs) != 1 || refs[0].ID != old.ID {
 		t.Fatalf("limit 1 = %+v", refs)
+	}
+}
+
+// testIdleThreads: a thread whose last activity is older than its
+// auto-archive duration is idle; a recent one, an archived one and one
+// with a recent message are not.
+func testIdleThreads(t *testing.T, s storage.Store) {
+	ctx := context.Background()
+	g, parent, users := messageFixture(t, s, 1)
+	now := time.Now()
+	thread := func(age time.Duration, archived bool) storage.Channel {
+		id := snowflake.FromTime(now.Add(-age)) | snowflake.ID(ids.Next()&0x3FFFFF)
+		return storage.Channel{ID: id, GuildID: g.ID, Type: storage.ChannelPublicThread, Name: "t", ParentID: parent.ID,
+			OwnerID: users[0].ID, CreatedAt: now.Add(-age), Thread: &storage.ThreadMeta{AutoArchive: 60, Archived: archived}}
+	}
+	stale, fresh, archived, revived := thread(2*time.Hour, false), thread(10*time.Minute, false), thread(3*time.Hour, true), thread(2*time.Hour, false)
+	update(t, s, func(tx storage.Tx) error {
+		for _, c := range []storage.Channel{stale, fresh, archived, revived} {
+			if err := tx.CreateChannel(ctx, c); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	createMessages(t, s, newMessage(revived, users[0].ID, "still here"))
+	idle, err := s.IdleThreads(ctx, now, 10)
+	if err != nil || len(idle) != 1 || idle[0].ID != stale.ID || idle[0].Thread == nil {
+		t.Fatalf("IdleThreads = %+v, %v", idle, err)
 	}
 }
