@@ -297,3 +297,17 @@ func pathID(c *gin.Context, name string) (snowflake.ID, error) {
 	}
 	return id, nil
 }
+
+// page reads the after and limit query parameters of a list route (limit
+// def when absent), answering the error itself.
+func (a *API) page(c *gin.Context, def int) (snowflake.ID, int, bool) {
+	limit, err := queryInt(c, "limit", def)
+	if err == nil {
+		var after snowflake.ID
+		if after, err = queryID(c, "after"); err == nil {
+			return after, limit, true
+		}
+	}
+	a.fail(c, err)
+	return 0, 0, false
+}

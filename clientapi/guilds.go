@@ -183,14 +183,8 @@ func (a *API) leaveGuild(c *gin.Context) {
 }
 
 func (a *API) discoverGuilds(c *gin.Context) {
-	limit, err := queryInt(c, "limit", 50)
-	if err != nil {
-		a.fail(c, err)
-		return
-	}
-	after, err := queryID(c, "after")
-	if err != nil {
-		a.fail(c, err)
+	after, limit, ok := a.page(c, 50)
+	if !ok {
 		return
 	}
 	gs, err := a.hs.DiscoverGuilds(reqCtx(c), c.Query("query"), after, limit)

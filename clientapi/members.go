@@ -13,14 +13,8 @@ func (a *API) members(c *gin.Context) {
 	if !ok {
 		return
 	}
-	limit, err := queryInt(c, "limit", 1)
-	if err != nil {
-		a.fail(c, err)
-		return
-	}
-	after, err := queryID(c, "after")
-	if err != nil {
-		a.fail(c, err)
+	after, limit, ok := a.page(c, 1)
+	if !ok {
 		return
 	}
 	ms, err := a.hs.Members(reqCtx(c), principal(c), ids[0], after, limit)
@@ -95,14 +89,8 @@ func (a *API) bans(c *gin.Context) {
 	if !ok {
 		return
 	}
-	limit, err := queryInt(c, "limit", 1000)
-	if err != nil {
-		a.fail(c, err)
-		return
-	}
-	after, err := queryID(c, "after")
-	if err != nil {
-		a.fail(c, err)
+	after, limit, ok := a.page(c, 1000)
+	if !ok {
 		return
 	}
 	bs, err := a.hs.Bans(reqCtx(c), principal(c), ids[0], after, limit)

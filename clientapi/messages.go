@@ -353,14 +353,8 @@ func (a *API) reactionUsers(c *gin.Context) {
 	if !ok {
 		return
 	}
-	limit, err := queryInt(c, "limit", 25)
-	if err != nil {
-		a.fail(c, err)
-		return
-	}
-	after, err := queryID(c, "after")
-	if err != nil {
-		a.fail(c, err)
+	after, limit, ok := a.page(c, 25)
+	if !ok {
 		return
 	}
 	us, err := a.hs.ReactionUsers(reqCtx(c), principal(c), ids[0], ids[1], emojiParam(c), after, limit)
