@@ -179,6 +179,7 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	api := clientapi.New(clientapi.Config{Homeserver: hs, Log: cfg.Log, RateLimit: cfg.RateLimit,
 		MaxUpload: cfg.MaxUploadSize, GatewayURL: wsURL})
 	disc := &federation.Discovery{ServerName: cfg.ServerName, PublicURL: cfg.PublicURL, Version: Version, Key: key}
+	inbound := federation.NewInbound(cfg.ServerName, federation.NewKeyCache(cfg.InsecureFederation), cfg.Log, reg)
 
 	mux := http.NewServeMux()
 	// Read-only routes: anything but GET and HEAD is refused in JSON.
@@ -205,6 +206,10 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	mux.Handle("/attachments/", api)
 	route(federation.WellKnownPath, http.HandlerFunc(disc.ServeWellKnown))
 	route(federation.KeysPath, http.HandlerFunc(disc.ServeKeys))
+	mux.Handle("POST "+federation.PingPath, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		metrics.SetRoute(r, federation.PingPath)
+		inbound.ServePing(w, r)
+	}))
 	route("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
 	route("/healthz", http.HandlerFunc(healthz))
 	route("/readyz", readyz(hs))
