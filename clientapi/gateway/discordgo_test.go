@@ -25,19 +25,30 @@ type proxy struct {
 	target string
 }
 
+// retarget sends new connections to another address (a restarted server).
+func (p *proxy) retarget(addr string) {
+	p.mu.Lock()
+	p.target = addr
+	p.mu.Unlock()
+}
+
 func newProxy(t *testing.T, target string) *proxy {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	p := &proxy{ln: ln, target: target}
+
 	go func() { // owned by the test: ends when ln closes
 		for {
 			c, err := ln.Accept()
 			if err != nil {
 				return
 			}
-			up, err := net.Dial("tcp", target)
+			p.mu.Lock()
+			to := p.target
+			p.mu.Unlock()
+			up, err := net.Dial("tcp", to)
 			if err != nil {
 				c.Close()
 				continue
@@ -207,5 +218,29 @@ func TestDiscordgo(t *testing.T) {
 	ev.mu.Unlock()
 	if strings.Count(seen, "message:while down 1") != 1 {
 		t.Fatalf("a replayed message arrived twice: %s", seen)
+	}
+
+	// The server restarts: RECONNECT, then RESUME against a process that
+	// does not know the session, INVALID_SESSION, and discordgo identifies
+	// again; events flow on the new process.
+	px.retarget("127.0.0.1:1") // nothing listens while the server is down
+	s2 := s.Restart(t)
+	px.retarget(s2.Addr())
+	px.cut()
+	ev.wait(t, "ready:robot")
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		do(t, s2, "POST", "/api/v10/channels/"+general+"/messages", human, map[string]any{"content": "after restart"})
+		ev.mu.Lock()
+		n := strings.Count(strings.Join(ev.got, "|"), "ready:robot")
+		got := strings.Contains(strings.Join(ev.got, "|"), "message:after restart")
+		ev.mu.Unlock()
+		if n >= 2 && got {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no events after the restart: ready %d times, message %v", n, got)
+		}
+		time.Sleep(300 * time.Millisecond)
 	}
 }
