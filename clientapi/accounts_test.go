@@ -363,3 +363,39 @@ func TestCORS(t *testing.T) {
 		t.Fatalf("no CORS header on an error answer: %v", r.Header)
 	}
 }
+
+// TestLimitsCannotBeDodged: parallel guesses at one account are held to
+// the failed-login limit, and made-up Authorization headers on public
+// routes do not buy fresh buckets.
+func TestLimitsCannotBeDodged(t *testing.T) {
+	s := st.Start(t, st.Options{RateLimit: true})
+	s.Register(t, "target", "correct horse")
+	var wg sync.WaitGroup
+	statuses := make(chan int, 30)
+	for range 30 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			statuses <- s.Do(t, "POST", "/api/v10/auth/login", "", map[string]string{"login": "target", "password": "guess guess"}).Status
+		}()
+	}
+	wg.Wait()
+	close(statuses)
+	checked := 0
+	for code := range statuses {
+		if code == 400 {
+			checked++
+		}
+	}
+	if checked > 5 {
+		t.Fatalf("%d parallel guesses were checked, want at most 5", checked)
+	}
+	limited := false
+	for i := 0; i < 80 && !limited; i++ {
+		r := s.Do(t, "GET", "/api/v10/invites/nothing", fmt.Sprint("junk-", i), nil)
+		limited = r.Status == 429
+	}
+	if !limited {
+		t.Fatal("distinct junk Authorization headers dodged the per-address limit")
+	}
+}

@@ -60,6 +60,8 @@ const (
 	profileMaxBody  = 16 << 20 // an avatar data URI
 	defaultMaxBody  = 1 << 20
 	principalKey    = "hearth.principal"
+	maxBodyKey      = "hearth.maxBody"
+	bodyLimitedKey  = "hearth.bodyLimited"
 	tokenKey        = "hearth.token"
 	discordLocaleEN = "en-US"
 )
@@ -173,23 +175,46 @@ func (a *API) cors(c *gin.Context) {
 	c.Next()
 }
 
+// limitBody sets the default body limit. The limit is applied when the
+// body is read (limitedBody), so that a route can raise it: wrapping the
+// body here would cap every route at the default.
 func (a *API) limitBody(c *gin.Context) {
-	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, a.maxBody)
+	c.Set(maxBodyKey, a.maxBody)
 	c.Next()
 }
 
-// bodyLimit raises the body limit for one route.
+// bodyLimit sets the body limit for one route.
 func (a *API) bodyLimit(n int64) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, n)
+		c.Set(maxBodyKey, n)
 		c.Next()
 	}
 }
 
-// identity is who a rate limit counts against: the token when there is one
-// (hashed, so no token sits in memory as a map key), else the address.
+// limitedBody wraps the request body in the route's limit, once.
+func limitedBody(c *gin.Context) {
+	if c.GetBool(bodyLimitedKey) {
+		return
+	}
+	n := c.GetInt64(maxBodyKey)
+	if n <= 0 {
+		n = defaultMaxBody
+	}
+	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, n)
+	c.Set(bodyLimitedKey, true)
+}
+
+// publicRoutes need no token: their rate limits count per address, since
+// a made-up Authorization header would otherwise buy a fresh bucket.
+var publicRoutes = map[string]bool{
+	"/api/auth/register": true, "/api/auth/login": true, "/api/invites/:code": true, "/api/gateway": true,
+}
+
+// identity is who a rate limit counts against: the token when the route
+// needs one (hashed, so no token sits in memory as a map key), else the
+// address.
 func identity(c *gin.Context) string {
-	if h := c.GetHeader("Authorization"); h != "" {
+	if h := c.GetHeader("Authorization"); h != "" && !publicRoutes[c.FullPath()] {
 		sum := sha256.Sum256([]byte(h))
 		return "t:" + hex.EncodeToString(sum[:12])
 	}

@@ -61,18 +61,23 @@ func (a *API) login(c *gin.Context) {
 	}
 	key := c.ClientIP() + "\x00" + strings.ToLower(clipValue(login.Value))
 	if a.rateLimit {
-		if res, blocked := a.logins.Exhausted(key); blocked {
+		// Counted before the check and given back on success, so that
+		// parallel guesses cannot all slip under the limit.
+		if res := a.logins.Take(key); !res.Allowed {
 			tooManyRequests(c, res, "user")
 			return
 		}
 	}
 	tok, u, err := a.hs.Login(c.Request.Context(), login.Value, password.Value, c.Request.UserAgent())
 	if err != nil {
-		if errors.Is(err, homeserver.ErrInvalidLogin) && a.rateLimit {
-			a.logins.Take(key)
+		if !errors.Is(err, homeserver.ErrInvalidLogin) && a.rateLimit {
+			a.logins.Refund(key) // not a guess: the server failed
 		}
 		a.fail(c, err)
 		return
+	}
+	if a.rateLimit {
+		a.logins.Refund(key)
 	}
 	c.JSON(http.StatusOK, loginJSON{
 		Token: tok, UserID: u.ID,

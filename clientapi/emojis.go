@@ -30,7 +30,7 @@ func (a *API) createEmoji(c *gin.Context) {
 	if !ok {
 		return
 	}
-	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, emojiMaxBody)
+	c.Set(maxBodyKey, int64(emojiMaxBody))
 	f, ok := a.form(c)
 	if !ok {
 		return

@@ -30,6 +30,7 @@ type form struct {
 // readForm reads the request body as a JSON object. An empty body is an
 // empty object.
 func readForm(c *gin.Context) (*form, error) {
+	limitedBody(c)
 	body, err := io.ReadAll(c.Request.Body)
 	if err != nil {
 		var tooLarge *http.MaxBytesError
@@ -234,6 +235,7 @@ func (f *form) merge(prefix string, sub *form) {
 // readArray reads a request body that is a JSON array of objects (the bulk
 // routes), as forms.
 func readArray(c *gin.Context) ([]*form, error) {
+	limitedBody(c)
 	body, err := io.ReadAll(c.Request.Body)
 	if err != nil {
 		var tooLarge *http.MaxBytesError

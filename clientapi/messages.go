@@ -51,7 +51,7 @@ func (a *API) routesMessages(r *gin.RouterGroup) {
 // uploadLimit lets a send carry its files: ten of the largest size, plus
 // the JSON.
 func (a *API) uploadLimit(c *gin.Context) {
-	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, homeserver.MaxFiles*a.maxUpload+(2<<20))
+	c.Set(maxBodyKey, homeserver.MaxFiles*a.maxUpload+(2<<20))
 	c.Next()
 }
 
@@ -108,6 +108,10 @@ func (a *API) sendMessage(c *gin.Context) {
 	ct, _, _ := mime.ParseMediaType(c.GetHeader("Content-Type"))
 	var in homeserver.MessageCreate
 	if ct == "multipart/form-data" {
+		if err := a.hs.CanUpload(reqCtx(c), principal(c), ids[0]); err != nil {
+			a.fail(c, err)
+			return
+		}
 		var err error
 		if in, err = a.readMultipart(c); err != nil {
 			a.fail(c, err)
@@ -131,6 +135,7 @@ func (a *API) sendMessage(c *gin.Context) {
 // readMultipart streams a multipart send: payload_json (or plain content
 // fields) and files[n], each file straight to the data dir.
 func (a *API) readMultipart(c *gin.Context) (homeserver.MessageCreate, error) {
+	limitedBody(c)
 	mr, err := c.Request.MultipartReader()
 	if err != nil {
 		return homeserver.MessageCreate{}, fmt.Errorf("%w: %w", errMalformedJSON, err)

@@ -580,3 +580,39 @@ func TestConcurrentSendsAreBatchedWithoutLoss(t *testing.T) {
 		}
 	})
 }
+
+// TestLargeAttachmentWithinLimit: files past the 1 MiB JSON body limit go
+// through up to the upload limit; uploads to a channel one cannot post in
+// leave nothing on disk.
+func TestLargeAttachmentWithinLimit(t *testing.T) {
+	dataDir := t.TempDir()
+	s := st.Start(t, st.Options{DataDir: dataDir})
+	owner, outsider := s.Register(t, "owner", "correct horse"), s.Register(t, "outsider", "correct horse")
+	g := newGuild(t, s, owner, "Big files")
+	big := bytes.Repeat([]byte{7}, 3<<20)
+	r := multipartSend(t, s, owner, g.general, `{"content":"big"}`, map[string][]byte{"big.bin": big})
+	if a := ok(t, r, 200)["attachments"].([]any)[0].(map[string]any); a["size"] != float64(len(big)) {
+		t.Fatalf("attachment = %v", a)
+	}
+	before := countFiles(t, filepath.Join(dataDir, "files"))
+	other := bytes.Repeat([]byte{9}, 100<<10)
+	st.Expect(t, multipartSend(t, s, outsider, g.general, `{"content":"x"}`, map[string][]byte{"x.bin": other}), 404, st.Code(10003))
+	if after := countFiles(t, filepath.Join(dataDir, "files")); after != before {
+		t.Fatalf("a refused upload left %d files", after-before)
+	}
+	// The avatar route takes its larger limit too.
+	img := pngOfSize(t, 600, 600) // ~1.4 MB of noise
+	ok(t, s.Do(t, "PATCH", "/api/v10/users/@me", owner, map[string]any{"avatar": dataURI("image/png", img)}), 200)
+}
+
+func countFiles(t *testing.T, dir string) int {
+	t.Helper()
+	n := 0
+	filepath.WalkDir(dir, func(_ string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			n++
+		}
+		return nil
+	})
+	return n
+}

@@ -38,7 +38,11 @@ func (h *Homeserver) Register(ctx context.Context, r Registration) (string, User
 	if err := v.Err(); err != nil {
 		return "", User{}, err
 	}
-	hash, err := password.Hash(r.Password, h.cfg.Password)
+	var hash string
+	var err error
+	if werr := h.hash(ctx, func() { hash, err = password.Hash(r.Password, h.cfg.Password) }); werr != nil {
+		return "", User{}, werr
+	}
 	if err != nil {
 		return "", User{}, fmt.Errorf("register: %w", err)
 	}
@@ -72,18 +76,20 @@ func (h *Homeserver) Login(ctx context.Context, login, pw, client string) (strin
 		return "", User{}, ErrInvalidLogin
 	}
 	u, err := h.store.UserByUsername(ctx, login)
-	if errors.Is(err, storage.ErrNotFound) {
-		_, _ = password.Verify(pw, h.dummyHash)
-		return "", User{}, ErrInvalidLogin
-	}
-	if err != nil {
+	if err != nil && !errors.Is(err, storage.ErrNotFound) {
 		return "", User{}, storeErr("login", err)
 	}
-	if u.PasswordHash == "" { // bots and remote users have no password
-		_, _ = password.Verify(pw, h.dummyHash)
+	stored := u.PasswordHash
+	if err != nil || stored == "" { // nobody, or a bot or remote user: no password
+		stored = h.dummyHash
+	}
+	var ok bool
+	if werr := h.hash(ctx, func() { ok, err = password.Verify(pw, stored) }); werr != nil {
+		return "", User{}, werr
+	}
+	if stored == h.dummyHash {
 		return "", User{}, ErrInvalidLogin
 	}
-	ok, err := password.Verify(pw, u.PasswordHash)
 	if err != nil {
 		return "", User{}, fmt.Errorf("login: user %d: %w", u.ID, err)
 	}

@@ -57,6 +57,12 @@ func (h *Homeserver) CreateEmoji(ctx context.Context, p Principal, guildID snowf
 	if err := v.Err(); err != nil {
 		return discord.Emoji{}, err
 	}
+	// Checked before the image is stored (and again in the transaction).
+	if a, err := h.loadAccess(ctx, h.hot, guildID, p.User.ID); err != nil {
+		return discord.Emoji{}, err
+	} else if !a.base.Has(emojiCreatePerm) && !a.base.Has(emojiManagePerm) {
+		return discord.Emoji{}, fmt.Errorf("create emoji: %w", ErrMissingPermission)
+	}
 	hash, _, err := h.cfg.Blobs.Put(bytesReader(b), EmojiMax)
 	if err != nil {
 		return discord.Emoji{}, fmt.Errorf("store emoji: %w", err)

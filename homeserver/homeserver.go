@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"time"
 
 	"hearth/homeserver/bus"
@@ -59,6 +60,10 @@ type Homeserver struct {
 	// cache and hot serve the reads of the hot paths (see cache.go).
 	cache *stateCache
 	hot   cachedReader
+	// hashing bounds the argon2id computations running at once (each takes
+	// Password.Memory): a flood of logins waits instead of exhausting
+	// memory.
+	hashing chan struct{}
 	// dummyHash is verified against when a login names nobody, so that a
 	// wrong name costs as long as a wrong password.
 	dummyHash string
@@ -96,12 +101,13 @@ func New(cfg Config) (*Homeserver, error) {
 	}
 	cache := newStateCache()
 	return &Homeserver{
-		cache: cache,
-		hot:   cachedReader{Reader: cfg.Store, c: cache},
-		cfg:   cfg,
-		store: cfg.Store,
-		bus:   bus.New(cfg.Store),
-		log:   cfg.Log,
+		hashing: make(chan struct{}, runtime.GOMAXPROCS(0)),
+		cache:   cache,
+		hot:     cachedReader{Reader: cfg.Store, c: cache},
+		cfg:     cfg,
+		store:   cfg.Store,
+		bus:     bus.New(cfg.Store),
+		log:     cfg.Log,
 		// A revoked session leaves this cache at once in this process;
 		// the TTL bounds how long another process sharing the database
 		// may still honour it.
@@ -195,4 +201,17 @@ func (h *Homeserver) update(ctx context.Context, fn func(tx storage.Tx, ev *even
 // ErrUnavailable, keeping the cause for the log.
 func storeErr(op string, err error) error {
 	return fmt.Errorf("%s: %w: %w", op, ErrUnavailable, err)
+}
+
+// hash runs fn (an argon2id hash or verification) when a hashing slot is
+// free, or fails when ctx ends first.
+func (h *Homeserver) hash(ctx context.Context, fn func()) error {
+	select {
+	case h.hashing <- struct{}{}:
+	case <-ctx.Done():
+		return fmt.Errorf("waiting to hash: %w: %w", ErrUnavailable, ctx.Err())
+	}
+	defer func() { <-h.hashing }()
+	fn()
+	return nil
 }

@@ -90,6 +90,20 @@ func (h *Homeserver) placeOf(ctx context.Context, r storage.Reader, channelID, u
 	return &place{ch: c, guild: a, perms: a.in(c)}, nil
 }
 
+// CanUpload checks, before any file of a send is stored, that the caller
+// may post files in the channel at all, so that nobody can fill the disk
+// with uploads to channels they cannot write in.
+func (h *Homeserver) CanUpload(ctx context.Context, p Principal, channelID snowflake.ID) error {
+	pl, err := h.placeOf(ctx, h.hot, channelID, p.User.ID)
+	if err != nil {
+		return domainErr("upload", err)
+	}
+	if err := pl.require(permission.SendMessages); err != nil {
+		return err
+	}
+	return pl.require(permission.AttachFiles)
+}
+
 // MessageCreate is a message to send.
 type MessageCreate struct {
 	Content string

@@ -105,7 +105,11 @@ func (h *Homeserver) UpdateProfile(ctx context.Context, p Principal, up ProfileU
 		if stored.PasswordHash == "" {
 			return User{}, "", Invalid("password", "PASSWORD_DOES_NOT_MATCH", "Password does not match.")
 		}
-		ok, err := password.Verify(up.Password, stored.PasswordHash)
+		var ok bool
+		var err error
+		if werr := h.hash(ctx, func() { ok, err = password.Verify(up.Password, stored.PasswordHash) }); werr != nil {
+			return User{}, "", werr
+		}
 		if err != nil {
 			return User{}, "", fmt.Errorf("update profile: %w", err)
 		}
@@ -114,7 +118,10 @@ func (h *Homeserver) UpdateProfile(ctx context.Context, p Principal, up ProfileU
 		}
 	}
 	if up.NewPassword.Set {
-		if u.PasswordHash, err = password.Hash(up.NewPassword.Value, h.cfg.Password); err != nil {
+		if werr := h.hash(ctx, func() { u.PasswordHash, err = password.Hash(up.NewPassword.Value, h.cfg.Password) }); werr != nil {
+			return User{}, "", werr
+		}
+		if err != nil {
 			return User{}, "", fmt.Errorf("update profile: %w", err)
 		}
 	}

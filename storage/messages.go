@@ -186,8 +186,9 @@ type ReactionCount struct {
 	Me        bool
 }
 
-// SearchCountMax caps the total a search reports.
-const SearchCountMax = 10000
+// SearchCountMax caps the total a search reports ("that many or more"); it
+// is also the deepest offset a search pages to, as on Discord.
+const SearchCountMax = 5000
 
 // SearchQuery filters a guild message search; zero fields do not filter.
 type SearchQuery struct {

@@ -93,3 +93,15 @@ func (l *Limiter) Exhausted(key string) (Result, bool) {
 	res := Result{Limit: l.limit, Remaining: l.limit - b.count, Reset: b.start.Add(l.window)}
 	return res, b.count >= l.limit
 }
+
+// Refund gives back one request of key's current window: for limits that
+// count only failures, where a request is counted before it is known to
+// fail (so that concurrent attempts cannot all pass the check) and given
+// back when it succeeds.
+func (l *Limiter) Refund(key string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if b, ok := l.buckets.Peek(key); ok && b.count > 0 {
+		b.count--
+	}
+}

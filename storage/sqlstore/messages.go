@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -351,6 +352,9 @@ func (r reader) SearchMessages(ctx context.Context, guildID snowflake.ID, q stor
 	offset := max(q.Offset, 0)
 	cond := strings.Join(where, " AND ")
 	page := append(args[:len(args):len(args)], limit, offset)
+	if r.d.Name == "postgres" && strings.TrimSpace(q.Text) != "" {
+		return r.searchPostgres(ctx, cond, args, limit, offset)
+	}
 	if r.d.Name == "postgres" {
 		// The GIN index yields matches in no useful order, so the IDs of
 		// every match are gathered once (IDs only, not whole rows), then
@@ -391,6 +395,71 @@ func (r reader) SearchMessages(ctx context.Context, guildID snowflake.ID, q stor
 		if err != nil {
 			return nil, 0, r.wrap("search messages count", err)
 		}
+	}
+	return ms, total, r.loadAttachments(ctx, ms)
+}
+
+// sparse is how many matches a PostgreSQL text search answers from their
+// IDs alone; past it, matches are dense enough to walk for.
+const sparse = 2000
+
+// searchPostgres answers a text search. What costs is visiting the heap
+// rows of matches (a GIN index cannot answer alone), so it first asks the
+// index for the IDs of at most sparse+1 matches. When there are no more,
+// they are sorted, counted and paged here, and only the page's rows are
+// read. When there are more, the page comes from walking the newest rows
+// newest first, quick exactly because the matches are dense, and the total
+// is the planner's estimate of the matches (bounded by SearchCountMax and
+// by what is known), because counting tens of thousands of matches costs
+// more than the whole search may.
+func (r reader) searchPostgres(ctx context.Context, cond string, args []any, limit, offset int) ([]storage.Message, int, error) {
+	ids, err := queryAll(ctx, r, "search messages", func(row scanner) (int64, error) {
+		var id int64
+		return id, row.Scan(&id)
+	}, fmt.Sprintf(`SELECT m.id FROM messages m WHERE %s LIMIT %d`, cond, sparse+1), args...)
+	if err != nil {
+		return nil, 0, err
+	}
+	if len(ids) <= sparse {
+		sort.Slice(ids, func(i, j int) bool { return ids[i] > ids[j] })
+		total := len(ids)
+		if offset >= len(ids) {
+			return nil, total, nil
+		}
+		ids = ids[offset:min(len(ids), offset+limit)]
+		pageArgs := make([]any, len(ids))
+		for i, id := range ids {
+			pageArgs[i] = id
+		}
+		ms, err := queryAll(ctx, r, "search messages", scanMessageRow, `SELECT `+messageColumns+
+			` FROM messages m WHERE m.id IN (`+placeholders(1, len(ids))+`) ORDER BY m.id DESC`, pageArgs...)
+		if err != nil {
+			return nil, 0, err
+		}
+		return ms, total, r.loadAttachments(ctx, ms)
+	}
+	page := append(args[:len(args):len(args)], limit, offset)
+	ms, err := queryAll(ctx, r, "search messages", scanMessageRow, fmt.Sprintf(
+		`SELECT %s FROM messages m WHERE %s ORDER BY m.id DESC LIMIT $%d OFFSET $%d`,
+		messageColumns, cond, len(args)+1, len(args)+2), page...)
+	if err != nil {
+		return nil, 0, err
+	}
+	total := sparse + 1
+	var plan []struct {
+		Plan struct {
+			Rows float64 `json:"Plan Rows"`
+		} `json:"Plan"`
+	}
+	var raw []byte
+	if err := r.q.QueryRowContext(ctx, `EXPLAIN (FORMAT JSON) SELECT 1 FROM messages m WHERE `+cond, args...).Scan(&raw); err == nil &&
+		json.Unmarshal(raw, &plan) == nil && len(plan) == 1 {
+		total = max(total, min(int(plan[0].Plan.Rows), storage.SearchCountMax))
+	}
+	if len(ms) == limit {
+		total = max(total, offset+limit+1)
+	} else if len(ms) > 0 {
+		total = offset + len(ms) // the end of the list: now it is known
 	}
 	return ms, total, r.loadAttachments(ctx, ms)
 }

@@ -30,6 +30,7 @@ func Run(t *testing.T, open func(t *testing.T) storage.Store) {
 		{"CreateMessagesBatch", testCreateMessagesBatch},
 		{"AuthorMessages", testAuthorMessages},
 		{"IdleThreads", testIdleThreads},
+		{"SearchManyMatches", testSearchManyMatches},
 		{"EventLogConcurrentAppendsGapless", testEventLogConcurrent},
 		{"EventLogRollbackLeavesNoGap", testEventLogRollback},
 		{"UpdateRollsBackState", testUpdateRollsBack},
@@ -3216,5 +3217,37 @@ func testIdleThreads(t *testing.T, s storage.Store) {
 	idle, err := s.IdleThreads(ctx, now, 10)
 	if err != nil || len(idle) != 1 || idle[0].ID != stale.ID || idle[0].Thread == nil {
 		t.Fatalf("IdleThreads = %+v, %v", idle, err)
+	}
+}
+
+// testSearchManyMatches: a word in thousands of messages (past the point
+// where PostgreSQL's search switches strategy) still pages newest first,
+// with the right total, at the start and at the end of the list.
+func testSearchManyMatches(t *testing.T, s storage.Store) {
+	ctx := context.Background()
+	g, c, users := messageFixture(t, s, 1)
+	const n = storage.SearchCountMax + 100
+	var ms []storage.Message
+	for i := 0; i < n; i++ {
+		content := "a common word"
+		if i%2550 == 0 {
+			content = "a common and rare word"
+		}
+		ms = append(ms, newMessage(c, users[0].ID, content))
+	}
+	update(t, s, func(tx storage.Tx) error { return tx.CreateMessages(ctx, ms) })
+	page, total, err := s.SearchMessages(ctx, g.ID, storage.SearchQuery{Text: "common", ChannelIDs: []snowflake.ID{c.ID}, Limit: 25})
+	// Past a few hundred matches a total may be an estimate: it is at
+	// least the page's end and at most SearchCountMax.
+	if err != nil || total < 26 || total > storage.SearchCountMax || len(page) != 25 || page[0].ID != ms[n-1].ID || page[24].ID != ms[n-25].ID {
+		t.Fatalf("first page: %d results, total %d, %v", len(page), total, err)
+	}
+	tail, total, err := s.SearchMessages(ctx, g.ID, storage.SearchQuery{Text: "common", ChannelIDs: []snowflake.ID{c.ID}, Limit: 25, Offset: n - 10})
+	if err != nil || total != n || len(tail) != 10 || tail[9].ID != ms[0].ID {
+		t.Fatalf("last page: %d results, total %d, %v", len(tail), total, err)
+	}
+	rare, total, err := s.SearchMessages(ctx, g.ID, storage.SearchQuery{Text: "rare common", ChannelIDs: []snowflake.ID{c.ID}, Limit: 25})
+	if err != nil || total != 2 || len(rare) != 2 || rare[0].ID != ms[2550].ID {
+		t.Fatalf("rare: %d results, total %d, %v", len(rare), total, err)
 	}
 }
