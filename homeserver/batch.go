@@ -36,6 +36,10 @@ type logWrite struct {
 type writeJob struct {
 	w    logWrite
 	done chan error
+	// lead hands the queue's leadership to this job's goroutine.
+	lead chan struct{}
+	// abandoned: its caller stopped waiting; it is never handed the lead.
+	abandoned bool
 }
 
 // maxBatch bounds one transaction's jobs, and so its lock time.
@@ -50,7 +54,7 @@ const batchTimeout = 30 * time.Second
 // checked before. If the shared transaction fails, each job is retried
 // alone, so one bad write fails only its own caller.
 func (h *Homeserver) updateLog(ctx context.Context, logID snowflake.ID, w logWrite) error {
-	job := &writeJob{w: w, done: make(chan error, 1)}
+	job := &writeJob{w: w, done: make(chan error, 1), lead: make(chan struct{}, 1)}
 	lw := &h.writer
 	lw.mu.Lock()
 	if lw.queues == nil {
@@ -66,20 +70,38 @@ func (h *Homeserver) updateLog(ctx context.Context, logID snowflake.ID, w logWri
 	q.leading = true
 	lw.mu.Unlock()
 	if lead {
-		h.lead(logID, q)
+		h.lead(logID, q, job)
 	}
-	select {
-	case err := <-job.done:
-		return err
-	case <-ctx.Done():
-		// The write may still commit; the caller has gone either way.
-		return ctx.Err()
+	for {
+		select {
+		case err := <-job.done:
+			return err
+		case <-job.lead:
+			h.lead(logID, q, job)
+		case <-ctx.Done():
+			lw.mu.Lock()
+			job.abandoned = true
+			lw.mu.Unlock()
+			select {
+			case <-job.lead:
+				// Handed the lead just before giving up: lead anyway,
+				// or the queue would stall.
+				h.lead(logID, q, job)
+			default:
+			}
+			// The write may still commit; the caller has gone either way.
+			return ctx.Err()
+		}
 	}
 }
 
-// lead commits the queue's batches until it is empty.
-func (h *Homeserver) lead(logID snowflake.ID, q *logQueue) {
+// lead commits the queue's batches until its own job (me) is committed,
+// then hands the lead to the next waiting job, so that under a steady
+// stream of writes no request is kept leading forever. With nobody to hand
+// it to, it goes on until the queue is empty.
+func (h *Homeserver) lead(logID snowflake.ID, q *logQueue, me *writeJob) {
 	w := &h.writer
+	mine := false
 	for {
 		w.mu.Lock()
 		if len(q.jobs) == 0 {
@@ -88,10 +110,22 @@ func (h *Homeserver) lead(logID snowflake.ID, q *logQueue) {
 			w.mu.Unlock()
 			return
 		}
+		if mine {
+			for _, j := range q.jobs {
+				if !j.abandoned {
+					j.lead <- struct{}{} // buffered: never blocks
+					w.mu.Unlock()
+					return
+				}
+			}
+		}
 		n := min(len(q.jobs), maxBatch)
 		batch := q.jobs[:n:n]
 		q.jobs = q.jobs[n:]
 		w.mu.Unlock()
+		for _, j := range batch {
+			mine = mine || j == me
+		}
 		h.commitBatch(batch)
 	}
 }

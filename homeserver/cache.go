@@ -25,6 +25,7 @@ type stateCache struct {
 	guilds   *ttlLRU[snowflake.ID, cachedGuild]
 	members  *ttlLRU[memberKey, cachedMember]
 	channels *ttlLRU[snowflake.ID, cachedChannel]
+	guildOf  *ttlLRU[snowflake.ID, snowflake.ID] // channel -> its log (guild, or itself for a DM)
 	users    *ttlLRU[snowflake.ID, storage.User]
 }
 
@@ -54,6 +55,7 @@ func newStateCache() *stateCache {
 		guilds:   newTTL[snowflake.ID, cachedGuild](10_000, cacheTTL),
 		members:  newTTL[memberKey, cachedMember](200_000, cacheTTL),
 		channels: newTTL[snowflake.ID, cachedChannel](100_000, cacheTTL),
+		guildOf:  newTTL[snowflake.ID, snowflake.ID](100_000, time.Hour),
 		users:    newTTL[snowflake.ID, storage.User](200_000, cacheTTL),
 	}
 }
@@ -137,16 +139,24 @@ func (r cachedReader) ChannelByID(ctx context.Context, id snowflake.ID) (storage
 	if c, ok := r.c.channels.Get(id); ok && c.gen == r.c.gen(logOf(c.channel)) {
 		return c.channel, nil
 	}
-	// The generation is read before the database so that a change
-	// committed meanwhile leaves the entry stale rather than wrong.
-	before := r.c.gen(id)
+	// The generation must be read before the database, so that a change
+	// committed meanwhile leaves the entry stale rather than wrong; but
+	// which guild's generation is only known from the channel. A channel
+	// never changes guild, so the first miss reads it twice and later ones
+	// know the guild beforehand.
+	guild, known := r.c.guildOf.Get(id)
+	if !known {
+		ch, err := r.Reader.ChannelByID(ctx, id)
+		if err != nil {
+			return ch, err
+		}
+		guild = logOf(ch)
+		r.c.guildOf.Add(id, guild)
+	}
+	gen := r.c.gen(guild)
 	ch, err := r.Reader.ChannelByID(ctx, id)
 	if err != nil {
 		return ch, err
-	}
-	gen := before
-	if ch.GuildID != 0 {
-		gen = r.c.gen(ch.GuildID)
 	}
 	r.c.channels.Add(id, cachedChannel{gen: gen, channel: ch})
 	return ch, nil

@@ -84,17 +84,28 @@ func (g *Gateway) Run(ctx context.Context) error {
 	sweep := time.NewTicker(10 * time.Second)
 	defer sweep.Stop()
 	events := make(chan storage.Event, 256)
-	errc := make(chan error, 1)
 	go func() { // owned by Run: ends when sub is closed or ctx ends
 		defer close(events)
+		backoff := 100 * time.Millisecond
 		for {
 			ev, err := sub.Next(ctx)
-			if err != nil {
-				if !errors.Is(err, context.Canceled) && !errors.Is(err, bus.ErrClosed) {
-					errc <- err
-				}
+			if errors.Is(err, context.Canceled) || errors.Is(err, bus.ErrClosed) {
 				return
 			}
+			if err != nil {
+				// Catching up from the log failed (the database is away):
+				// keep the subscription and try again, rather than stop
+				// real-time delivery for good.
+				g.log.Warn("gateway: reading events failed; retrying", "err", err, "in", backoff)
+				select {
+				case <-ctx.Done():
+					return
+				case <-time.After(backoff):
+				}
+				backoff = min(2*backoff, 10*time.Second)
+				continue
+			}
+			backoff = 100 * time.Millisecond
 			events <- ev
 		}
 	}()
@@ -103,12 +114,7 @@ func (g *Gateway) Run(ctx context.Context) error {
 		case ev, ok := <-events:
 			if !ok {
 				g.shutdown()
-				select {
-				case err := <-errc:
-					return err
-				default:
-					return nil
-				}
+				return nil
 			}
 			g.route(ctx, ev)
 		case <-sweep.C:
@@ -133,9 +139,12 @@ func (g *Gateway) shutdown() {
 		all = append(all, s)
 	}
 	g.mu.Unlock()
+	var wg sync.WaitGroup
 	for _, s := range all {
-		s.reconnect()
+		wg.Add(1)
+		go func() { defer wg.Done(); s.reconnect() }() // each bounded by its close timeout
 	}
+	wg.Wait()
 	done := make(chan struct{})
 	go func() { g.conns.Wait(); close(done) }()
 	select {

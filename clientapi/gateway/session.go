@@ -241,6 +241,14 @@ func (s *session) reconnect() {
 	c.close(websocket.StatusServiceRestart, "reconnect")
 }
 
+// unindex forgets a session that never became usable.
+func (g *Gateway) unindex(s *session) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	delete(g.sessions, s.id)
+	g.unindexLocked(s)
+}
+
 // identify is IDENTIFY's d.
 type identify struct {
 	Token    string          `json:"token"`
@@ -337,6 +345,9 @@ func (g *Gateway) serve(ctx context.Context, c *conn) {
 				return
 			}
 			// s is nil after INVALID_SESSION: the client may IDENTIFY.
+			if s != nil {
+				g.presenceChanged(ctx, s.user.User.ID)
+			}
 		case opPresenceUpdate:
 			if s == nil {
 				c.close(closeNotAuthenticated, "You sent a payload prior to identifying.")
@@ -439,6 +450,7 @@ func (g *Gateway) identify(ctx context.Context, kick context.CancelFunc, c *conn
 	g.index(s, guilds)
 	ready, err := g.ready(ctx, s, guilds, id.Shard)
 	if err != nil {
+		g.unindex(s)
 		c.close(closeUnknownError, "Unknown error.")
 		return nil, err
 	}
@@ -528,10 +540,12 @@ func (g *Gateway) resume(ctx context.Context, kick context.CancelFunc, c *conn, 
 		return invalid()
 	}
 	s.mu.Lock()
-	if s.c != nil {
+	if old := s.c; old != nil {
 		// Still attached to a connection the client considers dead:
-		// take over, as Discord does.
-		s.c.close(closeUnknownError, "resumed elsewhere")
+		// take over, as Discord does. Dropped, not closed politely: a
+		// close handshake with a dead peer would hold the session's
+		// lock, and with it the router, for seconds.
+		old.ws.CloseNow()
 	}
 	if r.Seq > s.seq {
 		s.mu.Unlock()
@@ -585,7 +599,7 @@ func (g *Gateway) requestMembers(ctx context.Context, s *session, raw json.RawMe
 		for i := 0; i < chunks; i++ {
 			part := ms[i*1000 : min(len(ms), (i+1)*1000)]
 			if part == nil {
-				part = ms[:0]
+				part = []discord.Member{} // libraries iterate it: never null
 			}
 			b, _ := json.Marshal(map[string]any{
 				"guild_id": gid, "members": part, "chunk_index": i, "chunk_count": chunks, "nonce": req.Nonce,
