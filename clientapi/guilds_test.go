@@ -780,3 +780,31 @@ func TestMembersPagesNicksAndIcon(t *testing.T) {
 		}
 	})
 }
+
+// TestConcurrentRoleChangesKeepBoth: bots often add several roles at once;
+// none of the changes may undo another.
+func TestConcurrentRoleChangesKeepBoth(t *testing.T) {
+	st.ForEachBackend(t, func(t *testing.T, b st.Backend) {
+		s := st.Start(t, st.Options{Backend: b})
+		owner, member := s.Register(t, "owner", "correct horse"), s.Register(t, "member", "correct horse")
+		g := newGuild(t, s, owner, "Roles at once")
+		invite(t, s, owner, g.general, member)
+		memberID := userID(t, s, member)
+		var roles []string
+		for i := range 6 {
+			roles = append(roles, ok(t, s.Do(t, "POST", "/api/v10/guilds/"+g.id+"/roles", owner, map[string]any{"name": fmt.Sprint("r", i)}), 200)["id"].(string))
+		}
+		var wg sync.WaitGroup
+		for _, r := range roles {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				st.Expect(t, s.Do(t, "PUT", "/api/v10/guilds/"+g.id+"/members/"+memberID+"/roles/"+r, owner, nil), 204, nil)
+			}()
+		}
+		wg.Wait()
+		if got := ok(t, s.Do(t, "GET", "/api/v10/guilds/"+g.id+"/members/"+memberID, owner, nil), 200)["roles"].([]any); len(got) != len(roles) {
+			t.Fatalf("member has %d of %d roles added at once", len(got), len(roles))
+		}
+	})
+}

@@ -43,7 +43,7 @@ type fedError struct {
 
 // authenticate verifies r, answering 401 itself when it fails.
 func (in *Inbound) authenticate(w http.ResponseWriter, r *http.Request) (string, []byte, bool) {
-	origin, body, err := Verify(r.Context(), r, in.Keys, in.Now())
+	origin, body, err := Verify(r.Context(), r, in.ServerName, in.Keys, in.Now())
 	if err != nil {
 		reason := Reason(err)
 		in.rejected.WithLabelValues(reason).Inc()

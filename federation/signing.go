@@ -71,6 +71,7 @@ func Reason(err error) string {
 	}{
 		{ErrNoSignature, "missing_signature"}, {ErrBadSignature, "bad_signature"}, {ErrUnknownKey, "unknown_key"},
 		{ErrDateWindow, "date_window"}, {ErrDigest, "digest_mismatch"}, {ErrHeadersUnsign, "unsigned_headers"},
+		{ErrWrongHost, "wrong_host"},
 	} {
 		if errors.Is(err, e.err) {
 			return e.reason
@@ -84,12 +85,19 @@ type KeySource interface {
 	Key(ctx context.Context, server, keyID string) (ed25519.PublicKey, error)
 }
 
+// ErrWrongHost: the request was signed for another server (a replay).
+var ErrWrongHost = errors.New("signed for another server")
+
 // Verify checks an incoming federation request: signature, key, Date and
-// Digest. It returns the signing server and the body (read, at most
-// MaxBody bytes).
-func Verify(ctx context.Context, r *http.Request, keys KeySource, now time.Time) (string, []byte, error) {
+// Digest, and that it was addressed to this server (ourName), so that a
+// request signed for one server cannot be replayed to another. It returns
+// the signing server and the body (read, at most MaxBody bytes).
+func Verify(ctx context.Context, r *http.Request, ourName string, keys KeySource, now time.Time) (string, []byte, error) {
 	if r.Header.Get("Signature") == "" {
 		return "", nil, ErrNoSignature
+	}
+	if !strings.EqualFold(r.Host, ourName) {
+		return "", nil, fmt.Errorf("%w: %q", ErrWrongHost, r.Host)
 	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, MaxBody+1))
 	if err != nil {
@@ -212,6 +220,9 @@ func (k *KeyCache) Key(ctx context.Context, server, keyID string) (ed25519.Publi
 			return nil, fmt.Errorf("key %s of %s is malformed", keyID, server)
 		}
 		until := time.UnixMilli(pk.ValidUntil)
+		if !k.now().Before(until) {
+			return nil, fmt.Errorf("key %s of %s expired at %s", keyID, server, until.UTC().Format(time.RFC3339))
+		}
 		if max := k.now().Add(24 * time.Hour); until.After(max) {
 			until = max
 		}

@@ -93,6 +93,15 @@ func TestSignedRequests(t *testing.T) {
 		{"date changed after signing", signed(t, a, key, body, now, func(r *http.Request) {
 			r.Header.Set("Date", now.Add(time.Minute).UTC().Format(http.TimeFormat))
 		}), "bad_signature"},
+		{"replayed to another server", func(r *http.Request) *http.Request {
+			// Signed for server a, sent to b.
+			other, _ := http.NewRequest("POST", a.URL()+federation.PingPath, nil)
+			signed(t, a, key, body, now, nil)(other)
+			r.Header = other.Header
+			r.Body, r.ContentLength = io.NopCloser(bytes.NewReader(body)), int64(len(body))
+			r.Host = a.ServerName()
+			return r
+		}, "wrong_host"},
 		{"digest left unsigned", signed(t, a, key, body, now, func(r *http.Request) {
 			r.Header.Set("Signature", strings.Replace(r.Header.Get("Signature"), " digest", "", 1))
 		}), "unsigned_headers"},

@@ -396,7 +396,9 @@ func (h *Homeserver) join(ctx context.Context, p Principal, guildID snowflake.ID
 			return err
 		}
 		if invite != nil {
-			if err := tx.UseInvite(ctx, invite.Code); err != nil {
+			if err := tx.UseInvite(ctx, invite.Code, h.now()); errors.Is(err, storage.ErrNotFound) {
+				return fmt.Errorf("invite %q: %w", invite.Code, ErrUnknownInvite)
+			} else if err != nil {
 				return err
 			}
 		}

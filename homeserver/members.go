@@ -79,6 +79,11 @@ type MemberUpdate struct {
 	CommunicationDisabledUntil Optional[time.Time]
 	Mute                       Optional[bool]
 	Deaf                       Optional[bool]
+	// AddRole and RemoveRole change one role against the member's roles
+	// as they are in the transaction (not as a caller read them), so that
+	// concurrent single-role changes do not undo each other.
+	AddRole    snowflake.ID
+	RemoveRole snowflake.ID
 }
 
 // UpdateMember changes a member: the nick (MANAGE_NICKNAMES, or
@@ -92,12 +97,29 @@ func (h *Homeserver) UpdateMember(ctx context.Context, p Principal, guildID, use
 		if err != nil {
 			return err
 		}
+		if err := tx.LockMember(ctx, guildID, userID); errors.Is(err, storage.ErrNotFound) {
+			return fmt.Errorf("member %d: %w", userID, ErrUnknownMember)
+		} else if err != nil {
+			return err
+		}
 		m, u, err := h.memberOf(ctx, tx, guildID, userID)
 		if err != nil {
 			return err
 		}
 		self := userID == p.User.ID
 		before := m
+		if up.AddRole != 0 || up.RemoveRole != 0 {
+			roles := []snowflake.ID{}
+			for _, id := range m.Roles {
+				if id != up.RemoveRole && id != up.AddRole {
+					roles = append(roles, id)
+				}
+			}
+			if up.AddRole != 0 {
+				roles = append(roles, up.AddRole)
+			}
+			up.Roles = Optional[[]snowflake.ID]{Set: true, Value: roles}
+		}
 		var changes []discord.AuditLogChange
 		action := AuditMemberUpdate
 		if up.Nick.Set {
@@ -239,33 +261,12 @@ func roleRefs(a *access, ids []snowflake.ID) []map[string]string {
 
 // AddMemberRole gives a member one role (PUT .../roles/{role}).
 func (h *Homeserver) AddMemberRole(ctx context.Context, p Principal, guildID, userID, roleID snowflake.ID) error {
-	m, err := h.store.Member(ctx, guildID, userID)
-	if errors.Is(err, storage.ErrNotFound) {
-		if _, aerr := h.loadAccess(ctx, h.store, guildID, p.User.ID); aerr != nil {
-			return aerr
-		}
-		return fmt.Errorf("add role: %w", ErrUnknownMember)
-	}
-	if err != nil {
-		return storeErr("add role", err)
-	}
-	roles := append(append([]snowflake.ID{}, m.Roles...), roleID)
-	_, err = h.UpdateMember(ctx, p, guildID, userID, MemberUpdate{Roles: Optional[[]snowflake.ID]{Set: true, Value: roles}})
+	_, err := h.UpdateMember(ctx, p, guildID, userID, MemberUpdate{AddRole: roleID})
 	return err
 }
 
 // RemoveMemberRole takes one role from a member (DELETE .../roles/{role}).
 func (h *Homeserver) RemoveMemberRole(ctx context.Context, p Principal, guildID, userID, roleID snowflake.ID) error {
-	m, err := h.store.Member(ctx, guildID, userID)
-	if errors.Is(err, storage.ErrNotFound) {
-		if _, aerr := h.loadAccess(ctx, h.store, guildID, p.User.ID); aerr != nil {
-			return aerr
-		}
-		return fmt.Errorf("remove role: %w", ErrUnknownMember)
-	}
-	if err != nil {
-		return storeErr("remove role", err)
-	}
 	a, err := h.loadAccess(ctx, h.store, guildID, p.User.ID)
 	if err != nil {
 		return err
@@ -273,16 +274,7 @@ func (h *Homeserver) RemoveMemberRole(ctx context.Context, p Principal, guildID,
 	if _, ok := a.byID[roleID]; !ok || roleID == guildID {
 		return fmt.Errorf("remove role: %w", ErrUnknownRole)
 	}
-	var roles []snowflake.ID
-	for _, id := range m.Roles {
-		if id != roleID {
-			roles = append(roles, id)
-		}
-	}
-	if roles == nil {
-		roles = []snowflake.ID{}
-	}
-	_, err = h.UpdateMember(ctx, p, guildID, userID, MemberUpdate{Roles: Optional[[]snowflake.ID]{Set: true, Value: roles}})
+	_, err = h.UpdateMember(ctx, p, guildID, userID, MemberUpdate{RemoveRole: roleID})
 	return err
 }
 

@@ -93,6 +93,10 @@ type GuildWriter interface {
 	// UpdateMember writes nick, timeout, deaf, mute and replaces the roles;
 	// ErrNotFound if absent.
 	UpdateMember(ctx context.Context, m Member) error
+	// LockMember holds a member's row until the transaction ends, so that
+	// a read-modify-write of it (roles) cannot lose a concurrent change;
+	// ErrNotFound if absent.
+	LockMember(ctx context.Context, guildID, userID snowflake.ID) error
 	// RemoveMember removes a member and its roles; ErrNotFound if absent.
 	RemoveMember(ctx context.Context, guildID, userID snowflake.ID) error
 
@@ -103,8 +107,9 @@ type GuildWriter interface {
 
 	// CreateInvite inserts an invite; ErrConflict if the code exists.
 	CreateInvite(ctx context.Context, inv Invite) error
-	// UseInvite adds one to an invite's uses; ErrNotFound if absent.
-	UseInvite(ctx context.Context, code string) error
+	// UseInvite adds one to an invite's uses if it is still usable at now
+	// (not used up, not expired); ErrNotFound if it is not (or absent).
+	UseInvite(ctx context.Context, code string, now time.Time) error
 	// DeleteInvite removes an invite; ErrNotFound if absent.
 	DeleteInvite(ctx context.Context, code string) error
 

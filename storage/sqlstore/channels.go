@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"time"
 
 	"hearth/snowflake"
 	"hearth/storage"
@@ -230,8 +231,13 @@ func (t *tx) CreateInvite(ctx context.Context, inv storage.Invite) error {
 
 // UseInvite implements storage.Tx. The increment happens in SQL so that
 // concurrent joins through one invite each count.
-func (t *tx) UseInvite(ctx context.Context, code string) error {
-	return t.execOne(ctx, "use invite", `UPDATE invites SET uses = uses + 1 WHERE code = $1`, code)
+//
+// The check and the count are one statement, so that concurrent joins
+// cannot take an invite past its max_uses or use one that expired or was
+// revoked since they looked it up.
+func (t *tx) UseInvite(ctx context.Context, code string, now time.Time) error {
+	return t.execOne(ctx, "use invite", `UPDATE invites SET uses = uses + 1
+		WHERE code = $1 AND (max_uses = 0 OR uses < max_uses) AND (expires_at IS NULL OR expires_at > $2)`, code, ms(now))
 }
 
 // DeleteInvite implements storage.Tx.

@@ -31,3 +31,14 @@ func (r reader) AuthorMessages(ctx context.Context, guildID, authorID, after sno
 	}
 	return out, r.wrap("author messages", rows.Err())
 }
+
+// LockMember implements storage.Tx. SQLite's single writer already
+// serialises write transactions, so only PostgreSQL needs the row lock.
+func (t *tx) LockMember(ctx context.Context, guildID, userID snowflake.ID) error {
+	query := `SELECT 1 FROM members WHERE guild_id = $1 AND user_id = $2`
+	if t.d.Name == "postgres" {
+		query += ` FOR UPDATE`
+	}
+	var one int
+	return t.wrap("lock member", t.q.QueryRowContext(ctx, query, int64(guildID), int64(userID)).Scan(&one))
+}

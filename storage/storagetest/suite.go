@@ -31,6 +31,8 @@ func Run(t *testing.T, open func(t *testing.T) storage.Store) {
 		{"AuthorMessages", testAuthorMessages},
 		{"IdleThreads", testIdleThreads},
 		{"SearchManyMatches", testSearchManyMatches},
+		{"UseInviteLimits", testUseInviteLimits},
+		{"LockMember", testLockMember},
 		{"EventLogConcurrentAppendsGapless", testEventLogConcurrent},
 		{"EventLogRollbackLeavesNoGap", testEventLogRollback},
 		{"UpdateRollsBackState", testUpdateRollsBack},
@@ -1127,10 +1129,10 @@ func testInvites(t *testing.T, s storage.Store) {
 	wantErr(t, "CreateInvite(duplicate code)", err, storage.ErrConflict)
 
 	update(t, s, func(tx storage.Tx) error {
-		if err := tx.UseInvite(ctx, "cccc"); err != nil {
+		if err := tx.UseInvite(ctx, "cccc", time.Now()); err != nil {
 			return err
 		}
-		return tx.UseInvite(ctx, "cccc")
+		return tx.UseInvite(ctx, "cccc", time.Now())
 	})
 	invs[2].Uses = 5
 	if got, _ := s.Invite(ctx, "cccc"); got.Uses != 5 {
@@ -1431,7 +1433,7 @@ func testGuildNotFound(t *testing.T, s storage.Store) {
 		{"UpdateMember", func(tx storage.Tx) error { return tx.UpdateMember(ctx, newMember(g.ID, u.ID)) }},
 		{"RemoveMember", func(tx storage.Tx) error { return tx.RemoveMember(ctx, g.ID, u.ID) }},
 		{"DeleteBan", func(tx storage.Tx) error { return tx.DeleteBan(ctx, g.ID, u.ID) }},
-		{"UseInvite", func(tx storage.Tx) error { return tx.UseInvite(ctx, "nope") }},
+		{"UseInvite", func(tx storage.Tx) error { return tx.UseInvite(ctx, "nope", time.Now()) }},
 		{"DeleteInvite", func(tx storage.Tx) error { return tx.DeleteInvite(ctx, "nope") }},
 		{"UpdateEmoji", func(tx storage.Tx) error { return tx.UpdateEmoji(ctx, storage.Emoji{ID: none, Name: "x"}) }},
 		{"DeleteEmoji", func(tx storage.Tx) error { return tx.DeleteEmoji(ctx, none) }},
@@ -3249,5 +3251,39 @@ func testSearchManyMatches(t *testing.T, s storage.Store) {
 	rare, total, err := s.SearchMessages(ctx, g.ID, storage.SearchQuery{Text: "rare common", ChannelIDs: []snowflake.ID{c.ID}, Limit: 25})
 	if err != nil || total != 2 || len(rare) != 2 || rare[0].ID != ms[2550].ID {
 		t.Fatalf("rare: %d results, total %d, %v", len(rare), total, err)
+	}
+}
+
+// testUseInviteLimits: an invite cannot be used past max_uses or after it
+// expires, however the caller looked it up.
+func testUseInviteLimits(t *testing.T, s storage.Store) {
+	ctx := context.Background()
+	g, c, _ := messageFixture(t, s, 0)
+	now := time.UnixMilli(time.Now().UnixMilli())
+	once := storage.Invite{Code: Name("o"), GuildID: g.ID, ChannelID: c.ID, MaxUses: 1, CreatedAt: now}
+	short := storage.Invite{Code: Name("s"), GuildID: g.ID, ChannelID: c.ID, CreatedAt: now, ExpiresAt: now.Add(time.Minute)}
+	update(t, s, func(tx storage.Tx) error {
+		if err := tx.CreateInvite(ctx, once); err != nil {
+			return err
+		}
+		return tx.CreateInvite(ctx, short)
+	})
+	update(t, s, func(tx storage.Tx) error { return tx.UseInvite(ctx, once.Code, now) })
+	if err := s.Update(ctx, func(tx storage.Tx) error { return tx.UseInvite(ctx, once.Code, now) }); !errors.Is(err, storage.ErrNotFound) {
+		t.Fatalf("second use of a one-use invite: %v", err)
+	}
+	update(t, s, func(tx storage.Tx) error { return tx.UseInvite(ctx, short.Code, now) })
+	if err := s.Update(ctx, func(tx storage.Tx) error { return tx.UseInvite(ctx, short.Code, now.Add(2*time.Minute)) }); !errors.Is(err, storage.ErrNotFound) {
+		t.Fatalf("use of an expired invite: %v", err)
+	}
+}
+
+func testLockMember(t *testing.T, s storage.Store) {
+	ctx := context.Background()
+	g, _, users := messageFixture(t, s, 1)
+	update(t, s, func(tx storage.Tx) error { return tx.AddMember(ctx, newMember(g.ID, users[0].ID)) })
+	update(t, s, func(tx storage.Tx) error { return tx.LockMember(ctx, g.ID, users[0].ID) })
+	if err := s.Update(ctx, func(tx storage.Tx) error { return tx.LockMember(ctx, g.ID, ids.Next()) }); !errors.Is(err, storage.ErrNotFound) {
+		t.Fatalf("LockMember(absent) = %v, want ErrNotFound", err)
 	}
 }
