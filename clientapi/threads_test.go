@@ -87,7 +87,9 @@ func TestThreads(t *testing.T) {
 			map[string]any{"type": 1, "deny": perms(permission.SendMessagesInThreads)}), 204)
 		st.Expect(t, s.Do(t, "POST", "/api/v10/channels/"+tid+"/messages", bob, map[string]any{"content": "x"}), 403, st.Code(50013))
 		send(t, s, bob, g.general, map[string]any{"content": "still fine in the channel"})
-		// Bad input.
+		// Bad input; threads take no invites and no overwrites of their own.
+		st.Expect(t, s.Do(t, "POST", "/api/v10/channels/"+pid+"/invites", alice, map[string]any{}), 400, st.Code(50035))
+		st.Expect(t, s.Do(t, "PUT", "/api/v10/channels/"+tid+"/permissions/"+g.id, owner, map[string]any{"type": 0, "deny": "1024"}), 400, st.Code(50035))
 		st.Expect(t, s.Do(t, "POST", "/api/v10/channels/"+g.general+"/threads", alice, map[string]any{"name": "x", "auto_archive_duration": 5}), 400, st.Code(50035))
 		st.Expect(t, s.Do(t, "POST", "/api/v10/channels/"+g.category+"/threads", alice, map[string]any{"name": "x"}), 400, st.Code(50035))
 		st.Expect(t, s.Do(t, "POST", "/api/v10/channels/"+g.general+"/threads", alice, map[string]any{"name": ""}), 400, st.Code(50035))

@@ -163,11 +163,17 @@ func (h *Homeserver) channelOf(ctx context.Context, r storage.Reader, a *access,
 // ErrUnknownChannel.
 func (h *Homeserver) accessByChannel(ctx context.Context, r storage.Reader, channelID, userID snowflake.ID) (*access, storage.Channel, error) {
 	c, err := r.ChannelByID(ctx, channelID)
-	if errors.Is(err, storage.ErrNotFound) {
+	if errors.Is(err, storage.ErrNotFound) || (err == nil && c.GuildID == 0) {
 		return nil, c, fmt.Errorf("channel %d: %w", channelID, ErrUnknownChannel)
 	}
 	if err != nil {
 		return nil, c, storeErr("load channel", err)
+	}
+	if storage.IsThread(c.Type) {
+		// Threads take their permissions from their parent (see
+		// threadPerms) and have their own routes; none of the guild
+		// channel actions that come through here apply to them.
+		return nil, c, Invalid("channel_id", "CHANNEL_TYPE_INVALID", "Not available for threads.")
 	}
 	a, err := h.loadAccess(ctx, r, c.GuildID, userID)
 	if errors.Is(err, ErrUnknownGuild) {

@@ -2,6 +2,7 @@ package homeserver
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -174,10 +175,34 @@ func (h *Homeserver) Authenticate(ctx context.Context, token string) (Principal,
 func (h *Homeserver) Logout(ctx context.Context, p Principal) error {
 	err := h.update(ctx, func(tx storage.Tx, _ *events) error { return tx.DeleteSession(ctx, p.Session) })
 	h.sessions.Remove(p.Session)
+	h.sessionsEnded(p.User.ID, []snowflake.ID{p.Session})
 	if err != nil && !errors.Is(err, storage.ErrNotFound) {
 		return storeErr("logout", err)
 	}
 	return nil
+}
+
+// SessionsRevoked is the type of the bus event that tells the gateway to
+// drop the connections of ended sessions. It is internal (never sent to a
+// client) and ephemeral.
+const SessionsRevoked = "HEARTH_SESSIONS_REVOKED"
+
+// RevokedSessions is its payload.
+type RevokedSessions struct {
+	UserID   snowflake.ID   `json:"user_id"`
+	Sessions []snowflake.ID `json:"sessions"`
+}
+
+// sessionsEnded tells live connections that their tokens no longer count.
+func (h *Homeserver) sessionsEnded(userID snowflake.ID, ids []snowflake.ID) {
+	if len(ids) == 0 {
+		return
+	}
+	b, err := json.Marshal(RevokedSessions{UserID: userID, Sessions: ids})
+	if err != nil {
+		return
+	}
+	h.bus.Publish(storage.Event{Type: SessionsRevoked, Payload: b, CreatedAt: h.now()})
 }
 
 func clip(s string, n int) string {

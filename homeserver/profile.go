@@ -151,6 +151,7 @@ func (h *Homeserver) UpdateProfile(ctx context.Context, p Principal, up ProfileU
 	for _, id := range ended {
 		h.sessions.Remove(id)
 	}
+	h.sessionsEnded(u.ID, ended)
 	h.cache.userChanged(u.ID)
 	if up.NewPassword.Set {
 		h.log.Info("password changed; other sessions ended", "user_id", u.ID, "sessions_ended", len(ended))

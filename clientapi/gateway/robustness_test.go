@@ -127,3 +127,25 @@ func TestSlowConsumerIsDropped(t *testing.T) {
 		}
 	}
 }
+
+// TestLogoutEndsLiveSessions: a gateway connection does not outlive its
+// token: logging out or changing the password closes it with 4004, and
+// it cannot be resumed.
+func TestLogoutEndsLiveSessions(t *testing.T) {
+	s := st.Start(t, st.Options{})
+	tok := s.Register(t, "alice", "correct horse")
+	other := s.Do(t, "POST", "/api/v10/auth/login", "", map[string]string{"login": "alice", "password": "correct horse"}).JSON(t)["token"].(string)
+	c := dial(t, s, "")
+	identify(c, other, 1)
+	keep := dial(t, s, "")
+	identify(keep, tok, 1)
+	// The password change (made with tok) ends the other session.
+	do(t, s, "PATCH", "/api/v10/users/@me", tok, map[string]any{"password": "correct horse", "new_password": "battery staple"})
+	if code := c.closeCode(); code != 4004 {
+		t.Fatalf("session of an ended token closed with %d, want 4004", code)
+	}
+	do(t, s, "POST", "/api/v10/auth/logout", tok, nil)
+	if code := keep.closeCode(); code != 4004 {
+		t.Fatalf("session after logout closed with %d, want 4004", code)
+	}
+}

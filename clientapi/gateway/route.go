@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"hearth/discord"
+	"hearth/homeserver"
 	"hearth/homeserver/permission"
 	"hearth/snowflake"
 	"hearth/storage"
@@ -109,6 +110,10 @@ func (g *Gateway) sessionsOf(set map[*session]struct{}) []*session {
 // route sends one committed (or ephemeral) event to the sessions that may
 // see it.
 func (g *Gateway) route(ctx context.Context, ev storage.Event) {
+	if ev.Type == homeserver.SessionsRevoked {
+		g.revoke(ev)
+		return
+	}
 	var m meta
 	_ = json.Unmarshal(ev.Payload, &m)
 	if !strings.HasPrefix(ev.Type, "GUILD_") && m.GuildID == 0 {
@@ -162,7 +167,13 @@ func (g *Gateway) route(ctx context.Context, ev storage.Event) {
 		if channel != 0 {
 			may, ok := seen[s.user.User.ID]
 			if !ok {
-				may = g.hs.ChannelPermissions(ctx, s.user.User.ID, channel).Has(permission.ViewChannel)
+				// Invite codes go only to those who manage the channel's
+				// invites, as on Discord; everything else to viewers.
+				need := permission.ViewChannel
+				if strings.HasPrefix(ev.Type, "INVITE_") {
+					need = permission.ManageChannels
+				}
+				may = g.hs.ChannelPermissions(ctx, s.user.User.ID, channel).Has(need)
 				seen[s.user.User.ID] = may
 			}
 			if !may {
@@ -360,6 +371,39 @@ func (g *Gateway) recheckChannels(ctx context.Context, ev storage.Event, m meta,
 				b, _ := json.Marshal(map[string]any{"id": id, "guild_id": guildID, "type": 0})
 				s.dispatch("CHANNEL_DELETE", b)
 			}
+		}
+	}
+}
+
+// revoke drops the connections of ended sessions (logout, password
+// change) with 4004, and forgets them so that they cannot be resumed.
+func (g *Gateway) revoke(ev storage.Event) {
+	var r homeserver.RevokedSessions
+	if json.Unmarshal(ev.Payload, &r) != nil {
+		return
+	}
+	ended := map[snowflake.ID]bool{}
+	for _, id := range r.Sessions {
+		ended[id] = true
+	}
+	g.mu.Lock()
+	var gone []*session
+	for s := range g.byUser[r.UserID] {
+		if ended[s.user.Session] {
+			gone = append(gone, s)
+			delete(g.sessions, s.id)
+		}
+	}
+	for _, s := range gone {
+		g.unindexLocked(s)
+	}
+	g.mu.Unlock()
+	for _, s := range gone {
+		s.mu.Lock()
+		c := s.c
+		s.mu.Unlock()
+		if c != nil {
+			go c.close(closeAuthFailed, "Authentication failed.") // a close handshake must not hold the router
 		}
 	}
 }
