@@ -555,7 +555,7 @@ func (a *API) attachment(c *gin.Context) {
 		notFound(c)
 		return
 	}
-	f, name, err := a.hs.AttachmentFile(c.Request.Context(), ch, id)
+	f, name, err := a.hs.AttachmentFile(c.Request.Context(), ch, id, c.Query("hm"))
 	if err != nil {
 		if errors.Is(err, homeserver.ErrNotFound) {
 			notFound(c)

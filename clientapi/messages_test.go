@@ -326,8 +326,8 @@ func TestAttachments(t *testing.T) {
 			a["size"] != float64(len(img)) || a["description"] != "a picture" {
 			t.Fatalf("attachment = %v", a)
 		}
-		u, _ := url.Parse(a["url"].(string))
-		res := s.Do(t, "GET", u.Path, "", nil)
+		link := mustPath(t, a["url"].(string))
+		res := s.Do(t, "GET", link, "", nil)
 		if res.Status != 200 || !bytes.Equal(res.Body, img) || res.Header.Get("Content-Type") != "image/png" ||
 			res.Header.Get("X-Content-Type-Options") != "nosniff" || !strings.HasPrefix(res.Header.Get("Content-Disposition"), "inline") {
 			t.Fatalf("served %d %v", res.Status, res.Header)
@@ -364,9 +364,13 @@ func TestAttachments(t *testing.T) {
 		// ATTACH_FILES denied.
 		ok(t, s.Do(t, "PUT", "/api/v10/channels/"+g.general+"/permissions/"+userID(t, s, member), owner, map[string]any{"type": 1, "deny": perms(permission.AttachFiles)}), 204)
 		st.Expect(t, multipartSend(t, s, member, g.general, `{"content":"x"}`, map[string][]byte{"a.txt": []byte("a")}), 403, st.Code(50013))
+		// A link without its mac, or with another's, is not served.
+		bare, _, _ := strings.Cut(link, "?")
+		st.Expect(t, s.Do(t, "GET", bare, "", nil), 404, st.Code(0))
+		st.Expect(t, s.Do(t, "GET", bare+"?hm=00112233445566778899aabbccddeeff", "", nil), 404, st.Code(0))
 		// Deleting the message stops the file being served.
 		ok(t, s.Do(t, "DELETE", "/api/v10/channels/"+g.general+"/messages/"+m["id"].(string), member, nil), 204)
-		st.Expect(t, s.Do(t, "GET", u.Path, "", nil), 404, st.Code(0))
+		st.Expect(t, s.Do(t, "GET", link, "", nil), 404, st.Code(0))
 		// Nothing was written outside the data dir, and no upload was left half-written.
 		left, _ := os.ReadDir(filepath.Join(dataDir, "files", "tmp"))
 		if len(left) != 0 {
@@ -375,13 +379,14 @@ func TestAttachments(t *testing.T) {
 	})
 }
 
+// mustPath is the path and query of a URL, to fetch it from the test server.
 func mustPath(t *testing.T, raw string) string {
 	t.Helper()
 	u, err := url.Parse(raw)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return u.Path
+	return u.RequestURI()
 }
 
 func TestTypingIsEphemeral(t *testing.T) {

@@ -234,6 +234,15 @@ func (k *KeyCache) Key(ctx context.Context, server, keyID string) (ed25519.Publi
 	return nil, fmt.Errorf("%s publishes no key %s", server, keyID)
 }
 
+// sharedOrTranslated reports carrier-grade NAT space (100.64.0.0/10) and
+// NAT64 (64:ff9b::/96), which can also lead into private networks.
+func sharedOrTranslated(ip net.IP) bool {
+	if v4 := ip.To4(); v4 != nil {
+		return v4[0] == 100 && v4[1]&0xC0 == 64
+	}
+	return len(ip) == net.IPv6len && ip[0] == 0x00 && ip[1] == 0x64 && ip[2] == 0xff && ip[3] == 0x9b
+}
+
 // ErrForbiddenAddress: an outbound federation request named a private or
 // loopback address while insecure federation is off.
 var ErrForbiddenAddress = errors.New("refusing to contact a private or loopback address")
@@ -252,7 +261,7 @@ func NewClient(insecure bool) *http.Client {
 			}
 			ip := net.ParseIP(host)
 			if ip == nil || ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast() ||
-				ip.IsUnspecified() || ip.IsMulticast() {
+				ip.IsUnspecified() || ip.IsMulticast() || sharedOrTranslated(ip) {
 				return fmt.Errorf("%w: %s", ErrForbiddenAddress, host)
 			}
 			return nil

@@ -126,7 +126,7 @@ func TestSignedRequests(t *testing.T) {
 // server will not fetch keys from (or otherwise call) loopback addresses.
 func TestOutboundRefusesPrivateAddresses(t *testing.T) {
 	client := federation.NewClient(false)
-	for _, url := range []string{"http://127.0.0.1:1/", "http://[::1]:1/", "http://10.0.0.1:1/", "http://169.254.169.254/"} {
+	for _, url := range []string{"http://127.0.0.1:1/", "http://[::1]:1/", "http://10.0.0.1:1/", "http://169.254.169.254/", "http://100.64.0.1/", "http://[64:ff9b::a00:1]/"} {
 		_, err := client.Get(url)
 		if err == nil || !strings.Contains(err.Error(), "refusing to contact") {
 			t.Errorf("GET %s: %v, want a refusal", url, err)

@@ -2,9 +2,13 @@ package homeserver
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
 	"regexp"
 	"strings"
 	"time"
@@ -411,7 +415,8 @@ func (h *Homeserver) renderBase(ctx context.Context, r storage.Reader, m storage
 }
 
 func (h *Homeserver) renderAttachment(a storage.Attachment) discord.Attachment {
-	url := fmt.Sprintf("%s/attachments/%d/%d/%s", h.cfg.PublicURL, a.ChannelID, a.ID, a.Filename)
+	url := fmt.Sprintf("%s/attachments/%d/%d/%s?hm=%s", h.cfg.PublicURL, a.ChannelID, a.ID, url.PathEscape(a.Filename),
+		h.attachmentMAC(a.ChannelID, a.ID))
 	out := discord.Attachment{
 		ID: a.ID, Filename: a.Filename, Description: discord.Nullable(a.Description), ContentType: a.ContentType,
 		Size: a.Size, URL: url, ProxyURL: url,
@@ -788,10 +793,23 @@ func (h *Homeserver) Typing(ctx context.Context, p Principal, channelID snowflak
 	return nil
 }
 
-// AttachmentFile opens an attachment for serving; one of a deleted message
-// is gone. Attachment URLs are public, like Discord's CDN links: anyone who
-// has the URL (two snowflakes) can fetch the file.
-func (h *Homeserver) AttachmentFile(ctx context.Context, channelID, attachmentID snowflake.ID) (File, string, error) {
+// attachmentMAC is the unguessable part of an attachment URL: snowflakes
+// alone are guessable (an attachment's ID is its message's plus one), so a
+// URL carries an HMAC of its channel and attachment IDs, as Discord's CDN
+// links carry theirs.
+func (h *Homeserver) attachmentMAC(channelID, attachmentID snowflake.ID) string {
+	m := hmac.New(sha256.New, h.cfg.TokenKey)
+	fmt.Fprintf(m, "attachment:%d:%d", channelID, attachmentID)
+	return hex.EncodeToString(m.Sum(nil)[:16])
+}
+
+// AttachmentFile opens an attachment for serving, given the mac of its URL;
+// one of a deleted message is gone. Anyone who has the URL can fetch the
+// file, like Discord's CDN links; nobody can make one up.
+func (h *Homeserver) AttachmentFile(ctx context.Context, channelID, attachmentID snowflake.ID, mac string) (File, string, error) {
+	if !hmac.Equal([]byte(mac), []byte(h.attachmentMAC(channelID, attachmentID))) {
+		return File{}, "", fmt.Errorf("attachment: bad link: %w", ErrNotFound)
+	}
 	a, err := h.store.Attachment(ctx, attachmentID)
 	if errors.Is(err, storage.ErrNotFound) || (err == nil && a.ChannelID != channelID) {
 		return File{}, "", fmt.Errorf("attachment: %w", ErrNotFound)
