@@ -621,3 +621,16 @@ func countFiles(t *testing.T, dir string) int {
 	})
 	return n
 }
+
+func TestChannelLastMessageID(t *testing.T) {
+	s := st.Start(t, st.Options{})
+	owner := s.Register(t, "owner", "correct horse")
+	g := newGuild(t, s, owner, "Last")
+	if c := ok(t, s.Do(t, "GET", "/api/v10/channels/"+g.general, owner, nil), 200); c["last_message_id"] != nil {
+		t.Fatalf("empty channel's last_message_id = %v", c["last_message_id"])
+	}
+	m := send(t, s, owner, g.general, map[string]any{"content": "latest"})
+	if c := ok(t, s.Do(t, "GET", "/api/v10/channels/"+g.general, owner, nil), 200); c["last_message_id"] != m["id"] {
+		t.Fatalf("last_message_id = %v, want %v", c["last_message_id"], m["id"])
+	}
+}

@@ -68,6 +68,7 @@ func discordChannel(c storage.Channel) discord.Channel {
 	out := discord.Channel{
 		ID: c.ID, Type: c.Type, GuildID: c.GuildID, Position: c.Position, PermissionOverwrites: ows,
 		Name: c.Name, NSFW: c.NSFW, RateLimitPerUser: c.RateLimitPerUser, ParentID: discord.NullableID(c.ParentID),
+		LastMessageID: discord.NullableID(c.LastMessageID),
 	}
 	if c.Type == ChannelText || c.Type == ChannelAnnouncement {
 		out.Topic = discord.Nullable(c.Topic)
