@@ -398,4 +398,12 @@ func TestLimitsCannotBeDodged(t *testing.T) {
 	if !limited {
 		t.Fatal("distinct junk Authorization headers dodged the per-address limit")
 	}
+	// The file routes, outside /api, are limited per address too.
+	limited = false
+	for i := 0; i < 400 && !limited; i++ {
+		limited = s.Do(t, "GET", fmt.Sprintf("/emojis/%d.png", i+1), "", nil).Status == 429
+	}
+	if !limited {
+		t.Fatal("file routes are not rate limited")
+	}
 }

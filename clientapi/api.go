@@ -48,12 +48,14 @@ type API struct {
 	rateLimit bool
 	routes    *ratelimit.Limiter
 	logins    *ratelimit.Limiter
+	files     *ratelimit.Limiter
 }
 
 // Rate limits, per identity (token, or address when there is none).
 const (
 	routeLimit      = 50
 	routeWindow     = time.Second
+	fileLimit       = 200 // file fetches per second per address: pages load many images
 	loginFailures   = 5
 	loginWindow     = time.Minute
 	maxLimitKeys    = 100_000
@@ -75,6 +77,7 @@ func New(cfg Config) *API {
 		rateLimit: cfg.RateLimit,
 		routes:    ratelimit.New(routeLimit, routeWindow, maxLimitKeys),
 		logins:    ratelimit.New(loginFailures, loginWindow, maxLimitKeys),
+		files:     ratelimit.New(fileLimit, routeWindow, maxLimitKeys),
 	}
 	a.gatewayURL = cfg.GatewayURL
 	a.maxUpload = cfg.MaxUpload
@@ -96,10 +99,11 @@ func New(cfg Config) *API {
 	e.NoMethod(methodNotAllowed)
 	a.engine = e
 	a.routesV10(e.Group("/api", a.limitRate))
-	e.GET("/avatars/:user/:file", a.avatar)
-	e.GET("/icons/:guild/:file", a.guildIcon)
-	e.GET("/emojis/:file", a.emojiImage)
-	e.GET("/attachments/:channel/:attachment/:filename", a.attachment)
+	files := e.Group("/", a.limitFiles)
+	files.GET("/avatars/:user/:file", a.avatar)
+	files.GET("/icons/:guild/:file", a.guildIcon)
+	files.GET("/emojis/:file", a.emojiImage)
+	files.GET("/attachments/:channel/:attachment/:filename", a.attachment)
 	return a
 }
 
@@ -233,6 +237,22 @@ func (a *API) limitRate(c *gin.Context) {
 	writeRateLimit(c, res, hex.EncodeToString(sum[:8]))
 	if !res.Allowed {
 		tooManyRequests(c, res, "user")
+		return
+	}
+	c.Next()
+}
+
+// limitFiles bounds the CDN-style file routes per address, so that they
+// cannot be used to probe for files at line rate.
+func (a *API) limitFiles(c *gin.Context) {
+	if !a.rateLimit {
+		c.Next()
+		return
+	}
+	res := a.files.Take("ip:" + c.ClientIP())
+	writeRateLimit(c, res, "files")
+	if !res.Allowed {
+		tooManyRequests(c, res, "shared")
 		return
 	}
 	c.Next()

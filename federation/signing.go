@@ -163,8 +163,22 @@ type KeyCache struct {
 	insecure bool
 	mu       sync.Mutex
 	keys     map[string]cachedKey
+	// inflight shares one fetch among concurrent requests for a key, and
+	// failed remembers a failed fetch for a while: unauthenticated input
+	// names the server to fetch from, so fetches must stay few.
+	inflight map[string]*fetch
+	failed   map[string]time.Time
 	now      func() time.Time
 }
+
+type fetch struct {
+	done chan struct{}
+	pub  ed25519.PublicKey
+	err  error
+}
+
+// failureTTL is how long a failed key fetch is not retried.
+const failureTTL = time.Minute
 
 type cachedKey struct {
 	pub   ed25519.PublicKey
@@ -176,18 +190,55 @@ type cachedKey struct {
 // a name in a request or an invite cannot make this server call into its
 // own network.
 func NewKeyCache(insecure bool) *KeyCache {
-	return &KeyCache{client: NewClient(insecure), insecure: insecure, keys: make(map[string]cachedKey), now: time.Now}
+	return &KeyCache{client: NewClient(insecure), insecure: insecure, keys: make(map[string]cachedKey),
+		inflight: make(map[string]*fetch), failed: make(map[string]time.Time), now: time.Now}
 }
 
 // Key implements KeySource.
 func (k *KeyCache) Key(ctx context.Context, server, keyID string) (ed25519.PublicKey, error) {
 	id := server + "#" + keyID
 	k.mu.Lock()
-	c, ok := k.keys[id]
-	k.mu.Unlock()
-	if ok && k.now().Before(c.until) {
+	if c, ok := k.keys[id]; ok && k.now().Before(c.until) {
+		k.mu.Unlock()
 		return c.pub, nil
 	}
+	if at, ok := k.failed[id]; ok && k.now().Sub(at) < failureTTL {
+		k.mu.Unlock()
+		return nil, fmt.Errorf("keys of %s: fetch failed recently", server)
+	}
+	f, running := k.inflight[id]
+	if !running {
+		f = &fetch{done: make(chan struct{})}
+		k.inflight[id] = f
+	}
+	k.mu.Unlock()
+	if !running {
+		// Detached from the first caller's context: others wait on it.
+		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		f.pub, f.err = k.fetchKey(fctx, server, keyID)
+		cancel()
+		k.mu.Lock()
+		delete(k.inflight, id)
+		if f.err != nil {
+			if len(k.failed) > 10000 {
+				clear(k.failed) // bounded: a flood of names forgets, it does not grow
+			}
+			k.failed[id] = k.now()
+		}
+		k.mu.Unlock()
+		close(f.done)
+	}
+	select {
+	case <-f.done:
+		return f.pub, f.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// fetchKey asks a server for its key list and caches the key asked for.
+func (k *KeyCache) fetchKey(ctx context.Context, server, keyID string) (ed25519.PublicKey, error) {
+	id := server + "#" + keyID
 	scheme := "https://"
 	if k.insecure {
 		scheme = "http://"

@@ -212,7 +212,7 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	}))
 	route("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
 	route("/healthz", http.HandlerFunc(healthz))
-	route("/readyz", readyz(hs))
+	route("/readyz", readyz(hs, gw))
 	route("/", web.Handler())
 
 	s = &Server{
@@ -372,7 +372,7 @@ func healthz(w http.ResponseWriter, _ *http.Request) {
 	_, _ = w.Write([]byte(`{"status":"ok"}` + "\n"))
 }
 
-func readyz(hs *homeserver.Homeserver) http.Handler {
+func readyz(hs *homeserver.Homeserver, gw *gateway.Gateway) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 		defer cancel()
@@ -380,6 +380,11 @@ func readyz(hs *homeserver.Homeserver) http.Handler {
 		if err := hs.Ready(ctx); err != nil {
 			w.WriteHeader(http.StatusServiceUnavailable)
 			_, _ = fmt.Fprintf(w, `{"status":"unavailable","reason":%q}`+"\n", "database unreachable")
+			return
+		}
+		if !gw.Running() {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			_, _ = fmt.Fprintf(w, `{"status":"unavailable","reason":%q}`+"\n", "gateway not delivering events")
 			return
 		}
 		_, _ = w.Write([]byte(`{"status":"ok","database":"ok"}` + "\n"))

@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
@@ -51,6 +52,7 @@ type Gateway struct {
 	presences map[snowflake.ID]presence
 	closing   bool
 	conns     sync.WaitGroup
+	running   atomic.Bool
 }
 
 // New makes a gateway; call Run to start routing events.
@@ -73,6 +75,9 @@ func New(cfg Config) *Gateway {
 	}
 }
 
+// Running reports whether the router is delivering events (for /readyz).
+func (g *Gateway) Running() bool { return g.running.Load() }
+
 // URL is where clients connect.
 func (g *Gateway) URL() string { return g.cfg.URL }
 
@@ -81,6 +86,8 @@ func (g *Gateway) URL() string { return g.cfg.URL }
 func (g *Gateway) Run(ctx context.Context) error {
 	sub := g.hs.Bus().Subscribe(1 << 16)
 	defer sub.Close()
+	g.running.Store(true)
+	defer g.running.Store(false)
 	sweep := time.NewTicker(10 * time.Second)
 	defer sweep.Stop()
 	events := make(chan storage.Event, 256)
