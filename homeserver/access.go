@@ -145,19 +145,6 @@ func (a *access) canGrant(p permission.Set) bool {
 	return a.isOwner() || a.base.Has(permission.Administrator) || a.base.Has(p)
 }
 
-// channel loads a channel of this guild for the user, hiding it when the
-// user may not view it.
-func (h *Homeserver) channelOf(ctx context.Context, r storage.Reader, a *access, channelID snowflake.ID) (storage.Channel, error) {
-	c, err := r.ChannelByID(ctx, channelID)
-	if errors.Is(err, storage.ErrNotFound) || (err == nil && c.GuildID != a.guild.ID) {
-		return storage.Channel{}, fmt.Errorf("channel %d: %w", channelID, ErrUnknownChannel)
-	}
-	if err != nil {
-		return storage.Channel{}, storeErr("load channel", err)
-	}
-	return c, nil
-}
-
 // accessByChannel loads the guild access of the user through a channel ID:
 // an unknown channel and a channel in a guild the user is not in are both
 // ErrUnknownChannel.

@@ -132,17 +132,17 @@ func applyChannelFields(ctx context.Context, tx storage.Reader, a *access, c *st
 // a category inside a category (channels nest one level deep).
 func checkParent(ctx context.Context, tx storage.Reader, guildID snowflake.ID, c *storage.Channel, parentID snowflake.ID) error {
 	if c.Type == ChannelCategory {
-		return errors.New("A category cannot have a parent.")
+		return problem("A category cannot have a parent.")
 	}
 	if parentID == c.ID {
-		return errors.New("A channel cannot be its own parent.")
+		return problem("A channel cannot be its own parent.")
 	}
 	p, err := tx.ChannelByID(ctx, parentID)
 	if err != nil || p.GuildID != guildID {
-		return errors.New("Unknown parent channel.")
+		return problem("Unknown parent channel.")
 	}
 	if p.Type != ChannelCategory {
-		return errors.New("The parent must be a category.")
+		return problem("The parent must be a category.")
 	}
 	return nil
 }

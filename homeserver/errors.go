@@ -150,3 +150,10 @@ var (
 	// ErrThreadLocked: only MANAGE_THREADS may reopen a locked thread.
 	ErrThreadLocked = errors.New("thread is locked")
 )
+
+// problem is a sentence for a person, destined for a FieldError message:
+// an error in shape only, so it is written as a sentence.
+type problem string
+
+// Error implements error.
+func (p problem) Error() string { return string(p) }

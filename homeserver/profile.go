@@ -166,14 +166,14 @@ func (h *Homeserver) UpdateProfile(ctx context.Context, p Principal, up ProfileU
 func decodeImage(uri string, max int) ([]byte, string, error) {
 	b, err := media.DecodeDataURI(uri, max)
 	if errors.Is(err, media.ErrTooLarge) {
-		return nil, "", fmt.Errorf("Image must be at most %d KiB.", max>>10)
+		return nil, "", problem(fmt.Sprintf("Image must be at most %d KiB.", max>>10))
 	}
 	if err != nil {
-		return nil, "", errors.New("Invalid image data.")
+		return nil, "", problem("Invalid image data.")
 	}
 	img, err := media.Sniff(b)
 	if err != nil {
-		return nil, "", errors.New("Invalid image data: must be PNG, JPEG, GIF or WebP.")
+		return nil, "", problem("Invalid image data: must be PNG, JPEG, GIF or WebP.")
 	}
 	sum := sha256.Sum256(b)
 	hash := hex.EncodeToString(sum[:])

@@ -257,7 +257,8 @@ func randSet(r *rand.Rand) Set {
 	case 0:
 		s = 0
 	case 1:
-		s = Set(r.Int64()) & Set(r.Int64()) & Set(r.Int64())
+		a, b, c := Set(r.Int64()), Set(r.Int64()), Set(r.Int64())
+		s = a & b & c // sparse: three draws ANDed
 	default:
 		s = Set(r.Int64())
 	}
