@@ -28,10 +28,11 @@ test:
 test-short:
 	$(GO) test -count=1 ./...
 
-## lint: formatting and vet
+## lint: formatting, vet and staticcheck (fetched from the Go module proxy)
 lint:
 	@out="$$(gofmt -l $$(git ls-files '*.go'))"; if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.6.1 ./...
 
 ## bench: Go benchmarks of the hot paths
 bench:

@@ -19,6 +19,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"hearth/snowflake"
 	"hearth/storage"
@@ -63,6 +64,7 @@ func (b *Bus) Subscribe(queue int) *Subscription {
 	}
 	s := &Subscription{
 		bus:    b,
+		since:  time.Now(),
 		max:    queue,
 		wake:   make(chan struct{}, 1),
 		last:   make(map[snowflake.ID]int64),
@@ -83,9 +85,10 @@ type span struct{ from, to int64 }
 // Subscription is one subscriber's ordered view of the bus. Next is meant to
 // be called from one goroutine.
 type Subscription struct {
-	bus  *Bus
-	max  int
-	wake chan struct{}
+	bus   *Bus
+	since time.Time
+	max   int
+	wake  chan struct{}
 
 	mu     sync.Mutex
 	queue  []storage.Event
@@ -218,6 +221,26 @@ func (s *Subscription) admit(ctx context.Context, e storage.Event) error {
 			s.last[e.LogID] = last
 		}
 	}
+	if !seen && e.Seq > 1 {
+		// The first event seen of a log may have overtaken an earlier
+		// one committed after Subscribe but published later (publishes
+		// race their commits); that one would then look old and be
+		// dropped. So the log's recent predecessors are read, and those
+		// written since the subscription began (with a margin for the
+		// time between an event's stamp and its commit) go first.
+		prev, err := s.bus.log.Events(ctx, e.LogID, max(0, e.Seq-1-lookBack), int(min(e.Seq-1, lookBack)))
+		if err != nil {
+			return fmt.Errorf("bus: predecessors of log %d: %w", e.LogID, err)
+		}
+		start := e.Seq - 1
+		for _, p := range prev {
+			if !p.CreatedAt.Before(s.since.Add(-commitMargin)) {
+				start = min(start, p.Seq-1)
+			}
+		}
+		last, seen = start, true
+		s.last[e.LogID] = last
+	}
 	if seen && e.Seq > last+1 {
 		if err := s.fill(ctx, e.LogID, last, e.Seq-1); err != nil {
 			return err
@@ -226,6 +249,15 @@ func (s *Subscription) admit(ctx context.Context, e storage.Event) error {
 	s.ready = append(s.ready, e)
 	return nil
 }
+
+// lookBack bounds how far before a log's first seen event a subscription
+// looks for overtaken events; commitMargin is how much older than the
+// subscription such an event's stamp may be (it is stamped when its
+// transaction starts, not when it commits).
+const (
+	lookBack     = 64
+	commitMargin = 5 * time.Second
+)
 
 // fill reads events (after, upTo] of one log onto the ready list. Where the
 // subscriber has seen the log further than after, it starts there instead.

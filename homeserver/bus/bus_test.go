@@ -202,3 +202,45 @@ func TestEphemeralEvents(t *testing.T) {
 		t.Fatal("a dropped ephemeral event marked the subscription lagging")
 	}
 }
+
+// TestFirstSeenOutOfOrder: with no Start, the first two events of a log
+// published in reverse order are both delivered, in order.
+func TestFirstSeenOutOfOrder(t *testing.T) {
+	s := openStore(t)
+	b := bus.New(s)
+	// An event from well before the subscription: not delivered.
+	_ = s.Update(context.Background(), func(tx storage.Tx) error {
+		_, err := tx.AppendEvent(context.Background(), storage.Event{LogID: 9, Type: "OLD", Payload: []byte(`{}`), CreatedAt: time.Now().Add(-time.Minute)})
+		return err
+	})
+	sub := b.Subscribe(10)
+	defer sub.Close()
+	var evs []storage.Event
+	for i := range 2 {
+		_ = s.Update(context.Background(), func(tx storage.Tx) error {
+			e, err := tx.AppendEvent(context.Background(), storage.Event{LogID: 9, Type: "TEST", Payload: []byte(fmt.Sprint(i)), CreatedAt: time.Now()})
+			evs = append(evs, e)
+			return err
+		})
+	}
+	b.Publish(evs[1])
+	b.Publish(evs[0])
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	var got []int64
+	for range 2 {
+		e, err := sub.Next(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, e.Seq)
+	}
+	if got[0] != 2 || got[1] != 3 {
+		t.Fatalf("got seqs %v, want [2 3]", got)
+	}
+	short, cancel2 := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel2()
+	if e, err := sub.Next(short); err == nil {
+		t.Fatalf("extra event delivered: %+v", e)
+	}
+}
