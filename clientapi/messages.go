@@ -134,19 +134,26 @@ func (a *API) sendMessage(c *gin.Context) {
 
 // readMultipart streams a multipart send: payload_json (or plain content
 // fields) and files[n], each file straight to the data dir.
-func (a *API) readMultipart(c *gin.Context) (homeserver.MessageCreate, error) {
+func (a *API) readMultipart(c *gin.Context) (in homeserver.MessageCreate, err error) {
 	limitedBody(c)
 	mr, err := c.Request.MultipartReader()
 	if err != nil {
 		return homeserver.MessageCreate{}, fmt.Errorf("%w: %w", errMalformedJSON, err)
 	}
 	var (
-		in    homeserver.MessageCreate
 		meta  []attachmentMeta
 		files = map[int]homeserver.Upload{}
 		order []int
 		plain = &form{fields: map[string]json.RawMessage{}}
 	)
+	defer func() {
+		if err != nil {
+			// The send will not happen: its uploads go.
+			for _, up := range files {
+				a.hs.DiscardUploads([]homeserver.Upload{up})
+			}
+		}
+	}()
 	for {
 		part, err := mr.NextPart()
 		if err == io.EOF {
@@ -173,8 +180,10 @@ func (a *API) readMultipart(c *gin.Context) (homeserver.MessageCreate, error) {
 				}
 				return in, err
 			}
-			if _, dup := files[n]; !dup {
+			if prev, dup := files[n]; !dup {
 				order = append(order, n)
+			} else {
+				a.hs.DiscardUploads([]homeserver.Upload{prev})
 			}
 			files[n] = up
 			continue

@@ -605,6 +605,12 @@ func TestLargeAttachmentWithinLimit(t *testing.T) {
 	if after := countFiles(t, filepath.Join(dataDir, "files")); after != before {
 		t.Fatalf("a refused upload left %d files", after-before)
 	}
+	// A send refused after its files were read leaves nothing either.
+	st.Expect(t, multipartSend(t, s, owner, g.general, `{"content":"`+strings.Repeat("x", 4001)+`"}`, map[string][]byte{"y.bin": other}), 400, st.Code(50035))
+	st.Expect(t, multipartSend(t, s, owner, g.general, `{"content":`, map[string][]byte{"z.bin": other}), 400, st.Code(50109))
+	if after := countFiles(t, filepath.Join(dataDir, "files")); after != before {
+		t.Fatalf("refused sends left %d files", after-before)
+	}
 	// The avatar route takes its larger limit too.
 	img := pngOfSize(t, 600, 600) // ~1.4 MB of noise
 	ok(t, s.Do(t, "PATCH", "/api/v10/users/@me", owner, map[string]any{"avatar": dataURI("image/png", img)}), 200)

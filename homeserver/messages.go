@@ -145,7 +145,14 @@ var (
 // for @everyone and @here to count. Slowmode applies to those without
 // MANAGE_MESSAGES, MANAGE_CHANNELS or BYPASS_SLOWMODE. With EnforceNonce, a
 // retried send returns the first message instead of posting twice.
-func (h *Homeserver) SendMessage(ctx context.Context, p Principal, channelID snowflake.ID, in MessageCreate) (discord.Message, error) {
+func (h *Homeserver) SendMessage(ctx context.Context, p Principal, channelID snowflake.ID, in MessageCreate) (out discord.Message, err error) {
+	// Files come staged; they stay only if the message is accepted.
+	promoted := false
+	defer func() {
+		if !promoted {
+			h.DiscardUploads(in.Files)
+		}
+	}()
 	v := &ValidationError{}
 	if n := utf8.RuneCountInString(in.Content); n > h.cfg.MaxMessageLength {
 		v.Add("content", "BASE_TYPE_MAX_LENGTH", fmt.Sprintf("Must be %d or fewer in length.", h.cfg.MaxMessageLength))
@@ -186,6 +193,12 @@ func (h *Homeserver) SendMessage(ctx context.Context, p Principal, channelID sno
 	if err != nil || done {
 		return out, domainErr("send message", err)
 	}
+	for _, f := range in.Files {
+		if err := h.cfg.Blobs.Promote(f.staged); err != nil {
+			return out, fmt.Errorf("send message: %w", err)
+		}
+	}
+	promoted = true
 	if storage.IsThread(pl.ch.Type) {
 		// Writing in a thread joins it, as on Discord.
 		if _, err := h.store.ThreadMember(ctx, channelID, p.User.ID); errors.Is(err, storage.ErrNotFound) {

@@ -23,27 +23,37 @@ type Upload struct {
 	Hash        string
 	Width       int
 	Height      int
+	// staged is the file on disk, kept only if the message is sent.
+	staged blobs.Staged
+}
+
+// DiscardUploads removes uploads whose message will not be sent.
+func (h *Homeserver) DiscardUploads(ups []Upload) {
+	for _, u := range ups {
+		h.cfg.Blobs.Discard(u.staged)
+	}
 }
 
 // MaxFiles is how many files one message may carry.
 const MaxFiles = 10
 
-// StoreUpload streams a file to the data dir (content-addressed) and reads
-// its type from its bytes. The name is sanitised; the declared type is not
+// StoreUpload streams a file to the data dir and reads its type from its
+// bytes. The file is staged: SendMessage moves it into the store when the
+// message is accepted, and discards it otherwise (as does DiscardUploads). The name is sanitised; the declared type is not
 // asked for, because it is never trusted. A file over the upload limit is
 // ErrTooLarge and leaves nothing behind.
 func (h *Homeserver) StoreUpload(r io.Reader, filename string) (Upload, error) {
 	br := bufio.NewReaderSize(r, 64<<10)
 	head, _ := br.Peek(64 << 10)
 	head = append([]byte(nil), head...)
-	hash, size, err := h.cfg.Blobs.Put(br, h.cfg.MaxUploadSize)
+	st, err := h.cfg.Blobs.Stage(br, h.cfg.MaxUploadSize)
 	if errors.Is(err, blobs.ErrTooLarge) {
 		return Upload{}, fmt.Errorf("upload %q: %w", SanitiseFilename(filename), ErrTooLarge)
 	}
 	if err != nil {
 		return Upload{}, fmt.Errorf("upload: %w", err)
 	}
-	u := Upload{Filename: SanitiseFilename(filename), Size: size, Hash: hash, ContentType: media.Detect(head)}
+	u := Upload{Filename: SanitiseFilename(filename), Size: st.Size, Hash: st.Hash, ContentType: media.Detect(head), staged: st}
 	if img, err := media.Sniff(head); err == nil {
 		u.ContentType, u.Width, u.Height = img.ContentType, img.Width, img.Height
 	}

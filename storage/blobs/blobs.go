@@ -32,12 +32,34 @@ func Open(root string) (*Store, error) {
 	return &Store{root: root}, nil
 }
 
-// Put streams r to disk, at most limit bytes, and returns the hex SHA-256 of
-// the content and its size. A partial or oversized upload leaves nothing.
-func (s *Store) Put(r io.Reader, limit int64) (hash string, size int64, err error) {
+// Staged is content written to disk but not yet in the store: an upload
+// that is kept only if what it belongs to is.
+type Staged struct {
+	Hash string
+	Size int64
+	path string
+}
+
+// Put streams r into the store, at most limit bytes, and returns the hex
+// SHA-256 of the content and its size. A partial or oversized upload leaves
+// nothing.
+func (s *Store) Put(r io.Reader, limit int64) (string, int64, error) {
+	st, err := s.Stage(r, limit)
+	if err != nil {
+		return "", 0, err
+	}
+	if err := s.Promote(st); err != nil {
+		return "", 0, err
+	}
+	return st.Hash, st.Size, nil
+}
+
+// Stage streams r to a temporary file, at most limit bytes, hashing it on
+// the way. Promote or Discard it.
+func (s *Store) Stage(r io.Reader, limit int64) (st Staged, err error) {
 	tmp, err := os.CreateTemp(filepath.Join(s.root, "tmp"), "upload-*")
 	if err != nil {
-		return "", 0, fmt.Errorf("blobs: put: %w", err)
+		return Staged{}, fmt.Errorf("blobs: stage: %w", err)
 	}
 	defer func() {
 		if err != nil {
@@ -48,26 +70,41 @@ func (s *Store) Put(r io.Reader, limit int64) (hash string, size int64, err erro
 	h := sha256.New()
 	n, err := io.Copy(io.MultiWriter(tmp, h), io.LimitReader(r, limit+1))
 	if err != nil {
-		return "", 0, fmt.Errorf("blobs: put: %w", err)
+		return Staged{}, fmt.Errorf("blobs: stage: %w", err)
 	}
 	if n > limit {
-		return "", 0, ErrTooLarge
+		return Staged{}, ErrTooLarge
 	}
 	if err = tmp.Sync(); err != nil {
-		return "", 0, fmt.Errorf("blobs: put: %w", err)
+		return Staged{}, fmt.Errorf("blobs: stage: %w", err)
 	}
 	if err = tmp.Close(); err != nil {
-		return "", 0, fmt.Errorf("blobs: put: %w", err)
+		return Staged{}, fmt.Errorf("blobs: stage: %w", err)
 	}
-	hash = hex.EncodeToString(h.Sum(nil))
-	dst := s.path(hash)
-	if err = os.MkdirAll(filepath.Dir(dst), 0o750); err != nil {
-		return "", 0, fmt.Errorf("blobs: put: %w", err)
+	return Staged{Hash: hex.EncodeToString(h.Sum(nil)), Size: n, path: tmp.Name()}, nil
+}
+
+// Promote moves staged content into the store (a no-op for content the
+// store already holds, the staged copy then going away).
+func (s *Store) Promote(st Staged) error {
+	if st.path == "" {
+		return nil // promoted already
 	}
-	if err = os.Rename(tmp.Name(), dst); err != nil {
-		return "", 0, fmt.Errorf("blobs: put: %w", err)
+	dst := s.path(st.Hash)
+	if err := os.MkdirAll(filepath.Dir(dst), 0o750); err != nil {
+		return fmt.Errorf("blobs: promote: %w", err)
 	}
-	return hash, n, nil
+	if err := os.Rename(st.path, dst); err != nil {
+		return fmt.Errorf("blobs: promote: %w", err)
+	}
+	return nil
+}
+
+// Discard removes staged content.
+func (s *Store) Discard(st Staged) {
+	if st.path != "" {
+		_ = os.Remove(st.path)
+	}
 }
 
 // Open returns the blob with the given hash.

@@ -52,3 +52,31 @@ func TestOpenRefusesPaths(t *testing.T) {
 		}
 	}
 }
+
+func TestStagePromoteDiscard(t *testing.T) {
+	root := t.TempDir()
+	s, _ := Open(root)
+	kept, err := s.Stage(strings.NewReader("kept"), 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Open(kept.Hash); !errors.Is(err, ErrNotFound) {
+		t.Fatal("staged content is in the store before Promote")
+	}
+	if err := s.Promote(kept); err != nil {
+		t.Fatal(err)
+	}
+	if f, err := s.Open(kept.Hash); err != nil {
+		t.Fatalf("promoted content missing: %v", err)
+	} else {
+		f.Close()
+	}
+	dropped, _ := s.Stage(strings.NewReader("dropped"), 10)
+	s.Discard(dropped)
+	if _, err := s.Open(dropped.Hash); !errors.Is(err, ErrNotFound) {
+		t.Fatal("discarded content reached the store")
+	}
+	if left, _ := os.ReadDir(filepath.Join(root, "tmp")); len(left) != 0 {
+		t.Fatalf("temporary files left: %v", left)
+	}
+}
