@@ -48,6 +48,7 @@ type session struct {
 	connCtx     context.Context
 	kick        context.CancelFunc // ends the attached connection's serve loop
 	pending     [][]byte
+	limit       int // how long pending may grow before the client is dropped
 	flushingFor *conn
 	detached    time.Time
 	guilds      map[snowflake.ID]bool
@@ -144,7 +145,7 @@ func (s *session) queueLocked(f []byte) {
 	if s.c == nil {
 		return
 	}
-	if len(s.pending) >= sendQueue {
+	if len(s.pending) >= max(s.limit, sendQueue) {
 		// A client that does not read loses its connection, not the
 		// others' time: the connection's own loop closes it, and the
 		// session can resume from the ring.
@@ -173,7 +174,7 @@ func (s *session) flush(ctx context.Context, c *conn) {
 			return
 		}
 		batch := s.pending
-		s.pending = nil
+		s.pending, s.limit = nil, sendQueue
 		s.mu.Unlock()
 		for _, f := range batch {
 			if err := c.write(ctx, f); err != nil {
@@ -559,6 +560,7 @@ func (g *Gateway) resume(ctx context.Context, kick context.CancelFunc, c *conn, 
 	}
 	s.attachLocked(ctx, c, kick)
 	s.pending = missed // replayed whole, however many: they were kept for this
+	s.limit = len(missed) + sendQueue
 	s.seq++
 	f := dispatchFrame(s.seq, "RESUMED", []byte(`{}`))
 	s.keep(f)
