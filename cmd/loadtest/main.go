@@ -66,8 +66,15 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	fs.IntVar(&c.sessions, "sessions", 1000, "gateway scenario: sessions to open")
 	fs.IntVar(&c.users, "users", 50, "gateway scenario: accounts the sessions and sends are spread over")
 	fs.IntVar(&c.rate, "rate", 20, "gateway scenario: messages sent per second")
+	baseline := fs.String("serve-baseline", "", "instead of a load, serve the bare baseline stand-in for the gateway scenario on this loopback address")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *baseline != "" {
+		if err := checkTarget("http://"+*baseline, false); err != nil {
+			return err
+		}
+		return serveBaseline(ctx, *baseline, out)
 	}
 	if err := checkTarget(c.url, c.allowRemote); err != nil {
 		return err
