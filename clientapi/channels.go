@@ -8,6 +8,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"hearth/homeserver"
+	"hearth/snowflake"
 	"hearth/storage"
 )
 
@@ -52,30 +53,16 @@ func overwriteFrom(f *form) homeserver.Overwrite {
 }
 
 func (a *API) guildChannels(c *gin.Context) {
-	ids, ok := a.ids(c, "guild")
-	if !ok {
-		return
-	}
-	cs, err := a.hs.GuildChannels(reqCtx(c), principal(c), ids[0])
-	a.reply(c, http.StatusOK, cs, err)
+	a.run(c, http.StatusOK, func(ids []snowflake.ID) (any, error) {
+		return a.hs.GuildChannels(reqCtx(c), principal(c), ids[0])
+	}, "guild")
 }
 
 func (a *API) createChannel(c *gin.Context) {
-	ids, ok := a.ids(c, "guild")
-	if !ok {
-		return
-	}
-	f, ok := a.form(c)
-	if !ok {
-		return
-	}
-	cf := channelFields(f, true)
-	if err := f.Err(); err != nil {
-		a.fail(c, err)
-		return
-	}
-	ch, err := a.hs.CreateChannel(reqCtx(c), principal(c), ids[0], cf)
-	a.reply(c, http.StatusCreated, ch, err)
+	a.runForm(c, http.StatusCreated, func(ids []snowflake.ID, f *form) func() (any, error) {
+		cf := channelFields(f, true)
+		return func() (any, error) { return a.hs.CreateChannel(reqCtx(c), principal(c), ids[0], cf) }
+	}, "guild")
 }
 
 func (a *API) reorderChannels(c *gin.Context) {
@@ -126,39 +113,24 @@ func (a *API) getChannel(c *gin.Context) {
 }
 
 func (a *API) updateChannel(c *gin.Context) {
-	ids, ok := a.ids(c, "channel")
-	if !ok {
-		return
-	}
-	f, ok := a.form(c)
-	if !ok {
-		return
-	}
-	if _, isDM, err := a.hs.DMChannel(reqCtx(c), principal(c), ids[0]); isDM {
-		if err != nil {
-			a.fail(c, err)
-			return
+	a.runForm(c, http.StatusOK, func(ids []snowflake.ID, f *form) func() (any, error) {
+		ctx, p := reqCtx(c), principal(c)
+		if _, isDM, err := a.hs.DMChannel(ctx, p, ids[0]); isDM {
+			name := f.String("name", false)
+			return func() (any, error) {
+				if err != nil {
+					return nil, err
+				}
+				return a.hs.RenameGroupDM(ctx, p, ids[0], name.Value)
+			}
 		}
-		name := f.String("name", false)
-		if err := f.Err(); err != nil {
-			a.fail(c, err)
-			return
+		if a.hs.IsThread(ctx, ids[0]) {
+			up := threadUpdate(f)
+			return func() (any, error) { return a.hs.UpdateThread(ctx, p, ids[0], up) }
 		}
-		dm, err := a.hs.RenameGroupDM(reqCtx(c), principal(c), ids[0], name.Value)
-		a.reply(c, http.StatusOK, dm, err)
-		return
-	}
-	if a.hs.IsThread(reqCtx(c), ids[0]) {
-		a.updateThread(c, f, ids[0])
-		return
-	}
-	cf := channelFields(f, false)
-	if err := f.Err(); err != nil {
-		a.fail(c, err)
-		return
-	}
-	ch, err := a.hs.UpdateChannel(reqCtx(c), principal(c), ids[0], cf)
-	a.reply(c, http.StatusOK, ch, err)
+		cf := channelFields(f, false)
+		return func() (any, error) { return a.hs.UpdateChannel(ctx, p, ids[0], cf) }
+	}, "channel")
 }
 
 func (a *API) deleteChannel(c *gin.Context) {
@@ -185,27 +157,15 @@ func (a *API) deleteChannel(c *gin.Context) {
 }
 
 func (a *API) setOverwrite(c *gin.Context) {
-	ids, ok := a.ids(c, "channel", "overwrite")
-	if !ok {
-		return
-	}
-	f, ok := a.form(c)
-	if !ok {
-		return
-	}
-	o := overwriteFrom(f)
-	o.TargetID = ids[1]
-	if err := f.Err(); err != nil {
-		a.fail(c, err)
-		return
-	}
-	a.reply(c, http.StatusNoContent, nil, a.hs.SetOverwrite(reqCtx(c), principal(c), ids[0], o))
+	a.runForm(c, http.StatusNoContent, func(ids []snowflake.ID, f *form) func() (any, error) {
+		o := overwriteFrom(f)
+		o.TargetID = ids[1]
+		return func() (any, error) { return nil, a.hs.SetOverwrite(reqCtx(c), principal(c), ids[0], o) }
+	}, "channel", "overwrite")
 }
 
 func (a *API) deleteOverwrite(c *gin.Context) {
-	ids, ok := a.ids(c, "channel", "overwrite")
-	if !ok {
-		return
-	}
-	a.reply(c, http.StatusNoContent, nil, a.hs.DeleteOverwrite(reqCtx(c), principal(c), ids[0], ids[1]))
+	a.run(c, http.StatusNoContent, func(ids []snowflake.ID) (any, error) {
+		return nil, a.hs.DeleteOverwrite(reqCtx(c), principal(c), ids[0], ids[1])
+	}, "channel", "overwrite")
 }

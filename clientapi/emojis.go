@@ -17,12 +17,9 @@ import (
 const emojiMaxBody = 512 << 10
 
 func (a *API) emojis(c *gin.Context) {
-	ids, ok := a.ids(c, "guild")
-	if !ok {
-		return
-	}
-	es, err := a.hs.Emojis(reqCtx(c), principal(c), ids[0])
-	a.reply(c, http.StatusOK, es, err)
+	a.run(c, http.StatusOK, func(ids []snowflake.ID) (any, error) {
+		return a.hs.Emojis(reqCtx(c), principal(c), ids[0])
+	}, "guild")
 }
 
 func (a *API) createEmoji(c *gin.Context) {
@@ -45,38 +42,22 @@ func (a *API) createEmoji(c *gin.Context) {
 }
 
 func (a *API) emoji(c *gin.Context) {
-	ids, ok := a.ids(c, "guild", "emoji")
-	if !ok {
-		return
-	}
-	e, err := a.hs.Emoji(reqCtx(c), principal(c), ids[0], ids[1])
-	a.reply(c, http.StatusOK, e, err)
+	a.run(c, http.StatusOK, func(ids []snowflake.ID) (any, error) {
+		return a.hs.Emoji(reqCtx(c), principal(c), ids[0], ids[1])
+	}, "guild", "emoji")
 }
 
 func (a *API) renameEmoji(c *gin.Context) {
-	ids, ok := a.ids(c, "guild", "emoji")
-	if !ok {
-		return
-	}
-	f, ok := a.form(c)
-	if !ok {
-		return
-	}
-	name := f.String("name", true)
-	if err := f.Err(); err != nil {
-		a.fail(c, err)
-		return
-	}
-	e, err := a.hs.RenameEmoji(reqCtx(c), principal(c), ids[0], ids[1], name.Value)
-	a.reply(c, http.StatusOK, e, err)
+	a.runForm(c, http.StatusOK, func(ids []snowflake.ID, f *form) func() (any, error) {
+		name := f.String("name", true)
+		return func() (any, error) { return a.hs.RenameEmoji(reqCtx(c), principal(c), ids[0], ids[1], name.Value) }
+	}, "guild", "emoji")
 }
 
 func (a *API) deleteEmoji(c *gin.Context) {
-	ids, ok := a.ids(c, "guild", "emoji")
-	if !ok {
-		return
-	}
-	a.reply(c, http.StatusNoContent, nil, a.hs.DeleteEmoji(reqCtx(c), principal(c), ids[0], ids[1]))
+	a.run(c, http.StatusNoContent, func(ids []snowflake.ID) (any, error) {
+		return nil, a.hs.DeleteEmoji(reqCtx(c), principal(c), ids[0], ids[1])
+	}, "guild", "emoji")
 }
 
 // emojiImage serves /emojis/{id}.{ext}, public as on Discord's CDN.

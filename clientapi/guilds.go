@@ -88,6 +88,39 @@ func reqCtx(c *gin.Context) context.Context {
 	return homeserver.WithReason(c.Request.Context(), c.GetHeader("X-Audit-Log-Reason"))
 }
 
+// run answers a request on path IDs: it reads the named IDs ("@me" for a
+// user is the caller), calls fn and answers its result with status, or its
+// error.
+func (a *API) run(c *gin.Context, status int, fn func(ids []snowflake.ID) (any, error), names ...string) {
+	ids, ok := a.ids(c, names...)
+	if !ok {
+		return
+	}
+	v, err := fn(ids)
+	a.reply(c, status, v, err)
+}
+
+// runForm is run for requests with a JSON body: parse reads the body's
+// fields (recording any type errors in f) and returns the call to make
+// once the body has proved valid.
+func (a *API) runForm(c *gin.Context, status int, parse func(ids []snowflake.ID, f *form) func() (any, error), names ...string) {
+	ids, ok := a.ids(c, names...)
+	if !ok {
+		return
+	}
+	f, ok := a.form(c)
+	if !ok {
+		return
+	}
+	call := parse(ids, f)
+	if err := f.Err(); err != nil {
+		a.fail(c, err)
+		return
+	}
+	v, err := call()
+	a.reply(c, status, v, err)
+}
+
 // reply answers v, or the error.
 func (a *API) reply(c *gin.Context, status int, v any, err error) {
 	if err != nil {
@@ -126,47 +159,31 @@ func (a *API) createGuild(c *gin.Context) {
 }
 
 func (a *API) getGuild(c *gin.Context) {
-	ids, ok := a.ids(c, "guild")
-	if !ok {
-		return
-	}
-	g, err := a.hs.Guild(reqCtx(c), principal(c), ids[0], homeserver.GuildOptions{WithCounts: queryBool(c, "with_counts")})
-	a.reply(c, http.StatusOK, g, err)
+	a.run(c, http.StatusOK, func(ids []snowflake.ID) (any, error) {
+		return a.hs.Guild(reqCtx(c), principal(c), ids[0], homeserver.GuildOptions{WithCounts: queryBool(c, "with_counts")})
+	}, "guild")
 }
 
 func (a *API) updateGuild(c *gin.Context) {
-	ids, ok := a.ids(c, "guild")
-	if !ok {
-		return
-	}
-	f, ok := a.form(c)
-	if !ok {
-		return
-	}
-	up := homeserver.GuildUpdate{
-		Name: f.String("name", false), Icon: f.String("icon", false), Description: f.String("description", false),
-		SystemChannelID: f.ID("system_channel_id"), VerificationLevel: f.Int("verification_level"),
-		OwnerID: f.ID("owner_id"), Public: f.Bool("discoverable"),
-	}
-	if features, ok := f.fields["features"]; ok {
-		// Discord clients send the whole feature list; DISCOVERABLE in it
-		// is what makes a guild public.
-		up.Public = homeserver.Optional[bool]{Set: true, Value: strings.Contains(string(features), `"DISCOVERABLE"`)}
-	}
-	if err := f.Err(); err != nil {
-		a.fail(c, err)
-		return
-	}
-	g, err := a.hs.UpdateGuild(reqCtx(c), principal(c), ids[0], up)
-	a.reply(c, http.StatusOK, g, err)
+	a.runForm(c, http.StatusOK, func(ids []snowflake.ID, f *form) func() (any, error) {
+		up := homeserver.GuildUpdate{
+			Name: f.String("name", false), Icon: f.String("icon", false), Description: f.String("description", false),
+			SystemChannelID: f.ID("system_channel_id"), VerificationLevel: f.Int("verification_level"),
+			OwnerID: f.ID("owner_id"), Public: f.Bool("discoverable"),
+		}
+		if features, ok := f.fields["features"]; ok {
+			// Discord clients send the whole feature list; DISCOVERABLE in it
+			// is what makes a guild public.
+			up.Public = homeserver.Optional[bool]{Set: true, Value: strings.Contains(string(features), `"DISCOVERABLE"`)}
+		}
+		return func() (any, error) { return a.hs.UpdateGuild(reqCtx(c), principal(c), ids[0], up) }
+	}, "guild")
 }
 
 func (a *API) deleteGuild(c *gin.Context) {
-	ids, ok := a.ids(c, "guild")
-	if !ok {
-		return
-	}
-	a.reply(c, http.StatusNoContent, nil, a.hs.DeleteGuild(reqCtx(c), principal(c), ids[0]))
+	a.run(c, http.StatusNoContent, func(ids []snowflake.ID) (any, error) {
+		return nil, a.hs.DeleteGuild(reqCtx(c), principal(c), ids[0])
+	}, "guild")
 }
 
 func (a *API) myGuilds(c *gin.Context) {
@@ -175,11 +192,9 @@ func (a *API) myGuilds(c *gin.Context) {
 }
 
 func (a *API) leaveGuild(c *gin.Context) {
-	ids, ok := a.ids(c, "guild")
-	if !ok {
-		return
-	}
-	a.reply(c, http.StatusNoContent, nil, a.hs.LeaveGuild(reqCtx(c), principal(c), ids[0]))
+	a.run(c, http.StatusNoContent, func(ids []snowflake.ID) (any, error) {
+		return nil, a.hs.LeaveGuild(reqCtx(c), principal(c), ids[0])
+	}, "guild")
 }
 
 func (a *API) discoverGuilds(c *gin.Context) {
@@ -197,12 +212,9 @@ func (a *API) joinPublicGuild(c *gin.Context) {
 		a.fail(c, homeserver.ErrMissingPermission)
 		return
 	}
-	ids, ok := a.ids(c, "guild")
-	if !ok {
-		return
-	}
-	m, err := a.hs.JoinPublicGuild(reqCtx(c), principal(c), ids[0])
-	a.reply(c, http.StatusOK, m, err)
+	a.run(c, http.StatusOK, func(ids []snowflake.ID) (any, error) {
+		return a.hs.JoinPublicGuild(reqCtx(c), principal(c), ids[0])
+	}, "guild")
 }
 
 func (a *API) auditLog(c *gin.Context) {

@@ -6,45 +6,29 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"hearth/homeserver"
+	"hearth/snowflake"
 )
 
 func (a *API) createInvite(c *gin.Context) {
-	ids, ok := a.ids(c, "channel")
-	if !ok {
-		return
-	}
-	f, ok := a.form(c)
-	if !ok {
-		return
-	}
-	in := homeserver.InviteCreate{
-		MaxAge: f.Int("max_age"), MaxUses: f.Int("max_uses"),
-		Temporary: f.Bool("temporary").Value, Unique: f.Bool("unique").Value,
-	}
-	if err := f.Err(); err != nil {
-		a.fail(c, err)
-		return
-	}
-	inv, err := a.hs.CreateInvite(reqCtx(c), principal(c), ids[0], in)
-	a.reply(c, http.StatusOK, inv, err)
+	a.runForm(c, http.StatusOK, func(ids []snowflake.ID, f *form) func() (any, error) {
+		in := homeserver.InviteCreate{
+			MaxAge: f.Int("max_age"), MaxUses: f.Int("max_uses"),
+			Temporary: f.Bool("temporary").Value, Unique: f.Bool("unique").Value,
+		}
+		return func() (any, error) { return a.hs.CreateInvite(reqCtx(c), principal(c), ids[0], in) }
+	}, "channel")
 }
 
 func (a *API) channelInvites(c *gin.Context) {
-	ids, ok := a.ids(c, "channel")
-	if !ok {
-		return
-	}
-	invs, err := a.hs.ChannelInvites(reqCtx(c), principal(c), ids[0])
-	a.reply(c, http.StatusOK, invs, err)
+	a.run(c, http.StatusOK, func(ids []snowflake.ID) (any, error) {
+		return a.hs.ChannelInvites(reqCtx(c), principal(c), ids[0])
+	}, "channel")
 }
 
 func (a *API) guildInvites(c *gin.Context) {
-	ids, ok := a.ids(c, "guild")
-	if !ok {
-		return
-	}
-	invs, err := a.hs.GuildInvites(reqCtx(c), principal(c), ids[0])
-	a.reply(c, http.StatusOK, invs, err)
+	a.run(c, http.StatusOK, func(ids []snowflake.ID) (any, error) {
+		return a.hs.GuildInvites(reqCtx(c), principal(c), ids[0])
+	}, "guild")
 }
 
 // getInvite previews an invite; no token is needed, as on Discord.

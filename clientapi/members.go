@@ -6,6 +6,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"hearth/homeserver"
+	"hearth/snowflake"
 )
 
 func (a *API) members(c *gin.Context) {
@@ -22,37 +23,23 @@ func (a *API) members(c *gin.Context) {
 }
 
 func (a *API) member(c *gin.Context) {
-	ids, ok := a.ids(c, "guild", "user")
-	if !ok {
-		return
-	}
-	m, err := a.hs.Member(reqCtx(c), principal(c), ids[0], ids[1])
-	a.reply(c, http.StatusOK, m, err)
+	a.run(c, http.StatusOK, func(ids []snowflake.ID) (any, error) {
+		return a.hs.Member(reqCtx(c), principal(c), ids[0], ids[1])
+	}, "guild", "user")
 }
 
 func (a *API) updateMember(c *gin.Context) {
-	ids, ok := a.ids(c, "guild", "user")
-	if !ok {
-		return
-	}
-	f, ok := a.form(c)
-	if !ok {
-		return
-	}
-	up := homeserver.MemberUpdate{
-		Nick: f.String("nick", false), Roles: f.IDs("roles"),
-		CommunicationDisabledUntil: f.Time("communication_disabled_until"),
-		Mute:                       f.Bool("mute"), Deaf: f.Bool("deaf"),
-	}
-	if up.Roles.Null {
-		up.Roles.Value = nil
-	}
-	if err := f.Err(); err != nil {
-		a.fail(c, err)
-		return
-	}
-	m, err := a.hs.UpdateMember(reqCtx(c), principal(c), ids[0], ids[1], up)
-	a.reply(c, http.StatusOK, m, err)
+	a.runForm(c, http.StatusOK, func(ids []snowflake.ID, f *form) func() (any, error) {
+		up := homeserver.MemberUpdate{
+			Nick: f.String("nick", false), Roles: f.IDs("roles"),
+			CommunicationDisabledUntil: f.Time("communication_disabled_until"),
+			Mute:                       f.Bool("mute"), Deaf: f.Bool("deaf"),
+		}
+		if up.Roles.Null {
+			up.Roles.Value = nil
+		}
+		return func() (any, error) { return a.hs.UpdateMember(reqCtx(c), principal(c), ids[0], ids[1], up) }
+	}, "guild", "user")
 }
 
 func (a *API) kick(c *gin.Context) {
@@ -69,19 +56,15 @@ func (a *API) kick(c *gin.Context) {
 }
 
 func (a *API) addMemberRole(c *gin.Context) {
-	ids, ok := a.ids(c, "guild", "user", "role")
-	if !ok {
-		return
-	}
-	a.reply(c, http.StatusNoContent, nil, a.hs.AddMemberRole(reqCtx(c), principal(c), ids[0], ids[1], ids[2]))
+	a.run(c, http.StatusNoContent, func(ids []snowflake.ID) (any, error) {
+		return nil, a.hs.AddMemberRole(reqCtx(c), principal(c), ids[0], ids[1], ids[2])
+	}, "guild", "user", "role")
 }
 
 func (a *API) removeMemberRole(c *gin.Context) {
-	ids, ok := a.ids(c, "guild", "user", "role")
-	if !ok {
-		return
-	}
-	a.reply(c, http.StatusNoContent, nil, a.hs.RemoveMemberRole(reqCtx(c), principal(c), ids[0], ids[1], ids[2]))
+	a.run(c, http.StatusNoContent, func(ids []snowflake.ID) (any, error) {
+		return nil, a.hs.RemoveMemberRole(reqCtx(c), principal(c), ids[0], ids[1], ids[2])
+	}, "guild", "user", "role")
 }
 
 func (a *API) bans(c *gin.Context) {
@@ -98,12 +81,9 @@ func (a *API) bans(c *gin.Context) {
 }
 
 func (a *API) getBan(c *gin.Context) {
-	ids, ok := a.ids(c, "guild", "user")
-	if !ok {
-		return
-	}
-	b, err := a.hs.GetBan(reqCtx(c), principal(c), ids[0], ids[1])
-	a.reply(c, http.StatusOK, b, err)
+	a.run(c, http.StatusOK, func(ids []snowflake.ID) (any, error) {
+		return a.hs.GetBan(reqCtx(c), principal(c), ids[0], ids[1])
+	}, "guild", "user")
 }
 
 func (a *API) ban(c *gin.Context) {
@@ -128,9 +108,7 @@ func (a *API) ban(c *gin.Context) {
 }
 
 func (a *API) unban(c *gin.Context) {
-	ids, ok := a.ids(c, "guild", "user")
-	if !ok {
-		return
-	}
-	a.reply(c, http.StatusNoContent, nil, a.hs.Unban(reqCtx(c), principal(c), ids[0], ids[1]))
+	a.run(c, http.StatusNoContent, func(ids []snowflake.ID) (any, error) {
+		return nil, a.hs.Unban(reqCtx(c), principal(c), ids[0], ids[1])
+	}, "guild", "user")
 }

@@ -250,86 +250,57 @@ func (a *API) messages(c *gin.Context) {
 }
 
 func (a *API) message(c *gin.Context) {
-	ids, ok := a.ids(c, "channel", "message")
-	if !ok {
-		return
-	}
-	m, err := a.hs.Message(reqCtx(c), principal(c), ids[0], ids[1])
-	a.reply(c, http.StatusOK, m, err)
+	a.run(c, http.StatusOK, func(ids []snowflake.ID) (any, error) {
+		return a.hs.Message(reqCtx(c), principal(c), ids[0], ids[1])
+	}, "channel", "message")
 }
 
 func (a *API) editMessage(c *gin.Context) {
-	ids, ok := a.ids(c, "channel", "message")
-	if !ok {
-		return
-	}
-	f, ok := a.form(c)
-	if !ok {
-		return
-	}
-	e := homeserver.MessageEdit{Content: f.String("content", false), Flags: f.Int("flags")}
-	if e.Content.Null {
-		e.Content = homeserver.Optional[string]{Set: true}
-	}
-	if raw, ok := f.fields["embeds"]; ok {
-		var embeds []json.RawMessage
-		if !isNull(raw) {
-			if err := json.Unmarshal(raw, &embeds); err != nil {
-				f.v.Add("embeds", "BASE_TYPE_ARRAY", "Must be an array.")
+	a.runForm(c, http.StatusOK, func(ids []snowflake.ID, f *form) func() (any, error) {
+		e := homeserver.MessageEdit{Content: f.String("content", false), Flags: f.Int("flags")}
+		if e.Content.Null {
+			e.Content = homeserver.Optional[string]{Set: true}
+		}
+		if raw, ok := f.fields["embeds"]; ok {
+			var embeds []json.RawMessage
+			if !isNull(raw) {
+				if err := json.Unmarshal(raw, &embeds); err != nil {
+					f.v.Add("embeds", "BASE_TYPE_ARRAY", "Must be an array.")
+				}
 			}
+			e.Embeds = homeserver.Optional[[]json.RawMessage]{Set: true, Value: embeds}
 		}
-		e.Embeds = homeserver.Optional[[]json.RawMessage]{Set: true, Value: embeds}
-	}
-	if items, ok := f.Objects("attachments"); ok {
-		keep := make([]snowflake.ID, 0, len(items))
-		for _, it := range items {
-			keep = append(keep, it.ID("id").Value)
+		if items, ok := f.Objects("attachments"); ok {
+			keep := make([]snowflake.ID, 0, len(items))
+			for _, it := range items {
+				keep = append(keep, it.ID("id").Value)
+			}
+			e.Attachments = homeserver.Optional[[]snowflake.ID]{Set: true, Value: keep}
 		}
-		e.Attachments = homeserver.Optional[[]snowflake.ID]{Set: true, Value: keep}
-	}
-	if err := f.Err(); err != nil {
-		a.fail(c, err)
-		return
-	}
-	m, err := a.hs.EditMessage(reqCtx(c), principal(c), ids[0], ids[1], e)
-	a.reply(c, http.StatusOK, m, err)
+		return func() (any, error) { return a.hs.EditMessage(reqCtx(c), principal(c), ids[0], ids[1], e) }
+	}, "channel", "message")
 }
 
 func (a *API) deleteMessage(c *gin.Context) {
-	ids, ok := a.ids(c, "channel", "message")
-	if !ok {
-		return
-	}
-	a.reply(c, http.StatusNoContent, nil, a.hs.DeleteMessage(reqCtx(c), principal(c), ids[0], ids[1]))
+	a.run(c, http.StatusNoContent, func(ids []snowflake.ID) (any, error) {
+		return nil, a.hs.DeleteMessage(reqCtx(c), principal(c), ids[0], ids[1])
+	}, "channel", "message")
 }
 
 func (a *API) bulkDelete(c *gin.Context) {
-	ids, ok := a.ids(c, "channel")
-	if !ok {
-		return
-	}
-	f, ok := a.form(c)
-	if !ok {
-		return
-	}
-	msgs := f.IDs("messages")
-	if !msgs.Set || msgs.Null {
-		f.v.Add("messages", "BASE_TYPE_REQUIRED", "This field is required")
-	}
-	if err := f.Err(); err != nil {
-		a.fail(c, err)
-		return
-	}
-	a.reply(c, http.StatusNoContent, nil, a.hs.BulkDelete(reqCtx(c), principal(c), ids[0], msgs.Value))
+	a.runForm(c, http.StatusNoContent, func(ids []snowflake.ID, f *form) func() (any, error) {
+		msgs := f.IDs("messages")
+		if !msgs.Set || msgs.Null {
+			f.v.Add("messages", "BASE_TYPE_REQUIRED", "This field is required")
+		}
+		return func() (any, error) { return nil, a.hs.BulkDelete(reqCtx(c), principal(c), ids[0], msgs.Value) }
+	}, "channel")
 }
 
 func (a *API) messageHistory(c *gin.Context) {
-	ids, ok := a.ids(c, "channel", "message")
-	if !ok {
-		return
-	}
-	h, err := a.hs.MessageHistory(reqCtx(c), principal(c), ids[0], ids[1])
-	a.reply(c, http.StatusOK, h, err)
+	a.run(c, http.StatusOK, func(ids []snowflake.ID) (any, error) {
+		return a.hs.MessageHistory(reqCtx(c), principal(c), ids[0], ids[1])
+	}, "channel", "message")
 }
 
 // emojiParam is the {emoji} of a reaction route, URL-decoded once more in
@@ -355,11 +326,9 @@ func (a *API) react(c *gin.Context) {
 }
 
 func (a *API) unreact(c *gin.Context) {
-	ids, ok := a.ids(c, "channel", "message", "user")
-	if !ok {
-		return
-	}
-	a.reply(c, http.StatusNoContent, nil, a.hs.Unreact(reqCtx(c), principal(c), ids[0], ids[1], emojiParam(c), ids[2]))
+	a.run(c, http.StatusNoContent, func(ids []snowflake.ID) (any, error) {
+		return nil, a.hs.Unreact(reqCtx(c), principal(c), ids[0], ids[1], emojiParam(c), ids[2])
+	}, "channel", "message", "user")
 }
 
 func (a *API) reactionUsers(c *gin.Context) {
@@ -376,52 +345,39 @@ func (a *API) reactionUsers(c *gin.Context) {
 }
 
 func (a *API) clearEmoji(c *gin.Context) {
-	ids, ok := a.ids(c, "channel", "message")
-	if !ok {
-		return
-	}
-	a.reply(c, http.StatusNoContent, nil, a.hs.ClearReactions(reqCtx(c), principal(c), ids[0], ids[1], emojiParam(c)))
+	a.run(c, http.StatusNoContent, func(ids []snowflake.ID) (any, error) {
+		return nil, a.hs.ClearReactions(reqCtx(c), principal(c), ids[0], ids[1], emojiParam(c))
+	}, "channel", "message")
 }
 
 func (a *API) clearReactions(c *gin.Context) {
-	ids, ok := a.ids(c, "channel", "message")
-	if !ok {
-		return
-	}
-	a.reply(c, http.StatusNoContent, nil, a.hs.ClearReactions(reqCtx(c), principal(c), ids[0], ids[1], ""))
+	a.run(c, http.StatusNoContent, func(ids []snowflake.ID) (any, error) {
+		return nil, a.hs.ClearReactions(reqCtx(c), principal(c), ids[0], ids[1], "")
+	}, "channel", "message")
 }
 
 func (a *API) pins(c *gin.Context) {
-	ids, ok := a.ids(c, "channel")
-	if !ok {
-		return
-	}
-	ms, err := a.hs.Pins(reqCtx(c), principal(c), ids[0])
-	a.reply(c, http.StatusOK, ms, err)
+	a.run(c, http.StatusOK, func(ids []snowflake.ID) (any, error) {
+		return a.hs.Pins(reqCtx(c), principal(c), ids[0])
+	}, "channel")
 }
 
 func (a *API) pin(c *gin.Context) {
-	ids, ok := a.ids(c, "channel", "message")
-	if !ok {
-		return
-	}
-	a.reply(c, http.StatusNoContent, nil, a.hs.Pin(reqCtx(c), principal(c), ids[0], ids[1]))
+	a.run(c, http.StatusNoContent, func(ids []snowflake.ID) (any, error) {
+		return nil, a.hs.Pin(reqCtx(c), principal(c), ids[0], ids[1])
+	}, "channel", "message")
 }
 
 func (a *API) unpin(c *gin.Context) {
-	ids, ok := a.ids(c, "channel", "message")
-	if !ok {
-		return
-	}
-	a.reply(c, http.StatusNoContent, nil, a.hs.Unpin(reqCtx(c), principal(c), ids[0], ids[1]))
+	a.run(c, http.StatusNoContent, func(ids []snowflake.ID) (any, error) {
+		return nil, a.hs.Unpin(reqCtx(c), principal(c), ids[0], ids[1])
+	}, "channel", "message")
 }
 
 func (a *API) typing(c *gin.Context) {
-	ids, ok := a.ids(c, "channel")
-	if !ok {
-		return
-	}
-	a.reply(c, http.StatusNoContent, nil, a.hs.Typing(reqCtx(c), principal(c), ids[0]))
+	a.run(c, http.StatusNoContent, func(ids []snowflake.ID) (any, error) {
+		return nil, a.hs.Typing(reqCtx(c), principal(c), ids[0])
+	}, "channel")
 }
 
 // search is Discord's guild search: content, author_id, channel_id
@@ -538,19 +494,15 @@ func (a *API) dmChannels(c *gin.Context) {
 }
 
 func (a *API) addRecipient(c *gin.Context) {
-	ids, ok := a.ids(c, "channel", "user")
-	if !ok {
-		return
-	}
-	a.reply(c, http.StatusNoContent, nil, a.hs.AddRecipient(reqCtx(c), principal(c), ids[0], ids[1]))
+	a.run(c, http.StatusNoContent, func(ids []snowflake.ID) (any, error) {
+		return nil, a.hs.AddRecipient(reqCtx(c), principal(c), ids[0], ids[1])
+	}, "channel", "user")
 }
 
 func (a *API) removeRecipient(c *gin.Context) {
-	ids, ok := a.ids(c, "channel", "user")
-	if !ok {
-		return
-	}
-	a.reply(c, http.StatusNoContent, nil, a.hs.RemoveRecipient(reqCtx(c), principal(c), ids[0], ids[1]))
+	a.run(c, http.StatusNoContent, func(ids []snowflake.ID) (any, error) {
+		return nil, a.hs.RemoveRecipient(reqCtx(c), principal(c), ids[0], ids[1])
+	}, "channel", "user")
 }
 
 // attachment serves /attachments/{channel}/{attachment}/{filename}: the

@@ -7,6 +7,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"hearth/homeserver"
+	"hearth/snowflake"
 )
 
 func roleFields(f *form) homeserver.RoleFields {
@@ -18,56 +19,29 @@ func roleFields(f *form) homeserver.RoleFields {
 }
 
 func (a *API) roles(c *gin.Context) {
-	ids, ok := a.ids(c, "guild")
-	if !ok {
-		return
-	}
-	rs, err := a.hs.Roles(reqCtx(c), principal(c), ids[0])
-	a.reply(c, http.StatusOK, rs, err)
+	a.run(c, http.StatusOK, func(ids []snowflake.ID) (any, error) {
+		return a.hs.Roles(reqCtx(c), principal(c), ids[0])
+	}, "guild")
 }
 
 func (a *API) createRole(c *gin.Context) {
-	ids, ok := a.ids(c, "guild")
-	if !ok {
-		return
-	}
-	f, ok := a.form(c)
-	if !ok {
-		return
-	}
-	rf := roleFields(f)
-	if err := f.Err(); err != nil {
-		a.fail(c, err)
-		return
-	}
-	r, err := a.hs.CreateRole(reqCtx(c), principal(c), ids[0], rf)
-	a.reply(c, http.StatusOK, r, err)
+	a.runForm(c, http.StatusOK, func(ids []snowflake.ID, f *form) func() (any, error) {
+		rf := roleFields(f)
+		return func() (any, error) { return a.hs.CreateRole(reqCtx(c), principal(c), ids[0], rf) }
+	}, "guild")
 }
 
 func (a *API) updateRole(c *gin.Context) {
-	ids, ok := a.ids(c, "guild", "role")
-	if !ok {
-		return
-	}
-	f, ok := a.form(c)
-	if !ok {
-		return
-	}
-	rf := roleFields(f)
-	if err := f.Err(); err != nil {
-		a.fail(c, err)
-		return
-	}
-	r, err := a.hs.UpdateRole(reqCtx(c), principal(c), ids[0], ids[1], rf)
-	a.reply(c, http.StatusOK, r, err)
+	a.runForm(c, http.StatusOK, func(ids []snowflake.ID, f *form) func() (any, error) {
+		rf := roleFields(f)
+		return func() (any, error) { return a.hs.UpdateRole(reqCtx(c), principal(c), ids[0], ids[1], rf) }
+	}, "guild", "role")
 }
 
 func (a *API) deleteRole(c *gin.Context) {
-	ids, ok := a.ids(c, "guild", "role")
-	if !ok {
-		return
-	}
-	a.reply(c, http.StatusNoContent, nil, a.hs.DeleteRole(reqCtx(c), principal(c), ids[0], ids[1]))
+	a.run(c, http.StatusNoContent, func(ids []snowflake.ID) (any, error) {
+		return nil, a.hs.DeleteRole(reqCtx(c), principal(c), ids[0], ids[1])
+	}, "guild", "role")
 }
 
 func (a *API) reorderRoles(c *gin.Context) {

@@ -29,73 +29,41 @@ func threadCreate(f *form) homeserver.ThreadCreate {
 }
 
 func (a *API) startThreadFromMessage(c *gin.Context) {
-	ids, ok := a.ids(c, "channel", "message")
-	if !ok {
-		return
-	}
-	f, ok := a.form(c)
-	if !ok {
-		return
-	}
-	in := threadCreate(f)
-	if err := f.Err(); err != nil {
-		a.fail(c, err)
-		return
-	}
-	t, err := a.hs.StartThread(reqCtx(c), principal(c), ids[0], ids[1], in)
-	a.reply(c, http.StatusCreated, t, err)
+	a.runForm(c, http.StatusCreated, func(ids []snowflake.ID, f *form) func() (any, error) {
+		in := threadCreate(f)
+		return func() (any, error) { return a.hs.StartThread(reqCtx(c), principal(c), ids[0], ids[1], in) }
+	}, "channel", "message")
 }
 
 func (a *API) startThread(c *gin.Context) {
-	ids, ok := a.ids(c, "channel")
-	if !ok {
-		return
-	}
-	f, ok := a.form(c)
-	if !ok {
-		return
-	}
-	in := threadCreate(f)
-	if err := f.Err(); err != nil {
-		a.fail(c, err)
-		return
-	}
-	t, err := a.hs.StartThread(reqCtx(c), principal(c), ids[0], 0, in)
-	a.reply(c, http.StatusCreated, t, err)
+	a.runForm(c, http.StatusCreated, func(ids []snowflake.ID, f *form) func() (any, error) {
+		in := threadCreate(f)
+		return func() (any, error) { return a.hs.StartThread(reqCtx(c), principal(c), ids[0], 0, in) }
+	}, "channel")
 }
 
 func (a *API) threadMembers(c *gin.Context) {
-	ids, ok := a.ids(c, "channel")
-	if !ok {
-		return
-	}
-	ms, err := a.hs.ThreadMembers(reqCtx(c), principal(c), ids[0])
-	a.reply(c, http.StatusOK, ms, err)
+	a.run(c, http.StatusOK, func(ids []snowflake.ID) (any, error) {
+		return a.hs.ThreadMembers(reqCtx(c), principal(c), ids[0])
+	}, "channel")
 }
 
 func (a *API) joinThread(c *gin.Context) {
-	ids, ok := a.ids(c, "channel", "user")
-	if !ok {
-		return
-	}
-	a.reply(c, http.StatusNoContent, nil, a.hs.JoinThread(reqCtx(c), principal(c), ids[0], ids[1]))
+	a.run(c, http.StatusNoContent, func(ids []snowflake.ID) (any, error) {
+		return nil, a.hs.JoinThread(reqCtx(c), principal(c), ids[0], ids[1])
+	}, "channel", "user")
 }
 
 func (a *API) leaveThread(c *gin.Context) {
-	ids, ok := a.ids(c, "channel", "user")
-	if !ok {
-		return
-	}
-	a.reply(c, http.StatusNoContent, nil, a.hs.LeaveThread(reqCtx(c), principal(c), ids[0], ids[1]))
+	a.run(c, http.StatusNoContent, func(ids []snowflake.ID) (any, error) {
+		return nil, a.hs.LeaveThread(reqCtx(c), principal(c), ids[0], ids[1])
+	}, "channel", "user")
 }
 
 func (a *API) activeThreads(c *gin.Context) {
-	ids, ok := a.ids(c, "guild")
-	if !ok {
-		return
-	}
-	l, err := a.hs.ActiveThreads(reqCtx(c), principal(c), ids[0])
-	a.reply(c, http.StatusOK, l, err)
+	a.run(c, http.StatusOK, func(ids []snowflake.ID) (any, error) {
+		return a.hs.ActiveThreads(reqCtx(c), principal(c), ids[0])
+	}, "guild")
 }
 
 func (a *API) archivedThreads(private bool) gin.HandlerFunc {
@@ -121,17 +89,11 @@ func (a *API) archivedThreads(private bool) gin.HandlerFunc {
 	}
 }
 
-// updateThread is PATCH /channels/{id} for a thread.
-func (a *API) updateThread(c *gin.Context, f *form, id snowflake.ID) {
-	up := homeserver.ThreadUpdate{
+// threadUpdate reads PATCH /channels/{id} for a thread.
+func threadUpdate(f *form) homeserver.ThreadUpdate {
+	return homeserver.ThreadUpdate{
 		Name: f.String("name", false), Archived: f.Bool("archived"), Locked: f.Bool("locked"),
 		AutoArchive: f.Int("auto_archive_duration"), Invitable: f.Bool("invitable"),
 		RateLimitPerUser: f.Int("rate_limit_per_user"),
 	}
-	if err := f.Err(); err != nil {
-		a.fail(c, err)
-		return
-	}
-	t, err := a.hs.UpdateThread(reqCtx(c), principal(c), id, up)
-	a.reply(c, http.StatusOK, t, err)
 }
