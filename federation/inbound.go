@@ -17,6 +17,10 @@ type Inbound struct {
 	Log        *slog.Logger
 	Now        func() time.Time
 	rejected   *prometheus.CounterVec
+
+	hs     Domain
+	joined func()
+	woken  func(peer string)
 }
 
 // PingPath answers a signed request with who signed it: a peer's way to

@@ -303,6 +303,12 @@ func (h *Homeserver) DeleteGuild(ctx context.Context, p Principal, guildID snowf
 
 // LeaveGuild removes the caller from a guild; the owner cannot leave.
 func (h *Homeserver) LeaveGuild(ctx context.Context, p Principal, guildID snowflake.ID) error {
+	if g, ok := h.replicaGuild(ctx, guildID); ok {
+		if _, err := h.hot.Member(ctx, guildID, p.User.ID); err != nil {
+			return fmt.Errorf("leave guild %d: %w", guildID, ErrUnknownGuild)
+		}
+		return h.forwardSimple(ctx, p, g, ActLeave, 0, 0, nil)
+	}
 	err := h.update(ctx, func(tx storage.Tx, ev *events) error {
 		a, err := h.loadAccess(ctx, tx, guildID, p.User.ID)
 		if err != nil {

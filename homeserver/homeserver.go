@@ -64,6 +64,10 @@ type Homeserver struct {
 	// Password.Memory): a flood of logins waits instead of exhausting
 	// memory.
 	hashing chan struct{}
+	// remote reaches other homeservers (nil until SetRemote).
+	remote Remote
+	// replicas serialises the application of each replica's events.
+	replicas keyedMutex
 	// dummyHash is verified against when a login names nobody, so that a
 	// wrong name costs as long as a wrong password.
 	dummyHash string

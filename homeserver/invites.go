@@ -203,6 +203,12 @@ func (h *Homeserver) GetInvite(ctx context.Context, code string, withCounts bool
 
 // AcceptInvite joins the guild of an invite; a banned user cannot.
 func (h *Homeserver) AcceptInvite(ctx context.Context, p Principal, code string) (discord.Invite, error) {
+	if c, server, ok := strings.Cut(code, "@"); ok && server != h.cfg.ServerName {
+		if c == "" || len(c) > 64 || len(server) > 255 {
+			return discord.Invite{}, ErrUnknownInvite
+		}
+		return h.remoteJoin(ctx, p, server, c)
+	}
 	inv, err := h.liveInvite(ctx, h.store, code)
 	if err != nil {
 		return discord.Invite{}, err

@@ -146,6 +146,9 @@ var (
 // MANAGE_MESSAGES, MANAGE_CHANNELS or BYPASS_SLOWMODE. With EnforceNonce, a
 // retried send returns the first message instead of posting twice.
 func (h *Homeserver) SendMessage(ctx context.Context, p Principal, channelID snowflake.ID, in MessageCreate) (out discord.Message, err error) {
+	if g, ok := h.replicaOfChannel(ctx, channelID); ok {
+		return h.forwardSend(ctx, p, g, channelID, in)
+	}
 	// Files come staged; they stay only if the message is accepted.
 	promoted := false
 	defer func() {
@@ -542,6 +545,9 @@ type MessageEdit struct {
 // attachments; MANAGE_MESSAGES may only suppress embeds on others'. The
 // earlier version is kept in the message's history.
 func (h *Homeserver) EditMessage(ctx context.Context, p Principal, channelID, messageID snowflake.ID, e MessageEdit) (discord.Message, error) {
+	if g, ok := h.replicaOfChannel(ctx, channelID); ok {
+		return h.forwardEdit(ctx, p, g, channelID, messageID, e)
+	}
 	if e.Content.Set && utf8.RuneCountInString(e.Content.Value) > h.cfg.MaxMessageLength {
 		return discord.Message{}, Invalid("content", "BASE_TYPE_MAX_LENGTH", fmt.Sprintf("Must be %d or fewer in length.", h.cfg.MaxMessageLength))
 	}
@@ -645,6 +651,9 @@ func (h *Homeserver) keepRevision(ctx context.Context, tx storage.Tx, m storage.
 // DeleteMessage deletes a message: its author, or MANAGE_MESSAGES in a
 // guild. Its content stays in the history.
 func (h *Homeserver) DeleteMessage(ctx context.Context, p Principal, channelID, messageID snowflake.ID) error {
+	if g, ok := h.replicaOfChannel(ctx, channelID); ok {
+		return h.forwardSimple(ctx, p, g, ActDelete, channelID, messageID, nil)
+	}
 	err := h.update(ctx, func(tx storage.Tx, ev *events) error {
 		pl, err := h.placeOf(ctx, tx, channelID, p.User.ID)
 		if err != nil {
@@ -783,6 +792,9 @@ func (h *Homeserver) MessageHistory(ctx context.Context, p Principal, channelID,
 // Typing announces that the caller is typing (SEND_MESSAGES). It is
 // ephemeral: published on the bus, never logged.
 func (h *Homeserver) Typing(ctx context.Context, p Principal, channelID snowflake.ID) error {
+	if g, ok := h.replicaOfChannel(ctx, channelID); ok {
+		return h.forwardSimple(ctx, p, g, ActTyping, channelID, 0, nil)
+	}
 	pl, err := h.placeOf(ctx, h.hot, channelID, p.User.ID)
 	if err != nil {
 		return domainErr("typing", err)

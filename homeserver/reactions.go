@@ -111,6 +111,9 @@ func (h *Homeserver) reactionPlace(ctx context.Context, r storage.Reader, p Prin
 // first with an emoji; joining an existing reaction needs only to read.
 // Reacting twice changes nothing.
 func (h *Homeserver) React(ctx context.Context, p Principal, channelID, messageID snowflake.ID, emoji string) error {
+	if g, ok := h.replicaOfChannel(ctx, channelID); ok {
+		return h.forwardReaction(ctx, p, g, ActReact, channelID, messageID, emoji)
+	}
 	err := h.update(ctx, func(tx storage.Tx, ev *events) error {
 		pl, m, err := h.reactionPlace(ctx, tx, p, channelID, messageID)
 		if err != nil {
@@ -153,6 +156,12 @@ func (h *Homeserver) React(ctx context.Context, p Principal, channelID, messageI
 // Unreact removes a reaction: one's own, or someone else's with
 // MANAGE_MESSAGES.
 func (h *Homeserver) Unreact(ctx context.Context, p Principal, channelID, messageID snowflake.ID, emoji string, userID snowflake.ID) error {
+	if g, ok := h.replicaOfChannel(ctx, channelID); ok {
+		if userID != p.User.ID {
+			return fmt.Errorf("remove another's reaction in a guild of %s: %w", g.Origin, ErrMissingPermission)
+		}
+		return h.forwardReaction(ctx, p, g, ActUnreact, channelID, messageID, emoji)
+	}
 	err := h.update(ctx, func(tx storage.Tx, ev *events) error {
 		pl, _, err := h.reactionPlace(ctx, tx, p, channelID, messageID)
 		if err != nil {

@@ -52,19 +52,23 @@ func (h *Homeserver) GuildIDs(ctx context.Context, userID snowflake.ID) ([]snowf
 // channels and active threads it may view, roles, emoji, and members (all
 // of them up to LargeThreshold, else only the member itself).
 func (h *Homeserver) GuildState(ctx context.Context, p Principal, guildID snowflake.ID) (GuildState, error) {
-	a, err := h.loadAccess(ctx, h.store, guildID, p.User.ID)
+	return h.guildState(ctx, h.store, p, guildID)
+}
+
+func (h *Homeserver) guildState(ctx context.Context, r storage.Reader, p Principal, guildID snowflake.ID) (GuildState, error) {
+	a, err := h.loadAccess(ctx, r, guildID, p.User.ID)
 	if err != nil {
 		return GuildState{}, err
 	}
-	emojis, err := h.store.GuildEmojis(ctx, guildID)
+	emojis, err := r.GuildEmojis(ctx, guildID)
 	if err != nil {
 		return GuildState{}, storeErr("guild state", err)
 	}
-	cs, err := h.store.GuildChannels(ctx, guildID)
+	cs, err := r.GuildChannels(ctx, guildID)
 	if err != nil {
 		return GuildState{}, storeErr("guild state", err)
 	}
-	n, err := h.store.MemberCount(ctx, guildID)
+	n, err := r.MemberCount(ctx, guildID)
 	if err != nil {
 		return GuildState{}, storeErr("guild state", err)
 	}
@@ -79,7 +83,7 @@ func (h *Homeserver) GuildState(ctx context.Context, p Principal, guildID snowfl
 			out.Channels = append(out.Channels, discordChannel(c))
 		}
 	}
-	if ts, err := h.threadList(ctx, a, mustThreads(h.store.ActiveThreads(ctx, guildID)), p.User.ID, nil); err == nil {
+	if ts, err := h.threadList(ctx, a, mustThreads(r.ActiveThreads(ctx, guildID)), p.User.ID, nil); err == nil {
 		out.Threads = ts.Threads
 	}
 	if out.Large {
@@ -90,7 +94,7 @@ func (h *Homeserver) GuildState(ctx context.Context, p Principal, guildID snowfl
 		out.Members = []discord.Member{discordMember(a.member, u)}
 		return out, nil
 	}
-	ms, err := h.store.Members(ctx, guildID, 0, LargeThreshold)
+	ms, err := r.Members(ctx, guildID, 0, LargeThreshold)
 	if err != nil {
 		return GuildState{}, storeErr("guild state", err)
 	}

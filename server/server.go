@@ -80,6 +80,7 @@ type Server struct {
 	store    storage.Store
 	hs       *homeserver.Homeserver
 	gateway  *gateway.Gateway
+	sender   *federation.Sender
 	http     *http.Server
 	url      string
 }
@@ -180,6 +181,10 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 		MaxUpload: cfg.MaxUploadSize, GatewayURL: wsURL})
 	disc := &federation.Discovery{ServerName: cfg.ServerName, PublicURL: cfg.PublicURL, Version: Version, Key: key}
 	inbound := federation.NewInbound(cfg.ServerName, federation.NewKeyCache(cfg.InsecureFederation), cfg.Log, reg)
+	remote := federation.NewRemote(cfg.ServerName, key, cfg.InsecureFederation)
+	hs.SetRemote(remote)
+	sender := federation.NewSender(hs, remote, cfg.Log, reg)
+	inbound.Serve(hs, sender.Refresh, sender.Wake)
 
 	mux := http.NewServeMux()
 	// Read-only routes: anything but GET and HEAD is refused in JSON.
@@ -210,6 +215,16 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 		metrics.SetRoute(r, federation.PingPath)
 		inbound.ServePing(w, r)
 	}))
+	fed := func(pattern, path string, h http.HandlerFunc) {
+		mux.Handle(pattern, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			metrics.SetRoute(r, path)
+			h(w, r)
+		}))
+	}
+	fed("POST "+federation.JoinPath, federation.JoinPath, inbound.ServeJoin)
+	fed("POST "+federation.ActPath, federation.ActPath, inbound.ServeAct)
+	fed("GET "+federation.EventsPath, federation.EventsPath, inbound.ServeEvents)
+	fed("PUT "+federation.SendPath+"{txn}", federation.SendPath+"{txn}", inbound.ServeSend)
 	route("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
 	route("/healthz", http.HandlerFunc(healthz))
 	route("/readyz", readyz(hs, gw))
@@ -222,6 +237,7 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 		store:    store,
 		hs:       hs,
 		gateway:  gw,
+		sender:   sender,
 		url:      cfg.PublicURL,
 		http: &http.Server{
 			Handler:           httpMetrics.Middleware(mux),
@@ -326,6 +342,9 @@ func (s *Server) Serve(ctx context.Context) error {
 	gwCtx, stopGateway := context.WithCancel(context.Background())
 	gwDone := make(chan error, 1)
 	go func() { gwDone <- s.gateway.Run(gwCtx) }()
+	fedCtx, stopSender := context.WithCancel(context.Background())
+	fedDone := make(chan error, 1)
+	go func() { fedDone <- s.sender.Run(fedCtx) }()
 	mCtx, stopMaintenance := context.WithCancel(context.Background())
 	mDone := make(chan struct{})
 	go func() { defer close(mDone); s.hs.RunMaintenance(mCtx, time.Minute) }()
@@ -355,6 +374,8 @@ func (s *Server) Serve(ctx context.Context) error {
 	}
 	stopMaintenance()
 	<-mDone
+	stopSender()
+	<-fedDone
 	if err := s.store.Close(); err != nil {
 		serveErr = errors.Join(serveErr, fmt.Errorf("close database: %w", err))
 	}

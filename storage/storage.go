@@ -50,6 +50,7 @@ type Reader interface {
 	GuildReader
 	MessageReader
 	ThreadReader
+	FederationReader
 
 	// UserByID returns a user, or ErrNotFound.
 	UserByID(ctx context.Context, id snowflake.ID) (User, error)
@@ -72,6 +73,7 @@ type Tx interface {
 	GuildWriter
 	MessageWriter
 	ThreadWriter
+	FederationWriter
 
 	// CreateUser inserts a user; ErrConflict when the name is taken
 	// (compared case-insensitively) or the origin pair exists.

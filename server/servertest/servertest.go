@@ -50,9 +50,12 @@ type Options struct {
 	Database string
 	// ServerName is kept across Restart; empty means the listen address.
 	ServerName string
-	RateLimit  bool
-	TokenTTL   time.Duration
-	Now        func() time.Time
+	// Listen is the address to serve on; empty means a free loopback
+	// port. Restart keeps it, so that peers find the server again.
+	Listen    string
+	RateLimit bool
+	TokenTTL  time.Duration
+	Now       func() time.Time
 	// MaxUploadSize overrides the attachment limit.
 	MaxUploadSize int64
 }
@@ -81,11 +84,14 @@ func Start(t testing.TB, o Options) *Server {
 	if o.DataDir == "" {
 		o.DataDir = t.TempDir()
 	}
+	if o.Listen == "" {
+		o.Listen = "127.0.0.1:0"
+	}
 	if o.Backend == Postgres && o.Database == "" {
 		o.Database = storagetest.PostgresURL(t)
 	}
 	srv, err := server.New(context.Background(), server.Config{
-		Listen:             "127.0.0.1:0",
+		Listen:             o.Listen,
 		DataDir:            o.DataDir,
 		Database:           o.Database,
 		ServerName:         o.ServerName,
@@ -118,12 +124,13 @@ func (s *Server) Stop() {
 	})
 }
 
-// Restart stops the server and starts a new one on the same data (a new
-// port).
+// Restart stops the server and starts a new one on the same data and the
+// same address.
 func (s *Server) Restart(t testing.TB) *Server {
 	s.Stop()
 	o := s.Options
 	o.ServerName = s.ServerName()
+	o.Listen = s.Addr()
 	return Start(t, o)
 }
 

@@ -70,6 +70,9 @@ func Run(t *testing.T, open func(t *testing.T) storage.Store) {
 		{"ThreadMembers", testThreadMembers},
 		{"ThreadMessages", testThreadMessages},
 		{"DeleteChannelDeletesThreads", testDeleteChannelThreads},
+		{"FederatedIDs", testFederatedIDs},
+		{"DeliveryCursorsAndReplicas", testDeliveryCursors},
+		{"MemberOrigins", testMemberOrigins},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

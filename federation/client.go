@@ -1,0 +1,125 @@
+package federation
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	"hearth/homeserver"
+)
+
+// Paths of the signed federation API (spec/federation.md).
+const (
+	JoinPath   = "/_hearth/federation/v1/join"
+	ActPath    = "/_hearth/federation/v1/act"
+	SendPath   = "/_hearth/federation/v1/send/"
+	EventsPath = "/_hearth/federation/v1/guilds/{guild}/events"
+)
+
+// Bounds on what a peer may send back: a join's snapshot carries up to
+// homeserver.SnapshotMembers members; everything else is small.
+const (
+	maxSnapshot = 32 << 20
+	maxAnswer   = MaxBody
+)
+
+// Client makes signed requests to other homeservers. It implements
+// homeserver.Remote.
+type Client struct {
+	serverName string
+	key        Key
+	http       *http.Client
+	scheme     string
+	now        func() time.Time
+}
+
+// NewRemote makes the outbound side of federation; insecure allows plain
+// http and private addresses (development and tests).
+func NewRemote(serverName string, key Key, insecure bool) *Client {
+	scheme := "https://"
+	if insecure {
+		scheme = "http://"
+	}
+	return &Client{serverName: serverName, key: key, http: NewClient(insecure), scheme: scheme, now: time.Now}
+}
+
+var _ homeserver.Remote = (*Client)(nil)
+
+// errUnreachable: the peer did not answer, or answered something that is
+// not the protocol.
+var errUnreachable = errors.New("peer unreachable")
+
+// do sends a signed request and decodes a 200 answer into out, reading at
+// most limit bytes. A refusal comes back as the domain error it names.
+func (c *Client) do(ctx context.Context, method, server, path string, body any, out any, limit int64) error {
+	var raw []byte
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return err
+		}
+		raw = b
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.scheme+server+path, bytes.NewReader(raw))
+	if err != nil {
+		return fmt.Errorf("%s %s: %w: %w", method, server, homeserver.ErrUnavailable, err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if err := Sign(req, raw, c.serverName, c.key, c.now()); err != nil {
+		return err
+	}
+	res, err := c.http.Do(req)
+	if err != nil {
+		return fmt.Errorf("%s %s%s: %w: %w: %w", method, server, path, errUnreachable, homeserver.ErrUnavailable, err)
+	}
+	defer res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		var w homeserver.WireError
+		b, _ := io.ReadAll(io.LimitReader(res.Body, 64<<10))
+		if json.Unmarshal(b, &w) != nil || w.Code == "" || res.StatusCode == http.StatusUnauthorized {
+			return fmt.Errorf("%s %s%s: status %d %.200s: %w: %w", method, server, path, res.StatusCode, b, errUnreachable, homeserver.ErrUnavailable)
+		}
+		return homeserver.FromWire(server, w)
+	}
+	dec := json.NewDecoder(io.LimitReader(res.Body, limit))
+	if err := dec.Decode(out); err != nil {
+		return fmt.Errorf("%s %s%s: answer: %w: %w: %w", method, server, path, errUnreachable, homeserver.ErrUnavailable, err)
+	}
+	return nil
+}
+
+// Join implements homeserver.Remote.
+func (c *Client) Join(ctx context.Context, server string, req homeserver.JoinRequest) (homeserver.Snapshot, error) {
+	var snap homeserver.Snapshot
+	err := c.do(ctx, http.MethodPost, server, JoinPath, req, &snap, maxSnapshot)
+	return snap, err
+}
+
+// Act implements homeserver.Remote.
+func (c *Client) Act(ctx context.Context, server string, act homeserver.Act) (homeserver.ActResult, error) {
+	var res homeserver.ActResult
+	err := c.do(ctx, http.MethodPost, server, ActPath, act, &res, maxAnswer)
+	return res, err
+}
+
+// Events implements homeserver.Remote.
+func (c *Client) Events(ctx context.Context, server, guild string, after int64) (homeserver.EventBatch, error) {
+	var b homeserver.EventBatch
+	path := "/_hearth/federation/v1/guilds/" + url.PathEscape(guild) + "/events?after=" + strconv.FormatInt(after, 10)
+	err := c.do(ctx, http.MethodGet, server, path, nil, &b, maxAnswer)
+	return b, err
+}
+
+// Send delivers a transaction of events to a peer; txn names it, so that a
+// retried transaction is recognised.
+func (c *Client) Send(ctx context.Context, server, txn string, batch homeserver.EventBatch) error {
+	var ack struct{}
+	return c.do(ctx, http.MethodPut, server, SendPath+url.PathEscape(txn), batch, &ack, 1<<10)
+}

@@ -1,0 +1,466 @@
+package federation_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"hearth/federation"
+	st "hearth/server/servertest"
+)
+
+// The federation tests run several real homeservers in one process, each on
+// its own loopback port, talking signed HTTP to each other.
+
+func ok(t *testing.T, r st.Response, status int) map[string]any {
+	t.Helper()
+	st.Expect(t, r, status, nil)
+	if len(r.Body) == 0 {
+		return nil
+	}
+	return r.JSON(t)
+}
+
+func list(t *testing.T, r st.Response) []map[string]any {
+	t.Helper()
+	st.Expect(t, r, 200, nil)
+	var out []map[string]any
+	if err := json.Unmarshal(r.Body, &out); err != nil {
+		t.Fatalf("not a JSON array: %v: %s", err, r.Body)
+	}
+	return out
+}
+
+// eventually retries check until it returns "" or the deadline passes.
+func eventually(t *testing.T, what string, check func() string) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		why := check()
+		if why == "" {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: %s", what, why)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// user is an account on one homeserver.
+type user struct {
+	s   *st.Server
+	tok string
+	id  string
+}
+
+func register(t *testing.T, s *st.Server, name string) user {
+	tok := s.Register(t, name, "correct horse")
+	return user{s: s, tok: tok, id: ok(t, s.Do(t, "GET", "/api/v10/users/@me", tok, nil), 200)["id"].(string)}
+}
+
+func (u user) do(t *testing.T, method, path string, body any) st.Response {
+	t.Helper()
+	return u.s.Do(t, method, path, u.tok, body)
+}
+
+// guildNamed finds the user's guild of that name (its local ID on the
+// user's homeserver) and its text channel.
+func (u user) guildNamed(t *testing.T, name string) (guild, channel string) {
+	t.Helper()
+	for _, g := range list(t, u.do(t, "GET", "/api/v10/users/@me/guilds", nil)) {
+		if g["name"] == name {
+			guild = g["id"].(string)
+		}
+	}
+	if guild == "" {
+		return "", ""
+	}
+	for _, c := range list(t, u.do(t, "GET", "/api/v10/guilds/"+guild+"/channels", nil)) {
+		if c["type"] == float64(0) {
+			channel = c["id"].(string)
+		}
+	}
+	return guild, channel
+}
+
+// contents lists a channel's messages as the user sees them, oldest first.
+func (u user) contents(t *testing.T, channel string, limit int) []string {
+	t.Helper()
+	var out []string
+	ms := list(t, u.do(t, "GET", fmt.Sprintf("/api/v10/channels/%s/messages?limit=%d", channel, limit), nil))
+	for i := len(ms) - 1; i >= 0; i-- {
+		out = append(out, ms[i]["content"].(string))
+	}
+	return out
+}
+
+func TestFederatedGuild(t *testing.T) {
+	a := st.Start(t, st.Options{Backend: st.Postgres})
+	b := st.Start(t, st.Options{Backend: st.SQLite})
+	c := st.Start(t, st.Options{Backend: st.SQLite})
+	ann, bob, cat := register(t, a, "ann"), register(t, b, "bob"), register(t, c, "cat")
+
+	g := ok(t, ann.do(t, "POST", "/api/v10/guilds", map[string]any{"name": "Hearth Club"}), 201)
+	_, general := ann.guildNamed(t, "Hearth Club")
+	code := ok(t, ann.do(t, "POST", "/api/v10/channels/"+general+"/invites", map[string]any{"max_age": 0}), 200)["code"].(string)
+	remoteCode := code + "@" + a.ServerName()
+
+	// Bob's gateway session on B hears of the guild as soon as he joins.
+	gw := dialGateway(t, b, bob.tok)
+
+	inv := ok(t, bob.do(t, "POST", "/api/v10/invites/"+remoteCode, nil), 200)
+	bGuild, bGeneral := bob.guildNamed(t, "Hearth Club")
+	if bGuild == "" || bGeneral == "" || bGuild == g["id"] {
+		t.Fatalf("bob's guilds on B: guild %q channel %q (origin's id %v)", bGuild, bGeneral, g["id"])
+	}
+	if inv["guild"].(map[string]any)["id"] != bGuild {
+		t.Fatalf("invite answer names guild %v, want B's %s", inv["guild"], bGuild)
+	}
+	created := gw.until(t, "GUILD_CREATE", func(d map[string]any) bool { return d["id"] == bGuild })
+	if created["name"] != "Hearth Club" || len(created["channels"].([]any)) == 0 {
+		t.Fatalf("GUILD_CREATE on B = %v", created)
+	}
+	ok(t, cat.do(t, "POST", "/api/v10/invites/"+remoteCode, nil), 200)
+	_, cGeneral := cat.guildNamed(t, "Hearth Club")
+
+	// The origin sees both as members, under its own IDs.
+	members := list(t, ann.do(t, "GET", "/api/v10/guilds/"+g["id"].(string)+"/members?limit=10", nil))
+	if len(members) != 3 {
+		t.Fatalf("origin members = %d, want 3: %v", len(members), members)
+	}
+
+	// Messages from all three homeservers, in one order everywhere.
+	ok(t, ann.do(t, "POST", "/api/v10/channels/"+general+"/messages", map[string]any{"content": "one from A"}), 200)
+	bm := ok(t, bob.do(t, "POST", "/api/v10/channels/"+bGeneral+"/messages", map[string]any{"content": "two from B"}), 200)
+	if bm["channel_id"] != bGeneral || bm["author"].(map[string]any)["id"] != bob.id || bm["content"] != "two from B" {
+		t.Fatalf("B's answer to bob's send = %v", bm)
+	}
+	ok(t, cat.do(t, "POST", "/api/v10/channels/"+cGeneral+"/messages", map[string]any{"content": "three from C"}), 200)
+	want := []string{"one from A", "two from B", "three from C"}
+	for _, v := range []struct {
+		u  user
+		ch string
+	}{{ann, general}, {bob, bGeneral}, {cat, cGeneral}} {
+		eventually(t, "history on "+v.u.s.ServerName(), func() string {
+			if got := v.u.contents(t, v.ch, 50); strings.Join(got, "|") != strings.Join(want, "|") {
+				return fmt.Sprintf("got %q, want %q", got, want)
+			}
+			return ""
+		})
+	}
+	live := gw.until(t, "MESSAGE_CREATE", func(d map[string]any) bool { return d["content"] == "three from C" })
+	if live["channel_id"] != bGeneral {
+		t.Fatalf("MESSAGE_CREATE on B names channel %v, want %s", live["channel_id"], bGeneral)
+	}
+
+	// IDs of the same messages on each server.
+	idsOf := func(u user, ch string) map[string]string {
+		out := map[string]string{}
+		for _, m := range list(t, u.do(t, "GET", "/api/v10/channels/"+ch+"/messages?limit=50", nil)) {
+			out[m["content"].(string)] = m["id"].(string)
+		}
+		return out
+	}
+	onA, onB, onC := idsOf(ann, general), idsOf(bob, bGeneral), idsOf(cat, cGeneral)
+
+	// Reactions from a replica reach the origin and the other replica.
+	ok(t, bob.do(t, "PUT", "/api/v10/channels/"+bGeneral+"/messages/"+onB["one from A"]+"/reactions/%F0%9F%94%A5/@me", nil), 204)
+	reactions := func(u user, ch, id string) string {
+		m := ok(t, u.do(t, "GET", "/api/v10/channels/"+ch+"/messages/"+id, nil), 200)
+		rs, _ := m["reactions"].([]any)
+		var parts []string
+		for _, r := range rs {
+			r := r.(map[string]any)
+			parts = append(parts, fmt.Sprintf("%s:%v:%v", r["emoji"].(map[string]any)["name"], r["count"], r["me"]))
+		}
+		return strings.Join(parts, ",")
+	}
+	for _, v := range []struct {
+		u      user
+		ch, id string
+		want   string
+	}{{ann, general, onA["one from A"], "🔥:1:false"}, {bob, bGeneral, onB["one from A"], "🔥:1:true"}, {cat, cGeneral, onC["one from A"], "🔥:1:false"}} {
+		eventually(t, "reaction on "+v.u.s.ServerName(), func() string {
+			if got := reactions(v.u, v.ch, v.id); got != v.want {
+				return fmt.Sprintf("reactions %q, want %q", got, v.want)
+			}
+			return ""
+		})
+	}
+	ok(t, bob.do(t, "DELETE", "/api/v10/channels/"+bGeneral+"/messages/"+onB["one from A"]+"/reactions/%F0%9F%94%A5/@me", nil), 204)
+	eventually(t, "reaction removed on C", func() string {
+		if got := reactions(cat, cGeneral, onC["one from A"]); got != "" {
+			return "reactions " + got
+		}
+		return ""
+	})
+
+	// Edits and deletes: the author edits through their homeserver; the
+	// origin's moderator deletes someone else's message.
+	edited := ok(t, bob.do(t, "PATCH", "/api/v10/channels/"+bGeneral+"/messages/"+onB["two from B"], map[string]any{"content": "two from B, edited"}), 200)
+	if edited["content"] != "two from B, edited" || edited["edited_timestamp"] == nil || edited["id"] != onB["two from B"] {
+		t.Fatalf("edit answer = %v", edited)
+	}
+	st.Expect(t, cat.do(t, "PATCH", "/api/v10/channels/"+cGeneral+"/messages/"+onC["two from B"], map[string]any{"content": "not yours"}), 403, st.Code(50005))
+	ok(t, ann.do(t, "DELETE", "/api/v10/channels/"+general+"/messages/"+onA["three from C"], nil), 204)
+	want = []string{"one from A", "two from B, edited"}
+	for _, v := range []struct {
+		u  user
+		ch string
+	}{{ann, general}, {bob, bGeneral}, {cat, cGeneral}} {
+		eventually(t, "edit and delete on "+v.u.s.ServerName(), func() string {
+			if got := v.u.contents(t, v.ch, 50); strings.Join(got, "|") != strings.Join(want, "|") {
+				return fmt.Sprintf("got %q, want %q", got, want)
+			}
+			return ""
+		})
+	}
+	// Permissions are the origin's: a member without MANAGE_MESSAGES on a
+	// replica cannot delete another's message.
+	st.Expect(t, cat.do(t, "DELETE", "/api/v10/channels/"+cGeneral+"/messages/"+onC["one from A"], nil), 403, st.Code(50013))
+
+	// A kick on the origin takes the member off their homeserver's copy.
+	catOnA := ""
+	for _, m := range list(t, ann.do(t, "GET", "/api/v10/guilds/"+g["id"].(string)+"/members?limit=10", nil)) {
+		if m["user"].(map[string]any)["username"] == "cat" {
+			catOnA = m["user"].(map[string]any)["id"].(string)
+		}
+	}
+	ok(t, ann.do(t, "DELETE", "/api/v10/guilds/"+g["id"].(string)+"/members/"+catOnA, nil), 204)
+	eventually(t, "kick seen on C", func() string {
+		for _, g := range list(t, cat.do(t, "GET", "/api/v10/users/@me/guilds", nil)) {
+			if g["name"] == "Hearth Club" {
+				return "cat still has the guild"
+			}
+		}
+		return ""
+	})
+	st.Expect(t, cat.do(t, "POST", "/api/v10/channels/"+cGeneral+"/messages", map[string]any{"content": "still here?"}), 404, st.Code(10003))
+
+	// A ban: bob is removed and cannot come back.
+	bobOnA := ""
+	for _, m := range list(t, ann.do(t, "GET", "/api/v10/guilds/"+g["id"].(string)+"/members?limit=10", nil)) {
+		if m["user"].(map[string]any)["username"] == "bob" {
+			bobOnA = m["user"].(map[string]any)["id"].(string)
+		}
+	}
+	ok(t, ann.do(t, "PUT", "/api/v10/guilds/"+g["id"].(string)+"/bans/"+bobOnA, map[string]any{}), 204)
+	gw.until(t, "GUILD_DELETE", func(d map[string]any) bool { return d["id"] == bGuild })
+	st.Expect(t, bob.do(t, "POST", "/api/v10/invites/"+remoteCode, nil), 403, st.Code(40007))
+}
+
+// gatewayClient is a bare gateway session.
+type gatewayClient struct {
+	ws *websocket.Conn
+}
+
+func dialGateway(t *testing.T, s *st.Server, tok string) *gatewayClient {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	ws, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(s.URL(), "http")+"/gateway?v=10&encoding=json", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ws.SetReadLimit(64 << 20)
+	t.Cleanup(func() { ws.CloseNow() })
+	c := &gatewayClient{ws: ws}
+	b, _ := json.Marshal(map[string]any{"op": 2, "d": map[string]any{"token": tok, "intents": 1<<0 | 1<<9 | 1<<10 | 1<<15 | 1<<1,
+		"properties": map[string]string{"os": "linux", "browser": "test", "device": "test"}}})
+	if err := ws.Write(ctx, websocket.MessageText, b); err != nil {
+		t.Fatal(err)
+	}
+	c.until(t, "READY", nil)
+	return c
+}
+
+// until reads dispatches until one named typ for which match (if given)
+// holds, and returns its d.
+func (c *gatewayClient) until(t *testing.T, typ string, match func(map[string]any) bool) map[string]any {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	for {
+		_, msg, err := c.ws.Read(ctx)
+		if err != nil {
+			t.Fatalf("waiting for %s: %v", typ, err)
+		}
+		var p struct {
+			Op int            `json:"op"`
+			T  string         `json:"t"`
+			D  map[string]any `json:"d"`
+		}
+		if json.Unmarshal(msg, &p) != nil || p.Op != 0 || p.T != typ {
+			continue
+		}
+		if match == nil || match(p.D) {
+			return p.D
+		}
+	}
+}
+
+// history reads a whole channel as the user sees it, oldest first.
+func (u user) history(t *testing.T, channel string) []string {
+	t.Helper()
+	var out []string
+	before := ""
+	for {
+		path := "/api/v10/channels/" + channel + "/messages?limit=100"
+		if before != "" {
+			path += "&before=" + before
+		}
+		page := list(t, u.do(t, "GET", path, nil))
+		for _, m := range page {
+			out = append(out, m["content"].(string))
+		}
+		if len(page) < 100 {
+			break
+		}
+		before = page[len(page)-1]["id"].(string)
+	}
+	for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
+		out[i], out[j] = out[j], out[i]
+	}
+	return out
+}
+
+// A member homeserver that was down while 1,000 events happened catches up
+// in order, with nothing twice, once it is back.
+func TestFederationCatchUp(t *testing.T) {
+	a := st.Start(t, st.Options{})
+	b := st.Start(t, st.Options{})
+	ann, bob := register(t, a, "ann"), register(t, b, "bob")
+	ok(t, ann.do(t, "POST", "/api/v10/guilds", map[string]any{"name": "Busy"}), 201)
+	_, general := ann.guildNamed(t, "Busy")
+	code := ok(t, ann.do(t, "POST", "/api/v10/channels/"+general+"/invites", map[string]any{}), 200)["code"].(string)
+	ok(t, bob.do(t, "POST", "/api/v10/invites/"+code+"@"+a.ServerName(), nil), 200)
+	_, bGeneral := bob.guildNamed(t, "Busy")
+
+	b.Stop()
+	var want []string
+	for i := range 1000 {
+		want = append(want, fmt.Sprintf("n%d", i))
+		ok(t, ann.do(t, "POST", "/api/v10/channels/"+general+"/messages", map[string]any{"content": want[i]}), 200)
+	}
+	b = b.Restart(t)
+	bob.s = b
+	eventually(t, "B caught up", func() string {
+		got := bob.history(t, bGeneral)
+		if len(got) != len(want) || strings.Join(got, ",") != strings.Join(want, ",") {
+			return fmt.Sprintf("B has %d messages (want %d); first %v", len(got), len(want), got[:min(3, len(got))])
+		}
+		return ""
+	})
+}
+
+// call sends a request signed as from (with its own key) to to.
+func call(t *testing.T, from, to *st.Server, method, path string, body any) (int, map[string]any) {
+	t.Helper()
+	key, err := federation.LoadOrCreateKey(filepath.Join(from.Options.DataDir, "signing.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := json.Marshal(body)
+	if body == nil {
+		raw = nil
+	}
+	req, _ := http.NewRequest(method, to.URL()+path, bytes.NewReader(raw))
+	if err := federation.Sign(req, raw, from.ServerName(), key, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var out map[string]any
+	_ = json.NewDecoder(res.Body).Decode(&out)
+	return res.StatusCode, out
+}
+
+// Each way a peer could overstep is refused, says why, and changes nothing.
+func TestFederationRefusesForgeries(t *testing.T) {
+	a, b, c := st.Start(t, st.Options{}), st.Start(t, st.Options{}), st.Start(t, st.Options{})
+	ann, bob := register(t, a, "ann"), register(t, b, "bob")
+	g := ok(t, ann.do(t, "POST", "/api/v10/guilds", map[string]any{"name": "Guarded"}), 201)
+	guild := g["id"].(string) + "@" + a.ServerName()
+	_, general := ann.guildNamed(t, "Guarded")
+	code := ok(t, ann.do(t, "POST", "/api/v10/channels/"+general+"/invites", map[string]any{}), 200)["code"].(string)
+	ok(t, bob.do(t, "POST", "/api/v10/invites/"+code+"@"+a.ServerName(), nil), 200)
+	_, bGeneral := bob.guildNamed(t, "Guarded")
+	secret := ok(t, ann.do(t, "POST", "/api/v10/guilds/"+g["id"].(string)+"/channels", map[string]any{
+		"name": "staff", "permission_overwrites": []map[string]any{{"id": g["id"], "type": 0, "deny": "1024"}}}), 201)["id"].(string)
+	ok(t, ann.do(t, "POST", "/api/v10/channels/"+general+"/messages", map[string]any{"content": "hello"}), 200)
+	eventually(t, "B has the message", func() string {
+		if got := bob.contents(t, bGeneral, 10); len(got) != 1 {
+			return fmt.Sprintf("B has %q", got)
+		}
+		return ""
+	})
+	bobGlobal := bob.id + "@" + b.ServerName()
+	send := func(channel string) map[string]any {
+		return map[string]any{"user": bobGlobal, "action": "message.create", "guild": guild,
+			"channel": channel + "@" + a.ServerName(), "data": map[string]any{"content": "forged"}}
+	}
+	cases := []struct {
+		name     string
+		from, to *st.Server
+		method   string
+		path     string
+		body     any
+		status   int
+		code     string
+	}{
+		{"act for a user of another server", c, a, "POST", federation.ActPath, send(general), 403, "FORBIDDEN"},
+		{"act for a user who never joined", b, a, "POST", federation.ActPath, map[string]any{"user": "42@" + b.ServerName(),
+			"action": "message.create", "guild": guild, "channel": general + "@" + a.ServerName(), "data": map[string]any{"content": "x"}}, 404, "UNKNOWN_USER"},
+		{"write where the member may not", b, a, "POST", federation.ActPath, send(secret), 403, "MISSING_ACCESS"},
+		{"events of a guild the peer has no members in", c, a, "GET", "/_hearth/federation/v1/guilds/" + guild + "/events?after=0", nil, 403, "FORBIDDEN"},
+		{"events for a guild from a server that is not its origin", c, b, "PUT", federation.SendPath + "x", map[string]any{
+			"guild": guild, "from": 0, "to": 99, "events": []map[string]any{{"seq": 99, "type": "MESSAGE_CREATE", "d": map[string]any{"content": "forged"}}}}, 403, "FORBIDDEN"},
+		{"join through an invite of a third server", b, a, "POST", federation.JoinPath, map[string]any{"invite": code + "@" + c.ServerName(),
+			"user": map[string]any{"id": bobGlobal, "username": "bob"}}, 404, "UNKNOWN_INVITE"},
+		{"join for a user of another server", c, a, "POST", federation.JoinPath, map[string]any{"invite": code,
+			"user": map[string]any{"id": bobGlobal, "username": "bob"}}, 403, "FORBIDDEN"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			status, body := call(t, tc.from, tc.to, tc.method, tc.path, tc.body)
+			if status != tc.status || body["code"] != tc.code {
+				t.Fatalf("%d %v, want %d %s", status, body, tc.status, tc.code)
+			}
+		})
+	}
+	// The secret channel's existence did not reach B: no member there may
+	// see it.
+	for _, ch := range list(t, bob.do(t, "GET", "/api/v10/guilds/"+ok(t, bob.do(t, "GET", "/api/v10/channels/"+bGeneral, nil), 200)["guild_id"].(string)+"/channels", nil)) {
+		if ch["name"] == "staff" {
+			t.Fatalf("B holds the staff channel: %v", ch)
+		}
+	}
+	// A replayed (here: forged, already covered) transaction from the
+	// real origin changes nothing.
+	status, _ := call(t, a, b, "PUT", federation.SendPath+"replay", map[string]any{"guild": guild, "from": 0, "to": 1,
+		"events": []map[string]any{{"seq": 1, "type": "MESSAGE_CREATE", "d": map[string]any{"id": "1@" + a.ServerName(), "content": "replayed"}}}})
+	if status != 200 {
+		t.Fatalf("replay answered %d", status)
+	}
+	if got := bob.contents(t, bGeneral, 10); strings.Join(got, "|") != "hello" {
+		t.Fatalf("after the replay B has %q", got)
+	}
+	for _, s := range []*st.Server{a, b} {
+		m := string(s.Do(t, "GET", "/metrics", "", nil).Body)
+		if !strings.Contains(m, `hearth_federation_inbound_rejected_total{reason="forbidden"}`) {
+			t.Errorf("%s counts no forbidden request", s.ServerName())
+		}
+	}
+}

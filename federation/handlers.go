@@ -1,0 +1,154 @@
+package federation
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"hearth/homeserver"
+)
+
+// The signed endpoints peers call: joins, acts, event transactions and
+// backfill. Each verifies the request, wakes delivery to the caller (a
+// peer that speaks is up), hands the request to the domain and answers
+// with its result or its refusal as a homeserver.WireError.
+
+// Domain is what the handlers need of the homeserver.
+type Domain interface {
+	FederatedJoin(ctx context.Context, peer string, req homeserver.JoinRequest) (homeserver.Snapshot, error)
+	PeerAct(ctx context.Context, peer string, act homeserver.Act) (homeserver.ActResult, error)
+	PeerEvents(ctx context.Context, peer, guild string, after int64, limit int) (homeserver.EventBatch, error)
+	ApplyEvents(ctx context.Context, origin string, batch homeserver.EventBatch) error
+}
+
+// Serve wires the handlers: hs answers them; joined is told after a peer's
+// user joined (the sender has a new log to deliver), woken whenever a
+// peer makes a verified request.
+func (in *Inbound) Serve(hs Domain, joined func(), woken func(peer string)) {
+	in.hs, in.joined, in.woken = hs, joined, woken
+}
+
+// status is the HTTP status of a wire error code.
+func status(code string) int {
+	switch {
+	case code == "FORBIDDEN", code == "MISSING_ACCESS", code == "MISSING_PERMISSIONS", code == "BANNED", code == "NOT_AUTHOR":
+		return http.StatusForbidden
+	case strings.HasPrefix(code, "UNKNOWN_"), code == "NOT_FOUND":
+		return http.StatusNotFound
+	case code == "UNAVAILABLE":
+		return http.StatusServiceUnavailable
+	case code == "SLOWMODE":
+		return http.StatusTooManyRequests
+	case code == "TOO_LARGE":
+		return http.StatusRequestEntityTooLarge
+	case code == "GAP":
+		return http.StatusConflict
+	}
+	return http.StatusBadRequest
+}
+
+// fail answers a domain error; refusals of a peer's authority are logged
+// and counted like signature failures.
+func (in *Inbound) fail(w http.ResponseWriter, r *http.Request, peer string, err error) {
+	we := homeserver.ToWire(err)
+	if errors.Is(err, homeserver.ErrForbidden) {
+		in.rejected.WithLabelValues("forbidden").Inc()
+		in.Log.Warn("federation request refused", "reason", "forbidden", "peer", peer, "path", r.URL.Path, "err", err)
+	} else if we.Code == "UNAVAILABLE" {
+		in.Log.Error("federation request failed", "peer", peer, "path", r.URL.Path, "err", err)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status(we.Code))
+	_ = jsonEncode(w, we)
+}
+
+// accept verifies a request and decodes its JSON body into v (nil for
+// none).
+func (in *Inbound) accept(w http.ResponseWriter, r *http.Request, v any) (string, bool) {
+	peer, body, ok := in.authenticate(w, r)
+	if !ok {
+		return "", false
+	}
+	if in.woken != nil {
+		in.woken(peer)
+	}
+	if v != nil {
+		if err := json.Unmarshal(body, v); err != nil {
+			in.fail(w, r, peer, homeserver.Invalid("body", "BASE_TYPE_INVALID", "The body is not the expected JSON."))
+			return "", false
+		}
+	}
+	return peer, true
+}
+
+// ServeJoin answers JoinPath.
+func (in *Inbound) ServeJoin(w http.ResponseWriter, r *http.Request) {
+	var req homeserver.JoinRequest
+	peer, ok := in.accept(w, r, &req)
+	if !ok {
+		return
+	}
+	snap, err := in.hs.FederatedJoin(r.Context(), peer, req)
+	if err != nil {
+		in.fail(w, r, peer, err)
+		return
+	}
+	if in.joined != nil {
+		in.joined()
+	}
+	writeJSON(w, snap)
+}
+
+// ServeAct answers ActPath.
+func (in *Inbound) ServeAct(w http.ResponseWriter, r *http.Request) {
+	var act homeserver.Act
+	peer, ok := in.accept(w, r, &act)
+	if !ok {
+		return
+	}
+	res, err := in.hs.PeerAct(r.Context(), peer, act)
+	if err != nil {
+		in.fail(w, r, peer, err)
+		return
+	}
+	writeJSON(w, res)
+}
+
+// ServeEvents answers EventsPath: backfill and gap filling.
+func (in *Inbound) ServeEvents(w http.ResponseWriter, r *http.Request) {
+	peer, ok := in.accept(w, r, nil)
+	if !ok {
+		return
+	}
+	after, err := strconv.ParseInt(r.URL.Query().Get("after"), 10, 64)
+	if err != nil || after < 0 {
+		in.fail(w, r, peer, homeserver.Invalid("after", "NUMBER_TYPE_COERCE", "Not a sequence number."))
+		return
+	}
+	limit, _ := strconv.Atoi(r.URL.Query().Get("limit"))
+	b, err := in.hs.PeerEvents(r.Context(), peer, r.PathValue("guild"), after, limit)
+	if err != nil {
+		in.fail(w, r, peer, err)
+		return
+	}
+	writeJSON(w, b)
+}
+
+// ServeSend answers SendPath: a transaction of events from a guild's
+// origin. Applying is idempotent by sequence number, so a retried
+// transaction is acknowledged without changing anything.
+func (in *Inbound) ServeSend(w http.ResponseWriter, r *http.Request) {
+	var b homeserver.EventBatch
+	peer, ok := in.accept(w, r, &b)
+	if !ok {
+		return
+	}
+	if err := in.hs.ApplyEvents(r.Context(), peer, b); err != nil {
+		in.fail(w, r, peer, err)
+		return
+	}
+	writeJSON(w, struct{}{})
+}

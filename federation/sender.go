@@ -1,0 +1,339 @@
+package federation
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"hearth/homeserver"
+	"hearth/homeserver/bus"
+	"hearth/snowflake"
+	"hearth/storage"
+)
+
+// SenderDomain is what the sender needs of the homeserver.
+type SenderDomain interface {
+	Bus() *bus.Bus
+	DeliveryCursors(ctx context.Context) ([]storage.Cursor, error)
+	PeerBatch(ctx context.Context, peer string, guildID snowflake.ID, after int64) (homeserver.EventBatch, error)
+	Delivered(ctx context.Context, peer string, guildID snowflake.ID, seq int64) (bool, error)
+	SyncReplicas(ctx context.Context)
+}
+
+// Retry bounds: the first retry after a failure waits MinBackoff, each
+// next one twice as long, up to MaxBackoff, each with ±25% jitter so that
+// peers coming back are not all called at once.
+const (
+	MinBackoff = time.Second
+	MaxBackoff = time.Hour
+)
+
+// Sender delivers every guild log to each peer with members in it, from
+// the peer's cursor: a transaction is the events after the cursor (those
+// the peer may see), its ID names the stretch so that a retry is the same
+// transaction, and the cursor moves only once the peer has acknowledged
+// it. There is no queue besides the log, so a crash or a peer away for a
+// week loses nothing. One goroutine per peer, owned by Run.
+type Sender struct {
+	hs     SenderDomain
+	client *Client
+	log    *slog.Logger
+
+	mu    sync.Mutex
+	peers map[string]*peerQueue
+	// logs lists the peers of each delivered log; heads is the newest seq
+	// seen of each, for the lag metric.
+	logs  map[snowflake.ID][]string
+	heads map[snowflake.ID]int64
+	run   func(name string) // starts a peer's goroutine; set by Run
+
+	refreshNow chan struct{}
+
+	lag      *prometheus.GaugeVec
+	txns     *prometheus.CounterVec
+	duration prometheus.Histogram
+}
+
+type peerQueue struct {
+	name string
+	// wake says there may be events to deliver; urgent also cuts a
+	// retry's wait short (the peer has just shown it is up).
+	wake, urgent chan struct{}
+}
+
+// NewSender makes a sender and registers its metrics.
+func NewSender(hs SenderDomain, client *Client, log *slog.Logger, reg prometheus.Registerer) *Sender {
+	s := &Sender{
+		hs: hs, client: client, log: log,
+		peers: map[string]*peerQueue{}, logs: map[snowflake.ID][]string{}, heads: map[snowflake.ID]int64{},
+		refreshNow: make(chan struct{}, 1),
+		lag: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "hearth_federation_delivery_lag_events",
+			Help: "Events of the guild logs a peer receives that it has not acknowledged yet.",
+		}, []string{"peer"}),
+		txns: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "hearth_federation_transactions_total",
+			Help: "Outbound event transactions, by peer and outcome (ok, error).",
+		}, []string{"peer", "outcome"}),
+		duration: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "hearth_federation_transaction_seconds",
+			Help:    "Time from sending an event transaction to its acknowledgement.",
+			Buckets: prometheus.ExponentialBuckets(0.001, 2.5, 12),
+		}),
+	}
+	reg.MustRegister(s.lag, s.txns, s.duration)
+	return s
+}
+
+// Refresh reloads the cursors (a peer's user has joined a guild) and
+// delivers what is pending.
+func (s *Sender) Refresh() {
+	select {
+	case s.refreshNow <- struct{}{}:
+	default:
+	}
+}
+
+// Wake delivers to peer now, cutting any retry wait short: a request from
+// a peer that was down says it is back.
+func (s *Sender) Wake(peer string) {
+	s.mu.Lock()
+	q := s.peers[peer]
+	s.mu.Unlock()
+	if q != nil {
+		poke(q.urgent)
+		poke(q.wake)
+	}
+}
+
+func poke(c chan struct{}) {
+	select {
+	case c <- struct{}{}:
+	default:
+	}
+}
+
+// Run delivers until ctx ends, and returns once every peer goroutine has.
+func (s *Sender) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	s.mu.Lock()
+	s.run = func(name string) {
+		q := &peerQueue{name: name, wake: make(chan struct{}, 1), urgent: make(chan struct{}, 1)}
+		s.peers[name] = q
+		wg.Add(1)
+		go func() { // owned by Run: ends with ctx
+			defer wg.Done()
+			s.deliverLoop(ctx, q)
+		}()
+		poke(q.wake)
+	}
+	s.mu.Unlock()
+	sub := s.hs.Bus().Subscribe(1 << 12)
+	defer sub.Close()
+	events := make(chan storage.Event, 256)
+	wg.Add(1)
+	go func() { // owned by Run: ends when ctx ends or sub closes
+		defer wg.Done()
+		defer close(events)
+		for {
+			ev, err := sub.Next(ctx)
+			if errors.Is(err, context.Canceled) || errors.Is(err, bus.ErrClosed) || ctx.Err() != nil {
+				return
+			}
+			if err != nil {
+				// A lagging subscription could not catch up: the log is
+				// what is delivered anyway, so wake every peer instead.
+				s.Refresh()
+				continue
+			}
+			select {
+			case events <- ev:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	wg.Add(1)
+	go func() { // owned by Run: one pass over the replicas at start
+		defer wg.Done()
+		s.hs.SyncReplicas(ctx)
+	}()
+	s.refresh(ctx)
+	tick := time.NewTicker(30 * time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-s.refreshNow:
+			s.refresh(ctx)
+		case <-tick.C:
+			s.refresh(ctx)
+		case ev, ok := <-events:
+			if !ok {
+				return nil
+			}
+			s.route(ctx, ev)
+		}
+	}
+}
+
+// route wakes the peers of the event's log.
+func (s *Sender) route(ctx context.Context, ev storage.Event) {
+	if ev.Seq == 0 {
+		return // ephemeral
+	}
+	switch ev.Type {
+	case "GUILD_MEMBER_ADD", "GUILD_MEMBER_REMOVE":
+		// A peer's first member joining is told by the join handler; a
+		// last one leaving is seen by the peer's goroutine. Reloading
+		// here covers joins by other paths.
+		s.refresh(ctx)
+	}
+	s.mu.Lock()
+	if ev.Seq > s.heads[ev.LogID] {
+		s.heads[ev.LogID] = ev.Seq
+	}
+	var qs []*peerQueue
+	for _, p := range s.logs[ev.LogID] {
+		if q := s.peers[p]; q != nil {
+			qs = append(qs, q)
+		}
+	}
+	s.mu.Unlock()
+	for _, q := range qs {
+		poke(q.wake)
+	}
+}
+
+// refresh reloads the cursors, starts goroutines for new peers and wakes
+// every peer.
+func (s *Sender) refresh(ctx context.Context) {
+	cs, err := s.hs.DeliveryCursors(ctx)
+	if err != nil {
+		s.log.Warn("federation: loading delivery cursors failed", "err", err)
+		return
+	}
+	logs := map[snowflake.ID][]string{}
+	for _, c := range cs {
+		logs[c.LogID] = append(logs[c.LogID], c.Peer)
+	}
+	s.mu.Lock()
+	s.logs = logs
+	for _, c := range cs {
+		if _, ok := s.peers[c.Peer]; !ok && s.run != nil {
+			s.run(c.Peer)
+		}
+	}
+	qs := make([]*peerQueue, 0, len(s.peers))
+	for _, q := range s.peers {
+		qs = append(qs, q)
+	}
+	s.mu.Unlock()
+	for _, q := range qs {
+		poke(q.wake)
+	}
+}
+
+// deliverLoop is one peer's goroutine: deliver when woken, back off on
+// failure.
+func (s *Sender) deliverLoop(ctx context.Context, q *peerQueue) {
+	backoff := time.Duration(0)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-q.wake:
+		}
+		for {
+			progressed, err := s.deliver(ctx, q.name)
+			if ctx.Err() != nil {
+				return
+			}
+			if err == nil {
+				backoff = 0
+				if !progressed {
+					break
+				}
+				continue
+			}
+			backoff = min(max(2*backoff, MinBackoff), MaxBackoff)
+			wait := time.Duration(float64(backoff) * (0.75 + 0.5*rand.Float64()))
+			s.log.Warn("federation: delivery failed; retrying", "peer", q.name, "in", wait.Round(time.Millisecond), "err", err)
+			timer := time.NewTimer(wait)
+			select {
+			case <-ctx.Done():
+				timer.Stop()
+				return
+			case <-timer.C:
+			case <-q.urgent:
+				timer.Stop()
+				backoff = 0
+			}
+		}
+	}
+}
+
+// deliver sends the peer one transaction per log that has events past its
+// cursor; progressed reports whether any cursor moved.
+func (s *Sender) deliver(ctx context.Context, peer string) (progressed bool, err error) {
+	cs, err := s.hs.DeliveryCursors(ctx)
+	if err != nil {
+		return false, err
+	}
+	var lag int64
+	defer func() { s.lag.WithLabelValues(peer).Set(float64(lag)) }()
+	for _, c := range cs {
+		if c.Peer != peer {
+			continue
+		}
+		batch, err := s.hs.PeerBatch(ctx, peer, c.LogID, c.Seq)
+		if err != nil {
+			return progressed, err
+		}
+		s.mu.Lock()
+		head := max(s.heads[c.LogID], batch.To)
+		s.mu.Unlock()
+		lag += head - c.Seq
+		if batch.To == c.Seq {
+			continue
+		}
+		txn := fmt.Sprintf("%d.%d.%d", c.LogID, batch.From, batch.To)
+		start := time.Now()
+		tctx, cancel := context.WithTimeout(ctx, time.Minute)
+		err = s.client.Send(tctx, peer, txn, batch)
+		cancel()
+		if err != nil {
+			s.txns.WithLabelValues(peer, "error").Inc()
+			return progressed, fmt.Errorf("transaction %s: %w", txn, err)
+		}
+		s.duration.Observe(time.Since(start).Seconds())
+		s.txns.WithLabelValues(peer, "ok").Inc()
+		keep, err := s.hs.Delivered(ctx, peer, c.LogID, batch.To)
+		if err != nil {
+			return progressed, err
+		}
+		lag -= batch.To - c.Seq
+		progressed = true
+		if !keep {
+			s.log.Info("federation: peer has no members left in guild; delivery stops", "peer", peer, "guild", c.LogID)
+			s.mu.Lock()
+			ps := s.logs[c.LogID][:0:0]
+			for _, p := range s.logs[c.LogID] {
+				if p != peer {
+					ps = append(ps, p)
+				}
+			}
+			s.logs[c.LogID] = ps
+			s.mu.Unlock()
+		}
+	}
+	return progressed, nil
+}

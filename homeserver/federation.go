@@ -1,0 +1,315 @@
+package homeserver
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"hearth/discord"
+	"hearth/snowflake"
+	"hearth/storage"
+)
+
+// Remote is how the domain reaches other homeservers: the federation
+// adapter implements it (signed HTTP) and is handed in with SetRemote, so
+// that the domain knows no HTTP. Every answer carries global IDs.
+type Remote interface {
+	// Join asks server to add user to a guild through an invite code.
+	Join(ctx context.Context, server string, req JoinRequest) (Snapshot, error)
+	// Act asks a guild's origin to do something as one of this server's
+	// users.
+	Act(ctx context.Context, server string, act Act) (ActResult, error)
+	// Events fetches the events of an origin's guild after a sequence
+	// number, as the origin lets this server see them.
+	Events(ctx context.Context, server, guild string, after int64) (EventBatch, error)
+}
+
+// SetRemote connects the domain to other homeservers. Without it every
+// cross-server action fails with ErrUnavailable.
+func (h *Homeserver) SetRemote(r Remote) { h.remote = r }
+
+// RemoteUser is a user as the federation API names them.
+type RemoteUser struct {
+	// ID is the global ID: the user's snowflake on their homeserver, "@",
+	// the homeserver.
+	ID         string  `json:"id"`
+	Username   string  `json:"username"`
+	GlobalName *string `json:"global_name"`
+	Bot        bool    `json:"bot,omitempty"`
+}
+
+// JoinRequest asks an origin to add a user to a guild through an invite.
+type JoinRequest struct {
+	Invite string     `json:"invite"`
+	User   RemoteUser `json:"user"`
+}
+
+// Snapshot is an origin's answer to a join: what the joining server needs
+// to start its replica, with global IDs. Seq is the guild log's position
+// the state is at; the origin delivers the events after it.
+type Snapshot struct {
+	Seq     int64           `json:"seq"`
+	Invite  json.RawMessage `json:"invite"`
+	Guild   json.RawMessage `json:"guild"`
+	Members json.RawMessage `json:"members"`
+}
+
+// Act is a write a member's homeserver asks a guild's origin to make for
+// the member. Channel and Message are global IDs ("" when not needed);
+// Data is the action's body, with global IDs.
+type Act struct {
+	User    string          `json:"user"`
+	Action  string          `json:"action"`
+	Guild   string          `json:"guild"`
+	Channel string          `json:"channel,omitempty"`
+	Message string          `json:"message,omitempty"`
+	Data    json.RawMessage `json:"data,omitempty"`
+}
+
+// Actions a member's homeserver may ask for.
+const (
+	ActSend        = "message.create"
+	ActEdit        = "message.edit"
+	ActDelete      = "message.delete"
+	ActReact       = "reaction.add"
+	ActUnreact     = "reaction.remove"
+	ActTyping      = "typing"
+	ActLeave       = "guild.leave"
+	actDataMaxSize = 64 << 10
+)
+
+// ActResult is the origin's answer to an Act: the result (a message, or
+// null) and the guild log's position once the action is in it, which the
+// member's homeserver catches up to before it answers its client.
+type ActResult struct {
+	Seq    int64           `json:"seq"`
+	Result json.RawMessage `json:"result"`
+}
+
+// EventBatch is a stretch of an origin guild's log as one peer may see
+// it: the events after From up to and including To, those the peer may
+// not see left out. Events carry global IDs.
+type EventBatch struct {
+	Guild  string        `json:"guild"`
+	From   int64         `json:"from"`
+	To     int64         `json:"to"`
+	Events []RemoteEvent `json:"events"`
+}
+
+// RemoteEvent is one event of an origin's guild log.
+type RemoteEvent struct {
+	Seq  int64           `json:"seq"`
+	Type string          `json:"type"`
+	D    json.RawMessage `json:"d"`
+}
+
+// ErrForbidden: a peer asked for something it may not have: an act for a
+// user of another server, a guild it has no members in, an event for a
+// guild it is not the origin of.
+var ErrForbidden = errors.New("forbidden")
+
+// ErrGap: a replica was handed events that do not follow what it has.
+var ErrGap = errors.New("events do not follow the replica")
+
+// errorCodes names the domain errors on the federation wire, so that a
+// member's homeserver can hand its client the origin's refusal with the
+// same Discord code.
+var errorCodes = map[string]error{
+	"UNAUTHORIZED": ErrUnauthorized, "UNKNOWN_USER": ErrUnknownUser, "NOT_FOUND": ErrNotFound,
+	"MISSING_ACCESS": ErrMissingAccess, "MISSING_PERMISSIONS": ErrMissingPermission, "UNAVAILABLE": ErrUnavailable,
+	"UNKNOWN_GUILD": ErrUnknownGuild, "UNKNOWN_CHANNEL": ErrUnknownChannel, "UNKNOWN_ROLE": ErrUnknownRole,
+	"UNKNOWN_MEMBER": ErrUnknownMember, "UNKNOWN_INVITE": ErrUnknownInvite, "UNKNOWN_BAN": ErrUnknownBan,
+	"UNKNOWN_EMOJI": ErrUnknownEmoji, "UNKNOWN_MESSAGE": ErrUnknownMessage, "BANNED": ErrBanned,
+	"MAX_GUILDS": ErrMaxGuilds, "OWNER_CANNOT_LEAVE": ErrOwnerCannotLeave, "MAX_PINS": ErrMaxPins,
+	"EMPTY_MESSAGE": ErrEmptyMessage, "NOT_AUTHOR": ErrNotAuthor, "TOO_LARGE": ErrTooLarge,
+	"THREAD_ARCHIVED": ErrThreadArchived, "THREAD_LOCKED": ErrThreadLocked, "FORBIDDEN": ErrForbidden,
+	"GAP": ErrGap,
+}
+
+// WireError is a domain error as the federation API carries it.
+type WireError struct {
+	Code    string                  `json:"code"`
+	Message string                  `json:"message"`
+	Errors  map[string][]FieldError `json:"errors,omitempty"`
+	// RetryAfter is a slowmode's wait, in seconds.
+	RetryAfter float64 `json:"retry_after,omitempty"`
+}
+
+// ToWire names a domain error for the federation API.
+func ToWire(err error) WireError {
+	var v *ValidationError
+	var slow *SlowmodeError
+	switch {
+	case errors.As(err, &v):
+		return WireError{Code: "INVALID_FORM_BODY", Message: "Invalid Form Body", Errors: v.Fields}
+	case errors.As(err, &slow):
+		return WireError{Code: "SLOWMODE", Message: err.Error(), RetryAfter: slow.RetryAfter.Seconds()}
+	}
+	for code, e := range errorCodes {
+		if errors.Is(err, e) {
+			return WireError{Code: code, Message: e.Error()}
+		}
+	}
+	return WireError{Code: "UNAVAILABLE", Message: ErrUnavailable.Error()}
+}
+
+// FromWire turns a peer's error back into the domain error it names;
+// codes it does not know become ErrUnavailable.
+func FromWire(server string, w WireError) error {
+	switch w.Code {
+	case "INVALID_FORM_BODY":
+		return &ValidationError{Fields: w.Errors}
+	case "SLOWMODE":
+		return &SlowmodeError{RetryAfter: time.Duration(w.RetryAfter * float64(time.Second))}
+	}
+	if e, ok := errorCodes[w.Code]; ok {
+		return fmt.Errorf("%s answered %q: %w", server, w.Message, e)
+	}
+	return fmt.Errorf("%s answered %s %q: %w", server, w.Code, w.Message, ErrUnavailable)
+}
+
+// userKeys are the keys under which payloads hold user objects.
+var userKeys = map[string]bool{"user": true, "author": true, "mentions": true, "inviter": true, "recipients": true, "users": true}
+
+// ensureUsers gives every user object of another homeserver found in a
+// global payload a local user row (made on first sight, its profile kept
+// current after), so that the payload's IDs can be rendered here.
+func (h *Homeserver) ensureUsers(ctx context.Context, tx storage.Tx, l *localizer, v any, key string) error {
+	switch x := v.(type) {
+	case []any:
+		for _, e := range x {
+			if err := h.ensureUsers(ctx, tx, l, e, key); err != nil {
+				return err
+			}
+		}
+	case map[string]any:
+		if userKeys[key] {
+			if err := h.ensureUser(ctx, tx, l, x); err != nil {
+				return err
+			}
+		}
+		for k, e := range x {
+			if err := h.ensureUsers(ctx, tx, l, e, k); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (h *Homeserver) ensureUser(ctx context.Context, tx storage.Tx, l *localizer, obj map[string]any) error {
+	gid, _ := obj["id"].(string)
+	raw, origin, ok := ParseGlobalID(gid)
+	if !ok || origin == h.cfg.ServerName {
+		return nil
+	}
+	name, _ := obj["username"].(string)
+	if name == "" || len(name) > UsernameMax*4 {
+		return nil
+	}
+	global, _ := obj["global_name"].(string)
+	bot, _ := obj["bot"].(bool)
+	id, err := l.id(ctx, gid)
+	if err != nil {
+		return err
+	}
+	u, err := tx.UserByID(ctx, id)
+	if errors.Is(err, storage.ErrNotFound) {
+		err = tx.CreateUser(ctx, storage.User{ID: id, Username: name, GlobalName: clip(global, GlobalNameMax),
+			Bot: bot, CreatedAt: id.Time(), Origin: origin, OriginID: raw})
+		if err != nil {
+			return fmt.Errorf("mirror user %s: %w", gid, err)
+		}
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if u.Username != name || u.GlobalName != global {
+		u.Username, u.GlobalName = name, clip(global, GlobalNameMax)
+		if err := tx.UpdateUser(ctx, u); err != nil {
+			return fmt.Errorf("mirror user %s: %w", gid, err)
+		}
+		h.cache.userChanged(u.ID)
+	}
+	return nil
+}
+
+// remoteUserOf is how this server names one of its users to a peer.
+func (h *Homeserver) remoteUserOf(u User) RemoteUser {
+	return RemoteUser{ID: GlobalID(u.ID, h.cfg.ServerName), Username: u.Username, GlobalName: discord.Nullable(u.GlobalName), Bot: u.Bot}
+}
+
+// peerUser finds (making it on first sight) the local row of a user of
+// peer, refusing users of any other server: a homeserver speaks only for
+// its own users.
+func (h *Homeserver) peerUser(ctx context.Context, peer string, ru RemoteUser) (Principal, error) {
+	_, origin, ok := ParseGlobalID(ru.ID)
+	if !ok {
+		return Principal{}, Invalid("user.id", "BASE_TYPE_INVALID", "Not a global ID.")
+	}
+	if origin != peer {
+		return Principal{}, fmt.Errorf("%s speaks for a user of %s: %w", peer, origin, ErrForbidden)
+	}
+	var id snowflake.ID
+	err := h.store.Update(ctx, func(tx storage.Tx) error {
+		l := h.newLocalizer(tx, tx)
+		obj := map[string]any{"id": ru.ID, "username": ru.Username, "bot": ru.Bot}
+		if ru.GlobalName != nil {
+			obj["global_name"] = *ru.GlobalName
+		}
+		if err := h.ensureUser(ctx, tx, l, obj); err != nil {
+			return err
+		}
+		var err error
+		id, err = l.id(ctx, ru.ID)
+		return err
+	})
+	if err != nil {
+		return Principal{}, domainErr("peer user", err)
+	}
+	u, err := h.User(ctx, id)
+	if err != nil {
+		return Principal{}, err
+	}
+	return Principal{User: u}, nil
+}
+
+// actor finds the local row of a peer's user named in an act; the user
+// must have been seen (they joined a guild here), and must be the peer's.
+func (h *Homeserver) actor(ctx context.Context, peer, gid string) (Principal, error) {
+	_, origin, ok := ParseGlobalID(gid)
+	if !ok || origin != peer {
+		return Principal{}, fmt.Errorf("%s speaks for %q: %w", peer, gid, ErrForbidden)
+	}
+	id, err := h.newLocalizer(h.store, nil).id(ctx, gid)
+	if errors.Is(err, errUnknownGlobal) {
+		return Principal{}, fmt.Errorf("user %s: %w", gid, ErrUnknownUser)
+	}
+	if err != nil {
+		return Principal{}, storeErr("actor", err)
+	}
+	u, err := h.User(ctx, id)
+	if err != nil {
+		return Principal{}, err
+	}
+	return Principal{User: u}, nil
+}
+
+// lookupGlobal localizes an ID of this server's own objects (or objects it
+// mirrors) for a peer's request; an unknown one is notFound.
+func (h *Homeserver) lookupGlobal(ctx context.Context, gid string, notFound error) (snowflake.ID, error) {
+	if gid == "" {
+		return 0, nil
+	}
+	id, err := h.newLocalizer(h.store, nil).id(ctx, gid)
+	if errors.Is(err, errUnknownGlobal) || errors.Is(err, errMalformedGlobal) {
+		return 0, fmt.Errorf("%s: %w", gid, notFound)
+	}
+	if err != nil {
+		return 0, storeErr("lookup", err)
+	}
+	return id, nil
+}

@@ -1,0 +1,107 @@
+package homeserver
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"hearth/discord"
+	"hearth/homeserver/permission"
+	"hearth/snowflake"
+	"hearth/storage"
+)
+
+// Writes of this server's users in guilds of other homeservers: each is
+// checked for what the replica can tell (membership, the channel in view),
+// sent to the origin, which decides, and answered from the replica once it
+// holds the result.
+
+// forwardable checks that p may address the replica channel at all, so
+// that the origin is not asked about channels p cannot see.
+func (h *Homeserver) forwardable(ctx context.Context, p Principal, channelID snowflake.ID) error {
+	pl, err := h.placeOf(ctx, h.hot, channelID, p.User.ID)
+	if err != nil {
+		return err
+	}
+	if !pl.perms.Has(permission.ViewChannel) {
+		return fmt.Errorf("channel %d: %w", channelID, ErrMissingAccess)
+	}
+	return nil
+}
+
+func (h *Homeserver) forwardSend(ctx context.Context, p Principal, g storage.Guild, channelID snowflake.ID, in MessageCreate) (discord.Message, error) {
+	if len(in.Files) > 0 {
+		h.DiscardUploads(in.Files)
+		return discord.Message{}, Invalid("files", "FEDERATION_FILES", "Files cannot be sent to a guild of another homeserver yet.")
+	}
+	if err := h.forwardable(ctx, p, channelID); err != nil {
+		return discord.Message{}, err
+	}
+	reply, err := h.globalOf(ctx, in.ReplyTo)
+	if err != nil {
+		return discord.Message{}, err
+	}
+	data, err := json.Marshal(actMessage{Content: &in.Content, Nonce: in.Nonce, EnforceNonce: in.EnforceNonce,
+		TTS: in.TTS, Embeds: in.Embeds, Flags: &in.Flags, ReplyTo: reply, FailIfNotExists: in.FailIfNotExists})
+	if err != nil {
+		return discord.Message{}, err
+	}
+	res, err := h.forward(ctx, p, g, Act{Action: ActSend, Data: data}, channelID, 0)
+	if err != nil {
+		return discord.Message{}, err
+	}
+	var out discord.Message
+	err = h.localResult(ctx, res, &out)
+	return out, err
+}
+
+func (h *Homeserver) forwardEdit(ctx context.Context, p Principal, g storage.Guild, channelID, messageID snowflake.ID, e MessageEdit) (discord.Message, error) {
+	if err := h.forwardable(ctx, p, channelID); err != nil {
+		return discord.Message{}, err
+	}
+	am := actMessage{EmbedsSet: e.Embeds.Set, Embeds: e.Embeds.Value}
+	if e.Content.Set {
+		am.Content = &e.Content.Value
+	}
+	if e.Flags.Set {
+		am.Flags = &e.Flags.Value
+	}
+	data, err := json.Marshal(am)
+	if err != nil {
+		return discord.Message{}, err
+	}
+	res, err := h.forward(ctx, p, g, Act{Action: ActEdit, Data: data}, channelID, messageID)
+	if err != nil {
+		return discord.Message{}, err
+	}
+	var out discord.Message
+	err = h.localResult(ctx, res, &out)
+	return out, err
+}
+
+// forwardSimple forwards an action without a result.
+func (h *Homeserver) forwardSimple(ctx context.Context, p Principal, g storage.Guild, action string, channelID, messageID snowflake.ID, data any) error {
+	if channelID != 0 {
+		if err := h.forwardable(ctx, p, channelID); err != nil {
+			return err
+		}
+	}
+	var raw json.RawMessage
+	if data != nil {
+		b, err := json.Marshal(data)
+		if err != nil {
+			return err
+		}
+		raw = b
+	}
+	_, err := h.forward(ctx, p, g, Act{Action: action, Data: raw}, channelID, messageID)
+	return err
+}
+
+func (h *Homeserver) forwardReaction(ctx context.Context, p Principal, g storage.Guild, action string, channelID, messageID snowflake.ID, emoji string) error {
+	wire, err := h.emojiToWire(ctx, emoji)
+	if err != nil {
+		return storeErr("reaction", err)
+	}
+	return h.forwardSimple(ctx, p, g, action, channelID, messageID, actMessage{Emoji: wire})
+}

@@ -1,0 +1,374 @@
+package homeserver
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"hearth/discord"
+	"hearth/homeserver/permission"
+	"hearth/snowflake"
+	"hearth/storage"
+)
+
+// The origin's side of federation: peers' users join its guilds, act in
+// them through their homeservers, and receive the guild logs from per-peer
+// cursors (spec/federation.md).
+
+// SnapshotMembers is how many members a join's snapshot carries; the
+// replica fetches the rest page by page.
+const SnapshotMembers = 1000
+
+// FederatedJoin adds a user of peer to a guild of this server through an
+// invite, and answers with the state the peer's replica starts from. From
+// then on the peer receives the guild's log from the snapshot's Seq.
+func (h *Homeserver) FederatedJoin(ctx context.Context, peer string, req JoinRequest) (Snapshot, error) {
+	if strings.Contains(req.Invite, "@") {
+		// A peer may join only this server's guilds; a code naming a third
+		// server would have this one act for a stranger's user there.
+		return Snapshot{}, fmt.Errorf("invite %q: %w", req.Invite, ErrUnknownInvite)
+	}
+	p, err := h.peerUser(ctx, peer, req.User)
+	if err != nil {
+		return Snapshot{}, err
+	}
+	inv, err := h.AcceptInvite(ctx, p, req.Invite)
+	if err != nil {
+		return Snapshot{}, err
+	}
+	guildID := inv.Guild.ID
+	var snap Snapshot
+	err = h.store.Update(ctx, func(tx storage.Tx) error {
+		// One transaction, so that the state and the position it is at
+		// agree.
+		head, err := tx.LogHead(ctx, guildID)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.DeliveryCursor(ctx, peer, guildID); errors.Is(err, storage.ErrNotFound) {
+			if err := tx.SetDeliveryCursor(ctx, storage.Cursor{Peer: peer, LogID: guildID, Seq: head}); err != nil {
+				return err
+			}
+		} else if err != nil {
+			return err
+		}
+		st, err := h.guildState(ctx, tx, p, guildID)
+		if err != nil {
+			return err
+		}
+		st.Members = nil
+		ms, err := tx.Members(ctx, guildID, 0, SnapshotMembers)
+		if err != nil {
+			return err
+		}
+		members := make([]discord.Member, 0, len(ms))
+		for _, m := range ms {
+			if u, err := tx.UserByID(ctx, m.UserID); err == nil {
+				members = append(members, discordMember(m, u))
+			}
+		}
+		snap.Seq = head
+		if snap.Guild, err = h.globalJSON(ctx, tx, st); err != nil {
+			return err
+		}
+		if snap.Members, err = h.globalJSON(ctx, tx, members); err != nil {
+			return err
+		}
+		snap.Invite, err = h.globalJSON(ctx, tx, inv)
+		return err
+	})
+	if err != nil {
+		return Snapshot{}, domainErr("federated join", err)
+	}
+	h.log.Info("remote user joined", "peer", peer, "user", req.User.ID, "guild", guildID, "seq", snap.Seq)
+	return snap, nil
+}
+
+// globalJSON encodes v and globalizes its IDs.
+func (h *Homeserver) globalJSON(ctx context.Context, r storage.Reader, v any) (json.RawMessage, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	return h.globalize(ctx, r, b)
+}
+
+// originGuild localizes a guild named by a peer: it must be one of this
+// server's own guilds (not a replica).
+func (h *Homeserver) originGuild(ctx context.Context, gid string) (storage.Guild, error) {
+	id, err := h.lookupGlobal(ctx, gid, ErrUnknownGuild)
+	if err != nil {
+		return storage.Guild{}, err
+	}
+	g, err := h.hot.GuildByID(ctx, id)
+	if errors.Is(err, storage.ErrNotFound) || (err == nil && g.Origin != "") {
+		return storage.Guild{}, fmt.Errorf("guild %s: %w", gid, ErrUnknownGuild)
+	}
+	if err != nil {
+		return storage.Guild{}, storeErr("origin guild", err)
+	}
+	return g, nil
+}
+
+// MaxEventBatch bounds the events of one transaction or backfill page.
+const MaxEventBatch = 200
+
+// PeerEvents reads a guild's log after a position as peer may see it: the
+// events about channels none of the peer's members may view are left out
+// (the batch still covers their sequence numbers). A peer without members
+// in the guild gets ErrForbidden.
+func (h *Homeserver) PeerEvents(ctx context.Context, peer, gid string, after int64, limit int) (EventBatch, error) {
+	g, err := h.originGuild(ctx, gid)
+	if err != nil {
+		return EventBatch{}, err
+	}
+	return h.peerBatch(ctx, peer, g.ID, after, limit)
+}
+
+// PeerBatch is PeerEvents for the sender, which knows the guild by its
+// local ID.
+func (h *Homeserver) PeerBatch(ctx context.Context, peer string, guildID snowflake.ID, after int64) (EventBatch, error) {
+	return h.peerBatch(ctx, peer, guildID, after, MaxEventBatch)
+}
+
+func (h *Homeserver) peerBatch(ctx context.Context, peer string, guildID snowflake.ID, after int64, limit int) (EventBatch, error) {
+	if limit <= 0 || limit > MaxEventBatch {
+		limit = MaxEventBatch
+	}
+	members, err := h.store.OriginMembers(ctx, guildID, peer)
+	if err != nil {
+		return EventBatch{}, storeErr("peer events", err)
+	}
+	cursorKept := true
+	if _, err := h.store.DeliveryCursor(ctx, peer, guildID); errors.Is(err, storage.ErrNotFound) {
+		cursorKept = false
+	}
+	if len(members) == 0 && !cursorKept {
+		return EventBatch{}, fmt.Errorf("%s has no members in guild %d: %w", peer, guildID, ErrForbidden)
+	}
+	evs, err := h.store.Events(ctx, guildID, after, limit)
+	if err != nil {
+		return EventBatch{}, storeErr("peer events", err)
+	}
+	out := EventBatch{Guild: GlobalID(guildID, h.cfg.ServerName), From: after, To: after, Events: []RemoteEvent{}}
+	for _, ev := range evs {
+		out.To = ev.Seq
+		if !h.peerMay(ctx, members, ev) {
+			continue
+		}
+		d, err := h.globalize(ctx, h.store, ev.Payload)
+		if err != nil {
+			return EventBatch{}, fmt.Errorf("peer events: %w", err)
+		}
+		out.Events = append(out.Events, RemoteEvent{Seq: ev.Seq, Type: ev.Type, D: d})
+	}
+	return out, nil
+}
+
+// peerMay reports whether a peer whose members are members may see an
+// event: invites stay home; channel events need one member who may view
+// the channel.
+func (h *Homeserver) peerMay(ctx context.Context, members []snowflake.ID, ev storage.Event) bool {
+	if strings.HasPrefix(ev.Type, "INVITE_") {
+		return false
+	}
+	var m struct {
+		ID        snowflake.ID `json:"id"`
+		ChannelID snowflake.ID `json:"channel_id"`
+	}
+	_ = json.Unmarshal(ev.Payload, &m)
+	var channel snowflake.ID
+	switch {
+	case ev.Type == "CHANNEL_DELETE" || ev.Type == "THREAD_DELETE":
+		return true // a peer that never saw it ignores it
+	case ev.Type == "CHANNEL_CREATE" || ev.Type == "CHANNEL_UPDATE" || strings.HasPrefix(ev.Type, "THREAD_"):
+		channel = m.ID
+	default:
+		channel = m.ChannelID
+	}
+	if channel == 0 {
+		return true
+	}
+	for _, u := range members {
+		if h.ChannelPermissions(ctx, u, channel).Has(permission.ViewChannel) {
+			return true
+		}
+	}
+	return false
+}
+
+// DeliveryCursors lists where each peer is in each log it receives.
+func (h *Homeserver) DeliveryCursors(ctx context.Context) ([]storage.Cursor, error) {
+	cs, err := h.store.DeliveryCursors(ctx)
+	if err != nil {
+		return nil, storeErr("delivery cursors", err)
+	}
+	return cs, nil
+}
+
+// Delivered moves a peer's cursor after it acknowledged a transaction. A
+// peer with no members left in the guild has had its last event (their
+// leaving) and stops receiving the log; Delivered reports that with false.
+func (h *Homeserver) Delivered(ctx context.Context, peer string, guildID snowflake.ID, seq int64) (bool, error) {
+	keep := true
+	err := h.store.Update(ctx, func(tx storage.Tx) error {
+		ms, err := tx.OriginMembers(ctx, guildID, peer)
+		if err != nil {
+			return err
+		}
+		if len(ms) == 0 {
+			keep = false
+			return tx.DeleteDeliveryCursor(ctx, peer, guildID)
+		}
+		return tx.SetDeliveryCursor(ctx, storage.Cursor{Peer: peer, LogID: guildID, Seq: seq})
+	})
+	if err != nil {
+		return false, storeErr("delivered", err)
+	}
+	return keep, nil
+}
+
+// actMessage is the body of the message actions.
+type actMessage struct {
+	Content         *string           `json:"content"`
+	Nonce           string            `json:"nonce"`
+	EnforceNonce    bool              `json:"enforce_nonce"`
+	TTS             bool              `json:"tts"`
+	Embeds          []json.RawMessage `json:"embeds"`
+	Flags           *int              `json:"flags"`
+	ReplyTo         string            `json:"reply_to,omitempty"`
+	FailIfNotExists bool              `json:"fail_if_not_exists,omitempty"`
+	Emoji           string            `json:"emoji,omitempty"`
+	EmbedsSet       bool              `json:"embeds_set,omitempty"`
+}
+
+// PeerAct does what peer asks for one of its users, with the same checks
+// as for a local user, and answers with the result and the log position it
+// is at.
+func (h *Homeserver) PeerAct(ctx context.Context, peer string, act Act) (ActResult, error) {
+	p, err := h.actor(ctx, peer, act.User)
+	if err != nil {
+		return ActResult{}, err
+	}
+	g, err := h.originGuild(ctx, act.Guild)
+	if err != nil {
+		return ActResult{}, err
+	}
+	channelID, err := h.lookupGlobal(ctx, act.Channel, ErrUnknownChannel)
+	if err != nil {
+		return ActResult{}, err
+	}
+	messageID, err := h.lookupGlobal(ctx, act.Message, ErrUnknownMessage)
+	if err != nil {
+		return ActResult{}, err
+	}
+	if channelID != 0 {
+		c, err := h.hot.ChannelByID(ctx, channelID)
+		if err != nil || c.GuildID != g.ID {
+			return ActResult{}, fmt.Errorf("channel %s: %w", act.Channel, ErrUnknownChannel)
+		}
+	}
+	var data actMessage
+	if len(act.Data) > 0 {
+		if len(act.Data) > actDataMaxSize {
+			return ActResult{}, ErrTooLarge
+		}
+		if err := json.Unmarshal(act.Data, &data); err != nil {
+			return ActResult{}, Invalid("data", "BASE_TYPE_INVALID", "Not a valid action body.")
+		}
+	}
+	var result any
+	switch act.Action {
+	case ActSend:
+		in := MessageCreate{Nonce: data.Nonce, EnforceNonce: data.EnforceNonce, TTS: data.TTS, Embeds: data.Embeds,
+			FailIfNotExists: data.FailIfNotExists}
+		if data.Content != nil {
+			in.Content = *data.Content
+		}
+		if data.Flags != nil {
+			in.Flags = *data.Flags
+		}
+		if in.ReplyTo, err = h.lookupGlobal(ctx, data.ReplyTo, ErrUnknownMessage); err != nil {
+			return ActResult{}, err
+		}
+		result, err = h.SendMessage(ctx, p, channelID, in)
+	case ActEdit:
+		var e MessageEdit
+		if data.Content != nil {
+			e.Content = Optional[string]{Set: true, Value: *data.Content}
+		}
+		if data.EmbedsSet {
+			e.Embeds = Optional[[]json.RawMessage]{Set: true, Value: data.Embeds}
+		}
+		if data.Flags != nil {
+			e.Flags = Optional[int]{Set: true, Value: *data.Flags}
+		}
+		result, err = h.EditMessage(ctx, p, channelID, messageID, e)
+	case ActDelete:
+		err = h.DeleteMessage(ctx, p, channelID, messageID)
+	case ActReact, ActUnreact:
+		var emoji string
+		if emoji, err = h.emojiFromWire(ctx, data.Emoji); err != nil {
+			return ActResult{}, err
+		}
+		if act.Action == ActReact {
+			err = h.React(ctx, p, channelID, messageID, emoji)
+		} else {
+			err = h.Unreact(ctx, p, channelID, messageID, emoji, p.User.ID)
+		}
+	case ActTyping:
+		err = h.Typing(ctx, p, channelID)
+	case ActLeave:
+		err = h.LeaveGuild(ctx, p, g.ID)
+	default:
+		return ActResult{}, Invalid("action", "BASE_TYPE_CHOICES", "Unknown action.")
+	}
+	if err != nil {
+		return ActResult{}, err
+	}
+	head, err := h.store.LogHead(ctx, g.ID)
+	if err != nil {
+		return ActResult{}, storeErr("act", err)
+	}
+	out := ActResult{Seq: head, Result: json.RawMessage("null")}
+	if result != nil {
+		if out.Result, err = h.globalJSON(ctx, h.store, result); err != nil {
+			return ActResult{}, storeErr("act", err)
+		}
+	}
+	return out, nil
+}
+
+// emojiToWire and emojiFromWire carry a reaction emoji between servers: a
+// unicode emoji as it is, a custom one as "name:<global id>".
+func (h *Homeserver) emojiToWire(ctx context.Context, emoji string) (string, error) {
+	name, id, custom := strings.Cut(emoji, ":")
+	if !custom {
+		return emoji, nil
+	}
+	b, err := h.globalize(ctx, h.store, []byte(`{"id":"`+id+`"}`))
+	if err != nil {
+		return "", err
+	}
+	var v struct {
+		ID string `json:"id"`
+	}
+	if err := json.Unmarshal(b, &v); err != nil {
+		return "", err
+	}
+	return name + ":" + v.ID, nil
+}
+
+func (h *Homeserver) emojiFromWire(ctx context.Context, emoji string) (string, error) {
+	name, gid, custom := strings.Cut(emoji, ":")
+	if !custom {
+		return emoji, nil
+	}
+	id, err := h.lookupGlobal(ctx, gid, ErrUnknownEmoji)
+	if err != nil {
+		return "", err
+	}
+	return name + ":" + id.String(), nil
+}

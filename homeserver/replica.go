@@ -1,0 +1,627 @@
+package homeserver
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"hearth/discord"
+	"hearth/homeserver/permission"
+	"hearth/snowflake"
+	"hearth/storage"
+)
+
+// The replica's side of federation: this server's users join guilds of
+// other homeservers, which this server then mirrors into its own tables
+// (under its own snowflakes) by applying the origin's events in order, so
+// that its clients read history, permissions and the gateway from local
+// state. Their writes go to the origin (forward), and this server answers
+// its client once its replica has caught up with the result.
+
+// replicaGuild returns the guild of another homeserver that guildID
+// mirrors; false for this server's own guilds.
+func (h *Homeserver) replicaGuild(ctx context.Context, guildID snowflake.ID) (storage.Guild, bool) {
+	if guildID == 0 {
+		return storage.Guild{}, false
+	}
+	g, err := h.hot.GuildByID(ctx, guildID)
+	if err != nil || g.Origin == "" {
+		return storage.Guild{}, false
+	}
+	return g, true
+}
+
+// replicaOfChannel is replicaGuild for a channel's guild.
+func (h *Homeserver) replicaOfChannel(ctx context.Context, channelID snowflake.ID) (storage.Guild, bool) {
+	c, err := h.hot.ChannelByID(ctx, channelID)
+	if err != nil {
+		return storage.Guild{}, false
+	}
+	return h.replicaGuild(ctx, c.GuildID)
+}
+
+// globalOf names one of this server's snowflakes for a peer.
+func (h *Homeserver) globalOf(ctx context.Context, id snowflake.ID) (string, error) {
+	if id == 0 {
+		return "", nil
+	}
+	m, err := h.store.FederatedOrigins(ctx, []snowflake.ID{id})
+	if err != nil {
+		return "", storeErr("global id", err)
+	}
+	if g, ok := m[id]; ok {
+		return g.OriginID + "@" + g.Origin, nil
+	}
+	return GlobalID(id, h.cfg.ServerName), nil
+}
+
+// forward asks a replica guild's origin to act for p, then waits until
+// the replica has applied the result.
+func (h *Homeserver) forward(ctx context.Context, p Principal, g storage.Guild, act Act, channelID, messageID snowflake.ID) (ActResult, error) {
+	if h.remote == nil {
+		return ActResult{}, fmt.Errorf("forward to %s: federation is off: %w", g.Origin, ErrUnavailable)
+	}
+	var err error
+	act.User = GlobalID(p.User.ID, h.cfg.ServerName)
+	act.Guild = g.OriginID + "@" + g.Origin
+	if act.Channel, err = h.globalOf(ctx, channelID); err != nil {
+		return ActResult{}, err
+	}
+	if act.Message, err = h.globalOf(ctx, messageID); err != nil {
+		return ActResult{}, err
+	}
+	res, err := h.remote.Act(ctx, g.Origin, act)
+	if err != nil {
+		return ActResult{}, err
+	}
+	if err := h.catchUp(ctx, g.ID, res.Seq); err != nil {
+		return ActResult{}, err
+	}
+	return res, nil
+}
+
+// localResult localizes the result of an act; every ID in it is known
+// once the replica has caught up.
+func (h *Homeserver) localResult(ctx context.Context, res ActResult, out any) error {
+	var b []byte
+	err := h.store.Update(ctx, func(tx storage.Tx) error {
+		var err error
+		b, err = h.newLocalizer(tx, tx).payload(ctx, res.Result)
+		return err
+	})
+	if err != nil {
+		return storeErr("act result", err)
+	}
+	if err := json.Unmarshal(b, out); err != nil {
+		return fmt.Errorf("act result: %w: %w", ErrUnavailable, err)
+	}
+	return nil
+}
+
+// catchUp applies the origin's events until the replica is at seq.
+func (h *Homeserver) catchUp(ctx context.Context, guildID snowflake.ID, seq int64) error {
+	unlock := h.replicas.lock(guildID)
+	defer unlock()
+	return h.pullLocked(ctx, guildID, seq)
+}
+
+// pullLocked fetches and applies the origin's events after the replica's
+// position until it is at upTo, or, with upTo < 0, until the origin has
+// nothing newer.
+func (h *Homeserver) pullLocked(ctx context.Context, guildID snowflake.ID, upTo int64) error {
+	for {
+		rep, err := h.store.Replica(ctx, guildID)
+		if err != nil {
+			return storeErr("catch up", err)
+		}
+		if upTo >= 0 && rep.Seq >= upTo {
+			return nil
+		}
+		g, err := h.store.GuildByID(ctx, guildID)
+		if err != nil {
+			return storeErr("catch up", err)
+		}
+		batch, err := h.remote.Events(ctx, rep.Origin, g.OriginID+"@"+g.Origin, rep.Seq)
+		if err != nil {
+			return fmt.Errorf("catch up guild %d from %s: %w", guildID, rep.Origin, err)
+		}
+		if batch.From != rep.Seq || batch.To <= rep.Seq {
+			if upTo < 0 {
+				return nil
+			}
+			return fmt.Errorf("catch up guild %d: %s answered %d..%d for after %d: %w",
+				guildID, rep.Origin, batch.From, batch.To, rep.Seq, ErrUnavailable)
+		}
+		if err := h.applyBatch(ctx, g, rep, batch); err != nil {
+			return err
+		}
+	}
+}
+
+// SyncReplicas brings every replica up to its origin's log, pulling what
+// was missed while this server was away (it is also how an origin that had
+// given up on this server for a while learns it is back). A replica whose
+// origin does not answer is left for the origin's delivery to catch up.
+func (h *Homeserver) SyncReplicas(ctx context.Context) {
+	if h.remote == nil {
+		return
+	}
+	reps, err := h.store.Replicas(ctx)
+	if err != nil {
+		h.log.Warn("federation: listing replicas failed", "err", err)
+		return
+	}
+	for _, rep := range reps {
+		if err := h.syncReplica(ctx, rep.LogID); err != nil && ctx.Err() == nil {
+			h.log.Warn("federation: catching up a replica failed", "guild", rep.LogID, "origin", rep.Origin, "err", err)
+		}
+	}
+}
+
+// syncReplica pulls a replica's origin until it answers nothing new.
+func (h *Homeserver) syncReplica(ctx context.Context, guildID snowflake.ID) error {
+	unlock := h.replicas.lock(guildID)
+	defer unlock()
+	return h.pullLocked(ctx, guildID, -1)
+}
+
+// ApplyEvents applies a transaction of events that origin pushed for one
+// of its guilds. A batch already applied changes nothing; one that starts
+// past the replica makes it fetch the missing events from the origin
+// first. Only the guild's origin may send its events.
+func (h *Homeserver) ApplyEvents(ctx context.Context, origin string, batch EventBatch) error {
+	_, gOrigin, ok := ParseGlobalID(batch.Guild)
+	if !ok || gOrigin != origin {
+		return fmt.Errorf("%s sent events of guild %q: %w", origin, batch.Guild, ErrForbidden)
+	}
+	guildID, err := h.lookupGlobal(ctx, batch.Guild, ErrUnknownGuild)
+	if err != nil {
+		return err
+	}
+	g, ok := h.replicaGuild(ctx, guildID)
+	if !ok || g.Origin != origin {
+		return fmt.Errorf("%s sent events of guild %q: %w", origin, batch.Guild, ErrForbidden)
+	}
+	unlock := h.replicas.lock(guildID)
+	defer unlock()
+	rep, err := h.store.Replica(ctx, guildID)
+	if err != nil {
+		return storeErr("apply events", err)
+	}
+	if batch.To <= rep.Seq {
+		return nil // a replay, or events a catch-up already fetched
+	}
+	if batch.From > rep.Seq {
+		if err := h.pullLocked(ctx, guildID, batch.From); err != nil {
+			return err
+		}
+		if rep, err = h.store.Replica(ctx, guildID); err != nil {
+			return storeErr("apply events", err)
+		}
+		if batch.To <= rep.Seq {
+			return nil
+		}
+	}
+	return h.applyBatch(ctx, g, rep, batch)
+}
+
+// applyBatch applies, in one transaction, the events of a batch past the
+// replica's position, appending each to this server's log of the guild
+// (so that local sessions receive it) and moving the replica to batch.To.
+func (h *Homeserver) applyBatch(ctx context.Context, g storage.Guild, rep storage.Replica, batch EventBatch) error {
+	if batch.From > rep.Seq {
+		return fmt.Errorf("batch after %d, replica at %d: %w", batch.From, rep.Seq, ErrGap)
+	}
+	last := batch.From
+	for _, e := range batch.Events {
+		if e.Seq <= last || e.Seq > batch.To {
+			return fmt.Errorf("event seq %d out of order in %d..%d: %w", e.Seq, batch.From, batch.To, ErrForbidden)
+		}
+		last = e.Seq
+	}
+	err := h.update(ctx, func(tx storage.Tx, ev *events) error {
+		l := h.newLocalizer(tx, tx)
+		for _, e := range batch.Events {
+			if e.Seq <= rep.Seq {
+				continue
+			}
+			v, err := decodeJSON(e.D)
+			if err != nil {
+				return fmt.Errorf("event %d: %w: %w", e.Seq, ErrForbidden, err)
+			}
+			if err := h.ensureUsers(ctx, tx, l, v, ""); err != nil {
+				return err
+			}
+			d, err := l.payload(ctx, e.D)
+			if err != nil {
+				return fmt.Errorf("event %d: %w", e.Seq, err)
+			}
+			if err := h.applyEvent(ctx, tx, ev, g, e.Type, d); err != nil {
+				return fmt.Errorf("apply %s (seq %d): %w", e.Type, e.Seq, err)
+			}
+		}
+		return tx.SetReplica(ctx, storage.Replica{LogID: g.ID, Origin: g.Origin, Seq: batch.To})
+	})
+	if err != nil {
+		return fmt.Errorf("apply events of guild %d: %w", g.ID, err)
+	}
+	return nil
+}
+
+// ignoreMissing treats an object already gone as done: the origin's
+// order makes a missing one harmless (deleted twice, never seen).
+func ignoreMissing(err error) error {
+	if errors.Is(err, storage.ErrNotFound) || errors.Is(err, storage.ErrConflict) {
+		return nil
+	}
+	return err
+}
+
+// applyEvent changes the replica's state as one event (with local IDs)
+// says, and appends it to the local log of the guild.
+func (h *Homeserver) applyEvent(ctx context.Context, tx storage.Tx, ev *events, g storage.Guild, typ string, d []byte) error {
+	var err error
+	switch typ {
+	case "MESSAGE_CREATE":
+		var m discord.Message
+		if err := json.Unmarshal(d, &m); err != nil {
+			return err
+		}
+		if _, err := tx.ChannelByID(ctx, m.ChannelID); errors.Is(err, storage.ErrNotFound) {
+			return nil // a channel this replica does not hold (a thread)
+		}
+		if _, err := tx.Message(ctx, m.ChannelID, m.ID); err == nil {
+			return nil
+		}
+		err = tx.CreateMessage(ctx, messageFrom(m, g.ID, h.now()))
+	case "MESSAGE_UPDATE":
+		var m discord.Message
+		if err := json.Unmarshal(d, &m); err != nil {
+			return err
+		}
+		old, lerr := tx.Message(ctx, m.ChannelID, m.ID)
+		if lerr != nil {
+			return ignoreMissing(lerr)
+		}
+		next := messageFrom(m, g.ID, h.now())
+		if old.Content != next.Content || string(old.Embeds) != string(next.Embeds) {
+			if err := h.keepRevision(ctx, tx, old, old.AuthorID, false); err != nil {
+				return err
+			}
+		}
+		next.Attachments = old.Attachments
+		if next.Pinned && !old.PinnedAt.IsZero() {
+			next.PinnedAt = old.PinnedAt
+		}
+		err = tx.UpdateMessage(ctx, next)
+	case "MESSAGE_DELETE":
+		var m discord.MessageDeleteEvent
+		if err := json.Unmarshal(d, &m); err != nil {
+			return err
+		}
+		if old, lerr := tx.Message(ctx, m.ChannelID, m.ID); lerr == nil {
+			if err := h.keepRevision(ctx, tx, old, 0, true); err != nil {
+				return err
+			}
+		}
+		_, err = tx.DeleteMessages(ctx, m.ChannelID, []snowflake.ID{m.ID})
+	case "MESSAGE_DELETE_BULK":
+		var m discord.MessageDeleteBulkEvent
+		if err := json.Unmarshal(d, &m); err != nil {
+			return err
+		}
+		_, err = tx.DeleteMessages(ctx, m.ChannelID, m.IDs)
+	case "MESSAGE_REACTION_ADD", "MESSAGE_REACTION_REMOVE":
+		var r discord.ReactionEvent
+		if err := json.Unmarshal(d, &r); err != nil {
+			return err
+		}
+		key := reactionKey(r.Emoji)
+		if typ == "MESSAGE_REACTION_ADD" {
+			err = tx.AddReaction(ctx, storage.Reaction{MessageID: r.MessageID, ChannelID: r.ChannelID, UserID: r.UserID, Emoji: key, CreatedAt: h.now()})
+		} else {
+			err = tx.RemoveReaction(ctx, r.MessageID, r.UserID, key)
+		}
+	case "MESSAGE_REACTION_REMOVE_ALL", "MESSAGE_REACTION_REMOVE_EMOJI":
+		var r discord.ReactionRemoveAllEvent
+		if err := json.Unmarshal(d, &r); err != nil {
+			return err
+		}
+		key := ""
+		if r.Emoji != nil {
+			key = reactionKey(*r.Emoji)
+		}
+		_, err = tx.RemoveReactions(ctx, r.MessageID, key)
+	case "GUILD_MEMBER_ADD", "GUILD_MEMBER_UPDATE":
+		var m discord.Member
+		if err := json.Unmarshal(d, &m); err != nil {
+			return err
+		}
+		err = upsertMember(ctx, tx, g.ID, m)
+	case "GUILD_MEMBER_REMOVE", "GUILD_BAN_ADD":
+		var m discord.MemberRemoveEvent
+		if err := json.Unmarshal(d, &m); err != nil {
+			return err
+		}
+		err = tx.RemoveMember(ctx, g.ID, m.User.ID)
+	case "GUILD_UPDATE":
+		var gd discord.Guild
+		if err := json.Unmarshal(d, &gd); err != nil {
+			return err
+		}
+		err = tx.UpdateGuild(ctx, guildFrom(gd, g))
+	case "GUILD_DELETE":
+		err = tx.DeleteGuild(ctx, g.ID)
+	case "CHANNEL_CREATE", "CHANNEL_UPDATE":
+		var c discord.Channel
+		if err := json.Unmarshal(d, &c); err != nil {
+			return err
+		}
+		if storage.IsThread(c.Type) {
+			return nil
+		}
+		err = upsertChannel(ctx, tx, g.ID, c)
+	case "CHANNEL_DELETE":
+		var c discord.Channel
+		if err := json.Unmarshal(d, &c); err != nil {
+			return err
+		}
+		err = tx.DeleteChannel(ctx, c.ID)
+	case "GUILD_ROLE_CREATE", "GUILD_ROLE_UPDATE":
+		var r discord.RoleEvent
+		if err := json.Unmarshal(d, &r); err != nil {
+			return err
+		}
+		err = upsertRole(ctx, tx, g.ID, r.Role)
+	case "GUILD_ROLE_DELETE":
+		var r discord.RoleDeleteEvent
+		if err := json.Unmarshal(d, &r); err != nil {
+			return err
+		}
+		err = tx.DeleteRole(ctx, r.RoleID)
+	}
+	if err := ignoreMissing(err); err != nil {
+		return err
+	}
+	return ev.Append(ctx, g.ID, typ, json.RawMessage(d))
+}
+
+func reactionKey(e discord.ReactionEmoji) string {
+	if e.ID != nil {
+		return e.Name + ":" + e.ID.String()
+	}
+	return e.Name
+}
+
+func messageFrom(m discord.Message, guildID snowflake.ID, now time.Time) storage.Message {
+	out := storage.Message{
+		ID: m.ID, ChannelID: m.ChannelID, GuildID: guildID, AuthorID: m.Author.ID, Type: m.Type,
+		Content: m.Content, TTS: m.TTS, MentionEveryone: m.MentionEveryone, MentionRoles: m.MentionRoles,
+		Pinned: m.Pinned, Flags: m.Flags, CreatedAt: time.Time(m.Timestamp),
+	}
+	for _, u := range m.Mentions {
+		out.Mentions = append(out.Mentions, u.ID)
+	}
+	if len(m.Embeds) > 0 {
+		out.Embeds, _ = json.Marshal(m.Embeds)
+	}
+	if m.EditedTimestamp != nil {
+		out.EditedAt = time.Time(*m.EditedTimestamp)
+	}
+	if m.Pinned {
+		out.PinnedAt = now
+	}
+	if r := m.MessageReference; r != nil && r.MessageID != nil {
+		out.ReferenceID = *r.MessageID
+		if r.ChannelID != nil {
+			out.ReferenceChannelID = *r.ChannelID
+		}
+	}
+	return out
+}
+
+func guildFrom(gd discord.Guild, g storage.Guild) storage.Guild {
+	g.Name, g.OwnerID, g.VerificationLevel = gd.Name, gd.OwnerID, gd.VerificationLevel
+	g.Description, g.SystemChannelID = deref(gd.Description), derefID(gd.SystemChannelID)
+	g.Public = slices.Contains(gd.Features, "DISCOVERABLE")
+	return g
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+func derefID(id *snowflake.ID) snowflake.ID {
+	if id == nil {
+		return 0
+	}
+	return *id
+}
+
+func upsertMember(ctx context.Context, tx storage.Tx, guildID snowflake.ID, m discord.Member) error {
+	if m.User == nil {
+		return nil
+	}
+	sm := storage.Member{GuildID: guildID, UserID: m.User.ID, Nick: deref(m.Nick), JoinedAt: time.Time(m.JoinedAt),
+		Deaf: m.Deaf, Mute: m.Mute}
+	for _, r := range m.Roles {
+		if r != guildID {
+			sm.Roles = append(sm.Roles, r)
+		}
+	}
+	if m.CommunicationDisabledUntil != nil {
+		sm.CommunicationDisabledUntil = time.Time(*m.CommunicationDisabledUntil)
+	}
+	err := tx.AddMember(ctx, sm)
+	if errors.Is(err, storage.ErrConflict) {
+		return tx.UpdateMember(ctx, sm)
+	}
+	return err
+}
+
+func upsertRole(ctx context.Context, tx storage.Tx, guildID snowflake.ID, r discord.Role) error {
+	perms, _ := permission.Parse(r.Permissions)
+	sr := storage.Role{ID: r.ID, GuildID: guildID, Name: r.Name, Color: r.Color, Hoist: r.Hoist,
+		UnicodeEmoji: deref(r.UnicodeEmoji), Position: r.Position, Permissions: int64(perms), Managed: r.Managed,
+		Mentionable: r.Mentionable, CreatedAt: r.ID.Time()}
+	err := tx.UpdateRole(ctx, sr)
+	if errors.Is(err, storage.ErrNotFound) {
+		return tx.CreateRole(ctx, sr)
+	}
+	return err
+}
+
+func upsertChannel(ctx context.Context, tx storage.Tx, guildID snowflake.ID, c discord.Channel) error {
+	sc := storage.Channel{ID: c.ID, GuildID: guildID, Type: c.Type, Name: c.Name, Topic: deref(c.Topic),
+		Position: c.Position, ParentID: derefID(c.ParentID), NSFW: c.NSFW, RateLimitPerUser: c.RateLimitPerUser,
+		CreatedAt: c.ID.Time()}
+	if c.Bitrate != nil {
+		sc.Bitrate = *c.Bitrate
+	}
+	if c.UserLimit != nil {
+		sc.UserLimit = *c.UserLimit
+	}
+	for _, o := range c.PermissionOverwrites {
+		allow, _ := permission.Parse(o.Allow)
+		deny, _ := permission.Parse(o.Deny)
+		sc.Overwrites = append(sc.Overwrites, storage.Overwrite{TargetID: o.ID, Type: o.Type, Allow: int64(allow), Deny: int64(deny)})
+	}
+	old, err := tx.ChannelByID(ctx, c.ID)
+	if errors.Is(err, storage.ErrNotFound) {
+		return tx.CreateChannel(ctx, sc)
+	}
+	if err != nil {
+		return err
+	}
+	if err := tx.UpdateChannel(ctx, sc); err != nil {
+		return err
+	}
+	for _, o := range old.Overwrites {
+		if !slices.ContainsFunc(sc.Overwrites, func(n storage.Overwrite) bool { return n.TargetID == o.TargetID }) {
+			if err := tx.DeleteOverwrite(ctx, c.ID, o.TargetID); err != nil {
+				return err
+			}
+		}
+	}
+	for _, o := range sc.Overwrites {
+		if err := tx.SetOverwrite(ctx, c.ID, o); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// remoteJoin joins a guild of another homeserver through an invite there,
+// starting (or extending) this server's replica of it from the origin's
+// snapshot.
+func (h *Homeserver) remoteJoin(ctx context.Context, p Principal, server, code string) (discord.Invite, error) {
+	if h.remote == nil {
+		return discord.Invite{}, fmt.Errorf("join on %s: federation is off: %w", server, ErrUnavailable)
+	}
+	snap, err := h.remote.Join(ctx, server, JoinRequest{Invite: code, User: h.remoteUserOf(p.User)})
+	if err != nil {
+		return discord.Invite{}, err
+	}
+	var head struct {
+		ID string `json:"id"`
+	}
+	if err := json.Unmarshal(snap.Guild, &head); err != nil {
+		return discord.Invite{}, fmt.Errorf("join on %s: %w: %w", server, ErrUnavailable, err)
+	}
+	if _, origin, ok := ParseGlobalID(head.ID); !ok || origin != server {
+		return discord.Invite{}, fmt.Errorf("join on %s: snapshot of guild %q: %w", server, head.ID, ErrForbidden)
+	}
+	raw, _, _ := ParseGlobalID(head.ID)
+	var inv discord.Invite
+	var guildID snowflake.ID
+	existing := false
+	err = h.update(ctx, func(tx storage.Tx, ev *events) error {
+		l := h.newLocalizer(tx, tx)
+		local := make([][]byte, 3)
+		for i, part := range [][]byte{snap.Guild, snap.Members, snap.Invite} {
+			v, err := decodeJSON(part)
+			if err != nil {
+				return err
+			}
+			if err := h.ensureUsers(ctx, tx, l, v, ""); err != nil {
+				return err
+			}
+			if local[i], err = l.payload(ctx, part); err != nil {
+				return err
+			}
+		}
+		var st GuildState
+		var members []discord.Member
+		if err := json.Unmarshal(local[0], &st); err != nil {
+			return err
+		}
+		if err := json.Unmarshal(local[1], &members); err != nil {
+			return err
+		}
+		if err := json.Unmarshal(local[2], &inv); err != nil {
+			return err
+		}
+		guildID = st.ID
+		_, err := tx.Replica(ctx, guildID)
+		existing = err == nil
+		if err != nil && !errors.Is(err, storage.ErrNotFound) {
+			return err
+		}
+		g := guildFrom(st.Guild, storage.Guild{ID: guildID, CreatedAt: guildID.Time(), Origin: server, OriginID: raw})
+		if existing {
+			err = tx.UpdateGuild(ctx, g)
+		} else {
+			err = tx.CreateGuild(ctx, g)
+		}
+		if err != nil {
+			return err
+		}
+		for _, r := range st.Roles {
+			if err := upsertRole(ctx, tx, guildID, r); err != nil {
+				return err
+			}
+		}
+		for _, c := range st.Channels {
+			if err := upsertChannel(ctx, tx, guildID, c); err != nil {
+				return err
+			}
+		}
+		var mine *discord.Member
+		for i, m := range members {
+			if err := upsertMember(ctx, tx, guildID, m); err != nil {
+				return err
+			}
+			if m.User != nil && m.User.ID == p.User.ID {
+				mine = &members[i]
+			}
+		}
+		if existing {
+			return nil // the member's join arrives with the events caught up below
+		}
+		if err := tx.SetReplica(ctx, storage.Replica{LogID: guildID, Origin: server, Seq: snap.Seq}); err != nil {
+			return err
+		}
+		if mine == nil {
+			return fmt.Errorf("snapshot of guild %q lacks the joining member: %w", head.ID, ErrUnavailable)
+		}
+		gid := guildID
+		add := *mine
+		add.GuildID = &gid
+		return ev.Append(ctx, guildID, "GUILD_MEMBER_ADD", add)
+	})
+	if err != nil {
+		return discord.Invite{}, domainErr("remote join", err)
+	}
+	if existing {
+		if err := h.catchUp(ctx, guildID, snap.Seq); err != nil {
+			return discord.Invite{}, err
+		}
+	}
+	return inv, nil
+}

@@ -1,0 +1,69 @@
+package storage
+
+import (
+	"context"
+
+	"hearth/snowflake"
+)
+
+// FederationReader holds the federation queries of Reader.
+type FederationReader interface {
+	// FederatedID finds the local snowflake of an object of another
+	// homeserver, or ErrNotFound.
+	FederatedID(ctx context.Context, origin, originID string) (snowflake.ID, error)
+	// FederatedOrigins finds where the given local snowflakes come from;
+	// IDs of local objects are absent from the answer.
+	FederatedOrigins(ctx context.Context, ids []snowflake.ID) (map[snowflake.ID]GlobalID, error)
+	// DeliveryCursors lists every peer's cursor into every log, by peer
+	// then log.
+	DeliveryCursors(ctx context.Context) ([]Cursor, error)
+	// DeliveryCursor returns one cursor, or ErrNotFound.
+	DeliveryCursor(ctx context.Context, peer string, logID snowflake.ID) (Cursor, error)
+	// Replica returns the replica of a log, or ErrNotFound when the log is
+	// not a copy of another homeserver's.
+	Replica(ctx context.Context, logID snowflake.ID) (Replica, error)
+	// Replicas lists every replica, by log.
+	Replicas(ctx context.Context) ([]Replica, error)
+	// MemberOrigins lists the homeservers, other than this one, whose
+	// users are members of a guild (the guild's peers), sorted.
+	MemberOrigins(ctx context.Context, guildID snowflake.ID) ([]string, error)
+	// OriginMembers lists the IDs of a guild's members who are users of
+	// origin, by ID.
+	OriginMembers(ctx context.Context, guildID snowflake.ID, origin string) ([]snowflake.ID, error)
+}
+
+// FederationWriter holds the federation writes of Tx.
+type FederationWriter interface {
+	// MapFederatedID records the local snowflake of an object of another
+	// homeserver; ErrConflict if the pair or the local ID is mapped.
+	MapFederatedID(ctx context.Context, g GlobalID, local snowflake.ID) error
+	// SetDeliveryCursor creates or moves a cursor.
+	SetDeliveryCursor(ctx context.Context, c Cursor) error
+	// DeleteDeliveryCursor stops delivering a log to a peer; deleting a
+	// cursor that does not exist is not an error.
+	DeleteDeliveryCursor(ctx context.Context, peer string, logID snowflake.ID) error
+	// SetReplica creates or moves a replica's position.
+	SetReplica(ctx context.Context, r Replica) error
+}
+
+// GlobalID names an object by the homeserver it was made on and its ID
+// there.
+type GlobalID struct {
+	Origin   string
+	OriginID string
+}
+
+// Cursor is how far a peer has acknowledged a log.
+type Cursor struct {
+	Peer  string
+	LogID snowflake.ID
+	Seq   int64
+}
+
+// Replica is this homeserver's copy of another's log (a guild's): the
+// origin's events up to Seq are applied here.
+type Replica struct {
+	LogID  snowflake.ID
+	Origin string
+	Seq    int64
+}

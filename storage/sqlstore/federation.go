@@ -1,0 +1,176 @@
+package sqlstore
+
+import (
+	"context"
+	"strconv"
+	"strings"
+
+	"hearth/snowflake"
+	"hearth/storage"
+)
+
+// FederatedID implements storage.Reader.
+func (r reader) FederatedID(ctx context.Context, origin, originID string) (snowflake.ID, error) {
+	var id int64
+	err := r.q.QueryRowContext(ctx, `SELECT local_id FROM federated_ids WHERE origin = $1 AND origin_id = $2`,
+		origin, originID).Scan(&id)
+	return snowflake.ID(id), r.wrap("federated id", err)
+}
+
+// FederatedOrigins implements storage.Reader.
+func (r reader) FederatedOrigins(ctx context.Context, ids []snowflake.ID) (map[snowflake.ID]storage.GlobalID, error) {
+	out := make(map[snowflake.ID]storage.GlobalID)
+	for start := 0; start < len(ids); start += 500 {
+		chunk := ids[start:min(start+500, len(ids))]
+		var b strings.Builder
+		args := make([]any, len(chunk))
+		b.WriteString(`SELECT local_id, origin, origin_id FROM federated_ids WHERE local_id IN (`)
+		for i, id := range chunk {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString("$" + strconv.Itoa(i+1))
+			args[i] = int64(id)
+		}
+		b.WriteString(")")
+		rows, err := r.q.QueryContext(ctx, b.String(), args...)
+		if err != nil {
+			return nil, r.wrap("federated origins", err)
+		}
+		for rows.Next() {
+			var id int64
+			var g storage.GlobalID
+			if err := rows.Scan(&id, &g.Origin, &g.OriginID); err != nil {
+				rows.Close()
+				return nil, r.wrap("federated origins", err)
+			}
+			out[snowflake.ID(id)] = g
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, r.wrap("federated origins", err)
+		}
+	}
+	return out, nil
+}
+
+// DeliveryCursors implements storage.Reader.
+func (r reader) DeliveryCursors(ctx context.Context) ([]storage.Cursor, error) {
+	rows, err := r.q.QueryContext(ctx, `SELECT peer, log_id, seq FROM delivery_cursors ORDER BY peer, log_id`)
+	if err != nil {
+		return nil, r.wrap("delivery cursors", err)
+	}
+	defer rows.Close()
+	var out []storage.Cursor
+	for rows.Next() {
+		var c storage.Cursor
+		var log int64
+		if err := rows.Scan(&c.Peer, &log, &c.Seq); err != nil {
+			return nil, r.wrap("delivery cursors", err)
+		}
+		c.LogID = snowflake.ID(log)
+		out = append(out, c)
+	}
+	return out, r.wrap("delivery cursors", rows.Err())
+}
+
+// DeliveryCursor implements storage.Reader.
+func (r reader) DeliveryCursor(ctx context.Context, peer string, logID snowflake.ID) (storage.Cursor, error) {
+	c := storage.Cursor{Peer: peer, LogID: logID}
+	err := r.q.QueryRowContext(ctx, `SELECT seq FROM delivery_cursors WHERE peer = $1 AND log_id = $2`,
+		peer, int64(logID)).Scan(&c.Seq)
+	return c, r.wrap("delivery cursor", err)
+}
+
+// Replica implements storage.Reader.
+func (r reader) Replica(ctx context.Context, logID snowflake.ID) (storage.Replica, error) {
+	rep := storage.Replica{LogID: logID}
+	err := r.q.QueryRowContext(ctx, `SELECT origin, seq FROM replicas WHERE log_id = $1`, int64(logID)).
+		Scan(&rep.Origin, &rep.Seq)
+	return rep, r.wrap("replica", err)
+}
+
+// Replicas implements storage.Reader.
+func (r reader) Replicas(ctx context.Context) ([]storage.Replica, error) {
+	rows, err := r.q.QueryContext(ctx, `SELECT log_id, origin, seq FROM replicas ORDER BY log_id`)
+	if err != nil {
+		return nil, r.wrap("replicas", err)
+	}
+	defer rows.Close()
+	var out []storage.Replica
+	for rows.Next() {
+		var rep storage.Replica
+		var log int64
+		if err := rows.Scan(&log, &rep.Origin, &rep.Seq); err != nil {
+			return nil, r.wrap("replicas", err)
+		}
+		rep.LogID = snowflake.ID(log)
+		out = append(out, rep)
+	}
+	return out, r.wrap("replicas", rows.Err())
+}
+
+// MemberOrigins implements storage.Reader.
+func (r reader) MemberOrigins(ctx context.Context, guildID snowflake.ID) ([]string, error) {
+	rows, err := r.q.QueryContext(ctx, `SELECT DISTINCT u.origin FROM members m JOIN users u ON u.id = m.user_id
+		WHERE m.guild_id = $1 AND u.origin IS NOT NULL ORDER BY u.origin`, int64(guildID))
+	if err != nil {
+		return nil, r.wrap("member origins", err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			return nil, r.wrap("member origins", err)
+		}
+		out = append(out, s)
+	}
+	return out, r.wrap("member origins", rows.Err())
+}
+
+// MapFederatedID implements storage.Tx.
+func (t *tx) MapFederatedID(ctx context.Context, g storage.GlobalID, local snowflake.ID) error {
+	_, err := t.q.ExecContext(ctx, `INSERT INTO federated_ids (origin, origin_id, local_id) VALUES ($1, $2, $3)`,
+		g.Origin, g.OriginID, int64(local))
+	return t.wrap("map federated id", err)
+}
+
+// SetDeliveryCursor implements storage.Tx.
+func (t *tx) SetDeliveryCursor(ctx context.Context, c storage.Cursor) error {
+	_, err := t.q.ExecContext(ctx, `INSERT INTO delivery_cursors (peer, log_id, seq) VALUES ($1, $2, $3)
+		ON CONFLICT (peer, log_id) DO UPDATE SET seq = excluded.seq`, c.Peer, int64(c.LogID), c.Seq)
+	return t.wrap("set delivery cursor", err)
+}
+
+// DeleteDeliveryCursor implements storage.Tx.
+func (t *tx) DeleteDeliveryCursor(ctx context.Context, peer string, logID snowflake.ID) error {
+	_, err := t.q.ExecContext(ctx, `DELETE FROM delivery_cursors WHERE peer = $1 AND log_id = $2`, peer, int64(logID))
+	return t.wrap("delete delivery cursor", err)
+}
+
+// SetReplica implements storage.Tx.
+func (t *tx) SetReplica(ctx context.Context, rep storage.Replica) error {
+	_, err := t.q.ExecContext(ctx, `INSERT INTO replicas (log_id, origin, seq) VALUES ($1, $2, $3)
+		ON CONFLICT (log_id) DO UPDATE SET seq = excluded.seq`, int64(rep.LogID), rep.Origin, rep.Seq)
+	return t.wrap("set replica", err)
+}
+
+// OriginMembers implements storage.Reader.
+func (r reader) OriginMembers(ctx context.Context, guildID snowflake.ID, origin string) ([]snowflake.ID, error) {
+	rows, err := r.q.QueryContext(ctx, `SELECT m.user_id FROM members m JOIN users u ON u.id = m.user_id
+		WHERE m.guild_id = $1 AND u.origin = $2 ORDER BY m.user_id`, int64(guildID), origin)
+	if err != nil {
+		return nil, r.wrap("origin members", err)
+	}
+	defer rows.Close()
+	var out []snowflake.ID
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, r.wrap("origin members", err)
+		}
+		out = append(out, snowflake.ID(id))
+	}
+	return out, r.wrap("origin members", rows.Err())
+}
