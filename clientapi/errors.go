@@ -66,6 +66,8 @@ func statusFor(err error) (int, apiError) {
 		return http.StatusNotFound, apiError{Code: 10014, Message: "Unknown Emoji"}
 	case errors.Is(err, homeserver.ErrUnknownOverwrite):
 		return http.StatusNotFound, apiError{Code: 10009, Message: "Unknown Overwrite"}
+	case errors.Is(err, homeserver.ErrRemoteGuild), errors.Is(err, homeserver.ErrForbidden):
+		return http.StatusForbidden, apiError{Code: 50001, Message: "Missing Access: " + err.Error()}
 	case errors.Is(err, homeserver.ErrBanned):
 		return http.StatusForbidden, apiError{Code: 40007, Message: "The user is banned from this guild."}
 	case errors.Is(err, homeserver.ErrMaxGuilds):

@@ -162,6 +162,64 @@ func TestFederatedGuild(t *testing.T) {
 		t.Fatalf("MESSAGE_CREATE on B names channel %v, want %s", live["channel_id"], bGeneral)
 	}
 
+	// Mentions name the same user on every server, each under its own ID.
+	annOnB := ""
+	for _, m := range list(t, bob.do(t, "GET", "/api/v10/guilds/"+bGuild+"/members?limit=10", nil)) {
+		if m["user"].(map[string]any)["username"] == "ann" {
+			annOnB = m["user"].(map[string]any)["id"].(string)
+		}
+	}
+	mention := ok(t, bob.do(t, "POST", "/api/v10/channels/"+bGeneral+"/messages", map[string]any{"content": "hey <@" + annOnB + ">"}), 200)
+	if ms := mention["mentions"].([]any); mention["content"] != "hey <@"+annOnB+">" || len(ms) != 1 || ms[0].(map[string]any)["id"] != annOnB {
+		t.Fatalf("mention on B = %v", mention)
+	}
+	eventually(t, "mention on A", func() string {
+		ms := list(t, ann.do(t, "GET", "/api/v10/channels/"+general+"/messages?limit=1", nil))
+		if len(ms) != 1 || ms[0]["content"] != "hey <@"+ann.id+">" {
+			return fmt.Sprintf("A's newest message is %v", ms)
+		}
+		return ""
+	})
+	ok(t, bob.do(t, "DELETE", "/api/v10/channels/"+bGeneral+"/messages/"+mention["id"].(string), nil), 204)
+
+	// The origin's refusals reach the member's client as Discord errors.
+	long := strings.Repeat("x", 4001)
+	r := bob.do(t, "POST", "/api/v10/channels/"+bGeneral+"/messages", map[string]any{"content": long})
+	st.Expect(t, r, 400, st.Code(50035))
+	if !strings.Contains(string(r.Body), "BASE_TYPE_MAX_LENGTH") {
+		t.Fatalf("field errors lost on the way: %s", r.Body)
+	}
+	// What is not carried to the origin yet is refused, not done to the
+	// replica alone.
+	st.Expect(t, bob.do(t, "PUT", "/api/v10/channels/"+bGeneral+"/pins/"+bm["id"].(string), nil), 403, st.Code(50001))
+	st.Expect(t, bob.do(t, "POST", "/api/v10/guilds/"+bGuild+"/channels", map[string]any{"name": "mine"}), 403, st.Code(50001))
+
+	// A channel appears on the replicas, then is hidden from their members
+	// and disappears.
+	news := ok(t, ann.do(t, "POST", "/api/v10/guilds/"+g["id"].(string)+"/channels", map[string]any{"name": "news"}), 201)["id"].(string)
+	hasNews := func(u user, guild string) bool {
+		for _, c := range list(t, u.do(t, "GET", "/api/v10/guilds/"+guild+"/channels", nil)) {
+			if c["name"] == "news" {
+				return true
+			}
+		}
+		return false
+	}
+	eventually(t, "news on B", func() string {
+		if !hasNews(bob, bGuild) {
+			return "B has no news channel"
+		}
+		return ""
+	})
+	ok(t, ann.do(t, "PATCH", "/api/v10/channels/"+news, map[string]any{
+		"permission_overwrites": []map[string]any{{"id": g["id"], "type": 0, "deny": "1024"}}}), 200)
+	eventually(t, "news hidden on B", func() string {
+		if hasNews(bob, bGuild) {
+			return "B still lists the news channel"
+		}
+		return ""
+	})
+
 	// IDs of the same messages on each server.
 	idsOf := func(u user, ch string) map[string]string {
 		out := map[string]string{}

@@ -166,6 +166,9 @@ func requireOverwrites(a *access, c storage.Channel, ows []Overwrite) error {
 
 // CreateChannel makes a channel in a guild (MANAGE_CHANNELS).
 func (h *Homeserver) CreateChannel(ctx context.Context, p Principal, guildID snowflake.ID, f ChannelFields) (discord.Channel, error) {
+	if err := h.local(ctx, guildID); err != nil {
+		return discord.Channel{}, err
+	}
 	var out discord.Channel
 	err := h.update(ctx, func(tx storage.Tx, ev *events) error {
 		a, err := h.loadAccess(ctx, tx, guildID, p.User.ID)
@@ -249,6 +252,9 @@ func (h *Homeserver) GuildChannels(ctx context.Context, p Principal, guildID sno
 
 // UpdateChannel changes a channel (MANAGE_CHANNELS in it).
 func (h *Homeserver) UpdateChannel(ctx context.Context, p Principal, channelID snowflake.ID, f ChannelFields) (discord.Channel, error) {
+	if err := h.localChannel(ctx, channelID); err != nil {
+		return discord.Channel{}, err
+	}
 	var out discord.Channel
 	err := h.update(ctx, func(tx storage.Tx, ev *events) error {
 		a, c, err := h.accessByChannel(ctx, tx, channelID, p.User.ID)
@@ -330,6 +336,9 @@ func channelChanges(a, b storage.Channel) []discord.AuditLogChange {
 // DeleteChannel deletes a channel (MANAGE_CHANNELS in it). The channels of a
 // deleted category move to the top level, as in Discord.
 func (h *Homeserver) DeleteChannel(ctx context.Context, p Principal, channelID snowflake.ID) (discord.Channel, error) {
+	if err := h.localChannel(ctx, channelID); err != nil {
+		return discord.Channel{}, err
+	}
 	var out discord.Channel
 	err := h.update(ctx, func(tx storage.Tx, ev *events) error {
 		a, c, err := h.accessByChannel(ctx, tx, channelID, p.User.ID)
@@ -388,6 +397,9 @@ type ChannelPosition struct {
 // ReorderChannels moves channels (MANAGE_CHANNELS), what a client's drag and
 // drop sends. The whole request applies or none of it.
 func (h *Homeserver) ReorderChannels(ctx context.Context, p Principal, guildID snowflake.ID, moves []ChannelPosition) error {
+	if err := h.local(ctx, guildID); err != nil {
+		return err
+	}
 	err := h.update(ctx, func(tx storage.Tx, ev *events) error {
 		a, err := h.loadAccess(ctx, tx, guildID, p.User.ID)
 		if err != nil {
@@ -483,6 +495,9 @@ func byIDWithOverwrites(all []storage.Channel, id snowflake.ID) storage.Channel 
 // SetOverwrite creates or replaces a channel permission overwrite
 // (MANAGE_ROLES; only bits the caller has).
 func (h *Homeserver) SetOverwrite(ctx context.Context, p Principal, channelID snowflake.ID, o Overwrite) error {
+	if err := h.localChannel(ctx, channelID); err != nil {
+		return err
+	}
 	err := h.update(ctx, func(tx storage.Tx, ev *events) error {
 		a, c, err := h.accessByChannel(ctx, tx, channelID, p.User.ID)
 		if err != nil {
@@ -531,6 +546,9 @@ func (h *Homeserver) SetOverwrite(ctx context.Context, p Principal, channelID sn
 
 // DeleteOverwrite removes a channel permission overwrite (MANAGE_ROLES).
 func (h *Homeserver) DeleteOverwrite(ctx context.Context, p Principal, channelID, targetID snowflake.ID) error {
+	if err := h.localChannel(ctx, channelID); err != nil {
+		return err
+	}
 	err := h.update(ctx, func(tx storage.Tx, ev *events) error {
 		a, c, err := h.accessByChannel(ctx, tx, channelID, p.User.ID)
 		if err != nil {

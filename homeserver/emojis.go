@@ -38,6 +38,9 @@ func validEmojiName(name string) bool {
 // MANAGE_GUILD_EXPRESSIONS): a PNG, JPEG, GIF or WebP of at most 256 KiB,
 // recognised by its bytes.
 func (h *Homeserver) CreateEmoji(ctx context.Context, p Principal, guildID snowflake.ID, name, image string) (discord.Emoji, error) {
+	if err := h.local(ctx, guildID); err != nil {
+		return discord.Emoji{}, err
+	}
 	v := &ValidationError{}
 	if !validEmojiName(name) {
 		v.Add("name", "BASE_TYPE_BAD_LENGTH", "Must be 2 to 32 letters, digits or underscores.")
@@ -169,6 +172,9 @@ func (h *Homeserver) Emoji(ctx context.Context, p Principal, guildID, emojiID sn
 
 // RenameEmoji changes a custom emoji's name.
 func (h *Homeserver) RenameEmoji(ctx context.Context, p Principal, guildID, emojiID snowflake.ID, name string) (discord.Emoji, error) {
+	if err := h.local(ctx, guildID); err != nil {
+		return discord.Emoji{}, err
+	}
 	if !validEmojiName(name) {
 		return discord.Emoji{}, Invalid("name", "BASE_TYPE_BAD_LENGTH", "Must be 2 to 32 letters, digits or underscores.")
 	}
@@ -203,6 +209,9 @@ func (h *Homeserver) RenameEmoji(ctx context.Context, p Principal, guildID, emoj
 
 // DeleteEmoji removes a custom emoji.
 func (h *Homeserver) DeleteEmoji(ctx context.Context, p Principal, guildID, emojiID snowflake.ID) error {
+	if err := h.local(ctx, guildID); err != nil {
+		return err
+	}
 	err := h.update(ctx, func(tx storage.Tx, ev *events) error {
 		a, err := h.loadAccess(ctx, tx, guildID, p.User.ID)
 		if err != nil {

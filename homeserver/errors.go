@@ -32,8 +32,8 @@ var (
 // FieldError is one reason a field of a request is invalid, with Discord's
 // error code for it (such as BASE_TYPE_BAD_LENGTH).
 type FieldError struct {
-	Code    string
-	Message string
+	Code    string `json:"code"`
+	Message string `json:"message"`
 }
 
 // ValidationError lists what is wrong with a request, field by field. Field

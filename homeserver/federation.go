@@ -113,6 +113,27 @@ var ErrForbidden = errors.New("forbidden")
 // ErrGap: a replica was handed events that do not follow what it has.
 var ErrGap = errors.New("events do not follow the replica")
 
+// ErrRemoteGuild: the action is one this server does not yet carry to a
+// guild's origin, and doing it on the replica alone would make the replica
+// disagree with the origin.
+var ErrRemoteGuild = errors.New("not available in a guild of another homeserver yet")
+
+// local refuses a write to a replica guild that is not forwarded.
+func (h *Homeserver) local(ctx context.Context, guildID snowflake.ID) error {
+	if g, ok := h.replicaGuild(ctx, guildID); ok {
+		return fmt.Errorf("guild %d of %s: %w", guildID, g.Origin, ErrRemoteGuild)
+	}
+	return nil
+}
+
+// localChannel is local for a channel's guild.
+func (h *Homeserver) localChannel(ctx context.Context, channelID snowflake.ID) error {
+	if g, ok := h.replicaOfChannel(ctx, channelID); ok {
+		return fmt.Errorf("channel %d in a guild of %s: %w", channelID, g.Origin, ErrRemoteGuild)
+	}
+	return nil
+}
+
 // errorCodes names the domain errors on the federation wire, so that a
 // member's homeserver can hand its client the origin's refusal with the
 // same Discord code.
@@ -125,7 +146,7 @@ var errorCodes = map[string]error{
 	"MAX_GUILDS": ErrMaxGuilds, "OWNER_CANNOT_LEAVE": ErrOwnerCannotLeave, "MAX_PINS": ErrMaxPins,
 	"EMPTY_MESSAGE": ErrEmptyMessage, "NOT_AUTHOR": ErrNotAuthor, "TOO_LARGE": ErrTooLarge,
 	"THREAD_ARCHIVED": ErrThreadArchived, "THREAD_LOCKED": ErrThreadLocked, "FORBIDDEN": ErrForbidden,
-	"GAP": ErrGap,
+	"GAP": ErrGap, "REMOTE_GUILD": ErrRemoteGuild,
 }
 
 // WireError is a domain error as the federation API carries it.
@@ -202,9 +223,10 @@ func (h *Homeserver) ensureUsers(ctx context.Context, tx storage.Tx, l *localize
 func (h *Homeserver) ensureUser(ctx context.Context, tx storage.Tx, l *localizer, obj map[string]any) error {
 	gid, _ := obj["id"].(string)
 	raw, origin, ok := ParseGlobalID(gid)
-	if !ok || origin == h.cfg.ServerName {
+	if !ok || origin == h.cfg.ServerName || l.users[gid] {
 		return nil
 	}
+	l.users[gid] = true
 	name, _ := obj["username"].(string)
 	if name == "" || len(name) > UsernameMax*4 {
 		return nil

@@ -46,6 +46,9 @@ func (h *Homeserver) forwardSend(ctx context.Context, p Principal, g storage.Gui
 	if err != nil {
 		return discord.Message{}, err
 	}
+	if data, err = h.globalize(ctx, h.store, data); err != nil {
+		return discord.Message{}, storeErr("send", err)
+	}
 	res, err := h.forward(ctx, p, g, Act{Action: ActSend, Data: data}, channelID, 0)
 	if err != nil {
 		return discord.Message{}, err
@@ -69,6 +72,9 @@ func (h *Homeserver) forwardEdit(ctx context.Context, p Principal, g storage.Gui
 	data, err := json.Marshal(am)
 	if err != nil {
 		return discord.Message{}, err
+	}
+	if data, err = h.globalize(ctx, h.store, data); err != nil {
+		return discord.Message{}, storeErr("edit", err)
 	}
 	res, err := h.forward(ctx, p, g, Act{Action: ActEdit, Data: data}, channelID, messageID)
 	if err != nil {

@@ -89,13 +89,22 @@ func decodeJSON(b []byte) (any, error) {
 // globalize rewrites a payload of this homeserver's snowflakes into global
 // IDs: objects it mirrors get their origin's name, its own get its own.
 func (h *Homeserver) globalize(ctx context.Context, r storage.Reader, payload []byte) ([]byte, error) {
-	v, err := decodeJSON(payload)
+	out, err := h.globalizeMany(ctx, r, [][]byte{payload})
 	if err != nil {
 		return nil, err
 	}
+	return out[0], nil
+}
+
+// globalizeMany globalizes several payloads with one lookup of the IDs
+// they name.
+func (h *Homeserver) globalizeMany(ctx context.Context, r storage.Reader, payloads [][]byte) ([][]byte, error) {
+	vs := make([]any, len(payloads))
+	seen := map[snowflake.ID]bool{}
 	var ids []snowflake.ID
 	collect := func(s string) string {
-		if n, err := strconv.ParseUint(s, 10, 64); err == nil {
+		if n, err := strconv.ParseUint(s, 10, 64); err == nil && !seen[snowflake.ID(n)] {
+			seen[snowflake.ID(n)] = true
 			ids = append(ids, snowflake.ID(n))
 		}
 		return s
@@ -106,7 +115,13 @@ func (h *Homeserver) globalize(ctx context.Context, r storage.Reader, payload []
 		}
 		return s
 	}
-	walkIDs(v, "", collect, collectContent)
+	for i, p := range payloads {
+		v, err := decodeJSON(p)
+		if err != nil {
+			return nil, err
+		}
+		vs[i] = walkIDs(v, "", collect, collectContent)
+	}
 	origins, err := r.FederatedOrigins(ctx, ids)
 	if err != nil {
 		return nil, fmt.Errorf("globalize: %w", err)
@@ -121,13 +136,19 @@ func (h *Homeserver) globalize(ctx context.Context, r storage.Reader, payload []
 		}
 		return s + "@" + h.cfg.ServerName
 	}
-	v = walkIDs(v, "", global, func(s string) string {
+	content := func(s string) string {
 		return localMention.ReplaceAllStringFunc(s, func(m string) string {
 			p := localMention.FindStringSubmatch(m)
 			return "<" + p[1] + global(p[2]) + ">"
 		})
-	})
-	return json.Marshal(v)
+	}
+	out := make([][]byte, len(vs))
+	for i, v := range vs {
+		if out[i], err = json.Marshal(walkIDs(v, "", global, content)); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }
 
 // localizer turns global IDs into this homeserver's snowflakes. With a
@@ -139,10 +160,83 @@ type localizer struct {
 	tx    storage.Tx
 	cache map[string]snowflake.ID
 	err   error
+	// absent holds global IDs that preload found unmapped: they get a new
+	// snowflake without asking the database again.
+	absent map[string]bool
+	// pending holds new mappings when deferred is set, written by flush in
+	// one statement (a batch of events maps many new messages).
+	deferred bool
+	pending  map[storage.GlobalID]snowflake.ID
+	// users are the user objects already mirrored in this transaction.
+	users map[string]bool
 }
 
 func (h *Homeserver) newLocalizer(r storage.Reader, tx storage.Tx) *localizer {
-	return &localizer{h: h, r: r, tx: tx, cache: map[string]snowflake.ID{}}
+	return &localizer{h: h, r: r, tx: tx, cache: map[string]snowflake.ID{}, absent: map[string]bool{},
+		pending: map[storage.GlobalID]snowflake.ID{}, users: map[string]bool{}}
+}
+
+// preload looks up many global IDs in one query.
+func (l *localizer) preload(ctx context.Context, globals []string) error {
+	var gs []storage.GlobalID
+	seen := map[string]bool{}
+	for _, g := range globals {
+		raw, origin, ok := ParseGlobalID(g)
+		if !ok || origin == l.h.cfg.ServerName || seen[g] {
+			continue
+		}
+		if _, ok := l.cache[g]; ok {
+			continue
+		}
+		seen[g] = true
+		gs = append(gs, storage.GlobalID{Origin: origin, OriginID: raw})
+	}
+	if len(gs) == 0 {
+		return nil
+	}
+	found, err := l.r.FederatedIDs(ctx, gs)
+	if err != nil {
+		return err
+	}
+	for _, g := range gs {
+		key := g.OriginID + "@" + g.Origin
+		if id, ok := found[g]; ok {
+			l.cache[key] = id
+		} else {
+			l.absent[key] = true
+		}
+	}
+	return nil
+}
+
+// flush writes the deferred mappings.
+func (l *localizer) flush(ctx context.Context) error {
+	if len(l.pending) == 0 {
+		return nil
+	}
+	if err := l.tx.MapFederatedIDs(ctx, l.pending); err != nil {
+		return err
+	}
+	clear(l.pending)
+	return nil
+}
+
+// globalsIn lists the global IDs a decoded payload holds.
+func globalsIn(v any) []string {
+	var out []string
+	add := func(s string) string {
+		if _, _, ok := ParseGlobalID(s); ok {
+			out = append(out, s)
+		}
+		return s
+	}
+	walkIDs(v, "", add, func(s string) string {
+		for _, m := range globalMention.FindAllStringSubmatch(s, -1) {
+			add(m[2])
+		}
+		return s
+	})
+	return out
 }
 
 var (
@@ -169,17 +263,22 @@ func (l *localizer) id(ctx context.Context, g string) (snowflake.ID, error) {
 		}
 		id = snowflake.ID(n)
 	} else {
-		got, err := l.r.FederatedID(ctx, origin, raw)
+		err := storage.ErrNotFound
+		if !l.absent[g] {
+			id, err = l.r.FederatedID(ctx, origin, raw)
+		}
 		switch {
 		case err == nil:
-			id = got
 		case !errors.Is(err, storage.ErrNotFound):
 			return 0, err
 		case l.tx == nil:
 			return 0, fmt.Errorf("%s: %w", g, errUnknownGlobal)
 		default:
 			id = l.h.cfg.IDs.Next()
-			if err := l.tx.MapFederatedID(ctx, storage.GlobalID{Origin: origin, OriginID: raw}, id); err != nil {
+			gid := storage.GlobalID{Origin: origin, OriginID: raw}
+			if l.deferred {
+				l.pending[gid] = id
+			} else if err := l.tx.MapFederatedID(ctx, gid, id); err != nil {
 				return 0, err
 			}
 		}
@@ -195,6 +294,11 @@ func (l *localizer) payload(ctx context.Context, b []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	return l.value(ctx, v)
+}
+
+// value is payload for a decoded payload, which it rewrites in place.
+func (l *localizer) value(ctx context.Context, v any) ([]byte, error) {
 	local := func(s string) string {
 		if l.err != nil {
 			return s

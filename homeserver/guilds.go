@@ -192,6 +192,9 @@ type GuildUpdate struct {
 // UpdateGuild changes a guild's settings (MANAGE_GUILD); a new owner can only
 // be given by the owner, to a member.
 func (h *Homeserver) UpdateGuild(ctx context.Context, p Principal, guildID snowflake.ID, up GuildUpdate) (discord.Guild, error) {
+	if err := h.local(ctx, guildID); err != nil {
+		return discord.Guild{}, err
+	}
 	var out discord.Guild
 	var icon []byte
 	err := h.update(ctx, func(tx storage.Tx, ev *events) error {
@@ -282,6 +285,9 @@ func (h *Homeserver) UpdateGuild(ctx context.Context, p Principal, guildID snowf
 
 // DeleteGuild deletes a guild; only its owner may.
 func (h *Homeserver) DeleteGuild(ctx context.Context, p Principal, guildID snowflake.ID) error {
+	if err := h.local(ctx, guildID); err != nil {
+		return err
+	}
 	err := h.update(ctx, func(tx storage.Tx, ev *events) error {
 		a, err := h.loadAccess(ctx, tx, guildID, p.User.ID)
 		if err != nil {
@@ -362,6 +368,9 @@ func (h *Homeserver) DiscoverGuilds(ctx context.Context, query string, after sno
 
 // JoinPublicGuild joins a public guild without an invite.
 func (h *Homeserver) JoinPublicGuild(ctx context.Context, p Principal, guildID snowflake.ID) (discord.Member, error) {
+	if err := h.local(ctx, guildID); err != nil {
+		return discord.Member{}, err
+	}
 	g, err := h.store.GuildByID(ctx, guildID)
 	if errors.Is(err, storage.ErrNotFound) || (err == nil && !g.Public) {
 		return discord.Member{}, fmt.Errorf("join guild %d: %w", guildID, ErrUnknownGuild)
@@ -430,7 +439,7 @@ func domainErr(op string, err error) error {
 		ErrUnknownBan, ErrUnknownEmoji, ErrUnknownOverwrite, ErrBanned, ErrMaxRoles, ErrMaxEmojis,
 		ErrMaxGuilds, ErrOwnerCannotLeave, ErrUnavailable, ErrMaxChannels,
 		ErrMaxPins, ErrBulkDeleteTooOld, ErrUnknownMessage, ErrEmptyMessage, ErrNotAuthor, ErrTooLarge, ErrCannotDM,
-		ErrThreadExists, ErrThreadArchived, ErrThreadLocked,
+		ErrThreadExists, ErrThreadArchived, ErrThreadLocked, ErrForbidden, ErrRemoteGuild, ErrGap,
 	} {
 		if errors.Is(err, known) {
 			return fmt.Errorf("%s: %w", op, err)

@@ -91,6 +91,9 @@ type MemberUpdate struct {
 // role below the caller's highest), a timeout (MODERATE_MEMBERS, on members
 // the caller outranks and who are not administrators), mute and deafen.
 func (h *Homeserver) UpdateMember(ctx context.Context, p Principal, guildID, userID snowflake.ID, up MemberUpdate) (discord.Member, error) {
+	if err := h.local(ctx, guildID); err != nil {
+		return discord.Member{}, err
+	}
 	var out discord.Member
 	err := h.update(ctx, func(tx storage.Tx, ev *events) error {
 		a, err := h.loadAccess(ctx, tx, guildID, p.User.ID)
@@ -261,12 +264,18 @@ func roleRefs(a *access, ids []snowflake.ID) []map[string]string {
 
 // AddMemberRole gives a member one role (PUT .../roles/{role}).
 func (h *Homeserver) AddMemberRole(ctx context.Context, p Principal, guildID, userID, roleID snowflake.ID) error {
+	if err := h.local(ctx, guildID); err != nil {
+		return err
+	}
 	_, err := h.UpdateMember(ctx, p, guildID, userID, MemberUpdate{AddRole: roleID})
 	return err
 }
 
 // RemoveMemberRole takes one role from a member (DELETE .../roles/{role}).
 func (h *Homeserver) RemoveMemberRole(ctx context.Context, p Principal, guildID, userID, roleID snowflake.ID) error {
+	if err := h.local(ctx, guildID); err != nil {
+		return err
+	}
 	a, err := h.loadAccess(ctx, h.store, guildID, p.User.ID)
 	if err != nil {
 		return err
@@ -280,6 +289,9 @@ func (h *Homeserver) RemoveMemberRole(ctx context.Context, p Principal, guildID,
 
 // Kick removes a member (KICK_MEMBERS, on members the caller outranks).
 func (h *Homeserver) Kick(ctx context.Context, p Principal, guildID, userID snowflake.ID) error {
+	if err := h.local(ctx, guildID); err != nil {
+		return err
+	}
 	err := h.update(ctx, func(tx storage.Tx, ev *events) error {
 		a, err := h.loadAccess(ctx, tx, guildID, p.User.ID)
 		if err != nil {
@@ -313,6 +325,9 @@ type BanOptions struct {
 // Ban bans a user (BAN_MEMBERS); a member must be outranked by the caller.
 // A user who is not a member can be banned too, to keep them out.
 func (h *Homeserver) Ban(ctx context.Context, p Principal, guildID, userID snowflake.ID, o BanOptions) error {
+	if err := h.local(ctx, guildID); err != nil {
+		return err
+	}
 	if o.DeleteMessageSeconds < 0 || o.DeleteMessageSeconds > 604800 {
 		return Invalid("delete_message_seconds", "NUMBER_TYPE_MAX", "Must be between 0 and 604800.")
 	}
@@ -404,6 +419,9 @@ func (h *Homeserver) deleteRecent(ctx context.Context, tx storage.Tx, ev *events
 
 // Unban lifts a ban (BAN_MEMBERS).
 func (h *Homeserver) Unban(ctx context.Context, p Principal, guildID, userID snowflake.ID) error {
+	if err := h.local(ctx, guildID); err != nil {
+		return err
+	}
 	err := h.update(ctx, func(tx storage.Tx, ev *events) error {
 		a, err := h.loadAccess(ctx, tx, guildID, p.User.ID)
 		if err != nil {

@@ -98,6 +98,9 @@ func (h *Homeserver) placeOf(ctx context.Context, r storage.Reader, channelID, u
 // may post files in the channel at all, so that nobody can fill the disk
 // with uploads to channels they cannot write in.
 func (h *Homeserver) CanUpload(ctx context.Context, p Principal, channelID snowflake.ID) error {
+	if err := h.localChannel(ctx, channelID); err != nil {
+		return err
+	}
 	pl, err := h.placeOf(ctx, h.hot, channelID, p.User.ID)
 	if err != nil {
 		return domainErr("upload", err)
@@ -686,6 +689,9 @@ func (h *Homeserver) DeleteMessage(ctx context.Context, p Principal, channelID, 
 // BulkDelete deletes 2 to 100 messages under 14 days old (MANAGE_MESSAGES).
 // IDs of messages that do not exist are ignored, as on Discord.
 func (h *Homeserver) BulkDelete(ctx context.Context, p Principal, channelID snowflake.ID, ids []snowflake.ID) error {
+	if err := h.localChannel(ctx, channelID); err != nil {
+		return err
+	}
 	if len(ids) < 2 || len(ids) > 100 {
 		return Invalid("messages", "BASE_TYPE_BAD_LENGTH", "Must be between 2 and 100 in length.")
 	}

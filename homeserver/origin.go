@@ -63,11 +63,26 @@ func (h *Homeserver) FederatedJoin(ctx context.Context, peer string, req JoinReq
 		if err != nil {
 			return err
 		}
-		members := make([]discord.Member, 0, len(ms))
+		members := make([]discord.Member, 0, len(ms)+1)
+		joiner := false
 		for _, m := range ms {
 			if u, err := tx.UserByID(ctx, m.UserID); err == nil {
 				members = append(members, discordMember(m, u))
+				joiner = joiner || m.UserID == p.User.ID
 			}
+		}
+		if !joiner {
+			// Past the first page in a big guild: the replica needs the
+			// joining member itself.
+			m, err := tx.Member(ctx, guildID, p.User.ID)
+			if err != nil {
+				return err
+			}
+			u, err := tx.UserByID(ctx, p.User.ID)
+			if err != nil {
+				return err
+			}
+			members = append(members, discordMember(m, u))
 		}
 		snap.Seq = head
 		if snap.Guild, err = h.globalJSON(ctx, tx, st); err != nil {
@@ -113,7 +128,7 @@ func (h *Homeserver) originGuild(ctx context.Context, gid string) (storage.Guild
 }
 
 // MaxEventBatch bounds the events of one transaction or backfill page.
-const MaxEventBatch = 200
+const MaxEventBatch = 500
 
 // PeerEvents reads a guild's log after a position as peer may see it: the
 // events about channels none of the peer's members may view are left out
@@ -124,7 +139,23 @@ func (h *Homeserver) PeerEvents(ctx context.Context, peer, gid string, after int
 	if err != nil {
 		return EventBatch{}, err
 	}
-	return h.peerBatch(ctx, peer, g.ID, after, limit)
+	b, err := h.peerBatch(ctx, peer, g.ID, after, limit)
+	if err != nil {
+		return b, err
+	}
+	// A peer asking for what follows after has everything up to it: its
+	// cursor moves there, so that delivery does not send it again.
+	err = h.store.Update(ctx, func(tx storage.Tx) error {
+		c, err := tx.DeliveryCursor(ctx, peer, g.ID)
+		if err != nil || c.Seq >= after {
+			return nil
+		}
+		return tx.SetDeliveryCursor(ctx, storage.Cursor{Peer: peer, LogID: g.ID, Seq: after})
+	})
+	if err != nil {
+		return EventBatch{}, storeErr("peer events", err)
+	}
+	return b, nil
 }
 
 // PeerBatch is PeerEvents for the sender, which knows the guild by its
@@ -153,16 +184,34 @@ func (h *Homeserver) peerBatch(ctx context.Context, peer string, guildID snowfla
 		return EventBatch{}, storeErr("peer events", err)
 	}
 	out := EventBatch{Guild: GlobalID(guildID, h.cfg.ServerName), From: after, To: after, Events: []RemoteEvent{}}
+	var payloads [][]byte
 	for _, ev := range evs {
 		out.To = ev.Seq
 		if !h.peerMay(ctx, members, ev) {
-			continue
+			if ev.Type == "CHANNEL_UPDATE" {
+				// The update hid the channel from every member of the
+				// peer: for the peer it is gone, and it learns no more.
+				var c struct {
+					ID      snowflake.ID `json:"id"`
+					GuildID snowflake.ID `json:"guild_id"`
+					Type    int          `json:"type"`
+				}
+				_ = json.Unmarshal(ev.Payload, &c)
+				ev.Type = "CHANNEL_DELETE"
+				ev.Payload, _ = json.Marshal(c)
+			} else {
+				continue
+			}
 		}
-		d, err := h.globalize(ctx, h.store, ev.Payload)
-		if err != nil {
-			return EventBatch{}, fmt.Errorf("peer events: %w", err)
-		}
-		out.Events = append(out.Events, RemoteEvent{Seq: ev.Seq, Type: ev.Type, D: d})
+		out.Events = append(out.Events, RemoteEvent{Seq: ev.Seq, Type: ev.Type})
+		payloads = append(payloads, ev.Payload)
+	}
+	global, err := h.globalizeMany(ctx, h.store, payloads)
+	if err != nil {
+		return EventBatch{}, fmt.Errorf("peer events: %w", err)
+	}
+	for i := range out.Events {
+		out.Events[i].D = global[i]
 	}
 	return out, nil
 }
@@ -218,7 +267,13 @@ func (h *Homeserver) Delivered(ctx context.Context, peer string, guildID snowfla
 		if err != nil {
 			return err
 		}
-		if len(ms) == 0 {
+		head, err := tx.LogHead(ctx, guildID)
+		if err != nil {
+			return err
+		}
+		// Only once the peer has everything: the removal of its last
+		// member may be further on than this batch.
+		if len(ms) == 0 && seq >= head {
 			keep = false
 			return tx.DeleteDeliveryCursor(ctx, peer, guildID)
 		}
@@ -278,6 +333,10 @@ func (h *Homeserver) PeerAct(ctx context.Context, peer string, act Act) (ActResu
 		if err := json.Unmarshal(act.Data, &data); err != nil {
 			return ActResult{}, Invalid("data", "BASE_TYPE_INVALID", "Not a valid action body.")
 		}
+	}
+	if data.Content != nil {
+		c := h.localMentions(ctx, *data.Content)
+		data.Content = &c
 	}
 	var result any
 	switch act.Action {
@@ -371,4 +430,19 @@ func (h *Homeserver) emojiFromWire(ctx context.Context, emoji string) (string, e
 		return "", err
 	}
 	return name + ":" + id.String(), nil
+}
+
+// localMentions turns the mentions of a peer's message content into this
+// server's IDs; a mention of something this server does not know stays as
+// text.
+func (h *Homeserver) localMentions(ctx context.Context, content string) string {
+	l := h.newLocalizer(h.store, nil)
+	return globalMention.ReplaceAllStringFunc(content, func(m string) string {
+		p := globalMention.FindStringSubmatch(m)
+		id, err := l.id(ctx, p[2])
+		if err != nil {
+			return m
+		}
+		return "<" + p[1] + id.String() + ">"
+	})
 }

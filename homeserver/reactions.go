@@ -195,6 +195,9 @@ func (h *Homeserver) Unreact(ctx context.Context, p Principal, channelID, messag
 // ClearReactions removes every reaction of a message, or those of one emoji
 // when emoji is not "" (MANAGE_MESSAGES).
 func (h *Homeserver) ClearReactions(ctx context.Context, p Principal, channelID, messageID snowflake.ID, emoji string) error {
+	if err := h.localChannel(ctx, channelID); err != nil {
+		return err
+	}
 	err := h.update(ctx, func(tx storage.Tx, ev *events) error {
 		pl, _, err := h.reactionPlace(ctx, tx, p, channelID, messageID)
 		if err != nil {

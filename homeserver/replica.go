@@ -112,22 +112,46 @@ func (h *Homeserver) catchUp(ctx context.Context, guildID snowflake.ID, seq int6
 // position until it is at upTo, or, with upTo < 0, until the origin has
 // nothing newer.
 func (h *Homeserver) pullLocked(ctx context.Context, guildID snowflake.ID, upTo int64) error {
+	rep, err := h.store.Replica(ctx, guildID)
+	if err != nil {
+		return storeErr("catch up", err)
+	}
+	if upTo >= 0 && rep.Seq >= upTo {
+		return nil
+	}
+	g, err := h.store.GuildByID(ctx, guildID)
+	if err != nil {
+		return storeErr("catch up", err)
+	}
+	// The next page is fetched while this one is applied: the origin
+	// reads and encodes while this server writes.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	type page struct {
+		b   EventBatch
+		err error
+	}
+	fetch := func(after int64) chan page {
+		c := make(chan page, 1)
+		go func() { // owned by pullLocked, which waits for it or cancels it
+			b, err := h.remote.Events(ctx, rep.Origin, g.OriginID+"@"+g.Origin, after)
+			c <- page{b, err}
+		}()
+		return c
+	}
+	next := fetch(rep.Seq)
+	defer func() {
+		cancel()
+		<-next
+	}()
 	for {
-		rep, err := h.store.Replica(ctx, guildID)
-		if err != nil {
-			return storeErr("catch up", err)
+		p := <-next
+		next = make(chan page, 1)
+		next <- page{}
+		if p.err != nil {
+			return fmt.Errorf("catch up guild %d from %s: %w", guildID, rep.Origin, p.err)
 		}
-		if upTo >= 0 && rep.Seq >= upTo {
-			return nil
-		}
-		g, err := h.store.GuildByID(ctx, guildID)
-		if err != nil {
-			return storeErr("catch up", err)
-		}
-		batch, err := h.remote.Events(ctx, rep.Origin, g.OriginID+"@"+g.Origin, rep.Seq)
-		if err != nil {
-			return fmt.Errorf("catch up guild %d from %s: %w", guildID, rep.Origin, err)
-		}
+		batch := p.b
 		if batch.From != rep.Seq || batch.To <= rep.Seq {
 			if upTo < 0 {
 				return nil
@@ -135,8 +159,15 @@ func (h *Homeserver) pullLocked(ctx context.Context, guildID snowflake.ID, upTo 
 			return fmt.Errorf("catch up guild %d: %s answered %d..%d for after %d: %w",
 				guildID, rep.Origin, batch.From, batch.To, rep.Seq, ErrUnavailable)
 		}
+		if upTo < 0 || batch.To < upTo {
+			next = fetch(batch.To)
+		}
 		if err := h.applyBatch(ctx, g, rep, batch); err != nil {
 			return err
+		}
+		rep.Seq = batch.To
+		if upTo >= 0 && rep.Seq >= upTo {
+			return nil
 		}
 	}
 }
@@ -224,7 +255,10 @@ func (h *Homeserver) applyBatch(ctx context.Context, g storage.Guild, rep storag
 	}
 	err := h.update(ctx, func(tx storage.Tx, ev *events) error {
 		l := h.newLocalizer(tx, tx)
-		for _, e := range batch.Events {
+		l.deferred = true
+		var globals []string
+		decoded := make([]any, len(batch.Events))
+		for i, e := range batch.Events {
 			if e.Seq <= rep.Seq {
 				continue
 			}
@@ -232,16 +266,33 @@ func (h *Homeserver) applyBatch(ctx context.Context, g storage.Guild, rep storag
 			if err != nil {
 				return fmt.Errorf("event %d: %w: %w", e.Seq, ErrForbidden, err)
 			}
-			if err := h.ensureUsers(ctx, tx, l, v, ""); err != nil {
+			decoded[i] = v
+			globals = append(globals, globalsIn(v)...)
+		}
+		if err := l.preload(ctx, globals); err != nil {
+			return err
+		}
+		ap := &applier{h: h, tx: tx, ev: ev, g: g, channels: map[snowflake.ID]bool{}}
+		for i, e := range batch.Events {
+			if e.Seq <= rep.Seq {
+				continue
+			}
+			if err := h.ensureUsers(ctx, tx, l, decoded[i], ""); err != nil {
 				return err
 			}
-			d, err := l.payload(ctx, e.D)
+			d, err := l.value(ctx, decoded[i])
 			if err != nil {
 				return fmt.Errorf("event %d: %w", e.Seq, err)
 			}
-			if err := h.applyEvent(ctx, tx, ev, g, e.Type, d); err != nil {
+			if err := ap.apply(ctx, e.Type, d); err != nil {
 				return fmt.Errorf("apply %s (seq %d): %w", e.Type, e.Seq, err)
 			}
+		}
+		if err := ap.flushMessages(ctx); err != nil {
+			return err
+		}
+		if err := l.flush(ctx); err != nil {
+			return err
 		}
 		return tx.SetReplica(ctx, storage.Replica{LogID: g.ID, Origin: g.Origin, Seq: batch.To})
 	})
@@ -260,9 +311,52 @@ func ignoreMissing(err error) error {
 	return err
 }
 
-// applyEvent changes the replica's state as one event (with local IDs)
-// says, and appends it to the local log of the guild.
-func (h *Homeserver) applyEvent(ctx context.Context, tx storage.Tx, ev *events, g storage.Guild, typ string, d []byte) error {
+// applier applies one batch of events to a replica in one transaction.
+// Runs of new messages are inserted together: a busy guild's batch is
+// mostly MESSAGE_CREATE.
+type applier struct {
+	h        *Homeserver
+	tx       storage.Tx
+	ev       *events
+	g        storage.Guild
+	msgs     []storage.Message
+	channels map[snowflake.ID]bool
+}
+
+func (ap *applier) flushMessages(ctx context.Context) error {
+	if len(ap.msgs) == 0 {
+		return nil
+	}
+	err := ap.tx.CreateMessages(ctx, ap.msgs)
+	ap.msgs = ap.msgs[:0]
+	return err
+}
+
+// holds reports whether the replica has a channel (it lacks threads and
+// channels none of its members may see).
+func (ap *applier) holds(ctx context.Context, channelID snowflake.ID) (bool, error) {
+	if ok, seen := ap.channels[channelID]; seen {
+		return ok, nil
+	}
+	_, err := ap.tx.ChannelByID(ctx, channelID)
+	if err != nil && !errors.Is(err, storage.ErrNotFound) {
+		return false, err
+	}
+	ap.channels[channelID] = err == nil
+	return err == nil, nil
+}
+
+// apply changes the replica's state as one event (with local IDs) says,
+// and appends it to the local log of the guild. A message is applied once:
+// the replica's position keeps an event from being applied twice, and
+// messages reach a replica only through events.
+func (ap *applier) apply(ctx context.Context, typ string, d []byte) error {
+	h, tx, ev, g := ap.h, ap.tx, ap.ev, ap.g
+	if typ != "MESSAGE_CREATE" {
+		if err := ap.flushMessages(ctx); err != nil {
+			return err
+		}
+	}
 	var err error
 	switch typ {
 	case "MESSAGE_CREATE":
@@ -270,13 +364,10 @@ func (h *Homeserver) applyEvent(ctx context.Context, tx storage.Tx, ev *events, 
 		if err := json.Unmarshal(d, &m); err != nil {
 			return err
 		}
-		if _, err := tx.ChannelByID(ctx, m.ChannelID); errors.Is(err, storage.ErrNotFound) {
-			return nil // a channel this replica does not hold (a thread)
+		if ok, err := ap.holds(ctx, m.ChannelID); err != nil || !ok {
+			return err
 		}
-		if _, err := tx.Message(ctx, m.ChannelID, m.ID); err == nil {
-			return nil
-		}
-		err = tx.CreateMessage(ctx, messageFrom(m, g.ID, h.now()))
+		ap.msgs = append(ap.msgs, messageFrom(m, g.ID, h.now()))
 	case "MESSAGE_UPDATE":
 		var m discord.Message
 		if err := json.Unmarshal(d, &m); err != nil {
@@ -363,12 +454,14 @@ func (h *Homeserver) applyEvent(ctx context.Context, tx storage.Tx, ev *events, 
 		if storage.IsThread(c.Type) {
 			return nil
 		}
+		delete(ap.channels, c.ID)
 		err = upsertChannel(ctx, tx, g.ID, c)
 	case "CHANNEL_DELETE":
 		var c discord.Channel
 		if err := json.Unmarshal(d, &c); err != nil {
 			return err
 		}
+		delete(ap.channels, c.ID)
 		err = tx.DeleteChannel(ctx, c.ID)
 	case "GUILD_ROLE_CREATE", "GUILD_ROLE_UPDATE":
 		var r discord.RoleEvent
@@ -426,7 +519,8 @@ func messageFrom(m discord.Message, guildID snowflake.ID, now time.Time) storage
 func guildFrom(gd discord.Guild, g storage.Guild) storage.Guild {
 	g.Name, g.OwnerID, g.VerificationLevel = gd.Name, gd.OwnerID, gd.VerificationLevel
 	g.Description, g.SystemChannelID = deref(gd.Description), derefID(gd.SystemChannelID)
-	g.Public = slices.Contains(gd.Features, "DISCOVERABLE")
+	// Discovery lists a homeserver's own guilds: a replica is not one.
+	g.Public = g.Origin == "" && slices.Contains(gd.Features, "DISCOVERABLE")
 	return g
 }
 
@@ -624,4 +718,27 @@ func (h *Homeserver) remoteJoin(ctx context.Context, p Principal, server, code s
 		}
 	}
 	return inv, nil
+}
+
+// ReplicaPosition is how far a replica guild has applied its origin's log
+// (ErrUnknownGuild if guildID is not a replica).
+func (h *Homeserver) ReplicaPosition(ctx context.Context, guildID snowflake.ID) (int64, error) {
+	rep, err := h.store.Replica(ctx, guildID)
+	if errors.Is(err, storage.ErrNotFound) {
+		return 0, fmt.Errorf("replica %d: %w", guildID, ErrUnknownGuild)
+	}
+	if err != nil {
+		return 0, storeErr("replica position", err)
+	}
+	return rep.Seq, nil
+}
+
+// LogHead is the sequence number of the newest event of a guild's (or DM
+// channel's) log on this server.
+func (h *Homeserver) LogHead(ctx context.Context, logID snowflake.ID) (int64, error) {
+	n, err := h.store.LogHead(ctx, logID)
+	if err != nil {
+		return 0, storeErr("log head", err)
+	}
+	return n, nil
 }

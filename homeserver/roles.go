@@ -86,6 +86,9 @@ func (h *Homeserver) applyRoleFields(a *access, r *storage.Role, f RoleFields) (
 
 // CreateRole adds a role just above @everyone (MANAGE_ROLES).
 func (h *Homeserver) CreateRole(ctx context.Context, p Principal, guildID snowflake.ID, f RoleFields) (discord.Role, error) {
+	if err := h.local(ctx, guildID); err != nil {
+		return discord.Role{}, err
+	}
 	var out discord.Role
 	var icon []byte
 	err := h.update(ctx, func(tx storage.Tx, ev *events) error {
@@ -159,6 +162,9 @@ func roleFor(a *access, roleID snowflake.ID) (storage.Role, error) {
 
 // UpdateRole changes a role below the caller's highest (MANAGE_ROLES).
 func (h *Homeserver) UpdateRole(ctx context.Context, p Principal, guildID, roleID snowflake.ID, f RoleFields) (discord.Role, error) {
+	if err := h.local(ctx, guildID); err != nil {
+		return discord.Role{}, err
+	}
 	var out discord.Role
 	var icon []byte
 	err := h.update(ctx, func(tx storage.Tx, ev *events) error {
@@ -192,6 +198,9 @@ func (h *Homeserver) UpdateRole(ctx context.Context, p Principal, guildID, roleI
 // DeleteRole deletes a role below the caller's highest (MANAGE_ROLES);
 // @everyone cannot be deleted.
 func (h *Homeserver) DeleteRole(ctx context.Context, p Principal, guildID, roleID snowflake.ID) error {
+	if err := h.local(ctx, guildID); err != nil {
+		return err
+	}
 	err := h.update(ctx, func(tx storage.Tx, ev *events) error {
 		a, err := h.loadAccess(ctx, tx, guildID, p.User.ID)
 		if err != nil {
@@ -226,6 +235,9 @@ type RolePosition struct {
 // highest, and only to positions below it. Positions are then renumbered
 // 1..n without gaps, ties broken by ID, as Discord does.
 func (h *Homeserver) ReorderRoles(ctx context.Context, p Principal, guildID snowflake.ID, moves []RolePosition) ([]discord.Role, error) {
+	if err := h.local(ctx, guildID); err != nil {
+		return nil, err
+	}
 	var out []discord.Role
 	err := h.update(ctx, func(tx storage.Tx, ev *events) error {
 		a, err := h.loadAccess(ctx, tx, guildID, p.User.ID)

@@ -106,6 +106,9 @@ func renderThreadMember(m storage.ThreadMember) discord.ThreadMember {
 // Discord) with CREATE_PUBLIC_THREADS, or standalone, public or private
 // (CREATE_PRIVATE_THREADS). Its starter is its first member.
 func (h *Homeserver) StartThread(ctx context.Context, p Principal, channelID, messageID snowflake.ID, in ThreadCreate) (discord.Channel, error) {
+	if err := h.localChannel(ctx, channelID); err != nil {
+		return discord.Channel{}, err
+	}
 	v := &ValidationError{}
 	if n := utf8.RuneCountInString(in.Name); n < 1 || n > ChannelNameMax {
 		v.Add("name", "BASE_TYPE_BAD_LENGTH", fmt.Sprintf("Must be between 1 and %d in length.", ChannelNameMax))
@@ -214,6 +217,9 @@ func (h *Homeserver) threadPlace(ctx context.Context, r storage.Reader, p Princi
 // (anyone who may send there, in a public thread; in a private one, its
 // starter, MANAGE_THREADS, or anyone when it is invitable).
 func (h *Homeserver) JoinThread(ctx context.Context, p Principal, threadID, userID snowflake.ID) error {
+	if err := h.localChannel(ctx, threadID); err != nil {
+		return err
+	}
 	err := h.update(ctx, func(tx storage.Tx, ev *events) error {
 		pl, err := h.threadPlace(ctx, tx, p, threadID)
 		if err != nil {
@@ -252,6 +258,9 @@ func (h *Homeserver) JoinThread(ctx context.Context, p Principal, threadID, user
 // LeaveThread removes a member from a thread: oneself, or someone else with
 // MANAGE_THREADS (or as the owner of a private thread).
 func (h *Homeserver) LeaveThread(ctx context.Context, p Principal, threadID, userID snowflake.ID) error {
+	if err := h.localChannel(ctx, threadID); err != nil {
+		return err
+	}
 	err := h.update(ctx, func(tx storage.Tx, ev *events) error {
 		pl, err := h.threadPlace(ctx, tx, p, threadID)
 		if err != nil {
@@ -301,6 +310,9 @@ type ThreadUpdate struct {
 // auto-archive time; MANAGE_THREADS does anything, and alone may lock, or
 // reopen a locked thread.
 func (h *Homeserver) UpdateThread(ctx context.Context, p Principal, threadID snowflake.ID, up ThreadUpdate) (discord.Channel, error) {
+	if err := h.localChannel(ctx, threadID); err != nil {
+		return discord.Channel{}, err
+	}
 	var out discord.Channel
 	err := h.update(ctx, func(tx storage.Tx, ev *events) error {
 		pl, err := h.threadPlace(ctx, tx, p, threadID)
@@ -362,6 +374,9 @@ func (h *Homeserver) UpdateThread(ctx context.Context, p Principal, threadID sno
 
 // DeleteThread deletes a thread and its messages (MANAGE_THREADS).
 func (h *Homeserver) DeleteThread(ctx context.Context, p Principal, threadID snowflake.ID) (discord.Channel, error) {
+	if err := h.localChannel(ctx, threadID); err != nil {
+		return discord.Channel{}, err
+	}
 	var out discord.Channel
 	err := h.update(ctx, func(tx storage.Tx, ev *events) error {
 		pl, err := h.threadPlace(ctx, tx, p, threadID)

@@ -11,6 +11,9 @@ type FederationReader interface {
 	// FederatedID finds the local snowflake of an object of another
 	// homeserver, or ErrNotFound.
 	FederatedID(ctx context.Context, origin, originID string) (snowflake.ID, error)
+	// FederatedIDs finds the local snowflakes of several objects of other
+	// homeservers at once; those never seen are absent from the answer.
+	FederatedIDs(ctx context.Context, gs []GlobalID) (map[GlobalID]snowflake.ID, error)
 	// FederatedOrigins finds where the given local snowflakes come from;
 	// IDs of local objects are absent from the answer.
 	FederatedOrigins(ctx context.Context, ids []snowflake.ID) (map[snowflake.ID]GlobalID, error)
@@ -37,6 +40,8 @@ type FederationWriter interface {
 	// MapFederatedID records the local snowflake of an object of another
 	// homeserver; ErrConflict if the pair or the local ID is mapped.
 	MapFederatedID(ctx context.Context, g GlobalID, local snowflake.ID) error
+	// MapFederatedIDs records several mappings at once, as MapFederatedID.
+	MapFederatedIDs(ctx context.Context, m map[GlobalID]snowflake.ID) error
 	// SetDeliveryCursor creates or moves a cursor.
 	SetDeliveryCursor(ctx context.Context, c Cursor) error
 	// DeleteDeliveryCursor stops delivering a log to a peer; deleting a

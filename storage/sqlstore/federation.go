@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"fmt"
 	"strconv"
 	"strings"
 
@@ -15,6 +16,43 @@ func (r reader) FederatedID(ctx context.Context, origin, originID string) (snowf
 	err := r.q.QueryRowContext(ctx, `SELECT local_id FROM federated_ids WHERE origin = $1 AND origin_id = $2`,
 		origin, originID).Scan(&id)
 	return snowflake.ID(id), r.wrap("federated id", err)
+}
+
+// FederatedIDs implements storage.Reader.
+func (r reader) FederatedIDs(ctx context.Context, gs []storage.GlobalID) (map[storage.GlobalID]snowflake.ID, error) {
+	out := make(map[storage.GlobalID]snowflake.ID, len(gs))
+	for start := 0; start < len(gs); start += 250 {
+		chunk := gs[start:min(start+250, len(gs))]
+		var b strings.Builder
+		args := make([]any, 0, 2*len(chunk))
+		b.WriteString(`SELECT origin, origin_id, local_id FROM federated_ids WHERE (origin, origin_id) IN (`)
+		for i, g := range chunk {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			fmt.Fprintf(&b, "($%d, $%d)", 2*i+1, 2*i+2)
+			args = append(args, g.Origin, g.OriginID)
+		}
+		b.WriteString(")")
+		rows, err := r.q.QueryContext(ctx, b.String(), args...)
+		if err != nil {
+			return nil, r.wrap("federated ids", err)
+		}
+		for rows.Next() {
+			var g storage.GlobalID
+			var id int64
+			if err := rows.Scan(&g.Origin, &g.OriginID, &id); err != nil {
+				rows.Close()
+				return nil, r.wrap("federated ids", err)
+			}
+			out[g] = snowflake.ID(id)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, r.wrap("federated ids", err)
+		}
+	}
+	return out, nil
 }
 
 // FederatedOrigins implements storage.Reader.
@@ -134,6 +172,37 @@ func (t *tx) MapFederatedID(ctx context.Context, g storage.GlobalID, local snowf
 	_, err := t.q.ExecContext(ctx, `INSERT INTO federated_ids (origin, origin_id, local_id) VALUES ($1, $2, $3)`,
 		g.Origin, g.OriginID, int64(local))
 	return t.wrap("map federated id", err)
+}
+
+// MapFederatedIDs implements storage.Tx.
+func (t *tx) MapFederatedIDs(ctx context.Context, m map[storage.GlobalID]snowflake.ID) error {
+	args := make([]any, 0, 3*len(m))
+	n := 0
+	flush := func() error {
+		if n == 0 {
+			return nil
+		}
+		var b strings.Builder
+		b.WriteString(`INSERT INTO federated_ids (origin, origin_id, local_id) VALUES `)
+		for i := range n {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			fmt.Fprintf(&b, "($%d, $%d, $%d)", 3*i+1, 3*i+2, 3*i+3)
+		}
+		_, err := t.q.ExecContext(ctx, b.String(), args...)
+		args, n = args[:0], 0
+		return t.wrap("map federated ids", err)
+	}
+	for g, id := range m {
+		args = append(args, g.Origin, g.OriginID, int64(id))
+		if n++; n == 4*t.d.maxRows() {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+	}
+	return flush()
 }
 
 // SetDeliveryCursor implements storage.Tx.

@@ -3,6 +3,7 @@ package storagetest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"reflect"
 	"testing"
 
@@ -26,6 +27,22 @@ func testFederatedIDs(t *testing.T, s storage.Store) {
 	}
 	if _, err := s.FederatedID(ctx, "c.example", "111"); !errors.Is(err, storage.ErrNotFound) {
 		t.Fatalf("FederatedID(unknown) err = %v, want ErrNotFound", err)
+	}
+	many, err := s.FederatedIDs(ctx, []storage.GlobalID{ga, gb, {Origin: "c.example", OriginID: "9"}})
+	if err != nil || !reflect.DeepEqual(many, map[storage.GlobalID]snowflake.ID{ga: a, gb: b}) {
+		t.Fatalf("FederatedIDs = %v, %v", many, err)
+	}
+	batch := map[storage.GlobalID]snowflake.ID{}
+	for i := range 150 {
+		batch[storage.GlobalID{Origin: "d.example", OriginID: fmt.Sprint(i)}] = ids.Next()
+	}
+	update(t, s, func(tx storage.Tx) error { return tx.MapFederatedIDs(ctx, batch) })
+	keys := make([]storage.GlobalID, 0, len(batch))
+	for g := range batch {
+		keys = append(keys, g)
+	}
+	if got, err := s.FederatedIDs(ctx, keys); err != nil || !reflect.DeepEqual(got, batch) {
+		t.Fatalf("FederatedIDs after MapFederatedIDs: %d of %d, %v", len(got), len(batch), err)
 	}
 	local := ids.Next()
 	got, err := s.FederatedOrigins(ctx, []snowflake.ID{a, b, local})
