@@ -135,3 +135,86 @@ func jsonList(b *testing.B, raw []byte) []map[string]any {
 }
 
 var jsonUnmarshal = json.Unmarshal
+
+// BenchmarkFederationJoin: a user of the member homeserver joins, by
+// invite, a guild of the origin with HEARTH_BENCH_MEMBERS members (default
+// 10,000) and 200 channels; the time of the join request, from the client's
+// POST until the answer (the replica is then in place).
+func BenchmarkFederationJoin(b *testing.B) {
+	backend := st.Backend(os.Getenv("HEARTH_BENCH_BACKEND"))
+	a := st.Start(b, st.Options{Backend: backend})
+	m := st.Start(b, st.Options{Backend: backend})
+	members := 10000
+	if v, err := strconv.Atoi(os.Getenv("HEARTH_BENCH_MEMBERS")); err == nil {
+		members = v
+	}
+	ctx := context.Background()
+	hs := a.Homeserver()
+	ann := a.Register(b, "ann", "correct horse")
+	owner, err := hs.Authenticate(ctx, ann)
+	if err != nil {
+		b.Fatal(err)
+	}
+	g, err := hs.CreateGuild(ctx, owner, homeserver.GuildCreate{Name: "Big"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	var general snowflake.ID
+	for i := range 200 {
+		c, err := hs.CreateChannel(ctx, owner, g.ID, homeserver.ChannelFields{Name: homeserver.Optional[string]{Set: true, Value: fmt.Sprintf("room-%d", i)}})
+		if err != nil {
+			b.Fatal(err)
+		}
+		general = c.ID
+	}
+	inv, err := hs.CreateInvite(ctx, owner, general, homeserver.InviteCreate{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for w := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < members-1; i += 4 {
+				tok, _, err := hs.Register(ctx, homeserver.Registration{Username: fmt.Sprintf("member%d", i), Password: "correct horse"})
+				if err != nil {
+					b.Error(err)
+					return
+				}
+				p, err := hs.Authenticate(ctx, tok)
+				if err == nil {
+					_, err = hs.AcceptInvite(ctx, p, inv.Code)
+				}
+				if err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	bob := m.Register(b, "bob", "correct horse")
+	b.ResetTimer()
+	start := time.Now()
+	r := m.Do(b, "POST", "/api/v10/invites/"+inv.Code+"@"+a.ServerName(), bob, nil)
+	elapsed := time.Since(start)
+	if r.Status != 200 {
+		b.Fatalf("join: %d %s", r.Status, r.Body)
+	}
+	b.ReportMetric(elapsed.Seconds()*1000, "ms/join")
+	// The rest of the members arrive in pages after the join.
+	rid, _ := strconv.ParseUint(r.JSON(b)["guild"].(map[string]any)["id"].(string), 10, 64)
+	pb, err := m.Homeserver().Authenticate(ctx, bob)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for {
+		g, err := m.Homeserver().Guild(ctx, pb, snowflake.ID(rid), homeserver.GuildOptions{WithCounts: true})
+		if err == nil && g.ApproximateMemberCount != nil && *g.ApproximateMemberCount >= members+1 {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	b.ReportMetric(time.Since(start).Seconds()*1000, "ms/all-members")
+}

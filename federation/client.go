@@ -17,10 +17,11 @@ import (
 
 // Paths of the signed federation API (spec/federation.md).
 const (
-	JoinPath   = "/_hearth/federation/v1/join"
-	ActPath    = "/_hearth/federation/v1/act"
-	SendPath   = "/_hearth/federation/v1/send/"
-	EventsPath = "/_hearth/federation/v1/guilds/{guild}/events"
+	JoinPath    = "/_hearth/federation/v1/join"
+	ActPath     = "/_hearth/federation/v1/act"
+	SendPath    = "/_hearth/federation/v1/send/"
+	EventsPath  = "/_hearth/federation/v1/guilds/{guild}/events"
+	MembersPath = "/_hearth/federation/v1/guilds/{guild}/members"
 )
 
 // Bounds on what a peer may send back: a join's snapshot carries up to
@@ -115,6 +116,14 @@ func (c *Client) Events(ctx context.Context, server, guild string, after int64) 
 	path := "/_hearth/federation/v1/guilds/" + url.PathEscape(guild) + "/events?after=" + strconv.FormatInt(after, 10)
 	err := c.do(ctx, http.MethodGet, server, path, nil, &b, maxAnswer)
 	return b, err
+}
+
+// Members implements homeserver.Remote.
+func (c *Client) Members(ctx context.Context, server, guild, after string) (homeserver.MemberPage, error) {
+	var p homeserver.MemberPage
+	path := "/_hearth/federation/v1/guilds/" + url.PathEscape(guild) + "/members?after=" + url.QueryEscape(after)
+	err := c.do(ctx, http.MethodGet, server, path, nil, &p, maxSnapshot)
+	return p, err
 }
 
 // Send delivers a transaction of events to a peer; txn names it, so that a

@@ -14,6 +14,7 @@ import (
 	"github.com/coder/websocket"
 
 	"hearth/federation"
+	"hearth/homeserver"
 	st "hearth/server/servertest"
 )
 
@@ -521,4 +522,49 @@ func TestFederationRefusesForgeries(t *testing.T) {
 			t.Errorf("%s counts no forbidden request", s.ServerName())
 		}
 	}
+}
+
+// A guild bigger than a join's snapshot reaches the member homeserver
+// whole: the first page with the join, the rest page by page after.
+func TestFederationMemberPages(t *testing.T) {
+	a, b := st.Start(t, st.Options{}), st.Start(t, st.Options{})
+	ctx := context.Background()
+	hs := a.Homeserver()
+	ann := register(t, a, "ann")
+	ok(t, ann.do(t, "POST", "/api/v10/guilds", map[string]any{"name": "Crowd"}), 201)
+	_, general := ann.guildNamed(t, "Crowd")
+	code := ok(t, ann.do(t, "POST", "/api/v10/channels/"+general+"/invites", map[string]any{}), 200)["code"].(string)
+	const extra = homeserver.MemberPageSize + 150
+	for i := range extra {
+		tok, _, err := hs.Register(ctx, homeserver.Registration{Username: fmt.Sprintf("m%d", i), Password: "correct horse"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := hs.Authenticate(ctx, tok)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := hs.AcceptInvite(ctx, p, code); err != nil {
+			t.Fatal(err)
+		}
+	}
+	bob := register(t, b, "bob")
+	inv := ok(t, bob.do(t, "POST", "/api/v10/invites/"+code+"@"+a.ServerName(), nil), 200)
+	guild := inv["guild"].(map[string]any)["id"].(string)
+	want := extra + 2 // ann and bob
+	eventually(t, "members on B", func() string {
+		n, after := 0, "0"
+		for {
+			page := list(t, bob.do(t, "GET", "/api/v10/guilds/"+guild+"/members?limit=1000&after="+after, nil))
+			n += len(page)
+			if len(page) < 1000 {
+				break
+			}
+			after = page[len(page)-1]["user"].(map[string]any)["id"].(string)
+		}
+		if n != want {
+			return fmt.Sprintf("B lists %d members, want %d", n, want)
+		}
+		return ""
+	})
 }

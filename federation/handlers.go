@@ -22,6 +22,7 @@ type Domain interface {
 	PeerAct(ctx context.Context, peer string, act homeserver.Act) (homeserver.ActResult, error)
 	PeerEvents(ctx context.Context, peer, guild string, after int64, limit int) (homeserver.EventBatch, error)
 	ApplyEvents(ctx context.Context, origin string, batch homeserver.EventBatch) error
+	PeerMembers(ctx context.Context, peer, guild, after string) (homeserver.MemberPage, error)
 }
 
 // Serve wires the handlers: hs answers them; joined is told after a peer's
@@ -151,4 +152,18 @@ func (in *Inbound) ServeSend(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, struct{}{})
+}
+
+// ServeMembers answers MembersPath: a replica's member list, page by page.
+func (in *Inbound) ServeMembers(w http.ResponseWriter, r *http.Request) {
+	peer, ok := in.accept(w, r, nil)
+	if !ok {
+		return
+	}
+	p, err := in.hs.PeerMembers(r.Context(), peer, r.PathValue("guild"), r.URL.Query().Get("after"))
+	if err != nil {
+		in.fail(w, r, peer, err)
+		return
+	}
+	writeJSON(w, p)
 }

@@ -24,6 +24,16 @@ type Remote interface {
 	// Events fetches the events of an origin's guild after a sequence
 	// number, as the origin lets this server see them.
 	Events(ctx context.Context, server, guild string, after int64) (EventBatch, error)
+	// Members fetches a page of an origin guild's members after an opaque
+	// cursor ("" for the first page).
+	Members(ctx context.Context, server, guild, after string) (MemberPage, error)
+}
+
+// MemberPage is a page of an origin guild's members (global IDs); Next is
+// the cursor of the following page, "" after the last.
+type MemberPage struct {
+	Members json.RawMessage `json:"members"`
+	Next    string          `json:"next"`
 }
 
 // SetRemote connects the domain to other homeservers. Without it every

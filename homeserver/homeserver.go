@@ -68,6 +68,9 @@ type Homeserver struct {
 	remote Remote
 	// replicas serialises the application of each replica's events.
 	replicas keyedMutex
+	// background holds work that must not hold up the request that gave
+	// rise to it (a new replica's member pages); RunMaintenance runs it.
+	background chan func(context.Context)
 	// dummyHash is verified against when a login names nobody, so that a
 	// wrong name costs as long as a wrong password.
 	dummyHash string
@@ -105,13 +108,14 @@ func New(cfg Config) (*Homeserver, error) {
 	}
 	cache := newStateCache()
 	return &Homeserver{
-		hashing: make(chan struct{}, runtime.GOMAXPROCS(0)),
-		cache:   cache,
-		hot:     cachedReader{Reader: cfg.Store, c: cache},
-		cfg:     cfg,
-		store:   cfg.Store,
-		bus:     bus.New(cfg.Store),
-		log:     cfg.Log,
+		hashing:    make(chan struct{}, runtime.GOMAXPROCS(0)),
+		background: make(chan func(context.Context), 256),
+		cache:      cache,
+		hot:        cachedReader{Reader: cfg.Store, c: cache},
+		cfg:        cfg,
+		store:      cfg.Store,
+		bus:        bus.New(cfg.Store),
+		log:        cfg.Log,
 		// A revoked session leaves this cache at once in this process;
 		// the TTL bounds how long another process sharing the database
 		// may still honour it.

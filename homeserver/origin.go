@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"hearth/discord"
@@ -445,4 +446,49 @@ func (h *Homeserver) localMentions(ctx context.Context, content string) string {
 		}
 		return "<" + p[1] + id.String() + ">"
 	})
+}
+
+// MemberPageSize is how many members one page of PeerMembers holds.
+const MemberPageSize = 1000
+
+// PeerMembers pages a guild's members for a peer with members in it. The
+// cursor is opaque to the peer: this server's ID of the last member sent.
+func (h *Homeserver) PeerMembers(ctx context.Context, peer, gid, after string) (MemberPage, error) {
+	g, err := h.originGuild(ctx, gid)
+	if err != nil {
+		return MemberPage{}, err
+	}
+	mine, err := h.store.OriginMembers(ctx, g.ID, peer)
+	if err != nil {
+		return MemberPage{}, storeErr("peer members", err)
+	}
+	if len(mine) == 0 {
+		return MemberPage{}, fmt.Errorf("%s has no members in guild %d: %w", peer, g.ID, ErrForbidden)
+	}
+	var from snowflake.ID
+	if after != "" {
+		n, err := strconv.ParseUint(after, 10, 64)
+		if err != nil {
+			return MemberPage{}, Invalid("after", "BASE_TYPE_INVALID", "Not a cursor of this server.")
+		}
+		from = snowflake.ID(n)
+	}
+	ms, err := h.store.Members(ctx, g.ID, from, MemberPageSize)
+	if err != nil {
+		return MemberPage{}, storeErr("peer members", err)
+	}
+	out := make([]discord.Member, 0, len(ms))
+	for _, m := range ms {
+		if u, err := h.hot.UserByID(ctx, m.UserID); err == nil {
+			out = append(out, discordMember(m, u))
+		}
+	}
+	page := MemberPage{}
+	if page.Members, err = h.globalJSON(ctx, h.store, out); err != nil {
+		return MemberPage{}, storeErr("peer members", err)
+	}
+	if len(ms) == MemberPageSize {
+		page.Next = ms[len(ms)-1].UserID.String()
+	}
+	return page, nil
 }

@@ -716,8 +716,76 @@ func (h *Homeserver) remoteJoin(ctx context.Context, p Principal, server, code s
 		if err := h.catchUp(ctx, guildID, snap.Seq); err != nil {
 			return discord.Invite{}, err
 		}
+	} else {
+		h.later(func(ctx context.Context) { h.fetchMembers(ctx, guildID) })
 	}
 	return inv, nil
+}
+
+// later runs fn in the background (RunMaintenance's loop); when too much
+// is queued, fn is dropped and logged.
+func (h *Homeserver) later(fn func(context.Context)) {
+	select {
+	case h.background <- fn:
+	default:
+		h.log.Warn("background work queue full; dropping a task")
+	}
+}
+
+// fetchMembers copies a new replica's member list from its origin, page
+// by page (the join's snapshot carried the first page only).
+func (h *Homeserver) fetchMembers(ctx context.Context, guildID snowflake.ID) {
+	g, ok := h.replicaGuild(ctx, guildID)
+	if !ok {
+		return
+	}
+	gid := g.OriginID + "@" + g.Origin
+	n, after := 0, ""
+	for {
+		page, err := h.remote.Members(ctx, g.Origin, gid, after)
+		if err != nil {
+			h.log.Warn("federation: fetching members failed", "guild", guildID, "origin", g.Origin, "err", err)
+			return
+		}
+		err = h.store.Update(ctx, func(tx storage.Tx) error {
+			l := h.newLocalizer(tx, tx)
+			l.deferred = true
+			v, err := decodeJSON(page.Members)
+			if err != nil {
+				return err
+			}
+			if err := l.preload(ctx, globalsIn(v)); err != nil {
+				return err
+			}
+			if err := h.ensureUsers(ctx, tx, l, v, ""); err != nil {
+				return err
+			}
+			b, err := l.value(ctx, v)
+			if err != nil {
+				return err
+			}
+			var ms []discord.Member
+			if err := json.Unmarshal(b, &ms); err != nil {
+				return err
+			}
+			for _, m := range ms {
+				if err := upsertMember(ctx, tx, guildID, m); err != nil {
+					return err
+				}
+			}
+			n += len(ms)
+			return l.flush(ctx)
+		})
+		if err != nil {
+			h.log.Warn("federation: storing members failed", "guild", guildID, "err", err)
+			return
+		}
+		if page.Next == "" {
+			h.log.Info("federation: replica members fetched", "guild", guildID, "members", n)
+			return
+		}
+		after = page.Next
+	}
 }
 
 // ReplicaPosition is how far a replica guild has applied its origin's log

@@ -522,6 +522,8 @@ func (h *Homeserver) RunMaintenance(ctx context.Context, every time.Duration) {
 		select {
 		case <-ctx.Done():
 			return
+		case fn := <-h.background:
+			fn(ctx)
 		case <-t.C:
 			if n, err := h.ArchiveIdleThreads(ctx); err != nil {
 				h.log.Warn("archiving idle threads failed", "err", err)
