@@ -17,11 +17,12 @@ import (
 
 // Paths of the signed federation API (spec/federation.md).
 const (
-	JoinPath    = "/_hearth/federation/v1/join"
-	ActPath     = "/_hearth/federation/v1/act"
-	SendPath    = "/_hearth/federation/v1/send/"
-	EventsPath  = "/_hearth/federation/v1/guilds/{guild}/events"
-	MembersPath = "/_hearth/federation/v1/guilds/{guild}/members"
+	JoinPath      = "/_hearth/federation/v1/join"
+	ActPath       = "/_hearth/federation/v1/act"
+	SendPath      = "/_hearth/federation/v1/send/"
+	EventsPath    = "/_hearth/federation/v1/guilds/{guild}/events"
+	MembersPath   = "/_hearth/federation/v1/guilds/{guild}/members"
+	EphemeralPath = "/_hearth/federation/v1/ephemeral"
 )
 
 // Bounds on what a peer may send back: a join's snapshot carries up to
@@ -131,4 +132,10 @@ func (c *Client) Members(ctx context.Context, server, guild, after string) (home
 func (c *Client) Send(ctx context.Context, server, txn string, batch homeserver.EventBatch) error {
 	var ack struct{}
 	return c.do(ctx, http.MethodPut, server, SendPath+url.PathEscape(txn), batch, &ack, 1<<10)
+}
+
+// Ephemeral sends a peer an event that is in no log; it is not retried.
+func (c *Client) Ephemeral(ctx context.Context, server string, e homeserver.EphemeralEvent) error {
+	var ack struct{}
+	return c.do(ctx, http.MethodPut, server, EphemeralPath, e, &ack, 1<<10)
 }

@@ -162,6 +162,12 @@ func TestFederatedGuild(t *testing.T) {
 	if live["channel_id"] != bGeneral {
 		t.Fatalf("MESSAGE_CREATE on B names channel %v, want %s", live["channel_id"], bGeneral)
 	}
+	// Typing on C shows on B: through the origin, best effort, unlogged.
+	ok(t, cat.do(t, "POST", "/api/v10/channels/"+cGeneral+"/typing", nil), 204)
+	typing := gw.until(t, "TYPING_START", nil)
+	if typing["channel_id"] != bGeneral || typing["guild_id"] != bGuild || typing["member"].(map[string]any)["user"].(map[string]any)["username"] != "cat" {
+		t.Fatalf("TYPING_START on B = %v", typing)
+	}
 
 	// Mentions name the same user on every server, each under its own ID.
 	annOnB := ""
@@ -333,7 +339,7 @@ func dialGateway(t *testing.T, s *st.Server, tok string) *gatewayClient {
 	ws.SetReadLimit(64 << 20)
 	t.Cleanup(func() { ws.CloseNow() })
 	c := &gatewayClient{ws: ws}
-	b, _ := json.Marshal(map[string]any{"op": 2, "d": map[string]any{"token": tok, "intents": 1<<0 | 1<<9 | 1<<10 | 1<<15 | 1<<1,
+	b, _ := json.Marshal(map[string]any{"op": 2, "d": map[string]any{"token": tok, "intents": 1<<0 | 1<<1 | 1<<9 | 1<<10 | 1<<11 | 1<<15,
 		"properties": map[string]string{"os": "linux", "browser": "test", "device": "test"}}})
 	if err := ws.Write(ctx, websocket.MessageText, b); err != nil {
 		t.Fatal(err)

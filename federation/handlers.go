@@ -23,6 +23,7 @@ type Domain interface {
 	PeerEvents(ctx context.Context, peer, guild string, after int64, limit int) (homeserver.EventBatch, error)
 	ApplyEvents(ctx context.Context, origin string, batch homeserver.EventBatch) error
 	PeerMembers(ctx context.Context, peer, guild, after string) (homeserver.MemberPage, error)
+	ApplyEphemeral(ctx context.Context, origin string, e homeserver.EphemeralEvent) error
 }
 
 // Serve wires the handlers: hs answers them; joined is told after a peer's
@@ -166,4 +167,18 @@ func (in *Inbound) ServeMembers(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, p)
+}
+
+// ServeEphemeral answers EphemeralPath: typing in a guild of the sender.
+func (in *Inbound) ServeEphemeral(w http.ResponseWriter, r *http.Request) {
+	var e homeserver.EphemeralEvent
+	peer, ok := in.accept(w, r, &e)
+	if !ok {
+		return
+	}
+	if err := in.hs.ApplyEphemeral(r.Context(), peer, e); err != nil {
+		in.fail(w, r, peer, err)
+		return
+	}
+	writeJSON(w, struct{}{})
 }

@@ -24,6 +24,7 @@ type SenderDomain interface {
 	PeerBatch(ctx context.Context, peer string, guildID snowflake.ID, after int64) (homeserver.EventBatch, error)
 	Delivered(ctx context.Context, peer string, guildID snowflake.ID, seq int64) (bool, error)
 	SyncReplicas(ctx context.Context)
+	PeerEphemeral(ctx context.Context, peer string, ev storage.Event) (homeserver.EphemeralEvent, bool)
 }
 
 // Retry bounds: the first retry after a failure waits MinBackoff, each
@@ -65,6 +66,8 @@ type peerQueue struct {
 	// wake says there may be events to deliver; urgent also cuts a
 	// retry's wait short (the peer has just shown it is up).
 	wake, urgent chan struct{}
+	// ephemeral holds typing to send once; full means dropped.
+	ephemeral chan storage.Event
 }
 
 // NewSender makes a sender and registers its metrics.
@@ -125,12 +128,17 @@ func (s *Sender) Run(ctx context.Context) error {
 	defer wg.Wait()
 	s.mu.Lock()
 	s.run = func(name string) {
-		q := &peerQueue{name: name, wake: make(chan struct{}, 1), urgent: make(chan struct{}, 1)}
+		q := &peerQueue{name: name, wake: make(chan struct{}, 1), urgent: make(chan struct{}, 1),
+			ephemeral: make(chan storage.Event, 64)}
 		s.peers[name] = q
-		wg.Add(1)
+		wg.Add(2)
 		go func() { // owned by Run: ends with ctx
 			defer wg.Done()
 			s.deliverLoop(ctx, q)
+		}()
+		go func() { // owned by Run: ends with ctx
+			defer wg.Done()
+			s.ephemeralLoop(ctx, q)
 		}()
 		poke(q.wake)
 	}
@@ -188,7 +196,17 @@ func (s *Sender) Run(ctx context.Context) error {
 // route wakes the peers of the event's log.
 func (s *Sender) route(ctx context.Context, ev storage.Event) {
 	if ev.Seq == 0 {
-		return // ephemeral
+		s.mu.Lock()
+		for _, p := range s.logs[ev.LogID] {
+			if q := s.peers[p]; q != nil {
+				select {
+				case q.ephemeral <- ev:
+				default: // best effort: a peer that cannot keep up misses typing
+				}
+			}
+		}
+		s.mu.Unlock()
+		return
 	}
 	switch ev.Type {
 	case "GUILD_MEMBER_ADD", "GUILD_MEMBER_REMOVE":
@@ -336,4 +354,25 @@ func (s *Sender) deliver(ctx context.Context, peer string) (progressed bool, err
 		}
 	}
 	return progressed, nil
+}
+
+// ephemeralLoop sends a peer its typing events, each once, with a short
+// timeout: they are worthless late.
+func (s *Sender) ephemeralLoop(ctx context.Context, q *peerQueue) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case ev := <-q.ephemeral:
+			e, ok := s.hs.PeerEphemeral(ctx, q.name, ev)
+			if !ok {
+				continue
+			}
+			tctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			if err := s.client.Ephemeral(tctx, q.name, e); err != nil {
+				s.log.Debug("federation: ephemeral event not delivered", "peer", q.name, "err", err)
+			}
+			cancel()
+		}
+	}
 }

@@ -108,6 +108,14 @@ type EventBatch struct {
 	Events []RemoteEvent `json:"events"`
 }
 
+// EphemeralEvent is an event that is in no log (typing): sent once, to
+// the peers up at that moment, never retried.
+type EphemeralEvent struct {
+	Guild string          `json:"guild"`
+	Type  string          `json:"type"`
+	D     json.RawMessage `json:"d"`
+}
+
 // RemoteEvent is one event of an origin's guild log.
 type RemoteEvent struct {
 	Seq  int64           `json:"seq"`

@@ -492,3 +492,24 @@ func (h *Homeserver) PeerMembers(ctx context.Context, peer, gid, after string) (
 	}
 	return page, nil
 }
+
+// PeerEphemeral prepares an ephemeral event (typing) of one of this
+// server's guilds for a peer: false when the peer may not see it.
+func (h *Homeserver) PeerEphemeral(ctx context.Context, peer string, ev storage.Event) (EphemeralEvent, bool) {
+	if ev.Type != "TYPING_START" {
+		return EphemeralEvent{}, false
+	}
+	g, err := h.hot.GuildByID(ctx, ev.LogID)
+	if err != nil || g.Origin != "" {
+		return EphemeralEvent{}, false
+	}
+	members, err := h.store.OriginMembers(ctx, g.ID, peer)
+	if err != nil || len(members) == 0 || !h.peerMay(ctx, members, ev) {
+		return EphemeralEvent{}, false
+	}
+	d, err := h.globalize(ctx, h.store, ev.Payload)
+	if err != nil {
+		return EphemeralEvent{}, false
+	}
+	return EphemeralEvent{Guild: GlobalID(g.ID, h.cfg.ServerName), Type: ev.Type, D: d}, true
+}

@@ -810,3 +810,40 @@ func (h *Homeserver) LogHead(ctx context.Context, logID snowflake.ID) (int64, er
 	}
 	return n, nil
 }
+
+// ApplyEphemeral hands this server's sessions an ephemeral event (typing)
+// of a replica guild, sent by the guild's origin.
+func (h *Homeserver) ApplyEphemeral(ctx context.Context, origin string, e EphemeralEvent) error {
+	if e.Type != "TYPING_START" {
+		return Invalid("type", "BASE_TYPE_CHOICES", "Only TYPING_START is carried.")
+	}
+	_, gOrigin, ok := ParseGlobalID(e.Guild)
+	if !ok || gOrigin != origin {
+		return fmt.Errorf("%s sent an ephemeral event of guild %q: %w", origin, e.Guild, ErrForbidden)
+	}
+	guildID, err := h.lookupGlobal(ctx, e.Guild, ErrUnknownGuild)
+	if err != nil {
+		return err
+	}
+	if g, ok := h.replicaGuild(ctx, guildID); !ok || g.Origin != origin {
+		return fmt.Errorf("%s sent an ephemeral event of guild %q: %w", origin, e.Guild, ErrForbidden)
+	}
+	var d []byte
+	err = h.store.Update(ctx, func(tx storage.Tx) error {
+		l := h.newLocalizer(tx, tx)
+		v, err := decodeJSON(e.D)
+		if err != nil {
+			return err
+		}
+		if err := h.ensureUsers(ctx, tx, l, v, ""); err != nil {
+			return err
+		}
+		d, err = l.value(ctx, v)
+		return err
+	})
+	if err != nil {
+		return domainErr("ephemeral", err)
+	}
+	h.bus.Publish(storage.Event{LogID: guildID, Type: e.Type, Payload: d, CreatedAt: h.now()})
+	return nil
+}

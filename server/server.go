@@ -225,6 +225,7 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	fed("POST "+federation.ActPath, federation.ActPath, inbound.ServeAct)
 	fed("GET "+federation.EventsPath, federation.EventsPath, inbound.ServeEvents)
 	fed("GET "+federation.MembersPath, federation.MembersPath, inbound.ServeMembers)
+	fed("PUT "+federation.EphemeralPath, federation.EphemeralPath, inbound.ServeEphemeral)
 	fed("PUT "+federation.SendPath+"{txn}", federation.SendPath+"{txn}", inbound.ServeSend)
 	route("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
 	route("/healthz", http.HandlerFunc(healthz))
