@@ -469,11 +469,17 @@ func (a *API) openDM(c *gin.Context) {
 	recipient := f.ID("recipient_id")
 	recipients := f.IDs("recipients")
 	name := f.String("name", false)
+	// Hearth's extension: "recipient": "name@server", for a user one has
+	// no ID of yet (on another homeserver, typically).
+	handle := f.String("recipient", false)
 	if err := f.Err(); err != nil {
 		a.fail(c, err)
 		return
 	}
 	switch {
+	case handle.Set && handle.Value != "":
+		ch, err := a.hs.OpenDMWith(reqCtx(c), principal(c), handle.Value)
+		a.reply(c, http.StatusOK, ch, err)
 	case recipient.Set && !recipient.Null:
 		ch, err := a.hs.OpenDM(reqCtx(c), principal(c), recipient.Value)
 		a.reply(c, http.StatusOK, ch, err)

@@ -23,6 +23,7 @@ const (
 	EventsPath    = "/_hearth/federation/v1/guilds/{guild}/events"
 	MembersPath   = "/_hearth/federation/v1/guilds/{guild}/members"
 	EphemeralPath = "/_hearth/federation/v1/ephemeral"
+	UserPath      = "/_hearth/federation/v1/users/{username}"
 )
 
 // Bounds on what a peer may send back: a join's snapshot carries up to
@@ -138,4 +139,11 @@ func (c *Client) Send(ctx context.Context, server, txn string, batch homeserver.
 func (c *Client) Ephemeral(ctx context.Context, server string, e homeserver.EphemeralEvent) error {
 	var ack struct{}
 	return c.do(ctx, http.MethodPut, server, EphemeralPath, e, &ack, 1<<10)
+}
+
+// User implements homeserver.Remote.
+func (c *Client) User(ctx context.Context, server, username string) (homeserver.RemoteUser, error) {
+	var u homeserver.RemoteUser
+	err := c.do(ctx, http.MethodGet, server, "/_hearth/federation/v1/users/"+url.PathEscape(username), nil, &u, 64<<10)
+	return u, err
 }

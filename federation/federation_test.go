@@ -321,6 +321,38 @@ func TestFederatedGuild(t *testing.T) {
 	ok(t, ann.do(t, "PUT", "/api/v10/guilds/"+g["id"].(string)+"/bans/"+bobOnA, map[string]any{}), 204)
 	gw.until(t, "GUILD_DELETE", func(d map[string]any) bool { return d["id"] == bGuild })
 	st.Expect(t, bob.do(t, "POST", "/api/v10/invites/"+remoteCode, nil), 403, st.Code(40007))
+
+	// A DM across servers: ann's homeserver is the channel's origin.
+	dm := ok(t, ann.do(t, "POST", "/api/v10/users/@me/channels", map[string]any{"recipient": "bob@" + b.ServerName()}), 200)
+	if rs := dm["recipients"].([]any); len(rs) != 1 || rs[0].(map[string]any)["username"] != "bob" {
+		t.Fatalf("DM on A = %v", dm)
+	}
+	ok(t, ann.do(t, "POST", "/api/v10/channels/"+dm["id"].(string)+"/messages", map[string]any{"content": "hi bob"}), 200)
+	opened := gw.until(t, "CHANNEL_CREATE", func(d map[string]any) bool { return d["type"] == float64(1) })
+	bDM := opened["id"].(string)
+	if rs := opened["recipients"].([]any); len(rs) == 0 {
+		t.Fatalf("CHANNEL_CREATE on B = %v", opened)
+	}
+	gw.until(t, "MESSAGE_CREATE", func(d map[string]any) bool { return d["content"] == "hi bob" && d["channel_id"] == bDM })
+	// Bob answers on his homeserver; naming ann finds the same channel.
+	again := ok(t, bob.do(t, "POST", "/api/v10/users/@me/channels", map[string]any{"recipient": "ann@" + a.ServerName()}), 200)
+	if again["id"] != bDM {
+		t.Fatalf("bob's DM with ann is %v, want the replica %s", again["id"], bDM)
+	}
+	ok(t, bob.do(t, "POST", "/api/v10/channels/"+bDM+"/messages", map[string]any{"content": "hi ann"}), 200)
+	want = []string{"hi bob", "hi ann"}
+	for _, v := range []struct {
+		u  user
+		ch string
+	}{{ann, dm["id"].(string)}, {bob, bDM}} {
+		eventually(t, "DM on "+v.u.s.ServerName(), func() string {
+			if got := v.u.contents(t, v.ch, 10); strings.Join(got, "|") != strings.Join(want, "|") {
+				return fmt.Sprintf("got %q, want %q", got, want)
+			}
+			return ""
+		})
+	}
+	st.Expect(t, bob.do(t, "POST", "/api/v10/users/@me/channels", map[string]any{"recipient": "nobody@" + a.ServerName()}), 404, st.Code(10013))
 }
 
 // gatewayClient is a bare gateway session.
@@ -339,7 +371,7 @@ func dialGateway(t *testing.T, s *st.Server, tok string) *gatewayClient {
 	ws.SetReadLimit(64 << 20)
 	t.Cleanup(func() { ws.CloseNow() })
 	c := &gatewayClient{ws: ws}
-	b, _ := json.Marshal(map[string]any{"op": 2, "d": map[string]any{"token": tok, "intents": 1<<0 | 1<<1 | 1<<9 | 1<<10 | 1<<11 | 1<<15,
+	b, _ := json.Marshal(map[string]any{"op": 2, "d": map[string]any{"token": tok, "intents": 1<<0 | 1<<1 | 1<<9 | 1<<10 | 1<<11 | 1<<12 | 1<<15,
 		"properties": map[string]string{"os": "linux", "browser": "test", "device": "test"}}})
 	if err := ws.Write(ctx, websocket.MessageText, b); err != nil {
 		t.Fatal(err)

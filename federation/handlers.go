@@ -24,6 +24,7 @@ type Domain interface {
 	ApplyEvents(ctx context.Context, origin string, batch homeserver.EventBatch) error
 	PeerMembers(ctx context.Context, peer, guild, after string) (homeserver.MemberPage, error)
 	ApplyEphemeral(ctx context.Context, origin string, e homeserver.EphemeralEvent) error
+	PeerProfile(ctx context.Context, username string) (homeserver.RemoteUser, error)
 }
 
 // Serve wires the handlers: hs answers them; joined is told after a peer's
@@ -181,4 +182,18 @@ func (in *Inbound) ServeEphemeral(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, struct{}{})
+}
+
+// ServeUser answers UserPath: who a user of this server is, by name.
+func (in *Inbound) ServeUser(w http.ResponseWriter, r *http.Request) {
+	peer, ok := in.accept(w, r, nil)
+	if !ok {
+		return
+	}
+	u, err := in.hs.PeerProfile(r.Context(), r.PathValue("username"))
+	if err != nil {
+		in.fail(w, r, peer, err)
+		return
+	}
+	writeJSON(w, u)
 }

@@ -209,7 +209,7 @@ func (s *Sender) route(ctx context.Context, ev storage.Event) {
 		return
 	}
 	switch ev.Type {
-	case "GUILD_MEMBER_ADD", "GUILD_MEMBER_REMOVE":
+	case "GUILD_MEMBER_ADD", "GUILD_MEMBER_REMOVE", "CHANNEL_CREATE", "CHANNEL_RECIPIENT_ADD":
 		// A peer's first member joining is told by the join handler; a
 		// last one leaving is seen by the peer's goroutine. Reloading
 		// here covers joins by other paths.
@@ -300,7 +300,9 @@ func (s *Sender) deliverLoop(ctx context.Context, q *peerQueue) {
 }
 
 // deliver sends the peer one transaction per log that has events past its
-// cursor; progressed reports whether any cursor moved.
+// cursor; progressed reports whether any cursor moved. A log the peer
+// refuses does not hold up the others: its error is returned after they
+// have had their turn.
 func (s *Sender) deliver(ctx context.Context, peer string) (progressed bool, err error) {
 	cs, err := s.hs.DeliveryCursors(ctx)
 	if err != nil {
@@ -308,52 +310,66 @@ func (s *Sender) deliver(ctx context.Context, peer string) (progressed bool, err
 	}
 	var lag int64
 	defer func() { s.lag.WithLabelValues(peer).Set(float64(lag)) }()
+	var failed error
 	for _, c := range cs {
 		if c.Peer != peer {
 			continue
 		}
-		batch, err := s.hs.PeerBatch(ctx, peer, c.LogID, c.Seq)
+		moved, behind, err := s.deliverLog(ctx, c)
+		lag += behind
+		progressed = progressed || moved
 		if err != nil {
-			return progressed, err
-		}
-		s.mu.Lock()
-		head := max(s.heads[c.LogID], batch.To)
-		s.mu.Unlock()
-		lag += head - c.Seq
-		if batch.To == c.Seq {
-			continue
-		}
-		txn := fmt.Sprintf("%d.%d.%d", c.LogID, batch.From, batch.To)
-		start := time.Now()
-		tctx, cancel := context.WithTimeout(ctx, time.Minute)
-		err = s.client.Send(tctx, peer, txn, batch)
-		cancel()
-		if err != nil {
-			s.txns.WithLabelValues(peer, "error").Inc()
-			return progressed, fmt.Errorf("transaction %s: %w", txn, err)
-		}
-		s.duration.Observe(time.Since(start).Seconds())
-		s.txns.WithLabelValues(peer, "ok").Inc()
-		keep, err := s.hs.Delivered(ctx, peer, c.LogID, batch.To)
-		if err != nil {
-			return progressed, err
-		}
-		lag -= batch.To - c.Seq
-		progressed = true
-		if !keep {
-			s.log.Info("federation: peer has no members left in guild; delivery stops", "peer", peer, "guild", c.LogID)
-			s.mu.Lock()
-			ps := s.logs[c.LogID][:0:0]
-			for _, p := range s.logs[c.LogID] {
-				if p != peer {
-					ps = append(ps, p)
-				}
+			failed = errors.Join(failed, err)
+			if errors.Is(err, errUnreachable) {
+				break // the others would fail the same way
 			}
-			s.logs[c.LogID] = ps
-			s.mu.Unlock()
 		}
 	}
-	return progressed, nil
+	return progressed, failed
+}
+
+// deliverLog sends one transaction of one log, and reports whether the
+// cursor moved and how far behind the peer still is.
+func (s *Sender) deliverLog(ctx context.Context, c storage.Cursor) (moved bool, behind int64, err error) {
+	peer := c.Peer
+	batch, err := s.hs.PeerBatch(ctx, peer, c.LogID, c.Seq)
+	if err != nil {
+		return false, 0, err
+	}
+	s.mu.Lock()
+	head := max(s.heads[c.LogID], batch.To)
+	s.mu.Unlock()
+	if batch.To == c.Seq {
+		return false, head - c.Seq, nil
+	}
+	txn := fmt.Sprintf("%d.%d.%d", c.LogID, batch.From, batch.To)
+	start := time.Now()
+	tctx, cancel := context.WithTimeout(ctx, time.Minute)
+	err = s.client.Send(tctx, peer, txn, batch)
+	cancel()
+	if err != nil {
+		s.txns.WithLabelValues(peer, "error").Inc()
+		return false, head - c.Seq, fmt.Errorf("transaction %s: %w", txn, err)
+	}
+	s.duration.Observe(time.Since(start).Seconds())
+	s.txns.WithLabelValues(peer, "ok").Inc()
+	keep, err := s.hs.Delivered(ctx, peer, c.LogID, batch.To)
+	if err != nil {
+		return false, head - c.Seq, err
+	}
+	if !keep {
+		s.log.Info("federation: peer has no members left in the log; delivery stops", "peer", peer, "log", c.LogID)
+		s.mu.Lock()
+		ps := s.logs[c.LogID][:0:0]
+		for _, p := range s.logs[c.LogID] {
+			if p != peer {
+				ps = append(ps, p)
+			}
+		}
+		s.logs[c.LogID] = ps
+		s.mu.Unlock()
+	}
+	return true, head - batch.To, nil
 }
 
 // ephemeralLoop sends a peer its typing events, each once, with a short

@@ -31,6 +31,11 @@ type logQueue struct {
 type logWrite struct {
 	messages []storage.Message
 	events   []storage.Event // Seq unset; LogID, Type, Payload set
+	// assign, when set, fills messages and events once the write has its
+	// place in the log's queue: the leader calls it in queue order, so
+	// that the snowflakes it takes grow in log order (a channel read by
+	// ID, here or on a replica, lists messages in the log's order).
+	assign func(w *logWrite) error
 }
 
 type writeJob struct {
@@ -123,10 +128,21 @@ func (h *Homeserver) lead(logID snowflake.ID, q *logQueue, me *writeJob) {
 		batch := q.jobs[:n:n]
 		q.jobs = q.jobs[n:]
 		w.mu.Unlock()
+		ready := batch[:0:0]
 		for _, j := range batch {
 			mine = mine || j == me
+			if j.w.assign != nil {
+				if err := j.w.assign(&j.w); err != nil {
+					j.done <- err
+					continue
+				}
+				j.w.assign = nil
+			}
+			ready = append(ready, j)
 		}
-		h.commitBatch(batch)
+		if len(ready) > 0 {
+			h.commitBatch(ready)
+		}
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 	"unicode/utf8"
 
 	"hearth/discord"
@@ -55,6 +56,9 @@ func (h *Homeserver) OpenDM(ctx context.Context, p Principal, recipient snowflak
 			if err := tx.CreateChannel(ctx, c); err != nil {
 				return err
 			}
+			if err := h.dmPeers(ctx, tx, c.ID, c.Recipients); err != nil {
+				return err
+			}
 			out = h.renderDM(ctx, tx, c, p.User.ID)
 			return ev.Append(ctx, c.ID, "CHANNEL_CREATE", h.renderDM(ctx, tx, c, 0))
 		})
@@ -100,6 +104,9 @@ func (h *Homeserver) CreateGroupDM(ctx context.Context, p Principal, in GroupDMC
 	var out discord.DMChannel
 	err := h.update(ctx, func(tx storage.Tx, ev *events) error {
 		if err := tx.CreateChannel(ctx, c); err != nil {
+			return err
+		}
+		if err := h.dmPeers(ctx, tx, c.ID, c.Recipients); err != nil {
 			return err
 		}
 		out = h.renderDM(ctx, tx, c, p.User.ID)
@@ -166,6 +173,9 @@ func groupOf(ctx context.Context, tx storage.Reader, channelID, userID snowflake
 
 // AddRecipient adds someone to a group DM (its owner).
 func (h *Homeserver) AddRecipient(ctx context.Context, p Principal, channelID, userID snowflake.ID) error {
+	if err := h.localChannel(ctx, channelID); err != nil {
+		return err
+	}
 	err := h.update(ctx, func(tx storage.Tx, ev *events) error {
 		c, err := groupOf(ctx, tx, channelID, p.User.ID)
 		if err != nil {
@@ -190,6 +200,9 @@ func (h *Homeserver) AddRecipient(ctx context.Context, p Principal, channelID, u
 		if err := tx.SetRecipients(ctx, channelID, append(c.Recipients, userID)); err != nil {
 			return err
 		}
+		if err := h.dmPeers(ctx, tx, channelID, []snowflake.ID{userID}); err != nil {
+			return err
+		}
 		return ev.Append(ctx, channelID, "CHANNEL_RECIPIENT_ADD", discord.RecipientEvent{ChannelID: channelID, User: discordUser(u)})
 	})
 	return domainErr("add recipient", err)
@@ -199,6 +212,9 @@ func (h *Homeserver) AddRecipient(ctx context.Context, p Principal, channelID, u
 // anyone; anyone removes themselves (leaving). When the owner leaves, the
 // longest-standing other member owns it; the last to leave ends it.
 func (h *Homeserver) RemoveRecipient(ctx context.Context, p Principal, channelID, userID snowflake.ID) error {
+	if err := h.localChannel(ctx, channelID); err != nil {
+		return err
+	}
 	err := h.update(ctx, func(tx storage.Tx, ev *events) error {
 		c, err := groupOf(ctx, tx, channelID, p.User.ID)
 		if err != nil {
@@ -254,4 +270,68 @@ func (h *Homeserver) RenameGroupDM(ctx context.Context, p Principal, channelID s
 		return ev.Append(ctx, channelID, "CHANNEL_UPDATE", h.renderDM(ctx, tx, c, 0))
 	})
 	return out, domainErr("rename group dm", err)
+}
+
+// dmPeers starts delivering a DM channel's log, from its first event, to
+// the homeserver of each of users who is not this server's: the channel's
+// origin is the homeserver of whoever made it.
+func (h *Homeserver) dmPeers(ctx context.Context, tx storage.Tx, channelID snowflake.ID, users []snowflake.ID) error {
+	for _, id := range users {
+		u, err := tx.UserByID(ctx, id)
+		if err != nil || u.Origin == "" {
+			continue
+		}
+		if _, err := tx.DeliveryCursor(ctx, u.Origin, channelID); errors.Is(err, storage.ErrNotFound) {
+			if err := tx.SetDeliveryCursor(ctx, storage.Cursor{Peer: u.Origin, LogID: channelID}); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// OpenDMWith opens the one-to-one DM channel with someone named by handle,
+// "name@server": a user of another homeserver (whose homeserver is asked
+// who that is), or of this one.
+func (h *Homeserver) OpenDMWith(ctx context.Context, p Principal, handle string) (discord.DMChannel, error) {
+	name, server, ok := strings.Cut(handle, "@")
+	if !ok || name == "" || len(name) > UsernameMax || server == "" || len(server) > 255 {
+		return discord.DMChannel{}, Invalid("recipient", "BASE_TYPE_INVALID", "Not a name@server handle.")
+	}
+	if server == h.cfg.ServerName {
+		u, err := h.store.UserByUsername(ctx, name)
+		if errors.Is(err, storage.ErrNotFound) {
+			return discord.DMChannel{}, fmt.Errorf("open dm: %w", ErrUnknownUser)
+		} else if err != nil {
+			return discord.DMChannel{}, storeErr("open dm", err)
+		}
+		return h.OpenDM(ctx, p, u.ID)
+	}
+	if h.remote == nil {
+		return discord.DMChannel{}, fmt.Errorf("open dm on %s: federation is off: %w", server, ErrUnavailable)
+	}
+	ru, err := h.remote.User(ctx, server, name)
+	if err != nil {
+		return discord.DMChannel{}, err
+	}
+	if _, origin, ok := ParseGlobalID(ru.ID); !ok || origin != server {
+		return discord.DMChannel{}, fmt.Errorf("%s answered for user %q: %w", server, ru.ID, ErrForbidden)
+	}
+	u, err := h.peerUser(ctx, server, ru)
+	if err != nil {
+		return discord.DMChannel{}, err
+	}
+	return h.OpenDM(ctx, p, u.User.ID)
+}
+
+// PeerProfile is a local user as a peer may look them up by name.
+func (h *Homeserver) PeerProfile(ctx context.Context, username string) (RemoteUser, error) {
+	u, err := h.store.UserByUsername(ctx, username)
+	if errors.Is(err, storage.ErrNotFound) {
+		return RemoteUser{}, fmt.Errorf("user %q: %w", username, ErrUnknownUser)
+	}
+	if err != nil {
+		return RemoteUser{}, storeErr("profile", err)
+	}
+	return h.remoteUserOf(userFrom(u)), nil
 }

@@ -27,6 +27,8 @@ type Remote interface {
 	// Members fetches a page of an origin guild's members after an opaque
 	// cursor ("" for the first page).
 	Members(ctx context.Context, server, guild, after string) (MemberPage, error)
+	// User looks up a user of server by name.
+	User(ctx context.Context, server, username string) (RemoteUser, error)
 }
 
 // MemberPage is a page of an origin guild's members (global IDs); Next is

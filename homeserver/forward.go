@@ -8,7 +8,6 @@ import (
 	"hearth/discord"
 	"hearth/homeserver/permission"
 	"hearth/snowflake"
-	"hearth/storage"
 )
 
 // Writes of this server's users in guilds of other homeservers: each is
@@ -29,7 +28,7 @@ func (h *Homeserver) forwardable(ctx context.Context, p Principal, channelID sno
 	return nil
 }
 
-func (h *Homeserver) forwardSend(ctx context.Context, p Principal, g storage.Guild, channelID snowflake.ID, in MessageCreate) (discord.Message, error) {
+func (h *Homeserver) forwardSend(ctx context.Context, p Principal, g replicaLog, channelID snowflake.ID, in MessageCreate) (discord.Message, error) {
 	if len(in.Files) > 0 {
 		h.DiscardUploads(in.Files)
 		return discord.Message{}, Invalid("files", "FEDERATION_FILES", "Files cannot be sent to a guild of another homeserver yet.")
@@ -58,7 +57,7 @@ func (h *Homeserver) forwardSend(ctx context.Context, p Principal, g storage.Gui
 	return out, err
 }
 
-func (h *Homeserver) forwardEdit(ctx context.Context, p Principal, g storage.Guild, channelID, messageID snowflake.ID, e MessageEdit) (discord.Message, error) {
+func (h *Homeserver) forwardEdit(ctx context.Context, p Principal, g replicaLog, channelID, messageID snowflake.ID, e MessageEdit) (discord.Message, error) {
 	if err := h.forwardable(ctx, p, channelID); err != nil {
 		return discord.Message{}, err
 	}
@@ -86,7 +85,7 @@ func (h *Homeserver) forwardEdit(ctx context.Context, p Principal, g storage.Gui
 }
 
 // forwardSimple forwards an action without a result.
-func (h *Homeserver) forwardSimple(ctx context.Context, p Principal, g storage.Guild, action string, channelID, messageID snowflake.ID, data any) error {
+func (h *Homeserver) forwardSimple(ctx context.Context, p Principal, g replicaLog, action string, channelID, messageID snowflake.ID, data any) error {
 	if channelID != 0 {
 		if err := h.forwardable(ctx, p, channelID); err != nil {
 			return err
@@ -104,7 +103,7 @@ func (h *Homeserver) forwardSimple(ctx context.Context, p Principal, g storage.G
 	return err
 }
 
-func (h *Homeserver) forwardReaction(ctx context.Context, p Principal, g storage.Guild, action string, channelID, messageID snowflake.ID, emoji string) error {
+func (h *Homeserver) forwardReaction(ctx context.Context, p Principal, g replicaLog, action string, channelID, messageID snowflake.ID, emoji string) error {
 	wire, err := h.emojiToWire(ctx, emoji)
 	if err != nil {
 		return storeErr("reaction", err)

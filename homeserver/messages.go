@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -215,15 +216,32 @@ func (h *Homeserver) SendMessage(ctx context.Context, p Principal, channelID sno
 			return out, storeErr("send message", err)
 		}
 	}
-	payload, err := json.Marshal(out)
+	// The message takes its snowflake in the log's queue (see logWrite):
+	// the closure runs on the queue's leader and works on copies, read
+	// back only once the write has committed.
+	logID := pl.logID()
+	var sent discord.Message
+	err = h.updateLog(ctx, logID, logWrite{assign: func(w *logWrite) error {
+		id := h.cfg.IDs.Next()
+		mm, oo := m, out
+		mm.ID, oo.ID = id, id
+		mm.Attachments = slices.Clone(m.Attachments)
+		for i := range mm.Attachments {
+			mm.Attachments[i].MessageID = id
+		}
+		payload, err := json.Marshal(oo)
+		if err != nil {
+			return fmt.Errorf("send message: %w", err)
+		}
+		w.messages = []storage.Message{mm}
+		w.events = []storage.Event{{LogID: logID, Type: "MESSAGE_CREATE", Payload: payload, CreatedAt: mm.CreatedAt}}
+		sent = oo
+		return nil
+	}})
 	if err != nil {
-		return out, fmt.Errorf("send message: %w", err)
+		return out, domainErr("send message", err)
 	}
-	err = h.updateLog(ctx, pl.logID(), logWrite{
-		messages: []storage.Message{m},
-		events:   []storage.Event{{LogID: pl.logID(), Type: "MESSAGE_CREATE", Payload: payload, CreatedAt: m.CreatedAt}},
-	})
-	return out, domainErr("send message", err)
+	return sent, nil
 }
 
 // prepareMessage checks a send and builds the message and its rendering;

@@ -128,6 +128,49 @@ func (h *Homeserver) originGuild(ctx context.Context, gid string) (storage.Guild
 	return g, nil
 }
 
+// originLog localizes a log named by a peer: one of this server's own
+// guilds, or one of its own DM channels.
+func (h *Homeserver) originLog(ctx context.Context, gid string) (snowflake.ID, error) {
+	if g, err := h.originGuild(ctx, gid); err == nil {
+		return g.ID, nil
+	} else if !errors.Is(err, ErrUnknownGuild) {
+		return 0, err
+	}
+	id, err := h.lookupGlobal(ctx, gid, ErrUnknownChannel)
+	if err != nil {
+		return 0, err
+	}
+	c, err := h.hot.ChannelByID(ctx, id)
+	if err != nil || c.GuildID != 0 || c.Origin != "" {
+		return 0, fmt.Errorf("log %s: %w", gid, ErrUnknownChannel)
+	}
+	return c.ID, nil
+}
+
+// peerAudience lists the peer's users who receive a log: its members in a
+// guild, its recipients in a DM channel (dm true).
+func (h *Homeserver) peerAudience(ctx context.Context, r storage.Reader, logID snowflake.ID, peer string) (users []snowflake.ID, dm bool, err error) {
+	if _, err := h.hot.GuildByID(ctx, logID); err == nil {
+		users, err := r.OriginMembers(ctx, logID, peer)
+		return users, false, err
+	} else if !errors.Is(err, storage.ErrNotFound) {
+		return nil, false, err
+	}
+	c, err := r.ChannelByID(ctx, logID)
+	if errors.Is(err, storage.ErrNotFound) {
+		return nil, true, nil
+	}
+	if err != nil {
+		return nil, true, err
+	}
+	for _, id := range c.Recipients {
+		if u, err := r.UserByID(ctx, id); err == nil && u.Origin == peer {
+			users = append(users, id)
+		}
+	}
+	return users, true, nil
+}
+
 // MaxEventBatch bounds the events of one transaction or backfill page.
 const MaxEventBatch = 500
 
@@ -136,22 +179,22 @@ const MaxEventBatch = 500
 // (the batch still covers their sequence numbers). A peer without members
 // in the guild gets ErrForbidden.
 func (h *Homeserver) PeerEvents(ctx context.Context, peer, gid string, after int64, limit int) (EventBatch, error) {
-	g, err := h.originGuild(ctx, gid)
+	logID, err := h.originLog(ctx, gid)
 	if err != nil {
 		return EventBatch{}, err
 	}
-	b, err := h.peerBatch(ctx, peer, g.ID, after, limit)
+	b, err := h.peerBatch(ctx, peer, logID, after, limit)
 	if err != nil {
 		return b, err
 	}
 	// A peer asking for what follows after has everything up to it: its
 	// cursor moves there, so that delivery does not send it again.
 	err = h.store.Update(ctx, func(tx storage.Tx) error {
-		c, err := tx.DeliveryCursor(ctx, peer, g.ID)
+		c, err := tx.DeliveryCursor(ctx, peer, logID)
 		if err != nil || c.Seq >= after {
 			return nil
 		}
-		return tx.SetDeliveryCursor(ctx, storage.Cursor{Peer: peer, LogID: g.ID, Seq: after})
+		return tx.SetDeliveryCursor(ctx, storage.Cursor{Peer: peer, LogID: logID, Seq: after})
 	})
 	if err != nil {
 		return EventBatch{}, storeErr("peer events", err)
@@ -169,7 +212,7 @@ func (h *Homeserver) peerBatch(ctx context.Context, peer string, guildID snowfla
 	if limit <= 0 || limit > MaxEventBatch {
 		limit = MaxEventBatch
 	}
-	members, err := h.store.OriginMembers(ctx, guildID, peer)
+	members, dm, err := h.peerAudience(ctx, h.store, guildID, peer)
 	if err != nil {
 		return EventBatch{}, storeErr("peer events", err)
 	}
@@ -184,11 +227,12 @@ func (h *Homeserver) peerBatch(ctx context.Context, peer string, guildID snowfla
 	if err != nil {
 		return EventBatch{}, storeErr("peer events", err)
 	}
+	// A log named to a peer names an object of this server's.
 	out := EventBatch{Guild: GlobalID(guildID, h.cfg.ServerName), From: after, To: after, Events: []RemoteEvent{}}
 	var payloads [][]byte
 	for _, ev := range evs {
 		out.To = ev.Seq
-		if !h.peerMay(ctx, members, ev) {
+		if !dm && !h.peerMay(ctx, members, ev) {
 			if ev.Type == "CHANNEL_UPDATE" {
 				// The update hid the channel from every member of the
 				// peer: for the peer it is gone, and it learns no more.
@@ -264,7 +308,7 @@ func (h *Homeserver) DeliveryCursors(ctx context.Context) ([]storage.Cursor, err
 func (h *Homeserver) Delivered(ctx context.Context, peer string, guildID snowflake.ID, seq int64) (bool, error) {
 	keep := true
 	err := h.store.Update(ctx, func(tx storage.Tx) error {
-		ms, err := tx.OriginMembers(ctx, guildID, peer)
+		ms, _, err := h.peerAudience(ctx, tx, guildID, peer)
 		if err != nil {
 			return err
 		}
@@ -308,10 +352,6 @@ func (h *Homeserver) PeerAct(ctx context.Context, peer string, act Act) (ActResu
 	if err != nil {
 		return ActResult{}, err
 	}
-	g, err := h.originGuild(ctx, act.Guild)
-	if err != nil {
-		return ActResult{}, err
-	}
 	channelID, err := h.lookupGlobal(ctx, act.Channel, ErrUnknownChannel)
 	if err != nil {
 		return ActResult{}, err
@@ -320,11 +360,23 @@ func (h *Homeserver) PeerAct(ctx context.Context, peer string, act Act) (ActResu
 	if err != nil {
 		return ActResult{}, err
 	}
+	// The log is the guild's, or with no guild named, a DM channel's of
+	// this server.
+	var g storage.Guild
+	logID := channelID
+	if act.Guild != "" {
+		if g, err = h.originGuild(ctx, act.Guild); err != nil {
+			return ActResult{}, err
+		}
+		logID = g.ID
+	}
 	if channelID != 0 {
 		c, err := h.hot.ChannelByID(ctx, channelID)
-		if err != nil || c.GuildID != g.ID {
+		if err != nil || c.GuildID != g.ID || (g.ID == 0 && c.Origin != "") {
 			return ActResult{}, fmt.Errorf("channel %s: %w", act.Channel, ErrUnknownChannel)
 		}
+	} else if g.ID == 0 {
+		return ActResult{}, fmt.Errorf("act without guild or channel: %w", ErrUnknownChannel)
 	}
 	var data actMessage
 	if len(act.Data) > 0 {
@@ -381,6 +433,9 @@ func (h *Homeserver) PeerAct(ctx context.Context, peer string, act Act) (ActResu
 	case ActTyping:
 		err = h.Typing(ctx, p, channelID)
 	case ActLeave:
+		if g.ID == 0 {
+			return ActResult{}, fmt.Errorf("leave: %w", ErrUnknownGuild)
+		}
 		err = h.LeaveGuild(ctx, p, g.ID)
 	default:
 		return ActResult{}, Invalid("action", "BASE_TYPE_CHOICES", "Unknown action.")
@@ -388,7 +443,7 @@ func (h *Homeserver) PeerAct(ctx context.Context, peer string, act Act) (ActResu
 	if err != nil {
 		return ActResult{}, err
 	}
-	head, err := h.store.LogHead(ctx, g.ID)
+	head, err := h.store.LogHead(ctx, logID)
 	if err != nil {
 		return ActResult{}, storeErr("act", err)
 	}

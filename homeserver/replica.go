@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"hearth/discord"
@@ -21,26 +22,52 @@ import (
 // state. Their writes go to the origin (forward), and this server answers
 // its client once its replica has caught up with the result.
 
-// replicaGuild returns the guild of another homeserver that guildID
-// mirrors; false for this server's own guilds.
-func (h *Homeserver) replicaGuild(ctx context.Context, guildID snowflake.ID) (storage.Guild, bool) {
+// replicaLog is a log this server copies from another homeserver: a
+// guild's, or a DM channel's.
+type replicaLog struct {
+	// ID is the local guild or DM channel, and so the local log.
+	ID     snowflake.ID
+	Origin string
+	// Global is the guild's or channel's global ID.
+	Global string
+	Guild  bool
+}
+
+// replicaGuild returns the replica that guildID is; false for this
+// server's own guilds.
+func (h *Homeserver) replicaGuild(ctx context.Context, guildID snowflake.ID) (replicaLog, bool) {
 	if guildID == 0 {
-		return storage.Guild{}, false
+		return replicaLog{}, false
 	}
 	g, err := h.hot.GuildByID(ctx, guildID)
 	if err != nil || g.Origin == "" {
-		return storage.Guild{}, false
+		return replicaLog{}, false
 	}
-	return g, true
+	return replicaLog{ID: g.ID, Origin: g.Origin, Global: g.OriginID + "@" + g.Origin, Guild: true}, true
 }
 
-// replicaOfChannel is replicaGuild for a channel's guild.
-func (h *Homeserver) replicaOfChannel(ctx context.Context, channelID snowflake.ID) (storage.Guild, bool) {
+// replicaOfChannel returns the replica a channel is in: its guild's, or
+// for a DM channel of another homeserver, its own.
+func (h *Homeserver) replicaOfChannel(ctx context.Context, channelID snowflake.ID) (replicaLog, bool) {
 	c, err := h.hot.ChannelByID(ctx, channelID)
 	if err != nil {
-		return storage.Guild{}, false
+		return replicaLog{}, false
 	}
-	return h.replicaGuild(ctx, c.GuildID)
+	if c.GuildID != 0 {
+		return h.replicaGuild(ctx, c.GuildID)
+	}
+	if c.Origin == "" {
+		return replicaLog{}, false
+	}
+	return replicaLog{ID: c.ID, Origin: c.Origin, Global: c.OriginID + "@" + c.Origin}, true
+}
+
+// replicaByLog finds the replica of a log, guild or DM channel.
+func (h *Homeserver) replicaByLog(ctx context.Context, logID snowflake.ID) (replicaLog, bool) {
+	if rl, ok := h.replicaGuild(ctx, logID); ok {
+		return rl, true
+	}
+	return h.replicaOfChannel(ctx, logID)
 }
 
 // globalOf names one of this server's snowflakes for a peer.
@@ -60,24 +87,26 @@ func (h *Homeserver) globalOf(ctx context.Context, id snowflake.ID) (string, err
 
 // forward asks a replica guild's origin to act for p, then waits until
 // the replica has applied the result.
-func (h *Homeserver) forward(ctx context.Context, p Principal, g storage.Guild, act Act, channelID, messageID snowflake.ID) (ActResult, error) {
+func (h *Homeserver) forward(ctx context.Context, p Principal, rl replicaLog, act Act, channelID, messageID snowflake.ID) (ActResult, error) {
 	if h.remote == nil {
-		return ActResult{}, fmt.Errorf("forward to %s: federation is off: %w", g.Origin, ErrUnavailable)
+		return ActResult{}, fmt.Errorf("forward to %s: federation is off: %w", rl.Origin, ErrUnavailable)
 	}
 	var err error
 	act.User = GlobalID(p.User.ID, h.cfg.ServerName)
-	act.Guild = g.OriginID + "@" + g.Origin
+	if rl.Guild {
+		act.Guild = rl.Global
+	}
 	if act.Channel, err = h.globalOf(ctx, channelID); err != nil {
 		return ActResult{}, err
 	}
 	if act.Message, err = h.globalOf(ctx, messageID); err != nil {
 		return ActResult{}, err
 	}
-	res, err := h.remote.Act(ctx, g.Origin, act)
+	res, err := h.remote.Act(ctx, rl.Origin, act)
 	if err != nil {
 		return ActResult{}, err
 	}
-	if err := h.catchUp(ctx, g.ID, res.Seq); err != nil {
+	if err := h.catchUp(ctx, rl.ID, res.Seq); err != nil {
 		return ActResult{}, err
 	}
 	return res, nil
@@ -119,9 +148,9 @@ func (h *Homeserver) pullLocked(ctx context.Context, guildID snowflake.ID, upTo 
 	if upTo >= 0 && rep.Seq >= upTo {
 		return nil
 	}
-	g, err := h.store.GuildByID(ctx, guildID)
-	if err != nil {
-		return storeErr("catch up", err)
+	rl, ok := h.replicaByLog(ctx, guildID)
+	if !ok {
+		return fmt.Errorf("catch up %d: not a replica: %w", guildID, ErrUnknownGuild)
 	}
 	// The next page is fetched while this one is applied: the origin
 	// reads and encodes while this server writes.
@@ -134,7 +163,7 @@ func (h *Homeserver) pullLocked(ctx context.Context, guildID snowflake.ID, upTo 
 	fetch := func(after int64) chan page {
 		c := make(chan page, 1)
 		go func() { // owned by pullLocked, which waits for it or cancels it
-			b, err := h.remote.Events(ctx, rep.Origin, g.OriginID+"@"+g.Origin, after)
+			b, err := h.remote.Events(ctx, rep.Origin, rl.Global, after)
 			c <- page{b, err}
 		}()
 		return c
@@ -162,7 +191,7 @@ func (h *Homeserver) pullLocked(ctx context.Context, guildID snowflake.ID, upTo 
 		if upTo < 0 || batch.To < upTo {
 			next = fetch(batch.To)
 		}
-		if err := h.applyBatch(ctx, g, rep, batch); err != nil {
+		if err := h.applyBatch(ctx, rl, rep, batch); err != nil {
 			return err
 		}
 		rep.Seq = batch.To
@@ -209,10 +238,17 @@ func (h *Homeserver) ApplyEvents(ctx context.Context, origin string, batch Event
 		return fmt.Errorf("%s sent events of guild %q: %w", origin, batch.Guild, ErrForbidden)
 	}
 	guildID, err := h.lookupGlobal(ctx, batch.Guild, ErrUnknownGuild)
+	if errors.Is(err, ErrUnknownGuild) && opensDM(batch) {
+		guildID, err = h.newDMReplica(ctx, origin, batch.Guild)
+	}
 	if err != nil {
 		return err
 	}
-	g, ok := h.replicaGuild(ctx, guildID)
+	g, ok := h.replicaByLog(ctx, guildID)
+	if !ok && opensDM(batch) {
+		// A DM replica not made yet: its first event creates it.
+		ok, g = true, replicaLog{ID: guildID, Origin: origin, Global: batch.Guild}
+	}
 	if !ok || g.Origin != origin {
 		return fmt.Errorf("%s sent events of guild %q: %w", origin, batch.Guild, ErrForbidden)
 	}
@@ -242,7 +278,7 @@ func (h *Homeserver) ApplyEvents(ctx context.Context, origin string, batch Event
 // applyBatch applies, in one transaction, the events of a batch past the
 // replica's position, appending each to this server's log of the guild
 // (so that local sessions receive it) and moving the replica to batch.To.
-func (h *Homeserver) applyBatch(ctx context.Context, g storage.Guild, rep storage.Replica, batch EventBatch) error {
+func (h *Homeserver) applyBatch(ctx context.Context, g replicaLog, rep storage.Replica, batch EventBatch) error {
 	if batch.From > rep.Seq {
 		return fmt.Errorf("batch after %d, replica at %d: %w", batch.From, rep.Seq, ErrGap)
 	}
@@ -302,6 +338,10 @@ func (h *Homeserver) applyBatch(ctx context.Context, g storage.Guild, rep storag
 	return nil
 }
 
+// errNotHeld: an event about a channel the replica does not hold (a
+// thread): nothing to apply, nobody here to tell.
+var errNotHeld = errors.New("channel not held by the replica")
+
 // ignoreMissing treats an object already gone as done: the origin's
 // order makes a missing one harmless (deleted twice, never seen).
 func ignoreMissing(err error) error {
@@ -318,7 +358,7 @@ type applier struct {
 	h        *Homeserver
 	tx       storage.Tx
 	ev       *events
-	g        storage.Guild
+	g        replicaLog
 	msgs     []storage.Message
 	channels map[snowflake.ID]bool
 }
@@ -351,12 +391,40 @@ func (ap *applier) holds(ctx context.Context, channelID snowflake.ID) (bool, err
 // the replica's position keeps an event from being applied twice, and
 // messages reach a replica only through events.
 func (ap *applier) apply(ctx context.Context, typ string, d []byte) error {
-	h, tx, ev, g := ap.h, ap.tx, ap.ev, ap.g
 	if typ != "MESSAGE_CREATE" {
 		if err := ap.flushMessages(ctx); err != nil {
 			return err
 		}
 	}
+	var err error
+	switch {
+	case strings.HasPrefix(typ, "MESSAGE_"):
+		err = ap.applyMessage(ctx, typ, d)
+		if errors.Is(err, errNotHeld) {
+			return nil
+		}
+	case !ap.g.Guild:
+		err = ap.applyDM(ctx, typ, d)
+	default:
+		err = ap.applyGuild(ctx, typ, d)
+	}
+	if err := ignoreMissing(err); err != nil {
+		return err
+	}
+	return ap.ev.Append(ctx, ap.g.ID, typ, json.RawMessage(d))
+}
+
+// guildID is the replica's guild; 0 for a DM channel.
+func (ap *applier) guildID() snowflake.ID {
+	if ap.g.Guild {
+		return ap.g.ID
+	}
+	return 0
+}
+
+// applyMessage applies a message event, in a guild or a DM channel.
+func (ap *applier) applyMessage(ctx context.Context, typ string, d []byte) error {
+	h, tx := ap.h, ap.tx
 	var err error
 	switch typ {
 	case "MESSAGE_CREATE":
@@ -364,10 +432,12 @@ func (ap *applier) apply(ctx context.Context, typ string, d []byte) error {
 		if err := json.Unmarshal(d, &m); err != nil {
 			return err
 		}
-		if ok, err := ap.holds(ctx, m.ChannelID); err != nil || !ok {
+		if ok, err := ap.holds(ctx, m.ChannelID); err != nil {
 			return err
+		} else if !ok {
+			return errNotHeld
 		}
-		ap.msgs = append(ap.msgs, messageFrom(m, g.ID, h.now()))
+		ap.msgs = append(ap.msgs, messageFrom(m, ap.guildID(), h.now()))
 	case "MESSAGE_UPDATE":
 		var m discord.Message
 		if err := json.Unmarshal(d, &m); err != nil {
@@ -377,7 +447,7 @@ func (ap *applier) apply(ctx context.Context, typ string, d []byte) error {
 		if lerr != nil {
 			return ignoreMissing(lerr)
 		}
-		next := messageFrom(m, g.ID, h.now())
+		next := messageFrom(m, ap.guildID(), h.now())
 		if old.Content != next.Content || string(old.Embeds) != string(next.Embeds) {
 			if err := h.keepRevision(ctx, tx, old, old.AuthorID, false); err != nil {
 				return err
@@ -426,6 +496,15 @@ func (ap *applier) apply(ctx context.Context, typ string, d []byte) error {
 			key = reactionKey(*r.Emoji)
 		}
 		_, err = tx.RemoveReactions(ctx, r.MessageID, key)
+	}
+	return err
+}
+
+// applyGuild applies an event of a guild's state.
+func (ap *applier) applyGuild(ctx context.Context, typ string, d []byte) error {
+	tx, g := ap.tx, ap.g
+	var err error
+	switch typ {
 	case "GUILD_MEMBER_ADD", "GUILD_MEMBER_UPDATE":
 		var m discord.Member
 		if err := json.Unmarshal(d, &m); err != nil {
@@ -443,7 +522,11 @@ func (ap *applier) apply(ctx context.Context, typ string, d []byte) error {
 		if err := json.Unmarshal(d, &gd); err != nil {
 			return err
 		}
-		err = tx.UpdateGuild(ctx, guildFrom(gd, g))
+		old, gerr := tx.GuildByID(ctx, g.ID)
+		if gerr != nil {
+			return gerr
+		}
+		err = tx.UpdateGuild(ctx, guildFrom(gd, old))
 	case "GUILD_DELETE":
 		err = tx.DeleteGuild(ctx, g.ID)
 	case "CHANNEL_CREATE", "CHANNEL_UPDATE":
@@ -476,10 +559,7 @@ func (ap *applier) apply(ctx context.Context, typ string, d []byte) error {
 		}
 		err = tx.DeleteRole(ctx, r.RoleID)
 	}
-	if err := ignoreMissing(err); err != nil {
-		return err
-	}
-	return ev.Append(ctx, g.ID, typ, json.RawMessage(d))
+	return err
 }
 
 func reactionKey(e discord.ReactionEmoji) string {
@@ -739,7 +819,7 @@ func (h *Homeserver) fetchMembers(ctx context.Context, guildID snowflake.ID) {
 	if !ok {
 		return
 	}
-	gid := g.OriginID + "@" + g.Origin
+	gid := g.Global
 	n, after := 0, ""
 	for {
 		page, err := h.remote.Members(ctx, g.Origin, gid, after)
@@ -846,4 +926,81 @@ func (h *Homeserver) ApplyEphemeral(ctx context.Context, origin string, e Epheme
 	}
 	h.bus.Publish(storage.Event{LogID: guildID, Type: e.Type, Payload: d, CreatedAt: h.now()})
 	return nil
+}
+
+// opensDM reports whether a batch starts a DM channel's log: its first
+// event creates a DM or group DM.
+func opensDM(b EventBatch) bool {
+	if b.From != 0 || len(b.Events) == 0 || b.Events[0].Type != "CHANNEL_CREATE" {
+		return false
+	}
+	var c struct {
+		Type int `json:"type"`
+	}
+	return json.Unmarshal(b.Events[0].D, &c) == nil && (c.Type == storage.ChannelDM || c.Type == storage.ChannelGroupDM)
+}
+
+// newDMReplica starts the replica of a DM channel of another homeserver:
+// a local snowflake for it, and a position before its first event.
+func (h *Homeserver) newDMReplica(ctx context.Context, origin, global string) (snowflake.ID, error) {
+	var id snowflake.ID
+	err := h.store.Update(ctx, func(tx storage.Tx) error {
+		var err error
+		if id, err = h.newLocalizer(tx, tx).id(ctx, global); err != nil {
+			return err
+		}
+		if _, err := tx.Replica(ctx, id); err == nil {
+			return nil
+		}
+		return tx.SetReplica(ctx, storage.Replica{LogID: id, Origin: origin, Seq: 0})
+	})
+	if err != nil {
+		return 0, domainErr("dm replica", err)
+	}
+	return id, nil
+}
+
+// applyDM applies an event of a DM channel of another homeserver.
+func (ap *applier) applyDM(ctx context.Context, typ string, d []byte) error {
+	tx, g := ap.tx, ap.g
+	var err error
+	switch typ {
+	case "CHANNEL_CREATE":
+		var c discord.DMChannel
+		if err := json.Unmarshal(d, &c); err != nil {
+			return err
+		}
+		if c.ID != g.ID {
+			return fmt.Errorf("dm %d created as %d: %w", g.ID, c.ID, ErrForbidden)
+		}
+		raw, _, _ := ParseGlobalID(g.Global)
+		sc := storage.Channel{ID: c.ID, Type: c.Type, OwnerID: derefID(c.OwnerID), Name: deref(c.Name),
+			CreatedAt: c.ID.Time(), Origin: g.Origin, OriginID: raw}
+		local := false
+		for _, u := range c.Recipients {
+			sc.Recipients = append(sc.Recipients, u.ID)
+			if got, err := tx.UserByID(ctx, u.ID); err == nil && got.Origin == "" {
+				local = true
+			}
+		}
+		if !local {
+			return fmt.Errorf("dm %d names none of this server's users: %w", g.ID, ErrForbidden)
+		}
+		err = tx.CreateChannel(ctx, sc)
+	case "CHANNEL_RECIPIENT_ADD", "CHANNEL_RECIPIENT_REMOVE":
+		var e discord.RecipientEvent
+		if err := json.Unmarshal(d, &e); err != nil {
+			return err
+		}
+		c, cerr := tx.ChannelByID(ctx, g.ID)
+		if cerr != nil {
+			return ignoreMissing(cerr)
+		}
+		next := slices.DeleteFunc(slices.Clone(c.Recipients), func(id snowflake.ID) bool { return id == e.User.ID })
+		if typ == "CHANNEL_RECIPIENT_ADD" {
+			next = append(next, e.User.ID)
+		}
+		err = tx.SetRecipients(ctx, g.ID, next)
+	}
+	return err
 }

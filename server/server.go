@@ -226,6 +226,7 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	fed("GET "+federation.EventsPath, federation.EventsPath, inbound.ServeEvents)
 	fed("GET "+federation.MembersPath, federation.MembersPath, inbound.ServeMembers)
 	fed("PUT "+federation.EphemeralPath, federation.EphemeralPath, inbound.ServeEphemeral)
+	fed("GET "+federation.UserPath, federation.UserPath, inbound.ServeUser)
 	fed("PUT "+federation.SendPath+"{txn}", federation.SendPath+"{txn}", inbound.ServeSend)
 	route("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
 	route("/healthz", http.HandlerFunc(healthz))
