@@ -3,9 +3,6 @@ package clientapi_test
 import (
 	"bytes"
 	"fmt"
-	"io"
-	"mime/multipart"
-	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -282,29 +279,7 @@ func TestPins(t *testing.T) {
 // multipartSend posts files with payload_json, as discordgo and discord.js do.
 func multipartSend(t *testing.T, s *st.Server, tok, channel string, payload string, files map[string][]byte) st.Response {
 	t.Helper()
-	var buf bytes.Buffer
-	w := multipart.NewWriter(&buf)
-	if payload != "" {
-		fw, _ := w.CreateFormField("payload_json")
-		fw.Write([]byte(payload))
-	}
-	i := 0
-	for name, data := range files {
-		fw, _ := w.CreateFormFile(fmt.Sprintf("files[%d]", i), name)
-		fw.Write(data)
-		i++
-	}
-	w.Close()
-	req, _ := http.NewRequest("POST", s.URL()+"/api/v10/channels/"+channel+"/messages", &buf)
-	req.Header.Set("Content-Type", w.FormDataContentType())
-	req.Header.Set("Authorization", tok)
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	body, _ := io.ReadAll(res.Body)
-	return st.Response{Status: res.StatusCode, Header: res.Header, Body: body}
+	return s.SendFiles(t, tok, channel, payload, files)
 }
 
 func TestAttachments(t *testing.T) {

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"hearth/homeserver"
@@ -24,6 +25,7 @@ const (
 	MembersPath   = "/_hearth/federation/v1/guilds/{guild}/members"
 	EphemeralPath = "/_hearth/federation/v1/ephemeral"
 	UserPath      = "/_hearth/federation/v1/users/{username}"
+	UploadPath    = "/_hearth/federation/v1/uploads/{hash}"
 )
 
 // Bounds on what a peer may send back: a join's snapshot carries up to
@@ -146,4 +148,58 @@ func (c *Client) User(ctx context.Context, server, username string) (homeserver.
 	var u homeserver.RemoteUser
 	err := c.do(ctx, http.MethodGet, server, "/_hearth/federation/v1/users/"+url.PathEscape(username), nil, &u, 64<<10)
 	return u, err
+}
+
+// Fetch implements homeserver.Remote. Files are fetched unsigned: an
+// attachment's path carries its own MAC, and emoji images are public.
+func (c *Client) Fetch(ctx context.Context, server, path string, limit int64) (io.ReadCloser, error) {
+	if !strings.HasPrefix(path, "/") {
+		return nil, fmt.Errorf("fetch %q from %s: %w", path, server, homeserver.ErrNotFound)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.scheme+server+path, nil)
+	if err != nil {
+		return nil, fmt.Errorf("fetch from %s: %w: %w", server, homeserver.ErrNotFound, err)
+	}
+	res, err := c.http.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("fetch from %s: %w: %w", server, homeserver.ErrUnavailable, err)
+	}
+	switch {
+	case res.StatusCode == http.StatusNotFound:
+		res.Body.Close()
+		return nil, fmt.Errorf("fetch %s from %s: %w", path, server, homeserver.ErrNotFound)
+	case res.StatusCode != http.StatusOK:
+		res.Body.Close()
+		return nil, fmt.Errorf("fetch %s from %s: status %d: %w", path, server, res.StatusCode, homeserver.ErrUnavailable)
+	case res.ContentLength > limit:
+		res.Body.Close()
+		return nil, fmt.Errorf("fetch %s from %s: %d bytes: %w", path, server, res.ContentLength, homeserver.ErrTooLarge)
+	}
+	return struct {
+		io.Reader
+		io.Closer
+	}{io.LimitReader(res.Body, limit+1), res.Body}, nil
+}
+
+// FetchUpload implements homeserver.Remote.
+func (c *Client) FetchUpload(ctx context.Context, server, hash string, limit int64) (io.ReadCloser, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.scheme+server+"/_hearth/federation/v1/uploads/"+url.PathEscape(hash), bytes.NewReader(nil))
+	if err != nil {
+		return nil, fmt.Errorf("fetch upload from %s: %w: %w", server, homeserver.ErrUnavailable, err)
+	}
+	if err := Sign(req, nil, c.serverName, c.key, c.now()); err != nil {
+		return nil, err
+	}
+	res, err := c.http.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("fetch upload from %s: %w: %w", server, homeserver.ErrUnavailable, err)
+	}
+	if res.StatusCode != http.StatusOK {
+		res.Body.Close()
+		return nil, fmt.Errorf("fetch upload %s from %s: status %d: %w", hash, server, res.StatusCode, homeserver.ErrUnavailable)
+	}
+	return struct {
+		io.Reader
+		io.Closer
+	}{io.LimitReader(res.Body, limit+1), res.Body}, nil
 }

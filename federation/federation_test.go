@@ -3,8 +3,12 @@ package federation_test
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"image"
+	"image/png"
+	"io"
 	"net/http"
 	"path/filepath"
 	"strings"
@@ -226,6 +230,70 @@ func TestFederatedGuild(t *testing.T) {
 		}
 		return ""
 	})
+
+	// Files: bob's upload goes to the origin through his homeserver; each
+	// server serves it from its own links, the member server fetching it
+	// from the origin on first use.
+	img := testPNG(t)
+	r = b.SendFiles(t, bob.tok, bGeneral, `{"content":"a picture"}`, map[string][]byte{"pic.png": img})
+	st.Expect(t, r, 200, nil)
+	pic := r.JSON(t)
+	atts := pic["attachments"].([]any)
+	if len(atts) != 1 {
+		t.Fatalf("bob's file message on B = %s", r.Body)
+	}
+	att := atts[0].(map[string]any)
+	if !strings.HasPrefix(att["url"].(string), b.URL()+"/attachments/") || att["content_type"] != "image/png" || att["width"] != float64(2) {
+		t.Fatalf("attachment on B = %v", att)
+	}
+	fetch := func(url string) []byte {
+		res, err := http.Get(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		body, _ := io.ReadAll(res.Body)
+		if res.StatusCode != 200 {
+			t.Fatalf("GET %s: %d %s", url, res.StatusCode, body)
+		}
+		return body
+	}
+	if got := fetch(att["url"].(string)); !bytes.Equal(got, img) {
+		t.Fatalf("B served %d bytes, want the %d uploaded", len(got), len(img))
+	}
+	onAPic := list(t, ann.do(t, "GET", "/api/v10/channels/"+general+"/messages?limit=1", nil))[0]
+	aURL := onAPic["attachments"].([]any)[0].(map[string]any)["url"].(string)
+	if onAPic["content"] != "a picture" || !strings.HasPrefix(aURL, a.URL()) || !bytes.Equal(fetch(aURL), img) {
+		t.Fatalf("file on A: %v", onAPic)
+	}
+	eventually(t, "file on C", func() string {
+		ms := list(t, cat.do(t, "GET", "/api/v10/channels/"+cGeneral+"/messages?limit=1", nil))
+		if len(ms) == 0 || ms[0]["content"] != "a picture" || len(ms[0]["attachments"].([]any)) != 1 {
+			return fmt.Sprintf("C's newest message is %v", ms)
+		}
+		if url := ms[0]["attachments"].([]any)[0].(map[string]any)["url"].(string); !bytes.Equal(fetch(url), img) {
+			return "C serves other bytes"
+		}
+		return ""
+	})
+	ok(t, bob.do(t, "DELETE", "/api/v10/channels/"+bGeneral+"/messages/"+pic["id"].(string), nil), 204)
+
+	// Custom emoji of the origin are served by the member server too.
+	emoji := ok(t, ann.do(t, "POST", "/api/v10/guilds/"+g["id"].(string)+"/emojis", map[string]any{"name": "hearth",
+		"image": "data:image/png;base64," + base64.StdEncoding.EncodeToString(img)}), 201)
+	var bEmoji string
+	eventually(t, "emoji on B", func() string {
+		for _, e := range ok(t, bob.do(t, "GET", "/api/v10/guilds/"+bGuild, nil), 200)["emojis"].([]any) {
+			if e.(map[string]any)["name"] == "hearth" {
+				bEmoji = e.(map[string]any)["id"].(string)
+				return ""
+			}
+		}
+		return "B has no emoji"
+	})
+	if bEmoji == emoji["id"] || !bytes.Equal(fetch(b.URL()+"/emojis/"+bEmoji+".png"), img) {
+		t.Fatalf("emoji on B: %s (origin's %v)", bEmoji, emoji["id"])
+	}
 
 	// IDs of the same messages on each server.
 	idsOf := func(u user, ch string) map[string]string {
@@ -605,4 +673,16 @@ func TestFederationMemberPages(t *testing.T) {
 		}
 		return ""
 	})
+}
+
+// testPNG is a 2×2 PNG.
+func testPNG(t *testing.T) []byte {
+	t.Helper()
+	img := image.NewNRGBA(image.Rect(0, 0, 2, 2))
+	img.Pix[0], img.Pix[3] = 200, 255
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, img); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -25,6 +26,7 @@ type Domain interface {
 	PeerMembers(ctx context.Context, peer, guild, after string) (homeserver.MemberPage, error)
 	ApplyEphemeral(ctx context.Context, origin string, e homeserver.EphemeralEvent) error
 	PeerProfile(ctx context.Context, username string) (homeserver.RemoteUser, error)
+	PeerUpload(ctx context.Context, peer, hash string) (homeserver.File, error)
 }
 
 // Serve wires the handlers: hs answers them; joined is told after a peer's
@@ -196,4 +198,22 @@ func (in *Inbound) ServeUser(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, u)
+}
+
+// ServeUpload answers UploadPath: the bytes of a file this server's user
+// is sending in a guild of the signer, for the signer only.
+func (in *Inbound) ServeUpload(w http.ResponseWriter, r *http.Request) {
+	peer, ok := in.accept(w, r, nil)
+	if !ok {
+		return
+	}
+	f, err := in.hs.PeerUpload(r.Context(), peer, r.PathValue("hash"))
+	if err != nil {
+		in.fail(w, r, peer, err)
+		return
+	}
+	defer f.Close()
+	w.Header().Set("Content-Type", f.ContentType)
+	w.Header().Set("Content-Length", strconv.FormatInt(f.Size, 10))
+	_, _ = io.Copy(w, f)
 }

@@ -247,6 +247,11 @@ func (h *Homeserver) EmojiImage(ctx context.Context, emojiID snowflake.ID) (File
 	if err != nil {
 		return File{}, storeErr("emoji image", err)
 	}
+	if e.Hash == "" {
+		if e, err = h.remoteEmoji(ctx, e); err != nil {
+			return File{}, err
+		}
+	}
 	return h.openImage(e.Hash)
 }
 

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"time"
 
 	"hearth/discord"
@@ -29,6 +30,12 @@ type Remote interface {
 	Members(ctx context.Context, server, guild, after string) (MemberPage, error)
 	// User looks up a user of server by name.
 	User(ctx context.Context, server, username string) (RemoteUser, error)
+	// Fetch reads a file server serves at path (an attachment or an emoji
+	// image), at most limit bytes.
+	Fetch(ctx context.Context, server, path string, limit int64) (io.ReadCloser, error)
+	// FetchUpload reads, with a signed request, a file that server's user
+	// is sending in one of this server's guilds.
+	FetchUpload(ctx context.Context, server, hash string, limit int64) (io.ReadCloser, error)
 }
 
 // MemberPage is a page of an origin guild's members (global IDs); Next is

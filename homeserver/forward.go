@@ -29,19 +29,27 @@ func (h *Homeserver) forwardable(ctx context.Context, p Principal, channelID sno
 }
 
 func (h *Homeserver) forwardSend(ctx context.Context, p Principal, g replicaLog, channelID snowflake.ID, in MessageCreate) (discord.Message, error) {
-	if len(in.Files) > 0 {
-		h.DiscardUploads(in.Files)
-		return discord.Message{}, Invalid("files", "FEDERATION_FILES", "Files cannot be sent to a guild of another homeserver yet.")
-	}
 	if err := h.forwardable(ctx, p, channelID); err != nil {
+		h.DiscardUploads(in.Files)
 		return discord.Message{}, err
 	}
+	// The origin fetches the files from here while it handles the send.
+	var files []actFile
+	var hashes []string
+	for _, f := range in.Files {
+		if err := h.cfg.Blobs.Promote(f.staged); err != nil {
+			return discord.Message{}, fmt.Errorf("send: %w", err)
+		}
+		files = append(files, actFile{Filename: f.Filename, Description: f.Description, Hash: f.Hash, Size: f.Size})
+		hashes = append(hashes, f.Hash)
+	}
+	defer h.lend(g.Origin, hashes)()
 	reply, err := h.globalOf(ctx, in.ReplyTo)
 	if err != nil {
 		return discord.Message{}, err
 	}
 	data, err := json.Marshal(actMessage{Content: &in.Content, Nonce: in.Nonce, EnforceNonce: in.EnforceNonce,
-		TTS: in.TTS, Embeds: in.Embeds, Flags: &in.Flags, ReplyTo: reply, FailIfNotExists: in.FailIfNotExists})
+		TTS: in.TTS, Embeds: in.Embeds, Flags: &in.Flags, ReplyTo: reply, FailIfNotExists: in.FailIfNotExists, Files: files})
 	if err != nil {
 		return discord.Message{}, err
 	}
@@ -52,9 +60,24 @@ func (h *Homeserver) forwardSend(ctx context.Context, p Principal, g replicaLog,
 	if err != nil {
 		return discord.Message{}, err
 	}
-	var out discord.Message
-	err = h.localResult(ctx, res, &out)
-	return out, err
+	return h.replicaResult(ctx, p, channelID, res)
+}
+
+// replicaResult answers a forwarded send or edit from the replica, which
+// holds the message by now: the client gets this server's IDs and links.
+func (h *Homeserver) replicaResult(ctx context.Context, p Principal, channelID snowflake.ID, res ActResult) (discord.Message, error) {
+	var sent discord.Message
+	if err := h.localResult(ctx, res, &sent); err != nil {
+		return discord.Message{}, err
+	}
+	out, err := h.Message(ctx, p, channelID, sent.ID)
+	if err != nil {
+		// Sent, but not readable here (no READ_MESSAGE_HISTORY): the
+		// origin's rendering is the answer.
+		return sent, nil
+	}
+	out.Nonce = sent.Nonce
+	return out, nil
 }
 
 func (h *Homeserver) forwardEdit(ctx context.Context, p Principal, g replicaLog, channelID, messageID snowflake.ID, e MessageEdit) (discord.Message, error) {
@@ -79,9 +102,7 @@ func (h *Homeserver) forwardEdit(ctx context.Context, p Principal, g replicaLog,
 	if err != nil {
 		return discord.Message{}, err
 	}
-	var out discord.Message
-	err = h.localResult(ctx, res, &out)
-	return out, err
+	return h.replicaResult(ctx, p, channelID, res)
 }
 
 // forwardSimple forwards an action without a result.

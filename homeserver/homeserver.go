@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime"
+	"sync"
 	"time"
 
 	"hearth/homeserver/bus"
@@ -68,6 +69,10 @@ type Homeserver struct {
 	remote Remote
 	// replicas serialises the application of each replica's events.
 	replicas keyedMutex
+	// lent are the uploads a peer may fetch while it handles a send of
+	// one of this server's users: hash → peer → how many sends.
+	lentMu sync.Mutex
+	lent   map[string]map[string]int
 	// background holds work that must not hold up the request that gave
 	// rise to it (a new replica's member pages); RunMaintenance runs it.
 	background chan func(context.Context)

@@ -99,8 +99,10 @@ func (h *Homeserver) placeOf(ctx context.Context, r storage.Reader, channelID, u
 // may post files in the channel at all, so that nobody can fill the disk
 // with uploads to channels they cannot write in.
 func (h *Homeserver) CanUpload(ctx context.Context, p Principal, channelID snowflake.ID) error {
-	if err := h.localChannel(ctx, channelID); err != nil {
-		return err
+	if _, ok := h.replicaOfChannel(ctx, channelID); ok {
+		// The origin decides; here the replica can tell only that the
+		// channel is in view.
+		return h.forwardable(ctx, p, channelID)
 	}
 	pl, err := h.placeOf(ctx, h.hot, channelID, p.User.ID)
 	if err != nil {
@@ -865,6 +867,11 @@ func (h *Homeserver) AttachmentFile(ctx context.Context, channelID, attachmentID
 	}
 	if err != nil {
 		return File{}, "", storeErr("attachment", err)
+	}
+	if a.Hash == "" {
+		if a, err = h.remoteAttachment(ctx, a); err != nil {
+			return File{}, "", err
+		}
 	}
 	f, err := h.cfg.Blobs.Open(a.Hash)
 	if err != nil {

@@ -342,6 +342,16 @@ type actMessage struct {
 	FailIfNotExists bool              `json:"fail_if_not_exists,omitempty"`
 	Emoji           string            `json:"emoji,omitempty"`
 	EmbedsSet       bool              `json:"embeds_set,omitempty"`
+	Files           []actFile         `json:"files,omitempty"`
+}
+
+// actFile is a file of a forwarded send: the origin fetches its bytes from
+// the sender's homeserver by hash (FetchUpload) and checks them.
+type actFile struct {
+	Filename    string `json:"filename"`
+	Description string `json:"description,omitempty"`
+	Hash        string `json:"hash"`
+	Size        int64  `json:"size"`
 }
 
 // PeerAct does what peer asks for one of its users, with the same checks
@@ -403,6 +413,9 @@ func (h *Homeserver) PeerAct(ctx context.Context, peer string, act Act) (ActResu
 			in.Flags = *data.Flags
 		}
 		if in.ReplyTo, err = h.lookupGlobal(ctx, data.ReplyTo, ErrUnknownMessage); err != nil {
+			return ActResult{}, err
+		}
+		if in.Files, err = h.borrowUploads(ctx, peer, p, channelID, data.Files); err != nil {
 			return ActResult{}, err
 		}
 		result, err = h.SendMessage(ctx, p, channelID, in)

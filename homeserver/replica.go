@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -361,6 +362,9 @@ type applier struct {
 	g        replicaLog
 	msgs     []storage.Message
 	channels map[snowflake.ID]bool
+	// rewrite, when set, is the payload to dispatch here instead of the
+	// origin's (its links point at this server).
+	rewrite []byte
 }
 
 func (ap *applier) flushMessages(ctx context.Context) error {
@@ -411,6 +415,9 @@ func (ap *applier) apply(ctx context.Context, typ string, d []byte) error {
 	if err := ignoreMissing(err); err != nil {
 		return err
 	}
+	if ap.rewrite != nil {
+		d, ap.rewrite = ap.rewrite, nil
+	}
 	return ap.ev.Append(ctx, ap.g.ID, typ, json.RawMessage(d))
 }
 
@@ -437,7 +444,20 @@ func (ap *applier) applyMessage(ctx context.Context, typ string, d []byte) error
 		} else if !ok {
 			return errNotHeld
 		}
-		ap.msgs = append(ap.msgs, messageFrom(m, ap.guildID(), h.now()))
+		sm := messageFrom(m, ap.guildID(), h.now())
+		if len(m.Attachments) > 0 {
+			// The files stay at the origin until someone here asks for
+			// them; clients are given this server's links.
+			sm.Attachments = remoteAttachments(m, ap.g.Origin)
+			m.Attachments = m.Attachments[:0]
+			for _, a := range sm.Attachments {
+				m.Attachments = append(m.Attachments, h.renderAttachment(a))
+			}
+			if ap.rewrite, err = json.Marshal(m); err != nil {
+				return err
+			}
+		}
+		ap.msgs = append(ap.msgs, sm)
 	case "MESSAGE_UPDATE":
 		var m discord.Message
 		if err := json.Unmarshal(d, &m); err != nil {
@@ -552,6 +572,8 @@ func (ap *applier) applyGuild(ctx context.Context, typ string, d []byte) error {
 			return err
 		}
 		err = upsertRole(ctx, tx, g.ID, r.Role)
+	case "GUILD_EMOJIS_UPDATE":
+		err = applyEmojis(ctx, tx, g.ID, d)
 	case "GUILD_ROLE_DELETE":
 		var r discord.RoleDeleteEvent
 		if err := json.Unmarshal(d, &r); err != nil {
@@ -567,6 +589,28 @@ func reactionKey(e discord.ReactionEmoji) string {
 		return e.Name + ":" + e.ID.String()
 	}
 	return e.Name
+}
+
+// remoteAttachments are the attachments of an origin's message, without
+// their bytes: where the origin serves each, when its link is on the
+// origin itself.
+func remoteAttachments(m discord.Message, origin string) []storage.Attachment {
+	out := make([]storage.Attachment, 0, len(m.Attachments))
+	for _, a := range m.Attachments {
+		sa := storage.Attachment{ID: a.ID, MessageID: m.ID, ChannelID: m.ChannelID, Filename: SanitiseFilename(a.Filename),
+			Description: deref(a.Description), ContentType: a.ContentType, Size: a.Size}
+		if a.Width != nil && a.Height != nil {
+			sa.Width, sa.Height = *a.Width, *a.Height
+		}
+		if u, err := url.Parse(a.URL); err == nil && u.Host == origin && strings.HasPrefix(u.Path, "/attachments/") {
+			sa.OriginPath = u.EscapedPath()
+			if u.RawQuery != "" {
+				sa.OriginPath += "?" + u.RawQuery
+			}
+		}
+		out = append(out, sa)
+	}
+	return out
 }
 
 func messageFrom(m discord.Message, guildID snowflake.ID, now time.Time) storage.Message {
@@ -765,6 +809,9 @@ func (h *Homeserver) remoteJoin(ctx context.Context, p Principal, server, code s
 			if err := upsertChannel(ctx, tx, guildID, c); err != nil {
 				return err
 			}
+		}
+		if err := syncEmojis(ctx, tx, guildID, st.Emojis); err != nil {
+			return err
 		}
 		var mine *discord.Member
 		for i, m := range members {

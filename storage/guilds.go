@@ -119,6 +119,8 @@ type GuildWriter interface {
 	UpdateEmoji(ctx context.Context, e Emoji) error
 	// DeleteEmoji removes one; ErrNotFound if absent.
 	DeleteEmoji(ctx context.Context, id snowflake.ID) error
+	// SetEmojiHash records the image of an emoji fetched from its origin.
+	SetEmojiHash(ctx context.Context, id snowflake.ID, hash string) error
 
 	// AddAuditEntry records who changed what.
 	AddAuditEntry(ctx context.Context, e AuditEntry) error

@@ -75,6 +75,10 @@ type MessageWriter interface {
 	// or every reaction when emoji is "", and returns how many it removed.
 	RemoveReactions(ctx context.Context, messageID snowflake.ID, emoji string) (int, error)
 
+	// SetAttachmentHash records the bytes of an attachment fetched from
+	// its origin.
+	SetAttachmentHash(ctx context.Context, id snowflake.ID, hash string) error
+
 	// SetRecipients replaces the recipients of a DM channel.
 	SetRecipients(ctx context.Context, channelID snowflake.ID, users []snowflake.ID) error
 }
@@ -147,6 +151,9 @@ type Attachment struct {
 	// Width and Height are set for images, 0 otherwise.
 	Width  int
 	Height int
+	// OriginPath is where the origin of a replicated message serves the
+	// file; Hash is "" until it has been fetched from there.
+	OriginPath string
 }
 
 // Revision is an earlier version of a message, kept when it was edited or

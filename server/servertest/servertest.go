@@ -6,7 +6,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
+	"mime/multipart"
 	"net/http"
 	"sync"
 	"testing"
@@ -187,6 +189,35 @@ func (s *Server) Do(t testing.TB, method, path, token string, body any) Response
 		t.Fatalf("%s %s: read body: %v", method, path, err)
 	}
 	return Response{Status: res.StatusCode, Header: res.Header, Body: b}
+}
+
+// SendFiles posts a message with files, as multipart with payload_json
+// (payload "" for none), the way discordgo and discord.js send them.
+func (s *Server) SendFiles(t testing.TB, tok, channel, payload string, files map[string][]byte) Response {
+	t.Helper()
+	var buf bytes.Buffer
+	w := multipart.NewWriter(&buf)
+	if payload != "" {
+		fw, _ := w.CreateFormField("payload_json")
+		_, _ = fw.Write([]byte(payload))
+	}
+	i := 0
+	for name, data := range files {
+		fw, _ := w.CreateFormFile(fmt.Sprintf("files[%d]", i), name)
+		_, _ = fw.Write(data)
+		i++
+	}
+	w.Close()
+	req, _ := http.NewRequest("POST", s.URL()+"/api/v10/channels/"+channel+"/messages", &buf)
+	req.Header.Set("Content-Type", w.FormDataContentType())
+	req.Header.Set("Authorization", tok)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(res.Body)
+	return Response{Status: res.StatusCode, Header: res.Header, Body: body}
 }
 
 // Register makes an account and returns its token.

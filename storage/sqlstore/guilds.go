@@ -303,3 +303,8 @@ func (t *tx) AddAuditEntry(ctx context.Context, e storage.AuditEntry) error {
 		int64(e.ID), int64(e.GuildID), int64(e.UserID), e.ActionType, nullID(e.TargetID),
 		nullJSON(e.Changes), nullJSON(e.Options), e.Reason)
 }
+
+// SetEmojiHash implements storage.Tx.
+func (t *tx) SetEmojiHash(ctx context.Context, id snowflake.ID, hash string) error {
+	return t.exec(ctx, "set emoji hash", `UPDATE emojis SET hash = $2 WHERE id = $1`, int64(id), hash)
+}

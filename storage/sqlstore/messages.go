@@ -85,14 +85,14 @@ func (d idListDest) Scan(v any) error {
 func scanIDList(p *[]snowflake.ID) idListDest { return idListDest{p} }
 
 const attachmentColumns = `a.id, a.message_id, a.channel_id, a.filename, a.description, a.content_type, a.size,
-	a.hash, a.width, a.height`
+	a.hash, a.width, a.height, a.origin_path`
 
 var attachmentInsertColumns = strings.ReplaceAll(attachmentColumns, "a.", "")
 
 func scanAttachment(row scanner) (storage.Attachment, error) {
 	var a storage.Attachment
 	err := row.Scan(scanID(&a.ID), scanID(&a.MessageID), scanID(&a.ChannelID), &a.Filename, &a.Description,
-		&a.ContentType, &a.Size, &a.Hash, &a.Width, &a.Height)
+		&a.ContentType, &a.Size, &a.Hash, &a.Width, &a.Height, &a.OriginPath)
 	return a, err
 }
 
@@ -518,7 +518,7 @@ func (t *tx) CreateMessages(ctx context.Context, msgs []storage.Message) error {
 		return err
 	}
 	if len(atts) > 0 {
-		const acols = 10
+		const acols = 11
 		b.Reset()
 		args = args[:0]
 		b.WriteString(`INSERT INTO attachments (` + attachmentInsertColumns + `) VALUES `)
@@ -528,7 +528,7 @@ func (t *tx) CreateMessages(ctx context.Context, msgs []storage.Message) error {
 			}
 			writePlaceholders(&b, len(args), acols)
 			args = append(args, int64(a.ID), int64(a.MessageID), int64(a.ChannelID), a.Filename, a.Description,
-				a.ContentType, a.Size, a.Hash, a.Width, a.Height)
+				a.ContentType, a.Size, a.Hash, a.Width, a.Height, a.OriginPath)
 		}
 		if err := t.exec(ctx, "create attachments", b.String(), args...); err != nil {
 			return err
@@ -656,4 +656,9 @@ func (t *tx) RemoveReactions(ctx context.Context, messageID snowflake.ID, emoji 
 		return 0, t.wrap("remove reactions", err)
 	}
 	return rowsAffected(t.reader, "remove reactions", res)
+}
+
+// SetAttachmentHash implements storage.Tx.
+func (t *tx) SetAttachmentHash(ctx context.Context, id snowflake.ID, hash string) error {
+	return t.exec(ctx, "set attachment hash", `UPDATE attachments SET hash = $2 WHERE id = $1`, int64(id), hash)
 }

@@ -1,0 +1,216 @@
+package homeserver
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+
+	"hearth/discord"
+	"hearth/snowflake"
+	"hearth/storage"
+)
+
+// Files and custom emoji of other homeservers' guilds: a replica holds
+// their metadata, and fetches the bytes from the origin the first time one
+// of its users asks, keeping them in its own store after.
+
+// maxEmojiImage bounds a fetched emoji image (Discord's limit is 256 KiB).
+const maxEmojiImage = 1 << 20
+
+// fetchBlob copies a file of origin into the blob store.
+func (h *Homeserver) fetchBlob(ctx context.Context, origin, path string, limit int64) (string, error) {
+	if h.remote == nil {
+		return "", fmt.Errorf("fetch from %s: federation is off: %w", origin, ErrUnavailable)
+	}
+	body, err := h.remote.Fetch(ctx, origin, path, limit)
+	if err != nil {
+		return "", err
+	}
+	defer body.Close()
+	hash, _, err := h.cfg.Blobs.Put(body, limit)
+	if err != nil {
+		return "", fmt.Errorf("fetch from %s: %w: %w", origin, ErrUnavailable, err)
+	}
+	return hash, nil
+}
+
+// remoteAttachment fetches the bytes of a replicated attachment.
+func (h *Homeserver) remoteAttachment(ctx context.Context, a storage.Attachment) (storage.Attachment, error) {
+	rl, ok := h.replicaOfChannel(ctx, a.ChannelID)
+	if !ok || a.OriginPath == "" {
+		return a, fmt.Errorf("attachment %d: %w", a.ID, ErrNotFound)
+	}
+	hash, err := h.fetchBlob(ctx, rl.Origin, a.OriginPath, h.cfg.MaxUploadSize)
+	if err != nil {
+		return a, err
+	}
+	err = h.store.Update(ctx, func(tx storage.Tx) error { return tx.SetAttachmentHash(ctx, a.ID, hash) })
+	if err != nil {
+		return a, storeErr("attachment", err)
+	}
+	a.Hash = hash
+	return a, nil
+}
+
+// remoteEmoji fetches the image of a replicated custom emoji.
+func (h *Homeserver) remoteEmoji(ctx context.Context, e storage.Emoji) (storage.Emoji, error) {
+	rl, ok := h.replicaGuild(ctx, e.GuildID)
+	if !ok {
+		return e, fmt.Errorf("emoji %d: %w", e.ID, ErrNotFound)
+	}
+	origins, err := h.store.FederatedOrigins(ctx, []snowflake.ID{e.ID})
+	if err != nil {
+		return e, storeErr("emoji", err)
+	}
+	g, ok := origins[e.ID]
+	if !ok || g.Origin != rl.Origin {
+		return e, fmt.Errorf("emoji %d: %w", e.ID, ErrNotFound)
+	}
+	ext := ".png"
+	if e.Animated {
+		ext = ".gif"
+	}
+	hash, err := h.fetchBlob(ctx, rl.Origin, "/emojis/"+g.OriginID+ext, maxEmojiImage)
+	if err != nil {
+		return e, err
+	}
+	if err := h.store.Update(ctx, func(tx storage.Tx) error { return tx.SetEmojiHash(ctx, e.ID, hash) }); err != nil {
+		return e, storeErr("emoji", err)
+	}
+	e.Hash = hash
+	return e, nil
+}
+
+// syncEmojis makes a replica's custom emoji the origin's list (a
+// snapshot's, or GUILD_EMOJIS_UPDATE's); images are fetched when asked for.
+func syncEmojis(ctx context.Context, tx storage.Tx, guildID snowflake.ID, list []discord.Emoji) error {
+	have, err := tx.GuildEmojis(ctx, guildID)
+	if err != nil {
+		return err
+	}
+	for _, old := range have {
+		if !slices.ContainsFunc(list, func(e discord.Emoji) bool { return e.ID == old.ID }) {
+			if err := ignoreMissing(tx.DeleteEmoji(ctx, old.ID)); err != nil {
+				return err
+			}
+		}
+	}
+	for _, e := range list {
+		i := slices.IndexFunc(have, func(o storage.Emoji) bool { return o.ID == e.ID })
+		if i >= 0 {
+			if have[i].Name != e.Name {
+				have[i].Name = e.Name
+				if err := tx.UpdateEmoji(ctx, have[i]); err != nil {
+					return err
+				}
+			}
+			continue
+		}
+		var creator snowflake.ID
+		if e.User != nil {
+			creator = e.User.ID
+		}
+		if err := tx.CreateEmoji(ctx, storage.Emoji{ID: e.ID, GuildID: guildID, UserID: creator, Name: e.Name,
+			Animated: e.Animated, Available: e.Available, CreatedAt: e.ID.Time()}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// applyEmojis applies GUILD_EMOJIS_UPDATE to a replica.
+func applyEmojis(ctx context.Context, tx storage.Tx, guildID snowflake.ID, d []byte) error {
+	var e discord.EmojisEvent
+	if err := json.Unmarshal(d, &e); err != nil {
+		return err
+	}
+	return syncEmojis(ctx, tx, guildID, e.Emojis)
+}
+
+// borrowUploads fetches from peer the files its user is sending in one of
+// this server's channels, after checking that the user may post files
+// there at all.
+func (h *Homeserver) borrowUploads(ctx context.Context, peer string, p Principal, channelID snowflake.ID, files []actFile) ([]Upload, error) {
+	if len(files) == 0 {
+		return nil, nil
+	}
+	if len(files) > MaxFiles {
+		return nil, Invalid("files", "BASE_TYPE_MAX_LENGTH", fmt.Sprintf("Must be %d or fewer in length.", MaxFiles))
+	}
+	if err := h.CanUpload(ctx, p, channelID); err != nil {
+		return nil, err
+	}
+	var out []Upload
+	for _, f := range files {
+		if f.Size > h.cfg.MaxUploadSize {
+			h.DiscardUploads(out)
+			return nil, fmt.Errorf("upload %q: %w", f.Filename, ErrTooLarge)
+		}
+		body, err := h.remote.FetchUpload(ctx, peer, f.Hash, h.cfg.MaxUploadSize)
+		if err != nil {
+			h.DiscardUploads(out)
+			return nil, err
+		}
+		up, err := h.StoreUpload(body, f.Filename)
+		body.Close()
+		if err == nil && up.Hash != f.Hash {
+			h.DiscardUploads([]Upload{up})
+			err = fmt.Errorf("upload %q: %s sent other bytes than it named: %w", f.Filename, peer, ErrForbidden)
+		}
+		if err != nil {
+			h.DiscardUploads(out)
+			return nil, err
+		}
+		up.Description = clip(f.Description, 1024)
+		out = append(out, up)
+	}
+	return out, nil
+}
+
+// lend lets peer fetch the given uploads until the returned func is called.
+func (h *Homeserver) lend(peer string, hashes []string) func() {
+	h.lentMu.Lock()
+	defer h.lentMu.Unlock()
+	if h.lent == nil {
+		h.lent = map[string]map[string]int{}
+	}
+	for _, hash := range hashes {
+		if h.lent[hash] == nil {
+			h.lent[hash] = map[string]int{}
+		}
+		h.lent[hash][peer]++
+	}
+	return func() {
+		h.lentMu.Lock()
+		defer h.lentMu.Unlock()
+		for _, hash := range hashes {
+			if h.lent[hash][peer]--; h.lent[hash][peer] <= 0 {
+				delete(h.lent[hash], peer)
+			}
+			if len(h.lent[hash]) == 0 {
+				delete(h.lent, hash)
+			}
+		}
+	}
+}
+
+// PeerUpload opens an upload for the peer it was lent to.
+func (h *Homeserver) PeerUpload(ctx context.Context, peer, hash string) (File, error) {
+	h.lentMu.Lock()
+	ok := h.lent[hash][peer] > 0
+	h.lentMu.Unlock()
+	if !ok {
+		return File{}, fmt.Errorf("upload %s: not lent to %s: %w", hash, peer, ErrNotFound)
+	}
+	f, err := h.cfg.Blobs.Open(hash)
+	if err != nil {
+		return File{}, fmt.Errorf("upload %s: %w", hash, ErrNotFound)
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return File{}, fmt.Errorf("upload %s: %w", hash, err)
+	}
+	return File{ReadSeekCloser: f, ContentType: "application/octet-stream", Size: st.Size()}, nil
+}
