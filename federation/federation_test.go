@@ -202,7 +202,6 @@ func TestFederatedGuild(t *testing.T) {
 	}
 	// What is not carried to the origin yet is refused, not done to the
 	// replica alone.
-	st.Expect(t, bob.do(t, "PUT", "/api/v10/channels/"+bGeneral+"/pins/"+bm["id"].(string), nil), 403, st.Code(50001))
 	st.Expect(t, bob.do(t, "POST", "/api/v10/guilds/"+bGuild+"/channels", map[string]any{"name": "mine"}), 403, st.Code(50001))
 
 	// A channel appears on the replicas, then is hidden from their members
@@ -336,6 +335,31 @@ func TestFederatedGuild(t *testing.T) {
 		}
 		return ""
 	})
+
+	// Pins: the origin decides who may pin; every replica lists the pin.
+	st.Expect(t, bob.do(t, "PUT", "/api/v10/channels/"+bGeneral+"/pins/"+onB["two from B"], nil), 403, st.Code(50013))
+	ok(t, ann.do(t, "PUT", "/api/v10/channels/"+general+"/pins/"+onA["two from B"], nil), 204)
+	eventually(t, "pin on C", func() string {
+		pins := list(t, cat.do(t, "GET", "/api/v10/channels/"+cGeneral+"/pins", nil))
+		if len(pins) != 1 || pins[0]["id"] != onC["two from B"] || pins[0]["pinned"] != true {
+			return fmt.Sprintf("C's pins: %v", pins)
+		}
+		return ""
+	})
+	ok(t, ann.do(t, "DELETE", "/api/v10/channels/"+general+"/pins/"+onA["two from B"], nil), 204)
+	eventually(t, "unpin on C", func() string {
+		if pins := list(t, cat.do(t, "GET", "/api/v10/channels/"+cGeneral+"/pins", nil)); len(pins) != 0 {
+			return fmt.Sprintf("C's pins: %v", pins)
+		}
+		return ""
+	})
+	// The pin's notice (type 6) went everywhere too; the owner removes it
+	// from the conversation compared below.
+	notice := list(t, ann.do(t, "GET", "/api/v10/channels/"+general+"/messages?limit=1", nil))[0]
+	if notice["type"] != float64(6) {
+		t.Fatalf("newest message on A after a pin = %v", notice)
+	}
+	ok(t, ann.do(t, "DELETE", "/api/v10/channels/"+general+"/messages/"+notice["id"].(string), nil), 204)
 
 	// Edits and deletes: the author edits through their homeserver; the
 	// origin's moderator deletes someone else's message.

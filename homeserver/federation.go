@@ -96,6 +96,8 @@ const (
 	ActUnreact     = "reaction.remove"
 	ActTyping      = "typing"
 	ActLeave       = "guild.leave"
+	ActPin         = "pin.add"
+	ActUnpin       = "pin.remove"
 	actDataMaxSize = 64 << 10
 )
 

@@ -443,6 +443,10 @@ func (h *Homeserver) PeerAct(ctx context.Context, peer string, act Act) (ActResu
 		} else {
 			err = h.Unreact(ctx, p, channelID, messageID, emoji, p.User.ID)
 		}
+	case ActPin:
+		err = h.Pin(ctx, p, channelID, messageID)
+	case ActUnpin:
+		err = h.Unpin(ctx, p, channelID, messageID)
 	case ActTyping:
 		err = h.Typing(ctx, p, channelID)
 	case ActLeave:

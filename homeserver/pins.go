@@ -21,8 +21,8 @@ func canPin(pl *place) error {
 // Pin pins a message, at most 50 per channel, and posts Discord's system
 // message about it.
 func (h *Homeserver) Pin(ctx context.Context, p Principal, channelID, messageID snowflake.ID) error {
-	if err := h.localChannel(ctx, channelID); err != nil {
-		return err
+	if g, ok := h.replicaOfChannel(ctx, channelID); ok {
+		return h.forwardSimple(ctx, p, g, ActPin, channelID, messageID, nil)
 	}
 	err := h.update(ctx, func(tx storage.Tx, ev *events) error {
 		pl, m, err := h.reactionPlace(ctx, tx, p, channelID, messageID)
@@ -74,8 +74,8 @@ func (h *Homeserver) Pin(ctx context.Context, p Principal, channelID, messageID 
 
 // Unpin unpins a message.
 func (h *Homeserver) Unpin(ctx context.Context, p Principal, channelID, messageID snowflake.ID) error {
-	if err := h.localChannel(ctx, channelID); err != nil {
-		return err
+	if g, ok := h.replicaOfChannel(ctx, channelID); ok {
+		return h.forwardSimple(ctx, p, g, ActUnpin, channelID, messageID, nil)
 	}
 	err := h.update(ctx, func(tx storage.Tx, ev *events) error {
 		pl, m, err := h.reactionPlace(ctx, tx, p, channelID, messageID)
