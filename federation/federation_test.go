@@ -361,6 +361,41 @@ func TestFederatedGuild(t *testing.T) {
 	}
 	ok(t, ann.do(t, "DELETE", "/api/v10/channels/"+general+"/messages/"+notice["id"].(string), nil), 204)
 
+	// Threads: bob starts one from ann's message through B; it takes the
+	// message's ID on every server, as on Discord; cat writes in it from C.
+	th := ok(t, bob.do(t, "POST", "/api/v10/channels/"+bGeneral+"/messages/"+onB["one from A"]+"/threads", map[string]any{"name": "about one"}), 201)
+	if th["id"] != onB["one from A"] || th["type"] != float64(11) || th["parent_id"] != bGeneral {
+		t.Fatalf("thread on B = %v", th)
+	}
+	var cThread string
+	eventually(t, "thread on C", func() string {
+		active := ok(t, cat.do(t, "GET", "/api/v10/guilds/"+ok(t, cat.do(t, "GET", "/api/v10/channels/"+cGeneral, nil), 200)["guild_id"].(string)+"/threads/active", nil), 200)
+		for _, x := range active["threads"].([]any) {
+			if x.(map[string]any)["name"] == "about one" {
+				cThread = x.(map[string]any)["id"].(string)
+				return ""
+			}
+		}
+		return fmt.Sprintf("C's active threads: %v", active)
+	})
+	if cThread != onC["one from A"] {
+		t.Fatalf("thread on C is %s, want the message's ID %s", cThread, onC["one from A"])
+	}
+	ok(t, cat.do(t, "POST", "/api/v10/channels/"+cThread+"/messages", map[string]any{"content": "in the thread"}), 200)
+	eventually(t, "thread message on B", func() string {
+		if got := bob.contents(t, onB["one from A"], 10); strings.Join(got, "|") != "in the thread" {
+			return fmt.Sprintf("B's thread holds %q", got)
+		}
+		return ""
+	})
+	archived := ok(t, bob.do(t, "PATCH", "/api/v10/channels/"+onB["one from A"], map[string]any{"archived": true}), 200)
+	if archived["thread_metadata"].(map[string]any)["archived"] != true {
+		t.Fatalf("archive answer = %v", archived)
+	}
+	if m := ok(t, ann.do(t, "GET", "/api/v10/channels/"+onA["one from A"], nil), 200)["thread_metadata"].(map[string]any); m["archived"] != true {
+		t.Fatalf("thread on A = %v", m)
+	}
+
 	// Edits and deletes: the author edits through their homeserver; the
 	// origin's moderator deletes someone else's message.
 	edited := ok(t, bob.do(t, "PATCH", "/api/v10/channels/"+bGeneral+"/messages/"+onB["two from B"], map[string]any{"content": "two from B, edited"}), 200)

@@ -98,6 +98,10 @@ const (
 	ActLeave       = "guild.leave"
 	ActPin         = "pin.add"
 	ActUnpin       = "pin.remove"
+	ActThread      = "thread.create"
+	ActThreadEdit  = "thread.edit"
+	ActThreadJoin  = "thread.join"
+	ActThreadLeave = "thread.leave"
 	actDataMaxSize = 64 << 10
 )
 

@@ -131,3 +131,27 @@ func (h *Homeserver) forwardReaction(ctx context.Context, p Principal, g replica
 	}
 	return h.forwardSimple(ctx, p, g, action, channelID, messageID, actMessage{Emoji: wire})
 }
+
+// forwardThread starts or changes a thread through the origin and answers
+// with the replica's copy of it.
+func (h *Homeserver) forwardThread(ctx context.Context, p Principal, g replicaLog, action string, channelID, messageID snowflake.ID, t actThread) (discord.Channel, error) {
+	if err := h.forwardable(ctx, p, channelID); err != nil {
+		return discord.Channel{}, err
+	}
+	data, err := json.Marshal(actMessage{Thread: &t})
+	if err != nil {
+		return discord.Channel{}, err
+	}
+	res, err := h.forward(ctx, p, g, Act{Action: action, Data: data}, channelID, messageID)
+	if err != nil {
+		return discord.Channel{}, err
+	}
+	var out discord.Channel
+	if err := h.localResult(ctx, res, &out); err != nil {
+		return discord.Channel{}, err
+	}
+	if local, err := h.Thread(ctx, p, out.ID); err == nil {
+		return local, nil
+	}
+	return out, nil
+}

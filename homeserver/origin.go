@@ -343,6 +343,26 @@ type actMessage struct {
 	Emoji           string            `json:"emoji,omitempty"`
 	EmbedsSet       bool              `json:"embeds_set,omitempty"`
 	Files           []actFile         `json:"files,omitempty"`
+	Thread          *actThread        `json:"thread,omitempty"`
+}
+
+// actThread is the body of thread.create and thread.edit: absent fields
+// are left alone.
+type actThread struct {
+	Name             *string `json:"name,omitempty"`
+	Type             int     `json:"type,omitempty"`
+	AutoArchive      *int    `json:"auto_archive_duration,omitempty"`
+	RateLimitPerUser *int    `json:"rate_limit_per_user,omitempty"`
+	Invitable        *bool   `json:"invitable,omitempty"`
+	Archived         *bool   `json:"archived,omitempty"`
+	Locked           *bool   `json:"locked,omitempty"`
+}
+
+func opt[T any](p *T) Optional[T] {
+	if p == nil {
+		return Optional[T]{}
+	}
+	return Optional[T]{Set: true, Value: *p}
 }
 
 // actFile is a file of a forwarded send: the origin fetches its bytes from
@@ -443,6 +463,25 @@ func (h *Homeserver) PeerAct(ctx context.Context, peer string, act Act) (ActResu
 		} else {
 			err = h.Unreact(ctx, p, channelID, messageID, emoji, p.User.ID)
 		}
+	case ActThread:
+		t := actThread{}
+		if data.Thread != nil {
+			t = *data.Thread
+		}
+		in := ThreadCreate{Type: t.Type, Invitable: opt(t.Invitable)}
+		in.Name, in.AutoArchive, in.RateLimitPerUser = opt(t.Name).Value, opt(t.AutoArchive).Value, opt(t.RateLimitPerUser).Value
+		result, err = h.StartThread(ctx, p, channelID, messageID, in)
+	case ActThreadEdit:
+		t := actThread{}
+		if data.Thread != nil {
+			t = *data.Thread
+		}
+		result, err = h.UpdateThread(ctx, p, channelID, ThreadUpdate{Name: opt(t.Name), Archived: opt(t.Archived),
+			Locked: opt(t.Locked), AutoArchive: opt(t.AutoArchive), Invitable: opt(t.Invitable), RateLimitPerUser: opt(t.RateLimitPerUser)})
+	case ActThreadJoin:
+		err = h.JoinThread(ctx, p, channelID, p.User.ID)
+	case ActThreadLeave:
+		err = h.LeaveThread(ctx, p, channelID, p.User.ID)
 	case ActPin:
 		err = h.Pin(ctx, p, channelID, messageID)
 	case ActUnpin:

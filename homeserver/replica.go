@@ -574,6 +574,26 @@ func (ap *applier) applyGuild(ctx context.Context, typ string, d []byte) error {
 		err = upsertRole(ctx, tx, g.ID, r.Role)
 	case "GUILD_EMOJIS_UPDATE":
 		err = applyEmojis(ctx, tx, g.ID, d)
+	case "THREAD_CREATE", "THREAD_UPDATE":
+		var c discord.Channel
+		if err := json.Unmarshal(d, &c); err != nil {
+			return err
+		}
+		delete(ap.channels, c.ID)
+		err = upsertThread(ctx, tx, g.ID, c)
+	case "THREAD_DELETE":
+		var c discord.ThreadDeleteEvent
+		if err := json.Unmarshal(d, &c); err != nil {
+			return err
+		}
+		delete(ap.channels, c.ID)
+		err = tx.DeleteChannel(ctx, c.ID)
+	case "THREAD_MEMBERS_UPDATE":
+		var e discord.ThreadMembersUpdateEvent
+		if err := json.Unmarshal(d, &e); err != nil {
+			return err
+		}
+		err = applyThreadMembers(ctx, tx, e)
 	case "GUILD_ROLE_DELETE":
 		var r discord.RoleDeleteEvent
 		if err := json.Unmarshal(d, &r); err != nil {
@@ -1050,4 +1070,50 @@ func (ap *applier) applyDM(ctx context.Context, typ string, d []byte) error {
 		err = tx.SetRecipients(ctx, g.ID, next)
 	}
 	return err
+}
+
+// upsertThread writes a thread of the origin into the replica.
+func upsertThread(ctx context.Context, tx storage.Tx, guildID snowflake.ID, c discord.Channel) error {
+	if !storage.IsThread(c.Type) || c.ParentID == nil {
+		return nil
+	}
+	t := storage.Channel{ID: c.ID, GuildID: guildID, Type: c.Type, Name: c.Name, ParentID: *c.ParentID,
+		OwnerID: derefID(c.OwnerID), RateLimitPerUser: c.RateLimitPerUser, CreatedAt: c.ID.Time(),
+		Thread: &storage.ThreadMeta{AutoArchive: 4320}}
+	if m := c.ThreadMetadata; m != nil {
+		t.Thread = &storage.ThreadMeta{Archived: m.Archived, Locked: m.Locked, AutoArchive: m.AutoArchiveDuration,
+			ArchivedAt: time.Time(m.ArchiveTimestamp), Invitable: m.Invitable == nil || *m.Invitable}
+		if m.CreateTimestamp != nil {
+			t.CreatedAt = time.Time(*m.CreateTimestamp)
+		}
+	}
+	if _, err := tx.ChannelByID(ctx, c.ID); errors.Is(err, storage.ErrNotFound) {
+		return tx.CreateChannel(ctx, t)
+	} else if err != nil {
+		return err
+	}
+	return tx.UpdateChannel(ctx, t)
+}
+
+// applyThreadMembers applies THREAD_MEMBERS_UPDATE to a replica.
+func applyThreadMembers(ctx context.Context, tx storage.Tx, e discord.ThreadMembersUpdateEvent) error {
+	if _, err := tx.ChannelByID(ctx, e.ID); err != nil {
+		return err // a thread the replica does not hold
+	}
+	for _, m := range e.AddedMembers {
+		if m.UserID == nil {
+			continue
+		}
+		err := tx.AddThreadMember(ctx, storage.ThreadMember{ThreadID: e.ID, UserID: *m.UserID,
+			JoinedAt: time.Time(m.JoinTimestamp), Flags: m.Flags})
+		if err := ignoreMissing(err); err != nil {
+			return err
+		}
+	}
+	for _, id := range e.RemovedMemberIDs {
+		if err := ignoreMissing(tx.RemoveThreadMember(ctx, e.ID, id)); err != nil {
+			return err
+		}
+	}
+	return nil
 }

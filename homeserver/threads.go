@@ -106,8 +106,12 @@ func renderThreadMember(m storage.ThreadMember) discord.ThreadMember {
 // Discord) with CREATE_PUBLIC_THREADS, or standalone, public or private
 // (CREATE_PRIVATE_THREADS). Its starter is its first member.
 func (h *Homeserver) StartThread(ctx context.Context, p Principal, channelID, messageID snowflake.ID, in ThreadCreate) (discord.Channel, error) {
-	if err := h.localChannel(ctx, channelID); err != nil {
-		return discord.Channel{}, err
+	if g, ok := h.replicaOfChannel(ctx, channelID); ok {
+		t := actThread{Name: &in.Name, Type: in.Type, AutoArchive: &in.AutoArchive, RateLimitPerUser: &in.RateLimitPerUser}
+		if in.Invitable.Set {
+			t.Invitable = &in.Invitable.Value
+		}
+		return h.forwardThread(ctx, p, g, ActThread, channelID, messageID, t)
 	}
 	v := &ValidationError{}
 	if n := utf8.RuneCountInString(in.Name); n < 1 || n > ChannelNameMax {
@@ -217,8 +221,11 @@ func (h *Homeserver) threadPlace(ctx context.Context, r storage.Reader, p Princi
 // (anyone who may send there, in a public thread; in a private one, its
 // starter, MANAGE_THREADS, or anyone when it is invitable).
 func (h *Homeserver) JoinThread(ctx context.Context, p Principal, threadID, userID snowflake.ID) error {
-	if err := h.localChannel(ctx, threadID); err != nil {
-		return err
+	if g, ok := h.replicaOfChannel(ctx, threadID); ok {
+		if userID != p.User.ID {
+			return fmt.Errorf("add another to a thread of %s: %w", g.Origin, ErrRemoteGuild)
+		}
+		return h.forwardSimple(ctx, p, g, ActThreadJoin, threadID, 0, nil)
 	}
 	err := h.update(ctx, func(tx storage.Tx, ev *events) error {
 		pl, err := h.threadPlace(ctx, tx, p, threadID)
@@ -258,8 +265,11 @@ func (h *Homeserver) JoinThread(ctx context.Context, p Principal, threadID, user
 // LeaveThread removes a member from a thread: oneself, or someone else with
 // MANAGE_THREADS (or as the owner of a private thread).
 func (h *Homeserver) LeaveThread(ctx context.Context, p Principal, threadID, userID snowflake.ID) error {
-	if err := h.localChannel(ctx, threadID); err != nil {
-		return err
+	if g, ok := h.replicaOfChannel(ctx, threadID); ok {
+		if userID != p.User.ID {
+			return fmt.Errorf("remove another from a thread of %s: %w", g.Origin, ErrRemoteGuild)
+		}
+		return h.forwardSimple(ctx, p, g, ActThreadLeave, threadID, 0, nil)
 	}
 	err := h.update(ctx, func(tx storage.Tx, ev *events) error {
 		pl, err := h.threadPlace(ctx, tx, p, threadID)
@@ -310,8 +320,27 @@ type ThreadUpdate struct {
 // auto-archive time; MANAGE_THREADS does anything, and alone may lock, or
 // reopen a locked thread.
 func (h *Homeserver) UpdateThread(ctx context.Context, p Principal, threadID snowflake.ID, up ThreadUpdate) (discord.Channel, error) {
-	if err := h.localChannel(ctx, threadID); err != nil {
-		return discord.Channel{}, err
+	if g, ok := h.replicaOfChannel(ctx, threadID); ok {
+		t := actThread{}
+		if up.Name.Set {
+			t.Name = &up.Name.Value
+		}
+		if up.Archived.Set {
+			t.Archived = &up.Archived.Value
+		}
+		if up.Locked.Set {
+			t.Locked = &up.Locked.Value
+		}
+		if up.AutoArchive.Set {
+			t.AutoArchive = &up.AutoArchive.Value
+		}
+		if up.Invitable.Set {
+			t.Invitable = &up.Invitable.Value
+		}
+		if up.RateLimitPerUser.Set {
+			t.RateLimitPerUser = &up.RateLimitPerUser.Value
+		}
+		return h.forwardThread(ctx, p, g, ActThreadEdit, threadID, 0, t)
 	}
 	var out discord.Channel
 	err := h.update(ctx, func(tx storage.Tx, ev *events) error {
