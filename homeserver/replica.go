@@ -346,7 +346,7 @@ var errNotHeld = errors.New("channel not held by the replica")
 // ignoreMissing treats an object already gone as done: the origin's
 // order makes a missing one harmless (deleted twice, never seen).
 func ignoreMissing(err error) error {
-	if errors.Is(err, storage.ErrNotFound) || errors.Is(err, storage.ErrConflict) {
+	if errors.Is(err, storage.ErrNotFound) {
 		return nil
 	}
 	return err
@@ -503,6 +503,9 @@ func (ap *applier) applyMessage(ctx context.Context, typ string, d []byte) error
 		key := reactionKey(r.Emoji)
 		if typ == "MESSAGE_REACTION_ADD" {
 			err = tx.AddReaction(ctx, storage.Reaction{MessageID: r.MessageID, ChannelID: r.ChannelID, UserID: r.UserID, Emoji: key, CreatedAt: h.now()})
+			if errors.Is(err, storage.ErrConflict) {
+				err = nil // there already; the insert leaves the transaction usable
+			}
 		} else {
 			err = tx.RemoveReaction(ctx, r.MessageID, r.UserID, key)
 		}
@@ -696,11 +699,14 @@ func upsertMember(ctx context.Context, tx storage.Tx, guildID snowflake.ID, m di
 	if m.CommunicationDisabledUntil != nil {
 		sm.CommunicationDisabledUntil = time.Time(*m.CommunicationDisabledUntil)
 	}
-	err := tx.AddMember(ctx, sm)
-	if errors.Is(err, storage.ErrConflict) {
+	// Asked first rather than learnt from a failed insert: on PostgreSQL a
+	// failed statement ends the transaction.
+	if _, err := tx.Member(ctx, guildID, sm.UserID); err == nil {
 		return tx.UpdateMember(ctx, sm)
+	} else if !errors.Is(err, storage.ErrNotFound) {
+		return err
 	}
-	return err
+	return tx.AddMember(ctx, sm)
 }
 
 func upsertRole(ctx context.Context, tx storage.Tx, guildID snowflake.ID, r discord.Role) error {
@@ -1043,15 +1049,18 @@ func (ap *applier) applyDM(ctx context.Context, typ string, d []byte) error {
 		raw, _, _ := ParseGlobalID(g.Global)
 		sc := storage.Channel{ID: c.ID, Type: c.Type, OwnerID: derefID(c.OwnerID), Name: deref(c.Name),
 			CreatedAt: c.ID.Time(), Origin: g.Origin, OriginID: raw}
-		local := false
+		// A user of this server may join later (a group DM's recipient
+		// added after it was made): the origin, which sends the log only
+		// to its recipients' homeservers, decides.
 		for _, u := range c.Recipients {
 			sc.Recipients = append(sc.Recipients, u.ID)
-			if got, err := tx.UserByID(ctx, u.ID); err == nil && got.Origin == "" {
-				local = true
-			}
 		}
-		if !local {
-			return fmt.Errorf("dm %d names none of this server's users: %w", g.ID, ErrForbidden)
+		if sc.Type == storage.ChannelDM && len(sc.Recipients) == 2 {
+			if _, err := tx.DMChannel(ctx, sc.Recipients[0], sc.Recipients[1]); err == nil {
+				// Both opened a DM at once, each on their own server:
+				// this server keeps its own (see spec/federation.md).
+				return nil
+			}
 		}
 		err = tx.CreateChannel(ctx, sc)
 	case "CHANNEL_RECIPIENT_ADD", "CHANNEL_RECIPIENT_REMOVE":
@@ -1106,7 +1115,7 @@ func applyThreadMembers(ctx context.Context, tx storage.Tx, e discord.ThreadMemb
 		}
 		err := tx.AddThreadMember(ctx, storage.ThreadMember{ThreadID: e.ID, UserID: *m.UserID,
 			JoinedAt: time.Time(m.JoinTimestamp), Flags: m.Flags})
-		if err := ignoreMissing(err); err != nil {
+		if err != nil && !errors.Is(err, storage.ErrConflict) { // a conflict leaves the transaction usable
 			return err
 		}
 	}
