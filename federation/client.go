@@ -26,6 +26,7 @@ const (
 	EphemeralPath = "/_hearth/federation/v1/ephemeral"
 	UserPath      = "/_hearth/federation/v1/users/{username}"
 	UploadPath    = "/_hearth/federation/v1/uploads/{hash}"
+	HistoryPath   = "/_hearth/federation/v1/channels/{channel}/messages"
 )
 
 // Bounds on what a peer may send back: a join's snapshot carries up to
@@ -202,4 +203,13 @@ func (c *Client) FetchUpload(ctx context.Context, server, hash string, limit int
 		io.Reader
 		io.Closer
 	}{io.LimitReader(res.Body, limit+1), res.Body}, nil
+}
+
+// History implements homeserver.Remote.
+func (c *Client) History(ctx context.Context, server, channel, before string, limit int) (json.RawMessage, error) {
+	var out json.RawMessage
+	path := "/_hearth/federation/v1/channels/" + url.PathEscape(channel) + "/messages?limit=" + strconv.Itoa(limit) +
+		"&before=" + url.QueryEscape(before)
+	err := c.do(ctx, http.MethodGet, server, path, nil, &out, maxAnswer)
+	return out, err
 }

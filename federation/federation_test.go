@@ -770,3 +770,35 @@ func testPNG(t *testing.T) []byte {
 	}
 	return buf.Bytes()
 }
+
+// History from before a member server's replica began is fetched from the
+// origin as its users page back, once, and sorts before what came live.
+func TestFederationBackfill(t *testing.T) {
+	a, b := st.Start(t, st.Options{}), st.Start(t, st.Options{Backend: st.Postgres})
+	ann, bob := register(t, a, "ann"), register(t, b, "bob")
+	ok(t, ann.do(t, "POST", "/api/v10/guilds", map[string]any{"name": "Old"}), 201)
+	_, general := ann.guildNamed(t, "Old")
+	var want []string
+	for i := range 120 {
+		want = append(want, fmt.Sprintf("old %d", i))
+		ok(t, ann.do(t, "POST", "/api/v10/channels/"+general+"/messages", map[string]any{"content": want[i]}), 200)
+	}
+	code := ok(t, ann.do(t, "POST", "/api/v10/channels/"+general+"/invites", map[string]any{}), 200)["code"].(string)
+	ok(t, bob.do(t, "POST", "/api/v10/invites/"+code+"@"+a.ServerName(), nil), 200)
+	_, bGeneral := bob.guildNamed(t, "Old")
+	ok(t, ann.do(t, "POST", "/api/v10/channels/"+general+"/messages", map[string]any{"content": "new"}), 200)
+	want = append(want, "new")
+	eventually(t, "the new message on B", func() string {
+		if got := bob.contents(t, bGeneral, 1); len(got) != 1 || got[0] != "new" {
+			return fmt.Sprintf("B's newest: %q", got)
+		}
+		return ""
+	})
+	if got := bob.history(t, bGeneral); strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Fatalf("B's history has %d messages: %q...", len(got), got[:min(5, len(got))])
+	}
+	// Paged back once, it is B's own from then on, in the same order.
+	if got := bob.history(t, bGeneral); len(got) != len(want) {
+		t.Fatalf("second read: %d messages", len(got))
+	}
+}

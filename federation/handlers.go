@@ -27,6 +27,7 @@ type Domain interface {
 	ApplyEphemeral(ctx context.Context, origin string, e homeserver.EphemeralEvent) error
 	PeerProfile(ctx context.Context, username string) (homeserver.RemoteUser, error)
 	PeerUpload(ctx context.Context, peer, hash string) (homeserver.File, error)
+	PeerHistory(ctx context.Context, peer, channel, before string, limit int) (json.RawMessage, error)
 }
 
 // Serve wires the handlers: hs answers them; joined is told after a peer's
@@ -216,4 +217,21 @@ func (in *Inbound) ServeUpload(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", f.ContentType)
 	w.Header().Set("Content-Length", strconv.FormatInt(f.Size, 10))
 	_, _ = io.Copy(w, f)
+}
+
+// ServeHistory answers HistoryPath: older messages of a channel, for a
+// replica that began after them.
+func (in *Inbound) ServeHistory(w http.ResponseWriter, r *http.Request) {
+	peer, ok := in.accept(w, r, nil)
+	if !ok {
+		return
+	}
+	limit, _ := strconv.Atoi(r.URL.Query().Get("limit"))
+	page, err := in.hs.PeerHistory(r.Context(), peer, r.PathValue("channel"), r.URL.Query().Get("before"), limit)
+	if err != nil {
+		in.fail(w, r, peer, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write(page)
 }

@@ -36,6 +36,10 @@ type Remote interface {
 	// FetchUpload reads, with a signed request, a file that server's user
 	// is sending in one of this server's guilds.
 	FetchUpload(ctx context.Context, server, hash string, limit int64) (io.ReadCloser, error)
+	// History fetches a page of an origin channel's messages older than
+	// before (a snowflake of the origin's; "" for the newest), newest
+	// first.
+	History(ctx context.Context, server, channel, before string, limit int) (json.RawMessage, error)
 }
 
 // MemberPage is a page of an origin guild's members (global IDs); Next is

@@ -624,3 +624,59 @@ func (h *Homeserver) PeerEphemeral(ctx context.Context, peer string, ev storage.
 	}
 	return EphemeralEvent{Guild: GlobalID(g.ID, h.cfg.ServerName), Type: ev.Type, D: d}, true
 }
+
+// PeerHistory is a page of one of this server's channels for a peer, read
+// as one of the peer's users who may read it would read it.
+func (h *Homeserver) PeerHistory(ctx context.Context, peer, channel, before string, limit int) (json.RawMessage, error) {
+	channelID, err := h.lookupGlobal(ctx, channel, ErrUnknownChannel)
+	if err != nil {
+		return nil, err
+	}
+	c, err := h.hot.ChannelByID(ctx, channelID)
+	if err != nil || c.Origin != "" {
+		return nil, fmt.Errorf("channel %s: %w", channel, ErrUnknownChannel)
+	}
+	if g, err := h.hot.GuildByID(ctx, c.GuildID); err == nil && g.Origin != "" {
+		return nil, fmt.Errorf("channel %s: %w", channel, ErrUnknownChannel)
+	}
+	logID := c.GuildID
+	if logID == 0 {
+		logID = c.ID
+	}
+	users, _, err := h.peerAudience(ctx, h.store, logID, peer)
+	if err != nil {
+		return nil, storeErr("peer history", err)
+	}
+	var reader snowflake.ID
+	for _, u := range users {
+		if perms := h.ChannelPermissions(ctx, u, channelID); perms.Has(permission.ViewChannel | permission.ReadMessageHistory) {
+			reader = u
+			break
+		}
+	}
+	if reader == 0 {
+		return nil, fmt.Errorf("%s has nobody who may read channel %d: %w", peer, channelID, ErrForbidden)
+	}
+	// before is a snowflake of this server's, not an object: the peer
+	// asks for what is older than a point in the channel.
+	var beforeID snowflake.ID
+	if before != "" {
+		n, err := strconv.ParseUint(before, 10, 64)
+		if err != nil {
+			return nil, Invalid("before", "NUMBER_TYPE_COERCE", "Not a snowflake.")
+		}
+		beforeID = snowflake.ID(n)
+	}
+	if limit < 1 || limit > 100 {
+		limit = 50
+	}
+	u, err := h.User(ctx, reader)
+	if err != nil {
+		return nil, err
+	}
+	ms, err := h.Messages(ctx, Principal{User: u}, channelID, HistoryQuery{Before: beforeID, Limit: limit})
+	if err != nil {
+		return nil, err
+	}
+	return h.globalJSON(ctx, h.store, ms)
+}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -788,15 +789,19 @@ func (h *Homeserver) remoteJoin(ctx context.Context, p Principal, server, code s
 	err = h.update(ctx, func(tx storage.Tx, ev *events) error {
 		l := h.newLocalizer(tx, tx)
 		local := make([][]byte, 3)
+		var floors map[string]snowflake.ID
 		for i, part := range [][]byte{snap.Guild, snap.Members, snap.Invite} {
 			v, err := decodeJSON(part)
 			if err != nil {
 				return err
 			}
+			if i == 0 {
+				floors = historyFloors(v, server)
+			}
 			if err := h.ensureUsers(ctx, tx, l, v, ""); err != nil {
 				return err
 			}
-			if local[i], err = l.payload(ctx, part); err != nil {
+			if local[i], err = l.value(ctx, v); err != nil {
 				return err
 			}
 		}
@@ -853,6 +858,13 @@ func (h *Homeserver) remoteJoin(ctx context.Context, p Principal, server, code s
 		}
 		if err := tx.SetReplica(ctx, storage.Replica{LogID: guildID, Origin: server, Seq: snap.Seq}); err != nil {
 			return err
+		}
+		for gid, floor := range floors {
+			if id, ok := l.cache[gid]; ok {
+				if err := tx.SetHistoryFloor(ctx, id, floor); err != nil {
+					return err
+				}
+			}
 		}
 		if mine == nil {
 			return fmt.Errorf("snapshot of guild %q lacks the joining member: %w", head.ID, ErrUnavailable)
@@ -1125,4 +1137,142 @@ func applyThreadMembers(ctx context.Context, tx storage.Tx, e discord.ThreadMemb
 		}
 	}
 	return nil
+}
+
+// historyFloors takes from a snapshot's (decoded, global) state the newest
+// message of each of its channels, which a replica of the origin's log
+// does not hold, and removes them: they name messages only backfill will
+// bring.
+func historyFloors(v any, origin string) map[string]snowflake.ID {
+	out := map[string]snowflake.ID{}
+	st, _ := v.(map[string]any)
+	chans, _ := st["channels"].([]any)
+	for _, c := range chans {
+		obj, ok := c.(map[string]any)
+		if !ok {
+			continue
+		}
+		last, _ := obj["last_message_id"].(string)
+		delete(obj, "last_message_id")
+		id, _ := obj["id"].(string)
+		raw, o, ok := ParseGlobalID(last)
+		if !ok || o != origin {
+			continue
+		}
+		if n, err := strconv.ParseUint(raw, 10, 64); err == nil {
+			out[id] = snowflake.ID(n)
+		}
+	}
+	return out
+}
+
+// backfill fetches from a replica channel's origin the messages from
+// before the replica began that a history read reached, and reports
+// whether it stored any. Such messages keep their origin's snowflake as
+// their own: they sort before everything the replica received live (which
+// took snowflakes as it arrived), and are never among it.
+func (h *Homeserver) backfill(ctx context.Context, channelID snowflake.ID, q HistoryQuery, page []storage.Message) (bool, error) {
+	rl, ok := h.replicaOfChannel(ctx, channelID)
+	if !ok || h.remote == nil {
+		return false, nil
+	}
+	floor, err := h.store.HistoryFloor(ctx, channelID)
+	if errors.Is(err, storage.ErrNotFound) {
+		return false, nil // nothing from before the replica, or fetched already
+	}
+	if err != nil {
+		return false, err
+	}
+	before := floor + 1
+	oldest := q.Before
+	if len(page) > 0 {
+		oldest = page[len(page)-1].ID
+	}
+	if oldest != 0 && oldest <= floor {
+		before = oldest // a backfilled message: its ID is the origin's
+	}
+	channelGlobal, err := h.globalOf(ctx, channelID)
+	if err != nil {
+		return false, err
+	}
+	raw, err := h.remote.History(ctx, rl.Origin, channelGlobal, before.String(), q.Limit)
+	if err != nil {
+		return false, err
+	}
+	stored := 0
+	err = h.store.Update(ctx, func(tx storage.Tx) error {
+		l := h.newLocalizer(tx, tx)
+		v, err := decodeJSON(raw)
+		if err != nil {
+			return err
+		}
+		list, _ := v.([]any)
+		if len(list) < q.Limit {
+			if err := tx.DeleteHistoryFloor(ctx, channelID); err != nil {
+				return err
+			}
+		}
+		var globals []string
+		for _, m := range list {
+			if obj, ok := m.(map[string]any); ok {
+				if gid, ok := obj["id"].(string); ok {
+					globals = append(globals, gid)
+				}
+			}
+		}
+		if err := l.preload(ctx, append(globals, globalsIn(v)...)); err != nil {
+			return err
+		}
+		for _, gid := range globals {
+			raw, origin, ok := ParseGlobalID(gid)
+			if !ok || origin != rl.Origin || !l.absent[gid] {
+				continue
+			}
+			n, err := strconv.ParseUint(raw, 10, 64)
+			if err != nil || snowflake.ID(n) > floor {
+				continue
+			}
+			if err := tx.MapFederatedID(ctx, storage.GlobalID{Origin: origin, OriginID: raw}, snowflake.ID(n)); err != nil {
+				return err
+			}
+			l.cache[gid], l.absent[gid] = snowflake.ID(n), false
+		}
+		if err := h.ensureUsers(ctx, tx, l, v, ""); err != nil {
+			return err
+		}
+		b, err := l.value(ctx, v)
+		if err != nil {
+			return err
+		}
+		var ms []discord.Message
+		if err := json.Unmarshal(b, &ms); err != nil {
+			return err
+		}
+		var out []storage.Message
+		for _, m := range ms {
+			if m.ChannelID != channelID || m.ID > floor {
+				continue
+			}
+			if _, err := tx.Message(ctx, channelID, m.ID); err == nil {
+				continue
+			}
+			sm := messageFrom(m, rl.guildID(), h.now())
+			sm.Attachments = remoteAttachments(m, rl.Origin)
+			out = append(out, sm)
+		}
+		stored = len(out)
+		return tx.CreateMessages(ctx, out)
+	})
+	if err != nil {
+		return false, domainErr("backfill", err)
+	}
+	return stored > 0, nil
+}
+
+// guildID is the replica's guild; 0 for a DM channel.
+func (rl replicaLog) guildID() snowflake.ID {
+	if rl.Guild {
+		return rl.ID
+	}
+	return 0
 }

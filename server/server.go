@@ -228,6 +228,7 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	fed("PUT "+federation.EphemeralPath, federation.EphemeralPath, inbound.ServeEphemeral)
 	fed("GET "+federation.UserPath, federation.UserPath, inbound.ServeUser)
 	fed("GET "+federation.UploadPath, federation.UploadPath, inbound.ServeUpload)
+	fed("GET "+federation.HistoryPath, federation.HistoryPath, inbound.ServeHistory)
 	fed("PUT "+federation.SendPath+"{txn}", federation.SendPath+"{txn}", inbound.ServeSend)
 	route("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
 	route("/healthz", http.HandlerFunc(healthz))

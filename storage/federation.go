@@ -27,6 +27,10 @@ type FederationReader interface {
 	Replica(ctx context.Context, logID snowflake.ID) (Replica, error)
 	// Replicas lists every replica, by log.
 	Replicas(ctx context.Context) ([]Replica, error)
+	// HistoryFloor is the origin's snowflake of the newest message a
+	// replica channel had before the replica began, while older history
+	// remains to fetch; ErrNotFound when there is none.
+	HistoryFloor(ctx context.Context, channelID snowflake.ID) (snowflake.ID, error)
 	// MemberOrigins lists the homeservers, other than this one, whose
 	// users are members of a guild (the guild's peers), sorted.
 	MemberOrigins(ctx context.Context, guildID snowflake.ID) ([]string, error)
@@ -49,6 +53,11 @@ type FederationWriter interface {
 	DeleteDeliveryCursor(ctx context.Context, peer string, logID snowflake.ID) error
 	// SetReplica creates or moves a replica's position.
 	SetReplica(ctx context.Context, r Replica) error
+	// SetHistoryFloor records a replica channel's floor (see HistoryFloor).
+	SetHistoryFloor(ctx context.Context, channelID, floor snowflake.ID) error
+	// DeleteHistoryFloor records that a replica channel's history is
+	// complete; deleting one that does not exist is not an error.
+	DeleteHistoryFloor(ctx context.Context, channelID snowflake.ID) error
 }
 
 // GlobalID names an object by the homeserver it was made on and its ID

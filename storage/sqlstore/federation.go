@@ -21,6 +21,9 @@ func (r reader) FederatedID(ctx context.Context, origin, originID string) (snowf
 // FederatedIDs implements storage.Reader.
 func (r reader) FederatedIDs(ctx context.Context, gs []storage.GlobalID) (map[storage.GlobalID]snowflake.ID, error) {
 	out := make(map[storage.GlobalID]snowflake.ID, len(gs))
+	if r.d.Name == "postgres" {
+		return out, r.federatedIDsByOrigin(ctx, gs, out)
+	}
 	for start := 0; start < len(gs); start += 250 {
 		chunk := gs[start:min(start+250, len(gs))]
 		var b strings.Builder
@@ -53,6 +56,37 @@ func (r reader) FederatedIDs(ctx context.Context, gs []storage.GlobalID) (map[st
 		}
 	}
 	return out, nil
+}
+
+// federatedIDsByOrigin is FederatedIDs for PostgreSQL, whose planner
+// scans the table for a row-value IN list but uses the primary key for
+// one origin and an array of IDs.
+func (r reader) federatedIDsByOrigin(ctx context.Context, gs []storage.GlobalID, out map[storage.GlobalID]snowflake.ID) error {
+	byOrigin := map[string][]string{}
+	for _, g := range gs {
+		byOrigin[g.Origin] = append(byOrigin[g.Origin], g.OriginID)
+	}
+	for origin, ids := range byOrigin {
+		rows, err := r.q.QueryContext(ctx, `SELECT origin_id, local_id FROM federated_ids
+			WHERE origin = $1 AND origin_id = ANY($2)`, origin, ids)
+		if err != nil {
+			return r.wrap("federated ids", err)
+		}
+		for rows.Next() {
+			var oid string
+			var id int64
+			if err := rows.Scan(&oid, &id); err != nil {
+				rows.Close()
+				return r.wrap("federated ids", err)
+			}
+			out[storage.GlobalID{Origin: origin, OriginID: oid}] = snowflake.ID(id)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return r.wrap("federated ids", err)
+		}
+	}
+	return nil
 }
 
 // FederatedOrigins implements storage.Reader.
@@ -242,4 +276,24 @@ func (r reader) OriginMembers(ctx context.Context, guildID snowflake.ID, origin 
 		out = append(out, snowflake.ID(id))
 	}
 	return out, r.wrap("origin members", rows.Err())
+}
+
+// HistoryFloor implements storage.Reader.
+func (r reader) HistoryFloor(ctx context.Context, channelID snowflake.ID) (snowflake.ID, error) {
+	var floor int64
+	err := r.q.QueryRowContext(ctx, `SELECT floor FROM replica_history WHERE channel_id = $1`, int64(channelID)).Scan(&floor)
+	return snowflake.ID(floor), r.wrap("history floor", err)
+}
+
+// SetHistoryFloor implements storage.Tx.
+func (t *tx) SetHistoryFloor(ctx context.Context, channelID, floor snowflake.ID) error {
+	_, err := t.q.ExecContext(ctx, `INSERT INTO replica_history (channel_id, floor) VALUES ($1, $2)
+		ON CONFLICT (channel_id) DO UPDATE SET floor = excluded.floor`, int64(channelID), int64(floor))
+	return t.wrap("set history floor", err)
+}
+
+// DeleteHistoryFloor implements storage.Tx.
+func (t *tx) DeleteHistoryFloor(ctx context.Context, channelID snowflake.ID) error {
+	_, err := t.q.ExecContext(ctx, `DELETE FROM replica_history WHERE channel_id = $1`, int64(channelID))
+	return t.wrap("delete history floor", err)
 }

@@ -99,6 +99,18 @@ func testDeliveryCursors(t *testing.T, s storage.Store) {
 	if all, err := s.Replicas(ctx); err != nil || !reflect.DeepEqual(all, []storage.Replica{r}) {
 		t.Fatalf("Replicas = %v, %v", all, err)
 	}
+	if _, err := s.HistoryFloor(ctx, g1); !errors.Is(err, storage.ErrNotFound) {
+		t.Fatalf("HistoryFloor before = %v", err)
+	}
+	update(t, s, func(tx storage.Tx) error { return tx.SetHistoryFloor(ctx, g1, 42) })
+	if f, err := s.HistoryFloor(ctx, g1); err != nil || f != 42 {
+		t.Fatalf("HistoryFloor = %v, %v", f, err)
+	}
+	update(t, s, func(tx storage.Tx) error { return tx.DeleteHistoryFloor(ctx, g1) })
+	update(t, s, func(tx storage.Tx) error { return tx.DeleteHistoryFloor(ctx, g1) })
+	if _, err := s.HistoryFloor(ctx, g1); !errors.Is(err, storage.ErrNotFound) {
+		t.Fatalf("HistoryFloor after delete = %v", err)
+	}
 	if _, err := s.Replica(ctx, g2); !errors.Is(err, storage.ErrNotFound) {
 		t.Fatalf("Replica(not one) err = %v", err)
 	}
