@@ -500,6 +500,15 @@ func TestFederatedGuild(t *testing.T) {
 		}
 		return "C has no group DM"
 	})
+	ok(t, ann.do(t, "PATCH", "/api/v10/channels/"+grp["id"].(string), map[string]any{"name": "renamed trio"}), 200)
+	eventually(t, "group DM renamed on C", func() string {
+		for _, ch := range list(t, cat.do(t, "GET", "/api/v10/users/@me/channels", nil)) {
+			if ch["name"] == "renamed trio" {
+				return ""
+			}
+		}
+		return "C's group DM keeps its old name"
+	})
 }
 
 // gatewayClient is a bare gateway session.

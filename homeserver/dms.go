@@ -253,6 +253,9 @@ func (h *Homeserver) RemoveRecipient(ctx context.Context, p Principal, channelID
 
 // RenameGroupDM changes a group DM's name (any member, as on Discord).
 func (h *Homeserver) RenameGroupDM(ctx context.Context, p Principal, channelID snowflake.ID, name string) (discord.DMChannel, error) {
+	if err := h.localChannel(ctx, channelID); err != nil {
+		return discord.DMChannel{}, err
+	}
 	if utf8.RuneCountInString(name) > ChannelNameMax {
 		return discord.DMChannel{}, Invalid("name", "BASE_TYPE_MAX_LENGTH", fmt.Sprintf("Must be %d or fewer in length.", ChannelNameMax))
 	}

@@ -844,6 +844,11 @@ func (h *Homeserver) remoteJoin(ctx context.Context, p Principal, server, code s
 		if err := syncEmojis(ctx, tx, guildID, st.Emojis); err != nil {
 			return err
 		}
+		for _, th := range st.Threads {
+			if err := upsertThread(ctx, tx, guildID, th); err != nil {
+				return err
+			}
+		}
 		var mine *discord.Member
 		for i, m := range members {
 			if err := upsertMember(ctx, tx, guildID, m); err != nil {
@@ -1075,6 +1080,17 @@ func (ap *applier) applyDM(ctx context.Context, typ string, d []byte) error {
 			}
 		}
 		err = tx.CreateChannel(ctx, sc)
+	case "CHANNEL_UPDATE":
+		var c discord.DMChannel
+		if err := json.Unmarshal(d, &c); err != nil {
+			return err
+		}
+		old, cerr := tx.ChannelByID(ctx, g.ID)
+		if cerr != nil {
+			return ignoreMissing(cerr)
+		}
+		old.Name, old.OwnerID = deref(c.Name), derefID(c.OwnerID)
+		err = tx.UpdateChannel(ctx, old)
 	case "CHANNEL_RECIPIENT_ADD", "CHANNEL_RECIPIENT_REMOVE":
 		var e discord.RecipientEvent
 		if err := json.Unmarshal(d, &e); err != nil {
