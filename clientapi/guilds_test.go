@@ -21,26 +21,11 @@ import (
 // Permission bits the tests use, as the strings the API takes.
 func perms(p permission.Set) string { return p.String() }
 
-// ok fails the test unless r has the status, and returns its JSON object.
-func ok(t *testing.T, r st.Response, status int) map[string]any {
-	t.Helper()
-	st.Expect(t, r, status, nil)
-	if len(r.Body) == 0 {
-		return nil
-	}
-	return r.JSON(t)
-}
-
-// list decodes a JSON array answer.
-func list(t *testing.T, r st.Response) []map[string]any {
-	t.Helper()
-	st.Expect(t, r, 200, nil)
-	var out []map[string]any
-	if err := jsonUnmarshal(r.Body, &out); err != nil {
-		t.Fatalf("not a JSON array: %v: %s", err, r.Body)
-	}
-	return out
-}
+// ok and list check an answer's status and decode it.
+var (
+	ok   = st.OK
+	list = st.List
+)
 
 type guildFixture struct {
 	id, general, category string

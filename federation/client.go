@@ -176,10 +176,16 @@ func (c *Client) Fetch(ctx context.Context, server, path string, limit int64) (i
 		res.Body.Close()
 		return nil, fmt.Errorf("fetch %s from %s: %d bytes: %w", path, server, res.ContentLength, homeserver.ErrTooLarge)
 	}
+	return limited(res.Body, limit), nil
+}
+
+// limited reads at most limit+1 bytes of body, so that the store it is
+// copied to can tell an oversized file (it takes at most limit).
+func limited(body io.ReadCloser, limit int64) io.ReadCloser {
 	return struct {
 		io.Reader
 		io.Closer
-	}{io.LimitReader(res.Body, limit+1), res.Body}, nil
+	}{io.LimitReader(body, limit+1), body}
 }
 
 // FetchUpload implements homeserver.Remote.
@@ -199,10 +205,7 @@ func (c *Client) FetchUpload(ctx context.Context, server, hash string, limit int
 		res.Body.Close()
 		return nil, fmt.Errorf("fetch upload %s from %s: status %d: %w", hash, server, res.StatusCode, homeserver.ErrUnavailable)
 	}
-	return struct {
-		io.Reader
-		io.Closer
-	}{io.LimitReader(res.Body, limit+1), res.Body}, nil
+	return limited(res.Body, limit), nil
 }
 
 // History implements homeserver.Remote.

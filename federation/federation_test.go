@@ -10,7 +10,10 @@ import (
 	"image/png"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"path/filepath"
+	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -20,29 +23,16 @@ import (
 	"hearth/federation"
 	"hearth/homeserver"
 	st "hearth/server/servertest"
+	"hearth/snowflake"
 )
 
 // The federation tests run several real homeservers in one process, each on
 // its own loopback port, talking signed HTTP to each other.
 
-func ok(t *testing.T, r st.Response, status int) map[string]any {
-	t.Helper()
-	st.Expect(t, r, status, nil)
-	if len(r.Body) == 0 {
-		return nil
-	}
-	return r.JSON(t)
-}
-
-func list(t *testing.T, r st.Response) []map[string]any {
-	t.Helper()
-	st.Expect(t, r, 200, nil)
-	var out []map[string]any
-	if err := json.Unmarshal(r.Body, &out); err != nil {
-		t.Fatalf("not a JSON array: %v: %s", err, r.Body)
-	}
-	return out
-}
+var (
+	ok   = st.OK
+	list = st.List
+)
 
 // eventually retries check until it returns "" or the deadline passes.
 func eventually(t *testing.T, what string, check func() string) {
@@ -167,6 +157,20 @@ func TestFederatedGuild(t *testing.T) {
 	live := gw.until(t, "MESSAGE_CREATE", func(d map[string]any) bool { return d["content"] == "three from C" })
 	if live["channel_id"] != bGeneral {
 		t.Fatalf("MESSAGE_CREATE on B names channel %v, want %s", live["channel_id"], bGeneral)
+	}
+	// Presence crosses servers: ann's from the origin, cat's from C through
+	// the origin.
+	names := map[string]string{}
+	for _, m := range list(t, bob.do(t, "GET", "/api/v10/guilds/"+bGuild+"/members?limit=10", nil)) {
+		u := m["user"].(map[string]any)
+		names[u["id"].(string)] = u["username"].(string)
+	}
+	for _, who := range []user{ann, cat} {
+		dialGateway(t, who.s, who.tok)
+		p := gw.until(t, "PRESENCE_UPDATE", func(d map[string]any) bool { return d["status"] == "online" })
+		if id := p["user"].(map[string]any)["id"].(string); names[id] != ok(t, who.do(t, "GET", "/api/v10/users/@me", nil), 200)["username"] || p["guild_id"] != bGuild {
+			t.Fatalf("PRESENCE_UPDATE on B = %v (members %v)", p, names)
+		}
 	}
 	// Typing on C shows on B: through the origin, best effort, unlogged.
 	ok(t, cat.do(t, "POST", "/api/v10/channels/"+cGeneral+"/typing", nil), 204)
@@ -527,7 +531,7 @@ func dialGateway(t *testing.T, s *st.Server, tok string) *gatewayClient {
 	ws.SetReadLimit(64 << 20)
 	t.Cleanup(func() { ws.CloseNow() })
 	c := &gatewayClient{ws: ws}
-	b, _ := json.Marshal(map[string]any{"op": 2, "d": map[string]any{"token": tok, "intents": 1<<0 | 1<<1 | 1<<9 | 1<<10 | 1<<11 | 1<<12 | 1<<15,
+	b, _ := json.Marshal(map[string]any{"op": 2, "d": map[string]any{"token": tok, "intents": 1<<0 | 1<<1 | 1<<8 | 1<<9 | 1<<10 | 1<<11 | 1<<12 | 1<<15,
 		"properties": map[string]string{"os": "linux", "browser": "test", "device": "test"}}})
 	if err := ws.Write(ctx, websocket.MessageText, b); err != nil {
 		t.Fatal(err)
@@ -809,5 +813,78 @@ func TestFederationBackfill(t *testing.T) {
 	// Paged back once, it is B's own from then on, in the same order.
 	if got := bob.history(t, bGeneral); len(got) != len(want) {
 		t.Fatalf("second read: %d messages", len(got))
+	}
+}
+
+// A peer that answers with an endless body or never answers costs a join
+// a bounded read and a bounded wait, not the server's memory.
+func TestFederationBoundsPeerAnswers(t *testing.T) {
+	endless := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"seq": 1, "guild": "`))
+		chunk := bytes.Repeat([]byte("a"), 64<<10)
+		for {
+			if _, err := w.Write(chunk); err != nil {
+				return
+			}
+		}
+	}))
+	defer endless.Close()
+	b := st.Start(t, st.Options{})
+	bob := register(t, b, "bob")
+	var before runtime.MemStats
+	runtime.ReadMemStats(&before)
+	start := time.Now()
+	r := bob.do(t, "POST", "/api/v10/invites/abc@"+strings.TrimPrefix(endless.URL, "http://"), nil)
+	if r.Status != 503 || time.Since(start) > 20*time.Second {
+		t.Fatalf("join through an endless peer: %d %s after %s", r.Status, r.Body, time.Since(start))
+	}
+	var after runtime.MemStats
+	runtime.ReadMemStats(&after)
+	if grown := int64(after.HeapAlloc) - int64(before.HeapAlloc); grown > 200<<20 {
+		t.Fatalf("the heap grew by %d MiB reading one answer", grown>>20)
+	}
+}
+
+// Once a peer's last member has left, the peer gets that departure and
+// then nothing more of the guild.
+func TestFederationStopsAfterLastMember(t *testing.T) {
+	a, b := st.Start(t, st.Options{}), st.Start(t, st.Options{})
+	ann, bob := register(t, a, "ann"), register(t, b, "bob")
+	ok(t, ann.do(t, "POST", "/api/v10/guilds", map[string]any{"name": "Passing"}), 201)
+	_, general := ann.guildNamed(t, "Passing")
+	code := ok(t, ann.do(t, "POST", "/api/v10/channels/"+general+"/invites", map[string]any{}), 200)["code"].(string)
+	inv := ok(t, bob.do(t, "POST", "/api/v10/invites/"+code+"@"+a.ServerName(), nil), 200)
+	replica, _ := strconv.ParseUint(inv["guild"].(map[string]any)["id"].(string), 10, 64)
+	ok(t, bob.do(t, "DELETE", "/api/v10/users/@me/guilds/"+inv["guild"].(map[string]any)["id"].(string), nil), 204)
+	ctx := context.Background()
+	var left int64
+	eventually(t, "the departure on B", func() string {
+		for _, g := range list(t, bob.do(t, "GET", "/api/v10/users/@me/guilds", nil)) {
+			if g["name"] == "Passing" {
+				return "bob still has the guild"
+			}
+		}
+		seq, err := b.Homeserver().ReplicaPosition(ctx, snowflake.ID(replica))
+		if err != nil {
+			return err.Error()
+		}
+		left = seq
+		return ""
+	})
+	// The delivery that acknowledges the departure may cover a stretch
+	// with nothing for B in it; after that, B's position stays.
+	ok(t, ann.do(t, "POST", "/api/v10/channels/"+general+"/messages", map[string]any{"content": "after"}), 200)
+	time.Sleep(500 * time.Millisecond)
+	left, _ = b.Homeserver().ReplicaPosition(ctx, snowflake.ID(replica))
+	for range 5 {
+		ok(t, ann.do(t, "POST", "/api/v10/channels/"+general+"/messages", map[string]any{"content": "after"}), 200)
+	}
+	time.Sleep(500 * time.Millisecond)
+	if seq, _ := b.Homeserver().ReplicaPosition(ctx, snowflake.ID(replica)); seq != left {
+		t.Fatalf("B's replica moved from %d to %d after its last member left", left, seq)
+	}
+	if m := string(a.Do(t, "GET", "/metrics", "", nil).Body); !strings.Contains(m, `hearth_federation_transactions_total{outcome="ok",peer="`+b.ServerName()+`"}`) {
+		t.Fatalf("no transaction metric for B")
 	}
 }

@@ -25,6 +25,7 @@ type SenderDomain interface {
 	Delivered(ctx context.Context, peer string, guildID snowflake.ID, seq int64) (bool, error)
 	SyncReplicas(ctx context.Context)
 	PeerEphemeral(ctx context.Context, peer string, ev storage.Event) (homeserver.EphemeralEvent, bool)
+	ReplicaOrigin(ctx context.Context, guildID snowflake.ID) (string, bool)
 }
 
 // Retry bounds: the first retry after a failure waits MinBackoff, each
@@ -196,8 +197,21 @@ func (s *Sender) Run(ctx context.Context) error {
 // route wakes the peers of the event's log.
 func (s *Sender) route(ctx context.Context, ev storage.Event) {
 	if ev.Seq == 0 {
+		// To the peers of one of our guilds; a presence in a replica
+		// guild to its origin, which passes it on.
+		var origin string
+		if ev.Type == homeserver.PresenceLocal {
+			origin, _ = s.hs.ReplicaOrigin(ctx, ev.LogID)
+		}
 		s.mu.Lock()
-		for _, p := range s.logs[ev.LogID] {
+		peers := s.logs[ev.LogID]
+		if origin != "" {
+			if _, ok := s.peers[origin]; !ok && s.run != nil {
+				s.run(origin)
+			}
+			peers = []string{origin}
+		}
+		for _, p := range peers {
 			if q := s.peers[p]; q != nil {
 				select {
 				case q.ephemeral <- ev:

@@ -127,6 +127,12 @@ type EventBatch struct {
 	Events []RemoteEvent `json:"events"`
 }
 
+// PresenceLocal is the bus event the gateway publishes when one of this
+// server's users changes presence in a guild (it has told its own sessions
+// already); federation carries it as PRESENCE_UPDATE. A PRESENCE_UPDATE on
+// the bus is one that came from another server, for the gateway to tell.
+const PresenceLocal = "HEARTH_PRESENCE"
+
 // EphemeralEvent is an event that is in no log (typing): sent once, to
 // the peers up at that moment, never retried.
 type EphemeralEvent struct {
@@ -329,6 +335,12 @@ func (h *Homeserver) peerUser(ctx context.Context, peer string, ru RemoteUser) (
 	if err != nil {
 		return Principal{}, domainErr("peer user", err)
 	}
+	return h.principalOf(ctx, id)
+}
+
+// principalOf is how a peer's user acts here: as the user, with no
+// session of this server's.
+func (h *Homeserver) principalOf(ctx context.Context, id snowflake.ID) (Principal, error) {
 	u, err := h.User(ctx, id)
 	if err != nil {
 		return Principal{}, err
@@ -350,11 +362,7 @@ func (h *Homeserver) actor(ctx context.Context, peer, gid string) (Principal, er
 	if err != nil {
 		return Principal{}, storeErr("actor", err)
 	}
-	u, err := h.User(ctx, id)
-	if err != nil {
-		return Principal{}, err
-	}
-	return Principal{User: u}, nil
+	return h.principalOf(ctx, id)
 }
 
 // lookupGlobal localizes an ID of this server's own objects (or objects it

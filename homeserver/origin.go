@@ -468,9 +468,8 @@ func (h *Homeserver) PeerAct(ctx context.Context, peer string, act Act) (ActResu
 		if data.Thread != nil {
 			t = *data.Thread
 		}
-		in := ThreadCreate{Type: t.Type, Invitable: opt(t.Invitable)}
-		in.Name, in.AutoArchive, in.RateLimitPerUser = opt(t.Name).Value, opt(t.AutoArchive).Value, opt(t.RateLimitPerUser).Value
-		result, err = h.StartThread(ctx, p, channelID, messageID, in)
+		result, err = h.StartThread(ctx, p, channelID, messageID, ThreadCreate{Type: t.Type, Invitable: opt(t.Invitable),
+			Name: opt(t.Name).Value, AutoArchive: opt(t.AutoArchive).Value, RateLimitPerUser: opt(t.RateLimitPerUser).Value})
 	case ActThreadEdit:
 		t := actThread{}
 		if data.Thread != nil {
@@ -604,25 +603,62 @@ func (h *Homeserver) PeerMembers(ctx context.Context, peer, gid, after string) (
 	return page, nil
 }
 
-// PeerEphemeral prepares an ephemeral event (typing) of one of this
-// server's guilds for a peer: false when the peer may not see it.
+// PeerEphemeral prepares an ephemeral event for a peer: typing and
+// presence in one of this server's guilds for the peers with members in it
+// (never a peer's own user's presence back to it), and the presence of
+// this server's users in a replica guild for that guild's origin. False
+// when the peer is not to have it.
 func (h *Homeserver) PeerEphemeral(ctx context.Context, peer string, ev storage.Event) (EphemeralEvent, bool) {
-	if ev.Type != "TYPING_START" {
+	typ := ev.Type
+	if typ == PresenceLocal {
+		typ = "PRESENCE_UPDATE"
+	}
+	if typ != "TYPING_START" && typ != "PRESENCE_UPDATE" {
 		return EphemeralEvent{}, false
 	}
 	g, err := h.hot.GuildByID(ctx, ev.LogID)
-	if err != nil || g.Origin != "" {
+	if err != nil {
 		return EphemeralEvent{}, false
 	}
-	members, err := h.store.OriginMembers(ctx, g.ID, peer)
-	if err != nil || len(members) == 0 || !h.peerMay(ctx, members, ev) {
+	var about struct {
+		UserID snowflake.ID `json:"user_id"`
+		User   struct {
+			ID snowflake.ID `json:"id"`
+		} `json:"user"`
+	}
+	_ = json.Unmarshal(ev.Payload, &about)
+	userID := max(about.UserID, about.User.ID)
+	u, err := h.hot.UserByID(ctx, userID)
+	if err != nil || u.Origin == peer {
 		return EphemeralEvent{}, false
+	}
+	if g.Origin != "" {
+		// A replica: only our own users' presence goes, to the origin.
+		if g.Origin != peer || typ != "PRESENCE_UPDATE" || u.Origin != "" {
+			return EphemeralEvent{}, false
+		}
+	} else {
+		members, err := h.store.OriginMembers(ctx, g.ID, peer)
+		if err != nil || len(members) == 0 || (typ == "TYPING_START" && !h.peerMay(ctx, members, ev)) {
+			return EphemeralEvent{}, false
+		}
 	}
 	d, err := h.globalize(ctx, h.store, ev.Payload)
 	if err != nil {
 		return EphemeralEvent{}, false
 	}
-	return EphemeralEvent{Guild: GlobalID(g.ID, h.cfg.ServerName), Type: ev.Type, D: d}, true
+	guild, err := h.globalOf(ctx, g.ID)
+	if err != nil {
+		return EphemeralEvent{}, false
+	}
+	return EphemeralEvent{Guild: guild, Type: typ, D: d}, true
+}
+
+// ReplicaOrigin names the origin of a replica guild; false for this
+// server's own guilds.
+func (h *Homeserver) ReplicaOrigin(ctx context.Context, guildID snowflake.ID) (string, bool) {
+	rl, ok := h.replicaGuild(ctx, guildID)
+	return rl.Origin, ok
 }
 
 // PeerHistory is a page of one of this server's channels for a peer, read

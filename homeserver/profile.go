@@ -26,6 +26,16 @@ type Optional[T any] struct {
 	Value T
 }
 
+// ptr is the value when set, nil when not: the wire's "absent means leave
+// it" form.
+func (o Optional[T]) ptr() *T {
+	if !o.Set {
+		return nil
+	}
+	v := o.Value
+	return &v
+}
+
 // ProfileUpdate is a PATCH of one's own account. Username and NewPassword
 // need the current Password.
 type ProfileUpdate struct {

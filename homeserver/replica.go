@@ -981,22 +981,52 @@ func (h *Homeserver) LogHead(ctx context.Context, logID snowflake.ID) (int64, er
 	return n, nil
 }
 
-// ApplyEphemeral hands this server's sessions an ephemeral event (typing)
-// of a replica guild, sent by the guild's origin.
-func (h *Homeserver) ApplyEphemeral(ctx context.Context, origin string, e EphemeralEvent) error {
-	if e.Type != "TYPING_START" {
-		return Invalid("type", "BASE_TYPE_CHOICES", "Only TYPING_START is carried.")
+// ApplyEphemeral hands this server's sessions an ephemeral event of a
+// guild: typing or presence in a replica guild, sent by its origin, or the
+// presence of a peer's own user in one of this server's guilds, sent by
+// that peer (which the sender then passes on to the guild's other peers).
+func (h *Homeserver) ApplyEphemeral(ctx context.Context, peer string, e EphemeralEvent) error {
+	if e.Type != "TYPING_START" && e.Type != "PRESENCE_UPDATE" {
+		return Invalid("type", "BASE_TYPE_CHOICES", "Only TYPING_START and PRESENCE_UPDATE are carried.")
 	}
 	_, gOrigin, ok := ParseGlobalID(e.Guild)
-	if !ok || gOrigin != origin {
-		return fmt.Errorf("%s sent an ephemeral event of guild %q: %w", origin, e.Guild, ErrForbidden)
+	if !ok {
+		return Invalid("guild", "BASE_TYPE_INVALID", "Not a global ID.")
 	}
 	guildID, err := h.lookupGlobal(ctx, e.Guild, ErrUnknownGuild)
 	if err != nil {
 		return err
 	}
-	if g, ok := h.replicaGuild(ctx, guildID); !ok || g.Origin != origin {
-		return fmt.Errorf("%s sent an ephemeral event of guild %q: %w", origin, e.Guild, ErrForbidden)
+	var about struct {
+		UserID string `json:"user_id"`
+		User   struct {
+			ID string `json:"id"`
+		} `json:"user"`
+	}
+	_ = json.Unmarshal(e.D, &about)
+	userGlobal := about.UserID
+	if userGlobal == "" {
+		userGlobal = about.User.ID
+	}
+	_, userOrigin, _ := ParseGlobalID(userGlobal)
+	switch {
+	case gOrigin == peer:
+		if g, ok := h.replicaGuild(ctx, guildID); !ok || g.Origin != peer {
+			return fmt.Errorf("%s sent an ephemeral event of guild %q: %w", peer, e.Guild, ErrForbidden)
+		}
+		if userOrigin == h.cfg.ServerName {
+			return nil // our own user: our sessions know
+		}
+	case gOrigin == h.cfg.ServerName && e.Type == "PRESENCE_UPDATE" && userOrigin == peer:
+		userID, err := h.lookupGlobal(ctx, userGlobal, ErrUnknownUser)
+		if err != nil {
+			return err
+		}
+		if _, err := h.hot.Member(ctx, guildID, userID); err != nil {
+			return fmt.Errorf("%s sent the presence of a non-member: %w", peer, ErrForbidden)
+		}
+	default:
+		return fmt.Errorf("%s sent an ephemeral event of guild %q: %w", peer, e.Guild, ErrForbidden)
 	}
 	var d []byte
 	err = h.store.Update(ctx, func(tx storage.Tx) error {

@@ -107,10 +107,8 @@ func renderThreadMember(m storage.ThreadMember) discord.ThreadMember {
 // (CREATE_PRIVATE_THREADS). Its starter is its first member.
 func (h *Homeserver) StartThread(ctx context.Context, p Principal, channelID, messageID snowflake.ID, in ThreadCreate) (discord.Channel, error) {
 	if g, ok := h.replicaOfChannel(ctx, channelID); ok {
-		t := actThread{Name: &in.Name, Type: in.Type, AutoArchive: &in.AutoArchive, RateLimitPerUser: &in.RateLimitPerUser}
-		if in.Invitable.Set {
-			t.Invitable = &in.Invitable.Value
-		}
+		t := actThread{Name: &in.Name, Type: in.Type, AutoArchive: &in.AutoArchive, RateLimitPerUser: &in.RateLimitPerUser,
+			Invitable: in.Invitable.ptr()}
 		return h.forwardThread(ctx, p, g, ActThread, channelID, messageID, t)
 	}
 	v := &ValidationError{}
@@ -321,25 +319,8 @@ type ThreadUpdate struct {
 // reopen a locked thread.
 func (h *Homeserver) UpdateThread(ctx context.Context, p Principal, threadID snowflake.ID, up ThreadUpdate) (discord.Channel, error) {
 	if g, ok := h.replicaOfChannel(ctx, threadID); ok {
-		t := actThread{}
-		if up.Name.Set {
-			t.Name = &up.Name.Value
-		}
-		if up.Archived.Set {
-			t.Archived = &up.Archived.Value
-		}
-		if up.Locked.Set {
-			t.Locked = &up.Locked.Value
-		}
-		if up.AutoArchive.Set {
-			t.AutoArchive = &up.AutoArchive.Value
-		}
-		if up.Invitable.Set {
-			t.Invitable = &up.Invitable.Value
-		}
-		if up.RateLimitPerUser.Set {
-			t.RateLimitPerUser = &up.RateLimitPerUser.Value
-		}
+		t := actThread{Name: up.Name.ptr(), Archived: up.Archived.ptr(), Locked: up.Locked.ptr(),
+			AutoArchive: up.AutoArchive.ptr(), Invitable: up.Invitable.ptr(), RateLimitPerUser: up.RateLimitPerUser.ptr()}
 		return h.forwardThread(ctx, p, g, ActThreadEdit, threadID, 0, t)
 	}
 	var out discord.Channel

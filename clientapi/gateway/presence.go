@@ -3,9 +3,12 @@ package gateway
 import (
 	"context"
 	"encoding/json"
+	"time"
 	"unicode/utf8"
 
+	"hearth/homeserver"
 	"hearth/snowflake"
+	"hearth/storage"
 )
 
 // intentGuildPresences is PRESENCE_UPDATE's intent.
@@ -134,6 +137,40 @@ func (g *Gateway) presenceChanged(ctx context.Context, userID snowflake.ID) {
 			if s.user.User.ID != userID && s.intents&intentGuildPresences != 0 && s.inGuild(gid) {
 				s.dispatch("PRESENCE_UPDATE", d)
 			}
+		}
+		// For federation: peers with members in the guild, or its origin.
+		g.hs.Bus().Publish(storage.Event{LogID: gid, Type: homeserver.PresenceLocal, Payload: d, CreatedAt: time.Now()})
+	}
+}
+
+// remotePresence tells the sessions of a guild the presence of a user of
+// another homeserver, and keeps it for their GUILD_CREATEs.
+func (g *Gateway) remotePresence(ev storage.Event) {
+	var p struct {
+		User struct {
+			ID snowflake.ID `json:"id"`
+		} `json:"user"`
+		Status     string     `json:"status"`
+		Activities []activity `json:"activities"`
+	}
+	if json.Unmarshal(ev.Payload, &p) != nil || p.User.ID == 0 {
+		return
+	}
+	g.mu.Lock()
+	if _, local := g.byUser[p.User.ID]; local {
+		g.mu.Unlock()
+		return // this server's own user: its sessions decide
+	}
+	if p.Status == "offline" || statusRank[p.Status] == 0 {
+		delete(g.presences, p.User.ID)
+	} else {
+		g.presences[p.User.ID] = presence{Status: p.Status, Activities: p.Activities}.visible()
+	}
+	targets := g.sessionsOf(g.byGuild[ev.LogID])
+	g.mu.Unlock()
+	for _, s := range targets {
+		if s.intents&intentGuildPresences != 0 && s.inGuild(ev.LogID) {
+			s.dispatch("PRESENCE_UPDATE", ev.Payload)
 		}
 	}
 }

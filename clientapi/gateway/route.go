@@ -110,8 +110,14 @@ func (g *Gateway) sessionsOf(set map[*session]struct{}) []*session {
 // route sends one committed (or ephemeral) event to the sessions that may
 // see it.
 func (g *Gateway) route(ctx context.Context, ev storage.Event) {
-	if ev.Type == homeserver.SessionsRevoked {
+	switch ev.Type {
+	case homeserver.SessionsRevoked:
 		g.revoke(ev)
+		return
+	case homeserver.PresenceLocal:
+		return // told to the sessions when it happened
+	case "PRESENCE_UPDATE":
+		g.remotePresence(ev)
 		return
 	}
 	var m meta

@@ -10,7 +10,9 @@ CREATE TABLE federated_ids (
 	origin    TEXT   NOT NULL,
 	origin_id TEXT   NOT NULL,
 	local_id  BIGINT NOT NULL,
-	PRIMARY KEY (origin, origin_id)
+	-- origin_id leads: it is nearly unique, and a batch looks many of
+	-- them up for one origin at once.
+	PRIMARY KEY (origin_id, origin)
 );
 CREATE UNIQUE INDEX federated_ids_local ON federated_ids (local_id);
 

@@ -112,6 +112,22 @@ func Start(t testing.TB, o Options) *Server {
 	s := &Server{Server: srv, Options: o, stop: cancel, done: make(chan error, 1), t: t}
 	go func() { s.done <- srv.Serve(ctx) }()
 	t.Cleanup(func() { s.Stop() })
+	// Serve starts the gateway's router beside the listener: a test talks
+	// to the server once it says it is ready, as a load balancer would.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		res, err := http.Get(s.URL() + "/readyz")
+		if err == nil {
+			res.Body.Close()
+			if res.StatusCode == http.StatusOK {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("homeserver not ready after 10 s: %v", err)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 	return s
 }
 
@@ -251,6 +267,27 @@ func Expect(t testing.TB, r Response, status int, code *int) {
 			t.Fatalf("error body has no message: %s", r.Body)
 		}
 	}
+}
+
+// OK checks r's status and decodes its JSON object (nil for no body).
+func OK(t testing.TB, r Response, status int) map[string]any {
+	t.Helper()
+	Expect(t, r, status, nil)
+	if len(r.Body) == 0 {
+		return nil
+	}
+	return r.JSON(t)
+}
+
+// List checks that r is a 200 and decodes its JSON array.
+func List(t testing.TB, r Response) []map[string]any {
+	t.Helper()
+	Expect(t, r, http.StatusOK, nil)
+	var out []map[string]any
+	if err := json.Unmarshal(r.Body, &out); err != nil {
+		t.Fatalf("not a JSON array: %v: %s", err, r.Body)
+	}
+	return out
 }
 
 // Code is a helper to pass an error code to Expect.
