@@ -888,3 +888,70 @@ func TestFederationStopsAfterLastMember(t *testing.T) {
 		t.Fatalf("no transaction metric for B")
 	}
 }
+
+// A member server's moderator moderates a guild of another server through
+// it: clearing reactions, bulk deletes, removing others from and deleting
+// threads, all decided by the origin.
+func TestFederationModeration(t *testing.T) {
+	a, b := st.Start(t, st.Options{}), st.Start(t, st.Options{})
+	ann, bob := register(t, a, "ann"), register(t, b, "bob")
+	g := ok(t, ann.do(t, "POST", "/api/v10/guilds", map[string]any{"name": "Moderated"}), 201)["id"].(string)
+	_, general := ann.guildNamed(t, "Moderated")
+	code := ok(t, ann.do(t, "POST", "/api/v10/channels/"+general+"/invites", map[string]any{}), 200)["code"].(string)
+	ok(t, bob.do(t, "POST", "/api/v10/invites/"+code+"@"+a.ServerName(), nil), 200)
+	bGuild, bGeneral := bob.guildNamed(t, "Moderated")
+	var m []string
+	for _, c := range []string{"one", "two", "three"} {
+		m = append(m, ok(t, ann.do(t, "POST", "/api/v10/channels/"+general+"/messages", map[string]any{"content": c}), 200)["id"].(string))
+	}
+	ok(t, ann.do(t, "PUT", "/api/v10/channels/"+general+"/messages/"+m[0]+"/reactions/%F0%9F%94%A5/@me", nil), 204)
+	var onB map[string]string
+	eventually(t, "messages on B", func() string {
+		onB = map[string]string{}
+		for _, x := range list(t, bob.do(t, "GET", "/api/v10/channels/"+bGeneral+"/messages?limit=10", nil)) {
+			onB[x["content"].(string)] = x["id"].(string)
+		}
+		if len(onB) != 3 {
+			return fmt.Sprintf("B has %v", onB)
+		}
+		return ""
+	})
+	// Without the permission, the origin refuses.
+	st.Expect(t, bob.do(t, "DELETE", "/api/v10/channels/"+bGeneral+"/messages/"+onB["one"]+"/reactions", nil), 403, st.Code(50013))
+	// Made a moderator on the origin, bob may.
+	bobOnA := ""
+	for _, x := range list(t, ann.do(t, "GET", "/api/v10/guilds/"+g+"/members?limit=10", nil)) {
+		if x["user"].(map[string]any)["username"] == "bob" {
+			bobOnA = x["user"].(map[string]any)["id"].(string)
+		}
+	}
+	role := ok(t, ann.do(t, "POST", "/api/v10/guilds/"+g+"/roles", map[string]any{"name": "mods", "permissions": fmt.Sprint(1<<13 | 1<<34)}), 200)["id"].(string)
+	ok(t, ann.do(t, "PUT", "/api/v10/guilds/"+g+"/members/"+bobOnA+"/roles/"+role, nil), 204)
+	ok(t, bob.do(t, "DELETE", "/api/v10/channels/"+bGeneral+"/messages/"+onB["one"]+"/reactions", nil), 204)
+	if rs := ok(t, ann.do(t, "GET", "/api/v10/channels/"+general+"/messages/"+m[0], nil), 200)["reactions"]; rs != nil {
+		t.Fatalf("reactions on A after bob cleared them: %v", rs)
+	}
+	ok(t, bob.do(t, "POST", "/api/v10/channels/"+bGeneral+"/messages/bulk-delete", map[string]any{"messages": []string{onB["one"], onB["two"]}}), 204)
+	if got := ann.contents(t, general, 10); strings.Join(got, "|") != "three" {
+		t.Fatalf("A after bob's bulk delete: %q", got)
+	}
+	th := ok(t, ann.do(t, "POST", "/api/v10/channels/"+general+"/messages/"+m[2]+"/threads", map[string]any{"name": "talk"}), 201)["id"].(string)
+	eventually(t, "thread on B", func() string {
+		if r := bob.do(t, "GET", "/api/v10/channels/"+onB["three"], nil); r.Status != 200 {
+			return fmt.Sprintf("B: %d", r.Status)
+		}
+		return ""
+	})
+	annOnB := ""
+	for _, x := range list(t, bob.do(t, "GET", "/api/v10/guilds/"+bGuild+"/members?limit=10", nil)) {
+		if x["user"].(map[string]any)["username"] == "ann" {
+			annOnB = x["user"].(map[string]any)["id"].(string)
+		}
+	}
+	ok(t, bob.do(t, "DELETE", "/api/v10/channels/"+onB["three"]+"/thread-members/"+annOnB, nil), 204)
+	if ms := list(t, ann.do(t, "GET", "/api/v10/channels/"+th+"/thread-members", nil)); len(ms) != 0 {
+		t.Fatalf("thread members on A after bob removed ann: %v", ms)
+	}
+	ok(t, bob.do(t, "DELETE", "/api/v10/channels/"+onB["three"], nil), 200)
+	st.Expect(t, ann.do(t, "GET", "/api/v10/channels/"+th, nil), 404, st.Code(10003))
+}

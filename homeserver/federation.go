@@ -106,6 +106,9 @@ const (
 	ActThreadEdit  = "thread.edit"
 	ActThreadJoin  = "thread.join"
 	ActThreadLeave = "thread.leave"
+	ActThreadDrop  = "thread.delete"
+	ActBulkDelete  = "message.bulk_delete"
+	ActClear       = "reaction.clear"
 	actDataMaxSize = 64 << 10
 )
 

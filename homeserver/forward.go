@@ -124,12 +124,35 @@ func (h *Homeserver) forwardSimple(ctx context.Context, p Principal, g replicaLo
 	return err
 }
 
-func (h *Homeserver) forwardReaction(ctx context.Context, p Principal, g replicaLog, action string, channelID, messageID snowflake.ID, emoji string) error {
-	wire, err := h.emojiToWire(ctx, emoji)
-	if err != nil {
-		return storeErr("reaction", err)
+func (h *Homeserver) forwardReaction(ctx context.Context, p Principal, g replicaLog, action string, channelID, messageID snowflake.ID, emoji string, target snowflake.ID) error {
+	var wire string
+	if emoji != "" {
+		var err error
+		if wire, err = h.emojiToWire(ctx, emoji); err != nil {
+			return storeErr("reaction", err)
+		}
 	}
-	return h.forwardSimple(ctx, p, g, action, channelID, messageID, actMessage{Emoji: wire})
+	data := actMessage{Emoji: wire}
+	if target != 0 && target != p.User.ID {
+		var err error
+		if data.Target, err = h.globalOf(ctx, target); err != nil {
+			return err
+		}
+	}
+	return h.forwardSimple(ctx, p, g, action, channelID, messageID, data)
+}
+
+// forwardTarget forwards an action about another user (target 0 or the
+// actor: about the actor).
+func (h *Homeserver) forwardTarget(ctx context.Context, p Principal, g replicaLog, action string, channelID, target snowflake.ID) error {
+	var data actMessage
+	if target != 0 && target != p.User.ID {
+		var err error
+		if data.Target, err = h.globalOf(ctx, target); err != nil {
+			return err
+		}
+	}
+	return h.forwardSimple(ctx, p, g, action, channelID, 0, data)
 }
 
 // forwardThread starts or changes a thread through the origin and answers

@@ -720,8 +720,16 @@ func (h *Homeserver) DeleteMessage(ctx context.Context, p Principal, channelID, 
 // BulkDelete deletes 2 to 100 messages under 14 days old (MANAGE_MESSAGES).
 // IDs of messages that do not exist are ignored, as on Discord.
 func (h *Homeserver) BulkDelete(ctx context.Context, p Principal, channelID snowflake.ID, ids []snowflake.ID) error {
-	if err := h.localChannel(ctx, channelID); err != nil {
-		return err
+	if g, ok := h.replicaOfChannel(ctx, channelID); ok {
+		var data actMessage
+		for _, id := range ids {
+			gid, err := h.globalOf(ctx, id)
+			if err != nil {
+				return err
+			}
+			data.Messages = append(data.Messages, gid)
+		}
+		return h.forwardSimple(ctx, p, g, ActBulkDelete, channelID, 0, data)
 	}
 	if len(ids) < 2 || len(ids) > 100 {
 		return Invalid("messages", "BASE_TYPE_BAD_LENGTH", "Must be between 2 and 100 in length.")

@@ -344,6 +344,11 @@ type actMessage struct {
 	EmbedsSet       bool              `json:"embeds_set,omitempty"`
 	Files           []actFile         `json:"files,omitempty"`
 	Thread          *actThread        `json:"thread,omitempty"`
+	// Target is another user an action is about (a reaction or thread
+	// membership of someone else), as a global ID.
+	Target string `json:"target,omitempty"`
+	// Messages are the messages of a bulk delete, as global IDs.
+	Messages []string `json:"messages,omitempty"`
 }
 
 // actThread is the body of thread.create and thread.edit: absent fields
@@ -453,16 +458,37 @@ func (h *Homeserver) PeerAct(ctx context.Context, peer string, act Act) (ActResu
 		result, err = h.EditMessage(ctx, p, channelID, messageID, e)
 	case ActDelete:
 		err = h.DeleteMessage(ctx, p, channelID, messageID)
-	case ActReact, ActUnreact:
+	case ActReact, ActUnreact, ActClear:
 		var emoji string
-		if emoji, err = h.emojiFromWire(ctx, data.Emoji); err != nil {
+		if data.Emoji != "" {
+			if emoji, err = h.emojiFromWire(ctx, data.Emoji); err != nil {
+				return ActResult{}, err
+			}
+		}
+		var target snowflake.ID
+		if target, err = h.targetOf(ctx, p, data.Target); err != nil {
 			return ActResult{}, err
 		}
-		if act.Action == ActReact {
+		switch act.Action {
+		case ActReact:
 			err = h.React(ctx, p, channelID, messageID, emoji)
-		} else {
-			err = h.Unreact(ctx, p, channelID, messageID, emoji, p.User.ID)
+		case ActUnreact:
+			err = h.Unreact(ctx, p, channelID, messageID, emoji, target)
+		default:
+			err = h.ClearReactions(ctx, p, channelID, messageID, emoji)
 		}
+	case ActBulkDelete:
+		ids := make([]snowflake.ID, 0, len(data.Messages))
+		for _, gid := range data.Messages {
+			id, err := h.lookupGlobal(ctx, gid, ErrUnknownMessage)
+			if err != nil {
+				return ActResult{}, err
+			}
+			ids = append(ids, id)
+		}
+		err = h.BulkDelete(ctx, p, channelID, ids)
+	case ActThreadDrop:
+		result, err = h.DeleteThread(ctx, p, channelID)
 	case ActThread:
 		t := actThread{}
 		if data.Thread != nil {
@@ -477,10 +503,16 @@ func (h *Homeserver) PeerAct(ctx context.Context, peer string, act Act) (ActResu
 		}
 		result, err = h.UpdateThread(ctx, p, channelID, ThreadUpdate{Name: opt(t.Name), Archived: opt(t.Archived),
 			Locked: opt(t.Locked), AutoArchive: opt(t.AutoArchive), Invitable: opt(t.Invitable), RateLimitPerUser: opt(t.RateLimitPerUser)})
-	case ActThreadJoin:
-		err = h.JoinThread(ctx, p, channelID, p.User.ID)
-	case ActThreadLeave:
-		err = h.LeaveThread(ctx, p, channelID, p.User.ID)
+	case ActThreadJoin, ActThreadLeave:
+		var target snowflake.ID
+		if target, err = h.targetOf(ctx, p, data.Target); err != nil {
+			return ActResult{}, err
+		}
+		if act.Action == ActThreadJoin {
+			err = h.JoinThread(ctx, p, channelID, target)
+		} else {
+			err = h.LeaveThread(ctx, p, channelID, target)
+		}
 	case ActPin:
 		err = h.Pin(ctx, p, channelID, messageID)
 	case ActUnpin:
@@ -715,4 +747,12 @@ func (h *Homeserver) PeerHistory(ctx context.Context, peer, channel, before stri
 		return nil, err
 	}
 	return h.globalJSON(ctx, h.store, ms)
+}
+
+// targetOf is the user an action is about: the actor when none is named.
+func (h *Homeserver) targetOf(ctx context.Context, p Principal, gid string) (snowflake.ID, error) {
+	if gid == "" {
+		return p.User.ID, nil
+	}
+	return h.lookupGlobal(ctx, gid, ErrUnknownUser)
 }

@@ -112,7 +112,7 @@ func (h *Homeserver) reactionPlace(ctx context.Context, r storage.Reader, p Prin
 // Reacting twice changes nothing.
 func (h *Homeserver) React(ctx context.Context, p Principal, channelID, messageID snowflake.ID, emoji string) error {
 	if g, ok := h.replicaOfChannel(ctx, channelID); ok {
-		return h.forwardReaction(ctx, p, g, ActReact, channelID, messageID, emoji)
+		return h.forwardReaction(ctx, p, g, ActReact, channelID, messageID, emoji, 0)
 	}
 	err := h.update(ctx, func(tx storage.Tx, ev *events) error {
 		pl, m, err := h.reactionPlace(ctx, tx, p, channelID, messageID)
@@ -157,10 +157,7 @@ func (h *Homeserver) React(ctx context.Context, p Principal, channelID, messageI
 // MANAGE_MESSAGES.
 func (h *Homeserver) Unreact(ctx context.Context, p Principal, channelID, messageID snowflake.ID, emoji string, userID snowflake.ID) error {
 	if g, ok := h.replicaOfChannel(ctx, channelID); ok {
-		if userID != p.User.ID {
-			return fmt.Errorf("remove another's reaction in a guild of %s: %w", g.Origin, ErrMissingPermission)
-		}
-		return h.forwardReaction(ctx, p, g, ActUnreact, channelID, messageID, emoji)
+		return h.forwardReaction(ctx, p, g, ActUnreact, channelID, messageID, emoji, userID)
 	}
 	err := h.update(ctx, func(tx storage.Tx, ev *events) error {
 		pl, _, err := h.reactionPlace(ctx, tx, p, channelID, messageID)
@@ -195,8 +192,8 @@ func (h *Homeserver) Unreact(ctx context.Context, p Principal, channelID, messag
 // ClearReactions removes every reaction of a message, or those of one emoji
 // when emoji is not "" (MANAGE_MESSAGES).
 func (h *Homeserver) ClearReactions(ctx context.Context, p Principal, channelID, messageID snowflake.ID, emoji string) error {
-	if err := h.localChannel(ctx, channelID); err != nil {
-		return err
+	if g, ok := h.replicaOfChannel(ctx, channelID); ok {
+		return h.forwardReaction(ctx, p, g, ActClear, channelID, messageID, emoji, 0)
 	}
 	err := h.update(ctx, func(tx storage.Tx, ev *events) error {
 		pl, _, err := h.reactionPlace(ctx, tx, p, channelID, messageID)

@@ -220,10 +220,7 @@ func (h *Homeserver) threadPlace(ctx context.Context, r storage.Reader, p Princi
 // starter, MANAGE_THREADS, or anyone when it is invitable).
 func (h *Homeserver) JoinThread(ctx context.Context, p Principal, threadID, userID snowflake.ID) error {
 	if g, ok := h.replicaOfChannel(ctx, threadID); ok {
-		if userID != p.User.ID {
-			return fmt.Errorf("add another to a thread of %s: %w", g.Origin, ErrRemoteGuild)
-		}
-		return h.forwardSimple(ctx, p, g, ActThreadJoin, threadID, 0, nil)
+		return h.forwardTarget(ctx, p, g, ActThreadJoin, threadID, userID)
 	}
 	err := h.update(ctx, func(tx storage.Tx, ev *events) error {
 		pl, err := h.threadPlace(ctx, tx, p, threadID)
@@ -264,10 +261,7 @@ func (h *Homeserver) JoinThread(ctx context.Context, p Principal, threadID, user
 // MANAGE_THREADS (or as the owner of a private thread).
 func (h *Homeserver) LeaveThread(ctx context.Context, p Principal, threadID, userID snowflake.ID) error {
 	if g, ok := h.replicaOfChannel(ctx, threadID); ok {
-		if userID != p.User.ID {
-			return fmt.Errorf("remove another from a thread of %s: %w", g.Origin, ErrRemoteGuild)
-		}
-		return h.forwardSimple(ctx, p, g, ActThreadLeave, threadID, 0, nil)
+		return h.forwardTarget(ctx, p, g, ActThreadLeave, threadID, userID)
 	}
 	err := h.update(ctx, func(tx storage.Tx, ev *events) error {
 		pl, err := h.threadPlace(ctx, tx, p, threadID)
@@ -384,8 +378,14 @@ func (h *Homeserver) UpdateThread(ctx context.Context, p Principal, threadID sno
 
 // DeleteThread deletes a thread and its messages (MANAGE_THREADS).
 func (h *Homeserver) DeleteThread(ctx context.Context, p Principal, threadID snowflake.ID) (discord.Channel, error) {
-	if err := h.localChannel(ctx, threadID); err != nil {
-		return discord.Channel{}, err
+	if g, ok := h.replicaOfChannel(ctx, threadID); ok {
+		// Answered from the copy before it goes: the origin's deletion
+		// takes the replica's thread with it.
+		before, err := h.Thread(ctx, p, threadID)
+		if err != nil {
+			return discord.Channel{}, err
+		}
+		return before, h.forwardSimple(ctx, p, g, ActThreadDrop, threadID, 0, nil)
 	}
 	var out discord.Channel
 	err := h.update(ctx, func(tx storage.Tx, ev *events) error {
