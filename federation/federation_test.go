@@ -925,7 +925,7 @@ func TestFederationModeration(t *testing.T) {
 			bobOnA = x["user"].(map[string]any)["id"].(string)
 		}
 	}
-	role := ok(t, ann.do(t, "POST", "/api/v10/guilds/"+g+"/roles", map[string]any{"name": "mods", "permissions": fmt.Sprint(1<<13 | 1<<34)}), 200)["id"].(string)
+	role := ok(t, ann.do(t, "POST", "/api/v10/guilds/"+g+"/roles", map[string]any{"name": "mods", "permissions": fmt.Sprint(1<<0 | 1<<1 | 1<<2 | 1<<13 | 1<<28 | 1<<34)}), 200)["id"].(string)
 	ok(t, ann.do(t, "PUT", "/api/v10/guilds/"+g+"/members/"+bobOnA+"/roles/"+role, nil), 204)
 	ok(t, bob.do(t, "DELETE", "/api/v10/channels/"+bGeneral+"/messages/"+onB["one"]+"/reactions", nil), 204)
 	if rs := ok(t, ann.do(t, "GET", "/api/v10/channels/"+general+"/messages/"+m[0], nil), 200)["reactions"]; rs != nil {
@@ -954,4 +954,49 @@ func TestFederationModeration(t *testing.T) {
 	}
 	ok(t, bob.do(t, "DELETE", "/api/v10/channels/"+onB["three"], nil), 200)
 	st.Expect(t, ann.do(t, "GET", "/api/v10/channels/"+th, nil), 404, st.Code(10003))
+
+	// Invites made through the member server join from anywhere; the
+	// member server's moderator gives roles, kicks and bans.
+	inv := ok(t, bob.do(t, "POST", "/api/v10/channels/"+bGeneral+"/invites", map[string]any{"max_age": 0}), 200)
+	if !strings.HasSuffix(inv["code"].(string), "@"+a.ServerName()) || inv["guild"].(map[string]any)["id"] != bGuild {
+		t.Fatalf("invite made through B = %v", inv)
+	}
+	dee := register(t, b, "dee")
+	ok(t, dee.do(t, "POST", "/api/v10/invites/"+inv["code"].(string), nil), 200)
+	fans := ok(t, ann.do(t, "POST", "/api/v10/guilds/"+g+"/roles", map[string]any{"name": "fans"}), 200)["id"].(string)
+	list(t, ann.do(t, "PATCH", "/api/v10/guilds/"+g+"/roles", []map[string]any{{"id": role, "position": 2}, {"id": fans, "position": 1}}))
+	var deeOnB, fansOnB string
+	eventually(t, "dee and fans on B", func() string {
+		for _, x := range list(t, bob.do(t, "GET", "/api/v10/guilds/"+bGuild+"/members?limit=10", nil)) {
+			if x["user"].(map[string]any)["username"] == "dee" {
+				deeOnB = x["user"].(map[string]any)["id"].(string)
+			}
+		}
+		for _, r := range list(t, bob.do(t, "GET", "/api/v10/guilds/"+bGuild+"/roles", nil)) {
+			if r["name"] == "fans" {
+				fansOnB = r["id"].(string)
+			}
+		}
+		if deeOnB == "" || fansOnB == "" {
+			return "not yet"
+		}
+		return ""
+	})
+	ok(t, bob.do(t, "PUT", "/api/v10/guilds/"+bGuild+"/members/"+deeOnB+"/roles/"+fansOnB, nil), 204)
+	deeOnA := ""
+	for _, x := range list(t, ann.do(t, "GET", "/api/v10/guilds/"+g+"/members?limit=10", nil)) {
+		if x["user"].(map[string]any)["username"] == "dee" {
+			deeOnA = x["user"].(map[string]any)["id"].(string)
+			if rs := x["roles"].([]any); len(rs) != 1 || rs[0] != fans {
+				t.Fatalf("dee's roles on A = %v", rs)
+			}
+		}
+	}
+	ok(t, bob.do(t, "DELETE", "/api/v10/guilds/"+bGuild+"/members/"+deeOnB, nil), 204)
+	st.Expect(t, ann.do(t, "GET", "/api/v10/guilds/"+g+"/members/"+deeOnA, nil), 404, st.Code(10007))
+	ok(t, bob.do(t, "PUT", "/api/v10/guilds/"+bGuild+"/bans/"+deeOnB, map[string]any{}), 204)
+	ok(t, ann.do(t, "GET", "/api/v10/guilds/"+g+"/bans/"+deeOnA, nil), 200)
+	st.Expect(t, dee.do(t, "POST", "/api/v10/invites/"+inv["code"].(string), nil), 403, st.Code(40007))
+	ok(t, bob.do(t, "DELETE", "/api/v10/guilds/"+bGuild+"/bans/"+deeOnB, nil), 204)
+	ok(t, dee.do(t, "POST", "/api/v10/invites/"+inv["code"].(string), nil), 200)
 }

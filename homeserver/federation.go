@@ -109,6 +109,12 @@ const (
 	ActThreadDrop  = "thread.delete"
 	ActBulkDelete  = "message.bulk_delete"
 	ActClear       = "reaction.clear"
+	ActKick        = "member.kick"
+	ActBan         = "member.ban"
+	ActUnban       = "member.unban"
+	ActRoleAdd     = "member.role.add"
+	ActRoleRemove  = "member.role.remove"
+	ActInvite      = "invite.create"
 	actDataMaxSize = 64 << 10
 )
 

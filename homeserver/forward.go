@@ -178,3 +178,46 @@ func (h *Homeserver) forwardThread(ctx context.Context, p Principal, g replicaLo
 	}
 	return out, nil
 }
+
+// forwardMember forwards a moderation of a member (or, for bans, of any
+// user the member server knows) in a replica guild.
+func (h *Homeserver) forwardMember(ctx context.Context, p Principal, g replicaLog, action string, target snowflake.ID, data actMessage) error {
+	var err error
+	if data.Target, err = h.globalOf(ctx, target); err != nil {
+		return err
+	}
+	return h.forwardSimple(ctx, p, g, action, 0, 0, data)
+}
+
+// forwardRole forwards giving a member a role, or taking it.
+func (h *Homeserver) forwardRole(ctx context.Context, p Principal, g replicaLog, action string, target, role snowflake.ID) error {
+	var data actMessage
+	var err error
+	if data.Role, err = h.globalOf(ctx, role); err != nil {
+		return err
+	}
+	return h.forwardMember(ctx, p, g, action, target, data)
+}
+
+// forwardInvite makes an invite of a replica guild on its origin. Its code
+// is answered as code@origin, the form that joins it from anywhere.
+func (h *Homeserver) forwardInvite(ctx context.Context, p Principal, g replicaLog, channelID snowflake.ID, in InviteCreate) (discord.Invite, error) {
+	if err := h.forwardable(ctx, p, channelID); err != nil {
+		return discord.Invite{}, err
+	}
+	data, err := json.Marshal(actMessage{Invite: &actInvite{MaxAge: in.MaxAge.ptr(), MaxUses: in.MaxUses.ptr(),
+		Temporary: in.Temporary, Unique: in.Unique}})
+	if err != nil {
+		return discord.Invite{}, err
+	}
+	res, err := h.forward(ctx, p, g, Act{Action: ActInvite, Data: data}, channelID, 0)
+	if err != nil {
+		return discord.Invite{}, err
+	}
+	var out discord.Invite
+	if err := h.localResult(ctx, res, &out); err != nil {
+		return discord.Invite{}, err
+	}
+	out.Code += "@" + g.Origin
+	return out, nil
+}

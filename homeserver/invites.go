@@ -53,6 +53,9 @@ func (h *Homeserver) live(inv storage.Invite) bool {
 
 // CreateInvite makes an invite to a channel (CREATE_INSTANT_INVITE there).
 func (h *Homeserver) CreateInvite(ctx context.Context, p Principal, channelID snowflake.ID, in InviteCreate) (discord.Invite, error) {
+	if g, ok := h.replicaOfChannel(ctx, channelID); ok && g.Guild {
+		return h.forwardInvite(ctx, p, g, channelID, in)
+	}
 	if err := h.localChannel(ctx, channelID); err != nil {
 		return discord.Invite{}, err
 	}

@@ -264,8 +264,8 @@ func roleRefs(a *access, ids []snowflake.ID) []map[string]string {
 
 // AddMemberRole gives a member one role (PUT .../roles/{role}).
 func (h *Homeserver) AddMemberRole(ctx context.Context, p Principal, guildID, userID, roleID snowflake.ID) error {
-	if err := h.local(ctx, guildID); err != nil {
-		return err
+	if g, ok := h.replicaGuild(ctx, guildID); ok {
+		return h.forwardRole(ctx, p, g, ActRoleAdd, userID, roleID)
 	}
 	_, err := h.UpdateMember(ctx, p, guildID, userID, MemberUpdate{AddRole: roleID})
 	return err
@@ -273,8 +273,8 @@ func (h *Homeserver) AddMemberRole(ctx context.Context, p Principal, guildID, us
 
 // RemoveMemberRole takes one role from a member (DELETE .../roles/{role}).
 func (h *Homeserver) RemoveMemberRole(ctx context.Context, p Principal, guildID, userID, roleID snowflake.ID) error {
-	if err := h.local(ctx, guildID); err != nil {
-		return err
+	if g, ok := h.replicaGuild(ctx, guildID); ok {
+		return h.forwardRole(ctx, p, g, ActRoleRemove, userID, roleID)
 	}
 	a, err := h.loadAccess(ctx, h.store, guildID, p.User.ID)
 	if err != nil {
@@ -289,8 +289,8 @@ func (h *Homeserver) RemoveMemberRole(ctx context.Context, p Principal, guildID,
 
 // Kick removes a member (KICK_MEMBERS, on members the caller outranks).
 func (h *Homeserver) Kick(ctx context.Context, p Principal, guildID, userID snowflake.ID) error {
-	if err := h.local(ctx, guildID); err != nil {
-		return err
+	if g, ok := h.replicaGuild(ctx, guildID); ok {
+		return h.forwardMember(ctx, p, g, ActKick, userID, actMessage{})
 	}
 	err := h.update(ctx, func(tx storage.Tx, ev *events) error {
 		a, err := h.loadAccess(ctx, tx, guildID, p.User.ID)
@@ -325,8 +325,8 @@ type BanOptions struct {
 // Ban bans a user (BAN_MEMBERS); a member must be outranked by the caller.
 // A user who is not a member can be banned too, to keep them out.
 func (h *Homeserver) Ban(ctx context.Context, p Principal, guildID, userID snowflake.ID, o BanOptions) error {
-	if err := h.local(ctx, guildID); err != nil {
-		return err
+	if g, ok := h.replicaGuild(ctx, guildID); ok {
+		return h.forwardMember(ctx, p, g, ActBan, userID, actMessage{DeleteMessageSeconds: o.DeleteMessageSeconds})
 	}
 	if o.DeleteMessageSeconds < 0 || o.DeleteMessageSeconds > 604800 {
 		return Invalid("delete_message_seconds", "NUMBER_TYPE_MAX", "Must be between 0 and 604800.")
@@ -419,8 +419,8 @@ func (h *Homeserver) deleteRecent(ctx context.Context, tx storage.Tx, ev *events
 
 // Unban lifts a ban (BAN_MEMBERS).
 func (h *Homeserver) Unban(ctx context.Context, p Principal, guildID, userID snowflake.ID) error {
-	if err := h.local(ctx, guildID); err != nil {
-		return err
+	if g, ok := h.replicaGuild(ctx, guildID); ok {
+		return h.forwardMember(ctx, p, g, ActUnban, userID, actMessage{})
 	}
 	err := h.update(ctx, func(tx storage.Tx, ev *events) error {
 		a, err := h.loadAccess(ctx, tx, guildID, p.User.ID)

@@ -349,6 +349,21 @@ type actMessage struct {
 	Target string `json:"target,omitempty"`
 	// Messages are the messages of a bulk delete, as global IDs.
 	Messages []string `json:"messages,omitempty"`
+	// DeleteMessageSeconds is a ban's clean-up window.
+	DeleteMessageSeconds int `json:"delete_message_seconds,omitempty"`
+	// Role is the role of member.role.add and .remove, as a global ID.
+	Role string `json:"role,omitempty"`
+	// Invite holds invite.create's settings.
+	Invite *actInvite `json:"invite,omitempty"`
+}
+
+// actInvite is the body of invite.create: absent fields take the
+// origin's defaults.
+type actInvite struct {
+	MaxAge    *int `json:"max_age,omitempty"`
+	MaxUses   *int `json:"max_uses,omitempty"`
+	Temporary bool `json:"temporary,omitempty"`
+	Unique    bool `json:"unique,omitempty"`
 }
 
 // actThread is the body of thread.create and thread.edit: absent fields
@@ -489,6 +504,35 @@ func (h *Homeserver) PeerAct(ctx context.Context, peer string, act Act) (ActResu
 		err = h.BulkDelete(ctx, p, channelID, ids)
 	case ActThreadDrop:
 		result, err = h.DeleteThread(ctx, p, channelID)
+	case ActKick, ActBan, ActUnban, ActRoleAdd, ActRoleRemove:
+		if g.ID == 0 {
+			return ActResult{}, fmt.Errorf("%s: %w", act.Action, ErrUnknownGuild)
+		}
+		var target, role snowflake.ID
+		if target, err = h.lookupGlobal(ctx, data.Target, ErrUnknownUser); err != nil {
+			return ActResult{}, err
+		}
+		if role, err = h.lookupGlobal(ctx, data.Role, ErrUnknownRole); err != nil {
+			return ActResult{}, err
+		}
+		switch act.Action {
+		case ActKick:
+			err = h.Kick(ctx, p, g.ID, target)
+		case ActBan:
+			err = h.Ban(ctx, p, g.ID, target, BanOptions{DeleteMessageSeconds: data.DeleteMessageSeconds})
+		case ActUnban:
+			err = h.Unban(ctx, p, g.ID, target)
+		case ActRoleAdd:
+			err = h.AddMemberRole(ctx, p, g.ID, target, role)
+		default:
+			err = h.RemoveMemberRole(ctx, p, g.ID, target, role)
+		}
+	case ActInvite:
+		in := InviteCreate{}
+		if i := data.Invite; i != nil {
+			in = InviteCreate{MaxAge: opt(i.MaxAge), MaxUses: opt(i.MaxUses), Temporary: i.Temporary, Unique: i.Unique}
+		}
+		result, err = h.CreateInvite(ctx, p, channelID, in)
 	case ActThread:
 		t := actThread{}
 		if data.Thread != nil {
