@@ -7,6 +7,8 @@ package gateway
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -53,6 +55,8 @@ type Gateway struct {
 	closing   bool
 	conns     sync.WaitGroup
 	running   atomic.Bool
+	// barriers are the markers settle waits for, by token.
+	barriers sync.Map
 }
 
 // New makes a gateway; call Run to start routing events.
@@ -325,4 +329,29 @@ func dispatchFrame(seq int64, t string, d []byte) []byte {
 	b = append(b, `","d":`...)
 	b = append(b, d...)
 	return append(b, '}')
+}
+
+// barrierEvent is the bus marker of settle.
+const barrierEvent = "HEARTH_GATEWAY_BARRIER"
+
+// settle waits until the router has routed every event published before
+// the call (at most a second): a RESUME that follows a REST call must find
+// that call's events in the session's buffer. The bus keeps publication
+// order, so a marker published now is routed after them.
+func (g *Gateway) settle(ctx context.Context) {
+	if !g.running.Load() {
+		return
+	}
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	token := hex.EncodeToString(b[:])
+	done := make(chan struct{})
+	g.barriers.Store(token, done)
+	defer g.barriers.Delete(token)
+	g.hs.Bus().Publish(storage.Event{Type: barrierEvent, Payload: []byte(token), CreatedAt: time.Now()})
+	select {
+	case <-done:
+	case <-ctx.Done():
+	case <-time.After(time.Second):
+	}
 }

@@ -111,6 +111,11 @@ func (g *Gateway) sessionsOf(set map[*session]struct{}) []*session {
 // see it.
 func (g *Gateway) route(ctx context.Context, ev storage.Event) {
 	switch ev.Type {
+	case barrierEvent:
+		if done, ok := g.barriers.LoadAndDelete(string(ev.Payload)); ok {
+			close(done.(chan struct{}))
+		}
+		return
 	case homeserver.SessionsRevoked:
 		g.revoke(ev)
 		return

@@ -534,6 +534,7 @@ func (g *Gateway) resume(ctx context.Context, kick context.CancelFunc, c *conn, 
 		c.close(closeAuthFailed, "Authentication failed.")
 		return nil, err
 	}
+	g.settle(ctx)
 	g.mu.RLock()
 	s := g.sessions[r.SessionID]
 	g.mu.RUnlock()
