@@ -925,7 +925,7 @@ func TestFederationModeration(t *testing.T) {
 			bobOnA = x["user"].(map[string]any)["id"].(string)
 		}
 	}
-	role := ok(t, ann.do(t, "POST", "/api/v10/guilds/"+g+"/roles", map[string]any{"name": "mods", "permissions": fmt.Sprint(1<<0 | 1<<1 | 1<<2 | 1<<13 | 1<<28 | 1<<34)}), 200)["id"].(string)
+	role := ok(t, ann.do(t, "POST", "/api/v10/guilds/"+g+"/roles", map[string]any{"name": "mods", "permissions": fmt.Sprint(1<<0 | 1<<1 | 1<<2 | 1<<13 | 1<<27 | 1<<28 | 1<<34 | 1<<40)}), 200)["id"].(string)
 	ok(t, ann.do(t, "PUT", "/api/v10/guilds/"+g+"/members/"+bobOnA+"/roles/"+role, nil), 204)
 	ok(t, bob.do(t, "DELETE", "/api/v10/channels/"+bGeneral+"/messages/"+onB["one"]+"/reactions", nil), 204)
 	if rs := ok(t, ann.do(t, "GET", "/api/v10/channels/"+general+"/messages/"+m[0], nil), 200)["reactions"]; rs != nil {
@@ -991,6 +991,14 @@ func TestFederationModeration(t *testing.T) {
 				t.Fatalf("dee's roles on A = %v", rs)
 			}
 		}
+	}
+	until := time.Now().Add(time.Hour).UTC().Format(time.RFC3339)
+	edited := ok(t, bob.do(t, "PATCH", "/api/v10/guilds/"+bGuild+"/members/"+deeOnB, map[string]any{"nick": "d", "communication_disabled_until": until}), 200)
+	if edited["nick"] != "d" || edited["communication_disabled_until"] == nil {
+		t.Fatalf("member edit answered by B = %v", edited)
+	}
+	if m := ok(t, ann.do(t, "GET", "/api/v10/guilds/"+g+"/members/"+deeOnA, nil), 200); m["nick"] != "d" || m["communication_disabled_until"] == nil {
+		t.Fatalf("dee on A after bob's edit = %v", m)
 	}
 	ok(t, bob.do(t, "DELETE", "/api/v10/guilds/"+bGuild+"/members/"+deeOnB, nil), 204)
 	st.Expect(t, ann.do(t, "GET", "/api/v10/guilds/"+g+"/members/"+deeOnA, nil), 404, st.Code(10007))

@@ -115,6 +115,7 @@ const (
 	ActRoleAdd     = "member.role.add"
 	ActRoleRemove  = "member.role.remove"
 	ActInvite      = "invite.create"
+	ActMemberEdit  = "member.edit"
 	actDataMaxSize = 64 << 10
 )
 

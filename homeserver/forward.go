@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"time"
 
 	"hearth/discord"
 	"hearth/homeserver/permission"
@@ -220,4 +221,43 @@ func (h *Homeserver) forwardInvite(ctx context.Context, p Principal, g replicaLo
 	}
 	out.Code += "@" + g.Origin
 	return out, nil
+}
+
+// forwardMemberEdit forwards a member's changes (nick, roles, timeout,
+// voice flags) and answers with the replica's copy of the member.
+func (h *Homeserver) forwardMemberEdit(ctx context.Context, p Principal, g replicaLog, target snowflake.ID, up MemberUpdate) (discord.Member, error) {
+	if up.AddRole != 0 || up.RemoveRole != 0 {
+		role := up.AddRole
+		action := ActRoleAdd
+		if role == 0 {
+			role, action = up.RemoveRole, ActRoleRemove
+		}
+		if err := h.forwardRole(ctx, p, g, action, target, role); err != nil {
+			return discord.Member{}, err
+		}
+		return h.Member(ctx, p, g.ID, target)
+	}
+	m := actMember{Nick: up.Nick.ptr(), Mute: up.Mute.ptr(), Deaf: up.Deaf.ptr()}
+	if up.Roles.Set {
+		roles := []string{}
+		for _, id := range up.Roles.Value {
+			gid, err := h.globalOf(ctx, id)
+			if err != nil {
+				return discord.Member{}, err
+			}
+			roles = append(roles, gid)
+		}
+		m.Roles = &roles
+	}
+	if up.CommunicationDisabledUntil.Set {
+		at := ""
+		if !up.CommunicationDisabledUntil.Value.IsZero() {
+			at = up.CommunicationDisabledUntil.Value.UTC().Format(time.RFC3339Nano)
+		}
+		m.Timeout = &at
+	}
+	if err := h.forwardMember(ctx, p, g, ActMemberEdit, target, actMessage{Member: &m}); err != nil {
+		return discord.Member{}, err
+	}
+	return h.Member(ctx, p, g.ID, target)
 }

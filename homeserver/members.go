@@ -91,8 +91,8 @@ type MemberUpdate struct {
 // role below the caller's highest), a timeout (MODERATE_MEMBERS, on members
 // the caller outranks and who are not administrators), mute and deafen.
 func (h *Homeserver) UpdateMember(ctx context.Context, p Principal, guildID, userID snowflake.ID, up MemberUpdate) (discord.Member, error) {
-	if err := h.local(ctx, guildID); err != nil {
-		return discord.Member{}, err
+	if g, ok := h.replicaGuild(ctx, guildID); ok {
+		return h.forwardMemberEdit(ctx, p, g, userID, up)
 	}
 	var out discord.Member
 	err := h.update(ctx, func(tx storage.Tx, ev *events) error {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"hearth/discord"
 	"hearth/homeserver/permission"
@@ -355,6 +356,18 @@ type actMessage struct {
 	Role string `json:"role,omitempty"`
 	// Invite holds invite.create's settings.
 	Invite *actInvite `json:"invite,omitempty"`
+	// Member holds member.edit's changes.
+	Member *actMember `json:"member,omitempty"`
+}
+
+// actMember is the body of member.edit: a field left out is left alone;
+// an empty timeout lifts one.
+type actMember struct {
+	Nick    *string   `json:"nick,omitempty"`
+	Roles   *[]string `json:"roles,omitempty"`
+	Timeout *string   `json:"communication_disabled_until,omitempty"`
+	Mute    *bool     `json:"mute,omitempty"`
+	Deaf    *bool     `json:"deaf,omitempty"`
 }
 
 // actInvite is the body of invite.create: absent fields take the
@@ -527,6 +540,37 @@ func (h *Homeserver) PeerAct(ctx context.Context, peer string, act Act) (ActResu
 		default:
 			err = h.RemoveMemberRole(ctx, p, g.ID, target, role)
 		}
+	case ActMemberEdit:
+		if g.ID == 0 || data.Member == nil {
+			return ActResult{}, fmt.Errorf("%s: %w", act.Action, ErrUnknownGuild)
+		}
+		var target snowflake.ID
+		if target, err = h.lookupGlobal(ctx, data.Target, ErrUnknownUser); err != nil {
+			return ActResult{}, err
+		}
+		m := data.Member
+		up := MemberUpdate{Nick: opt(m.Nick), Mute: opt(m.Mute), Deaf: opt(m.Deaf)}
+		if m.Roles != nil {
+			up.Roles.Set = true
+			for _, gid := range *m.Roles {
+				id, err := h.lookupGlobal(ctx, gid, ErrUnknownRole)
+				if err != nil {
+					return ActResult{}, err
+				}
+				up.Roles.Value = append(up.Roles.Value, id)
+			}
+		}
+		if m.Timeout != nil {
+			up.CommunicationDisabledUntil.Set = true
+			if *m.Timeout != "" {
+				at, perr := time.Parse(time.RFC3339Nano, *m.Timeout)
+				if perr != nil {
+					return ActResult{}, Invalid("communication_disabled_until", "DATE_TYPE_PARSE", "Not an ISO8601 timestamp.")
+				}
+				up.CommunicationDisabledUntil.Value = at
+			}
+		}
+		result, err = h.UpdateMember(ctx, p, g.ID, target, up)
 	case ActInvite:
 		in := InviteCreate{}
 		if i := data.Invite; i != nil {
