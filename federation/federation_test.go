@@ -925,7 +925,7 @@ func TestFederationModeration(t *testing.T) {
 			bobOnA = x["user"].(map[string]any)["id"].(string)
 		}
 	}
-	role := ok(t, ann.do(t, "POST", "/api/v10/guilds/"+g+"/roles", map[string]any{"name": "mods", "permissions": fmt.Sprint(1<<0 | 1<<1 | 1<<2 | 1<<13 | 1<<27 | 1<<28 | 1<<34 | 1<<40)}), 200)["id"].(string)
+	role := ok(t, ann.do(t, "POST", "/api/v10/guilds/"+g+"/roles", map[string]any{"name": "mods", "permissions": fmt.Sprint(1<<0 | 1<<1 | 1<<2 | 1<<4 | 1<<5 | 1<<13 | 1<<27 | 1<<28 | 1<<30 | 1<<34 | 1<<40)}), 200)["id"].(string)
 	ok(t, ann.do(t, "PUT", "/api/v10/guilds/"+g+"/members/"+bobOnA+"/roles/"+role, nil), 204)
 	ok(t, bob.do(t, "DELETE", "/api/v10/channels/"+bGeneral+"/messages/"+onB["one"]+"/reactions", nil), 204)
 	if rs := ok(t, ann.do(t, "GET", "/api/v10/channels/"+general+"/messages/"+m[0], nil), 200)["reactions"]; rs != nil {
@@ -1007,4 +1007,55 @@ func TestFederationModeration(t *testing.T) {
 	st.Expect(t, dee.do(t, "POST", "/api/v10/invites/"+inv["code"].(string), nil), 403, st.Code(40007))
 	ok(t, bob.do(t, "DELETE", "/api/v10/guilds/"+bGuild+"/bans/"+deeOnB, nil), 204)
 	ok(t, dee.do(t, "POST", "/api/v10/invites/"+inv["code"].(string), nil), 200)
+
+	// Channels and roles, managed through the member server.
+	ch := ok(t, bob.do(t, "POST", "/api/v10/guilds/"+bGuild+"/channels", map[string]any{"name": "from-b", "topic": "made on B"}), 201)
+	if ch["name"] != "from-b" || ch["guild_id"] != bGuild {
+		t.Fatalf("channel made through B = %v", ch)
+	}
+	fromB := ""
+	for _, c := range list(t, ann.do(t, "GET", "/api/v10/guilds/"+g+"/channels", nil)) {
+		if c["name"] == "from-b" {
+			fromB = c["id"].(string)
+		}
+	}
+	if fromB == "" {
+		t.Fatal("the channel made through B is not on A")
+	}
+	ok(t, bob.do(t, "PATCH", "/api/v10/channels/"+ch["id"].(string), map[string]any{"topic": "edited on B"}), 200)
+	if c := ok(t, ann.do(t, "GET", "/api/v10/channels/"+fromB, nil), 200); c["topic"] != "edited on B" {
+		t.Fatalf("channel on A after the edit = %v", c)
+	}
+	helpers := ok(t, bob.do(t, "POST", "/api/v10/guilds/"+bGuild+"/roles", map[string]any{"name": "helpers"}), 200)
+	found := false
+	for _, r := range list(t, ann.do(t, "GET", "/api/v10/guilds/"+g+"/roles", nil)) {
+		found = found || r["name"] == "helpers"
+	}
+	if !found || helpers["name"] != "helpers" {
+		t.Fatalf("role made through B: %v; on A: %v", helpers, found)
+	}
+	// An overwrite set through B is the origin's.
+	ok(t, bob.do(t, "PUT", "/api/v10/channels/"+ch["id"].(string)+"/permissions/"+helpers["id"].(string), map[string]any{"type": 0, "allow": "1024", "deny": "2048"}), 204)
+	if ows := ok(t, ann.do(t, "GET", "/api/v10/channels/"+fromB, nil), 200)["permission_overwrites"].([]any); len(ows) != 1 || ows[0].(map[string]any)["deny"] != "2048" {
+		t.Fatalf("overwrites on A = %v", ows)
+	}
+	ok(t, bob.do(t, "DELETE", "/api/v10/guilds/"+bGuild+"/roles/"+helpers["id"].(string), nil), 204)
+	// Guild settings and custom emoji too.
+	if got := ok(t, bob.do(t, "PATCH", "/api/v10/guilds/"+bGuild, map[string]any{"name": "Moderated well"}), 200); got["name"] != "Moderated well" || got["id"] != bGuild {
+		t.Fatalf("guild edit answered by B = %v", got)
+	}
+	if got := ok(t, ann.do(t, "GET", "/api/v10/guilds/"+g, nil), 200)["name"]; got != "Moderated well" {
+		t.Fatalf("guild name on A = %v", got)
+	}
+	e := ok(t, bob.do(t, "POST", "/api/v10/guilds/"+bGuild+"/emojis", map[string]any{"name": "bee",
+		"image": "data:image/png;base64," + base64.StdEncoding.EncodeToString(testPNG(t))}), 201)
+	if e["name"] != "bee" {
+		t.Fatalf("emoji made through B = %v", e)
+	}
+	if es := list(t, ann.do(t, "GET", "/api/v10/guilds/"+g+"/emojis", nil)); len(es) != 1 || es[0]["name"] != "bee" {
+		t.Fatalf("emoji on A = %v", es)
+	}
+	ok(t, bob.do(t, "DELETE", "/api/v10/guilds/"+bGuild+"/emojis/"+e["id"].(string), nil), 204)
+	ok(t, bob.do(t, "DELETE", "/api/v10/channels/"+ch["id"].(string), nil), 200)
+	st.Expect(t, ann.do(t, "GET", "/api/v10/channels/"+fromB, nil), 404, st.Code(10003))
 }

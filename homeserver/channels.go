@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"unicode/utf8"
@@ -166,8 +167,8 @@ func requireOverwrites(a *access, c storage.Channel, ows []Overwrite) error {
 
 // CreateChannel makes a channel in a guild (MANAGE_CHANNELS).
 func (h *Homeserver) CreateChannel(ctx context.Context, p Principal, guildID snowflake.ID, f ChannelFields) (discord.Channel, error) {
-	if err := h.local(ctx, guildID); err != nil {
-		return discord.Channel{}, err
+	if g, ok := h.replicaGuild(ctx, guildID); ok {
+		return h.forwardChannelFields(ctx, p, g, ActChanCreate, 0, f)
 	}
 	var out discord.Channel
 	err := h.update(ctx, func(tx storage.Tx, ev *events) error {
@@ -252,6 +253,9 @@ func (h *Homeserver) GuildChannels(ctx context.Context, p Principal, guildID sno
 
 // UpdateChannel changes a channel (MANAGE_CHANNELS in it).
 func (h *Homeserver) UpdateChannel(ctx context.Context, p Principal, channelID snowflake.ID, f ChannelFields) (discord.Channel, error) {
+	if g, ok := h.replicaOfChannel(ctx, channelID); ok && g.Guild {
+		return h.forwardChannelFields(ctx, p, g, ActChanEdit, channelID, f)
+	}
 	if err := h.localChannel(ctx, channelID); err != nil {
 		return discord.Channel{}, err
 	}
@@ -336,6 +340,16 @@ func channelChanges(a, b storage.Channel) []discord.AuditLogChange {
 // DeleteChannel deletes a channel (MANAGE_CHANNELS in it). The channels of a
 // deleted category move to the top level, as in Discord.
 func (h *Homeserver) DeleteChannel(ctx context.Context, p Principal, channelID snowflake.ID) (discord.Channel, error) {
+	if g, ok := h.replicaOfChannel(ctx, channelID); ok && g.Guild {
+		before, err := h.Channel(ctx, p, channelID)
+		if err != nil {
+			return discord.Channel{}, err
+		}
+		if _, err := h.forwardChannelFields(ctx, p, g, ActChanDelete, channelID, ChannelFields{}); err != nil {
+			return discord.Channel{}, err
+		}
+		return before, nil
+	}
 	if err := h.localChannel(ctx, channelID); err != nil {
 		return discord.Channel{}, err
 	}
@@ -495,6 +509,12 @@ func byIDWithOverwrites(all []storage.Channel, id snowflake.ID) storage.Channel 
 // SetOverwrite creates or replaces a channel permission overwrite
 // (MANAGE_ROLES; only bits the caller has).
 func (h *Homeserver) SetOverwrite(ctx context.Context, p Principal, channelID snowflake.ID, o Overwrite) error {
+	if g, ok := h.replicaOfChannel(ctx, channelID); ok && g.Guild {
+		return h.forwardOverwrites(ctx, p, g, channelID, func(ows []Overwrite) []Overwrite {
+			ows = slices.DeleteFunc(ows, func(x Overwrite) bool { return x.TargetID == o.TargetID })
+			return append(ows, o)
+		})
+	}
 	if err := h.localChannel(ctx, channelID); err != nil {
 		return err
 	}
@@ -546,6 +566,11 @@ func (h *Homeserver) SetOverwrite(ctx context.Context, p Principal, channelID sn
 
 // DeleteOverwrite removes a channel permission overwrite (MANAGE_ROLES).
 func (h *Homeserver) DeleteOverwrite(ctx context.Context, p Principal, channelID, targetID snowflake.ID) error {
+	if g, ok := h.replicaOfChannel(ctx, channelID); ok && g.Guild {
+		return h.forwardOverwrites(ctx, p, g, channelID, func(ows []Overwrite) []Overwrite {
+			return slices.DeleteFunc(ows, func(x Overwrite) bool { return x.TargetID == targetID })
+		})
+	}
 	if err := h.localChannel(ctx, channelID); err != nil {
 		return err
 	}

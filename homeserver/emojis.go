@@ -38,8 +38,8 @@ func validEmojiName(name string) bool {
 // MANAGE_GUILD_EXPRESSIONS): a PNG, JPEG, GIF or WebP of at most 256 KiB,
 // recognised by its bytes.
 func (h *Homeserver) CreateEmoji(ctx context.Context, p Principal, guildID snowflake.ID, name, image string) (discord.Emoji, error) {
-	if err := h.local(ctx, guildID); err != nil {
-		return discord.Emoji{}, err
+	if g, ok := h.replicaGuild(ctx, guildID); ok {
+		return h.forwardEmoji(ctx, p, g, ActEmojiCreate, 0, actMessage{EmojiName: name, EmojiImage: image})
 	}
 	v := &ValidationError{}
 	if !validEmojiName(name) {
@@ -172,8 +172,8 @@ func (h *Homeserver) Emoji(ctx context.Context, p Principal, guildID, emojiID sn
 
 // RenameEmoji changes a custom emoji's name.
 func (h *Homeserver) RenameEmoji(ctx context.Context, p Principal, guildID, emojiID snowflake.ID, name string) (discord.Emoji, error) {
-	if err := h.local(ctx, guildID); err != nil {
-		return discord.Emoji{}, err
+	if g, ok := h.replicaGuild(ctx, guildID); ok {
+		return h.forwardEmoji(ctx, p, g, ActEmojiEdit, emojiID, actMessage{EmojiName: name})
 	}
 	if !validEmojiName(name) {
 		return discord.Emoji{}, Invalid("name", "BASE_TYPE_BAD_LENGTH", "Must be 2 to 32 letters, digits or underscores.")
@@ -209,7 +209,8 @@ func (h *Homeserver) RenameEmoji(ctx context.Context, p Principal, guildID, emoj
 
 // DeleteEmoji removes a custom emoji.
 func (h *Homeserver) DeleteEmoji(ctx context.Context, p Principal, guildID, emojiID snowflake.ID) error {
-	if err := h.local(ctx, guildID); err != nil {
+	if g, ok := h.replicaGuild(ctx, guildID); ok {
+		_, err := h.forwardEmoji(ctx, p, g, ActEmojiDelete, emojiID, actMessage{})
 		return err
 	}
 	err := h.update(ctx, func(tx storage.Tx, ev *events) error {

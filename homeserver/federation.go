@@ -116,7 +116,17 @@ const (
 	ActRoleRemove  = "member.role.remove"
 	ActInvite      = "invite.create"
 	ActMemberEdit  = "member.edit"
-	actDataMaxSize = 64 << 10
+	ActRoleCreate  = "role.create"
+	ActRoleEdit    = "role.edit"
+	ActRoleDelete  = "role.delete"
+	ActChanCreate  = "channel.create"
+	ActChanEdit    = "channel.edit"
+	ActChanDelete  = "channel.delete"
+	ActEmojiCreate = "emoji.create"
+	ActEmojiEdit   = "emoji.edit"
+	ActEmojiDelete = "emoji.delete"
+	ActGuildEdit   = "guild.edit"
+	actDataMaxSize = 1 << 20 // a role icon's data URI fits
 )
 
 // ActResult is the origin's answer to an Act: the result (a message, or

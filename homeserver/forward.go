@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
 
 	"hearth/discord"
@@ -260,4 +261,133 @@ func (h *Homeserver) forwardMemberEdit(ctx context.Context, p Principal, g repli
 		return discord.Member{}, err
 	}
 	return h.Member(ctx, p, g.ID, target)
+}
+
+// forwardRoleFields creates, changes or deletes a role of a replica guild
+// through its origin, answering with the role (localized).
+func (h *Homeserver) forwardRoleFields(ctx context.Context, p Principal, g replicaLog, action string, roleID snowflake.ID, f RoleFields) (discord.Role, error) {
+	r := actRole{Name: f.Name.ptr(), Color: f.Color.ptr(), Hoist: f.Hoist.ptr(), Mentionable: f.Mentionable.ptr(),
+		UnicodeEmoji: f.UnicodeEmoji.ptr(), Icon: f.Icon.ptr()}
+	if f.Permissions.Set {
+		s := f.Permissions.Value.String()
+		r.Permissions = &s
+	}
+	data := actMessage{RoleFields: &r}
+	var err error
+	if data.Role, err = h.globalOf(ctx, roleID); err != nil {
+		return discord.Role{}, err
+	}
+	raw, err := json.Marshal(data)
+	if err != nil {
+		return discord.Role{}, err
+	}
+	res, err := h.forward(ctx, p, g, Act{Action: action, Data: raw}, 0, 0)
+	if err != nil {
+		return discord.Role{}, err
+	}
+	var out discord.Role
+	err = h.localResult(ctx, res, &out)
+	return out, err
+}
+
+// forwardChannelFields creates, changes or deletes a channel of a replica
+// guild through its origin, answering with the replica's copy.
+func (h *Homeserver) forwardChannelFields(ctx context.Context, p Principal, g replicaLog, action string, channelID snowflake.ID, f ChannelFields) (discord.Channel, error) {
+	c := actChannel{Name: f.Name.ptr(), Type: f.Type.ptr(), Topic: f.Topic.ptr(), Position: f.Position.ptr(),
+		NSFW: f.NSFW.ptr(), RateLimitPerUser: f.RateLimitPerUser.ptr(), Bitrate: f.Bitrate.ptr(), UserLimit: f.UserLimit.ptr()}
+	if f.ParentID.Set {
+		parent, err := h.globalOf(ctx, f.ParentID.Value)
+		if err != nil {
+			return discord.Channel{}, err
+		}
+		c.Parent = &parent
+	}
+	if f.Overwrites.Set {
+		ows := []actOverwrite{}
+		for _, o := range f.Overwrites.Value {
+			id, err := h.globalOf(ctx, o.TargetID)
+			if err != nil {
+				return discord.Channel{}, err
+			}
+			ows = append(ows, actOverwrite{ID: id, Type: o.Type, Allow: o.Allow, Deny: o.Deny})
+		}
+		c.Overwrites = &ows
+	}
+	raw, err := json.Marshal(actMessage{ChannelFields: &c})
+	if err != nil {
+		return discord.Channel{}, err
+	}
+	res, err := h.forward(ctx, p, g, Act{Action: action, Data: raw}, channelID, 0)
+	if err != nil {
+		return discord.Channel{}, err
+	}
+	var out discord.Channel
+	if err := h.localResult(ctx, res, &out); err != nil {
+		return discord.Channel{}, err
+	}
+	if action != ActChanDelete {
+		if local, err := h.Channel(ctx, p, out.ID); err == nil {
+			return local, nil
+		}
+	}
+	return out, nil
+}
+
+// forwardOverwrites sets or removes one permission overwrite of a replica
+// channel as a channel.edit of its whole list, computed from the replica.
+func (h *Homeserver) forwardOverwrites(ctx context.Context, p Principal, g replicaLog, channelID snowflake.ID, change func([]Overwrite) []Overwrite) error {
+	c, err := h.hot.ChannelByID(ctx, channelID)
+	if err != nil {
+		return fmt.Errorf("channel %d: %w", channelID, ErrUnknownChannel)
+	}
+	ows := change(slices.Clone(c.Overwrites))
+	_, err = h.forwardChannelFields(ctx, p, g, ActChanEdit, channelID, ChannelFields{Overwrites: Optional[[]Overwrite]{Set: true, Value: ows}})
+	return err
+}
+
+// forwardEmoji creates, renames or deletes a custom emoji of a replica
+// guild through its origin.
+func (h *Homeserver) forwardEmoji(ctx context.Context, p Principal, g replicaLog, action string, emojiID snowflake.ID, data actMessage) (discord.Emoji, error) {
+	var err error
+	if data.EmojiID, err = h.globalOf(ctx, emojiID); err != nil {
+		return discord.Emoji{}, err
+	}
+	raw, err := json.Marshal(data)
+	if err != nil {
+		return discord.Emoji{}, err
+	}
+	res, err := h.forward(ctx, p, g, Act{Action: action, Data: raw}, 0, 0)
+	if err != nil {
+		return discord.Emoji{}, err
+	}
+	var out discord.Emoji
+	err = h.localResult(ctx, res, &out)
+	return out, err
+}
+
+// forwardGuildEdit changes a replica guild's settings through its origin
+// and answers with the replica's copy.
+func (h *Homeserver) forwardGuildEdit(ctx context.Context, p Principal, g replicaLog, up GuildUpdate) (discord.Guild, error) {
+	gf := actGuild{Name: up.Name.ptr(), Icon: up.Icon.ptr(), Description: up.Description.ptr(),
+		VerificationLevel: up.VerificationLevel.ptr(), Public: up.Public.ptr()}
+	for _, f := range []struct {
+		o  Optional[snowflake.ID]
+		to **string
+	}{{up.SystemChannelID, &gf.SystemChannel}, {up.OwnerID, &gf.Owner}} {
+		if f.o.Set {
+			gid, err := h.globalOf(ctx, f.o.Value)
+			if err != nil {
+				return discord.Guild{}, err
+			}
+			*f.to = &gid
+		}
+	}
+	raw, err := json.Marshal(actMessage{GuildFields: &gf})
+	if err != nil {
+		return discord.Guild{}, err
+	}
+	if _, err := h.forward(ctx, p, g, Act{Action: ActGuildEdit, Data: raw}, 0, 0); err != nil {
+		return discord.Guild{}, err
+	}
+	return h.Guild(ctx, p, g.ID, GuildOptions{})
 }

@@ -192,8 +192,8 @@ type GuildUpdate struct {
 // UpdateGuild changes a guild's settings (MANAGE_GUILD); a new owner can only
 // be given by the owner, to a member.
 func (h *Homeserver) UpdateGuild(ctx context.Context, p Principal, guildID snowflake.ID, up GuildUpdate) (discord.Guild, error) {
-	if err := h.local(ctx, guildID); err != nil {
-		return discord.Guild{}, err
+	if g, ok := h.replicaGuild(ctx, guildID); ok {
+		return h.forwardGuildEdit(ctx, p, g, up)
 	}
 	var out discord.Guild
 	var icon []byte

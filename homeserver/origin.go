@@ -358,6 +358,63 @@ type actMessage struct {
 	Invite *actInvite `json:"invite,omitempty"`
 	// Member holds member.edit's changes.
 	Member *actMember `json:"member,omitempty"`
+	// RoleFields and ChannelFields hold role.* and channel.* changes.
+	RoleFields    *actRole    `json:"role_fields,omitempty"`
+	ChannelFields *actChannel `json:"channel_fields,omitempty"`
+	// Emoji fields: the custom emoji (global ID), its name and its image
+	// (a data URI, for emoji.create).
+	EmojiID    string `json:"emoji_id,omitempty"`
+	EmojiName  string `json:"emoji_name,omitempty"`
+	EmojiImage string `json:"emoji_image,omitempty"`
+	// GuildFields holds guild.edit's changes.
+	GuildFields *actGuild `json:"guild_fields,omitempty"`
+}
+
+// actGuild is a guild's settings as Discord's guild route takes them; a
+// field left out is left alone, a system channel of "" is none.
+type actGuild struct {
+	Name              *string `json:"name,omitempty"`
+	Icon              *string `json:"icon,omitempty"`
+	Description       *string `json:"description,omitempty"`
+	SystemChannel     *string `json:"system_channel,omitempty"`
+	VerificationLevel *int    `json:"verification_level,omitempty"`
+	Public            *bool   `json:"public,omitempty"`
+	Owner             *string `json:"owner,omitempty"`
+}
+
+// actRole is a role's fields as Discord's role routes take them; a field
+// left out is left alone.
+type actRole struct {
+	Name         *string `json:"name,omitempty"`
+	Permissions  *string `json:"permissions,omitempty"`
+	Color        *int    `json:"color,omitempty"`
+	Hoist        *bool   `json:"hoist,omitempty"`
+	Mentionable  *bool   `json:"mentionable,omitempty"`
+	UnicodeEmoji *string `json:"unicode_emoji,omitempty"`
+	Icon         *string `json:"icon,omitempty"`
+}
+
+// actOverwrite is a permission overwrite with a global target.
+type actOverwrite struct {
+	ID    string `json:"id"`
+	Type  int    `json:"type"`
+	Allow int64  `json:"allow,string"`
+	Deny  int64  `json:"deny,string"`
+}
+
+// actChannel is a channel's fields as Discord's channel routes take them;
+// a field left out is left alone, a parent of "" is none.
+type actChannel struct {
+	Name             *string         `json:"name,omitempty"`
+	Type             *int            `json:"type,omitempty"`
+	Topic            *string         `json:"topic,omitempty"`
+	Position         *int            `json:"position,omitempty"`
+	Parent           *string         `json:"parent,omitempty"`
+	NSFW             *bool           `json:"nsfw,omitempty"`
+	RateLimitPerUser *int            `json:"rate_limit_per_user,omitempty"`
+	Bitrate          *int            `json:"bitrate,omitempty"`
+	UserLimit        *int            `json:"user_limit,omitempty"`
+	Overwrites       *[]actOverwrite `json:"permission_overwrites,omitempty"`
 }
 
 // actMember is the body of member.edit: a field left out is left alone;
@@ -571,6 +628,78 @@ func (h *Homeserver) PeerAct(ctx context.Context, peer string, act Act) (ActResu
 			}
 		}
 		result, err = h.UpdateMember(ctx, p, g.ID, target, up)
+	case ActRoleCreate, ActRoleEdit, ActRoleDelete:
+		if g.ID == 0 {
+			return ActResult{}, fmt.Errorf("%s: %w", act.Action, ErrUnknownGuild)
+		}
+		var role snowflake.ID
+		if role, err = h.lookupGlobal(ctx, data.Role, ErrUnknownRole); err != nil {
+			return ActResult{}, err
+		}
+		var f RoleFields
+		if f, err = roleFieldsFromWire(data.RoleFields); err != nil {
+			return ActResult{}, err
+		}
+		switch act.Action {
+		case ActRoleCreate:
+			result, err = h.CreateRole(ctx, p, g.ID, f)
+		case ActRoleEdit:
+			result, err = h.UpdateRole(ctx, p, g.ID, role, f)
+		default:
+			err = h.DeleteRole(ctx, p, g.ID, role)
+		}
+	case ActChanCreate, ActChanEdit, ActChanDelete:
+		if g.ID == 0 {
+			return ActResult{}, fmt.Errorf("%s: %w", act.Action, ErrUnknownGuild)
+		}
+		var f ChannelFields
+		if f, err = h.channelFieldsFromWire(ctx, data.ChannelFields); err != nil {
+			return ActResult{}, err
+		}
+		switch act.Action {
+		case ActChanCreate:
+			result, err = h.CreateChannel(ctx, p, g.ID, f)
+		case ActChanEdit:
+			result, err = h.UpdateChannel(ctx, p, channelID, f)
+		default:
+			result, err = h.DeleteChannel(ctx, p, channelID)
+		}
+	case ActEmojiCreate, ActEmojiEdit, ActEmojiDelete:
+		if g.ID == 0 {
+			return ActResult{}, fmt.Errorf("%s: %w", act.Action, ErrUnknownGuild)
+		}
+		var emoji snowflake.ID
+		if emoji, err = h.lookupGlobal(ctx, data.EmojiID, ErrUnknownEmoji); err != nil {
+			return ActResult{}, err
+		}
+		switch act.Action {
+		case ActEmojiCreate:
+			result, err = h.CreateEmoji(ctx, p, g.ID, data.EmojiName, data.EmojiImage)
+		case ActEmojiEdit:
+			result, err = h.RenameEmoji(ctx, p, g.ID, emoji, data.EmojiName)
+		default:
+			err = h.DeleteEmoji(ctx, p, g.ID, emoji)
+		}
+	case ActGuildEdit:
+		if g.ID == 0 || data.GuildFields == nil {
+			return ActResult{}, fmt.Errorf("%s: %w", act.Action, ErrUnknownGuild)
+		}
+		gf := data.GuildFields
+		up := GuildUpdate{Name: opt(gf.Name), Icon: opt(gf.Icon), Description: opt(gf.Description),
+			VerificationLevel: opt(gf.VerificationLevel), Public: opt(gf.Public)}
+		if gf.SystemChannel != nil {
+			up.SystemChannelID.Set = true
+			if up.SystemChannelID.Value, err = h.lookupGlobal(ctx, *gf.SystemChannel, ErrUnknownChannel); err != nil {
+				return ActResult{}, err
+			}
+		}
+		if gf.Owner != nil {
+			up.OwnerID.Set = true
+			if up.OwnerID.Value, err = h.lookupGlobal(ctx, *gf.Owner, ErrUnknownUser); err != nil {
+				return ActResult{}, err
+			}
+		}
+		result, err = h.UpdateGuild(ctx, p, g.ID, up)
 	case ActInvite:
 		in := InviteCreate{}
 		if i := data.Invite; i != nil {
@@ -843,4 +972,52 @@ func (h *Homeserver) targetOf(ctx context.Context, p Principal, gid string) (sno
 		return p.User.ID, nil
 	}
 	return h.lookupGlobal(ctx, gid, ErrUnknownUser)
+}
+
+// roleFieldsFromWire reads role.create and role.edit's fields.
+func roleFieldsFromWire(r *actRole) (RoleFields, error) {
+	if r == nil {
+		return RoleFields{}, nil
+	}
+	f := RoleFields{Name: opt(r.Name), Color: opt(r.Color), Hoist: opt(r.Hoist), Mentionable: opt(r.Mentionable),
+		UnicodeEmoji: opt(r.UnicodeEmoji), Icon: opt(r.Icon)}
+	if r.Permissions != nil {
+		perms, err := permission.Parse(*r.Permissions)
+		if err != nil {
+			return RoleFields{}, Invalid("permissions", "NUMBER_TYPE_COERCE", "Not a permission bitfield.")
+		}
+		f.Permissions = Optional[permission.Set]{Set: true, Value: perms}
+	}
+	return f, nil
+}
+
+// channelFieldsFromWire reads channel.create and channel.edit's fields.
+func (h *Homeserver) channelFieldsFromWire(ctx context.Context, c *actChannel) (ChannelFields, error) {
+	if c == nil {
+		return ChannelFields{}, nil
+	}
+	f := ChannelFields{Name: opt(c.Name), Type: opt(c.Type), Topic: opt(c.Topic), Position: opt(c.Position),
+		NSFW: opt(c.NSFW), RateLimitPerUser: opt(c.RateLimitPerUser), Bitrate: opt(c.Bitrate), UserLimit: opt(c.UserLimit)}
+	if c.Parent != nil {
+		f.ParentID.Set = true
+		if *c.Parent != "" {
+			id, err := h.lookupGlobal(ctx, *c.Parent, ErrUnknownChannel)
+			if err != nil {
+				return ChannelFields{}, err
+			}
+			f.ParentID.Value = id
+		}
+	}
+	if c.Overwrites != nil {
+		f.Overwrites.Set = true
+		f.Overwrites.Value = []Overwrite{}
+		for _, o := range *c.Overwrites {
+			id, err := h.lookupGlobal(ctx, o.ID, ErrUnknownOverwrite)
+			if err != nil {
+				return ChannelFields{}, err
+			}
+			f.Overwrites.Value = append(f.Overwrites.Value, Overwrite{TargetID: id, Type: o.Type, Allow: o.Allow, Deny: o.Deny})
+		}
+	}
+	return f, nil
 }

@@ -86,8 +86,8 @@ func (h *Homeserver) applyRoleFields(a *access, r *storage.Role, f RoleFields) (
 
 // CreateRole adds a role just above @everyone (MANAGE_ROLES).
 func (h *Homeserver) CreateRole(ctx context.Context, p Principal, guildID snowflake.ID, f RoleFields) (discord.Role, error) {
-	if err := h.local(ctx, guildID); err != nil {
-		return discord.Role{}, err
+	if g, ok := h.replicaGuild(ctx, guildID); ok {
+		return h.forwardRoleFields(ctx, p, g, ActRoleCreate, 0, f)
 	}
 	var out discord.Role
 	var icon []byte
@@ -162,8 +162,8 @@ func roleFor(a *access, roleID snowflake.ID) (storage.Role, error) {
 
 // UpdateRole changes a role below the caller's highest (MANAGE_ROLES).
 func (h *Homeserver) UpdateRole(ctx context.Context, p Principal, guildID, roleID snowflake.ID, f RoleFields) (discord.Role, error) {
-	if err := h.local(ctx, guildID); err != nil {
-		return discord.Role{}, err
+	if g, ok := h.replicaGuild(ctx, guildID); ok {
+		return h.forwardRoleFields(ctx, p, g, ActRoleEdit, roleID, f)
 	}
 	var out discord.Role
 	var icon []byte
@@ -198,7 +198,8 @@ func (h *Homeserver) UpdateRole(ctx context.Context, p Principal, guildID, roleI
 // DeleteRole deletes a role below the caller's highest (MANAGE_ROLES);
 // @everyone cannot be deleted.
 func (h *Homeserver) DeleteRole(ctx context.Context, p Principal, guildID, roleID snowflake.ID) error {
-	if err := h.local(ctx, guildID); err != nil {
+	if g, ok := h.replicaGuild(ctx, guildID); ok {
+		_, err := h.forwardRoleFields(ctx, p, g, ActRoleDelete, roleID, RoleFields{})
 		return err
 	}
 	err := h.update(ctx, func(tx storage.Tx, ev *events) error {
