@@ -206,9 +206,12 @@ func TestFederatedGuild(t *testing.T) {
 	if !strings.Contains(string(r.Body), "BASE_TYPE_MAX_LENGTH") {
 		t.Fatalf("field errors lost on the way: %s", r.Body)
 	}
-	// What is not carried to the origin yet is refused, not done to the
-	// replica alone.
-	st.Expect(t, bob.do(t, "POST", "/api/v10/guilds/"+bGuild+"/channels", map[string]any{"name": "mine"}), 403, st.Code(50001))
+	// Managing the guild goes to the origin, which refuses a member
+	// without the permission; what is not carried to the origin yet is
+	// refused, not done to the replica alone.
+	st.Expect(t, bob.do(t, "POST", "/api/v10/guilds/"+bGuild+"/channels", map[string]any{"name": "mine"}), 403, st.Code(50013))
+	r = bob.do(t, "PATCH", "/api/v10/guilds/"+bGuild+"/channels", []map[string]any{{"id": bGeneral, "position": 3}})
+	st.Expect(t, r, 403, st.Code(50001))
 
 	// A channel appears on the replicas, then is hidden from their members
 	// and disappears.
