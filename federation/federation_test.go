@@ -210,8 +210,8 @@ func TestFederatedGuild(t *testing.T) {
 	// without the permission; what is not carried to the origin yet is
 	// refused, not done to the replica alone.
 	st.Expect(t, bob.do(t, "POST", "/api/v10/guilds/"+bGuild+"/channels", map[string]any{"name": "mine"}), 403, st.Code(50013))
-	r = bob.do(t, "PATCH", "/api/v10/guilds/"+bGuild+"/channels", []map[string]any{{"id": bGeneral, "position": 3}})
-	st.Expect(t, r, 403, st.Code(50001))
+	st.Expect(t, bob.do(t, "PATCH", "/api/v10/guilds/"+bGuild+"/channels", []map[string]any{{"id": bGeneral, "position": 3}}), 403, st.Code(50013))
+	st.Expect(t, bob.do(t, "DELETE", "/api/v10/guilds/"+bGuild, nil), 403, st.Code(50001))
 
 	// A channel appears on the replicas, then is hidden from their members
 	// and disappears.
@@ -1059,6 +1059,10 @@ func TestFederationModeration(t *testing.T) {
 		t.Fatalf("emoji on A = %v", es)
 	}
 	ok(t, bob.do(t, "DELETE", "/api/v10/guilds/"+bGuild+"/emojis/"+e["id"].(string), nil), 204)
+	ok(t, bob.do(t, "PATCH", "/api/v10/guilds/"+bGuild+"/channels", []map[string]any{{"id": ch["id"], "position": 7}}), 204)
+	if c := ok(t, ann.do(t, "GET", "/api/v10/channels/"+fromB, nil), 200); c["position"] != float64(7) {
+		t.Fatalf("channel on A after bob's reorder = %v", c["position"])
+	}
 	ok(t, bob.do(t, "DELETE", "/api/v10/channels/"+ch["id"].(string), nil), 200)
 	st.Expect(t, ann.do(t, "GET", "/api/v10/channels/"+fromB, nil), 404, st.Code(10003))
 }

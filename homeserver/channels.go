@@ -411,8 +411,24 @@ type ChannelPosition struct {
 // ReorderChannels moves channels (MANAGE_CHANNELS), what a client's drag and
 // drop sends. The whole request applies or none of it.
 func (h *Homeserver) ReorderChannels(ctx context.Context, p Principal, guildID snowflake.ID, moves []ChannelPosition) error {
-	if err := h.local(ctx, guildID); err != nil {
-		return err
+	if g, ok := h.replicaGuild(ctx, guildID); ok {
+		var ps []actPosition
+		for _, m := range moves {
+			id, err := h.globalOf(ctx, m.ID)
+			if err != nil {
+				return err
+			}
+			ap := actPosition{ID: id, Position: m.Position.ptr(), LockPermissions: m.LockPermissions}
+			if m.ParentID.Set {
+				parent, err := h.globalOf(ctx, m.ParentID.Value)
+				if err != nil {
+					return err
+				}
+				ap.Parent = &parent
+			}
+			ps = append(ps, ap)
+		}
+		return h.forwardSimple(ctx, p, g, ActChanOrder, 0, 0, actMessage{Positions: ps})
 	}
 	err := h.update(ctx, func(tx storage.Tx, ev *events) error {
 		a, err := h.loadAccess(ctx, tx, guildID, p.User.ID)

@@ -126,6 +126,8 @@ const (
 	ActEmojiEdit   = "emoji.edit"
 	ActEmojiDelete = "emoji.delete"
 	ActGuildEdit   = "guild.edit"
+	ActChanOrder   = "channel.reorder"
+	ActRoleOrder   = "role.reorder"
 	actDataMaxSize = 1 << 20 // a role icon's data URI fits
 )
 

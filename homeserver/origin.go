@@ -368,6 +368,18 @@ type actMessage struct {
 	EmojiImage string `json:"emoji_image,omitempty"`
 	// GuildFields holds guild.edit's changes.
 	GuildFields *actGuild `json:"guild_fields,omitempty"`
+	// Positions hold channel.reorder's and role.reorder's moves.
+	Positions []actPosition `json:"positions,omitempty"`
+}
+
+// actPosition is one move of a reorder: the channel or role (global ID),
+// its position, and for a channel its parent ("" for none) and whether it
+// takes the parent's overwrites.
+type actPosition struct {
+	ID              string  `json:"id"`
+	Position        *int    `json:"position,omitempty"`
+	Parent          *string `json:"parent,omitempty"`
+	LockPermissions bool    `json:"lock_permissions,omitempty"`
 }
 
 // actGuild is a guild's settings as Discord's guild route takes them; a
@@ -700,6 +712,35 @@ func (h *Homeserver) PeerAct(ctx context.Context, peer string, act Act) (ActResu
 			}
 		}
 		result, err = h.UpdateGuild(ctx, p, g.ID, up)
+	case ActChanOrder, ActRoleOrder:
+		if g.ID == 0 {
+			return ActResult{}, fmt.Errorf("%s: %w", act.Action, ErrUnknownGuild)
+		}
+		var chans []ChannelPosition
+		var roles []RolePosition
+		for _, m := range data.Positions {
+			id, err := h.lookupGlobal(ctx, m.ID, ErrNotFound)
+			if err != nil {
+				return ActResult{}, err
+			}
+			if act.Action == ActRoleOrder {
+				roles = append(roles, RolePosition{ID: id, Position: opt(m.Position).Value})
+				continue
+			}
+			cp := ChannelPosition{ID: id, Position: opt(m.Position), LockPermissions: m.LockPermissions}
+			if m.Parent != nil {
+				cp.ParentID.Set = true
+				if cp.ParentID.Value, err = h.lookupGlobal(ctx, *m.Parent, ErrUnknownChannel); err != nil {
+					return ActResult{}, err
+				}
+			}
+			chans = append(chans, cp)
+		}
+		if act.Action == ActRoleOrder {
+			result, err = h.ReorderRoles(ctx, p, g.ID, roles)
+		} else {
+			err = h.ReorderChannels(ctx, p, g.ID, chans)
+		}
 	case ActInvite:
 		in := InviteCreate{}
 		if i := data.Invite; i != nil {

@@ -236,8 +236,20 @@ type RolePosition struct {
 // highest, and only to positions below it. Positions are then renumbered
 // 1..n without gaps, ties broken by ID, as Discord does.
 func (h *Homeserver) ReorderRoles(ctx context.Context, p Principal, guildID snowflake.ID, moves []RolePosition) ([]discord.Role, error) {
-	if err := h.local(ctx, guildID); err != nil {
-		return nil, err
+	if g, ok := h.replicaGuild(ctx, guildID); ok {
+		var ps []actPosition
+		for _, m := range moves {
+			id, err := h.globalOf(ctx, m.ID)
+			if err != nil {
+				return nil, err
+			}
+			pos := m.Position
+			ps = append(ps, actPosition{ID: id, Position: &pos})
+		}
+		if err := h.forwardSimple(ctx, p, g, ActRoleOrder, 0, 0, actMessage{Positions: ps}); err != nil {
+			return nil, err
+		}
+		return h.Roles(ctx, p, guildID)
 	}
 	var out []discord.Role
 	err := h.update(ctx, func(tx storage.Tx, ev *events) error {
