@@ -422,14 +422,6 @@ func (ap *applier) apply(ctx context.Context, typ string, d []byte) error {
 	return ap.ev.Append(ctx, ap.g.ID, typ, json.RawMessage(d))
 }
 
-// guildID is the replica's guild; 0 for a DM channel.
-func (ap *applier) guildID() snowflake.ID {
-	if ap.g.Guild {
-		return ap.g.ID
-	}
-	return 0
-}
-
 // applyMessage applies a message event, in a guild or a DM channel.
 func (ap *applier) applyMessage(ctx context.Context, typ string, d []byte) error {
 	h, tx := ap.h, ap.tx
@@ -445,7 +437,7 @@ func (ap *applier) applyMessage(ctx context.Context, typ string, d []byte) error
 		} else if !ok {
 			return errNotHeld
 		}
-		sm := messageFrom(m, ap.guildID(), h.now())
+		sm := messageFrom(m, ap.g.guildID(), h.now())
 		if len(m.Attachments) > 0 {
 			// The files stay at the origin until someone here asks for
 			// them; clients are given this server's links.
@@ -468,7 +460,7 @@ func (ap *applier) applyMessage(ctx context.Context, typ string, d []byte) error
 		if lerr != nil {
 			return ignoreMissing(lerr)
 		}
-		next := messageFrom(m, ap.guildID(), h.now())
+		next := messageFrom(m, ap.g.guildID(), h.now())
 		if old.Content != next.Content || string(old.Embeds) != string(next.Embeds) {
 			if err := h.keepRevision(ctx, tx, old, old.AuthorID, false); err != nil {
 				return err
