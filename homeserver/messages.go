@@ -555,12 +555,9 @@ func (h *Homeserver) Message(ctx context.Context, p Principal, channelID, messag
 	if err := pl.require(permission.ReadMessageHistory); err != nil {
 		return discord.Message{}, err
 	}
-	m, err := h.store.Message(ctx, channelID, messageID)
-	if errors.Is(err, storage.ErrNotFound) {
-		return discord.Message{}, ErrUnknownMessage
-	}
+	m, err := messageIn(ctx, h.store, channelID, messageID)
 	if err != nil {
-		return discord.Message{}, storeErr("message", err)
+		return discord.Message{}, domainErr("message", err)
 	}
 	out, err := h.renderMessage(ctx, h.store, m, p.User.ID, false)
 	return out, domainErr("message", err)
@@ -597,10 +594,7 @@ func (h *Homeserver) EditMessage(ctx context.Context, p Principal, channelID, me
 		if err := pl.require(permission.ReadMessageHistory); err != nil {
 			return err
 		}
-		m, err := tx.Message(ctx, channelID, messageID)
-		if errors.Is(err, storage.ErrNotFound) {
-			return ErrUnknownMessage
-		}
+		m, err := messageIn(ctx, tx, channelID, messageID)
 		if err != nil {
 			return err
 		}
@@ -696,10 +690,7 @@ func (h *Homeserver) DeleteMessage(ctx context.Context, p Principal, channelID, 
 		if err := pl.require(permission.ViewChannel); err != nil {
 			return err
 		}
-		m, err := tx.Message(ctx, channelID, messageID)
-		if errors.Is(err, storage.ErrNotFound) {
-			return ErrUnknownMessage
-		}
+		m, err := messageIn(ctx, tx, channelID, messageID)
 		if err != nil {
 			return err
 		}
@@ -897,4 +888,14 @@ func (h *Homeserver) AttachmentFile(ctx context.Context, channelID, attachmentID
 		return File{}, "", fmt.Errorf("attachment blob: %w", ErrNotFound)
 	}
 	return File{ReadSeekCloser: f, ContentType: a.ContentType, Size: a.Size}, a.Filename, nil
+}
+
+// messageIn reads a message of a channel; one that is not there is
+// ErrUnknownMessage.
+func messageIn(ctx context.Context, r storage.Reader, channelID, messageID snowflake.ID) (storage.Message, error) {
+	m, err := r.Message(ctx, channelID, messageID)
+	if errors.Is(err, storage.ErrNotFound) {
+		return storage.Message{}, fmt.Errorf("message %d: %w", messageID, ErrUnknownMessage)
+	}
+	return m, err
 }

@@ -18,6 +18,15 @@ func canPin(pl *place) error {
 	return pl.require(permission.ManageMessages)
 }
 
+// pinPlace loads a message to pin or unpin and checks that the caller may.
+func (h *Homeserver) pinPlace(ctx context.Context, tx storage.Tx, p Principal, channelID, messageID snowflake.ID) (*place, storage.Message, error) {
+	pl, m, err := h.reactionPlace(ctx, tx, p, channelID, messageID)
+	if err != nil {
+		return nil, m, err
+	}
+	return pl, m, canPin(pl)
+}
+
 // Pin pins a message, at most 50 per channel, and posts Discord's system
 // message about it.
 func (h *Homeserver) Pin(ctx context.Context, p Principal, channelID, messageID snowflake.ID) error {
@@ -25,11 +34,8 @@ func (h *Homeserver) Pin(ctx context.Context, p Principal, channelID, messageID 
 		return h.forwardSimple(ctx, p, g, ActPin, channelID, messageID, nil)
 	}
 	err := h.update(ctx, func(tx storage.Tx, ev *events) error {
-		pl, m, err := h.reactionPlace(ctx, tx, p, channelID, messageID)
+		pl, m, err := h.pinPlace(ctx, tx, p, channelID, messageID)
 		if err != nil {
-			return err
-		}
-		if err := canPin(pl); err != nil {
 			return err
 		}
 		if m.Pinned {
@@ -78,11 +84,8 @@ func (h *Homeserver) Unpin(ctx context.Context, p Principal, channelID, messageI
 		return h.forwardSimple(ctx, p, g, ActUnpin, channelID, messageID, nil)
 	}
 	err := h.update(ctx, func(tx storage.Tx, ev *events) error {
-		pl, m, err := h.reactionPlace(ctx, tx, p, channelID, messageID)
+		pl, m, err := h.pinPlace(ctx, tx, p, channelID, messageID)
 		if err != nil {
-			return err
-		}
-		if err := canPin(pl); err != nil {
 			return err
 		}
 		if !m.Pinned {

@@ -100,11 +100,11 @@ func (h *Homeserver) reactionPlace(ctx context.Context, r storage.Reader, p Prin
 	if err := pl.require(permission.ReadMessageHistory); err != nil {
 		return nil, storage.Message{}, err
 	}
-	m, err := r.Message(ctx, channelID, messageID)
-	if errors.Is(err, storage.ErrNotFound) {
-		return nil, storage.Message{}, ErrUnknownMessage
+	m, err := messageIn(ctx, r, channelID, messageID)
+	if err != nil {
+		return nil, storage.Message{}, err
 	}
-	return pl, m, err
+	return pl, m, nil
 }
 
 // React adds the caller's reaction. ADD_REACTIONS is needed to be the

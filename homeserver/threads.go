@@ -149,9 +149,7 @@ func (h *Homeserver) StartThread(ctx context.Context, p Principal, channelID, me
 		}
 		need := permission.CreatePublicThreads
 		if messageID != 0 {
-			if _, err := tx.Message(ctx, channelID, messageID); errors.Is(err, storage.ErrNotFound) {
-				return ErrUnknownMessage
-			} else if err != nil {
+			if _, err := messageIn(ctx, tx, channelID, messageID); err != nil {
 				return err
 			}
 			if _, err := tx.ChannelByID(ctx, messageID); err == nil {

@@ -37,35 +37,9 @@ func gatewayLoad(ctx context.Context, c config, out io.Writer) error {
 		}
 		tokens[i] = res.Token
 	}
-	var guild struct {
-		ID string `json:"id"`
-	}
-	if err := authJSON(ctx, client, "POST", c.url+"/api/v10/guilds", tokens[0], map[string]string{"name": "gateway load"}, 201, &guild); err != nil {
+	channel, err := fillGuild(ctx, client, c.url, "gateway load", tokens)
+	if err != nil {
 		return err
-	}
-	var channels []struct {
-		ID   string `json:"id"`
-		Type int    `json:"type"`
-	}
-	if err := authJSON(ctx, client, "GET", c.url+"/api/v10/guilds/"+guild.ID+"/channels", tokens[0], nil, 200, &channels); err != nil {
-		return err
-	}
-	var channel string
-	for _, ch := range channels {
-		if ch.Type == 0 {
-			channel = ch.ID
-		}
-	}
-	var inv struct {
-		Code string `json:"code"`
-	}
-	if err := authJSON(ctx, client, "POST", c.url+"/api/v10/channels/"+channel+"/invites", tokens[0], map[string]any{"max_age": 0}, 200, &inv); err != nil {
-		return err
-	}
-	for _, tok := range tokens[1:] {
-		if err := authJSON(ctx, client, "POST", c.url+"/api/v10/invites/"+inv.Code, tok, nil, 200, nil); err != nil {
-			return err
-		}
 	}
 
 	rss0 := procRSS(c.serverPID)

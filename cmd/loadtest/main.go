@@ -303,35 +303,9 @@ func messages(ctx context.Context, c config, out io.Writer) error {
 		}
 		tokens[i] = res.Token
 	}
-	var guild struct {
-		ID string `json:"id"`
-	}
-	if err := authJSON(ctx, client, "POST", c.url+"/api/v10/guilds", tokens[0], map[string]string{"name": "loadtest"}, 201, &guild); err != nil {
-		return fmt.Errorf("create guild: %w", err)
-	}
-	var channels []struct {
-		ID   string `json:"id"`
-		Type int    `json:"type"`
-	}
-	if err := authJSON(ctx, client, "GET", c.url+"/api/v10/guilds/"+guild.ID+"/channels", tokens[0], nil, 200, &channels); err != nil {
+	channel, err := fillGuild(ctx, client, c.url, "loadtest", tokens)
+	if err != nil {
 		return err
-	}
-	var channel string
-	for _, ch := range channels {
-		if ch.Type == 0 {
-			channel = ch.ID
-		}
-	}
-	var inv struct {
-		Code string `json:"code"`
-	}
-	if err := authJSON(ctx, client, "POST", c.url+"/api/v10/channels/"+channel+"/invites", tokens[0], map[string]any{"max_age": 0}, 200, &inv); err != nil {
-		return err
-	}
-	for _, tok := range tokens[1:] {
-		if err := authJSON(ctx, client, "POST", c.url+"/api/v10/invites/"+inv.Code, tok, nil, 200, nil); err != nil {
-			return fmt.Errorf("join: %w", err)
-		}
 	}
 	body := map[string]string{"content": "a message of an ordinary length, about as long as people write them"}
 	res := phase(ctx, c, "send", func(ctx context.Context, i int) error {
@@ -342,6 +316,42 @@ func messages(ctx context.Context, c config, out io.Writer) error {
 		return errors.New("some sends failed")
 	}
 	return nil
+}
+
+// fillGuild has the first token's user make a guild and every other user
+// join it by invite, and returns the guild's text channel.
+func fillGuild(ctx context.Context, client *http.Client, base, name string, tokens []string) (string, error) {
+	var guild struct {
+		ID string `json:"id"`
+	}
+	if err := authJSON(ctx, client, "POST", base+"/api/v10/guilds", tokens[0], map[string]string{"name": name}, 201, &guild); err != nil {
+		return "", fmt.Errorf("create guild: %w", err)
+	}
+	var channels []struct {
+		ID   string `json:"id"`
+		Type int    `json:"type"`
+	}
+	if err := authJSON(ctx, client, "GET", base+"/api/v10/guilds/"+guild.ID+"/channels", tokens[0], nil, 200, &channels); err != nil {
+		return "", err
+	}
+	var channel string
+	for _, ch := range channels {
+		if ch.Type == 0 {
+			channel = ch.ID
+		}
+	}
+	var inv struct {
+		Code string `json:"code"`
+	}
+	if err := authJSON(ctx, client, "POST", base+"/api/v10/channels/"+channel+"/invites", tokens[0], map[string]any{"max_age": 0}, 200, &inv); err != nil {
+		return "", err
+	}
+	for _, tok := range tokens[1:] {
+		if err := authJSON(ctx, client, "POST", base+"/api/v10/invites/"+inv.Code, tok, nil, 200, nil); err != nil {
+			return "", fmt.Errorf("join: %w", err)
+		}
+	}
+	return channel, nil
 }
 
 func authJSON(ctx context.Context, client *http.Client, method, url, token string, body any, want int, into any) error {
