@@ -44,30 +44,20 @@ func (h *Homeserver) OpenDM(ctx context.Context, p Principal, recipient snowflak
 	} else if err != nil {
 		return discord.DMChannel{}, storeErr("open dm", err)
 	}
-	var out discord.DMChannel
 	for attempt := 0; attempt < 2; attempt++ {
 		if c, err := h.store.DMChannel(ctx, p.User.ID, recipient); err == nil {
 			return h.renderDM(ctx, h.store, c, p.User.ID), nil
 		} else if !errors.Is(err, storage.ErrNotFound) {
-			return out, storeErr("open dm", err)
+			return discord.DMChannel{}, storeErr("open dm", err)
 		}
 		c := storage.Channel{ID: h.cfg.IDs.Next(), Type: storage.ChannelDM, Recipients: []snowflake.ID{p.User.ID, recipient}, CreatedAt: h.now()}
-		err := h.update(ctx, func(tx storage.Tx, ev *events) error {
-			if err := tx.CreateChannel(ctx, c); err != nil {
-				return err
-			}
-			if err := h.dmPeers(ctx, tx, c.ID, c.Recipients); err != nil {
-				return err
-			}
-			out = h.renderDM(ctx, tx, c, p.User.ID)
-			return ev.Append(ctx, c.ID, "CHANNEL_CREATE", h.renderDM(ctx, tx, c, 0))
-		})
+		out, err := h.createDM(ctx, c, p.User.ID)
 		if errors.Is(err, storage.ErrConflict) {
 			continue // made by the other side at the same moment: read theirs
 		}
 		return out, domainErr("open dm", err)
 	}
-	return out, storeErr("open dm", errors.New("dm channel conflict persisted"))
+	return discord.DMChannel{}, storeErr("open dm", errors.New("dm channel conflict persisted"))
 }
 
 // GroupDMCreate is a new group DM.
@@ -101,6 +91,14 @@ func (h *Homeserver) CreateGroupDM(ctx context.Context, p Principal, in GroupDMC
 	}
 	c := storage.Channel{ID: h.cfg.IDs.Next(), Type: storage.ChannelGroupDM, Name: in.Name, OwnerID: p.User.ID,
 		Recipients: members, CreatedAt: h.now()}
+	out, err := h.createDM(ctx, c, p.User.ID)
+	return out, domainErr("group dm", err)
+}
+
+// createDM stores a new DM or group DM channel, starts its delivery to the
+// homeservers of its recipients of other servers, and logs CHANNEL_CREATE;
+// it answers the channel as viewer sees it.
+func (h *Homeserver) createDM(ctx context.Context, c storage.Channel, viewer snowflake.ID) (discord.DMChannel, error) {
 	var out discord.DMChannel
 	err := h.update(ctx, func(tx storage.Tx, ev *events) error {
 		if err := tx.CreateChannel(ctx, c); err != nil {
@@ -109,10 +107,10 @@ func (h *Homeserver) CreateGroupDM(ctx context.Context, p Principal, in GroupDMC
 		if err := h.dmPeers(ctx, tx, c.ID, c.Recipients); err != nil {
 			return err
 		}
-		out = h.renderDM(ctx, tx, c, p.User.ID)
+		out = h.renderDM(ctx, tx, c, viewer)
 		return ev.Append(ctx, c.ID, "CHANNEL_CREATE", h.renderDM(ctx, tx, c, 0))
 	})
-	return out, domainErr("group dm", err)
+	return out, err
 }
 
 // DMChannels lists the caller's DM channels.
