@@ -1,9 +1,13 @@
 package gateway
 
 import (
+	"bufio"
 	"bytes"
 	"compress/zlib"
 	"context"
+	"io"
+	"net"
+	"net/http"
 	"sync"
 
 	"github.com/coder/websocket"
@@ -47,3 +51,40 @@ func (c *conn) write(ctx context.Context, msg []byte) error {
 func (c *conn) close(code websocket.StatusCode, reason string) {
 	_ = c.ws.Close(code, reason)
 }
+
+// Buffer sizes of a hijacked gateway connection. net/http hands a hijacker
+// a 4 KiB reader and a 4 KiB writer, which every idle session would hold
+// for its whole life (80 MiB for 10,000 sessions). Frames bigger than these
+// buffers bypass them, so small ones cost little: a client's commands are
+// small, and a dispatch larger than writeBuffer takes two writes instead
+// of one.
+const (
+	readBuffer  = 512
+	writeBuffer = 1024
+)
+
+// smallBuffers is the ResponseWriter the WebSocket library hijacks: it
+// swaps net/http's buffers for smaller ones, carrying over any bytes the
+// client sent ahead of the handshake's end.
+type smallBuffers struct{ http.ResponseWriter }
+
+// Hijack implements http.Hijacker.
+func (w smallBuffers) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	c, brw, err := http.NewResponseController(w.ResponseWriter).Hijack()
+	if err != nil {
+		return nil, nil, err
+	}
+	var r io.Reader = c
+	if n := brw.Reader.Buffered(); n > 0 {
+		early, _ := brw.Reader.Peek(n)
+		r = io.MultiReader(bytes.NewReader(bytes.Clone(early)), c)
+	}
+	if err := brw.Writer.Flush(); err != nil {
+		c.Close()
+		return nil, nil, err
+	}
+	return c, bufio.NewReadWriter(bufio.NewReaderSize(r, readBuffer), bufio.NewWriterSize(c, writeBuffer)), nil
+}
+
+// Unwrap lets http.ResponseController reach the server's writer.
+func (w smallBuffers) Unwrap() http.ResponseWriter { return w.ResponseWriter }

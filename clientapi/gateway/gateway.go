@@ -232,7 +232,7 @@ func (g *Gateway) unindexLocked(s *session) {
 // trailing slash, ?v=9|10, encoding=json, compress=zlib-stream.
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	c, err := websocket.Accept(w, r, &websocket.AcceptOptions{
+	c, err := websocket.Accept(smallBuffers{w}, r, &websocket.AcceptOptions{
 		// Tokens travel in IDENTIFY, never in cookies: any origin may
 		// connect, as any may call the REST API.
 		InsecureSkipVerify: true,
@@ -257,10 +257,17 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		c.Close(websocket.StatusGoingAway, "server is shutting down")
 		return
 	}
-	g.conns.Add(1)
-	defer g.conns.Done()
 	conn := newConn(c, q.Get("compress") == "zlib-stream")
-	g.serve(r.Context(), conn)
+	// The session runs on a goroutine of the gateway's, and the handler
+	// returns: net/http's connection (its request, its 4 KiB buffers, the
+	// deep stack that parsed the handshake) is then garbage instead of
+	// being held for as long as the session lives. The request's context
+	// ends when the handler returns, so only its values are kept.
+	g.conns.Add(1)
+	go func() { // owned by the gateway: shutdown closes c and waits on conns
+		defer g.conns.Done()
+		g.serve(context.WithoutCancel(r.Context()), conn)
+	}()
 }
 
 // Frame sizes: Discord caps client payloads at 4 KiB; a little more is
