@@ -360,12 +360,11 @@ func (s *Server) Serve(ctx context.Context) error {
 		<-gwDone
 	case <-ctx.Done():
 		s.log.Info("shutting down", "timeout", s.cfg.ShutdownTimeout)
-		// Gateway clients are told to reconnect (op 7) first: their
-		// connections are hijacked, so http.Shutdown would not wait.
-		stopGateway()
-		if err := <-gwDone; err != nil {
-			s.log.Warn("gateway stopped with error", "err", err)
-		}
+		// Requests in flight finish first, while the gateway still routes
+		// their events (its connections are hijacked: http.Shutdown
+		// leaves them be). Then the gateway routes what is left, tells its
+		// clients to reconnect (op 7) and saves their sessions, so that
+		// they resume on the next process having missed nothing.
 		sctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
 		if err := s.http.Shutdown(sctx); err != nil {
 			s.log.Warn("graceful shutdown incomplete", "err", err)
@@ -373,6 +372,10 @@ func (s *Server) Serve(ctx context.Context) error {
 		}
 		cancel()
 		serveErr = <-errc
+		stopGateway()
+		if err := <-gwDone; err != nil {
+			s.log.Warn("gateway stopped with error", "err", err)
+		}
 	}
 	if errors.Is(serveErr, http.ErrServerClosed) {
 		serveErr = nil

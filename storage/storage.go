@@ -51,6 +51,7 @@ type Reader interface {
 	MessageReader
 	ThreadReader
 	FederationReader
+	GatewayReader
 
 	// UserByID returns a user, or ErrNotFound.
 	UserByID(ctx context.Context, id snowflake.ID) (User, error)
@@ -74,6 +75,7 @@ type Tx interface {
 	MessageWriter
 	ThreadWriter
 	FederationWriter
+	GatewayWriter
 
 	// CreateUser inserts a user; ErrConflict when the name is taken
 	// (compared case-insensitively) or the origin pair exists.

@@ -57,6 +57,12 @@ type Gateway struct {
 	running   atomic.Bool
 	// barriers are the markers settle waits for, by token.
 	barriers sync.Map
+	// routed is, per log, the last event routed; owned by Run's goroutine.
+	routed map[snowflake.ID]int64
+	// caughtUp is closed once the events a restart left to replay have
+	// been routed: a session identified before would get them twice.
+	caughtUp     chan struct{}
+	caughtUpOnce sync.Once
 }
 
 // New makes a gateway; call Run to start routing events.
@@ -76,6 +82,8 @@ func New(cfg Config) *Gateway {
 		byGuild:   make(map[snowflake.ID]map[*session]struct{}),
 		byUser:    make(map[snowflake.ID]map[*session]struct{}),
 		presences: make(map[snowflake.ID]presence),
+		routed:    make(map[snowflake.ID]int64),
+		caughtUp:  make(chan struct{}),
 	}
 }
 
@@ -85,21 +93,30 @@ func (g *Gateway) Running() bool { return g.running.Load() }
 // URL is where clients connect.
 func (g *Gateway) URL() string { return g.cfg.URL }
 
-// Run routes bus events to sessions until ctx ends; then it asks every
-// client to reconnect (op 7) and closes the connections.
+// Run routes bus events to sessions until ctx ends; then it routes what
+// was published before the end, asks every client to reconnect (op 7),
+// closes the connections and saves the sessions for the next process. On
+// start it restores what the last process saved.
 func (g *Gateway) Run(ctx context.Context) error {
 	sub := g.hs.Bus().Subscribe(1 << 16)
 	defer sub.Close()
+	backlog := g.restore(ctx, sub)
+	if backlog == 0 {
+		g.markCaughtUp()
+	}
 	g.running.Store(true)
 	defer g.running.Store(false)
 	sweep := time.NewTicker(10 * time.Second)
 	defer sweep.Stop()
+	// Routing outlives ctx by the final drain, so it has its own context.
+	routeCtx, stopRouting := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopRouting()
 	events := make(chan storage.Event, 256)
-	go func() { // owned by Run: ends when sub is closed or ctx ends
+	go func() { // owned by Run: ends when sub is closed or routeCtx ends
 		defer close(events)
 		backoff := 100 * time.Millisecond
 		for {
-			ev, err := sub.Next(ctx)
+			ev, err := sub.Next(routeCtx)
 			if errors.Is(err, context.Canceled) || errors.Is(err, bus.ErrClosed) {
 				return
 			}
@@ -109,7 +126,7 @@ func (g *Gateway) Run(ctx context.Context) error {
 				// real-time delivery for good.
 				g.log.Warn("gateway: reading events failed; retrying", "err", err, "in", backoff)
 				select {
-				case <-ctx.Done():
+				case <-routeCtx.Done():
 					return
 				case <-time.After(backoff):
 				}
@@ -120,6 +137,17 @@ func (g *Gateway) Run(ctx context.Context) error {
 			events <- ev
 		}
 	}()
+	route := func(ev storage.Event) {
+		g.route(routeCtx, ev)
+		if ev.Seq > 0 {
+			g.routed[ev.LogID] = ev.Seq
+		}
+		if backlog > 0 {
+			if backlog--; backlog == 0 {
+				g.markCaughtUp()
+			}
+		}
+	}
 	for {
 		select {
 		case ev, ok := <-events:
@@ -127,21 +155,45 @@ func (g *Gateway) Run(ctx context.Context) error {
 				g.shutdown()
 				return nil
 			}
-			g.route(ctx, ev)
+			route(ev)
 		case <-sweep.C:
 			g.sweep()
 		case <-ctx.Done():
+			// What was published before the end reaches the sessions (and
+			// so the saved state), as far as a moment allows.
+			done, release := g.barrier()
+			wait := time.NewTimer(2 * time.Second)
+		drain:
+			for {
+				select {
+				case ev, ok := <-events:
+					if !ok {
+						break drain
+					}
+					route(ev)
+				case <-done:
+					break drain
+				case <-wait.C:
+					break drain
+				}
+			}
+			wait.Stop()
+			release()
+			stopRouting()
 			sub.Close()
 			for range events {
 			}
+			g.markCaughtUp()
 			g.shutdown()
 			return nil
 		}
 	}
 }
 
-// shutdown sends RECONNECT to every connected session and waits for the
-// connections to close.
+func (g *Gateway) markCaughtUp() { g.caughtUpOnce.Do(func() { close(g.caughtUp) }) }
+
+// shutdown sends RECONNECT to every connected session, waits for the
+// connections to close and saves the sessions.
 func (g *Gateway) shutdown() {
 	g.mu.Lock()
 	g.closing = true
@@ -162,6 +214,9 @@ func (g *Gateway) shutdown() {
 	case <-done:
 	case <-time.After(5 * time.Second):
 	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	g.save(ctx)
 }
 
 // sweep forgets sessions whose connection dropped longer ago than the
@@ -325,10 +380,10 @@ func encodeFrame(op int, d any) []byte {
 	return b
 }
 
-// dispatchFrame builds an op 0 frame around an already encoded d, so that
-// a payload is encoded once however many sessions receive it.
-func dispatchFrame(seq int64, t string, d []byte) []byte {
-	b := make([]byte, 0, len(d)+len(t)+40)
+// appendDispatch appends an op 0 frame around an already encoded d: a
+// payload is encoded once however many sessions receive it, and each
+// session's frame is built only as it is written.
+func appendDispatch(b []byte, seq int64, t string, d []byte) []byte {
 	b = append(b, `{"op":0,"s":`...)
 	b = strconv.AppendInt(b, seq, 10)
 	b = append(b, `,"t":"`...)
@@ -343,22 +398,29 @@ const barrierEvent = "HEARTH_GATEWAY_BARRIER"
 
 // settle waits until the router has routed every event published before
 // the call (at most a second): a RESUME that follows a REST call must find
-// that call's events in the session's buffer. The bus keeps publication
-// order, so a marker published now is routed after them.
+// that call's events in the session's buffer.
 func (g *Gateway) settle(ctx context.Context) {
 	if !g.running.Load() {
 		return
 	}
-	var b [8]byte
-	_, _ = rand.Read(b[:])
-	token := hex.EncodeToString(b[:])
-	done := make(chan struct{})
-	g.barriers.Store(token, done)
-	defer g.barriers.Delete(token)
-	g.hs.Bus().Publish(storage.Event{Type: barrierEvent, Payload: []byte(token), CreatedAt: time.Now()})
+	done, release := g.barrier()
+	defer release()
 	select {
 	case <-done:
 	case <-ctx.Done():
 	case <-time.After(time.Second):
 	}
+}
+
+// barrier publishes a marker on the bus and returns a channel closed when
+// the router reaches it: the bus keeps publication order, so everything
+// published before has then been routed. release forgets the marker.
+func (g *Gateway) barrier() (done <-chan struct{}, release func()) {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	token := hex.EncodeToString(b[:])
+	ch := make(chan struct{})
+	g.barriers.Store(token, ch)
+	g.hs.Bus().Publish(storage.Event{Type: barrierEvent, Payload: []byte(token), CreatedAt: time.Now()})
+	return ch, func() { g.barriers.Delete(token) }
 }

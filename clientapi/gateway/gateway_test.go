@@ -16,6 +16,8 @@ import (
 	"github.com/gin-gonic/gin"
 
 	st "hearth/server/servertest"
+	"hearth/snowflake"
+	"hearth/storage"
 )
 
 func TestMain(m *testing.M) {
@@ -442,4 +444,83 @@ func TestShutdownSendsReconnect(t *testing.T) {
 			return
 		}
 	}
+}
+
+// TestResumeAcrossRestart: a session survives a restart of the server. It
+// resumes on the new process and gets, in order, what it missed on the old
+// one and what was committed as the old one stopped (after its gateway had
+// stopped routing: written here straight to the database between the two
+// processes); a session the old process never had, or another user's,
+// cannot be resumed.
+func TestResumeAcrossRestart(t *testing.T) {
+	st.ForEachBackend(t, func(t *testing.T, b st.Backend) {
+		s := st.Start(t, st.Options{Backend: b})
+		alice, bob := s.Register(t, "alice", "correct horse"), s.Register(t, "bob", "correct horse")
+		g := do(t, s, "POST", "/api/v10/guilds", alice, map[string]any{"name": "Restarts"})
+		gid := g["id"].(string)
+		var general string
+		for _, ch := range listOf(t, s, "/api/v10/guilds/"+gid+"/channels", alice) {
+			if ch["type"] == float64(0) {
+				general = ch["id"].(string)
+			}
+		}
+		c := dial(t, s, "")
+		var r struct {
+			SessionID string `json:"session_id"`
+		}
+		json.Unmarshal(identify(c, alice, allIntents).D, &r)
+		c.until("GUILD_CREATE")
+		do(t, s, "POST", "/api/v10/channels/"+general+"/messages", alice, map[string]any{"content": "seen live"})
+		c.until("MESSAGE_CREATE")
+		last := c.seq
+		c.ws.CloseNow()
+		do(t, s, "POST", "/api/v10/channels/"+general+"/messages", alice, map[string]any{"content": "missed before"})
+
+		guild, _ := snowflake.Parse(gid)
+		s2 := s.RestartWith(t, func(db storage.Store) {
+			ctx := context.Background()
+			err := db.Update(ctx, func(tx storage.Tx) error {
+				_, err := tx.AppendEvent(ctx, storage.Event{LogID: guild, Type: "MESSAGE_CREATE",
+					Payload: []byte(`{"id":"1","guild_id":"` + gid + `","channel_id":"` + general + `","content":"committed while stopping","author":{"id":"1"},"mentions":[]}`)})
+				return err
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+		})
+		c2 := dial(t, s2, "")
+		c2.must(5 * time.Second) // HELLO
+		c2.send(6, map[string]any{"token": alice, "session_id": r.SessionID, "seq": last})
+		for i, want := range []string{"missed before", "committed while stopping"} {
+			p := c2.must(5 * time.Second)
+			if p.T != "MESSAGE_CREATE" || p.S != last+int64(i)+1 || !strings.Contains(string(p.D), want) {
+				t.Fatalf("replay %d: %s s=%d %s; want %q", i, p.T, p.S, p.D, want)
+			}
+		}
+		if p := c2.must(5 * time.Second); p.T != "RESUMED" || p.S != last+3 {
+			t.Fatalf("after the replay: op %d %s s=%d", p.Op, p.T, p.S)
+		}
+		do(t, s2, "POST", "/api/v10/channels/"+general+"/messages", alice, map[string]any{"content": "live on the new process"})
+		if p := c2.until("MESSAGE_CREATE"); !strings.Contains(string(p.D), "live on the new process") || p.S != last+4 {
+			t.Fatalf("live after the resume: s=%d %s", p.S, p.D)
+		}
+
+		c3 := dial(t, s2, "")
+		c3.must(5 * time.Second)
+		c3.send(6, map[string]any{"token": bob, "session_id": r.SessionID, "seq": last})
+		if p := c3.must(5 * time.Second); p.Op != 9 || string(p.D) != "false" {
+			t.Fatalf("another user's resume: op %d %s", p.Op, p.D)
+		}
+		c3.send(6, map[string]any{"token": alice, "session_id": "never-issued", "seq": 1})
+		if p := c3.must(5 * time.Second); p.Op != 9 {
+			t.Fatalf("unknown session: op %d", p.Op)
+		}
+		// A new session on the new process starts from now: nothing the
+		// restart replayed reaches it.
+		c4 := dial(t, s2, "")
+		identify(c4, bob, allIntents)
+		if p, err := c4.read(300 * time.Millisecond); err == nil && p.T == "MESSAGE_CREATE" {
+			t.Fatalf("a new session got an old event: %s", p.D)
+		}
+	})
 }

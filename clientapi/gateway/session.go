@@ -25,6 +25,20 @@ const ringSize = 4096
 // It is small because every idle session pays for it.
 const sendQueue = 128
 
+// entry is one dispatch of a session: its type and payload. The payload
+// is shared with every session that received the same view of the event,
+// so that keeping it for RESUME costs a session a slice header, not a copy.
+type entry struct {
+	t string
+	d []byte
+}
+
+// queued is a dispatch waiting to be written, with its sequence number.
+type queued struct {
+	seq int64
+	entry
+}
+
 // session is an identified gateway session. It outlives its connection by
 // the resume window.
 type session struct {
@@ -36,18 +50,21 @@ type session struct {
 
 	mu  sync.Mutex
 	seq int64
-	// ring holds the frames of seqs seq-len(ring)+1 .. seq, at most
-	// ringSize of them; it grows as dispatches come, so that an idle
-	// session costs little.
-	ring [][]byte
-	// c is the attached connection (nil when dropped); pending are frames
-	// queued for it, written by a flusher goroutine that runs only while
-	// there is something to write, so an idle session costs one goroutine
-	// (its connection's reader).
+	// written is the last seq written to a connection: the client has it
+	// unless that connection died with it in flight.
+	written int64
+	// ring holds the dispatches of seqs seq-len(ring)+1 .. seq, at most
+	// 2*ringSize of them; a dispatch with nil d was not kept. It grows as
+	// dispatches come, so that an idle session costs little.
+	ring []entry
+	// c is the attached connection (nil when dropped); pending are
+	// dispatches queued for it, written by a flusher goroutine that runs
+	// only while there is something to write, so an idle session costs
+	// one goroutine (its connection's reader).
 	c           *conn
 	connCtx     context.Context
 	kick        context.CancelFunc // ends the attached connection's serve loop
-	pending     [][]byte
+	pending     []queued
 	limit       int // how long pending may grow before the client is dropped
 	flushingFor *conn
 	detached    time.Time
@@ -123,25 +140,24 @@ func (s *session) dispatch(t string, d []byte) {
 }
 
 // send numbers and queues a dispatch; keep false leaves a hole in the ring
-// instead of the frame. READY and the first GUILD_CREATEs are not kept:
+// instead of the dispatch. READY and the first GUILD_CREATEs are not kept:
 // they are the bulk of an idle session's memory, and a client that lost
 // them identifies again rather than resumes.
 func (s *session) send(t string, d []byte, keep bool) {
 	s.mu.Lock()
 	s.seq++
-	f := dispatchFrame(s.seq, t, d)
 	if keep {
-		s.keep(f)
+		s.keep(entry{t, d})
 	} else {
-		s.keep(nil)
+		s.keep(entry{})
 	}
-	s.queueLocked(f)
+	s.queueLocked(queued{s.seq, entry{t, d}})
 	s.mu.Unlock()
 }
 
-// queueLocked queues a frame for the attached connection and starts its
+// queueLocked queues a dispatch for the attached connection and starts its
 // flusher if none runs; s.mu is held.
-func (s *session) queueLocked(f []byte) {
+func (s *session) queueLocked(q queued) {
 	if s.c == nil {
 		return
 	}
@@ -155,15 +171,16 @@ func (s *session) queueLocked(f []byte) {
 		}
 		return
 	}
-	s.pending = append(s.pending, f)
+	s.pending = append(s.pending, q)
 	if s.flushingFor != s.c {
 		s.flushingFor = s.c
 		go s.flush(s.connCtx, s.c) // ends when the queue is empty or c fails
 	}
 }
 
-// flush writes the queued frames to c until there are none.
+// flush writes the queued dispatches to c until there are none.
 func (s *session) flush(ctx context.Context, c *conn) {
+	var frame []byte
 	for {
 		s.mu.Lock()
 		if s.c != c || len(s.pending) == 0 {
@@ -176,8 +193,15 @@ func (s *session) flush(ctx context.Context, c *conn) {
 		batch := s.pending
 		s.pending, s.limit = nil, sendQueue
 		s.mu.Unlock()
-		for _, f := range batch {
-			if err := c.write(ctx, f); err != nil {
+		for i, q := range batch {
+			frame = appendDispatch(frame[:0], q.seq, q.t, q.d)
+			err := c.write(ctx, frame)
+			if err == nil && i == len(batch)-1 {
+				s.mu.Lock()
+				s.written = max(s.written, q.seq)
+				s.mu.Unlock()
+			}
+			if err != nil {
 				s.mu.Lock()
 				if s.flushingFor == c {
 					s.flushingFor = nil
@@ -201,29 +225,30 @@ func (s *session) attachLocked(ctx context.Context, c *conn, kick context.Cancel
 	s.c, s.connCtx, s.kick, s.pending, s.detached = c, ctx, kick, nil, time.Time{}
 }
 
-// keep adds a frame to the ring; s.mu is held.
-func (s *session) keep(f []byte) {
+// keep adds a dispatch to the ring; s.mu is held.
+func (s *session) keep(d entry) {
 	if len(s.ring) == 2*ringSize {
-		// Drop the older half at once: amortised O(1) per frame.
+		// Drop the older half at once: amortised O(1) per dispatch.
 		n := copy(s.ring, s.ring[ringSize:])
 		clear(s.ring[n:])
 		s.ring = s.ring[:n]
 	}
-	s.ring = append(s.ring, f)
+	s.ring = append(s.ring, d)
 }
 
-// missedSince returns the frames after seq, or false when the ring no
+// missedSince returns the dispatches after seq, or false when the ring no
 // longer holds them all; s.mu is held.
-func (s *session) missedSince(seq int64) ([][]byte, bool) {
+func (s *session) missedSince(seq int64) ([]queued, bool) {
 	n := s.seq - seq
 	if n < 0 || n > int64(len(s.ring)) || n > ringSize {
 		return nil, false
 	}
-	missed := append([][]byte(nil), s.ring[int64(len(s.ring))-n:]...)
-	for _, f := range missed {
-		if f == nil {
-			return nil, false // a frame that was not kept
+	missed := make([]queued, 0, n)
+	for i, d := range s.ring[int64(len(s.ring))-n:] {
+		if d.d == nil {
+			return nil, false // one that was not kept
 		}
+		missed = append(missed, queued{seq + 1 + int64(i), d})
 	}
 	return missed, true
 }
@@ -428,6 +453,11 @@ func (g *Gateway) identify(ctx context.Context, kick context.CancelFunc, c *conn
 			return nil, errors.New("invalid intents")
 		}
 	}
+	select {
+	case <-g.caughtUp: // see Run
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 	guilds, err := g.hs.GuildIDs(ctx, p.User.ID)
 	if err != nil {
 		c.close(closeUnknownError, "Unknown error.")
@@ -563,9 +593,9 @@ func (g *Gateway) resume(ctx context.Context, kick context.CancelFunc, c *conn, 
 	s.pending = missed // replayed whole, however many: they were kept for this
 	s.limit = len(missed) + sendQueue
 	s.seq++
-	f := dispatchFrame(s.seq, "RESUMED", []byte(`{}`))
-	s.keep(f)
-	s.pending = append(s.pending, f)
+	resumed := entry{"RESUMED", []byte(`{}`)}
+	s.keep(resumed)
+	s.pending = append(s.pending, queued{s.seq, resumed})
 	s.flushingFor = c
 	go s.flush(ctx, c) // ends when the queue is empty or c fails
 	s.mu.Unlock()

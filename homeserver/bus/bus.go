@@ -137,6 +137,28 @@ func (s *Subscription) Start(logID snowflake.ID, seq int64) {
 	s.last[logID] = seq
 }
 
+// CatchUp queues, ahead of anything published, the events of log logID
+// after seq up to its current end, and has the subscription carry on from
+// there; it returns how many it queued. A subscriber that had stopped at
+// seq (a process before a restart) thus misses nothing of that log. Call
+// it before Next.
+func (s *Subscription) CatchUp(ctx context.Context, logID snowflake.ID, seq int64) (int, error) {
+	s.last[logID] = seq
+	n := 0
+	for {
+		evs, err := s.bus.log.Events(ctx, logID, seq, catchUpPage)
+		if err != nil {
+			return n, fmt.Errorf("bus: catch up log %d after %d: %w", logID, seq, err)
+		}
+		s.ready = append(s.ready, evs...)
+		n += len(evs)
+		if len(evs) < catchUpPage {
+			return n, nil
+		}
+		seq = evs[len(evs)-1].Seq
+	}
+}
+
 // Lagging reports whether the subscription has dropped events it has yet to
 // read back from the log.
 func (s *Subscription) Lagging() bool {

@@ -244,3 +244,33 @@ func TestFirstSeenOutOfOrder(t *testing.T) {
 		t.Fatalf("extra event delivered: %+v", e)
 	}
 }
+
+// TestCatchUp: a subscriber that stopped at seq 3 of a log (an earlier
+// process) gets 4 onwards, then what is published live, each once, even
+// when an event it read from the log is also published.
+func TestCatchUp(t *testing.T) {
+	s := openStore(t)
+	b := bus.New(s)
+	const logA, logB = snowflake.ID(1), snowflake.ID(2)
+	for i := range 600 { // more than one page
+		appendAndPublish(t, s, b, logA, i)
+	}
+	sub := b.Subscribe(16)
+	defer sub.Close()
+	appendAndPublish(t, s, b, logA, 600) // published after Subscribe: read and queued both
+	n, err := sub.CatchUp(context.Background(), logA, 3)
+	if err != nil || n != 598 {
+		t.Fatalf("CatchUp = %d, %v; want 598", n, err)
+	}
+	if n, err := sub.CatchUp(context.Background(), logB, 0); err != nil || n != 0 {
+		t.Fatalf("CatchUp of an empty log = %d, %v", n, err)
+	}
+	appendAndPublish(t, s, b, logA, 601)
+	appendAndPublish(t, s, b, logB, 0)
+	collect(t, sub, 600, map[snowflake.ID]int64{logA: 3, logB: 0})
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	if e, err := sub.Next(ctx); err == nil {
+		t.Fatalf("an event twice: log %d seq %d", e.LogID, e.Seq)
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"io"
 	"mime/multipart"
 	"net/http"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -18,6 +19,9 @@ import (
 
 	"hearth/homeserver/password"
 	"hearth/server"
+	"hearth/storage"
+	"hearth/storage/postgres"
+	"hearth/storage/sqlite"
 	"hearth/storage/storagetest"
 )
 
@@ -144,11 +148,33 @@ func (s *Server) Stop() {
 
 // Restart stops the server and starts a new one on the same data and the
 // same address.
-func (s *Server) Restart(t testing.TB) *Server {
+func (s *Server) Restart(t testing.TB) *Server { return s.RestartWith(t, nil) }
+
+// RestartWith restarts the server as Restart does, and runs meanwhile (if
+// not nil) on its database while no process has it open: what a process
+// committed as it stopped, say.
+func (s *Server) RestartWith(t testing.TB, meanwhile func(storage.Store)) *Server {
+	t.Helper()
 	s.Stop()
 	o := s.Options
 	o.ServerName = s.ServerName()
 	o.Listen = s.Addr()
+	if meanwhile != nil {
+		var db storage.Store
+		var err error
+		if o.Backend == Postgres {
+			db, err = postgres.Open(context.Background(), o.Database, nil)
+		} else {
+			db, err = sqlite.Open(context.Background(), filepath.Join(o.DataDir, "hearth.db"), nil)
+		}
+		if err != nil {
+			t.Fatalf("open the stopped server's database: %v", err)
+		}
+		meanwhile(db)
+		if err := db.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
 	return Start(t, o)
 }
 

@@ -73,6 +73,7 @@ func Run(t *testing.T, open func(t *testing.T) storage.Store) {
 		{"FederatedIDs", testFederatedIDs},
 		{"DeliveryCursorsAndReplicas", testDeliveryCursors},
 		{"MemberOrigins", testMemberOrigins},
+		{"GatewayState", testGatewayState},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
