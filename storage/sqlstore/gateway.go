@@ -112,7 +112,7 @@ func (t *tx) insertRows(ctx context.Context, target string, rows [][]any) error 
 			if i > 0 {
 				b.WriteString(", ")
 			}
-			b.WriteString("(" + placeholders(len(args)+1, len(row)) + ")")
+			writePlaceholders(&b, len(args), len(row))
 			args = append(args, row...)
 		}
 		if _, err := t.q.ExecContext(ctx, b.String(), args...); err != nil {

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -309,6 +310,7 @@ func (r reader) SearchMessages(ctx context.Context, guildID snowflake.ID, q stor
 		where = append(where, fmt.Sprintf(cond, len(args)))
 	}
 	from, order := "messages m", "m.id DESC"
+	text, textArg := -1, 0 // PostgreSQL's text condition and its parameter
 	if strings.TrimSpace(q.Text) != "" {
 		words := searchWords(q.Text)
 		if len(words) == 0 {
@@ -316,6 +318,7 @@ func (r reader) SearchMessages(ctx context.Context, guildID snowflake.ID, q stor
 		}
 		if r.d.Name == "postgres" {
 			add("m.content_tsv @@ plainto_tsquery('simple', $%d)", q.Text)
+			text, textArg = len(where)-1, len(args)
 		} else {
 			// The full-text index drives the query and hands rows out
 			// newest first (FTS5 walks rowids in either order), so a page
@@ -352,8 +355,13 @@ func (r reader) SearchMessages(ctx context.Context, guildID snowflake.ID, q stor
 	offset := max(q.Offset, 0)
 	cond := strings.Join(where, " AND ")
 	page := append(args[:len(args):len(args)], limit, offset)
-	if r.d.Name == "postgres" && strings.TrimSpace(q.Text) != "" {
-		return r.searchPostgres(ctx, cond, args, limit, offset)
+	if r.d.Name == "postgres" && text >= 0 {
+		// scope is the search without its words, which are what the
+		// planner is asked to estimate apart; their parameter stays
+		// bound, in a condition that is always true.
+		scope := slices.Clone(where)
+		scope[text] = fmt.Sprintf("$%d::text IS NOT NULL", textArg)
+		return r.searchPostgres(ctx, cond, strings.Join(scope, " AND "), args, limit, offset)
 	}
 	if r.d.Name == "postgres" {
 		// The GIN index yields matches in no useful order, so the IDs of
@@ -403,16 +411,29 @@ func (r reader) SearchMessages(ctx context.Context, guildID snowflake.ID, q stor
 // IDs alone; past it, matches are dense enough to walk for.
 const sparse = 2000
 
+// walkRows is how many rows, at most, the planner's estimates may predict
+// a walk newest first will read for a page before a search walks without
+// asking the index first.
+const walkRows = 5000
+
 // searchPostgres answers a text search. What costs is visiting the heap
-// rows of matches (a GIN index cannot answer alone), so it first asks the
-// index for the IDs of at most sparse+1 matches. When there are no more,
+// rows of matches (a GIN index cannot answer alone, and a common word has
+// hundreds of thousands), so the planner's statistics decide first. Where
+// they predict matches dense enough that walking the newest rows newest
+// first reaches the page within walkRows rows, it walks at once. Otherwise
+// it asks the index for the IDs of at most sparse+1 matches: with no more,
 // they are sorted, counted and paged here, and only the page's rows are
-// read. When there are more, the page comes from walking the newest rows
-// newest first, quick exactly because the matches are dense, and the total
-// is the planner's estimate of the matches (bounded by SearchCountMax and
-// by what is known), because counting tens of thousands of matches costs
-// more than the whole search may.
-func (r reader) searchPostgres(ctx context.Context, cond string, args []any, limit, offset int) ([]storage.Message, int, error) {
+// read; with more, it walks after all. A walked search's total is the
+// planner's estimate of the matches (bounded by SearchCountMax and by what
+// is known), because counting tens of thousands of matches costs more than
+// the whole search may.
+func (r reader) searchPostgres(ctx context.Context, cond, scope string, args []any, limit, offset int) ([]storage.Message, int, error) {
+	est := r.estimate(ctx, cond, args)
+	if est > sparse {
+		if in := r.estimate(ctx, scope, args); in > 0 && float64(offset+limit)*float64(in)/float64(est) <= walkRows {
+			return r.walkPostgres(ctx, cond, args, limit, offset, est)
+		}
+	}
 	ids, err := queryAll(ctx, r, "search messages", func(row scanner) (int64, error) {
 		var id int64
 		return id, row.Scan(&id)
@@ -420,24 +441,30 @@ func (r reader) searchPostgres(ctx context.Context, cond string, args []any, lim
 	if err != nil {
 		return nil, 0, err
 	}
-	if len(ids) <= sparse {
-		sort.Slice(ids, func(i, j int) bool { return ids[i] > ids[j] })
-		total := len(ids)
-		if offset >= len(ids) {
-			return nil, total, nil
-		}
-		ids = ids[offset:min(len(ids), offset+limit)]
-		pageArgs := make([]any, len(ids))
-		for i, id := range ids {
-			pageArgs[i] = id
-		}
-		ms, err := queryAll(ctx, r, "search messages", scanMessageRow, `SELECT `+messageColumns+
-			` FROM messages m WHERE m.id IN (`+placeholders(1, len(ids))+`) ORDER BY m.id DESC`, pageArgs...)
-		if err != nil {
-			return nil, 0, err
-		}
-		return ms, total, r.loadAttachments(ctx, ms)
+	if len(ids) > sparse {
+		return r.walkPostgres(ctx, cond, args, limit, offset, est)
 	}
+	sort.Slice(ids, func(i, j int) bool { return ids[i] > ids[j] })
+	total := len(ids)
+	if offset >= len(ids) {
+		return nil, total, nil
+	}
+	ids = ids[offset:min(len(ids), offset+limit)]
+	pageArgs := make([]any, len(ids))
+	for i, id := range ids {
+		pageArgs[i] = id
+	}
+	ms, err := queryAll(ctx, r, "search messages", scanMessageRow, `SELECT `+messageColumns+
+		` FROM messages m WHERE m.id IN (`+placeholders(1, len(ids))+`) ORDER BY m.id DESC`, pageArgs...)
+	if err != nil {
+		return nil, 0, err
+	}
+	return ms, total, r.loadAttachments(ctx, ms)
+}
+
+// walkPostgres reads a search's page newest first; est is the planner's
+// estimate of the matches.
+func (r reader) walkPostgres(ctx context.Context, cond string, args []any, limit, offset, est int) ([]storage.Message, int, error) {
 	page := append(args[:len(args):len(args)], limit, offset)
 	ms, err := queryAll(ctx, r, "search messages", scanMessageRow, fmt.Sprintf(
 		`SELECT %s FROM messages m WHERE %s ORDER BY m.id DESC LIMIT $%d OFFSET $%d`,
@@ -445,23 +472,29 @@ func (r reader) searchPostgres(ctx context.Context, cond string, args []any, lim
 	if err != nil {
 		return nil, 0, err
 	}
-	total := sparse + 1
+	total := max(sparse+1, min(est, storage.SearchCountMax))
+	if len(ms) == limit {
+		total = max(total, offset+limit+1)
+	} else if len(ms) > 0 || offset == 0 {
+		total = offset + len(ms) // the end of the list: now it is known
+	}
+	return ms, total, r.loadAttachments(ctx, ms)
+}
+
+// estimate is the planner's estimate of the messages matching cond (0 when
+// it cannot tell).
+func (r reader) estimate(ctx context.Context, cond string, args []any) int {
 	var plan []struct {
 		Plan struct {
 			Rows float64 `json:"Plan Rows"`
 		} `json:"Plan"`
 	}
 	var raw []byte
-	if err := r.q.QueryRowContext(ctx, `EXPLAIN (FORMAT JSON) SELECT 1 FROM messages m WHERE `+cond, args...).Scan(&raw); err == nil &&
-		json.Unmarshal(raw, &plan) == nil && len(plan) == 1 {
-		total = max(total, min(int(plan[0].Plan.Rows), storage.SearchCountMax))
+	if err := r.q.QueryRowContext(ctx, `EXPLAIN (FORMAT JSON) SELECT 1 FROM messages m WHERE `+cond, args...).Scan(&raw); err != nil ||
+		json.Unmarshal(raw, &plan) != nil || len(plan) != 1 {
+		return 0
 	}
-	if len(ms) == limit {
-		total = max(total, offset+limit+1)
-	} else if len(ms) > 0 {
-		total = offset + len(ms) // the end of the list: now it is known
-	}
-	return ms, total, r.loadAttachments(ctx, ms)
+	return int(plan[0].Plan.Rows)
 }
 
 // CreateMessage implements storage.Tx. The attachments are written as the
