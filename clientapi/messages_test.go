@@ -2,7 +2,9 @@ package clientapi_test
 
 import (
 	"bytes"
+	"context"
 	"fmt"
+	"io/fs"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -10,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"hearth/homeserver"
 	"hearth/homeserver/permission"
 	st "hearth/server/servertest"
 	"hearth/snowflake"
@@ -614,4 +617,65 @@ func TestChannelLastMessageID(t *testing.T) {
 	if c := ok(t, s.Do(t, "GET", "/api/v10/channels/"+g.general, owner, nil), 200); c["last_message_id"] != m["id"] {
 		t.Fatalf("last_message_id = %v, want %v", c["last_message_id"], m["id"])
 	}
+}
+
+// TestSweepFiles: the files of deleted messages leave the disk once the
+// sweep runs; a file another message still carries, and an avatar, stay.
+func TestSweepFiles(t *testing.T) {
+	st.ForEachBackend(t, func(t *testing.T, b st.Backend) {
+		dataDir := t.TempDir()
+		s := st.Start(t, st.Options{Backend: b, DataDir: dataDir})
+		owner := s.Register(t, "owner", "correct horse")
+		g := newGuild(t, s, owner, "Sweeping")
+		shared, lone := []byte("shared bytes"), []byte("bytes of one message only")
+		send := func(files map[string][]byte) (id, link string) {
+			m := ok(t, multipartSend(t, s, owner, g.general, `{"content":"f"}`, files), 200)
+			return m["id"].(string), mustPath(t, m["attachments"].([]any)[0].(map[string]any)["url"].(string))
+		}
+		first, _ := send(map[string][]byte{"a.txt": shared})
+		second, sharedLink := send(map[string][]byte{"b.txt": shared})
+		third, _ := send(map[string][]byte{"c.txt": lone})
+		uri, _ := pngDataURI(t)
+		ok(t, s.Do(t, "PATCH", "/api/v10/users/@me", owner, map[string]any{"avatar": uri}), 200)
+		stored := func() int {
+			n := 0
+			filepath.WalkDir(filepath.Join(dataDir, "files"), func(p string, d fs.DirEntry, err error) error {
+				if err == nil && !d.IsDir() && filepath.Base(filepath.Dir(p)) != "tmp" {
+					n++
+				}
+				return nil
+			})
+			return n
+		}
+		if n := stored(); n != 3 {
+			t.Fatalf("%d files stored, want 3 (shared, lone, avatar)", n)
+		}
+		sweep := func(grace time.Duration) int {
+			n, _, err := s.Homeserver().SweepFiles(context.Background(), grace)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+		for _, id := range []string{first, third} {
+			ok(t, s.Do(t, "DELETE", "/api/v10/channels/"+g.general+"/messages/"+id, owner, nil), 204)
+		}
+		if n := sweep(homeserver.FileGrace); n != 0 {
+			t.Fatalf("a sweep within the grace removed %d files", n)
+		}
+		if n := sweep(0); n != 1 || stored() != 2 {
+			t.Fatalf("sweep removed %d files, %d left; want the lone one gone", n, stored())
+		}
+		if r := s.Do(t, "GET", sharedLink, "", nil); r.Status != 200 || string(r.Body) != string(shared) {
+			t.Fatalf("the file another message carries: %d %q", r.Status, r.Body)
+		}
+		ok(t, s.Do(t, "DELETE", "/api/v10/channels/"+g.general+"/messages/"+second, owner, nil), 204)
+		if n := sweep(0); n != 1 || stored() != 1 {
+			t.Fatalf("second sweep removed %d files, %d left; want only the avatar", n, stored())
+		}
+		me := s.Do(t, "GET", "/api/v10/users/@me", owner, nil).JSON(t)
+		if r := s.Do(t, "GET", fmt.Sprintf("/avatars/%s/%s.png", me["id"], me["avatar"]), "", nil); r.Status != 200 {
+			t.Fatalf("avatar after the sweeps: %d", r.Status)
+		}
+	})
 }

@@ -522,10 +522,14 @@ func (h *Homeserver) ArchiveIdleThreads(ctx context.Context) (int, error) {
 }
 
 // RunMaintenance does the homeserver's periodic work (archiving idle
-// threads) every interval until ctx ends. Its caller owns it.
+// threads every interval, sweeping unreferenced files at most every ten
+// minutes) until ctx ends. Its caller owns it.
 func (h *Homeserver) RunMaintenance(ctx context.Context, every time.Duration) {
 	t := time.NewTicker(every)
 	defer t.Stop()
+	// Files are swept less often: it reads every file reference.
+	files := time.NewTicker(max(every, 10*time.Minute))
+	defer files.Stop()
 	for {
 		select {
 		case <-ctx.Done():
@@ -537,6 +541,12 @@ func (h *Homeserver) RunMaintenance(ctx context.Context, every time.Duration) {
 				h.log.Warn("archiving idle threads failed", "err", err)
 			} else if n > 0 {
 				h.log.Info("archived idle threads", "threads", n)
+			}
+		case <-files.C:
+			if n, size, err := h.SweepFiles(ctx, FileGrace); err != nil {
+				h.log.Warn("sweeping unreferenced files failed", "err", err)
+			} else if n > 0 {
+				h.log.Info("removed unreferenced files", "files", n, "bytes", size)
 			}
 		}
 	}

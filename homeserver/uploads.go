@@ -2,11 +2,13 @@ package homeserver
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"path"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -86,4 +88,27 @@ func SanitiseFilename(name string) string {
 		return "file"
 	}
 	return out
+}
+
+// FileGrace is how long a stored file is kept before a sweep may remove it
+// for want of a reference: longer than any upload takes between its
+// promotion and the commit of the message (or avatar, icon, emoji) that
+// refers to it, and than a member server's upload waits for its origin.
+const FileGrace = time.Hour
+
+// SweepFiles removes the stored files nothing refers to any more (the
+// files of deleted messages, replaced avatars and icons, deleted emoji)
+// once they are older than grace, and uploads a crash left behind. Edit
+// history keeps a deleted message's file names and sizes, not its bytes,
+// as Discord does not serve a deleted message's files either.
+func (h *Homeserver) SweepFiles(ctx context.Context, grace time.Duration) (int, int64, error) {
+	refs, err := h.store.FileHashes(ctx)
+	if err != nil {
+		return 0, 0, storeErr("sweep files", err)
+	}
+	n, size, err := h.cfg.Blobs.Sweep(ctx, func(hash string) bool { return refs[hash] || refs["a_"+hash] }, grace)
+	if err != nil {
+		return n, size, fmt.Errorf("sweep files: %w", err)
+	}
+	return n, size, nil
 }

@@ -63,6 +63,10 @@ type Reader interface {
 	// Events returns the events of one log with a sequence number above
 	// after, in order, at most limit of them.
 	Events(ctx context.Context, logID snowflake.ID, after int64, limit int) ([]Event, error)
+	// FileHashes lists the hashes every file reference in the database
+	// holds (attachments, avatars, guild, role and group DM icons, custom
+	// emoji), as stored: an animated image's hash keeps its "a_".
+	FileHashes(ctx context.Context) (map[string]bool, error)
 	// LogHead is the sequence number of the last event of a log (0 when it
 	// has none).
 	LogHead(ctx context.Context, logID snowflake.ID) (int64, error)

@@ -4,13 +4,17 @@
 package blobs
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"sync"
+	"time"
 )
 
 // ErrNotFound means no blob has that hash.
@@ -22,6 +26,9 @@ var ErrTooLarge = errors.New("blobs: too large")
 // Store is a folder of content-addressed files.
 type Store struct {
 	root string
+	// mu orders Promote against Sweep's removals: a blob promoted is
+	// fresh when Sweep looks at it under mu, so it is not removed.
+	mu sync.Mutex
 }
 
 // Open uses (and creates) the folder root.
@@ -84,8 +91,9 @@ func (s *Store) Stage(r io.Reader, limit int64) (st Staged, err error) {
 	return Staged{Hash: hex.EncodeToString(h.Sum(nil)), Size: n, path: tmp.Name()}, nil
 }
 
-// Promote moves staged content into the store (a no-op for content the
-// store already holds, the staged copy then going away).
+// Promote moves staged content into the store. Content the store already
+// holds is marked as fresh instead (the staged copy then going away), so
+// that a Sweep running meanwhile keeps it.
 func (s *Store) Promote(st Staged) error {
 	if st.path == "" {
 		return nil // promoted already
@@ -94,10 +102,63 @@ func (s *Store) Promote(st Staged) error {
 	if err := os.MkdirAll(filepath.Dir(dst), 0o750); err != nil {
 		return fmt.Errorf("blobs: promote: %w", err)
 	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := time.Now()
+	if err := os.Chtimes(dst, now, now); err == nil {
+		_ = os.Remove(st.path)
+		return nil
+	}
 	if err := os.Rename(st.path, dst); err != nil {
 		return fmt.Errorf("blobs: promote: %w", err)
 	}
 	return nil
+}
+
+// Sweep removes the blobs that keep says are no longer wanted and that
+// nothing has stored or promoted for grace, and staged files older than a
+// day (uploads a crash left behind). The grace covers the time between a
+// blob's promotion and the commit of what refers to it, so keep may be
+// answered from a list of references read before the sweep began. It
+// returns how many files it removed and their size.
+func (s *Store) Sweep(ctx context.Context, keep func(hash string) bool, grace time.Duration) (int, int64, error) {
+	cutoff := time.Now().Add(-grace)
+	removed, freed := 0, int64(0)
+	err := filepath.WalkDir(s.root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if d.IsDir() {
+			return nil
+		}
+		if filepath.Base(filepath.Dir(path)) == "tmp" {
+			if info, err := d.Info(); err == nil && time.Since(info.ModTime()) > 24*time.Hour {
+				if os.Remove(path) == nil {
+					removed, freed = removed+1, freed+info.Size()
+				}
+			}
+			return nil
+		}
+		hash := d.Name()
+		if !validHash(hash) || keep(hash) {
+			return nil
+		}
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		info, err := os.Stat(path)
+		if err != nil || !info.ModTime().Before(cutoff) {
+			return nil
+		}
+		if err := os.Remove(path); err != nil {
+			return fmt.Errorf("blobs: sweep: %w", err)
+		}
+		removed, freed = removed+1, freed+info.Size()
+		return nil
+	})
+	return removed, freed, err
 }
 
 // Discard removes staged content.

@@ -1,12 +1,14 @@
 package blobs
 
 import (
+	"context"
 	"errors"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestPutOpen(t *testing.T) {
@@ -78,5 +80,55 @@ func TestStagePromoteDiscard(t *testing.T) {
 	}
 	if left, _ := os.ReadDir(filepath.Join(root, "tmp")); len(left) != 0 {
 		t.Fatalf("temporary files left: %v", left)
+	}
+}
+
+// TestSweep: only blobs that are unwanted and older than the grace go; a
+// blob promoted again is fresh however old its file; old staged files go.
+func TestSweep(t *testing.T) {
+	root := t.TempDir()
+	s, _ := Open(root)
+	put := func(content string) string {
+		h, _, err := s.Put(strings.NewReader(content), 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return h
+	}
+	old := time.Now().Add(-2 * time.Hour)
+	age := func(path string) {
+		if err := os.Chtimes(path, old, old); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wanted, unwanted, young, again := put("wanted"), put("unwanted"), put("young"), put("again")
+	for _, h := range []string{wanted, unwanted, again} {
+		age(s.path(h))
+	}
+	st, err := s.Stage(strings.NewReader("again"), 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Promote(st); err != nil { // the same content, uploaded anew
+		t.Fatal(err)
+	}
+	crashed, _ := s.Stage(strings.NewReader("left behind"), 100)
+	age(crashed.path)
+	if err := os.Chtimes(crashed.path, time.Now().Add(-25*time.Hour), time.Now().Add(-25*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	inFlight, _ := s.Stage(strings.NewReader("in flight"), 100)
+
+	n, freed, err := s.Sweep(context.Background(), func(h string) bool { return h == wanted }, time.Hour)
+	if err != nil || n != 2 || freed != int64(len("unwanted")+len("left behind")) {
+		t.Fatalf("Sweep = %d, %d, %v; want the unwanted blob and the crashed upload", n, freed, err)
+	}
+	for h, want := range map[string]bool{wanted: true, unwanted: false, young: true, again: true} {
+		if _, err := os.Stat(s.path(h)); (err == nil) != want {
+			t.Errorf("blob %s present = %v, want %v", h[:8], err == nil, want)
+		}
+	}
+	if _, err := os.Stat(inFlight.path); err != nil {
+		t.Errorf("a staged upload in flight was removed: %v", err)
 	}
 }

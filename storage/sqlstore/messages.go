@@ -695,3 +695,26 @@ func (t *tx) RemoveReactions(ctx context.Context, messageID snowflake.ID, emoji 
 func (t *tx) SetAttachmentHash(ctx context.Context, id snowflake.ID, hash string) error {
 	return t.exec(ctx, "set attachment hash", `UPDATE attachments SET hash = $2 WHERE id = $1`, int64(id), hash)
 }
+
+// FileHashes implements storage.Reader.
+func (r reader) FileHashes(ctx context.Context) (map[string]bool, error) {
+	rows, err := r.q.QueryContext(ctx, `SELECT hash FROM attachments WHERE hash <> ''
+		UNION SELECT avatar FROM users WHERE avatar <> ''
+		UNION SELECT icon FROM guilds WHERE icon <> ''
+		UNION SELECT icon FROM roles WHERE icon <> ''
+		UNION SELECT icon FROM channels WHERE icon <> ''
+		UNION SELECT hash FROM emojis WHERE hash <> ''`)
+	if err != nil {
+		return nil, r.wrap("file hashes", err)
+	}
+	defer rows.Close()
+	out := map[string]bool{}
+	for rows.Next() {
+		var h string
+		if err := rows.Scan(&h); err != nil {
+			return nil, r.wrap("file hashes", err)
+		}
+		out[h] = true
+	}
+	return out, r.wrap("file hashes", rows.Err())
+}
