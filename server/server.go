@@ -59,6 +59,9 @@ type Config struct {
 	RateLimit bool
 	// ShutdownTimeout bounds a graceful stop; zero means 10 seconds.
 	ShutdownTimeout time.Duration
+	// GatewayHeartbeat is the heartbeat interval the gateway announces;
+	// zero means Discord's 41.25 s.
+	GatewayHeartbeat time.Duration
 	// Password overrides the argon2id cost (tests use a cheap one).
 	Password password.Params
 	// MaxMessageLength bounds message content; zero means 4000.
@@ -176,7 +179,7 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	httpMetrics := metrics.NewHTTP(reg)
 
 	wsURL := "ws" + strings.TrimPrefix(cfg.PublicURL, "http") + "/gateway"
-	gw := gateway.New(gateway.Config{Homeserver: hs, Log: cfg.Log, URL: wsURL})
+	gw := gateway.New(gateway.Config{Homeserver: hs, Log: cfg.Log, URL: wsURL, HeartbeatInterval: cfg.GatewayHeartbeat})
 	api := clientapi.New(clientapi.Config{Homeserver: hs, Log: cfg.Log, RateLimit: cfg.RateLimit,
 		MaxUpload: cfg.MaxUploadSize, GatewayURL: wsURL})
 	disc := &federation.Discovery{ServerName: cfg.ServerName, PublicURL: cfg.PublicURL, Version: Version, Key: key}

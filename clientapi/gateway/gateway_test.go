@@ -524,3 +524,36 @@ func TestResumeAcrossRestart(t *testing.T) {
 		}
 	})
 }
+
+// TestHeartbeatRequestAndTimeout: a client whose heartbeat is overdue is
+// asked for one (op 1); answering keeps the session, staying silent ends
+// it with 4009.
+func TestHeartbeatRequestAndTimeout(t *testing.T) {
+	const interval = 400 * time.Millisecond
+	s := st.Start(t, st.Options{GatewayHeartbeat: interval})
+	alice := s.Register(t, "alice", "correct horse")
+	c := dial(t, s, "")
+	hello := c.must(5 * time.Second)
+	var h struct {
+		Interval int64 `json:"heartbeat_interval"`
+	}
+	if json.Unmarshal(hello.D, &h); hello.Op != 10 || h.Interval != interval.Milliseconds() {
+		t.Fatalf("HELLO = op %d %s", hello.Op, hello.D)
+	}
+	c.send(2, map[string]any{"token": alice, "intents": 1, "properties": map[string]string{}})
+	// Three requests, each answered: the session lives on through them.
+	for requests := 0; requests < 3; {
+		p := c.must(5 * time.Second)
+		switch p.Op {
+		case 1:
+			requests++
+			c.send(1, c.seq)
+		case 9:
+			t.Fatal("INVALID_SESSION")
+		}
+	}
+	// Silent after the next request: the session times out.
+	if code := c.closeCode(); code != 4009 {
+		t.Fatalf("closed with %d, want 4009", code)
+	}
+}

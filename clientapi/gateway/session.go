@@ -8,6 +8,7 @@ import (
 	"errors"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
@@ -315,15 +316,25 @@ func (g *Gateway) serve(ctx context.Context, c *conn) {
 			g.presenceChanged(context.WithoutCancel(ctx), s.user.User.ID)
 		}
 	}()
-	// The first heartbeat may come up to one interval after HELLO; after
-	// that a missed interval plus grace ends the session (4009). The timer
-	// runs no goroutine until it fires.
-	grace := interval + interval/2 + 5*time.Second
-	timeout := time.AfterFunc(grace, func() {
+	// A client whose heartbeat is overdue (an interval and a little: the
+	// first may come up to one interval after HELLO) is asked for one with
+	// op 1, as Discord does; half an interval later without one, the
+	// session times out (4009). The timer runs no goroutine until it fires.
+	overdue := interval + min(5*time.Second, interval/4)
+	var asked atomic.Bool
+	var timer atomic.Pointer[time.Timer]
+	never := time.Duration(1<<63 - 1)
+	timer.Store(time.AfterFunc(never, func() {
+		if !asked.Swap(true) {
+			_ = c.write(ctx, encodeFrame(opHeartbeat, nil))
+			timer.Load().Reset(interval / 2)
+			return
+		}
 		c.close(closeSessionTimedOut, "Session timed out.")
 		cancel()
-	})
-	defer timeout.Stop()
+	}))
+	timer.Load().Reset(overdue) // armed once stored: the callback loads it
+	defer func() { timer.Load().Stop() }()
 	window, commands := time.Now(), 0
 	for {
 		typ, msg, err := c.ws.Read(ctx)
@@ -347,7 +358,8 @@ func (g *Gateway) serve(ctx context.Context, c *conn) {
 		}
 		switch f.Op {
 		case opHeartbeat:
-			timeout.Reset(grace)
+			asked.Store(false)
+			timer.Load().Reset(overdue)
 			if err := c.write(ctx, encodeFrame(opHeartbeatACK, nil)); err != nil {
 				return
 			}

@@ -64,6 +64,8 @@ type Options struct {
 	Now       func() time.Time
 	// MaxUploadSize overrides the attachment limit.
 	MaxUploadSize int64
+	// GatewayHeartbeat overrides the gateway's heartbeat interval.
+	GatewayHeartbeat time.Duration
 }
 
 // Server is a running test homeserver.
@@ -108,6 +110,7 @@ func Start(t testing.TB, o Options) *Server {
 		MaxUploadSize:      o.MaxUploadSize,
 		Now:                o.Now,
 		ShutdownTimeout:    5 * time.Second,
+		GatewayHeartbeat:   o.GatewayHeartbeat,
 	})
 	if err != nil {
 		t.Fatalf("start homeserver: %v", err)
