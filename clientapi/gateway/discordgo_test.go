@@ -171,6 +171,9 @@ func TestDiscordgo(t *testing.T) {
 	dg.AddHandler(func(_ *discordgo.Session, c *discordgo.ChannelCreate) { ev.add("channel:" + c.Name) })
 	dg.AddHandler(func(_ *discordgo.Session, ty *discordgo.TypingStart) { ev.add("typing:" + ty.ChannelID) })
 	dg.AddHandler(func(_ *discordgo.Session, r *discordgo.Resumed) { ev.add("resumed") })
+	dg.AddHandler(func(_ *discordgo.Session, p *discordgo.PresenceUpdate) {
+		ev.add("presence:" + p.User.ID + ":" + string(p.Status))
+	})
 	if err := dg.Open(); err != nil {
 		t.Fatalf("discordgo Open: %v", err)
 	}
@@ -192,6 +195,13 @@ func TestDiscordgo(t *testing.T) {
 	ev.wait(t, "channel:bots")
 	do(t, s, "POST", "/api/v10/channels/"+general+"/typing", human, nil)
 	ev.wait(t, "typing:"+general)
+	// The human comes online on a device of their own, then goes idle.
+	device := dial(t, s, "")
+	identify(device, human, 1)
+	humanID := do(t, s, "GET", "/api/v10/users/@me", human, nil)["id"].(string)
+	ev.wait(t, "presence:"+humanID+":online")
+	device.send(3, map[string]any{"status": "idle", "since": nil, "afk": true, "activities": []any{}})
+	ev.wait(t, "presence:"+humanID+":idle")
 	late := s.Register(t, "latecomer", "correct horse")
 	do(t, s, "POST", "/api/v10/invites/"+inv, late, nil)
 	ev.wait(t, "join:latecomer")

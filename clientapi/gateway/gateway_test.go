@@ -335,6 +335,16 @@ func TestProtocolErrors(t *testing.T) {
 				c.ws.Write(ctx, websocket.MessageText, bytes.Repeat([]byte("a"), 10<<20))
 			}()
 		}, websocket.StatusMessageTooBig},
+		{"resume ahead of the session", "", func(c *client) {
+			first := dial(t, s, "")
+			var r struct {
+				SessionID string `json:"session_id"`
+			}
+			json.Unmarshal(identify(first, tok, 1).D, &r)
+			first.ws.CloseNow()
+			c.must(time.Second)
+			c.send(6, map[string]any{"token": tok, "session_id": r.SessionID, "seq": 9999})
+		}, 4007},
 		{"rate limited", "", func(c *client) {
 			c.must(time.Second)
 			for range 130 {
