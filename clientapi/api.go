@@ -120,6 +120,7 @@ func (a *API) routesV10(r *gin.RouterGroup) {
 	a.routesGuilds(r)
 	a.routesMessages(r)
 	a.routesThreads(r)
+	a.routesApplications(r)
 }
 
 // ServeHTTP implements http.Handler. /api/v9 and /api/v10 are the same API

@@ -58,6 +58,10 @@ func statusFor(err error) (int, apiError) {
 		return http.StatusNotFound, apiError{Code: 10011, Message: "Unknown Role"}
 	case errors.Is(err, homeserver.ErrUnknownMember):
 		return http.StatusNotFound, apiError{Code: 10007, Message: "Unknown Member"}
+	case errors.Is(err, homeserver.ErrUnknownApplication):
+		return http.StatusNotFound, apiError{Code: 10002, Message: "Unknown Application"}
+	case errors.Is(err, homeserver.ErrBotsForbidden):
+		return http.StatusForbidden, apiError{Code: 20001, Message: "Bots cannot use this endpoint"}
 	case errors.Is(err, homeserver.ErrUnknownInvite):
 		return http.StatusNotFound, apiError{Code: 10006, Message: "Unknown Invite"}
 	case errors.Is(err, homeserver.ErrUnknownBan):

@@ -69,7 +69,8 @@ func (a *API) routesGuilds(r *gin.RouterGroup) {
 func (a *API) ids(c *gin.Context, names ...string) ([]snowflake.ID, bool) {
 	out := make([]snowflake.ID, len(names))
 	for i, n := range names {
-		if n == "user" && c.Param(n) == "@me" {
+		if (n == "user" || n == "application") && c.Param(n) == "@me" {
+			// A bot's application has the bot's ID.
 			out[i] = principal(c).User.ID
 			continue
 		}

@@ -381,3 +381,21 @@ type (
 		Code      string       `json:"code"`
 	}
 )
+
+// Application is Discord's application object, as its owner (or its bot)
+// reads it.
+type Application struct {
+	ID                  snowflake.ID `json:"id"`
+	Name                string       `json:"name"`
+	Icon                *string      `json:"icon"`
+	Description         string       `json:"description"`
+	BotPublic           bool         `json:"bot_public"`
+	BotRequireCodeGrant bool         `json:"bot_require_code_grant"`
+	Owner               *User        `json:"owner,omitempty"`
+	Bot                 User         `json:"bot"`
+	Flags               int64        `json:"flags"`
+	Tags                []string     `json:"tags"`
+	RedirectURIs        []string     `json:"redirect_uris"`
+	VerifyKey           string       `json:"verify_key"`
+	Team                *struct{}    `json:"team"`
+}

@@ -114,13 +114,18 @@ type tokenClaims struct {
 }
 
 func (h *Homeserver) token(userID, sessionID snowflake.ID, now time.Time) (string, error) {
+	return h.tokenFor(userID, sessionID, now, h.cfg.TokenTTL)
+}
+
+// tokenFor signs a token for a session that lasts ttl.
+func (h *Homeserver) tokenFor(userID, sessionID snowflake.ID, now time.Time, ttl time.Duration) (string, error) {
 	claims := tokenClaims{
 		SessionID: sessionID,
 		RegisteredClaims: jwt.RegisteredClaims{
 			Issuer:    h.cfg.ServerName,
 			Subject:   userID.String(),
 			IssuedAt:  jwt.NewNumericDate(now),
-			ExpiresAt: jwt.NewNumericDate(now.Add(h.cfg.TokenTTL)),
+			ExpiresAt: jwt.NewNumericDate(now.Add(ttl)),
 		},
 	}
 	tok, err := jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString(h.cfg.TokenKey)

@@ -25,6 +25,7 @@ const (
 	AuditMemberBanRemove  = 23
 	AuditMemberUpdate     = 24
 	AuditMemberRoleUpdate = 25
+	AuditBotAdd           = 28
 	AuditRoleCreate       = 30
 	AuditRoleUpdate       = 31
 	AuditRoleDelete       = 32

@@ -52,6 +52,7 @@ type Reader interface {
 	ThreadReader
 	FederationReader
 	GatewayReader
+	ApplicationReader
 
 	// UserByID returns a user, or ErrNotFound.
 	UserByID(ctx context.Context, id snowflake.ID) (User, error)
@@ -80,6 +81,7 @@ type Tx interface {
 	ThreadWriter
 	FederationWriter
 	GatewayWriter
+	ApplicationWriter
 
 	// CreateUser inserts a user; ErrConflict when the name is taken
 	// (compared case-insensitively) or the origin pair exists.

@@ -95,6 +95,19 @@ func pointDiscordgo(t *testing.T, s *st.Server, gatewayURL string) {
 	})
 }
 
+// newBot makes an application named name, owned by owner, adds its bot
+// to guild (when not empty) and returns the bot's token.
+func newBot(t *testing.T, s *st.Server, owner, name, guild string) string {
+	t.Helper()
+	app := do(t, s, "POST", "/api/v10/applications", owner, map[string]any{"name": name})["id"].(string)
+	tok := do(t, s, "POST", "/api/v10/applications/"+app+"/bot/reset", owner, nil)["token"].(string)
+	if guild != "" {
+		do(t, s, "POST", "/api/v10/oauth2/authorize?client_id="+app+"&scope=bot&permissions=0", owner,
+			map[string]any{"guild_id": guild, "authorize": true})
+	}
+	return tok
+}
+
 // events collects what discordgo's handlers receive.
 type events struct {
 	mu  sync.Mutex
@@ -140,7 +153,7 @@ func (e *events) wait(t *testing.T, want string) {
 // restart.
 func TestDiscordgo(t *testing.T) {
 	s := st.Start(t, st.Options{})
-	botTok, human := s.Register(t, "robot", "correct horse"), s.Register(t, "human", "correct horse")
+	human := s.Register(t, "human", "correct horse")
 	g := do(t, s, "POST", "/api/v10/guilds", human, map[string]any{"name": "Bots welcome"})
 	gid := g["id"].(string)
 	var general string
@@ -150,7 +163,7 @@ func TestDiscordgo(t *testing.T) {
 		}
 	}
 	inv := do(t, s, "POST", "/api/v10/channels/"+general+"/invites", human, map[string]any{})["code"].(string)
-	do(t, s, "POST", "/api/v10/invites/"+inv, botTok, nil)
+	botTok := newBot(t, s, human, "robot", gid)
 
 	px := newProxy(t, s.Addr())
 	pointDiscordgo(t, s, "ws://"+px.ln.Addr().String()+"/gateway")

@@ -567,3 +567,49 @@ func TestHeartbeatRequestAndTimeout(t *testing.T) {
 		t.Fatalf("closed with %d, want 4009", code)
 	}
 }
+
+// TestDisallowedIntents: a bot whose application has the privileged
+// intents switched off is refused them (4014); without intents it gets
+// the others, and Discord's MESSAGE_CONTENT rule applies to it.
+func TestDisallowedIntents(t *testing.T) {
+	s := st.Start(t, st.Options{})
+	alice := s.Register(t, "alice", "correct horse")
+	g := do(t, s, "POST", "/api/v10/guilds", alice, map[string]any{"name": "Intents"})
+	var general string
+	for _, ch := range listOf(t, s, "/api/v10/guilds/"+g["id"].(string)+"/channels", alice) {
+		if ch["type"] == float64(0) {
+			general = ch["id"].(string)
+		}
+	}
+	bot := newBot(t, s, alice, "quiet", g["id"].(string))
+	apps := s.Do(t, "GET", "/api/v10/applications", alice, nil)
+	var list []map[string]any
+	json.Unmarshal(apps.Body, &list)
+	do(t, s, "PATCH", "/api/v10/applications/"+list[0]["id"].(string), alice, map[string]any{"flags": 0})
+
+	for _, intents := range []int{1 << 15, 1 << 1, 1 << 8, 1<<0 | 1<<9 | 1<<15} {
+		c := dial(t, s, "")
+		c.must(5 * time.Second)
+		c.send(2, map[string]any{"token": "Bot " + bot, "intents": intents})
+		if code := c.closeCode(); code != 4014 {
+			t.Fatalf("intents %d: closed with %d, want 4014", intents, code)
+		}
+	}
+	c := dial(t, s, "")
+	c.must(5 * time.Second)
+	c.send(2, map[string]any{"token": "Bot " + bot})
+	ready := c.must(5 * time.Second)
+	var r struct {
+		Application struct {
+			Flags int64 `json:"flags"`
+		} `json:"application"`
+	}
+	if json.Unmarshal(ready.D, &r); ready.T != "READY" || r.Application.Flags != 0 {
+		t.Fatalf("READY without intents: %s %s", ready.T, ready.D)
+	}
+	c.until("GUILD_CREATE")
+	do(t, s, "POST", "/api/v10/channels/"+general+"/messages", alice, map[string]any{"content": "secret"})
+	if p := c.until("MESSAGE_CREATE"); strings.Contains(string(p.D), "secret") {
+		t.Fatalf("content reached a bot without MESSAGE_CONTENT: %s", p.D)
+	}
+}

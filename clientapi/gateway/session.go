@@ -457,12 +457,22 @@ func (g *Gateway) identify(ctx context.Context, kick context.CancelFunc, c *conn
 		c.close(closeAuthFailed, "Authentication failed.")
 		return nil, err
 	}
-	var intents int64 = knownIntents
+	allowed, appFlags, err := g.hs.AllowedIntents(ctx, p.User.ID)
+	if err != nil {
+		c.close(closeUnknownError, "Unknown error.")
+		return nil, err
+	}
+	// Without intents, a session gets every one it may have.
+	intents := knownIntents &^ (homeserver.PrivilegedIntents &^ allowed)
 	if id.Intents != nil {
 		intents = *id.Intents
 		if intents < 0 || intents&^knownIntents != 0 {
 			c.close(closeInvalidIntents, "Invalid intent(s).")
 			return nil, errors.New("invalid intents")
+		}
+		if intents&homeserver.PrivilegedIntents&^allowed != 0 {
+			c.close(closeDisallowedIntents, "Disallowed intent(s).")
+			return nil, errors.New("disallowed intents")
 		}
 	}
 	select {
@@ -491,7 +501,7 @@ func (g *Gateway) identify(ctx context.Context, kick context.CancelFunc, c *conn
 	// is missed; one that arrives twice (in a GUILD_CREATE and as a
 	// dispatch) is harmless, one lost is not.
 	g.index(s, guilds)
-	ready, err := g.ready(ctx, s, guilds, id.Shard)
+	ready, err := g.ready(ctx, s, guilds, id.Shard, appFlags)
 	if err != nil {
 		g.unindex(s)
 		c.close(closeUnknownError, "Unknown error.")
@@ -526,7 +536,7 @@ type readyUser struct {
 	PremiumType   int          `json:"premium_type"`
 }
 
-func (g *Gateway) ready(ctx context.Context, s *session, guilds []snowflake.ID, shard []int) ([]byte, error) {
+func (g *Gateway) ready(ctx context.Context, s *session, guilds []snowflake.ID, shard []int, appFlags int64) ([]byte, error) {
 	dms, err := g.hs.DMChannels(ctx, s.user)
 	if err != nil {
 		return nil, err
@@ -546,7 +556,7 @@ func (g *Gateway) ready(ctx context.Context, s *session, guilds []snowflake.ID, 
 		"session_id":          s.id,
 		"session_type":        "normal",
 		"resume_gateway_url":  g.cfg.URL,
-		"application":         map[string]any{"id": u.ID, "flags": 0},
+		"application":         map[string]any{"id": u.ID, "flags": appFlags},
 		"private_channels":    dms,
 		"relationships":       []any{},
 		"presences":           []any{},

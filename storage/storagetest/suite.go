@@ -74,6 +74,7 @@ func Run(t *testing.T, open func(t *testing.T) storage.Store) {
 		{"DeliveryCursorsAndReplicas", testDeliveryCursors},
 		{"MemberOrigins", testMemberOrigins},
 		{"GatewayState", testGatewayState},
+		{"Applications", testApplications},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
