@@ -52,13 +52,12 @@ func TestThreads(t *testing.T) {
 		ok(t, s.Do(t, "DELETE", "/api/v10/channels/"+tid+"/thread-members/@me", bob, nil), 204)
 		ok(t, s.Do(t, "PUT", "/api/v10/channels/"+tid+"/thread-members/"+bobID, alice, nil), 204)
 
-		// Archive: no more messages; listed as archived; the owner reopens.
+		// Archive: listed as archived, not active.
 		st.Expect(t, s.Do(t, "PATCH", "/api/v10/channels/"+tid, bob, map[string]any{"archived": true}), 403, st.Code(50013))
 		arch := ok(t, s.Do(t, "PATCH", "/api/v10/channels/"+tid, alice, map[string]any{"archived": true, "name": "Done"}), 200)
 		if arch["thread_metadata"].(map[string]any)["archived"] != true || arch["name"] != "Done" {
 			t.Fatalf("archived = %v", arch)
 		}
-		st.Expect(t, s.Do(t, "POST", "/api/v10/channels/"+tid+"/messages", bob, map[string]any{"content": "late"}), 403, st.Code(50013))
 		pub := ok(t, s.Do(t, "GET", "/api/v10/channels/"+g.general+"/threads/archived/public", bob, nil), 200)
 		if ts := pub["threads"].([]any); len(ts) != 1 || pub["has_more"] != false {
 			t.Fatalf("archived = %v", pub)
@@ -66,11 +65,16 @@ func TestThreads(t *testing.T) {
 		if ts := ok(t, s.Do(t, "GET", "/api/v10/guilds/"+g.id+"/threads/active", alice, nil), 200)["threads"].([]any); len(ts) != 0 {
 			t.Fatalf("archived thread still active: %v", ts)
 		}
-		// Locked by a moderator: the owner cannot reopen it.
+		// Locked by a moderator: neither the owner nor a message reopens it.
 		ok(t, s.Do(t, "PATCH", "/api/v10/channels/"+tid, owner, map[string]any{"locked": true}), 200)
 		st.Expect(t, s.Do(t, "PATCH", "/api/v10/channels/"+tid, alice, map[string]any{"archived": false}), 403, st.Code(160005))
-		ok(t, s.Do(t, "PATCH", "/api/v10/channels/"+tid, owner, map[string]any{"archived": false, "locked": false}), 200)
+		st.Expect(t, s.Do(t, "POST", "/api/v10/channels/"+tid+"/messages", bob, map[string]any{"content": "late"}), 403, st.Code(50013))
+		// Unlocked but still archived: a message reopens it, as on Discord.
+		ok(t, s.Do(t, "PATCH", "/api/v10/channels/"+tid, owner, map[string]any{"locked": false}), 200)
 		send(t, s, bob, tid, map[string]any{"content": "open again"})
+		if th := ok(t, s.Do(t, "GET", "/api/v10/channels/"+tid, bob, nil), 200); th["thread_metadata"].(map[string]any)["archived"] != false {
+			t.Fatalf("after a message in an archived thread: %v", th["thread_metadata"])
+		}
 
 		// A private thread: invisible to non-members, visible to MANAGE_THREADS.
 		priv := ok(t, s.Do(t, "POST", "/api/v10/channels/"+g.general+"/threads", alice, map[string]any{"name": "secret", "type": 12, "invitable": false}), 201)

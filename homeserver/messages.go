@@ -104,6 +104,9 @@ func (h *Homeserver) CanUpload(ctx context.Context, p Principal, channelID snowf
 		// channel is in view.
 		return h.forwardable(ctx, p, channelID)
 	}
+	if err := h.reopenThread(ctx, p, channelID); err != nil {
+		return err
+	}
 	pl, err := h.placeOf(ctx, h.hot, channelID, p.User.ID)
 	if err != nil {
 		return domainErr("upload", err)
@@ -154,6 +157,10 @@ var (
 func (h *Homeserver) SendMessage(ctx context.Context, p Principal, channelID snowflake.ID, in MessageCreate) (out discord.Message, err error) {
 	if g, ok := h.replicaOfChannel(ctx, channelID); ok {
 		return h.forwardSend(ctx, p, g, channelID, in)
+	}
+	if err := h.reopenThread(ctx, p, channelID); err != nil {
+		h.DiscardUploads(in.Files)
+		return discord.Message{}, err
 	}
 	// Files come staged; they stay only if the message is accepted.
 	promoted := false

@@ -374,6 +374,43 @@ func (h *Homeserver) UpdateThread(ctx context.Context, p Principal, threadID sno
 	return out, domainErr("update thread", err)
 }
 
+// reopenThread unarchives an archived thread that is not locked when p
+// may send in it, as a message sent there does on Discord; anything else
+// (a channel, an open or locked thread, someone who may not send) is left
+// for the send's own checks.
+func (h *Homeserver) reopenThread(ctx context.Context, p Principal, channelID snowflake.ID) error {
+	c, err := h.hot.ChannelByID(ctx, channelID)
+	if err != nil || !storage.IsThread(c.Type) || c.Thread == nil || !c.Thread.Archived || c.Thread.Locked {
+		return nil
+	}
+	err = h.update(ctx, func(tx storage.Tx, ev *events) error {
+		pl, err := h.threadPlace(ctx, tx, p, channelID)
+		if err != nil {
+			return err
+		}
+		t := pl.ch
+		if t.Thread == nil || !t.Thread.Archived || t.Thread.Locked {
+			return nil // changed meanwhile
+		}
+		open := t
+		meta := *t.Thread
+		meta.Archived = false
+		open.Thread = &meta
+		perms, err := h.threadPerms(ctx, tx, pl.guild, open)
+		if err != nil || !perms.Has(permission.SendMessages) {
+			return err // not allowed to send: the send says so
+		}
+		meta.ArchivedAt = h.now()
+		if err := tx.UpdateChannel(ctx, open); err != nil {
+			return err
+		}
+		event := h.renderThread(ctx, tx, open, p.User.ID)
+		event.Member = nil
+		return ev.Append(ctx, open.GuildID, "THREAD_UPDATE", event)
+	})
+	return domainErr("reopen thread", err)
+}
+
 // DeleteThread deletes a thread and its messages (MANAGE_THREADS).
 func (h *Homeserver) DeleteThread(ctx context.Context, p Principal, threadID snowflake.ID) (discord.Channel, error) {
 	if g, ok := h.replicaOfChannel(ctx, threadID); ok {
