@@ -367,14 +367,8 @@ func (h *Homeserver) AuthorizeBot(ctx context.Context, p Principal, appID, guild
 			}
 			r := storage.Role{ID: h.cfg.IDs.Next(), GuildID: guildID, Name: clip(a.Name, 100), Position: 1,
 				Permissions: int64(perms), Managed: true, CreatedAt: h.now()}
-			for _, other := range acc.roles {
-				if other.ID == guildID {
-					continue
-				}
-				other.Position++
-				if err := tx.UpdateRole(ctx, other); err != nil {
-					return err
-				}
+			if err := makeRoomAtBottom(ctx, tx, acc); err != nil {
+				return err
 			}
 			if err := tx.CreateRole(ctx, r); err != nil {
 				return err

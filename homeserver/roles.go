@@ -110,15 +110,8 @@ func (h *Homeserver) CreateRole(ctx context.Context, p Principal, guildID snowfl
 		if icon, changes, err = h.applyRoleFields(a, &r, f); err != nil {
 			return err
 		}
-		// The new role takes position 1; every other role moves up one.
-		for _, other := range a.roles {
-			if other.ID == guildID {
-				continue
-			}
-			other.Position++
-			if err := tx.UpdateRole(ctx, other); err != nil {
-				return err
-			}
+		if err := makeRoomAtBottom(ctx, tx, a); err != nil {
+			return err
 		}
 		if err := tx.CreateRole(ctx, r); err != nil {
 			return err
@@ -133,6 +126,21 @@ func (h *Homeserver) CreateRole(ctx context.Context, p Principal, guildID snowfl
 		err = h.putBlob(icon)
 	}
 	return out, domainErr("create role", err)
+}
+
+// makeRoomAtBottom moves every role but @everyone up one, so that a new
+// role can take position 1.
+func makeRoomAtBottom(ctx context.Context, tx storage.Tx, a *access) error {
+	for _, other := range a.roles {
+		if other.ID == a.guild.ID {
+			continue
+		}
+		other.Position++
+		if err := tx.UpdateRole(ctx, other); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Roles lists a guild's roles.

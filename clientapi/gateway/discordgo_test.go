@@ -156,12 +156,7 @@ func TestDiscordgo(t *testing.T) {
 	human := s.Register(t, "human", "correct horse")
 	g := do(t, s, "POST", "/api/v10/guilds", human, map[string]any{"name": "Bots welcome"})
 	gid := g["id"].(string)
-	var general string
-	for _, ch := range listOf(t, s, "/api/v10/guilds/"+gid+"/channels", human) {
-		if ch["type"] == float64(0) {
-			general = ch["id"].(string)
-		}
-	}
+	general := generalOf(t, s, gid, human)
 	inv := do(t, s, "POST", "/api/v10/channels/"+general+"/invites", human, map[string]any{})["code"].(string)
 	botTok := newBot(t, s, human, "robot", gid)
 

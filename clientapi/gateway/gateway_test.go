@@ -178,12 +178,7 @@ func TestReadyGuildCreateAndDispatch(t *testing.T) {
 		alice, bob := s.Register(t, "alice", "correct horse"), s.Register(t, "bob", "correct horse")
 		g := do(t, s, "POST", "/api/v10/guilds", alice, map[string]any{"name": "Live"})
 		gid := g["id"].(string)
-		var general string
-		for _, ch := range listOf(t, s, "/api/v10/guilds/"+gid+"/channels", alice) {
-			if ch["type"] == float64(0) {
-				general = ch["id"].(string)
-			}
-		}
+		general := generalOf(t, s, gid, alice)
 		inv := do(t, s, "POST", "/api/v10/channels/"+general+"/invites", alice, map[string]any{})["code"].(string)
 
 		for _, q := range []string{"?v=10&encoding=json", "/?v=9", ""} {
@@ -257,6 +252,18 @@ func TestReadyGuildCreateAndDispatch(t *testing.T) {
 	})
 }
 
+// generalOf is the ID of a guild's first text channel.
+func generalOf(t *testing.T, s *st.Server, guild, tok string) string {
+	t.Helper()
+	for _, ch := range listOf(t, s, "/api/v10/guilds/"+guild+"/channels", tok) {
+		if ch["type"] == float64(0) {
+			return ch["id"].(string)
+		}
+	}
+	t.Fatalf("guild %s has no text channel", guild)
+	return ""
+}
+
 func listOf(t *testing.T, s *st.Server, path, tok string) []map[string]any {
 	t.Helper()
 	r := s.Do(t, "GET", path, tok, nil)
@@ -271,12 +278,7 @@ func TestIntentsFilter(t *testing.T) {
 	s := st.Start(t, st.Options{})
 	alice := s.Register(t, "alice", "correct horse")
 	g := do(t, s, "POST", "/api/v10/guilds", alice, map[string]any{"name": "Quiet"})
-	var general string
-	for _, ch := range listOf(t, s, "/api/v10/guilds/"+g["id"].(string)+"/channels", alice) {
-		if ch["type"] == float64(0) {
-			general = ch["id"].(string)
-		}
-	}
+	general := generalOf(t, s, g["id"].(string), alice)
 	c := dial(t, s, "")
 	identify(c, alice, 1) // GUILDS only: no messages
 	c.until("GUILD_CREATE")
@@ -370,12 +372,7 @@ func TestHeartbeatAndResume(t *testing.T) {
 	s := st.Start(t, st.Options{})
 	alice := s.Register(t, "alice", "correct horse")
 	g := do(t, s, "POST", "/api/v10/guilds", alice, map[string]any{"name": "Resume"})
-	var general string
-	for _, ch := range listOf(t, s, "/api/v10/guilds/"+g["id"].(string)+"/channels", alice) {
-		if ch["type"] == float64(0) {
-			general = ch["id"].(string)
-		}
-	}
+	general := generalOf(t, s, g["id"].(string), alice)
 	c := dial(t, s, "?compress=zlib-stream")
 	ready := identify(c, alice, allIntents)
 	var r struct {
@@ -468,12 +465,7 @@ func TestResumeAcrossRestart(t *testing.T) {
 		alice, bob := s.Register(t, "alice", "correct horse"), s.Register(t, "bob", "correct horse")
 		g := do(t, s, "POST", "/api/v10/guilds", alice, map[string]any{"name": "Restarts"})
 		gid := g["id"].(string)
-		var general string
-		for _, ch := range listOf(t, s, "/api/v10/guilds/"+gid+"/channels", alice) {
-			if ch["type"] == float64(0) {
-				general = ch["id"].(string)
-			}
-		}
+		general := generalOf(t, s, gid, alice)
 		c := dial(t, s, "")
 		var r struct {
 			SessionID string `json:"session_id"`
@@ -575,12 +567,7 @@ func TestDisallowedIntents(t *testing.T) {
 	s := st.Start(t, st.Options{})
 	alice := s.Register(t, "alice", "correct horse")
 	g := do(t, s, "POST", "/api/v10/guilds", alice, map[string]any{"name": "Intents"})
-	var general string
-	for _, ch := range listOf(t, s, "/api/v10/guilds/"+g["id"].(string)+"/channels", alice) {
-		if ch["type"] == float64(0) {
-			general = ch["id"].(string)
-		}
-	}
+	general := generalOf(t, s, g["id"].(string), alice)
 	bot := newBot(t, s, alice, "quiet", g["id"].(string))
 	apps := s.Do(t, "GET", "/api/v10/applications", alice, nil)
 	var list []map[string]any

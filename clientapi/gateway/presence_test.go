@@ -31,12 +31,7 @@ func TestPresence(t *testing.T) {
 	s := st.Start(t, st.Options{})
 	alice, bob := s.Register(t, "alice", "correct horse"), s.Register(t, "bob", "correct horse")
 	g := do(t, s, "POST", "/api/v10/guilds", alice, map[string]any{"name": "Here"})
-	var general string
-	for _, ch := range listOf(t, s, "/api/v10/guilds/"+g["id"].(string)+"/channels", alice) {
-		if ch["type"] == float64(0) {
-			general = ch["id"].(string)
-		}
-	}
+	general := generalOf(t, s, g["id"].(string), alice)
 	inv := do(t, s, "POST", "/api/v10/channels/"+general+"/invites", alice, map[string]any{})["code"].(string)
 	do(t, s, "POST", "/api/v10/invites/"+inv, bob, nil)
 

@@ -73,12 +73,7 @@ func TestSlowConsumerIsDropped(t *testing.T) {
 	s := st.Start(t, st.Options{})
 	alice := s.Register(t, "alice", "correct horse")
 	g := do(t, s, "POST", "/api/v10/guilds", alice, map[string]any{"name": "Flood"})
-	var general string
-	for _, ch := range listOf(t, s, "/api/v10/guilds/"+g["id"].(string)+"/channels", alice) {
-		if ch["type"] == float64(0) {
-			general = ch["id"].(string)
-		}
-	}
+	general := generalOf(t, s, g["id"].(string), alice)
 	slow := dial(t, s, "")
 	var r struct {
 		SessionID string `json:"session_id"`

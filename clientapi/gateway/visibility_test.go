@@ -16,12 +16,7 @@ func TestAccessChangesAreToldAsCreateAndDelete(t *testing.T) {
 		alice, bob := s.Register(t, "alice", "correct horse"), s.Register(t, "bob", "correct horse")
 		g := do(t, s, "POST", "/api/v10/guilds", alice, map[string]any{"name": "Doors"})
 		gid := g["id"].(string)
-		var general string
-		for _, ch := range listOf(t, s, "/api/v10/guilds/"+gid+"/channels", alice) {
-			if ch["type"] == float64(0) {
-				general = ch["id"].(string)
-			}
-		}
+		general := generalOf(t, s, gid, alice)
 		inv := do(t, s, "POST", "/api/v10/channels/"+general+"/invites", alice, map[string]any{})["code"].(string)
 		do(t, s, "POST", "/api/v10/invites/"+inv, bob, nil)
 		bobID := do(t, s, "GET", "/api/v10/users/@me", bob, nil)["id"].(string)
