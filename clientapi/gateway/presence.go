@@ -12,7 +12,7 @@ import (
 )
 
 // intentGuildPresences is PRESENCE_UPDATE's intent.
-const intentGuildPresences = 1 << 8
+const intentGuildPresences = homeserver.IntentGuildPresences
 
 // Statuses in order of presence: a user on several devices shows the most
 // present one. Invisible is offline to others.

@@ -12,10 +12,11 @@ import (
 	"hearth/storage"
 )
 
-// Intents, Discord's bits.
+// Intents, Discord's bits; the privileged ones are the domain's, which
+// decides who may have them.
 const (
 	intentGuilds                 = 1 << 0
-	intentGuildMembers           = 1 << 1
+	intentGuildMembers           = homeserver.IntentGuildMembers
 	intentGuildModeration        = 1 << 2
 	intentGuildExpressions       = 1 << 3
 	intentGuildInvites           = 1 << 6
@@ -25,7 +26,7 @@ const (
 	intentDirectMessages         = 1 << 12
 	intentDirectMessageReactions = 1 << 13
 	intentDirectMessageTyping    = 1 << 14
-	intentMessageContent         = 1 << 15
+	intentMessageContent         = homeserver.IntentMessageContent
 )
 
 // meta is what routing needs from a payload.
