@@ -196,6 +196,9 @@ func (s *Sender) Run(ctx context.Context) error {
 
 // route wakes the peers of the event's log.
 func (s *Sender) route(ctx context.Context, ev storage.Event) {
+	if ev.Type == homeserver.AuditEntryCreated {
+		return // each server keeps its own audit log
+	}
 	if ev.Seq == 0 {
 		// To the peers of one of our guilds; a presence in a replica
 		// guild to its origin, which passes it on.

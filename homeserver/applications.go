@@ -382,7 +382,7 @@ func (h *Homeserver) AuthorizeBot(ctx context.Context, p Principal, appID, guild
 			return err
 		}
 		out = discordMember(m, bot)
-		if err := h.audit(ctx, tx, guildID, p.User.ID, AuditBotAdd, a.ID, nil, nil); err != nil {
+		if err := h.audit(ctx, ev, guildID, p.User.ID, AuditBotAdd, a.ID, nil, nil); err != nil {
 			return err
 		}
 		gid := guildID

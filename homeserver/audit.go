@@ -42,7 +42,7 @@ func change(key string, old, new any) discord.AuditLogChange {
 }
 
 // audit records who did what, in the transaction of the change itself.
-func (h *Homeserver) audit(ctx context.Context, tx storage.Tx, guildID, actor snowflake.ID, action int,
+func (h *Homeserver) audit(ctx context.Context, ev *events, guildID, actor snowflake.ID, action int,
 	target snowflake.ID, changes []discord.AuditLogChange, options map[string]any) error {
 	e := storage.AuditEntry{
 		ID: h.cfg.IDs.Next(), GuildID: guildID, UserID: actor, ActionType: action, TargetID: target,
@@ -59,7 +59,36 @@ func (h *Homeserver) audit(ctx context.Context, tx storage.Tx, guildID, actor sn
 			return fmt.Errorf("audit options: %w", err)
 		}
 	}
-	return tx.AddAuditEntry(ctx, e)
+	if err := ev.tx.AddAuditEntry(ctx, e); err != nil {
+		return err
+	}
+	// Told live to those who may read the audit log, as Discord's
+	// GUILD_AUDIT_LOG_ENTRY_CREATE; the log itself is the record, so the
+	// event is not logged.
+	return ev.Ephemeral(guildID, AuditEntryCreated, auditEntryEvent{AuditLogEntry: discordAuditEntry(e), GuildID: guildID})
+}
+
+// AuditEntryCreated is the dispatch that tells of a new audit log entry.
+const AuditEntryCreated = "GUILD_AUDIT_LOG_ENTRY_CREATE"
+
+type auditEntryEvent struct {
+	discord.AuditLogEntry
+	GuildID snowflake.ID `json:"guild_id"`
+}
+
+func discordAuditEntry(e storage.AuditEntry) discord.AuditLogEntry {
+	de := discord.AuditLogEntry{ID: e.ID, ActionType: e.ActionType, Reason: e.Reason, UserID: discord.NullableID(e.UserID)}
+	if e.TargetID != 0 {
+		s := e.TargetID.String()
+		de.TargetID = &s
+	}
+	if len(e.Changes) > 0 {
+		_ = json.Unmarshal(e.Changes, &de.Changes)
+	}
+	if len(e.Options) > 0 {
+		_ = json.Unmarshal(e.Options, &de.Options)
+	}
+	return de
 }
 
 // AuditQuery filters the audit log.
@@ -88,18 +117,7 @@ func (h *Homeserver) AuditLog(ctx context.Context, p Principal, guildID snowflak
 	}
 	seen := map[snowflake.ID]bool{}
 	for _, e := range entries {
-		de := discord.AuditLogEntry{ID: e.ID, ActionType: e.ActionType, Reason: e.Reason, UserID: discord.NullableID(e.UserID)}
-		if e.TargetID != 0 {
-			s := e.TargetID.String()
-			de.TargetID = &s
-		}
-		if len(e.Changes) > 0 {
-			_ = json.Unmarshal(e.Changes, &de.Changes)
-		}
-		if len(e.Options) > 0 {
-			_ = json.Unmarshal(e.Options, &de.Options)
-		}
-		out.AuditLogEntries = append(out.AuditLogEntries, de)
+		out.AuditLogEntries = append(out.AuditLogEntries, discordAuditEntry(e))
 		for _, id := range []snowflake.ID{e.UserID, e.TargetID} {
 			if id == 0 || seen[id] {
 				continue

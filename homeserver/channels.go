@@ -203,7 +203,7 @@ func (h *Homeserver) CreateChannel(ctx context.Context, p Principal, guildID sno
 			return err
 		}
 		out = discordChannel(c)
-		if err := h.audit(ctx, tx, guildID, p.User.ID, AuditChannelCreate, c.ID,
+		if err := h.audit(ctx, ev, guildID, p.User.ID, AuditChannelCreate, c.ID,
 			[]discord.AuditLogChange{change("name", nil, c.Name), change("type", nil, c.Type)}, nil); err != nil {
 			return err
 		}
@@ -288,7 +288,7 @@ func (h *Homeserver) UpdateChannel(ctx context.Context, p Principal, channelID s
 			c.Overwrites = f.Overwrites.Value
 		}
 		out = discordChannel(c)
-		if err := h.audit(ctx, tx, c.GuildID, p.User.ID, AuditChannelUpdate, c.ID, channelChanges(before, c), nil); err != nil {
+		if err := h.audit(ctx, ev, c.GuildID, p.User.ID, AuditChannelUpdate, c.ID, channelChanges(before, c), nil); err != nil {
 			return err
 		}
 		return ev.Append(ctx, c.GuildID, "CHANNEL_UPDATE", out)
@@ -391,7 +391,7 @@ func (h *Homeserver) DeleteChannel(ctx context.Context, p Principal, channelID s
 			return err
 		}
 		out = discordChannel(c)
-		if err := h.audit(ctx, tx, c.GuildID, p.User.ID, AuditChannelDelete, c.ID,
+		if err := h.audit(ctx, ev, c.GuildID, p.User.ID, AuditChannelDelete, c.ID,
 			[]discord.AuditLogChange{change("name", c.Name, nil)}, nil); err != nil {
 			return err
 		}
@@ -570,7 +570,7 @@ func (h *Homeserver) SetOverwrite(ctx context.Context, p Principal, channelID sn
 			return err
 		}
 		c.Overwrites = append(replaced, o)
-		if err := h.audit(ctx, tx, c.GuildID, p.User.ID, action, c.ID,
+		if err := h.audit(ctx, ev, c.GuildID, p.User.ID, action, c.ID,
 			[]discord.AuditLogChange{change("allow", nil, permission.Set(o.Allow).String()), change("deny", nil, permission.Set(o.Deny).String())},
 			map[string]any{"id": o.TargetID.String(), "type": fmt.Sprint(o.Type)}); err != nil {
 			return err
@@ -611,7 +611,7 @@ func (h *Homeserver) DeleteOverwrite(ctx context.Context, p Principal, channelID
 			}
 		}
 		c.Overwrites = kept
-		if err := h.audit(ctx, tx, c.GuildID, p.User.ID, AuditOverwriteDelete, c.ID, nil,
+		if err := h.audit(ctx, ev, c.GuildID, p.User.ID, AuditOverwriteDelete, c.ID, nil,
 			map[string]any{"id": targetID.String()}); err != nil {
 			return err
 		}

@@ -102,7 +102,7 @@ func (h *Homeserver) CreateEmoji(ctx context.Context, p Principal, guildID snowf
 			return err
 		}
 		out = discordEmoji(e, &creator)
-		if err := h.audit(ctx, tx, guildID, p.User.ID, AuditEmojiCreate, e.ID,
+		if err := h.audit(ctx, ev, guildID, p.User.ID, AuditEmojiCreate, e.ID,
 			[]discord.AuditLogChange{change("name", nil, name)}, nil); err != nil {
 			return err
 		}
@@ -194,7 +194,7 @@ func (h *Homeserver) RenameEmoji(ctx context.Context, p Principal, guildID, emoj
 			return err
 		}
 		out = discordEmoji(e, nil)
-		if err := h.audit(ctx, tx, guildID, p.User.ID, AuditEmojiUpdate, e.ID,
+		if err := h.audit(ctx, ev, guildID, p.User.ID, AuditEmojiUpdate, e.ID,
 			[]discord.AuditLogChange{change("name", old, name)}, nil); err != nil {
 			return err
 		}
@@ -225,7 +225,7 @@ func (h *Homeserver) DeleteEmoji(ctx context.Context, p Principal, guildID, emoj
 		if err := tx.DeleteEmoji(ctx, e.ID); err != nil {
 			return err
 		}
-		if err := h.audit(ctx, tx, guildID, p.User.ID, AuditEmojiDelete, e.ID,
+		if err := h.audit(ctx, ev, guildID, p.User.ID, AuditEmojiDelete, e.ID,
 			[]discord.AuditLogChange{change("name", e.Name, nil)}, nil); err != nil {
 			return err
 		}

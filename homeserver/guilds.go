@@ -269,7 +269,7 @@ func (h *Homeserver) UpdateGuild(ctx context.Context, p Principal, guildID snowf
 			return err
 		}
 		out = discordGuild(g, a.roles, emojis)
-		if err := h.audit(ctx, tx, guildID, p.User.ID, AuditGuildUpdate, guildID, changes, nil); err != nil {
+		if err := h.audit(ctx, ev, guildID, p.User.ID, AuditGuildUpdate, guildID, changes, nil); err != nil {
 			return err
 		}
 		return ev.Append(ctx, guildID, "GUILD_UPDATE", out)

@@ -152,6 +152,20 @@ type events struct {
 	now     time.Time
 	pending []storage.Event
 	out     []storage.Event
+	// ephemeral are published after the commit too, but never logged.
+	ephemeral []storage.Event
+}
+
+// Ephemeral adds an event that is published once the transaction has
+// committed but is not in any log (Seq 0): it reaches those connected now
+// and nobody later.
+func (e *events) Ephemeral(logID snowflake.ID, typ string, payload any) error {
+	b, err := json.Marshal(payload)
+	if err != nil {
+		return fmt.Errorf("encode %s: %w", typ, err)
+	}
+	e.ephemeral = append(e.ephemeral, storage.Event{LogID: logID, Type: typ, Payload: b, CreatedAt: e.now})
+	return nil
 }
 
 // Append adds an event with a Discord dispatch name to a log. The payload
@@ -207,6 +221,7 @@ func (h *Homeserver) update(ctx context.Context, fn func(tx storage.Tx, ev *even
 	}
 	h.cache.changed(ev.out)
 	h.bus.Publish(ev.out...)
+	h.bus.Publish(ev.ephemeral...)
 	return nil
 }
 

@@ -115,7 +115,7 @@ func (h *Homeserver) CreateInvite(ctx context.Context, p Principal, channelID sn
 		if out, err = h.inviteJSON(ctx, tx, inv, true, false); err != nil {
 			return err
 		}
-		if err := h.audit(ctx, tx, c.GuildID, p.User.ID, AuditInviteCreate, 0,
+		if err := h.audit(ctx, ev, c.GuildID, p.User.ID, AuditInviteCreate, 0,
 			[]discord.AuditLogChange{change("code", nil, inv.Code), change("channel_id", nil, c.ID.String()),
 				change("max_age", nil, maxAge), change("max_uses", nil, maxUses)}, nil); err != nil {
 			return err
@@ -261,7 +261,7 @@ func (h *Homeserver) DeleteInvite(ctx context.Context, p Principal, code string)
 		if err := tx.DeleteInvite(ctx, inv.Code); err != nil {
 			return err
 		}
-		if err := h.audit(ctx, tx, inv.GuildID, p.User.ID, AuditInviteDelete, 0,
+		if err := h.audit(ctx, ev, inv.GuildID, p.User.ID, AuditInviteDelete, 0,
 			[]discord.AuditLogChange{change("code", inv.Code, nil)}, nil); err != nil {
 			return err
 		}

@@ -184,7 +184,7 @@ func (h *Homeserver) UpdateMember(ctx context.Context, p Principal, guildID, use
 			added, removed := diffIDs(before.Roles, m.Roles)
 			changes = append(changes, change("$add", nil, roleRefs(a, added)), change("$remove", nil, roleRefs(a, removed)))
 		}
-		if err := h.audit(ctx, tx, guildID, p.User.ID, action, userID, changes, nil); err != nil {
+		if err := h.audit(ctx, ev, guildID, p.User.ID, action, userID, changes, nil); err != nil {
 			return err
 		}
 		payload := out
@@ -310,7 +310,7 @@ func (h *Homeserver) Kick(ctx context.Context, p Principal, guildID, userID snow
 		if err := h.removeMember(ctx, tx, ev, guildID, userID); err != nil {
 			return err
 		}
-		return h.audit(ctx, tx, guildID, p.User.ID, AuditMemberKick, userID, nil, nil)
+		return h.audit(ctx, ev, guildID, p.User.ID, AuditMemberKick, userID, nil, nil)
 	})
 	return domainErr("kick", err)
 }
@@ -370,7 +370,7 @@ func (h *Homeserver) Ban(ctx context.Context, p Principal, guildID, userID snowf
 				return err
 			}
 		}
-		if err := h.audit(ctx, tx, guildID, p.User.ID, AuditMemberBanAdd, userID, nil,
+		if err := h.audit(ctx, ev, guildID, p.User.ID, AuditMemberBanAdd, userID, nil,
 			map[string]any{"delete_message_seconds": fmt.Sprint(o.DeleteMessageSeconds)}); err != nil {
 			return err
 		}
@@ -440,7 +440,7 @@ func (h *Homeserver) Unban(ctx context.Context, p Principal, guildID, userID sno
 		if err != nil {
 			return err
 		}
-		if err := h.audit(ctx, tx, guildID, p.User.ID, AuditMemberBanRemove, userID, nil, nil); err != nil {
+		if err := h.audit(ctx, ev, guildID, p.User.ID, AuditMemberBanRemove, userID, nil, nil); err != nil {
 			return err
 		}
 		return ev.Append(ctx, guildID, "GUILD_BAN_REMOVE", discord.BanEvent{GuildID: guildID, User: discordUser(u)})

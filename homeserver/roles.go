@@ -117,7 +117,7 @@ func (h *Homeserver) CreateRole(ctx context.Context, p Principal, guildID snowfl
 			return err
 		}
 		out = discordRole(r)
-		if err := h.audit(ctx, tx, guildID, p.User.ID, AuditRoleCreate, r.ID, changes, nil); err != nil {
+		if err := h.audit(ctx, ev, guildID, p.User.ID, AuditRoleCreate, r.ID, changes, nil); err != nil {
 			return err
 		}
 		return ev.Append(ctx, guildID, "GUILD_ROLE_CREATE", discord.RoleEvent{GuildID: guildID, Role: out})
@@ -192,7 +192,7 @@ func (h *Homeserver) UpdateRole(ctx context.Context, p Principal, guildID, roleI
 			return err
 		}
 		out = discordRole(r)
-		if err := h.audit(ctx, tx, guildID, p.User.ID, AuditRoleUpdate, r.ID, changes, nil); err != nil {
+		if err := h.audit(ctx, ev, guildID, p.User.ID, AuditRoleUpdate, r.ID, changes, nil); err != nil {
 			return err
 		}
 		return ev.Append(ctx, guildID, "GUILD_ROLE_UPDATE", discord.RoleEvent{GuildID: guildID, Role: out})
@@ -225,7 +225,7 @@ func (h *Homeserver) DeleteRole(ctx context.Context, p Principal, guildID, roleI
 		if err := tx.DeleteRole(ctx, r.ID); err != nil {
 			return err
 		}
-		if err := h.audit(ctx, tx, guildID, p.User.ID, AuditRoleDelete, r.ID,
+		if err := h.audit(ctx, ev, guildID, p.User.ID, AuditRoleDelete, r.ID,
 			[]discord.AuditLogChange{change("name", r.Name, nil)}, nil); err != nil {
 			return err
 		}

@@ -600,3 +600,48 @@ func TestDisallowedIntents(t *testing.T) {
 		t.Fatalf("content reached a bot without MESSAGE_CONTENT: %s", p.D)
 	}
 }
+
+// TestAuditLogEntryCreate: a new audit log entry reaches, live, the
+// sessions with GUILD_MODERATION whose users may read the audit log, and
+// nobody else.
+func TestAuditLogEntryCreate(t *testing.T) {
+	s := st.Start(t, st.Options{})
+	owner, member := s.Register(t, "owner", "correct horse"), s.Register(t, "member", "correct horse")
+	g := do(t, s, "POST", "/api/v10/guilds", owner, map[string]any{"name": "Audited"})
+	gid := g["id"].(string)
+	inv := do(t, s, "POST", "/api/v10/channels/"+generalOf(t, s, gid, owner)+"/invites", owner, map[string]any{})["code"].(string)
+	do(t, s, "POST", "/api/v10/invites/"+inv, member, nil)
+	const moderation = 1<<0 | 1<<2
+	mod := dial(t, s, "")
+	identify(mod, owner, moderation)
+	mod.until("GUILD_CREATE")
+	plain := dial(t, s, "")
+	identify(plain, member, moderation)
+	plain.until("GUILD_CREATE")
+	without := dial(t, s, "")
+	identify(without, owner, 1)
+	without.until("GUILD_CREATE")
+
+	do(t, s, "POST", "/api/v10/guilds/"+gid+"/roles", owner, map[string]any{"name": "helpers"})
+	p := mod.until("GUILD_AUDIT_LOG_ENTRY_CREATE")
+	var e struct {
+		GuildID    string `json:"guild_id"`
+		ActionType int    `json:"action_type"`
+		UserID     string `json:"user_id"`
+		TargetID   string `json:"target_id"`
+	}
+	if json.Unmarshal(p.D, &e); e.GuildID != gid || e.ActionType != 30 || e.TargetID == "" || e.UserID == "" {
+		t.Fatalf("audit entry = %s", p.D)
+	}
+	for name, c := range map[string]*client{"a member without VIEW_AUDIT_LOG": plain, "a session without GUILD_MODERATION": without} {
+		for {
+			q, err := c.read(300 * time.Millisecond)
+			if err != nil {
+				break
+			}
+			if q.T == "GUILD_AUDIT_LOG_ENTRY_CREATE" {
+				t.Fatalf("%s got the audit entry", name)
+			}
+		}
+	}
+}

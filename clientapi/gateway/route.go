@@ -75,7 +75,7 @@ func intentFor(t string, dm bool) int64 {
 		return 0
 	case strings.HasPrefix(t, "GUILD_MEMBER"), t == "THREAD_MEMBERS_UPDATE":
 		return intentGuildMembers
-	case strings.HasPrefix(t, "GUILD_BAN_"):
+	case strings.HasPrefix(t, "GUILD_BAN_"), t == homeserver.AuditEntryCreated:
 		return intentGuildModeration
 	case t == "GUILD_EMOJIS_UPDATE", t == "GUILD_STICKERS_UPDATE":
 		return intentGuildExpressions
@@ -175,6 +175,16 @@ func (g *Gateway) route(ctx context.Context, ev storage.Event) {
 	for _, s := range targets {
 		if !s.inGuild(guildID) || (need != 0 && s.intents&need == 0) {
 			continue
+		}
+		if ev.Type == homeserver.AuditEntryCreated {
+			may, ok := seen[s.user.User.ID]
+			if !ok {
+				may = g.hs.GuildPermissions(ctx, s.user.User.ID, guildID).Has(permission.ViewAuditLog)
+				seen[s.user.User.ID] = may
+			}
+			if !may {
+				continue
+			}
 		}
 		if channel != 0 {
 			may, ok := seen[s.user.User.ID]
