@@ -128,6 +128,23 @@ func TestApplications(t *testing.T) {
 			t.Fatalf("audit log of the bot's addition: %v", entries)
 		}
 
+		// The bot's role is the bot's alone: nobody gives it to someone
+		// else, takes it from the bot or deletes it, not even the owner;
+		// it goes when the bot leaves.
+		botRoleID := botRole["id"].(string)
+		st.Expect(t, s.Do(t, "PUT", "/api/v10/guilds/"+g.id+"/members/"+userID(t, s, manager)+"/roles/"+botRoleID, owner, nil), 403, st.Code(50013))
+		st.Expect(t, s.Do(t, "DELETE", "/api/v10/guilds/"+g.id+"/members/"+appID+"/roles/"+botRoleID, owner, nil), 403, st.Code(50013))
+		st.Expect(t, s.Do(t, "PATCH", "/api/v10/guilds/"+g.id+"/members/"+appID, owner, map[string]any{"roles": []string{}}), 403, st.Code(50013))
+		st.Expect(t, s.Do(t, "DELETE", "/api/v10/guilds/"+g.id+"/roles/"+botRoleID, owner, nil), 403, st.Code(50013))
+		ok(t, s.Do(t, "PATCH", "/api/v10/guilds/"+g.id+"/members/"+appID, owner, map[string]any{"nick": "helper"}), 200)
+		ok(t, s.Do(t, "DELETE", "/api/v10/guilds/"+g.id+"/members/"+appID, owner, nil), 204)
+		for _, r := range list(t, s.Do(t, "GET", "/api/v10/guilds/"+g.id+"/roles", owner, nil)) {
+			if r["id"] == botRoleID {
+				t.Fatal("the bot's role outlived the bot's membership")
+			}
+		}
+		ok(t, authorize(owner, appID, "bot", g.id, granted), 200) // back, with a new role
+
 		// A private application's bot is added by its owner only; a
 		// banned bot not at all.
 		other := again["id"].(string)

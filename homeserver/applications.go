@@ -74,13 +74,7 @@ func (h *Homeserver) CreateApplication(ctx context.Context, p Principal, name st
 	if err := v.Err(); err != nil {
 		return discord.Application{}, err
 	}
-	owned, err := h.store.UserApplications(ctx, p.User.ID)
-	if err != nil {
-		return discord.Application{}, storeErr("create application", err)
-	}
-	if len(owned) >= MaxAppsPerUser {
-		return discord.Application{}, Invalid("name", "MAX_APPLICATIONS", fmt.Sprintf("You can own at most %d applications.", MaxAppsPerUser))
-	}
+	errTooMany := Invalid("name", "MAX_APPLICATIONS", fmt.Sprintf("You can own at most %d applications.", MaxAppsPerUser))
 	now := h.now()
 	base := botUsername(name)
 	for attempt := 0; attempt < 10; attempt++ {
@@ -91,7 +85,16 @@ func (h *Homeserver) CreateApplication(ctx context.Context, p Principal, name st
 		}
 		bot := storage.User{ID: h.cfg.IDs.Next(), Username: username, Bot: true, CreatedAt: now}
 		app := storage.Application{ID: bot.ID, OwnerID: p.User.ID, Name: name, Flags: newAppFlags, BotPublic: true, CreatedAt: now}
-		err = h.update(ctx, func(tx storage.Tx, _ *events) error {
+		err := h.update(ctx, func(tx storage.Tx, _ *events) error {
+			// Counted in the transaction, so that concurrent creations
+			// cannot pass the bound together.
+			owned, err := tx.UserApplications(ctx, p.User.ID)
+			if err != nil {
+				return err
+			}
+			if len(owned) >= MaxAppsPerUser {
+				return errTooMany
+			}
 			if err := tx.CreateUser(ctx, bot); err != nil {
 				return err
 			}
@@ -99,6 +102,9 @@ func (h *Homeserver) CreateApplication(ctx context.Context, p Principal, name st
 		})
 		if errors.Is(err, storage.ErrConflict) {
 			continue // the name is taken: try it with a number
+		}
+		if errors.Is(err, errTooMany) {
+			return discord.Application{}, err
 		}
 		if err != nil {
 			return discord.Application{}, storeErr("create application", err)
@@ -204,44 +210,51 @@ type ApplicationUpdate struct {
 }
 
 // UpdateApplication changes an application; only its owner may. Of the
-// flags, only the privileged intents can be changed.
+// flags, only the privileged intents can be changed. Sessions of the bot
+// keep the intents they identified with until they reconnect.
 func (h *Homeserver) UpdateApplication(ctx context.Context, p Principal, id snowflake.ID, up ApplicationUpdate) (discord.Application, error) {
-	a, err := h.application(ctx, p, id)
-	if err != nil {
-		return discord.Application{}, err
-	}
-	if a.OwnerID != p.User.ID {
-		return discord.Application{}, fmt.Errorf("application %d: %w", id, ErrUnknownApplication)
-	}
 	v := &ValidationError{}
 	if up.Name.Set {
-		name := strings.TrimSpace(up.Name.Value)
-		if n := utf8.RuneCountInString(name); n < AppNameMin || n > AppNameMax {
+		up.Name.Value = strings.TrimSpace(up.Name.Value)
+		if n := utf8.RuneCountInString(up.Name.Value); n < AppNameMin || n > AppNameMax {
 			v.Add("name", "BASE_TYPE_BAD_LENGTH", fmt.Sprintf("Must be between %d and %d in length.", AppNameMin, AppNameMax))
 		}
-		a.Name = name
 	}
-	if up.Description.Set {
-		if utf8.RuneCountInString(up.Description.Value) > AppDescriptionMax {
-			v.Add("description", "BASE_TYPE_MAX_LENGTH", fmt.Sprintf("Must be %d or fewer in length.", AppDescriptionMax))
-		}
-		a.Description = up.Description.Value
+	if up.Description.Set && utf8.RuneCountInString(up.Description.Value) > AppDescriptionMax {
+		v.Add("description", "BASE_TYPE_MAX_LENGTH", fmt.Sprintf("Must be %d or fewer in length.", AppDescriptionMax))
 	}
-	if up.Flags.Set {
-		flags := int64(up.Flags.Value)
-		if flags&^appIntentFlags != a.Flags&^appIntentFlags {
-			v.Add("flags", "APPLICATION_FLAGS_INVALID", "Only the privileged intent flags can be changed.")
-		}
-		a.Flags = a.Flags&^appIntentFlags | flags&appIntentFlags
-	}
-	if up.BotPublic.Set {
-		a.BotPublic = up.BotPublic.Value
+	if up.Flags.Set && int64(up.Flags.Value)&^appIntentFlags != 0 {
+		v.Add("flags", "APPLICATION_FLAGS_INVALID", "Only the privileged intent flags can be changed.")
 	}
 	if err := v.Err(); err != nil {
 		return discord.Application{}, err
 	}
-	if err := h.update(ctx, func(tx storage.Tx, _ *events) error { return tx.UpdateApplication(ctx, a) }); err != nil {
-		return discord.Application{}, storeErr("update application", err)
+	var a storage.Application
+	err := h.update(ctx, func(tx storage.Tx, _ *events) error {
+		var err error
+		a, err = tx.Application(ctx, id)
+		if errors.Is(err, storage.ErrNotFound) || err == nil && a.OwnerID != p.User.ID {
+			return fmt.Errorf("application %d: %w", id, ErrUnknownApplication)
+		}
+		if err != nil {
+			return err
+		}
+		if up.Name.Set {
+			a.Name = up.Name.Value
+		}
+		if up.Description.Set {
+			a.Description = up.Description.Value
+		}
+		if up.Flags.Set {
+			a.Flags = a.Flags&^appIntentFlags | int64(up.Flags.Value)&appIntentFlags
+		}
+		if up.BotPublic.Set {
+			a.BotPublic = up.BotPublic.Value
+		}
+		return tx.UpdateApplication(ctx, a)
+	})
+	if err != nil {
+		return discord.Application{}, domainErr("update application", err)
 	}
 	return h.shapeApplication(ctx, a)
 }

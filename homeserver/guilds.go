@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"unicode/utf8"
 
 	"hearth/discord"
@@ -329,12 +330,40 @@ func (h *Homeserver) LeaveGuild(ctx context.Context, p Principal, guildID snowfl
 }
 
 // removeMember takes a user out of a guild and logs GUILD_MEMBER_REMOVE.
+// A bot's managed role goes with it (GUILD_ROLE_DELETE), as on Discord.
 func (h *Homeserver) removeMember(ctx context.Context, tx storage.Tx, ev *events, guildID, userID snowflake.ID) error {
+	m, err := tx.Member(ctx, guildID, userID)
+	if errors.Is(err, storage.ErrNotFound) {
+		return fmt.Errorf("member %d: %w", userID, ErrUnknownMember)
+	}
+	if err != nil {
+		return err
+	}
+	var managed []snowflake.ID
+	if len(m.Roles) > 0 {
+		roles, err := tx.GuildRoles(ctx, guildID)
+		if err != nil {
+			return err
+		}
+		for _, r := range roles {
+			if r.Managed && slices.Contains(m.Roles, r.ID) {
+				managed = append(managed, r.ID)
+			}
+		}
+	}
 	if err := tx.RemoveMember(ctx, guildID, userID); err != nil {
 		if errors.Is(err, storage.ErrNotFound) {
 			return fmt.Errorf("member %d: %w", userID, ErrUnknownMember)
 		}
 		return err
+	}
+	for _, id := range managed {
+		if err := tx.DeleteRole(ctx, id); err != nil {
+			return err
+		}
+		if err := ev.Append(ctx, guildID, "GUILD_ROLE_DELETE", discord.RoleDeleteEvent{GuildID: guildID, RoleID: id}); err != nil {
+			return err
+		}
 	}
 	u, err := tx.UserByID(ctx, userID)
 	if err != nil {

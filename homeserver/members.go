@@ -225,8 +225,14 @@ func rolesChange(a *access, old, next []snowflake.ID) ([]snowflake.ID, error) {
 	}
 	added, removed := diffIDs(old, clean)
 	for _, id := range append(added, removed...) {
-		if r, ok := a.byID[id]; ok && r.Position >= a.top() {
+		r, ok := a.byID[id]
+		if ok && r.Position >= a.top() {
 			return nil, fmt.Errorf("role %d is not below the caller's highest role: %w", id, ErrMissingPermission)
+		}
+		if ok && r.Managed {
+			// A bot's own role is its alone, as on Discord: given when
+			// it is added, gone when it leaves.
+			return nil, fmt.Errorf("role %d is managed by an integration: %w", id, ErrMissingPermission)
 		}
 	}
 	return clean, nil

@@ -222,6 +222,9 @@ func (h *Homeserver) DeleteRole(ctx context.Context, p Principal, guildID, roleI
 		if err != nil {
 			return err
 		}
+		if r.Managed {
+			return fmt.Errorf("role %d is managed by an integration: %w", r.ID, ErrMissingPermission)
+		}
 		if err := tx.DeleteRole(ctx, r.ID); err != nil {
 			return err
 		}
