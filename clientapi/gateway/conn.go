@@ -74,16 +74,27 @@ func (w smallBuffers) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	var r io.Reader = c
-	if n := brw.Reader.Buffered(); n > 0 {
-		early, _ := brw.Reader.Peek(n)
-		r = io.MultiReader(bytes.NewReader(bytes.Clone(early)), c)
-	}
 	if err := brw.Writer.Flush(); err != nil {
 		c.Close()
 		return nil, nil, err
 	}
-	return c, bufio.NewReadWriter(bufio.NewReaderSize(r, readBuffer), bufio.NewWriterSize(c, writeBuffer)), nil
+	n := brw.Reader.Buffered()
+	var r io.Reader = c
+	if n > 0 {
+		early, _ := brw.Reader.Peek(n)
+		r = io.MultiReader(bytes.NewReader(bytes.Clone(early)), c)
+	}
+	// The early bytes must be in the new reader's buffer, not behind it:
+	// the WebSocket library takes what is Buffered() and then reads the
+	// connection itself.
+	br := bufio.NewReaderSize(r, max(readBuffer, n))
+	if n > 0 {
+		if _, err := br.Peek(n); err != nil {
+			c.Close()
+			return nil, nil, err
+		}
+	}
+	return c, bufio.NewReadWriter(br, bufio.NewWriterSize(c, writeBuffer)), nil
 }
 
 // Unwrap lets http.ResponseController reach the server's writer.

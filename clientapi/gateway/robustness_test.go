@@ -1,9 +1,13 @@
 package gateway_test
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
+	"net"
+	"net/http"
 	"runtime"
 	"strings"
 	"sync"
@@ -166,5 +170,59 @@ func TestLogoutEndsLiveSessions(t *testing.T) {
 	do(t, s, "POST", "/api/v10/auth/logout", tok, nil)
 	if code := keep.closeCode(); code != 4004 {
 		t.Fatalf("session after logout closed with %d, want 4004", code)
+	}
+}
+
+// TestFrameSentWithTheHandshake: a client that writes its first frame in
+// the same packet as its upgrade request (allowed: it may pipeline) has it
+// read, not lost in the swap of connection buffers.
+func TestFrameSentWithTheHandshake(t *testing.T) {
+	s := st.Start(t, st.Options{})
+	conn, err := net.Dial("tcp", s.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(10 * time.Second))
+	payload := []byte(`{"op":1,"d":null}`)
+	key := [4]byte{1, 2, 3, 4}
+	frame := []byte{0x81, 0x80 | byte(len(payload))}
+	frame = append(frame, key[:]...)
+	for i, b := range payload {
+		frame = append(frame, b^key[i%4])
+	}
+	req := "GET /gateway?v=10&encoding=json HTTP/1.1\r\nHost: " + s.Addr() + "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+	if _, err := conn.Write(append([]byte(req), frame...)); err != nil {
+		t.Fatal(err)
+	}
+	br := bufio.NewReader(conn)
+	res, err := http.ReadResponse(br, nil)
+	if err != nil || res.StatusCode != http.StatusSwitchingProtocols {
+		t.Fatalf("handshake: %v %v", res, err)
+	}
+	readFrame := func() string {
+		t.Helper()
+		head := make([]byte, 2)
+		if _, err := io.ReadFull(br, head); err != nil {
+			t.Fatalf("read frame: %v", err)
+		}
+		n := int(head[1] & 0x7f)
+		if n == 126 {
+			ext := make([]byte, 2)
+			io.ReadFull(br, ext)
+			n = int(ext[0])<<8 | int(ext[1])
+		}
+		body := make([]byte, n)
+		if _, err := io.ReadFull(br, body); err != nil {
+			t.Fatalf("read frame body: %v", err)
+		}
+		return string(body)
+	}
+	if hello := readFrame(); !strings.Contains(hello, `"op":10`) {
+		t.Fatalf("first frame %s, want HELLO", hello)
+	}
+	if ack := readFrame(); !strings.Contains(ack, `"op":11`) {
+		t.Fatalf("second frame %s, want the ACK of the pipelined heartbeat", ack)
 	}
 }
