@@ -71,6 +71,10 @@ func TestThreads(t *testing.T) {
 		st.Expect(t, s.Do(t, "POST", "/api/v10/channels/"+tid+"/messages", bob, map[string]any{"content": "late"}), 403, st.Code(50013))
 		// Unlocked but still archived: a message reopens it, as on Discord.
 		ok(t, s.Do(t, "PATCH", "/api/v10/channels/"+tid, owner, map[string]any{"locked": false}), 200)
+		st.Expect(t, s.Do(t, "POST", "/api/v10/channels/"+tid+"/messages", bob, map[string]any{"content": " "}), 400, st.Code(50006))
+		if th := ok(t, s.Do(t, "GET", "/api/v10/channels/"+tid, bob, nil), 200); th["thread_metadata"].(map[string]any)["archived"] != true {
+			t.Fatal("a rejected send reopened the thread")
+		}
 		send(t, s, bob, tid, map[string]any{"content": "open again"})
 		if th := ok(t, s.Do(t, "GET", "/api/v10/channels/"+tid, bob, nil), 200); th["thread_metadata"].(map[string]any)["archived"] != false {
 			t.Fatalf("after a message in an archived thread: %v", th["thread_metadata"])

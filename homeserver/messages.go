@@ -104,7 +104,7 @@ func (h *Homeserver) CanUpload(ctx context.Context, p Principal, channelID snowf
 		// channel is in view.
 		return h.forwardable(ctx, p, channelID)
 	}
-	if err := h.reopenThread(ctx, p, channelID); err != nil {
+	if err := h.reopenThread(ctx, p, channelID, permission.SendMessages|permission.AttachFiles); err != nil {
 		return err
 	}
 	pl, err := h.placeOf(ctx, h.hot, channelID, p.User.ID)
@@ -158,10 +158,6 @@ func (h *Homeserver) SendMessage(ctx context.Context, p Principal, channelID sno
 	if g, ok := h.replicaOfChannel(ctx, channelID); ok {
 		return h.forwardSend(ctx, p, g, channelID, in)
 	}
-	if err := h.reopenThread(ctx, p, channelID); err != nil {
-		h.DiscardUploads(in.Files)
-		return discord.Message{}, err
-	}
 	// Files come staged; they stay only if the message is accepted.
 	promoted := false
 	defer func() {
@@ -198,6 +194,13 @@ func (h *Homeserver) SendMessage(ctx context.Context, p Principal, channelID sno
 	}
 	if strings.TrimSpace(in.Content) == "" && len(in.Embeds) == 0 && len(in.Files) == 0 {
 		return discord.Message{}, ErrEmptyMessage
+	}
+	need := permission.SendMessages
+	if len(in.Files) > 0 {
+		need |= permission.AttachFiles
+	}
+	if err := h.reopenThread(ctx, p, channelID, need); err != nil {
+		return discord.Message{}, err
 	}
 	// Everything but the writes happens before the transaction: on
 	// PostgreSQL the writes take the channel's and the guild log's row

@@ -375,10 +375,11 @@ func (h *Homeserver) UpdateThread(ctx context.Context, p Principal, threadID sno
 }
 
 // reopenThread unarchives an archived thread that is not locked when p
-// may send in it, as a message sent there does on Discord; anything else
-// (a channel, an open or locked thread, someone who may not send) is left
-// for the send's own checks.
-func (h *Homeserver) reopenThread(ctx context.Context, p Principal, channelID snowflake.ID) error {
+// holds need there once it is open, as a message sent there does on
+// Discord. It runs once the send's own request has proved valid; anything
+// else (a channel, an open or locked thread, someone who may not send) is
+// left for the send's checks.
+func (h *Homeserver) reopenThread(ctx context.Context, p Principal, channelID snowflake.ID, need permission.Set) error {
 	c, err := h.hot.ChannelByID(ctx, channelID)
 	if err != nil || !storage.IsThread(c.Type) || c.Thread == nil || !c.Thread.Archived || c.Thread.Locked {
 		return nil
@@ -397,7 +398,7 @@ func (h *Homeserver) reopenThread(ctx context.Context, p Principal, channelID sn
 		meta.Archived = false
 		open.Thread = &meta
 		perms, err := h.threadPerms(ctx, tx, pl.guild, open)
-		if err != nil || !perms.Has(permission.SendMessages) {
+		if err != nil || !perms.Has(need) {
 			return err // not allowed to send: the send says so
 		}
 		meta.ArchivedAt = h.now()

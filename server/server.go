@@ -361,6 +361,10 @@ func (s *Server) Serve(ctx context.Context) error {
 	case serveErr = <-errc:
 		stopGateway()
 		<-gwDone
+		stopMaintenance()
+		<-mDone
+		stopSender()
+		<-fedDone
 	case <-ctx.Done():
 		s.log.Info("shutting down", "timeout", s.cfg.ShutdownTimeout)
 		// Requests in flight finish first, while the gateway still routes
@@ -375,6 +379,12 @@ func (s *Server) Serve(ctx context.Context) error {
 		}
 		cancel()
 		serveErr = <-errc
+		// Nothing else writes to the logs once the gateway drains: what
+		// was committed is then routed and saved with the sessions.
+		stopMaintenance()
+		<-mDone
+		stopSender()
+		<-fedDone
 		stopGateway()
 		if err := <-gwDone; err != nil {
 			s.log.Warn("gateway stopped with error", "err", err)
@@ -383,10 +393,6 @@ func (s *Server) Serve(ctx context.Context) error {
 	if errors.Is(serveErr, http.ErrServerClosed) {
 		serveErr = nil
 	}
-	stopMaintenance()
-	<-mDone
-	stopSender()
-	<-fedDone
 	if err := s.store.Close(); err != nil {
 		serveErr = errors.Join(serveErr, fmt.Errorf("close database: %w", err))
 	}

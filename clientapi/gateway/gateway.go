@@ -13,6 +13,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"runtime/debug"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -63,6 +64,10 @@ type Gateway struct {
 	// been routed: a session identified before would get them twice.
 	caughtUp     chan struct{}
 	caughtUpOnce sync.Once
+	// restored is closed once the sessions the last process saved are
+	// back: a RESUME waits for it rather than be told they are unknown.
+	restored     chan struct{}
+	restoredOnce sync.Once
 }
 
 // New makes a gateway; call Run to start routing events.
@@ -84,6 +89,7 @@ func New(cfg Config) *Gateway {
 		presences: make(map[snowflake.ID]presence),
 		routed:    make(map[snowflake.ID]int64),
 		caughtUp:  make(chan struct{}),
+		restored:  make(chan struct{}),
 	}
 }
 
@@ -101,6 +107,7 @@ func (g *Gateway) Run(ctx context.Context) error {
 	sub := g.hs.Bus().Subscribe(1 << 16)
 	defer sub.Close()
 	backlog := g.restore(ctx, sub)
+	g.restoredOnce.Do(func() { close(g.restored) })
 	if backlog == 0 {
 		g.markCaughtUp()
 	}
@@ -184,6 +191,7 @@ func (g *Gateway) Run(ctx context.Context) error {
 			for range events {
 			}
 			g.markCaughtUp()
+			g.restoredOnce.Do(func() { close(g.restored) })
 			g.shutdown()
 			return nil
 		}
@@ -212,9 +220,11 @@ func (g *Gateway) shutdown() {
 	go func() { g.conns.Wait(); close(done) }()
 	select {
 	case <-done:
-	case <-time.After(5 * time.Second):
+	case <-time.After(2 * time.Second):
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	// Bounded so that the whole stop (requests, drain, RECONNECT, save)
+	// fits in the 30 s a supervisor usually grants after SIGTERM.
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	g.save(ctx)
 }
@@ -321,6 +331,15 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	g.conns.Add(1)
 	go func() { // owned by the gateway: shutdown closes c and waits on conns
 		defer g.conns.Done()
+		defer func() {
+			// net/http's own recovery does not reach this goroutine: a
+			// fault in one session must not end the process (and with it
+			// everyone's sessions).
+			if v := recover(); v != nil {
+				g.log.Error("gateway: panic serving a session", "panic", v, "stack", string(debug.Stack()))
+				c.CloseNow()
+			}
+		}()
 		g.serve(context.WithoutCancel(r.Context()), conn)
 	}()
 }

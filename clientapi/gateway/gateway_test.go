@@ -645,3 +645,47 @@ func TestAuditLogEntryCreate(t *testing.T) {
 		}
 	}
 }
+
+// TestResumeAcrossTwoRestarts: a session not resumed on the process after
+// a restart is saved again by it, with the place in each log the first
+// process had, so that what is committed before the third process is not
+// lost even though the second routed nothing.
+func TestResumeAcrossTwoRestarts(t *testing.T) {
+	s := st.Start(t, st.Options{})
+	alice := s.Register(t, "alice", "correct horse")
+	g := do(t, s, "POST", "/api/v10/guilds", alice, map[string]any{"name": "Twice"})
+	gid := g["id"].(string)
+	general := generalOf(t, s, gid, alice)
+	c := dial(t, s, "")
+	var r struct {
+		SessionID string `json:"session_id"`
+	}
+	json.Unmarshal(identify(c, alice, allIntents).D, &r)
+	c.until("GUILD_CREATE")
+	do(t, s, "POST", "/api/v10/channels/"+general+"/messages", alice, map[string]any{"content": "first"})
+	c.until("MESSAGE_CREATE")
+	last := c.seq
+	c.ws.CloseNow()
+	guild, _ := snowflake.Parse(gid)
+	s2 := s.Restart(t)
+	s3 := s2.RestartWith(t, func(db storage.Store) {
+		ctx := context.Background()
+		err := db.Update(ctx, func(tx storage.Tx) error {
+			_, err := tx.AppendEvent(ctx, storage.Event{LogID: guild, Type: "MESSAGE_CREATE",
+				Payload: []byte(`{"id":"1","guild_id":"` + gid + `","channel_id":"` + general + `","content":"between two restarts","author":{"id":"1"},"mentions":[]}`)})
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	})
+	c2 := dial(t, s3, "")
+	c2.must(5 * time.Second) // HELLO
+	c2.send(6, map[string]any{"token": alice, "session_id": r.SessionID, "seq": last})
+	if p := c2.must(5 * time.Second); p.T != "MESSAGE_CREATE" || p.S != last+1 || !strings.Contains(string(p.D), "between two restarts") {
+		t.Fatalf("after two restarts: op %d %s s=%d %s", p.Op, p.T, p.S, p.D)
+	}
+	if p := c2.must(5 * time.Second); p.T != "RESUMED" {
+		t.Fatalf("then %s", p.T)
+	}
+}

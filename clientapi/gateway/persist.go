@@ -182,6 +182,9 @@ func (g *Gateway) restore(ctx context.Context, sub *bus.Subscription) int {
 			g.log.Warn("gateway: events after the restart not replayed", "log", log, "err", err)
 		}
 		backlog += n
+		// Kept for the next save: a log with no event in this process
+		// still has its place (the replay moves it on).
+		g.routed[log] = seq
 	}
 	g.log.Info("gateway sessions restored", "sessions", restored, "replayed_events", backlog)
 	return backlog

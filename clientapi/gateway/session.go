@@ -8,7 +8,6 @@ import (
 	"errors"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
@@ -316,25 +315,15 @@ func (g *Gateway) serve(ctx context.Context, c *conn) {
 			g.presenceChanged(context.WithoutCancel(ctx), s.user.User.ID)
 		}
 	}()
-	// A client whose heartbeat is overdue (an interval and a little: the
-	// first may come up to one interval after HELLO) is asked for one with
-	// op 1, as Discord does; half an interval later without one, the
-	// session times out (4009). The timer runs no goroutine until it fires.
-	overdue := interval + min(5*time.Second, interval/4)
-	var asked atomic.Bool
-	var timer atomic.Pointer[time.Timer]
-	never := time.Duration(1<<63 - 1)
-	timer.Store(time.AfterFunc(never, func() {
-		if !asked.Swap(true) {
-			_ = c.write(ctx, encodeFrame(opHeartbeat, nil))
-			timer.Load().Reset(interval / 2)
-			return
-		}
+	watch := newHeartbeatWatch(interval, func() {
+		ctx, cancel := context.WithTimeout(ctx, time.Second)
+		defer cancel()
+		_ = c.write(ctx, encodeFrame(opHeartbeat, nil))
+	}, func() {
 		c.close(closeSessionTimedOut, "Session timed out.")
 		cancel()
-	}))
-	timer.Load().Reset(overdue) // armed once stored: the callback loads it
-	defer func() { timer.Load().Stop() }()
+	})
+	defer watch.stop()
 	window, commands := time.Now(), 0
 	for {
 		typ, msg, err := c.ws.Read(ctx)
@@ -358,8 +347,7 @@ func (g *Gateway) serve(ctx context.Context, c *conn) {
 		}
 		switch f.Op {
 		case opHeartbeat:
-			asked.Store(false)
-			timer.Load().Reset(overdue)
+			watch.beat()
 			if err := c.write(ctx, encodeFrame(opHeartbeatACK, nil)); err != nil {
 				return
 			}
@@ -586,12 +574,23 @@ func (g *Gateway) resume(ctx context.Context, kick context.CancelFunc, c *conn, 
 		c.close(closeAuthFailed, "Authentication failed.")
 		return nil, err
 	}
+	select {
+	case <-g.restored: // see Run
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 	g.settle(ctx)
 	g.mu.RLock()
 	s := g.sessions[r.SessionID]
 	g.mu.RUnlock()
 	if s == nil || s.user.User.ID != p.User.ID {
 		return invalid()
+	}
+	// A privileged intent switched off since the session identified (its
+	// application's owner did, before a drop or a restart) is not resumed.
+	if allowed, _, err := g.hs.AllowedIntents(ctx, p.User.ID); err != nil || s.intents&homeserver.PrivilegedIntents&^allowed != 0 {
+		c.close(closeDisallowedIntents, "Disallowed intent(s).")
+		return nil, errors.New("disallowed intents on resume")
 	}
 	s.mu.Lock()
 	if old := s.c; old != nil {
@@ -673,4 +672,70 @@ func memberIDs(ms []discord.Member) []snowflake.ID {
 		}
 	}
 	return out
+}
+
+// heartbeatWatch asks a client whose heartbeat is overdue (an interval and
+// a little: the first may come up to one interval after HELLO) for one
+// with op 1, as Discord does; half an interval later without one, the
+// session times out. Its timer runs no goroutine until it fires.
+type heartbeatWatch struct {
+	interval, overdue time.Duration
+	ask, expire       func()
+
+	mu    sync.Mutex
+	t     *time.Timer
+	due   time.Time // when the armed timer is meant to fire
+	asked bool
+	done  bool
+}
+
+func newHeartbeatWatch(interval time.Duration, ask, expire func()) *heartbeatWatch {
+	w := &heartbeatWatch{interval: interval, overdue: interval + min(5*time.Second, interval/4), ask: ask, expire: expire}
+	w.mu.Lock()
+	w.t = time.AfterFunc(w.overdue, w.fire)
+	w.due = time.Now().Add(w.overdue)
+	w.mu.Unlock()
+	return w
+}
+
+// beat records a heartbeat from the client.
+func (w *heartbeatWatch) beat() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.done {
+		return
+	}
+	w.asked = false
+	w.t.Reset(w.overdue)
+	w.due = time.Now().Add(w.overdue)
+}
+
+func (w *heartbeatWatch) fire() {
+	w.mu.Lock()
+	if w.done || time.Now().Before(w.due) {
+		// Stopped, or re-armed by a heartbeat while this firing waited
+		// for the lock: not overdue.
+		w.mu.Unlock()
+		return
+	}
+	if !w.asked {
+		w.asked = true
+		w.t.Reset(w.interval / 2)
+		w.due = time.Now().Add(w.interval / 2)
+		w.mu.Unlock()
+		w.ask()
+		return
+	}
+	w.done = true
+	w.mu.Unlock()
+	w.expire()
+}
+
+// stop ends the watch; no callback runs after it returns, except one that
+// had already begun.
+func (w *heartbeatWatch) stop() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.done = true
+	w.t.Stop()
 }

@@ -431,7 +431,7 @@ func (r reader) searchPostgres(ctx context.Context, cond, scope string, args []a
 	est := r.estimate(ctx, cond, args)
 	if est > sparse {
 		if in := r.estimate(ctx, scope, args); in > 0 && float64(offset+limit)*float64(in)/float64(est) <= walkRows {
-			return r.walkPostgres(ctx, cond, args, limit, offset, est)
+			return r.walkPostgres(ctx, cond, args, limit, offset, est, 0)
 		}
 	}
 	ids, err := queryAll(ctx, r, "search messages", func(row scanner) (int64, error) {
@@ -442,7 +442,7 @@ func (r reader) searchPostgres(ctx context.Context, cond, scope string, args []a
 		return nil, 0, err
 	}
 	if len(ids) > sparse {
-		return r.walkPostgres(ctx, cond, args, limit, offset, est)
+		return r.walkPostgres(ctx, cond, args, limit, offset, est, sparse+1)
 	}
 	sort.Slice(ids, func(i, j int) bool { return ids[i] > ids[j] })
 	total := len(ids)
@@ -463,8 +463,9 @@ func (r reader) searchPostgres(ctx context.Context, cond, scope string, args []a
 }
 
 // walkPostgres reads a search's page newest first; est is the planner's
-// estimate of the matches.
-func (r reader) walkPostgres(ctx context.Context, cond string, args []any, limit, offset, est int) ([]storage.Message, int, error) {
+// estimate of the matches and known how many there are at least (the
+// index's count, when it was asked).
+func (r reader) walkPostgres(ctx context.Context, cond string, args []any, limit, offset, est, known int) ([]storage.Message, int, error) {
 	page := append(args[:len(args):len(args)], limit, offset)
 	ms, err := queryAll(ctx, r, "search messages", scanMessageRow, fmt.Sprintf(
 		`SELECT %s FROM messages m WHERE %s ORDER BY m.id DESC LIMIT $%d OFFSET $%d`,
@@ -472,7 +473,7 @@ func (r reader) walkPostgres(ctx context.Context, cond string, args []any, limit
 	if err != nil {
 		return nil, 0, err
 	}
-	total := max(sparse+1, min(est, storage.SearchCountMax))
+	total := max(known, min(est, storage.SearchCountMax))
 	if len(ms) == limit {
 		total = max(total, offset+limit+1)
 	} else if len(ms) > 0 || offset == 0 {
