@@ -289,6 +289,14 @@ func tooManyRequests(c *gin.Context, res ratelimit.Result, scope string) {
 
 // auth requires a valid token: "Bot <t>", "Bearer <t>" or the bare token.
 func (a *API) auth(c *gin.Context) {
+	if a.signIn(c) {
+		c.Next()
+	}
+}
+
+// signIn authenticates the request's token and records its principal, or
+// answers 401 and reports false.
+func (a *API) signIn(c *gin.Context) bool {
 	tok := c.GetHeader("Authorization")
 	for _, prefix := range []string{"Bot ", "Bearer "} {
 		if rest, ok := strings.CutPrefix(tok, prefix); ok {
@@ -299,16 +307,16 @@ func (a *API) auth(c *gin.Context) {
 	tok = strings.TrimSpace(tok)
 	if tok == "" {
 		a.fail(c, homeserver.ErrUnauthorized)
-		return
+		return false
 	}
 	p, err := a.hs.Authenticate(c.Request.Context(), tok)
 	if err != nil {
 		a.fail(c, err)
-		return
+		return false
 	}
 	c.Set(principalKey, p)
 	c.Set(tokenKey, tok)
-	c.Next()
+	return true
 }
 
 func principal(c *gin.Context) homeserver.Principal {

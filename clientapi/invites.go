@@ -2,6 +2,7 @@ package clientapi
 
 import (
 	"net/http"
+	"strings"
 
 	"github.com/gin-gonic/gin"
 
@@ -31,9 +32,17 @@ func (a *API) guildInvites(c *gin.Context) {
 	}, "guild")
 }
 
-// getInvite previews an invite; no token is needed, as on Discord.
+// getInvite previews an invite; no token is needed, as on Discord, except
+// for another homeserver's (code@server), which is asked for a user.
 func (a *API) getInvite(c *gin.Context) {
-	inv, err := a.hs.GetInvite(reqCtx(c), c.Param("code"), queryBool(c, "with_counts"))
+	var p homeserver.Principal
+	if strings.Contains(c.Param("code"), "@") && c.GetHeader("Authorization") != "" {
+		if !a.signIn(c) {
+			return
+		}
+		p = principal(c)
+	}
+	inv, err := a.hs.GetInvite(reqCtx(c), p, c.Param("code"), queryBool(c, "with_counts"))
 	a.reply(c, http.StatusOK, inv, err)
 }
 

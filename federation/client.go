@@ -27,6 +27,7 @@ const (
 	UserPath      = "/_hearth/federation/v1/users/{username}"
 	UploadPath    = "/_hearth/federation/v1/uploads/{hash}"
 	HistoryPath   = "/_hearth/federation/v1/channels/{channel}/messages"
+	InvitePath    = "/_hearth/federation/v1/invites/{code}"
 )
 
 // Bounds on what a peer may send back: a join's snapshot carries up to
@@ -214,5 +215,12 @@ func (c *Client) History(ctx context.Context, server, channel, before string, li
 	path := "/_hearth/federation/v1/channels/" + url.PathEscape(channel) + "/messages?limit=" + strconv.Itoa(limit) +
 		"&before=" + url.QueryEscape(before)
 	err := c.do(ctx, http.MethodGet, server, path, nil, &out, maxAnswer)
+	return out, err
+}
+
+// Invite implements homeserver.Remote.
+func (c *Client) Invite(ctx context.Context, server, code string) (json.RawMessage, error) {
+	var out json.RawMessage
+	err := c.do(ctx, http.MethodGet, server, "/_hearth/federation/v1/invites/"+url.PathEscape(code), nil, &out, 256<<10)
 	return out, err
 }

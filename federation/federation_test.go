@@ -114,10 +114,21 @@ func TestFederatedGuild(t *testing.T) {
 	// Bob's gateway session on B hears of the guild as soon as he joins.
 	gw := dialGateway(t, b, bob.tok)
 
+	// Bob previews the invite through his own server first; only a
+	// signed-in user may have B ask A.
+	pre := ok(t, bob.do(t, "GET", "/api/v10/invites/"+remoteCode+"?with_counts=true", nil), 200)
+	preGuild, _ := pre["guild"].(map[string]any)
+	if pre["code"] != remoteCode || preGuild == nil || preGuild["name"] != "Hearth Club" || preGuild["id"] == g["id"] ||
+		pre["approximate_member_count"] != float64(1) || pre["inviter"].(map[string]any)["username"] != "ann" {
+		t.Fatalf("preview on B = %v", pre)
+	}
+	st.Expect(t, b.Do(t, "GET", "/api/v10/invites/"+remoteCode, "", nil), 401, st.Code(0))
+	st.Expect(t, bob.do(t, "GET", "/api/v10/invites/nosuchcode@"+a.ServerName(), nil), 404, st.Code(10006))
+
 	inv := ok(t, bob.do(t, "POST", "/api/v10/invites/"+remoteCode, nil), 200)
 	bGuild, bGeneral := bob.guildNamed(t, "Hearth Club")
-	if bGuild == "" || bGeneral == "" || bGuild == g["id"] {
-		t.Fatalf("bob's guilds on B: guild %q channel %q (origin's id %v)", bGuild, bGeneral, g["id"])
+	if bGuild == "" || bGeneral == "" || bGuild == g["id"] || bGuild != preGuild["id"] {
+		t.Fatalf("bob's guilds on B: guild %q channel %q (origin's id %v, preview's %v)", bGuild, bGeneral, g["id"], preGuild["id"])
 	}
 	if inv["guild"].(map[string]any)["id"] != bGuild {
 		t.Fatalf("invite answer names guild %v, want B's %s", inv["guild"], bGuild)

@@ -28,6 +28,7 @@ type Domain interface {
 	PeerProfile(ctx context.Context, username string) (homeserver.RemoteUser, error)
 	PeerUpload(ctx context.Context, peer, hash string) (homeserver.File, error)
 	PeerHistory(ctx context.Context, peer, channel, before string, limit int) (json.RawMessage, error)
+	PeerInvite(ctx context.Context, code string) (json.RawMessage, error)
 }
 
 // Serve wires the handlers: hs answers them; joined is told after a peer's
@@ -234,4 +235,20 @@ func (in *Inbound) ServeHistory(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "application/json")
 	_, _ = w.Write(page)
+}
+
+// ServeInvite answers InvitePath: a preview of an invite of this server,
+// for a peer's user deciding whether to join.
+func (in *Inbound) ServeInvite(w http.ResponseWriter, r *http.Request) {
+	peer, ok := in.accept(w, r, nil)
+	if !ok {
+		return
+	}
+	inv, err := in.hs.PeerInvite(r.Context(), r.PathValue("code"))
+	if err != nil {
+		in.fail(w, r, peer, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write(inv)
 }

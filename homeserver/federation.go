@@ -40,6 +40,8 @@ type Remote interface {
 	// before (a snowflake of the origin's; "" for the newest), newest
 	// first.
 	History(ctx context.Context, server, channel, before string, limit int) (json.RawMessage, error)
+	// Invite previews an invite of server (global IDs, with counts).
+	Invite(ctx context.Context, server, code string) (json.RawMessage, error)
 }
 
 // MemberPage is a page of an origin guild's members (global IDs); Next is

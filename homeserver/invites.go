@@ -3,6 +3,7 @@ package homeserver
 import (
 	"context"
 	"crypto/rand"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -195,7 +196,20 @@ func (h *Homeserver) liveInvite(ctx context.Context, r storage.Reader, code stri
 }
 
 // GetInvite previews an invite; anyone may, signed in or not.
-func (h *Homeserver) GetInvite(ctx context.Context, code string, withCounts bool) (discord.Invite, error) {
+//
+// An invite of another homeserver (code@server) is previewed through it,
+// for a signed-in user only (p not zero): anyone else could have this
+// server call any other at will.
+func (h *Homeserver) GetInvite(ctx context.Context, p Principal, code string, withCounts bool) (discord.Invite, error) {
+	if c, server, ok := strings.Cut(code, "@"); ok && server != h.cfg.ServerName {
+		if p.User.ID == 0 {
+			return discord.Invite{}, fmt.Errorf("preview of a remote invite: %w", ErrUnauthorized)
+		}
+		if c == "" || len(c) > 64 || len(server) > 255 {
+			return discord.Invite{}, ErrUnknownInvite
+		}
+		return h.remoteInvite(ctx, server, c)
+	}
 	inv, err := h.liveInvite(ctx, h.store, code)
 	if err != nil {
 		return discord.Invite{}, err
@@ -203,6 +217,60 @@ func (h *Homeserver) GetInvite(ctx context.Context, code string, withCounts bool
 	out, err := h.inviteJSON(ctx, h.store, inv, false, withCounts)
 	if err != nil {
 		return discord.Invite{}, storeErr("invite", err)
+	}
+	return out, nil
+}
+
+// remoteInvite previews an invite of server in this server's IDs. The
+// guild and channel get the local IDs a join would give them (mapped now,
+// kept for the join), and the inviter is known here from then on.
+func (h *Homeserver) remoteInvite(ctx context.Context, server, code string) (discord.Invite, error) {
+	if h.remote == nil {
+		return discord.Invite{}, fmt.Errorf("invite on %s: federation is off: %w", server, ErrUnavailable)
+	}
+	raw, err := h.remote.Invite(ctx, server, code)
+	if err != nil {
+		return discord.Invite{}, err
+	}
+	v, err := decodeJSON(raw)
+	if err != nil {
+		return discord.Invite{}, fmt.Errorf("invite on %s: %w: %w", server, ErrUnavailable, err)
+	}
+	var out discord.Invite
+	err = h.update(ctx, func(tx storage.Tx, _ *events) error {
+		l := h.newLocalizer(tx, tx)
+		if err := h.ensureUsers(ctx, tx, l, v, ""); err != nil {
+			return err
+		}
+		local, err := l.value(ctx, v)
+		if err != nil {
+			return err
+		}
+		return json.Unmarshal(local, &out)
+	})
+	if err != nil {
+		return discord.Invite{}, domainErr("remote invite", err)
+	}
+	if out.Guild == nil || out.Code != code {
+		return discord.Invite{}, fmt.Errorf("invite on %s: not the invite asked for: %w", server, ErrUnavailable)
+	}
+	out.Code = code + "@" + server
+	return out, nil
+}
+
+// PeerInvite is an invite of this server as a peer previews it for its
+// user, in global IDs.
+func (h *Homeserver) PeerInvite(ctx context.Context, code string) (json.RawMessage, error) {
+	if strings.Contains(code, "@") {
+		return nil, fmt.Errorf("invite %q: %w", code, ErrUnknownInvite)
+	}
+	inv, err := h.GetInvite(ctx, Principal{}, code, true)
+	if err != nil {
+		return nil, err
+	}
+	out, err := h.globalJSON(ctx, h.store, inv)
+	if err != nil {
+		return nil, storeErr("peer invite", err)
 	}
 	return out, nil
 }
