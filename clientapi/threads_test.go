@@ -71,9 +71,17 @@ func TestThreads(t *testing.T) {
 		st.Expect(t, s.Do(t, "POST", "/api/v10/channels/"+tid+"/messages", bob, map[string]any{"content": "late"}), 403, st.Code(50013))
 		// Unlocked but still archived: a message reopens it, as on Discord.
 		ok(t, s.Do(t, "PATCH", "/api/v10/channels/"+tid, owner, map[string]any{"locked": false}), 200)
-		st.Expect(t, s.Do(t, "POST", "/api/v10/channels/"+tid+"/messages", bob, map[string]any{"content": " "}), 400, st.Code(50006))
-		if th := ok(t, s.Do(t, "GET", "/api/v10/channels/"+tid, bob, nil), 200); th["thread_metadata"].(map[string]any)["archived"] != true {
-			t.Fatal("a rejected send reopened the thread")
+		for _, r := range []st.Response{
+			s.Do(t, "POST", "/api/v10/channels/"+tid+"/messages", bob, map[string]any{"content": " "}),
+			s.Do(t, "POST", "/api/v10/channels/"+tid+"/messages", bob, map[string]any{"content": "re", "message_reference": map[string]any{"message_id": "1"}}),
+			s.SendFiles(t, bob, tid, `{"content": `, map[string][]byte{"a.txt": []byte("a")}),
+		} {
+			if r.Status != 400 {
+				t.Fatalf("a bad send answered %d %s", r.Status, r.Body)
+			}
+			if th := ok(t, s.Do(t, "GET", "/api/v10/channels/"+tid, bob, nil), 200); th["thread_metadata"].(map[string]any)["archived"] != true {
+				t.Fatalf("a rejected send (%s) reopened the thread", r.Body)
+			}
 		}
 		send(t, s, bob, tid, map[string]any{"content": "open again"})
 		if th := ok(t, s.Do(t, "GET", "/api/v10/channels/"+tid, bob, nil), 200); th["thread_metadata"].(map[string]any)["archived"] != false {

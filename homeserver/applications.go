@@ -86,8 +86,11 @@ func (h *Homeserver) CreateApplication(ctx context.Context, p Principal, name st
 		bot := storage.User{ID: h.cfg.IDs.Next(), Username: username, Bot: true, CreatedAt: now}
 		app := storage.Application{ID: bot.ID, OwnerID: p.User.ID, Name: name, Flags: newAppFlags, BotPublic: true, CreatedAt: now}
 		err := h.update(ctx, func(tx storage.Tx, _ *events) error {
-			// Counted in the transaction, so that concurrent creations
-			// cannot pass the bound together.
+			// Counted under the owner's row lock, so that concurrent
+			// creations cannot pass the bound together.
+			if err := tx.LockUser(ctx, p.User.ID); err != nil {
+				return err
+			}
 			owned, err := tx.UserApplications(ctx, p.User.ID)
 			if err != nil {
 				return err
@@ -231,6 +234,13 @@ func (h *Homeserver) UpdateApplication(ctx context.Context, p Principal, id snow
 	}
 	var a storage.Application
 	err := h.update(ctx, func(tx storage.Tx, _ *events) error {
+		// The bot's row (the application's ID) is locked so that two
+		// PATCHes cannot each write back what the other did not see.
+		if err := tx.LockUser(ctx, id); errors.Is(err, storage.ErrNotFound) {
+			return fmt.Errorf("application %d: %w", id, ErrUnknownApplication)
+		} else if err != nil {
+			return err
+		}
 		var err error
 		a, err = tx.Application(ctx, id)
 		if errors.Is(err, storage.ErrNotFound) || err == nil && a.OwnerID != p.User.ID {

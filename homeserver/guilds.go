@@ -330,7 +330,8 @@ func (h *Homeserver) LeaveGuild(ctx context.Context, p Principal, guildID snowfl
 }
 
 // removeMember takes a user out of a guild and logs GUILD_MEMBER_REMOVE.
-// A bot's managed role goes with it (GUILD_ROLE_DELETE), as on Discord.
+// A bot's managed role goes with it (GUILD_ROLE_DELETE), as on Discord;
+// only a bot's: managed roles are given to nobody else.
 func (h *Homeserver) removeMember(ctx context.Context, tx storage.Tx, ev *events, guildID, userID snowflake.ID) error {
 	m, err := tx.Member(ctx, guildID, userID)
 	if errors.Is(err, storage.ErrNotFound) {
@@ -339,8 +340,12 @@ func (h *Homeserver) removeMember(ctx context.Context, tx storage.Tx, ev *events
 	if err != nil {
 		return err
 	}
+	u, err := tx.UserByID(ctx, userID)
+	if err != nil {
+		return err
+	}
 	var managed []snowflake.ID
-	if len(m.Roles) > 0 {
+	if u.Bot && len(m.Roles) > 0 {
 		roles, err := tx.GuildRoles(ctx, guildID)
 		if err != nil {
 			return err
@@ -364,10 +369,6 @@ func (h *Homeserver) removeMember(ctx context.Context, tx storage.Tx, ev *events
 		if err := ev.Append(ctx, guildID, "GUILD_ROLE_DELETE", discord.RoleDeleteEvent{GuildID: guildID, RoleID: id}); err != nil {
 			return err
 		}
-	}
-	u, err := tx.UserByID(ctx, userID)
-	if err != nil {
-		return err
 	}
 	return ev.Append(ctx, guildID, "GUILD_MEMBER_REMOVE", discord.MemberRemoveEvent{GuildID: guildID, User: discordUser(u)})
 }

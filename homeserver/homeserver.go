@@ -220,8 +220,9 @@ func (h *Homeserver) update(ctx context.Context, fn func(tx storage.Tx, ev *even
 		return err
 	}
 	h.cache.changed(ev.out)
-	h.bus.Publish(ev.out...)
-	h.bus.Publish(ev.ephemeral...)
+	// One call, so that a subscriber sees the ephemeral events after the
+	// logged ones they describe.
+	h.bus.Publish(append(ev.out, ev.ephemeral...)...)
 	return nil
 }
 

@@ -104,9 +104,6 @@ func (h *Homeserver) CanUpload(ctx context.Context, p Principal, channelID snowf
 		// channel is in view.
 		return h.forwardable(ctx, p, channelID)
 	}
-	if err := h.reopenThread(ctx, p, channelID, permission.SendMessages|permission.AttachFiles); err != nil {
-		return err
-	}
 	pl, err := h.placeOf(ctx, h.hot, channelID, p.User.ID)
 	if err != nil {
 		return domainErr("upload", err)
@@ -195,13 +192,7 @@ func (h *Homeserver) SendMessage(ctx context.Context, p Principal, channelID sno
 	if strings.TrimSpace(in.Content) == "" && len(in.Embeds) == 0 && len(in.Files) == 0 {
 		return discord.Message{}, ErrEmptyMessage
 	}
-	need := permission.SendMessages
-	if len(in.Files) > 0 {
-		need |= permission.AttachFiles
-	}
-	if err := h.reopenThread(ctx, p, channelID, need); err != nil {
-		return discord.Message{}, err
-	}
+
 	// Everything but the writes happens before the transaction: on
 	// PostgreSQL the writes take the channel's and the guild log's row
 	// locks, which every other send to the guild waits for, so the
@@ -219,6 +210,9 @@ func (h *Homeserver) SendMessage(ctx context.Context, p Principal, channelID sno
 	}
 	promoted = true
 	if storage.IsThread(pl.ch.Type) {
+		if err := h.reopenThread(ctx, p, pl.ch); err != nil {
+			return out, err
+		}
 		// Writing in a thread joins it, as on Discord.
 		if _, err := h.store.ThreadMember(ctx, channelID, p.User.ID); errors.Is(err, storage.ErrNotFound) {
 			if err := h.JoinThread(ctx, p, channelID, p.User.ID); err != nil {

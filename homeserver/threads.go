@@ -42,7 +42,13 @@ func (h *Homeserver) threadPerms(ctx context.Context, r storage.Reader, a *acces
 		perms &^= permission.SendMessages
 	}
 	if t.Thread != nil && t.Thread.Archived {
-		perms &^= permission.SendMessages | permission.AddReactions
+		// A message reopens an archived thread that is not locked (see
+		// reopenThread), so sending stays allowed there; nothing else
+		// is.
+		perms &^= permission.AddReactions
+		if t.Thread.Locked {
+			perms &^= permission.SendMessages
+		}
 	}
 	return perms, nil
 }
@@ -374,40 +380,30 @@ func (h *Homeserver) UpdateThread(ctx context.Context, p Principal, threadID sno
 	return out, domainErr("update thread", err)
 }
 
-// reopenThread unarchives an archived thread that is not locked when p
-// holds need there once it is open, as a message sent there does on
-// Discord. It runs once the send's own request has proved valid; anything
-// else (a channel, an open or locked thread, someone who may not send) is
-// left for the send's checks.
-func (h *Homeserver) reopenThread(ctx context.Context, p Principal, channelID snowflake.ID, need permission.Set) error {
-	c, err := h.hot.ChannelByID(ctx, channelID)
-	if err != nil || !storage.IsThread(c.Type) || c.Thread == nil || !c.Thread.Archived || c.Thread.Locked {
+// reopenThread unarchives an archived thread that is not locked, as a
+// message sent there does on Discord. The send calls it once every check
+// of the message has passed, just before writing it.
+func (h *Homeserver) reopenThread(ctx context.Context, p Principal, t storage.Channel) error {
+	if !storage.IsThread(t.Type) || t.Thread == nil || !t.Thread.Archived || t.Thread.Locked {
 		return nil
 	}
-	err = h.update(ctx, func(tx storage.Tx, ev *events) error {
-		pl, err := h.threadPlace(ctx, tx, p, channelID)
+	err := h.update(ctx, func(tx storage.Tx, ev *events) error {
+		c, err := tx.ChannelByID(ctx, t.ID)
 		if err != nil {
 			return err
 		}
-		t := pl.ch
-		if t.Thread == nil || !t.Thread.Archived || t.Thread.Locked {
+		if c.Thread == nil || !c.Thread.Archived || c.Thread.Locked {
 			return nil // changed meanwhile
 		}
-		open := t
-		meta := *t.Thread
-		meta.Archived = false
-		open.Thread = &meta
-		perms, err := h.threadPerms(ctx, tx, pl.guild, open)
-		if err != nil || !perms.Has(need) {
-			return err // not allowed to send: the send says so
-		}
-		meta.ArchivedAt = h.now()
-		if err := tx.UpdateChannel(ctx, open); err != nil {
+		meta := *c.Thread
+		meta.Archived, meta.ArchivedAt = false, h.now()
+		c.Thread = &meta
+		if err := tx.UpdateChannel(ctx, c); err != nil {
 			return err
 		}
-		event := h.renderThread(ctx, tx, open, p.User.ID)
+		event := h.renderThread(ctx, tx, c, p.User.ID)
 		event.Member = nil
-		return ev.Append(ctx, open.GuildID, "THREAD_UPDATE", event)
+		return ev.Append(ctx, c.GuildID, "THREAD_UPDATE", event)
 	})
 	return domainErr("reopen thread", err)
 }

@@ -90,6 +90,11 @@ type Tx interface {
 	// name is taken, ErrNotFound when the user does not exist.
 	UpdateUser(ctx context.Context, u User) error
 
+	// LockUser holds a user's row until the transaction ends, so that a
+	// check-then-write about the user (what they own, a row keyed by their
+	// ID) is not raced by another transaction; ErrNotFound if absent.
+	LockUser(ctx context.Context, id snowflake.ID) error
+
 	// CreateSession records a sign-in.
 	CreateSession(ctx context.Context, s Session) error
 	// TouchSession records when a session was last used.

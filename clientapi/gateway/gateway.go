@@ -331,6 +331,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	g.conns.Add(1)
 	go func() { // owned by the gateway: shutdown closes c and waits on conns
 		defer g.conns.Done()
+		defer conn.ws.CloseNow() // whatever ended the session; a no-op if closed
 		defer func() {
 			// net/http's own recovery does not reach this goroutine: a
 			// fault in one session must not end the process (and with it

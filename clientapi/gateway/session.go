@@ -6,6 +6,8 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"time"
@@ -180,6 +182,14 @@ func (s *session) queueLocked(q queued) {
 
 // flush writes the queued dispatches to c until there are none.
 func (s *session) flush(ctx context.Context, c *conn) {
+	defer func() {
+		// Its own goroutine: a fault here must cost one connection, not
+		// the process.
+		if v := recover(); v != nil {
+			s.g.log.Error("gateway: panic writing to a session", "panic", v, "stack", string(debug.Stack()))
+			c.ws.CloseNow()
+		}
+	}()
 	var frame []byte
 	for {
 		s.mu.Lock()
@@ -419,6 +429,11 @@ func offStack(fn func() (*session, error)) (*session, error) {
 	}
 	done := make(chan result, 1)
 	go func() {
+		defer func() {
+			if v := recover(); v != nil {
+				done <- result{nil, fmt.Errorf("gateway: panic: %v\n%s", v, debug.Stack())}
+			}
+		}()
 		s, err := fn()
 		done <- result{s, err}
 	}()
@@ -588,7 +603,12 @@ func (g *Gateway) resume(ctx context.Context, kick context.CancelFunc, c *conn, 
 	}
 	// A privileged intent switched off since the session identified (its
 	// application's owner did, before a drop or a restart) is not resumed.
-	if allowed, _, err := g.hs.AllowedIntents(ctx, p.User.ID); err != nil || s.intents&homeserver.PrivilegedIntents&^allowed != 0 {
+	allowed, _, err := g.hs.AllowedIntents(ctx, p.User.ID)
+	if err != nil {
+		c.close(closeUnknownError, "Unknown error.") // may be retried
+		return nil, err
+	}
+	if s.intents&homeserver.PrivilegedIntents&^allowed != 0 {
 		c.close(closeDisallowedIntents, "Disallowed intent(s).")
 		return nil, errors.New("disallowed intents on resume")
 	}
@@ -692,8 +712,8 @@ type heartbeatWatch struct {
 func newHeartbeatWatch(interval time.Duration, ask, expire func()) *heartbeatWatch {
 	w := &heartbeatWatch{interval: interval, overdue: interval + min(5*time.Second, interval/4), ask: ask, expire: expire}
 	w.mu.Lock()
+	w.due = time.Now().Add(w.overdue) // before arming: fire compares with it
 	w.t = time.AfterFunc(w.overdue, w.fire)
-	w.due = time.Now().Add(w.overdue)
 	w.mu.Unlock()
 	return w
 }
@@ -706,8 +726,8 @@ func (w *heartbeatWatch) beat() {
 		return
 	}
 	w.asked = false
-	w.t.Reset(w.overdue)
 	w.due = time.Now().Add(w.overdue)
+	w.t.Reset(w.overdue)
 }
 
 func (w *heartbeatWatch) fire() {
@@ -720,8 +740,8 @@ func (w *heartbeatWatch) fire() {
 	}
 	if !w.asked {
 		w.asked = true
-		w.t.Reset(w.interval / 2)
 		w.due = time.Now().Add(w.interval / 2)
+		w.t.Reset(w.interval / 2)
 		w.mu.Unlock()
 		w.ask()
 		return

@@ -42,3 +42,14 @@ func (t *tx) LockMember(ctx context.Context, guildID, userID snowflake.ID) error
 	var one int
 	return t.wrap("lock member", t.q.QueryRowContext(ctx, query, int64(guildID), int64(userID)).Scan(&one))
 }
+
+// LockUser implements storage.Tx. SQLite has one writer at a time: the
+// transaction holds every row already.
+func (t *tx) LockUser(ctx context.Context, id snowflake.ID) error {
+	query := `SELECT 1 FROM users WHERE id = $1`
+	if t.d.Name == "postgres" {
+		query += ` FOR UPDATE`
+	}
+	var one int
+	return t.wrap("lock user", t.q.QueryRowContext(ctx, query, int64(id)).Scan(&one))
+}

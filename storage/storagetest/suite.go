@@ -33,6 +33,7 @@ func Run(t *testing.T, open func(t *testing.T) storage.Store) {
 		{"SearchManyMatches", testSearchManyMatches},
 		{"UseInviteLimits", testUseInviteLimits},
 		{"LockMember", testLockMember},
+		{"LockUser", testLockUser},
 		{"EventLogConcurrentAppendsGapless", testEventLogConcurrent},
 		{"EventLogRollbackLeavesNoGap", testEventLogRollback},
 		{"UpdateRollsBackState", testUpdateRollsBack},
@@ -3295,6 +3296,46 @@ func testUseInviteLimits(t *testing.T, s storage.Store) {
 	update(t, s, func(tx storage.Tx) error { return tx.UseInvite(ctx, short.Code, now) })
 	if err := s.Update(ctx, func(tx storage.Tx) error { return tx.UseInvite(ctx, short.Code, now.Add(2*time.Minute)) }); !errors.Is(err, storage.ErrNotFound) {
 		t.Fatalf("use of an expired invite: %v", err)
+	}
+}
+
+func testLockUser(t *testing.T, s storage.Store) {
+	ctx := context.Background()
+	users := createUsers(t, s, 1)
+	update(t, s, func(tx storage.Tx) error { return tx.LockUser(ctx, users[0].ID) })
+	if err := s.Update(ctx, func(tx storage.Tx) error { return tx.LockUser(ctx, ids.Next()) }); !errors.Is(err, storage.ErrNotFound) {
+		t.Fatalf("LockUser(absent) = %v, want ErrNotFound", err)
+	}
+	// Two transactions that count and insert under the lock never both
+	// pass a bound of one.
+	const bound = 1
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			err := s.Update(ctx, func(tx storage.Tx) error {
+				if err := tx.LockUser(ctx, users[0].ID); err != nil {
+					return err
+				}
+				owned, err := tx.UserApplications(ctx, users[0].ID)
+				if err != nil || len(owned) >= bound {
+					return err
+				}
+				bot := newUser(Name("bot"))
+				if err := tx.CreateUser(ctx, bot); err != nil {
+					return err
+				}
+				return tx.CreateApplication(ctx, storage.Application{ID: bot.ID, OwnerID: users[0].ID, Name: "b", CreatedAt: time.Now()})
+			})
+			if err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	if owned, _ := s.UserApplications(ctx, users[0].ID); len(owned) != bound {
+		t.Fatalf("%d applications under a bound of %d", len(owned), bound)
 	}
 }
 
