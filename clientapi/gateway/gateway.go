@@ -159,6 +159,7 @@ func (g *Gateway) Run(ctx context.Context) error {
 		select {
 		case ev, ok := <-events:
 			if !ok {
+				g.markCaughtUp() // nothing more will be replayed
 				g.shutdown()
 				return nil
 			}
