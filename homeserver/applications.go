@@ -360,6 +360,10 @@ func (h *Homeserver) AuthorizeBot(ctx context.Context, p Principal, appID, guild
 	}
 	var out discord.Member
 	err = h.update(ctx, func(tx storage.Tx, ev *events) error {
+		// Serialised on the bot's row, as joins are (see join).
+		if err := tx.LockUser(ctx, a.ID); err != nil {
+			return err
+		}
 		acc, err := h.loadAccess(ctx, tx, guildID, p.User.ID)
 		if err != nil {
 			return err

@@ -416,6 +416,12 @@ func (h *Homeserver) JoinPublicGuild(ctx context.Context, p Principal, guildID s
 func (h *Homeserver) join(ctx context.Context, p Principal, guildID snowflake.ID, invite *storage.Invite) (discord.Member, error) {
 	var out discord.Member
 	err := h.update(ctx, func(tx storage.Tx, ev *events) error {
+		// Joins of one user are serialised on their row: a second click
+		// finds the first one's membership instead of colliding with it,
+		// and the guild count below cannot be passed by racing joins.
+		if err := tx.LockUser(ctx, p.User.ID); err != nil {
+			return err
+		}
 		if _, err := tx.Ban(ctx, guildID, p.User.ID); err == nil {
 			return fmt.Errorf("join guild %d: %w", guildID, ErrBanned)
 		} else if !errors.Is(err, storage.ErrNotFound) {
