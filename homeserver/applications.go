@@ -68,9 +68,7 @@ func (h *Homeserver) CreateApplication(ctx context.Context, p Principal, name st
 	}
 	name = strings.TrimSpace(name)
 	v := &ValidationError{}
-	if n := utf8.RuneCountInString(name); n < AppNameMin || n > AppNameMax {
-		v.Add("name", "BASE_TYPE_BAD_LENGTH", fmt.Sprintf("Must be between %d and %d in length.", AppNameMin, AppNameMax))
-	}
+	validateAppName(v, name)
 	if err := v.Err(); err != nil {
 		return discord.Application{}, err
 	}
@@ -113,9 +111,15 @@ func (h *Homeserver) CreateApplication(ctx context.Context, p Principal, name st
 			return discord.Application{}, storeErr("create application", err)
 		}
 		h.log.Info("application created", "application_id", app.ID, "owner_id", p.User.ID, "bot", username)
-		return discordApplication(app, userFrom(bot), &p.User), nil
+		return discordApplication(app, userFrom(bot), p.User), nil
 	}
 	return discord.Application{}, Invalid("name", "USERNAME_TOO_MANY_USERS", "Too many bots have this name.")
+}
+
+func validateAppName(v *ValidationError, name string) {
+	if n := utf8.RuneCountInString(name); n < AppNameMin || n > AppNameMax {
+		v.Add("name", "BASE_TYPE_BAD_LENGTH", fmt.Sprintf("Must be between %d and %d in length.", AppNameMin, AppNameMax))
+	}
 }
 
 // botUsername reduces an application name to a valid username.
@@ -136,16 +140,12 @@ func botUsername(name string) string {
 	return clip(out, UsernameMax)
 }
 
-func discordApplication(a storage.Application, bot User, owner *User) discord.Application {
-	out := discord.Application{
+func discordApplication(a storage.Application, bot, owner User) discord.Application {
+	o := owner.Discord()
+	return discord.Application{
 		ID: a.ID, Name: a.Name, Description: a.Description, BotPublic: a.BotPublic, Flags: a.Flags,
-		Bot: bot.Discord(), Tags: []string{}, RedirectURIs: []string{},
+		Bot: bot.Discord(), Owner: &o, Tags: []string{}, RedirectURIs: []string{},
 	}
-	if owner != nil {
-		o := owner.Discord()
-		out.Owner = &o
-	}
-	return out
 }
 
 // application loads an application the caller may manage: its owner's,
@@ -183,8 +183,7 @@ func (h *Homeserver) shapeApplication(ctx context.Context, a storage.Application
 	if err != nil {
 		return discord.Application{}, storeErr("application owner", err)
 	}
-	o := userFrom(owner)
-	return discordApplication(a, userFrom(bot), &o), nil
+	return discordApplication(a, userFrom(bot), userFrom(owner)), nil
 }
 
 // Applications lists the applications p owns.
@@ -219,9 +218,7 @@ func (h *Homeserver) UpdateApplication(ctx context.Context, p Principal, id snow
 	v := &ValidationError{}
 	if up.Name.Set {
 		up.Name.Value = strings.TrimSpace(up.Name.Value)
-		if n := utf8.RuneCountInString(up.Name.Value); n < AppNameMin || n > AppNameMax {
-			v.Add("name", "BASE_TYPE_BAD_LENGTH", fmt.Sprintf("Must be between %d and %d in length.", AppNameMin, AppNameMax))
-		}
+		validateAppName(v, up.Name.Value)
 	}
 	if up.Description.Set && utf8.RuneCountInString(up.Description.Value) > AppDescriptionMax {
 		v.Add("description", "BASE_TYPE_MAX_LENGTH", fmt.Sprintf("Must be %d or fewer in length.", AppDescriptionMax))

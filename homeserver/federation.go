@@ -261,6 +261,15 @@ func FromWire(server string, w WireError) error {
 // userKeys are the keys under which payloads hold user objects.
 var userKeys = map[string]bool{"user": true, "author": true, "mentions": true, "inviter": true, "recipients": true, "users": true}
 
+// localize renders a decoded global payload in this server's IDs, making
+// local rows for the users of other homeservers it names first.
+func (h *Homeserver) localize(ctx context.Context, tx storage.Tx, l *localizer, v any) ([]byte, error) {
+	if err := h.ensureUsers(ctx, tx, l, v, ""); err != nil {
+		return nil, err
+	}
+	return l.value(ctx, v)
+}
+
 // ensureUsers gives every user object of another homeserver found in a
 // global payload a local user row (made on first sight, its profile kept
 // current after), so that the payload's IDs can be rendered here.

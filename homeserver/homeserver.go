@@ -160,22 +160,32 @@ type events struct {
 // committed but is not in any log (Seq 0): it reaches those connected now
 // and nobody later.
 func (e *events) Ephemeral(logID snowflake.ID, typ string, payload any) error {
+	ev, err := e.encode(logID, typ, payload)
+	if err != nil {
+		return err
+	}
+	e.ephemeral = append(e.ephemeral, ev)
+	return nil
+}
+
+// encode makes an event whose payload is encoded now, so that later
+// changes to the payload do not leak into it.
+func (e *events) encode(logID snowflake.ID, typ string, payload any) (storage.Event, error) {
 	b, err := json.Marshal(payload)
 	if err != nil {
-		return fmt.Errorf("encode %s: %w", typ, err)
+		return storage.Event{}, fmt.Errorf("encode %s: %w", typ, err)
 	}
-	e.ephemeral = append(e.ephemeral, storage.Event{LogID: logID, Type: typ, Payload: b, CreatedAt: e.now})
-	return nil
+	return storage.Event{LogID: logID, Type: typ, Payload: b, CreatedAt: e.now}, nil
 }
 
 // Append adds an event with a Discord dispatch name to a log. The payload
 // is encoded now, so later changes to it do not leak into the log.
 func (e *events) Append(ctx context.Context, logID snowflake.ID, typ string, payload any) error {
-	b, err := json.Marshal(payload)
+	ev, err := e.encode(logID, typ, payload)
 	if err != nil {
-		return fmt.Errorf("encode %s: %w", typ, err)
+		return err
 	}
-	e.pending = append(e.pending, storage.Event{LogID: logID, Type: typ, Payload: b, CreatedAt: e.now})
+	e.pending = append(e.pending, ev)
 	return nil
 }
 

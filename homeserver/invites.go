@@ -239,10 +239,7 @@ func (h *Homeserver) remoteInvite(ctx context.Context, server, code string) (dis
 	var out discord.Invite
 	err = h.update(ctx, func(tx storage.Tx, _ *events) error {
 		l := h.newLocalizer(tx, tx)
-		if err := h.ensureUsers(ctx, tx, l, v, ""); err != nil {
-			return err
-		}
-		local, err := l.value(ctx, v)
+		local, err := h.localize(ctx, tx, l, v)
 		if err != nil {
 			return err
 		}

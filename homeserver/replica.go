@@ -315,10 +315,7 @@ func (h *Homeserver) applyBatch(ctx context.Context, g replicaLog, rep storage.R
 			if e.Seq <= rep.Seq {
 				continue
 			}
-			if err := h.ensureUsers(ctx, tx, l, decoded[i], ""); err != nil {
-				return err
-			}
-			d, err := l.value(ctx, decoded[i])
+			d, err := h.localize(ctx, tx, l, decoded[i])
 			if err != nil {
 				return fmt.Errorf("event %d: %w", e.Seq, err)
 			}
@@ -790,10 +787,7 @@ func (h *Homeserver) remoteJoin(ctx context.Context, p Principal, server, code s
 			if i == 0 {
 				floors = historyFloors(v, server)
 			}
-			if err := h.ensureUsers(ctx, tx, l, v, ""); err != nil {
-				return err
-			}
-			if local[i], err = l.value(ctx, v); err != nil {
+			if local[i], err = h.localize(ctx, tx, l, v); err != nil {
 				return err
 			}
 		}
@@ -919,10 +913,7 @@ func (h *Homeserver) fetchMembers(ctx context.Context, guildID snowflake.ID) {
 			if err := l.preload(ctx, globalsIn(v)); err != nil {
 				return err
 			}
-			if err := h.ensureUsers(ctx, tx, l, v, ""); err != nil {
-				return err
-			}
-			b, err := l.value(ctx, v)
+			b, err := h.localize(ctx, tx, l, v)
 			if err != nil {
 				return err
 			}
@@ -1027,10 +1018,7 @@ func (h *Homeserver) ApplyEphemeral(ctx context.Context, peer string, e Ephemera
 		if err != nil {
 			return err
 		}
-		if err := h.ensureUsers(ctx, tx, l, v, ""); err != nil {
-			return err
-		}
-		d, err = l.value(ctx, v)
+		d, err = h.localize(ctx, tx, l, v)
 		return err
 	})
 	if err != nil {
@@ -1275,10 +1263,7 @@ func (h *Homeserver) backfill(ctx context.Context, channelID snowflake.ID, q His
 			}
 			l.cache[gid], l.absent[gid] = snowflake.ID(n), false
 		}
-		if err := h.ensureUsers(ctx, tx, l, v, ""); err != nil {
-			return err
-		}
-		b, err := l.value(ctx, v)
+		b, err := h.localize(ctx, tx, l, v)
 		if err != nil {
 			return err
 		}

@@ -154,9 +154,7 @@ func (e *events) wait(t *testing.T, want string) {
 func TestDiscordgo(t *testing.T) {
 	s := st.Start(t, st.Options{})
 	human := s.Register(t, "human", "correct horse")
-	g := do(t, s, "POST", "/api/v10/guilds", human, map[string]any{"name": "Bots welcome"})
-	gid := g["id"].(string)
-	general := generalOf(t, s, gid, human)
+	gid, general := newGuild(t, s, human, "Bots welcome")
 	inv := do(t, s, "POST", "/api/v10/channels/"+general+"/invites", human, map[string]any{})["code"].(string)
 	botTok := newBot(t, s, human, "robot", gid)
 
@@ -252,6 +250,11 @@ func TestDiscordgo(t *testing.T) {
 	ev.wait(t, "message:after restart")
 	if n := ev.count("ready:robot"); n != 1 {
 		t.Fatalf("discordgo identified %d times; it should have resumed", n)
+	}
+	// discordgo runs each handler on a goroutine of its own, so RESUMED
+	// may be told after the messages that followed it.
+	for deadline := time.Now().Add(5 * time.Second); ev.count("resumed") < 2 && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
 	}
 	if n := ev.count("resumed"); n != 2 {
 		t.Fatalf("%d resumes, want 2", n)

@@ -60,14 +60,33 @@ type Gateway struct {
 	barriers sync.Map
 	// routed is, per log, the last event routed; owned by Run's goroutine.
 	routed map[snowflake.ID]int64
-	// caughtUp is closed once the events a restart left to replay have
-	// been routed: a session identified before would get them twice.
-	caughtUp     chan struct{}
-	caughtUpOnce sync.Once
-	// restored is closed once the sessions the last process saved are
-	// back: a RESUME waits for it rather than be told they are unknown.
-	restored     chan struct{}
-	restoredOnce sync.Once
+	// caughtUp opens once the events a restart left to replay have been
+	// routed: a session identified before would get them twice.
+	caughtUp latch
+	// restored opens once the sessions the last process saved are back:
+	// a RESUME waits for it rather than be told they are unknown.
+	restored latch
+}
+
+// latch is a gate that opens once and stays open.
+type latch struct {
+	once sync.Once
+	ch   chan struct{}
+}
+
+func newLatch() latch { return latch{ch: make(chan struct{})} }
+
+// open opens the gate; opening it again does nothing.
+func (l *latch) open() { l.once.Do(func() { close(l.ch) }) }
+
+// wait waits for the gate to open or ctx to end.
+func (l *latch) wait(ctx context.Context) error {
+	select {
+	case <-l.ch:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // New makes a gateway; call Run to start routing events.
@@ -88,8 +107,8 @@ func New(cfg Config) *Gateway {
 		byUser:    make(map[snowflake.ID]map[*session]struct{}),
 		presences: make(map[snowflake.ID]presence),
 		routed:    make(map[snowflake.ID]int64),
-		caughtUp:  make(chan struct{}),
-		restored:  make(chan struct{}),
+		caughtUp:  newLatch(),
+		restored:  newLatch(),
 	}
 }
 
@@ -107,9 +126,9 @@ func (g *Gateway) Run(ctx context.Context) error {
 	sub := g.hs.Bus().Subscribe(1 << 16)
 	defer sub.Close()
 	backlog := g.restore(ctx, sub)
-	g.restoredOnce.Do(func() { close(g.restored) })
+	g.restored.open()
 	if backlog == 0 {
-		g.markCaughtUp()
+		g.caughtUp.open()
 	}
 	g.running.Store(true)
 	defer g.running.Store(false)
@@ -151,7 +170,7 @@ func (g *Gateway) Run(ctx context.Context) error {
 		}
 		if backlog > 0 {
 			if backlog--; backlog == 0 {
-				g.markCaughtUp()
+				g.caughtUp.open()
 			}
 		}
 	}
@@ -159,7 +178,7 @@ func (g *Gateway) Run(ctx context.Context) error {
 		select {
 		case ev, ok := <-events:
 			if !ok {
-				g.markCaughtUp() // nothing more will be replayed
+				g.caughtUp.open() // nothing more will be replayed
 				g.shutdown()
 				return nil
 			}
@@ -191,15 +210,13 @@ func (g *Gateway) Run(ctx context.Context) error {
 			sub.Close()
 			for range events {
 			}
-			g.markCaughtUp()
-			g.restoredOnce.Do(func() { close(g.restored) })
+			g.caughtUp.open()
+			g.restored.open()
 			g.shutdown()
 			return nil
 		}
 	}
 }
-
-func (g *Gateway) markCaughtUp() { g.caughtUpOnce.Do(func() { close(g.caughtUp) }) }
 
 // shutdown sends RECONNECT to every connected session, waits for the
 // connections to close and saves the sessions.

@@ -176,9 +176,7 @@ func TestReadyGuildCreateAndDispatch(t *testing.T) {
 	st.ForEachBackend(t, func(t *testing.T, b st.Backend) {
 		s := st.Start(t, st.Options{Backend: b})
 		alice, bob := s.Register(t, "alice", "correct horse"), s.Register(t, "bob", "correct horse")
-		g := do(t, s, "POST", "/api/v10/guilds", alice, map[string]any{"name": "Live"})
-		gid := g["id"].(string)
-		general := generalOf(t, s, gid, alice)
+		gid, general := newGuild(t, s, alice, "Live")
 		inv := do(t, s, "POST", "/api/v10/channels/"+general+"/invites", alice, map[string]any{})["code"].(string)
 
 		for _, q := range []string{"?v=10&encoding=json", "/?v=9", ""} {
@@ -252,6 +250,14 @@ func TestReadyGuildCreateAndDispatch(t *testing.T) {
 	})
 }
 
+// newGuild makes a guild owned by tok and returns its ID and the ID of its
+// text channel.
+func newGuild(t *testing.T, s *st.Server, tok, name string) (id, general string) {
+	t.Helper()
+	id = do(t, s, "POST", "/api/v10/guilds", tok, map[string]any{"name": name})["id"].(string)
+	return id, generalOf(t, s, id, tok)
+}
+
 // generalOf is the ID of a guild's first text channel.
 func generalOf(t *testing.T, s *st.Server, guild, tok string) string {
 	t.Helper()
@@ -277,8 +283,7 @@ func listOf(t *testing.T, s *st.Server, path, tok string) []map[string]any {
 func TestIntentsFilter(t *testing.T) {
 	s := st.Start(t, st.Options{})
 	alice := s.Register(t, "alice", "correct horse")
-	g := do(t, s, "POST", "/api/v10/guilds", alice, map[string]any{"name": "Quiet"})
-	general := generalOf(t, s, g["id"].(string), alice)
+	_, general := newGuild(t, s, alice, "Quiet")
 	c := dial(t, s, "")
 	identify(c, alice, 1) // GUILDS only: no messages
 	c.until("GUILD_CREATE")
@@ -371,8 +376,7 @@ func TestProtocolErrors(t *testing.T) {
 func TestHeartbeatAndResume(t *testing.T) {
 	s := st.Start(t, st.Options{})
 	alice := s.Register(t, "alice", "correct horse")
-	g := do(t, s, "POST", "/api/v10/guilds", alice, map[string]any{"name": "Resume"})
-	general := generalOf(t, s, g["id"].(string), alice)
+	_, general := newGuild(t, s, alice, "Resume")
 	c := dial(t, s, "?compress=zlib-stream")
 	ready := identify(c, alice, allIntents)
 	var r struct {
@@ -463,9 +467,7 @@ func TestResumeAcrossRestart(t *testing.T) {
 	st.ForEachBackend(t, func(t *testing.T, b st.Backend) {
 		s := st.Start(t, st.Options{Backend: b})
 		alice, bob := s.Register(t, "alice", "correct horse"), s.Register(t, "bob", "correct horse")
-		g := do(t, s, "POST", "/api/v10/guilds", alice, map[string]any{"name": "Restarts"})
-		gid := g["id"].(string)
-		general := generalOf(t, s, gid, alice)
+		gid, general := newGuild(t, s, alice, "Restarts")
 		c := dial(t, s, "")
 		var r struct {
 			SessionID string `json:"session_id"`
@@ -478,18 +480,7 @@ func TestResumeAcrossRestart(t *testing.T) {
 		c.ws.CloseNow()
 		do(t, s, "POST", "/api/v10/channels/"+general+"/messages", alice, map[string]any{"content": "missed before"})
 
-		guild, _ := snowflake.Parse(gid)
-		s2 := s.RestartWith(t, func(db storage.Store) {
-			ctx := context.Background()
-			err := db.Update(ctx, func(tx storage.Tx) error {
-				_, err := tx.AppendEvent(ctx, storage.Event{LogID: guild, Type: "MESSAGE_CREATE",
-					Payload: []byte(`{"id":"1","guild_id":"` + gid + `","channel_id":"` + general + `","content":"committed while stopping","author":{"id":"1"},"mentions":[]}`)})
-				return err
-			})
-			if err != nil {
-				t.Fatal(err)
-			}
-		})
+		s2 := s.RestartWith(t, writeMessageEvent(t, gid, general, "committed while stopping"))
 		c2 := dial(t, s2, "")
 		c2.must(5 * time.Second) // HELLO
 		c2.send(6, map[string]any{"token": alice, "session_id": r.SessionID, "seq": last})
@@ -566,9 +557,8 @@ func TestHeartbeatRequestAndTimeout(t *testing.T) {
 func TestDisallowedIntents(t *testing.T) {
 	s := st.Start(t, st.Options{})
 	alice := s.Register(t, "alice", "correct horse")
-	g := do(t, s, "POST", "/api/v10/guilds", alice, map[string]any{"name": "Intents"})
-	general := generalOf(t, s, g["id"].(string), alice)
-	bot := newBot(t, s, alice, "quiet", g["id"].(string))
+	gid, general := newGuild(t, s, alice, "Intents")
+	bot := newBot(t, s, alice, "quiet", gid)
 	apps := s.Do(t, "GET", "/api/v10/applications", alice, nil)
 	var list []map[string]any
 	json.Unmarshal(apps.Body, &list)
@@ -607,9 +597,8 @@ func TestDisallowedIntents(t *testing.T) {
 func TestAuditLogEntryCreate(t *testing.T) {
 	s := st.Start(t, st.Options{})
 	owner, member := s.Register(t, "owner", "correct horse"), s.Register(t, "member", "correct horse")
-	g := do(t, s, "POST", "/api/v10/guilds", owner, map[string]any{"name": "Audited"})
-	gid := g["id"].(string)
-	inv := do(t, s, "POST", "/api/v10/channels/"+generalOf(t, s, gid, owner)+"/invites", owner, map[string]any{})["code"].(string)
+	gid, general := newGuild(t, s, owner, "Audited")
+	inv := do(t, s, "POST", "/api/v10/channels/"+general+"/invites", owner, map[string]any{})["code"].(string)
 	do(t, s, "POST", "/api/v10/invites/"+inv, member, nil)
 	const moderation = 1<<0 | 1<<2
 	mod := dial(t, s, "")
@@ -653,9 +642,7 @@ func TestAuditLogEntryCreate(t *testing.T) {
 func TestResumeAcrossTwoRestarts(t *testing.T) {
 	s := st.Start(t, st.Options{})
 	alice := s.Register(t, "alice", "correct horse")
-	g := do(t, s, "POST", "/api/v10/guilds", alice, map[string]any{"name": "Twice"})
-	gid := g["id"].(string)
-	general := generalOf(t, s, gid, alice)
+	gid, general := newGuild(t, s, alice, "Twice")
 	c := dial(t, s, "")
 	var r struct {
 		SessionID string `json:"session_id"`
@@ -666,19 +653,8 @@ func TestResumeAcrossTwoRestarts(t *testing.T) {
 	c.until("MESSAGE_CREATE")
 	last := c.seq
 	c.ws.CloseNow()
-	guild, _ := snowflake.Parse(gid)
 	s2 := s.Restart(t)
-	s3 := s2.RestartWith(t, func(db storage.Store) {
-		ctx := context.Background()
-		err := db.Update(ctx, func(tx storage.Tx) error {
-			_, err := tx.AppendEvent(ctx, storage.Event{LogID: guild, Type: "MESSAGE_CREATE",
-				Payload: []byte(`{"id":"1","guild_id":"` + gid + `","channel_id":"` + general + `","content":"between two restarts","author":{"id":"1"},"mentions":[]}`)})
-			return err
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-	})
+	s3 := s2.RestartWith(t, writeMessageEvent(t, gid, general, "between two restarts"))
 	c2 := dial(t, s3, "")
 	c2.must(5 * time.Second) // HELLO
 	c2.send(6, map[string]any{"token": alice, "session_id": r.SessionID, "seq": last})
@@ -687,5 +663,28 @@ func TestResumeAcrossTwoRestarts(t *testing.T) {
 	}
 	if p := c2.must(5 * time.Second); p.T != "RESUMED" {
 		t.Fatalf("then %s", p.T)
+	}
+}
+
+// writeMessageEvent appends a MESSAGE_CREATE with content to a guild's log
+// straight in the database, as a stopping process that had committed it
+// after its gateway stopped routing would leave it; for RestartWith.
+func writeMessageEvent(t *testing.T, guild, channel, content string) func(storage.Store) {
+	return func(db storage.Store) {
+		t.Helper()
+		log, err := snowflake.Parse(guild)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx := context.Background()
+		payload, _ := json.Marshal(map[string]any{"id": "1", "guild_id": guild, "channel_id": channel, "content": content,
+			"author": map[string]any{"id": "1"}, "mentions": []any{}})
+		err = db.Update(ctx, func(tx storage.Tx) error {
+			_, err := tx.AppendEvent(ctx, storage.Event{LogID: log, Type: "MESSAGE_CREATE", Payload: payload})
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
 	}
 }

@@ -30,8 +30,7 @@ func presenceOf(t *testing.T, c *client) string {
 func TestPresence(t *testing.T) {
 	s := st.Start(t, st.Options{})
 	alice, bob := s.Register(t, "alice", "correct horse"), s.Register(t, "bob", "correct horse")
-	g := do(t, s, "POST", "/api/v10/guilds", alice, map[string]any{"name": "Here"})
-	general := generalOf(t, s, g["id"].(string), alice)
+	_, general := newGuild(t, s, alice, "Here")
 	inv := do(t, s, "POST", "/api/v10/channels/"+general+"/invites", alice, map[string]any{})["code"].(string)
 	do(t, s, "POST", "/api/v10/invites/"+inv, bob, nil)
 

@@ -76,8 +76,7 @@ func TestConnectionStormLeaksNothing(t *testing.T) {
 func TestSlowConsumerIsDropped(t *testing.T) {
 	s := st.Start(t, st.Options{})
 	alice := s.Register(t, "alice", "correct horse")
-	g := do(t, s, "POST", "/api/v10/guilds", alice, map[string]any{"name": "Flood"})
-	general := generalOf(t, s, g["id"].(string), alice)
+	_, general := newGuild(t, s, alice, "Flood")
 	slow := dial(t, s, "")
 	var r struct {
 		SessionID string `json:"session_id"`

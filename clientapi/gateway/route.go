@@ -172,30 +172,31 @@ func (g *Gateway) route(ctx context.Context, ev storage.Event) {
 	if ev.Type == "GUILD_ROLE_UPDATE" || ev.Type == "GUILD_ROLE_DELETE" || ev.Type == "GUILD_MEMBER_UPDATE" {
 		defer g.recheckChannels(ctx, ev, m, guildID, targets)
 	}
+	// allowed is the permission a user needs to see the event, if any:
+	// for a channel's events its viewers (invite codes only to those who
+	// manage the channel's invites, as on Discord), for an audit log entry
+	// its readers. It is asked once per user.
+	var allowed func(user snowflake.ID) bool
+	switch {
+	case ev.Type == homeserver.AuditEntryCreated:
+		allowed = func(user snowflake.ID) bool {
+			return g.hs.GuildPermissions(ctx, user, guildID).Has(permission.ViewAuditLog)
+		}
+	case channel != 0:
+		perm := permission.ViewChannel
+		if strings.HasPrefix(ev.Type, "INVITE_") {
+			perm = permission.ManageChannels
+		}
+		allowed = func(user snowflake.ID) bool { return g.hs.ChannelPermissions(ctx, user, channel).Has(perm) }
+	}
 	for _, s := range targets {
 		if !s.inGuild(guildID) || (need != 0 && s.intents&need == 0) {
 			continue
 		}
-		if ev.Type == homeserver.AuditEntryCreated {
+		if allowed != nil {
 			may, ok := seen[s.user.User.ID]
 			if !ok {
-				may = g.hs.GuildPermissions(ctx, s.user.User.ID, guildID).Has(permission.ViewAuditLog)
-				seen[s.user.User.ID] = may
-			}
-			if !may {
-				continue
-			}
-		}
-		if channel != 0 {
-			may, ok := seen[s.user.User.ID]
-			if !ok {
-				// Invite codes go only to those who manage the channel's
-				// invites, as on Discord; everything else to viewers.
-				need := permission.ViewChannel
-				if strings.HasPrefix(ev.Type, "INVITE_") {
-					need = permission.ManageChannels
-				}
-				may = g.hs.ChannelPermissions(ctx, s.user.User.ID, channel).Has(need)
+				may = allowed(s.user.User.ID)
 				seen[s.user.User.ID] = may
 			}
 			if !may {

@@ -478,10 +478,8 @@ func (g *Gateway) identify(ctx context.Context, kick context.CancelFunc, c *conn
 			return nil, errors.New("disallowed intents")
 		}
 	}
-	select {
-	case <-g.caughtUp: // see Run
-	case <-ctx.Done():
-		return nil, ctx.Err()
+	if err := g.caughtUp.wait(ctx); err != nil { // see Run
+		return nil, err
 	}
 	guilds, err := g.hs.GuildIDs(ctx, p.User.ID)
 	if err != nil {
@@ -589,10 +587,8 @@ func (g *Gateway) resume(ctx context.Context, kick context.CancelFunc, c *conn, 
 		c.close(closeAuthFailed, "Authentication failed.")
 		return nil, err
 	}
-	select {
-	case <-g.restored: // see Run
-	case <-ctx.Done():
-		return nil, ctx.Err()
+	if err := g.restored.wait(ctx); err != nil { // see Run
+		return nil, err
 	}
 	g.settle(ctx)
 	g.mu.RLock()

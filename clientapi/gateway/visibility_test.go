@@ -14,9 +14,7 @@ func TestAccessChangesAreToldAsCreateAndDelete(t *testing.T) {
 	st.ForEachBackend(t, func(t *testing.T, b st.Backend) {
 		s := st.Start(t, st.Options{Backend: b})
 		alice, bob := s.Register(t, "alice", "correct horse"), s.Register(t, "bob", "correct horse")
-		g := do(t, s, "POST", "/api/v10/guilds", alice, map[string]any{"name": "Doors"})
-		gid := g["id"].(string)
-		general := generalOf(t, s, gid, alice)
+		gid, general := newGuild(t, s, alice, "Doors")
 		inv := do(t, s, "POST", "/api/v10/channels/"+general+"/invites", alice, map[string]any{})["code"].(string)
 		do(t, s, "POST", "/api/v10/invites/"+inv, bob, nil)
 		bobID := do(t, s, "GET", "/api/v10/users/@me", bob, nil)["id"].(string)

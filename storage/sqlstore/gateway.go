@@ -82,29 +82,29 @@ func (t *tx) SetGatewayState(ctx context.Context, st storage.GatewayState) error
 	for _, s := range st.Sessions {
 		rows = append(rows, []any{s.ID, int64(s.UserID), string(s.State), ms(s.SavedAt)})
 	}
-	if err := t.insertRows(ctx, "gateway_sessions (id, user_id, state, saved_at)", rows); err != nil {
+	if err := t.insertRows(ctx, "gateway_sessions (id, user_id, state, saved_at)", rows, t.d.maxRows()); err != nil {
 		return t.wrap("save gateway sessions", err)
 	}
 	rows = rows[:0]
 	for i, p := range st.Payloads {
 		rows = append(rows, []any{int64(i), string(p)})
 	}
-	if err := t.insertRows(ctx, "gateway_payloads (id, body)", rows); err != nil {
+	if err := t.insertRows(ctx, "gateway_payloads (id, body)", rows, t.d.maxRows()); err != nil {
 		return t.wrap("save gateway payloads", err)
 	}
 	rows = rows[:0]
 	for log, seq := range st.Cursors {
 		rows = append(rows, []any{int64(log), seq})
 	}
-	return t.wrap("save gateway cursors", t.insertRows(ctx, "gateway_cursors (log_id, seq)", rows))
+	return t.wrap("save gateway cursors", t.insertRows(ctx, "gateway_cursors (log_id, seq)", rows, t.d.maxRows()))
 }
 
 // insertRows inserts rows (each with the same number of values) into
 // target, a table and its column list, in multi-row statements of at most
-// the dialect's row bound.
-func (t *tx) insertRows(ctx context.Context, target string, rows [][]any) error {
+// per rows.
+func (t *tx) insertRows(ctx context.Context, target string, rows [][]any, per int) error {
 	for len(rows) > 0 {
-		n := min(len(rows), t.d.maxRows())
+		n := min(len(rows), per)
 		var b strings.Builder
 		b.WriteString("INSERT INTO " + target + " VALUES ")
 		var args []any
