@@ -179,6 +179,9 @@ func (h *Homeserver) commitBatch(batch []*writeJob) {
 func (h *Homeserver) storeWrite(ctx context.Context, w logWrite) ([]storage.Event, error) {
 	var out []storage.Event
 	err := h.store.Update(ctx, func(tx storage.Tx) error {
+		if err := checkLogs(ctx, tx, w.events, 0); err != nil {
+			return err
+		}
 		if err := tx.CreateMessages(ctx, w.messages); err != nil {
 			return err
 		}

@@ -154,7 +154,16 @@ type events struct {
 	out     []storage.Event
 	// ephemeral are published after the commit too, but never logged.
 	ephemeral []storage.Event
+	// replica is the one replica log this transaction applies its
+	// origin's events to (0: a local write, which may append to no
+	// replica's log; see checkLogs).
+	replica snowflake.ID
 }
+
+// applyingReplica says that this transaction applies the events of the
+// replica logID's origin, and so may append to that replica's log (and to
+// no other replica's).
+func (e *events) applyingReplica(logID snowflake.ID) { e.replica = logID }
 
 // Ephemeral adds an event that is published once the transaction has
 // committed but is not in any log (Seq 0): it reaches those connected now
@@ -207,11 +216,40 @@ func (e *events) flush(ctx context.Context) error {
 			}
 		}
 	}
+	if err := checkLogs(ctx, e.tx, ordered, e.replica); err != nil {
+		return err
+	}
 	out, err := e.tx.AppendEvents(ctx, ordered)
 	if err != nil {
 		return err
 	}
 	e.out, e.pending = append(e.out, out...), nil
+	return nil
+}
+
+// checkLogs is the write door's lock. A guild or DM channel this server
+// copies from another homeserver (a replica) changes only as its origin's
+// events say: a write of this server's users to it is forwarded to the
+// origin as an act, decided where the write begins. Every change appends
+// to its log in the same transaction, so refusing here any append to a
+// replica's log except by the transaction applying that replica's events
+// makes a write that forgot to forward fail whole, instead of forking the
+// replica from its origin.
+func checkLogs(ctx context.Context, tx storage.Tx, evs []storage.Event, applying snowflake.ID) error {
+	var last snowflake.ID
+	for _, e := range evs {
+		if e.LogID == last || e.LogID == applying {
+			continue
+		}
+		last = e.LogID
+		rep, err := tx.Replica(ctx, e.LogID)
+		switch {
+		case err == nil:
+			return fmt.Errorf("local write to the log of %d, a replica of %s: %w", e.LogID, rep.Origin, ErrRemoteGuild)
+		case !errors.Is(err, storage.ErrNotFound):
+			return fmt.Errorf("check log %d: %w", e.LogID, err)
+		}
+	}
 	return nil
 }
 

@@ -292,6 +292,7 @@ func (h *Homeserver) applyBatch(ctx context.Context, g replicaLog, rep storage.R
 		last = e.Seq
 	}
 	err := h.update(ctx, func(tx storage.Tx, ev *events) error {
+		ev.applyingReplica(g.ID)
 		l := h.newLocalizer(tx, tx)
 		l.deferred = true
 		var globals []string
@@ -803,6 +804,7 @@ func (h *Homeserver) remoteJoin(ctx context.Context, p Principal, server, code s
 			return err
 		}
 		guildID = st.ID
+		ev.applyingReplica(guildID)
 		_, err := tx.Replica(ctx, guildID)
 		existing = err == nil
 		if err != nil && !errors.Is(err, storage.ErrNotFound) {

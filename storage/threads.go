@@ -56,7 +56,8 @@ type ThreadReader interface {
 	ArchivedThreads(ctx context.Context, parentID snowflake.ID, types []int, before time.Time, limit int) ([]Channel, error)
 	// IdleThreads lists unarchived threads whose last activity (newest
 	// message, or creation) is older than their auto-archive duration at
-	// now, at most limit.
+	// now, at most limit; threads of replica guilds are not listed (their
+	// origin archives them).
 	IdleThreads(ctx context.Context, now time.Time, limit int) ([]Channel, error)
 	// ThreadMessageCount counts the messages of a thread.
 	ThreadMessageCount(ctx context.Context, threadID snowflake.ID) (int, error)

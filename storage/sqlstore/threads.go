@@ -49,13 +49,15 @@ func (r reader) ActiveThreads(ctx context.Context, guildID snowflake.ID) ([]stor
 // IdleThreads implements storage.Reader. A snowflake's top 42 bits are
 // milliseconds since Discord's epoch, so the activity time is computed in
 // SQL from the newest message ID (or the thread's own ID); both dialects
-// shift integers alike.
+// shift integers alike. Threads of replica guilds are left out: their
+// origin archives them, and the replica follows its events.
 func (r reader) IdleThreads(ctx context.Context, now time.Time, limit int) ([]storage.Channel, error) {
 	if limit <= 0 {
 		limit = 100
 	}
 	chans, err := queryAll(ctx, r, "idle threads", scanChannel, `SELECT `+channelColumns+` FROM channels
 		WHERE type IN (`+threadTypes+`) AND archived = $1
+		AND guild_id NOT IN (SELECT log_id FROM replicas)
 		AND (COALESCE(last_message_id, id) / 4194304) + 1420070400000 + auto_archive * 60000 < $2
 		ORDER BY id LIMIT $3`, false, ms(now), limit)
 	if err != nil || len(chans) == 0 {

@@ -3226,6 +3226,13 @@ func testIdleThreads(t *testing.T, s storage.Store) {
 	if err != nil || len(idle) != 1 || idle[0].ID != stale.ID || idle[0].Thread == nil {
 		t.Fatalf("IdleThreads = %+v, %v", idle, err)
 	}
+	// The threads of a replica guild are its origin's to archive.
+	update(t, s, func(tx storage.Tx) error {
+		return tx.SetReplica(ctx, storage.Replica{LogID: g.ID, Origin: "origin.example", Seq: 1})
+	})
+	if idle, err := s.IdleThreads(ctx, now, 10); err != nil || len(idle) != 0 {
+		t.Fatalf("IdleThreads of a replica = %+v, %v", idle, err)
+	}
 }
 
 // testSearchManyMatches: a word in thousands of messages (past the point
