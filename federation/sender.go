@@ -53,7 +53,11 @@ type Sender struct {
 	// seen of each, for the lag metric.
 	logs  map[snowflake.ID][]string
 	heads map[snowflake.ID]int64
-	run   func(name string) // starts a peer's goroutine; set by Run
+	// lags is each peer's lag as last set on its gauge: recomputed by
+	// each delivery pass, and raised by each new event in between, so
+	// that the gauge rises while a peer hangs in a long transaction.
+	lags map[string]int64
+	run  func(name string) // starts a peer's goroutine; set by Run
 
 	refreshNow chan struct{}
 
@@ -76,6 +80,7 @@ func NewSender(hs SenderDomain, client *Client, log *slog.Logger, reg prometheus
 	s := &Sender{
 		hs: hs, client: client, log: log,
 		peers: map[string]*peerQueue{}, logs: map[snowflake.ID][]string{}, heads: map[snowflake.ID]int64{},
+		lags:       map[string]int64{},
 		refreshNow: make(chan struct{}, 1),
 		lag: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "hearth_federation_delivery_lag_events",
@@ -233,13 +238,21 @@ func (s *Sender) route(ctx context.Context, ev storage.Event) {
 		s.refresh(ctx)
 	}
 	s.mu.Lock()
-	if ev.Seq > s.heads[ev.LogID] {
+	var grew int64
+	if old := s.heads[ev.LogID]; ev.Seq > old {
 		s.heads[ev.LogID] = ev.Seq
+		if old > 0 { // unknown before: the next delivery pass counts it
+			grew = ev.Seq - old
+		}
 	}
 	var qs []*peerQueue
 	for _, p := range s.logs[ev.LogID] {
 		if q := s.peers[p]; q != nil {
 			qs = append(qs, q)
+		}
+		if grew > 0 {
+			s.lags[p] += grew
+			s.lag.WithLabelValues(p).Set(float64(s.lags[p]))
 		}
 	}
 	s.mu.Unlock()
@@ -326,7 +339,12 @@ func (s *Sender) deliver(ctx context.Context, peer string) (progressed bool, err
 		return false, err
 	}
 	var lag int64
-	defer func() { s.lag.WithLabelValues(peer).Set(float64(lag)) }()
+	defer func() {
+		s.mu.Lock()
+		s.lags[peer] = lag
+		s.lag.WithLabelValues(peer).Set(float64(lag))
+		s.mu.Unlock()
+	}()
 	var failed error
 	for _, c := range cs {
 		if c.Peer != peer {

@@ -1,0 +1,198 @@
+package federation_test
+
+import (
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	st "hearth/server/servertest"
+)
+
+// Partitions are made with the kernel's packet filter, not by stopping
+// processes: a peer behind a cut is alive, its connections hang and its
+// packets vanish, as on a real network. Each homeserver of these tests
+// listens on its own loopback address, and a cut drops what other
+// homeservers send to it (their requests leave from 127.0.0.1), so the
+// servers stay up and readable by the test itself through the address it
+// binds its own requests to.
+
+// netfilter reports whether the tests may cut the network here: iptables
+// is present and usable (root). CI must cut: there it fails instead.
+func netfilter(t *testing.T) {
+	t.Helper()
+	err := exec.Command("iptables", "-w", "-L", "INPUT", "-n").Run()
+	if err == nil {
+		return
+	}
+	if os.Getenv("CI") != "" || os.Getenv("HEARTH_TEST_NETFILTER") != "" {
+		t.Fatalf("partition tests need iptables as root (apt-get install -y iptables): %v", err)
+	}
+	t.Skipf("partition tests skipped: iptables is not usable here (%v); CI runs them", err)
+}
+
+// cut drops every packet that reaches addr's IP from 127.0.0.1 (where the
+// homeservers' requests come from) until heal is called or the test ends.
+type cut struct {
+	t    *testing.T
+	rule []string
+	once sync.Once
+}
+
+func newCut(t *testing.T, s *st.Server) *cut {
+	t.Helper()
+	host := s.ServerName()[:strings.LastIndex(s.ServerName(), ":")]
+	c := &cut{t: t, rule: []string{"INPUT", "-p", "tcp", "-s", "127.0.0.1", "-d", host, "-j", "DROP"}}
+	if out, err := exec.Command("iptables", append([]string{"-w", "-I"}, c.rule...)...).CombinedOutput(); err != nil {
+		t.Fatalf("cut %s: %v: %s", host, err, out)
+	}
+	t.Cleanup(c.heal)
+	return c
+}
+
+func (c *cut) heal() {
+	c.once.Do(func() {
+		if out, err := exec.Command("iptables", append([]string{"-w", "-D"}, c.rule...)...).CombinedOutput(); err != nil {
+			c.t.Errorf("heal: %v: %s", err, out)
+		}
+	})
+}
+
+// testSource makes the test's own HTTP requests leave from 127.0.0.99, so
+// that a cut, which drops what comes from 127.0.0.1, leaves the test able
+// to read every server. The servers' outbound clients are their own.
+func testSource(t *testing.T) {
+	t.Helper()
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.DialContext = (&net.Dialer{LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, 99)}, Timeout: 5 * time.Second}).DialContext
+	old := http.DefaultClient.Transport
+	http.DefaultClient.Transport = tr
+	t.Cleanup(func() {
+		http.DefaultClient.Transport = old
+		tr.CloseIdleConnections()
+	})
+}
+
+// metric reads one series of a server's /metrics (-1 when absent).
+func metric(t *testing.T, s *st.Server, series string) float64 {
+	t.Helper()
+	re := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(series) + ` (\S+)$`)
+	m := re.FindStringSubmatch(string(s.Do(t, "GET", "/metrics", "", nil).Body))
+	if m == nil {
+		return -1
+	}
+	v, _ := strconv.ParseFloat(m[1], 64)
+	return v
+}
+
+// lagOf reads an origin's delivery lag gauge for a peer.
+func lagOf(t *testing.T, s *st.Server, peer string) float64 {
+	return metric(t, s, `hearth_federation_delivery_lag_events{peer="`+peer+`"}`)
+}
+
+// waitFor is eventually with a deadline of its own.
+func waitFor(t *testing.T, what string, limit time.Duration, check func() string) {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for {
+		why := check()
+		if why == "" {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: %s", what, why)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// A peer that hangs (its packets dropped) holds up nobody else: the
+// origin goes on delivering to the other peers, its lag gauge for the cut
+// peer rises while the cut lasts and falls after, and the cut peer's
+// replica catches up once the network heals.
+func TestPartitionedPeerHoldsUpNobody(t *testing.T) {
+	netfilter(t)
+	testSource(t)
+	a := st.Start(t, st.Options{Listen: "127.0.0.21:0"})
+	b := st.Start(t, st.Options{Listen: "127.0.0.22:0"})
+	c := st.Start(t, st.Options{Listen: "127.0.0.23:0"})
+	ann, bob, cat := register(t, a, "ann"), register(t, b, "bob"), register(t, c, "cat")
+	ok(t, ann.do(t, "POST", "/api/v10/guilds", map[string]any{"name": "Cut"}), 201)
+	_, general := ann.guildNamed(t, "Cut")
+	code := ok(t, ann.do(t, "POST", "/api/v10/channels/"+general+"/invites", map[string]any{"max_age": 0}), 200)["code"].(string)
+	ok(t, bob.do(t, "POST", "/api/v10/invites/"+code+"@"+a.ServerName(), nil), 200)
+	ok(t, cat.do(t, "POST", "/api/v10/invites/"+code+"@"+a.ServerName(), nil), 200)
+	_, bGeneral := bob.guildNamed(t, "Cut")
+	_, cGeneral := cat.guildNamed(t, "Cut")
+	ok(t, ann.do(t, "POST", "/api/v10/channels/"+general+"/messages", map[string]any{"content": "before"}), 200)
+	for _, v := range []struct {
+		u  user
+		ch string
+	}{{bob, bGeneral}, {cat, cGeneral}} {
+		eventually(t, "the first message on "+v.u.s.ServerName(), func() string {
+			if got := v.u.contents(t, v.ch, 10); len(got) != 1 {
+				return fmt.Sprintf("%q", got)
+			}
+			return ""
+		})
+	}
+	eventually(t, "no lag before the cut", func() string {
+		if l := lagOf(t, a, b.ServerName()); l != 0 {
+			return fmt.Sprintf("lag %v", l)
+		}
+		return ""
+	})
+
+	cb := newCut(t, b)
+	const n = 5
+	for i := range n {
+		ok(t, ann.do(t, "POST", "/api/v10/channels/"+general+"/messages", map[string]any{"content": fmt.Sprint("during ", i)}), 200)
+	}
+	eventually(t, "C receives while B hangs", func() string {
+		if got := cat.contents(t, cGeneral, 10); len(got) != n+1 {
+			return fmt.Sprintf("C has %q", got)
+		}
+		return ""
+	})
+	eventually(t, "the lag for B rises", func() string {
+		if l := lagOf(t, a, b.ServerName()); l < n {
+			return fmt.Sprintf("lag %v", l)
+		}
+		return ""
+	})
+	if got := bob.contents(t, bGeneral, 10); len(got) != 1 {
+		t.Fatalf("B has %q behind the cut", got)
+	}
+	// The cut lasts until A has given up on a transaction at least once
+	// (its request deadline), so that what follows the heal is A's retry,
+	// not a stalled request's packets getting through.
+	waitFor(t, "A to fail a transaction to B", time.Minute, func() string {
+		if n := metric(t, a, `hearth_federation_transactions_total{outcome="error",peer="`+b.ServerName()+`"}`); n < 1 {
+			return fmt.Sprintf("%v failed", n)
+		}
+		return ""
+	})
+
+	cb.heal()
+	healed := time.Now()
+	eventually(t, "B catches up after the heal", func() string {
+		if got := bob.contents(t, bGeneral, 10); len(got) != n+1 {
+			return fmt.Sprintf("B has %q", got)
+		}
+		return ""
+	})
+	t.Logf("B converged %v after the heal", time.Since(healed).Round(time.Millisecond))
+	eventually(t, "the lag for B falls", func() string {
+		if l := lagOf(t, a, b.ServerName()); l != 0 {
+			return fmt.Sprintf("lag %v", l)
+		}
+		return ""
+	})
+}
