@@ -142,6 +142,10 @@ func (in *Inbound) reject(w http.ResponseWriter, r *http.Request, err error) {
 		code, status = "UNAVAILABLE", http.StatusServiceUnavailable
 		w.Header().Set("Retry-After", "1")
 	}
+	// A refused request's body is not wanted: closing the connection
+	// keeps net/http from reading up to 256 KiB of it to reuse the
+	// connection, which a body that never comes would hold up.
+	w.Header().Set("Connection", "close")
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	_ = jsonEncode(w, fedError{Code: code, Message: reason})
