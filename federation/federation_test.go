@@ -865,36 +865,62 @@ func TestFederationBoundsPeerAnswers(t *testing.T) {
 func TestFederationStopsAfterLastMember(t *testing.T) {
 	a, b := st.Start(t, st.Options{}), st.Start(t, st.Options{})
 	ann, bob := register(t, a, "ann"), register(t, b, "bob")
-	ok(t, ann.do(t, "POST", "/api/v10/guilds", map[string]any{"name": "Passing"}), 201)
-	_, general := ann.guildNamed(t, "Passing")
-	code := ok(t, ann.do(t, "POST", "/api/v10/channels/"+general+"/invites", map[string]any{}), 200)["code"].(string)
-	inv := ok(t, bob.do(t, "POST", "/api/v10/invites/"+code+"@"+a.ServerName(), nil), 200)
+	join := func(name string) (guildOnA, channelOnA string, inv map[string]any) {
+		guildOnA = ok(t, ann.do(t, "POST", "/api/v10/guilds", map[string]any{"name": name}), 201)["id"].(string)
+		_, channelOnA = ann.guildNamed(t, name)
+		code := ok(t, ann.do(t, "POST", "/api/v10/channels/"+channelOnA+"/invites", map[string]any{}), 200)["code"].(string)
+		return guildOnA, channelOnA, ok(t, bob.do(t, "POST", "/api/v10/invites/"+code+"@"+a.ServerName(), nil), 200)
+	}
+	passing, general, inv := join("Passing")
+	// Bob stays in a second guild of A's: its messages reaching B show
+	// that A's delivery to B has run its course (below).
+	_, staying, _ := join("Staying")
+	_, bStaying := bob.guildNamed(t, "Staying")
 	replica, _ := strconv.ParseUint(inv["guild"].(map[string]any)["id"].(string), 10, 64)
+	passingID, _ := strconv.ParseUint(passing, 10, 64)
 	ok(t, bob.do(t, "DELETE", "/api/v10/users/@me/guilds/"+inv["guild"].(map[string]any)["id"].(string), nil), 204)
 	ctx := context.Background()
-	var left int64
-	eventually(t, "the departure on B", func() string {
+	// A drops B's delivery cursor of the guild once B has acknowledged
+	// everything up to the departure: from then on A has nothing to
+	// deliver B from that log.
+	eventually(t, "the departure delivered and B's cursor gone on A", func() string {
 		for _, g := range list(t, bob.do(t, "GET", "/api/v10/users/@me/guilds", nil)) {
 			if g["name"] == "Passing" {
 				return "bob still has the guild"
 			}
 		}
-		seq, err := b.Homeserver().ReplicaPosition(ctx, snowflake.ID(replica))
+		cs, err := a.Homeserver().DeliveryCursors(ctx)
 		if err != nil {
 			return err.Error()
 		}
-		left = seq
+		for _, c := range cs {
+			if c.Peer == b.ServerName() && c.LogID == snowflake.ID(passingID) {
+				return fmt.Sprintf("A still delivers the guild to B from %d", c.Seq)
+			}
+		}
 		return ""
 	})
-	// The delivery that acknowledges the departure may cover a stretch
-	// with nothing for B in it; after that, B's position stays.
-	ok(t, ann.do(t, "POST", "/api/v10/channels/"+general+"/messages", map[string]any{"content": "after"}), 200)
-	time.Sleep(500 * time.Millisecond)
-	left, _ = b.Homeserver().ReplicaPosition(ctx, snowflake.ID(replica))
+	left, err := b.Homeserver().ReplicaPosition(ctx, snowflake.ID(replica))
+	if err != nil {
+		t.Fatal(err)
+	}
 	for range 5 {
 		ok(t, ann.do(t, "POST", "/api/v10/channels/"+general+"/messages", map[string]any{"content": "after"}), 200)
 	}
-	time.Sleep(500 * time.Millisecond)
+	// A delivers to B in passes, one after the other, each over every log
+	// B has a cursor for. The pass that carries the first witness began
+	// after the five messages were written; the second witness comes in a
+	// later pass, so once it is on B the first pass is over, and it would
+	// have carried the five had A still delivered the guild.
+	for _, w := range []string{"witness one", "witness two"} {
+		ok(t, ann.do(t, "POST", "/api/v10/channels/"+staying+"/messages", map[string]any{"content": w}), 200)
+		eventually(t, w+" on B", func() string {
+			if got := bob.contents(t, bStaying, 1); len(got) != 1 || got[0] != w {
+				return fmt.Sprintf("B's newest: %q", got)
+			}
+			return ""
+		})
+	}
 	if seq, _ := b.Homeserver().ReplicaPosition(ctx, snowflake.ID(replica)); seq != left {
 		t.Fatalf("B's replica moved from %d to %d after its last member left", left, seq)
 	}

@@ -1,9 +1,11 @@
 package federation
 
 import (
+	"bytes"
 	"context"
 	"crypto/ed25519"
 	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -17,6 +19,7 @@ import (
 	"time"
 
 	"github.com/go-fed/httpsig"
+	lru "github.com/hashicorp/golang-lru/v2"
 )
 
 // The HTTP Signatures profile of spec/federation.md: ed25519 over
@@ -61,6 +64,18 @@ var (
 	ErrDateWindow    = errors.New("date outside the window")
 	ErrDigest        = errors.New("body does not match its digest")
 	ErrHeadersUnsign = errors.New("required headers not signed")
+	// ErrMalformedSig: the Signature header does not parse (a parameter
+	// twice, one this profile does not know, a value that is not a plain
+	// quoted string, a signature that is not 64 bytes).
+	ErrMalformedSig = errors.New("malformed signature header")
+	// ErrBadKeyID: keyId is not "<server name>#ed25519:<name>"; no key is
+	// fetched for it.
+	ErrBadKeyID = errors.New("malformed keyId")
+	// ErrBodyRead: the body could not be read (cut short, or too slow).
+	ErrBodyRead = errors.New("body not read")
+	// ErrOverloaded: too many federation requests are in flight (or key
+	// fetches running); the request is refused before any work.
+	ErrOverloaded = errors.New("too many federation requests in flight")
 )
 
 // Reason names a verification error for a metric label.
@@ -71,7 +86,8 @@ func Reason(err error) string {
 	}{
 		{ErrNoSignature, "missing_signature"}, {ErrBadSignature, "bad_signature"}, {ErrUnknownKey, "unknown_key"},
 		{ErrDateWindow, "date_window"}, {ErrDigest, "digest_mismatch"}, {ErrHeadersUnsign, "unsigned_headers"},
-		{ErrWrongHost, "wrong_host"},
+		{ErrWrongHost, "wrong_host"}, {ErrMalformedSig, "malformed_signature"}, {ErrBadKeyID, "bad_key_id"},
+		{ErrBodyRead, "body_read"}, {ErrOverloaded, "overloaded"},
 	} {
 		if errors.Is(err, e.err) {
 			return e.reason
@@ -88,87 +104,153 @@ type KeySource interface {
 // ErrWrongHost: the request was signed for another server (a replay).
 var ErrWrongHost = errors.New("signed for another server")
 
-// Verify checks an incoming federation request: signature, key, Date and
-// Digest, and that it was addressed to this server (ourName), so that a
-// request signed for one server cannot be replayed to another. It returns
-// the signing server and the body (read, at most MaxBody bytes).
+// Verify checks an incoming federation request completely (VerifyHeaders,
+// then ReadBody) and returns the signing server and the body.
 func Verify(ctx context.Context, r *http.Request, ourName string, keys KeySource, now time.Time) (string, []byte, error) {
-	if r.Header.Get("Signature") == "" {
-		return "", nil, ErrNoSignature
+	s, err := VerifyHeaders(ctx, r, ourName, keys, now)
+	if err != nil {
+		return "", nil, err
+	}
+	body, err := s.ReadBody(r)
+	if err != nil {
+		return "", nil, err
+	}
+	return s.Server, body, nil
+}
+
+// Signed is a request whose headers and signature have been verified but
+// whose body has not been read yet.
+type Signed struct {
+	// Server is the signer, the server named in keyId.
+	Server string
+	digest []byte // the SHA-256 the Digest header promises
+}
+
+// VerifyHeaders makes every check that does not need the body, cheapest
+// first, without reading a byte of it: the Signature header is present
+// and parses, the request is addressed to ourName (so that a request
+// signed for one server cannot be replayed to another), Date is within
+// the window, the required headers are signed, keyId names a well-formed
+// server and key, the Digest header is well-formed, the announced length
+// fits, the key is known or fetchable, and the signature verifies. The
+// signature covers the Digest header, so only the signer can make this
+// server read a body; ReadBody then holds the body to that digest.
+func VerifyHeaders(ctx context.Context, r *http.Request, ourName string, keys KeySource, now time.Time) (*Signed, error) {
+	sigs := r.Header.Values("Signature")
+	if len(sigs) == 0 || sigs[0] == "" {
+		return nil, ErrNoSignature
 	}
 	if !strings.EqualFold(r.Host, ourName) {
-		return "", nil, fmt.Errorf("%w: %q", ErrWrongHost, r.Host)
+		return nil, fmt.Errorf("%w: %q", ErrWrongHost, r.Host)
 	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, MaxBody+1))
-	if err != nil {
-		return "", nil, fmt.Errorf("read body: %w", err)
+	dates := r.Header.Values("Date")
+	if len(dates) != 1 {
+		return nil, fmt.Errorf("%w: %d Date headers", ErrDateWindow, len(dates))
 	}
-	if len(body) > MaxBody {
-		return "", nil, fmt.Errorf("%w: body over %d bytes", ErrDigest, MaxBody)
-	}
-	date, err := http.ParseTime(r.Header.Get("Date"))
+	date, err := http.ParseTime(dates[0])
 	if err != nil || date.Sub(now) > DateWindow || now.Sub(date) > DateWindow {
-		return "", nil, ErrDateWindow
+		return nil, ErrDateWindow
 	}
-	sum := sha256.Sum256(body)
-	if r.Header.Get("Digest") != "SHA-256="+base64.StdEncoding.EncodeToString(sum[:]) {
-		return "", nil, ErrDigest
+	if len(sigs) != 1 {
+		return nil, fmt.Errorf("%w: %d Signature headers", ErrMalformedSig, len(sigs))
 	}
-	if !signsAll(r.Header.Get("Signature")) {
-		return "", nil, ErrHeadersUnsign
-	}
-	r.Header.Set("Host", r.Host)
-	v, err := httpsig.NewVerifier(r)
+	p, err := parseSignature(sigs[0])
 	if err != nil {
-		return "", nil, fmt.Errorf("%w: %w", ErrBadSignature, err)
+		return nil, err
 	}
-	server, keyID, ok := strings.Cut(v.KeyId(), "#")
-	if !ok || server == "" || keyID == "" {
-		return "", nil, fmt.Errorf("%w: keyId %q", ErrUnknownKey, v.KeyId())
-	}
-	pub, err := keys.Key(ctx, server, keyID)
+	digest, err := parseDigest(r.Header.Values("Digest"))
 	if err != nil {
-		return "", nil, fmt.Errorf("%w: %s: %w", ErrUnknownKey, v.KeyId(), err)
+		return nil, err
+	}
+	if r.ContentLength > MaxBody {
+		return nil, fmt.Errorf("%w: body of %d bytes is over %d", ErrDigest, r.ContentLength, MaxBody)
+	}
+	pub, err := keys.Key(ctx, p.server, p.key)
+	if err != nil {
+		if errors.Is(err, ErrOverloaded) {
+			return nil, err
+		}
+		return nil, fmt.Errorf("%w: %s: %w", ErrUnknownKey, p.keyID, err)
+	}
+	// The library is handed the parameters as parsed above, rebuilt, on
+	// a copy of the request: what it verifies is what was checked.
+	vr := r.WithContext(ctx)
+	vr.Header = r.Header.Clone()
+	vr.Header.Del("Authorization")
+	vr.Header.Set("Signature", p.canonical())
+	// httpsig reads "host" from the header map, where Go keeps no Host.
+	vr.Header.Set("Host", r.Host)
+	v, err := httpsig.NewVerifier(vr)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrBadSignature, err)
+	}
+	if v.KeyId() != p.keyID {
+		return nil, fmt.Errorf("%w: keyId read as %q, parsed as %q", ErrBadSignature, v.KeyId(), p.keyID)
 	}
 	if err := v.Verify(pub, httpsig.ED25519); err != nil {
-		return "", nil, fmt.Errorf("%w: %w", ErrBadSignature, err)
+		return nil, fmt.Errorf("%w: %w", ErrBadSignature, err)
 	}
-	return server, body, nil
+	return &Signed{Server: p.server, digest: digest}, nil
 }
 
-// signsAll reports whether a Signature header's headers list covers the
-// profile's.
-func signsAll(sig string) bool {
-	i := strings.Index(sig, `headers="`)
-	if i < 0 {
-		return false
+// parseDigest reads the one Digest header: "SHA-256=" and the padded
+// base64 of 32 bytes, in canonical form.
+func parseDigest(values []string) ([]byte, error) {
+	if len(values) != 1 {
+		return nil, fmt.Errorf("%w: %d Digest headers", ErrDigest, len(values))
 	}
-	rest := sig[i+len(`headers="`):]
-	list, _, _ := strings.Cut(rest, `"`)
-	have := map[string]bool{}
-	for _, h := range strings.Fields(strings.ToLower(list)) {
-		have[h] = true
+	b64, ok := strings.CutPrefix(values[0], "SHA-256=")
+	if !ok {
+		return nil, fmt.Errorf("%w: not a SHA-256 digest", ErrDigest)
 	}
-	for _, h := range signedHeaders {
-		if !have[h] {
-			return false
-		}
+	sum, err := base64.StdEncoding.Strict().DecodeString(b64)
+	if err != nil || len(sum) != sha256.Size {
+		return nil, fmt.Errorf("%w: malformed SHA-256 digest", ErrDigest)
 	}
-	return true
+	return sum, nil
 }
 
-// KeyCache fetches and caches other servers' published keys.
+// ReadBody reads the body of a verified request, at most MaxBody bytes,
+// hashing it as it streams in, and compares the hash with the signed
+// Digest in constant time.
+func (s *Signed) ReadBody(r *http.Request) ([]byte, error) {
+	h := sha256.New()
+	var buf bytes.Buffer
+	if r.ContentLength > 0 {
+		buf.Grow(int(r.ContentLength)) // at most MaxBody: VerifyHeaders checked it
+	}
+	if _, err := buf.ReadFrom(io.TeeReader(io.LimitReader(r.Body, MaxBody+1), h)); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrBodyRead, err)
+	}
+	if buf.Len() > MaxBody {
+		return nil, fmt.Errorf("%w: body over %d bytes", ErrDigest, MaxBody)
+	}
+	if subtle.ConstantTimeCompare(h.Sum(nil), s.digest) != 1 {
+		return nil, ErrDigest
+	}
+	return buf.Bytes(), nil
+}
+
+// KeyCache fetches and caches other servers' published keys. Everything
+// it keeps is bounded: unauthenticated input names the servers and keys
+// it is asked for.
 type KeyCache struct {
 	client   *http.Client
 	insecure bool
-	mu       sync.Mutex
-	keys     map[string]cachedKey
-	// inflight shares one fetch among concurrent requests for a key, and
-	// failed remembers a failed fetch for a while: unauthenticated input
-	// names the server to fetch from, so fetches must stay few.
-	inflight map[string]*fetch
-	failed   map[string]time.Time
+	keys     *lru.Cache[string, cachedKey]
+	// failed remembers a failed fetch for failureTTL, so that fetches
+	// stay few; being an LRU, a flood of names evicts the oldest.
+	failed *lru.Cache[string, time.Time]
+	// fetching bounds the fetches running at once: each may hold a
+	// request for up to 30 s, and names are free to make up.
+	fetching chan struct{}
 	now      func() time.Time
+
+	mu sync.Mutex
+	// inflight shares one fetch among concurrent requests for a key. An
+	// entry lives only while its fetch runs, and at most cap(fetching)
+	// fetches run, so the map stays that small.
+	inflight map[string]*fetch
 }
 
 type fetch struct {
@@ -177,8 +259,18 @@ type fetch struct {
 	err  error
 }
 
-// failureTTL is how long a failed key fetch is not retried.
-const failureTTL = time.Minute
+// Key cache bounds.
+const (
+	// failureTTL is how long a failed key fetch is not retried.
+	failureTTL = time.Minute
+	// keyCacheSize bounds the keys kept, and failedCacheSize the failed
+	// fetches remembered.
+	keyCacheSize    = 4096
+	failedCacheSize = 4096
+	// maxKeyFetches bounds the key fetches running at once; a request
+	// that would start another is refused as overloaded.
+	maxKeyFetches = 16
+)
 
 type cachedKey struct {
 	pub   ed25519.PublicKey
@@ -190,24 +282,38 @@ type cachedKey struct {
 // a name in a request or an invite cannot make this server call into its
 // own network.
 func NewKeyCache(insecure bool) *KeyCache {
-	return &KeyCache{client: NewClient(insecure), insecure: insecure, keys: make(map[string]cachedKey),
-		inflight: make(map[string]*fetch), failed: make(map[string]time.Time), now: time.Now}
+	keys, _ := lru.New[string, cachedKey](keyCacheSize)      // only fails on a size <= 0
+	failed, _ := lru.New[string, time.Time](failedCacheSize) // idem
+	return &KeyCache{client: NewClient(insecure), insecure: insecure, keys: keys, failed: failed,
+		fetching: make(chan struct{}, maxKeyFetches), inflight: make(map[string]*fetch), now: time.Now}
+}
+
+// Len reports how many keys and failed fetches the cache holds, and how
+// many fetches are running.
+func (k *KeyCache) Len() (keys, failed, inflight int) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.keys.Len(), k.failed.Len(), len(k.inflight)
 }
 
 // Key implements KeySource.
 func (k *KeyCache) Key(ctx context.Context, server, keyID string) (ed25519.PublicKey, error) {
 	id := server + "#" + keyID
-	k.mu.Lock()
-	if c, ok := k.keys[id]; ok && k.now().Before(c.until) {
-		k.mu.Unlock()
+	if c, ok := k.keys.Get(id); ok && k.now().Before(c.until) {
 		return c.pub, nil
 	}
-	if at, ok := k.failed[id]; ok && k.now().Sub(at) < failureTTL {
-		k.mu.Unlock()
+	if at, ok := k.failed.Get(id); ok && k.now().Sub(at) < failureTTL {
 		return nil, fmt.Errorf("keys of %s: fetch failed recently", server)
 	}
+	k.mu.Lock()
 	f, running := k.inflight[id]
 	if !running {
+		select {
+		case k.fetching <- struct{}{}:
+		default:
+			k.mu.Unlock()
+			return nil, fmt.Errorf("%w: %d key fetches running", ErrOverloaded, maxKeyFetches)
+		}
 		f = &fetch{done: make(chan struct{})}
 		k.inflight[id] = f
 	}
@@ -217,14 +323,12 @@ func (k *KeyCache) Key(ctx context.Context, server, keyID string) (ed25519.Publi
 		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 		f.pub, f.err = k.fetchKey(fctx, server, keyID)
 		cancel()
+		if f.err != nil {
+			k.failed.Add(id, k.now())
+		}
 		k.mu.Lock()
 		delete(k.inflight, id)
-		if f.err != nil {
-			if len(k.failed) > 10000 {
-				clear(k.failed) // bounded: a flood of names forgets, it does not grow
-			}
-			k.failed[id] = k.now()
-		}
+		<-k.fetching
 		k.mu.Unlock()
 		close(f.done)
 	}
@@ -277,9 +381,7 @@ func (k *KeyCache) fetchKey(ctx context.Context, server, keyID string) (ed25519.
 		if max := k.now().Add(24 * time.Hour); until.After(max) {
 			until = max
 		}
-		k.mu.Lock()
-		k.keys[id] = cachedKey{pub: ed25519.PublicKey(raw), until: until}
-		k.mu.Unlock()
+		k.keys.Add(id, cachedKey{pub: ed25519.PublicKey(raw), until: until})
 		return ed25519.PublicKey(raw), nil
 	}
 	return nil, fmt.Errorf("%s publishes no key %s", server, keyID)

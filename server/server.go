@@ -73,6 +73,9 @@ type Config struct {
 	// Now overrides the clock (tests).
 	Now func() time.Time
 	Log *slog.Logger
+	// FederationLimits bound inbound federation requests (in flight, per
+	// peer, body read time); zero fields mean federation.DefaultLimits.
+	FederationLimits federation.Limits
 }
 
 // Server is a homeserver process, listening but not yet serving until Serve.
@@ -183,7 +186,7 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	api := clientapi.New(clientapi.Config{Homeserver: hs, Log: cfg.Log, RateLimit: cfg.RateLimit,
 		MaxUpload: cfg.MaxUploadSize, GatewayURL: wsURL})
 	disc := &federation.Discovery{ServerName: cfg.ServerName, PublicURL: cfg.PublicURL, Version: Version, Key: key}
-	inbound := federation.NewInbound(cfg.ServerName, federation.NewKeyCache(cfg.InsecureFederation), cfg.Log, reg)
+	inbound := federation.NewInbound(cfg.ServerName, federation.NewKeyCache(cfg.InsecureFederation), cfg.Log, reg, cfg.FederationLimits)
 	remote := federation.NewRemote(cfg.ServerName, key, cfg.InsecureFederation)
 	hs.SetRemote(remote)
 	sender := federation.NewSender(hs, remote, cfg.Log, reg)
@@ -214,16 +217,15 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	mux.Handle("/attachments/", api)
 	route(federation.WellKnownPath, http.HandlerFunc(disc.ServeWellKnown))
 	route(federation.KeysPath, http.HandlerFunc(disc.ServeKeys))
-	mux.Handle("POST "+federation.PingPath, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		metrics.SetRoute(r, federation.PingPath)
-		inbound.ServePing(w, r)
-	}))
+	// Every signed endpoint shares one bound on requests in flight.
 	fed := func(pattern, path string, h http.HandlerFunc) {
+		limited := inbound.Limit(h)
 		mux.Handle(pattern, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			metrics.SetRoute(r, path)
-			h(w, r)
+			limited(w, r)
 		}))
 	}
+	fed("POST "+federation.PingPath, federation.PingPath, inbound.ServePing)
 	fed("POST "+federation.JoinPath, federation.JoinPath, inbound.ServeJoin)
 	fed("POST "+federation.ActPath, federation.ActPath, inbound.ServeAct)
 	fed("GET "+federation.EventsPath, federation.EventsPath, inbound.ServeEvents)

@@ -121,9 +121,11 @@ func TestFederationSurvivesOriginKill(t *testing.T) {
 		}
 	}
 
-	// Two senders, one per homeserver, each keeping what was acknowledged.
+	// Two senders, one per homeserver, each keeping what was acknowledged
+	// and counting what was not.
 	var mu sync.Mutex
 	acked := map[string]bool{}
+	refused := map[byte]int{}
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	burst := func(base, tok, channel, prefix string) {
@@ -136,64 +138,100 @@ func TestFederationSurvivesOriginKill(t *testing.T) {
 			}
 			content := fmt.Sprintf("%s%d", prefix, i)
 			status, _, err := call(t, "POST", base+"/api/v10/channels/"+channel+"/messages", tok, map[string]any{"content": content})
+			mu.Lock()
 			if err == nil && status == 200 {
-				mu.Lock()
 				acked[content] = true
-				mu.Unlock()
+			} else {
+				refused[prefix[0]]++
+			}
+			mu.Unlock()
+		}
+	}
+	// counts reads, for each sender, the acknowledged messages and the
+	// refused attempts so far.
+	counts := func() (ackedA, ackedB, refusedA, refusedB int) {
+		mu.Lock()
+		defer mu.Unlock()
+		for c := range acked {
+			if c[0] == 'a' {
+				ackedA++
+			} else {
+				ackedB++
 			}
 		}
+		return ackedA, ackedB, refused['a'], refused['b']
 	}
 	wg.Add(2)
 	go burst(origin.url, annTok, general, "a")
 	go burst(b.URL(), bobTok, bGeneral, "b")
-	time.Sleep(700 * time.Millisecond)
+	// The kill comes in the middle of the burst: once both servers'
+	// users have had messages acknowledged.
+	waitFor(t, "messages acknowledged from both servers", 30*time.Second, func() string {
+		if a, b, _, _ := counts(); a < 20 || b < 5 {
+			return fmt.Sprintf("%d from A and %d from B acknowledged", a, b)
+		}
+		return ""
+	})
 	if err := origin.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
 	origin.wait(t)
-	time.Sleep(200 * time.Millisecond)
+	// The burst goes on against the dead origin until each sender has
+	// been refused there at least once.
+	_, _, refusedA, refusedB := counts()
+	waitFor(t, "both senders refused while the origin is down", 30*time.Second, func() string {
+		if _, _, a, b := counts(); a <= refusedA || b <= refusedB {
+			return fmt.Sprintf("refused since the kill: %d to A's user, %d to B's", a-refusedA, b-refusedB)
+		}
+		return ""
+	})
 	close(stop)
 	wg.Wait()
 
 	origin = startProcess(t, nil, args...)
 	// The member server's users and the origin's agree on everything the
 	// origin committed, and that includes everything acknowledged.
-	deadline := time.Now().Add(60 * time.Second)
+	var onA, onB []string
+	waitFor(t, "both servers agree after the restart", 60*time.Second, func() string {
+		var errA, errB error
+		onA, errA = contents(t, origin.url, annTok, general)
+		onB, errB = contents(t, b.URL(), bobTok, bGeneral)
+		if errA != nil || errB != nil || strings.Join(onA, ",") != strings.Join(onB, ",") {
+			return fmt.Sprintf("A has %d (%v), B has %d (%v)", len(onA), errA, len(onB), errB)
+		}
+		return ""
+	})
+	have := map[string]bool{}
+	for _, c := range onA {
+		if have[c] {
+			t.Fatalf("%q twice", c)
+		}
+		have[c] = true
+	}
+	mu.Lock()
+	for c := range acked {
+		if !have[c] {
+			t.Fatalf("acknowledged %q is missing", c)
+		}
+	}
+	mu.Unlock()
+	fromA, fromB, _, _ := counts()
+	t.Logf("%d messages on both servers; %d acknowledged from A's user and %d from B's", len(onA), fromA, fromB)
+}
+
+// waitFor retries check until it returns "" or timeout passes, then fails
+// the test with check's last word.
+func waitFor(t *testing.T, what string, timeout time.Duration, check func() string) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
 	for {
-		onA, errA := contents(t, origin.url, annTok, general)
-		onB, errB := contents(t, b.URL(), bobTok, bGeneral)
-		if errA == nil && errB == nil && strings.Join(onA, ",") == strings.Join(onB, ",") {
-			have := map[string]bool{}
-			for _, c := range onA {
-				if have[c] {
-					t.Fatalf("%q twice", c)
-				}
-				have[c] = true
-			}
-			mu.Lock()
-			defer mu.Unlock()
-			for c := range acked {
-				if !have[c] {
-					t.Fatalf("acknowledged %q is missing", c)
-				}
-			}
-			var fromA, fromB int
-			for c := range acked {
-				if c[0] == 'a' {
-					fromA++
-				} else {
-					fromB++
-				}
-			}
-			if fromA == 0 || fromB == 0 {
-				t.Fatalf("the burst acknowledged %d from A and %d from B; want both", fromA, fromB)
-			}
-			t.Logf("%d messages on both servers; %d acknowledged from A's user and %d from B's", len(onA), fromA, fromB)
+		why := check()
+		if why == "" {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("servers disagree after restart: A has %d (%v), B has %d (%v)", len(onA), errA, len(onB), errB)
+			t.Fatalf("%s: %s", what, why)
 		}
-		time.Sleep(200 * time.Millisecond)
+		time.Sleep(50 * time.Millisecond)
 	}
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"hearth/federation"
 	"hearth/homeserver/password"
 	"hearth/server"
 	"hearth/storage"
@@ -66,6 +67,8 @@ type Options struct {
 	MaxUploadSize int64
 	// GatewayHeartbeat overrides the gateway's heartbeat interval.
 	GatewayHeartbeat time.Duration
+	// FederationLimits overrides the inbound federation limits.
+	FederationLimits federation.Limits
 }
 
 // Server is a running test homeserver.
@@ -111,6 +114,7 @@ func Start(t testing.TB, o Options) *Server {
 		Now:                o.Now,
 		ShutdownTimeout:    5 * time.Second,
 		GatewayHeartbeat:   o.GatewayHeartbeat,
+		FederationLimits:   o.FederationLimits,
 	})
 	if err != nil {
 		t.Fatalf("start homeserver: %v", err)
