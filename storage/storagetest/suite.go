@@ -31,6 +31,7 @@ func Run(t *testing.T, open func(t *testing.T) storage.Store) {
 		{"AuthorMessages", testAuthorMessages},
 		{"IdleThreads", testIdleThreads},
 		{"SearchManyMatches", testSearchManyMatches},
+		{"SearchFiltersOnly", testSearchFiltersOnly},
 		{"UseInviteLimits", testUseInviteLimits},
 		{"LockMember", testLockMember},
 		{"LockUser", testLockUser},
