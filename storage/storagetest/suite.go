@@ -35,6 +35,7 @@ func Run(t *testing.T, open func(t *testing.T) storage.Store) {
 		{"UseInviteLimits", testUseInviteLimits},
 		{"LockMember", testLockMember},
 		{"LockUser", testLockUser},
+		{"LockChannel", testLockChannel},
 		{"EventLogConcurrentAppendsGapless", testEventLogConcurrent},
 		{"EventLogRollbackLeavesNoGap", testEventLogRollback},
 		{"UpdateRollsBackState", testUpdateRollsBack},
