@@ -133,12 +133,22 @@ func TestSearchWithoutTextReadsAPage(t *testing.T) {
 	for _, dialect := range []string{"sqlite", "postgres"} {
 		t.Run(dialect, func(t *testing.T) {
 			s, db := open[dialect](t)
-			g, channels, authors := searchFixture(t, s, 3*storage.SearchCountMax)
-			queries := map[string]storage.SearchQuery{
-				"every message":          {ChannelIDs: channels},
-				"one author":             {ChannelIDs: channels, AuthorID: authors[1]},
-				"one channel":            {ChannelIDs: channels[:1]},
-				"one channel, a page on": {ChannelIDs: channels[:1], Offset: 25},
+			// PostgreSQL's planner walks once a guild is large enough for it
+			// to matter, and gathering every match then reads more rows than
+			// any step may; SQLite's sorts show in its plan at any size.
+			n := 3 * storage.SearchCountMax
+			if dialect == "sqlite" {
+				n = 1000
+			}
+			g, channels, authors := searchFixture(t, s, n)
+			queries := map[string]struct {
+				q       storage.SearchQuery
+				matches int
+			}{
+				"every message":          {storage.SearchQuery{ChannelIDs: channels}, n},
+				"one author":             {storage.SearchQuery{ChannelIDs: channels, AuthorID: authors[1]}, n / 2},
+				"one channel":            {storage.SearchQuery{ChannelIDs: channels[:1]}, n / 2},
+				"one channel, a page on": {storage.SearchQuery{ChannelIDs: channels[:1], Offset: 25}, n / 2},
 			}
 			// PostgreSQL's planner is asked to choose with the statistics a
 			// server in service has (autovacuum gathers them); on a table
@@ -153,19 +163,19 @@ func TestSearchWithoutTextReadsAPage(t *testing.T) {
 						t.Fatal(err)
 					}
 				}
-				for name, q := range queries {
+				for name, c := range queries {
 					e := &explainer{db: db, dialect: dialect}
-					page, total, err := sqlstore.ReaderOn(s, e).SearchMessages(ctx, g, q)
+					page, total, err := sqlstore.ReaderOn(s, e).SearchMessages(ctx, g, c.q)
 					if err == nil {
 						err = e.err
 					}
-					if err != nil || len(page) != 25 || total != storage.SearchCountMax {
+					if err != nil || len(page) != 25 || total != min(c.matches, storage.SearchCountMax) {
 						t.Fatalf("%s, %s: %d results, total %d, %v", stats, name, len(page), total, err)
 					}
 					for _, p := range e.plans {
 						if p.maxRows > storage.SearchCountMax || p.sorted {
 							t.Errorf("%s, %s: a step handles %.0f rows (sorted: %v) of a guild with %d matches:\n%s",
-								stats, name, p.maxRows, p.sorted, 3*storage.SearchCountMax, p.query)
+								stats, name, p.maxRows, p.sorted, n, p.query)
 						}
 					}
 				}
