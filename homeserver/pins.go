@@ -34,7 +34,18 @@ func (h *Homeserver) Pin(ctx context.Context, p Principal, channelID, messageID 
 		return h.forwardSimple(ctx, p, g, ActPin, channelID, messageID, nil)
 	}
 	err := h.update(ctx, func(tx storage.Tx, ev *events) error {
-		pl, m, err := h.pinPlace(ctx, tx, p, channelID, messageID)
+		pl, _, err := h.pinPlace(ctx, tx, p, channelID, messageID)
+		if err != nil {
+			return err
+		}
+		// The count and the pin are one step for concurrent pins of the
+		// channel: without the lock each could count 49 and all pin. The
+		// message is read again under it, as a pin that waited may find
+		// it pinned by the one it waited for.
+		if err := tx.LockChannel(ctx, channelID); err != nil {
+			return err
+		}
+		m, err := messageIn(ctx, tx, channelID, messageID)
 		if err != nil {
 			return err
 		}

@@ -4,13 +4,16 @@
 // A file is named NNNN_description.sql. Each runs in its own transaction
 // together with the row that records it in schema_migrations, so a crash
 // leaves a migration either wholly applied and recorded or not at all, and
-// starting twice applies nothing twice.
+// starting twice applies nothing twice. A database that records a
+// migration this binary does not have (a newer binary ran on it) is
+// refused: an older binary would misread its schema.
 package migrations
 
 import (
 	"context"
 	"database/sql"
 	"embed"
+	"errors"
 	"fmt"
 	"io/fs"
 	"sort"
@@ -61,22 +64,22 @@ func List(dialect string) ([]Migration, error) {
 	return out, nil
 }
 
+// ErrNewerDatabase is returned by Apply for a database that a newer binary
+// has migrated further than this one can.
+var ErrNewerDatabase = errors.New("the database is newer than this binary")
+
 // Apply brings db up to the newest migration of its dialect and returns the
-// names of the ones it applied. On PostgreSQL it holds an advisory lock so
-// that two processes starting at once do not race; SQLite's single writer
-// does the same there.
+// names of the ones it applied, or ErrNewerDatabase, changing nothing. On
+// PostgreSQL every step (schema_migrations itself included) runs under an
+// advisory lock so that two processes starting at once do not race; SQLite's
+// single writer does the same there.
 func Apply(ctx context.Context, db *sql.DB, dialect string) ([]string, error) {
 	all, err := List(dialect)
 	if err != nil {
 		return nil, err
 	}
-	const create = `CREATE TABLE IF NOT EXISTS schema_migrations (
-		version    INTEGER PRIMARY KEY,
-		name       TEXT    NOT NULL,
-		applied_at BIGINT  NOT NULL
-	)`
-	if _, err := db.ExecContext(ctx, create); err != nil {
-		return nil, fmt.Errorf("migrations: create schema_migrations: %w", err)
+	if err := prepare(ctx, db, dialect, len(all)); err != nil {
+		return nil, err
 	}
 	var applied []string
 	for _, m := range all {
@@ -91,17 +94,62 @@ func Apply(ctx context.Context, db *sql.DB, dialect string) ([]string, error) {
 	return applied, nil
 }
 
+// lock takes the migrations' advisory lock on PostgreSQL for the rest of
+// tx; it is transaction-scoped, so commit or rollback releases it, and a
+// pooled connection never keeps it.
+func lock(ctx context.Context, tx *sql.Tx, dialect string) error {
+	if dialect != "postgres" {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(7305961)`); err != nil {
+		return fmt.Errorf("migrations: lock: %w", err)
+	}
+	return nil
+}
+
+// prepare creates schema_migrations if it is missing and refuses a database
+// that records a migration beyond newest, the last one this binary has.
+// Without the lock two PostgreSQL sessions could both find the table
+// missing and the slower one's CREATE would fail.
+func prepare(ctx context.Context, db *sql.DB, dialect string, newest int) error {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("migrations: begin: %w", err)
+	}
+	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
+	if err := lock(ctx, tx, dialect); err != nil {
+		return err
+	}
+	const create = `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version    INTEGER PRIMARY KEY,
+		name       TEXT    NOT NULL,
+		applied_at BIGINT  NOT NULL
+	)`
+	if _, err := tx.ExecContext(ctx, create); err != nil {
+		return fmt.Errorf("migrations: create schema_migrations: %w", err)
+	}
+	var recorded sql.NullInt64
+	if err := tx.QueryRowContext(ctx, `SELECT MAX(version) FROM schema_migrations`).Scan(&recorded); err != nil {
+		return fmt.Errorf("migrations: read schema version: %w", err)
+	}
+	if recorded.Int64 > int64(newest) {
+		return fmt.Errorf("migrations: %w: its schema is at version %d, this binary's newest is %d; run a binary at least as new as the one that migrated it",
+			ErrNewerDatabase, recorded.Int64, newest)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("migrations: commit schema_migrations: %w", err)
+	}
+	return nil
+}
+
 func applyOne(ctx context.Context, db *sql.DB, dialect string, m Migration) (bool, error) {
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		return false, fmt.Errorf("migrations: begin %s: %w", m.Name, err)
 	}
 	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
-	if dialect == "postgres" {
-		// Transaction-scoped, so it is released by commit or rollback.
-		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(7305961)`); err != nil {
-			return false, fmt.Errorf("migrations: lock: %w", err)
-		}
+	if err := lock(ctx, tx, dialect); err != nil {
+		return false, err
 	}
 	var n int
 	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM schema_migrations WHERE version = $1`, m.Version).Scan(&n); err != nil {

@@ -3,7 +3,11 @@ package migrations_test
 import (
 	"context"
 	"database/sql"
+	"errors"
+	"fmt"
 	"path/filepath"
+	"strings"
+	"sync"
 	"testing"
 
 	_ "modernc.org/sqlite"
@@ -55,5 +59,114 @@ func TestDialectsHaveTheSameVersions(t *testing.T) {
 	}
 	if _, err := migrations.List("oracle"); err == nil {
 		t.Fatal("List(oracle) succeeded")
+	}
+}
+
+// openDB opens a fresh, empty database of dialect; the SQLite one is opened
+// as storage/sqlite opens it (one writer at a time, waiting its turn).
+func openDB(t *testing.T, dialect, path string) *sql.DB {
+	t.Helper()
+	var db *sql.DB
+	var err error
+	if dialect == "sqlite" {
+		db, err = sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)&_txlock=immediate")
+	} else {
+		db, err = sql.Open("pgx", path)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// freshPath is where a fresh database of dialect is: a file or a URL.
+func freshPath(t *testing.T, dialect string) string {
+	if dialect == "sqlite" {
+		return filepath.Join(t.TempDir(), "m.db")
+	}
+	return storagetest.PostgresURL(t)
+}
+
+// TestConcurrentStarts: processes that start at once on an empty database
+// (each its own pool) all succeed, and each migration is applied once.
+// Creating schema_migrations before taking the lock let two PostgreSQL
+// sessions both create it, and one failed.
+func TestConcurrentStarts(t *testing.T) {
+	const rounds, processes = 3, 8
+	for _, dialect := range []string{"sqlite", "postgres"} {
+		t.Run(dialect, func(t *testing.T) {
+			all, err := migrations.List(dialect)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for range rounds {
+				path := freshPath(t, dialect)
+				dbs := make([]*sql.DB, processes)
+				for i := range dbs {
+					dbs[i] = openDB(t, dialect, path)
+					if err := dbs[i].Ping(); err != nil {
+						t.Fatal(err)
+					}
+				}
+				start := make(chan struct{})
+				applied := make([][]string, processes)
+				errs := make([]error, processes)
+				var wg sync.WaitGroup
+				for i, db := range dbs {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						<-start
+						applied[i], errs[i] = migrations.Apply(context.Background(), db, dialect)
+					}()
+				}
+				close(start)
+				wg.Wait()
+				total := 0
+				for i := range dbs {
+					if errs[i] != nil {
+						t.Fatalf("process %d of %d starting at once: %v", i+1, processes, errs[i])
+					}
+					total += len(applied[i])
+				}
+				var n int
+				if err := dbs[0].QueryRow(`SELECT COUNT(*) FROM schema_migrations`).Scan(&n); err != nil || n != len(all) || total != len(all) {
+					t.Fatalf("%d migrations recorded, %d applied in all, want %d (%v)", n, total, len(all), err)
+				}
+			}
+		})
+	}
+}
+
+// TestNewerDatabaseRefused: a database that records a migration this binary
+// does not have is refused with one line naming both versions, and nothing
+// is applied to it.
+func TestNewerDatabaseRefused(t *testing.T) {
+	for _, dialect := range []string{"sqlite", "postgres"} {
+		t.Run(dialect, func(t *testing.T) {
+			ctx := context.Background()
+			db := openDB(t, dialect, freshPath(t, dialect))
+			all, err := migrations.List(dialect)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := migrations.Apply(ctx, db, dialect); err != nil {
+				t.Fatal(err)
+			}
+			newer := len(all) + 1
+			if _, err := db.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, 0)`,
+				newer, fmt.Sprintf("%04d_from_a_newer_binary", newer)); err != nil {
+				t.Fatal(err)
+			}
+			applied, err := migrations.Apply(ctx, db, dialect)
+			if !errors.Is(err, migrations.ErrNewerDatabase) || len(applied) != 0 {
+				t.Fatalf("Apply on a newer database = %v, %v; want ErrNewerDatabase", applied, err)
+			}
+			msg := err.Error()
+			if strings.Contains(msg, "\n") || !strings.Contains(msg, fmt.Sprintf("version %d", newer)) || !strings.Contains(msg, fmt.Sprintf("newest is %d", len(all))) {
+				t.Fatalf("error %q does not name both versions on one line", msg)
+			}
+		})
 	}
 }

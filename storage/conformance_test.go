@@ -2,9 +2,11 @@ package storage_test
 
 import (
 	"context"
+	"errors"
 	"path/filepath"
 	"testing"
 
+	"hearth/migrations"
 	"hearth/storage"
 	"hearth/storage/postgres"
 	"hearth/storage/sqlite"
@@ -74,4 +76,50 @@ func checkMigrations(t *testing.T, s storage.Store) {
 		}
 		return
 	}
+}
+
+// TestNewerDatabaseRefusedAtStart: opening a database that a newer binary
+// migrated further fails, on both dialects, with the migrations' error.
+func TestNewerDatabaseRefusedAtStart(t *testing.T) {
+	ctx := context.Background()
+	newer := func(t *testing.T, s storage.Store) {
+		t.Helper()
+		db := s.Pools()["write"] // SQLite's readers cannot write
+		if db == nil {
+			db = s.Pools()["main"]
+		}
+		if _, err := db.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at)
+			SELECT MAX(version) + 1, 'from_a_newer_binary', 0 FROM schema_migrations`); err != nil {
+			t.Fatal(err)
+		}
+		s.Close()
+	}
+	t.Run("sqlite", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "hearth.db")
+		s, err := sqlite.Open(ctx, path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		newer(t, s)
+		if s, err := sqlite.Open(ctx, path, nil); !errors.Is(err, migrations.ErrNewerDatabase) {
+			if err == nil {
+				s.Close()
+			}
+			t.Fatalf("open a newer database: %v", err)
+		}
+	})
+	t.Run("postgres", func(t *testing.T) {
+		url := storagetest.PostgresURL(t)
+		s, err := postgres.Open(ctx, url, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		newer(t, s)
+		if s, err := postgres.Open(ctx, url, nil); !errors.Is(err, migrations.ErrNewerDatabase) {
+			if err == nil {
+				s.Close()
+			}
+			t.Fatalf("open a newer database: %v", err)
+		}
+	})
 }

@@ -72,6 +72,11 @@ type GuildWriter interface {
 	// UpdateChannel writes every mutable field except the overwrites;
 	// ErrNotFound if absent.
 	UpdateChannel(ctx context.Context, c Channel) error
+	// LockChannel holds a channel's row until the transaction ends, so
+	// that a bound counted over the channel's rows (50 pins) cannot be
+	// passed by concurrent transactions that each counted before the
+	// others wrote; ErrNotFound if absent.
+	LockChannel(ctx context.Context, id snowflake.ID) error
 	// DeleteChannel removes a channel, its overwrites and its invites;
 	// ErrNotFound if absent.
 	DeleteChannel(ctx context.Context, id snowflake.ID) error

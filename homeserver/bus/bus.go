@@ -12,12 +12,18 @@
 //
 // Ephemeral events (typing, presence) have Seq 0: they are not in any log,
 // are delivered as they come and, when a queue is full, are lost.
+//
+// A read from the log that fails (the database is away) loses nothing: the
+// subscription keeps what it still has to read, Next reports the error, and
+// a later Next tries again once a backoff timer of the subscription's own
+// has run out.
 package bus
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"sync"
 	"time"
 
@@ -80,7 +86,25 @@ func (b *Bus) Subscribe(queue int) *Subscription {
 var ErrClosed = errors.New("bus: subscription closed")
 
 // span is a range of sequence numbers a subscription dropped for one log.
+// A span whose to is openEnd runs to the log's current end (a catch-up that
+// failed before it found the end).
 type span struct{ from, to int64 }
+
+// openEnd marks a span that ends wherever the log ends.
+const openEnd = math.MaxInt64
+
+// merge widens the dropped span of logID to cover sp; s.mu is held.
+func (s *Subscription) merge(logID snowflake.ID, sp span) {
+	if cur, ok := s.behind[logID]; ok {
+		sp.from = min(sp.from, cur.from)
+		sp.to = max(sp.to, cur.to)
+	}
+	s.behind[logID] = sp
+}
+
+// errMissing is a gap the log cannot fill (events it no longer holds):
+// retrying would fail the same way, so the gap is given up, not kept.
+var errMissing = errors.New("events are missing from the log")
 
 // Subscription is one subscriber's ordered view of the bus. Next is meant to
 // be called from one goroutine.
@@ -98,6 +122,33 @@ type Subscription struct {
 	// Owned by the goroutine calling Next.
 	last  map[snowflake.ID]int64
 	ready []storage.Event
+	// After a failed read from the log, no read is tried before retryAt;
+	// backoff is the pause that set it, doubled on each failure in a row
+	// up to maxBackoff and cleared by a read that succeeds.
+	retryAt time.Time
+	backoff time.Duration
+}
+
+// The pause after a failed read from the log starts at minBackoff and grows
+// to maxBackoff: a database that is away is not hammered, and one that is
+// back delivers what waited within maxBackoff. Attempts are not counted out:
+// what is kept meanwhile is bounded (one span per log, the queue), and giving
+// up would lose events for good.
+const (
+	minBackoff = 100 * time.Millisecond
+	maxBackoff = 5 * time.Second
+)
+
+// readFailed arms the backoff timer after a failed read from the log.
+func (s *Subscription) readFailed() {
+	s.backoff = min(max(2*s.backoff, minBackoff), maxBackoff)
+	s.retryAt = time.Now().Add(s.backoff)
+}
+
+// readSucceeded clears the backoff after a read from the log worked.
+func (s *Subscription) readSucceeded() {
+	s.backoff = 0
+	s.retryAt = time.Time{}
 }
 
 // offer queues events or, when the queue is full, records them as dropped.
@@ -115,13 +166,7 @@ func (s *Subscription) offer(events []storage.Event) {
 		if e.Seq == 0 {
 			continue // ephemeral: not in the log, so dropped for good
 		}
-		sp, ok := s.behind[e.LogID]
-		if !ok {
-			sp.from = e.Seq
-		}
-		sp.from = min(sp.from, e.Seq)
-		sp.to = max(sp.to, e.Seq)
-		s.behind[e.LogID] = sp
+		s.merge(e.LogID, span{e.Seq, e.Seq})
 	}
 	s.mu.Unlock()
 	select {
@@ -142,14 +187,22 @@ func (s *Subscription) Start(logID snowflake.ID, seq int64) {
 // there; it returns how many it queued. A subscriber that had stopped at
 // seq (a process before a restart) thus misses nothing of that log. Call
 // it before Next.
+//
+// When a read fails, the error is returned and the rest of the log is kept
+// for Next to read later: delayed, not lost.
 func (s *Subscription) CatchUp(ctx context.Context, logID snowflake.ID, seq int64) (int, error) {
 	s.last[logID] = seq
 	n := 0
 	for {
 		evs, err := s.bus.log.Events(ctx, logID, seq, catchUpPage)
 		if err != nil {
+			s.mu.Lock()
+			s.merge(logID, span{seq + 1, openEnd})
+			s.mu.Unlock()
+			s.readFailed()
 			return n, fmt.Errorf("bus: catch up log %d after %d: %w", logID, seq, err)
 		}
+		s.readSucceeded()
 		s.ready = append(s.ready, evs...)
 		n += len(evs)
 		if len(evs) < catchUpPage {
@@ -170,7 +223,9 @@ func (s *Subscription) Lagging() bool {
 // catchUpPage bounds one read from the log.
 const catchUpPage = 500
 
-// Next returns the next event, waiting for one if needed.
+// Next returns the next event, waiting for one if needed. An error other
+// than ErrClosed or ctx's means a read from the log failed; nothing is lost,
+// and a later Next tries again after a pause.
 func (s *Subscription) Next(ctx context.Context) (storage.Event, error) {
 	for {
 		if len(s.ready) > 0 {
@@ -187,7 +242,11 @@ func (s *Subscription) Next(ctx context.Context) (storage.Event, error) {
 			s.mu.Unlock()
 			return storage.Event{}, ErrClosed
 		}
-		if len(s.queue) > 0 {
+		// While backing off, only what needs no read goes on; the rest
+		// waits for the timer (a publish only re-runs this check).
+		pause := time.Until(s.retryAt)
+		paused := !s.retryAt.IsZero() && pause > 0
+		if len(s.queue) > 0 && (!paused || s.needsNoRead(s.queue[0])) {
 			e := s.queue[0]
 			s.queue[0] = storage.Event{}
 			s.queue = s.queue[1:]
@@ -199,24 +258,72 @@ func (s *Subscription) Next(ctx context.Context) (storage.Event, error) {
 				return e, nil
 			}
 			if err := s.admit(ctx, e); err != nil {
+				if errors.Is(err, errMissing) {
+					return storage.Event{}, err
+				}
+				// Back at the head, so that it and what follows keep
+				// their order once the log can be read again.
+				s.mu.Lock()
+				if !s.closed {
+					s.queue = append([]storage.Event{e}, s.queue...)
+				}
+				s.mu.Unlock()
+				s.readFailed()
 				return storage.Event{}, err
 			}
 			continue
 		}
-		if logID, sp, ok := s.takeBehind(); ok {
-			s.mu.Unlock()
-			if err := s.fill(ctx, logID, sp.from-1, sp.to); err != nil {
-				return storage.Event{}, err
+		if !paused {
+			if logID, sp, ok := s.takeBehind(); ok {
+				s.mu.Unlock()
+				if err := s.fill(ctx, logID, sp.from-1, sp.to); err != nil {
+					if errors.Is(err, errMissing) {
+						return storage.Event{}, err
+					}
+					s.mu.Lock()
+					s.merge(logID, sp) // kept until a read succeeds
+					s.mu.Unlock()
+					s.readFailed()
+					return storage.Event{}, err
+				}
+				continue
 			}
-			continue
 		}
+		pending := paused && (len(s.queue) > 0 || len(s.behind) > 0)
 		s.mu.Unlock()
-		select {
-		case <-ctx.Done():
-			return storage.Event{}, ctx.Err()
-		case <-s.wake:
+		if err := s.wait(ctx, pending, pause); err != nil {
+			return storage.Event{}, err
 		}
 	}
+}
+
+// wait blocks until something is published, the subscription closes, ctx
+// ends or, when a read is pending, the backoff pause is over.
+func (s *Subscription) wait(ctx context.Context, pending bool, pause time.Duration) error {
+	var retry <-chan time.Time
+	if pending {
+		t := time.NewTimer(pause)
+		defer t.Stop()
+		retry = t.C
+	}
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-s.wake:
+	case <-retry:
+		s.retryAt = time.Time{} // the backoff itself grows until a read works
+	}
+	return nil
+}
+
+// needsNoRead reports whether e can be delivered without reading the log:
+// it is ephemeral or follows the last event seen of its log; s.mu is held.
+func (s *Subscription) needsNoRead(e storage.Event) bool {
+	if e.Seq == 0 {
+		return true
+	}
+	last, seen := s.last[e.LogID]
+	return seen && e.Seq <= last+1
 }
 
 // takeBehind removes one log's dropped span; s.mu is held.
@@ -254,6 +361,7 @@ func (s *Subscription) admit(ctx context.Context, e storage.Event) error {
 		if err != nil {
 			return fmt.Errorf("bus: predecessors of log %d: %w", e.LogID, err)
 		}
+		s.readSucceeded()
 		start := e.Seq - 1
 		for _, p := range prev {
 			if !p.CreatedAt.Before(s.since.Add(-commitMargin)) {
@@ -265,6 +373,10 @@ func (s *Subscription) admit(ctx context.Context, e storage.Event) error {
 	}
 	if seen && e.Seq > last+1 {
 		if err := s.fill(ctx, e.LogID, last, e.Seq-1); err != nil {
+			if errors.Is(err, errMissing) {
+				// The gap cannot be filled, ever: e itself still goes.
+				s.ready = append(s.ready, e)
+			}
 			return err
 		}
 	}
@@ -293,12 +405,18 @@ func (s *Subscription) fill(ctx context.Context, logID snowflake.ID, after, upTo
 		}
 	}
 	for after < upTo {
-		evs, err := s.bus.log.Events(ctx, logID, after, min(catchUpPage, int(upTo-after)))
+		limit := int(min(catchUpPage, upTo-after))
+		evs, err := s.bus.log.Events(ctx, logID, after, limit)
 		if err != nil {
 			return fmt.Errorf("bus: catch up log %d after %d: %w", logID, after, err)
 		}
+		s.readSucceeded()
+		if upTo == openEnd && len(evs) < limit {
+			s.ready = append(s.ready, evs...)
+			return nil // the end of the log
+		}
 		if len(evs) == 0 {
-			return fmt.Errorf("bus: catch up log %d: events %d to %d are missing from the log", logID, after+1, upTo)
+			return fmt.Errorf("bus: catch up log %d: events %d to %d: %w", logID, after+1, upTo, errMissing)
 		}
 		s.ready = append(s.ready, evs...)
 		after = evs[len(evs)-1].Seq

@@ -2,9 +2,11 @@ package bus_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -273,4 +275,154 @@ func TestCatchUp(t *testing.T) {
 	if e, err := sub.Next(ctx); err == nil {
 		t.Fatalf("an event twice: log %d seq %d", e.LogID, e.Seq)
 	}
+}
+
+// flakyLog is the real event log whose reads fail while failing is set, as
+// they do while the database is away.
+type flakyLog struct {
+	bus.Log
+	failing atomic.Bool
+	failed  atomic.Int64
+}
+
+var errDatabaseAway = errors.New("database away")
+
+func (f *flakyLog) Events(ctx context.Context, logID snowflake.ID, after int64, limit int) ([]storage.Event, error) {
+	if f.failing.Load() {
+		f.failed.Add(1)
+		return nil, errDatabaseAway
+	}
+	return f.Log.Events(ctx, logID, after, limit)
+}
+
+// TestFailedReadKeepsWhatIsOwed: when reading the log fails, what the
+// subscription still owes its subscriber (dropped events, a gap before a
+// queued event, the rest of a catch-up) is kept, and once the log can be read
+// again it is delivered with nothing more published: the last message of a
+// quiet channel is not lost to a database error.
+func TestFailedReadKeepsWhatIsOwed(t *testing.T) {
+	const logID = snowflake.ID(3)
+	cases := []struct {
+		name  string
+		queue int
+		// owe runs while reads fail and leaves the subscription owing
+		// seqs 1 to 3; it returns the first seq Next gives before the
+		// failure, or 0.
+		owe func(t *testing.T, s storage.Store, b *bus.Bus, sub *bus.Subscription) int64
+	}{
+		{"dropped when the queue was full", 1, func(t *testing.T, s storage.Store, b *bus.Bus, sub *bus.Subscription) int64 {
+			sub.Start(logID, 0)
+			for i := range 3 {
+				appendAndPublish(t, s, b, logID, i) // 1 is queued, 2 and 3 dropped
+			}
+			return 1
+		}},
+		{"gap before a queued event", 10, func(t *testing.T, s storage.Store, b *bus.Bus, sub *bus.Subscription) int64 {
+			sub.Start(logID, 0)
+			var last storage.Event
+			for i := range 3 {
+				last = appendEvent(t, s, logID, i)
+			}
+			b.Publish(last) // 1 and 2 not published yet: read from the log
+			return 0
+		}},
+		{"catch-up after a restart", 10, func(t *testing.T, s storage.Store, b *bus.Bus, sub *bus.Subscription) int64 {
+			for i := range 3 {
+				appendEvent(t, s, logID, i)
+			}
+			if n, err := sub.CatchUp(context.Background(), logID, 0); err == nil || n != 0 {
+				t.Fatalf("CatchUp with the log away = %d, %v; want an error", n, err)
+			}
+			return 0
+		}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			s := openStore(t)
+			log := &flakyLog{Log: s}
+			b := bus.New(log)
+			sub := b.Subscribe(c.queue)
+			defer sub.Close()
+			log.failing.Store(true)
+			first := c.owe(t, s, b, sub)
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			if first > 0 {
+				if e, err := sub.Next(ctx); err != nil || e.Seq != first {
+					t.Fatalf("Next = seq %d, %v; want seq %d", e.Seq, err, first)
+				}
+			}
+			if log.failed.Load() == 0 || first > 0 {
+				if e, err := sub.Next(ctx); !errors.Is(err, errDatabaseAway) {
+					t.Fatalf("Next with the log away = seq %d, %v; want its error", e.Seq, err)
+				}
+			}
+			if c.queue == 1 && !sub.Lagging() {
+				t.Fatal("the dropped events were forgotten after a failed read")
+			}
+			log.failing.Store(false)
+			collect(t, sub, int(3-first), map[snowflake.ID]int64{logID: first})
+			if sub.Lagging() {
+				t.Fatal("still lagging after the log was read")
+			}
+		})
+	}
+}
+
+// TestFailedReadsBackOff: a subscriber that calls Next again at once after
+// each failure (as the federation sender does) does not make the bus read a
+// log that is away in a tight loop; the pause grows between attempts.
+func TestFailedReadsBackOff(t *testing.T) {
+	s := openStore(t)
+	log := &flakyLog{Log: s}
+	b := bus.New(log)
+	sub := b.Subscribe(1)
+	defer sub.Close()
+	sub.Start(4, 0)
+	log.failing.Store(true)
+	for i := range 2 {
+		appendAndPublish(t, s, b, 4, i)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if e, err := sub.Next(ctx); err != nil || e.Seq != 1 {
+		t.Fatalf("Next = %d, %v", e.Seq, err)
+	}
+	var gaps []time.Duration
+	prev := time.Now()
+	for range 4 {
+		if _, err := sub.Next(ctx); !errors.Is(err, errDatabaseAway) {
+			t.Fatalf("Next with the log away = %v", err)
+		}
+		now := time.Now()
+		gaps = append(gaps, now.Sub(prev))
+		prev = now
+	}
+	if n := log.failed.Load(); n != 4 {
+		t.Fatalf("%d reads for 4 calls of Next", n)
+	}
+	// The first attempt is immediate; then the pause starts at 100 ms and
+	// doubles (lower bounds only: a loaded machine makes them longer).
+	for i, least := range []time.Duration{0, 100 * time.Millisecond, 200 * time.Millisecond, 400 * time.Millisecond} {
+		if gaps[i] < least {
+			t.Fatalf("attempt %d came %v after the one before, want at least %v (all: %v)", i+1, gaps[i], least, gaps)
+		}
+	}
+	log.failing.Store(false)
+	collect(t, sub, 1, map[snowflake.ID]int64{4: 1})
+}
+
+// appendEvent commits one event without publishing it.
+func appendEvent(t *testing.T, s storage.Store, logID snowflake.ID, i int) storage.Event {
+	t.Helper()
+	var ev storage.Event
+	err := s.Update(context.Background(), func(tx storage.Tx) error {
+		var err error
+		ev, err = tx.AppendEvent(context.Background(), storage.Event{LogID: logID, Type: "TEST", Payload: []byte(fmt.Sprintf(`{"i":%d}`, i))})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ev
 }

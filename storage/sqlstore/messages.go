@@ -289,9 +289,11 @@ func ftsMatch(words []string) string {
 }
 
 // SearchMessages implements storage.Reader. Only the filters that are set
-// go into the WHERE clause. The total comes from a window count on the
-// page's own query, so that a page costs one query; only a page beyond the
-// last match (no rows to carry the count) needs a second one.
+// go into the WHERE clause. Without text, both dialects walk the guild's
+// messages newest first on the messages_guild index and stop at the page's
+// end, then count the matches up to SearchCountMax (on the same index, from
+// its entries alone on PostgreSQL); a page that is not full needs no count.
+// Neither ever reads every match of a large guild.
 //
 // The full-text condition is the one part that differs per dialect: on
 // SQLite a MATCH on the messages_fts index, on PostgreSQL plainto_tsquery
@@ -362,28 +364,6 @@ func (r reader) SearchMessages(ctx context.Context, guildID snowflake.ID, q stor
 		scope := slices.Clone(where)
 		scope[text] = fmt.Sprintf("$%d::text IS NOT NULL", textArg)
 		return r.searchPostgres(ctx, cond, strings.Join(scope, " AND "), args, limit, offset)
-	}
-	if r.d.Name == "postgres" {
-		// The GIN index yields matches in no useful order, so the IDs of
-		// every match are gathered once (IDs only, not whole rows), then
-		// counted and paged; only the page's rows are read in full.
-		var total int
-		ms, err := queryAll(ctx, r, "search messages", func(row scanner) (storage.Message, error) {
-			return scanMessage(row, &total)
-		}, fmt.Sprintf(`WITH hits AS MATERIALIZED (SELECT m.id FROM messages m WHERE %s)
-			SELECT %s, (SELECT COUNT(*) FROM hits) FROM messages m
-			WHERE m.id IN (SELECT id FROM hits ORDER BY id DESC LIMIT $%d OFFSET $%d) ORDER BY m.id DESC`,
-			cond, messageColumns, len(args)+1, len(args)+2), page...)
-		if err != nil {
-			return nil, 0, err
-		}
-		if len(ms) == 0 && offset > 0 {
-			err := r.q.QueryRowContext(ctx, `SELECT COUNT(*) FROM messages m WHERE `+cond, args...).Scan(&total)
-			if err != nil {
-				return nil, 0, r.wrap("search messages count", err)
-			}
-		}
-		return ms, min(total, storage.SearchCountMax), r.loadAttachments(ctx, ms)
 	}
 	ms, err := queryAll(ctx, r, "search messages", func(row scanner) (storage.Message, error) {
 		return scanMessage(row)

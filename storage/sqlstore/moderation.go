@@ -53,3 +53,14 @@ func (t *tx) LockUser(ctx context.Context, id snowflake.ID) error {
 	var one int
 	return t.wrap("lock user", t.q.QueryRowContext(ctx, query, int64(id)).Scan(&one))
 }
+
+// LockChannel implements storage.Tx. SQLite has one writer at a time: the
+// transaction holds every row already.
+func (t *tx) LockChannel(ctx context.Context, id snowflake.ID) error {
+	query := `SELECT 1 FROM channels WHERE id = $1`
+	if t.d.Name == "postgres" {
+		query += ` FOR UPDATE`
+	}
+	var one int
+	return t.wrap("lock channel", t.q.QueryRowContext(ctx, query, int64(id)).Scan(&one))
+}
