@@ -58,6 +58,11 @@ type FederationWriter interface {
 	// DeleteHistoryFloor records that a replica channel's history is
 	// complete; deleting one that does not exist is not an error.
 	DeleteHistoryFloor(ctx context.Context, channelID snowflake.ID) error
+	// RemapFederatedMessage gives the message g, mapped to from before
+	// its row arrived (a reply or a pin notice named it), the local
+	// snowflake to instead, and points the messages of guildID that refer
+	// to from at to. ErrNotFound when g is not mapped to from.
+	RemapFederatedMessage(ctx context.Context, guildID snowflake.ID, g GlobalID, from, to snowflake.ID) error
 }
 
 // GlobalID names an object by the homeserver it was made on and its ID
