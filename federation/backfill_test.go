@@ -351,6 +351,7 @@ func TestFederationRefusesHostileHistory(t *testing.T) {
 			{"the receiver's role as author", first(func(m map[string]any) { m["author"].(map[string]any)["id"] = onB(role) })},
 			{"a bare local ID as author", first(func(m map[string]any) { m["author"].(map[string]any)["id"] = bob.id })},
 			{"a number as author", first(func(m map[string]any) { m["author"].(map[string]any)["id"] = json.Number(bob.id) })},
+			{"a second name for a message", first(func(m map[string]any) { m["id"] = "0" + m["id"].(string) })},
 			{"a message newer than asked", first(func(m map[string]any) { m["id"] = onA(newID) })},
 			{"a page out of order", func(page []any) []any {
 				page[0], page[1] = page[1], page[0]

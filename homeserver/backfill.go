@@ -394,7 +394,11 @@ func (h *Homeserver) checkHistoryPage(v any, rl replicaLog, channel string, befo
 			return nil, nil, fmt.Errorf("%w: message %q is not of %s", errRefusedHistory, gid, rl.Origin)
 		}
 		n, err := snowflake.Parse(raw)
-		if err != nil || n == 0 || n >= before {
+		if err != nil || n.String() != raw {
+			// "0123@a" would be a second name for "123@a".
+			return nil, nil, fmt.Errorf("%w: message %q is not a snowflake in its shortest form", errRefusedHistory, gid)
+		}
+		if n == 0 || n >= before {
 			return nil, nil, fmt.Errorf("%w: message %q is not below %d", errRefusedHistory, gid, before)
 		}
 		if len(out) > 0 && n >= out[len(out)-1].originID {
