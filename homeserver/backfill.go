@@ -34,6 +34,10 @@ const (
 	// maxBackfills bounds the fetches in flight at once, over all
 	// channels; a read past it answers from what is held.
 	maxBackfills = 8
+	// historyPage is how many messages a fetch asks for: the most the
+	// endpoint gives, whatever the read's own limit, so that paging back
+	// costs few round trips.
+	historyPage = 100
 )
 
 // errRefusedHistory: a history page from an origin named what it does not
@@ -57,7 +61,7 @@ type backfillRun struct {
 // began a page further down, for a read that reached the bottom of what is
 // held. It waits at most historyBudget and reports whether messages were
 // stored by then.
-func (h *Homeserver) olderHistory(ctx context.Context, channelID snowflake.ID, limit int) bool {
+func (h *Homeserver) olderHistory(ctx context.Context, channelID snowflake.ID) bool {
 	if h.remote == nil {
 		return false
 	}
@@ -70,7 +74,7 @@ func (h *Homeserver) olderHistory(ctx context.Context, channelID snowflake.ID, l
 		}
 		return false // nothing from before the replica, or fetched already
 	}
-	run := h.startBackfill(channelID, limit)
+	run := h.startBackfill(channelID)
 	if run == nil {
 		return false
 	}
@@ -88,7 +92,7 @@ func (h *Homeserver) olderHistory(ctx context.Context, channelID snowflake.ID, l
 // startBackfill joins the channel's fetch in flight or starts one on the
 // background runner, which owns it: the fetch outlives the read that asked
 // for it and stops with the runner. nil when none can start.
-func (h *Homeserver) startBackfill(channelID snowflake.ID, limit int) *backfillRun {
+func (h *Homeserver) startBackfill(channelID snowflake.ID) *backfillRun {
 	h.backfills.mu.Lock()
 	defer h.backfills.mu.Unlock()
 	if run, ok := h.backfills.m[channelID]; ok {
@@ -104,7 +108,7 @@ func (h *Homeserver) startBackfill(channelID snowflake.ID, limit int) *backfillR
 			defer h.tasks.Done()
 			fctx, cancel := context.WithTimeout(ctx, backfillTimeout)
 			defer cancel()
-			stored, err := h.backfill(fctx, channelID, limit)
+			stored, err := h.backfill(fctx, channelID, historyPage)
 			switch {
 			case errors.Is(err, errRefusedHistory):
 				h.log.Warn("federation: refused a history page", "channel", channelID, "err", err)
