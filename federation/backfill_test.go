@@ -299,8 +299,9 @@ func TestFederationRefusesHostileHistory(t *testing.T) {
 
 		ann := register(t, a, "ann")
 		ok(t, ann.do(t, "POST", "/api/v10/guilds", map[string]any{"name": "Rogue"}), 201)
-		general := channelNamed(t, ann, mustGuild(t, ann, "Rogue"), "general")
-		side := ok(t, ann.do(t, "POST", "/api/v10/guilds/"+mustGuild(t, ann, "Rogue")+"/channels", map[string]any{"name": "side"}), 201)["id"].(string)
+		rogueGuild := mustGuild(t, ann, "Rogue")
+		general := channelNamed(t, ann, rogueGuild, "general")
+		side := ok(t, ann.do(t, "POST", "/api/v10/guilds/"+rogueGuild+"/channels", map[string]any{"name": "side"}), 201)["id"].(string)
 		var oldIDs []string
 		for i := range 3 {
 			oldIDs = append(oldIDs, ok(t, ann.do(t, "POST", "/api/v10/channels/"+general+"/messages",
@@ -334,6 +335,11 @@ func TestFederationRefusesHostileHistory(t *testing.T) {
 				return page
 			}
 		}
+		// A page of its first message alone: IDs older than the others
+		// keep it in order.
+		only := func(fn func(m map[string]any)) func([]any) []any {
+			return func(page []any) []any { return first(fn)(page)[:1] }
+		}
 		cases := []struct {
 			name    string
 			rewrite func([]any) []any
@@ -351,6 +357,8 @@ func TestFederationRefusesHostileHistory(t *testing.T) {
 			{"the receiver's role as author", first(func(m map[string]any) { m["author"].(map[string]any)["id"] = onB(role) })},
 			{"a bare local ID as author", first(func(m map[string]any) { m["author"].(map[string]any)["id"] = bob.id })},
 			{"a number as author", first(func(m map[string]any) { m["author"].(map[string]any)["id"] = json.Number(bob.id) })},
+			{"a message that is the origin's guild", only(func(m map[string]any) { m["id"] = onA(rogueGuild) })},
+			{"a message that is the origin's user", only(func(m map[string]any) { m["id"] = onA(ann.id) })},
 			{"a second name for a message", first(func(m map[string]any) { m["id"] = "0" + m["id"].(string) })},
 			{"a message newer than asked", first(func(m map[string]any) { m["id"] = onA(newID) })},
 			{"a page out of order", func(page []any) []any {
