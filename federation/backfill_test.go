@@ -356,6 +356,7 @@ func TestFederationRefusesHostileHistory(t *testing.T) {
 			})},
 			{"the receiver's role as author", first(func(m map[string]any) { m["author"].(map[string]any)["id"] = onB(role) })},
 			{"a bare local ID as author", first(func(m map[string]any) { m["author"].(map[string]any)["id"] = bob.id })},
+			{"no author", first(func(m map[string]any) { delete(m, "author") })},
 			{"a number as author", first(func(m map[string]any) { m["author"].(map[string]any)["id"] = json.Number(bob.id) })},
 			{"a message that is the origin's guild", only(func(m map[string]any) { m["id"] = onA(rogueGuild) })},
 			{"a message that is the origin's user", only(func(m map[string]any) { m["id"] = onA(ann.id) })},

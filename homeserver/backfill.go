@@ -238,12 +238,21 @@ func (h *Homeserver) backfill(ctx context.Context, channelID snowflake.ID, limit
 			return fmt.Errorf("%w: %w", errRefusedHistory, err)
 		}
 		out := make([]storage.Message, 0, len(ms))
+		authors := map[snowflake.ID]bool{}
 		for i, m := range ms {
 			if skip[page[i].global] {
 				continue
 			}
 			if m.ChannelID != channelID || m.ID.Node() != snowflake.BackfillNode {
 				return fmt.Errorf("%w: message %s did not localize into the channel", errRefusedHistory, page[i].global)
+			}
+			if !authors[m.Author.ID] {
+				// Every message has an author this server knows (a
+				// remote one is mirrored from the page's user object).
+				if _, err := tx.UserByID(ctx, m.Author.ID); err != nil {
+					return fmt.Errorf("%w: message %s has no author: %w", errRefusedHistory, page[i].global, err)
+				}
+				authors[m.Author.ID] = true
 			}
 			sm := messageFrom(m, rl.guildID(), h.now())
 			sm.Attachments = remoteAttachments(m, rl.Origin)
