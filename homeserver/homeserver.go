@@ -76,6 +76,11 @@ type Homeserver struct {
 	// background holds work that must not hold up the request that gave
 	// rise to it (a new replica's member pages); RunMaintenance runs it.
 	background chan func(context.Context)
+	// tasks are the goroutines background work started (fetches of older
+	// history); RunMaintenance waits for them as it stops.
+	tasks sync.WaitGroup
+	// backfills are the fetches of older history in flight, by channel.
+	backfills backfillRuns
 	// dummyHash is verified against when a login names nobody, so that a
 	// wrong name costs as long as a wrong password.
 	dummyHash string

@@ -501,10 +501,8 @@ func (h *Homeserver) Messages(ctx context.Context, p Principal, channelID snowfl
 	}
 	if len(ms) < q.Limit && q.After == 0 && q.Around == 0 {
 		// A replica holds what happened since it began; older pages come
-		// from the origin, once.
-		if more, err := h.backfill(ctx, channelID, q, ms); err != nil {
-			h.log.Warn("federation: backfill failed", "channel", channelID, "err", err)
-		} else if more {
+		// from the origin, once, without holding the read up for long.
+		if h.olderHistory(ctx, channelID) {
 			if ms, err = h.store.Messages(ctx, channelID, q); err != nil {
 				return nil, storeErr("messages", err)
 			}

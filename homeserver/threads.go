@@ -559,6 +559,8 @@ func (h *Homeserver) ArchiveIdleThreads(ctx context.Context) (int, error) {
 // threads every interval, sweeping unreferenced files at most every ten
 // minutes) until ctx ends. Its caller owns it.
 func (h *Homeserver) RunMaintenance(ctx context.Context, every time.Duration) {
+	// Work it started in goroutines ends with it: their context is ctx.
+	defer h.tasks.Wait()
 	t := time.NewTicker(every)
 	defer t.Stop()
 	// Files are swept less often: it reads every file reference.

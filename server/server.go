@@ -328,6 +328,7 @@ func loadOrCreateSecret(path string) ([]byte, error) {
 // nodeID gives this process its snowflake worker bits, from its PID, so
 // that two processes sharing a PostgreSQL database rarely collide; IDs are
 // primary keys, so a collision fails a write rather than merge objects.
+// The generator moves the one node it reserves for backfilled messages.
 func nodeID() uint16 { return uint16(os.Getpid() & 0x3FF) }
 
 // URL is the base URL the server is reachable at.
@@ -341,6 +342,10 @@ func (s *Server) ServerName() string { return s.cfg.ServerName }
 
 // Homeserver is the domain service, for tests that need to reach past HTTP.
 func (s *Server) Homeserver() *homeserver.Homeserver { return s.hs }
+
+// Store is the server's database, for tests that check what a request
+// kept (or did not).
+func (s *Server) Store() storage.Store { return s.store }
 
 // Serve serves until ctx ends, then stops gracefully: it stops accepting,
 // lets requests in flight finish (up to ShutdownTimeout), and closes the

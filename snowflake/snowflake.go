@@ -94,11 +94,49 @@ type Generator struct {
 	now    func() time.Time
 }
 
+// BackfillNode is the node (worker and process bits) reserved for the IDs
+// a homeserver gives messages it fetches from another server's past
+// (Backfill). No Generator uses it, so those IDs never meet a live one.
+const BackfillNode uint16 = 0x3FF
+
 // NewGenerator makes a generator for one node; node is the 10 bits of worker
-// and process (0 to 1023), so that several processes sharing a database do
-// not collide.
+// and process (0 to 1022), so that several processes sharing a database do
+// not collide. BackfillNode is reserved: asked for, the generator takes
+// node 0 instead (a node derived from a process ID can land on it).
 func NewGenerator(node uint16) *Generator {
-	return &Generator{node: uint64(node&0x3FF) << 12, now: time.Now}
+	node &= 0x3FF
+	if node == BackfillNode {
+		node = 0
+	}
+	return &Generator{node: uint64(node) << 12, now: time.Now}
+}
+
+// Node is the worker and process bits of the ID.
+func (id ID) Node() uint16 { return uint16(id>>12) & 0x3FF }
+
+// Backfill is the largest ID of BackfillNode that is below limit and no
+// later than the millisecond of t: walking down from limit, IDs from it
+// keep the order they were asked for in, and carry about the time given.
+// ok is false when no such ID exists (limit at the epoch).
+func Backfill(t time.Time, limit ID) (ID, bool) {
+	ms := t.UnixMilli() - Epoch
+	if ms < 0 {
+		ms = 0
+	}
+	if top := int64(limit >> 22); ms > top {
+		ms = top
+	}
+	for ; ms >= 0; ms-- {
+		if id := ID(uint64(ms)<<22 | uint64(BackfillNode)<<12 | 0xFFF); id < limit {
+			return id, true
+		}
+		// The millisecond's backfill IDs are at or above limit: the one
+		// below limit, if any, is in it.
+		if base := ID(uint64(ms)<<22 | uint64(BackfillNode)<<12); base < limit {
+			return limit - 1, true
+		}
+	}
+	return 0, false
 }
 
 // Next returns the next ID.

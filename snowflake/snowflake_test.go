@@ -106,3 +106,68 @@ func BenchmarkNext(b *testing.B) {
 		g.Next()
 	}
 }
+
+// A process whose ID lands on the reserved node still never makes an ID
+// of it: those are kept for backfilled messages.
+func TestGeneratorAvoidsBackfillNode(t *testing.T) {
+	for _, node := range []uint16{BackfillNode, BackfillNode | 0x400, 0, 1, BackfillNode - 1} {
+		g := NewGenerator(node)
+		for range 3 {
+			if id := g.Next(); id.Node() == BackfillNode {
+				t.Fatalf("NewGenerator(%d) made %d on the reserved node", node, id)
+			}
+		}
+	}
+	if got := NewGenerator(5).Next().Node(); got != 5 {
+		t.Fatalf("node = %d, want 5", got)
+	}
+}
+
+func TestBackfill(t *testing.T) {
+	now := time.Now()
+	live := NewGenerator(7).Next()
+	cases := []struct {
+		name  string
+		at    time.Time
+		limit ID
+		ok    bool
+	}{
+		{"an old time below a live limit", now.Add(-time.Hour), live, true},
+		{"a time past the limit is clamped to it", now.Add(time.Hour), live, true},
+		{"the limit's own millisecond", live.Time(), live, true},
+		{"a limit in the middle of the reserved range", now, ID(uint64(live>>22)<<22 | uint64(BackfillNode)<<12 | 5), true},
+		{"a limit at the reserved range's base", now, ID(uint64(live>>22)<<22 | uint64(BackfillNode)<<12), true},
+		{"before the epoch", time.UnixMilli(0), live, true},
+		{"nothing below the first reserved ID", now, ID(uint64(BackfillNode) << 12), false},
+		{"nothing below zero", now, 0, false},
+	}
+	for _, c := range cases {
+		id, ok := Backfill(c.at, c.limit)
+		if ok != c.ok {
+			t.Errorf("%s: ok = %v", c.name, ok)
+			continue
+		}
+		if !ok {
+			continue
+		}
+		if id >= c.limit || id.Node() != BackfillNode {
+			t.Errorf("%s: Backfill = %d (node %d), limit %d", c.name, id, id.Node(), c.limit)
+		}
+		if c.at.After(c.limit.Time()) && id>>22 != c.limit>>22 && id>>22 != c.limit>>22-1 {
+			t.Errorf("%s: %d is not clamped next to the limit", c.name, id)
+		}
+		if !c.at.After(c.limit.Time()) && c.at.UnixMilli() >= Epoch && id.Time().After(c.at) {
+			t.Errorf("%s: %d is later than %s", c.name, id, c.at)
+		}
+	}
+	// Walking down keeps the order of the walk, even when every message
+	// claims the same millisecond.
+	limit := live
+	for i := range 5000 {
+		id, ok := Backfill(now.Add(time.Hour), limit)
+		if !ok || id >= limit || id.Node() != BackfillNode {
+			t.Fatalf("step %d: Backfill = %d, %v below %d", i, id, ok, limit)
+		}
+		limit = id
+	}
+}

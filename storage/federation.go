@@ -27,9 +27,10 @@ type FederationReader interface {
 	Replica(ctx context.Context, logID snowflake.ID) (Replica, error)
 	// Replicas lists every replica, by log.
 	Replicas(ctx context.Context) ([]Replica, error)
-	// HistoryFloor is the origin's snowflake of the newest message a
-	// replica channel had before the replica began, while older history
-	// remains to fetch; ErrNotFound when there is none.
+	// HistoryFloor is the origin's snowflake at or below which a replica
+	// channel's history from before the replica began remains to fetch
+	// (first the newest message it had then, lowered with each page
+	// fetched); ErrNotFound when there is none.
 	HistoryFloor(ctx context.Context, channelID snowflake.ID) (snowflake.ID, error)
 	// MemberOrigins lists the homeservers, other than this one, whose
 	// users are members of a guild (the guild's peers), sorted.
@@ -58,6 +59,11 @@ type FederationWriter interface {
 	// DeleteHistoryFloor records that a replica channel's history is
 	// complete; deleting one that does not exist is not an error.
 	DeleteHistoryFloor(ctx context.Context, channelID snowflake.ID) error
+	// RemapFederatedMessage gives the message g, mapped to from before
+	// its row arrived (a reply or a pin notice named it), the local
+	// snowflake to instead, and points the messages of guildID that refer
+	// to from at to. ErrNotFound when g is not mapped to from.
+	RemapFederatedMessage(ctx context.Context, guildID snowflake.ID, g GlobalID, from, to snowflake.ID) error
 }
 
 // GlobalID names an object by the homeserver it was made on and its ID

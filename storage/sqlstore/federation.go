@@ -276,3 +276,20 @@ func (t *tx) DeleteHistoryFloor(ctx context.Context, channelID snowflake.ID) err
 	_, err := t.q.ExecContext(ctx, `DELETE FROM replica_history WHERE channel_id = $1`, int64(channelID))
 	return t.wrap("delete history floor", err)
 }
+
+// RemapFederatedMessage implements storage.Tx.
+func (t *tx) RemapFederatedMessage(ctx context.Context, guildID snowflake.ID, g storage.GlobalID, from, to snowflake.ID) error {
+	res, err := t.q.ExecContext(ctx, `UPDATE federated_ids SET local_id = $1 WHERE origin = $2 AND origin_id = $3 AND local_id = $4`,
+		int64(to), g.Origin, g.OriginID, int64(from))
+	if err != nil {
+		return t.wrap("remap federated message", err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return t.wrap("remap federated message", err)
+	} else if n == 0 {
+		return fmt.Errorf("remap federated message %s@%s: %w", g.OriginID, g.Origin, storage.ErrNotFound)
+	}
+	_, err = t.q.ExecContext(ctx, `UPDATE messages SET reference_id = $1 WHERE reference_id = $3 AND guild_id = $2`,
+		int64(to), int64(guildID), int64(from))
+	return t.wrap("remap federated message", err)
+}

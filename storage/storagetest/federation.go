@@ -149,3 +149,43 @@ func testMemberOrigins(t *testing.T, s storage.Store) {
 		t.Fatalf("OriginMembers = %v, %v; want %v", bs, err, []snowflake.ID{r1.ID, r2.ID})
 	}
 }
+
+// A message named by a reply before its row arrived moves to the ID it is
+// stored under, and the reply follows it; another guild's references to
+// the same number stay as they are.
+func testRemapFederatedMessage(t *testing.T, s storage.Store) {
+	ctx := context.Background()
+	g, c, users := messageFixture(t, s, 1)
+	other, oc, _ := messageFixture(t, s, 1)
+	placeholder, moved := ids.Next(), ids.Next()
+	gid := storage.GlobalID{Origin: "a.example", OriginID: placeholder.String() + "0"}
+	reply := newMessage(c, users[0].ID, "a reply")
+	reply.Type, reply.ReferenceID, reply.ReferenceChannelID = 19, placeholder, c.ID
+	elsewhere := newMessage(oc, users[0].ID, "another guild's reply")
+	elsewhere.Type, elsewhere.ReferenceID, elsewhere.ReferenceChannelID = 19, placeholder, oc.ID
+	update(t, s, func(tx storage.Tx) error {
+		if err := tx.MapFederatedID(ctx, gid, placeholder); err != nil {
+			return err
+		}
+		return tx.CreateMessages(ctx, []storage.Message{reply, elsewhere})
+	})
+	err := s.Update(ctx, func(tx storage.Tx) error {
+		return tx.RemapFederatedMessage(ctx, g.ID, gid, moved, placeholder)
+	})
+	if !errors.Is(err, storage.ErrNotFound) {
+		t.Fatalf("remap from an ID it is not mapped to: %v, want ErrNotFound", err)
+	}
+	update(t, s, func(tx storage.Tx) error { return tx.RemapFederatedMessage(ctx, g.ID, gid, placeholder, moved) })
+	if got, err := s.FederatedID(ctx, gid.Origin, gid.OriginID); err != nil || got != moved {
+		t.Fatalf("FederatedID after remap = %v, %v; want %v", got, err, moved)
+	}
+	if origins, err := s.FederatedOrigins(ctx, []snowflake.ID{placeholder}); err != nil || len(origins) != 0 {
+		t.Fatalf("the old ID still maps: %v, %v", origins, err)
+	}
+	if m, err := s.Message(ctx, c.ID, reply.ID); err != nil || m.ReferenceID != moved {
+		t.Fatalf("reply after remap = %+v, %v", m, err)
+	}
+	if m, err := s.Message(ctx, oc.ID, elsewhere.ID); err != nil || m.ReferenceID != placeholder || m.GuildID != other.ID {
+		t.Fatalf("another guild's reply after remap = %+v, %v", m, err)
+	}
+}

@@ -74,6 +74,7 @@ func Run(t *testing.T, open func(t *testing.T) storage.Store) {
 		{"ThreadMessages", testThreadMessages},
 		{"DeleteChannelDeletesThreads", testDeleteChannelThreads},
 		{"FederatedIDs", testFederatedIDs},
+		{"RemapFederatedMessage", testRemapFederatedMessage},
 		{"DeliveryCursorsAndReplicas", testDeliveryCursors},
 		{"MemberOrigins", testMemberOrigins},
 		{"GatewayState", testGatewayState},
