@@ -413,7 +413,7 @@ func (h *Homeserver) deleteRecent(ctx context.Context, tx storage.Tx, ev *events
 	gid := guildID
 	for _, ch := range order {
 		ids := byChannel[ch]
-		if _, err := tx.DeleteMessages(ctx, ch, ids); err != nil {
+		if _, err := tx.DeleteMessages(ctx, storage.InGuild(guildID), ch, ids); err != nil {
 			return err
 		}
 		if err := ev.Append(ctx, guildID, "MESSAGE_DELETE_BULK", discord.MessageDeleteBulkEvent{IDs: ids, ChannelID: ch, GuildID: &gid}); err != nil {

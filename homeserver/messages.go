@@ -41,6 +41,9 @@ func (pl *place) logID() snowflake.ID {
 	return pl.ch.ID
 }
 
+// scope is what the place's writes may reach: its guild, or its DM channel.
+func (pl *place) scope() storage.Scope { return storage.ScopeOf(pl.ch) }
+
 func (pl *place) guildID() *snowflake.ID {
 	if pl.guild == nil {
 		return nil
@@ -650,7 +653,7 @@ func (h *Homeserver) EditMessage(ctx context.Context, p Principal, channelID, me
 			return ErrEmptyMessage
 		}
 		m.EditedAt = h.now()
-		if err := tx.UpdateMessage(ctx, m); err != nil {
+		if err := tx.UpdateMessage(ctx, pl.scope(), m); err != nil {
 			return err
 		}
 		if out, err = h.renderMessage(ctx, tx, m, p.User.ID, false); err != nil {
@@ -704,7 +707,7 @@ func (h *Homeserver) DeleteMessage(ctx context.Context, p Principal, channelID, 
 		if err := h.keepRevision(ctx, tx, m, p.User.ID, true); err != nil {
 			return err
 		}
-		if _, err := tx.DeleteMessages(ctx, channelID, []snowflake.ID{messageID}); err != nil {
+		if _, err := tx.DeleteMessages(ctx, pl.scope(), channelID, []snowflake.ID{messageID}); err != nil {
 			return err
 		}
 		return ev.Append(ctx, pl.logID(), "MESSAGE_DELETE", discord.MessageDeleteEvent{ID: messageID, ChannelID: channelID, GuildID: pl.guildID()})
@@ -768,7 +771,7 @@ func (h *Homeserver) BulkDelete(ctx context.Context, p Principal, channelID snow
 		if len(gone) == 0 {
 			return nil
 		}
-		if _, err := tx.DeleteMessages(ctx, channelID, gone); err != nil {
+		if _, err := tx.DeleteMessages(ctx, pl.scope(), channelID, gone); err != nil {
 			return err
 		}
 		return ev.Append(ctx, pl.logID(), "MESSAGE_DELETE_BULK", discord.MessageDeleteBulkEvent{IDs: gone, ChannelID: channelID, GuildID: pl.guildID()})

@@ -50,7 +50,7 @@ func (h *Homeserver) Pin(ctx context.Context, p Principal, channelID, messageID 
 		}
 		now := h.now()
 		m.Pinned, m.PinnedAt = true, now
-		if err := tx.UpdateMessage(ctx, m); err != nil {
+		if err := tx.UpdateMessage(ctx, pl.scope(), m); err != nil {
 			return err
 		}
 		updated, err := h.renderMessage(ctx, tx, m, p.User.ID, false)
@@ -92,7 +92,7 @@ func (h *Homeserver) Unpin(ctx context.Context, p Principal, channelID, messageI
 			return nil
 		}
 		m.Pinned, m.PinnedAt = false, time.Time{}
-		if err := tx.UpdateMessage(ctx, m); err != nil {
+		if err := tx.UpdateMessage(ctx, pl.scope(), m); err != nil {
 			return err
 		}
 		updated, err := h.renderMessage(ctx, tx, m, p.User.ID, false)

@@ -596,12 +596,13 @@ func writePlaceholders(b *strings.Builder, n, cols int) {
 // fields, which an edit recomputes from the new content. The message must
 // be of m.ChannelID, as for Message. Attachments are only ever removed here:
 // new files come with new messages.
-func (t *tx) UpdateMessage(ctx context.Context, m storage.Message) error {
+func (t *tx) UpdateMessage(ctx context.Context, s storage.Scope, m storage.Message) error {
+	cond, arg := scopeCond(s, "guild_id", "channel_id", 12)
 	err := t.execOne(ctx, "update message", `UPDATE messages SET content = $3, embeds = $4, mentions = $5,
 		mention_roles = $6, mention_everyone = $7, flags = $8, pinned = $9, pinned_at = $10, edited_at = $11
-		WHERE id = $1 AND channel_id = $2`,
+		WHERE id = $1 AND channel_id = $2 AND `+cond,
 		int64(m.ID), int64(m.ChannelID), m.Content, nullJSON(m.Embeds), idList(m.Mentions), idList(m.MentionRoles),
-		m.MentionEveryone, m.Flags, m.Pinned, nullMS(m.PinnedAt), nullMS(m.EditedAt))
+		m.MentionEveryone, m.Flags, m.Pinned, nullMS(m.PinnedAt), nullMS(m.EditedAt), arg)
 	if err != nil {
 		return err
 	}
@@ -622,13 +623,14 @@ func (t *tx) UpdateMessage(ctx context.Context, m storage.Message) error {
 // DELETE CASCADE (and, on SQLite, the full-text entries by trigger); the
 // count is of messages only, which both databases report as the rows
 // affected.
-func (t *tx) DeleteMessages(ctx context.Context, channelID snowflake.ID, ids []snowflake.ID) (int, error) {
+func (t *tx) DeleteMessages(ctx context.Context, s storage.Scope, channelID snowflake.ID, ids []snowflake.ID) (int, error) {
 	if len(ids) == 0 {
 		return 0, nil
 	}
-	args := append([]any{int64(channelID)}, idArgs(ids)...)
-	res, err := t.q.ExecContext(ctx, `DELETE FROM messages WHERE channel_id = $1 AND id IN (`+
-		placeholders(2, len(ids))+`)`, args...)
+	cond, arg := scopeCond(s, "guild_id", "channel_id", 2)
+	args := append([]any{int64(channelID), arg}, idArgs(ids)...)
+	res, err := t.q.ExecContext(ctx, `DELETE FROM messages WHERE channel_id = $1 AND `+cond+` AND id IN (`+
+		placeholders(3, len(ids))+`)`, args...)
 	if err != nil {
 		return 0, t.wrap("delete messages", err)
 	}
@@ -657,33 +659,57 @@ func (t *tx) AddRevision(ctx context.Context, v storage.Revision) error {
 //
 // A repeated reaction is the common case (clients retry, people double
 // click), so it is not left to the unique constraint: on PostgreSQL a
-// violation would abort the whole transaction.
-func (t *tx) AddReaction(ctx context.Context, x storage.Reaction) error {
+// violation would abort the whole transaction. The row is inserted from a
+// SELECT that finds the message in its channel and scope (reactions have no
+// guild of their own), so that a reaction lands only on a message in scope
+// in the same one statement; only when nothing was inserted does a second
+// query tell a repeat from a message out of scope.
+func (t *tx) AddReaction(ctx context.Context, s storage.Scope, x storage.Reaction) error {
+	cond, arg := scopeCond(s, "guild_id", "channel_id", 6)
 	res, err := t.q.ExecContext(ctx, `INSERT INTO reactions (message_id, user_id, emoji, channel_id, created_at)
-		VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`,
-		int64(x.MessageID), int64(x.UserID), x.Emoji, int64(x.ChannelID), ms(x.CreatedAt))
+		SELECT CAST($1 AS BIGINT), CAST($2 AS BIGINT), CAST($3 AS TEXT), CAST($4 AS BIGINT), CAST($5 AS BIGINT)
+		WHERE EXISTS (SELECT 1 FROM messages WHERE id = $1 AND channel_id = $4 AND `+cond+`)
+		ON CONFLICT DO NOTHING`,
+		int64(x.MessageID), int64(x.UserID), x.Emoji, int64(x.ChannelID), ms(x.CreatedAt), arg)
 	if err != nil {
 		return t.wrap("add reaction", err)
 	}
 	if n, err := res.RowsAffected(); err != nil {
 		return t.wrap("add reaction", err)
-	} else if n == 0 {
-		return fmt.Errorf("add reaction: %w", storage.ErrConflict)
+	} else if n > 0 {
+		return nil
 	}
-	return nil
+	cond, arg = scopeCond(s, "guild_id", "channel_id", 3)
+	var one int
+	err = t.q.QueryRowContext(ctx, `SELECT 1 FROM messages WHERE id = $1 AND channel_id = $2 AND `+cond,
+		int64(x.MessageID), int64(x.ChannelID), arg).Scan(&one)
+	if err != nil {
+		return t.wrap("add reaction", err)
+	}
+	return fmt.Errorf("add reaction: %w", storage.ErrConflict)
+}
+
+// reactionScope is the condition that keeps a statement on reactions
+// within s, through their message (reactions have no guild column), with
+// its argument bound as $n.
+func reactionScope(s storage.Scope, n int) (string, any) {
+	cond, arg := scopeCond(s, "m.guild_id", "m.channel_id", n)
+	return `EXISTS (SELECT 1 FROM messages m WHERE m.id = reactions.message_id AND ` + cond + `)`, arg
 }
 
 // RemoveReaction implements storage.Tx.
-func (t *tx) RemoveReaction(ctx context.Context, messageID, userID snowflake.ID, emoji string) error {
-	return t.execOne(ctx, "remove reaction", `DELETE FROM reactions WHERE message_id = $1 AND user_id = $2 AND emoji = $3`,
-		int64(messageID), int64(userID), emoji)
+func (t *tx) RemoveReaction(ctx context.Context, s storage.Scope, messageID, userID snowflake.ID, emoji string) error {
+	cond, arg := reactionScope(s, 4)
+	return t.execOne(ctx, "remove reaction", `DELETE FROM reactions WHERE message_id = $1 AND user_id = $2 AND emoji = $3
+		AND `+cond, int64(messageID), int64(userID), emoji, arg)
 }
 
 // RemoveReactions implements storage.Tx.
-func (t *tx) RemoveReactions(ctx context.Context, messageID snowflake.ID, emoji string) (int, error) {
-	query, args := `DELETE FROM reactions WHERE message_id = $1`, []any{int64(messageID)}
+func (t *tx) RemoveReactions(ctx context.Context, s storage.Scope, messageID snowflake.ID, emoji string) (int, error) {
+	cond, arg := reactionScope(s, 2)
+	query, args := `DELETE FROM reactions WHERE message_id = $1 AND `+cond, []any{int64(messageID), arg}
 	if emoji != "" {
-		query, args = query+` AND emoji = $2`, append(args, emoji)
+		query, args = query+` AND emoji = $3`, append(args, emoji)
 	}
 	res, err := t.q.ExecContext(ctx, query, args...)
 	if err != nil {
@@ -692,9 +718,12 @@ func (t *tx) RemoveReactions(ctx context.Context, messageID snowflake.ID, emoji 
 	return rowsAffected(t.reader, "remove reactions", res)
 }
 
-// SetAttachmentHash implements storage.Tx.
-func (t *tx) SetAttachmentHash(ctx context.Context, id snowflake.ID, hash string) error {
-	return t.exec(ctx, "set attachment hash", `UPDATE attachments SET hash = $2 WHERE id = $1`, int64(id), hash)
+// SetAttachmentHash implements storage.Tx. Attachments have no guild
+// column: the scope is tested on their message.
+func (t *tx) SetAttachmentHash(ctx context.Context, s storage.Scope, id snowflake.ID, hash string) error {
+	cond, arg := scopeCond(s, "m.guild_id", "m.channel_id", 3)
+	return t.exec(ctx, "set attachment hash", `UPDATE attachments SET hash = $2 WHERE id = $1
+		AND EXISTS (SELECT 1 FROM messages m WHERE m.id = attachments.message_id AND `+cond+`)`, int64(id), hash, arg)
 }
 
 // FileHashes implements storage.Reader.
