@@ -1431,7 +1431,9 @@ func testGuildNotFound(t *testing.T, s storage.Store) {
 			return tx.UpdateGuild(ctx, storage.Guild{ID: none, Name: "x", OwnerID: u.ID})
 		}},
 		{"DeleteGuild", func(tx storage.Tx) error { return tx.DeleteGuild(ctx, none) }},
-		{"UpdateChannel", func(tx storage.Tx) error { return tx.UpdateChannel(ctx, storage.InGuild(g.ID), newChannel(g.ID, "x", 0)) }},
+		{"UpdateChannel", func(tx storage.Tx) error {
+			return tx.UpdateChannel(ctx, storage.InGuild(g.ID), newChannel(g.ID, "x", 0))
+		}},
 		{"DeleteChannel", func(tx storage.Tx) error { return tx.DeleteChannel(ctx, storage.InGuild(g.ID), none) }},
 		{"DeleteOverwrite", func(tx storage.Tx) error { return tx.DeleteOverwrite(ctx, storage.ScopeOf(c), c.ID, none) }},
 		{"UpdateRole", func(tx storage.Tx) error { return tx.UpdateRole(ctx, storage.InGuild(g.ID), newRole(g.ID, "x", 1)) }},
@@ -1441,7 +1443,9 @@ func testGuildNotFound(t *testing.T, s storage.Store) {
 		{"DeleteBan", func(tx storage.Tx) error { return tx.DeleteBan(ctx, g.ID, u.ID) }},
 		{"UseInvite", func(tx storage.Tx) error { return tx.UseInvite(ctx, "nope", time.Now()) }},
 		{"DeleteInvite", func(tx storage.Tx) error { return tx.DeleteInvite(ctx, storage.InGuild(g.ID), "nope") }},
-		{"UpdateEmoji", func(tx storage.Tx) error { return tx.UpdateEmoji(ctx, storage.InGuild(g.ID), storage.Emoji{ID: none, Name: "x"}) }},
+		{"UpdateEmoji", func(tx storage.Tx) error {
+			return tx.UpdateEmoji(ctx, storage.InGuild(g.ID), storage.Emoji{ID: none, Name: "x"})
+		}},
 		{"DeleteEmoji", func(tx storage.Tx) error { return tx.DeleteEmoji(ctx, storage.InGuild(g.ID), none) }},
 	}
 	for _, tc := range writes {
@@ -1647,7 +1651,9 @@ func testMessages(t *testing.T, s storage.Store) {
 		fn   func(tx storage.Tx) error
 		want error
 	}{
-		{"UpdateMessage(unknown)", func(tx storage.Tx) error { return tx.UpdateMessage(ctx, storage.ScopeOf(c), newMessage(c, us[0].ID, "x")) }, storage.ErrNotFound},
+		{"UpdateMessage(unknown)", func(tx storage.Tx) error {
+			return tx.UpdateMessage(ctx, storage.ScopeOf(c), newMessage(c, us[0].ID, "x"))
+		}, storage.ErrNotFound},
 		{"UpdateMessage(other channel)", func(tx storage.Tx) error {
 			m := first
 			m.ChannelID = other.ID
@@ -1993,7 +1999,9 @@ func testReactions(t *testing.T, s storage.Store) {
 	check("of no message", nil, u0)
 	check("of a message without", []snowflake.ID{m3.ID}, u0)
 
-	err := s.Update(ctx, func(tx storage.Tx) error { return tx.AddReaction(ctx, storage.ScopeOf(c), react(m1, u0, "👍", t0+50)) })
+	err := s.Update(ctx, func(tx storage.Tx) error {
+		return tx.AddReaction(ctx, storage.ScopeOf(c), react(m1, u0, "👍", t0+50))
+	})
 	wantErr(t, "AddReaction(again)", err, storage.ErrConflict)
 
 	users := func(m storage.Message, emoji string, after snowflake.ID, limit int, want ...snowflake.ID) {
@@ -2484,25 +2492,33 @@ func testDMChannels(t *testing.T, s storage.Store) {
 	}
 	checkEqual(t, "after UpdateChannel", sortedRecipients(got), sortedRecipients(group))
 	group.Recipients = []snowflake.ID{u3, u0}
-	update(t, s, func(tx storage.Tx) error { return tx.SetRecipients(ctx, storage.ScopeOf(group), group.ID, group.Recipients) })
+	update(t, s, func(tx storage.Tx) error {
+		return tx.SetRecipients(ctx, storage.ScopeOf(group), group.ID, group.Recipients)
+	})
 	if got, err := s.ChannelByID(ctx, group.ID); err != nil || !equal(sortedRecipients(got), sortedRecipients(group)) {
 		t.Fatalf("after SetRecipients = %+v, %v", got, err)
 	}
 	dmList(u2)
 	dmList(u3, group)
 	ghost := ids.Next()
-	err = s.Update(ctx, func(tx storage.Tx) error { return tx.SetRecipients(ctx, storage.InDM(ghost), ghost, []snowflake.ID{u0}) })
+	err = s.Update(ctx, func(tx storage.Tx) error {
+		return tx.SetRecipients(ctx, storage.InDM(ghost), ghost, []snowflake.ID{u0})
+	})
 	wantErr(t, "SetRecipients(unknown)", err, storage.ErrNotFound)
 
 	// A 1:1 DM that changes hands is found by its new pair; a pair that
 	// has a DM already cannot be given another.
-	update(t, s, func(tx storage.Tx) error { return tx.SetRecipients(ctx, storage.ScopeOf(dm), dm.ID, []snowflake.ID{u2, u0}) })
+	update(t, s, func(tx storage.Tx) error {
+		return tx.SetRecipients(ctx, storage.ScopeOf(dm), dm.ID, []snowflake.ID{u2, u0})
+	})
 	_, err = s.DMChannel(ctx, u0, u1)
 	wantErr(t, "DMChannel(old pair)", err, storage.ErrNotFound)
 	if got, err := s.DMChannel(ctx, u2, u0); err != nil || got.ID != dm.ID {
 		t.Fatalf("DMChannel(new pair) = %v, %v", got.ID, err)
 	}
-	err = s.Update(ctx, func(tx storage.Tx) error { return tx.SetRecipients(ctx, storage.ScopeOf(later), later.ID, []snowflake.ID{u0, u2}) })
+	err = s.Update(ctx, func(tx storage.Tx) error {
+		return tx.SetRecipients(ctx, storage.ScopeOf(later), later.ID, []snowflake.ID{u0, u2})
+	})
 	wantErr(t, "SetRecipients(to a pair with a DM)", err, storage.ErrConflict)
 
 	// Deleting a DM channel takes its recipients and frees its pair.
@@ -3023,7 +3039,9 @@ func testThreadMembers(t *testing.T, s storage.Store) {
 	// Removing from one thread leaves the user's other memberships.
 	list(second.ID, member(second.ID, u0, t0+4, 2))
 	// And a removed member may join again.
-	update(t, s, func(tx storage.Tx) error { return tx.AddThreadMember(ctx, storage.ScopeOf(text), member(th.ID, u1, t0+60, 0)) })
+	update(t, s, func(tx storage.Tx) error {
+		return tx.AddThreadMember(ctx, storage.ScopeOf(text), member(th.ID, u1, t0+60, 0))
+	})
 	list(th.ID, m0, member(th.ID, u1, t0+60, 0), m2, m3)
 }
 
