@@ -71,6 +71,7 @@ func Run(t *testing.T, open func(t *testing.T) storage.Store) {
 		{"ThreadMembers", testThreadMembers},
 		{"ThreadMessages", testThreadMessages},
 		{"DeleteChannelDeletesThreads", testDeleteChannelThreads},
+		{"ScopedWrites", testScopedWrites},
 		{"FederatedIDs", testFederatedIDs},
 		{"DeliveryCursorsAndReplicas", testDeliveryCursors},
 		{"MemberOrigins", testMemberOrigins},
