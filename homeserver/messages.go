@@ -230,7 +230,7 @@ func (h *Homeserver) SendMessage(ctx context.Context, p Principal, channelID sno
 	// back only once the write has committed.
 	logID := pl.logID()
 	var sent discord.Message
-	err = h.updateLog(ctx, logID, logWrite{assign: func(w *logWrite) error {
+	err = h.updateLog(ctx, logID, logWrite{scope: pl.scope(), assign: func(w *logWrite) error {
 		id := h.cfg.IDs.Next()
 		mm, oo := m, out
 		mm.ID, oo.ID = id, id

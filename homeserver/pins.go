@@ -62,7 +62,7 @@ func (h *Homeserver) Pin(ctx context.Context, p Principal, channelID, messageID 
 		}
 		notice := storage.Message{ID: h.cfg.IDs.Next(), ChannelID: channelID, GuildID: m.GuildID, AuthorID: p.User.ID,
 			Type: discord.MessagePinnedMessage, ReferenceID: m.ID, ReferenceChannelID: channelID, CreatedAt: now}
-		if err := tx.CreateMessage(ctx, notice); err != nil {
+		if err := tx.CreateMessage(ctx, pl.scope(), notice); err != nil {
 			return err
 		}
 		rendered, err := h.renderMessage(ctx, tx, notice, p.User.ID, true)

@@ -370,7 +370,7 @@ func (ap *applier) flushMessages(ctx context.Context) error {
 	if len(ap.msgs) == 0 {
 		return nil
 	}
-	err := ap.tx.CreateMessages(ctx, ap.msgs)
+	err := ap.tx.CreateMessages(ctx, ap.g.scope(), ap.msgs)
 	ap.msgs = ap.msgs[:0]
 	return err
 }
@@ -1286,7 +1286,7 @@ func (h *Homeserver) backfill(ctx context.Context, channelID snowflake.ID, q His
 			out = append(out, sm)
 		}
 		stored = len(out)
-		return tx.CreateMessages(ctx, out)
+		return tx.CreateMessages(ctx, rl.scope(), out)
 	})
 	if err != nil {
 		return false, domainErr("backfill", err)

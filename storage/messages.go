@@ -52,10 +52,13 @@ type MessageReader interface {
 // MessageWriter holds the message and DM writes of Tx.
 type MessageWriter interface {
 	// CreateMessage inserts a message with its attachments and makes it the
-	// channel's last message.
-	CreateMessage(ctx context.Context, m Message) error
-	// CreateMessages inserts several messages at once, as CreateMessage.
-	CreateMessages(ctx context.Context, ms []Message) error
+	// channel's last message. ErrNotFound, with nothing written, if the
+	// channel is absent from s or m.GuildID is not s's guild (0 for a DM
+	// scope).
+	CreateMessage(ctx context.Context, s Scope, m Message) error
+	// CreateMessages inserts several messages at once, as CreateMessage,
+	// all in s: one outside it fails the whole call.
+	CreateMessages(ctx context.Context, s Scope, ms []Message) error
 	// UpdateMessage writes content, embeds, mentions, flags, pinned,
 	// pinned_at and edited_at; attachments not in m.Attachments are
 	// removed. ErrNotFound if absent from m.ChannelID or from s

@@ -503,33 +503,53 @@ func (r reader) estimate(ctx context.Context, cond string, args []any) int {
 // last_message_id only moves forward, so that a message mirrored late from
 // another homeserver, older than what the channel has, does not become its
 // last.
-func (t *tx) CreateMessage(ctx context.Context, m storage.Message) error {
-	return t.CreateMessages(ctx, []storage.Message{m})
+func (t *tx) CreateMessage(ctx context.Context, s storage.Scope, m storage.Message) error {
+	return t.CreateMessages(ctx, s, []storage.Message{m})
 }
 
-// CreateMessages implements storage.Tx: one multi-row INSERT for the
-// messages, one for their attachments and one channel update per channel,
-// whatever the number of messages, because round trips under the log's
-// lock are what bound a busy guild's throughput.
-func (t *tx) CreateMessages(ctx context.Context, msgs []storage.Message) error {
-	if n := t.d.maxRows(); len(msgs) > n {
-		for len(msgs) > 0 {
-			k := min(n, len(msgs))
-			if err := t.CreateMessages(ctx, msgs[:k]); err != nil {
-				return err
-			}
-			msgs = msgs[k:]
-		}
-		return nil
-	}
+// CreateMessages implements storage.Tx: one update of the channels, one
+// multi-row INSERT for the messages and one for their attachments (per
+// Dialect.MaxRows messages), whatever the number of messages, because round
+// trips under the log's lock are what bound a busy guild's throughput.
+//
+// The channel update is also the scope check, and comes first: it matches
+// only channels in s, so a message aimed at a channel of another guild (or
+// at another DM channel) fails the call before any row is written, without
+// a round trip of its own.
+func (t *tx) CreateMessages(ctx context.Context, s storage.Scope, msgs []storage.Message) error {
 	if len(msgs) == 0 {
 		return nil
 	}
+	last := map[snowflake.ID]snowflake.ID{}
+	for _, m := range msgs {
+		if m.GuildID != s.GuildID {
+			return fmt.Errorf("create messages: message %d of guild %d in scope of guild %d: %w",
+				m.ID, m.GuildID, s.GuildID, storage.ErrNotFound)
+		}
+		if m.ID > last[m.ChannelID] {
+			last[m.ChannelID] = m.ID
+		}
+	}
+	if err := t.advanceChannels(ctx, s, last); err != nil {
+		return err
+	}
+	for n := t.d.maxRows(); len(msgs) > 0; {
+		k := min(n, len(msgs))
+		if err := t.insertMessages(ctx, msgs[:k]); err != nil {
+			return err
+		}
+		msgs = msgs[k:]
+	}
+	return nil
+}
+
+// insertMessages writes the rows of messages and their attachments, in one
+// INSERT each.
+func (t *tx) insertMessages(ctx context.Context, msgs []storage.Message) error {
 	const cols = 21
 	var b strings.Builder
 	args := make([]any, 0, len(msgs)*cols)
 	b.WriteString(`INSERT INTO messages (` + messageInsertColumns + `) VALUES `)
-	last := map[snowflake.ID]snowflake.ID{}
 	var atts []storage.Attachment
 	for i, m := range msgs {
 		if i > 0 {
@@ -540,9 +560,6 @@ func (t *tx) CreateMessages(ctx context.Context, msgs []storage.Message) error {
 			nullString(m.Nonce), m.TTS, m.MentionEveryone, idList(m.Mentions), idList(m.MentionRoles), nullJSON(m.Embeds),
 			m.Pinned, nullMS(m.PinnedAt), nullMS(m.EditedAt), nullID(m.ReferenceID), nullID(m.ReferenceChannelID), m.Flags,
 			ms(m.CreatedAt), nullString(m.Origin), nullString(m.OriginID))
-		if m.ID > last[m.ChannelID] {
-			last[m.ChannelID] = m.ID
-		}
 		for _, a := range m.Attachments {
 			a.MessageID, a.ChannelID = m.ID, m.ChannelID
 			atts = append(atts, a)
@@ -568,13 +585,52 @@ func (t *tx) CreateMessages(ctx context.Context, msgs []storage.Message) error {
 			return err
 		}
 	}
-	// last_message_id only moves forward, so that a message mirrored late
-	// from another server does not move it back.
-	for ch, id := range last {
-		if err := t.exec(ctx, "create messages", `UPDATE channels SET last_message_id = $2
-			WHERE id = $1 AND (last_message_id IS NULL OR last_message_id < $2)`, int64(ch), int64(id)); err != nil {
-			return err
-		}
+	return nil
+}
+
+// advanceChannels makes each channel's last message the one given, unless
+// it has a newer one: last_message_id only moves forward, so that a message
+// mirrored late from another server does not move it back. It is also
+// CreateMessages' scope check, in the same statement: the rows are updated
+// even when the value stays, and only when every channel is in s, so that a
+// channel out of scope fails the call with ErrNotFound before anything is
+// written. The common case, one channel, has the plain statement.
+func (t *tx) advanceChannels(ctx context.Context, s storage.Scope, last map[snowflake.ID]snowflake.ID) error {
+	chans := make([]snowflake.ID, 0, len(last))
+	for ch := range last {
+		chans = append(chans, ch)
+	}
+	slices.Sort(chans)
+	if len(chans) == 1 {
+		cond, arg := scopeCond(s, "guild_id", "id", 3)
+		return t.execOne(ctx, "create messages: channel", `UPDATE channels SET last_message_id =
+			CASE WHEN last_message_id IS NULL OR last_message_id < $2 THEN $2 ELSE last_message_id END
+			WHERE id = $1 AND `+cond, int64(chans[0]), int64(last[chans[0]]), arg)
+	}
+	var set strings.Builder
+	args := make([]any, 0, 2*len(chans)+2)
+	for _, ch := range chans {
+		args = append(args, int64(ch), int64(last[ch]))
+		fmt.Fprintf(&set, " WHEN id = $%d AND (last_message_id IS NULL OR last_message_id < $%d) THEN $%[2]d",
+			len(args)-1, len(args))
+	}
+	in := make([]string, len(chans))
+	for i := range chans {
+		in[i] = "$" + strconv.Itoa(2*i+1)
+	}
+	list := strings.Join(in, ", ")
+	cond, arg := scopeCond(s, "guild_id", "id", len(args)+1)
+	args = append(args, arg, len(chans))
+	res, err := t.q.ExecContext(ctx, `UPDATE channels SET last_message_id = CASE`+set.String()+
+		` ELSE last_message_id END WHERE id IN (`+list+`) AND (SELECT COUNT(*) FROM channels
+		WHERE id IN (`+list+`) AND `+cond+`) = $`+strconv.Itoa(len(args)), args...)
+	if err != nil {
+		return t.wrap("create messages: channels", err)
+	}
+	if n, err := rowsAffected(t.reader, "create messages: channels", res); err != nil {
+		return err
+	} else if n != len(chans) {
+		return fmt.Errorf("create messages: channels: %w", storage.ErrNotFound)
 	}
 	return nil
 }

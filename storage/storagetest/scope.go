@@ -57,7 +57,8 @@ func newScopeFixture(t *testing.T, s storage.Store) scopeFixture {
 			tx.CreateRole(ctx, f.role1), tx.CreateEmoji(ctx, f.emoji1), tx.CreateInvite(ctx, f.invite1),
 			tx.AddMember(ctx, newMember(f.g1.ID, f.u0, f.role1.ID)), tx.AddMember(ctx, newMember(f.g1.ID, f.u1)),
 			tx.AddMember(ctx, newMember(f.g2.ID, f.u0)),
-			tx.CreateMessages(ctx, []storage.Message{f.m1, f.m2, f.tm1, f.dmMsg1}),
+			tx.CreateMessages(ctx, storage.InGuild(f.g1.ID), []storage.Message{f.m1, f.m2, f.tm1}),
+			tx.CreateMessage(ctx, storage.InDM(f.dm1.ID), f.dmMsg1),
 		}
 		for _, r := range []struct {
 			m     storage.Message
@@ -253,6 +254,34 @@ func testScopedWrites(t *testing.T, s storage.Store) {
 		}, storage.ErrNotFound},
 		{"UpdateChannel(other DM)", func(tx storage.Tx) (int, error) { return none(tx.UpdateChannel(ctx, dm2, dmRenamed)) }, storage.ErrNotFound},
 		{"DeleteChannel(other DM)", func(tx storage.Tx) (int, error) { return none(tx.DeleteChannel(ctx, dm2, f.dm1.ID)) }, storage.ErrNotFound},
+		{"CreateMessage(other guild's channel)", func(tx storage.Tx) (int, error) {
+			m := newMessage(f.c1, f.u0, "planted")
+			m.GuildID = f.g2.ID
+			return none(tx.CreateMessage(ctx, g2, m))
+		}, storage.ErrNotFound},
+		{"CreateMessage(guild not the scope's)", func(tx storage.Tx) (int, error) {
+			return none(tx.CreateMessage(ctx, g2, newMessage(f.c1, f.u0, "planted")))
+		}, storage.ErrNotFound},
+		{"CreateMessage(other DM)", func(tx storage.Tx) (int, error) {
+			return none(tx.CreateMessage(ctx, dm2, newMessage(f.dm1, f.u0, "planted")))
+		}, storage.ErrNotFound},
+		{"CreateMessage(DM scope, guild channel)", func(tx storage.Tx) (int, error) {
+			m := newMessage(f.c1, f.u0, "planted")
+			m.GuildID = 0
+			return none(tx.CreateMessage(ctx, inC1, m))
+		}, storage.ErrNotFound},
+		{"CreateMessage(guild scope, DM channel)", func(tx storage.Tx) (int, error) {
+			m := newMessage(f.dm1, f.u0, "planted")
+			m.GuildID = f.g1.ID
+			return none(tx.CreateMessage(ctx, g1, m))
+		}, storage.ErrNotFound},
+		{"CreateMessages(one of several out of scope)", func(tx storage.Tx) (int, error) {
+			stray := newMessage(f.dm1, f.u0, "planted")
+			stray.GuildID = f.g1.ID
+			ok := newMessage(f.c1, f.u0, "in scope")
+			attach(&ok, "kept-out.png")
+			return none(tx.CreateMessages(ctx, g1, []storage.Message{ok, newMessage(f.th1, f.u0, "in scope too"), stray}))
+		}, storage.ErrNotFound},
 		// Members are keyed by their guild: naming the guild is the scope.
 		{"UpdateMember(other guild)", func(tx storage.Tx) (int, error) {
 			return none(tx.UpdateMember(ctx, newMember(f.g2.ID, f.u1)))

@@ -1534,7 +1534,7 @@ func createMessages(t *testing.T, s storage.Store, ms ...storage.Message) {
 	t.Helper()
 	update(t, s, func(tx storage.Tx) error {
 		for _, m := range ms {
-			if err := tx.CreateMessage(context.Background(), m); err != nil {
+			if err := tx.CreateMessage(context.Background(), scopeOfMessage(m), m); err != nil {
 				return err
 			}
 		}
@@ -1660,16 +1660,16 @@ func testMessages(t *testing.T, s storage.Store) {
 			m.ChannelID = other.ID
 			return tx.UpdateMessage(ctx, scopeOfMessage(m), m)
 		}, storage.ErrNotFound},
-		{"CreateMessage(same ID)", func(tx storage.Tx) error { return tx.CreateMessage(ctx, first) }, storage.ErrConflict},
+		{"CreateMessage(same ID)", func(tx storage.Tx) error { return tx.CreateMessage(ctx, scopeOfMessage(first), first) }, storage.ErrConflict},
 		{"CreateMessage(same origin)", func(tx storage.Tx) error {
 			twin := newMessage(c, us[0].ID, "twin")
 			twin.Origin, twin.OriginID = remote.Origin, remote.OriginID
-			return tx.CreateMessage(ctx, twin)
+			return tx.CreateMessage(ctx, scopeOfMessage(twin), twin)
 		}, storage.ErrConflict},
 		{"CreateMessage(same attachment ID)", func(tx storage.Tx) error {
 			m := newMessage(c, us[0].ID, "twin")
 			m.Attachments = []storage.Attachment{kept}
-			return tx.CreateMessage(ctx, m)
+			return tx.CreateMessage(ctx, scopeOfMessage(m), m)
 		}, storage.ErrConflict},
 	} {
 		wantErr(t, tc.name, s.Update(ctx, tc.fn), tc.want)
@@ -2069,7 +2069,7 @@ func testDeleteMessages(t *testing.T, s storage.Store) {
 	update(t, s, func(tx storage.Tx) error {
 		for _, m := range ms {
 			steps := []error{
-				tx.CreateMessage(ctx, m),
+				tx.CreateMessage(ctx, scopeOfMessage(m), m),
 				tx.AddReaction(ctx, storage.ScopeOf(c), storage.Reaction{MessageID: m.ID, ChannelID: c.ID, UserID: us[1].ID, Emoji: "👍", CreatedAt: at(t0)}),
 				tx.AddRevision(ctx, storage.Revision{ID: ids.Next(), MessageID: m.ID, ChannelID: c.ID, GuildID: g.ID,
 					AuthorID: us[0].ID, EditorID: us[0].ID, Content: "before", At: at(t0)}),
@@ -2661,7 +2661,9 @@ func testCreateMessagesBatch(t *testing.T, s storage.Store) {
 	attach(&m1, "a.png")
 	attach(&m3, "b.png")
 	attach(&m3, "c.png")
-	update(t, s, func(tx storage.Tx) error { return tx.CreateMessages(ctx, []storage.Message{m1, m2, m3}) })
+	update(t, s, func(tx storage.Tx) error {
+		return tx.CreateMessages(ctx, storage.InGuild(g.ID), []storage.Message{m1, m2, m3})
+	})
 	page, err := s.Messages(ctx, c1.ID, storage.MessageQuery{Limit: 10})
 	if err != nil || len(page) != 2 || page[0].ID != m3.ID || len(page[0].Attachments) != 2 || len(page[1].Attachments) != 1 {
 		t.Fatalf("channel 1 = %+v, %v", page, err)
@@ -2672,7 +2674,7 @@ func testCreateMessagesBatch(t *testing.T, s storage.Store) {
 	if got, _ := s.ChannelByID(ctx, c2.ID); got.LastMessageID != m2.ID {
 		t.Fatalf("channel 2 last message %d, want %d", got.LastMessageID, m2.ID)
 	}
-	update(t, s, func(tx storage.Tx) error { return tx.CreateMessages(ctx, nil) })
+	update(t, s, func(tx storage.Tx) error { return tx.CreateMessages(ctx, storage.InGuild(g.ID), nil) })
 }
 
 // Thread tests. A thread is a channel of a thread type whose ParentID is the
@@ -3022,7 +3024,7 @@ func testThreadMembers(t *testing.T, s storage.Store) {
 		if err := tx.AddThreadMember(ctx, storage.ScopeOf(text), m3); err != nil {
 			return err
 		}
-		return tx.CreateMessage(ctx, msg)
+		return tx.CreateMessage(ctx, scopeOfMessage(msg), msg)
 	})
 	list(th.ID, m0, m1, m2, m3)
 	if _, err := s.Message(ctx, th.ID, msg.ID); err != nil {
@@ -3087,7 +3089,7 @@ func testThreadMessages(t *testing.T, s storage.Store) {
 		if n, err := tx.ThreadMessageCount(ctx, th.ID); err != nil || n != 5 {
 			t.Errorf("ThreadMessageCount in tx = %d, %v", n, err)
 		}
-		if err := tx.CreateMessage(ctx, newMessage(empty, us[1].ID, "first")); err != nil {
+		if err := tx.CreateMessage(ctx, storage.ScopeOf(empty), newMessage(empty, us[1].ID, "first")); err != nil {
 			return err
 		}
 		n, err := tx.ThreadMessageCount(ctx, empty.ID)
@@ -3134,7 +3136,7 @@ func testDeleteChannelThreads(t *testing.T, s storage.Store) {
 			}
 			m := newMessage(c, us[0].ID, "hello "+c.Name)
 			msgs = append(msgs, m)
-			if err := tx.CreateMessage(ctx, m); err != nil {
+			if err := tx.CreateMessage(ctx, scopeOfMessage(m), m); err != nil {
 				return err
 			}
 		}
@@ -3270,7 +3272,7 @@ func testSearchManyMatches(t *testing.T, s storage.Store) {
 		}
 		ms = append(ms, newMessage(c, users[0].ID, content))
 	}
-	update(t, s, func(tx storage.Tx) error { return tx.CreateMessages(ctx, ms) })
+	update(t, s, func(tx storage.Tx) error { return tx.CreateMessages(ctx, storage.InGuild(g.ID), ms) })
 	check := func(when string) {
 		t.Helper()
 		page, total, err := s.SearchMessages(ctx, g.ID, storage.SearchQuery{Text: "common", ChannelIDs: []snowflake.ID{c.ID}, Limit: 25})
