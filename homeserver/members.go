@@ -402,7 +402,7 @@ func (h *Homeserver) deleteRecent(ctx context.Context, tx storage.Tx, ev *events
 		if err != nil {
 			return err
 		}
-		if err := h.keepRevision(ctx, tx, m, moderator, true); err != nil {
+		if err := h.keepRevision(ctx, tx, storage.InGuild(guildID), m, moderator, true); err != nil {
 			return err
 		}
 		if _, ok := byChannel[ref.ChannelID]; !ok {

@@ -612,7 +612,7 @@ func (h *Homeserver) EditMessage(ctx context.Context, p Principal, channelID, me
 		if e.Flags.Set && !own && !pl.perms.Has(permission.ManageMessages) {
 			return fmt.Errorf("edit flags: %w", ErrMissingPermission)
 		}
-		if err := h.keepRevision(ctx, tx, m, p.User.ID, false); err != nil {
+		if err := h.keepRevision(ctx, tx, pl.scope(), m, p.User.ID, false); err != nil {
 			return err
 		}
 		if e.Content.Set {
@@ -664,8 +664,9 @@ func (h *Homeserver) EditMessage(ctx context.Context, p Principal, channelID, me
 	return out, domainErr("edit message", err)
 }
 
-// keepRevision stores the current version of a message before a change.
-func (h *Homeserver) keepRevision(ctx context.Context, tx storage.Tx, m storage.Message, editor snowflake.ID, deleted bool) error {
+// keepRevision stores the current version of a message of scope s before a
+// change.
+func (h *Homeserver) keepRevision(ctx context.Context, tx storage.Tx, s storage.Scope, m storage.Message, editor snowflake.ID, deleted bool) error {
 	var atts []byte
 	if len(m.Attachments) > 0 {
 		list := make([]discord.Attachment, 0, len(m.Attachments))
@@ -677,7 +678,7 @@ func (h *Homeserver) keepRevision(ctx context.Context, tx storage.Tx, m storage.
 			return err
 		}
 	}
-	return tx.AddRevision(ctx, storage.Revision{
+	return tx.AddRevision(ctx, s, storage.Revision{
 		ID: h.cfg.IDs.Next(), MessageID: m.ID, ChannelID: m.ChannelID, GuildID: m.GuildID, AuthorID: m.AuthorID,
 		EditorID: editor, Deleted: deleted, Content: m.Content, Embeds: m.Embeds, Attachments: atts, At: h.now(),
 	})
@@ -704,7 +705,7 @@ func (h *Homeserver) DeleteMessage(ctx context.Context, p Principal, channelID, 
 		if m.AuthorID != p.User.ID && !pl.perms.Has(permission.ManageMessages) {
 			return fmt.Errorf("delete message: %w", ErrMissingPermission)
 		}
-		if err := h.keepRevision(ctx, tx, m, p.User.ID, true); err != nil {
+		if err := h.keepRevision(ctx, tx, pl.scope(), m, p.User.ID, true); err != nil {
 			return err
 		}
 		if _, err := tx.DeleteMessages(ctx, pl.scope(), channelID, []snowflake.ID{messageID}); err != nil {
@@ -763,7 +764,7 @@ func (h *Homeserver) BulkDelete(ctx context.Context, p Principal, channelID snow
 			if err != nil {
 				return err
 			}
-			if err := h.keepRevision(ctx, tx, m, p.User.ID, true); err != nil {
+			if err := h.keepRevision(ctx, tx, pl.scope(), m, p.User.ID, true); err != nil {
 				return err
 			}
 			gone = append(gone, id)

@@ -460,7 +460,7 @@ func (ap *applier) applyMessage(ctx context.Context, typ string, d []byte) error
 		}
 		next := messageFrom(m, ap.g.guildID(), h.now())
 		if old.Content != next.Content || string(old.Embeds) != string(next.Embeds) {
-			if err := h.keepRevision(ctx, tx, old, old.AuthorID, false); err != nil {
+			if err := h.keepRevision(ctx, tx, ap.g.scope(), old, old.AuthorID, false); err != nil {
 				return err
 			}
 		}
@@ -475,7 +475,7 @@ func (ap *applier) applyMessage(ctx context.Context, typ string, d []byte) error
 			return err
 		}
 		if old, lerr := tx.Message(ctx, m.ChannelID, m.ID); lerr == nil {
-			if err := h.keepRevision(ctx, tx, old, 0, true); err != nil {
+			if err := h.keepRevision(ctx, tx, ap.g.scope(), old, 0, true); err != nil {
 				return err
 			}
 		}

@@ -68,8 +68,11 @@ type MessageWriter interface {
 	// attachments and reactions (revisions are kept) and returns how
 	// many existed in s; those outside it are left alone and not counted.
 	DeleteMessages(ctx context.Context, s Scope, channelID snowflake.ID, ids []snowflake.ID) (int, error)
-	// AddRevision keeps an earlier version of a message.
-	AddRevision(ctx context.Context, r Revision) error
+	// AddRevision keeps an earlier version of a message; ErrNotFound,
+	// writing nothing, unless the message is one of r.ChannelID in s (a
+	// revision is kept before the change it records, while the message
+	// still exists).
+	AddRevision(ctx context.Context, s Scope, r Revision) error
 	// AddReaction records a reaction; ErrConflict if the user already
 	// reacted with that emoji, ErrNotFound if the message is not one of
 	// r.ChannelID in s; both leave the transaction usable.

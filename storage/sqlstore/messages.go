@@ -702,12 +702,19 @@ func rowsAffected(r reader, op string, res sql.Result) (int, error) {
 	return int(n), nil
 }
 
-// AddRevision implements storage.Tx.
-func (t *tx) AddRevision(ctx context.Context, v storage.Revision) error {
-	return t.exec(ctx, "add revision", `INSERT INTO message_revisions (`+revisionColumns+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+// AddRevision implements storage.Tx. The row is inserted from a SELECT
+// that finds the message in its channel and scope, so that the check and
+// the write are one statement; the casts give PostgreSQL the types of
+// parameters that stand alone in a select list.
+func (t *tx) AddRevision(ctx context.Context, s storage.Scope, v storage.Revision) error {
+	cond, arg := scopeCond(s, "guild_id", "channel_id", 12)
+	return t.execOne(ctx, "add revision", `INSERT INTO message_revisions (`+revisionColumns+`)
+		SELECT CAST($1 AS BIGINT), CAST($2 AS BIGINT), CAST($3 AS BIGINT), CAST($4 AS BIGINT), CAST($5 AS BIGINT),
+			CAST($6 AS BIGINT), CAST($7 AS BOOLEAN), CAST($8 AS TEXT), CAST($9 AS TEXT), CAST($10 AS TEXT),
+			CAST($11 AS BIGINT)
+		WHERE EXISTS (SELECT 1 FROM messages WHERE id = $2 AND channel_id = $3 AND `+cond+`)`,
 		int64(v.ID), int64(v.MessageID), int64(v.ChannelID), nullID(v.GuildID), int64(v.AuthorID), int64(v.EditorID),
-		v.Deleted, v.Content, nullJSON(v.Embeds), nullJSON(v.Attachments), ms(v.At))
+		v.Deleted, v.Content, nullJSON(v.Embeds), nullJSON(v.Attachments), ms(v.At), arg)
 }
 
 // AddReaction implements storage.Tx; the primary key makes a repeat

@@ -84,6 +84,7 @@ type scopeState struct {
 	History, ThreadHistory, DMs  []storage.Message
 	Reactions                    []storage.ReactionCount
 	ThreadMembers                []storage.ThreadMember
+	Revisions                    []storage.Revision
 	DM1, DM2                     storage.Channel
 }
 
@@ -116,6 +117,11 @@ func readScopeState(ctx context.Context, s storage.Reader, f scopeFixture) (scop
 	add(err)
 	st.ThreadMembers, err = s.ThreadMembers(ctx, f.th1.ID)
 	add(err)
+	for _, id := range []snowflake.ID{f.m1.ID, f.dmMsg1.ID} {
+		revs, err := s.Revisions(ctx, id)
+		add(err)
+		st.Revisions = append(st.Revisions, revs...)
+	}
 	st.DM1, err = s.ChannelByID(ctx, f.dm1.ID)
 	add(err)
 	st.DM2, err = s.ChannelByID(ctx, f.dm2.ID)
@@ -254,6 +260,14 @@ func testScopedWrites(t *testing.T, s storage.Store) {
 		}, storage.ErrNotFound},
 		{"UpdateChannel(other DM)", func(tx storage.Tx) (int, error) { return none(tx.UpdateChannel(ctx, dm2, dmRenamed)) }, storage.ErrNotFound},
 		{"DeleteChannel(other DM)", func(tx storage.Tx) (int, error) { return none(tx.DeleteChannel(ctx, dm2, f.dm1.ID)) }, storage.ErrNotFound},
+		{"AddRevision", func(tx storage.Tx) (int, error) {
+			return none(tx.AddRevision(ctx, g2, storage.Revision{ID: ids.Next(), MessageID: f.m1.ID, ChannelID: f.c1.ID,
+				GuildID: f.g2.ID, AuthorID: f.u0, EditorID: f.u2, Content: "forged", At: at(t0 + 9)}))
+		}, storage.ErrNotFound},
+		{"AddRevision(other DM)", func(tx storage.Tx) (int, error) {
+			return none(tx.AddRevision(ctx, dm2, storage.Revision{ID: ids.Next(), MessageID: f.dmMsg1.ID,
+				ChannelID: f.dm1.ID, AuthorID: f.u1, EditorID: f.u2, Content: "forged", At: at(t0 + 9)}))
+		}, storage.ErrNotFound},
 		{"CreateMessage(other guild's channel)", func(tx storage.Tx) (int, error) {
 			m := newMessage(f.c1, f.u0, "planted")
 			m.GuildID = f.g2.ID
@@ -348,6 +362,8 @@ func testScopedWrites(t *testing.T, s storage.Store) {
 			tx.AddThreadMember(ctx, g1, storage.ThreadMember{ThreadID: f.th1.ID, UserID: f.u1, JoinedAt: at(t0 + 9)}),
 			tx.SetOverwrite(ctx, g1, f.c1.ID, storage.Overwrite{TargetID: f.u2, Type: storage.OverwriteMember, Allow: 8}),
 			tx.DeleteOverwrite(ctx, g1, f.c1.ID, f.u1), tx.UpdateChannel(ctx, dm1, dmRenamed),
+			tx.AddRevision(ctx, g1, storage.Revision{ID: ids.Next(), MessageID: f.m1.ID, ChannelID: f.c1.ID,
+				GuildID: f.g1.ID, AuthorID: f.u0, EditorID: f.u0, Content: "one", At: at(t0 + 9)}),
 		}
 		n, err := tx.DeleteMessages(ctx, dm1, f.dm1.ID, []snowflake.ID{f.dmMsg1.ID})
 		if err == nil && n != 1 {

@@ -2071,7 +2071,7 @@ func testDeleteMessages(t *testing.T, s storage.Store) {
 			steps := []error{
 				tx.CreateMessage(ctx, scopeOfMessage(m), m),
 				tx.AddReaction(ctx, storage.ScopeOf(c), storage.Reaction{MessageID: m.ID, ChannelID: c.ID, UserID: us[1].ID, Emoji: "👍", CreatedAt: at(t0)}),
-				tx.AddRevision(ctx, storage.Revision{ID: ids.Next(), MessageID: m.ID, ChannelID: c.ID, GuildID: g.ID,
+				tx.AddRevision(ctx, storage.InGuild(g.ID), storage.Revision{ID: ids.Next(), MessageID: m.ID, ChannelID: c.ID, GuildID: g.ID,
 					AuthorID: us[0].ID, EditorID: us[0].ID, Content: "before", At: at(t0)}),
 			}
 			if err := errors.Join(steps...); err != nil {
@@ -2168,7 +2168,10 @@ func testRevisions(t *testing.T, s storage.Store) {
 	ctx := context.Background()
 	g, c, us := messageFixture(t, s, 2)
 	m := newMessage(c, us[0].ID, "v3")
-	createMessages(t, s, m)
+	dm := newDM(storage.ChannelGroupDM, us[0].ID, us[1].ID)
+	createChannels(t, s, dm)
+	dmMsg := newMessage(dm, us[0].ID, "in a DM")
+	createMessages(t, s, m, dmMsg)
 	revs := []storage.Revision{
 		{ID: ids.Next(), MessageID: m.ID, ChannelID: c.ID, GuildID: g.ID, AuthorID: us[0].ID, EditorID: us[0].ID,
 			Content: "v1", Embeds: []byte(`[{"title":"x"}]`), Attachments: []byte(`[{"id":"1","filename":"a.png"}]`), At: at(t0 + 1)},
@@ -2180,13 +2183,13 @@ func testRevisions(t *testing.T, s storage.Store) {
 	update(t, s, func(tx storage.Tx) error {
 		// Written out of order: they list by ID.
 		for _, i := range []int{2, 0, 1} {
-			if err := tx.AddRevision(ctx, revs[i]); err != nil {
+			if err := tx.AddRevision(ctx, storage.InGuild(g.ID), revs[i]); err != nil {
 				return err
 			}
 		}
 		// Another message's revisions, in DM (GuildID 0).
-		return tx.AddRevision(ctx, storage.Revision{ID: ids.Next(), MessageID: ids.Next(), ChannelID: ids.Next(),
-			AuthorID: us[0].ID, EditorID: us[0].ID, At: at(t0)})
+		return tx.AddRevision(ctx, storage.InDM(dm.ID), storage.Revision{ID: ids.Next(), MessageID: dmMsg.ID,
+			ChannelID: dm.ID, AuthorID: us[0].ID, EditorID: us[0].ID, At: at(t0)})
 	})
 	got, err := s.Revisions(ctx, m.ID)
 	if err != nil {
@@ -2202,7 +2205,7 @@ func testRevisions(t *testing.T, s storage.Store) {
 	if got, err := s.Revisions(ctx, ids.Next()); err != nil || len(got) != 0 {
 		t.Fatalf("Revisions(unknown) = %+v, %v", got, err)
 	}
-	err = s.Update(ctx, func(tx storage.Tx) error { return tx.AddRevision(ctx, revs[0]) })
+	err = s.Update(ctx, func(tx storage.Tx) error { return tx.AddRevision(ctx, storage.InGuild(g.ID), revs[0]) })
 	wantErr(t, "AddRevision(same ID)", err, storage.ErrConflict)
 }
 
