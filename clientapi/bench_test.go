@@ -114,7 +114,9 @@ func fill(b *testing.B, store storage.Store, guild, channel, author snowflake.ID
 			batch = append(batch, storage.Message{ID: id, ChannelID: channel, GuildID: guild, AuthorID: author, Content: content, CreatedAt: at})
 			done++
 		}
-		if err := store.Update(context.Background(), func(tx storage.Tx) error { return tx.CreateMessages(context.Background(), batch) }); err != nil {
+		if err := store.Update(context.Background(), func(tx storage.Tx) error {
+			return tx.CreateMessages(context.Background(), storage.InGuild(guild), batch)
+		}); err != nil {
 			b.Fatal(err)
 		}
 	}

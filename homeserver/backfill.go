@@ -266,7 +266,7 @@ func (h *Homeserver) backfill(ctx context.Context, channelID snowflake.ID, limit
 			return err
 		}
 		stored = len(out)
-		return tx.CreateMessages(ctx, out)
+		return tx.CreateMessages(ctx, rl.scope(), out)
 	})
 	if errors.Is(err, errRefusedHistory) {
 		return false, fmt.Errorf("backfill from %s: %w", rl.Origin, err)

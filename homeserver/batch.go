@@ -29,6 +29,9 @@ type logQueue struct {
 // logWrite is what a hot-path write stores: data, not a closure, so that
 // a batch writes all its jobs' rows with a few multi-row statements.
 type logWrite struct {
+	// scope is the guild or DM channel of the log: every message must be
+	// in it. The jobs of one queue share it, being of one log.
+	scope    storage.Scope
 	messages []storage.Message
 	events   []storage.Event // Seq unset; LogID, Type, Payload set
 	// assign, when set, fills messages and events once the write has its
@@ -150,7 +153,7 @@ func (h *Homeserver) commitBatch(batch []*writeJob) {
 	ctx, cancel := context.WithTimeout(context.Background(), batchTimeout)
 	defer cancel()
 	if len(batch) > 1 {
-		var all logWrite
+		all := logWrite{scope: batch[0].w.scope}
 		for _, j := range batch {
 			all.messages = append(all.messages, j.w.messages...)
 			all.events = append(all.events, j.w.events...)
@@ -182,7 +185,7 @@ func (h *Homeserver) storeWrite(ctx context.Context, w logWrite) ([]storage.Even
 		if err := checkLogs(ctx, tx, w.events, 0); err != nil {
 			return err
 		}
-		if err := tx.CreateMessages(ctx, w.messages); err != nil {
+		if err := tx.CreateMessages(ctx, w.scope, w.messages); err != nil {
 			return err
 		}
 		var err error

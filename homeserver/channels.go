@@ -275,7 +275,7 @@ func (h *Homeserver) UpdateChannel(ctx context.Context, p Principal, channelID s
 		if c.Type == ChannelCategory && c.Type != before.Type {
 			return Invalid("type", "BASE_TYPE_CHOICES", "A channel cannot become a category.")
 		}
-		if err := tx.UpdateChannel(ctx, c); err != nil {
+		if err := tx.UpdateChannel(ctx, storage.ScopeOf(c), c); err != nil {
 			return err
 		}
 		if f.Overwrites.Set {
@@ -300,13 +300,13 @@ func replaceOverwrites(ctx context.Context, tx storage.Tx, c storage.Channel, ow
 	keep := map[snowflake.ID]bool{}
 	for _, o := range ows {
 		keep[o.TargetID] = true
-		if err := tx.SetOverwrite(ctx, c.ID, o); err != nil {
+		if err := tx.SetOverwrite(ctx, storage.ScopeOf(c), c.ID, o); err != nil {
 			return err
 		}
 	}
 	for _, o := range c.Overwrites {
 		if !keep[o.TargetID] {
-			if err := tx.DeleteOverwrite(ctx, c.ID, o.TargetID); err != nil {
+			if err := tx.DeleteOverwrite(ctx, storage.ScopeOf(c), c.ID, o.TargetID); err != nil {
 				return err
 			}
 		}
@@ -372,7 +372,7 @@ func (h *Homeserver) DeleteChannel(ctx context.Context, p Principal, channelID s
 					continue
 				}
 				child.ParentID = 0
-				if err := tx.UpdateChannel(ctx, child); err != nil {
+				if err := tx.UpdateChannel(ctx, storage.ScopeOf(c), child); err != nil {
 					return err
 				}
 				if err := ev.Append(ctx, c.GuildID, "CHANNEL_UPDATE", discordChannel(child)); err != nil {
@@ -387,7 +387,7 @@ func (h *Homeserver) DeleteChannel(ctx context.Context, p Principal, channelID s
 				return err
 			}
 		}
-		if err := tx.DeleteChannel(ctx, c.ID); err != nil {
+		if err := tx.DeleteChannel(ctx, storage.ScopeOf(c), c.ID); err != nil {
 			return err
 		}
 		out = discordChannel(c)
@@ -495,7 +495,7 @@ func (h *Homeserver) ReorderChannels(ctx context.Context, p Principal, guildID s
 		sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
 		for _, id := range ids {
 			c := changed[id]
-			if err := tx.UpdateChannel(ctx, c); err != nil {
+			if err := tx.UpdateChannel(ctx, storage.InGuild(guildID), c); err != nil {
 				return err
 			}
 			if lock[id] && c.ParentID != 0 {
@@ -566,7 +566,7 @@ func (h *Homeserver) SetOverwrite(ctx context.Context, p Principal, channelID sn
 			}
 			replaced = append(replaced, old)
 		}
-		if err := tx.SetOverwrite(ctx, c.ID, o); err != nil {
+		if err := tx.SetOverwrite(ctx, storage.ScopeOf(c), c.ID, o); err != nil {
 			return err
 		}
 		c.Overwrites = append(replaced, o)
@@ -598,7 +598,7 @@ func (h *Homeserver) DeleteOverwrite(ctx context.Context, p Principal, channelID
 		if err := a.requireIn(c, permission.ManageRoles); err != nil {
 			return err
 		}
-		if err := tx.DeleteOverwrite(ctx, c.ID, targetID); err != nil {
+		if err := tx.DeleteOverwrite(ctx, storage.ScopeOf(c), c.ID, targetID); err != nil {
 			if errors.Is(err, storage.ErrNotFound) {
 				return ErrUnknownOverwrite
 			}

@@ -195,7 +195,7 @@ func (h *Homeserver) AddRecipient(ctx context.Context, p Principal, channelID, u
 		if err != nil {
 			return err
 		}
-		if err := tx.SetRecipients(ctx, channelID, append(c.Recipients, userID)); err != nil {
+		if err := tx.SetRecipients(ctx, storage.InDM(channelID), channelID, append(c.Recipients, userID)); err != nil {
 			return err
 		}
 		if err := h.dmPeers(ctx, tx, channelID, []snowflake.ID{userID}); err != nil {
@@ -234,13 +234,13 @@ func (h *Homeserver) RemoveRecipient(ctx context.Context, p Principal, channelID
 		if err != nil {
 			return err
 		}
-		if err := tx.SetRecipients(ctx, channelID, rest); err != nil {
+		if err := tx.SetRecipients(ctx, storage.InDM(channelID), channelID, rest); err != nil {
 			return err
 		}
 		if c.OwnerID == userID && len(rest) > 0 {
 			sort.Slice(rest, func(i, j int) bool { return rest[i] < rest[j] })
 			c.OwnerID, c.Recipients = rest[0], rest
-			if err := tx.UpdateChannel(ctx, c); err != nil {
+			if err := tx.UpdateChannel(ctx, storage.InDM(channelID), c); err != nil {
 				return err
 			}
 		}
@@ -264,7 +264,7 @@ func (h *Homeserver) RenameGroupDM(ctx context.Context, p Principal, channelID s
 			return err
 		}
 		c.Name = name
-		if err := tx.UpdateChannel(ctx, c); err != nil {
+		if err := tx.UpdateChannel(ctx, storage.InDM(channelID), c); err != nil {
 			return err
 		}
 		out = h.renderDM(ctx, tx, c, p.User.ID)

@@ -190,7 +190,7 @@ func (h *Homeserver) RenameEmoji(ctx context.Context, p Principal, guildID, emoj
 		}
 		old := e.Name
 		e.Name = name
-		if err := tx.UpdateEmoji(ctx, e); err != nil {
+		if err := tx.UpdateEmoji(ctx, storage.InGuild(guildID), e); err != nil {
 			return err
 		}
 		out = discordEmoji(e, nil)
@@ -222,7 +222,7 @@ func (h *Homeserver) DeleteEmoji(ctx context.Context, p Principal, guildID, emoj
 		if err != nil {
 			return err
 		}
-		if err := tx.DeleteEmoji(ctx, e.ID); err != nil {
+		if err := tx.DeleteEmoji(ctx, storage.InGuild(guildID), e.ID); err != nil {
 			return err
 		}
 		if err := h.audit(ctx, ev, guildID, p.User.ID, AuditEmojiDelete, e.ID,

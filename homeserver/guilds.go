@@ -363,7 +363,7 @@ func (h *Homeserver) removeMember(ctx context.Context, tx storage.Tx, ev *events
 		return err
 	}
 	for _, id := range managed {
-		if err := tx.DeleteRole(ctx, id); err != nil {
+		if err := tx.DeleteRole(ctx, storage.InGuild(guildID), id); err != nil {
 			return err
 		}
 		if err := ev.Append(ctx, guildID, "GUILD_ROLE_DELETE", discord.RoleDeleteEvent{GuildID: guildID, RoleID: id}); err != nil {

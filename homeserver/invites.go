@@ -323,7 +323,7 @@ func (h *Homeserver) DeleteInvite(ctx context.Context, p Principal, code string)
 		if out, err = h.inviteJSON(ctx, tx, inv, true, false); err != nil {
 			return err
 		}
-		if err := tx.DeleteInvite(ctx, inv.Code); err != nil {
+		if err := tx.DeleteInvite(ctx, storage.InGuild(ch.GuildID), inv.Code); err != nil {
 			return err
 		}
 		if err := h.audit(ctx, ev, inv.GuildID, p.User.ID, AuditInviteDelete, 0,

@@ -402,7 +402,7 @@ func (h *Homeserver) deleteRecent(ctx context.Context, tx storage.Tx, ev *events
 		if err != nil {
 			return err
 		}
-		if err := h.keepRevision(ctx, tx, m, moderator, true); err != nil {
+		if err := h.keepRevision(ctx, tx, storage.InGuild(guildID), m, moderator, true); err != nil {
 			return err
 		}
 		if _, ok := byChannel[ref.ChannelID]; !ok {
@@ -413,7 +413,7 @@ func (h *Homeserver) deleteRecent(ctx context.Context, tx storage.Tx, ev *events
 	gid := guildID
 	for _, ch := range order {
 		ids := byChannel[ch]
-		if _, err := tx.DeleteMessages(ctx, ch, ids); err != nil {
+		if _, err := tx.DeleteMessages(ctx, storage.InGuild(guildID), ch, ids); err != nil {
 			return err
 		}
 		if err := ev.Append(ctx, guildID, "MESSAGE_DELETE_BULK", discord.MessageDeleteBulkEvent{IDs: ids, ChannelID: ch, GuildID: &gid}); err != nil {

@@ -41,6 +41,9 @@ func (pl *place) logID() snowflake.ID {
 	return pl.ch.ID
 }
 
+// scope is what the place's writes may reach: its guild, or its DM channel.
+func (pl *place) scope() storage.Scope { return storage.ScopeOf(pl.ch) }
+
 func (pl *place) guildID() *snowflake.ID {
 	if pl.guild == nil {
 		return nil
@@ -227,7 +230,7 @@ func (h *Homeserver) SendMessage(ctx context.Context, p Principal, channelID sno
 	// back only once the write has committed.
 	logID := pl.logID()
 	var sent discord.Message
-	err = h.updateLog(ctx, logID, logWrite{assign: func(w *logWrite) error {
+	err = h.updateLog(ctx, logID, logWrite{scope: pl.scope(), assign: func(w *logWrite) error {
 		id := h.cfg.IDs.Next()
 		mm, oo := m, out
 		mm.ID, oo.ID = id, id
@@ -607,7 +610,7 @@ func (h *Homeserver) EditMessage(ctx context.Context, p Principal, channelID, me
 		if e.Flags.Set && !own && !pl.perms.Has(permission.ManageMessages) {
 			return fmt.Errorf("edit flags: %w", ErrMissingPermission)
 		}
-		if err := h.keepRevision(ctx, tx, m, p.User.ID, false); err != nil {
+		if err := h.keepRevision(ctx, tx, pl.scope(), m, p.User.ID, false); err != nil {
 			return err
 		}
 		if e.Content.Set {
@@ -648,7 +651,7 @@ func (h *Homeserver) EditMessage(ctx context.Context, p Principal, channelID, me
 			return ErrEmptyMessage
 		}
 		m.EditedAt = h.now()
-		if err := tx.UpdateMessage(ctx, m); err != nil {
+		if err := tx.UpdateMessage(ctx, pl.scope(), m); err != nil {
 			return err
 		}
 		if out, err = h.renderMessage(ctx, tx, m, p.User.ID, false); err != nil {
@@ -659,8 +662,9 @@ func (h *Homeserver) EditMessage(ctx context.Context, p Principal, channelID, me
 	return out, domainErr("edit message", err)
 }
 
-// keepRevision stores the current version of a message before a change.
-func (h *Homeserver) keepRevision(ctx context.Context, tx storage.Tx, m storage.Message, editor snowflake.ID, deleted bool) error {
+// keepRevision stores the current version of a message of scope s before a
+// change.
+func (h *Homeserver) keepRevision(ctx context.Context, tx storage.Tx, s storage.Scope, m storage.Message, editor snowflake.ID, deleted bool) error {
 	var atts []byte
 	if len(m.Attachments) > 0 {
 		list := make([]discord.Attachment, 0, len(m.Attachments))
@@ -672,7 +676,7 @@ func (h *Homeserver) keepRevision(ctx context.Context, tx storage.Tx, m storage.
 			return err
 		}
 	}
-	return tx.AddRevision(ctx, storage.Revision{
+	return tx.AddRevision(ctx, s, storage.Revision{
 		ID: h.cfg.IDs.Next(), MessageID: m.ID, ChannelID: m.ChannelID, GuildID: m.GuildID, AuthorID: m.AuthorID,
 		EditorID: editor, Deleted: deleted, Content: m.Content, Embeds: m.Embeds, Attachments: atts, At: h.now(),
 	})
@@ -699,10 +703,10 @@ func (h *Homeserver) DeleteMessage(ctx context.Context, p Principal, channelID, 
 		if m.AuthorID != p.User.ID && !pl.perms.Has(permission.ManageMessages) {
 			return fmt.Errorf("delete message: %w", ErrMissingPermission)
 		}
-		if err := h.keepRevision(ctx, tx, m, p.User.ID, true); err != nil {
+		if err := h.keepRevision(ctx, tx, pl.scope(), m, p.User.ID, true); err != nil {
 			return err
 		}
-		if _, err := tx.DeleteMessages(ctx, channelID, []snowflake.ID{messageID}); err != nil {
+		if _, err := tx.DeleteMessages(ctx, pl.scope(), channelID, []snowflake.ID{messageID}); err != nil {
 			return err
 		}
 		return ev.Append(ctx, pl.logID(), "MESSAGE_DELETE", discord.MessageDeleteEvent{ID: messageID, ChannelID: channelID, GuildID: pl.guildID()})
@@ -758,7 +762,7 @@ func (h *Homeserver) BulkDelete(ctx context.Context, p Principal, channelID snow
 			if err != nil {
 				return err
 			}
-			if err := h.keepRevision(ctx, tx, m, p.User.ID, true); err != nil {
+			if err := h.keepRevision(ctx, tx, pl.scope(), m, p.User.ID, true); err != nil {
 				return err
 			}
 			gone = append(gone, id)
@@ -766,7 +770,7 @@ func (h *Homeserver) BulkDelete(ctx context.Context, p Principal, channelID snow
 		if len(gone) == 0 {
 			return nil
 		}
-		if _, err := tx.DeleteMessages(ctx, channelID, gone); err != nil {
+		if _, err := tx.DeleteMessages(ctx, pl.scope(), channelID, gone); err != nil {
 			return err
 		}
 		return ev.Append(ctx, pl.logID(), "MESSAGE_DELETE_BULK", discord.MessageDeleteBulkEvent{IDs: gone, ChannelID: channelID, GuildID: pl.guildID()})

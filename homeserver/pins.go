@@ -61,7 +61,7 @@ func (h *Homeserver) Pin(ctx context.Context, p Principal, channelID, messageID 
 		}
 		now := h.now()
 		m.Pinned, m.PinnedAt = true, now
-		if err := tx.UpdateMessage(ctx, m); err != nil {
+		if err := tx.UpdateMessage(ctx, pl.scope(), m); err != nil {
 			return err
 		}
 		updated, err := h.renderMessage(ctx, tx, m, p.User.ID, false)
@@ -73,7 +73,7 @@ func (h *Homeserver) Pin(ctx context.Context, p Principal, channelID, messageID 
 		}
 		notice := storage.Message{ID: h.cfg.IDs.Next(), ChannelID: channelID, GuildID: m.GuildID, AuthorID: p.User.ID,
 			Type: discord.MessagePinnedMessage, ReferenceID: m.ID, ReferenceChannelID: channelID, CreatedAt: now}
-		if err := tx.CreateMessage(ctx, notice); err != nil {
+		if err := tx.CreateMessage(ctx, pl.scope(), notice); err != nil {
 			return err
 		}
 		rendered, err := h.renderMessage(ctx, tx, notice, p.User.ID, true)
@@ -103,7 +103,7 @@ func (h *Homeserver) Unpin(ctx context.Context, p Principal, channelID, messageI
 			return nil
 		}
 		m.Pinned, m.PinnedAt = false, time.Time{}
-		if err := tx.UpdateMessage(ctx, m); err != nil {
+		if err := tx.UpdateMessage(ctx, pl.scope(), m); err != nil {
 			return err
 		}
 		updated, err := h.renderMessage(ctx, tx, m, p.User.ID, false)

@@ -132,7 +132,7 @@ func (h *Homeserver) React(ctx context.Context, p Principal, channelID, messageI
 				return fmt.Errorf("react: %w", ErrMissingPermission)
 			}
 		}
-		err = tx.AddReaction(ctx, storage.Reaction{MessageID: messageID, ChannelID: channelID, UserID: p.User.ID, Emoji: key, CreatedAt: h.now()})
+		err = tx.AddReaction(ctx, pl.scope(), storage.Reaction{MessageID: messageID, ChannelID: channelID, UserID: p.User.ID, Emoji: key, CreatedAt: h.now()})
 		if errors.Is(err, storage.ErrConflict) {
 			return nil
 		}
@@ -176,7 +176,7 @@ func (h *Homeserver) Unreact(ctx context.Context, p Principal, channelID, messag
 		if err != nil {
 			return err
 		}
-		err = tx.RemoveReaction(ctx, messageID, userID, key)
+		err = tx.RemoveReaction(ctx, pl.scope(), messageID, userID, key)
 		if errors.Is(err, storage.ErrNotFound) {
 			return nil // removing a reaction that is not there changes nothing
 		}
@@ -215,7 +215,7 @@ func (h *Homeserver) ClearReactions(ctx context.Context, p Principal, channelID,
 			}
 			payload.Emoji, typ = &pe, "MESSAGE_REACTION_REMOVE_EMOJI"
 		}
-		n, err := tx.RemoveReactions(ctx, messageID, key)
+		n, err := tx.RemoveReactions(ctx, pl.scope(), messageID, key)
 		if err != nil || n == 0 {
 			return err
 		}

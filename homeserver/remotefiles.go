@@ -45,7 +45,7 @@ func (h *Homeserver) remoteAttachment(ctx context.Context, a storage.Attachment)
 	if err != nil {
 		return a, err
 	}
-	err = h.store.Update(ctx, func(tx storage.Tx) error { return tx.SetAttachmentHash(ctx, a.ID, hash) })
+	err = h.store.Update(ctx, func(tx storage.Tx) error { return tx.SetAttachmentHash(ctx, rl.scope(), a.ID, hash) })
 	if err != nil {
 		return a, storeErr("attachment", err)
 	}
@@ -75,7 +75,7 @@ func (h *Homeserver) remoteEmoji(ctx context.Context, e storage.Emoji) (storage.
 	if err != nil {
 		return e, err
 	}
-	if err := h.store.Update(ctx, func(tx storage.Tx) error { return tx.SetEmojiHash(ctx, e.ID, hash) }); err != nil {
+	if err := h.store.Update(ctx, func(tx storage.Tx) error { return tx.SetEmojiHash(ctx, rl.scope(), e.ID, hash) }); err != nil {
 		return e, storeErr("emoji", err)
 	}
 	e.Hash = hash
@@ -91,7 +91,7 @@ func syncEmojis(ctx context.Context, tx storage.Tx, guildID snowflake.ID, list [
 	}
 	for _, old := range have {
 		if !slices.ContainsFunc(list, func(e discord.Emoji) bool { return e.ID == old.ID }) {
-			if err := ignoreMissing(tx.DeleteEmoji(ctx, old.ID)); err != nil {
+			if err := ignoreMissing(tx.DeleteEmoji(ctx, storage.InGuild(guildID), old.ID)); err != nil {
 				return err
 			}
 		}
@@ -101,7 +101,7 @@ func syncEmojis(ctx context.Context, tx storage.Tx, guildID snowflake.ID, list [
 		if i >= 0 {
 			if have[i].Name != e.Name {
 				have[i].Name = e.Name
-				if err := tx.UpdateEmoji(ctx, have[i]); err != nil {
+				if err := tx.UpdateEmoji(ctx, storage.InGuild(guildID), have[i]); err != nil {
 					return err
 				}
 			}

@@ -370,7 +370,7 @@ func (ap *applier) flushMessages(ctx context.Context) error {
 	if len(ap.msgs) == 0 {
 		return nil
 	}
-	err := ap.tx.CreateMessages(ctx, ap.msgs)
+	err := ap.tx.CreateMessages(ctx, ap.g.scope(), ap.msgs)
 	ap.msgs = ap.msgs[:0]
 	return err
 }
@@ -460,7 +460,7 @@ func (ap *applier) applyMessage(ctx context.Context, typ string, d []byte) error
 		}
 		next := messageFrom(m, ap.g.guildID(), h.now())
 		if old.Content != next.Content || string(old.Embeds) != string(next.Embeds) {
-			if err := h.keepRevision(ctx, tx, old, old.AuthorID, false); err != nil {
+			if err := h.keepRevision(ctx, tx, ap.g.scope(), old, old.AuthorID, false); err != nil {
 				return err
 			}
 		}
@@ -468,24 +468,24 @@ func (ap *applier) applyMessage(ctx context.Context, typ string, d []byte) error
 		if next.Pinned && !old.PinnedAt.IsZero() {
 			next.PinnedAt = old.PinnedAt
 		}
-		err = tx.UpdateMessage(ctx, next)
+		err = tx.UpdateMessage(ctx, ap.g.scope(), next)
 	case "MESSAGE_DELETE":
 		var m discord.MessageDeleteEvent
 		if err := json.Unmarshal(d, &m); err != nil {
 			return err
 		}
 		if old, lerr := tx.Message(ctx, m.ChannelID, m.ID); lerr == nil {
-			if err := h.keepRevision(ctx, tx, old, 0, true); err != nil {
+			if err := h.keepRevision(ctx, tx, ap.g.scope(), old, 0, true); err != nil {
 				return err
 			}
 		}
-		_, err = tx.DeleteMessages(ctx, m.ChannelID, []snowflake.ID{m.ID})
+		_, err = tx.DeleteMessages(ctx, ap.g.scope(), m.ChannelID, []snowflake.ID{m.ID})
 	case "MESSAGE_DELETE_BULK":
 		var m discord.MessageDeleteBulkEvent
 		if err := json.Unmarshal(d, &m); err != nil {
 			return err
 		}
-		_, err = tx.DeleteMessages(ctx, m.ChannelID, m.IDs)
+		_, err = tx.DeleteMessages(ctx, ap.g.scope(), m.ChannelID, m.IDs)
 	case "MESSAGE_REACTION_ADD", "MESSAGE_REACTION_REMOVE":
 		var r discord.ReactionEvent
 		if err := json.Unmarshal(d, &r); err != nil {
@@ -493,12 +493,12 @@ func (ap *applier) applyMessage(ctx context.Context, typ string, d []byte) error
 		}
 		key := reactionKey(r.Emoji)
 		if typ == "MESSAGE_REACTION_ADD" {
-			err = tx.AddReaction(ctx, storage.Reaction{MessageID: r.MessageID, ChannelID: r.ChannelID, UserID: r.UserID, Emoji: key, CreatedAt: h.now()})
+			err = tx.AddReaction(ctx, ap.g.scope(), storage.Reaction{MessageID: r.MessageID, ChannelID: r.ChannelID, UserID: r.UserID, Emoji: key, CreatedAt: h.now()})
 			if errors.Is(err, storage.ErrConflict) {
 				err = nil // there already; the insert leaves the transaction usable
 			}
 		} else {
-			err = tx.RemoveReaction(ctx, r.MessageID, r.UserID, key)
+			err = tx.RemoveReaction(ctx, ap.g.scope(), r.MessageID, r.UserID, key)
 		}
 	case "MESSAGE_REACTION_REMOVE_ALL", "MESSAGE_REACTION_REMOVE_EMOJI":
 		var r discord.ReactionRemoveAllEvent
@@ -509,7 +509,7 @@ func (ap *applier) applyMessage(ctx context.Context, typ string, d []byte) error
 		if r.Emoji != nil {
 			key = reactionKey(*r.Emoji)
 		}
-		_, err = tx.RemoveReactions(ctx, r.MessageID, key)
+		_, err = tx.RemoveReactions(ctx, ap.g.scope(), r.MessageID, key)
 	}
 	return err
 }
@@ -559,7 +559,7 @@ func (ap *applier) applyGuild(ctx context.Context, typ string, d []byte) error {
 			return err
 		}
 		delete(ap.channels, c.ID)
-		err = tx.DeleteChannel(ctx, c.ID)
+		err = tx.DeleteChannel(ctx, g.scope(), c.ID)
 	case "GUILD_ROLE_CREATE", "GUILD_ROLE_UPDATE":
 		var r discord.RoleEvent
 		if err := json.Unmarshal(d, &r); err != nil {
@@ -581,19 +581,19 @@ func (ap *applier) applyGuild(ctx context.Context, typ string, d []byte) error {
 			return err
 		}
 		delete(ap.channels, c.ID)
-		err = tx.DeleteChannel(ctx, c.ID)
+		err = tx.DeleteChannel(ctx, g.scope(), c.ID)
 	case "THREAD_MEMBERS_UPDATE":
 		var e discord.ThreadMembersUpdateEvent
 		if err := json.Unmarshal(d, &e); err != nil {
 			return err
 		}
-		err = applyThreadMembers(ctx, tx, e)
+		err = applyThreadMembers(ctx, tx, g.scope(), e)
 	case "GUILD_ROLE_DELETE":
 		var r discord.RoleDeleteEvent
 		if err := json.Unmarshal(d, &r); err != nil {
 			return err
 		}
-		err = tx.DeleteRole(ctx, r.RoleID)
+		err = tx.DeleteRole(ctx, g.scope(), r.RoleID)
 	}
 	return err
 }
@@ -705,7 +705,7 @@ func upsertRole(ctx context.Context, tx storage.Tx, guildID snowflake.ID, r disc
 	sr := storage.Role{ID: r.ID, GuildID: guildID, Name: r.Name, Color: r.Color, Hoist: r.Hoist,
 		UnicodeEmoji: deref(r.UnicodeEmoji), Position: r.Position, Permissions: int64(perms), Managed: r.Managed,
 		Mentionable: r.Mentionable, CreatedAt: r.ID.Time()}
-	err := tx.UpdateRole(ctx, sr)
+	err := tx.UpdateRole(ctx, storage.InGuild(guildID), sr)
 	if errors.Is(err, storage.ErrNotFound) {
 		return tx.CreateRole(ctx, sr)
 	}
@@ -734,18 +734,18 @@ func upsertChannel(ctx context.Context, tx storage.Tx, guildID snowflake.ID, c d
 	if err != nil {
 		return err
 	}
-	if err := tx.UpdateChannel(ctx, sc); err != nil {
+	if err := tx.UpdateChannel(ctx, storage.InGuild(guildID), sc); err != nil {
 		return err
 	}
 	for _, o := range old.Overwrites {
 		if !slices.ContainsFunc(sc.Overwrites, func(n storage.Overwrite) bool { return n.TargetID == o.TargetID }) {
-			if err := tx.DeleteOverwrite(ctx, c.ID, o.TargetID); err != nil {
+			if err := tx.DeleteOverwrite(ctx, storage.InGuild(guildID), c.ID, o.TargetID); err != nil {
 				return err
 			}
 		}
 	}
 	for _, o := range sc.Overwrites {
-		if err := tx.SetOverwrite(ctx, c.ID, o); err != nil {
+		if err := tx.SetOverwrite(ctx, storage.InGuild(guildID), c.ID, o); err != nil {
 			return err
 		}
 	}
@@ -1102,7 +1102,7 @@ func (ap *applier) applyDM(ctx context.Context, typ string, d []byte) error {
 			return ignoreMissing(cerr)
 		}
 		old.Name, old.OwnerID = deref(c.Name), derefID(c.OwnerID)
-		err = tx.UpdateChannel(ctx, old)
+		err = tx.UpdateChannel(ctx, g.scope(), old)
 	case "CHANNEL_RECIPIENT_ADD", "CHANNEL_RECIPIENT_REMOVE":
 		var e discord.RecipientEvent
 		if err := json.Unmarshal(d, &e); err != nil {
@@ -1116,7 +1116,7 @@ func (ap *applier) applyDM(ctx context.Context, typ string, d []byte) error {
 		if typ == "CHANNEL_RECIPIENT_ADD" {
 			next = append(next, e.User.ID)
 		}
-		err = tx.SetRecipients(ctx, g.ID, next)
+		err = tx.SetRecipients(ctx, g.scope(), g.ID, next)
 	}
 	return err
 }
@@ -1141,11 +1141,11 @@ func upsertThread(ctx context.Context, tx storage.Tx, guildID snowflake.ID, c di
 	} else if err != nil {
 		return err
 	}
-	return tx.UpdateChannel(ctx, t)
+	return tx.UpdateChannel(ctx, storage.InGuild(guildID), t)
 }
 
 // applyThreadMembers applies THREAD_MEMBERS_UPDATE to a replica.
-func applyThreadMembers(ctx context.Context, tx storage.Tx, e discord.ThreadMembersUpdateEvent) error {
+func applyThreadMembers(ctx context.Context, tx storage.Tx, s storage.Scope, e discord.ThreadMembersUpdateEvent) error {
 	if _, err := tx.ChannelByID(ctx, e.ID); err != nil {
 		return err // a thread the replica does not hold
 	}
@@ -1153,14 +1153,14 @@ func applyThreadMembers(ctx context.Context, tx storage.Tx, e discord.ThreadMemb
 		if m.UserID == nil {
 			continue
 		}
-		err := tx.AddThreadMember(ctx, storage.ThreadMember{ThreadID: e.ID, UserID: *m.UserID,
+		err := tx.AddThreadMember(ctx, s, storage.ThreadMember{ThreadID: e.ID, UserID: *m.UserID,
 			JoinedAt: time.Time(m.JoinTimestamp), Flags: m.Flags})
 		if err != nil && !errors.Is(err, storage.ErrConflict) { // a conflict leaves the transaction usable
 			return err
 		}
 	}
 	for _, id := range e.RemovedMemberIDs {
-		if err := ignoreMissing(tx.RemoveThreadMember(ctx, e.ID, id)); err != nil {
+		if err := ignoreMissing(tx.RemoveThreadMember(ctx, s, e.ID, id)); err != nil {
 			return err
 		}
 	}

@@ -136,7 +136,7 @@ func makeRoomAtBottom(ctx context.Context, tx storage.Tx, a *access) error {
 			continue
 		}
 		other.Position++
-		if err := tx.UpdateRole(ctx, other); err != nil {
+		if err := tx.UpdateRole(ctx, storage.InGuild(a.guild.ID), other); err != nil {
 			return err
 		}
 	}
@@ -188,7 +188,7 @@ func (h *Homeserver) UpdateRole(ctx context.Context, p Principal, guildID, roleI
 		if icon, changes, err = h.applyRoleFields(a, &r, f); err != nil {
 			return err
 		}
-		if err := tx.UpdateRole(ctx, r); err != nil {
+		if err := tx.UpdateRole(ctx, storage.InGuild(guildID), r); err != nil {
 			return err
 		}
 		out = discordRole(r)
@@ -225,7 +225,7 @@ func (h *Homeserver) DeleteRole(ctx context.Context, p Principal, guildID, roleI
 		if r.Managed {
 			return fmt.Errorf("role %d is managed by an integration: %w", r.ID, ErrMissingPermission)
 		}
-		if err := tx.DeleteRole(ctx, r.ID); err != nil {
+		if err := tx.DeleteRole(ctx, storage.InGuild(guildID), r.ID); err != nil {
 			return err
 		}
 		if err := h.audit(ctx, ev, guildID, p.User.ID, AuditRoleDelete, r.ID,
@@ -309,7 +309,7 @@ func (h *Homeserver) ReorderRoles(ctx context.Context, p Principal, guildID snow
 			old := a.byID[r.ID].Position
 			r.Position = i + 1
 			if r.Position != old {
-				if err := tx.UpdateRole(ctx, r); err != nil {
+				if err := tx.UpdateRole(ctx, storage.InGuild(guildID), r); err != nil {
 					return err
 				}
 				if err := ev.Append(ctx, guildID, "GUILD_ROLE_UPDATE", discord.RoleEvent{GuildID: guildID, Role: discordRole(r)}); err != nil {

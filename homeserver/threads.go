@@ -177,7 +177,7 @@ func (h *Homeserver) StartThread(ctx context.Context, p Principal, channelID, me
 		if err := tx.CreateChannel(ctx, t); err != nil {
 			return err
 		}
-		if err := tx.AddThreadMember(ctx, storage.ThreadMember{ThreadID: t.ID, UserID: p.User.ID, JoinedAt: h.now()}); err != nil {
+		if err := tx.AddThreadMember(ctx, storage.ScopeOf(t), storage.ThreadMember{ThreadID: t.ID, UserID: p.User.ID, JoinedAt: h.now()}); err != nil {
 			return err
 		}
 		out = h.renderThread(ctx, tx, t, p.User.ID)
@@ -249,7 +249,7 @@ func (h *Homeserver) JoinThread(ctx context.Context, p Principal, threadID, user
 			}
 		}
 		m := storage.ThreadMember{ThreadID: threadID, UserID: userID, JoinedAt: h.now()}
-		err = tx.AddThreadMember(ctx, m)
+		err = tx.AddThreadMember(ctx, pl.scope(), m)
 		if errors.Is(err, storage.ErrConflict) {
 			return nil
 		}
@@ -276,7 +276,7 @@ func (h *Homeserver) LeaveThread(ctx context.Context, p Principal, threadID, use
 			!(pl.ch.Type == storage.ChannelPrivateThread && pl.ch.OwnerID == p.User.ID) {
 			return fmt.Errorf("remove thread member: %w", ErrMissingPermission)
 		}
-		if err := tx.RemoveThreadMember(ctx, threadID, userID); errors.Is(err, storage.ErrNotFound) {
+		if err := tx.RemoveThreadMember(ctx, pl.scope(), threadID, userID); errors.Is(err, storage.ErrNotFound) {
 			return ErrUnknownMember
 		} else if err != nil {
 			return err
@@ -369,7 +369,7 @@ func (h *Homeserver) UpdateThread(ctx context.Context, p Principal, threadID sno
 		if up.Archived.Set && up.Archived.Value != t.Thread.Archived {
 			t.Thread.Archived, t.Thread.ArchivedAt = up.Archived.Value, h.now()
 		}
-		if err := tx.UpdateChannel(ctx, t); err != nil {
+		if err := tx.UpdateChannel(ctx, storage.ScopeOf(t), t); err != nil {
 			return err
 		}
 		out = h.renderThread(ctx, tx, t, p.User.ID)
@@ -398,7 +398,7 @@ func (h *Homeserver) reopenThread(ctx context.Context, p Principal, t storage.Ch
 		meta := *c.Thread
 		meta.Archived, meta.ArchivedAt = false, h.now()
 		c.Thread = &meta
-		if err := tx.UpdateChannel(ctx, c); err != nil {
+		if err := tx.UpdateChannel(ctx, storage.ScopeOf(c), c); err != nil {
 			return err
 		}
 		event := h.renderThread(ctx, tx, c, p.User.ID)
@@ -429,7 +429,7 @@ func (h *Homeserver) DeleteThread(ctx context.Context, p Principal, threadID sno
 			return err
 		}
 		out = h.renderThread(ctx, tx, pl.ch, p.User.ID)
-		if err := tx.DeleteChannel(ctx, threadID); err != nil {
+		if err := tx.DeleteChannel(ctx, pl.scope(), threadID); err != nil {
 			return err
 		}
 		return ev.Append(ctx, pl.ch.GuildID, "THREAD_DELETE", discord.ThreadDeleteEvent{
@@ -542,7 +542,7 @@ func (h *Homeserver) ArchiveIdleThreads(ctx context.Context) (int, error) {
 				return err
 			}
 			cur.Thread.Archived, cur.Thread.ArchivedAt = true, h.now()
-			if err := tx.UpdateChannel(ctx, cur); err != nil {
+			if err := tx.UpdateChannel(ctx, storage.ScopeOf(cur), cur); err != nil {
 				return err
 			}
 			n++

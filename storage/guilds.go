@@ -70,28 +70,34 @@ type GuildWriter interface {
 	// CreateChannel inserts a channel and its overwrites.
 	CreateChannel(ctx context.Context, c Channel) error
 	// UpdateChannel writes every mutable field except the overwrites;
-	// ErrNotFound if absent.
-	UpdateChannel(ctx context.Context, c Channel) error
+	// ErrNotFound if absent from s (c.GuildID is not read).
+	UpdateChannel(ctx context.Context, s Scope, c Channel) error
 	// LockChannel holds a channel's row until the transaction ends, so
 	// that a bound counted over the channel's rows (50 pins) cannot be
 	// passed by concurrent transactions that each counted before the
 	// others wrote; ErrNotFound if absent.
 	LockChannel(ctx context.Context, id snowflake.ID) error
 	// DeleteChannel removes a channel, its overwrites and its invites;
-	// ErrNotFound if absent.
-	DeleteChannel(ctx context.Context, id snowflake.ID) error
-	// SetOverwrite creates or replaces the overwrite for o.TargetID.
-	SetOverwrite(ctx context.Context, channelID snowflake.ID, o Overwrite) error
-	// DeleteOverwrite removes one; ErrNotFound if absent.
-	DeleteOverwrite(ctx context.Context, channelID, targetID snowflake.ID) error
+	// ErrNotFound if absent from s.
+	DeleteChannel(ctx context.Context, s Scope, id snowflake.ID) error
+	// SetOverwrite creates or replaces the overwrite for o.TargetID;
+	// ErrNotFound if the channel is absent from s.
+	SetOverwrite(ctx context.Context, s Scope, channelID snowflake.ID, o Overwrite) error
+	// DeleteOverwrite removes one; ErrNotFound if absent, or if the
+	// channel is absent from s.
+	DeleteOverwrite(ctx context.Context, s Scope, channelID, targetID snowflake.ID) error
 
 	// CreateRole inserts a role.
 	CreateRole(ctx context.Context, r Role) error
-	// UpdateRole writes every mutable field; ErrNotFound if absent.
-	UpdateRole(ctx context.Context, r Role) error
+	// UpdateRole writes every mutable field; ErrNotFound if absent from s
+	// (r.GuildID is not read).
+	UpdateRole(ctx context.Context, s Scope, r Role) error
 	// DeleteRole removes a role, takes it from every member and removes
-	// the channel overwrites that target it; ErrNotFound if absent.
-	DeleteRole(ctx context.Context, id snowflake.ID) error
+	// the channel overwrites that target it; ErrNotFound if absent from s.
+	DeleteRole(ctx context.Context, s Scope, id snowflake.ID) error
+
+	// The member writes need no Scope: a member's key is its guild and
+	// user, and member_roles' foreign key refuses a role of another guild.
 
 	// AddMember inserts a member with its roles; ErrConflict if already one.
 	AddMember(ctx context.Context, m Member) error
@@ -115,17 +121,19 @@ type GuildWriter interface {
 	// UseInvite adds one to an invite's uses if it is still usable at now
 	// (not used up, not expired); ErrNotFound if it is not (or absent).
 	UseInvite(ctx context.Context, code string, now time.Time) error
-	// DeleteInvite removes an invite; ErrNotFound if absent.
-	DeleteInvite(ctx context.Context, code string) error
+	// DeleteInvite removes an invite; ErrNotFound if absent from s.
+	DeleteInvite(ctx context.Context, s Scope, code string) error
 
 	// CreateEmoji inserts a custom emoji.
 	CreateEmoji(ctx context.Context, e Emoji) error
-	// UpdateEmoji writes the name; ErrNotFound if absent.
-	UpdateEmoji(ctx context.Context, e Emoji) error
-	// DeleteEmoji removes one; ErrNotFound if absent.
-	DeleteEmoji(ctx context.Context, id snowflake.ID) error
-	// SetEmojiHash records the image of an emoji fetched from its origin.
-	SetEmojiHash(ctx context.Context, id snowflake.ID, hash string) error
+	// UpdateEmoji writes the name; ErrNotFound if absent from s
+	// (e.GuildID is not read).
+	UpdateEmoji(ctx context.Context, s Scope, e Emoji) error
+	// DeleteEmoji removes one; ErrNotFound if absent from s.
+	DeleteEmoji(ctx context.Context, s Scope, id snowflake.ID) error
+	// SetEmojiHash records the image of an emoji fetched from its origin;
+	// an emoji absent from s is left alone, without error.
+	SetEmojiHash(ctx context.Context, s Scope, id snowflake.ID, hash string) error
 
 	// AddAuditEntry records who changed what.
 	AddAuditEntry(ctx context.Context, e AuditEntry) error

@@ -52,35 +52,47 @@ type MessageReader interface {
 // MessageWriter holds the message and DM writes of Tx.
 type MessageWriter interface {
 	// CreateMessage inserts a message with its attachments and makes it the
-	// channel's last message.
-	CreateMessage(ctx context.Context, m Message) error
-	// CreateMessages inserts several messages at once, as CreateMessage.
-	CreateMessages(ctx context.Context, ms []Message) error
+	// channel's last message. ErrNotFound, with nothing written, if the
+	// channel is absent from s or m.GuildID is not s's guild (0 for a DM
+	// scope).
+	CreateMessage(ctx context.Context, s Scope, m Message) error
+	// CreateMessages inserts several messages at once, as CreateMessage,
+	// all in s: one outside it fails the whole call.
+	CreateMessages(ctx context.Context, s Scope, ms []Message) error
 	// UpdateMessage writes content, embeds, mentions, flags, pinned,
 	// pinned_at and edited_at; attachments not in m.Attachments are
-	// removed. ErrNotFound if absent.
-	UpdateMessage(ctx context.Context, m Message) error
+	// removed. ErrNotFound if absent from m.ChannelID or from s
+	// (m.GuildID is not read).
+	UpdateMessage(ctx context.Context, s Scope, m Message) error
 	// DeleteMessages removes messages of a channel with their
 	// attachments and reactions (revisions are kept) and returns how
-	// many existed.
-	DeleteMessages(ctx context.Context, channelID snowflake.ID, ids []snowflake.ID) (int, error)
-	// AddRevision keeps an earlier version of a message.
-	AddRevision(ctx context.Context, r Revision) error
+	// many existed in s; those outside it are left alone and not counted.
+	DeleteMessages(ctx context.Context, s Scope, channelID snowflake.ID, ids []snowflake.ID) (int, error)
+	// AddRevision keeps an earlier version of a message; ErrNotFound,
+	// writing nothing, unless the message is one of r.ChannelID in s (a
+	// revision is kept before the change it records, while the message
+	// still exists).
+	AddRevision(ctx context.Context, s Scope, r Revision) error
 	// AddReaction records a reaction; ErrConflict if the user already
-	// reacted with that emoji, which leaves the transaction usable.
-	AddReaction(ctx context.Context, r Reaction) error
-	// RemoveReaction removes one user's reaction; ErrNotFound if absent.
-	RemoveReaction(ctx context.Context, messageID, userID snowflake.ID, emoji string) error
+	// reacted with that emoji, ErrNotFound if the message is not one of
+	// r.ChannelID in s; both leave the transaction usable.
+	AddReaction(ctx context.Context, s Scope, r Reaction) error
+	// RemoveReaction removes one user's reaction; ErrNotFound if absent,
+	// or if the message is absent from s.
+	RemoveReaction(ctx context.Context, s Scope, messageID, userID snowflake.ID, emoji string) error
 	// RemoveReactions removes every reaction of a message with an emoji,
-	// or every reaction when emoji is "", and returns how many it removed.
-	RemoveReactions(ctx context.Context, messageID snowflake.ID, emoji string) (int, error)
+	// or every reaction when emoji is "", and returns how many it removed
+	// (none when the message is absent from s).
+	RemoveReactions(ctx context.Context, s Scope, messageID snowflake.ID, emoji string) (int, error)
 
 	// SetAttachmentHash records the bytes of an attachment fetched from
-	// its origin.
-	SetAttachmentHash(ctx context.Context, id snowflake.ID, hash string) error
+	// its origin; an attachment absent from s is left alone, without
+	// error.
+	SetAttachmentHash(ctx context.Context, s Scope, id snowflake.ID, hash string) error
 
-	// SetRecipients replaces the recipients of a DM channel.
-	SetRecipients(ctx context.Context, channelID snowflake.ID, users []snowflake.ID) error
+	// SetRecipients replaces the recipients of a DM channel; ErrNotFound
+	// if the channel is absent from s.
+	SetRecipients(ctx context.Context, s Scope, channelID snowflake.ID, users []snowflake.ID) error
 }
 
 // Channel types of DMs.

@@ -159,3 +159,31 @@ type Event struct {
 	Payload   []byte
 	CreatedAt time.Time
 }
+
+// Scope is what a write may reach: the objects of one guild, or one DM
+// channel. Writes of objects that belong to a guild or a DM channel take
+// the scope their caller acts in and restrict their SQL by it, so that a
+// write naming another guild's object (an ID a peer slipped into a replica's
+// event, say) finds nothing, as if the object did not exist. The zero Scope
+// reaches nothing.
+type Scope struct {
+	// GuildID is the guild; 0 for a DM channel.
+	GuildID snowflake.ID
+	// ChannelID is the DM channel when GuildID is 0, and unused otherwise.
+	ChannelID snowflake.ID
+}
+
+// InGuild is the scope of a guild's objects.
+func InGuild(guildID snowflake.ID) Scope { return Scope{GuildID: guildID} }
+
+// InDM is the scope of one DM channel (1:1 or group) and its messages.
+func InDM(channelID snowflake.ID) Scope { return Scope{ChannelID: channelID} }
+
+// ScopeOf is the scope a channel is in: its guild's, or its own for a DM
+// channel.
+func ScopeOf(c Channel) Scope {
+	if c.GuildID != 0 {
+		return InGuild(c.GuildID)
+	}
+	return InDM(c.ID)
+}

@@ -65,9 +65,11 @@ type ThreadReader interface {
 
 // ThreadWriter holds the thread writes of Tx.
 type ThreadWriter interface {
-	// AddThreadMember adds a member; ErrConflict if already one (which
-	// leaves the transaction usable).
-	AddThreadMember(ctx context.Context, m ThreadMember) error
-	// RemoveThreadMember removes one; ErrNotFound if absent.
-	RemoveThreadMember(ctx context.Context, threadID, userID snowflake.ID) error
+	// AddThreadMember adds a member; ErrConflict if already one,
+	// ErrNotFound if the thread is absent from s (both leave the
+	// transaction usable).
+	AddThreadMember(ctx context.Context, s Scope, m ThreadMember) error
+	// RemoveThreadMember removes one; ErrNotFound if absent, or if the
+	// thread is absent from s.
+	RemoveThreadMember(ctx context.Context, s Scope, threadID, userID snowflake.ID) error
 }

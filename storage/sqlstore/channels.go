@@ -133,7 +133,7 @@ func (t *tx) CreateChannel(ctx context.Context, c storage.Channel) error {
 		return err
 	}
 	for _, o := range c.Overwrites {
-		if err := t.SetOverwrite(ctx, c.ID, o); err != nil {
+		if err := t.SetOverwrite(ctx, storage.ScopeOf(c), c.ID, o); err != nil {
 			return err
 		}
 	}
@@ -148,7 +148,7 @@ func (t *tx) CreateChannel(ctx context.Context, c storage.Channel) error {
 // only through SetRecipients. The thread columns are written only when
 // c.Thread is set, so that an update built without them (by code that
 // knows nothing of threads) does not unarchive or unlock a thread.
-func (t *tx) UpdateChannel(ctx context.Context, c storage.Channel) error {
+func (t *tx) UpdateChannel(ctx context.Context, s storage.Scope, c storage.Channel) error {
 	query := `UPDATE channels SET type = $2, name = $3, topic = $4, position = $5,
 		parent_id = $6, nsfw = $7, rate_limit_per_user = $8, bitrate = $9, user_limit = $10, owner_id = $11,
 		icon = $12`
@@ -158,7 +158,8 @@ func (t *tx) UpdateChannel(ctx context.Context, c storage.Channel) error {
 		query += `, archived = $13, locked = $14, invitable = $15, auto_archive = $16, archived_at = $17`
 		args = append(args, threadArgs(c)...)
 	}
-	return t.execOne(ctx, "update channel", query+` WHERE id = $1`, args...)
+	cond, arg := scopeCond(s, "guild_id", "id", len(args)+1)
+	return t.execOne(ctx, "update channel", query+` WHERE id = $1 AND `+cond, append(args, arg)...)
 }
 
 // DeleteChannel implements storage.Tx. Overwrites, invites, recipients,
@@ -170,27 +171,38 @@ func (t *tx) UpdateChannel(ctx context.Context, c storage.Channel) error {
 // their parent_id as well, and deleting a category leaves its channels. So
 // the threads, and only rows of a thread type, are deleted here, after the
 // channel itself so that a missing channel is ErrNotFound whatever rows
-// name it as their parent.
-func (t *tx) DeleteChannel(ctx context.Context, id snowflake.ID) error {
-	if err := t.execOne(ctx, "delete channel", `DELETE FROM channels WHERE id = $1`, int64(id)); err != nil {
+// name it as their parent. The threads need no scope of their own: they
+// are of the channel's guild, which was in scope.
+func (t *tx) DeleteChannel(ctx context.Context, s storage.Scope, id snowflake.ID) error {
+	cond, arg := scopeCond(s, "guild_id", "id", 2)
+	if err := t.execOne(ctx, "delete channel", `DELETE FROM channels WHERE id = $1 AND `+cond, int64(id), arg); err != nil {
 		return err
 	}
 	return t.exec(ctx, "delete channel threads", `DELETE FROM channels
 		WHERE parent_id = $1 AND type IN (`+threadTypes+`)`, int64(id))
 }
 
-// SetOverwrite implements storage.Tx.
-func (t *tx) SetOverwrite(ctx context.Context, channelID snowflake.ID, o storage.Overwrite) error {
-	return t.exec(ctx, "set overwrite", `INSERT INTO channel_overwrites (channel_id, target_id, type, allow, deny)
-		VALUES ($1, $2, $3, $4, $5) ON CONFLICT (channel_id, target_id)
+// SetOverwrite implements storage.Tx. The row is inserted from a SELECT
+// whose WHERE tests the channel's scope, so that the check and the write
+// are one statement. The casts give PostgreSQL the types of parameters that
+// stand alone in a select list. Both databases count an upsert that
+// updates as one row, so no row means the channel is out of scope.
+func (t *tx) SetOverwrite(ctx context.Context, s storage.Scope, channelID snowflake.ID, o storage.Overwrite) error {
+	cond, arg := scopeCond(s, "guild_id", "id", 6)
+	return t.execOne(ctx, "set overwrite", `INSERT INTO channel_overwrites (channel_id, target_id, type, allow, deny)
+		SELECT CAST($1 AS BIGINT), CAST($2 AS BIGINT), CAST($3 AS INTEGER), CAST($4 AS BIGINT), CAST($5 AS BIGINT)
+		WHERE EXISTS (SELECT 1 FROM channels WHERE id = $1 AND `+cond+`)
+		ON CONFLICT (channel_id, target_id)
 		DO UPDATE SET type = excluded.type, allow = excluded.allow, deny = excluded.deny`,
-		int64(channelID), int64(o.TargetID), o.Type, o.Allow, o.Deny)
+		int64(channelID), int64(o.TargetID), o.Type, o.Allow, o.Deny, arg)
 }
 
 // DeleteOverwrite implements storage.Tx.
-func (t *tx) DeleteOverwrite(ctx context.Context, channelID, targetID snowflake.ID) error {
-	return t.execOne(ctx, "delete overwrite", `DELETE FROM channel_overwrites WHERE channel_id = $1 AND target_id = $2`,
-		int64(channelID), int64(targetID))
+func (t *tx) DeleteOverwrite(ctx context.Context, s storage.Scope, channelID, targetID snowflake.ID) error {
+	cond, arg := scopeCond(s, "guild_id", "id", 3)
+	return t.execOne(ctx, "delete overwrite", `DELETE FROM channel_overwrites WHERE channel_id = $1 AND target_id = $2
+		AND EXISTS (SELECT 1 FROM channels WHERE id = $1 AND `+cond+`)`,
+		int64(channelID), int64(targetID), arg)
 }
 
 const inviteColumns = `code, guild_id, channel_id, inviter_id, max_uses, uses, max_age, temporary, created_at, expires_at`
@@ -241,6 +253,7 @@ func (t *tx) UseInvite(ctx context.Context, code string, now time.Time) error {
 }
 
 // DeleteInvite implements storage.Tx.
-func (t *tx) DeleteInvite(ctx context.Context, code string) error {
-	return t.execOne(ctx, "delete invite", `DELETE FROM invites WHERE code = $1`, code)
+func (t *tx) DeleteInvite(ctx context.Context, s storage.Scope, code string) error {
+	cond, arg := scopeCond(s, "guild_id", "", 2)
+	return t.execOne(ctx, "delete invite", `DELETE FROM invites WHERE code = $1 AND `+cond, code, arg)
 }

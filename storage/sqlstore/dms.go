@@ -140,11 +140,12 @@ func (t *tx) insertRecipients(ctx context.Context, channelID snowflake.ID, users
 // recipients, so that DMChannel finds the channel by its new pair (and a
 // pair that already has a channel is ErrConflict). ErrNotFound if the
 // channel does not exist.
-func (t *tx) SetRecipients(ctx context.Context, channelID snowflake.ID, users []snowflake.ID) error {
+func (t *tx) SetRecipients(ctx context.Context, s storage.Scope, channelID snowflake.ID, users []snowflake.ID) error {
 	key := dmKey(storage.ChannelDM, users)
+	cond, arg := scopeCond(s, "guild_id", "id", 4)
 	if err := t.execOne(ctx, "set recipients", `UPDATE channels
-		SET dm_key = CASE WHEN type = $2 THEN $3 ELSE dm_key END WHERE id = $1`,
-		int64(channelID), storage.ChannelDM, key); err != nil {
+		SET dm_key = CASE WHEN type = $2 THEN $3 ELSE dm_key END WHERE id = $1 AND `+cond,
+		int64(channelID), storage.ChannelDM, key, arg); err != nil {
 		return err
 	}
 	if err := t.exec(ctx, "set recipients", `DELETE FROM channel_recipients WHERE channel_id = $1`,

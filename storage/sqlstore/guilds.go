@@ -244,13 +244,15 @@ func (t *tx) CreateEmoji(ctx context.Context, e storage.Emoji) error {
 }
 
 // UpdateEmoji implements storage.Tx.
-func (t *tx) UpdateEmoji(ctx context.Context, e storage.Emoji) error {
-	return t.execOne(ctx, "update emoji", `UPDATE emojis SET name = $2 WHERE id = $1`, int64(e.ID), e.Name)
+func (t *tx) UpdateEmoji(ctx context.Context, s storage.Scope, e storage.Emoji) error {
+	cond, arg := scopeCond(s, "guild_id", "", 3)
+	return t.execOne(ctx, "update emoji", `UPDATE emojis SET name = $2 WHERE id = $1 AND `+cond, int64(e.ID), e.Name, arg)
 }
 
 // DeleteEmoji implements storage.Tx.
-func (t *tx) DeleteEmoji(ctx context.Context, id snowflake.ID) error {
-	return t.execOne(ctx, "delete emoji", `DELETE FROM emojis WHERE id = $1`, int64(id))
+func (t *tx) DeleteEmoji(ctx context.Context, s storage.Scope, id snowflake.ID) error {
+	cond, arg := scopeCond(s, "guild_id", "", 2)
+	return t.execOne(ctx, "delete emoji", `DELETE FROM emojis WHERE id = $1 AND `+cond, int64(id), arg)
 }
 
 const auditColumns = `id, guild_id, user_id, action_type, target_id, changes, options, reason`
@@ -305,6 +307,7 @@ func (t *tx) AddAuditEntry(ctx context.Context, e storage.AuditEntry) error {
 }
 
 // SetEmojiHash implements storage.Tx.
-func (t *tx) SetEmojiHash(ctx context.Context, id snowflake.ID, hash string) error {
-	return t.exec(ctx, "set emoji hash", `UPDATE emojis SET hash = $2 WHERE id = $1`, int64(id), hash)
+func (t *tx) SetEmojiHash(ctx context.Context, s storage.Scope, id snowflake.ID, hash string) error {
+	cond, arg := scopeCond(s, "guild_id", "", 3)
+	return t.exec(ctx, "set emoji hash", `UPDATE emojis SET hash = $2 WHERE id = $1 AND `+cond, int64(id), hash, arg)
 }

@@ -33,18 +33,21 @@ func (t *tx) CreateRole(ctx context.Context, r storage.Role) error {
 
 // UpdateRole implements storage.Tx. Managed is left alone: a role is made
 // managed by the integration that creates it, never by an edit.
-func (t *tx) UpdateRole(ctx context.Context, r storage.Role) error {
+func (t *tx) UpdateRole(ctx context.Context, s storage.Scope, r storage.Role) error {
+	cond, arg := scopeCond(s, "guild_id", "", 10)
 	return t.execOne(ctx, "update role", `UPDATE roles SET name = $2, color = $3, hoist = $4, icon = $5,
-		unicode_emoji = $6, position = $7, permissions = $8, mentionable = $9 WHERE id = $1`,
-		int64(r.ID), r.Name, r.Color, r.Hoist, r.Icon, r.UnicodeEmoji, r.Position, r.Permissions, r.Mentionable)
+		unicode_emoji = $6, position = $7, permissions = $8, mentionable = $9 WHERE id = $1 AND `+cond,
+		int64(r.ID), r.Name, r.Color, r.Hoist, r.Icon, r.UnicodeEmoji, r.Position, r.Permissions, r.Mentionable, arg)
 }
 
 // DeleteRole implements storage.Tx. member_roles rows go by ON DELETE
 // CASCADE; overwrites name their target without a foreign key (it may be a
 // role or a member), so they are deleted here, within the role's guild.
-func (t *tx) DeleteRole(ctx context.Context, id snowflake.ID) error {
+func (t *tx) DeleteRole(ctx context.Context, s storage.Scope, id snowflake.ID) error {
 	var guildID int64
-	err := t.q.QueryRowContext(ctx, `DELETE FROM roles WHERE id = $1 RETURNING guild_id`, int64(id)).Scan(&guildID)
+	cond, arg := scopeCond(s, "guild_id", "", 2)
+	err := t.q.QueryRowContext(ctx, `DELETE FROM roles WHERE id = $1 AND `+cond+` RETURNING guild_id`,
+		int64(id), arg).Scan(&guildID)
 	if err != nil {
 		return t.wrap("delete role", err)
 	}

@@ -483,33 +483,53 @@ func (r reader) estimate(ctx context.Context, cond string, args []any) int {
 // last_message_id only moves forward, so that a message mirrored late from
 // another homeserver, older than what the channel has, does not become its
 // last.
-func (t *tx) CreateMessage(ctx context.Context, m storage.Message) error {
-	return t.CreateMessages(ctx, []storage.Message{m})
+func (t *tx) CreateMessage(ctx context.Context, s storage.Scope, m storage.Message) error {
+	return t.CreateMessages(ctx, s, []storage.Message{m})
 }
 
-// CreateMessages implements storage.Tx: one multi-row INSERT for the
-// messages, one for their attachments and one channel update per channel,
-// whatever the number of messages, because round trips under the log's
-// lock are what bound a busy guild's throughput.
-func (t *tx) CreateMessages(ctx context.Context, msgs []storage.Message) error {
-	if n := t.d.maxRows(); len(msgs) > n {
-		for len(msgs) > 0 {
-			k := min(n, len(msgs))
-			if err := t.CreateMessages(ctx, msgs[:k]); err != nil {
-				return err
-			}
-			msgs = msgs[k:]
-		}
-		return nil
-	}
+// CreateMessages implements storage.Tx: one update of the channels, one
+// multi-row INSERT for the messages and one for their attachments (per
+// Dialect.MaxRows messages), whatever the number of messages, because round
+// trips under the log's lock are what bound a busy guild's throughput.
+//
+// The channel update is also the scope check, and comes first: it matches
+// only channels in s, so a message aimed at a channel of another guild (or
+// at another DM channel) fails the call before any row is written, without
+// a round trip of its own.
+func (t *tx) CreateMessages(ctx context.Context, s storage.Scope, msgs []storage.Message) error {
 	if len(msgs) == 0 {
 		return nil
 	}
+	last := map[snowflake.ID]snowflake.ID{}
+	for _, m := range msgs {
+		if m.GuildID != s.GuildID {
+			return fmt.Errorf("create messages: message %d of guild %d in scope of guild %d: %w",
+				m.ID, m.GuildID, s.GuildID, storage.ErrNotFound)
+		}
+		if m.ID > last[m.ChannelID] {
+			last[m.ChannelID] = m.ID
+		}
+	}
+	if err := t.advanceChannels(ctx, s, last); err != nil {
+		return err
+	}
+	for n := t.d.maxRows(); len(msgs) > 0; {
+		k := min(n, len(msgs))
+		if err := t.insertMessages(ctx, msgs[:k]); err != nil {
+			return err
+		}
+		msgs = msgs[k:]
+	}
+	return nil
+}
+
+// insertMessages writes the rows of messages and their attachments, in one
+// INSERT each.
+func (t *tx) insertMessages(ctx context.Context, msgs []storage.Message) error {
 	const cols = 21
 	var b strings.Builder
 	args := make([]any, 0, len(msgs)*cols)
 	b.WriteString(`INSERT INTO messages (` + messageInsertColumns + `) VALUES `)
-	last := map[snowflake.ID]snowflake.ID{}
 	var atts []storage.Attachment
 	for i, m := range msgs {
 		if i > 0 {
@@ -520,9 +540,6 @@ func (t *tx) CreateMessages(ctx context.Context, msgs []storage.Message) error {
 			nullString(m.Nonce), m.TTS, m.MentionEveryone, idList(m.Mentions), idList(m.MentionRoles), nullJSON(m.Embeds),
 			m.Pinned, nullMS(m.PinnedAt), nullMS(m.EditedAt), nullID(m.ReferenceID), nullID(m.ReferenceChannelID), m.Flags,
 			ms(m.CreatedAt), nullString(m.Origin), nullString(m.OriginID))
-		if m.ID > last[m.ChannelID] {
-			last[m.ChannelID] = m.ID
-		}
 		for _, a := range m.Attachments {
 			a.MessageID, a.ChannelID = m.ID, m.ChannelID
 			atts = append(atts, a)
@@ -548,13 +565,52 @@ func (t *tx) CreateMessages(ctx context.Context, msgs []storage.Message) error {
 			return err
 		}
 	}
-	// last_message_id only moves forward, so that a message mirrored late
-	// from another server does not move it back.
-	for ch, id := range last {
-		if err := t.exec(ctx, "create messages", `UPDATE channels SET last_message_id = $2
-			WHERE id = $1 AND (last_message_id IS NULL OR last_message_id < $2)`, int64(ch), int64(id)); err != nil {
-			return err
-		}
+	return nil
+}
+
+// advanceChannels makes each channel's last message the one given, unless
+// it has a newer one: last_message_id only moves forward, so that a message
+// mirrored late from another server does not move it back. It is also
+// CreateMessages' scope check, in the same statement: the rows are updated
+// even when the value stays, and only when every channel is in s, so that a
+// channel out of scope fails the call with ErrNotFound before anything is
+// written. The common case, one channel, has the plain statement.
+func (t *tx) advanceChannels(ctx context.Context, s storage.Scope, last map[snowflake.ID]snowflake.ID) error {
+	chans := make([]snowflake.ID, 0, len(last))
+	for ch := range last {
+		chans = append(chans, ch)
+	}
+	slices.Sort(chans)
+	if len(chans) == 1 {
+		cond, arg := scopeCond(s, "guild_id", "id", 3)
+		return t.execOne(ctx, "create messages: channel", `UPDATE channels SET last_message_id =
+			CASE WHEN last_message_id IS NULL OR last_message_id < $2 THEN $2 ELSE last_message_id END
+			WHERE id = $1 AND `+cond, int64(chans[0]), int64(last[chans[0]]), arg)
+	}
+	var set strings.Builder
+	args := make([]any, 0, 2*len(chans)+2)
+	for _, ch := range chans {
+		args = append(args, int64(ch), int64(last[ch]))
+		fmt.Fprintf(&set, " WHEN id = $%d AND (last_message_id IS NULL OR last_message_id < $%d) THEN $%[2]d",
+			len(args)-1, len(args))
+	}
+	in := make([]string, len(chans))
+	for i := range chans {
+		in[i] = "$" + strconv.Itoa(2*i+1)
+	}
+	list := strings.Join(in, ", ")
+	cond, arg := scopeCond(s, "guild_id", "id", len(args)+1)
+	args = append(args, arg, len(chans))
+	res, err := t.q.ExecContext(ctx, `UPDATE channels SET last_message_id = CASE`+set.String()+
+		` ELSE last_message_id END WHERE id IN (`+list+`) AND (SELECT COUNT(*) FROM channels
+		WHERE id IN (`+list+`) AND `+cond+`) = $`+strconv.Itoa(len(args)), args...)
+	if err != nil {
+		return t.wrap("create messages: channels", err)
+	}
+	if n, err := rowsAffected(t.reader, "create messages: channels", res); err != nil {
+		return err
+	} else if n != len(chans) {
+		return fmt.Errorf("create messages: channels: %w", storage.ErrNotFound)
 	}
 	return nil
 }
@@ -576,12 +632,13 @@ func writePlaceholders(b *strings.Builder, n, cols int) {
 // fields, which an edit recomputes from the new content. The message must
 // be of m.ChannelID, as for Message. Attachments are only ever removed here:
 // new files come with new messages.
-func (t *tx) UpdateMessage(ctx context.Context, m storage.Message) error {
+func (t *tx) UpdateMessage(ctx context.Context, s storage.Scope, m storage.Message) error {
+	cond, arg := scopeCond(s, "guild_id", "channel_id", 12)
 	err := t.execOne(ctx, "update message", `UPDATE messages SET content = $3, embeds = $4, mentions = $5,
 		mention_roles = $6, mention_everyone = $7, flags = $8, pinned = $9, pinned_at = $10, edited_at = $11
-		WHERE id = $1 AND channel_id = $2`,
+		WHERE id = $1 AND channel_id = $2 AND `+cond,
 		int64(m.ID), int64(m.ChannelID), m.Content, nullJSON(m.Embeds), idList(m.Mentions), idList(m.MentionRoles),
-		m.MentionEveryone, m.Flags, m.Pinned, nullMS(m.PinnedAt), nullMS(m.EditedAt))
+		m.MentionEveryone, m.Flags, m.Pinned, nullMS(m.PinnedAt), nullMS(m.EditedAt), arg)
 	if err != nil {
 		return err
 	}
@@ -602,13 +659,14 @@ func (t *tx) UpdateMessage(ctx context.Context, m storage.Message) error {
 // DELETE CASCADE (and, on SQLite, the full-text entries by trigger); the
 // count is of messages only, which both databases report as the rows
 // affected.
-func (t *tx) DeleteMessages(ctx context.Context, channelID snowflake.ID, ids []snowflake.ID) (int, error) {
+func (t *tx) DeleteMessages(ctx context.Context, s storage.Scope, channelID snowflake.ID, ids []snowflake.ID) (int, error) {
 	if len(ids) == 0 {
 		return 0, nil
 	}
-	args := append([]any{int64(channelID)}, idArgs(ids)...)
-	res, err := t.q.ExecContext(ctx, `DELETE FROM messages WHERE channel_id = $1 AND id IN (`+
-		placeholders(2, len(ids))+`)`, args...)
+	cond, arg := scopeCond(s, "guild_id", "channel_id", 2)
+	args := append([]any{int64(channelID), arg}, idArgs(ids)...)
+	res, err := t.q.ExecContext(ctx, `DELETE FROM messages WHERE channel_id = $1 AND `+cond+` AND id IN (`+
+		placeholders(3, len(ids))+`)`, args...)
 	if err != nil {
 		return 0, t.wrap("delete messages", err)
 	}
@@ -624,12 +682,19 @@ func rowsAffected(r reader, op string, res sql.Result) (int, error) {
 	return int(n), nil
 }
 
-// AddRevision implements storage.Tx.
-func (t *tx) AddRevision(ctx context.Context, v storage.Revision) error {
-	return t.exec(ctx, "add revision", `INSERT INTO message_revisions (`+revisionColumns+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+// AddRevision implements storage.Tx. The row is inserted from a SELECT
+// that finds the message in its channel and scope, so that the check and
+// the write are one statement; the casts give PostgreSQL the types of
+// parameters that stand alone in a select list.
+func (t *tx) AddRevision(ctx context.Context, s storage.Scope, v storage.Revision) error {
+	cond, arg := scopeCond(s, "guild_id", "channel_id", 12)
+	return t.execOne(ctx, "add revision", `INSERT INTO message_revisions (`+revisionColumns+`)
+		SELECT CAST($1 AS BIGINT), CAST($2 AS BIGINT), CAST($3 AS BIGINT), CAST($4 AS BIGINT), CAST($5 AS BIGINT),
+			CAST($6 AS BIGINT), CAST($7 AS BOOLEAN), CAST($8 AS TEXT), CAST($9 AS TEXT), CAST($10 AS TEXT),
+			CAST($11 AS BIGINT)
+		WHERE EXISTS (SELECT 1 FROM messages WHERE id = $2 AND channel_id = $3 AND `+cond+`)`,
 		int64(v.ID), int64(v.MessageID), int64(v.ChannelID), nullID(v.GuildID), int64(v.AuthorID), int64(v.EditorID),
-		v.Deleted, v.Content, nullJSON(v.Embeds), nullJSON(v.Attachments), ms(v.At))
+		v.Deleted, v.Content, nullJSON(v.Embeds), nullJSON(v.Attachments), ms(v.At), arg)
 }
 
 // AddReaction implements storage.Tx; the primary key makes a repeat
@@ -637,33 +702,57 @@ func (t *tx) AddRevision(ctx context.Context, v storage.Revision) error {
 //
 // A repeated reaction is the common case (clients retry, people double
 // click), so it is not left to the unique constraint: on PostgreSQL a
-// violation would abort the whole transaction.
-func (t *tx) AddReaction(ctx context.Context, x storage.Reaction) error {
+// violation would abort the whole transaction. The row is inserted from a
+// SELECT that finds the message in its channel and scope (reactions have no
+// guild of their own), so that a reaction lands only on a message in scope
+// in the same one statement; only when nothing was inserted does a second
+// query tell a repeat from a message out of scope.
+func (t *tx) AddReaction(ctx context.Context, s storage.Scope, x storage.Reaction) error {
+	cond, arg := scopeCond(s, "guild_id", "channel_id", 6)
 	res, err := t.q.ExecContext(ctx, `INSERT INTO reactions (message_id, user_id, emoji, channel_id, created_at)
-		VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`,
-		int64(x.MessageID), int64(x.UserID), x.Emoji, int64(x.ChannelID), ms(x.CreatedAt))
+		SELECT CAST($1 AS BIGINT), CAST($2 AS BIGINT), CAST($3 AS TEXT), CAST($4 AS BIGINT), CAST($5 AS BIGINT)
+		WHERE EXISTS (SELECT 1 FROM messages WHERE id = $1 AND channel_id = $4 AND `+cond+`)
+		ON CONFLICT DO NOTHING`,
+		int64(x.MessageID), int64(x.UserID), x.Emoji, int64(x.ChannelID), ms(x.CreatedAt), arg)
 	if err != nil {
 		return t.wrap("add reaction", err)
 	}
 	if n, err := res.RowsAffected(); err != nil {
 		return t.wrap("add reaction", err)
-	} else if n == 0 {
-		return fmt.Errorf("add reaction: %w", storage.ErrConflict)
+	} else if n > 0 {
+		return nil
 	}
-	return nil
+	cond, arg = scopeCond(s, "guild_id", "channel_id", 3)
+	var one int
+	err = t.q.QueryRowContext(ctx, `SELECT 1 FROM messages WHERE id = $1 AND channel_id = $2 AND `+cond,
+		int64(x.MessageID), int64(x.ChannelID), arg).Scan(&one)
+	if err != nil {
+		return t.wrap("add reaction", err)
+	}
+	return fmt.Errorf("add reaction: %w", storage.ErrConflict)
+}
+
+// reactionScope is the condition that keeps a statement on reactions
+// within s, through their message (reactions have no guild column), with
+// its argument bound as $n.
+func reactionScope(s storage.Scope, n int) (string, any) {
+	cond, arg := scopeCond(s, "m.guild_id", "m.channel_id", n)
+	return `EXISTS (SELECT 1 FROM messages m WHERE m.id = reactions.message_id AND ` + cond + `)`, arg
 }
 
 // RemoveReaction implements storage.Tx.
-func (t *tx) RemoveReaction(ctx context.Context, messageID, userID snowflake.ID, emoji string) error {
-	return t.execOne(ctx, "remove reaction", `DELETE FROM reactions WHERE message_id = $1 AND user_id = $2 AND emoji = $3`,
-		int64(messageID), int64(userID), emoji)
+func (t *tx) RemoveReaction(ctx context.Context, s storage.Scope, messageID, userID snowflake.ID, emoji string) error {
+	cond, arg := reactionScope(s, 4)
+	return t.execOne(ctx, "remove reaction", `DELETE FROM reactions WHERE message_id = $1 AND user_id = $2 AND emoji = $3
+		AND `+cond, int64(messageID), int64(userID), emoji, arg)
 }
 
 // RemoveReactions implements storage.Tx.
-func (t *tx) RemoveReactions(ctx context.Context, messageID snowflake.ID, emoji string) (int, error) {
-	query, args := `DELETE FROM reactions WHERE message_id = $1`, []any{int64(messageID)}
+func (t *tx) RemoveReactions(ctx context.Context, s storage.Scope, messageID snowflake.ID, emoji string) (int, error) {
+	cond, arg := reactionScope(s, 2)
+	query, args := `DELETE FROM reactions WHERE message_id = $1 AND `+cond, []any{int64(messageID), arg}
 	if emoji != "" {
-		query, args = query+` AND emoji = $2`, append(args, emoji)
+		query, args = query+` AND emoji = $3`, append(args, emoji)
 	}
 	res, err := t.q.ExecContext(ctx, query, args...)
 	if err != nil {
@@ -672,9 +761,12 @@ func (t *tx) RemoveReactions(ctx context.Context, messageID snowflake.ID, emoji 
 	return rowsAffected(t.reader, "remove reactions", res)
 }
 
-// SetAttachmentHash implements storage.Tx.
-func (t *tx) SetAttachmentHash(ctx context.Context, id snowflake.ID, hash string) error {
-	return t.exec(ctx, "set attachment hash", `UPDATE attachments SET hash = $2 WHERE id = $1`, int64(id), hash)
+// SetAttachmentHash implements storage.Tx. Attachments have no guild
+// column: the scope is tested on their message.
+func (t *tx) SetAttachmentHash(ctx context.Context, s storage.Scope, id snowflake.ID, hash string) error {
+	cond, arg := scopeCond(s, "m.guild_id", "m.channel_id", 3)
+	return t.exec(ctx, "set attachment hash", `UPDATE attachments SET hash = $2 WHERE id = $1
+		AND EXISTS (SELECT 1 FROM messages m WHERE m.id = attachments.message_id AND `+cond+`)`, int64(id), hash, arg)
 }
 
 // FileHashes implements storage.Reader.

@@ -217,7 +217,7 @@ func searchFixture(t *testing.T, s storage.Store, n int) (snowflake.ID, []snowfl
 			ms = append(ms, storage.Message{ID: id, ChannelID: channels[i%2], GuildID: g.ID, AuthorID: users[i/2%2],
 				Content: fmt.Sprint("message ", i), CreatedAt: id.Time().UTC()})
 			if len(ms) == cap(ms) || i == n-1 {
-				if err := tx.CreateMessages(ctx, ms); err != nil {
+				if err := tx.CreateMessages(ctx, storage.InGuild(g.ID), ms); err != nil {
 					return err
 				}
 				ms = ms[:0]

@@ -158,3 +158,24 @@ func fromMS(v int64) time.Time { return time.UnixMilli(v).UTC() }
 func nullString(s string) sql.NullString { return sql.NullString{String: s, Valid: s != ""} }
 
 func isNotFound(err error) bool { return errors.Is(err, storage.ErrNotFound) }
+
+// scopeCond is the condition that keeps a statement within s, with its one
+// argument to bind as $n. guildCol is the row's guild column and chanCol its
+// channel column, "" for a table of guild objects only, which no DM scope
+// reaches. The condition is a WHERE clause rather than a read before the
+// write, so that scoping costs no round trip: an object outside s is simply
+// not matched, as if it did not exist.
+func scopeCond(s storage.Scope, guildCol, chanCol string, n int) (string, any) {
+	switch {
+	case s.GuildID != 0:
+		return fmt.Sprintf("%s = $%d", guildCol, n), int64(s.GuildID)
+	case chanCol == "":
+		// No object has the ID 0, so this matches nothing; the argument
+		// is still bound, so that the placeholders keep their numbers.
+		return fmt.Sprintf("%s = $%d", guildCol, n), int64(0)
+	default:
+		// A DM channel's rows have no guild: the NULL test keeps a DM
+		// scope naming a guild channel from reaching it.
+		return fmt.Sprintf("(%s IS NULL AND %s = $%d)", guildCol, chanCol, n), int64(s.ChannelID)
+	}
+}

@@ -138,23 +138,37 @@ func (r reader) ThreadMessageCount(ctx context.Context, threadID snowflake.ID) (
 // Joining a thread one is already in is common (posting in a thread joins
 // the author, every time), so the repeat is not left to the unique
 // constraint: on PostgreSQL a violation would abort the whole transaction.
-func (t *tx) AddThreadMember(ctx context.Context, m storage.ThreadMember) error {
+//
+// The row is inserted from a SELECT that finds the thread in scope
+// (thread_members have no guild column), so that the check and the insert
+// are one statement; only when nothing was inserted does a second query
+// tell a repeat from a thread out of scope.
+func (t *tx) AddThreadMember(ctx context.Context, s storage.Scope, m storage.ThreadMember) error {
+	cond, arg := scopeCond(s, "guild_id", "id", 5)
 	res, err := t.q.ExecContext(ctx, `INSERT INTO thread_members (`+threadMemberColumns+`)
-		VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`,
-		int64(m.ThreadID), int64(m.UserID), ms(m.JoinedAt), m.Flags)
+		SELECT CAST($1 AS BIGINT), CAST($2 AS BIGINT), CAST($3 AS BIGINT), CAST($4 AS INTEGER)
+		WHERE EXISTS (SELECT 1 FROM channels WHERE id = $1 AND `+cond+`) ON CONFLICT DO NOTHING`,
+		int64(m.ThreadID), int64(m.UserID), ms(m.JoinedAt), m.Flags, arg)
 	if err != nil {
 		return t.wrap("add thread member", err)
 	}
 	if n, err := res.RowsAffected(); err != nil {
 		return t.wrap("add thread member", err)
-	} else if n == 0 {
-		return fmt.Errorf("add thread member: %w", storage.ErrConflict)
+	} else if n > 0 {
+		return nil
 	}
-	return nil
+	cond, arg = scopeCond(s, "guild_id", "id", 2)
+	var one int
+	err = t.q.QueryRowContext(ctx, `SELECT 1 FROM channels WHERE id = $1 AND `+cond, int64(m.ThreadID), arg).Scan(&one)
+	if err != nil {
+		return t.wrap("add thread member", err)
+	}
+	return fmt.Errorf("add thread member: %w", storage.ErrConflict)
 }
 
 // RemoveThreadMember implements storage.Tx.
-func (t *tx) RemoveThreadMember(ctx context.Context, threadID, userID snowflake.ID) error {
-	return t.execOne(ctx, "remove thread member", `DELETE FROM thread_members WHERE channel_id = $1 AND user_id = $2`,
-		int64(threadID), int64(userID))
+func (t *tx) RemoveThreadMember(ctx context.Context, s storage.Scope, threadID, userID snowflake.ID) error {
+	cond, arg := scopeCond(s, "guild_id", "id", 3)
+	return t.execOne(ctx, "remove thread member", `DELETE FROM thread_members WHERE channel_id = $1 AND user_id = $2
+		AND EXISTS (SELECT 1 FROM channels WHERE id = $1 AND `+cond+`)`, int64(threadID), int64(userID), arg)
 }

@@ -167,7 +167,10 @@ func testRemapFederatedMessage(t *testing.T, s storage.Store) {
 		if err := tx.MapFederatedID(ctx, gid, placeholder); err != nil {
 			return err
 		}
-		return tx.CreateMessages(ctx, []storage.Message{reply, elsewhere})
+		if err := tx.CreateMessages(ctx, storage.ScopeOf(c), []storage.Message{reply}); err != nil {
+			return err
+		}
+		return tx.CreateMessages(ctx, storage.ScopeOf(oc), []storage.Message{elsewhere})
 	})
 	err := s.Update(ctx, func(tx storage.Tx) error {
 		return tx.RemapFederatedMessage(ctx, g.ID, gid, moved, placeholder)

@@ -27,7 +27,7 @@ func testLockChannel(t *testing.T, s storage.Store) {
 			ms[i].Pinned, ms[i].PinnedAt = true, ms[i].CreatedAt
 		}
 	}
-	update(t, s, func(tx storage.Tx) error { return tx.CreateMessages(ctx, ms) })
+	update(t, s, func(tx storage.Tx) error { return tx.CreateMessages(ctx, storage.ScopeOf(c), ms) })
 	var wg sync.WaitGroup
 	for _, m := range ms[already:] {
 		wg.Add(1)
@@ -42,7 +42,7 @@ func testLockChannel(t *testing.T, s storage.Store) {
 					return err
 				}
 				m.Pinned, m.PinnedAt = true, time.UnixMilli(time.Now().UnixMilli()).UTC()
-				return tx.UpdateMessage(ctx, m)
+				return tx.UpdateMessage(ctx, storage.ScopeOf(c), m)
 			})
 			if err != nil {
 				t.Error(err)

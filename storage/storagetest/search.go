@@ -41,11 +41,11 @@ func testSearchFiltersOnly(t *testing.T, s storage.Store) {
 	}
 	update(t, s, func(tx storage.Tx) error {
 		for i := 0; i < n; i += 1000 {
-			if err := tx.CreateMessages(ctx, ms[i:min(n, i+1000)]); err != nil {
+			if err := tx.CreateMessages(ctx, storage.ScopeOf(c1), ms[i:min(n, i+1000)]); err != nil {
 				return err
 			}
 		}
-		return tx.CreateMessages(ctx, foreign)
+		return tx.CreateMessages(ctx, storage.ScopeOf(oc), foreign)
 	})
 	// match lists, newest first, the indexes of ms that keep says match.
 	match := func(keep func(i int) bool) []snowflake.ID {

@@ -73,6 +73,7 @@ func Run(t *testing.T, open func(t *testing.T) storage.Store) {
 		{"ThreadMembers", testThreadMembers},
 		{"ThreadMessages", testThreadMessages},
 		{"DeleteChannelDeletesThreads", testDeleteChannelThreads},
+		{"ScopedWrites", testScopedWrites},
 		{"FederatedIDs", testFederatedIDs},
 		{"RemapFederatedMessage", testRemapFederatedMessage},
 		{"DeliveryCursorsAndReplicas", testDeliveryCursors},
@@ -761,7 +762,7 @@ func testChannels(t *testing.T, s storage.Store) {
 		// The overwrites passed to UpdateChannel are ignored.
 		c := general
 		c.Overwrites = nil
-		return tx.UpdateChannel(ctx, c)
+		return tx.UpdateChannel(ctx, storage.ScopeOf(c), c)
 	})
 	got, err := s.ChannelByID(ctx, general.ID)
 	if err != nil {
@@ -772,7 +773,7 @@ func testChannels(t *testing.T, s storage.Store) {
 		t.Fatalf("after moving general to position 7, GuildChannels = %+v", list)
 	}
 
-	update(t, s, func(tx storage.Tx) error { return tx.DeleteChannel(ctx, voice.ID) })
+	update(t, s, func(tx storage.Tx) error { return tx.DeleteChannel(ctx, storage.ScopeOf(voice), voice.ID) })
 	_, err = s.ChannelByID(ctx, voice.ID)
 	wantErr(t, "ChannelByID(deleted)", err, storage.ErrNotFound)
 	if list, _ := s.GuildChannels(ctx, g.ID); len(list) != 4 {
@@ -816,16 +817,16 @@ func testOverwrites(t *testing.T, s storage.Store) {
 		checkEqual(t, what+" (GuildChannels)", sortedOverwrites(list[0]).Overwrites, sortedOverwrites(c).Overwrites)
 	}
 	mem := storage.Overwrite{TargetID: u.ID, Type: storage.OverwriteMember, Allow: 0x400}
-	update(t, s, func(tx storage.Tx) error { return tx.SetOverwrite(ctx, c.ID, mem) })
+	update(t, s, func(tx storage.Tx) error { return tx.SetOverwrite(ctx, storage.ScopeOf(c), c.ID, mem) })
 	check("after adding a member overwrite", everyone, mem)
 
 	everyone.Allow, everyone.Deny = 0x40, 0
-	update(t, s, func(tx storage.Tx) error { return tx.SetOverwrite(ctx, c.ID, everyone) })
+	update(t, s, func(tx storage.Tx) error { return tx.SetOverwrite(ctx, storage.ScopeOf(c), c.ID, everyone) })
 	check("after replacing @everyone's overwrite", everyone, mem)
 
-	update(t, s, func(tx storage.Tx) error { return tx.DeleteOverwrite(ctx, c.ID, u.ID) })
+	update(t, s, func(tx storage.Tx) error { return tx.DeleteOverwrite(ctx, storage.ScopeOf(c), c.ID, u.ID) })
 	check("after DeleteOverwrite", everyone)
-	err := s.Update(ctx, func(tx storage.Tx) error { return tx.DeleteOverwrite(ctx, c.ID, u.ID) })
+	err := s.Update(ctx, func(tx storage.Tx) error { return tx.DeleteOverwrite(ctx, storage.ScopeOf(c), c.ID, u.ID) })
 	wantErr(t, "second DeleteOverwrite", err, storage.ErrNotFound)
 }
 
@@ -856,7 +857,7 @@ func testRoles(t *testing.T, s storage.Store) {
 
 	mod.Name, mod.Color, mod.Hoist, mod.Icon, mod.UnicodeEmoji = "moderator", 0, false, "", ""
 	mod.Position, mod.Permissions, mod.Mentionable = 0, 8, false
-	update(t, s, func(tx storage.Tx) error { return tx.UpdateRole(ctx, mod) })
+	update(t, s, func(tx storage.Tx) error { return tx.UpdateRole(ctx, storage.InGuild(mod.GuildID), mod) })
 	got, err = s.GuildRoles(ctx, g.ID)
 	if err != nil {
 		t.Fatal(err)
@@ -897,7 +898,7 @@ func testDeleteRole(t *testing.T, s storage.Store) {
 		}
 		return tx.AddMember(ctx, newMember(g.ID, us[1].ID, doomed.ID))
 	})
-	update(t, s, func(tx storage.Tx) error { return tx.DeleteRole(ctx, doomed.ID) })
+	update(t, s, func(tx storage.Tx) error { return tx.DeleteRole(ctx, storage.InGuild(doomed.GuildID), doomed.ID) })
 
 	roles, err := s.GuildRoles(ctx, g.ID)
 	if err != nil || len(roles) != 2 || roles[1].ID != kept.ID {
@@ -1159,12 +1160,12 @@ func testInvites(t *testing.T, s storage.Store) {
 	}
 	checkEqual(t, "ChannelInvites", list, []storage.Invite{invs[0], invs[2]})
 
-	update(t, s, func(tx storage.Tx) error { return tx.DeleteInvite(ctx, "aaaa") })
+	update(t, s, func(tx storage.Tx) error { return tx.DeleteInvite(ctx, storage.InGuild(g.ID), "aaaa") })
 	_, err = s.Invite(ctx, "aaaa")
 	wantErr(t, "Invite after DeleteInvite", err, storage.ErrNotFound)
 
 	// Deleting a channel deletes its invites and no others.
-	update(t, s, func(tx storage.Tx) error { return tx.DeleteChannel(ctx, c1.ID) })
+	update(t, s, func(tx storage.Tx) error { return tx.DeleteChannel(ctx, storage.ScopeOf(c1), c1.ID) })
 	_, err = s.Invite(ctx, "cccc")
 	wantErr(t, "Invite of a deleted channel", err, storage.ErrNotFound)
 	if list, err := s.ChannelInvites(ctx, c1.ID); err != nil || len(list) != 0 {
@@ -1210,11 +1211,11 @@ func testEmojis(t *testing.T, s storage.Store) {
 	checkEqual(t, "GuildEmojis", list, es)
 
 	es[0].Name = "blobby"
-	update(t, s, func(tx storage.Tx) error { return tx.UpdateEmoji(ctx, es[0]) })
+	update(t, s, func(tx storage.Tx) error { return tx.UpdateEmoji(ctx, storage.InGuild(es[0].GuildID), es[0]) })
 	if got, _ := s.Emoji(ctx, es[0].ID); !equal(got, es[0]) {
 		t.Fatalf("after UpdateEmoji: %+v", got)
 	}
-	update(t, s, func(tx storage.Tx) error { return tx.DeleteEmoji(ctx, es[0].ID) })
+	update(t, s, func(tx storage.Tx) error { return tx.DeleteEmoji(ctx, storage.InGuild(es[0].GuildID), es[0].ID) })
 	_, err = s.Emoji(ctx, es[0].ID)
 	wantErr(t, "Emoji after DeleteEmoji", err, storage.ErrNotFound)
 	list, err = s.GuildEmojis(ctx, g.ID)
@@ -1434,18 +1435,22 @@ func testGuildNotFound(t *testing.T, s storage.Store) {
 			return tx.UpdateGuild(ctx, storage.Guild{ID: none, Name: "x", OwnerID: u.ID})
 		}},
 		{"DeleteGuild", func(tx storage.Tx) error { return tx.DeleteGuild(ctx, none) }},
-		{"UpdateChannel", func(tx storage.Tx) error { return tx.UpdateChannel(ctx, newChannel(g.ID, "x", 0)) }},
-		{"DeleteChannel", func(tx storage.Tx) error { return tx.DeleteChannel(ctx, none) }},
-		{"DeleteOverwrite", func(tx storage.Tx) error { return tx.DeleteOverwrite(ctx, c.ID, none) }},
-		{"UpdateRole", func(tx storage.Tx) error { return tx.UpdateRole(ctx, newRole(g.ID, "x", 1)) }},
-		{"DeleteRole", func(tx storage.Tx) error { return tx.DeleteRole(ctx, none) }},
+		{"UpdateChannel", func(tx storage.Tx) error {
+			return tx.UpdateChannel(ctx, storage.InGuild(g.ID), newChannel(g.ID, "x", 0))
+		}},
+		{"DeleteChannel", func(tx storage.Tx) error { return tx.DeleteChannel(ctx, storage.InGuild(g.ID), none) }},
+		{"DeleteOverwrite", func(tx storage.Tx) error { return tx.DeleteOverwrite(ctx, storage.ScopeOf(c), c.ID, none) }},
+		{"UpdateRole", func(tx storage.Tx) error { return tx.UpdateRole(ctx, storage.InGuild(g.ID), newRole(g.ID, "x", 1)) }},
+		{"DeleteRole", func(tx storage.Tx) error { return tx.DeleteRole(ctx, storage.InGuild(g.ID), none) }},
 		{"UpdateMember", func(tx storage.Tx) error { return tx.UpdateMember(ctx, newMember(g.ID, u.ID)) }},
 		{"RemoveMember", func(tx storage.Tx) error { return tx.RemoveMember(ctx, g.ID, u.ID) }},
 		{"DeleteBan", func(tx storage.Tx) error { return tx.DeleteBan(ctx, g.ID, u.ID) }},
 		{"UseInvite", func(tx storage.Tx) error { return tx.UseInvite(ctx, "nope", time.Now()) }},
-		{"DeleteInvite", func(tx storage.Tx) error { return tx.DeleteInvite(ctx, "nope") }},
-		{"UpdateEmoji", func(tx storage.Tx) error { return tx.UpdateEmoji(ctx, storage.Emoji{ID: none, Name: "x"}) }},
-		{"DeleteEmoji", func(tx storage.Tx) error { return tx.DeleteEmoji(ctx, none) }},
+		{"DeleteInvite", func(tx storage.Tx) error { return tx.DeleteInvite(ctx, storage.InGuild(g.ID), "nope") }},
+		{"UpdateEmoji", func(tx storage.Tx) error {
+			return tx.UpdateEmoji(ctx, storage.InGuild(g.ID), storage.Emoji{ID: none, Name: "x"})
+		}},
+		{"DeleteEmoji", func(tx storage.Tx) error { return tx.DeleteEmoji(ctx, storage.InGuild(g.ID), none) }},
 	}
 	for _, tc := range writes {
 		wantErr(t, tc.name, s.Update(ctx, tc.fn), storage.ErrNotFound)
@@ -1532,7 +1537,7 @@ func createMessages(t *testing.T, s storage.Store, ms ...storage.Message) {
 	t.Helper()
 	update(t, s, func(tx storage.Tx) error {
 		for _, m := range ms {
-			if err := tx.CreateMessage(context.Background(), m); err != nil {
+			if err := tx.CreateMessage(context.Background(), scopeOfMessage(m), m); err != nil {
 				return err
 			}
 		}
@@ -1624,7 +1629,7 @@ func testMessages(t *testing.T, s storage.Store) {
 		m := edited
 		// Fields UpdateMessage does not write.
 		m.Nonce, m.Type, m.TTS, m.ReferenceID = "ignored", 0, false, 0
-		return tx.UpdateMessage(ctx, m)
+		return tx.UpdateMessage(ctx, scopeOfMessage(m), m)
 	})
 	got, err := s.Message(ctx, c.ID, full.ID)
 	if err != nil {
@@ -1637,7 +1642,7 @@ func testMessages(t *testing.T, s storage.Store) {
 	_, err = s.Attachment(ctx, a1.ID)
 	wantErr(t, "Attachment removed by UpdateMessage", err, storage.ErrNotFound)
 	edited.Attachments = nil
-	update(t, s, func(tx storage.Tx) error { return tx.UpdateMessage(ctx, edited) })
+	update(t, s, func(tx storage.Tx) error { return tx.UpdateMessage(ctx, scopeOfMessage(edited), edited) })
 	if got, err := s.Message(ctx, c.ID, full.ID); err != nil || len(got.Attachments) != 0 {
 		t.Fatalf("after removing every attachment: %+v, %v", got.Attachments, err)
 	}
@@ -1650,22 +1655,24 @@ func testMessages(t *testing.T, s storage.Store) {
 		fn   func(tx storage.Tx) error
 		want error
 	}{
-		{"UpdateMessage(unknown)", func(tx storage.Tx) error { return tx.UpdateMessage(ctx, newMessage(c, us[0].ID, "x")) }, storage.ErrNotFound},
+		{"UpdateMessage(unknown)", func(tx storage.Tx) error {
+			return tx.UpdateMessage(ctx, storage.ScopeOf(c), newMessage(c, us[0].ID, "x"))
+		}, storage.ErrNotFound},
 		{"UpdateMessage(other channel)", func(tx storage.Tx) error {
 			m := first
 			m.ChannelID = other.ID
-			return tx.UpdateMessage(ctx, m)
+			return tx.UpdateMessage(ctx, scopeOfMessage(m), m)
 		}, storage.ErrNotFound},
-		{"CreateMessage(same ID)", func(tx storage.Tx) error { return tx.CreateMessage(ctx, first) }, storage.ErrConflict},
+		{"CreateMessage(same ID)", func(tx storage.Tx) error { return tx.CreateMessage(ctx, scopeOfMessage(first), first) }, storage.ErrConflict},
 		{"CreateMessage(same origin)", func(tx storage.Tx) error {
 			twin := newMessage(c, us[0].ID, "twin")
 			twin.Origin, twin.OriginID = remote.Origin, remote.OriginID
-			return tx.CreateMessage(ctx, twin)
+			return tx.CreateMessage(ctx, scopeOfMessage(twin), twin)
 		}, storage.ErrConflict},
 		{"CreateMessage(same attachment ID)", func(tx storage.Tx) error {
 			m := newMessage(c, us[0].ID, "twin")
 			m.Attachments = []storage.Attachment{kept}
-			return tx.CreateMessage(ctx, m)
+			return tx.CreateMessage(ctx, scopeOfMessage(m), m)
 		}, storage.ErrConflict},
 	} {
 		wantErr(t, tc.name, s.Update(ctx, tc.fn), tc.want)
@@ -1866,7 +1873,7 @@ func testLastMessageID(t *testing.T, s storage.Store) {
 	// UpdateChannel with a copy read before the messages leaves it.
 	renamed := c
 	renamed.Name = "renamed"
-	update(t, s, func(tx storage.Tx) error { return tx.UpdateChannel(ctx, renamed) })
+	update(t, s, func(tx storage.Tx) error { return tx.UpdateChannel(ctx, storage.ScopeOf(renamed), renamed) })
 	if id := lastID(); id != m2.ID {
 		t.Fatalf("LastMessageID after UpdateChannel = %v, want %v", id, m2.ID)
 	}
@@ -1901,7 +1908,7 @@ func testPinnedMessages(t *testing.T, s storage.Store) {
 		if pinnedAt != 0 {
 			ms[i].PinnedAt = at(pinnedAt)
 		}
-		update(t, s, func(tx storage.Tx) error { return tx.UpdateMessage(ctx, ms[i]) })
+		update(t, s, func(tx storage.Tx) error { return tx.UpdateMessage(ctx, scopeOfMessage(ms[i]), ms[i]) })
 	}
 	check := func(what string, want ...int) {
 		t.Helper()
@@ -1939,7 +1946,7 @@ func testReactions(t *testing.T, s storage.Store) {
 		t.Helper()
 		update(t, s, func(tx storage.Tx) error {
 			for _, r := range rs {
-				if err := tx.AddReaction(ctx, r); err != nil {
+				if err := tx.AddReaction(ctx, storage.ScopeOf(c), r); err != nil {
 					return err
 				}
 			}
@@ -1996,7 +2003,9 @@ func testReactions(t *testing.T, s storage.Store) {
 	check("of no message", nil, u0)
 	check("of a message without", []snowflake.ID{m3.ID}, u0)
 
-	err := s.Update(ctx, func(tx storage.Tx) error { return tx.AddReaction(ctx, react(m1, u0, "👍", t0+50)) })
+	err := s.Update(ctx, func(tx storage.Tx) error {
+		return tx.AddReaction(ctx, storage.ScopeOf(c), react(m1, u0, "👍", t0+50))
+	})
 	wantErr(t, "AddReaction(again)", err, storage.ErrConflict)
 
 	users := func(m storage.Message, emoji string, after snowflake.ID, limit int, want ...snowflake.ID) {
@@ -2016,8 +2025,8 @@ func testReactions(t *testing.T, s storage.Store) {
 	users(m1, "❤", 0, 10)
 	users(m3, "👍", 0, 10)
 
-	update(t, s, func(tx storage.Tx) error { return tx.RemoveReaction(ctx, m1.ID, u1, "👍") })
-	err = s.Update(ctx, func(tx storage.Tx) error { return tx.RemoveReaction(ctx, m1.ID, u1, "👍") })
+	update(t, s, func(tx storage.Tx) error { return tx.RemoveReaction(ctx, storage.ScopeOf(c), m1.ID, u1, "👍") })
+	err = s.Update(ctx, func(tx storage.Tx) error { return tx.RemoveReaction(ctx, storage.ScopeOf(c), m1.ID, u1, "👍") })
 	wantErr(t, "RemoveReaction(again)", err, storage.ErrNotFound)
 	users(m1, "👍", 0, 10, u0, u3)
 	// 👍 was first used by u1 at t0+1; its first use is now u0's, at t0+9.
@@ -2030,7 +2039,7 @@ func testReactions(t *testing.T, s storage.Store) {
 		var n int
 		update(t, s, func(tx storage.Tx) error {
 			var err error
-			n, err = tx.RemoveReactions(ctx, m.ID, emoji)
+			n, err = tx.RemoveReactions(ctx, scopeOfMessage(m), m.ID, emoji)
 			return err
 		})
 		if n != want {
@@ -2063,9 +2072,9 @@ func testDeleteMessages(t *testing.T, s storage.Store) {
 	update(t, s, func(tx storage.Tx) error {
 		for _, m := range ms {
 			steps := []error{
-				tx.CreateMessage(ctx, m),
-				tx.AddReaction(ctx, storage.Reaction{MessageID: m.ID, ChannelID: c.ID, UserID: us[1].ID, Emoji: "👍", CreatedAt: at(t0)}),
-				tx.AddRevision(ctx, storage.Revision{ID: ids.Next(), MessageID: m.ID, ChannelID: c.ID, GuildID: g.ID,
+				tx.CreateMessage(ctx, scopeOfMessage(m), m),
+				tx.AddReaction(ctx, storage.ScopeOf(c), storage.Reaction{MessageID: m.ID, ChannelID: c.ID, UserID: us[1].ID, Emoji: "👍", CreatedAt: at(t0)}),
+				tx.AddRevision(ctx, storage.InGuild(g.ID), storage.Revision{ID: ids.Next(), MessageID: m.ID, ChannelID: c.ID, GuildID: g.ID,
 					AuthorID: us[0].ID, EditorID: us[0].ID, Content: "before", At: at(t0)}),
 			}
 			if err := errors.Join(steps...); err != nil {
@@ -2079,7 +2088,7 @@ func testDeleteMessages(t *testing.T, s storage.Store) {
 		var n int
 		update(t, s, func(tx storage.Tx) error {
 			var err error
-			n, err = tx.DeleteMessages(ctx, channelID, ids)
+			n, err = tx.DeleteMessages(ctx, storage.InGuild(g.ID), channelID, ids)
 			return err
 		})
 		return n
@@ -2140,7 +2149,7 @@ func testDeleteMessages(t *testing.T, s storage.Store) {
 	}
 
 	// Deleting the channel, then the guild, takes the rest; revisions stay.
-	update(t, s, func(tx storage.Tx) error { return tx.DeleteChannel(ctx, c.ID) })
+	update(t, s, func(tx storage.Tx) error { return tx.DeleteChannel(ctx, storage.ScopeOf(c), c.ID) })
 	_, err = s.Message(ctx, c.ID, ms[2].ID)
 	wantErr(t, "Message of a deleted channel", err, storage.ErrNotFound)
 	_, err = s.Attachment(ctx, ms[2].Attachments[0].ID)
@@ -2162,7 +2171,10 @@ func testRevisions(t *testing.T, s storage.Store) {
 	ctx := context.Background()
 	g, c, us := messageFixture(t, s, 2)
 	m := newMessage(c, us[0].ID, "v3")
-	createMessages(t, s, m)
+	dm := newDM(storage.ChannelGroupDM, us[0].ID, us[1].ID)
+	createChannels(t, s, dm)
+	dmMsg := newMessage(dm, us[0].ID, "in a DM")
+	createMessages(t, s, m, dmMsg)
 	revs := []storage.Revision{
 		{ID: ids.Next(), MessageID: m.ID, ChannelID: c.ID, GuildID: g.ID, AuthorID: us[0].ID, EditorID: us[0].ID,
 			Content: "v1", Embeds: []byte(`[{"title":"x"}]`), Attachments: []byte(`[{"id":"1","filename":"a.png"}]`), At: at(t0 + 1)},
@@ -2174,13 +2186,13 @@ func testRevisions(t *testing.T, s storage.Store) {
 	update(t, s, func(tx storage.Tx) error {
 		// Written out of order: they list by ID.
 		for _, i := range []int{2, 0, 1} {
-			if err := tx.AddRevision(ctx, revs[i]); err != nil {
+			if err := tx.AddRevision(ctx, storage.InGuild(g.ID), revs[i]); err != nil {
 				return err
 			}
 		}
 		// Another message's revisions, in DM (GuildID 0).
-		return tx.AddRevision(ctx, storage.Revision{ID: ids.Next(), MessageID: ids.Next(), ChannelID: ids.Next(),
-			AuthorID: us[0].ID, EditorID: us[0].ID, At: at(t0)})
+		return tx.AddRevision(ctx, storage.InDM(dm.ID), storage.Revision{ID: ids.Next(), MessageID: dmMsg.ID,
+			ChannelID: dm.ID, AuthorID: us[0].ID, EditorID: us[0].ID, At: at(t0)})
 	})
 	got, err := s.Revisions(ctx, m.ID)
 	if err != nil {
@@ -2196,7 +2208,7 @@ func testRevisions(t *testing.T, s storage.Store) {
 	if got, err := s.Revisions(ctx, ids.Next()); err != nil || len(got) != 0 {
 		t.Fatalf("Revisions(unknown) = %+v, %v", got, err)
 	}
-	err = s.Update(ctx, func(tx storage.Tx) error { return tx.AddRevision(ctx, revs[0]) })
+	err = s.Update(ctx, func(tx storage.Tx) error { return tx.AddRevision(ctx, storage.InGuild(g.ID), revs[0]) })
 	wantErr(t, "AddRevision(same ID)", err, storage.ErrConflict)
 }
 
@@ -2244,10 +2256,10 @@ func testSearchMessages(t *testing.T, s storage.Store) {
 	edited.Content, edited.EditedAt = "now newword", at(t0+1)
 	ms["edited"] = edited
 	update(t, s, func(tx storage.Tx) error {
-		if err := tx.UpdateMessage(ctx, edited); err != nil {
+		if err := tx.UpdateMessage(ctx, scopeOfMessage(edited), edited); err != nil {
 			return err
 		}
-		_, err := tx.DeleteMessages(ctx, c1.ID, []snowflake.ID{ms["deleted"].ID})
+		_, err := tx.DeleteMessages(ctx, storage.ScopeOf(c1), c1.ID, []snowflake.ID{ms["deleted"].ID})
 		return err
 	})
 
@@ -2479,7 +2491,7 @@ func testDMChannels(t *testing.T, s storage.Store) {
 	update(t, s, func(tx storage.Tx) error {
 		c := group
 		c.Recipients = []snowflake.ID{u4}
-		return tx.UpdateChannel(ctx, c)
+		return tx.UpdateChannel(ctx, storage.ScopeOf(c), c)
 	})
 	got, err := s.ChannelByID(ctx, group.ID)
 	if err != nil {
@@ -2487,28 +2499,37 @@ func testDMChannels(t *testing.T, s storage.Store) {
 	}
 	checkEqual(t, "after UpdateChannel", sortedRecipients(got), sortedRecipients(group))
 	group.Recipients = []snowflake.ID{u3, u0}
-	update(t, s, func(tx storage.Tx) error { return tx.SetRecipients(ctx, group.ID, group.Recipients) })
+	update(t, s, func(tx storage.Tx) error {
+		return tx.SetRecipients(ctx, storage.ScopeOf(group), group.ID, group.Recipients)
+	})
 	if got, err := s.ChannelByID(ctx, group.ID); err != nil || !equal(sortedRecipients(got), sortedRecipients(group)) {
 		t.Fatalf("after SetRecipients = %+v, %v", got, err)
 	}
 	dmList(u2)
 	dmList(u3, group)
-	err = s.Update(ctx, func(tx storage.Tx) error { return tx.SetRecipients(ctx, ids.Next(), []snowflake.ID{u0}) })
+	ghost := ids.Next()
+	err = s.Update(ctx, func(tx storage.Tx) error {
+		return tx.SetRecipients(ctx, storage.InDM(ghost), ghost, []snowflake.ID{u0})
+	})
 	wantErr(t, "SetRecipients(unknown)", err, storage.ErrNotFound)
 
 	// A 1:1 DM that changes hands is found by its new pair; a pair that
 	// has a DM already cannot be given another.
-	update(t, s, func(tx storage.Tx) error { return tx.SetRecipients(ctx, dm.ID, []snowflake.ID{u2, u0}) })
+	update(t, s, func(tx storage.Tx) error {
+		return tx.SetRecipients(ctx, storage.ScopeOf(dm), dm.ID, []snowflake.ID{u2, u0})
+	})
 	_, err = s.DMChannel(ctx, u0, u1)
 	wantErr(t, "DMChannel(old pair)", err, storage.ErrNotFound)
 	if got, err := s.DMChannel(ctx, u2, u0); err != nil || got.ID != dm.ID {
 		t.Fatalf("DMChannel(new pair) = %v, %v", got.ID, err)
 	}
-	err = s.Update(ctx, func(tx storage.Tx) error { return tx.SetRecipients(ctx, later.ID, []snowflake.ID{u0, u2}) })
+	err = s.Update(ctx, func(tx storage.Tx) error {
+		return tx.SetRecipients(ctx, storage.ScopeOf(later), later.ID, []snowflake.ID{u0, u2})
+	})
 	wantErr(t, "SetRecipients(to a pair with a DM)", err, storage.ErrConflict)
 
 	// Deleting a DM channel takes its recipients and frees its pair.
-	update(t, s, func(tx storage.Tx) error { return tx.DeleteChannel(ctx, dm.ID) })
+	update(t, s, func(tx storage.Tx) error { return tx.DeleteChannel(ctx, storage.ScopeOf(dm), dm.ID) })
 	_, err = s.ChannelByID(ctx, dm.ID)
 	wantErr(t, "ChannelByID(deleted DM)", err, storage.ErrNotFound)
 	_, err = s.DMChannel(ctx, u0, u2)
@@ -2571,7 +2592,7 @@ func testDMMessages(t *testing.T, s storage.Store) {
 	if err != nil || c.LastMessageID != ms[9].ID {
 		t.Fatalf("DM channel LastMessageID = %v, %v; want %v", c.LastMessageID, err, ms[9].ID)
 	}
-	if n, err := storageDelete(s, dm.ID, ms[9].ID); err != nil || n != 1 {
+	if n, err := storageDelete(s, storage.InDM(dm.ID), dm.ID, ms[9].ID); err != nil || n != 1 {
 		t.Fatalf("DeleteMessages in a DM = %d, %v", n, err)
 	}
 	if got, _ := s.Messages(ctx, dm.ID, storage.MessageQuery{Limit: 1}); len(got) != 1 || got[0].ID != ms[8].ID {
@@ -2580,11 +2601,11 @@ func testDMMessages(t *testing.T, s storage.Store) {
 }
 
 // storageDelete deletes messages in a transaction of its own.
-func storageDelete(s storage.Store, channelID snowflake.ID, ids ...snowflake.ID) (int, error) {
+func storageDelete(s storage.Store, scope storage.Scope, channelID snowflake.ID, ids ...snowflake.ID) (int, error) {
 	var n int
 	err := s.Update(context.Background(), func(tx storage.Tx) error {
 		var err error
-		n, err = tx.DeleteMessages(context.Background(), channelID, ids)
+		n, err = tx.DeleteMessages(context.Background(), scope, channelID, ids)
 		return err
 	})
 	return n, err
@@ -2646,7 +2667,9 @@ func testCreateMessagesBatch(t *testing.T, s storage.Store) {
 	attach(&m1, "a.png")
 	attach(&m3, "b.png")
 	attach(&m3, "c.png")
-	update(t, s, func(tx storage.Tx) error { return tx.CreateMessages(ctx, []storage.Message{m1, m2, m3}) })
+	update(t, s, func(tx storage.Tx) error {
+		return tx.CreateMessages(ctx, storage.InGuild(g.ID), []storage.Message{m1, m2, m3})
+	})
 	page, err := s.Messages(ctx, c1.ID, storage.MessageQuery{Limit: 10})
 	if err != nil || len(page) != 2 || page[0].ID != m3.ID || len(page[0].Attachments) != 2 || len(page[1].Attachments) != 1 {
 		t.Fatalf("channel 1 = %+v, %v", page, err)
@@ -2657,7 +2680,7 @@ func testCreateMessagesBatch(t *testing.T, s storage.Store) {
 	if got, _ := s.ChannelByID(ctx, c2.ID); got.LastMessageID != m2.ID {
 		t.Fatalf("channel 2 last message %d, want %d", got.LastMessageID, m2.ID)
 	}
-	update(t, s, func(tx storage.Tx) error { return tx.CreateMessages(ctx, nil) })
+	update(t, s, func(tx storage.Tx) error { return tx.CreateMessages(ctx, storage.InGuild(g.ID), nil) })
 }
 
 // Thread tests. A thread is a channel of a thread type whose ParentID is the
@@ -2825,16 +2848,16 @@ func testUpdateThread(t *testing.T, s storage.Store) {
 		meta := *th.Thread
 		th.Thread = &meta
 		step.change(&th)
-		update(t, s, func(tx storage.Tx) error { return tx.UpdateChannel(ctx, th) })
+		update(t, s, func(tx storage.Tx) error { return tx.UpdateChannel(ctx, storage.ScopeOf(th), th) })
 		check("after "+step.name, th)
 	}
 
 	// An update without ThreadMeta leaves the thread columns as they are.
 	th.Thread = &storage.ThreadMeta{Archived: true, Locked: true, AutoArchive: 4320, ArchivedAt: at(t0 + 300)}
-	update(t, s, func(tx storage.Tx) error { return tx.UpdateChannel(ctx, th) })
+	update(t, s, func(tx storage.Tx) error { return tx.UpdateChannel(ctx, storage.ScopeOf(th), th) })
 	blind := th
 	blind.Name, blind.Thread = "blind", nil
-	update(t, s, func(tx storage.Tx) error { return tx.UpdateChannel(ctx, blind) })
+	update(t, s, func(tx storage.Tx) error { return tx.UpdateChannel(ctx, storage.ScopeOf(blind), blind) })
 	th.Name = "blind"
 	check("after an update without ThreadMeta", th)
 	if list, err := s.ActiveThreads(ctx, g.ID); err != nil || len(list) != 0 {
@@ -2875,7 +2898,7 @@ func testArchivedThreads(t *testing.T, s storage.Store) {
 		meta := *c.Thread
 		meta.Archived, meta.ArchivedAt = true, at(when)
 		c.Thread = &meta
-		update(t, s, func(tx storage.Tx) error { return tx.UpdateChannel(ctx, *c) })
+		update(t, s, func(tx storage.Tx) error { return tx.UpdateChannel(ctx, storage.ScopeOf(*c), *c) })
 	}
 	for i, sp := range specs {
 		if sp.archivedAt != 0 {
@@ -2886,7 +2909,7 @@ func testArchivedThreads(t *testing.T, s storage.Store) {
 	// Unarchived again: its archive time is recent, but it is active.
 	archive(&threads[4], t0+80)
 	threads[4].Thread = &storage.ThreadMeta{AutoArchive: 1440, ArchivedAt: at(t0 + 90)}
-	update(t, s, func(tx storage.Tx) error { return tx.UpdateChannel(ctx, threads[4]) })
+	update(t, s, func(tx storage.Tx) error { return tx.UpdateChannel(ctx, storage.ScopeOf(threads[4]), threads[4]) })
 
 	list, err := s.ActiveThreads(ctx, g.ID)
 	checkChannels(t, "ActiveThreads", list, err, threads[4])
@@ -2963,8 +2986,8 @@ func testThreadMembers(t *testing.T, s storage.Store) {
 	}
 	m0, m1, m2 := member(th.ID, u0, t0+1, 0), member(th.ID, u1, t0+2, 1), member(th.ID, u2, t0+3, 8)
 	update(t, s, func(tx storage.Tx) error {
-		return errors.Join(tx.AddThreadMember(ctx, m2), tx.AddThreadMember(ctx, m0), tx.AddThreadMember(ctx, m1),
-			tx.AddThreadMember(ctx, member(second.ID, u0, t0+4, 2)))
+		return errors.Join(tx.AddThreadMember(ctx, storage.ScopeOf(text), m2), tx.AddThreadMember(ctx, storage.ScopeOf(text), m0), tx.AddThreadMember(ctx, storage.ScopeOf(text), m1),
+			tx.AddThreadMember(ctx, storage.ScopeOf(text), member(second.ID, u0, t0+4, 2)))
 	})
 	list := func(thread snowflake.ID, want ...storage.ThreadMember) {
 		t.Helper()
@@ -2991,8 +3014,8 @@ func testThreadMembers(t *testing.T, s storage.Store) {
 	}{
 		{"ThreadMember(not a member)", func(tx storage.Tx) error { _, err := tx.ThreadMember(ctx, th.ID, u3); return err }},
 		{"ThreadMember(unknown thread)", func(tx storage.Tx) error { _, err := tx.ThreadMember(ctx, ids.Next(), u0); return err }},
-		{"RemoveThreadMember(not a member)", func(tx storage.Tx) error { return tx.RemoveThreadMember(ctx, th.ID, u3) }},
-		{"RemoveThreadMember(unknown thread)", func(tx storage.Tx) error { return tx.RemoveThreadMember(ctx, ids.Next(), u0) }},
+		{"RemoveThreadMember(not a member)", func(tx storage.Tx) error { return tx.RemoveThreadMember(ctx, storage.ScopeOf(text), th.ID, u3) }},
+		{"RemoveThreadMember(unknown thread)", func(tx storage.Tx) error { return tx.RemoveThreadMember(ctx, storage.ScopeOf(text), ids.Next(), u0) }},
 	}
 	for _, tc := range notFound {
 		wantErr(t, tc.name, s.Update(ctx, tc.fn), storage.ErrNotFound)
@@ -3003,29 +3026,31 @@ func testThreadMembers(t *testing.T, s storage.Store) {
 	m3 := member(th.ID, u3, t0+9, 0)
 	msg := newMessage(th, u3, "joined")
 	update(t, s, func(tx storage.Tx) error {
-		wantErr(t, "AddThreadMember(again)", tx.AddThreadMember(ctx, member(th.ID, u1, t0+50, 4)), storage.ErrConflict)
-		if err := tx.AddThreadMember(ctx, m3); err != nil {
+		wantErr(t, "AddThreadMember(again)", tx.AddThreadMember(ctx, storage.ScopeOf(text), member(th.ID, u1, t0+50, 4)), storage.ErrConflict)
+		if err := tx.AddThreadMember(ctx, storage.ScopeOf(text), m3); err != nil {
 			return err
 		}
-		return tx.CreateMessage(ctx, msg)
+		return tx.CreateMessage(ctx, scopeOfMessage(msg), msg)
 	})
 	list(th.ID, m0, m1, m2, m3)
 	if _, err := s.Message(ctx, th.ID, msg.ID); err != nil {
 		t.Fatalf("message written after the conflict: %v", err)
 	}
-	err := s.Update(ctx, func(tx storage.Tx) error { return tx.AddThreadMember(ctx, m0) })
+	err := s.Update(ctx, func(tx storage.Tx) error { return tx.AddThreadMember(ctx, storage.ScopeOf(text), m0) })
 	wantErr(t, "AddThreadMember(again, alone)", err, storage.ErrConflict)
 
-	update(t, s, func(tx storage.Tx) error { return tx.RemoveThreadMember(ctx, th.ID, u1) })
+	update(t, s, func(tx storage.Tx) error { return tx.RemoveThreadMember(ctx, storage.ScopeOf(text), th.ID, u1) })
 	list(th.ID, m0, m2, m3)
 	_, err = s.ThreadMember(ctx, th.ID, u1)
 	wantErr(t, "ThreadMember(removed)", err, storage.ErrNotFound)
-	err = s.Update(ctx, func(tx storage.Tx) error { return tx.RemoveThreadMember(ctx, th.ID, u1) })
+	err = s.Update(ctx, func(tx storage.Tx) error { return tx.RemoveThreadMember(ctx, storage.ScopeOf(text), th.ID, u1) })
 	wantErr(t, "RemoveThreadMember(again)", err, storage.ErrNotFound)
 	// Removing from one thread leaves the user's other memberships.
 	list(second.ID, member(second.ID, u0, t0+4, 2))
 	// And a removed member may join again.
-	update(t, s, func(tx storage.Tx) error { return tx.AddThreadMember(ctx, member(th.ID, u1, t0+60, 0)) })
+	update(t, s, func(tx storage.Tx) error {
+		return tx.AddThreadMember(ctx, storage.ScopeOf(text), member(th.ID, u1, t0+60, 0))
+	})
 	list(th.ID, m0, member(th.ID, u1, t0+60, 0), m2, m3)
 }
 
@@ -3070,7 +3095,7 @@ func testThreadMessages(t *testing.T, s storage.Store) {
 		if n, err := tx.ThreadMessageCount(ctx, th.ID); err != nil || n != 5 {
 			t.Errorf("ThreadMessageCount in tx = %d, %v", n, err)
 		}
-		if err := tx.CreateMessage(ctx, newMessage(empty, us[1].ID, "first")); err != nil {
+		if err := tx.CreateMessage(ctx, storage.ScopeOf(empty), newMessage(empty, us[1].ID, "first")); err != nil {
 			return err
 		}
 		n, err := tx.ThreadMessageCount(ctx, empty.ID)
@@ -3079,7 +3104,7 @@ func testThreadMessages(t *testing.T, s storage.Store) {
 		}
 		return err
 	})
-	if n, err := storageDelete(s, th.ID, msgs[0].ID, msgs[2].ID); err != nil || n != 2 {
+	if n, err := storageDelete(s, storage.ScopeOf(th), th.ID, msgs[0].ID, msgs[2].ID); err != nil || n != 2 {
 		t.Fatalf("DeleteMessages in a thread = %d, %v", n, err)
 	}
 	count("thread after deletes", th.ID, 3)
@@ -3110,14 +3135,14 @@ func testDeleteChannelThreads(t *testing.T, s storage.Store) {
 	update(t, s, func(tx storage.Tx) error {
 		for _, c := range append(doomed, keptThread) {
 			for _, u := range us {
-				err := tx.AddThreadMember(ctx, storage.ThreadMember{ThreadID: c.ID, UserID: u.ID, JoinedAt: at(t0)})
+				err := tx.AddThreadMember(ctx, storage.ScopeOf(c), storage.ThreadMember{ThreadID: c.ID, UserID: u.ID, JoinedAt: at(t0)})
 				if err != nil {
 					return err
 				}
 			}
 			m := newMessage(c, us[0].ID, "hello "+c.Name)
 			msgs = append(msgs, m)
-			if err := tx.CreateMessage(ctx, m); err != nil {
+			if err := tx.CreateMessage(ctx, scopeOfMessage(m), m); err != nil {
 				return err
 			}
 		}
@@ -3125,7 +3150,7 @@ func testDeleteChannelThreads(t *testing.T, s storage.Store) {
 	})
 	keptThread.LastMessageID = msgs[2].ID
 
-	update(t, s, func(tx storage.Tx) error { return tx.DeleteChannel(ctx, text.ID) })
+	update(t, s, func(tx storage.Tx) error { return tx.DeleteChannel(ctx, storage.ScopeOf(text), text.ID) })
 	for _, c := range append([]storage.Channel{text}, doomed...) {
 		_, err := s.ChannelByID(ctx, c.ID)
 		wantErr(t, "ChannelByID("+c.Name+") after deleting the parent", err, storage.ErrNotFound)
@@ -3161,7 +3186,7 @@ func testDeleteChannelThreads(t *testing.T, s storage.Store) {
 	}
 
 	// A category's channels have it as parent_id too, and stay.
-	update(t, s, func(tx storage.Tx) error { return tx.DeleteChannel(ctx, category.ID) })
+	update(t, s, func(tx storage.Tx) error { return tx.DeleteChannel(ctx, storage.ScopeOf(category), category.ID) })
 	if c, err := s.ChannelByID(ctx, child.ID); err != nil || c.ParentID != category.ID {
 		t.Fatalf("category's channel after deleting the category = %+v, %v", c, err)
 	}
@@ -3170,7 +3195,7 @@ func testDeleteChannelThreads(t *testing.T, s storage.Store) {
 	}
 	list, err := s.GuildChannels(ctx, g.ID)
 	checkChannels(t, "GuildChannels after deleting the category", list, err, child, kept)
-	err = s.Update(ctx, func(tx storage.Tx) error { return tx.DeleteChannel(ctx, text.ID) })
+	err = s.Update(ctx, func(tx storage.Tx) error { return tx.DeleteChannel(ctx, storage.ScopeOf(text), text.ID) })
 	wantErr(t, "DeleteChannel(deleted parent)", err, storage.ErrNotFound)
 
 	// Deleting the guild deletes its threads and their members.
@@ -3253,7 +3278,7 @@ func testSearchManyMatches(t *testing.T, s storage.Store) {
 		}
 		ms = append(ms, newMessage(c, users[0].ID, content))
 	}
-	update(t, s, func(tx storage.Tx) error { return tx.CreateMessages(ctx, ms) })
+	update(t, s, func(tx storage.Tx) error { return tx.CreateMessages(ctx, storage.InGuild(g.ID), ms) })
 	check := func(when string) {
 		t.Helper()
 		page, total, err := s.SearchMessages(ctx, g.ID, storage.SearchQuery{Text: "common", ChannelIDs: []snowflake.ID{c.ID}, Limit: 25})
@@ -3357,4 +3382,13 @@ func testLockMember(t *testing.T, s storage.Store) {
 	if err := s.Update(ctx, func(tx storage.Tx) error { return tx.LockMember(ctx, g.ID, ids.Next()) }); !errors.Is(err, storage.ErrNotFound) {
 		t.Fatalf("LockMember(absent) = %v, want ErrNotFound", err)
 	}
+}
+
+// scopeOfMessage is the scope a message is in: its guild's, or its DM
+// channel's.
+func scopeOfMessage(m storage.Message) storage.Scope {
+	if m.GuildID != 0 {
+		return storage.InGuild(m.GuildID)
+	}
+	return storage.InDM(m.ChannelID)
 }
