@@ -37,7 +37,10 @@ var (
 // eventually retries check until it returns "" or the deadline passes.
 func eventually(t *testing.T, what string, check func() string) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
+	// Generous: under the race detector on a loaded 2-core machine a
+	// catch-up of a thousand events takes tens of seconds; a passing
+	// check returns at once.
+	deadline := time.Now().Add(90 * time.Second)
 	for {
 		why := check()
 		if why == "" {
