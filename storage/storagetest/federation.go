@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"reflect"
 	"testing"
+	"time"
 
 	"hearth/snowflake"
 	"hearth/storage"
@@ -147,5 +148,64 @@ func testMemberOrigins(t *testing.T, s storage.Store) {
 	bs, err := s.OriginMembers(ctx, g.ID, "b.example")
 	if err != nil || !reflect.DeepEqual(bs, []snowflake.ID{r1.ID, r2.ID}) {
 		t.Fatalf("OriginMembers = %v, %v; want %v", bs, err, []snowflake.ID{r1.ID, r2.ID})
+	}
+}
+
+func testActReceipts(t *testing.T, s storage.Store) {
+	ctx := context.Background()
+	now := time.Now().Truncate(time.Millisecond).UTC()
+	id := ids.Next().String() + "@b.example"
+	logID := ids.Next()
+	claim := storage.ActReceipt{ID: id, Peer: "b.example", LogID: logID, Digest: "d1", Deadline: now.Add(15 * time.Second)}
+	if _, err := s.ActReceipt(ctx, id); !errors.Is(err, storage.ErrNotFound) {
+		t.Fatalf("ActReceipt before the claim: err = %v, want ErrNotFound", err)
+	}
+	update(t, s, func(tx storage.Tx) error { return tx.ClaimActReceipt(ctx, claim) })
+	if got, err := s.ActReceipt(ctx, id); err != nil || !reflect.DeepEqual(got, claim) {
+		t.Fatalf("claimed ActReceipt = %+v, %v; want %+v", got, err, claim)
+	}
+	// A second claim of the same ID fails, and its transaction can go on
+	// (PostgreSQL ends a transaction at a failed statement).
+	err := s.Update(ctx, func(tx storage.Tx) error {
+		if err := tx.ClaimActReceipt(ctx, storage.ActReceipt{ID: id, Peer: "b.example", LogID: logID, Digest: "d2", Deadline: now}); !errors.Is(err, storage.ErrConflict) {
+			return fmt.Errorf("second claim: err = %v, want ErrConflict", err)
+		}
+		return tx.CompleteActReceipt(ctx, id, 42, []byte(`{"id":"1@a.example"}`))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := claim
+	want.Done, want.Seq, want.Result = true, 42, []byte(`{"id":"1@a.example"}`)
+	if got, err := s.ActReceipt(ctx, id); err != nil || !reflect.DeepEqual(got, want) {
+		t.Fatalf("completed ActReceipt = %+v, %v; want %+v", got, err, want)
+	}
+	if err := s.Update(ctx, func(tx storage.Tx) error { return tx.CompleteActReceipt(ctx, "1@nowhere", 1, nil) }); !errors.Is(err, storage.ErrNotFound) {
+		t.Fatalf("CompleteActReceipt without a claim: err = %v, want ErrNotFound", err)
+	}
+	// Refused after the claim: the row goes.
+	other := storage.ActReceipt{ID: ids.Next().String() + "@b.example", Peer: "b.example", LogID: logID, Digest: "d3", Deadline: now.Add(time.Minute)}
+	update(t, s, func(tx storage.Tx) error { return tx.ClaimActReceipt(ctx, other) })
+	update(t, s, func(tx storage.Tx) error { return tx.DeleteActReceipt(ctx, other.ID) })
+	if _, err := s.ActReceipt(ctx, other.ID); !errors.Is(err, storage.ErrNotFound) {
+		t.Fatalf("deleted ActReceipt: err = %v, want ErrNotFound", err)
+	}
+	update(t, s, func(tx storage.Tx) error { return tx.DeleteActReceipt(ctx, other.ID) })
+	// Pruning takes the receipts whose deadline is before the time given.
+	late := storage.ActReceipt{ID: ids.Next().String() + "@c.example", Peer: "c.example", LogID: logID, Digest: "d4", Deadline: now.Add(time.Hour)}
+	update(t, s, func(tx storage.Tx) error { return tx.ClaimActReceipt(ctx, late) })
+	var n int64
+	update(t, s, func(tx storage.Tx) (err error) {
+		n, err = tx.PruneActReceipts(ctx, now.Add(time.Minute))
+		return err
+	})
+	if n != 1 {
+		t.Fatalf("PruneActReceipts removed %d, want 1", n)
+	}
+	if _, err := s.ActReceipt(ctx, id); !errors.Is(err, storage.ErrNotFound) {
+		t.Fatalf("pruned ActReceipt: err = %v, want ErrNotFound", err)
+	}
+	if _, err := s.ActReceipt(ctx, late.ID); err != nil {
+		t.Fatalf("ActReceipt with a later deadline was pruned: %v", err)
 	}
 }
