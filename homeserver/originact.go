@@ -167,9 +167,12 @@ func (h *Homeserver) PeerAct(ctx context.Context, peer string, act Act) (ActResu
 	}
 	// Carried out under the deadline: past it, the work stops, and the
 	// log writer does not start a write whose caller's deadline is past.
-	dctx, cancel := context.WithDeadline(ctx, h.realDeadline(deadline))
+	real := h.realDeadline(deadline)
+	dctx, cancel := context.WithDeadline(ctx, real)
 	result, err := handler(h, dctx, c)
-	expired := dctx.Err() != nil && ctx.Err() == nil
+	// By the clock, not dctx.Err(): a transaction bound by the same
+	// deadline on another timer may fail before dctx's timer fires.
+	expired := !time.Now().Before(real) && ctx.Err() == nil
 	cancel()
 	// What follows concerns an act that is done (or refused) and must be
 	// recorded whether or not the peer is still waiting.

@@ -209,3 +209,42 @@ func testActReceipts(t *testing.T, s storage.Store) {
 		t.Fatalf("ActReceipt with a later deadline was pruned: %v", err)
 	}
 }
+
+// testUpdateEndsAtContext: a transaction whose context ends before its
+// commit is rolled back and says so, deadline or cancel, so that a caller
+// with a deadline is never told "failed" of a change that was committed.
+func testUpdateEndsAtContext(t *testing.T, s storage.Store) {
+	for _, end := range []struct {
+		name string
+		ctx  func() (context.Context, context.CancelFunc)
+		// during ends the context while the transaction runs.
+		during func(cancel context.CancelFunc)
+		want   error
+	}{
+		{"canceled", func() (context.Context, context.CancelFunc) { return context.WithCancel(context.Background()) },
+			func(cancel context.CancelFunc) { cancel() }, context.Canceled},
+		// A deadline just past, whose timer may not have fired yet.
+		{"deadline", func() (context.Context, context.CancelFunc) {
+			return context.WithDeadline(context.Background(), time.Now().Add(50*time.Millisecond))
+		}, func(context.CancelFunc) { time.Sleep(50 * time.Millisecond) }, context.DeadlineExceeded},
+	} {
+		t.Run(end.name, func(t *testing.T) {
+			ctx, cancel := end.ctx()
+			defer cancel()
+			u := newUser("ctx" + end.name)
+			err := s.Update(ctx, func(tx storage.Tx) error {
+				if err := tx.CreateUser(ctx, u); err != nil {
+					return err
+				}
+				end.during(cancel)
+				return nil
+			})
+			if !errors.Is(err, end.want) {
+				t.Fatalf("Update err = %v, want %v", err, end.want)
+			}
+			if _, err := s.UserByID(context.Background(), u.ID); !errors.Is(err, storage.ErrNotFound) {
+				t.Fatalf("a transaction whose context ended before commit committed: %v", err)
+			}
+		})
+	}
+}

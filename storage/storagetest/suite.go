@@ -37,6 +37,7 @@ func Run(t *testing.T, open func(t *testing.T) storage.Store) {
 		{"EventLogConcurrentAppendsGapless", testEventLogConcurrent},
 		{"EventLogRollbackLeavesNoGap", testEventLogRollback},
 		{"UpdateRollsBackState", testUpdateRollsBack},
+		{"UpdateEndsAtContext", testUpdateEndsAtContext},
 		{"Guilds", testGuilds},
 		{"UserGuildsAndMemberCount", testUserGuilds},
 		{"PublicGuilds", testPublicGuilds},
