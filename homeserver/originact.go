@@ -119,11 +119,6 @@ var actHandlers = map[string]actHandler{
 	ActLeave:       (*Homeserver).actLeave,
 }
 
-// unrecorded are the actions that leave no receipt: typing is in no log
-// and showing it twice is harmless, so a peer cannot make this server
-// keep a row per keystroke.
-var unrecorded = map[string]bool{ActTyping: true}
-
 // PeerAct does what peer asks for one of its users, with the same checks
 // as for a local user, and answers with the result and the log position it
 // is at. An act is carried out at most once: a repeat of its ID is
@@ -151,7 +146,10 @@ func (h *Homeserver) PeerAct(ctx context.Context, peer string, act Act) (ActResu
 	if err != nil {
 		return ActResult{}, err
 	}
-	record := !unrecorded[act.Action]
+	// Typing leaves no receipt: it is in no log and showing it twice is
+	// harmless, and a peer must not make this server keep a row per
+	// keystroke.
+	record := act.Action != ActTyping
 	if record {
 		err := h.store.Update(ctx, func(tx storage.Tx) error {
 			return tx.ClaimActReceipt(ctx, storage.ActReceipt{ID: act.ID, Peer: peer, LogID: c.logID, Digest: digest, Deadline: deadline})
