@@ -25,22 +25,31 @@ import (
 // Date and signature: a peer re-sending an act it signed before.
 func callBytes(t *testing.T, from, to *st.Server, raw []byte) (int, map[string]any) {
 	t.Helper()
-	key, err := federation.LoadOrCreateKey(filepath.Join(from.Options.DataDir, "signing.key"))
+	status, out, err := postAct(from, to, raw)
 	if err != nil {
 		t.Fatal(err)
+	}
+	return status, out
+}
+
+// postAct is callBytes for any goroutine.
+func postAct(from, to *st.Server, raw []byte) (int, map[string]any, error) {
+	key, err := federation.LoadOrCreateKey(filepath.Join(from.Options.DataDir, "signing.key"))
+	if err != nil {
+		return 0, nil, err
 	}
 	req, _ := http.NewRequest("POST", to.URL()+federation.ActPath, bytes.NewReader(raw))
 	if err := federation.Sign(req, raw, from.ServerName(), key, time.Now()); err != nil {
-		t.Fatal(err)
+		return 0, nil, err
 	}
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
-		t.Fatal(err)
+		return 0, nil, err
 	}
 	defer res.Body.Close()
 	var out map[string]any
 	_ = json.NewDecoder(res.Body).Decode(&out)
-	return res.StatusCode, out
+	return res.StatusCode, out, nil
 }
 
 // An act received twice is applied once, one past its deadline or under
@@ -95,6 +104,30 @@ func testActsOnce(t *testing.T, backend st.Backend) {
 	}
 	if n := count("once"); n != 1 {
 		t.Fatalf("the act sent twice made %d messages", n)
+	}
+	// Copies arriving together: one claims the act, the others are
+	// answered as repeats (the message, or null while it is being made).
+	together, _ := json.Marshal(send(general, map[string]any{"content": "together"}))
+	type answer struct {
+		status int
+		body   map[string]any
+		err    error
+	}
+	answers := make(chan answer, 8)
+	for range cap(answers) {
+		go func() {
+			status, body, err := postAct(b, a, together)
+			answers <- answer{status, body, err}
+		}()
+	}
+	for range cap(answers) {
+		ans := <-answers
+		if ans.err != nil || ans.status != 200 {
+			t.Fatalf("a copy of an act sent at once: %d %v %v", ans.status, ans.body, ans.err)
+		}
+	}
+	if n := count("together"); n != 1 {
+		t.Fatalf("8 copies of an act sent at once made %d messages", n)
 	}
 
 	// Refusals: each changes nothing.
