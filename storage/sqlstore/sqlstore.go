@@ -72,7 +72,8 @@ func (s *Store) Update(ctx context.Context, fn func(tx storage.Tx) error) error 
 	return err
 }
 
-// commitTimeout bounds a commit, which ctx no longer does (see update).
+// commitTimeout bounds a commit, which ctx no longer does (see update);
+// the rest of a transaction is bounded by its statements' contexts.
 const commitTimeout = 30 * time.Second
 
 // update runs one attempt. ctx bounds the wait for the writer connection
@@ -89,7 +90,10 @@ func (s *Store) update(ctx context.Context, fn func(tx storage.Tx) error) error 
 		return fmt.Errorf("begin: %w", err)
 	}
 	defer conn.Close()
-	txCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), commitTimeout)
+	// database/sql ends a transaction when the context it began with ends,
+	// COMMIT included: so that context is ctx without its end, cut only
+	// if the commit itself hangs.
+	txCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancel()
 	sqlTx, err := conn.BeginTx(txCtx, nil)
 	if err != nil {
@@ -105,7 +109,10 @@ func (s *Store) update(ctx context.Context, fn func(tx storage.Tx) error) error 
 		}
 		return err
 	}
-	if err := sqlTx.Commit(); err != nil {
+	hung := time.AfterFunc(commitTimeout, cancel)
+	err = sqlTx.Commit()
+	hung.Stop()
+	if err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}
 	return nil
