@@ -151,16 +151,8 @@ func (h *Homeserver) PeerAct(ctx context.Context, peer string, act Act) (ActResu
 	// keystroke.
 	record := act.Action != ActTyping
 	if record {
-		err := h.store.Update(ctx, func(tx storage.Tx) error {
-			return tx.ClaimActReceipt(ctx, storage.ActReceipt{ID: act.ID, Peer: peer, LogID: c.logID, Digest: digest, Deadline: deadline})
-		})
-		if errors.Is(err, storage.ErrConflict) {
-			// The same act, arrived meanwhile: it is answered as a repeat.
-			res, _, err := h.repeatedAct(ctx, peer, act.ID, digest)
+		if res, claimed, err := h.claimAct(ctx, storage.ActReceipt{ID: act.ID, Peer: peer, LogID: c.logID, Digest: digest, Deadline: deadline}); !claimed {
 			return res, err
-		}
-		if err != nil {
-			return ActResult{}, storeErr("act", err)
 		}
 	}
 	// Carried out under the deadline: past it, the work stops, and the
@@ -200,6 +192,28 @@ func (h *Homeserver) PeerAct(ctx context.Context, peer string, act Act) (ActResu
 		}
 	}
 	return out, nil
+}
+
+// claimAct records the receipt of an act about to be carried out. A copy
+// of the act that arrived meanwhile and claimed it first wins: this one is
+// then answered as a repeat (claimed false, with res and err its answer).
+// A copy refused meanwhile has left no receipt, and the claim is tried
+// again.
+func (h *Homeserver) claimAct(ctx context.Context, rc storage.ActReceipt) (res ActResult, claimed bool, err error) {
+	for range 3 {
+		err := h.store.Update(ctx, func(tx storage.Tx) error { return tx.ClaimActReceipt(ctx, rc) })
+		if err == nil {
+			return ActResult{}, true, nil
+		}
+		if !errors.Is(err, storage.ErrConflict) {
+			return ActResult{}, false, storeErr("act", err)
+		}
+		res, found, err := h.repeatedAct(ctx, rc.Peer, rc.ID, rc.Digest)
+		if found || err != nil {
+			return res, false, err
+		}
+	}
+	return ActResult{}, false, fmt.Errorf("act %s: claimed and released over and over: %w", rc.ID, ErrUnavailable)
 }
 
 // realDeadline turns a deadline on this server's clock (which tests may
