@@ -661,6 +661,17 @@ func call(t *testing.T, from, to *st.Server, method, path string, body any) (int
 	return res.StatusCode, out
 }
 
+// newStamper returns stamp, which gives an act a new ID of from's and a
+// deadline ActTimeout ahead, as a member server does.
+func newStamper() func(from *st.Server, act map[string]any) map[string]any {
+	ids := snowflake.NewGenerator(1000)
+	return func(from *st.Server, act map[string]any) map[string]any {
+		act["id"] = ids.Next().String() + "@" + from.ServerName()
+		act["deadline"] = homeserver.FormatActDeadline(time.Now().Add(homeserver.ActTimeout))
+		return act
+	}
+}
+
 // Each way a peer could overstep is refused, says why, and changes nothing.
 func TestFederationRefusesForgeries(t *testing.T) {
 	a, b, c := st.Start(t, st.Options{}), st.Start(t, st.Options{}), st.Start(t, st.Options{})
@@ -681,9 +692,10 @@ func TestFederationRefusesForgeries(t *testing.T) {
 		return ""
 	})
 	bobGlobal := bob.id + "@" + b.ServerName()
-	send := func(channel string) map[string]any {
-		return map[string]any{"user": bobGlobal, "action": "message.create", "guild": guild,
-			"channel": channel + "@" + a.ServerName(), "data": map[string]any{"content": "forged"}}
+	stamp := newStamper()
+	send := func(from *st.Server, channel string) map[string]any {
+		return stamp(from, map[string]any{"user": bobGlobal, "action": "message.create", "guild": guild,
+			"channel": channel + "@" + a.ServerName(), "data": map[string]any{"content": "forged"}})
 	}
 	cases := []struct {
 		name     string
@@ -694,10 +706,10 @@ func TestFederationRefusesForgeries(t *testing.T) {
 		status   int
 		code     string
 	}{
-		{"act for a user of another server", c, a, "POST", federation.ActPath, send(general), 403, "FORBIDDEN"},
-		{"act for a user who never joined", b, a, "POST", federation.ActPath, map[string]any{"user": "42@" + b.ServerName(),
-			"action": "message.create", "guild": guild, "channel": general + "@" + a.ServerName(), "data": map[string]any{"content": "x"}}, 404, "UNKNOWN_USER"},
-		{"write where the member may not", b, a, "POST", federation.ActPath, send(secret), 403, "MISSING_ACCESS"},
+		{"act for a user of another server", c, a, "POST", federation.ActPath, send(c, general), 403, "FORBIDDEN"},
+		{"act for a user who never joined", b, a, "POST", federation.ActPath, stamp(b, map[string]any{"user": "42@" + b.ServerName(),
+			"action": "message.create", "guild": guild, "channel": general + "@" + a.ServerName(), "data": map[string]any{"content": "x"}}), 404, "UNKNOWN_USER"},
+		{"write where the member may not", b, a, "POST", federation.ActPath, send(b, secret), 403, "MISSING_ACCESS"},
 		{"events of a guild the peer has no members in", c, a, "GET", "/_hearth/federation/v1/guilds/" + guild + "/events?after=0", nil, 403, "FORBIDDEN"},
 		{"events for a guild from a server that is not its origin", c, b, "PUT", federation.SendPath + "x", map[string]any{
 			"guild": guild, "from": 0, "to": 99, "events": []map[string]any{{"seq": 99, "type": "MESSAGE_CREATE", "d": map[string]any{"content": "forged"}}}}, 403, "FORBIDDEN"},

@@ -53,6 +53,8 @@ func status(code string) int {
 		return http.StatusRequestEntityTooLarge
 	case code == "GAP":
 		return http.StatusConflict
+	case code == "EXPIRED":
+		return http.StatusRequestTimeout
 	}
 	return http.StatusBadRequest
 }

@@ -2,6 +2,7 @@ package homeserver
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"time"
 
@@ -48,6 +49,14 @@ type writeJob struct {
 	lead chan struct{}
 	// abandoned: its caller stopped waiting; it is never handed the lead.
 	abandoned bool
+	// deadline is the caller's, zero for none. A job with a deadline is
+	// committed before it or not at all: it is not started past it or
+	// once its caller has gone, and its transaction ends at it, so a
+	// caller that reports a failure is never contradicted by a write
+	// committed afterwards (an act's origin relies on it).
+	deadline time.Time
+	// taken: a leader has put it in a batch.
+	taken bool
 }
 
 // maxBatch bounds one transaction's jobs, and so its lock time.
@@ -63,6 +72,7 @@ const batchTimeout = 30 * time.Second
 // alone, so one bad write fails only its own caller.
 func (h *Homeserver) updateLog(ctx context.Context, logID snowflake.ID, w logWrite) error {
 	job := &writeJob{w: w, done: make(chan error, 1), lead: make(chan struct{}, 1)}
+	job.deadline, _ = ctx.Deadline()
 	lw := &h.writer
 	lw.mu.Lock()
 	if lw.queues == nil {
@@ -89,6 +99,7 @@ func (h *Homeserver) updateLog(ctx context.Context, logID snowflake.ID, w logWri
 		case <-ctx.Done():
 			lw.mu.Lock()
 			job.abandoned = true
+			inFlight := job.taken && !job.deadline.IsZero()
 			lw.mu.Unlock()
 			select {
 			case <-job.lead:
@@ -97,7 +108,13 @@ func (h *Homeserver) updateLog(ctx context.Context, logID snowflake.ID, w logWri
 				h.lead(logID, q, job)
 			default:
 			}
-			// The write may still commit; the caller has gone either way.
+			if inFlight {
+				// Its transaction ends at the deadline: wait for the
+				// outcome, so as to report what happened.
+				return <-job.done
+			}
+			// Without a deadline the write may still commit; the caller
+			// has gone either way. With one, it never will.
 			return ctx.Err()
 		}
 	}
@@ -130,10 +147,24 @@ func (h *Homeserver) lead(logID snowflake.ID, q *logQueue, me *writeJob) {
 		n := min(len(q.jobs), maxBatch)
 		batch := q.jobs[:n:n]
 		q.jobs = q.jobs[n:]
-		w.mu.Unlock()
-		ready := batch[:0:0]
+		now := time.Now()
+		var late []*writeJob
+		live := batch[:0:0]
 		for _, j := range batch {
 			mine = mine || j == me
+			if !j.deadline.IsZero() && (j.abandoned || !now.Before(j.deadline)) {
+				late = append(late, j)
+				continue
+			}
+			j.taken = true
+			live = append(live, j)
+		}
+		w.mu.Unlock()
+		for _, j := range late {
+			j.done <- fmt.Errorf("log write: not started by its deadline: %w", context.DeadlineExceeded)
+		}
+		ready := live[:0:0]
+		for _, j := range live {
 			if j.w.assign != nil {
 				if err := j.w.assign(&j.w); err != nil {
 					j.done <- err
@@ -150,7 +181,7 @@ func (h *Homeserver) lead(logID snowflake.ID, q *logQueue, me *writeJob) {
 }
 
 func (h *Homeserver) commitBatch(batch []*writeJob) {
-	ctx, cancel := context.WithTimeout(context.Background(), batchTimeout)
+	ctx, cancel := batchContext(batch)
 	defer cancel()
 	if len(batch) > 1 {
 		all := logWrite{scope: batch[0].w.scope}
@@ -170,13 +201,32 @@ func (h *Homeserver) commitBatch(batch []*writeJob) {
 		h.log.Warn("batched write failed; retrying its jobs one by one", "jobs", len(batch), "err", err)
 	}
 	for _, j := range batch {
+		ctx, cancel := batchContext([]*writeJob{j})
 		out, err := h.storeWrite(ctx, j.w)
+		cancel()
 		if err == nil {
 			h.cache.changed(out)
 			h.bus.Publish(out...)
 		}
 		j.done <- err
 	}
+}
+
+// batchContext bounds a batch's transaction by batchTimeout and by the
+// earliest deadline among its jobs.
+func batchContext(jobs []*writeJob) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithTimeout(context.Background(), batchTimeout)
+	var first time.Time
+	for _, j := range jobs {
+		if !j.deadline.IsZero() && (first.IsZero() || j.deadline.Before(first)) {
+			first = j.deadline
+		}
+	}
+	if first.IsZero() {
+		return ctx, cancel
+	}
+	dctx, dcancel := context.WithDeadline(ctx, first)
+	return dctx, func() { dcancel(); cancel() }
 }
 
 func (h *Homeserver) storeWrite(ctx context.Context, w logWrite) ([]storage.Event, error) {

@@ -83,14 +83,20 @@ type Snapshot struct {
 
 // Act is a write a member's homeserver asks a guild's origin to make for
 // the member. Channel and Message are global IDs ("" when not needed);
-// Data is the action's body, with global IDs.
+// Data is the action's body, with global IDs. ID and Deadline make it
+// safe to receive twice or late: the origin carries out one ID once, and
+// nothing after the deadline.
 type Act struct {
-	User    string          `json:"user"`
-	Action  string          `json:"action"`
-	Guild   string          `json:"guild"`
-	Channel string          `json:"channel,omitempty"`
-	Message string          `json:"message,omitempty"`
-	Data    json.RawMessage `json:"data,omitempty"`
+	// ID is "<snowflake>@<sender>", the sender's own and new for each act.
+	ID string `json:"id"`
+	// Deadline is when the act must have been carried out (RFC 3339).
+	Deadline string          `json:"deadline"`
+	User     string          `json:"user"`
+	Action   string          `json:"action"`
+	Guild    string          `json:"guild"`
+	Channel  string          `json:"channel,omitempty"`
+	Message  string          `json:"message,omitempty"`
+	Data     json.RawMessage `json:"data,omitempty"`
 }
 
 // Actions a member's homeserver may ask for.
@@ -234,6 +240,10 @@ func ToWire(err error) WireError {
 		return WireError{Code: "INVALID_FORM_BODY", Message: "Invalid Form Body", Errors: v.Fields}
 	case errors.As(err, &slow):
 		return WireError{Code: "SLOWMODE", Message: err.Error(), RetryAfter: slow.RetryAfter.Seconds()}
+	case errors.Is(err, ErrExpired):
+		// Before the table: a member server's ErrExpired also wraps
+		// ErrUnavailable.
+		return WireError{Code: "EXPIRED", Message: ErrExpired.Error()}
 	}
 	for code, e := range errorCodes {
 		if errors.Is(err, e) {
@@ -251,6 +261,10 @@ func FromWire(server string, w WireError) error {
 		return &ValidationError{Fields: w.Errors}
 	case "SLOWMODE":
 		return &SlowmodeError{RetryAfter: time.Duration(w.RetryAfter * float64(time.Second))}
+	case "EXPIRED":
+		// Not done and never will be; for the member server's client a
+		// failure that may succeed if tried again.
+		return fmt.Errorf("%s answered %q: %w: %w", server, w.Message, ErrExpired, ErrUnavailable)
 	}
 	if e, ok := errorCodes[w.Code]; ok {
 		return fmt.Errorf("%s answered %q: %w", server, w.Message, e)

@@ -104,7 +104,16 @@ func (h *Homeserver) forward(ctx context.Context, p Principal, rl replicaLog, ac
 	if act.Message, err = h.globalOf(ctx, messageID); err != nil {
 		return ActResult{}, err
 	}
-	res, err := h.remote.Act(ctx, rl.Origin, act)
+	// A new ID per act, so that the origin applies it once however often
+	// it arrives; and a deadline, past which the origin will never apply
+	// it. The wait for the answer is longer than the deadline: when it
+	// runs out, the act was done in time or will never be, so a client
+	// told 503 may retry (with its nonce, for a send) without doubling.
+	act.ID = GlobalID(h.cfg.IDs.Next(), h.cfg.ServerName)
+	act.Deadline = FormatActDeadline(h.now().Add(ActTimeout))
+	actCtx, cancel := context.WithTimeout(ctx, ActTimeout+ActGrace)
+	res, err := h.remote.Act(actCtx, rl.Origin, act)
+	cancel()
 	if err != nil {
 		return ActResult{}, err
 	}

@@ -556,7 +556,7 @@ func (h *Homeserver) ArchiveIdleThreads(ctx context.Context) (int, error) {
 }
 
 // RunMaintenance does the homeserver's periodic work (archiving idle
-// threads every interval, sweeping unreferenced files at most every ten
+// threads and pruning the receipts of old acts every interval, sweeping unreferenced files at most every ten
 // minutes) until ctx ends. Its caller owns it.
 func (h *Homeserver) RunMaintenance(ctx context.Context, every time.Duration) {
 	// Work it started in goroutines ends with it: their context is ctx.
@@ -577,6 +577,11 @@ func (h *Homeserver) RunMaintenance(ctx context.Context, every time.Duration) {
 				h.log.Warn("archiving idle threads failed", "err", err)
 			} else if n > 0 {
 				h.log.Info("archived idle threads", "threads", n)
+			}
+			if n, err := h.PruneActReceipts(ctx); err != nil {
+				h.log.Warn("pruning act receipts failed", "err", err)
+			} else if n > 0 {
+				h.log.Debug("pruned act receipts", "receipts", n)
 			}
 		case <-files.C:
 			if n, size, err := h.SweepFiles(ctx, FileGrace); err != nil {

@@ -2,6 +2,7 @@ package storage
 
 import (
 	"context"
+	"time"
 
 	"hearth/snowflake"
 )
@@ -38,6 +39,9 @@ type FederationReader interface {
 	// OriginMembers lists the IDs of a guild's members who are users of
 	// origin, by ID.
 	OriginMembers(ctx context.Context, guildID snowflake.ID, origin string) ([]snowflake.ID, error)
+	// ActReceipt returns the receipt of an act a peer sent, by act ID, or
+	// ErrNotFound.
+	ActReceipt(ctx context.Context, id string) (ActReceipt, error)
 }
 
 // FederationWriter holds the federation writes of Tx.
@@ -64,6 +68,38 @@ type FederationWriter interface {
 	// snowflake to instead, and points the messages of guildID that refer
 	// to from at to. ErrNotFound when g is not mapped to from.
 	RemapFederatedMessage(ctx context.Context, guildID snowflake.ID, g GlobalID, from, to snowflake.ID) error
+	// ClaimActReceipt records that an act is being carried out (r.Done is
+	// ignored); ErrConflict if its ID has a receipt already, so that of
+	// two copies of one act only the first claims it.
+	ClaimActReceipt(ctx context.Context, r ActReceipt) error
+	// CompleteActReceipt records a claimed act's answer; ErrNotFound if it
+	// has no receipt.
+	CompleteActReceipt(ctx context.Context, id string, seq int64, result []byte) error
+	// DeleteActReceipt removes a receipt (an act refused after its claim);
+	// deleting one that does not exist is not an error.
+	DeleteActReceipt(ctx context.Context, id string) error
+	// PruneActReceipts removes the receipts whose deadline is before t and
+	// says how many it removed.
+	PruneActReceipts(ctx context.Context, t time.Time) (int64, error)
+}
+
+// ActReceipt is an origin's record of an act it accepted from a peer: a
+// repeat of the act is answered from it instead of being applied again.
+type ActReceipt struct {
+	// ID is the act's ID, "<snowflake>@<peer>".
+	ID   string
+	Peer string
+	// LogID is the guild or DM channel whose log the act is about.
+	LogID snowflake.ID
+	// Digest identifies the act's content, so that an ID reused for
+	// another act is told apart.
+	Digest   string
+	Deadline time.Time
+	// Done is false while the act is being carried out; once it is done,
+	// Seq and Result are its answer.
+	Done   bool
+	Seq    int64
+	Result []byte
 }
 
 // GlobalID names an object by the homeserver it was made on and its ID

@@ -2,9 +2,11 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"hearth/snowflake"
 	"hearth/storage"
@@ -292,4 +294,69 @@ func (t *tx) RemapFederatedMessage(ctx context.Context, guildID snowflake.ID, g 
 	_, err = t.q.ExecContext(ctx, `UPDATE messages SET reference_id = $1 WHERE reference_id = $3 AND guild_id = $2`,
 		int64(to), int64(guildID), int64(from))
 	return t.wrap("remap federated message", err)
+}
+
+// ActReceipt implements storage.Reader.
+func (r reader) ActReceipt(ctx context.Context, id string) (storage.ActReceipt, error) {
+	var a storage.ActReceipt
+	var logID, deadline int64
+	var seq sql.NullInt64
+	var result sql.NullString
+	err := r.q.QueryRowContext(ctx, `SELECT id, peer, log_id, digest, deadline, seq, result FROM act_receipts WHERE id = $1`, id).
+		Scan(&a.ID, &a.Peer, &logID, &a.Digest, &deadline, &seq, &result)
+	if err != nil {
+		return storage.ActReceipt{}, r.wrap("act receipt", err)
+	}
+	a.LogID, a.Deadline = snowflake.ID(logID), fromMS(deadline)
+	if seq.Valid {
+		a.Done, a.Seq, a.Result = true, seq.Int64, []byte(result.String)
+	}
+	return a, nil
+}
+
+// ClaimActReceipt implements storage.Tx. ON CONFLICT DO NOTHING rather
+// than a failing insert: on PostgreSQL a unique violation would end the
+// caller's transaction.
+func (t *tx) ClaimActReceipt(ctx context.Context, a storage.ActReceipt) error {
+	res, err := t.q.ExecContext(ctx, `INSERT INTO act_receipts (id, peer, log_id, digest, deadline) VALUES ($1, $2, $3, $4, $5)
+		ON CONFLICT (id) DO NOTHING`, a.ID, a.Peer, int64(a.LogID), a.Digest, ms(a.Deadline))
+	if err != nil {
+		return t.wrap("claim act receipt", err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return t.wrap("claim act receipt", err)
+	} else if n == 0 {
+		return fmt.Errorf("claim act receipt %s: %w", a.ID, storage.ErrConflict)
+	}
+	return nil
+}
+
+// CompleteActReceipt implements storage.Tx.
+func (t *tx) CompleteActReceipt(ctx context.Context, id string, seq int64, result []byte) error {
+	res, err := t.q.ExecContext(ctx, `UPDATE act_receipts SET seq = $2, result = $3 WHERE id = $1`, id, seq, string(result))
+	if err != nil {
+		return t.wrap("complete act receipt", err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return t.wrap("complete act receipt", err)
+	} else if n == 0 {
+		return fmt.Errorf("complete act receipt %s: %w", id, storage.ErrNotFound)
+	}
+	return nil
+}
+
+// DeleteActReceipt implements storage.Tx.
+func (t *tx) DeleteActReceipt(ctx context.Context, id string) error {
+	_, err := t.q.ExecContext(ctx, `DELETE FROM act_receipts WHERE id = $1`, id)
+	return t.wrap("delete act receipt", err)
+}
+
+// PruneActReceipts implements storage.Tx.
+func (t *tx) PruneActReceipts(ctx context.Context, before time.Time) (int64, error) {
+	res, err := t.q.ExecContext(ctx, `DELETE FROM act_receipts WHERE deadline < $1`, ms(before))
+	if err != nil {
+		return 0, t.wrap("prune act receipts", err)
+	}
+	n, err := res.RowsAffected()
+	return n, t.wrap("prune act receipts", err)
 }

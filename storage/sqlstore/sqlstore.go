@@ -72,19 +72,60 @@ func (s *Store) Update(ctx context.Context, fn func(tx storage.Tx) error) error 
 	return err
 }
 
+// commitTimeout bounds a commit, which ctx no longer does (see update);
+// the rest of a transaction is bounded by its statements' contexts.
+const commitTimeout = 30 * time.Second
+
+// update runs one attempt. ctx bounds the wait for the writer connection
+// and every statement fn runs with it, and is checked once more before the
+// commit; the commit itself runs to its end whatever becomes of ctx. So
+// the caller always learns whether its transaction committed: a driver
+// that watches the transaction's context (pgx does, through COMMIT) would
+// otherwise report a failure for a commit that the server carried out as
+// ctx ended, and a caller with a deadline (an act's origin) would tell
+// its peer "not done" about a change that is done.
 func (s *Store) update(ctx context.Context, fn func(tx storage.Tx) error) error {
-	sqlTx, err := s.writer.BeginTx(ctx, nil)
+	conn, err := s.writer.Conn(ctx)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
-	if err := fn(&tx{reader: reader{q: sqlTx, d: s.d}}); err != nil {
+	defer conn.Close()
+	// database/sql ends a transaction when the context it began with ends,
+	// COMMIT included: so that context is ctx without its end, cut only
+	// if the commit itself hangs.
+	txCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancel()
+	sqlTx, err := conn.BeginTx(txCtx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	err = fn(&tx{reader: reader{q: sqlTx, d: s.d}})
+	if err == nil {
+		err = live(ctx)
+	}
+	if err != nil {
 		if rbErr := sqlTx.Rollback(); rbErr != nil && !errors.Is(rbErr, sql.ErrTxDone) {
 			return errors.Join(err, fmt.Errorf("rollback: %w", rbErr))
 		}
 		return err
 	}
-	if err := sqlTx.Commit(); err != nil {
+	hung := time.AfterFunc(commitTimeout, cancel)
+	err = sqlTx.Commit()
+	hung.Stop()
+	if err != nil {
 		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// live fails once ctx has ended, or once its deadline is past by the clock
+// (a context learns of its deadline from a timer, which may not have run).
+func live(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("before commit: %w", err)
+	}
+	if d, ok := ctx.Deadline(); ok && !time.Now().Before(d) {
+		return fmt.Errorf("before commit: %w", context.DeadlineExceeded)
 	}
 	return nil
 }

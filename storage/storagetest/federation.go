@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"reflect"
 	"testing"
+	"time"
 
 	"hearth/snowflake"
 	"hearth/storage"
@@ -190,5 +191,103 @@ func testRemapFederatedMessage(t *testing.T, s storage.Store) {
 	}
 	if m, err := s.Message(ctx, oc.ID, elsewhere.ID); err != nil || m.ReferenceID != placeholder || m.GuildID != other.ID {
 		t.Fatalf("another guild's reply after remap = %+v, %v", m, err)
+	}
+}
+
+func testActReceipts(t *testing.T, s storage.Store) {
+	ctx := context.Background()
+	now := time.Now().Truncate(time.Millisecond).UTC()
+	id := ids.Next().String() + "@b.example"
+	logID := ids.Next()
+	claim := storage.ActReceipt{ID: id, Peer: "b.example", LogID: logID, Digest: "d1", Deadline: now.Add(15 * time.Second)}
+	if _, err := s.ActReceipt(ctx, id); !errors.Is(err, storage.ErrNotFound) {
+		t.Fatalf("ActReceipt before the claim: err = %v, want ErrNotFound", err)
+	}
+	update(t, s, func(tx storage.Tx) error { return tx.ClaimActReceipt(ctx, claim) })
+	if got, err := s.ActReceipt(ctx, id); err != nil || !reflect.DeepEqual(got, claim) {
+		t.Fatalf("claimed ActReceipt = %+v, %v; want %+v", got, err, claim)
+	}
+	// A second claim of the same ID fails, and its transaction can go on
+	// (PostgreSQL ends a transaction at a failed statement).
+	err := s.Update(ctx, func(tx storage.Tx) error {
+		if err := tx.ClaimActReceipt(ctx, storage.ActReceipt{ID: id, Peer: "b.example", LogID: logID, Digest: "d2", Deadline: now}); !errors.Is(err, storage.ErrConflict) {
+			return fmt.Errorf("second claim: err = %v, want ErrConflict", err)
+		}
+		return tx.CompleteActReceipt(ctx, id, 42, []byte(`{"id":"1@a.example"}`))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := claim
+	want.Done, want.Seq, want.Result = true, 42, []byte(`{"id":"1@a.example"}`)
+	if got, err := s.ActReceipt(ctx, id); err != nil || !reflect.DeepEqual(got, want) {
+		t.Fatalf("completed ActReceipt = %+v, %v; want %+v", got, err, want)
+	}
+	if err := s.Update(ctx, func(tx storage.Tx) error { return tx.CompleteActReceipt(ctx, "1@nowhere", 1, nil) }); !errors.Is(err, storage.ErrNotFound) {
+		t.Fatalf("CompleteActReceipt without a claim: err = %v, want ErrNotFound", err)
+	}
+	// Refused after the claim: the row goes.
+	other := storage.ActReceipt{ID: ids.Next().String() + "@b.example", Peer: "b.example", LogID: logID, Digest: "d3", Deadline: now.Add(time.Minute)}
+	update(t, s, func(tx storage.Tx) error { return tx.ClaimActReceipt(ctx, other) })
+	update(t, s, func(tx storage.Tx) error { return tx.DeleteActReceipt(ctx, other.ID) })
+	if _, err := s.ActReceipt(ctx, other.ID); !errors.Is(err, storage.ErrNotFound) {
+		t.Fatalf("deleted ActReceipt: err = %v, want ErrNotFound", err)
+	}
+	update(t, s, func(tx storage.Tx) error { return tx.DeleteActReceipt(ctx, other.ID) })
+	// Pruning takes the receipts whose deadline is before the time given.
+	late := storage.ActReceipt{ID: ids.Next().String() + "@c.example", Peer: "c.example", LogID: logID, Digest: "d4", Deadline: now.Add(time.Hour)}
+	update(t, s, func(tx storage.Tx) error { return tx.ClaimActReceipt(ctx, late) })
+	var n int64
+	update(t, s, func(tx storage.Tx) (err error) {
+		n, err = tx.PruneActReceipts(ctx, now.Add(time.Minute))
+		return err
+	})
+	if n != 1 {
+		t.Fatalf("PruneActReceipts removed %d, want 1", n)
+	}
+	if _, err := s.ActReceipt(ctx, id); !errors.Is(err, storage.ErrNotFound) {
+		t.Fatalf("pruned ActReceipt: err = %v, want ErrNotFound", err)
+	}
+	if _, err := s.ActReceipt(ctx, late.ID); err != nil {
+		t.Fatalf("ActReceipt with a later deadline was pruned: %v", err)
+	}
+}
+
+// testUpdateEndsAtContext: a transaction whose context ends before its
+// commit is rolled back and says so, deadline or cancel, so that a caller
+// with a deadline is never told "failed" of a change that was committed.
+func testUpdateEndsAtContext(t *testing.T, s storage.Store) {
+	for _, end := range []struct {
+		name string
+		ctx  func() (context.Context, context.CancelFunc)
+		// during ends the context while the transaction runs.
+		during func(cancel context.CancelFunc)
+		want   error
+	}{
+		{"canceled", func() (context.Context, context.CancelFunc) { return context.WithCancel(context.Background()) },
+			func(cancel context.CancelFunc) { cancel() }, context.Canceled},
+		// A deadline just past, whose timer may not have fired yet.
+		{"deadline", func() (context.Context, context.CancelFunc) {
+			return context.WithDeadline(context.Background(), time.Now().Add(50*time.Millisecond))
+		}, func(context.CancelFunc) { time.Sleep(50 * time.Millisecond) }, context.DeadlineExceeded},
+	} {
+		t.Run(end.name, func(t *testing.T) {
+			ctx, cancel := end.ctx()
+			defer cancel()
+			u := newUser("ctx" + end.name)
+			err := s.Update(ctx, func(tx storage.Tx) error {
+				if err := tx.CreateUser(ctx, u); err != nil {
+					return err
+				}
+				end.during(cancel)
+				return nil
+			})
+			if !errors.Is(err, end.want) {
+				t.Fatalf("Update err = %v, want %v", err, end.want)
+			}
+			if _, err := s.UserByID(context.Background(), u.ID); !errors.Is(err, storage.ErrNotFound) {
+				t.Fatalf("a transaction whose context ended before commit committed: %v", err)
+			}
+		})
 	}
 }

@@ -39,6 +39,7 @@ func Run(t *testing.T, open func(t *testing.T) storage.Store) {
 		{"EventLogConcurrentAppendsGapless", testEventLogConcurrent},
 		{"EventLogRollbackLeavesNoGap", testEventLogRollback},
 		{"UpdateRollsBackState", testUpdateRollsBack},
+		{"UpdateEndsAtContext", testUpdateEndsAtContext},
 		{"Guilds", testGuilds},
 		{"UserGuildsAndMemberCount", testUserGuilds},
 		{"PublicGuilds", testPublicGuilds},
@@ -78,6 +79,7 @@ func Run(t *testing.T, open func(t *testing.T) storage.Store) {
 		{"RemapFederatedMessage", testRemapFederatedMessage},
 		{"DeliveryCursorsAndReplicas", testDeliveryCursors},
 		{"MemberOrigins", testMemberOrigins},
+		{"ActReceipts", testActReceipts},
 		{"GatewayState", testGatewayState},
 		{"Applications", testApplications},
 	}
