@@ -196,3 +196,52 @@ func TestPartitionedPeerHoldsUpNobody(t *testing.T) {
 		return ""
 	})
 }
+
+// A write whose act is caught in a partition is never applied after its
+// author was told it failed: bob's send through B reaches A only after B
+// has answered 503 (its request sat in TCP behind the cut), and A refuses
+// it as past its deadline. Bob's retry with the same nonce then makes one
+// message, wherever the first copy went.
+func TestPartitionedActNeverContradictsItsAnswer(t *testing.T) {
+	netfilter(t)
+	testSource(t)
+	a := st.Start(t, st.Options{Listen: "127.0.0.31:0"})
+	b := st.Start(t, st.Options{Listen: "127.0.0.32:0"})
+	ann, bob := register(t, a, "ann"), register(t, b, "bob")
+	ok(t, ann.do(t, "POST", "/api/v10/guilds", map[string]any{"name": "Acts"}), 201)
+	_, general := ann.guildNamed(t, "Acts")
+	code := ok(t, ann.do(t, "POST", "/api/v10/channels/"+general+"/invites", map[string]any{"max_age": 0}), 200)["code"].(string)
+	ok(t, bob.do(t, "POST", "/api/v10/invites/"+code+"@"+a.ServerName(), nil), 200)
+	_, bGeneral := bob.guildNamed(t, "Acts")
+	send := map[string]any{"content": "through the storm", "nonce": "storm-1", "enforce_nonce": true}
+	expired := func() float64 {
+		return metric(t, a, `hearth_http_requests_total{method="POST",route="/_hearth/federation/v1/act",status="408"}`)
+	}
+
+	ca := newCut(t, a)
+	res := bob.do(t, "POST", "/api/v10/channels/"+bGeneral+"/messages", send)
+	if res.Status != 503 {
+		t.Fatalf("send behind the cut answered %d %s, want 503", res.Status, res.Body)
+	}
+	ca.heal()
+	// The act that sat in TCP reaches A once the network heals (the
+	// kernel retransmits it), and A refuses it as past its deadline.
+	waitFor(t, "A to refuse the late act", 2*time.Minute, func() string {
+		if n := expired(); n < 1 {
+			return fmt.Sprintf("%v acts refused as expired", n)
+		}
+		return ""
+	})
+	if got := ann.contents(t, general, 10); len(got) != 0 {
+		t.Fatalf("A applied the act its author was told had failed: %q", got)
+	}
+	// The retry makes the message once; a second retry finds it.
+	first := ok(t, bob.do(t, "POST", "/api/v10/channels/"+bGeneral+"/messages", send), 200)
+	again := ok(t, bob.do(t, "POST", "/api/v10/channels/"+bGeneral+"/messages", send), 200)
+	if first["id"] != again["id"] {
+		t.Fatalf("two retries with one nonce made %v and %v", first["id"], again["id"])
+	}
+	if got := ann.contents(t, general, 10); strings.Join(got, "|") != "through the storm" {
+		t.Fatalf("A has %q after the retries", got)
+	}
+}
