@@ -379,10 +379,10 @@ func ignoreMissing(err error) error {
 // Runs of new messages are inserted together: a busy guild's batch is
 // mostly MESSAGE_CREATE.
 type applier struct {
-	h        *Homeserver
-	tx       storage.Tx
-	ev       *events
-	g        replicaLog
+	h  *Homeserver
+	tx storage.Tx
+	ev *events
+	g  replicaLog
 	// l localized the batch: it knows which IDs name the origin's objects.
 	l        *localizer
 	msgs     []storage.Message
