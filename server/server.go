@@ -340,6 +340,10 @@ func (s *Server) ServerName() string { return s.cfg.ServerName }
 // Homeserver is the domain service, for tests that need to reach past HTTP.
 func (s *Server) Homeserver() *homeserver.Homeserver { return s.hs }
 
+// Store is the server's database, for tests that check what a refused
+// request left behind (rows no API shows).
+func (s *Server) Store() storage.Store { return s.store }
+
 // Serve serves until ctx ends, then stops gracefully: it stops accepting,
 // lets requests in flight finish (up to ShutdownTimeout), and closes the
 // database.
