@@ -199,12 +199,25 @@ type localizer struct {
 	// asUser is set while ensureUser maps a user object's ID: only then may
 	// a third server's unknown ID be mapped (as a user).
 	asUser bool
+	// uses counts how often each local ID was resolved, and idle how many
+	// of those were as the target of a delete (or of a change that found
+	// nothing): a new mapping used only so is not written by flush, since
+	// no stored object needs it.
+	uses, idle map[snowflake.ID]int
 }
 
 func (h *Homeserver) newLocalizer(r storage.Reader, tx storage.Tx) *localizer {
 	return &localizer{h: h, r: r, tx: tx, cache: map[string]snowflake.ID{}, known: map[string]storage.Mapping{},
 		absent: map[string]bool{}, pending: map[storage.GlobalID]storage.Mapping{}, users: map[string]bool{},
-		own: map[snowflake.ID]bool{}}
+		own: map[snowflake.ID]bool{}, uses: map[snowflake.ID]int{}, idle: map[snowflake.ID]int{}}
+}
+
+// unneeded records uses of IDs that keep nothing: the targets of a delete,
+// or of a change of an object the replica does not have.
+func (l *localizer) unneeded(ids ...snowflake.ID) {
+	for _, id := range ids {
+		l.idle[id]++
+	}
 }
 
 // forReplica puts the localizer in replica mode for what origin says
@@ -249,6 +262,11 @@ func (l *localizer) preload(ctx context.Context, globals []string) error {
 
 // flush writes the deferred mappings.
 func (l *localizer) flush(ctx context.Context) error {
+	for g, m := range l.pending {
+		if n := l.idle[m.Local]; n > 0 && l.uses[m.Local] <= n {
+			delete(l.pending, g)
+		}
+	}
 	if len(l.pending) == 0 {
 		return nil
 	}
@@ -287,6 +305,7 @@ var (
 // id localizes one global ID.
 func (l *localizer) id(ctx context.Context, g string) (snowflake.ID, error) {
 	if id, ok := l.cache[g]; ok {
+		l.uses[id]++
 		return id, nil
 	}
 	raw, origin, ok := ParseGlobalID(g)
@@ -347,6 +366,7 @@ func (l *localizer) id(ctx context.Context, g string) (snowflake.ID, error) {
 		}
 	}
 	l.cache[g] = id
+	l.uses[id]++
 	return id, nil
 }
 

@@ -458,10 +458,12 @@ func (ap *applier) message(ctx context.Context, channelID, id snowflake.ID) (sto
 		return storage.Message{}, false, err
 	}
 	if ok, err := ap.holds(ctx, channelID); err != nil || !ok {
+		ap.l.unneeded(id)
 		return storage.Message{}, false, err
 	}
 	m, err := ap.tx.Message(ctx, channelID, id)
 	if errors.Is(err, storage.ErrNotFound) {
+		ap.l.unneeded(id)
 		return storage.Message{}, false, nil
 	}
 	return m, err == nil, err
@@ -514,6 +516,7 @@ func (ap *applier) applyMessage(ctx context.Context, typ string, d []byte) error
 		if ok, err := ap.holds(ctx, m.ChannelID); err != nil {
 			return err
 		} else if !ok {
+			ap.l.unneeded(m.ID)
 			return errNotHeld
 		}
 		sm := messageFrom(m, ap.g.guildID(), h.now())
@@ -559,6 +562,7 @@ func (ap *applier) applyMessage(ctx context.Context, typ string, d []byte) error
 		if err != nil || !ok {
 			return err
 		}
+		ap.l.unneeded(m.ID)
 		if err := h.keepRevision(ctx, tx, old, 0, true); err != nil {
 			return err
 		}
@@ -571,6 +575,7 @@ func (ap *applier) applyMessage(ctx context.Context, typ string, d []byte) error
 		if err := ap.l.owned(append([]snowflake.ID{m.ChannelID}, m.IDs...)...); err != nil {
 			return err
 		}
+		ap.l.unneeded(m.IDs...)
 		if ok, err := ap.holds(ctx, m.ChannelID); err != nil || !ok {
 			return err
 		}
@@ -713,6 +718,7 @@ func (ap *applier) applyGuild(ctx context.Context, typ string, d []byte) error {
 		if r.RoleID == g.ID {
 			return fmt.Errorf("delete of @everyone: %w", ErrForbidden)
 		}
+		ap.l.unneeded(r.RoleID)
 		if ok, err := roleOf(ctx, tx, g.ID, r.RoleID); err != nil || !ok {
 			return err
 		}
@@ -727,6 +733,7 @@ func (ap *applier) deleteChannel(ctx context.Context, id snowflake.ID) error {
 	if err := ap.l.owned(id); err != nil {
 		return err
 	}
+	ap.l.unneeded(id)
 	if ok, err := ap.holds(ctx, id); err != nil || !ok {
 		return err
 	}
