@@ -264,11 +264,14 @@ func (h *Homeserver) ApplyEvents(ctx context.Context, origin string, batch Event
 	if !ok || g.Origin != origin {
 		return fmt.Errorf("%s sent events of guild %q: %w", origin, batch.Guild, ErrForbidden)
 	}
-	unlock := h.replicas.lock(guildID)
-	defer unlock()
 	if opening {
+		// No lock: the ID is new and known to nobody else (a lock kept per
+		// refused opening would grow without bound). Two openings of the
+		// same DM at once collide on its mapping, and one fails.
 		return h.applyBatch(ctx, g, storage.Replica{LogID: guildID, Origin: origin}, batch, true)
 	}
+	unlock := h.replicas.lock(guildID)
+	defer unlock()
 	rep, err := h.store.Replica(ctx, guildID)
 	if err != nil {
 		return storeErr("apply events", err)
@@ -1227,6 +1230,9 @@ func (h *Homeserver) ApplyEphemeral(ctx context.Context, peer string, e Ephemera
 	case gOrigin == h.cfg.ServerName && e.Type == "PRESENCE_UPDATE" && userOrigin == peer:
 		userID, err := h.lookupGlobal(ctx, userGlobal, ErrUnknownUser)
 		if err != nil {
+			return err
+		}
+		if _, err := h.peerPrincipal(ctx, peer, userGlobal, userID); err != nil {
 			return err
 		}
 		if _, err := h.hot.Member(ctx, guildID, userID); err != nil {
