@@ -6,9 +6,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -300,5 +303,186 @@ func testOwnership(t *testing.T, backend st.Backend) {
 	}
 	if m := string(b.Do(t, "GET", "/metrics", "", nil).Body); !strings.Contains(m, `hearth_federation_inbound_rejected_total{reason="forbidden"}`) {
 		t.Error("B counts no forbidden request")
+	}
+}
+
+// A rogue origin's answers are held to the same rules as its transactions:
+// a join snapshot, or a history page, that names the receiver's objects (or
+// a third server's) where only the origin's own belong is refused whole and
+// leaves nothing behind. The rogue here is a plain HTTP server standing for
+// a homeserver: it answers B's signed requests with crafted state.
+func TestFederationOwnershipOfAnswers(t *testing.T) {
+	st.ForEachBackend(t, testOwnershipOfAnswers)
+}
+
+func testOwnershipOfAnswers(t *testing.T, backend st.Backend) {
+	ctx := context.Background()
+	b := st.Start(t, st.Options{Backend: backend})
+	B := b.ServerName()
+	bob := register(t, b, "bob")
+	bg := ok(t, bob.do(t, "POST", "/api/v10/guilds", map[string]any{"name": "Home"}), 201)["id"].(string)
+	_, bch := bob.guildNamed(t, "Home")
+	brole := ok(t, bob.do(t, "POST", "/api/v10/guilds/"+bg+"/roles", map[string]any{"name": "mods"}), 200)["id"].(string)
+	bmsg := ok(t, bob.do(t, "POST", "/api/v10/channels/"+bch+"/messages", map[string]any{"content": "b-secret"}), 200)["id"].(string)
+	bgG, bchG, bmsgG, broleG := bg+"@"+B, bch+"@"+B, bmsg+"@"+B, brole+"@"+B
+
+	var mu sync.Mutex
+	var snapshot, history any
+	rogue := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		switch {
+		case r.URL.Path == federation.JoinPath:
+			_ = json.NewEncoder(w).Encode(snapshot)
+		case strings.HasSuffix(r.URL.Path, "/members"):
+			_ = json.NewEncoder(w).Encode(map[string]any{"members": []any{}, "next": ""})
+		case strings.HasSuffix(r.URL.Path, "/events"):
+			after, _ := strconv.Atoi(r.URL.Query().Get("after"))
+			_ = json.NewEncoder(w).Encode(map[string]any{"guild": strings.Split(r.URL.Path, "/")[5], "from": after, "to": after, "events": []any{}})
+		case strings.HasSuffix(r.URL.Path, "/messages"):
+			_ = json.NewEncoder(w).Encode(history)
+		default:
+			w.WriteHeader(http.StatusNotFound)
+			_ = json.NewEncoder(w).Encode(map[string]any{"code": "NOT_FOUND", "message": "no"})
+		}
+	}))
+	t.Cleanup(rogue.Close)
+	F := strings.TrimPrefix(rogue.URL, "http://")
+	ids := snowflake.NewGenerator(9)
+	fresh := func() string { return ids.Next().String() + "@" + F }
+	now := time.Now().UTC().Format(time.RFC3339Nano)
+	eve := map[string]any{"id": fresh(), "username": "eve"}
+
+	// snap is a well-formed snapshot of a rogue guild bob joins, changed
+	// by mod.
+	type parts struct {
+		guild   map[string]any
+		channel map[string]any
+		members []any
+	}
+	var gid, ch, floor string
+	snap := func(mod func(p *parts)) any {
+		gid, ch, floor = fresh(), fresh(), fresh()
+		p := parts{
+			channel: map[string]any{"id": ch, "type": 0, "guild_id": gid, "name": "general", "position": 0,
+				"permission_overwrites": []any{}, "last_message_id": floor},
+			members: []any{
+				map[string]any{"user": eve, "roles": []any{}, "joined_at": now},
+				map[string]any{"user": map[string]any{"id": bob.id + "@" + B, "username": "bob"}, "roles": []any{}, "joined_at": now},
+			},
+		}
+		p.guild = map[string]any{"id": gid, "name": "Fake", "owner_id": eve["id"], "verification_level": 0, "features": []any{},
+			"roles":  []any{map[string]any{"id": gid, "name": "@everyone", "permissions": "1071698660929", "position": 0}},
+			"emojis": []any{}, "threads": []any{}, "joined_at": now, "member_count": 2}
+		if mod != nil {
+			mod(&p)
+		}
+		p.guild["channels"] = []any{p.channel}
+		return map[string]any{"seq": 0, "guild": p.guild, "members": p.members,
+			"invite": map[string]any{"type": 0, "code": "fake", "guild": map[string]any{"id": gid, "name": "Fake"}, "guild_id": gid,
+				"channel": map[string]any{"id": ch, "name": "general", "type": 0}, "inviter": eve}}
+	}
+
+	state := func() string {
+		var sb strings.Builder
+		for _, p := range []string{"/users/@me", "/users/@me/guilds", "/guilds/" + bg + "/roles", "/guilds/" + bg + "/channels",
+			"/guilds/" + bg + "/members?limit=100", "/channels/" + bch + "/messages?limit=50"} {
+			r := bob.do(t, "GET", "/api/v10"+p, nil)
+			fmt.Fprintf(&sb, "%s %d %s\n", p, r.Status, r.Body)
+		}
+		return sb.String()
+	}
+	store := b.Store()
+	mapped := func(g string) bool {
+		raw, origin, _ := strings.Cut(g, "@")
+		_, err := store.FederatedID(ctx, origin, raw)
+		if err != nil && !errors.Is(err, storage.ErrNotFound) {
+			t.Fatal(err)
+		}
+		return err == nil
+	}
+
+	for _, tc := range []struct {
+		name string
+		mod  func(p *parts)
+	}{
+		{"a channel of B's guild", func(p *parts) { p.channel["id"] = bchG }},
+		{"B's @everyone among its roles", func(p *parts) {
+			p.guild["roles"] = append(p.guild["roles"].([]any), map[string]any{"id": bgG, "name": "@everyone", "permissions": "8"})
+		}},
+		{"a member with B's role", func(p *parts) {
+			p.members = append(p.members, map[string]any{"user": map[string]any{"id": fresh(), "username": "mallory"},
+				"roles": []any{broleG}, "joined_at": now})
+		}},
+		{"B's channel as system channel", func(p *parts) { p.guild["system_channel_id"] = bchG }},
+		{"a channel of a third server", func(p *parts) { p.channel["id"] = "1@c.example" }},
+	} {
+		t.Run("snapshot naming "+tc.name, func(t *testing.T) {
+			mu.Lock()
+			snapshot = snap(tc.mod)
+			mu.Unlock()
+			before := state()
+			st.Expect(t, bob.do(t, "POST", "/api/v10/invites/fake@"+F, nil), 403, st.Code(50001))
+			if after := state(); after != before {
+				t.Fatalf("B's state changed:\nbefore:\n%s\nafter:\n%s", before, after)
+			}
+			for _, g := range []string{gid, ch, eve["id"].(string)} {
+				if mapped(g) {
+					t.Fatalf("the refused snapshot left a mapping of %s", g)
+				}
+			}
+			if reps, err := store.Replicas(ctx); err != nil || len(reps) != 0 {
+				t.Fatalf("replicas %v, %v", reps, err)
+			}
+		})
+	}
+
+	// A well-formed snapshot is taken: bob is in the rogue's guild, whose
+	// channel's history from before the join is read from the rogue.
+	mu.Lock()
+	snapshot = snap(nil)
+	mu.Unlock()
+	ok(t, bob.do(t, "POST", "/api/v10/invites/fake@"+F, nil), 200)
+	_, fch := bob.guildNamed(t, "Fake")
+	old := func(extra map[string]any) any {
+		m := map[string]any{"id": floor, "channel_id": ch, "author": eve, "content": "old", "type": 0, "timestamp": now,
+			"mentions": []any{}, "mention_roles": []any{}, "attachments": []any{}, "embeds": []any{}}
+		for k, v := range extra {
+			m[k] = v
+		}
+		return []any{m}
+	}
+	for _, tc := range []struct {
+		name  string
+		extra map[string]any
+	}{
+		{"a reply to B's private message", map[string]any{"message_reference": map[string]any{"message_id": bmsgG, "channel_id": bchG}}},
+		{"B's role mentioned", map[string]any{"mention_roles": []any{broleG}}},
+		{"a message in B's channel", map[string]any{"channel_id": bchG}},
+	} {
+		t.Run("history naming "+tc.name, func(t *testing.T) {
+			mu.Lock()
+			history = old(tc.extra)
+			mu.Unlock()
+			before := state()
+			if got := bob.contents(t, fch, 50); len(got) != 0 {
+				t.Fatalf("bob reads %q", got)
+			}
+			if after := state(); after != before {
+				t.Fatalf("B's state changed:\nbefore:\n%s\nafter:\n%s", before, after)
+			}
+			if mapped(floor) {
+				t.Fatalf("the refused history left a mapping of %s", floor)
+			}
+		})
+	}
+	// The same page, well-formed, is stored: the refusals were of what it
+	// named, not of history.
+	mu.Lock()
+	history = old(nil)
+	mu.Unlock()
+	if got := bob.contents(t, fch, 50); strings.Join(got, "|") != "old" {
+		t.Fatalf("bob reads %q, want the rogue's old message", got)
 	}
 }
