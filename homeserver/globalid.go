@@ -388,8 +388,8 @@ func (l *localizer) mayName(ctx context.Context, g, origin string, m storage.Map
 		return nil
 	}
 	if origin == l.origin {
-		if m.Scope == 0 || m.Scope == l.scope {
-			return nil
+		if m.Scope == 0 || m.Scope == l.scope || l.asUser {
+			return nil // a user object: ensureUser checks the row
 		}
 		// A user first named by a bare ID (an owner_id, a reaction's
 		// user_id) was mapped in that replica's scope; users belong to
@@ -414,25 +414,44 @@ func (l *localizer) mayName(ctx context.Context, g, origin string, m storage.Map
 }
 
 // mention localizes the ID of a mention in a message's text. A mention is
-// text and never the target of a write, so in replica mode one that the
-// rules refuse (a channel of this server, an object of another replica)
-// or that names nothing known here is left as the origin wrote it rather
-// than refusing the event, and it makes no mapping: no object needs one.
+// text and never the target of a write: in replica mode it is only looked
+// up (an ID of this server is its own number, any other one what it maps
+// to), never checked against the rules nor cached for the IDs that are,
+// and it makes no mapping: one that names nothing known here is left as
+// the origin wrote it.
 func (l *localizer) mention(ctx context.Context, g string) (string, bool) {
-	tx := l.tx
-	if l.origin != "" {
-		l.tx = nil
-	}
-	id, err := l.id(ctx, g)
-	l.tx = tx
-	switch {
-	case err == nil:
+	if l.origin == "" {
+		id, err := l.id(ctx, g)
+		if err != nil {
+			l.err = err
+			return g, false
+		}
 		return strconv.FormatUint(uint64(id), 10), true
-	case l.origin != "" && (errors.Is(err, ErrForbidden) || errors.Is(err, errUnknownGlobal)):
+	}
+	raw, origin, ok := ParseGlobalID(g)
+	switch {
+	case !ok:
+		return g, false
+	case origin == l.h.cfg.ServerName:
+		return raw, true
+	}
+	if id, ok := l.cache[g]; ok {
+		return strconv.FormatUint(uint64(id), 10), true
+	}
+	m, found := l.known[g]
+	if !found && !l.absent[g] {
+		var err error
+		m, err = l.r.FederatedID(ctx, origin, raw)
+		if err != nil && !errors.Is(err, storage.ErrNotFound) {
+			l.err = err
+			return g, false
+		}
+		found = err == nil
+	}
+	if !found {
 		return g, false
 	}
-	l.err = err
-	return g, false
+	return strconv.FormatUint(uint64(m.Local), 10), true
 }
 
 // payload localizes every global ID of a payload. Strings under ID keys
