@@ -157,7 +157,7 @@ func (h *Homeserver) globalizeMany(ctx context.Context, r storage.Reader, payloa
 //
 // In replica mode (origin set, see forReplica) it resolves what one origin
 // says about one replica, and refuses with ErrForbidden, before anything is
-// written, every ID the origin does not own there (spec/federation.md §10):
+// written, every ID the origin does not own there (spec/federation.md §10.1):
 //   - an ID of this server names one of its users, or is refused: the
 //     receiver's channels, messages, roles, emojis and guilds are never
 //     named by a peer;
