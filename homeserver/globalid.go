@@ -51,10 +51,16 @@ var (
 	globalMention = regexp.MustCompile(`<(@!?|@&|#)(\d{1,20}@[A-Za-z0-9.:\-\[\]]{1,255})>`)
 )
 
+// userIDKey reports whether a JSON key holds a bare user ID (no user
+// object around it).
+func userIDKey(k string) bool {
+	return k == "user_id" || k == "owner_id" || k == "author_id"
+}
+
 // walkIDs calls fn on every ID string of a decoded JSON value (values of
-// ID keys, and the IDs of mentions in "content"), replacing each with what
-// fn returns.
-func walkIDs(v any, key string, fn func(string) string, content func(string) string) any {
+// ID keys, with the key, and the IDs of mentions in "content"), replacing
+// each with what fn returns.
+func walkIDs(v any, key string, fn func(key, id string) string, content func(string) string) any {
 	switch x := v.(type) {
 	case map[string]any:
 		for k, e := range x {
@@ -70,7 +76,7 @@ func walkIDs(v any, key string, fn func(string) string, content func(string) str
 		}
 	case string:
 		if idKey(key) {
-			return fn(x)
+			return fn(key, x)
 		}
 	}
 	return v
@@ -120,7 +126,7 @@ func (h *Homeserver) globalizeMany(ctx context.Context, r storage.Reader, payloa
 		if err != nil {
 			return nil, err
 		}
-		vs[i] = walkIDs(v, "", collect, collectContent)
+		vs[i] = walkIDs(v, "", func(_, s string) string { return collect(s) }, collectContent)
 	}
 	origins, err := r.FederatedOrigins(ctx, ids)
 	if err != nil {
@@ -144,7 +150,7 @@ func (h *Homeserver) globalizeMany(ctx context.Context, r storage.Reader, payloa
 	}
 	out := make([][]byte, len(vs))
 	for i, v := range vs {
-		if out[i], err = json.Marshal(walkIDs(v, "", global, content)); err != nil {
+		if out[i], err = json.Marshal(walkIDs(v, "", func(_, s string) string { return global(s) }, content)); err != nil {
 			return nil, err
 		}
 	}
@@ -197,8 +203,12 @@ type localizer struct {
 	// own holds the local IDs that name objects of origin.
 	own map[snowflake.ID]bool
 	// asUser is set while ensureUser maps a user object's ID: only then may
-	// a third server's unknown ID be mapped (as a user).
-	asUser bool
+	// a third server's unknown ID be mapped (as a user). userKey is set
+	// while an ID under a bare user ID key is resolved: a new one of the
+	// origin is mapped as a user (scope 0), so that naming the user again
+	// from another of its replicas is not taken for a cross-replica
+	// reference.
+	asUser, userKey bool
 	// uses counts how often each local ID was resolved, and idle how many
 	// of those were as the target of a delete (or of a change that found
 	// nothing): a new mapping used only so is not written by flush, since
@@ -286,7 +296,7 @@ func globalsIn(v any) []string {
 		}
 		return s
 	}
-	walkIDs(v, "", add, func(s string) string {
+	walkIDs(v, "", func(_, s string) string { return add(s) }, func(s string) string {
 		for _, m := range globalMention.FindAllStringSubmatch(s, -1) {
 			add(m[2])
 		}
@@ -352,7 +362,7 @@ func (l *localizer) id(ctx context.Context, g string) (snowflake.ID, error) {
 			id = l.h.cfg.IDs.Next()
 			gid := storage.GlobalID{Origin: origin, OriginID: raw}
 			nm := storage.Mapping{Local: id, Scope: l.scope}
-			if l.asUser {
+			if l.asUser || l.userKey {
 				nm.Scope = 0
 			}
 			if l.deferred {
@@ -466,14 +476,16 @@ func (l *localizer) payload(ctx context.Context, b []byte) ([]byte, error) {
 
 // value is payload for a decoded payload, which it rewrites in place.
 func (l *localizer) value(ctx context.Context, v any) ([]byte, error) {
-	local := func(s string) string {
+	local := func(key, s string) string {
 		if l.err != nil {
 			return s
 		}
 		if _, _, ok := ParseGlobalID(s); !ok {
 			return s
 		}
+		l.userKey = userIDKey(key)
 		id, err := l.id(ctx, s)
+		l.userKey = false
 		if err != nil {
 			l.err = err
 			return s
