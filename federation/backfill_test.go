@@ -422,7 +422,8 @@ func TestFederationRefusesHostileHistory(t *testing.T) {
 			return ""
 		})
 		for _, id := range aliases {
-			local, err := b.Store().FederatedID(ctx, a.ServerName(), id)
+			m, err := b.Store().FederatedID(ctx, a.ServerName(), id)
+			local := m.Local
 			if err != nil || local.String() == id || local.Node() != snowflake.BackfillNode {
 				t.Fatalf("%s@%s maps to %v, %v: want a backfill ID of B's own", id, a.ServerName(), local, err)
 			}

@@ -183,7 +183,7 @@ func (h *Homeserver) backfill(ctx context.Context, channelID snowflake.ID, limit
 				return fmt.Errorf("%w: it names %s@%s as a user: %w", errRefusedHistory, u, h.cfg.ServerName, err)
 			}
 		}
-		l := h.newLocalizer(tx, tx)
+		l := h.newLocalizer(tx, tx).forReplica(rl.Origin, rl.ID)
 		if err := l.preload(ctx, globalsIn(v)); err != nil {
 			return err
 		}
@@ -224,7 +224,7 @@ func (h *Homeserver) backfill(ctx context.Context, channelID snowflake.ID, limit
 				if err := tx.RemapFederatedMessage(ctx, rl.ID, g, id, next); err != nil {
 					return err
 				}
-			} else if err := tx.MapFederatedID(ctx, g, next); err != nil {
+			} else if err := tx.MapFederatedID(ctx, g, storage.Mapping{Local: next, Scope: rl.ID}); err != nil {
 				return err
 			}
 			l.cache[m.global], l.absent[m.global] = next, false

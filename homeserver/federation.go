@@ -310,6 +310,12 @@ func (h *Homeserver) ensureUsers(ctx context.Context, tx storage.Tx, l *localize
 	return nil
 }
 
+// ensureUser mirrors one user object of a global payload. A user of
+// another server gets a row on first sight, whoever names them; their
+// profile (username, global name, bot) is updated only when the payload
+// was signed by their own server, so that no peer renames a third server's
+// user. This server's own users are never touched, and a mapping that
+// points at a row of another server's user (an alias) is refused.
 func (h *Homeserver) ensureUser(ctx context.Context, tx storage.Tx, l *localizer, obj map[string]any) error {
 	gid, _ := obj["id"].(string)
 	raw, origin, ok := ParseGlobalID(gid)
@@ -323,7 +329,9 @@ func (h *Homeserver) ensureUser(ctx context.Context, tx storage.Tx, l *localizer
 	}
 	global, _ := obj["global_name"].(string)
 	bot, _ := obj["bot"].(bool)
+	l.asUser = true
 	id, err := l.id(ctx, gid)
+	l.asUser = false
 	if err != nil {
 		return err
 	}
@@ -339,8 +347,14 @@ func (h *Homeserver) ensureUser(ctx context.Context, tx storage.Tx, l *localizer
 	if err != nil {
 		return err
 	}
-	if u.Username != name || u.GlobalName != global {
-		u.Username, u.GlobalName = name, clip(global, GlobalNameMax)
+	if u.Origin != origin || u.OriginID != raw {
+		return fmt.Errorf("user %s maps to a user of %q: %w", gid, u.Origin, ErrForbidden)
+	}
+	if origin != l.signer {
+		return nil
+	}
+	if u.Username != name || u.GlobalName != global || u.Bot != bot {
+		u.Username, u.GlobalName, u.Bot = name, clip(global, GlobalNameMax), bot
 		if err := tx.UpdateUser(ctx, u); err != nil {
 			return fmt.Errorf("mirror user %s: %w", gid, err)
 		}
@@ -368,6 +382,7 @@ func (h *Homeserver) peerUser(ctx context.Context, peer string, ru RemoteUser) (
 	var id snowflake.ID
 	err := h.store.Update(ctx, func(tx storage.Tx) error {
 		l := h.newLocalizer(tx, tx)
+		l.signer = peer
 		obj := map[string]any{"id": ru.ID, "username": ru.Username, "bot": ru.Bot}
 		if ru.GlobalName != nil {
 			obj["global_name"] = *ru.GlobalName
@@ -382,7 +397,21 @@ func (h *Homeserver) peerUser(ctx context.Context, peer string, ru RemoteUser) (
 	if err != nil {
 		return Principal{}, domainErr("peer user", err)
 	}
-	return h.principalOf(ctx, id)
+	return h.peerPrincipal(ctx, peer, ru.ID, id)
+}
+
+// peerPrincipal is the principal of peer's user gid, whose local row is
+// id. The row must be that user's: a mapping aliased onto a user of this
+// server (or of a third one) would let the peer act as them.
+func (h *Homeserver) peerPrincipal(ctx context.Context, peer, gid string, id snowflake.ID) (Principal, error) {
+	p, err := h.principalOf(ctx, id)
+	if err != nil {
+		return Principal{}, err
+	}
+	if p.User.Origin != peer {
+		return Principal{}, fmt.Errorf("%s speaks for %q, which is not its user here: %w", peer, gid, ErrForbidden)
+	}
+	return p, nil
 }
 
 // principalOf is how a peer's user acts here: as the user, with no
@@ -409,7 +438,7 @@ func (h *Homeserver) actor(ctx context.Context, peer, gid string) (Principal, er
 	if err != nil {
 		return Principal{}, storeErr("actor", err)
 	}
-	return h.principalOf(ctx, id)
+	return h.peerPrincipal(ctx, peer, gid, id)
 }
 
 // lookupGlobal localizes an ID of this server's own objects (or objects it

@@ -62,14 +62,14 @@ func (h *Homeserver) forwardSend(ctx context.Context, p Principal, g replicaLog,
 	if err != nil {
 		return discord.Message{}, err
 	}
-	return h.replicaResult(ctx, p, channelID, res)
+	return h.replicaResult(ctx, p, g, channelID, res)
 }
 
 // replicaResult answers a forwarded send or edit from the replica, which
 // holds the message by now: the client gets this server's IDs and links.
-func (h *Homeserver) replicaResult(ctx context.Context, p Principal, channelID snowflake.ID, res ActResult) (discord.Message, error) {
+func (h *Homeserver) replicaResult(ctx context.Context, p Principal, g replicaLog, channelID snowflake.ID, res ActResult) (discord.Message, error) {
 	var sent discord.Message
-	if err := h.localResult(ctx, res, &sent); err != nil {
+	if err := h.localResult(ctx, g, res, &sent); err != nil {
 		return discord.Message{}, err
 	}
 	out, err := h.Message(ctx, p, channelID, sent.ID)
@@ -104,7 +104,7 @@ func (h *Homeserver) forwardEdit(ctx context.Context, p Principal, g replicaLog,
 	if err != nil {
 		return discord.Message{}, err
 	}
-	return h.replicaResult(ctx, p, channelID, res)
+	return h.replicaResult(ctx, p, g, channelID, res)
 }
 
 // forwardSimple forwards an action without a result.
@@ -172,7 +172,7 @@ func (h *Homeserver) forwardThread(ctx context.Context, p Principal, g replicaLo
 		return discord.Channel{}, err
 	}
 	var out discord.Channel
-	if err := h.localResult(ctx, res, &out); err != nil {
+	if err := h.localResult(ctx, g, res, &out); err != nil {
 		return discord.Channel{}, err
 	}
 	if local, err := h.Thread(ctx, p, out.ID); err == nil {
@@ -217,7 +217,7 @@ func (h *Homeserver) forwardInvite(ctx context.Context, p Principal, g replicaLo
 		return discord.Invite{}, err
 	}
 	var out discord.Invite
-	if err := h.localResult(ctx, res, &out); err != nil {
+	if err := h.localResult(ctx, g, res, &out); err != nil {
 		return discord.Invite{}, err
 	}
 	out.Code += "@" + g.Origin
@@ -286,7 +286,7 @@ func (h *Homeserver) forwardRoleFields(ctx context.Context, p Principal, g repli
 		return discord.Role{}, err
 	}
 	var out discord.Role
-	err = h.localResult(ctx, res, &out)
+	err = h.localResult(ctx, g, res, &out)
 	return out, err
 }
 
@@ -322,7 +322,7 @@ func (h *Homeserver) forwardChannelFields(ctx context.Context, p Principal, g re
 		return discord.Channel{}, err
 	}
 	var out discord.Channel
-	if err := h.localResult(ctx, res, &out); err != nil {
+	if err := h.localResult(ctx, g, res, &out); err != nil {
 		return discord.Channel{}, err
 	}
 	if action != ActChanDelete {
@@ -361,7 +361,7 @@ func (h *Homeserver) forwardEmoji(ctx context.Context, p Principal, g replicaLog
 		return discord.Emoji{}, err
 	}
 	var out discord.Emoji
-	err = h.localResult(ctx, res, &out)
+	err = h.localResult(ctx, g, res, &out)
 	return out, err
 }
 

@@ -238,7 +238,24 @@ func (h *Homeserver) remoteInvite(ctx context.Context, server, code string) (dis
 	}
 	var out discord.Invite
 	err = h.update(ctx, func(tx storage.Tx, _ *events) error {
-		l := h.newLocalizer(tx, tx)
+		// The preview may name the origin's objects and users, none of
+		// this server's objects: it is checked as a replica's event, in
+		// the scope of the guild's replica when there is one (before the
+		// join, what it maps is in no replica's scope yet).
+		var scope snowflake.ID
+		if obj, ok := v.(map[string]any); ok {
+			g, _ := obj["guild"].(map[string]any)
+			gid, _ := g["id"].(string)
+			if raw, origin, ok := ParseGlobalID(gid); ok && origin == server {
+				m, err := tx.FederatedID(ctx, server, raw)
+				if err == nil && (m.Scope == m.Local || m.Scope == 0) {
+					scope = m.Local
+				} else if err != nil && !errors.Is(err, storage.ErrNotFound) {
+					return err
+				}
+			}
+		}
+		l := h.newLocalizer(tx, tx).forReplica(server, scope)
 		local, err := h.localize(ctx, tx, l, v)
 		if err != nil {
 			return err

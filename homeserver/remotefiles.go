@@ -2,7 +2,7 @@ package homeserver
 
 import (
 	"context"
-	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 
@@ -107,6 +107,12 @@ func syncEmojis(ctx context.Context, tx storage.Tx, guildID snowflake.ID, list [
 			}
 			continue
 		}
+		if _, err := tx.Emoji(ctx, e.ID); err == nil {
+			// Another guild's emoji under this ID: refused, not changed.
+			return fmt.Errorf("emoji %d belongs to another guild: %w", e.ID, ErrForbidden)
+		} else if !errors.Is(err, storage.ErrNotFound) {
+			return err
+		}
 		var creator snowflake.ID
 		if e.User != nil {
 			creator = e.User.ID
@@ -117,15 +123,6 @@ func syncEmojis(ctx context.Context, tx storage.Tx, guildID snowflake.ID, list [
 		}
 	}
 	return nil
-}
-
-// applyEmojis applies GUILD_EMOJIS_UPDATE to a replica.
-func applyEmojis(ctx context.Context, tx storage.Tx, guildID snowflake.ID, d []byte) error {
-	var e discord.EmojisEvent
-	if err := json.Unmarshal(d, &e); err != nil {
-		return err
-	}
-	return syncEmojis(ctx, tx, guildID, e.Emojis)
 }
 
 // borrowUploads fetches from peer the files its user is sending in one of

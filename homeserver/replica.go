@@ -123,13 +123,14 @@ func (h *Homeserver) forward(ctx context.Context, p Principal, rl replicaLog, ac
 	return res, nil
 }
 
-// localResult localizes the result of an act; every ID in it is known
-// once the replica has caught up.
-func (h *Homeserver) localResult(ctx context.Context, res ActResult, out any) error {
+// localResult localizes the result of an act of replica rl; every ID in
+// it is known once the replica has caught up, and, as in the origin's
+// events, names only the origin's objects in rl and users.
+func (h *Homeserver) localResult(ctx context.Context, rl replicaLog, res ActResult, out any) error {
 	var b []byte
 	err := h.store.Update(ctx, func(tx storage.Tx) error {
 		var err error
-		b, err = h.newLocalizer(tx, tx).payload(ctx, res.Result)
+		b, err = h.newLocalizer(tx, tx).forReplica(rl.Origin, rl.ID).payload(ctx, res.Result)
 		return err
 	})
 	if err != nil {
@@ -202,7 +203,7 @@ func (h *Homeserver) pullLocked(ctx context.Context, guildID snowflake.ID, upTo 
 		if upTo < 0 || batch.To < upTo {
 			next = fetch(batch.To)
 		}
-		if err := h.applyBatch(ctx, rl, rep, batch); err != nil {
+		if err := h.applyBatch(ctx, rl, rep, batch, false); err != nil {
 			return err
 		}
 		rep.Seq = batch.To
@@ -242,26 +243,41 @@ func (h *Homeserver) syncReplica(ctx context.Context, guildID snowflake.ID) erro
 // ApplyEvents applies a transaction of events that origin pushed for one
 // of its guilds. A batch already applied changes nothing; one that starts
 // past the replica makes it fetch the missing events from the origin
-// first. Only the guild's origin may send its events.
+// first. Only the guild's origin may send its events, and they may name
+// only what the origin owns in that replica (spec/federation.md §10): a
+// batch that names anything else is refused whole, with ErrForbidden.
 func (h *Homeserver) ApplyEvents(ctx context.Context, origin string, batch EventBatch) error {
 	_, gOrigin, ok := ParseGlobalID(batch.Guild)
 	if !ok || gOrigin != origin {
 		return fmt.Errorf("%s sent events of guild %q: %w", origin, batch.Guild, ErrForbidden)
 	}
 	guildID, err := h.lookupGlobal(ctx, batch.Guild, ErrUnknownGuild)
+	opening := false
 	if errors.Is(err, ErrUnknownGuild) && opensDM(batch) {
-		guildID, err = h.newDMReplica(ctx, origin, batch.Guild)
+		// A DM channel's first batch: its replica is made by the batch's
+		// own transaction, so that a refused batch leaves nothing.
+		guildID, err, opening = h.cfg.IDs.Next(), nil, true
 	}
 	if err != nil {
 		return err
 	}
 	g, ok := h.replicaByLog(ctx, guildID)
 	if !ok && opensDM(batch) {
-		// A DM replica not made yet: its first event creates it.
-		ok, g = true, replicaLog{ID: guildID, Origin: origin, Global: batch.Guild}
+		// A DM replica whose channel is not made yet: its first event
+		// creates it.
+		rep, rerr := h.store.Replica(ctx, guildID)
+		if opening || (rerr == nil && rep.Origin == origin) {
+			ok, g = true, replicaLog{ID: guildID, Origin: origin, Global: batch.Guild}
+		}
 	}
 	if !ok || g.Origin != origin {
 		return fmt.Errorf("%s sent events of guild %q: %w", origin, batch.Guild, ErrForbidden)
+	}
+	if opening {
+		// No lock: the ID is new and known to nobody else (a lock kept per
+		// refused opening would grow without bound). Two openings of the
+		// same DM at once collide on its mapping, and one fails.
+		return h.applyBatch(ctx, g, storage.Replica{LogID: guildID, Origin: origin}, batch, true)
 	}
 	unlock := h.replicas.lock(guildID)
 	defer unlock()
@@ -283,13 +299,15 @@ func (h *Homeserver) ApplyEvents(ctx context.Context, origin string, batch Event
 			return nil
 		}
 	}
-	return h.applyBatch(ctx, g, rep, batch)
+	return h.applyBatch(ctx, g, rep, batch, false)
 }
 
 // applyBatch applies, in one transaction, the events of a batch past the
 // replica's position, appending each to this server's log of the guild
 // (so that local sessions receive it) and moving the replica to batch.To.
-func (h *Homeserver) applyBatch(ctx context.Context, g replicaLog, rep storage.Replica, batch EventBatch) error {
+// With opening, the batch starts a DM replica: its mapping and position
+// are written by the same transaction.
+func (h *Homeserver) applyBatch(ctx context.Context, g replicaLog, rep storage.Replica, batch EventBatch, opening bool) error {
 	if batch.From > rep.Seq {
 		return fmt.Errorf("batch after %d, replica at %d: %w", batch.From, rep.Seq, ErrGap)
 	}
@@ -302,8 +320,13 @@ func (h *Homeserver) applyBatch(ctx context.Context, g replicaLog, rep storage.R
 	}
 	err := h.update(ctx, func(tx storage.Tx, ev *events) error {
 		ev.applyingReplica(g.ID)
-		l := h.newLocalizer(tx, tx)
+		l := h.newLocalizer(tx, tx).forReplica(g.Origin, g.ID)
 		l.deferred = true
+		if opening {
+			raw, origin, _ := ParseGlobalID(g.Global)
+			l.pending[storage.GlobalID{Origin: origin, OriginID: raw}] = storage.Mapping{Local: g.ID, Scope: g.ID}
+			l.cache[g.Global], l.own[g.ID] = g.ID, true
+		}
 		var globals []string
 		decoded := make([]any, len(batch.Events))
 		for i, e := range batch.Events {
@@ -320,7 +343,7 @@ func (h *Homeserver) applyBatch(ctx context.Context, g replicaLog, rep storage.R
 		if err := l.preload(ctx, globals); err != nil {
 			return err
 		}
-		ap := &applier{h: h, tx: tx, ev: ev, g: g, channels: map[snowflake.ID]bool{}}
+		ap := &applier{h: h, tx: tx, ev: ev, g: g, l: l, channels: map[snowflake.ID]bool{}}
 		for i, e := range batch.Events {
 			if e.Seq <= rep.Seq {
 				continue
@@ -331,6 +354,11 @@ func (h *Homeserver) applyBatch(ctx context.Context, g replicaLog, rep storage.R
 			}
 			if err := ap.apply(ctx, e.Type, d); err != nil {
 				return fmt.Errorf("apply %s (seq %d): %w", e.Type, e.Seq, err)
+			}
+		}
+		if opening {
+			if err := ap.openedForUs(ctx); err != nil {
+				return err
 			}
 		}
 		if err := ap.flushMessages(ctx); err != nil {
@@ -364,15 +392,20 @@ func ignoreMissing(err error) error {
 // Runs of new messages are inserted together: a busy guild's batch is
 // mostly MESSAGE_CREATE.
 type applier struct {
-	h        *Homeserver
-	tx       storage.Tx
-	ev       *events
-	g        replicaLog
+	h  *Homeserver
+	tx storage.Tx
+	ev *events
+	g  replicaLog
+	// l localized the batch: it knows which IDs name the origin's objects.
+	l        *localizer
 	msgs     []storage.Message
 	channels map[snowflake.ID]bool
 	// rewrite, when set, is the payload to dispatch here instead of the
 	// origin's (its links point at this server).
 	rewrite []byte
+	// opened is set once a DM replica's CHANNEL_CREATE named a user of
+	// this server.
+	opened bool
 }
 
 func (ap *applier) flushMessages(ctx context.Context) error {
@@ -385,17 +418,68 @@ func (ap *applier) flushMessages(ctx context.Context) error {
 }
 
 // holds reports whether the replica has a channel (it lacks threads and
-// channels none of its members may see).
+// channels none of its members may see). A channel that exists here but
+// outside the replica (a guild of this server or of another origin, a
+// DM) is refused: the origin may not touch it.
 func (ap *applier) holds(ctx context.Context, channelID snowflake.ID) (bool, error) {
 	if ok, seen := ap.channels[channelID]; seen {
 		return ok, nil
 	}
-	_, err := ap.tx.ChannelByID(ctx, channelID)
-	if err != nil && !errors.Is(err, storage.ErrNotFound) {
+	c, err := ap.tx.ChannelByID(ctx, channelID)
+	if errors.Is(err, storage.ErrNotFound) {
+		ap.channels[channelID] = false
+		return false, nil
+	}
+	if err != nil {
 		return false, err
 	}
-	ap.channels[channelID] = err == nil
-	return err == nil, nil
+	if err := ap.g.contains(c); err != nil {
+		return false, err
+	}
+	ap.channels[channelID] = true
+	return true, nil
+}
+
+// contains refuses a channel (or thread) that is not the replica's.
+func (rl replicaLog) contains(c storage.Channel) error {
+	if (rl.Guild && c.GuildID == rl.ID) || (!rl.Guild && c.ID == rl.ID) {
+		return nil
+	}
+	return fmt.Errorf("channel %d is not in replica %s: %w", c.ID, rl.Global, ErrForbidden)
+}
+
+// owned refuses, in replica mode, IDs that do not name the origin's
+// objects: the targets of its writes (a channel, message, role, emoji or
+// thread it creates, edits or deletes) must be its own, never a user of
+// this server or of a third one that the localizer let through as a user.
+func (l *localizer) owned(ids ...snowflake.ID) error {
+	if l == nil || l.origin == "" {
+		return nil
+	}
+	for _, id := range ids {
+		if !l.own[id] {
+			return fmt.Errorf("%s writes to %d, which is not its object: %w", l.origin, id, ErrForbidden)
+		}
+	}
+	return nil
+}
+
+// message finds a message to change in a channel the replica holds; false
+// when the replica does not have it.
+func (ap *applier) message(ctx context.Context, channelID, id snowflake.ID) (storage.Message, bool, error) {
+	if err := ap.l.owned(channelID, id); err != nil {
+		return storage.Message{}, false, err
+	}
+	if ok, err := ap.holds(ctx, channelID); err != nil || !ok {
+		ap.l.unneeded(id)
+		return storage.Message{}, false, err
+	}
+	m, err := ap.tx.Message(ctx, channelID, id)
+	if errors.Is(err, storage.ErrNotFound) {
+		ap.l.unneeded(id)
+		return storage.Message{}, false, nil
+	}
+	return m, err == nil, err
 }
 
 // apply changes the replica's state as one event (with local IDs) says,
@@ -439,9 +523,13 @@ func (ap *applier) applyMessage(ctx context.Context, typ string, d []byte) error
 		if err := json.Unmarshal(d, &m); err != nil {
 			return err
 		}
+		if err := ap.l.owned(m.ChannelID, m.ID); err != nil {
+			return err
+		}
 		if ok, err := ap.holds(ctx, m.ChannelID); err != nil {
 			return err
 		} else if !ok {
+			ap.l.unneeded(m.ID)
 			return errNotHeld
 		}
 		sm := messageFrom(m, ap.g.guildID(), h.now())
@@ -463,9 +551,9 @@ func (ap *applier) applyMessage(ctx context.Context, typ string, d []byte) error
 		if err := json.Unmarshal(d, &m); err != nil {
 			return err
 		}
-		old, lerr := tx.Message(ctx, m.ChannelID, m.ID)
-		if lerr != nil {
-			return ignoreMissing(lerr)
+		old, ok, err := ap.message(ctx, m.ChannelID, m.ID)
+		if err != nil || !ok {
+			return err
 		}
 		next := messageFrom(m, ap.g.guildID(), h.now())
 		if old.Content != next.Content || string(old.Embeds) != string(next.Embeds) {
@@ -483,10 +571,13 @@ func (ap *applier) applyMessage(ctx context.Context, typ string, d []byte) error
 		if err := json.Unmarshal(d, &m); err != nil {
 			return err
 		}
-		if old, lerr := tx.Message(ctx, m.ChannelID, m.ID); lerr == nil {
-			if err := h.keepRevision(ctx, tx, ap.g.scope(), old, 0, true); err != nil {
-				return err
-			}
+		old, ok, err := ap.message(ctx, m.ChannelID, m.ID)
+		if err != nil || !ok {
+			return err
+		}
+		ap.l.unneeded(m.ID)
+		if err := h.keepRevision(ctx, tx, ap.g.scope(), old, 0, true); err != nil {
+			return err
 		}
 		_, err = tx.DeleteMessages(ctx, ap.g.scope(), m.ChannelID, []snowflake.ID{m.ID})
 	case "MESSAGE_DELETE_BULK":
@@ -494,10 +585,20 @@ func (ap *applier) applyMessage(ctx context.Context, typ string, d []byte) error
 		if err := json.Unmarshal(d, &m); err != nil {
 			return err
 		}
+		if err := ap.l.owned(append([]snowflake.ID{m.ChannelID}, m.IDs...)...); err != nil {
+			return err
+		}
+		ap.l.unneeded(m.IDs...)
+		if ok, err := ap.holds(ctx, m.ChannelID); err != nil || !ok {
+			return err
+		}
 		_, err = tx.DeleteMessages(ctx, ap.g.scope(), m.ChannelID, m.IDs)
 	case "MESSAGE_REACTION_ADD", "MESSAGE_REACTION_REMOVE":
 		var r discord.ReactionEvent
 		if err := json.Unmarshal(d, &r); err != nil {
+			return err
+		}
+		if _, ok, err := ap.message(ctx, r.ChannelID, r.MessageID); err != nil || !ok {
 			return err
 		}
 		key := reactionKey(r.Emoji)
@@ -512,6 +613,9 @@ func (ap *applier) applyMessage(ctx context.Context, typ string, d []byte) error
 	case "MESSAGE_REACTION_REMOVE_ALL", "MESSAGE_REACTION_REMOVE_EMOJI":
 		var r discord.ReactionRemoveAllEvent
 		if err := json.Unmarshal(d, &r); err != nil {
+			return err
+		}
+		if _, ok, err := ap.message(ctx, r.ChannelID, r.MessageID); err != nil || !ok {
 			return err
 		}
 		key := ""
@@ -557,6 +661,9 @@ func (ap *applier) applyGuild(ctx context.Context, typ string, d []byte) error {
 		if err := json.Unmarshal(d, &c); err != nil {
 			return err
 		}
+		if err := ap.l.owned(c.ID); err != nil {
+			return err
+		}
 		if storage.IsThread(c.Type) {
 			return nil
 		}
@@ -567,19 +674,33 @@ func (ap *applier) applyGuild(ctx context.Context, typ string, d []byte) error {
 		if err := json.Unmarshal(d, &c); err != nil {
 			return err
 		}
-		delete(ap.channels, c.ID)
-		err = tx.DeleteChannel(ctx, g.scope(), c.ID)
+		err = ap.deleteChannel(ctx, c.ID)
 	case "GUILD_ROLE_CREATE", "GUILD_ROLE_UPDATE":
 		var r discord.RoleEvent
 		if err := json.Unmarshal(d, &r); err != nil {
 			return err
 		}
+		if err := ap.l.owned(r.Role.ID); err != nil {
+			return err
+		}
 		err = upsertRole(ctx, tx, g.ID, r.Role)
 	case "GUILD_EMOJIS_UPDATE":
-		err = applyEmojis(ctx, tx, g.ID, d)
+		var e discord.EmojisEvent
+		if err := json.Unmarshal(d, &e); err != nil {
+			return err
+		}
+		for _, em := range e.Emojis {
+			if err := ap.l.owned(em.ID); err != nil {
+				return err
+			}
+		}
+		err = syncEmojis(ctx, tx, g.ID, e.Emojis)
 	case "THREAD_CREATE", "THREAD_UPDATE":
 		var c discord.Channel
 		if err := json.Unmarshal(d, &c); err != nil {
+			return err
+		}
+		if err := ap.l.owned(c.ID); err != nil {
 			return err
 		}
 		delete(ap.channels, c.ID)
@@ -589,22 +710,64 @@ func (ap *applier) applyGuild(ctx context.Context, typ string, d []byte) error {
 		if err := json.Unmarshal(d, &c); err != nil {
 			return err
 		}
-		delete(ap.channels, c.ID)
-		err = tx.DeleteChannel(ctx, g.scope(), c.ID)
+		err = ap.deleteChannel(ctx, c.ID)
 	case "THREAD_MEMBERS_UPDATE":
 		var e discord.ThreadMembersUpdateEvent
 		if err := json.Unmarshal(d, &e); err != nil {
 			return err
 		}
-		err = applyThreadMembers(ctx, tx, g.scope(), e)
+		if err := ap.l.owned(e.ID); err != nil {
+			return err
+		}
+		err = applyThreadMembers(ctx, tx, g.ID, e)
 	case "GUILD_ROLE_DELETE":
 		var r discord.RoleDeleteEvent
 		if err := json.Unmarshal(d, &r); err != nil {
 			return err
 		}
+		if err := ap.l.owned(r.RoleID); err != nil {
+			return err
+		}
+		if r.RoleID == g.ID {
+			return fmt.Errorf("delete of @everyone: %w", ErrForbidden)
+		}
+		ap.l.unneeded(r.RoleID)
+		if ok, err := roleOf(ctx, tx, g.ID, r.RoleID); err != nil || !ok {
+			return err
+		}
 		err = tx.DeleteRole(ctx, g.scope(), r.RoleID)
 	}
 	return err
+}
+
+// deleteChannel deletes a channel or thread of the replica; one it does
+// not hold is already gone.
+func (ap *applier) deleteChannel(ctx context.Context, id snowflake.ID) error {
+	if err := ap.l.owned(id); err != nil {
+		return err
+	}
+	ap.l.unneeded(id)
+	if ok, err := ap.holds(ctx, id); err != nil || !ok {
+		return err
+	}
+	delete(ap.channels, id)
+	return ap.tx.DeleteChannel(ctx, ap.g.scope(), id)
+}
+
+// roleOf reports whether a role exists in a guild, refusing one that
+// exists in another guild: a replica's events reach only its own roles.
+func roleOf(ctx context.Context, tx storage.Tx, guildID, roleID snowflake.ID) (bool, error) {
+	roles, err := tx.GuildRoles(ctx, guildID)
+	if err != nil {
+		return false, err
+	}
+	if slices.ContainsFunc(roles, func(r storage.Role) bool { return r.ID == roleID }) {
+		return true, nil
+	}
+	if _, err := tx.GuildByID(ctx, roleID); err == nil && roleID != guildID {
+		return false, fmt.Errorf("role %d is another guild's @everyone: %w", roleID, ErrForbidden)
+	}
+	return false, nil
 }
 
 func reactionKey(e discord.ReactionEmoji) string {
@@ -714,11 +877,21 @@ func upsertRole(ctx context.Context, tx storage.Tx, guildID snowflake.ID, r disc
 	sr := storage.Role{ID: r.ID, GuildID: guildID, Name: r.Name, Color: r.Color, Hoist: r.Hoist,
 		UnicodeEmoji: deref(r.UnicodeEmoji), Position: r.Position, Permissions: int64(perms), Managed: r.Managed,
 		Mentionable: r.Mentionable, CreatedAt: r.ID.Time()}
-	err := tx.UpdateRole(ctx, storage.InGuild(guildID), sr)
-	if errors.Is(err, storage.ErrNotFound) {
-		return tx.CreateRole(ctx, sr)
+	ok, err := roleOf(ctx, tx, guildID, r.ID)
+	if err != nil {
+		return err
 	}
-	return err
+	if ok {
+		return tx.UpdateRole(ctx, storage.InGuild(guildID), sr)
+	}
+	// A role of another guild under this ID makes the insert conflict:
+	// the batch is refused rather than the other guild's role changed.
+	if err := tx.CreateRole(ctx, sr); errors.Is(err, storage.ErrConflict) {
+		return fmt.Errorf("role %d belongs to another guild: %w", r.ID, ErrForbidden)
+	} else if err != nil {
+		return err
+	}
+	return nil
 }
 
 func upsertChannel(ctx context.Context, tx storage.Tx, guildID snowflake.ID, c discord.Channel) error {
@@ -742,6 +915,9 @@ func upsertChannel(ctx context.Context, tx storage.Tx, guildID snowflake.ID, c d
 	}
 	if err != nil {
 		return err
+	}
+	if old.GuildID != guildID || storage.IsThread(old.Type) {
+		return fmt.Errorf("channel %d is not a channel of guild %d: %w", c.ID, guildID, ErrForbidden)
 	}
 	if err := tx.UpdateChannel(ctx, storage.InGuild(guildID), sc); err != nil {
 		return err
@@ -786,7 +962,10 @@ func (h *Homeserver) remoteJoin(ctx context.Context, p Principal, server, code s
 	var guildID snowflake.ID
 	existing := false
 	err = h.update(ctx, func(tx storage.Tx, ev *events) error {
-		l := h.newLocalizer(tx, tx)
+		l, err := h.snapshotLocalizer(ctx, tx, server, head.ID)
+		if err != nil {
+			return err
+		}
 		local := make([][]byte, 3)
 		var floors map[string]snowflake.ID
 		for i, part := range [][]byte{snap.Guild, snap.Members, snap.Invite} {
@@ -814,7 +993,10 @@ func (h *Homeserver) remoteJoin(ctx context.Context, p Principal, server, code s
 		}
 		guildID = st.ID
 		ev.applyingReplica(guildID)
-		_, err := tx.Replica(ctx, guildID)
+		if guildID != l.scope {
+			return fmt.Errorf("snapshot of guild %q names guild %d: %w", head.ID, guildID, ErrForbidden)
+		}
+		_, err = tx.Replica(ctx, guildID)
 		existing = err == nil
 		if err != nil && !errors.Is(err, storage.ErrNotFound) {
 			return err
@@ -829,12 +1011,23 @@ func (h *Homeserver) remoteJoin(ctx context.Context, p Principal, server, code s
 			return err
 		}
 		for _, r := range st.Roles {
+			if err := l.owned(r.ID); err != nil {
+				return err
+			}
 			if err := upsertRole(ctx, tx, guildID, r); err != nil {
 				return err
 			}
 		}
 		for _, c := range st.Channels {
+			if err := l.owned(c.ID); err != nil {
+				return err
+			}
 			if err := upsertChannel(ctx, tx, guildID, c); err != nil {
+				return err
+			}
+		}
+		for _, e := range st.Emojis {
+			if err := l.owned(e.ID); err != nil {
 				return err
 			}
 		}
@@ -842,6 +1035,9 @@ func (h *Homeserver) remoteJoin(ctx context.Context, p Principal, server, code s
 			return err
 		}
 		for _, th := range st.Threads {
+			if err := l.owned(th.ID); err != nil {
+				return err
+			}
 			if err := upsertThread(ctx, tx, guildID, th); err != nil {
 				return err
 			}
@@ -889,6 +1085,37 @@ func (h *Homeserver) remoteJoin(ctx context.Context, p Principal, server, code s
 	return inv, nil
 }
 
+// snapshotLocalizer is the localizer of a join's snapshot of server's
+// guild: in replica mode for the guild, whose mapping it makes first (its
+// scope is itself) so that every other ID of the snapshot is checked
+// against it. A guild ID that maps to one of this server's own guilds, or
+// to another replica's object, is refused.
+func (h *Homeserver) snapshotLocalizer(ctx context.Context, tx storage.Tx, server, guild string) (*localizer, error) {
+	raw, _, _ := ParseGlobalID(guild)
+	l := h.newLocalizer(tx, tx)
+	m, err := tx.FederatedID(ctx, server, raw)
+	switch {
+	case errors.Is(err, storage.ErrNotFound):
+		m = storage.Mapping{Local: h.cfg.IDs.Next()}
+		m.Scope = m.Local
+		if err := tx.MapFederatedID(ctx, storage.GlobalID{Origin: server, OriginID: raw}, m); err != nil {
+			return nil, err
+		}
+	case err != nil:
+		return nil, err
+	case m.Scope != 0 && m.Scope != m.Local:
+		return nil, fmt.Errorf("guild %s maps to an object of another replica: %w", guild, ErrForbidden)
+	}
+	if g, err := tx.GuildByID(ctx, m.Local); err == nil && g.Origin != server {
+		return nil, fmt.Errorf("guild %s maps to a guild of %q: %w", guild, g.Origin, ErrForbidden)
+	} else if err != nil && !errors.Is(err, storage.ErrNotFound) {
+		return nil, err
+	}
+	l.forReplica(server, m.Local)
+	l.cache[guild], l.own[m.Local] = m.Local, true
+	return l, nil
+}
+
 // later runs fn in the background (RunMaintenance's loop); when too much
 // is queued, fn is dropped and logged.
 func (h *Homeserver) later(fn func(context.Context)) {
@@ -915,7 +1142,7 @@ func (h *Homeserver) fetchMembers(ctx context.Context, guildID snowflake.ID) {
 			return
 		}
 		err = h.store.Update(ctx, func(tx storage.Tx) error {
-			l := h.newLocalizer(tx, tx)
+			l := h.newLocalizer(tx, tx).forReplica(g.Origin, guildID)
 			l.deferred = true
 			v, err := decodeJSON(page.Members)
 			if err != nil {
@@ -1016,6 +1243,9 @@ func (h *Homeserver) ApplyEphemeral(ctx context.Context, peer string, e Ephemera
 		if err != nil {
 			return err
 		}
+		if _, err := h.peerPrincipal(ctx, peer, userGlobal, userID); err != nil {
+			return err
+		}
 		if _, err := h.hot.Member(ctx, guildID, userID); err != nil {
 			return fmt.Errorf("%s sent the presence of a non-member: %w", peer, ErrForbidden)
 		}
@@ -1025,6 +1255,11 @@ func (h *Homeserver) ApplyEphemeral(ctx context.Context, peer string, e Ephemera
 	var d []byte
 	err = h.store.Update(ctx, func(tx storage.Tx) error {
 		l := h.newLocalizer(tx, tx)
+		if gOrigin == peer {
+			l.forReplica(peer, guildID)
+		} else {
+			l.signer = peer
+		}
 		v, err := decodeJSON(e.D)
 		if err != nil {
 			return err
@@ -1051,24 +1286,33 @@ func opensDM(b EventBatch) bool {
 	return json.Unmarshal(b.Events[0].D, &c) == nil && (c.Type == storage.ChannelDM || c.Type == storage.ChannelGroupDM)
 }
 
-// newDMReplica starts the replica of a DM channel of another homeserver:
-// a local snowflake for it, and a position before its first event.
-func (h *Homeserver) newDMReplica(ctx context.Context, origin, global string) (snowflake.ID, error) {
-	var id snowflake.ID
-	err := h.store.Update(ctx, func(tx storage.Tx) error {
-		var err error
-		if id, err = h.newLocalizer(tx, tx).id(ctx, global); err != nil {
+// openedForUs refuses a batch that opens a DM replica and leaves no user
+// of this server among its recipients (named by the CHANNEL_CREATE, or
+// added further on in the same batch): such a replica would be state a
+// peer makes this server keep for nobody.
+func (ap *applier) openedForUs(ctx context.Context) error {
+	if ap.opened {
+		return nil
+	}
+	c, err := ap.tx.ChannelByID(ctx, ap.g.ID)
+	if err != nil && !errors.Is(err, storage.ErrNotFound) {
+		return err
+	}
+	for _, id := range c.Recipients {
+		if ok, err := ap.localUser(ctx, id); err != nil || ok {
 			return err
 		}
-		if _, err := tx.Replica(ctx, id); err == nil {
-			return nil
-		}
-		return tx.SetReplica(ctx, storage.Replica{LogID: id, Origin: origin, Seq: 0})
-	})
-	if err != nil {
-		return 0, domainErr("dm replica", err)
 	}
-	return id, nil
+	return fmt.Errorf("dm %s opened with no user of this server: %w", ap.g.Global, ErrForbidden)
+}
+
+// localUser reports whether id is a user of this server.
+func (ap *applier) localUser(ctx context.Context, id snowflake.ID) (bool, error) {
+	u, err := ap.tx.UserByID(ctx, id)
+	if errors.Is(err, storage.ErrNotFound) {
+		return false, nil
+	}
+	return err == nil && u.Origin == "", err
 }
 
 // applyDM applies an event of a DM channel of another homeserver.
@@ -1096,7 +1340,9 @@ func (ap *applier) applyDM(ctx context.Context, typ string, d []byte) error {
 		if sc.Type == storage.ChannelDM && len(sc.Recipients) == 2 {
 			if _, err := tx.DMChannel(ctx, sc.Recipients[0], sc.Recipients[1]); err == nil {
 				// Both opened a DM at once, each on their own server:
-				// this server keeps its own (see spec/federation.md).
+				// this server keeps its own (see spec/federation.md),
+				// which a user of this server is in.
+				ap.opened = true
 				return nil
 			}
 		}
@@ -1145,19 +1391,29 @@ func upsertThread(ctx context.Context, tx storage.Tx, guildID snowflake.ID, c di
 			t.CreatedAt = time.Time(*m.CreateTimestamp)
 		}
 	}
-	if _, err := tx.ChannelByID(ctx, c.ID); errors.Is(err, storage.ErrNotFound) {
+	if parent, err := tx.ChannelByID(ctx, t.ParentID); err == nil && parent.GuildID != guildID {
+		return fmt.Errorf("thread %d under channel %d of another guild: %w", c.ID, t.ParentID, ErrForbidden)
+	} else if err != nil && !errors.Is(err, storage.ErrNotFound) {
+		return err
+	}
+	if old, err := tx.ChannelByID(ctx, c.ID); errors.Is(err, storage.ErrNotFound) {
 		return tx.CreateChannel(ctx, t)
 	} else if err != nil {
 		return err
+	} else if old.GuildID != guildID || !storage.IsThread(old.Type) {
+		return fmt.Errorf("thread %d is not a thread of guild %d: %w", c.ID, guildID, ErrForbidden)
 	}
 	return tx.UpdateChannel(ctx, storage.InGuild(guildID), t)
 }
 
 // applyThreadMembers applies THREAD_MEMBERS_UPDATE to a replica.
-func applyThreadMembers(ctx context.Context, tx storage.Tx, s storage.Scope, e discord.ThreadMembersUpdateEvent) error {
-	if _, err := tx.ChannelByID(ctx, e.ID); err != nil {
+func applyThreadMembers(ctx context.Context, tx storage.Tx, guildID snowflake.ID, e discord.ThreadMembersUpdateEvent) error {
+	if c, err := tx.ChannelByID(ctx, e.ID); err != nil {
 		return err // a thread the replica does not hold
+	} else if c.GuildID != guildID || !storage.IsThread(c.Type) {
+		return fmt.Errorf("thread %d is not a thread of guild %d: %w", e.ID, guildID, ErrForbidden)
 	}
+	s := storage.InGuild(guildID)
 	for _, m := range e.AddedMembers {
 		if m.UserID == nil {
 			continue

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -166,6 +167,100 @@ func TestNewerDatabaseRefused(t *testing.T) {
 			msg := err.Error()
 			if strings.Contains(msg, "\n") || !strings.Contains(msg, fmt.Sprintf("version %d", newer)) || !strings.Contains(msg, fmt.Sprintf("newest is %d", len(all))) {
 				t.Fatalf("error %q does not name both versions on one line", msg)
+			}
+		})
+	}
+}
+
+// 0010 gives every existing federated ID the scope of the object it names:
+// a guild's is itself, a channel's or role's or emoji's its guild, a DM
+// channel's itself, a message's or attachment's its channel's; users and
+// IDs whose object is gone get 0.
+func TestFederatedIDScopeFill(t *testing.T) {
+	for _, dialect := range []string{"sqlite", "postgres"} {
+		t.Run(dialect, func(t *testing.T) {
+			ctx := context.Background()
+			var db *sql.DB
+			var err error
+			if dialect == "sqlite" {
+				db, err = sql.Open("sqlite", filepath.Join(t.TempDir(), "m.db")+"?_pragma=foreign_keys(1)")
+			} else {
+				db, err = sql.Open("pgx", storagetest.PostgresURL(t))
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			all, err := migrations.List(dialect)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// The schema as it was before the scope, recorded as applied
+			// (found by name: the migration may be renumbered).
+			scopeAt := 0
+			for _, m := range all {
+				if strings.HasSuffix(m.Name, "_federated_id_scope") {
+					scopeAt = m.Version
+				}
+			}
+			if scopeAt == 0 {
+				t.Fatal("no federated_id_scope migration")
+			}
+			if _, err := db.ExecContext(ctx, `CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY,
+				name TEXT NOT NULL, applied_at BIGINT NOT NULL)`); err != nil {
+				t.Fatal(err)
+			}
+			for _, m := range all {
+				if m.Version >= scopeAt {
+					break
+				}
+				if _, err := db.ExecContext(ctx, m.SQL); err != nil {
+					t.Fatalf("%s: %v", m.Name, err)
+				}
+				if _, err := db.ExecContext(ctx, `INSERT INTO schema_migrations VALUES ($1, $2, 0)`, m.Version, m.Name); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for _, q := range []string{
+				`INSERT INTO users (id, username, username_lower, created_at) VALUES (9, 'u', 'u', 0)`,
+				`INSERT INTO guilds (id, name, name_lower, owner_id, created_at) VALUES (1, 'g', 'g', 9, 0)`,
+				`INSERT INTO channels (id, guild_id, type, name, created_at) VALUES (2, 1, 0, 'c', 0)`,
+				`INSERT INTO channels (id, guild_id, type, name, created_at) VALUES (3, NULL, 1, '', 0)`,
+				`INSERT INTO roles (id, guild_id, name, created_at) VALUES (4, 1, 'r', 0)`,
+				`INSERT INTO emojis (id, guild_id, user_id, name, hash, created_at) VALUES (5, 1, 9, 'e', '', 0)`,
+				`INSERT INTO messages (id, channel_id, author_id, created_at) VALUES (6, 2, 9, 0)`,
+				`INSERT INTO messages (id, channel_id, author_id, created_at) VALUES (7, 3, 9, 0)`,
+				`INSERT INTO attachments (id, message_id, channel_id, filename, hash) VALUES (8, 6, 2, 'f', '')`,
+			} {
+				if _, err := db.ExecContext(ctx, q); err != nil {
+					t.Fatalf("%s: %v", q, err)
+				}
+			}
+			for id := 1; id <= 10; id++ {
+				if _, err := db.ExecContext(ctx, `INSERT INTO federated_ids (origin, origin_id, local_id) VALUES ('a.example', $1, $2)`,
+					fmt.Sprint(id), id); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if applied, err := migrations.Apply(ctx, db, dialect); err != nil || len(applied) != len(all)-scopeAt+1 {
+				t.Fatalf("Apply = %v, %v", applied, err)
+			}
+			want := map[int64]int64{1: 1, 2: 1, 3: 3, 4: 1, 5: 1, 6: 1, 7: 3, 8: 1, 9: 0, 10: 0}
+			rows, err := db.QueryContext(ctx, `SELECT local_id, scope FROM federated_ids`)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer rows.Close()
+			got := map[int64]int64{}
+			for rows.Next() {
+				var id, scope int64
+				if err := rows.Scan(&id, &scope); err != nil {
+					t.Fatal(err)
+				}
+				got[id] = scope
+			}
+			if err := rows.Err(); err != nil || !reflect.DeepEqual(got, want) {
+				t.Fatalf("scopes = %v (%v), want %v", got, err, want)
 			}
 		})
 	}

@@ -9,12 +9,13 @@ import (
 
 // FederationReader holds the federation queries of Reader.
 type FederationReader interface {
-	// FederatedID finds the local snowflake of an object of another
-	// homeserver, or ErrNotFound.
-	FederatedID(ctx context.Context, origin, originID string) (snowflake.ID, error)
-	// FederatedIDs finds the local snowflakes of several objects of other
-	// homeservers at once; those never seen are absent from the answer.
-	FederatedIDs(ctx context.Context, gs []GlobalID) (map[GlobalID]snowflake.ID, error)
+	// FederatedID finds the local snowflake (and scope) of an object of
+	// another homeserver, or ErrNotFound.
+	FederatedID(ctx context.Context, origin, originID string) (Mapping, error)
+	// FederatedIDs finds the local snowflakes (and scopes) of several
+	// objects of other homeservers at once; those never seen are absent
+	// from the answer.
+	FederatedIDs(ctx context.Context, gs []GlobalID) (map[GlobalID]Mapping, error)
 	// FederatedOrigins finds where the given local snowflakes come from;
 	// IDs of local objects are absent from the answer.
 	FederatedOrigins(ctx context.Context, ids []snowflake.ID) (map[snowflake.ID]GlobalID, error)
@@ -47,10 +48,11 @@ type FederationReader interface {
 // FederationWriter holds the federation writes of Tx.
 type FederationWriter interface {
 	// MapFederatedID records the local snowflake of an object of another
-	// homeserver; ErrConflict if the pair or the local ID is mapped.
-	MapFederatedID(ctx context.Context, g GlobalID, local snowflake.ID) error
+	// homeserver and its scope; ErrConflict if the pair or the local ID is
+	// mapped.
+	MapFederatedID(ctx context.Context, g GlobalID, m Mapping) error
 	// MapFederatedIDs records several mappings at once, as MapFederatedID.
-	MapFederatedIDs(ctx context.Context, m map[GlobalID]snowflake.ID) error
+	MapFederatedIDs(ctx context.Context, m map[GlobalID]Mapping) error
 	// SetDeliveryCursor creates or moves a cursor.
 	SetDeliveryCursor(ctx context.Context, c Cursor) error
 	// DeleteDeliveryCursor stops delivering a log to a peer; deleting a
@@ -107,6 +109,15 @@ type ActReceipt struct {
 type GlobalID struct {
 	Origin   string
 	OriginID string
+}
+
+// Mapping is where an object of another homeserver lives here: its local
+// snowflake, and its scope, the replica (local guild or DM channel) it
+// belongs to, or 0 for a user (who belongs to none). The scope lets a
+// replica refuse an origin's event that names another replica's object.
+type Mapping struct {
+	Local snowflake.ID
+	Scope snowflake.ID
 }
 
 // Cursor is how far a peer has acknowledged a log.

@@ -13,16 +13,16 @@ import (
 )
 
 // FederatedID implements storage.Reader.
-func (r reader) FederatedID(ctx context.Context, origin, originID string) (snowflake.ID, error) {
-	var id int64
-	err := r.q.QueryRowContext(ctx, `SELECT local_id FROM federated_ids WHERE origin = $1 AND origin_id = $2`,
-		origin, originID).Scan(&id)
-	return snowflake.ID(id), r.wrap("federated id", err)
+func (r reader) FederatedID(ctx context.Context, origin, originID string) (storage.Mapping, error) {
+	var id, scope int64
+	err := r.q.QueryRowContext(ctx, `SELECT local_id, scope FROM federated_ids WHERE origin = $1 AND origin_id = $2`,
+		origin, originID).Scan(&id, &scope)
+	return storage.Mapping{Local: snowflake.ID(id), Scope: snowflake.ID(scope)}, r.wrap("federated id", err)
 }
 
 // FederatedIDs implements storage.Reader.
-func (r reader) FederatedIDs(ctx context.Context, gs []storage.GlobalID) (map[storage.GlobalID]snowflake.ID, error) {
-	out := make(map[storage.GlobalID]snowflake.ID, len(gs))
+func (r reader) FederatedIDs(ctx context.Context, gs []storage.GlobalID) (map[storage.GlobalID]storage.Mapping, error) {
+	out := make(map[storage.GlobalID]storage.Mapping, len(gs))
 	if r.d.Name == "postgres" {
 		return out, r.federatedIDsByOrigin(ctx, gs, out)
 	}
@@ -30,7 +30,7 @@ func (r reader) FederatedIDs(ctx context.Context, gs []storage.GlobalID) (map[st
 		chunk := gs[start:min(start+250, len(gs))]
 		var b strings.Builder
 		args := make([]any, 0, 2*len(chunk))
-		b.WriteString(`SELECT origin, origin_id, local_id FROM federated_ids WHERE (origin, origin_id) IN (`)
+		b.WriteString(`SELECT origin, origin_id, local_id, scope FROM federated_ids WHERE (origin, origin_id) IN (`)
 		for i, g := range chunk {
 			if i > 0 {
 				b.WriteString(", ")
@@ -45,12 +45,12 @@ func (r reader) FederatedIDs(ctx context.Context, gs []storage.GlobalID) (map[st
 		}
 		for rows.Next() {
 			var g storage.GlobalID
-			var id int64
-			if err := rows.Scan(&g.Origin, &g.OriginID, &id); err != nil {
+			var id, scope int64
+			if err := rows.Scan(&g.Origin, &g.OriginID, &id, &scope); err != nil {
 				rows.Close()
 				return nil, r.wrap("federated ids", err)
 			}
-			out[g] = snowflake.ID(id)
+			out[g] = storage.Mapping{Local: snowflake.ID(id), Scope: snowflake.ID(scope)}
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
@@ -63,25 +63,25 @@ func (r reader) FederatedIDs(ctx context.Context, gs []storage.GlobalID) (map[st
 // federatedIDsByOrigin is FederatedIDs for PostgreSQL, whose planner
 // scans the table for a row-value IN list but uses the primary key for
 // one origin and an array of IDs.
-func (r reader) federatedIDsByOrigin(ctx context.Context, gs []storage.GlobalID, out map[storage.GlobalID]snowflake.ID) error {
+func (r reader) federatedIDsByOrigin(ctx context.Context, gs []storage.GlobalID, out map[storage.GlobalID]storage.Mapping) error {
 	byOrigin := map[string][]string{}
 	for _, g := range gs {
 		byOrigin[g.Origin] = append(byOrigin[g.Origin], g.OriginID)
 	}
 	for origin, ids := range byOrigin {
-		rows, err := r.q.QueryContext(ctx, `SELECT origin_id, local_id FROM federated_ids
+		rows, err := r.q.QueryContext(ctx, `SELECT origin_id, local_id, scope FROM federated_ids
 			WHERE origin = $1 AND origin_id = ANY($2)`, origin, ids)
 		if err != nil {
 			return r.wrap("federated ids", err)
 		}
 		for rows.Next() {
 			var oid string
-			var id int64
-			if err := rows.Scan(&oid, &id); err != nil {
+			var id, scope int64
+			if err := rows.Scan(&oid, &id, &scope); err != nil {
 				rows.Close()
 				return r.wrap("federated ids", err)
 			}
-			out[storage.GlobalID{Origin: origin, OriginID: oid}] = snowflake.ID(id)
+			out[storage.GlobalID{Origin: origin, OriginID: oid}] = storage.Mapping{Local: snowflake.ID(id), Scope: snowflake.ID(scope)}
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
@@ -204,20 +204,20 @@ func (r reader) MemberOrigins(ctx context.Context, guildID snowflake.ID) ([]stri
 }
 
 // MapFederatedID implements storage.Tx.
-func (t *tx) MapFederatedID(ctx context.Context, g storage.GlobalID, local snowflake.ID) error {
-	_, err := t.q.ExecContext(ctx, `INSERT INTO federated_ids (origin, origin_id, local_id) VALUES ($1, $2, $3)`,
-		g.Origin, g.OriginID, int64(local))
+func (t *tx) MapFederatedID(ctx context.Context, g storage.GlobalID, m storage.Mapping) error {
+	_, err := t.q.ExecContext(ctx, `INSERT INTO federated_ids (origin, origin_id, local_id, scope) VALUES ($1, $2, $3, $4)`,
+		g.Origin, g.OriginID, int64(m.Local), int64(m.Scope))
 	return t.wrap("map federated id", err)
 }
 
 // MapFederatedIDs implements storage.Tx. Its rows are narrow, so more go
 // in one statement than the dialect's usual bound.
-func (t *tx) MapFederatedIDs(ctx context.Context, m map[storage.GlobalID]snowflake.ID) error {
+func (t *tx) MapFederatedIDs(ctx context.Context, m map[storage.GlobalID]storage.Mapping) error {
 	rows := make([][]any, 0, len(m))
 	for g, id := range m {
-		rows = append(rows, []any{g.Origin, g.OriginID, int64(id)})
+		rows = append(rows, []any{g.Origin, g.OriginID, int64(id.Local), int64(id.Scope)})
 	}
-	return t.wrap("map federated ids", t.insertRows(ctx, "federated_ids (origin, origin_id, local_id)", rows, 4*t.d.maxRows()))
+	return t.wrap("map federated ids", t.insertRows(ctx, "federated_ids (origin, origin_id, local_id, scope)", rows, 3*t.d.maxRows()))
 }
 
 // SetDeliveryCursor implements storage.Tx.

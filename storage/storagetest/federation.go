@@ -14,28 +14,35 @@ import (
 
 func testFederatedIDs(t *testing.T, s storage.Store) {
 	ctx := context.Background()
-	a, b := ids.Next(), ids.Next()
+	a, b, scope := ids.Next(), ids.Next(), ids.Next()
 	ga := storage.GlobalID{Origin: "a.example", OriginID: "111"}
 	gb := storage.GlobalID{Origin: "b.example", OriginID: "111"}
+	ma, mb := storage.Mapping{Local: a, Scope: scope}, storage.Mapping{Local: b}
 	update(t, s, func(tx storage.Tx) error {
-		if err := tx.MapFederatedID(ctx, ga, a); err != nil {
+		if err := tx.MapFederatedID(ctx, ga, ma); err != nil {
 			return err
 		}
-		return tx.MapFederatedID(ctx, gb, b)
+		return tx.MapFederatedID(ctx, gb, mb)
 	})
-	if got, err := s.FederatedID(ctx, "a.example", "111"); err != nil || got != a {
-		t.Fatalf("FederatedID(a) = %v, %v; want %v", got, err, a)
+	// The scope comes back with the snowflake: it is what a replica
+	// checks an origin's IDs against.
+	if got, err := s.FederatedID(ctx, "a.example", "111"); err != nil || got != ma {
+		t.Fatalf("FederatedID(a) = %v, %v; want %v", got, err, ma)
 	}
 	if _, err := s.FederatedID(ctx, "c.example", "111"); !errors.Is(err, storage.ErrNotFound) {
 		t.Fatalf("FederatedID(unknown) err = %v, want ErrNotFound", err)
 	}
 	many, err := s.FederatedIDs(ctx, []storage.GlobalID{ga, gb, {Origin: "c.example", OriginID: "9"}})
-	if err != nil || !reflect.DeepEqual(many, map[storage.GlobalID]snowflake.ID{ga: a, gb: b}) {
+	if err != nil || !reflect.DeepEqual(many, map[storage.GlobalID]storage.Mapping{ga: ma, gb: mb}) {
 		t.Fatalf("FederatedIDs = %v, %v", many, err)
 	}
-	batch := map[storage.GlobalID]snowflake.ID{}
+	batch := map[storage.GlobalID]storage.Mapping{}
 	for i := range 150 {
-		batch[storage.GlobalID{Origin: "d.example", OriginID: fmt.Sprint(i)}] = ids.Next()
+		m := storage.Mapping{Local: ids.Next()}
+		if i%2 == 0 {
+			m.Scope = scope
+		}
+		batch[storage.GlobalID{Origin: "d.example", OriginID: fmt.Sprint(i)}] = m
 	}
 	update(t, s, func(tx storage.Tx) error { return tx.MapFederatedIDs(ctx, batch) })
 	keys := make([]storage.GlobalID, 0, len(batch))
@@ -55,7 +62,7 @@ func testFederatedIDs(t *testing.T, s storage.Store) {
 		g  storage.GlobalID
 		id snowflake.ID
 	}{{ga, ids.Next()}, {storage.GlobalID{Origin: "c.example", OriginID: "1"}, a}} {
-		if err := s.Update(ctx, func(tx storage.Tx) error { return tx.MapFederatedID(ctx, tc.g, tc.id) }); !errors.Is(err, storage.ErrConflict) {
+		if err := s.Update(ctx, func(tx storage.Tx) error { return tx.MapFederatedID(ctx, tc.g, storage.Mapping{Local: tc.id}) }); !errors.Is(err, storage.ErrConflict) {
 			t.Fatalf("MapFederatedID(%v, %v) err = %v, want ErrConflict", tc.g, tc.id, err)
 		}
 	}
@@ -165,7 +172,7 @@ func testRemapFederatedMessage(t *testing.T, s storage.Store) {
 	elsewhere := newMessage(oc, users[0].ID, "another guild's reply")
 	elsewhere.Type, elsewhere.ReferenceID, elsewhere.ReferenceChannelID = 19, placeholder, oc.ID
 	update(t, s, func(tx storage.Tx) error {
-		if err := tx.MapFederatedID(ctx, gid, placeholder); err != nil {
+		if err := tx.MapFederatedID(ctx, gid, storage.Mapping{Local: placeholder, Scope: g.ID}); err != nil {
 			return err
 		}
 		if err := tx.CreateMessages(ctx, storage.ScopeOf(c), []storage.Message{reply}); err != nil {
@@ -180,7 +187,7 @@ func testRemapFederatedMessage(t *testing.T, s storage.Store) {
 		t.Fatalf("remap from an ID it is not mapped to: %v, want ErrNotFound", err)
 	}
 	update(t, s, func(tx storage.Tx) error { return tx.RemapFederatedMessage(ctx, g.ID, gid, placeholder, moved) })
-	if got, err := s.FederatedID(ctx, gid.Origin, gid.OriginID); err != nil || got != moved {
+	if got, err := s.FederatedID(ctx, gid.Origin, gid.OriginID); err != nil || got.Local != moved {
 		t.Fatalf("FederatedID after remap = %v, %v; want %v", got, err, moved)
 	}
 	if origins, err := s.FederatedOrigins(ctx, []snowflake.ID{placeholder}); err != nil || len(origins) != 0 {
