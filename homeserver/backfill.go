@@ -194,6 +194,14 @@ func (h *Homeserver) backfill(ctx context.Context, channelID snowflake.ID, limit
 		skip := map[string]bool{}
 		for _, m := range page {
 			id, ok := l.cache[m.global]
+			if km, found := l.known[m.global]; !ok && found {
+				// Mapped before: only ever within this replica (a reply
+				// named it), never as an object of another place.
+				if km.Scope != rl.ID && km.Scope != 0 {
+					return fmt.Errorf("%w: message %s is mapped in another place", errRefusedHistory, m.global)
+				}
+				id, ok = km.Local, true
+			}
 			if ok {
 				if _, err := tx.Message(ctx, channelID, id); err == nil {
 					skip[m.global] = true // held already
