@@ -18,7 +18,7 @@ import (
 var cheapPassword = password.Params{Memory: 64, Time: 1, Threads: 1}
 
 // newTestHomeserver is a Homeserver on a fresh SQLite database.
-func newTestHomeserver(t *testing.T) *Homeserver {
+func newTestHomeserver(t testing.TB) *Homeserver {
 	t.Helper()
 	dir := t.TempDir()
 	store, err := sqlite.Open(context.Background(), filepath.Join(dir, "hearth.db"), nil)
