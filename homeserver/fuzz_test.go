@@ -105,7 +105,13 @@ func newWorld(t testing.TB) *world {
 	now := time.Now().UTC().Truncate(time.Millisecond)
 	err := h.store.Update(ctx, func(tx storage.Tx) error {
 		for n, g := range remote {
-			if err := tx.MapFederatedID(ctx, storage.GlobalID{Origin: g.origin, OriginID: g.id}, id[n]); err != nil {
+			// Users are mapped in no place; objects in their replica.
+			var scope snowflake.ID
+			switch n[0] {
+			case 'R', 'P':
+				scope = id[n[:1]]
+			}
+			if err := tx.MapFederatedID(ctx, storage.GlobalID{Origin: g.origin, OriginID: g.id}, storage.Mapping{Local: id[n], Scope: scope}); err != nil {
 				return err
 			}
 		}
@@ -152,7 +158,7 @@ func newWorld(t testing.TB) *world {
 					return err
 				}
 			}
-			if err := tx.CreateMessages(ctx, []storage.Message{{ID: id[g.m], ChannelID: id[g.c], GuildID: gid, AuthorID: id[g.author],
+			if err := tx.CreateMessages(ctx, storage.InGuild(gid), []storage.Message{{ID: id[g.m], ChannelID: id[g.c], GuildID: gid, AuthorID: id[g.author],
 				Content: "hello from " + g.g, CreatedAt: now}}); err != nil {
 				return err
 			}
