@@ -21,6 +21,8 @@ web:
 
 ## test: vet, then every test with the race detector (PostgreSQL half too when reachable)
 test:
+	@command -v iptables >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
+		{ apt-get update -qq && apt-get install -y -qq iptables; } || echo "iptables missing: the partition tests will skip"; }
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -timeout 15m ./...
 
