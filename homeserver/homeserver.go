@@ -232,6 +232,34 @@ func (e *events) flush(ctx context.Context) error {
 	return nil
 }
 
+// checkLogsCached is checkLogs for the send path, from the state cache
+// instead of the transaction: whether a guild or DM channel is a replica
+// never changes, and a send's log is a guild or DM channel that exists, so
+// the cache answers without a round trip inside the log's write lock.
+func (h *Homeserver) checkLogsCached(ctx context.Context, evs []storage.Event) error {
+	var last snowflake.ID
+	for _, e := range evs {
+		if e.LogID == last {
+			continue
+		}
+		last = e.LogID
+		origin := ""
+		if g, err := h.hot.GuildByID(ctx, e.LogID); err == nil {
+			origin = g.Origin
+		} else if !errors.Is(err, storage.ErrNotFound) {
+			return fmt.Errorf("check log %d: %w", e.LogID, err)
+		} else if c, err := h.hot.ChannelByID(ctx, e.LogID); err == nil {
+			origin = c.Origin
+		} else if !errors.Is(err, storage.ErrNotFound) {
+			return fmt.Errorf("check log %d: %w", e.LogID, err)
+		}
+		if origin != "" {
+			return fmt.Errorf("local write to the log of %d, a replica of %s: %w", e.LogID, origin, ErrRemoteGuild)
+		}
+	}
+	return nil
+}
+
 // checkLogs is the write door's lock. A guild or DM channel this server
 // copies from another homeserver (a replica) changes only as its origin's
 // events say: a write of this server's users to it is forwarded to the
