@@ -316,6 +316,9 @@ func (h *Homeserver) applyBatch(ctx context.Context, g replicaLog, rep storage.R
 		if e.Seq <= last || e.Seq > batch.To {
 			return fmt.Errorf("event seq %d out of order in %d..%d: %w", e.Seq, batch.From, batch.To, ErrForbidden)
 		}
+		if !replicableType(e.Type) {
+			return fmt.Errorf("event seq %d of type %q: %w", e.Seq, e.Type, ErrForbidden)
+		}
 		last = e.Seq
 	}
 	err := h.update(ctx, func(tx storage.Tx, ev *events) error {
@@ -1255,6 +1258,7 @@ func (h *Homeserver) ApplyEphemeral(ctx context.Context, peer string, e Ephemera
 	var d []byte
 	err = h.store.Update(ctx, func(tx storage.Tx) error {
 		l := h.newLocalizer(tx, tx)
+		l.deferred = true
 		if gOrigin == peer {
 			l.forReplica(peer, guildID)
 		} else {
@@ -1264,14 +1268,66 @@ func (h *Homeserver) ApplyEphemeral(ctx context.Context, peer string, e Ephemera
 		if err != nil {
 			return err
 		}
-		d, err = h.localize(ctx, tx, l, v)
-		return err
+		if d, err = h.localize(ctx, tx, l, v); err != nil {
+			return err
+		}
+		// An event in no log keeps nothing but the users it introduces:
+		// one that names another object this server does not hold (a
+		// thread the replica lacks, or a made-up ID in every keystroke)
+		// has nothing here to be shown on, and mapping its IDs would keep
+		// a row per event.
+		for _, m := range l.pending {
+			if _, err := tx.UserByID(ctx, m.Local); errors.Is(err, storage.ErrNotFound) {
+				return errEphemeralUnheld
+			} else if err != nil {
+				return err
+			}
+		}
+		return l.flush(ctx)
 	})
+	if errors.Is(err, errEphemeralUnheld) {
+		return nil
+	}
 	if err != nil {
 		return domainErr("ephemeral", err)
 	}
 	h.bus.Publish(storage.Event{LogID: guildID, Type: e.Type, Payload: d, CreatedAt: h.now()})
 	return nil
+}
+
+// errEphemeralUnheld: an ephemeral event names an object this server does
+// not hold; it is dropped, and the transaction that looked is undone.
+var errEphemeralUnheld = errors.New("ephemeral event about an object not held here")
+
+// replicableType reports whether an origin's event may enter a replica's
+// log under its type. Every applied event is published on this server's
+// bus, where some names are not dispatches for a guild's sessions: the
+// bus's own internal events (HEARTH_..., on which the gateway acts, for
+// one by closing a user's connections), PRESENCE_UPDATE (which the gateway
+// takes as a presence to remember, and which comes only as an ephemeral
+// event, checked as §8.6 says), and the dispatches about a client's own
+// session and user (READY, USER_UPDATE...), which a client would take as
+// news of itself. Any other name of a dispatch's form is the origin's to
+// send, dispatched only when the applier knows nothing of it (§10).
+func replicableType(typ string) bool {
+	if typ == "" || len(typ) > 64 {
+		return false
+	}
+	for i := 0; i < len(typ); i++ {
+		if c := typ[i]; (c < 'A' || c > 'Z') && c != '_' {
+			return false
+		}
+	}
+	switch typ {
+	case "PRESENCE_UPDATE", "READY", "READY_SUPPLEMENTAL", "RESUMED", "SESSIONS_REPLACE":
+		return false
+	}
+	for _, prefix := range []string{"HEARTH_", "USER_", "RELATIONSHIP_"} {
+		if strings.HasPrefix(typ, prefix) {
+			return false
+		}
+	}
+	return true
 }
 
 // opensDM reports whether a batch starts a DM channel's log: its first
@@ -1306,6 +1362,36 @@ func (ap *applier) openedForUs(ctx context.Context) error {
 	return fmt.Errorf("dm %s opened with no user of this server: %w", ap.g.Global, ErrForbidden)
 }
 
+// dmPair refuses a 1:1 DM of the origin that is not between one of its
+// own users and one of this server's. A 1:1 DM is the one channel of its
+// pair here (OpenDM finds it by the pair, and sends what its users write
+// in it to its origin): a DM of the origin between two users of this
+// server, or between a user of this server and one of a third server,
+// would take their conversation to the origin, which may then read it
+// and answer in the other's name.
+func (ap *applier) dmPair(ctx context.Context, recipients []snowflake.ID) error {
+	local, theirs := 0, 0
+	for _, id := range recipients {
+		u, err := ap.tx.UserByID(ctx, id)
+		if errors.Is(err, storage.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		switch u.Origin {
+		case "":
+			local++
+		case ap.g.Origin:
+			theirs++
+		}
+	}
+	if len(recipients) == 2 && local == 1 && theirs == 1 {
+		return nil
+	}
+	return fmt.Errorf("dm %s is not between a user of %s and one of this server: %w", ap.g.Global, ap.g.Origin, ErrForbidden)
+}
+
 // localUser reports whether id is a user of this server.
 func (ap *applier) localUser(ctx context.Context, id snowflake.ID) (bool, error) {
 	u, err := ap.tx.UserByID(ctx, id)
@@ -1337,7 +1423,13 @@ func (ap *applier) applyDM(ctx context.Context, typ string, d []byte) error {
 		for _, u := range c.Recipients {
 			sc.Recipients = append(sc.Recipients, u.ID)
 		}
-		if sc.Type == storage.ChannelDM && len(sc.Recipients) == 2 {
+		if sc.Type != storage.ChannelDM && sc.Type != storage.ChannelGroupDM {
+			return fmt.Errorf("dm %d created as a channel of type %d: %w", g.ID, sc.Type, ErrForbidden)
+		}
+		if sc.Type == storage.ChannelDM {
+			if err := ap.dmPair(ctx, sc.Recipients); err != nil {
+				return err
+			}
 			if _, err := tx.DMChannel(ctx, sc.Recipients[0], sc.Recipients[1]); err == nil {
 				// Both opened a DM at once, each on their own server:
 				// this server keeps its own (see spec/federation.md),
@@ -1366,6 +1458,11 @@ func (ap *applier) applyDM(ctx context.Context, typ string, d []byte) error {
 		c, cerr := tx.ChannelByID(ctx, g.ID)
 		if cerr != nil {
 			return ignoreMissing(cerr)
+		}
+		if c.Type == storage.ChannelDM {
+			// A 1:1 DM's pair is fixed: moved to another pair, it would
+			// become that pair's DM here (see dmPair).
+			return fmt.Errorf("dm %d: recipients of a 1:1 DM changed: %w", g.ID, ErrForbidden)
 		}
 		next := slices.DeleteFunc(slices.Clone(c.Recipients), func(id snowflake.ID) bool { return id == e.User.ID })
 		if typ == "CHANNEL_RECIPIENT_ADD" {

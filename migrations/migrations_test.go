@@ -172,7 +172,7 @@ func TestNewerDatabaseRefused(t *testing.T) {
 	}
 }
 
-// 0010 gives every existing federated ID the scope of the object it names:
+// 0013 gives every existing federated ID the scope of the object it names:
 // a guild's is itself, a channel's or role's or emoji's its guild, a DM
 // channel's itself, a message's or attachment's its channel's; users and
 // IDs whose object is gone get 0.
