@@ -140,7 +140,6 @@ func (g *Gateway) Run(ctx context.Context) error {
 	events := make(chan storage.Event, 256)
 	go func() { // owned by Run: ends when sub is closed or routeCtx ends
 		defer close(events)
-		backoff := 100 * time.Millisecond
 		for {
 			ev, err := sub.Next(routeCtx)
 			if errors.Is(err, context.Canceled) || errors.Is(err, bus.ErrClosed) {
@@ -148,18 +147,12 @@ func (g *Gateway) Run(ctx context.Context) error {
 			}
 			if err != nil {
 				// Catching up from the log failed (the database is away):
-				// keep the subscription and try again, rather than stop
-				// real-time delivery for good.
-				g.log.Warn("gateway: reading events failed; retrying", "err", err, "in", backoff)
-				select {
-				case <-routeCtx.Done():
-					return
-				case <-time.After(backoff):
-				}
-				backoff = min(2*backoff, 10*time.Second)
+				// keep the subscription, which keeps what it owes and
+				// spaces its own retries, rather than stop real-time
+				// delivery for good.
+				g.log.Warn("gateway: reading events failed; retrying", "err", err)
 				continue
 			}
-			backoff = 100 * time.Millisecond
 			events <- ev
 		}
 	}()
