@@ -35,22 +35,12 @@ var (
 )
 
 // eventually retries check until it returns "" or the deadline passes.
+// Generous: under the race detector on a loaded 2-core machine a catch-up
+// of a thousand events takes tens of seconds; a passing check returns at
+// once.
 func eventually(t *testing.T, what string, check func() string) {
 	t.Helper()
-	// Generous: under the race detector on a loaded 2-core machine a
-	// catch-up of a thousand events takes tens of seconds; a passing
-	// check returns at once.
-	deadline := time.Now().Add(90 * time.Second)
-	for {
-		why := check()
-		if why == "" {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: %s", what, why)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	st.WaitFor(t, what, 90*time.Second, check)
 }
 
 // user is an account on one homeserver.

@@ -97,22 +97,6 @@ func lagOf(t *testing.T, s *st.Server, peer string) float64 {
 	return metric(t, s, `hearth_federation_delivery_lag_events{peer="`+peer+`"}`)
 }
 
-// waitFor is eventually with a deadline of its own.
-func waitFor(t *testing.T, what string, limit time.Duration, check func() string) {
-	t.Helper()
-	deadline := time.Now().Add(limit)
-	for {
-		why := check()
-		if why == "" {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: %s", what, why)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
-
 // A peer that hangs (its packets dropped) holds up nobody else: the
 // origin goes on delivering to the other peers, its lag gauge for the cut
 // peer rises while the cut lasts and falls after, and the cut peer's
@@ -173,7 +157,7 @@ func TestPartitionedPeerHoldsUpNobody(t *testing.T) {
 	// The cut lasts until A has given up on a transaction at least once
 	// (its request deadline), so that what follows the heal is A's retry,
 	// not a stalled request's packets getting through.
-	waitFor(t, "A to fail a transaction to B", time.Minute, func() string {
+	st.WaitFor(t, "A to fail a transaction to B", time.Minute, func() string {
 		if n := metric(t, a, `hearth_federation_transactions_total{outcome="error",peer="`+b.ServerName()+`"}`); n < 1 {
 			return fmt.Sprintf("%v failed", n)
 		}
@@ -226,7 +210,7 @@ func TestPartitionedActNeverContradictsItsAnswer(t *testing.T) {
 	ca.heal()
 	// The act that sat in TCP reaches A once the network heals (the
 	// kernel retransmits it), and A refuses it as past its deadline.
-	waitFor(t, "A to refuse the late act", 2*time.Minute, func() string {
+	st.WaitFor(t, "A to refuse the late act", 2*time.Minute, func() string {
 		if n := expired(); n < 1 {
 			return fmt.Sprintf("%v acts refused as expired", n)
 		}

@@ -166,7 +166,7 @@ func TestFederationSurvivesOriginKill(t *testing.T) {
 	go burst(b.URL(), bobTok, bGeneral, "b")
 	// The kill comes in the middle of the burst: once both servers'
 	// users have had messages acknowledged.
-	waitFor(t, "messages acknowledged from both servers", 30*time.Second, func() string {
+	st.WaitFor(t, "messages acknowledged from both servers", 30*time.Second, func() string {
 		if a, b, _, _ := counts(); a < 20 || b < 5 {
 			return fmt.Sprintf("%d from A and %d from B acknowledged", a, b)
 		}
@@ -179,7 +179,7 @@ func TestFederationSurvivesOriginKill(t *testing.T) {
 	// The burst goes on against the dead origin until each sender has
 	// been refused there at least once.
 	_, _, refusedA, refusedB := counts()
-	waitFor(t, "both senders refused while the origin is down", 30*time.Second, func() string {
+	st.WaitFor(t, "both senders refused while the origin is down", 30*time.Second, func() string {
 		if _, _, a, b := counts(); a <= refusedA || b <= refusedB {
 			return fmt.Sprintf("refused since the kill: %d to A's user, %d to B's", a-refusedA, b-refusedB)
 		}
@@ -192,7 +192,7 @@ func TestFederationSurvivesOriginKill(t *testing.T) {
 	// The member server's users and the origin's agree on everything the
 	// origin committed, and that includes everything acknowledged.
 	var onA, onB []string
-	waitFor(t, "both servers agree after the restart", 60*time.Second, func() string {
+	st.WaitFor(t, "both servers agree after the restart", 60*time.Second, func() string {
 		var errA, errB error
 		onA, errA = contents(t, origin.url, annTok, general)
 		onB, errB = contents(t, b.URL(), bobTok, bGeneral)
@@ -217,21 +217,4 @@ func TestFederationSurvivesOriginKill(t *testing.T) {
 	mu.Unlock()
 	fromA, fromB, _, _ := counts()
 	t.Logf("%d messages on both servers; %d acknowledged from A's user and %d from B's", len(onA), fromA, fromB)
-}
-
-// waitFor retries check until it returns "" or timeout passes, then fails
-// the test with check's last word.
-func waitFor(t *testing.T, what string, timeout time.Duration, check func() string) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		why := check()
-		if why == "" {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: %s", what, why)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
 }

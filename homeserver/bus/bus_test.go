@@ -27,19 +27,26 @@ func openStore(t *testing.T) storage.Store {
 }
 
 // appendAndPublish commits one event and publishes it, as the domain does.
+// It may run on a goroutine of the test's: it reports with Error.
 func appendAndPublish(t *testing.T, s storage.Store, b *bus.Bus, logID snowflake.ID, i int) {
 	t.Helper()
+	ev, err := commitEvent(s, logID, i)
+	if err != nil {
+		t.Error(err)
+		return
+	}
+	b.Publish(ev)
+}
+
+// commitEvent commits one test event to a log.
+func commitEvent(s storage.Store, logID snowflake.ID, i int) (storage.Event, error) {
 	var ev storage.Event
 	err := s.Update(context.Background(), func(tx storage.Tx) error {
 		var err error
 		ev, err = tx.AppendEvent(context.Background(), storage.Event{LogID: logID, Type: "TEST", Payload: []byte(fmt.Sprintf(`{"i":%d}`, i))})
 		return err
 	})
-	if err != nil {
-		t.Error(err)
-		return
-	}
-	b.Publish(ev)
+	return ev, err
 }
 
 // collect reads n events and checks each log arrives complete and in order.
@@ -415,12 +422,7 @@ func TestFailedReadsBackOff(t *testing.T) {
 // appendEvent commits one event without publishing it.
 func appendEvent(t *testing.T, s storage.Store, logID snowflake.ID, i int) storage.Event {
 	t.Helper()
-	var ev storage.Event
-	err := s.Update(context.Background(), func(tx storage.Tx) error {
-		var err error
-		ev, err = tx.AppendEvent(context.Background(), storage.Event{LogID: logID, Type: "TEST", Payload: []byte(fmt.Sprintf(`{"i":%d}`, i))})
-		return err
-	})
+	ev, err := commitEvent(s, logID, i)
 	if err != nil {
 		t.Fatal(err)
 	}

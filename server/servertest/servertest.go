@@ -325,3 +325,21 @@ func List(t testing.TB, r Response) []map[string]any {
 
 // Code is a helper to pass an error code to Expect.
 func Code(c int) *int { return &c }
+
+// WaitFor retries check until it returns "" or timeout passes, then fails
+// the test with what and check's last word: tests wait for state, never
+// for a fixed time.
+func WaitFor(t testing.TB, what string, timeout time.Duration, check func() string) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		why := check()
+		if why == "" {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: %s", what, why)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
