@@ -356,7 +356,7 @@ func (h *Homeserver) applyBatch(ctx context.Context, g replicaLog, rep storage.R
 				return fmt.Errorf("event %d: %w", e.Seq, err)
 			}
 			if err := ap.apply(ctx, e.Type, d); err != nil {
-				return fmt.Errorf("apply %s (seq %d): %w", e.Type, e.Seq, err)
+				return fmt.Errorf("apply %s (seq %d): %w", e.Type, e.Seq, malformed(err))
 			}
 		}
 		if opening {
@@ -376,6 +376,19 @@ func (h *Homeserver) applyBatch(ctx context.Context, g replicaLog, rep storage.R
 		return fmt.Errorf("apply events of guild %d: %w", g.ID, err)
 	}
 	return nil
+}
+
+// malformed marks an event whose payload does not decode as its type says
+// (a string where a number belongs) as the origin's fault, refused like an
+// undecodable one, rather than a failure of this server's (503, which
+// the origin would retry for ever).
+func malformed(err error) error {
+	var typ *json.UnmarshalTypeError
+	var syn *json.SyntaxError
+	if errors.As(err, &typ) || errors.As(err, &syn) {
+		return fmt.Errorf("%w: %w", ErrForbidden, err)
+	}
+	return err
 }
 
 // errNotHeld: an event about a channel the replica does not hold (a

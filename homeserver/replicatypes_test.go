@@ -166,3 +166,25 @@ func TestDMReplicaCannotTakeAnotherPair(t *testing.T) {
 		t.Fatalf("a recipient added to a 1:1 DM: %v, want ErrForbidden", err)
 	}
 }
+
+// An event whose payload does not decode as its type says is the origin's
+// fault: refused (403), not answered as this server's failure (503, which
+// the origin retries for ever).
+func TestReplicaRefusesMistypedPayloads(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	for _, d := range []string{
+		`{"id":"$new","channel_id":"$RC","guild_id":"$R","author":{"id":"$ollie","username":"ollie"},"content":5,"timestamp":"2026-01-01T00:00:00Z"}`,
+		`{"id":"$new","channel_id":"$RC","guild_id":"$R","author":{"id":"$ollie","username":"ollie"},"content":"x","type":"seven","timestamp":"2026-01-01T00:00:00Z"}`,
+	} {
+		rep, err := w.h.store.Replica(ctx, w.ids["R"])
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = w.h.ApplyEvents(ctx, rogue, EventBatch{Guild: w.global["R"], From: rep.Seq, To: rep.Seq + 1,
+			Events: []RemoteEvent{{Seq: rep.Seq + 1, Type: "MESSAGE_CREATE", D: json.RawMessage(w.expand([]byte(d)))}}})
+		if !errors.Is(err, ErrForbidden) || ToWire(err).Code != "FORBIDDEN" {
+			t.Errorf("%s: %v (wire %s), want FORBIDDEN", d, err, ToWire(err).Code)
+		}
+	}
+}
