@@ -1241,6 +1241,11 @@ func (h *Homeserver) ApplyEphemeral(ctx context.Context, peer string, e Ephemera
 		} `json:"user"`
 	}
 	_ = json.Unmarshal(e.D, &about)
+	if about.UserID != "" && about.User.ID != "" && about.UserID != about.User.ID {
+		// The checks below are of one user; the gateway takes a presence's
+		// user from "user", and could be handed one of this server's.
+		return fmt.Errorf("%s sent an ephemeral event naming two users: %w", peer, ErrForbidden)
+	}
 	userGlobal := about.UserID
 	if userGlobal == "" {
 		userGlobal = about.User.ID

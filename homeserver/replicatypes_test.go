@@ -188,3 +188,21 @@ func TestReplicaRefusesMistypedPayloads(t *testing.T) {
 		}
 	}
 }
+
+// An ephemeral event is checked for one user: a presence whose user_id is
+// the origin's user but whose user (which the gateway reads) is one of
+// this server's would set that user's presence from another server.
+func TestEphemeralNamesOneUser(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	send := func(d string) error {
+		return w.h.ApplyEphemeral(ctx, rogue, EphemeralEvent{Guild: w.global["R"], Type: "PRESENCE_UPDATE",
+			D: json.RawMessage(w.expand([]byte(d)))})
+	}
+	if err := send(`{"user_id":"$ollie","user":{"id":"$alice"},"guild_id":"$R","status":"online"}`); !errors.Is(err, ErrForbidden) {
+		t.Fatalf("a presence of alice under ollie's user_id: %v, want ErrForbidden", err)
+	}
+	if err := send(`{"user_id":"$ollie","user":{"id":"$ollie"},"guild_id":"$R","status":"online"}`); err != nil {
+		t.Fatalf("ollie's presence: %v", err)
+	}
+}
