@@ -1449,11 +1449,15 @@ func (ap *applier) applyDM(ctx context.Context, typ string, d []byte) error {
 				return err
 			}
 			if _, err := tx.DMChannel(ctx, sc.Recipients[0], sc.Recipients[1]); err == nil {
-				// Both opened a DM at once, each on their own server:
-				// this server keeps its own (see spec/federation.md),
-				// which a user of this server is in.
-				ap.opened = true
-				return nil
+				// The pair has its DM here already (both opened one at
+				// once, each on their own server, and this server keeps
+				// its own; or the signer opens a second one). Refused,
+				// so that nothing is kept: accepting it as an empty
+				// replica would let a peer make this server keep one
+				// per new DM ID.
+				return fmt.Errorf("dm %d: its pair has a DM channel here already: %w", g.ID, ErrForbidden)
+			} else if !errors.Is(err, storage.ErrNotFound) {
+				return err
 			}
 		}
 		err = tx.CreateChannel(ctx, sc)

@@ -165,6 +165,21 @@ func TestDMReplicaCannotTakeAnotherPair(t *testing.T) {
 	if !errors.Is(err, ErrForbidden) {
 		t.Fatalf("a recipient added to a 1:1 DM: %v, want ErrForbidden", err)
 	}
+	// A second DM of the same pair is refused and keeps nothing, however
+	// many new IDs the rogue opens it under.
+	before, err := w.h.store.Replicas(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		if err := apply(`{"guild":"$new","from":0,"to":1,"events":[{"seq":1,"type":"CHANNEL_CREATE","d":{"id":"$new","type":1,
+			"recipients":[{"id":"$ollie","username":"ollie"},{"id":"$alice","username":"alice"}]}}]}`); !errors.Is(err, ErrForbidden) {
+			t.Fatalf("a second DM of ollie and alice: %v, want ErrForbidden", err)
+		}
+	}
+	if after, err := w.h.store.Replicas(ctx); err != nil || len(after) != len(before) {
+		t.Fatalf("second DMs of one pair kept replicas: %d before, %d after (%v)", len(before), len(after), err)
+	}
 }
 
 // An event whose payload does not decode as its type says is the origin's
