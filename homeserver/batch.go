@@ -232,7 +232,7 @@ func batchContext(jobs []*writeJob) (context.Context, context.CancelFunc) {
 func (h *Homeserver) storeWrite(ctx context.Context, w logWrite) ([]storage.Event, error) {
 	var out []storage.Event
 	err := h.store.Update(ctx, func(tx storage.Tx) error {
-		if err := h.checkLogsCached(ctx, w.events); err != nil {
+		if err := h.checkLogs(ctx, w.events, 0); err != nil {
 			return err
 		}
 		if err := tx.CreateMessages(ctx, w.scope, w.messages); err != nil {

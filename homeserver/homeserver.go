@@ -221,9 +221,6 @@ func (e *events) flush(ctx context.Context) error {
 			}
 		}
 	}
-	if err := checkLogs(ctx, e.tx, ordered, e.replica); err != nil {
-		return err
-	}
 	out, err := e.tx.AppendEvents(ctx, ordered)
 	if err != nil {
 		return err
@@ -232,14 +229,24 @@ func (e *events) flush(ctx context.Context) error {
 	return nil
 }
 
-// checkLogsCached is checkLogs for the send path, from the state cache
-// instead of the transaction: whether a guild or DM channel is a replica
-// never changes, and a send's log is a guild or DM channel that exists, so
-// the cache answers without a round trip inside the log's write lock.
-func (h *Homeserver) checkLogsCached(ctx context.Context, evs []storage.Event) error {
+// checkLogs is the write door's lock. A guild or DM channel this server
+// copies from another homeserver (a replica) changes only as its origin's
+// events say: a write of this server's users to it is forwarded to the
+// origin as an act, decided where the write begins. Every change appends
+// to its log in the same transaction, so refusing here any append to a
+// replica's log except by the transaction applying that replica's events
+// makes a write that forgot to forward fail whole, instead of forking the
+// replica from its origin.
+//
+// The check reads the state cache, not the transaction: whether a guild or
+// DM channel is a replica never changes (a log made in this transaction is
+// not one, unless the transaction applies it), so it costs the write no
+// round trip inside the log's write lock (on the send path that was ~7 %
+// of PostgreSQL's throughput).
+func (h *Homeserver) checkLogs(ctx context.Context, evs []storage.Event, applying snowflake.ID) error {
 	var last snowflake.ID
 	for _, e := range evs {
-		if e.LogID == last {
+		if e.LogID == last || e.LogID == applying {
 			continue
 		}
 		last = e.LogID
@@ -260,32 +267,6 @@ func (h *Homeserver) checkLogsCached(ctx context.Context, evs []storage.Event) e
 	return nil
 }
 
-// checkLogs is the write door's lock. A guild or DM channel this server
-// copies from another homeserver (a replica) changes only as its origin's
-// events say: a write of this server's users to it is forwarded to the
-// origin as an act, decided where the write begins. Every change appends
-// to its log in the same transaction, so refusing here any append to a
-// replica's log except by the transaction applying that replica's events
-// makes a write that forgot to forward fail whole, instead of forking the
-// replica from its origin.
-func checkLogs(ctx context.Context, tx storage.Tx, evs []storage.Event, applying snowflake.ID) error {
-	var last snowflake.ID
-	for _, e := range evs {
-		if e.LogID == last || e.LogID == applying {
-			continue
-		}
-		last = e.LogID
-		rep, err := tx.Replica(ctx, e.LogID)
-		switch {
-		case err == nil:
-			return fmt.Errorf("local write to the log of %d, a replica of %s: %w", e.LogID, rep.Origin, ErrRemoteGuild)
-		case !errors.Is(err, storage.ErrNotFound):
-			return fmt.Errorf("check log %d: %w", e.LogID, err)
-		}
-	}
-	return nil
-}
-
 // update runs fn in one transaction and, once it has committed, publishes
 // the events fn appended. Every state change of the domain goes through it.
 func (h *Homeserver) update(ctx context.Context, fn func(tx storage.Tx, ev *events) error) error {
@@ -293,6 +274,9 @@ func (h *Homeserver) update(ctx context.Context, fn func(tx storage.Tx, ev *even
 	err := h.store.Update(ctx, func(tx storage.Tx) error {
 		ev = &events{tx: tx, now: h.now()} // fresh on a retried transaction
 		if err := fn(tx, ev); err != nil {
+			return err
+		}
+		if err := h.checkLogs(ctx, ev.pending, ev.replica); err != nil {
 			return err
 		}
 		return ev.flush(ctx)

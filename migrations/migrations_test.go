@@ -20,17 +20,7 @@ import (
 func TestApplyTwiceAppliesNothingTwice(t *testing.T) {
 	for _, dialect := range []string{"sqlite", "postgres"} {
 		t.Run(dialect, func(t *testing.T) {
-			var db *sql.DB
-			var err error
-			if dialect == "sqlite" {
-				db, err = sql.Open("sqlite", filepath.Join(t.TempDir(), "m.db"))
-			} else {
-				db, err = sql.Open("pgx", storagetest.PostgresURL(t))
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer db.Close()
+			db := openDB(t, dialect, freshPath(t, dialect))
 			all, err := migrations.List(dialect)
 			if err != nil || len(all) == 0 {
 				t.Fatalf("List = %v, %v", all, err)
@@ -180,17 +170,7 @@ func TestFederatedIDScopeFill(t *testing.T) {
 	for _, dialect := range []string{"sqlite", "postgres"} {
 		t.Run(dialect, func(t *testing.T) {
 			ctx := context.Background()
-			var db *sql.DB
-			var err error
-			if dialect == "sqlite" {
-				db, err = sql.Open("sqlite", filepath.Join(t.TempDir(), "m.db")+"?_pragma=foreign_keys(1)")
-			} else {
-				db, err = sql.Open("pgx", storagetest.PostgresURL(t))
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer db.Close()
+			db := openDB(t, dialect, freshPath(t, dialect))
 			all, err := migrations.List(dialect)
 			if err != nil {
 				t.Fatal(err)

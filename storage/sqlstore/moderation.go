@@ -32,35 +32,28 @@ func (r reader) AuthorMessages(ctx context.Context, guildID, authorID, after sno
 	return out, r.wrap("author messages", rows.Err())
 }
 
-// LockMember implements storage.Tx. SQLite's single writer already
-// serialises write transactions, so only PostgreSQL needs the row lock.
+// LockMember implements storage.Tx.
 func (t *tx) LockMember(ctx context.Context, guildID, userID snowflake.ID) error {
-	query := `SELECT 1 FROM members WHERE guild_id = $1 AND user_id = $2`
-	if t.d.Name == "postgres" {
-		query += ` FOR UPDATE`
-	}
-	var one int
-	return t.wrap("lock member", t.q.QueryRowContext(ctx, query, int64(guildID), int64(userID)).Scan(&one))
+	return t.lockRow(ctx, "lock member", `SELECT 1 FROM members WHERE guild_id = $1 AND user_id = $2`, int64(guildID), int64(userID))
 }
 
-// LockUser implements storage.Tx. SQLite has one writer at a time: the
-// transaction holds every row already.
+// LockUser implements storage.Tx.
 func (t *tx) LockUser(ctx context.Context, id snowflake.ID) error {
-	query := `SELECT 1 FROM users WHERE id = $1`
-	if t.d.Name == "postgres" {
-		query += ` FOR UPDATE`
-	}
-	var one int
-	return t.wrap("lock user", t.q.QueryRowContext(ctx, query, int64(id)).Scan(&one))
+	return t.lockRow(ctx, "lock user", `SELECT 1 FROM users WHERE id = $1`, int64(id))
 }
 
-// LockChannel implements storage.Tx. SQLite has one writer at a time: the
-// transaction holds every row already.
+// LockChannel implements storage.Tx.
 func (t *tx) LockChannel(ctx context.Context, id snowflake.ID) error {
-	query := `SELECT 1 FROM channels WHERE id = $1`
+	return t.lockRow(ctx, "lock channel", `SELECT 1 FROM channels WHERE id = $1`, int64(id))
+}
+
+// lockRow holds the row query finds until the transaction ends;
+// ErrNotFound when there is none. SQLite's single writer already
+// serialises write transactions, so only PostgreSQL needs FOR UPDATE.
+func (t *tx) lockRow(ctx context.Context, op, query string, args ...any) error {
 	if t.d.Name == "postgres" {
 		query += ` FOR UPDATE`
 	}
 	var one int
-	return t.wrap("lock channel", t.q.QueryRowContext(ctx, query, int64(id)).Scan(&one))
+	return t.wrap(op, t.q.QueryRowContext(ctx, query, args...).Scan(&one))
 }
