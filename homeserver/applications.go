@@ -339,6 +339,14 @@ func (h *Homeserver) AllowedIntents(ctx context.Context, userID snowflake.ID) (i
 // owner. With permissions, the bot gets a managed role of its name holding
 // them. Adding a bot that is in the guild already changes nothing.
 func (h *Homeserver) AuthorizeBot(ctx context.Context, p Principal, appID, guildID snowflake.ID, perms permission.Set) (discord.Member, error) {
+	return do(ctx, h, write[discord.Member]{op: "authorize bot", guild: guildID,
+		here: func(ctx context.Context) (discord.Member, error) {
+			return h.authorizeBotHere(ctx, p, appID, guildID, perms)
+		}})
+}
+
+// authorizeBotHere carries out AuthorizeBot on this server's own log.
+func (h *Homeserver) authorizeBotHere(ctx context.Context, p Principal, appID, guildID snowflake.ID, perms permission.Set) (discord.Member, error) {
 	if p.User.Bot {
 		return discord.Member{}, ErrBotsForbidden
 	}
@@ -348,9 +356,6 @@ func (h *Homeserver) AuthorizeBot(ctx context.Context, p Principal, appID, guild
 	}
 	if err != nil {
 		return discord.Member{}, storeErr("authorize bot", err)
-	}
-	if _, ok := h.replicaGuild(ctx, guildID); ok {
-		return discord.Member{}, fmt.Errorf("adding a bot to guild %d, which another homeserver holds: %w", guildID, ErrRemoteGuild)
 	}
 	if perms&^permission.All != 0 {
 		return discord.Member{}, Invalid("permissions", "NUMBER_TYPE_MAX", "Unknown permission bits.")

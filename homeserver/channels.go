@@ -167,9 +167,15 @@ func requireOverwrites(a *access, c storage.Channel, ows []Overwrite) error {
 
 // CreateChannel makes a channel in a guild (MANAGE_CHANNELS).
 func (h *Homeserver) CreateChannel(ctx context.Context, p Principal, guildID snowflake.ID, f ChannelFields) (discord.Channel, error) {
-	if g, ok := h.replicaGuild(ctx, guildID); ok {
-		return h.forwardChannelFields(ctx, p, g, ActChanCreate, 0, f)
-	}
+	return do(ctx, h, write[discord.Channel]{op: "create channel", guild: guildID,
+		here: func(ctx context.Context) (discord.Channel, error) { return h.createChannelHere(ctx, p, guildID, f) },
+		there: func(ctx context.Context, g replicaLog) (discord.Channel, error) {
+			return h.forwardChannelFields(ctx, p, g, ActChanCreate, 0, f)
+		}})
+}
+
+// createChannelHere carries out CreateChannel on this server's own log.
+func (h *Homeserver) createChannelHere(ctx context.Context, p Principal, guildID snowflake.ID, f ChannelFields) (discord.Channel, error) {
 	var out discord.Channel
 	err := h.update(ctx, func(tx storage.Tx, ev *events) error {
 		a, err := h.loadAccess(ctx, tx, guildID, p.User.ID)
@@ -253,12 +259,15 @@ func (h *Homeserver) GuildChannels(ctx context.Context, p Principal, guildID sno
 
 // UpdateChannel changes a channel (MANAGE_CHANNELS in it).
 func (h *Homeserver) UpdateChannel(ctx context.Context, p Principal, channelID snowflake.ID, f ChannelFields) (discord.Channel, error) {
-	if g, ok := h.replicaOfChannel(ctx, channelID); ok && g.Guild {
-		return h.forwardChannelFields(ctx, p, g, ActChanEdit, channelID, f)
-	}
-	if err := h.localChannel(ctx, channelID); err != nil {
-		return discord.Channel{}, err
-	}
+	return do(ctx, h, write[discord.Channel]{op: "update channel", channel: channelID, guildOnly: true,
+		here: func(ctx context.Context) (discord.Channel, error) { return h.updateChannelHere(ctx, p, channelID, f) },
+		there: func(ctx context.Context, g replicaLog) (discord.Channel, error) {
+			return h.forwardChannelFields(ctx, p, g, ActChanEdit, channelID, f)
+		}})
+}
+
+// updateChannelHere carries out UpdateChannel on this server's own log.
+func (h *Homeserver) updateChannelHere(ctx context.Context, p Principal, channelID snowflake.ID, f ChannelFields) (discord.Channel, error) {
 	var out discord.Channel
 	err := h.update(ctx, func(tx storage.Tx, ev *events) error {
 		a, c, err := h.accessByChannel(ctx, tx, channelID, p.User.ID)
@@ -340,19 +349,22 @@ func channelChanges(a, b storage.Channel) []discord.AuditLogChange {
 // DeleteChannel deletes a channel (MANAGE_CHANNELS in it). The channels of a
 // deleted category move to the top level, as in Discord.
 func (h *Homeserver) DeleteChannel(ctx context.Context, p Principal, channelID snowflake.ID) (discord.Channel, error) {
-	if g, ok := h.replicaOfChannel(ctx, channelID); ok && g.Guild {
-		before, err := h.Channel(ctx, p, channelID)
-		if err != nil {
-			return discord.Channel{}, err
-		}
-		if _, err := h.forwardChannelFields(ctx, p, g, ActChanDelete, channelID, ChannelFields{}); err != nil {
-			return discord.Channel{}, err
-		}
-		return before, nil
-	}
-	if err := h.localChannel(ctx, channelID); err != nil {
-		return discord.Channel{}, err
-	}
+	return do(ctx, h, write[discord.Channel]{op: "delete channel", channel: channelID, guildOnly: true,
+		here: func(ctx context.Context) (discord.Channel, error) { return h.deleteChannelHere(ctx, p, channelID) },
+		there: func(ctx context.Context, g replicaLog) (discord.Channel, error) {
+			before, err := h.Channel(ctx, p, channelID)
+			if err != nil {
+				return discord.Channel{}, err
+			}
+			if _, err := h.forwardChannelFields(ctx, p, g, ActChanDelete, channelID, ChannelFields{}); err != nil {
+				return discord.Channel{}, err
+			}
+			return before, nil
+		}})
+}
+
+// deleteChannelHere carries out DeleteChannel on this server's own log.
+func (h *Homeserver) deleteChannelHere(ctx context.Context, p Principal, channelID snowflake.ID) (discord.Channel, error) {
 	var out discord.Channel
 	err := h.update(ctx, func(tx storage.Tx, ev *events) error {
 		a, c, err := h.accessByChannel(ctx, tx, channelID, p.User.ID)
@@ -411,25 +423,31 @@ type ChannelPosition struct {
 // ReorderChannels moves channels (MANAGE_CHANNELS), what a client's drag and
 // drop sends. The whole request applies or none of it.
 func (h *Homeserver) ReorderChannels(ctx context.Context, p Principal, guildID snowflake.ID, moves []ChannelPosition) error {
-	if g, ok := h.replicaGuild(ctx, guildID); ok {
-		var ps []actPosition
-		for _, m := range moves {
-			id, err := h.globalOf(ctx, m.ID)
-			if err != nil {
-				return err
-			}
-			ap := actPosition{ID: id, Position: m.Position.ptr(), LockPermissions: m.LockPermissions}
-			if m.ParentID.Set {
-				parent, err := h.globalOf(ctx, m.ParentID.Value)
+	return doErr(ctx, h, write[none]{op: "reorder channels", guild: guildID,
+		here: func(ctx context.Context) (none, error) { return nothing(h.reorderChannelsHere(ctx, p, guildID, moves)) },
+		there: func(ctx context.Context, g replicaLog) (none, error) {
+			var ps []actPosition
+			for _, m := range moves {
+				id, err := h.globalOf(ctx, m.ID)
 				if err != nil {
-					return err
+					return nothing(err)
 				}
-				ap.Parent = &parent
+				ap := actPosition{ID: id, Position: m.Position.ptr(), LockPermissions: m.LockPermissions}
+				if m.ParentID.Set {
+					parent, err := h.globalOf(ctx, m.ParentID.Value)
+					if err != nil {
+						return nothing(err)
+					}
+					ap.Parent = &parent
+				}
+				ps = append(ps, ap)
 			}
-			ps = append(ps, ap)
-		}
-		return h.forwardSimple(ctx, p, g, ActChanOrder, 0, 0, actMessage{Positions: ps})
-	}
+			return nothing(h.forwardSimple(ctx, p, g, ActChanOrder, 0, 0, actMessage{Positions: ps}))
+		}})
+}
+
+// reorderChannelsHere carries out ReorderChannels on this server's own log.
+func (h *Homeserver) reorderChannelsHere(ctx context.Context, p Principal, guildID snowflake.ID, moves []ChannelPosition) error {
 	err := h.update(ctx, func(tx storage.Tx, ev *events) error {
 		a, err := h.loadAccess(ctx, tx, guildID, p.User.ID)
 		if err != nil {
@@ -525,15 +543,18 @@ func byIDWithOverwrites(all []storage.Channel, id snowflake.ID) storage.Channel 
 // SetOverwrite creates or replaces a channel permission overwrite
 // (MANAGE_ROLES; only bits the caller has).
 func (h *Homeserver) SetOverwrite(ctx context.Context, p Principal, channelID snowflake.ID, o Overwrite) error {
-	if g, ok := h.replicaOfChannel(ctx, channelID); ok && g.Guild {
-		return h.forwardOverwrites(ctx, p, g, channelID, func(ows []Overwrite) []Overwrite {
-			ows = slices.DeleteFunc(ows, func(x Overwrite) bool { return x.TargetID == o.TargetID })
-			return append(ows, o)
-		})
-	}
-	if err := h.localChannel(ctx, channelID); err != nil {
-		return err
-	}
+	return doErr(ctx, h, write[none]{op: "set overwrite", channel: channelID, guildOnly: true,
+		here: func(ctx context.Context) (none, error) { return nothing(h.setOverwriteHere(ctx, p, channelID, o)) },
+		there: func(ctx context.Context, g replicaLog) (none, error) {
+			return nothing(h.forwardOverwrites(ctx, p, g, channelID, func(ows []Overwrite) []Overwrite {
+				ows = slices.DeleteFunc(ows, func(x Overwrite) bool { return x.TargetID == o.TargetID })
+				return append(ows, o)
+			}))
+		}})
+}
+
+// setOverwriteHere carries out SetOverwrite on this server's own log.
+func (h *Homeserver) setOverwriteHere(ctx context.Context, p Principal, channelID snowflake.ID, o Overwrite) error {
 	err := h.update(ctx, func(tx storage.Tx, ev *events) error {
 		a, c, err := h.accessByChannel(ctx, tx, channelID, p.User.ID)
 		if err != nil {
@@ -582,14 +603,19 @@ func (h *Homeserver) SetOverwrite(ctx context.Context, p Principal, channelID sn
 
 // DeleteOverwrite removes a channel permission overwrite (MANAGE_ROLES).
 func (h *Homeserver) DeleteOverwrite(ctx context.Context, p Principal, channelID, targetID snowflake.ID) error {
-	if g, ok := h.replicaOfChannel(ctx, channelID); ok && g.Guild {
-		return h.forwardOverwrites(ctx, p, g, channelID, func(ows []Overwrite) []Overwrite {
-			return slices.DeleteFunc(ows, func(x Overwrite) bool { return x.TargetID == targetID })
-		})
-	}
-	if err := h.localChannel(ctx, channelID); err != nil {
-		return err
-	}
+	return doErr(ctx, h, write[none]{op: "delete overwrite", channel: channelID, guildOnly: true,
+		here: func(ctx context.Context) (none, error) {
+			return nothing(h.deleteOverwriteHere(ctx, p, channelID, targetID))
+		},
+		there: func(ctx context.Context, g replicaLog) (none, error) {
+			return nothing(h.forwardOverwrites(ctx, p, g, channelID, func(ows []Overwrite) []Overwrite {
+				return slices.DeleteFunc(ows, func(x Overwrite) bool { return x.TargetID == targetID })
+			}))
+		}})
+}
+
+// deleteOverwriteHere carries out DeleteOverwrite on this server's own log.
+func (h *Homeserver) deleteOverwriteHere(ctx context.Context, p Principal, channelID, targetID snowflake.ID) error {
 	err := h.update(ctx, func(tx storage.Tx, ev *events) error {
 		a, c, err := h.accessByChannel(ctx, tx, channelID, p.User.ID)
 		if err != nil {

@@ -171,9 +171,12 @@ func groupOf(ctx context.Context, tx storage.Reader, channelID, userID snowflake
 
 // AddRecipient adds someone to a group DM (its owner).
 func (h *Homeserver) AddRecipient(ctx context.Context, p Principal, channelID, userID snowflake.ID) error {
-	if err := h.localChannel(ctx, channelID); err != nil {
-		return err
-	}
+	return doErr(ctx, h, write[none]{op: "add recipient", channel: channelID,
+		here: func(ctx context.Context) (none, error) { return nothing(h.addRecipientHere(ctx, p, channelID, userID)) }})
+}
+
+// addRecipientHere carries out AddRecipient on this server's own log.
+func (h *Homeserver) addRecipientHere(ctx context.Context, p Principal, channelID, userID snowflake.ID) error {
 	err := h.update(ctx, func(tx storage.Tx, ev *events) error {
 		c, err := groupOf(ctx, tx, channelID, p.User.ID)
 		if err != nil {
@@ -210,9 +213,14 @@ func (h *Homeserver) AddRecipient(ctx context.Context, p Principal, channelID, u
 // anyone; anyone removes themselves (leaving). When the owner leaves, the
 // longest-standing other member owns it; the last to leave ends it.
 func (h *Homeserver) RemoveRecipient(ctx context.Context, p Principal, channelID, userID snowflake.ID) error {
-	if err := h.localChannel(ctx, channelID); err != nil {
-		return err
-	}
+	return doErr(ctx, h, write[none]{op: "remove recipient", channel: channelID,
+		here: func(ctx context.Context) (none, error) {
+			return nothing(h.removeRecipientHere(ctx, p, channelID, userID))
+		}})
+}
+
+// removeRecipientHere carries out RemoveRecipient on this server's own log.
+func (h *Homeserver) removeRecipientHere(ctx context.Context, p Principal, channelID, userID snowflake.ID) error {
 	err := h.update(ctx, func(tx storage.Tx, ev *events) error {
 		c, err := groupOf(ctx, tx, channelID, p.User.ID)
 		if err != nil {
@@ -251,9 +259,14 @@ func (h *Homeserver) RemoveRecipient(ctx context.Context, p Principal, channelID
 
 // RenameGroupDM changes a group DM's name (any member, as on Discord).
 func (h *Homeserver) RenameGroupDM(ctx context.Context, p Principal, channelID snowflake.ID, name string) (discord.DMChannel, error) {
-	if err := h.localChannel(ctx, channelID); err != nil {
-		return discord.DMChannel{}, err
-	}
+	return do(ctx, h, write[discord.DMChannel]{op: "rename group d m", channel: channelID,
+		here: func(ctx context.Context) (discord.DMChannel, error) {
+			return h.renameGroupDMHere(ctx, p, channelID, name)
+		}})
+}
+
+// renameGroupDMHere carries out RenameGroupDM on this server's own log.
+func (h *Homeserver) renameGroupDMHere(ctx context.Context, p Principal, channelID snowflake.ID, name string) (discord.DMChannel, error) {
 	if utf8.RuneCountInString(name) > ChannelNameMax {
 		return discord.DMChannel{}, Invalid("name", "BASE_TYPE_MAX_LENGTH", fmt.Sprintf("Must be %d or fewer in length.", ChannelNameMax))
 	}

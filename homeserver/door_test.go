@@ -3,7 +3,12 @@ package homeserver
 import (
 	"context"
 	"errors"
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -128,5 +133,143 @@ func TestDoorRefusesLocalWritesToReplicas(t *testing.T) {
 				t.Fatalf("accepted write appended %d events", head(tc.guild)-n)
 			}
 		})
+	}
+}
+
+// do carries a write out here for this server's own logs, asks the origin
+// for a replica's, and refuses in a replica a write with no way there, or
+// one for guilds only in a DM channel of another homeserver.
+func TestDoorDecidesOnce(t *testing.T) {
+	ctx := context.Background()
+	h := newTestHomeserver(t)
+	ids := h.cfg.IDs
+	local, replica, dm := ids.Next(), ids.Next(), ids.Next()
+	now := time.Now()
+	err := h.store.Update(ctx, func(tx storage.Tx) error {
+		if err := tx.CreateGuild(ctx, storage.Guild{ID: local, Name: "ours", CreatedAt: now}); err != nil {
+			return err
+		}
+		if err := tx.CreateGuild(ctx, storage.Guild{ID: replica, Name: "theirs", CreatedAt: now, Origin: "origin.example", OriginID: "1"}); err != nil {
+			return err
+		}
+		return tx.CreateChannel(ctx, storage.Channel{ID: dm, Type: storage.ChannelDM, CreatedAt: now, Origin: "origin.example", OriginID: "2"})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name           string
+		guild, channel snowflake.ID
+		there          bool
+		guildOnly      bool
+		want           string // "here", "there" or "refused"
+	}{
+		{"own guild", local, 0, true, false, "here"},
+		{"own guild, never forwarded", local, 0, false, false, "here"},
+		{"no log named", 0, 0, true, false, "here"},
+		{"replica guild", replica, 0, true, false, "there"},
+		{"replica guild, guilds only", replica, 0, true, true, "there"},
+		{"replica guild, never forwarded", replica, 0, false, false, "refused"},
+		{"DM of another server", 0, dm, true, false, "there"},
+		{"DM of another server, guilds only", 0, dm, true, true, "refused"},
+		{"DM of another server, never forwarded", 0, dm, false, false, "refused"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got := ""
+			w := write[none]{op: "test", guild: tc.guild, channel: tc.channel, guildOnly: tc.guildOnly,
+				here: func(context.Context) (none, error) { got = "here"; return none{}, nil }}
+			if tc.there {
+				w.there = func(_ context.Context, rl replicaLog) (none, error) {
+					if rl.Origin != "origin.example" {
+						t.Errorf("asked %q", rl.Origin)
+					}
+					got = "there"
+					return none{}, nil
+				}
+			}
+			err := doErr(ctx, h, w)
+			if tc.want == "refused" {
+				if !errors.Is(err, ErrRemoteGuild) || got != "" {
+					t.Fatalf("err = %v, ran %q; want refused", err, got)
+				}
+				return
+			}
+			if err != nil || got != tc.want {
+				t.Fatalf("err = %v, ran %q; want %q", err, got, tc.want)
+			}
+		})
+	}
+}
+
+// The question "is this log a replica's?" is asked for writes in one place:
+// the door (door.go), and on the federation side that applies, forwards
+// and serves the origin's half. A domain file that asks it itself, or that
+// forwards outside a write's there half, has grown a second door; and an
+// exported write in a domain file that opens a transaction itself must be
+// one that never writes to a log a replica may hold (listed with why).
+func TestOneDoorInSource(t *testing.T) {
+	federationSide := map[string]bool{"door.go": true, "forward.go": true, "replica.go": true, "origin.go": true,
+		"originact.go": true, "backfill.go": true, "remotefiles.go": true, "federation.go": true, "globalid.go": true}
+	asking := map[string]bool{"replicaGuild": true, "replicaOfChannel": true, "replicaByLog": true, "replicaOfWrite": true}
+	ownTransactions := map[string]string{
+		"CreateGuild":        "makes a new guild of this server",
+		"DeleteInvite":       "invites are kept only by the guild's own server",
+		"ArchiveIdleThreads": "sweeps only this server's guilds (IdleThreads)",
+		"Register":           "accounts are this server's",
+		"Login":              "accounts are this server's",
+		"Logout":             "accounts are this server's",
+		"CreateApplication":  "applications are this server's",
+		"UpdateApplication":  "applications are this server's",
+		"ResetBotToken":      "applications are this server's",
+		"UpdateProfile":      "a profile changes on its user's own server",
+		"SaveGatewayState":   "gateway sessions are this server's",
+		"TakeGatewayState":   "gateway sessions are this server's",
+	}
+	fset := token.NewFileSet()
+	pkgs, err := parser.ParseDir(fset, ".", func(fi os.FileInfo) bool { return !strings.HasSuffix(fi.Name(), "_test.go") }, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, pkg := range pkgs {
+		for path, f := range pkg.Files {
+			file := filepath.Base(path)
+			if federationSide[file] {
+				continue
+			}
+			for _, d := range f.Decls {
+				fd, ok := d.(*ast.FuncDecl)
+				if !ok || fd.Body == nil {
+					continue
+				}
+				opens := false
+				ast.Inspect(fd.Body, func(n ast.Node) bool {
+					// A write's there half is where forwarding belongs.
+					if kv, ok := n.(*ast.KeyValueExpr); ok {
+						if k, ok := kv.Key.(*ast.Ident); ok && k.Name == "there" {
+							return false
+						}
+					}
+					se, ok := n.(*ast.SelectorExpr)
+					if !ok {
+						return true
+					}
+					if x, ok := se.X.(*ast.Ident); ok && x.Name == "h" {
+						switch {
+						case asking[se.Sel.Name]:
+							t.Errorf("%s: %s asks %s itself; describe the write and go through do (door.go)", fset.Position(se.Pos()), fd.Name.Name, se.Sel.Name)
+						case strings.HasPrefix(se.Sel.Name, "forward"):
+							t.Errorf("%s: %s calls %s outside a write's there half", fset.Position(se.Pos()), fd.Name.Name, se.Sel.Name)
+						case se.Sel.Name == "update":
+							opens = true
+						}
+					}
+					return true
+				})
+				if opens && fd.Recv != nil && fd.Name.IsExported() && ownTransactions[fd.Name.Name] == "" {
+					t.Errorf("%s: exported write %s opens its own transaction; give it a here half behind do, or list why it never writes a replica's log", fset.Position(fd.Pos()), fd.Name.Name)
+				}
+			}
+		}
 	}
 }

@@ -38,9 +38,17 @@ func validEmojiName(name string) bool {
 // MANAGE_GUILD_EXPRESSIONS): a PNG, JPEG, GIF or WebP of at most 256 KiB,
 // recognised by its bytes.
 func (h *Homeserver) CreateEmoji(ctx context.Context, p Principal, guildID snowflake.ID, name, image string) (discord.Emoji, error) {
-	if g, ok := h.replicaGuild(ctx, guildID); ok {
-		return h.forwardEmoji(ctx, p, g, ActEmojiCreate, 0, actMessage{EmojiName: name, EmojiImage: image})
-	}
+	return do(ctx, h, write[discord.Emoji]{op: "create emoji", guild: guildID,
+		here: func(ctx context.Context) (discord.Emoji, error) {
+			return h.createEmojiHere(ctx, p, guildID, name, image)
+		},
+		there: func(ctx context.Context, g replicaLog) (discord.Emoji, error) {
+			return h.forwardEmoji(ctx, p, g, ActEmojiCreate, 0, actMessage{EmojiName: name, EmojiImage: image})
+		}})
+}
+
+// createEmojiHere carries out CreateEmoji on this server's own log.
+func (h *Homeserver) createEmojiHere(ctx context.Context, p Principal, guildID snowflake.ID, name, image string) (discord.Emoji, error) {
 	v := &ValidationError{}
 	if !validEmojiName(name) {
 		v.Add("name", "BASE_TYPE_BAD_LENGTH", "Must be 2 to 32 letters, digits or underscores.")
@@ -172,9 +180,17 @@ func (h *Homeserver) Emoji(ctx context.Context, p Principal, guildID, emojiID sn
 
 // RenameEmoji changes a custom emoji's name.
 func (h *Homeserver) RenameEmoji(ctx context.Context, p Principal, guildID, emojiID snowflake.ID, name string) (discord.Emoji, error) {
-	if g, ok := h.replicaGuild(ctx, guildID); ok {
-		return h.forwardEmoji(ctx, p, g, ActEmojiEdit, emojiID, actMessage{EmojiName: name})
-	}
+	return do(ctx, h, write[discord.Emoji]{op: "rename emoji", guild: guildID,
+		here: func(ctx context.Context) (discord.Emoji, error) {
+			return h.renameEmojiHere(ctx, p, guildID, emojiID, name)
+		},
+		there: func(ctx context.Context, g replicaLog) (discord.Emoji, error) {
+			return h.forwardEmoji(ctx, p, g, ActEmojiEdit, emojiID, actMessage{EmojiName: name})
+		}})
+}
+
+// renameEmojiHere carries out RenameEmoji on this server's own log.
+func (h *Homeserver) renameEmojiHere(ctx context.Context, p Principal, guildID, emojiID snowflake.ID, name string) (discord.Emoji, error) {
 	if !validEmojiName(name) {
 		return discord.Emoji{}, Invalid("name", "BASE_TYPE_BAD_LENGTH", "Must be 2 to 32 letters, digits or underscores.")
 	}
@@ -209,10 +225,16 @@ func (h *Homeserver) RenameEmoji(ctx context.Context, p Principal, guildID, emoj
 
 // DeleteEmoji removes a custom emoji.
 func (h *Homeserver) DeleteEmoji(ctx context.Context, p Principal, guildID, emojiID snowflake.ID) error {
-	if g, ok := h.replicaGuild(ctx, guildID); ok {
-		_, err := h.forwardEmoji(ctx, p, g, ActEmojiDelete, emojiID, actMessage{})
-		return err
-	}
+	return doErr(ctx, h, write[none]{op: "delete emoji", guild: guildID,
+		here: func(ctx context.Context) (none, error) { return nothing(h.deleteEmojiHere(ctx, p, guildID, emojiID)) },
+		there: func(ctx context.Context, g replicaLog) (none, error) {
+			_, err := h.forwardEmoji(ctx, p, g, ActEmojiDelete, emojiID, actMessage{})
+			return nothing(err)
+		}})
+}
+
+// deleteEmojiHere carries out DeleteEmoji on this server's own log.
+func (h *Homeserver) deleteEmojiHere(ctx context.Context, p Principal, guildID, emojiID snowflake.ID) error {
 	err := h.update(ctx, func(tx storage.Tx, ev *events) error {
 		a, err := h.loadAccess(ctx, tx, guildID, p.User.ID)
 		if err != nil {

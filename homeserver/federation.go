@@ -191,22 +191,6 @@ var ErrGap = errors.New("events do not follow the replica")
 // disagree with the origin.
 var ErrRemoteGuild = errors.New("not available in a guild of another homeserver yet")
 
-// local refuses a write to a replica guild that is not forwarded.
-func (h *Homeserver) local(ctx context.Context, guildID snowflake.ID) error {
-	if g, ok := h.replicaGuild(ctx, guildID); ok {
-		return fmt.Errorf("guild %d of %s: %w", guildID, g.Origin, ErrRemoteGuild)
-	}
-	return nil
-}
-
-// localChannel is local for a channel's guild.
-func (h *Homeserver) localChannel(ctx context.Context, channelID snowflake.ID) error {
-	if g, ok := h.replicaOfChannel(ctx, channelID); ok {
-		return fmt.Errorf("channel %d in a guild of %s: %w", channelID, g.Origin, ErrRemoteGuild)
-	}
-	return nil
-}
-
 // errorCodes names the domain errors on the federation wire, so that a
 // member's homeserver can hand its client the origin's refusal with the
 // same Discord code.

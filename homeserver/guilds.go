@@ -193,9 +193,15 @@ type GuildUpdate struct {
 // UpdateGuild changes a guild's settings (MANAGE_GUILD); a new owner can only
 // be given by the owner, to a member.
 func (h *Homeserver) UpdateGuild(ctx context.Context, p Principal, guildID snowflake.ID, up GuildUpdate) (discord.Guild, error) {
-	if g, ok := h.replicaGuild(ctx, guildID); ok {
-		return h.forwardGuildEdit(ctx, p, g, up)
-	}
+	return do(ctx, h, write[discord.Guild]{op: "update guild", guild: guildID,
+		here: func(ctx context.Context) (discord.Guild, error) { return h.updateGuildHere(ctx, p, guildID, up) },
+		there: func(ctx context.Context, g replicaLog) (discord.Guild, error) {
+			return h.forwardGuildEdit(ctx, p, g, up)
+		}})
+}
+
+// updateGuildHere carries out UpdateGuild on this server's own log.
+func (h *Homeserver) updateGuildHere(ctx context.Context, p Principal, guildID snowflake.ID, up GuildUpdate) (discord.Guild, error) {
 	var out discord.Guild
 	var icon []byte
 	err := h.update(ctx, func(tx storage.Tx, ev *events) error {
@@ -286,9 +292,12 @@ func (h *Homeserver) UpdateGuild(ctx context.Context, p Principal, guildID snowf
 
 // DeleteGuild deletes a guild; only its owner may.
 func (h *Homeserver) DeleteGuild(ctx context.Context, p Principal, guildID snowflake.ID) error {
-	if err := h.local(ctx, guildID); err != nil {
-		return err
-	}
+	return doErr(ctx, h, write[none]{op: "delete guild", guild: guildID,
+		here: func(ctx context.Context) (none, error) { return nothing(h.deleteGuildHere(ctx, p, guildID)) }})
+}
+
+// deleteGuildHere carries out DeleteGuild on this server's own log.
+func (h *Homeserver) deleteGuildHere(ctx context.Context, p Principal, guildID snowflake.ID) error {
 	err := h.update(ctx, func(tx storage.Tx, ev *events) error {
 		a, err := h.loadAccess(ctx, tx, guildID, p.User.ID)
 		if err != nil {
@@ -310,12 +319,18 @@ func (h *Homeserver) DeleteGuild(ctx context.Context, p Principal, guildID snowf
 
 // LeaveGuild removes the caller from a guild; the owner cannot leave.
 func (h *Homeserver) LeaveGuild(ctx context.Context, p Principal, guildID snowflake.ID) error {
-	if g, ok := h.replicaGuild(ctx, guildID); ok {
-		if _, err := h.hot.Member(ctx, guildID, p.User.ID); err != nil {
-			return fmt.Errorf("leave guild %d: %w", guildID, ErrUnknownGuild)
-		}
-		return h.forwardSimple(ctx, p, g, ActLeave, 0, 0, nil)
-	}
+	return doErr(ctx, h, write[none]{op: "leave guild", guild: guildID,
+		here: func(ctx context.Context) (none, error) { return nothing(h.leaveGuildHere(ctx, p, guildID)) },
+		there: func(ctx context.Context, g replicaLog) (none, error) {
+			if _, err := h.hot.Member(ctx, guildID, p.User.ID); err != nil {
+				return nothing(fmt.Errorf("leave guild %d: %w", guildID, ErrUnknownGuild))
+			}
+			return nothing(h.forwardSimple(ctx, p, g, ActLeave, 0, 0, nil))
+		}})
+}
+
+// leaveGuildHere carries out LeaveGuild on this server's own log.
+func (h *Homeserver) leaveGuildHere(ctx context.Context, p Principal, guildID snowflake.ID) error {
 	err := h.update(ctx, func(tx storage.Tx, ev *events) error {
 		a, err := h.loadAccess(ctx, tx, guildID, p.User.ID)
 		if err != nil {
@@ -398,9 +413,12 @@ func (h *Homeserver) DiscoverGuilds(ctx context.Context, query string, after sno
 
 // JoinPublicGuild joins a public guild without an invite.
 func (h *Homeserver) JoinPublicGuild(ctx context.Context, p Principal, guildID snowflake.ID) (discord.Member, error) {
-	if err := h.local(ctx, guildID); err != nil {
-		return discord.Member{}, err
-	}
+	return do(ctx, h, write[discord.Member]{op: "join public guild", guild: guildID,
+		here: func(ctx context.Context) (discord.Member, error) { return h.joinPublicGuildHere(ctx, p, guildID) }})
+}
+
+// joinPublicGuildHere carries out JoinPublicGuild on this server's own log.
+func (h *Homeserver) joinPublicGuildHere(ctx context.Context, p Principal, guildID snowflake.ID) (discord.Member, error) {
 	g, err := h.store.GuildByID(ctx, guildID)
 	if errors.Is(err, storage.ErrNotFound) || (err == nil && !g.Public) {
 		return discord.Member{}, fmt.Errorf("join guild %d: %w", guildID, ErrUnknownGuild)

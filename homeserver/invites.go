@@ -54,12 +54,15 @@ func (h *Homeserver) live(inv storage.Invite) bool {
 
 // CreateInvite makes an invite to a channel (CREATE_INSTANT_INVITE there).
 func (h *Homeserver) CreateInvite(ctx context.Context, p Principal, channelID snowflake.ID, in InviteCreate) (discord.Invite, error) {
-	if g, ok := h.replicaOfChannel(ctx, channelID); ok && g.Guild {
-		return h.forwardInvite(ctx, p, g, channelID, in)
-	}
-	if err := h.localChannel(ctx, channelID); err != nil {
-		return discord.Invite{}, err
-	}
+	return do(ctx, h, write[discord.Invite]{op: "create invite", channel: channelID, guildOnly: true,
+		here: func(ctx context.Context) (discord.Invite, error) { return h.createInviteHere(ctx, p, channelID, in) },
+		there: func(ctx context.Context, g replicaLog) (discord.Invite, error) {
+			return h.forwardInvite(ctx, p, g, channelID, in)
+		}})
+}
+
+// createInviteHere carries out CreateInvite on this server's own log.
+func (h *Homeserver) createInviteHere(ctx context.Context, p Principal, channelID snowflake.ID, in InviteCreate) (discord.Invite, error) {
 	maxAge, maxUses := 86400, 0
 	v := &ValidationError{}
 	if in.MaxAge.Set {

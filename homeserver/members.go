@@ -91,9 +91,17 @@ type MemberUpdate struct {
 // role below the caller's highest), a timeout (MODERATE_MEMBERS, on members
 // the caller outranks and who are not administrators), mute and deafen.
 func (h *Homeserver) UpdateMember(ctx context.Context, p Principal, guildID, userID snowflake.ID, up MemberUpdate) (discord.Member, error) {
-	if g, ok := h.replicaGuild(ctx, guildID); ok {
-		return h.forwardMemberEdit(ctx, p, g, userID, up)
-	}
+	return do(ctx, h, write[discord.Member]{op: "update member", guild: guildID,
+		here: func(ctx context.Context) (discord.Member, error) {
+			return h.updateMemberHere(ctx, p, guildID, userID, up)
+		},
+		there: func(ctx context.Context, g replicaLog) (discord.Member, error) {
+			return h.forwardMemberEdit(ctx, p, g, userID, up)
+		}})
+}
+
+// updateMemberHere carries out UpdateMember on this server's own log.
+func (h *Homeserver) updateMemberHere(ctx context.Context, p Principal, guildID, userID snowflake.ID, up MemberUpdate) (discord.Member, error) {
 	var out discord.Member
 	err := h.update(ctx, func(tx storage.Tx, ev *events) error {
 		a, err := h.loadAccess(ctx, tx, guildID, p.User.ID)
@@ -270,18 +278,34 @@ func roleRefs(a *access, ids []snowflake.ID) []map[string]string {
 
 // AddMemberRole gives a member one role (PUT .../roles/{role}).
 func (h *Homeserver) AddMemberRole(ctx context.Context, p Principal, guildID, userID, roleID snowflake.ID) error {
-	if g, ok := h.replicaGuild(ctx, guildID); ok {
-		return h.forwardRole(ctx, p, g, ActRoleAdd, userID, roleID)
-	}
+	return doErr(ctx, h, write[none]{op: "add member role", guild: guildID,
+		here: func(ctx context.Context) (none, error) {
+			return nothing(h.addMemberRoleHere(ctx, p, guildID, userID, roleID))
+		},
+		there: func(ctx context.Context, g replicaLog) (none, error) {
+			return nothing(h.forwardRole(ctx, p, g, ActRoleAdd, userID, roleID))
+		}})
+}
+
+// addMemberRoleHere carries out AddMemberRole on this server's own log.
+func (h *Homeserver) addMemberRoleHere(ctx context.Context, p Principal, guildID, userID, roleID snowflake.ID) error {
 	_, err := h.UpdateMember(ctx, p, guildID, userID, MemberUpdate{AddRole: roleID})
 	return err
 }
 
 // RemoveMemberRole takes one role from a member (DELETE .../roles/{role}).
 func (h *Homeserver) RemoveMemberRole(ctx context.Context, p Principal, guildID, userID, roleID snowflake.ID) error {
-	if g, ok := h.replicaGuild(ctx, guildID); ok {
-		return h.forwardRole(ctx, p, g, ActRoleRemove, userID, roleID)
-	}
+	return doErr(ctx, h, write[none]{op: "remove member role", guild: guildID,
+		here: func(ctx context.Context) (none, error) {
+			return nothing(h.removeMemberRoleHere(ctx, p, guildID, userID, roleID))
+		},
+		there: func(ctx context.Context, g replicaLog) (none, error) {
+			return nothing(h.forwardRole(ctx, p, g, ActRoleRemove, userID, roleID))
+		}})
+}
+
+// removeMemberRoleHere carries out RemoveMemberRole on this server's own log.
+func (h *Homeserver) removeMemberRoleHere(ctx context.Context, p Principal, guildID, userID, roleID snowflake.ID) error {
 	a, err := h.loadAccess(ctx, h.store, guildID, p.User.ID)
 	if err != nil {
 		return err
@@ -295,9 +319,15 @@ func (h *Homeserver) RemoveMemberRole(ctx context.Context, p Principal, guildID,
 
 // Kick removes a member (KICK_MEMBERS, on members the caller outranks).
 func (h *Homeserver) Kick(ctx context.Context, p Principal, guildID, userID snowflake.ID) error {
-	if g, ok := h.replicaGuild(ctx, guildID); ok {
-		return h.forwardMember(ctx, p, g, ActKick, userID, actMessage{})
-	}
+	return doErr(ctx, h, write[none]{op: "kick", guild: guildID,
+		here: func(ctx context.Context) (none, error) { return nothing(h.kickHere(ctx, p, guildID, userID)) },
+		there: func(ctx context.Context, g replicaLog) (none, error) {
+			return nothing(h.forwardMember(ctx, p, g, ActKick, userID, actMessage{}))
+		}})
+}
+
+// kickHere carries out Kick on this server's own log.
+func (h *Homeserver) kickHere(ctx context.Context, p Principal, guildID, userID snowflake.ID) error {
 	err := h.update(ctx, func(tx storage.Tx, ev *events) error {
 		a, err := h.loadAccess(ctx, tx, guildID, p.User.ID)
 		if err != nil {
@@ -331,9 +361,15 @@ type BanOptions struct {
 // Ban bans a user (BAN_MEMBERS); a member must be outranked by the caller.
 // A user who is not a member can be banned too, to keep them out.
 func (h *Homeserver) Ban(ctx context.Context, p Principal, guildID, userID snowflake.ID, o BanOptions) error {
-	if g, ok := h.replicaGuild(ctx, guildID); ok {
-		return h.forwardMember(ctx, p, g, ActBan, userID, actMessage{DeleteMessageSeconds: o.DeleteMessageSeconds})
-	}
+	return doErr(ctx, h, write[none]{op: "ban", guild: guildID,
+		here: func(ctx context.Context) (none, error) { return nothing(h.banHere(ctx, p, guildID, userID, o)) },
+		there: func(ctx context.Context, g replicaLog) (none, error) {
+			return nothing(h.forwardMember(ctx, p, g, ActBan, userID, actMessage{DeleteMessageSeconds: o.DeleteMessageSeconds}))
+		}})
+}
+
+// banHere carries out Ban on this server's own log.
+func (h *Homeserver) banHere(ctx context.Context, p Principal, guildID, userID snowflake.ID, o BanOptions) error {
 	if o.DeleteMessageSeconds < 0 || o.DeleteMessageSeconds > 604800 {
 		return Invalid("delete_message_seconds", "NUMBER_TYPE_MAX", "Must be between 0 and 604800.")
 	}
@@ -425,9 +461,15 @@ func (h *Homeserver) deleteRecent(ctx context.Context, tx storage.Tx, ev *events
 
 // Unban lifts a ban (BAN_MEMBERS).
 func (h *Homeserver) Unban(ctx context.Context, p Principal, guildID, userID snowflake.ID) error {
-	if g, ok := h.replicaGuild(ctx, guildID); ok {
-		return h.forwardMember(ctx, p, g, ActUnban, userID, actMessage{})
-	}
+	return doErr(ctx, h, write[none]{op: "unban", guild: guildID,
+		here: func(ctx context.Context) (none, error) { return nothing(h.unbanHere(ctx, p, guildID, userID)) },
+		there: func(ctx context.Context, g replicaLog) (none, error) {
+			return nothing(h.forwardMember(ctx, p, g, ActUnban, userID, actMessage{}))
+		}})
+}
+
+// unbanHere carries out Unban on this server's own log.
+func (h *Homeserver) unbanHere(ctx context.Context, p Principal, guildID, userID snowflake.ID) error {
 	err := h.update(ctx, func(tx storage.Tx, ev *events) error {
 		a, err := h.loadAccess(ctx, tx, guildID, p.User.ID)
 		if err != nil {

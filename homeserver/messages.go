@@ -102,11 +102,17 @@ func (h *Homeserver) placeOf(ctx context.Context, r storage.Reader, channelID, u
 // may post files in the channel at all, so that nobody can fill the disk
 // with uploads to channels they cannot write in.
 func (h *Homeserver) CanUpload(ctx context.Context, p Principal, channelID snowflake.ID) error {
-	if _, ok := h.replicaOfChannel(ctx, channelID); ok {
-		// The origin decides; here the replica can tell only that the
-		// channel is in view.
-		return h.forwardable(ctx, p, channelID)
-	}
+	return doErr(ctx, h, write[none]{op: "can upload", channel: channelID,
+		here: func(ctx context.Context) (none, error) { return nothing(h.canUploadHere(ctx, p, channelID)) },
+		there: func(ctx context.Context, g replicaLog) (none, error) {
+			// The origin decides; here the replica can tell only that the
+			// channel is in view.
+			return nothing(h.forwardable(ctx, p, channelID))
+		}})
+}
+
+// canUploadHere carries out CanUpload on this server's own log.
+func (h *Homeserver) canUploadHere(ctx context.Context, p Principal, channelID snowflake.ID) error {
 	pl, err := h.placeOf(ctx, h.hot, channelID, p.User.ID)
 	if err != nil {
 		return domainErr("upload", err)
@@ -155,9 +161,15 @@ var (
 // MANAGE_MESSAGES, MANAGE_CHANNELS or BYPASS_SLOWMODE. With EnforceNonce, a
 // retried send returns the first message instead of posting twice.
 func (h *Homeserver) SendMessage(ctx context.Context, p Principal, channelID snowflake.ID, in MessageCreate) (out discord.Message, err error) {
-	if g, ok := h.replicaOfChannel(ctx, channelID); ok {
-		return h.forwardSend(ctx, p, g, channelID, in)
-	}
+	return do(ctx, h, write[discord.Message]{op: "send message", channel: channelID,
+		here: func(ctx context.Context) (discord.Message, error) { return h.sendMessageHere(ctx, p, channelID, in) },
+		there: func(ctx context.Context, g replicaLog) (discord.Message, error) {
+			return h.forwardSend(ctx, p, g, channelID, in)
+		}})
+}
+
+// sendMessageHere carries out SendMessage on this server's own log.
+func (h *Homeserver) sendMessageHere(ctx context.Context, p Principal, channelID snowflake.ID, in MessageCreate) (out discord.Message, err error) {
 	// Files come staged; they stay only if the message is accepted.
 	promoted := false
 	defer func() {
@@ -581,9 +593,17 @@ type MessageEdit struct {
 // attachments; MANAGE_MESSAGES may only suppress embeds on others'. The
 // earlier version is kept in the message's history.
 func (h *Homeserver) EditMessage(ctx context.Context, p Principal, channelID, messageID snowflake.ID, e MessageEdit) (discord.Message, error) {
-	if g, ok := h.replicaOfChannel(ctx, channelID); ok {
-		return h.forwardEdit(ctx, p, g, channelID, messageID, e)
-	}
+	return do(ctx, h, write[discord.Message]{op: "edit message", channel: channelID,
+		here: func(ctx context.Context) (discord.Message, error) {
+			return h.editMessageHere(ctx, p, channelID, messageID, e)
+		},
+		there: func(ctx context.Context, g replicaLog) (discord.Message, error) {
+			return h.forwardEdit(ctx, p, g, channelID, messageID, e)
+		}})
+}
+
+// editMessageHere carries out EditMessage on this server's own log.
+func (h *Homeserver) editMessageHere(ctx context.Context, p Principal, channelID, messageID snowflake.ID, e MessageEdit) (discord.Message, error) {
 	if e.Content.Set && utf8.RuneCountInString(e.Content.Value) > h.cfg.MaxMessageLength {
 		return discord.Message{}, Invalid("content", "BASE_TYPE_MAX_LENGTH", fmt.Sprintf("Must be %d or fewer in length.", h.cfg.MaxMessageLength))
 	}
@@ -685,9 +705,17 @@ func (h *Homeserver) keepRevision(ctx context.Context, tx storage.Tx, s storage.
 // DeleteMessage deletes a message: its author, or MANAGE_MESSAGES in a
 // guild. Its content stays in the history.
 func (h *Homeserver) DeleteMessage(ctx context.Context, p Principal, channelID, messageID snowflake.ID) error {
-	if g, ok := h.replicaOfChannel(ctx, channelID); ok {
-		return h.forwardSimple(ctx, p, g, ActDelete, channelID, messageID, nil)
-	}
+	return doErr(ctx, h, write[none]{op: "delete message", channel: channelID,
+		here: func(ctx context.Context) (none, error) {
+			return nothing(h.deleteMessageHere(ctx, p, channelID, messageID))
+		},
+		there: func(ctx context.Context, g replicaLog) (none, error) {
+			return nothing(h.forwardSimple(ctx, p, g, ActDelete, channelID, messageID, nil))
+		}})
+}
+
+// deleteMessageHere carries out DeleteMessage on this server's own log.
+func (h *Homeserver) deleteMessageHere(ctx context.Context, p Principal, channelID, messageID snowflake.ID) error {
 	err := h.update(ctx, func(tx storage.Tx, ev *events) error {
 		pl, err := h.placeOf(ctx, tx, channelID, p.User.ID)
 		if err != nil {
@@ -717,17 +745,23 @@ func (h *Homeserver) DeleteMessage(ctx context.Context, p Principal, channelID, 
 // BulkDelete deletes 2 to 100 messages under 14 days old (MANAGE_MESSAGES).
 // IDs of messages that do not exist are ignored, as on Discord.
 func (h *Homeserver) BulkDelete(ctx context.Context, p Principal, channelID snowflake.ID, ids []snowflake.ID) error {
-	if g, ok := h.replicaOfChannel(ctx, channelID); ok {
-		var data actMessage
-		for _, id := range ids {
-			gid, err := h.globalOf(ctx, id)
-			if err != nil {
-				return err
+	return doErr(ctx, h, write[none]{op: "bulk delete", channel: channelID,
+		here: func(ctx context.Context) (none, error) { return nothing(h.bulkDeleteHere(ctx, p, channelID, ids)) },
+		there: func(ctx context.Context, g replicaLog) (none, error) {
+			var data actMessage
+			for _, id := range ids {
+				gid, err := h.globalOf(ctx, id)
+				if err != nil {
+					return nothing(err)
+				}
+				data.Messages = append(data.Messages, gid)
 			}
-			data.Messages = append(data.Messages, gid)
-		}
-		return h.forwardSimple(ctx, p, g, ActBulkDelete, channelID, 0, data)
-	}
+			return nothing(h.forwardSimple(ctx, p, g, ActBulkDelete, channelID, 0, data))
+		}})
+}
+
+// bulkDeleteHere carries out BulkDelete on this server's own log.
+func (h *Homeserver) bulkDeleteHere(ctx context.Context, p Principal, channelID snowflake.ID, ids []snowflake.ID) error {
 	if len(ids) < 2 || len(ids) > 100 {
 		return Invalid("messages", "BASE_TYPE_BAD_LENGTH", "Must be between 2 and 100 in length.")
 	}
@@ -834,9 +868,15 @@ func (h *Homeserver) MessageHistory(ctx context.Context, p Principal, channelID,
 // Typing announces that the caller is typing (SEND_MESSAGES). It is
 // ephemeral: published on the bus, never logged.
 func (h *Homeserver) Typing(ctx context.Context, p Principal, channelID snowflake.ID) error {
-	if g, ok := h.replicaOfChannel(ctx, channelID); ok {
-		return h.forwardSimple(ctx, p, g, ActTyping, channelID, 0, nil)
-	}
+	return doErr(ctx, h, write[none]{op: "typing", channel: channelID,
+		here: func(ctx context.Context) (none, error) { return nothing(h.typingHere(ctx, p, channelID)) },
+		there: func(ctx context.Context, g replicaLog) (none, error) {
+			return nothing(h.forwardSimple(ctx, p, g, ActTyping, channelID, 0, nil))
+		}})
+}
+
+// typingHere carries out Typing on this server's own log.
+func (h *Homeserver) typingHere(ctx context.Context, p Principal, channelID snowflake.ID) error {
 	pl, err := h.placeOf(ctx, h.hot, channelID, p.User.ID)
 	if err != nil {
 		return domainErr("typing", err)

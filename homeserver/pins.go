@@ -30,9 +30,15 @@ func (h *Homeserver) pinPlace(ctx context.Context, tx storage.Tx, p Principal, c
 // Pin pins a message, at most 50 per channel, and posts Discord's system
 // message about it.
 func (h *Homeserver) Pin(ctx context.Context, p Principal, channelID, messageID snowflake.ID) error {
-	if g, ok := h.replicaOfChannel(ctx, channelID); ok {
-		return h.forwardSimple(ctx, p, g, ActPin, channelID, messageID, nil)
-	}
+	return doErr(ctx, h, write[none]{op: "pin", channel: channelID,
+		here: func(ctx context.Context) (none, error) { return nothing(h.pinHere(ctx, p, channelID, messageID)) },
+		there: func(ctx context.Context, g replicaLog) (none, error) {
+			return nothing(h.forwardSimple(ctx, p, g, ActPin, channelID, messageID, nil))
+		}})
+}
+
+// pinHere carries out Pin on this server's own log.
+func (h *Homeserver) pinHere(ctx context.Context, p Principal, channelID, messageID snowflake.ID) error {
 	err := h.update(ctx, func(tx storage.Tx, ev *events) error {
 		pl, _, err := h.pinPlace(ctx, tx, p, channelID, messageID)
 		if err != nil {
@@ -91,9 +97,15 @@ func (h *Homeserver) Pin(ctx context.Context, p Principal, channelID, messageID 
 
 // Unpin unpins a message.
 func (h *Homeserver) Unpin(ctx context.Context, p Principal, channelID, messageID snowflake.ID) error {
-	if g, ok := h.replicaOfChannel(ctx, channelID); ok {
-		return h.forwardSimple(ctx, p, g, ActUnpin, channelID, messageID, nil)
-	}
+	return doErr(ctx, h, write[none]{op: "unpin", channel: channelID,
+		here: func(ctx context.Context) (none, error) { return nothing(h.unpinHere(ctx, p, channelID, messageID)) },
+		there: func(ctx context.Context, g replicaLog) (none, error) {
+			return nothing(h.forwardSimple(ctx, p, g, ActUnpin, channelID, messageID, nil))
+		}})
+}
+
+// unpinHere carries out Unpin on this server's own log.
+func (h *Homeserver) unpinHere(ctx context.Context, p Principal, channelID, messageID snowflake.ID) error {
 	err := h.update(ctx, func(tx storage.Tx, ev *events) error {
 		pl, m, err := h.pinPlace(ctx, tx, p, channelID, messageID)
 		if err != nil {

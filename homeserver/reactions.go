@@ -111,9 +111,17 @@ func (h *Homeserver) reactionPlace(ctx context.Context, r storage.Reader, p Prin
 // first with an emoji; joining an existing reaction needs only to read.
 // Reacting twice changes nothing.
 func (h *Homeserver) React(ctx context.Context, p Principal, channelID, messageID snowflake.ID, emoji string) error {
-	if g, ok := h.replicaOfChannel(ctx, channelID); ok {
-		return h.forwardReaction(ctx, p, g, ActReact, channelID, messageID, emoji, 0)
-	}
+	return doErr(ctx, h, write[none]{op: "react", channel: channelID,
+		here: func(ctx context.Context) (none, error) {
+			return nothing(h.reactHere(ctx, p, channelID, messageID, emoji))
+		},
+		there: func(ctx context.Context, g replicaLog) (none, error) {
+			return nothing(h.forwardReaction(ctx, p, g, ActReact, channelID, messageID, emoji, 0))
+		}})
+}
+
+// reactHere carries out React on this server's own log.
+func (h *Homeserver) reactHere(ctx context.Context, p Principal, channelID, messageID snowflake.ID, emoji string) error {
 	err := h.update(ctx, func(tx storage.Tx, ev *events) error {
 		pl, m, err := h.reactionPlace(ctx, tx, p, channelID, messageID)
 		if err != nil {
@@ -156,9 +164,17 @@ func (h *Homeserver) React(ctx context.Context, p Principal, channelID, messageI
 // Unreact removes a reaction: one's own, or someone else's with
 // MANAGE_MESSAGES.
 func (h *Homeserver) Unreact(ctx context.Context, p Principal, channelID, messageID snowflake.ID, emoji string, userID snowflake.ID) error {
-	if g, ok := h.replicaOfChannel(ctx, channelID); ok {
-		return h.forwardReaction(ctx, p, g, ActUnreact, channelID, messageID, emoji, userID)
-	}
+	return doErr(ctx, h, write[none]{op: "unreact", channel: channelID,
+		here: func(ctx context.Context) (none, error) {
+			return nothing(h.unreactHere(ctx, p, channelID, messageID, emoji, userID))
+		},
+		there: func(ctx context.Context, g replicaLog) (none, error) {
+			return nothing(h.forwardReaction(ctx, p, g, ActUnreact, channelID, messageID, emoji, userID))
+		}})
+}
+
+// unreactHere carries out Unreact on this server's own log.
+func (h *Homeserver) unreactHere(ctx context.Context, p Principal, channelID, messageID snowflake.ID, emoji string, userID snowflake.ID) error {
 	err := h.update(ctx, func(tx storage.Tx, ev *events) error {
 		pl, _, err := h.reactionPlace(ctx, tx, p, channelID, messageID)
 		if err != nil {
@@ -192,9 +208,17 @@ func (h *Homeserver) Unreact(ctx context.Context, p Principal, channelID, messag
 // ClearReactions removes every reaction of a message, or those of one emoji
 // when emoji is not "" (MANAGE_MESSAGES).
 func (h *Homeserver) ClearReactions(ctx context.Context, p Principal, channelID, messageID snowflake.ID, emoji string) error {
-	if g, ok := h.replicaOfChannel(ctx, channelID); ok {
-		return h.forwardReaction(ctx, p, g, ActClear, channelID, messageID, emoji, 0)
-	}
+	return doErr(ctx, h, write[none]{op: "clear reactions", channel: channelID,
+		here: func(ctx context.Context) (none, error) {
+			return nothing(h.clearReactionsHere(ctx, p, channelID, messageID, emoji))
+		},
+		there: func(ctx context.Context, g replicaLog) (none, error) {
+			return nothing(h.forwardReaction(ctx, p, g, ActClear, channelID, messageID, emoji, 0))
+		}})
+}
+
+// clearReactionsHere carries out ClearReactions on this server's own log.
+func (h *Homeserver) clearReactionsHere(ctx context.Context, p Principal, channelID, messageID snowflake.ID, emoji string) error {
 	err := h.update(ctx, func(tx storage.Tx, ev *events) error {
 		pl, _, err := h.reactionPlace(ctx, tx, p, channelID, messageID)
 		if err != nil {

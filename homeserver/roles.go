@@ -86,9 +86,15 @@ func (h *Homeserver) applyRoleFields(a *access, r *storage.Role, f RoleFields) (
 
 // CreateRole adds a role just above @everyone (MANAGE_ROLES).
 func (h *Homeserver) CreateRole(ctx context.Context, p Principal, guildID snowflake.ID, f RoleFields) (discord.Role, error) {
-	if g, ok := h.replicaGuild(ctx, guildID); ok {
-		return h.forwardRoleFields(ctx, p, g, ActRoleCreate, 0, f)
-	}
+	return do(ctx, h, write[discord.Role]{op: "create role", guild: guildID,
+		here: func(ctx context.Context) (discord.Role, error) { return h.createRoleHere(ctx, p, guildID, f) },
+		there: func(ctx context.Context, g replicaLog) (discord.Role, error) {
+			return h.forwardRoleFields(ctx, p, g, ActRoleCreate, 0, f)
+		}})
+}
+
+// createRoleHere carries out CreateRole on this server's own log.
+func (h *Homeserver) createRoleHere(ctx context.Context, p Principal, guildID snowflake.ID, f RoleFields) (discord.Role, error) {
 	var out discord.Role
 	var icon []byte
 	err := h.update(ctx, func(tx storage.Tx, ev *events) error {
@@ -170,9 +176,15 @@ func roleFor(a *access, roleID snowflake.ID) (storage.Role, error) {
 
 // UpdateRole changes a role below the caller's highest (MANAGE_ROLES).
 func (h *Homeserver) UpdateRole(ctx context.Context, p Principal, guildID, roleID snowflake.ID, f RoleFields) (discord.Role, error) {
-	if g, ok := h.replicaGuild(ctx, guildID); ok {
-		return h.forwardRoleFields(ctx, p, g, ActRoleEdit, roleID, f)
-	}
+	return do(ctx, h, write[discord.Role]{op: "update role", guild: guildID,
+		here: func(ctx context.Context) (discord.Role, error) { return h.updateRoleHere(ctx, p, guildID, roleID, f) },
+		there: func(ctx context.Context, g replicaLog) (discord.Role, error) {
+			return h.forwardRoleFields(ctx, p, g, ActRoleEdit, roleID, f)
+		}})
+}
+
+// updateRoleHere carries out UpdateRole on this server's own log.
+func (h *Homeserver) updateRoleHere(ctx context.Context, p Principal, guildID, roleID snowflake.ID, f RoleFields) (discord.Role, error) {
 	var out discord.Role
 	var icon []byte
 	err := h.update(ctx, func(tx storage.Tx, ev *events) error {
@@ -206,10 +218,16 @@ func (h *Homeserver) UpdateRole(ctx context.Context, p Principal, guildID, roleI
 // DeleteRole deletes a role below the caller's highest (MANAGE_ROLES);
 // @everyone cannot be deleted.
 func (h *Homeserver) DeleteRole(ctx context.Context, p Principal, guildID, roleID snowflake.ID) error {
-	if g, ok := h.replicaGuild(ctx, guildID); ok {
-		_, err := h.forwardRoleFields(ctx, p, g, ActRoleDelete, roleID, RoleFields{})
-		return err
-	}
+	return doErr(ctx, h, write[none]{op: "delete role", guild: guildID,
+		here: func(ctx context.Context) (none, error) { return nothing(h.deleteRoleHere(ctx, p, guildID, roleID)) },
+		there: func(ctx context.Context, g replicaLog) (none, error) {
+			_, err := h.forwardRoleFields(ctx, p, g, ActRoleDelete, roleID, RoleFields{})
+			return nothing(err)
+		}})
+}
+
+// deleteRoleHere carries out DeleteRole on this server's own log.
+func (h *Homeserver) deleteRoleHere(ctx context.Context, p Principal, guildID, roleID snowflake.ID) error {
 	err := h.update(ctx, func(tx storage.Tx, ev *events) error {
 		a, err := h.loadAccess(ctx, tx, guildID, p.User.ID)
 		if err != nil {
@@ -247,21 +265,27 @@ type RolePosition struct {
 // highest, and only to positions below it. Positions are then renumbered
 // 1..n without gaps, ties broken by ID, as Discord does.
 func (h *Homeserver) ReorderRoles(ctx context.Context, p Principal, guildID snowflake.ID, moves []RolePosition) ([]discord.Role, error) {
-	if g, ok := h.replicaGuild(ctx, guildID); ok {
-		var ps []actPosition
-		for _, m := range moves {
-			id, err := h.globalOf(ctx, m.ID)
-			if err != nil {
+	return do(ctx, h, write[[]discord.Role]{op: "reorder roles", guild: guildID,
+		here: func(ctx context.Context) ([]discord.Role, error) { return h.reorderRolesHere(ctx, p, guildID, moves) },
+		there: func(ctx context.Context, g replicaLog) ([]discord.Role, error) {
+			var ps []actPosition
+			for _, m := range moves {
+				id, err := h.globalOf(ctx, m.ID)
+				if err != nil {
+					return nil, err
+				}
+				pos := m.Position
+				ps = append(ps, actPosition{ID: id, Position: &pos})
+			}
+			if err := h.forwardSimple(ctx, p, g, ActRoleOrder, 0, 0, actMessage{Positions: ps}); err != nil {
 				return nil, err
 			}
-			pos := m.Position
-			ps = append(ps, actPosition{ID: id, Position: &pos})
-		}
-		if err := h.forwardSimple(ctx, p, g, ActRoleOrder, 0, 0, actMessage{Positions: ps}); err != nil {
-			return nil, err
-		}
-		return h.Roles(ctx, p, guildID)
-	}
+			return h.Roles(ctx, p, guildID)
+		}})
+}
+
+// reorderRolesHere carries out ReorderRoles on this server's own log.
+func (h *Homeserver) reorderRolesHere(ctx context.Context, p Principal, guildID snowflake.ID, moves []RolePosition) ([]discord.Role, error) {
 	var out []discord.Role
 	err := h.update(ctx, func(tx storage.Tx, ev *events) error {
 		a, err := h.loadAccess(ctx, tx, guildID, p.User.ID)

@@ -112,11 +112,19 @@ func renderThreadMember(m storage.ThreadMember) discord.ThreadMember {
 // Discord) with CREATE_PUBLIC_THREADS, or standalone, public or private
 // (CREATE_PRIVATE_THREADS). Its starter is its first member.
 func (h *Homeserver) StartThread(ctx context.Context, p Principal, channelID, messageID snowflake.ID, in ThreadCreate) (discord.Channel, error) {
-	if g, ok := h.replicaOfChannel(ctx, channelID); ok {
-		t := actThread{Name: &in.Name, Type: in.Type, AutoArchive: &in.AutoArchive, RateLimitPerUser: &in.RateLimitPerUser,
-			Invitable: in.Invitable.ptr()}
-		return h.forwardThread(ctx, p, g, ActThread, channelID, messageID, t)
-	}
+	return do(ctx, h, write[discord.Channel]{op: "start thread", channel: channelID,
+		here: func(ctx context.Context) (discord.Channel, error) {
+			return h.startThreadHere(ctx, p, channelID, messageID, in)
+		},
+		there: func(ctx context.Context, g replicaLog) (discord.Channel, error) {
+			t := actThread{Name: &in.Name, Type: in.Type, AutoArchive: &in.AutoArchive, RateLimitPerUser: &in.RateLimitPerUser,
+				Invitable: in.Invitable.ptr()}
+			return h.forwardThread(ctx, p, g, ActThread, channelID, messageID, t)
+		}})
+}
+
+// startThreadHere carries out StartThread on this server's own log.
+func (h *Homeserver) startThreadHere(ctx context.Context, p Principal, channelID, messageID snowflake.ID, in ThreadCreate) (discord.Channel, error) {
 	v := &ValidationError{}
 	if n := utf8.RuneCountInString(in.Name); n < 1 || n > ChannelNameMax {
 		v.Add("name", "BASE_TYPE_BAD_LENGTH", fmt.Sprintf("Must be between 1 and %d in length.", ChannelNameMax))
@@ -223,9 +231,15 @@ func (h *Homeserver) threadPlace(ctx context.Context, r storage.Reader, p Princi
 // (anyone who may send there, in a public thread; in a private one, its
 // starter, MANAGE_THREADS, or anyone when it is invitable).
 func (h *Homeserver) JoinThread(ctx context.Context, p Principal, threadID, userID snowflake.ID) error {
-	if g, ok := h.replicaOfChannel(ctx, threadID); ok {
-		return h.forwardTarget(ctx, p, g, ActThreadJoin, threadID, userID)
-	}
+	return doErr(ctx, h, write[none]{op: "join thread", channel: threadID,
+		here: func(ctx context.Context) (none, error) { return nothing(h.joinThreadHere(ctx, p, threadID, userID)) },
+		there: func(ctx context.Context, g replicaLog) (none, error) {
+			return nothing(h.forwardTarget(ctx, p, g, ActThreadJoin, threadID, userID))
+		}})
+}
+
+// joinThreadHere carries out JoinThread on this server's own log.
+func (h *Homeserver) joinThreadHere(ctx context.Context, p Principal, threadID, userID snowflake.ID) error {
 	err := h.update(ctx, func(tx storage.Tx, ev *events) error {
 		pl, err := h.threadPlace(ctx, tx, p, threadID)
 		if err != nil {
@@ -264,9 +278,15 @@ func (h *Homeserver) JoinThread(ctx context.Context, p Principal, threadID, user
 // LeaveThread removes a member from a thread: oneself, or someone else with
 // MANAGE_THREADS (or as the owner of a private thread).
 func (h *Homeserver) LeaveThread(ctx context.Context, p Principal, threadID, userID snowflake.ID) error {
-	if g, ok := h.replicaOfChannel(ctx, threadID); ok {
-		return h.forwardTarget(ctx, p, g, ActThreadLeave, threadID, userID)
-	}
+	return doErr(ctx, h, write[none]{op: "leave thread", channel: threadID,
+		here: func(ctx context.Context) (none, error) { return nothing(h.leaveThreadHere(ctx, p, threadID, userID)) },
+		there: func(ctx context.Context, g replicaLog) (none, error) {
+			return nothing(h.forwardTarget(ctx, p, g, ActThreadLeave, threadID, userID))
+		}})
+}
+
+// leaveThreadHere carries out LeaveThread on this server's own log.
+func (h *Homeserver) leaveThreadHere(ctx context.Context, p Principal, threadID, userID snowflake.ID) error {
 	err := h.update(ctx, func(tx storage.Tx, ev *events) error {
 		pl, err := h.threadPlace(ctx, tx, p, threadID)
 		if err != nil {
@@ -316,11 +336,17 @@ type ThreadUpdate struct {
 // auto-archive time; MANAGE_THREADS does anything, and alone may lock, or
 // reopen a locked thread.
 func (h *Homeserver) UpdateThread(ctx context.Context, p Principal, threadID snowflake.ID, up ThreadUpdate) (discord.Channel, error) {
-	if g, ok := h.replicaOfChannel(ctx, threadID); ok {
-		t := actThread{Name: up.Name.ptr(), Archived: up.Archived.ptr(), Locked: up.Locked.ptr(),
-			AutoArchive: up.AutoArchive.ptr(), Invitable: up.Invitable.ptr(), RateLimitPerUser: up.RateLimitPerUser.ptr()}
-		return h.forwardThread(ctx, p, g, ActThreadEdit, threadID, 0, t)
-	}
+	return do(ctx, h, write[discord.Channel]{op: "update thread", channel: threadID,
+		here: func(ctx context.Context) (discord.Channel, error) { return h.updateThreadHere(ctx, p, threadID, up) },
+		there: func(ctx context.Context, g replicaLog) (discord.Channel, error) {
+			t := actThread{Name: up.Name.ptr(), Archived: up.Archived.ptr(), Locked: up.Locked.ptr(),
+				AutoArchive: up.AutoArchive.ptr(), Invitable: up.Invitable.ptr(), RateLimitPerUser: up.RateLimitPerUser.ptr()}
+			return h.forwardThread(ctx, p, g, ActThreadEdit, threadID, 0, t)
+		}})
+}
+
+// updateThreadHere carries out UpdateThread on this server's own log.
+func (h *Homeserver) updateThreadHere(ctx context.Context, p Principal, threadID snowflake.ID, up ThreadUpdate) (discord.Channel, error) {
 	var out discord.Channel
 	err := h.update(ctx, func(tx storage.Tx, ev *events) error {
 		pl, err := h.threadPlace(ctx, tx, p, threadID)
@@ -410,15 +436,21 @@ func (h *Homeserver) reopenThread(ctx context.Context, p Principal, t storage.Ch
 
 // DeleteThread deletes a thread and its messages (MANAGE_THREADS).
 func (h *Homeserver) DeleteThread(ctx context.Context, p Principal, threadID snowflake.ID) (discord.Channel, error) {
-	if g, ok := h.replicaOfChannel(ctx, threadID); ok {
-		// Answered from the copy before it goes: the origin's deletion
-		// takes the replica's thread with it.
-		before, err := h.Thread(ctx, p, threadID)
-		if err != nil {
-			return discord.Channel{}, err
-		}
-		return before, h.forwardSimple(ctx, p, g, ActThreadDrop, threadID, 0, nil)
-	}
+	return do(ctx, h, write[discord.Channel]{op: "delete thread", channel: threadID,
+		here: func(ctx context.Context) (discord.Channel, error) { return h.deleteThreadHere(ctx, p, threadID) },
+		there: func(ctx context.Context, g replicaLog) (discord.Channel, error) {
+			// Answered from the copy before it goes: the origin's deletion
+			// takes the replica's thread with it.
+			before, err := h.Thread(ctx, p, threadID)
+			if err != nil {
+				return discord.Channel{}, err
+			}
+			return before, h.forwardSimple(ctx, p, g, ActThreadDrop, threadID, 0, nil)
+		}})
+}
+
+// deleteThreadHere carries out DeleteThread on this server's own log.
+func (h *Homeserver) deleteThreadHere(ctx context.Context, p Principal, threadID snowflake.ID) (discord.Channel, error) {
 	var out discord.Channel
 	err := h.update(ctx, func(tx storage.Tx, ev *events) error {
 		pl, err := h.threadPlace(ctx, tx, p, threadID)
