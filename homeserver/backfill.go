@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"hearth/discord"
+	"hearth/homeserver/globalid"
 	"hearth/snowflake"
 	"hearth/storage"
 )
@@ -168,7 +169,7 @@ func (h *Homeserver) backfill(ctx context.Context, channelID snowflake.ID, limit
 	if err != nil {
 		return false, fmt.Errorf("backfill: %w", err)
 	}
-	v, err := decodeJSON(raw)
+	v, err := globalid.Decode(raw)
 	if err != nil {
 		return false, fmt.Errorf("backfill: %w: %w", errRefusedHistory, err)
 	}
@@ -183,8 +184,8 @@ func (h *Homeserver) backfill(ctx context.Context, channelID snowflake.ID, limit
 				return fmt.Errorf("%w: it names %s@%s as a user: %w", errRefusedHistory, u, h.cfg.ServerName, err)
 			}
 		}
-		l := h.newLocalizer(tx, tx).forReplica(rl.Origin, rl.ID)
-		if err := l.preload(ctx, globalsIn(v)); err != nil {
+		l := h.newLocalizer(tx, tx).ForReplica(rl.Origin, rl.ID)
+		if err := l.Preload(ctx, globalid.GlobalsIn(v)); err != nil {
 			return err
 		}
 		below, err := lowestHeld(ctx, tx, channelID)
@@ -193,8 +194,8 @@ func (h *Homeserver) backfill(ctx context.Context, channelID snowflake.ID, limit
 		}
 		skip := map[string]bool{}
 		for _, m := range page {
-			id, ok := l.cache[m.global]
-			if km, found := l.known[m.global]; !ok && found {
+			id, ok := l.Cached(m.global)
+			if km, found := l.Known(m.global); !ok && found {
 				// Mapped before: only ever within this replica (a reply
 				// named it), never as an object of another place.
 				if km.Scope != rl.ID && km.Scope != 0 {
@@ -235,7 +236,7 @@ func (h *Homeserver) backfill(ctx context.Context, channelID snowflake.ID, limit
 			} else if err := tx.MapFederatedID(ctx, g, storage.Mapping{Local: next, Scope: rl.ID}); err != nil {
 				return err
 			}
-			l.cache[m.global], l.absent[m.global] = next, false
+			l.Assign(m.global, next)
 		}
 		b, err := h.localize(ctx, tx, l, v)
 		if err != nil {
@@ -410,7 +411,7 @@ func (h *Homeserver) checkHistoryPage(v any, rl replicaLog, channel string, befo
 			return nil, nil, fmt.Errorf("%w: element %d is not a message", errRefusedHistory, i)
 		}
 		gid, _ := obj["id"].(string)
-		raw, origin, ok := ParseGlobalID(gid)
+		raw, origin, ok := globalid.Parse(gid)
 		if !ok || origin != rl.Origin {
 			return nil, nil, fmt.Errorf("%w: message %q is not of %s", errRefusedHistory, gid, rl.Origin)
 		}
@@ -455,8 +456,8 @@ func (c *pageCheck) value(v any, key string, user bool) error {
 			switch {
 			case k == "content":
 				if s, ok := e.(string); ok {
-					for _, m := range globalMention.FindAllStringSubmatch(s, -1) {
-						if err := c.id(m[2], strings.HasPrefix(m[1], "@") && m[1] != "@&"); err != nil {
+					for _, m := range globalid.MentionsIn(s) {
+						if err := c.id(m.ID, strings.HasPrefix(m.Kind, "@") && m.Kind != "@&"); err != nil {
 							return err
 						}
 					}
@@ -465,7 +466,7 @@ func (c *pageCheck) value(v any, key string, user bool) error {
 				if err := c.value(e, k, false); err != nil {
 					return err
 				}
-			case idKey(k):
+			case globalid.IDKey(k):
 				if err := c.ids(e, k, (k == "id" && user) || k == "user_id" || k == "user_ids"); err != nil {
 					return err
 				}
@@ -493,7 +494,7 @@ func (c *pageCheck) ids(v any, key string, user bool) error {
 		if x == "" {
 			return nil
 		}
-		if _, _, ok := ParseGlobalID(x); ok {
+		if _, _, ok := globalid.Parse(x); ok {
 			return c.id(x, user)
 		}
 		if _, err := snowflake.Parse(x); err == nil {
@@ -516,7 +517,7 @@ func (c *pageCheck) ids(v any, key string, user bool) error {
 
 // id checks one global ID: the origin's, or a user of any server.
 func (c *pageCheck) id(g string, user bool) error {
-	raw, origin, ok := ParseGlobalID(g)
+	raw, origin, ok := globalid.Parse(g)
 	switch {
 	case !ok:
 		return fmt.Errorf("%q is not a global ID", g)

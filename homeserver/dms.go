@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"hearth/discord"
+	"hearth/homeserver/globalid"
 	"hearth/snowflake"
 	"hearth/storage"
 )
@@ -328,7 +329,7 @@ func (h *Homeserver) OpenDMWith(ctx context.Context, p Principal, handle string)
 	if err != nil {
 		return discord.DMChannel{}, err
 	}
-	if _, origin, ok := ParseGlobalID(ru.ID); !ok || origin != server {
+	if _, origin, ok := globalid.Parse(ru.ID); !ok || origin != server {
 		return discord.DMChannel{}, fmt.Errorf("%s answered for user %q: %w", server, ru.ID, ErrForbidden)
 	}
 	u, err := h.peerUser(ctx, server, ru)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"hearth/discord"
+	"hearth/homeserver/globalid"
 	"hearth/snowflake"
 	"hearth/storage"
 )
@@ -181,7 +182,7 @@ type RemoteEvent struct {
 // ErrForbidden: a peer asked for something it may not have: an act for a
 // user of another server, a guild it has no members in, an event for a
 // guild it is not the origin of.
-var ErrForbidden = errors.New("forbidden")
+var ErrForbidden = globalid.ErrForbidden
 
 // ErrGap: a replica was handed events that do not follow what it has.
 var ErrGap = errors.New("events do not follow the replica")
@@ -261,17 +262,17 @@ var userKeys = map[string]bool{"user": true, "author": true, "mentions": true, "
 
 // localize renders a decoded global payload in this server's IDs, making
 // local rows for the users of other homeservers it names first.
-func (h *Homeserver) localize(ctx context.Context, tx storage.Tx, l *localizer, v any) ([]byte, error) {
+func (h *Homeserver) localize(ctx context.Context, tx storage.Tx, l *globalid.Localizer, v any) ([]byte, error) {
 	if err := h.ensureUsers(ctx, tx, l, v, ""); err != nil {
 		return nil, err
 	}
-	return l.value(ctx, v)
+	return l.Value(ctx, v)
 }
 
 // ensureUsers gives every user object of another homeserver found in a
 // global payload a local user row (made on first sight, its profile kept
 // current after), so that the payload's IDs can be rendered here.
-func (h *Homeserver) ensureUsers(ctx context.Context, tx storage.Tx, l *localizer, v any, key string) error {
+func (h *Homeserver) ensureUsers(ctx context.Context, tx storage.Tx, l *globalid.Localizer, v any, key string) error {
 	switch x := v.(type) {
 	case []any:
 		for _, e := range x {
@@ -300,22 +301,19 @@ func (h *Homeserver) ensureUsers(ctx context.Context, tx storage.Tx, l *localize
 // was signed by their own server, so that no peer renames a third server's
 // user. This server's own users are never touched, and a mapping that
 // points at a row of another server's user (an alias) is refused.
-func (h *Homeserver) ensureUser(ctx context.Context, tx storage.Tx, l *localizer, obj map[string]any) error {
+func (h *Homeserver) ensureUser(ctx context.Context, tx storage.Tx, l *globalid.Localizer, obj map[string]any) error {
 	gid, _ := obj["id"].(string)
-	raw, origin, ok := ParseGlobalID(gid)
-	if !ok || origin == h.cfg.ServerName || l.users[gid] {
+	raw, origin, ok := globalid.Parse(gid)
+	if !ok || origin == h.cfg.ServerName || !l.FirstSight(gid) {
 		return nil
 	}
-	l.users[gid] = true
 	name, _ := obj["username"].(string)
 	if name == "" || len(name) > UsernameMax*4 {
 		return nil
 	}
 	global, _ := obj["global_name"].(string)
 	bot, _ := obj["bot"].(bool)
-	l.asUser = true
-	id, err := l.id(ctx, gid)
-	l.asUser = false
+	id, err := l.UserID(ctx, gid)
 	if err != nil {
 		return err
 	}
@@ -334,7 +332,7 @@ func (h *Homeserver) ensureUser(ctx context.Context, tx storage.Tx, l *localizer
 	if u.Origin != origin || u.OriginID != raw {
 		return fmt.Errorf("user %s maps to a user of %q: %w", gid, u.Origin, ErrForbidden)
 	}
-	if origin != l.signer {
+	if origin != l.Signer() {
 		return nil
 	}
 	if u.Username != name || u.GlobalName != global || u.Bot != bot {
@@ -349,14 +347,14 @@ func (h *Homeserver) ensureUser(ctx context.Context, tx storage.Tx, l *localizer
 
 // remoteUserOf is how this server names one of its users to a peer.
 func (h *Homeserver) remoteUserOf(u User) RemoteUser {
-	return RemoteUser{ID: GlobalID(u.ID, h.cfg.ServerName), Username: u.Username, GlobalName: discord.Nullable(u.GlobalName), Bot: u.Bot}
+	return RemoteUser{ID: globalid.Format(u.ID, h.cfg.ServerName), Username: u.Username, GlobalName: discord.Nullable(u.GlobalName), Bot: u.Bot}
 }
 
 // peerUser finds (making it on first sight) the local row of a user of
 // peer, refusing users of any other server: a homeserver speaks only for
 // its own users.
 func (h *Homeserver) peerUser(ctx context.Context, peer string, ru RemoteUser) (Principal, error) {
-	_, origin, ok := ParseGlobalID(ru.ID)
+	_, origin, ok := globalid.Parse(ru.ID)
 	if !ok {
 		return Principal{}, Invalid("user.id", "BASE_TYPE_INVALID", "Not a global ID.")
 	}
@@ -366,7 +364,7 @@ func (h *Homeserver) peerUser(ctx context.Context, peer string, ru RemoteUser) (
 	var id snowflake.ID
 	err := h.store.Update(ctx, func(tx storage.Tx) error {
 		l := h.newLocalizer(tx, tx)
-		l.signer = peer
+		l.Signed(peer)
 		obj := map[string]any{"id": ru.ID, "username": ru.Username, "bot": ru.Bot}
 		if ru.GlobalName != nil {
 			obj["global_name"] = *ru.GlobalName
@@ -375,7 +373,7 @@ func (h *Homeserver) peerUser(ctx context.Context, peer string, ru RemoteUser) (
 			return err
 		}
 		var err error
-		id, err = l.id(ctx, ru.ID)
+		id, err = l.ID(ctx, ru.ID)
 		return err
 	})
 	if err != nil {
@@ -411,12 +409,12 @@ func (h *Homeserver) principalOf(ctx context.Context, id snowflake.ID) (Principa
 // actor finds the local row of a peer's user named in an act; the user
 // must have been seen (they joined a guild here), and must be the peer's.
 func (h *Homeserver) actor(ctx context.Context, peer, gid string) (Principal, error) {
-	_, origin, ok := ParseGlobalID(gid)
+	_, origin, ok := globalid.Parse(gid)
 	if !ok || origin != peer {
 		return Principal{}, fmt.Errorf("%s speaks for %q: %w", peer, gid, ErrForbidden)
 	}
-	id, err := h.newLocalizer(h.store, nil).id(ctx, gid)
-	if errors.Is(err, errUnknownGlobal) {
+	id, err := h.newLocalizer(h.store, nil).ID(ctx, gid)
+	if errors.Is(err, globalid.ErrUnknown) {
 		return Principal{}, fmt.Errorf("user %s: %w", gid, ErrUnknownUser)
 	}
 	if err != nil {
@@ -431,8 +429,8 @@ func (h *Homeserver) lookupGlobal(ctx context.Context, gid string, notFound erro
 	if gid == "" {
 		return 0, nil
 	}
-	id, err := h.newLocalizer(h.store, nil).id(ctx, gid)
-	if errors.Is(err, errUnknownGlobal) || errors.Is(err, errMalformedGlobal) {
+	id, err := h.newLocalizer(h.store, nil).ID(ctx, gid)
+	if errors.Is(err, globalid.ErrUnknown) || errors.Is(err, globalid.ErrMalformed) {
 		return 0, fmt.Errorf("%s: %w", gid, notFound)
 	}
 	if err != nil {

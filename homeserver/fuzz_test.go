@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"hearth/homeserver/globalid"
 	"hearth/snowflake"
 	"hearth/storage"
 )
@@ -91,7 +92,7 @@ func newWorld(t testing.TB) *world {
 	for _, n := range []string{"alice", "bob", "ollie", "pam", "G", "GC", "GR", "GM", "G2", "G2C", "G2M",
 		"R", "RC", "RR", "RM", "P", "PC", "PM"} {
 		w.ids[n] = next()
-		w.global[n] = GlobalID(w.ids[n], here)
+		w.global[n] = globalid.Format(w.ids[n], here)
 	}
 	// The remote objects' IDs on their origins.
 	remote := map[string]struct{ origin, id string }{

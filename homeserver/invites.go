@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"hearth/discord"
+	"hearth/homeserver/globalid"
 	"hearth/homeserver/permission"
 	"hearth/snowflake"
 	"hearth/storage"
@@ -235,7 +236,7 @@ func (h *Homeserver) remoteInvite(ctx context.Context, server, code string) (dis
 	if err != nil {
 		return discord.Invite{}, err
 	}
-	v, err := decodeJSON(raw)
+	v, err := globalid.Decode(raw)
 	if err != nil {
 		return discord.Invite{}, fmt.Errorf("invite on %s: %w: %w", server, ErrUnavailable, err)
 	}
@@ -249,7 +250,7 @@ func (h *Homeserver) remoteInvite(ctx context.Context, server, code string) (dis
 		if obj, ok := v.(map[string]any); ok {
 			g, _ := obj["guild"].(map[string]any)
 			gid, _ := g["id"].(string)
-			if raw, origin, ok := ParseGlobalID(gid); ok && origin == server {
+			if raw, origin, ok := globalid.Parse(gid); ok && origin == server {
 				m, err := tx.FederatedID(ctx, server, raw)
 				if err == nil && (m.Scope == m.Local || m.Scope == 0) {
 					scope = m.Local
@@ -258,7 +259,7 @@ func (h *Homeserver) remoteInvite(ctx context.Context, server, code string) (dis
 				}
 			}
 		}
-		l := h.newLocalizer(tx, tx).forReplica(server, scope)
+		l := h.newLocalizer(tx, tx).ForReplica(server, scope)
 		local, err := h.localize(ctx, tx, l, v)
 		if err != nil {
 			return err

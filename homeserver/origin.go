@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"hearth/discord"
+	"hearth/homeserver/globalid"
 	"hearth/homeserver/permission"
 	"hearth/snowflake"
 	"hearth/storage"
@@ -228,7 +229,7 @@ func (h *Homeserver) peerBatch(ctx context.Context, peer string, guildID snowfla
 		return EventBatch{}, storeErr("peer events", err)
 	}
 	// A log named to a peer names an object of this server's.
-	out := EventBatch{Guild: GlobalID(guildID, h.cfg.ServerName), From: after, To: after, Events: []RemoteEvent{}}
+	out := EventBatch{Guild: globalid.Format(guildID, h.cfg.ServerName), From: after, To: after, Events: []RemoteEvent{}}
 	var payloads [][]byte
 	for _, ev := range evs {
 		out.To = ev.Seq
@@ -512,13 +513,12 @@ func (h *Homeserver) emojiFromWire(ctx context.Context, emoji string) (string, e
 // text.
 func (h *Homeserver) localMentions(ctx context.Context, content string) string {
 	l := h.newLocalizer(h.store, nil)
-	return globalMention.ReplaceAllStringFunc(content, func(m string) string {
-		p := globalMention.FindStringSubmatch(m)
-		id, err := l.id(ctx, p[2])
+	return globalid.Mentions(content, func(kind, global string) string {
+		id, err := l.ID(ctx, global)
 		if err != nil {
-			return m
+			return "<" + kind + global + ">"
 		}
-		return "<" + p[1] + id.String() + ">"
+		return "<" + kind + id.String() + ">"
 	})
 }
 

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"time"
 
+	"hearth/homeserver/globalid"
 	"hearth/snowflake"
 	"hearth/storage"
 )
@@ -229,7 +230,7 @@ func (h *Homeserver) checkActID(peer string, act Act) (time.Time, error) {
 	if act.ID == "" {
 		return time.Time{}, Invalid("id", "BASE_TYPE_REQUIRED", "This field is required")
 	}
-	raw, origin, ok := ParseGlobalID(act.ID)
+	raw, origin, ok := globalid.Parse(act.ID)
 	if _, err := strconv.ParseUint(raw, 10, 64); !ok || err != nil || origin != peer {
 		return time.Time{}, fmt.Errorf("%s names act %q: %w", peer, act.ID, ErrForbidden)
 	}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"hearth/discord"
+	"hearth/homeserver/globalid"
 	"hearth/homeserver/permission"
 	"hearth/snowflake"
 	"hearth/storage"
@@ -84,7 +85,7 @@ func (h *Homeserver) globalOf(ctx context.Context, id snowflake.ID) (string, err
 	if g, ok := m[id]; ok {
 		return g.OriginID + "@" + g.Origin, nil
 	}
-	return GlobalID(id, h.cfg.ServerName), nil
+	return globalid.Format(id, h.cfg.ServerName), nil
 }
 
 // forward asks a replica guild's origin to act for p, then waits until
@@ -94,7 +95,7 @@ func (h *Homeserver) forward(ctx context.Context, p Principal, rl replicaLog, ac
 		return ActResult{}, fmt.Errorf("forward to %s: federation is off: %w", rl.Origin, ErrUnavailable)
 	}
 	var err error
-	act.User = GlobalID(p.User.ID, h.cfg.ServerName)
+	act.User = globalid.Format(p.User.ID, h.cfg.ServerName)
 	if rl.Guild {
 		act.Guild = rl.Global
 	}
@@ -109,7 +110,7 @@ func (h *Homeserver) forward(ctx context.Context, p Principal, rl replicaLog, ac
 	// it. The wait for the answer is longer than the deadline: when it
 	// runs out, the act was done in time or will never be, so a client
 	// told 503 may retry (with its nonce, for a send) without doubling.
-	act.ID = GlobalID(h.cfg.IDs.Next(), h.cfg.ServerName)
+	act.ID = globalid.Format(h.cfg.IDs.Next(), h.cfg.ServerName)
 	act.Deadline = FormatActDeadline(h.now().Add(ActTimeout))
 	actCtx, cancel := context.WithTimeout(ctx, ActTimeout+ActGrace)
 	res, err := h.remote.Act(actCtx, rl.Origin, act)
@@ -130,7 +131,7 @@ func (h *Homeserver) localResult(ctx context.Context, rl replicaLog, res ActResu
 	var b []byte
 	err := h.store.Update(ctx, func(tx storage.Tx) error {
 		var err error
-		b, err = h.newLocalizer(tx, tx).forReplica(rl.Origin, rl.ID).payload(ctx, res.Result)
+		b, err = h.newLocalizer(tx, tx).ForReplica(rl.Origin, rl.ID).Payload(ctx, res.Result)
 		return err
 	})
 	if err != nil {
@@ -247,7 +248,7 @@ func (h *Homeserver) syncReplica(ctx context.Context, guildID snowflake.ID) erro
 // only what the origin owns in that replica (spec/federation.md §10): a
 // batch that names anything else is refused whole, with ErrForbidden.
 func (h *Homeserver) ApplyEvents(ctx context.Context, origin string, batch EventBatch) error {
-	_, gOrigin, ok := ParseGlobalID(batch.Guild)
+	_, gOrigin, ok := globalid.Parse(batch.Guild)
 	if !ok || gOrigin != origin {
 		return fmt.Errorf("%s sent events of guild %q: %w", origin, batch.Guild, ErrForbidden)
 	}
@@ -323,12 +324,10 @@ func (h *Homeserver) applyBatch(ctx context.Context, g replicaLog, rep storage.R
 	}
 	err := h.update(ctx, func(tx storage.Tx, ev *events) error {
 		ev.applyingReplica(g.ID)
-		l := h.newLocalizer(tx, tx).forReplica(g.Origin, g.ID)
-		l.deferred = true
+		l := h.newLocalizer(tx, tx).ForReplica(g.Origin, g.ID)
+		l.Defer()
 		if opening {
-			raw, origin, _ := ParseGlobalID(g.Global)
-			l.pending[storage.GlobalID{Origin: origin, OriginID: raw}] = storage.Mapping{Local: g.ID, Scope: g.ID}
-			l.cache[g.Global], l.own[g.ID] = g.ID, true
+			l.Bind(g.Global, g.ID, true)
 		}
 		var globals []string
 		decoded := make([]any, len(batch.Events))
@@ -336,14 +335,14 @@ func (h *Homeserver) applyBatch(ctx context.Context, g replicaLog, rep storage.R
 			if e.Seq <= rep.Seq {
 				continue
 			}
-			v, err := decodeJSON(e.D)
+			v, err := globalid.Decode(e.D)
 			if err != nil {
 				return fmt.Errorf("event %d: %w: %w", e.Seq, ErrForbidden, err)
 			}
 			decoded[i] = v
-			globals = append(globals, globalsIn(v)...)
+			globals = append(globals, globalid.GlobalsIn(v)...)
 		}
-		if err := l.preload(ctx, globals); err != nil {
+		if err := l.Preload(ctx, globals); err != nil {
 			return err
 		}
 		ap := &applier{h: h, tx: tx, ev: ev, g: g, l: l, channels: map[snowflake.ID]bool{}}
@@ -367,7 +366,7 @@ func (h *Homeserver) applyBatch(ctx context.Context, g replicaLog, rep storage.R
 		if err := ap.flushMessages(ctx); err != nil {
 			return err
 		}
-		if err := l.flush(ctx); err != nil {
+		if err := l.Flush(ctx); err != nil {
 			return err
 		}
 		return tx.SetReplica(ctx, storage.Replica{LogID: g.ID, Origin: g.Origin, Seq: batch.To})
@@ -413,7 +412,7 @@ type applier struct {
 	ev *events
 	g  replicaLog
 	// l localized the batch: it knows which IDs name the origin's objects.
-	l        *localizer
+	l        *globalid.Localizer
 	msgs     []storage.Message
 	channels map[snowflake.ID]bool
 	// rewrite, when set, is the payload to dispatch here instead of the
@@ -464,35 +463,19 @@ func (rl replicaLog) contains(c storage.Channel) error {
 	return fmt.Errorf("channel %d is not in replica %s: %w", c.ID, rl.Global, ErrForbidden)
 }
 
-// owned refuses, in replica mode, IDs that do not name the origin's
-// objects: the targets of its writes (a channel, message, role, emoji or
-// thread it creates, edits or deletes) must be its own, never a user of
-// this server or of a third one that the localizer let through as a user.
-func (l *localizer) owned(ids ...snowflake.ID) error {
-	if l == nil || l.origin == "" {
-		return nil
-	}
-	for _, id := range ids {
-		if !l.own[id] {
-			return fmt.Errorf("%s writes to %d, which is not its object: %w", l.origin, id, ErrForbidden)
-		}
-	}
-	return nil
-}
-
 // message finds a message to change in a channel the replica holds; false
 // when the replica does not have it.
 func (ap *applier) message(ctx context.Context, channelID, id snowflake.ID) (storage.Message, bool, error) {
-	if err := ap.l.owned(channelID, id); err != nil {
+	if err := ap.l.Owned(channelID, id); err != nil {
 		return storage.Message{}, false, err
 	}
 	if ok, err := ap.holds(ctx, channelID); err != nil || !ok {
-		ap.l.unneeded(id)
+		ap.l.Unneeded(id)
 		return storage.Message{}, false, err
 	}
 	m, err := ap.tx.Message(ctx, channelID, id)
 	if errors.Is(err, storage.ErrNotFound) {
-		ap.l.unneeded(id)
+		ap.l.Unneeded(id)
 		return storage.Message{}, false, nil
 	}
 	return m, err == nil, err
@@ -539,13 +522,13 @@ func (ap *applier) applyMessage(ctx context.Context, typ string, d []byte) error
 		if err := json.Unmarshal(d, &m); err != nil {
 			return err
 		}
-		if err := ap.l.owned(m.ChannelID, m.ID); err != nil {
+		if err := ap.l.Owned(m.ChannelID, m.ID); err != nil {
 			return err
 		}
 		if ok, err := ap.holds(ctx, m.ChannelID); err != nil {
 			return err
 		} else if !ok {
-			ap.l.unneeded(m.ID)
+			ap.l.Unneeded(m.ID)
 			return errNotHeld
 		}
 		sm := messageFrom(m, ap.g.guildID(), h.now())
@@ -591,7 +574,7 @@ func (ap *applier) applyMessage(ctx context.Context, typ string, d []byte) error
 		if err != nil || !ok {
 			return err
 		}
-		ap.l.unneeded(m.ID)
+		ap.l.Unneeded(m.ID)
 		if err := h.keepRevision(ctx, tx, ap.g.scope(), old, 0, true); err != nil {
 			return err
 		}
@@ -601,10 +584,10 @@ func (ap *applier) applyMessage(ctx context.Context, typ string, d []byte) error
 		if err := json.Unmarshal(d, &m); err != nil {
 			return err
 		}
-		if err := ap.l.owned(append([]snowflake.ID{m.ChannelID}, m.IDs...)...); err != nil {
+		if err := ap.l.Owned(append([]snowflake.ID{m.ChannelID}, m.IDs...)...); err != nil {
 			return err
 		}
-		ap.l.unneeded(m.IDs...)
+		ap.l.Unneeded(m.IDs...)
 		if ok, err := ap.holds(ctx, m.ChannelID); err != nil || !ok {
 			return err
 		}
@@ -677,7 +660,7 @@ func (ap *applier) applyGuild(ctx context.Context, typ string, d []byte) error {
 		if err := json.Unmarshal(d, &c); err != nil {
 			return err
 		}
-		if err := ap.l.owned(c.ID); err != nil {
+		if err := ap.l.Owned(c.ID); err != nil {
 			return err
 		}
 		if storage.IsThread(c.Type) {
@@ -696,7 +679,7 @@ func (ap *applier) applyGuild(ctx context.Context, typ string, d []byte) error {
 		if err := json.Unmarshal(d, &r); err != nil {
 			return err
 		}
-		if err := ap.l.owned(r.Role.ID); err != nil {
+		if err := ap.l.Owned(r.Role.ID); err != nil {
 			return err
 		}
 		err = upsertRole(ctx, tx, g.ID, r.Role)
@@ -706,7 +689,7 @@ func (ap *applier) applyGuild(ctx context.Context, typ string, d []byte) error {
 			return err
 		}
 		for _, em := range e.Emojis {
-			if err := ap.l.owned(em.ID); err != nil {
+			if err := ap.l.Owned(em.ID); err != nil {
 				return err
 			}
 		}
@@ -716,7 +699,7 @@ func (ap *applier) applyGuild(ctx context.Context, typ string, d []byte) error {
 		if err := json.Unmarshal(d, &c); err != nil {
 			return err
 		}
-		if err := ap.l.owned(c.ID); err != nil {
+		if err := ap.l.Owned(c.ID); err != nil {
 			return err
 		}
 		delete(ap.channels, c.ID)
@@ -732,7 +715,7 @@ func (ap *applier) applyGuild(ctx context.Context, typ string, d []byte) error {
 		if err := json.Unmarshal(d, &e); err != nil {
 			return err
 		}
-		if err := ap.l.owned(e.ID); err != nil {
+		if err := ap.l.Owned(e.ID); err != nil {
 			return err
 		}
 		err = applyThreadMembers(ctx, tx, g.ID, e)
@@ -741,13 +724,13 @@ func (ap *applier) applyGuild(ctx context.Context, typ string, d []byte) error {
 		if err := json.Unmarshal(d, &r); err != nil {
 			return err
 		}
-		if err := ap.l.owned(r.RoleID); err != nil {
+		if err := ap.l.Owned(r.RoleID); err != nil {
 			return err
 		}
 		if r.RoleID == g.ID {
 			return fmt.Errorf("delete of @everyone: %w", ErrForbidden)
 		}
-		ap.l.unneeded(r.RoleID)
+		ap.l.Unneeded(r.RoleID)
 		if ok, err := roleOf(ctx, tx, g.ID, r.RoleID); err != nil || !ok {
 			return err
 		}
@@ -759,10 +742,10 @@ func (ap *applier) applyGuild(ctx context.Context, typ string, d []byte) error {
 // deleteChannel deletes a channel or thread of the replica; one it does
 // not hold is already gone.
 func (ap *applier) deleteChannel(ctx context.Context, id snowflake.ID) error {
-	if err := ap.l.owned(id); err != nil {
+	if err := ap.l.Owned(id); err != nil {
 		return err
 	}
-	ap.l.unneeded(id)
+	ap.l.Unneeded(id)
 	if ok, err := ap.holds(ctx, id); err != nil || !ok {
 		return err
 	}
@@ -970,10 +953,10 @@ func (h *Homeserver) remoteJoin(ctx context.Context, p Principal, server, code s
 	if err := json.Unmarshal(snap.Guild, &head); err != nil {
 		return discord.Invite{}, fmt.Errorf("join on %s: %w: %w", server, ErrUnavailable, err)
 	}
-	if _, origin, ok := ParseGlobalID(head.ID); !ok || origin != server {
+	if _, origin, ok := globalid.Parse(head.ID); !ok || origin != server {
 		return discord.Invite{}, fmt.Errorf("join on %s: snapshot of guild %q: %w", server, head.ID, ErrForbidden)
 	}
-	raw, _, _ := ParseGlobalID(head.ID)
+	raw, _, _ := globalid.Parse(head.ID)
 	var inv discord.Invite
 	var guildID snowflake.ID
 	existing := false
@@ -985,7 +968,7 @@ func (h *Homeserver) remoteJoin(ctx context.Context, p Principal, server, code s
 		local := make([][]byte, 3)
 		var floors map[string]snowflake.ID
 		for i, part := range [][]byte{snap.Guild, snap.Members, snap.Invite} {
-			v, err := decodeJSON(part)
+			v, err := globalid.Decode(part)
 			if err != nil {
 				return err
 			}
@@ -1009,7 +992,7 @@ func (h *Homeserver) remoteJoin(ctx context.Context, p Principal, server, code s
 		}
 		guildID = st.ID
 		ev.applyingReplica(guildID)
-		if guildID != l.scope {
+		if guildID != l.Scope() {
 			return fmt.Errorf("snapshot of guild %q names guild %d: %w", head.ID, guildID, ErrForbidden)
 		}
 		_, err = tx.Replica(ctx, guildID)
@@ -1027,7 +1010,7 @@ func (h *Homeserver) remoteJoin(ctx context.Context, p Principal, server, code s
 			return err
 		}
 		for _, r := range st.Roles {
-			if err := l.owned(r.ID); err != nil {
+			if err := l.Owned(r.ID); err != nil {
 				return err
 			}
 			if err := upsertRole(ctx, tx, guildID, r); err != nil {
@@ -1035,7 +1018,7 @@ func (h *Homeserver) remoteJoin(ctx context.Context, p Principal, server, code s
 			}
 		}
 		for _, c := range st.Channels {
-			if err := l.owned(c.ID); err != nil {
+			if err := l.Owned(c.ID); err != nil {
 				return err
 			}
 			if err := upsertChannel(ctx, tx, guildID, c); err != nil {
@@ -1043,7 +1026,7 @@ func (h *Homeserver) remoteJoin(ctx context.Context, p Principal, server, code s
 			}
 		}
 		for _, e := range st.Emojis {
-			if err := l.owned(e.ID); err != nil {
+			if err := l.Owned(e.ID); err != nil {
 				return err
 			}
 		}
@@ -1051,7 +1034,7 @@ func (h *Homeserver) remoteJoin(ctx context.Context, p Principal, server, code s
 			return err
 		}
 		for _, th := range st.Threads {
-			if err := l.owned(th.ID); err != nil {
+			if err := l.Owned(th.ID); err != nil {
 				return err
 			}
 			if err := upsertThread(ctx, tx, guildID, th); err != nil {
@@ -1074,7 +1057,7 @@ func (h *Homeserver) remoteJoin(ctx context.Context, p Principal, server, code s
 			return err
 		}
 		for gid, floor := range floors {
-			if id, ok := l.cache[gid]; ok {
+			if id, ok := l.Cached(gid); ok {
 				if err := tx.SetHistoryFloor(ctx, id, floor); err != nil {
 					return err
 				}
@@ -1106,8 +1089,8 @@ func (h *Homeserver) remoteJoin(ctx context.Context, p Principal, server, code s
 // scope is itself) so that every other ID of the snapshot is checked
 // against it. A guild ID that maps to one of this server's own guilds, or
 // to another replica's object, is refused.
-func (h *Homeserver) snapshotLocalizer(ctx context.Context, tx storage.Tx, server, guild string) (*localizer, error) {
-	raw, _, _ := ParseGlobalID(guild)
+func (h *Homeserver) snapshotLocalizer(ctx context.Context, tx storage.Tx, server, guild string) (*globalid.Localizer, error) {
+	raw, _, _ := globalid.Parse(guild)
 	l := h.newLocalizer(tx, tx)
 	m, err := tx.FederatedID(ctx, server, raw)
 	switch {
@@ -1127,8 +1110,8 @@ func (h *Homeserver) snapshotLocalizer(ctx context.Context, tx storage.Tx, serve
 	} else if err != nil && !errors.Is(err, storage.ErrNotFound) {
 		return nil, err
 	}
-	l.forReplica(server, m.Local)
-	l.cache[guild], l.own[m.Local] = m.Local, true
+	l.ForReplica(server, m.Local)
+	l.Bind(guild, m.Local, false)
 	return l, nil
 }
 
@@ -1158,13 +1141,13 @@ func (h *Homeserver) fetchMembers(ctx context.Context, guildID snowflake.ID) {
 			return
 		}
 		err = h.store.Update(ctx, func(tx storage.Tx) error {
-			l := h.newLocalizer(tx, tx).forReplica(g.Origin, guildID)
-			l.deferred = true
-			v, err := decodeJSON(page.Members)
+			l := h.newLocalizer(tx, tx).ForReplica(g.Origin, guildID)
+			l.Defer()
+			v, err := globalid.Decode(page.Members)
 			if err != nil {
 				return err
 			}
-			if err := l.preload(ctx, globalsIn(v)); err != nil {
+			if err := l.Preload(ctx, globalid.GlobalsIn(v)); err != nil {
 				return err
 			}
 			b, err := h.localize(ctx, tx, l, v)
@@ -1181,7 +1164,7 @@ func (h *Homeserver) fetchMembers(ctx context.Context, guildID snowflake.ID) {
 				}
 			}
 			n += len(ms)
-			return l.flush(ctx)
+			return l.Flush(ctx)
 		})
 		if err != nil {
 			h.log.Warn("federation: storing members failed", "guild", guildID, "err", err)
@@ -1226,7 +1209,7 @@ func (h *Homeserver) ApplyEphemeral(ctx context.Context, peer string, e Ephemera
 	if e.Type != "TYPING_START" && e.Type != "PRESENCE_UPDATE" {
 		return Invalid("type", "BASE_TYPE_CHOICES", "Only TYPING_START and PRESENCE_UPDATE are carried.")
 	}
-	_, gOrigin, ok := ParseGlobalID(e.Guild)
+	_, gOrigin, ok := globalid.Parse(e.Guild)
 	if !ok {
 		return Invalid("guild", "BASE_TYPE_INVALID", "Not a global ID.")
 	}
@@ -1250,7 +1233,7 @@ func (h *Homeserver) ApplyEphemeral(ctx context.Context, peer string, e Ephemera
 	if userGlobal == "" {
 		userGlobal = about.User.ID
 	}
-	_, userOrigin, _ := ParseGlobalID(userGlobal)
+	_, userOrigin, _ := globalid.Parse(userGlobal)
 	switch {
 	case gOrigin == peer:
 		if g, ok := h.replicaGuild(ctx, guildID); !ok || g.Origin != peer {
@@ -1276,13 +1259,13 @@ func (h *Homeserver) ApplyEphemeral(ctx context.Context, peer string, e Ephemera
 	var d []byte
 	err = h.store.Update(ctx, func(tx storage.Tx) error {
 		l := h.newLocalizer(tx, tx)
-		l.deferred = true
+		l.Defer()
 		if gOrigin == peer {
-			l.forReplica(peer, guildID)
+			l.ForReplica(peer, guildID)
 		} else {
-			l.signer = peer
+			l.Signed(peer)
 		}
-		v, err := decodeJSON(e.D)
+		v, err := globalid.Decode(e.D)
 		if err != nil {
 			return err
 		}
@@ -1294,14 +1277,14 @@ func (h *Homeserver) ApplyEphemeral(ctx context.Context, peer string, e Ephemera
 		// thread the replica lacks, or a made-up ID in every keystroke)
 		// has nothing here to be shown on, and mapping its IDs would keep
 		// a row per event.
-		for _, m := range l.pending {
+		for _, m := range l.Pending() {
 			if _, err := tx.UserByID(ctx, m.Local); errors.Is(err, storage.ErrNotFound) {
 				return errEphemeralUnheld
 			} else if err != nil {
 				return err
 			}
 		}
-		return l.flush(ctx)
+		return l.Flush(ctx)
 	})
 	if errors.Is(err, errEphemeralUnheld) {
 		return nil
@@ -1432,7 +1415,7 @@ func (ap *applier) applyDM(ctx context.Context, typ string, d []byte) error {
 		if c.ID != g.ID {
 			return fmt.Errorf("dm %d created as %d: %w", g.ID, c.ID, ErrForbidden)
 		}
-		raw, _, _ := ParseGlobalID(g.Global)
+		raw, _, _ := globalid.Parse(g.Global)
 		sc := storage.Channel{ID: c.ID, Type: c.Type, OwnerID: derefID(c.OwnerID), Name: deref(c.Name),
 			CreatedAt: c.ID.Time(), Origin: g.Origin, OriginID: raw}
 		// A user of this server may join later (a group DM's recipient
@@ -1567,7 +1550,7 @@ func historyFloors(v any, origin string) map[string]snowflake.ID {
 		last, _ := obj["last_message_id"].(string)
 		delete(obj, "last_message_id")
 		id, _ := obj["id"].(string)
-		raw, o, ok := ParseGlobalID(last)
+		raw, o, ok := globalid.Parse(last)
 		if !ok || o != origin {
 			continue
 		}
