@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hearth/homeserver/wire"
 	"net/http"
 	"path/filepath"
 	"reflect"
@@ -16,7 +17,6 @@ import (
 	"time"
 
 	"hearth/federation"
-	"hearth/homeserver"
 	st "hearth/server/servertest"
 	"hearth/storage"
 )
@@ -143,7 +143,7 @@ func testActsOnce(t *testing.T, backend st.Backend) {
 	}
 	reused := send(general, map[string]any{"content": "refused"})
 	reused["id"] = first["id"]
-	expired := withDeadline(homeserver.FormatActDeadline(time.Now().Add(-time.Second)))
+	expired := withDeadline(wire.FormatActDeadline(time.Now().Add(-time.Second)))
 	hidden := send(secret, map[string]any{"content": "refused"})
 	empty := send(general, map[string]any{"content": " "})
 	n := time.Now().UnixNano()
@@ -162,7 +162,7 @@ func testActsOnce(t *testing.T, backend st.Backend) {
 		{"no deadline", withDeadline(""), 400, "INVALID_FORM_BODY"},
 		{"a deadline that is not RFC 3339", withDeadline("in a minute"), 400, "INVALID_FORM_BODY"},
 		{"a deadline as a number", withDeadline(time.Now().Add(time.Second).UnixMilli()), 400, "INVALID_FORM_BODY"},
-		{"a deadline too far ahead", withDeadline(homeserver.FormatActDeadline(time.Now().Add(homeserver.ActDeadlineMax + time.Minute))), 400, "INVALID_FORM_BODY"},
+		{"a deadline too far ahead", withDeadline(wire.FormatActDeadline(time.Now().Add(wire.ActDeadlineMax + time.Minute))), 400, "INVALID_FORM_BODY"},
 		{"a deadline past", expired, 408, "EXPIRED"},
 		{"an ID used for another act", reused, 403, "FORBIDDEN"},
 		{"a write the member may not make", hidden, 403, "MISSING_ACCESS"},
@@ -235,7 +235,7 @@ func testActsOnce(t *testing.T, backend st.Backend) {
 	// Pruning: once the origin's clock is well past the deadlines, the
 	// receipts go, and a repeat of the first act is refused as expired
 	// rather than applied again.
-	skew.Store(int64(homeserver.ActTimeout + 11*time.Minute))
+	skew.Store(int64(wire.ActTimeout + 11*time.Minute))
 	pruned, err := a.Homeserver().PruneActReceipts(ctx)
 	if err != nil || pruned < 4 {
 		t.Fatalf("PruneActReceipts = %d, %v; want the 4 acts' receipts or more", pruned, err)
@@ -257,8 +257,8 @@ func TestActWaitOutlastsDeadline(t *testing.T) {
 	if !ok {
 		t.Fatal("NewClient's transport is not an *http.Transport")
 	}
-	if wait := min(tr.ResponseHeaderTimeout, federation.NewClient(true).Timeout); wait < homeserver.ActTimeout+homeserver.ActGrace {
-		t.Fatalf("an act's answer is waited for %s, less than its deadline %s and grace %s", wait, homeserver.ActTimeout, homeserver.ActGrace)
+	if wait := min(tr.ResponseHeaderTimeout, federation.NewClient(true).Timeout); wait < wire.ActTimeout+wire.ActGrace {
+		t.Fatalf("an act's answer is waited for %s, less than its deadline %s and grace %s", wait, wire.ActTimeout, wire.ActGrace)
 	}
 }
 
@@ -284,7 +284,7 @@ func testActDeadlineHolds(t *testing.T, backend st.Backend) {
 	for i := range 40 {
 		content := fmt.Sprintf("late %d", i)
 		left := time.Duration(i) * time.Millisecond
-		skew.Store(int64(homeserver.ActTimeout - left))
+		skew.Store(int64(wire.ActTimeout - left))
 		status, body := call(t, b, a, "POST", federation.ActPath, stamp(b, map[string]any{"user": bob.id + "@" + b.ServerName(),
 			"action": "message.create", "guild": g["id"].(string) + "@" + a.ServerName(), "channel": general + "@" + a.ServerName(),
 			"data": map[string]any{"content": content}}))

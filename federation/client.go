@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hearth/homeserver/wire"
 	"io"
 	"net/http"
 	"net/url"
@@ -103,30 +104,30 @@ func (c *Client) do(ctx context.Context, method, server, path string, body any, 
 }
 
 // Join implements homeserver.Remote.
-func (c *Client) Join(ctx context.Context, server string, req homeserver.JoinRequest) (homeserver.Snapshot, error) {
-	var snap homeserver.Snapshot
+func (c *Client) Join(ctx context.Context, server string, req wire.JoinRequest) (wire.Snapshot, error) {
+	var snap wire.Snapshot
 	err := c.do(ctx, http.MethodPost, server, JoinPath, req, &snap, maxSnapshot)
 	return snap, err
 }
 
 // Act implements homeserver.Remote.
-func (c *Client) Act(ctx context.Context, server string, act homeserver.Act) (homeserver.ActResult, error) {
-	var res homeserver.ActResult
+func (c *Client) Act(ctx context.Context, server string, act wire.Act) (wire.ActResult, error) {
+	var res wire.ActResult
 	err := c.do(ctx, http.MethodPost, server, ActPath, act, &res, maxAnswer)
 	return res, err
 }
 
 // Events implements homeserver.Remote.
-func (c *Client) Events(ctx context.Context, server, guild string, after int64) (homeserver.EventBatch, error) {
-	var b homeserver.EventBatch
+func (c *Client) Events(ctx context.Context, server, guild string, after int64) (wire.EventBatch, error) {
+	var b wire.EventBatch
 	path := "/_hearth/federation/v1/guilds/" + url.PathEscape(guild) + "/events?after=" + strconv.FormatInt(after, 10)
 	err := c.do(ctx, http.MethodGet, server, path, nil, &b, maxAnswer)
 	return b, err
 }
 
 // Members implements homeserver.Remote.
-func (c *Client) Members(ctx context.Context, server, guild, after string) (homeserver.MemberPage, error) {
-	var p homeserver.MemberPage
+func (c *Client) Members(ctx context.Context, server, guild, after string) (wire.MemberPage, error) {
+	var p wire.MemberPage
 	path := "/_hearth/federation/v1/guilds/" + url.PathEscape(guild) + "/members?after=" + url.QueryEscape(after)
 	err := c.do(ctx, http.MethodGet, server, path, nil, &p, maxSnapshot)
 	return p, err
@@ -134,20 +135,20 @@ func (c *Client) Members(ctx context.Context, server, guild, after string) (home
 
 // Send delivers a transaction of events to a peer; txn names it, so that a
 // retried transaction is recognised.
-func (c *Client) Send(ctx context.Context, server, txn string, batch homeserver.EventBatch) error {
+func (c *Client) Send(ctx context.Context, server, txn string, batch wire.EventBatch) error {
 	var ack struct{}
 	return c.do(ctx, http.MethodPut, server, SendPath+url.PathEscape(txn), batch, &ack, 1<<10)
 }
 
 // Ephemeral sends a peer an event that is in no log; it is not retried.
-func (c *Client) Ephemeral(ctx context.Context, server string, e homeserver.EphemeralEvent) error {
+func (c *Client) Ephemeral(ctx context.Context, server string, e wire.EphemeralEvent) error {
 	var ack struct{}
 	return c.do(ctx, http.MethodPut, server, EphemeralPath, e, &ack, 1<<10)
 }
 
 // User implements homeserver.Remote.
-func (c *Client) User(ctx context.Context, server, username string) (homeserver.RemoteUser, error) {
-	var u homeserver.RemoteUser
+func (c *Client) User(ctx context.Context, server, username string) (wire.RemoteUser, error) {
+	var u wire.RemoteUser
 	err := c.do(ctx, http.MethodGet, server, "/_hearth/federation/v1/users/"+url.PathEscape(username), nil, &u, 64<<10)
 	return u, err
 }

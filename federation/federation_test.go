@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"hearth/homeserver/wire"
 	"image"
 	"image/png"
 	"io"
@@ -657,7 +658,7 @@ func newStamper() func(from *st.Server, act map[string]any) map[string]any {
 	ids := snowflake.NewGenerator(1000)
 	return func(from *st.Server, act map[string]any) map[string]any {
 		act["id"] = ids.Next().String() + "@" + from.ServerName()
-		act["deadline"] = homeserver.FormatActDeadline(time.Now().Add(homeserver.ActTimeout))
+		act["deadline"] = wire.FormatActDeadline(time.Now().Add(wire.ActTimeout))
 		return act
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"hearth/homeserver/wire"
 	"io"
 	"net/http"
 	"strconv"
@@ -19,13 +20,13 @@ import (
 
 // Domain is what the handlers need of the homeserver.
 type Domain interface {
-	FederatedJoin(ctx context.Context, peer string, req homeserver.JoinRequest) (homeserver.Snapshot, error)
-	PeerAct(ctx context.Context, peer string, act homeserver.Act) (homeserver.ActResult, error)
-	PeerEvents(ctx context.Context, peer, guild string, after int64, limit int) (homeserver.EventBatch, error)
-	ApplyEvents(ctx context.Context, origin string, batch homeserver.EventBatch) error
-	PeerMembers(ctx context.Context, peer, guild, after string) (homeserver.MemberPage, error)
-	ApplyEphemeral(ctx context.Context, origin string, e homeserver.EphemeralEvent) error
-	PeerProfile(ctx context.Context, username string) (homeserver.RemoteUser, error)
+	FederatedJoin(ctx context.Context, peer string, req wire.JoinRequest) (wire.Snapshot, error)
+	PeerAct(ctx context.Context, peer string, act wire.Act) (wire.ActResult, error)
+	PeerEvents(ctx context.Context, peer, guild string, after int64, limit int) (wire.EventBatch, error)
+	ApplyEvents(ctx context.Context, origin string, batch wire.EventBatch) error
+	PeerMembers(ctx context.Context, peer, guild, after string) (wire.MemberPage, error)
+	ApplyEphemeral(ctx context.Context, origin string, e wire.EphemeralEvent) error
+	PeerProfile(ctx context.Context, username string) (wire.RemoteUser, error)
 	PeerUpload(ctx context.Context, peer, hash string) (homeserver.File, error)
 	PeerHistory(ctx context.Context, peer, channel, before string, limit int) (json.RawMessage, error)
 	PeerInvite(ctx context.Context, code string) (json.RawMessage, error)
@@ -95,7 +96,7 @@ func (in *Inbound) accept(w http.ResponseWriter, r *http.Request, v any) (string
 
 // ServeJoin answers JoinPath.
 func (in *Inbound) ServeJoin(w http.ResponseWriter, r *http.Request) {
-	var req homeserver.JoinRequest
+	var req wire.JoinRequest
 	peer, ok := in.accept(w, r, &req)
 	if !ok {
 		return
@@ -113,7 +114,7 @@ func (in *Inbound) ServeJoin(w http.ResponseWriter, r *http.Request) {
 
 // ServeAct answers ActPath.
 func (in *Inbound) ServeAct(w http.ResponseWriter, r *http.Request) {
-	var act homeserver.Act
+	var act wire.Act
 	peer, ok := in.accept(w, r, &act)
 	if !ok {
 		return
@@ -150,7 +151,7 @@ func (in *Inbound) ServeEvents(w http.ResponseWriter, r *http.Request) {
 // origin. Applying is idempotent by sequence number, so a retried
 // transaction is acknowledged without changing anything.
 func (in *Inbound) ServeSend(w http.ResponseWriter, r *http.Request) {
-	var b homeserver.EventBatch
+	var b wire.EventBatch
 	peer, ok := in.accept(w, r, &b)
 	if !ok {
 		return
@@ -178,7 +179,7 @@ func (in *Inbound) ServeMembers(w http.ResponseWriter, r *http.Request) {
 
 // ServeEphemeral answers EphemeralPath: typing in a guild of the sender.
 func (in *Inbound) ServeEphemeral(w http.ResponseWriter, r *http.Request) {
-	var e homeserver.EphemeralEvent
+	var e wire.EphemeralEvent
 	peer, ok := in.accept(w, r, &e)
 	if !ok {
 		return

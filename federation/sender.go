@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hearth/homeserver/wire"
 	"log/slog"
 	"math/rand/v2"
 	"sync"
@@ -21,10 +22,10 @@ import (
 type SenderDomain interface {
 	Bus() *bus.Bus
 	DeliveryCursors(ctx context.Context) ([]storage.Cursor, error)
-	PeerBatch(ctx context.Context, peer string, guildID snowflake.ID, after int64) (homeserver.EventBatch, error)
+	PeerBatch(ctx context.Context, peer string, guildID snowflake.ID, after int64) (wire.EventBatch, error)
 	Delivered(ctx context.Context, peer string, guildID snowflake.ID, seq int64) (bool, error)
 	SyncReplicas(ctx context.Context)
-	PeerEphemeral(ctx context.Context, peer string, ev storage.Event) (homeserver.EphemeralEvent, bool)
+	PeerEphemeral(ctx context.Context, peer string, ev storage.Event) (wire.EphemeralEvent, bool)
 	ReplicaOrigin(ctx context.Context, guildID snowflake.ID) (string, bool)
 }
 

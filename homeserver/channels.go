@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hearth/homeserver/wire"
 	"slices"
 	"sort"
 	"strings"
@@ -170,7 +171,7 @@ func (h *Homeserver) CreateChannel(ctx context.Context, p Principal, guildID sno
 	return do(ctx, h, write[discord.Channel]{op: "create channel", guild: guildID,
 		here: func(ctx context.Context) (discord.Channel, error) { return h.createChannelHere(ctx, p, guildID, f) },
 		there: func(ctx context.Context, g replicaLog) (discord.Channel, error) {
-			return h.forwardChannelFields(ctx, p, g, ActChanCreate, 0, f)
+			return h.forwardChannelFields(ctx, p, g, wire.ActChanCreate, 0, f)
 		}})
 }
 
@@ -262,7 +263,7 @@ func (h *Homeserver) UpdateChannel(ctx context.Context, p Principal, channelID s
 	return do(ctx, h, write[discord.Channel]{op: "update channel", channel: channelID, guildOnly: true,
 		here: func(ctx context.Context) (discord.Channel, error) { return h.updateChannelHere(ctx, p, channelID, f) },
 		there: func(ctx context.Context, g replicaLog) (discord.Channel, error) {
-			return h.forwardChannelFields(ctx, p, g, ActChanEdit, channelID, f)
+			return h.forwardChannelFields(ctx, p, g, wire.ActChanEdit, channelID, f)
 		}})
 }
 
@@ -356,7 +357,7 @@ func (h *Homeserver) DeleteChannel(ctx context.Context, p Principal, channelID s
 			if err != nil {
 				return discord.Channel{}, err
 			}
-			if _, err := h.forwardChannelFields(ctx, p, g, ActChanDelete, channelID, ChannelFields{}); err != nil {
+			if _, err := h.forwardChannelFields(ctx, p, g, wire.ActChanDelete, channelID, ChannelFields{}); err != nil {
 				return discord.Channel{}, err
 			}
 			return before, nil
@@ -426,13 +427,13 @@ func (h *Homeserver) ReorderChannels(ctx context.Context, p Principal, guildID s
 	return doErr(ctx, h, write[none]{op: "reorder channels", guild: guildID,
 		here: func(ctx context.Context) (none, error) { return nothing(h.reorderChannelsHere(ctx, p, guildID, moves)) },
 		there: func(ctx context.Context, g replicaLog) (none, error) {
-			var ps []actPosition
+			var ps []wire.ActPosition
 			for _, m := range moves {
 				id, err := h.globalOf(ctx, m.ID)
 				if err != nil {
 					return nothing(err)
 				}
-				ap := actPosition{ID: id, Position: m.Position.ptr(), LockPermissions: m.LockPermissions}
+				ap := wire.ActPosition{ID: id, Position: m.Position.ptr(), LockPermissions: m.LockPermissions}
 				if m.ParentID.Set {
 					parent, err := h.globalOf(ctx, m.ParentID.Value)
 					if err != nil {
@@ -442,7 +443,7 @@ func (h *Homeserver) ReorderChannels(ctx context.Context, p Principal, guildID s
 				}
 				ps = append(ps, ap)
 			}
-			return nothing(h.forwardSimple(ctx, p, g, ActChanOrder, 0, 0, actMessage{Positions: ps}))
+			return nothing(h.forwardSimple(ctx, p, g, wire.ActChanOrder, 0, 0, wire.ActData{Positions: ps}))
 		}})
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hearth/homeserver/wire"
 	"sort"
 	"strings"
 	"unicode/utf8"
@@ -340,13 +341,13 @@ func (h *Homeserver) OpenDMWith(ctx context.Context, p Principal, handle string)
 }
 
 // PeerProfile is a local user as a peer may look them up by name.
-func (h *Homeserver) PeerProfile(ctx context.Context, username string) (RemoteUser, error) {
+func (h *Homeserver) PeerProfile(ctx context.Context, username string) (wire.RemoteUser, error) {
 	u, err := h.store.UserByUsername(ctx, username)
 	if errors.Is(err, storage.ErrNotFound) {
-		return RemoteUser{}, fmt.Errorf("user %q: %w", username, ErrUnknownUser)
+		return wire.RemoteUser{}, fmt.Errorf("user %q: %w", username, ErrUnknownUser)
 	}
 	if err != nil {
-		return RemoteUser{}, storeErr("profile", err)
+		return wire.RemoteUser{}, storeErr("profile", err)
 	}
 	return h.remoteUserOf(userFrom(u)), nil
 }

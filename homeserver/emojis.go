@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hearth/homeserver/wire"
 
 	"hearth/discord"
 	"hearth/homeserver/media"
@@ -43,7 +44,7 @@ func (h *Homeserver) CreateEmoji(ctx context.Context, p Principal, guildID snowf
 			return h.createEmojiHere(ctx, p, guildID, name, image)
 		},
 		there: func(ctx context.Context, g replicaLog) (discord.Emoji, error) {
-			return h.forwardEmoji(ctx, p, g, ActEmojiCreate, 0, actMessage{EmojiName: name, EmojiImage: image})
+			return h.forwardEmoji(ctx, p, g, wire.ActEmojiCreate, 0, wire.ActData{EmojiName: name, EmojiImage: image})
 		}})
 }
 
@@ -185,7 +186,7 @@ func (h *Homeserver) RenameEmoji(ctx context.Context, p Principal, guildID, emoj
 			return h.renameEmojiHere(ctx, p, guildID, emojiID, name)
 		},
 		there: func(ctx context.Context, g replicaLog) (discord.Emoji, error) {
-			return h.forwardEmoji(ctx, p, g, ActEmojiEdit, emojiID, actMessage{EmojiName: name})
+			return h.forwardEmoji(ctx, p, g, wire.ActEmojiEdit, emojiID, wire.ActData{EmojiName: name})
 		}})
 }
 
@@ -228,7 +229,7 @@ func (h *Homeserver) DeleteEmoji(ctx context.Context, p Principal, guildID, emoj
 	return doErr(ctx, h, write[none]{op: "delete emoji", guild: guildID,
 		here: func(ctx context.Context) (none, error) { return nothing(h.deleteEmojiHere(ctx, p, guildID, emojiID)) },
 		there: func(ctx context.Context, g replicaLog) (none, error) {
-			_, err := h.forwardEmoji(ctx, p, g, ActEmojiDelete, emojiID, actMessage{})
+			_, err := h.forwardEmoji(ctx, p, g, wire.ActEmojiDelete, emojiID, wire.ActData{})
 			return nothing(err)
 		}})
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hearth/homeserver/wire"
 	"io"
 	"time"
 
@@ -19,18 +20,18 @@ import (
 // that the domain knows no HTTP. Every answer carries global IDs.
 type Remote interface {
 	// Join asks server to add user to a guild through an invite code.
-	Join(ctx context.Context, server string, req JoinRequest) (Snapshot, error)
+	Join(ctx context.Context, server string, req wire.JoinRequest) (wire.Snapshot, error)
 	// Act asks a guild's origin to do something as one of this server's
 	// users.
-	Act(ctx context.Context, server string, act Act) (ActResult, error)
+	Act(ctx context.Context, server string, act wire.Act) (wire.ActResult, error)
 	// Events fetches the events of an origin's guild after a sequence
 	// number, as the origin lets this server see them.
-	Events(ctx context.Context, server, guild string, after int64) (EventBatch, error)
+	Events(ctx context.Context, server, guild string, after int64) (wire.EventBatch, error)
 	// Members fetches a page of an origin guild's members after an opaque
 	// cursor ("" for the first page).
-	Members(ctx context.Context, server, guild, after string) (MemberPage, error)
+	Members(ctx context.Context, server, guild, after string) (wire.MemberPage, error)
 	// User looks up a user of server by name.
-	User(ctx context.Context, server, username string) (RemoteUser, error)
+	User(ctx context.Context, server, username string) (wire.RemoteUser, error)
 	// Fetch reads a file server serves at path (an attachment or an emoji
 	// image), at most limit bytes.
 	Fetch(ctx context.Context, server, path string, limit int64) (io.ReadCloser, error)
@@ -45,139 +46,15 @@ type Remote interface {
 	Invite(ctx context.Context, server, code string) (json.RawMessage, error)
 }
 
-// MemberPage is a page of an origin guild's members (global IDs); Next is
-// the cursor of the following page, "" after the last.
-type MemberPage struct {
-	Members json.RawMessage `json:"members"`
-	Next    string          `json:"next"`
-}
-
 // SetRemote connects the domain to other homeservers. Without it every
 // cross-server action fails with ErrUnavailable.
 func (h *Homeserver) SetRemote(r Remote) { h.remote = r }
-
-// RemoteUser is a user as the federation API names them.
-type RemoteUser struct {
-	// ID is the global ID: the user's snowflake on their homeserver, "@",
-	// the homeserver.
-	ID         string  `json:"id"`
-	Username   string  `json:"username"`
-	GlobalName *string `json:"global_name"`
-	Bot        bool    `json:"bot,omitempty"`
-}
-
-// JoinRequest asks an origin to add a user to a guild through an invite.
-type JoinRequest struct {
-	Invite string     `json:"invite"`
-	User   RemoteUser `json:"user"`
-}
-
-// Snapshot is an origin's answer to a join: what the joining server needs
-// to start its replica, with global IDs. Seq is the guild log's position
-// the state is at; the origin delivers the events after it.
-type Snapshot struct {
-	Seq     int64           `json:"seq"`
-	Invite  json.RawMessage `json:"invite"`
-	Guild   json.RawMessage `json:"guild"`
-	Members json.RawMessage `json:"members"`
-}
-
-// Act is a write a member's homeserver asks a guild's origin to make for
-// the member. Channel and Message are global IDs ("" when not needed);
-// Data is the action's body, with global IDs. ID and Deadline make it
-// safe to receive twice or late: the origin carries out one ID once, and
-// nothing after the deadline.
-type Act struct {
-	// ID is "<snowflake>@<sender>", the sender's own and new for each act.
-	ID string `json:"id"`
-	// Deadline is when the act must have been carried out (RFC 3339).
-	Deadline string          `json:"deadline"`
-	User     string          `json:"user"`
-	Action   string          `json:"action"`
-	Guild    string          `json:"guild"`
-	Channel  string          `json:"channel,omitempty"`
-	Message  string          `json:"message,omitempty"`
-	Data     json.RawMessage `json:"data,omitempty"`
-}
-
-// Actions a member's homeserver may ask for.
-const (
-	ActSend        = "message.create"
-	ActEdit        = "message.edit"
-	ActDelete      = "message.delete"
-	ActReact       = "reaction.add"
-	ActUnreact     = "reaction.remove"
-	ActTyping      = "typing"
-	ActLeave       = "guild.leave"
-	ActPin         = "pin.add"
-	ActUnpin       = "pin.remove"
-	ActThread      = "thread.create"
-	ActThreadEdit  = "thread.edit"
-	ActThreadJoin  = "thread.join"
-	ActThreadLeave = "thread.leave"
-	ActThreadDrop  = "thread.delete"
-	ActBulkDelete  = "message.bulk_delete"
-	ActClear       = "reaction.clear"
-	ActKick        = "member.kick"
-	ActBan         = "member.ban"
-	ActUnban       = "member.unban"
-	ActRoleAdd     = "member.role.add"
-	ActRoleRemove  = "member.role.remove"
-	ActInvite      = "invite.create"
-	ActMemberEdit  = "member.edit"
-	ActRoleCreate  = "role.create"
-	ActRoleEdit    = "role.edit"
-	ActRoleDelete  = "role.delete"
-	ActChanCreate  = "channel.create"
-	ActChanEdit    = "channel.edit"
-	ActChanDelete  = "channel.delete"
-	ActEmojiCreate = "emoji.create"
-	ActEmojiEdit   = "emoji.edit"
-	ActEmojiDelete = "emoji.delete"
-	ActGuildEdit   = "guild.edit"
-	ActChanOrder   = "channel.reorder"
-	ActRoleOrder   = "role.reorder"
-	actDataMaxSize = 1 << 20 // a role icon's data URI fits
-)
-
-// ActResult is the origin's answer to an Act: the result (a message, or
-// null) and the guild log's position once the action is in it, which the
-// member's homeserver catches up to before it answers its client.
-type ActResult struct {
-	Seq    int64           `json:"seq"`
-	Result json.RawMessage `json:"result"`
-}
-
-// EventBatch is a stretch of an origin guild's log as one peer may see
-// it: the events after From up to and including To, those the peer may
-// not see left out. Events carry global IDs.
-type EventBatch struct {
-	Guild  string        `json:"guild"`
-	From   int64         `json:"from"`
-	To     int64         `json:"to"`
-	Events []RemoteEvent `json:"events"`
-}
 
 // PresenceLocal is the bus event the gateway publishes when one of this
 // server's users changes presence in a guild (it has told its own sessions
 // already); federation carries it as PRESENCE_UPDATE. A PRESENCE_UPDATE on
 // the bus is one that came from another server, for the gateway to tell.
 const PresenceLocal = "HEARTH_PRESENCE"
-
-// EphemeralEvent is an event that is in no log (typing): sent once, to
-// the peers up at that moment, never retried.
-type EphemeralEvent struct {
-	Guild string          `json:"guild"`
-	Type  string          `json:"type"`
-	D     json.RawMessage `json:"d"`
-}
-
-// RemoteEvent is one event of an origin's guild log.
-type RemoteEvent struct {
-	Seq  int64           `json:"seq"`
-	Type string          `json:"type"`
-	D    json.RawMessage `json:"d"`
-}
 
 // ErrForbidden: a peer asked for something it may not have: an act for a
 // user of another server, a guild it has no members in, an event for a
@@ -225,10 +102,10 @@ func ToWire(err error) WireError {
 		return WireError{Code: "INVALID_FORM_BODY", Message: "Invalid Form Body", Errors: v.Fields}
 	case errors.As(err, &slow):
 		return WireError{Code: "SLOWMODE", Message: err.Error(), RetryAfter: slow.RetryAfter.Seconds()}
-	case errors.Is(err, ErrExpired):
+	case errors.Is(err, wire.ErrExpired):
 		// Before the table: a member server's ErrExpired also wraps
 		// ErrUnavailable.
-		return WireError{Code: "EXPIRED", Message: ErrExpired.Error()}
+		return WireError{Code: "EXPIRED", Message: wire.ErrExpired.Error()}
 	}
 	for code, e := range errorCodes {
 		if errors.Is(err, e) {
@@ -249,7 +126,7 @@ func FromWire(server string, w WireError) error {
 	case "EXPIRED":
 		// Not done and never will be; for the member server's client a
 		// failure that may succeed if tried again.
-		return fmt.Errorf("%s answered %q: %w: %w", server, w.Message, ErrExpired, ErrUnavailable)
+		return fmt.Errorf("%s answered %q: %w: %w", server, w.Message, wire.ErrExpired, ErrUnavailable)
 	}
 	if e, ok := errorCodes[w.Code]; ok {
 		return fmt.Errorf("%s answered %q: %w", server, w.Message, e)
@@ -346,14 +223,14 @@ func (h *Homeserver) ensureUser(ctx context.Context, tx storage.Tx, l *globalid.
 }
 
 // remoteUserOf is how this server names one of its users to a peer.
-func (h *Homeserver) remoteUserOf(u User) RemoteUser {
-	return RemoteUser{ID: globalid.Format(u.ID, h.cfg.ServerName), Username: u.Username, GlobalName: discord.Nullable(u.GlobalName), Bot: u.Bot}
+func (h *Homeserver) remoteUserOf(u User) wire.RemoteUser {
+	return wire.RemoteUser{ID: globalid.Format(u.ID, h.cfg.ServerName), Username: u.Username, GlobalName: discord.Nullable(u.GlobalName), Bot: u.Bot}
 }
 
 // peerUser finds (making it on first sight) the local row of a user of
 // peer, refusing users of any other server: a homeserver speaks only for
 // its own users.
-func (h *Homeserver) peerUser(ctx context.Context, peer string, ru RemoteUser) (Principal, error) {
+func (h *Homeserver) peerUser(ctx context.Context, peer string, ru wire.RemoteUser) (Principal, error) {
 	_, origin, ok := globalid.Parse(ru.ID)
 	if !ok {
 		return Principal{}, Invalid("user.id", "BASE_TYPE_INVALID", "Not a global ID.")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"hearth/homeserver/wire"
 	"slices"
 	"time"
 
@@ -36,21 +37,21 @@ func (h *Homeserver) forwardSend(ctx context.Context, p Principal, g replicaLog,
 		return discord.Message{}, err
 	}
 	// The origin fetches the files from here while it handles the send.
-	var files []actFile
+	var files []wire.ActFile
 	var hashes []string
 	for _, f := range in.Files {
 		if err := h.cfg.Blobs.Promote(f.staged); err != nil {
 			return discord.Message{}, fmt.Errorf("send: %w", err)
 		}
-		files = append(files, actFile{Filename: f.Filename, Description: f.Description, Hash: f.Hash, Size: f.Size})
+		files = append(files, wire.ActFile{Filename: f.Filename, Description: f.Description, Hash: f.Hash, Size: f.Size})
 		hashes = append(hashes, f.Hash)
 	}
-	defer h.lend(g.Origin, hashes)()
+	defer h.lending.Lend(g.Origin, hashes)()
 	reply, err := h.globalOf(ctx, in.ReplyTo)
 	if err != nil {
 		return discord.Message{}, err
 	}
-	data, err := json.Marshal(actMessage{Content: &in.Content, Nonce: in.Nonce, EnforceNonce: in.EnforceNonce,
+	data, err := json.Marshal(wire.ActData{Content: &in.Content, Nonce: in.Nonce, EnforceNonce: in.EnforceNonce,
 		TTS: in.TTS, Embeds: in.Embeds, Flags: &in.Flags, ReplyTo: reply, FailIfNotExists: in.FailIfNotExists, Files: files})
 	if err != nil {
 		return discord.Message{}, err
@@ -58,7 +59,7 @@ func (h *Homeserver) forwardSend(ctx context.Context, p Principal, g replicaLog,
 	if data, err = h.globalize(ctx, h.store, data); err != nil {
 		return discord.Message{}, storeErr("send", err)
 	}
-	res, err := h.forward(ctx, p, g, Act{Action: ActSend, Data: data}, channelID, 0)
+	res, err := h.forward(ctx, p, g, wire.Act{Action: wire.ActSend, Data: data}, channelID, 0)
 	if err != nil {
 		return discord.Message{}, err
 	}
@@ -67,7 +68,7 @@ func (h *Homeserver) forwardSend(ctx context.Context, p Principal, g replicaLog,
 
 // replicaResult answers a forwarded send or edit from the replica, which
 // holds the message by now: the client gets this server's IDs and links.
-func (h *Homeserver) replicaResult(ctx context.Context, p Principal, g replicaLog, channelID snowflake.ID, res ActResult) (discord.Message, error) {
+func (h *Homeserver) replicaResult(ctx context.Context, p Principal, g replicaLog, channelID snowflake.ID, res wire.ActResult) (discord.Message, error) {
 	var sent discord.Message
 	if err := h.localResult(ctx, g, res, &sent); err != nil {
 		return discord.Message{}, err
@@ -86,7 +87,7 @@ func (h *Homeserver) forwardEdit(ctx context.Context, p Principal, g replicaLog,
 	if err := h.forwardable(ctx, p, channelID); err != nil {
 		return discord.Message{}, err
 	}
-	am := actMessage{EmbedsSet: e.Embeds.Set, Embeds: e.Embeds.Value}
+	am := wire.ActData{EmbedsSet: e.Embeds.Set, Embeds: e.Embeds.Value}
 	if e.Content.Set {
 		am.Content = &e.Content.Value
 	}
@@ -100,7 +101,7 @@ func (h *Homeserver) forwardEdit(ctx context.Context, p Principal, g replicaLog,
 	if data, err = h.globalize(ctx, h.store, data); err != nil {
 		return discord.Message{}, storeErr("edit", err)
 	}
-	res, err := h.forward(ctx, p, g, Act{Action: ActEdit, Data: data}, channelID, messageID)
+	res, err := h.forward(ctx, p, g, wire.Act{Action: wire.ActEdit, Data: data}, channelID, messageID)
 	if err != nil {
 		return discord.Message{}, err
 	}
@@ -122,19 +123,19 @@ func (h *Homeserver) forwardSimple(ctx context.Context, p Principal, g replicaLo
 		}
 		raw = b
 	}
-	_, err := h.forward(ctx, p, g, Act{Action: action, Data: raw}, channelID, messageID)
+	_, err := h.forward(ctx, p, g, wire.Act{Action: action, Data: raw}, channelID, messageID)
 	return err
 }
 
 func (h *Homeserver) forwardReaction(ctx context.Context, p Principal, g replicaLog, action string, channelID, messageID snowflake.ID, emoji string, target snowflake.ID) error {
-	var wire string
+	var onWire string
 	if emoji != "" {
 		var err error
-		if wire, err = h.emojiToWire(ctx, emoji); err != nil {
+		if onWire, err = h.emojiToWire(ctx, emoji); err != nil {
 			return storeErr("reaction", err)
 		}
 	}
-	data := actMessage{Emoji: wire}
+	data := wire.ActData{Emoji: onWire}
 	if target != 0 && target != p.User.ID {
 		var err error
 		if data.Target, err = h.globalOf(ctx, target); err != nil {
@@ -147,7 +148,7 @@ func (h *Homeserver) forwardReaction(ctx context.Context, p Principal, g replica
 // forwardTarget forwards an action about another user (target 0 or the
 // actor: about the actor).
 func (h *Homeserver) forwardTarget(ctx context.Context, p Principal, g replicaLog, action string, channelID, target snowflake.ID) error {
-	var data actMessage
+	var data wire.ActData
 	if target != 0 && target != p.User.ID {
 		var err error
 		if data.Target, err = h.globalOf(ctx, target); err != nil {
@@ -159,15 +160,15 @@ func (h *Homeserver) forwardTarget(ctx context.Context, p Principal, g replicaLo
 
 // forwardThread starts or changes a thread through the origin and answers
 // with the replica's copy of it.
-func (h *Homeserver) forwardThread(ctx context.Context, p Principal, g replicaLog, action string, channelID, messageID snowflake.ID, t actThread) (discord.Channel, error) {
+func (h *Homeserver) forwardThread(ctx context.Context, p Principal, g replicaLog, action string, channelID, messageID snowflake.ID, t wire.ActThreadData) (discord.Channel, error) {
 	if err := h.forwardable(ctx, p, channelID); err != nil {
 		return discord.Channel{}, err
 	}
-	data, err := json.Marshal(actMessage{Thread: &t})
+	data, err := json.Marshal(wire.ActData{Thread: &t})
 	if err != nil {
 		return discord.Channel{}, err
 	}
-	res, err := h.forward(ctx, p, g, Act{Action: action, Data: data}, channelID, messageID)
+	res, err := h.forward(ctx, p, g, wire.Act{Action: action, Data: data}, channelID, messageID)
 	if err != nil {
 		return discord.Channel{}, err
 	}
@@ -183,7 +184,7 @@ func (h *Homeserver) forwardThread(ctx context.Context, p Principal, g replicaLo
 
 // forwardMember forwards a moderation of a member (or, for bans, of any
 // user the member server knows) in a replica guild.
-func (h *Homeserver) forwardMember(ctx context.Context, p Principal, g replicaLog, action string, target snowflake.ID, data actMessage) error {
+func (h *Homeserver) forwardMember(ctx context.Context, p Principal, g replicaLog, action string, target snowflake.ID, data wire.ActData) error {
 	var err error
 	if data.Target, err = h.globalOf(ctx, target); err != nil {
 		return err
@@ -193,7 +194,7 @@ func (h *Homeserver) forwardMember(ctx context.Context, p Principal, g replicaLo
 
 // forwardRole forwards giving a member a role, or taking it.
 func (h *Homeserver) forwardRole(ctx context.Context, p Principal, g replicaLog, action string, target, role snowflake.ID) error {
-	var data actMessage
+	var data wire.ActData
 	var err error
 	if data.Role, err = h.globalOf(ctx, role); err != nil {
 		return err
@@ -207,12 +208,12 @@ func (h *Homeserver) forwardInvite(ctx context.Context, p Principal, g replicaLo
 	if err := h.forwardable(ctx, p, channelID); err != nil {
 		return discord.Invite{}, err
 	}
-	data, err := json.Marshal(actMessage{Invite: &actInvite{MaxAge: in.MaxAge.ptr(), MaxUses: in.MaxUses.ptr(),
+	data, err := json.Marshal(wire.ActData{Invite: &wire.ActInviteData{MaxAge: in.MaxAge.ptr(), MaxUses: in.MaxUses.ptr(),
 		Temporary: in.Temporary, Unique: in.Unique}})
 	if err != nil {
 		return discord.Invite{}, err
 	}
-	res, err := h.forward(ctx, p, g, Act{Action: ActInvite, Data: data}, channelID, 0)
+	res, err := h.forward(ctx, p, g, wire.Act{Action: wire.ActInvite, Data: data}, channelID, 0)
 	if err != nil {
 		return discord.Invite{}, err
 	}
@@ -229,16 +230,16 @@ func (h *Homeserver) forwardInvite(ctx context.Context, p Principal, g replicaLo
 func (h *Homeserver) forwardMemberEdit(ctx context.Context, p Principal, g replicaLog, target snowflake.ID, up MemberUpdate) (discord.Member, error) {
 	if up.AddRole != 0 || up.RemoveRole != 0 {
 		role := up.AddRole
-		action := ActRoleAdd
+		action := wire.ActRoleAdd
 		if role == 0 {
-			role, action = up.RemoveRole, ActRoleRemove
+			role, action = up.RemoveRole, wire.ActRoleRemove
 		}
 		if err := h.forwardRole(ctx, p, g, action, target, role); err != nil {
 			return discord.Member{}, err
 		}
 		return h.Member(ctx, p, g.ID, target)
 	}
-	m := actMember{Nick: up.Nick.ptr(), Mute: up.Mute.ptr(), Deaf: up.Deaf.ptr()}
+	m := wire.ActMember{Nick: up.Nick.ptr(), Mute: up.Mute.ptr(), Deaf: up.Deaf.ptr()}
 	if up.Roles.Set {
 		roles := []string{}
 		for _, id := range up.Roles.Value {
@@ -257,7 +258,7 @@ func (h *Homeserver) forwardMemberEdit(ctx context.Context, p Principal, g repli
 		}
 		m.Timeout = &at
 	}
-	if err := h.forwardMember(ctx, p, g, ActMemberEdit, target, actMessage{Member: &m}); err != nil {
+	if err := h.forwardMember(ctx, p, g, wire.ActMemberEdit, target, wire.ActData{Member: &m}); err != nil {
 		return discord.Member{}, err
 	}
 	return h.Member(ctx, p, g.ID, target)
@@ -266,13 +267,13 @@ func (h *Homeserver) forwardMemberEdit(ctx context.Context, p Principal, g repli
 // forwardRoleFields creates, changes or deletes a role of a replica guild
 // through its origin, answering with the role (localized).
 func (h *Homeserver) forwardRoleFields(ctx context.Context, p Principal, g replicaLog, action string, roleID snowflake.ID, f RoleFields) (discord.Role, error) {
-	r := actRole{Name: f.Name.ptr(), Color: f.Color.ptr(), Hoist: f.Hoist.ptr(), Mentionable: f.Mentionable.ptr(),
+	r := wire.ActRole{Name: f.Name.ptr(), Color: f.Color.ptr(), Hoist: f.Hoist.ptr(), Mentionable: f.Mentionable.ptr(),
 		UnicodeEmoji: f.UnicodeEmoji.ptr(), Icon: f.Icon.ptr()}
 	if f.Permissions.Set {
 		s := f.Permissions.Value.String()
 		r.Permissions = &s
 	}
-	data := actMessage{RoleFields: &r}
+	data := wire.ActData{RoleFields: &r}
 	var err error
 	if data.Role, err = h.globalOf(ctx, roleID); err != nil {
 		return discord.Role{}, err
@@ -281,7 +282,7 @@ func (h *Homeserver) forwardRoleFields(ctx context.Context, p Principal, g repli
 	if err != nil {
 		return discord.Role{}, err
 	}
-	res, err := h.forward(ctx, p, g, Act{Action: action, Data: raw}, 0, 0)
+	res, err := h.forward(ctx, p, g, wire.Act{Action: action, Data: raw}, 0, 0)
 	if err != nil {
 		return discord.Role{}, err
 	}
@@ -293,7 +294,7 @@ func (h *Homeserver) forwardRoleFields(ctx context.Context, p Principal, g repli
 // forwardChannelFields creates, changes or deletes a channel of a replica
 // guild through its origin, answering with the replica's copy.
 func (h *Homeserver) forwardChannelFields(ctx context.Context, p Principal, g replicaLog, action string, channelID snowflake.ID, f ChannelFields) (discord.Channel, error) {
-	c := actChannel{Name: f.Name.ptr(), Type: f.Type.ptr(), Topic: f.Topic.ptr(), Position: f.Position.ptr(),
+	c := wire.ActChannel{Name: f.Name.ptr(), Type: f.Type.ptr(), Topic: f.Topic.ptr(), Position: f.Position.ptr(),
 		NSFW: f.NSFW.ptr(), RateLimitPerUser: f.RateLimitPerUser.ptr(), Bitrate: f.Bitrate.ptr(), UserLimit: f.UserLimit.ptr()}
 	if f.ParentID.Set {
 		parent, err := h.globalOf(ctx, f.ParentID.Value)
@@ -303,21 +304,21 @@ func (h *Homeserver) forwardChannelFields(ctx context.Context, p Principal, g re
 		c.Parent = &parent
 	}
 	if f.Overwrites.Set {
-		ows := []actOverwrite{}
+		ows := []wire.ActOverwrite{}
 		for _, o := range f.Overwrites.Value {
 			id, err := h.globalOf(ctx, o.TargetID)
 			if err != nil {
 				return discord.Channel{}, err
 			}
-			ows = append(ows, actOverwrite{ID: id, Type: o.Type, Allow: o.Allow, Deny: o.Deny})
+			ows = append(ows, wire.ActOverwrite{ID: id, Type: o.Type, Allow: o.Allow, Deny: o.Deny})
 		}
 		c.Overwrites = &ows
 	}
-	raw, err := json.Marshal(actMessage{ChannelFields: &c})
+	raw, err := json.Marshal(wire.ActData{ChannelFields: &c})
 	if err != nil {
 		return discord.Channel{}, err
 	}
-	res, err := h.forward(ctx, p, g, Act{Action: action, Data: raw}, channelID, 0)
+	res, err := h.forward(ctx, p, g, wire.Act{Action: action, Data: raw}, channelID, 0)
 	if err != nil {
 		return discord.Channel{}, err
 	}
@@ -325,7 +326,7 @@ func (h *Homeserver) forwardChannelFields(ctx context.Context, p Principal, g re
 	if err := h.localResult(ctx, g, res, &out); err != nil {
 		return discord.Channel{}, err
 	}
-	if action != ActChanDelete {
+	if action != wire.ActChanDelete {
 		if local, err := h.Channel(ctx, p, out.ID); err == nil {
 			return local, nil
 		}
@@ -341,13 +342,13 @@ func (h *Homeserver) forwardOverwrites(ctx context.Context, p Principal, g repli
 		return fmt.Errorf("channel %d: %w", channelID, ErrUnknownChannel)
 	}
 	ows := change(slices.Clone(c.Overwrites))
-	_, err = h.forwardChannelFields(ctx, p, g, ActChanEdit, channelID, ChannelFields{Overwrites: Optional[[]Overwrite]{Set: true, Value: ows}})
+	_, err = h.forwardChannelFields(ctx, p, g, wire.ActChanEdit, channelID, ChannelFields{Overwrites: Optional[[]Overwrite]{Set: true, Value: ows}})
 	return err
 }
 
 // forwardEmoji creates, renames or deletes a custom emoji of a replica
 // guild through its origin.
-func (h *Homeserver) forwardEmoji(ctx context.Context, p Principal, g replicaLog, action string, emojiID snowflake.ID, data actMessage) (discord.Emoji, error) {
+func (h *Homeserver) forwardEmoji(ctx context.Context, p Principal, g replicaLog, action string, emojiID snowflake.ID, data wire.ActData) (discord.Emoji, error) {
 	var err error
 	if data.EmojiID, err = h.globalOf(ctx, emojiID); err != nil {
 		return discord.Emoji{}, err
@@ -356,7 +357,7 @@ func (h *Homeserver) forwardEmoji(ctx context.Context, p Principal, g replicaLog
 	if err != nil {
 		return discord.Emoji{}, err
 	}
-	res, err := h.forward(ctx, p, g, Act{Action: action, Data: raw}, 0, 0)
+	res, err := h.forward(ctx, p, g, wire.Act{Action: action, Data: raw}, 0, 0)
 	if err != nil {
 		return discord.Emoji{}, err
 	}
@@ -368,7 +369,7 @@ func (h *Homeserver) forwardEmoji(ctx context.Context, p Principal, g replicaLog
 // forwardGuildEdit changes a replica guild's settings through its origin
 // and answers with the replica's copy.
 func (h *Homeserver) forwardGuildEdit(ctx context.Context, p Principal, g replicaLog, up GuildUpdate) (discord.Guild, error) {
-	gf := actGuild{Name: up.Name.ptr(), Icon: up.Icon.ptr(), Description: up.Description.ptr(),
+	gf := wire.ActGuild{Name: up.Name.ptr(), Icon: up.Icon.ptr(), Description: up.Description.ptr(),
 		VerificationLevel: up.VerificationLevel.ptr(), Public: up.Public.ptr()}
 	for _, f := range []struct {
 		o  Optional[snowflake.ID]
@@ -382,11 +383,11 @@ func (h *Homeserver) forwardGuildEdit(ctx context.Context, p Principal, g replic
 			*f.to = &gid
 		}
 	}
-	raw, err := json.Marshal(actMessage{GuildFields: &gf})
+	raw, err := json.Marshal(wire.ActData{GuildFields: &gf})
 	if err != nil {
 		return discord.Guild{}, err
 	}
-	if _, err := h.forward(ctx, p, g, Act{Action: ActGuildEdit, Data: raw}, 0, 0); err != nil {
+	if _, err := h.forward(ctx, p, g, wire.Act{Action: wire.ActGuildEdit, Data: raw}, 0, 0); err != nil {
 		return discord.Guild{}, err
 	}
 	return h.Guild(ctx, p, g.ID, GuildOptions{})

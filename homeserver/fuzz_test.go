@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"hearth/homeserver/wire"
 	"io"
 	"regexp"
 	"slices"
@@ -32,29 +33,29 @@ const (
 // fuzzRemote is the hostile origin's side of the wire: it answers
 // whatever the fuzzer gives it.
 type fuzzRemote struct {
-	snapshot Snapshot
-	members  MemberPage
+	snapshot wire.Snapshot
+	members  wire.MemberPage
 	history  json.RawMessage
 }
 
 var errFuzzOffline = fmt.Errorf("fuzz: not answered: %w", ErrUnavailable)
 
-func (r *fuzzRemote) Join(context.Context, string, JoinRequest) (Snapshot, error) {
+func (r *fuzzRemote) Join(context.Context, string, wire.JoinRequest) (wire.Snapshot, error) {
 	return r.snapshot, nil
 }
-func (r *fuzzRemote) Act(context.Context, string, Act) (ActResult, error) {
-	return ActResult{}, errFuzzOffline
+func (r *fuzzRemote) Act(context.Context, string, wire.Act) (wire.ActResult, error) {
+	return wire.ActResult{}, errFuzzOffline
 }
-func (r *fuzzRemote) Events(context.Context, string, string, int64) (EventBatch, error) {
-	return EventBatch{}, errFuzzOffline
+func (r *fuzzRemote) Events(context.Context, string, string, int64) (wire.EventBatch, error) {
+	return wire.EventBatch{}, errFuzzOffline
 }
-func (r *fuzzRemote) Members(context.Context, string, string, string) (MemberPage, error) {
+func (r *fuzzRemote) Members(context.Context, string, string, string) (wire.MemberPage, error) {
 	p := r.members
 	p.Next = "" // one page: a fuzzed cursor must not loop forever
 	return p, nil
 }
-func (r *fuzzRemote) User(context.Context, string, string) (RemoteUser, error) {
-	return RemoteUser{}, errFuzzOffline
+func (r *fuzzRemote) User(context.Context, string, string) (wire.RemoteUser, error) {
+	return wire.RemoteUser{}, errFuzzOffline
 }
 func (r *fuzzRemote) Fetch(context.Context, string, string, int64) (io.ReadCloser, error) {
 	return nil, errFuzzOffline
@@ -349,7 +350,7 @@ func FuzzReplicaEvents(f *testing.F) {
 	w := newWorld(f)
 	f.Fuzz(func(t *testing.T, in []byte) {
 		ctx := context.Background()
-		var batch EventBatch
+		var batch wire.EventBatch
 		if json.Unmarshal(w.expand(in), &batch) != nil {
 			return
 		}
@@ -389,7 +390,7 @@ func FuzzSnapshot(f *testing.F) {
 	w := newWorld(f)
 	alice := Principal{User: User{ID: w.ids["alice"], Username: "alice"}}
 	f.Fuzz(func(t *testing.T, in []byte) {
-		var snap Snapshot
+		var snap wire.Snapshot
 		if json.Unmarshal(w.expand(in), &snap) != nil {
 			return
 		}
@@ -416,7 +417,7 @@ func FuzzMemberPage(f *testing.F) {
 		if !json.Valid(page) {
 			return
 		}
-		w.remote.members = MemberPage{Members: page}
+		w.remote.members = wire.MemberPage{Members: page}
 		before, all := w.state(t, false), w.state(t, true)
 		w.h.fetchMembers(context.Background(), w.ids["R"])
 		w.check(t, "member page "+string(in), before, all, nil)
@@ -482,7 +483,7 @@ func FuzzAct(f *testing.F) {
 	}
 	w := newWorld(f)
 	f.Fuzz(func(t *testing.T, in []byte) {
-		var act Act
+		var act wire.Act
 		if json.Unmarshal(w.expand(in), &act) != nil {
 			return
 		}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hearth/homeserver/wire"
 	"slices"
 	"unicode/utf8"
 
@@ -325,7 +326,7 @@ func (h *Homeserver) LeaveGuild(ctx context.Context, p Principal, guildID snowfl
 			if _, err := h.hot.Member(ctx, guildID, p.User.ID); err != nil {
 				return nothing(fmt.Errorf("leave guild %d: %w", guildID, ErrUnknownGuild))
 			}
-			return nothing(h.forwardSimple(ctx, p, g, ActLeave, 0, 0, nil))
+			return nothing(h.forwardSimple(ctx, p, g, wire.ActLeave, 0, 0, nil))
 		}})
 }
 

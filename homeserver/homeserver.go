@@ -17,6 +17,7 @@ import (
 
 	"hearth/homeserver/bus"
 	"hearth/homeserver/password"
+	"hearth/homeserver/remotefiles"
 	"hearth/snowflake"
 	"hearth/storage"
 	"hearth/storage/blobs"
@@ -69,10 +70,9 @@ type Homeserver struct {
 	remote Remote
 	// replicas serialises the application of each replica's events.
 	replicas keyedMutex
-	// lent are the uploads a peer may fetch while it handles a send of
-	// one of this server's users: hash → peer → how many sends.
-	lentMu sync.Mutex
-	lent   map[string]map[string]int
+	// lending holds the uploads a peer may fetch while it handles a send
+	// of one of this server's users.
+	lending remotefiles.Lending
 	// background holds work that must not hold up the request that gave
 	// rise to it (a new replica's member pages); RunMaintenance runs it.
 	background chan func(context.Context)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hearth/homeserver/wire"
 	"time"
 	"unicode/utf8"
 
@@ -283,7 +284,7 @@ func (h *Homeserver) AddMemberRole(ctx context.Context, p Principal, guildID, us
 			return nothing(h.addMemberRoleHere(ctx, p, guildID, userID, roleID))
 		},
 		there: func(ctx context.Context, g replicaLog) (none, error) {
-			return nothing(h.forwardRole(ctx, p, g, ActRoleAdd, userID, roleID))
+			return nothing(h.forwardRole(ctx, p, g, wire.ActRoleAdd, userID, roleID))
 		}})
 }
 
@@ -300,7 +301,7 @@ func (h *Homeserver) RemoveMemberRole(ctx context.Context, p Principal, guildID,
 			return nothing(h.removeMemberRoleHere(ctx, p, guildID, userID, roleID))
 		},
 		there: func(ctx context.Context, g replicaLog) (none, error) {
-			return nothing(h.forwardRole(ctx, p, g, ActRoleRemove, userID, roleID))
+			return nothing(h.forwardRole(ctx, p, g, wire.ActRoleRemove, userID, roleID))
 		}})
 }
 
@@ -322,7 +323,7 @@ func (h *Homeserver) Kick(ctx context.Context, p Principal, guildID, userID snow
 	return doErr(ctx, h, write[none]{op: "kick", guild: guildID,
 		here: func(ctx context.Context) (none, error) { return nothing(h.kickHere(ctx, p, guildID, userID)) },
 		there: func(ctx context.Context, g replicaLog) (none, error) {
-			return nothing(h.forwardMember(ctx, p, g, ActKick, userID, actMessage{}))
+			return nothing(h.forwardMember(ctx, p, g, wire.ActKick, userID, wire.ActData{}))
 		}})
 }
 
@@ -364,7 +365,7 @@ func (h *Homeserver) Ban(ctx context.Context, p Principal, guildID, userID snowf
 	return doErr(ctx, h, write[none]{op: "ban", guild: guildID,
 		here: func(ctx context.Context) (none, error) { return nothing(h.banHere(ctx, p, guildID, userID, o)) },
 		there: func(ctx context.Context, g replicaLog) (none, error) {
-			return nothing(h.forwardMember(ctx, p, g, ActBan, userID, actMessage{DeleteMessageSeconds: o.DeleteMessageSeconds}))
+			return nothing(h.forwardMember(ctx, p, g, wire.ActBan, userID, wire.ActData{DeleteMessageSeconds: o.DeleteMessageSeconds}))
 		}})
 }
 
@@ -464,7 +465,7 @@ func (h *Homeserver) Unban(ctx context.Context, p Principal, guildID, userID sno
 	return doErr(ctx, h, write[none]{op: "unban", guild: guildID,
 		here: func(ctx context.Context) (none, error) { return nothing(h.unbanHere(ctx, p, guildID, userID)) },
 		there: func(ctx context.Context, g replicaLog) (none, error) {
-			return nothing(h.forwardMember(ctx, p, g, ActUnban, userID, actMessage{}))
+			return nothing(h.forwardMember(ctx, p, g, wire.ActUnban, userID, wire.ActData{}))
 		}})
 }
 

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hearth/homeserver/wire"
 	"net/url"
 	"regexp"
 	"slices"
@@ -710,7 +711,7 @@ func (h *Homeserver) DeleteMessage(ctx context.Context, p Principal, channelID, 
 			return nothing(h.deleteMessageHere(ctx, p, channelID, messageID))
 		},
 		there: func(ctx context.Context, g replicaLog) (none, error) {
-			return nothing(h.forwardSimple(ctx, p, g, ActDelete, channelID, messageID, nil))
+			return nothing(h.forwardSimple(ctx, p, g, wire.ActDelete, channelID, messageID, nil))
 		}})
 }
 
@@ -748,7 +749,7 @@ func (h *Homeserver) BulkDelete(ctx context.Context, p Principal, channelID snow
 	return doErr(ctx, h, write[none]{op: "bulk delete", channel: channelID,
 		here: func(ctx context.Context) (none, error) { return nothing(h.bulkDeleteHere(ctx, p, channelID, ids)) },
 		there: func(ctx context.Context, g replicaLog) (none, error) {
-			var data actMessage
+			var data wire.ActData
 			for _, id := range ids {
 				gid, err := h.globalOf(ctx, id)
 				if err != nil {
@@ -756,7 +757,7 @@ func (h *Homeserver) BulkDelete(ctx context.Context, p Principal, channelID snow
 				}
 				data.Messages = append(data.Messages, gid)
 			}
-			return nothing(h.forwardSimple(ctx, p, g, ActBulkDelete, channelID, 0, data))
+			return nothing(h.forwardSimple(ctx, p, g, wire.ActBulkDelete, channelID, 0, data))
 		}})
 }
 
@@ -871,7 +872,7 @@ func (h *Homeserver) Typing(ctx context.Context, p Principal, channelID snowflak
 	return doErr(ctx, h, write[none]{op: "typing", channel: channelID,
 		here: func(ctx context.Context) (none, error) { return nothing(h.typingHere(ctx, p, channelID)) },
 		there: func(ctx context.Context, g replicaLog) (none, error) {
-			return nothing(h.forwardSimple(ctx, p, g, ActTyping, channelID, 0, nil))
+			return nothing(h.forwardSimple(ctx, p, g, wire.ActTyping, channelID, 0, nil))
 		}})
 }
 

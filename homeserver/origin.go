@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hearth/homeserver/wire"
 	"strconv"
 	"strings"
 
@@ -26,22 +27,22 @@ const SnapshotMembers = 1000
 // FederatedJoin adds a user of peer to a guild of this server through an
 // invite, and answers with the state the peer's replica starts from. From
 // then on the peer receives the guild's log from the snapshot's Seq.
-func (h *Homeserver) FederatedJoin(ctx context.Context, peer string, req JoinRequest) (Snapshot, error) {
+func (h *Homeserver) FederatedJoin(ctx context.Context, peer string, req wire.JoinRequest) (wire.Snapshot, error) {
 	if strings.Contains(req.Invite, "@") {
 		// A peer may join only this server's guilds; a code naming a third
 		// server would have this one act for a stranger's user there.
-		return Snapshot{}, fmt.Errorf("invite %q: %w", req.Invite, ErrUnknownInvite)
+		return wire.Snapshot{}, fmt.Errorf("invite %q: %w", req.Invite, ErrUnknownInvite)
 	}
 	p, err := h.peerUser(ctx, peer, req.User)
 	if err != nil {
-		return Snapshot{}, err
+		return wire.Snapshot{}, err
 	}
 	inv, err := h.AcceptInvite(ctx, p, req.Invite)
 	if err != nil {
-		return Snapshot{}, err
+		return wire.Snapshot{}, err
 	}
 	guildID := inv.Guild.ID
-	var snap Snapshot
+	var snap wire.Snapshot
 	err = h.store.Update(ctx, func(tx storage.Tx) error {
 		// One transaction, so that the state and the position it is at
 		// agree.
@@ -97,7 +98,7 @@ func (h *Homeserver) FederatedJoin(ctx context.Context, peer string, req JoinReq
 		return err
 	})
 	if err != nil {
-		return Snapshot{}, domainErr("federated join", err)
+		return wire.Snapshot{}, domainErr("federated join", err)
 	}
 	h.log.Info("remote user joined", "peer", peer, "user", req.User.ID, "guild", guildID, "seq", snap.Seq)
 	return snap, nil
@@ -179,10 +180,10 @@ const MaxEventBatch = 500
 // events about channels none of the peer's members may view are left out
 // (the batch still covers their sequence numbers). A peer without members
 // in the guild gets ErrForbidden.
-func (h *Homeserver) PeerEvents(ctx context.Context, peer, gid string, after int64, limit int) (EventBatch, error) {
+func (h *Homeserver) PeerEvents(ctx context.Context, peer, gid string, after int64, limit int) (wire.EventBatch, error) {
 	logID, err := h.originLog(ctx, gid)
 	if err != nil {
-		return EventBatch{}, err
+		return wire.EventBatch{}, err
 	}
 	b, err := h.peerBatch(ctx, peer, logID, after, limit)
 	if err != nil {
@@ -198,38 +199,38 @@ func (h *Homeserver) PeerEvents(ctx context.Context, peer, gid string, after int
 		return tx.SetDeliveryCursor(ctx, storage.Cursor{Peer: peer, LogID: logID, Seq: after})
 	})
 	if err != nil {
-		return EventBatch{}, storeErr("peer events", err)
+		return wire.EventBatch{}, storeErr("peer events", err)
 	}
 	return b, nil
 }
 
 // PeerBatch is PeerEvents for the sender, which knows the guild by its
 // local ID.
-func (h *Homeserver) PeerBatch(ctx context.Context, peer string, guildID snowflake.ID, after int64) (EventBatch, error) {
+func (h *Homeserver) PeerBatch(ctx context.Context, peer string, guildID snowflake.ID, after int64) (wire.EventBatch, error) {
 	return h.peerBatch(ctx, peer, guildID, after, MaxEventBatch)
 }
 
-func (h *Homeserver) peerBatch(ctx context.Context, peer string, guildID snowflake.ID, after int64, limit int) (EventBatch, error) {
+func (h *Homeserver) peerBatch(ctx context.Context, peer string, guildID snowflake.ID, after int64, limit int) (wire.EventBatch, error) {
 	if limit <= 0 || limit > MaxEventBatch {
 		limit = MaxEventBatch
 	}
 	members, dm, err := h.peerAudience(ctx, h.store, guildID, peer)
 	if err != nil {
-		return EventBatch{}, storeErr("peer events", err)
+		return wire.EventBatch{}, storeErr("peer events", err)
 	}
 	cursorKept := true
 	if _, err := h.store.DeliveryCursor(ctx, peer, guildID); errors.Is(err, storage.ErrNotFound) {
 		cursorKept = false
 	}
 	if len(members) == 0 && !cursorKept {
-		return EventBatch{}, fmt.Errorf("%s has no members in guild %d: %w", peer, guildID, ErrForbidden)
+		return wire.EventBatch{}, fmt.Errorf("%s has no members in guild %d: %w", peer, guildID, ErrForbidden)
 	}
 	evs, err := h.store.Events(ctx, guildID, after, limit)
 	if err != nil {
-		return EventBatch{}, storeErr("peer events", err)
+		return wire.EventBatch{}, storeErr("peer events", err)
 	}
 	// A log named to a peer names an object of this server's.
-	out := EventBatch{Guild: globalid.Format(guildID, h.cfg.ServerName), From: after, To: after, Events: []RemoteEvent{}}
+	out := wire.EventBatch{Guild: globalid.Format(guildID, h.cfg.ServerName), From: after, To: after, Events: []wire.RemoteEvent{}}
 	var payloads [][]byte
 	for _, ev := range evs {
 		out.To = ev.Seq
@@ -249,12 +250,12 @@ func (h *Homeserver) peerBatch(ctx context.Context, peer string, guildID snowfla
 				continue
 			}
 		}
-		out.Events = append(out.Events, RemoteEvent{Seq: ev.Seq, Type: ev.Type})
+		out.Events = append(out.Events, wire.RemoteEvent{Seq: ev.Seq, Type: ev.Type})
 		payloads = append(payloads, ev.Payload)
 	}
 	global, err := h.globalizeMany(ctx, h.store, payloads)
 	if err != nil {
-		return EventBatch{}, fmt.Errorf("peer events: %w", err)
+		return wire.EventBatch{}, fmt.Errorf("peer events: %w", err)
 	}
 	for i := range out.Events {
 		out.Events[i].D = global[i]
@@ -331,149 +332,11 @@ func (h *Homeserver) Delivered(ctx context.Context, peer string, guildID snowfla
 	return keep, nil
 }
 
-// actMessage is the body of the message actions.
-type actMessage struct {
-	Content         *string           `json:"content"`
-	Nonce           string            `json:"nonce"`
-	EnforceNonce    bool              `json:"enforce_nonce"`
-	TTS             bool              `json:"tts"`
-	Embeds          []json.RawMessage `json:"embeds"`
-	Flags           *int              `json:"flags"`
-	ReplyTo         string            `json:"reply_to,omitempty"`
-	FailIfNotExists bool              `json:"fail_if_not_exists,omitempty"`
-	Emoji           string            `json:"emoji,omitempty"`
-	EmbedsSet       bool              `json:"embeds_set,omitempty"`
-	Files           []actFile         `json:"files,omitempty"`
-	Thread          *actThread        `json:"thread,omitempty"`
-	// Target is another user an action is about (a reaction or thread
-	// membership of someone else), as a global ID.
-	Target string `json:"target,omitempty"`
-	// Messages are the messages of a bulk delete, as global IDs.
-	Messages []string `json:"messages,omitempty"`
-	// DeleteMessageSeconds is a ban's clean-up window.
-	DeleteMessageSeconds int `json:"delete_message_seconds,omitempty"`
-	// Role is the role of member.role.add and .remove, as a global ID.
-	Role string `json:"role,omitempty"`
-	// Invite holds invite.create's settings.
-	Invite *actInvite `json:"invite,omitempty"`
-	// Member holds member.edit's changes.
-	Member *actMember `json:"member,omitempty"`
-	// RoleFields and ChannelFields hold role.* and channel.* changes.
-	RoleFields    *actRole    `json:"role_fields,omitempty"`
-	ChannelFields *actChannel `json:"channel_fields,omitempty"`
-	// Emoji fields: the custom emoji (global ID), its name and its image
-	// (a data URI, for emoji.create).
-	EmojiID    string `json:"emoji_id,omitempty"`
-	EmojiName  string `json:"emoji_name,omitempty"`
-	EmojiImage string `json:"emoji_image,omitempty"`
-	// GuildFields holds guild.edit's changes.
-	GuildFields *actGuild `json:"guild_fields,omitempty"`
-	// Positions hold channel.reorder's and role.reorder's moves.
-	Positions []actPosition `json:"positions,omitempty"`
-}
-
-// actPosition is one move of a reorder: the channel or role (global ID),
-// its position, and for a channel its parent ("" for none) and whether it
-// takes the parent's overwrites.
-type actPosition struct {
-	ID              string  `json:"id"`
-	Position        *int    `json:"position,omitempty"`
-	Parent          *string `json:"parent,omitempty"`
-	LockPermissions bool    `json:"lock_permissions,omitempty"`
-}
-
-// actGuild is a guild's settings as Discord's guild route takes them; a
-// field left out is left alone, a system channel of "" is none.
-type actGuild struct {
-	Name              *string `json:"name,omitempty"`
-	Icon              *string `json:"icon,omitempty"`
-	Description       *string `json:"description,omitempty"`
-	SystemChannel     *string `json:"system_channel,omitempty"`
-	VerificationLevel *int    `json:"verification_level,omitempty"`
-	Public            *bool   `json:"public,omitempty"`
-	Owner             *string `json:"owner,omitempty"`
-}
-
-// actRole is a role's fields as Discord's role routes take them; a field
-// left out is left alone.
-type actRole struct {
-	Name         *string `json:"name,omitempty"`
-	Permissions  *string `json:"permissions,omitempty"`
-	Color        *int    `json:"color,omitempty"`
-	Hoist        *bool   `json:"hoist,omitempty"`
-	Mentionable  *bool   `json:"mentionable,omitempty"`
-	UnicodeEmoji *string `json:"unicode_emoji,omitempty"`
-	Icon         *string `json:"icon,omitempty"`
-}
-
-// actOverwrite is a permission overwrite with a global target.
-type actOverwrite struct {
-	ID    string `json:"id"`
-	Type  int    `json:"type"`
-	Allow int64  `json:"allow,string"`
-	Deny  int64  `json:"deny,string"`
-}
-
-// actChannel is a channel's fields as Discord's channel routes take them;
-// a field left out is left alone, a parent of "" is none.
-type actChannel struct {
-	Name             *string         `json:"name,omitempty"`
-	Type             *int            `json:"type,omitempty"`
-	Topic            *string         `json:"topic,omitempty"`
-	Position         *int            `json:"position,omitempty"`
-	Parent           *string         `json:"parent,omitempty"`
-	NSFW             *bool           `json:"nsfw,omitempty"`
-	RateLimitPerUser *int            `json:"rate_limit_per_user,omitempty"`
-	Bitrate          *int            `json:"bitrate,omitempty"`
-	UserLimit        *int            `json:"user_limit,omitempty"`
-	Overwrites       *[]actOverwrite `json:"permission_overwrites,omitempty"`
-}
-
-// actMember is the body of member.edit: a field left out is left alone;
-// an empty timeout lifts one.
-type actMember struct {
-	Nick    *string   `json:"nick,omitempty"`
-	Roles   *[]string `json:"roles,omitempty"`
-	Timeout *string   `json:"communication_disabled_until,omitempty"`
-	Mute    *bool     `json:"mute,omitempty"`
-	Deaf    *bool     `json:"deaf,omitempty"`
-}
-
-// actInvite is the body of invite.create: absent fields take the
-// origin's defaults.
-type actInvite struct {
-	MaxAge    *int `json:"max_age,omitempty"`
-	MaxUses   *int `json:"max_uses,omitempty"`
-	Temporary bool `json:"temporary,omitempty"`
-	Unique    bool `json:"unique,omitempty"`
-}
-
-// actThread is the body of thread.create and thread.edit: absent fields
-// are left alone.
-type actThread struct {
-	Name             *string `json:"name,omitempty"`
-	Type             int     `json:"type,omitempty"`
-	AutoArchive      *int    `json:"auto_archive_duration,omitempty"`
-	RateLimitPerUser *int    `json:"rate_limit_per_user,omitempty"`
-	Invitable        *bool   `json:"invitable,omitempty"`
-	Archived         *bool   `json:"archived,omitempty"`
-	Locked           *bool   `json:"locked,omitempty"`
-}
-
 func opt[T any](p *T) Optional[T] {
 	if p == nil {
 		return Optional[T]{}
 	}
 	return Optional[T]{Set: true, Value: *p}
-}
-
-// actFile is a file of a forwarded send: the origin fetches its bytes from
-// the sender's homeserver by hash (FetchUpload) and checks them.
-type actFile struct {
-	Filename    string `json:"filename"`
-	Description string `json:"description,omitempty"`
-	Hash        string `json:"hash"`
-	Size        int64  `json:"size"`
 }
 
 // emojiToWire and emojiFromWire carry a reaction emoji between servers: a
@@ -527,29 +390,29 @@ const MemberPageSize = 1000
 
 // PeerMembers pages a guild's members for a peer with members in it. The
 // cursor is opaque to the peer: this server's ID of the last member sent.
-func (h *Homeserver) PeerMembers(ctx context.Context, peer, gid, after string) (MemberPage, error) {
+func (h *Homeserver) PeerMembers(ctx context.Context, peer, gid, after string) (wire.MemberPage, error) {
 	g, err := h.originGuild(ctx, gid)
 	if err != nil {
-		return MemberPage{}, err
+		return wire.MemberPage{}, err
 	}
 	mine, err := h.store.OriginMembers(ctx, g.ID, peer)
 	if err != nil {
-		return MemberPage{}, storeErr("peer members", err)
+		return wire.MemberPage{}, storeErr("peer members", err)
 	}
 	if len(mine) == 0 {
-		return MemberPage{}, fmt.Errorf("%s has no members in guild %d: %w", peer, g.ID, ErrForbidden)
+		return wire.MemberPage{}, fmt.Errorf("%s has no members in guild %d: %w", peer, g.ID, ErrForbidden)
 	}
 	var from snowflake.ID
 	if after != "" {
 		n, err := strconv.ParseUint(after, 10, 64)
 		if err != nil {
-			return MemberPage{}, Invalid("after", "BASE_TYPE_INVALID", "Not a cursor of this server.")
+			return wire.MemberPage{}, Invalid("after", "BASE_TYPE_INVALID", "Not a cursor of this server.")
 		}
 		from = snowflake.ID(n)
 	}
 	ms, err := h.store.Members(ctx, g.ID, from, MemberPageSize)
 	if err != nil {
-		return MemberPage{}, storeErr("peer members", err)
+		return wire.MemberPage{}, storeErr("peer members", err)
 	}
 	out := make([]discord.Member, 0, len(ms))
 	for _, m := range ms {
@@ -557,9 +420,9 @@ func (h *Homeserver) PeerMembers(ctx context.Context, peer, gid, after string) (
 			out = append(out, discordMember(m, u))
 		}
 	}
-	page := MemberPage{}
+	page := wire.MemberPage{}
 	if page.Members, err = h.globalJSON(ctx, h.store, out); err != nil {
-		return MemberPage{}, storeErr("peer members", err)
+		return wire.MemberPage{}, storeErr("peer members", err)
 	}
 	if len(ms) == MemberPageSize {
 		page.Next = ms[len(ms)-1].UserID.String()
@@ -572,17 +435,17 @@ func (h *Homeserver) PeerMembers(ctx context.Context, peer, gid, after string) (
 // (never a peer's own user's presence back to it), and the presence of
 // this server's users in a replica guild for that guild's origin. False
 // when the peer is not to have it.
-func (h *Homeserver) PeerEphemeral(ctx context.Context, peer string, ev storage.Event) (EphemeralEvent, bool) {
+func (h *Homeserver) PeerEphemeral(ctx context.Context, peer string, ev storage.Event) (wire.EphemeralEvent, bool) {
 	typ := ev.Type
 	if typ == PresenceLocal {
 		typ = "PRESENCE_UPDATE"
 	}
 	if typ != "TYPING_START" && typ != "PRESENCE_UPDATE" {
-		return EphemeralEvent{}, false
+		return wire.EphemeralEvent{}, false
 	}
 	g, err := h.hot.GuildByID(ctx, ev.LogID)
 	if err != nil {
-		return EphemeralEvent{}, false
+		return wire.EphemeralEvent{}, false
 	}
 	var about struct {
 		UserID snowflake.ID `json:"user_id"`
@@ -594,28 +457,28 @@ func (h *Homeserver) PeerEphemeral(ctx context.Context, peer string, ev storage.
 	userID := max(about.UserID, about.User.ID)
 	u, err := h.hot.UserByID(ctx, userID)
 	if err != nil || u.Origin == peer {
-		return EphemeralEvent{}, false
+		return wire.EphemeralEvent{}, false
 	}
 	if g.Origin != "" {
 		// A replica: only our own users' presence goes, to the origin.
 		if g.Origin != peer || typ != "PRESENCE_UPDATE" || u.Origin != "" {
-			return EphemeralEvent{}, false
+			return wire.EphemeralEvent{}, false
 		}
 	} else {
 		members, err := h.store.OriginMembers(ctx, g.ID, peer)
 		if err != nil || len(members) == 0 || (typ == "TYPING_START" && !h.peerMay(ctx, members, ev)) {
-			return EphemeralEvent{}, false
+			return wire.EphemeralEvent{}, false
 		}
 	}
 	d, err := h.globalize(ctx, h.store, ev.Payload)
 	if err != nil {
-		return EphemeralEvent{}, false
+		return wire.EphemeralEvent{}, false
 	}
 	guild, err := h.globalOf(ctx, g.ID)
 	if err != nil {
-		return EphemeralEvent{}, false
+		return wire.EphemeralEvent{}, false
 	}
-	return EphemeralEvent{Guild: guild, Type: typ, D: d}, true
+	return wire.EphemeralEvent{Guild: guild, Type: typ, D: d}, true
 }
 
 // ReplicaOrigin names the origin of a replica guild; false for this
@@ -690,7 +553,7 @@ func (h *Homeserver) targetOf(ctx context.Context, p Principal, gid string) (sno
 }
 
 // roleFieldsFromWire reads role.create and role.edit's fields.
-func roleFieldsFromWire(r *actRole) (RoleFields, error) {
+func roleFieldsFromWire(r *wire.ActRole) (RoleFields, error) {
 	if r == nil {
 		return RoleFields{}, nil
 	}
@@ -707,7 +570,7 @@ func roleFieldsFromWire(r *actRole) (RoleFields, error) {
 }
 
 // channelFieldsFromWire reads channel.create and channel.edit's fields.
-func (h *Homeserver) channelFieldsFromWire(ctx context.Context, c *actChannel) (ChannelFields, error) {
+func (h *Homeserver) channelFieldsFromWire(ctx context.Context, c *wire.ActChannel) (ChannelFields, error) {
 	if c == nil {
 		return ChannelFields{}, nil
 	}

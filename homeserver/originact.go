@@ -2,11 +2,10 @@ package homeserver
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hearth/homeserver/wire"
 	"strconv"
 	"time"
 
@@ -22,37 +21,10 @@ import (
 // handler of its action, which decodes its data and calls the domain as
 // for a local user.
 
-// Timing of acts. A member server gives each act a deadline ActTimeout
-// after it sends it and waits for the answer ActGrace longer than that;
-// the origin refuses an act after its deadline (ErrExpired) and stops
-// carrying it out at the deadline. So when the member server gives up on
-// an answer, the act was either done before its deadline or will never be
-// (given clocks that agree within ActGrace).
-const (
-	// ActTimeout is how long after it is sent an act may be carried out.
-	ActTimeout = 15 * time.Second
-	// ActGrace is how much longer than the deadline the member server
-	// waits for the answer: the answer's way back, and clock skew.
-	ActGrace = 5 * time.Second
-	// ActDeadlineMax bounds how far past the origin's clock a deadline
-	// may be, and so how long a receipt must be kept.
-	ActDeadlineMax = time.Minute
-	// actReceiptKeep is how long past its deadline a receipt is kept: an
-	// act is refused after its deadline whether or not its receipt is
-	// there, so this only covers the origin's own clock stepping back.
-	actReceiptKeep = 10 * time.Minute
-)
-
-// ErrExpired: an act reached the origin after its deadline, or could not
-// be carried out before it; it was not applied and never will be.
-var ErrExpired = errors.New("act past its deadline")
-
-// actDeadlineLayout is how a member server writes an act's deadline: RFC
-// 3339 in UTC, to the millisecond. Any RFC 3339 time is read.
-const actDeadlineLayout = "2006-01-02T15:04:05.000Z07:00"
-
-// FormatActDeadline writes an act's deadline.
-func FormatActDeadline(t time.Time) string { return t.UTC().Format(actDeadlineLayout) }
+// actReceiptKeep is how long past its deadline a receipt is kept: an act
+// is refused after its deadline whether or not its receipt is there, so
+// this only covers the origin's own clock stepping back.
+const actReceiptKeep = 10 * time.Minute
 
 // actCall is an act resolved against this server: who acts, in which log,
 // on which channel and message, with which data.
@@ -65,7 +37,7 @@ type actCall struct {
 	logID   snowflake.ID
 	channel snowflake.ID
 	message snowflake.ID
-	data    actMessage
+	data    wire.ActData
 }
 
 // guildID is the act's guild, for the actions that need one.
@@ -83,74 +55,74 @@ type actHandler func(h *Homeserver, ctx context.Context, c *actCall) (any, error
 // actHandlers is the table of actions a peer may ask for (spec §7.2). It
 // is fixed at compile time and never written.
 var actHandlers = map[string]actHandler{
-	ActSend:        (*Homeserver).actSend,
-	ActEdit:        (*Homeserver).actEdit,
-	ActDelete:      (*Homeserver).actDelete,
-	ActReact:       (*Homeserver).actReact,
-	ActUnreact:     (*Homeserver).actUnreact,
-	ActClear:       (*Homeserver).actClear,
-	ActBulkDelete:  (*Homeserver).actBulkDelete,
-	ActPin:         (*Homeserver).actPin,
-	ActUnpin:       (*Homeserver).actUnpin,
-	ActThread:      (*Homeserver).actThreadCreate,
-	ActThreadEdit:  (*Homeserver).actThreadEdit,
-	ActThreadJoin:  (*Homeserver).actThreadJoin,
-	ActThreadLeave: (*Homeserver).actThreadLeave,
-	ActThreadDrop:  (*Homeserver).actThreadDelete,
-	ActTyping:      (*Homeserver).actTyping,
-	ActInvite:      (*Homeserver).actInvite,
-	ActKick:        (*Homeserver).actKick,
-	ActBan:         (*Homeserver).actBan,
-	ActUnban:       (*Homeserver).actUnban,
-	ActRoleAdd:     (*Homeserver).actRoleAdd,
-	ActRoleRemove:  (*Homeserver).actRoleRemove,
-	ActMemberEdit:  (*Homeserver).actMemberEdit,
-	ActRoleCreate:  (*Homeserver).actRoleCreate,
-	ActRoleEdit:    (*Homeserver).actRoleEdit,
-	ActRoleDelete:  (*Homeserver).actRoleDelete,
-	ActChanCreate:  (*Homeserver).actChannelCreate,
-	ActChanEdit:    (*Homeserver).actChannelEdit,
-	ActChanDelete:  (*Homeserver).actChannelDelete,
-	ActEmojiCreate: (*Homeserver).actEmojiCreate,
-	ActEmojiEdit:   (*Homeserver).actEmojiEdit,
-	ActEmojiDelete: (*Homeserver).actEmojiDelete,
-	ActGuildEdit:   (*Homeserver).actGuildEdit,
-	ActChanOrder:   (*Homeserver).actChannelReorder,
-	ActRoleOrder:   (*Homeserver).actRoleReorder,
-	ActLeave:       (*Homeserver).actLeave,
+	wire.ActSend:        (*Homeserver).actSend,
+	wire.ActEdit:        (*Homeserver).actEdit,
+	wire.ActDelete:      (*Homeserver).actDelete,
+	wire.ActReact:       (*Homeserver).actReact,
+	wire.ActUnreact:     (*Homeserver).actUnreact,
+	wire.ActClear:       (*Homeserver).actClear,
+	wire.ActBulkDelete:  (*Homeserver).actBulkDelete,
+	wire.ActPin:         (*Homeserver).actPin,
+	wire.ActUnpin:       (*Homeserver).actUnpin,
+	wire.ActThread:      (*Homeserver).actThreadCreate,
+	wire.ActThreadEdit:  (*Homeserver).actThreadEdit,
+	wire.ActThreadJoin:  (*Homeserver).actThreadJoin,
+	wire.ActThreadLeave: (*Homeserver).actThreadLeave,
+	wire.ActThreadDrop:  (*Homeserver).actThreadDelete,
+	wire.ActTyping:      (*Homeserver).actTyping,
+	wire.ActInvite:      (*Homeserver).actInvite,
+	wire.ActKick:        (*Homeserver).actKick,
+	wire.ActBan:         (*Homeserver).actBan,
+	wire.ActUnban:       (*Homeserver).actUnban,
+	wire.ActRoleAdd:     (*Homeserver).actRoleAdd,
+	wire.ActRoleRemove:  (*Homeserver).actRoleRemove,
+	wire.ActMemberEdit:  (*Homeserver).actMemberEdit,
+	wire.ActRoleCreate:  (*Homeserver).actRoleCreate,
+	wire.ActRoleEdit:    (*Homeserver).actRoleEdit,
+	wire.ActRoleDelete:  (*Homeserver).actRoleDelete,
+	wire.ActChanCreate:  (*Homeserver).actChannelCreate,
+	wire.ActChanEdit:    (*Homeserver).actChannelEdit,
+	wire.ActChanDelete:  (*Homeserver).actChannelDelete,
+	wire.ActEmojiCreate: (*Homeserver).actEmojiCreate,
+	wire.ActEmojiEdit:   (*Homeserver).actEmojiEdit,
+	wire.ActEmojiDelete: (*Homeserver).actEmojiDelete,
+	wire.ActGuildEdit:   (*Homeserver).actGuildEdit,
+	wire.ActChanOrder:   (*Homeserver).actChannelReorder,
+	wire.ActRoleOrder:   (*Homeserver).actRoleReorder,
+	wire.ActLeave:       (*Homeserver).actLeave,
 }
 
 // PeerAct does what peer asks for one of its users, with the same checks
 // as for a local user, and answers with the result and the log position it
 // is at. An act is carried out at most once: a repeat of its ID is
 // answered from its receipt, and an act is refused after its deadline.
-func (h *Homeserver) PeerAct(ctx context.Context, peer string, act Act) (ActResult, error) {
+func (h *Homeserver) PeerAct(ctx context.Context, peer string, act wire.Act) (wire.ActResult, error) {
 	deadline, err := h.checkActID(peer, act)
 	if err != nil {
-		return ActResult{}, err
+		return wire.ActResult{}, err
 	}
 	handler, ok := actHandlers[act.Action]
 	if !ok {
-		return ActResult{}, Invalid("action", "BASE_TYPE_CHOICES", "Unknown action.")
+		return wire.ActResult{}, Invalid("action", "BASE_TYPE_CHOICES", "Unknown action.")
 	}
-	digest, err := actDigest(act)
+	digest, err := wire.ActDigest(act)
 	if err != nil {
-		return ActResult{}, err
+		return wire.ActResult{}, err
 	}
 	if res, found, err := h.repeatedAct(ctx, peer, act.ID, digest); found || err != nil {
 		return res, err
 	}
 	if !h.now().Before(deadline) {
-		return ActResult{}, fmt.Errorf("act %s: deadline %s: %w", act.ID, act.Deadline, ErrExpired)
+		return wire.ActResult{}, fmt.Errorf("act %s: deadline %s: %w", act.ID, act.Deadline, wire.ErrExpired)
 	}
 	c, err := h.resolveAct(ctx, peer, act)
 	if err != nil {
-		return ActResult{}, err
+		return wire.ActResult{}, err
 	}
 	// Typing leaves no receipt: it is in no log and showing it twice is
 	// harmless, and a peer must not make this server keep a row per
 	// keystroke.
-	record := act.Action != ActTyping
+	record := act.Action != wire.ActTyping
 	if record {
 		if res, claimed, err := h.claimAct(ctx, storage.ActReceipt{ID: act.ID, Peer: peer, LogID: c.logID, Digest: digest, Deadline: deadline}); !claimed {
 			return res, err
@@ -176,13 +148,13 @@ func (h *Homeserver) PeerAct(ctx context.Context, peer string, act Act) (ActResu
 			}
 		}
 		if expired && (errors.Is(err, context.DeadlineExceeded) || errors.Is(err, ErrUnavailable)) {
-			return ActResult{}, fmt.Errorf("act %s: not done by %s (%v): %w", act.ID, act.Deadline, err, ErrExpired)
+			return wire.ActResult{}, fmt.Errorf("act %s: not done by %s (%v): %w", act.ID, act.Deadline, err, wire.ErrExpired)
 		}
-		return ActResult{}, err
+		return wire.ActResult{}, err
 	}
 	out, err := h.actAnswer(bg, c.logID, result)
 	if err != nil {
-		return ActResult{}, err
+		return wire.ActResult{}, err
 	}
 	if record {
 		err := h.store.Update(bg, func(tx storage.Tx) error { return tx.CompleteActReceipt(bg, act.ID, out.Seq, out.Result) })
@@ -200,21 +172,21 @@ func (h *Homeserver) PeerAct(ctx context.Context, peer string, act Act) (ActResu
 // then answered as a repeat (claimed false, with res and err its answer).
 // A copy refused meanwhile has left no receipt, and the claim is tried
 // again.
-func (h *Homeserver) claimAct(ctx context.Context, rc storage.ActReceipt) (res ActResult, claimed bool, err error) {
+func (h *Homeserver) claimAct(ctx context.Context, rc storage.ActReceipt) (res wire.ActResult, claimed bool, err error) {
 	for range 3 {
 		err := h.store.Update(ctx, func(tx storage.Tx) error { return tx.ClaimActReceipt(ctx, rc) })
 		if err == nil {
-			return ActResult{}, true, nil
+			return wire.ActResult{}, true, nil
 		}
 		if !errors.Is(err, storage.ErrConflict) {
-			return ActResult{}, false, storeErr("act", err)
+			return wire.ActResult{}, false, storeErr("act", err)
 		}
 		res, found, err := h.repeatedAct(ctx, rc.Peer, rc.ID, rc.Digest)
 		if found || err != nil {
 			return res, false, err
 		}
 	}
-	return ActResult{}, false, fmt.Errorf("act %s: claimed and released over and over: %w", rc.ID, ErrUnavailable)
+	return wire.ActResult{}, false, fmt.Errorf("act %s: claimed and released over and over: %w", rc.ID, ErrUnavailable)
 }
 
 // realDeadline turns a deadline on this server's clock (which tests may
@@ -226,7 +198,7 @@ func (h *Homeserver) realDeadline(deadline time.Time) time.Time {
 // checkActID checks an act's ID and deadline, before anything is looked
 // up: the ID must be the signer's own, and the deadline not too far
 // ahead (a receipt is kept until it has passed).
-func (h *Homeserver) checkActID(peer string, act Act) (time.Time, error) {
+func (h *Homeserver) checkActID(peer string, act wire.Act) (time.Time, error) {
 	if act.ID == "" {
 		return time.Time{}, Invalid("id", "BASE_TYPE_REQUIRED", "This field is required")
 	}
@@ -241,58 +213,47 @@ func (h *Homeserver) checkActID(peer string, act Act) (time.Time, error) {
 	if err != nil {
 		return time.Time{}, Invalid("deadline", "DATE_TYPE_PARSE", "Not an RFC 3339 timestamp.")
 	}
-	if deadline.After(h.now().Add(ActDeadlineMax)) {
-		return time.Time{}, Invalid("deadline", "DATE_TYPE_PARSE", fmt.Sprintf("More than %s ahead.", ActDeadlineMax))
+	if deadline.After(h.now().Add(wire.ActDeadlineMax)) {
+		return time.Time{}, Invalid("deadline", "DATE_TYPE_PARSE", fmt.Sprintf("More than %s ahead.", wire.ActDeadlineMax))
 	}
 	return deadline, nil
-}
-
-// actDigest identifies an act's content, so that a repeat is known to be
-// the same act and not another one under a used ID.
-func actDigest(act Act) (string, error) {
-	b, err := json.Marshal(act)
-	if err != nil {
-		return "", Invalid("data", "BASE_TYPE_INVALID", "Not a valid action body.")
-	}
-	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:]), nil
 }
 
 // repeatedAct answers an act whose ID has a receipt: with its recorded
 // answer once it is done, with the log's head while it is being carried
 // out. found is false for an act seen for the first time.
-func (h *Homeserver) repeatedAct(ctx context.Context, peer, id, digest string) (res ActResult, found bool, err error) {
+func (h *Homeserver) repeatedAct(ctx context.Context, peer, id, digest string) (res wire.ActResult, found bool, err error) {
 	rc, err := h.store.ActReceipt(ctx, id)
 	if errors.Is(err, storage.ErrNotFound) {
-		return ActResult{}, false, nil
+		return wire.ActResult{}, false, nil
 	}
 	if err != nil {
-		return ActResult{}, true, storeErr("act receipt", err)
+		return wire.ActResult{}, true, storeErr("act receipt", err)
 	}
 	if rc.Peer != peer || rc.Digest != digest {
-		return ActResult{}, true, fmt.Errorf("%s reuses act ID %s for another act: %w", peer, id, ErrForbidden)
+		return wire.ActResult{}, true, fmt.Errorf("%s reuses act ID %s for another act: %w", peer, id, ErrForbidden)
 	}
 	if rc.Done {
-		return ActResult{Seq: rc.Seq, Result: json.RawMessage(rc.Result)}, true, nil
+		return wire.ActResult{Seq: rc.Seq, Result: json.RawMessage(rc.Result)}, true, nil
 	}
 	head, err := h.store.LogHead(ctx, rc.LogID)
 	if err != nil {
-		return ActResult{}, true, storeErr("act receipt", err)
+		return wire.ActResult{}, true, storeErr("act receipt", err)
 	}
-	return ActResult{Seq: head, Result: json.RawMessage("null")}, true, nil
+	return wire.ActResult{Seq: head, Result: json.RawMessage("null")}, true, nil
 }
 
 // actAnswer is the answer to an act: the log's head after it, and its
 // result in global IDs.
-func (h *Homeserver) actAnswer(ctx context.Context, logID snowflake.ID, result any) (ActResult, error) {
+func (h *Homeserver) actAnswer(ctx context.Context, logID snowflake.ID, result any) (wire.ActResult, error) {
 	head, err := h.store.LogHead(ctx, logID)
 	if err != nil {
-		return ActResult{}, storeErr("act", err)
+		return wire.ActResult{}, storeErr("act", err)
 	}
-	out := ActResult{Seq: head, Result: json.RawMessage("null")}
+	out := wire.ActResult{Seq: head, Result: json.RawMessage("null")}
 	if result != nil {
 		if out.Result, err = h.globalJSON(ctx, h.store, result); err != nil {
-			return ActResult{}, storeErr("act", err)
+			return wire.ActResult{}, storeErr("act", err)
 		}
 	}
 	return out, nil
@@ -315,7 +276,7 @@ func (h *Homeserver) PruneActReceipts(ctx context.Context) (int64, error) {
 
 // resolveAct checks who acts and where, and decodes the data: everything
 // an action needs that does not change anything.
-func (h *Homeserver) resolveAct(ctx context.Context, peer string, act Act) (*actCall, error) {
+func (h *Homeserver) resolveAct(ctx context.Context, peer string, act wire.Act) (*actCall, error) {
 	p, err := h.actor(ctx, peer, act.User)
 	if err != nil {
 		return nil, err
@@ -345,7 +306,7 @@ func (h *Homeserver) resolveAct(ctx context.Context, peer string, act Act) (*act
 		return nil, fmt.Errorf("act without guild or channel: %w", ErrUnknownChannel)
 	}
 	if len(act.Data) > 0 {
-		if len(act.Data) > actDataMaxSize {
+		if len(act.Data) > wire.ActDataMaxSize {
 			return nil, ErrTooLarge
 		}
 		if err := json.Unmarshal(act.Data, &c.data); err != nil {
@@ -457,11 +418,11 @@ func (h *Homeserver) actUnpin(ctx context.Context, c *actCall) (any, error) {
 }
 
 // threadFields is a thread action's fields; absent ones are left alone.
-func (c *actCall) threadFields() actThread {
+func (c *actCall) threadFields() wire.ActThreadData {
 	if c.data.Thread != nil {
 		return *c.data.Thread
 	}
-	return actThread{}
+	return wire.ActThreadData{}
 }
 
 func (h *Homeserver) actThreadCreate(ctx context.Context, c *actCall) (any, error) {

@@ -2,6 +2,7 @@ package homeserver
 
 import (
 	"context"
+	"hearth/homeserver/wire"
 	"time"
 
 	"hearth/discord"
@@ -33,7 +34,7 @@ func (h *Homeserver) Pin(ctx context.Context, p Principal, channelID, messageID 
 	return doErr(ctx, h, write[none]{op: "pin", channel: channelID,
 		here: func(ctx context.Context) (none, error) { return nothing(h.pinHere(ctx, p, channelID, messageID)) },
 		there: func(ctx context.Context, g replicaLog) (none, error) {
-			return nothing(h.forwardSimple(ctx, p, g, ActPin, channelID, messageID, nil))
+			return nothing(h.forwardSimple(ctx, p, g, wire.ActPin, channelID, messageID, nil))
 		}})
 }
 
@@ -100,7 +101,7 @@ func (h *Homeserver) Unpin(ctx context.Context, p Principal, channelID, messageI
 	return doErr(ctx, h, write[none]{op: "unpin", channel: channelID,
 		here: func(ctx context.Context) (none, error) { return nothing(h.unpinHere(ctx, p, channelID, messageID)) },
 		there: func(ctx context.Context, g replicaLog) (none, error) {
-			return nothing(h.forwardSimple(ctx, p, g, ActUnpin, channelID, messageID, nil))
+			return nothing(h.forwardSimple(ctx, p, g, wire.ActUnpin, channelID, messageID, nil))
 		}})
 }
 

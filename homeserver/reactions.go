@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hearth/homeserver/wire"
 	"strings"
 	"unicode/utf8"
 
@@ -116,7 +117,7 @@ func (h *Homeserver) React(ctx context.Context, p Principal, channelID, messageI
 			return nothing(h.reactHere(ctx, p, channelID, messageID, emoji))
 		},
 		there: func(ctx context.Context, g replicaLog) (none, error) {
-			return nothing(h.forwardReaction(ctx, p, g, ActReact, channelID, messageID, emoji, 0))
+			return nothing(h.forwardReaction(ctx, p, g, wire.ActReact, channelID, messageID, emoji, 0))
 		}})
 }
 
@@ -169,7 +170,7 @@ func (h *Homeserver) Unreact(ctx context.Context, p Principal, channelID, messag
 			return nothing(h.unreactHere(ctx, p, channelID, messageID, emoji, userID))
 		},
 		there: func(ctx context.Context, g replicaLog) (none, error) {
-			return nothing(h.forwardReaction(ctx, p, g, ActUnreact, channelID, messageID, emoji, userID))
+			return nothing(h.forwardReaction(ctx, p, g, wire.ActUnreact, channelID, messageID, emoji, userID))
 		}})
 }
 
@@ -213,7 +214,7 @@ func (h *Homeserver) ClearReactions(ctx context.Context, p Principal, channelID,
 			return nothing(h.clearReactionsHere(ctx, p, channelID, messageID, emoji))
 		},
 		there: func(ctx context.Context, g replicaLog) (none, error) {
-			return nothing(h.forwardReaction(ctx, p, g, ActClear, channelID, messageID, emoji, 0))
+			return nothing(h.forwardReaction(ctx, p, g, wire.ActClear, channelID, messageID, emoji, 0))
 		}})
 }
 

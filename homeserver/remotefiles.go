@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hearth/homeserver/remotefiles"
+	"hearth/homeserver/wire"
 	"slices"
 
 	"hearth/discord"
@@ -23,16 +25,11 @@ func (h *Homeserver) fetchBlob(ctx context.Context, origin, path string, limit i
 	if h.remote == nil {
 		return "", fmt.Errorf("fetch from %s: federation is off: %w", origin, ErrUnavailable)
 	}
-	body, err := h.remote.Fetch(ctx, origin, path, limit)
-	if err != nil {
-		return "", err
+	hash, err := remotefiles.Copy(ctx, h.remote, h.cfg.Blobs, origin, path, limit)
+	if errors.Is(err, remotefiles.ErrKeep) {
+		return "", fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
-	defer body.Close()
-	hash, _, err := h.cfg.Blobs.Put(body, limit)
-	if err != nil {
-		return "", fmt.Errorf("fetch from %s: %w: %w", origin, ErrUnavailable, err)
-	}
-	return hash, nil
+	return hash, err
 }
 
 // remoteAttachment fetches the bytes of a replicated attachment.
@@ -128,7 +125,7 @@ func syncEmojis(ctx context.Context, tx storage.Tx, guildID snowflake.ID, list [
 // borrowUploads fetches from peer the files its user is sending in one of
 // this server's channels, after checking that the user may post files
 // there at all.
-func (h *Homeserver) borrowUploads(ctx context.Context, peer string, p Principal, channelID snowflake.ID, files []actFile) ([]Upload, error) {
+func (h *Homeserver) borrowUploads(ctx context.Context, peer string, p Principal, channelID snowflake.ID, files []wire.ActFile) ([]Upload, error) {
 	if len(files) == 0 {
 		return nil, nil
 	}
@@ -165,39 +162,9 @@ func (h *Homeserver) borrowUploads(ctx context.Context, peer string, p Principal
 	return out, nil
 }
 
-// lend lets peer fetch the given uploads until the returned func is called.
-func (h *Homeserver) lend(peer string, hashes []string) func() {
-	h.lentMu.Lock()
-	defer h.lentMu.Unlock()
-	if h.lent == nil {
-		h.lent = map[string]map[string]int{}
-	}
-	for _, hash := range hashes {
-		if h.lent[hash] == nil {
-			h.lent[hash] = map[string]int{}
-		}
-		h.lent[hash][peer]++
-	}
-	return func() {
-		h.lentMu.Lock()
-		defer h.lentMu.Unlock()
-		for _, hash := range hashes {
-			if h.lent[hash][peer]--; h.lent[hash][peer] <= 0 {
-				delete(h.lent[hash], peer)
-			}
-			if len(h.lent[hash]) == 0 {
-				delete(h.lent, hash)
-			}
-		}
-	}
-}
-
 // PeerUpload opens an upload for the peer it was lent to.
 func (h *Homeserver) PeerUpload(ctx context.Context, peer, hash string) (File, error) {
-	h.lentMu.Lock()
-	ok := h.lent[hash][peer] > 0
-	h.lentMu.Unlock()
-	if !ok {
+	if !h.lending.Lent(peer, hash) {
 		return File{}, fmt.Errorf("upload %s: not lent to %s: %w", hash, peer, ErrNotFound)
 	}
 	f, err := h.cfg.Blobs.Open(hash)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hearth/homeserver/wire"
 	"net/url"
 	"slices"
 	"strconv"
@@ -90,9 +91,9 @@ func (h *Homeserver) globalOf(ctx context.Context, id snowflake.ID) (string, err
 
 // forward asks a replica guild's origin to act for p, then waits until
 // the replica has applied the result.
-func (h *Homeserver) forward(ctx context.Context, p Principal, rl replicaLog, act Act, channelID, messageID snowflake.ID) (ActResult, error) {
+func (h *Homeserver) forward(ctx context.Context, p Principal, rl replicaLog, act wire.Act, channelID, messageID snowflake.ID) (wire.ActResult, error) {
 	if h.remote == nil {
-		return ActResult{}, fmt.Errorf("forward to %s: federation is off: %w", rl.Origin, ErrUnavailable)
+		return wire.ActResult{}, fmt.Errorf("forward to %s: federation is off: %w", rl.Origin, ErrUnavailable)
 	}
 	var err error
 	act.User = globalid.Format(p.User.ID, h.cfg.ServerName)
@@ -100,10 +101,10 @@ func (h *Homeserver) forward(ctx context.Context, p Principal, rl replicaLog, ac
 		act.Guild = rl.Global
 	}
 	if act.Channel, err = h.globalOf(ctx, channelID); err != nil {
-		return ActResult{}, err
+		return wire.ActResult{}, err
 	}
 	if act.Message, err = h.globalOf(ctx, messageID); err != nil {
-		return ActResult{}, err
+		return wire.ActResult{}, err
 	}
 	// A new ID per act, so that the origin applies it once however often
 	// it arrives; and a deadline, past which the origin will never apply
@@ -111,15 +112,15 @@ func (h *Homeserver) forward(ctx context.Context, p Principal, rl replicaLog, ac
 	// runs out, the act was done in time or will never be, so a client
 	// told 503 may retry (with its nonce, for a send) without doubling.
 	act.ID = globalid.Format(h.cfg.IDs.Next(), h.cfg.ServerName)
-	act.Deadline = FormatActDeadline(h.now().Add(ActTimeout))
-	actCtx, cancel := context.WithTimeout(ctx, ActTimeout+ActGrace)
+	act.Deadline = wire.FormatActDeadline(h.now().Add(wire.ActTimeout))
+	actCtx, cancel := context.WithTimeout(ctx, wire.ActTimeout+wire.ActGrace)
 	res, err := h.remote.Act(actCtx, rl.Origin, act)
 	cancel()
 	if err != nil {
-		return ActResult{}, err
+		return wire.ActResult{}, err
 	}
 	if err := h.catchUp(ctx, rl.ID, res.Seq); err != nil {
-		return ActResult{}, err
+		return wire.ActResult{}, err
 	}
 	return res, nil
 }
@@ -127,7 +128,7 @@ func (h *Homeserver) forward(ctx context.Context, p Principal, rl replicaLog, ac
 // localResult localizes the result of an act of replica rl; every ID in
 // it is known once the replica has caught up, and, as in the origin's
 // events, names only the origin's objects in rl and users.
-func (h *Homeserver) localResult(ctx context.Context, rl replicaLog, res ActResult, out any) error {
+func (h *Homeserver) localResult(ctx context.Context, rl replicaLog, res wire.ActResult, out any) error {
 	var b []byte
 	err := h.store.Update(ctx, func(tx storage.Tx) error {
 		var err error
@@ -170,7 +171,7 @@ func (h *Homeserver) pullLocked(ctx context.Context, guildID snowflake.ID, upTo 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	type page struct {
-		b   EventBatch
+		b   wire.EventBatch
 		err error
 	}
 	fetch := func(after int64) chan page {
@@ -247,7 +248,7 @@ func (h *Homeserver) syncReplica(ctx context.Context, guildID snowflake.ID) erro
 // first. Only the guild's origin may send its events, and they may name
 // only what the origin owns in that replica (spec/federation.md §10): a
 // batch that names anything else is refused whole, with ErrForbidden.
-func (h *Homeserver) ApplyEvents(ctx context.Context, origin string, batch EventBatch) error {
+func (h *Homeserver) ApplyEvents(ctx context.Context, origin string, batch wire.EventBatch) error {
 	_, gOrigin, ok := globalid.Parse(batch.Guild)
 	if !ok || gOrigin != origin {
 		return fmt.Errorf("%s sent events of guild %q: %w", origin, batch.Guild, ErrForbidden)
@@ -308,7 +309,7 @@ func (h *Homeserver) ApplyEvents(ctx context.Context, origin string, batch Event
 // (so that local sessions receive it) and moving the replica to batch.To.
 // With opening, the batch starts a DM replica: its mapping and position
 // are written by the same transaction.
-func (h *Homeserver) applyBatch(ctx context.Context, g replicaLog, rep storage.Replica, batch EventBatch, opening bool) error {
+func (h *Homeserver) applyBatch(ctx context.Context, g replicaLog, rep storage.Replica, batch wire.EventBatch, opening bool) error {
 	if batch.From > rep.Seq {
 		return fmt.Errorf("batch after %d, replica at %d: %w", batch.From, rep.Seq, ErrGap)
 	}
@@ -943,7 +944,7 @@ func (h *Homeserver) remoteJoin(ctx context.Context, p Principal, server, code s
 	if h.remote == nil {
 		return discord.Invite{}, fmt.Errorf("join on %s: federation is off: %w", server, ErrUnavailable)
 	}
-	snap, err := h.remote.Join(ctx, server, JoinRequest{Invite: code, User: h.remoteUserOf(p.User)})
+	snap, err := h.remote.Join(ctx, server, wire.JoinRequest{Invite: code, User: h.remoteUserOf(p.User)})
 	if err != nil {
 		return discord.Invite{}, err
 	}
@@ -1205,7 +1206,7 @@ func (h *Homeserver) LogHead(ctx context.Context, logID snowflake.ID) (int64, er
 // guild: typing or presence in a replica guild, sent by its origin, or the
 // presence of a peer's own user in one of this server's guilds, sent by
 // that peer (which the sender then passes on to the guild's other peers).
-func (h *Homeserver) ApplyEphemeral(ctx context.Context, peer string, e EphemeralEvent) error {
+func (h *Homeserver) ApplyEphemeral(ctx context.Context, peer string, e wire.EphemeralEvent) error {
 	if e.Type != "TYPING_START" && e.Type != "PRESENCE_UPDATE" {
 		return Invalid("type", "BASE_TYPE_CHOICES", "Only TYPING_START and PRESENCE_UPDATE are carried.")
 	}
@@ -1333,7 +1334,7 @@ func replicableType(typ string) bool {
 
 // opensDM reports whether a batch starts a DM channel's log: its first
 // event creates a DM or group DM.
-func opensDM(b EventBatch) bool {
+func opensDM(b wire.EventBatch) bool {
 	if b.From != 0 || len(b.Events) == 0 || b.Events[0].Type != "CHANNEL_CREATE" {
 		return false
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"hearth/homeserver/wire"
 	"testing"
 
 	"hearth/storage"
@@ -25,8 +26,8 @@ func TestReplicaRefusesInternalEventTypes(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		return w.h.ApplyEvents(ctx, rogue, EventBatch{Guild: w.global["R"], From: rep.Seq, To: rep.Seq + 1,
-			Events: []RemoteEvent{{Seq: rep.Seq + 1, Type: typ, D: json.RawMessage(w.expand([]byte(d)))}}})
+		return w.h.ApplyEvents(ctx, rogue, wire.EventBatch{Guild: w.global["R"], From: rep.Seq, To: rep.Seq + 1,
+			Events: []wire.RemoteEvent{{Seq: rep.Seq + 1, Type: typ, D: json.RawMessage(w.expand([]byte(d)))}}})
 	}
 	head := func() int64 {
 		n, err := w.h.store.LogHead(ctx, rID)
@@ -71,7 +72,7 @@ func TestEphemeralKeepsNoMappingOfUnheldObjects(t *testing.T) {
 	ctx := context.Background()
 	send := func(typ, d string) {
 		t.Helper()
-		err := w.h.ApplyEphemeral(ctx, rogue, EphemeralEvent{Guild: w.global["R"], Type: typ, D: json.RawMessage(w.expand([]byte(d)))})
+		err := w.h.ApplyEphemeral(ctx, rogue, wire.EphemeralEvent{Guild: w.global["R"], Type: typ, D: json.RawMessage(w.expand([]byte(d)))})
 		if err != nil {
 			t.Fatalf("%s %s: %v", typ, d, err)
 		}
@@ -117,7 +118,7 @@ func TestDMReplicaCannotTakeAnotherPair(t *testing.T) {
 	ctx := context.Background()
 	apply := func(batch string) error {
 		t.Helper()
-		var b EventBatch
+		var b wire.EventBatch
 		if err := json.Unmarshal(w.expand([]byte(batch)), &b); err != nil {
 			t.Fatal(err)
 		}
@@ -160,7 +161,7 @@ func TestDMReplicaCannotTakeAnotherPair(t *testing.T) {
 	if err != nil || dm.Origin != rogue {
 		t.Fatalf("ollie's DM with alice: %+v, %v", dm, err)
 	}
-	err = w.h.ApplyEvents(ctx, rogue, EventBatch{Guild: dm.OriginID + "@" + rogue, From: 1, To: 2, Events: []RemoteEvent{{Seq: 2,
+	err = w.h.ApplyEvents(ctx, rogue, wire.EventBatch{Guild: dm.OriginID + "@" + rogue, From: 1, To: 2, Events: []wire.RemoteEvent{{Seq: 2,
 		Type: "CHANNEL_RECIPIENT_ADD", D: json.RawMessage(w.expand([]byte(`{"channel_id":"` + dm.OriginID + `@` + rogue + `","user":{"id":"$bob","username":"bob"}}`)))}}})
 	if !errors.Is(err, ErrForbidden) {
 		t.Fatalf("a recipient added to a 1:1 DM: %v, want ErrForbidden", err)
@@ -196,8 +197,8 @@ func TestReplicaRefusesMistypedPayloads(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		err = w.h.ApplyEvents(ctx, rogue, EventBatch{Guild: w.global["R"], From: rep.Seq, To: rep.Seq + 1,
-			Events: []RemoteEvent{{Seq: rep.Seq + 1, Type: "MESSAGE_CREATE", D: json.RawMessage(w.expand([]byte(d)))}}})
+		err = w.h.ApplyEvents(ctx, rogue, wire.EventBatch{Guild: w.global["R"], From: rep.Seq, To: rep.Seq + 1,
+			Events: []wire.RemoteEvent{{Seq: rep.Seq + 1, Type: "MESSAGE_CREATE", D: json.RawMessage(w.expand([]byte(d)))}}})
 		if !errors.Is(err, ErrForbidden) || ToWire(err).Code != "FORBIDDEN" {
 			t.Errorf("%s: %v (wire %s), want FORBIDDEN", d, err, ToWire(err).Code)
 		}
@@ -211,7 +212,7 @@ func TestEphemeralNamesOneUser(t *testing.T) {
 	w := newWorld(t)
 	ctx := context.Background()
 	send := func(d string) error {
-		return w.h.ApplyEphemeral(ctx, rogue, EphemeralEvent{Guild: w.global["R"], Type: "PRESENCE_UPDATE",
+		return w.h.ApplyEphemeral(ctx, rogue, wire.EphemeralEvent{Guild: w.global["R"], Type: "PRESENCE_UPDATE",
 			D: json.RawMessage(w.expand([]byte(d)))})
 	}
 	if err := send(`{"user_id":"$ollie","user":{"id":"$alice"},"guild_id":"$R","status":"online"}`); !errors.Is(err, ErrForbidden) {

@@ -3,6 +3,7 @@ package homeserver
 import (
 	"context"
 	"fmt"
+	"hearth/homeserver/wire"
 	"sort"
 	"unicode/utf8"
 
@@ -89,7 +90,7 @@ func (h *Homeserver) CreateRole(ctx context.Context, p Principal, guildID snowfl
 	return do(ctx, h, write[discord.Role]{op: "create role", guild: guildID,
 		here: func(ctx context.Context) (discord.Role, error) { return h.createRoleHere(ctx, p, guildID, f) },
 		there: func(ctx context.Context, g replicaLog) (discord.Role, error) {
-			return h.forwardRoleFields(ctx, p, g, ActRoleCreate, 0, f)
+			return h.forwardRoleFields(ctx, p, g, wire.ActRoleCreate, 0, f)
 		}})
 }
 
@@ -179,7 +180,7 @@ func (h *Homeserver) UpdateRole(ctx context.Context, p Principal, guildID, roleI
 	return do(ctx, h, write[discord.Role]{op: "update role", guild: guildID,
 		here: func(ctx context.Context) (discord.Role, error) { return h.updateRoleHere(ctx, p, guildID, roleID, f) },
 		there: func(ctx context.Context, g replicaLog) (discord.Role, error) {
-			return h.forwardRoleFields(ctx, p, g, ActRoleEdit, roleID, f)
+			return h.forwardRoleFields(ctx, p, g, wire.ActRoleEdit, roleID, f)
 		}})
 }
 
@@ -221,7 +222,7 @@ func (h *Homeserver) DeleteRole(ctx context.Context, p Principal, guildID, roleI
 	return doErr(ctx, h, write[none]{op: "delete role", guild: guildID,
 		here: func(ctx context.Context) (none, error) { return nothing(h.deleteRoleHere(ctx, p, guildID, roleID)) },
 		there: func(ctx context.Context, g replicaLog) (none, error) {
-			_, err := h.forwardRoleFields(ctx, p, g, ActRoleDelete, roleID, RoleFields{})
+			_, err := h.forwardRoleFields(ctx, p, g, wire.ActRoleDelete, roleID, RoleFields{})
 			return nothing(err)
 		}})
 }
@@ -268,16 +269,16 @@ func (h *Homeserver) ReorderRoles(ctx context.Context, p Principal, guildID snow
 	return do(ctx, h, write[[]discord.Role]{op: "reorder roles", guild: guildID,
 		here: func(ctx context.Context) ([]discord.Role, error) { return h.reorderRolesHere(ctx, p, guildID, moves) },
 		there: func(ctx context.Context, g replicaLog) ([]discord.Role, error) {
-			var ps []actPosition
+			var ps []wire.ActPosition
 			for _, m := range moves {
 				id, err := h.globalOf(ctx, m.ID)
 				if err != nil {
 					return nil, err
 				}
 				pos := m.Position
-				ps = append(ps, actPosition{ID: id, Position: &pos})
+				ps = append(ps, wire.ActPosition{ID: id, Position: &pos})
 			}
-			if err := h.forwardSimple(ctx, p, g, ActRoleOrder, 0, 0, actMessage{Positions: ps}); err != nil {
+			if err := h.forwardSimple(ctx, p, g, wire.ActRoleOrder, 0, 0, wire.ActData{Positions: ps}); err != nil {
 				return nil, err
 			}
 			return h.Roles(ctx, p, guildID)

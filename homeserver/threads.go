@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hearth/homeserver/wire"
 	"time"
 	"unicode/utf8"
 
@@ -117,9 +118,9 @@ func (h *Homeserver) StartThread(ctx context.Context, p Principal, channelID, me
 			return h.startThreadHere(ctx, p, channelID, messageID, in)
 		},
 		there: func(ctx context.Context, g replicaLog) (discord.Channel, error) {
-			t := actThread{Name: &in.Name, Type: in.Type, AutoArchive: &in.AutoArchive, RateLimitPerUser: &in.RateLimitPerUser,
+			t := wire.ActThreadData{Name: &in.Name, Type: in.Type, AutoArchive: &in.AutoArchive, RateLimitPerUser: &in.RateLimitPerUser,
 				Invitable: in.Invitable.ptr()}
-			return h.forwardThread(ctx, p, g, ActThread, channelID, messageID, t)
+			return h.forwardThread(ctx, p, g, wire.ActThread, channelID, messageID, t)
 		}})
 }
 
@@ -234,7 +235,7 @@ func (h *Homeserver) JoinThread(ctx context.Context, p Principal, threadID, user
 	return doErr(ctx, h, write[none]{op: "join thread", channel: threadID,
 		here: func(ctx context.Context) (none, error) { return nothing(h.joinThreadHere(ctx, p, threadID, userID)) },
 		there: func(ctx context.Context, g replicaLog) (none, error) {
-			return nothing(h.forwardTarget(ctx, p, g, ActThreadJoin, threadID, userID))
+			return nothing(h.forwardTarget(ctx, p, g, wire.ActThreadJoin, threadID, userID))
 		}})
 }
 
@@ -281,7 +282,7 @@ func (h *Homeserver) LeaveThread(ctx context.Context, p Principal, threadID, use
 	return doErr(ctx, h, write[none]{op: "leave thread", channel: threadID,
 		here: func(ctx context.Context) (none, error) { return nothing(h.leaveThreadHere(ctx, p, threadID, userID)) },
 		there: func(ctx context.Context, g replicaLog) (none, error) {
-			return nothing(h.forwardTarget(ctx, p, g, ActThreadLeave, threadID, userID))
+			return nothing(h.forwardTarget(ctx, p, g, wire.ActThreadLeave, threadID, userID))
 		}})
 }
 
@@ -339,9 +340,9 @@ func (h *Homeserver) UpdateThread(ctx context.Context, p Principal, threadID sno
 	return do(ctx, h, write[discord.Channel]{op: "update thread", channel: threadID,
 		here: func(ctx context.Context) (discord.Channel, error) { return h.updateThreadHere(ctx, p, threadID, up) },
 		there: func(ctx context.Context, g replicaLog) (discord.Channel, error) {
-			t := actThread{Name: up.Name.ptr(), Archived: up.Archived.ptr(), Locked: up.Locked.ptr(),
+			t := wire.ActThreadData{Name: up.Name.ptr(), Archived: up.Archived.ptr(), Locked: up.Locked.ptr(),
 				AutoArchive: up.AutoArchive.ptr(), Invitable: up.Invitable.ptr(), RateLimitPerUser: up.RateLimitPerUser.ptr()}
-			return h.forwardThread(ctx, p, g, ActThreadEdit, threadID, 0, t)
+			return h.forwardThread(ctx, p, g, wire.ActThreadEdit, threadID, 0, t)
 		}})
 }
 
@@ -445,7 +446,7 @@ func (h *Homeserver) DeleteThread(ctx context.Context, p Principal, threadID sno
 			if err != nil {
 				return discord.Channel{}, err
 			}
-			return before, h.forwardSimple(ctx, p, g, ActThreadDrop, threadID, 0, nil)
+			return before, h.forwardSimple(ctx, p, g, wire.ActThreadDrop, threadID, 0, nil)
 		}})
 }
 

@@ -1,0 +1,87 @@
+// Package remotefiles keeps the files that cross between homeservers: the
+// bytes of other homeservers' attachments and custom emoji, copied once
+// into this server's blob store when one of its users first asks, and this
+// server's users' uploads, lent to a guild's origin while the origin
+// handles their send and fetches them.
+package remotefiles
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+
+	"hearth/storage/blobs"
+)
+
+// Fetcher reads a file that server serves at path, at most limit bytes
+// (the federation adapter's signed client).
+type Fetcher interface {
+	Fetch(ctx context.Context, server, path string, limit int64) (io.ReadCloser, error)
+}
+
+// ErrKeep: a fetched file could not be kept (too large, or the blob store
+// failed); the server that serves it is not at fault.
+var ErrKeep = errors.New("fetched file not kept")
+
+// Copy fetches the file server serves at path into store and returns its
+// content hash. A file over limit bytes is refused, not truncated.
+func Copy(ctx context.Context, f Fetcher, store *blobs.Store, server, path string, limit int64) (string, error) {
+	body, err := f.Fetch(ctx, server, path, limit)
+	if err != nil {
+		return "", err
+	}
+	defer body.Close()
+	hash, _, err := store.Put(body, limit)
+	if err != nil {
+		return "", fmt.Errorf("fetch %s from %s: %w: %w", path, server, ErrKeep, err)
+	}
+	return hash, nil
+}
+
+// Lending records which uploads each peer may fetch: those of a send of
+// this server's users that the peer, a guild's origin, is handling. A hash
+// lent for two sends stays lent until both are done. The zero value is
+// ready to use.
+type Lending struct {
+	mu   sync.Mutex
+	lent map[string]map[string]int // hash → peer → sends
+}
+
+// Lend lets peer fetch the uploads of hashes until release is called.
+func (l *Lending) Lend(peer string, hashes []string) (release func()) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.lent == nil {
+		l.lent = map[string]map[string]int{}
+	}
+	for _, hash := range hashes {
+		if l.lent[hash] == nil {
+			l.lent[hash] = map[string]int{}
+		}
+		l.lent[hash][peer]++
+	}
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			l.mu.Lock()
+			defer l.mu.Unlock()
+			for _, hash := range hashes {
+				if l.lent[hash][peer]--; l.lent[hash][peer] <= 0 {
+					delete(l.lent[hash], peer)
+				}
+				if len(l.lent[hash]) == 0 {
+					delete(l.lent, hash)
+				}
+			}
+		})
+	}
+}
+
+// Lent reports whether peer may fetch the upload of hash now.
+func (l *Lending) Lent(peer, hash string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.lent[hash][peer] > 0
+}
