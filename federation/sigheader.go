@@ -196,10 +196,13 @@ func validKeyID(s string) bool {
 	return true
 }
 
-// ValidServerName reports whether s is a server name (spec conventions):
-// a DNS name, an IPv4 address or a bracketed IPv6 address, with an
-// optional port, at most 255 characters. A keyId naming anything else is
-// refused without fetching keys from it.
+// ValidServerName reports whether s is a server name in its one canonical
+// form (spec conventions): a lower-case DNS name, an IPv4 address or a
+// bracketed lower-case IPv6 address, with an optional port without leading
+// zeros, at most 255 characters. A keyId naming anything else is refused
+// without fetching keys from it: "A.example" would reach a.example's
+// machine and keys, and so give one server a second name, with a second
+// share of every per-peer limit and a second set of replicas.
 func ValidServerName(s string) bool {
 	if s == "" || len(s) > 255 {
 		return false
@@ -211,7 +214,7 @@ func ValidServerName(s string) bool {
 			return false
 		}
 		host, port = s[1:end], s[end+1:]
-		if ip := net.ParseIP(host); ip == nil || ip.To4() != nil || strings.Contains(host, "%") {
+		if ip := net.ParseIP(host); ip == nil || ip.To4() != nil || strings.Contains(host, "%") || host != strings.ToLower(host) {
 			return false
 		}
 		if port != "" {
@@ -237,8 +240,8 @@ func validPort(p string) bool {
 	return err == nil && n >= 1 && n <= 65535 && strconv.Itoa(n) == p
 }
 
-// validHostname reports a DNS name of letters, digits and hyphens (or a
-// dotted IPv4 address, which has that form too).
+// validHostname reports a DNS name of lower-case letters, digits and
+// hyphens (or a dotted IPv4 address, which has that form too).
 func validHostname(h string) bool {
 	if h == "" || len(h) > 253 {
 		return false
@@ -249,7 +252,7 @@ func validHostname(h string) bool {
 		}
 		for i := 0; i < len(label); i++ {
 			c := label[i]
-			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-') {
+			if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
 				return false
 			}
 		}

@@ -244,7 +244,9 @@ type KeyCache struct {
 	// fetching bounds the fetches running at once: each may hold a
 	// request for up to 30 s, and names are free to make up.
 	fetching chan struct{}
-	now      func() time.Time
+	// waiting bounds the callers waiting for fetches (maxKeyWaiters).
+	waiting chan struct{}
+	now     func() time.Time
 
 	mu sync.Mutex
 	// inflight shares one fetch among concurrent requests for a key. An
@@ -270,6 +272,13 @@ const (
 	// maxKeyFetches bounds the key fetches running at once; a request
 	// that would start another is refused as overloaded.
 	maxKeyFetches = 16
+	// maxKeyWaiters bounds the requests waiting for a key fetch at once,
+	// whichever keys they wait for; one more is refused as overloaded. A
+	// request waits holding one of the inbound slots (DefaultLimits), and
+	// a peer that names a key server that never answers must not be able
+	// to hold them all: this leaves three quarters of them to requests
+	// whose keys are known.
+	maxKeyWaiters = 16
 )
 
 type cachedKey struct {
@@ -285,7 +294,8 @@ func NewKeyCache(insecure bool) *KeyCache {
 	keys, _ := lru.New[string, cachedKey](keyCacheSize)      // only fails on a size <= 0
 	failed, _ := lru.New[string, time.Time](failedCacheSize) // idem
 	return &KeyCache{client: NewClient(insecure), insecure: insecure, keys: keys, failed: failed,
-		fetching: make(chan struct{}, maxKeyFetches), inflight: make(map[string]*fetch), now: time.Now}
+		fetching: make(chan struct{}, maxKeyFetches), waiting: make(chan struct{}, maxKeyWaiters),
+		inflight: make(map[string]*fetch), now: time.Now}
 }
 
 // Len reports how many keys and failed fetches the cache holds, and how
@@ -296,6 +306,9 @@ func (k *KeyCache) Len() (keys, failed, inflight int) {
 	return k.keys.Len(), k.failed.Len(), len(k.inflight)
 }
 
+// Waiting reports how many callers are waiting for key fetches.
+func (k *KeyCache) Waiting() int { return len(k.waiting) }
+
 // Key implements KeySource.
 func (k *KeyCache) Key(ctx context.Context, server, keyID string) (ed25519.PublicKey, error) {
 	id := server + "#" + keyID
@@ -304,6 +317,12 @@ func (k *KeyCache) Key(ctx context.Context, server, keyID string) (ed25519.Publi
 	}
 	if at, ok := k.failed.Get(id); ok && k.now().Sub(at) < failureTTL {
 		return nil, fmt.Errorf("keys of %s: fetch failed recently", server)
+	}
+	select {
+	case k.waiting <- struct{}{}:
+		defer func() { <-k.waiting }()
+	default:
+		return nil, fmt.Errorf("%w: %d requests waiting for keys", ErrOverloaded, maxKeyWaiters)
 	}
 	k.mu.Lock()
 	f, running := k.inflight[id]

@@ -520,6 +520,44 @@ func TestKeyCacheIsBounded(t *testing.T) {
 	if _, _, n := slow.Len(); n != 0 {
 		t.Fatalf("%d fetches still registered after they ended", n)
 	}
+
+	// Callers waiting for one slow key are bounded too: each holds an
+	// inbound slot while it waits, and one fetch must not hold them all.
+	release2 := make(chan struct{})
+	tarpit2 := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release2:
+		case <-r.Context().Done():
+		}
+		http.NotFound(w, r)
+	}))
+	defer tarpit2.Close()
+	host2 := strings.TrimPrefix(tarpit2.URL, "http://")
+	one := federation.NewKeyCache(true)
+	for range 16 {
+		go func() { // owned by the test: ends when the tarpit answers
+			_, err := one.Key(context.Background(), host2, "ed25519:0000000a")
+			errs <- err
+		}()
+	}
+	eventually(t, "16 callers waiting for one fetch", func() string {
+		if _, _, n := one.Len(); n != 1 || one.Waiting() != 16 {
+			return fmt.Sprintf("%d fetches, %d waiting", n, one.Waiting())
+		}
+		return ""
+	})
+	if _, err := one.Key(t.Context(), host2, "ed25519:0000000a"); !errors.Is(err, federation.ErrOverloaded) {
+		t.Fatalf("a 17th caller for the same key: %v, want overloaded", err)
+	}
+	close(release2)
+	for range 16 {
+		if err := <-errs; err == nil || errors.Is(err, federation.ErrOverloaded) {
+			t.Fatalf("a caller waiting for a fetch from a server without the key: %v", err)
+		}
+	}
+	if one.Waiting() != 0 {
+		t.Fatalf("%d callers still counted as waiting", one.Waiting())
+	}
 }
 
 // TestOutboundRefusesPrivateAddresses: without --insecure-federation the

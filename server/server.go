@@ -131,6 +131,9 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	if cfg.ServerName == "" {
 		cfg.ServerName = addr
 	}
+	if !federation.ValidServerName(cfg.ServerName) {
+		return nil, fmt.Errorf("server name %q is not a lower-case host name or IP address with an optional port (as in chat.example.org or 127.0.0.1:8080); pick another with --server-name", cfg.ServerName)
+	}
 	if cfg.PublicURL == "" {
 		cfg.PublicURL = "http://" + addr
 	}

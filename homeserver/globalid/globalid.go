@@ -27,10 +27,14 @@ func Format(id snowflake.ID, origin string) string {
 	return strconv.FormatUint(uint64(id), 10) + "@" + origin
 }
 
+// upper are the letters a server name never holds: names are compared as
+// strings, so each server has one spelling, its lower-case one.
+const upper = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
 // Parse splits a global ID into the ID on its origin and the origin.
 func Parse(s string) (string, string, bool) {
 	id, origin, ok := strings.Cut(s, "@")
-	if !ok || id == "" || origin == "" || len(id) > 20 || len(origin) > 255 {
+	if !ok || id == "" || origin == "" || len(id) > 20 || len(origin) > 255 || strings.ContainsAny(origin, upper) {
 		return "", "", false
 	}
 	for _, c := range id {

@@ -28,6 +28,7 @@ func TestParse(t *testing.T) {
 		{"123@", "", "", false},
 		{"12a@a.example", "", "", false},
 		{"-1@a.example", "", "", false},
+		{"1@A.example", "", "", false},
 		{"123456789012345678901@a.example", "", "", false},
 	}
 	for _, tc := range cases {
