@@ -1114,3 +1114,37 @@ func TestFederationModeration(t *testing.T) {
 	ok(t, bob.do(t, "DELETE", "/api/v10/channels/"+ch["id"].(string), nil), 200)
 	st.Expect(t, ann.do(t, "GET", "/api/v10/channels/"+fromB, nil), 404, st.Code(10003))
 }
+
+// TestFederatedPresenceAfterJoin: presence is told only when it changes,
+// yet a member who joins another server's guild shows present there at
+// once, and sees who is present there, with no change of status on
+// either side.
+func TestFederatedPresenceAfterJoin(t *testing.T) {
+	a, b := st.Start(t, st.Options{}), st.Start(t, st.Options{})
+	ann, bob := register(t, a, "ann"), register(t, b, "bob")
+	annGW := dialGateway(t, a, ann.tok)
+	ok(t, ann.do(t, "POST", "/api/v10/guilds", map[string]any{"name": "Lantern"}), 201)
+	g, general := ann.guildNamed(t, "Lantern")
+	code := ok(t, ann.do(t, "POST", "/api/v10/channels/"+general+"/invites", map[string]any{"max_age": 0}), 200)["code"].(string)
+	bobGW := dialGateway(t, b, bob.tok)
+	ok(t, bob.do(t, "POST", "/api/v10/invites/"+code+"@"+a.ServerName(), nil), 200)
+	bGuild, _ := bob.guildNamed(t, "Lantern")
+
+	idOn := func(u user, guild, name string) string {
+		for _, m := range list(t, u.do(t, "GET", "/api/v10/guilds/"+guild+"/members?limit=10", nil)) {
+			if usr := m["user"].(map[string]any); usr["username"] == name {
+				return usr["id"].(string)
+			}
+		}
+		t.Fatalf("no member %s in %s", name, guild)
+		return ""
+	}
+	bobOnA := idOn(ann, g, "bob")
+	annGW.until(t, "PRESENCE_UPDATE", func(d map[string]any) bool {
+		return d["guild_id"] == g && d["status"] == "online" && d["user"].(map[string]any)["id"] == bobOnA
+	})
+	annOnB := idOn(bob, bGuild, "ann")
+	bobGW.until(t, "PRESENCE_UPDATE", func(d map[string]any) bool {
+		return d["guild_id"] == bGuild && d["status"] == "online" && d["user"].(map[string]any)["id"] == annOnB
+	})
+}

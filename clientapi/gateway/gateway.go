@@ -53,9 +53,12 @@ type Gateway struct {
 	byUser   map[snowflake.ID]map[*session]struct{}
 	// presences are users' aggregated presences, other than offline.
 	presences map[snowflake.ID]presence
-	closing   bool
-	conns     sync.WaitGroup
-	running   atomic.Bool
+	// greeted are the users of other servers, by guild, whose presence
+	// this server has answered with its own users' (announcePresences).
+	greeted map[snowflake.ID]map[snowflake.ID]bool
+	closing bool
+	conns   sync.WaitGroup
+	running atomic.Bool
 	// barriers are the markers settle waits for, by token.
 	barriers sync.Map
 	// routed is, per log, the last event routed; owned by Run's goroutine.
@@ -106,6 +109,7 @@ func New(cfg Config) *Gateway {
 		byGuild:   make(map[snowflake.ID]map[*session]struct{}),
 		byUser:    make(map[snowflake.ID]map[*session]struct{}),
 		presences: make(map[snowflake.ID]presence),
+		greeted:   make(map[snowflake.ID]map[snowflake.ID]bool),
 		routed:    make(map[snowflake.ID]int64),
 		caughtUp:  newLatch(),
 		restored:  newLatch(),

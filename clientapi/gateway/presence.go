@@ -126,10 +126,7 @@ func (g *Gateway) presenceChanged(ctx context.Context, userID snowflake.ID) {
 		return
 	}
 	for _, gid := range guilds {
-		d, _ := json.Marshal(map[string]any{
-			"user": map[string]any{"id": userID}, "guild_id": gid, "status": now.Status,
-			"activities": now.Activities, "client_status": map[string]string{"web": now.Status},
-		})
+		d := presenceEvent(userID, gid, now)
 		g.mu.RLock()
 		targets := g.sessionsOf(g.byGuild[gid])
 		g.mu.RUnlock()
@@ -141,6 +138,51 @@ func (g *Gateway) presenceChanged(ctx context.Context, userID snowflake.ID) {
 		// For federation: peers with members in the guild, or its origin.
 		g.hs.Bus().Publish(storage.Event{LogID: gid, Type: homeserver.PresenceLocal, Payload: d, CreatedAt: time.Now()})
 	}
+}
+
+// presenceEvent is a user's presence in a guild, as PRESENCE_UPDATE and
+// federation carry it.
+func presenceEvent(userID, guildID snowflake.ID, p presence) []byte {
+	d, _ := json.Marshal(map[string]any{
+		"user": map[string]any{"id": userID}, "guild_id": guildID, "status": p.Status,
+		"activities": p.Activities, "client_status": map[string]string{"web": p.Status},
+	})
+	return d
+}
+
+// announcePresences publishes, for federation, presences that the other
+// servers of a guild cannot have seen change, since presence is told only
+// when it changes. When one of this server's users joins a guild (with
+// sessions here), that user's presence. And the first time the presence of
+// a user of another server arrives for a guild, those of this server's
+// users there who are not offline: that user's server has just joined, or
+// just come up, and would show them offline until they next change. (At a
+// join itself nothing is sent the other way: the joining server holds no
+// replica yet to show them in.) Sessions here learn presences from
+// GUILD_CREATE and need none of this.
+func (g *Gateway) announcePresences(guildID snowflake.ID, users []snowflake.ID) {
+	g.mu.RLock()
+	var out []storage.Event
+	for _, id := range users {
+		if p, ok := g.presences[id]; ok && p.Status != "offline" {
+			out = append(out, storage.Event{LogID: guildID, Type: homeserver.PresenceLocal, Payload: presenceEvent(id, guildID, p), CreatedAt: time.Now()})
+		}
+	}
+	g.mu.RUnlock()
+	g.hs.Bus().Publish(out...)
+}
+
+// localMembersLocked lists this server's users with sessions in a guild.
+func (g *Gateway) localMembersLocked(guildID snowflake.ID) []snowflake.ID {
+	seen := map[snowflake.ID]bool{}
+	var users []snowflake.ID
+	for s := range g.byGuild[guildID] {
+		if id := s.user.User.ID; !seen[id] {
+			seen[id] = true
+			users = append(users, id)
+		}
+	}
+	return users
 }
 
 // remotePresence tells the sessions of a guild the presence of a user of
@@ -161,13 +203,22 @@ func (g *Gateway) remotePresence(ev storage.Event) {
 		g.mu.Unlock()
 		return // this server's own user: its sessions decide
 	}
+	var greet []snowflake.ID
 	if p.Status == "offline" || statusRank[p.Status] == 0 {
 		delete(g.presences, p.User.ID)
 	} else {
 		g.presences[p.User.ID] = presence{Status: p.Status, Activities: p.Activities}.visible()
+		if !g.greeted[ev.LogID][p.User.ID] {
+			if g.greeted[ev.LogID] == nil {
+				g.greeted[ev.LogID] = map[snowflake.ID]bool{}
+			}
+			g.greeted[ev.LogID][p.User.ID] = true
+			greet = g.localMembersLocked(ev.LogID)
+		}
 	}
 	targets := g.sessionsOf(g.byGuild[ev.LogID])
 	g.mu.Unlock()
+	g.announcePresences(ev.LogID, greet)
 	for _, s := range targets {
 		if s.intents&intentGuildPresences != 0 && s.inGuild(ev.LogID) {
 			s.dispatch("PRESENCE_UPDATE", ev.Payload)

@@ -150,6 +150,9 @@ func (g *Gateway) route(ctx context.Context, ev storage.Event) {
 		for _, s := range joiner {
 			g.joined(ctx, s, guildID)
 		}
+		if len(joiner) > 0 {
+			g.announcePresences(guildID, []snowflake.ID{m.User.ID})
+		}
 	case "GUILD_MEMBER_REMOVE":
 		g.mu.RLock()
 		leaver := g.sessionsOf(g.byUser[m.User.ID])
