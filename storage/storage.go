@@ -53,6 +53,7 @@ type Reader interface {
 	FederationReader
 	GatewayReader
 	ApplicationReader
+	DeviceReader
 
 	// UserByID returns a user, or ErrNotFound.
 	UserByID(ctx context.Context, id snowflake.ID) (User, error)
@@ -82,6 +83,7 @@ type Tx interface {
 	FederationWriter
 	GatewayWriter
 	ApplicationWriter
+	DeviceWriter
 
 	// CreateUser inserts a user; ErrConflict when the name is taken
 	// (compared case-insensitively) or the origin pair exists.
@@ -97,8 +99,6 @@ type Tx interface {
 
 	// CreateSession records a sign-in.
 	CreateSession(ctx context.Context, s Session) error
-	// TouchSession records when a session was last used.
-	TouchSession(ctx context.Context, id snowflake.ID, at time.Time) error
 	// DeleteSession ends one session; ErrNotFound if it did not exist.
 	DeleteSession(ctx context.Context, id snowflake.ID) error
 	// DeleteUserSessions ends every session of a user except keep (0 keeps
@@ -145,6 +145,9 @@ type Session struct {
 	LastUsed  time.Time
 	// Client describes who signed in (user agent), for the user's own list.
 	Client string
+	// Address is where the session signed in from, or was last used
+	// from, for the same list.
+	Address string
 }
 
 // Event is one entry of an ordered log: a guild's, or a DM channel's.
