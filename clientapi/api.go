@@ -114,6 +114,7 @@ func (a *API) routesV10(r *gin.RouterGroup) {
 	r.POST("/auth/login", a.login)
 	r.POST("/auth/logout", a.auth, a.logout)
 	a.routesDevices(r)
+	a.routesAdmin(r)
 
 	r.GET("/users/@me", a.auth, a.me)
 	r.PATCH("/users/@me", a.auth, a.bodyLimit(profileMaxBody), a.updateMe)

@@ -46,6 +46,21 @@ type Client struct {
 	http       *http.Client
 	scheme     string
 	now        func() time.Time
+	// policy, when set, says which servers may be called at all.
+	policy Policy
+}
+
+// SetPolicy makes the client refuse, with ErrBlocked, every request to a
+// server policy does not let federate. Call it before the client is used.
+func (c *Client) SetPolicy(p Policy) { c.policy = p }
+
+// refused is ErrBlocked (as the domain's ErrForbidden, and unreachable for
+// the sender, which then waits) for a server the policy refuses.
+func (c *Client) refused(ctx context.Context, server string) error {
+	if c.policy == nil || c.policy(ctx, server) {
+		return nil
+	}
+	return fmt.Errorf("%s: %w: %w: %w", server, ErrBlocked, errUnreachable, homeserver.ErrForbidden)
 }
 
 // NewRemote makes the outbound side of federation; insecure allows plain
@@ -67,6 +82,9 @@ var errUnreachable = errors.New("peer unreachable")
 // do sends a signed request and decodes a 200 answer into out, reading at
 // most limit bytes. A refusal comes back as the domain error it names.
 func (c *Client) do(ctx context.Context, method, server, path string, body any, out any, limit int64) error {
+	if err := c.refused(ctx, server); err != nil {
+		return err
+	}
 	var raw []byte
 	if body != nil {
 		b, err := json.Marshal(body)
@@ -159,6 +177,9 @@ func (c *Client) Fetch(ctx context.Context, server, path string, limit int64) (i
 	if !strings.HasPrefix(path, "/") {
 		return nil, fmt.Errorf("fetch %q from %s: %w", path, server, homeserver.ErrNotFound)
 	}
+	if err := c.refused(ctx, server); err != nil {
+		return nil, err
+	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.scheme+server+path, nil)
 	if err != nil {
 		return nil, fmt.Errorf("fetch from %s: %w: %w", server, homeserver.ErrNotFound, err)
@@ -192,6 +213,9 @@ func limited(body io.ReadCloser, limit int64) io.ReadCloser {
 
 // FetchUpload implements homeserver.Remote.
 func (c *Client) FetchUpload(ctx context.Context, server, hash string, limit int64) (io.ReadCloser, error) {
+	if err := c.refused(ctx, server); err != nil {
+		return nil, err
+	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.scheme+server+"/_hearth/federation/v1/uploads/"+url.PathEscape(hash), bytes.NewReader(nil))
 	if err != nil {
 		return nil, fmt.Errorf("fetch upload from %s: %w: %w", server, homeserver.ErrUnavailable, err)

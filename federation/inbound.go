@@ -132,15 +132,19 @@ func (in *Inbound) holdPeer(r *http.Request, peer string) bool {
 }
 
 // reject answers, logs and counts a request refused before handling: 503
-// UNAVAILABLE when the server is overloaded, else 401 UNAUTHORIZED.
+// UNAVAILABLE when the server is overloaded, 403 FORBIDDEN for a server
+// not federated with, else 401 UNAUTHORIZED.
 func (in *Inbound) reject(w http.ResponseWriter, r *http.Request, err error) {
 	reason := Reason(err)
 	in.rejected.WithLabelValues(reason).Inc()
 	in.Log.Warn("federation request rejected", "reason", reason, "path", r.URL.Path, "remote", r.RemoteAddr, "err", err)
 	code, status := "UNAUTHORIZED", http.StatusUnauthorized
-	if errors.Is(err, ErrOverloaded) {
+	switch {
+	case errors.Is(err, ErrOverloaded):
 		code, status = "UNAVAILABLE", http.StatusServiceUnavailable
 		w.Header().Set("Retry-After", "1")
+	case errors.Is(err, ErrBlocked):
+		code, status = "FORBIDDEN", http.StatusForbidden
 	}
 	// A refused request's body is not wanted: closing the connection
 	// keeps net/http from reading up to 256 KiB of it to reuse the

@@ -2,6 +2,7 @@ package federation
 
 import (
 	"errors"
+	"hearth/homeserver/globalid"
 	"reflect"
 	"strings"
 	"testing"
@@ -55,8 +56,8 @@ func TestValidServerName(t *testing.T) {
 		"A.example": false, "a.Example:8448": false, "[2001:DB8::1]": false, "LOCALHOST": false,
 		strings.Repeat("a", 256): false,
 	} {
-		if got := ValidServerName(name); got != want {
-			t.Errorf("ValidServerName(%q) = %v, want %v", name, got, want)
+		if got := globalid.ValidServer(name); got != want {
+			t.Errorf("globalid.ValidServer(%q) = %v, want %v", name, got, want)
 		}
 	}
 }

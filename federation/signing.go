@@ -76,7 +76,34 @@ var (
 	// ErrOverloaded: too many federation requests are in flight (or key
 	// fetches running); the request is refused before any work.
 	ErrOverloaded = errors.New("too many federation requests in flight")
+	// ErrBlocked: this homeserver does not federate with the server (an
+	// administrator blocked it, or it is not on the allow list); nothing
+	// is fetched from it, accepted from it or sent to it.
+	ErrBlocked = errors.New("server not federated with")
 )
+
+// Policy reports whether this homeserver federates with a server now.
+type Policy func(ctx context.Context, server string) bool
+
+// PolicyKeys is keys for the servers policy lets federate, and ErrBlocked
+// for the others, before any key is fetched: a blocked server's requests
+// cost a header parse.
+func PolicyKeys(keys KeySource, policy Policy) KeySource {
+	return policyKeys{keys: keys, policy: policy}
+}
+
+type policyKeys struct {
+	keys   KeySource
+	policy Policy
+}
+
+// Key implements KeySource.
+func (p policyKeys) Key(ctx context.Context, server, keyID string) (ed25519.PublicKey, error) {
+	if !p.policy(ctx, server) {
+		return nil, fmt.Errorf("keys of %s: %w", server, ErrBlocked)
+	}
+	return p.keys.Key(ctx, server, keyID)
+}
 
 // Reason names a verification error for a metric label.
 func Reason(err error) string {
@@ -84,6 +111,7 @@ func Reason(err error) string {
 		err    error
 		reason string
 	}{
+		{ErrBlocked, "blocked"},
 		{ErrNoSignature, "missing_signature"}, {ErrBadSignature, "bad_signature"}, {ErrUnknownKey, "unknown_key"},
 		{ErrDateWindow, "date_window"}, {ErrDigest, "digest_mismatch"}, {ErrHeadersUnsign, "unsigned_headers"},
 		{ErrWrongHost, "wrong_host"}, {ErrMalformedSig, "malformed_signature"}, {ErrBadKeyID, "bad_key_id"},

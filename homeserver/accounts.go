@@ -32,39 +32,75 @@ type Registration struct {
 }
 
 // Register creates a local account and signs it in, returning its token.
+// The first account of a fresh homeserver administers it.
 func (h *Homeserver) Register(ctx context.Context, r Registration) (string, User, error) {
+	if h.cfg.Registration == RegistrationClosed {
+		return "", User{}, ErrRegistrationClosed
+	}
+	u, tok, err := h.createAccount(ctx, r, true)
+	return tok, u, err
+}
+
+// passwordHash hashes a new password under the hashing bound.
+func (h *Homeserver) passwordHash(ctx context.Context, pw string) (string, error) {
+	var hash string
+	var err error
+	if werr := h.hash(ctx, func() { hash, err = password.Hash(pw, h.cfg.Password) }); werr != nil {
+		return "", werr
+	}
+	if err != nil {
+		return "", fmt.Errorf("hash password: %w", err)
+	}
+	return hash, nil
+}
+
+// createAccount makes a local account, signed in (with a token) when
+// signIn is set.
+func (h *Homeserver) createAccount(ctx context.Context, r Registration, signIn bool) (User, string, error) {
 	v := &ValidationError{}
 	validateUsername(v, "username", r.Username)
 	validatePassword(v, "password", r.Password)
 	if err := v.Err(); err != nil {
-		return "", User{}, err
+		return User{}, "", err
 	}
-	var hash string
-	var err error
-	if werr := h.hash(ctx, func() { hash, err = password.Hash(r.Password, h.cfg.Password) }); werr != nil {
-		return "", User{}, werr
-	}
+	hash, err := h.passwordHash(ctx, r.Password)
 	if err != nil {
-		return "", User{}, fmt.Errorf("register: %w", err)
+		return User{}, "", err
 	}
 	now := h.now()
 	u := storage.User{ID: h.cfg.IDs.Next(), Username: r.Username, PasswordHash: hash, CreatedAt: now}
 	s := h.newSession(u.ID, r.Device, now)
+	first := false
 	err = h.update(ctx, func(tx storage.Tx, _ *events) error {
+		n, err := tx.LocalUserCount(ctx)
+		if err != nil {
+			return err
+		}
 		if err := tx.CreateUser(ctx, u); err != nil {
 			return err
+		}
+		if first = n == 0; first {
+			if err := tx.SetAdmin(ctx, u.ID, true, now); err != nil {
+				return err
+			}
+		}
+		if !signIn {
+			return nil
 		}
 		return tx.CreateSession(ctx, s)
 	})
 	if errors.Is(err, storage.ErrConflict) {
-		return "", User{}, errUsernameTaken("username")
+		return User{}, "", errUsernameTaken("username")
 	}
 	if err != nil {
-		return "", User{}, storeErr("register", err)
+		return User{}, "", storeErr("register", err)
 	}
-	h.log.Info("account registered", "user_id", u.ID, "username", u.Username)
+	h.log.Info("account registered", "user_id", u.ID, "username", u.Username, "admin", first)
+	if !signIn {
+		return userFrom(u), "", nil
+	}
 	tok, err := h.token(u.ID, s.ID, now)
-	return tok, userFrom(u), err
+	return userFrom(u), tok, err
 }
 
 // ErrInvalidLogin is the one answer to a wrong name or a wrong password, so

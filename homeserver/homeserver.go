@@ -45,6 +45,12 @@ type Config struct {
 	MaxMessageLength int
 	// MaxUploadSize bounds one attachment in bytes; zero means 25 MiB.
 	MaxUploadSize int64
+	// Registration is RegistrationOpen (the default, when empty) or
+	// RegistrationClosed.
+	Registration string
+	// FederationAllowList federates only with the servers an
+	// administrator allows, instead of with every server not blocked.
+	FederationAllowList bool
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	Log *slog.Logger
@@ -70,6 +76,8 @@ type Homeserver struct {
 	remote Remote
 	// replicas serialises the application of each replica's events.
 	replicas keyedMutex
+	// policy caches the federation rules (admin.go).
+	policy federationPolicy
 	// lending holds the uploads a peer may fetch while it handles a send
 	// of one of this server's users.
 	lending remotefiles.Lending
@@ -108,6 +116,13 @@ func New(cfg Config) (*Homeserver, error) {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	switch cfg.Registration {
+	case "":
+		cfg.Registration = RegistrationOpen
+	case RegistrationOpen, RegistrationClosed:
+	default:
+		return nil, fmt.Errorf("homeserver: registration %q is neither %q nor %q", cfg.Registration, RegistrationOpen, RegistrationClosed)
 	}
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)

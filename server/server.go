@@ -27,6 +27,7 @@ import (
 	"hearth/clientapi/gateway"
 	"hearth/federation"
 	"hearth/homeserver"
+	"hearth/homeserver/globalid"
 	"hearth/homeserver/password"
 	"hearth/metrics"
 	"hearth/snowflake"
@@ -76,6 +77,11 @@ type Config struct {
 	// FederationLimits bound inbound federation requests (in flight, per
 	// peer, body read time); zero fields mean federation.DefaultLimits.
 	FederationLimits federation.Limits
+	// Registration is "open" (the default, when empty) or "closed".
+	Registration string
+	// FederationAllowList federates only with the servers an
+	// administrator allows.
+	FederationAllowList bool
 }
 
 // Server is a homeserver process, listening but not yet serving until Serve.
@@ -131,7 +137,7 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	if cfg.ServerName == "" {
 		cfg.ServerName = addr
 	}
-	if !federation.ValidServerName(cfg.ServerName) {
+	if !globalid.ValidServer(cfg.ServerName) {
 		return nil, fmt.Errorf("server name %q is not a lower-case host name or IP address with an optional port (as in chat.example.org or 127.0.0.1:8080); pick another with --server-name", cfg.ServerName)
 	}
 	if cfg.PublicURL == "" {
@@ -169,8 +175,10 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 		Log:        cfg.Log,
 		PublicURL:  cfg.PublicURL,
 		// Message and upload limits: Config's, zero meaning the defaults.
-		MaxMessageLength: cfg.MaxMessageLength,
-		MaxUploadSize:    cfg.MaxUploadSize,
+		MaxMessageLength:    cfg.MaxMessageLength,
+		MaxUploadSize:       cfg.MaxUploadSize,
+		Registration:        cfg.Registration,
+		FederationAllowList: cfg.FederationAllowList,
 	})
 	if err != nil {
 		return nil, err
@@ -189,8 +197,10 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	api := clientapi.New(clientapi.Config{Homeserver: hs, Log: cfg.Log, RateLimit: cfg.RateLimit,
 		MaxUpload: cfg.MaxUploadSize, GatewayURL: wsURL})
 	disc := &federation.Discovery{ServerName: cfg.ServerName, PublicURL: cfg.PublicURL, Version: Version, Key: key}
-	inbound := federation.NewInbound(cfg.ServerName, federation.NewKeyCache(cfg.InsecureFederation), cfg.Log, reg, cfg.FederationLimits)
+	keys := federation.PolicyKeys(federation.NewKeyCache(cfg.InsecureFederation), hs.PeerAllowed)
+	inbound := federation.NewInbound(cfg.ServerName, keys, cfg.Log, reg, cfg.FederationLimits)
 	remote := federation.NewRemote(cfg.ServerName, key, cfg.InsecureFederation)
+	remote.SetPolicy(hs.PeerAllowed)
 	hs.SetRemote(remote)
 	sender := federation.NewSender(hs, remote, cfg.Log, reg)
 	inbound.Serve(hs, sender.Refresh, sender.Wake)

@@ -54,6 +54,7 @@ type Reader interface {
 	GatewayReader
 	ApplicationReader
 	DeviceReader
+	AdminReader
 
 	// UserByID returns a user, or ErrNotFound.
 	UserByID(ctx context.Context, id snowflake.ID) (User, error)
@@ -84,6 +85,7 @@ type Tx interface {
 	GatewayWriter
 	ApplicationWriter
 	DeviceWriter
+	AdminWriter
 
 	// CreateUser inserts a user; ErrConflict when the name is taken
 	// (compared case-insensitively) or the origin pair exists.

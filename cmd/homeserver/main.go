@@ -28,13 +28,19 @@ func main() {
 	gin.SetMode(gin.ReleaseMode)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Args[1:], os.Getenv, os.Stderr); err != nil {
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintf(os.Stderr, "hearth: %v\n", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
+func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	// "homeserver admin [flags] COMMAND" administers the homeserver the
+	// same flags name, instead of serving it.
+	adminMode := isAdmin(args)
+	if adminMode {
+		args = args[1:]
+	}
 	fs := flag.NewFlagSet("homeserver", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var (
@@ -50,11 +56,20 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	fs.StringVar(&cfg.PublicURL, "public-url", "", "base URL clients and peers reach this server at (default: http://<listen>)")
 	fs.BoolVar(&cfg.InsecureFederation, "insecure-federation", false, "allow plain-http and private/loopback federation peers (development and tests only)")
 	fs.BoolVar(&cfg.RateLimit, "rate-limit", true, "enforce client API rate limits")
+	fs.StringVar(&cfg.Registration, "registration", "open", "who may register: open, or closed (accounts made with `homeserver admin create-user`)")
+	fs.BoolVar(&cfg.FederationAllowList, "federation-allowlist", false, "federate only with the servers allowed by `homeserver admin allow SERVER`")
 	fs.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	fs.BoolVar(&logJSON, "log-json", false, "log JSON lines instead of text")
 	fs.StringVar(&pprof, "pprof", "", "serve Go's pprof profiles on this address (such as 127.0.0.1:6060); off when empty")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if adminMode {
+		if err := applyEnv(fs, getenv); err != nil {
+			return err
+		}
+		cfg.Log = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+		return admin(ctx, cfg, fs.Args(), getenv, stdin, stdout)
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected argument %q (see -help)", fs.Arg(0))

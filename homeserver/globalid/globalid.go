@@ -14,6 +14,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"regexp"
 	"strconv"
 	"strings"
@@ -25,6 +26,70 @@ import (
 // Format writes a global ID.
 func Format(id snowflake.ID, origin string) string {
 	return strconv.FormatUint(uint64(id), 10) + "@" + origin
+}
+
+// ValidServer reports whether s is a server name in its one canonical
+// form (spec conventions): a lower-case DNS name, an IPv4 address or a
+// bracketed lower-case IPv6 address, with an optional port without leading
+// zeros, at most 255 characters. A keyId naming anything else is refused
+// without fetching keys from it: "A.example" would reach a.example's
+// machine and keys, and so give one server a second name, with a second
+// share of every per-peer limit and a second set of replicas.
+func ValidServer(s string) bool {
+	if s == "" || len(s) > 255 {
+		return false
+	}
+	host, port := s, ""
+	if strings.HasPrefix(s, "[") {
+		end := strings.IndexByte(s, ']')
+		if end < 0 {
+			return false
+		}
+		host, port = s[1:end], s[end+1:]
+		if ip := net.ParseIP(host); ip == nil || ip.To4() != nil || strings.Contains(host, "%") || host != strings.ToLower(host) {
+			return false
+		}
+		if port != "" {
+			p, ok := strings.CutPrefix(port, ":")
+			return ok && validPort(p)
+		}
+		return true
+	}
+	if i := strings.LastIndexByte(s, ':'); i >= 0 {
+		host, port = s[:i], s[i+1:]
+		if !validPort(port) {
+			return false
+		}
+	}
+	return validHostname(host)
+}
+
+func validPort(p string) bool {
+	if p == "" || len(p) > 5 || p[0] == '0' {
+		return false
+	}
+	n, err := strconv.Atoi(p)
+	return err == nil && n >= 1 && n <= 65535 && strconv.Itoa(n) == p
+}
+
+// validHostname reports a DNS name of lower-case letters, digits and
+// hyphens (or a dotted IPv4 address, which has that form too).
+func validHostname(h string) bool {
+	if h == "" || len(h) > 253 {
+		return false
+	}
+	for label := range strings.SplitSeq(h, ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return false
+		}
+		for i := 0; i < len(label); i++ {
+			c := label[i]
+			if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // upper are the letters a server name never holds: names are compared as

@@ -69,6 +69,9 @@ type Options struct {
 	GatewayHeartbeat time.Duration
 	// FederationLimits overrides the inbound federation limits.
 	FederationLimits federation.Limits
+	// Registration and FederationAllowList are the server's.
+	Registration        string
+	FederationAllowList bool
 }
 
 // Server is a running test homeserver.
@@ -102,19 +105,21 @@ func Start(t testing.TB, o Options) *Server {
 		o.Database = storagetest.PostgresURL(t)
 	}
 	srv, err := server.New(context.Background(), server.Config{
-		Listen:             o.Listen,
-		DataDir:            o.DataDir,
-		Database:           o.Database,
-		ServerName:         o.ServerName,
-		InsecureFederation: true,
-		RateLimit:          o.RateLimit,
-		Password:           cheap,
-		TokenTTL:           o.TokenTTL,
-		MaxUploadSize:      o.MaxUploadSize,
-		Now:                o.Now,
-		ShutdownTimeout:    5 * time.Second,
-		GatewayHeartbeat:   o.GatewayHeartbeat,
-		FederationLimits:   o.FederationLimits,
+		Listen:              o.Listen,
+		DataDir:             o.DataDir,
+		Database:            o.Database,
+		ServerName:          o.ServerName,
+		InsecureFederation:  true,
+		RateLimit:           o.RateLimit,
+		Password:            cheap,
+		TokenTTL:            o.TokenTTL,
+		MaxUploadSize:       o.MaxUploadSize,
+		Now:                 o.Now,
+		ShutdownTimeout:     5 * time.Second,
+		GatewayHeartbeat:    o.GatewayHeartbeat,
+		FederationLimits:    o.FederationLimits,
+		Registration:        o.Registration,
+		FederationAllowList: o.FederationAllowList,
 	})
 	if err != nil {
 		t.Fatalf("start homeserver: %v", err)

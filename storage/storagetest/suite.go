@@ -27,6 +27,7 @@ func Run(t *testing.T, open func(t *testing.T) storage.Store) {
 		{"Sessions", testSessions},
 		{"LinkCodes", testLinkCodes},
 		{"RecoveryCodes", testRecoveryCodes},
+		{"InstanceAdmin", testInstanceAdmin},
 		{"EventLogOrder", testEventLogOrder},
 		{"AppendEventsBatch", testAppendEventsBatch},
 		{"CreateMessagesBatch", testCreateMessagesBatch},

@@ -1,0 +1,65 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+
+	"hearth/homeserver"
+	"hearth/homeserver/globalid"
+	"hearth/snowflake"
+	"hearth/storage/blobs"
+)
+
+// Admin opens a homeserver's data (its data dir, or the database cfg
+// names) for the operator's command line, without serving: a homeserver is
+// administered whether it runs or not. The running server sees what the
+// command line changes: administration is read from the database on each
+// check, federation rules within seconds. done releases what it opened.
+func Admin(ctx context.Context, cfg Config) (adm *homeserver.Admin, done func() error, err error) {
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.DataDir == "" {
+		cfg.DataDir = "data"
+	}
+	if cfg.ServerName == "" {
+		cfg.ServerName = cfg.Listen
+	}
+	if cfg.ServerName == "" {
+		cfg.ServerName = "127.0.0.1:8080"
+	}
+	if !globalid.ValidServer(cfg.ServerName) {
+		return nil, nil, fmt.Errorf("server name %q is not a lower-case host name or IP address with an optional port; give the one the server runs with (--server-name)", cfg.ServerName)
+	}
+	if err := checkDataDir(cfg.DataDir); err != nil {
+		return nil, nil, err
+	}
+	store, err := openStore(ctx, cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer func() {
+		if err != nil {
+			store.Close()
+		}
+	}()
+	tokenKey, err := loadOrCreateSecret(filepath.Join(cfg.DataDir, "token.key"))
+	if err != nil {
+		return nil, nil, err
+	}
+	files, err := blobs.Open(filepath.Join(cfg.DataDir, "files"))
+	if err != nil {
+		return nil, nil, err
+	}
+	hs, err := homeserver.New(homeserver.Config{
+		ServerName: cfg.ServerName, Store: store, Blobs: files, IDs: snowflake.NewGenerator(nodeID()),
+		TokenKey: tokenKey, Password: cfg.Password, Now: cfg.Now, Log: cfg.Log, PublicURL: cfg.PublicURL,
+		Registration: cfg.Registration, FederationAllowList: cfg.FederationAllowList,
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return hs.OperatorAdmin(), store.Close, nil
+}
