@@ -958,6 +958,21 @@ func (h *Homeserver) remoteJoin(ctx context.Context, p Principal, server, code s
 		return discord.Invite{}, fmt.Errorf("join on %s: snapshot of guild %q: %w", server, head.ID, ErrForbidden)
 	}
 	raw, _, _ := globalid.Parse(head.ID)
+	// A replica that exists already (its member left and comes back, or
+	// another member joins) is written by its origin's pushes too: the
+	// snapshot goes in under the replica's lock, as they do, and the
+	// catch-up after it too, or a push and the snapshot both add the same
+	// member at once.
+	locked := snowflake.ID(0)
+	if m, err := h.store.FederatedID(ctx, server, raw); err == nil {
+		if _, ok := h.replicaGuild(ctx, m.Local); ok {
+			unlock := h.replicas.lock(m.Local)
+			defer unlock()
+			locked = m.Local
+		}
+	} else if !errors.Is(err, storage.ErrNotFound) {
+		return discord.Invite{}, storeErr("remote join", err)
+	}
 	var inv discord.Invite
 	var guildID snowflake.ID
 	existing := false
@@ -1075,11 +1090,16 @@ func (h *Homeserver) remoteJoin(ctx context.Context, p Principal, server, code s
 	if err != nil {
 		return discord.Invite{}, domainErr("remote join", err)
 	}
-	if existing {
+	switch {
+	case existing && locked == guildID:
+		if err := h.pullLocked(ctx, guildID, snap.Seq); err != nil {
+			return discord.Invite{}, err
+		}
+	case existing:
 		if err := h.catchUp(ctx, guildID, snap.Seq); err != nil {
 			return discord.Invite{}, err
 		}
-	} else {
+	default:
 		h.later(func(ctx context.Context) { h.fetchMembers(ctx, guildID) })
 	}
 	return inv, nil
