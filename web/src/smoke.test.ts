@@ -1,2 +1,0 @@
-import { expect, test } from 'vitest';
-test('bigint', () => expect(BigInt('10') > BigInt('9')).toBe(true));
