@@ -2,7 +2,7 @@
 // client, know their own names, and federate with each other.
 import { expect, test } from '@playwright/test';
 import { Api, uniq } from './helpers';
-import { servers } from './servers';
+import { restartServer, servers } from './servers';
 
 test('A and B answer discovery and serve the client', async ({ request }) => {
   const { A, B } = servers();
@@ -27,4 +27,19 @@ test('a user of B joins a guild of A with code@A (REST)', async () => {
   await expect
     .poll(async () => (await bob.call<any[]>('GET', '/users/@me/guilds')).some((g) => g.name === guild.name))
     .toBe(true);
+});
+
+test('restarting A (SIGTERM, then SIGKILL) keeps its port and data', async () => {
+  const { A } = servers();
+  const alice = await Api.register(A, uniq('alice'));
+  const { guild } = await alice.createGuild(uniq('kept'));
+  for (const signal of ['SIGTERM', 'SIGKILL'] as const) {
+    const oldPid = servers().A.pid;
+    const again = await restartServer('A', signal);
+    expect(again.port).toBe(A.port);
+    expect(again.pid).not.toBe(oldPid);
+    expect(servers().A.pid).toBe(again.pid);
+    const g = await new Api(again, alice.token).call('GET', `/guilds/${guild.id}`);
+    expect(g.name).toBe(guild.name);
+  }
 });

@@ -180,3 +180,6 @@ export function png(w: number, h: number, rgb: [number, number, number] = [200, 
     chunk('IEND', Buffer.alloc(0)),
   ]);
 }
+
+/** A loopback port nobody listens on at this moment (for "server is down"). */
+export { freePort as freePortNow } from './servers';
