@@ -16,6 +16,7 @@ import {
   removeByKey,
   removeMessage,
   setStateByKey,
+  trimWindow,
   updateMessage,
   type ChatMessage,
   type Window,
@@ -65,6 +66,9 @@ export class Account {
   users = new SvelteMap<string, User>();
   windows = new SvelteMap<string, Window>();
   typing = new SvelteMap<string, ReadonlyMap<string, number>>();
+  /** Upload progress (0–1) of pending rows with files, by row key. */
+  uploads = new SvelteMap<string, number>();
+  private aborts = new Map<string, AbortController>();
   status = $state<Status>('online');
   customStatus = $state('');
   /** Idle set by the idle timer, not by hand: activity brings back online. */
@@ -410,7 +414,7 @@ export class Account {
       const page = await this.api.get<Message[]>(`/channels/${channel}/messages`, { before: first.id, limit: PAGE });
       for (const m of page) this.rememberUser(m.author);
       const cur = this.windows.get(channel) ?? w;
-      this.windows.set(channel, mergePage(cur, page, 'before', PAGE));
+      this.windows.set(channel, mergePage(cur, page, 'before', PAGE, Infinity));
       return page.length > 0;
     } finally {
       this.fetching.delete(channel);
@@ -426,10 +430,19 @@ export class Account {
     try {
       const page = await this.api.get<Message[]>(`/channels/${channel}/messages`, { after: last.id, limit: PAGE });
       const cur = this.windows.get(channel) ?? w;
-      this.windows.set(channel, mergePage(cur, page, 'after', PAGE));
+      this.windows.set(channel, mergePage(cur, page, 'after', PAGE, Infinity));
       return page.length > 0;
     } finally {
       this.fetching.delete(channel);
+    }
+  }
+
+  /** Drops messages beyond the cap on the side away from the reader. */
+  trim(channel: string, keep: 'start' | 'end') {
+    const w = this.windows.get(channel);
+    if (w) {
+      const t = trimWindow(w, keep);
+      if (t !== w) this.windows.set(channel, t);
     }
   }
 
@@ -480,7 +493,7 @@ export class Account {
   }
 
   /** An optimistic send: a pending row now, reconciled by nonce with the server's answer or MESSAGE_CREATE. */
-  async send(channel: string, content: string, opts: { replyTo?: string; files?: File[]; spoiler?: boolean; onProgress?: (f: number) => void; signal?: AbortSignal } = {}) {
+  async send(channel: string, content: string, opts: { replyTo?: string; files?: File[]; spoiler?: boolean } = {}) {
     const nonce = this.newNonce();
     const me = this.user!;
     const ref = opts.replyTo ? this.windows.get(channel)?.msgs.find((m) => m.id === opts.replyTo) : undefined;
@@ -505,12 +518,19 @@ export class Account {
 
   private pendingFiles = new Map<string, { files: File[]; spoiler?: boolean }>();
 
-  private async deliver(channel: string, row: ChatMessage, opts: { files?: File[]; spoiler?: boolean; onProgress?: (f: number) => void; signal?: AbortSignal }) {
+  private async deliver(channel: string, row: ChatMessage, opts: { files?: File[]; spoiler?: boolean; signal?: AbortSignal }) {
     const body: Record<string, unknown> = { content: row.content, nonce: row.nonce, enforce_nonce: true };
     if (row.message_reference?.message_id) body.message_reference = { message_id: row.message_reference.message_id, fail_if_not_exists: false };
     const files = opts.files ?? this.pendingFiles.get(row.key)?.files ?? [];
     const spoiler = opts.spoiler ?? this.pendingFiles.get(row.key)?.spoiler;
-    if (files.length) this.pendingFiles.set(row.key, { files, spoiler });
+    let signal = opts.signal;
+    if (files.length) {
+      this.pendingFiles.set(row.key, { files, spoiler });
+      const ctl = new AbortController();
+      this.aborts.set(row.key, ctl);
+      signal = ctl.signal;
+      this.uploads.set(row.key, 0);
+    }
     try {
       let m: Message;
       if (files.length) {
@@ -518,15 +538,19 @@ export class Account {
         body.attachments = files.map((f, i) => ({ id: i, filename: spoiler ? 'SPOILER_' + f.name : f.name }));
         form.append('payload_json', JSON.stringify(body));
         files.forEach((f, i) => form.append(`files[${i}]`, f, spoiler ? 'SPOILER_' + f.name : f.name));
-        m = await this.api.upload<Message>(`/channels/${channel}/messages`, form, opts.onProgress ?? (() => {}), opts.signal);
+        m = await this.api.upload<Message>(`/channels/${channel}/messages`, form, (f) => this.uploads.set(row.key, f), signal);
       } else {
         m = await this.api.post<Message>(`/channels/${channel}/messages`, body);
       }
       this.pendingFiles.delete(row.key);
+      this.uploads.delete(row.key);
+      this.aborts.delete(row.key);
       const w = this.windows.get(channel);
       if (w) this.windows.set(channel, insertLive(w, { ...m, nonce: row.nonce }));
     } catch (e) {
       const w = this.windows.get(channel);
+      this.uploads.delete(row.key);
+      this.aborts.delete(row.key);
       if (e instanceof DOMException && e.name === 'AbortError') {
         this.pendingFiles.delete(row.key);
         if (w) this.windows.set(channel, removeByKey(w, row.key));
@@ -535,6 +559,10 @@ export class Account {
       const reason = e instanceof ApiError ? e.reason : e instanceof Error ? e.message : 'The message could not be sent.';
       if (w) this.windows.set(channel, setStateByKey(w, row.key, { state: 'failed', error: reason }));
     }
+  }
+
+  cancelUpload(key: string) {
+    this.aborts.get(key)?.abort();
   }
 
   async retry(channel: string, key: string) {

@@ -39,7 +39,7 @@ function byId(a: ChatMessage, b: ChatMessage) {
  * The page is newest first, as Discord answers; `limit` tells whether the
  * page was full (a short page means the end in that direction).
  */
-export function mergePage(w: Window, page: readonly Message[], dir: 'before' | 'after' | 'latest', limit: number): Window {
+export function mergePage(w: Window, page: readonly Message[], dir: 'before' | 'after' | 'latest', limit: number, cap = WINDOW_CAP): Window {
   const known = new Map<string, ChatMessage>();
   for (const m of w.msgs) known.set(m.id, m);
   const pending = w.msgs.filter((m) => m.state);
@@ -65,16 +65,26 @@ export function mergePage(w: Window, page: readonly Message[], dir: 'before' | '
     if (short) atStart = true;
   }
   if (dir === 'after' && short) atEnd = true;
-  if (msgs.length > WINDOW_CAP) {
+  if (msgs.length > cap) {
     if (dir === 'before') {
-      msgs = msgs.slice(0, WINDOW_CAP);
+      msgs = msgs.slice(0, cap);
       atEnd = false;
     } else {
-      msgs = msgs.slice(msgs.length - WINDOW_CAP);
+      msgs = msgs.slice(msgs.length - cap);
       atStart = false;
     }
   }
   return { msgs, atStart, atEnd };
+}
+
+/**
+ * Enforces the cap by dropping the side away from the reader. The list calls
+ * this apart from a prepend, so the drop never moves what is on screen.
+ */
+export function trimWindow(w: Window, keep: 'start' | 'end', cap = WINDOW_CAP): Window {
+  if (w.msgs.length <= cap) return w;
+  if (keep === 'start') return { msgs: w.msgs.slice(0, cap), atStart: w.atStart, atEnd: false };
+  return { msgs: w.msgs.slice(w.msgs.length - cap), atStart: false, atEnd: w.atEnd };
 }
 
 /**
