@@ -157,7 +157,13 @@ export function setStateByKey(w: Window, key: string, patch: Partial<ChatMessage
 
 export function removeMessage(w: Window, id: string): Window {
   const msgs = w.msgs.filter((x) => x.id !== id);
-  return msgs.length === w.msgs.length ? w : { ...w, msgs };
+  if (msgs.length === w.msgs.length) return w;
+  // Replies to it now quote a deleted message, as on Discord.
+  for (let i = 0; i < msgs.length; i++) {
+    const m = msgs[i]!;
+    if (m.referenced_message && m.referenced_message.id === id) msgs[i] = { ...m, referenced_message: null };
+  }
+  return { ...w, msgs };
 }
 
 export function removeByKey(w: Window, key: string): Window {
