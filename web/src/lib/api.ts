@@ -57,6 +57,8 @@ export class Api {
   token: string;
   /** Called once when the server says the token is no longer valid. */
   onUnauthorized?: () => void;
+  /** Called when the server answered: a gateway waiting to reconnect may try now. */
+  onReachable?: () => void;
   /** Called while waiting out a rate limit (seconds), for a countdown. */
   onRateLimited?: (seconds: number) => void;
   private readonly fetcher: Fetcher;
@@ -102,6 +104,7 @@ export class Api {
         await sleep(wait * 1000);
         continue;
       }
+      if (res.status < 500) this.onReachable?.();
       return parseAnswer<T>(res, () => this.onUnauthorized?.());
     }
   }

@@ -29,9 +29,11 @@ export interface GatewayOptions {
 const OP = { DISPATCH: 0, HEARTBEAT: 1, IDENTIFY: 2, PRESENCE: 3, RESUME: 6, RECONNECT: 7, INVALID_SESSION: 9, HELLO: 10, ACK: 11 } as const;
 
 export function backoffDelay(attempt: number, rand = Math.random): number {
-  const base = Math.min(30_000, 1000 * 2 ** Math.min(attempt, 5));
-  // Full jitter between half and all of the step, so a restarted server is
-  // not hit by every client in the same millisecond.
+  // A restart is usually over in seconds: try every ~2 s for the first
+  // half minute, then back off exponentially up to 30 s. The jitter (half to
+  // all of the step) keeps a restarted server from being hit by every client
+  // in the same millisecond.
+  const base = attempt < 12 ? Math.min(2000, 500 * (attempt + 1)) : Math.min(30_000, 2000 * 2 ** Math.min(attempt - 11, 4));
   return Math.round(base / 2 + (rand() * base) / 2);
 }
 

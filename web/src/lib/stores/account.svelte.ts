@@ -87,6 +87,9 @@ export class Account {
     this.onExpired = onExpired;
     this.api = new Api(stored.clientApi, stored.token);
     this.api.onUnauthorized = () => this.onExpired(this);
+    this.api.onReachable = () => {
+      if (this.connection === 'backoff') this.gateway.poke();
+    };
     this.gateway = new Gateway({
       url: stored.gateway,
       token: stored.token,
