@@ -176,20 +176,31 @@ test('alice sees bob typing and present', async () => {
   await expect(alice.page.getByRole('status').filter({ hasText: new RegExp(`${bob.name}.*typing`) })).toBeVisible();
   await composer(bob.page).fill('');
   const members = alice.page.getByRole('complementary', { name: 'Members' });
-  await expect(members.getByRole('listitem', { name: new RegExp(`${bob.name}.*online`, 'i') })).toBeVisible();
   await expect(members.getByRole('listitem', { name: new RegExp(`${alice.name}.*online`, 'i') })).toBeVisible();
+  // A server learns a remote user's presence from its next change (spec §16),
+  // so bob changes his: Do Not Disturb, then Online again; alice sees both.
+  const setStatus = async (label: string) => {
+    await bob.page.getByRole('button', { name: 'Set status', exact: true }).click();
+    await bob.page.getByRole('group', { name: 'Status' }).getByRole('button', { name: label, exact: true }).click();
+  };
+  await setStatus('Do Not Disturb');
+  await expect(members.getByRole('listitem', { name: new RegExp(`${bob.name}.*(dnd|do not disturb)`, 'i') })).toBeVisible();
+  await setStatus('Online');
+  await expect(members.getByRole('listitem', { name: new RegExp(`${bob.name}.*online`, 'i') })).toBeVisible();
 });
 
 test('alice opens a DM with bob@B; messages flow both ways', async () => {
   const { B } = servers();
   const hi = `dm-hi-${run}`;
   const back = `dm-back-${run}`;
+  await alice.page.getByRole('navigation', { name: 'Servers' }).getByRole('link', { name: 'Direct Messages', exact: true }).click();
   await alice.page.getByRole('button', { name: 'New direct message' }).click();
   await alice.page.getByRole('textbox', { name: 'Recipient' }).fill(`${bob.name}@${B.host}`);
   await alice.page.getByRole('button', { name: 'Open', exact: true }).click();
   const aliceBox = alice.page.getByRole('textbox', { name: new RegExp(`^Message @${bob.name}`) });
   await aliceBox.fill(hi);
   await aliceBox.press('Enter');
+  await bob.page.getByRole('navigation', { name: 'Servers' }).getByRole('link', { name: 'Direct Messages', exact: true }).click();
   const bobDMs = bob.page.getByRole('navigation', { name: 'Direct Messages' });
   await bobDMs.getByRole('link', { name: new RegExp(alice.name) }).click();
   const bobBox = bob.page.getByRole('textbox', { name: new RegExp(`^Message @${alice.name}`) });
