@@ -27,6 +27,7 @@ import (
 	"hearth/clientapi/gateway"
 	"hearth/federation"
 	"hearth/homeserver"
+	"hearth/homeserver/media"
 	"hearth/homeserver/password"
 	"hearth/metrics"
 	"hearth/snowflake"
@@ -183,8 +184,14 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 
 	wsURL := "ws" + strings.TrimPrefix(cfg.PublicURL, "http") + "/gateway"
 	gw := gateway.New(gateway.Config{Homeserver: hs, Log: cfg.Log, URL: wsURL, HeartbeatInterval: cfg.GatewayHeartbeat})
+	// Scaled copies of images live beside the uploads; deleting the folder
+	// loses nothing (they are made again on demand).
+	scaler, err := media.NewScaler(media.ScalerConfig{Dir: filepath.Join(cfg.DataDir, "scaled")})
+	if err != nil {
+		return nil, err
+	}
 	api := clientapi.New(clientapi.Config{Homeserver: hs, Log: cfg.Log, RateLimit: cfg.RateLimit,
-		MaxUpload: cfg.MaxUploadSize, GatewayURL: wsURL})
+		MaxUpload: cfg.MaxUploadSize, GatewayURL: wsURL, Scaler: scaler})
 	disc := &federation.Discovery{ServerName: cfg.ServerName, PublicURL: cfg.PublicURL, Version: Version, Key: key}
 	inbound := federation.NewInbound(cfg.ServerName, federation.NewKeyCache(cfg.InsecureFederation), cfg.Log, reg, cfg.FederationLimits)
 	remote := federation.NewRemote(cfg.ServerName, key, cfg.InsecureFederation)
