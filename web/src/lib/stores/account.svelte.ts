@@ -407,7 +407,8 @@ export class Account {
     this.touchWindow(channel, w);
   }
 
-  async loadOlder(channel: string): Promise<boolean> {
+  /** `beforeApply` runs just before the page lands (the list notes its anchor row then). */
+  async loadOlder(channel: string, beforeApply?: () => void): Promise<boolean> {
     const w = this.windows.get(channel);
     if (!w || w.atStart || this.fetching.has(channel)) return false;
     const first = w.msgs.find((m) => !m.state);
@@ -417,6 +418,7 @@ export class Account {
       const page = await this.api.get<Message[]>(`/channels/${channel}/messages`, { before: first.id, limit: PAGE });
       for (const m of page) this.rememberUser(m.author);
       const cur = this.windows.get(channel) ?? w;
+      beforeApply?.();
       this.windows.set(channel, mergePage(cur, page, 'before', PAGE, Infinity));
       return page.length > 0;
     } finally {
@@ -651,6 +653,9 @@ export class Account {
 
   async joinInvite(code: string) {
     const inv = await this.api.post<Invite>(`/invites/${encodeURIComponent(code)}`);
+    // The guild's members learn one's presence from a presence update; a
+    // member who just joined has sent none to them yet.
+    setTimeout(() => this.gateway.updatePresence(), 500);
     const gid = inv.guild?.id;
     if (gid && !this.guilds.has(gid)) {
       const [g, chans] = await Promise.all([this.api.get<Guild>(`/guilds/${gid}`), this.api.get<Channel[]>(`/guilds/${gid}/channels`)]);
