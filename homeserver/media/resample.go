@@ -2,6 +2,7 @@ package media
 
 import (
 	"image"
+	"image/color"
 	"image/draw"
 )
 
@@ -13,6 +14,119 @@ import (
 // of copy width × source height × 32 bytes (hundreds of megabytes for a
 // large photo). Averaging is done on premultiplied sRGB values.
 func downscale(src image.Image, dw, dh int) *image.RGBA {
+	if img, ok := src.(*image.YCbCr); ok {
+		if out := downscaleYCbCr(img, dw, dh); out != nil {
+			return out
+		}
+	}
+	return downscaleRGBA(src, dw, dh)
+}
+
+// downscaleYCbCr shrinks a decoded JPEG plane by plane, at each plane's
+// own resolution (chroma is usually a quarter of luma), and converts to RGB
+// only the copy's pixels: YCbCr is an affine function of RGB, so averaging
+// before converting gives the same colours for a fraction of the work. nil
+// means a layout it does not handle (the caller falls back).
+func downscaleYCbCr(src *image.YCbCr, dw, dh int) *image.RGBA {
+	w, h := src.Rect.Dx(), src.Rect.Dy()
+	if src.Rect.Min != (image.Point{}) {
+		return nil
+	}
+	var cw, ch int
+	switch src.SubsampleRatio {
+	case image.YCbCrSubsampleRatio444:
+		cw, ch = w, h
+	case image.YCbCrSubsampleRatio422:
+		cw, ch = (w+1)/2, h
+	case image.YCbCrSubsampleRatio420:
+		cw, ch = (w+1)/2, (h+1)/2
+	case image.YCbCrSubsampleRatio440:
+		cw, ch = w, (h+1)/2
+	default:
+		return nil
+	}
+	if cw < dw || ch < dh {
+		return nil // chroma smaller than the copy: that would enlarge it
+	}
+	ys := make([]uint8, dw*dh)
+	cbs := make([]uint8, dw*dh)
+	crs := make([]uint8, dw*dh)
+	shrinkPlane(ys, dw, dh, src.Y, src.YStride, w, h)
+	shrinkPlane(cbs, dw, dh, src.Cb, src.CStride, cw, ch)
+	shrinkPlane(crs, dw, dh, src.Cr, src.CStride, cw, ch)
+	dst := image.NewRGBA(image.Rect(0, 0, dw, dh))
+	for i := range ys {
+		r, g, b := color.YCbCrToRGB(ys[i], cbs[i], crs[i])
+		p := dst.Pix[i*4 : i*4+4 : i*4+4]
+		p[0], p[1], p[2], p[3] = r, g, b, 0xFF
+	}
+	return dst
+}
+
+// shrinkPlane area-averages one 8-bit plane of w × h (rows stride apart)
+// into dst, dw × dh, a row of sums at a time.
+func shrinkPlane(dst []uint8, dw, dh int, pix []uint8, stride, w, h int) {
+	xs := spans(w, dw)
+	ys := spans(h, dh)
+	hrow := make([]float32, dw)
+	acc := make([]float32, dw)
+	next := make([]float32, dw)
+	norm := float32(float64(dw) * float64(dh) / (float64(w) * float64(h)))
+	cur := 0
+	flush := func() {
+		out := dst[cur*dw : cur*dw+dw]
+		for i, v := range acc {
+			out[i] = clamp8(v*norm + 0.5)
+		}
+		acc, next = next, acc
+		clear(next)
+		cur++
+	}
+	for y := range h {
+		row := pix[y*stride : y*stride+w]
+		clear(hrow)
+		for x, s := range xs {
+			v := float32(row[x])
+			if s.w == 1 {
+				hrow[s.i] += v
+				continue
+			}
+			hrow[s.i] += v * s.w
+			hrow[s.i+1] += v * (1 - s.w)
+		}
+		s := ys[y]
+		for cur < s.i {
+			flush()
+		}
+		if s.w == 1 {
+			for i, v := range hrow {
+				acc[i] += v
+			}
+		} else {
+			w, w2 := s.w, 1-s.w
+			for i, v := range hrow {
+				acc[i] += v * w
+				next[i] += v * w2
+			}
+		}
+	}
+	for cur < dh {
+		flush()
+	}
+}
+
+func clamp8(v float32) uint8 {
+	switch {
+	case v < 0:
+		return 0
+	case v > 255:
+		return 255
+	}
+	return uint8(v)
+}
+
+// downscaleRGBA shrinks any image through premultiplied RGBA rows.
+func downscaleRGBA(src image.Image, dw, dh int) *image.RGBA {
 	b := src.Bounds()
 	sw, sh := b.Dx(), b.Dy()
 	dst := image.NewRGBA(image.Rect(0, 0, dw, dh))
@@ -31,14 +145,7 @@ func downscale(src image.Image, dw, dh int) *image.RGBA {
 	flush := func() {
 		pix := dst.Pix[cur*dst.Stride : cur*dst.Stride+dw*4]
 		for i, v := range acc {
-			v = v*norm + 0.5
-			switch {
-			case v < 0:
-				v = 0
-			case v > 255:
-				v = 255
-			}
-			pix[i] = uint8(v)
+			pix[i] = clamp8(v*norm + 0.5)
 		}
 		acc, next = next, acc
 		clear(next)

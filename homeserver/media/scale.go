@@ -180,7 +180,7 @@ func (s *Scaler) Scale(ctx context.Context, hash string, src io.ReadSeeker, box 
 		s.originals.Add(1)
 		return nil, nil // an unreadable image is served as it is
 	}
-	if hdr.pixels() > s.cfg.MaxPixels || hdr.memory() > s.cfg.MemoryBudget {
+	if hdr.pixels() > s.cfg.MaxPixels {
 		s.originals.Add(1)
 		return nil, nil
 	}
@@ -189,7 +189,10 @@ func (s *Scaler) Scale(ctx context.Context, hash string, src io.ReadSeeker, box 
 		ow, oh = oh, ow // shown rotated by a quarter turn
 	}
 	dw, dh := Fit(ow, oh, box)
-	if dw == ow && dh == oh {
+	// The decode's memory, plus the copy: RGBA, the planes of a JPEG's
+	// shrink, and its turned twin.
+	need := hdr.memory() + int64(dw)*int64(dh)*12
+	if (dw == ow && dh == oh) || need > s.cfg.MemoryBudget {
 		s.originals.Add(1)
 		return nil, nil
 	}
@@ -218,7 +221,7 @@ func (s *Scaler) Scale(ctx context.Context, hash string, src io.ReadSeeker, box 
 		s.hits.Add(1)
 		return openCopy(name, dw, dh, hash)
 	}
-	f.err = s.make(ctx, src, hdr, name, dw, dh)
+	f.err = s.make(ctx, src, hdr, need, name, dw, dh)
 	close(f.done)
 	s.mu.Lock()
 	delete(s.flights, name)
@@ -241,14 +244,13 @@ func (s *Scaler) failed(err error) (*Copy, error) {
 	return nil, nil
 }
 
-// make decodes src within the memory budget and keeps its scaled copy at
-// name.
-func (s *Scaler) make(ctx context.Context, src io.ReadSeeker, hdr header, name string, dw, dh int) error {
+// make decodes src within the memory budget (need bytes of it) and keeps
+// its scaled copy at name.
+func (s *Scaler) make(ctx context.Context, src io.ReadSeeker, hdr header, need int64, name string, dw, dh int) error {
 	if s.waiting.Add(1) > int64(s.cfg.MaxWaiting) {
 		s.waiting.Add(-1)
 		return ErrBusy
 	}
-	need := hdr.memory()
 	err := s.memory.acquire(ctx, need)
 	if err == nil {
 		select {

@@ -211,6 +211,45 @@ func TestDownscale(t *testing.T) {
 	}
 }
 
+// TestDownscaleYCbCr: the plane-by-plane path for decoded JPEGs gives the
+// colours of the RGBA path, for each chroma layout and odd sizes.
+func TestDownscaleYCbCr(t *testing.T) {
+	for _, ratio := range []image.YCbCrSubsampleRatio{
+		image.YCbCrSubsampleRatio420, image.YCbCrSubsampleRatio422,
+		image.YCbCrSubsampleRatio444, image.YCbCrSubsampleRatio440,
+	} {
+		// A photo-like image: gradients and a little noise, inside the
+		// RGB gamut (clamping is where the two paths may differ).
+		src := image.NewYCbCr(image.Rect(0, 0, 301, 199), ratio)
+		for y := range 199 {
+			for x := range 301 {
+				src.Y[src.YOffset(x, y)] = uint8(60 + x*100/301 + y*40/199 + (x*7+y*13)%9)
+				c := src.COffset(x, y)
+				src.Cb[c] = uint8(110 + x*30/301 + (x*3+y)%5)
+				src.Cr[c] = uint8(140 - y*30/199 + (x+y*5)%5)
+			}
+		}
+		for _, size := range [][2]int{{100, 66}, {7, 5}, {150, 99}, {300, 198}} {
+			fast := downscale(src, size[0], size[1])
+			if size[0] <= 150 && downscaleYCbCr(src, size[0], size[1]) == nil {
+				t.Fatalf("%v to %v: no fast path", ratio, size)
+			}
+			slow := downscaleRGBA(src, size[0], size[1])
+			worst := 0
+			for i := range fast.Pix {
+				d := int(fast.Pix[i]) - int(slow.Pix[i])
+				worst = max(worst, d, -d)
+			}
+			// Both round to 8 bits at different steps, and chroma
+			// samples straddling a copy pixel's edge are shared at chroma
+			// resolution.
+			if worst > 6 {
+				t.Errorf("%v to %v: channels differ by up to %d", ratio, size, worst)
+			}
+		}
+	}
+}
+
 // TestOrient: each EXIF orientation turns the image as a browser shows it.
 func TestOrient(t *testing.T) {
 	// A 3 × 2 image whose pixels are numbered 0..5 row by row.
