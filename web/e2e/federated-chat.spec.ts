@@ -3,8 +3,10 @@
 // The guild and the two signed-in pages are made once per worker (beforeAll);
 // every test leaves them usable for the next, and a failure restarts the
 // worker, which builds them again.
-import { expect, test, type BrowserContext, type Page } from '@playwright/test';
+import { type BrowserContext, type Page } from '@playwright/test';
 import {
+  expect,
+  test,
   Api,
   composer,
   hoverMessage,
@@ -68,8 +70,8 @@ test.beforeAll(async ({ browser }) => {
 });
 
 test.afterAll(async () => {
-  await alice?.context.close();
-  await bob?.context.close();
+  await alice?.context.close().catch(() => {});
+  await bob?.context.close().catch(() => {});
 });
 
 /** The run-unique tokens (like `m3-xyz`) of the messages in a page's log, in DOM order. */

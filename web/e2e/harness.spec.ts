@@ -1,7 +1,6 @@
 // The harness itself: A and B are real, separate homeservers that serve the
 // client, know their own names, and federate with each other.
-import { expect, test } from '@playwright/test';
-import { Api, uniq } from './helpers';
+import { expect, test, Api, uniq } from './helpers';
 import { restartServer, servers } from './servers';
 
 test('A and B answer discovery and serve the client', async ({ request }) => {

@@ -1,11 +1,34 @@
 // Shared steps of the browser tests: unique names, a small REST client for
 // seeding through the real client API, and the sign-in flow driven through
 // the accessible names of issue 12's table.
-import { expect, type Browser, type BrowserContext, type Locator, type Page } from '@playwright/test';
+import { test as base, expect, type Browser, type BrowserContext, type Locator, type Page } from '@playwright/test';
 import { crc32, deflateSync } from 'node:zlib';
 import type { ServerInfo } from './servers';
 
 export const PASSWORD = 'correct horse battery staple';
+
+// Uncaught errors of every page a test signed in with: a test whose pages
+// threw (a Svelte effect loop, say) fails even when its assertions held.
+const pageErrors: string[] = [];
+const watched = new WeakSet<Page>();
+export function watchErrors(page: Page): void {
+  if (watched.has(page)) return;
+  watched.add(page);
+  page.on('pageerror', (e) => pageErrors.push(`${page.url()}: ${e.message}`));
+}
+
+/** Playwright's test with one automatic check: no uncaught error in a watched page. */
+export const test = base.extend<{ noPageErrors: void }>({
+  noPageErrors: [
+    async ({}, use) => {
+      pageErrors.length = 0;
+      await use();
+      expect(pageErrors, 'uncaught errors in the page').toEqual([]);
+    },
+    { auto: true },
+  ],
+});
+export { expect };
 
 let counter = 0;
 /** A name no earlier run used: derived from the clock and a counter (2–32 chars of [a-z0-9_]). */
@@ -91,6 +114,7 @@ export async function signIn(
   via: ServerInfo,
   opts: { server?: ServerInfo; username: string; password?: string; register?: boolean; path?: string },
 ): Promise<void> {
+  watchErrors(page);
   await page.goto(`${via.url}${opts.path ?? '/'}`);
   await fillSignIn(page, opts.server && opts.server.url !== via.url ? opts.server.host : undefined, opts.username, opts.password ?? PASSWORD);
   await page.getByRole('button', { name: opts.register ? 'Register' : 'Log in', exact: true }).click();

@@ -3,8 +3,8 @@
 // under 4,000 DOM nodes while the reader scrolls back to the very first
 // message, and a reader scrolled up is not moved by new messages but offered
 // a bar to jump to them.
-import { expect, test, type Page } from '@playwright/test';
-import { Api, messageLog, signIn, openChannel, uniq } from './helpers';
+import { type Page } from '@playwright/test';
+import { expect, test, Api, messageLog, signIn, openChannel, uniq } from './helpers';
 import { startExtraServer, stopServer, type ServerInfo } from './servers';
 
 const SEED = 2000;
@@ -105,10 +105,15 @@ test('a reader scrolled up is not moved by new messages and sees the new-message
     })
     .toBe(true);
   expect(before?.id).toBeTruthy();
+  if (process.env.HEARTH_E2E_DEBUG) console.log('anchor before', before, await seedIndexes(page));
 
   const fresh = [`fresh1-${run}`, `fresh2-${run}`, `fresh3-${run}`];
   for (const t of fresh) await writer.send(channelId, t);
   const bar = page.getByRole('button', { name: /^(New messages|Jump to present)/ });
+  if (process.env.HEARTH_E2E_DEBUG) {
+    await expect(log.getByRole('article').filter({ hasText: fresh[2] })).toHaveCount(1);
+    console.log('after', await anchor(), await seedIndexes(page));
+  }
   await expect(bar).toBeVisible();
   const after = await log.evaluate((el, id) => {
     const a = el.querySelector(`article[data-message-id="${id}"]`);

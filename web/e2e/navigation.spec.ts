@@ -1,7 +1,6 @@
 // Where a person is survives a reload, and one browser holds accounts on two
 // homeservers at once.
-import { expect, test } from '@playwright/test';
-import { Api, messageLog, messageWith, openChannel, signIn, uniq } from './helpers';
+import { expect, test, Api, messageLog, messageWith, openChannel, signIn, uniq } from './helpers';
 import { servers } from './servers';
 
 test('a deep link reloads to the same channel', async ({ page }) => {

@@ -7,8 +7,8 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { cpus } from 'node:os';
-import { expect, test, type CDPSession, type Page } from '@playwright/test';
-import { Api, messageLog, openChannel, signIn, uniq } from './helpers';
+import { type CDPSession, type Page } from '@playwright/test';
+import { expect, test, Api, messageLog, openChannel, signIn, uniq } from './helpers';
 import { startExtraServer, stopServer, type ServerInfo } from './servers';
 
 test.describe.configure({ mode: 'serial' });

@@ -3,15 +3,17 @@
 // graceful stop (SIGTERM), once by a crash (SIGKILL). Both screens carry on:
 // everything sent before, during the clients' reconnect and after is shown
 // once, in the same order on both.
-import { expect, test, type BrowserContext, type Page } from '@playwright/test';
-import { Api, messageIds, messageLog, messageWith, openChannel, say, signIn, sortedAsSnowflakes, uniq } from './helpers';
+import { type BrowserContext, type Page } from '@playwright/test';
+import { expect, test, Api, messageIds, messageLog, messageWith, openChannel, say, signIn, sortedAsSnowflakes, uniq } from './helpers';
 import { restartServer, servers } from './servers';
 
 let alicePage: Page;
 let bobPage: Page;
 let contexts: BrowserContext[] = [];
 let carol: Api; // a third member on A who writes over REST while the screens reconnect
+let bobApi: Api;
 let channelId = '';
+let bobChannelId = ''; // the same channel in B's replica (B's own snowflake)
 let guildName = '';
 const run = Date.now().toString(36);
 
@@ -28,6 +30,9 @@ test.beforeAll(async ({ browser }) => {
   const code = await alice.invite(general.id);
   await carol.call('POST', `/invites/${code}`, {});
   await bob.call('POST', `/invites/${code}@${A.host}`, {});
+  bobApi = bob;
+  const bobGuild = (await bob.call<any[]>('GET', '/users/@me/guilds')).find((g) => g.name === guildName);
+  bobChannelId = (await bob.call<any[]>('GET', `/guilds/${bobGuild.id}/channels`)).find((c) => c.name === 'general').id;
 
   const ac = await browser.newContext();
   const bc = await browser.newContext();
@@ -41,7 +46,9 @@ test.beforeAll(async ({ browser }) => {
 });
 
 test.afterAll(async () => {
-  for (const c of contexts) await c.close();
+  // Closing may race Playwright's trace collection of a failed test; the
+  // contexts go with the browser anyway.
+  for (const c of contexts) await c.close().catch(() => {});
 });
 
 async function tokens(page: Page, prefix: string): Promise<string[]> {
@@ -74,15 +81,24 @@ async function carriesOn(signal: 'SIGTERM' | 'SIGKILL') {
   await post(alicePage, 'after1');
   await post(bobPage, 'after2');
 
+  // The server stored each message once (as REST sees it, oldest first).
+  const stored = async (api = carol, channel = channelId) =>
+    (await api.messages(channel))
+      .map((m) => m.content as string)
+      .filter((c) => c.startsWith(`${p}-`))
+      .reverse();
+  expect(await stored()).toEqual(expected);
+  await expect.poll(() => stored(bobApi, bobChannelId), { message: "B's replica" }).toEqual(expected);
+  if (process.env.HEARTH_E2E_DEBUG) {
+    await new Promise((r) => setTimeout(r, 5000));
+    for (const q of [alicePage, bobPage]) console.log(q === alicePage ? 'alice' : 'bob', await tokens(q, p));
+  }
   for (const q of [alicePage, bobPage]) {
     await expect.poll(() => tokens(q, p), { timeout: 30_000 }).toEqual(expected);
     const ids = await messageIds(messageLog(q));
     expect(new Set(ids).size).toBe(ids.length);
     expect(ids).toEqual(sortedAsSnowflakes(ids));
   }
-  // The server agrees: each message stored once.
-  const stored = (await carol.messages(channelId)).map((m) => m.content).filter((c: string) => c.startsWith(`${p}-`));
-  expect(stored.reverse()).toEqual(expected);
 }
 
 test('A restarts gracefully; both screens carry on, nothing lost or doubled', async () => {

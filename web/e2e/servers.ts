@@ -134,7 +134,7 @@ export async function startServer(state: State, name: string, rateLimit = true):
     } catch (e) {
       lastErr = e;
       // Another process may have taken the port between probe and bind: retry on a fresh one.
-      if (!/address already in use/i.test(String(e))) break;
+      if (!/already in use/i.test(String(e))) break;
     }
   }
   throw lastErr;
@@ -207,7 +207,7 @@ export async function restartServer(
       return info;
     } catch (e) {
       lastErr = e;
-      if (!/address already in use/i.test(String(e))) break;
+      if (!/already in use/i.test(String(e))) break;
       await new Promise((r) => setTimeout(r, 100 * (attempt + 1)));
     }
   }

@@ -1,7 +1,6 @@
 // Sign-in to any homeserver through the form of the page served by A.
 import { createServer, type Server } from 'node:http';
-import { expect, test } from '@playwright/test';
-import { Api, PASSWORD, fillSignIn, freePortNow, signIn, uniq } from './helpers';
+import { expect, test, Api, PASSWORD, fillSignIn, freePortNow, signIn, uniq, watchErrors } from './helpers';
 import { servers } from './servers';
 
 test('registers on A, keeps the session across a reload, logs out', async ({ page }) => {
@@ -37,6 +36,7 @@ test('logs in to an existing account; a wrong password gets a sentence', async (
   const { A } = servers();
   const name = uniq('carol');
   await Api.register(A, name);
+  watchErrors(page);
   await page.goto(A.url);
   await fillSignIn(page, undefined, name, 'not the password');
   await page.getByRole('button', { name: 'Log in', exact: true }).click();
@@ -58,6 +58,7 @@ test('a homeserver that is down or is not a homeserver gets a clear sentence, no
   const impostorHost = `127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
   try {
     const downHost = `127.0.0.1:${await freePortNow()}`;
+    watchErrors(page);
     for (const host of [downHost, impostorHost, 'not a host name!']) {
       await page.goto(A.url);
       await fillSignIn(page, host, uniq('dan'), PASSWORD);

@@ -1,8 +1,7 @@
 // Known XSS payloads in message content, guild, channel and display names
 // render as inert text: no dialog opens, no element carries an on* attribute,
 // no link points at javascript:, and no payload sets its canary.
-import { expect, test } from '@playwright/test';
-import { Api, messageLog, messageWith, openChannel, signIn, uniq } from './helpers';
+import { expect, test, Api, messageLog, messageWith, openChannel, signIn, uniq } from './helpers';
 import { servers } from './servers';
 
 // Each payload tries to set window.__xss (CSP would block a bare alert, so the
@@ -77,10 +76,13 @@ test('XSS payloads in content and names render inert', async ({ page }) => {
   for (let i = 0; i < PAYLOADS.length; i++) await api.send(general.id, `p${i} ${PAYLOADS[i]}`);
   const last = `p${PAYLOADS.length - 1} `;
 
+  // Tall enough for the virtualised list to render every payload at once.
+  await page.setViewportSize({ width: 1280, height: 6000 });
   await signIn(page, A, { username: name });
   await openChannel(page, guildName);
   const log = messageLog(page);
   await expect(messageWith(log, last)).toHaveCount(1);
+  await expect(log.getByRole('article').filter({ hasText: /\bp0 / })).toHaveCount(1);
   // Hover and focus every message and click every spoiler, so handlers that wait for those would fire.
   for (const m of await log.getByRole('article').all()) {
     await m.hover();
@@ -108,5 +110,6 @@ test('XSS payloads in content and names render inert', async ({ page }) => {
   expect(found).toEqual({ onAttrs: [], badHrefs: [], foreign: [], canary: null });
   expect(dialogs).toEqual([]);
   // The payloads are shown as text, not swallowed.
-  await expect(messageWith(log, 'p1 ')).toContainText('onerror');
+  await expect(log.getByRole('article').filter({ hasText: /\bp1 / })).toContainText('onerror');
+  await expect(messageWith(log, last)).toContainText('window.__xss');
 });
