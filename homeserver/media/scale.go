@@ -10,12 +10,15 @@ import (
 	"image/jpeg"
 	"image/png"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"golang.org/x/image/webp"
 )
@@ -590,4 +593,41 @@ func (b *budget) grant() {
 		b.waiters = b.waiters[1:]
 		close(w.ready)
 	}
+}
+
+// Sweep removes the kept copies whose source keep says is gone, and
+// temporary files a crash left behind (older than an hour). It returns how
+// many files it removed. A copy is only reachable through its source's
+// route, so this frees disk, not access.
+func (s *Scaler) Sweep(ctx context.Context, keep func(hash string) bool) (int, error) {
+	removed := 0
+	cutoff := time.Now().Add(-time.Hour)
+	err := filepath.WalkDir(s.cfg.Dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if d.IsDir() {
+			return nil
+		}
+		name := d.Name()
+		if strings.HasPrefix(name, ".tmp-") {
+			if info, err := d.Info(); err == nil && info.ModTime().Before(cutoff) && os.Remove(p) == nil {
+				removed++
+			}
+			return nil
+		}
+		hash, _, ok := strings.Cut(name, "-")
+		if !ok || !validKey(hash) || keep(hash) {
+			return nil
+		}
+		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+		removed++
+		return nil
+	})
+	return removed, err
 }

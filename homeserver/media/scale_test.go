@@ -16,6 +16,8 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -533,5 +535,56 @@ func TestBudget(t *testing.T) {
 	b.release(2)
 	if b.free != 10 {
 		t.Fatalf("free %d", b.free)
+	}
+}
+
+// TestSweep: copies of sources that are gone leave, the others stay, and
+// so do fresh temporary files; stale ones leave.
+func TestSweep(t *testing.T) {
+	dir := t.TempDir()
+	s := newScaler(t, ScalerConfig{Dir: dir})
+	kept := encodeJPEG(t, halves(80, 40, red, blue))
+	gone := encodeJPEG(t, halves(60, 40, red, blue))
+	for _, src := range [][]byte{kept, gone} {
+		for _, w := range []int{10, 20} {
+			if c, _ := scale(t, s, src, Box{w, 0}); c == nil {
+				t.Fatal("no copy")
+			}
+		}
+	}
+	sub := filepath.Join(dir, hashOf(kept)[:2])
+	fresh := filepath.Join(sub, ".tmp-fresh")
+	stale := filepath.Join(sub, ".tmp-stale")
+	for _, p := range []string{fresh, stale} {
+		if err := os.WriteFile(p, []byte("x"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	old := time.Now().Add(-2 * time.Hour)
+	if err := os.Chtimes(stale, old, old); err != nil {
+		t.Fatal(err)
+	}
+	n, err := s.Sweep(context.Background(), func(h string) bool { return h == hashOf(kept) })
+	if err != nil || n != 3 {
+		t.Fatalf("Sweep removed %d, %v; want 3 (two copies, one stale temp)", n, err)
+	}
+	left, _ := filepath.Glob(filepath.Join(dir, "*", "*"))
+	var names []string
+	for _, p := range left {
+		names = append(names, filepath.Base(p))
+	}
+	want := []string{hashOf(kept) + "-10x5", hashOf(kept) + "-20x10"}
+	for _, w := range want {
+		if !slices.Contains(names, w) {
+			t.Errorf("copy %s of a kept source removed; left %v", w, names)
+		}
+	}
+	if _, err := os.Stat(fresh); err != nil {
+		t.Errorf("fresh temp removed: %v", err)
+	}
+	for _, p := range names {
+		if strings.HasPrefix(p, hashOf(gone)) {
+			t.Errorf("copy of a gone source left: %s", p)
+		}
 	}
 }
