@@ -94,7 +94,12 @@ export class Account {
       url: stored.gateway,
       token: stored.token,
       onDispatches: (b) => this.apply(b),
-      onState: (s) => (this.connection = s),
+      onState: (s) => {
+        // Note where each live window stood when the connection went: the gap
+        // fill starts there, not after messages our own REST sends added since.
+        if (this.connection === 'ready' && s !== 'ready') this.markLoss();
+        this.connection = s;
+      },
       onAuthFailed: () => this.onExpired(this),
       onFreshSession: (afterLoss) => {
         if (afterLoss) void this.refillAfterLoss();
@@ -461,36 +466,44 @@ export class Account {
     this.touchWindow(channel, { ...fresh, atStart: false, atEnd: false });
   }
 
+  private lossMark = new Map<string, string>();
+
+  private markLoss() {
+    for (const [id, w] of this.windows) {
+      if (!w.atEnd || this.lossMark.has(id)) continue;
+      const last = lastConfirmed(w);
+      if (last) this.lossMark.set(id, last);
+    }
+  }
+
   /** After a lost session: fill the open channel's gap, forget the others (stale). */
   private async refillAfterLoss() {
     const open = this.openChannel;
+    const marks = this.lossMark;
+    this.lossMark = new Map();
     for (const k of [...this.windows.keys()]) if (k !== open) this.windows.delete(k);
     if (!open) return;
     const w = this.windows.get(open);
     if (!w || !w.atEnd) return;
+    let cursor: string | undefined = marks.get(open) ?? lastConfirmed(w);
     try {
-      for (let i = 0; i < 20; i++) {
-        const more = await this.loadNewerForce(open);
-        if (!more) break;
+      if (!cursor) {
+        await this.loadLatest(open, true);
+        return;
+      }
+      for (let i = 0; i < 50; i++) {
+        const page: Message[] = await this.api.get<Message[]>(`/channels/${open}/messages`, { after: cursor, limit: 100 });
+        for (const m of page) this.rememberUser(m.author);
+        const cur = this.windows.get(open);
+        if (!cur) return;
+        // The window stays "at the present": live events keep arriving meanwhile.
+        this.windows.set(open, { ...mergePage(cur, page, 'after', 100), atEnd: true });
+        if (page.length < 100) break;
+        cursor = page.reduce((a: string, m: Message) => (cmpId(m.id, a) > 0 ? m.id : a), cursor);
       }
     } catch (e) {
       console.warn('gap fill failed', e);
     }
-  }
-
-  private async loadNewerForce(channel: string): Promise<boolean> {
-    const w = this.windows.get(channel);
-    if (!w) return false;
-    const last = [...w.msgs].reverse().find((m) => !m.state);
-    if (!last) {
-      await this.loadLatest(channel, true);
-      return false;
-    }
-    const page = await this.api.get<Message[]>(`/channels/${channel}/messages`, { after: last.id, limit: 100 });
-    for (const m of page) this.rememberUser(m.author);
-    const cur = this.windows.get(channel) ?? w;
-    this.windows.set(channel, { ...mergePage({ ...cur, atEnd: false }, page, 'after', 100), atEnd: true });
-    return page.length === 100;
   }
 
   newNonce(): string {
@@ -700,6 +713,11 @@ export class Account {
       .filter((c) => c.guild_id === guild && (c.type === 0 || c.type === 5))
       .sort((a, b) => (a.position ?? 0) - (b.position ?? 0) || cmpId(a.id, b.id))[0];
   }
+}
+
+function lastConfirmed(w: Window): string | undefined {
+  for (let i = w.msgs.length - 1; i >= 0; i--) if (!w.msgs[i]!.state) return w.msgs[i]!.id;
+  return undefined;
 }
 
 function stripUndefined<T extends object>(o: T): Partial<T> {
