@@ -357,6 +357,12 @@ export class Account {
     return u ? u.global_name || u.username : 'unknown-user';
   }
 
+  /** A user's status as shown here; one's own comes from this session, not the server's echo. */
+  statusOf(userId: string): string {
+    if (userId === this.user?.id) return this.status === 'invisible' ? 'offline' : this.status;
+    return this.presences.get(userId)?.status ?? 'offline';
+  }
+
   dmName(c: Channel): string {
     if (c.name) return c.name;
     const others = (c.recipients ?? []).filter((u) => u.id !== this.user?.id);
