@@ -139,7 +139,7 @@ func TestScaledImages(t *testing.T) {
 	t.Run("kept on disk and served from there", func(t *testing.T) {
 		link := with(links["photo.jpg"], "width=200")
 		decoded(t, s.Do(t, "GET", link, "", nil), "image/jpeg")
-		kept, _ := filepath.Glob(filepath.Join(dataDir, "scaled", "*", "*-200x133"))
+		kept, _ := filepath.Glob(filepath.Join(dataDir, "scaled", "*", "*", "200x133"))
 		if len(kept) != 1 {
 			t.Fatalf("copies kept: %v", kept)
 		}

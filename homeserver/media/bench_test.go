@@ -51,7 +51,7 @@ func BenchmarkScalePhoto(b *testing.B) {
 	box := Box{Width: 400, Height: 400}
 	b.Run("cold", func(b *testing.B) {
 		s := newScaler(b, ScalerConfig{})
-		kept := filepath.Join(s.cfg.Dir, hash[:2], hash+"-400x300")
+		kept := filepath.Join(s.cfg.Dir, hash[:2], hash, "400x300")
 		b.SetBytes(int64(len(src)))
 		b.ReportAllocs()
 		defer reportCPU(b)()

@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -32,9 +33,9 @@ import (
 // would break it), nor anything that is not a PNG, JPEG or still WebP: those
 // callers serve the original. SVG is never rasterised.
 //
-// Copies are kept on disk under Dir, named by the source's content hash and
-// the copy's size, so that a second request opens a file and decodes
-// nothing. Decoding is bounded: an image over MaxPixels is never decoded
+// Copies are kept on disk under Dir, in a folder named by the source's
+// content hash, one file per size (at most MaxCopies), so that a second
+// request opens a file and decodes nothing. Decoding is bounded: an image over MaxPixels is never decoded
 // (a decompression bomb is a few kilobytes claiming 100,000 × 100,000
 // pixels), and decodes in flight share a memory budget estimated from each
 // image's header, so that a flood of requests waits instead of exhausting
@@ -63,6 +64,10 @@ type ScalerConfig struct {
 	MaxWaiting int
 	// JPEGQuality of the copies. Default 82.
 	JPEGQuality int
+	// MaxCopies bounds the sizes kept per source image (the oldest goes),
+	// so that asking for every width from 1 to 4096 cannot fill the disk.
+	// Default 16.
+	MaxCopies int
 }
 
 // Scaler makes and keeps scaled copies of images. It is safe for
@@ -107,6 +112,9 @@ func NewScaler(cfg ScalerConfig) (*Scaler, error) {
 	}
 	if cfg.JPEGQuality <= 0 || cfg.JPEGQuality > 100 {
 		cfg.JPEGQuality = 82
+	}
+	if cfg.MaxCopies <= 0 {
+		cfg.MaxCopies = 16
 	}
 	return &Scaler{
 		cfg:     cfg,
@@ -199,7 +207,7 @@ func (s *Scaler) Scale(ctx context.Context, hash string, src io.ReadSeeker, box 
 		s.originals.Add(1)
 		return nil, nil
 	}
-	name := filepath.Join(s.cfg.Dir, hash[:2], hash+"-"+strconv.Itoa(dw)+"x"+strconv.Itoa(dh))
+	name := filepath.Join(s.cfg.Dir, hash[:2], hash, strconv.Itoa(dw)+"x"+strconv.Itoa(dh))
 	if c, err := openCopy(name, dw, dh, hash); err == nil {
 		s.hits.Add(1)
 		return c, nil
@@ -286,7 +294,38 @@ func (s *Scaler) make(ctx context.Context, src io.ReadSeeker, hdr header, need i
 	}
 	out := orient(downscale(img, sw, sh), hdr.orientation)
 	img = nil // the source's memory may go before the encode
-	return s.write(name, out)
+	if err := s.write(name, out); err != nil {
+		return err
+	}
+	s.trim(filepath.Dir(name))
+	return nil
+}
+
+// trim keeps the MaxCopies newest copies of one source. A copy removed
+// while being served is still read to its end (an open file outlives its
+// name).
+func (s *Scaler) trim(dir string) {
+	entries, err := os.ReadDir(dir)
+	if err != nil || len(entries) <= s.cfg.MaxCopies {
+		return
+	}
+	type copyFile struct {
+		name string
+		mod  time.Time
+	}
+	var copies []copyFile
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), ".") {
+			continue
+		}
+		if info, err := e.Info(); err == nil {
+			copies = append(copies, copyFile{e.Name(), info.ModTime()})
+		}
+	}
+	slices.SortFunc(copies, func(a, b copyFile) int { return b.mod.Compare(a.mod) })
+	for _, c := range copies[min(len(copies), s.cfg.MaxCopies):] {
+		_ = os.Remove(filepath.Join(dir, c.name))
+	}
 }
 
 // write encodes the copy to a temporary file and renames it into place, so
@@ -619,8 +658,8 @@ func (s *Scaler) Sweep(ctx context.Context, keep func(hash string) bool) (int, e
 			}
 			return nil
 		}
-		hash, _, ok := strings.Cut(name, "-")
-		if !ok || !validKey(hash) || keep(hash) {
+		hash := filepath.Base(filepath.Dir(p)) // copies live in a folder named by their source
+		if !validKey(hash) || keep(hash) {
 			return nil
 		}
 		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {

@@ -17,6 +17,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -369,7 +370,7 @@ func TestScaleCache(t *testing.T) {
 	if st := s.Stats(); st.Made != 1 || st.Hits != 0 {
 		t.Fatalf("after the first request: %+v", st)
 	}
-	kept := filepath.Join(dir, hashOf(src)[:2], hashOf(src)+"-150x100")
+	kept := filepath.Join(dir, hashOf(src)[:2], hashOf(src), "150x100")
 	if _, err := os.Stat(kept); err != nil {
 		t.Fatalf("copy not kept: %v", err)
 	}
@@ -552,7 +553,7 @@ func TestSweep(t *testing.T) {
 			}
 		}
 	}
-	sub := filepath.Join(dir, hashOf(kept)[:2])
+	sub := filepath.Join(dir, hashOf(kept)[:2], hashOf(kept))
 	fresh := filepath.Join(sub, ".tmp-fresh")
 	stale := filepath.Join(sub, ".tmp-stale")
 	for _, p := range []string{fresh, stale} {
@@ -568,12 +569,12 @@ func TestSweep(t *testing.T) {
 	if err != nil || n != 3 {
 		t.Fatalf("Sweep removed %d, %v; want 3 (two copies, one stale temp)", n, err)
 	}
-	left, _ := filepath.Glob(filepath.Join(dir, "*", "*"))
+	left, _ := filepath.Glob(filepath.Join(dir, "*", "*", "*"))
 	var names []string
 	for _, p := range left {
-		names = append(names, filepath.Base(p))
+		names = append(names, filepath.Base(filepath.Dir(p))+"/"+filepath.Base(p))
 	}
-	want := []string{hashOf(kept) + "-10x5", hashOf(kept) + "-20x10"}
+	want := []string{hashOf(kept) + "/10x5", hashOf(kept) + "/20x10"}
 	for _, w := range want {
 		if !slices.Contains(names, w) {
 			t.Errorf("copy %s of a kept source removed; left %v", w, names)
@@ -586,5 +587,34 @@ func TestSweep(t *testing.T) {
 		if strings.HasPrefix(p, hashOf(gone)) {
 			t.Errorf("copy of a gone source left: %s", p)
 		}
+	}
+}
+
+// TestMaxCopies: asking for ever more sizes of one image keeps only the
+// newest MaxCopies of them.
+func TestMaxCopies(t *testing.T) {
+	dir := t.TempDir()
+	s := newScaler(t, ScalerConfig{Dir: dir, MaxCopies: 3})
+	src := encodeJPEG(t, halves(100, 50, red, blue))
+	folder := filepath.Join(dir, hashOf(src)[:2], hashOf(src))
+	base := time.Now().Add(-time.Hour)
+	for i, w := range []int{10, 20, 30, 40} {
+		if c, _ := scale(t, s, src, Box{w, 0}); c == nil {
+			t.Fatal("no copy")
+		}
+		// Ages set by hand, so that the order does not hang on the
+		// file system's clock resolution.
+		at := base.Add(time.Duration(i) * time.Minute)
+		if err := os.Chtimes(filepath.Join(folder, strconv.Itoa(w)+"x"+strconv.Itoa(w/2)), at, at); err != nil {
+			t.Fatal(err)
+		}
+	}
+	entries, _ := os.ReadDir(folder)
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	if !slices.Equal(names, []string{"20x10", "30x15", "40x20"}) {
+		t.Fatalf("kept %v, want the three newest", names)
 	}
 }
