@@ -48,6 +48,7 @@ const PAYLOADS = [
 ];
 
 test('XSS payloads in content and names render inert', async ({ page }) => {
+  test.setTimeout(240_000); // hovers every one of the payload messages
   const { A } = servers();
   const dialogs: string[] = [];
   page.on('dialog', async (d) => {
