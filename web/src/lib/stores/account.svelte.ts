@@ -45,6 +45,7 @@ export interface GuildInfo {
 export type Status = 'online' | 'idle' | 'dnd' | 'invisible';
 
 const PAGE = 50;
+const OLDER_PAGE = 100;
 const MAX_WINDOWS = 25;
 const TYPING_MS = 10_000;
 
@@ -426,11 +427,13 @@ export class Account {
     if (!first) return false;
     this.fetching.add(channel);
     try {
-      const page = await this.api.get<Message[]>(`/channels/${channel}/messages`, { before: first.id, limit: PAGE });
+      // Older pages are fetched 100 at a time: half as many prepends (each
+      // one a relayout of the list) while scrolling back.
+      const page = await this.api.get<Message[]>(`/channels/${channel}/messages`, { before: first.id, limit: OLDER_PAGE });
       for (const m of page) this.rememberUser(m.author);
       const cur = this.windows.get(channel) ?? w;
       beforeApply?.();
-      this.windows.set(channel, mergePage(cur, page, 'before', PAGE, Infinity));
+      this.windows.set(channel, mergePage(cur, page, 'before', OLDER_PAGE, Infinity));
       return page.length > 0;
     } finally {
       this.fetching.delete(channel);
