@@ -20,8 +20,9 @@ build: web
 
 ## web: build the web client when its sources are present
 web:
-	@if [ -f web/package.json ]; then cd web && npm ci --no-audit --no-fund && npm run build; \
-	else echo "web: no web client sources yet; serving the placeholder page in web/static"; fi
+	@if [ ! -f web/package.json ]; then echo "web: no web client sources yet; serving the placeholder page in web/static"; \
+	elif ! command -v npm >/dev/null 2>&1; then echo "web: building the web client needs Node.js 20.19+ (or 22.12+) with npm; install it, then run make again"; exit 1; \
+	else cd web && npm ci --no-audit --no-fund && npm run build; fi
 
 ## web-browser: Debian's Chromium for the browser tests, installed when missing (root with apt), else the command to run
 web-browser:
