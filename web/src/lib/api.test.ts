@@ -27,7 +27,7 @@ describe('Api', () => {
     const api = new Api('http://h/api/v10', 'tok', async () =>
       json(400, { code: 50035, message: 'Invalid Form Body', errors: { content: { _errors: [{ code: 'BASE_TYPE_MAX_LENGTH', message: 'Must be 4000 or fewer in length.' }] } } }),
     );
-    const e = await api.post('/channels/1/messages', { content: 'x' }).catch((x) => x);
+    const e = (await api.post('/channels/1/messages', { content: 'x' }).catch((x: unknown) => x)) as ApiError;
     expect(e).toBeInstanceOf(ApiError);
     expect(e.code).toBe(50035);
     expect(e.reason).toBe('Must be 4000 or fewer in length.');
