@@ -29,9 +29,9 @@ import (
 // kept and never enlarged. The copy is JPEG when it is opaque and PNG when
 // it has transparency: golang.org/x/image decodes WebP but has no WebP
 // encoder, and a cgo libwebp would cost the static, cross-compiled binary.
-// GIF is not scaled (it is often animated, and a still of the first frame
-// would break it), nor anything that is not a PNG, JPEG or still WebP: those
-// callers serve the original. SVG is never rasterised.
+// GIF and APNG are not scaled (a still of the first frame would stop the
+// animation), nor anything but JPEG, PNG and still WebP: the callers serve
+// those as they are. SVG is never rasterised.
 //
 // Copies are kept on disk under Dir, in a folder named by the source's
 // content hash, one file per size (at most MaxCopies), so that a second
@@ -463,6 +463,11 @@ func readHeader(src io.ReadSeeker) (header, error) {
 	var cfg image.Config
 	switch {
 	case len(head) >= 8 && string(head[:8]) == "\x89PNG\r\n\x1a\n":
+		if animatedPNG(head) {
+			// Go's decoder reads an APNG's first frame only: a copy would
+			// stop the animation.
+			return header{}, fmt.Errorf("%w: animated PNG", ErrNotImage)
+		}
 		h.format = "png"
 	case len(head) >= 3 && head[0] == 0xFF && head[1] == 0xD8 && head[2] == 0xFF:
 		h.format = "jpeg"
@@ -489,6 +494,26 @@ func readHeader(src io.ReadSeeker) (header, error) {
 	}
 	h.width, h.height, h.model = cfg.Width, cfg.Height, cfg.ColorModel
 	return h, nil
+}
+
+// animatedPNG reports whether a PNG has an animation control chunk (acTL)
+// before its image data, as APNG requires.
+func animatedPNG(b []byte) bool {
+	i := 8
+	for i+8 <= len(b) {
+		size := int(b[i])<<24 | int(b[i+1])<<16 | int(b[i+2])<<8 | int(b[i+3])
+		switch string(b[i+4 : i+8]) {
+		case "acTL":
+			return true
+		case "IDAT", "IEND":
+			return false
+		}
+		if size < 0 || size > len(b) {
+			return false
+		}
+		i += 12 + size
+	}
+	return false
 }
 
 // jpegMarkers walks a JPEG's segments up to its first scan and reads the

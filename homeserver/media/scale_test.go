@@ -104,6 +104,23 @@ func pngClaiming(w, h uint32) []byte {
 	return out
 }
 
+// apng inserts an acTL chunk (2 frames, looping) after a PNG's IHDR, as
+// an animated PNG has.
+func apng(t *testing.T, p []byte) []byte {
+	t.Helper()
+	data := binary.BigEndian.AppendUint32(nil, 2)
+	data = binary.BigEndian.AppendUint32(data, 0)
+	chunk := append([]byte("acTL"), data...)
+	var c []byte
+	c = binary.BigEndian.AppendUint32(c, uint32(len(data)))
+	c = append(c, chunk...)
+	c = binary.BigEndian.AppendUint32(c, crc32.ChecksumIEEE(chunk))
+	ihdrEnd := 8 + 8 + 13 + 4
+	out := append([]byte{}, p[:ihdrEnd]...)
+	out = append(out, c...)
+	return append(out, p[ihdrEnd:]...)
+}
+
 func hashOf(b []byte) string {
 	s := sha256.Sum256(b)
 	return hex.EncodeToString(s[:])
@@ -307,6 +324,7 @@ func TestScale(t *testing.T) {
 		{"svg", []byte(`<svg xmlns="http://www.w3.org/2000/svg" width="999" height="999"/>`), Box{10, 10}, "", 0, 0},
 		{"gif", []byte("GIF89a\x10\x00\x10\x00\x00\x00\x00;"), Box{4, 4}, "", 0, 0},
 		{"png that does not decode", append(pngClaiming(300, 300), []byte("IDAT garbage")...), Box{10, 10}, "", 0, 0},
+		{"animated png", apng(t, encodePNG(t, opaque)), Box{50, 50}, "", 0, 0},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
