@@ -232,8 +232,6 @@ export class Account {
         if (w) this.windows.set(m.channel_id, insertLive(w, m));
         const dm = this.dms.get(m.channel_id);
         if (dm) this.dms.set(dm.id, { ...dm, last_message_id: m.id });
-        const ch = this.channels.get(m.channel_id);
-        if (ch) this.channels.set(ch.id, { ...ch, last_message_id: m.id });
         break;
       }
       case 'MESSAGE_UPDATE': {
