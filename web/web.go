@@ -70,14 +70,16 @@ const (
 	defaultMediaType = "application/octet-stream"
 )
 
-// reserved are the path prefixes the server's other faces own. The mux
-// routes most of them before "/", but not every path below them (an unknown
-// federation endpoint, /.well-known/other, /metrics/x); those must get a
-// plain 404, never the page, or a client would parse HTML as JSON.
-var reserved = [...]string{
-	"/api", "/gateway", "/_hearth", "/.well-known",
-	"/attachments", "/avatars", "/icons", "/emojis",
-	"/metrics", "/healthz", "/readyz",
+// reservedPrefixes are the path prefixes the server's other faces own.
+// The mux routes most of them before "/", but not every path below them (an
+// unknown federation endpoint, /.well-known/other, /metrics/x); those must
+// get a plain 404, never the page, or a client would parse HTML as JSON.
+func reservedPrefixes() [11]string {
+	return [...]string{
+		"/api", "/gateway", "/_hearth", "/.well-known",
+		"/attachments", "/avatars", "/icons", "/emojis",
+		"/metrics", "/healthz", "/readyz",
+	}
 }
 
 // Site serves one file tree as the web client.
@@ -348,7 +350,7 @@ func pickEncoding(accept string, f *file) (string, *variant) {
 }
 
 func isReserved(p string) bool {
-	for _, prefix := range reserved {
+	for _, prefix := range reservedPrefixes() {
 		if p == prefix || strings.HasPrefix(p, prefix+"/") {
 			return true
 		}

@@ -104,7 +104,7 @@ func TestRoutes(t *testing.T) {
 		{"POST refused", "POST", "/channels/1/2", 405, ctJSON, "no-cache", `"405: Method Not Allowed"`},
 		{"PUT refused", "PUT", "/", 405, ctJSON, "no-cache", `"code":0`},
 	}
-	for _, prefix := range reserved {
+	for _, prefix := range reservedPrefixes() {
 		for _, p := range []string{prefix, prefix + "/", prefix + "/unknown/deeper"} {
 			cases = append(cases, struct {
 				name, method, path string
