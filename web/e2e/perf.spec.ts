@@ -6,7 +6,7 @@
 // /proc/<pid>/stat over the same interval.
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { type CDPSession, type Page } from '@playwright/test';
 import { expect, test, Api, messageLog, openChannel, signIn, uniq } from './helpers';
 import { startExtraServer, stopServer, type ServerInfo } from './servers';
@@ -123,13 +123,22 @@ test.beforeAll(async () => {
   await seed(writer, shortChannel, 200, (i) => `short${i} hello`);
 });
 
-test.afterAll(async () => {
-  await stopServer('perf');
-  const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${execFileSync('uname', ['-sr']).toString().trim()}`;
+/** Writes what has been measured so far (a long run that is cut short keeps its figures). */
+function save(print = false) {
+  const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${execFileSync('uname', ['-sr']).toString().trim()}, load ${loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ')}`;
   const out = { machine, chromium: process.env.CHROMIUM_PATH || '/usr/bin/chromium', date: new Date().toISOString(), runs: RUNS, ...results };
   mkdirSync('../bin', { recursive: true });
   writeFileSync('../bin/web-bench.json', JSON.stringify(out, null, 2));
-  console.log(JSON.stringify(out, null, 2));
+  if (print) console.log(JSON.stringify(out, null, 2));
+}
+
+test.afterEach(() => save());
+
+test.afterAll(async () => {
+  await stopServer('perf');
+  save(true);
 });
 
 test('entry JS and CSS, gzip @perf', async () => {
@@ -165,7 +174,7 @@ test('scroll back through the long channel: frames, long tasks, heap @perf', asy
   const cdp = await page.context().newCDPSession(page);
   await cdp.send('Performance.enable');
   const runs: { p95: number; over50: number; frames: number; longTasks: number; maxLongTask: number; seconds: number; heapMB: number; rendererCpu: number; serverCpu: number }[] = [];
-  const scrollRuns = Math.max(1, Math.min(RUNS, 3));
+  const scrollRuns = Number(process.env.HEARTH_PERF_SCROLL_RUNS ?? Math.max(1, Math.min(RUNS, 3)));
   for (let r = 0; r < scrollRuns; r++) {
     await page.goto(S.url);
     await openChannel(page, guildName, 'long');
