@@ -694,10 +694,29 @@ export class Account {
   }
 
   async openDM(handle: string) {
-    const body = /^\d+$/.test(handle) ? { recipient_id: handle } : { recipient: handle };
+    // A bare name is a user of one's own homeserver.
+    const full = handle.includes('@') ? handle : `${handle}@${this.stored.serverName}`;
+    const body = /^\d+$/.test(handle) ? { recipient_id: handle } : { recipient: full };
     const c = await this.api.post<Channel>('/users/@me/channels', body);
     this.addDM(c);
     return c;
+  }
+
+  /**
+   * A group DM with several people named by handle (`name` or `name@server`).
+   * Hearth resolves handles only for one-to-one DMs, so each is resolved that
+   * way first, then the group is made from their IDs.
+   */
+  async openGroupDM(handles: string[]) {
+    const ids: string[] = [];
+    for (const h of handles) {
+      const c = await this.openDM(h);
+      const other = (c.recipients ?? []).find((u) => u.id !== this.user?.id);
+      if (other) ids.push(other.id);
+    }
+    const g = await this.api.post<Channel>('/users/@me/channels', { recipients: ids });
+    this.addDM(g);
+    return g;
   }
 
   async updateProfile(p: { global_name?: string | null; avatar?: string | null }) {
