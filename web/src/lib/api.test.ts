@@ -23,6 +23,17 @@ describe('Api', () => {
     expect(calls.length).toBe(2);
   });
 
+  test('slowmode (20016) is reported, not waited out', async () => {
+    let n = 0;
+    const api = new Api('http://h/api/v10', 'tok', async () => {
+      n++;
+      return json(429, { code: 20016, message: 'Slowmode is on: wait 10 seconds.', retry_after: 10 });
+    });
+    const e = (await api.post('/channels/1/messages', {}).catch((x: unknown) => x)) as ApiError;
+    expect(n).toBe(1);
+    expect(e.code).toBe(20016);
+  });
+
   test("Discord's error shape becomes ApiError with the field's reason", async () => {
     const api = new Api('http://h/api/v10', 'tok', async () =>
       json(400, { code: 50035, message: 'Invalid Form Body', errors: { content: { _errors: [{ code: 'BASE_TYPE_MAX_LENGTH', message: 'Must be 4000 or fewer in length.' }] } } }),

@@ -97,7 +97,7 @@ export class Api {
         if (e instanceof DOMException && e.name === 'AbortError') throw e;
         throw new NetworkError('The homeserver could not be reached.');
       }
-      if (res.status === 429 && retries > 0) {
+      if (res.status === 429 && retries > 0 && !(await isSlowmode(res))) {
         retries--;
         const wait = await retryAfter(res);
         this.onRateLimited?.(wait);
@@ -146,6 +146,15 @@ export class Api {
       signal?.addEventListener('abort', () => xhr.abort());
       xhr.send(form);
     });
+  }
+}
+
+/** Slowmode (20016) is the channel's rule, not a burst: the person is told, not kept waiting. */
+async function isSlowmode(res: Response): Promise<boolean> {
+  try {
+    return ((await res.clone().json()) as { code?: number }).code === 20016;
+  } catch {
+    return false;
   }
 }
 
