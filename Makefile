@@ -2,8 +2,12 @@
 GO ?= go
 LISTEN ?= 127.0.0.1:8080
 DATA ?= ./data
+# Browser tests drive Debian's Chromium; the npm registry's browser downloads are not used.
+CHROMIUM ?= /usr/bin/chromium
+CHROMIUM_INSTALL = apt-get install -y --no-install-recommends chromium fonts-noto-color-emoji
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 
-.PHONY: run build web test test-short lint bench bench-sqlite-drivers clean
+.PHONY: run build web web-browser test test-web test-short lint bench bench-web bench-sqlite-drivers clean
 
 ## run: build the web client, then serve on $(LISTEN) with SQLite in $(DATA)
 run: web
@@ -16,15 +20,37 @@ build: web
 
 ## web: build the web client when its sources are present
 web:
-	@if [ -f web/package.json ]; then cd web && npm ci --no-audit --no-fund && npm run build; \
-	else echo "web: no web client sources yet; serving the placeholder page in web/static"; fi
+	@if [ ! -f web/package.json ]; then echo "web: no web client sources yet; serving the placeholder page in web/static"; \
+	elif ! command -v npm >/dev/null 2>&1; then echo "web: building the web client needs Node.js 20.19+ (or 22.12+) with npm; install it, then run make again"; exit 1; \
+	else cd web && npm ci --no-audit --no-fund && npm run build; fi
 
-## test: vet, then every test with the race detector (PostgreSQL half too when reachable)
+## web-browser: Debian's Chromium for the browser tests, installed when missing (root with apt), else the command to run
+web-browser:
+	@if [ -x "$(CHROMIUM)" ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "web-browser: installing Debian's chromium"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(CHROMIUM_INSTALL) -qq; \
+	else echo "web-browser: no Chromium at $(CHROMIUM); install it with: sudo $(CHROMIUM_INSTALL)"; exit 1; fi
+
+## test-web: the web client's type check, unit tests and size budget, then its browser tests against two real homeservers
+test-web: web web-browser
+	cd web && npm run check && npm test && node scripts/size-budget.mjs
+	$(GO) build -o bin/homeserver ./cmd/homeserver
+	cd web && CHROMIUM_PATH=$(CHROMIUM) HEARTH_BIN=$(CURDIR)/bin/homeserver npx playwright test
+
+## bench-web: the web client's benchmarks (the @perf browser runs; figures in docs/benchmarks.md)
+bench-web: web web-browser
+	cd web && node scripts/size-budget.mjs
+	$(GO) build -o bin/homeserver ./cmd/homeserver
+	cd web && HEARTH_PERF=1 CHROMIUM_PATH=$(CHROMIUM) HEARTH_BIN=$(CURDIR)/bin/homeserver npx playwright test
+
+## test: vet, then every test with the race detector (PostgreSQL half too when reachable), then the web client's tests
 test:
 	@command -v iptables >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
 		{ apt-get update -qq && apt-get install -y -qq iptables; } || echo "iptables missing: the partition tests will skip"; }
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -timeout 15m ./...
+	$(MAKE) test-web
 
 ## test-short: the tests without the race detector, for a quick loop
 test-short:

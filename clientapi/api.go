@@ -18,6 +18,7 @@ import (
 
 	"hearth/clientapi/ratelimit"
 	"hearth/homeserver"
+	"hearth/homeserver/media"
 	"hearth/metrics"
 )
 
@@ -34,6 +35,9 @@ type Config struct {
 	MaxUpload int64
 	// GatewayURL is the WebSocket URL GET /gateway answers.
 	GatewayURL string
+	// Scaler makes the scaled copies of images that file routes answer
+	// with ?width=&height=; nil serves originals only.
+	Scaler *media.Scaler
 }
 
 // API serves the client API.
@@ -44,6 +48,7 @@ type API struct {
 	maxBody    int64
 	maxUpload  int64
 	gatewayURL string
+	scaler     *media.Scaler
 
 	rateLimit bool
 	routes    *ratelimit.Limiter
@@ -80,6 +85,7 @@ func New(cfg Config) *API {
 		files:     ratelimit.New(fileLimit, routeWindow, maxLimitKeys),
 	}
 	a.gatewayURL = cfg.GatewayURL
+	a.scaler = cfg.Scaler
 	a.maxUpload = cfg.MaxUpload
 	if a.maxUpload == 0 {
 		a.maxUpload = 25 << 20

@@ -84,7 +84,8 @@ func (a *API) guildIcon(c *gin.Context) {
 }
 
 // serveFile answers a stored image: its sniffed type, never sniffed again by
-// the browser, cached for good (the URL changes with the content).
+// the browser, cached for good (the URL changes with the content); scaled
+// when the request asks (serveScaled).
 func (a *API) serveFile(c *gin.Context, open func() (homeserver.File, error)) {
 	f, err := open()
 	if err != nil {
@@ -96,10 +97,15 @@ func (a *API) serveFile(c *gin.Context, open func() (homeserver.File, error)) {
 		return
 	}
 	defer f.Close()
-	h := c.Writer.Header()
-	h.Set("Content-Type", f.ContentType)
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Content-Security-Policy", "default-src 'none'")
-	h.Set("Cache-Control", "public, max-age=31536000, immutable")
+	headers := func(h http.Header, contentType string) {
+		h.Set("Content-Type", contentType)
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Content-Security-Policy", "default-src 'none'")
+		h.Set("Cache-Control", "public, max-age=31536000, immutable")
+	}
+	if a.serveScaled(c, f, headers) {
+		return
+	}
+	headers(c.Writer.Header(), f.ContentType)
 	http.ServeContent(c.Writer, c.Request, "", time.Time{}, f)
 }

@@ -8,7 +8,6 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
-	"path"
 	"regexp"
 	"strconv"
 	"time"
@@ -16,7 +15,6 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"hearth/homeserver"
-	"hearth/homeserver/media"
 	"hearth/snowflake"
 )
 
@@ -514,7 +512,8 @@ func (a *API) removeRecipient(c *gin.Context) {
 // attachment serves /attachments/{channel}/{attachment}/{filename}: the
 // type read from the bytes at upload; images, audio, video and plain text
 // inline, everything else as a download; never sniffed by the browser and
-// never able to run script.
+// never able to run script; images scaled when the request asks
+// (serveScaled).
 func (a *API) attachment(c *gin.Context) {
 	ch, err1 := snowflake.Parse(c.Param("channel"))
 	id, err2 := snowflake.Parse(c.Param("attachment"))
@@ -532,15 +531,19 @@ func (a *API) attachment(c *gin.Context) {
 		return
 	}
 	defer f.Close()
-	h := c.Writer.Header()
-	h.Set("Content-Type", f.ContentType)
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Content-Security-Policy", "default-src 'none'; sandbox")
-	h.Set("Cache-Control", "public, max-age=86400")
-	disposition := "attachment"
-	if media.Inline(f.ContentType) {
-		disposition = "inline"
+	headers := func(h http.Header, contentType string) {
+		h.Set("Content-Type", contentType)
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Content-Security-Policy", "default-src 'none'; sandbox")
+		h.Set("Cache-Control", "public, max-age=86400")
 	}
-	h.Set("Content-Disposition", mime.FormatMediaType(disposition, map[string]string{"filename": path.Base(name)}))
+	if a.serveScaled(c, f, func(h http.Header, contentType string) {
+		headers(h, contentType)
+		h.Set("Content-Disposition", attachmentDisposition(contentType, scaledName(name, contentType)))
+	}) {
+		return
+	}
+	headers(c.Writer.Header(), f.ContentType)
+	c.Writer.Header().Set("Content-Disposition", attachmentDisposition(f.ContentType, name))
 	http.ServeContent(c.Writer, c.Request, "", time.Time{}, f)
 }

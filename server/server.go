@@ -28,6 +28,7 @@ import (
 	"hearth/federation"
 	"hearth/homeserver"
 	"hearth/homeserver/globalid"
+	"hearth/homeserver/media"
 	"hearth/homeserver/password"
 	"hearth/metrics"
 	"hearth/snowflake"
@@ -93,6 +94,8 @@ type Server struct {
 	hs       *homeserver.Homeserver
 	gateway  *gateway.Gateway
 	sender   *federation.Sender
+	scaler   *media.Scaler
+	files    *blobs.Store
 	http     *http.Server
 	url      string
 }
@@ -194,8 +197,14 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 
 	wsURL := "ws" + strings.TrimPrefix(cfg.PublicURL, "http") + "/gateway"
 	gw := gateway.New(gateway.Config{Homeserver: hs, Log: cfg.Log, URL: wsURL, HeartbeatInterval: cfg.GatewayHeartbeat})
+	// Scaled copies of images live beside the uploads; deleting the folder
+	// loses nothing (they are made again on demand).
+	scaler, err := media.NewScaler(media.ScalerConfig{Dir: filepath.Join(cfg.DataDir, "scaled")})
+	if err != nil {
+		return nil, err
+	}
 	api := clientapi.New(clientapi.Config{Homeserver: hs, Log: cfg.Log, RateLimit: cfg.RateLimit,
-		MaxUpload: cfg.MaxUploadSize, GatewayURL: wsURL})
+		MaxUpload: cfg.MaxUploadSize, GatewayURL: wsURL, Scaler: scaler})
 	disc := &federation.Discovery{ServerName: cfg.ServerName, PublicURL: cfg.PublicURL, Version: Version, Key: key}
 	keys := federation.PolicyKeys(federation.NewKeyCache(cfg.InsecureFederation), hs.PeerAllowed)
 	inbound := federation.NewInbound(cfg.ServerName, keys, cfg.Log, reg, cfg.FederationLimits)
@@ -262,6 +271,8 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 		hs:       hs,
 		gateway:  gw,
 		sender:   sender,
+		scaler:   scaler,
+		files:    files,
 		url:      cfg.PublicURL,
 		http: &http.Server{
 			Handler:           httpMetrics.Middleware(mux),
@@ -377,6 +388,9 @@ func (s *Server) Serve(ctx context.Context) error {
 	mCtx, stopMaintenance := context.WithCancel(context.Background())
 	mDone := make(chan struct{})
 	go func() { defer close(mDone); s.hs.RunMaintenance(mCtx, time.Minute) }()
+	// The scaled-image sweep lives as long as maintenance and stops with it.
+	sweepDone := make(chan struct{})
+	go func() { defer close(sweepDone); s.sweepScaled(mCtx, 10*time.Minute) }()
 	var serveErr error
 	select {
 	case serveErr = <-errc:
@@ -384,6 +398,7 @@ func (s *Server) Serve(ctx context.Context) error {
 		<-gwDone
 		stopMaintenance()
 		<-mDone
+		<-sweepDone
 		stopSender()
 		<-fedDone
 	case <-ctx.Done():
@@ -404,6 +419,7 @@ func (s *Server) Serve(ctx context.Context) error {
 		// was committed is then routed and saved with the sessions.
 		stopMaintenance()
 		<-mDone
+		<-sweepDone
 		stopSender()
 		<-fedDone
 		stopGateway()
@@ -419,6 +435,35 @@ func (s *Server) Serve(ctx context.Context) error {
 	}
 	s.log.Info("stopped")
 	return serveErr
+}
+
+// sweepScaled removes, every interval, the scaled copies of images the
+// blob store no longer holds (the domain's sweep removed them).
+func (s *Server) sweepScaled(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	stored := func(hash string) bool {
+		f, err := s.files.Open(hash)
+		if err == nil {
+			f.Close()
+			return true
+		}
+		return !errors.Is(err, blobs.ErrNotFound) // unsure: keep
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		n, err := s.scaler.Sweep(ctx, stored)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			s.log.Warn("sweep of scaled images failed", "err", err)
+		case n > 0:
+			s.log.Info("swept scaled images", "removed", n)
+		}
+	}
 }
 
 // Close releases a server that was made but never served.

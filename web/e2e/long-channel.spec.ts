@@ -1,0 +1,132 @@
+// A long channel on a homeserver of its own started without rate limits, so
+// that 2,000 messages are seeded over REST in seconds. The message pane stays
+// under 4,000 DOM nodes while the reader scrolls back to the very first
+// message, and a reader scrolled up is not moved by new messages but offered
+// a bar to jump to them.
+import { type Page } from '@playwright/test';
+import { expect, test, Api, messageLog, signIn, openChannel, uniq } from './helpers';
+import { startExtraServer, stopServer, type ServerInfo } from './servers';
+
+const SEED = 2000;
+const MAX_NODES = 4000;
+const run = Date.now().toString(36);
+let S: ServerInfo;
+let reader: { name: string; api: Api };
+let writer: Api;
+let channelId = '';
+let guildName = '';
+
+/** Sends `count` messages with a few requests in flight at once. */
+async function seed(api: Api, channel: string, count: number, text: (i: number) => string) {
+  let next = 0;
+  const worker = async () => {
+    for (let i = next++; i < count; i = next++) await api.send(channel, text(i));
+  };
+  // One after another would also keep the order; a few in flight keeps it
+  // roughly, which is all the test needs (it reads positions from the page).
+  await Promise.all(Array.from({ length: 6 }, worker));
+}
+
+test.beforeAll(async () => {
+  S = await startExtraServer('long', { rateLimit: false });
+  const name = uniq('reader');
+  reader = { name, api: await Api.register(S, name) };
+  writer = await Api.register(S, uniq('writer'));
+  guildName = uniq('Long');
+  const { general } = await reader.api.createGuild(guildName);
+  channelId = general.id;
+  await writer.call('POST', `/invites/${await reader.api.invite(general.id)}`, {});
+  await seed(writer, channelId, SEED, (i) => `seed${i}-${run} ${'lorem ipsum dolor sit amet '.repeat(1 + (i % 4))}`);
+});
+
+test.afterAll(async () => {
+  await stopServer('long');
+});
+
+function paneNodes(page: Page) {
+  return messageLog(page).evaluate((e) => e.querySelectorAll('*').length);
+}
+
+async function seedIndexes(page: Page): Promise<number[]> {
+  const texts = await messageLog(page).getByRole('article').allInnerTexts();
+  const re = new RegExp(`seed(\\d+)-${run}`);
+  return texts.flatMap((t) => {
+    const m = re.exec(t);
+    return m ? [Number(m[1])] : [];
+  });
+}
+
+test('the pane stays under 4,000 DOM nodes while scrolling back through 2,000 messages', async ({ page }) => {
+  test.setTimeout(300_000); // 40 pages of history on a loaded machine
+  await signIn(page, S, { username: reader.name });
+  await openChannel(page, guildName);
+  const log = messageLog(page);
+  await expect(log.getByRole('article').last()).toContainText(`-${run}`);
+  let maxNodes = await paneNodes(page);
+  await log.hover();
+  // Wheel up until the first message is on screen; every step counts the pane's nodes.
+  await expect
+    .poll(
+      async () => {
+        await page.mouse.wheel(0, -4000);
+        maxNodes = Math.max(maxNodes, await paneNodes(page));
+        return Math.min(...(await seedIndexes(page)));
+      },
+      { timeout: 280_000, intervals: [50] },
+    )
+    .toBe(0);
+  maxNodes = Math.max(maxNodes, await paneNodes(page));
+  console.log(`long channel: at most ${maxNodes} DOM nodes in the message pane over ${SEED} messages`);
+  expect(maxNodes).toBeLessThanOrEqual(MAX_NODES);
+});
+
+test('a reader scrolled up is not moved by new messages and sees the new-messages bar', async ({ page }) => {
+  await signIn(page, S, { username: reader.name });
+  await openChannel(page, guildName);
+  const log = messageLog(page);
+  await expect(log.getByRole('article').last()).toContainText(`-${run}`);
+  await log.hover();
+  // Up a few screens, well away from the bottom.
+  for (let i = 0; i < 3; i++) await page.mouse.wheel(0, -1500);
+  // The message in the middle of the pane is the anchor.
+  const anchor = async () =>
+    log.evaluate((el) => {
+      const r = el.getBoundingClientRect();
+      const hit = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2)?.closest('article');
+      return hit ? { id: hit.getAttribute('data-message-id'), top: hit.getBoundingClientRect().top } : null;
+    });
+  // Wait for the wheel's scroll (and any page it fetched) to settle: two equal readings in a row.
+  let before = await anchor();
+  await expect
+    .poll(async () => {
+      const now = await anchor();
+      const same = JSON.stringify(now) === JSON.stringify(before);
+      before = now;
+      return same && now !== null;
+    })
+    .toBe(true);
+  expect(before?.id).toBeTruthy();
+  if (process.env.HEARTH_E2E_DEBUG) console.log('anchor before', before, await seedIndexes(page));
+
+  const fresh = [`fresh1-${run}`, `fresh2-${run}`, `fresh3-${run}`];
+  for (const t of fresh) await writer.send(channelId, t);
+  const bar = page.getByRole('button', { name: /^(New messages|Jump to present)/ });
+  if (process.env.HEARTH_E2E_DEBUG) {
+    await expect(log.getByRole('article').filter({ hasText: fresh[2] })).toHaveCount(1);
+    console.log('after', await anchor(), await seedIndexes(page));
+  }
+  await expect(bar).toBeVisible();
+  const after = await log.evaluate((el, id) => {
+    const a = el.querySelector(`article[data-message-id="${id}"]`);
+    return a ? a.getBoundingClientRect().top : null;
+  }, before!.id);
+  expect(after).not.toBeNull();
+  expect(Math.abs(after! - before!.top)).toBeLessThanOrEqual(2);
+
+  // The bar jumps to the present; a reader at the bottom then stays there.
+  await bar.click();
+  await expect(log.getByRole('article').filter({ hasText: fresh[2] })).toBeInViewport();
+  const later = `later-${run}`;
+  await writer.send(channelId, later);
+  await expect(log.getByRole('article').filter({ hasText: later })).toBeInViewport();
+});

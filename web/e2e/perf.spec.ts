@@ -1,0 +1,288 @@
+// Benchmarks of the web client (not timed tests: they record figures and
+// assert nothing about time). Run through `make bench-web` (HEARTH_PERF=1);
+// results are printed as a table and written to bin/web-bench.json for
+// docs/benchmarks.md. Each figure is the median of several runs; browser
+// (renderer) CPU comes from the DevTools protocol, the homeserver's from
+// /proc/<pid>/stat over the same interval.
+import { execFileSync } from 'node:child_process';
+import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { type CDPSession, type Page } from '@playwright/test';
+import { expect, test, Api, messageLog, openChannel, signIn, uniq } from './helpers';
+import { startExtraServer, stopServer, type ServerInfo } from './servers';
+
+test.describe.configure({ mode: 'serial' });
+
+const RUNS = Number(process.env.HEARTH_PERF_RUNS ?? 5);
+const LONG = Number(process.env.HEARTH_PERF_MESSAGES ?? 10_000);
+const FLOOD_RATE = 50; // messages per second
+const FLOOD_SECONDS = Number(process.env.HEARTH_PERF_FLOOD_SECONDS ?? 10);
+const run = Date.now().toString(36);
+const results: Record<string, unknown> = {};
+let S: ServerInfo;
+let reader: { name: string; api: Api };
+let writer: Api;
+let guildName = '';
+let longChannel = '';
+let shortChannel = '';
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length ? (s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2) : NaN;
+};
+const pct = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length ? s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]! : NaN;
+};
+const round = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
+
+/** CPU seconds (user+system) a process has used so far. */
+function procCpu(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = 100; // USER_HZ on Linux
+  return (Number(f[11]) + Number(f[12])) / ticks;
+}
+
+/** Renderer CPU seconds (main-thread task time) from the DevTools protocol. */
+async function rendererCpu(cdp: CDPSession): Promise<number> {
+  const { metrics } = await cdp.send('Performance.getMetrics');
+  return metrics.find((m) => m.name === 'TaskDuration')?.value ?? NaN;
+}
+
+async function heapMB(cdp: CDPSession): Promise<number> {
+  await cdp.send('HeapProfiler.collectGarbage');
+  const { metrics } = await cdp.send('Performance.getMetrics');
+  return (metrics.find((m) => m.name === 'JSHeapUsedSize')?.value ?? NaN) / 1e6;
+}
+
+async function seed(api: Api, channel: string, count: number, text: (i: number) => string) {
+  let next = 0;
+  const worker = async () => {
+    for (let i = next++; i < count; i = next++) await api.send(channel, text(i));
+  };
+  await Promise.all(Array.from({ length: 8 }, worker));
+}
+
+// Recorders injected before the app runs: frame deltas, long tasks, and the
+// moment (performance.now()) each message token first appears in the page.
+function recorders() {
+  const w = window as unknown as Record<string, unknown>;
+  const frames: number[] = [];
+  const longTasks: { start: number; duration: number }[] = [];
+  const seen: Record<string, number> = {};
+  w.__frames = frames;
+  w.__longTasks = longTasks;
+  w.__seen = seen;
+  w.__recordFrames = false;
+  let last = 0;
+  const tick = (t: number) => {
+    if (w.__recordFrames && last) frames.push(t - last);
+    last = t;
+    requestAnimationFrame(tick);
+  };
+  requestAnimationFrame(tick);
+  try {
+    new PerformanceObserver((l) => {
+      for (const e of l.getEntries()) longTasks.push({ start: e.startTime, duration: e.duration });
+    }).observe({ type: 'longtask', buffered: true });
+  } catch {
+    /* not supported */
+  }
+  const re = /\b(tok[\dx]+-\w+)\b/g;
+  const scan = (n: Node) => {
+    const text = n.textContent ?? '';
+    if (!text.includes('tok')) return;
+    for (const m of text.matchAll(re)) if (!(m[1]! in seen)) seen[m[1]!] = performance.timeOrigin + performance.now();
+  };
+  new MutationObserver((muts) => {
+    for (const mu of muts) for (const n of Array.from(mu.addedNodes)) scan(n);
+  }).observe(document, { subtree: true, childList: true });
+}
+
+test.beforeAll(async () => {
+  test.setTimeout(900_000);
+  S = await startExtraServer('perf', { rateLimit: false });
+  const name = uniq('reader');
+  reader = { name, api: await Api.register(S, name) };
+  writer = await Api.register(S, uniq('writer'));
+  guildName = uniq('Bench');
+  const { guild, general } = await reader.api.createGuild(guildName);
+  shortChannel = general.id;
+  const long = await reader.api.call('POST', `/guilds/${guild.id}/channels`, { name: 'long', type: 0 });
+  longChannel = long.id;
+  await writer.call('POST', `/invites/${await reader.api.invite(general.id)}`, {});
+  const t0 = Date.now();
+  const cpu0 = procCpu(S.pid);
+  // The first and last messages are sent alone, so they are first and last
+  // in the channel whatever order the concurrent ones land in.
+  await writer.send(longChannel, 'seedfirst the very first message');
+  await seed(writer, longChannel, LONG - 2, (i) => `seed${i} ${'lorem ipsum dolor sit amet '.repeat(1 + (i % 5))}${i % 7 === 0 ? '\n**bold** `code` line two' : ''}`);
+  await writer.send(longChannel, 'seedlast the newest message');
+  results.seed = { messages: LONG, seconds: round((Date.now() - t0) / 1000), serverCpuSeconds: round(procCpu(S.pid) - cpu0) };
+  await seed(writer, shortChannel, 200, (i) => `short${i} hello`);
+});
+
+/** Writes what has been measured so far (a long run that is cut short keeps its figures). */
+function save(print = false) {
+  const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${execFileSync('uname', ['-sr']).toString().trim()}, load ${loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ')}`;
+  const out = { machine, chromium: process.env.CHROMIUM_PATH || '/usr/bin/chromium', date: new Date().toISOString(), runs: RUNS, ...results };
+  mkdirSync('../bin', { recursive: true });
+  writeFileSync('../bin/web-bench.json', JSON.stringify(out, null, 2));
+  if (print) console.log(JSON.stringify(out, null, 2));
+}
+
+test.afterEach(() => save());
+
+test.afterAll(async () => {
+  await stopServer('perf');
+  save(true);
+});
+
+test('entry JS and CSS, gzip @perf', async () => {
+  const r = JSON.parse(execFileSync('node', ['scripts/size-budget.mjs', '--json']).toString());
+  results.size = { eagerJsKB: round(r.jsEager / 1000), eagerCssKB: round(r.cssEager / 1000), allJsKB: round(r.jsAll / 1000) };
+});
+
+test('signed-in reload to the last channel messages on screen @perf', async ({ page }) => {
+  await page.addInitScript(recorders);
+  await signIn(page, S, { username: reader.name });
+  await openChannel(page, guildName, 'general');
+  const marker = `tok${Date.now()}-last`;
+  await writer.send(shortChannel, marker);
+  await expect(messageLog(page).getByRole('article').filter({ hasText: marker })).toBeVisible();
+  const times: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    await page.reload();
+    await expect(messageLog(page).getByRole('article').filter({ hasText: marker })).toBeVisible();
+    // The moment the marker entered the page, from navigation start.
+    const t = await page.evaluate((m) => {
+      const seen = (window as unknown as { __seen: Record<string, number> }).__seen;
+      return seen[m]! - performance.timeOrigin;
+    }, marker);
+    times.push(t);
+  }
+  results.reload = { medianMs: round(median(times)), maxMs: round(Math.max(...times)), runsMs: times.map((t) => round(t)) };
+});
+
+test('scroll back through the long channel: frames, long tasks, heap @perf', async ({ page }) => {
+  test.setTimeout(1_800_000);
+  await page.addInitScript(recorders);
+  await signIn(page, S, { username: reader.name });
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send('Performance.enable');
+  const runs: { p95: number; over50: number; frames: number; longTasks: number; maxLongTask: number; seconds: number; heapMB: number; rendererCpu: number; serverCpu: number }[] = [];
+  const scrollRuns = Number(process.env.HEARTH_PERF_SCROLL_RUNS ?? Math.max(1, Math.min(RUNS, 3)));
+  for (let r = 0; r < scrollRuns; r++) {
+    await page.goto(S.url);
+    await openChannel(page, guildName, 'long');
+    const log = messageLog(page, 'long');
+    await expect(log.getByRole('article').filter({ hasText: 'seedlast' })).toBeVisible();
+    await log.hover();
+    const cpuR0 = await rendererCpu(cdp);
+    const cpuS0 = procCpu(S.pid);
+    await page.evaluate(() => {
+      const w = window as unknown as { __frames: number[]; __longTasks: unknown[]; __recordFrames: boolean };
+      w.__frames.length = 0;
+      w.__longTasks.length = 0;
+      w.__recordFrames = true;
+    });
+    const t0 = Date.now();
+    // The wheel as a person would turn it: 1000 px every 50 ms, until the first message shows.
+    const top = log.getByRole('article').filter({ hasText: 'seedfirst' });
+    for (;;) {
+      await page.mouse.wheel(0, -1000);
+      if (await top.count()) break;
+      if (Date.now() - t0 > 1_500_000) throw new Error('did not reach the first message in 25 minutes');
+      await page.waitForTimeout(50);
+    }
+    const seconds = (Date.now() - t0) / 1000;
+    const { frames, longTasks } = await page.evaluate(() => {
+      const w = window as unknown as { __frames: number[]; __longTasks: { duration: number }[]; __recordFrames: boolean };
+      w.__recordFrames = false;
+      return { frames: [...w.__frames], longTasks: w.__longTasks.map((l) => l.duration) };
+    });
+    runs.push({
+      p95: pct(frames, 95),
+      over50: frames.filter((f) => f > 50).length / Math.max(1, frames.length),
+      frames: frames.length,
+      longTasks: longTasks.length,
+      maxLongTask: longTasks.length ? Math.max(...longTasks) : 0,
+      seconds,
+      heapMB: await heapMB(cdp),
+      rendererCpu: (await rendererCpu(cdp)) - cpuR0,
+      serverCpu: procCpu(S.pid) - cpuS0,
+    });
+  }
+  const m = (k: keyof (typeof runs)[number]) => round(median(runs.map((x) => x[k])), 2);
+  results.scroll = {
+    messages: LONG,
+    runs: runs.length,
+    p95FrameMs: m('p95'),
+    framesOver50msShare: m('over50'),
+    longTasksOver50ms: m('longTasks'),
+    maxLongTaskMs: m('maxLongTask'),
+    seconds: m('seconds'),
+    heapAfterMB: m('heapMB'),
+    browserCpuSeconds: m('rendererCpu'),
+    serverCpuSeconds: m('serverCpu'),
+  };
+});
+
+test('another user message on screen while the channel receives 50 msg/s @perf', async ({ page }) => {
+  test.setTimeout(600_000);
+  await page.addInitScript(recorders);
+  await signIn(page, S, { username: reader.name });
+  await openChannel(page, guildName, 'general');
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send('Performance.enable');
+  const p50s: number[] = [];
+  const p99s: number[] = [];
+  const missing: number[] = [];
+  const rest: number[] = [];
+  const cpu: { browser: number; server: number }[] = [];
+  const floodRuns = Math.max(1, Math.min(RUNS, 3));
+  for (let r = 0; r < floodRuns; r++) {
+    const sent: Record<string, number> = {};
+    const cpuR0 = await rendererCpu(cdp);
+    const cpuS0 = procCpu(S.pid);
+    const total = FLOOD_RATE * FLOOD_SECONDS;
+    const start = Date.now();
+    const inflight: Promise<unknown>[] = [];
+    // A steady 50 msg/s schedule: message i leaves at start + i × 20 ms.
+    for (let i = 0; i < total; i++) {
+      const due = start + (i * 1000) / FLOOD_RATE;
+      const wait = due - Date.now();
+      if (wait > 0) await new Promise((ok) => setTimeout(ok, wait));
+      const tok = `tok${r}x${i}-${run}`;
+      sent[tok] = Date.now();
+      inflight.push(
+        writer.send(shortChannel, `flood ${tok}`).then(() => {
+          rest.push(Date.now() - sent[tok]!);
+        }),
+      );
+    }
+    await Promise.all(inflight);
+    const last = `tok${r}x${total - 1}-${run}`;
+    await expect(messageLog(page).getByRole('article').filter({ hasText: last })).toBeVisible({ timeout: 60_000 });
+    const seen = await page.evaluate(() => (window as unknown as { __seen: Record<string, number> }).__seen);
+    const lat = Object.entries(sent).flatMap(([tok, t]) => (seen[tok] ? [seen[tok]! - t] : []));
+    missing.push(total - lat.length);
+    p50s.push(pct(lat, 50));
+    p99s.push(pct(lat, 99));
+    cpu.push({ browser: (await rendererCpu(cdp)) - cpuR0, server: procCpu(S.pid) - cpuS0 });
+  }
+  results.flood = {
+    ratePerSecond: FLOOD_RATE,
+    seconds: FLOOD_SECONDS,
+    runs: floodRuns,
+    p50Ms: round(median(p50s)),
+    p99Ms: round(median(p99s)),
+    restRoundTripP50Ms: round(pct(rest, 50)),
+    notSeenInDom: median(missing),
+    browserCpuSecondsPerRun: round(median(cpu.map((c) => c.browser)), 2),
+    serverCpuSecondsPerRun: round(median(cpu.map((c) => c.server)), 2),
+  };
+});
