@@ -125,6 +125,15 @@ func (g *Gateway) route(ctx context.Context, ev storage.Event) {
 	case "PRESENCE_UPDATE":
 		g.remotePresence(ev)
 		return
+	case homeserver.RelationshipAdd, homeserver.RelationshipRemove:
+		// To every session of the one user the event is for (its LogID).
+		g.mu.RLock()
+		targets := g.sessionsOf(g.byUser[ev.LogID])
+		g.mu.RUnlock()
+		for _, s := range targets {
+			s.dispatch(ev.Type, ev.Payload)
+		}
+		return
 	}
 	var m meta
 	_ = json.Unmarshal(ev.Payload, &m)
