@@ -4,8 +4,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/bwmarrin/discordgo"
 
 	st "hearth/server/servertest"
 )
@@ -305,4 +308,53 @@ func TestRelationships(t *testing.T) {
 			t.Fatalf("bob's relationships after dave's flood: %v", got)
 		}
 	})
+}
+
+// An unmodified discordgo session of a person hears RELATIONSHIP_ADD and
+// RELATIONSHIP_REMOVE as events it does not know (its raw Event handler
+// gets them), stays connected, and goes on receiving what follows.
+func TestDiscordgoRelationshipEvents(t *testing.T) {
+	s := st.Start(t, st.Options{})
+	human := s.Register(t, "human", "correct horse")
+	friend := s.Register(t, "friend", "correct horse")
+	humanID := do(t, s, "GET", "/api/v10/users/@me", human, nil)["id"].(string)
+	_, general := newGuild(t, s, human, "Home")
+
+	pointDiscordgo(t, s, "ws"+strings.TrimPrefix(s.URL(), "http")+"/gateway")
+	dg, err := discordgo.New(human)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dg.Identify.Intents = discordgo.IntentsAll
+	ev := &events{new: make(chan struct{}, 1)}
+	dg.AddHandler(func(_ *discordgo.Session, r *discordgo.Ready) { ev.add("ready") })
+	dg.AddHandler(func(_ *discordgo.Session, d *discordgo.Disconnect) { ev.add("disconnect") })
+	dg.AddHandler(func(_ *discordgo.Session, m *discordgo.MessageCreate) { ev.add("message:" + m.Content) })
+	dg.AddHandler(func(_ *discordgo.Session, e *discordgo.Event) {
+		if strings.HasPrefix(e.Type, "RELATIONSHIP_") {
+			var d struct {
+				Type int `json:"type"`
+			}
+			_ = json.Unmarshal(e.RawData, &d)
+			ev.add(fmt.Sprintf("%s:%d", e.Type, d.Type))
+		}
+	})
+	if err := dg.Open(); err != nil {
+		t.Fatalf("discordgo Open: %v", err)
+	}
+	defer dg.Close()
+	ev.wait(t, "ready")
+
+	rel := "/api/v10/users/@me/relationships"
+	st.Expect(t, s.Do(t, "POST", rel, friend, map[string]any{"username": "human"}), http.StatusNoContent, nil)
+	ev.wait(t, "RELATIONSHIP_ADD:3")
+	st.Expect(t, s.Do(t, "PUT", rel+"/"+do(t, s, "GET", "/api/v10/users/@me", friend, nil)["id"].(string), human, nil), http.StatusNoContent, nil)
+	ev.wait(t, "RELATIONSHIP_ADD:1")
+	st.Expect(t, s.Do(t, "DELETE", rel+"/"+humanID, friend, nil), http.StatusNoContent, nil)
+	ev.wait(t, "RELATIONSHIP_REMOVE:1")
+	do(t, s, "POST", "/api/v10/channels/"+general+"/messages", human, map[string]any{"content": "still here"})
+	ev.wait(t, "message:still here")
+	if n, d := ev.count("ready"), ev.count("disconnect"); n != 1 || d != 0 {
+		t.Fatalf("discordgo identified %d times and disconnected %d times", n, d)
+	}
 }
