@@ -576,3 +576,12 @@ func (h *Homeserver) UpdateSettings(ctx context.Context, p Principal, in Setting
 	}
 	return h.Settings(ctx, p)
 }
+
+// Blocks says whether userID blocked otherID. The gateway asks it before
+// handing userID's sessions a DM message by otherID: a DM whose origin is
+// the blocked person's homeserver (never told of the block) still carries
+// their messages here, and the blocker does not see them live.
+func (h *Homeserver) Blocks(ctx context.Context, userID, otherID snowflake.ID) bool {
+	typ, err := relType(ctx, h.store, userID, otherID)
+	return err == nil && typ == storage.RelationshipBlocked
+}

@@ -278,9 +278,24 @@ func (g *Gateway) routeDM(ctx context.Context, ev storage.Event, m meta) {
 		targets = append(targets, g.sessionsOf(g.byUser[u])...)
 	}
 	g.mu.RUnlock()
+	message := (ev.Type == "MESSAGE_CREATE" || ev.Type == "MESSAGE_UPDATE") && m.Author.ID != 0
+	blocked := map[snowflake.ID]bool{}
 	for _, s := range targets {
 		if need != 0 && s.intents&need == 0 {
 			continue
+		}
+		if message && m.Author.ID != s.user.User.ID {
+			// A blocked person's DM messages are not handed to the
+			// blocker live (they come only from a DM whose origin,
+			// the blocked person's server, knows nothing of the block).
+			b, ok := blocked[s.user.User.ID]
+			if !ok {
+				b = g.hs.Blocks(ctx, s.user.User.ID, m.Author.ID)
+				blocked[s.user.User.ID] = b
+			}
+			if b {
+				continue
+			}
 		}
 		d := ev.Payload
 		if needsStripping(s, ev.Type, m) {
