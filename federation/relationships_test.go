@@ -170,7 +170,7 @@ func TestFederatedRelationships(t *testing.T) {
 
 // A rogue peer signs correctly and still oversteps with relationship acts:
 // each try is refused and changes nothing; repeats change nothing; a flood
-// of requests by one of its users is limited (spec/federation.md §15).
+// of requests by one of its users is limited (spec/federation.md §17).
 func TestFederationRelationshipOwnership(t *testing.T) {
 	a, b, c := st.Start(t, st.Options{}), st.Start(t, st.Options{}), st.Start(t, st.Options{})
 	A, B, C := a.ServerName(), b.ServerName(), c.ServerName()

@@ -19,7 +19,7 @@ import (
 // server's users has a row per person they relate to (storage.Relationship);
 // a person of another homeserver keeps their own rows there, and the two
 // servers tell each other requests, acceptances and endings as signed
-// relationship acts (spec/federation.md §15). A block is the blocker's row
+// relationship acts (spec/federation.md §17). A block is the blocker's row
 // alone and is never told to anyone: the blocked person sees at most that
 // a friendship or request ended.
 //
@@ -398,7 +398,7 @@ func (h *Homeserver) RemoveRelationship(ctx context.Context, p Principal, otherI
 // tellRemoval tells a remote person's homeserver that a friendship or
 // request with them ended. The ending stands here whatever it answers; a
 // server that does not answer keeps its side until the person acts there
-// (spec/federation.md §15).
+// (spec/federation.md §17).
 func (h *Homeserver) tellRemoval(ctx context.Context, me, other storage.User) {
 	if h.remote == nil {
 		return

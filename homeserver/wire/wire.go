@@ -316,7 +316,7 @@ func ActDigest(act Act) (string, error) {
 }
 
 // Relationship acts: what one homeserver's user asks of another
-// homeserver's user about their relationship (spec/federation.md §15).
+// homeserver's user about their relationship (spec/federation.md §17).
 const (
 	// RelationshipRequest asks to be friends (a new request; if the
 	// receiver's user had asked the sender's user already, they are now
