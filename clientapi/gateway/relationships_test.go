@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -203,6 +204,24 @@ func TestRelationships(t *testing.T) {
 			t.Fatalf("bob's READY relationships: %v", got)
 		}
 
+		// A guild both are in: alice's messages there look the same
+		// before and after bob blocks her.
+		gid, general := newGuild(t, s, bob.tok, "Shared")
+		code := do(t, s, "POST", "/api/v10/channels/"+general+"/invites", bob.tok, map[string]any{})["code"].(string)
+		do(t, s, "POST", "/api/v10/invites/"+code, alice.tok, nil)
+		keysOf := func(m map[string]any) string {
+			var ks []string
+			for k := range m {
+				ks = append(ks, k)
+			}
+			slices.Sort(ks)
+			return strings.Join(ks, ",")
+		}
+		m1 := do(t, s, "POST", "/api/v10/channels/"+general+"/messages", alice.tok, map[string]any{"content": "m1"})
+		before := keysOf(m1)
+		seenBefore := keysOf(do(t, s, "GET", "/api/v10/channels/"+general+"/messages/"+m1["id"].(string), bob.tok, nil))
+		_ = gid
+
 		// A DM while friends works.
 		dm := do(t, s, "POST", "/api/v10/users/@me/channels", alice.tok, map[string]any{"recipient_id": bob.id})["id"].(string)
 		do(t, s, "POST", "/api/v10/channels/"+dm+"/messages", alice.tok, map[string]any{"content": "hi"})
@@ -232,6 +251,15 @@ func TestRelationships(t *testing.T) {
 		}
 		if got := rels(t, s, bob.tok); !same(got, map[string]int{alice.id: 2}) {
 			t.Fatalf("the blocker sees %v", got)
+		}
+		// In the guild, nothing of alice's messages shows the block, to
+		// her or to bob.
+		m2 := do(t, s, "POST", "/api/v10/channels/"+general+"/messages", alice.tok, map[string]any{"content": "m2"})
+		if after := keysOf(m2); after != before {
+			t.Fatalf("alice's message after the block has fields %s, before %s", after, before)
+		}
+		if seen := keysOf(do(t, s, "GET", "/api/v10/channels/"+general+"/messages/"+m2["id"].(string), bob.tok, nil)); seen != seenBefore {
+			t.Fatalf("bob sees alice's message with fields %s, want %s", seen, seenBefore)
 		}
 		// The blocked one can neither ask again nor DM; the blocker
 		// cannot DM either; the existing DM takes nothing from either.
@@ -281,6 +309,20 @@ func TestRelationships(t *testing.T) {
 		do(t, s, "POST", "/api/v10/channels/"+cdm+"/messages", alice.tok, map[string]any{"content": "friends now"})
 		expect(s.Do(t, "DELETE", rel+"/"+alice.id, carol.tok, nil), http.StatusNoContent, 0)
 		expect(s.Do(t, "POST", "/api/v10/channels/"+cdm+"/messages", alice.tok, map[string]any{"content": "and now?"}), 400, 50007)
+
+		// Bots have no relationships: a request to one is refused, and a
+		// bot may not use the routes.
+		app := do(t, s, "POST", "/api/v10/applications", carol.tok, map[string]any{"name": "robot"})["id"].(string)
+		botTok := "Bot " + do(t, s, "POST", "/api/v10/applications/"+app+"/bot/reset", carol.tok, nil)["token"].(string)
+		expect(s.Do(t, "PUT", rel+"/"+app, carol.tok, nil), 400, 80002)
+		expect(s.Do(t, "PUT", rel+"/"+carol.id, botTok, nil), 403, 20001)
+		expect(s.Do(t, "POST", rel, botTok, map[string]any{"username": "carol"}), 403, 20001)
+		if got := rels(t, s, botTok); len(got) != 0 {
+			t.Fatalf("a bot's relationships: %v", got)
+		}
+		if got := rels(t, s, carol.tok); len(got) != 0 {
+			t.Fatalf("carol after the bot's tries: %v", got)
+		}
 
 		// A flood of requests from one user is limited (429), and what
 		// the limit refused changed nothing.
