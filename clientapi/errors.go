@@ -41,6 +41,8 @@ func statusFor(err error) (int, apiError) {
 			RetryAfter: float64(limited.RetryAfter.Milliseconds()) / 1000}
 	case errors.Is(err, homeserver.ErrFriendRequestRefused):
 		return http.StatusBadRequest, apiError{Code: 80000, Message: "Incoming friend requests disabled."}
+	case errors.Is(err, homeserver.ErrFriendRequestBlocked):
+		return http.StatusBadRequest, apiError{Code: 80001, Message: "Friend request blocked."}
 	case errors.Is(err, homeserver.ErrFriendBot):
 		return http.StatusBadRequest, apiError{Code: 80002, Message: "Bots cannot have friends."}
 	case errors.Is(err, homeserver.ErrFriendSelf):

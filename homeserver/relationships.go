@@ -43,6 +43,9 @@ var (
 	// sender (80000); said alike for every reason, a block among them, so
 	// that it does not reveal one.
 	ErrFriendRequestRefused = errors.New("incoming friend requests disabled")
+	// ErrFriendRequestBlocked: a request to someone the caller blocked
+	// (80001); the block stays until the caller lifts it (DELETE).
+	ErrFriendRequestBlocked = errors.New("friend request blocked")
 	// ErrAlreadyFriends: a request to a friend (80007).
 	ErrAlreadyFriends = errors.New("you are already friends with that user")
 	// ErrNoSuchUserTag: no user has the name a request gave (80004).
@@ -107,7 +110,7 @@ func relationshipErr(op string, err error) error {
 	if errors.As(err, &rl) {
 		return fmt.Errorf("%s: %w", op, err)
 	}
-	for _, known := range []error{ErrFriendSelf, ErrFriendBot, ErrFriendRequestRefused, ErrAlreadyFriends, ErrNoSuchUserTag} {
+	for _, known := range []error{ErrFriendSelf, ErrFriendBot, ErrFriendRequestRefused, ErrFriendRequestBlocked, ErrAlreadyFriends, ErrNoSuchUserTag} {
 		if errors.Is(err, known) {
 			return fmt.Errorf("%s: %w", op, err)
 		}
@@ -223,8 +226,8 @@ func (h *Homeserver) RequestFriendByName(ctx context.Context, p Principal, handl
 
 // RequestFriend sends a friend request to a user, or accepts theirs: PUT
 // /users/@me/relationships/{id} with type 1 (or none). Asking again while
-// the request is pending changes nothing; asking someone one blocked
-// lifts the block.
+// the request is pending changes nothing; asking someone one blocked is
+// refused (unblock first).
 func (h *Homeserver) RequestFriend(ctx context.Context, p Principal, otherID snowflake.ID) error {
 	if err := h.friendLimits.take(p.User.ID.String(), h.now()); err != nil {
 		return relationshipErr("friend request", err)
@@ -260,6 +263,8 @@ func (h *Homeserver) requestFriend(ctx context.Context, p Principal, otherID sno
 		}
 		now := ev.now
 		switch {
+		case mine == storage.RelationshipBlocked:
+			return ErrFriendRequestBlocked
 		case theirs == storage.RelationshipBlocked:
 			return ErrFriendRequestRefused
 		case mine == storage.RelationshipFriend:
@@ -295,6 +300,8 @@ func (h *Homeserver) requestRemoteFriend(ctx context.Context, me, other storage.
 	}
 	kind := wire.RelationshipRequest
 	switch mine {
+	case storage.RelationshipBlocked:
+		return ErrFriendRequestBlocked
 	case storage.RelationshipFriend:
 		return ErrAlreadyFriends
 	case storage.RelationshipOutgoing:

@@ -268,6 +268,10 @@ func TestRelationships(t *testing.T) {
 		expect(s.Do(t, "POST", "/api/v10/users/@me/channels", alice.tok, map[string]any{"recipient_id": bob.id}), http.StatusBadRequest, 50007)
 		expect(s.Do(t, "POST", "/api/v10/channels/"+dm+"/messages", alice.tok, map[string]any{"content": "still there?"}), http.StatusBadRequest, 50007)
 		expect(s.Do(t, "POST", "/api/v10/channels/"+dm+"/messages", bob.tok, map[string]any{"content": "no"}), http.StatusBadRequest, 50007)
+		// The blocker cannot ask the one they blocked either (unblock
+		// first): the block stays.
+		expect(s.Do(t, "PUT", rel+"/"+alice.id, bob.tok, map[string]any{"type": 1}), http.StatusBadRequest, 80001)
+		expect(s.Do(t, "POST", rel, bob.tok, map[string]any{"username": "alice"}), http.StatusBadRequest, 80001)
 		if got := rels(t, s, bob.tok); !same(got, map[string]int{alice.id: 2}) {
 			t.Fatalf("the blocker sees %v after the refusals", got)
 		}
