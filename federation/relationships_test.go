@@ -268,6 +268,23 @@ func TestFederationRelationshipOwnership(t *testing.T) {
 	if got := relsOf(t, bob2); len(got) != 1 {
 		t.Fatalf("bob2 after the flood: %v", got)
 	}
+
+	// A flood of acts from one peer, whoever they name, is limited too:
+	// 300 a minute, then 429 for every kind.
+	peerLimited := 0
+	for i := range 320 {
+		kind := []string{"remove", "accept"}[i%2]
+		status, _ := call(t, c, b, "POST", federation.RelationshipPath, act(kind, catG, "cat", bobG))
+		if status == http.StatusTooManyRequests {
+			peerLimited++
+		}
+	}
+	if peerLimited == 0 {
+		t.Fatal("a flood of 320 acts from one peer was never limited")
+	}
+	if got := relsOf(t, bob); len(got) != 0 {
+		t.Fatalf("bob after the peer's flood: %v", got)
+	}
 }
 
 // dialGatewayReady identifies a new session and answers its READY.
