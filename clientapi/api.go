@@ -113,6 +113,7 @@ func (a *API) routesV10(r *gin.RouterGroup) {
 	r.POST("/auth/register", a.register)
 	r.POST("/auth/login", a.login)
 	r.POST("/auth/logout", a.auth, a.logout)
+	a.routesDevices(r)
 
 	r.GET("/users/@me", a.auth, a.me)
 	r.PATCH("/users/@me", a.auth, a.bodyLimit(profileMaxBody), a.updateMe)
@@ -214,6 +215,7 @@ func limitedBody(c *gin.Context) {
 // a made-up Authorization header would otherwise buy a fresh bucket.
 var publicRoutes = map[string]bool{
 	"/api/auth/register": true, "/api/auth/login": true, "/api/invites/:code": true, "/api/gateway": true,
+	"/api/auth/link": true, "/api/auth/recover": true,
 }
 
 // identity is who a rate limit counts against: the token when the route
@@ -315,6 +317,7 @@ func (a *API) signIn(c *gin.Context) bool {
 		a.fail(c, err)
 		return false
 	}
+	a.hs.Touch(c.Request.Context(), p, c.ClientIP())
 	c.Set(principalKey, p)
 	c.Set(tokenKey, tok)
 	return true

@@ -28,7 +28,7 @@ func (a *API) register(c *gin.Context) {
 		return
 	}
 	tok, _, err := a.hs.Register(c.Request.Context(), homeserver.Registration{
-		Username: username.Value, Password: password.Value, Client: c.Request.UserAgent(),
+		Username: username.Value, Password: password.Value, Device: deviceOf(c),
 	})
 	if err != nil {
 		a.fail(c, err)
@@ -68,7 +68,7 @@ func (a *API) login(c *gin.Context) {
 			return
 		}
 	}
-	tok, u, err := a.hs.Login(c.Request.Context(), login.Value, password.Value, c.Request.UserAgent())
+	tok, u, err := a.hs.Login(c.Request.Context(), login.Value, password.Value, deviceOf(c))
 	if err != nil {
 		if !errors.Is(err, homeserver.ErrInvalidLogin) && a.rateLimit {
 			a.logins.Refund(key) // not a guess: the server failed

@@ -144,6 +144,23 @@ func (f *form) ID(name string) homeserver.Optional[snowflake.ID] {
 	return homeserver.Optional[snowflake.ID]{Set: true, Value: id}
 }
 
+// Strings reads an array of strings.
+func (f *form) Strings(name string, required bool) []string {
+	raw, ok := f.fields[name]
+	if !ok || isNull(raw) {
+		if required {
+			f.v.Add(name, "BASE_TYPE_REQUIRED", "This field is required")
+		}
+		return nil
+	}
+	var out []string
+	if err := json.Unmarshal(raw, &out); err != nil {
+		f.v.Add(name, "BASE_TYPE_ARRAY", "Must be an array of strings.")
+		return nil
+	}
+	return out
+}
+
 // IDs reads an array of snowflakes.
 func (f *form) IDs(name string) homeserver.Optional[[]snowflake.ID] {
 	raw, ok := f.fields[name]

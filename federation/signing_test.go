@@ -476,24 +476,7 @@ func TestKeyCacheIsBounded(t *testing.T) {
 		t.Fatalf("after 5000 failed names the cache remembers %d failures and has %d fetches running", failed, inflight)
 	}
 
-	// A key server that does not answer until released.
-	release := make(chan struct{})
-	tarpit := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		select {
-		case <-release:
-		case <-r.Context().Done():
-		}
-		http.NotFound(w, r)
-	}))
-	defer tarpit.Close()
-	defer func() {
-		select {
-		case <-release:
-		default:
-			close(release)
-		}
-	}()
-	host := strings.TrimPrefix(tarpit.URL, "http://")
+	host, release := tarpit(t)
 	slow := federation.NewKeyCache(true)
 	errs := make(chan error, 16)
 	for i := range 16 {
@@ -511,7 +494,7 @@ func TestKeyCacheIsBounded(t *testing.T) {
 	if _, err := slow.Key(t.Context(), host, "ed25519:ffffffff"); !errors.Is(err, federation.ErrOverloaded) {
 		t.Fatalf("a 17th fetch: %v, want overloaded", err)
 	}
-	close(release)
+	release()
 	for range 16 {
 		if err := <-errs; err == nil || errors.Is(err, federation.ErrOverloaded) {
 			t.Fatalf("a fetch from a server without the key: %v", err)
@@ -523,16 +506,7 @@ func TestKeyCacheIsBounded(t *testing.T) {
 
 	// Callers waiting for one slow key are bounded too: each holds an
 	// inbound slot while it waits, and one fetch must not hold them all.
-	release2 := make(chan struct{})
-	tarpit2 := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		select {
-		case <-release2:
-		case <-r.Context().Done():
-		}
-		http.NotFound(w, r)
-	}))
-	defer tarpit2.Close()
-	host2 := strings.TrimPrefix(tarpit2.URL, "http://")
+	host2, release2 := tarpit(t)
 	one := federation.NewKeyCache(true)
 	for range 16 {
 		go func() { // owned by the test: ends when the tarpit answers
@@ -549,7 +523,7 @@ func TestKeyCacheIsBounded(t *testing.T) {
 	if _, err := one.Key(t.Context(), host2, "ed25519:0000000a"); !errors.Is(err, federation.ErrOverloaded) {
 		t.Fatalf("a 17th caller for the same key: %v, want overloaded", err)
 	}
-	close(release2)
+	release2()
 	for range 16 {
 		if err := <-errs; err == nil || errors.Is(err, federation.ErrOverloaded) {
 			t.Fatalf("a caller waiting for a fetch from a server without the key: %v", err)
@@ -558,6 +532,25 @@ func TestKeyCacheIsBounded(t *testing.T) {
 	if one.Waiting() != 0 {
 		t.Fatalf("%d callers still counted as waiting", one.Waiting())
 	}
+}
+
+// tarpit is a key server that answers nothing until release is called
+// (or the test ends), and then 404.
+func tarpit(t *testing.T) (host string, release func()) {
+	t.Helper()
+	done := make(chan struct{})
+	var once sync.Once
+	release = func() { once.Do(func() { close(done) }) }
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-done:
+		case <-r.Context().Done():
+		}
+		http.NotFound(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	t.Cleanup(release)
+	return strings.TrimPrefix(srv.URL, "http://"), release
 }
 
 // TestOutboundRefusesPrivateAddresses: without --insecure-federation the

@@ -26,9 +26,9 @@ type Principal struct {
 type Registration struct {
 	Username string
 	Password string
-	// Client describes the device (its user agent), shown in the user's
-	// own session list.
-	Client string
+	// Device is where the person signs up from, shown in their own list
+	// of sessions.
+	Device Device
 }
 
 // Register creates a local account and signs it in, returning its token.
@@ -49,7 +49,7 @@ func (h *Homeserver) Register(ctx context.Context, r Registration) (string, User
 	}
 	now := h.now()
 	u := storage.User{ID: h.cfg.IDs.Next(), Username: r.Username, PasswordHash: hash, CreatedAt: now}
-	s := storage.Session{ID: h.cfg.IDs.Next(), UserID: u.ID, CreatedAt: now, LastUsed: now, Client: clip(r.Client, 256)}
+	s := h.newSession(u.ID, r.Device, now)
 	err = h.update(ctx, func(tx storage.Tx, _ *events) error {
 		if err := tx.CreateUser(ctx, u); err != nil {
 			return err
@@ -72,7 +72,7 @@ func (h *Homeserver) Register(ctx context.Context, r Registration) (string, User
 var ErrInvalidLogin = Invalid("login", "INVALID_LOGIN", "Login or password is invalid.")
 
 // Login checks a username and password and starts a new session.
-func (h *Homeserver) Login(ctx context.Context, login, pw, client string) (string, User, error) {
+func (h *Homeserver) Login(ctx context.Context, login, pw string, d Device) (string, User, error) {
 	if len(login) > 256 || len(pw) > PasswordMax*4 {
 		return "", User{}, ErrInvalidLogin
 	}
@@ -98,7 +98,7 @@ func (h *Homeserver) Login(ctx context.Context, login, pw, client string) (strin
 		return "", User{}, ErrInvalidLogin
 	}
 	now := h.now()
-	s := storage.Session{ID: h.cfg.IDs.Next(), UserID: u.ID, CreatedAt: now, LastUsed: now, Client: clip(client, 256)}
+	s := h.newSession(u.ID, d, now)
 	if err := h.update(ctx, func(tx storage.Tx, _ *events) error { return tx.CreateSession(ctx, s) }); err != nil {
 		return "", User{}, storeErr("login", err)
 	}

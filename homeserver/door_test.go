@@ -43,14 +43,12 @@ func newTestHomeserver(t testing.TB) *Homeserver {
 	return h
 }
 
-// A write that reaches a replica guild's log without being forwarded to
-// its origin fails whole (nothing of it stays), whichever way it writes;
-// the transaction that applies the origin's events may append to it.
-func TestDoorRefusesLocalWritesToReplicas(t *testing.T) {
+// ourGuildAndAReplica stores a guild of this server and a replica of
+// origin.example's, then runs more in the same transaction.
+func ourGuildAndAReplica(t *testing.T, h *Homeserver, more func(tx storage.Tx, replica snowflake.ID) error) (local, replica snowflake.ID) {
+	t.Helper()
 	ctx := context.Background()
-	h := newTestHomeserver(t)
-	ids := h.cfg.IDs
-	local, replica := ids.Next(), ids.Next()
+	local, replica = h.cfg.IDs.Next(), h.cfg.IDs.Next()
 	now := time.Now()
 	err := h.store.Update(ctx, func(tx storage.Tx) error {
 		if err := tx.CreateGuild(ctx, storage.Guild{ID: local, Name: "ours", CreatedAt: now}); err != nil {
@@ -59,11 +57,25 @@ func TestDoorRefusesLocalWritesToReplicas(t *testing.T) {
 		if err := tx.CreateGuild(ctx, storage.Guild{ID: replica, Name: "theirs", CreatedAt: now, Origin: "origin.example", OriginID: "1"}); err != nil {
 			return err
 		}
-		return tx.SetReplica(ctx, storage.Replica{LogID: replica, Origin: "origin.example", Seq: 0})
+		return more(tx, replica)
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
+	return local, replica
+}
+
+// A write that reaches a replica guild's log without being forwarded to
+// its origin fails whole (nothing of it stays), whichever way it writes;
+// the transaction that applies the origin's events may append to it.
+func TestDoorRefusesLocalWritesToReplicas(t *testing.T) {
+	ctx := context.Background()
+	h := newTestHomeserver(t)
+	ids := h.cfg.IDs
+	now := time.Now()
+	local, replica := ourGuildAndAReplica(t, h, func(tx storage.Tx, replica snowflake.ID) error {
+		return tx.SetReplica(ctx, storage.Replica{LogID: replica, Origin: "origin.example", Seq: 0})
+	})
 	head := func(logID snowflake.ID) int64 {
 		t.Helper()
 		evs, err := h.store.Events(ctx, logID, 0, 100)
@@ -142,21 +154,10 @@ func TestDoorRefusesLocalWritesToReplicas(t *testing.T) {
 func TestDoorDecidesOnce(t *testing.T) {
 	ctx := context.Background()
 	h := newTestHomeserver(t)
-	ids := h.cfg.IDs
-	local, replica, dm := ids.Next(), ids.Next(), ids.Next()
-	now := time.Now()
-	err := h.store.Update(ctx, func(tx storage.Tx) error {
-		if err := tx.CreateGuild(ctx, storage.Guild{ID: local, Name: "ours", CreatedAt: now}); err != nil {
-			return err
-		}
-		if err := tx.CreateGuild(ctx, storage.Guild{ID: replica, Name: "theirs", CreatedAt: now, Origin: "origin.example", OriginID: "1"}); err != nil {
-			return err
-		}
-		return tx.CreateChannel(ctx, storage.Channel{ID: dm, Type: storage.ChannelDM, CreatedAt: now, Origin: "origin.example", OriginID: "2"})
+	dm := h.cfg.IDs.Next()
+	local, replica := ourGuildAndAReplica(t, h, func(tx storage.Tx, _ snowflake.ID) error {
+		return tx.CreateChannel(ctx, storage.Channel{ID: dm, Type: storage.ChannelDM, CreatedAt: time.Now(), Origin: "origin.example", OriginID: "2"})
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
 	cases := []struct {
 		name           string
 		guild, channel snowflake.ID
@@ -213,22 +214,27 @@ func TestOneDoorInSource(t *testing.T) {
 		"originact.go": true, "backfill.go": true, "remotefiles.go": true, "federation.go": true, "globalid.go": true}
 	asking := map[string]bool{"replicaGuild": true, "replicaOfChannel": true, "replicaByLog": true, "replicaOfWrite": true}
 	ownTransactions := map[string]string{
-		"CreateGuild":        "makes a new guild of this server",
-		"DeleteInvite":       "invites are kept only by the guild's own server",
-		"ArchiveIdleThreads": "sweeps only this server's guilds (IdleThreads)",
-		"Register":           "accounts are this server's",
-		"Login":              "accounts are this server's",
-		"Logout":             "accounts are this server's",
-		"CreateApplication":  "applications are this server's",
-		"UpdateApplication":  "applications are this server's",
-		"ResetBotToken":      "applications are this server's",
-		"UpdateProfile":      "a profile changes on its user's own server",
-		"SaveGatewayState":   "gateway sessions are this server's",
-		"TakeGatewayState":   "gateway sessions are this server's",
-		"BlockUser":          "relationships are rows of this server's users, in no log",
-		"RemoveRelationship": "relationships are rows of this server's users, in no log",
-		"PeerRelationship":   "relationships are rows of this server's users, in no log",
-		"UpdateSettings":     "settings are this server's users', in no log",
+		"CreateGuild":         "makes a new guild of this server",
+		"DeleteInvite":        "invites are kept only by the guild's own server",
+		"ArchiveIdleThreads":  "sweeps only this server's guilds (IdleThreads)",
+		"Register":            "accounts are this server's",
+		"Login":               "accounts are this server's",
+		"Logout":              "accounts are this server's",
+		"CreateApplication":   "applications are this server's",
+		"UpdateApplication":   "applications are this server's",
+		"ResetBotToken":       "applications are this server's",
+		"UpdateProfile":       "a profile changes on its user's own server",
+		"SaveGatewayState":    "gateway sessions are this server's",
+		"TakeGatewayState":    "gateway sessions are this server's",
+		"EndSessions":         "sessions are this server's",
+		"CreateLinkCode":      "sessions are this server's",
+		"Link":                "sessions are this server's",
+		"CreateRecoveryCodes": "accounts are this server's",
+		"Recover":             "accounts are this server's",
+		"BlockUser":           "relationships are rows of this server's users, in no log",
+		"RemoveRelationship":  "relationships are rows of this server's users, in no log",
+		"PeerRelationship":    "relationships are rows of this server's users, in no log",
+		"UpdateSettings":      "settings are this server's users', in no log",
 	}
 	fset := token.NewFileSet()
 	pkgs, err := parser.ParseDir(fset, ".", func(fi os.FileInfo) bool { return !strings.HasSuffix(fi.Name(), "_test.go") }, 0)

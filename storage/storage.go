@@ -53,6 +53,7 @@ type Reader interface {
 	FederationReader
 	GatewayReader
 	ApplicationReader
+	DeviceReader
 	RelationshipReader
 
 	// UserByID returns a user, or ErrNotFound.
@@ -83,6 +84,7 @@ type Tx interface {
 	FederationWriter
 	GatewayWriter
 	ApplicationWriter
+	DeviceWriter
 	RelationshipWriter
 
 	// CreateUser inserts a user; ErrConflict when the name is taken
@@ -99,8 +101,6 @@ type Tx interface {
 
 	// CreateSession records a sign-in.
 	CreateSession(ctx context.Context, s Session) error
-	// TouchSession records when a session was last used.
-	TouchSession(ctx context.Context, id snowflake.ID, at time.Time) error
 	// DeleteSession ends one session; ErrNotFound if it did not exist.
 	DeleteSession(ctx context.Context, id snowflake.ID) error
 	// DeleteUserSessions ends every session of a user except keep (0 keeps
@@ -147,6 +147,9 @@ type Session struct {
 	LastUsed  time.Time
 	// Client describes who signed in (user agent), for the user's own list.
 	Client string
+	// Address is where the session signed in from, or was last used
+	// from, for the same list.
+	Address string
 }
 
 // Event is one entry of an ordered log: a guild's, or a DM channel's.

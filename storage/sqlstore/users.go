@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"strings"
-	"time"
 
 	"hearth/snowflake"
 	"hearth/storage"
@@ -89,7 +88,7 @@ func mustAffect(res sql.Result) error {
 	return nil
 }
 
-const sessionColumns = `id, user_id, created_at, last_used, client`
+const sessionColumns = `id, user_id, created_at, last_used, client, address`
 
 // SessionByID implements storage.Reader.
 func (r reader) SessionByID(ctx context.Context, id snowflake.ID) (storage.Session, error) {
@@ -98,7 +97,7 @@ func (r reader) SessionByID(ctx context.Context, id snowflake.ID) (storage.Sessi
 		sid, uid, created, lastUse int64
 	)
 	err := r.q.QueryRowContext(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE id = $1`, int64(id)).
-		Scan(&sid, &uid, &created, &lastUse, &s.Client)
+		Scan(&sid, &uid, &created, &lastUse, &s.Client, &s.Address)
 	if err != nil {
 		return storage.Session{}, r.wrap("session by id", err)
 	}
@@ -109,18 +108,9 @@ func (r reader) SessionByID(ctx context.Context, id snowflake.ID) (storage.Sessi
 
 // CreateSession implements storage.Tx.
 func (t *tx) CreateSession(ctx context.Context, s storage.Session) error {
-	_, err := t.q.ExecContext(ctx, `INSERT INTO sessions (`+sessionColumns+`) VALUES ($1, $2, $3, $4, $5)`,
-		int64(s.ID), int64(s.UserID), ms(s.CreatedAt), ms(s.LastUsed), s.Client)
+	_, err := t.q.ExecContext(ctx, `INSERT INTO sessions (`+sessionColumns+`) VALUES ($1, $2, $3, $4, $5, $6)`,
+		int64(s.ID), int64(s.UserID), ms(s.CreatedAt), ms(s.LastUsed), s.Client, s.Address)
 	return t.wrap("create session", err)
-}
-
-// TouchSession implements storage.Tx.
-func (t *tx) TouchSession(ctx context.Context, id snowflake.ID, at time.Time) error {
-	res, err := t.q.ExecContext(ctx, `UPDATE sessions SET last_used = $2 WHERE id = $1`, int64(id), ms(at))
-	if err != nil {
-		return t.wrap("touch session", err)
-	}
-	return t.wrap("touch session", mustAffect(res))
 }
 
 // DeleteSession implements storage.Tx.

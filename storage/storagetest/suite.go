@@ -25,6 +25,8 @@ func Run(t *testing.T, open func(t *testing.T) storage.Store) {
 		{"UsernamesUniqueIgnoringCase", testUsernameUnique},
 		{"RemoteUsers", testRemoteUsers},
 		{"Sessions", testSessions},
+		{"LinkCodes", testLinkCodes},
+		{"RecoveryCodes", testRecoveryCodes},
 		{"EventLogOrder", testEventLogOrder},
 		{"AppendEventsBatch", testAppendEventsBatch},
 		{"CreateMessagesBatch", testCreateMessagesBatch},
@@ -221,9 +223,15 @@ func testSessions(t *testing.T, s storage.Store) {
 		t.Fatalf("SessionByID = %+v, %v", got, err)
 	}
 	later := now.Add(time.Hour)
-	update(t, s, func(tx storage.Tx) error { return tx.TouchSession(ctx, sess[0].ID, later) })
-	if got, _ := s.SessionByID(ctx, sess[0].ID); !got.LastUsed.Equal(later) {
-		t.Fatalf("LastUsed = %v, want %v", got.LastUsed, later)
+	update(t, s, func(tx storage.Tx) error { return tx.TouchSession(ctx, sess[0].ID, later, "192.0.2.7") })
+	if got, _ := s.SessionByID(ctx, sess[0].ID); !got.LastUsed.Equal(later) || got.Address != "192.0.2.7" {
+		t.Fatalf("after TouchSession: LastUsed = %v, Address %q; want %v, 192.0.2.7", got.LastUsed, got.Address, later)
+	}
+	if list, err := s.UserSessions(ctx, u.ID); err != nil || len(list) != 3 || list[0].ID != sess[0].ID || list[0].Address != "192.0.2.7" {
+		t.Fatalf("UserSessions = %+v, %v; want 3, the touched one first", list, err)
+	}
+	if err := s.Update(ctx, func(tx storage.Tx) error { return tx.TouchSession(ctx, ids.Next(), later, "") }); !errors.Is(err, storage.ErrNotFound) {
+		t.Fatalf("TouchSession of no session: %v, want ErrNotFound", err)
 	}
 	var ended []snowflake.ID
 	update(t, s, func(tx storage.Tx) error {
