@@ -131,9 +131,9 @@ func setRel(ctx context.Context, tx storage.Tx, ev *events, a storage.User, b st
 	return ev.Ephemeral(a.ID, RelationshipAdd, r)
 }
 
-// dropRel removes a's row about b if it has type typ (0: any but a
-// block), and tells a's sessions; it answers the type it removed (0 for
-// none).
+// dropRel removes a's row about b (left alone when it is a block and
+// keepBlock is set), and tells a's sessions if a is this server's; it
+// answers the type it removed (0 for none).
 func dropRel(ctx context.Context, tx storage.Tx, ev *events, a storage.User, b snowflake.ID, keepBlock bool) (int, error) {
 	typ, err := relType(ctx, tx, a.ID, b)
 	if err != nil || typ == 0 || (keepBlock && typ == storage.RelationshipBlocked) {
@@ -165,7 +165,8 @@ func (h *Homeserver) Relationships(ctx context.Context, p Principal) ([]discord.
 	return out, nil
 }
 
-// userOf loads the caller's own row, for rendering them to the other side.
+// relationshipParties loads the caller's row (to render them to the other
+// side) and the other user's; people only (bots have no relationships).
 func (h *Homeserver) relationshipParties(ctx context.Context, p Principal, otherID snowflake.ID) (storage.User, storage.User, error) {
 	if p.User.Bot {
 		return storage.User{}, storage.User{}, ErrBotsForbidden
