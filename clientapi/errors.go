@@ -34,7 +34,23 @@ var (
 func statusFor(err error) (int, apiError) {
 	var v *homeserver.ValidationError
 	var slow *homeserver.SlowmodeError
+	var limited *homeserver.RateLimitedError
 	switch {
+	case errors.As(err, &limited):
+		return http.StatusTooManyRequests, apiError{Code: 0, Message: "You are being rate limited.",
+			RetryAfter: float64(limited.RetryAfter.Milliseconds()) / 1000}
+	case errors.Is(err, homeserver.ErrFriendRequestRefused):
+		return http.StatusBadRequest, apiError{Code: 80000, Message: "Incoming friend requests disabled."}
+	case errors.Is(err, homeserver.ErrFriendRequestBlocked):
+		return http.StatusBadRequest, apiError{Code: 80001, Message: "Friend request blocked."}
+	case errors.Is(err, homeserver.ErrFriendBot):
+		return http.StatusBadRequest, apiError{Code: 80002, Message: "Bots cannot have friends."}
+	case errors.Is(err, homeserver.ErrFriendSelf):
+		return http.StatusBadRequest, apiError{Code: 80003, Message: "Cannot send friend request to self."}
+	case errors.Is(err, homeserver.ErrNoSuchUserTag):
+		return http.StatusBadRequest, apiError{Code: 80004, Message: "No users with DiscordTag exist."}
+	case errors.Is(err, homeserver.ErrAlreadyFriends):
+		return http.StatusBadRequest, apiError{Code: 80007, Message: "You are already friends with that user."}
 	case errors.As(err, &slow):
 		return http.StatusTooManyRequests, apiError{Code: 20016, Message: "This action cannot be performed due to slowmode rate limit.",
 			RetryAfter: float64(slow.RetryAfter.Milliseconds()) / 1000}

@@ -29,6 +29,9 @@ const (
 	UploadPath    = "/_hearth/federation/v1/uploads/{hash}"
 	HistoryPath   = "/_hearth/federation/v1/channels/{channel}/messages"
 	InvitePath    = "/_hearth/federation/v1/invites/{code}"
+	// RelationshipPath takes relationship acts between users of two
+	// servers (spec/federation.md §15).
+	RelationshipPath = "/_hearth/federation/v1/relationships"
 )
 
 // Bounds on what a peer may send back: a join's snapshot carries up to
@@ -248,4 +251,11 @@ func (c *Client) Invite(ctx context.Context, server, code string) (json.RawMessa
 	var out json.RawMessage
 	err := c.do(ctx, http.MethodGet, server, "/_hearth/federation/v1/invites/"+url.PathEscape(code), nil, &out, 256<<10)
 	return out, err
+}
+
+// Relationship implements homeserver.Remote.
+func (c *Client) Relationship(ctx context.Context, server string, act wire.RelationshipAct) (wire.RelationshipResult, error) {
+	var res wire.RelationshipResult
+	err := c.do(ctx, http.MethodPost, server, RelationshipPath, act, &res, 1<<10)
+	return res, err
 }

@@ -30,6 +30,7 @@ type Domain interface {
 	PeerUpload(ctx context.Context, peer, hash string) (homeserver.File, error)
 	PeerHistory(ctx context.Context, peer, channel, before string, limit int) (json.RawMessage, error)
 	PeerInvite(ctx context.Context, code string) (json.RawMessage, error)
+	PeerRelationship(ctx context.Context, peer string, act wire.RelationshipAct) (wire.RelationshipResult, error)
 }
 
 // Serve wires the handlers: hs answers them; joined is told after a peer's
@@ -42,13 +43,14 @@ func (in *Inbound) Serve(hs Domain, joined func(), woken func(peer string)) {
 // status is the HTTP status of a wire error code.
 func status(code string) int {
 	switch {
-	case code == "FORBIDDEN", code == "MISSING_ACCESS", code == "MISSING_PERMISSIONS", code == "BANNED", code == "NOT_AUTHOR":
+	case code == "FORBIDDEN", code == "MISSING_ACCESS", code == "MISSING_PERMISSIONS", code == "BANNED", code == "NOT_AUTHOR",
+		code == "BOTS_FORBIDDEN":
 		return http.StatusForbidden
 	case strings.HasPrefix(code, "UNKNOWN_"), code == "NOT_FOUND":
 		return http.StatusNotFound
 	case code == "UNAVAILABLE":
 		return http.StatusServiceUnavailable
-	case code == "SLOWMODE":
+	case code == "SLOWMODE", code == "RATE_LIMITED":
 		return http.StatusTooManyRequests
 	case code == "TOO_LARGE":
 		return http.StatusRequestEntityTooLarge
@@ -254,4 +256,21 @@ func (in *Inbound) ServeInvite(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "application/json")
 	_, _ = w.Write(inv)
+}
+
+// ServeRelationship answers RelationshipPath: a friend request, its
+// acceptance, or the end of a friendship or request, by a user of the
+// signer towards a user of this server.
+func (in *Inbound) ServeRelationship(w http.ResponseWriter, r *http.Request) {
+	var act wire.RelationshipAct
+	peer, ok := in.accept(w, r, &act)
+	if !ok {
+		return
+	}
+	res, err := in.hs.PeerRelationship(r.Context(), peer, act)
+	if err != nil {
+		in.fail(w, r, peer, err)
+		return
+	}
+	writeJSON(w, res)
 }

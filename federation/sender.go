@@ -202,8 +202,10 @@ func (s *Sender) Run(ctx context.Context) error {
 
 // route wakes the peers of the event's log.
 func (s *Sender) route(ctx context.Context, ev storage.Event) {
-	if ev.Type == homeserver.AuditEntryCreated {
-		return // each server keeps its own audit log
+	if ev.Type == homeserver.AuditEntryCreated || ev.Type == homeserver.RelationshipAdd || ev.Type == homeserver.RelationshipRemove {
+		// Each server keeps its own audit log; a relationship is told
+		// to the other person's server by its own signed request.
+		return
 	}
 	if ev.Seq == 0 {
 		// To the peers of one of our guilds; a presence in a replica

@@ -46,6 +46,9 @@ func (h *Homeserver) OpenDM(ctx context.Context, p Principal, recipient snowflak
 	} else if err != nil {
 		return discord.DMChannel{}, storeErr("open dm", err)
 	}
+	if err := h.checkDM(ctx, h.store, p.User.ID, recipient); err != nil {
+		return discord.DMChannel{}, fmt.Errorf("open dm: %w", err)
+	}
 	for attempt := 0; attempt < 2; attempt++ {
 		if c, err := h.store.DMChannel(ctx, p.User.ID, recipient); err == nil {
 			return h.renderDM(ctx, h.store, c, p.User.ID), nil

@@ -44,6 +44,9 @@ type Remote interface {
 	History(ctx context.Context, server, channel, before string, limit int) (json.RawMessage, error)
 	// Invite previews an invite of server (global IDs, with counts).
 	Invite(ctx context.Context, server, code string) (json.RawMessage, error)
+	// Relationship tells server of a relationship act of one of this
+	// server's users towards one of its users.
+	Relationship(ctx context.Context, server string, act wire.RelationshipAct) (wire.RelationshipResult, error)
 }
 
 // SetRemote connects the domain to other homeservers. Without it every
@@ -82,6 +85,8 @@ var errorCodes = map[string]error{
 	"EMPTY_MESSAGE": ErrEmptyMessage, "NOT_AUTHOR": ErrNotAuthor, "TOO_LARGE": ErrTooLarge,
 	"THREAD_ARCHIVED": ErrThreadArchived, "THREAD_LOCKED": ErrThreadLocked, "FORBIDDEN": ErrForbidden,
 	"GAP": ErrGap, "REMOTE_GUILD": ErrRemoteGuild,
+	"FRIEND_SELF": ErrFriendSelf, "FRIEND_BOT": ErrFriendBot, "FRIEND_REQUEST_REFUSED": ErrFriendRequestRefused,
+	"ALREADY_FRIENDS": ErrAlreadyFriends, "BOTS_FORBIDDEN": ErrBotsForbidden,
 }
 
 // WireError is a domain error as the federation API carries it.
@@ -97,11 +102,14 @@ type WireError struct {
 func ToWire(err error) WireError {
 	var v *ValidationError
 	var slow *SlowmodeError
+	var limited *RateLimitedError
 	switch {
 	case errors.As(err, &v):
 		return WireError{Code: "INVALID_FORM_BODY", Message: "Invalid Form Body", Errors: v.Fields}
 	case errors.As(err, &slow):
 		return WireError{Code: "SLOWMODE", Message: err.Error(), RetryAfter: slow.RetryAfter.Seconds()}
+	case errors.As(err, &limited):
+		return WireError{Code: "RATE_LIMITED", Message: err.Error(), RetryAfter: limited.RetryAfter.Seconds()}
 	case errors.Is(err, wire.ErrExpired):
 		// Before the table: a member server's ErrExpired also wraps
 		// ErrUnavailable.
@@ -123,6 +131,8 @@ func FromWire(server string, w WireError) error {
 		return &ValidationError{Fields: w.Errors}
 	case "SLOWMODE":
 		return &SlowmodeError{RetryAfter: time.Duration(w.RetryAfter * float64(time.Second))}
+	case "RATE_LIMITED":
+		return &RateLimitedError{RetryAfter: time.Duration(w.RetryAfter * float64(time.Second))}
 	case "EXPIRED":
 		// Not done and never will be; for the member server's client a
 		// failure that may succeed if tried again.

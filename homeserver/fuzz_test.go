@@ -63,6 +63,9 @@ func (r *fuzzRemote) Fetch(context.Context, string, string, int64) (io.ReadClose
 func (r *fuzzRemote) FetchUpload(context.Context, string, string, int64) (io.ReadCloser, error) {
 	return nil, errFuzzOffline
 }
+func (r *fuzzRemote) Relationship(context.Context, string, wire.RelationshipAct) (wire.RelationshipResult, error) {
+	return wire.RelationshipResult{}, errFuzzOffline
+}
 func (r *fuzzRemote) History(context.Context, string, string, string, int) (json.RawMessage, error) {
 	return r.history, nil
 }

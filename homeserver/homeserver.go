@@ -89,6 +89,9 @@ type Homeserver struct {
 	tasks sync.WaitGroup
 	// backfills are the fetches of older history in flight, by channel.
 	backfills backfillRuns
+	// friendLimits bounds friend requests per user (of this server, or
+	// a peer's); peerRelLimits bounds relationship acts per peer.
+	friendLimits, peerRelLimits *windowLimiter
 	// dummyHash is verified against when a login names nobody, so that a
 	// wrong name costs as long as a wrong password.
 	dummyHash string
@@ -144,8 +147,10 @@ func New(cfg Config) (*Homeserver, error) {
 		// A revoked session leaves this cache at once in this process;
 		// the TTL bounds how long another process sharing the database
 		// may still honour it.
-		sessions:  newTTL[snowflake.ID, storage.Session](100_000, 30*time.Second),
-		dummyHash: dummy,
+		sessions:      newTTL[snowflake.ID, storage.Session](100_000, 30*time.Second),
+		dummyHash:     dummy,
+		friendLimits:  newWindowLimiter(friendRequestLimit, friendRequestWindow, relationshipLimitKeys),
+		peerRelLimits: newWindowLimiter(peerRelationshipLimit, peerRelationshipWin, relationshipLimitKeys),
 	}, nil
 }
 

@@ -165,6 +165,14 @@ func (h *Homeserver) SendMessage(ctx context.Context, p Principal, channelID sno
 	return do(ctx, h, write[discord.Message]{op: "send message", channel: channelID,
 		here: func(ctx context.Context) (discord.Message, error) { return h.sendMessageHere(ctx, p, channelID, in) },
 		there: func(ctx context.Context, g replicaLog) (discord.Message, error) {
+			// The origin checks its users' side of a DM; this server
+			// checks its own (a block is told to nobody).
+			if c, err := h.hot.ChannelByID(ctx, channelID); err == nil {
+				if err := h.checkDMChannel(ctx, h.store, c, p.User.ID); err != nil {
+					h.DiscardUploads(in.Files)
+					return discord.Message{}, fmt.Errorf("send message: %w", err)
+				}
+			}
 			return h.forwardSend(ctx, p, g, channelID, in)
 		}})
 }
@@ -278,6 +286,9 @@ func (h *Homeserver) prepareMessage(ctx context.Context, r storage.Reader, p Pri
 		return out, m, nil, false, Invalid("channel_id", "CHANNEL_TYPE_INVALID", "Messages cannot be sent to this kind of channel.")
 	}
 	if err := pl.require(permission.SendMessages); err != nil {
+		return out, m, nil, false, err
+	}
+	if err := h.checkDMChannel(ctx, r, pl.ch, p.User.ID); err != nil {
 		return out, m, nil, false, err
 	}
 	if len(in.Files) > 0 {

@@ -257,6 +257,7 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	fed("GET "+federation.UploadPath, federation.UploadPath, inbound.ServeUpload)
 	fed("GET "+federation.HistoryPath, federation.HistoryPath, inbound.ServeHistory)
 	fed("GET "+federation.InvitePath, federation.InvitePath, inbound.ServeInvite)
+	fed("POST "+federation.RelationshipPath, federation.RelationshipPath, inbound.ServeRelationship)
 	fed("PUT "+federation.SendPath+"{txn}", federation.SendPath+"{txn}", inbound.ServeSend)
 	route("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
 	route("/healthz", http.HandlerFunc(healthz))

@@ -55,6 +55,7 @@ type Reader interface {
 	ApplicationReader
 	DeviceReader
 	AdminReader
+	RelationshipReader
 
 	// UserByID returns a user, or ErrNotFound.
 	UserByID(ctx context.Context, id snowflake.ID) (User, error)
@@ -86,6 +87,7 @@ type Tx interface {
 	ApplicationWriter
 	DeviceWriter
 	AdminWriter
+	RelationshipWriter
 
 	// CreateUser inserts a user; ErrConflict when the name is taken
 	// (compared case-insensitively) or the origin pair exists.

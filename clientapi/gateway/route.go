@@ -125,6 +125,15 @@ func (g *Gateway) route(ctx context.Context, ev storage.Event) {
 	case "PRESENCE_UPDATE":
 		g.remotePresence(ev)
 		return
+	case homeserver.RelationshipAdd, homeserver.RelationshipRemove:
+		// To every session of the one user the event is for (its LogID).
+		g.mu.RLock()
+		targets := g.sessionsOf(g.byUser[ev.LogID])
+		g.mu.RUnlock()
+		for _, s := range targets {
+			s.dispatch(ev.Type, ev.Payload)
+		}
+		return
 	}
 	var m meta
 	_ = json.Unmarshal(ev.Payload, &m)
@@ -269,9 +278,24 @@ func (g *Gateway) routeDM(ctx context.Context, ev storage.Event, m meta) {
 		targets = append(targets, g.sessionsOf(g.byUser[u])...)
 	}
 	g.mu.RUnlock()
+	message := (ev.Type == "MESSAGE_CREATE" || ev.Type == "MESSAGE_UPDATE") && m.Author.ID != 0
+	blocked := map[snowflake.ID]bool{}
 	for _, s := range targets {
 		if need != 0 && s.intents&need == 0 {
 			continue
+		}
+		if message && m.Author.ID != s.user.User.ID {
+			// A blocked person's DM messages are not handed to the
+			// blocker live (they come only from a DM whose origin,
+			// the blocked person's server, knows nothing of the block).
+			b, ok := blocked[s.user.User.ID]
+			if !ok {
+				b = g.hs.Blocks(ctx, s.user.User.ID, m.Author.ID)
+				blocked[s.user.User.ID] = b
+			}
+			if b {
+				continue
+			}
 		}
 		d := ev.Payload
 		if needsStripping(s, ev.Type, m) {

@@ -542,6 +542,14 @@ func (g *Gateway) ready(ctx context.Context, s *session, guilds []snowflake.ID, 
 	if err != nil {
 		return nil, err
 	}
+	rels, err := g.hs.Relationships(ctx, s.user)
+	if err != nil {
+		return nil, err
+	}
+	settings, err := g.hs.Settings(ctx, s.user)
+	if err != nil {
+		return nil, err
+	}
 	u := s.user.User.Discord()
 	stubs := make([]map[string]any, 0, len(guilds))
 	for _, id := range guilds {
@@ -559,10 +567,10 @@ func (g *Gateway) ready(ctx context.Context, s *session, guilds []snowflake.ID, 
 		"resume_gateway_url":  g.cfg.URL,
 		"application":         map[string]any{"id": u.ID, "flags": appFlags},
 		"private_channels":    dms,
-		"relationships":       []any{},
+		"relationships":       rels,
 		"presences":           []any{},
 		"guild_join_requests": []any{},
-		"user_settings":       map[string]any{},
+		"user_settings":       settings,
 		"read_state":          map[string]any{"entries": []any{}, "partial": false, "version": 0},
 	}
 	if len(shard) == 2 {

@@ -314,3 +314,33 @@ func ActDigest(act Act) (string, error) {
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:]), nil
 }
+
+// Relationship acts: what one homeserver's user asks of another
+// homeserver's user about their relationship (spec/federation.md §17).
+const (
+	// RelationshipRequest asks to be friends (a new request; if the
+	// receiver's user had asked the sender's user already, they are now
+	// friends).
+	RelationshipRequest = "request"
+	// RelationshipAccept accepts a request the receiver's user made.
+	RelationshipAccept = "accept"
+	// RelationshipRemove ends a friendship, or cancels or refuses a
+	// request. A block is told as this, and only when something ended.
+	RelationshipRemove = "remove"
+)
+
+// RelationshipAct is one relationship act of a peer's user (From, always
+// the signer's own) towards a user of the receiver (To).
+type RelationshipAct struct {
+	Kind string `json:"kind"`
+	// From is the acting user, with the profile the receiver shows.
+	From RemoteUser `json:"from"`
+	// To is the global ID of a user of the receiver.
+	To string `json:"to"`
+}
+
+// RelationshipResult answers a relationship act: whether the two are
+// friends now.
+type RelationshipResult struct {
+	Friends bool `json:"friends"`
+}

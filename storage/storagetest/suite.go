@@ -85,6 +85,7 @@ func Run(t *testing.T, open func(t *testing.T) storage.Store) {
 		{"ActReceipts", testActReceipts},
 		{"GatewayState", testGatewayState},
 		{"Applications", testApplications},
+		{"Relationships", testRelationships},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,0 +1,88 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+
+	"hearth/snowflake"
+	"hearth/storage"
+)
+
+const relationshipColumns = `user_id, other_id, type, since`
+
+func scanRelationship(row scanner) (storage.Relationship, error) {
+	var (
+		r     storage.Relationship
+		since int64
+	)
+	err := row.Scan(scanID(&r.UserID), scanID(&r.OtherID), &r.Type, &since)
+	r.Since = fromMS(since)
+	return r, err
+}
+
+// Relationships implements storage.Reader.
+func (r reader) Relationships(ctx context.Context, userID snowflake.ID) ([]storage.Relationship, error) {
+	rows, err := r.q.QueryContext(ctx, `SELECT `+relationshipColumns+` FROM relationships WHERE user_id = $1 ORDER BY other_id`, int64(userID))
+	if err != nil {
+		return nil, r.wrap("relationships", err)
+	}
+	defer rows.Close()
+	out := []storage.Relationship{}
+	for rows.Next() {
+		rel, err := scanRelationship(rows)
+		if err != nil {
+			return nil, r.wrap("relationships", err)
+		}
+		out = append(out, rel)
+	}
+	return out, r.wrap("relationships", rows.Err())
+}
+
+// Relationship implements storage.Reader.
+func (r reader) Relationship(ctx context.Context, userID, otherID snowflake.ID) (storage.Relationship, error) {
+	rel, err := scanRelationship(r.q.QueryRowContext(ctx,
+		`SELECT `+relationshipColumns+` FROM relationships WHERE user_id = $1 AND other_id = $2`, int64(userID), int64(otherID)))
+	return rel, r.wrap("relationship", err)
+}
+
+// CountRelationships implements storage.Reader.
+func (r reader) CountRelationships(ctx context.Context, userID snowflake.ID, typ int) (int, error) {
+	var n int
+	err := r.q.QueryRowContext(ctx, `SELECT COUNT(*) FROM relationships WHERE user_id = $1 AND type = $2`, int64(userID), typ).Scan(&n)
+	return n, r.wrap("count relationships", err)
+}
+
+// DMFriendsOnly implements storage.Reader.
+func (r reader) DMFriendsOnly(ctx context.Context, userID snowflake.ID) (bool, error) {
+	var on bool
+	err := r.q.QueryRowContext(ctx, `SELECT friends_only FROM dm_settings WHERE user_id = $1`, int64(userID)).Scan(&on)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	return on, r.wrap("dm friends only", err)
+}
+
+// SetRelationship implements storage.Tx.
+func (t *tx) SetRelationship(ctx context.Context, rel storage.Relationship) error {
+	_, err := t.q.ExecContext(ctx, `INSERT INTO relationships (`+relationshipColumns+`) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (user_id, other_id) DO UPDATE SET type = excluded.type, since = excluded.since`,
+		int64(rel.UserID), int64(rel.OtherID), rel.Type, ms(rel.Since))
+	return t.wrap("set relationship", err)
+}
+
+// DeleteRelationship implements storage.Tx.
+func (t *tx) DeleteRelationship(ctx context.Context, userID, otherID snowflake.ID) error {
+	res, err := t.q.ExecContext(ctx, `DELETE FROM relationships WHERE user_id = $1 AND other_id = $2`, int64(userID), int64(otherID))
+	if err != nil {
+		return t.wrap("delete relationship", err)
+	}
+	return t.wrap("delete relationship", mustAffect(res))
+}
+
+// SetDMFriendsOnly implements storage.Tx.
+func (t *tx) SetDMFriendsOnly(ctx context.Context, userID snowflake.ID, friendsOnly bool) error {
+	_, err := t.q.ExecContext(ctx, `INSERT INTO dm_settings (user_id, friends_only) VALUES ($1, $2)
+		ON CONFLICT (user_id) DO UPDATE SET friends_only = excluded.friends_only`, int64(userID), friendsOnly)
+	return t.wrap("set dm friends only", err)
+}
