@@ -53,6 +53,7 @@ type Reader interface {
 	FederationReader
 	GatewayReader
 	ApplicationReader
+	ReadStateReader
 
 	// UserByID returns a user, or ErrNotFound.
 	UserByID(ctx context.Context, id snowflake.ID) (User, error)
@@ -82,6 +83,7 @@ type Tx interface {
 	FederationWriter
 	GatewayWriter
 	ApplicationWriter
+	ReadStateWriter
 
 	// CreateUser inserts a user; ErrConflict when the name is taken
 	// (compared case-insensitively) or the origin pair exists.

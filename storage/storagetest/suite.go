@@ -82,6 +82,9 @@ func Run(t *testing.T, open func(t *testing.T) storage.Store) {
 		{"ActReceipts", testActReceipts},
 		{"GatewayState", testGatewayState},
 		{"Applications", testApplications},
+		{"ReadStates", testReadStates},
+		{"UnreadMentions", testUnreadMentions},
+		{"UserGuildSettings", testUserGuildSettings},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
