@@ -542,6 +542,14 @@ func (g *Gateway) ready(ctx context.Context, s *session, guilds []snowflake.ID, 
 	if err != nil {
 		return nil, err
 	}
+	readStates, err := g.hs.ReadStates(ctx, s.user)
+	if err != nil {
+		return nil, err
+	}
+	settings, err := g.hs.AllGuildSettings(ctx, s.user)
+	if err != nil {
+		return nil, err
+	}
 	u := s.user.User.Discord()
 	stubs := make([]map[string]any, 0, len(guilds))
 	for _, id := range guilds {
@@ -563,7 +571,8 @@ func (g *Gateway) ready(ctx context.Context, s *session, guilds []snowflake.ID, 
 		"presences":           []any{},
 		"guild_join_requests": []any{},
 		"user_settings":       map[string]any{},
-		"read_state":          map[string]any{"entries": []any{}, "partial": false, "version": 0},
+		"read_state":          readStates,
+		"user_guild_settings": settings,
 	}
 	if len(shard) == 2 {
 		r["shard"] = shard
