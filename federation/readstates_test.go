@@ -63,7 +63,7 @@ func readyMentions(t *testing.T, u user) (counts map[string]int, last map[string
 // a role they hold there, @everyone from the origin's owner, a reply to
 // their message), under their server's own IDs; a delete on the origin
 // takes the mention away on the replica; their acks stay on their own
-// server.
+// server; a DM of another server counts every message there.
 func TestFederatedMentionCounts(t *testing.T) {
 	a := st.Start(t, st.Options{Backend: st.SQLite})
 	b := st.Start(t, st.Options{Backend: st.Postgres})
@@ -135,4 +135,20 @@ func TestFederatedMentionCounts(t *testing.T) {
 	if counts, _ := readyMentions(t, ann); counts[general] != 0 {
 		t.Fatalf("ann's own read states changed: %v", counts)
 	}
+
+	// A DM of another server: every message of ann's counts on B.
+	dm := ok(t, ann.do(t, "POST", "/api/v10/users/@me/channels", map[string]any{"recipient": "bob@" + b.ServerName()}), 200)["id"].(string)
+	for _, c := range []string{"psst", "are you there?"} {
+		ok(t, ann.do(t, "POST", "/api/v10/channels/"+dm+"/messages", map[string]any{"content": c}), 200)
+	}
+	eventually(t, "the DM's messages count on B", func() string {
+		dms := list(t, bob.do(t, "GET", "/api/v10/users/@me/channels", nil))
+		if len(dms) != 1 {
+			return fmt.Sprintf("%d DM channels on B", len(dms))
+		}
+		if counts, _ := readyMentions(t, bob); counts[dms[0]["id"].(string)] != 2 {
+			return fmt.Sprintf("%d unread in the DM", counts[dms[0]["id"].(string)])
+		}
+		return ""
+	})
 }
