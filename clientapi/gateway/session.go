@@ -542,13 +542,17 @@ func (g *Gateway) ready(ctx context.Context, s *session, guilds []snowflake.ID, 
 	if err != nil {
 		return nil, err
 	}
-	readStates, err := g.hs.ReadStates(ctx, s.user)
-	if err != nil {
-		return nil, err
-	}
-	settings, err := g.hs.AllGuildSettings(ctx, s.user)
-	if err != nil {
-		return nil, err
+	// Read states and settings live in guilds and DMs: a user in neither
+	// (a new account, most bots) has none, and costs no query for them.
+	readStates := homeserver.ReadStates{Entries: []homeserver.ReadStateEntry{}}
+	settings := homeserver.AllGuildSettings{Entries: []homeserver.GuildSettings{}}
+	if len(guilds) > 0 || len(dms) > 0 {
+		if readStates, err = g.hs.ReadStates(ctx, s.user); err != nil {
+			return nil, err
+		}
+		if settings, err = g.hs.AllGuildSettings(ctx, s.user); err != nil {
+			return nil, err
+		}
 	}
 	u := s.user.User.Discord()
 	stubs := make([]map[string]any, 0, len(guilds))
