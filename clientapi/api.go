@@ -130,6 +130,7 @@ func (a *API) routesV10(r *gin.RouterGroup) {
 	a.routesMessages(r)
 	a.routesThreads(r)
 	a.routesApplications(r)
+	a.routesReadStates(r)
 }
 
 // ServeHTTP implements http.Handler. /api/v9 and /api/v10 are the same API

@@ -86,6 +86,17 @@ func messageBody(f *form) homeserver.MessageCreate {
 		in.ReplyTo = ref.MessageID
 		in.FailIfNotExists = ref.FailIfNotExists == nil || *ref.FailIfNotExists
 	}
+	// A reply pings its author unless allowed_mentions is given without
+	// replied_user: true, as on Discord.
+	if raw, ok := f.fields["allowed_mentions"]; ok && !isNull(raw) {
+		var am struct {
+			RepliedUser bool `json:"replied_user"`
+		}
+		if err := json.Unmarshal(raw, &am); err != nil {
+			f.v.Add("allowed_mentions", "MODEL_TYPE_CONVERT", "Only dictionaries may be used in a ModelType.")
+		}
+		in.NoReplyPing = !am.RepliedUser
+	}
 	return in
 }
 

@@ -136,8 +136,12 @@ type MessageCreate struct {
 	// ReplyTo is the message replied to; 0 for none.
 	ReplyTo         snowflake.ID
 	FailIfNotExists bool
-	Files           []Upload
-	Flags           int
+	// NoReplyPing keeps a reply from mentioning the replied message's
+	// author (allowed_mentions without replied_user); a reply pings by
+	// default, as on Discord.
+	NoReplyPing bool
+	Files       []Upload
+	Flags       int
 }
 
 // Limits of a message besides its length.
@@ -333,12 +337,16 @@ func (h *Homeserver) prepareMessage(ctx context.Context, r storage.Reader, p Pri
 			Width: f.Width, Height: f.Height,
 		})
 	}
+	var replyPing snowflake.ID
 	if in.ReplyTo != 0 {
 		if err := pl.require(permission.ReadMessageHistory); err != nil {
 			return out, m, nil, false, err
 		}
-		if _, err := r.Message(ctx, channelID, in.ReplyTo); err == nil {
+		if ref, err := r.Message(ctx, channelID, in.ReplyTo); err == nil {
 			m.Type, m.ReferenceID, m.ReferenceChannelID = discord.MessageReply, in.ReplyTo, channelID
+			if !in.NoReplyPing {
+				replyPing = ref.AuthorID
+			}
 		} else if !errors.Is(err, storage.ErrNotFound) {
 			return out, m, nil, false, err
 		} else if in.FailIfNotExists {
@@ -348,6 +356,7 @@ func (h *Homeserver) prepareMessage(ctx context.Context, r storage.Reader, p Pri
 	if err := h.parseMentions(ctx, r, pl, &m); err != nil {
 		return out, m, nil, false, err
 	}
+	m.Mentions = withReplyPing(m.Mentions, replyPing, p.User.ID)
 	// Rendered before it is stored: a new message has no reactions yet.
 	if out, err = h.renderMessage(ctx, r, m, p.User.ID, true); err != nil {
 		return out, m, nil, false, err
@@ -408,6 +417,16 @@ func (h *Homeserver) parseMentions(ctx context.Context, tx storage.Reader, pl *p
 	}
 	m.MentionEveryone = mayPingAll && everyone.MatchString(m.Content)
 	return nil
+}
+
+// withReplyPing adds the author of a replied message to a reply's
+// mentions, as Discord does when the reply pings (not one's own message,
+// not twice).
+func withReplyPing(mentions []snowflake.ID, author, sender snowflake.ID) []snowflake.ID {
+	if author == 0 || author == sender || slices.Contains(mentions, author) {
+		return mentions
+	}
+	return append(mentions, author)
 }
 
 // renderMessage builds Discord's message object: author, mentions,
@@ -646,10 +665,19 @@ func (h *Homeserver) editMessageHere(ctx context.Context, p Principal, channelID
 			return err
 		}
 		if e.Content.Set {
+			// A reply's ping of the replied author is not in the content:
+			// it stays through an edit.
+			var replyPing snowflake.ID
+			if m.Type == discord.MessageReply && m.ReferenceID != 0 {
+				if ref, err := tx.Message(ctx, m.ReferenceChannelID, m.ReferenceID); err == nil && slices.Contains(m.Mentions, ref.AuthorID) {
+					replyPing = ref.AuthorID
+				}
+			}
 			m.Content, m.Mentions, m.MentionRoles, m.MentionEveryone = e.Content.Value, nil, nil, false
 			if err := h.parseMentions(ctx, tx, pl, &m); err != nil {
 				return err
 			}
+			m.Mentions = withReplyPing(m.Mentions, replyPing, m.AuthorID)
 		}
 		if e.Embeds.Set {
 			if len(e.Embeds.Value) > 0 {

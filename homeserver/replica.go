@@ -1341,7 +1341,8 @@ func replicableType(typ string) bool {
 		}
 	}
 	switch typ {
-	case "PRESENCE_UPDATE", "READY", "READY_SUPPLEMENTAL", "RESUMED", "SESSIONS_REPLACE":
+	case "PRESENCE_UPDATE", "READY", "READY_SUPPLEMENTAL", "RESUMED", "SESSIONS_REPLACE",
+		"MESSAGE_ACK": // a user's read state, told only by their own server
 		return false
 	}
 	for _, prefix := range []string{"HEARTH_", "USER_", "RELATIONSHIP_"} {

@@ -42,6 +42,8 @@ func TestReplicaRefusesInternalEventTypes(t *testing.T) {
 		{"PRESENCE_UPDATE", `{"guild_id":"$R","user":{"id":"$alice"},"status":"dnd"}`},
 		{"HEARTH_GATEWAY_BARRIER", `"x"`},
 		{"USER_UPDATE", `{"guild_id":"$R","id":"$alice","username":"mallory"}`},
+		{"MESSAGE_ACK", `{"guild_id":"$R","channel_id":"$RC","message_id":"1","version":9,"mention_count":0}`},
+		{"USER_GUILD_SETTINGS_UPDATE", `{"guild_id":"$R","muted":true}`},
 		{"READY", `{"guild_id":"$R","user":{"id":"$alice","username":"mallory"}}`},
 		{"message_create", `{"guild_id":"$R"}`},
 		{"", `{}`},

@@ -56,6 +56,7 @@ type Reader interface {
 	DeviceReader
 	AdminReader
 	RelationshipReader
+	ReadStateReader
 
 	// UserByID returns a user, or ErrNotFound.
 	UserByID(ctx context.Context, id snowflake.ID) (User, error)
@@ -88,6 +89,7 @@ type Tx interface {
 	DeviceWriter
 	AdminWriter
 	RelationshipWriter
+	ReadStateWriter
 
 	// CreateUser inserts a user; ErrConflict when the name is taken
 	// (compared case-insensitively) or the origin pair exists.

@@ -275,3 +275,45 @@ func (e *events) count(want string) int {
 	}
 	return n
 }
+
+// TestDiscordgoUserEvents: unmodified discordgo, signed in with a user
+// token, reads READY with read states and guild settings, and is not
+// disconnected by MESSAGE_ACK and USER_GUILD_SETTINGS_UPDATE, which it
+// does not know: the events after them still arrive on the same session.
+func TestDiscordgoUserEvents(t *testing.T) {
+	s := st.Start(t, st.Options{})
+	human := s.Register(t, "human", "correct horse")
+	gid, general := newGuild(t, s, human, "Reading")
+	first := do(t, s, "POST", "/api/v10/channels/"+general+"/messages", human, map[string]any{"content": "first"})["id"].(string)
+	do(t, s, "POST", "/api/v10/channels/"+general+"/messages/"+first+"/ack", human, nil)
+	do(t, s, "PATCH", "/api/v10/users/@me/guilds/"+gid+"/settings", human, map[string]any{"muted": true})
+
+	pointDiscordgo(t, s, "ws://"+s.Addr()+"/gateway")
+	dg, err := discordgo.New(human)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dg.Identify.Intents = discordgo.IntentsAll
+	ev := &events{new: make(chan struct{}, 1)}
+	dg.AddHandler(func(_ *discordgo.Session, r *discordgo.Ready) { ev.add("ready:" + r.User.Username) })
+	dg.AddHandler(func(_ *discordgo.Session, m *discordgo.MessageCreate) { ev.add("message:" + m.Content) })
+	dg.AddHandler(func(_ *discordgo.Session, _ *discordgo.Disconnect) { ev.add("disconnect") })
+	dg.AddHandler(func(_ *discordgo.Session, e *discordgo.Event) { ev.add("event:" + e.Type) })
+	if err := dg.Open(); err != nil {
+		t.Fatalf("discordgo Open: %v", err)
+	}
+	defer dg.Close()
+	ev.wait(t, "ready:human")
+
+	second := do(t, s, "POST", "/api/v10/channels/"+general+"/messages", human, map[string]any{"content": "second"})["id"].(string)
+	ev.wait(t, "message:second")
+	do(t, s, "POST", "/api/v10/channels/"+general+"/messages/"+second+"/ack", human, nil)
+	ev.wait(t, "event:MESSAGE_ACK")
+	do(t, s, "PATCH", "/api/v10/users/@me/guilds/"+gid+"/settings", human, map[string]any{"muted": false})
+	ev.wait(t, "event:USER_GUILD_SETTINGS_UPDATE")
+	do(t, s, "POST", "/api/v10/channels/"+general+"/messages", human, map[string]any{"content": "third"})
+	ev.wait(t, "message:third")
+	if n := ev.count("disconnect"); n != 0 || ev.count("ready:human") != 1 {
+		t.Fatalf("discordgo disconnected %d times and identified %d times", n, ev.count("ready:human"))
+	}
+}

@@ -122,6 +122,9 @@ func (g *Gateway) route(ctx context.Context, ev storage.Event) {
 		return
 	case homeserver.PresenceLocal:
 		return // told to the sessions when it happened
+	case homeserver.UserDispatch:
+		g.userDispatch(ev)
+		return
 	case "PRESENCE_UPDATE":
 		g.remotePresence(ev)
 		return
@@ -455,5 +458,20 @@ func (g *Gateway) revoke(ev storage.Event) {
 		if c != nil {
 			go c.close(closeAuthFailed, "Authentication failed.") // a close handshake must not hold the router
 		}
+	}
+}
+
+// userDispatch hands a dispatch meant for one user (MESSAGE_ACK,
+// USER_GUILD_SETTINGS_UPDATE) to each of their sessions.
+func (g *Gateway) userDispatch(ev storage.Event) {
+	var d homeserver.UserDispatchPayload
+	if json.Unmarshal(ev.Payload, &d) != nil || d.Type == "" {
+		return
+	}
+	g.mu.RLock()
+	targets := g.sessionsOf(g.byUser[d.UserID])
+	g.mu.RUnlock()
+	for _, s := range targets {
+		s.dispatch(d.Type, d.Data)
 	}
 }

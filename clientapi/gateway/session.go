@@ -546,9 +546,22 @@ func (g *Gateway) ready(ctx context.Context, s *session, guilds []snowflake.ID, 
 	if err != nil {
 		return nil, err
 	}
-	settings, err := g.hs.Settings(ctx, s.user)
+	userSettings, err := g.hs.Settings(ctx, s.user)
 	if err != nil {
 		return nil, err
+	}
+	// Read states and guild settings live in guilds and DMs: a user in
+	// neither (a new account, most bots) has none, and costs no query for
+	// them.
+	readStates := homeserver.ReadStates{Entries: []homeserver.ReadStateEntry{}}
+	guildSettings := homeserver.AllGuildSettings{Entries: []homeserver.GuildSettings{}}
+	if len(guilds) > 0 || len(dms) > 0 {
+		if readStates, err = g.hs.ReadStates(ctx, s.user); err != nil {
+			return nil, err
+		}
+		if guildSettings, err = g.hs.AllGuildSettings(ctx, s.user); err != nil {
+			return nil, err
+		}
 	}
 	u := s.user.User.Discord()
 	stubs := make([]map[string]any, 0, len(guilds))
@@ -570,8 +583,9 @@ func (g *Gateway) ready(ctx context.Context, s *session, guilds []snowflake.ID, 
 		"relationships":       rels,
 		"presences":           []any{},
 		"guild_join_requests": []any{},
-		"user_settings":       settings,
-		"read_state":          map[string]any{"entries": []any{}, "partial": false, "version": 0},
+		"user_settings":       userSettings,
+		"read_state":          readStates,
+		"user_guild_settings": guildSettings,
 	}
 	if len(shard) == 2 {
 		r["shard"] = shard

@@ -548,6 +548,9 @@ func (t *tx) insertMessages(ctx context.Context, msgs []storage.Message) error {
 	if err := t.exec(ctx, "create messages", b.String(), args...); err != nil {
 		return err
 	}
+	if err := t.insertMentions(ctx, msgs); err != nil {
+		return err
+	}
 	if len(atts) > 0 {
 		const acols = 11
 		b.Reset()

@@ -86,6 +86,9 @@ func Run(t *testing.T, open func(t *testing.T) storage.Store) {
 		{"GatewayState", testGatewayState},
 		{"Applications", testApplications},
 		{"Relationships", testRelationships},
+		{"ReadStates", testReadStates},
+		{"UnreadMentions", testUnreadMentions},
+		{"UserGuildSettings", testUserGuildSettings},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
