@@ -97,6 +97,12 @@ func New(cfg Config) *API {
 		a.log = slog.New(slog.DiscardHandler)
 	}
 	e := gin.New()
+	// The address of a request is its connection's: no X-Forwarded-For
+	// is believed, or any client could pick the address that login,
+	// link and recovery limits count against and that the list of a
+	// person's devices shows. (Behind a reverse proxy, every request
+	// then counts against the proxy's address.)
+	_ = e.SetTrustedProxies(nil)
 	e.HandleMethodNotAllowed = true
 	e.RedirectTrailingSlash = false
 	e.RedirectFixedPath = false

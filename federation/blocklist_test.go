@@ -59,6 +59,13 @@ func TestFederationBlockList(t *testing.T) {
 	// Nothing is asked of B: a DM with bob is refused on A.
 	st.Expect(t, ann.do(t, "POST", "/api/v10/users/@me/channels", map[string]any{"recipient": "bob@" + b.ServerName()}), 403, st.Code(50001))
 
+	// Handles are server names, never a way to make this server call an
+	// address and path of someone's choosing.
+	for _, handle := range []string{"bob@127.0.0.1:1/admin?", "bob@" + b.ServerName() + ":443", "bob@x.example:443"} {
+		st.Expect(t, ann.do(t, "POST", "/api/v10/users/@me/channels", map[string]any{"recipient": handle}), 400, st.Code(50035))
+	}
+	st.Expect(t, ann.do(t, "POST", "/api/v10/users/@me/relationships", map[string]any{"username": "bob@127.0.0.1:1/admin?"}), 400, st.Code(80004))
+
 	st.Expect(t, ann.do(t, "DELETE", rule, nil), 204, nil)
 	st.Expect(t, ann.do(t, "DELETE", rule, nil), 404, nil)
 	ok(t, bob.do(t, "POST", "/api/v10/invites/"+remoteCode, nil), 200)

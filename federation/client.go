@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"hearth/homeserver"
+	"hearth/homeserver/globalid"
 )
 
 // Paths of the signed federation API (spec/federation.md).
@@ -60,6 +61,13 @@ func (c *Client) SetPolicy(p Policy) { c.policy = p }
 // refused is ErrBlocked (as the domain's ErrForbidden, and unreachable for
 // the sender, which then waits) for a server the policy refuses.
 func (c *Client) refused(ctx context.Context, server string) error {
+	// A server name comes from what people type (name@server, an invite
+	// code@server) and from peers' payloads; it becomes the request's
+	// host, so anything but a server name (a path, a query, a second
+	// spelling) is refused before a request is made of it.
+	if !globalid.ValidServer(server) {
+		return fmt.Errorf("%q is not a server name: %w", server, homeserver.ErrNotFound)
+	}
 	if c.policy == nil || c.policy(ctx, server) {
 		return nil
 	}

@@ -53,7 +53,7 @@ func TestValidServerName(t *testing.T) {
 		"": false, "a.example/x": false, "x@a.example": false, "a.example:0": false, "a.example:65536": false,
 		"a.example:08448": false, "-a.example": false, "a..example": false, "a.example.": false, "[::1": false,
 		"[127.0.0.1]": false, "::1": false, "a example": false, "a.example:": false, "[fe80::1%eth0]": false,
-		"A.example": false, "a.Example:8448": false, "[2001:DB8::1]": false, "LOCALHOST": false,
+		"A.example": false, "a.Example:8448": false, "a.example:443": false, "[::1]:443": false, "[2001:DB8::1]": false, "LOCALHOST": false,
 		strings.Repeat("a", 256): false,
 	} {
 		if got := globalid.ValidServer(name); got != want {

@@ -158,8 +158,10 @@ func (a *Admin) ResetPassword(ctx context.Context, username, pw string) error {
 		if err := tx.UpdateUser(ctx, fresh); err != nil {
 			return err
 		}
-		ended, err = tx.DeleteUserSessions(ctx, u.ID, 0)
-		return err
+		if ended, err = tx.DeleteUserSessions(ctx, u.ID, 0); err != nil {
+			return err
+		}
+		return tx.DeleteLinkCodes(ctx, u.ID)
 	})
 	if err != nil {
 		return storeErr("reset password", err)

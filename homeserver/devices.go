@@ -152,7 +152,11 @@ func (h *Homeserver) EndSessions(ctx context.Context, p Principal, hashes []stri
 			}
 			ended = append(ended, s.ID)
 		}
-		return nil
+		if len(ended) == 0 {
+			return nil
+		}
+		// A code minted by an ended session must not outlive it.
+		return tx.DeleteLinkCodes(ctx, p.User.ID)
 	})
 	if err != nil {
 		return storeErr("end sessions", err)
@@ -328,21 +332,20 @@ func (h *Homeserver) Recover(ctx context.Context, username, code, newPassword st
 		return "", User{}, ErrInvalidRecovery
 	}
 	u, err := h.store.UserByUsername(ctx, username)
-	if errors.Is(err, storage.ErrNotFound) || err == nil && u.PasswordHash == "" {
-		return "", User{}, ErrInvalidRecovery
-	}
-	if err != nil {
+	if err != nil && !errors.Is(err, storage.ErrNotFound) {
 		return "", User{}, storeErr("recover", err)
 	}
 	// Hashed before the code is checked, so that the code is used up in
-	// the same transaction that sets the password: a failure between the
-	// two must not cost the person a code.
-	var hash string
-	if werr := h.hash(ctx, func() { hash, err = password.Hash(newPassword, h.cfg.Password) }); werr != nil {
-		return "", User{}, werr
+	// the same transaction that sets the password (a failure between the
+	// two must not cost the person a code); and hashed for a name of no
+	// account too, so that the time of the answer does not tell which
+	// accounts exist.
+	hash, herr := h.passwordHash(ctx, newPassword)
+	if err != nil || u.PasswordHash == "" {
+		return "", User{}, ErrInvalidRecovery
 	}
-	if err != nil {
-		return "", User{}, fmt.Errorf("recover: %w", err)
+	if herr != nil {
+		return "", User{}, herr
 	}
 	now := h.now()
 	s := h.newSession(u.ID, d, now)
@@ -362,6 +365,9 @@ func (h *Homeserver) Recover(ctx context.Context, username, code, newPassword st
 			return err
 		}
 		if ended, err = tx.DeleteUserSessions(ctx, u.ID, 0); err != nil {
+			return err
+		}
+		if err := tx.DeleteLinkCodes(ctx, u.ID); err != nil {
 			return err
 		}
 		return tx.CreateSession(ctx, s)

@@ -314,7 +314,7 @@ func (h *Homeserver) dmPeers(ctx context.Context, tx storage.Tx, channelID snowf
 // who that is), or of this one.
 func (h *Homeserver) OpenDMWith(ctx context.Context, p Principal, handle string) (discord.DMChannel, error) {
 	name, server, ok := strings.Cut(handle, "@")
-	if !ok || name == "" || len(name) > UsernameMax || server == "" || len(server) > 255 {
+	if !ok || name == "" || len(name) > UsernameMax || !globalid.ValidServer(server) {
 		return discord.DMChannel{}, Invalid("recipient", "BASE_TYPE_INVALID", "Not a name@server handle.")
 	}
 	if server == h.cfg.ServerName {

@@ -196,6 +196,9 @@ func (h *Homeserver) RequestFriendByName(ctx context.Context, p Principal, handl
 		return fmt.Errorf("friend request %q: %w", handle, ErrNoSuchUserTag)
 	}
 	server = strings.ToLower(server)
+	if remote && !globalid.ValidServer(server) {
+		return fmt.Errorf("friend request %q: %w", handle, ErrNoSuchUserTag)
+	}
 	if !remote || server == h.cfg.ServerName {
 		u, err := h.store.UserByUsername(ctx, name)
 		if errors.Is(err, storage.ErrNotFound) {

@@ -28,6 +28,8 @@ type DeviceWriter interface {
 	// TakeLinkCode uses up a link code that has not expired at now and
 	// returns its user; ErrNotFound for a code unknown, used or expired.
 	TakeLinkCode(ctx context.Context, hash string, now time.Time) (snowflake.ID, error)
+	// DeleteLinkCodes forgets every link code of a user.
+	DeleteLinkCodes(ctx context.Context, userID snowflake.ID) error
 	// SetRecoveryCodes replaces a user's recovery codes.
 	SetRecoveryCodes(ctx context.Context, userID snowflake.ID, hashes []string) error
 	// TakeRecoveryCode uses up one of a user's recovery codes; ErrNotFound

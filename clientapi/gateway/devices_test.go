@@ -96,6 +96,8 @@ func TestDevicesAndRecovery(t *testing.T) {
 		if left := do(t, s, "GET", "/api/v10/users/@me/recovery-codes", first, nil)["remaining"]; left != float64(10) {
 			t.Fatalf("remaining = %v", left)
 		}
+		// A link code minted before the recovery dies with the sessions.
+		pending := do(t, s, "POST", "/api/v10/auth/link-codes", first, nil)["code"].(string)
 		recover := func(user string, code any) st.Response {
 			return s.Do(t, "POST", "/api/v10/auth/recover", "", map[string]any{"username": user, "code": code, "new_password": "new battery staple"})
 		}
@@ -107,6 +109,7 @@ func TestDevicesAndRecovery(t *testing.T) {
 		for _, old := range []string{first, third, fourth} {
 			st.Expect(t, s.Do(t, "GET", "/api/v10/users/@me", old, nil), 401, st.Code(0))
 		}
+		st.Expect(t, s.Do(t, "POST", "/api/v10/auth/link", "", map[string]string{"code": pending}), 400, st.Code(50035))
 		st.Expect(t, s.Do(t, "POST", "/api/v10/auth/login", "", map[string]string{"login": "dana", "password": "correct horse"}), 400, st.Code(50035))
 		login("new battery staple")
 		if left := do(t, s, "GET", "/api/v10/users/@me/recovery-codes", fifth, nil)["remaining"]; left != float64(9) {

@@ -65,7 +65,9 @@ func ValidServer(s string) bool {
 }
 
 func validPort(p string) bool {
-	if p == "" || len(p) > 5 || p[0] == '0' {
+	// 443 is the port a name without one means: written out, it would be
+	// a second name of the same server.
+	if p == "" || len(p) > 5 || p[0] == '0' || p == "443" {
 		return false
 	}
 	n, err := strconv.Atoi(p)
@@ -92,14 +94,10 @@ func validHostname(h string) bool {
 	return true
 }
 
-// upper are the letters a server name never holds: names are compared as
-// strings, so each server has one spelling, its lower-case one.
-const upper = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-
 // Parse splits a global ID into the ID on its origin and the origin.
 func Parse(s string) (string, string, bool) {
 	id, origin, ok := strings.Cut(s, "@")
-	if !ok || id == "" || origin == "" || len(id) > 20 || len(origin) > 255 || strings.ContainsAny(origin, upper) {
+	if !ok || id == "" || len(id) > 20 || !ValidServer(origin) {
 		return "", "", false
 	}
 	for _, c := range id {

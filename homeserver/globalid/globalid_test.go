@@ -29,6 +29,8 @@ func TestParse(t *testing.T) {
 		{"12a@a.example", "", "", false},
 		{"-1@a.example", "", "", false},
 		{"1@A.example", "", "", false},
+		{"1@a.example:443", "", "", false},
+		{"1@a.example/x?", "", "", false},
 		{"123456789012345678901@a.example", "", "", false},
 	}
 	for _, tc := range cases {

@@ -72,6 +72,12 @@ func (t *tx) TakeLinkCode(ctx context.Context, hash string, now time.Time) (snow
 	return snowflake.ID(uid), nil
 }
 
+// DeleteLinkCodes implements storage.Tx.
+func (t *tx) DeleteLinkCodes(ctx context.Context, userID snowflake.ID) error {
+	_, err := t.q.ExecContext(ctx, `DELETE FROM link_codes WHERE user_id = $1`, int64(userID))
+	return t.wrap("delete link codes", err)
+}
+
 // SetRecoveryCodes implements storage.Tx.
 func (t *tx) SetRecoveryCodes(ctx context.Context, userID snowflake.ID, hashes []string) error {
 	if _, err := t.q.ExecContext(ctx, `DELETE FROM recovery_codes WHERE user_id = $1`, int64(userID)); err != nil {

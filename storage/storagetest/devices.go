@@ -51,6 +51,15 @@ func testLinkCodes(t *testing.T, s storage.Store) {
 	if _, err := take("nothing", now); !errors.Is(err, storage.ErrNotFound) {
 		t.Fatalf("an unknown code: %v, want ErrNotFound", err)
 	}
+	update(t, s, func(tx storage.Tx) error {
+		if err := tx.CreateLinkCode(ctx, "dropped", u.ID, now, now.Add(5*time.Minute)); err != nil {
+			return err
+		}
+		return tx.DeleteLinkCodes(ctx, u.ID)
+	})
+	if _, err := take("dropped", now); !errors.Is(err, storage.ErrNotFound) {
+		t.Fatalf("a code of a user whose codes were deleted: %v, want ErrNotFound", err)
+	}
 }
 
 // Recovery codes are used once, by their own user, and a new set replaces
