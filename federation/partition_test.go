@@ -30,12 +30,40 @@ func netfilter(t *testing.T) {
 	t.Helper()
 	err := exec.Command("iptables", "-w", "-L", "INPUT", "-n").Run()
 	if err == nil {
+		clearStaleCuts(t)
 		return
 	}
 	if os.Getenv("CI") != "" || os.Getenv("HEARTH_TEST_NETFILTER") != "" {
 		t.Fatalf("partition tests need iptables as root (apt-get install -y iptables): %v", err)
 	}
 	t.Skipf("partition tests skipped: iptables is not usable here (%v); CI runs them", err)
+}
+
+// cutComment marks the rules the tests insert, so that a run killed
+// before it healed its cuts (a timeout's panic skips cleanups) does not
+// leave a dropped address to the next run.
+const cutComment = "hearth-partition-test"
+
+// clearStaleCuts deletes the rules an earlier, killed run left.
+func clearStaleCuts(t *testing.T) {
+	t.Helper()
+	out, err := exec.Command("iptables", "-w", "-S", "INPUT").Output()
+	if err != nil {
+		t.Fatalf("list rules: %v", err)
+	}
+	for line := range strings.SplitSeq(string(out), "\n") {
+		rule, ok := strings.CutPrefix(line, "-A ")
+		if !ok || !strings.Contains(rule, cutComment) {
+			continue
+		}
+		// The rule as iptables prints it, fields without quotes (the
+		// comment has no spaces).
+		args := append([]string{"-w", "-D"}, strings.Fields(rule)...)
+		if out, err := exec.Command("iptables", args...).CombinedOutput(); err != nil {
+			t.Fatalf("clear a stale cut %q: %v: %s", rule, err, out)
+		}
+		t.Logf("cleared a cut left by an earlier run: %s", rule)
+	}
 }
 
 // cut drops every packet that reaches addr's IP from 127.0.0.1 (where the
@@ -49,7 +77,7 @@ type cut struct {
 func newCut(t *testing.T, s *st.Server) *cut {
 	t.Helper()
 	host := s.ServerName()[:strings.LastIndex(s.ServerName(), ":")]
-	c := &cut{t: t, rule: []string{"INPUT", "-p", "tcp", "-s", "127.0.0.1", "-d", host, "-j", "DROP"}}
+	c := &cut{t: t, rule: []string{"INPUT", "-p", "tcp", "-s", "127.0.0.1", "-d", host, "-m", "comment", "--comment", cutComment, "-j", "DROP"}}
 	if out, err := exec.Command("iptables", append([]string{"-w", "-I"}, c.rule...)...).CombinedOutput(); err != nil {
 		t.Fatalf("cut %s: %v: %s", host, err, out)
 	}
