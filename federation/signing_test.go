@@ -426,8 +426,39 @@ func TestInboundConcurrencyCap(t *testing.T) {
 	}
 	overloaded := rejected(t, b, "overloaded")
 
-	heldA, ansA := hold(a, keyA)
+	// Both keys known first, so that a held request is verified as soon
+	// as it arrives.
+	for _, from := range []struct {
+		s *st.Server
+		k federation.Key
+	}{{a, keyA}, {c, keyC}} {
+		if code, resp := pingFrom(from.s, from.k); code != 200 {
+			t.Fatalf("a first ping from %s: %d %s", from.s.ServerName(), code, resp)
+		}
+	}
+	// keepHeld (re)starts a held request whose answer came: a probe sent
+	// before it held its share may have taken the share (or the last
+	// slot) first, and the held request was then refused instead.
+	keepHeld := func(from *st.Server, key federation.Key, held *stalled, ans *<-chan answer) string {
+		if *ans != nil {
+			select {
+			case got := <-*ans:
+				held.finish()
+				*ans = nil
+				return fmt.Sprintf("the held request was answered first: %d %s", got.status, got.body)
+			default:
+				return ""
+			}
+		}
+		*held, *ans = hold(from, key)
+		return "held request started"
+	}
+	var heldA, heldC stalled
+	var ansA, ansC <-chan answer
 	eventually(t, "a's second request refused while its first is in flight", func() string {
+		if why := keepHeld(a, keyA, &heldA, &ansA); why != "" {
+			return why
+		}
 		if code, resp := pingFrom(a, keyA); code != 503 || !strings.Contains(resp, `"code":"UNAVAILABLE","message":"overloaded"`) {
 			return fmt.Sprintf("%d %s", code, resp)
 		}
@@ -436,8 +467,10 @@ func TestInboundConcurrencyCap(t *testing.T) {
 	if code, resp := pingFrom(c, keyC); code != 200 {
 		t.Fatalf("c, with its share free, was answered %d %s", code, resp)
 	}
-	heldC, ansC := hold(c, keyC)
 	eventually(t, "every slot taken: even an unsigned request is refused at once", func() string {
+		if why := keepHeld(c, keyC, &heldC, &ansC); why != "" {
+			return why
+		}
 		code, resp := ping(t, b, func(r *http.Request) *http.Request { return r })
 		if code != 503 || !strings.Contains(resp, `"message":"overloaded"`) {
 			return fmt.Sprintf("%d %s", code, resp)
