@@ -67,6 +67,12 @@ type session struct {
 	connCtx     context.Context
 	kick        context.CancelFunc // ends the attached connection's serve loop
 	pending     []queued
+	// holding is set while a new session's READY and GUILD_CREATEs are
+	// being sent: the session is indexed first (so that nothing committed
+	// meanwhile is missed), and the dispatches routed to it meanwhile wait
+	// in held, so that READY is the first dispatch, as clients expect.
+	holding bool
+	held    []entry
 	limit       int // how long pending may grow before the client is dropped
 	flushingFor *conn
 	detached    time.Time
@@ -138,7 +144,33 @@ func (s *session) inGuild(id snowflake.ID) bool {
 // dispatch numbers a dispatch, keeps it for RESUME and queues it for the
 // connection, if there is one.
 func (s *session) dispatch(t string, d []byte) {
+	s.mu.Lock()
+	if s.holding {
+		s.held = append(s.held, entry{t, d})
+		s.mu.Unlock()
+		return
+	}
+	s.mu.Unlock()
 	s.send(t, d, true)
+}
+
+// release sends the dispatches held while READY was being sent, in order,
+// and lets the next ones through.
+func (s *session) release() {
+	for {
+		s.mu.Lock()
+		held := s.held
+		s.held = nil
+		if len(held) == 0 {
+			s.holding = false
+			s.mu.Unlock()
+			return
+		}
+		s.mu.Unlock()
+		for _, e := range held {
+			s.send(e.t, e.d, true)
+		}
+	}
 }
 
 // send numbers and queues a dispatch; keep false leaves a hole in the ring
@@ -490,6 +522,7 @@ func (g *Gateway) identify(ctx context.Context, kick context.CancelFunc, c *conn
 		g: g, id: newSessionID(), user: p, intents: intents, bot: p.User.Bot,
 		guilds:   make(map[snowflake.ID]bool),
 		presence: presence{Status: "online", Activities: []activity{}},
+		holding:  true,
 	}
 	s.attachLocked(ctx, c, kick) // not yet shared: no lock needed
 	if id.Presence != nil {
@@ -517,6 +550,7 @@ func (g *Gateway) identify(ctx context.Context, kick context.CancelFunc, c *conn
 			s.send("GUILD_CREATE", b, false)
 		}
 	}
+	s.release()
 	g.log.Debug("gateway session identified", "user_id", p.User.ID, "session", s.id, "guilds", len(guilds))
 	return s, nil
 }
