@@ -63,16 +63,16 @@ type session struct {
 	// dispatches queued for it, written by a flusher goroutine that runs
 	// only while there is something to write, so an idle session costs
 	// one goroutine (its connection's reader).
-	c           *conn
-	connCtx     context.Context
-	kick        context.CancelFunc // ends the attached connection's serve loop
-	pending     []queued
+	c       *conn
+	connCtx context.Context
+	kick    context.CancelFunc // ends the attached connection's serve loop
+	pending []queued
 	// holding is set while a new session's READY and GUILD_CREATEs are
 	// being sent: the session is indexed first (so that nothing committed
 	// meanwhile is missed), and the dispatches routed to it meanwhile wait
 	// in held, so that READY is the first dispatch, as clients expect.
-	holding bool
-	held    []entry
+	holding     bool
+	held        []entry
 	limit       int // how long pending may grow before the client is dropped
 	flushingFor *conn
 	detached    time.Time
