@@ -98,20 +98,26 @@ func shrinkPlane(dst []uint8, dw, dh int, pix []uint8, stride, w, h int) {
 		for cur < s.i {
 			flush()
 		}
-		if s.w == 1 {
-			for i, v := range hrow {
-				acc[i] += v
-			}
-		} else {
-			w, w2 := s.w, 1-s.w
-			for i, v := range hrow {
-				acc[i] += v * w
-				next[i] += v * w2
-			}
-		}
+		addRow(acc, next, hrow, s.w)
 	}
 	for cur < dh {
 		flush()
+	}
+}
+
+// addRow adds a source row, shrunk across, to the copy rows it falls in:
+// weight w to the current one (acc), the rest to the next.
+func addRow(acc, next, hrow []float32, w float32) {
+	if w == 1 {
+		for i, v := range hrow {
+			acc[i] += v
+		}
+		return
+	}
+	w2 := 1 - w
+	for i, v := range hrow {
+		acc[i] += v * w
+		next[i] += v * w2
 	}
 }
 
@@ -179,17 +185,7 @@ func downscaleRGBA(src image.Image, dw, dh int) *image.RGBA {
 		for cur < s.i {
 			flush()
 		}
-		if s.w == 1 {
-			for i, v := range hrow {
-				acc[i] += v
-			}
-		} else {
-			w, w2 := s.w, 1-s.w
-			for i, v := range hrow {
-				acc[i] += v * w
-				next[i] += v * w2
-			}
-		}
+		addRow(acc, next, hrow, s.w)
 	}
 	for cur < dh {
 		flush()
