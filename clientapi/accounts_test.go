@@ -321,6 +321,25 @@ func TestRateLimits(t *testing.T) {
 	s.Register(t, "kate", "correct horse")
 	st.Expect(t, s.Do(t, "POST", "/api/v10/auth/login", "", map[string]string{"login": "kate", "password": "correct horse"}), 200, nil)
 
+	// A signed-in person's password checks share one per-account limit:
+	// a stolen token cannot guess the password through recovery codes
+	// or profile changes either.
+	wrong := []struct{ method, path string }{
+		{"POST", "/api/v10/users/@me/recovery-codes"},
+		{"PATCH", "/api/v10/users/@me"},
+		{"POST", "/api/v10/users/@me/recovery-codes"},
+		{"PATCH", "/api/v10/users/@me"},
+		{"POST", "/api/v10/users/@me/recovery-codes"},
+	}
+	for _, w := range wrong {
+		body := map[string]string{"password": "wrong horse", "new_password": "battery staple"}
+		st.Expect(t, s.Do(t, w.method, w.path, tok, body), 400, st.Code(50035))
+	}
+	r = s.Do(t, "POST", "/api/v10/users/@me/recovery-codes", tok, map[string]string{"password": "correct horse"})
+	st.Expect(t, r, 429, nil)
+	// A change that names no password is not a guess.
+	st.Expect(t, s.Do(t, "PATCH", "/api/v10/users/@me", tok, map[string]string{"global_name": "Jack"}), 200, nil)
+
 	// The per-route bucket: headers on every answer, 429 past the limit.
 	var last st.Response
 	for i := 0; i < 60; i++ {

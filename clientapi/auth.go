@@ -1,7 +1,6 @@
 package clientapi
 
 import (
-	"errors"
 	"net/http"
 	"strings"
 
@@ -60,27 +59,19 @@ func (a *API) login(c *gin.Context) {
 		return
 	}
 	key := c.ClientIP() + "\x00" + strings.ToLower(clipValue(login.Value))
-	if a.rateLimit {
-		// Counted before the check and given back on success, so that
-		// parallel guesses cannot all slip under the limit.
-		if res := a.logins.Take(key); !res.Allowed {
-			tooManyRequests(c, res, "user")
-			return
-		}
+	type signedIn struct {
+		tok string
+		u   homeserver.User
 	}
-	tok, u, err := a.hs.Login(c.Request.Context(), login.Value, password.Value, deviceOf(c))
-	if err != nil {
-		if !errors.Is(err, homeserver.ErrInvalidLogin) && a.rateLimit {
-			a.logins.Refund(key) // not a guess: the server failed
-		}
-		a.fail(c, err)
+	in, ok := guess(a, c, key, func() (signedIn, error) {
+		tok, u, err := a.hs.Login(c.Request.Context(), login.Value, password.Value, deviceOf(c))
+		return signedIn{tok, u}, err
+	})
+	if !ok {
 		return
 	}
-	if a.rateLimit {
-		a.logins.Refund(key)
-	}
 	c.JSON(http.StatusOK, loginJSON{
-		Token: tok, UserID: u.ID,
+		Token: in.tok, UserID: in.u.ID,
 		UserSettings: map[string]any{"locale": discordLocaleEN, "theme": "dark"},
 	})
 }

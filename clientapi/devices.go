@@ -1,6 +1,7 @@
 package clientapi
 
 import (
+	"errors"
 	"net/http"
 	"strings"
 	"time"
@@ -112,25 +113,43 @@ func (a *API) createLinkCode(c *gin.Context) {
 	c.JSON(http.StatusOK, gin.H{"code": code, "expires_at": expires.UTC().Format(time.RFC3339Nano)})
 }
 
-// guessed runs a sign-in by a secret (a link or recovery code) under the
-// login limit of its key: counted before the check and given back on
-// success, as logins are.
-func (a *API) guessed(c *gin.Context, key string, try func() (string, error)) {
+// guess runs a check of a secret (a password, a link or recovery code)
+// under the login limit of key. A try is counted before the check, so that
+// parallel guesses cannot all slip under the limit, and given back when
+// the check passes or when the server failed rather than the guess. guess
+// answers a refusal or an error itself; ok says whether the caller
+// answers with v.
+func guess[T any](a *API, c *gin.Context, key string, try func() (T, error)) (v T, ok bool) {
 	if a.rateLimit {
 		if res := a.logins.Take(key); !res.Allowed {
 			tooManyRequests(c, res, "user")
-			return
+			return v, false
 		}
 	}
-	tok, err := try()
-	if err != nil {
-		a.fail(c, err)
-		return
-	}
-	if a.rateLimit {
+	v, err := try()
+	if a.rateLimit && (err == nil || errors.Is(err, homeserver.ErrUnavailable)) {
 		a.logins.Refund(key)
 	}
-	c.JSON(http.StatusOK, tokenJSON{Token: tok})
+	if err != nil {
+		a.fail(c, err)
+		return v, false
+	}
+	return v, true
+}
+
+// passwordKey is the login-limit key of the password checks a signed-in
+// person makes (recovery codes, profile changes): per account, so that a
+// stolen token cannot be used to guess the password quickly from many
+// addresses.
+func passwordKey(c *gin.Context) string {
+	return "password\x00" + principal(c).User.ID.String()
+}
+
+// guessed signs in by a secret and answers the new session's token.
+func (a *API) guessed(c *gin.Context, key string, try func() (string, error)) {
+	if tok, ok := guess(a, c, key, try); ok {
+		c.JSON(http.StatusOK, tokenJSON{Token: tok})
+	}
 }
 
 func (a *API) link(c *gin.Context) {
@@ -170,12 +189,12 @@ func (a *API) createRecoveryCodes(c *gin.Context) {
 		a.fail(c, err)
 		return
 	}
-	codes, err := a.hs.CreateRecoveryCodes(c.Request.Context(), principal(c), pw.Value)
-	if err != nil {
-		a.fail(c, err)
-		return
+	codes, ok := guess(a, c, passwordKey(c), func() ([]string, error) {
+		return a.hs.CreateRecoveryCodes(c.Request.Context(), principal(c), pw.Value)
+	})
+	if ok {
+		c.JSON(http.StatusOK, gin.H{"codes": codes})
 	}
-	c.JSON(http.StatusOK, gin.H{"codes": codes})
 }
 
 func (a *API) recoverAccount(c *gin.Context) {

@@ -53,13 +53,27 @@ func (a *API) updateMe(c *gin.Context) {
 		a.fail(c, err)
 		return
 	}
-	u, tok, err := a.hs.UpdateProfile(c.Request.Context(), principal(c), up, c.GetString(tokenKey))
-	if err != nil {
+	type updated struct {
+		u   homeserver.User
+		tok string
+	}
+	update := func() (updated, error) {
+		u, tok, err := a.hs.UpdateProfile(c.Request.Context(), principal(c), up, c.GetString(tokenKey))
+		return updated{u, tok}, err
+	}
+	var res updated
+	if up.Password != "" {
+		// A password given is a password guessed: limited as logins are.
+		var ok bool
+		if res, ok = guess(a, c, passwordKey(c), update); !ok {
+			return
+		}
+	} else if res, err = update(); err != nil {
 		a.fail(c, err)
 		return
 	}
-	out := selfUser(u)
-	out.Token = tok
+	out := selfUser(res.u)
+	out.Token = res.tok
 	c.JSON(http.StatusOK, out)
 }
 
