@@ -48,6 +48,16 @@ const PAGE = 50;
 const OLDER_PAGE = 100;
 const MAX_WINDOWS = 25;
 const TYPING_MS = 10_000;
+const OUTBOX = 'hearth.outbox.';
+
+/** A text send not yet answered by the server, kept across reloads. */
+export interface OutboxEntry {
+  channel: string;
+  nonce: string;
+  content: string;
+  replyTo?: string;
+  timestamp: string;
+}
 
 export const TEXTUAL = new Set([0, 5, 10, 11, 12]);
 
@@ -72,6 +82,8 @@ export class Account {
   private aborts = new Map<string, AbortController>();
   status = $state<Status>('online');
   customStatus = $state('');
+  /** When a rate limit being waited out ends (ms since the epoch), for a countdown; 0 when none. */
+  rateLimitedUntil = $state(0);
   /** Idle set by the idle timer, not by hand: activity brings back online. */
   autoIdle = $state(false);
   /** The channel on screen, for the gap fill after a lost session. */
@@ -88,6 +100,9 @@ export class Account {
     this.onExpired = onExpired;
     this.api = new Api(stored.clientApi, stored.token);
     this.api.onUnauthorized = () => this.onExpired(this);
+    this.api.onRateLimited = (seconds) => {
+      this.rateLimitedUntil = Math.max(this.rateLimitedUntil, Date.now() + seconds * 1000);
+    };
     this.api.onReachable = () => {
       if (this.connection === 'backoff') this.gateway.poke();
     };
@@ -104,6 +119,7 @@ export class Account {
       onAuthFailed: () => this.onExpired(this),
       onFreshSession: (afterLoss) => {
         if (afterLoss) void this.refillAfterLoss();
+        this.flushOutbox();
       },
       presence: () => this.presencePayload(),
     });
@@ -413,6 +429,12 @@ export class Account {
     const pending = (have?.msgs ?? []).filter((m) => m.state);
     let w = mergePage(emptyWindow(), page, 'latest', PAGE);
     for (const p of pending) w = addPending(w, p);
+    // Sends kept from before a reload show as pending until they land; one
+    // already stored (its nonce answered) replaces its row when it does.
+    for (const o of this.outbox()) {
+      if (o.channel !== channel || w.msgs.some((m) => m.key === o.nonce || m.nonce === o.nonce)) continue;
+      w = addPending(w, this.outboxRow(o));
+    }
     for (const m of page) this.rememberUser(m.author);
     this.touchWindow(channel, w);
   }
@@ -538,7 +560,77 @@ export class Account {
     };
     const w = this.windows.get(channel) ?? { ...emptyWindow(), atEnd: true };
     this.windows.set(channel, addPending(w, row));
+    if (!opts.files?.length) this.keep({ channel, nonce, content, replyTo: opts.replyTo, timestamp: row.timestamp });
     await this.deliver(channel, row, opts);
+  }
+
+  // ---- the outbox: text sends survive a reload and are sent again with
+  // their nonce (enforce_nonce makes the server answer the stored message
+  // instead of storing a second one). Files are not kept: a File does not
+  // survive a reload. ----
+
+  private get outboxKey() {
+    return OUTBOX + this.key;
+  }
+
+  outbox(): OutboxEntry[] {
+    try {
+      const v = JSON.parse(localStorage.getItem(this.outboxKey) ?? '[]') as OutboxEntry[];
+      return Array.isArray(v) ? v.filter((o) => o && typeof o.nonce === 'string' && typeof o.channel === 'string') : [];
+    } catch {
+      return [];
+    }
+  }
+
+  private writeOutbox(list: OutboxEntry[]) {
+    try {
+      if (list.length) localStorage.setItem(this.outboxKey, JSON.stringify(list));
+      else localStorage.removeItem(this.outboxKey);
+    } catch {
+      /* storage full or refused: the send still goes, it just does not survive a reload */
+    }
+  }
+
+  private keep(o: OutboxEntry) {
+    this.writeOutbox([...this.outbox().filter((x) => x.nonce !== o.nonce), o]);
+  }
+
+  private forget(nonce: string | number | null | undefined) {
+    if (typeof nonce !== 'string' || !nonce) return;
+    const list = this.outbox();
+    if (list.some((o) => o.nonce === nonce)) this.writeOutbox(list.filter((o) => o.nonce !== nonce));
+  }
+
+  private outboxRow(o: OutboxEntry): ChatMessage {
+    return {
+      id: o.nonce,
+      key: o.nonce,
+      channel_id: o.channel,
+      author: this.user ?? ({ id: this.stored.userId, username: this.stored.username } as User),
+      content: o.content,
+      timestamp: o.timestamp,
+      type: o.replyTo ? 19 : 0,
+      nonce: o.nonce,
+      state: 'sending',
+      attachments: [],
+      message_reference: o.replyTo ? { message_id: o.replyTo } : undefined,
+      referenced_message: null,
+    };
+  }
+
+  private flushing = new Set<string>();
+
+  /** Sends again what a reload interrupted (once per entry per page life). */
+  private flushOutbox() {
+    for (const o of this.outbox()) {
+      if (this.flushing.has(o.nonce)) continue;
+      if (this.windows.get(o.channel)?.msgs.some((m) => m.key === o.nonce && m.state)) continue; // being sent now
+      this.flushing.add(o.nonce);
+      const row = this.outboxRow(o);
+      const w = this.windows.get(o.channel);
+      if (w && !w.msgs.some((m) => m.key === o.nonce || m.nonce === o.nonce)) this.windows.set(o.channel, addPending(w, row));
+      void this.deliver(o.channel, row, {}).finally(() => this.flushing.delete(o.nonce));
+    }
   }
 
   private pendingFiles = new Map<string, { files: File[]; spoiler?: boolean }>();
@@ -570,6 +662,7 @@ export class Account {
       this.pendingFiles.delete(row.key);
       this.uploads.delete(row.key);
       this.aborts.delete(row.key);
+      this.forget(row.nonce);
       const w = this.windows.get(channel);
       if (w) this.windows.set(channel, insertLive(w, { ...m, nonce: row.nonce }));
     } catch (e) {
@@ -581,6 +674,9 @@ export class Account {
         if (w) this.windows.set(channel, removeByKey(w, row.key));
         return;
       }
+      // A refusal is final: shown with Retry/Delete, not sent again after a
+      // reload. A network failure or a server error stays in the outbox.
+      if (e instanceof ApiError && e.status < 500) this.forget(row.nonce);
       const reason = e instanceof ApiError ? e.reason : e instanceof Error ? e.message : 'The message could not be sent.';
       if (w) this.windows.set(channel, setStateByKey(w, row.key, { state: 'failed', error: reason }));
     }
@@ -601,6 +697,7 @@ export class Account {
   discard(channel: string, key: string) {
     const w = this.windows.get(channel);
     this.pendingFiles.delete(key);
+    this.forget(w?.msgs.find((m) => m.key === key)?.nonce ?? key);
     if (w) this.windows.set(channel, removeByKey(w, key));
   }
 
@@ -635,6 +732,11 @@ export class Account {
 
   pins(channel: string) {
     return this.api.get<Message[]>(`/channels/${channel}/pins`);
+  }
+
+  /** Leaves a thread (it stays listed under its channel; one is just no longer a member). */
+  async leaveThread(thread: string) {
+    await this.api.delete(`/channels/${thread}/thread-members/@me`);
   }
 
   async createThread(channel: string, id: string, name: string) {
@@ -673,9 +775,6 @@ export class Account {
 
   async joinInvite(code: string) {
     const inv = await this.api.post<Invite>(`/invites/${encodeURIComponent(code)}`);
-    // The guild's members learn one's presence from a presence update; a
-    // member who just joined has sent none to them yet.
-    setTimeout(() => this.gateway.updatePresence(), 500);
     const gid = inv.guild?.id;
     if (gid && !this.guilds.has(gid)) {
       const [g, chans] = await Promise.all([this.api.get<Guild>(`/guilds/${gid}`), this.api.get<Channel[]>(`/guilds/${gid}/channels`)]);
