@@ -396,3 +396,39 @@ test('sends that failed are sent again after a reload with their nonce: once eac
   const ids = await messageIds(log);
   expect(new Set(ids).size).toBe(ids.length);
 });
+
+test('a group DM with name@server people opens without one-to-one DMs first', async ({ page }) => {
+  const { A, B } = servers();
+  const aliceName = uniq('galice');
+  const bobName = uniq('gbob');
+  const carolName = uniq('gcarol');
+  const bob = await Api.register(B, bobName);
+  const carol = await Api.register(A, carolName);
+  await Api.register(A, aliceName);
+  await signIn(page, A, { username: aliceName });
+  await page.getByRole('navigation', { name: 'Servers' }).getByRole('link', { name: 'Direct Messages', exact: true }).click();
+  await page.getByRole('button', { name: 'New direct message', exact: true }).click();
+  await page.getByRole('textbox', { name: 'Recipient', exact: true }).fill(`${bobName}@${B.host}, ${carolName}`);
+  await page.getByRole('button', { name: 'Open', exact: true }).click();
+  const dmNav = page.getByRole('navigation', { name: 'Direct Messages' });
+  await expect(dmNav.getByRole('link')).toHaveCount(1);
+  const group = dmNav.getByRole('link');
+  await expect(group).toHaveAccessibleName(new RegExp(`${bobName}.*${carolName}|${carolName}.*${bobName}`));
+  const log = page.getByRole('log');
+  await expect(log).toBeVisible();
+  const box = page.getByRole('textbox', { name: /^Message @/ });
+  const t = uniq('group_hello');
+  await box.fill(t);
+  await box.press('Enter');
+  await expect.poll(() => messageWith(log, t).getAttribute('data-message-id')).toMatch(/^\d+$/);
+  // Both others have it, bob on his own homeserver.
+  for (const api of [bob, carol]) {
+    await expect
+      .poll(async () => {
+        const chans = await api.call<any[]>('GET', '/users/@me/channels');
+        const g = chans.find((c) => c.type === 3);
+        return g ? (await api.messages(g.id)).map((m) => m.content) : [];
+      })
+      .toContain(t);
+  }
+});

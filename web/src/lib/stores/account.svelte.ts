@@ -802,18 +802,16 @@ export class Account {
   }
 
   /**
-   * A group DM with several people named by handle (`name` or `name@server`).
-   * Hearth resolves handles only for one-to-one DMs, so each is resolved that
-   * way first, then the group is made from their IDs.
+   * A group DM with several people named by handle (`name`, `name@server`)
+   * or ID. Handles go as Hearth's `recipient_handles`, which the server
+   * resolves itself (asking other homeservers), so no one-to-one DMs appear.
    */
   async openGroupDM(handles: string[]) {
-    const ids: string[] = [];
-    for (const h of handles) {
-      const c = await this.openDM(h);
-      const other = (c.recipients ?? []).find((u) => u.id !== this.user?.id);
-      if (other) ids.push(other.id);
-    }
-    const g = await this.api.post<Channel>('/users/@me/channels', { recipients: ids });
+    const recipients = handles.filter((h) => /^\d+$/.test(h));
+    const named = handles.filter((h) => !/^\d+$/.test(h)).map((h) => (h.includes('@') ? h : `${h}@${this.stored.serverName}`));
+    const body: Record<string, unknown> = { recipients };
+    if (named.length) body.recipient_handles = named;
+    const g = await this.api.post<Channel>('/users/@me/channels', body);
     this.addDM(g);
     return g;
   }
