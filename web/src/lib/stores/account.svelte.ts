@@ -47,6 +47,8 @@ export type Status = 'online' | 'idle' | 'dnd' | 'invisible';
 const PAGE = 50;
 const OLDER_PAGE = 100;
 const MAX_WINDOWS = 25;
+const MEMBER_PAGE = 1000;
+const MEMBER_PAGES = 25;
 const TYPING_MS = 10_000;
 const OUTBOX = 'hearth.outbox.';
 
@@ -88,6 +90,8 @@ export class Account {
   autoIdle = $state(false);
   /** The channel on screen, for the gap fill after a lost session. */
   openChannel: string | null = null;
+  /** Guilds whose members were paged in over REST (or are being). */
+  private membersPaged = new Set<string>();
   /** Older pages being fetched, so scrolling does not ask twice. */
   private fetching = new Set<string>();
   private typingTimers = new Map<string, ReturnType<typeof setTimeout>>();
@@ -338,6 +342,7 @@ export class Account {
     for (const c of g.channels ?? []) this.channels.set(c.id, { ...c, guild_id: g.id });
     for (const c of g.threads ?? []) this.channels.set(c.id, { ...c, guild_id: g.id });
     this.members.set(g.id, new Map());
+    this.membersPaged.delete(g.id);
     this.putMembers(g.id, g.members ?? []);
     for (const p of g.presences ?? []) this.presences.set(p.user.id, p);
   }
@@ -359,6 +364,31 @@ export class Account {
       n.set(m.user.id, m);
     }
     this.members.set(guild, n);
+  }
+
+  /**
+   * Pages in the members GUILD_CREATE left out: a large guild's carries
+   * only oneself. Once per guild state; members who join later arrive as
+   * GUILD_MEMBER_ADD.
+   */
+  async loadMembers(guild: string) {
+    const g = this.guilds.get(guild);
+    if (!g || this.membersPaged.has(guild) || (this.members.get(guild)?.size ?? 0) >= g.memberCount) return;
+    this.membersPaged.add(guild);
+    try {
+      let after = '0';
+      for (let i = 0; i < MEMBER_PAGES; i++) {
+        const page = await this.api.get<Member[]>(`/guilds/${guild}/members`, { limit: MEMBER_PAGE, after });
+        if (!this.guilds.has(guild)) return;
+        this.putMembers(guild, page);
+        if (page.length < MEMBER_PAGE) break;
+        after = page.reduce((a: string, m: Member) => (m.user && cmpId(m.user.id, a) > 0 ? m.user.id : a), after);
+      }
+    } catch (e) {
+      // Asked again the next time the list is shown.
+      this.membersPaged.delete(guild);
+      console.warn('member list', e);
+    }
   }
 
   // ---- reading ----
