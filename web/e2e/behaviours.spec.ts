@@ -109,8 +109,8 @@ test('a 429 shows a countdown, then the message is sent once', async ({ page }) 
       limited++;
       await route.fulfill({
         status: 429,
-        headers: { 'Retry-After': '4', 'X-RateLimit-Scope': 'user', 'Content-Type': 'application/json' },
-        body: JSON.stringify({ message: 'You are being rate limited.', retry_after: 3.5, global: false }),
+        headers: { 'Retry-After': '5', 'X-RateLimit-Scope': 'user', 'Content-Type': 'application/json' },
+        body: JSON.stringify({ message: 'You are being rate limited.', retry_after: 4.5, global: false }),
       });
       return;
     }
