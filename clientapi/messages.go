@@ -481,6 +481,9 @@ func (a *API) openDM(c *gin.Context) {
 	// Hearth's extension: "recipient": "name@server", for a user one has
 	// no ID of yet (on another homeserver, typically).
 	handle := f.String("recipient", false)
+	// And "recipient_handles": ["name@server", ...] for a group DM with
+	// such people, besides or instead of "recipients".
+	handles := f.Strings("recipient_handles", false)
 	if err := f.Err(); err != nil {
 		a.fail(c, err)
 		return
@@ -492,11 +495,11 @@ func (a *API) openDM(c *gin.Context) {
 	case recipient.Set && !recipient.Null:
 		ch, err := a.hs.OpenDM(reqCtx(c), principal(c), recipient.Value)
 		a.reply(c, http.StatusOK, ch, err)
-	case recipients.Set && len(recipients.Value) == 1 && !name.Set:
+	case recipients.Set && len(recipients.Value) == 1 && len(handles) == 0 && !name.Set:
 		ch, err := a.hs.OpenDM(reqCtx(c), principal(c), recipients.Value[0])
 		a.reply(c, http.StatusOK, ch, err)
-	case recipients.Set:
-		ch, err := a.hs.CreateGroupDM(reqCtx(c), principal(c), homeserver.GroupDMCreate{Recipients: recipients.Value, Name: name.Value})
+	case recipients.Set || len(handles) > 0:
+		ch, err := a.hs.CreateGroupDM(reqCtx(c), principal(c), homeserver.GroupDMCreate{Recipients: recipients.Value, Handles: handles, Name: name.Value})
 		a.reply(c, http.StatusOK, ch, err)
 	default:
 		a.fail(c, homeserver.Invalid("recipient_id", "BASE_TYPE_REQUIRED", "This field is required"))

@@ -68,18 +68,36 @@ func (h *Homeserver) OpenDM(ctx context.Context, p Principal, recipient snowflak
 // GroupDMCreate is a new group DM.
 type GroupDMCreate struct {
 	Recipients []snowflake.ID
-	Name       string
+	// Handles are recipients named "name@server" (Hearth's extension):
+	// people one has no ID of yet, on this homeserver or another.
+	Handles []string
+	Name    string
 }
 
 // CreateGroupDM makes a group DM owned by the caller with up to 9 others.
 func (h *Homeserver) CreateGroupDM(ctx context.Context, p Principal, in GroupDMCreate) (discord.DMChannel, error) {
 	members := []snowflake.ID{p.User.ID}
 	seen := map[snowflake.ID]bool{p.User.ID: true}
-	for _, id := range in.Recipients {
+	add := func(id snowflake.ID) {
 		if !seen[id] {
 			seen[id] = true
 			members = append(members, id)
 		}
+	}
+	for _, id := range in.Recipients {
+		add(id)
+	}
+	// Counted before any handle is resolved: each one of another server is
+	// a request to that server, and a caller may not make us send many.
+	if len(members)+len(in.Handles) > MaxGroupDM && len(in.Handles) > 0 {
+		return discord.DMChannel{}, Invalid("recipient_handles", "BASE_TYPE_MAX_LENGTH", fmt.Sprintf("A group DM holds at most %d people.", MaxGroupDM))
+	}
+	for _, handle := range in.Handles {
+		id, err := h.userByHandle(ctx, handle, "recipient_handles")
+		if err != nil {
+			return discord.DMChannel{}, fmt.Errorf("group dm: %w", err)
+		}
+		add(id)
 	}
 	if len(members) > MaxGroupDM {
 		return discord.DMChannel{}, Invalid("recipients", "BASE_TYPE_MAX_LENGTH", fmt.Sprintf("A group DM holds at most %d people.", MaxGroupDM))
@@ -313,34 +331,46 @@ func (h *Homeserver) dmPeers(ctx context.Context, tx storage.Tx, channelID snowf
 // "name@server": a user of another homeserver (whose homeserver is asked
 // who that is), or of this one.
 func (h *Homeserver) OpenDMWith(ctx context.Context, p Principal, handle string) (discord.DMChannel, error) {
+	id, err := h.userByHandle(ctx, handle, "recipient")
+	if err != nil {
+		return discord.DMChannel{}, fmt.Errorf("open dm: %w", err)
+	}
+	return h.OpenDM(ctx, p, id)
+}
+
+// userByHandle finds the local ID of the user a "name@server" handle
+// names: a user of this server, or one of another server asked through its
+// origin (and remembered as a peer user). field names the input in a
+// validation error.
+func (h *Homeserver) userByHandle(ctx context.Context, handle, field string) (snowflake.ID, error) {
 	name, server, ok := strings.Cut(handle, "@")
 	if !ok || name == "" || len(name) > UsernameMax || !globalid.ValidServer(server) {
-		return discord.DMChannel{}, Invalid("recipient", "BASE_TYPE_INVALID", "Not a name@server handle.")
+		return 0, Invalid(field, "BASE_TYPE_INVALID", "Not a name@server handle.")
 	}
 	if server == h.cfg.ServerName {
 		u, err := h.store.UserByUsername(ctx, name)
 		if errors.Is(err, storage.ErrNotFound) {
-			return discord.DMChannel{}, fmt.Errorf("open dm: %w", ErrUnknownUser)
+			return 0, ErrUnknownUser
 		} else if err != nil {
-			return discord.DMChannel{}, storeErr("open dm", err)
+			return 0, storeErr("user by handle", err)
 		}
-		return h.OpenDM(ctx, p, u.ID)
+		return u.ID, nil
 	}
 	if h.remote == nil {
-		return discord.DMChannel{}, fmt.Errorf("open dm on %s: federation is off: %w", server, ErrUnavailable)
+		return 0, fmt.Errorf("user on %s: federation is off: %w", server, ErrUnavailable)
 	}
 	ru, err := h.remote.User(ctx, server, name)
 	if err != nil {
-		return discord.DMChannel{}, err
+		return 0, err
 	}
 	if _, origin, ok := globalid.Parse(ru.ID); !ok || origin != server {
-		return discord.DMChannel{}, fmt.Errorf("%s answered for user %q: %w", server, ru.ID, ErrForbidden)
+		return 0, fmt.Errorf("%s answered for user %q: %w", server, ru.ID, ErrForbidden)
 	}
 	u, err := h.peerUser(ctx, server, ru)
 	if err != nil {
-		return discord.DMChannel{}, err
+		return 0, err
 	}
-	return h.OpenDM(ctx, p, u.User.ID)
+	return u.User.ID, nil
 }
 
 // PeerProfile is a local user as a peer may look them up by name.

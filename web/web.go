@@ -293,6 +293,18 @@ func (h *Site) serve(w http.ResponseWriter, r *http.Request, f *file) {
 		}
 	}
 	hd.Set("ETag", v.etag)
+	if v != &f.identity {
+		// ServeContent leaves Content-Length out when Content-Encoding is
+		// set (it cannot know the coded size), so the answer would be
+		// chunked; we know it. A Range over the coded bytes is of no use to
+		// a browser and would make that length wrong: the whole variant is
+		// sent instead, which a Range request may always get.
+		hd.Set("Content-Length", strconv.Itoa(len(v.data)))
+		if r.Header.Get("Range") != "" {
+			r = r.Clone(r.Context())
+			r.Header.Del("Range")
+		}
+	}
 	// ServeContent answers If-None-Match (304), Range and HEAD; the zero
 	// time leaves Last-Modified out: the ETag is the validator.
 	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(v.data))

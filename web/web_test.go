@@ -3,6 +3,7 @@ package web
 import (
 	"bytes"
 	"compress/gzip"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -281,5 +282,62 @@ func TestEmbedded(t *testing.T) {
 	w := do(h, "GET", "/channels/1/2", nil)
 	if w.Code != 200 || !strings.Contains(w.Body.String(), "<title>Hearth") {
 		t.Fatalf("embedded deep link: %d %s", w.Code, w.Body)
+	}
+}
+
+// TestPrecompressedLength: over a real connection, a precompressed answer
+// carries Content-Length (not chunked), HEAD too, and a Range request for
+// a coded variant gets the whole variant rather than a wrong length.
+func TestPrecompressedLength(t *testing.T) {
+	srv := httptest.NewServer(testSite(t))
+	defer srv.Close()
+	// A transport that leaves Accept-Encoding as set and the body coded.
+	client := &http.Client{Transport: &http.Transport{DisableCompression: true}}
+	cases := []struct {
+		name, method, path, accept, rng string
+		status                          int
+		body                            string
+	}{
+		{"gzip", "GET", "/assets/index-Ab12.js", "gzip", "", 200, string(gz(t, jsBody))},
+		{"brotli", "GET", "/assets/index-Ab12.js", "br", "", 200, "br:js"},
+		{"index brotli", "GET", "/channels/1/2", "br", "", 200, "br:index"},
+		{"identity", "GET", "/assets/index-Ab12.js", "", "", 200, jsBody},
+		{"head gzip", "HEAD", "/assets/index-Ab12.js", "gzip", "", 200, ""},
+		{"range over gzip", "GET", "/assets/index-Ab12.js", "gzip", "bytes=0-3", 200, string(gz(t, jsBody))},
+		{"range over identity", "GET", "/assets/index-Ab12.js", "", "bytes=0-3", 206, jsBody[:4]},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			req, err := http.NewRequestWithContext(t.Context(), c.method, srv.URL+c.path, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Header.Set("Accept-Encoding", c.accept)
+			if c.rng != "" {
+				req.Header.Set("Range", c.rng)
+			}
+			res, err := client.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer res.Body.Close()
+			b, err := io.ReadAll(res.Body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.StatusCode != c.status || string(b) != c.body {
+				t.Fatalf("%d %q; want %d %q", res.StatusCode, b, c.status, c.body)
+			}
+			if len(res.TransferEncoding) != 0 {
+				t.Errorf("Transfer-Encoding %v; want a Content-Length", res.TransferEncoding)
+			}
+			want := len(c.body)
+			if c.method == "HEAD" {
+				want = len(gz(t, jsBody))
+			}
+			if got := res.Header.Get("Content-Length"); got != strconv.Itoa(want) {
+				t.Errorf("Content-Length %q; want %d", got, want)
+			}
+		})
 	}
 }

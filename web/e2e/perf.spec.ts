@@ -244,6 +244,13 @@ test('another user message on screen while the channel receives 50 msg/s @perf',
   const rest: number[] = [];
   const cpu: { browser: number; server: number }[] = [];
   const floodRuns = Math.max(1, Math.min(RUNS, 3));
+  // HEARTH_PERF_PROFILE=1: a CPU profile of the renderer over the flood runs,
+  // in bin/web-flood.cpuprofile (open in Chromium's DevTools).
+  const profile = !!process.env.HEARTH_PERF_PROFILE;
+  if (profile) {
+    await cdp.send('Profiler.enable');
+    await cdp.send('Profiler.start');
+  }
   for (let r = 0; r < floodRuns; r++) {
     const sent: Record<string, number> = {};
     const cpuR0 = await rendererCpu(cdp);
@@ -273,6 +280,11 @@ test('another user message on screen while the channel receives 50 msg/s @perf',
     p50s.push(pct(lat, 50));
     p99s.push(pct(lat, 99));
     cpu.push({ browser: (await rendererCpu(cdp)) - cpuR0, server: procCpu(S.pid) - cpuS0 });
+  }
+  if (profile) {
+    const { profile: p } = await cdp.send('Profiler.stop');
+    mkdirSync('../bin', { recursive: true });
+    writeFileSync('../bin/web-flood.cpuprofile', JSON.stringify(p));
   }
   results.flood = {
     ratePerSecond: FLOOD_RATE,

@@ -1,8 +1,8 @@
 // The one gateway module: a socket per account. HELLO → IDENTIFY (or RESUME
 // when a session exists), heartbeats with jitter and missed-ACK detection,
 // RECONNECT (op 7), INVALID_SESSION (op 9), jittered backoff capped at 30 s.
-// Dispatches are handed over in batches, one per animation frame, so a
-// RESUME replay of thousands of events is one render.
+// Dispatches are handed over in batches (those that arrive within 4 ms), so
+// a RESUME replay of thousands of events is a few renders, not thousands.
 
 export interface Dispatch {
   t: string;
@@ -255,7 +255,11 @@ export class Gateway {
     this.queue.push(d);
     if (!this.flushing) {
       this.flushing = true;
-      const sched = this.o.schedule ?? ((fn: () => void) => (typeof requestAnimationFrame === 'function' && !document.hidden ? requestAnimationFrame(fn) : setTimeout(fn, 16)));
+      // A short timer, not the next animation frame: on a busy renderer the
+      // frame can be tens of ms away and a live message should not wait
+      // for it; the DOM changes still reach the screen at the next frame.
+      // Events read in one go (a RESUME replay) still land in one batch.
+      const sched = this.o.schedule ?? ((fn: () => void) => setTimeout(fn, typeof document !== 'undefined' && document.hidden ? 16 : 4));
       sched(() => this.flush());
     }
   }

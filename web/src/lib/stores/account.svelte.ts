@@ -47,7 +47,19 @@ export type Status = 'online' | 'idle' | 'dnd' | 'invisible';
 const PAGE = 50;
 const OLDER_PAGE = 100;
 const MAX_WINDOWS = 25;
+const MEMBER_PAGE = 1000;
+const MEMBER_PAGES = 25;
 const TYPING_MS = 10_000;
+const OUTBOX = 'hearth.outbox.';
+
+/** A text send not yet answered by the server, kept across reloads. */
+export interface OutboxEntry {
+  channel: string;
+  nonce: string;
+  content: string;
+  replyTo?: string;
+  timestamp: string;
+}
 
 export const TEXTUAL = new Set([0, 5, 10, 11, 12]);
 
@@ -72,10 +84,14 @@ export class Account {
   private aborts = new Map<string, AbortController>();
   status = $state<Status>('online');
   customStatus = $state('');
+  /** When a rate limit being waited out ends (ms since the epoch), for a countdown; 0 when none. */
+  rateLimitedUntil = $state(0);
   /** Idle set by the idle timer, not by hand: activity brings back online. */
   autoIdle = $state(false);
   /** The channel on screen, for the gap fill after a lost session. */
   openChannel: string | null = null;
+  /** Guilds whose members were paged in over REST (or are being). */
+  private membersPaged = new Set<string>();
   /** Older pages being fetched, so scrolling does not ask twice. */
   private fetching = new Set<string>();
   private typingTimers = new Map<string, ReturnType<typeof setTimeout>>();
@@ -88,6 +104,9 @@ export class Account {
     this.onExpired = onExpired;
     this.api = new Api(stored.clientApi, stored.token);
     this.api.onUnauthorized = () => this.onExpired(this);
+    this.api.onRateLimited = (seconds) => {
+      this.rateLimitedUntil = Math.max(this.rateLimitedUntil, Date.now() + seconds * 1000);
+    };
     this.api.onReachable = () => {
       if (this.connection === 'backoff') this.gateway.poke();
     };
@@ -104,6 +123,7 @@ export class Account {
       onAuthFailed: () => this.onExpired(this),
       onFreshSession: (afterLoss) => {
         if (afterLoss) void this.refillAfterLoss();
+        this.flushOutbox();
       },
       presence: () => this.presencePayload(),
     });
@@ -322,6 +342,7 @@ export class Account {
     for (const c of g.channels ?? []) this.channels.set(c.id, { ...c, guild_id: g.id });
     for (const c of g.threads ?? []) this.channels.set(c.id, { ...c, guild_id: g.id });
     this.members.set(g.id, new Map());
+    this.membersPaged.delete(g.id);
     this.putMembers(g.id, g.members ?? []);
     for (const p of g.presences ?? []) this.presences.set(p.user.id, p);
   }
@@ -343,6 +364,31 @@ export class Account {
       n.set(m.user.id, m);
     }
     this.members.set(guild, n);
+  }
+
+  /**
+   * Pages in the members GUILD_CREATE left out: a large guild's carries
+   * only oneself. Once per guild state; members who join later arrive as
+   * GUILD_MEMBER_ADD.
+   */
+  async loadMembers(guild: string) {
+    const g = this.guilds.get(guild);
+    if (!g || this.membersPaged.has(guild) || (this.members.get(guild)?.size ?? 0) >= g.memberCount) return;
+    this.membersPaged.add(guild);
+    try {
+      let after = '0';
+      for (let i = 0; i < MEMBER_PAGES; i++) {
+        const page = await this.api.get<Member[]>(`/guilds/${guild}/members`, { limit: MEMBER_PAGE, after });
+        if (!this.guilds.has(guild)) return;
+        this.putMembers(guild, page);
+        if (page.length < MEMBER_PAGE) break;
+        after = page.reduce((a: string, m: Member) => (m.user && cmpId(m.user.id, a) > 0 ? m.user.id : a), after);
+      }
+    } catch (e) {
+      // Asked again the next time the list is shown.
+      this.membersPaged.delete(guild);
+      console.warn('member list', e);
+    }
   }
 
   // ---- reading ----
@@ -413,6 +459,12 @@ export class Account {
     const pending = (have?.msgs ?? []).filter((m) => m.state);
     let w = mergePage(emptyWindow(), page, 'latest', PAGE);
     for (const p of pending) w = addPending(w, p);
+    // Sends kept from before a reload show as pending until they land; one
+    // already stored (its nonce answered) replaces its row when it does.
+    for (const o of this.outbox()) {
+      if (o.channel !== channel || w.msgs.some((m) => m.key === o.nonce || m.nonce === o.nonce)) continue;
+      w = addPending(w, this.outboxRow(o));
+    }
     for (const m of page) this.rememberUser(m.author);
     this.touchWindow(channel, w);
   }
@@ -538,7 +590,77 @@ export class Account {
     };
     const w = this.windows.get(channel) ?? { ...emptyWindow(), atEnd: true };
     this.windows.set(channel, addPending(w, row));
+    if (!opts.files?.length) this.keep({ channel, nonce, content, replyTo: opts.replyTo, timestamp: row.timestamp });
     await this.deliver(channel, row, opts);
+  }
+
+  // ---- the outbox: text sends survive a reload and are sent again with
+  // their nonce (enforce_nonce makes the server answer the stored message
+  // instead of storing a second one). Files are not kept: a File does not
+  // survive a reload. ----
+
+  private get outboxKey() {
+    return OUTBOX + this.key;
+  }
+
+  outbox(): OutboxEntry[] {
+    try {
+      const v = JSON.parse(localStorage.getItem(this.outboxKey) ?? '[]') as OutboxEntry[];
+      return Array.isArray(v) ? v.filter((o) => o && typeof o.nonce === 'string' && typeof o.channel === 'string') : [];
+    } catch {
+      return [];
+    }
+  }
+
+  private writeOutbox(list: OutboxEntry[]) {
+    try {
+      if (list.length) localStorage.setItem(this.outboxKey, JSON.stringify(list));
+      else localStorage.removeItem(this.outboxKey);
+    } catch {
+      /* storage full or refused: the send still goes, it just does not survive a reload */
+    }
+  }
+
+  private keep(o: OutboxEntry) {
+    this.writeOutbox([...this.outbox().filter((x) => x.nonce !== o.nonce), o]);
+  }
+
+  private forget(nonce: string | number | null | undefined) {
+    if (typeof nonce !== 'string' || !nonce) return;
+    const list = this.outbox();
+    if (list.some((o) => o.nonce === nonce)) this.writeOutbox(list.filter((o) => o.nonce !== nonce));
+  }
+
+  private outboxRow(o: OutboxEntry): ChatMessage {
+    return {
+      id: o.nonce,
+      key: o.nonce,
+      channel_id: o.channel,
+      author: this.user ?? ({ id: this.stored.userId, username: this.stored.username } as User),
+      content: o.content,
+      timestamp: o.timestamp,
+      type: o.replyTo ? 19 : 0,
+      nonce: o.nonce,
+      state: 'sending',
+      attachments: [],
+      message_reference: o.replyTo ? { message_id: o.replyTo } : undefined,
+      referenced_message: null,
+    };
+  }
+
+  private flushing = new Set<string>();
+
+  /** Sends again what a reload interrupted (once per entry per page life). */
+  private flushOutbox() {
+    for (const o of this.outbox()) {
+      if (this.flushing.has(o.nonce)) continue;
+      if (this.windows.get(o.channel)?.msgs.some((m) => m.key === o.nonce && m.state)) continue; // being sent now
+      this.flushing.add(o.nonce);
+      const row = this.outboxRow(o);
+      const w = this.windows.get(o.channel);
+      if (w && !w.msgs.some((m) => m.key === o.nonce || m.nonce === o.nonce)) this.windows.set(o.channel, addPending(w, row));
+      void this.deliver(o.channel, row, {}).finally(() => this.flushing.delete(o.nonce));
+    }
   }
 
   private pendingFiles = new Map<string, { files: File[]; spoiler?: boolean }>();
@@ -570,6 +692,7 @@ export class Account {
       this.pendingFiles.delete(row.key);
       this.uploads.delete(row.key);
       this.aborts.delete(row.key);
+      this.forget(row.nonce);
       const w = this.windows.get(channel);
       if (w) this.windows.set(channel, insertLive(w, { ...m, nonce: row.nonce }));
     } catch (e) {
@@ -581,6 +704,9 @@ export class Account {
         if (w) this.windows.set(channel, removeByKey(w, row.key));
         return;
       }
+      // A refusal is final: shown with Retry/Delete, not sent again after a
+      // reload. A network failure or a server error stays in the outbox.
+      if (e instanceof ApiError && e.status < 500) this.forget(row.nonce);
       const reason = e instanceof ApiError ? e.reason : e instanceof Error ? e.message : 'The message could not be sent.';
       if (w) this.windows.set(channel, setStateByKey(w, row.key, { state: 'failed', error: reason }));
     }
@@ -601,6 +727,7 @@ export class Account {
   discard(channel: string, key: string) {
     const w = this.windows.get(channel);
     this.pendingFiles.delete(key);
+    this.forget(w?.msgs.find((m) => m.key === key)?.nonce ?? key);
     if (w) this.windows.set(channel, removeByKey(w, key));
   }
 
@@ -635,6 +762,11 @@ export class Account {
 
   pins(channel: string) {
     return this.api.get<Message[]>(`/channels/${channel}/pins`);
+  }
+
+  /** Leaves a thread (it stays listed under its channel; one is just no longer a member). */
+  async leaveThread(thread: string) {
+    await this.api.delete(`/channels/${thread}/thread-members/@me`);
   }
 
   async createThread(channel: string, id: string, name: string) {
@@ -673,9 +805,6 @@ export class Account {
 
   async joinInvite(code: string) {
     const inv = await this.api.post<Invite>(`/invites/${encodeURIComponent(code)}`);
-    // The guild's members learn one's presence from a presence update; a
-    // member who just joined has sent none to them yet.
-    setTimeout(() => this.gateway.updatePresence(), 500);
     const gid = inv.guild?.id;
     if (gid && !this.guilds.has(gid)) {
       const [g, chans] = await Promise.all([this.api.get<Guild>(`/guilds/${gid}`), this.api.get<Channel[]>(`/guilds/${gid}/channels`)]);
@@ -703,18 +832,16 @@ export class Account {
   }
 
   /**
-   * A group DM with several people named by handle (`name` or `name@server`).
-   * Hearth resolves handles only for one-to-one DMs, so each is resolved that
-   * way first, then the group is made from their IDs.
+   * A group DM with several people named by handle (`name`, `name@server`)
+   * or ID. Handles go as Hearth's `recipient_handles`, which the server
+   * resolves itself (asking other homeservers), so no one-to-one DMs appear.
    */
   async openGroupDM(handles: string[]) {
-    const ids: string[] = [];
-    for (const h of handles) {
-      const c = await this.openDM(h);
-      const other = (c.recipients ?? []).find((u) => u.id !== this.user?.id);
-      if (other) ids.push(other.id);
-    }
-    const g = await this.api.post<Channel>('/users/@me/channels', { recipients: ids });
+    const recipients = handles.filter((h) => /^\d+$/.test(h));
+    const named = handles.filter((h) => !/^\d+$/.test(h)).map((h) => (h.includes('@') ? h : `${h}@${this.stored.serverName}`));
+    const body: Record<string, unknown> = { recipients };
+    if (named.length) body.recipient_handles = named;
+    const g = await this.api.post<Channel>('/users/@me/channels', body);
     this.addDM(g);
     return g;
   }
