@@ -132,12 +132,15 @@ func (c *client) closeCode() websocket.StatusCode {
 
 func identify(c *client, token string, intents int) payload {
 	c.t.Helper()
-	hello := c.must(5 * time.Second)
+	// Bounds for a failure, not waits: a loaded machine (the race
+	// detector, a storm of closing sessions just before) can take
+	// seconds to answer.
+	hello := c.must(30 * time.Second)
 	if hello.Op != 10 {
 		c.t.Fatalf("first payload op %d, want HELLO", hello.Op)
 	}
 	c.send(2, map[string]any{"token": token, "intents": intents, "properties": map[string]string{"os": "linux", "browser": "test", "device": "test"}})
-	ready := c.must(5 * time.Second)
+	ready := c.must(30 * time.Second)
 	if ready.T != "READY" || ready.S != 1 {
 		c.t.Fatalf("after IDENTIFY: op %d t %q s %d: %s", ready.Op, ready.T, ready.S, ready.D)
 	}
