@@ -56,6 +56,7 @@ type Reader interface {
 	DeviceReader
 	AdminReader
 	RelationshipReader
+	ProfileReader
 	ReadStateReader
 
 	// UserByID returns a user, or ErrNotFound.
@@ -89,6 +90,7 @@ type Tx interface {
 	DeviceWriter
 	AdminWriter
 	RelationshipWriter
+	ProfileWriter
 	ReadStateWriter
 
 	// CreateUser inserts a user; ErrConflict when the name is taken
@@ -129,8 +131,11 @@ type User struct {
 	// GlobalName is the display name; empty means none.
 	GlobalName string
 	// Avatar is the hash of the current avatar image; empty means none.
-	Avatar       string
+	Avatar string
+	// Banner is the hash of the current profile banner; empty means none.
+	Banner       string
 	Bio          string
+	Pronouns     string
 	AccentColor  *int
 	Bot          bool
 	PasswordHash string
