@@ -70,7 +70,7 @@ type Reader interface {
 	// after, in order, at most limit of them.
 	Events(ctx context.Context, logID snowflake.ID, after int64, limit int) ([]Event, error)
 	// FileHashes lists the hashes every file reference in the database
-	// holds (attachments, avatars, guild, role and group DM icons, custom
+	// holds (attachments, avatars, banners, guild, role and group DM icons, custom
 	// emoji), as stored: an animated image's hash keeps its "a_".
 	FileHashes(ctx context.Context) (map[string]bool, error)
 	// LogHead is the sequence number of the last event of a log (0 when it

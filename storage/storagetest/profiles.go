@@ -23,6 +23,9 @@ func testProfiles(t *testing.T, s storage.Store) {
 	if err != nil || got.Banner != a.Banner || got.Pronouns != a.Pronouns || got.Flags != a.Flags {
 		t.Fatalf("UserByID after update = %+v, %v", got, err)
 	}
+	if refs, err := s.FileHashes(ctx); err != nil || !refs[a.Banner] {
+		t.Fatalf("FileHashes misses the banner %q: %v", a.Banner, err)
+	}
 	mirrored := newUser(Name("remote"))
 	mirrored.Origin, mirrored.OriginID, mirrored.Pronouns, mirrored.Flags = "b.example", "77", "she/her", 1
 	update(t, s, func(tx storage.Tx) error { return tx.CreateUser(ctx, mirrored) })
