@@ -132,6 +132,8 @@ func (a *API) routesV10(r *gin.RouterGroup) {
 	r.GET("/users/@me", a.auth, a.me)
 	r.PATCH("/users/@me", a.auth, a.bodyLimit(2*profileMaxBody), a.updateMe) // an avatar and a banner
 	r.GET("/users/:user", a.auth, a.user)
+	r.GET("/users/@me/profile", a.auth, a.userProfile)
+	r.GET("/users/:user/profile", a.auth, a.userProfile)
 	a.routesRelationships(r)
 	a.routesGuilds(r)
 	a.routesMessages(r)

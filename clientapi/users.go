@@ -97,3 +97,33 @@ func (a *API) banner(c *gin.Context) {
 	hash := strings.TrimSuffix(file, path.Ext(file))
 	a.serveFile(c, func() (homeserver.File, error) { return a.hs.Banner(c.Request.Context(), id, hash) })
 }
+
+// userProfile is GET /users/{id}/profile (and /users/@me/profile).
+func (a *API) userProfile(c *gin.Context) {
+	p := principal(c)
+	id := p.User.ID
+	if raw := c.Param("user"); raw != "" && raw != "@me" {
+		var err error
+		if id, err = pathID(c, "user"); err != nil {
+			a.fail(c, err)
+			return
+		}
+	}
+	guildID, err := queryID(c, "guild_id")
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	q := homeserver.ProfileQuery{
+		WithMutualGuilds:       queryBool(c, "with_mutual_guilds"),
+		WithMutualFriends:      queryBool(c, "with_mutual_friends"),
+		WithMutualFriendsCount: queryBool(c, "with_mutual_friends_count"),
+		GuildID:                guildID,
+	}
+	out, err := a.hs.UserProfile(c.Request.Context(), p, id, q)
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, out)
+}

@@ -528,6 +528,11 @@ func (g *Gateway) identify(ctx context.Context, kick context.CancelFunc, c *conn
 	if id.Presence != nil {
 		s.presence = id.Presence.clean()
 	}
+	// A session that names no status starts with the one the user set in
+	// their settings (discordgo, for one, sends an empty status).
+	if id.Presence == nil || id.Presence.Status == "" {
+		s.presence.Status = g.hs.StoredStatus(ctx, p.User.ID)
+	}
 	for _, gid := range guilds {
 		s.guilds[gid] = true
 	}
