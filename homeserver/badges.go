@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	"hearth/snowflake"
 	"hearth/storage"
 )
 
@@ -96,30 +97,41 @@ func profileBadges(flags int64, server string) []ProfileBadge {
 
 // GrantBadge gives a local account a badge.
 func (a *Admin) GrantBadge(ctx context.Context, username, badge string) (User, error) {
-	return a.setBadge(ctx, username, badge, true)
-}
-
-// RevokeBadge takes a badge from a local account.
-func (a *Admin) RevokeBadge(ctx context.Context, username, badge string) (User, error) {
-	return a.setBadge(ctx, username, badge, false)
-}
-
-func (a *Admin) setBadge(ctx context.Context, username, badge string, on bool) (User, error) {
-	b, ok := badgeKind(badge)
-	if !ok {
-		return User{}, Invalid("badge", "BASE_TYPE_CHOICES", "Value must be one of "+BadgeNames()+".")
-	}
 	u, err := a.localUser(ctx, username)
 	if err != nil {
 		return User{}, err
 	}
-	err = a.h.store.Update(ctx, func(tx storage.Tx) error {
-		if err := tx.LockUser(ctx, u.ID); err != nil {
+	return a.SetBadge(ctx, u.ID, badge, true)
+}
+
+// RevokeBadge takes a badge from a local account.
+func (a *Admin) RevokeBadge(ctx context.Context, username, badge string) (User, error) {
+	u, err := a.localUser(ctx, username)
+	if err != nil {
+		return User{}, err
+	}
+	return a.SetBadge(ctx, u.ID, badge, false)
+}
+
+// SetBadge grants (on) or revokes a badge of this homeserver's user
+// userID and tells the user's sessions (USER_UPDATE). A remote user's
+// badges are their own server's to give.
+func (a *Admin) SetBadge(ctx context.Context, userID snowflake.ID, badge string, on bool) (User, error) {
+	b, ok := badgeKind(badge)
+	if !ok {
+		return User{}, Invalid("badge", "BASE_TYPE_CHOICES", "Value must be one of "+BadgeNames()+".")
+	}
+	var u storage.User
+	err := a.h.store.Update(ctx, func(tx storage.Tx) error {
+		if err := tx.LockUser(ctx, userID); err != nil {
 			return err
 		}
-		cur, err := tx.UserByID(ctx, u.ID)
+		cur, err := tx.UserByID(ctx, userID)
 		if err != nil {
 			return err
+		}
+		if cur.Origin != "" {
+			return fmt.Errorf("%d is a user of %s: %w", userID, cur.Origin, ErrUnknownUser)
 		}
 		if on {
 			cur.Flags |= b.Flag
@@ -129,8 +141,8 @@ func (a *Admin) setBadge(ctx context.Context, username, badge string, on bool) (
 		u = cur
 		return tx.UpdateUser(ctx, cur)
 	})
-	if errors.Is(err, storage.ErrNotFound) {
-		return User{}, fmt.Errorf("user %q: %w", username, ErrUnknownUser)
+	if errors.Is(err, storage.ErrNotFound) || errors.Is(err, ErrUnknownUser) {
+		return User{}, fmt.Errorf("badge of %d: %w", userID, ErrUnknownUser)
 	}
 	if err != nil {
 		return User{}, storeErr("badge", err)
@@ -139,4 +151,13 @@ func (a *Admin) setBadge(ctx context.Context, username, badge string, on bool) (
 	a.h.userUpdated(u)
 	a.h.log.Info("badge changed", "user_id", u.ID, "badge", b.Name, "granted", on, "by", a.by)
 	return userFrom(u), nil
+}
+
+// Badges renders a user's badges as their profile shows them.
+func (h *Homeserver) Badges(u User) []ProfileBadge {
+	server := h.cfg.ServerName
+	if u.Origin != "" {
+		server = u.Origin
+	}
+	return profileBadges(u.Flags, server)
 }

@@ -71,15 +71,11 @@ func (h *Homeserver) UserProfile(ctx context.Context, p Principal, userID snowfl
 		return Profile{}, storeErr("profile", err)
 	}
 	u := userFrom(su)
-	server := h.cfg.ServerName
-	if u.Origin != "" {
-		server = u.Origin
-	}
 	out := Profile{
 		User: u.Discord(),
 		UserProfile: UserProfile{Bio: u.Bio, AccentColor: u.AccentColor, Banner: discord.Nullable(u.Banner),
 			Pronouns: u.Pronouns},
-		Badges:            profileBadges(u.Flags, server),
+		Badges:            h.Badges(u),
 		GuildBadges:       []ProfileBadge{},
 		ConnectedAccounts: []any{},
 	}
