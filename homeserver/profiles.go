@@ -42,12 +42,14 @@ type MutualGuild struct {
 
 // Profile is the answer of GET /users/{id}/profile, Discord's shape.
 type Profile struct {
-	User               discord.User    `json:"user"`
-	UserProfile        UserProfile     `json:"user_profile"`
-	Badges             []ProfileBadge  `json:"badges"`
-	GuildBadges        []ProfileBadge  `json:"guild_badges"`
-	MutualGuilds       []MutualGuild   `json:"mutual_guilds,omitempty"`
-	MutualFriends      []discord.User  `json:"mutual_friends,omitempty"`
+	User        discord.User   `json:"user"`
+	UserProfile UserProfile    `json:"user_profile"`
+	Badges      []ProfileBadge `json:"badges"`
+	GuildBadges []ProfileBadge `json:"guild_badges"`
+	// MutualGuilds and MutualFriends are present (maybe empty) only when
+	// asked for.
+	MutualGuilds       *[]MutualGuild  `json:"mutual_guilds,omitempty"`
+	MutualFriends      *[]discord.User `json:"mutual_friends,omitempty"`
 	MutualFriendsCount *int            `json:"mutual_friends_count,omitempty"`
 	PremiumType        *int            `json:"premium_type"`
 	PremiumSince       *string         `json:"premium_since"`
@@ -93,12 +95,13 @@ func (h *Homeserver) UserProfile(ctx context.Context, p Principal, userID snowfl
 		}
 	}
 	if q.WithMutualGuilds {
-		out.MutualGuilds = []MutualGuild{}
+		guilds := []MutualGuild{}
 		if !blocked && userID != p.User.ID {
-			if out.MutualGuilds, err = h.mutualGuilds(ctx, p.User.ID, userID); err != nil {
+			if guilds, err = h.mutualGuilds(ctx, p.User.ID, userID); err != nil {
 				return Profile{}, err
 			}
 		}
+		out.MutualGuilds = &guilds
 	}
 	if q.WithMutualFriends || q.WithMutualFriendsCount {
 		friends := []discord.User{}
@@ -110,7 +113,7 @@ func (h *Homeserver) UserProfile(ctx context.Context, p Principal, userID snowfl
 		n := len(friends)
 		out.MutualFriendsCount = &n
 		if q.WithMutualFriends {
-			out.MutualFriends = friends
+			out.MutualFriends = &friends
 		}
 	}
 	return out, nil
