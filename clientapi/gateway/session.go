@@ -567,6 +567,10 @@ type readyUser struct {
 	Discriminator string       `json:"discriminator"`
 	GlobalName    *string      `json:"global_name"`
 	Avatar        *string      `json:"avatar"`
+	Banner        *string      `json:"banner"`
+	AccentColor   *int         `json:"accent_color"`
+	Bio           string       `json:"bio"`
+	Pronouns      string       `json:"pronouns"`
 	Bot           bool         `json:"bot"`
 	MFAEnabled    bool         `json:"mfa_enabled"`
 	Verified      bool         `json:"verified"`
@@ -611,6 +615,7 @@ func (g *Gateway) ready(ctx context.Context, s *session, guilds []snowflake.ID, 
 		"v": 10,
 		"user": readyUser{
 			ID: u.ID, Username: u.Username, Discriminator: "0", GlobalName: u.GlobalName, Avatar: u.Avatar,
+			Banner: u.Banner, AccentColor: u.AccentColor, Bio: s.user.User.Bio, Pronouns: s.user.User.Pronouns,
 			Bot: s.bot, Verified: true, Flags: u.PublicFlags, Locale: "en-US",
 		},
 		"guilds":              stubs,
