@@ -127,16 +127,6 @@ func (h *Homeserver) Settings(ctx context.Context, p Principal) (UserSettings, e
 	return s, nil
 }
 
-// StoredStatus is the status a user set in their settings, which a new
-// gateway session starts with; "online" when it cannot be read.
-func (h *Homeserver) StoredStatus(ctx context.Context, userID snowflake.ID) string {
-	s, err := h.readSettings(ctx, h.store, userID)
-	if err != nil {
-		return "online"
-	}
-	return s.Status
-}
-
 // UpdateSettings applies a PATCH of the settings (the JSON fields it
 // names; Discord's settings Hearth does not keep are ignored), stores
 // them, tells the user's sessions with USER_SETTINGS_UPDATE, and answers
