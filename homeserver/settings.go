@@ -17,7 +17,7 @@ import (
 // READY. PATCH /users/@me/settings changes the fields it names; the
 // user's sessions hear USER_SETTINGS_UPDATE. A custom status with an end
 // is shown until then: reads drop an ended one, and the maintenance sweep
-// (ClearExpiredCustomStatuses) clears it and tells the user's sessions.
+// (EndCustomStatuses) clears it and tells the user's sessions.
 
 // CustomStatus is the settings' custom_status.
 type CustomStatus struct {
@@ -316,10 +316,10 @@ func validLocale(l string) bool {
 // expiredSweepBatch bounds one sweep's users.
 const expiredSweepBatch = 500
 
-// ClearExpiredCustomStatuses clears the custom statuses that have ended
+// EndCustomStatuses clears the custom statuses that have ended
 // and tells each user's sessions (USER_SETTINGS_UPDATE); the maintenance
 // loop runs it. It returns how many it cleared.
-func (h *Homeserver) ClearExpiredCustomStatuses(ctx context.Context) (int, error) {
+func (h *Homeserver) EndCustomStatuses(ctx context.Context) (int, error) {
 	ids, err := h.store.ExpiredCustomStatuses(ctx, h.now(), expiredSweepBatch)
 	if err != nil {
 		return 0, storeErr("clear custom statuses", err)

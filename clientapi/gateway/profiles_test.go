@@ -276,7 +276,7 @@ func TestUserSettings(t *testing.T) {
 		if got := do(t, s, "GET", "/api/v10/users/@me/settings", bob, nil); got["custom_status"] != nil || got["status"] != "dnd" {
 			t.Fatalf("settings after the custom status ended = %v", got)
 		}
-		if _, err := s.Homeserver().ClearExpiredCustomStatuses(context.Background()); err != nil {
+		if _, err := s.Homeserver().EndCustomStatuses(context.Background()); err != nil {
 			t.Fatal(err)
 		}
 		for {
@@ -285,7 +285,7 @@ func TestUserSettings(t *testing.T) {
 				break
 			}
 		}
-		if n, err := s.Homeserver().ClearExpiredCustomStatuses(context.Background()); err != nil || n != 0 {
+		if n, err := s.Homeserver().EndCustomStatuses(context.Background()); err != nil || n != 0 {
 			t.Fatalf("a second sweep cleared %d (%v)", n, err)
 		}
 		// An end already past clears the custom status.
