@@ -14,6 +14,31 @@ func (a *API) routesAdmin(r *gin.RouterGroup) {
 	r.GET("/admin/federation-rules", a.auth, a.federationRules)
 	r.PUT("/admin/federation-rules/:server", a.auth, a.setFederationRule)
 	r.DELETE("/admin/federation-rules/:server", a.auth, a.deleteFederationRule)
+	r.PUT("/admin/users/:user/badges/:badge", a.auth, a.setBadge(true))
+	r.DELETE("/admin/users/:user/badges/:badge", a.auth, a.setBadge(false))
+}
+
+// setBadge grants (PUT) or revokes (DELETE) one of this homeserver's
+// badges; the answer is the user and their badges.
+func (a *API) setBadge(on bool) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		adm, err := a.hs.Admin(c.Request.Context(), principal(c))
+		if err != nil {
+			a.fail(c, err)
+			return
+		}
+		id, err := pathID(c, "user")
+		if err != nil {
+			a.fail(c, err)
+			return
+		}
+		u, err := adm.SetBadge(c.Request.Context(), id, c.Param("badge"), on)
+		if err != nil {
+			a.fail(c, err)
+			return
+		}
+		c.JSON(http.StatusOK, gin.H{"user": u.Discord(), "badges": a.hs.Badges(u)})
+	}
 }
 
 type federationRuleJSON struct {

@@ -113,6 +113,7 @@ func New(cfg Config) *API {
 	a.routesV10(e.Group("/api", a.limitRate))
 	files := e.Group("/", a.limitFiles)
 	files.GET("/avatars/:user/:file", a.avatar)
+	files.GET("/banners/:user/:file", a.banner)
 	files.GET("/icons/:guild/:file", a.guildIcon)
 	files.GET("/emojis/:file", a.emojiImage)
 	files.GET("/attachments/:channel/:attachment/:filename", a.attachment)
@@ -129,8 +130,10 @@ func (a *API) routesV10(r *gin.RouterGroup) {
 	a.routesAdmin(r)
 
 	r.GET("/users/@me", a.auth, a.me)
-	r.PATCH("/users/@me", a.auth, a.bodyLimit(profileMaxBody), a.updateMe)
+	r.PATCH("/users/@me", a.auth, a.bodyLimit(2*profileMaxBody), a.updateMe) // an avatar and a banner
 	r.GET("/users/:user", a.auth, a.user)
+	r.GET("/users/@me/profile", a.auth, a.userProfile)
+	r.GET("/users/:user/profile", a.auth, a.userProfile)
 	a.routesRelationships(r)
 	a.routesGuilds(r)
 	a.routesMessages(r)

@@ -108,25 +108,16 @@ func (a *API) settings(c *gin.Context) {
 	c.JSON(http.StatusOK, out)
 }
 
-// updateSettings is PATCH /users/@me/settings; Hearth stores
-// dm_friends_only (spec/client-api.md) and ignores Discord's other
-// settings.
+// updateSettings is PATCH /users/@me/settings: Discord's legacy user
+// settings Hearth keeps (spec/client-api.md, "User settings"), plus
+// dm_friends_only; Discord's others are ignored.
 func (a *API) updateSettings(c *gin.Context) {
 	f, err := readForm(c)
 	if err != nil {
 		a.fail(c, err)
 		return
 	}
-	on := f.Bool("dm_friends_only")
-	if err := f.Err(); err != nil {
-		a.fail(c, err)
-		return
-	}
-	var up homeserver.SettingsUpdate
-	if on.Set && !on.Null {
-		up.DMFriendsOnly = &on.Value
-	}
-	out, err := a.hs.UpdateSettings(c.Request.Context(), principal(c), up)
+	out, err := a.hs.UpdateSettings(c.Request.Context(), principal(c), f.fields)
 	if err != nil {
 		a.fail(c, err)
 		return

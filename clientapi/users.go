@@ -7,27 +7,21 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"hearth/discord"
 	"hearth/homeserver"
 	"hearth/snowflake"
 )
 
 // selfJSON is the user object of /users/@me, with the private fields.
 type selfJSON struct {
-	discord.User
-	Bio         string  `json:"bio"`
-	MFAEnabled  bool    `json:"mfa_enabled"`
-	Locale      string  `json:"locale"`
-	Verified    bool    `json:"verified"`
-	Email       *string `json:"email"`
-	Flags       int64   `json:"flags"`
-	PremiumType int     `json:"premium_type"`
+	homeserver.SelfUser
 	// Token is set only in the answer to a password change.
 	Token string `json:"token,omitempty"`
 }
 
 func selfUser(u homeserver.User) selfJSON {
-	return selfJSON{User: u.Discord(), Bio: u.Bio, Locale: discordLocaleEN, Verified: true, Flags: u.Flags}
+	s := u.Self()
+	s.Locale = discordLocaleEN
+	return selfJSON{SelfUser: s}
 }
 
 func (a *API) me(c *gin.Context) {
@@ -45,6 +39,8 @@ func (a *API) updateMe(c *gin.Context) {
 		GlobalName:  f.String("global_name", false),
 		Avatar:      f.String("avatar", false),
 		Bio:         f.String("bio", false),
+		Banner:      f.String("banner", false),
+		Pronouns:    f.String("pronouns", false),
 		AccentColor: f.Int("accent_color"),
 		Password:    f.String("password", false).Value,
 		NewPassword: f.String("new_password", false),
@@ -102,4 +98,46 @@ func (a *API) avatar(c *gin.Context) {
 	file := c.Param("file")
 	hash := strings.TrimSuffix(file, path.Ext(file))
 	a.serveFile(c, func() (homeserver.File, error) { return a.hs.Avatar(c.Request.Context(), id, hash) })
+}
+
+// banner serves /banners/{user}/{hash}.{ext}, as avatar.
+func (a *API) banner(c *gin.Context) {
+	id, err := snowflake.Parse(c.Param("user"))
+	if err != nil {
+		notFound(c)
+		return
+	}
+	file := c.Param("file")
+	hash := strings.TrimSuffix(file, path.Ext(file))
+	a.serveFile(c, func() (homeserver.File, error) { return a.hs.Banner(c.Request.Context(), id, hash) })
+}
+
+// userProfile is GET /users/{id}/profile (and /users/@me/profile).
+func (a *API) userProfile(c *gin.Context) {
+	p := principal(c)
+	id := p.User.ID
+	if raw := c.Param("user"); raw != "" && raw != "@me" {
+		var err error
+		if id, err = pathID(c, "user"); err != nil {
+			a.fail(c, err)
+			return
+		}
+	}
+	guildID, err := queryID(c, "guild_id")
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	q := homeserver.ProfileQuery{
+		WithMutualGuilds:       queryBool(c, "with_mutual_guilds"),
+		WithMutualFriends:      queryBool(c, "with_mutual_friends"),
+		WithMutualFriendsCount: queryBool(c, "with_mutual_friends_count"),
+		GuildID:                guildID,
+	}
+	out, err := a.hs.UserProfile(c.Request.Context(), p, id, q)
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, out)
 }

@@ -53,6 +53,12 @@ func testOwnership(t *testing.T, backend st.Backend) {
 	ok(t, bob.do(t, "POST", "/api/v10/invites/"+code+"@"+A, nil), 200)
 	amsg := ok(t, ann.do(t, "POST", "/api/v10/channels/"+ach+"/messages", map[string]any{"content": "a-msg"}), 200)["id"].(string)
 	bAG, bAch := bob.guildNamed(t, "Away")
+	var annOnB string
+	for _, m := range list(t, bob.do(t, "GET", "/api/v10/guilds/"+bAG+"/members?limit=100", nil)) {
+		if u := m["user"].(map[string]any); u["username"] == "ann" {
+			annOnB = u["id"].(string)
+		}
+	}
 	eventually(t, "B has A's message", func() string {
 		if got := bob.contents(t, bAch, 10); strings.Join(got, "|") != "a-msg" {
 			return fmt.Sprintf("B has %q", got)
@@ -104,6 +110,10 @@ func testOwnership(t *testing.T, backend st.Backend) {
 			rs[i] = r
 		}
 		return id, ev("CHANNEL_CREATE", map[string]any{"id": id, "type": 1, "recipients": rs})
+	}
+	rebadged := func(id string) map[string]any {
+		return map[string]any{"id": id, "username": "pwned", "public_flags": 1 | 2 | 1<<49, "accent_color": 1, "banner": "abc",
+			"hearth_profile": map[string]any{"bio": "pwned", "pronouns": "pwn"}}
 	}
 	bmsgG, bchG, bgG := bmsg+"@"+B, bch+"@"+B, bg+"@"+B
 	amsgG, achG := amsg+"@"+A, ach+"@"+A
@@ -183,6 +193,11 @@ func testOwnership(t *testing.T, backend st.Backend) {
 			"user": map[string]any{"id": bobObj["id"], "username": "pwned", "global_name": "pwned"}, "roles": []any{}})}, status: 200},
 		{name: "rename ann", events: []map[string]any{ev("GUILD_MEMBER_UPDATE", map[string]any{"guild_id": cgG,
 			"user": map[string]any{"id": ann.id + "@" + A, "username": "pwned", "global_name": "pwned", "bot": true}, "roles": []any{}})}, status: 200},
+		// Nor do badges, bio, pronouns, accent colour or banner.
+		{name: "re-badge bob", events: []map[string]any{ev("GUILD_MEMBER_UPDATE", map[string]any{"guild_id": cgG,
+			"user": rebadged(bobObj["id"].(string)), "roles": []any{}})}, status: 200},
+		{name: "re-badge ann", events: []map[string]any{ev("GUILD_MEMBER_UPDATE", map[string]any{"guild_id": cgG,
+			"user": rebadged(ann.id + "@" + A), "roles": []any{}})}, status: 200},
 	}
 
 	// state is what B's client API shows of everything the rogue may not
@@ -196,6 +211,11 @@ func testOwnership(t *testing.T, backend st.Backend) {
 			"/guilds/" + bCG + "/roles", "/channels/" + bCch + "/messages?limit=50", "/users/@me/channels"} {
 			r := bob.do(t, "GET", "/api/v10"+p, nil)
 			fmt.Fprintf(&sb, "%s %d %s\n", p, r.Status, r.Body)
+		}
+		// Profiles: bob's own, and ann's (a third server's) as B mirrors it.
+		for _, id := range []string{bob.id, annOnB} {
+			r := bob.do(t, "GET", "/api/v10/users/"+id+"/profile", nil)
+			fmt.Fprintf(&sb, "profile %s %d %s\n", id, r.Status, r.Body)
 		}
 		return sb.String()
 	}
@@ -391,6 +411,8 @@ func testOwnershipOfAnswers(t *testing.T, backend st.Backend) {
 			r := bob.do(t, "GET", "/api/v10"+p, nil)
 			fmt.Fprintf(&sb, "%s %d %s\n", p, r.Status, r.Body)
 		}
+		r := bob.do(t, "GET", "/api/v10/users/"+bob.id+"/profile", nil)
+		fmt.Fprintf(&sb, "profile %d %s\n", r.Status, r.Body)
 		return sb.String()
 	}
 	store := b.Store()

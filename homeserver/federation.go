@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"hearth/homeserver/wire"
 	"io"
+	"strconv"
 	"time"
+	"unicode/utf8"
 
 	"hearth/discord"
 	"hearth/homeserver/globalid"
@@ -172,6 +174,7 @@ func (h *Homeserver) ensureUsers(ctx context.Context, tx storage.Tx, l *globalid
 			if err := h.ensureUser(ctx, tx, l, x); err != nil {
 				return err
 			}
+			foreignBadges(x, h.cfg.ServerName)
 		}
 		for k, e := range x {
 			if err := h.ensureUsers(ctx, tx, l, e, k); err != nil {
@@ -182,12 +185,28 @@ func (h *Homeserver) ensureUsers(ctx context.Context, tx storage.Tx, l *globalid
 	return nil
 }
 
+// foreignBadges takes another server's badges off a user object of a
+// payload this server stores and shows: its clients would read them as
+// this server's. The profile shows them, named by their server.
+func foreignBadges(obj map[string]any, server string) {
+	gid, _ := obj["id"].(string)
+	if _, origin, ok := globalid.Parse(gid); !ok || origin == server {
+		return
+	}
+	if f, ok := jsonInt(obj["public_flags"]); ok && f&BadgeFlags != 0 {
+		obj["public_flags"] = json.Number(strconv.FormatInt(f&^BadgeFlags, 10))
+	}
+	delete(obj, profileKey)
+}
+
 // ensureUser mirrors one user object of a global payload. A user of
 // another server gets a row on first sight, whoever names them; their
-// profile (username, global name, bot) is updated only when the payload
-// was signed by their own server, so that no peer renames a third server's
-// user. This server's own users are never touched, and a mapping that
-// points at a row of another server's user (an alias) is refused.
+// profile (username, global name, bot, and the badges, accent colour, bio
+// and pronouns a Hearth server sends) is updated only when the payload
+// was signed by their own server, so that no peer renames or re-badges a
+// third server's user. This server's own users are never touched, and a
+// mapping that points at a row of another server's user (an alias) is
+// refused.
 func (h *Homeserver) ensureUser(ctx context.Context, tx storage.Tx, l *globalid.Localizer, obj map[string]any) error {
 	gid, _ := obj["id"].(string)
 	raw, origin, ok := globalid.Parse(gid)
@@ -204,11 +223,15 @@ func (h *Homeserver) ensureUser(ctx context.Context, tx storage.Tx, l *globalid.
 	if err != nil {
 		return err
 	}
+	signed := origin == l.Signer()
 	u, err := tx.UserByID(ctx, id)
 	if errors.Is(err, storage.ErrNotFound) {
-		err = tx.CreateUser(ctx, storage.User{ID: id, Username: name, GlobalName: clip(global, GlobalNameMax),
-			Bot: bot, CreatedAt: id.Time(), Origin: origin, OriginID: raw})
-		if err != nil {
+		u = storage.User{ID: id, Username: name, GlobalName: clip(global, GlobalNameMax),
+			Bot: bot, CreatedAt: id.Time(), Origin: origin, OriginID: raw}
+		if signed {
+			mirrorProfile(&u, obj)
+		}
+		if err := tx.CreateUser(ctx, u); err != nil {
 			return fmt.Errorf("mirror user %s: %w", gid, err)
 		}
 		return nil
@@ -219,11 +242,13 @@ func (h *Homeserver) ensureUser(ctx context.Context, tx storage.Tx, l *globalid.
 	if u.Origin != origin || u.OriginID != raw {
 		return fmt.Errorf("user %s maps to a user of %q: %w", gid, u.Origin, ErrForbidden)
 	}
-	if origin != l.Signer() {
+	if !signed {
 		return nil
 	}
-	if u.Username != name || u.GlobalName != global || u.Bot != bot {
-		u.Username, u.GlobalName, u.Bot = name, clip(global, GlobalNameMax), bot
+	before := u
+	u.Username, u.GlobalName, u.Bot = name, clip(global, GlobalNameMax), bot
+	mirrorProfile(&u, obj)
+	if !sameProfile(before, u) {
 		if err := tx.UpdateUser(ctx, u); err != nil {
 			return fmt.Errorf("mirror user %s: %w", gid, err)
 		}
@@ -232,9 +257,120 @@ func (h *Homeserver) ensureUser(ctx context.Context, tx storage.Tx, l *globalid.
 	return nil
 }
 
-// remoteUserOf is how this server names one of its users to a peer.
+// mirrorProfile takes the profile fields a user object of the user's own
+// server carries: the badge bits of public_flags, accent_color, and
+// Hearth's hearth_profile {bio, pronouns}. A field the object lacks stays.
+func mirrorProfile(u *storage.User, obj map[string]any) {
+	if f, ok := jsonInt(obj["public_flags"]); ok {
+		u.Flags = u.Flags&^BadgeFlags | f&BadgeFlags
+	}
+	if c, present := obj["accent_color"]; present {
+		if n, ok := jsonInt(c); ok && n >= 0 && n <= 0xFFFFFF {
+			v := int(n)
+			u.AccentColor = &v
+		} else if c == nil {
+			u.AccentColor = nil
+		}
+	}
+	if p, ok := obj[profileKey].(map[string]any); ok {
+		if bio, ok := p["bio"].(string); ok {
+			u.Bio = clipRunes(bio, BioMax)
+		}
+		if pr, ok := p["pronouns"].(string); ok {
+			u.Pronouns = clipRunes(pr, PronounsMax)
+		}
+	}
+}
+
+// profileKey is the key of Hearth's profile extension in a user object
+// between homeservers; it is taken off before a payload is stored.
+const profileKey = "hearth_profile"
+
+func sameProfile(a, b storage.User) bool {
+	sameAccent := (a.AccentColor == nil) == (b.AccentColor == nil) &&
+		(a.AccentColor == nil || *a.AccentColor == *b.AccentColor)
+	return a.Username == b.Username && a.GlobalName == b.GlobalName && a.Bot == b.Bot && a.Flags == b.Flags &&
+		a.Bio == b.Bio && a.Pronouns == b.Pronouns && sameAccent
+}
+
+// jsonInt reads an integer of a decoded payload (json.Number, as Decode
+// gives, or float64).
+func jsonInt(v any) (int64, bool) {
+	switch n := v.(type) {
+	case json.Number:
+		i, err := n.Int64()
+		return i, err == nil
+	case float64:
+		if n != float64(int64(n)) {
+			return 0, false
+		}
+		return int64(n), true
+	}
+	return 0, false
+}
+
+func clipRunes(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	return string([]rune(s)[:n])
+}
+
+// remoteUserOf is how this server names one of its users to a peer, with
+// their profile.
 func (h *Homeserver) remoteUserOf(u User) wire.RemoteUser {
-	return wire.RemoteUser{ID: globalid.Format(u.ID, h.cfg.ServerName), Username: u.Username, GlobalName: discord.Nullable(u.GlobalName), Bot: u.Bot}
+	return wire.RemoteUser{ID: globalid.Format(u.ID, h.cfg.ServerName), Username: u.Username,
+		GlobalName: discord.Nullable(u.GlobalName), Bot: u.Bot,
+		Profile: &wire.Profile{Bio: u.Bio, Pronouns: u.Pronouns, AccentColor: u.AccentColor, PublicFlags: u.Flags}}
+}
+
+// remoteUserObject is ru as a payload's user object, for ensureUser.
+func remoteUserObject(ru wire.RemoteUser) map[string]any {
+	obj := map[string]any{"id": ru.ID, "username": ru.Username, "bot": ru.Bot}
+	if ru.GlobalName != nil {
+		obj["global_name"] = *ru.GlobalName
+	}
+	if p := ru.Profile; p != nil {
+		obj["public_flags"] = json.Number(strconv.FormatInt(p.PublicFlags, 10))
+		if p.AccentColor != nil {
+			obj["accent_color"] = json.Number(strconv.Itoa(*p.AccentColor))
+		} else {
+			obj["accent_color"] = nil
+		}
+		obj[profileKey] = map[string]any{"bio": p.Bio, "pronouns": p.Pronouns}
+	}
+	return obj
+}
+
+// refreshPeerUser keeps the row of peer's user ru current with the
+// profile an act carries; it writes only when something changed.
+func (h *Homeserver) refreshPeerUser(ctx context.Context, peer string, ru wire.RemoteUser) error {
+	_, origin, ok := globalid.Parse(ru.ID)
+	if !ok || origin != peer {
+		return fmt.Errorf("%s speaks for %q: %w", peer, ru.ID, ErrForbidden)
+	}
+	id, err := h.newLocalizer(h.store, nil).ID(ctx, ru.ID)
+	if errors.Is(err, globalid.ErrUnknown) {
+		return nil // actor refuses a user never seen
+	}
+	if err != nil {
+		return storeErr("refresh user", err)
+	}
+	u, err := h.store.UserByID(ctx, id)
+	if err != nil {
+		return storeErr("refresh user", err)
+	}
+	want := u
+	want.Username, want.GlobalName, want.Bot = ru.Username, "", ru.Bot
+	if ru.GlobalName != nil {
+		want.GlobalName = clip(*ru.GlobalName, GlobalNameMax)
+	}
+	mirrorProfile(&want, remoteUserObject(ru))
+	if sameProfile(u, want) {
+		return nil
+	}
+	_, err = h.peerUser(ctx, peer, ru)
+	return err
 }
 
 // peerUser finds (making it on first sight) the local row of a user of
@@ -252,11 +388,7 @@ func (h *Homeserver) peerUser(ctx context.Context, peer string, ru wire.RemoteUs
 	err := h.store.Update(ctx, func(tx storage.Tx) error {
 		l := h.newLocalizer(tx, tx)
 		l.Signed(peer)
-		obj := map[string]any{"id": ru.ID, "username": ru.Username, "bot": ru.Bot}
-		if ru.GlobalName != nil {
-			obj["global_name"] = *ru.GlobalName
-		}
-		if err := h.ensureUser(ctx, tx, l, obj); err != nil {
+		if err := h.ensureUser(ctx, tx, l, remoteUserObject(ru)); err != nil {
 			return err
 		}
 		var err error

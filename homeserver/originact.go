@@ -277,6 +277,11 @@ func (h *Homeserver) PruneActReceipts(ctx context.Context) (int64, error) {
 // resolveAct checks who acts and where, and decodes the data: everything
 // an action needs that does not change anything.
 func (h *Homeserver) resolveAct(ctx context.Context, peer string, act wire.Act) (*actCall, error) {
+	if act.From != nil && act.From.ID == act.User {
+		if err := h.refreshPeerUser(ctx, peer, *act.From); err != nil {
+			return nil, err
+		}
+	}
 	p, err := h.actor(ctx, peer, act.User)
 	if err != nil {
 		return nil, err

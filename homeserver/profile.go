@@ -43,6 +43,8 @@ type ProfileUpdate struct {
 	GlobalName  Optional[string]
 	Avatar      Optional[string] // a data URI
 	Bio         Optional[string]
+	Banner      Optional[string] // a data URI
+	Pronouns    Optional[string]
 	AccentColor Optional[int]
 	Password    string
 	NewPassword Optional[string]
@@ -84,6 +86,12 @@ func (h *Homeserver) UpdateProfile(ctx context.Context, p Principal, up ProfileU
 		}
 		u.Bio = up.Bio.Value
 	}
+	if up.Pronouns.Set {
+		if utf8.RuneCountInString(up.Pronouns.Value) > PronounsMax {
+			v.Add("pronouns", "BASE_TYPE_MAX_LENGTH", fmt.Sprintf("Must be %d or fewer in length.", PronounsMax))
+		}
+		u.Pronouns = up.Pronouns.Value
+	}
 	if up.AccentColor.Set {
 		if up.AccentColor.Null {
 			u.AccentColor = nil
@@ -105,6 +113,17 @@ func (h *Homeserver) UpdateProfile(ctx context.Context, p Principal, up ProfileU
 			avatar, u.Avatar, err = decodeImage(up.Avatar.Value, AvatarMax)
 			if err != nil {
 				v.Add("avatar", "AVATAR_INVALID", err.Error())
+			}
+		}
+	}
+	var banner []byte
+	if up.Banner.Set {
+		if up.Banner.Null || up.Banner.Value == "" {
+			u.Banner = ""
+		} else {
+			banner, u.Banner, err = decodeImage(up.Banner.Value, AvatarMax)
+			if err != nil {
+				v.Add("banner", "BANNER_INVALID", err.Error())
 			}
 		}
 	}
@@ -140,6 +159,11 @@ func (h *Homeserver) UpdateProfile(ctx context.Context, p Principal, up ProfileU
 			return User{}, "", fmt.Errorf("store avatar: %w", err)
 		}
 	}
+	if banner != nil {
+		if _, _, err := h.cfg.Blobs.Put(bytes.NewReader(banner), AvatarMax); err != nil {
+			return User{}, "", fmt.Errorf("store banner: %w", err)
+		}
+	}
 	var ended []snowflake.ID
 	err = h.update(ctx, func(tx storage.Tx, _ *events) error {
 		if err := tx.UpdateUser(ctx, u); err != nil {
@@ -163,6 +187,7 @@ func (h *Homeserver) UpdateProfile(ctx context.Context, p Principal, up ProfileU
 	}
 	h.sessionsEnded(u.ID, ended)
 	h.cache.userChanged(u.ID)
+	h.userUpdated(u)
 	if up.NewPassword.Set {
 		h.log.Info("password changed; other sessions ended", "user_id", u.ID, "sessions_ended", len(ended))
 		return userFrom(u), currentToken, nil
@@ -209,6 +234,18 @@ func (h *Homeserver) Avatar(ctx context.Context, userID snowflake.ID, hash strin
 	}
 	if err != nil {
 		return File{}, storeErr("avatar", err)
+	}
+	return h.openImage(trimAnimated(hash))
+}
+
+// Banner opens a user's profile banner for serving, as Avatar.
+func (h *Homeserver) Banner(ctx context.Context, userID snowflake.ID, hash string) (File, error) {
+	u, err := h.store.UserByID(ctx, userID)
+	if errors.Is(err, storage.ErrNotFound) || (err == nil && (u.Banner == "" || u.Banner != hash)) {
+		return File{}, fmt.Errorf("banner: %w", ErrNotFound)
+	}
+	if err != nil {
+		return File{}, storeErr("banner", err)
 	}
 	return h.openImage(trimAnimated(hash))
 }

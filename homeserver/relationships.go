@@ -65,13 +65,6 @@ const (
 	relationshipLimitKeys = 100_000
 )
 
-// UserSettings are the settings of PATCH /users/@me/settings that Hearth
-// stores (spec/client-api.md): for now the DM policy.
-type UserSettings struct {
-	// DMFriendsOnly refuses one-to-one DMs from anyone but friends.
-	DMFriendsOnly bool `json:"dm_friends_only"`
-}
-
 // relType is a's relationship type towards b; 0 when there is none.
 func relType(ctx context.Context, r storage.Reader, a, b snowflake.ID) (int, error) {
 	rel, err := r.Relationship(ctx, a, b)
@@ -561,31 +554,6 @@ func (h *Homeserver) checkDMChannel(ctx context.Context, r storage.Reader, c sto
 		}
 	}
 	return nil
-}
-
-// Settings returns the caller's stored settings.
-func (h *Homeserver) Settings(ctx context.Context, p Principal) (UserSettings, error) {
-	on, err := h.store.DMFriendsOnly(ctx, p.User.ID)
-	if err != nil {
-		return UserSettings{}, storeErr("settings", err)
-	}
-	return UserSettings{DMFriendsOnly: on}, nil
-}
-
-// SettingsUpdate is a PATCH of the settings: nil fields stay.
-type SettingsUpdate struct {
-	DMFriendsOnly *bool
-}
-
-// UpdateSettings changes the caller's settings and answers them.
-func (h *Homeserver) UpdateSettings(ctx context.Context, p Principal, in SettingsUpdate) (UserSettings, error) {
-	if in.DMFriendsOnly != nil {
-		err := h.store.Update(ctx, func(tx storage.Tx) error { return tx.SetDMFriendsOnly(ctx, p.User.ID, *in.DMFriendsOnly) })
-		if err != nil {
-			return UserSettings{}, storeErr("settings", err)
-		}
-	}
-	return h.Settings(ctx, p)
 }
 
 // Blocks says whether userID blocked otherID. The gateway asks it before

@@ -97,6 +97,8 @@ func (h *Homeserver) forward(ctx context.Context, p Principal, rl replicaLog, ac
 	}
 	var err error
 	act.User = globalid.Format(p.User.ID, h.cfg.ServerName)
+	from := h.remoteUserOf(p.User)
+	act.From = &from
 	if rl.Guild {
 		act.Guild = rl.Global
 	}

@@ -22,12 +22,43 @@ type (
 	Emoji     = storage.Emoji
 )
 
-// Discord renders the user as Discord's public user object.
+// Discord renders the user as Discord's public user object. A remote
+// user's badges are their server's, not this one's: they show in the
+// profile, named by that server, and never as this server's public_flags.
 func (u User) Discord() discord.User {
+	flags := u.Flags
+	if u.Origin != "" {
+		flags &^= BadgeFlags
+	}
 	return discord.User{
 		ID: u.ID, Username: u.Username, Discriminator: "0", GlobalName: discord.Nullable(u.GlobalName),
-		Avatar: discord.Nullable(u.Avatar), Bot: u.Bot, AccentColor: u.AccentColor, PublicFlags: u.Flags,
+		Avatar: discord.Nullable(u.Avatar), Banner: discord.Nullable(u.Banner), Bot: u.Bot,
+		AccentColor: u.AccentColor, PublicFlags: flags,
 	}
+}
+
+// SelfUser is the private user object a user gets of themselves (GET
+// /users/@me, USER_UPDATE).
+type SelfUser struct {
+	discord.User
+	Bio         string  `json:"bio"`
+	Pronouns    string  `json:"pronouns"`
+	MFAEnabled  bool    `json:"mfa_enabled"`
+	Locale      string  `json:"locale"`
+	Verified    bool    `json:"verified"`
+	Email       *string `json:"email"`
+	Flags       int64   `json:"flags"`
+	PremiumType int     `json:"premium_type"`
+}
+
+// Self renders the user as their own private user object.
+func (u User) Self() SelfUser {
+	return SelfUser{User: u.Discord(), Bio: u.Bio, Pronouns: u.Pronouns, Locale: "en-US", Verified: true, Flags: u.Flags}
+}
+
+// userUpdated tells a user's sessions their account changed (USER_UPDATE).
+func (h *Homeserver) userUpdated(u storage.User) {
+	h.tellUser(u.ID, "USER_UPDATE", userFrom(u).Self())
 }
 
 func discordUser(u storage.User) discord.User { return userFrom(u).Discord() }

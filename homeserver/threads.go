@@ -611,6 +611,11 @@ func (h *Homeserver) RunMaintenance(ctx context.Context, every time.Duration) {
 			} else if n > 0 {
 				h.log.Info("archived idle threads", "threads", n)
 			}
+			if n, err := h.EndCustomStatuses(ctx); err != nil {
+				h.log.Warn("clearing ended custom statuses failed", "err", err)
+			} else if n > 0 {
+				h.log.Debug("cleared ended custom statuses", "users", n)
+			}
 			if n, err := h.PruneActReceipts(ctx); err != nil {
 				h.log.Warn("pruning act receipts failed", "err", err)
 			} else if n > 0 {

@@ -18,7 +18,9 @@ type User struct {
 	Username    string
 	GlobalName  string
 	Avatar      string
+	Banner      string
 	Bio         string
+	Pronouns    string
 	AccentColor *int
 	Bot         bool
 	Flags       int64
@@ -29,7 +31,7 @@ type User struct {
 
 func userFrom(u storage.User) User {
 	return User{
-		ID: u.ID, Username: u.Username, GlobalName: u.GlobalName, Avatar: u.Avatar, Bio: u.Bio,
+		ID: u.ID, Username: u.Username, GlobalName: u.GlobalName, Avatar: u.Avatar, Banner: u.Banner, Bio: u.Bio, Pronouns: u.Pronouns,
 		AccentColor: u.AccentColor, Bot: u.Bot, Flags: u.Flags, CreatedAt: u.CreatedAt, Origin: u.Origin,
 	}
 }
@@ -54,6 +56,7 @@ const (
 	PasswordMax   = 256
 	GlobalNameMax = 32
 	BioMax        = 190
+	PronounsMax   = 40
 )
 
 // reservedNames cannot be registered: they would read as mentions or as the

@@ -234,6 +234,7 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	mux.Handle("/api/", api)
 	mux.Handle("/api", api)
 	mux.Handle("/avatars/", api)
+	mux.Handle("/banners/", api)
 	mux.Handle("/icons/", api)
 	mux.Handle("/emojis/", api)
 	mux.Handle("/attachments/", api)

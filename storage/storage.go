@@ -56,6 +56,7 @@ type Reader interface {
 	DeviceReader
 	AdminReader
 	RelationshipReader
+	ProfileReader
 	ReadStateReader
 
 	// UserByID returns a user, or ErrNotFound.
@@ -69,7 +70,7 @@ type Reader interface {
 	// after, in order, at most limit of them.
 	Events(ctx context.Context, logID snowflake.ID, after int64, limit int) ([]Event, error)
 	// FileHashes lists the hashes every file reference in the database
-	// holds (attachments, avatars, guild, role and group DM icons, custom
+	// holds (attachments, avatars, banners, guild, role and group DM icons, custom
 	// emoji), as stored: an animated image's hash keeps its "a_".
 	FileHashes(ctx context.Context) (map[string]bool, error)
 	// LogHead is the sequence number of the last event of a log (0 when it
@@ -89,6 +90,7 @@ type Tx interface {
 	DeviceWriter
 	AdminWriter
 	RelationshipWriter
+	ProfileWriter
 	ReadStateWriter
 
 	// CreateUser inserts a user; ErrConflict when the name is taken
@@ -129,8 +131,11 @@ type User struct {
 	// GlobalName is the display name; empty means none.
 	GlobalName string
 	// Avatar is the hash of the current avatar image; empty means none.
-	Avatar       string
+	Avatar string
+	// Banner is the hash of the current profile banner; empty means none.
+	Banner       string
 	Bio          string
+	Pronouns     string
 	AccentColor  *int
 	Bot          bool
 	PasswordHash string

@@ -123,7 +123,7 @@ func (g *Gateway) route(ctx context.Context, ev storage.Event) {
 	case homeserver.PresenceLocal:
 		return // told to the sessions when it happened
 	case homeserver.UserDispatch:
-		g.userDispatch(ev)
+		g.userDispatch(ctx, ev)
 		return
 	case "PRESENCE_UPDATE":
 		g.remotePresence(ev)
@@ -462,8 +462,10 @@ func (g *Gateway) revoke(ev storage.Event) {
 }
 
 // userDispatch hands a dispatch meant for one user (MESSAGE_ACK,
-// USER_GUILD_SETTINGS_UPDATE) to each of their sessions.
-func (g *Gateway) userDispatch(ev storage.Event) {
+// USER_GUILD_SETTINGS_UPDATE, USER_UPDATE, USER_SETTINGS_UPDATE) to each
+// of their sessions. A settings change of status is the user's presence
+// on each of their sessions from then on, as a client's op 3 would make it.
+func (g *Gateway) userDispatch(ctx context.Context, ev storage.Event) {
 	var d homeserver.UserDispatchPayload
 	if json.Unmarshal(ev.Payload, &d) != nil || d.Type == "" {
 		return
@@ -473,5 +475,26 @@ func (g *Gateway) userDispatch(ev storage.Event) {
 	g.mu.RUnlock()
 	for _, s := range targets {
 		s.dispatch(d.Type, d.Data)
+	}
+	if d.Type != "USER_SETTINGS_UPDATE" || len(targets) == 0 {
+		return
+	}
+	var set struct {
+		Status string `json:"status"`
+	}
+	if json.Unmarshal(d.Data, &set) != nil || statusRank[set.Status] == 0 && set.Status != "invisible" {
+		return
+	}
+	changed := false
+	for _, s := range targets {
+		s.mu.Lock()
+		if s.presence.Status != set.Status {
+			s.presence.Status = set.Status
+			changed = true
+		}
+		s.mu.Unlock()
+	}
+	if changed {
+		g.presenceChanged(ctx, d.UserID)
 	}
 }

@@ -518,6 +518,13 @@ func (g *Gateway) identify(ctx context.Context, kick context.CancelFunc, c *conn
 		c.close(closeUnknownError, "Unknown error.")
 		return nil, err
 	}
+	// The user's settings: READY carries them, and the session's first
+	// status may be theirs.
+	settings, err := g.hs.Settings(ctx, p)
+	if err != nil {
+		c.close(closeUnknownError, "Unknown error.")
+		return nil, err
+	}
 	s := &session{
 		g: g, id: newSessionID(), user: p, intents: intents, bot: p.User.Bot,
 		guilds:   make(map[snowflake.ID]bool),
@@ -528,6 +535,11 @@ func (g *Gateway) identify(ctx context.Context, kick context.CancelFunc, c *conn
 	if id.Presence != nil {
 		s.presence = id.Presence.clean()
 	}
+	// A session that names no status starts with the one the user set in
+	// their settings (discordgo, for one, sends an empty status).
+	if id.Presence == nil || id.Presence.Status == "" {
+		s.presence.Status = settings.Status
+	}
 	for _, gid := range guilds {
 		s.guilds[gid] = true
 	}
@@ -535,7 +547,7 @@ func (g *Gateway) identify(ctx context.Context, kick context.CancelFunc, c *conn
 	// is missed; one that arrives twice (in a GUILD_CREATE and as a
 	// dispatch) is harmless, one lost is not.
 	g.index(s, guilds)
-	ready, err := g.ready(ctx, s, guilds, id.Shard, appFlags)
+	ready, err := g.ready(ctx, s, guilds, id.Shard, appFlags, settings)
 	if err != nil {
 		g.unindex(s)
 		c.close(closeUnknownError, "Unknown error.")
@@ -562,6 +574,10 @@ type readyUser struct {
 	Discriminator string       `json:"discriminator"`
 	GlobalName    *string      `json:"global_name"`
 	Avatar        *string      `json:"avatar"`
+	Banner        *string      `json:"banner"`
+	AccentColor   *int         `json:"accent_color"`
+	Bio           string       `json:"bio"`
+	Pronouns      string       `json:"pronouns"`
 	Bot           bool         `json:"bot"`
 	MFAEnabled    bool         `json:"mfa_enabled"`
 	Verified      bool         `json:"verified"`
@@ -571,16 +587,12 @@ type readyUser struct {
 	PremiumType   int          `json:"premium_type"`
 }
 
-func (g *Gateway) ready(ctx context.Context, s *session, guilds []snowflake.ID, shard []int, appFlags int64) ([]byte, error) {
+func (g *Gateway) ready(ctx context.Context, s *session, guilds []snowflake.ID, shard []int, appFlags int64, userSettings homeserver.UserSettings) ([]byte, error) {
 	dms, err := g.hs.DMChannels(ctx, s.user)
 	if err != nil {
 		return nil, err
 	}
 	rels, err := g.hs.Relationships(ctx, s.user)
-	if err != nil {
-		return nil, err
-	}
-	userSettings, err := g.hs.Settings(ctx, s.user)
 	if err != nil {
 		return nil, err
 	}
@@ -606,6 +618,7 @@ func (g *Gateway) ready(ctx context.Context, s *session, guilds []snowflake.ID, 
 		"v": 10,
 		"user": readyUser{
 			ID: u.ID, Username: u.Username, Discriminator: "0", GlobalName: u.GlobalName, Avatar: u.Avatar,
+			Banner: u.Banner, AccentColor: u.AccentColor, Bio: s.user.User.Bio, Pronouns: s.user.User.Pronouns,
 			Bot: s.bot, Verified: true, Flags: u.PublicFlags, Locale: "en-US",
 		},
 		"guilds":              stubs,

@@ -8,6 +8,7 @@ import (
 	"io"
 	"strings"
 
+	"hearth/homeserver"
 	"hearth/server"
 )
 
@@ -28,6 +29,11 @@ commands:
   allow SERVER           allow a server (for --federation-allowlist)
   unblock SERVER         remove the rule about a server (also: unallow)
   rules                  list the federation rules
+  badge grant NAME BADGE give an account one of this homeserver's badges
+  badge revoke NAME BADGE
+                         take it away; BADGE is one of staff, partner,
+                         instance-admin, contributor, bug-hunter,
+                         early-adopter, bridged
 `
 
 // admin runs one operator command against the homeserver cfg names.
@@ -37,8 +43,11 @@ func admin(ctx context.Context, cfg server.Config, args []string, getenv func(st
 	}
 	cmd, rest := args[0], args[1:]
 	want := 1
-	if cmd == "rules" {
+	switch cmd {
+	case "rules":
 		want = 0
+	case "badge":
+		want = 3
 	}
 	if len(rest) != want {
 		return fmt.Errorf("admin %s takes %d argument(s)\n\n%s", cmd, want, adminUsage)
@@ -106,6 +115,28 @@ func admin(ctx context.Context, cfg server.Config, args []string, getenv func(st
 		for _, r := range rules {
 			fmt.Fprintf(stdout, "%s\t%s\t%s\n", r.Server, r.Rule, r.CreatedAt.UTC().Format("2006-01-02 15:04:05"))
 		}
+	case "badge":
+		// Profiles and badges (issue 13): one block, so that the other
+		// account commands stay apart.
+		var u homeserver.User
+		switch rest[0] {
+		case "grant":
+			u, err = adm.GrantBadge(ctx, rest[1], rest[2])
+		case "revoke":
+			u, err = adm.RevokeBadge(ctx, rest[1], rest[2])
+		default:
+			return fmt.Errorf("admin badge %q: want grant or revoke\n\n%s", rest[0], adminUsage)
+		}
+		if err != nil {
+			return err
+		}
+		var names []string
+		for _, b := range homeserver.BadgeKinds {
+			if u.Flags&b.Flag != 0 {
+				names = append(names, b.Name)
+			}
+		}
+		fmt.Fprintf(stdout, "%s has badges: %s\n", u.Username, strings.Join(names, " "))
 	default:
 		return fmt.Errorf("unknown admin command %q\n\n%s", cmd, adminUsage)
 	}

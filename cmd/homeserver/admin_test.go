@@ -85,3 +85,52 @@ func TestAdminCommands(t *testing.T) {
 	st.Expect(t, s.Do(t, "POST", "/api/v10/auth/login", "", map[string]string{"login": "mod", "password": "battery staple"}), 400, st.Code(50035))
 	login("mod", "new battery staple")
 }
+
+// TestAdminBadges: the operator grants and revokes badges from the command
+// line while the server runs, and the server's profiles show them at once.
+func TestAdminBadges(t *testing.T) {
+	dir := t.TempDir()
+	admin := func(args ...string) (string, error) {
+		t.Helper()
+		var out, errs strings.Builder
+		err := run(context.Background(), append([]string{"admin", "--data", dir}, args...),
+			func(string) string { return "" }, strings.NewReader(""), &out, &errs)
+		return out.String(), err
+	}
+	s := st.Start(t, st.Options{DataDir: dir})
+	tok := s.Register(t, "root", "correct horse")
+	badges := func() string {
+		t.Helper()
+		r := s.Do(t, "GET", "/api/v10/users/@me/profile", tok, nil)
+		st.Expect(t, r, 200, nil)
+		var ids []string
+		for _, b := range r.JSON(t)["badges"].([]any) {
+			ids = append(ids, b.(map[string]any)["id"].(string))
+		}
+		return strings.Join(ids, ",")
+	}
+	for _, bad := range [][]string{{"badge"}, {"badge", "grant", "root"}, {"badge", "frob", "root", "staff"},
+		{"badge", "grant", "root", "emperor"}, {"badge", "grant", "nobody", "staff"}} {
+		if out, err := admin(bad...); err == nil {
+			t.Fatalf("admin %v succeeded: %q", bad, out)
+		}
+	}
+	if badges() != "" {
+		t.Fatalf("refused commands left badges %q", badges())
+	}
+	if out, err := admin("badge", "grant", "root", "staff"); err != nil || out != "root has badges: staff\n" {
+		t.Fatalf("grant staff: %q, %v", out, err)
+	}
+	if out, err := admin("badge", "grant", "root", "bridged"); err != nil || out != "root has badges: staff bridged\n" {
+		t.Fatalf("grant bridged: %q, %v", out, err)
+	}
+	if got := badges(); got != "staff,hearth_bridged" {
+		t.Fatalf("profile badges = %q", got)
+	}
+	if _, err := admin("badge", "revoke", "root", "staff"); err != nil {
+		t.Fatal(err)
+	}
+	if got := badges(); got != "hearth_bridged" {
+		t.Fatalf("profile badges after revoke = %q", got)
+	}
+}

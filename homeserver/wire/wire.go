@@ -29,6 +29,21 @@ type RemoteUser struct {
 	Username   string  `json:"username"`
 	GlobalName *string `json:"global_name"`
 	Bot        bool    `json:"bot,omitempty"`
+	// Profile is the user's profile as their homeserver has it; a receiver
+	// takes it only from that homeserver (spec/federation.md, "Users'
+	// profiles"). Absent from servers that do not send it: nothing changes.
+	Profile *Profile `json:"profile,omitempty"`
+}
+
+// Profile is the part of a user's profile that crosses homeservers with
+// them. Banners, like avatars, are not mirrored.
+type Profile struct {
+	Bio         string `json:"bio"`
+	Pronouns    string `json:"pronouns"`
+	AccentColor *int   `json:"accent_color"`
+	// PublicFlags are the user's flags; receivers keep only the badge bits
+	// and show them as the sender's badges.
+	PublicFlags int64 `json:"public_flags"`
 }
 
 // JoinRequest asks an origin to add a user to a guild through an invite.
@@ -63,6 +78,9 @@ type Act struct {
 	Channel  string          `json:"channel,omitempty"`
 	Message  string          `json:"message,omitempty"`
 	Data     json.RawMessage `json:"data,omitempty"`
+	// From is the acting user with their profile, for the receiver to keep
+	// current; its ID must be User.
+	From *RemoteUser `json:"from,omitempty"`
 }
 
 // Actions a member's homeserver may ask for.

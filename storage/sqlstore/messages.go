@@ -776,6 +776,7 @@ func (t *tx) SetAttachmentHash(ctx context.Context, s storage.Scope, id snowflak
 func (r reader) FileHashes(ctx context.Context) (map[string]bool, error) {
 	rows, err := r.q.QueryContext(ctx, `SELECT hash FROM attachments WHERE hash <> ''
 		UNION SELECT avatar FROM users WHERE avatar <> ''
+		UNION SELECT banner FROM users WHERE banner <> ''
 		UNION SELECT icon FROM guilds WHERE icon <> ''
 		UNION SELECT icon FROM roles WHERE icon <> ''
 		UNION SELECT icon FROM channels WHERE icon <> ''

@@ -9,7 +9,7 @@ import (
 	"hearth/storage"
 )
 
-const userColumns = `id, username, global_name, avatar, bio, accent_color, bot, password_hash, flags, created_at, origin, origin_id`
+const userColumns = `id, username, global_name, avatar, bio, accent_color, bot, password_hash, flags, created_at, origin, origin_id, banner, pronouns`
 
 func scanUser(row interface{ Scan(...any) error }) (storage.User, error) {
 	var (
@@ -19,7 +19,7 @@ func scanUser(row interface{ Scan(...any) error }) (storage.User, error) {
 		origin, origID sql.NullString
 	)
 	err := row.Scan(&id, &u.Username, &u.GlobalName, &u.Avatar, &u.Bio, &accent, &u.Bot,
-		&u.PasswordHash, &u.Flags, &created, &origin, &origID)
+		&u.PasswordHash, &u.Flags, &created, &origin, &origID, &u.Banner, &u.Pronouns)
 	if err != nil {
 		return storage.User{}, err
 	}
@@ -56,19 +56,20 @@ func (r reader) UserByUsername(ctx context.Context, username string) (storage.Us
 // CreateUser implements storage.Tx.
 func (t *tx) CreateUser(ctx context.Context, u storage.User) error {
 	_, err := t.q.ExecContext(ctx, `INSERT INTO users (`+userColumns+`, username_lower)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
 		int64(u.ID), u.Username, u.GlobalName, u.Avatar, u.Bio, accentArg(u.AccentColor), u.Bot,
 		u.PasswordHash, u.Flags, ms(u.CreatedAt), nullString(u.Origin), nullString(u.OriginID),
-		strings.ToLower(u.Username))
+		u.Banner, u.Pronouns, strings.ToLower(u.Username))
 	return t.wrap("create user", err)
 }
 
 // UpdateUser implements storage.Tx.
 func (t *tx) UpdateUser(ctx context.Context, u storage.User) error {
 	res, err := t.q.ExecContext(ctx, `UPDATE users SET username = $2, username_lower = $3, global_name = $4,
-		avatar = $5, bio = $6, accent_color = $7, password_hash = $8, flags = $9 WHERE id = $1`,
+		avatar = $5, bio = $6, accent_color = $7, password_hash = $8, flags = $9, banner = $10, pronouns = $11
+		WHERE id = $1`,
 		int64(u.ID), u.Username, strings.ToLower(u.Username), u.GlobalName, u.Avatar, u.Bio,
-		accentArg(u.AccentColor), u.PasswordHash, u.Flags)
+		accentArg(u.AccentColor), u.PasswordHash, u.Flags, u.Banner, u.Pronouns)
 	if err != nil {
 		return t.wrap("update user", err)
 	}

@@ -86,6 +86,7 @@ func Run(t *testing.T, open func(t *testing.T) storage.Store) {
 		{"GatewayState", testGatewayState},
 		{"Applications", testApplications},
 		{"Relationships", testRelationships},
+		{"Profiles", testProfiles},
 		{"ReadStates", testReadStates},
 		{"UnreadMentions", testUnreadMentions},
 		{"UserGuildSettings", testUserGuildSettings},
