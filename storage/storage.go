@@ -53,6 +53,7 @@ type Reader interface {
 	FederationReader
 	GatewayReader
 	ApplicationReader
+	CommandReader
 	DeviceReader
 	AdminReader
 	RelationshipReader
@@ -86,6 +87,7 @@ type Tx interface {
 	FederationWriter
 	GatewayWriter
 	ApplicationWriter
+	CommandWriter
 	DeviceWriter
 	AdminWriter
 	RelationshipWriter

@@ -85,6 +85,7 @@ func Run(t *testing.T, open func(t *testing.T) storage.Store) {
 		{"ActReceipts", testActReceipts},
 		{"GatewayState", testGatewayState},
 		{"Applications", testApplications},
+		{"ApplicationCommands", testApplicationCommands},
 		{"Relationships", testRelationships},
 		{"ReadStates", testReadStates},
 		{"UnreadMentions", testUnreadMentions},
