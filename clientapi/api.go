@@ -136,6 +136,7 @@ func (a *API) routesV10(r *gin.RouterGroup) {
 	a.routesMessages(r)
 	a.routesThreads(r)
 	a.routesApplications(r)
+	a.routesCommands(r)
 	a.routesReadStates(r)
 }
 
