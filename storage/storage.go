@@ -54,6 +54,7 @@ type Reader interface {
 	GatewayReader
 	ApplicationReader
 	CommandReader
+	InteractionReader
 	DeviceReader
 	AdminReader
 	RelationshipReader
@@ -88,6 +89,7 @@ type Tx interface {
 	GatewayWriter
 	ApplicationWriter
 	CommandWriter
+	InteractionWriter
 	DeviceWriter
 	AdminWriter
 	RelationshipWriter

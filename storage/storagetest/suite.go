@@ -86,6 +86,7 @@ func Run(t *testing.T, open func(t *testing.T) storage.Store) {
 		{"GatewayState", testGatewayState},
 		{"Applications", testApplications},
 		{"ApplicationCommands", testApplicationCommands},
+		{"Interactions", testInteractions},
 		{"Relationships", testRelationships},
 		{"ReadStates", testReadStates},
 		{"UnreadMentions", testUnreadMentions},
