@@ -137,6 +137,7 @@ func (a *API) routesV10(r *gin.RouterGroup) {
 	a.routesThreads(r)
 	a.routesApplications(r)
 	a.routesCommands(r)
+	a.routesInteractions(r)
 	a.routesReadStates(r)
 }
 

@@ -84,6 +84,8 @@ func statusFor(err error) (int, apiError) {
 		return http.StatusBadRequest, apiError{Code: 30032, Message: "Maximum number of application commands reached"}
 	case errors.Is(err, homeserver.ErrUnknownInteraction):
 		return http.StatusNotFound, apiError{Code: 10062, Message: "Unknown interaction"}
+	case errors.Is(err, homeserver.ErrUnknownInteractionWebhook):
+		return http.StatusNotFound, apiError{Code: 10015, Message: "Unknown Webhook"}
 	case errors.Is(err, homeserver.ErrInteractionAcknowledged):
 		return http.StatusBadRequest, apiError{Code: 40060, Message: "Interaction has already been acknowledged."}
 	case errors.Is(err, homeserver.ErrBotsForbidden):

@@ -496,7 +496,7 @@ func domainErr(op string, err error) error {
 		ErrMaxPins, ErrBulkDeleteTooOld, ErrUnknownMessage, ErrEmptyMessage, ErrNotAuthor, ErrTooLarge, ErrCannotDM,
 		ErrThreadExists, ErrThreadArchived, ErrThreadLocked, ErrForbidden, ErrRemoteGuild, ErrGap,
 		ErrUnknownApplication, ErrBotsForbidden, ErrUnknownCommand, ErrUnknownCommandPermissions, ErrMaxCommands,
-		ErrUnknownInteraction, ErrInteractionAcknowledged, ErrInteractionFailed,
+		ErrUnknownInteraction, ErrInteractionAcknowledged, ErrInteractionFailed, ErrUnknownInteractionWebhook,
 	} {
 		if errors.Is(err, known) {
 			return fmt.Errorf("%s: %w", op, err)

@@ -500,6 +500,11 @@ func (h *Homeserver) renderBase(ctx context.Context, r storage.Reader, m storage
 	for _, a := range m.Attachments {
 		out.Attachments = append(out.Attachments, h.renderAttachment(a))
 	}
+	if author.Bot {
+		// Only an application's messages carry components and answer
+		// interactions (interactionrespond.go).
+		addMessageExtras(ctx, r, &out, m.AuthorID)
+	}
 	return out, nil
 }
 

@@ -472,6 +472,9 @@ func (g *Gateway) userDispatch(ev storage.Event) {
 	targets := g.sessionsOf(g.byUser[d.UserID])
 	g.mu.RUnlock()
 	for _, s := range targets {
+		if d.Session != "" && s.id != d.Session {
+			continue
+		}
 		s.dispatch(d.Type, d.Data)
 	}
 }

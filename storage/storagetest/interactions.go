@@ -27,7 +27,9 @@ func testInteractions(t *testing.T, s storage.Store) {
 		GuildID: g.ID, ChannelID: c.ID, Data: []byte(`{"nonce":"1"}`), CreatedAt: created}
 	late := i
 	late.ID = ids.Next()
-	update(t, s, func(tx storage.Tx) error { return errors.Join(tx.CreateInteraction(ctx, i), tx.CreateInteraction(ctx, late)) })
+	update(t, s, func(tx storage.Tx) error {
+		return errors.Join(tx.CreateInteraction(ctx, i), tx.CreateInteraction(ctx, late))
+	})
 	if got, err := s.Interaction(ctx, i.ID); err != nil || got.TokenHash != "ab" || !got.CreatedAt.Equal(created) || got.State != storage.InteractionWaiting {
 		t.Fatalf("Interaction = %+v, %v", got, err)
 	}
@@ -36,7 +38,9 @@ func testInteractions(t *testing.T, s storage.Store) {
 	}); !errors.Is(err, storage.ErrNotFound) {
 		t.Fatalf("a late answer = %v, want ErrNotFound", err)
 	}
-	update(t, s, func(tx storage.Tx) error { return tx.AnswerInteraction(ctx, i.ID, created, 4, []byte(`{"answered":true}`)) })
+	update(t, s, func(tx storage.Tx) error {
+		return tx.AnswerInteraction(ctx, i.ID, created, 4, []byte(`{"answered":true}`))
+	})
 	if err := s.Update(ctx, func(tx storage.Tx) error { return tx.AnswerInteraction(ctx, i.ID, created, 4, []byte(`{}`)) }); !errors.Is(err, storage.ErrNotFound) {
 		t.Fatalf("a second answer = %v, want ErrNotFound", err)
 	}
