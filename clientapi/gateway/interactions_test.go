@@ -475,6 +475,27 @@ func TestDiscordgoInteractions(t *testing.T) {
 		}
 		st.Expect(t, s.Do(t, "POST", "/api/v10/webhooks/"+appID+"/"+secretI.Token, "", []byte(`{"content":"`+strings.Repeat("a", 2<<20)+`"}`)), 413, st.Code(40005))
 
+		// Components on a message the bot sends over REST: stored,
+		// clickable, removed by an edit; people cannot send them.
+		sent, err := bot.dg.ChannelMessageSendComplex(general, &discordgo.MessageSend{Content: "rest buttons",
+			Components: []discordgo.MessageComponent{discordgo.ActionsRow{Components: []discordgo.MessageComponent{
+				discordgo.Button{Label: "Go", Style: discordgo.SuccessButton, CustomID: "rest-go"}}}}})
+		if err != nil || len(sent.Components) != 1 {
+			t.Fatalf("bot send with components: %v %+v", err, sent)
+		}
+		restClick := map[string]any{"type": 3, "application_id": appID, "guild_id": gid, "channel_id": general,
+			"message_id": sent.ID, "data": map[string]any{"custom_id": "rest-go", "component_type": 2}}
+		expect(human.interact(restClick), 204, 0)
+		human.next("MESSAGE_UPDATE", func(m map[string]any) bool { return m["id"] == sent.ID && m["content"] == "clicked rest-go" })
+		empty := []discordgo.MessageComponent{}
+		if _, err := bot.dg.ChannelMessageEditComplex(&discordgo.MessageEdit{ID: sent.ID, Channel: general, Components: &empty}); err != nil {
+			t.Fatalf("bot edit removing components: %v", err)
+		}
+		expect(human.interact(restClick), 400, 50035)
+		st.Expect(t, s.Do(t, "POST", "/api/v10/channels/"+general+"/messages", humanTok, map[string]any{"content": "x",
+			"components": []any{map[string]any{"type": 1, "components": []any{map[string]any{"type": 2, "style": 1, "label": "b", "custom_id": "p"}}}}}), 400, st.Code(50035))
+		st.Expect(t, s.Do(t, "POST", "/api/v10/channels/"+general+"/messages", "Bot "+botTok, map[string]any{"content": "x", "components": rows}), 400, st.Code(50035))
+
 		// A flood of interactions from one person is limited (refused
 		// ones count too, so that probing costs the same).
 		limited := false
