@@ -94,6 +94,8 @@ type Homeserver struct {
 	friendLimits, peerRelLimits *windowLimiter
 	// interactions are the interactions this process waits on.
 	interactions interactionWatch
+	// poster reaches applications' interactions endpoints (nil: none).
+	poster InteractionPoster
 	// dummyHash is verified against when a login names nobody, so that a
 	// wrong name costs as long as a wrong password.
 	dummyHash string

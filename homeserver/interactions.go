@@ -377,6 +377,14 @@ func (h *Homeserver) CreateInteraction(ctx context.Context, p Principal, in Inte
 		return &RateLimitedError{RetryAfter: InteractionAnswerWindow}
 	}
 	h.tellSession(p.User.ID, in.SessionID, dispatchInteractionCreate, map[string]any{"id": id, "nonce": in.Nonce})
+	if app.InteractionsURL != "" && h.poster != nil {
+		h.tasks.Add(1)
+		go func() { // ends within the answer window; RunMaintenance waits for it
+			defer h.tasks.Done()
+			h.deliverHTTP(app, id, token, payload)
+		}()
+		return nil
+	}
 	h.tellUser(app.ID, dispatchInteractionCreate, payload)
 	return nil
 }

@@ -20,7 +20,8 @@ type ApplicationWriter interface {
 	// CreateApplication inserts an application; its bot user must exist.
 	CreateApplication(ctx context.Context, a Application) error
 	// UpdateApplication writes an application's mutable fields (name,
-	// description, flags, bot_public); ErrNotFound when it does not exist.
+	// description, flags, bot_public, interactions URL); ErrNotFound when
+	// it does not exist.
 	UpdateApplication(ctx context.Context, a Application) error
 }
 
@@ -36,6 +37,9 @@ type Application struct {
 	// owner.
 	BotPublic bool
 	CreatedAt time.Time
+	// InteractionsURL is where the application takes interactions over
+	// HTTP; "" for its gateway.
+	InteractionsURL string
 }
 
 // CommandReader reads application commands and their guild permissions.

@@ -29,3 +29,7 @@ CREATE TABLE application_command_permissions (
 	permissions    TEXT    NOT NULL,
 	PRIMARY KEY (guild_id, application_id, command_id)
 );
+
+-- Where an application takes its interactions over HTTP instead of its
+-- gateway ('' for none), as Discord's interactions endpoint URL.
+ALTER TABLE applications ADD COLUMN interactions_endpoint_url TEXT NOT NULL DEFAULT '';
