@@ -139,6 +139,8 @@ func (a *API) routesV10(r *gin.RouterGroup) {
 	a.routesMessages(r)
 	a.routesThreads(r)
 	a.routesApplications(r)
+	a.routesCommands(r)
+	a.routesInteractions(r)
 	a.routesReadStates(r)
 }
 

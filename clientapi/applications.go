@@ -53,6 +53,7 @@ func (a *API) updateApplication(c *gin.Context) {
 		up := homeserver.ApplicationUpdate{
 			Name: f.String("name", false), Description: f.String("description", false),
 			Flags: f.Int("flags"), BotPublic: f.Bool("bot_public"),
+			InteractionsURL: f.String("interactions_endpoint_url", false),
 		}
 		return func() (any, error) { return a.hs.UpdateApplication(reqCtx(c), principal(c), ids[0], up) }
 	}, "application")

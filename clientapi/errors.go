@@ -76,6 +76,18 @@ func statusFor(err error) (int, apiError) {
 		return http.StatusNotFound, apiError{Code: 10007, Message: "Unknown Member"}
 	case errors.Is(err, homeserver.ErrUnknownApplication):
 		return http.StatusNotFound, apiError{Code: 10002, Message: "Unknown Application"}
+	case errors.Is(err, homeserver.ErrUnknownCommand):
+		return http.StatusNotFound, apiError{Code: 10063, Message: "Unknown application command"}
+	case errors.Is(err, homeserver.ErrUnknownCommandPermissions):
+		return http.StatusNotFound, apiError{Code: 10066, Message: "Unknown application command permissions"}
+	case errors.Is(err, homeserver.ErrMaxCommands):
+		return http.StatusBadRequest, apiError{Code: 30032, Message: "Maximum number of application commands reached"}
+	case errors.Is(err, homeserver.ErrUnknownInteraction):
+		return http.StatusNotFound, apiError{Code: 10062, Message: "Unknown interaction"}
+	case errors.Is(err, homeserver.ErrUnknownInteractionWebhook):
+		return http.StatusNotFound, apiError{Code: 10015, Message: "Unknown Webhook"}
+	case errors.Is(err, homeserver.ErrInteractionAcknowledged):
+		return http.StatusBadRequest, apiError{Code: 40060, Message: "Interaction has already been acknowledged."}
 	case errors.Is(err, homeserver.ErrBotsForbidden):
 		return http.StatusForbidden, apiError{Code: 20001, Message: "Bots cannot use this endpoint"}
 	case errors.Is(err, homeserver.ErrUnknownInvite):

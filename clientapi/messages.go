@@ -14,6 +14,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"hearth/discord"
 	"hearth/homeserver"
 	"hearth/snowflake"
 )
@@ -74,6 +75,11 @@ func messageBody(f *form) homeserver.MessageCreate {
 		}
 	} else if raw, ok := f.fields["embed"]; ok && !isNull(raw) {
 		in.Embeds = []json.RawMessage{raw} // the v6 single embed, still sent by old libraries
+	}
+	if raw, ok := f.fields["components"]; ok && !isNull(raw) {
+		if err := decodeJSON(raw, &in.Components); err != nil {
+			f.v.Add("components", "BASE_TYPE_ARRAY", "Must be an array of components.")
+		}
 	}
 	if raw, ok := f.fields["message_reference"]; ok && !isNull(raw) {
 		var ref struct {
@@ -269,6 +275,15 @@ func (a *API) editMessage(c *gin.Context) {
 		e := homeserver.MessageEdit{Content: f.String("content", false), Flags: f.Int("flags")}
 		if e.Content.Null {
 			e.Content = homeserver.Optional[string]{Set: true}
+		}
+		if raw, ok := f.fields["components"]; ok {
+			var comps []discord.Component
+			if !isNull(raw) {
+				if err := decodeJSON(raw, &comps); err != nil {
+					f.v.Add("components", "BASE_TYPE_ARRAY", "Must be an array of components.")
+				}
+			}
+			e.Components = homeserver.Optional[[]discord.Component]{Set: true, Value: comps}
 		}
 		if raw, ok := f.fields["embeds"]; ok {
 			var embeds []json.RawMessage

@@ -398,4 +398,7 @@ type Application struct {
 	RedirectURIs        []string     `json:"redirect_uris"`
 	VerifyKey           string       `json:"verify_key"`
 	Team                *struct{}    `json:"team"`
+	// InteractionsEndpointURL is null when interactions come over the
+	// gateway.
+	InteractionsEndpointURL *string `json:"interactions_endpoint_url"`
 }

@@ -20,28 +20,33 @@ const (
 
 // Message is Discord's message object.
 type Message struct {
-	ID                snowflake.ID      `json:"id"`
-	ChannelID         snowflake.ID      `json:"channel_id"`
-	GuildID           *snowflake.ID     `json:"guild_id,omitempty"`
-	Author            User              `json:"author"`
-	Member            *Member           `json:"member,omitempty"`
-	Content           string            `json:"content"`
-	Timestamp         Timestamp         `json:"timestamp"`
-	EditedTimestamp   *Timestamp        `json:"edited_timestamp"`
-	TTS               bool              `json:"tts"`
-	MentionEveryone   bool              `json:"mention_everyone"`
-	Mentions          []User            `json:"mentions"`
-	MentionRoles      []snowflake.ID    `json:"mention_roles"`
-	Attachments       []Attachment      `json:"attachments"`
-	Embeds            []json.RawMessage `json:"embeds"`
-	Reactions         []Reaction        `json:"reactions,omitempty"`
-	Nonce             any               `json:"nonce,omitempty"`
-	Pinned            bool              `json:"pinned"`
-	Type              int               `json:"type"`
-	Flags             int               `json:"flags"`
-	Components        []any             `json:"components"`
-	MessageReference  *MessageReference `json:"message_reference,omitempty"`
-	ReferencedMessage *Message          `json:"referenced_message,omitempty"`
+	ID              snowflake.ID      `json:"id"`
+	ChannelID       snowflake.ID      `json:"channel_id"`
+	GuildID         *snowflake.ID     `json:"guild_id,omitempty"`
+	Author          User              `json:"author"`
+	Member          *Member           `json:"member,omitempty"`
+	Content         string            `json:"content"`
+	Timestamp       Timestamp         `json:"timestamp"`
+	EditedTimestamp *Timestamp        `json:"edited_timestamp"`
+	TTS             bool              `json:"tts"`
+	MentionEveryone bool              `json:"mention_everyone"`
+	Mentions        []User            `json:"mentions"`
+	MentionRoles    []snowflake.ID    `json:"mention_roles"`
+	Attachments     []Attachment      `json:"attachments"`
+	Embeds          []json.RawMessage `json:"embeds"`
+	Reactions       []Reaction        `json:"reactions,omitempty"`
+	Nonce           any               `json:"nonce,omitempty"`
+	Pinned          bool              `json:"pinned"`
+	Type            int               `json:"type"`
+	Flags           int               `json:"flags"`
+	Components      []any             `json:"components"`
+	// ApplicationID, InteractionMetadata and Interaction are set on a
+	// message that answers an interaction.
+	ApplicationID       *snowflake.ID        `json:"application_id,omitempty"`
+	InteractionMetadata *InteractionMetadata `json:"interaction_metadata,omitempty"`
+	Interaction         *MessageInteraction  `json:"interaction,omitempty"`
+	MessageReference    *MessageReference    `json:"message_reference,omitempty"`
+	ReferencedMessage   *Message             `json:"referenced_message,omitempty"`
 }
 
 // MessageReference points at another message (a reply's parent, a pin

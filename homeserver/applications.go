@@ -111,7 +111,7 @@ func (h *Homeserver) CreateApplication(ctx context.Context, p Principal, name st
 			return discord.Application{}, storeErr("create application", err)
 		}
 		h.log.Info("application created", "application_id", app.ID, "owner_id", p.User.ID, "bot", username)
-		return discordApplication(app, userFrom(bot), p.User), nil
+		return h.discordApplication(app, userFrom(bot), p.User), nil
 	}
 	return discord.Application{}, Invalid("name", "USERNAME_TOO_MANY_USERS", "Too many bots have this name.")
 }
@@ -140,12 +140,17 @@ func botUsername(name string) string {
 	return clip(out, UsernameMax)
 }
 
-func discordApplication(a storage.Application, bot, owner User) discord.Application {
+func (h *Homeserver) discordApplication(a storage.Application, bot, owner User) discord.Application {
 	o := owner.Discord()
-	return discord.Application{
+	out := discord.Application{
 		ID: a.ID, Name: a.Name, Description: a.Description, BotPublic: a.BotPublic, Flags: a.Flags,
-		Bot: bot.Discord(), Owner: &o, Tags: []string{}, RedirectURIs: []string{},
+		Bot: bot.Discord(), Owner: &o, Tags: []string{}, RedirectURIs: []string{}, VerifyKey: h.verifyKey(a.ID),
 	}
+	if a.InteractionsURL != "" {
+		u := a.InteractionsURL
+		out.InteractionsEndpointURL = &u
+	}
+	return out
 }
 
 // application loads an application the caller may manage: its owner's,
@@ -183,7 +188,7 @@ func (h *Homeserver) shapeApplication(ctx context.Context, a storage.Application
 	if err != nil {
 		return discord.Application{}, storeErr("application owner", err)
 	}
-	return discordApplication(a, userFrom(bot), userFrom(owner)), nil
+	return h.discordApplication(a, userFrom(bot), userFrom(owner)), nil
 }
 
 // Applications lists the applications p owns.
@@ -209,6 +214,9 @@ type ApplicationUpdate struct {
 	Description Optional[string]
 	Flags       Optional[int]
 	BotPublic   Optional[bool]
+	// InteractionsURL sets (after Discord's handshake) or, empty or
+	// null, clears the interactions endpoint URL.
+	InteractionsURL Optional[string]
 }
 
 // UpdateApplication changes an application; only its owner may. Of the
@@ -229,6 +237,15 @@ func (h *Homeserver) UpdateApplication(ctx context.Context, p Principal, id snow
 	if err := v.Err(); err != nil {
 		return discord.Application{}, err
 	}
+	if up.InteractionsURL.Set && up.InteractionsURL.Value != "" {
+		// Checked before the row is locked: the handshake takes a while.
+		if _, err := h.application(ctx, p, id); err != nil {
+			return discord.Application{}, err
+		}
+		if err := h.verifyEndpoint(ctx, id, up.InteractionsURL.Value); err != nil {
+			return discord.Application{}, err
+		}
+	}
 	var a storage.Application
 	err := h.update(ctx, func(tx storage.Tx, _ *events) error {
 		// The bot's row (the application's ID) is locked so that two
@@ -240,7 +257,10 @@ func (h *Homeserver) UpdateApplication(ctx context.Context, p Principal, id snow
 		}
 		var err error
 		a, err = tx.Application(ctx, id)
-		if errors.Is(err, storage.ErrNotFound) || err == nil && a.OwnerID != p.User.ID {
+		// The bot itself may set its own endpoint (PATCH
+		// /applications/@me), nothing else.
+		botOwnURL := a.ID == p.User.ID && !up.Name.Set && !up.Description.Set && !up.Flags.Set && !up.BotPublic.Set
+		if errors.Is(err, storage.ErrNotFound) || err == nil && a.OwnerID != p.User.ID && !botOwnURL {
 			return fmt.Errorf("application %d: %w", id, ErrUnknownApplication)
 		}
 		if err != nil {
@@ -257,6 +277,9 @@ func (h *Homeserver) UpdateApplication(ctx context.Context, p Principal, id snow
 		}
 		if up.BotPublic.Set {
 			a.BotPublic = up.BotPublic.Value
+		}
+		if up.InteractionsURL.Set {
+			a.InteractionsURL = up.InteractionsURL.Value
 		}
 		return tx.UpdateApplication(ctx, a)
 	})

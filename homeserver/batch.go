@@ -34,7 +34,9 @@ type logWrite struct {
 	// in it. The jobs of one queue share it, being of one log.
 	scope    storage.Scope
 	messages []storage.Message
-	events   []storage.Event // Seq unset; LogID, Type, Payload set
+	// components are what the messages of a bot carry beyond a person's.
+	components []storage.MessageComponents
+	events     []storage.Event // Seq unset; LogID, Type, Payload set
 	// assign, when set, fills messages and events once the write has its
 	// place in the log's queue: the leader calls it in queue order, so
 	// that the snowflakes it takes grow in log order (a channel read by
@@ -187,6 +189,7 @@ func (h *Homeserver) commitBatch(batch []*writeJob) {
 		all := logWrite{scope: batch[0].w.scope}
 		for _, j := range batch {
 			all.messages = append(all.messages, j.w.messages...)
+			all.components = append(all.components, j.w.components...)
 			all.events = append(all.events, j.w.events...)
 		}
 		out, err := h.storeWrite(ctx, all)
@@ -237,6 +240,11 @@ func (h *Homeserver) storeWrite(ctx context.Context, w logWrite) ([]storage.Even
 		}
 		if err := tx.CreateMessages(ctx, w.scope, w.messages); err != nil {
 			return err
+		}
+		for _, c := range w.components {
+			if err := tx.SetMessageComponents(ctx, c); err != nil {
+				return err
+			}
 		}
 		var err error
 		out, err = tx.AppendEvents(ctx, w.events)

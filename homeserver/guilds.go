@@ -495,7 +495,8 @@ func domainErr(op string, err error) error {
 		ErrMaxGuilds, ErrOwnerCannotLeave, ErrUnavailable, ErrMaxChannels,
 		ErrMaxPins, ErrBulkDeleteTooOld, ErrUnknownMessage, ErrEmptyMessage, ErrNotAuthor, ErrTooLarge, ErrCannotDM,
 		ErrThreadExists, ErrThreadArchived, ErrThreadLocked, ErrForbidden, ErrRemoteGuild, ErrGap,
-		ErrUnknownApplication, ErrBotsForbidden,
+		ErrUnknownApplication, ErrBotsForbidden, ErrUnknownCommand, ErrUnknownCommandPermissions, ErrMaxCommands,
+		ErrUnknownInteraction, ErrInteractionAcknowledged, ErrInteractionFailed, ErrUnknownInteractionWebhook,
 	} {
 		if errors.Is(err, known) {
 			return fmt.Errorf("%s: %w", op, err)

@@ -92,6 +92,10 @@ type Homeserver struct {
 	// friendLimits bounds friend requests per user (of this server, or
 	// a peer's); peerRelLimits bounds relationship acts per peer.
 	friendLimits, peerRelLimits *windowLimiter
+	// interactions are the interactions this process waits on.
+	interactions interactionWatch
+	// poster reaches applications' interactions endpoints (nil: none).
+	poster InteractionPoster
 	// dummyHash is verified against when a login names nobody, so that a
 	// wrong name costs as long as a wrong password.
 	dummyHash string
@@ -149,6 +153,7 @@ func New(cfg Config) (*Homeserver, error) {
 		// may still honour it.
 		sessions:      newTTL[snowflake.ID, storage.Session](100_000, 30*time.Second),
 		dummyHash:     dummy,
+		interactions:  newInteractionWatch(),
 		friendLimits:  newWindowLimiter(friendRequestLimit, friendRequestWindow, relationshipLimitKeys),
 		peerRelLimits: newWindowLimiter(peerRelationshipLimit, peerRelationshipWin, relationshipLimitKeys),
 	}, nil

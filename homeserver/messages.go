@@ -142,6 +142,8 @@ type MessageCreate struct {
 	NoReplyPing bool
 	Files       []Upload
 	Flags       int
+	// Components are a bot's buttons and selects.
+	Components []discord.Component
 }
 
 // Limits of a message besides its length.
@@ -214,10 +216,21 @@ func (h *Homeserver) sendMessageHere(ctx context.Context, p Principal, channelID
 	if embedChars > EmbedCharsMax*2 {
 		v.Add("embeds", "MAX_EMBED_SIZE_EXCEEDED", "Embed size exceeds maximum size of 6000.")
 	}
+	var compJSON []byte
+	if len(in.Components) > 0 {
+		if !p.User.Bot {
+			v.Add("components", "COMPONENT_NOT_ALLOWED", "Only applications send components.")
+		}
+		ValidateComponents(v, "components", in.Components)
+		var err error
+		if compJSON, err = json.Marshal(in.Components); err != nil {
+			return discord.Message{}, fmt.Errorf("encode components: %w", err)
+		}
+	}
 	if err := v.Err(); err != nil {
 		return discord.Message{}, err
 	}
-	if strings.TrimSpace(in.Content) == "" && len(in.Embeds) == 0 && len(in.Files) == 0 {
+	if strings.TrimSpace(in.Content) == "" && len(in.Embeds) == 0 && len(in.Files) == 0 && len(in.Components) == 0 {
 		return discord.Message{}, ErrEmptyMessage
 	}
 
@@ -259,6 +272,9 @@ func (h *Homeserver) sendMessageHere(ctx context.Context, p Principal, channelID
 		id := h.cfg.IDs.Next()
 		mm, oo := m, out
 		mm.ID, oo.ID = id, id
+		if len(in.Components) > 0 {
+			oo.Components = componentsAny(in.Components)
+		}
 		mm.Attachments = slices.Clone(m.Attachments)
 		for i := range mm.Attachments {
 			mm.Attachments[i].MessageID = id
@@ -268,6 +284,9 @@ func (h *Homeserver) sendMessageHere(ctx context.Context, p Principal, channelID
 			return fmt.Errorf("send message: %w", err)
 		}
 		w.messages = []storage.Message{mm}
+		if compJSON != nil {
+			w.components = []storage.MessageComponents{{MessageID: id, Components: compJSON}}
+		}
 		w.events = []storage.Event{{LogID: logID, Type: "MESSAGE_CREATE", Payload: payload, CreatedAt: mm.CreatedAt}}
 		sent = oo
 		return nil
@@ -500,6 +519,11 @@ func (h *Homeserver) renderBase(ctx context.Context, r storage.Reader, m storage
 	for _, a := range m.Attachments {
 		out.Attachments = append(out.Attachments, h.renderAttachment(a))
 	}
+	if author.Bot {
+		// Only an application's messages carry components and answer
+		// interactions (interactionrespond.go).
+		addMessageExtras(ctx, r, &out, m.AuthorID)
+	}
 	return out, nil
 }
 
@@ -618,6 +642,8 @@ type MessageEdit struct {
 	Flags   Optional[int]
 	// Attachments keeps only the listed attachment IDs when Set.
 	Attachments Optional[[]snowflake.ID]
+	// Components replaces a bot's components when Set.
+	Components Optional[[]discord.Component]
 }
 
 // EditMessage changes a message: its author edits content, embeds and
@@ -641,6 +667,24 @@ func (h *Homeserver) editMessageHere(ctx context.Context, p Principal, channelID
 	if e.Embeds.Set && len(e.Embeds.Value) > MaxEmbeds {
 		return discord.Message{}, Invalid("embeds", "BASE_TYPE_MAX_LENGTH", fmt.Sprintf("Must be %d or fewer in length.", MaxEmbeds))
 	}
+	var compJSON []byte
+	if e.Components.Set && !p.User.Bot && len(e.Components.Value) == 0 {
+		e.Components.Set = false // a person's empty list: nothing to change
+	}
+	if e.Components.Set {
+		v := &ValidationError{}
+		if !p.User.Bot {
+			v.Add("components", "COMPONENT_NOT_ALLOWED", "Only applications send components.")
+		}
+		ValidateComponents(v, "components", e.Components.Value)
+		if err := v.Err(); err != nil {
+			return discord.Message{}, err
+		}
+		var err error
+		if compJSON, err = json.Marshal(e.Components.Value); err != nil {
+			return discord.Message{}, fmt.Errorf("encode components: %w", err)
+		}
+	}
 	var out discord.Message
 	err := h.update(ctx, func(tx storage.Tx, ev *events) error {
 		pl, err := h.placeOf(ctx, tx, channelID, p.User.ID)
@@ -655,7 +699,7 @@ func (h *Homeserver) editMessageHere(ctx context.Context, p Principal, channelID
 			return err
 		}
 		own := m.AuthorID == p.User.ID
-		if (e.Content.Set || e.Embeds.Set || e.Attachments.Set) && !own {
+		if (e.Content.Set || e.Embeds.Set || e.Attachments.Set || e.Components.Set) && !own {
 			return ErrNotAuthor
 		}
 		if e.Flags.Set && !own && !pl.perms.Has(permission.ManageMessages) {
@@ -707,7 +751,19 @@ func (h *Homeserver) editMessageHere(ctx context.Context, p Principal, channelID
 			}
 			m.Attachments = kept
 		}
-		if strings.TrimSpace(m.Content) == "" && len(m.Embeds) == 0 && len(m.Attachments) == 0 {
+		var extras storage.MessageComponents
+		if p.User.Bot {
+			if extras, err = tx.MessageComponents(ctx, m.ID); err != nil && !errors.Is(err, storage.ErrNotFound) {
+				return err
+			}
+		}
+		if e.Components.Set {
+			extras.MessageID, extras.Components = m.ID, compJSON
+			if err := tx.SetMessageComponents(ctx, extras); err != nil {
+				return err
+			}
+		}
+		if strings.TrimSpace(m.Content) == "" && len(m.Embeds) == 0 && len(m.Attachments) == 0 && len(decodeComponents(extras.Components)) == 0 {
 			return ErrEmptyMessage
 		}
 		m.EditedAt = h.now()

@@ -37,6 +37,10 @@ type UserDispatchPayload struct {
 	UserID snowflake.ID    `json:"user_id"`
 	Type   string          `json:"t"`
 	Data   json.RawMessage `json:"d"`
+	// Session, when set, names the one gateway session (its session_id)
+	// the dispatch is for, as Discord's client events about a person's
+	// own interactions are.
+	Session string `json:"session,omitempty"`
 }
 
 // tellUser sends a dispatch to every gateway session of a user.

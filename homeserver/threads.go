@@ -594,6 +594,8 @@ func (h *Homeserver) ArchiveIdleThreads(ctx context.Context) (int, error) {
 func (h *Homeserver) RunMaintenance(ctx context.Context, every time.Duration) {
 	// Work it started in goroutines ends with it: their context is ctx.
 	defer h.tasks.Wait()
+	h.tasks.Add(1)
+	go func() { defer h.tasks.Done(); h.watchInteractions(ctx) }()
 	t := time.NewTicker(every)
 	defer t.Stop()
 	// Files are swept less often: it reads every file reference.

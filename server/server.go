@@ -211,6 +211,7 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	remote := federation.NewRemote(cfg.ServerName, key, cfg.InsecureFederation)
 	remote.SetPolicy(hs.PeerAllowed)
 	hs.SetRemote(remote)
+	hs.SetInteractionPoster(federation.NewWebPoster(cfg.InsecureFederation))
 	sender := federation.NewSender(hs, remote, cfg.Log, reg)
 	inbound.Serve(hs, sender.Refresh, sender.Wake)
 

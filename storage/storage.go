@@ -53,6 +53,8 @@ type Reader interface {
 	FederationReader
 	GatewayReader
 	ApplicationReader
+	CommandReader
+	InteractionReader
 	DeviceReader
 	AdminReader
 	RelationshipReader
@@ -87,6 +89,8 @@ type Tx interface {
 	FederationWriter
 	GatewayWriter
 	ApplicationWriter
+	CommandWriter
+	InteractionWriter
 	DeviceWriter
 	AdminWriter
 	RelationshipWriter

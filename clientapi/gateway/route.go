@@ -474,6 +474,9 @@ func (g *Gateway) userDispatch(ctx context.Context, ev storage.Event) {
 	targets := g.sessionsOf(g.byUser[d.UserID])
 	g.mu.RUnlock()
 	for _, s := range targets {
+		if d.Session != "" && s.id != d.Session {
+			continue
+		}
 		s.dispatch(d.Type, d.Data)
 	}
 	if d.Type != "USER_SETTINGS_UPDATE" || len(targets) == 0 {

@@ -7,12 +7,12 @@ import (
 	"hearth/storage"
 )
 
-const applicationColumns = `id, owner_id, name, description, flags, bot_public, created_at`
+const applicationColumns = `id, owner_id, name, description, flags, bot_public, created_at, interactions_endpoint_url`
 
 func scanApplication(row scanner) (storage.Application, error) {
 	var a storage.Application
 	var id, owner, created int64
-	err := row.Scan(&id, &owner, &a.Name, &a.Description, &a.Flags, &a.BotPublic, &created)
+	err := row.Scan(&id, &owner, &a.Name, &a.Description, &a.Flags, &a.BotPublic, &created, &a.InteractionsURL)
 	a.ID, a.OwnerID, a.CreatedAt = snowflake.ID(id), snowflake.ID(owner), fromMS(created)
 	return a, err
 }
@@ -32,12 +32,12 @@ func (r reader) UserApplications(ctx context.Context, ownerID snowflake.ID) ([]s
 // CreateApplication implements storage.Tx.
 func (t *tx) CreateApplication(ctx context.Context, a storage.Application) error {
 	return t.exec(ctx, "create application", `INSERT INTO applications (`+applicationColumns+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-		int64(a.ID), int64(a.OwnerID), a.Name, a.Description, a.Flags, a.BotPublic, ms(a.CreatedAt))
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+		int64(a.ID), int64(a.OwnerID), a.Name, a.Description, a.Flags, a.BotPublic, ms(a.CreatedAt), a.InteractionsURL)
 }
 
 // UpdateApplication implements storage.Tx.
 func (t *tx) UpdateApplication(ctx context.Context, a storage.Application) error {
 	return t.execOne(ctx, "update application", `UPDATE applications SET name = $2, description = $3, flags = $4,
-		bot_public = $5 WHERE id = $1`, int64(a.ID), a.Name, a.Description, a.Flags, a.BotPublic)
+		bot_public = $5, interactions_endpoint_url = $6 WHERE id = $1`, int64(a.ID), a.Name, a.Description, a.Flags, a.BotPublic, a.InteractionsURL)
 }

@@ -34,6 +34,7 @@ func testApplications(t *testing.T, s storage.Store) {
 		t.Fatalf("applications of a user who owns none = %+v, %v", list, err)
 	}
 	a2.Name, a2.Description, a2.Flags, a2.BotPublic = "Renamed", "now public", 1<<13|1<<15, true
+	a2.InteractionsURL = "https://bot.example/interactions"
 	update(t, s, func(tx storage.Tx) error { return tx.UpdateApplication(ctx, a2) })
 	if got, err := s.Application(ctx, a2.ID); err != nil || got != a2 {
 		t.Fatalf("after update: %+v, %v; want %+v", got, err, a2)

@@ -85,6 +85,8 @@ func Run(t *testing.T, open func(t *testing.T) storage.Store) {
 		{"ActReceipts", testActReceipts},
 		{"GatewayState", testGatewayState},
 		{"Applications", testApplications},
+		{"ApplicationCommands", testApplicationCommands},
+		{"Interactions", testInteractions},
 		{"Relationships", testRelationships},
 		{"Profiles", testProfiles},
 		{"ReadStates", testReadStates},
