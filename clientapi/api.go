@@ -131,6 +131,7 @@ func (a *API) routesV10(r *gin.RouterGroup) {
 	r.GET("/users/@me", a.auth, a.me)
 	r.PATCH("/users/@me", a.auth, a.bodyLimit(profileMaxBody), a.updateMe)
 	r.GET("/users/:user", a.auth, a.user)
+	a.routesClosure(r)
 	a.routesRelationships(r)
 	a.routesGuilds(r)
 	a.routesMessages(r)

@@ -135,7 +135,26 @@ func (h *Homeserver) Login(ctx context.Context, login, pw string, d Device) (str
 	}
 	now := h.now()
 	s := h.newSession(u.ID, d, now)
-	if err := h.update(ctx, func(tx storage.Tx, _ *events) error { return tx.CreateSession(ctx, s) }); err != nil {
+	err = h.update(ctx, func(tx storage.Tx, _ *events) error {
+		// Signing in opens an account its owner disabled; a deleted or
+		// deactivated one has no password left to sign in with.
+		c, err := tx.ClosedAccount(ctx, u.ID)
+		if err == nil && c.State != storage.AccountDisabled {
+			return ErrInvalidLogin
+		}
+		if err == nil {
+			if err := tx.ReopenAccount(ctx, u.ID); err != nil {
+				return err
+			}
+		} else if !errors.Is(err, storage.ErrNotFound) {
+			return err
+		}
+		return tx.CreateSession(ctx, s)
+	})
+	if errors.Is(err, ErrInvalidLogin) {
+		return "", User{}, err
+	}
+	if err != nil {
 		return "", User{}, storeErr("login", err)
 	}
 	tok, err := h.token(u.ID, s.ID, now)
@@ -232,6 +251,9 @@ const SessionsRevoked = "HEARTH_SESSIONS_REVOKED"
 type RevokedSessions struct {
 	UserID   snowflake.ID   `json:"user_id"`
 	Sessions []snowflake.ID `json:"sessions"`
+	// All ends every session of the user: its account was closed by
+	// another process, which alone knew the sessions' IDs.
+	All bool `json:"all,omitempty"`
 }
 
 // sessionsEnded tells live connections that their tokens no longer count.
@@ -240,6 +262,16 @@ func (h *Homeserver) sessionsEnded(userID snowflake.ID, ids []snowflake.ID) {
 		return
 	}
 	b, err := json.Marshal(RevokedSessions{UserID: userID, Sessions: ids})
+	if err != nil {
+		return
+	}
+	h.bus.Publish(storage.Event{Type: SessionsRevoked, Payload: b, CreatedAt: h.now()})
+}
+
+// sessionsEndedAll tells live connections that none of a user's tokens
+// count any more.
+func (h *Homeserver) sessionsEndedAll(userID snowflake.ID) {
+	b, err := json.Marshal(RevokedSessions{UserID: userID, All: true})
 	if err != nil {
 		return
 	}

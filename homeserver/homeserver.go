@@ -63,6 +63,8 @@ type Homeserver struct {
 	bus      *bus.Bus
 	log      *slog.Logger
 	sessions *ttlLRU[snowflake.ID, storage.Session]
+	// closings: the account closings the gateway has been told of.
+	closings closings
 	// writer batches concurrent writes to one log (see batch.go).
 	writer logWriter
 	// cache and hot serve the reads of the hot paths (see cache.go).

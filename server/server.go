@@ -258,6 +258,7 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	fed("GET "+federation.HistoryPath, federation.HistoryPath, inbound.ServeHistory)
 	fed("GET "+federation.InvitePath, federation.InvitePath, inbound.ServeInvite)
 	fed("POST "+federation.RelationshipPath, federation.RelationshipPath, inbound.ServeRelationship)
+	fed("POST "+federation.UserDeletedPath, federation.UserDeletedPath, inbound.ServeUserDeleted)
 	fed("PUT "+federation.SendPath+"{txn}", federation.SendPath+"{txn}", inbound.ServeSend)
 	route("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
 	route("/healthz", http.HandlerFunc(healthz))
@@ -392,6 +393,10 @@ func (s *Server) Serve(ctx context.Context) error {
 	// The scaled-image sweep lives as long as maintenance and stops with it.
 	sweepDone := make(chan struct{})
 	go func() { defer close(sweepDone); s.sweepScaled(mCtx, 10*time.Minute) }()
+	// The closed-account watch too: it closes the connections of accounts
+	// the operator closed from the command line.
+	watchDone := make(chan struct{})
+	go func() { defer close(watchDone); s.hs.RunClosedAccountWatch(mCtx, 2*time.Second) }()
 	var serveErr error
 	select {
 	case serveErr = <-errc:
@@ -400,6 +405,7 @@ func (s *Server) Serve(ctx context.Context) error {
 		stopMaintenance()
 		<-mDone
 		<-sweepDone
+		<-watchDone
 		stopSender()
 		<-fedDone
 	case <-ctx.Done():
@@ -421,6 +427,7 @@ func (s *Server) Serve(ctx context.Context) error {
 		stopMaintenance()
 		<-mDone
 		<-sweepDone
+		<-watchDone
 		stopSender()
 		<-fedDone
 		stopGateway()

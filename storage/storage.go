@@ -55,6 +55,7 @@ type Reader interface {
 	ApplicationReader
 	DeviceReader
 	AdminReader
+	AccountReader
 	RelationshipReader
 	ReadStateReader
 
@@ -88,6 +89,7 @@ type Tx interface {
 	ApplicationWriter
 	DeviceWriter
 	AdminWriter
+	AccountWriter
 	RelationshipWriter
 	ReadStateWriter
 

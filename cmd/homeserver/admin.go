@@ -28,7 +28,7 @@ commands:
   allow SERVER           allow a server (for --federation-allowlist)
   unblock SERVER         remove the rule about a server (also: unallow)
   rules                  list the federation rules
-`
+` + accountsUsage
 
 // admin runs one operator command against the homeserver cfg names.
 func admin(ctx context.Context, cfg server.Config, args []string, getenv func(string) string, stdin io.Reader, stdout io.Writer) error {
@@ -57,6 +57,9 @@ func admin(ctx context.Context, cfg server.Config, args []string, getenv func(st
 			return "", fmt.Errorf("no password on stdin (or in HEARTH_ADMIN_PASSWORD): %w", err)
 		}
 		return strings.TrimRight(line, "\r\n"), nil
+	}
+	if ok, err := accountCommand(ctx, adm, cmd, rest, stdout); ok {
+		return err
 	}
 	switch cmd {
 	case "create-user":

@@ -28,6 +28,7 @@ func Run(t *testing.T, open func(t *testing.T) storage.Store) {
 		{"LinkCodes", testLinkCodes},
 		{"RecoveryCodes", testRecoveryCodes},
 		{"InstanceAdmin", testInstanceAdmin},
+		{"ClosedAccounts", testClosedAccounts},
 		{"EventLogOrder", testEventLogOrder},
 		{"AppendEventsBatch", testAppendEventsBatch},
 		{"CreateMessagesBatch", testCreateMessagesBatch},

@@ -1,0 +1,14 @@
+-- Closed accounts (issue 13): an account deleted by its owner, deactivated
+-- by the operator, or disabled by its owner. A deleted or deactivated
+-- account's row stays (its messages keep their author) but is anonymised
+-- as Discord shows a deleted user, and its name is freed; the row here
+-- records why, and tells a running server (which polls it by closed_at)
+-- to close the account's gateway connections when another process closed
+-- it. A disabled account keeps its profile and is opened again by signing
+-- in (Discord's behaviour).
+CREATE TABLE closed_accounts (
+	user_id   BIGINT PRIMARY KEY REFERENCES users (id) ON DELETE CASCADE,
+	state     TEXT    NOT NULL CHECK (state IN ('deleted', 'deactivated', 'disabled')),
+	closed_at BIGINT NOT NULL
+);
+CREATE INDEX closed_accounts_at ON closed_accounts (closed_at);

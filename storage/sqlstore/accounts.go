@@ -1,0 +1,74 @@
+package sqlstore
+
+import (
+	"context"
+	"time"
+
+	"hearth/snowflake"
+	"hearth/storage"
+)
+
+// ClosedAccount implements storage.Reader.
+func (r reader) ClosedAccount(ctx context.Context, userID snowflake.ID) (storage.ClosedAccount, error) {
+	c := storage.ClosedAccount{UserID: userID}
+	var at int64
+	err := r.q.QueryRowContext(ctx, `SELECT state, closed_at FROM closed_accounts WHERE user_id = $1`, int64(userID)).Scan(&c.State, &at)
+	c.ClosedAt = fromMS(at)
+	return c, r.wrap("closed account", err)
+}
+
+// ClosedSince implements storage.Reader.
+func (r reader) ClosedSince(ctx context.Context, since time.Time, limit int) ([]storage.ClosedAccount, error) {
+	rows, err := r.q.QueryContext(ctx, `SELECT user_id, state, closed_at FROM closed_accounts
+		WHERE closed_at >= $1 ORDER BY closed_at, user_id LIMIT $2`, ms(since), limit)
+	if err != nil {
+		return nil, r.wrap("closed since", err)
+	}
+	defer rows.Close()
+	var out []storage.ClosedAccount
+	for rows.Next() {
+		var id, at int64
+		var c storage.ClosedAccount
+		if err := rows.Scan(&id, &c.State, &at); err != nil {
+			return nil, r.wrap("closed since", err)
+		}
+		c.UserID, c.ClosedAt = snowflake.ID(id), fromMS(at)
+		out = append(out, c)
+	}
+	return out, r.wrap("closed since", rows.Err())
+}
+
+// KnownServers implements storage.Reader.
+func (r reader) KnownServers(ctx context.Context) ([]string, error) {
+	rows, err := r.q.QueryContext(ctx, `SELECT DISTINCT origin FROM users WHERE origin IS NOT NULL ORDER BY origin`)
+	if err != nil {
+		return nil, r.wrap("known servers", err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			return nil, r.wrap("known servers", err)
+		}
+		out = append(out, s)
+	}
+	return out, r.wrap("known servers", rows.Err())
+}
+
+// CloseAccount implements storage.Tx.
+func (t *tx) CloseAccount(ctx context.Context, c storage.ClosedAccount) error {
+	_, err := t.q.ExecContext(ctx, `INSERT INTO closed_accounts (user_id, state, closed_at) VALUES ($1, $2, $3)
+		ON CONFLICT (user_id) DO UPDATE SET state = excluded.state, closed_at = excluded.closed_at`,
+		int64(c.UserID), c.State, ms(c.ClosedAt))
+	return t.wrap("close account", err)
+}
+
+// ReopenAccount implements storage.Tx.
+func (t *tx) ReopenAccount(ctx context.Context, userID snowflake.ID) error {
+	res, err := t.q.ExecContext(ctx, `DELETE FROM closed_accounts WHERE user_id = $1`, int64(userID))
+	if err != nil {
+		return t.wrap("reopen account", err)
+	}
+	return t.wrap("reopen account", mustAffect(res))
+}

@@ -1,0 +1,68 @@
+package storagetest
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"hearth/storage"
+)
+
+// Closings are recorded, replaced, listed by time and forgotten; the known
+// servers are the origins of the users seen, each once.
+func testClosedAccounts(t *testing.T, s storage.Store) {
+	ctx := context.Background()
+	now := time.UnixMilli(time.Now().UnixMilli())
+	a, b := newUser("closer"), newUser("stayer")
+	r1, r2, r3 := newUser("rone"), newUser("rtwo"), newUser("rthree")
+	r1.Origin, r1.OriginID = "x.example", "1"
+	r2.Origin, r2.OriginID = "x.example", "2"
+	r3.Origin, r3.OriginID = "y.example", "3"
+	update(t, s, func(tx storage.Tx) error {
+		for _, u := range []storage.User{a, b, r1, r2, r3} {
+			if err := tx.CreateUser(ctx, u); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if _, err := s.ClosedAccount(ctx, a.ID); !errors.Is(err, storage.ErrNotFound) {
+		t.Fatalf("closing of an open account: %v", err)
+	}
+	update(t, s, func(tx storage.Tx) error {
+		if err := tx.CloseAccount(ctx, storage.ClosedAccount{UserID: a.ID, State: storage.AccountDisabled, ClosedAt: now}); err != nil {
+			return err
+		}
+		return tx.CloseAccount(ctx, storage.ClosedAccount{UserID: a.ID, State: storage.AccountDeleted, ClosedAt: now.Add(time.Second)})
+	})
+	c, err := s.ClosedAccount(ctx, a.ID)
+	if err != nil || c.State != storage.AccountDeleted || !c.ClosedAt.Equal(now.Add(time.Second)) {
+		t.Fatalf("closing = %+v, %v", c, err)
+	}
+	if cs, err := s.ClosedSince(ctx, now.Add(time.Second), 10); err != nil || len(cs) != 1 || cs[0].UserID != a.ID {
+		t.Fatalf("closed since = %+v, %v", cs, err)
+	}
+	if cs, err := s.ClosedSince(ctx, now.Add(2*time.Second), 10); err != nil || len(cs) != 0 {
+		t.Fatalf("closed since later = %+v, %v", cs, err)
+	}
+	servers, err := s.KnownServers(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]int{}
+	for _, sv := range servers {
+		seen[sv]++
+	}
+	if seen["x.example"] != 1 || seen["y.example"] != 1 {
+		t.Fatalf("known servers = %v", servers)
+	}
+	update(t, s, func(tx storage.Tx) error { return tx.ReopenAccount(ctx, a.ID) })
+	if _, err := s.ClosedAccount(ctx, a.ID); !errors.Is(err, storage.ErrNotFound) {
+		t.Fatalf("closing after reopening: %v", err)
+	}
+	err = s.Update(ctx, func(tx storage.Tx) error { return tx.ReopenAccount(ctx, b.ID) })
+	if !errors.Is(err, storage.ErrNotFound) {
+		t.Fatalf("reopening an open account: %v", err)
+	}
+}
