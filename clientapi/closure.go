@@ -15,6 +15,26 @@ import (
 func (a *API) routesClosure(r *gin.RouterGroup) {
 	r.POST("/users/@me/delete", a.auth, a.closeMe(a.hs.DeleteAccount))
 	r.POST("/users/@me/disable", a.auth, a.closeMe(a.hs.DisableAccount))
+	r.GET("/users/@me/export", a.auth, a.exportMe)
+}
+
+// exportMe streams the caller's data as a zip. Once the first byte is
+// sent the status is 200; a failure after that cuts the zip short (its
+// directory is missing, so no reader takes it as whole) and is logged.
+func (a *API) exportMe(c *gin.Context) {
+	p := principal(c)
+	x, err := a.hs.StartExport(c.Request.Context(), p)
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	defer x.Close()
+	c.Header("Content-Type", "application/zip")
+	c.Header("Content-Disposition", `attachment; filename="hearth-export-`+p.User.ID.String()+`.zip"`)
+	c.Status(http.StatusOK)
+	if err := x.WriteTo(c.Request.Context(), c.Writer); err != nil {
+		a.log.Warn("export cut short", "user_id", p.User.ID, "err", err)
+	}
 }
 
 // closeMe answers a closing with the password: 204, and the token the

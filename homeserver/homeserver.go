@@ -65,6 +65,10 @@ type Homeserver struct {
 	sessions *ttlLRU[snowflake.ID, storage.Session]
 	// closings: the account closings the gateway has been told of.
 	closings closings
+	// exports: the accounts whose export is being written, and the
+	// limit on exports per account.
+	exports      exports
+	exportLimits *windowLimiter
 	// writer batches concurrent writes to one log (see batch.go).
 	writer logWriter
 	// cache and hot serve the reads of the hot paths (see cache.go).
@@ -153,6 +157,7 @@ func New(cfg Config) (*Homeserver, error) {
 		dummyHash:     dummy,
 		friendLimits:  newWindowLimiter(friendRequestLimit, friendRequestWindow, relationshipLimitKeys),
 		peerRelLimits: newWindowLimiter(peerRelationshipLimit, peerRelationshipWin, relationshipLimitKeys),
+		exportLimits:  newWindowLimiter(exportLimit, exportWindow, 10_000),
 	}, nil
 }
 

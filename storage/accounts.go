@@ -35,6 +35,10 @@ type AccountReader interface {
 	// KnownServers lists, by name, the other servers whose users this
 	// homeserver has seen: those that may know its own users.
 	KnownServers(ctx context.Context) ([]string, error)
+	// UserMessages lists, oldest first, the messages an author sent
+	// anywhere (guilds, threads, DMs) with an ID above after, at most
+	// limit, with their attachments.
+	UserMessages(ctx context.Context, authorID, after snowflake.ID, limit int) ([]Message, error)
 }
 
 // AccountWriter closes and reopens accounts.

@@ -72,3 +72,9 @@ func (t *tx) ReopenAccount(ctx context.Context, userID snowflake.ID) error {
 	}
 	return t.wrap("reopen account", mustAffect(res))
 }
+
+// UserMessages implements storage.Reader.
+func (r reader) UserMessages(ctx context.Context, authorID, after snowflake.ID, limit int) ([]storage.Message, error) {
+	return r.queryMessages(ctx, "user messages", `SELECT `+messageColumns+` FROM messages m
+		WHERE m.author_id = $1 AND m.id > $2 ORDER BY m.id LIMIT $3`, int64(authorID), int64(after), limit)
+}

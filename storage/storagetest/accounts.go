@@ -66,3 +66,31 @@ func testClosedAccounts(t *testing.T, s storage.Store) {
 		t.Fatalf("reopening an open account: %v", err)
 	}
 }
+
+// A user's messages are listed across guilds and channels, oldest first,
+// after a cursor, with their attachments; others' are not.
+func testUserMessages(t *testing.T, s storage.Store) {
+	ctx := context.Background()
+	_, c1, users := messageFixture(t, s, 2)
+	g2 := storage.Guild{ID: ids.Next(), Name: "second", OwnerID: users[0].ID, CreatedAt: time.UnixMilli(time.Now().UnixMilli())}
+	c2 := newChannel(g2.ID, "elsewhere", 0)
+	update(t, s, func(tx storage.Tx) error {
+		if err := tx.CreateGuild(ctx, g2); err != nil {
+			return err
+		}
+		return tx.CreateChannel(ctx, c2)
+	})
+	first, theirs, second := newMessage(c1, users[0].ID, "a"), newMessage(c1, users[1].ID, "b"), newMessage(c2, users[0].ID, "c")
+	second.Attachments = []storage.Attachment{{ID: ids.Next(), MessageID: second.ID, ChannelID: c2.ID, Filename: "f.txt", ContentType: "text/plain", Size: 3, Hash: "abc"}}
+	createMessages(t, s, first, theirs, second)
+	ms, err := s.UserMessages(ctx, users[0].ID, 0, 10)
+	if err != nil || len(ms) != 2 || ms[0].ID != first.ID || ms[1].ID != second.ID || len(ms[1].Attachments) != 1 || ms[1].Attachments[0].Filename != "f.txt" {
+		t.Fatalf("UserMessages = %+v, %v", ms, err)
+	}
+	if ms, err := s.UserMessages(ctx, users[0].ID, first.ID, 10); err != nil || len(ms) != 1 || ms[0].ID != second.ID {
+		t.Fatalf("UserMessages after the first = %+v, %v", ms, err)
+	}
+	if ms, err := s.UserMessages(ctx, users[0].ID, 0, 1); err != nil || len(ms) != 1 || ms[0].ID != first.ID {
+		t.Fatalf("UserMessages limit 1 = %+v, %v", ms, err)
+	}
+}
