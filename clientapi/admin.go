@@ -14,6 +14,7 @@ func (a *API) routesAdmin(r *gin.RouterGroup) {
 	r.GET("/admin/federation-rules", a.auth, a.federationRules)
 	r.PUT("/admin/federation-rules/:server", a.auth, a.setFederationRule)
 	r.DELETE("/admin/federation-rules/:server", a.auth, a.deleteFederationRule)
+	a.routesRegistrationTokens(r)
 }
 
 type federationRuleJSON struct {

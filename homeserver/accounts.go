@@ -29,6 +29,9 @@ type Registration struct {
 	// Device is where the person signs up from, shown in their own list
 	// of sessions.
 	Device Device
+	// Token is a registration token, needed when registration is by
+	// invitation (RegistrationInvite) and ignored otherwise.
+	Token string
 }
 
 // Register creates a local account and signs it in, returning its token.
@@ -36,6 +39,11 @@ type Registration struct {
 func (h *Homeserver) Register(ctx context.Context, r Registration) (string, User, error) {
 	if h.cfg.Registration == RegistrationClosed {
 		return "", User{}, ErrRegistrationClosed
+	}
+	if h.cfg.Registration != RegistrationInvite {
+		r.Token = ""
+	} else if r.Token == "" {
+		return "", User{}, Invalid("token", "BASE_TYPE_REQUIRED", "Registration on this homeserver is by invitation: a registration token is required.")
 	}
 	u, tok, err := h.createAccount(ctx, r, true)
 	return tok, u, err
@@ -79,6 +87,15 @@ func (h *Homeserver) createAccount(ctx context.Context, r Registration, signIn b
 		if err := tx.CreateUser(ctx, u); err != nil {
 			return err
 		}
+		if r.Token != "" {
+			// Counted in the account's own transaction: a registration
+			// refused for its name gives the use back.
+			if err := tx.UseRegistrationToken(ctx, tokenHash(r.Token), now); errors.Is(err, storage.ErrNotFound) {
+				return ErrInvalidRegistrationToken
+			} else if err != nil {
+				return err
+			}
+		}
 		if first = n == 0; first {
 			if err := tx.SetAdmin(ctx, u.ID, true, now); err != nil {
 				return err
@@ -91,6 +108,9 @@ func (h *Homeserver) createAccount(ctx context.Context, r Registration, signIn b
 	})
 	if errors.Is(err, storage.ErrConflict) {
 		return User{}, "", errUsernameTaken("username")
+	}
+	if errors.Is(err, ErrInvalidRegistrationToken) {
+		return User{}, "", err
 	}
 	if err != nil {
 		return User{}, "", storeErr("register", err)

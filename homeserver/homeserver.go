@@ -45,8 +45,8 @@ type Config struct {
 	MaxMessageLength int
 	// MaxUploadSize bounds one attachment in bytes; zero means 25 MiB.
 	MaxUploadSize int64
-	// Registration is RegistrationOpen (the default, when empty) or
-	// RegistrationClosed.
+	// Registration is RegistrationOpen (the default, when empty),
+	// RegistrationInvite or RegistrationClosed.
 	Registration string
 	// FederationAllowList federates only with the servers an
 	// administrator allows, instead of with every server not blocked.
@@ -129,9 +129,9 @@ func New(cfg Config) (*Homeserver, error) {
 	switch cfg.Registration {
 	case "":
 		cfg.Registration = RegistrationOpen
-	case RegistrationOpen, RegistrationClosed:
+	case RegistrationOpen, RegistrationInvite, RegistrationClosed:
 	default:
-		return nil, fmt.Errorf("homeserver: registration %q is neither %q nor %q", cfg.Registration, RegistrationOpen, RegistrationClosed)
+		return nil, fmt.Errorf("homeserver: registration %q is none of %q, %q, %q", cfg.Registration, RegistrationOpen, RegistrationInvite, RegistrationClosed)
 	}
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)

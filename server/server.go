@@ -78,7 +78,8 @@ type Config struct {
 	// FederationLimits bound inbound federation requests (in flight, per
 	// peer, body read time); zero fields mean federation.DefaultLimits.
 	FederationLimits federation.Limits
-	// Registration is "open" (the default, when empty) or "closed".
+	// Registration is "open" (the default, when empty), "invite" or
+	// "closed".
 	Registration string
 	// FederationAllowList federates only with the servers an
 	// administrator allows.

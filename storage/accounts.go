@@ -48,3 +48,37 @@ type AccountWriter interface {
 	// ReopenAccount forgets a closing; ErrNotFound when there is none.
 	ReopenAccount(ctx context.Context, userID snowflake.ID) error
 }
+
+// RegistrationToken lets one person (or Uses of them) register on a
+// homeserver whose registration is by invitation.
+type RegistrationToken struct {
+	ID snowflake.ID
+	// Hash is the SHA-256 (hex) of the token; the token is not kept.
+	Hash string
+	// UsesAllowed is how many accounts it makes; 0 for any number.
+	UsesAllowed int
+	Uses        int
+	// ExpiresAt is zero for a token that does not expire.
+	ExpiresAt time.Time
+	CreatedAt time.Time
+	// CreatedBy is the administrator who made it; 0 for the operator.
+	CreatedBy snowflake.ID
+}
+
+// RegistrationTokenReader lists registration tokens.
+type RegistrationTokenReader interface {
+	// RegistrationTokens lists every token, oldest first.
+	RegistrationTokens(ctx context.Context) ([]RegistrationToken, error)
+}
+
+// RegistrationTokenWriter makes, uses and revokes registration tokens.
+type RegistrationTokenWriter interface {
+	// CreateRegistrationToken stores a new token.
+	CreateRegistrationToken(ctx context.Context, t RegistrationToken) error
+	// UseRegistrationToken counts one use of the token with this hash, if
+	// it has uses left and has not expired at now; ErrNotFound otherwise.
+	UseRegistrationToken(ctx context.Context, hash string, now time.Time) error
+	// DeleteRegistrationToken revokes a token; ErrNotFound when there is
+	// none.
+	DeleteRegistrationToken(ctx context.Context, id snowflake.ID) error
+}

@@ -56,6 +56,7 @@ type Reader interface {
 	DeviceReader
 	AdminReader
 	AccountReader
+	RegistrationTokenReader
 	RelationshipReader
 	ReadStateReader
 
@@ -90,6 +91,7 @@ type Tx interface {
 	DeviceWriter
 	AdminWriter
 	AccountWriter
+	RegistrationTokenWriter
 	RelationshipWriter
 	ReadStateWriter
 

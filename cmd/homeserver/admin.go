@@ -36,6 +36,14 @@ func admin(ctx context.Context, cfg server.Config, args []string, getenv func(st
 		return errors.New(adminUsage)
 	}
 	cmd, rest := args[0], args[1:]
+	if accountCommands[cmd] {
+		adm, done, err := server.Admin(ctx, cfg)
+		if err != nil {
+			return err
+		}
+		defer done()
+		return accountCommand(ctx, adm, cmd, rest, stdout)
+	}
 	want := 1
 	if cmd == "rules" {
 		want = 0
@@ -57,9 +65,6 @@ func admin(ctx context.Context, cfg server.Config, args []string, getenv func(st
 			return "", fmt.Errorf("no password on stdin (or in HEARTH_ADMIN_PASSWORD): %w", err)
 		}
 		return strings.TrimRight(line, "\r\n"), nil
-	}
-	if ok, err := accountCommand(ctx, adm, cmd, rest, stdout); ok {
-		return err
 	}
 	switch cmd {
 	case "create-user":

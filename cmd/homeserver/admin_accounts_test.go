@@ -82,3 +82,97 @@ func TestAdminDeactivate(t *testing.T) {
 		return ""
 	})
 }
+
+// TestRegistrationByInvite: with --registration invite an account is made
+// only with a registration token, made from the command line or by an
+// administrator over the API, used up to its allowance, refused once
+// revoked; a registration refused for its name gives the use back.
+func TestRegistrationByInvite(t *testing.T) {
+	st.ForEachBackend(t, func(t *testing.T, b st.Backend) {
+		dir := t.TempDir()
+		s := st.Start(t, st.Options{Backend: b, DataDir: dir, Registration: "invite"})
+		admin := func(args ...string) (string, error) {
+			var out, errs strings.Builder
+			base := []string{"admin", "--data", dir}
+			if b == st.Postgres {
+				base = append(base, "--database", s.Options.Database)
+			}
+			err := run(context.Background(), append(base, args...), func(string) string { return "" }, strings.NewReader(""), &out, &errs)
+			return out.String(), err
+		}
+		register := func(name, token string) st.Response {
+			body := map[string]string{"username": name, "password": "correct horse"}
+			if token != "" {
+				body["token"] = token
+			}
+			return s.Do(t, "POST", "/api/v10/auth/register", "", body)
+		}
+		fieldCode := func(r st.Response) string {
+			errs, _ := r.JSON(t)["errors"].(map[string]any)
+			f, _ := errs["token"].(map[string]any)
+			list, _ := f["_errors"].([]any)
+			if len(list) == 0 {
+				return ""
+			}
+			return list[0].(map[string]any)["code"].(string)
+		}
+		r := register("root", "")
+		st.Expect(t, r, 400, st.Code(50035))
+		if c := fieldCode(r); c != "BASE_TYPE_REQUIRED" {
+			t.Fatalf("no token: %s", r.Body)
+		}
+		out, err := admin("registration-token", "create", "--uses", "1", "--expires", "1h")
+		if err != nil {
+			t.Fatal(err)
+		}
+		tok := strings.SplitN(out, "\n", 2)[0]
+		root := st.OK(t, register("root", tok), 201)["token"].(string)
+		r = register("second", tok)
+		st.Expect(t, r, 400, st.Code(50035))
+		if c := fieldCode(r); c != "INVALID_REGISTRATION_TOKEN" {
+			t.Fatalf("a used-up token: %s", r.Body)
+		}
+
+		// The first account administers the server: it makes tokens too.
+		made := st.OK(t, s.Do(t, "POST", "/api/v10/admin/registration-tokens", root, map[string]any{"max_uses": 1, "expires_in": 3600}), 201)
+		apiTok := made["token"].(string)
+		if made["max_uses"] != float64(1) || made["uses"] != float64(0) || made["expires_at"] == nil {
+			t.Fatalf("made token: %v", made)
+		}
+		// A name already taken does not use the token up.
+		st.Expect(t, register("root", apiTok), 400, st.Code(50035))
+		user := st.OK(t, register("carol", apiTok), 201)["token"].(string)
+		st.Expect(t, s.Do(t, "POST", "/api/v10/admin/registration-tokens", user, map[string]any{}), 403, st.Code(50013))
+		st.Expect(t, s.Do(t, "POST", "/api/v10/admin/registration-tokens", root, map[string]any{"expires_in": 1 << 62}), 400, st.Code(50035))
+
+		unlimited := st.OK(t, s.Do(t, "POST", "/api/v10/admin/registration-tokens", root, map[string]any{"max_uses": 0}), 201)
+		st.OK(t, register("dan", unlimited["token"].(string)), 201)
+		st.OK(t, register("erin", unlimited["token"].(string)), 201)
+		listed := s.Do(t, "GET", "/api/v10/admin/registration-tokens", root, nil).JSON(t)
+		if listed["registration"] != "invite" || len(listed["tokens"].([]any)) != 3 {
+			t.Fatalf("tokens: %v", listed)
+		}
+		for _, x := range listed["tokens"].([]any) {
+			if x.(map[string]any)["token"] != nil {
+				t.Fatalf("a listed token shows its secret: %v", x)
+			}
+		}
+		st.Expect(t, s.Do(t, "DELETE", "/api/v10/admin/registration-tokens/"+unlimited["id"].(string), root, nil), 204, nil)
+		st.Expect(t, s.Do(t, "DELETE", "/api/v10/admin/registration-tokens/"+unlimited["id"].(string), root, nil), 404, st.Code(0))
+		st.Expect(t, register("fay", unlimited["token"].(string)), 400, st.Code(50035))
+
+		out, err = admin("registration-token", "list")
+		if err != nil || strings.Count(out, "\n") != 2 || !strings.Contains(out, "used 1 of 1") {
+			t.Fatalf("registration-token list: %q %v", out, err)
+		}
+		id := strings.Fields(out)[0]
+		if _, err := admin("registration-token", "revoke", id); err != nil {
+			t.Fatal(err)
+		}
+		for _, bad := range [][]string{{"registration-token"}, {"registration-token", "revoke", "x"}, {"registration-token", "create", "--uses", "-1"}, {"registration-token", "frob"}} {
+			if _, err := admin(bad...); err == nil {
+				t.Fatalf("admin %v succeeded", bad)
+			}
+		}
+	})
+}

@@ -56,7 +56,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	fs.StringVar(&cfg.PublicURL, "public-url", "", "base URL clients and peers reach this server at (default: http://<listen>)")
 	fs.BoolVar(&cfg.InsecureFederation, "insecure-federation", false, "allow plain-http and private/loopback federation peers (development and tests only)")
 	fs.BoolVar(&cfg.RateLimit, "rate-limit", true, "enforce client API rate limits")
-	fs.StringVar(&cfg.Registration, "registration", "open", "who may register: open, or closed (accounts made with `homeserver admin create-user`)")
+	fs.StringVar(&cfg.Registration, "registration", "open", "who may register: open; invite (with a token from `homeserver admin registration-token create`); or closed (accounts made with `homeserver admin create-user`)")
 	fs.BoolVar(&cfg.FederationAllowList, "federation-allowlist", false, "federate only with the servers allowed by `homeserver admin allow SERVER`")
 	fs.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	fs.BoolVar(&logJSON, "log-json", false, "log JSON lines instead of text")

@@ -78,3 +78,64 @@ func (r reader) UserMessages(ctx context.Context, authorID, after snowflake.ID, 
 	return r.queryMessages(ctx, "user messages", `SELECT `+messageColumns+` FROM messages m
 		WHERE m.author_id = $1 AND m.id > $2 ORDER BY m.id LIMIT $3`, int64(authorID), int64(after), limit)
 }
+
+// msOrZero stores a zero time as 0.
+func msOrZero(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return ms(t)
+}
+
+// RegistrationTokens implements storage.Reader.
+func (r reader) RegistrationTokens(ctx context.Context) ([]storage.RegistrationToken, error) {
+	rows, err := r.q.QueryContext(ctx, `SELECT id, token_hash, uses_allowed, uses, expires_at, created_at, created_by
+		FROM registration_tokens ORDER BY id`)
+	if err != nil {
+		return nil, r.wrap("registration tokens", err)
+	}
+	defer rows.Close()
+	var out []storage.RegistrationToken
+	for rows.Next() {
+		var id, expires, created, by int64
+		var t storage.RegistrationToken
+		if err := rows.Scan(&id, &t.Hash, &t.UsesAllowed, &t.Uses, &expires, &created, &by); err != nil {
+			return nil, r.wrap("registration tokens", err)
+		}
+		t.ID, t.CreatedAt, t.CreatedBy = snowflake.ID(id), fromMS(created), snowflake.ID(by)
+		if expires != 0 {
+			t.ExpiresAt = fromMS(expires)
+		}
+		out = append(out, t)
+	}
+	return out, r.wrap("registration tokens", rows.Err())
+}
+
+// CreateRegistrationToken implements storage.Tx.
+func (t *tx) CreateRegistrationToken(ctx context.Context, rt storage.RegistrationToken) error {
+	_, err := t.q.ExecContext(ctx, `INSERT INTO registration_tokens
+		(id, token_hash, uses_allowed, uses, expires_at, created_at, created_by) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+		int64(rt.ID), rt.Hash, rt.UsesAllowed, rt.Uses, msOrZero(rt.ExpiresAt), ms(rt.CreatedAt), int64(rt.CreatedBy))
+	return t.wrap("create registration token", err)
+}
+
+// UseRegistrationToken implements storage.Tx. One UPDATE checks and counts,
+// so that two registrations cannot both take a token's last use.
+func (t *tx) UseRegistrationToken(ctx context.Context, hash string, now time.Time) error {
+	res, err := t.q.ExecContext(ctx, `UPDATE registration_tokens SET uses = uses + 1
+		WHERE token_hash = $1 AND (uses_allowed = 0 OR uses < uses_allowed) AND (expires_at = 0 OR expires_at > $2)`,
+		hash, ms(now))
+	if err != nil {
+		return t.wrap("use registration token", err)
+	}
+	return t.wrap("use registration token", mustAffect(res))
+}
+
+// DeleteRegistrationToken implements storage.Tx.
+func (t *tx) DeleteRegistrationToken(ctx context.Context, id snowflake.ID) error {
+	res, err := t.q.ExecContext(ctx, `DELETE FROM registration_tokens WHERE id = $1`, int64(id))
+	if err != nil {
+		return t.wrap("delete registration token", err)
+	}
+	return t.wrap("delete registration token", mustAffect(res))
+}

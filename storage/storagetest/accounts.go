@@ -94,3 +94,51 @@ func testUserMessages(t *testing.T, s storage.Store) {
 		t.Fatalf("UserMessages limit 1 = %+v, %v", ms, err)
 	}
 }
+
+// A registration token is used up to its allowance and until it expires;
+// an unlimited one any number of times; a revoked one not at all.
+func testRegistrationTokens(t *testing.T, s storage.Store) {
+	ctx := context.Background()
+	now := time.UnixMilli(time.Now().UnixMilli())
+	once := storage.RegistrationToken{ID: ids.Next(), Hash: "h-once", UsesAllowed: 1, CreatedAt: now}
+	expiring := storage.RegistrationToken{ID: ids.Next(), Hash: "h-expiring", UsesAllowed: 5, ExpiresAt: now.Add(time.Hour), CreatedAt: now}
+	unlimited := storage.RegistrationToken{ID: ids.Next(), Hash: "h-unlimited", CreatedAt: now, CreatedBy: 42}
+	update(t, s, func(tx storage.Tx) error {
+		for _, rt := range []storage.RegistrationToken{once, expiring, unlimited} {
+			if err := tx.CreateRegistrationToken(ctx, rt); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	use := func(hash string, at time.Time) error {
+		return s.Update(ctx, func(tx storage.Tx) error { return tx.UseRegistrationToken(ctx, hash, at) })
+	}
+	for i, c := range []struct {
+		hash string
+		at   time.Time
+		ok   bool
+	}{
+		{"h-once", now, true}, {"h-once", now, false},
+		{"h-expiring", now.Add(59 * time.Minute), true}, {"h-expiring", now.Add(time.Hour), false},
+		{"h-unlimited", now, true}, {"h-unlimited", now.Add(1000 * time.Hour), true},
+		{"h-nothing", now, false},
+	} {
+		err := use(c.hash, c.at)
+		if c.ok && err != nil || !c.ok && !errors.Is(err, storage.ErrNotFound) {
+			t.Fatalf("case %d: use %s: %v", i, c.hash, err)
+		}
+	}
+	ts, err := s.RegistrationTokens(ctx)
+	if err != nil || len(ts) != 3 || ts[0].Uses != 1 || ts[1].Uses != 1 || !ts[1].ExpiresAt.Equal(expiring.ExpiresAt) ||
+		!ts[2].ExpiresAt.IsZero() || ts[2].Uses != 2 || ts[2].CreatedBy != 42 || ts[2].UsesAllowed != 0 {
+		t.Fatalf("tokens = %+v, %v", ts, err)
+	}
+	update(t, s, func(tx storage.Tx) error { return tx.DeleteRegistrationToken(ctx, unlimited.ID) })
+	if err := use("h-unlimited", now); !errors.Is(err, storage.ErrNotFound) {
+		t.Fatalf("use of a revoked token: %v", err)
+	}
+	if err := s.Update(ctx, func(tx storage.Tx) error { return tx.DeleteRegistrationToken(ctx, unlimited.ID) }); !errors.Is(err, storage.ErrNotFound) {
+		t.Fatalf("revoking twice: %v", err)
+	}
+}

@@ -12,3 +12,17 @@ CREATE TABLE closed_accounts (
 	closed_at INTEGER NOT NULL
 );
 CREATE INDEX closed_accounts_at ON closed_accounts (closed_at);
+
+-- Registration tokens: with --registration invite, an account is made only
+-- with one. Only the SHA-256 of a token is kept; it is shown once, when
+-- made. uses_allowed 0 means any number of uses; expires_at 0 means never.
+CREATE TABLE registration_tokens (
+	id           INTEGER PRIMARY KEY,
+	token_hash   TEXT    NOT NULL UNIQUE,
+	uses_allowed INTEGER NOT NULL,
+	uses         INTEGER NOT NULL DEFAULT 0,
+	expires_at   INTEGER NOT NULL,
+	created_at   INTEGER NOT NULL,
+	-- 0: the operator, at the command line.
+	created_by   INTEGER NOT NULL
+);
