@@ -247,6 +247,20 @@ type closings struct {
 	mu    sync.Mutex
 	since time.Time
 	told  map[snowflake.ID]time.Time
+	// guildsSince and guildsTold are the same for the guilds the
+	// operator deleted.
+	guildsSince time.Time
+	guildsTold  map[snowflake.ID]time.Time
+}
+
+// seenGuild records a guild deletion told already.
+func (c *closings) seenGuild(id snowflake.ID, at time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.guildsTold == nil {
+		c.guildsTold = map[snowflake.ID]time.Time{}
+	}
+	c.guildsTold[id] = at
 }
 
 // seen records a closing told already (by the process that made it).
@@ -262,10 +276,13 @@ func (c *closings) seen(id snowflake.ID, at time.Time) {
 // RunClosedAccountWatch finds, every period, the accounts closed by another
 // process (the operator's command line) and ends their live sessions
 // here: their connections close with 4004 and their cached sessions are
-// dropped. It returns when ctx ends.
+// dropped. It also finds the guilds the operator deleted and hands their
+// GUILD_DELETE to the bus, for the gateway and federation delivery. It
+// returns when ctx ends.
 func (h *Homeserver) RunClosedAccountWatch(ctx context.Context, every time.Duration) {
 	h.closings.mu.Lock()
 	h.closings.since = h.now()
+	h.closings.guildsSince = h.closings.since
 	h.closings.mu.Unlock()
 	t := time.NewTicker(every)
 	defer t.Stop()
@@ -275,6 +292,7 @@ func (h *Homeserver) RunClosedAccountWatch(ctx context.Context, every time.Durat
 			return
 		case <-t.C:
 			h.watchClosings(ctx)
+			h.watchGuildDeletions(ctx)
 		}
 	}
 }
@@ -308,5 +326,43 @@ func (h *Homeserver) watchClosings(ctx context.Context) {
 		h.cache.userChanged(ca.UserID)
 		h.sessionsEndedAll(ca.UserID)
 		h.log.Info("account closed elsewhere; its connections end", "user_id", ca.UserID, "state", ca.State)
+	}
+}
+
+func (h *Homeserver) watchGuildDeletions(ctx context.Context) {
+	c := &h.closings
+	c.mu.Lock()
+	since := c.guildsSince
+	c.mu.Unlock()
+	ds, err := h.store.GuildDeletionsSince(ctx, since, 1000)
+	if err != nil {
+		h.log.Warn("guild deletions not read", "err", err)
+		return
+	}
+	for _, d := range ds {
+		c.mu.Lock()
+		at, told := c.guildsTold[d.GuildID]
+		if told && at.Equal(d.DeletedAt) {
+			c.mu.Unlock()
+			continue
+		}
+		if c.guildsTold == nil {
+			c.guildsTold = map[snowflake.ID]time.Time{}
+		}
+		c.guildsTold[d.GuildID] = d.DeletedAt
+		if d.DeletedAt.After(c.guildsSince) {
+			c.guildsSince = d.DeletedAt
+		}
+		c.mu.Unlock()
+		head, err := h.store.LogHead(ctx, d.GuildID)
+		if err != nil || head == 0 {
+			continue
+		}
+		evs, err := h.store.Events(ctx, d.GuildID, head-1, 1)
+		if err != nil || len(evs) != 1 || evs[0].Type != "GUILD_DELETE" {
+			continue
+		}
+		h.bus.Publish(evs[0])
+		h.log.Info("guild deleted elsewhere; told", "guild_id", d.GuildID)
 	}
 }

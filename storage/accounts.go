@@ -39,6 +39,18 @@ type AccountReader interface {
 	// anywhere (guilds, threads, DMs) with an ID above after, at most
 	// limit, with their attachments.
 	UserMessages(ctx context.Context, authorID, after snowflake.ID, limit int) ([]Message, error)
+	// LocalGuilds lists this homeserver's own guilds (not replicas), by
+	// ID.
+	LocalGuilds(ctx context.Context) ([]Guild, error)
+	// GuildDeletionsSince lists the guilds the operator deleted at or
+	// after since, oldest first, at most limit.
+	GuildDeletionsSince(ctx context.Context, since time.Time, limit int) ([]GuildDeletion, error)
+}
+
+// GuildDeletion is a guild the operator deleted.
+type GuildDeletion struct {
+	GuildID   snowflake.ID
+	DeletedAt time.Time
 }
 
 // AccountWriter closes and reopens accounts.
@@ -47,6 +59,8 @@ type AccountWriter interface {
 	CloseAccount(ctx context.Context, c ClosedAccount) error
 	// ReopenAccount forgets a closing; ErrNotFound when there is none.
 	ReopenAccount(ctx context.Context, userID snowflake.ID) error
+	// RecordGuildDeletion records that the operator deleted a guild.
+	RecordGuildDeletion(ctx context.Context, d GuildDeletion) error
 }
 
 // RegistrationToken lets one person (or Uses of them) register on a

@@ -27,10 +27,12 @@ const accountsUsage = `  deactivate NAME        close an account: signed out eve
                          list the tokens: id, uses, max uses, expiry
   registration-token revoke ID
                          revoke a token
+  guilds                 list this server's guilds: id, name, owner, members
+  delete-guild ID        delete one of this server's guilds, whoever owns it
 `
 
 // accountCommands are the commands accountCommand runs.
-var accountCommands = map[string]bool{"deactivate": true, "registration-token": true}
+var accountCommands = map[string]bool{"deactivate": true, "registration-token": true, "guilds": true, "delete-guild": true}
 
 // accountCommand runs one of accountCommands.
 func accountCommand(ctx context.Context, adm *homeserver.Admin, cmd string, rest []string, stdout io.Writer) error {
@@ -46,6 +48,31 @@ func accountCommand(ctx context.Context, adm *homeserver.Admin, cmd string, rest
 		return nil
 	case "registration-token":
 		return registrationToken(ctx, adm, rest, stdout)
+	case "guilds":
+		if len(rest) != 0 {
+			return errors.New("admin guilds takes no argument")
+		}
+		gs, err := adm.Guilds(ctx)
+		if err != nil {
+			return err
+		}
+		for _, g := range gs {
+			fmt.Fprintf(stdout, "%d\t%s\t%s\t%d\n", g.ID, g.Name, g.Owner, g.Members)
+		}
+		return nil
+	case "delete-guild":
+		if len(rest) != 1 {
+			return errors.New("admin delete-guild takes a guild's id")
+		}
+		id, err := snowflake.Parse(rest[0])
+		if err != nil {
+			return fmt.Errorf("admin delete-guild: %q is not a guild id", rest[0])
+		}
+		if err := adm.DeleteGuild(ctx, id); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "guild %d deleted\n", id)
+		return nil
 	}
 	return fmt.Errorf("unknown admin command %q\n\n%s", cmd, adminUsage)
 }

@@ -176,3 +176,110 @@ func TestRegistrationByInvite(t *testing.T) {
 		}
 	})
 }
+
+// gatewayUntil reads a gateway connection until a dispatch of type typ.
+func gatewayUntil(ctx context.Context, t *testing.T, c *websocket.Conn, typ string) map[string]any {
+	t.Helper()
+	for {
+		_, b, err := c.Read(ctx)
+		if err != nil {
+			t.Fatalf("waiting for %s: %v", typ, err)
+		}
+		var p map[string]any
+		if json.Unmarshal(b, &p) == nil && p["t"] == typ {
+			return p["d"].(map[string]any)
+		}
+	}
+}
+
+// identified opens a gateway connection signed in with tok, after READY.
+func identified(ctx context.Context, t *testing.T, s *st.Server, tok string) *websocket.Conn {
+	t.Helper()
+	c, _, err := websocket.Dial(ctx, strings.Replace(s.URL(), "http", "ws", 1)+"/gateway?v=10&encoding=json", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.CloseNow() })
+	id, _ := json.Marshal(map[string]any{"op": 2, "d": map[string]any{"token": tok, "intents": 513, "properties": map[string]string{"os": "linux"}}})
+	if err := c.Write(ctx, websocket.MessageText, id); err != nil {
+		t.Fatal(err)
+	}
+	gatewayUntil(ctx, t, c, "READY")
+	return c
+}
+
+// TestAdminGuilds: the operator lists this server's guilds (not replicas)
+// and deletes one from the command line while the server runs: its
+// members' gateways hear GUILD_DELETE, and the replica on a peer goes too.
+func TestAdminGuilds(t *testing.T) {
+	dir := t.TempDir()
+	admin := func(args ...string) (string, error) {
+		var out, errs strings.Builder
+		err := run(context.Background(), append([]string{"admin", "--data", dir}, args...),
+			func(string) string { return "" }, strings.NewReader(""), &out, &errs)
+		return out.String(), err
+	}
+	a := st.Start(t, st.Options{DataDir: dir})
+	b := st.Start(t, st.Options{})
+	ann, bob := a.Register(t, "ann", "correct horse"), b.Register(t, "bob", "correct horse")
+	g := st.OK(t, a.Do(t, "POST", "/api/v10/guilds", ann, map[string]any{"name": "Doomed"}), 201)
+	gid := g["id"].(string)
+	st.OK(t, a.Do(t, "POST", "/api/v10/guilds", ann, map[string]any{"name": "Kept"}), 201)
+	var general string
+	for _, c := range st.List(t, a.Do(t, "GET", "/api/v10/guilds/"+gid+"/channels", ann, nil)) {
+		if c["type"] == float64(0) {
+			general = c["id"].(string)
+		}
+	}
+	code := st.OK(t, a.Do(t, "POST", "/api/v10/channels/"+general+"/invites", ann, map[string]any{}), 200)["code"].(string)
+	st.OK(t, b.Do(t, "POST", "/api/v10/invites/"+code+"@"+a.ServerName(), bob, nil), 200)
+	// bob's server has a guild of its own and a replica: only its own is
+	// listed there.
+	st.OK(t, b.Do(t, "POST", "/api/v10/guilds", bob, map[string]any{"name": "Bob's"}), 201)
+
+	out, err := admin("guilds")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 2 || lines[0] != gid+"\tDoomed\tann\t2" || !strings.HasSuffix(lines[1], "\tKept\tann\t1") {
+		t.Fatalf("admin guilds = %q", out)
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	annGW := identified(ctx, t, a, ann)
+	bobGW := identified(ctx, t, b, bob)
+	var bobGuild string
+	for _, x := range st.List(t, b.Do(t, "GET", "/api/v10/users/@me/guilds", bob, nil)) {
+		if x["name"] == "Doomed" {
+			bobGuild = x["id"].(string)
+		}
+	}
+	for _, bad := range []string{"nonsense", "1234", bobGuild} {
+		if _, err := admin("delete-guild", bad); err == nil {
+			t.Fatalf("delete-guild %s succeeded", bad)
+		}
+	}
+	if _, err := admin("delete-guild", gid); err != nil {
+		t.Fatal(err)
+	}
+	if d := gatewayUntil(ctx, t, annGW, "GUILD_DELETE"); d["id"] != gid {
+		t.Fatalf("ann's GUILD_DELETE: %v", d)
+	}
+	if d := gatewayUntil(ctx, t, bobGW, "GUILD_DELETE"); d["id"] != bobGuild {
+		t.Fatalf("bob's GUILD_DELETE: %v", d)
+	}
+	st.Expect(t, a.Do(t, "GET", "/api/v10/guilds/"+gid, ann, nil), 404, st.Code(10004))
+	st.WaitFor(t, "the replica on B gone", 60*time.Second, func() string {
+		for _, x := range st.List(t, b.Do(t, "GET", "/api/v10/users/@me/guilds", bob, nil)) {
+			if x["name"] == "Doomed" {
+				return "bob still has it"
+			}
+		}
+		return ""
+	})
+	if out, _ := admin("guilds"); strings.Count(out, "\n") != 1 {
+		t.Fatalf("admin guilds after the deletion = %q", out)
+	}
+}

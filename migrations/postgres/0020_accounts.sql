@@ -26,3 +26,13 @@ CREATE TABLE registration_tokens (
 	-- 0: the operator, at the command line.
 	created_by   BIGINT NOT NULL
 );
+
+-- Guilds the operator deleted from the command line. A running server
+-- polls this by deleted_at to hand the guild's GUILD_DELETE to its gateway
+-- and wake delivery to the guild's peers, since the command line's own
+-- process has neither.
+CREATE TABLE operator_guild_deletions (
+	guild_id   BIGINT PRIMARY KEY,
+	deleted_at BIGINT NOT NULL
+);
+CREATE INDEX operator_guild_deletions_at ON operator_guild_deletions (deleted_at);

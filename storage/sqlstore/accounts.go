@@ -139,3 +139,34 @@ func (t *tx) DeleteRegistrationToken(ctx context.Context, id snowflake.ID) error
 	}
 	return t.wrap("delete registration token", mustAffect(res))
 }
+
+// LocalGuilds implements storage.Reader.
+func (r reader) LocalGuilds(ctx context.Context) ([]storage.Guild, error) {
+	return queryAll(ctx, r, "local guilds", scanGuild, `SELECT `+guildColumns+` FROM guilds WHERE origin IS NULL ORDER BY id`)
+}
+
+// GuildDeletionsSince implements storage.Reader.
+func (r reader) GuildDeletionsSince(ctx context.Context, since time.Time, limit int) ([]storage.GuildDeletion, error) {
+	rows, err := r.q.QueryContext(ctx, `SELECT guild_id, deleted_at FROM operator_guild_deletions
+		WHERE deleted_at >= $1 ORDER BY deleted_at, guild_id LIMIT $2`, ms(since), limit)
+	if err != nil {
+		return nil, r.wrap("guild deletions since", err)
+	}
+	defer rows.Close()
+	var out []storage.GuildDeletion
+	for rows.Next() {
+		var id, at int64
+		if err := rows.Scan(&id, &at); err != nil {
+			return nil, r.wrap("guild deletions since", err)
+		}
+		out = append(out, storage.GuildDeletion{GuildID: snowflake.ID(id), DeletedAt: fromMS(at)})
+	}
+	return out, r.wrap("guild deletions since", rows.Err())
+}
+
+// RecordGuildDeletion implements storage.Tx.
+func (t *tx) RecordGuildDeletion(ctx context.Context, d storage.GuildDeletion) error {
+	_, err := t.q.ExecContext(ctx, `INSERT INTO operator_guild_deletions (guild_id, deleted_at) VALUES ($1, $2)
+		ON CONFLICT (guild_id) DO UPDATE SET deleted_at = excluded.deleted_at`, int64(d.GuildID), ms(d.DeletedAt))
+	return t.wrap("record guild deletion", err)
+}

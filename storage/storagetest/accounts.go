@@ -142,3 +142,51 @@ func testRegistrationTokens(t *testing.T, s storage.Store) {
 		t.Fatalf("revoking twice: %v", err)
 	}
 }
+
+// The local guilds are this server's own, not replicas; operator deletions
+// are listed by time.
+func testLocalGuildsAndDeletions(t *testing.T, s storage.Store) {
+	ctx := context.Background()
+	now := time.UnixMilli(time.Now().UnixMilli())
+	owner := newUser("guildowner")
+	ours := storage.Guild{ID: ids.Next(), Name: "ours", OwnerID: owner.ID, CreatedAt: now}
+	theirs := storage.Guild{ID: ids.Next(), Name: "theirs", CreatedAt: now, Origin: "x.example", OriginID: "9"}
+	update(t, s, func(tx storage.Tx) error {
+		if err := tx.CreateUser(ctx, owner); err != nil {
+			return err
+		}
+		for _, g := range []storage.Guild{ours, theirs} {
+			if err := tx.CreateGuild(ctx, g); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	gs, err := s.LocalGuilds(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, g := range gs {
+		if g.ID == theirs.ID {
+			t.Fatalf("a replica among the local guilds: %+v", g)
+		}
+		found = found || g.ID == ours.ID && g.Name == "ours" && g.OwnerID == owner.ID
+	}
+	if !found {
+		t.Fatalf("local guilds %+v lack ours", gs)
+	}
+	update(t, s, func(tx storage.Tx) error {
+		if err := tx.RecordGuildDeletion(ctx, storage.GuildDeletion{GuildID: ours.ID, DeletedAt: now}); err != nil {
+			return err
+		}
+		return tx.RecordGuildDeletion(ctx, storage.GuildDeletion{GuildID: theirs.ID, DeletedAt: now.Add(time.Second)})
+	})
+	ds, err := s.GuildDeletionsSince(ctx, now, 10)
+	if err != nil || len(ds) != 2 || ds[0].GuildID != ours.ID || ds[1].GuildID != theirs.ID {
+		t.Fatalf("deletions since = %+v, %v", ds, err)
+	}
+	if ds, err := s.GuildDeletionsSince(ctx, now.Add(time.Second), 10); err != nil || len(ds) != 1 || ds[0].GuildID != theirs.ID {
+		t.Fatalf("deletions since later = %+v, %v", ds, err)
+	}
+}
