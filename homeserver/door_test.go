@@ -248,6 +248,9 @@ func TestOneDoorInSource(t *testing.T) {
 		"AttachmentFile":      "keeps the bytes of another server's file beside its row; appends to no log",
 		"EmojiImage":          "keeps the bytes of another server's emoji beside its row; appends to no log",
 		"Messages":            "a read: older history of a replica comes through its origin (backfill)",
+		"DeleteAccount":       "accounts are this server's; it leaves each guild through LeaveGuild's door",
+		"DisableAccount":      "accounts are this server's",
+		"PeerUserDeleted":     "a peer's user's row changes on its own server's word, in no log",
 	}
 	fset := token.NewFileSet()
 	pkgs, err := parser.ParseDir(fset, ".", func(fi os.FileInfo) bool { return !strings.HasSuffix(fi.Name(), "_test.go") }, 0)
