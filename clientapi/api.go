@@ -132,6 +132,7 @@ func (a *API) routesV10(r *gin.RouterGroup) {
 	r.PATCH("/users/@me", a.auth, a.bodyLimit(profileMaxBody), a.updateMe)
 	r.GET("/users/:user", a.auth, a.user)
 	a.routesClosure(r)
+	a.routesReports(r)
 	a.routesRelationships(r)
 	a.routesGuilds(r)
 	a.routesMessages(r)

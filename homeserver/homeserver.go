@@ -69,6 +69,8 @@ type Homeserver struct {
 	// limit on exports per account.
 	exports      exports
 	exportLimits *windowLimiter
+	// reportLimits bounds each user's reports.
+	reportLimits *windowLimiter
 	// writer batches concurrent writes to one log (see batch.go).
 	writer logWriter
 	// cache and hot serve the reads of the hot paths (see cache.go).
@@ -158,6 +160,7 @@ func New(cfg Config) (*Homeserver, error) {
 		friendLimits:  newWindowLimiter(friendRequestLimit, friendRequestWindow, relationshipLimitKeys),
 		peerRelLimits: newWindowLimiter(peerRelationshipLimit, peerRelationshipWin, relationshipLimitKeys),
 		exportLimits:  newWindowLimiter(exportLimit, exportWindow, 10_000),
+		reportLimits:  newWindowLimiter(reportLimit, reportWindow, 10_000),
 	}, nil
 }
 

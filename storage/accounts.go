@@ -96,3 +96,57 @@ type RegistrationTokenWriter interface {
 	// none.
 	DeleteRegistrationToken(ctx context.Context, id snowflake.ID) error
 }
+
+// The kinds of report.
+const (
+	ReportMessage = "message"
+	ReportUser    = "user"
+)
+
+// Report is a user's report of a message or a user.
+type Report struct {
+	ID         snowflake.ID
+	Kind       string
+	ReporterID snowflake.ID
+	// GuildID, ChannelID and MessageID place a reported message (GuildID
+	// 0 in a DM); all 0 for a report of a user.
+	GuildID, ChannelID, MessageID snowflake.ID
+	// TargetUserID is the user reported, or the author of the message.
+	TargetUserID snowflake.ID
+	Reason       string
+	// Content is the message's content when it was reported.
+	Content    string
+	CreatedAt  time.Time
+	ResolvedAt time.Time // zero while open
+	ResolvedBy snowflake.ID
+	Resolution string
+}
+
+// ReportQuery pages reports, newest first.
+type ReportQuery struct {
+	// GuildID limits the list to one guild's message reports; 0 lists
+	// every report.
+	GuildID snowflake.ID
+	// Open lists only reports not yet resolved.
+	Open bool
+	// Before is an ID to list below; 0 for the newest.
+	Before snowflake.ID
+	Limit  int
+}
+
+// ReportReader reads reports.
+type ReportReader interface {
+	// Reports lists reports by q, newest first.
+	Reports(ctx context.Context, q ReportQuery) ([]Report, error)
+	// ReportByID returns a report, or ErrNotFound.
+	ReportByID(ctx context.Context, id snowflake.ID) (Report, error)
+}
+
+// ReportWriter keeps reports.
+type ReportWriter interface {
+	// CreateReport stores a report.
+	CreateReport(ctx context.Context, r Report) error
+	// ResolveReport marks a report resolved (again, replacing the earlier
+	// resolution); ErrNotFound when there is none.
+	ResolveReport(ctx context.Context, id, by snowflake.ID, at time.Time, resolution string) error
+}

@@ -56,6 +56,7 @@ type Reader interface {
 	DeviceReader
 	AdminReader
 	AccountReader
+	ReportReader
 	RegistrationTokenReader
 	RelationshipReader
 	ReadStateReader
@@ -91,6 +92,7 @@ type Tx interface {
 	DeviceWriter
 	AdminWriter
 	AccountWriter
+	ReportWriter
 	RegistrationTokenWriter
 	RelationshipWriter
 	ReadStateWriter

@@ -36,3 +36,25 @@ CREATE TABLE operator_guild_deletions (
 	deleted_at INTEGER NOT NULL
 );
 CREATE INDEX operator_guild_deletions_at ON operator_guild_deletions (deleted_at);
+
+-- Reports of a message or a user, by a user of this server. A message's
+-- report is listed to the moderators of its guild here (guild_id; 0 for
+-- a DM) and to the instance administrators; a user's to the
+-- administrators. content keeps the message as it was reported.
+CREATE TABLE reports (
+	id             INTEGER PRIMARY KEY,
+	kind           TEXT    NOT NULL CHECK (kind IN ('message', 'user')),
+	reporter_id    INTEGER NOT NULL,
+	guild_id       INTEGER NOT NULL,
+	channel_id     INTEGER NOT NULL,
+	message_id     INTEGER NOT NULL,
+	target_user_id INTEGER NOT NULL,
+	reason         TEXT    NOT NULL,
+	content        TEXT    NOT NULL,
+	created_at     INTEGER NOT NULL,
+	-- 0 while open.
+	resolved_at    INTEGER NOT NULL DEFAULT 0,
+	resolved_by    INTEGER NOT NULL DEFAULT 0,
+	resolution     TEXT    NOT NULL DEFAULT ''
+);
+CREATE INDEX reports_guild ON reports (guild_id, id);

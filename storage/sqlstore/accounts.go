@@ -2,6 +2,8 @@ package sqlstore
 
 import (
 	"context"
+	"strconv"
+	"strings"
 	"time"
 
 	"hearth/snowflake"
@@ -169,4 +171,75 @@ func (t *tx) RecordGuildDeletion(ctx context.Context, d storage.GuildDeletion) e
 	_, err := t.q.ExecContext(ctx, `INSERT INTO operator_guild_deletions (guild_id, deleted_at) VALUES ($1, $2)
 		ON CONFLICT (guild_id) DO UPDATE SET deleted_at = excluded.deleted_at`, int64(d.GuildID), ms(d.DeletedAt))
 	return t.wrap("record guild deletion", err)
+}
+
+const reportColumns = `id, kind, reporter_id, guild_id, channel_id, message_id, target_user_id, reason, content,
+	created_at, resolved_at, resolved_by, resolution`
+
+func scanReport(row scanner) (storage.Report, error) {
+	var (
+		r                                      storage.Report
+		id, reporter, guild, channel, msg, tgt int64
+		created, resolved, by                  int64
+	)
+	err := row.Scan(&id, &r.Kind, &reporter, &guild, &channel, &msg, &tgt, &r.Reason, &r.Content, &created, &resolved, &by, &r.Resolution)
+	if err != nil {
+		return storage.Report{}, err
+	}
+	r.ID, r.ReporterID, r.GuildID, r.ChannelID, r.MessageID, r.TargetUserID = snowflake.ID(id), snowflake.ID(reporter),
+		snowflake.ID(guild), snowflake.ID(channel), snowflake.ID(msg), snowflake.ID(tgt)
+	r.CreatedAt, r.ResolvedBy = fromMS(created), snowflake.ID(by)
+	if resolved != 0 {
+		r.ResolvedAt = fromMS(resolved)
+	}
+	return r, nil
+}
+
+// Reports implements storage.Reader.
+func (r reader) Reports(ctx context.Context, q storage.ReportQuery) ([]storage.Report, error) {
+	where, args := []string{"1 = 1"}, []any{}
+	arg := func(v any) string {
+		args = append(args, v)
+		return "$" + strconv.Itoa(len(args))
+	}
+	if q.GuildID != 0 {
+		where = append(where, "guild_id = "+arg(int64(q.GuildID)))
+	}
+	if q.Open {
+		where = append(where, "resolved_at = 0")
+	}
+	if q.Before != 0 {
+		where = append(where, "id < "+arg(int64(q.Before)))
+	}
+	limit := q.Limit
+	if limit <= 0 {
+		limit = 50
+	}
+	return queryAll(ctx, r, "reports", scanReport, `SELECT `+reportColumns+` FROM reports WHERE `+
+		strings.Join(where, " AND ")+` ORDER BY id DESC LIMIT `+arg(limit), args...)
+}
+
+// ReportByID implements storage.Reader.
+func (r reader) ReportByID(ctx context.Context, id snowflake.ID) (storage.Report, error) {
+	rep, err := scanReport(r.q.QueryRowContext(ctx, `SELECT `+reportColumns+` FROM reports WHERE id = $1`, int64(id)))
+	return rep, r.wrap("report", err)
+}
+
+// CreateReport implements storage.Tx.
+func (t *tx) CreateReport(ctx context.Context, r storage.Report) error {
+	_, err := t.q.ExecContext(ctx, `INSERT INTO reports (id, kind, reporter_id, guild_id, channel_id, message_id,
+		target_user_id, reason, content, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+		int64(r.ID), r.Kind, int64(r.ReporterID), int64(r.GuildID), int64(r.ChannelID), int64(r.MessageID),
+		int64(r.TargetUserID), r.Reason, r.Content, ms(r.CreatedAt))
+	return t.wrap("create report", err)
+}
+
+// ResolveReport implements storage.Tx.
+func (t *tx) ResolveReport(ctx context.Context, id, by snowflake.ID, at time.Time, resolution string) error {
+	res, err := t.q.ExecContext(ctx, `UPDATE reports SET resolved_at = $2, resolved_by = $3, resolution = $4 WHERE id = $1`,
+		int64(id), ms(at), int64(by), resolution)
+	if err != nil {
+		return t.wrap("resolve report", err)
+	}
+	return t.wrap("resolve report", mustAffect(res))
 }

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"hearth/snowflake"
 	"hearth/storage"
 )
 
@@ -188,5 +189,69 @@ func testLocalGuildsAndDeletions(t *testing.T, s storage.Store) {
 	}
 	if ds, err := s.GuildDeletionsSince(ctx, now.Add(time.Second), 10); err != nil || len(ds) != 1 || ds[0].GuildID != theirs.ID {
 		t.Fatalf("deletions since later = %+v, %v", ds, err)
+	}
+}
+
+// Reports are listed newest first, by guild, open only and below a
+// cursor; resolving marks one and is ErrNotFound for none.
+func testReports(t *testing.T, s storage.Store) {
+	ctx := context.Background()
+	now := time.UnixMilli(time.Now().UnixMilli())
+	g1, g2 := ids.Next(), ids.Next()
+	msg := func(g snowflake.ID) storage.Report {
+		return storage.Report{ID: ids.Next(), Kind: storage.ReportMessage, ReporterID: 1, GuildID: g, ChannelID: 2, MessageID: 3,
+			TargetUserID: 4, Reason: "spam", Content: "buy now", CreatedAt: now}
+	}
+	a, b := msg(g1), msg(g2)
+	c := msg(g1)
+	u := storage.Report{ID: ids.Next(), Kind: storage.ReportUser, ReporterID: 1, TargetUserID: 5, Reason: "rude", CreatedAt: now}
+	update(t, s, func(tx storage.Tx) error {
+		for _, r := range []storage.Report{a, b, c, u} {
+			if err := tx.CreateReport(ctx, r); err != nil {
+				return err
+			}
+		}
+		return tx.ResolveReport(ctx, c.ID, 9, now.Add(time.Minute), "removed")
+	})
+	idsOf := func(rs []storage.Report, err error) []snowflake.ID {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []snowflake.ID
+		for _, r := range rs {
+			out = append(out, r.ID)
+		}
+		return out
+	}
+	same := func(got []snowflake.ID, want ...snowflake.ID) bool {
+		if len(got) != len(want) {
+			return false
+		}
+		for i := range got {
+			if got[i] != want[i] {
+				return false
+			}
+		}
+		return true
+	}
+	if got := idsOf(s.Reports(ctx, storage.ReportQuery{GuildID: g1})); !same(got, c.ID, a.ID) {
+		t.Fatalf("guild 1's reports = %v", got)
+	}
+	if got := idsOf(s.Reports(ctx, storage.ReportQuery{GuildID: g1, Open: true})); !same(got, a.ID) {
+		t.Fatalf("guild 1's open reports = %v", got)
+	}
+	if got := idsOf(s.Reports(ctx, storage.ReportQuery{Before: u.ID, Limit: 2})); !same(got, c.ID, b.ID) {
+		t.Fatalf("reports before the user's, 2 = %v", got)
+	}
+	r, err := s.ReportByID(ctx, c.ID)
+	if err != nil || r.ResolvedBy != 9 || r.Resolution != "removed" || !r.ResolvedAt.Equal(now.Add(time.Minute)) || r.Content != "buy now" || r.GuildID != g1 {
+		t.Fatalf("resolved report = %+v, %v", r, err)
+	}
+	if r, err := s.ReportByID(ctx, u.ID); err != nil || !r.ResolvedAt.IsZero() || r.Kind != storage.ReportUser || r.TargetUserID != 5 {
+		t.Fatalf("user report = %+v, %v", r, err)
+	}
+	if err := s.Update(ctx, func(tx storage.Tx) error { return tx.ResolveReport(ctx, ids.Next(), 9, now, "") }); !errors.Is(err, storage.ErrNotFound) {
+		t.Fatalf("resolving no report: %v", err)
 	}
 }
