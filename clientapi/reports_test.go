@@ -16,7 +16,9 @@ func TestReports(t *testing.T) {
 		root := s.Register(t, "root", "correct horse") // the first account administers the server
 		ann, mod, bob, eve := s.Register(t, "ann", "correct horse"), s.Register(t, "mod", "correct horse"),
 			s.Register(t, "bob", "correct horse"), s.Register(t, "eve", "correct horse")
-		idOf := func(tok string) string { return st.OK(t, s.Do(t, "GET", "/api/v10/users/@me", tok, nil), 200)["id"].(string) }
+		idOf := func(tok string) string {
+			return st.OK(t, s.Do(t, "GET", "/api/v10/users/@me", tok, nil), 200)["id"].(string)
+		}
 		modID, bobID := idOf(mod), idOf(bob)
 		g := st.OK(t, s.Do(t, "POST", "/api/v10/guilds", ann, map[string]any{"name": "Club"}), 201)["id"].(string)
 		var general string
