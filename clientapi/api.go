@@ -133,6 +133,7 @@ func (a *API) routesV10(r *gin.RouterGroup) {
 	r.GET("/users/:user", a.auth, a.user)
 	a.routesClosure(r)
 	a.routesReports(r)
+	a.routesEmail(r)
 	a.routesRelationships(r)
 	a.routesGuilds(r)
 	a.routesMessages(r)

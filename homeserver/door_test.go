@@ -252,6 +252,10 @@ func TestOneDoorInSource(t *testing.T) {
 		"DisableAccount":      "accounts are this server's",
 		"PeerUserDeleted":     "a peer's user's row changes on its own server's word, in no log",
 		"CreateReport":        "reports are rows of the reporter's own server, in no log",
+		"AddEmail":            "accounts are this server's",
+		"ConfirmEmail":        "accounts are this server's",
+		"ForgotPassword":      "accounts are this server's",
+		"ResetPassword":       "accounts are this server's",
 		"ResolveGuildReport":  "reports are rows of the reporter's own server, in no log",
 	}
 	fset := token.NewFileSet()

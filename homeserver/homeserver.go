@@ -38,6 +38,9 @@ type Config struct {
 	TokenTTL time.Duration
 	// Password is the argon2id cost; zero means password.Default.
 	Password password.Params
+	// Mailer sends mail (address confirmations, password resets); nil
+	// sends none, and the email routes are refused.
+	Mailer Mailer
 	// PublicURL is the base URL of this server, for attachment URLs.
 	PublicURL string
 	// MaxMessageLength bounds message content in characters; zero means
@@ -71,6 +74,8 @@ type Homeserver struct {
 	exportLimits *windowLimiter
 	// reportLimits bounds each user's reports.
 	reportLimits *windowLimiter
+	// mailLimits bounds the mail each account causes.
+	mailLimits *windowLimiter
 	// writer batches concurrent writes to one log (see batch.go).
 	writer logWriter
 	// cache and hot serve the reads of the hot paths (see cache.go).
@@ -161,6 +166,7 @@ func New(cfg Config) (*Homeserver, error) {
 		peerRelLimits: newWindowLimiter(peerRelationshipLimit, peerRelationshipWin, relationshipLimitKeys),
 		exportLimits:  newWindowLimiter(exportLimit, exportWindow, 10_000),
 		reportLimits:  newWindowLimiter(reportLimit, reportWindow, 10_000),
+		mailLimits:    newWindowLimiter(mailLimit, mailWindow, 10_000),
 	}, nil
 }
 

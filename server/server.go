@@ -30,6 +30,7 @@ import (
 	"hearth/homeserver/globalid"
 	"hearth/homeserver/media"
 	"hearth/homeserver/password"
+	"hearth/mail"
 	"hearth/metrics"
 	"hearth/snowflake"
 	"hearth/storage"
@@ -81,6 +82,10 @@ type Config struct {
 	// Registration is "open" (the default, when empty), "invite" or
 	// "closed".
 	Registration string
+	// SMTPURL names the SMTP server mail goes through
+	// (smtp://[user:pass@]host:port?from=address, or smtps://); empty
+	// sends no mail.
+	SMTPURL string
 	// FederationAllowList federates only with the servers an
 	// administrator allows.
 	FederationAllowList bool
@@ -167,6 +172,14 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	if err != nil {
 		return nil, err
 	}
+	var mailer homeserver.Mailer
+	if cfg.SMTPURL != "" {
+		m, err := mail.Parse(cfg.SMTPURL)
+		if err != nil {
+			return nil, fmt.Errorf("--smtp-url: %w", err)
+		}
+		mailer = m
+	}
 	hs, err := homeserver.New(homeserver.Config{
 		ServerName: cfg.ServerName,
 		Store:      store,
@@ -183,6 +196,7 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 		MaxUploadSize:       cfg.MaxUploadSize,
 		Registration:        cfg.Registration,
 		FederationAllowList: cfg.FederationAllowList,
+		Mailer:              mailer,
 	})
 	if err != nil {
 		return nil, err

@@ -150,3 +150,48 @@ type ReportWriter interface {
 	// resolution); ErrNotFound when there is none.
 	ResolveReport(ctx context.Context, id, by snowflake.ID, at time.Time, resolution string) error
 }
+
+// UserEmail is an account's confirmed email address.
+type UserEmail struct {
+	UserID     snowflake.ID
+	Email      string
+	VerifiedAt time.Time
+}
+
+// The purposes of an EmailToken.
+const (
+	EmailConfirm = "confirm"
+	EmailReset   = "reset"
+)
+
+// EmailToken is a single-use link mailed to a person.
+type EmailToken struct {
+	// Hash is the SHA-256 (hex) of the token in the link.
+	Hash    string
+	UserID  snowflake.ID
+	Purpose string
+	// Email is the address it was mailed to.
+	Email     string
+	ExpiresAt time.Time
+}
+
+// EmailReader reads email addresses.
+type EmailReader interface {
+	// UserEmail is an account's confirmed address, or ErrNotFound.
+	UserEmail(ctx context.Context, userID snowflake.ID) (UserEmail, error)
+	// UserByEmail finds the account with a confirmed address (ignoring
+	// case), or ErrNotFound.
+	UserByEmail(ctx context.Context, email string) (snowflake.ID, error)
+}
+
+// EmailWriter keeps email addresses and links.
+type EmailWriter interface {
+	// SetUserEmail sets an account's confirmed address; ErrConflict when
+	// another account has it.
+	SetUserEmail(ctx context.Context, e UserEmail) error
+	// CreateEmailToken stores a link's token.
+	CreateEmailToken(ctx context.Context, t EmailToken) error
+	// UseEmailToken uses up the unexpired, unused token with this hash and
+	// purpose and returns it; ErrNotFound otherwise.
+	UseEmailToken(ctx context.Context, hash, purpose string, now time.Time) (EmailToken, error)
+}

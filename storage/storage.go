@@ -56,6 +56,7 @@ type Reader interface {
 	DeviceReader
 	AdminReader
 	AccountReader
+	EmailReader
 	ReportReader
 	RegistrationTokenReader
 	RelationshipReader
@@ -92,6 +93,7 @@ type Tx interface {
 	DeviceWriter
 	AdminWriter
 	AccountWriter
+	EmailWriter
 	ReportWriter
 	RegistrationTokenWriter
 	RelationshipWriter

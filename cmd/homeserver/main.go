@@ -57,6 +57,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	fs.BoolVar(&cfg.InsecureFederation, "insecure-federation", false, "allow plain-http and private/loopback federation peers (development and tests only)")
 	fs.BoolVar(&cfg.RateLimit, "rate-limit", true, "enforce client API rate limits")
 	fs.StringVar(&cfg.Registration, "registration", "open", "who may register: open; invite (with a token from `homeserver admin registration-token create`); or closed (accounts made with `homeserver admin create-user`)")
+	fs.StringVar(&cfg.SMTPURL, "smtp-url", "", "send mail (address confirmations, password resets) through this SMTP server: smtp://[user:pass@]host:port?from=address, or smtps://; none when empty")
 	fs.BoolVar(&cfg.FederationAllowList, "federation-allowlist", false, "federate only with the servers allowed by `homeserver admin allow SERVER`")
 	fs.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	fs.BoolVar(&logJSON, "log-json", false, "log JSON lines instead of text")

@@ -58,3 +58,21 @@ CREATE TABLE reports (
 	resolution     TEXT    NOT NULL DEFAULT ''
 );
 CREATE INDEX reports_guild ON reports (guild_id, id);
+
+-- Email (--smtp-url): an account's confirmed address, and the single-use
+-- links mailed to confirm an address or reset a forgotten password (only
+-- their SHA-256 is kept).
+CREATE TABLE user_emails (
+	user_id     INTEGER PRIMARY KEY REFERENCES users (id) ON DELETE CASCADE,
+	email       TEXT    NOT NULL,
+	email_lower TEXT    NOT NULL UNIQUE,
+	verified_at INTEGER NOT NULL
+);
+CREATE TABLE email_tokens (
+	token_hash TEXT    PRIMARY KEY,
+	user_id    INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+	purpose    TEXT    NOT NULL CHECK (purpose IN ('confirm', 'reset')),
+	email      TEXT    NOT NULL,
+	expires_at INTEGER NOT NULL,
+	used_at    INTEGER NOT NULL DEFAULT 0
+);

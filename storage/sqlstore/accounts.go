@@ -243,3 +243,52 @@ func (t *tx) ResolveReport(ctx context.Context, id, by snowflake.ID, at time.Tim
 	}
 	return t.wrap("resolve report", mustAffect(res))
 }
+
+// UserEmail implements storage.Reader.
+func (r reader) UserEmail(ctx context.Context, userID snowflake.ID) (storage.UserEmail, error) {
+	e := storage.UserEmail{UserID: userID}
+	var at int64
+	err := r.q.QueryRowContext(ctx, `SELECT email, verified_at FROM user_emails WHERE user_id = $1`, int64(userID)).Scan(&e.Email, &at)
+	e.VerifiedAt = fromMS(at)
+	return e, r.wrap("user email", err)
+}
+
+// UserByEmail implements storage.Reader.
+func (r reader) UserByEmail(ctx context.Context, email string) (snowflake.ID, error) {
+	var id int64
+	err := r.q.QueryRowContext(ctx, `SELECT user_id FROM user_emails WHERE email_lower = $1`, strings.ToLower(email)).Scan(&id)
+	return snowflake.ID(id), r.wrap("user by email", err)
+}
+
+// SetUserEmail implements storage.Tx.
+func (t *tx) SetUserEmail(ctx context.Context, e storage.UserEmail) error {
+	_, err := t.q.ExecContext(ctx, `INSERT INTO user_emails (user_id, email, email_lower, verified_at) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (user_id) DO UPDATE SET email = excluded.email, email_lower = excluded.email_lower, verified_at = excluded.verified_at`,
+		int64(e.UserID), e.Email, strings.ToLower(e.Email), ms(e.VerifiedAt))
+	return t.wrap("set user email", err)
+}
+
+// CreateEmailToken implements storage.Tx.
+func (t *tx) CreateEmailToken(ctx context.Context, et storage.EmailToken) error {
+	_, err := t.q.ExecContext(ctx, `INSERT INTO email_tokens (token_hash, user_id, purpose, email, expires_at) VALUES ($1, $2, $3, $4, $5)`,
+		et.Hash, int64(et.UserID), et.Purpose, et.Email, ms(et.ExpiresAt))
+	return t.wrap("create email token", err)
+}
+
+// UseEmailToken implements storage.Tx. One UPDATE checks and uses it, so a
+// link works once however many times it is followed at once.
+func (t *tx) UseEmailToken(ctx context.Context, hash, purpose string, now time.Time) (storage.EmailToken, error) {
+	res, err := t.q.ExecContext(ctx, `UPDATE email_tokens SET used_at = $3
+		WHERE token_hash = $1 AND purpose = $2 AND used_at = 0 AND expires_at > $3`, hash, purpose, ms(now))
+	if err != nil {
+		return storage.EmailToken{}, t.wrap("use email token", err)
+	}
+	if err := mustAffect(res); err != nil {
+		return storage.EmailToken{}, t.wrap("use email token", err)
+	}
+	et := storage.EmailToken{Hash: hash, Purpose: purpose}
+	var user, exp int64
+	err = t.q.QueryRowContext(ctx, `SELECT user_id, email, expires_at FROM email_tokens WHERE token_hash = $1`, hash).Scan(&user, &et.Email, &exp)
+	et.UserID, et.ExpiresAt = snowflake.ID(user), fromMS(exp)
+	return et, t.wrap("use email token", err)
+}

@@ -255,3 +255,59 @@ func testReports(t *testing.T, s storage.Store) {
 		t.Fatalf("resolving no report: %v", err)
 	}
 }
+
+// An address belongs to one account (ignoring case); a link works once,
+// for its purpose, before it expires.
+func testEmails(t *testing.T, s storage.Store) {
+	ctx := context.Background()
+	now := time.UnixMilli(time.Now().UnixMilli())
+	a, b := newUser("mailer"), newUser("other")
+	update(t, s, func(tx storage.Tx) error {
+		if err := tx.CreateUser(ctx, a); err != nil {
+			return err
+		}
+		return tx.CreateUser(ctx, b)
+	})
+	if _, err := s.UserEmail(ctx, a.ID); !errors.Is(err, storage.ErrNotFound) {
+		t.Fatalf("no address yet: %v", err)
+	}
+	update(t, s, func(tx storage.Tx) error {
+		return tx.SetUserEmail(ctx, storage.UserEmail{UserID: a.ID, Email: "Ann@Example.org", VerifiedAt: now})
+	})
+	if id, err := s.UserByEmail(ctx, "ann@example.ORG"); err != nil || id != a.ID {
+		t.Fatalf("user by email = %v, %v", id, err)
+	}
+	if e, err := s.UserEmail(ctx, a.ID); err != nil || e.Email != "Ann@Example.org" || !e.VerifiedAt.Equal(now) {
+		t.Fatalf("user email = %+v, %v", e, err)
+	}
+	err := s.Update(ctx, func(tx storage.Tx) error {
+		return tx.SetUserEmail(ctx, storage.UserEmail{UserID: b.ID, Email: "ann@example.org", VerifiedAt: now})
+	})
+	if !errors.Is(err, storage.ErrConflict) {
+		t.Fatalf("a second account with the address: %v", err)
+	}
+	update(t, s, func(tx storage.Tx) error {
+		return tx.CreateEmailToken(ctx, storage.EmailToken{Hash: "h1", UserID: a.ID, Purpose: storage.EmailReset, Email: "x@example.org", ExpiresAt: now.Add(time.Hour)})
+	})
+	use := func(hash, purpose string, at time.Time) (storage.EmailToken, error) {
+		var et storage.EmailToken
+		err := s.Update(ctx, func(tx storage.Tx) error {
+			var err error
+			et, err = tx.UseEmailToken(ctx, hash, purpose, at)
+			return err
+		})
+		return et, err
+	}
+	if _, err := use("h1", storage.EmailConfirm, now); !errors.Is(err, storage.ErrNotFound) {
+		t.Fatalf("a reset link used to confirm: %v", err)
+	}
+	if _, err := use("h1", storage.EmailReset, now.Add(time.Hour)); !errors.Is(err, storage.ErrNotFound) {
+		t.Fatalf("an expired link: %v", err)
+	}
+	if et, err := use("h1", storage.EmailReset, now); err != nil || et.UserID != a.ID || et.Email != "x@example.org" {
+		t.Fatalf("use = %+v, %v", et, err)
+	}
+	if _, err := use("h1", storage.EmailReset, now); !errors.Is(err, storage.ErrNotFound) {
+		t.Fatalf("a link used twice: %v", err)
+	}
+}

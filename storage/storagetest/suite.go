@@ -29,6 +29,7 @@ func Run(t *testing.T, open func(t *testing.T) storage.Store) {
 		{"RecoveryCodes", testRecoveryCodes},
 		{"InstanceAdmin", testInstanceAdmin},
 		{"ClosedAccounts", testClosedAccounts},
+		{"Emails", testEmails},
 		{"Reports", testReports},
 		{"LocalGuildsAndDeletions", testLocalGuildsAndDeletions},
 		{"RegistrationTokens", testRegistrationTokens},
