@@ -145,6 +145,13 @@ func (h *Homeserver) closeAccount(ctx context.Context, userID snowflake.ID, stat
 			if err := tx.SetAdmin(ctx, userID, false, now); err != nil {
 				return err
 			}
+			// Nothing left to get back in with, and no address kept.
+			if err := tx.SetRecoveryCodes(ctx, userID, nil); err != nil {
+				return err
+			}
+			if err := tx.DeleteUserEmail(ctx, userID); err != nil {
+				return err
+			}
 		}
 		if err := tx.CloseAccount(ctx, storage.ClosedAccount{UserID: userID, State: state, ClosedAt: now}); err != nil {
 			return err
@@ -320,6 +327,11 @@ func (h *Homeserver) watchClosings(ctx context.Context) {
 		c.told[ca.UserID] = ca.ClosedAt
 		if ca.ClosedAt.After(c.since) {
 			c.since = ca.ClosedAt
+			for id, at := range c.told {
+				if at.Before(c.since) { // never read again
+					delete(c.told, id)
+				}
+			}
 		}
 		c.mu.Unlock()
 		h.sessions.RemoveIf(func(s storage.Session) bool { return s.UserID == ca.UserID })
@@ -352,6 +364,11 @@ func (h *Homeserver) watchGuildDeletions(ctx context.Context) {
 		c.guildsTold[d.GuildID] = d.DeletedAt
 		if d.DeletedAt.After(c.guildsSince) {
 			c.guildsSince = d.DeletedAt
+			for id, at := range c.guildsTold {
+				if at.Before(c.guildsSince) { // never read again
+					delete(c.guildsTold, id)
+				}
+			}
 		}
 		c.mu.Unlock()
 		head, err := h.store.LogHead(ctx, d.GuildID)

@@ -200,8 +200,15 @@ func (h *Homeserver) ResetPassword(ctx context.Context, tok, pw string, d Device
 		if err != nil {
 			return err
 		}
-		if _, err := tx.ClosedAccount(ctx, u.ID); err == nil {
-			return storage.ErrNotFound // a closed account is not opened by mail
+		if c, err := tx.ClosedAccount(ctx, u.ID); err == nil {
+			if c.State != storage.AccountDisabled {
+				return storage.ErrNotFound // a deleted account is not opened by mail
+			}
+			if err := tx.ReopenAccount(ctx, u.ID); err != nil {
+				return err
+			}
+		} else if !errors.Is(err, storage.ErrNotFound) {
+			return err
 		}
 		u.PasswordHash = hash
 		if err := tx.UpdateUser(ctx, u); err != nil {

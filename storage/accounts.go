@@ -194,4 +194,7 @@ type EmailWriter interface {
 	// UseEmailToken uses up the unexpired, unused token with this hash and
 	// purpose and returns it; ErrNotFound otherwise.
 	UseEmailToken(ctx context.Context, hash, purpose string, now time.Time) (EmailToken, error)
+	// DeleteUserEmail forgets an account's address and its unused links;
+	// an account without one is not an error.
+	DeleteUserEmail(ctx context.Context, userID snowflake.ID) error
 }

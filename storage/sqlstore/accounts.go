@@ -292,3 +292,12 @@ func (t *tx) UseEmailToken(ctx context.Context, hash, purpose string, now time.T
 	et.UserID, et.ExpiresAt = snowflake.ID(user), fromMS(exp)
 	return et, t.wrap("use email token", err)
 }
+
+// DeleteUserEmail implements storage.Tx.
+func (t *tx) DeleteUserEmail(ctx context.Context, userID snowflake.ID) error {
+	if _, err := t.q.ExecContext(ctx, `DELETE FROM email_tokens WHERE user_id = $1`, int64(userID)); err != nil {
+		return t.wrap("delete user email", err)
+	}
+	_, err := t.q.ExecContext(ctx, `DELETE FROM user_emails WHERE user_id = $1`, int64(userID))
+	return t.wrap("delete user email", err)
+}

@@ -310,4 +310,19 @@ func testEmails(t *testing.T, s storage.Store) {
 	if _, err := use("h1", storage.EmailReset, now); !errors.Is(err, storage.ErrNotFound) {
 		t.Fatalf("a link used twice: %v", err)
 	}
+	update(t, s, func(tx storage.Tx) error {
+		if err := tx.CreateEmailToken(ctx, storage.EmailToken{Hash: "h2", UserID: a.ID, Purpose: storage.EmailReset, Email: "x@example.org", ExpiresAt: now.Add(time.Hour)}); err != nil {
+			return err
+		}
+		if err := tx.DeleteUserEmail(ctx, a.ID); err != nil {
+			return err
+		}
+		return tx.DeleteUserEmail(ctx, b.ID)
+	})
+	if _, err := s.UserByEmail(ctx, "ann@example.org"); !errors.Is(err, storage.ErrNotFound) {
+		t.Fatalf("the address after deleting it: %v", err)
+	}
+	if _, err := use("h2", storage.EmailReset, now); !errors.Is(err, storage.ErrNotFound) {
+		t.Fatalf("a link of a deleted address: %v", err)
+	}
 }
