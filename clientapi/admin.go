@@ -16,6 +16,7 @@ func (a *API) routesAdmin(r *gin.RouterGroup) {
 	r.DELETE("/admin/federation-rules/:server", a.auth, a.deleteFederationRule)
 	r.PUT("/admin/users/:user/badges/:badge", a.auth, a.setBadge(true))
 	r.DELETE("/admin/users/:user/badges/:badge", a.auth, a.setBadge(false))
+	a.routesRegistrationTokens(r)
 }
 
 // setBadge grants (PUT) or revokes (DELETE) one of this homeserver's

@@ -22,12 +22,13 @@ func (a *API) register(c *gin.Context) {
 	}
 	username := f.String("username", true)
 	password := f.String("password", true)
+	regToken := f.String("token", false)
 	if err := f.Err(); err != nil {
 		a.fail(c, err)
 		return
 	}
 	tok, _, err := a.hs.Register(c.Request.Context(), homeserver.Registration{
-		Username: username.Value, Password: password.Value, Device: deviceOf(c),
+		Username: username.Value, Password: password.Value, Device: deviceOf(c), Token: regToken.Value,
 	})
 	if err != nil {
 		a.fail(c, err)

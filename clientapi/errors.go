@@ -112,6 +112,12 @@ func statusFor(err error) (int, apiError) {
 		return http.StatusBadRequest, apiError{Code: 30013, Message: "Maximum number of guild channels reached (500)"}
 	case errors.Is(err, homeserver.ErrRegistrationClosed):
 		return http.StatusForbidden, apiError{Code: 0, Message: "Registration is closed on this homeserver; ask its operator for an account."}
+	case errors.Is(err, homeserver.ErrEmailDisabled):
+		return http.StatusBadRequest, apiError{Code: 0, Message: "This homeserver sends no mail."}
+	case errors.Is(err, homeserver.ErrExportRunning):
+		return http.StatusTooManyRequests, apiError{Code: 0, Message: "An export of this account is already being written; wait for it to finish."}
+	case errors.Is(err, homeserver.ErrOwnsGuilds):
+		return http.StatusBadRequest, apiError{Code: 40011, Message: "You must transfer ownership of any owned guilds before deleting your account"}
 	case errors.Is(err, homeserver.ErrOwnerCannotLeave):
 		return http.StatusBadRequest, apiError{Code: 0, Message: "The owner cannot leave the guild; transfer ownership or delete it."}
 	case errors.Is(err, homeserver.ErrUnknownMessage):

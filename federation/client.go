@@ -33,6 +33,9 @@ const (
 	// RelationshipPath takes relationship acts between users of two
 	// servers (spec/federation.md §15).
 	RelationshipPath = "/_hearth/federation/v1/relationships"
+	// UserDeletedPath takes the notice that a user of the signer was
+	// deleted (spec/federation.md §18).
+	UserDeletedPath = "/_hearth/federation/v1/user-deleted"
 )
 
 // Bounds on what a peer may send back: a join's snapshot carries up to
@@ -266,4 +269,10 @@ func (c *Client) Relationship(ctx context.Context, server string, act wire.Relat
 	var res wire.RelationshipResult
 	err := c.do(ctx, http.MethodPost, server, RelationshipPath, act, &res, 1<<10)
 	return res, err
+}
+
+// UserDeleted implements homeserver.Remote.
+func (c *Client) UserDeleted(ctx context.Context, server string, n wire.UserDeleted) error {
+	var res struct{}
+	return c.do(ctx, http.MethodPost, server, UserDeletedPath, n, &res, 1<<10)
 }

@@ -31,6 +31,7 @@ type Domain interface {
 	PeerHistory(ctx context.Context, peer, channel, before string, limit int) (json.RawMessage, error)
 	PeerInvite(ctx context.Context, code string) (json.RawMessage, error)
 	PeerRelationship(ctx context.Context, peer string, act wire.RelationshipAct) (wire.RelationshipResult, error)
+	PeerUserDeleted(ctx context.Context, peer string, n wire.UserDeleted) error
 }
 
 // Serve wires the handlers: hs answers them; joined is told after a peer's
@@ -273,4 +274,19 @@ func (in *Inbound) ServeRelationship(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, res)
+}
+
+// ServeUserDeleted answers UserDeletedPath: a user of the signer was
+// deleted, and its profile here is anonymised.
+func (in *Inbound) ServeUserDeleted(w http.ResponseWriter, r *http.Request) {
+	var n wire.UserDeleted
+	peer, ok := in.accept(w, r, &n)
+	if !ok {
+		return
+	}
+	if err := in.hs.PeerUserDeleted(r.Context(), peer, n); err != nil {
+		in.fail(w, r, peer, err)
+		return
+	}
+	writeJSON(w, struct{}{})
 }

@@ -29,6 +29,9 @@ type Registration struct {
 	// Device is where the person signs up from, shown in their own list
 	// of sessions.
 	Device Device
+	// Token is a registration token, needed when registration is by
+	// invitation (RegistrationInvite) and ignored otherwise.
+	Token string
 }
 
 // Register creates a local account and signs it in, returning its token.
@@ -36,6 +39,11 @@ type Registration struct {
 func (h *Homeserver) Register(ctx context.Context, r Registration) (string, User, error) {
 	if h.cfg.Registration == RegistrationClosed {
 		return "", User{}, ErrRegistrationClosed
+	}
+	if h.cfg.Registration != RegistrationInvite {
+		r.Token = ""
+	} else if r.Token == "" {
+		return "", User{}, Invalid("token", "BASE_TYPE_REQUIRED", "Registration on this homeserver is by invitation: a registration token is required.")
 	}
 	u, tok, err := h.createAccount(ctx, r, true)
 	return tok, u, err
@@ -79,6 +87,15 @@ func (h *Homeserver) createAccount(ctx context.Context, r Registration, signIn b
 		if err := tx.CreateUser(ctx, u); err != nil {
 			return err
 		}
+		if r.Token != "" {
+			// Counted in the account's own transaction: a registration
+			// refused for its name gives the use back.
+			if err := tx.UseRegistrationToken(ctx, tokenHash(r.Token), now); errors.Is(err, storage.ErrNotFound) {
+				return ErrInvalidRegistrationToken
+			} else if err != nil {
+				return err
+			}
+		}
 		if first = n == 0; first {
 			if err := tx.SetAdmin(ctx, u.ID, true, now); err != nil {
 				return err
@@ -91,6 +108,9 @@ func (h *Homeserver) createAccount(ctx context.Context, r Registration, signIn b
 	})
 	if errors.Is(err, storage.ErrConflict) {
 		return User{}, "", errUsernameTaken("username")
+	}
+	if errors.Is(err, ErrInvalidRegistrationToken) {
+		return User{}, "", err
 	}
 	if err != nil {
 		return User{}, "", storeErr("register", err)
@@ -135,7 +155,26 @@ func (h *Homeserver) Login(ctx context.Context, login, pw string, d Device) (str
 	}
 	now := h.now()
 	s := h.newSession(u.ID, d, now)
-	if err := h.update(ctx, func(tx storage.Tx, _ *events) error { return tx.CreateSession(ctx, s) }); err != nil {
+	err = h.update(ctx, func(tx storage.Tx, _ *events) error {
+		// Signing in opens an account its owner disabled; a deleted or
+		// deactivated one has no password left to sign in with.
+		c, err := tx.ClosedAccount(ctx, u.ID)
+		if err == nil && c.State != storage.AccountDisabled {
+			return ErrInvalidLogin
+		}
+		if err == nil {
+			if err := tx.ReopenAccount(ctx, u.ID); err != nil {
+				return err
+			}
+		} else if !errors.Is(err, storage.ErrNotFound) {
+			return err
+		}
+		return tx.CreateSession(ctx, s)
+	})
+	if errors.Is(err, ErrInvalidLogin) {
+		return "", User{}, err
+	}
+	if err != nil {
 		return "", User{}, storeErr("login", err)
 	}
 	tok, err := h.token(u.ID, s.ID, now)
@@ -232,6 +271,9 @@ const SessionsRevoked = "HEARTH_SESSIONS_REVOKED"
 type RevokedSessions struct {
 	UserID   snowflake.ID   `json:"user_id"`
 	Sessions []snowflake.ID `json:"sessions"`
+	// All ends every session of the user: its account was closed by
+	// another process, which alone knew the sessions' IDs.
+	All bool `json:"all,omitempty"`
 }
 
 // sessionsEnded tells live connections that their tokens no longer count.
@@ -240,6 +282,16 @@ func (h *Homeserver) sessionsEnded(userID snowflake.ID, ids []snowflake.ID) {
 		return
 	}
 	b, err := json.Marshal(RevokedSessions{UserID: userID, Sessions: ids})
+	if err != nil {
+		return
+	}
+	h.bus.Publish(storage.Event{Type: SessionsRevoked, Payload: b, CreatedAt: h.now()})
+}
+
+// sessionsEndedAll tells live connections that none of a user's tokens
+// count any more.
+func (h *Homeserver) sessionsEndedAll(userID snowflake.ID) {
+	b, err := json.Marshal(RevokedSessions{UserID: userID, All: true})
 	if err != nil {
 		return
 	}

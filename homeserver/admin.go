@@ -26,6 +26,9 @@ var ErrRegistrationClosed = errors.New("registration is closed on this homeserve
 const (
 	// RegistrationOpen lets anyone register.
 	RegistrationOpen = "open"
+	// RegistrationInvite takes registrations with a registration token
+	// an administrator made.
+	RegistrationInvite = "invite"
 	// RegistrationClosed takes no registrations: accounts are made by the
 	// operator (`homeserver admin create-user`).
 	RegistrationClosed = "closed"

@@ -49,6 +49,9 @@ type Remote interface {
 	// Relationship tells server of a relationship act of one of this
 	// server's users towards one of its users.
 	Relationship(ctx context.Context, server string, act wire.RelationshipAct) (wire.RelationshipResult, error)
+	// UserDeleted tells server that one of this server's users was
+	// deleted.
+	UserDeleted(ctx context.Context, server string, n wire.UserDeleted) error
 }
 
 // SetRemote connects the domain to other homeservers. Without it every
@@ -86,7 +89,7 @@ var errorCodes = map[string]error{
 	"MAX_GUILDS": ErrMaxGuilds, "OWNER_CANNOT_LEAVE": ErrOwnerCannotLeave, "MAX_PINS": ErrMaxPins,
 	"EMPTY_MESSAGE": ErrEmptyMessage, "NOT_AUTHOR": ErrNotAuthor, "TOO_LARGE": ErrTooLarge,
 	"THREAD_ARCHIVED": ErrThreadArchived, "THREAD_LOCKED": ErrThreadLocked, "FORBIDDEN": ErrForbidden,
-	"GAP": ErrGap, "REMOTE_GUILD": ErrRemoteGuild,
+	"GAP": ErrGap, "REMOTE_GUILD": ErrRemoteGuild, "OWNS_GUILDS": ErrOwnsGuilds,
 	"FRIEND_SELF": ErrFriendSelf, "FRIEND_BOT": ErrFriendBot, "FRIEND_REQUEST_REFUSED": ErrFriendRequestRefused,
 	"ALREADY_FRIENDS": ErrAlreadyFriends, "BOTS_FORBIDDEN": ErrBotsForbidden,
 }

@@ -66,6 +66,9 @@ func (r *fuzzRemote) FetchUpload(context.Context, string, string, int64) (io.Rea
 func (r *fuzzRemote) Relationship(context.Context, string, wire.RelationshipAct) (wire.RelationshipResult, error) {
 	return wire.RelationshipResult{}, errFuzzOffline
 }
+func (r *fuzzRemote) UserDeleted(context.Context, string, wire.UserDeleted) error {
+	return errFuzzOffline
+}
 func (r *fuzzRemote) History(context.Context, string, string, string, int) (json.RawMessage, error) {
 	return r.history, nil
 }

@@ -38,6 +38,9 @@ type Config struct {
 	TokenTTL time.Duration
 	// Password is the argon2id cost; zero means password.Default.
 	Password password.Params
+	// Mailer sends mail (address confirmations, password resets); nil
+	// sends none, and the email routes are refused.
+	Mailer Mailer
 	// PublicURL is the base URL of this server, for attachment URLs.
 	PublicURL string
 	// MaxMessageLength bounds message content in characters; zero means
@@ -45,8 +48,8 @@ type Config struct {
 	MaxMessageLength int
 	// MaxUploadSize bounds one attachment in bytes; zero means 25 MiB.
 	MaxUploadSize int64
-	// Registration is RegistrationOpen (the default, when empty) or
-	// RegistrationClosed.
+	// Registration is RegistrationOpen (the default, when empty),
+	// RegistrationInvite or RegistrationClosed.
 	Registration string
 	// FederationAllowList federates only with the servers an
 	// administrator allows, instead of with every server not blocked.
@@ -63,6 +66,16 @@ type Homeserver struct {
 	bus      *bus.Bus
 	log      *slog.Logger
 	sessions *ttlLRU[snowflake.ID, storage.Session]
+	// closings: the account closings the gateway has been told of.
+	closings closings
+	// exports: the accounts whose export is being written, and the
+	// limit on exports per account.
+	exports      exports
+	exportLimits *windowLimiter
+	// reportLimits bounds each user's reports.
+	reportLimits *windowLimiter
+	// mailLimits bounds the mail each account causes.
+	mailLimits *windowLimiter
 	// writer batches concurrent writes to one log (see batch.go).
 	writer logWriter
 	// cache and hot serve the reads of the hot paths (see cache.go).
@@ -127,9 +140,9 @@ func New(cfg Config) (*Homeserver, error) {
 	switch cfg.Registration {
 	case "":
 		cfg.Registration = RegistrationOpen
-	case RegistrationOpen, RegistrationClosed:
+	case RegistrationOpen, RegistrationInvite, RegistrationClosed:
 	default:
-		return nil, fmt.Errorf("homeserver: registration %q is neither %q nor %q", cfg.Registration, RegistrationOpen, RegistrationClosed)
+		return nil, fmt.Errorf("homeserver: registration %q is none of %q, %q, %q", cfg.Registration, RegistrationOpen, RegistrationInvite, RegistrationClosed)
 	}
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
@@ -156,6 +169,9 @@ func New(cfg Config) (*Homeserver, error) {
 		interactions:  newInteractionWatch(),
 		friendLimits:  newWindowLimiter(friendRequestLimit, friendRequestWindow, relationshipLimitKeys),
 		peerRelLimits: newWindowLimiter(peerRelationshipLimit, peerRelationshipWin, relationshipLimitKeys),
+		exportLimits:  newWindowLimiter(exportLimit, exportWindow, 10_000),
+		reportLimits:  newWindowLimiter(reportLimit, reportWindow, 10_000),
+		mailLimits:    newWindowLimiter(mailLimit, mailWindow, 10_000),
 	}, nil
 }
 

@@ -3,9 +3,7 @@ package homeserver
 import (
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -387,11 +385,6 @@ func (h *Homeserver) CreateInteraction(ctx context.Context, p Principal, in Inte
 	}
 	h.tellUser(app.ID, dispatchInteractionCreate, payload)
 	return nil
-}
-
-func tokenHash(token string) string {
-	sum := sha256.Sum256([]byte(token))
-	return hex.EncodeToString(sum[:])
 }
 
 // interactionPayload is the interaction as the application receives it.

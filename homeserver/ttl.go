@@ -39,3 +39,12 @@ func (t *ttlLRU[K, V]) Add(k K, v V) { t.c.Add(k, ttlEntry[V]{v: v, expires: tim
 
 // Remove drops k.
 func (t *ttlLRU[K, V]) Remove(k K) { t.c.Remove(k) }
+
+// RemoveIf drops every entry whose value drop matches.
+func (t *ttlLRU[K, V]) RemoveIf(drop func(V) bool) {
+	for _, k := range t.c.Keys() {
+		if e, ok := t.c.Peek(k); ok && drop(e.v) {
+			t.c.Remove(k)
+		}
+	}
+}

@@ -83,7 +83,7 @@ func validateUsername(v *ValidationError, field, name string) {
 		v.Add(field, "USERNAME_INVALID_CHARACTERS", "Username cannot start or end with a period or contain two periods in a row.")
 		return
 	}
-	if reservedNames[strings.ToLower(name)] {
+	if reservedNames[strings.ToLower(name)] || strings.HasPrefix(strings.ToLower(name), deletedPrefix) {
 		v.Add(field, "USERNAME_INVALID_CONTAINS", "Username is reserved.")
 	}
 }

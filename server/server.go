@@ -30,6 +30,7 @@ import (
 	"hearth/homeserver/globalid"
 	"hearth/homeserver/media"
 	"hearth/homeserver/password"
+	"hearth/mail"
 	"hearth/metrics"
 	"hearth/snowflake"
 	"hearth/storage"
@@ -78,8 +79,13 @@ type Config struct {
 	// FederationLimits bound inbound federation requests (in flight, per
 	// peer, body read time); zero fields mean federation.DefaultLimits.
 	FederationLimits federation.Limits
-	// Registration is "open" (the default, when empty) or "closed".
+	// Registration is "open" (the default, when empty), "invite" or
+	// "closed".
 	Registration string
+	// SMTPURL names the SMTP server mail goes through
+	// (smtp://[user:pass@]host:port?from=address, or smtps://); empty
+	// sends no mail.
+	SMTPURL string
 	// FederationAllowList federates only with the servers an
 	// administrator allows.
 	FederationAllowList bool
@@ -166,6 +172,14 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	if err != nil {
 		return nil, err
 	}
+	var mailer homeserver.Mailer
+	if cfg.SMTPURL != "" {
+		m, err := mail.Parse(cfg.SMTPURL)
+		if err != nil {
+			return nil, fmt.Errorf("--smtp-url: %w", err)
+		}
+		mailer = m
+	}
 	hs, err := homeserver.New(homeserver.Config{
 		ServerName: cfg.ServerName,
 		Store:      store,
@@ -182,6 +196,7 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 		MaxUploadSize:       cfg.MaxUploadSize,
 		Registration:        cfg.Registration,
 		FederationAllowList: cfg.FederationAllowList,
+		Mailer:              mailer,
 	})
 	if err != nil {
 		return nil, err
@@ -260,6 +275,7 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	fed("GET "+federation.HistoryPath, federation.HistoryPath, inbound.ServeHistory)
 	fed("GET "+federation.InvitePath, federation.InvitePath, inbound.ServeInvite)
 	fed("POST "+federation.RelationshipPath, federation.RelationshipPath, inbound.ServeRelationship)
+	fed("POST "+federation.UserDeletedPath, federation.UserDeletedPath, inbound.ServeUserDeleted)
 	fed("PUT "+federation.SendPath+"{txn}", federation.SendPath+"{txn}", inbound.ServeSend)
 	route("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
 	route("/healthz", http.HandlerFunc(healthz))
@@ -394,6 +410,10 @@ func (s *Server) Serve(ctx context.Context) error {
 	// The scaled-image sweep lives as long as maintenance and stops with it.
 	sweepDone := make(chan struct{})
 	go func() { defer close(sweepDone); s.sweepScaled(mCtx, 10*time.Minute) }()
+	// The closed-account watch too: it closes the connections of accounts
+	// the operator closed from the command line.
+	watchDone := make(chan struct{})
+	go func() { defer close(watchDone); s.hs.RunClosedAccountWatch(mCtx, 2*time.Second) }()
 	var serveErr error
 	select {
 	case serveErr = <-errc:
@@ -402,6 +422,7 @@ func (s *Server) Serve(ctx context.Context) error {
 		stopMaintenance()
 		<-mDone
 		<-sweepDone
+		<-watchDone
 		stopSender()
 		<-fedDone
 	case <-ctx.Done():
@@ -423,6 +444,7 @@ func (s *Server) Serve(ctx context.Context) error {
 		stopMaintenance()
 		<-mDone
 		<-sweepDone
+		<-watchDone
 		stopSender()
 		<-fedDone
 		stopGateway()

@@ -57,6 +57,10 @@ type Reader interface {
 	InteractionReader
 	DeviceReader
 	AdminReader
+	AccountReader
+	EmailReader
+	ReportReader
+	RegistrationTokenReader
 	RelationshipReader
 	ProfileReader
 	ReadStateReader
@@ -93,6 +97,10 @@ type Tx interface {
 	InteractionWriter
 	DeviceWriter
 	AdminWriter
+	AccountWriter
+	EmailWriter
+	ReportWriter
+	RegistrationTokenWriter
 	RelationshipWriter
 	ProfileWriter
 	ReadStateWriter

@@ -442,7 +442,7 @@ func (g *Gateway) revoke(ev storage.Event) {
 	g.mu.Lock()
 	var gone []*session
 	for s := range g.byUser[r.UserID] {
-		if ended[s.user.Session] {
+		if r.All || ended[s.user.Session] {
 			gone = append(gone, s)
 			delete(g.sessions, s.id)
 		}

@@ -34,7 +34,7 @@ commands:
                          take it away; BADGE is one of staff, partner,
                          instance-admin, contributor, bug-hunter,
                          early-adopter, bridged
-`
+` + accountsUsage
 
 // admin runs one operator command against the homeserver cfg names.
 func admin(ctx context.Context, cfg server.Config, args []string, getenv func(string) string, stdin io.Reader, stdout io.Writer) error {
@@ -42,6 +42,14 @@ func admin(ctx context.Context, cfg server.Config, args []string, getenv func(st
 		return errors.New(adminUsage)
 	}
 	cmd, rest := args[0], args[1:]
+	if accountCommands[cmd] {
+		adm, done, err := server.Admin(ctx, cfg)
+		if err != nil {
+			return err
+		}
+		defer done()
+		return accountCommand(ctx, adm, cmd, rest, stdout)
+	}
 	want := 1
 	switch cmd {
 	case "rules":

@@ -362,3 +362,10 @@ type RelationshipAct struct {
 type RelationshipResult struct {
 	Friends bool `json:"friends"`
 }
+
+// UserDeleted tells the servers that know a user that its homeserver (the
+// signer) deleted or deactivated it.
+type UserDeleted struct {
+	// User is the global ID of a user of the signer.
+	User string `json:"user"`
+}

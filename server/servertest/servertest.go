@@ -72,6 +72,8 @@ type Options struct {
 	// Registration and FederationAllowList are the server's.
 	Registration        string
 	FederationAllowList bool
+	// SMTPURL is the server's: where its mail goes.
+	SMTPURL string
 }
 
 // Server is a running test homeserver.
@@ -120,6 +122,7 @@ func Start(t testing.TB, o Options) *Server {
 		FederationLimits:    o.FederationLimits,
 		Registration:        o.Registration,
 		FederationAllowList: o.FederationAllowList,
+		SMTPURL:             o.SMTPURL,
 	})
 	if err != nil {
 		t.Fatalf("start homeserver: %v", err)

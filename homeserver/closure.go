@@ -1,0 +1,385 @@
+package homeserver
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"hearth/homeserver/globalid"
+	"hearth/homeserver/wire"
+	"hearth/snowflake"
+	"hearth/storage"
+)
+
+// Closing accounts (spec/client-api.md, "Closing an account"): deleted by
+// their owner, deactivated by the operator, or disabled by their owner. A
+// deleted or deactivated account keeps its row, so that its messages keep
+// an author, but the row is anonymised as Discord shows a deleted user and
+// its name is freed; its sessions end at once everywhere.
+
+// DeletedGlobalName is the display name of a deleted account, as Discord's.
+const DeletedGlobalName = "Deleted User"
+
+// deletedPrefix starts the username of a deleted account, as Discord's
+// deleted_user_<hex>; no one may register a name that starts with it.
+const deletedPrefix = "deleted_user_"
+
+// ErrOwnsGuilds: an account that owns guilds cannot be deleted; the guilds
+// must be transferred or deleted first.
+var ErrOwnsGuilds = errors.New("the account owns guilds: transfer or delete them first")
+
+// noticeTimeout bounds telling one server of a deletion.
+const noticeTimeout = 10 * time.Second
+
+// anonymised is u as a deleted account shows it: no name, picture, bio or
+// password; a fresh deleted_user_ name frees the old one.
+func anonymised(u storage.User) storage.User {
+	b := make([]byte, 6)
+	_, _ = rand.Read(b) // crypto/rand does not fail on supported platforms
+	u.Username = deletedPrefix + hex.EncodeToString(b)
+	u.GlobalName, u.Avatar, u.Bio, u.AccentColor, u.PasswordHash, u.Flags = DeletedGlobalName, "", "", nil, "", 0
+	return u
+}
+
+// ownPassword checks the password of the caller's own account; a bot
+// has none and may not close itself this way.
+func (h *Homeserver) ownPassword(ctx context.Context, u storage.User, pw string) error {
+	if u.Bot {
+		return fmt.Errorf("bot %d: %w", u.ID, ErrBotsForbidden)
+	}
+	return h.checkPassword(ctx, u, pw)
+}
+
+// DeleteAccount deletes the caller's account (Discord's POST
+// /users/@me/delete): the password must match and the caller may own no
+// guild. The account leaves its guilds, is anonymised, its sessions end,
+// and the servers that know it are told.
+func (h *Homeserver) DeleteAccount(ctx context.Context, p Principal, pw string) error {
+	u, err := h.store.UserByID(ctx, p.User.ID)
+	if err != nil {
+		return storeErr("delete account", err)
+	}
+	if err := h.ownPassword(ctx, u, pw); err != nil {
+		return err
+	}
+	gs, err := h.store.UserGuilds(ctx, u.ID)
+	if err != nil {
+		return storeErr("delete account", err)
+	}
+	for _, g := range gs {
+		if g.OwnerID == u.ID {
+			return fmt.Errorf("delete account %d: guild %d: %w", u.ID, g.ID, ErrOwnsGuilds)
+		}
+	}
+	for _, g := range gs {
+		// A guild whose origin cannot be reached keeps the member, shown
+		// as the deleted user it now is.
+		if err := h.LeaveGuild(ctx, p, g.ID); err != nil {
+			h.log.Warn("deleted account not taken out of a guild", "user_id", u.ID, "guild_id", g.ID, "err", err)
+		}
+	}
+	if err := h.closeAccount(ctx, u.ID, storage.AccountDeleted); err != nil {
+		return err
+	}
+	h.tellDeleted(ctx, u.ID)
+	return nil
+}
+
+// DisableAccount disables the caller's account (Discord's POST
+// /users/@me/disable): its sessions end and it stays as it is; signing in
+// again opens it.
+func (h *Homeserver) DisableAccount(ctx context.Context, p Principal, pw string) error {
+	u, err := h.store.UserByID(ctx, p.User.ID)
+	if err != nil {
+		return storeErr("disable account", err)
+	}
+	if err := h.ownPassword(ctx, u, pw); err != nil {
+		return err
+	}
+	return h.closeAccount(ctx, u.ID, storage.AccountDisabled)
+}
+
+// Deactivate closes a local account for the operator: it is anonymised as
+// a deleted account, signed out everywhere, and cannot sign in again. Its
+// messages, memberships and owned guilds stay. The servers that know it
+// are told when the domain can reach them (not from the command line,
+// which works on the database alone).
+func (a *Admin) Deactivate(ctx context.Context, username string) error {
+	u, err := a.localUser(ctx, username)
+	if err != nil {
+		return err
+	}
+	if err := a.h.closeAccount(ctx, u.ID, storage.AccountDeactivated); err != nil {
+		return err
+	}
+	a.h.log.Info("account deactivated", "user_id", u.ID, "by", a.by)
+	if a.h.remote != nil {
+		a.h.tellDeleted(ctx, u.ID)
+	}
+	return nil
+}
+
+// closeAccount records a closing, anonymises the account unless it is only
+// disabled, and ends its sessions: live connections close with 4004.
+func (h *Homeserver) closeAccount(ctx context.Context, userID snowflake.ID, state string) error {
+	now := h.now()
+	var ended []snowflake.ID
+	err := h.store.Update(ctx, func(tx storage.Tx) error {
+		if err := tx.LockUser(ctx, userID); err != nil {
+			return err
+		}
+		u, err := tx.UserByID(ctx, userID)
+		if err != nil {
+			return err
+		}
+		if state != storage.AccountDisabled {
+			if err := tx.UpdateUser(ctx, anonymised(u)); err != nil {
+				return err
+			}
+			if err := tx.SetAdmin(ctx, userID, false, now); err != nil {
+				return err
+			}
+			// Nothing left to get back in with, and no address kept.
+			if err := tx.SetRecoveryCodes(ctx, userID, nil); err != nil {
+				return err
+			}
+			if err := tx.DeleteUserEmail(ctx, userID); err != nil {
+				return err
+			}
+		}
+		if err := tx.CloseAccount(ctx, storage.ClosedAccount{UserID: userID, State: state, ClosedAt: now}); err != nil {
+			return err
+		}
+		if ended, err = tx.DeleteUserSessions(ctx, userID, 0); err != nil {
+			return err
+		}
+		return tx.DeleteLinkCodes(ctx, userID)
+	})
+	if err != nil {
+		return storeErr("close account", err)
+	}
+	h.closings.seen(userID, now)
+	h.cache.userChanged(userID)
+	h.forgetSessions(userID, ended)
+	h.log.Info("account closed", "user_id", userID, "state", state, "sessions_ended", len(ended))
+	return nil
+}
+
+// tellDeleted tells every server that may know a deleted user, each within
+// noticeTimeout and all at once. A server that cannot be reached keeps
+// showing the old profile; it is logged, not retried (spec/federation.md
+// §18).
+func (h *Homeserver) tellDeleted(ctx context.Context, userID snowflake.ID) {
+	if h.remote == nil {
+		return
+	}
+	servers, err := h.store.KnownServers(ctx)
+	if err != nil {
+		h.log.Warn("servers not told of a deleted user", "user_id", userID, "err", err)
+		return
+	}
+	n := wire.UserDeleted{User: userID.String() + "@" + h.cfg.ServerName}
+	var wg sync.WaitGroup
+	for _, s := range servers {
+		if !h.PeerAllowed(ctx, s) {
+			continue
+		}
+		wg.Add(1)
+		go func() { // owned by tellDeleted, which waits for it
+			defer wg.Done()
+			ctx, cancel := context.WithTimeout(ctx, noticeTimeout)
+			defer cancel()
+			if err := h.remote.UserDeleted(ctx, s, n); err != nil {
+				h.log.Warn("server not told of a deleted user", "server", s, "user_id", userID, "err", err)
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// PeerUserDeleted anonymises, here, a user of peer that peer deleted. A
+// peer may name only its own users: the receiver's and a third server's
+// are refused, and a user never seen here is nothing to do.
+func (h *Homeserver) PeerUserDeleted(ctx context.Context, peer string, n wire.UserDeleted) error {
+	raw, origin, ok := globalid.Parse(n.User)
+	if !ok {
+		return Invalid("user", "BASE_TYPE_INVALID", "Not a global ID.")
+	}
+	if origin != peer {
+		return fmt.Errorf("%s deletes %q, not its user: %w", peer, n.User, ErrForbidden)
+	}
+	if _, err := strconv.ParseUint(raw, 10, 64); err != nil {
+		return Invalid("user", "BASE_TYPE_INVALID", "Not a global ID.")
+	}
+	found, err := h.store.FederatedIDs(ctx, []storage.GlobalID{{Origin: peer, OriginID: raw}})
+	if err != nil {
+		return storeErr("peer user deleted", err)
+	}
+	m, ok := found[storage.GlobalID{Origin: peer, OriginID: raw}]
+	if !ok {
+		return nil
+	}
+	err = h.store.Update(ctx, func(tx storage.Tx) error {
+		u, err := tx.UserByID(ctx, m.Local)
+		if err != nil {
+			return err
+		}
+		// The mapping must land on the peer's own row: one aliased onto
+		// a user of this server or of a third one changes nothing.
+		if u.Origin != peer || u.OriginID != raw {
+			return fmt.Errorf("%s deletes %q, which is not its user here: %w", peer, n.User, ErrForbidden)
+		}
+		if strings.HasPrefix(u.Username, deletedPrefix) && u.GlobalName == DeletedGlobalName {
+			return nil
+		}
+		return tx.UpdateUser(ctx, anonymised(u))
+	})
+	if err != nil {
+		return domainErr("peer user deleted", err)
+	}
+	h.cache.userChanged(m.Local)
+	h.log.Info("a peer's user was deleted", "peer", peer, "user_id", m.Local)
+	return nil
+}
+
+// closings is what the closed-account watch has told the gateway of, so
+// that it tells each closing once.
+type closings struct {
+	mu    sync.Mutex
+	since time.Time
+	told  map[snowflake.ID]time.Time
+	// guildsSince and guildsTold are the same for the guilds the
+	// operator deleted.
+	guildsSince time.Time
+	guildsTold  map[snowflake.ID]time.Time
+}
+
+// seenGuild records a guild deletion told already.
+func (c *closings) seenGuild(id snowflake.ID, at time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.guildsTold == nil {
+		c.guildsTold = map[snowflake.ID]time.Time{}
+	}
+	c.guildsTold[id] = at
+}
+
+// seen records a closing told already (by the process that made it).
+func (c *closings) seen(id snowflake.ID, at time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.told == nil {
+		c.told = map[snowflake.ID]time.Time{}
+	}
+	c.told[id] = at
+}
+
+// RunClosedAccountWatch finds, every period, the accounts closed by another
+// process (the operator's command line) and ends their live sessions
+// here: their connections close with 4004 and their cached sessions are
+// dropped. It also finds the guilds the operator deleted and hands their
+// GUILD_DELETE to the bus, for the gateway and federation delivery. It
+// returns when ctx ends.
+func (h *Homeserver) RunClosedAccountWatch(ctx context.Context, every time.Duration) {
+	h.closings.mu.Lock()
+	h.closings.since = h.now()
+	h.closings.guildsSince = h.closings.since
+	h.closings.mu.Unlock()
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			h.watchClosings(ctx)
+			h.watchGuildDeletions(ctx)
+		}
+	}
+}
+
+func (h *Homeserver) watchClosings(ctx context.Context) {
+	c := &h.closings
+	c.mu.Lock()
+	since := c.since
+	c.mu.Unlock()
+	cs, err := h.store.ClosedSince(ctx, since, 1000)
+	if err != nil {
+		h.log.Warn("closed accounts not read", "err", err)
+		return
+	}
+	for _, ca := range cs {
+		c.mu.Lock()
+		at, told := c.told[ca.UserID]
+		if told && at.Equal(ca.ClosedAt) {
+			c.mu.Unlock()
+			continue
+		}
+		if c.told == nil {
+			c.told = map[snowflake.ID]time.Time{}
+		}
+		c.told[ca.UserID] = ca.ClosedAt
+		if ca.ClosedAt.After(c.since) {
+			c.since = ca.ClosedAt
+			for id, at := range c.told {
+				if at.Before(c.since) { // never read again
+					delete(c.told, id)
+				}
+			}
+		}
+		c.mu.Unlock()
+		h.sessions.RemoveIf(func(s storage.Session) bool { return s.UserID == ca.UserID })
+		h.cache.userChanged(ca.UserID)
+		h.sessionsEndedAll(ca.UserID)
+		h.log.Info("account closed elsewhere; its connections end", "user_id", ca.UserID, "state", ca.State)
+	}
+}
+
+func (h *Homeserver) watchGuildDeletions(ctx context.Context) {
+	c := &h.closings
+	c.mu.Lock()
+	since := c.guildsSince
+	c.mu.Unlock()
+	ds, err := h.store.GuildDeletionsSince(ctx, since, 1000)
+	if err != nil {
+		h.log.Warn("guild deletions not read", "err", err)
+		return
+	}
+	for _, d := range ds {
+		c.mu.Lock()
+		at, told := c.guildsTold[d.GuildID]
+		if told && at.Equal(d.DeletedAt) {
+			c.mu.Unlock()
+			continue
+		}
+		if c.guildsTold == nil {
+			c.guildsTold = map[snowflake.ID]time.Time{}
+		}
+		c.guildsTold[d.GuildID] = d.DeletedAt
+		if d.DeletedAt.After(c.guildsSince) {
+			c.guildsSince = d.DeletedAt
+			for id, at := range c.guildsTold {
+				if at.Before(c.guildsSince) { // never read again
+					delete(c.guildsTold, id)
+				}
+			}
+		}
+		c.mu.Unlock()
+		head, err := h.store.LogHead(ctx, d.GuildID)
+		if err != nil || head == 0 {
+			continue
+		}
+		evs, err := h.store.Events(ctx, d.GuildID, head-1, 1)
+		if err != nil || len(evs) != 1 || evs[0].Type != "GUILD_DELETE" {
+			continue
+		}
+		h.bus.Publish(evs[0])
+		h.log.Info("guild deleted elsewhere; told", "guild_id", d.GuildID)
+	}
+}
