@@ -426,3 +426,41 @@ func TestLimitsCannotBeDodged(t *testing.T) {
 		t.Fatal("file routes are not rate limited")
 	}
 }
+
+// TestFirstAccountsAtOnce: registrations racing on a fresh homeserver make
+// exactly one instance administrator, on PostgreSQL too, where two
+// transactions could otherwise both count no accounts.
+func TestFirstAccountsAtOnce(t *testing.T) {
+	st.ForEachBackend(t, func(t *testing.T, b st.Backend) {
+		s := st.Start(t, st.Options{Backend: b})
+		const n = 8
+		tokens := make([]string, n)
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				r := s.Do(t, "POST", "/api/v10/auth/register", "", map[string]string{"username": fmt.Sprintf("early%d", i), "password": "correct horse"})
+				if r.Status != 201 {
+					t.Errorf("register %d: %d %s", i, r.Status, r.Body)
+					return
+				}
+				tokens[i], _ = r.JSON(t)["token"].(string)
+			}()
+		}
+		wg.Wait()
+		admins := 0
+		for _, tok := range tokens {
+			switch r := s.Do(t, "GET", "/api/v10/admin/federation-rules", tok, nil); r.Status {
+			case 200:
+				admins++
+			case 403:
+			default:
+				t.Fatalf("federation rules: %d %s", r.Status, r.Body)
+			}
+		}
+		if admins != 1 {
+			t.Fatalf("%d of %d racing first accounts administer the server, want 1", admins, n)
+		}
+	})
+}

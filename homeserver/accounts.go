@@ -80,6 +80,11 @@ func (h *Homeserver) createAccount(ctx context.Context, r Registration, signIn b
 	s := h.newSession(u.ID, r.Device, now)
 	first := false
 	err = h.update(ctx, func(tx storage.Tx, _ *events) error {
+		// Under the lock, so that two first registrations at once on
+		// PostgreSQL cannot both count no one and both administer.
+		if err := tx.LockAccounts(ctx); err != nil {
+			return err
+		}
 		n, err := tx.LocalUserCount(ctx)
 		if err != nil {
 			return err

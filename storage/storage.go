@@ -116,6 +116,10 @@ type Tx interface {
 	// check-then-write about the user (what they own, a row keyed by their
 	// ID) is not raced by another transaction; ErrNotFound if absent.
 	LockUser(ctx context.Context, id snowflake.ID) error
+	// LockAccounts holds the homeserver's account-creation lock until the
+	// transaction ends, so that a decision about the accounts as a whole
+	// (is this the first one?) is not raced by another registration.
+	LockAccounts(ctx context.Context) error
 
 	// CreateSession records a sign-in.
 	CreateSession(ctx context.Context, s Session) error

@@ -42,6 +42,20 @@ func (t *tx) LockUser(ctx context.Context, id snowflake.ID) error {
 	return t.lockRow(ctx, "lock user", `SELECT 1 FROM users WHERE id = $1`, int64(id))
 }
 
+// accountsLockKey is the PostgreSQL advisory lock of account creation
+// (migrations hold 7305961).
+const accountsLockKey = 7305962
+
+// LockAccounts implements storage.Tx. SQLite's single writer already
+// serialises write transactions.
+func (t *tx) LockAccounts(ctx context.Context) error {
+	if t.d.Name != "postgres" {
+		return nil
+	}
+	_, err := t.q.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(accountsLockKey))
+	return t.wrap("lock accounts", err)
+}
+
 // LockChannel implements storage.Tx.
 func (t *tx) LockChannel(ctx context.Context, id snowflake.ID) error {
 	return t.lockRow(ctx, "lock channel", `SELECT 1 FROM channels WHERE id = $1`, int64(id))
