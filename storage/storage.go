@@ -57,6 +57,7 @@ type Reader interface {
 	AdminReader
 	RelationshipReader
 	ReadStateReader
+	WebhookReader
 
 	// UserByID returns a user, or ErrNotFound.
 	UserByID(ctx context.Context, id snowflake.ID) (User, error)
@@ -90,6 +91,7 @@ type Tx interface {
 	AdminWriter
 	RelationshipWriter
 	ReadStateWriter
+	WebhookWriter
 
 	// CreateUser inserts a user; ErrConflict when the name is taken
 	// (compared case-insensitively) or the origin pair exists.
