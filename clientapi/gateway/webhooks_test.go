@@ -238,7 +238,9 @@ func TestWebhookRateLimit(t *testing.T) {
 	_, general := newGuild(t, s, owner, "Limits")
 	w1 := do(t, s, "POST", "/api/v10/channels/"+general+"/webhooks", owner, map[string]any{"name": "one"})
 	w2 := do(t, s, "POST", "/api/v10/channels/"+general+"/webhooks", owner, map[string]any{"name": "two"})
-	path := func(w map[string]any) string { return "/api/v10/webhooks/" + w["id"].(string) + "/" + w["token"].(string) }
+	path := func(w map[string]any) string {
+		return "/api/v10/webhooks/" + w["id"].(string) + "/" + w["token"].(string)
+	}
 	var last st.Response
 	for i := 0; i < 11; i++ {
 		last = s.Do(t, "GET", path(w1), "", nil)
