@@ -47,7 +47,7 @@ func TestWebhookMessagesAcrossServers(t *testing.T) {
 
 		// Webhooks of a remote guild are made on its homeserver.
 		st.Expect(t, ann.do(t, "POST", "/api/v10/channels/"+aGeneral+"/webhooks", map[string]any{"name": "mine"}), 403, st.Code(50001))
-		st.Expect(t, ann.do(t, "GET", "/api/v10/guilds/"+replica+"/webhooks", nil), 403, st.Code(50001))
+		st.Expect(t, ann.do(t, "GET", "/api/v10/guilds/"+replica+"/webhooks", nil), 403, st.Code(50013))
 
 		// The rogue origin.
 		ctx := context.Background()
