@@ -532,10 +532,8 @@ func (ap *applier) applyMessage(ctx context.Context, typ string, d []byte) error
 			ap.l.Unneeded(m.ID)
 			return errNotHeld
 		}
-		if m.WebhookID != nil {
-			if err := ap.webhookAuthor(ctx, m); err != nil {
-				return err
-			}
+		if err := checkWebhookAuthor(ctx, ap.tx, ap.g.Origin, m); err != nil {
+			return err
 		}
 		sm := messageFrom(m, ap.g.guildID(), h.now())
 		if len(m.Attachments) > 0 {
@@ -632,20 +630,23 @@ func (ap *applier) applyMessage(ctx context.Context, typ string, d []byte) error
 	return err
 }
 
-// webhookAuthor accepts a webhook's message only as one of the origin's
+// checkWebhookAuthor accepts a webhook's message only as one of the origin's
 // own webhooks: the author is the webhook (same ID) and a user of the
 // origin, so that no peer posts as a webhook or a person of this server
-// or of a third one.
-func (ap *applier) webhookAuthor(ctx context.Context, m discord.Message) error {
-	if *m.WebhookID != m.Author.ID {
-		return fmt.Errorf("%s: webhook message %d is not authored by its webhook: %w", ap.g.Origin, m.ID, ErrForbidden)
+// or of a third one. Live events and history pages both ask it.
+func checkWebhookAuthor(ctx context.Context, r storage.Reader, origin string, m discord.Message) error {
+	if m.WebhookID == nil {
+		return nil
 	}
-	u, err := ap.tx.UserByID(ctx, m.Author.ID)
+	if *m.WebhookID != m.Author.ID {
+		return fmt.Errorf("%s: webhook message %d is not authored by its webhook: %w", origin, m.ID, ErrForbidden)
+	}
+	u, err := r.UserByID(ctx, m.Author.ID)
 	if err != nil {
 		return err
 	}
-	if u.Origin != ap.g.Origin {
-		return fmt.Errorf("%s: webhook message %d names a webhook of another server: %w", ap.g.Origin, m.ID, ErrForbidden)
+	if u.Origin != origin {
+		return fmt.Errorf("%s: webhook message %d names a webhook of another server: %w", origin, m.ID, ErrForbidden)
 	}
 	return nil
 }
