@@ -4,12 +4,15 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"image"
 	"image/png"
+	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/bwmarrin/discordgo"
 
@@ -45,7 +48,7 @@ func pointDiscordgoWebhooks(t *testing.T, s *st.Server) {
 // webhook's MESSAGE_CREATE; bad input gets Discord's codes.
 func TestWebhooks(t *testing.T) {
 	st.ForEachBackend(t, func(t *testing.T, b st.Backend) {
-		s := st.Start(t, st.Options{Backend: b})
+		s := st.Start(t, st.Options{Backend: b, MaxUploadSize: 1 << 20})
 		owner, member := s.Register(t, "owner", "correct horse"), s.Register(t, "member", "correct horse")
 		gid, general := newGuild(t, s, owner, "Hooks")
 		inv := do(t, s, "POST", "/api/v10/channels/"+general+"/invites", owner, map[string]any{})["code"].(string)
@@ -113,6 +116,47 @@ func TestWebhooks(t *testing.T) {
 			t.Fatalf("history = %v", hist[0])
 		}
 
+		// Search finds it like any message.
+		eventually := func(what string, check func() string) { st.WaitFor(t, what, 30*time.Second, check) }
+		eventually("search finds the webhook's message", func() string {
+			found := do(t, s, "GET", "/api/v10/guilds/"+gid+"/messages/search?content=ahoy", member, nil)
+			if found["total_results"] != float64(1) {
+				return fmt.Sprint(found)
+			}
+			return ""
+		})
+
+		// In a thread of its channel, with ?thread_id.
+		thread := do(t, s, "POST", "/api/v10/channels/"+general+"/threads", owner, map[string]any{"name": "side", "type": 11})["id"].(string)
+		inThread := do(t, s, "POST", "/api/v10/webhooks/"+wh.ID+"/"+wh.Token+"?wait=true&thread_id="+thread, "", map[string]any{"content": "in the thread"})
+		if inThread["channel_id"] != thread || inThread["webhook_id"] != wh.ID {
+			t.Fatalf("thread execute = %v", inThread)
+		}
+		if got := do(t, s, "GET", "/api/v10/webhooks/"+wh.ID+"/"+wh.Token+"/messages/"+inThread["id"].(string)+"?thread_id="+thread, "", nil); got["content"] != "in the thread" {
+			t.Fatalf("thread message = %v", got)
+		}
+		other := do(t, s, "POST", "/api/v10/guilds/"+gid+"/channels", owner, map[string]any{"name": "elsewhere"})["id"].(string)
+		st.Expect(t, s.Do(t, "POST", "/api/v10/webhooks/"+wh.ID+"/"+wh.Token+"?thread_id="+other, "", map[string]any{"content": "x"}), 404, st.Code(10003))
+
+		// A file above the upload limit: 413, nothing posted.
+		var body bytes.Buffer
+		mw := multipart.NewWriter(&body)
+		pj, _ := mw.CreateFormField("payload_json")
+		pj.Write([]byte(`{"content":"too big"}`))
+		fw, _ := mw.CreateFormFile("files[0]", "big.bin")
+		fw.Write(bytes.Repeat([]byte{1}, 3<<19))
+		mw.Close()
+		req, _ := http.NewRequest("POST", s.URL()+"/api/v10/webhooks/"+wh.ID+"/"+wh.Token, &body)
+		req.Header.Set("Content-Type", mw.FormDataContentType())
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != 413 {
+			t.Fatalf("oversized file: %d", res.StatusCode)
+		}
+
 		// Without ?wait the answer is 204; the webhook's own name then.
 		if r := s.Do(t, "POST", "/api/v10/webhooks/"+wh.ID+"/"+wh.Token, "", map[string]any{"content": "plain"}); r.Status != 204 {
 			t.Fatalf("execute without wait = %d %s", r.Status, r.Body)
@@ -172,7 +216,7 @@ func TestWebhooks(t *testing.T) {
 		st.Expect(t, s.Do(t, "GET", "/api/v10/webhooks/"+wh.ID, member, nil), 403, st.Code(50013))
 
 		// Bad input: Discord's codes, nothing changed.
-		other, err := dg.WebhookCreate(general, "Other", "")
+		otherHook, err := dg.WebhookCreate(general, "Other", "")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -183,17 +227,17 @@ func TestWebhooks(t *testing.T) {
 			body                    any
 			status, code            int
 		}{
-			{"token of another webhook", "POST", base + other.Token, "", map[string]any{"content": "x"}, 404, 10015},
+			{"token of another webhook", "POST", base + otherHook.Token, "", map[string]any{"content": "x"}, 404, 10015},
 			{"unknown webhook", "POST", "/api/v10/webhooks/1/" + wh.Token, "", map[string]any{"content": "x"}, 404, 10015},
 			{"empty message", "POST", base + wh.Token, "", map[string]any{"content": "  "}, 400, 50006},
 			{"too long", "POST", base + wh.Token, "", map[string]any{"content": strings.Repeat("x", 4001)}, 400, 50035},
 			{"clyde", "POST", base + wh.Token, "", map[string]any{"content": "x", "username": "Clyde"}, 400, 50035},
 			{"thread_name outside a forum", "POST", base + wh.Token, "", map[string]any{"content": "x", "thread_name": "t"}, 400, 220003},
 			{"private avatar_url refused shape", "POST", base + wh.Token, "", map[string]any{"content": "x", "avatar_url": "file:///etc/passwd"}, 400, 50035},
-			{"edit with another's token", "PATCH", "/api/v10/webhooks/" + other.ID + "/" + wh.Token, "", map[string]any{"name": "stolen"}, 404, 10015},
+			{"edit with another's token", "PATCH", "/api/v10/webhooks/" + otherHook.ID + "/" + wh.Token, "", map[string]any{"name": "stolen"}, 404, 10015},
 			{"name with discord", "POST", "/api/v10/channels/" + general + "/webhooks", owner, map[string]any{"name": "my Discord hook"}, 400, 50035},
 			{"name missing", "POST", "/api/v10/channels/" + general + "/webhooks", owner, map[string]any{}, 400, 50035},
-			{"message of another webhook", "GET", "/api/v10/webhooks/" + other.ID + "/" + other.Token + "/messages/" + hist[0]["id"].(string), "", nil, 404, 10008},
+			{"message of another webhook", "GET", "/api/v10/webhooks/" + otherHook.ID + "/" + otherHook.Token + "/messages/" + hist[0]["id"].(string), "", nil, 404, 10008},
 			{"malformed JSON", "POST", base + wh.Token, "", []byte(`{"content":`), 400, 50109},
 		} {
 			t.Run(c.name, func(t *testing.T) {
@@ -203,7 +247,7 @@ func TestWebhooks(t *testing.T) {
 		if after := len(listOf(t, s, "/api/v10/channels/"+general+"/messages", member)); after != before {
 			t.Fatalf("bad input changed history: %d messages, were %d", after, before)
 		}
-		if r := do(t, s, "GET", "/api/v10/webhooks/"+other.ID+"/"+other.Token, "", nil); r["name"] != "Other" {
+		if r := do(t, s, "GET", "/api/v10/webhooks/"+otherHook.ID+"/"+otherHook.Token, "", nil); r["name"] != "Other" {
 			t.Fatalf("webhook renamed by a wrong token: %v", r)
 		}
 
