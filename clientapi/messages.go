@@ -90,12 +90,16 @@ func messageBody(f *form) homeserver.MessageCreate {
 	// replied_user: true, as on Discord.
 	if raw, ok := f.fields["allowed_mentions"]; ok && !isNull(raw) {
 		var am struct {
-			RepliedUser bool `json:"replied_user"`
+			RepliedUser bool           `json:"replied_user"`
+			Parse       []string       `json:"parse"`
+			Users       []snowflake.ID `json:"users"`
+			Roles       []snowflake.ID `json:"roles"`
 		}
 		if err := json.Unmarshal(raw, &am); err != nil {
 			f.v.Add("allowed_mentions", "MODEL_TYPE_CONVERT", "Only dictionaries may be used in a ModelType.")
 		}
 		in.NoReplyPing = !am.RepliedUser
+		in.AllowedMentions = &homeserver.AllowedMentions{Parse: am.Parse, Users: am.Users, Roles: am.Roles}
 	}
 	return in
 }

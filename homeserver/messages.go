@@ -140,8 +140,12 @@ type MessageCreate struct {
 	// author (allowed_mentions without replied_user); a reply pings by
 	// default, as on Discord.
 	NoReplyPing bool
-	Files       []Upload
-	Flags       int
+	// AllowedMentions is the send's allowed_mentions, nil when absent;
+	// it is applied to webhook executes (whose webhook may mention
+	// everyone), see ExecuteWebhook.
+	AllowedMentions *AllowedMentions
+	Files           []Upload
+	Flags           int
 	// webhook, when set, posts as a webhook (webhookOf) under this name
 	// and avatar instead of as the principal (see ExecuteWebhook).
 	webhook   *webhookAuthor
@@ -367,6 +371,9 @@ func (h *Homeserver) prepareMessage(ctx context.Context, r storage.Reader, p Pri
 	}
 	if err := h.parseMentions(ctx, r, pl, &m); err != nil {
 		return out, m, nil, false, err
+	}
+	if in.webhook != nil {
+		in.AllowedMentions.apply(&m)
 	}
 	m.Mentions = withReplyPing(m.Mentions, replyPing, p.User.ID)
 	// Rendered before it is stored: a new message has no reactions yet.

@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -598,4 +599,30 @@ func (h *Homeserver) webhookAvatarFile(ctx context.Context, id snowflake.ID, has
 	}
 	f, err := h.openImage(trimAnimated(hash))
 	return f, err == nil, err
+}
+
+// AllowedMentions is Discord's allowed_mentions: which of the mentions in
+// a message's text notify. Parse holds "users", "roles", "everyone"; Users
+// and Roles allow single IDs.
+type AllowedMentions struct {
+	Parse []string
+	Users []snowflake.ID
+	Roles []snowflake.ID
+}
+
+// apply keeps only the mentions am allows (all of them when am is nil).
+func (am *AllowedMentions) apply(m *storage.Message) {
+	if am == nil {
+		return
+	}
+	parse := func(kind string) bool { return slices.Contains(am.Parse, kind) }
+	if !parse("users") {
+		m.Mentions = slices.DeleteFunc(m.Mentions, func(id snowflake.ID) bool { return !slices.Contains(am.Users, id) })
+	}
+	if !parse("roles") {
+		m.MentionRoles = slices.DeleteFunc(m.MentionRoles, func(id snowflake.ID) bool { return !slices.Contains(am.Roles, id) })
+	}
+	if !parse("everyone") {
+		m.MentionEveryone = false
+	}
 }

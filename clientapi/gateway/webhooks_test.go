@@ -138,6 +138,24 @@ func TestWebhooks(t *testing.T) {
 		other := do(t, s, "POST", "/api/v10/guilds/"+gid+"/channels", owner, map[string]any{"name": "elsewhere"})["id"].(string)
 		st.Expect(t, s.Do(t, "POST", "/api/v10/webhooks/"+wh.ID+"/"+wh.Token+"?thread_id="+other, "", map[string]any{"content": "x"}), 404, st.Code(10003))
 
+		// A webhook may ping everyone; allowed_mentions says who is.
+		memberID := do(t, s, "GET", "/api/v10/users/@me", member, nil)["id"].(string)
+		ping := "@everyone <@" + memberID + ">"
+		loud := do(t, s, "POST", "/api/v10/webhooks/"+wh.ID+"/"+wh.Token+"?wait=true", "", map[string]any{"content": ping})
+		if loud["mention_everyone"] != true || len(loud["mentions"].([]any)) != 1 {
+			t.Fatalf("webhook mentions = %v %v", loud["mention_everyone"], loud["mentions"])
+		}
+		quiet := do(t, s, "POST", "/api/v10/webhooks/"+wh.ID+"/"+wh.Token+"?wait=true", "", map[string]any{"content": ping,
+			"allowed_mentions": map[string]any{"parse": []string{}}})
+		if quiet["mention_everyone"] != false || len(quiet["mentions"].([]any)) != 0 {
+			t.Fatalf("allowed_mentions {parse: []} = %v %v", quiet["mention_everyone"], quiet["mentions"])
+		}
+		some := do(t, s, "POST", "/api/v10/webhooks/"+wh.ID+"/"+wh.Token+"?wait=true", "", map[string]any{"content": ping,
+			"allowed_mentions": map[string]any{"users": []string{memberID}}})
+		if some["mention_everyone"] != false || len(some["mentions"].([]any)) != 1 {
+			t.Fatalf("allowed_mentions {users: [member]} = %v %v", some["mention_everyone"], some["mentions"])
+		}
+
 		// A file above the upload limit: 413, nothing posted.
 		var body bytes.Buffer
 		mw := multipart.NewWriter(&body)
