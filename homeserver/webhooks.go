@@ -590,7 +590,7 @@ func (h *Homeserver) WebhookMessageDelete(ctx context.Context, id snowflake.ID, 
 		}})
 }
 
-// WebhookAvatar opens an avatar a webhook used, for /avatars/{id}/{hash}:
+// webhookAvatarFile opens an avatar a webhook used, for /avatars/{id}/{hash}:
 // a webhook's messages keep the avatar they were posted with.
 func (h *Homeserver) webhookAvatarFile(ctx context.Context, id snowflake.ID, hash string) (File, bool, error) {
 	ok, err := h.store.WebhookHasAvatar(ctx, id, hash)
