@@ -38,6 +38,10 @@ type Config struct {
 	// Scaler makes the scaled copies of images that file routes answer
 	// with ?width=&height=; nil serves originals only.
 	Scaler *media.Scaler
+	// Fetch fetches what clients name by URL (a webhook's avatar_url): the
+	// federation client, which refuses private addresses unless the
+	// operator allows them. nil refuses such URLs.
+	Fetch *http.Client
 }
 
 // API serves the client API.
@@ -49,11 +53,14 @@ type API struct {
 	maxUpload  int64
 	gatewayURL string
 	scaler     *media.Scaler
+	fetch      *http.Client
 
 	rateLimit bool
 	routes    *ratelimit.Limiter
 	logins    *ratelimit.Limiter
 	files     *ratelimit.Limiter
+	// webhookLimits counts the token routes of each webhook.
+	webhookLimits *ratelimit.Limiter
 }
 
 // Rate limits, per identity (token, or address when there is none).
@@ -83,7 +90,9 @@ func New(cfg Config) *API {
 		routes:    ratelimit.New(routeLimit, routeWindow, maxLimitKeys),
 		logins:    ratelimit.New(loginFailures, loginWindow, maxLimitKeys),
 		files:     ratelimit.New(fileLimit, routeWindow, maxLimitKeys),
+		fetch:     cfg.Fetch,
 	}
+	a.webhookLimits = ratelimit.New(webhookLimit, webhookWindow, maxLimitKeys)
 	a.gatewayURL = cfg.GatewayURL
 	a.scaler = cfg.Scaler
 	a.maxUpload = cfg.MaxUpload
@@ -145,6 +154,7 @@ func (a *API) routesV10(r *gin.RouterGroup) {
 	a.routesCommands(r)
 	a.routesInteractions(r)
 	a.routesReadStates(r)
+	a.routesWebhooks(r)
 }
 
 // ServeHTTP implements http.Handler. /api/v9 and /api/v10 are the same API

@@ -94,6 +94,10 @@ func statusFor(err error) (int, apiError) {
 		return http.StatusNotFound, apiError{Code: 10006, Message: "Unknown Invite"}
 	case errors.Is(err, homeserver.ErrUnknownBan):
 		return http.StatusNotFound, apiError{Code: 10026, Message: "Unknown Ban"}
+	case errors.Is(err, homeserver.ErrUnknownWebhook):
+		return http.StatusNotFound, apiError{Code: 10015, Message: "Unknown Webhook"}
+	case errors.Is(err, homeserver.ErrWebhookThreadName):
+		return http.StatusBadRequest, apiError{Code: 220003, Message: "Webhooks can only create threads in forum channels"}
 	case errors.Is(err, homeserver.ErrUnknownEmoji):
 		return http.StatusNotFound, apiError{Code: 10014, Message: "Unknown Emoji"}
 	case errors.Is(err, homeserver.ErrUnknownOverwrite):

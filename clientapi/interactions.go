@@ -22,18 +22,6 @@ func (a *API) routesInteractions(r *gin.RouterGroup) {
 	// Discord.
 	r.POST("/interactions/:interaction/:token/callback", a.interactionCallback)
 
-	// ---- Interaction follow-ups (h-interactions) ----
-	// These share their path shapes with webhook execution
-	// (/webhooks/{id}/{token}...), which the webhooks work owns: at merge
-	// one dispatcher goes in front that sends an interaction token
-	// ("interaction:..." base64) to these handlers and any other token to
-	// the webhook's. The path parameter is named as the webhook routes
-	// name it; here it holds the application's ID.
-	r.POST("/webhooks/:webhook/:token", a.followupCreate)
-	r.GET("/webhooks/:webhook/:token/messages/:message", a.followupMessage)
-	r.PATCH("/webhooks/:webhook/:token/messages/:message", a.followupMessageEdit)
-	r.DELETE("/webhooks/:webhook/:token/messages/:message", a.followupMessageDelete)
-	// ---- end of interaction follow-ups ----
 }
 
 // readPayload reads a JSON body, or multipart's payload_json (files in

@@ -96,12 +96,16 @@ func messageBody(f *form) homeserver.MessageCreate {
 	// replied_user: true, as on Discord.
 	if raw, ok := f.fields["allowed_mentions"]; ok && !isNull(raw) {
 		var am struct {
-			RepliedUser bool `json:"replied_user"`
+			RepliedUser bool           `json:"replied_user"`
+			Parse       []string       `json:"parse"`
+			Users       []snowflake.ID `json:"users"`
+			Roles       []snowflake.ID `json:"roles"`
 		}
 		if err := json.Unmarshal(raw, &am); err != nil {
 			f.v.Add("allowed_mentions", "MODEL_TYPE_CONVERT", "Only dictionaries may be used in a ModelType.")
 		}
 		in.NoReplyPing = !am.RepliedUser
+		in.AllowedMentions = &homeserver.AllowedMentions{Parse: am.Parse, Users: am.Users, Roles: am.Roles}
 	}
 	return in
 }
@@ -150,6 +154,12 @@ func (a *API) sendMessage(c *gin.Context) {
 // readMultipart streams a multipart send: payload_json (or plain content
 // fields) and files[n], each file straight to the data dir.
 func (a *API) readMultipart(c *gin.Context) (in homeserver.MessageCreate, err error) {
+	return a.readMultipartWith(c, nil)
+}
+
+// readMultipartWith is readMultipart that also hands the send's JSON to
+// extra (a webhook's username, avatar_url...), when extra is set.
+func (a *API) readMultipartWith(c *gin.Context, extra func(*form)) (in homeserver.MessageCreate, err error) {
 	limitedBody(c)
 	mr, err := c.Request.MultipartReader()
 	if err != nil {
@@ -213,6 +223,9 @@ func (a *API) readMultipart(c *gin.Context) (in homeserver.MessageCreate, err er
 				return in, errMalformedJSON
 			}
 			in = messageBody(f)
+			if extra != nil {
+				extra(f)
+			}
 			if raw, ok := f.fields["attachments"]; ok {
 				_ = json.Unmarshal(raw, &meta)
 			}
@@ -226,6 +239,9 @@ func (a *API) readMultipart(c *gin.Context) (in homeserver.MessageCreate, err er
 	}
 	if in.Content == "" && in.Nonce == "" && len(plain.fields) > 0 {
 		in = messageBody(plain)
+		if extra != nil {
+			extra(plain)
+		}
 	}
 	for _, n := range order {
 		up := files[n]
@@ -272,10 +288,7 @@ func (a *API) message(c *gin.Context) {
 
 func (a *API) editMessage(c *gin.Context) {
 	a.runForm(c, http.StatusOK, func(ids []snowflake.ID, f *form) func() (any, error) {
-		e := homeserver.MessageEdit{Content: f.String("content", false), Flags: f.Int("flags")}
-		if e.Content.Null {
-			e.Content = homeserver.Optional[string]{Set: true}
-		}
+		e := messageEditOf(f)
 		if raw, ok := f.fields["components"]; ok {
 			var comps []discord.Component
 			if !isNull(raw) {
@@ -285,24 +298,34 @@ func (a *API) editMessage(c *gin.Context) {
 			}
 			e.Components = homeserver.Optional[[]discord.Component]{Set: true, Value: comps}
 		}
-		if raw, ok := f.fields["embeds"]; ok {
-			var embeds []json.RawMessage
-			if !isNull(raw) {
-				if err := json.Unmarshal(raw, &embeds); err != nil {
-					f.v.Add("embeds", "BASE_TYPE_ARRAY", "Must be an array.")
-				}
-			}
-			e.Embeds = homeserver.Optional[[]json.RawMessage]{Set: true, Value: embeds}
-		}
-		if items, ok := f.Objects("attachments"); ok {
-			keep := make([]snowflake.ID, 0, len(items))
-			for _, it := range items {
-				keep = append(keep, it.ID("id").Value)
-			}
-			e.Attachments = homeserver.Optional[[]snowflake.ID]{Set: true, Value: keep}
-		}
 		return func() (any, error) { return a.hs.EditMessage(reqCtx(c), principal(c), ids[0], ids[1], e) }
 	}, "channel", "message")
+}
+
+// messageEditOf reads an edit's body (a message's, or a webhook
+// message's).
+func messageEditOf(f *form) homeserver.MessageEdit {
+	e := homeserver.MessageEdit{Content: f.String("content", false), Flags: f.Int("flags")}
+	if e.Content.Null {
+		e.Content = homeserver.Optional[string]{Set: true}
+	}
+	if raw, ok := f.fields["embeds"]; ok {
+		var embeds []json.RawMessage
+		if !isNull(raw) {
+			if err := json.Unmarshal(raw, &embeds); err != nil {
+				f.v.Add("embeds", "BASE_TYPE_ARRAY", "Must be an array.")
+			}
+		}
+		e.Embeds = homeserver.Optional[[]json.RawMessage]{Set: true, Value: embeds}
+	}
+	if items, ok := f.Objects("attachments"); ok {
+		keep := make([]snowflake.ID, 0, len(items))
+		for _, it := range items {
+			keep = append(keep, it.ID("id").Value)
+		}
+		e.Attachments = homeserver.Optional[[]snowflake.ID]{Set: true, Value: keep}
+	}
+	return e
 }
 
 func (a *API) deleteMessage(c *gin.Context) {

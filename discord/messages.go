@@ -16,6 +16,9 @@ const (
 // Message flags.
 const (
 	FlagSuppressEmbeds = 1 << 2
+	// FlagSuppressNotifications sends a message without push and desktop
+	// notifications.
+	FlagSuppressNotifications = 1 << 12
 )
 
 // Message is Discord's message object.
@@ -47,6 +50,8 @@ type Message struct {
 	Interaction         *MessageInteraction  `json:"interaction,omitempty"`
 	MessageReference    *MessageReference    `json:"message_reference,omitempty"`
 	ReferencedMessage   *Message             `json:"referenced_message,omitempty"`
+	// WebhookID is set on a message a webhook posted.
+	WebhookID *snowflake.ID `json:"webhook_id,omitempty"`
 }
 
 // MessageReference points at another message (a reply's parent, a pin
@@ -160,3 +165,18 @@ type (
 		User      User         `json:"user"`
 	}
 )
+
+// Webhook is Discord's webhook object. Token and URL are set only for
+// those who may manage it; User is who made it.
+type Webhook struct {
+	ID            snowflake.ID  `json:"id"`
+	Type          int           `json:"type"`
+	GuildID       *snowflake.ID `json:"guild_id"`
+	ChannelID     snowflake.ID  `json:"channel_id"`
+	User          *User         `json:"user,omitempty"`
+	Name          *string       `json:"name"`
+	Avatar        *string       `json:"avatar"`
+	Token         string        `json:"token,omitempty"`
+	ApplicationID *snowflake.ID `json:"application_id"`
+	URL           string        `json:"url,omitempty"`
+}

@@ -357,6 +357,11 @@ func TestFederationRefusesHostileHistory(t *testing.T) {
 			{"the receiver's role as author", first(func(m map[string]any) { m["author"].(map[string]any)["id"] = onB(role) })},
 			{"a bare local ID as author", first(func(m map[string]any) { m["author"].(map[string]any)["id"] = bob.id })},
 			{"no author", first(func(m map[string]any) { delete(m, "author") })},
+			{"a webhook message of the receiver's user", first(func(m map[string]any) {
+				m["webhook_id"] = onB(bob.id)
+				m["author"].(map[string]any)["id"] = onB(bob.id)
+			})},
+			{"a webhook message its webhook did not write", first(func(m map[string]any) { m["webhook_id"] = onA(side) })},
 			{"a number as author", first(func(m map[string]any) { m["author"].(map[string]any)["id"] = json.Number(bob.id) })},
 			{"a message that is the origin's guild", only(func(m map[string]any) { m["id"] = onA(rogueGuild) })},
 			{"a message that is the origin's user", only(func(m map[string]any) { m["id"] = onA(ann.id) })},

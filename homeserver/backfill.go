@@ -263,6 +263,9 @@ func (h *Homeserver) backfill(ctx context.Context, channelID snowflake.ID, limit
 				}
 				authors[m.Author.ID] = true
 			}
+			if err := checkWebhookAuthor(ctx, tx, rl.Origin, m); err != nil {
+				return fmt.Errorf("%w: message %s: %w", errRefusedHistory, page[i].global, err)
+			}
 			sm := messageFrom(m, rl.guildID(), h.now())
 			sm.Attachments = remoteAttachments(m, rl.Origin)
 			out = append(out, sm)

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"hearth/discord"
@@ -352,7 +353,7 @@ func (h *Homeserver) CreateInteraction(ctx context.Context, p Principal, in Inte
 	if _, err := rand.Read(secret); err != nil {
 		return fmt.Errorf("interaction token: %w", err)
 	}
-	token := base64.RawURLEncoding.EncodeToString([]byte("interaction:" + id.String() + ":" + base64.RawURLEncoding.EncodeToString(secret)))
+	token := base64.RawURLEncoding.EncodeToString([]byte(interactionTokenPrefix + id.String() + ":" + base64.RawURLEncoding.EncodeToString(secret)))
 	now := h.now()
 	row := storage.Interaction{ID: id, ApplicationID: app.ID, TokenHash: tokenHash(token), Type: in.Type, UserID: p.User.ID,
 		ChannelID: in.ChannelID, MessageID: in.MessageID, Data: state.encode(), CreatedAt: now}
@@ -425,3 +426,14 @@ func (h *Homeserver) interactionPayload(ctx context.Context, ic *interactionCtx,
 // discordLocaleEN is the locale interactions carry: Hearth keeps none per
 // person.
 const discordLocaleEN = "en-US"
+
+// interactionTokenPrefix begins every interaction token before encoding;
+// twelve bytes, so its encoding is a prefix of the token's.
+const interactionTokenPrefix = "interaction:"
+
+// IsInteractionToken reports whether tok has an interaction token's form
+// (not whether it is valid): follow-ups share their routes with webhook
+// execution, and the token tells which is meant.
+func IsInteractionToken(tok string) bool {
+	return strings.HasPrefix(tok, base64.RawURLEncoding.EncodeToString([]byte(interactionTokenPrefix)))
+}

@@ -140,10 +140,18 @@ type MessageCreate struct {
 	// author (allowed_mentions without replied_user); a reply pings by
 	// default, as on Discord.
 	NoReplyPing bool
-	Files       []Upload
-	Flags       int
+	// AllowedMentions is the send's allowed_mentions, nil when absent;
+	// it is applied to webhook executes (whose webhook may mention
+	// everyone), see ExecuteWebhook.
+	AllowedMentions *AllowedMentions
+	Files           []Upload
+	Flags           int
 	// Components are a bot's buttons and selects.
 	Components []discord.Component
+	// webhook, when set, posts as a webhook (webhookOf) under this name
+	// and avatar instead of as the principal (see ExecuteWebhook).
+	webhook   *webhookAuthor
+	webhookOf *storage.Webhook
 }
 
 // Limits of a message besides its length.
@@ -250,7 +258,7 @@ func (h *Homeserver) sendMessageHere(ctx context.Context, p Principal, channelID
 		}
 	}
 	promoted = true
-	if storage.IsThread(pl.ch.Type) {
+	if storage.IsThread(pl.ch.Type) && in.webhook == nil {
 		if err := h.reopenThread(ctx, p, pl.ch); err != nil {
 			return out, err
 		}
@@ -301,7 +309,11 @@ func (h *Homeserver) sendMessageHere(ctx context.Context, p Principal, channelID
 // done is true when a retried nonce found the message already sent (out is
 // then that message).
 func (h *Homeserver) prepareMessage(ctx context.Context, r storage.Reader, p Principal, channelID snowflake.ID, in MessageCreate) (out discord.Message, m storage.Message, pl *place, done bool, err error) {
-	pl, err = h.placeOf(ctx, r, channelID, p.User.ID)
+	if in.webhookOf != nil {
+		pl, err = h.webhookPlace(ctx, r, *in.webhookOf, channelID)
+	} else {
+		pl, err = h.placeOf(ctx, r, channelID, p.User.ID)
+	}
 	if err != nil {
 		return out, m, nil, false, err
 	}
@@ -341,6 +353,10 @@ func (h *Homeserver) prepareMessage(ctx context.Context, r storage.Reader, p Pri
 		Nonce: in.Nonce, TTS: in.TTS && pl.perms.Has(permission.SendTTSMessages), CreatedAt: now,
 		Flags: in.Flags & discord.FlagSuppressEmbeds,
 	}
+	if in.webhook != nil {
+		m.Flags = in.Flags & (discord.FlagSuppressEmbeds | discord.FlagSuppressNotifications)
+		m.WebhookID, m.AuthorName, m.AuthorAvatar = in.webhook.id, in.webhook.name, in.webhook.avatar
+	}
 	if pl.guild != nil {
 		m.GuildID = pl.guild.guild.ID
 	}
@@ -374,6 +390,9 @@ func (h *Homeserver) prepareMessage(ctx context.Context, r storage.Reader, p Pri
 	}
 	if err := h.parseMentions(ctx, r, pl, &m); err != nil {
 		return out, m, nil, false, err
+	}
+	if in.webhook != nil {
+		in.AllowedMentions.apply(&m)
 	}
 	m.Mentions = withReplyPing(m.Mentions, replyPing, p.User.ID)
 	// Rendered before it is stored: a new message has no reactions yet.
@@ -493,6 +512,15 @@ func (h *Homeserver) renderBase(ctx context.Context, r storage.Reader, m storage
 	}
 	if m.Nonce != "" {
 		out.Nonce = m.Nonce
+	}
+	if m.WebhookID != 0 {
+		// As Discord shows a webhook's message: the webhook as a bot
+		// author, under the name and avatar of this message, no member.
+		wid := m.WebhookID
+		out.WebhookID = &wid
+		out.Author = discord.User{ID: m.AuthorID, Username: m.AuthorName, Discriminator: "0000",
+			Avatar: discord.Nullable(m.AuthorAvatar), Bot: true}
+		withMember = false
 	}
 	if out.MentionRoles == nil {
 		out.MentionRoles = []snowflake.ID{}
@@ -667,6 +695,15 @@ func (h *Homeserver) editMessageHere(ctx context.Context, p Principal, channelID
 	if e.Embeds.Set && len(e.Embeds.Value) > MaxEmbeds {
 		return discord.Message{}, Invalid("embeds", "BASE_TYPE_MAX_LENGTH", fmt.Sprintf("Must be %d or fewer in length.", MaxEmbeds))
 	}
+	return h.editMessageAs(ctx, p, channelID, messageID, e, func(r storage.Reader) (*place, error) {
+		return h.placeOf(ctx, r, channelID, p.User.ID)
+	})
+}
+
+// editMessageAs is editMessageHere with the place found by placeFn (a
+// webhook's is not a member's).
+func (h *Homeserver) editMessageAs(ctx context.Context, p Principal, channelID, messageID snowflake.ID, e MessageEdit,
+	placeFn func(storage.Reader) (*place, error)) (discord.Message, error) {
 	var compJSON []byte
 	if e.Components.Set && !p.User.Bot && len(e.Components.Value) == 0 {
 		e.Components.Set = false // a person's empty list: nothing to change
@@ -687,7 +724,7 @@ func (h *Homeserver) editMessageHere(ctx context.Context, p Principal, channelID
 	}
 	var out discord.Message
 	err := h.update(ctx, func(tx storage.Tx, ev *events) error {
-		pl, err := h.placeOf(ctx, tx, channelID, p.User.ID)
+		pl, err := placeFn(tx)
 		if err != nil {
 			return err
 		}
@@ -812,8 +849,16 @@ func (h *Homeserver) DeleteMessage(ctx context.Context, p Principal, channelID, 
 
 // deleteMessageHere carries out DeleteMessage on this server's own log.
 func (h *Homeserver) deleteMessageHere(ctx context.Context, p Principal, channelID, messageID snowflake.ID) error {
+	return h.deleteMessageAs(ctx, p, channelID, messageID, func(r storage.Reader) (*place, error) {
+		return h.placeOf(ctx, r, channelID, p.User.ID)
+	})
+}
+
+// deleteMessageAs is deleteMessageHere with the place found by placeFn.
+func (h *Homeserver) deleteMessageAs(ctx context.Context, p Principal, channelID, messageID snowflake.ID,
+	placeFn func(storage.Reader) (*place, error)) error {
 	err := h.update(ctx, func(tx storage.Tx, ev *events) error {
-		pl, err := h.placeOf(ctx, tx, channelID, p.User.ID)
+		pl, err := placeFn(tx)
 		if err != nil {
 			return err
 		}

@@ -229,6 +229,12 @@ type File struct {
 // field, and only the current avatar is served.
 func (h *Homeserver) Avatar(ctx context.Context, userID snowflake.ID, hash string) (File, error) {
 	u, err := h.store.UserByID(ctx, userID)
+	if err == nil && u.Bot && hash != "" && u.Avatar != hash {
+		// A webhook's messages keep the avatars they were posted with.
+		if f, ok, err := h.webhookAvatarFile(ctx, userID, hash); ok || err != nil {
+			return f, err
+		}
+	}
 	if errors.Is(err, storage.ErrNotFound) || (err == nil && (u.Avatar == "" || u.Avatar != hash)) {
 		return File{}, fmt.Errorf("avatar: %w", ErrNotFound)
 	}

@@ -534,6 +534,9 @@ func (ap *applier) applyMessage(ctx context.Context, typ string, d []byte) error
 			ap.l.Unneeded(m.ID)
 			return errNotHeld
 		}
+		if err := checkWebhookAuthor(ctx, ap.tx, ap.g.Origin, m); err != nil {
+			return err
+		}
 		sm := messageFrom(m, ap.g.guildID(), h.now())
 		if len(m.Attachments) > 0 {
 			// The files stay at the origin until someone here asks for
@@ -627,6 +630,27 @@ func (ap *applier) applyMessage(ctx context.Context, typ string, d []byte) error
 		_, err = tx.RemoveReactions(ctx, ap.g.scope(), r.MessageID, key)
 	}
 	return err
+}
+
+// checkWebhookAuthor accepts a webhook's message only as one of the origin's
+// own webhooks: the author is the webhook (same ID) and a user of the
+// origin, so that no peer posts as a webhook or a person of this server
+// or of a third one. Live events and history pages both ask it.
+func checkWebhookAuthor(ctx context.Context, r storage.Reader, origin string, m discord.Message) error {
+	if m.WebhookID == nil {
+		return nil
+	}
+	if *m.WebhookID != m.Author.ID {
+		return fmt.Errorf("%s: webhook message %d is not authored by its webhook: %w", origin, m.ID, ErrForbidden)
+	}
+	u, err := r.UserByID(ctx, m.Author.ID)
+	if err != nil {
+		return err
+	}
+	if u.Origin != origin {
+		return fmt.Errorf("%s: webhook message %d names a webhook of another server: %w", origin, m.ID, ErrForbidden)
+	}
+	return nil
 }
 
 // applyGuild applies an event of a guild's state.
@@ -818,6 +842,9 @@ func messageFrom(m discord.Message, guildID snowflake.ID, now time.Time) storage
 	}
 	if m.Pinned {
 		out.PinnedAt = now
+	}
+	if m.WebhookID != nil {
+		out.WebhookID, out.AuthorName, out.AuthorAvatar = *m.WebhookID, clip(m.Author.Username, WebhookNameMax), deref(m.Author.Avatar)
 	}
 	if r := m.MessageReference; r != nil && r.MessageID != nil {
 		out.ReferenceID = *r.MessageID

@@ -219,7 +219,8 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 		return nil, err
 	}
 	api := clientapi.New(clientapi.Config{Homeserver: hs, Log: cfg.Log, RateLimit: cfg.RateLimit,
-		MaxUpload: cfg.MaxUploadSize, GatewayURL: wsURL, Scaler: scaler})
+		MaxUpload: cfg.MaxUploadSize, GatewayURL: wsURL, Scaler: scaler,
+		Fetch: federation.NewClient(cfg.InsecureFederation)})
 	disc := &federation.Discovery{ServerName: cfg.ServerName, PublicURL: cfg.PublicURL, Version: Version, Key: key}
 	keys := federation.PolicyKeys(federation.NewKeyCache(cfg.InsecureFederation), hs.PeerAllowed)
 	inbound := federation.NewInbound(cfg.ServerName, keys, cfg.Log, reg, cfg.FederationLimits)

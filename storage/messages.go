@@ -132,6 +132,12 @@ type Message struct {
 	CreatedAt          time.Time
 	Origin             string
 	OriginID           string
+	// WebhookID is the webhook that posted the message (0 for none); its
+	// author is then the webhook's user row, shown under AuthorName and
+	// AuthorAvatar (the name and avatar hash of that one message).
+	WebhookID    snowflake.ID
+	AuthorName   string
+	AuthorAvatar string
 }
 
 // MessageRef names a message and its channel.

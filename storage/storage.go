@@ -64,6 +64,7 @@ type Reader interface {
 	RelationshipReader
 	ProfileReader
 	ReadStateReader
+	WebhookReader
 
 	// UserByID returns a user, or ErrNotFound.
 	UserByID(ctx context.Context, id snowflake.ID) (User, error)
@@ -104,6 +105,7 @@ type Tx interface {
 	RelationshipWriter
 	ProfileWriter
 	ReadStateWriter
+	WebhookWriter
 
 	// CreateUser inserts a user; ErrConflict when the name is taken
 	// (compared case-insensitively) or the origin pair exists.

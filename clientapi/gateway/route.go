@@ -19,6 +19,7 @@ const (
 	intentGuildMembers           = homeserver.IntentGuildMembers
 	intentGuildModeration        = 1 << 2
 	intentGuildExpressions       = 1 << 3
+	intentGuildWebhooks          = 1 << 5
 	intentGuildInvites           = 1 << 6
 	intentGuildMessages          = 1 << 9
 	intentGuildMessageReactions  = 1 << 10
@@ -79,6 +80,8 @@ func intentFor(t string, dm bool) int64 {
 		return intentGuildModeration
 	case t == "GUILD_EMOJIS_UPDATE", t == "GUILD_STICKERS_UPDATE":
 		return intentGuildExpressions
+	case t == homeserver.WebhooksUpdate:
+		return intentGuildWebhooks
 	case strings.HasPrefix(t, "INVITE_"):
 		return intentGuildInvites
 	default:

@@ -20,7 +20,8 @@ import (
 // and attachment queries join other tables that have an id too.
 const messageColumns = `m.id, m.channel_id, m.guild_id, m.author_id, m.type, m.content, m.nonce, m.tts,
 	m.mention_everyone, m.mentions, m.mention_roles, m.embeds, m.pinned, m.pinned_at, m.edited_at,
-	m.reference_id, m.reference_channel_id, m.flags, m.created_at, m.origin, m.origin_id`
+	m.reference_id, m.reference_channel_id, m.flags, m.created_at, m.origin, m.origin_id, m.webhook_id, m.author_name,
+	m.author_avatar`
 
 // messageInsertColumns are messageColumns without the alias, for INSERT.
 var messageInsertColumns = strings.ReplaceAll(messageColumns, "m.", "")
@@ -33,7 +34,8 @@ func scanMessage(row scanner, extra ...any) (storage.Message, error) {
 		&m.Content, scanText(&m.Nonce), &m.TTS, &m.MentionEveryone, scanIDList(&m.Mentions),
 		scanIDList(&m.MentionRoles), scanJSON(&m.Embeds), &m.Pinned, scanMS(&m.PinnedAt), scanMS(&m.EditedAt),
 		scanID(&m.ReferenceID), scanID(&m.ReferenceChannelID), &m.Flags, scanMS(&m.CreatedAt),
-		scanText(&m.Origin), scanText(&m.OriginID)}, extra...)
+		scanText(&m.Origin), scanText(&m.OriginID), scanID(&m.WebhookID), scanText(&m.AuthorName),
+		scanText(&m.AuthorAvatar)}, extra...)
 	err := row.Scan(dest...)
 	// Never nil, so that a message without attachments encodes as [].
 	m.Attachments = []storage.Attachment{}
@@ -526,7 +528,7 @@ func (t *tx) CreateMessages(ctx context.Context, s storage.Scope, msgs []storage
 // insertMessages writes the rows of messages and their attachments, in one
 // INSERT each.
 func (t *tx) insertMessages(ctx context.Context, msgs []storage.Message) error {
-	const cols = 21
+	const cols = 24
 	var b strings.Builder
 	args := make([]any, 0, len(msgs)*cols)
 	b.WriteString(`INSERT INTO messages (` + messageInsertColumns + `) VALUES `)
@@ -539,7 +541,8 @@ func (t *tx) insertMessages(ctx context.Context, msgs []storage.Message) error {
 		args = append(args, int64(m.ID), int64(m.ChannelID), nullID(m.GuildID), int64(m.AuthorID), m.Type, m.Content,
 			nullString(m.Nonce), m.TTS, m.MentionEveryone, idList(m.Mentions), idList(m.MentionRoles), nullJSON(m.Embeds),
 			m.Pinned, nullMS(m.PinnedAt), nullMS(m.EditedAt), nullID(m.ReferenceID), nullID(m.ReferenceChannelID), m.Flags,
-			ms(m.CreatedAt), nullString(m.Origin), nullString(m.OriginID))
+			ms(m.CreatedAt), nullString(m.Origin), nullString(m.OriginID), nullID(m.WebhookID), nullString(m.AuthorName),
+			nullString(m.AuthorAvatar))
 		for _, a := range m.Attachments {
 			a.MessageID, a.ChannelID = m.ID, m.ChannelID
 			atts = append(atts, a)
@@ -780,7 +783,8 @@ func (r reader) FileHashes(ctx context.Context) (map[string]bool, error) {
 		UNION SELECT icon FROM guilds WHERE icon <> ''
 		UNION SELECT icon FROM roles WHERE icon <> ''
 		UNION SELECT icon FROM channels WHERE icon <> ''
-		UNION SELECT hash FROM emojis WHERE hash <> ''`)
+		UNION SELECT hash FROM emojis WHERE hash <> ''
+		UNION SELECT hash FROM webhook_avatars`)
 	if err != nil {
 		return nil, r.wrap("file hashes", err)
 	}

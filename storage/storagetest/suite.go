@@ -84,6 +84,7 @@ func Run(t *testing.T, open func(t *testing.T) storage.Store) {
 		{"ThreadMessages", testThreadMessages},
 		{"DeleteChannelDeletesThreads", testDeleteChannelThreads},
 		{"ScopedWrites", testScopedWrites},
+		{"Webhooks", testWebhooks},
 		{"FederatedIDs", testFederatedIDs},
 		{"RemapFederatedMessage", testRemapFederatedMessage},
 		{"DeliveryCursorsAndReplicas", testDeliveryCursors},
