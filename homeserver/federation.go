@@ -47,6 +47,10 @@ type Remote interface {
 	// Relationship tells server of a relationship act of one of this
 	// server's users towards one of its users.
 	Relationship(ctx context.Context, server string, act wire.RelationshipAct) (wire.RelationshipResult, error)
+	// ClockOffset is how far server's clock is ahead of this server's
+	// (negative: behind), as a lower bound learnt from its answers; 0 when
+	// unknown. Act deadlines are written in the origin's clock with it.
+	ClockOffset(server string) time.Duration
 }
 
 // SetRemote connects the domain to other homeservers. Without it every
