@@ -75,13 +75,17 @@ func testActsOnce(t *testing.T, backend st.Backend) {
 	_, general := ann.guildNamed(t, "Once")
 	code := ok(t, ann.do(t, "POST", "/api/v10/channels/"+general+"/invites", map[string]any{}), 200)["code"].(string)
 	ok(t, bob.do(t, "POST", "/api/v10/invites/"+code+"@"+a.ServerName(), nil), 200)
-	_, bGeneral := bob.guildNamed(t, "Once")
+	bGuild, bGeneral := bob.guildNamed(t, "Once")
 	secret := ok(t, ann.do(t, "POST", "/api/v10/guilds/"+g["id"].(string)+"/channels", map[string]any{
 		"name": "staff", "permission_overwrites": []map[string]any{{"id": g["id"], "type": 0, "deny": "1024"}}}), 201)["id"].(string)
 	stamp := newStamper()
+	// The test speaks for b's homeserver, which records each act it sends
+	// for bob, so that its replica takes the origin's events of them.
 	send := func(channel string, data map[string]any) map[string]any {
-		return stamp(b, map[string]any{"user": bob.id + "@" + b.ServerName(), "action": "message.create", "guild": guild,
+		act := stamp(b, map[string]any{"user": bob.id + "@" + b.ServerName(), "action": "message.create", "guild": guild,
 			"channel": channel + "@" + a.ServerName(), "data": data})
+		recordSent(t, b, act, bGuild, bob.id)
+		return act
 	}
 	// count says how many messages of general on the origin have content.
 	count := func(content string) int {
@@ -372,5 +376,24 @@ func testActsUnderClockSkew(t *testing.T, backend st.Backend, skew time.Duration
 	}
 	if acts != 2 {
 		t.Fatalf("the origin logged %d events of acts, want 2 (the send and the edit)", acts)
+	}
+}
+
+// recordSent records act as sent by from's homeserver for its user in its
+// replica (what it does before sending one itself), for a test that sends
+// the act by hand in its name.
+func recordSent(t *testing.T, from *st.Server, act map[string]any, replica, user string) {
+	t.Helper()
+	id := func(s string) snowflake.ID {
+		n, err := strconv.ParseUint(s, 10, 64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return snowflake.ID(n)
+	}
+	sa := storage.SentAct{ID: act["id"].(string), LogID: id(replica), UserID: id(user), Action: act["action"].(string),
+		Expires: time.Now().Add(time.Hour)}
+	if err := from.Store().Update(context.Background(), func(tx storage.Tx) error { return tx.RecordSentAct(context.Background(), sa) }); err != nil {
+		t.Fatal(err)
 	}
 }
