@@ -18,6 +18,7 @@ import (
 
 	"hearth/federation"
 	st "hearth/server/servertest"
+	"hearth/snowflake"
 	"hearth/storage"
 )
 
@@ -74,13 +75,17 @@ func testActsOnce(t *testing.T, backend st.Backend) {
 	_, general := ann.guildNamed(t, "Once")
 	code := ok(t, ann.do(t, "POST", "/api/v10/channels/"+general+"/invites", map[string]any{}), 200)["code"].(string)
 	ok(t, bob.do(t, "POST", "/api/v10/invites/"+code+"@"+a.ServerName(), nil), 200)
-	_, bGeneral := bob.guildNamed(t, "Once")
+	bGuild, bGeneral := bob.guildNamed(t, "Once")
 	secret := ok(t, ann.do(t, "POST", "/api/v10/guilds/"+g["id"].(string)+"/channels", map[string]any{
 		"name": "staff", "permission_overwrites": []map[string]any{{"id": g["id"], "type": 0, "deny": "1024"}}}), 201)["id"].(string)
 	stamp := newStamper()
+	// The test speaks for b's homeserver, which records each act it sends
+	// for bob, so that its replica takes the origin's events of them.
 	send := func(channel string, data map[string]any) map[string]any {
-		return stamp(b, map[string]any{"user": bob.id + "@" + b.ServerName(), "action": "message.create", "guild": guild,
+		act := stamp(b, map[string]any{"user": bob.id + "@" + b.ServerName(), "action": "message.create", "guild": guild,
 			"channel": channel + "@" + a.ServerName(), "data": data})
+		recordSent(t, b, act, bGuild, bob.id)
+		return act
 	}
 	// count says how many messages of general on the origin have content.
 	count := func(content string) int {
@@ -312,4 +317,83 @@ func testActDeadlineHolds(t *testing.T, backend st.Backend) {
 		}
 	}
 	t.Logf("%d of %d acts expired", expired, len(answered))
+}
+
+// An act's deadline is written in the origin's clock, as the member server
+// learnt it from the Date of the origin's answers (spec/federation.md
+// §7.3, "Clocks"): a member server whose clock lags the origin's by more
+// than the act's 15 s still gets its acts carried out, and one whose clock
+// runs ahead never gives the origin a deadline later than 15 s by the
+// origin's clock, so an act is never carried out after the member server
+// stopped waiting for it.
+func TestFederationActsUnderClockSkew(t *testing.T) {
+	st.ForEachBackend(t, func(t *testing.T, backend st.Backend) {
+		for _, skew := range []time.Duration{30 * time.Second, -30 * time.Second} {
+			t.Run(fmt.Sprint("origin ", skew), func(t *testing.T) { testActsUnderClockSkew(t, backend, skew) })
+		}
+	})
+}
+
+func testActsUnderClockSkew(t *testing.T, backend st.Backend, skew time.Duration) {
+	ctx := context.Background()
+	aNow := func() time.Time { return time.Now().Add(skew) }
+	a := st.Start(t, st.Options{Backend: backend, Now: aNow})
+	b := st.Start(t, st.Options{Backend: backend})
+	ann, bob := register(t, a, "ann"), register(t, b, "bob")
+	g := ok(t, ann.do(t, "POST", "/api/v10/guilds", map[string]any{"name": "Skewed"}), 201)["id"].(string)
+	_, general := ann.guildNamed(t, "Skewed")
+	code := ok(t, ann.do(t, "POST", "/api/v10/channels/"+general+"/invites", map[string]any{}), 200)["code"].(string)
+	ok(t, bob.do(t, "POST", "/api/v10/invites/"+code+"@"+a.ServerName(), nil), 200)
+	_, bGeneral := bob.guildNamed(t, "Skewed")
+	sent := ok(t, bob.do(t, "POST", "/api/v10/channels/"+bGeneral+"/messages", map[string]any{"content": "across the skew"}), 200)
+	ok(t, bob.do(t, "PATCH", "/api/v10/channels/"+bGeneral+"/messages/"+sent["id"].(string), map[string]any{"content": "edited across the skew"}), 200)
+	if got := ann.contents(t, general, 10); strings.Join(got, "|") != "edited across the skew" {
+		t.Fatalf("A has %q", got)
+	}
+	// Every act of bob's the origin carried out had a deadline at most
+	// ActTimeout ahead of the origin's clock when it arrived.
+	guild, err := strconv.ParseUint(g, 10, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	evs, err := a.Store().Events(ctx, snowflake.ID(guild), 0, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	acts := 0
+	for _, e := range evs {
+		if e.Act == "" {
+			continue
+		}
+		rc, err := a.Store().ActReceipt(ctx, e.Act)
+		if err != nil {
+			t.Fatalf("receipt of act %s: %v", e.Act, err)
+		}
+		if ahead := rc.Deadline.Sub(e.CreatedAt); ahead > wire.ActTimeout {
+			t.Errorf("act %s: deadline %s ahead of the origin's clock when it was logged, over %s", e.Act, ahead, wire.ActTimeout)
+		}
+		acts++
+	}
+	if acts != 2 {
+		t.Fatalf("the origin logged %d events of acts, want 2 (the send and the edit)", acts)
+	}
+}
+
+// recordSent records act as sent by from's homeserver for its user in its
+// replica (what it does before sending one itself), for a test that sends
+// the act by hand in its name.
+func recordSent(t *testing.T, from *st.Server, act map[string]any, replica, user string) {
+	t.Helper()
+	id := func(s string) snowflake.ID {
+		n, err := strconv.ParseUint(s, 10, 64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return snowflake.ID(n)
+	}
+	sa := storage.SentAct{ID: act["id"].(string), LogID: id(replica), UserID: id(user), Action: act["action"].(string),
+		Expires: time.Now().Add(time.Hour)}
+	if err := from.Store().Update(context.Background(), func(tx storage.Tx) error { return tx.RecordSentAct(context.Background(), sa) }); err != nil {
+		t.Fatal(err)
+	}
 }

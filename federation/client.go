@@ -55,6 +55,21 @@ type Client struct {
 	now        func() time.Time
 	// policy, when set, says which servers may be called at all.
 	policy Policy
+	clocks clocks
+	// clock is the homeserver's, which peers' clocks are measured against
+	// (signatures are dated by now).
+	clock func() time.Time
+}
+
+// SetClock makes the client measure peers' clocks against the homeserver's
+// clock now, which act deadlines are written by. Call it before the client
+// is used.
+func (c *Client) SetClock(now func() time.Time) { c.clock = now }
+
+// ClockOffset implements homeserver.Remote: how far server's clock is ahead
+// of this server's, as its recent answers show (never more than it is).
+func (c *Client) ClockOffset(server string) time.Duration {
+	return c.clocks.offset(server, c.clock())
 }
 
 // SetPolicy makes the client refuse, with ErrBlocked, every request to a
@@ -84,7 +99,7 @@ func NewRemote(serverName string, key Key, insecure bool) *Client {
 	if insecure {
 		scheme = "http://"
 	}
-	return &Client{serverName: serverName, key: key, http: NewClient(insecure), scheme: scheme, now: time.Now}
+	return &Client{serverName: serverName, key: key, http: NewClient(insecure), scheme: scheme, now: time.Now, clock: time.Now}
 }
 
 var _ homeserver.Remote = (*Client)(nil)
@@ -120,6 +135,7 @@ func (c *Client) do(ctx context.Context, method, server, path string, body any, 
 		return fmt.Errorf("%s %s%s: %w: %w: %w", method, server, path, errUnreachable, homeserver.ErrUnavailable, err)
 	}
 	defer res.Body.Close()
+	c.clocks.note(server, res.Header, c.clock())
 	if res.StatusCode != http.StatusOK {
 		var w homeserver.WireError
 		b, _ := io.ReadAll(io.LimitReader(res.Body, 64<<10))

@@ -986,6 +986,14 @@ func TestFederationModeration(t *testing.T) {
 	if got := ann.contents(t, general, 10); strings.Join(got, "|") != "three" {
 		t.Fatalf("A after bob's bulk delete: %q", got)
 	}
+	// bob pins: the notice the origin logs is authored by bob and names
+	// his act, so B takes it (spec/federation.md §14, "Writes in a user's
+	// name").
+	ok(t, bob.do(t, "PUT", "/api/v10/channels/"+bGeneral+"/pins/"+onB["three"], nil), 204)
+	notice := list(t, bob.do(t, "GET", "/api/v10/channels/"+bGeneral+"/messages?limit=1", nil))
+	if len(notice) != 1 || notice[0]["type"] != float64(6) || notice[0]["author"].(map[string]any)["id"] != bob.id {
+		t.Fatalf("B's newest message after bob's pin = %v, want his pin notice", notice)
+	}
 	th := ok(t, ann.do(t, "POST", "/api/v10/channels/"+general+"/messages/"+m[2]+"/threads", map[string]any{"name": "talk"}), 201)["id"].(string)
 	eventually(t, "thread on B", func() string {
 		if r := bob.do(t, "GET", "/api/v10/channels/"+onB["three"], nil); r.Status != 200 {

@@ -19,7 +19,10 @@ type Inbound struct {
 	Keys       KeySource
 	Log        *slog.Logger
 	Now        func() time.Time
-	rejected   *prometheus.CounterVec
+	// Stamp is the homeserver's clock, which answers are dated by (the
+	// Date header), so that peers learn its offset from theirs (§7.3).
+	Stamp    func() time.Time
+	rejected *prometheus.CounterVec
 
 	limits Limits
 	// slots holds a token per request in flight; peers counts the
@@ -65,7 +68,7 @@ func NewInbound(serverName string, keys KeySource, log *slog.Logger, reg prometh
 	if limits.BodyTimeout <= 0 {
 		limits.BodyTimeout = DefaultLimits.BodyTimeout
 	}
-	in := &Inbound{ServerName: serverName, Keys: keys, Log: log, Now: time.Now,
+	in := &Inbound{ServerName: serverName, Keys: keys, Log: log, Now: time.Now, Stamp: time.Now,
 		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "hearth_federation_inbound_rejected_total",
 			Help: "Federation requests rejected before handling, by reason.",
@@ -93,6 +96,9 @@ type slot struct{ peer string }
 // request is answered 503 UNAVAILABLE before anything is read or checked.
 func (in *Inbound) Limit(h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
+		// The Date of an answer is this server's clock (net/http's would
+		// be the machine's), from which peers learn its offset (§7.3).
+		w.Header().Set("Date", in.Stamp().UTC().Format(http.TimeFormat))
 		select {
 		case in.slots <- struct{}{}:
 		default:

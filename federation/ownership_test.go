@@ -118,6 +118,50 @@ func testOwnership(t *testing.T, backend st.Backend) {
 	bmsgG, bchG, bgG := bmsg+"@"+B, bch+"@"+B, bg+"@"+B
 	amsgG, achG := amsg+"@"+A, ach+"@"+A
 
+	// bob writes in the rogue's guild: his act reaches the rogue, which
+	// logs his message naming the act. The rogue may broadcast that, but
+	// not make up writes of bob's (§14, "Writes in a user's name").
+	ok(t, bob.do(t, "POST", "/api/v10/channels/"+bCch+"/messages", map[string]any{"content": "bob-real"}), 200)
+	var bobMsgG, bobAct string
+	{
+		cgID, err := strconv.ParseUint(cg, 10, 64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		evs, err := c.Store().Events(ctx, snowflake.ID(cgID), 0, 1000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range evs {
+			var m struct {
+				ID      string `json:"id"`
+				Content string `json:"content"`
+			}
+			if e.Type == "MESSAGE_CREATE" && json.Unmarshal(e.Payload, &m) == nil && m.Content == "bob-real" {
+				bobMsgG, bobAct = m.ID+"@"+C, e.Act
+			}
+		}
+		if !strings.HasSuffix(bobAct, "@"+B) {
+			t.Fatalf("the rogue logged bob's message as %q with act %q, want an act of %s", bobMsgG, bobAct, B)
+		}
+	}
+	asBob := func(e map[string]any, act string) map[string]any {
+		if act != "" {
+			e["act"] = act
+		}
+		return e
+	}
+	inventedAct := ids.Next().String() + "@" + B
+	dmAsBob, openAsBob := dm(catObj, bobObj)
+	bobEdit := func() map[string]any {
+		return ev("MESSAGE_UPDATE", map[string]any{"id": bobMsgG, "channel_id": cchG, "guild_id": cgG, "author": bobObj,
+			"content": "pwned", "type": 0, "timestamp": now})
+	}
+	bobReact := func() map[string]any {
+		return ev("MESSAGE_REACTION_ADD", map[string]any{"user_id": bobObj["id"], "channel_id": cchG, "guild_id": cgG,
+			"message_id": bobMsgG, "emoji": map[string]any{"name": "🔥"}})
+	}
+
 	type attempt struct {
 		name string
 		// events go to the rogue's guild replica; with dm set, they open
@@ -177,6 +221,23 @@ func testOwnership(t *testing.T, backend st.Backend) {
 			"name": "Rogue", "owner_id": catObj["id"], "system_channel_id": bchG})}, status: 403},
 		{name: "thread under B's channel", events: []map[string]any{sneak(), ev("THREAD_CREATE", map[string]any{"id": fresh(),
 			"guild_id": cgG, "parent_id": bchG, "type": 11, "name": "t"})}, status: 403},
+		{name: "post as bob with no act", events: []map[string]any{sneak(), message(cchG, map[string]any{"guild_id": cgG, "author": bobObj})}, status: 403},
+		{name: "post as bob with an act B never sent", events: []map[string]any{sneak(),
+			asBob(message(cchG, map[string]any{"guild_id": cgG, "author": bobObj}), inventedAct)}, status: 403},
+		{name: "post as bob again with the act of his real post", events: []map[string]any{sneak(),
+			asBob(message(cchG, map[string]any{"guild_id": cgG, "author": bobObj}), bobAct)}, status: 403},
+		{name: "edit bob's message with no act", events: []map[string]any{sneak(), bobEdit()}, status: 403},
+		{name: "edit bob's message with the act of his post", events: []map[string]any{sneak(), asBob(bobEdit(), bobAct)}, status: 403},
+		{name: "react as bob", events: []map[string]any{sneak(), bobReact()}, status: 403},
+		{name: "react as bob with an act B never sent", events: []map[string]any{sneak(), asBob(bobReact(), inventedAct)}, status: 403},
+		{name: "start a thread as bob", events: []map[string]any{sneak(), ev("THREAD_CREATE", map[string]any{"id": fresh(),
+			"guild_id": cgG, "parent_id": cchG, "type": 11, "name": "t", "owner_id": bobObj["id"]})}, status: 403},
+		{name: "DM with bob posting as bob", dm: dmAsBob, events: []map[string]any{openAsBob,
+			message(dmAsBob, map[string]any{"author": bobObj, "content": "hi from bob, not"})}, status: 403},
+		// A batch naming what does not exist (a foreign key fails) is the
+		// rogue's fault, refused so that it stops sending it, not 503.
+		{name: "give cat a role that does not exist", events: []map[string]any{sneak(), ev("GUILD_MEMBER_UPDATE", map[string]any{
+			"guild_id": cgG, "user": catObj, "roles": []string{fresh()}})}, status: 403},
 		{name: "typing in B's channel", ephemeral: map[string]any{"guild": cgG, "type": "TYPING_START",
 			"d": map[string]any{"channel_id": bchG, "guild_id": cgG, "user_id": catObj["id"]}}, status: 403},
 		// A delete of an object the replica never had is accepted and
@@ -263,12 +324,18 @@ func testOwnership(t *testing.T, backend st.Backend) {
 				evs := make([]map[string]any, len(at.events))
 				for j, e := range at.events {
 					evs[j] = map[string]any{"seq": j + 1, "type": e["type"], "d": e["d"]}
+					if e["act"] != nil {
+						evs[j]["act"] = e["act"]
+					}
 				}
 				body = map[string]any{"guild": at.dm, "from": 0, "to": len(evs), "events": evs}
 			default:
 				evs := make([]map[string]any, len(at.events))
 				for j, e := range at.events {
 					evs[j] = map[string]any{"seq": seq + int64(j) + 1, "type": e["type"], "d": e["d"]}
+					if e["act"] != nil {
+						evs[j]["act"] = e["act"]
+					}
 				}
 				body = map[string]any{"guild": cgG, "from": seq, "to": seq + int64(len(evs)), "events": evs}
 			}

@@ -59,6 +59,8 @@ type writeJob struct {
 	deadline time.Time
 	// taken: a leader has put it in a batch.
 	taken bool
+	// act is the peer's act the write carries out, named by its events.
+	act string
 }
 
 // maxBatch bounds one transaction's jobs, and so its lock time.
@@ -75,6 +77,7 @@ const batchTimeout = 30 * time.Second
 func (h *Homeserver) updateLog(ctx context.Context, logID snowflake.ID, w logWrite) error {
 	job := &writeJob{w: w, done: make(chan error, 1), lead: make(chan struct{}, 1)}
 	job.deadline, _ = ctx.Deadline()
+	job.act = actOf(ctx)
 	lw := &h.writer
 	lw.mu.Lock()
 	if lw.queues == nil {
@@ -173,6 +176,9 @@ func (h *Homeserver) lead(logID snowflake.ID, q *logQueue, me *writeJob) {
 					continue
 				}
 				j.w.assign = nil
+			}
+			for i := range j.w.events {
+				j.w.events[i].Act = j.act
 			}
 			ready = append(ready, j)
 		}

@@ -52,6 +52,10 @@ type Remote interface {
 	// UserDeleted tells server that one of this server's users was
 	// deleted.
 	UserDeleted(ctx context.Context, server string, n wire.UserDeleted) error
+	// ClockOffset is how far server's clock is ahead of this server's
+	// (negative: behind), as a lower bound learnt from its answers; 0 when
+	// unknown. Act deadlines are written in the origin's clock with it.
+	ClockOffset(server string) time.Duration
 }
 
 // SetRemote connects the domain to other homeservers. Without it every

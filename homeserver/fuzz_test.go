@@ -75,6 +75,7 @@ func (r *fuzzRemote) History(context.Context, string, string, string, int) (json
 func (r *fuzzRemote) Invite(context.Context, string, string) (json.RawMessage, error) {
 	return nil, errFuzzOffline
 }
+func (r *fuzzRemote) ClockOffset(string) time.Duration { return 0 }
 
 // world is a receiver with objects of every owner: its own guilds G (where
 // the rogue's user ollie is a member) and G2 (no remote member), a replica

@@ -204,6 +204,9 @@ type events struct {
 	// origin's events to (0: a local write, which may append to no
 	// replica's log; see checkLogs).
 	replica snowflake.ID
+	// act is the peer's act this transaction carries out ("" for none),
+	// recorded with each event it logs.
+	act string
 }
 
 // applyingReplica says that this transaction applies the events of the
@@ -230,7 +233,7 @@ func (e *events) encode(logID snowflake.ID, typ string, payload any) (storage.Ev
 	if err != nil {
 		return storage.Event{}, fmt.Errorf("encode %s: %w", typ, err)
 	}
-	return storage.Event{LogID: logID, Type: typ, Payload: b, CreatedAt: e.now}, nil
+	return storage.Event{LogID: logID, Type: typ, Payload: b, CreatedAt: e.now, Act: e.act}, nil
 }
 
 // Append adds an event with a Discord dispatch name to a log. The payload
@@ -313,7 +316,7 @@ func (h *Homeserver) checkLogs(ctx context.Context, evs []storage.Event, applyin
 func (h *Homeserver) update(ctx context.Context, fn func(tx storage.Tx, ev *events) error) error {
 	var ev *events
 	err := h.store.Update(ctx, func(tx storage.Tx) error {
-		ev = &events{tx: tx, now: h.now()} // fresh on a retried transaction
+		ev = &events{tx: tx, now: h.now(), act: actOf(ctx)} // fresh on a retried transaction
 		if err := fn(tx, ev); err != nil {
 			return err
 		}

@@ -250,7 +250,7 @@ func (h *Homeserver) peerBatch(ctx context.Context, peer string, guildID snowfla
 				continue
 			}
 		}
-		out.Events = append(out.Events, wire.RemoteEvent{Seq: ev.Seq, Type: ev.Type})
+		out.Events = append(out.Events, wire.RemoteEvent{Seq: ev.Seq, Type: ev.Type, Act: ev.Act})
 		payloads = append(payloads, ev.Payload)
 	}
 	global, err := h.globalizeMany(ctx, h.store, payloads)

@@ -131,7 +131,7 @@ func (h *Homeserver) PeerAct(ctx context.Context, peer string, act wire.Act) (wi
 	// Carried out under the deadline: past it, the work stops, and the
 	// log writer does not start a write whose caller's deadline is past.
 	real := h.realDeadline(deadline)
-	dctx, cancel := context.WithDeadline(ctx, real)
+	dctx, cancel := context.WithDeadline(withAct(ctx, act.ID), real)
 	result, err := handler(h, dctx, c)
 	// By the clock, not dctx.Err(): a transaction bound by the same
 	// deadline on another timer may fail before dctx's timer fires.

@@ -114,16 +114,32 @@ func (h *Homeserver) forward(ctx context.Context, p Principal, rl replicaLog, ac
 	// runs out, the act was done in time or will never be, so a client
 	// told 503 may retry (with its nonce, for a send) without doubling.
 	act.ID = globalid.Format(h.cfg.IDs.Next(), h.cfg.ServerName)
-	act.Deadline = wire.FormatActDeadline(h.now().Add(wire.ActTimeout))
+	// In the origin's clock, which judges it: a member server whose clock
+	// lags the origin's would otherwise send acts that expire on arrival.
+	// The offset is never more than the true one, so the deadline never
+	// falls later than ActTimeout from now, and the wait below (by this
+	// server's clock) still outlasts it.
+	act.Deadline = wire.FormatActDeadline(h.now().Add(h.remote.ClockOffset(rl.Origin) + wire.ActTimeout))
+	// Recorded before it is sent: the origin's events for it may arrive
+	// (pushed) before its answer.
+	forget, err := h.recordSentAct(ctx, p, rl, act, messageID)
+	if err != nil {
+		return wire.ActResult{}, err
+	}
 	actCtx, cancel := context.WithTimeout(ctx, wire.ActTimeout+wire.ActGrace)
 	res, err := h.remote.Act(actCtx, rl.Origin, act)
 	cancel()
 	if err != nil {
+		if !errors.Is(err, ErrUnavailable) && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
+			forget() // refused: not carried out, and never will be
+		}
 		return wire.ActResult{}, err
 	}
 	if err := h.catchUp(ctx, rl.ID, res.Seq); err != nil {
 		return wire.ActResult{}, err
 	}
+	// The replica is at the answer's head, past every event of the act.
+	forget()
 	return res, nil
 }
 
@@ -348,7 +364,7 @@ func (h *Homeserver) applyBatch(ctx context.Context, g replicaLog, rep storage.R
 		if err := l.Preload(ctx, globals); err != nil {
 			return err
 		}
-		ap := &applier{h: h, tx: tx, ev: ev, g: g, l: l, channels: map[snowflake.ID]bool{}}
+		ap := &applier{h: h, tx: tx, ev: ev, g: g, l: l, channels: map[snowflake.ID]bool{}, locals: map[snowflake.ID]bool{}}
 		for i, e := range batch.Events {
 			if e.Seq <= rep.Seq {
 				continue
@@ -357,6 +373,7 @@ func (h *Homeserver) applyBatch(ctx context.Context, g replicaLog, rep storage.R
 			if err != nil {
 				return fmt.Errorf("event %d: %w", e.Seq, err)
 			}
+			ap.act = e.Act
 			if err := ap.apply(ctx, e.Type, d); err != nil {
 				return fmt.Errorf("apply %s (seq %d): %w", e.Type, e.Seq, malformed(err))
 			}
@@ -375,9 +392,21 @@ func (h *Homeserver) applyBatch(ctx context.Context, g replicaLog, rep storage.R
 		return tx.SetReplica(ctx, storage.Replica{LogID: g.ID, Origin: g.Origin, Seq: batch.To})
 	})
 	if err != nil {
-		return fmt.Errorf("apply events of guild %d: %w", g.ID, err)
+		return fmt.Errorf("apply events of guild %d: %w", g.ID, peerFault(err))
 	}
 	return nil
+}
+
+// peerFault makes a write that failed a foreign key (the batch named a row
+// that is not here: a member's user, a role, a message) the peer's fault,
+// refused with FORBIDDEN, which the peer does not retry, rather than
+// UNAVAILABLE, which it would retry for ever. An outage of this server's
+// database is no foreign-key failure and stays UNAVAILABLE.
+func peerFault(err error) error {
+	if errors.Is(err, storage.ErrDangling) && !errors.Is(err, ErrForbidden) {
+		return fmt.Errorf("%w: %w", ErrForbidden, err)
+	}
+	return err
 }
 
 // malformed marks an event whose payload does not decode as its type says
@@ -424,6 +453,10 @@ type applier struct {
 	// opened is set once a DM replica's CHANNEL_CREATE named a user of
 	// this server.
 	opened bool
+	// act is the act the event being applied names (wire.RemoteEvent.Act).
+	act string
+	// locals caches which users are this server's own (inNameOf).
+	locals map[snowflake.ID]bool
 }
 
 func (ap *applier) flushMessages(ctx context.Context) error {
@@ -537,6 +570,9 @@ func (ap *applier) applyMessage(ctx context.Context, typ string, d []byte) error
 		if err := checkWebhookAuthor(ctx, ap.tx, ap.g.Origin, m); err != nil {
 			return err
 		}
+		if err := ap.inNameOf(ctx, messageActor(m), didPost, 0); err != nil {
+			return err
+		}
 		sm := messageFrom(m, ap.g.guildID(), h.now())
 		if len(m.Attachments) > 0 {
 			// The files stay at the origin until someone here asks for
@@ -562,6 +598,10 @@ func (ap *applier) applyMessage(ctx context.Context, typ string, d []byte) error
 		}
 		next := messageFrom(m, ap.g.guildID(), h.now())
 		if old.Content != next.Content || string(old.Embeds) != string(next.Embeds) {
+			// Only the author changes content or embeds (EditMessage).
+			if err := ap.inNameOf(ctx, old.AuthorID, didEdit, m.ID); err != nil {
+				return err
+			}
 			if err := h.keepRevision(ctx, tx, ap.g.scope(), old, old.AuthorID, false); err != nil {
 				return err
 			}
@@ -608,6 +648,9 @@ func (ap *applier) applyMessage(ctx context.Context, typ string, d []byte) error
 		}
 		key := reactionKey(r.Emoji)
 		if typ == "MESSAGE_REACTION_ADD" {
+			if err := ap.inNameOf(ctx, r.UserID, didReact, r.MessageID); err != nil {
+				return err
+			}
 			err = tx.AddReaction(ctx, ap.g.scope(), storage.Reaction{MessageID: r.MessageID, ChannelID: r.ChannelID, UserID: r.UserID, Emoji: key, CreatedAt: h.now()})
 			if errors.Is(err, storage.ErrConflict) {
 				err = nil // there already; the insert leaves the transaction usable
@@ -728,6 +771,11 @@ func (ap *applier) applyGuild(ctx context.Context, typ string, d []byte) error {
 		}
 		if err := ap.l.Owned(c.ID); err != nil {
 			return err
+		}
+		if typ == "THREAD_CREATE" {
+			if err := ap.inNameOf(ctx, derefID(c.OwnerID), didStartThread, 0); err != nil {
+				return err
+			}
 		}
 		delete(ap.channels, c.ID)
 		err = upsertThread(ctx, tx, g.ID, c)

@@ -623,6 +623,11 @@ func (h *Homeserver) RunMaintenance(ctx context.Context, every time.Duration) {
 			} else if n > 0 {
 				h.log.Debug("pruned act receipts", "receipts", n)
 			}
+			if n, err := h.PruneSentActs(ctx); err != nil {
+				h.log.Warn("pruning sent acts failed", "err", err)
+			} else if n > 0 {
+				h.log.Info("pruned sent acts whose events never arrived", "acts", n)
+			}
 		case <-files.C:
 			if n, size, err := h.SweepFiles(ctx, FileGrace); err != nil {
 				h.log.Warn("sweeping unreferenced files failed", "err", err)

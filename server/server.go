@@ -226,6 +226,10 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	inbound := federation.NewInbound(cfg.ServerName, keys, cfg.Log, reg, cfg.FederationLimits)
 	remote := federation.NewRemote(cfg.ServerName, key, cfg.InsecureFederation)
 	remote.SetPolicy(hs.PeerAllowed)
+	if cfg.Now != nil {
+		inbound.Stamp = cfg.Now
+		remote.SetClock(cfg.Now)
+	}
 	hs.SetRemote(remote)
 	hs.SetInteractionPoster(federation.NewWebPoster(cfg.InsecureFederation))
 	sender := federation.NewSender(hs, remote, cfg.Log, reg)

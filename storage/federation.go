@@ -43,6 +43,9 @@ type FederationReader interface {
 	// ActReceipt returns the receipt of an act a peer sent, by act ID, or
 	// ErrNotFound.
 	ActReceipt(ctx context.Context, id string) (ActReceipt, error)
+	// SentAct returns an act this server sent for one of its users, by act
+	// ID, or ErrNotFound.
+	SentAct(ctx context.Context, id string) (SentAct, error)
 }
 
 // FederationWriter holds the federation writes of Tx.
@@ -83,6 +86,37 @@ type FederationWriter interface {
 	// PruneActReceipts removes the receipts whose deadline is before t and
 	// says how many it removed.
 	PruneActReceipts(ctx context.Context, t time.Time) (int64, error)
+	// RecordSentAct records an act this server is about to send;
+	// ErrConflict if its ID is recorded already.
+	RecordSentAct(ctx context.Context, a SentAct) error
+	// UseSentAct records that an event of kind (a bit) was attributed to
+	// the act: its Used becomes used; ErrNotFound if it has no row.
+	UseSentAct(ctx context.Context, id string, used int) error
+	// DeleteSentAct forgets a sent act; deleting one that does not exist
+	// is not an error.
+	DeleteSentAct(ctx context.Context, id string) error
+	// PruneSentActs removes the sent acts that expire before t and says
+	// how many it removed.
+	PruneSentActs(ctx context.Context, t time.Time) (int64, error)
+}
+
+// SentAct is this server's record of an act it sent to an origin for one
+// of its users: an event of the origin that says the user wrote, edited or
+// reacted is accepted only when it names such an act (spec/federation.md
+// §14, "Writes in a user's name").
+type SentAct struct {
+	// ID is the act's ID, "<snowflake>@<this server>".
+	ID string
+	// LogID is the replica (guild or DM channel) the act is about.
+	LogID  snowflake.ID
+	UserID snowflake.ID
+	Action string
+	// MessageID is the message acted on, 0 for none.
+	MessageID snowflake.ID
+	// Used holds a bit for each kind of event already attributed to the
+	// act, so that each kind is attributed to it once.
+	Used    int
+	Expires time.Time
 }
 
 // ActReceipt is an origin's record of an act it accepted from a peer: a

@@ -20,6 +20,9 @@ var (
 	ErrNotFound = errors.New("storage: not found")
 	// ErrConflict means a unique constraint refused the write.
 	ErrConflict = errors.New("storage: conflict")
+	// ErrDangling means a foreign key refused the write: it names a row
+	// that does not exist (a peer's payload naming what is not here).
+	ErrDangling = errors.New("storage: reference to a missing row")
 )
 
 // Store is a homeserver's database. Reads on it see committed data; writes
@@ -190,6 +193,9 @@ type Event struct {
 	// Payload is the dispatch's JSON "d".
 	Payload   []byte
 	CreatedAt time.Time
+	// Act is the ID of the peer's act the event carries out ("" for none),
+	// named to peers so that the acting user's server can check it.
+	Act string
 }
 
 // Scope is what a write may reach: the objects of one guild, or one DM

@@ -154,6 +154,10 @@ type RemoteEvent struct {
 	Seq  int64           `json:"seq"`
 	Type string          `json:"type"`
 	D    json.RawMessage `json:"d"`
+	// Act is the ID of the act the event carries out, when a peer's act
+	// caused it: the acting user's server accepts an event saying its
+	// user wrote, edited or reacted only with an act of theirs.
+	Act string `json:"act,omitempty"`
 }
 
 // ActData is the body of an act: each action reads the fields it needs.

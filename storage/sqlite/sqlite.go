@@ -74,4 +74,8 @@ var dialect = sqlstore.Dialect{
 		// another process; running the transaction again is then safe.
 		return errors.As(err, &e) && e.Code()&0xff == sqlite3.SQLITE_BUSY
 	},
+	IsDangling: func(err error) bool {
+		var e *sqlite.Error
+		return errors.As(err, &e) && e.Code() == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY
+	},
 }

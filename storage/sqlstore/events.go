@@ -24,8 +24,8 @@ func (t *tx) AppendEvent(ctx context.Context, e storage.Event) (storage.Event, e
 		e.CreatedAt = time.Now()
 	}
 	e.Seq = seq
-	_, err = t.q.ExecContext(ctx, `INSERT INTO events (log_id, seq, type, payload, created_at) VALUES ($1, $2, $3, $4, $5)`,
-		int64(e.LogID), seq, e.Type, string(e.Payload), ms(e.CreatedAt))
+	_, err = t.q.ExecContext(ctx, `INSERT INTO events (log_id, seq, type, payload, created_at, act) VALUES ($1, $2, $3, $4, $5, $6)`,
+		int64(e.LogID), seq, e.Type, string(e.Payload), ms(e.CreatedAt), e.Act)
 	if err != nil {
 		return storage.Event{}, t.wrap("append event", err)
 	}
@@ -51,8 +51,8 @@ func (t *tx) AppendEvents(ctx context.Context, evs []storage.Event) ([]storage.E
 			return nil, t.wrap("append events: bump head", err)
 		}
 		var b strings.Builder
-		args := make([]any, 0, len(group)*5)
-		b.WriteString(`INSERT INTO events (log_id, seq, type, payload, created_at) VALUES `)
+		args := make([]any, 0, len(group)*6)
+		b.WriteString(`INSERT INTO events (log_id, seq, type, payload, created_at, act) VALUES `)
 		for i, e := range group {
 			if i > 0 {
 				b.WriteString(", ")
@@ -62,8 +62,8 @@ func (t *tx) AppendEvents(ctx context.Context, evs []storage.Event) ([]storage.E
 			}
 			e.Seq = head - n + int64(i) + 1
 			e.CreatedAt = fromMS(ms(e.CreatedAt))
-			writePlaceholders(&b, len(args), 5)
-			args = append(args, int64(e.LogID), e.Seq, e.Type, string(e.Payload), ms(e.CreatedAt))
+			writePlaceholders(&b, len(args), 6)
+			args = append(args, int64(e.LogID), e.Seq, e.Type, string(e.Payload), ms(e.CreatedAt), e.Act)
 			out = append(out, e)
 		}
 		if _, err := t.q.ExecContext(ctx, b.String(), args...); err != nil {
@@ -76,7 +76,7 @@ func (t *tx) AppendEvents(ctx context.Context, evs []storage.Event) ([]storage.E
 
 // Events implements storage.Reader.
 func (r reader) Events(ctx context.Context, logID snowflake.ID, after int64, limit int) ([]storage.Event, error) {
-	rows, err := r.q.QueryContext(ctx, `SELECT seq, type, payload, created_at FROM events
+	rows, err := r.q.QueryContext(ctx, `SELECT seq, type, payload, created_at, act FROM events
 		WHERE log_id = $1 AND seq > $2 ORDER BY seq LIMIT $3`, int64(logID), after, limit)
 	if err != nil {
 		return nil, r.wrap("events", err)
@@ -89,7 +89,7 @@ func (r reader) Events(ctx context.Context, logID snowflake.ID, after int64, lim
 			payload string
 			created int64
 		)
-		if err := rows.Scan(&e.Seq, &e.Type, &payload, &created); err != nil {
+		if err := rows.Scan(&e.Seq, &e.Type, &payload, &created, &e.Act); err != nil {
 			return nil, r.wrap("events", err)
 		}
 		e.LogID, e.Payload, e.CreatedAt = logID, []byte(payload), fromMS(created)

@@ -360,3 +360,53 @@ func (t *tx) PruneActReceipts(ctx context.Context, before time.Time) (int64, err
 	n, err := res.RowsAffected()
 	return n, t.wrap("prune act receipts", err)
 }
+
+// SentAct implements storage.Reader.
+func (r reader) SentAct(ctx context.Context, id string) (storage.SentAct, error) {
+	var a storage.SentAct
+	var logID, userID, messageID, expires int64
+	err := r.q.QueryRowContext(ctx, `SELECT id, log_id, user_id, action, message_id, used, expires FROM sent_acts WHERE id = $1`, id).
+		Scan(&a.ID, &logID, &userID, &a.Action, &messageID, &a.Used, &expires)
+	if err != nil {
+		return storage.SentAct{}, r.wrap("sent act", err)
+	}
+	a.LogID, a.UserID, a.MessageID, a.Expires = snowflake.ID(logID), snowflake.ID(userID), snowflake.ID(messageID), fromMS(expires)
+	return a, nil
+}
+
+// RecordSentAct implements storage.Tx. ON CONFLICT DO NOTHING, so that a
+// duplicate leaves a PostgreSQL transaction usable.
+func (t *tx) RecordSentAct(ctx context.Context, a storage.SentAct) error {
+	res, err := t.q.ExecContext(ctx, `INSERT INTO sent_acts (id, log_id, user_id, action, message_id, used, expires)
+		VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO NOTHING`,
+		a.ID, int64(a.LogID), int64(a.UserID), a.Action, int64(a.MessageID), a.Used, ms(a.Expires))
+	if err != nil {
+		return t.wrap("record sent act", err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return t.wrap("record sent act", err)
+	} else if n == 0 {
+		return fmt.Errorf("record sent act %s: %w", a.ID, storage.ErrConflict)
+	}
+	return nil
+}
+
+// UseSentAct implements storage.Tx.
+func (t *tx) UseSentAct(ctx context.Context, id string, used int) error {
+	return t.execOne(ctx, "use sent act", `UPDATE sent_acts SET used = $2 WHERE id = $1`, id, used)
+}
+
+// DeleteSentAct implements storage.Tx.
+func (t *tx) DeleteSentAct(ctx context.Context, id string) error {
+	return t.exec(ctx, "delete sent act", `DELETE FROM sent_acts WHERE id = $1`, id)
+}
+
+// PruneSentActs implements storage.Tx.
+func (t *tx) PruneSentActs(ctx context.Context, before time.Time) (int64, error) {
+	res, err := t.q.ExecContext(ctx, `DELETE FROM sent_acts WHERE expires < $1`, ms(before))
+	if err != nil {
+		return 0, t.wrap("prune sent acts", err)
+	}
+	n, err := res.RowsAffected()
+	return n, t.wrap("prune sent acts", err)
+}

@@ -24,6 +24,8 @@ type Dialect struct {
 	// IsRetryable reports a serialisation failure or deadlock after which
 	// the whole transaction may be run again.
 	IsRetryable func(error) bool
+	// IsDangling reports a foreign-key violation.
+	IsDangling func(error) bool
 	// MaxRows bounds the rows of one multi-row INSERT; 0 means 16. The
 	// SQLite driver's binding cost grows faster than the number of
 	// parameters (1,000 rows bind 35 times slower per row than 16), while
@@ -113,7 +115,8 @@ func (s *Store) update(ctx context.Context, fn func(tx storage.Tx) error) error 
 	err = sqlTx.Commit()
 	hung.Stop()
 	if err != nil {
-		return fmt.Errorf("commit: %w", err)
+		// A deferred foreign key fails here.
+		return reader{d: s.d}.wrap("commit", err)
 	}
 	return nil
 }
@@ -186,6 +189,8 @@ func (r reader) wrap(op string, err error) error {
 		return fmt.Errorf("%s: %w", op, storage.ErrNotFound)
 	case r.d.IsConflict(err):
 		return fmt.Errorf("%s: %w: %w", op, storage.ErrConflict, err)
+	case r.d.IsDangling != nil && r.d.IsDangling(err):
+		return fmt.Errorf("%s: %w: %w", op, storage.ErrDangling, err)
 	default:
 		return fmt.Errorf("%s: %w", op, err)
 	}

@@ -298,3 +298,64 @@ func testUpdateEndsAtContext(t *testing.T, s storage.Store) {
 		})
 	}
 }
+
+// testSentActs: the acts a server sent for its users, which its replicas
+// check events in their names against, and the act an event of a log
+// carries out, named to peers with it.
+func testSentActs(t *testing.T, s storage.Store) {
+	ctx := context.Background()
+	now := time.Now().Truncate(time.Millisecond).UTC()
+	a := storage.SentAct{ID: ids.Next().String() + "@b.example", LogID: ids.Next(), UserID: ids.Next(), Action: "message.edit",
+		MessageID: ids.Next(), Expires: now.Add(time.Hour)}
+	if _, err := s.SentAct(ctx, a.ID); !errors.Is(err, storage.ErrNotFound) {
+		t.Fatalf("SentAct before it was recorded: err = %v, want ErrNotFound", err)
+	}
+	update(t, s, func(tx storage.Tx) error { return tx.RecordSentAct(ctx, a) })
+	if got, err := s.SentAct(ctx, a.ID); err != nil || !reflect.DeepEqual(got, a) {
+		t.Fatalf("SentAct = %+v, %v; want %+v", got, err, a)
+	}
+	if err := s.Update(ctx, func(tx storage.Tx) error { return tx.RecordSentAct(ctx, a) }); !errors.Is(err, storage.ErrConflict) {
+		t.Fatalf("RecordSentAct twice: err = %v, want ErrConflict", err)
+	}
+	update(t, s, func(tx storage.Tx) error { return tx.UseSentAct(ctx, a.ID, 5) })
+	if got, err := s.SentAct(ctx, a.ID); err != nil || got.Used != 5 {
+		t.Fatalf("used SentAct = %+v, %v; want Used 5", got, err)
+	}
+	if err := s.Update(ctx, func(tx storage.Tx) error { return tx.UseSentAct(ctx, "1@nowhere", 1) }); !errors.Is(err, storage.ErrNotFound) {
+		t.Fatalf("UseSentAct of an unknown act: err = %v, want ErrNotFound", err)
+	}
+	// Pruning takes those that expire before the time given.
+	early := storage.SentAct{ID: ids.Next().String() + "@b.example", LogID: a.LogID, UserID: a.UserID, Action: "message.create", Expires: now}
+	update(t, s, func(tx storage.Tx) error { return tx.RecordSentAct(ctx, early) })
+	var n int64
+	update(t, s, func(tx storage.Tx) (err error) {
+		n, err = tx.PruneSentActs(ctx, now.Add(time.Minute))
+		return err
+	})
+	if n != 1 {
+		t.Fatalf("PruneSentActs removed %d, want 1", n)
+	}
+	if _, err := s.SentAct(ctx, early.ID); !errors.Is(err, storage.ErrNotFound) {
+		t.Fatalf("pruned SentAct: err = %v, want ErrNotFound", err)
+	}
+	update(t, s, func(tx storage.Tx) error { return tx.DeleteSentAct(ctx, a.ID) })
+	update(t, s, func(tx storage.Tx) error { return tx.DeleteSentAct(ctx, a.ID) })
+	if _, err := s.SentAct(ctx, a.ID); !errors.Is(err, storage.ErrNotFound) {
+		t.Fatalf("deleted SentAct: err = %v, want ErrNotFound", err)
+	}
+
+	// An event's act comes back with it, from either append.
+	logID := ids.Next()
+	update(t, s, func(tx storage.Tx) error {
+		if _, err := tx.AppendEvent(ctx, storage.Event{LogID: logID, Type: "TEST", Payload: []byte(`{}`), Act: "1@b.example"}); err != nil {
+			return err
+		}
+		_, err := tx.AppendEvents(ctx, []storage.Event{{LogID: logID, Type: "TEST", Payload: []byte(`{}`)},
+			{LogID: logID, Type: "TEST", Payload: []byte(`{}`), Act: "2@b.example"}})
+		return err
+	})
+	evs, err := s.Events(ctx, logID, 0, 10)
+	if err != nil || len(evs) != 3 || evs[0].Act != "1@b.example" || evs[1].Act != "" || evs[2].Act != "2@b.example" {
+		t.Fatalf("Events = %+v, %v; want acts 1@b.example, none, 2@b.example", evs, err)
+	}
+}

@@ -90,6 +90,7 @@ func Run(t *testing.T, open func(t *testing.T) storage.Store) {
 		{"DeliveryCursorsAndReplicas", testDeliveryCursors},
 		{"MemberOrigins", testMemberOrigins},
 		{"ActReceipts", testActReceipts},
+		{"SentActs", testSentActs},
 		{"GatewayState", testGatewayState},
 		{"Applications", testApplications},
 		{"ApplicationCommands", testApplicationCommands},
@@ -232,6 +233,15 @@ func testSessions(t *testing.T, s storage.Store) {
 		}
 		return nil
 	})
+	// A row naming a missing one fails with ErrDangling, on either
+	// database, so that a peer's payload naming what is not here is told
+	// from an outage.
+	err := s.Update(ctx, func(tx storage.Tx) error {
+		return tx.CreateSession(ctx, storage.Session{ID: ids.Next(), UserID: ids.Next(), CreatedAt: now, LastUsed: now})
+	})
+	if !errors.Is(err, storage.ErrDangling) {
+		t.Fatalf("CreateSession of a missing user: err = %v, want ErrDangling", err)
+	}
 	got, err := s.SessionByID(ctx, sess[0].ID)
 	if err != nil || got.UserID != u.ID || got.Client != "curl" || !got.CreatedAt.Equal(now) {
 		t.Fatalf("SessionByID = %+v, %v", got, err)
