@@ -91,7 +91,7 @@ func TestJSONContentTypeEveryRoute(t *testing.T) {
 		{"bad token", "GET", "/api/v10/users/@me", "Bot nope", nil, 401},
 		{"invalid body", "POST", "/api/v10/guilds", fresh, map[string]any{"name": ""}, 400},
 		{"malformed JSON", "POST", "/api/v10/guilds", fresh, []byte("{"), 400},
-		{"too large", "POST", "/api/v10/users/@me/channels", fresh, []byte(`{"name":"`+strings.Repeat("a", 2<<20)+`"}`), 413},
+		{"too large", "POST", "/api/v10/users/@me/channels", fresh, []byte(`{"name":"` + strings.Repeat("a", 2<<20) + `"}`), 413},
 		{"gateway", "GET", "/api/v10/gateway", "", nil, 200},
 		{"gateway bot", "GET", "/api/v10/gateway/bot", fresh, nil, 200},
 	}
