@@ -179,12 +179,13 @@ func TestReadyGuildCreateAndDispatch(t *testing.T) {
 		gid, general := newGuild(t, s, alice, "Live")
 		inv := do(t, s, "POST", "/api/v10/channels/"+general+"/invites", alice, map[string]any{})["code"].(string)
 
-		for _, q := range []string{"?v=10&encoding=json", "/?v=9", ""} {
+		// READY's v is the version asked for in the URL, 10 by default.
+		for q, v := range map[string]float64{"?v=10&encoding=json": 10, "/?v=9": 9, "": 10} {
 			c := dial(t, s, q)
 			ready := identify(c, "Bot "+alice, allIntents)
 			var r map[string]any
 			json.Unmarshal(ready.D, &r)
-			if r["v"] != float64(10) || r["session_id"] == "" || r["resume_gateway_url"] == nil ||
+			if r["v"] != v || r["session_id"] == "" || r["resume_gateway_url"] == nil ||
 				r["user"].(map[string]any)["username"] != "alice" || len(r["guilds"].([]any)) != 1 ||
 				r["application"] == nil || r["private_channels"] == nil {
 				t.Fatalf("READY = %s", ready.D)

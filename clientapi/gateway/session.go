@@ -535,7 +535,7 @@ func (g *Gateway) identify(ctx context.Context, kick context.CancelFunc, c *conn
 	// is missed; one that arrives twice (in a GUILD_CREATE and as a
 	// dispatch) is harmless, one lost is not.
 	g.index(s, guilds)
-	ready, err := g.ready(ctx, s, guilds, id.Shard, appFlags)
+	ready, err := g.ready(ctx, s, c.version, guilds, id.Shard, appFlags)
 	if err != nil {
 		g.unindex(s)
 		c.close(closeUnknownError, "Unknown error.")
@@ -571,7 +571,7 @@ type readyUser struct {
 	PremiumType   int          `json:"premium_type"`
 }
 
-func (g *Gateway) ready(ctx context.Context, s *session, guilds []snowflake.ID, shard []int, appFlags int64) ([]byte, error) {
+func (g *Gateway) ready(ctx context.Context, s *session, version int, guilds []snowflake.ID, shard []int, appFlags int64) ([]byte, error) {
 	dms, err := g.hs.DMChannels(ctx, s.user)
 	if err != nil {
 		return nil, err
@@ -603,7 +603,7 @@ func (g *Gateway) ready(ctx context.Context, s *session, guilds []snowflake.ID, 
 		stubs = append(stubs, map[string]any{"id": id, "unavailable": true})
 	}
 	r := map[string]any{
-		"v": 10,
+		"v": version,
 		"user": readyUser{
 			ID: u.ID, Username: u.Username, Discriminator: "0", GlobalName: u.GlobalName, Avatar: u.Avatar,
 			Bot: s.bot, Verified: true, Flags: u.PublicFlags, Locale: "en-US",
