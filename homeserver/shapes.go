@@ -37,6 +37,7 @@ func discordRole(r storage.Role) discord.Role {
 		ID: r.ID, Name: r.Name, Color: r.Color, Hoist: r.Hoist, Icon: discord.Nullable(r.Icon),
 		UnicodeEmoji: discord.Nullable(r.UnicodeEmoji), Position: r.Position,
 		Permissions: permission.Set(r.Permissions).String(), Managed: r.Managed, Mentionable: r.Mentionable,
+		Colors: discord.RoleColors{PrimaryColor: r.Color},
 	}
 }
 

@@ -193,10 +193,16 @@ func TestReadyGuildCreateAndDispatch(t *testing.T) {
 			gc := c.until("GUILD_CREATE")
 			var guild map[string]any
 			json.Unmarshal(gc.D, &guild)
-			for _, f := range []string{"channels", "threads", "roles", "emojis", "members", "member_count", "joined_at", "large", "presences", "voice_states", "stage_instances", "guild_scheduled_events"} {
+			for _, f := range []string{"channels", "threads", "roles", "emojis", "members", "member_count", "joined_at", "large", "presences", "voice_states", "stage_instances", "guild_scheduled_events", "soundboard_sounds", "incidents_data"} {
 				if _, ok := guild[f]; !ok {
 					t.Fatalf("GUILD_CREATE lacks %s", f)
 				}
+			}
+			// Libraries read a role's colors without a guard (Discord
+			// has sent them since July 2025).
+			role := guild["roles"].([]any)[0].(map[string]any)
+			if colors, ok := role["colors"].(map[string]any); !ok || colors["primary_color"] != role["color"] {
+				t.Fatalf("GUILD_CREATE role without colors: %v", role)
 			}
 			if gc.S != 2 || guild["id"] != gid || len(guild["channels"].([]any)) != 2 || len(guild["members"].([]any)) != 1 {
 				t.Fatalf("GUILD_CREATE s=%d: %s", gc.S, gc.D)
