@@ -42,6 +42,9 @@ func (h *Homeserver) Members(ctx context.Context, p Principal, guildID, after sn
 	if _, err := h.loadAccess(ctx, h.store, guildID, p.User.ID); err != nil {
 		return nil, err
 	}
+	if err := h.requireMembersIntent(ctx, p); err != nil {
+		return nil, err
+	}
 	if limit < 1 || limit > MembersMax {
 		return nil, Invalid("limit", "NUMBER_TYPE_MAX", fmt.Sprintf("Must be between 1 and %d.", MembersMax))
 	}
@@ -545,4 +548,46 @@ func (h *Homeserver) GetBan(ctx context.Context, p Principal, guildID, userID sn
 		return discord.Ban{}, storeErr("ban", err)
 	}
 	return discord.Ban{Reason: discord.Nullable(b.Reason), User: discordUser(u)}, nil
+}
+
+// requireMembersIntent refuses the member list to a bot whose application
+// lacks the GUILD_MEMBERS intent, as Discord does: a bot may list a
+// guild's members over REST only if it may receive them on its gateway.
+func (h *Homeserver) requireMembersIntent(ctx context.Context, p Principal) error {
+	if !p.User.Bot {
+		return nil
+	}
+	allowed, _, err := h.AllowedIntents(ctx, p.User.ID)
+	if err != nil {
+		return err
+	}
+	if allowed&IntentGuildMembers == 0 {
+		return fmt.Errorf("member list without the GUILD_MEMBERS intent: %w", ErrMissingAccess)
+	}
+	return nil
+}
+
+// SearchMembersMax bounds GET /guilds/{id}/members/search's limit.
+const SearchMembersMax = 1000
+
+// SearchMembers lists up to limit members whose username or nickname
+// starts with query (case-insensitive), as Discord's member search does.
+func (h *Homeserver) SearchMembers(ctx context.Context, p Principal, guildID snowflake.ID, query string, limit int) ([]discord.Member, error) {
+	if query == "" {
+		return nil, Invalid("query", "BASE_TYPE_REQUIRED", "This field is required")
+	}
+	if limit < 1 || limit > SearchMembersMax {
+		return nil, Invalid("limit", "NUMBER_TYPE_MAX", fmt.Sprintf("Must be between 1 and %d.", SearchMembersMax))
+	}
+	if _, err := h.loadAccess(ctx, h.store, guildID, p.User.ID); err != nil {
+		return nil, err
+	}
+	if err := h.requireMembersIntent(ctx, p); err != nil {
+		return nil, err
+	}
+	ms, err := h.GuildMembers(ctx, p, guildID, query, nil, limit)
+	if ms == nil && err == nil {
+		ms = []discord.Member{}
+	}
+	return ms, err
 }
