@@ -591,3 +591,50 @@ func (h *Homeserver) SearchMembers(ctx context.Context, p Principal, guildID sno
 	}
 	return ms, err
 }
+
+// EndTemporaryMemberships removes a user from the guilds they joined
+// through a temporary invite and were given no role in since; the gateway
+// calls it when the user's last session disconnects, as Discord does. A
+// member given a role meanwhile stays, and is no longer temporary.
+func (h *Homeserver) EndTemporaryMemberships(ctx context.Context, userID snowflake.ID) error {
+	guilds, err := h.store.TemporaryGuilds(ctx, userID)
+	if err != nil {
+		return storeErr("temporary guilds", err)
+	}
+	var errs []error
+	for _, gid := range guilds {
+		// Only a guild's own server marks members temporary (its invite
+		// was used here), so there is no replica half.
+		err := doErr(ctx, h, write[none]{op: "end temporary membership", guild: gid,
+			here: func(ctx context.Context) (none, error) { return nothing(h.endTemporaryHere(ctx, gid, userID)) }})
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// endTemporaryHere carries out EndTemporaryMemberships for one guild of
+// this server's.
+func (h *Homeserver) endTemporaryHere(ctx context.Context, guildID, userID snowflake.ID) error {
+	err := h.update(ctx, func(tx storage.Tx, ev *events) error {
+		if err := tx.LockMember(ctx, guildID, userID); errors.Is(err, storage.ErrNotFound) {
+			return nil // left or removed meanwhile; the mark went with them
+		} else if err != nil {
+			return err
+		}
+		m, err := tx.Member(ctx, guildID, userID)
+		if err != nil {
+			return err
+		}
+		g, err := tx.GuildByID(ctx, guildID)
+		if err != nil {
+			return err
+		}
+		if len(m.Roles) > 0 || g.OwnerID == userID {
+			return tx.SetTemporaryMember(ctx, guildID, userID, false)
+		}
+		return h.removeMember(ctx, tx, ev, guildID, userID)
+	})
+	return domainErr("end temporary membership", err)
+}

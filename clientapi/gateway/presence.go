@@ -242,3 +242,30 @@ func (g *Gateway) presencesOf(members []snowflake.ID, guildID snowflake.ID) []an
 	}
 	return out
 }
+
+// lastDisconnect ends the user's temporary memberships (joins through a
+// temporary invite) when no session of theirs is connected any more, as
+// Discord does. A shutdown drops every connection without ending them: the
+// users did not leave.
+func (g *Gateway) lastDisconnect(ctx context.Context, userID snowflake.ID) {
+	g.mu.RLock()
+	closing := g.closing
+	sessions := g.sessionsOf(g.byUser[userID])
+	g.mu.RUnlock()
+	if closing {
+		return
+	}
+	for _, s := range sessions {
+		s.mu.Lock()
+		connected := s.c != nil
+		s.mu.Unlock()
+		if connected {
+			return
+		}
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := g.hs.EndTemporaryMemberships(ctx, userID); err != nil {
+		g.log.Warn("gateway: ending temporary memberships failed", "user", userID, "err", err)
+	}
+}

@@ -354,6 +354,10 @@ func (g *Gateway) serve(ctx context.Context, c *conn) {
 				s.c, s.connCtx, s.kick, s.pending, s.detached = nil, nil, nil, nil, time.Now()
 			}
 			s.mu.Unlock()
+			// Temporary memberships end before the presence is told, so
+			// that others see the user go offline only in guilds they
+			// are still in.
+			g.lastDisconnect(context.WithoutCancel(ctx), s.user.User.ID)
 			g.presenceChanged(context.WithoutCancel(ctx), s.user.User.ID)
 		}
 	}()

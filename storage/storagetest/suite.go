@@ -52,6 +52,7 @@ func Run(t *testing.T, open func(t *testing.T) storage.Store) {
 		{"DeleteRole", testDeleteRole},
 		{"Members", testMembers},
 		{"MembersPages", testMembersPages},
+		{"TemporaryMembers", testTemporaryMembers},
 		{"Bans", testBans},
 		{"Invites", testInvites},
 		{"Emojis", testEmojis},
@@ -1002,6 +1003,55 @@ func testMembers(t *testing.T, s storage.Store) {
 	if got := get(); len(got.Roles) != 0 {
 		t.Fatalf("rejoined member kept roles %v", got.Roles)
 	}
+}
+
+// testTemporaryMembers: the temporary mark is set and cleared, listed by
+// user, and goes with the member (and with the guild).
+func testTemporaryMembers(t *testing.T, s storage.Store) {
+	ctx := context.Background()
+	g1, g2, g3 := createGuild(t, s, "temp one", false), createGuild(t, s, "temp two", false), createGuild(t, s, "temp three", false)
+	us := createUsers(t, s, 2)
+	u, other := us[0].ID, us[1].ID
+	update(t, s, func(tx storage.Tx) error {
+		for _, g := range []storage.Guild{g1, g2, g3} {
+			for _, id := range []snowflake.ID{u, other} {
+				if err := tx.AddMember(ctx, newMember(g.ID, id)); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	list := func(id snowflake.ID) []snowflake.ID {
+		t.Helper()
+		got, err := s.TemporaryGuilds(ctx, id)
+		if err != nil {
+			t.Fatalf("TemporaryGuilds: %v", err)
+		}
+		return got
+	}
+	checkEqual(t, "TemporaryGuilds before any", len(list(u)), 0)
+	set := func(g snowflake.ID, on bool) {
+		t.Helper()
+		update(t, s, func(tx storage.Tx) error { return tx.SetTemporaryMember(ctx, g, u, on) })
+	}
+	set(g2.ID, true)
+	set(g1.ID, true)
+	set(g1.ID, true) // twice is once
+	set(g3.ID, true)
+	checkEqual(t, "TemporaryGuilds", list(u), []snowflake.ID{g1.ID, g2.ID, g3.ID})
+	checkEqual(t, "another user's", len(list(other)), 0)
+	set(g2.ID, false)
+	checkEqual(t, "after clearing one", list(u), []snowflake.ID{g1.ID, g3.ID})
+	// The mark goes with the member: joining again is not temporary.
+	update(t, s, func(tx storage.Tx) error { return tx.RemoveMember(ctx, g1.ID, u) })
+	update(t, s, func(tx storage.Tx) error { return tx.AddMember(ctx, newMember(g1.ID, u)) })
+	checkEqual(t, "after leaving and joining again", list(u), []snowflake.ID{g3.ID})
+	update(t, s, func(tx storage.Tx) error { return tx.DeleteGuild(ctx, g3.ID) })
+	checkEqual(t, "after the guild is deleted", len(list(u)), 0)
+	// Only a member can be marked.
+	err := s.Update(ctx, func(tx storage.Tx) error { return tx.SetTemporaryMember(ctx, g2.ID, snowflake.ID(424242), true) })
+	wantErr(t, "SetTemporaryMember of a non-member", err, storage.ErrNotFound)
 }
 
 func testMembersPages(t *testing.T, s storage.Store) {
