@@ -1,6 +1,7 @@
 package homeserver
 
 import (
+	"slices"
 	"sort"
 
 	"hearth/discord"
@@ -105,6 +106,9 @@ func discordEmoji(e storage.Emoji, creator *storage.User) discord.Emoji {
 	out := discord.Emoji{
 		ID: e.ID, Name: e.Name, Roles: []snowflake.ID{}, RequireColons: true,
 		Animated: e.Animated, Available: e.Available,
+	}
+	if len(e.Roles) > 0 {
+		out.Roles = slices.Clone(e.Roles)
 	}
 	if creator != nil {
 		u := discordUser(*creator)

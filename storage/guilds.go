@@ -134,6 +134,10 @@ type GuildWriter interface {
 
 	// CreateEmoji inserts a custom emoji.
 	CreateEmoji(ctx context.Context, e Emoji) error
+	// SetEmojiRoles replaces the roles that may use an emoji (none:
+	// everyone); ErrNotFound if the emoji is absent from s. A role of
+	// another guild fails.
+	SetEmojiRoles(ctx context.Context, s Scope, emojiID snowflake.ID, roles []snowflake.ID) error
 	// UpdateEmoji writes the name; ErrNotFound if absent from s
 	// (e.GuildID is not read).
 	UpdateEmoji(ctx context.Context, s Scope, e Emoji) error
@@ -281,6 +285,9 @@ type Emoji struct {
 	Hash      string
 	Available bool
 	CreatedAt time.Time
+	// Roles may use the emoji; none means everyone. Written by
+	// SetEmojiRoles, not by CreateEmoji or UpdateEmoji.
+	Roles []snowflake.ID
 }
 
 // AuditEntry records one change to a guild: who, what, to which object.
