@@ -63,8 +63,11 @@ func TestJSONContentTypeEveryRoute(t *testing.T) {
 		for i, p := range parts {
 			if v, ok := values[p]; ok {
 				parts[i] = v
-			} else if strings.HasPrefix(p, ":") {
-				t.Fatalf("no value for %s in %s", p, r.Path)
+			} else if strings.HasPrefix(p, ":") || strings.HasPrefix(p, "*") {
+				// A parameter this test does not know (a newer route's)
+				// gets a snowflake nothing has: its answers, 404s and
+				// 400s included, must still say application/json.
+				parts[i] = "1"
 			}
 		}
 		path := strings.Join(parts, "/")
