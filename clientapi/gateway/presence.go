@@ -248,20 +248,22 @@ func (g *Gateway) presencesOf(members []snowflake.ID, guildID snowflake.ID) []an
 // Discord does. A shutdown drops every connection without ending them: the
 // users did not leave.
 func (g *Gateway) lastDisconnect(ctx context.Context, userID snowflake.ID) {
+	// Under the read lock and without copying the set: a user may have
+	// many detached sessions awaiting RESUME, and this runs at every
+	// disconnect.
 	g.mu.RLock()
-	closing := g.closing
-	sessions := g.sessionsOf(g.byUser[userID])
-	g.mu.RUnlock()
-	if closing {
-		return
-	}
-	for _, s := range sessions {
-		s.mu.Lock()
-		connected := s.c != nil
-		s.mu.Unlock()
-		if connected {
-			return
+	stay := g.closing
+	for s := range g.byUser[userID] {
+		if stay {
+			break
 		}
+		s.mu.Lock()
+		stay = s.c != nil
+		s.mu.Unlock()
+	}
+	g.mu.RUnlock()
+	if stay {
+		return
 	}
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
