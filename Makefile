@@ -7,7 +7,7 @@ CHROMIUM ?= /usr/bin/chromium
 CHROMIUM_INSTALL = apt-get install -y --no-install-recommends chromium fonts-noto-color-emoji
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 
-.PHONY: run build web web-browser test test-web test-short lint bench bench-web bench-sqlite-drivers clean
+.PHONY: run build web web-browser bots test test-web test-short lint bench bench-web bench-sqlite-drivers clean
 
 ## run: build the web client, then serve on $(LISTEN) with SQLite in $(DATA)
 run: web
@@ -44,8 +44,13 @@ bench-web: web web-browser
 	$(GO) build -o bin/homeserver ./cmd/homeserver
 	cd web && HEARTH_PERF=1 CHROMIUM_PATH=$(CHROMIUM) HEARTH_BIN=$(CURDIR)/bin/homeserver npx playwright test
 
+## bots: the packages of the bot-library harness (discord.js) that the bot tests run
+bots:
+	@if ! command -v npm >/dev/null 2>&1; then echo "bots: npm not found; the discord.js bot tests will skip (and fail under CI=true)"; \
+	else cd bots/discordjs && npm ci --no-audit --no-fund || echo "bots: npm ci failed; the discord.js bot tests will try again in a temporary copy"; fi
+
 ## test: vet, then every test with the race detector (PostgreSQL half too when reachable), then the web client's tests
-test:
+test: bots
 	@command -v iptables >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
 		{ apt-get update -qq && apt-get install -y -qq iptables; } || echo "iptables missing: the partition tests will skip"; }
 	$(GO) vet ./...

@@ -129,6 +129,22 @@ func New(cfg Config) *API {
 	return a
 }
 
+// Route is one registered route: its method and gin path template (under
+// /api without a version, or a file route).
+type Route struct {
+	Method, Path string
+}
+
+// Routes lists every registered route, so that tests can walk them all.
+func (a *API) Routes() []Route {
+	info := a.engine.Routes()
+	out := make([]Route, 0, len(info))
+	for _, r := range info {
+		out = append(out, Route{Method: r.Method, Path: r.Path})
+	}
+	return out
+}
+
 func (a *API) routesV10(r *gin.RouterGroup) {
 	r.GET("/gateway", a.gateway)
 	r.GET("/gateway/bot", a.auth, a.gatewayBot)
@@ -171,7 +187,7 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		r.URL.Path = "/api/" + tail
 		r.URL.RawPath = ""
 	}
-	a.engine.ServeHTTP(w, r)
+	a.engine.ServeHTTP(&jsonType{ResponseWriter: w}, r)
 }
 
 // recover turns a panic into a 500 with a Discord body and a log line, so

@@ -32,12 +32,12 @@ func (a *API) createEmoji(c *gin.Context) {
 	if !ok {
 		return
 	}
-	name, image := f.String("name", true), f.String("image", true)
+	name, image, roles := f.String("name", true), f.String("image", true), f.IDs("roles")
 	if err := f.Err(); err != nil {
 		a.fail(c, err)
 		return
 	}
-	e, err := a.hs.CreateEmoji(reqCtx(c), principal(c), ids[0], name.Value, image.Value)
+	e, err := a.hs.CreateEmoji(reqCtx(c), principal(c), ids[0], name.Value, image.Value, roles.Value)
 	a.reply(c, http.StatusCreated, e, err)
 }
 
@@ -47,10 +47,33 @@ func (a *API) emoji(c *gin.Context) {
 	}, "guild", "emoji")
 }
 
+// renameEmoji is PATCH /guilds/{id}/emojis/{emoji}: name and roles, each
+// optional (roles null or [] lets everyone use it).
 func (a *API) renameEmoji(c *gin.Context) {
 	a.runForm(c, http.StatusOK, func(ids []snowflake.ID, f *form) func() (any, error) {
-		name := f.String("name", true)
-		return func() (any, error) { return a.hs.RenameEmoji(reqCtx(c), principal(c), ids[0], ids[1], name.Value) }
+		name, roles := f.String("name", false), f.IDs("roles")
+		return func() (any, error) {
+			ctx, p := reqCtx(c), principal(c)
+			if !name.Set && !roles.Set {
+				return a.hs.Emoji(ctx, p, ids[0], ids[1])
+			}
+			var out any
+			if name.Set {
+				e, err := a.hs.RenameEmoji(ctx, p, ids[0], ids[1], name.Value)
+				if err != nil {
+					return nil, err
+				}
+				out = e
+			}
+			if roles.Set {
+				e, err := a.hs.SetEmojiRoles(ctx, p, ids[0], ids[1], roles.Value)
+				if err != nil {
+					return nil, err
+				}
+				out = e
+			}
+			return out, nil
+		}
 	}, "guild", "emoji")
 }
 

@@ -2,6 +2,7 @@ package clientapi
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"net/http"
 	"strconv"
@@ -27,7 +28,18 @@ var (
 	errMalformedJSON  = errors.New("malformed JSON body")
 	errBodyTooLarge   = errors.New("request body too large")
 	errInvalidVersion = errors.New("invalid API version")
+	// errReactionEmoji marks an unknown or malformed emoji on a reaction
+	// route, which Discord answers with 400 (an emoji route answers 404).
+	errReactionEmoji = errors.New("bad reaction emoji")
 )
+
+// reactionErr marks err as a reaction route's when it is about the emoji.
+func reactionErr(err error) error {
+	if errors.Is(err, homeserver.ErrUnknownEmoji) {
+		return fmt.Errorf("%w: %w", errReactionEmoji, err)
+	}
+	return err
+}
 
 // statusFor maps an error to its HTTP status and Discord body. This is the
 // one place where domain errors become Discord error codes.
@@ -98,6 +110,8 @@ func statusFor(err error) (int, apiError) {
 		return http.StatusNotFound, apiError{Code: 10015, Message: "Unknown Webhook"}
 	case errors.Is(err, homeserver.ErrWebhookThreadName):
 		return http.StatusBadRequest, apiError{Code: 220003, Message: "Webhooks can only create threads in forum channels"}
+	case errors.Is(err, errReactionEmoji):
+		return http.StatusBadRequest, apiError{Code: 10014, Message: "Unknown Emoji"}
 	case errors.Is(err, homeserver.ErrUnknownEmoji):
 		return http.StatusNotFound, apiError{Code: 10014, Message: "Unknown Emoji"}
 	case errors.Is(err, homeserver.ErrUnknownOverwrite):

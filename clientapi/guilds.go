@@ -36,6 +36,7 @@ func (a *API) routesGuilds(r *gin.RouterGroup) {
 	r.DELETE("/guilds/:guild/roles/:role", a.auth, a.deleteRole)
 
 	r.GET("/guilds/:guild/members", a.auth, a.members)
+	r.GET("/guilds/:guild/members/search", a.auth, a.searchMembers)
 	r.GET("/guilds/:guild/members/:user", a.auth, a.member)
 	r.PATCH("/guilds/:guild/members/:user", a.auth, a.updateMember)
 	r.PUT("/guilds/:guild/members/:user", a.auth, a.joinPublicGuild)

@@ -22,6 +22,21 @@ func (a *API) members(c *gin.Context) {
 	a.reply(c, http.StatusOK, ms, err)
 }
 
+// searchMembers is GET /guilds/{id}/members/search?query=&limit=.
+func (a *API) searchMembers(c *gin.Context) {
+	ids, ok := a.ids(c, "guild")
+	if !ok {
+		return
+	}
+	limit, err := queryInt(c, "limit", 1)
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	ms, err := a.hs.SearchMembers(reqCtx(c), principal(c), ids[0], c.Query("query"), limit)
+	a.reply(c, http.StatusOK, ms, err)
+}
+
 func (a *API) member(c *gin.Context) {
 	a.run(c, http.StatusOK, func(ids []snowflake.ID) (any, error) {
 		return a.hs.Member(reqCtx(c), principal(c), ids[0], ids[1])

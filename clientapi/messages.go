@@ -369,12 +369,12 @@ func (a *API) react(c *gin.Context) {
 		notFound(c)
 		return
 	}
-	a.reply(c, http.StatusNoContent, nil, a.hs.React(reqCtx(c), principal(c), ids[0], ids[1], emojiParam(c)))
+	a.reply(c, http.StatusNoContent, nil, reactionErr(a.hs.React(reqCtx(c), principal(c), ids[0], ids[1], emojiParam(c))))
 }
 
 func (a *API) unreact(c *gin.Context) {
 	a.run(c, http.StatusNoContent, func(ids []snowflake.ID) (any, error) {
-		return nil, a.hs.Unreact(reqCtx(c), principal(c), ids[0], ids[1], emojiParam(c), ids[2])
+		return nil, reactionErr(a.hs.Unreact(reqCtx(c), principal(c), ids[0], ids[1], emojiParam(c), ids[2]))
 	}, "channel", "message", "user")
 }
 
@@ -388,12 +388,12 @@ func (a *API) reactionUsers(c *gin.Context) {
 		return
 	}
 	us, err := a.hs.ReactionUsers(reqCtx(c), principal(c), ids[0], ids[1], emojiParam(c), after, limit)
-	a.reply(c, http.StatusOK, us, err)
+	a.reply(c, http.StatusOK, us, reactionErr(err))
 }
 
 func (a *API) clearEmoji(c *gin.Context) {
 	a.run(c, http.StatusNoContent, func(ids []snowflake.ID) (any, error) {
-		return nil, a.hs.ClearReactions(reqCtx(c), principal(c), ids[0], ids[1], emojiParam(c))
+		return nil, reactionErr(a.hs.ClearReactions(reqCtx(c), principal(c), ids[0], ids[1], emojiParam(c)))
 	}, "channel", "message")
 }
 

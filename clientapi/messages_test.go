@@ -229,9 +229,12 @@ func TestReactions(t *testing.T) {
 		if len(more) != 1 || more[0]["id"] == users[0]["id"] {
 			t.Fatalf("second page = %v", more)
 		}
-		// Malformed and unknown emoji.
+		// Malformed and unknown emoji: 400 with 10014, as Discord answers
+		// a reaction route (an emoji route answers 404).
 		for _, bad := range []string{"notanemoji", url.PathEscape("<script>"), "blob:1234", "a", url.PathEscape("<@1>"), "bad name:" + emoji["id"].(string)} {
-			st.Expect(t, s.Do(t, "PUT", base+bad+"/@me", alice, nil), 404, st.Code(10014))
+			st.Expect(t, s.Do(t, "PUT", base+bad+"/@me", alice, nil), 400, st.Code(10014))
+			st.Expect(t, s.Do(t, "GET", base+bad, alice, nil), 400, st.Code(10014))
+			st.Expect(t, s.Do(t, "DELETE", base+bad+"/@me", alice, nil), 400, st.Code(10014))
 		}
 		// Someone else's reaction needs MANAGE_MESSAGES.
 		st.Expect(t, s.Do(t, "DELETE", base+thumbs+"/"+userID(t, s, bob), alice, nil), 403, st.Code(50013))

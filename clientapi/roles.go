@@ -1,6 +1,7 @@
 package clientapi
 
 import (
+	"encoding/json"
 	"net/http"
 	"strconv"
 
@@ -12,10 +13,35 @@ import (
 
 func roleFields(f *form) homeserver.RoleFields {
 	return homeserver.RoleFields{
-		Name: f.String("name", false), Permissions: f.Perms("permissions"), Color: f.Int("color"),
+		Name: f.String("name", false), Permissions: f.Perms("permissions"), Color: roleColor(f),
 		Hoist: f.Bool("hoist"), Mentionable: f.Bool("mentionable"), UnicodeEmoji: f.String("unicode_emoji", false),
 		Icon: f.String("icon", false),
 	}
+}
+
+// roleColor reads "color", or else "colors".primary_color, which
+// discord.js sends since Discord added gradient roles. Hearth keeps one
+// color: secondary and tertiary colors are not kept.
+func roleColor(f *form) homeserver.Optional[int] {
+	raw, ok := f.fields["colors"]
+	if _, old := f.fields["color"]; old || !ok || isNull(raw) {
+		return f.Int("color")
+	}
+	sub := &form{}
+	if err := json.Unmarshal(raw, &sub.fields); err != nil || sub.fields == nil {
+		f.v.Add("colors", "DICT_TYPE_CONVERT", "Only dictionaries may be used in a DictType")
+		return homeserver.Optional[int]{}
+	}
+	c := sub.Int("primary_color")
+	for name, list := range sub.v.Fields {
+		for _, fe := range list {
+			f.v.Add("colors."+name, fe.Code, fe.Message)
+		}
+	}
+	if c.Null {
+		c = homeserver.Optional[int]{Set: true}
+	}
+	return c
 }
 
 func (a *API) roles(c *gin.Context) {

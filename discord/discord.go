@@ -86,6 +86,17 @@ type Role struct {
 	Managed      bool         `json:"managed"`
 	Mentionable  bool         `json:"mentionable"`
 	Flags        int          `json:"flags"`
+	// Colors is sent by Discord since July 2025 and read by libraries
+	// without a guard; Hearth keeps one color, so primary is Color and
+	// the others are null.
+	Colors RoleColors `json:"colors"`
+}
+
+// RoleColors is a role's colors object.
+type RoleColors struct {
+	PrimaryColor   int  `json:"primary_color"`
+	SecondaryColor *int `json:"secondary_color"`
+	TertiaryColor  *int `json:"tertiary_color"`
 }
 
 // Overwrite is a channel permission overwrite.
@@ -234,8 +245,10 @@ type Guild struct {
 	Stickers                    []any         `json:"stickers"`
 	PremiumProgressBarEnabled   bool          `json:"premium_progress_bar_enabled"`
 	SafetyAlertsChannelID       *snowflake.ID `json:"safety_alerts_channel_id"`
-	ApproximateMemberCount      *int          `json:"approximate_member_count,omitempty"`
-	ApproximatePresenceCount    *int          `json:"approximate_presence_count,omitempty"`
+	// IncidentsData is always null: Hearth has no raid-protection pauses.
+	IncidentsData            *struct{} `json:"incidents_data"`
+	ApproximateMemberCount   *int      `json:"approximate_member_count,omitempty"`
+	ApproximatePresenceCount *int      `json:"approximate_presence_count,omitempty"`
 }
 
 // PartialGuild is the entry of GET /users/@me/guilds.

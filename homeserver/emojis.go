@@ -5,6 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"hearth/homeserver/wire"
+	"regexp"
+	"slices"
+	"strings"
 
 	"hearth/discord"
 	"hearth/homeserver/media"
@@ -38,18 +41,24 @@ func validEmojiName(name string) bool {
 // CreateEmoji uploads a custom emoji (CREATE_GUILD_EXPRESSIONS or
 // MANAGE_GUILD_EXPRESSIONS): a PNG, JPEG, GIF or WebP of at most 256 KiB,
 // recognised by its bytes.
-func (h *Homeserver) CreateEmoji(ctx context.Context, p Principal, guildID snowflake.ID, name, image string) (discord.Emoji, error) {
+// roles (none: everyone) are the roles that may use it.
+func (h *Homeserver) CreateEmoji(ctx context.Context, p Principal, guildID snowflake.ID, name, image string, roles []snowflake.ID) (discord.Emoji, error) {
 	return do(ctx, h, write[discord.Emoji]{op: "create emoji", guild: guildID,
 		here: func(ctx context.Context) (discord.Emoji, error) {
-			return h.createEmojiHere(ctx, p, guildID, name, image)
+			return h.createEmojiHere(ctx, p, guildID, name, image, roles)
 		},
 		there: func(ctx context.Context, g replicaLog) (discord.Emoji, error) {
+			if len(roles) > 0 {
+				// The act carries no roles yet: refused rather than
+				// made without the restriction asked for.
+				return discord.Emoji{}, fmt.Errorf("emoji roles in a guild of %s: %w", g.Origin, ErrRemoteGuild)
+			}
 			return h.forwardEmoji(ctx, p, g, wire.ActEmojiCreate, 0, wire.ActData{EmojiName: name, EmojiImage: image})
 		}})
 }
 
 // createEmojiHere carries out CreateEmoji on this server's own log.
-func (h *Homeserver) createEmojiHere(ctx context.Context, p Principal, guildID snowflake.ID, name, image string) (discord.Emoji, error) {
+func (h *Homeserver) createEmojiHere(ctx context.Context, p Principal, guildID snowflake.ID, name, image string, roles []snowflake.ID) (discord.Emoji, error) {
 	v := &ValidationError{}
 	if !validEmojiName(name) {
 		v.Add("name", "BASE_TYPE_BAD_LENGTH", "Must be 2 to 32 letters, digits or underscores.")
@@ -104,6 +113,9 @@ func (h *Homeserver) createEmojiHere(ctx context.Context, p Principal, guildID s
 		e := storage.Emoji{ID: h.cfg.IDs.Next(), GuildID: guildID, UserID: p.User.ID, Name: name,
 			Animated: img.Animated, Hash: hash, Available: true, CreatedAt: h.now()}
 		if err := tx.CreateEmoji(ctx, e); err != nil {
+			return err
+		}
+		if e.Roles, err = setEmojiRoles(ctx, tx, guildID, e.ID, roles); err != nil {
 			return err
 		}
 		creator, err := tx.UserByID(ctx, p.User.ID)
@@ -222,6 +234,138 @@ func (h *Homeserver) renameEmojiHere(ctx context.Context, p Principal, guildID, 
 		return h.emojisChanged(ctx, tx, ev, guildID, all)
 	})
 	return out, domainErr("rename emoji", err)
+}
+
+// SetEmojiRoles replaces the roles that may use a custom emoji (none:
+// everyone), with the permission RenameEmoji needs.
+func (h *Homeserver) SetEmojiRoles(ctx context.Context, p Principal, guildID, emojiID snowflake.ID, roles []snowflake.ID) (discord.Emoji, error) {
+	// No replica half: the act that edits an emoji carries no roles yet,
+	// so in a guild of another server this is refused (REMOTE_GUILD).
+	return do(ctx, h, write[discord.Emoji]{op: "set emoji roles", guild: guildID,
+		here: func(ctx context.Context) (discord.Emoji, error) {
+			var out discord.Emoji
+			err := h.update(ctx, func(tx storage.Tx, ev *events) error {
+				a, err := h.loadAccess(ctx, tx, guildID, p.User.ID)
+				if err != nil {
+					return err
+				}
+				e, err := emojiFor(ctx, tx, a, emojiID)
+				if err != nil {
+					return err
+				}
+				old := discordEmoji(e, nil).Roles
+				if e.Roles, err = setEmojiRoles(ctx, tx, guildID, e.ID, roles); err != nil {
+					return err
+				}
+				out = discordEmoji(e, nil)
+				if err := h.audit(ctx, ev, guildID, p.User.ID, AuditEmojiUpdate, e.ID,
+					[]discord.AuditLogChange{change("roles", old, out.Roles)}, nil); err != nil {
+					return err
+				}
+				all, err := tx.GuildEmojis(ctx, guildID)
+				if err != nil {
+					return err
+				}
+				return h.emojisChanged(ctx, tx, ev, guildID, all)
+			})
+			return out, domainErr("set emoji roles", err)
+		}})
+}
+
+// setEmojiRoles writes an emoji's roles and returns them as stored
+// (sorted, once each); a role not of the guild is ErrUnknownRole.
+func setEmojiRoles(ctx context.Context, tx storage.Tx, guildID, emojiID snowflake.ID, roles []snowflake.ID) ([]snowflake.ID, error) {
+	if len(roles) > MaxEmojiRoles {
+		return nil, Invalid("roles", "BASE_TYPE_MAX_LENGTH", fmt.Sprintf("Must be %d or fewer in length.", MaxEmojiRoles))
+	}
+	for _, r := range roles {
+		if r == guildID { // @everyone: no restriction is the way to say it
+			return nil, fmt.Errorf("role %d: %w", r, ErrUnknownRole)
+		}
+	}
+	err := tx.SetEmojiRoles(ctx, storage.InGuild(guildID), emojiID, roles)
+	if errors.Is(err, storage.ErrNotFound) {
+		return nil, fmt.Errorf("emoji roles: %w", ErrUnknownRole)
+	}
+	if err != nil {
+		return nil, err
+	}
+	out := slices.Clone(roles)
+	slices.Sort(out)
+	return slices.Compact(out), nil
+}
+
+// MaxEmojiRoles bounds the roles of one emoji.
+const MaxEmojiRoles = 250
+
+// emojiUsable reports whether userID may use e: anyone when it has no
+// roles, else a member of its guild holding one of them.
+func emojiUsable(ctx context.Context, r storage.Reader, e storage.Emoji, userID snowflake.ID) (bool, error) {
+	if len(e.Roles) == 0 {
+		return true, nil
+	}
+	m, err := r.Member(ctx, e.GuildID, userID)
+	if errors.Is(err, storage.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	for _, role := range m.Roles {
+		if slices.Contains(e.Roles, role) {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// customEmoji is a custom emoji's markup in message content.
+var customEmoji = regexp.MustCompile(`<(a?):([A-Za-z0-9_]{2,32}):([0-9]{1,20})>`)
+
+// maxEmojiChecks bounds the emoji of one message that are looked up.
+const maxEmojiChecks = 100
+
+// restrictEmoji turns the markup of custom emoji that the author may not
+// use (their roles) into the plain ":name:" text, which is what Discord's
+// clients send for an emoji one cannot use; emoji unknown here are left.
+func restrictEmoji(ctx context.Context, r storage.Reader, authorID snowflake.ID, content string) (string, error) {
+	if !strings.Contains(content, "<") {
+		return content, nil
+	}
+	verdict := map[snowflake.ID]bool{}
+	var failed error
+	out := customEmoji.ReplaceAllStringFunc(content, func(tok string) string {
+		match := customEmoji.FindStringSubmatch(tok)
+		id, err := snowflake.Parse(match[3])
+		if err != nil || failed != nil {
+			return tok
+		}
+		ok, seen := verdict[id]
+		if !seen {
+			if len(verdict) >= maxEmojiChecks {
+				return tok
+			}
+			e, err := r.Emoji(ctx, id)
+			switch {
+			case errors.Is(err, storage.ErrNotFound):
+				ok = true
+			case err != nil:
+				failed = err
+				return tok
+			default:
+				if ok, err = emojiUsable(ctx, r, e, authorID); err != nil {
+					failed = err
+					return tok
+				}
+			}
+			verdict[id] = ok
+		}
+		if ok {
+			return tok
+		}
+		return ":" + match[2] + ":"
+	})
+	return out, failed
 }
 
 // DeleteEmoji removes a custom emoji.

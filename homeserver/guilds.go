@@ -471,6 +471,11 @@ func (h *Homeserver) join(ctx context.Context, p Principal, guildID snowflake.ID
 			} else if err != nil {
 				return err
 			}
+			if invite.Temporary {
+				if err := tx.SetTemporaryMember(ctx, guildID, p.User.ID, true); err != nil {
+					return err
+				}
+			}
 		}
 		out = discordMember(m, u)
 		gid := guildID

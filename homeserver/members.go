@@ -42,6 +42,9 @@ func (h *Homeserver) Members(ctx context.Context, p Principal, guildID, after sn
 	if _, err := h.loadAccess(ctx, h.store, guildID, p.User.ID); err != nil {
 		return nil, err
 	}
+	if err := h.requireMembersIntent(ctx, p); err != nil {
+		return nil, err
+	}
 	if limit < 1 || limit > MembersMax {
 		return nil, Invalid("limit", "NUMBER_TYPE_MAX", fmt.Sprintf("Must be between 1 and %d.", MembersMax))
 	}
@@ -545,4 +548,93 @@ func (h *Homeserver) GetBan(ctx context.Context, p Principal, guildID, userID sn
 		return discord.Ban{}, storeErr("ban", err)
 	}
 	return discord.Ban{Reason: discord.Nullable(b.Reason), User: discordUser(u)}, nil
+}
+
+// requireMembersIntent refuses the member list to a bot whose application
+// lacks the GUILD_MEMBERS intent, as Discord does: a bot may list a
+// guild's members over REST only if it may receive them on its gateway.
+func (h *Homeserver) requireMembersIntent(ctx context.Context, p Principal) error {
+	if !p.User.Bot {
+		return nil
+	}
+	allowed, _, err := h.AllowedIntents(ctx, p.User.ID)
+	if err != nil {
+		return err
+	}
+	if allowed&IntentGuildMembers == 0 {
+		return fmt.Errorf("member list without the GUILD_MEMBERS intent: %w", ErrMissingAccess)
+	}
+	return nil
+}
+
+// SearchMembersMax bounds GET /guilds/{id}/members/search's limit.
+const SearchMembersMax = 1000
+
+// SearchMembers lists up to limit members whose username or nickname
+// starts with query (case-insensitive), as Discord's member search does.
+func (h *Homeserver) SearchMembers(ctx context.Context, p Principal, guildID snowflake.ID, query string, limit int) ([]discord.Member, error) {
+	if query == "" {
+		return nil, Invalid("query", "BASE_TYPE_REQUIRED", "This field is required")
+	}
+	if limit < 1 || limit > SearchMembersMax {
+		return nil, Invalid("limit", "NUMBER_TYPE_MAX", fmt.Sprintf("Must be between 1 and %d.", SearchMembersMax))
+	}
+	if _, err := h.loadAccess(ctx, h.store, guildID, p.User.ID); err != nil {
+		return nil, err
+	}
+	if err := h.requireMembersIntent(ctx, p); err != nil {
+		return nil, err
+	}
+	ms, err := h.GuildMembers(ctx, p, guildID, query, nil, limit)
+	if ms == nil && err == nil {
+		ms = []discord.Member{}
+	}
+	return ms, err
+}
+
+// EndTemporaryMemberships removes a user from the guilds they joined
+// through a temporary invite and were given no role in since; the gateway
+// calls it when the user's last session disconnects, as Discord does. A
+// member given a role meanwhile stays, and is no longer temporary.
+func (h *Homeserver) EndTemporaryMemberships(ctx context.Context, userID snowflake.ID) error {
+	guilds, err := h.store.TemporaryGuilds(ctx, userID)
+	if err != nil {
+		return storeErr("temporary guilds", err)
+	}
+	var errs []error
+	for _, gid := range guilds {
+		// Only a guild's own server marks members temporary (its invite
+		// was used here), so there is no replica half.
+		err := doErr(ctx, h, write[none]{op: "end temporary membership", guild: gid,
+			here: func(ctx context.Context) (none, error) { return nothing(h.endTemporaryHere(ctx, gid, userID)) }})
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// endTemporaryHere carries out EndTemporaryMemberships for one guild of
+// this server's.
+func (h *Homeserver) endTemporaryHere(ctx context.Context, guildID, userID snowflake.ID) error {
+	err := h.update(ctx, func(tx storage.Tx, ev *events) error {
+		if err := tx.LockMember(ctx, guildID, userID); errors.Is(err, storage.ErrNotFound) {
+			return nil // left or removed meanwhile; the mark went with them
+		} else if err != nil {
+			return err
+		}
+		m, err := tx.Member(ctx, guildID, userID)
+		if err != nil {
+			return err
+		}
+		g, err := tx.GuildByID(ctx, guildID)
+		if err != nil {
+			return err
+		}
+		if len(m.Roles) > 0 || g.OwnerID == userID {
+			return tx.SetTemporaryMember(ctx, guildID, userID, false)
+		}
+		return h.removeMember(ctx, tx, ev, guildID, userID)
+	})
+	return domainErr("end temporary membership", err)
 }

@@ -428,6 +428,13 @@ func (h *Homeserver) checkSlowmode(ctx context.Context, tx storage.Reader, pl *p
 // exist, roles of the guild that are mentionable (or any role with
 // MENTION_EVERYONE), and @everyone/@here only with MENTION_EVERYONE.
 func (h *Homeserver) parseMentions(ctx context.Context, tx storage.Reader, pl *place, m *storage.Message) error {
+	// Custom emoji restricted to roles the author lacks go as text
+	// (emoji roles), before anything else reads the content.
+	content, err := restrictEmoji(ctx, tx, m.AuthorID, m.Content)
+	if err != nil {
+		return err
+	}
+	m.Content = content
 	seen := map[snowflake.ID]bool{}
 	for _, match := range userMention.FindAllStringSubmatch(m.Content, 100) {
 		id, err := snowflake.Parse(match[1])

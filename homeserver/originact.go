@@ -647,7 +647,7 @@ func (h *Homeserver) actEmojiCreate(ctx context.Context, c *actCall) (any, error
 	if err != nil {
 		return nil, err
 	}
-	return h.CreateEmoji(ctx, c.p, g, c.data.EmojiName, c.data.EmojiImage)
+	return h.CreateEmoji(ctx, c.p, g, c.data.EmojiName, c.data.EmojiImage, nil)
 }
 
 func (h *Homeserver) actEmojiEdit(ctx context.Context, c *actCall) (any, error) {

@@ -16,8 +16,10 @@ import (
 
 // reactionEmoji reads the emoji of a reaction route: a unicode emoji, or a
 // custom one as "name:id" (Discord's form; "a:name:id" too). It returns the
-// key reactions are stored under and the partial emoji events carry.
-func (h *Homeserver) reactionEmoji(ctx context.Context, r storage.Reader, pl *place, s string) (string, discord.ReactionEmoji, error) {
+// key reactions are stored under and the partial emoji events carry. A
+// custom emoji restricted to roles userID lacks is unknown (userID 0: no
+// such check).
+func (h *Homeserver) reactionEmoji(ctx context.Context, r storage.Reader, pl *place, userID snowflake.ID, s string) (string, discord.ReactionEmoji, error) {
 	s = strings.TrimPrefix(s, "a:")
 	if name, idText, custom := strings.Cut(s, ":"); custom {
 		id, err := snowflake.Parse(idText)
@@ -33,6 +35,18 @@ func (h *Homeserver) reactionEmoji(ctx context.Context, r storage.Reader, pl *pl
 		}
 		if (pl.guild == nil || e.GuildID != pl.guild.guild.ID) && !pl.perms.Has(permission.UseExternalEmojis) {
 			return "", discord.ReactionEmoji{}, fmt.Errorf("external emoji: %w", ErrMissingPermission)
+		}
+		// Emoji roles: an emoji the reactor may not use is unknown to
+		// them, as on Discord. (userID is 0 for removing and listing,
+		// which the roles do not restrict.)
+		if userID != 0 {
+			usable, err := emojiUsable(ctx, r, e, userID)
+			if err != nil {
+				return "", discord.ReactionEmoji{}, err
+			}
+			if !usable {
+				return "", discord.ReactionEmoji{}, fmt.Errorf("emoji %d restricted to roles: %w", id, ErrUnknownEmoji)
+			}
 		}
 		return e.Name + ":" + e.ID.String(), discord.ReactionEmoji{ID: &e.ID, Name: e.Name, Animated: e.Animated}, nil
 	}
@@ -128,7 +142,7 @@ func (h *Homeserver) reactHere(ctx context.Context, p Principal, channelID, mess
 		if err != nil {
 			return err
 		}
-		key, pe, err := h.reactionEmoji(ctx, tx, pl, emoji)
+		key, pe, err := h.reactionEmoji(ctx, tx, pl, p.User.ID, emoji)
 		if err != nil {
 			return err
 		}
@@ -189,7 +203,7 @@ func (h *Homeserver) unreactHere(ctx context.Context, p Principal, channelID, me
 				return err
 			}
 		}
-		key, pe, err := h.reactionEmoji(ctx, tx, pl, emoji)
+		key, pe, err := h.reactionEmoji(ctx, tx, pl, 0, emoji)
 		if err != nil {
 			return err
 		}
@@ -235,7 +249,7 @@ func (h *Homeserver) clearReactionsHere(ctx context.Context, p Principal, channe
 		key, typ := "", "MESSAGE_REACTION_REMOVE_ALL"
 		if emoji != "" {
 			var pe discord.ReactionEmoji
-			if key, pe, err = h.reactionEmoji(ctx, tx, pl, emoji); err != nil {
+			if key, pe, err = h.reactionEmoji(ctx, tx, pl, 0, emoji); err != nil {
 				return err
 			}
 			payload.Emoji, typ = &pe, "MESSAGE_REACTION_REMOVE_EMOJI"
@@ -258,7 +272,7 @@ func (h *Homeserver) ReactionUsers(ctx context.Context, p Principal, channelID, 
 	if err != nil {
 		return nil, domainErr("reaction users", err)
 	}
-	key, _, err := h.reactionEmoji(ctx, h.store, pl, emoji)
+	key, _, err := h.reactionEmoji(ctx, h.store, pl, 0, emoji)
 	if err != nil {
 		return nil, domainErr("reaction users", err)
 	}

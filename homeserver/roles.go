@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"hearth/homeserver/wire"
+	"slices"
 	"sort"
 	"unicode/utf8"
 
@@ -244,6 +245,13 @@ func (h *Homeserver) deleteRoleHere(ctx context.Context, p Principal, guildID, r
 		if r.Managed {
 			return fmt.Errorf("role %d is managed by an integration: %w", r.ID, ErrMissingPermission)
 		}
+		// An emoji restricted to the role loses it (the rows cascade);
+		// clients are told with GUILD_EMOJIS_UPDATE.
+		emojis, err := tx.GuildEmojis(ctx, guildID)
+		if err != nil {
+			return err
+		}
+		restricted := slices.ContainsFunc(emojis, func(e storage.Emoji) bool { return slices.Contains(e.Roles, r.ID) })
 		if err := tx.DeleteRole(ctx, storage.InGuild(guildID), r.ID); err != nil {
 			return err
 		}
@@ -251,7 +259,13 @@ func (h *Homeserver) deleteRoleHere(ctx context.Context, p Principal, guildID, r
 			[]discord.AuditLogChange{change("name", r.Name, nil)}, nil); err != nil {
 			return err
 		}
-		return ev.Append(ctx, guildID, "GUILD_ROLE_DELETE", discord.RoleDeleteEvent{GuildID: guildID, RoleID: r.ID})
+		if err := ev.Append(ctx, guildID, "GUILD_ROLE_DELETE", discord.RoleDeleteEvent{GuildID: guildID, RoleID: r.ID}); err != nil || !restricted {
+			return err
+		}
+		if emojis, err = tx.GuildEmojis(ctx, guildID); err != nil {
+			return err
+		}
+		return h.emojisChanged(ctx, tx, ev, guildID, emojis)
 	})
 	return domainErr("delete role", err)
 }

@@ -1,6 +1,7 @@
 package homeserver
 
 import (
+	"slices"
 	"sort"
 
 	"hearth/discord"
@@ -68,6 +69,7 @@ func discordRole(r storage.Role) discord.Role {
 		ID: r.ID, Name: r.Name, Color: r.Color, Hoist: r.Hoist, Icon: discord.Nullable(r.Icon),
 		UnicodeEmoji: discord.Nullable(r.UnicodeEmoji), Position: r.Position,
 		Permissions: permission.Set(r.Permissions).String(), Managed: r.Managed, Mentionable: r.Mentionable,
+		Colors: discord.RoleColors{PrimaryColor: r.Color},
 	}
 }
 
@@ -135,6 +137,9 @@ func discordEmoji(e storage.Emoji, creator *storage.User) discord.Emoji {
 	out := discord.Emoji{
 		ID: e.ID, Name: e.Name, Roles: []snowflake.ID{}, RequireColons: true,
 		Animated: e.Animated, Available: e.Available,
+	}
+	if len(e.Roles) > 0 {
+		out.Roles = slices.Clone(e.Roles)
 	}
 	if creator != nil {
 		u := discordUser(*creator)

@@ -35,6 +35,10 @@ type GuildReader interface {
 	// most limit.
 	Members(ctx context.Context, guildID, after snowflake.ID, limit int) ([]Member, error)
 
+	// TemporaryGuilds lists the guilds, by ID, that a user is a
+	// temporary member of (joined through a temporary invite).
+	TemporaryGuilds(ctx context.Context, userID snowflake.ID) ([]snowflake.ID, error)
+
 	// Ban returns a ban, or ErrNotFound.
 	Ban(ctx context.Context, guildID, userID snowflake.ID) (Ban, error)
 	// Bans lists bans with a user ID above after, by user ID, at most limit.
@@ -110,6 +114,10 @@ type GuildWriter interface {
 	LockMember(ctx context.Context, guildID, userID snowflake.ID) error
 	// RemoveMember removes a member and its roles; ErrNotFound if absent.
 	RemoveMember(ctx context.Context, guildID, userID snowflake.ID) error
+	// SetTemporaryMember marks a member as temporary (true) or not; the
+	// mark goes with the member when it is removed. ErrNotFound if the
+	// member is absent.
+	SetTemporaryMember(ctx context.Context, guildID, userID snowflake.ID, temporary bool) error
 
 	// CreateBan records a ban, replacing an existing one.
 	CreateBan(ctx context.Context, b Ban) error
@@ -126,6 +134,10 @@ type GuildWriter interface {
 
 	// CreateEmoji inserts a custom emoji.
 	CreateEmoji(ctx context.Context, e Emoji) error
+	// SetEmojiRoles replaces the roles that may use an emoji (none:
+	// everyone); ErrNotFound if the emoji is absent from s. A role of
+	// another guild fails.
+	SetEmojiRoles(ctx context.Context, s Scope, emojiID snowflake.ID, roles []snowflake.ID) error
 	// UpdateEmoji writes the name; ErrNotFound if absent from s
 	// (e.GuildID is not read).
 	UpdateEmoji(ctx context.Context, s Scope, e Emoji) error
@@ -273,6 +285,9 @@ type Emoji struct {
 	Hash      string
 	Available bool
 	CreatedAt time.Time
+	// Roles may use the emoji; none means everyone. Written by
+	// SetEmojiRoles, not by CreateEmoji or UpdateEmoji.
+	Roles []snowflake.ID
 }
 
 // AuditEntry records one change to a guild: who, what, to which object.

@@ -22,10 +22,14 @@ type conn struct {
 	mu   sync.Mutex // one writer at a time
 	zbuf bytes.Buffer
 	zw   *zlib.Writer
+
+	// version is the API version the client asked for in the URL (9 or
+	// 10); READY echoes it as Discord does.
+	version int
 }
 
-func newConn(ws *websocket.Conn, compress bool) *conn {
-	c := &conn{ws: ws}
+func newConn(ws *websocket.Conn, compress bool, version int) *conn {
+	c := &conn{ws: ws, version: version}
 	if compress {
 		c.zw = zlib.NewWriter(&c.zbuf)
 	}

@@ -337,7 +337,11 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		c.Close(websocket.StatusGoingAway, "server is shutting down")
 		return
 	}
-	conn := newConn(c, q.Get("compress") == "zlib-stream")
+	version := 10
+	if q.Get("v") == "9" {
+		version = 9
+	}
+	conn := newConn(c, q.Get("compress") == "zlib-stream", version)
 	// The session runs on a goroutine of the gateway's, and the handler
 	// returns: net/http's connection (its request, its 4 KiB buffers, the
 	// deep stack that parsed the handshake) is then garbage instead of

@@ -182,12 +182,13 @@ func TestReadyGuildCreateAndDispatch(t *testing.T) {
 		gid, general := newGuild(t, s, alice, "Live")
 		inv := do(t, s, "POST", "/api/v10/channels/"+general+"/invites", alice, map[string]any{})["code"].(string)
 
-		for _, q := range []string{"?v=10&encoding=json", "/?v=9", ""} {
+		// READY's v is the version asked for in the URL, 10 by default.
+		for q, v := range map[string]float64{"?v=10&encoding=json": 10, "/?v=9": 9, "": 10} {
 			c := dial(t, s, q)
 			ready := identify(c, "Bot "+alice, allIntents)
 			var r map[string]any
 			json.Unmarshal(ready.D, &r)
-			if r["v"] != float64(10) || r["session_id"] == "" || r["resume_gateway_url"] == nil ||
+			if r["v"] != v || r["session_id"] == "" || r["resume_gateway_url"] == nil ||
 				r["user"].(map[string]any)["username"] != "alice" || len(r["guilds"].([]any)) != 1 ||
 				r["application"] == nil || r["private_channels"] == nil {
 				t.Fatalf("READY = %s", ready.D)
@@ -195,10 +196,16 @@ func TestReadyGuildCreateAndDispatch(t *testing.T) {
 			gc := c.until("GUILD_CREATE")
 			var guild map[string]any
 			json.Unmarshal(gc.D, &guild)
-			for _, f := range []string{"channels", "threads", "roles", "emojis", "members", "member_count", "joined_at", "large", "presences", "voice_states", "stage_instances", "guild_scheduled_events"} {
+			for _, f := range []string{"channels", "threads", "roles", "emojis", "members", "member_count", "joined_at", "large", "presences", "voice_states", "stage_instances", "guild_scheduled_events", "soundboard_sounds", "incidents_data"} {
 				if _, ok := guild[f]; !ok {
 					t.Fatalf("GUILD_CREATE lacks %s", f)
 				}
+			}
+			// Libraries read a role's colors without a guard (Discord
+			// has sent them since July 2025).
+			role := guild["roles"].([]any)[0].(map[string]any)
+			if colors, ok := role["colors"].(map[string]any); !ok || colors["primary_color"] != role["color"] {
+				t.Fatalf("GUILD_CREATE role without colors: %v", role)
 			}
 			if gc.S != 2 || guild["id"] != gid || len(guild["channels"].([]any)) != 2 || len(guild["members"].([]any)) != 1 {
 				t.Fatalf("GUILD_CREATE s=%d: %s", gc.S, gc.D)

@@ -242,3 +242,32 @@ func (g *Gateway) presencesOf(members []snowflake.ID, guildID snowflake.ID) []an
 	}
 	return out
 }
+
+// lastDisconnect ends the user's temporary memberships (joins through a
+// temporary invite) when no session of theirs is connected any more, as
+// Discord does. A shutdown drops every connection without ending them: the
+// users did not leave.
+func (g *Gateway) lastDisconnect(ctx context.Context, userID snowflake.ID) {
+	// Under the read lock and without copying the set: a user may have
+	// many detached sessions awaiting RESUME, and this runs at every
+	// disconnect.
+	g.mu.RLock()
+	stay := g.closing
+	for s := range g.byUser[userID] {
+		if stay {
+			break
+		}
+		s.mu.Lock()
+		stay = s.c != nil
+		s.mu.Unlock()
+	}
+	g.mu.RUnlock()
+	if stay {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := g.hs.EndTemporaryMemberships(ctx, userID); err != nil {
+		g.log.Warn("gateway: ending temporary memberships failed", "user", userID, "err", err)
+	}
+}

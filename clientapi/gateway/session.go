@@ -354,6 +354,10 @@ func (g *Gateway) serve(ctx context.Context, c *conn) {
 				s.c, s.connCtx, s.kick, s.pending, s.detached = nil, nil, nil, nil, time.Now()
 			}
 			s.mu.Unlock()
+			// Temporary memberships end before the presence is told, so
+			// that others see the user go offline only in guilds they
+			// are still in.
+			g.lastDisconnect(context.WithoutCancel(ctx), s.user.User.ID)
 			g.presenceChanged(context.WithoutCancel(ctx), s.user.User.ID)
 		}
 	}()
@@ -547,7 +551,7 @@ func (g *Gateway) identify(ctx context.Context, kick context.CancelFunc, c *conn
 	// is missed; one that arrives twice (in a GUILD_CREATE and as a
 	// dispatch) is harmless, one lost is not.
 	g.index(s, guilds)
-	ready, err := g.ready(ctx, s, guilds, id.Shard, appFlags, settings)
+	ready, err := g.ready(ctx, s, c.version, guilds, id.Shard, appFlags, settings)
 	if err != nil {
 		g.unindex(s)
 		c.close(closeUnknownError, "Unknown error.")
@@ -587,7 +591,7 @@ type readyUser struct {
 	PremiumType   int          `json:"premium_type"`
 }
 
-func (g *Gateway) ready(ctx context.Context, s *session, guilds []snowflake.ID, shard []int, appFlags int64, userSettings homeserver.UserSettings) ([]byte, error) {
+func (g *Gateway) ready(ctx context.Context, s *session, version int, guilds []snowflake.ID, shard []int, appFlags int64, userSettings homeserver.UserSettings) ([]byte, error) {
 	dms, err := g.hs.DMChannels(ctx, s.user)
 	if err != nil {
 		return nil, err
@@ -615,7 +619,7 @@ func (g *Gateway) ready(ctx context.Context, s *session, guilds []snowflake.ID, 
 		stubs = append(stubs, map[string]any{"id": id, "unavailable": true})
 	}
 	r := map[string]any{
-		"v": 10,
+		"v": version,
 		"user": readyUser{
 			ID: u.ID, Username: u.Username, Discriminator: "0", GlobalName: u.GlobalName, Avatar: u.Avatar,
 			Banner: u.Banner, AccentColor: u.AccentColor, Bio: s.user.User.Bio, Pronouns: s.user.User.Pronouns,

@@ -228,13 +228,75 @@ func scanEmoji(row scanner) (storage.Emoji, error) {
 // Emoji implements storage.Reader.
 func (r reader) Emoji(ctx context.Context, id snowflake.ID) (storage.Emoji, error) {
 	e, err := scanEmoji(r.q.QueryRowContext(ctx, `SELECT `+emojiColumns+` FROM emojis WHERE id = $1`, int64(id)))
-	return e, r.wrap("emoji", err)
+	if err != nil {
+		return e, r.wrap("emoji", err)
+	}
+	e.Roles, err = queryAll(ctx, r, "emoji roles", scanOneID,
+		`SELECT role_id FROM emoji_roles WHERE emoji_id = $1 ORDER BY role_id`, int64(id))
+	return e, err
 }
 
-// GuildEmojis implements storage.Reader.
+func scanOneID(row scanner) (snowflake.ID, error) {
+	var id snowflake.ID
+	err := row.Scan(scanID(&id))
+	return id, err
+}
+
+// GuildEmojis implements storage.Reader. The roles come in one query for
+// the guild, matched up by emoji.
 func (r reader) GuildEmojis(ctx context.Context, guildID snowflake.ID) ([]storage.Emoji, error) {
-	return queryAll(ctx, r, "guild emojis", scanEmoji,
+	es, err := queryAll(ctx, r, "guild emojis", scanEmoji,
 		`SELECT `+emojiColumns+` FROM emojis WHERE guild_id = $1 ORDER BY id`, int64(guildID))
+	if err != nil || len(es) == 0 {
+		return es, err
+	}
+	type pair struct{ emoji, role snowflake.ID }
+	pairs, err := queryAll(ctx, r, "guild emoji roles", func(row scanner) (pair, error) {
+		var p pair
+		err := row.Scan(scanID(&p.emoji), scanID(&p.role))
+		return p, err
+	}, `SELECT er.emoji_id, er.role_id FROM emoji_roles er JOIN emojis e ON e.id = er.emoji_id
+		WHERE e.guild_id = $1 ORDER BY er.emoji_id, er.role_id`, int64(guildID))
+	if err != nil {
+		return nil, err
+	}
+	i := 0
+	for _, p := range pairs {
+		for i < len(es) && es[i].ID < p.emoji {
+			i++
+		}
+		if i < len(es) && es[i].ID == p.emoji {
+			es[i].Roles = append(es[i].Roles, p.role)
+		}
+	}
+	return es, nil
+}
+
+// SetEmojiRoles implements storage.Tx. The roles must be the emoji's
+// guild's: a role of another guild is refused as absent.
+func (t *tx) SetEmojiRoles(ctx context.Context, s storage.Scope, emojiID snowflake.ID, roles []snowflake.ID) error {
+	cond, arg := scopeCond(s, "guild_id", "", 2)
+	var guildID int64
+	err := t.q.QueryRowContext(ctx, `SELECT guild_id FROM emojis WHERE id = $1 AND `+cond, int64(emojiID), arg).Scan(&guildID)
+	if err != nil {
+		return t.wrap("set emoji roles", err)
+	}
+	if err := t.exec(ctx, "set emoji roles: clear", `DELETE FROM emoji_roles WHERE emoji_id = $1`, int64(emojiID)); err != nil {
+		return err
+	}
+	seen := make(map[snowflake.ID]bool, len(roles))
+	for _, role := range roles {
+		if seen[role] {
+			continue
+		}
+		seen[role] = true
+		err := t.execOne(ctx, "set emoji roles", `INSERT INTO emoji_roles (emoji_id, role_id)
+			SELECT $1, id FROM roles WHERE id = $2 AND guild_id = $3`, int64(emojiID), int64(role), guildID)
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // CreateEmoji implements storage.Tx.

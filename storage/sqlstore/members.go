@@ -171,6 +171,28 @@ func (t *tx) RemoveMember(ctx context.Context, guildID, userID snowflake.ID) err
 		int64(guildID), int64(userID))
 }
 
+// TemporaryGuilds implements storage.Reader.
+func (r reader) TemporaryGuilds(ctx context.Context, userID snowflake.ID) ([]snowflake.ID, error) {
+	return queryAll(ctx, r, "temporary guilds", func(row scanner) (snowflake.ID, error) {
+		var id snowflake.ID
+		err := row.Scan(scanID(&id))
+		return id, err
+	}, `SELECT guild_id FROM temporary_members WHERE user_id = $1 ORDER BY guild_id`, int64(userID))
+}
+
+// SetTemporaryMember implements storage.Tx.
+func (t *tx) SetTemporaryMember(ctx context.Context, guildID, userID snowflake.ID, temporary bool) error {
+	if _, err := t.Member(ctx, guildID, userID); err != nil {
+		return err
+	}
+	if !temporary {
+		return t.exec(ctx, "clear temporary member", `DELETE FROM temporary_members WHERE guild_id = $1 AND user_id = $2`,
+			int64(guildID), int64(userID))
+	}
+	return t.exec(ctx, "set temporary member", `INSERT INTO temporary_members (guild_id, user_id) VALUES ($1, $2)
+		ON CONFLICT DO NOTHING`, int64(guildID), int64(userID))
+}
+
 const banColumns = `guild_id, user_id, reason, created_at`
 
 func scanBan(row scanner) (storage.Ban, error) {

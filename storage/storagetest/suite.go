@@ -58,9 +58,11 @@ func Run(t *testing.T, open func(t *testing.T) storage.Store) {
 		{"DeleteRole", testDeleteRole},
 		{"Members", testMembers},
 		{"MembersPages", testMembersPages},
+		{"TemporaryMembers", testTemporaryMembers},
 		{"Bans", testBans},
 		{"Invites", testInvites},
 		{"Emojis", testEmojis},
+		{"EmojiRoles", testEmojiRoles},
 		{"AuditLog", testAuditLog},
 		{"DeleteGuildCascades", testDeleteGuild},
 		{"GuildNotFound", testGuildNotFound},
@@ -1024,6 +1026,55 @@ func testMembers(t *testing.T, s storage.Store) {
 	}
 }
 
+// testTemporaryMembers: the temporary mark is set and cleared, listed by
+// user, and goes with the member (and with the guild).
+func testTemporaryMembers(t *testing.T, s storage.Store) {
+	ctx := context.Background()
+	g1, g2, g3 := createGuild(t, s, "temp one", false), createGuild(t, s, "temp two", false), createGuild(t, s, "temp three", false)
+	us := createUsers(t, s, 2)
+	u, other := us[0].ID, us[1].ID
+	update(t, s, func(tx storage.Tx) error {
+		for _, g := range []storage.Guild{g1, g2, g3} {
+			for _, id := range []snowflake.ID{u, other} {
+				if err := tx.AddMember(ctx, newMember(g.ID, id)); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	list := func(id snowflake.ID) []snowflake.ID {
+		t.Helper()
+		got, err := s.TemporaryGuilds(ctx, id)
+		if err != nil {
+			t.Fatalf("TemporaryGuilds: %v", err)
+		}
+		return got
+	}
+	checkEqual(t, "TemporaryGuilds before any", len(list(u)), 0)
+	set := func(g snowflake.ID, on bool) {
+		t.Helper()
+		update(t, s, func(tx storage.Tx) error { return tx.SetTemporaryMember(ctx, g, u, on) })
+	}
+	set(g2.ID, true)
+	set(g1.ID, true)
+	set(g1.ID, true) // twice is once
+	set(g3.ID, true)
+	checkEqual(t, "TemporaryGuilds", list(u), []snowflake.ID{g1.ID, g2.ID, g3.ID})
+	checkEqual(t, "another user's", len(list(other)), 0)
+	set(g2.ID, false)
+	checkEqual(t, "after clearing one", list(u), []snowflake.ID{g1.ID, g3.ID})
+	// The mark goes with the member: joining again is not temporary.
+	update(t, s, func(tx storage.Tx) error { return tx.RemoveMember(ctx, g1.ID, u) })
+	update(t, s, func(tx storage.Tx) error { return tx.AddMember(ctx, newMember(g1.ID, u)) })
+	checkEqual(t, "after leaving and joining again", list(u), []snowflake.ID{g3.ID})
+	update(t, s, func(tx storage.Tx) error { return tx.DeleteGuild(ctx, g3.ID) })
+	checkEqual(t, "after the guild is deleted", len(list(u)), 0)
+	// Only a member can be marked.
+	err := s.Update(ctx, func(tx storage.Tx) error { return tx.SetTemporaryMember(ctx, g2.ID, snowflake.ID(424242), true) })
+	wantErr(t, "SetTemporaryMember of a non-member", err, storage.ErrNotFound)
+}
+
 func testMembersPages(t *testing.T, s storage.Store) {
 	ctx := context.Background()
 	g := createGuild(t, s, "pages", false)
@@ -1258,6 +1309,70 @@ func testEmojis(t *testing.T, s storage.Store) {
 		t.Fatal(err)
 	}
 	checkEqual(t, "GuildEmojis after DeleteEmoji", list, es[1:])
+}
+
+// testEmojiRoles: SetEmojiRoles replaces an emoji's roles, refuses a role
+// of another guild or an emoji out of scope, and the rows go with a deleted
+// role or emoji.
+func testEmojiRoles(t *testing.T, s storage.Store) {
+	ctx := context.Background()
+	g := createGuild(t, s, "emoji roles", false)
+	other := createGuild(t, s, "other roles", false)
+	u := createUsers(t, s, 1)[0]
+	r1, r2, foreign := newRole(g.ID, "one", 1), newRole(g.ID, "two", 2), newRole(other.ID, "foreign", 1)
+	e1 := storage.Emoji{ID: ids.Next(), GuildID: g.ID, UserID: u.ID, Name: "one", Hash: "h1", Available: true, CreatedAt: at(t0)}
+	e2 := storage.Emoji{ID: ids.Next(), GuildID: g.ID, UserID: u.ID, Name: "two", Hash: "h2", Available: true, CreatedAt: at(t0)}
+	update(t, s, func(tx storage.Tx) error {
+		for _, r := range []storage.Role{r1, r2, foreign} {
+			if err := tx.CreateRole(ctx, r); err != nil {
+				return err
+			}
+		}
+		for _, e := range []storage.Emoji{e1, e2} {
+			if err := tx.CreateEmoji(ctx, e); err != nil {
+				return err
+			}
+		}
+		return tx.SetEmojiRoles(ctx, storage.InGuild(g.ID), e1.ID, []snowflake.ID{r2.ID, r1.ID, r2.ID})
+	})
+	roles := func(id snowflake.ID) []snowflake.ID {
+		t.Helper()
+		e, err := s.Emoji(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return e.Roles
+	}
+	want := []snowflake.ID{r1.ID, r2.ID}
+	slices.Sort(want)
+	checkEqual(t, "Emoji roles", roles(e1.ID), want)
+	checkEqual(t, "roles of an emoji without", len(roles(e2.ID)), 0)
+	list, err := s.GuildEmojis(ctx, g.ID)
+	if err != nil || len(list) != 2 {
+		t.Fatalf("GuildEmojis = %v, %v", list, err)
+	}
+	checkEqual(t, "GuildEmojis roles", list[0].Roles, want)
+	checkEqual(t, "GuildEmojis roles of an emoji without", len(list[1].Roles), 0)
+
+	err = s.Update(ctx, func(tx storage.Tx) error {
+		return tx.SetEmojiRoles(ctx, storage.InGuild(g.ID), e2.ID, []snowflake.ID{foreign.ID})
+	})
+	wantErr(t, "a role of another guild", err, storage.ErrNotFound)
+	err = s.Update(ctx, func(tx storage.Tx) error {
+		return tx.SetEmojiRoles(ctx, storage.InGuild(other.ID), e1.ID, nil)
+	})
+	wantErr(t, "an emoji out of scope", err, storage.ErrNotFound)
+	checkEqual(t, "roles after refused writes", roles(e1.ID), want)
+
+	update(t, s, func(tx storage.Tx) error { return tx.DeleteRole(ctx, storage.InGuild(g.ID), r1.ID) })
+	checkEqual(t, "roles after a role is deleted", roles(e1.ID), []snowflake.ID{r2.ID})
+	update(t, s, func(tx storage.Tx) error { return tx.SetEmojiRoles(ctx, storage.InGuild(g.ID), e1.ID, nil) })
+	checkEqual(t, "roles after clearing", len(roles(e1.ID)), 0)
+	update(t, s, func(tx storage.Tx) error {
+		return tx.SetEmojiRoles(ctx, storage.InGuild(g.ID), e1.ID, []snowflake.ID{r2.ID})
+	})
+	update(t, s, func(tx storage.Tx) error { return tx.DeleteEmoji(ctx, storage.InGuild(g.ID), e1.ID) })
+	update(t, s, func(tx storage.Tx) error { return tx.DeleteRole(ctx, storage.InGuild(g.ID), r2.ID) })
 }
 
 func testAuditLog(t *testing.T, s storage.Store) {
