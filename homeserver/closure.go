@@ -249,35 +249,62 @@ func (h *Homeserver) PeerUserDeleted(ctx context.Context, peer string, n wire.Us
 }
 
 // closings is what the closed-account watch has told the gateway of, so
-// that it tells each closing once.
+// that it tells each closing, and each guild the operator deleted, once.
 type closings struct {
-	mu    sync.Mutex
-	since time.Time
-	told  map[snowflake.ID]time.Time
-	// guildsSince and guildsTold are the same for the guilds the
-	// operator deleted.
-	guildsSince time.Time
-	guildsTold  map[snowflake.ID]time.Time
+	mu     sync.Mutex
+	users  sightings
+	guilds sightings
 }
 
-// seenGuild records a guild deletion told already.
+// sightings are the rows of a table read by time that were acted on. The
+// table is read from since on, including rows at since itself (several
+// may share a millisecond), so those are remembered until a later row
+// moves since past them.
+type sightings struct {
+	since time.Time
+	told  map[snowflake.ID]time.Time
+}
+
+// remember records the row (id, at) as acted on without moving since:
+// rows before it may not have been read yet.
+func (s *sightings) remember(id snowflake.ID, at time.Time) {
+	if s.told == nil {
+		s.told = map[snowflake.ID]time.Time{}
+	}
+	s.told[id] = at
+}
+
+// first records the row (id, at), read from the table, and reports
+// whether it was not seen before.
+func (s *sightings) first(id snowflake.ID, at time.Time) bool {
+	if prev, ok := s.told[id]; ok && prev.Equal(at) {
+		return false
+	}
+	s.remember(id, at)
+	if at.After(s.since) {
+		s.since = at
+		for id, t := range s.told {
+			if t.Before(s.since) { // never read again
+				delete(s.told, id)
+			}
+		}
+	}
+	return true
+}
+
+// seenGuild records a guild deletion told already (by the process that
+// made it).
 func (c *closings) seenGuild(id snowflake.ID, at time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.guildsTold == nil {
-		c.guildsTold = map[snowflake.ID]time.Time{}
-	}
-	c.guildsTold[id] = at
+	c.guilds.remember(id, at)
 }
 
 // seen records a closing told already (by the process that made it).
 func (c *closings) seen(id snowflake.ID, at time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.told == nil {
-		c.told = map[snowflake.ID]time.Time{}
-	}
-	c.told[id] = at
+	c.users.remember(id, at)
 }
 
 // RunClosedAccountWatch finds, every period, the accounts closed by another
@@ -288,8 +315,8 @@ func (c *closings) seen(id snowflake.ID, at time.Time) {
 // returns when ctx ends.
 func (h *Homeserver) RunClosedAccountWatch(ctx context.Context, every time.Duration) {
 	h.closings.mu.Lock()
-	h.closings.since = h.now()
-	h.closings.guildsSince = h.closings.since
+	h.closings.users.since = h.now()
+	h.closings.guilds.since = h.closings.users.since
 	h.closings.mu.Unlock()
 	t := time.NewTicker(every)
 	defer t.Stop()
@@ -307,7 +334,7 @@ func (h *Homeserver) RunClosedAccountWatch(ctx context.Context, every time.Durat
 func (h *Homeserver) watchClosings(ctx context.Context) {
 	c := &h.closings
 	c.mu.Lock()
-	since := c.since
+	since := c.users.since
 	c.mu.Unlock()
 	cs, err := h.store.ClosedSince(ctx, since, 1000)
 	if err != nil {
@@ -316,24 +343,11 @@ func (h *Homeserver) watchClosings(ctx context.Context) {
 	}
 	for _, ca := range cs {
 		c.mu.Lock()
-		at, told := c.told[ca.UserID]
-		if told && at.Equal(ca.ClosedAt) {
-			c.mu.Unlock()
+		first := c.users.first(ca.UserID, ca.ClosedAt)
+		c.mu.Unlock()
+		if !first {
 			continue
 		}
-		if c.told == nil {
-			c.told = map[snowflake.ID]time.Time{}
-		}
-		c.told[ca.UserID] = ca.ClosedAt
-		if ca.ClosedAt.After(c.since) {
-			c.since = ca.ClosedAt
-			for id, at := range c.told {
-				if at.Before(c.since) { // never read again
-					delete(c.told, id)
-				}
-			}
-		}
-		c.mu.Unlock()
 		h.sessions.RemoveIf(func(s storage.Session) bool { return s.UserID == ca.UserID })
 		h.cache.userChanged(ca.UserID)
 		h.sessionsEndedAll(ca.UserID)
@@ -344,7 +358,7 @@ func (h *Homeserver) watchClosings(ctx context.Context) {
 func (h *Homeserver) watchGuildDeletions(ctx context.Context) {
 	c := &h.closings
 	c.mu.Lock()
-	since := c.guildsSince
+	since := c.guilds.since
 	c.mu.Unlock()
 	ds, err := h.store.GuildDeletionsSince(ctx, since, 1000)
 	if err != nil {
@@ -353,24 +367,11 @@ func (h *Homeserver) watchGuildDeletions(ctx context.Context) {
 	}
 	for _, d := range ds {
 		c.mu.Lock()
-		at, told := c.guildsTold[d.GuildID]
-		if told && at.Equal(d.DeletedAt) {
-			c.mu.Unlock()
+		first := c.guilds.first(d.GuildID, d.DeletedAt)
+		c.mu.Unlock()
+		if !first {
 			continue
 		}
-		if c.guildsTold == nil {
-			c.guildsTold = map[snowflake.ID]time.Time{}
-		}
-		c.guildsTold[d.GuildID] = d.DeletedAt
-		if d.DeletedAt.After(c.guildsSince) {
-			c.guildsSince = d.DeletedAt
-			for id, at := range c.guildsTold {
-				if at.Before(c.guildsSince) { // never read again
-					delete(c.guildsTold, id)
-				}
-			}
-		}
-		c.mu.Unlock()
 		head, err := h.store.LogHead(ctx, d.GuildID)
 		if err != nil || head == 0 {
 			continue
