@@ -304,17 +304,7 @@ func (h *Homeserver) sendReply(ctx context.Context, it storage.Interaction, st i
 			g := it.GuildID
 			m.GuildID = &g
 		}
-		data, err := json.Marshal(m)
-		if err != nil {
-			return m, fmt.Errorf("encode ephemeral message: %w", err)
-		}
-		if err := h.update(ctx, func(tx storage.Tx, _ *events) error {
-			return tx.PutInteractionMessage(ctx, storage.InteractionMessage{ID: m.ID, InteractionID: it.ID, Data: data})
-		}); err != nil {
-			return m, domainErr("ephemeral message", err)
-		}
-		h.tellUser(it.UserID, "MESSAGE_CREATE", m)
-		return m, nil
+		return m, h.putEphemeral(ctx, it, m, "MESSAGE_CREATE")
 	}
 	compJSON, err := json.Marshal(comps)
 	if err != nil {
@@ -414,17 +404,7 @@ func (h *Homeserver) editReply(ctx context.Context, it storage.Interaction, msgI
 		if strings.TrimSpace(m.Content) == "" && len(m.Embeds) == 0 && len(m.Components) == 0 {
 			return m, ErrEmptyMessage
 		}
-		data, err := json.Marshal(m)
-		if err != nil {
-			return m, fmt.Errorf("encode ephemeral message: %w", err)
-		}
-		if err := h.update(ctx, func(tx storage.Tx, _ *events) error {
-			return tx.PutInteractionMessage(ctx, storage.InteractionMessage{ID: m.ID, InteractionID: it.ID, Data: data})
-		}); err != nil {
-			return m, domainErr("edit ephemeral message", err)
-		}
-		h.tellUser(it.UserID, "MESSAGE_UPDATE", m)
-		return m, nil
+		return m, h.putEphemeral(ctx, it, m, "MESSAGE_UPDATE")
 	} else if !errors.Is(err, storage.ErrNotFound) {
 		return discord.Message{}, storeErr("ephemeral message", err)
 	}
@@ -653,4 +633,20 @@ func (h *Homeserver) FollowupDelete(ctx context.Context, appID snowflake.ID, tok
 			})
 			return nothing(domainErr("delete interaction message", err))
 		}})
+}
+
+// putEphemeral keeps an ephemeral message with its interaction and sends
+// it, as dispatch, to the sessions of the person who interacted only.
+func (h *Homeserver) putEphemeral(ctx context.Context, it storage.Interaction, m discord.Message, dispatch string) error {
+	data, err := json.Marshal(m)
+	if err != nil {
+		return fmt.Errorf("encode ephemeral message: %w", err)
+	}
+	if err := h.update(ctx, func(tx storage.Tx, _ *events) error {
+		return tx.PutInteractionMessage(ctx, storage.InteractionMessage{ID: m.ID, InteractionID: it.ID, Data: data})
+	}); err != nil {
+		return domainErr("ephemeral message", err)
+	}
+	h.tellUser(it.UserID, dispatch, m)
+	return nil
 }
