@@ -329,7 +329,7 @@ func TestRateLimits(t *testing.T) {
 		{"PATCH", "/api/v10/users/@me"},
 		{"POST", "/api/v10/users/@me/recovery-codes"},
 		{"PATCH", "/api/v10/users/@me"},
-		{"POST", "/api/v10/users/@me/recovery-codes"},
+		{"POST", "/api/v10/users/@me/delete"},
 	}
 	for _, w := range wrong {
 		body := map[string]string{"password": "wrong horse", "new_password": "battery staple"}

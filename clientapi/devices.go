@@ -138,9 +138,9 @@ func guess[T any](a *API, c *gin.Context, key string, try func() (T, error)) (v 
 }
 
 // passwordKey is the login-limit key of the password checks a signed-in
-// person makes (recovery codes, profile changes): per account, so that a
-// stolen token cannot be used to guess the password quickly from many
-// addresses.
+// person makes (recovery codes, profile changes, closing the account):
+// per account, so that a stolen token cannot be used to guess the
+// password quickly from many addresses.
 func passwordKey(c *gin.Context) string {
 	return "password\x00" + principal(c).User.ID.String()
 }
