@@ -198,7 +198,8 @@ func (a *API) recover(c *gin.Context) {
 			if v == http.ErrAbortHandler {
 				panic(v)
 			}
-			a.log.Error("panic serving request", "method", c.Request.Method, "path", c.Request.URL.Path, "panic", v)
+			// The route, not the path: webhook and interaction paths hold tokens.
+			a.log.Error("panic serving request", "method", c.Request.Method, "route", c.FullPath(), "panic", v)
 			c.AbortWithStatusJSON(http.StatusInternalServerError, apiError{Code: 0, Message: "500: Internal Server Error"})
 		}
 	}()

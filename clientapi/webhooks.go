@@ -211,7 +211,7 @@ func (a *API) webhookExecute(c *gin.Context) {
 func (a *API) execute(c *gin.Context, id, threadID snowflake.ID, in homeserver.MessageCreate, x webhookExtras) {
 	wm := homeserver.WebhookMessage{MessageCreate: in, Username: x.username, ThreadID: threadID, ThreadName: x.threadName}
 	if x.avatarURL != "" {
-		img, err := a.fetchAvatar(c, x.avatarURL)
+		img, err := a.executeAvatar(c, id, x.avatarURL)
 		if err != nil {
 			a.hs.DiscardUploads(in.Files)
 			a.fail(c, err)
@@ -229,6 +229,15 @@ func (a *API) execute(c *gin.Context, id, threadID snowflake.ID, in homeserver.M
 		return
 	}
 	c.Status(http.StatusNoContent)
+}
+
+// executeAvatar fetches an execute's avatar_url once the webhook's token
+// is known good: no one without it makes this server fetch what they name.
+func (a *API) executeAvatar(c *gin.Context, id snowflake.ID, raw string) ([]byte, error) {
+	if _, err := a.hs.Webhook(reqCtx(c), nil, id, c.Param("token")); err != nil {
+		return nil, err
+	}
+	return a.fetchAvatar(c, raw)
 }
 
 // fetchAvatar fetches an execute's avatar_url through the client that
@@ -408,7 +417,7 @@ func (a *API) webhookExecuteSlack(c *gin.Context) {
 	}
 	wm := homeserver.WebhookMessage{MessageCreate: in, Username: x.username, ThreadID: threadID}
 	if x.avatarURL != "" {
-		img, err := a.fetchAvatar(c, x.avatarURL)
+		img, err := a.executeAvatar(c, ids[0], x.avatarURL)
 		if err != nil {
 			a.fail(c, err)
 			return

@@ -391,6 +391,28 @@ func testOwnership(t *testing.T, backend st.Backend) {
 	if m := string(b.Do(t, "GET", "/metrics", "", nil).Body); !strings.Contains(m, `hearth_federation_inbound_rejected_total{reason="forbidden"}`) {
 		t.Error("B counts no forbidden request")
 	}
+	// Nor do the events B logged for its own clients show bob renamed or
+	// re-badged: his user object there is B's.
+	evs, err := store.Events(ctx, snowflake.ID(replica), 0, 10000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := 0
+	for _, e := range evs {
+		var d struct {
+			User map[string]any `json:"user"`
+		}
+		if e.Type != "GUILD_MEMBER_UPDATE" || json.Unmarshal(e.Payload, &d) != nil || d.User["id"] != bob.id {
+			continue
+		}
+		seen++
+		if d.User["username"] != "bob" || d.User["public_flags"] != float64(0) || d.User["hearth_profile"] != nil || d.User["accent_color"] != nil {
+			t.Errorf("B's log shows bob as %v", d.User)
+		}
+	}
+	if seen < 2 {
+		t.Errorf("B logged %d of the rogue's updates of bob, want 2", seen)
+	}
 }
 
 // A rogue origin's answers are held to the same rules as its transactions:

@@ -37,13 +37,15 @@ var ErrOwnsGuilds = errors.New("the account owns guilds: transfer or delete them
 // noticeTimeout bounds telling one server of a deletion.
 const noticeTimeout = 10 * time.Second
 
-// anonymised is u as a deleted account shows it: no name, picture, bio or
-// password; a fresh deleted_user_ name frees the old one.
+// anonymised is u as a deleted account shows it: no name, picture,
+// banner, bio, pronouns, badges or password; a fresh deleted_user_ name
+// frees the old one.
 func anonymised(u storage.User) storage.User {
 	b := make([]byte, 6)
 	_, _ = rand.Read(b) // crypto/rand does not fail on supported platforms
 	u.Username = deletedPrefix + hex.EncodeToString(b)
 	u.GlobalName, u.Avatar, u.Bio, u.AccentColor, u.PasswordHash, u.Flags = DeletedGlobalName, "", "", nil, "", 0
+	u.Banner, u.Pronouns = "", ""
 	return u
 }
 

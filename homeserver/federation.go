@@ -1,6 +1,7 @@
 package homeserver
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -181,6 +182,9 @@ func (h *Homeserver) ensureUsers(ctx context.Context, tx storage.Tx, l *globalid
 			if err := h.ensureUser(ctx, tx, l, x); err != nil {
 				return err
 			}
+			if err := h.ownUserObject(ctx, tx, x); err != nil {
+				return err
+			}
 			foreignBadges(x, h.cfg.ServerName)
 		}
 		for k, e := range x {
@@ -189,6 +193,48 @@ func (h *Homeserver) ensureUsers(ctx context.Context, tx storage.Tx, l *globalid
 			}
 		}
 	}
+	return nil
+}
+
+// ownUserObject shows a user object of this server's own user, in a
+// payload of a peer's that this server stores and dispatches, as this
+// server has the user: a peer may not rename or re-badge this server's
+// users in what its clients read (spec/federation.md §14, 5). An ID that
+// names no user here is left to the localizer, which refuses it.
+func (h *Homeserver) ownUserObject(ctx context.Context, r storage.Reader, obj map[string]any) error {
+	gid, _ := obj["id"].(string)
+	raw, origin, ok := globalid.Parse(gid)
+	if !ok || origin != h.cfg.ServerName {
+		return nil
+	}
+	id, err := snowflake.Parse(raw)
+	if err != nil {
+		return nil
+	}
+	u, err := r.UserByID(ctx, id)
+	if errors.Is(err, storage.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	b, err := json.Marshal(discordUser(u))
+	if err != nil {
+		return fmt.Errorf("own user %s: %w", gid, err)
+	}
+	var own map[string]any
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	if err := dec.Decode(&own); err != nil {
+		return fmt.Errorf("own user %s: %w", gid, err)
+	}
+	// Every field of the user object is this server's; what else the
+	// object carries (a mention's member) stays.
+	for k, v := range own {
+		obj[k] = v
+	}
+	obj["id"] = gid
+	delete(obj, profileKey)
 	return nil
 }
 

@@ -23,7 +23,12 @@ func TestDeleteAndDisableAccount(t *testing.T) {
 		code := do(t, s, "POST", "/api/v10/channels/"+general+"/invites", ann, map[string]any{})["code"].(string)
 		do(t, s, "POST", "/api/v10/invites/"+code, bob, nil)
 		msg := do(t, s, "POST", "/api/v10/channels/"+general+"/messages", bob, map[string]any{"content": "hello from bob"})["id"].(string)
-		do(t, s, "PATCH", "/api/v10/users/@me", bob, map[string]any{"global_name": "Bobby", "bio": "me"})
+		bobMe := do(t, s, "PATCH", "/api/v10/users/@me", bob, map[string]any{"global_name": "Bobby", "bio": "me",
+			"pronouns": "he/him", "banner": profilePNG(t, 40, 20)})
+		bobBanner, _ := bobMe["banner"].(string)
+		if bobBanner == "" {
+			t.Fatalf("bob's banner was not set: %v", bobMe)
+		}
 
 		live := dial(t, s, "?v=10&encoding=json")
 		identify(live, bob, allIntents)
@@ -57,6 +62,13 @@ func TestDeleteAndDisableAccount(t *testing.T) {
 		if pub["global_name"] != "Deleted User" || pub["username"] != author["username"] {
 			t.Fatalf("bob after deletion: %v", pub)
 		}
+		// Nothing of the profile stays: no bio, pronouns or banner.
+		prof := do(t, s, "GET", "/api/v10/users/"+bobID+"/profile", ann, nil)
+		up := prof["user_profile"].(map[string]any)
+		if up["bio"] != "" || up["pronouns"] != "" || up["banner"] != nil || prof["user"].(map[string]any)["banner"] != nil {
+			t.Fatalf("bob's profile after deletion: %v", prof)
+		}
+		st.Expect(t, s.Do(t, "GET", "/banners/"+bobID+"/"+bobBanner+".png", "", nil), 404, nil)
 		st.Expect(t, s.Do(t, "GET", "/api/v10/guilds/"+guild+"/members/"+bobID, ann, nil), 404, st.Code(10007))
 		// The name is free again; the deleted users' names are nobody's.
 		if tok := s.Register(t, "bob", "battery staple"); tok == "" {

@@ -99,6 +99,12 @@ func TestWebhooks(t *testing.T) {
 		if r := s.Do(t, "GET", "/avatars/"+wh.ID+"/"+msg.Author.Avatar+".png", "", nil); r.Status != 200 || !bytes.Equal(r.Body, face) {
 			t.Fatalf("per-message avatar served %d", r.Status)
 		}
+		// Without the webhook's token nothing is fetched.
+		st.Expect(t, s.Do(t, "POST", "/api/v10/webhooks/"+wh.ID+"/not-the-token", "", map[string]any{"content": "x", "avatar_url": imgSrv.URL + "/face.png"}), 404, st.Code(10015))
+		st.Expect(t, s.Do(t, "POST", "/api/v10/webhooks/1/not-the-token", "", map[string]any{"content": "x", "avatar_url": imgSrv.URL + "/face.png"}), 404, st.Code(10015))
+		if fetched != 1 {
+			t.Fatalf("an execute with a wrong token fetched its avatar_url (%d fetches)", fetched)
+		}
 		live := gw.until("MESSAGE_CREATE")
 		var lm struct {
 			WebhookID string `json:"webhook_id"`
