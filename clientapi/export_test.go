@@ -35,6 +35,8 @@ func TestExportAccount(t *testing.T) {
 		r := s.SendFiles(t, ann, general, `{"content":"with a file"}`, map[string][]byte{"notes.txt": []byte("hello")})
 		st.Expect(t, r, 200, nil)
 		st.Expect(t, s.Do(t, "POST", "/api/v10/users/@me/relationships", ann, map[string]any{"username": "bob"}), 204, nil)
+		st.OK(t, s.Do(t, "PATCH", "/api/v10/users/@me", ann, map[string]any{"pronouns": "she/her"}), 200)
+		st.OK(t, s.Do(t, "PATCH", "/api/v10/users/@me/settings", ann, map[string]any{"theme": "light"}), 200)
 
 		r = s.Do(t, "GET", "/api/v10/users/@me/export", ann, nil)
 		st.Expect(t, r, 200, nil)
@@ -55,8 +57,12 @@ func TestExportAccount(t *testing.T) {
 			rc.Close()
 		}
 		var user map[string]any
-		if err := json.Unmarshal(files["account/user.json"], &user); err != nil || user["username"] != "ann" {
+		if err := json.Unmarshal(files["account/user.json"], &user); err != nil || user["username"] != "ann" || user["pronouns"] != "she/her" {
 			t.Fatalf("user.json: %s (%v)", files["account/user.json"], err)
+		}
+		var settings map[string]any
+		if err := json.Unmarshal(files["account/settings.json"], &settings); err != nil || settings["theme"] != "light" {
+			t.Fatalf("settings.json: %s (%v)", files["account/settings.json"], err)
 		}
 		var rels, guilds, sessions []map[string]any
 		_ = json.Unmarshal(files["account/relationships.json"], &rels)

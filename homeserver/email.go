@@ -171,7 +171,12 @@ func (h *Homeserver) ForgotPassword(ctx context.Context, login string) error {
 	if errors.As(err, &limited) {
 		return nil // told as if sent: the limit must not reveal the account
 	}
-	return err
+	if err != nil {
+		// Told as if sent too: a failing mail relay must not tell which
+		// accounts have a confirmed address.
+		h.log.Warn("password reset mail not sent", "user_id", id, "err", err)
+	}
+	return nil
 }
 
 // ResetPassword follows a reset link: it sets the password, ends every

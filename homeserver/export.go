@@ -79,7 +79,9 @@ type exportUser struct {
 	Username    string       `json:"username"`
 	GlobalName  *string      `json:"global_name"`
 	Avatar      *string      `json:"avatar"`
+	Banner      *string      `json:"banner"`
 	Bio         string       `json:"bio"`
+	Pronouns    string       `json:"pronouns"`
 	AccentColor *int         `json:"accent_color"`
 	CreatedAt   string       `json:"created_at"`
 	Server      string       `json:"server"`
@@ -153,7 +155,15 @@ func (x *Export) WriteTo(ctx context.Context, w io.Writer) error {
 	fmt.Fprintf(readme, "Your data on %s, exported %s.\nmessages/messages.jsonl holds one message a line, oldest first; attachments are links.\n",
 		h.cfg.ServerName, stamp(h.now()))
 	if err := put("account/user.json", exportUser{ID: u.ID, Username: u.Username, GlobalName: discord.Nullable(u.GlobalName),
-		Avatar: discord.Nullable(u.Avatar), Bio: u.Bio, AccentColor: u.AccentColor, CreatedAt: stamp(u.CreatedAt), Server: h.cfg.ServerName}); err != nil {
+		Avatar: discord.Nullable(u.Avatar), Banner: discord.Nullable(u.Banner), Bio: u.Bio, Pronouns: u.Pronouns,
+		AccentColor: u.AccentColor, CreatedAt: stamp(u.CreatedAt), Server: h.cfg.ServerName}); err != nil {
+		return fmt.Errorf("export: %w", err)
+	}
+	settings, err := h.readSettings(ctx, h.store, x.user)
+	if err != nil {
+		return fmt.Errorf("export: %w", err)
+	}
+	if err := put("account/settings.json", settings); err != nil {
 		return fmt.Errorf("export: %w", err)
 	}
 	ss, err := h.store.UserSessions(ctx, x.user)
