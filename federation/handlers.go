@@ -67,15 +67,30 @@ func status(code string) int {
 // and counted like signature failures.
 func (in *Inbound) fail(w http.ResponseWriter, r *http.Request, peer string, err error) {
 	we := homeserver.ToWire(err)
-	if errors.Is(err, homeserver.ErrForbidden) {
-		in.rejected.WithLabelValues("forbidden").Inc()
-		in.Log.Warn("federation request refused", "reason", "forbidden", "peer", peer, "path", r.URL.Path, "err", err)
+	if reason := refusal(err); reason != "" {
+		in.rejected.WithLabelValues(reason).Inc()
+		in.Log.Warn("federation request refused", "reason", reason, "peer", peer, "path", r.URL.Path, "err", err)
 	} else if we.Code == "UNAVAILABLE" {
 		in.Log.Error("federation request failed", "peer", peer, "path", r.URL.Path, "err", err)
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status(we.Code))
 	_ = jsonEncode(w, we)
+}
+
+// refusal is the reason a domain error counts among the rejected
+// requests: a peer overstepping its authority or the bounds on what it may
+// make this server keep (spec/federation.md §14); "" for other errors.
+func refusal(err error) string {
+	switch {
+	case errors.Is(err, homeserver.ErrForbidden):
+		return "forbidden"
+	case errors.Is(err, homeserver.ErrTooManyMembers):
+		return "too_many_members"
+	case errors.Is(err, homeserver.ErrTooManyUsers):
+		return "too_many_users"
+	}
+	return ""
 }
 
 // accept verifies a request and decodes its JSON body into v (nil for

@@ -131,6 +131,17 @@ var (
 	ErrCannotDM = errors.New("cannot send messages to this user")
 )
 
+// Refusals of a peer's payload over the bounds of spec/federation.md §14
+// ("Bounded peer state"); both are a TOO_LARGE (413) to the peer.
+var (
+	// ErrTooManyMembers: the payload would take a replica guild over its
+	// member bound (Config.MaxReplicaMembers).
+	ErrTooManyMembers = fmt.Errorf("replica guild over its member bound: %w", ErrTooLarge)
+	// ErrTooManyUsers: the payload introduces more users than one may
+	// (Config.MaxNewPeerUsers).
+	ErrTooManyUsers = fmt.Errorf("payload introduces too many users: %w", ErrTooLarge)
+)
+
 // SlowmodeError says how long a member must wait before sending again.
 type SlowmodeError struct {
 	RetryAfter time.Duration

@@ -284,6 +284,9 @@ func (h *Homeserver) ensureUser(ctx context.Context, tx storage.Tx, l *globalid.
 		if signed {
 			mirrorProfile(&u, obj)
 		}
+		if n := l.UserCreated(); n > h.cfg.MaxNewPeerUsers {
+			return fmt.Errorf("%d new users, over %d: %w", n, h.cfg.MaxNewPeerUsers, ErrTooManyUsers)
+		}
 		if err := tx.CreateUser(ctx, u); err != nil {
 			return fmt.Errorf("mirror user %s: %w", gid, err)
 		}

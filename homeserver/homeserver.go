@@ -54,10 +54,29 @@ type Config struct {
 	// FederationAllowList federates only with the servers an
 	// administrator allows, instead of with every server not blocked.
 	FederationAllowList bool
+	// MaxReplicaMembers bounds the members a replica guild holds: a
+	// snapshot, member page or event batch of its origin's that would
+	// take it over is refused whole; zero means DefaultMaxReplicaMembers.
+	MaxReplicaMembers int
+	// MaxNewPeerUsers bounds the user rows one payload of a peer's (an
+	// event batch, snapshot, member page or history page) may create;
+	// zero means DefaultMaxNewPeerUsers.
+	MaxNewPeerUsers int
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	Log *slog.Logger
 }
+
+// Bounds of what peers may make this server keep (spec/federation.md §14,
+// "Bounded peer state"): far above a real community, far below a flood.
+const (
+	// DefaultMaxReplicaMembers is the members of one replica guild.
+	DefaultMaxReplicaMembers = 250_000
+	// DefaultMaxNewPeerUsers is the user rows one payload may create: a
+	// snapshot or member page introduces at most about 1,000 members, a
+	// transaction at most 500 events.
+	DefaultMaxNewPeerUsers = 5_000
+)
 
 // Homeserver is the domain service. It is safe for concurrent use.
 type Homeserver struct {
@@ -127,6 +146,12 @@ func New(cfg Config) (*Homeserver, error) {
 	}
 	if cfg.Password == (password.Params{}) {
 		cfg.Password = password.Default
+	}
+	if cfg.MaxReplicaMembers <= 0 {
+		cfg.MaxReplicaMembers = DefaultMaxReplicaMembers
+	}
+	if cfg.MaxNewPeerUsers <= 0 {
+		cfg.MaxNewPeerUsers = DefaultMaxNewPeerUsers
 	}
 	if cfg.MaxMessageLength == 0 {
 		cfg.MaxMessageLength = 4000

@@ -386,6 +386,11 @@ func (h *Homeserver) applyBatch(ctx context.Context, g replicaLog, rep storage.R
 		if err := ap.flushMessages(ctx); err != nil {
 			return err
 		}
+		if ap.addedMembers {
+			if err := h.memberBound(ctx, tx, g.ID); err != nil {
+				return err
+			}
+		}
 		if err := l.Flush(ctx); err != nil {
 			return err
 		}
@@ -457,6 +462,9 @@ type applier struct {
 	act string
 	// locals caches which users are this server's own (inNameOf).
 	locals map[snowflake.ID]bool
+	// addedMembers is set once the batch made a member row: the batch is
+	// then checked against the member bound before it commits.
+	addedMembers bool
 }
 
 func (ap *applier) flushMessages(ctx context.Context) error {
@@ -706,7 +714,9 @@ func (ap *applier) applyGuild(ctx context.Context, typ string, d []byte) error {
 		if err := json.Unmarshal(d, &m); err != nil {
 			return err
 		}
-		err = upsertMember(ctx, tx, g.ID, m)
+		var added bool
+		added, err = upsertMember(ctx, tx, g.ID, m)
+		ap.addedMembers = ap.addedMembers || added
 	case "GUILD_MEMBER_REMOVE", "GUILD_BAN_ADD":
 		var m discord.MemberRemoveEvent
 		if err := json.Unmarshal(d, &m); err != nil {
@@ -925,9 +935,11 @@ func derefID(id *snowflake.ID) snowflake.ID {
 	return *id
 }
 
-func upsertMember(ctx context.Context, tx storage.Tx, guildID snowflake.ID, m discord.Member) error {
+// upsertMember stores a member of a replica guild; added reports a new
+// row (a member not there before), which memberBound later checks.
+func upsertMember(ctx context.Context, tx storage.Tx, guildID snowflake.ID, m discord.Member) (added bool, err error) {
 	if m.User == nil {
-		return nil
+		return false, nil
 	}
 	sm := storage.Member{GuildID: guildID, UserID: m.User.ID, Nick: deref(m.Nick), JoinedAt: time.Time(m.JoinedAt),
 		Deaf: m.Deaf, Mute: m.Mute}
@@ -942,11 +954,25 @@ func upsertMember(ctx context.Context, tx storage.Tx, guildID snowflake.ID, m di
 	// Asked first rather than learnt from a failed insert: on PostgreSQL a
 	// failed statement ends the transaction.
 	if _, err := tx.Member(ctx, guildID, sm.UserID); err == nil {
-		return tx.UpdateMember(ctx, sm)
+		return false, tx.UpdateMember(ctx, sm)
 	} else if !errors.Is(err, storage.ErrNotFound) {
+		return false, err
+	}
+	return true, tx.AddMember(ctx, sm)
+}
+
+// memberBound refuses a payload of the origin's that took the replica
+// guild over MaxReplicaMembers; it is asked once per payload that added
+// members, in the payload's transaction, which the refusal rolls back.
+func (h *Homeserver) memberBound(ctx context.Context, tx storage.Tx, guildID snowflake.ID) error {
+	n, err := tx.MemberCount(ctx, guildID)
+	if err != nil {
 		return err
 	}
-	return tx.AddMember(ctx, sm)
+	if n > h.cfg.MaxReplicaMembers {
+		return fmt.Errorf("replica guild %d would hold %d members, over %d: %w", guildID, n, h.cfg.MaxReplicaMembers, ErrTooManyMembers)
+	}
+	return nil
 }
 
 func upsertRole(ctx context.Context, tx storage.Tx, guildID snowflake.ID, r discord.Role) error {
@@ -1135,12 +1161,20 @@ func (h *Homeserver) remoteJoin(ctx context.Context, p Principal, server, code s
 			}
 		}
 		var mine *discord.Member
+		added := false
 		for i, m := range members {
-			if err := upsertMember(ctx, tx, guildID, m); err != nil {
+			a, err := upsertMember(ctx, tx, guildID, m)
+			if err != nil {
 				return err
 			}
+			added = added || a
 			if m.User != nil && m.User.ID == p.User.ID {
 				mine = &members[i]
+			}
+		}
+		if added {
+			if err := h.memberBound(ctx, tx, guildID); err != nil {
+				return err
 			}
 		}
 		if existing {
@@ -1256,8 +1290,16 @@ func (h *Homeserver) fetchMembers(ctx context.Context, guildID snowflake.ID) {
 			if err := json.Unmarshal(b, &ms); err != nil {
 				return err
 			}
+			added := false
 			for _, m := range ms {
-				if err := upsertMember(ctx, tx, guildID, m); err != nil {
+				a, err := upsertMember(ctx, tx, guildID, m)
+				if err != nil {
+					return err
+				}
+				added = added || a
+			}
+			if added {
+				if err := h.memberBound(ctx, tx, guildID); err != nil {
 					return err
 				}
 			}

@@ -71,6 +71,10 @@ type Config struct {
 	MaxMessageLength int
 	// MaxUploadSize bounds one attachment in bytes; zero means 25 MiB.
 	MaxUploadSize int64
+	// MaxReplicaMembers and MaxNewPeerUsers bound what peers make this
+	// server keep (homeserver.Config); zero means the defaults.
+	MaxReplicaMembers int
+	MaxNewPeerUsers   int
 	// TokenTTL overrides how long user tokens last.
 	TokenTTL time.Duration
 	// Now overrides the clock (tests).
@@ -194,6 +198,8 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 		// Message and upload limits: Config's, zero meaning the defaults.
 		MaxMessageLength:    cfg.MaxMessageLength,
 		MaxUploadSize:       cfg.MaxUploadSize,
+		MaxReplicaMembers:   cfg.MaxReplicaMembers,
+		MaxNewPeerUsers:     cfg.MaxNewPeerUsers,
 		Registration:        cfg.Registration,
 		FederationAllowList: cfg.FederationAllowList,
 		Mailer:              mailer,

@@ -251,8 +251,10 @@ type Localizer struct {
 	// one statement (a batch of events maps many new messages).
 	deferred bool
 	pending  map[storage.GlobalID]storage.Mapping
-	// users are the user objects already mirrored in this transaction.
-	users map[string]bool
+	// users are the user objects already mirrored in this transaction;
+	// created counts the user rows they made.
+	users   map[string]bool
+	created int
 
 	// origin, in replica mode, is the server whose objects the payload
 	// may name, and scope the replica's local guild or DM channel (0 while
@@ -658,6 +660,14 @@ func (l *Localizer) FirstSight(global string) bool {
 	}
 	l.users[global] = true
 	return true
+}
+
+// UserCreated counts a user row made for this localizer's payloads and
+// returns how many it has made, so that a payload introducing more users
+// than a real one would can be refused (spec/federation.md §14).
+func (l *Localizer) UserCreated() int {
+	l.created++
+	return l.created
 }
 
 // UserID localizes the ID of a user object: unlike other IDs, a third

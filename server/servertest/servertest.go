@@ -65,6 +65,10 @@ type Options struct {
 	Now       func() time.Time
 	// MaxUploadSize overrides the attachment limit.
 	MaxUploadSize int64
+	// MaxReplicaMembers and MaxNewPeerUsers override the bounds on what
+	// peers make the server keep.
+	MaxReplicaMembers int
+	MaxNewPeerUsers   int
 	// GatewayHeartbeat overrides the gateway's heartbeat interval.
 	GatewayHeartbeat time.Duration
 	// FederationLimits overrides the inbound federation limits.
@@ -116,6 +120,8 @@ func Start(t testing.TB, o Options) *Server {
 		Password:            cheap,
 		TokenTTL:            o.TokenTTL,
 		MaxUploadSize:       o.MaxUploadSize,
+		MaxReplicaMembers:   o.MaxReplicaMembers,
+		MaxNewPeerUsers:     o.MaxNewPeerUsers,
 		Now:                 o.Now,
 		ShutdownTimeout:     5 * time.Second,
 		GatewayHeartbeat:    o.GatewayHeartbeat,
