@@ -36,6 +36,9 @@ const (
 	// UserDeletedPath takes the notice that a user of the signer was
 	// deleted (spec/federation.md §18).
 	UserDeletedPath = "/_hearth/federation/v1/user-deleted"
+	// InteractionNoticePath takes what a guild's origin tells about an
+	// interaction of one of the receiver's users.
+	InteractionNoticePath = "/_hearth/federation/v1/interaction-notice"
 )
 
 // Bounds on what a peer may send back: a join's snapshot carries up to
@@ -291,4 +294,10 @@ func (c *Client) Relationship(ctx context.Context, server string, act wire.Relat
 func (c *Client) UserDeleted(ctx context.Context, server string, n wire.UserDeleted) error {
 	var res struct{}
 	return c.do(ctx, http.MethodPost, server, UserDeletedPath, n, &res, 1<<10)
+}
+
+// InteractionNotice implements homeserver.Remote.
+func (c *Client) InteractionNotice(ctx context.Context, server string, n wire.InteractionNotice) error {
+	var res struct{}
+	return c.do(ctx, http.MethodPost, server, InteractionNoticePath, n, &res, 1<<10)
 }

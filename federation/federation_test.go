@@ -525,7 +525,8 @@ func TestFederatedGuild(t *testing.T) {
 
 // gatewayClient is a bare gateway session.
 type gatewayClient struct {
-	ws *websocket.Conn
+	ws      *websocket.Conn
+	session string
 }
 
 func dialGateway(t *testing.T, s *st.Server, tok string) *gatewayClient {
@@ -544,7 +545,8 @@ func dialGateway(t *testing.T, s *st.Server, tok string) *gatewayClient {
 	if err := ws.Write(ctx, websocket.MessageText, b); err != nil {
 		t.Fatal(err)
 	}
-	c.until(t, "READY", nil)
+	ready := c.until(t, "READY", nil)
+	c.session, _ = ready["session_id"].(string)
 	return c
 }
 

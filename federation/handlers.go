@@ -32,6 +32,7 @@ type Domain interface {
 	PeerInvite(ctx context.Context, code string) (json.RawMessage, error)
 	PeerRelationship(ctx context.Context, peer string, act wire.RelationshipAct) (wire.RelationshipResult, error)
 	PeerUserDeleted(ctx context.Context, peer string, n wire.UserDeleted) error
+	PeerInteractionNotice(ctx context.Context, peer string, n wire.InteractionNotice) error
 }
 
 // Serve wires the handlers: hs answers them; joined is told after a peer's
@@ -300,6 +301,21 @@ func (in *Inbound) ServeUserDeleted(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := in.hs.PeerUserDeleted(r.Context(), peer, n); err != nil {
+		in.fail(w, r, peer, err)
+		return
+	}
+	writeJSON(w, struct{}{})
+}
+
+// ServeInteractionNotice answers InteractionNoticePath: the origin of a
+// guild tells one of this server's users how their interaction went.
+func (in *Inbound) ServeInteractionNotice(w http.ResponseWriter, r *http.Request) {
+	var n wire.InteractionNotice
+	peer, ok := in.accept(w, r, &n)
+	if !ok {
+		return
+	}
+	if err := in.hs.PeerInteractionNotice(r.Context(), peer, n); err != nil {
 		in.fail(w, r, peer, err)
 		return
 	}

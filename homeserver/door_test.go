@@ -211,7 +211,8 @@ func TestDoorDecidesOnce(t *testing.T) {
 // one that never writes to a log a replica may hold (listed with why).
 func TestOneDoorInSource(t *testing.T) {
 	federationSide := map[string]bool{"door.go": true, "forward.go": true, "replica.go": true, "origin.go": true,
-		"originact.go": true, "backfill.go": true, "remotefiles.go": true, "federation.go": true, "globalid.go": true, "attribution.go": true}
+		"originact.go": true, "backfill.go": true, "remotefiles.go": true, "federation.go": true, "globalid.go": true, "attribution.go": true,
+		"interactfed.go": true}
 	asking := map[string]bool{"replicaGuild": true, "replicaOfChannel": true, "replicaByLog": true, "replicaOfWrite": true}
 	ownTransactions := map[string]string{
 		"CreateGuild":                  "makes a new guild of this server",

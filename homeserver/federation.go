@@ -53,6 +53,9 @@ type Remote interface {
 	// UserDeleted tells server that one of this server's users was
 	// deleted.
 	UserDeleted(ctx context.Context, server string, n wire.UserDeleted) error
+	// InteractionNotice tells server of an interaction of one of its users
+	// in one of this server's guilds.
+	InteractionNotice(ctx context.Context, server string, n wire.InteractionNotice) error
 	// ClockOffset is how far server's clock is ahead of this server's
 	// (negative: behind), as a lower bound learnt from its answers; 0 when
 	// unknown. Act deadlines are written in the origin's clock with it.
@@ -97,6 +100,8 @@ var errorCodes = map[string]error{
 	"GAP": ErrGap, "REMOTE_GUILD": ErrRemoteGuild, "OWNS_GUILDS": ErrOwnsGuilds,
 	"FRIEND_SELF": ErrFriendSelf, "FRIEND_BOT": ErrFriendBot, "FRIEND_REQUEST_REFUSED": ErrFriendRequestRefused,
 	"ALREADY_FRIENDS": ErrAlreadyFriends, "BOTS_FORBIDDEN": ErrBotsForbidden,
+	"UNKNOWN_APPLICATION": ErrUnknownApplication, "UNKNOWN_COMMAND": ErrUnknownCommand,
+	"UNKNOWN_INTERACTION": ErrUnknownInteraction,
 }
 
 // WireError is a domain error as the federation API carries it.

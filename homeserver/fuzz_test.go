@@ -75,6 +75,9 @@ func (r *fuzzRemote) History(context.Context, string, string, string, int) (json
 func (r *fuzzRemote) Invite(context.Context, string, string) (json.RawMessage, error) {
 	return nil, errFuzzOffline
 }
+func (r *fuzzRemote) InteractionNotice(context.Context, string, wire.InteractionNotice) error {
+	return errFuzzOffline
+}
 func (r *fuzzRemote) ClockOffset(string) time.Duration { return 0 }
 
 // world is a receiver with objects of every owner: its own guilds G (where

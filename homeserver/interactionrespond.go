@@ -21,7 +21,8 @@ import (
 // goes through the channel's log like any other, except an ephemeral
 // one, which only the person who interacted ever receives: it is kept
 // with the interaction (for its edits), never in the channel's history,
-// and never leaves this server.
+// and leaves this server only in a notice to the person's own server when
+// they are a user of another homeserver.
 
 // InteractionReply is a message an application sends or edits through an
 // interaction; unset fields are left as they are by an edit.
@@ -206,18 +207,18 @@ func (h *Homeserver) RespondInteraction(ctx context.Context, id snowflake.ID, to
 		if choices == nil {
 			choices = []discord.CommandChoice{}
 		}
-		h.tellSession(it.UserID, st.Session, dispatchAutocomplete, map[string]any{"choices": choices, "nonce": st.Nonce})
+		h.tellInvoker(ctx, it.GuildID, it.UserID, st.Session, dispatchAutocomplete, map[string]any{"choices": choices, "nonce": st.Nonce})
 	case discord.CallbackModal:
 		app, err := h.store.Application(ctx, it.ApplicationID)
 		if err != nil {
 			return cb, storeErr("modal application", err)
 		}
-		h.tellSession(it.UserID, st.Session, dispatchModalCreate, map[string]any{
+		h.tellInvoker(ctx, it.GuildID, it.UserID, st.Session, dispatchModalCreate, map[string]any{
 			"id": it.ID, "nonce": st.Nonce, "channel_id": it.ChannelID, "custom_id": r.Modal.CustomID, "title": r.Modal.Title,
 			"components": r.Modal.Components, "application": map[string]any{"id": app.ID, "name": app.Name, "icon": nil},
 		})
 	}
-	h.tellSession(it.UserID, st.Session, dispatchInteractionSuccess, map[string]any{"id": it.ID, "nonce": st.Nonce})
+	h.tellInvoker(ctx, it.GuildID, it.UserID, st.Session, dispatchInteractionSuccess, map[string]any{"id": it.ID, "nonce": st.Nonce})
 	if msg != nil || r.Type != discord.CallbackDeferredUpdateMessage {
 		cb.Resource = &struct {
 			Type    int              `json:"type"`
@@ -605,7 +606,7 @@ func (h *Homeserver) FollowupDelete(ctx context.Context, appID snowflake.ID, tok
 			g := it.GuildID
 			d.GuildID = &g
 		}
-		h.tellUser(it.UserID, "MESSAGE_DELETE", d)
+		h.tellInvoker(ctx, it.GuildID, it.UserID, "", "MESSAGE_DELETE", d)
 		return nil
 	}
 	return doErr(ctx, h, write[none]{op: "delete interaction message", channel: it.ChannelID,
@@ -647,6 +648,6 @@ func (h *Homeserver) putEphemeral(ctx context.Context, it storage.Interaction, m
 	}); err != nil {
 		return domainErr("ephemeral message", err)
 	}
-	h.tellUser(it.UserID, dispatch, m)
+	h.tellInvoker(ctx, it.GuildID, it.UserID, "", dispatch, m)
 	return nil
 }

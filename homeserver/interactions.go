@@ -103,6 +103,7 @@ func (s interactionState) encode() []byte {
 // pendingInteraction is one interaction waiting for its answer.
 type pendingInteraction struct {
 	id, user snowflake.ID
+	guild    snowflake.ID
 	nonce    string
 	session  string
 	deadline time.Time
@@ -114,12 +115,16 @@ type pendingInteraction struct {
 type interactionWatch struct {
 	due    chan pendingInteraction
 	limits *windowLimiter
+	// notices are what people of other homeservers are to hear of their
+	// interactions, in order.
+	notices chan noticeJob
 }
 
 func newInteractionWatch() interactionWatch {
 	return interactionWatch{
-		due:    make(chan pendingInteraction, interactionQueue),
-		limits: newWindowLimiter(interactionLimit, interactionWindow, interactionKeys),
+		due:     make(chan pendingInteraction, interactionQueue),
+		limits:  newWindowLimiter(interactionLimit, interactionWindow, interactionKeys),
+		notices: make(chan noticeJob, interactionNoticeQueue),
 	}
 }
 
@@ -172,7 +177,7 @@ func (h *Homeserver) expireInteraction(ctx context.Context, p pendingInteraction
 		h.log.Warn("failing an unanswered interaction", "interaction_id", p.id, "err", err)
 		return
 	}
-	h.tellSession(p.user, p.session, dispatchInteractionFailure, map[string]any{"id": p.id, "nonce": p.nonce})
+	h.tellInvoker(ctx, p.guild, p.user, p.session, dispatchInteractionFailure, map[string]any{"id": p.id, "nonce": p.nonce})
 }
 
 // tellSession sends a dispatch to one gateway session of a user (every
@@ -275,6 +280,20 @@ func (h *Homeserver) CreateInteraction(ctx context.Context, p Principal, in Inte
 	if p.User.Bot {
 		return ErrBotsForbidden
 	}
+	// Not a write to the channel's log, but asked of a replica guild's
+	// origin as the writes are: the guild's applications are there.
+	return doErr(ctx, h, write[none]{op: "interaction", channel: in.ChannelID, guildOnly: true,
+		here: func(ctx context.Context) (none, error) { return nothing(h.createInteraction(ctx, p, in)) },
+		there: func(ctx context.Context, rl replicaLog) (none, error) {
+			return nothing(h.forwardInteraction(ctx, p, rl, in))
+		}})
+}
+
+// createInteraction is CreateInteraction in a guild or DM of this server.
+func (h *Homeserver) createInteraction(ctx context.Context, p Principal, in InteractionCreate) error {
+	if p.User.Bot {
+		return ErrBotsForbidden
+	}
 	if err := h.interactions.limits.take(p.User.ID.String(), h.now()); err != nil {
 		return err
 	}
@@ -364,7 +383,7 @@ func (h *Homeserver) CreateInteraction(ctx context.Context, p Principal, in Inte
 	if err != nil {
 		return err
 	}
-	pending := pendingInteraction{id: id, user: p.User.ID, nonce: in.Nonce, session: in.SessionID, deadline: now.Add(InteractionAnswerWindow)}
+	pending := pendingInteraction{id: id, user: p.User.ID, guild: row.GuildID, nonce: in.Nonce, session: in.SessionID, deadline: now.Add(InteractionAnswerWindow)}
 	if err := h.update(ctx, func(tx storage.Tx, _ *events) error { return tx.CreateInteraction(ctx, row) }); err != nil {
 		return domainErr("create interaction", err)
 	}
@@ -375,7 +394,7 @@ func (h *Homeserver) CreateInteraction(ctx context.Context, p Principal, in Inte
 		h.expireInteraction(ctx, pending)
 		return &RateLimitedError{RetryAfter: InteractionAnswerWindow}
 	}
-	h.tellSession(p.User.ID, in.SessionID, dispatchInteractionCreate, map[string]any{"id": id, "nonce": in.Nonce})
+	h.tellInvoker(ctx, row.GuildID, p.User.ID, in.SessionID, dispatchInteractionCreate, map[string]any{"id": id, "nonce": in.Nonce})
 	if app.InteractionsURL != "" && h.poster != nil {
 		h.tasks.Add(1)
 		go func() { // ends within the answer window; RunMaintenance waits for it

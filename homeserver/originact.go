@@ -90,6 +90,7 @@ var actHandlers = map[string]actHandler{
 	wire.ActChanOrder:   (*Homeserver).actChannelReorder,
 	wire.ActRoleOrder:   (*Homeserver).actRoleReorder,
 	wire.ActLeave:       (*Homeserver).actLeave,
+	wire.ActInteract:    (*Homeserver).actInteraction,
 }
 
 // PeerAct does what peer asks for one of its users, with the same checks

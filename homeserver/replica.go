@@ -449,8 +449,10 @@ type applier struct {
 	ev *events
 	g  replicaLog
 	// l localized the batch: it knows which IDs name the origin's objects.
-	l        *globalid.Localizer
-	msgs     []storage.Message
+	l    *globalid.Localizer
+	msgs []storage.Message
+	// extras are the components and interactions of msgs' bot messages.
+	extras   []storage.MessageComponents
 	channels map[snowflake.ID]bool
 	// rewrite, when set, is the payload to dispatch here instead of the
 	// origin's (its links point at this server).
@@ -473,7 +475,50 @@ func (ap *applier) flushMessages(ctx context.Context) error {
 	}
 	err := ap.tx.CreateMessages(ctx, ap.g.scope(), ap.msgs)
 	ap.msgs = ap.msgs[:0]
-	return err
+	if err != nil {
+		return err
+	}
+	for _, x := range ap.extras {
+		if err := ap.tx.SetMessageComponents(ctx, x); err != nil {
+			return err
+		}
+	}
+	ap.extras = ap.extras[:0]
+	return nil
+}
+
+// botExtras is what a replica keeps of a message of one of the origin's
+// bots beyond storage.Message: its components, and the interaction it
+// answers (old holds what is kept already). False for any other author:
+// only an application's messages carry them.
+func (ap *applier) botExtras(ctx context.Context, authorID snowflake.ID, m discord.Message, old storage.MessageComponents) (storage.MessageComponents, bool, error) {
+	if len(m.Components) == 0 && m.InteractionMetadata == nil && old.MessageID == 0 {
+		// Nothing to keep, nor kept before: most bot messages.
+		return old, false, nil
+	}
+	u, err := ap.tx.UserByID(ctx, authorID)
+	if errors.Is(err, storage.ErrNotFound) {
+		return old, false, nil
+	}
+	if err != nil {
+		return old, false, err
+	}
+	if !u.Bot || u.Origin != ap.g.Origin {
+		return old, false, nil
+	}
+	x := old
+	x.MessageID = m.ID
+	if m.Components != nil {
+		if x.Components, err = json.Marshal(m.Components); err != nil {
+			return old, false, err
+		}
+	}
+	if m.InteractionMetadata != nil && x.Interaction == nil {
+		if x.Interaction, err = json.Marshal(m.InteractionMetadata); err != nil {
+			return old, false, err
+		}
+	}
+	return x, true, nil
 }
 
 // holds reports whether the replica has a channel (it lacks threads and
@@ -595,6 +640,11 @@ func (ap *applier) applyMessage(ctx context.Context, typ string, d []byte) error
 			}
 		}
 		ap.msgs = append(ap.msgs, sm)
+		if x, ok, err := ap.botExtras(ctx, m.Author.ID, m, storage.MessageComponents{}); err != nil {
+			return err
+		} else if ok {
+			ap.extras = append(ap.extras, x)
+		}
 	case "MESSAGE_UPDATE":
 		var m discord.Message
 		if err := json.Unmarshal(d, &m); err != nil {
@@ -618,7 +668,18 @@ func (ap *applier) applyMessage(ctx context.Context, typ string, d []byte) error
 		if next.Pinned && !old.PinnedAt.IsZero() {
 			next.PinnedAt = old.PinnedAt
 		}
-		err = tx.UpdateMessage(ctx, ap.g.scope(), next)
+		if err = tx.UpdateMessage(ctx, ap.g.scope(), next); err != nil {
+			return err
+		}
+		kept, err := tx.MessageComponents(ctx, m.ID)
+		if err != nil && !errors.Is(err, storage.ErrNotFound) {
+			return err
+		}
+		x, ok, err := ap.botExtras(ctx, old.AuthorID, m, kept)
+		if err != nil || !ok {
+			return err
+		}
+		return tx.SetMessageComponents(ctx, x)
 	case "MESSAGE_DELETE":
 		var m discord.MessageDeleteEvent
 		if err := json.Unmarshal(d, &m); err != nil {

@@ -596,6 +596,8 @@ func (h *Homeserver) RunMaintenance(ctx context.Context, every time.Duration) {
 	defer h.tasks.Wait()
 	h.tasks.Add(1)
 	go func() { defer h.tasks.Done(); h.watchInteractions(ctx) }()
+	h.tasks.Add(1)
+	go func() { defer h.tasks.Done(); h.sendInteractionNotices(ctx) }()
 	t := time.NewTicker(every)
 	defer t.Stop()
 	// Files are swept less often: it reads every file reference.

@@ -287,6 +287,7 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	fed("GET "+federation.InvitePath, federation.InvitePath, inbound.ServeInvite)
 	fed("POST "+federation.RelationshipPath, federation.RelationshipPath, inbound.ServeRelationship)
 	fed("POST "+federation.UserDeletedPath, federation.UserDeletedPath, inbound.ServeUserDeleted)
+	fed("POST "+federation.InteractionNoticePath, federation.InteractionNoticePath, inbound.ServeInteractionNotice)
 	fed("PUT "+federation.SendPath+"{txn}", federation.SendPath+"{txn}", inbound.ServeSend)
 	route("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
 	route("/healthz", http.HandlerFunc(healthz))

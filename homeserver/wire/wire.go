@@ -85,13 +85,16 @@ type Act struct {
 
 // Actions a member's homeserver may ask for.
 const (
-	ActSend        = "message.create"
-	ActEdit        = "message.edit"
-	ActDelete      = "message.delete"
-	ActReact       = "reaction.add"
-	ActUnreact     = "reaction.remove"
-	ActTyping      = "typing"
-	ActLeave       = "guild.leave"
+	ActSend    = "message.create"
+	ActEdit    = "message.edit"
+	ActDelete  = "message.delete"
+	ActReact   = "reaction.add"
+	ActUnreact = "reaction.remove"
+	ActTyping  = "typing"
+	ActLeave   = "guild.leave"
+	// ActInteract: the acting user interacts with an application of the
+	// guild (a command, a component of one of its messages).
+	ActInteract    = "interaction.create"
 	ActPin         = "pin.add"
 	ActUnpin       = "pin.remove"
 	ActThread      = "thread.create"
@@ -199,6 +202,39 @@ type ActData struct {
 	GuildFields *ActGuild `json:"guild_fields,omitempty"`
 	// Positions hold channel.reorder's and role.reorder's moves.
 	Positions []ActPosition `json:"positions,omitempty"`
+	// Interaction holds interaction.create's interaction.
+	Interaction *ActInteraction `json:"interaction,omitempty"`
+}
+
+// ActInteraction is an interaction as the person's client sent it. Data
+// is the client's data object as a string: carried as the client wrote
+// it, since its custom IDs and values are not IDs to translate, and a
+// command is named there by its name (the member server does not know
+// the origin's command IDs).
+type ActInteraction struct {
+	Type int `json:"type"`
+	// ApplicationID is the application's bot, a global ID.
+	ApplicationID string `json:"application_id"`
+	Nonce         string `json:"nonce,omitempty"`
+	// Session is the person's gateway session on the member server,
+	// handed back in the notices about the interaction.
+	Session string `json:"session,omitempty"`
+	Data    string `json:"data"`
+}
+
+// InteractionNotice is what a guild's origin tells a member server about
+// an interaction of one of its users: a dispatch (INTERACTION_CREATE,
+// INTERACTION_SUCCESS and _FAILURE, a modal, autocomplete choices, an
+// ephemeral message's create, update or delete) for that user alone.
+type InteractionNotice struct {
+	// Guild is the guild (global ID, of the signer); User the person
+	// (global ID, of the receiver).
+	Guild string `json:"guild"`
+	User  string `json:"user"`
+	// Session is the session the person interacted from ("": all).
+	Session string          `json:"session,omitempty"`
+	Type    string          `json:"type"`
+	D       json.RawMessage `json:"d"`
 }
 
 // ActPosition is one move of a reorder: the channel or role (global ID),
