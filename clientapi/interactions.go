@@ -230,18 +230,21 @@ func (a *API) followupApp(c *gin.Context) (snowflake.ID, bool) {
 	return id, true
 }
 
-// followupMessageID reads the message of a follow-up route: 0 for
-// @original.
-func (a *API) followupMessageID(c *gin.Context) (snowflake.ID, bool) {
+// followupTarget reads the application and the message of a follow-up
+// message route: message 0 for @original.
+func (a *API) followupTarget(c *gin.Context) (app, message snowflake.ID, ok bool) {
+	if app, ok = a.followupApp(c); !ok {
+		return 0, 0, false
+	}
 	if c.Param("message") == "@original" {
-		return 0, true
+		return app, 0, true
 	}
 	id, err := pathID(c, "message")
 	if err != nil {
 		a.fail(c, err)
-		return 0, false
+		return 0, 0, false
 	}
-	return id, true
+	return app, id, true
 }
 
 func (a *API) followupBody(c *gin.Context) (homeserver.InteractionReply, bool) {
@@ -274,11 +277,7 @@ func (a *API) followupCreate(c *gin.Context) {
 }
 
 func (a *API) followupMessage(c *gin.Context) {
-	app, ok := a.followupApp(c)
-	if !ok {
-		return
-	}
-	mid, ok := a.followupMessageID(c)
+	app, mid, ok := a.followupTarget(c)
 	if !ok {
 		return
 	}
@@ -287,11 +286,7 @@ func (a *API) followupMessage(c *gin.Context) {
 }
 
 func (a *API) followupMessageEdit(c *gin.Context) {
-	app, ok := a.followupApp(c)
-	if !ok {
-		return
-	}
-	mid, ok := a.followupMessageID(c)
+	app, mid, ok := a.followupTarget(c)
 	if !ok {
 		return
 	}
@@ -304,11 +299,7 @@ func (a *API) followupMessageEdit(c *gin.Context) {
 }
 
 func (a *API) followupMessageDelete(c *gin.Context) {
-	app, ok := a.followupApp(c)
-	if !ok {
-		return
-	}
-	mid, ok := a.followupMessageID(c)
+	app, mid, ok := a.followupTarget(c)
 	if !ok {
 		return
 	}

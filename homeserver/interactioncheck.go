@@ -226,11 +226,7 @@ func (h *Homeserver) checkValue(ctx context.Context, ic *interactionCtx, v *Vali
 		case discord.OptionChannel:
 			h.resolveChannel(ctx, ic, v, f, id, o.ChannelTypes)
 		case discord.OptionMentionable:
-			if ic.pl.guild != nil && slices.ContainsFunc(ic.pl.guild.roles, func(r storage.Role) bool { return r.ID == id }) {
-				h.resolveRole(ctx, ic, v, f, id)
-			} else {
-				h.resolveUser(ctx, ic, v, f, id)
-			}
+			h.resolveMentionable(ctx, ic, v, f, id)
 		}
 	default:
 		// Attachment options need the client's upload flow, which Hearth's
@@ -400,11 +396,7 @@ func (h *Homeserver) checkComponentInteraction(ctx context.Context, ic *interact
 			case discord.ComponentChannelSelect:
 				h.resolveChannel(ctx, ic, v, f, id, c.ChannelTypes)
 			case discord.ComponentMentionableSelect:
-				if ic.pl.guild != nil && slices.ContainsFunc(ic.pl.guild.roles, func(r storage.Role) bool { return r.ID == id }) {
-					h.resolveRole(ctx, ic, v, f, id)
-				} else {
-					h.resolveUser(ctx, ic, v, f, id)
-				}
+				h.resolveMentionable(ctx, ic, v, f, id)
 			}
 		}
 	}
@@ -505,4 +497,14 @@ func (h *Homeserver) checkModalSubmit(ctx context.Context, ic *interactionCtx, i
 		}
 	}
 	return d, msg, nil
+}
+
+// resolveMentionable resolves a mentionable: a role of the guild when id
+// names one, else a user.
+func (h *Homeserver) resolveMentionable(ctx context.Context, ic *interactionCtx, v *ValidationError, f string, id snowflake.ID) {
+	if ic.pl.guild != nil && slices.ContainsFunc(ic.pl.guild.roles, func(r storage.Role) bool { return r.ID == id }) {
+		h.resolveRole(ctx, ic, v, f, id)
+		return
+	}
+	h.resolveUser(ctx, ic, v, f, id)
 }
