@@ -432,3 +432,33 @@ test('a group DM with name@server people opens without one-to-one DMs first', as
       .toContain(t);
   }
 });
+
+test('a message sent while the channel is still loading stays once the page arrives', async ({ page }) => {
+  // The channel's newest page is read before the send is stored, and
+  // answered only after the send: the page must not wipe the send (found
+  // as a federated DM written to the moment it opened).
+  const { api, guild, guildName } = await setup(page, 'loading');
+  const second = await api.call('POST', `/guilds/${guild.id}/channels`, { name: 'second', type: 0 });
+  const before = uniq('before');
+  await api.send(second.id, before);
+  let release!: () => void;
+  const released = new Promise<void>((ok) => (release = ok));
+  await page.route(new RegExp(`/api/v10/channels/${second.id}/messages\\?`), async (route: Route) => {
+    if (route.request().method() !== 'GET') return route.fallback();
+    const response = await route.fetch();
+    await released;
+    await route.fulfill({ response });
+  });
+  await openChannel(page, guildName, 'second');
+  const early = uniq('early');
+  const sent = page.waitForResponse((r) => r.request().method() === 'POST' && r.url().includes(`/channels/${second.id}/messages`));
+  await say(page, early, 'second');
+  expect((await sent).ok()).toBe(true);
+  const log = messageLog(page, 'second');
+  await expect(messageWith(log, early)).toHaveCount(1);
+  release();
+  await expect(messageWith(log, before)).toHaveCount(1);
+  await expect(messageWith(log, early)).toHaveCount(1);
+  const shown = (await log.getByRole('article').allInnerTexts()).flatMap((t) => t.match(/\b(?:before|early)_\w+/g) ?? []);
+  expect(shown).toEqual([before, early]);
+});

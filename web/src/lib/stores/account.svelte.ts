@@ -13,6 +13,7 @@ import {
   emptyWindow,
   insertLive,
   mergePage,
+  refreshLatest,
   removeByKey,
   removeMessage,
   setStateByKey,
@@ -456,9 +457,8 @@ export class Account {
       return;
     }
     const page = await this.api.get<Message[]>(`/channels/${channel}/messages`, { limit: PAGE });
-    const pending = (have?.msgs ?? []).filter((m) => m.state);
-    let w = mergePage(emptyWindow(), page, 'latest', PAGE);
-    for (const p of pending) w = addPending(w, p);
+    // A send or a live message while the page was on its way is not in it.
+    let w = refreshLatest(have, this.windows.get(channel), page, PAGE);
     // Sends kept from before a reload show as pending until they land; one
     // already stored (its nonce answered) replaces its row when it does.
     for (const o of this.outbox()) {

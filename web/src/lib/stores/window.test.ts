@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import { cmpId } from '../snowflake';
 import type { Message } from '../types';
-import { addPending, emptyWindow, insertLive, mergePage, WINDOW_CAP, type ChatMessage } from './window';
+import { addPending, emptyWindow, insertLive, mergePage, refreshLatest, WINDOW_CAP, type ChatMessage } from './window';
 
 const msg = (id: string, extra: Partial<Message> = {}): Message => ({
   id,
@@ -99,6 +99,32 @@ describe('nonce reconciliation', () => {
     expect(w.msgs.map((m) => [m.id, m.key])).toEqual([
       ['10', '10'],
       ['11', 'n1'],
+    ]);
+  });
+});
+
+describe('newest page fetched while the window lives', () => {
+  const pending = (nonce: string): ChatMessage => ({ ...msg(nonce, { nonce }), key: nonce, state: 'sending' });
+  test('a send confirmed while the page was on its way stays (a new DM opened and written to at once)', () => {
+    const before = undefined;
+    let now = addPending({ ...emptyWindow(), atEnd: true }, pending('n1'));
+    now = insertLive(now, msg('50', { nonce: 'n1' }));
+    const w = refreshLatest(before, now, [], 50);
+    expect(w.msgs.map((m) => [m.id, m.key, m.state])).toEqual([['50', 'n1', undefined]]);
+    expect(w.atEnd).toBe(true);
+  });
+  test('live messages after the page are kept, older rows are replaced by the page', () => {
+    const before = mergePage(emptyWindow(), [msg('20'), msg('10')], 'latest', 50);
+    const now = insertLive(before, msg('40'));
+    const w = refreshLatest(before, now, [msg('30'), msg('20')], 50);
+    expect(w.msgs.map((m) => m.id)).toEqual(['20', '30', '40']);
+  });
+  test('a pending send stays pending, once, and a stored one is not shown twice', () => {
+    const now = addPending(addPending({ ...emptyWindow(), atEnd: true }, pending('a')), pending('b'));
+    const w = refreshLatest(undefined, now, [msg('60', { nonce: 'b' })], 50);
+    expect(w.msgs.map((m) => [m.id, m.state ?? 'stored'])).toEqual([
+      ['60', 'stored'],
+      ['a', 'sending'],
     ]);
   });
 });

@@ -78,6 +78,29 @@ export function mergePage(w: Window, page: readonly Message[], dir: 'before' | '
 }
 
 /**
+ * The newest page, fetched while the window went on living: `before` is the
+ * window when the fetch began, `now` the window when its answer came. Rows
+ * that arrived meanwhile (live messages, one's own sends and their echoes)
+ * are not in a page that was read before they were stored, so they are kept
+ * on top of it; rows that were there before the fetch are replaced by it.
+ */
+export function refreshLatest(before: Window | undefined, now: Window | undefined, page: readonly Message[], limit: number): Window {
+  let w = mergePage(emptyWindow(), page, 'latest', limit);
+  const old = new Set((before?.msgs ?? []).filter((m) => !m.state).map((m) => m.id));
+  const inPage = new Set(page.map((m) => m.id));
+  for (const m of now?.msgs ?? []) {
+    if (m.state) {
+      const landed = (x: ChatMessage) => x.key === m.key || (m.nonce != null && x.nonce != null && String(x.nonce) === String(m.nonce));
+      if (!w.msgs.some(landed)) w = addPending(w, m);
+    } else if (!old.has(m.id) && !inPage.has(m.id)) {
+      // As it is, key included, so its row is not remounted.
+      w = { ...w, msgs: insertSorted(w.msgs, m) };
+    }
+  }
+  return w;
+}
+
+/**
  * Enforces the cap by dropping the side away from the reader. The list calls
  * this apart from a prepend, so the drop never moves what is on screen.
  */
