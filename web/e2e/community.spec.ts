@@ -301,3 +301,77 @@ test('the owner transfers ownership, and the new owner deletes the server after 
   await expect(d2).toHaveCount(0);
   await m.context.close();
 });
+
+test('channels are created, edited (topic, slowmode, NSFW) and deleted from Server Settings', async ({ browser }) => {
+  const s = await setup('Chan');
+  const o = await person(browser);
+  await signIn(o.page, s.A, { username: s.ownerName });
+  await openChannel(o.page, s.guildName);
+  const dialog = await openSettings(o.page, 'Channels');
+  await dialog.getByLabel('New channel name').fill('news');
+  await dialog.getByLabel('Category', { exact: true }).selectOption({ label: 'Beta' });
+  await dialog.getByRole('button', { name: 'Create', exact: true }).click();
+  const editor = dialog.getByRole('group', { name: 'Edit #news' });
+  await expect(editor).toBeVisible();
+  const nav = o.page.getByRole('navigation', { name: 'Channels' });
+  await expect(nav.getByRole('link', { name: 'news', exact: true })).toBeVisible();
+
+  await editor.getByLabel('Topic').fill('What happened');
+  await editor.getByLabel('Slowmode').selectOption({ label: '30 seconds' });
+  await editor.getByLabel('Age-restricted channel (NSFW)').check();
+  await axe(o.page, 'dialog');
+  await editor.getByRole('button', { name: 'Save channel' }).click();
+  await expect(dialog.getByRole('status')).toHaveText('Saved.');
+  const chans = await s.owner.call<any[]>('GET', `/guilds/${s.guild.id}/channels`);
+  const news = chans.find((c) => c.name === 'news');
+  expect(news).toMatchObject({ topic: 'What happened', rate_limit_per_user: 30, nsfw: true, parent_id: chans.find((c) => c.name === 'Beta').id });
+
+  o.page.once('dialog', (d) => void d.accept());
+  await editor.getByRole('button', { name: 'Delete channel' }).click();
+  await expect(nav.getByRole('link', { name: 'news', exact: true })).toHaveCount(0);
+  expect((await s.owner.call<any[]>('GET', `/guilds/${s.guild.id}/channels`)).some((c) => c.name === 'news')).toBe(false);
+  await o.context.close();
+});
+
+test('a moderator reorders roles below their own by drag and drop, and cannot move those above', async ({ browser }) => {
+  const s = await setup('Roles');
+  const MANAGE_ROLES = String(1 << 28);
+  // New roles take position 1 and push the others up: High 4, Mod 3, Low1 2, Low2 1.
+  const high = await s.owner.call('POST', `/guilds/${s.guild.id}/roles`, { name: 'High' });
+  const mod = await s.owner.call('POST', `/guilds/${s.guild.id}/roles`, { name: 'Mod', permissions: MANAGE_ROLES });
+  const low1 = await s.owner.call('POST', `/guilds/${s.guild.id}/roles`, { name: 'Low1' });
+  const low2 = await s.owner.call('POST', `/guilds/${s.guild.id}/roles`, { name: 'Low2' });
+  const memberId = (await s.member.me()).id;
+  await s.owner.call('PUT', `/guilds/${s.guild.id}/members/${memberId}/roles/${mod.id}`);
+
+  const m = await person(browser);
+  await signIn(m.page, s.A, { username: s.memberName });
+  await openChannel(m.page, s.guildName);
+  const dialog = await openSettings(m.page, 'Roles');
+  const order = dialog.getByRole('list', { name: 'Role order' });
+  await expect(order.getByRole('button', { name: /^(High|Mod|Low1|Low2|@everyone)$/ })).toHaveText(['High', 'Mod', 'Low1', 'Low2', '@everyone']);
+  // Roles at or above one's highest offer no move.
+  await expect(order.getByRole('button', { name: 'Move High down' })).toHaveCount(0);
+  await expect(order.getByRole('button', { name: 'Move Mod down' })).toHaveCount(0);
+  await expect(order.getByRole('listitem').filter({ hasText: 'High' })).toHaveAttribute('draggable', 'false');
+
+  const patches: string[] = [];
+  m.page.on('request', (r) => {
+    if (r.method() === 'PATCH' && r.url().endsWith(`/guilds/${s.guild.id}/roles`)) patches.push(r.postData() ?? '');
+  });
+  await order.getByRole('listitem').filter({ hasText: 'Low2' }).dragTo(order.getByRole('listitem').filter({ hasText: 'Low1' }));
+  await expect(order.getByRole('button', { name: /^(High|Mod|Low1|Low2)$/ })).toHaveText(['High', 'Mod', 'Low2', 'Low1']);
+  expect(patches).toHaveLength(1);
+  const roles = await s.owner.call<any[]>('GET', `/guilds/${s.guild.id}/roles`);
+  const pos = (id: string) => roles.find((r) => r.id === id).position;
+  expect(pos(low2.id)).toBeGreaterThan(pos(low1.id));
+  expect(pos(high.id)).toBeGreaterThan(pos(mod.id));
+  expect(pos(mod.id)).toBeGreaterThan(pos(low2.id));
+
+  // The keyboard: Alt+Down on Low2 puts it back below Low1.
+  await order.getByRole('button', { name: 'Low2', exact: true }).focus();
+  await m.page.keyboard.press('Alt+ArrowDown');
+  await expect(order.getByRole('button', { name: /^(High|Mod|Low1|Low2)$/ })).toHaveText(['High', 'Mod', 'Low1', 'Low2']);
+  await axe(m.page, 'dialog');
+  await m.context.close();
+});

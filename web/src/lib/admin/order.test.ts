@@ -71,4 +71,16 @@ describe('role order', () => {
     ]);
     expect(roleMoves(roles)).toEqual([]);
   });
+
+  it('keeps the positions of roles outside the moved range', () => {
+    const roles = [
+      { id: 'top', position: 10 },
+      { id: 'a', position: 5 },
+      { id: 'b', position: 2 },
+    ];
+    expect(roleMoves(moveItem(roles, 2, 1))).toEqual([
+      { id: 'b', position: 5 },
+      { id: 'a', position: 2 },
+    ]);
+  });
 });

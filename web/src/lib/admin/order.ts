@@ -161,13 +161,14 @@ export function moves(channels: readonly ChanLike[], t: Tree): ChannelMove[] {
 }
 
 /**
- * The body of PATCH /guilds/{id}/roles after moving a role within the list
- * shown highest first: positions n..1 top to bottom (@everyone stays 0),
- * only the roles whose position changes.
+ * The body of PATCH /guilds/{id}/roles for a role list in its new order,
+ * highest first: the positions the roles held, handed out again top to
+ * bottom, so roles outside the moved range keep theirs (and a member below
+ * them never asks to move them); only the roles whose position changes.
  */
 export function roleMoves(rolesHighFirst: readonly { id: string; position: number }[]): { id: string; position: number }[] {
-  const n = rolesHighFirst.length;
-  return rolesHighFirst.map((r, i) => ({ id: r.id, position: n - i, was: r.position })).filter((r) => r.position !== r.was).map(({ id, position }) => ({ id, position }));
+  const slots = rolesHighFirst.map((r) => r.position).sort((a, b) => b - a);
+  return rolesHighFirst.map((r, i) => ({ id: r.id, position: slots[i]!, was: r.position })).filter((r) => r.position !== r.was).map(({ id, position }) => ({ id, position }));
 }
 
 /** A list with one item moved from one index to another. */
