@@ -375,3 +375,53 @@ test('a moderator reorders roles below their own by drag and drop, and cannot mo
   await axe(m.page, 'dialog');
   await m.context.close();
 });
+
+test('a moderator times out and kicks from the keyboard context menu, and resolves a report', async ({ browser }) => {
+  const s = await setup('Mod');
+  const memberId = (await s.member.me()).id;
+  const bad = await s.member.send(s.general.id, 'something reportable');
+  const third = await Api.register(s.A, uniq('Modr'));
+  await third.call('POST', `/invites/${await s.owner.invite(s.general.id)}`, {});
+  await third.call('POST', '/reports', { channel_id: s.general.id, message_id: bad.id, reason: 'spam, clearly' });
+
+  const o = await person(browser);
+  await signIn(o.page, s.A, { username: s.ownerName });
+  await openChannel(o.page, s.guildName);
+  const members = o.page.getByRole('complementary', { name: 'Members' });
+  const item = members.getByRole('listitem', { name: new RegExp(`^${s.memberName}, `) });
+
+  // Shift+F10 on the focused member opens the menu; arrows move within it.
+  await item.focus();
+  await o.page.keyboard.press('Shift+F10');
+  const menu = o.page.getByRole('menu', { name: `Actions for ${s.memberName}` });
+  await expect(menu.getByRole('menuitem').first()).toBeFocused();
+  await menu.getByRole('menuitem', { name: 'Timeout' }).click();
+  const t = o.page.getByRole('dialog', { name: `Timeout ${s.memberName}` });
+  await t.getByLabel('Duration').selectOption({ label: '1 hour' });
+  await axe(o.page, 'dialog');
+  await t.getByRole('button', { name: 'Timeout', exact: true }).click();
+  await expect(t).toHaveCount(0);
+  const until = (await s.owner.call('GET', `/guilds/${s.guild.id}/members/${memberId}`)).communication_disabled_until;
+  expect(Date.parse(until)).toBeGreaterThan(Date.now() + 50 * 60_000);
+
+  // The menu now offers to lift it.
+  await item.click({ button: 'right' });
+  await o.page.getByRole('menu', { name: `Actions for ${s.memberName}` }).getByRole('menuitem', { name: 'Remove timeout' }).click();
+  await expect.poll(async () => (await s.owner.call('GET', `/guilds/${s.guild.id}/members/${memberId}`)).communication_disabled_until ?? null).toBeNull();
+
+  const dialog = await openSettings(o.page, 'Reports');
+  const reports = dialog.getByRole('region', { name: 'Reports' });
+  await expect(reports).toContainText('spam, clearly');
+  await expect(reports).toContainText('something reportable');
+  await axe(o.page, 'dialog');
+  await reports.getByLabel('Resolution').fill('warned');
+  await reports.getByRole('button', { name: 'Resolve' }).click();
+  await expect(reports.getByText('No reports.')).toBeVisible();
+  await dialog.getByRole('button', { name: 'Close', exact: true }).click();
+
+  await item.click({ button: 'right' });
+  await o.page.getByRole('menu', { name: `Actions for ${s.memberName}` }).getByRole('menuitem', { name: `Kick ${s.memberName}` }).click();
+  await o.page.getByRole('dialog', { name: `Kick ${s.memberName}` }).getByRole('button', { name: 'Kick', exact: true }).click();
+  await expect(item).toHaveCount(0);
+  await o.context.close();
+});
