@@ -5,7 +5,7 @@
 // axe-core pass over these screens.
 import AxeBuilder from '@axe-core/playwright';
 import type { Locator, Page } from '@playwright/test';
-import { expect, test, Api, openChannel, person, png, signIn, uniq } from './helpers';
+import { expect, test, Api, hoverMessage, messageLog, openChannel, person, png, signIn, uniq } from './helpers';
 import { servers } from './servers';
 
 /** Fails on any serious or critical axe-core violation in what `include` selects. */
@@ -423,5 +423,22 @@ test('a moderator times out and kicks from the keyboard context menu, and resolv
   await o.page.getByRole('menu', { name: `Actions for ${s.memberName}` }).getByRole('menuitem', { name: `Kick ${s.memberName}` }).click();
   await o.page.getByRole('dialog', { name: `Kick ${s.memberName}` }).getByRole('button', { name: 'Kick', exact: true }).click();
   await expect(item).toHaveCount(0);
+  await o.context.close();
+});
+
+test("a moderator reads an edited message's history", async ({ browser }) => {
+  const s = await setup('Hist');
+  const msg = await s.member.send(s.general.id, 'first words');
+  await s.member.call('PATCH', `/channels/${s.general.id}/messages/${msg.id}`, { content: 'second thoughts' });
+  const o = await person(browser);
+  await signIn(o.page, s.A, { username: s.ownerName });
+  await openChannel(o.page, s.guildName);
+  const m = await hoverMessage(messageLog(o.page), 'second thoughts');
+  await m.getByRole('toolbar', { name: 'Message actions' }).getByRole('button', { name: 'Edit history' }).click();
+  const dialog = o.page.getByRole('dialog', { name: 'Message history' });
+  const versions = dialog.getByRole('list', { name: 'Versions, oldest first' });
+  await expect(versions.getByRole('listitem').first()).toContainText('first words');
+  await expect(versions.getByRole('listitem').last()).toContainText('second thoughts');
+  await axe(o.page, 'dialog');
   await o.context.close();
 });

@@ -193,3 +193,17 @@ export const AUDIT_ACTIONS: Record<number, string> = {
   62: 'Emoji deleted',
   72: 'Messages deleted',
 };
+
+/** One earlier version of a message (Hearth: the community keeps its record). */
+export interface MessageVersion {
+  id: string;
+  message_id: string;
+  author_id: string;
+  editor_id: string | null;
+  deleted: boolean;
+  content: string;
+  timestamp: string;
+}
+
+/** Earlier versions, oldest first: MANAGE_MESSAGES in guilds. */
+export const messageHistory = (api: Api, channel: string, id: string) => api.get<MessageVersion[]>(`/channels/${channel}/messages/${id}/history`);
