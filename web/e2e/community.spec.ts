@@ -442,3 +442,30 @@ test("a moderator reads an edited message's history", async ({ browser }) => {
   await axe(o.page, 'dialog');
   await o.context.close();
 });
+
+test('a category reorder reaches a member of the other homeserver live', async ({ browser }) => {
+  const s = await setup('Fed');
+  const { B } = servers();
+  const guestName = uniq('fedg');
+  const guest = await Api.register(B, guestName);
+  await guest.call('POST', `/invites/${await s.owner.invite(s.general.id)}@${s.A.host}`, {});
+  const g = await person(browser);
+  await signIn(g.page, B, { username: guestName });
+  await openChannel(g.page, s.guildName);
+  await expect(categories(g.page)).toHaveText([/Text Channels/, /Alpha/, /Beta/]);
+
+  const o = await person(browser);
+  await signIn(o.page, s.A, { username: s.ownerName });
+  await openChannel(o.page, s.guildName);
+  const dialog = await openSettings(o.page, 'Channels');
+  const order = dialog.getByRole('list', { name: 'Channel order' });
+  // Dropped on the lower edge of Beta: after it.
+  const beta = order.getByRole('button', { name: 'Beta', exact: true });
+  const box = (await beta.boundingBox())!;
+  await order.getByRole('button', { name: 'Alpha', exact: true }).dragTo(beta, { targetPosition: { x: 10, y: box.height - 2 } });
+  await expect(dialog.getByRole('status')).toHaveText('Moved Alpha.');
+  await expect(categories(o.page)).toHaveText([/Text Channels/, /Beta/, /Alpha/]);
+  await expect(categories(g.page)).toHaveText([/Text Channels/, /Beta/, /Alpha/], { timeout: 30_000 });
+  await o.context.close();
+  await g.context.close();
+});
