@@ -441,6 +441,15 @@ test("a moderator reads an edited message's history", async ({ browser }) => {
   await expect(versions.getByRole('listitem').last()).toContainText('second thoughts');
   await axe(o.page, 'dialog');
   await o.context.close();
+
+  // The author, without Manage Messages, is not offered it.
+  const a = await person(browser);
+  await signIn(a.page, s.A, { username: s.memberName });
+  await openChannel(a.page, s.guildName);
+  const own = await hoverMessage(messageLog(a.page), 'second thoughts');
+  await expect(own.getByRole('toolbar', { name: 'Message actions' }).getByRole('button', { name: 'Edit', exact: true })).toBeVisible();
+  await expect(own.getByRole('button', { name: 'Edit history' })).toHaveCount(0);
+  await a.context.close();
 });
 
 test('a category reorder reaches a member of the other homeserver live', async ({ browser }) => {
