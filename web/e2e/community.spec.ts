@@ -178,9 +178,18 @@ test('roles, the member context menu, bans, the audit log, emoji and discovery, 
   await dialog.getByLabel('Server name').fill(renamed);
   await dialog.getByLabel('Description').fill('A place to test');
   await dialog.getByLabel('List this server in discovery').check();
+  await dialog.getByLabel('Server icon').setInputFiles({ name: 'icon.png', mimeType: 'image/png', buffer: png(64, 64, [20, 120, 220]) });
+  await expect(dialog.getByRole('img', { name: 'New icon' })).toBeVisible();
+  await dialog.getByLabel('System messages channel').selectOption({ label: '#a-one' });
   await dialog.getByRole('button', { name: 'Save changes' }).click();
   await expect(dialog.getByRole('status')).toHaveText('Saved.');
-  await expect(o.page.getByRole('navigation', { name: 'Servers' }).getByRole('link', { name: renamed, exact: true })).toBeVisible();
+  const serverLink = o.page.getByRole('navigation', { name: 'Servers' }).getByRole('link', { name: renamed, exact: true });
+  await expect(serverLink).toBeVisible();
+  await expect(serverLink.locator('img')).toHaveAttribute('src', /\/icons\//);
+  const full = await s.owner.call('GET', `/guilds/${s.guild.id}`);
+  expect(full).toMatchObject({ name: renamed, description: 'A place to test' });
+  expect(full.icon).toBeTruthy();
+  expect((await s.owner.call<any[]>('GET', `/guilds/${s.guild.id}/channels`)).find((c) => c.id === full.system_channel_id)?.name).toBe('a-one');
 
   // Roles: a hoisted role that may kick.
   await dialog.getByRole('navigation', { name: 'Server settings sections' }).getByRole('button', { name: 'Roles', exact: true }).click();
@@ -389,6 +398,8 @@ test('a moderator times out and kicks from the keyboard context menu, and resolv
   await openChannel(o.page, s.guildName);
   const members = o.page.getByRole('complementary', { name: 'Members' });
   const item = members.getByRole('listitem', { name: new RegExp(`^${s.memberName}, `) });
+  await expect(item).toBeVisible();
+  await axe(o.page); // the whole shell, with the focusable member list and its menu
 
   // Shift+F10 on the focused member opens the menu; arrows move within it.
   await item.focus();
