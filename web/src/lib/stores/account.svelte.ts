@@ -185,7 +185,7 @@ export class Account {
         break;
       case 'GUILD_UPDATE': {
         const g = this.guilds.get(d.id);
-        if (g) this.guilds.set(d.id, { ...g, name: d.name ?? g.name, icon: d.icon ?? null, roles: d.roles ?? g.roles, emojis: d.emojis ?? g.emojis });
+        if (g) this.guilds.set(d.id, { ...g, name: d.name ?? g.name, icon: d.icon ?? null, ownerId: d.owner_id ?? g.ownerId, roles: d.roles ?? g.roles, emojis: d.emojis ?? g.emojis });
         break;
       }
       case 'GUILD_DELETE':
