@@ -239,18 +239,22 @@ test('scroll back through the long channel: frames, long tasks, heap @perf', asy
     const c0 = await counters(cdp);
     const os0 = await rendererProcCpu(page);
     // The wheel as a person would turn it: 1000 px every 50 ms, until the first
-    // message shows. The probe is a plain CSS query: a role query computes
+    // message shows. The probe is one plain DOM query: a role locator computed
     // every element's role and visibility in the renderer on each turn, which
     // the scroll's own figures then carried.
-    const top = log.locator('article', { hasText: 'seedfirst' });
+    const probe = () => Array.from(document.querySelectorAll('[role=log] article')).some((a) => a.textContent?.includes('seedfirst'));
+    // HEARTH_PERF_TRACE=1: a Chromium trace of the first scroll in bin/web-scroll.trace.json.
+    const tracing = !!process.env.HEARTH_PERF_TRACE && r === 0;
+    if (tracing) await page.context().browser()!.startTracing(page, { path: '../bin/web-scroll.trace.json', categories: ['devtools.timeline', 'blink', 'disabled-by-default-devtools.timeline'] });
     await profiled(cdp, r === 0 ? 'web-scroll' : `web-scroll-${r}`, async () => {
       for (;;) {
         await page.mouse.wheel(0, -1000);
-        if (await top.count()) break;
+        if (await page.evaluate(probe)) break;
         if (Date.now() - t0 > 1_500_000) throw new Error('did not reach the first message in 25 minutes');
         await page.waitForTimeout(50);
       }
     });
+    if (tracing) await page.context().browser()!.stopTracing();
     const c1 = await counters(cdp);
     const os1 = await rendererProcCpu(page);
     const seconds = (Date.now() - t0) / 1000;
