@@ -141,8 +141,18 @@ function recorders() {
     if (!text.includes('tok')) return;
     for (const m of text.matchAll(re)) if (!(m[1]! in seen)) seen[m[1]!] = performance.timeOrigin + performance.now();
   };
+  // Messages mounted per mutation batch (one batch per task's DOM update):
+  // how much one task has to build, whatever the machine's load.
+  const mounts: { t: number; n: number }[] = [];
+  w.__mounts = mounts;
   new MutationObserver((muts) => {
-    for (const mu of muts) for (const n of Array.from(mu.addedNodes)) scan(n);
+    let n = 0;
+    for (const mu of muts)
+      for (const a of Array.from(mu.addedNodes)) {
+        scan(a);
+        if (a instanceof Element) n += a.tagName === 'ARTICLE' ? 1 : a.getElementsByTagName('article').length;
+      }
+    if (n && w.__recordFrames) mounts.push({ t: performance.now(), n });
   }).observe(document, { subtree: true, childList: true });
 }
 
@@ -219,7 +229,7 @@ test('scroll back through the long channel: frames, long tasks, heap @perf', asy
   await signIn(page, S, { username: reader.name });
   const cdp = await page.context().newCDPSession(page);
   await cdp.send('Performance.enable');
-  const runs: { p95: number; over50: number; frames: number; longTasks: number; maxLongTask: number; seconds: number; heapMB: number; rendererCpu: number; serverCpu: number; layouts: number; styles: number; maxNodes: number; os: number }[] = [];
+  const runs: { p95: number; over50: number; frames: number; longTasks: number; maxLongTask: number; seconds: number; heapMB: number; rendererCpu: number; serverCpu: number; layouts: number; styles: number; maxNodes: number; os: number; maxMounted: number; p95Mounted: number }[] = [];
   const scrollRuns = Number(process.env.HEARTH_PERF_SCROLL_RUNS ?? Math.max(1, Math.min(RUNS, 3)));
   for (let r = 0; r < scrollRuns; r++) {
     await page.goto(S.url);
@@ -233,6 +243,7 @@ test('scroll back through the long channel: frames, long tasks, heap @perf', asy
       const w = window as unknown as { __frames: number[]; __longTasks: unknown[]; __recordFrames: boolean };
       w.__frames.length = 0;
       w.__longTasks.length = 0;
+      (w as unknown as { __mounts: unknown[] }).__mounts.length = 0;
       w.__recordFrames = true;
     });
     const t0 = Date.now();
@@ -258,11 +269,12 @@ test('scroll back through the long channel: frames, long tasks, heap @perf', asy
     const c1 = await counters(cdp);
     const os1 = await rendererProcCpu(page);
     const seconds = (Date.now() - t0) / 1000;
-    const { frames, longTasks } = await page.evaluate(() => {
-      const w = window as unknown as { __frames: number[]; __longTasks: { duration: number }[]; __recordFrames: boolean };
+    const { frames, longTasks, mounts, debug } = await page.evaluate(() => {
+      const w = window as unknown as { __frames: number[]; __longTasks: { start: number; duration: number }[]; __recordFrames: boolean; __mounts: { t: number; n: number }[] };
       w.__recordFrames = false;
-      return { frames: [...w.__frames], longTasks: w.__longTasks.map((l) => l.duration) };
+      return { frames: [...w.__frames], longTasks: w.__longTasks.map((l) => l.duration), mounts: w.__mounts.map((x) => x.n), debug: w.__longTasks.map((l) => ({ ...l, mounted: w.__mounts.filter((x) => x.t >= l.start && x.t <= l.start + l.duration).map((x) => x.n) })) };
     });
+    if (process.env.HEARTH_PERF_DEBUG) console.log(JSON.stringify({ longTasks: debug, mounts }));
     runs.push({
       p95: pct(frames, 95),
       over50: frames.filter((f) => f > 50).length / Math.max(1, frames.length),
@@ -276,6 +288,8 @@ test('scroll back through the long channel: frames, long tasks, heap @perf', asy
       layouts: c1.layouts - c0.layouts,
       styles: c1.styles - c0.styles,
       maxNodes: c1.nodes,
+      maxMounted: mounts.length ? Math.max(...mounts) : 0,
+      p95Mounted: pct(mounts, 95),
       os: os1 - os0,
     });
   }
@@ -297,6 +311,8 @@ test('scroll back through the long channel: frames, long tasks, heap @perf', asy
     layouts: m('layouts'),
     styleRecalcs: m('styles'),
     domNodesAtEnd: m('maxNodes'),
+    messagesMountedAtOnceMax: m('maxMounted'),
+    messagesMountedAtOnceP95: m('p95Mounted'),
   };
 });
 
