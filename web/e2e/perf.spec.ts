@@ -327,11 +327,20 @@ test('another user message on screen while the channel receives 50 msg/s @perf',
   const p99s: number[] = [];
   const missing: number[] = [];
   const rest: number[] = [];
+  const mounted: number[] = [];
   const cpu: { browser: number; os: number; server: number; layouts: number; styles: number }[] = [];
   const floodRuns = Math.max(1, Math.min(RUNS, 3));
   const total = FLOOD_RATE * FLOOD_SECONDS;
   // HEARTH_PERF_PROFILE=1: a CPU profile of the renderer over the flood runs,
   // in bin/web-flood.cpuprofile (open in Chromium's DevTools).
+  // The same page left alone as long as a flood lasts: what the renderer
+  // spends with no message arriving (the recorders' frame loop included), to
+  // tell per-message work from per-second work.
+  const idle0 = await counters(cdp);
+  const idleOs0 = await rendererProcCpu(page);
+  await page.waitForTimeout(FLOOD_SECONDS * 1000);
+  const idle1 = await counters(cdp);
+  const idleOs1 = await rendererProcCpu(page);
   // HEARTH_PERF_TRACE=1: a Chromium trace of the flood (rendering steps by
   // name: style, layout, paint) in bin/web-flood.trace.json.
   const browser = page.context().browser()!;
@@ -339,6 +348,11 @@ test('another user message on screen while the channel receives 50 msg/s @perf',
   await profiled(cdp, 'web-flood', async () => {
     for (let r = 0; r < floodRuns; r++) {
       const sent: Record<string, number> = {};
+      await page.evaluate(() => {
+        const w = window as unknown as { __mounts: unknown[]; __recordFrames: boolean };
+        w.__mounts.length = 0;
+        w.__recordFrames = true;
+      });
       const c0 = await counters(cdp);
       const os0 = await rendererProcCpu(page);
       const cpuS0 = procCpu(S.pid);
@@ -364,6 +378,13 @@ test('another user message on screen while the channel receives 50 msg/s @perf',
       await page.waitForFunction((tok) => tok in (window as unknown as { __seen: Record<string, number> }).__seen, last, { timeout: 60_000, polling: 100 });
       const c1 = await counters(cdp);
       const os1 = await rendererProcCpu(page);
+      mounted.push(
+        await page.evaluate(() => {
+          const w = window as unknown as { __mounts: { n: number }[]; __recordFrames: boolean };
+          w.__recordFrames = false;
+          return w.__mounts.reduce((a, x) => a + x.n, 0);
+        }),
+      );
       const seen = await page.evaluate(() => (window as unknown as { __seen: Record<string, number> }).__seen);
       const lat = Object.entries(sent).flatMap(([tok, t]) => (seen[tok] ? [seen[tok]! - t] : []));
       missing.push(total - lat.length);
@@ -387,6 +408,11 @@ test('another user message on screen while the channel receives 50 msg/s @perf',
     // recalculations per incoming message.
     browserCpuMsPerMessage: round((median(cpu.map((c) => c.browser)) * 1000) / total, 2),
     rendererProcessCpuMsPerMessage: round((median(cpu.map((c) => c.os)) * 1000) / total, 2),
+    // Message rows mounted per incoming message (1 when nothing remounts).
+    messagesMountedPerMessage: round(median(mounted) / total, 2),
+    idleBrowserCpuSecondsPerRun: round(idle1.cpu - idle0.cpu, 2),
+    idleRendererProcessCpuSecondsPerRun: round(idleOs1 - idleOs0, 2),
+    idleLayouts: idle1.layouts - idle0.layouts,
     layoutsPerMessage: round(median(cpu.map((c) => c.layouts)) / total, 2),
     styleRecalcsPerMessage: round(median(cpu.map((c) => c.styles)) / total, 2),
   };
