@@ -1,0 +1,302 @@
+// What an account needs to live in its guilds (issue 16): read states and
+// mention counts, relationships, notification settings, user settings.
+// Fed only by the gateway (READY, MESSAGE_CREATE, MESSAGE_ACK,
+// RELATIONSHIP_*, USER_GUILD_SETTINGS_UPDATE, USER_SETTINGS_UPDATE) and by
+// the answers of its own REST calls; components read it and call its
+// actions. Read states are the homeserver's, so every device of the person
+// converges through MESSAGE_ACK.
+
+import { SvelteMap } from 'svelte/reactivity';
+import { cmpId } from '../snowflake';
+import type { Channel, Message, User } from '../types';
+import { effective, isUnread, mentionsMe, shouldNotify, type GuildSettings } from '../living/rules';
+import type { Account } from './account.svelte';
+
+export interface ReadState {
+  last: string;
+  mentions: number;
+}
+
+/** Discord's relationship object: 1 friend, 2 blocked, 3 incoming, 4 outgoing. */
+export interface Relationship {
+  id: string;
+  type: number;
+  user: User;
+  since?: string;
+}
+
+export const FRIEND = 1;
+export const BLOCKED = 2;
+export const INCOMING = 3;
+export const OUTGOING = 4;
+
+const ACK_DELAY_MS = 250;
+
+export class Living {
+  private readonly account: Account;
+  readStates = new SvelteMap<string, ReadState>();
+  /** The newest message seen live per channel (channels' last_message_id is older). */
+  latest = new SvelteMap<string, string>();
+  relationships = new SvelteMap<string, Relationship>();
+  guildSettings = new SvelteMap<string, GuildSettings>();
+  userSettings = $state.raw<Record<string, unknown>>({});
+  /** Where the "new" divider goes in a channel: the read state when it was opened. */
+  dividers = new SvelteMap<string, string>();
+  private ackTimers = new Map<string, ReturnType<typeof setTimeout>>();
+  private acked = new Map<string, string>();
+  /** Replaced by the page: is this channel on screen in a focused, visible page? */
+  watching: (channel: string) => boolean = (c) =>
+    this.account.openChannel === c && typeof document !== 'undefined' && !document.hidden && document.hasFocus();
+  /** Replaced by the page: shows a desktop notification. */
+  onNotify: ((a: Account, m: Message, c: Channel | undefined) => void) | null = null;
+
+  constructor(account: Account) {
+    this.account = account;
+  }
+
+  // ---- gateway ----
+
+  handle(t: string, d: any): void { // eslint-disable-line @typescript-eslint/no-explicit-any
+    switch (t) {
+      case 'READY': {
+        this.readStates.clear();
+        for (const e of d.read_state?.entries ?? []) this.readStates.set(e.id, { last: e.last_message_id ?? '0', mentions: e.mention_count ?? 0 });
+        this.relationships.clear();
+        for (const r of d.relationships ?? []) this.relationships.set(r.id, r as Relationship);
+        this.guildSettings.clear();
+        for (const s of d.user_guild_settings?.entries ?? []) if (s.guild_id) this.guildSettings.set(s.guild_id, normalise(s));
+        this.userSettings = d.user_settings ?? {};
+        // The gap after a lost session: the open channel is read again.
+        if (this.account.openChannel) this.scheduleAck(this.account.openChannel);
+        break;
+      }
+      case 'MESSAGE_CREATE':
+        this.onMessage(d as Message);
+        break;
+      case 'MESSAGE_ACK': {
+        const cur = this.readStates.get(d.channel_id);
+        if (!cur || cmpId(d.message_id, cur.last) >= 0) this.readStates.set(d.channel_id, { last: d.message_id, mentions: d.mention_count ?? 0 });
+        break;
+      }
+      case 'RELATIONSHIP_ADD':
+        this.relationships.set(d.id, d as Relationship);
+        break;
+      case 'RELATIONSHIP_REMOVE': {
+        const cur = this.relationships.get(d.id);
+        if (cur && (d.type === undefined || cur.type === d.type)) this.relationships.delete(d.id);
+        break;
+      }
+      case 'USER_GUILD_SETTINGS_UPDATE':
+        if (d.guild_id) this.guildSettings.set(d.guild_id, normalise(d));
+        break;
+      case 'USER_SETTINGS_UPDATE':
+        this.userSettings = { ...this.userSettings, ...d };
+        break;
+    }
+  }
+
+  private onMessage(m: Message) {
+    const cur = this.latest.get(m.channel_id);
+    if (!cur || cmpId(m.id, cur) > 0) this.latest.set(m.channel_id, m.id);
+    const me = this.account.user?.id;
+    if (!me) return;
+    if (m.author.id === me) {
+      // One's own message is read on every device, as on Discord.
+      this.readStates.set(m.channel_id, { last: m.id, mentions: 0 });
+      return;
+    }
+    const channel = this.account.channels.get(m.channel_id) ?? this.account.dms.get(m.channel_id);
+    const guildId = m.guild_id ?? channel?.guild_id;
+    const settings = guildId ? this.guildSettings.get(guildId) : undefined;
+    const roles = guildId ? (this.account.members.get(guildId)?.get(me)?.roles ?? []) : [];
+    const mentioned = mentionsMe(m, me, roles, !guildId, settings);
+    const watching = this.watching(m.channel_id);
+    if (watching) this.scheduleAck(m.channel_id);
+    else if (mentioned) {
+      const rs = this.readStates.get(m.channel_id) ?? { last: '0', mentions: 0 };
+      this.readStates.set(m.channel_id, { ...rs, mentions: rs.mentions + 1 });
+    }
+    const eff = guildId ? effective(settings, m.channel_id, channel?.parent_id, Date.now()) : { muted: false, level: 0 };
+    if (shouldNotify({ mine: false, dnd: this.account.status === 'dnd', watching, muted: eff.muted, level: eff.level, mentioned })) this.onNotify?.(this.account, m, channel);
+  }
+
+  // ---- reading ----
+
+  lastOf(channel: string): string | undefined {
+    const live = this.latest.get(channel);
+    const c = this.account.channels.get(channel) ?? this.account.dms.get(channel);
+    const stored = c?.last_message_id ?? undefined;
+    if (!live) return stored;
+    if (!stored) return live;
+    return cmpId(live, stored) > 0 ? live : stored;
+  }
+
+  /** When one joined the channel's guild (a channel never acked is read up to then). */
+  private since(channel: string): number | undefined {
+    const c = this.account.channels.get(channel);
+    const me = this.account.user?.id;
+    if (!c?.guild_id || !me) return undefined;
+    const j = this.account.members.get(c.guild_id)?.get(me)?.joined_at;
+    return j ? Date.parse(j) : undefined;
+  }
+
+  unread(channel: string): boolean {
+    return isUnread(this.lastOf(channel), this.readStates.get(channel)?.last, this.since(channel));
+  }
+
+  mentions(channel: string): number {
+    return this.readStates.get(channel)?.mentions ?? 0;
+  }
+
+  /** Muted and notification level of a guild channel now. */
+  effective(channel: Channel): { muted: boolean; level: number } {
+    if (!channel.guild_id) return { muted: false, level: 0 };
+    return effective(this.guildSettings.get(channel.guild_id), channel.id, channel.parent_id, Date.now());
+  }
+
+  guildMuted(guild: string): boolean {
+    const s = this.guildSettings.get(guild);
+    return !!s && effective(s, '', null, Date.now()).muted;
+  }
+
+  guildMentions(guild: string): number {
+    let n = 0;
+    for (const c of this.account.channels.values()) if (c.guild_id === guild) n += this.mentions(c.id);
+    return n;
+  }
+
+  /** Bold in the guild list: an unread channel that is not muted. */
+  guildUnread(guild: string): boolean {
+    if (this.guildMuted(guild)) return false;
+    for (const c of this.account.channels.values()) if (c.guild_id === guild && c.type !== 4 && this.unread(c.id) && !this.effective(c).muted) return true;
+    return false;
+  }
+
+  dmMentions(): number {
+    let n = 0;
+    for (const c of this.account.dms.values()) n += this.mentions(c.id);
+    return n;
+  }
+
+  totalMentions(): number {
+    let n = this.dmMentions();
+    for (const g of this.account.guilds.keys()) n += this.guildMentions(g);
+    return n;
+  }
+
+  relationship(user: string): Relationship | undefined {
+    return this.relationships.get(user);
+  }
+
+  // ---- actions ----
+
+  /** The channel comes on screen: the divider goes where reading stopped, then it is read. */
+  opened(channel: string) {
+    if (this.unread(channel)) this.dividers.set(channel, this.readStates.get(channel)?.last ?? '0');
+    else this.dividers.delete(channel);
+    this.scheduleAck(channel);
+  }
+
+  /** Marks a channel read up to its newest message (Esc, viewing it). */
+  markRead(channel: string) {
+    this.dividers.delete(channel);
+    this.scheduleAck(channel, 0);
+  }
+
+  scheduleAck(channel: string, delay = ACK_DELAY_MS) {
+    clearTimeout(this.ackTimers.get(channel));
+    this.ackTimers.set(
+      channel,
+      setTimeout(() => {
+        this.ackTimers.delete(channel);
+        void this.ack(channel);
+      }, delay),
+    );
+  }
+
+  async ack(channel: string) {
+    const last = this.lastOf(channel);
+    if (!last || last === '0') return;
+    const rs = this.readStates.get(channel);
+    if (rs && cmpId(rs.last, last) >= 0 && rs.mentions === 0) return;
+    if (this.acked.get(channel) === last) return;
+    this.acked.set(channel, last);
+    this.readStates.set(channel, { last, mentions: 0 });
+    try {
+      await this.account.api.post(`/channels/${channel}/messages/${last}/ack`, { token: null });
+    } catch (e) {
+      this.acked.delete(channel);
+      console.warn('ack', e);
+    }
+  }
+
+  /** Marks every channel of a guild read in one request (at most 100 channels a call). */
+  async markGuildRead(guild: string) {
+    const entries: { channel_id: string; message_id: string }[] = [];
+    for (const c of this.account.channels.values()) {
+      if (c.guild_id !== guild) continue;
+      const last = this.lastOf(c.id);
+      if (last && (this.unread(c.id) || this.mentions(c.id))) entries.push({ channel_id: c.id, message_id: last });
+    }
+    for (let i = 0; i < entries.length; i += 100) {
+      const part = entries.slice(i, i + 100);
+      for (const e of part) this.readStates.set(e.channel_id, { last: e.message_id, mentions: 0 });
+      await this.account.api.post('/read-states/ack-bulk', { read_states: part });
+    }
+  }
+
+  async updateGuildSettings(guild: string, patch: Record<string, unknown>) {
+    const s = await this.account.api.patch<GuildSettings>(`/users/@me/guilds/${guild}/settings`, patch);
+    this.guildSettings.set(guild, normalise(s));
+    return s;
+  }
+
+  /** Mutes or unmutes one channel (Ctrl+Shift+M), for good or until `until`. */
+  async muteChannel(channel: Channel, muted: boolean, until?: string | null) {
+    if (!channel.guild_id) return;
+    await this.updateGuildSettings(channel.guild_id, {
+      channel_overrides: { [channel.id]: { muted, mute_config: muted && until ? { end_time: until, selected_time_window: -1 } : null } },
+    });
+  }
+
+  async addFriend(handle: string) {
+    const h = handle.trim().replace(/^@/, '');
+    await this.account.api.post('/users/@me/relationships', { username: h });
+  }
+
+  async acceptFriend(user: string) {
+    await this.account.api.put(`/users/@me/relationships/${user}`, {});
+  }
+
+  /** Unfriends, refuses, cancels or unblocks (the server knows which). */
+  async removeRelationship(user: string) {
+    await this.account.api.delete(`/users/@me/relationships/${user}`);
+  }
+
+  async block(user: string) {
+    await this.account.api.put(`/users/@me/relationships/${user}`, { type: BLOCKED });
+  }
+
+  async updateSettings(patch: Record<string, unknown>) {
+    this.userSettings = await this.account.api.patch<Record<string, unknown>>('/users/@me/settings', patch);
+  }
+
+  stop() {
+    for (const t of this.ackTimers.values()) clearTimeout(t);
+  }
+}
+
+function normalise(s: any): GuildSettings { // eslint-disable-line @typescript-eslint/no-explicit-any
+  return {
+    guild_id: s.guild_id ?? null,
+    muted: !!s.muted,
+    mute_config: s.mute_config ?? null,
+    message_notifications: typeof s.message_notifications === 'number' ? s.message_notifications : 0,
+    suppress_everyone: !!s.suppress_everyone,
+    suppress_roles: !!s.suppress_roles,
+    channel_overrides: Array.isArray(s.channel_overrides)
+      ? s.channel_overrides
+      : Object.entries(s.channel_overrides ?? {}).map(([channel_id, o]) => ({ channel_id, ...(o as object) })),
+    version: s.version,
+  } as GuildSettings;
+}
