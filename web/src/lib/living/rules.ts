@@ -122,15 +122,21 @@ export function rank<T extends SwitchItem>(items: readonly T[], raw: string, lim
     let s: number;
     if (!q) s = 4;
     else if (l.startsWith(q)) s = 0;
-    else if (l.split(/[\s\-_]+/).some((w) => w.startsWith(q))) s = 1;
+    else if (wordStart(l, q)) s = 1;
     else if (l.includes(q)) s = 2;
     else if (subsequence(q, l)) s = 3;
     else if (it.hint.toLowerCase().includes(q)) s = 3.5;
     else continue;
     scored.push({ it, s });
   }
-  scored.sort((a, b) => a.s - b.s || a.it.label.length - b.it.label.length || a.it.label.localeCompare(b.it.label));
+  // Plain code-unit order on ties: localeCompare builds a collator on first use (tens of ms).
+  scored.sort((a, b) => a.s - b.s || a.it.label.length - b.it.label.length || (a.it.label < b.it.label ? -1 : a.it.label > b.it.label ? 1 : 0));
   return scored.slice(0, limit).map((x) => x.it);
+}
+
+function wordStart(l: string, q: string): boolean {
+  for (let i = l.indexOf(q); i > 0; i = l.indexOf(q, i + 1)) if (' -_'.includes(l[i - 1]!)) return true;
+  return false;
 }
 
 function subsequence(q: string, s: string): boolean {
