@@ -122,3 +122,107 @@ test('friends across two homeservers: request, accept, message, block, unblock, 
   await alice.context.close();
   await bob.context.close();
 });
+
+/** Replaces the Notification API of a page with one that records what it is asked to show. */
+async function stubNotifications(page: import('@playwright/test').Page) {
+  await page.addInitScript(() => {
+    const shown: { title: string; body: string }[] = [];
+    (window as any).__notes = shown;
+    class Recorder {
+      static permission = 'granted';
+      static requestPermission = async () => 'granted';
+      onclick: (() => void) | null = null;
+      constructor(title: string, opts?: { body?: string }) {
+        shown.push({ title, body: opts?.body ?? '' });
+      }
+      close() {}
+    }
+    (window as any).Notification = Recorder;
+  });
+}
+
+const notes = (page: import('@playwright/test').Page) => page.evaluate(() => ((window as any).__notes as { title: string; body: string }[]).map((n) => n.body));
+
+test('desktop notifications: fired for a mention, not for the channel in view, not for a muted channel', async ({ browser }) => {
+  const { A } = servers();
+  const ownerName = uniq('nown');
+  const owner = await Api.register(A, ownerName);
+  const userName = uniq('notified');
+  const reader = await Api.register(A, userName);
+  const me = await reader.me();
+  const guildName = uniq('Notify');
+  const { guild, general } = await owner.createGuild(guildName);
+  const news = await owner.call('POST', `/guilds/${guild.id}/channels`, { name: 'news', type: 0 });
+  await reader.call('POST', `/invites/${await owner.invite(general.id)}`, {});
+  const dm = await owner.call('POST', '/users/@me/channels', { recipient_id: me.id });
+
+  const { context, page } = await person(browser);
+  await stubNotifications(page);
+  await signIn(page, A, { username: userName });
+  await openChannel(page, guildName);
+
+  // The channel in view and focused: read, not notified.
+  await owner.send(general.id, `in view <@${me.id}>`);
+  await expect(page.getByRole('log', { name: 'Messages in #general' }).getByRole('article').filter({ hasText: 'in view' })).toBeVisible();
+  // A mention elsewhere: notified.
+  await owner.send(news.id, `ping one <@${me.id}>`);
+  await expect.poll(() => notes(page)).toEqual([`ping one <@${me.id}>`]);
+
+  // Mute #news in its notification settings.
+  const channels = page.getByRole('navigation', { name: 'Channels' });
+  await channels.getByRole('link', { name: 'news', exact: true }).click();
+  await page.getByRole('button', { name: 'Notification settings' }).click();
+  const dialog = page.getByRole('dialog', { name: 'Notification settings' });
+  await dialog.getByRole('checkbox', { name: 'Mute #news' }).check();
+  await expect(dialog.getByRole('checkbox', { name: 'Mute #news' })).toBeChecked();
+  await dialog.getByRole('button', { name: 'Done' }).click();
+  await channels.getByRole('link', { name: 'general', exact: true }).click();
+  await expect(channels.getByRole('link', { name: 'news', exact: true })).toHaveAccessibleDescription('Muted');
+
+  // A mention in the muted channel, then a DM: only the DM notifies.
+  await owner.send(news.id, `muted ping <@${me.id}>`);
+  await owner.send(dm.id, 'a direct message');
+  await expect.poll(() => notes(page)).toEqual([`ping one <@${me.id}>`, 'a direct message']);
+
+  // Ctrl+Shift+M in the channel unmutes it again.
+  await channels.getByRole('link', { name: 'news', exact: true }).click();
+  await expect(page.getByRole('log', { name: 'Messages in #news' })).toBeVisible();
+  await page.keyboard.press('Control+Shift+M');
+  await expect(page.getByRole('alert')).toHaveText('#news is no longer muted.');
+  await expect.poll(async () => (await reader.call<any>('GET', `/users/@me/guilds/${guild.id}/settings`)).channel_overrides.find((o: any) => o.channel_id === news.id)?.muted).toBe(false);
+  await context.close();
+});
+
+test('Ctrl+K goes to a channel; Alt+Down to the next one; Ctrl+/ lists the shortcuts', async ({ page }) => {
+  const { A } = servers();
+  const userName = uniq('switch');
+  const user = await Api.register(A, userName);
+  const guildName = uniq('Switch');
+  const { guild } = await user.createGuild(guildName);
+  await user.call('POST', `/guilds/${guild.id}/channels`, { name: 'zebra-crossing', type: 0 });
+  await user.createGuild(uniq('Other'));
+  await signIn(page, A, { username: userName });
+
+  await page.keyboard.press('Control+k');
+  const dialog = page.getByRole('dialog', { name: 'Quick switcher' });
+  const box = dialog.getByRole('combobox', { name: 'Where would you like to go?' });
+  await expect(box).toBeFocused();
+  await box.fill('zebra');
+  await expect(dialog.getByRole('option', { selected: true })).toContainText('zebra-crossing');
+  await box.press('Enter');
+  await expect(dialog).toHaveCount(0);
+  await expect(page.getByRole('log', { name: 'Messages in #zebra-crossing' })).toBeVisible();
+  await expect(page.getByRole('navigation', { name: 'Servers' }).getByRole('link', { name: guildName, exact: true })).toHaveAttribute('aria-current', 'page');
+
+  // Alt+Up from the last channel goes to general, Alt+Down wraps back.
+  await page.keyboard.press('Alt+ArrowUp');
+  await expect(page.getByRole('log', { name: 'Messages in #general' })).toBeVisible();
+  await page.keyboard.press('Alt+ArrowDown');
+  await expect(page.getByRole('log', { name: 'Messages in #zebra-crossing' })).toBeVisible();
+
+  await page.keyboard.press('Control+/');
+  const keys = page.getByRole('dialog', { name: 'Keyboard shortcuts' });
+  await expect(keys.getByRole('cell', { name: 'Open the quick switcher' })).toBeVisible();
+  await page.keyboard.press('Escape');
+  await expect(keys).toHaveCount(0);
+});
