@@ -8,7 +8,7 @@
 
 import { SvelteMap } from 'svelte/reactivity';
 import { cmpId } from '../snowflake';
-import type { Channel, Message, User } from '../types';
+import type { AppCommand, Channel, Component, Message, User } from '../types';
 import { effective, isUnread, mentionsMe, shouldNotify, type GuildSettings } from '../living/rules';
 import type { Account } from './account.svelte';
 
@@ -42,6 +42,16 @@ export class Living {
   userSettings = $state.raw<Record<string, unknown>>({});
   /** Where the "new" divider goes in a channel: the read state when it was opened. */
   dividers = new SvelteMap<string, string>();
+  /** The gateway session, named in interactions so that their answers come back here. */
+  sessionId = '';
+  /** Interactions sent and not yet answered, by nonce (the composer shows "sending" and failures). */
+  interactions = new SvelteMap<string, { label: string; state: 'sending' | 'failed'; channel: string }>();
+  /** The last autocomplete answer (its nonce says which question it answers). */
+  autocomplete = $state.raw<{ nonce: string; choices: { name: string; value: string | number }[] } | null>(null);
+  /** A modal a bot opened for this person (INTERACTION_MODAL_CREATE). */
+  modal = $state.raw<{ id: string; custom_id: string; title: string; components: Component[]; application_id: string; channel_id: string; guild_id?: string } | null>(null);
+  private interactionNonce = new Map<string, string>();
+  private commandIndexes = new Map<string, Promise<AppCommand[]>>();
   private ackTimers = new Map<string, ReturnType<typeof setTimeout>>();
   private acked = new Map<string, string>();
   /** Replaced by the page: is this channel on screen in a focused, visible page? */
@@ -66,6 +76,7 @@ export class Living {
         this.guildSettings.clear();
         for (const s of d.user_guild_settings?.entries ?? []) if (s.guild_id) this.guildSettings.set(s.guild_id, normalise(s));
         this.userSettings = d.user_settings ?? {};
+        this.sessionId = d.session_id ?? '';
         // The gap after a lost session: the open channel is read again.
         if (this.account.openChannel) this.scheduleAck(this.account.openChannel);
         break;
@@ -88,6 +99,29 @@ export class Living {
       }
       case 'USER_GUILD_SETTINGS_UPDATE':
         if (d.guild_id) this.guildSettings.set(d.guild_id, normalise(d));
+        break;
+      case 'INTERACTION_CREATE':
+        if (d.nonce) this.interactionNonce.set(d.id, d.nonce);
+        break;
+      case 'INTERACTION_SUCCESS': {
+        const n = d.nonce ?? this.interactionNonce.get(d.id);
+        if (n) this.interactions.delete(n);
+        this.interactionNonce.delete(d.id);
+        break;
+      }
+      case 'INTERACTION_FAILURE': {
+        const n = d.nonce ?? this.interactionNonce.get(d.id);
+        const cur = n ? this.interactions.get(n) : undefined;
+        if (n && cur) this.interactions.set(n, { ...cur, state: 'failed' });
+        this.interactionNonce.delete(d.id);
+        break;
+      }
+      case 'APPLICATION_COMMAND_AUTOCOMPLETE_RESPONSE':
+        this.autocomplete = { nonce: d.nonce, choices: d.choices ?? [] };
+        break;
+      case 'INTERACTION_MODAL_CREATE':
+        this.modal = d;
+        if (d.nonce) this.interactions.delete(d.nonce);
         break;
       case 'USER_SETTINGS_UPDATE':
         this.userSettings = { ...this.userSettings, ...d };
@@ -279,6 +313,46 @@ export class Living {
 
   async updateSettings(patch: Record<string, unknown>) {
     this.userSettings = await this.account.api.patch<Record<string, unknown>>('/users/@me/settings', patch);
+  }
+
+  // ---- application commands and interactions (issue 14's routes) ----
+
+  /** The commands one may use in a channel, asked once per channel per page life. */
+  commands(channel: string): Promise<AppCommand[]> {
+    let p = this.commandIndexes.get(channel);
+    if (!p) {
+      p = this.account.api
+        .get<{ application_commands?: AppCommand[] }>(`/channels/${channel}/application-command-index`)
+        .then((r) => r.application_commands ?? []);
+      p.catch(() => this.commandIndexes.delete(channel));
+      this.commandIndexes.set(channel, p);
+    }
+    return p;
+  }
+
+  /**
+   * Sends an interaction (2 command, 3 component, 4 autocomplete, 5 modal
+   * submit) and answers its nonce; the answer arrives over the gateway.
+   */
+  async interact(type: number, channel: Channel, applicationId: string, data: Record<string, unknown>, extra: Record<string, unknown> = {}, label = ''): Promise<string> {
+    const nonce = this.account.newNonce();
+    if (type !== 4) this.interactions.set(nonce, { label, state: 'sending', channel: channel.id });
+    try {
+      await this.account.api.post('/interactions', {
+        type,
+        application_id: applicationId,
+        channel_id: channel.id,
+        guild_id: channel.guild_id,
+        session_id: this.sessionId,
+        nonce,
+        data,
+        ...extra,
+      });
+    } catch (e) {
+      this.interactions.delete(nonce);
+      throw e;
+    }
+    return nonce;
   }
 
   stop() {
