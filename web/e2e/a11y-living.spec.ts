@@ -1,29 +1,12 @@
 // Issue 16: an axe-core pass over the "living in it" screens (friends,
 // notification settings, quick switcher, shortcuts, unread marks): no
 // serious or critical violation.
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import type { Page } from '@playwright/test';
+import { audit } from './axe';
 import { expect, test, Api, openChannel, signIn, uniq } from './helpers';
 import { servers } from './servers';
 
-const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
-
 // The page's CSP allows only its own scripts; axe is injected by the test.
 test.use({ bypassCSP: true });
-
-async function audit(page: Page, selector: string): Promise<string[]> {
-  if (!(await page.evaluate(() => 'axe' in window))) await page.addScriptTag({ content: axeSource });
-  const found = await page.evaluate(async (sel) => {
-    const r = await (window as any).axe.run(sel, { resultTypes: ['violations'] });
-    // A selector that matched nothing checks nothing: say so instead of passing.
-    if (!r.passes.length && !r.violations.length) return [`nothing checked under ${sel}`];
-    return r.violations
-      .filter((v: any) => v.impact === 'serious' || v.impact === 'critical')
-      .map((v: any) => `${v.id} (${v.impact}): ${v.nodes.map((n: any) => n.target.join(' ')).join(', ')}`);
-  }, selector);
-  return found;
-}
 
 test('axe: friends, notification settings, quick switcher, shortcuts and unread marks have no serious violation', async ({ page }) => {
   const { A } = servers();

@@ -8,7 +8,8 @@
 
 import { SvelteMap } from 'svelte/reactivity';
 import { cmpId } from '../snowflake';
-import type { AppCommand, Channel, Component, Message, User } from '../types';
+import type { AppCommand, Channel, Component, Member, Message, User } from '../types';
+import type { SearchQuery } from '../living/search';
 import { effective, isUnread, mentionsMe, shouldNotify, type GuildSettings } from '../living/rules';
 import type { Account } from './account.svelte';
 
@@ -23,6 +24,17 @@ export interface Relationship {
   type: number;
   user: User;
   since?: string;
+}
+
+/** Discord's profile object, as GET /users/{id}/profile answers it. */
+export interface Profile {
+  user: User & { banner?: string | null; accent_color?: number | null };
+  user_profile?: { bio?: string | null; pronouns?: string | null; banner?: string | null; accent_color?: number | null };
+  badges?: { id: string; description: string }[];
+  guild_badges?: { id: string; description: string }[];
+  mutual_guilds?: { id: string; nick?: string | null }[];
+  mutual_friends?: User[];
+  guild_member?: Member;
 }
 
 export const FRIEND = 1;
@@ -353,6 +365,56 @@ export class Living {
       throw e;
     }
     return nonce;
+  }
+
+  // ---- search, threads, profiles ----
+
+  /**
+   * Searches a guild's messages with the filters of the search box; names
+   * are resolved with the channels and members the account knows, and
+   * members the server finds by name.
+   */
+  async search(guild: string, q: SearchQuery, offset = 0): Promise<{ total_results: number; messages: Message[][] }> {
+    const qs = new URLSearchParams();
+    if (q.content) qs.set('content', q.content);
+    for (const name of q.in) {
+      const c = [...this.account.channels.values()].find((x) => x.guild_id === guild && x.name?.toLowerCase() === name.toLowerCase());
+      if (!c) throw new Error(`There is no channel #${name} here.`);
+      qs.append('channel_id', c.id);
+    }
+    for (const name of q.from) {
+      const lower = name.toLowerCase();
+      const known = [...(this.account.members.get(guild)?.values() ?? [])].find((m) => m.user && (m.user.username.toLowerCase() === lower || m.nick?.toLowerCase() === lower || m.user.global_name?.toLowerCase() === lower));
+      let id = known?.user?.id;
+      if (!id) {
+        const found = await this.account.api.get<Member[]>(`/guilds/${guild}/members/search`, { query: name, limit: 1 });
+        id = found[0]?.user?.id;
+      }
+      if (!id) throw new Error(`No member here is called ${name}.`);
+      qs.append('author_id', id);
+    }
+    for (const h of q.has) qs.append('has', h);
+    if (q.before) qs.set('before', q.before);
+    if (q.after) qs.set('after', q.after);
+    if (offset) qs.set('offset', String(offset));
+    qs.set('limit', '25');
+    const r = await this.account.api.get<{ total_results: number; messages: Message[][] }>(`/guilds/${guild}/messages/search?${qs}`);
+    for (const group of r.messages) for (const m of group) if (m.author) this.account.users.set(m.author.id, this.account.users.get(m.author.id) ?? m.author);
+    return r;
+  }
+
+  archivedThreads(channel: string) {
+    return this.account.api.get<{ threads: Channel[] }>(`/channels/${channel}/threads/archived/public`, { limit: 50 });
+  }
+
+  async updateThread(thread: string, patch: { archived?: boolean; locked?: boolean }) {
+    const c = await this.account.api.patch<Channel>(`/channels/${thread}`, patch);
+    if (c.guild_id) this.account.channels.set(c.id, c);
+    return c;
+  }
+
+  profile(user: string, guild?: string) {
+    return this.account.api.get<Profile>(`/users/${user}/profile`, { with_mutual_guilds: true, with_mutual_friends: true, guild_id: guild });
   }
 
   stop() {

@@ -1,0 +1,74 @@
+// Issue 16: search with filters and a jump into history, the threads panel
+// (archive), and a user's profile popout.
+import { expect, test, Api, openChannel, signIn, uniq } from './helpers';
+import { servers } from './servers';
+import { audit } from './axe';
+
+// axe is injected into the page; its CSP allows only the page's own scripts.
+test.use({ bypassCSP: true });
+
+test('search results with from: and in:, jump to a message; threads panel; profile popout', async ({ page }) => {
+  const { A } = servers();
+  const ownerName = uniq('pown');
+  const owner = await Api.register(A, ownerName);
+  const memberName = uniq('pmem');
+  const member = await Api.register(A, memberName);
+  await member.call('PATCH', '/users/@me', { bio: 'I like pie', pronouns: 'they/them' });
+  const guildName = uniq('Panels');
+  const { guild, general } = await owner.createGuild(guildName);
+  const news = await owner.call('POST', `/guilds/${guild.id}/channels`, { name: 'news', type: 0 });
+  await member.call('POST', `/invites/${await owner.invite(general.id)}`, {});
+  const pie = await owner.send(general.id, 'apple pie recipe');
+  await owner.send(general.id, 'banana bread');
+  await member.send(news.id, 'apple crumble');
+  await member.send(general.id, 'hello from the member');
+  await owner.call('POST', `/channels/${general.id}/messages/${pie.id}/threads`, { name: 'pie talk' });
+
+  await signIn(page, A, { username: ownerName });
+  await openChannel(page, guildName);
+  const search = page.getByRole('searchbox', { name: 'Search' });
+
+  await search.fill(`from:${ownerName} apple`);
+  await search.press('Enter');
+  const results = page.getByRole('complementary', { name: 'Search results' });
+  await expect(results.getByRole('status')).toHaveText('1 result');
+  await expect(results.getByRole('article')).toHaveCount(1);
+  await expect(results.getByRole('article')).toContainText('apple pie recipe');
+  expect(await audit(page, '[aria-label="Search results"]'), 'search results').toEqual([]);
+
+  await search.fill('in:news apple');
+  await search.press('Enter');
+  await expect(results.getByRole('article')).toHaveCount(1);
+  const hit = results.getByRole('article').filter({ hasText: 'apple crumble' });
+  await expect(hit).toBeVisible();
+  await hit.getByRole('button', { name: 'Jump' }).click();
+  await expect(page.getByRole('log', { name: 'Messages in #news' }).getByRole('article').filter({ hasText: 'apple crumble' })).toBeVisible();
+
+  await search.fill('has:video');
+  await search.press('Enter');
+  await expect(results).toContainText('has: takes file or link');
+
+  // Threads: the active one, archived from the panel.
+  await page.getByRole('navigation', { name: 'Channels' }).getByRole('link', { name: 'general', exact: true }).click();
+  await page.getByRole('button', { name: 'Threads', exact: true }).click();
+  const threads = page.getByRole('complementary', { name: 'Threads' });
+  const active = threads.getByRole('list', { name: 'Active threads' });
+  await expect(active.getByRole('link', { name: 'pie talk' })).toBeVisible();
+  await active.getByRole('listitem').filter({ hasText: 'pie talk' }).getByRole('button', { name: 'Archive' }).click();
+  await expect(threads.getByRole('list', { name: 'Archived threads' }).getByRole('link', { name: 'pie talk' })).toBeVisible();
+  await expect(active.getByRole('link', { name: 'pie talk' })).toHaveCount(0);
+  expect(await audit(page, '[aria-label="Threads"]'), 'threads panel').toEqual([]);
+  await threads.getByRole('button', { name: 'Close threads' }).click();
+
+  // The member's profile from their message.
+  const log = page.getByRole('log', { name: 'Messages in #general' });
+  await log.getByRole('article').filter({ hasText: 'hello from the member' }).getByRole('button', { name: memberName }).click();
+  const profile = page.getByRole('dialog', { name: memberName });
+  await expect(profile).toContainText('I like pie');
+  await expect(profile).toContainText('they/them');
+  await expect(profile.getByRole('list', { name: 'Mutual servers' })).toContainText(guildName);
+  expect(await audit(page, 'dialog[open]'), 'profile popout').toEqual([]);
+  await profile.getByRole('button', { name: 'Add Friend' }).click();
+  await expect(profile).toContainText('Friend request sent');
+  await expect.poll(async () => (await member.call<any[]>('GET', '/users/@me/relationships')).map((r) => r.type)).toEqual([3]);
+});
