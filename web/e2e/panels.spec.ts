@@ -72,3 +72,55 @@ test('search results with from: and in:, jump to a message; threads panel; profi
   await expect(profile).toContainText('Friend request sent');
   await expect.poll(async () => (await member.call<any[]>('GET', '/users/@me/relationships')).map((r) => r.type)).toEqual([3]);
 });
+
+test('user settings: profile, devices, appearance, notifications and privacy tabs', async ({ page }) => {
+  const { A } = servers();
+  const name = uniq('setter');
+  const api = await Api.register(A, name);
+  await signIn(page, A, { username: name });
+  await page.getByRole('button', { name: 'User settings' }).click();
+  const dialog = page.getByRole('dialog', { name: 'User settings' });
+  await expect(dialog.getByRole('tab', { name: 'My Account' })).toHaveAttribute('aria-selected', 'true');
+  expect(await audit(page, 'dialog[open]'), 'my account').toEqual([]);
+
+  await dialog.getByRole('tab', { name: 'Profile' }).click();
+  await dialog.getByRole('textbox', { name: 'Pronouns' }).fill('she/her');
+  await dialog.getByRole('textbox', { name: 'About me' }).fill('Bakes bread');
+  await dialog.getByRole('button', { name: 'Save profile' }).click();
+  await expect(dialog.getByRole('status')).toHaveText('Profile saved.');
+  const prof = await api.call('GET', '/users/@me/profile');
+  expect(prof.user_profile).toMatchObject({ bio: 'Bakes bread', pronouns: 'she/her' });
+  expect(await audit(page, 'dialog[open]'), 'profile').toEqual([]);
+
+  await dialog.getByRole('tab', { name: 'Devices' }).click();
+  // The browser's session and the one the test registered with.
+  const devices = dialog.getByRole('list', { name: 'Devices' });
+  await expect(devices.getByRole('listitem')).toHaveCount(2);
+  await expect(devices.getByRole('listitem').filter({ hasText: 'This device' })).toHaveCount(1);
+  await devices.getByRole('listitem').filter({ hasNotText: 'This device' }).getByRole('button', { name: 'Sign out' }).click();
+  await expect(devices.getByRole('listitem')).toHaveCount(1);
+  await expect(api.me()).rejects.toThrow(/401/);
+  expect(await audit(page, 'dialog[open]'), 'devices').toEqual([]);
+
+  await dialog.getByRole('tab', { name: 'Appearance' }).click();
+  await dialog.getByRole('radio', { name: 'Dark' }).check();
+  await expect(page.locator('html')).toHaveAttribute('data-theme', 'dark');
+  await dialog.getByRole('slider', { name: /Font size/ }).fill('18');
+  await expect(page.locator('html')).toHaveCSS('font-size', '18px');
+  expect(await audit(page, 'dialog[open]'), 'appearance').toEqual([]);
+
+  await dialog.getByRole('tab', { name: 'Notifications' }).click();
+  await expect(dialog.getByRole('checkbox', { name: 'Show desktop notifications' })).toBeChecked();
+  expect(await audit(page, 'dialog[open]'), 'notifications').toEqual([]);
+
+  await dialog.getByRole('tab', { name: 'Privacy' }).click();
+  await dialog.getByRole('checkbox', { name: 'Only friends may send me direct messages' }).check();
+  await expect(dialog.getByRole('status')).toHaveText('Saved.');
+  await expect(dialog.getByRole('checkbox', { name: 'Only friends may send me direct messages' })).toBeChecked();
+  expect(await audit(page, 'dialog[open]'), 'privacy').toEqual([]);
+
+  // Appearance stays after a reload.
+  await page.reload();
+  await expect(page.locator('html')).toHaveAttribute('data-theme', 'dark');
+  await expect(page.locator('html')).toHaveCSS('font-size', '18px');
+});
