@@ -193,7 +193,7 @@ test('desktop notifications: fired for a mention, not for the channel in view, n
   await context.close();
 });
 
-test('Ctrl+K goes to a channel; Alt+Down to the next one; Ctrl+/ lists the shortcuts', async ({ page }) => {
+test('Ctrl+K goes to a channel; Alt+Up/Down between channels, Alt+Shift+Down to an unread one; Shift+Esc reads the server; Ctrl+/ lists the shortcuts', async ({ page }) => {
   const { A } = servers();
   const userName = uniq('switch');
   const user = await Api.register(A, userName);
@@ -219,6 +219,28 @@ test('Ctrl+K goes to a channel; Alt+Down to the next one; Ctrl+/ lists the short
   await expect(page.getByRole('log', { name: 'Messages in #general' })).toBeVisible();
   await page.keyboard.press('Alt+ArrowDown');
   await expect(page.getByRole('log', { name: 'Messages in #zebra-crossing' })).toBeVisible();
+
+  // Alt+Shift+Down goes to the next unread channel; Shift+Esc marks the whole server read.
+  const other = await Api.register(A, uniq('poster'));
+  const chans = await user.call<any[]>('GET', `/guilds/${guild.id}/channels`);
+  const general = chans.find((c) => c.name === 'general');
+  await other.call('POST', `/invites/${await user.invite(general.id)}`, {});
+  const yak = await user.call('POST', `/guilds/${guild.id}/channels`, { name: 'yak', type: 0 });
+  await user.call('POST', `/guilds/${guild.id}/channels`, { name: 'quiet', type: 0 });
+  const nav = page.getByRole('navigation', { name: 'Channels' });
+  await expect(nav.getByRole('link', { name: 'quiet', exact: true })).toBeVisible();
+  await other.send(yak.id, 'unread over here');
+  await other.send(general.id, 'and here');
+  await expect(nav.getByRole('link', { name: 'yak', exact: true })).toHaveAccessibleDescription('Unread');
+  await expect(nav.getByRole('link', { name: 'general', exact: true })).toHaveAccessibleDescription('Unread');
+  await page.keyboard.press('Alt+Shift+ArrowDown');
+  await expect(page.getByRole('log', { name: 'Messages in #yak' })).toBeVisible();
+  await expect(nav.getByRole('link', { name: 'yak', exact: true })).toHaveAccessibleDescription('');
+  await page.keyboard.press('Shift+Escape');
+  await expect(nav.getByRole('link', { name: 'general', exact: true })).toHaveAccessibleDescription('');
+  await page.reload();
+  await expect(nav.getByRole('link', { name: 'general', exact: true })).toHaveAccessibleDescription('');
+  await expect(nav.getByRole('link', { name: 'quiet', exact: true })).toHaveAccessibleDescription('');
 
   await page.keyboard.press('Control+/');
   const keys = page.getByRole('dialog', { name: 'Keyboard shortcuts' });

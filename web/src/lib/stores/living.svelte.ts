@@ -142,6 +142,7 @@ export class Living {
   }
 
   private onMessage(m: Message) {
+    const wasUnread = this.unread(m.channel_id);
     const cur = this.latest.get(m.channel_id);
     if (!cur || cmpId(m.id, cur) > 0) this.latest.set(m.channel_id, m.id);
     const me = this.account.user?.id;
@@ -157,6 +158,9 @@ export class Living {
     const roles = guildId ? (this.account.members.get(guildId)?.get(me)?.roles ?? []) : [];
     const mentioned = mentionsMe(m, me, roles, !guildId, settings);
     const watching = this.watching(m.channel_id);
+    // On screen but not looked at (another window in front): the divider marks where reading stopped.
+    if (!watching && this.account.openChannel === m.channel_id && !this.dividers.has(m.channel_id) && !wasUnread)
+      this.dividers.set(m.channel_id, this.readStates.get(m.channel_id)?.last ?? '0');
     if (watching) this.scheduleAck(m.channel_id);
     else if (mentioned) {
       const rs = this.readStates.get(m.channel_id) ?? { last: '0', mentions: 0 };
