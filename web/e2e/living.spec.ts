@@ -1,6 +1,6 @@
 // Issue 16, "Living in it": unread and mention marks kept across a
 // person's browsers, the "new" divider, and acks that clear every device.
-import { expect, test, Api, openChannel, person, signIn, uniq } from './helpers';
+import { expect, test, Api, openChannel, person, say, signIn, uniq } from './helpers';
 import { servers } from './servers';
 
 test('unread and mention badges appear and clear on both of a user’s browsers', async ({ browser }) => {
@@ -51,6 +51,12 @@ test('unread and mention badges appear and clear on both of a user’s browsers'
   await two.page.reload();
   await expect(two.page.getByRole('navigation', { name: 'Channels' }).getByRole('link', { name: 'news', exact: true })).toHaveAccessibleDescription('');
   await expect(two.page).toHaveTitle('Hearth');
+
+  // One's own message is read everywhere, after a reload too (the sending browser acks it).
+  await say(one.page, 'my own words', 'news');
+  await expect(log.getByRole('article').filter({ hasText: 'my own words' })).toHaveAttribute('data-message-id', /^\d+$/);
+  await two.page.reload();
+  await expect(two.page.getByRole('navigation', { name: 'Channels' }).getByRole('link', { name: 'news', exact: true })).toHaveAccessibleDescription('');
 
   await one.context.close();
   await two.context.close();

@@ -148,8 +148,10 @@ export class Living {
     const me = this.account.user?.id;
     if (!me) return;
     if (m.author.id === me) {
-      // One's own message is read on every device, as on Discord.
+      // One's own message is read on every device, as on Discord; the
+      // device it was sent from tells the server (which does not ack sends).
       this.readStates.set(m.channel_id, { last: m.id, mentions: 0 });
+      if (this.account.openChannel === m.channel_id) void this.postAck(m.channel_id, m.id);
       return;
     }
     const channel = this.account.channels.get(m.channel_id) ?? this.account.dms.get(m.channel_id);
@@ -269,9 +271,13 @@ export class Living {
     if (!last || last === '0') return;
     const rs = this.readStates.get(channel);
     if (rs && cmpId(rs.last, last) >= 0 && rs.mentions === 0) return;
+    this.readStates.set(channel, { last, mentions: 0 });
+    await this.postAck(channel, last);
+  }
+
+  private async postAck(channel: string, last: string) {
     if (this.acked.get(channel) === last) return;
     this.acked.set(channel, last);
-    this.readStates.set(channel, { last, mentions: 0 });
     try {
       await this.account.api.post(`/channels/${channel}/messages/${last}/ack`, { token: null });
     } catch (e) {
