@@ -72,6 +72,18 @@ export class Living {
   /** Replaced by the page: shows a desktop notification. */
   onNotify: ((a: Account, m: Message, c: Channel | undefined) => void) | null = null;
 
+  /** Each guild's channels, regrouped only when channels change (not on every message). */
+  private byGuild = $derived.by(() => {
+    const m = new Map<string, Channel[]>();
+    for (const c of this.account.channels.values()) {
+      if (!c.guild_id || c.type === 4) continue;
+      let l = m.get(c.guild_id);
+      if (!l) m.set(c.guild_id, (l = []));
+      l.push(c);
+    }
+    return m;
+  });
+
   constructor(account: Account) {
     this.account = account;
   }
@@ -213,14 +225,14 @@ export class Living {
 
   guildMentions(guild: string): number {
     let n = 0;
-    for (const c of this.account.channels.values()) if (c.guild_id === guild) n += this.mentions(c.id);
+    for (const c of this.byGuild.get(guild) ?? []) n += this.mentions(c.id);
     return n;
   }
 
   /** Bold in the guild list: an unread channel that is not muted. */
   guildUnread(guild: string): boolean {
     if (this.guildMuted(guild)) return false;
-    for (const c of this.account.channels.values()) if (c.guild_id === guild && c.type !== 4 && this.unread(c.id) && !this.effective(c).muted) return true;
+    for (const c of this.byGuild.get(guild) ?? []) if (this.unread(c.id) && !this.effective(c).muted) return true;
     return false;
   }
 
