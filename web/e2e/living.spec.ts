@@ -254,3 +254,37 @@ test('Ctrl+K goes to a channel; Alt+Up/Down between channels, Alt+Shift+Down to 
   await page.keyboard.press('Escape');
   await expect(keys).toHaveCount(0);
 });
+
+test('the quick switcher reaches channels of every signed-in account, switching account', async ({ page }) => {
+  const { A, B } = servers();
+  const aliceName = uniq('qsa');
+  const bobName = uniq('qsb');
+  const alice = await Api.register(A, aliceName);
+  const bob = await Api.register(B, bobName);
+  const aliceGuild = uniq('QA');
+  const bobGuild = uniq('QB');
+  await alice.createGuild(aliceGuild);
+  const { guild } = await bob.createGuild(bobGuild);
+  await bob.call('POST', `/guilds/${guild.id}/channels`, { name: 'walrus-den', type: 0 });
+  const guildLink = (name: string) => page.getByRole('navigation', { name: 'Servers' }).getByRole('link', { name, exact: true });
+
+  await signIn(page, A, { username: aliceName });
+  await page.getByRole('button', { name: 'Accounts' }).click();
+  await page.getByRole('menuitem', { name: 'Add an account' }).click();
+  await page.getByRole('textbox', { name: 'Homeserver', exact: true }).fill(B.host);
+  await page.getByRole('textbox', { name: 'Username', exact: true }).fill(bobName);
+  await page.getByRole('textbox', { name: 'Password', exact: true }).fill('correct horse battery staple');
+  await page.getByRole('button', { name: 'Log in', exact: true }).click();
+  await expect(guildLink(bobGuild)).toBeVisible();
+  await page.getByRole('button', { name: 'Accounts' }).click();
+  await page.getByRole('menuitem', { name: `${aliceName}@${A.host}`, exact: true }).click();
+  await expect(guildLink(aliceGuild)).toBeVisible();
+
+  await page.keyboard.press('Control+k');
+  const box = page.getByRole('dialog', { name: 'Quick switcher' }).getByRole('combobox', { name: 'Where would you like to go?' });
+  await box.fill('walrus');
+  await expect(page.getByRole('dialog', { name: 'Quick switcher' }).getByRole('option', { selected: true })).toContainText(`${bobName}@${B.host}`);
+  await box.press('Enter');
+  await expect(page.getByRole('log', { name: 'Messages in #walrus-den' })).toBeVisible();
+  await expect(guildLink(bobGuild)).toHaveAttribute('aria-current', 'page');
+});
