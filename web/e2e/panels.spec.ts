@@ -7,7 +7,7 @@ import { audit } from './axe';
 // axe is injected into the page; its CSP allows only the page's own scripts.
 test.use({ bypassCSP: true });
 
-test('search results with from: and in:, jump to a message; threads panel; profile popout', async ({ page }) => {
+test('search results with from: and in:, jump to a message; threads panel; profile popout; pins panel', async ({ page }) => {
   const { A } = servers();
   const ownerName = uniq('pown');
   const owner = await Api.register(A, ownerName);
@@ -71,6 +71,22 @@ test('search results with from: and in:, jump to a message; threads panel; profi
   await profile.getByRole('button', { name: 'Add Friend' }).click();
   await expect(profile).toContainText('Friend request sent');
   await expect.poll(async () => (await member.call<any[]>('GET', '/users/@me/relationships')).map((r) => r.type)).toEqual([3]);
+  await profile.getByRole('button', { name: 'Close' }).click();
+
+  // The pins panel: jump to a pinned message, unpin it.
+  await owner.call('PUT', `/channels/${general.id}/pins/${pie.id}`);
+  await page.getByRole('button', { name: 'Pinned messages', exact: true }).click();
+  const pins = page.getByRole('dialog', { name: 'Pinned messages' });
+  const pinned = pins.getByRole('article', { name: `Pinned message from ${ownerName}` });
+  await expect(pinned).toContainText('apple pie recipe');
+  expect(await audit(page, 'dialog[open]'), 'pins').toEqual([]);
+  await pinned.getByRole('button', { name: 'Jump' }).click();
+  await expect(pins).toHaveCount(0);
+  await expect(log.getByRole('article').filter({ hasText: 'apple pie recipe' })).toBeInViewport();
+  await page.getByRole('button', { name: 'Pinned messages', exact: true }).click();
+  await pinned.getByRole('button', { name: 'Unpin' }).click();
+  await expect(pinned).toHaveCount(0);
+  await expect.poll(async () => (await owner.call<any[]>('GET', `/channels/${general.id}/pins`)).length).toBe(0);
 });
 
 test('user settings: profile, devices, appearance, notifications and privacy tabs', async ({ page }) => {
