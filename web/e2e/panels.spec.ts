@@ -135,6 +135,15 @@ test('user settings: profile, devices, appearance, notifications and privacy tab
   await expect(dialog.getByRole('checkbox', { name: 'Only friends may send me direct messages' })).toBeChecked();
   expect(await audit(page, 'dialog[open]'), 'privacy').toEqual([]);
 
+  // A new password: this browser stays signed in, the new password logs in.
+  await dialog.getByRole('tab', { name: 'My Account' }).click();
+  await dialog.getByLabel('Current password').fill('correct horse battery staple');
+  await dialog.getByLabel('New password').fill('a brand new passphrase');
+  await dialog.getByRole('button', { name: 'Change password' }).click();
+  await expect(dialog.getByRole('status')).toHaveText('Password changed; your other devices were signed out.');
+  const relog = await new Api(A).call<{ token: string }>('POST', '/auth/login', { login: name, password: 'a brand new passphrase' });
+  expect(relog.token).toBeTruthy();
+
   // Appearance stays after a reload.
   await page.reload();
   await expect(page.locator('html')).toHaveAttribute('data-theme', 'dark');
