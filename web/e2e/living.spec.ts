@@ -1,6 +1,6 @@
 // Issue 16, "Living in it": unread and mention marks kept across a
 // person's browsers, the "new" divider, and acks that clear every device.
-import { expect, test, Api, openChannel, person, say, signIn, uniq } from './helpers';
+import { expect, test, Api, openChannel, PASSWORD, person, say, signIn, uniq } from './helpers';
 import { servers } from './servers';
 
 test('unread and mention badges appear and clear on both of a user’s browsers', async ({ browser }) => {
@@ -124,6 +124,20 @@ test('friends across two homeservers: request, accept, message, block, unblock, 
   await carolRow.getByRole('button', { name: 'Ignore' }).click();
   await expect(carolRow).toHaveCount(0);
   await expect.poll(async () => (await carol.call<any[]>('GET', '/users/@me/relationships')).length).toBe(0);
+
+  // A friend of the same homeserver who shares no guild shows under Online while signed in.
+  const daveName = uniq('dave');
+  const dave = await Api.register(A, daveName);
+  const aliceApi = new Api(A, (await new Api(A).call<{ token: string }>('POST', '/auth/login', { login: aliceName, password: PASSWORD })).token);
+  await aliceApi.call('POST', '/users/@me/relationships', { username: daveName });
+  await dave.call('PUT', `/users/@me/relationships/${(await aliceApi.me()).id}`, {});
+  await af.getByRole('tab', { name: 'Online' }).click();
+  await expect(af.getByRole('listitem', { name: new RegExp(daveName) })).toHaveCount(0);
+  const davePage = await person(browser);
+  await signIn(davePage.page, A, { username: daveName });
+  await expect(af.getByRole('listitem', { name: new RegExp(daveName) })).toContainText('Online');
+  await davePage.context.close();
+  await expect(af.getByRole('listitem', { name: new RegExp(daveName) })).toHaveCount(0);
 
   await alice.context.close();
   await bob.context.close();

@@ -97,6 +97,8 @@ export class Living {
         for (const e of d.read_state?.entries ?? []) this.readStates.set(e.id, { last: e.last_message_id ?? '0', mentions: e.mention_count ?? 0 });
         this.relationships.clear();
         for (const r of d.relationships ?? []) this.relationships.set(r.id, r as Relationship);
+        // Friends' presences (they may share no guild).
+        for (const p of d.presences ?? []) if (p?.user?.id) this.account.presences.set(p.user.id, p);
         this.guildSettings.clear();
         for (const s of d.user_guild_settings?.entries ?? []) if (s.guild_id) this.guildSettings.set(s.guild_id, normalise(s));
         this.userSettings = d.user_settings ?? {};
