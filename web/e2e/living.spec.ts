@@ -1,6 +1,6 @@
 // Issue 16, "Living in it": unread and mention marks kept across a
 // person's browsers, the "new" divider, and acks that clear every device.
-import { expect, test, Api, openChannel, PASSWORD, person, say, signIn, uniq } from './helpers';
+import { addAccount, expect, test, Api, openChannel, PASSWORD, person, say, signIn, uniq } from './helpers';
 import { servers } from './servers';
 
 test('unread and mention badges appear and clear on both of a user’s browsers', async ({ browser }) => {
@@ -283,12 +283,7 @@ test('the quick switcher reaches channels of every signed-in account, switching 
   const guildLink = (name: string) => page.getByRole('navigation', { name: 'Servers' }).getByRole('link', { name, exact: true });
 
   await signIn(page, A, { username: aliceName });
-  await page.getByRole('button', { name: 'Accounts' }).click();
-  await page.getByRole('menuitem', { name: 'Add an account' }).click();
-  await page.getByRole('textbox', { name: 'Homeserver', exact: true }).fill(B.host);
-  await page.getByRole('textbox', { name: 'Username', exact: true }).fill(bobName);
-  await page.getByRole('textbox', { name: 'Password', exact: true }).fill('correct horse battery staple');
-  await page.getByRole('button', { name: 'Log in', exact: true }).click();
+  await addAccount(page, B, bobName);
   await expect(guildLink(bobGuild)).toBeVisible();
   await page.getByRole('button', { name: 'Accounts' }).click();
   await page.getByRole('menuitem', { name: `${aliceName}@${A.host}`, exact: true }).click();
