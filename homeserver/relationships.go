@@ -158,6 +158,22 @@ func (h *Homeserver) Relationships(ctx context.Context, p Principal) ([]discord.
 	return out, nil
 }
 
+// FriendIDs lists the users a user is friends with, for the gateway's
+// presence updates to friends who share no guild with the user.
+func (h *Homeserver) FriendIDs(ctx context.Context, userID snowflake.ID) ([]snowflake.ID, error) {
+	rows, err := h.store.Relationships(ctx, userID)
+	if err != nil {
+		return nil, storeErr("relationships", err)
+	}
+	var out []snowflake.ID
+	for _, r := range rows {
+		if r.Type == storage.RelationshipFriend {
+			out = append(out, r.OtherID)
+		}
+	}
+	return out, nil
+}
+
 // relationshipParties loads the caller's row (to render them to the other
 // side) and the other user's; people only (bots have no relationships).
 func (h *Homeserver) relationshipParties(ctx context.Context, p Principal, otherID snowflake.ID) (storage.User, storage.User, error) {

@@ -6,6 +6,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"hearth/discord"
 	"hearth/homeserver"
 	"hearth/snowflake"
 	"hearth/storage"
@@ -138,6 +139,53 @@ func (g *Gateway) presenceChanged(ctx context.Context, userID snowflake.ID) {
 		// For federation: peers with members in the guild, or its origin.
 		g.hs.Bus().Publish(storage.Event{LogID: gid, Type: homeserver.PresenceLocal, Payload: d, CreatedAt: time.Now()})
 	}
+	g.tellFriends(ctx, userID, now)
+}
+
+// tellFriends sends a user's presence, without a guild, to the sessions of
+// this server's users who are their friends, as Discord does: a friend's
+// presence shows on the friends page whether or not a guild is shared.
+// Friends of other homeservers learn it only through shared guilds.
+func (g *Gateway) tellFriends(ctx context.Context, userID snowflake.ID, p presence) {
+	friends, err := g.hs.FriendIDs(ctx, userID)
+	if err != nil || len(friends) == 0 {
+		return
+	}
+	d, _ := json.Marshal(map[string]any{
+		"user": map[string]any{"id": userID}, "status": p.Status,
+		"activities": p.Activities, "client_status": map[string]string{"web": p.Status},
+	})
+	g.mu.RLock()
+	var targets []*session
+	for _, f := range friends {
+		targets = append(targets, g.sessionsOf(g.byUser[f])...)
+	}
+	g.mu.RUnlock()
+	for _, s := range targets {
+		if !s.bot {
+			s.dispatch("PRESENCE_UPDATE", d)
+		}
+	}
+}
+
+// friendPresences lists the current presences of a user's friends, for
+// READY's presences.
+func (g *Gateway) friendPresences(rels []discord.Relationship) []any {
+	g.mu.RLock()
+	defer g.mu.RUnlock()
+	out := []any{}
+	for _, r := range rels {
+		if r.Type != storage.RelationshipFriend {
+			continue
+		}
+		if p, ok := g.presences[r.ID]; ok {
+			out = append(out, map[string]any{
+				"user": map[string]any{"id": r.ID}, "status": p.Status,
+				"activities": p.Activities, "client_status": map[string]string{"web": p.Status},
+			})
+		}
+	}
+	return out
 }
 
 // presenceEvent is a user's presence in a guild, as PRESENCE_UPDATE and

@@ -102,3 +102,60 @@ func TestPresence(t *testing.T) {
 		t.Fatal("PRESENCE_UPDATE sent without GUILD_PRESENCES")
 	}
 }
+
+// TestFriendPresence: friends who share no guild see each other's presence
+// (PRESENCE_UPDATE without guild_id, READY's presences), whatever the
+// intents; someone who is not a friend does not.
+func TestFriendPresence(t *testing.T) {
+	s := st.Start(t, st.Options{})
+	alice, bob, carol := s.Register(t, "alice", "correct horse"), s.Register(t, "bob", "correct horse"), s.Register(t, "carol", "correct horse")
+	aliceID := do(t, s, "GET", "/api/v10/users/@me", alice, nil)["id"].(string)
+	bobID := do(t, s, "GET", "/api/v10/users/@me", bob, nil)["id"].(string)
+	do(t, s, "PUT", "/api/v10/users/@me/relationships/"+aliceID, bob, map[string]any{})
+	do(t, s, "PUT", "/api/v10/users/@me/relationships/"+bobID, alice, map[string]any{})
+
+	watcher := dial(t, s, "")
+	identify(watcher, bob, 1)
+	stranger := dial(t, s, "")
+	identify(stranger, carol, presenceIntents)
+
+	phone := dial(t, s, "")
+	identify(phone, alice, 1)
+	p := watcher.until("PRESENCE_UPDATE")
+	var d struct {
+		User struct {
+			ID string `json:"id"`
+		} `json:"user"`
+		GuildID *string `json:"guild_id"`
+		Status  string  `json:"status"`
+	}
+	json.Unmarshal(p.D, &d)
+	if d.User.ID != aliceID || d.Status != "online" || d.GuildID != nil {
+		t.Fatalf("friend's presence: %s", p.D)
+	}
+
+	// A new session of Bob's finds it in READY.
+	late := dial(t, s, "")
+	ready := identify(late, bob, 1)
+	var r struct {
+		Presences []struct {
+			User struct {
+				ID string `json:"id"`
+			} `json:"user"`
+			Status string `json:"status"`
+		} `json:"presences"`
+	}
+	json.Unmarshal(ready.D, &r)
+	if len(r.Presences) != 1 || r.Presences[0].User.ID != aliceID || r.Presences[0].Status != "online" {
+		t.Fatalf("READY presences: %s", ready.D)
+	}
+
+	phone.ws.CloseNow()
+	if got := presenceOf(t, watcher); got != "offline" {
+		t.Fatalf("friend gone: %s", got)
+	}
+	// Carol, no friend and no shared guild, heard nothing of it.
+	if q, err := stranger.read(300 * time.Millisecond); err == nil && q.T == "PRESENCE_UPDATE" {
+		t.Fatalf("a stranger got %s", q.D)
+	}
+}

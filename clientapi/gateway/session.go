@@ -632,7 +632,7 @@ func (g *Gateway) ready(ctx context.Context, s *session, version int, guilds []s
 		"application":         map[string]any{"id": u.ID, "flags": appFlags},
 		"private_channels":    dms,
 		"relationships":       rels,
-		"presences":           []any{},
+		"presences":           g.friendPresences(rels),
 		"guild_join_requests": []any{},
 		"user_settings":       userSettings,
 		"read_state":          readStates,

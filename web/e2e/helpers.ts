@@ -121,6 +121,15 @@ export async function signIn(
   await expect(page.getByRole('navigation', { name: 'Servers' })).toBeVisible();
 }
 
+/** Adds a second account in the same browser through the Accounts menu, and waits for its guild list. */
+export async function addAccount(page: Page, server: ServerInfo, username: string): Promise<void> {
+  await page.getByRole('button', { name: 'Accounts' }).click();
+  await page.getByRole('menuitem', { name: 'Add an account' }).click();
+  await fillSignIn(page, server.host, username, PASSWORD);
+  await page.getByRole('button', { name: 'Log in', exact: true }).click();
+  await expect(page.getByRole('navigation', { name: 'Servers' })).toBeVisible();
+}
+
 /** Fills the sign-in form (Homeserver only when given). */
 export async function fillSignIn(page: Page, homeserver: string | undefined, username: string, password: string) {
   if (homeserver !== undefined) await page.getByRole('textbox', { name: 'Homeserver', exact: true }).fill(homeserver);

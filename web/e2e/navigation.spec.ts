@@ -1,6 +1,6 @@
 // Where a person is survives a reload, and one browser holds accounts on two
 // homeservers at once.
-import { expect, test, Api, messageLog, messageWith, openChannel, signIn, uniq } from './helpers';
+import { addAccount, expect, test, Api, messageLog, messageWith, openChannel, signIn, uniq } from './helpers';
 import { servers } from './servers';
 
 test('a deep link reloads to the same channel', async ({ page }) => {
@@ -45,12 +45,7 @@ test('one browser signed in to A and B switches between the accounts', async ({ 
   await signIn(page, A, { username: aliceName });
   await expect(guildLink(aliceGuild)).toBeVisible();
 
-  await page.getByRole('button', { name: 'Accounts' }).click();
-  await page.getByRole('menuitem', { name: 'Add an account' }).click();
-  await page.getByRole('textbox', { name: 'Homeserver', exact: true }).fill(B.host);
-  await page.getByRole('textbox', { name: 'Username', exact: true }).fill(bobName);
-  await page.getByRole('textbox', { name: 'Password', exact: true }).fill('correct horse battery staple');
-  await page.getByRole('button', { name: 'Log in', exact: true }).click();
+  await addAccount(page, B, bobName);
   await expect(guildLink(bobGuild)).toBeVisible();
   await expect(guildLink(aliceGuild)).toHaveCount(0);
 

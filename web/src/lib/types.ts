@@ -124,6 +124,55 @@ export interface Message {
   message_reference?: MessageReference;
   referenced_message?: Message | null;
   thread?: Channel;
+  /** Bots' messages (issue 14): components, the answering application, the interaction. */
+  components?: Component[];
+  application_id?: Snowflake;
+  webhook_id?: Snowflake;
+  interaction_metadata?: { id: Snowflake; type: number; user?: User; name?: string };
+}
+
+/** A message component (action row, button, select, text input), Discord's shape. */
+export interface Component {
+  type: number;
+  custom_id?: string;
+  style?: number;
+  label?: string;
+  emoji?: Emoji | null;
+  url?: string;
+  disabled?: boolean;
+  placeholder?: string;
+  min_values?: number;
+  max_values?: number;
+  options?: { label: string; value: string; description?: string; default?: boolean }[];
+  min_length?: number;
+  max_length?: number;
+  required?: boolean;
+  value?: string;
+  components?: Component[];
+}
+
+/** An application command option (issue 14). */
+export interface CommandOption {
+  type: number;
+  name: string;
+  description: string;
+  required?: boolean;
+  autocomplete?: boolean;
+  choices?: { name: string; value: string | number }[];
+  options?: CommandOption[];
+  min_value?: number;
+  max_value?: number;
+}
+
+/** An application command as the command index lists it. */
+export interface AppCommand {
+  id: Snowflake;
+  application_id: Snowflake;
+  type: number;
+  name: string;
+  description: string;
+  options?: CommandOption[];
+  guild_id?: Snowflake;
 }
 
 export interface WellKnown {

@@ -17,6 +17,8 @@ class UI {
   /** A lazy chunk failed twice: offer a reload. */
   chunkFailed = $state(false);
   memberListOpen = $state(true);
+  /** The user whose profile popout is open (issue 16), in a guild's context or not. */
+  profile = $state<{ user: string; guild?: string } | null>(null);
   toast = $state('');
   private toastTimer: ReturnType<typeof setTimeout> | null = null;
 

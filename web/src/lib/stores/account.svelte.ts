@@ -22,6 +22,7 @@ import {
   type ChatMessage,
   type Window,
 } from './window';
+import { Living } from './living.svelte';
 
 export interface StoredAccount {
   origin: string;
@@ -99,9 +100,12 @@ export class Account {
   private lastTypingSent = new Map<string, number>();
   private nonceSeq = 0;
   private onExpired: (a: Account) => void;
+  /** Read states, relationships and notification settings (issue 16). */
+  readonly living: Living;
 
   constructor(stored: StoredAccount, onExpired: (a: Account) => void) {
     this.stored = stored;
+    this.living = new Living(this);
     this.onExpired = onExpired;
     this.api = new Api(stored.clientApi, stored.token);
     this.api.onUnauthorized = () => this.onExpired(this);
@@ -141,6 +145,7 @@ export class Account {
   stop() {
     this.gateway.close();
     for (const t of this.typingTimers.values()) clearTimeout(t);
+    this.living.stop();
   }
 
   presencePayload() {
@@ -162,6 +167,7 @@ export class Account {
     for (const { t, d } of batch) {
       try {
         this.applyOne(t, d);
+        this.living.handle(t, d);
       } catch (e) {
         console.error('dispatch', t, e);
       }

@@ -80,4 +80,18 @@ describe('message rows', () => {
     const rows = b.build([m0, m1], false);
     expect(rows.at(-1)).toMatchObject({ m: m1, grouped: false });
   });
+
+  test('the "new" divider goes before the first later message of someone else, and starts a group', () => {
+    const a1 = msg('a', 0);
+    const a2 = msg('a', 1);
+    const mine = msg('me', 2);
+    const a3 = msg('a', 3);
+    const a4 = msg('a', 4);
+    const b = new RowBuilder();
+    const first = b.build([a1, a2, mine, a3, a4], false, a1.id, 'me');
+    expect(shape(first)).toEqual(['top', 'day', a1.id, 'new', a2.id, mine.id, a3.id, a4.id + '+']);
+    const again = b.build([a1, a2, mine, a3, a4], false, a1.id, 'me');
+    expect(again[3]).toBe(first[3]); // the divider's row object is kept
+    expect(shape(b.build([a1, a2, mine, a3, a4], false, a4.id, 'me'))).not.toContain('new');
+  });
 });

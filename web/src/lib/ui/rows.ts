@@ -7,11 +7,13 @@
 // formatted times) on each incoming message.
 
 import type { ChatMessage } from '../stores/window';
+import { cmpId } from '../snowflake';
 import { dayKey, fmtDay } from '../time';
 
 export type Row =
   | { kind: 'top'; key: string; atStart: boolean }
   | { kind: 'day'; key: string; text: string }
+  | { kind: 'new'; key: string }
   | { kind: 'msg'; key: string; m: ChatMessage; grouped: boolean };
 
 /** Messages from one author closer than this are grouped under one header. */
@@ -56,7 +58,11 @@ export class RowBuilder {
     return w;
   }
 
-  build(msgs: readonly ChatMessage[], atStart: boolean): Row[] {
+  /**
+   * With `divider` (the last message read), a "new" row goes before the
+   * first later message that is not `me`'s own nor still being sent.
+   */
+  build(msgs: readonly ChatMessage[], atStart: boolean, divider?: string, me?: string): Row[] {
     const old = this.prev;
     const next = new Map<string, Row>();
     const out: Row[] = [];
@@ -75,6 +81,11 @@ export class RowBuilder {
         const text = this.dayText.get(w.day)!;
         const r = old.get(key);
         keep(r && r.kind === 'day' && r.text === text ? r : { kind: 'day', key, text });
+      }
+      if (divider !== undefined && !m.state && m.author.id !== me && cmpId(m.id, divider) > 0) {
+        keep(old.get('__new') ?? { kind: 'new', key: '__new' });
+        divider = undefined;
+        prev = null; // the divider starts a new group
       }
       const grouped = continues(prev, pw, m, w);
       const r = old.get(m.key);
