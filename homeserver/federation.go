@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hearth/homeserver/wire"
 	"io"
 	"strconv"
 	"time"
@@ -14,6 +13,7 @@ import (
 
 	"hearth/discord"
 	"hearth/homeserver/globalid"
+	"hearth/homeserver/wire"
 	"hearth/snowflake"
 	"hearth/storage"
 )
@@ -159,9 +159,6 @@ func FromWire(server string, w WireError) error {
 	return fmt.Errorf("%s answered %s %q: %w", server, w.Code, w.Message, ErrUnavailable)
 }
 
-// userKeys are the keys under which payloads hold user objects.
-var userKeys = map[string]bool{"user": true, "author": true, "mentions": true, "inviter": true, "recipients": true, "users": true}
-
 // localize renders a decoded global payload in this server's IDs, making
 // local rows for the users of other homeservers it names first.
 func (h *Homeserver) localize(ctx context.Context, tx storage.Tx, l *globalid.Localizer, v any) ([]byte, error) {
@@ -183,7 +180,7 @@ func (h *Homeserver) ensureUsers(ctx context.Context, tx storage.Tx, l *globalid
 			}
 		}
 	case map[string]any:
-		if userKeys[key] {
+		if globalid.UserKey(key) {
 			if err := h.ensureUser(ctx, tx, l, x); err != nil {
 				return err
 			}
