@@ -13,6 +13,7 @@ import (
 
 	"hearth/discord"
 	"hearth/homeserver/globalid"
+	"hearth/homeserver/origin"
 	"hearth/homeserver/wire"
 	"hearth/snowflake"
 	"hearth/storage"
@@ -70,7 +71,7 @@ func (h *Homeserver) SetRemote(r Remote) { h.remote = r }
 // server's users changes presence in a guild (it has told its own sessions
 // already); federation carries it as PRESENCE_UPDATE. A PRESENCE_UPDATE on
 // the bus is one that came from another server, for the gateway to tell.
-const PresenceLocal = "HEARTH_PRESENCE"
+const PresenceLocal = origin.PresenceLocal
 
 // ErrForbidden: a peer asked for something it may not have: an act for a
 // user of another server, a guild it has no members in, an event for a

@@ -16,6 +16,7 @@ var federationHalf = []string{
 	"hearth/homeserver/wire",
 	"hearth/homeserver/remotefiles",
 	"hearth/homeserver/replica",
+	"hearth/homeserver/origin",
 }
 
 // outward are the packages the federation half may not reach, directly or

@@ -72,17 +72,11 @@ func (h *Homeserver) replicaByLog(ctx context.Context, logID snowflake.ID) (repl
 
 // globalOf names one of this server's snowflakes for a peer.
 func (h *Homeserver) globalOf(ctx context.Context, id snowflake.ID) (string, error) {
-	if id == 0 {
-		return "", nil
-	}
-	m, err := h.store.FederatedOrigins(ctx, []snowflake.ID{id})
+	g, err := h.originServer().GlobalOf(ctx, id)
 	if err != nil {
 		return "", storeErr("global id", err)
 	}
-	if g, ok := m[id]; ok {
-		return g.OriginID + "@" + g.Origin, nil
-	}
-	return globalid.Format(id, h.cfg.ServerName), nil
+	return g, nil
 }
 
 // forward asks a replica guild's origin to act for p, then waits until

@@ -339,11 +339,11 @@ func StoreHistory(ctx context.Context, tx storage.Tx, env Env, l *globalid.Local
 			}
 			authors[m.Author.ID] = true
 		}
-		if err := CheckWebhookAuthor(ctx, tx, t.Origin, m); err != nil {
+		if err := checkWebhookAuthor(ctx, tx, t.Origin, m); err != nil {
 			return 0, fmt.Errorf("%w: message %s: %w", ErrRefusedHistory, page[i].Global, err)
 		}
-		sm := MessageFrom(m, t.GuildID(), env.Now())
-		sm.Attachments = RemoteAttachments(m, t.Origin)
+		sm := messageFrom(m, t.GuildID(), env.Now())
+		sm.Attachments = remoteAttachments(m, t.Origin)
 		out = append(out, sm)
 	}
 	if len(page) < limit {

@@ -33,17 +33,17 @@ func (ap *applier) applyMessage(ctx context.Context, typ string, d []byte) error
 			ap.l.Unneeded(m.ID)
 			return errNotHeld
 		}
-		if err := CheckWebhookAuthor(ctx, ap.tx, ap.g.Origin, m); err != nil {
+		if err := checkWebhookAuthor(ctx, ap.tx, ap.g.Origin, m); err != nil {
 			return err
 		}
 		if err := ap.inNameOf(ctx, messageActor(m), didPost, 0); err != nil {
 			return err
 		}
-		sm := MessageFrom(m, ap.g.GuildID(), ap.env.Now())
+		sm := messageFrom(m, ap.g.GuildID(), ap.env.Now())
 		if len(m.Attachments) > 0 {
 			// The files stay at the origin until someone here asks for
 			// them; clients are given this server's links.
-			sm.Attachments = RemoteAttachments(m, ap.g.Origin)
+			sm.Attachments = remoteAttachments(m, ap.g.Origin)
 			m.Attachments = m.Attachments[:0]
 			for _, a := range sm.Attachments {
 				m.Attachments = append(m.Attachments, ap.env.RenderAttachment(a))
@@ -67,7 +67,7 @@ func (ap *applier) applyMessage(ctx context.Context, typ string, d []byte) error
 		if err != nil || !ok {
 			return err
 		}
-		next := MessageFrom(m, ap.g.GuildID(), ap.env.Now())
+		next := messageFrom(m, ap.g.GuildID(), ap.env.Now())
 		if old.Content != next.Content || string(old.Embeds) != string(next.Embeds) {
 			// Only the author changes content or embeds (EditMessage).
 			if err := ap.inNameOf(ctx, old.AuthorID, didEdit, m.ID); err != nil {
@@ -157,11 +157,11 @@ func (ap *applier) applyMessage(ctx context.Context, typ string, d []byte) error
 	return err
 }
 
-// CheckWebhookAuthor accepts a webhook's message only as one of the origin's
+// checkWebhookAuthor accepts a webhook's message only as one of the origin's
 // own webhooks: the author is the webhook (same ID) and a user of the
 // origin, so that no peer posts as a webhook or a person of this server
 // or of a third one. Live events and history pages both ask it.
-func CheckWebhookAuthor(ctx context.Context, r storage.Reader, origin string, m discord.Message) error {
+func checkWebhookAuthor(ctx context.Context, r storage.Reader, origin string, m discord.Message) error {
 	if m.WebhookID == nil {
 		return nil
 	}
@@ -187,10 +187,10 @@ func reactionKey(e discord.ReactionEmoji) string {
 	return e.Name
 }
 
-// RemoteAttachments are the attachments of an origin's message, without
+// remoteAttachments are the attachments of an origin's message, without
 // their bytes: where the origin serves each, when its link is on the
 // origin itself.
-func RemoteAttachments(m discord.Message, origin string) []storage.Attachment {
+func remoteAttachments(m discord.Message, origin string) []storage.Attachment {
 	out := make([]storage.Attachment, 0, len(m.Attachments))
 	for _, a := range m.Attachments {
 		sa := storage.Attachment{ID: a.ID, MessageID: m.ID, ChannelID: m.ChannelID, Filename: media.SanitiseFilename(a.Filename),
@@ -209,9 +209,9 @@ func RemoteAttachments(m discord.Message, origin string) []storage.Attachment {
 	return out
 }
 
-// MessageFrom is an origin's message (with local IDs) as the replica
+// messageFrom is an origin's message (with local IDs) as the replica
 // stores it; now is when a pinned one counts as pinned here.
-func MessageFrom(m discord.Message, guildID snowflake.ID, now time.Time) storage.Message {
+func messageFrom(m discord.Message, guildID snowflake.ID, now time.Time) storage.Message {
 	out := storage.Message{
 		ID: m.ID, ChannelID: m.ChannelID, GuildID: guildID, AuthorID: m.Author.ID, Type: m.Type,
 		Content: m.Content, TTS: m.TTS, MentionEveryone: m.MentionEveryone, MentionRoles: m.MentionRoles,
