@@ -352,7 +352,9 @@ func peerFault(err error) error {
 
 // replicaEnv lends package replica what it needs of the domain for one
 // transaction: its events (the log), clock, localizer, attachment links,
-// edit history and member bound.
+// edit history and member bound. events is nil in a transaction of
+// store.Update rather than update (a member page, a history page): those
+// operations append to no log.
 type replicaEnv struct {
 	h *Homeserver
 	*events
