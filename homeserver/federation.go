@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hearth/homeserver/wire"
 	"io"
 	"strconv"
 	"time"
@@ -14,6 +13,8 @@ import (
 
 	"hearth/discord"
 	"hearth/homeserver/globalid"
+	"hearth/homeserver/origin"
+	"hearth/homeserver/wire"
 	"hearth/snowflake"
 	"hearth/storage"
 )
@@ -70,7 +71,7 @@ func (h *Homeserver) SetRemote(r Remote) { h.remote = r }
 // server's users changes presence in a guild (it has told its own sessions
 // already); federation carries it as PRESENCE_UPDATE. A PRESENCE_UPDATE on
 // the bus is one that came from another server, for the gateway to tell.
-const PresenceLocal = "HEARTH_PRESENCE"
+const PresenceLocal = origin.PresenceLocal
 
 // ErrForbidden: a peer asked for something it may not have: an act for a
 // user of another server, a guild it has no members in, an event for a
@@ -159,9 +160,6 @@ func FromWire(server string, w WireError) error {
 	return fmt.Errorf("%s answered %s %q: %w", server, w.Code, w.Message, ErrUnavailable)
 }
 
-// userKeys are the keys under which payloads hold user objects.
-var userKeys = map[string]bool{"user": true, "author": true, "mentions": true, "inviter": true, "recipients": true, "users": true}
-
 // localize renders a decoded global payload in this server's IDs, making
 // local rows for the users of other homeservers it names first.
 func (h *Homeserver) localize(ctx context.Context, tx storage.Tx, l *globalid.Localizer, v any) ([]byte, error) {
@@ -183,7 +181,7 @@ func (h *Homeserver) ensureUsers(ctx context.Context, tx storage.Tx, l *globalid
 			}
 		}
 	case map[string]any:
-		if userKeys[key] {
+		if globalid.UserKey(key) {
 			if err := h.ensureUser(ctx, tx, l, x); err != nil {
 				return err
 			}

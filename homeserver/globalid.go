@@ -27,12 +27,6 @@ func (h *Homeserver) globalize(ctx context.Context, r storage.Reader, payload []
 	return out[0], nil
 }
 
-// globalizeMany globalizes several payloads with one lookup of the IDs
-// they name.
-func (h *Homeserver) globalizeMany(ctx context.Context, r storage.Reader, payloads [][]byte) ([][]byte, error) {
-	return globalid.Globalize(ctx, r, h.cfg.ServerName, payloads...)
-}
-
 // keyedMutex hands out one mutex per key, kept for the life of the
 // process (one per replica guild: few, and small).
 type keyedMutex struct {

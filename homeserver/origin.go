@@ -5,13 +5,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hearth/homeserver/wire"
 	"strconv"
 	"strings"
 
 	"hearth/discord"
 	"hearth/homeserver/globalid"
+	"hearth/homeserver/origin"
 	"hearth/homeserver/permission"
+	"hearth/homeserver/wire"
 	"hearth/snowflake"
 	"hearth/storage"
 )
@@ -22,7 +23,27 @@ import (
 
 // SnapshotMembers is how many members a join's snapshot carries; the
 // replica fetches the rest page by page.
-const SnapshotMembers = 1000
+const SnapshotMembers = origin.SnapshotMembers
+
+// originServer is this homeserver as package origin serves its logs to
+// peers, with what the domain lends it. Made per call: tests rename the
+// server after New.
+func (h *Homeserver) originServer() origin.Server {
+	return origin.Server{Name: h.cfg.ServerName, Store: h.store, Hot: h.hot, Domain: originDomain{h}}
+}
+
+// originDomain lends package origin the domain's permissions and shapes.
+type originDomain struct{ h *Homeserver }
+
+// ChannelPermissions are a user's permissions in a channel.
+func (d originDomain) ChannelPermissions(ctx context.Context, userID, channelID snowflake.ID) permission.Set {
+	return d.h.ChannelPermissions(ctx, userID, channelID)
+}
+
+// Member is a member in Discord's shape.
+func (d originDomain) Member(m storage.Member, u storage.User) discord.Member {
+	return discordMember(m, u)
+}
 
 // FederatedJoin adds a user of peer to a guild of this server through an
 // invite, and answers with the state the peer's replica starts from. From
@@ -44,57 +65,13 @@ func (h *Homeserver) FederatedJoin(ctx context.Context, peer string, req wire.Jo
 	guildID := inv.Guild.ID
 	var snap wire.Snapshot
 	err = h.store.Update(ctx, func(tx storage.Tx) error {
-		// One transaction, so that the state and the position it is at
-		// agree.
-		head, err := tx.LogHead(ctx, guildID)
-		if err != nil {
-			return err
+		state := func(r storage.Reader) (any, error) {
+			st, err := h.guildState(ctx, r, p, guildID)
+			st.Members = nil
+			return st, err
 		}
-		if _, err := tx.DeliveryCursor(ctx, peer, guildID); errors.Is(err, storage.ErrNotFound) {
-			if err := tx.SetDeliveryCursor(ctx, storage.Cursor{Peer: peer, LogID: guildID, Seq: head}); err != nil {
-				return err
-			}
-		} else if err != nil {
-			return err
-		}
-		st, err := h.guildState(ctx, tx, p, guildID)
-		if err != nil {
-			return err
-		}
-		st.Members = nil
-		ms, err := tx.Members(ctx, guildID, 0, SnapshotMembers)
-		if err != nil {
-			return err
-		}
-		members := make([]discord.Member, 0, len(ms)+1)
-		joiner := false
-		for _, m := range ms {
-			if u, err := tx.UserByID(ctx, m.UserID); err == nil {
-				members = append(members, discordMember(m, u))
-				joiner = joiner || m.UserID == p.User.ID
-			}
-		}
-		if !joiner {
-			// Past the first page in a big guild: the replica needs the
-			// joining member itself.
-			m, err := tx.Member(ctx, guildID, p.User.ID)
-			if err != nil {
-				return err
-			}
-			u, err := tx.UserByID(ctx, p.User.ID)
-			if err != nil {
-				return err
-			}
-			members = append(members, discordMember(m, u))
-		}
-		snap.Seq = head
-		if snap.Guild, err = h.globalJSON(ctx, tx, st); err != nil {
-			return err
-		}
-		if snap.Members, err = h.globalJSON(ctx, tx, members); err != nil {
-			return err
-		}
-		snap.Invite, err = h.globalJSON(ctx, tx, inv)
+		var err error
+		snap, err = h.originServer().Snapshot(ctx, tx, peer, guildID, p.User.ID, state, inv)
 		return err
 	})
 	if err != nil {
@@ -106,11 +83,7 @@ func (h *Homeserver) FederatedJoin(ctx context.Context, peer string, req wire.Jo
 
 // globalJSON encodes v and globalizes its IDs.
 func (h *Homeserver) globalJSON(ctx context.Context, r storage.Reader, v any) (json.RawMessage, error) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return nil, err
-	}
-	return h.globalize(ctx, r, b)
+	return h.originServer().JSON(ctx, r, v)
 }
 
 // originGuild localizes a guild named by a peer: it must be one of this
@@ -149,32 +122,8 @@ func (h *Homeserver) originLog(ctx context.Context, gid string) (snowflake.ID, e
 	return c.ID, nil
 }
 
-// peerAudience lists the peer's users who receive a log: its members in a
-// guild, its recipients in a DM channel (dm true).
-func (h *Homeserver) peerAudience(ctx context.Context, r storage.Reader, logID snowflake.ID, peer string) (users []snowflake.ID, dm bool, err error) {
-	if _, err := h.hot.GuildByID(ctx, logID); err == nil {
-		users, err := r.OriginMembers(ctx, logID, peer)
-		return users, false, err
-	} else if !errors.Is(err, storage.ErrNotFound) {
-		return nil, false, err
-	}
-	c, err := r.ChannelByID(ctx, logID)
-	if errors.Is(err, storage.ErrNotFound) {
-		return nil, true, nil
-	}
-	if err != nil {
-		return nil, true, err
-	}
-	for _, id := range c.Recipients {
-		if u, err := r.UserByID(ctx, id); err == nil && u.Origin == peer {
-			users = append(users, id)
-		}
-	}
-	return users, true, nil
-}
-
 // MaxEventBatch bounds the events of one transaction or backfill page.
-const MaxEventBatch = 500
+const MaxEventBatch = origin.MaxEventBatch
 
 // PeerEvents reads a guild's log after a position as peer may see it: the
 // events about channels none of the peer's members may view are left out
@@ -211,88 +160,8 @@ func (h *Homeserver) PeerBatch(ctx context.Context, peer string, guildID snowfla
 }
 
 func (h *Homeserver) peerBatch(ctx context.Context, peer string, guildID snowflake.ID, after int64, limit int) (wire.EventBatch, error) {
-	if limit <= 0 || limit > MaxEventBatch {
-		limit = MaxEventBatch
-	}
-	members, dm, err := h.peerAudience(ctx, h.store, guildID, peer)
-	if err != nil {
-		return wire.EventBatch{}, storeErr("peer events", err)
-	}
-	cursorKept := true
-	if _, err := h.store.DeliveryCursor(ctx, peer, guildID); errors.Is(err, storage.ErrNotFound) {
-		cursorKept = false
-	}
-	if len(members) == 0 && !cursorKept {
-		return wire.EventBatch{}, fmt.Errorf("%s has no members in guild %d: %w", peer, guildID, ErrForbidden)
-	}
-	evs, err := h.store.Events(ctx, guildID, after, limit)
-	if err != nil {
-		return wire.EventBatch{}, storeErr("peer events", err)
-	}
-	// A log named to a peer names an object of this server's.
-	out := wire.EventBatch{Guild: globalid.Format(guildID, h.cfg.ServerName), From: after, To: after, Events: []wire.RemoteEvent{}}
-	var payloads [][]byte
-	for _, ev := range evs {
-		out.To = ev.Seq
-		if !dm && !h.peerMay(ctx, members, ev) {
-			if ev.Type == "CHANNEL_UPDATE" {
-				// The update hid the channel from every member of the
-				// peer: for the peer it is gone, and it learns no more.
-				var c struct {
-					ID      snowflake.ID `json:"id"`
-					GuildID snowflake.ID `json:"guild_id"`
-					Type    int          `json:"type"`
-				}
-				_ = json.Unmarshal(ev.Payload, &c)
-				ev.Type = "CHANNEL_DELETE"
-				ev.Payload, _ = json.Marshal(c)
-			} else {
-				continue
-			}
-		}
-		out.Events = append(out.Events, wire.RemoteEvent{Seq: ev.Seq, Type: ev.Type, Act: ev.Act})
-		payloads = append(payloads, ev.Payload)
-	}
-	global, err := h.globalizeMany(ctx, h.store, payloads)
-	if err != nil {
-		return wire.EventBatch{}, fmt.Errorf("peer events: %w", err)
-	}
-	for i := range out.Events {
-		out.Events[i].D = global[i]
-	}
-	return out, nil
-}
-
-// peerMay reports whether a peer whose members are members may see an
-// event: invites stay home; channel events need one member who may view
-// the channel.
-func (h *Homeserver) peerMay(ctx context.Context, members []snowflake.ID, ev storage.Event) bool {
-	if strings.HasPrefix(ev.Type, "INVITE_") {
-		return false
-	}
-	var m struct {
-		ID        snowflake.ID `json:"id"`
-		ChannelID snowflake.ID `json:"channel_id"`
-	}
-	_ = json.Unmarshal(ev.Payload, &m)
-	var channel snowflake.ID
-	switch {
-	case ev.Type == "CHANNEL_DELETE" || ev.Type == "THREAD_DELETE":
-		return true // a peer that never saw it ignores it
-	case ev.Type == "CHANNEL_CREATE" || ev.Type == "CHANNEL_UPDATE" || strings.HasPrefix(ev.Type, "THREAD_"):
-		channel = m.ID
-	default:
-		channel = m.ChannelID
-	}
-	if channel == 0 {
-		return true
-	}
-	for _, u := range members {
-		if h.ChannelPermissions(ctx, u, channel).Has(permission.ViewChannel) {
-			return true
-		}
-	}
-	return false
+	b, err := h.originServer().Batch(ctx, peer, guildID, after, limit)
+	return b, domainErr("peer events", err)
 }
 
 // DeliveryCursors lists where each peer is in each log it receives.
@@ -310,7 +179,7 @@ func (h *Homeserver) DeliveryCursors(ctx context.Context) ([]storage.Cursor, err
 func (h *Homeserver) Delivered(ctx context.Context, peer string, guildID snowflake.ID, seq int64) (bool, error) {
 	keep := true
 	err := h.store.Update(ctx, func(tx storage.Tx) error {
-		ms, _, err := h.peerAudience(ctx, tx, guildID, peer)
+		ms, _, err := h.originServer().Audience(ctx, tx, guildID, peer)
 		if err != nil {
 			return err
 		}
@@ -386,7 +255,7 @@ func (h *Homeserver) localMentions(ctx context.Context, content string) string {
 }
 
 // MemberPageSize is how many members one page of PeerMembers holds.
-const MemberPageSize = 1000
+const MemberPageSize = origin.MemberPageSize
 
 // PeerMembers pages a guild's members for a peer with members in it. The
 // cursor is opaque to the peer: this server's ID of the last member sent.
@@ -395,39 +264,11 @@ func (h *Homeserver) PeerMembers(ctx context.Context, peer, gid, after string) (
 	if err != nil {
 		return wire.MemberPage{}, err
 	}
-	mine, err := h.store.OriginMembers(ctx, g.ID, peer)
-	if err != nil {
-		return wire.MemberPage{}, storeErr("peer members", err)
+	page, err := h.originServer().Members(ctx, peer, g.ID, after)
+	if errors.Is(err, origin.ErrCursor) {
+		return wire.MemberPage{}, Invalid("after", "BASE_TYPE_INVALID", "Not a cursor of this server.")
 	}
-	if len(mine) == 0 {
-		return wire.MemberPage{}, fmt.Errorf("%s has no members in guild %d: %w", peer, g.ID, ErrForbidden)
-	}
-	var from snowflake.ID
-	if after != "" {
-		n, err := strconv.ParseUint(after, 10, 64)
-		if err != nil {
-			return wire.MemberPage{}, Invalid("after", "BASE_TYPE_INVALID", "Not a cursor of this server.")
-		}
-		from = snowflake.ID(n)
-	}
-	ms, err := h.store.Members(ctx, g.ID, from, MemberPageSize)
-	if err != nil {
-		return wire.MemberPage{}, storeErr("peer members", err)
-	}
-	out := make([]discord.Member, 0, len(ms))
-	for _, m := range ms {
-		if u, err := h.hot.UserByID(ctx, m.UserID); err == nil {
-			out = append(out, discordMember(m, u))
-		}
-	}
-	page := wire.MemberPage{}
-	if page.Members, err = h.globalJSON(ctx, h.store, out); err != nil {
-		return wire.MemberPage{}, storeErr("peer members", err)
-	}
-	if len(ms) == MemberPageSize {
-		page.Next = ms[len(ms)-1].UserID.String()
-	}
-	return page, nil
+	return page, domainErr("peer members", err)
 }
 
 // PeerEphemeral prepares an ephemeral event for a peer: typing and
@@ -436,49 +277,7 @@ func (h *Homeserver) PeerMembers(ctx context.Context, peer, gid, after string) (
 // this server's users in a replica guild for that guild's origin. False
 // when the peer is not to have it.
 func (h *Homeserver) PeerEphemeral(ctx context.Context, peer string, ev storage.Event) (wire.EphemeralEvent, bool) {
-	typ := ev.Type
-	if typ == PresenceLocal {
-		typ = "PRESENCE_UPDATE"
-	}
-	if typ != "TYPING_START" && typ != "PRESENCE_UPDATE" {
-		return wire.EphemeralEvent{}, false
-	}
-	g, err := h.hot.GuildByID(ctx, ev.LogID)
-	if err != nil {
-		return wire.EphemeralEvent{}, false
-	}
-	var about struct {
-		UserID snowflake.ID `json:"user_id"`
-		User   struct {
-			ID snowflake.ID `json:"id"`
-		} `json:"user"`
-	}
-	_ = json.Unmarshal(ev.Payload, &about)
-	userID := max(about.UserID, about.User.ID)
-	u, err := h.hot.UserByID(ctx, userID)
-	if err != nil || u.Origin == peer {
-		return wire.EphemeralEvent{}, false
-	}
-	if g.Origin != "" {
-		// A replica: only our own users' presence goes, to the origin.
-		if g.Origin != peer || typ != "PRESENCE_UPDATE" || u.Origin != "" {
-			return wire.EphemeralEvent{}, false
-		}
-	} else {
-		members, err := h.store.OriginMembers(ctx, g.ID, peer)
-		if err != nil || len(members) == 0 || (typ == "TYPING_START" && !h.peerMay(ctx, members, ev)) {
-			return wire.EphemeralEvent{}, false
-		}
-	}
-	d, err := h.globalize(ctx, h.store, ev.Payload)
-	if err != nil {
-		return wire.EphemeralEvent{}, false
-	}
-	guild, err := h.globalOf(ctx, g.ID)
-	if err != nil {
-		return wire.EphemeralEvent{}, false
-	}
-	return wire.EphemeralEvent{Guild: guild, Type: typ, D: d}, true
+	return h.originServer().Ephemeral(ctx, peer, ev)
 }
 
 // ReplicaOrigin names the origin of a replica guild; false for this
@@ -506,19 +305,9 @@ func (h *Homeserver) PeerHistory(ctx context.Context, peer, channel, before stri
 	if logID == 0 {
 		logID = c.ID
 	}
-	users, _, err := h.peerAudience(ctx, h.store, logID, peer)
+	reader, err := h.originServer().HistoryReader(ctx, peer, logID, channelID)
 	if err != nil {
-		return nil, storeErr("peer history", err)
-	}
-	var reader snowflake.ID
-	for _, u := range users {
-		if perms := h.ChannelPermissions(ctx, u, channelID); perms.Has(permission.ViewChannel | permission.ReadMessageHistory) {
-			reader = u
-			break
-		}
-	}
-	if reader == 0 {
-		return nil, fmt.Errorf("%s has nobody who may read channel %d: %w", peer, channelID, ErrForbidden)
+		return nil, domainErr("peer history", err)
 	}
 	// before is a snowflake of this server's, not an object: the peer
 	// asks for what is older than a point in the channel.

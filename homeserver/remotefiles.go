@@ -4,11 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+
 	"hearth/homeserver/remotefiles"
 	"hearth/homeserver/wire"
-	"slices"
-
-	"hearth/discord"
 	"hearth/snowflake"
 	"hearth/storage"
 )
@@ -77,49 +75,6 @@ func (h *Homeserver) remoteEmoji(ctx context.Context, e storage.Emoji) (storage.
 	}
 	e.Hash = hash
 	return e, nil
-}
-
-// syncEmojis makes a replica's custom emoji the origin's list (a
-// snapshot's, or GUILD_EMOJIS_UPDATE's); images are fetched when asked for.
-func syncEmojis(ctx context.Context, tx storage.Tx, guildID snowflake.ID, list []discord.Emoji) error {
-	have, err := tx.GuildEmojis(ctx, guildID)
-	if err != nil {
-		return err
-	}
-	for _, old := range have {
-		if !slices.ContainsFunc(list, func(e discord.Emoji) bool { return e.ID == old.ID }) {
-			if err := ignoreMissing(tx.DeleteEmoji(ctx, storage.InGuild(guildID), old.ID)); err != nil {
-				return err
-			}
-		}
-	}
-	for _, e := range list {
-		i := slices.IndexFunc(have, func(o storage.Emoji) bool { return o.ID == e.ID })
-		if i >= 0 {
-			if have[i].Name != e.Name {
-				have[i].Name = e.Name
-				if err := tx.UpdateEmoji(ctx, storage.InGuild(guildID), have[i]); err != nil {
-					return err
-				}
-			}
-			continue
-		}
-		if _, err := tx.Emoji(ctx, e.ID); err == nil {
-			// Another guild's emoji under this ID: refused, not changed.
-			return fmt.Errorf("emoji %d belongs to another guild: %w", e.ID, ErrForbidden)
-		} else if !errors.Is(err, storage.ErrNotFound) {
-			return err
-		}
-		var creator snowflake.ID
-		if e.User != nil {
-			creator = e.User.ID
-		}
-		if err := tx.CreateEmoji(ctx, storage.Emoji{ID: e.ID, GuildID: guildID, UserID: creator, Name: e.Name,
-			Animated: e.Animated, Available: e.Available, CreatedAt: e.ID.Time()}); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // borrowUploads fetches from peer the files its user is sending in one of

@@ -1,6 +1,9 @@
 package homeserver
 
-import "hearth/storage"
+import (
+	"hearth/homeserver/replica"
+	"hearth/storage"
+)
 
 // scope is what the replica's writes may reach: its guild, or for a DM
 // replica its one channel. Every storage write the applier makes passes
@@ -14,3 +17,6 @@ func (rl replicaLog) scope() storage.Scope {
 	}
 	return storage.InDM(rl.ID)
 }
+
+// target is the replica as package replica names it.
+func (rl replicaLog) target() replica.Target { return replica.Target(rl) }

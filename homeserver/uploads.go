@@ -6,11 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"path"
-	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"hearth/homeserver/media"
 	"hearth/storage/blobs"
@@ -62,33 +58,9 @@ func (h *Homeserver) StoreUpload(r io.Reader, filename string) (Upload, error) {
 	return u, nil
 }
 
-// SanitiseFilename keeps a file's base name only, without control
-// characters or characters that mean something in paths or headers, at
-// most 255 bytes; an empty result is "file".
-func SanitiseFilename(name string) string {
-	name = strings.ReplaceAll(name, "\\", "/")
-	name = path.Base("/" + name)
-	var b strings.Builder
-	for _, r := range name {
-		switch {
-		case r == utf8.RuneError, unicode.IsControl(r), strings.ContainsRune(`/\:*?"<>|;%`, r):
-			b.WriteRune('_')
-		case unicode.IsSpace(r):
-			b.WriteRune('_')
-		default:
-			b.WriteRune(r)
-		}
-	}
-	out := strings.Trim(b.String(), ". _")
-	for len(out) > 255 {
-		_, size := utf8.DecodeLastRuneInString(out)
-		out = out[:len(out)-size]
-	}
-	if out == "" {
-		return "file"
-	}
-	return out
-}
+// SanitiseFilename keeps a file's base name only, safe in paths and
+// headers (media.SanitiseFilename, which replicas use too).
+func SanitiseFilename(name string) string { return media.SanitiseFilename(name) }
 
 // FileGrace is how long a stored file is kept before a sweep may remove it
 // for want of a reference: longer than any upload takes between its

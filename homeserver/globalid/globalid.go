@@ -115,6 +115,16 @@ func IDKey(k string) bool {
 		strings.HasSuffix(k, "_id") || strings.HasSuffix(k, "_ids")
 }
 
+// UserKey reports whether a JSON key holds user objects (or lists of
+// them) in Discord's payloads: the objects whose "id" is a user's.
+func UserKey(k string) bool {
+	switch k {
+	case "user", "author", "mentions", "inviter", "recipients", "users":
+		return true
+	}
+	return false
+}
+
 var (
 	localMention  = regexp.MustCompile(`<(@!?|@&|#)(\d{1,20})>`)
 	globalMention = regexp.MustCompile(`<(@!?|@&|#)(\d{1,20}@[A-Za-z0-9.:\-\[\]]{1,255})>`)
