@@ -164,7 +164,7 @@ func (a *Admin) ResetPassword(ctx context.Context, username, pw string) error {
 		if ended, err = tx.DeleteUserSessions(ctx, u.ID, 0); err != nil {
 			return err
 		}
-		return tx.DeleteLinkCodes(ctx, u.ID)
+		return passwordChanged(ctx, tx, u.ID)
 	})
 	if err != nil {
 		return storeErr("reset password", err)
