@@ -34,9 +34,6 @@ const deletedPrefix = "deleted_user_"
 // must be transferred or deleted first.
 var ErrOwnsGuilds = errors.New("the account owns guilds: transfer or delete them first")
 
-// noticeTimeout bounds telling one server of a deletion.
-const noticeTimeout = 10 * time.Second
-
 // anonymised is u as a deleted account shows it: no name, picture,
 // banner, bio, pronouns, badges or password; a fresh deleted_user_ name
 // frees the old one.
@@ -86,11 +83,7 @@ func (h *Homeserver) DeleteAccount(ctx context.Context, p Principal, pw string) 
 			h.log.Warn("deleted account not taken out of a guild", "user_id", u.ID, "guild_id", g.ID, "err", err)
 		}
 	}
-	if err := h.closeAccount(ctx, u.ID, storage.AccountDeleted); err != nil {
-		return err
-	}
-	h.tellDeleted(ctx, u.ID)
-	return nil
+	return h.closeAccount(ctx, u.ID, storage.AccountDeleted)
 }
 
 // DisableAccount disables the caller's account (Discord's POST
@@ -110,8 +103,8 @@ func (h *Homeserver) DisableAccount(ctx context.Context, p Principal, pw string)
 // Deactivate closes a local account for the operator: it is anonymised as
 // a deleted account, signed out everywhere, and cannot sign in again. Its
 // messages, memberships and owned guilds stay. The servers that know it
-// are told when the domain can reach them (not from the command line,
-// which works on the database alone).
+// are told through the owed notices, which the running server sends
+// (also when this is the command line, which reaches no peer itself).
 func (a *Admin) Deactivate(ctx context.Context, username string) error {
 	u, err := a.localUser(ctx, username)
 	if err != nil {
@@ -121,14 +114,12 @@ func (a *Admin) Deactivate(ctx context.Context, username string) error {
 		return err
 	}
 	a.h.log.Info("account deactivated", "user_id", u.ID, "by", a.by)
-	if a.h.remote != nil {
-		a.h.tellDeleted(ctx, u.ID)
-	}
 	return nil
 }
 
 // closeAccount records a closing, anonymises the account unless it is only
-// disabled, and ends its sessions: live connections close with 4004.
+// disabled (and then queues the notice of its deletion to the servers that
+// may know it), and ends its sessions: live connections close with 4004.
 func (h *Homeserver) closeAccount(ctx context.Context, userID snowflake.ID, state string) error {
 	now := h.now()
 	var ended []snowflake.ID
@@ -154,6 +145,9 @@ func (h *Homeserver) closeAccount(ctx context.Context, userID snowflake.ID, stat
 			if err := tx.DeleteUserEmail(ctx, userID); err != nil {
 				return err
 			}
+			if err := h.queueDeleted(ctx, tx, userID); err != nil {
+				return err
+			}
 		}
 		if err := tx.CloseAccount(ctx, storage.ClosedAccount{UserID: userID, State: state, ClosedAt: now}); err != nil {
 			return err
@@ -167,42 +161,11 @@ func (h *Homeserver) closeAccount(ctx context.Context, userID snowflake.ID, stat
 		return storeErr("close account", err)
 	}
 	h.closings.seen(userID, now)
+	h.noticesQueued()
 	h.cache.userChanged(userID)
 	h.forgetSessions(userID, ended)
 	h.log.Info("account closed", "user_id", userID, "state", state, "sessions_ended", len(ended))
 	return nil
-}
-
-// tellDeleted tells every server that may know a deleted user, each within
-// noticeTimeout and all at once. A server that cannot be reached keeps
-// showing the old profile; it is logged, not retried (spec/federation.md
-// §18).
-func (h *Homeserver) tellDeleted(ctx context.Context, userID snowflake.ID) {
-	if h.remote == nil {
-		return
-	}
-	servers, err := h.store.KnownServers(ctx)
-	if err != nil {
-		h.log.Warn("servers not told of a deleted user", "user_id", userID, "err", err)
-		return
-	}
-	n := wire.UserDeleted{User: userID.String() + "@" + h.cfg.ServerName}
-	var wg sync.WaitGroup
-	for _, s := range servers {
-		if !h.PeerAllowed(ctx, s) {
-			continue
-		}
-		wg.Add(1)
-		go func() { // owned by tellDeleted, which waits for it
-			defer wg.Done()
-			ctx, cancel := context.WithTimeout(ctx, noticeTimeout)
-			defer cancel()
-			if err := h.remote.UserDeleted(ctx, s, n); err != nil {
-				h.log.Warn("server not told of a deleted user", "server", s, "user_id", userID, "err", err)
-			}
-		}()
-	}
-	wg.Wait()
 }
 
 // PeerUserDeleted anonymises, here, a user of peer that peer deleted. A

@@ -252,6 +252,8 @@ func TestOneDoorInSource(t *testing.T) {
 		"DeleteAccount":                "accounts are this server's; it leaves each guild through LeaveGuild's door",
 		"DisableAccount":               "accounts are this server's",
 		"PeerUserDeleted":              "a peer's user's row changes on its own server's word, in no log",
+		"PeerSeen":                     "owed notices are this server's rows, in no log",
+		"RunNotices":                   "owed notices are this server's rows, in no log",
 		"CreateReport":                 "reports are rows of the reporter's own server, in no log",
 		"AddEmail":                     "accounts are this server's",
 		"ConfirmEmail":                 "accounts are this server's",

@@ -87,6 +87,8 @@ type Homeserver struct {
 	sessions *ttlLRU[snowflake.ID, storage.Session]
 	// closings: the account closings the gateway has been told of.
 	closings closings
+	// notices: the owed-notice sender's state (notices.go).
+	notices noticeQueue
 	// exports: the accounts whose export is being written, and the
 	// limit on exports per account.
 	exports      exports
@@ -192,6 +194,7 @@ func New(cfg Config) (*Homeserver, error) {
 		sessions:      newTTL[snowflake.ID, storage.Session](100_000, 30*time.Second),
 		dummyHash:     dummy,
 		interactions:  newInteractionWatch(),
+		notices:       newNoticeQueue(),
 		friendLimits:  newWindowLimiter(friendRequestLimit, friendRequestWindow, relationshipLimitKeys),
 		peerRelLimits: newWindowLimiter(peerRelationshipLimit, peerRelationshipWin, relationshipLimitKeys),
 		exportLimits:  newWindowLimiter(exportLimit, exportWindow, 10_000),

@@ -349,9 +349,12 @@ func (h *Homeserver) BlockUser(ctx context.Context, p Principal, otherID snowfla
 		if err != nil || mine == storage.RelationshipBlocked {
 			return err
 		}
-		tell = mine != 0 && other.Origin != ""
 		if err := setRel(ctx, tx, ev, me, other, storage.RelationshipBlocked, ev.now, false); err != nil {
 			return err
+		}
+		if mine != 0 && other.Origin != "" {
+			tell = true
+			return h.queueRemoval(ctx, tx, me, other)
 		}
 		if other.Origin == "" {
 			_, err = dropRel(ctx, tx, ev, other, me.ID, true)
@@ -362,7 +365,7 @@ func (h *Homeserver) BlockUser(ctx context.Context, p Principal, otherID snowfla
 		return relationshipErr("block", err)
 	}
 	if tell {
-		h.tellRemoval(ctx, me, other)
+		h.noticesQueued()
 	}
 	return nil
 }
@@ -385,7 +388,7 @@ func (h *Homeserver) RemoveRelationship(ctx context.Context, p Principal, otherI
 		}
 		if other.Origin != "" {
 			tell = true
-			return nil
+			return h.queueRemoval(ctx, tx, me, other)
 		}
 		_, err = dropRel(ctx, tx, ev, other, me.ID, true)
 		return err
@@ -394,26 +397,19 @@ func (h *Homeserver) RemoveRelationship(ctx context.Context, p Principal, otherI
 		return relationshipErr("remove relationship", err)
 	}
 	if tell {
-		h.tellRemoval(ctx, me, other)
+		h.noticesQueued()
 	}
 	return nil
 }
 
-// tellRemoval tells a remote person's homeserver that a friendship or
-// request with them ended. The ending stands here whatever it answers; a
-// server that does not answer keeps its side until the person acts there
-// (spec/federation.md §17).
-func (h *Homeserver) tellRemoval(ctx context.Context, me, other storage.User) {
-	if h.remote == nil {
-		return
-	}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-	defer cancel()
-	_, err := h.remote.Relationship(ctx, other.Origin, wire.RelationshipAct{
-		Kind: wire.RelationshipRemove, From: h.remoteUserOf(userFrom(me)), To: other.OriginID + "@" + other.Origin})
-	if err != nil {
-		h.log.Warn("relationship: removal not delivered", "peer", other.Origin, "err", err)
-	}
+// queueRemoval queues, in the transaction that ends it, the notice to a
+// remote person's homeserver that a friendship or request with them ended.
+// The ending stands here whatever it answers; the notice is retried until
+// it answers (spec/federation.md §17.3), unless a new act between the two
+// overtakes it.
+func (h *Homeserver) queueRemoval(ctx context.Context, tx storage.Tx, me, other storage.User) error {
+	return h.queueNotice(ctx, tx, other.Origin, storage.NoticeRelationship, wire.RelationshipAct{
+		Kind: wire.RelationshipRemove, From: h.remoteUserOf(userFrom(me)), To: other.OriginID + "@" + other.Origin}, me.ID, other.ID)
 }
 
 // PeerRelationship carries out a peer's relationship act. The acting user

@@ -283,3 +283,41 @@ func TestAdminGuilds(t *testing.T) {
 		t.Fatalf("admin guilds after the deletion = %q", out)
 	}
 }
+
+// TestAdminDeactivateTellsPeers: an account deactivated from the command
+// line while the server runs is told to the servers that know it, through
+// the owed notices the running server sends (spec/federation.md §18).
+func TestAdminDeactivateTellsPeers(t *testing.T) {
+	st.ForEachBackend(t, func(t *testing.T, backend st.Backend) {
+		dir := t.TempDir()
+		a := st.Start(t, st.Options{Backend: backend, DataDir: dir})
+		b := st.Start(t, st.Options{Backend: backend})
+		admin := func(args ...string) (string, error) {
+			var out, errs strings.Builder
+			base := []string{"admin", "--data", dir}
+			if backend == st.Postgres {
+				base = append(base, "--database", a.Options.Database)
+			}
+			err := run(context.Background(), append(base, args...), func(string) string { return "" }, strings.NewReader(""), &out, &errs)
+			return out.String(), err
+		}
+		dave, bob := a.Register(t, "dave", "correct horse"), b.Register(t, "bob", "correct horse")
+		rel := "/api/v10/users/@me/relationships"
+		st.Expect(t, a.Do(t, "POST", rel, dave, map[string]any{"username": "bob@" + b.ServerName()}), 204, nil)
+		rels := st.List(t, b.Do(t, "GET", rel, bob, nil))
+		if len(rels) != 1 {
+			t.Fatalf("bob's relationships: %v", rels)
+		}
+		daveOnB := rels[0]["id"].(string)
+		if _, err := admin("deactivate", "dave"); err != nil {
+			t.Fatal(err)
+		}
+		st.WaitFor(t, "dave shown as deleted on B", 60*time.Second, func() string {
+			u := st.OK(t, b.Do(t, "GET", "/api/v10/users/"+daveOnB, bob, nil), 200)
+			if name, _ := u["username"].(string); !strings.HasPrefix(name, "deleted_user_") || u["global_name"] != "Deleted User" {
+				return "dave on B is " + name
+			}
+			return ""
+		})
+	})
+}
