@@ -123,9 +123,26 @@ func (a *Admin) Deactivate(ctx context.Context, username string) error {
 func (h *Homeserver) closeAccount(ctx context.Context, userID snowflake.ID, state string) error {
 	now := h.now()
 	var ended []snowflake.ID
+	var botsEnded map[snowflake.ID][]snowflake.ID
 	err := h.store.Update(ctx, func(tx storage.Tx) error {
 		if err := tx.LockUser(ctx, userID); err != nil {
 			return err
+		}
+		// The account's bots stop with it (spec/client-api.md, "Closing
+		// an account"): their tokens end, so their gateways close with
+		// 4004 and REST answers 401; a reopened account's owner resets
+		// them to start them again.
+		apps, err := tx.UserApplications(ctx, userID)
+		if err != nil {
+			return err
+		}
+		botsEnded = make(map[snowflake.ID][]snowflake.ID, len(apps))
+		for _, a := range apps {
+			ids, err := tx.DeleteUserSessions(ctx, a.ID, 0)
+			if err != nil {
+				return err
+			}
+			botsEnded[a.ID] = ids
 		}
 		u, err := tx.UserByID(ctx, userID)
 		if err != nil {
@@ -164,7 +181,10 @@ func (h *Homeserver) closeAccount(ctx context.Context, userID snowflake.ID, stat
 	h.noticesQueued()
 	h.cache.userChanged(userID)
 	h.forgetSessions(userID, ended)
-	h.log.Info("account closed", "user_id", userID, "state", state, "sessions_ended", len(ended))
+	for bot, ids := range botsEnded {
+		h.forgetSessions(bot, ids)
+	}
+	h.log.Info("account closed", "user_id", userID, "state", state, "sessions_ended", len(ended), "bots_stopped", len(botsEnded))
 	return nil
 }
 
@@ -316,6 +336,15 @@ func (h *Homeserver) watchClosings(ctx context.Context) {
 		h.sessions.RemoveIf(func(s storage.Session) bool { return s.UserID == ca.UserID })
 		h.cache.userChanged(ca.UserID)
 		h.sessionsEndedAll(ca.UserID)
+		// Its bots' sessions ended with it, in the other process.
+		apps, err := h.store.UserApplications(ctx, ca.UserID)
+		if err != nil {
+			h.log.Warn("closed account's bots not read", "user_id", ca.UserID, "err", err)
+		}
+		for _, a := range apps {
+			h.sessions.RemoveIf(func(s storage.Session) bool { return s.UserID == a.ID })
+			h.sessionsEndedAll(a.ID)
+		}
 		h.log.Info("account closed elsewhere; its connections end", "user_id", ca.UserID, "state", ca.State)
 	}
 }

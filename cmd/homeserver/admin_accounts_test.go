@@ -57,6 +57,11 @@ func TestAdminDeactivate(t *testing.T) {
 		t.Fatalf("after IDENTIFY: %v %v", p, err)
 	}
 
+	// dave's bot stops with him.
+	app := st.OK(t, s.Do(t, "POST", "/api/v10/applications", dave, map[string]any{"name": "Davebot"}), 201)
+	botTok := "Bot " + st.OK(t, s.Do(t, "POST", "/api/v10/applications/"+app["id"].(string)+"/bot/reset", dave, nil), 200)["token"].(string)
+	botGW := identified(ctx, t, s, botTok)
+
 	if _, err := admin("", "deactivate", "nobody"); err == nil {
 		t.Fatal("deactivated an account that does not exist")
 	}
@@ -75,6 +80,15 @@ func TestAdminDeactivate(t *testing.T) {
 	}
 	st.Expect(t, s.Do(t, "GET", "/api/v10/users/@me", dave, nil), 401, st.Code(0))
 	st.Expect(t, s.Do(t, "POST", "/api/v10/auth/login", "", map[string]string{"login": "dave", "password": "correct horse"}), 400, st.Code(50035))
+	for {
+		if _, _, err := botGW.Read(ctx); err != nil {
+			if code := websocket.CloseStatus(err); code != 4004 {
+				t.Fatalf("dave's bot's gateway ended with %v (%d), want 4004", err, code)
+			}
+			break
+		}
+	}
+	st.Expect(t, s.Do(t, "GET", "/api/v10/users/@me", botTok, nil), 401, st.Code(0))
 	st.WaitFor(t, "dave shown as deleted", 30*time.Second, func() string {
 		if u := st.OK(t, s.Do(t, "GET", "/api/v10/users/"+daveID, root, nil), 200); u["global_name"] != "Deleted User" {
 			return "dave is " + u["username"].(string)
