@@ -510,3 +510,14 @@ func (h *Homeserver) AllGuildSettings(ctx context.Context, p Principal) (AllGuil
 	}
 	return out, nil
 }
+
+// HereMentioned records that a message mentioning @here reached these
+// users while they were present (the gateway knows who is); a message that
+// is gone by now is nothing to record.
+func (h *Homeserver) HereMentioned(ctx context.Context, messageID snowflake.ID, users []snowflake.ID) error {
+	err := h.store.Update(ctx, func(tx storage.Tx) error { return tx.AddHereMentions(ctx, messageID, users) })
+	if err != nil && !errors.Is(err, storage.ErrDangling) {
+		return storeErr("here mentions", err)
+	}
+	return nil
+}

@@ -83,10 +83,11 @@ func testUnreadMentions(t *testing.T, s storage.Store) {
 	direct := msg(b, func(m *storage.Message) { m.Mentions = []snowflake.ID{a, a, outsider} })
 	byRole := msg(b, func(m *storage.Message) { m.MentionRoles = []snowflake.ID{role.ID} })
 	notHeld := msg(b, func(m *storage.Message) { m.MentionRoles = []snowflake.ID{other.ID} })
-	all := msg(b, func(m *storage.Message) { m.MentionEveryone = true })
+	here := msg(b, func(m *storage.Message) { m.Content, m.MentionEveryone = "@here look", true })
+	all := msg(b, func(m *storage.Message) { m.Content, m.MentionEveryone = "@everyone and @here", true })
 	twice := msg(b, func(m *storage.Message) { m.Mentions, m.MentionRoles = []snowflake.ID{a}, []snowflake.ID{role.ID} })
-	own := msg(a, func(m *storage.Message) { m.Mentions, m.MentionEveryone = []snowflake.ID{a}, true })
-	createMessages(t, s, plain, direct, byRole, notHeld, all, twice, own)
+	own := msg(a, func(m *storage.Message) { m.Content, m.Mentions, m.MentionEveryone = "@everyone", []snowflake.ID{a}, true })
+	createMessages(t, s, plain, direct, byRole, notHeld, here, all, twice, own)
 
 	list := func(user, channel snowflake.ID) []storage.Mention {
 		t.Helper()
@@ -105,9 +106,22 @@ func testUnreadMentions(t *testing.T, s storage.Store) {
 	mention := func(m storage.Message, k storage.MentionKind) storage.Mention {
 		return storage.Mention{GuildID: g.ID, ChannelID: c.ID, MessageID: m.ID, Kind: k}
 	}
+	// @here counts only for those it reached while present.
 	checkEqual(t, "unread mentions", list(a, 0), []storage.Mention{
 		mention(direct, storage.MentionUser), mention(byRole, storage.MentionRole), mention(all, storage.MentionEveryone),
 		mention(twice, storage.MentionUser), mention(twice, storage.MentionRole)})
+	update(t, s, func(tx storage.Tx) error {
+		if err := tx.AddHereMentions(ctx, here.ID, []snowflake.ID{a, outsider}); err != nil {
+			return err
+		}
+		return tx.AddHereMentions(ctx, here.ID, []snowflake.ID{a}) // a repeat
+	})
+	checkEqual(t, "unread mentions with @here", list(a, 0), []storage.Mention{
+		mention(direct, storage.MentionUser), mention(byRole, storage.MentionRole), mention(here, storage.MentionEveryone),
+		mention(all, storage.MentionEveryone), mention(twice, storage.MentionUser), mention(twice, storage.MentionRole)})
+	if err := s.Update(ctx, func(tx storage.Tx) error { return tx.AddHereMentions(ctx, ids.Next(), []snowflake.ID{a}) }); !errors.Is(err, storage.ErrDangling) {
+		t.Fatalf("@here of a message that does not exist: %v", err)
+	}
 	checkEqual(t, "of b (only @everyone)", list(b, c.ID), []storage.Mention{mention(own, storage.MentionEveryone)})
 	if got := list(outsider, 0); len(got) != 0 {
 		t.Fatalf("a user outside the guild has mentions %+v", got)
