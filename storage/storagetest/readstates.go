@@ -86,7 +86,9 @@ func testUnreadMentions(t *testing.T, s storage.Store) {
 	here := msg(b, func(m *storage.Message) { m.Content, m.MentionEveryone = "@here look", true })
 	all := msg(b, func(m *storage.Message) { m.Content, m.MentionEveryone = "@everyone and @here", true })
 	twice := msg(b, func(m *storage.Message) { m.Mentions, m.MentionRoles = []snowflake.ID{a}, []snowflake.ID{role.ID} })
-	own := msg(a, func(m *storage.Message) { m.Content, m.Mentions, m.MentionEveryone = "@everyone", []snowflake.ID{a}, true })
+	own := msg(a, func(m *storage.Message) {
+		m.Content, m.Mentions, m.MentionEveryone = "@everyone", []snowflake.ID{a}, true
+	})
 	createMessages(t, s, plain, direct, byRole, notHeld, here, all, twice, own)
 
 	list := func(user, channel snowflake.ID) []storage.Mention {
