@@ -464,3 +464,48 @@ func TestGuildSettings(t *testing.T) {
 		}
 	})
 }
+
+// TestMarkUnread: Discord's "Mark Unread" — a manual ack of an older
+// message sets the read state back there: the messages after it are
+// unread again (their mentions count again), the user's sessions hear
+// MESSAGE_ACK with manual set, and READY shows it; an ordinary ack of
+// an older message still changes nothing.
+func TestMarkUnread(t *testing.T) {
+	st.ForEachBackend(t, func(t *testing.T, b st.Backend) {
+		s := st.Start(t, st.Options{Backend: b})
+		alice, bob := s.Register(t, "alice", "correct horse"), s.Register(t, "bob", "correct horse")
+		_, general := newGuild(t, s, alice, "Unread")
+		inv := do(t, s, "POST", "/api/v10/channels/"+general+"/invites", alice, map[string]any{})["code"].(string)
+		do(t, s, "POST", "/api/v10/invites/"+inv, bob, nil)
+		bobID := do(t, s, "GET", "/api/v10/users/@me", bob, nil)["id"].(string)
+		var ids []string
+		for _, content := range []string{"one", "two <@" + bobID + ">", "three <@" + bobID + ">"} {
+			ids = append(ids, do(t, s, "POST", "/api/v10/channels/"+general+"/messages", alice, map[string]any{"content": content})["id"].(string))
+		}
+		ack := func(msg string, body map[string]any) {
+			t.Helper()
+			st.Expect(t, s.Do(t, "POST", "/api/v10/channels/"+general+"/messages/"+msg+"/ack", bob, body), 200, nil)
+		}
+		ack(ids[2], map[string]any{})
+		if last, n, _ := readyOf(t, s, bob).entry(general); last != ids[2] || n != 0 {
+			t.Fatalf("read to the end: last %s, %d mentions", last, n)
+		}
+		ack(ids[0], map[string]any{})
+		if last, _, _ := readyOf(t, s, bob).entry(general); last != ids[2] {
+			t.Fatalf("an ordinary ack of an older message moved the state to %s", last)
+		}
+		live := dial(t, s, "")
+		identify(live, bob, allIntents)
+		ack(ids[0], map[string]any{"manual": true, "mention_count": 7})
+		d := live.until("MESSAGE_ACK")
+		var got map[string]any
+		if err := json.Unmarshal(d.D, &got); err != nil || got["message_id"] != ids[0] || got["manual"] != true || got["mention_count"] != float64(2) {
+			t.Fatalf("MESSAGE_ACK of a mark unread: %s", d.D)
+		}
+		if last, n, _ := readyOf(t, s, bob).entry(general); last != ids[0] || n != 2 {
+			t.Fatalf("marked unread from two: last %s, %d mentions, want %s and 2", last, n, ids[0])
+		}
+		// Marking unread a message not in the channel: refused.
+		st.Expect(t, s.Do(t, "POST", "/api/v10/channels/"+general+"/messages/1/ack", bob, map[string]any{"manual": true}), 404, st.Code(10008))
+	})
+}

@@ -257,3 +257,14 @@ func (t *tx) AddHereMentions(ctx context.Context, messageID snowflake.ID, users 
 	}
 	return nil
 }
+
+// SetReadState implements storage.Tx.
+func (t *tx) SetReadState(ctx context.Context, userID, channelID, messageID snowflake.ID) (storage.ReadState, error) {
+	s := storage.ReadState{UserID: userID, ChannelID: channelID, LastMessageID: messageID}
+	err := t.q.QueryRowContext(ctx, `INSERT INTO read_states (user_id, channel_id, last_message_id, version)
+		VALUES ($1, $2, $3, 1)
+		ON CONFLICT (user_id, channel_id) DO UPDATE SET last_message_id = excluded.last_message_id,
+			version = read_states.version + 1
+		RETURNING version`, int64(userID), int64(channelID), int64(messageID)).Scan(&s.Version)
+	return s, t.wrap("set read state", err)
+}

@@ -38,12 +38,25 @@ func testReadStates(t *testing.T, s storage.Store) {
 	}
 	checkEqual(t, "forward", ack(a, storage.ReadState{ChannelID: c.ID, LastMessageID: m3}),
 		[]storage.ReadState{{UserID: a, ChannelID: c.ID, LastMessageID: m3, Version: 2}})
+	// Marked unread: set back, version up; then set forward again.
+	set := func(user, channel, msg snowflake.ID) storage.ReadState {
+		var rs storage.ReadState
+		update(t, s, func(tx storage.Tx) error {
+			var err error
+			rs, err = tx.SetReadState(ctx, user, channel, msg)
+			return err
+		})
+		return rs
+	}
+	checkEqual(t, "set back", set(a, c.ID, m1), storage.ReadState{UserID: a, ChannelID: c.ID, LastMessageID: m1, Version: 3})
+	checkEqual(t, "set forward", set(a, c.ID, m3), storage.ReadState{UserID: a, ChannelID: c.ID, LastMessageID: m3, Version: 4})
+	checkEqual(t, "set new", set(b, c2.ID, m2), storage.ReadState{UserID: b, ChannelID: c2.ID, LastMessageID: m2, Version: 1})
 	ack(b, storage.ReadState{ChannelID: c.ID, LastMessageID: m1})
 	got, err := s.ReadStates(ctx, a)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []storage.ReadState{{UserID: a, ChannelID: c.ID, LastMessageID: m3, Version: 2}, {UserID: a, ChannelID: c2.ID, LastMessageID: m1, Version: 1}}
+	want := []storage.ReadState{{UserID: a, ChannelID: c.ID, LastMessageID: m3, Version: 4}, {UserID: a, ChannelID: c2.ID, LastMessageID: m1, Version: 1}}
 	slices.SortFunc(want, func(x, y storage.ReadState) int { return int(x.ChannelID - y.ChannelID) })
 	checkEqual(t, "read states of a", got, want)
 	update(t, s, func(tx storage.Tx) error { return tx.DeleteChannel(ctx, storage.ScopeOf(c2), c2.ID) })
