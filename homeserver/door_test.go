@@ -254,6 +254,7 @@ func TestOneDoorInSource(t *testing.T) {
 		"PeerUserDeleted":              "a peer's user's row changes on its own server's word, in no log",
 		"PeerSeen":                     "owed notices are this server's rows, in no log",
 		"HereMentioned":                "read states are the user's own server's and in no log",
+		"SetFriendNickname":            "relationships are rows of this server's users, in no log",
 		"RunNotices":                   "owed notices are this server's rows, in no log",
 		"CreateReport":                 "reports are rows of the reporter's own server, in no log",
 		"AddEmail":                     "accounts are this server's",

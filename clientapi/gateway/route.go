@@ -140,7 +140,7 @@ func (g *Gateway) route(ctx context.Context, ev storage.Event) {
 	case "PRESENCE_UPDATE":
 		g.remotePresence(ev)
 		return
-	case homeserver.RelationshipAdd, homeserver.RelationshipRemove:
+	case homeserver.RelationshipAdd, homeserver.RelationshipRemove, homeserver.RelationshipUpdate:
 		// To every session of the one user the event is for (its LogID).
 		g.mu.RLock()
 		targets := g.sessionsOf(g.byUser[ev.LogID])
