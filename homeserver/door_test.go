@@ -237,6 +237,7 @@ func TestOneDoorInSource(t *testing.T) {
 		"PeerRelationship":             "relationships are rows of this server's users, in no log",
 		"UpdateSettings":               "settings are this server's users', in no log",
 		"AckBulk":                      "read states are the user's own server's and in no log",
+		"AckMessage":                   "read states are the user's own server's and in no log",
 		"UpdateGuildSettings":          "notification settings are the user's own server's and in no log",
 		"AcceptInvite":                 "joins a guild of this server, or another's through its origin (remoteJoin applies the origin's snapshot as the origin's)",
 		"GetInvite":                    "an invite of another server is previewed through its origin; only the preview's mappings are kept",
