@@ -239,6 +239,9 @@ type closings struct {
 	mu     sync.Mutex
 	users  sightings
 	guilds sightings
+	// cut are the servers whose memberships the policy watch ended
+	// (watchPolicy), until they may federate again.
+	cut map[string]bool
 }
 
 // sightings are the rows of a table read by time that were acted on. The
@@ -296,8 +299,10 @@ func (c *closings) seen(id snowflake.ID, at time.Time) {
 // process (the operator's command line) and ends their live sessions
 // here: their connections close with 4004 and their cached sessions are
 // dropped. It also finds the guilds the operator deleted and hands their
-// GUILD_DELETE to the bus, for the gateway and federation delivery. It
-// returns when ctx ends.
+// GUILD_DELETE to the bus, for the gateway and federation delivery; and
+// reads the federation rules again, ending the memberships of the users
+// of each server that may no longer federate (the command line writes the
+// rule only). It returns when ctx ends.
 func (h *Homeserver) RunClosedAccountWatch(ctx context.Context, every time.Duration) {
 	h.closings.mu.Lock()
 	h.closings.users.since = h.now()
@@ -310,6 +315,7 @@ func (h *Homeserver) RunClosedAccountWatch(ctx context.Context, every time.Durat
 		case <-ctx.Done():
 			return
 		case <-t.C:
+			h.watchPolicy(ctx)
 			h.watchClosings(ctx)
 			h.watchGuildDeletions(ctx)
 		}
@@ -376,5 +382,56 @@ func (h *Homeserver) watchGuildDeletions(ctx context.Context) {
 		}
 		h.bus.Publish(evs[0])
 		h.log.Info("guild deleted elsewhere; told", "guild_id", d.GuildID)
+	}
+}
+
+// watchPolicy reads the federation rules again, so that one the command
+// line wrote holds within the watch period, and cuts off each ruled server
+// that may no longer federate and was not cut off yet: its users'
+// memberships end here, in this process, whose gateway and federation
+// sender hear them. The first pass after start checks every rule, so a
+// block written while no server ran takes effect at the next start.
+func (h *Homeserver) watchPolicy(ctx context.Context) {
+	rules, err := h.store.FederationRules(ctx)
+	if err != nil {
+		h.log.Warn("federation rules not read", "err", err)
+		return
+	}
+	h.policy.mu.Lock()
+	h.policy.loaded = time.Time{}
+	h.policy.mu.Unlock()
+	c := &h.closings
+	ruled := make(map[string]bool, len(rules))
+	for _, r := range rules {
+		ruled[r.Server] = true
+	}
+	c.mu.Lock()
+	for s := range c.cut {
+		if !ruled[s] { // unblocked: a later block cuts it off again
+			delete(c.cut, s)
+		}
+	}
+	c.mu.Unlock()
+	for _, r := range rules {
+		allowed := h.PeerAllowed(ctx, r.Server)
+		c.mu.Lock()
+		done := c.cut[r.Server]
+		if allowed {
+			delete(c.cut, r.Server)
+		}
+		c.mu.Unlock()
+		if allowed || done {
+			continue
+		}
+		if err := h.cutOff(ctx, r.Server); err != nil {
+			h.log.Warn("server not cut off", "server", r.Server, "err", err)
+			continue
+		}
+		c.mu.Lock()
+		if c.cut == nil {
+			c.cut = map[string]bool{}
+		}
+		c.cut[r.Server] = true
+		c.mu.Unlock()
 	}
 }

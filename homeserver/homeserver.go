@@ -54,6 +54,11 @@ type Config struct {
 	// FederationAllowList federates only with the servers an
 	// administrator allows, instead of with every server not blocked.
 	FederationAllowList bool
+	// DeferPolicyCuts is set by the command line: a federation rule it
+	// writes does not end memberships itself; the running server (or the
+	// next to start) does, within its watch period, so that its gateways
+	// and peers hear the GUILD_MEMBER_REMOVEs (RunClosedAccountWatch).
+	DeferPolicyCuts bool
 	// MaxReplicaMembers bounds the members a replica guild holds: a
 	// snapshot, member page or event batch of its origin's that would
 	// take it over is refused whole; zero means DefaultMaxReplicaMembers.
