@@ -256,6 +256,7 @@ func TestOneDoorInSource(t *testing.T) {
 		"PeerSeen":                     "owed notices are this server's rows, in no log",
 		"HereMentioned":                "read states are the user's own server's and in no log",
 		"SetFriendNickname":            "relationships are rows of this server's users, in no log",
+		"RunClosedAccountWatch":        "cuts a blocked server's users off this server's own guilds (MembershipsFrom lists no replica), as SetFederationRule does",
 		"RunNotices":                   "owed notices are this server's rows, in no log",
 		"CreateReport":                 "reports are rows of the reporter's own server, in no log",
 		"AddEmail":                     "accounts are this server's",
