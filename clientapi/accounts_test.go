@@ -464,3 +464,25 @@ func TestFirstAccountsAtOnce(t *testing.T) {
 		}
 	})
 }
+
+// TestPasswordGuardCountsOnlyWrongPasswords: the per-account guard on a
+// signed-in person's password checks counts wrong passwords only: the
+// right password with a name already taken is not a guess and never
+// locks the person out.
+func TestPasswordGuardCountsOnlyWrongPasswords(t *testing.T) {
+	s := st.Start(t, st.Options{RateLimit: true})
+	tok := s.Register(t, "jack", "correct horse")
+	s.Register(t, "kate", "correct horse")
+	for range 8 {
+		st.Expect(t, s.Do(t, "PATCH", "/api/v10/users/@me", tok, map[string]string{"username": "kate", "password": "correct horse"}), 400, st.Code(50035))
+	}
+	st.Expect(t, s.Do(t, "POST", "/api/v10/users/@me/recovery-codes", tok, map[string]string{"password": "correct horse"}), 200, nil)
+	// Four wrong passwords and the right one still passes; the fifth
+	// wrong one closes the account's checks.
+	for range 4 {
+		st.Expect(t, s.Do(t, "POST", "/api/v10/users/@me/recovery-codes", tok, map[string]string{"password": "wrong horse"}), 400, st.Code(50035))
+	}
+	st.Expect(t, s.Do(t, "PATCH", "/api/v10/users/@me", tok, map[string]string{"username": "kate", "password": "correct horse"}), 400, st.Code(50035))
+	st.Expect(t, s.Do(t, "POST", "/api/v10/users/@me/recovery-codes", tok, map[string]string{"password": "wrong horse"}), 400, st.Code(50035))
+	st.Expect(t, s.Do(t, "POST", "/api/v10/users/@me/recovery-codes", tok, map[string]string{"password": "correct horse"}), 429, nil)
+}

@@ -116,7 +116,7 @@ func (a *API) createLinkCode(c *gin.Context) {
 // guess runs a check of a secret (a password, a link or recovery code)
 // under the login limit of key. A try is counted before the check, so that
 // parallel guesses cannot all slip under the limit, and given back when
-// the check passes or when the server failed rather than the guess. guess
+// the check passes or fails for any reason but a wrong secret. guess
 // answers a refusal or an error itself; ok says whether the caller
 // answers with v.
 func guess[T any](a *API, c *gin.Context, key string, try func() (T, error)) (v T, ok bool) {
@@ -127,7 +127,7 @@ func guess[T any](a *API, c *gin.Context, key string, try func() (T, error)) (v 
 		}
 	}
 	v, err := try()
-	if a.rateLimit && (err == nil || errors.Is(err, homeserver.ErrUnavailable)) {
+	if a.rateLimit && !wrongSecret(err) {
 		a.logins.Refund(key)
 	}
 	if err != nil {
@@ -135,6 +135,31 @@ func guess[T any](a *API, c *gin.Context, key string, try func() (T, error)) (v 
 		return v, false
 	}
 	return v, true
+}
+
+// wrongSecrets are the codes of the answers that say a secret was wrong:
+// only those count against the limit. Any other outcome (success, a name
+// taken, a field out of range, the server failing) tells nothing about
+// the secret and is given back.
+var wrongSecrets = map[string]bool{
+	"INVALID_LOGIN": true, "PASSWORD_DOES_NOT_MATCH": true, "INVALID_RECOVERY_CODE": true,
+	"INVALID_LINK_CODE": true, "INVALID_EMAIL_TOKEN": true,
+}
+
+// wrongSecret reports whether err says the secret tried was wrong.
+func wrongSecret(err error) bool {
+	var v *homeserver.ValidationError
+	if !errors.As(err, &v) {
+		return false
+	}
+	for _, fes := range v.Fields {
+		for _, fe := range fes {
+			if wrongSecrets[fe.Code] {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // passwordKey is the login-limit key of the password checks a signed-in

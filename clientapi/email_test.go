@@ -155,3 +155,45 @@ func TestEmail(t *testing.T) {
 		st.Expect(t, plain.Do(t, "POST", "/api/v10/auth/forgot", "", map[string]string{"login": "ann"}), 400, st.Code(0))
 	})
 }
+
+// TestResetCodesEndWithPassword: a mailed reset code, and a link code,
+// stop working once the password changes (PATCH /users/@me), and every
+// other reset code ends with a successful reset; recovery codes stay.
+func TestResetCodesEndWithPassword(t *testing.T) {
+	st.ForEachBackend(t, func(t *testing.T, b st.Backend) {
+		sink := startSMTP(t)
+		s := st.Start(t, st.Options{Backend: b, SMTPURL: "smtp://" + sink.addr + "?from=hearth@test.example"})
+		ann := s.Register(t, "ann", "correct horse")
+		st.Expect(t, s.Do(t, "POST", "/api/v10/users/@me/email", ann, map[string]string{"email": "ann@example.org", "password": "correct horse"}), 204, nil)
+		m := mailToken.FindStringSubmatch(sink.next(t))
+		st.OK(t, s.Do(t, "GET", "/api/v10/auth/email/confirm?token="+m[1], "", nil), 200)
+		forgot := func() string {
+			t.Helper()
+			st.Expect(t, s.Do(t, "POST", "/api/v10/auth/forgot", "", map[string]string{"login": "ann"}), 204, nil)
+			m := mailToken.FindStringSubmatch(sink.next(t))
+			if m == nil {
+				t.Fatal("no reset code mailed")
+			}
+			return m[1]
+		}
+		reset := func(tok, pw string) st.Response {
+			return s.Do(t, "POST", "/api/v10/auth/reset", "", map[string]string{"token": tok, "password": pw})
+		}
+		codes := st.OK(t, s.Do(t, "POST", "/api/v10/users/@me/recovery-codes", ann, map[string]string{"password": "correct horse"}), 200)["codes"].([]any)
+		old := forgot()
+		link := st.OK(t, s.Do(t, "POST", "/api/v10/auth/link-codes", ann, nil), 200)["code"].(string)
+		st.OK(t, s.Do(t, "PATCH", "/api/v10/users/@me", ann, map[string]string{"password": "correct horse", "new_password": "new battery staple"}), 200)
+		st.Expect(t, reset(old, "stolen staple"), 400, st.Code(50035))
+		st.Expect(t, s.Do(t, "POST", "/api/v10/auth/link", "", map[string]string{"code": link}), 400, st.Code(50035))
+		st.Expect(t, s.Do(t, "POST", "/api/v10/auth/login", "", map[string]string{"login": "ann", "password": "new battery staple"}), 200, nil)
+
+		first, second := forgot(), forgot()
+		st.OK(t, reset(first, "third staple here"), 200)
+		st.Expect(t, reset(second, "stolen staple"), 400, st.Code(50035))
+		st.Expect(t, s.Do(t, "POST", "/api/v10/auth/login", "", map[string]string{"login": "ann", "password": "third staple here"}), 200, nil)
+
+		// Recovery codes outlive the password changes, as Discord's backup
+		// codes do.
+		st.OK(t, s.Do(t, "POST", "/api/v10/auth/recover", "", map[string]string{"username": "ann", "code": codes[0].(string), "new_password": "fourth staple"}), 200)
+	})
+}

@@ -21,13 +21,15 @@ func (a *API) routesReadStates(r *gin.RouterGroup) {
 	r.PATCH("/users/@me/guilds/:guild/settings", a.auth, a.updateGuildSettings)
 }
 
-// ack answers Discord's {"token": null}. The body (token, manual,
-// mention_count) is read for its JSON only: a read state moves forward by
-// acks alone.
+// ack answers Discord's {"token": null}. Of the body, manual is read
+// (Mark Unread: the read state is set back to the message); token,
+// mention_count and last_viewed are ignored, as Hearth counts mentions
+// itself.
 func (a *API) ack(c *gin.Context) {
 	a.runForm(c, http.StatusOK, func(ids []snowflake.ID, f *form) func() (any, error) {
+		manual := f.Bool("manual")
 		return func() (any, error) {
-			return gin.H{"token": nil}, a.hs.AckMessage(reqCtx(c), principal(c), ids[0], ids[1])
+			return gin.H{"token": nil}, a.hs.AckMessage(reqCtx(c), principal(c), ids[0], ids[1], manual.Value && !manual.Null)
 		}
 	}, "channel", "message")
 }

@@ -18,6 +18,7 @@ func (a *API) routesRelationships(r *gin.RouterGroup) {
 	r.POST("/users/@me/relationships", a.auth, a.bodyLimit(relationshipMaxBody), a.requestFriendByName)
 	r.PUT("/users/@me/relationships/:user", a.auth, a.bodyLimit(relationshipMaxBody), a.putRelationship)
 	r.DELETE("/users/@me/relationships/:user", a.auth, a.deleteRelationship)
+	r.PATCH("/users/@me/relationships/:user", a.auth, a.bodyLimit(relationshipMaxBody), a.patchRelationship)
 	r.GET("/users/@me/settings", a.auth, a.settings)
 	r.PATCH("/users/@me/settings", a.auth, a.bodyLimit(relationshipMaxBody), a.updateSettings)
 }
@@ -80,6 +81,31 @@ func (a *API) putRelationship(c *gin.Context) {
 		err = homeserver.Invalid("type", "BASE_TYPE_CHOICES", fmt.Sprintf("Value must be one of (1, 2), not %d.", typ.Value))
 	}
 	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	c.Status(http.StatusNoContent)
+}
+
+// patchRelationship is PATCH /users/@me/relationships/{id} {nickname}:
+// the caller's nickname for the person.
+func (a *API) patchRelationship(c *gin.Context) {
+	id, err := pathID(c, "user")
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	f, err := readForm(c)
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	nick := f.String("nickname", false)
+	if err := f.Err(); err != nil {
+		a.fail(c, err)
+		return
+	}
+	if err := a.hs.SetFriendNickname(c.Request.Context(), principal(c), id, nick); err != nil {
 		a.fail(c, err)
 		return
 	}

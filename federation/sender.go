@@ -202,7 +202,8 @@ func (s *Sender) Run(ctx context.Context) error {
 
 // route wakes the peers of the event's log.
 func (s *Sender) route(ctx context.Context, ev storage.Event) {
-	if ev.Type == homeserver.AuditEntryCreated || ev.Type == homeserver.RelationshipAdd || ev.Type == homeserver.RelationshipRemove {
+	if ev.Type == homeserver.AuditEntryCreated || ev.Type == homeserver.RelationshipAdd || ev.Type == homeserver.RelationshipRemove ||
+		ev.Type == homeserver.RelationshipUpdate {
 		// Each server keeps its own audit log; a relationship is told
 		// to the other person's server by its own signed request.
 		return

@@ -164,7 +164,7 @@ func (a *Admin) ResetPassword(ctx context.Context, username, pw string) error {
 		if ended, err = tx.DeleteUserSessions(ctx, u.ID, 0); err != nil {
 			return err
 		}
-		return tx.DeleteLinkCodes(ctx, u.ID)
+		return passwordChanged(ctx, tx, u.ID)
 	})
 	if err != nil {
 		return storeErr("reset password", err)
@@ -231,9 +231,15 @@ func (h *Homeserver) policyChanged(ctx context.Context, server string) error {
 	h.policy.mu.Lock()
 	h.policy.loaded = time.Time{}
 	h.policy.mu.Unlock()
-	if h.PeerAllowed(ctx, server) {
+	if h.cfg.DeferPolicyCuts || h.PeerAllowed(ctx, server) {
 		return nil
 	}
+	return h.cutOff(ctx, server)
+}
+
+// cutOff ends the memberships of server's users in this homeserver's
+// guilds, through the guilds' logs (GUILD_MEMBER_REMOVE).
+func (h *Homeserver) cutOff(ctx context.Context, server string) error {
 	ms, err := h.store.MembershipsFrom(ctx, server)
 	if err != nil {
 		return storeErr("cut off "+server, err)

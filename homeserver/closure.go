@@ -34,9 +34,6 @@ const deletedPrefix = "deleted_user_"
 // must be transferred or deleted first.
 var ErrOwnsGuilds = errors.New("the account owns guilds: transfer or delete them first")
 
-// noticeTimeout bounds telling one server of a deletion.
-const noticeTimeout = 10 * time.Second
-
 // anonymised is u as a deleted account shows it: no name, picture,
 // banner, bio, pronouns, badges or password; a fresh deleted_user_ name
 // frees the old one.
@@ -86,11 +83,7 @@ func (h *Homeserver) DeleteAccount(ctx context.Context, p Principal, pw string) 
 			h.log.Warn("deleted account not taken out of a guild", "user_id", u.ID, "guild_id", g.ID, "err", err)
 		}
 	}
-	if err := h.closeAccount(ctx, u.ID, storage.AccountDeleted); err != nil {
-		return err
-	}
-	h.tellDeleted(ctx, u.ID)
-	return nil
+	return h.closeAccount(ctx, u.ID, storage.AccountDeleted)
 }
 
 // DisableAccount disables the caller's account (Discord's POST
@@ -110,8 +103,8 @@ func (h *Homeserver) DisableAccount(ctx context.Context, p Principal, pw string)
 // Deactivate closes a local account for the operator: it is anonymised as
 // a deleted account, signed out everywhere, and cannot sign in again. Its
 // messages, memberships and owned guilds stay. The servers that know it
-// are told when the domain can reach them (not from the command line,
-// which works on the database alone).
+// are told through the owed notices, which the running server sends
+// (also when this is the command line, which reaches no peer itself).
 func (a *Admin) Deactivate(ctx context.Context, username string) error {
 	u, err := a.localUser(ctx, username)
 	if err != nil {
@@ -121,20 +114,35 @@ func (a *Admin) Deactivate(ctx context.Context, username string) error {
 		return err
 	}
 	a.h.log.Info("account deactivated", "user_id", u.ID, "by", a.by)
-	if a.h.remote != nil {
-		a.h.tellDeleted(ctx, u.ID)
-	}
 	return nil
 }
 
 // closeAccount records a closing, anonymises the account unless it is only
-// disabled, and ends its sessions: live connections close with 4004.
+// disabled (and then queues the notice of its deletion to the servers that
+// may know it), and ends its sessions: live connections close with 4004.
 func (h *Homeserver) closeAccount(ctx context.Context, userID snowflake.ID, state string) error {
 	now := h.now()
 	var ended []snowflake.ID
+	var botsEnded map[snowflake.ID][]snowflake.ID
 	err := h.store.Update(ctx, func(tx storage.Tx) error {
 		if err := tx.LockUser(ctx, userID); err != nil {
 			return err
+		}
+		// The account's bots stop with it (spec/client-api.md, "Closing
+		// an account"): their tokens end, so their gateways close with
+		// 4004 and REST answers 401; a reopened account's owner resets
+		// them to start them again.
+		apps, err := tx.UserApplications(ctx, userID)
+		if err != nil {
+			return err
+		}
+		botsEnded = make(map[snowflake.ID][]snowflake.ID, len(apps))
+		for _, a := range apps {
+			ids, err := tx.DeleteUserSessions(ctx, a.ID, 0)
+			if err != nil {
+				return err
+			}
+			botsEnded[a.ID] = ids
 		}
 		u, err := tx.UserByID(ctx, userID)
 		if err != nil {
@@ -154,6 +162,9 @@ func (h *Homeserver) closeAccount(ctx context.Context, userID snowflake.ID, stat
 			if err := tx.DeleteUserEmail(ctx, userID); err != nil {
 				return err
 			}
+			if err := h.queueDeleted(ctx, tx, userID); err != nil {
+				return err
+			}
 		}
 		if err := tx.CloseAccount(ctx, storage.ClosedAccount{UserID: userID, State: state, ClosedAt: now}); err != nil {
 			return err
@@ -167,42 +178,14 @@ func (h *Homeserver) closeAccount(ctx context.Context, userID snowflake.ID, stat
 		return storeErr("close account", err)
 	}
 	h.closings.seen(userID, now)
+	h.noticesQueued()
 	h.cache.userChanged(userID)
 	h.forgetSessions(userID, ended)
-	h.log.Info("account closed", "user_id", userID, "state", state, "sessions_ended", len(ended))
+	for bot, ids := range botsEnded {
+		h.forgetSessions(bot, ids)
+	}
+	h.log.Info("account closed", "user_id", userID, "state", state, "sessions_ended", len(ended), "bots_stopped", len(botsEnded))
 	return nil
-}
-
-// tellDeleted tells every server that may know a deleted user, each within
-// noticeTimeout and all at once. A server that cannot be reached keeps
-// showing the old profile; it is logged, not retried (spec/federation.md
-// §18).
-func (h *Homeserver) tellDeleted(ctx context.Context, userID snowflake.ID) {
-	if h.remote == nil {
-		return
-	}
-	servers, err := h.store.KnownServers(ctx)
-	if err != nil {
-		h.log.Warn("servers not told of a deleted user", "user_id", userID, "err", err)
-		return
-	}
-	n := wire.UserDeleted{User: userID.String() + "@" + h.cfg.ServerName}
-	var wg sync.WaitGroup
-	for _, s := range servers {
-		if !h.PeerAllowed(ctx, s) {
-			continue
-		}
-		wg.Add(1)
-		go func() { // owned by tellDeleted, which waits for it
-			defer wg.Done()
-			ctx, cancel := context.WithTimeout(ctx, noticeTimeout)
-			defer cancel()
-			if err := h.remote.UserDeleted(ctx, s, n); err != nil {
-				h.log.Warn("server not told of a deleted user", "server", s, "user_id", userID, "err", err)
-			}
-		}()
-	}
-	wg.Wait()
 }
 
 // PeerUserDeleted anonymises, here, a user of peer that peer deleted. A
@@ -256,6 +239,9 @@ type closings struct {
 	mu     sync.Mutex
 	users  sightings
 	guilds sightings
+	// cut are the servers whose memberships the policy watch ended
+	// (watchPolicy), until they may federate again.
+	cut map[string]bool
 }
 
 // sightings are the rows of a table read by time that were acted on. The
@@ -313,8 +299,10 @@ func (c *closings) seen(id snowflake.ID, at time.Time) {
 // process (the operator's command line) and ends their live sessions
 // here: their connections close with 4004 and their cached sessions are
 // dropped. It also finds the guilds the operator deleted and hands their
-// GUILD_DELETE to the bus, for the gateway and federation delivery. It
-// returns when ctx ends.
+// GUILD_DELETE to the bus, for the gateway and federation delivery; and
+// reads the federation rules again, ending the memberships of the users
+// of each server that may no longer federate (the command line writes the
+// rule only). It returns when ctx ends.
 func (h *Homeserver) RunClosedAccountWatch(ctx context.Context, every time.Duration) {
 	h.closings.mu.Lock()
 	h.closings.users.since = h.now()
@@ -327,6 +315,7 @@ func (h *Homeserver) RunClosedAccountWatch(ctx context.Context, every time.Durat
 		case <-ctx.Done():
 			return
 		case <-t.C:
+			h.watchPolicy(ctx)
 			h.watchClosings(ctx)
 			h.watchGuildDeletions(ctx)
 		}
@@ -353,6 +342,15 @@ func (h *Homeserver) watchClosings(ctx context.Context) {
 		h.sessions.RemoveIf(func(s storage.Session) bool { return s.UserID == ca.UserID })
 		h.cache.userChanged(ca.UserID)
 		h.sessionsEndedAll(ca.UserID)
+		// Its bots' sessions ended with it, in the other process.
+		apps, err := h.store.UserApplications(ctx, ca.UserID)
+		if err != nil {
+			h.log.Warn("closed account's bots not read", "user_id", ca.UserID, "err", err)
+		}
+		for _, a := range apps {
+			h.sessions.RemoveIf(func(s storage.Session) bool { return s.UserID == a.ID })
+			h.sessionsEndedAll(a.ID)
+		}
 		h.log.Info("account closed elsewhere; its connections end", "user_id", ca.UserID, "state", ca.State)
 	}
 }
@@ -384,5 +382,56 @@ func (h *Homeserver) watchGuildDeletions(ctx context.Context) {
 		}
 		h.bus.Publish(evs[0])
 		h.log.Info("guild deleted elsewhere; told", "guild_id", d.GuildID)
+	}
+}
+
+// watchPolicy reads the federation rules again, so that one the command
+// line wrote holds within the watch period, and cuts off each ruled server
+// that may no longer federate and was not cut off yet: its users'
+// memberships end here, in this process, whose gateway and federation
+// sender hear them. The first pass after start checks every rule, so a
+// block written while no server ran takes effect at the next start.
+func (h *Homeserver) watchPolicy(ctx context.Context) {
+	rules, err := h.store.FederationRules(ctx)
+	if err != nil {
+		h.log.Warn("federation rules not read", "err", err)
+		return
+	}
+	h.policy.mu.Lock()
+	h.policy.loaded = time.Time{}
+	h.policy.mu.Unlock()
+	c := &h.closings
+	ruled := make(map[string]bool, len(rules))
+	for _, r := range rules {
+		ruled[r.Server] = true
+	}
+	c.mu.Lock()
+	for s := range c.cut {
+		if !ruled[s] { // unblocked: a later block cuts it off again
+			delete(c.cut, s)
+		}
+	}
+	c.mu.Unlock()
+	for _, r := range rules {
+		allowed := h.PeerAllowed(ctx, r.Server)
+		c.mu.Lock()
+		done := c.cut[r.Server]
+		if allowed {
+			delete(c.cut, r.Server)
+		}
+		c.mu.Unlock()
+		if allowed || done {
+			continue
+		}
+		if err := h.cutOff(ctx, r.Server); err != nil {
+			h.log.Warn("server not cut off", "server", r.Server, "err", err)
+			continue
+		}
+		c.mu.Lock()
+		if c.cut == nil {
+			c.cut = map[string]bool{}
+		}
+		c.cut[r.Server] = true
+		c.mu.Unlock()
 	}
 }

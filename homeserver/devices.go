@@ -287,6 +287,19 @@ func (h *Homeserver) checkPassword(ctx context.Context, u storage.User, pw strin
 	return nil
 }
 
+// passwordChanged forgets, in the transaction that sets a new password,
+// what was handed out to sign in without the old one: unused link codes
+// and mailed reset codes (spec/client-api.md, "Devices and recovery").
+// Recovery codes stay, as Discord's backup codes do: they exist for the
+// day the password is lost, and a person who fears they leaked makes a
+// new set.
+func passwordChanged(ctx context.Context, tx storage.Tx, userID snowflake.ID) error {
+	if err := tx.DeleteLinkCodes(ctx, userID); err != nil {
+		return err
+	}
+	return tx.DeleteEmailTokens(ctx, userID, storage.EmailReset)
+}
+
 // CreateRecoveryCodes gives p a new set of RecoveryCodeCount recovery
 // codes, replacing any earlier set; they are shown now and never again.
 func (h *Homeserver) CreateRecoveryCodes(ctx context.Context, p Principal, pw string) ([]string, error) {
@@ -367,7 +380,7 @@ func (h *Homeserver) Recover(ctx context.Context, username, code, newPassword st
 		if ended, err = tx.DeleteUserSessions(ctx, u.ID, 0); err != nil {
 			return err
 		}
-		if err := tx.DeleteLinkCodes(ctx, u.ID); err != nil {
+		if err := passwordChanged(ctx, tx, u.ID); err != nil {
 			return err
 		}
 		return tx.CreateSession(ctx, s)

@@ -222,6 +222,10 @@ func (h *Homeserver) ResetPassword(ctx context.Context, tok, pw string, d Device
 		if ended, err = tx.DeleteUserSessions(ctx, u.ID, 0); err != nil {
 			return err
 		}
+		// Every other reset code mailed ends with this one.
+		if err := passwordChanged(ctx, tx, u.ID); err != nil {
+			return err
+		}
 		s = h.newSession(u.ID, d, now)
 		return tx.CreateSession(ctx, s)
 	})

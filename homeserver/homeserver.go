@@ -54,6 +54,11 @@ type Config struct {
 	// FederationAllowList federates only with the servers an
 	// administrator allows, instead of with every server not blocked.
 	FederationAllowList bool
+	// DeferPolicyCuts is set by the command line: a federation rule it
+	// writes does not end memberships itself; the running server (or the
+	// next to start) does, within its watch period, so that its gateways
+	// and peers hear the GUILD_MEMBER_REMOVEs (RunClosedAccountWatch).
+	DeferPolicyCuts bool
 	// MaxReplicaMembers bounds the members a replica guild holds: a
 	// snapshot, member page or event batch of its origin's that would
 	// take it over is refused whole; zero means DefaultMaxReplicaMembers.
@@ -87,6 +92,8 @@ type Homeserver struct {
 	sessions *ttlLRU[snowflake.ID, storage.Session]
 	// closings: the account closings the gateway has been told of.
 	closings closings
+	// notices: the owed-notice sender's state (notices.go).
+	notices noticeQueue
 	// exports: the accounts whose export is being written, and the
 	// limit on exports per account.
 	exports      exports
@@ -192,6 +199,7 @@ func New(cfg Config) (*Homeserver, error) {
 		sessions:      newTTL[snowflake.ID, storage.Session](100_000, 30*time.Second),
 		dummyHash:     dummy,
 		interactions:  newInteractionWatch(),
+		notices:       newNoticeQueue(),
 		friendLimits:  newWindowLimiter(friendRequestLimit, friendRequestWindow, relationshipLimitKeys),
 		peerRelLimits: newWindowLimiter(peerRelationshipLimit, peerRelationshipWin, relationshipLimitKeys),
 		exportLimits:  newWindowLimiter(exportLimit, exportWindow, 10_000),

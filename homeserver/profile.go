@@ -172,7 +172,10 @@ func (h *Homeserver) UpdateProfile(ctx context.Context, p Principal, up ProfileU
 		if up.NewPassword.Set {
 			ids, err := tx.DeleteUserSessions(ctx, u.ID, p.Session)
 			ended = ids
-			return err
+			if err != nil {
+				return err
+			}
+			return passwordChanged(ctx, tx, u.ID)
 		}
 		return nil
 	})

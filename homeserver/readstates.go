@@ -85,6 +85,9 @@ type MessageAck struct {
 	Version      int64        `json:"version"`
 	MentionCount int          `json:"mention_count"`
 	AckType      int          `json:"ack_type"`
+	// Manual marks an ack that set the read state where the user put it
+	// (Mark Unread), as Discord's MESSAGE_ACK does.
+	Manual bool `json:"manual,omitempty"`
 }
 
 // Ack is one channel of a bulk ack.
@@ -93,11 +96,37 @@ type Ack struct {
 	MessageID snowflake.ID
 }
 
-// AckMessage marks a channel read up to a message; the read state only
-// moves forward, so an ack of an older message changes nothing. The user's
-// sessions are told with MESSAGE_ACK.
-func (h *Homeserver) AckMessage(ctx context.Context, p Principal, channelID, messageID snowflake.ID) error {
-	return h.AckBulk(ctx, p, []Ack{{ChannelID: channelID, MessageID: messageID}})
+// AckMessage marks a channel read up to a message. An ordinary ack only
+// moves the read state forward, so an ack of an older message changes
+// nothing; a manual one (Discord's "Mark Unread": the client acks the
+// message before the first it marks unread, with manual set) sets it
+// there, back or forward. The user's sessions are told with MESSAGE_ACK.
+func (h *Homeserver) AckMessage(ctx context.Context, p Principal, channelID, messageID snowflake.ID, manual bool) error {
+	if !manual {
+		return h.AckBulk(ctx, p, []Ack{{ChannelID: channelID, MessageID: messageID}})
+	}
+	if p.User.Bot {
+		return ErrBotsForbidden
+	}
+	if err := h.checkAck(ctx, p, Ack{ChannelID: channelID, MessageID: messageID}); err != nil {
+		return domainErr("ack", err)
+	}
+	var rs storage.ReadState
+	err := h.update(ctx, func(tx storage.Tx, _ *events) error {
+		var err error
+		rs, err = tx.SetReadState(ctx, p.User.ID, channelID, messageID)
+		return err
+	})
+	if err != nil {
+		return storeErr("ack", err)
+	}
+	n, err := h.mentionCount(ctx, p.User.ID, channelID)
+	if err != nil {
+		return storeErr("ack", err)
+	}
+	h.tellUser(p.User.ID, "MESSAGE_ACK", MessageAck{ChannelID: channelID, MessageID: messageID,
+		Version: rs.Version, MentionCount: n, Manual: true})
+	return nil
 }
 
 // AckBulk marks several channels read at once (a guild marked read). Every
@@ -509,4 +538,15 @@ func (h *Homeserver) AllGuildSettings(ctx context.Context, p Principal) (AllGuil
 		out.Entries = append(out.Entries, h.renderGuildSettings(s))
 	}
 	return out, nil
+}
+
+// HereMentioned records that a message mentioning @here reached these
+// users while they were present (the gateway knows who is); a message that
+// is gone by now is nothing to record.
+func (h *Homeserver) HereMentioned(ctx context.Context, messageID snowflake.ID, users []snowflake.ID) error {
+	err := h.store.Update(ctx, func(tx storage.Tx) error { return tx.AddHereMentions(ctx, messageID, users) })
+	if err != nil && !errors.Is(err, storage.ErrDangling) {
+		return storeErr("here mentions", err)
+	}
+	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"hearth/discord"
 	"hearth/homeserver/globalid"
@@ -31,7 +32,13 @@ import (
 const (
 	RelationshipAdd    = "RELATIONSHIP_ADD"
 	RelationshipRemove = "RELATIONSHIP_REMOVE"
+	// RelationshipUpdate tells a user's sessions of a nickname they gave.
+	RelationshipUpdate = "RELATIONSHIP_UPDATE"
 )
+
+// FriendNicknameMax is the longest friend nickname, in characters, as
+// Discord's nicknames.
+const FriendNicknameMax = 32
 
 // Relationship refusals, each with its Discord code in clientapi/errors.go.
 var (
@@ -89,8 +96,12 @@ func lockPair(ctx context.Context, tx storage.Tx, a, b snowflake.ID) error {
 	return tx.LockUser(ctx, b)
 }
 
-func renderRelationship(other storage.User, typ int, since time.Time) discord.Relationship {
-	return discord.Relationship{ID: other.ID, Type: typ, User: discordUser(other), Since: discord.Timestamp(since)}
+func renderRelationship(other storage.User, typ int, since time.Time, nickname string) discord.Relationship {
+	r := discord.Relationship{ID: other.ID, Type: typ, User: discordUser(other), Since: discord.Timestamp(since)}
+	if nickname != "" {
+		r.Nickname = &nickname
+	}
+	return r
 }
 
 // relationshipErr names op on err, keeping the relationship refusals and
@@ -119,7 +130,11 @@ func setRel(ctx context.Context, tx storage.Tx, ev *events, a storage.User, b st
 	if a.Origin != "" {
 		return nil
 	}
-	r := renderRelationship(b, typ, now)
+	nick := ""
+	if cur, err := tx.Relationship(ctx, a.ID, b.ID); err == nil {
+		nick = cur.Nickname // a row that changed type keeps its nickname
+	}
+	r := renderRelationship(b, typ, now, nick)
 	r.ShouldNotify = notify
 	return ev.Ephemeral(a.ID, RelationshipAdd, r)
 }
@@ -153,7 +168,7 @@ func (h *Homeserver) Relationships(ctx context.Context, p Principal) ([]discord.
 		if err != nil {
 			continue // gone with its account
 		}
-		out = append(out, renderRelationship(u, r.Type, r.Since))
+		out = append(out, renderRelationship(u, r.Type, r.Since, r.Nickname))
 	}
 	return out, nil
 }
@@ -345,6 +360,42 @@ func (h *Homeserver) requestRemoteFriend(ctx context.Context, me, other storage.
 	})
 }
 
+// SetFriendNickname sets the nickname the caller gives a person they
+// relate to (Discord's PATCH /users/@me/relationships/{id} {nickname}):
+// it is the caller's alone, shown in their own list, never told to
+// anyone else or across servers. Empty or null clears it; a person the
+// caller has no relationship with, or has blocked, is unknown (10013).
+func (h *Homeserver) SetFriendNickname(ctx context.Context, p Principal, otherID snowflake.ID, nickname Optional[string]) error {
+	if p.User.Bot {
+		return ErrBotsForbidden
+	}
+	nick := ""
+	if nickname.Set && !nickname.Null {
+		nick = strings.TrimSpace(nickname.Value)
+	}
+	if n := utf8.RuneCountInString(nick); n > FriendNicknameMax {
+		return Invalid("nickname", "BASE_TYPE_BAD_LENGTH", fmt.Sprintf("Must be between 1 and %d in length.", FriendNicknameMax))
+	}
+	err := h.update(ctx, func(tx storage.Tx, ev *events) error {
+		rel, err := tx.Relationship(ctx, p.User.ID, otherID)
+		if errors.Is(err, storage.ErrNotFound) || (err == nil && rel.Type == storage.RelationshipBlocked) {
+			return fmt.Errorf("relationship with %d: %w", otherID, ErrUnknownUser)
+		}
+		if err != nil {
+			return err
+		}
+		other, err := tx.UserByID(ctx, otherID)
+		if err != nil {
+			return err
+		}
+		if err := tx.SetRelationshipNickname(ctx, p.User.ID, otherID, nick); err != nil {
+			return err
+		}
+		return ev.Ephemeral(p.User.ID, RelationshipUpdate, renderRelationship(other, rel.Type, rel.Since, nick))
+	})
+	return relationshipErr("friend nickname", err)
+}
+
 // BlockUser blocks a user: PUT /users/@me/relationships/{id} with type 2.
 // A friendship or request between the two ends; the blocked person is
 // told only that (RELATIONSHIP_REMOVE), never of the block.
@@ -365,9 +416,12 @@ func (h *Homeserver) BlockUser(ctx context.Context, p Principal, otherID snowfla
 		if err != nil || mine == storage.RelationshipBlocked {
 			return err
 		}
-		tell = mine != 0 && other.Origin != ""
 		if err := setRel(ctx, tx, ev, me, other, storage.RelationshipBlocked, ev.now, false); err != nil {
 			return err
+		}
+		if mine != 0 && other.Origin != "" {
+			tell = true
+			return h.queueRemoval(ctx, tx, me, other)
 		}
 		if other.Origin == "" {
 			_, err = dropRel(ctx, tx, ev, other, me.ID, true)
@@ -378,7 +432,7 @@ func (h *Homeserver) BlockUser(ctx context.Context, p Principal, otherID snowfla
 		return relationshipErr("block", err)
 	}
 	if tell {
-		h.tellRemoval(ctx, me, other)
+		h.noticesQueued()
 	}
 	return nil
 }
@@ -401,7 +455,7 @@ func (h *Homeserver) RemoveRelationship(ctx context.Context, p Principal, otherI
 		}
 		if other.Origin != "" {
 			tell = true
-			return nil
+			return h.queueRemoval(ctx, tx, me, other)
 		}
 		_, err = dropRel(ctx, tx, ev, other, me.ID, true)
 		return err
@@ -410,26 +464,19 @@ func (h *Homeserver) RemoveRelationship(ctx context.Context, p Principal, otherI
 		return relationshipErr("remove relationship", err)
 	}
 	if tell {
-		h.tellRemoval(ctx, me, other)
+		h.noticesQueued()
 	}
 	return nil
 }
 
-// tellRemoval tells a remote person's homeserver that a friendship or
-// request with them ended. The ending stands here whatever it answers; a
-// server that does not answer keeps its side until the person acts there
-// (spec/federation.md §17).
-func (h *Homeserver) tellRemoval(ctx context.Context, me, other storage.User) {
-	if h.remote == nil {
-		return
-	}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-	defer cancel()
-	_, err := h.remote.Relationship(ctx, other.Origin, wire.RelationshipAct{
-		Kind: wire.RelationshipRemove, From: h.remoteUserOf(userFrom(me)), To: other.OriginID + "@" + other.Origin})
-	if err != nil {
-		h.log.Warn("relationship: removal not delivered", "peer", other.Origin, "err", err)
-	}
+// queueRemoval queues, in the transaction that ends it, the notice to a
+// remote person's homeserver that a friendship or request with them ended.
+// The ending stands here whatever it answers; the notice is retried until
+// it answers (spec/federation.md §17.3), unless a new act between the two
+// overtakes it.
+func (h *Homeserver) queueRemoval(ctx context.Context, tx storage.Tx, me, other storage.User) error {
+	return h.queueNotice(ctx, tx, other.Origin, storage.NoticeRelationship, wire.RelationshipAct{
+		Kind: wire.RelationshipRemove, From: h.remoteUserOf(userFrom(me)), To: other.OriginID + "@" + other.Origin}, me.ID, other.ID)
 }
 
 // PeerRelationship carries out a peer's relationship act. The acting user

@@ -57,6 +57,7 @@ func Admin(ctx context.Context, cfg Config) (adm *homeserver.Admin, done func() 
 		ServerName: cfg.ServerName, Store: store, Blobs: files, IDs: snowflake.NewGenerator(nodeID()),
 		TokenKey: tokenKey, Password: cfg.Password, Now: cfg.Now, Log: cfg.Log, PublicURL: cfg.PublicURL,
 		Registration: cfg.Registration, FederationAllowList: cfg.FederationAllowList,
+		DeferPolicyCuts: true,
 	})
 	if err != nil {
 		return nil, nil, err

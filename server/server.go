@@ -239,7 +239,12 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	hs.SetRemote(remote)
 	hs.SetInteractionPoster(federation.NewWebPoster(cfg.InsecureFederation))
 	sender := federation.NewSender(hs, remote, cfg.Log, reg)
-	inbound.Serve(hs, sender.Refresh, sender.Wake)
+	// A verified request says its peer is up: log delivery and owed
+	// notices held back by a failure go to it now.
+	inbound.Serve(hs, sender.Refresh, func(peer string) {
+		sender.Wake(peer)
+		hs.PeerSeen(context.Background(), peer)
+	})
 
 	mux := http.NewServeMux()
 	// Read-only routes: anything but GET and HEAD is refused in JSON.
@@ -426,6 +431,9 @@ func (s *Server) Serve(ctx context.Context) error {
 	// the operator closed from the command line.
 	watchDone := make(chan struct{})
 	go func() { defer close(watchDone); s.hs.RunClosedAccountWatch(mCtx, 2*time.Second) }()
+	// The owed-notice sender too: it polls what the command line queues.
+	noticesDone := make(chan struct{})
+	go func() { defer close(noticesDone); s.hs.RunNotices(mCtx, 2*time.Second) }()
 	var serveErr error
 	select {
 	case serveErr = <-errc:
@@ -435,6 +443,7 @@ func (s *Server) Serve(ctx context.Context) error {
 		<-mDone
 		<-sweepDone
 		<-watchDone
+		<-noticesDone
 		stopSender()
 		<-fedDone
 	case <-ctx.Done():
@@ -457,6 +466,7 @@ func (s *Server) Serve(ctx context.Context) error {
 		<-mDone
 		<-sweepDone
 		<-watchDone
+		<-noticesDone
 		stopSender()
 		<-fedDone
 		stopGateway()

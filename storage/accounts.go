@@ -197,4 +197,8 @@ type EmailWriter interface {
 	// DeleteUserEmail forgets an account's address and its unused links;
 	// an account without one is not an error.
 	DeleteUserEmail(ctx context.Context, userID snowflake.ID) error
+	// DeleteEmailTokens forgets an account's links of one purpose, used or
+	// not: a password reset link must not outlive the password it was
+	// mailed to replace. None is not an error.
+	DeleteEmailTokens(ctx context.Context, userID snowflake.ID, purpose string) error
 }

@@ -40,6 +40,14 @@ type ReadStateWriter interface {
 	// given (a state never moves back) and returns those that moved, each
 	// with its version counted up by one.
 	AckChannels(ctx context.Context, userID snowflake.ID, acks []ReadState) ([]ReadState, error)
+	// SetReadState sets the user's read state of a channel to a message,
+	// earlier or later than it was (Discord's "Mark Unread" moves it
+	// back), counting its version up by one, and returns it.
+	SetReadState(ctx context.Context, userID, channelID, messageID snowflake.ID) (ReadState, error)
+	// AddHereMentions records that a message mentioning @here reached
+	// these users while they were present; a repeat is not an error.
+	// ErrDangling when the message is gone.
+	AddHereMentions(ctx context.Context, messageID snowflake.ID, users []snowflake.ID) error
 	// PutUserGuildSettings writes a user's settings for a guild whole, as
 	// given (Version included); ErrNotFound when the guild does not exist.
 	PutUserGuildSettings(ctx context.Context, s GuildSettings) error
@@ -62,7 +70,8 @@ const (
 	MentionUser MentionKind = iota + 1
 	// MentionRole names a role they hold.
 	MentionRole
-	// MentionEveryone is @everyone or @here, by someone allowed to.
+	// MentionEveryone is @everyone by someone allowed to, or @here by
+	// someone allowed to while they were present (AddHereMentions).
 	MentionEveryone
 )
 

@@ -25,6 +25,9 @@ type Relationship struct {
 	// Type is one of the Relationship* constants.
 	Type  int
 	Since time.Time
+	// Nickname is the name UserID gives OtherID in their own list
+	// (Discord's friend nickname); "" for none.
+	Nickname string
 }
 
 // RelationshipReader reads relationships and the DM policy they feed.
@@ -42,8 +45,12 @@ type RelationshipReader interface {
 
 // RelationshipWriter writes relationships and the DM policy.
 type RelationshipWriter interface {
-	// SetRelationship writes r, replacing the row of the same pair.
+	// SetRelationship writes r, replacing the type and since of the row
+	// of the same pair; a row that exists keeps its nickname.
 	SetRelationship(ctx context.Context, r Relationship) error
+	// SetRelationshipNickname sets userID's nickname for otherID ("" for
+	// none); ErrNotFound when there is no row.
+	SetRelationshipNickname(ctx context.Context, userID, otherID snowflake.ID, nickname string) error
 	// DeleteRelationship removes userID's row about otherID; ErrNotFound
 	// when there was none.
 	DeleteRelationship(ctx context.Context, userID, otherID snowflake.ID) error

@@ -93,3 +93,45 @@ func TestDeleteAndDisableAccount(t *testing.T) {
 		}
 	})
 }
+
+// TestClosedOwnersBotsStop: the bots of an account that is disabled or
+// deleted stop with it: their gateways close with 4004 and their tokens
+// answer 401; a disabled owner who signs in again starts a bot anew by
+// resetting its token.
+func TestClosedOwnersBotsStop(t *testing.T) {
+	st.ForEachBackend(t, func(t *testing.T, b st.Backend) {
+		s := st.Start(t, st.Options{Backend: b})
+		bot := func(owner, name string) string {
+			app := do(t, s, "POST", "/api/v10/applications", owner, map[string]any{"name": name})
+			return "Bot " + do(t, s, "POST", "/api/v10/applications/"+app["id"].(string)+"/bot/reset", owner, nil)["token"].(string)
+		}
+		ann, dan := s.Register(t, "ann", "correct horse"), s.Register(t, "dan", "correct horse")
+		annBot, danBot := bot(ann, "Annbot"), bot(dan, "Danbot")
+		live, danLive := dial(t, s, "?v=10&encoding=json"), dial(t, s, "?v=10&encoding=json")
+		identify(live, annBot, 1)
+		identify(danLive, danBot, 1)
+
+		st.Expect(t, s.Do(t, "POST", "/api/v10/users/@me/disable", ann, map[string]any{"password": "correct horse"}), 204, nil)
+		if c := live.closeCode(); c != 4004 {
+			t.Fatalf("the disabled owner's bot's gateway closed with %d, want 4004", c)
+		}
+		st.Expect(t, s.Do(t, "GET", "/api/v10/users/@me", annBot, nil), 401, st.Code(0))
+		// dan's bot is not touched.
+		st.Expect(t, s.Do(t, "GET", "/api/v10/users/@me", danBot, nil), 200, nil)
+
+		ann = do(t, s, "POST", "/api/v10/auth/login", "", map[string]string{"login": "ann", "password": "correct horse"})["token"].(string)
+		st.Expect(t, s.Do(t, "GET", "/api/v10/users/@me", annBot, nil), 401, st.Code(0))
+		apps := listOf(t, s, "/api/v10/applications", ann)
+		if len(apps) != 1 {
+			t.Fatalf("ann's applications: %v", apps)
+		}
+		fresh := "Bot " + do(t, s, "POST", "/api/v10/applications/"+apps[0]["id"].(string)+"/bot/reset", ann, nil)["token"].(string)
+		st.Expect(t, s.Do(t, "GET", "/api/v10/users/@me", fresh, nil), 200, nil)
+
+		st.Expect(t, s.Do(t, "POST", "/api/v10/users/@me/delete", dan, map[string]any{"password": "correct horse"}), 204, nil)
+		if c := danLive.closeCode(); c != 4004 {
+			t.Fatalf("the deleted owner's bot's gateway closed with %d, want 4004", c)
+		}
+		st.Expect(t, s.Do(t, "GET", "/api/v10/users/@me", danBot, nil), 401, st.Code(0))
+	})
+}

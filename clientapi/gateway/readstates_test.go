@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"testing"
+	"time"
 
 	st "hearth/server/servertest"
 )
@@ -65,7 +66,7 @@ func mentionsIn(t *testing.T, s *st.Server, tok, channel string) int {
 
 // TestMentionCounts: each way of mentioning a user counts once where
 // Discord counts it (direct, held mentionable role, any role or
-// @everyone/@here only from those allowed, a reply that pings, every DM
+// @everyone only from those allowed (@here: TestHereCountsOnlyPresent), a reply that pings, every DM
 // message), not in a channel they cannot see nor where their settings
 // suppress it, and drops when the message is deleted or bulk deleted.
 func TestMentionCounts(t *testing.T) {
@@ -114,7 +115,6 @@ func TestMentionCounts(t *testing.T) {
 			{"unmentionable role by the owner", alice, general, msg("hi <@&" + quiet + ">"), 1},
 			{"@everyone without permission", carol, general, msg("@everyone look"), 0},
 			{"@everyone", alice, general, msg("@everyone look"), 1},
-			{"@here", alice, general, msg("@here look"), 1},
 			{"reply pings by default", carol, general, reply("answer", nil), 1},
 			{"reply with replied_user", carol, general, reply("answer", &yes), 1},
 			{"reply without ping", carol, general, reply("quiet answer", &no), 0},
@@ -188,6 +188,53 @@ func TestMentionCounts(t *testing.T) {
 		do(t, s, "DELETE", "/api/v10/channels/"+dm+"/messages/"+d1, alice, nil)
 		if got := mentionsIn(t, s, bob, dm); got != 1 {
 			t.Fatalf("DM mentions after a delete: %d, want 1", got)
+		}
+	})
+}
+
+// TestHereCountsOnlyPresent: @here counts as a mention for the members
+// present when it was sent (online, idle or dnd; invisible is offline to
+// others), as on Discord; @everyone for every member.
+func TestHereCountsOnlyPresent(t *testing.T) {
+	st.ForEachBackend(t, func(t *testing.T, b st.Backend) {
+		s := st.Start(t, st.Options{Backend: b})
+		alice := s.Register(t, "alice", "correct horse")
+		bob, carol, dan := s.Register(t, "bob", "correct horse"), s.Register(t, "carol", "correct horse"), s.Register(t, "dan", "correct horse")
+		_, general := newGuild(t, s, alice, "Here")
+		inv := do(t, s, "POST", "/api/v10/channels/"+general+"/invites", alice, map[string]any{})["code"].(string)
+		for _, tok := range []string{bob, carol, dan} {
+			do(t, s, "POST", "/api/v10/invites/"+inv, tok, nil)
+		}
+		bobLive := dial(t, s, "")
+		identify(bobLive, bob, allIntents)
+		danLive := dial(t, s, "")
+		danLive.must(30 * time.Second) // HELLO
+		danLive.send(2, map[string]any{"token": dan, "intents": allIntents, "properties": map[string]string{"os": "linux"},
+			"presence": map[string]any{"status": "invisible", "afk": false, "activities": []any{}}})
+		if r := danLive.must(30 * time.Second); r.T != "READY" {
+			t.Fatalf("dan's IDENTIFY: %s %s", r.T, r.D)
+		}
+		// carol is offline.
+		do(t, s, "POST", "/api/v10/channels/"+general+"/messages", alice, map[string]any{"content": "@here look"})
+		bobLive.until("MESSAGE_CREATE")
+		danLive.until("MESSAGE_CREATE")
+		for name, c := range map[string]struct {
+			tok  string
+			want int
+		}{"bob (online)": {bob, 1}, "carol (offline)": {carol, 0}, "dan (invisible)": {dan, 0}} {
+			if got := mentionsIn(t, s, c.tok, general); got != c.want {
+				t.Fatalf("@here: %s has %d mentions, want %d", name, got, c.want)
+			}
+		}
+		do(t, s, "POST", "/api/v10/channels/"+general+"/messages", alice, map[string]any{"content": "@everyone and @here"})
+		bobLive.until("MESSAGE_CREATE")
+		for name, c := range map[string]struct {
+			tok  string
+			want int
+		}{"bob": {bob, 2}, "carol": {carol, 1}, "dan": {dan, 1}} {
+			if got := mentionsIn(t, s, c.tok, general); got != c.want {
+				t.Fatalf("@everyone: %s has %d mentions, want %d", name, got, c.want)
+			}
 		}
 	})
 }
@@ -415,5 +462,50 @@ func TestGuildSettings(t *testing.T) {
 		if got["muted"] != false || ov["muted"] != false || ov["message_notifications"] != float64(3) || got["suppress_everyone"] != true {
 			t.Fatalf("unmuted: %v", got)
 		}
+	})
+}
+
+// TestMarkUnread: Discord's "Mark Unread" — a manual ack of an older
+// message sets the read state back there: the messages after it are
+// unread again (their mentions count again), the user's sessions hear
+// MESSAGE_ACK with manual set, and READY shows it; an ordinary ack of
+// an older message still changes nothing.
+func TestMarkUnread(t *testing.T) {
+	st.ForEachBackend(t, func(t *testing.T, b st.Backend) {
+		s := st.Start(t, st.Options{Backend: b})
+		alice, bob := s.Register(t, "alice", "correct horse"), s.Register(t, "bob", "correct horse")
+		_, general := newGuild(t, s, alice, "Unread")
+		inv := do(t, s, "POST", "/api/v10/channels/"+general+"/invites", alice, map[string]any{})["code"].(string)
+		do(t, s, "POST", "/api/v10/invites/"+inv, bob, nil)
+		bobID := do(t, s, "GET", "/api/v10/users/@me", bob, nil)["id"].(string)
+		var ids []string
+		for _, content := range []string{"one", "two <@" + bobID + ">", "three <@" + bobID + ">"} {
+			ids = append(ids, do(t, s, "POST", "/api/v10/channels/"+general+"/messages", alice, map[string]any{"content": content})["id"].(string))
+		}
+		ack := func(msg string, body map[string]any) {
+			t.Helper()
+			st.Expect(t, s.Do(t, "POST", "/api/v10/channels/"+general+"/messages/"+msg+"/ack", bob, body), 200, nil)
+		}
+		ack(ids[2], map[string]any{})
+		if last, n, _ := readyOf(t, s, bob).entry(general); last != ids[2] || n != 0 {
+			t.Fatalf("read to the end: last %s, %d mentions", last, n)
+		}
+		ack(ids[0], map[string]any{})
+		if last, _, _ := readyOf(t, s, bob).entry(general); last != ids[2] {
+			t.Fatalf("an ordinary ack of an older message moved the state to %s", last)
+		}
+		live := dial(t, s, "")
+		identify(live, bob, allIntents)
+		ack(ids[0], map[string]any{"manual": true, "mention_count": 7})
+		d := live.until("MESSAGE_ACK")
+		var got map[string]any
+		if err := json.Unmarshal(d.D, &got); err != nil || got["message_id"] != ids[0] || got["manual"] != true || got["mention_count"] != float64(2) {
+			t.Fatalf("MESSAGE_ACK of a mark unread: %s", d.D)
+		}
+		if last, n, _ := readyOf(t, s, bob).entry(general); last != ids[0] || n != 2 {
+			t.Fatalf("marked unread from two: last %s, %d mentions, want %s and 2", last, n, ids[0])
+		}
+		// Marking unread a message not in the channel: refused.
+		st.Expect(t, s.Do(t, "POST", "/api/v10/channels/"+general+"/messages/1/ack", bob, map[string]any{"manual": true}), 404, st.Code(10008))
 	})
 }

@@ -404,3 +404,61 @@ func TestDiscordgoRelationshipEvents(t *testing.T) {
 		t.Fatalf("discordgo identified %d times and disconnected %d times", n, d)
 	}
 }
+
+// TestFriendNickname: PATCH /users/@me/relationships/{id} {nickname} sets
+// the caller's own name for a friend: in their list and READY, told to
+// their sessions as RELATIONSHIP_UPDATE, kept when a request becomes a
+// friendship, never shown to the friend; cleared by null; refused for
+// someone the caller has no relationship with (10013) and when too long.
+func TestFriendNickname(t *testing.T) {
+	st.ForEachBackend(t, func(t *testing.T, b st.Backend) {
+		s := st.Start(t, st.Options{Backend: b})
+		ann, bob, cat := s.Register(t, "ann", "correct horse"), s.Register(t, "bob", "correct horse"), s.Register(t, "cat", "correct horse")
+		annID := do(t, s, "GET", "/api/v10/users/@me", ann, nil)["id"].(string)
+		bobID := do(t, s, "GET", "/api/v10/users/@me", bob, nil)["id"].(string)
+		catID := do(t, s, "GET", "/api/v10/users/@me", cat, nil)["id"].(string)
+		rel := "/api/v10/users/@me/relationships/"
+		st.Expect(t, s.Do(t, "PUT", rel+bobID, ann, map[string]any{}), http.StatusNoContent, nil)
+		live := dial(t, s, "")
+		identify(live, ann, allIntents)
+		nick := func(tok, id string, body any) st.Response { return s.Do(t, "PATCH", rel+id, tok, body) }
+		nickOf := func(tok, id string) any {
+			for _, r := range listOf(t, s, "/api/v10/users/@me/relationships", tok) {
+				if r["id"] == id {
+					return r["nickname"]
+				}
+			}
+			t.Fatalf("no relationship with %s", id)
+			return nil
+		}
+		if n := nickOf(ann, bobID); n != nil {
+			t.Fatalf("nickname before one is set: %v", n)
+		}
+		st.Expect(t, nick(ann, bobID, map[string]any{"nickname": "Bobby"}), http.StatusNoContent, nil)
+		p := live.until("RELATIONSHIP_UPDATE")
+		var up map[string]any
+		if err := json.Unmarshal(p.D, &up); err != nil || up["id"] != bobID || up["nickname"] != "Bobby" || up["type"] != float64(4) {
+			t.Fatalf("RELATIONSHIP_UPDATE: %s", p.D)
+		}
+		// bob accepts: a friendship, the nickname kept; bob sees none.
+		st.Expect(t, s.Do(t, "PUT", rel+annID, bob, map[string]any{}), http.StatusNoContent, nil)
+		if n := nickOf(ann, bobID); n != "Bobby" {
+			t.Fatalf("nickname after the request became a friendship: %v", n)
+		}
+		if n := nickOf(bob, annID); n != nil {
+			t.Fatalf("bob sees a nickname: %v", n)
+		}
+		var ready struct {
+			Relationships []map[string]any `json:"relationships"`
+		}
+		if err := json.Unmarshal(identify(dial(t, s, ""), ann, allIntents).D, &ready); err != nil || len(ready.Relationships) != 1 || ready.Relationships[0]["nickname"] != "Bobby" {
+			t.Fatalf("READY relationships: %v %v", ready.Relationships, err)
+		}
+		st.Expect(t, nick(ann, bobID, map[string]any{"nickname": strings.Repeat("x", 33)}), 400, st.Code(50035))
+		st.Expect(t, nick(ann, catID, map[string]any{"nickname": "Kitty"}), 404, st.Code(10013))
+		st.Expect(t, nick(ann, bobID, map[string]any{"nickname": nil}), http.StatusNoContent, nil)
+		if n := nickOf(ann, bobID); n != nil {
+			t.Fatalf("nickname after clearing: %v", n)
+		}
+	})
+}

@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"strings"
 
 	"hearth/discord"
@@ -47,6 +48,14 @@ type meta struct {
 	Mentions []struct {
 		ID snowflake.ID `json:"id"`
 	} `json:"mentions"`
+	MentionEveryone bool   `json:"mention_everyone"`
+	Content         string `json:"content"`
+}
+
+// hereOnly reports whether a message mentions @here and not @everyone:
+// then it counts as a mention only for those present (hereMentioned).
+func (m meta) hereOnly(t string) bool {
+	return t == "MESSAGE_CREATE" && m.MentionEveryone && !strings.Contains(m.Content, "@everyone")
 }
 
 // intentFor is the intent an event needs; 0 for none.
@@ -131,7 +140,7 @@ func (g *Gateway) route(ctx context.Context, ev storage.Event) {
 	case "PRESENCE_UPDATE":
 		g.remotePresence(ev)
 		return
-	case homeserver.RelationshipAdd, homeserver.RelationshipRemove:
+	case homeserver.RelationshipAdd, homeserver.RelationshipRemove, homeserver.RelationshipUpdate:
 		// To every session of the one user the event is for (its LogID).
 		g.mu.RLock()
 		targets := g.sessionsOf(g.byUser[ev.LogID])
@@ -206,6 +215,9 @@ func (g *Gateway) route(ctx context.Context, ev storage.Event) {
 			perm = permission.ManageChannels
 		}
 		allowed = func(user snowflake.ID) bool { return g.hs.ChannelPermissions(ctx, user, channel).Has(perm) }
+	}
+	if m.hereOnly(ev.Type) && allowed != nil {
+		g.hereMentioned(ctx, m, targets, guildID, allowed, seen)
 	}
 	for _, s := range targets {
 		if !s.inGuild(guildID) || (need != 0 && s.intents&need == 0) {
@@ -502,5 +514,41 @@ func (g *Gateway) userDispatch(ctx context.Context, ev storage.Event) {
 	}
 	if changed {
 		g.presenceChanged(ctx, d.UserID)
+	}
+}
+
+// hereMentioned records, for a message that mentions @here, who it reached
+// while present: this server's users with a session in the guild, who
+// may see the channel, and whose presence others see as online, idle or
+// dnd (invisible is offline to others, and so to @here). Their mention
+// counts include it; nobody else's do (spec/client-api.md, "Read states").
+func (g *Gateway) hereMentioned(ctx context.Context, m meta, targets []*session, guildID snowflake.ID,
+	allowed func(snowflake.ID) bool, seen map[snowflake.ID]bool) {
+	var users []snowflake.ID
+	for _, s := range targets {
+		id := s.user.User.ID
+		if !s.inGuild(guildID) || id == m.Author.ID || slices.Contains(users, id) {
+			continue
+		}
+		g.mu.RLock()
+		_, present := g.presences[id]
+		g.mu.RUnlock()
+		if !present {
+			continue
+		}
+		may, ok := seen[id]
+		if !ok {
+			may = allowed(id)
+			seen[id] = may
+		}
+		if may {
+			users = append(users, id)
+		}
+	}
+	if len(users) == 0 {
+		return
+	}
+	if err := g.hs.HereMentioned(ctx, m.ID, users); err != nil {
+		g.log.Warn("gateway: @here mentions not recorded", "message_id", m.ID, "err", err)
 	}
 }

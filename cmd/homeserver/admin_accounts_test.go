@@ -57,6 +57,11 @@ func TestAdminDeactivate(t *testing.T) {
 		t.Fatalf("after IDENTIFY: %v %v", p, err)
 	}
 
+	// dave's bot stops with him.
+	app := st.OK(t, s.Do(t, "POST", "/api/v10/applications", dave, map[string]any{"name": "Davebot"}), 201)
+	botTok := "Bot " + st.OK(t, s.Do(t, "POST", "/api/v10/applications/"+app["id"].(string)+"/bot/reset", dave, nil), 200)["token"].(string)
+	botGW := identified(ctx, t, s, botTok)
+
 	if _, err := admin("", "deactivate", "nobody"); err == nil {
 		t.Fatal("deactivated an account that does not exist")
 	}
@@ -75,6 +80,15 @@ func TestAdminDeactivate(t *testing.T) {
 	}
 	st.Expect(t, s.Do(t, "GET", "/api/v10/users/@me", dave, nil), 401, st.Code(0))
 	st.Expect(t, s.Do(t, "POST", "/api/v10/auth/login", "", map[string]string{"login": "dave", "password": "correct horse"}), 400, st.Code(50035))
+	for {
+		if _, _, err := botGW.Read(ctx); err != nil {
+			if code := websocket.CloseStatus(err); code != 4004 {
+				t.Fatalf("dave's bot's gateway ended with %v (%d), want 4004", err, code)
+			}
+			break
+		}
+	}
+	st.Expect(t, s.Do(t, "GET", "/api/v10/users/@me", botTok, nil), 401, st.Code(0))
 	st.WaitFor(t, "dave shown as deleted", 30*time.Second, func() string {
 		if u := st.OK(t, s.Do(t, "GET", "/api/v10/users/"+daveID, root, nil), 200); u["global_name"] != "Deleted User" {
 			return "dave is " + u["username"].(string)
@@ -195,12 +209,18 @@ func gatewayUntil(ctx context.Context, t *testing.T, c *websocket.Conn, typ stri
 // identified opens a gateway connection signed in with tok, after READY.
 func identified(ctx context.Context, t *testing.T, s *st.Server, tok string) *websocket.Conn {
 	t.Helper()
+	return identifiedWith(ctx, t, s, tok, 513)
+}
+
+// identifiedWith is identified with the given intents.
+func identifiedWith(ctx context.Context, t *testing.T, s *st.Server, tok string, intents int) *websocket.Conn {
+	t.Helper()
 	c, _, err := websocket.Dial(ctx, strings.Replace(s.URL(), "http", "ws", 1)+"/gateway?v=10&encoding=json", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.CloseNow() })
-	id, _ := json.Marshal(map[string]any{"op": 2, "d": map[string]any{"token": tok, "intents": 513, "properties": map[string]string{"os": "linux"}}})
+	id, _ := json.Marshal(map[string]any{"op": 2, "d": map[string]any{"token": tok, "intents": intents, "properties": map[string]string{"os": "linux"}}})
 	if err := c.Write(ctx, websocket.MessageText, id); err != nil {
 		t.Fatal(err)
 	}
@@ -282,4 +302,99 @@ func TestAdminGuilds(t *testing.T) {
 	if out, _ := admin("guilds"); strings.Count(out, "\n") != 1 {
 		t.Fatalf("admin guilds after the deletion = %q", out)
 	}
+}
+
+// TestAdminDeactivateTellsPeers: an account deactivated from the command
+// line while the server runs is told to the servers that know it, through
+// the owed notices the running server sends (spec/federation.md §18).
+func TestAdminDeactivateTellsPeers(t *testing.T) {
+	st.ForEachBackend(t, func(t *testing.T, backend st.Backend) {
+		dir := t.TempDir()
+		a := st.Start(t, st.Options{Backend: backend, DataDir: dir})
+		b := st.Start(t, st.Options{Backend: backend})
+		admin := func(args ...string) (string, error) {
+			var out, errs strings.Builder
+			base := []string{"admin", "--data", dir}
+			if backend == st.Postgres {
+				base = append(base, "--database", a.Options.Database)
+			}
+			err := run(context.Background(), append(base, args...), func(string) string { return "" }, strings.NewReader(""), &out, &errs)
+			return out.String(), err
+		}
+		dave, bob := a.Register(t, "dave", "correct horse"), b.Register(t, "bob", "correct horse")
+		rel := "/api/v10/users/@me/relationships"
+		st.Expect(t, a.Do(t, "POST", rel, dave, map[string]any{"username": "bob@" + b.ServerName()}), 204, nil)
+		rels := st.List(t, b.Do(t, "GET", rel, bob, nil))
+		if len(rels) != 1 {
+			t.Fatalf("bob's relationships: %v", rels)
+		}
+		daveOnB := rels[0]["id"].(string)
+		if _, err := admin("deactivate", "dave"); err != nil {
+			t.Fatal(err)
+		}
+		st.WaitFor(t, "dave shown as deleted on B", 60*time.Second, func() string {
+			u := st.OK(t, b.Do(t, "GET", "/api/v10/users/"+daveOnB, bob, nil), 200)
+			if name, _ := u["username"].(string); !strings.HasPrefix(name, "deleted_user_") || u["global_name"] != "Deleted User" {
+				return "dave on B is " + name
+			}
+			return ""
+		})
+	})
+}
+
+// TestAdminBlockWhileRunning: a server blocked from the command line while
+// the homeserver runs is cut off by the running server within its watch
+// period: its user's membership ends with a GUILD_MEMBER_REMOVE the
+// members' gateways hear, and its requests are refused; unblocked and
+// blocked again, it is cut off again.
+func TestAdminBlockWhileRunning(t *testing.T) {
+	dir := t.TempDir()
+	admin := func(args ...string) {
+		t.Helper()
+		var out, errs strings.Builder
+		if err := run(context.Background(), append([]string{"admin", "--data", dir}, args...),
+			func(string) string { return "" }, strings.NewReader(""), &out, &errs); err != nil {
+			t.Fatalf("admin %v: %v", args, err)
+		}
+	}
+	a := st.Start(t, st.Options{DataDir: dir})
+	b := st.Start(t, st.Options{})
+	ann, bob := a.Register(t, "ann", "correct horse"), b.Register(t, "bob", "correct horse")
+	gid := st.OK(t, a.Do(t, "POST", "/api/v10/guilds", ann, map[string]any{"name": "Club"}), 201)["id"].(string)
+	var general string
+	for _, c := range st.List(t, a.Do(t, "GET", "/api/v10/guilds/"+gid+"/channels", ann, nil)) {
+		if c["type"] == float64(0) {
+			general = c["id"].(string)
+		}
+	}
+	code := st.OK(t, a.Do(t, "POST", "/api/v10/channels/"+general+"/invites", ann, map[string]any{}), 200)["code"].(string)
+	join := func() { st.OK(t, b.Do(t, "POST", "/api/v10/invites/"+code+"@"+a.ServerName(), bob, nil), 200) }
+	join()
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	annGW := identifiedWith(ctx, t, a, ann, 515) // with GUILD_MEMBERS
+	members := func() int {
+		return len(st.List(t, a.Do(t, "GET", "/api/v10/guilds/"+gid+"/members?limit=10", ann, nil)))
+	}
+	if n := members(); n != 2 {
+		t.Fatalf("members before the block: %d", n)
+	}
+
+	admin("block", b.ServerName())
+	gatewayUntil(ctx, t, annGW, "GUILD_MEMBER_REMOVE")
+	if n := members(); n != 1 {
+		t.Fatalf("members after the block: %d", n)
+	}
+	st.Expect(t, b.Do(t, "POST", "/api/v10/invites/"+code+"@"+a.ServerName(), bob, nil), 403, nil)
+
+	admin("unblock", b.ServerName())
+	st.WaitFor(t, "bob joins again", 30*time.Second, func() string {
+		if r := b.Do(t, "POST", "/api/v10/invites/"+code+"@"+a.ServerName(), bob, nil); r.Status != 200 {
+			return "join answered " + string(r.Body)
+		}
+		return ""
+	})
+	gatewayUntil(ctx, t, annGW, "GUILD_MEMBER_ADD")
+	admin("block", b.ServerName())
+	gatewayUntil(ctx, t, annGW, "GUILD_MEMBER_REMOVE")
 }

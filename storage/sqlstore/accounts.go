@@ -301,3 +301,9 @@ func (t *tx) DeleteUserEmail(ctx context.Context, userID snowflake.ID) error {
 	_, err := t.q.ExecContext(ctx, `DELETE FROM user_emails WHERE user_id = $1`, int64(userID))
 	return t.wrap("delete user email", err)
 }
+
+// DeleteEmailTokens implements storage.Tx.
+func (t *tx) DeleteEmailTokens(ctx context.Context, userID snowflake.ID, purpose string) error {
+	_, err := t.q.ExecContext(ctx, `DELETE FROM email_tokens WHERE user_id = $1 AND purpose = $2`, int64(userID), purpose)
+	return t.wrap("delete email tokens", err)
+}

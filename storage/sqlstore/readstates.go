@@ -30,9 +30,10 @@ const unreadAfter = `m.author_id <> $1 AND m.id > COALESCE(rs.last_message_id, 0
 	AND m.id > (SELECT since FROM read_state_epoch)
 	AND m.id > (mem.joined_at - 1420070400000) * 4194304`
 
-// UnreadMentions implements storage.Reader. Three sources, one statement:
+// UnreadMentions implements storage.Reader. Four sources, one statement:
 // the mention index of users, that of roles joined to the roles the user
-// holds, and the guild messages that mention everyone. The members join
+// holds, the guild messages that mention @everyone, and the @here index
+// (those present when a message mentioned @here). The members join
 // keeps only guilds the user is in.
 func (r reader) UnreadMentions(ctx context.Context, userID, channelID snowflake.ID, limit int) ([]storage.Mention, error) {
 	only := ""
@@ -55,9 +56,15 @@ func (r reader) UnreadMentions(ctx context.Context, userID, channelID snowflake.
 		WHERE mr.user_id = $1 AND ` + unreadAfter + only + `
 	UNION ALL
 	SELECT m.guild_id, m.channel_id, m.id, 3 FROM members mem
-		JOIN messages m ON m.guild_id = mem.guild_id AND m.mention_everyone
+		JOIN messages m ON m.guild_id = mem.guild_id AND m.mention_everyone AND m.content LIKE '%@everyone%'
 		LEFT JOIN read_states rs ON rs.user_id = $1 AND rs.channel_id = m.channel_id
 		WHERE mem.user_id = $1 AND ` + unreadAfter + only + `
+	UNION ALL
+	SELECT m.guild_id, m.channel_id, m.id, 3 FROM message_here_mentions x
+		JOIN messages m ON m.id = x.message_id
+		JOIN members mem ON mem.guild_id = m.guild_id AND mem.user_id = $1
+		LEFT JOIN read_states rs ON rs.user_id = $1 AND rs.channel_id = m.channel_id
+		WHERE x.user_id = $1 AND ` + unreadAfter + only + `
 	LIMIT $2`
 	return queryAll(ctx, r, "unread mentions", func(row scanner) (storage.Mention, error) {
 		var g, ch, id int64
@@ -238,4 +245,26 @@ func (t *tx) uniq(ids []snowflake.ID) []snowflake.ID {
 		}
 	}
 	return out
+}
+
+// AddHereMentions implements storage.Tx.
+func (t *tx) AddHereMentions(ctx context.Context, messageID snowflake.ID, users []snowflake.ID) error {
+	for _, u := range users {
+		if _, err := t.q.ExecContext(ctx, `INSERT INTO message_here_mentions (user_id, message_id) VALUES ($1, $2)
+			ON CONFLICT DO NOTHING`, int64(u), int64(messageID)); err != nil {
+			return t.wrap("add here mentions", err)
+		}
+	}
+	return nil
+}
+
+// SetReadState implements storage.Tx.
+func (t *tx) SetReadState(ctx context.Context, userID, channelID, messageID snowflake.ID) (storage.ReadState, error) {
+	s := storage.ReadState{UserID: userID, ChannelID: channelID, LastMessageID: messageID}
+	err := t.q.QueryRowContext(ctx, `INSERT INTO read_states (user_id, channel_id, last_message_id, version)
+		VALUES ($1, $2, $3, 1)
+		ON CONFLICT (user_id, channel_id) DO UPDATE SET last_message_id = excluded.last_message_id,
+			version = read_states.version + 1
+		RETURNING version`, int64(userID), int64(channelID), int64(messageID)).Scan(&s.Version)
+	return s, t.wrap("set read state", err)
 }

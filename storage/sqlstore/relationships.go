@@ -9,14 +9,14 @@ import (
 	"hearth/storage"
 )
 
-const relationshipColumns = `user_id, other_id, type, since`
+const relationshipColumns = `user_id, other_id, type, since, nickname`
 
 func scanRelationship(row scanner) (storage.Relationship, error) {
 	var (
 		r     storage.Relationship
 		since int64
 	)
-	err := row.Scan(scanID(&r.UserID), scanID(&r.OtherID), &r.Type, &since)
+	err := row.Scan(scanID(&r.UserID), scanID(&r.OtherID), &r.Type, &since, &r.Nickname)
 	r.Since = fromMS(since)
 	return r, err
 }
@@ -65,10 +65,20 @@ func (r reader) DMFriendsOnly(ctx context.Context, userID snowflake.ID) (bool, e
 
 // SetRelationship implements storage.Tx.
 func (t *tx) SetRelationship(ctx context.Context, rel storage.Relationship) error {
-	_, err := t.q.ExecContext(ctx, `INSERT INTO relationships (`+relationshipColumns+`) VALUES ($1, $2, $3, $4)
+	_, err := t.q.ExecContext(ctx, `INSERT INTO relationships (`+relationshipColumns+`) VALUES ($1, $2, $3, $4, $5)
 		ON CONFLICT (user_id, other_id) DO UPDATE SET type = excluded.type, since = excluded.since`,
-		int64(rel.UserID), int64(rel.OtherID), rel.Type, ms(rel.Since))
+		int64(rel.UserID), int64(rel.OtherID), rel.Type, ms(rel.Since), rel.Nickname)
 	return t.wrap("set relationship", err)
+}
+
+// SetRelationshipNickname implements storage.Tx.
+func (t *tx) SetRelationshipNickname(ctx context.Context, userID, otherID snowflake.ID, nickname string) error {
+	res, err := t.q.ExecContext(ctx, `UPDATE relationships SET nickname = $3 WHERE user_id = $1 AND other_id = $2`,
+		int64(userID), int64(otherID), nickname)
+	if err != nil {
+		return t.wrap("set relationship nickname", err)
+	}
+	return t.wrap("set relationship nickname", mustAffect(res))
 }
 
 // DeleteRelationship implements storage.Tx.

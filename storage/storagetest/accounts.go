@@ -325,4 +325,26 @@ func testEmails(t *testing.T, s storage.Store) {
 	if _, err := use("h2", storage.EmailReset, now); !errors.Is(err, storage.ErrNotFound) {
 		t.Fatalf("a link of a deleted address: %v", err)
 	}
+	// A password change forgets the reset links, and only them.
+	update(t, s, func(tx storage.Tx) error {
+		for _, et := range []storage.EmailToken{
+			{Hash: "r1", UserID: a.ID, Purpose: storage.EmailReset, Email: "x@example.org", ExpiresAt: now.Add(time.Hour)},
+			{Hash: "c1", UserID: a.ID, Purpose: storage.EmailConfirm, Email: "x@example.org", ExpiresAt: now.Add(time.Hour)},
+			{Hash: "r2", UserID: b.ID, Purpose: storage.EmailReset, Email: "y@example.org", ExpiresAt: now.Add(time.Hour)},
+		} {
+			if err := tx.CreateEmailToken(ctx, et); err != nil {
+				return err
+			}
+		}
+		return tx.DeleteEmailTokens(ctx, a.ID, storage.EmailReset)
+	})
+	if _, err := use("r1", storage.EmailReset, now); !errors.Is(err, storage.ErrNotFound) {
+		t.Fatalf("a reset link after its account's links were forgotten: %v", err)
+	}
+	if _, err := use("c1", storage.EmailConfirm, now); err != nil {
+		t.Fatalf("a confirmation link forgotten with the reset links: %v", err)
+	}
+	if _, err := use("r2", storage.EmailReset, now); err != nil {
+		t.Fatalf("another account's reset link forgotten: %v", err)
+	}
 }

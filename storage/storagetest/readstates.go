@@ -38,12 +38,25 @@ func testReadStates(t *testing.T, s storage.Store) {
 	}
 	checkEqual(t, "forward", ack(a, storage.ReadState{ChannelID: c.ID, LastMessageID: m3}),
 		[]storage.ReadState{{UserID: a, ChannelID: c.ID, LastMessageID: m3, Version: 2}})
+	// Marked unread: set back, version up; then set forward again.
+	set := func(user, channel, msg snowflake.ID) storage.ReadState {
+		var rs storage.ReadState
+		update(t, s, func(tx storage.Tx) error {
+			var err error
+			rs, err = tx.SetReadState(ctx, user, channel, msg)
+			return err
+		})
+		return rs
+	}
+	checkEqual(t, "set back", set(a, c.ID, m1), storage.ReadState{UserID: a, ChannelID: c.ID, LastMessageID: m1, Version: 3})
+	checkEqual(t, "set forward", set(a, c.ID, m3), storage.ReadState{UserID: a, ChannelID: c.ID, LastMessageID: m3, Version: 4})
+	checkEqual(t, "set new", set(b, c2.ID, m2), storage.ReadState{UserID: b, ChannelID: c2.ID, LastMessageID: m2, Version: 1})
 	ack(b, storage.ReadState{ChannelID: c.ID, LastMessageID: m1})
 	got, err := s.ReadStates(ctx, a)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []storage.ReadState{{UserID: a, ChannelID: c.ID, LastMessageID: m3, Version: 2}, {UserID: a, ChannelID: c2.ID, LastMessageID: m1, Version: 1}}
+	want := []storage.ReadState{{UserID: a, ChannelID: c.ID, LastMessageID: m3, Version: 4}, {UserID: a, ChannelID: c2.ID, LastMessageID: m1, Version: 1}}
 	slices.SortFunc(want, func(x, y storage.ReadState) int { return int(x.ChannelID - y.ChannelID) })
 	checkEqual(t, "read states of a", got, want)
 	update(t, s, func(tx storage.Tx) error { return tx.DeleteChannel(ctx, storage.ScopeOf(c2), c2.ID) })
@@ -83,10 +96,13 @@ func testUnreadMentions(t *testing.T, s storage.Store) {
 	direct := msg(b, func(m *storage.Message) { m.Mentions = []snowflake.ID{a, a, outsider} })
 	byRole := msg(b, func(m *storage.Message) { m.MentionRoles = []snowflake.ID{role.ID} })
 	notHeld := msg(b, func(m *storage.Message) { m.MentionRoles = []snowflake.ID{other.ID} })
-	all := msg(b, func(m *storage.Message) { m.MentionEveryone = true })
+	here := msg(b, func(m *storage.Message) { m.Content, m.MentionEveryone = "@here look", true })
+	all := msg(b, func(m *storage.Message) { m.Content, m.MentionEveryone = "@everyone and @here", true })
 	twice := msg(b, func(m *storage.Message) { m.Mentions, m.MentionRoles = []snowflake.ID{a}, []snowflake.ID{role.ID} })
-	own := msg(a, func(m *storage.Message) { m.Mentions, m.MentionEveryone = []snowflake.ID{a}, true })
-	createMessages(t, s, plain, direct, byRole, notHeld, all, twice, own)
+	own := msg(a, func(m *storage.Message) {
+		m.Content, m.Mentions, m.MentionEveryone = "@everyone", []snowflake.ID{a}, true
+	})
+	createMessages(t, s, plain, direct, byRole, notHeld, here, all, twice, own)
 
 	list := func(user, channel snowflake.ID) []storage.Mention {
 		t.Helper()
@@ -105,9 +121,22 @@ func testUnreadMentions(t *testing.T, s storage.Store) {
 	mention := func(m storage.Message, k storage.MentionKind) storage.Mention {
 		return storage.Mention{GuildID: g.ID, ChannelID: c.ID, MessageID: m.ID, Kind: k}
 	}
+	// @here counts only for those it reached while present.
 	checkEqual(t, "unread mentions", list(a, 0), []storage.Mention{
 		mention(direct, storage.MentionUser), mention(byRole, storage.MentionRole), mention(all, storage.MentionEveryone),
 		mention(twice, storage.MentionUser), mention(twice, storage.MentionRole)})
+	update(t, s, func(tx storage.Tx) error {
+		if err := tx.AddHereMentions(ctx, here.ID, []snowflake.ID{a, outsider}); err != nil {
+			return err
+		}
+		return tx.AddHereMentions(ctx, here.ID, []snowflake.ID{a}) // a repeat
+	})
+	checkEqual(t, "unread mentions with @here", list(a, 0), []storage.Mention{
+		mention(direct, storage.MentionUser), mention(byRole, storage.MentionRole), mention(here, storage.MentionEveryone),
+		mention(all, storage.MentionEveryone), mention(twice, storage.MentionUser), mention(twice, storage.MentionRole)})
+	if err := s.Update(ctx, func(tx storage.Tx) error { return tx.AddHereMentions(ctx, ids.Next(), []snowflake.ID{a}) }); !errors.Is(err, storage.ErrDangling) {
+		t.Fatalf("@here of a message that does not exist: %v", err)
+	}
 	checkEqual(t, "of b (only @everyone)", list(b, c.ID), []storage.Mention{mention(own, storage.MentionEveryone)})
 	if got := list(outsider, 0); len(got) != 0 {
 		t.Fatalf("a user outside the guild has mentions %+v", got)

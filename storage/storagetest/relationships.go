@@ -78,6 +78,26 @@ func testRelationships(t *testing.T, s storage.Store) {
 	if _, err := s.Relationship(ctx, c, a); err != nil {
 		t.Fatalf("the other side's row went too: %v", err)
 	}
+
+	// A nickname is set on a row, kept when its type changes, and gone
+	// with the row.
+	update(t, s, func(tx storage.Tx) error { return tx.SetRelationshipNickname(ctx, a, b, "Bobby") })
+	if err := s.Update(ctx, func(tx storage.Tx) error { return tx.SetRelationshipNickname(ctx, a, c, "Cee") }); !errors.Is(err, storage.ErrNotFound) {
+		t.Fatalf("a nickname without a row = %v, want ErrNotFound", err)
+	}
+	update(t, s, func(tx storage.Tx) error {
+		return tx.SetRelationship(ctx, storage.Relationship{UserID: a, OtherID: b, Type: storage.RelationshipFriend, Since: later.Add(time.Second)})
+	})
+	if r, err := s.Relationship(ctx, a, b); err != nil || r.Nickname != "Bobby" || r.Type != storage.RelationshipFriend {
+		t.Fatalf("with a nickname = %+v, %v", r, err)
+	}
+	if r, err := s.Relationship(ctx, c, a); err != nil || r.Nickname != "" {
+		t.Fatalf("a row without a nickname = %+v, %v", r, err)
+	}
+	update(t, s, func(tx storage.Tx) error { return tx.SetRelationshipNickname(ctx, a, b, "") })
+	if r, err := s.Relationship(ctx, a, b); err != nil || r.Nickname != "" {
+		t.Fatalf("nickname cleared = %+v, %v", r, err)
+	}
 	// A relationship with oneself is no relationship.
 	if err := s.Update(ctx, func(tx storage.Tx) error {
 		return tx.SetRelationship(ctx, storage.Relationship{UserID: a, OtherID: a, Type: storage.RelationshipFriend, Since: at})

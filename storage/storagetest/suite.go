@@ -30,6 +30,7 @@ func Run(t *testing.T, open func(t *testing.T) storage.Store) {
 		{"InstanceAdmin", testInstanceAdmin},
 		{"ClosedAccounts", testClosedAccounts},
 		{"Emails", testEmails},
+		{"Notices", testNotices},
 		{"Reports", testReports},
 		{"LocalGuildsAndDeletions", testLocalGuildsAndDeletions},
 		{"RegistrationTokens", testRegistrationTokens},
