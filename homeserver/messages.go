@@ -1066,6 +1066,11 @@ func (h *Homeserver) AttachmentFile(ctx context.Context, channelID, attachmentID
 		return File{}, "", fmt.Errorf("attachment: bad link: %w", ErrNotFound)
 	}
 	a, err := h.store.Attachment(ctx, attachmentID)
+	if errors.Is(err, storage.ErrNotFound) {
+		// A file of an interaction: an attachment option's, or an
+		// ephemeral answer's, while the interaction lives.
+		a, err = h.store.InteractionFile(ctx, attachmentID)
+	}
 	if errors.Is(err, storage.ErrNotFound) || (err == nil && a.ChannelID != channelID) {
 		return File{}, "", fmt.Errorf("attachment: %w", ErrNotFound)
 	}
