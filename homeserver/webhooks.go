@@ -100,6 +100,12 @@ func newWebhookToken() (string, error) {
 	return base64.RawURLEncoding.EncodeToString(b), nil
 }
 
+// webhookUsername is the username of the user row that authors a
+// webhook's messages: no person can look it up (lookupUser).
+func webhookUsername(id snowflake.ID) string {
+	return "webhook-" + strconv.FormatUint(uint64(id), 10)
+}
+
 // discordWebhook is Discord's webhook object; the token and URL only for
 // those who may manage it.
 func (h *Homeserver) discordWebhook(ctx context.Context, r storage.Reader, w storage.Webhook, withToken bool) discord.Webhook {
@@ -174,7 +180,7 @@ func (h *Homeserver) createWebhookHere(ctx context.Context, p Principal, channel
 		id := h.cfg.IDs.Next()
 		// The user row's name is never shown (messages carry their own)
 		// and must not take a name from the people of this server.
-		if err := tx.CreateUser(ctx, storage.User{ID: id, Username: "webhook-" + strconv.FormatUint(uint64(id), 10), Bot: true, CreatedAt: now}); err != nil {
+		if err := tx.CreateUser(ctx, storage.User{ID: id, Username: webhookUsername(id), Bot: true, CreatedAt: now}); err != nil {
 			return err
 		}
 		w := storage.Webhook{ID: id, GuildID: pl.ch.GuildID, ChannelID: channelID, CreatorID: p.User.ID,
