@@ -158,6 +158,8 @@ func (a *API) webhookTokenDelete(c *gin.Context) {
 // webhookExtras reads the fields of an execute beyond a send's.
 type webhookExtras struct {
 	username, avatarURL, threadName string
+	// service: the Slack or GitHub form.
+	service bool
 }
 
 func readWebhookExtras(f *form, x *webhookExtras) {
@@ -209,7 +211,7 @@ func (a *API) webhookExecute(c *gin.Context) {
 
 // execute finishes an execute: the avatar fetched, the message posted.
 func (a *API) execute(c *gin.Context, id, threadID snowflake.ID, in homeserver.MessageCreate, x webhookExtras) {
-	wm := homeserver.WebhookMessage{MessageCreate: in, Username: x.username, ThreadID: threadID, ThreadName: x.threadName}
+	wm := homeserver.WebhookMessage{MessageCreate: in, Username: x.username, ThreadID: threadID, ThreadName: x.threadName, Service: x.service}
 	if x.avatarURL != "" {
 		img, err := a.executeAvatar(c, id, x.avatarURL)
 		if err != nil {
@@ -410,12 +412,12 @@ func (a *API) webhookExecuteSlack(c *gin.Context) {
 	for _, at := range msg.Attachments {
 		in.Embeds = append(in.Embeds, slackEmbed(at))
 	}
-	x := webhookExtras{username: msg.Username, avatarURL: msg.IconURL}
+	x := webhookExtras{username: msg.Username, avatarURL: msg.IconURL, service: true}
 	if queryBool(c, "wait") {
 		a.execute(c, ids[0], threadID, in, x)
 		return
 	}
-	wm := homeserver.WebhookMessage{MessageCreate: in, Username: x.username, ThreadID: threadID}
+	wm := homeserver.WebhookMessage{MessageCreate: in, Username: x.username, ThreadID: threadID, Service: true}
 	if x.avatarURL != "" {
 		img, err := a.executeAvatar(c, ids[0], x.avatarURL)
 		if err != nil {

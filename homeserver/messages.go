@@ -320,6 +320,9 @@ func (h *Homeserver) prepareMessage(ctx context.Context, r storage.Reader, p Pri
 	if pl.ch.Type == ChannelCategory || pl.ch.Type == ChannelVoice {
 		return out, m, nil, false, Invalid("channel_id", "CHANNEL_TYPE_INVALID", "Messages cannot be sent to this kind of channel.")
 	}
+	if pl.ch.Type == ChannelForum {
+		return out, m, nil, false, ErrForumMessage
+	}
 	if err := pl.require(permission.SendMessages); err != nil {
 		return out, m, nil, false, err
 	}

@@ -47,8 +47,16 @@ var (
 	// told apart, so that a token cannot be probed).
 	ErrUnknownWebhook = errors.New("unknown webhook")
 	// ErrWebhookThreadName: thread_name names a thread to make, which
-	// only a forum channel allows; Hearth has none yet.
+	// only a forum channel allows.
 	ErrWebhookThreadName = errors.New("webhooks can only create threads in forum channels")
+	// ErrWebhookForumThread: a forum holds posts only, so an execute into
+	// one names a post (thread_id) or starts one (thread_name).
+	ErrWebhookForumThread = errors.New("webhooks posted to forum channels must have a thread_name or thread_id")
+	// ErrWebhookThreadBoth: thread_name and thread_id together.
+	ErrWebhookThreadBoth = errors.New("webhooks posted to forum channels cannot have both a thread_name and thread_id")
+	// ErrWebhookServiceForum: the Slack and GitHub forms have no
+	// thread_name, so they cannot start a post.
+	ErrWebhookServiceForum = errors.New("webhook services cannot be used in forum channels")
 )
 
 // WebhookIn is what a webhook is made or changed with. Avatar is a data
@@ -68,6 +76,9 @@ type WebhookMessage struct {
 	AvatarImage []byte
 	ThreadID    snowflake.ID
 	ThreadName  string
+	// Service is set by the Slack and GitHub forms, which cannot start
+	// a forum post.
+	Service bool
 }
 
 // webhookAuthor is who a webhook's message is shown as.
@@ -477,9 +488,9 @@ func (h *Homeserver) ExecuteWebhook(ctx context.Context, id snowflake.ID, token 
 		h.DiscardUploads(in.Files)
 		return discord.Message{}, err
 	}
-	if in.ThreadName != "" {
+	if err := h.checkWebhookThread(ctx, w, in); err != nil {
 		h.DiscardUploads(in.Files)
-		return discord.Message{}, ErrWebhookThreadName
+		return discord.Message{}, err
 	}
 	channelID := w.ChannelID
 	if in.ThreadID != 0 {
@@ -511,7 +522,76 @@ func (h *Homeserver) ExecuteWebhook(ctx context.Context, id snowflake.ID, token 
 	mc.Flags &= discord.FlagSuppressEmbeds | discord.FlagSuppressNotifications
 	p := Principal{User: User{ID: w.ID, Bot: true}}
 	return do(ctx, h, write[discord.Message]{op: "execute webhook", channel: channelID, guildOnly: true,
-		here: func(ctx context.Context) (discord.Message, error) { return h.sendMessageHere(ctx, p, channelID, mc) }})
+		here: func(ctx context.Context) (discord.Message, error) {
+			target := channelID
+			if in.ThreadName != "" {
+				id, err := h.webhookForumPost(ctx, w, in.ThreadName)
+				if err != nil {
+					h.DiscardUploads(in.Files)
+					return discord.Message{}, err
+				}
+				target = id
+			}
+			return h.sendMessageHere(ctx, p, target, mc)
+		}})
+}
+
+// checkWebhookThread checks an execute's thread_id and thread_name
+// against its webhook's channel, with Discord's codes: a forum channel
+// takes one of them, any other channel no thread_name, never both.
+func (h *Homeserver) checkWebhookThread(ctx context.Context, w storage.Webhook, in WebhookMessage) error {
+	c, err := h.store.ChannelByID(ctx, w.ChannelID)
+	if err != nil {
+		return storeErr("webhook channel", err)
+	}
+	forum := c.Type == ChannelForum
+	switch {
+	case in.ThreadName != "" && in.ThreadID != 0:
+		return ErrWebhookThreadBoth
+	case in.ThreadName != "" && !forum:
+		return ErrWebhookThreadName
+	case forum && in.ThreadID == 0 && in.Service:
+		return ErrWebhookServiceForum
+	case forum && in.ThreadID == 0 && in.ThreadName == "":
+		return ErrWebhookForumThread
+	}
+	if n := utf8.RuneCountInString(strings.TrimSpace(in.ThreadName)); in.ThreadName != "" && (n < 1 || n > ChannelNameMax) {
+		return Invalid("thread_name", "BASE_TYPE_BAD_LENGTH", fmt.Sprintf("Must be between 1 and %d in length.", ChannelNameMax))
+	}
+	if in.ThreadName != "" && strings.TrimSpace(in.Content) == "" && len(in.Embeds) == 0 && len(in.Files) == 0 {
+		// Checked before the post is made, so that a refused message
+		// leaves no empty post behind.
+		return ErrEmptyMessage
+	}
+	return nil
+}
+
+// webhookForumPost starts a post (a public thread) in the webhook's forum
+// channel, owned by the webhook, as Discord does for thread_name; the
+// message then goes into it. Unlike Discord's, the post's first message
+// has an ID of its own (a message's ID is given in its log's queue).
+func (h *Homeserver) webhookForumPost(ctx context.Context, w storage.Webhook, name string) (snowflake.ID, error) {
+	var id snowflake.ID
+	err := h.update(ctx, func(tx storage.Tx, ev *events) error {
+		c, err := tx.ChannelByID(ctx, w.ChannelID)
+		if err != nil {
+			return err
+		}
+		if c.GuildID != w.GuildID || c.Type != ChannelForum {
+			return ErrWebhookThreadName
+		}
+		t := storage.Channel{ID: h.cfg.IDs.Next(), GuildID: c.GuildID, Type: storage.ChannelPublicThread, Name: strings.TrimSpace(name),
+			ParentID: c.ID, OwnerID: w.ID, CreatedAt: h.now(), Thread: &storage.ThreadMeta{AutoArchive: 4320, Invitable: true}}
+		if err := tx.CreateChannel(ctx, t); err != nil {
+			return err
+		}
+		id = t.ID
+		created := h.renderThread(ctx, tx, t, 0)
+		created.NewlyCreated = true
+		created.Member = nil
+		return ev.Append(ctx, t.GuildID, "THREAD_CREATE", created)
+	})
+	return id, domainErr("forum post", err)
 }
 
 // dataURI wraps image bytes as a data URI for decodeImage, which checks
