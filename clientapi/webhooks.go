@@ -44,6 +44,8 @@ func (a *API) routesWebhooks(r *gin.RouterGroup) {
 	r.DELETE("/webhooks/:webhook/:token", a.limitWebhook, a.webhookTokenDelete)
 	r.POST("/webhooks/:webhook/:token", byToken(a.followupCreate, a.limitWebhook, a.uploadLimit, a.webhookExecute))
 	r.POST("/webhooks/:webhook/:token/slack", a.limitWebhook, a.webhookExecuteSlack)
+	// GitHub's events carry whole commit lists and bodies: a larger bound.
+	r.POST("/webhooks/:webhook/:token/github", a.limitWebhook, a.bodyLimit(githubMaxBody), a.webhookExecuteGitHub)
 	r.GET("/webhooks/:webhook/:token/messages/:message", byToken(a.followupMessage, a.limitWebhook, a.webhookMessageGet))
 	r.PATCH("/webhooks/:webhook/:token/messages/:message", byToken(a.followupMessageEdit, a.limitWebhook, a.webhookMessageEdit))
 	r.DELETE("/webhooks/:webhook/:token/messages/:message", byToken(a.followupMessageDelete, a.limitWebhook, a.webhookMessageDelete))

@@ -1,7 +1,10 @@
 package gateway_test
 
 import (
+	"bytes"
 	"encoding/json"
+	"io"
+	"net/http"
 	"testing"
 
 	"github.com/bwmarrin/discordgo"
@@ -116,4 +119,94 @@ func TestWebhookForum(t *testing.T) {
 	if len(active) != 1 {
 		t.Fatalf("active threads: %v", active)
 	}
+}
+
+// postGitHub delivers a GitHub event the way GitHub does: JSON with the
+// event named in X-GitHub-Event.
+func postGitHub(t *testing.T, s *st.Server, path, event string, payload any) st.Response {
+	t.Helper()
+	b, _ := json.Marshal(payload)
+	req, _ := http.NewRequest("POST", s.URL()+path, bytes.NewReader(b))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-GitHub-Event", event)
+	req.Header.Set("User-Agent", "GitHub-Hookshot/test")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(res.Body)
+	return st.Response{Status: res.StatusCode, Header: res.Header, Body: body}
+}
+
+// TestWebhookGitHub: GitHub's events posted to /webhooks/{id}/{token}/github
+// become embeds as Discord renders them (push, issues, pull_request,
+// issue_comment, release); ping and events or actions not shown are
+// accepted with 204 and post nothing; a wrong token is 10015.
+func TestWebhookGitHub(t *testing.T) {
+	s := st.Start(t, st.Options{})
+	tok := s.Register(t, "owner", "correct horse")
+	_, general := newGuild(t, s, tok, "Code")
+	w := do(t, s, "POST", "/api/v10/channels/"+general+"/webhooks", tok, map[string]any{"name": "GitHub"})
+	path := "/api/v10/webhooks/" + w["id"].(string) + "/" + w["token"].(string) + "/github"
+	repo := map[string]any{"full_name": "hearth/hearth", "name": "hearth", "html_url": "https://github.com/hearth/hearth"}
+	sender := map[string]any{"login": "octocat", "avatar_url": "https://avatars.example/octocat", "html_url": "https://github.com/octocat"}
+	issue := map[string]any{"number": 14, "title": "Bots", "body": "Slash commands, please.", "html_url": "https://github.com/hearth/hearth/issues/14"}
+	for _, tc := range []struct {
+		event   string
+		payload map[string]any
+		title   string
+		desc    string
+	}{
+		{"push", map[string]any{"ref": "refs/heads/main", "compare": "https://github.com/hearth/hearth/compare/a...b", "commits": []any{
+			map[string]any{"id": "0123456789abcdef", "message": "Add forums\n\nLong body", "url": "https://github.com/hearth/hearth/commit/0123456",
+				"author": map[string]any{"name": "Octo Cat", "username": "octocat"}},
+			map[string]any{"id": "fedcba9876543210", "message": "Fix tests", "url": "https://github.com/hearth/hearth/commit/fedcba9",
+				"author": map[string]any{"name": "Octo Cat"}},
+		}}, "[hearth/hearth:main] 2 new commits",
+			"[`0123456`](https://github.com/hearth/hearth/commit/0123456) Add forums - octocat\n[`fedcba9`](https://github.com/hearth/hearth/commit/fedcba9) Fix tests - Octo Cat"},
+		{"issues", map[string]any{"action": "opened", "issue": issue}, "[hearth/hearth] Issue opened: #14 Bots", "Slash commands, please."},
+		{"pull_request", map[string]any{"action": "opened", "pull_request": map[string]any{"number": 15, "title": "Forums",
+			"body": "Adds forums.", "html_url": "https://github.com/hearth/hearth/pull/15"}}, "[hearth/hearth] Pull request opened: #15 Forums", "Adds forums."},
+		{"issue_comment", map[string]any{"action": "created", "issue": issue, "comment": map[string]any{"body": "On it.",
+			"html_url": "https://github.com/hearth/hearth/issues/14#issuecomment-1"}}, "[hearth/hearth] New comment on issue #14: Bots", "On it."},
+		{"release", map[string]any{"action": "published", "release": map[string]any{"tag_name": "v1.0.0", "name": "",
+			"body": "First.", "html_url": "https://github.com/hearth/hearth/releases/v1.0.0"}}, "[hearth/hearth] New release published: v1.0.0", "First."},
+	} {
+		tc.payload["repository"], tc.payload["sender"] = repo, sender
+		m := st.OK(t, postGitHub(t, s, path+"?wait=true", tc.event, tc.payload), 200)
+		embeds, _ := m["embeds"].([]any)
+		if len(embeds) != 1 {
+			t.Fatalf("%s: %v", tc.event, m)
+		}
+		e := embeds[0].(map[string]any)
+		author, _ := e["author"].(map[string]any)
+		if e["title"] != tc.title || e["description"] != tc.desc || author["name"] != "octocat" || e["url"] == nil || m["webhook_id"] != w["id"] {
+			t.Fatalf("%s embed: %v", tc.event, e)
+		}
+	}
+	// Without wait, 204; ping, other events and actions not shown post
+	// nothing.
+	before := len(listOf(t, s, "/api/v10/channels/"+general+"/messages", tok))
+	for event, payload := range map[string]map[string]any{
+		"ping":   {"zen": "Keep it logically awesome.", "hook_id": 1},
+		"star":   {"action": "created"},
+		"issues": {"action": "labeled", "issue": issue},
+	} {
+		payload["repository"] = repo
+		if r := postGitHub(t, s, path, event, payload); r.Status != 204 {
+			t.Fatalf("%s: %d %s", event, r.Status, r.Body)
+		}
+	}
+	if after := len(listOf(t, s, "/api/v10/channels/"+general+"/messages", tok)); after != before {
+		t.Fatalf("ignored events posted %d messages", after-before)
+	}
+	if r := postGitHub(t, s, path, "issues", map[string]any{"action": "closed", "issue": issue, "repository": repo}); r.Status != 204 {
+		t.Fatalf("issue closed: %d %s", r.Status, r.Body)
+	}
+	if msgs := listOf(t, s, "/api/v10/channels/"+general+"/messages", tok); len(msgs) != before+1 {
+		t.Fatalf("a shown event without wait posted %d messages", len(msgs)-before)
+	}
+	st.Expect(t, postGitHub(t, s, "/api/v10/webhooks/"+w["id"].(string)+"/wrong/github", "ping", map[string]any{}), 404, st.Code(10015))
+	st.Expect(t, postGitHub(t, s, path, "push", "not an object"), 400, st.Code(50109))
 }
