@@ -362,6 +362,17 @@ func (a *API) followupCreate(c *gin.Context) {
 	a.reply(c, http.StatusOK, m, err)
 }
 
+// followupWebhook is GET /webhooks/{application}/{token} with an
+// interaction's token: the Application webhook (type 3) behind follow-ups.
+func (a *API) followupWebhook(c *gin.Context) {
+	app, ok := a.followupApp(c)
+	if !ok {
+		return
+	}
+	w, err := a.hs.InteractionWebhook(reqCtx(c), app, c.Param("token"))
+	a.reply(c, http.StatusOK, w, err)
+}
+
 func (a *API) followupMessage(c *gin.Context) {
 	app, mid, ok := a.followupTarget(c)
 	if !ok {

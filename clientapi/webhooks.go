@@ -39,7 +39,7 @@ func (a *API) routesWebhooks(r *gin.RouterGroup) {
 	r.PATCH("/webhooks/:webhook", a.auth, a.bodyLimit(profileMaxBody), a.webhookUpdate)
 	r.DELETE("/webhooks/:webhook", a.auth, a.webhookDelete)
 
-	r.GET("/webhooks/:webhook/:token", a.limitWebhook, a.webhookTokenGet)
+	r.GET("/webhooks/:webhook/:token", byToken(a.followupWebhook, a.limitWebhook, a.webhookTokenGet))
 	r.PATCH("/webhooks/:webhook/:token", a.limitWebhook, a.bodyLimit(profileMaxBody), a.webhookTokenUpdate)
 	r.DELETE("/webhooks/:webhook/:token", a.limitWebhook, a.webhookTokenDelete)
 	r.POST("/webhooks/:webhook/:token", byToken(a.followupCreate, a.limitWebhook, a.uploadLimit, a.webhookExecute))

@@ -555,6 +555,27 @@ func (h *Homeserver) followup(ctx context.Context, appID snowflake.ID, token str
 	return it, readState(it), nil
 }
 
+// InteractionWebhook is the webhook an interaction's token names while
+// follow-ups may use it, as GET /webhooks/{application}/{token} answers
+// it on Discord: of type 3 (Application), with the application's ID, name
+// and its bot's avatar, in the interaction's channel.
+func (h *Homeserver) InteractionWebhook(ctx context.Context, appID snowflake.ID, token string) (discord.Webhook, error) {
+	it, _, err := h.followup(ctx, appID, token)
+	if err != nil {
+		return discord.Webhook{}, err
+	}
+	app, err := h.store.Application(ctx, appID)
+	if err != nil {
+		return discord.Webhook{}, storeErr("interaction webhook", err)
+	}
+	bot, err := h.store.UserByID(ctx, appID)
+	if err != nil {
+		return discord.Webhook{}, storeErr("interaction webhook", err)
+	}
+	return discord.Webhook{ID: appID, Type: webhookApplication, GuildID: discord.NullableID(it.GuildID), ChannelID: it.ChannelID,
+		Name: discord.Nullable(app.Name), Avatar: discord.Nullable(bot.Avatar), ApplicationID: &appID}, nil
+}
+
 // FollowupCreate sends a follow-up message. The first one after a
 // deferred response fills in the deferred message instead, as on Discord.
 func (h *Homeserver) FollowupCreate(ctx context.Context, appID snowflake.ID, token string, r InteractionReply) (discord.Message, error) {

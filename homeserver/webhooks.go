@@ -32,6 +32,9 @@ const (
 	WebhookAvatarMax  = AvatarMax
 	webhookTokenBytes = 51 // 68 characters of base64url, as long as Discord's
 	webhookIncoming   = 1  // Discord's webhook type: incoming
+	// webhookApplication is Discord's type of the webhook an
+	// interaction's token is (follow-ups go through it).
+	webhookApplication = 3
 	// WebhooksUpdate is the gateway dispatch that tells a guild's channel
 	// that its webhooks changed.
 	WebhooksUpdate = "WEBHOOKS_UPDATE"
@@ -117,20 +120,25 @@ func webhookUsername(id snowflake.ID) string {
 	return "webhook-" + strconv.FormatUint(uint64(id), 10)
 }
 
-// discordWebhook is Discord's webhook object; the token and URL only for
-// those who may manage it.
-func (h *Homeserver) discordWebhook(ctx context.Context, r storage.Reader, w storage.Webhook, withToken bool) discord.Webhook {
+// discordWebhook is Discord's webhook object as a manager (viewer set)
+// or the holder of its token (nil) sees it: its creator only for a
+// manager, its token and URL only for a manager, and of a webhook an
+// application made, only for that application, as Discord.
+func (h *Homeserver) discordWebhook(ctx context.Context, r storage.Reader, w storage.Webhook, viewer *Principal) discord.Webhook {
 	out := discord.Webhook{
 		ID: w.ID, Type: webhookIncoming, GuildID: discord.NullableID(w.GuildID), ChannelID: w.ChannelID,
-		Name: discord.Nullable(w.Name), Avatar: discord.Nullable(w.Avatar),
+		Name: discord.Nullable(w.Name), Avatar: discord.Nullable(w.Avatar), ApplicationID: discord.NullableID(w.ApplicationID),
 	}
-	if withToken {
+	if viewer == nil {
+		return out
+	}
+	if w.ApplicationID == 0 || viewer.User.ID == w.ApplicationID {
 		out.Token = w.Token
 		out.URL = fmt.Sprintf("%s/api/webhooks/%d/%s", h.cfg.PublicURL, w.ID, w.Token)
-		if u, err := r.UserByID(ctx, w.CreatorID); err == nil {
-			du := discordUser(u)
-			out.User = &du
-		}
+	}
+	if u, err := r.UserByID(ctx, w.CreatorID); err == nil {
+		du := discordUser(u)
+		out.User = &du
 	}
 	return out
 }
@@ -196,6 +204,11 @@ func (h *Homeserver) createWebhookHere(ctx context.Context, p Principal, channel
 		}
 		w := storage.Webhook{ID: id, GuildID: pl.ch.GuildID, ChannelID: channelID, CreatorID: p.User.ID,
 			Name: in.Name.Value, Avatar: hash, Token: token, CreatedAt: now}
+		if p.User.Bot {
+			// A bot is its application's user (same ID): the webhook is
+			// the application's, as Discord's application_id says.
+			w.ApplicationID = p.User.ID
+		}
 		if err := tx.CreateWebhook(ctx, w); err != nil {
 			return err
 		}
@@ -204,7 +217,7 @@ func (h *Homeserver) createWebhookHere(ctx context.Context, p Principal, channel
 				return err
 			}
 		}
-		out = h.discordWebhook(ctx, tx, w, true)
+		out = h.discordWebhook(ctx, tx, w, &p)
 		if err := h.audit(ctx, ev, w.GuildID, p.User.ID, AuditWebhookCreate, id, []discord.AuditLogChange{
 			change("name", nil, w.Name), change("channel_id", nil, strconv.FormatUint(uint64(channelID), 10)), change("type", nil, webhookIncoming),
 		}, nil); err != nil {
@@ -257,7 +270,7 @@ func (h *Homeserver) ChannelWebhooks(ctx context.Context, p Principal, channelID
 	}
 	out := make([]discord.Webhook, 0, len(ws))
 	for _, w := range ws {
-		out = append(out, h.discordWebhook(ctx, h.store, w, true))
+		out = append(out, h.discordWebhook(ctx, h.store, w, &p))
 	}
 	return out, nil
 }
@@ -277,7 +290,7 @@ func (h *Homeserver) GuildWebhooks(ctx context.Context, p Principal, guildID sno
 	}
 	out := make([]discord.Webhook, 0, len(ws))
 	for _, w := range ws {
-		out = append(out, h.discordWebhook(ctx, h.store, w, true))
+		out = append(out, h.discordWebhook(ctx, h.store, w, &p))
 	}
 	return out, nil
 }
@@ -315,7 +328,7 @@ func (h *Homeserver) Webhook(ctx context.Context, p *Principal, id snowflake.ID,
 	if err != nil {
 		return discord.Webhook{}, domainErr("webhook", err)
 	}
-	return h.discordWebhook(ctx, h.store, w, p != nil), nil
+	return h.discordWebhook(ctx, h.store, w, p), nil
 }
 
 // UpdateWebhook changes a webhook's name, avatar or (for a manager only)
@@ -388,7 +401,7 @@ func (h *Homeserver) updateWebhookHere(ctx context.Context, p *Principal, id sno
 				return err
 			}
 		}
-		out = h.discordWebhook(ctx, tx, w, p != nil)
+		out = h.discordWebhook(ctx, tx, w, p)
 		if len(changes) == 0 {
 			return nil
 		}

@@ -78,6 +78,7 @@ func startFileBot(t *testing.T, s *st.Server, token string) (*discordgo.Session,
 				_, err = s.FollowupMessageCreate(i, true, &discordgo.WebhookParams{Content: "private file", Flags: discordgo.MessageFlagsEphemeral,
 					Files: []*discordgo.File{file("secret.txt", "secret body")}})
 				fail("ephemeral followup", err)
+				ev.add("later-token:" + i.Token)
 			case "hidden":
 				fail("respond", s.InteractionRespond(i, &discordgo.InteractionResponse{Type: discordgo.InteractionResponseChannelMessageWithSource,
 					Data: &discordgo.InteractionResponseData{Content: "hidden", Flags: discordgo.MessageFlagsEphemeral,
@@ -165,7 +166,11 @@ func TestInteractionFiles(t *testing.T) {
 		gid, general := newGuild(t, s, humanTok, "Files")
 		inv := do(t, s, "POST", "/api/v10/channels/"+general+"/invites", humanTok, map[string]any{})["code"].(string)
 		do(t, s, "POST", "/api/v10/invites/"+inv, otherTok, nil)
-		botTok := newBot(t, s, humanTok, "filebot", gid)
+		// The bot may manage webhooks (1<<29), to make one of its own.
+		app := do(t, s, "POST", "/api/v10/applications", humanTok, map[string]any{"name": "filebot"})["id"].(string)
+		botTok := do(t, s, "POST", "/api/v10/applications/"+app+"/bot/reset", humanTok, nil)["token"].(string)
+		do(t, s, "POST", "/api/v10/oauth2/authorize?client_id="+app+"&scope=bot&permissions=536870912", humanTok,
+			map[string]any{"guild_id": gid, "permissions": "536870912", "authorize": true})
 		pointDiscordgo(t, s, "ws://"+s.Addr()+"/gateway")
 		pointDiscordgoApps(t, s)
 		dg, ev := startFileBot(t, s, botTok)
@@ -224,6 +229,56 @@ func TestInteractionFiles(t *testing.T) {
 		private := human.next("MESSAGE_CREATE", hasContent("private file"))
 		if private["flags"] != float64(64) || fetchAttachment(t, private, "secret.txt") != "secret body" {
 			t.Fatalf("ephemeral follow-up: %v", private)
+		}
+
+		// The interaction's token is an Application webhook (type 3)
+		// while follow-ups may use it.
+		var token string
+		ev.mu.Lock()
+		for _, g := range ev.got {
+			if rest, ok := strings.CutPrefix(g, "later-token:"); ok {
+				token = rest
+			}
+		}
+		ev.mu.Unlock()
+		iw := do(t, s, "GET", "/api/v10/webhooks/"+appID+"/"+token, "", nil)
+		if iw["type"] != float64(3) || iw["id"] != appID || iw["application_id"] != appID || iw["channel_id"] != general ||
+			iw["name"] != "filebot" || iw["guild_id"] != gid {
+			t.Fatalf("interaction webhook: %v", iw)
+		}
+		if _, has := iw["token"]; has {
+			t.Fatalf("interaction webhook shows a token: %v", iw)
+		}
+		st.Expect(t, s.Do(t, "GET", "/api/v10/webhooks/"+gid+"/"+token, "", nil), 404, st.Code(10015))
+
+		// A webhook the bot makes is its application's: application_id
+		// is set, and only the application sees its token.
+		bw, err := dg.WebhookCreate(general, "Bot hook", "")
+		if err != nil || bw.ApplicationID != appID || bw.Token == "" {
+			t.Fatalf("bot's webhook: %v %+v", err, bw)
+		}
+		hw := do(t, s, "POST", "/api/v10/channels/"+general+"/webhooks", humanTok, map[string]any{"name": "Human hook"})
+		if hw["application_id"] != nil || hw["token"] == nil {
+			t.Fatalf("a person's webhook: %v", hw)
+		}
+		for _, w := range listOf(t, s, "/api/v10/channels/"+general+"/webhooks", humanTok) {
+			switch w["id"] {
+			case bw.ID:
+				if _, has := w["token"]; has || w["application_id"] != appID || w["user"] == nil {
+					t.Fatalf("the bot's webhook as a person sees it: %v", w)
+				}
+			case hw["id"]:
+				if w["token"] != hw["token"] {
+					t.Fatalf("the person's webhook: %v", w)
+				}
+			}
+		}
+		if again, err := dg.Webhook(bw.ID); err != nil || again.Token != bw.Token || again.ApplicationID != appID {
+			t.Fatalf("the bot's webhook as the bot sees it: %v %+v", err, again)
+		}
+		byToken := do(t, s, "GET", "/api/v10/webhooks/"+bw.ID+"/"+bw.Token, "", nil)
+		if byToken["application_id"] != appID || byToken["type"] != float64(1) {
+			t.Fatalf("the bot's webhook by its token: %v", byToken)
 		}
 
 		// A button on an ephemeral answer: the person who sees it clicks
