@@ -2,12 +2,8 @@ package clientapi
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
-	"mime"
 	"net/http"
-	"net/url"
 	"strings"
 	"unicode/utf8"
 
@@ -230,13 +226,8 @@ func githubEmbed(kind string, ev githubEvent) json.RawMessage {
 // content type), posted as an embed. It answers 204 (with ?wait=true, the
 // message, or 204 for an event that is not shown).
 func (a *API) webhookExecuteGitHub(c *gin.Context) {
-	ids, ok := a.ids(c, "webhook")
+	ids, threadID, ok := a.executeTarget(c)
 	if !ok {
-		return
-	}
-	threadID, err := queryID(c, "thread_id")
-	if err != nil {
-		a.fail(c, err)
 		return
 	}
 	// The token first: an unknown webhook is 10015 whatever it is sent.
@@ -244,24 +235,10 @@ func (a *API) webhookExecuteGitHub(c *gin.Context) {
 		a.fail(c, err)
 		return
 	}
-	limitedBody(c)
-	body, err := io.ReadAll(c.Request.Body)
+	body, err := serviceBody(c)
 	if err != nil {
-		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
-			a.fail(c, errBodyTooLarge)
-			return
-		}
-		a.fail(c, fmt.Errorf("%w: %w", errMalformedJSON, err))
+		a.fail(c, err)
 		return
-	}
-	if ct, _, _ := mime.ParseMediaType(c.GetHeader("Content-Type")); ct == "application/x-www-form-urlencoded" {
-		vals, err := url.ParseQuery(string(body))
-		if err != nil {
-			a.fail(c, errMalformedJSON)
-			return
-		}
-		body = []byte(vals.Get("payload"))
 	}
 	var ev githubEvent
 	if err := json.Unmarshal(body, &ev); err != nil {
@@ -273,16 +250,5 @@ func (a *API) webhookExecuteGitHub(c *gin.Context) {
 		c.Status(http.StatusNoContent)
 		return
 	}
-	wm := homeserver.WebhookMessage{MessageCreate: homeserver.MessageCreate{Embeds: []json.RawMessage{embed}},
-		ThreadID: threadID, Service: true}
-	m, err := a.hs.ExecuteWebhook(reqCtx(c), ids[0], c.Param("token"), wm)
-	if err != nil {
-		a.fail(c, err)
-		return
-	}
-	if queryBool(c, "wait") {
-		c.JSON(http.StatusOK, m)
-		return
-	}
-	c.Status(http.StatusNoContent)
+	a.execute(c, ids[0], threadID, homeserver.MessageCreate{Embeds: []json.RawMessage{embed}}, webhookExtras{service: true})
 }

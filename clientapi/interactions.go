@@ -32,14 +32,9 @@ func (a *API) routesInteractions(r *gin.RouterGroup) {
 func (a *API) readPayload(c *gin.Context) (payload []byte, files map[int]homeserver.Upload, err error) {
 	ct, _, _ := mime.ParseMediaType(c.GetHeader("Content-Type"))
 	if ct != "multipart/form-data" {
-		limitedBody(c)
-		body, err := io.ReadAll(c.Request.Body)
+		body, err := readBody(c)
 		if err != nil {
-			var tooLarge *http.MaxBytesError
-			if errors.As(err, &tooLarge) {
-				return nil, nil, errBodyTooLarge
-			}
-			return nil, nil, fmt.Errorf("%w: %w", errMalformedJSON, err)
+			return nil, nil, err
 		}
 		if len(bytes.TrimSpace(body)) == 0 {
 			return []byte("{}"), nil, nil

@@ -170,17 +170,26 @@ func readWebhookExtras(f *form, x *webhookExtras) {
 	x.threadName = f.String("thread_name", false).Value
 }
 
-// webhookExecute posts through a webhook: JSON, or multipart with
-// payload_json and files[n]. ?wait=true answers the message; without it
-// the answer is 204, as on Discord.
-func (a *API) webhookExecute(c *gin.Context) {
-	ids, ok := a.ids(c, "webhook")
-	if !ok {
-		return
+// executeTarget reads an execute's webhook and its ?thread_id= (0 for
+// none); on a bad one it has answered the request.
+func (a *API) executeTarget(c *gin.Context) (ids []snowflake.ID, threadID snowflake.ID, ok bool) {
+	if ids, ok = a.ids(c, "webhook"); !ok {
+		return nil, 0, false
 	}
 	threadID, err := queryID(c, "thread_id")
 	if err != nil {
 		a.fail(c, err)
+		return nil, 0, false
+	}
+	return ids, threadID, true
+}
+
+// webhookExecute posts through a webhook: JSON, or multipart with
+// payload_json and files[n]. ?wait=true answers the message; without it
+// the answer is 204, as on Discord.
+func (a *API) webhookExecute(c *gin.Context) {
+	ids, threadID, ok := a.executeTarget(c)
+	if !ok {
 		return
 	}
 	var x webhookExtras
@@ -192,6 +201,7 @@ func (a *API) webhookExecute(c *gin.Context) {
 			a.fail(c, err)
 			return
 		}
+		var err error
 		if in, err = a.readMultipartWith(c, func(f *form) { readWebhookExtras(f, &x) }); err != nil {
 			a.fail(c, err)
 			return
@@ -367,38 +377,49 @@ func slackEmbed(at slackAttachment) json.RawMessage {
 	return b
 }
 
-// webhookExecuteSlack is the Slack-compatible execute: text, username,
-// icon_url and attachments (as embeds). It answers "ok" as Slack does
-// (with ?wait=true, the message, as Discord).
-func (a *API) webhookExecuteSlack(c *gin.Context) {
-	ids, ok := a.ids(c, "webhook")
-	if !ok {
-		return
-	}
-	threadID, err := queryID(c, "thread_id")
-	if err != nil {
-		a.fail(c, err)
-		return
-	}
+// readBody reads a request's body within the route's limit.
+func readBody(c *gin.Context) ([]byte, error) {
 	limitedBody(c)
 	body, err := io.ReadAll(c.Request.Body)
 	if err != nil {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
-			a.fail(c, errBodyTooLarge)
-			return
+			return nil, errBodyTooLarge
 		}
-		a.fail(c, fmt.Errorf("%w: %w", errMalformedJSON, err))
-		return
+		return nil, fmt.Errorf("%w: %w", errMalformedJSON, err)
 	}
-	// Slack's tools also send the JSON as a form field named payload.
+	return body, nil
+}
+
+// serviceBody reads the JSON of a Slack or GitHub execute: the body, or,
+// as both services may also send it, the form field named payload.
+func serviceBody(c *gin.Context) ([]byte, error) {
+	body, err := readBody(c)
+	if err != nil {
+		return nil, err
+	}
 	if ct, _, _ := mime.ParseMediaType(c.GetHeader("Content-Type")); ct == "application/x-www-form-urlencoded" {
 		vals, err := url.ParseQuery(string(body))
 		if err != nil {
-			a.fail(c, errMalformedJSON)
-			return
+			return nil, errMalformedJSON
 		}
 		body = []byte(vals.Get("payload"))
+	}
+	return body, nil
+}
+
+// webhookExecuteSlack is the Slack-compatible execute: text, username,
+// icon_url and attachments (as embeds). It answers "ok" as Slack does
+// (with ?wait=true, the message, as Discord).
+func (a *API) webhookExecuteSlack(c *gin.Context) {
+	ids, threadID, ok := a.executeTarget(c)
+	if !ok {
+		return
+	}
+	body, err := serviceBody(c)
+	if err != nil {
+		a.fail(c, err)
+		return
 	}
 	var msg struct {
 		Text        string            `json:"text"`
