@@ -119,6 +119,22 @@ func TestWebhookForum(t *testing.T) {
 	if len(active) != 1 {
 		t.Fatalf("active threads: %v", active)
 	}
+
+	// A person starts a post as Discord's clients do (discordgo's
+	// ForumThreadStartComplex): the thread and its first message at once.
+	person, err := discordgo.New(tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	post2, err := person.ForumThreadStartComplex(fid, &discordgo.ThreadStart{Name: "Idea two"}, &discordgo.MessageSend{Content: "my idea"})
+	if err != nil || post2.Type != discordgo.ChannelTypeGuildPublicThread || post2.ParentID != fid || post2.Name != "Idea two" {
+		t.Fatalf("forum post by a person: %v %+v", err, post2)
+	}
+	if msgs := listOf(t, s, "/api/v10/channels/"+post2.ID+"/messages", tok); len(msgs) != 1 || msgs[0]["content"] != "my idea" {
+		t.Fatalf("the person's post: %v", msgs)
+	}
+	st.Expect(t, s.Do(t, "POST", "/api/v10/channels/"+fid+"/threads", tok, map[string]any{"name": "No message"}), 400, st.Code(50035))
+	st.Expect(t, s.Do(t, "POST", "/api/v10/channels/"+fid+"/threads", tok, map[string]any{"name": "Empty", "message": map[string]any{}}), 400, st.Code(50006))
 }
 
 // postGitHub delivers a GitHub event the way GitHub does: JSON with the
