@@ -182,6 +182,12 @@ func (h *Homeserver) SendMessage(ctx context.Context, p Principal, channelID sno
 			// The origin checks its users' side of a DM; this server
 			// checks its own (a block is told to nobody).
 			if c, err := h.hot.ChannelByID(ctx, channelID); err == nil {
+				if c.Type == ChannelForum {
+					// Refused here, as the origin would: its refusal has
+					// no name on the federation wire.
+					h.DiscardUploads(in.Files)
+					return discord.Message{}, fmt.Errorf("send message: %w", ErrForumMessage)
+				}
 				if err := h.checkDMChannel(ctx, h.store, c, p.User.ID); err != nil {
 					h.DiscardUploads(in.Files)
 					return discord.Message{}, fmt.Errorf("send message: %w", err)
