@@ -79,6 +79,7 @@ func startFileBot(t *testing.T, s *st.Server, token string) (*discordgo.Session,
 					Files: []*discordgo.File{file("secret.txt", "secret body")}})
 				fail("ephemeral followup", err)
 				ev.add("later-token:" + i.Token)
+				ev.add("later done")
 			case "hidden":
 				fail("respond", s.InteractionRespond(i, &discordgo.InteractionResponse{Type: discordgo.InteractionResponseChannelMessageWithSource,
 					Data: &discordgo.InteractionResponseData{Content: "hidden", Flags: discordgo.MessageFlagsEphemeral,
@@ -233,6 +234,7 @@ func TestInteractionFiles(t *testing.T) {
 
 		// The interaction's token is an Application webhook (type 3)
 		// while follow-ups may use it.
+		ev.wait(t, "later done")
 		var token string
 		ev.mu.Lock()
 		for _, g := range ev.got {
