@@ -110,6 +110,14 @@ func statusFor(err error) (int, apiError) {
 		return http.StatusNotFound, apiError{Code: 10015, Message: "Unknown Webhook"}
 	case errors.Is(err, homeserver.ErrWebhookThreadName):
 		return http.StatusBadRequest, apiError{Code: 220003, Message: "Webhooks can only create threads in forum channels"}
+	case errors.Is(err, homeserver.ErrWebhookForumThread):
+		return http.StatusBadRequest, apiError{Code: 220001, Message: "Webhooks posted to forum channels must have a thread_name or thread_id"}
+	case errors.Is(err, homeserver.ErrWebhookThreadBoth):
+		return http.StatusBadRequest, apiError{Code: 220002, Message: "Webhooks posted to forum channels cannot have both a thread_name and thread_id"}
+	case errors.Is(err, homeserver.ErrWebhookServiceForum):
+		return http.StatusBadRequest, apiError{Code: 220004, Message: "Webhook services cannot be used in forum channels"}
+	case errors.Is(err, homeserver.ErrForumMessage):
+		return http.StatusBadRequest, apiError{Code: 40058, Message: "Cannot send messages in a forum channel"}
 	case errors.Is(err, errReactionEmoji):
 		return http.StatusBadRequest, apiError{Code: 10014, Message: "Unknown Emoji"}
 	case errors.Is(err, homeserver.ErrUnknownEmoji):

@@ -30,14 +30,9 @@ type form struct {
 // readForm reads the request body as a JSON object. An empty body is an
 // empty object.
 func readForm(c *gin.Context) (*form, error) {
-	limitedBody(c)
-	body, err := io.ReadAll(c.Request.Body)
+	body, err := readBody(c)
 	if err != nil {
-		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
-			return nil, errBodyTooLarge
-		}
-		return nil, fmt.Errorf("%w: %w", errMalformedJSON, err)
+		return nil, err
 	}
 	f := &form{fields: map[string]json.RawMessage{}}
 	if len(bytes.TrimSpace(body)) == 0 {

@@ -8,6 +8,8 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"slices"
+	"strconv"
 
 	"github.com/gin-gonic/gin"
 
@@ -24,66 +26,119 @@ func (a *API) routesInteractions(r *gin.RouterGroup) {
 
 }
 
-// readPayload reads a JSON body, or multipart's payload_json (files in
-// interaction answers are not supported: they are ignored).
-func readPayload(c *gin.Context) ([]byte, error) {
-	limitedBody(c)
+// readPayload reads a JSON body, or multipart's payload_json and its
+// files (files[n], stored as uploads by n). A multipart body may be as
+// large as a send with files; a JSON one has the route's limit.
+func (a *API) readPayload(c *gin.Context) (payload []byte, files map[int]homeserver.Upload, err error) {
 	ct, _, _ := mime.ParseMediaType(c.GetHeader("Content-Type"))
 	if ct != "multipart/form-data" {
-		body, err := io.ReadAll(c.Request.Body)
+		body, err := readBody(c)
 		if err != nil {
-			var tooLarge *http.MaxBytesError
-			if errors.As(err, &tooLarge) {
-				return nil, errBodyTooLarge
-			}
-			return nil, fmt.Errorf("%w: %w", errMalformedJSON, err)
+			return nil, nil, err
 		}
 		if len(bytes.TrimSpace(body)) == 0 {
-			return []byte("{}"), nil
+			return []byte("{}"), nil, nil
 		}
-		return body, nil
+		return body, nil, nil
 	}
+	c.Set(maxBodyKey, homeserver.MaxFiles*a.maxUpload+(2<<20))
+	limitedBody(c)
 	mr, err := c.Request.MultipartReader()
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", errMalformedJSON, err)
+		return nil, nil, fmt.Errorf("%w: %w", errMalformedJSON, err)
 	}
-	payload := []byte("{}")
+	files = map[int]homeserver.Upload{}
+	defer func() {
+		if err != nil {
+			a.hs.DiscardUploads(uploadsOf(files, nil))
+			files = nil
+		}
+	}()
+	payload = []byte("{}")
 	for {
 		part, err := mr.NextPart()
 		if err == io.EOF {
-			return payload, nil
+			return payload, files, nil
 		}
 		if err != nil {
 			var tooLarge *http.MaxBytesError
 			if errors.As(err, &tooLarge) {
-				return nil, errBodyTooLarge
+				return nil, files, errBodyTooLarge
 			}
-			return nil, fmt.Errorf("%w: %w", errMalformedJSON, err)
+			return nil, files, fmt.Errorf("%w: %w", errMalformedJSON, err)
+		}
+		if m := filesField.FindStringSubmatch(part.FormName()); m != nil && part.FileName() != "" {
+			if len(files) >= homeserver.MaxFiles {
+				return nil, files, homeserver.Invalid("files", "BASE_TYPE_MAX_LENGTH", fmt.Sprintf("Must be %d or fewer in length.", homeserver.MaxFiles))
+			}
+			n, _ := strconv.Atoi(m[1] + m[2])
+			up, err := a.hs.StoreUpload(part, part.FileName())
+			if err != nil {
+				var tooLarge *http.MaxBytesError
+				if errors.As(err, &tooLarge) {
+					return nil, files, errBodyTooLarge
+				}
+				return nil, files, err
+			}
+			if prev, dup := files[n]; dup {
+				a.hs.DiscardUploads([]homeserver.Upload{prev})
+			}
+			files[n] = up
+			continue
 		}
 		if part.FormName() == "payload_json" {
 			if payload, err = io.ReadAll(part); err != nil {
-				return nil, errBodyTooLarge
+				return nil, files, errBodyTooLarge
 			}
 			continue
 		}
 		if _, err := io.Copy(io.Discard, part); err != nil {
 			var tooLarge *http.MaxBytesError
 			if errors.As(err, &tooLarge) {
-				return nil, errBodyTooLarge
+				return nil, files, errBodyTooLarge
 			}
-			return nil, fmt.Errorf("%w: %w", errMalformedJSON, err)
+			return nil, files, fmt.Errorf("%w: %w", errMalformedJSON, err)
 		}
 	}
+}
+
+// uploadsOf orders uploads by n and names them as the payload's
+// attachments ({id: n, filename, description}) say.
+func uploadsOf(files map[int]homeserver.Upload, meta []attachmentMeta) []homeserver.Upload {
+	order := make([]int, 0, len(files))
+	for n := range files {
+		order = append(order, n)
+	}
+	slices.Sort(order)
+	out := make([]homeserver.Upload, 0, len(order))
+	for _, n := range order {
+		out = append(out, namedUpload(files[n], n, meta))
+	}
+	return out
+}
+
+func namedUpload(up homeserver.Upload, n int, meta []attachmentMeta) homeserver.Upload {
+	for _, m := range meta {
+		if m.ID.String() == strconv.Itoa(n) {
+			if m.Filename != "" {
+				up.Filename = homeserver.SanitiseFilename(m.Filename)
+			}
+			up.Description = m.Description
+		}
+	}
+	return up
 }
 
 // createInteraction is the client's POST /interactions: 204 once the
 // interaction is with its application.
 func (a *API) createInteraction(c *gin.Context) {
-	body, err := readPayload(c)
+	body, files, err := a.readPayload(c)
 	if err != nil {
 		a.fail(c, err)
 		return
 	}
+	// Every path below hands the files to the domain or discards them.
+	discard := func() { a.hs.DiscardUploads(uploadsOf(files, nil)) }
 	var in struct {
 		Type          int             `json:"type"`
 		ApplicationID snowflake.ID    `json:"application_id"`
@@ -95,6 +150,7 @@ func (a *API) createInteraction(c *gin.Context) {
 		Data          json.RawMessage `json:"data"`
 	}
 	if err := decodeJSON(body, &in); err != nil {
+		discard()
 		a.fail(c, err)
 		return
 	}
@@ -109,6 +165,7 @@ func (a *API) createInteraction(c *gin.Context) {
 		v.Add("data", "BASE_TYPE_REQUIRED", "This field is required")
 	}
 	if err := v.Err(); err != nil {
+		discard()
 		a.fail(c, err)
 		return
 	}
@@ -117,6 +174,7 @@ func (a *API) createInteraction(c *gin.Context) {
 		if json.Unmarshal(in.Nonce, &nonce) != nil {
 			var n json.Number
 			if json.Unmarshal(in.Nonce, &n) != nil {
+				discard()
 				a.fail(c, homeserver.Invalid("nonce", "BASE_TYPE_STRING", "Must be a string."))
 				return
 			}
@@ -131,7 +189,18 @@ func (a *API) createInteraction(c *gin.Context) {
 	if in.MessageID != nil {
 		req.MessageID = *in.MessageID
 	}
+	if len(files) > 0 {
+		var d struct {
+			Attachments []attachmentMeta `json:"attachments"`
+		}
+		_ = json.Unmarshal(in.Data, &d) // the domain reads data itself
+		req.Files = make(map[string]homeserver.Upload, len(files))
+		for n, up := range files {
+			req.Files[strconv.Itoa(n)] = namedUpload(up, n, d.Attachments)
+		}
+	}
 	if in.Type == discord.InteractionMessageComponent && req.MessageID == 0 {
+		discard()
 		a.fail(c, homeserver.Invalid("message_id", "BASE_TYPE_REQUIRED", "This field is required"))
 		return
 	}
@@ -145,6 +214,8 @@ type replyBody struct {
 	Components *[]discord.Component `json:"components"`
 	Flags      *int                 `json:"flags"`
 	TTS        bool                 `json:"tts"`
+	// Attachments name the multipart files (files[n]).
+	Attachments []attachmentMeta `json:"attachments"`
 }
 
 func (b replyBody) reply() homeserver.InteractionReply {
@@ -173,7 +244,7 @@ func (a *API) interactionCallback(c *gin.Context) {
 		a.fail(c, homeserver.ErrUnknownInteraction)
 		return
 	}
-	body, err := readPayload(c)
+	body, files, err := a.readPayload(c)
 	if err != nil {
 		a.fail(c, err)
 		return
@@ -183,6 +254,7 @@ func (a *API) interactionCallback(c *gin.Context) {
 		Data json.RawMessage `json:"data"`
 	}
 	if err := decodeJSON(body, &in); err != nil {
+		a.hs.DiscardUploads(uploadsOf(files, nil))
 		a.fail(c, err)
 		return
 	}
@@ -202,12 +274,18 @@ func (a *API) interactionCallback(c *gin.Context) {
 			var d replyBody
 			err = decodeJSON(in.Data, &d)
 			resp.Message = d.reply()
+			resp.Message.Files = uploadsOf(files, d.Attachments)
+			files = nil
 		}
 		if err != nil {
+			a.hs.DiscardUploads(resp.Message.Files)
+			a.hs.DiscardUploads(uploadsOf(files, nil))
 			a.fail(c, err)
 			return
 		}
 	}
+	// Files with no message to take them go now.
+	a.hs.DiscardUploads(uploadsOf(files, nil))
 	cb, err := a.hs.RespondInteraction(reqCtx(c), id, c.Param("token"), resp)
 	if err != nil {
 		a.fail(c, err)
@@ -248,17 +326,20 @@ func (a *API) followupTarget(c *gin.Context) (app, message snowflake.ID, ok bool
 }
 
 func (a *API) followupBody(c *gin.Context) (homeserver.InteractionReply, bool) {
-	body, err := readPayload(c)
+	body, files, err := a.readPayload(c)
 	if err != nil {
 		a.fail(c, err)
 		return homeserver.InteractionReply{}, false
 	}
 	var b replyBody
 	if err := decodeJSON(body, &b); err != nil {
+		a.hs.DiscardUploads(uploadsOf(files, nil))
 		a.fail(c, err)
 		return homeserver.InteractionReply{}, false
 	}
-	return b.reply(), true
+	r := b.reply()
+	r.Files = uploadsOf(files, b.Attachments)
+	return r, true
 }
 
 // followupCreate is POST /webhooks/{application}/{token} with an
@@ -274,6 +355,17 @@ func (a *API) followupCreate(c *gin.Context) {
 	}
 	m, err := a.hs.FollowupCreate(reqCtx(c), app, c.Param("token"), r)
 	a.reply(c, http.StatusOK, m, err)
+}
+
+// followupWebhook is GET /webhooks/{application}/{token} with an
+// interaction's token: the Application webhook (type 3) behind follow-ups.
+func (a *API) followupWebhook(c *gin.Context) {
+	app, ok := a.followupApp(c)
+	if !ok {
+		return
+	}
+	w, err := a.hs.InteractionWebhook(reqCtx(c), app, c.Param("token"))
+	a.reply(c, http.StatusOK, w, err)
 }
 
 func (a *API) followupMessage(c *gin.Context) {

@@ -1,6 +1,7 @@
 package clientapi
 
 import (
+	"encoding/json"
 	"net/http"
 	"time"
 
@@ -22,10 +23,22 @@ func (a *API) routesThreads(r *gin.RouterGroup) {
 }
 
 func threadCreate(f *form) homeserver.ThreadCreate {
-	return homeserver.ThreadCreate{
+	in := homeserver.ThreadCreate{
 		Name: f.String("name", true).Value, Type: f.Int("type").Value, AutoArchive: f.Int("auto_archive_duration").Value,
 		Invitable: f.Bool("invitable"), RateLimitPerUser: f.Int("rate_limit_per_user").Value,
 	}
+	// A forum post's first message.
+	if raw, ok := f.fields["message"]; ok && !isNull(raw) {
+		sub := &form{fields: map[string]json.RawMessage{}}
+		if json.Unmarshal(raw, &sub.fields) != nil || sub.fields == nil {
+			f.v.Add("message", "MODEL_TYPE_CONVERT", "Only dictionaries may be used in a ModelType.")
+		} else {
+			m := messageBody(sub)
+			in.Message = &m
+			f.merge("message.", sub)
+		}
+	}
+	return in
 }
 
 func (a *API) startThreadFromMessage(c *gin.Context) {

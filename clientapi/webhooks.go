@@ -39,11 +39,13 @@ func (a *API) routesWebhooks(r *gin.RouterGroup) {
 	r.PATCH("/webhooks/:webhook", a.auth, a.bodyLimit(profileMaxBody), a.webhookUpdate)
 	r.DELETE("/webhooks/:webhook", a.auth, a.webhookDelete)
 
-	r.GET("/webhooks/:webhook/:token", a.limitWebhook, a.webhookTokenGet)
+	r.GET("/webhooks/:webhook/:token", byToken(a.followupWebhook, a.limitWebhook, a.webhookTokenGet))
 	r.PATCH("/webhooks/:webhook/:token", a.limitWebhook, a.bodyLimit(profileMaxBody), a.webhookTokenUpdate)
 	r.DELETE("/webhooks/:webhook/:token", a.limitWebhook, a.webhookTokenDelete)
 	r.POST("/webhooks/:webhook/:token", byToken(a.followupCreate, a.limitWebhook, a.uploadLimit, a.webhookExecute))
 	r.POST("/webhooks/:webhook/:token/slack", a.limitWebhook, a.webhookExecuteSlack)
+	// GitHub's events carry whole commit lists and bodies: a larger bound.
+	r.POST("/webhooks/:webhook/:token/github", a.limitWebhook, a.bodyLimit(githubMaxBody), a.webhookExecuteGitHub)
 	r.GET("/webhooks/:webhook/:token/messages/:message", byToken(a.followupMessage, a.limitWebhook, a.webhookMessageGet))
 	r.PATCH("/webhooks/:webhook/:token/messages/:message", byToken(a.followupMessageEdit, a.limitWebhook, a.webhookMessageEdit))
 	r.DELETE("/webhooks/:webhook/:token/messages/:message", byToken(a.followupMessageDelete, a.limitWebhook, a.webhookMessageDelete))
@@ -158,6 +160,8 @@ func (a *API) webhookTokenDelete(c *gin.Context) {
 // webhookExtras reads the fields of an execute beyond a send's.
 type webhookExtras struct {
 	username, avatarURL, threadName string
+	// service: the Slack or GitHub form.
+	service bool
 }
 
 func readWebhookExtras(f *form, x *webhookExtras) {
@@ -166,17 +170,26 @@ func readWebhookExtras(f *form, x *webhookExtras) {
 	x.threadName = f.String("thread_name", false).Value
 }
 
-// webhookExecute posts through a webhook: JSON, or multipart with
-// payload_json and files[n]. ?wait=true answers the message; without it
-// the answer is 204, as on Discord.
-func (a *API) webhookExecute(c *gin.Context) {
-	ids, ok := a.ids(c, "webhook")
-	if !ok {
-		return
+// executeTarget reads an execute's webhook and its ?thread_id= (0 for
+// none); on a bad one it has answered the request.
+func (a *API) executeTarget(c *gin.Context) (ids []snowflake.ID, threadID snowflake.ID, ok bool) {
+	if ids, ok = a.ids(c, "webhook"); !ok {
+		return nil, 0, false
 	}
 	threadID, err := queryID(c, "thread_id")
 	if err != nil {
 		a.fail(c, err)
+		return nil, 0, false
+	}
+	return ids, threadID, true
+}
+
+// webhookExecute posts through a webhook: JSON, or multipart with
+// payload_json and files[n]. ?wait=true answers the message; without it
+// the answer is 204, as on Discord.
+func (a *API) webhookExecute(c *gin.Context) {
+	ids, threadID, ok := a.executeTarget(c)
+	if !ok {
 		return
 	}
 	var x webhookExtras
@@ -188,6 +201,7 @@ func (a *API) webhookExecute(c *gin.Context) {
 			a.fail(c, err)
 			return
 		}
+		var err error
 		if in, err = a.readMultipartWith(c, func(f *form) { readWebhookExtras(f, &x) }); err != nil {
 			a.fail(c, err)
 			return
@@ -209,7 +223,7 @@ func (a *API) webhookExecute(c *gin.Context) {
 
 // execute finishes an execute: the avatar fetched, the message posted.
 func (a *API) execute(c *gin.Context, id, threadID snowflake.ID, in homeserver.MessageCreate, x webhookExtras) {
-	wm := homeserver.WebhookMessage{MessageCreate: in, Username: x.username, ThreadID: threadID, ThreadName: x.threadName}
+	wm := homeserver.WebhookMessage{MessageCreate: in, Username: x.username, ThreadID: threadID, ThreadName: x.threadName, Service: x.service}
 	if x.avatarURL != "" {
 		img, err := a.executeAvatar(c, id, x.avatarURL)
 		if err != nil {
@@ -363,38 +377,49 @@ func slackEmbed(at slackAttachment) json.RawMessage {
 	return b
 }
 
-// webhookExecuteSlack is the Slack-compatible execute: text, username,
-// icon_url and attachments (as embeds). It answers "ok" as Slack does
-// (with ?wait=true, the message, as Discord).
-func (a *API) webhookExecuteSlack(c *gin.Context) {
-	ids, ok := a.ids(c, "webhook")
-	if !ok {
-		return
-	}
-	threadID, err := queryID(c, "thread_id")
-	if err != nil {
-		a.fail(c, err)
-		return
-	}
+// readBody reads a request's body within the route's limit.
+func readBody(c *gin.Context) ([]byte, error) {
 	limitedBody(c)
 	body, err := io.ReadAll(c.Request.Body)
 	if err != nil {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
-			a.fail(c, errBodyTooLarge)
-			return
+			return nil, errBodyTooLarge
 		}
-		a.fail(c, fmt.Errorf("%w: %w", errMalformedJSON, err))
-		return
+		return nil, fmt.Errorf("%w: %w", errMalformedJSON, err)
 	}
-	// Slack's tools also send the JSON as a form field named payload.
+	return body, nil
+}
+
+// serviceBody reads the JSON of a Slack or GitHub execute: the body, or,
+// as both services may also send it, the form field named payload.
+func serviceBody(c *gin.Context) ([]byte, error) {
+	body, err := readBody(c)
+	if err != nil {
+		return nil, err
+	}
 	if ct, _, _ := mime.ParseMediaType(c.GetHeader("Content-Type")); ct == "application/x-www-form-urlencoded" {
 		vals, err := url.ParseQuery(string(body))
 		if err != nil {
-			a.fail(c, errMalformedJSON)
-			return
+			return nil, errMalformedJSON
 		}
 		body = []byte(vals.Get("payload"))
+	}
+	return body, nil
+}
+
+// webhookExecuteSlack is the Slack-compatible execute: text, username,
+// icon_url and attachments (as embeds). It answers "ok" as Slack does
+// (with ?wait=true, the message, as Discord).
+func (a *API) webhookExecuteSlack(c *gin.Context) {
+	ids, threadID, ok := a.executeTarget(c)
+	if !ok {
+		return
+	}
+	body, err := serviceBody(c)
+	if err != nil {
+		a.fail(c, err)
+		return
 	}
 	var msg struct {
 		Text        string            `json:"text"`
@@ -410,12 +435,12 @@ func (a *API) webhookExecuteSlack(c *gin.Context) {
 	for _, at := range msg.Attachments {
 		in.Embeds = append(in.Embeds, slackEmbed(at))
 	}
-	x := webhookExtras{username: msg.Username, avatarURL: msg.IconURL}
+	x := webhookExtras{username: msg.Username, avatarURL: msg.IconURL, service: true}
 	if queryBool(c, "wait") {
 		a.execute(c, ids[0], threadID, in, x)
 		return
 	}
-	wm := homeserver.WebhookMessage{MessageCreate: in, Username: x.username, ThreadID: threadID}
+	wm := homeserver.WebhookMessage{MessageCreate: in, Username: x.username, ThreadID: threadID, Service: true}
 	if x.avatarURL != "" {
 		img, err := a.executeAvatar(c, ids[0], x.avatarURL)
 		if err != nil {

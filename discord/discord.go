@@ -135,6 +135,9 @@ type Channel struct {
 	TotalMessageSent *int            `json:"total_message_sent,omitempty"`
 	Member           *ThreadMember   `json:"member,omitempty"`
 	NewlyCreated     bool            `json:"newly_created,omitempty"`
+	// Message is a new forum post's first message, in the answer that
+	// starts the post.
+	Message *Message `json:"message,omitempty"`
 }
 
 // ThreadMetadata is a thread's state.

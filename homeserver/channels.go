@@ -43,7 +43,7 @@ type ChannelFields struct {
 // spaces.
 func normaliseName(typ int, name string) string {
 	name = strings.TrimSpace(name)
-	if typ == ChannelText || typ == ChannelAnnouncement {
+	if typ == ChannelText || typ == ChannelAnnouncement || typ == ChannelForum {
 		name = strings.ToLower(strings.Join(strings.Fields(name), "-"))
 	}
 	return name
@@ -54,12 +54,12 @@ func applyChannelFields(ctx context.Context, tx storage.Reader, a *access, c *st
 	v := &ValidationError{}
 	if f.Type.Set {
 		switch t := f.Type.Value; {
-		case creating && (t == ChannelText || t == ChannelVoice || t == ChannelCategory || t == ChannelAnnouncement):
+		case creating && (t == ChannelText || t == ChannelVoice || t == ChannelCategory || t == ChannelAnnouncement || t == ChannelForum):
 			c.Type = t
 		case !creating && (t == c.Type || (c.Type == ChannelText && t == ChannelAnnouncement) || (c.Type == ChannelAnnouncement && t == ChannelText)):
 			c.Type = t
 		default:
-			v.Add("type", "BASE_TYPE_CHOICES", "Value must be one of {0, 2, 4, 5}; text and announcement channels convert only into each other.")
+			v.Add("type", "BASE_TYPE_CHOICES", "Value must be one of {0, 2, 4, 5, 15}; text and announcement channels convert only into each other.")
 		}
 	}
 	if f.Name.Set || creating {

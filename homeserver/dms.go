@@ -41,10 +41,8 @@ func (h *Homeserver) OpenDM(ctx context.Context, p Principal, recipient snowflak
 	if recipient == p.User.ID {
 		return discord.DMChannel{}, ErrCannotDM
 	}
-	if _, err := h.store.UserByID(ctx, recipient); errors.Is(err, storage.ErrNotFound) {
-		return discord.DMChannel{}, fmt.Errorf("open dm: %w", ErrUnknownUser)
-	} else if err != nil {
-		return discord.DMChannel{}, storeErr("open dm", err)
+	if _, err := h.lookupUser(ctx, recipient); err != nil {
+		return discord.DMChannel{}, fmt.Errorf("open dm: %w", err)
 	}
 	if err := h.checkDM(ctx, h.store, p.User.ID, recipient); err != nil {
 		return discord.DMChannel{}, fmt.Errorf("open dm: %w", err)
@@ -106,10 +104,8 @@ func (h *Homeserver) CreateGroupDM(ctx context.Context, p Principal, in GroupDMC
 		return discord.DMChannel{}, Invalid("name", "BASE_TYPE_MAX_LENGTH", fmt.Sprintf("Must be %d or fewer in length.", ChannelNameMax))
 	}
 	for _, id := range members {
-		if _, err := h.store.UserByID(ctx, id); errors.Is(err, storage.ErrNotFound) {
-			return discord.DMChannel{}, fmt.Errorf("group dm: %w", ErrUnknownUser)
-		} else if err != nil {
-			return discord.DMChannel{}, storeErr("group dm", err)
+		if _, err := h.lookupUser(ctx, id); err != nil {
+			return discord.DMChannel{}, fmt.Errorf("group dm: %w", err)
 		}
 	}
 	c := storage.Channel{ID: h.cfg.IDs.Next(), Type: storage.ChannelGroupDM, Name: in.Name, OwnerID: p.User.ID,
@@ -349,7 +345,7 @@ func (h *Homeserver) userByHandle(ctx context.Context, handle, field string) (sn
 	}
 	if server == h.cfg.ServerName {
 		u, err := h.store.UserByUsername(ctx, name)
-		if errors.Is(err, storage.ErrNotFound) {
+		if errors.Is(err, storage.ErrNotFound) || err == nil && h.isWebhookUser(ctx, u) {
 			return 0, ErrUnknownUser
 		} else if err != nil {
 			return 0, storeErr("user by handle", err)
@@ -376,7 +372,7 @@ func (h *Homeserver) userByHandle(ctx context.Context, handle, field string) (sn
 // PeerProfile is a local user as a peer may look them up by name.
 func (h *Homeserver) PeerProfile(ctx context.Context, username string) (wire.RemoteUser, error) {
 	u, err := h.store.UserByUsername(ctx, username)
-	if errors.Is(err, storage.ErrNotFound) {
+	if errors.Is(err, storage.ErrNotFound) || err == nil && h.isWebhookUser(ctx, u) {
 		return wire.RemoteUser{}, fmt.Errorf("user %q: %w", username, ErrUnknownUser)
 	}
 	if err != nil {

@@ -121,6 +121,8 @@ var (
 	ErrBulkDeleteTooOld = errors.New("can only bulk delete messages under 14 days old")
 	// ErrUnknownMessage: no message has that ID in the channel.
 	ErrUnknownMessage = errors.New("unknown message")
+	// ErrForumMessage: a forum channel holds threads (posts), not messages.
+	ErrForumMessage = errors.New("cannot send messages in a forum channel")
 	// ErrEmptyMessage: no content, embed or file.
 	ErrEmptyMessage = errors.New("cannot send an empty message")
 	// ErrNotAuthor: only the author may edit a message's content.

@@ -502,6 +502,7 @@ func domainErr(op string, err error) error {
 		ErrThreadExists, ErrThreadArchived, ErrThreadLocked, ErrForbidden, ErrRemoteGuild, ErrGap,
 		ErrUnknownApplication, ErrBotsForbidden, ErrUnknownCommand, ErrUnknownCommandPermissions, ErrMaxCommands,
 		ErrUnknownInteraction, ErrInteractionAcknowledged, ErrInteractionFailed, ErrUnknownInteractionWebhook,
+		ErrForumMessage, ErrUnknownWebhook, ErrWebhookThreadName, ErrWebhookForumThread, ErrWebhookThreadBoth, ErrWebhookServiceForum,
 	} {
 		if errors.Is(err, known) {
 			return fmt.Errorf("%s: %w", op, err)

@@ -141,7 +141,9 @@ func (h *Homeserver) checkOptions(ctx context.Context, ic *interactionCtx, v *Va
 			}
 			continue
 		}
-		h.checkValue(ctx, ic, v, f+".value", o, g.Value)
+		if nv := h.checkValue(ctx, ic, v, f+".value", o, g.Value); nv != nil {
+			given[i].Value = nv
+		}
 	}
 	if autocomplete {
 		return
@@ -153,8 +155,10 @@ func (h *Homeserver) checkOptions(ctx context.Context, ic *interactionCtx, v *Va
 	}
 }
 
-// checkValue checks one option value against its declaration.
-func (h *Homeserver) checkValue(ctx context.Context, ic *interactionCtx, v *ValidationError, f string, o discord.CommandOption, raw json.RawMessage) {
+// checkValue checks one option value against its declaration, and
+// answers the value the application receives instead when it differs (an
+// attachment option names its upload; the application gets the file's ID).
+func (h *Homeserver) checkValue(ctx context.Context, ic *interactionCtx, v *ValidationError, f string, o discord.CommandOption, raw json.RawMessage) json.RawMessage {
 	isString := bytes.HasPrefix(bytes.TrimSpace(raw), []byte(`"`))
 	inChoices := func() bool {
 		if len(o.Choices) == 0 {
@@ -172,7 +176,7 @@ func (h *Homeserver) checkValue(ctx context.Context, ic *interactionCtx, v *Vali
 		var s string
 		if !isString || json.Unmarshal(raw, &s) != nil {
 			v.Add(f, "BASE_TYPE_STRING", "Must be a string.")
-			return
+			return nil
 		}
 		n := utf8.RuneCountInString(s)
 		lo, hi := 0, optionLengthMax
@@ -192,7 +196,7 @@ func (h *Homeserver) checkValue(ctx context.Context, ic *interactionCtx, v *Vali
 		var x float64
 		if isString || json.Unmarshal(raw, &x) != nil || o.Type == discord.OptionInteger && (x != math.Trunc(x) || math.Abs(x) > maxSafeInteger) {
 			v.Add(f, "NUMBER_TYPE_COERCE", "Value is not a valid number.")
-			return
+			return nil
 		}
 		if o.MinValue != nil {
 			if lo, _ := o.MinValue.Float64(); x < lo {
@@ -216,7 +220,7 @@ func (h *Homeserver) checkValue(ctx context.Context, ic *interactionCtx, v *Vali
 		var id snowflake.ID
 		if json.Unmarshal(raw, &id) != nil || id == 0 {
 			v.Add(f, "NUMBER_TYPE_COERCE", "Value is not snowflake.")
-			return
+			return nil
 		}
 		switch o.Type {
 		case discord.OptionUser:
@@ -228,11 +232,46 @@ func (h *Homeserver) checkValue(ctx context.Context, ic *interactionCtx, v *Vali
 		case discord.OptionMentionable:
 			h.resolveMentionable(ctx, ic, v, f, id)
 		}
+	case discord.OptionAttachment:
+		return h.attachOption(ic, v, f, raw)
 	default:
-		// Attachment options need the client's upload flow, which Hearth's
-		// interactions do not have yet.
 		v.Add(f, "APPLICATION_COMMAND_OPTION_TYPE", "This option type is not supported.")
 	}
+	return nil
+}
+
+// attachOption resolves an attachment option: its value names a file the
+// person uploaded with the interaction (by the id of data.attachments, a
+// string or a number). The file gets an attachment ID, which is the value
+// the application receives, and is resolved in resolved.attachments with a
+// URL the application can fetch.
+func (h *Homeserver) attachOption(ic *interactionCtx, v *ValidationError, f string, raw json.RawMessage) json.RawMessage {
+	var key string
+	if json.Unmarshal(raw, &key) != nil {
+		var n json.Number
+		if json.Unmarshal(raw, &n) != nil {
+			v.Add(f, "BASE_TYPE_STRING", "Must be the id of an uploaded attachment.")
+			return nil
+		}
+		key = n.String()
+	}
+	a, ok := ic.attached[key]
+	if !ok {
+		up, found := ic.files[key]
+		if !found {
+			v.Add(f, "APPLICATION_COMMAND_OPTION_ATTACHMENT", "No file was uploaded with this id.")
+			return nil
+		}
+		a = storage.Attachment{ID: h.cfg.IDs.Next(), ChannelID: ic.pl.ch.ID, Filename: up.Filename, Description: up.Description,
+			ContentType: up.ContentType, Size: up.Size, Hash: up.Hash, Width: up.Width, Height: up.Height}
+		ic.attached[key] = a
+	}
+	if ic.res.Attachments == nil {
+		ic.res.Attachments = map[snowflake.ID]discord.Attachment{}
+	}
+	ic.res.Attachments[a.ID] = h.renderAttachment(a)
+	out, _ := json.Marshal(a.ID.String()) // a string always marshals
+	return out
 }
 
 func jsonEqual(a, b json.RawMessage) bool {
@@ -343,20 +382,34 @@ func (h *Homeserver) checkComponentInteraction(ctx context.Context, ic *interact
 	if err := json.Unmarshal(in.Data, &d); err != nil {
 		return d, discord.Message{}, Invalid("data", "MODEL_TYPE_CONVERT", "Not a valid interaction data object.")
 	}
+	var comps []discord.Component
+	var render func() (discord.Message, error)
 	m, err := messageIn(ctx, h.store, in.ChannelID, in.MessageID)
-	if err != nil {
-		return d, discord.Message{}, err
-	}
-	if m.AuthorID != ic.app.ID {
-		return d, discord.Message{}, Invalid("message_id", "COMPONENT_VALIDATION_FAILED", "The message is not the application's.")
-	}
-	mc, err := h.store.MessageComponents(ctx, m.ID)
-	if errors.Is(err, storage.ErrNotFound) {
-		return d, discord.Message{}, Invalid("data.custom_id", "COMPONENT_VALIDATION_FAILED", "Component validation failed")
+	if errors.Is(err, ErrUnknownMessage) {
+		// An ephemeral message the application sent to this person.
+		em, owner, emErr := h.ephemeralFor(ctx, ic, in)
+		if emErr != nil {
+			return d, discord.Message{}, err
+		}
+		ic.ephemeralOf = owner
+		comps = decodeComponents(mustJSON(em.Components))
+		render = func() (discord.Message, error) { return em, nil }
 	} else if err != nil {
-		return d, discord.Message{}, storeErr("message components", err)
+		return d, discord.Message{}, err
+	} else {
+		if m.AuthorID != ic.app.ID {
+			return d, discord.Message{}, Invalid("message_id", "COMPONENT_VALIDATION_FAILED", "The message is not the application's.")
+		}
+		mc, err := h.store.MessageComponents(ctx, m.ID)
+		if errors.Is(err, storage.ErrNotFound) {
+			return d, discord.Message{}, Invalid("data.custom_id", "COMPONENT_VALIDATION_FAILED", "Component validation failed")
+		} else if err != nil {
+			return d, discord.Message{}, storeErr("message components", err)
+		}
+		comps = decodeComponents(mc.Components)
+		render = func() (discord.Message, error) { return h.renderMessage(ctx, h.store, m, ic.app.ID, false) }
 	}
-	c, ok := findComponent(decodeComponents(mc.Components), d.CustomID)
+	c, ok := findComponent(comps, d.CustomID)
 	if !ok || c.Type != d.ComponentType || c.Disabled || c.Type == discord.ComponentButton && c.Style == discord.ButtonLink {
 		return d, discord.Message{}, Invalid("data.custom_id", "COMPONENT_VALIDATION_FAILED", "Component validation failed")
 	}
@@ -409,8 +462,41 @@ func (h *Homeserver) checkComponentInteraction(ctx context.Context, ic *interact
 	if d.Values == nil && c.Type != discord.ComponentButton {
 		d.Values = []string{}
 	}
-	msg, err := h.renderMessage(ctx, h.store, m, ic.app.ID, false)
+	msg, err := render()
 	return d, msg, err
+}
+
+// ephemeralFor finds the ephemeral message a component interaction names:
+// one the application sent to this same person in this channel, still
+// kept with its interaction (for that interaction's 15 minutes). It
+// answers the message and the interaction that keeps it.
+func (h *Homeserver) ephemeralFor(ctx context.Context, ic *interactionCtx, in InteractionCreate) (discord.Message, snowflake.ID, error) {
+	em, err := h.store.EphemeralMessage(ctx, in.MessageID)
+	if err != nil {
+		return discord.Message{}, 0, err
+	}
+	owner, err := h.store.Interaction(ctx, em.InteractionID)
+	if err != nil {
+		return discord.Message{}, 0, err
+	}
+	if owner.UserID != ic.p.User.ID || owner.ApplicationID != ic.app.ID || owner.ChannelID != in.ChannelID ||
+		h.now().Sub(owner.CreatedAt) > InteractionTokenTTL {
+		return discord.Message{}, 0, storage.ErrNotFound
+	}
+	var m discord.Message
+	if err := json.Unmarshal(em.Data, &m); err != nil {
+		return discord.Message{}, 0, fmt.Errorf("decode ephemeral message: %w", err)
+	}
+	return m, owner.ID, nil
+}
+
+// mustJSON encodes what was decoded from JSON (a message's components).
+func mustJSON(v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil
+	}
+	return b
 }
 
 // checkModalSubmit checks a modal's submit against the modal the

@@ -32,6 +32,9 @@ type InteractionReply struct {
 	Components Optional[[]discord.Component]
 	Flags      Optional[int]
 	TTS        bool
+	// Files are uploads to attach (multipart files[n]); an edit adds them
+	// to the message's files.
+	Files []Upload
 }
 
 // InteractionResponse is an application's initial response.
@@ -101,15 +104,44 @@ func (h *Homeserver) validateReply(v *ValidationError, prefix string, r Interact
 	if r.Components.Set {
 		ValidateComponents(v, prefix+"components", r.Components.Value)
 	}
+	if len(r.Files) > MaxFiles {
+		v.Add(prefix+"attachments", "BASE_TYPE_MAX_LENGTH", fmt.Sprintf("Must be %d or fewer in length.", MaxFiles))
+	}
 }
 
 func replyEmpty(r InteractionReply) bool {
-	return strings.TrimSpace(r.Content.Value) == "" && len(r.Embeds.Value) == 0 && len(r.Components.Value) == 0
+	return strings.TrimSpace(r.Content.Value) == "" && len(r.Embeds.Value) == 0 && len(r.Components.Value) == 0 && len(r.Files) == 0
+}
+
+// replyFiles stores a reply's uploads and describes them as files of the
+// interaction's channel, with new IDs.
+func (h *Homeserver) replyFiles(it storage.Interaction, ups []Upload) ([]storage.Attachment, error) {
+	out := make([]storage.Attachment, 0, len(ups))
+	for _, up := range ups {
+		if err := h.cfg.Blobs.Promote(up.staged); err != nil {
+			return nil, fmt.Errorf("interaction reply file: %w", err)
+		}
+		out = append(out, storage.Attachment{ID: h.cfg.IDs.Next(), ChannelID: it.ChannelID, Filename: up.Filename,
+			Description: up.Description, ContentType: up.ContentType, Size: up.Size, Hash: up.Hash, Width: up.Width, Height: up.Height})
+	}
+	return out, nil
+}
+
+// ephemeralOwner is the interaction that keeps an ephemeral message its
+// token reaches: itself, or, for a component used on an ephemeral message
+// (which the token edits as its original), that message's interaction.
+func ephemeralOwner(it storage.Interaction, msgID snowflake.ID) snowflake.ID {
+	if st := readState(it); st.EphemeralOf != 0 && msgID == it.MessageID {
+		return st.EphemeralOf
+	}
+	return it.ID
 }
 
 // RespondInteraction takes an application's initial response: the first
 // within the answer window, once.
 func (h *Homeserver) RespondInteraction(ctx context.Context, id snowflake.ID, token string, r InteractionResponse) (InteractionCallback, error) {
+	// Files stay only if a message takes them (see CreateInteraction).
+	defer h.DiscardUploads(r.Message.Files)
 	var cb InteractionCallback
 	it, ok := h.interactionByToken(ctx, token)
 	if !ok || it.ID != id {
@@ -290,6 +322,10 @@ func (h *Homeserver) sendReply(ctx context.Context, it storage.Interaction, st i
 	if comps == nil {
 		comps = []discord.Component{}
 	}
+	files, err := h.replyFiles(it, r.Files)
+	if err != nil {
+		return discord.Message{}, err
+	}
 	if flags&discord.FlagEphemeral != 0 {
 		m := discord.Message{
 			ID: h.cfg.IDs.Next(), ChannelID: it.ChannelID, Author: discordUser(bot), Content: r.Content.Value,
@@ -301,11 +337,14 @@ func (h *Homeserver) sendReply(ctx context.Context, it storage.Interaction, st i
 		if m.Embeds == nil {
 			m.Embeds = []json.RawMessage{}
 		}
+		for _, f := range files {
+			m.Attachments = append(m.Attachments, h.renderAttachment(f))
+		}
 		if it.GuildID != 0 {
 			g := it.GuildID
 			m.GuildID = &g
 		}
-		return m, h.putEphemeral(ctx, it, m, "MESSAGE_CREATE")
+		return m, h.putEphemeral(ctx, it, it.ID, m, "MESSAGE_CREATE", files)
 	}
 	compJSON, err := json.Marshal(comps)
 	if err != nil {
@@ -324,7 +363,7 @@ func (h *Homeserver) sendReply(ctx context.Context, it storage.Interaction, st i
 					return err
 				}
 				m := storage.Message{ID: h.cfg.IDs.Next(), ChannelID: it.ChannelID, GuildID: it.GuildID, AuthorID: it.ApplicationID,
-					Type: messageType(it, st), Content: r.Content.Value, TTS: r.TTS, Flags: flags, CreatedAt: h.now()}
+					Type: messageType(it, st), Content: r.Content.Value, TTS: r.TTS, Flags: flags, CreatedAt: h.now(), Attachments: files}
 				if len(r.Embeds.Value) > 0 {
 					if m.Embeds, err = json.Marshal(r.Embeds.Value); err != nil {
 						return err
@@ -381,7 +420,12 @@ func addMessageExtras(ctx context.Context, r storage.Reader, out *discord.Messag
 // ephemeral one of the interaction, or one in the channel. A deferred
 // message stops loading.
 func (h *Homeserver) editReply(ctx context.Context, it storage.Interaction, msgID snowflake.ID, r InteractionReply) (discord.Message, error) {
-	if em, err := h.store.InteractionMessage(ctx, it.ID, msgID); err == nil {
+	files, err := h.replyFiles(it, r.Files)
+	if err != nil {
+		return discord.Message{}, err
+	}
+	owner := ephemeralOwner(it, msgID)
+	if em, err := h.store.InteractionMessage(ctx, owner, msgID); err == nil {
 		var m discord.Message
 		if err := json.Unmarshal(em.Data, &m); err != nil {
 			return m, fmt.Errorf("decode ephemeral message: %w", err)
@@ -398,14 +442,17 @@ func (h *Homeserver) editReply(ctx context.Context, it storage.Interaction, msgI
 		if r.Components.Set {
 			m.Components = componentsAny(r.Components.Value)
 		}
+		for _, f := range files {
+			m.Attachments = append(m.Attachments, h.renderAttachment(f))
+		}
 		if m.Flags&discord.FlagLoading == 0 {
 			m.EditedTimestamp = discord.TimePtr(h.now())
 		}
 		m.Flags &^= discord.FlagLoading
-		if strings.TrimSpace(m.Content) == "" && len(m.Embeds) == 0 && len(m.Components) == 0 {
+		if strings.TrimSpace(m.Content) == "" && len(m.Embeds) == 0 && len(m.Components) == 0 && len(m.Attachments) == 0 {
 			return m, ErrEmptyMessage
 		}
-		return m, h.putEphemeral(ctx, it, m, "MESSAGE_UPDATE")
+		return m, h.putEphemeral(ctx, it, owner, m, "MESSAGE_UPDATE", files)
 	} else if !errors.Is(err, storage.ErrNotFound) {
 		return discord.Message{}, storeErr("ephemeral message", err)
 	}
@@ -461,11 +508,17 @@ func (h *Homeserver) editReply(ctx context.Context, it storage.Interaction, msgI
 						return err
 					}
 				}
+				m.Attachments = append(m.Attachments, files...)
 				if strings.TrimSpace(m.Content) == "" && len(m.Embeds) == 0 && len(m.Attachments) == 0 && len(decodeComponents(comps)) == 0 {
 					return ErrEmptyMessage
 				}
 				if err := tx.UpdateMessage(ctx, pl.scope(), m); err != nil {
 					return err
+				}
+				if len(files) > 0 {
+					if err := tx.AddAttachments(ctx, pl.scope(), m.ID, files); err != nil {
+						return err
+					}
 				}
 				if err := tx.SetMessageComponents(ctx, storage.MessageComponents{MessageID: m.ID, Components: comps, Interaction: mc.Interaction}); err != nil {
 					return err
@@ -502,9 +555,31 @@ func (h *Homeserver) followup(ctx context.Context, appID snowflake.ID, token str
 	return it, readState(it), nil
 }
 
+// InteractionWebhook is the webhook an interaction's token names while
+// follow-ups may use it, as GET /webhooks/{application}/{token} answers
+// it on Discord: of type 3 (Application), with the application's ID, name
+// and its bot's avatar, in the interaction's channel.
+func (h *Homeserver) InteractionWebhook(ctx context.Context, appID snowflake.ID, token string) (discord.Webhook, error) {
+	it, _, err := h.followup(ctx, appID, token)
+	if err != nil {
+		return discord.Webhook{}, err
+	}
+	app, err := h.store.Application(ctx, appID)
+	if err != nil {
+		return discord.Webhook{}, storeErr("interaction webhook", err)
+	}
+	bot, err := h.store.UserByID(ctx, appID)
+	if err != nil {
+		return discord.Webhook{}, storeErr("interaction webhook", err)
+	}
+	return discord.Webhook{ID: appID, Type: webhookApplication, GuildID: discord.NullableID(it.GuildID), ChannelID: it.ChannelID,
+		Name: discord.Nullable(app.Name), Avatar: discord.Nullable(bot.Avatar), ApplicationID: &appID}, nil
+}
+
 // FollowupCreate sends a follow-up message. The first one after a
 // deferred response fills in the deferred message instead, as on Discord.
 func (h *Homeserver) FollowupCreate(ctx context.Context, appID snowflake.ID, token string, r InteractionReply) (discord.Message, error) {
+	defer h.DiscardUploads(r.Files)
 	it, st, err := h.followup(ctx, appID, token)
 	if err != nil {
 		return discord.Message{}, err
@@ -540,7 +615,7 @@ func (h *Homeserver) FollowupMessage(ctx context.Context, appID snowflake.ID, to
 	if msgID == 0 {
 		msgID = it.OriginalID
 	}
-	if em, err := h.store.InteractionMessage(ctx, it.ID, msgID); err == nil {
+	if em, err := h.store.InteractionMessage(ctx, ephemeralOwner(it, msgID), msgID); err == nil {
 		var m discord.Message
 		return m, json.Unmarshal(em.Data, &m)
 	}
@@ -557,6 +632,7 @@ func (h *Homeserver) FollowupMessage(ctx context.Context, appID snowflake.ID, to
 
 // FollowupEdit edits a message of the interaction (0: the original).
 func (h *Homeserver) FollowupEdit(ctx context.Context, appID snowflake.ID, token string, msgID snowflake.ID, r InteractionReply) (discord.Message, error) {
+	defer h.DiscardUploads(r.Files)
 	it, st, err := h.followup(ctx, appID, token)
 	if err != nil {
 		return discord.Message{}, err
@@ -595,9 +671,9 @@ func (h *Homeserver) FollowupDelete(ctx context.Context, appID snowflake.ID, tok
 	if msgID == 0 {
 		msgID = it.OriginalID
 	}
-	if em, err := h.store.InteractionMessage(ctx, it.ID, msgID); err == nil {
+	if em, err := h.store.InteractionMessage(ctx, ephemeralOwner(it, msgID), msgID); err == nil {
 		if err := h.update(ctx, func(tx storage.Tx, _ *events) error {
-			return tx.DeleteInteractionMessage(ctx, it.ID, em.ID)
+			return tx.DeleteInteractionMessage(ctx, em.InteractionID, em.ID)
 		}); err != nil {
 			return domainErr("delete ephemeral message", err)
 		}
@@ -636,15 +712,22 @@ func (h *Homeserver) FollowupDelete(ctx context.Context, appID snowflake.ID, tok
 		}})
 }
 
-// putEphemeral keeps an ephemeral message with its interaction and sends
-// it, as dispatch, to the sessions of the person who interacted only.
-func (h *Homeserver) putEphemeral(ctx context.Context, it storage.Interaction, m discord.Message, dispatch string) error {
+// putEphemeral keeps an ephemeral message with the interaction owner (see
+// ephemeralOwner), with its new files, and sends it, as dispatch, to the
+// sessions of the person who interacted only.
+func (h *Homeserver) putEphemeral(ctx context.Context, it storage.Interaction, owner snowflake.ID, m discord.Message, dispatch string, files []storage.Attachment) error {
 	data, err := json.Marshal(m)
 	if err != nil {
 		return fmt.Errorf("encode ephemeral message: %w", err)
 	}
 	if err := h.update(ctx, func(tx storage.Tx, _ *events) error {
-		return tx.PutInteractionMessage(ctx, storage.InteractionMessage{ID: m.ID, InteractionID: it.ID, Data: data})
+		if err := tx.PutInteractionMessage(ctx, storage.InteractionMessage{ID: m.ID, InteractionID: owner, Data: data}); err != nil {
+			return err
+		}
+		if len(files) == 0 {
+			return nil
+		}
+		return tx.AddInteractionFiles(ctx, owner, files)
 	}); err != nil {
 		return domainErr("ephemeral message", err)
 	}

@@ -87,6 +87,9 @@ type interactionState struct {
 	ModalSubmitted bool `json:"modal_submitted,omitempty"`
 	// Followups lists the ephemeral follow-ups' IDs.
 	Followups []snowflake.ID `json:"followups,omitempty"`
+	// EphemeralOf is, for a component of an ephemeral message, the
+	// interaction that message is kept with: its edits go there.
+	EphemeralOf snowflake.ID `json:"ephemeral_of,omitempty"`
 }
 
 func readState(i storage.Interaction) interactionState {
@@ -204,6 +207,10 @@ type InteractionCreate struct {
 	Nonce         string
 	SessionID     string
 	Data          json.RawMessage
+	// Files are the files the person uploads with a command, by the id
+	// that data.attachments and the command's attachment options name
+	// them with (Discord's client sends files[n] and names them "n").
+	Files map[string]Upload
 }
 
 // givenOption is an option value as the person's client sends it.
@@ -256,10 +263,12 @@ type resolvedData struct {
 	Roles    map[snowflake.ID]discord.Role          `json:"roles,omitempty"`
 	Channels map[snowflake.ID]discord.Channel       `json:"channels,omitempty"`
 	Messages map[snowflake.ID]discord.Message       `json:"messages,omitempty"`
+	// Attachments are the files of attachment options.
+	Attachments map[snowflake.ID]discord.Attachment `json:"attachments,omitempty"`
 }
 
 func (r *resolvedData) empty() bool {
-	return len(r.Users)+len(r.Members)+len(r.Roles)+len(r.Channels)+len(r.Messages) == 0
+	return len(r.Users)+len(r.Members)+len(r.Roles)+len(r.Channels)+len(r.Messages)+len(r.Attachments) == 0
 }
 
 // interactionCtx is what checking and shaping an interaction needs.
@@ -269,6 +278,22 @@ type interactionCtx struct {
 	app storage.Application
 	bot storage.User
 	res resolvedData
+	// files are the uploads the interaction came with; attached are those
+	// its attachment options use (by upload key), as they are stored.
+	files    map[string]Upload
+	attached map[string]storage.Attachment
+	// ephemeralOf is the interaction that keeps the ephemeral message a
+	// component interaction was used on (0: a channel message).
+	ephemeralOf snowflake.ID
+}
+
+// uploadList lists the uploads of an interaction, to discard them.
+func uploadList(m map[string]Upload) []Upload {
+	out := make([]Upload, 0, len(m))
+	for _, u := range m {
+		out = append(out, u)
+	}
+	return out
 }
 
 // CreateInteraction checks a person's interaction (their permissions,
@@ -277,6 +302,9 @@ type interactionCtx struct {
 // INTERACTION_SUCCESS or INTERACTION_FAILURE when the application answers
 // or does not.
 func (h *Homeserver) CreateInteraction(ctx context.Context, p Principal, in InteractionCreate) error {
+	// Files stay only if the interaction takes them (a promoted file's
+	// staged copy is gone, and discarding it does nothing).
+	defer h.DiscardUploads(uploadList(in.Files))
 	if p.User.Bot {
 		return ErrBotsForbidden
 	}
@@ -285,6 +313,12 @@ func (h *Homeserver) CreateInteraction(ctx context.Context, p Principal, in Inte
 	return doErr(ctx, h, write[none]{op: "interaction", channel: in.ChannelID, guildOnly: true,
 		here: func(ctx context.Context) (none, error) { return nothing(h.createInteraction(ctx, p, in)) },
 		there: func(ctx context.Context, rl replicaLog) (none, error) {
+			if len(in.Files) > 0 {
+				// The act that carries an interaction to the guild's origin
+				// carries no files.
+				return nothing(Invalid("data.attachments", "APPLICATION_COMMAND_OPTION_TYPE",
+					"Files cannot be sent with interactions in guilds of other homeservers."))
+			}
 			return nothing(h.forwardInteraction(ctx, p, rl, in))
 		}})
 }
@@ -335,7 +369,7 @@ func (h *Homeserver) createInteraction(ctx context.Context, p Principal, in Inte
 	if err != nil {
 		return storeErr("interaction bot", err)
 	}
-	ic := &interactionCtx{p: p, pl: pl, app: app, bot: bot}
+	ic := &interactionCtx{p: p, pl: pl, app: app, bot: bot, files: in.Files, attached: map[string]storage.Attachment{}}
 	id := h.cfg.IDs.Next()
 	state := interactionState{Nonce: in.Nonce, Session: in.SessionID}
 	var data any
@@ -361,6 +395,7 @@ func (h *Homeserver) createInteraction(ctx context.Context, p Principal, in Inte
 			return err
 		}
 		data, message = d, &m
+		state.EphemeralOf = ic.ephemeralOf
 	case discord.InteractionModalSubmit:
 		d, m, err := h.checkModalSubmit(ctx, ic, in)
 		if err != nil {
@@ -384,7 +419,22 @@ func (h *Homeserver) createInteraction(ctx context.Context, p Principal, in Inte
 		return err
 	}
 	pending := pendingInteraction{id: id, user: p.User.ID, guild: row.GuildID, nonce: in.Nonce, session: in.SessionID, deadline: now.Add(InteractionAnswerWindow)}
-	if err := h.update(ctx, func(tx storage.Tx, _ *events) error { return tx.CreateInteraction(ctx, row) }); err != nil {
+	files := make([]storage.Attachment, 0, len(ic.attached))
+	for key, a := range ic.attached {
+		if err := h.cfg.Blobs.Promote(in.Files[key].staged); err != nil {
+			return fmt.Errorf("interaction file: %w", err)
+		}
+		files = append(files, a)
+	}
+	if err := h.update(ctx, func(tx storage.Tx, _ *events) error {
+		if err := tx.CreateInteraction(ctx, row); err != nil {
+			return err
+		}
+		if len(files) == 0 {
+			return nil
+		}
+		return tx.AddInteractionFiles(ctx, id, files)
+	}); err != nil {
 		return domainErr("create interaction", err)
 	}
 	select {

@@ -182,6 +182,12 @@ func (h *Homeserver) SendMessage(ctx context.Context, p Principal, channelID sno
 			// The origin checks its users' side of a DM; this server
 			// checks its own (a block is told to nobody).
 			if c, err := h.hot.ChannelByID(ctx, channelID); err == nil {
+				if c.Type == ChannelForum {
+					// Refused here, as the origin would: its refusal has
+					// no name on the federation wire.
+					h.DiscardUploads(in.Files)
+					return discord.Message{}, fmt.Errorf("send message: %w", ErrForumMessage)
+				}
 				if err := h.checkDMChannel(ctx, h.store, c, p.User.ID); err != nil {
 					h.DiscardUploads(in.Files)
 					return discord.Message{}, fmt.Errorf("send message: %w", err)
@@ -319,6 +325,9 @@ func (h *Homeserver) prepareMessage(ctx context.Context, r storage.Reader, p Pri
 	}
 	if pl.ch.Type == ChannelCategory || pl.ch.Type == ChannelVoice {
 		return out, m, nil, false, Invalid("channel_id", "CHANNEL_TYPE_INVALID", "Messages cannot be sent to this kind of channel.")
+	}
+	if pl.ch.Type == ChannelForum {
+		return out, m, nil, false, ErrForumMessage
 	}
 	if err := pl.require(permission.SendMessages); err != nil {
 		return out, m, nil, false, err
@@ -1066,6 +1075,11 @@ func (h *Homeserver) AttachmentFile(ctx context.Context, channelID, attachmentID
 		return File{}, "", fmt.Errorf("attachment: bad link: %w", ErrNotFound)
 	}
 	a, err := h.store.Attachment(ctx, attachmentID)
+	if errors.Is(err, storage.ErrNotFound) {
+		// A file of an interaction: an attachment option's, or an
+		// ephemeral answer's, while the interaction lives.
+		a, err = h.store.InteractionFile(ctx, attachmentID)
+	}
 	if errors.Is(err, storage.ErrNotFound) || (err == nil && a.ChannelID != channelID) {
 		return File{}, "", fmt.Errorf("attachment: %w", ErrNotFound)
 	}

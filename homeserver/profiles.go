@@ -65,12 +65,9 @@ type Profile struct {
 // their homeserver last sent with them, and their badges are named as that
 // server's.
 func (h *Homeserver) UserProfile(ctx context.Context, p Principal, userID snowflake.ID, q ProfileQuery) (Profile, error) {
-	su, err := h.store.UserByID(ctx, userID)
-	if errors.Is(err, storage.ErrNotFound) {
-		return Profile{}, fmt.Errorf("profile %d: %w", userID, ErrUnknownUser)
-	}
+	su, err := h.lookupUser(ctx, userID)
 	if err != nil {
-		return Profile{}, storeErr("profile", err)
+		return Profile{}, fmt.Errorf("profile: %w", err)
 	}
 	u := userFrom(su)
 	out := Profile{

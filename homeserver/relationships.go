@@ -199,14 +199,8 @@ func (h *Homeserver) relationshipParties(ctx context.Context, p Principal, other
 	if err != nil {
 		return storage.User{}, storage.User{}, storeErr("relationship", err)
 	}
-	other, err := h.store.UserByID(ctx, otherID)
-	if errors.Is(err, storage.ErrNotFound) {
-		return me, other, fmt.Errorf("user %d: %w", otherID, ErrUnknownUser)
-	}
-	if err != nil {
-		return me, other, storeErr("relationship", err)
-	}
-	return me, other, nil
+	other, err := h.lookupUser(ctx, otherID)
+	return me, other, err
 }
 
 // RequestFriendByName sends a friend request to a user named "name" (of
@@ -225,7 +219,7 @@ func (h *Homeserver) RequestFriendByName(ctx context.Context, p Principal, handl
 	}
 	if !remote || server == h.cfg.ServerName {
 		u, err := h.store.UserByUsername(ctx, name)
-		if errors.Is(err, storage.ErrNotFound) {
+		if errors.Is(err, storage.ErrNotFound) || err == nil && h.isWebhookUser(ctx, u) {
 			return fmt.Errorf("friend request %q: %w", handle, ErrNoSuchUserTag)
 		} else if err != nil {
 			return storeErr("friend request", err)

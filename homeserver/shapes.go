@@ -87,6 +87,9 @@ const (
 	ChannelVoice        = 2
 	ChannelCategory     = 4
 	ChannelAnnouncement = 5
+	// ChannelForum holds no messages of its own, only threads (posts);
+	// webhooks start posts in it with thread_name.
+	ChannelForum = 15
 )
 
 func discordChannel(c storage.Channel) discord.Channel {
@@ -103,7 +106,7 @@ func discordChannel(c storage.Channel) discord.Channel {
 		Name: c.Name, NSFW: c.NSFW, RateLimitPerUser: c.RateLimitPerUser, ParentID: discord.NullableID(c.ParentID),
 		LastMessageID: discord.NullableID(c.LastMessageID),
 	}
-	if c.Type == ChannelText || c.Type == ChannelAnnouncement {
+	if c.Type == ChannelText || c.Type == ChannelAnnouncement || c.Type == ChannelForum {
 		out.Topic = discord.Nullable(c.Topic)
 	}
 	if c.Type == ChannelVoice {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"hearth/homeserver/wire"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -63,6 +64,9 @@ type ThreadCreate struct {
 	AutoArchive      int
 	Invitable        Optional[bool]
 	RateLimitPerUser int
+	// Message is the first message of a post in a forum channel, which
+	// a forum requires (other channels ignore it).
+	Message *MessageCreate
 }
 
 func (h *Homeserver) renderThread(ctx context.Context, r storage.Reader, t storage.Channel, viewer snowflake.ID) discord.Channel {
@@ -118,6 +122,12 @@ func (h *Homeserver) StartThread(ctx context.Context, p Principal, channelID, me
 			return h.startThreadHere(ctx, p, channelID, messageID, in)
 		},
 		there: func(ctx context.Context, g replicaLog) (discord.Channel, error) {
+			if in.Message != nil {
+				// The thread act carries no message: a forum post of a
+				// guild of another homeserver is started there.
+				return discord.Channel{}, Invalid("message", "BASE_TYPE_INVALID",
+					"Forum posts in guilds of other homeservers are not supported yet.")
+			}
 			t := wire.ActThreadData{Name: &in.Name, Type: in.Type, AutoArchive: &in.AutoArchive, RateLimitPerUser: &in.RateLimitPerUser,
 				Invitable: in.Invitable.ptr()}
 			return h.forwardThread(ctx, p, g, wire.ActThread, channelID, messageID, t)
@@ -139,6 +149,16 @@ func (h *Homeserver) startThreadHere(ctx context.Context, p Principal, channelID
 	if in.RateLimitPerUser < 0 || in.RateLimitPerUser > SlowmodeMax {
 		v.Add("rate_limit_per_user", "NUMBER_TYPE_MAX", fmt.Sprintf("Must be between 0 and %d.", SlowmodeMax))
 	}
+	forum := false
+	if c, err := h.store.ChannelByID(ctx, channelID); err == nil && c.Type == ChannelForum && messageID == 0 {
+		// A forum post: a public thread that begins with a message.
+		forum, in.Type = true, storage.ChannelPublicThread
+		if in.Message == nil {
+			v.Add("message", "BASE_TYPE_REQUIRED", "This field is required")
+		} else if strings.TrimSpace(in.Message.Content) == "" && len(in.Message.Embeds) == 0 && len(in.Message.Files) == 0 {
+			return discord.Channel{}, ErrEmptyMessage
+		}
+	}
 	if messageID == 0 && in.Type == 0 {
 		in.Type = storage.ChannelPrivateThread // Discord's default for a standalone thread
 	}
@@ -154,8 +174,8 @@ func (h *Homeserver) startThreadHere(ctx context.Context, p Principal, channelID
 		if err != nil {
 			return err
 		}
-		if pl.guild == nil || (pl.ch.Type != ChannelText && pl.ch.Type != ChannelAnnouncement) {
-			return Invalid("channel_id", "CHANNEL_TYPE_INVALID", "Threads live in text and announcement channels.")
+		if pl.guild == nil || (pl.ch.Type != ChannelText && pl.ch.Type != ChannelAnnouncement && !(forum && pl.ch.Type == ChannelForum)) {
+			return Invalid("channel_id", "CHANNEL_TYPE_INVALID", "Threads live in text, announcement and forum channels.")
 		}
 		t := storage.Channel{
 			ID: h.cfg.IDs.Next(), GuildID: pl.ch.GuildID, Type: in.Type, Name: in.Name, ParentID: pl.ch.ID,
@@ -180,6 +200,9 @@ func (h *Homeserver) startThreadHere(ctx context.Context, p Principal, channelID
 		} else if t.Type == storage.ChannelPrivateThread {
 			need = permission.CreatePrivateThreads
 		}
+		if forum {
+			need = permission.SendMessages // posting in a forum, as Discord asks
+		}
 		if err := pl.require(need); err != nil {
 			return err
 		}
@@ -198,7 +221,17 @@ func (h *Homeserver) startThreadHere(ctx context.Context, p Principal, channelID
 		}
 		return h.threadMembersChanged(ctx, tx, ev, t, []storage.ThreadMember{{ThreadID: t.ID, UserID: p.User.ID, JoinedAt: h.now()}}, nil)
 	})
-	return out, domainErr("start thread", err)
+	if err != nil || !forum {
+		return out, domainErr("start thread", err)
+	}
+	// The post's first message, as its starter; unlike Discord's, its ID
+	// is not the thread's (a message's ID is given in its log's queue).
+	m, err := h.sendMessageHere(ctx, p, out.ID, *in.Message)
+	if err != nil {
+		return out, err
+	}
+	out.Message = &m
+	return out, nil
 }
 
 func (h *Homeserver) threadMembersChanged(ctx context.Context, tx storage.Reader, ev *events, t storage.Channel, added []storage.ThreadMember, removed []snowflake.ID) error {

@@ -36,16 +36,43 @@ func userFrom(u storage.User) User {
 	}
 }
 
-// User returns a user by ID; ErrUnknownUser when there is none.
+// User returns a user by ID; ErrUnknownUser when there is none, or when
+// the ID is a webhook's.
 func (h *Homeserver) User(ctx context.Context, id snowflake.ID) (User, error) {
-	u, err := h.store.UserByID(ctx, id)
-	if errors.Is(err, storage.ErrNotFound) {
-		return User{}, fmt.Errorf("user %d: %w", id, ErrUnknownUser)
-	}
+	u, err := h.lookupUser(ctx, id)
 	if err != nil {
-		return User{}, storeErr("get user", err)
+		return User{}, err
 	}
 	return userFrom(u), nil
+}
+
+// lookupUser reads a user that people may look up, befriend or message:
+// ErrUnknownUser when there is none, and for the row that authors a
+// webhook's messages, which is nobody (Discord answers 10013 Unknown User
+// for a webhook's ID, and so does Hearth).
+func (h *Homeserver) lookupUser(ctx context.Context, id snowflake.ID) (storage.User, error) {
+	u, err := h.store.UserByID(ctx, id)
+	if errors.Is(err, storage.ErrNotFound) {
+		return u, fmt.Errorf("user %d: %w", id, ErrUnknownUser)
+	}
+	if err != nil {
+		return u, storeErr("get user", err)
+	}
+	if h.isWebhookUser(ctx, u) {
+		return storage.User{}, fmt.Errorf("user %d is a webhook: %w", id, ErrUnknownUser)
+	}
+	return u, nil
+}
+
+// isWebhookUser reports whether a user row is a webhook's (see
+// webhooks.go): a local bot named webhook-<its id> with no application (a
+// bot renamed so still has its application).
+func (h *Homeserver) isWebhookUser(ctx context.Context, u storage.User) bool {
+	if !u.Bot || u.Origin != "" || u.Username != webhookUsername(u.ID) {
+		return false
+	}
+	_, err := h.store.Application(ctx, u.ID)
+	return errors.Is(err, storage.ErrNotFound)
 }
 
 // Limits on account fields, as Discord's where it has one.

@@ -32,6 +32,9 @@ const (
 	WebhookAvatarMax  = AvatarMax
 	webhookTokenBytes = 51 // 68 characters of base64url, as long as Discord's
 	webhookIncoming   = 1  // Discord's webhook type: incoming
+	// webhookApplication is Discord's type of the webhook an
+	// interaction's token is (follow-ups go through it).
+	webhookApplication = 3
 	// WebhooksUpdate is the gateway dispatch that tells a guild's channel
 	// that its webhooks changed.
 	WebhooksUpdate = "WEBHOOKS_UPDATE"
@@ -47,8 +50,16 @@ var (
 	// told apart, so that a token cannot be probed).
 	ErrUnknownWebhook = errors.New("unknown webhook")
 	// ErrWebhookThreadName: thread_name names a thread to make, which
-	// only a forum channel allows; Hearth has none yet.
+	// only a forum channel allows.
 	ErrWebhookThreadName = errors.New("webhooks can only create threads in forum channels")
+	// ErrWebhookForumThread: a forum holds posts only, so an execute into
+	// one names a post (thread_id) or starts one (thread_name).
+	ErrWebhookForumThread = errors.New("webhooks posted to forum channels must have a thread_name or thread_id")
+	// ErrWebhookThreadBoth: thread_name and thread_id together.
+	ErrWebhookThreadBoth = errors.New("webhooks posted to forum channels cannot have both a thread_name and thread_id")
+	// ErrWebhookServiceForum: the Slack and GitHub forms have no
+	// thread_name, so they cannot start a post.
+	ErrWebhookServiceForum = errors.New("webhook services cannot be used in forum channels")
 )
 
 // WebhookIn is what a webhook is made or changed with. Avatar is a data
@@ -68,6 +79,9 @@ type WebhookMessage struct {
 	AvatarImage []byte
 	ThreadID    snowflake.ID
 	ThreadName  string
+	// Service is set by the Slack and GitHub forms, which cannot start
+	// a forum post.
+	Service bool
 }
 
 // webhookAuthor is who a webhook's message is shown as.
@@ -100,20 +114,31 @@ func newWebhookToken() (string, error) {
 	return base64.RawURLEncoding.EncodeToString(b), nil
 }
 
-// discordWebhook is Discord's webhook object; the token and URL only for
-// those who may manage it.
-func (h *Homeserver) discordWebhook(ctx context.Context, r storage.Reader, w storage.Webhook, withToken bool) discord.Webhook {
+// webhookUsername is the username of the user row that authors a
+// webhook's messages: no person can look it up (lookupUser).
+func webhookUsername(id snowflake.ID) string {
+	return "webhook-" + strconv.FormatUint(uint64(id), 10)
+}
+
+// discordWebhook is Discord's webhook object as a manager (viewer set)
+// or the holder of its token (nil) sees it: its creator only for a
+// manager, its token and URL only for a manager, and of a webhook an
+// application made, only for that application, as Discord.
+func (h *Homeserver) discordWebhook(ctx context.Context, r storage.Reader, w storage.Webhook, viewer *Principal) discord.Webhook {
 	out := discord.Webhook{
 		ID: w.ID, Type: webhookIncoming, GuildID: discord.NullableID(w.GuildID), ChannelID: w.ChannelID,
-		Name: discord.Nullable(w.Name), Avatar: discord.Nullable(w.Avatar),
+		Name: discord.Nullable(w.Name), Avatar: discord.Nullable(w.Avatar), ApplicationID: discord.NullableID(w.ApplicationID),
 	}
-	if withToken {
+	if viewer == nil {
+		return out
+	}
+	if w.ApplicationID == 0 || viewer.User.ID == w.ApplicationID {
 		out.Token = w.Token
 		out.URL = fmt.Sprintf("%s/api/webhooks/%d/%s", h.cfg.PublicURL, w.ID, w.Token)
-		if u, err := r.UserByID(ctx, w.CreatorID); err == nil {
-			du := discordUser(u)
-			out.User = &du
-		}
+	}
+	if u, err := r.UserByID(ctx, w.CreatorID); err == nil {
+		du := discordUser(u)
+		out.User = &du
 	}
 	return out
 }
@@ -174,11 +199,16 @@ func (h *Homeserver) createWebhookHere(ctx context.Context, p Principal, channel
 		id := h.cfg.IDs.Next()
 		// The user row's name is never shown (messages carry their own)
 		// and must not take a name from the people of this server.
-		if err := tx.CreateUser(ctx, storage.User{ID: id, Username: "webhook-" + strconv.FormatUint(uint64(id), 10), Bot: true, CreatedAt: now}); err != nil {
+		if err := tx.CreateUser(ctx, storage.User{ID: id, Username: webhookUsername(id), Bot: true, CreatedAt: now}); err != nil {
 			return err
 		}
 		w := storage.Webhook{ID: id, GuildID: pl.ch.GuildID, ChannelID: channelID, CreatorID: p.User.ID,
 			Name: in.Name.Value, Avatar: hash, Token: token, CreatedAt: now}
+		if p.User.Bot {
+			// A bot is its application's user (same ID): the webhook is
+			// the application's, as Discord's application_id says.
+			w.ApplicationID = p.User.ID
+		}
 		if err := tx.CreateWebhook(ctx, w); err != nil {
 			return err
 		}
@@ -187,7 +217,7 @@ func (h *Homeserver) createWebhookHere(ctx context.Context, p Principal, channel
 				return err
 			}
 		}
-		out = h.discordWebhook(ctx, tx, w, true)
+		out = h.discordWebhook(ctx, tx, w, &p)
 		if err := h.audit(ctx, ev, w.GuildID, p.User.ID, AuditWebhookCreate, id, []discord.AuditLogChange{
 			change("name", nil, w.Name), change("channel_id", nil, strconv.FormatUint(uint64(channelID), 10)), change("type", nil, webhookIncoming),
 		}, nil); err != nil {
@@ -240,7 +270,7 @@ func (h *Homeserver) ChannelWebhooks(ctx context.Context, p Principal, channelID
 	}
 	out := make([]discord.Webhook, 0, len(ws))
 	for _, w := range ws {
-		out = append(out, h.discordWebhook(ctx, h.store, w, true))
+		out = append(out, h.discordWebhook(ctx, h.store, w, &p))
 	}
 	return out, nil
 }
@@ -260,7 +290,7 @@ func (h *Homeserver) GuildWebhooks(ctx context.Context, p Principal, guildID sno
 	}
 	out := make([]discord.Webhook, 0, len(ws))
 	for _, w := range ws {
-		out = append(out, h.discordWebhook(ctx, h.store, w, true))
+		out = append(out, h.discordWebhook(ctx, h.store, w, &p))
 	}
 	return out, nil
 }
@@ -298,7 +328,7 @@ func (h *Homeserver) Webhook(ctx context.Context, p *Principal, id snowflake.ID,
 	if err != nil {
 		return discord.Webhook{}, domainErr("webhook", err)
 	}
-	return h.discordWebhook(ctx, h.store, w, p != nil), nil
+	return h.discordWebhook(ctx, h.store, w, p), nil
 }
 
 // UpdateWebhook changes a webhook's name, avatar or (for a manager only)
@@ -371,7 +401,7 @@ func (h *Homeserver) updateWebhookHere(ctx context.Context, p *Principal, id sno
 				return err
 			}
 		}
-		out = h.discordWebhook(ctx, tx, w, p != nil)
+		out = h.discordWebhook(ctx, tx, w, p)
 		if len(changes) == 0 {
 			return nil
 		}
@@ -471,9 +501,9 @@ func (h *Homeserver) ExecuteWebhook(ctx context.Context, id snowflake.ID, token 
 		h.DiscardUploads(in.Files)
 		return discord.Message{}, err
 	}
-	if in.ThreadName != "" {
+	if err := h.checkWebhookThread(ctx, w, in); err != nil {
 		h.DiscardUploads(in.Files)
-		return discord.Message{}, ErrWebhookThreadName
+		return discord.Message{}, err
 	}
 	channelID := w.ChannelID
 	if in.ThreadID != 0 {
@@ -505,7 +535,76 @@ func (h *Homeserver) ExecuteWebhook(ctx context.Context, id snowflake.ID, token 
 	mc.Flags &= discord.FlagSuppressEmbeds | discord.FlagSuppressNotifications
 	p := Principal{User: User{ID: w.ID, Bot: true}}
 	return do(ctx, h, write[discord.Message]{op: "execute webhook", channel: channelID, guildOnly: true,
-		here: func(ctx context.Context) (discord.Message, error) { return h.sendMessageHere(ctx, p, channelID, mc) }})
+		here: func(ctx context.Context) (discord.Message, error) {
+			target := channelID
+			if in.ThreadName != "" {
+				id, err := h.webhookForumPost(ctx, w, in.ThreadName)
+				if err != nil {
+					h.DiscardUploads(in.Files)
+					return discord.Message{}, err
+				}
+				target = id
+			}
+			return h.sendMessageHere(ctx, p, target, mc)
+		}})
+}
+
+// checkWebhookThread checks an execute's thread_id and thread_name
+// against its webhook's channel, with Discord's codes: a forum channel
+// takes one of them, any other channel no thread_name, never both.
+func (h *Homeserver) checkWebhookThread(ctx context.Context, w storage.Webhook, in WebhookMessage) error {
+	c, err := h.store.ChannelByID(ctx, w.ChannelID)
+	if err != nil {
+		return storeErr("webhook channel", err)
+	}
+	forum := c.Type == ChannelForum
+	switch {
+	case in.ThreadName != "" && in.ThreadID != 0:
+		return ErrWebhookThreadBoth
+	case in.ThreadName != "" && !forum:
+		return ErrWebhookThreadName
+	case forum && in.ThreadID == 0 && in.Service:
+		return ErrWebhookServiceForum
+	case forum && in.ThreadID == 0 && in.ThreadName == "":
+		return ErrWebhookForumThread
+	}
+	if n := utf8.RuneCountInString(strings.TrimSpace(in.ThreadName)); in.ThreadName != "" && (n < 1 || n > ChannelNameMax) {
+		return Invalid("thread_name", "BASE_TYPE_BAD_LENGTH", fmt.Sprintf("Must be between 1 and %d in length.", ChannelNameMax))
+	}
+	if in.ThreadName != "" && strings.TrimSpace(in.Content) == "" && len(in.Embeds) == 0 && len(in.Files) == 0 {
+		// Checked before the post is made, so that a refused message
+		// leaves no empty post behind.
+		return ErrEmptyMessage
+	}
+	return nil
+}
+
+// webhookForumPost starts a post (a public thread) in the webhook's forum
+// channel, owned by the webhook, as Discord does for thread_name; the
+// message then goes into it. Unlike Discord's, the post's first message
+// has an ID of its own (a message's ID is given in its log's queue).
+func (h *Homeserver) webhookForumPost(ctx context.Context, w storage.Webhook, name string) (snowflake.ID, error) {
+	var id snowflake.ID
+	err := h.update(ctx, func(tx storage.Tx, ev *events) error {
+		c, err := tx.ChannelByID(ctx, w.ChannelID)
+		if err != nil {
+			return err
+		}
+		if c.GuildID != w.GuildID || c.Type != ChannelForum {
+			return ErrWebhookThreadName
+		}
+		t := storage.Channel{ID: h.cfg.IDs.Next(), GuildID: c.GuildID, Type: storage.ChannelPublicThread, Name: strings.TrimSpace(name),
+			ParentID: c.ID, OwnerID: w.ID, CreatedAt: h.now(), Thread: &storage.ThreadMeta{AutoArchive: 4320, Invitable: true}}
+		if err := tx.CreateChannel(ctx, t); err != nil {
+			return err
+		}
+		id = t.ID
+		created := h.renderThread(ctx, tx, t, 0)
+		created.NewlyCreated = true
+		created.Member = nil
+		return ev.Append(ctx, t.GuildID, "THREAD_CREATE", created)
+	})
+	return id, domainErr("forum post", err)
 }
 
 // dataURI wraps image bytes as a data URI for decodeImage, which checks

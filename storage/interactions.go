@@ -14,6 +14,13 @@ type InteractionReader interface {
 	// InteractionMessage returns an ephemeral message of an interaction,
 	// or ErrNotFound.
 	InteractionMessage(ctx context.Context, interactionID, id snowflake.ID) (InteractionMessage, error)
+	// EphemeralMessage returns an ephemeral message by its ID alone (a
+	// person clicks a component of it), or ErrNotFound.
+	EphemeralMessage(ctx context.Context, id snowflake.ID) (InteractionMessage, error)
+	// InteractionFile returns a file of an interaction (see
+	// AddInteractionFiles), or ErrNotFound; its MessageID is the
+	// interaction's ID.
+	InteractionFile(ctx context.Context, id snowflake.ID) (Attachment, error)
 	// MessageComponents returns what a message carries beyond a person's
 	// message, or ErrNotFound when it carries nothing.
 	MessageComponents(ctx context.Context, messageID snowflake.ID) (MessageComponents, error)
@@ -34,12 +41,17 @@ type InteractionWriter interface {
 	// data.
 	SetInteractionOriginal(ctx context.Context, id, originalID snowflake.ID, data []byte) error
 	// DeleteInteractionsBefore removes interactions created before t, with
-	// their ephemeral messages, and reports how many.
+	// their ephemeral messages and files, and reports how many.
 	DeleteInteractionsBefore(ctx context.Context, t time.Time) (int64, error)
 	// PutInteractionMessage inserts or replaces an ephemeral message.
 	PutInteractionMessage(ctx context.Context, m InteractionMessage) error
 	// DeleteInteractionMessage removes one; ErrNotFound if absent.
 	DeleteInteractionMessage(ctx context.Context, interactionID, id snowflake.ID) error
+	// AddInteractionFiles records files of an interaction that belong to
+	// no channel message (a command's attachment options, an ephemeral
+	// answer's files); their MessageID is ignored. The interaction must
+	// exist.
+	AddInteractionFiles(ctx context.Context, interactionID snowflake.ID, files []Attachment) error
 	// SetMessageComponents records (or, with nil components and
 	// interaction, removes) what a message carries beyond a person's.
 	SetMessageComponents(ctx context.Context, c MessageComponents) error

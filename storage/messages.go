@@ -64,6 +64,10 @@ type MessageWriter interface {
 	// removed. ErrNotFound if absent from m.ChannelID or from s
 	// (m.GuildID is not read).
 	UpdateMessage(ctx context.Context, s Scope, m Message) error
+	// AddAttachments adds files to a message of s (an application's
+	// answer filled in after it was sent); ErrNotFound, with nothing
+	// written, if the message is absent from s.
+	AddAttachments(ctx context.Context, s Scope, messageID snowflake.ID, as []Attachment) error
 	// DeleteMessages removes messages of a channel with their
 	// attachments and reactions (revisions are kept) and returns how
 	// many existed in s; those outside it are left alone and not counted.

@@ -49,4 +49,7 @@ type Webhook struct {
 	Avatar    string
 	Token     string
 	CreatedAt time.Time
+	// ApplicationID is the application that made the webhook (its bot
+	// did), 0 when a person did.
+	ApplicationID snowflake.ID
 }

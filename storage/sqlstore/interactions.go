@@ -80,6 +80,10 @@ func (t *tx) SetInteractionOriginal(ctx context.Context, id, originalID snowflak
 
 // DeleteInteractionsBefore implements storage.Tx.
 func (t *tx) DeleteInteractionsBefore(ctx context.Context, before time.Time) (int64, error) {
+	if err := t.exec(ctx, "delete old interaction files", `DELETE FROM interaction_files WHERE interaction_id IN
+		(SELECT id FROM interactions WHERE created_at < $1)`, ms(before)); err != nil {
+		return 0, err
+	}
 	if err := t.exec(ctx, "delete old interaction messages", `DELETE FROM interaction_messages WHERE interaction_id IN
 		(SELECT id FROM interactions WHERE created_at < $1)`, ms(before)); err != nil {
 		return 0, err
@@ -126,4 +130,38 @@ func (t *tx) SetMessageComponents(ctx context.Context, c storage.MessageComponen
 	}
 	return t.exec(ctx, "set message components", `INSERT INTO message_components (message_id, components, interaction) VALUES ($1, $2, $3)`,
 		int64(c.MessageID), string(comps), inter)
+}
+
+// EphemeralMessage implements storage.Reader.
+func (r reader) EphemeralMessage(ctx context.Context, id snowflake.ID) (storage.InteractionMessage, error) {
+	m := storage.InteractionMessage{ID: id}
+	var data string
+	err := r.q.QueryRowContext(ctx, `SELECT interaction_id, data FROM interaction_messages WHERE id = $1`,
+		int64(id)).Scan(scanID(&m.InteractionID), &data)
+	m.Data = []byte(data)
+	return m, r.wrap("ephemeral message", err)
+}
+
+const interactionFileColumns = `id, interaction_id, channel_id, filename, description, content_type, size, hash, width, height`
+
+// InteractionFile implements storage.Reader.
+func (r reader) InteractionFile(ctx context.Context, id snowflake.ID) (storage.Attachment, error) {
+	var a storage.Attachment
+	err := r.q.QueryRowContext(ctx, `SELECT `+interactionFileColumns+` FROM interaction_files WHERE id = $1`, int64(id)).
+		Scan(scanID(&a.ID), scanID(&a.MessageID), scanID(&a.ChannelID), &a.Filename, &a.Description,
+			&a.ContentType, &a.Size, &a.Hash, &a.Width, &a.Height)
+	return a, r.wrap("interaction file", err)
+}
+
+// AddInteractionFiles implements storage.Tx.
+func (t *tx) AddInteractionFiles(ctx context.Context, interactionID snowflake.ID, files []storage.Attachment) error {
+	for _, a := range files {
+		if err := t.exec(ctx, "add interaction file", `INSERT INTO interaction_files (`+interactionFileColumns+`)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+			int64(a.ID), int64(interactionID), int64(a.ChannelID), a.Filename, a.Description, a.ContentType,
+			a.Size, a.Hash, a.Width, a.Height); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -784,7 +784,8 @@ func (r reader) FileHashes(ctx context.Context) (map[string]bool, error) {
 		UNION SELECT icon FROM roles WHERE icon <> ''
 		UNION SELECT icon FROM channels WHERE icon <> ''
 		UNION SELECT hash FROM emojis WHERE hash <> ''
-		UNION SELECT hash FROM webhook_avatars`)
+		UNION SELECT hash FROM webhook_avatars
+		UNION SELECT hash FROM interaction_files`)
 	if err != nil {
 		return nil, r.wrap("file hashes", err)
 	}
@@ -798,4 +799,23 @@ func (r reader) FileHashes(ctx context.Context) (map[string]bool, error) {
 		out[h] = true
 	}
 	return out, r.wrap("file hashes", rows.Err())
+}
+
+// AddAttachments implements storage.Tx.
+func (t *tx) AddAttachments(ctx context.Context, s storage.Scope, messageID snowflake.ID, as []storage.Attachment) error {
+	cond, arg := scopeCond(s, "guild_id", "channel_id", 2)
+	var channelID snowflake.ID
+	if err := t.q.QueryRowContext(ctx, `SELECT channel_id FROM messages WHERE id = $1 AND `+cond, int64(messageID), arg).
+		Scan(scanID(&channelID)); err != nil {
+		return t.wrap("add attachments", err)
+	}
+	for _, a := range as {
+		if err := t.exec(ctx, "add attachment", `INSERT INTO attachments (`+attachmentInsertColumns+`)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+			int64(a.ID), int64(messageID), int64(channelID), a.Filename, a.Description,
+			a.ContentType, a.Size, a.Hash, a.Width, a.Height, a.OriginPath); err != nil {
+			return err
+		}
+	}
+	return nil
 }

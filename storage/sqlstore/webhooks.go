@@ -7,13 +7,14 @@ import (
 	"hearth/storage"
 )
 
-const webhookColumns = `id, guild_id, channel_id, creator_id, name, avatar, token, created_at`
+const webhookColumns = `id, guild_id, channel_id, creator_id, name, avatar, token, created_at, application_id`
 
 func scanWebhook(row scanner) (storage.Webhook, error) {
 	var w storage.Webhook
-	var id, guild, channel, creator, created int64
-	err := row.Scan(&id, &guild, &channel, &creator, &w.Name, &w.Avatar, &w.Token, &created)
+	var id, guild, channel, creator, created, app int64
+	err := row.Scan(&id, &guild, &channel, &creator, &w.Name, &w.Avatar, &w.Token, &created, &app)
 	w.ID, w.GuildID, w.ChannelID, w.CreatorID = snowflake.ID(id), snowflake.ID(guild), snowflake.ID(channel), snowflake.ID(creator)
+	w.ApplicationID = snowflake.ID(app)
 	w.CreatedAt = fromMS(created)
 	return w, err
 }
@@ -50,9 +51,10 @@ func (r reader) WebhookHasAvatar(ctx context.Context, webhookID snowflake.ID, ha
 func (t *tx) CreateWebhook(ctx context.Context, w storage.Webhook) error {
 	return t.execOne(ctx, "create webhook", `INSERT INTO webhooks (`+webhookColumns+`)
 		SELECT CAST($1 AS BIGINT), CAST($2 AS BIGINT), CAST($3 AS BIGINT), CAST($4 AS BIGINT), CAST($5 AS TEXT),
-			CAST($6 AS TEXT), CAST($7 AS TEXT), CAST($8 AS BIGINT)
+			CAST($6 AS TEXT), CAST($7 AS TEXT), CAST($8 AS BIGINT), CAST($9 AS BIGINT)
 		WHERE EXISTS (SELECT 1 FROM channels WHERE id = $3 AND guild_id = $2)`,
-		int64(w.ID), int64(w.GuildID), int64(w.ChannelID), int64(w.CreatorID), w.Name, w.Avatar, w.Token, ms(w.CreatedAt))
+		int64(w.ID), int64(w.GuildID), int64(w.ChannelID), int64(w.CreatorID), w.Name, w.Avatar, w.Token, ms(w.CreatedAt),
+		int64(w.ApplicationID))
 }
 
 // UpdateWebhook implements storage.Tx.

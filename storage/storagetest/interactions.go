@@ -67,6 +67,25 @@ func testInteractions(t *testing.T, s storage.Store) {
 	if _, err := s.InteractionMessage(ctx, late.ID, em.ID); !errors.Is(err, storage.ErrNotFound) {
 		t.Fatalf("another interaction's message = %v", err)
 	}
+	if m, err := s.EphemeralMessage(ctx, em.ID); err != nil || m.InteractionID != i.ID || string(m.Data) != `{"content":"b"}` {
+		t.Fatalf("EphemeralMessage = %+v, %v", m, err)
+	}
+	if _, err := s.EphemeralMessage(ctx, late.ID); !errors.Is(err, storage.ErrNotFound) {
+		t.Fatalf("EphemeralMessage(not one) = %v", err)
+	}
+	// Files of an interaction: read back by ID, counted as referenced,
+	// gone with their interaction.
+	file := storage.Attachment{ID: ids.Next(), ChannelID: c.ID, Filename: "a.png", ContentType: "image/png", Size: 3,
+		Hash: "interactionfilehash", Width: 2, Height: 1}
+	update(t, s, func(tx storage.Tx) error { return tx.AddInteractionFiles(ctx, i.ID, []storage.Attachment{file}) })
+	want := file
+	want.MessageID = i.ID
+	if got, err := s.InteractionFile(ctx, file.ID); err != nil || got != want {
+		t.Fatalf("InteractionFile = %+v, %v; want %+v", got, err, want)
+	}
+	if refs, err := s.FileHashes(ctx); err != nil || !refs[file.Hash] {
+		t.Fatalf("FileHashes misses an interaction's file: %v", err)
+	}
 	m := newMessage(c, users[1].ID, "with buttons")
 	createMessages(t, s, m)
 	mc := storage.MessageComponents{MessageID: m.ID, Components: []byte(`[{"type":1}]`), Interaction: []byte(`{"id":"1"}`)}
@@ -89,5 +108,21 @@ func testInteractions(t *testing.T, s storage.Store) {
 	})
 	if _, err := s.InteractionMessage(ctx, i.ID, em.ID); n != 2 || !errors.Is(err, storage.ErrNotFound) {
 		t.Fatalf("after deleting old interactions: %d deleted, message %v", n, err)
+	}
+	if _, err := s.InteractionFile(ctx, file.ID); !errors.Is(err, storage.ErrNotFound) {
+		t.Fatalf("a file of a deleted interaction = %v", err)
+	}
+	// Files added to a message after it was sent: only to a message of
+	// the scope, and then read with it.
+	other := createGuild(t, s, "other", false)
+	add := []storage.Attachment{{ID: ids.Next(), Filename: "late.txt", Hash: "latefilehash", Size: 1}}
+	if err := s.Update(ctx, func(tx storage.Tx) error {
+		return tx.AddAttachments(ctx, storage.Scope{GuildID: other.ID}, m.ID, add)
+	}); !errors.Is(err, storage.ErrNotFound) {
+		t.Fatalf("AddAttachments from another guild = %v", err)
+	}
+	update(t, s, func(tx storage.Tx) error { return tx.AddAttachments(ctx, storage.Scope{GuildID: g.ID}, m.ID, add) })
+	if a, err := s.Attachment(ctx, add[0].ID); err != nil || a.MessageID != m.ID || a.ChannelID != c.ID || a.Filename != "late.txt" {
+		t.Fatalf("added attachment = %+v, %v", a, err)
 	}
 }

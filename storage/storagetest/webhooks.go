@@ -22,7 +22,8 @@ func testWebhooks(t *testing.T, s storage.Store) {
 	creator := users[0]
 	w1 := storage.Webhook{ID: users[1].ID, GuildID: g.ID, ChannelID: a.ID, CreatorID: creator.ID, Name: "Captain Hook",
 		Avatar: "abc", Token: "tok1", CreatedAt: at(t0)}
-	w2 := storage.Webhook{ID: users[2].ID, GuildID: g.ID, ChannelID: b.ID, CreatorID: creator.ID, Name: "Spidey", Token: "tok2", CreatedAt: at(t0)}
+	w2 := storage.Webhook{ID: users[2].ID, GuildID: g.ID, ChannelID: b.ID, CreatorID: creator.ID, Name: "Spidey", Token: "tok2", CreatedAt: at(t0),
+		ApplicationID: creator.ID}
 	update(t, s, func(tx storage.Tx) error {
 		if err := tx.CreateWebhook(ctx, w1); err != nil {
 			return err
@@ -42,6 +43,9 @@ func testWebhooks(t *testing.T, s storage.Store) {
 	}
 	if got, err := s.Webhook(ctx, w1.ID); err != nil || got != w1 {
 		t.Fatalf("Webhook = %+v, %v; want %+v", got, err, w1)
+	}
+	if got, err := s.Webhook(ctx, w2.ID); err != nil || got != w2 {
+		t.Fatalf("Webhook of an application = %+v, %v; want %+v", got, err, w2)
 	}
 	if list, err := s.ChannelWebhooks(ctx, a.ID); err != nil || len(list) != 1 || list[0] != w1 {
 		t.Fatalf("ChannelWebhooks = %+v, %v", list, err)
