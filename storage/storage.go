@@ -68,6 +68,7 @@ type Reader interface {
 	ProfileReader
 	ReadStateReader
 	WebhookReader
+	BridgeReader
 
 	// UserByID returns a user, or ErrNotFound.
 	UserByID(ctx context.Context, id snowflake.ID) (User, error)
@@ -109,6 +110,7 @@ type Tx interface {
 	ProfileWriter
 	ReadStateWriter
 	WebhookWriter
+	BridgeWriter
 
 	// CreateUser inserts a user; ErrConflict when the name is taken
 	// (compared case-insensitively) or the origin pair exists.
