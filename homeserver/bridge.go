@@ -78,7 +78,10 @@ func (b *Bridge) Puppet(ctx context.Context, discordID, username, globalName str
 			}
 			name = truncateName(base, UsernameMax-len(suffix)-1) + "_" + suffix
 		}
-		u := storage.User{ID: h.cfg.IDs.Next(), Username: name, GlobalName: globalName, Bot: bot, CreatedAt: h.now()}
+		// The bridged badge marks a puppet for clients (and for bridges that
+		// must not loop).
+		u := storage.User{ID: h.cfg.IDs.Next(), Username: name, GlobalName: globalName, Bot: bot, Flags: FlagBridged,
+			CreatedAt: h.now()}
 		err := h.store.Update(ctx, func(tx storage.Tx) error {
 			if _, err := tx.BridgeID(ctx, BridgeUser, discordID); err == nil {
 				return storage.ErrConflict

@@ -422,7 +422,8 @@ func (s *Server) Registry() prometheus.Registerer { return s.reg }
 // AddWorker runs fn beside the server once Serve starts, with a context
 // that ends when the server stops; Serve waits for it before it closes the
 // database, so fn may use the domain until it returns. An error fn returns
-// while the server runs is logged; call AddWorker before Serve.
+// while the server runs stops the server, and Serve returns it; call
+// AddWorker before Serve.
 func (s *Server) AddWorker(name string, fn func(ctx context.Context) error) {
 	s.workers = append(s.workers, worker{name: name, run: fn})
 }
@@ -435,6 +436,10 @@ func (s *Server) Store() storage.Store { return s.store }
 // lets requests in flight finish (up to ShutdownTimeout), and closes the
 // database.
 func (s *Server) Serve(ctx context.Context) error {
+	// A worker that fails stops the server as a signal would, and its
+	// error is Serve's.
+	ctx, failed := context.WithCancelCause(ctx)
+	defer failed(nil)
 	s.log.Info("hearth homeserver listening", "url", s.url, "listen", s.Addr(),
 		"server_name", s.cfg.ServerName, "database", s.store.Dialect(), "data", s.cfg.DataDir, "version", Version)
 	errc := make(chan error, 1)
@@ -462,7 +467,8 @@ func (s *Server) Serve(ctx context.Context) error {
 		go func() {
 			defer func() { workersDone <- struct{}{} }()
 			if err := w.run(mCtx); err != nil && mCtx.Err() == nil {
-				s.log.Error("worker stopped", "worker", w.name, "err", err)
+				s.log.Error("worker failed; stopping", "worker", w.name, "err", err)
+				failed(fmt.Errorf("%s: %w", w.name, err))
 			}
 		}()
 	}
@@ -513,6 +519,9 @@ func (s *Server) Serve(ctx context.Context) error {
 	}
 	if errors.Is(serveErr, http.ErrServerClosed) {
 		serveErr = nil
+	}
+	if cause := context.Cause(ctx); cause != nil && !errors.Is(cause, context.Canceled) {
+		serveErr = errors.Join(serveErr, cause)
 	}
 	if err := s.store.Close(); err != nil {
 		serveErr = errors.Join(serveErr, fmt.Errorf("close database: %w", err))

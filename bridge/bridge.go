@@ -1,0 +1,198 @@
+// Package bridge is the Discord side of a Hearth Discord bridge
+// (spec/bridge.md): it reads a Discord bot's gateway and REST API with
+// discordgo and calls the homeserver domain as an adapter, as clientapi
+// does. Discord messages are imported into mirror guilds as the messages
+// of puppets (the bridge's local users); what Hearth people write in a
+// mirror is relayed to Discord through one webhook per channel. The
+// process around it is an ordinary homeserver (cmd/bridge), so Hearth
+// servers reach the mirrors by federation.
+package bridge
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/bwmarrin/discordgo"
+
+	"hearth/homeserver"
+	"hearth/snowflake"
+)
+
+// Config is what a bridge needs.
+type Config struct {
+	// Homeserver is the domain of the bridge's own homeserver.
+	Homeserver *homeserver.Homeserver
+	// Token is the Discord bot's token, with or without "Bot ".
+	Token string
+	// DiscordURL is where Discord is: https://discord.com by default, or a
+	// Hearth homeserver playing Discord (tests). Its REST API is under
+	// /api/v10, and the gateway's URL comes from it.
+	DiscordURL string
+	// Poll is how often link requests are looked for and the relay reads
+	// the mirrors' logs when nothing woke it; zero means 500 ms.
+	Poll time.Duration
+	Log  *slog.Logger
+	// Metrics registers the bridge's metrics; nil registers none.
+	Metrics Registerer
+}
+
+// Bridge links Discord guilds to mirror guilds while Run runs.
+type Bridge struct {
+	cfg     Config
+	hs      *homeserver.Homeserver
+	dom     *homeserver.Bridge
+	log     *slog.Logger
+	session *discordgo.Session
+	metrics *metrics
+
+	// bot is the Discord bot's user; owner its puppet, which owns the
+	// mirror guilds.
+	bot   *discordgo.User
+	owner homeserver.Principal
+
+	mu sync.Mutex
+	// links are the linked guilds by Discord guild ID, as the control
+	// loop last read them.
+	links map[string]Link
+	// hooks are the IDs of the bridge's own webhooks: their messages are
+	// Hearth people's, never imported back.
+	hooks map[string]bool
+	// members: puppet joined mirror guild (user, guild).
+	members map[[2]snowflake.ID]bool
+	// wake tells the relay that a mirror's log may have grown.
+	wake chan struct{}
+	// runCtx is Run's context, for the gateway's handlers (discordgo
+	// gives them none); nil until Run.
+	runCtx context.Context
+}
+
+// New checks the configuration and prepares a bridge; Run connects.
+func New(cfg Config) (*Bridge, error) {
+	if cfg.Homeserver == nil {
+		return nil, errors.New("bridge: no homeserver")
+	}
+	tok := strings.TrimSpace(cfg.Token)
+	tok = strings.TrimPrefix(tok, "Bot ")
+	if tok == "" {
+		return nil, errors.New("a Discord bot token is needed (--discord-token)")
+	}
+	if cfg.DiscordURL == "" {
+		cfg.DiscordURL = "https://discord.com"
+	}
+	base, err := url.Parse(strings.TrimSuffix(cfg.DiscordURL, "/"))
+	if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
+		return nil, fmt.Errorf("--discord-url %q is not an http(s) URL", cfg.DiscordURL)
+	}
+	if cfg.Poll <= 0 {
+		cfg.Poll = 500 * time.Millisecond
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	s, err := discordgo.New("Bot " + tok)
+	if err != nil {
+		return nil, fmt.Errorf("discord session: %w", err)
+	}
+	// discordgo's own retry on 429 sleeps without a context and forever:
+	// the relay decides what to retry (spec/bridge.md).
+	s.ShouldRetryOnRateLimit = false
+	s.MaxRestRetries = 0
+	// Handlers run one after the other on the gateway's reader, so that a
+	// channel's events are imported in the order Discord sent them.
+	s.SyncEvents = true
+	s.Client = &http.Client{Timeout: 30 * time.Second, Transport: &rewrite{base: base, next: http.DefaultTransport}}
+	s.Identify.Intents = discordgo.IntentsGuilds | discordgo.IntentsGuildMessages | discordgo.IntentsMessageContent |
+		discordgo.IntentsGuildWebhooks
+	s.LogLevel = discordgo.LogError
+	b := &Bridge{
+		cfg: cfg, hs: cfg.Homeserver, dom: cfg.Homeserver.Bridge(), log: cfg.Log, session: s,
+		links: map[string]Link{}, hooks: map[string]bool{}, members: map[[2]snowflake.ID]bool{},
+		wake: make(chan struct{}, 1), metrics: newMetrics(cfg.Metrics),
+	}
+	return b, nil
+}
+
+// rewrite sends what discordgo addresses to Discord's hosts to the
+// configured Discord URL, and its API v9 paths to v10.
+type rewrite struct {
+	base *url.URL
+	next http.RoundTripper
+}
+
+// RoundTrip implements http.RoundTripper.
+func (r *rewrite) RoundTrip(req *http.Request) (*http.Response, error) {
+	switch req.URL.Host {
+	case "discord.com", "discordapp.com", "cdn.discordapp.com", "media.discordapp.net":
+	default:
+		return r.next.RoundTrip(req)
+	}
+	out := req.Clone(req.Context())
+	out.URL.Scheme, out.URL.Host, out.Host = r.base.Scheme, r.base.Host, ""
+	if rest, ok := strings.CutPrefix(out.URL.Path, "/api/v9/"); ok {
+		out.URL.Path = "/api/v10/" + rest
+		out.URL.RawPath = ""
+	}
+	return r.next.RoundTrip(out)
+}
+
+// Run connects to Discord and bridges until ctx ends: it refuses a user
+// token, imports the gateway's messages, carries out link and unlink
+// requests and relays the mirrors' logs to Discord.
+func (b *Bridge) Run(ctx context.Context) error {
+	me, err := b.session.User("@me", discordgo.WithContext(ctx))
+	if err != nil {
+		return fmt.Errorf("discord: who is this token? %w", err)
+	}
+	if !me.Bot {
+		return fmt.Errorf("discord: the token is a user's (%s): the bridge runs on a bot token only", me.Username)
+	}
+	b.bot = me
+	b.runCtx = ctx
+	if b.owner, err = b.dom.Puppet(ctx, me.ID, me.Username, me.GlobalName, true); err != nil {
+		return fmt.Errorf("bridge owner: %w", err)
+	}
+	if err := b.loadHooks(ctx); err != nil {
+		return err
+	}
+	if err := b.refreshLinks(ctx); err != nil {
+		return err
+	}
+	b.session.AddHandler(b.onReady)
+	b.session.AddHandler(b.onResumed)
+	b.session.AddHandler(b.onMessageCreate)
+	b.session.AddHandler(b.onMessageUpdate)
+	b.session.AddHandler(b.onMessageDelete)
+	if err := b.session.Open(); err != nil {
+		return fmt.Errorf("discord gateway: %w", err)
+	}
+	defer b.session.Close()
+	b.log.Info("bridge connected to Discord", "bot", me.Username, "bot_id", me.ID, "discord", b.cfg.DiscordURL)
+
+	var wg sync.WaitGroup
+	wg.Add(1)
+	// The relay is owned by Run and stops with ctx.
+	go func() { defer wg.Done(); b.relay(ctx) }()
+	b.control(ctx)
+	wg.Wait()
+	return nil
+}
+
+// ctxDiscord bounds one Discord call.
+func ctxDiscord(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, 30*time.Second)
+}
+
+// poke wakes the relay.
+func (b *Bridge) poke() {
+	select {
+	case b.wake <- struct{}{}:
+	default:
+	}
+}

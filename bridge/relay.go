@@ -1,0 +1,358 @@
+package bridge
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/bwmarrin/discordgo"
+
+	"hearth/discord"
+	"hearth/homeserver"
+	"hearth/snowflake"
+)
+
+// Hearth to Discord. The relay reads each mirror's log after its cursor,
+// as a peer's delivery does, and posts what Hearth people did through one
+// webhook per Discord channel. A Hearth person's send is committed to the
+// log before the relay sees it, so it never waits on Discord; the cursor
+// moves only once Discord answered (or refused for good), so an outage
+// delays and loses nothing.
+
+// hookName is the name the bridge's webhooks are made with.
+const hookName = "Hearth bridge"
+
+// maxDiscordContent is Discord's message length.
+const maxDiscordContent = 2000
+
+func (b *Bridge) relay(ctx context.Context) {
+	t := time.NewTicker(b.cfg.Poll)
+	defer t.Stop()
+	retry := time.Time{}
+	backoff := time.Second
+	for {
+		if time.Now().After(retry) {
+			b.mu.Lock()
+			links := make([]Link, 0, len(b.links))
+			for _, l := range b.links {
+				links = append(links, l)
+			}
+			b.mu.Unlock()
+			failed := false
+			for _, l := range links {
+				if err := b.relayGuild(ctx, l); err != nil {
+					if ctx.Err() != nil {
+						return
+					}
+					b.log.Warn("bridge: relay to Discord waits and retries", "discord_guild", l.DiscordGuild, "err", err,
+						"backoff", backoff)
+					failed = true
+					var rl *discordgo.RateLimitError
+					wait := backoff
+					if errors.As(err, &rl) && rl.TooManyRequests != nil && rl.RetryAfter > wait {
+						wait = rl.RetryAfter
+					}
+					retry = time.Now().Add(wait)
+				}
+			}
+			if failed {
+				backoff = min(2*backoff, time.Minute)
+			} else {
+				backoff = time.Second
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-b.wake:
+		case <-t.C:
+		}
+	}
+}
+
+// relayGuild relays a mirror's new events; an error is one to retry.
+func (b *Bridge) relayGuild(ctx context.Context, l Link) error {
+	for {
+		cur, _, err := readCursor(ctx, b.dom, l.Guild)
+		if err != nil {
+			return err
+		}
+		evs, err := b.dom.Events(ctx, l.Guild, cur, 100)
+		if err != nil {
+			return err
+		}
+		if len(evs) == 0 {
+			return nil
+		}
+		for _, ev := range evs {
+			if err := b.relayEvent(ctx, ev); err != nil {
+				if transient(err) {
+					b.metrics.relay(ev.Type, "retried")
+					return err
+				}
+				// Refused for good: recorded, and the cursor moves on.
+				b.metrics.relay(ev.Type, "failed")
+				b.log.Warn("bridge: Discord refused a relay", "discord_guild", l.DiscordGuild, "seq", ev.Seq,
+					"type", ev.Type, "err", err)
+				b.recordError(ctx, l.DiscordGuild, fmt.Sprintf("seq %d %s: %v", ev.Seq, ev.Type, err))
+			}
+			if err := b.dom.SetValue(ctx, cursorKey(l.Guild), strconv.FormatInt(ev.Seq, 10)); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// recordError keeps a link's last error for `bridge status`.
+func (b *Bridge) recordError(ctx context.Context, discordGuild, msg string) {
+	l, ok, err := readLink(ctx, b.dom, discordGuild)
+	if err != nil || !ok {
+		return
+	}
+	l.Error = msg
+	_ = writeLink(ctx, b.dom, l)
+}
+
+// transient tells an error worth retrying (rate limits, Discord's 5xx,
+// the network) from a refusal (any other 4xx).
+func transient(err error) bool {
+	var rl *discordgo.RateLimitError
+	if errors.As(err, &rl) {
+		return true
+	}
+	var re *discordgo.RESTError
+	if errors.As(err, &re) && re.Response != nil {
+		return re.Response.StatusCode == http.StatusTooManyRequests || re.Response.StatusCode >= 500
+	}
+	return true
+}
+
+// notFound tells Discord's 404 (an unknown webhook or message).
+func notFound(err error) bool {
+	var re *discordgo.RESTError
+	return errors.As(err, &re) && re.Response != nil && re.Response.StatusCode == http.StatusNotFound
+}
+
+func (b *Bridge) relayEvent(ctx context.Context, ev homeserver.LogEvent) error {
+	switch ev.Type {
+	case "MESSAGE_CREATE":
+		var m discord.Message
+		if err := json.Unmarshal(ev.Payload, &m); err != nil {
+			return nil
+		}
+		return b.relayCreate(ctx, m)
+	case "MESSAGE_UPDATE":
+		var m discord.Message
+		if err := json.Unmarshal(ev.Payload, &m); err != nil {
+			return nil
+		}
+		return b.relayEdit(ctx, m)
+	case "MESSAGE_DELETE":
+		var d discord.MessageDeleteEvent
+		if err := json.Unmarshal(ev.Payload, &d); err != nil {
+			return nil
+		}
+		return b.relayDelete(ctx, d.ChannelID.String(), d.ID.String())
+	case "MESSAGE_DELETE_BULK":
+		var d struct {
+			IDs       []string `json:"ids"`
+			ChannelID string   `json:"channel_id"`
+		}
+		if err := json.Unmarshal(ev.Payload, &d); err != nil {
+			return nil
+		}
+		for _, id := range d.IDs {
+			if err := b.relayDelete(ctx, d.ChannelID, id); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// relayCreate posts a Hearth person's message through the channel's
+// webhook, under their name and server. A puppet's message came from
+// Discord and goes nowhere: that is what keeps the bridge from echoing.
+func (b *Bridge) relayCreate(ctx context.Context, m discord.Message) error {
+	if m.WebhookID != nil || (m.Type != discord.MessageDefault && m.Type != discord.MessageReply) {
+		return nil
+	}
+	author, err := b.hs.User(ctx, m.Author.ID)
+	if err != nil {
+		return err
+	}
+	if author.Origin == "" {
+		b.metrics.echoSuppressed()
+		return nil
+	}
+	dchan, err := b.dom.DiscordID(ctx, homeserver.BridgeChannel, m.ChannelID)
+	if errors.Is(err, homeserver.ErrBridgeUnmapped) {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	if _, err := b.dom.DiscordID(ctx, homeserver.BridgeRelayed, m.ID); err == nil {
+		return nil // relayed before a restart
+	}
+	if strings.TrimSpace(m.Content) == "" {
+		return nil // files are not relayed yet (spec/bridge.md)
+	}
+	params := &discordgo.WebhookParams{
+		Username: webhookUsername(author),
+		// Nobody is pinged from Hearth in this slice: mentions are not
+		// mapped yet, so nothing may reach @everyone or a role.
+		AllowedMentions: &discordgo.MessageAllowedMentions{Parse: []discordgo.AllowedMentionType{}},
+	}
+	for _, part := range splitContent(m.Content, maxDiscordContent) {
+		params.Content = part
+		sent, err := b.execute(ctx, dchan, params)
+		if err != nil {
+			return err
+		}
+		if err := b.dom.Map(ctx, homeserver.BridgeRelayed, sent.ID, m.ID); err != nil {
+			return err
+		}
+	}
+	b.metrics.relay("MESSAGE_CREATE", "ok")
+	return nil
+}
+
+// execute posts through the channel's webhook, making it again once if
+// Discord no longer knows it.
+func (b *Bridge) execute(ctx context.Context, dchan string, params *discordgo.WebhookParams) (*discordgo.Message, error) {
+	for attempt := 0; ; attempt++ {
+		h, err := b.webhook(ctx, dchan)
+		if err != nil {
+			return nil, err
+		}
+		dctx, cancel := ctxDiscord(ctx)
+		sent, err := b.session.WebhookExecute(h.ID, h.Token, true, params, discordgo.WithContext(dctx))
+		cancel()
+		if notFound(err) && attempt == 0 {
+			if err := b.forgetWebhook(ctx, dchan, h.ID); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		return sent, nil
+	}
+}
+
+// relayEdit edits a relayed message on Discord (its first part).
+func (b *Bridge) relayEdit(ctx context.Context, m discord.Message) error {
+	did, err := b.dom.DiscordID(ctx, homeserver.BridgeRelayed, m.ID)
+	if errors.Is(err, homeserver.ErrBridgeUnmapped) || m.Content == "" {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	dchan, err := b.dom.DiscordID(ctx, homeserver.BridgeChannel, m.ChannelID)
+	if err != nil {
+		return err
+	}
+	h, err := b.webhook(ctx, dchan)
+	if err != nil {
+		return err
+	}
+	content := splitContent(m.Content, maxDiscordContent)[0]
+	dctx, cancel := ctxDiscord(ctx)
+	_, err = b.session.WebhookMessageEdit(h.ID, h.Token, did, &discordgo.WebhookEdit{Content: &content}, discordgo.WithContext(dctx))
+	cancel()
+	if err == nil {
+		b.metrics.relay("MESSAGE_UPDATE", "ok")
+	}
+	return err
+}
+
+// relayDelete deletes a relayed message on Discord; one already gone
+// there is done.
+func (b *Bridge) relayDelete(ctx context.Context, channelID, messageID string) error {
+	local, err := strconv.ParseUint(messageID, 10, 64)
+	if err != nil {
+		return nil
+	}
+	did, err := b.dom.DiscordID(ctx, homeserver.BridgeRelayed, snowflake.ID(local))
+	if errors.Is(err, homeserver.ErrBridgeUnmapped) {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	ch, err := strconv.ParseUint(channelID, 10, 64)
+	if err != nil {
+		return nil
+	}
+	dchan, err := b.dom.DiscordID(ctx, homeserver.BridgeChannel, snowflake.ID(ch))
+	if err != nil {
+		return err
+	}
+	h, err := b.webhook(ctx, dchan)
+	if err != nil {
+		return err
+	}
+	dctx, cancel := ctxDiscord(ctx)
+	err = b.session.WebhookMessageDelete(h.ID, h.Token, did, discordgo.WithContext(dctx))
+	cancel()
+	if notFound(err) {
+		return nil
+	}
+	if err == nil {
+		b.metrics.relay("MESSAGE_DELETE", "ok")
+	}
+	return err
+}
+
+// webhookUsername is how a Hearth person appears on Discord: their
+// display name and server, within Discord's rules for webhook names (no
+// "discord" or "clyde", no ':', 80 characters).
+func webhookUsername(u homeserver.User) string {
+	name := u.GlobalName
+	if name == "" {
+		name = u.Username
+	}
+	s := name + " (" + u.Origin + ")"
+	s = strings.ReplaceAll(s, ":", "\u2236")
+	for _, bad := range []string{"discord", "clyde"} {
+		for {
+			i := strings.Index(strings.ToLower(s), bad)
+			if i < 0 {
+				break
+			}
+			s = s[:i+1] + "\u200b" + s[i+1:]
+		}
+	}
+	if utf8.RuneCountInString(s) > 80 {
+		s = string([]rune(s)[:80])
+	}
+	return s
+}
+
+// splitContent cuts text into parts of at most n characters, at a line
+// break or space when one is in the second half of a part.
+func splitContent(s string, n int) []string {
+	var out []string
+	for utf8.RuneCountInString(s) > n {
+		r := []rune(s)
+		cut := n
+		for i := n; i > n/2; i-- {
+			if r[i] == '\n' || r[i] == ' ' {
+				cut = i
+				break
+			}
+		}
+		out = append(out, string(r[:cut]))
+		s = strings.TrimLeft(string(r[cut:]), " \n")
+	}
+	if s != "" || len(out) == 0 {
+		out = append(out, s)
+	}
+	return out
+}

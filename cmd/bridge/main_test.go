@@ -1,0 +1,420 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	st "hearth/server/servertest"
+	"hearth/snowflake"
+	"hearth/storage/storagetest"
+)
+
+func TestMain(m *testing.M) {
+	gin.SetMode(gin.ReleaseMode)
+	os.Exit(m.Run())
+}
+
+const wait = 30 * time.Second
+
+// botPermissions are what the bridge's bot needs on Discord: view, send,
+// manage messages, read history, manage webhooks.
+const botPermissions = 1<<10 | 1<<11 | 1<<13 | 1<<16 | 1<<29
+
+// discordSide is a Hearth homeserver playing Discord: alice (a person),
+// her guild and its #general, and the bridge's bot in it.
+type discordSide struct {
+	*st.Server
+	alice, guild, general, botToken string
+}
+
+func startDiscord(t *testing.T, backend st.Backend) discordSide {
+	t.Helper()
+	d := st.Start(t, st.Options{Backend: backend})
+	alice := d.Register(t, "alice", "correct horse battery")
+	g := st.OK(t, d.Do(t, "POST", "/api/v10/guilds", alice, map[string]any{"name": "Discordia"}), http.StatusCreated)
+	gid := g["id"].(string)
+	general := ""
+	for _, c := range st.List(t, d.Do(t, "GET", "/api/v10/guilds/"+gid+"/channels", alice, nil)) {
+		if c["name"] == "general" {
+			general = c["id"].(string)
+		}
+	}
+	app := st.OK(t, d.Do(t, "POST", "/api/v10/applications", alice, map[string]any{"name": "Hearth Bridge"}), http.StatusCreated)["id"].(string)
+	tok := st.OK(t, d.Do(t, "POST", "/api/v10/applications/"+app+"/bot/reset", alice, nil), http.StatusOK)["token"].(string)
+	st.OK(t, d.Do(t, "POST", fmt.Sprintf("/api/v10/oauth2/authorize?client_id=%s&scope=bot&permissions=%d", app, botPermissions), alice,
+		map[string]any{"guild_id": gid, "permissions": fmt.Sprint(botPermissions), "authorize": true}), http.StatusOK)
+	return discordSide{Server: d, alice: alice, guild: gid, general: general, botToken: tok}
+}
+
+// bridgeProc is a bridge run in this process through run, as the binary
+// would be.
+type bridgeProc struct {
+	flags  []string
+	url    string
+	cancel context.CancelFunc
+	done   chan error
+	stderr *syncBuffer
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// bridgeFlags are the data flags a bridge and its commands share.
+func bridgeFlags(t *testing.T, backend st.Backend) []string {
+	addr := freeAddr(t)
+	flags := []string{"--listen", addr, "--data", t.TempDir(), "--insecure-federation"}
+	if backend == st.Postgres {
+		flags = append(flags, "--database", storagetest.PostgresURL(t))
+	}
+	return flags
+}
+
+func startBridge(t *testing.T, flags []string, d discordSide) *bridgeProc {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	p := &bridgeProc{flags: flags, cancel: cancel, done: make(chan error, 1), stderr: &syncBuffer{}}
+	args := append(append([]string{}, flags...), "--discord-token", d.botToken, "--discord-url", d.URL(), "--log-level", "warn")
+	go func() { p.done <- run(ctx, args, func(string) string { return "" }, &bytes.Buffer{}, p.stderr) }()
+	p.url = "http://" + flags[1]
+	t.Cleanup(p.stop)
+	st.WaitFor(t, "bridge ready", wait, func() string {
+		select {
+		case err := <-p.done:
+			p.done <- err
+			t.Fatalf("bridge stopped: %v\n%s", err, p.stderr)
+		default:
+		}
+		res, err := http.Get(p.url + "/readyz")
+		if err != nil {
+			return err.Error()
+		}
+		res.Body.Close()
+		if res.StatusCode != http.StatusOK {
+			return res.Status
+		}
+		return ""
+	})
+	return p
+}
+
+func (p *bridgeProc) stop() {
+	p.cancel()
+	if err := <-p.done; err != nil {
+		panic(fmt.Sprintf("bridge stopped with %v\n%s", err, p.stderr))
+	}
+	p.done <- nil
+}
+
+// command runs a bridge admin command on the bridge's data and returns
+// what it printed.
+func admin(t *testing.T, flags []string, args ...string) string {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	if err := run(context.Background(), append(args, flags...), func(string) string { return "" }, &out, &errOut); err != nil {
+		t.Fatalf("bridge %s: %v\n%s", strings.Join(args, " "), err, errOut.String())
+	}
+	return out.String()
+}
+
+// history is a channel's messages on a server as the token's holder reads
+// them, oldest first.
+func history(t *testing.T, s *st.Server, tok, channel string) []map[string]any {
+	t.Helper()
+	page := st.List(t, s.Do(t, "GET", "/api/v10/channels/"+channel+"/messages?limit=100", tok, nil))
+	for i, j := 0, len(page)-1; i < j; i, j = i+1, j-1 {
+		page[i], page[j] = page[j], page[i]
+	}
+	return page
+}
+
+func contents(msgs []map[string]any) []string {
+	out := make([]string, len(msgs))
+	for i, m := range msgs {
+		out[i] = m["content"].(string)
+	}
+	return out
+}
+
+func count(msgs []map[string]any, content string) int {
+	n := 0
+	for _, m := range msgs {
+		if m["content"] == content {
+			n++
+		}
+	}
+	return n
+}
+
+// waitContents waits until a channel's history, as contents, passes ok.
+func waitContents(t *testing.T, what string, s *st.Server, tok, channel string, ok func([]string) bool) []map[string]any {
+	t.Helper()
+	var last []map[string]any
+	st.WaitFor(t, what, wait, func() string {
+		last = history(t, s, tok, channel)
+		if ok(contents(last)) {
+			return ""
+		}
+		return fmt.Sprintf("history %q", contents(last))
+	})
+	return last
+}
+
+func has(want ...string) func([]string) bool {
+	return func(got []string) bool {
+		for _, w := range want {
+			found := false
+			for _, g := range got {
+				found = found || g == w
+			}
+			if !found {
+				return false
+			}
+		}
+		return true
+	}
+}
+
+func hasNot(gone string) func([]string) bool {
+	return func(got []string) bool {
+		for _, g := range got {
+			if g == gone {
+				return false
+			}
+		}
+		return true
+	}
+}
+
+// TestBridgeEndToEnd is issue 15's "done when": bob on a Hearth
+// homeserver joins a Discord guild's mirror with code@bridge and chats
+// with alice on "Discord" (a Hearth homeserver playing it) both ways:
+// backfill on link, messages, edits and deletes each way, nothing echoed
+// back, and after a restart of the bridge nothing imported or relayed
+// twice and the same webhook reused.
+func TestBridgeEndToEnd(t *testing.T) {
+	st.ForEachBackend(t, func(t *testing.T, backend st.Backend) {
+		d := startDiscord(t, backend)
+		for i := 1; i <= 3; i++ {
+			st.OK(t, d.Do(t, "POST", "/api/v10/channels/"+d.general+"/messages", d.alice,
+				map[string]any{"content": fmt.Sprintf("old %d", i)}), http.StatusOK)
+		}
+		h := st.Start(t, st.Options{Backend: backend})
+		bob := h.Register(t, "bob", "correct horse battery")
+
+		flags := bridgeFlags(t, backend)
+		br := startBridge(t, flags, d)
+		bridgeName := flags[1]
+		if out := admin(t, flags, "status"); !strings.Contains(out, "no linked guilds") {
+			t.Fatalf("status before link: %q", out)
+		}
+		admin(t, flags, "link", d.guild, "--backfill", "2")
+		st.WaitFor(t, "link", wait, func() string {
+			out := admin(t, flags, "status")
+			if strings.Contains(out, "\tlinked") {
+				return ""
+			}
+			return out
+		})
+		code := strings.TrimSpace(admin(t, flags, "invite", d.guild))
+		if code != strings.Split(code, "@")[0]+"@"+bridgeName {
+			t.Fatalf("invite %q is not code@%s", code, bridgeName)
+		}
+		if again := strings.TrimSpace(admin(t, flags, "invite", d.guild)); again != code {
+			t.Fatalf("second invite %q, want the same %q", again, code)
+		}
+
+		// Bob joins through his own homeserver, by federation.
+		st.OK(t, h.Do(t, "POST", "/api/v10/invites/"+code, bob, nil), http.StatusOK)
+		var mirror string
+		st.WaitFor(t, "bob sees the mirror's channels", wait, func() string {
+			for _, g := range st.List(t, h.Do(t, "GET", "/api/v10/users/@me/guilds", bob, nil)) {
+				if g["name"] == "Discordia" {
+					for _, c := range st.List(t, h.Do(t, "GET", "/api/v10/guilds/"+g["id"].(string)+"/channels", bob, nil)) {
+						if c["name"] == "general" {
+							mirror = c["id"].(string)
+						}
+					}
+				}
+			}
+			if mirror == "" {
+				return "no #general in a guild Discordia"
+			}
+			return ""
+		})
+
+		// Backfill: the newest 2 of 3, in Discord's order, by alice's puppet.
+		msgs := waitContents(t, "backfill on Hearth", h, bob, mirror, has("old 2", "old 3"))
+		if got := contents(msgs); len(got) != 2 || got[0] != "old 2" || got[1] != "old 3" {
+			t.Fatalf("backfill = %q, want [old 2 old 3]", got)
+		}
+		// alice's puppet: a user of the bridge's server, as bob's server
+		// knows it (the client shape carries no server).
+		author := msgs[0]["author"].(map[string]any)
+		authorID, _ := snowflake.Parse(author["id"].(string))
+		if u, err := h.Homeserver().User(context.Background(), authorID); err != nil || u.Username != "alice" || u.Origin != bridgeName {
+			t.Fatalf("backfilled author %v on bob's server: %+v, %v; want alice of %s", author, u, err, bridgeName)
+		}
+
+		// Discord to Hearth.
+		fromAlice := st.OK(t, d.Do(t, "POST", "/api/v10/channels/"+d.general+"/messages", d.alice,
+			map[string]any{"content": "hello from discord"}), http.StatusOK)["id"].(string)
+		waitContents(t, "alice's message on Hearth", h, bob, mirror, has("hello from discord"))
+
+		// Hearth to Discord, under bob's name and server, by the bridge's
+		// webhook.
+		fromBob := st.OK(t, h.Do(t, "POST", "/api/v10/channels/"+mirror+"/messages", bob,
+			map[string]any{"content": "hello from hearth"}), http.StatusOK)["id"].(string)
+		onDiscord := waitContents(t, "bob's message on Discord", d.Server, d.alice, d.general, has("hello from hearth"))
+		var relayed map[string]any
+		for _, m := range onDiscord {
+			if m["content"] == "hello from hearth" {
+				relayed = m
+			}
+		}
+		if relayed["webhook_id"] == nil {
+			t.Fatalf("bob's message on Discord has no webhook_id: %v", relayed)
+		}
+		wantName := "bob (" + strings.ReplaceAll(h.ServerName(), ":", "\u2236") + ")"
+		if name := relayed["author"].(map[string]any)["username"]; name != wantName {
+			t.Fatalf("bob appears on Discord as %q, want %q", name, wantName)
+		}
+
+		// No echo either way: a message after each (the sides handle
+		// events in order) shows the echo had its chance.
+		st.OK(t, d.Do(t, "POST", "/api/v10/channels/"+d.general+"/messages", d.alice,
+			map[string]any{"content": "sentinel from discord"}), http.StatusOK)
+		st.OK(t, h.Do(t, "POST", "/api/v10/channels/"+mirror+"/messages", bob,
+			map[string]any{"content": "sentinel from hearth"}), http.StatusOK)
+		onHearth := waitContents(t, "alice's sentinel on Hearth", h, bob, mirror, has("sentinel from discord"))
+		onDiscord = waitContents(t, "bob's sentinel on Discord", d.Server, d.alice, d.general, has("sentinel from hearth"))
+		for _, c := range []string{"hello from discord", "hello from hearth", "sentinel from discord"} {
+			if n := count(onHearth, c); n != 1 {
+				t.Fatalf("%q is %d times on Hearth: %q", c, n, contents(onHearth))
+			}
+		}
+		for _, c := range []string{"hello from discord", "hello from hearth", "old 3"} {
+			if n := count(onDiscord, c); n != 1 {
+				t.Fatalf("%q is %d times on Discord: %q", c, n, contents(onDiscord))
+			}
+		}
+
+		// Edits both ways.
+		st.OK(t, d.Do(t, "PATCH", "/api/v10/channels/"+d.general+"/messages/"+fromAlice, d.alice,
+			map[string]any{"content": "hello from discord (edited)"}), http.StatusOK)
+		waitContents(t, "alice's edit on Hearth", h, bob, mirror, has("hello from discord (edited)"))
+		st.OK(t, h.Do(t, "PATCH", "/api/v10/channels/"+mirror+"/messages/"+fromBob, bob,
+			map[string]any{"content": "hello from hearth (edited)"}), http.StatusOK)
+		waitContents(t, "bob's edit on Discord", d.Server, d.alice, d.general, has("hello from hearth (edited)"))
+
+		// Deletes both ways.
+		st.Expect(t, d.Do(t, "DELETE", "/api/v10/channels/"+d.general+"/messages/"+fromAlice, d.alice, nil), http.StatusNoContent, nil)
+		waitContents(t, "alice's delete on Hearth", h, bob, mirror, hasNot("hello from discord (edited)"))
+		st.Expect(t, h.Do(t, "DELETE", "/api/v10/channels/"+mirror+"/messages/"+fromBob, bob, nil), http.StatusNoContent, nil)
+		waitContents(t, "bob's delete on Discord", d.Server, d.alice, d.general, hasNot("hello from hearth (edited)"))
+
+		// A restart: the link, mappings, cursor and webhook survive; the
+		// old messages are neither imported nor relayed again.
+		br.stop()
+		st.OK(t, d.Do(t, "POST", "/api/v10/channels/"+d.general+"/messages", d.alice,
+			map[string]any{"content": "while the bridge was down"}), http.StatusOK)
+		startBridge(t, flags, d)
+		st.OK(t, h.Do(t, "POST", "/api/v10/channels/"+mirror+"/messages", bob,
+			map[string]any{"content": "after restart from hearth"}), http.StatusOK)
+		st.OK(t, d.Do(t, "POST", "/api/v10/channels/"+d.general+"/messages", d.alice,
+			map[string]any{"content": "after restart from discord"}), http.StatusOK)
+		onHearth = waitContents(t, "alice after the restart", h, bob, mirror, has("while the bridge was down", "after restart from discord"))
+		if got := contents(onHearth); slices.Index(got, "while the bridge was down") > slices.Index(got, "after restart from discord") {
+			t.Fatalf("missed message after a newer one: %q", got)
+		}
+		onDiscord = waitContents(t, "bob after the restart", d.Server, d.alice, d.general, has("after restart from hearth"))
+		for _, c := range []string{"old 2", "old 3", "sentinel from discord", "sentinel from hearth", "while the bridge was down"} {
+			if n := count(onHearth, c); n != 1 {
+				t.Fatalf("after restart %q is %d times on Hearth: %q", c, n, contents(onHearth))
+			}
+		}
+		for _, c := range []string{"sentinel from hearth", "after restart from hearth"} {
+			if n := count(onDiscord, c); n != 1 {
+				t.Fatalf("after restart %q is %d times on Discord: %q", c, n, contents(onDiscord))
+			}
+		}
+		hooks := st.List(t, d.Do(t, "GET", "/api/v10/channels/"+d.general+"/webhooks", d.alice, nil))
+		if len(hooks) != 1 {
+			t.Fatalf("Discord's #general has %d webhooks after a restart, want 1: %v", len(hooks), hooks)
+		}
+	})
+}
+
+// TestBridgeRefusesUserToken: a person's token is not a bot's, and the
+// bridge does not run on it.
+func TestBridgeRefusesUserToken(t *testing.T) {
+	d := startDiscord(t, st.SQLite)
+	flags := bridgeFlags(t, st.SQLite)
+	var errOut syncBuffer
+	args := append(append([]string{}, flags...), "--discord-token", d.alice, "--discord-url", d.URL())
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	err := run(ctx, args, func(string) string { return "" }, &bytes.Buffer{}, &errOut)
+	if err == nil || !strings.Contains(err.Error(), "token") {
+		t.Fatalf("bridge on a user token: %v", err)
+	}
+}
+
+// TestBridgeFlagsFromEnv: every flag is also HEARTH_BRIDGE_<NAME>, for the
+// commands too; a command line flag wins.
+func TestBridgeFlagsFromEnv(t *testing.T) {
+	dir := t.TempDir()
+	env := map[string]string{"HEARTH_BRIDGE_DATA": dir, "HEARTH_BRIDGE_SERVER_NAME": "bridge.example"}
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"status"}, func(k string) string { return env[k] }, &out, &bytes.Buffer{}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "no linked guilds") {
+		t.Fatalf("status = %q", out.String())
+	}
+	if _, err := os.Stat(dir + "/hearth.db"); err != nil {
+		t.Fatalf("status did not use HEARTH_BRIDGE_DATA: %v", err)
+	}
+	if err := run(context.Background(), []string{"invite", "123"}, func(k string) string { return env[k] }, &out, &bytes.Buffer{}); err == nil ||
+		!strings.Contains(err.Error(), "not linked") {
+		t.Fatalf("invite to an unlinked guild = %v", err)
+	}
+	if err := run(context.Background(), nil, func(k string) string { return env[k] }, &out, &bytes.Buffer{}); err == nil ||
+		!strings.Contains(err.Error(), "--discord-token") {
+		t.Fatalf("serving without a token = %v", err)
+	}
+}
