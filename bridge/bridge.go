@@ -41,6 +41,9 @@ type Config struct {
 	Log  *slog.Logger
 	// Metrics registers the bridge's metrics; nil registers none.
 	Metrics Registerer
+	// Failpoint, when set, names a point where the bridge stops as if
+	// killed there (tests of crash safety; see failpoint).
+	Failpoint string
 }
 
 // Bridge links Discord guilds to mirror guilds while Run runs.
@@ -175,12 +178,36 @@ func (b *Bridge) Run(ctx context.Context) error {
 	defer b.session.Close()
 	b.log.Info("bridge connected to Discord", "bot", me.Username, "bot_id", me.ID, "discord", b.cfg.DiscordURL)
 
+	// The relay is owned by Run and stops with ctx; if it stops on its
+	// own (a failpoint), Run stops too and says why.
+	ctx, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
 	var wg sync.WaitGroup
 	wg.Add(1)
-	// The relay is owned by Run and stops with ctx.
-	go func() { defer wg.Done(); b.relay(ctx) }()
+	go func() {
+		defer wg.Done()
+		if err := b.relay(ctx); err != nil {
+			stop(err)
+		}
+	}()
 	b.control(ctx)
 	wg.Wait()
+	if err := context.Cause(ctx); !errors.Is(err, context.Canceled) {
+		return err
+	}
+	return nil
+}
+
+// errFailpoint stops the bridge at a named point.
+var errFailpoint = errors.New("failpoint")
+
+// failpoint stops the bridge at the named point when Config.Failpoint
+// names it: the relay returns, Run returns the error and the process ends
+// without writing anything more, as a kill there would leave it.
+func (b *Bridge) failpoint(name string) error {
+	if b.cfg.Failpoint == name {
+		return fmt.Errorf("%w %s", errFailpoint, name)
+	}
 	return nil
 }
 

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -31,7 +32,7 @@ const hookName = "Hearth bridge"
 // maxDiscordContent is Discord's message length.
 const maxDiscordContent = 2000
 
-func (b *Bridge) relay(ctx context.Context) {
+func (b *Bridge) relay(ctx context.Context) error {
 	t := time.NewTicker(b.cfg.Poll)
 	defer t.Stop()
 	retry := time.Time{}
@@ -48,7 +49,10 @@ func (b *Bridge) relay(ctx context.Context) {
 			for _, l := range links {
 				if err := b.relayGuild(ctx, l); err != nil {
 					if ctx.Err() != nil {
-						return
+						return nil
+					}
+					if errors.Is(err, errFailpoint) {
+						return err
 					}
 					b.log.Warn("bridge: relay to Discord waits and retries", "discord_guild", l.DiscordGuild, "err", err,
 						"backoff", backoff)
@@ -69,7 +73,7 @@ func (b *Bridge) relay(ctx context.Context) {
 		}
 		select {
 		case <-ctx.Done():
-			return
+			return nil
 		case <-b.wake:
 		case <-t.C:
 		}
@@ -92,6 +96,9 @@ func (b *Bridge) relayGuild(ctx context.Context, l Link) error {
 		}
 		for _, ev := range evs {
 			if err := b.relayEvent(ctx, ev); err != nil {
+				if errors.Is(err, errFailpoint) {
+					return err
+				}
 				if transient(err) {
 					b.metrics.relay(ev.Type, "retried")
 					return err
@@ -209,19 +216,97 @@ func (b *Bridge) relayCreate(ctx context.Context, m discord.Message) error {
 		// mapped yet, so nothing may reach @everyone or a role.
 		AllowedMentions: &discordgo.MessageAllowedMentions{Parse: []discordgo.AllowedMentionType{}},
 	}
-	for _, part := range splitContent(m.Content, maxDiscordContent) {
+	parts := splitContent(m.Content, maxDiscordContent)
+	// The intent row comes before any post: a bridge killed after
+	// Discord's answer and before the mapping finds it on restart, and
+	// adopts what it posted instead of posting it again.
+	key := intentKey(m.ID)
+	done := 0
+	if v, ok, err := b.dom.Value(ctx, key); err != nil {
+		return err
+	} else if ok {
+		if done, err = b.adopt(ctx, dchan, v, params.Username, m.ID, parts); err != nil {
+			return err
+		}
+	} else if err := b.dom.SetValue(ctx, key, strconv.FormatInt(time.Now().UnixMilli(), 10)); err != nil {
+		return err
+	}
+	for _, part := range parts[done:] {
 		params.Content = part
 		sent, err := b.execute(ctx, dchan, params)
 		if err != nil {
+			return err
+		}
+		if err := b.failpoint("relay-after-execute"); err != nil {
 			return err
 		}
 		if err := b.dom.Map(ctx, homeserver.BridgeRelayed, sent.ID, m.ID); err != nil {
 			return err
 		}
 	}
+	if err := b.dom.DeleteValue(ctx, key); err != nil {
+		return err
+	}
 	b.metrics.relay("MESSAGE_CREATE", "ok")
 	return nil
 }
+
+func intentKey(local snowflake.ID) string { return "intent:" + local.String() }
+
+// adopt finds, after a crash, the parts of a Hearth message that reached
+// Discord without their mapping: the bridge's webhook's messages under
+// the same name and with the same text, posted after the intent, in
+// order. It maps them and says how many of the parts (from the first) are
+// on Discord.
+func (b *Bridge) adopt(ctx context.Context, dchan, since, username string, local snowflake.ID, parts []string) (int, error) {
+	h, err := b.webhook(ctx, dchan)
+	if err != nil {
+		return 0, err
+	}
+	ms, err := strconv.ParseInt(since, 10, 64)
+	if err != nil {
+		return 0, nil
+	}
+	// A Discord snowflake of a moment a minute before the intent (clocks
+	// differ): every post made for it is after.
+	after := strconv.FormatUint(uint64(max(ms-60_000-discordEpoch, 0))<<22, 10)
+	dctx, cancel := ctxDiscord(ctx)
+	page, err := b.session.ChannelMessages(dchan, 100, "", after, "", discordgo.WithContext(dctx))
+	cancel()
+	if err != nil {
+		return 0, err
+	}
+	slices.SortFunc(page, func(x, y *discordgo.Message) int {
+		if idLess(x.ID, y.ID) {
+			return -1
+		}
+		return 1
+	})
+	done := 0
+	for _, dm := range page {
+		if done == len(parts) {
+			break
+		}
+		if dm.WebhookID != h.ID || dm.Author == nil || dm.Author.Username != username || dm.Content != parts[done] {
+			continue
+		}
+		if id, err := b.dom.LocalID(ctx, homeserver.BridgeRelayed, dm.ID); err == nil {
+			if id == local {
+				done++ // mapped before the crash
+			}
+			continue
+		}
+		if err := b.dom.Map(ctx, homeserver.BridgeRelayed, dm.ID, local); err != nil {
+			return done, err
+		}
+		b.metrics.relay("MESSAGE_CREATE", "adopted")
+		done++
+	}
+	return done, nil
+}
+
+// discordEpoch is Discord's (and Hearth's) snowflake epoch, Unix ms.
+const discordEpoch = 1420070400000
 
 // execute posts through the channel's webhook, making it again once if
 // Discord no longer knows it.

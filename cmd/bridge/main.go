@@ -107,7 +107,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return fmt.Errorf("cannot start: %w", err)
 	}
 	br, err := bridge.New(bridge.Config{Homeserver: srv.Homeserver(), Token: token, DiscordURL: discordURL,
-		Log: cfg.Log, Metrics: srv.Registry()})
+		Log: cfg.Log, Metrics: srv.Registry(), Failpoint: getenv("HEARTH_BRIDGE_FAILPOINT")})
 	if err != nil {
 		srv.Close()
 		return err

@@ -106,10 +106,16 @@ func bridgeFlags(t *testing.T, backend st.Backend) []string {
 
 func startBridge(t *testing.T, flags []string, d discordSide) *bridgeProc {
 	t.Helper()
+	return startBridgeEnv(t, flags, d, nil)
+}
+
+// startBridgeEnv starts a bridge with environment variables.
+func startBridgeEnv(t *testing.T, flags []string, d discordSide, env map[string]string) *bridgeProc {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	p := &bridgeProc{flags: flags, cancel: cancel, done: make(chan error, 1), stderr: &syncBuffer{}}
 	args := append(append([]string{}, flags...), "--discord-token", d.botToken, "--discord-url", d.URL(), "--log-level", "warn")
-	go func() { p.done <- run(ctx, args, func(string) string { return "" }, &bytes.Buffer{}, p.stderr) }()
+	go func() { p.done <- run(ctx, args, func(k string) string { return env[k] }, &bytes.Buffer{}, p.stderr) }()
 	p.url = "http://" + flags[1]
 	t.Cleanup(p.stop)
 	st.WaitFor(t, "bridge ready", wait, func() string {
@@ -220,6 +226,72 @@ func hasNot(gone string) func([]string) bool {
 	}
 }
 
+// world is Discord (played by a Hearth homeserver), bob's homeserver, a
+// bridge linking alice's guild, and bob in its mirror.
+type world struct {
+	d                         discordSide
+	h                         *st.Server
+	bob                       string
+	flags                     []string
+	br                        *bridgeProc
+	mirror, bridgeName, code string
+}
+
+// linked builds a world: alice wrote "old 1" to "old 3" before the link,
+// whose backfill is given; bob joined with the invite.
+func linked(t *testing.T, backend st.Backend, backfill int) world {
+	t.Helper()
+	d := startDiscord(t, backend)
+	for i := 1; i <= 3; i++ {
+		st.OK(t, d.Do(t, "POST", "/api/v10/channels/"+d.general+"/messages", d.alice,
+			map[string]any{"content": fmt.Sprintf("old %d", i)}), http.StatusOK)
+	}
+	h := st.Start(t, st.Options{Backend: backend})
+	bob := h.Register(t, "bob", "correct horse battery")
+
+	flags := bridgeFlags(t, backend)
+	br := startBridge(t, flags, d)
+	bridgeName := flags[1]
+	if out := admin(t, flags, "status"); !strings.Contains(out, "no linked guilds") {
+		t.Fatalf("status before link: %q", out)
+	}
+	admin(t, flags, "link", d.guild, "--backfill", fmt.Sprint(backfill))
+	st.WaitFor(t, "link", wait, func() string {
+		out := admin(t, flags, "status")
+		if strings.Contains(out, "\tlinked") {
+			return ""
+		}
+		return out
+	})
+	code := strings.TrimSpace(admin(t, flags, "invite", d.guild))
+	if code != strings.Split(code, "@")[0]+"@"+bridgeName {
+		t.Fatalf("invite %q is not code@%s", code, bridgeName)
+	}
+	if again := strings.TrimSpace(admin(t, flags, "invite", d.guild)); again != code {
+		t.Fatalf("second invite %q, want the same %q", again, code)
+	}
+
+	// Bob joins through his own homeserver, by federation.
+	st.OK(t, h.Do(t, "POST", "/api/v10/invites/"+code, bob, nil), http.StatusOK)
+	var mirror string
+	st.WaitFor(t, "bob sees the mirror's channels", wait, func() string {
+		for _, g := range st.List(t, h.Do(t, "GET", "/api/v10/users/@me/guilds", bob, nil)) {
+			if g["name"] == "Discordia" {
+				for _, c := range st.List(t, h.Do(t, "GET", "/api/v10/guilds/"+g["id"].(string)+"/channels", bob, nil)) {
+					if c["name"] == "general" {
+						mirror = c["id"].(string)
+					}
+				}
+			}
+		}
+		if mirror == "" {
+			return "no #general in a guild Discordia"
+		}
+		return ""
+	})
+	return world{d: d, h: h, bob: bob, flags: flags, br: br, mirror: mirror, bridgeName: bridgeName, code: code}
+}
+
 // TestBridgeEndToEnd is issue 15's "done when": bob on a Hearth
 // homeserver joins a Discord guild's mirror with code@bridge and chats
 // with alice on "Discord" (a Hearth homeserver playing it) both ways:
@@ -228,54 +300,8 @@ func hasNot(gone string) func([]string) bool {
 // twice and the same webhook reused.
 func TestBridgeEndToEnd(t *testing.T) {
 	st.ForEachBackend(t, func(t *testing.T, backend st.Backend) {
-		d := startDiscord(t, backend)
-		for i := 1; i <= 3; i++ {
-			st.OK(t, d.Do(t, "POST", "/api/v10/channels/"+d.general+"/messages", d.alice,
-				map[string]any{"content": fmt.Sprintf("old %d", i)}), http.StatusOK)
-		}
-		h := st.Start(t, st.Options{Backend: backend})
-		bob := h.Register(t, "bob", "correct horse battery")
-
-		flags := bridgeFlags(t, backend)
-		br := startBridge(t, flags, d)
-		bridgeName := flags[1]
-		if out := admin(t, flags, "status"); !strings.Contains(out, "no linked guilds") {
-			t.Fatalf("status before link: %q", out)
-		}
-		admin(t, flags, "link", d.guild, "--backfill", "2")
-		st.WaitFor(t, "link", wait, func() string {
-			out := admin(t, flags, "status")
-			if strings.Contains(out, "\tlinked") {
-				return ""
-			}
-			return out
-		})
-		code := strings.TrimSpace(admin(t, flags, "invite", d.guild))
-		if code != strings.Split(code, "@")[0]+"@"+bridgeName {
-			t.Fatalf("invite %q is not code@%s", code, bridgeName)
-		}
-		if again := strings.TrimSpace(admin(t, flags, "invite", d.guild)); again != code {
-			t.Fatalf("second invite %q, want the same %q", again, code)
-		}
-
-		// Bob joins through his own homeserver, by federation.
-		st.OK(t, h.Do(t, "POST", "/api/v10/invites/"+code, bob, nil), http.StatusOK)
-		var mirror string
-		st.WaitFor(t, "bob sees the mirror's channels", wait, func() string {
-			for _, g := range st.List(t, h.Do(t, "GET", "/api/v10/users/@me/guilds", bob, nil)) {
-				if g["name"] == "Discordia" {
-					for _, c := range st.List(t, h.Do(t, "GET", "/api/v10/guilds/"+g["id"].(string)+"/channels", bob, nil)) {
-						if c["name"] == "general" {
-							mirror = c["id"].(string)
-						}
-					}
-				}
-			}
-			if mirror == "" {
-				return "no #general in a guild Discordia"
-			}
-			return ""
-		})
+		e := linked(t, backend, 2)
+		d, h, bob, flags, br, mirror, bridgeName := e.d, e.h, e.bob, e.flags, e.br, e.mirror, e.bridgeName
 
 		// Backfill: the newest 2 of 3, in Discord's order, by alice's puppet.
 		msgs := waitContents(t, "backfill on Hearth", h, bob, mirror, has("old 2", "old 3"))
@@ -417,4 +443,44 @@ func TestBridgeFlagsFromEnv(t *testing.T) {
 		!strings.Contains(err.Error(), "--discord-token") {
 		t.Fatalf("serving without a token = %v", err)
 	}
+}
+
+// TestBridgeCrashAfterDiscordAnswer: the bridge stops (as if killed) after
+// Discord answered bob's post and before the mapping was saved. Restarted,
+// it finds its intent row, adopts the post instead of posting it again,
+// and a later edit of bob's message edits it on Discord.
+func TestBridgeCrashAfterDiscordAnswer(t *testing.T) {
+	st.ForEachBackend(t, func(t *testing.T, backend st.Backend) {
+		e := linked(t, backend, 0)
+		e.br.stop()
+		crashing := startBridgeEnv(t, e.flags, e.d, map[string]string{"HEARTH_BRIDGE_FAILPOINT": "relay-after-execute"})
+		id := st.OK(t, e.h.Do(t, "POST", "/api/v10/channels/"+e.mirror+"/messages", e.bob,
+			map[string]any{"content": "posted before the crash"}), http.StatusOK)["id"].(string)
+		select {
+		case err := <-crashing.done:
+			if err == nil || !strings.Contains(err.Error(), "failpoint relay-after-execute") {
+				t.Fatalf("bridge stopped with %v, want the failpoint", err)
+			}
+			crashing.done <- nil
+		case <-time.After(wait):
+			t.Fatal("the bridge did not reach the failpoint")
+		}
+		if n := count(history(t, e.d.Server, e.d.alice, e.d.general), "posted before the crash"); n != 1 {
+			t.Fatalf("before the restart Discord has bob's post %d times, want 1", n)
+		}
+
+		startBridge(t, e.flags, e.d)
+		st.OK(t, e.h.Do(t, "POST", "/api/v10/channels/"+e.mirror+"/messages", e.bob,
+			map[string]any{"content": "posted after the restart"}), http.StatusOK)
+		msgs := waitContents(t, "bob's next post on Discord", e.d.Server, e.d.alice, e.d.general, has("posted after the restart"))
+		if n := count(msgs, "posted before the crash"); n != 1 {
+			t.Fatalf("after the restart Discord has bob's post %d times, want 1: %q", n, contents(msgs))
+		}
+		st.OK(t, e.h.Do(t, "PATCH", "/api/v10/channels/"+e.mirror+"/messages/"+id, e.bob,
+			map[string]any{"content": "edited after the crash"}), http.StatusOK)
+		msgs = waitContents(t, "the edit on Discord", e.d.Server, e.d.alice, e.d.general, has("edited after the crash"))
+		if n := count(msgs, "posted before the crash"); n != 0 {
+			t.Fatalf("the edit did not reach the adopted post: %q", contents(msgs))
+		}
+	})
 }
