@@ -229,11 +229,11 @@ func hasNot(gone string) func([]string) bool {
 // world is Discord (played by a Hearth homeserver), bob's homeserver, a
 // bridge linking alice's guild, and bob in its mirror.
 type world struct {
-	d                         discordSide
-	h                         *st.Server
-	bob                       string
-	flags                     []string
-	br                        *bridgeProc
+	d                        discordSide
+	h                        *st.Server
+	bob                      string
+	flags                    []string
+	br                       *bridgeProc
 	mirror, bridgeName, code string
 }
 
