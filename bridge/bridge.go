@@ -10,11 +10,14 @@ package bridge
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -110,39 +113,93 @@ func New(cfg Config) (*Bridge, error) {
 	// Handlers run one after the other on the gateway's reader, so that a
 	// channel's events are imported in the order Discord sent them.
 	s.SyncEvents = true
-	s.Client = &http.Client{Timeout: 30 * time.Second, Transport: &rewrite{base: base, next: http.DefaultTransport}}
+	m := newMetrics(cfg.Metrics)
+	s.Client = &http.Client{Timeout: 30 * time.Second, Transport: &rewrite{base: base, next: http.DefaultTransport, metrics: m}}
 	s.Identify.Intents = discordgo.IntentsGuilds | discordgo.IntentsGuildMessages | discordgo.IntentsMessageContent |
 		discordgo.IntentsGuildWebhooks
 	s.LogLevel = discordgo.LogError
 	b := &Bridge{
 		cfg: cfg, hs: cfg.Homeserver, dom: cfg.Homeserver.Bridge(), log: cfg.Log, session: s,
 		links: map[string]Link{}, hooks: map[string]bool{}, members: map[[2]snowflake.ID]bool{},
-		wake: make(chan struct{}, 1), metrics: newMetrics(cfg.Metrics),
+		wake: make(chan struct{}, 1), metrics: m,
 	}
 	return b, nil
 }
 
 // rewrite sends what discordgo addresses to Discord's hosts to the
-// configured Discord URL, and its API v9 paths to v10.
+// configured Discord URL, and its API v9 paths to v10. It also turns a
+// 429 into a *RateLimitedError carrying the wait Discord announced, in
+// the body (retry_after) or only in the headers (Retry-After), which
+// discordgo cannot read from a 429 without a JSON body.
 type rewrite struct {
-	base *url.URL
-	next http.RoundTripper
+	base    *url.URL
+	next    http.RoundTripper
+	metrics *metrics
 }
 
 // RoundTrip implements http.RoundTripper.
 func (r *rewrite) RoundTrip(req *http.Request) (*http.Response, error) {
 	switch req.URL.Host {
 	case "discord.com", "discordapp.com", "cdn.discordapp.com", "media.discordapp.net":
-	default:
-		return r.next.RoundTrip(req)
+		out := req.Clone(req.Context())
+		out.URL.Scheme, out.URL.Host, out.Host = r.base.Scheme, r.base.Host, ""
+		if rest, ok := strings.CutPrefix(out.URL.Path, "/api/v9/"); ok {
+			out.URL.Path = "/api/v10/" + rest
+			out.URL.RawPath = ""
+		}
+		req = out
 	}
-	out := req.Clone(req.Context())
-	out.URL.Scheme, out.URL.Host, out.Host = r.base.Scheme, r.base.Host, ""
-	if rest, ok := strings.CutPrefix(out.URL.Path, "/api/v9/"); ok {
-		out.URL.Path = "/api/v10/" + rest
-		out.URL.RawPath = ""
+	res, err := r.next.RoundTrip(req)
+	if err != nil || res.StatusCode != http.StatusTooManyRequests {
+		return res, err
 	}
-	return r.next.RoundTrip(out)
+	defer res.Body.Close()
+	rl := rateLimited(res)
+	r.metrics.rateLimited(rl.Scope)
+	return nil, rl
+}
+
+// RateLimitedError is Discord's 429: wait RetryAfter before the next
+// request of the bucket, or of any bucket when Global.
+type RateLimitedError struct {
+	RetryAfter time.Duration
+	Global     bool
+	// Scope is X-RateLimit-Scope (user, global, shared), or "route".
+	Scope  string
+	Bucket string
+}
+
+// Error implements error.
+func (e *RateLimitedError) Error() string {
+	return fmt.Sprintf("discord rate limit (%s, bucket %q): retry after %v", e.Scope, e.Bucket, e.RetryAfter)
+}
+
+// rateLimited reads a 429: the longer of the body's retry_after and the
+// Retry-After header, at least 100 ms, 1 s when neither says.
+func rateLimited(res *http.Response) *RateLimitedError {
+	e := &RateLimitedError{Bucket: res.Header.Get("X-RateLimit-Bucket"), Scope: res.Header.Get("X-RateLimit-Scope")}
+	var body struct {
+		RetryAfter float64 `json:"retry_after"`
+		Global     bool    `json:"global"`
+	}
+	if b, err := io.ReadAll(io.LimitReader(res.Body, 64<<10)); err == nil {
+		_ = json.Unmarshal(b, &body)
+	}
+	wait := time.Duration(body.RetryAfter * float64(time.Second))
+	if h, err := strconv.ParseFloat(res.Header.Get("Retry-After"), 64); err == nil {
+		wait = max(wait, time.Duration(h*float64(time.Second)))
+	}
+	if wait <= 0 {
+		wait = time.Second
+	}
+	e.RetryAfter = max(wait, 100*time.Millisecond)
+	e.Global = body.Global || res.Header.Get("X-RateLimit-Global") == "true"
+	if e.Global {
+		e.Scope = "global"
+	} else if e.Scope == "" {
+		e.Scope = "route"
+	}
+	return e
 }
 
 // Run connects to Discord and bridges until ctx ends: it refuses a user

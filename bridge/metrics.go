@@ -1,6 +1,10 @@
 package bridge
 
-import "github.com/prometheus/client_golang/prometheus"
+import (
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
 
 // Registerer is where the bridge registers its metrics (the server's
 // registry, served at /metrics).
@@ -15,6 +19,8 @@ type metrics struct {
 	webhooks prometheus.Counter
 	missedN  prometheus.Counter
 	connects *prometheus.CounterVec
+	limited  *prometheus.CounterVec
+	waits    prometheus.Counter
 }
 
 func newMetrics(reg Registerer) *metrics {
@@ -33,9 +39,13 @@ func newMetrics(reg Registerer) *metrics {
 			Help: "Discord messages read when catching up after the bridge was away."}),
 		connects: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "hearth_bridge_gateway_connects_total",
 			Help: "Discord gateway sessions by kind (identify, resume)."}, []string{"kind"}),
+		limited: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "hearth_bridge_discord_ratelimited_total",
+			Help: "Discord's 429 answers by scope (route, user, shared, global)."}, []string{"scope"}),
+		waits: prometheus.NewCounter(prometheus.CounterOpts{Name: "hearth_bridge_discord_ratelimit_wait_seconds_total",
+			Help: "Time the relay waited because Discord said so."}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.events, m.relays, m.echoes, m.backfill, m.webhooks, m.missedN, m.connects)
+		reg.MustRegister(m.events, m.relays, m.echoes, m.backfill, m.webhooks, m.missedN, m.connects, m.limited, m.waits)
 	}
 	return m
 }
@@ -47,3 +57,5 @@ func (m *metrics) backfilled(n int)          { m.backfill.Add(float64(n)) }
 func (m *metrics) webhookCreated()           { m.webhooks.Inc() }
 func (m *metrics) missed(n int)              { m.missedN.Add(float64(n)) }
 func (m *metrics) connect(kind string)       { m.connects.WithLabelValues(kind).Inc() }
+func (m *metrics) rateLimited(scope string)  { m.limited.WithLabelValues(scope).Inc() }
+func (m *metrics) waited(d time.Duration)    { m.waits.Add(d.Seconds()) }

@@ -35,47 +35,81 @@ const maxDiscordContent = 2000
 func (b *Bridge) relay(ctx context.Context) error {
 	t := time.NewTicker(b.cfg.Poll)
 	defer t.Stop()
-	retry := time.Time{}
-	backoff := time.Second
+	// A guild whose relay failed waits until retryAt; a global rate limit
+	// pauses every guild until pausedUntil.
+	retryAt := map[string]time.Time{}
+	backoff := map[string]time.Duration{}
+	var pausedUntil time.Time
 	for {
-		if time.Now().After(retry) {
-			b.mu.Lock()
-			links := make([]Link, 0, len(b.links))
-			for _, l := range b.links {
-				links = append(links, l)
+		b.mu.Lock()
+		links := make([]Link, 0, len(b.links))
+		for _, l := range b.links {
+			links = append(links, l)
+		}
+		b.mu.Unlock()
+		next := time.Time{}
+		for _, l := range links {
+			now := time.Now()
+			if now.Before(pausedUntil) {
+				next = pausedUntil
+				break
 			}
-			b.mu.Unlock()
-			failed := false
-			for _, l := range links {
-				if err := b.relayGuild(ctx, l); err != nil {
-					if ctx.Err() != nil {
-						return nil
-					}
-					if errors.Is(err, errFailpoint) {
-						return err
-					}
-					b.log.Warn("bridge: relay to Discord waits and retries", "discord_guild", l.DiscordGuild, "err", err,
-						"backoff", backoff)
-					failed = true
-					var rl *discordgo.RateLimitError
-					wait := backoff
-					if errors.As(err, &rl) && rl.TooManyRequests != nil && rl.RetryAfter > wait {
-						wait = rl.RetryAfter
-					}
-					retry = time.Now().Add(wait)
+			if at := retryAt[l.DiscordGuild]; now.Before(at) {
+				if next.IsZero() || at.Before(next) {
+					next = at
+				}
+				continue
+			}
+			err := b.relayGuild(ctx, l)
+			if err == nil {
+				delete(retryAt, l.DiscordGuild)
+				delete(backoff, l.DiscordGuild)
+				continue
+			}
+			if ctx.Err() != nil {
+				return nil
+			}
+			if errors.Is(err, errFailpoint) {
+				return err
+			}
+			wait := backoff[l.DiscordGuild]
+			if wait == 0 {
+				wait = time.Second
+			}
+			backoff[l.DiscordGuild] = min(2*wait, time.Minute)
+			var rl *RateLimitedError
+			if errors.As(err, &rl) {
+				// Discord said how long: exactly that, and no backoff.
+				wait = rl.RetryAfter
+				delete(backoff, l.DiscordGuild)
+				b.metrics.waited(wait)
+				if rl.Global {
+					pausedUntil = time.Now().Add(wait)
 				}
 			}
-			if failed {
-				backoff = min(2*backoff, time.Minute)
-			} else {
-				backoff = time.Second
+			b.log.Warn("bridge: relay to Discord waits and retries", "discord_guild", l.DiscordGuild, "err", err, "wait", wait)
+			retryAt[l.DiscordGuild] = time.Now().Add(wait)
+			if next.IsZero() || retryAt[l.DiscordGuild].Before(next) {
+				next = retryAt[l.DiscordGuild]
 			}
+		}
+		var timer <-chan time.Time
+		var tm *time.Timer
+		if !next.IsZero() {
+			tm = time.NewTimer(time.Until(next))
+			timer = tm.C
 		}
 		select {
 		case <-ctx.Done():
-			return nil
 		case <-b.wake:
 		case <-t.C:
+		case <-timer:
+		}
+		if tm != nil {
+			tm.Stop()
+		}
+		if ctx.Err() != nil {
+			return nil
 		}
 	}
 }
@@ -130,7 +164,8 @@ func (b *Bridge) recordError(ctx context.Context, discordGuild, msg string) {
 // the network) from a refusal (any other 4xx).
 func transient(err error) bool {
 	var rl *discordgo.RateLimitError
-	if errors.As(err, &rl) {
+	var rle *RateLimitedError
+	if errors.As(err, &rl) || errors.As(err, &rle) {
 		return true
 	}
 	var re *discordgo.RESTError

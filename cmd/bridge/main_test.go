@@ -3,9 +3,14 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"slices"
 	"strings"
@@ -36,6 +41,16 @@ const botPermissions = 1<<10 | 1<<11 | 1<<13 | 1<<16 | 1<<29
 type discordSide struct {
 	*st.Server
 	alice, guild, general, botToken string
+	// via, when set, is the URL the bridge reaches Discord at (a proxy).
+	via string
+}
+
+// api is where the bridge finds Discord.
+func (d discordSide) api() string {
+	if d.via != "" {
+		return d.via
+	}
+	return d.URL()
 }
 
 func startDiscord(t *testing.T, backend st.Backend) discordSide {
@@ -114,7 +129,7 @@ func startBridgeEnv(t *testing.T, flags []string, d discordSide, env map[string]
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	p := &bridgeProc{flags: flags, cancel: cancel, done: make(chan error, 1), stderr: &syncBuffer{}}
-	args := append(append([]string{}, flags...), "--discord-token", d.botToken, "--discord-url", d.URL(), "--log-level", "warn")
+	args := append(append([]string{}, flags...), "--discord-token", d.botToken, "--discord-url", d.api(), "--log-level", "warn")
 	go func() { p.done <- run(ctx, args, func(k string) string { return env[k] }, &bytes.Buffer{}, p.stderr) }()
 	p.url = "http://" + flags[1]
 	t.Cleanup(p.stop)
@@ -239,9 +254,12 @@ type world struct {
 
 // linked builds a world: alice wrote "old 1" to "old 3" before the link,
 // whose backfill is given; bob joined with the invite.
-func linked(t *testing.T, backend st.Backend, backfill int) world {
+func linked(t *testing.T, backend st.Backend, backfill int, setup ...func(*discordSide)) world {
 	t.Helper()
 	d := startDiscord(t, backend)
+	for _, f := range setup {
+		f(&d)
+	}
 	for i := 1; i <= 3; i++ {
 		st.OK(t, d.Do(t, "POST", "/api/v10/channels/"+d.general+"/messages", d.alice,
 			map[string]any{"content": fmt.Sprintf("old %d", i)}), http.StatusOK)
@@ -483,4 +501,146 @@ func TestBridgeCrashAfterDiscordAnswer(t *testing.T) {
 			t.Fatalf("the edit did not reach the adopted post: %q", contents(msgs))
 		}
 	})
+}
+
+// faultProxy stands before Discord: it answers queued 429s to webhook
+// executes and records every execute it saw, with its time.
+type faultProxy struct {
+	mu     sync.Mutex
+	faults []func(w http.ResponseWriter) time.Duration
+	execs  []execution
+}
+
+type execution struct {
+	at      time.Time
+	status  int
+	content string
+	// wait is what a 429 announced.
+	wait time.Duration
+}
+
+func startProxy(t *testing.T, target string) (*faultProxy, string) {
+	u, err := url.Parse(target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &faultProxy{}
+	rp := httputil.NewSingleHostReverseProxy(u)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost || !strings.HasPrefix(r.URL.Path, "/api/v10/webhooks/") {
+			rp.ServeHTTP(w, r)
+			return
+		}
+		body, _ := io.ReadAll(r.Body)
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		var msg struct {
+			Content string `json:"content"`
+		}
+		_ = json.Unmarshal(body, &msg)
+		p.mu.Lock()
+		if len(p.faults) > 0 {
+			fault := p.faults[0]
+			p.faults = p.faults[1:]
+			wait := fault(w)
+			p.execs = append(p.execs, execution{at: time.Now(), status: http.StatusTooManyRequests, content: msg.Content, wait: wait})
+			p.mu.Unlock()
+			return
+		}
+		p.execs = append(p.execs, execution{at: time.Now(), status: http.StatusOK, content: msg.Content})
+		p.mu.Unlock()
+		rp.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	return p, srv.URL
+}
+
+// limit queues a 429 with a JSON body (retry_after) and a Retry-After
+// header; body false sends the header alone. It announces the longer.
+func (p *faultProxy) limit(retryAfter float64, header int, body bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.faults = append(p.faults, func(w http.ResponseWriter) time.Duration {
+		w.Header().Set("Retry-After", fmt.Sprint(header))
+		wait := time.Duration(header) * time.Second
+		if body {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusTooManyRequests)
+			fmt.Fprintf(w, `{"message":"You are being rate limited.","retry_after":%g,"global":false,"code":0}`, retryAfter)
+			return max(wait, time.Duration(retryAfter*float64(time.Second)))
+		}
+		w.WriteHeader(http.StatusTooManyRequests)
+		return wait
+	})
+}
+
+// TestBridgeRateLimits: Discord answers bob's first relayed messages with
+// 429s, one with a JSON body and a header, one with the header alone. The
+// bridge sends nothing more before each announced wait ends, and every
+// message reaches Discord once, in order; the 429s are counted.
+func TestBridgeRateLimits(t *testing.T) {
+	var proxy *faultProxy
+	e := linked(t, st.SQLite, 0, func(d *discordSide) {
+		proxy, d.via = startProxy(t, d.URL())
+	})
+	proxy.limit(1.5, 1, true) // the body's 1.5 s is the longer
+	proxy.limit(0, 1, false)  // header only
+	const n = 5
+	for i := 1; i <= n; i++ {
+		st.OK(t, e.h.Do(t, "POST", "/api/v10/channels/"+e.mirror+"/messages", e.bob,
+			map[string]any{"content": fmt.Sprintf("rl %d", i)}), http.StatusOK)
+	}
+	msgs := waitContents(t, "bob's messages on Discord", e.d.Server, e.d.alice, e.d.general, has("rl 1", "rl 2", "rl 3", "rl 4", "rl 5"))
+	var got []string
+	for _, c := range contents(msgs) {
+		if strings.HasPrefix(c, "rl ") {
+			got = append(got, c)
+		}
+	}
+	if want := []string{"rl 1", "rl 2", "rl 3", "rl 4", "rl 5"}; !slices.Equal(got, want) {
+		t.Fatalf("on Discord %q, want %q", got, want)
+	}
+	proxy.mu.Lock()
+	execs := slices.Clone(proxy.execs)
+	proxy.mu.Unlock()
+	rejected, accepted := 0, map[string]int{}
+	for i, x := range execs {
+		if x.status != http.StatusTooManyRequests {
+			accepted[x.content]++
+			continue
+		}
+		rejected++
+		if i+1 >= len(execs) {
+			t.Fatalf("nothing sent after the 429 at %d", i)
+		}
+		if gap := execs[i+1].at.Sub(x.at); gap < x.wait {
+			t.Fatalf("execute %d came %v after a 429 that announced %v", i+1, gap, x.wait)
+		}
+	}
+	if rejected != 2 || len(accepted) != n {
+		t.Fatalf("proxy saw %d rejected and %v accepted executes", rejected, accepted)
+	}
+	for c, k := range accepted {
+		if k != 1 {
+			t.Fatalf("%q accepted %d times", c, k)
+		}
+	}
+	res, err := http.Get(e.br.url + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	m, _ := io.ReadAll(res.Body)
+	if !strings.Contains(string(m), `hearth_bridge_discord_ratelimited_total{scope="route"} 2`) {
+		t.Fatalf("metrics lack 2 route rate limits:\n%s", grep(string(m), "hearth_bridge_"))
+	}
+}
+
+func grep(s, prefix string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.HasPrefix(l, prefix) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }
