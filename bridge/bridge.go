@@ -52,6 +52,7 @@ type Config struct {
 // Bridge links Discord guilds to mirror guilds while Run runs.
 type Bridge struct {
 	cfg     Config
+	base    *url.URL
 	hs      *homeserver.Homeserver
 	dom     *homeserver.Bridge
 	log     *slog.Logger
@@ -119,7 +120,7 @@ func New(cfg Config) (*Bridge, error) {
 		discordgo.IntentsGuildWebhooks
 	s.LogLevel = discordgo.LogError
 	b := &Bridge{
-		cfg: cfg, hs: cfg.Homeserver, dom: cfg.Homeserver.Bridge(), log: cfg.Log, session: s,
+		cfg: cfg, base: base, hs: cfg.Homeserver, dom: cfg.Homeserver.Bridge(), log: cfg.Log, session: s,
 		links: map[string]Link{}, hooks: map[string]bool{}, members: map[[2]snowflake.ID]bool{},
 		wake: make(chan struct{}, 1), metrics: m,
 	}

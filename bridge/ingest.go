@@ -36,9 +36,10 @@ func (b *Bridge) importMessage(ctx context.Context, l Link, m *discordgo.Message
 		b.metrics.event("MESSAGE_CREATE", "echo")
 		return nil
 	}
-	if m.Author == nil || (m.Type != discordgo.MessageTypeDefault && m.Type != discordgo.MessageTypeReply) || m.Content == "" {
-		// System messages, and (in this slice) messages with only files
-		// or embeds: spec/bridge.md lists what is not bridged yet.
+	if m.Author == nil || (m.Type != discordgo.MessageTypeDefault && m.Type != discordgo.MessageTypeReply) ||
+		(m.Content == "" && len(m.Attachments) == 0) {
+		// System messages, and (in this slice) messages with only embeds
+		// or stickers: spec/bridge.md lists what is not bridged yet.
 		b.metrics.event("MESSAGE_CREATE", "ignored")
 		return nil
 	}
@@ -53,7 +54,29 @@ func (b *Bridge) importMessage(ctx context.Context, l Link, m *discordgo.Message
 	if err != nil {
 		return err
 	}
+	if _, err := b.dom.LocalID(ctx, homeserver.BridgeImported, m.ID); err == nil {
+		// Imported before: no need to fetch its files again.
+		b.metrics.event("MESSAGE_CREATE", "duplicate")
+		return b.raiseHWM(ctx, m.ChannelID, m.ID)
+	}
 	in := homeserver.MessageCreate{Content: m.Content}
+	for _, a := range m.Attachments {
+		if len(in.Files) == homeserver.MaxFiles {
+			break
+		}
+		up, err := b.download(ctx, a)
+		if err != nil {
+			// The message still comes, without the file; the log says so.
+			b.log.Warn("bridge: attachment not copied", "discord_message", m.ID, "err", err)
+			b.metrics.event("ATTACHMENT", "failed")
+			continue
+		}
+		in.Files = append(in.Files, up)
+	}
+	if in.Content == "" && len(in.Files) == 0 {
+		b.metrics.event("MESSAGE_CREATE", "ignored")
+		return nil
+	}
 	if ref := m.MessageReference; ref != nil && ref.MessageID != "" {
 		if to, err := b.localMessage(ctx, ref.MessageID); err == nil {
 			in.ReplyTo = to

@@ -129,7 +129,7 @@ func (b *Bridge) relayGuild(ctx context.Context, l Link) error {
 			return nil
 		}
 		for _, ev := range evs {
-			if err := b.relayEvent(ctx, ev); err != nil {
+			if err := b.relayEvent(ctx, l, ev); err != nil {
 				if errors.Is(err, errFailpoint) {
 					return err
 				}
@@ -181,14 +181,14 @@ func notFound(err error) bool {
 	return errors.As(err, &re) && re.Response != nil && re.Response.StatusCode == http.StatusNotFound
 }
 
-func (b *Bridge) relayEvent(ctx context.Context, ev homeserver.LogEvent) error {
+func (b *Bridge) relayEvent(ctx context.Context, l Link, ev homeserver.LogEvent) error {
 	switch ev.Type {
 	case "MESSAGE_CREATE":
 		var m discord.Message
 		if err := json.Unmarshal(ev.Payload, &m); err != nil {
 			return nil
 		}
-		return b.relayCreate(ctx, m)
+		return b.relayCreate(ctx, l, m)
 	case "MESSAGE_UPDATE":
 		var m discord.Message
 		if err := json.Unmarshal(ev.Payload, &m); err != nil {
@@ -221,7 +221,7 @@ func (b *Bridge) relayEvent(ctx context.Context, ev homeserver.LogEvent) error {
 // relayCreate posts a Hearth person's message through the channel's
 // webhook, under their name and server. A puppet's message came from
 // Discord and goes nowhere: that is what keeps the bridge from echoing.
-func (b *Bridge) relayCreate(ctx context.Context, m discord.Message) error {
+func (b *Bridge) relayCreate(ctx context.Context, l Link, m discord.Message) error {
 	if m.WebhookID != nil || (m.Type != discord.MessageDefault && m.Type != discord.MessageReply) {
 		return nil
 	}
@@ -242,14 +242,19 @@ func (b *Bridge) relayCreate(ctx context.Context, m discord.Message) error {
 	if _, err := b.dom.DiscordID(ctx, homeserver.BridgeRelayed, m.ID); err == nil {
 		return nil // relayed before a restart
 	}
-	if strings.TrimSpace(m.Content) == "" {
-		return nil // files are not relayed yet (spec/bridge.md)
+	if strings.TrimSpace(m.Content) == "" && len(m.Attachments) == 0 {
+		return nil
 	}
 	params := &discordgo.WebhookParams{
 		Username: webhookUsername(author),
 		// Nobody is pinged from Hearth in this slice: mentions are not
 		// mapped yet, so nothing may reach @everyone or a role.
 		AllowedMentions: &discordgo.MessageAllowedMentions{Parse: []discordgo.AllowedMentionType{}},
+	}
+	if ref := m.MessageReference; ref != nil && ref.MessageID != nil && m.Type == discord.MessageReply {
+		if embed := b.replyEmbed(ctx, l, dchan, *ref.MessageID, m.ReferencedMessage); embed != nil {
+			params.Embeds = []*discordgo.MessageEmbed{embed}
+		}
 	}
 	parts := splitContent(m.Content, maxDiscordContent)
 	// The intent row comes before any post: a bridge killed after
@@ -266,8 +271,19 @@ func (b *Bridge) relayCreate(ctx context.Context, m discord.Message) error {
 	} else if err := b.dom.SetValue(ctx, key, strconv.FormatInt(time.Now().UnixMilli(), 10)); err != nil {
 		return err
 	}
-	for _, part := range parts[done:] {
+	for i, part := range parts {
+		if i < done {
+			continue
+		}
 		params.Content = part
+		if i == len(parts)-1 {
+			// Files go with the last part.
+			closeFiles, err := b.attach(ctx, m, params)
+			if err != nil {
+				return err
+			}
+			defer closeFiles()
+		}
 		sent, err := b.execute(ctx, dchan, params)
 		if err != nil {
 			return err
@@ -475,4 +491,39 @@ func splitContent(s string, n int) []string {
 		out = append(out, s)
 	}
 	return out
+}
+
+// replyEmbed is how a Hearth reply shows on Discord, which has no reply by
+// a webhook to a message: a quote of the replied message with a jump link
+// to it, and no ping (allowed_mentions stays empty). A reply to a message
+// Discord does not have goes as a plain message.
+func (b *Bridge) replyEmbed(ctx context.Context, l Link, dchan string, to snowflake.ID, ref *discord.Message) *discordgo.MessageEmbed {
+	did, err := b.dom.DiscordID(ctx, homeserver.BridgeImported, to)
+	if err != nil {
+		if did, err = b.dom.DiscordID(ctx, homeserver.BridgeRelayed, to); err != nil {
+			return nil
+		}
+	}
+	excerpt, who := "", ""
+	if ref != nil {
+		excerpt = ref.Content
+		if r := []rune(excerpt); len(r) > 72 {
+			excerpt = string(r[:72]) + "…"
+		}
+		who = ref.Author.Username
+		if ref.Author.GlobalName != nil && *ref.Author.GlobalName != "" {
+			who = *ref.Author.GlobalName
+		}
+	}
+	jump := fmt.Sprintf("%s/channels/%s/%s/%s", strings.TrimSuffix(b.cfg.DiscordURL, "/"), l.DiscordGuild, dchan, did)
+	desc := fmt.Sprintf("**[Replying to %s](%s)**", discordEscape(who), jump)
+	if excerpt != "" {
+		desc += "\n" + excerpt
+	}
+	return &discordgo.MessageEmbed{Description: desc}
+}
+
+// discordEscape keeps a name from being read as markdown in a link text.
+func discordEscape(s string) string {
+	return strings.NewReplacer("[", "(", "]", ")", "*", "\\*", "_", "\\_").Replace(s)
 }

@@ -644,3 +644,94 @@ func grep(s, prefix string) string {
 	}
 	return strings.Join(out, "\n")
 }
+
+// find is the message of a history with that content (or fails).
+func find(t *testing.T, msgs []map[string]any, content string) map[string]any {
+	t.Helper()
+	for _, m := range msgs {
+		if m["content"] == content {
+			return m
+		}
+	}
+	t.Fatalf("no %q in %q", content, contents(msgs))
+	return nil
+}
+
+// fetch reads a file's bytes from its URL.
+func fetch(t *testing.T, u string) []byte {
+	t.Helper()
+	res, err := http.Get(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %d %s", u, res.StatusCode, b)
+	}
+	return b
+}
+
+// TestBridgeFilesAndReplies: files cross as bytes both ways (served by
+// each side itself), and replies cross both ways: a Discord reply to a
+// Hearth person's message is a reply to it on Hearth; a Hearth reply is a
+// quote with a jump link on Discord, pinging nobody.
+func TestBridgeFilesAndReplies(t *testing.T) {
+	st.ForEachBackend(t, func(t *testing.T, backend st.Backend) {
+		e := linked(t, backend, 0)
+		st.OK(t, e.d.SendFiles(t, e.d.alice, e.d.general, `{"content":"a file from discord"}`,
+			map[string][]byte{"hello.txt": []byte("bytes from discord")}), http.StatusOK)
+		onHearth := waitContents(t, "alice's file on Hearth", e.h, e.bob, e.mirror, has("a file from discord"))
+		fromAlice := find(t, onHearth, "a file from discord")
+		atts := fromAlice["attachments"].([]any)
+		if len(atts) != 1 {
+			t.Fatalf("alice's message on Hearth has %d attachments", len(atts))
+		}
+		att := atts[0].(map[string]any)
+		if u := att["url"].(string); strings.HasPrefix(u, e.d.URL()) || string(fetch(t, u)) != "bytes from discord" || att["filename"] != "hello.txt" {
+			t.Fatalf("alice's file on Hearth: %v", att)
+		}
+
+		st.OK(t, e.h.SendFiles(t, e.bob, e.mirror, `{"content":"a file from hearth"}`,
+			map[string][]byte{"hi.txt": []byte("bytes from hearth")}), http.StatusOK)
+		onDiscord := waitContents(t, "bob's file on Discord", e.d.Server, e.d.alice, e.d.general, has("a file from hearth"))
+		fromBob := find(t, onDiscord, "a file from hearth")
+		atts = fromBob["attachments"].([]any)
+		if len(atts) != 1 {
+			t.Fatalf("bob's message on Discord has %d attachments", len(atts))
+		}
+		att = atts[0].(map[string]any)
+		if u := att["url"].(string); !strings.HasPrefix(u, e.d.URL()) || string(fetch(t, u)) != "bytes from hearth" || att["filename"] != "hi.txt" {
+			t.Fatalf("bob's file on Discord: %v", att)
+		}
+
+		// alice replies on Discord to bob's relayed message.
+		st.OK(t, e.d.Do(t, "POST", "/api/v10/channels/"+e.d.general+"/messages", e.d.alice, map[string]any{
+			"content": "reply from discord", "message_reference": map[string]any{"message_id": fromBob["id"]}}), http.StatusOK)
+		onHearth = waitContents(t, "alice's reply on Hearth", e.h, e.bob, e.mirror, has("reply from discord"))
+		bobsOnHearth := find(t, onHearth, "a file from hearth")["id"]
+		reply := find(t, onHearth, "reply from discord")
+		if ref, _ := reply["message_reference"].(map[string]any); reply["type"] != float64(19) || ref == nil || ref["message_id"] != bobsOnHearth {
+			t.Fatalf("alice's reply on Hearth: type %v, reference %v; want a reply to %v", reply["type"], reply["message_reference"], bobsOnHearth)
+		}
+
+		// bob replies on Hearth to alice's message.
+		st.OK(t, e.h.Do(t, "POST", "/api/v10/channels/"+e.mirror+"/messages", e.bob, map[string]any{
+			"content": "reply from hearth", "message_reference": map[string]any{"message_id": fromAlice["id"]}}), http.StatusOK)
+		onDiscord = waitContents(t, "bob's reply on Discord", e.d.Server, e.d.alice, e.d.general, has("reply from hearth"))
+		aliceOnDiscord := find(t, onDiscord, "a file from discord")["id"].(string)
+		r := find(t, onDiscord, "reply from hearth")
+		embeds, _ := r["embeds"].([]any)
+		if len(embeds) != 1 {
+			t.Fatalf("bob's reply on Discord has embeds %v", r["embeds"])
+		}
+		desc, _ := embeds[0].(map[string]any)["description"].(string)
+		if !strings.Contains(desc, "Replying to") || !strings.Contains(desc, "/channels/"+e.d.guild+"/"+e.d.general+"/"+aliceOnDiscord) ||
+			!strings.Contains(desc, "a file from discord") {
+			t.Fatalf("bob's reply on Discord: %q", desc)
+		}
+		if ms, _ := r["mentions"].([]any); len(ms) != 0 {
+			t.Fatalf("bob's reply pinged %v", ms)
+		}
+	})
+}
