@@ -75,6 +75,11 @@ type Bridge struct {
 	members map[[2]snowflake.ID]bool
 	// wake tells the relay that a mirror's log may have grown.
 	wake chan struct{}
+	// chanLocks serialise, per Discord channel, a relay's post with its
+	// mapping against the import of that channel's events, so that a
+	// Discord reply or reaction to a relayed message racing Discord's
+	// answer still finds the mapping.
+	chanLocks map[string]*sync.Mutex
 	// runCtx is Run's context, for the gateway's handlers (discordgo
 	// gives them none); nil until Run.
 	runCtx context.Context
@@ -117,11 +122,11 @@ func New(cfg Config) (*Bridge, error) {
 	m := newMetrics(cfg.Metrics)
 	s.Client = &http.Client{Timeout: 30 * time.Second, Transport: &rewrite{base: base, next: http.DefaultTransport, metrics: m}}
 	s.Identify.Intents = discordgo.IntentsGuilds | discordgo.IntentsGuildMessages | discordgo.IntentsMessageContent |
-		discordgo.IntentsGuildWebhooks
+		discordgo.IntentsGuildWebhooks | discordgo.IntentsGuildMessageReactions
 	s.LogLevel = discordgo.LogError
 	b := &Bridge{
 		cfg: cfg, base: base, hs: cfg.Homeserver, dom: cfg.Homeserver.Bridge(), log: cfg.Log, session: s,
-		links: map[string]Link{}, hooks: map[string]bool{}, members: map[[2]snowflake.ID]bool{},
+		links: map[string]Link{}, chanLocks: map[string]*sync.Mutex{}, hooks: map[string]bool{}, members: map[[2]snowflake.ID]bool{},
 		wake: make(chan struct{}, 1), metrics: m,
 	}
 	return b, nil
@@ -230,6 +235,8 @@ func (b *Bridge) Run(ctx context.Context) error {
 	b.session.AddHandler(b.onMessageCreate)
 	b.session.AddHandler(b.onMessageUpdate)
 	b.session.AddHandler(b.onMessageDelete)
+	b.session.AddHandler(b.onReactionAdd)
+	b.session.AddHandler(b.onReactionRemove)
 	if err := b.session.Open(); err != nil {
 		return fmt.Errorf("discord gateway: %w", err)
 	}
@@ -280,4 +287,18 @@ func (b *Bridge) poke() {
 	case b.wake <- struct{}{}:
 	default:
 	}
+}
+
+// lockChannel holds a Discord channel's lock until the returned function
+// is called.
+func (b *Bridge) lockChannel(dchan string) func() {
+	b.mu.Lock()
+	l := b.chanLocks[dchan]
+	if l == nil {
+		l = &sync.Mutex{}
+		b.chanLocks[dchan] = l
+	}
+	b.mu.Unlock()
+	l.Lock()
+	return l.Unlock
 }

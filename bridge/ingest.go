@@ -23,6 +23,7 @@ func (b *Bridge) onMessageCreate(_ *discordgo.Session, e *discordgo.MessageCreat
 	if !ok || ctx == nil {
 		return
 	}
+	defer b.lockChannel(e.ChannelID)()
 	if err := b.importMessage(ctx, l, e.Message, "live"); err != nil && ctx.Err() == nil {
 		b.log.Warn("bridge: import failed", "discord_message", e.ID, "channel", e.ChannelID, "err", err)
 		b.metrics.event("MESSAGE_CREATE", "failed")
@@ -150,6 +151,7 @@ func (b *Bridge) onMessageUpdate(_ *discordgo.Session, e *discordgo.MessageUpdat
 	if _, ok := b.linkOf(e.GuildID); !ok || ctx == nil {
 		return
 	}
+	defer b.lockChannel(e.ChannelID)()
 	if err := b.importEdit(ctx, e.Message); err != nil && ctx.Err() == nil {
 		b.log.Warn("bridge: edit import failed", "discord_message", e.ID, "err", err)
 		b.metrics.event("MESSAGE_UPDATE", "failed")
@@ -201,6 +203,7 @@ func (b *Bridge) onMessageDelete(_ *discordgo.Session, e *discordgo.MessageDelet
 	if _, ok := b.linkOf(e.GuildID); !ok || ctx == nil {
 		return
 	}
+	defer b.lockChannel(e.ChannelID)()
 	if err := b.importDelete(ctx, e.ChannelID, e.ID); err != nil && ctx.Err() == nil {
 		b.log.Warn("bridge: delete import failed", "discord_message", e.ID, "err", err)
 		b.metrics.event("MESSAGE_DELETE", "failed")

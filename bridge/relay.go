@@ -201,6 +201,10 @@ func (b *Bridge) relayEvent(ctx context.Context, l Link, ev homeserver.LogEvent)
 			return nil
 		}
 		return b.relayDelete(ctx, d.ChannelID.String(), d.ID.String())
+	case "MESSAGE_REACTION_ADD":
+		return b.relayReaction(ctx, ev.Payload, true)
+	case "MESSAGE_REACTION_REMOVE":
+		return b.relayReaction(ctx, ev.Payload, false)
 	case "MESSAGE_DELETE_BULK":
 		var d struct {
 			IDs       []string `json:"ids"`
@@ -284,14 +288,7 @@ func (b *Bridge) relayCreate(ctx context.Context, l Link, m discord.Message) err
 			}
 			defer closeFiles()
 		}
-		sent, err := b.execute(ctx, dchan, params)
-		if err != nil {
-			return err
-		}
-		if err := b.failpoint("relay-after-execute"); err != nil {
-			return err
-		}
-		if err := b.dom.Map(ctx, homeserver.BridgeRelayed, sent.ID, m.ID); err != nil {
+		if err := b.post(ctx, dchan, params, m.ID); err != nil {
 			return err
 		}
 	}
@@ -358,6 +355,20 @@ func (b *Bridge) adopt(ctx context.Context, dchan, since, username string, local
 
 // discordEpoch is Discord's (and Hearth's) snowflake epoch, Unix ms.
 const discordEpoch = 1420070400000
+
+// post executes the channel's webhook and maps the post to the local
+// message, holding the channel's lock throughout (see chanLocks).
+func (b *Bridge) post(ctx context.Context, dchan string, params *discordgo.WebhookParams, local snowflake.ID) error {
+	defer b.lockChannel(dchan)()
+	sent, err := b.execute(ctx, dchan, params)
+	if err != nil {
+		return err
+	}
+	if err := b.failpoint("relay-after-execute"); err != nil {
+		return err
+	}
+	return b.dom.Map(ctx, homeserver.BridgeRelayed, sent.ID, local)
+}
 
 // execute posts through the channel's webhook, making it again once if
 // Discord no longer knows it.

@@ -33,8 +33,8 @@ func TestMain(m *testing.M) {
 const wait = 30 * time.Second
 
 // botPermissions are what the bridge's bot needs on Discord: view, send,
-// manage messages, read history, manage webhooks.
-const botPermissions = 1<<10 | 1<<11 | 1<<13 | 1<<16 | 1<<29
+// manage messages, read history, manage webhooks, add reactions.
+const botPermissions = 1<<6 | 1<<10 | 1<<11 | 1<<13 | 1<<16 | 1<<29
 
 // discordSide is a Hearth homeserver playing Discord: alice (a person),
 // her guild and its #general, and the bridge's bot in it.
@@ -133,6 +133,11 @@ func startBridgeEnv(t *testing.T, flags []string, d discordSide, env map[string]
 	go func() { p.done <- run(ctx, args, func(k string) string { return env[k] }, &bytes.Buffer{}, p.stderr) }()
 	p.url = "http://" + flags[1]
 	t.Cleanup(p.stop)
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("bridge's log:\n%s", p.stderr)
+		}
+	})
 	st.WaitFor(t, "bridge ready", wait, func() string {
 		select {
 		case err := <-p.done:
@@ -734,4 +739,75 @@ func TestBridgeFilesAndReplies(t *testing.T) {
 			t.Fatalf("bob's reply pinged %v", ms)
 		}
 	})
+}
+
+// reactions is a message's reaction counts by emoji name, as tok's holder
+// reads them.
+func reactions(t *testing.T, s *st.Server, tok, channel, message string) map[string]float64 {
+	t.Helper()
+	m := st.OK(t, s.Do(t, "GET", "/api/v10/channels/"+channel+"/messages/"+message, tok, nil), http.StatusOK)
+	out := map[string]float64{}
+	rs, _ := m["reactions"].([]any)
+	for _, r := range rs {
+		r := r.(map[string]any)
+		out[r["emoji"].(map[string]any)["name"].(string)] = r["count"].(float64)
+	}
+	return out
+}
+
+func waitReaction(t *testing.T, what string, s *st.Server, tok, channel, message, emoji string, want float64) {
+	t.Helper()
+	st.WaitFor(t, what, wait, func() string {
+		if got := reactions(t, s, tok, channel, message); got[emoji] != want {
+			return fmt.Sprintf("reactions %v, want %s × %v", got, emoji, want)
+		}
+		return ""
+	})
+}
+
+// TestBridgeReactions: alice's reaction on Discord is her puppet's on
+// Hearth; Hearth people's reactions are the bot's on Discord, held while
+// any of them holds the emoji; neither comes back as an echo.
+func TestBridgeReactions(t *testing.T) {
+	e := linked(t, st.SQLite, 0)
+	cat := e.h.Register(t, "cat", "correct horse battery")
+	st.OK(t, e.h.Do(t, "POST", "/api/v10/invites/"+e.code, cat, nil), http.StatusOK)
+	hid := st.OK(t, e.h.Do(t, "POST", "/api/v10/channels/"+e.mirror+"/messages", e.bob,
+		map[string]any{"content": "react to me"}), http.StatusOK)["id"].(string)
+	did := find(t, waitContents(t, "bob's message on Discord", e.d.Server, e.d.alice, e.d.general, has("react to me")), "react to me")["id"].(string)
+	const fire, thumbs = "\U0001F525", "\U0001F44D"
+	react := func(s *st.Server, tok, channel, message, emoji, method string) {
+		t.Helper()
+		st.Expect(t, s.Do(t, method, "/api/v10/channels/"+channel+"/messages/"+message+"/reactions/"+url.PathEscape(emoji)+"/@me", tok, nil),
+			http.StatusNoContent, nil)
+	}
+
+	react(e.d.Server, e.d.alice, e.d.general, did, fire, "PUT")
+	waitReaction(t, "alice's reaction on Hearth", e.h, e.bob, e.mirror, hid, fire, 1)
+
+	react(e.h, e.bob, e.mirror, hid, thumbs, "PUT")
+	react(e.h, cat, e.mirror, hid, thumbs, "PUT")
+	waitReaction(t, "the bot's reaction on Discord", e.d.Server, e.d.alice, e.d.general, did, thumbs, 1)
+
+	// Bob takes his back: cat still holds it, so the bot keeps it. A
+	// message after shows the relay went past the removal.
+	react(e.h, e.bob, e.mirror, hid, thumbs, "DELETE")
+	st.OK(t, e.h.Do(t, "POST", "/api/v10/channels/"+e.mirror+"/messages", e.bob,
+		map[string]any{"content": "after bob's unreact"}), http.StatusOK)
+	waitContents(t, "bob's next message on Discord", e.d.Server, e.d.alice, e.d.general, has("after bob's unreact"))
+	if got := reactions(t, e.d.Server, e.d.alice, e.d.general, did); got[thumbs] != 1 || got[fire] != 1 {
+		t.Fatalf("Discord's reactions after bob's unreact: %v", got)
+	}
+	// The bot's reaction did not come back as a reaction on Hearth.
+	st.OK(t, e.d.Do(t, "POST", "/api/v10/channels/"+e.d.general+"/messages", e.d.alice,
+		map[string]any{"content": "after the bot's reaction"}), http.StatusOK)
+	waitContents(t, "alice's next message on Hearth", e.h, e.bob, e.mirror, has("after the bot's reaction"))
+	if got := reactions(t, e.h, e.bob, e.mirror, hid); got[thumbs] != 1 || got[fire] != 1 {
+		t.Fatalf("Hearth's reactions: %v, want cat's 👍 and alice's 🔥", got)
+	}
+
+	react(e.h, cat, e.mirror, hid, thumbs, "DELETE")
+	waitReaction(t, "the bot's reaction gone from Discord", e.d.Server, e.d.alice, e.d.general, did, thumbs, 0)
+	react(e.d.Server, e.d.alice, e.d.general, did, fire, "DELETE")
+	waitReaction(t, "alice's reaction gone from Hearth", e.h, e.bob, e.mirror, hid, fire, 0)
 }
