@@ -235,6 +235,7 @@ func (b *Bridge) Run(ctx context.Context) error {
 	b.session.AddHandler(b.onMessageCreate)
 	b.session.AddHandler(b.onMessageUpdate)
 	b.session.AddHandler(b.onMessageDelete)
+	b.session.AddHandler(b.onMessageDeleteBulk)
 	b.session.AddHandler(b.onReactionAdd)
 	b.session.AddHandler(b.onReactionRemove)
 	if err := b.session.Open(); err != nil {

@@ -60,7 +60,11 @@ func (b *Bridge) importMessage(ctx context.Context, l Link, m *discordgo.Message
 		b.metrics.event("MESSAGE_CREATE", "duplicate")
 		return b.raiseHWM(ctx, m.ChannelID, m.ID)
 	}
-	in := homeserver.MessageCreate{Content: m.Content}
+	content, err := b.mentionsToHearth(ctx, l, m.Content, m.Mentions)
+	if err != nil {
+		return err
+	}
+	in := homeserver.MessageCreate{Content: content}
 	for _, a := range m.Attachments {
 		if len(in.Files) == homeserver.MaxFiles {
 			break
@@ -182,7 +186,12 @@ func (b *Bridge) importEdit(ctx context.Context, m *discordgo.Message) error {
 	} else if err != nil {
 		return err
 	}
-	if cur.Content == m.Content {
+	l, _ := b.linkOf(m.GuildID)
+	content, err := b.mentionsToHearth(ctx, l, m.Content, m.Mentions)
+	if err != nil {
+		return err
+	}
+	if cur.Content == content {
 		b.metrics.event("MESSAGE_UPDATE", "duplicate")
 		return nil
 	}
@@ -191,7 +200,7 @@ func (b *Bridge) importEdit(ctx context.Context, m *discordgo.Message) error {
 		return err
 	}
 	_, err = b.hs.EditMessage(ctx, homeserver.Principal{User: author}, channel, local,
-		homeserver.MessageEdit{Content: homeserver.Optional[string]{Set: true, Value: m.Content}})
+		homeserver.MessageEdit{Content: homeserver.Optional[string]{Set: true, Value: content}})
 	if err == nil {
 		b.metrics.event("MESSAGE_UPDATE", "imported")
 	}
@@ -234,4 +243,18 @@ func (b *Bridge) importDelete(ctx context.Context, channelID, messageID string) 
 		b.metrics.event("MESSAGE_DELETE", "imported")
 	}
 	return err
+}
+
+func (b *Bridge) onMessageDeleteBulk(_ *discordgo.Session, e *discordgo.MessageDeleteBulk) {
+	ctx := b.runCtx
+	if _, ok := b.linkOf(e.GuildID); !ok || ctx == nil {
+		return
+	}
+	defer b.lockChannel(e.ChannelID)()
+	for _, id := range e.Messages {
+		if err := b.importDelete(ctx, e.ChannelID, id); err != nil && ctx.Err() == nil {
+			b.log.Warn("bridge: delete import failed", "discord_message", id, "err", err)
+			b.metrics.event("MESSAGE_DELETE", "failed")
+		}
+	}
 }

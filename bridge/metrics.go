@@ -21,6 +21,7 @@ type metrics struct {
 	connects *prometheus.CounterVec
 	limited  *prometheus.CounterVec
 	waits    prometheus.Counter
+	lag      *prometheus.GaugeVec
 }
 
 func newMetrics(reg Registerer) *metrics {
@@ -43,19 +44,22 @@ func newMetrics(reg Registerer) *metrics {
 			Help: "Discord's 429 answers by scope (route, user, shared, global)."}, []string{"scope"}),
 		waits: prometheus.NewCounter(prometheus.CounterOpts{Name: "hearth_bridge_discord_ratelimit_wait_seconds_total",
 			Help: "Time the relay waited because Discord said so."}),
+		lag: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "hearth_bridge_relay_lag_events",
+			Help: "Events of a mirror's log the relay has yet to read, by Discord guild."}, []string{"guild"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.events, m.relays, m.echoes, m.backfill, m.webhooks, m.missedN, m.connects, m.limited, m.waits)
+		reg.MustRegister(m.events, m.relays, m.echoes, m.backfill, m.webhooks, m.missedN, m.connects, m.limited, m.waits, m.lag)
 	}
 	return m
 }
 
-func (m *metrics) event(typ, outcome string) { m.events.WithLabelValues(typ, outcome).Inc() }
-func (m *metrics) relay(typ, outcome string) { m.relays.WithLabelValues(typ, outcome).Inc() }
-func (m *metrics) echoSuppressed()           { m.echoes.Inc() }
-func (m *metrics) backfilled(n int)          { m.backfill.Add(float64(n)) }
-func (m *metrics) webhookCreated()           { m.webhooks.Inc() }
-func (m *metrics) missed(n int)              { m.missedN.Add(float64(n)) }
-func (m *metrics) connect(kind string)       { m.connects.WithLabelValues(kind).Inc() }
-func (m *metrics) rateLimited(scope string)  { m.limited.WithLabelValues(scope).Inc() }
-func (m *metrics) waited(d time.Duration)    { m.waits.Add(d.Seconds()) }
+func (m *metrics) event(typ, outcome string)    { m.events.WithLabelValues(typ, outcome).Inc() }
+func (m *metrics) relay(typ, outcome string)    { m.relays.WithLabelValues(typ, outcome).Inc() }
+func (m *metrics) echoSuppressed()              { m.echoes.Inc() }
+func (m *metrics) backfilled(n int)             { m.backfill.Add(float64(n)) }
+func (m *metrics) webhookCreated()              { m.webhooks.Inc() }
+func (m *metrics) missed(n int)                 { m.missedN.Add(float64(n)) }
+func (m *metrics) connect(kind string)          { m.connects.WithLabelValues(kind).Inc() }
+func (m *metrics) rateLimited(scope string)     { m.limited.WithLabelValues(scope).Inc() }
+func (m *metrics) waited(d time.Duration)       { m.waits.Add(d.Seconds()) }
+func (m *metrics) setLag(guild string, n int64) { m.lag.WithLabelValues(guild).Set(float64(n)) }

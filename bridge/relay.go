@@ -121,6 +121,9 @@ func (b *Bridge) relayGuild(ctx context.Context, l Link) error {
 		if err != nil {
 			return err
 		}
+		if head, err := b.hs.LogHead(ctx, l.Guild); err == nil {
+			b.metrics.setLag(l.DiscordGuild, max(head-cur, 0))
+		}
 		evs, err := b.dom.Events(ctx, l.Guild, cur, 100)
 		if err != nil {
 			return err
@@ -251,8 +254,8 @@ func (b *Bridge) relayCreate(ctx context.Context, l Link, m discord.Message) err
 	}
 	params := &discordgo.WebhookParams{
 		Username: webhookUsername(author),
-		// Nobody is pinged from Hearth in this slice: mentions are not
-		// mapped yet, so nothing may reach @everyone or a role.
+		// Only the Discord users mentioned by name may be pinged (see
+		// mentionsToDiscord): never @everyone, @here or a role.
 		AllowedMentions: &discordgo.MessageAllowedMentions{Parse: []discordgo.AllowedMentionType{}},
 	}
 	if ref := m.MessageReference; ref != nil && ref.MessageID != nil && m.Type == discord.MessageReply {
@@ -260,7 +263,11 @@ func (b *Bridge) relayCreate(ctx context.Context, l Link, m discord.Message) err
 			params.Embeds = []*discordgo.MessageEmbed{embed}
 		}
 	}
-	parts := splitContent(m.Content, maxDiscordContent)
+	content, ping := b.mentionsToDiscord(ctx, m.Content)
+	if len(ping) > 0 {
+		params.AllowedMentions.Users = ping
+	}
+	parts := splitContent(content, maxDiscordContent)
 	// The intent row comes before any post: a bridge killed after
 	// Discord's answer and before the mapping finds it on restart, and
 	// adopts what it posted instead of posting it again.
@@ -410,7 +417,8 @@ func (b *Bridge) relayEdit(ctx context.Context, m discord.Message) error {
 	if err != nil {
 		return err
 	}
-	content := splitContent(m.Content, maxDiscordContent)[0]
+	mapped, _ := b.mentionsToDiscord(ctx, m.Content)
+	content := splitContent(mapped, maxDiscordContent)[0]
 	dctx, cancel := ctxDiscord(ctx)
 	_, err = b.session.WebhookMessageEdit(h.ID, h.Token, did, &discordgo.WebhookEdit{Content: &content}, discordgo.WithContext(dctx))
 	cancel()

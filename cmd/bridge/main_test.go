@@ -396,6 +396,19 @@ func TestBridgeEndToEnd(t *testing.T) {
 		st.Expect(t, h.Do(t, "DELETE", "/api/v10/channels/"+mirror+"/messages/"+fromBob, bob, nil), http.StatusNoContent, nil)
 		waitContents(t, "bob's delete on Discord", d.Server, d.alice, d.general, hasNot("hello from hearth (edited)"))
 
+		// A bulk delete on Discord.
+		var bulk []string
+		for _, c := range []string{"bulk 1", "bulk 2"} {
+			bulk = append(bulk, st.OK(t, d.Do(t, "POST", "/api/v10/channels/"+d.general+"/messages", d.alice,
+				map[string]any{"content": c}), http.StatusOK)["id"].(string))
+		}
+		waitContents(t, "alice's messages to bulk-delete on Hearth", h, bob, mirror, has("bulk 1", "bulk 2"))
+		st.Expect(t, d.Do(t, "POST", "/api/v10/channels/"+d.general+"/messages/bulk-delete", d.alice,
+			map[string]any{"messages": bulk}), http.StatusNoContent, nil)
+		waitContents(t, "the bulk delete on Hearth", h, bob, mirror, func(got []string) bool {
+			return hasNot("bulk 1")(got) && hasNot("bulk 2")(got)
+		})
+
 		// A restart: the link, mappings, cursor and webhook survive; the
 		// old messages are neither imported nor relayed again.
 		br.stop()
@@ -810,4 +823,38 @@ func TestBridgeReactions(t *testing.T) {
 	waitReaction(t, "the bot's reaction gone from Discord", e.d.Server, e.d.alice, e.d.general, did, thumbs, 0)
 	react(e.d.Server, e.d.alice, e.d.general, did, fire, "DELETE")
 	waitReaction(t, "alice's reaction gone from Hearth", e.h, e.bob, e.mirror, hid, fire, 0)
+}
+
+// TestBridgeMentions: user mentions cross with each side's IDs: alice's
+// mention on Discord is her puppet's on Hearth; bob's mention of her on
+// Hearth is hers on Discord (and may ping her), and bob's mention of
+// himself is plain text there.
+func TestBridgeMentions(t *testing.T) {
+	e := linked(t, st.SQLite, 0)
+	aliceID := st.OK(t, e.d.Do(t, "GET", "/api/v10/users/@me", e.d.alice, nil), http.StatusOK)["id"].(string)
+	st.OK(t, e.d.Do(t, "POST", "/api/v10/channels/"+e.d.general+"/messages", e.d.alice,
+		map[string]any{"content": "ping <@" + aliceID + ">"}), http.StatusOK)
+	var aliceOnHearth string
+	st.WaitFor(t, "alice's mention on Hearth", wait, func() string {
+		for _, m := range history(t, e.h, e.bob, e.mirror) {
+			ms, _ := m["mentions"].([]any)
+			if strings.HasPrefix(m["content"].(string), "ping ") && len(ms) == 1 {
+				aliceOnHearth = ms[0].(map[string]any)["id"].(string)
+				if m["content"] != "ping <@"+aliceOnHearth+">" || ms[0].(map[string]any)["username"] != "alice" {
+					t.Fatalf("alice's mention on Hearth: %q, mentions %v", m["content"], ms)
+				}
+				return ""
+			}
+		}
+		return "not yet"
+	})
+	bobID := st.OK(t, e.h.Do(t, "GET", "/api/v10/users/@me", e.bob, nil), http.StatusOK)["id"].(string)
+	st.OK(t, e.h.Do(t, "POST", "/api/v10/channels/"+e.mirror+"/messages", e.bob,
+		map[string]any{"content": "hey <@" + aliceOnHearth + ">, I am <@" + bobID + ">"}), http.StatusOK)
+	want := "hey <@" + aliceID + ">, I am @bob"
+	m := find(t, waitContents(t, "bob's mention on Discord", e.d.Server, e.d.alice, e.d.general, has(want)), want)
+	ms, _ := m["mentions"].([]any)
+	if len(ms) != 1 || ms[0].(map[string]any)["id"] != aliceID {
+		t.Fatalf("bob's message on Discord mentions %v, want alice", ms)
+	}
 }
