@@ -18,15 +18,24 @@ import (
 // nothing twice.
 
 func (b *Bridge) onMessageCreate(_ *discordgo.Session, e *discordgo.MessageCreate) {
+	b.handle(e.GuildID, e.ChannelID, "MESSAGE_CREATE", e.ID, func(ctx context.Context, l Link) error {
+		return b.importMessage(ctx, l, e.Message, "live")
+	})
+}
+
+// handle runs the import of one gateway event of a linked guild, holding
+// its channel's lock; a failure is logged and counted (the event is not
+// retried: a replay or the next catch-up brings a missed message again).
+func (b *Bridge) handle(guildID, channelID, typ, id string, fn func(ctx context.Context, l Link) error) {
 	ctx := b.runCtx
-	l, ok := b.linkOf(e.GuildID)
+	l, ok := b.linkOf(guildID)
 	if !ok || ctx == nil {
 		return
 	}
-	defer b.lockChannel(e.ChannelID)()
-	if err := b.importMessage(ctx, l, e.Message, "live"); err != nil && ctx.Err() == nil {
-		b.log.Warn("bridge: import failed", "discord_message", e.ID, "channel", e.ChannelID, "err", err)
-		b.metrics.event("MESSAGE_CREATE", "failed")
+	defer b.lockChannel(channelID)()
+	if err := fn(ctx, l); err != nil && ctx.Err() == nil {
+		b.log.Warn("bridge: import failed", "type", typ, "discord_id", id, "channel", channelID, "err", err)
+		b.metrics.event(typ, "failed")
 	}
 }
 
@@ -151,20 +160,14 @@ func (b *Bridge) localMessage(ctx context.Context, discordID string) (snowflake.
 }
 
 func (b *Bridge) onMessageUpdate(_ *discordgo.Session, e *discordgo.MessageUpdate) {
-	ctx := b.runCtx
-	if _, ok := b.linkOf(e.GuildID); !ok || ctx == nil {
-		return
-	}
-	defer b.lockChannel(e.ChannelID)()
-	if err := b.importEdit(ctx, e.Message); err != nil && ctx.Err() == nil {
-		b.log.Warn("bridge: edit import failed", "discord_message", e.ID, "err", err)
-		b.metrics.event("MESSAGE_UPDATE", "failed")
-	}
+	b.handle(e.GuildID, e.ChannelID, "MESSAGE_UPDATE", e.ID, func(ctx context.Context, l Link) error {
+		return b.importEdit(ctx, l, e.Message)
+	})
 }
 
 // importEdit applies a Discord edit to the imported message. An edit that
 // changes nothing (a replay, an embed unfurling) writes nothing.
-func (b *Bridge) importEdit(ctx context.Context, m *discordgo.Message) error {
+func (b *Bridge) importEdit(ctx context.Context, l Link, m *discordgo.Message) error {
 	if b.echo(m) || m.Content == "" {
 		b.metrics.event("MESSAGE_UPDATE", "ignored")
 		return nil
@@ -186,7 +189,6 @@ func (b *Bridge) importEdit(ctx context.Context, m *discordgo.Message) error {
 	} else if err != nil {
 		return err
 	}
-	l, _ := b.linkOf(m.GuildID)
 	content, err := b.mentionsToHearth(ctx, l, m.Content, m.Mentions)
 	if err != nil {
 		return err
@@ -208,15 +210,9 @@ func (b *Bridge) importEdit(ctx context.Context, m *discordgo.Message) error {
 }
 
 func (b *Bridge) onMessageDelete(_ *discordgo.Session, e *discordgo.MessageDelete) {
-	ctx := b.runCtx
-	if _, ok := b.linkOf(e.GuildID); !ok || ctx == nil {
-		return
-	}
-	defer b.lockChannel(e.ChannelID)()
-	if err := b.importDelete(ctx, e.ChannelID, e.ID); err != nil && ctx.Err() == nil {
-		b.log.Warn("bridge: delete import failed", "discord_message", e.ID, "err", err)
-		b.metrics.event("MESSAGE_DELETE", "failed")
-	}
+	b.handle(e.GuildID, e.ChannelID, "MESSAGE_DELETE", e.ID, func(ctx context.Context, _ Link) error {
+		return b.importDelete(ctx, e.ChannelID, e.ID)
+	})
 }
 
 // importDelete deletes the local message a deleted Discord message was
@@ -246,15 +242,11 @@ func (b *Bridge) importDelete(ctx context.Context, channelID, messageID string) 
 }
 
 func (b *Bridge) onMessageDeleteBulk(_ *discordgo.Session, e *discordgo.MessageDeleteBulk) {
-	ctx := b.runCtx
-	if _, ok := b.linkOf(e.GuildID); !ok || ctx == nil {
-		return
-	}
-	defer b.lockChannel(e.ChannelID)()
-	for _, id := range e.Messages {
-		if err := b.importDelete(ctx, e.ChannelID, id); err != nil && ctx.Err() == nil {
-			b.log.Warn("bridge: delete import failed", "discord_message", id, "err", err)
-			b.metrics.event("MESSAGE_DELETE", "failed")
+	b.handle(e.GuildID, e.ChannelID, "MESSAGE_DELETE_BULK", e.ChannelID, func(ctx context.Context, _ Link) error {
+		var errs []error
+		for _, id := range e.Messages {
+			errs = append(errs, b.importDelete(ctx, e.ChannelID, id))
 		}
-	}
+		return errors.Join(errs...)
+	})
 }

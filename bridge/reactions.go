@@ -20,29 +20,15 @@ import (
 // Custom emoji are not bridged yet: Discord's are not in the mirror.
 
 func (b *Bridge) onReactionAdd(_ *discordgo.Session, e *discordgo.MessageReactionAdd) {
-	ctx := b.runCtx
-	l, ok := b.linkOf(e.GuildID)
-	if !ok || ctx == nil {
-		return
-	}
-	defer b.lockChannel(e.ChannelID)()
-	if err := b.importReaction(ctx, l, e.MessageReaction, e.Member, true); err != nil && ctx.Err() == nil {
-		b.log.Warn("bridge: reaction import failed", "discord_message", e.MessageID, "err", err)
-		b.metrics.event("MESSAGE_REACTION_ADD", "failed")
-	}
+	b.handle(e.GuildID, e.ChannelID, "MESSAGE_REACTION_ADD", e.MessageID, func(ctx context.Context, l Link) error {
+		return b.importReaction(ctx, l, e.MessageReaction, e.Member, true)
+	})
 }
 
 func (b *Bridge) onReactionRemove(_ *discordgo.Session, e *discordgo.MessageReactionRemove) {
-	ctx := b.runCtx
-	l, ok := b.linkOf(e.GuildID)
-	if !ok || ctx == nil {
-		return
-	}
-	defer b.lockChannel(e.ChannelID)()
-	if err := b.importReaction(ctx, l, e.MessageReaction, nil, false); err != nil && ctx.Err() == nil {
-		b.log.Warn("bridge: reaction import failed", "discord_message", e.MessageID, "err", err)
-		b.metrics.event("MESSAGE_REACTION_REMOVE", "failed")
-	}
+	b.handle(e.GuildID, e.ChannelID, "MESSAGE_REACTION_REMOVE", e.MessageID, func(ctx context.Context, l Link) error {
+		return b.importReaction(ctx, l, e.MessageReaction, nil, false)
+	})
 }
 
 // importReaction adds or removes a Discord user's reaction as their
