@@ -236,6 +236,9 @@ func (b *Bridge) Run(ctx context.Context) error {
 	b.session.AddHandler(b.onMessageUpdate)
 	b.session.AddHandler(b.onMessageDelete)
 	b.session.AddHandler(b.onMessageDeleteBulk)
+	b.session.AddHandler(b.onChannelCreate)
+	b.session.AddHandler(b.onChannelUpdate)
+	b.session.AddHandler(b.onChannelDelete)
 	b.session.AddHandler(b.onReactionAdd)
 	b.session.AddHandler(b.onReactionRemove)
 	if err := b.session.Open(); err != nil {

@@ -166,10 +166,14 @@ func (b *Bridge) link(ctx context.Context, l *Link) error {
 	// Catching up after a restart starts at what the channel held at the
 	// link (or at what the backfill imported, if newer).
 	for _, c := range text {
-		if c.LastMessageID != "" {
-			if err := b.raiseHWM(ctx, c.ID, c.LastMessageID); err != nil {
-				return err
-			}
+		// A channel with no message yet starts at its own ID, below any
+		// message it will have.
+		mark := c.LastMessageID
+		if mark == "" {
+			mark = c.ID
+		}
+		if err := b.raiseHWM(ctx, c.ID, mark); err != nil {
+			return err
 		}
 	}
 	l.State, l.Error, l.LinkedAt = StateLinked, "", time.Now().UTC()

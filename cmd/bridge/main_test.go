@@ -858,3 +858,78 @@ func TestBridgeMentions(t *testing.T) {
 		t.Fatalf("bob's message on Discord mentions %v, want alice", ms)
 	}
 }
+
+// channelNamed is the ID of the channel of that name bob sees in the
+// mirror, "" when there is none.
+func channelNamed(t *testing.T, e world, name string) string {
+	t.Helper()
+	for _, g := range st.List(t, e.h.Do(t, "GET", "/api/v10/users/@me/guilds", e.bob, nil)) {
+		if g["name"] != "Discordia" {
+			continue
+		}
+		for _, c := range st.List(t, e.h.Do(t, "GET", "/api/v10/guilds/"+g["id"].(string)+"/channels", e.bob, nil)) {
+			if c["name"] == name {
+				return c["id"].(string)
+			}
+		}
+	}
+	return ""
+}
+
+// TestBridgeChannels: a channel made on Discord after the link is
+// mirrored, with its messages, renamed and deleted with it; a private
+// one never reaches Hearth, and one made private leaves the mirror.
+func TestBridgeChannels(t *testing.T) {
+	e := linked(t, st.SQLite, 0)
+	mk := func(name string, private bool) string {
+		body := map[string]any{"name": name, "type": 0}
+		if private {
+			body["permission_overwrites"] = []any{map[string]any{"id": e.d.guild, "type": 0, "deny": "1024", "allow": "0"}}
+		}
+		return st.OK(t, e.d.Do(t, "POST", "/api/v10/guilds/"+e.d.guild+"/channels", e.d.alice, body), http.StatusCreated)["id"].(string)
+	}
+	mk("secret", true)
+	news := mk("news", false)
+	var mirror string
+	st.WaitFor(t, "#news on Hearth", wait, func() string {
+		if mirror = channelNamed(t, e, "news"); mirror == "" {
+			return "not yet"
+		}
+		return ""
+	})
+	if channelNamed(t, e, "secret") != "" {
+		t.Fatal("a private Discord channel reached Hearth")
+	}
+	st.OK(t, e.d.Do(t, "POST", "/api/v10/channels/"+news+"/messages", e.d.alice, map[string]any{"content": "in the news"}), http.StatusOK)
+	waitContents(t, "alice's message in #news on Hearth", e.h, e.bob, mirror, has("in the news"))
+
+	st.OK(t, e.d.Do(t, "PATCH", "/api/v10/channels/"+news, e.d.alice, map[string]any{"name": "headlines"}), http.StatusOK)
+	st.WaitFor(t, "#news renamed on Hearth", wait, func() string {
+		if channelNamed(t, e, "headlines") != mirror {
+			return "not yet"
+		}
+		return ""
+	})
+	st.OK(t, e.d.Do(t, "PUT", "/api/v10/channels/"+news+"/permissions/"+e.d.guild, e.d.alice,
+		map[string]any{"type": 0, "deny": "1024", "allow": "0"}), http.StatusNoContent)
+	st.WaitFor(t, "#headlines gone private", wait, func() string {
+		if channelNamed(t, e, "headlines") != "" {
+			return "still there"
+		}
+		return ""
+	})
+	gone := mk("to-delete", false)
+	st.WaitFor(t, "#to-delete on Hearth", wait, func() string {
+		if channelNamed(t, e, "to-delete") == "" {
+			return "not yet"
+		}
+		return ""
+	})
+	st.OK(t, e.d.Do(t, "DELETE", "/api/v10/channels/"+gone, e.d.alice, nil), http.StatusOK)
+	st.WaitFor(t, "#to-delete deleted on Hearth", wait, func() string {
+		if channelNamed(t, e, "to-delete") != "" {
+			return "still there"
+		}
+		return ""
+	})
+}
