@@ -71,6 +71,8 @@ type Bridge struct {
 	// hooks are the IDs of the bridge's own webhooks: their messages are
 	// Hearth people's, never imported back.
 	hooks map[string]bool
+	// avatars are the Discord avatar hashes puppets have, by Discord user.
+	avatars map[string]string
 	// members: puppet joined mirror guild (user, guild).
 	members map[[2]snowflake.ID]bool
 	// wake tells the relay that a mirror's log may have grown.
@@ -126,7 +128,7 @@ func New(cfg Config) (*Bridge, error) {
 	s.LogLevel = discordgo.LogError
 	b := &Bridge{
 		cfg: cfg, base: base, hs: cfg.Homeserver, dom: cfg.Homeserver.Bridge(), log: cfg.Log, session: s,
-		links: map[string]Link{}, chanLocks: map[string]*sync.Mutex{}, hooks: map[string]bool{}, members: map[[2]snowflake.ID]bool{},
+		links: map[string]Link{}, avatars: map[string]string{}, chanLocks: map[string]*sync.Mutex{}, hooks: map[string]bool{}, members: map[[2]snowflake.ID]bool{},
 		wake: make(chan struct{}, 1), metrics: m,
 	}
 	return b, nil

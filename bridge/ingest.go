@@ -134,6 +134,7 @@ func (b *Bridge) puppet(ctx context.Context, l Link, u *discordgo.User, member *
 	if err != nil {
 		return p, err
 	}
+	b.syncAvatar(ctx, p, u)
 	key := [2]snowflake.ID{p.User.ID, l.Guild}
 	b.mu.Lock()
 	joined := b.members[key]

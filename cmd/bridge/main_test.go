@@ -3,8 +3,12 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"image"
+	"image/color"
+	pngenc "image/png"
 	"io"
 	"net"
 	"net/http"
@@ -20,6 +24,8 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"hearth/homeserver"
+	"hearth/server"
 	st "hearth/server/servertest"
 	"hearth/snowflake"
 	"hearth/storage/storagetest"
@@ -825,13 +831,23 @@ func TestBridgeReactions(t *testing.T) {
 	waitReaction(t, "alice's reaction gone from Hearth", e.h, e.bob, e.mirror, hid, fire, 0)
 }
 
-// TestBridgeMentions: user mentions cross with each side's IDs: alice's
+// TestBridgeMentions: alice's puppet has a copy of her Discord avatar,
+// served by the bridge. User mentions cross with each side's IDs: alice's
 // mention on Discord is her puppet's on Hearth; bob's mention of her on
 // Hearth is hers on Discord (and may ping her), and bob's mention of
 // himself is plain text there.
 func TestBridgeMentions(t *testing.T) {
 	e := linked(t, st.SQLite, 0)
 	aliceID := st.OK(t, e.d.Do(t, "GET", "/api/v10/users/@me", e.d.alice, nil), http.StatusOK)["id"].(string)
+	// alice has an avatar on Discord: her puppet gets a copy.
+	var png bytes.Buffer
+	img := image.NewRGBA(image.Rect(0, 0, 4, 4))
+	img.Set(1, 2, color.RGBA{R: 200, A: 255})
+	if err := pngenc.Encode(&png, img); err != nil {
+		t.Fatal(err)
+	}
+	st.OK(t, e.d.Do(t, "PATCH", "/api/v10/users/@me", e.d.alice,
+		map[string]any{"avatar": "data:image/png;base64," + base64.StdEncoding.EncodeToString(png.Bytes())}), http.StatusOK)
 	st.OK(t, e.d.Do(t, "POST", "/api/v10/channels/"+e.d.general+"/messages", e.d.alice,
 		map[string]any{"content": "ping <@" + aliceID + ">"}), http.StatusOK)
 	var aliceOnHearth string
@@ -848,6 +864,24 @@ func TestBridgeMentions(t *testing.T) {
 		}
 		return "not yet"
 	})
+	// The bridge serves alice's puppet's avatar, the same bytes.
+	hs, done, err := server.Open(context.Background(), server.Config{DataDir: e.flags[3], ServerName: e.bridgeName})
+	if err != nil {
+		t.Fatal(err)
+	}
+	puppet, err := hs.Bridge().LocalID(context.Background(), homeserver.BridgeUser, aliceID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, err := hs.User(context.Background(), puppet)
+	done()
+	if err != nil || u.Avatar == "" {
+		t.Fatalf("alice's puppet %+v, %v: no avatar", u, err)
+	}
+	if got := fetch(t, e.br.url+"/avatars/"+puppet.String()+"/"+u.Avatar+".png"); !bytes.Equal(got, png.Bytes()) {
+		t.Fatalf("the bridge serves %d bytes as alice's avatar, want her %d", len(got), png.Len())
+	}
+
 	bobID := st.OK(t, e.h.Do(t, "GET", "/api/v10/users/@me", e.bob, nil), http.StatusOK)["id"].(string)
 	st.OK(t, e.h.Do(t, "POST", "/api/v10/channels/"+e.mirror+"/messages", e.bob,
 		map[string]any{"content": "hey <@" + aliceOnHearth + ">, I am <@" + bobID + ">"}), http.StatusOK)
