@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"slices"
 	"strconv"
 	"time"
@@ -47,7 +48,7 @@ func (b *Bridge) refreshLinks(ctx context.Context) error {
 		}
 		switch l.State {
 		case StateRequested:
-			if b.bot == nil {
+			if b.bot == nil || time.Now().Before(l.RetryAt) {
 				continue
 			}
 			if err := b.link(ctx, &l); err != nil {
@@ -55,7 +56,19 @@ func (b *Bridge) refreshLinks(ctx context.Context) error {
 					return ctx.Err()
 				}
 				b.log.Warn("bridge: link failed", "discord_guild", l.DiscordGuild, "err", err)
-				l.State, l.Error = StateFailed, err.Error()
+				l.Error = err.Error()
+				if discordTransient(err) {
+					// Rate limited, or Discord away: the link carries on
+					// where it stopped once Discord's wait is over.
+					wait := 5 * time.Second
+					var rl *RateLimitedError
+					if errors.As(err, &rl) {
+						wait = rl.RetryAfter
+					}
+					l.RetryAt = time.Now().Add(wait)
+				} else {
+					l.State = StateFailed
+				}
 				if err := writeLink(ctx, b.dom, l); err != nil {
 					return err
 				}
@@ -282,4 +295,21 @@ func (b *Bridge) backfill(ctx context.Context, l Link, channelID string, n int) 
 	}
 	b.metrics.backfilled(len(msgs))
 	return nil
+}
+
+// discordTransient tells Discord holding a request up (a rate limit, a
+// 5xx, the network) from any other failure, which retrying will not cure.
+func discordTransient(err error) bool {
+	var rl *RateLimitedError
+	var re *discordgo.RESTError
+	var ue *url.Error
+	switch {
+	case errors.As(err, &rl):
+		return true
+	case errors.As(err, &re) && re.Response != nil:
+		return re.Response.StatusCode >= 500
+	case errors.As(err, &ue):
+		return true
+	}
+	return false
 }

@@ -42,7 +42,10 @@ type Link struct {
 	// Error is the last failure of the link or of the relay.
 	Error     string    `json:"error,omitempty"`
 	Requested time.Time `json:"requested"`
-	LinkedAt  time.Time `json:"linked_at,omitzero"`
+	// RetryAt is when a link that Discord held up (a rate limit, an
+	// outage) is tried again.
+	RetryAt  time.Time `json:"retry_at,omitzero"`
+	LinkedAt time.Time `json:"linked_at,omitzero"`
 }
 
 func linkKey(discordGuild string) string { return "link:" + discordGuild }
@@ -97,7 +100,7 @@ func RequestLink(ctx context.Context, hs *homeserver.Homeserver, discordGuild st
 	if ok && l.State == StateLinked {
 		return l, nil
 	}
-	l.DiscordGuild, l.State, l.Backfill, l.Error, l.Requested = discordGuild, StateRequested, backfill, "", time.Now().UTC()
+	l.DiscordGuild, l.State, l.Backfill, l.Error, l.Requested, l.RetryAt = discordGuild, StateRequested, backfill, "", time.Now().UTC(), time.Time{}
 	return l, writeLink(ctx, dom, l)
 }
 

@@ -533,6 +533,10 @@ type faultProxy struct {
 	mu     sync.Mutex
 	faults []func(w http.ResponseWriter) time.Duration
 	execs  []execution
+	// guildLimits is how many GET /guilds/{id} (the link's first call)
+	// to answer 429 with Retry-After: 1; guildGets records them all.
+	guildLimits int
+	guildGets   []execution
 }
 
 type execution struct {
@@ -551,6 +555,22 @@ func startProxy(t *testing.T, target string) (*faultProxy, string) {
 	p := &faultProxy{}
 	rp := httputil.NewSingleHostReverseProxy(u)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodGet && strings.HasPrefix(r.URL.Path, "/api/v10/guilds/") && strings.Count(r.URL.Path, "/") == 4 {
+			p.mu.Lock()
+			limit := p.guildLimits > 0
+			if limit {
+				p.guildLimits--
+				p.guildGets = append(p.guildGets, execution{at: time.Now(), status: http.StatusTooManyRequests, wait: time.Second})
+			} else {
+				p.guildGets = append(p.guildGets, execution{at: time.Now(), status: http.StatusOK})
+			}
+			p.mu.Unlock()
+			if limit {
+				w.Header().Set("Retry-After", "1")
+				w.WriteHeader(http.StatusTooManyRequests)
+				return
+			}
+		}
 		if r.Method != http.MethodPost || !strings.HasPrefix(r.URL.Path, "/api/v10/webhooks/") {
 			rp.ServeHTTP(w, r)
 			return
@@ -597,15 +617,25 @@ func (p *faultProxy) limit(retryAfter float64, header int, body bool) {
 	})
 }
 
-// TestBridgeRateLimits: Discord answers bob's first relayed messages with
-// 429s, one with a JSON body and a header, one with the header alone. The
-// bridge sends nothing more before each announced wait ends, and every
-// message reaches Discord once, in order; the 429s are counted.
+// TestBridgeRateLimits: Discord answers the link's first read and bob's
+// first relayed messages with 429s, one with a JSON body and a header, the
+// others with the header alone. The bridge sends nothing more before each
+// announced wait ends, the link completes, and every message reaches
+// Discord once, in order; the 429s are counted.
 func TestBridgeRateLimits(t *testing.T) {
 	var proxy *faultProxy
 	e := linked(t, st.SQLite, 0, func(d *discordSide) {
 		proxy, d.via = startProxy(t, d.URL())
+		proxy.guildLimits = 1
 	})
+	// The link was held up by a 429 (header only) and carried on after
+	// the wait.
+	proxy.mu.Lock()
+	gets := slices.Clone(proxy.guildGets)
+	proxy.mu.Unlock()
+	if len(gets) < 2 || gets[0].status != http.StatusTooManyRequests || gets[1].at.Sub(gets[0].at) < gets[0].wait {
+		t.Fatalf("the link's guild reads: %+v", gets)
+	}
 	proxy.limit(1.5, 1, true) // the body's 1.5 s is the longer
 	proxy.limit(0, 1, false)  // header only
 	const n = 5
@@ -654,8 +684,8 @@ func TestBridgeRateLimits(t *testing.T) {
 	}
 	defer res.Body.Close()
 	m, _ := io.ReadAll(res.Body)
-	if !strings.Contains(string(m), `hearth_bridge_discord_ratelimited_total{scope="route"} 2`) {
-		t.Fatalf("metrics lack 2 route rate limits:\n%s", grep(string(m), "hearth_bridge_"))
+	if !strings.Contains(string(m), `hearth_bridge_discord_ratelimited_total{scope="route"} 3`) {
+		t.Fatalf("metrics lack 3 route rate limits:\n%s", grep(string(m), "hearth_bridge_"))
 	}
 }
 
