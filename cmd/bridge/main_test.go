@@ -617,11 +617,32 @@ func (p *faultProxy) limit(retryAfter float64, header int, body bool) {
 	})
 }
 
+// fail queues an answer of status to a webhook execute (a 502: an outage),
+// or a 429 with global true in the body and Retry-After: 1.
+func (p *faultProxy) fail(status int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.faults = append(p.faults, func(w http.ResponseWriter) time.Duration {
+		if status == http.StatusTooManyRequests {
+			w.Header().Set("Retry-After", "1")
+			w.Header().Set("X-RateLimit-Global", "true")
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(status)
+			fmt.Fprint(w, `{"message":"You are being rate limited.","retry_after":1,"global":true,"code":0}`)
+			return time.Second
+		}
+		w.WriteHeader(status)
+		fmt.Fprint(w, "<html>502 Bad Gateway</html>")
+		return 0
+	})
+}
+
 // TestBridgeRateLimits: Discord answers the link's first read and bob's
 // first relayed messages with 429s, one with a JSON body and a header, the
 // others with the header alone. The bridge sends nothing more before each
 // announced wait ends, the link completes, and every message reaches
-// Discord once, in order; the 429s are counted.
+// Discord once, in order; the 429s are counted. A global 429 and an outage
+// (502s) after likewise.
 func TestBridgeRateLimits(t *testing.T) {
 	var proxy *faultProxy
 	e := linked(t, st.SQLite, 0, func(d *discordSide) {
@@ -678,14 +699,43 @@ func TestBridgeRateLimits(t *testing.T) {
 			t.Fatalf("%q accepted %d times", c, k)
 		}
 	}
+	// A global 429, then an outage (two 502s): what bob wrote meanwhile
+	// arrives once, in order, after each.
+	proxy.fail(http.StatusTooManyRequests)
+	proxy.fail(http.StatusBadGateway)
+	proxy.fail(http.StatusBadGateway)
+	for i := 1; i <= 3; i++ {
+		st.OK(t, e.h.Do(t, "POST", "/api/v10/channels/"+e.mirror+"/messages", e.bob,
+			map[string]any{"content": fmt.Sprintf("out %d", i)}), http.StatusOK)
+	}
+	msgs = waitContents(t, "bob's messages after the outage", e.d.Server, e.d.alice, e.d.general, has("out 1", "out 2", "out 3"))
+	got = nil
+	for _, c := range contents(msgs) {
+		if strings.HasPrefix(c, "out ") {
+			got = append(got, c)
+		}
+	}
+	if want := []string{"out 1", "out 2", "out 3"}; !slices.Equal(got, want) {
+		t.Fatalf("after the outage Discord has %q, want %q", got, want)
+	}
+	proxy.mu.Lock()
+	execs = slices.Clone(proxy.execs)
+	proxy.mu.Unlock()
+	for i, x := range execs {
+		if x.wait > 0 && i+1 < len(execs) && execs[i+1].at.Sub(x.at) < x.wait {
+			t.Fatalf("execute %d came %v after a 429 that announced %v", i+1, execs[i+1].at.Sub(x.at), x.wait)
+		}
+	}
+
 	res, err := http.Get(e.br.url + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer res.Body.Close()
 	m, _ := io.ReadAll(res.Body)
-	if !strings.Contains(string(m), `hearth_bridge_discord_ratelimited_total{scope="route"} 3`) {
-		t.Fatalf("metrics lack 3 route rate limits:\n%s", grep(string(m), "hearth_bridge_"))
+	if !strings.Contains(string(m), `hearth_bridge_discord_ratelimited_total{scope="route"} 3`) ||
+		!strings.Contains(string(m), `hearth_bridge_discord_ratelimited_total{scope="global"} 1`) {
+		t.Fatalf("metrics lack 3 route and 1 global rate limits:\n%s", grep(string(m), "hearth_bridge_"))
 	}
 }
 
