@@ -25,6 +25,7 @@ import (
 	"github.com/bwmarrin/discordgo"
 
 	"hearth/homeserver"
+	"hearth/homeserver/bus"
 	"hearth/snowflake"
 )
 
@@ -39,7 +40,7 @@ type Config struct {
 	// /api/v10, and the gateway's URL comes from it.
 	DiscordURL string
 	// Poll is how often link requests are looked for and the relay reads
-	// the mirrors' logs when nothing woke it; zero means 500 ms.
+	// the mirrors' logs when the bus did not wake it; zero means 500 ms.
 	Poll time.Duration
 	Log  *slog.Logger
 	// Metrics registers the bridge's metrics; nil registers none.
@@ -254,11 +255,25 @@ func (b *Bridge) Run(ctx context.Context) error {
 	ctx, stop := context.WithCancelCause(ctx)
 	defer stop(nil)
 	var wg sync.WaitGroup
-	wg.Add(1)
+	wg.Add(2)
 	go func() {
 		defer wg.Done()
 		if err := b.relay(ctx); err != nil {
 			stop(err)
+		}
+	}()
+	// The relay is woken by every committed event of the process (a
+	// Hearth person's act, an import), so that a send reaches Discord
+	// without waiting for the poll; owned by Run, ends with ctx.
+	sub := b.hs.Bus().Subscribe(1 << 10)
+	defer sub.Close()
+	go func() {
+		defer wg.Done()
+		for {
+			if _, err := sub.Next(ctx); ctx.Err() != nil || errors.Is(err, bus.ErrClosed) {
+				return
+			}
+			b.poke()
 		}
 	}()
 	b.control(ctx)
