@@ -59,7 +59,7 @@ func (d discordSide) api() string {
 	return d.URL()
 }
 
-func startDiscord(t *testing.T, backend st.Backend) discordSide {
+func startDiscord(t testing.TB, backend st.Backend) discordSide {
 	t.Helper()
 	d := st.Start(t, st.Options{Backend: backend})
 	alice := d.Register(t, "alice", "correct horse battery")
@@ -105,7 +105,7 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-func freeAddr(t *testing.T) string {
+func freeAddr(t testing.TB) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -116,7 +116,7 @@ func freeAddr(t *testing.T) string {
 }
 
 // bridgeFlags are the data flags a bridge and its commands share.
-func bridgeFlags(t *testing.T, backend st.Backend) []string {
+func bridgeFlags(t testing.TB, backend st.Backend) []string {
 	addr := freeAddr(t)
 	flags := []string{"--listen", addr, "--data", t.TempDir(), "--insecure-federation"}
 	if backend == st.Postgres {
@@ -125,13 +125,13 @@ func bridgeFlags(t *testing.T, backend st.Backend) []string {
 	return flags
 }
 
-func startBridge(t *testing.T, flags []string, d discordSide) *bridgeProc {
+func startBridge(t testing.TB, flags []string, d discordSide) *bridgeProc {
 	t.Helper()
 	return startBridgeEnv(t, flags, d, nil)
 }
 
 // startBridgeEnv starts a bridge with environment variables.
-func startBridgeEnv(t *testing.T, flags []string, d discordSide, env map[string]string) *bridgeProc {
+func startBridgeEnv(t testing.TB, flags []string, d discordSide, env map[string]string) *bridgeProc {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	p := &bridgeProc{flags: flags, cancel: cancel, done: make(chan error, 1), stderr: &syncBuffer{}}
@@ -174,7 +174,7 @@ func (p *bridgeProc) stop() {
 
 // command runs a bridge admin command on the bridge's data and returns
 // what it printed.
-func admin(t *testing.T, flags []string, args ...string) string {
+func admin(t testing.TB, flags []string, args ...string) string {
 	t.Helper()
 	var out, errOut bytes.Buffer
 	if err := run(context.Background(), append(args, flags...), func(string) string { return "" }, &out, &errOut); err != nil {
@@ -185,7 +185,7 @@ func admin(t *testing.T, flags []string, args ...string) string {
 
 // history is a channel's messages on a server as the token's holder reads
 // them, oldest first.
-func history(t *testing.T, s *st.Server, tok, channel string) []map[string]any {
+func history(t testing.TB, s *st.Server, tok, channel string) []map[string]any {
 	t.Helper()
 	page := st.List(t, s.Do(t, "GET", "/api/v10/channels/"+channel+"/messages?limit=100", tok, nil))
 	for i, j := 0, len(page)-1; i < j; i, j = i+1, j-1 {
@@ -213,7 +213,7 @@ func count(msgs []map[string]any, content string) int {
 }
 
 // waitContents waits until a channel's history, as contents, passes ok.
-func waitContents(t *testing.T, what string, s *st.Server, tok, channel string, ok func([]string) bool) []map[string]any {
+func waitContents(t testing.TB, what string, s *st.Server, tok, channel string, ok func([]string) bool) []map[string]any {
 	t.Helper()
 	var last []map[string]any
 	st.WaitFor(t, what, wait, func() string {
@@ -265,7 +265,7 @@ type world struct {
 
 // linked builds a world: alice wrote "old 1" to "old 3" before the link,
 // whose backfill is given; bob joined with the invite.
-func linked(t *testing.T, backend st.Backend, backfill int, setup ...func(*discordSide)) world {
+func linked(t testing.TB, backend st.Backend, backfill int, setup ...func(*discordSide)) world {
 	t.Helper()
 	d := startDiscord(t, backend)
 	for _, f := range setup {
