@@ -401,12 +401,12 @@ func (b *Bridge) execute(ctx context.Context, dchan string, params *discordgo.We
 	}
 }
 
-// relayEdit edits a relayed message on Discord (its first part).
+// relayEdit edits a relayed message on Discord, part by part: the new
+// text split again, each existing part edited to its new part, parts no
+// longer needed deleted, and parts the text now needs posted.
 func (b *Bridge) relayEdit(ctx context.Context, m discord.Message) error {
-	did, err := b.dom.DiscordID(ctx, homeserver.BridgeRelayed, m.ID)
-	if errors.Is(err, homeserver.ErrBridgeUnmapped) || m.Content == "" {
-		return nil
-	} else if err != nil {
+	dids, err := b.dom.DiscordIDs(ctx, homeserver.BridgeRelayed, m.ID)
+	if err != nil || len(dids) == 0 || m.Content == "" {
 		return err
 	}
 	dchan, err := b.dom.DiscordID(ctx, homeserver.BridgeChannel, m.ChannelID)
@@ -417,28 +417,52 @@ func (b *Bridge) relayEdit(ctx context.Context, m discord.Message) error {
 	if err != nil {
 		return err
 	}
-	mapped, _ := b.mentionsToDiscord(ctx, m.Content)
-	content := splitContent(mapped, maxDiscordContent)[0]
-	dctx, cancel := ctxDiscord(ctx)
-	_, err = b.session.WebhookMessageEdit(h.ID, h.Token, did, &discordgo.WebhookEdit{Content: &content}, discordgo.WithContext(dctx))
-	cancel()
-	if err == nil {
-		b.metrics.relay("MESSAGE_UPDATE", "ok")
+	mapped, ping := b.mentionsToDiscord(ctx, m.Content)
+	parts := splitContent(mapped, maxDiscordContent)
+	for i, did := range dids {
+		dctx, cancel := ctxDiscord(ctx)
+		if i < len(parts) {
+			_, err = b.session.WebhookMessageEdit(h.ID, h.Token, did, &discordgo.WebhookEdit{Content: &parts[i]}, discordgo.WithContext(dctx))
+		} else if err = b.dom.Unmap(ctx, homeserver.BridgeRelayed, did); err == nil {
+			// Unmapped first: the gateway's word of this delete must
+			// not delete the whole message on Hearth.
+			err = b.session.WebhookMessageDelete(h.ID, h.Token, did, discordgo.WithContext(dctx))
+			if notFound(err) {
+				err = nil
+			}
+		}
+		cancel()
+		if err != nil {
+			return err
+		}
 	}
-	return err
+	if len(parts) > len(dids) {
+		author, err := b.hs.User(ctx, m.Author.ID)
+		if err != nil {
+			return err
+		}
+		params := &discordgo.WebhookParams{Username: webhookUsername(author),
+			AllowedMentions: &discordgo.MessageAllowedMentions{Parse: []discordgo.AllowedMentionType{}, Users: ping}}
+		for _, part := range parts[len(dids):] {
+			params.Content = part
+			if err := b.post(ctx, dchan, params, m.ID); err != nil {
+				return err
+			}
+		}
+	}
+	b.metrics.relay("MESSAGE_UPDATE", "ok")
+	return nil
 }
 
-// relayDelete deletes a relayed message on Discord; one already gone
-// there is done.
+// relayDelete deletes a relayed message on Discord, every part; one
+// already gone there is done.
 func (b *Bridge) relayDelete(ctx context.Context, channelID, messageID string) error {
 	local, err := strconv.ParseUint(messageID, 10, 64)
 	if err != nil {
 		return nil
 	}
-	did, err := b.dom.DiscordID(ctx, homeserver.BridgeRelayed, snowflake.ID(local))
-	if errors.Is(err, homeserver.ErrBridgeUnmapped) {
-		return nil
-	} else if err != nil {
+	dids, err := b.dom.DiscordIDs(ctx, homeserver.BridgeRelayed, snowflake.ID(local))
+	if err != nil || len(dids) == 0 {
 		return err
 	}
 	ch, err := strconv.ParseUint(channelID, 10, 64)
@@ -453,16 +477,16 @@ func (b *Bridge) relayDelete(ctx context.Context, channelID, messageID string) e
 	if err != nil {
 		return err
 	}
-	dctx, cancel := ctxDiscord(ctx)
-	err = b.session.WebhookMessageDelete(h.ID, h.Token, did, discordgo.WithContext(dctx))
-	cancel()
-	if notFound(err) {
-		return nil
+	for _, did := range dids {
+		dctx, cancel := ctxDiscord(ctx)
+		err = b.session.WebhookMessageDelete(h.ID, h.Token, did, discordgo.WithContext(dctx))
+		cancel()
+		if err != nil && !notFound(err) {
+			return err
+		}
 	}
-	if err == nil {
-		b.metrics.relay("MESSAGE_DELETE", "ok")
-	}
-	return err
+	b.metrics.relay("MESSAGE_DELETE", "ok")
+	return nil
 }
 
 // webhookUsername is how a Hearth person appears on Discord: their

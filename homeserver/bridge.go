@@ -248,6 +248,21 @@ func (b *Bridge) DiscordID(ctx context.Context, kind string, local snowflake.ID)
 	return s, storeErrOrNil("bridge remote", err)
 }
 
+// DiscordIDs are every Discord object of a kind a local object is (the
+// parts of a message split at Discord's length), in Discord's order.
+func (b *Bridge) DiscordIDs(ctx context.Context, kind string, local snowflake.ID) ([]string, error) {
+	ids, err := b.h.store.BridgeRemotes(ctx, kind, local)
+	return ids, storeErrOrNil("bridge remotes", err)
+}
+
+// Unmap forgets that a local object mirrors a Discord object (a part the
+// bridge itself deletes on Discord, whose deletion must not come back).
+func (b *Bridge) Unmap(ctx context.Context, kind, discordID string) error {
+	return storeErrOrNil("bridge unmap", b.h.store.Update(ctx, func(tx storage.Tx) error {
+		return tx.DeleteBridgeID(ctx, kind, discordID)
+	}))
+}
+
 // Map records that a local object mirrors a Discord object; mapping an
 // object again to the same local one is no error, to another is
 // ErrBridgeMapped.

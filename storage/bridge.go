@@ -15,6 +15,10 @@ type BridgeReader interface {
 	// BridgeRemote returns the Discord object a local object of a kind
 	// mirrors, or ErrNotFound.
 	BridgeRemote(ctx context.Context, kind string, local snowflake.ID) (string, error)
+	// BridgeRemotes returns every Discord object of a kind that a local
+	// object mirrors (the parts of a split message), in Discord's order
+	// (by ID as a number); none is an empty list.
+	BridgeRemotes(ctx context.Context, kind string, local snowflake.ID) ([]string, error)
 	// BridgeValue returns a named value, or ErrNotFound.
 	BridgeValue(ctx context.Context, key string) (string, error)
 	// BridgeValues lists the named values whose key starts with prefix,
@@ -29,6 +33,9 @@ type BridgeWriter interface {
 	// PostgreSQL a conflict aborts the transaction: check with BridgeID
 	// first when the transaction must go on.
 	AddBridgeID(ctx context.Context, kind, remote string, local snowflake.ID) error
+	// DeleteBridgeID forgets a Discord object's mapping; a missing one is
+	// no error.
+	DeleteBridgeID(ctx context.Context, kind, remote string) error
 	// SetBridgeValue writes a named value, replacing any.
 	SetBridgeValue(ctx context.Context, key, value string, at time.Time) error
 	// DeleteBridgeValue removes a named value; a missing one is no error.

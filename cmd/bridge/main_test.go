@@ -1047,3 +1047,46 @@ func TestBridgeChannels(t *testing.T) {
 		return ""
 	})
 }
+
+// TestBridgeLongMessages: bob's 3,500 characters are two Discord messages
+// of at most 2,000, cut at a space; an edit follows on every part
+// (growing back to two parts posts the second again), and a delete takes
+// all of them.
+func TestBridgeLongMessages(t *testing.T) {
+	e := linked(t, st.SQLite, 0)
+	long := strings.TrimSpace(strings.Repeat("lorem ", 583)) + " end" // 3,501 characters
+	id := st.OK(t, e.h.Do(t, "POST", "/api/v10/channels/"+e.mirror+"/messages", e.bob, map[string]any{"content": long}), http.StatusOK)["id"].(string)
+	parts := func() []string {
+		var out []string
+		for _, m := range history(t, e.d.Server, e.d.alice, e.d.general) {
+			if c := m["content"].(string); m["webhook_id"] != nil && (strings.HasPrefix(c, "lorem") || strings.HasPrefix(c, "short")) {
+				out = append(out, c)
+			}
+		}
+		return out
+	}
+	waitParts := func(what string, ok func([]string) bool) []string {
+		t.Helper()
+		var got []string
+		st.WaitFor(t, what, wait, func() string {
+			if got = parts(); ok(got) {
+				return ""
+			}
+			return fmt.Sprintf("%d parts", len(got))
+		})
+		return got
+	}
+	got := waitParts("two parts on Discord", func(p []string) bool { return len(p) == 2 })
+	if len(got[0]) > 2000 || len(got[1]) > 2000 || got[0]+" "+got[1] != long {
+		t.Fatalf("parts of %d and %d characters do not make the message", len(got[0]), len(got[1]))
+	}
+	st.OK(t, e.h.Do(t, "PATCH", "/api/v10/channels/"+e.mirror+"/messages/"+id, e.bob, map[string]any{"content": "short now"}), http.StatusOK)
+	waitParts("one part after the edit", func(p []string) bool { return len(p) == 1 && p[0] == "short now" })
+	st.OK(t, e.h.Do(t, "PATCH", "/api/v10/channels/"+e.mirror+"/messages/"+id, e.bob, map[string]any{"content": long}), http.StatusOK)
+	got = waitParts("two parts again", func(p []string) bool { return len(p) == 2 && strings.HasSuffix(p[1], " end") })
+	if got[0]+" "+got[1] != long {
+		t.Fatal("the parts after the second edit do not make the message")
+	}
+	st.Expect(t, e.h.Do(t, "DELETE", "/api/v10/channels/"+e.mirror+"/messages/"+id, e.bob, nil), http.StatusNoContent, nil)
+	waitParts("every part deleted", func(p []string) bool { return len(p) == 0 })
+}

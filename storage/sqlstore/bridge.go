@@ -19,9 +19,19 @@ func (r reader) BridgeID(ctx context.Context, kind, remote string) (snowflake.ID
 // BridgeRemote implements storage.Reader.
 func (r reader) BridgeRemote(ctx context.Context, kind string, local snowflake.ID) (string, error) {
 	var remote string
-	err := r.q.QueryRowContext(ctx, `SELECT remote FROM bridge_ids WHERE kind = $1 AND local_id = $2 ORDER BY remote LIMIT 1`,
+	err := r.q.QueryRowContext(ctx, `SELECT remote FROM bridge_ids WHERE kind = $1 AND local_id = $2 ORDER BY length(remote), remote LIMIT 1`,
 		kind, int64(local)).Scan(&remote)
 	return remote, r.wrap("bridge remote", err)
+}
+
+// BridgeRemotes implements storage.Reader. Discord IDs are decimal text:
+// ordered by length, then text, they are in numeric order.
+func (r reader) BridgeRemotes(ctx context.Context, kind string, local snowflake.ID) ([]string, error) {
+	return queryAll(ctx, r, "bridge remotes", func(row scanner) (string, error) {
+		var s string
+		err := row.Scan(&s)
+		return s, err
+	}, `SELECT remote FROM bridge_ids WHERE kind = $1 AND local_id = $2 ORDER BY length(remote), remote`, kind, int64(local))
 }
 
 // BridgeValue implements storage.Reader.
@@ -47,6 +57,11 @@ func (r reader) BridgeValues(ctx context.Context, prefix string) ([]storage.Brid
 func (t *tx) AddBridgeID(ctx context.Context, kind, remote string, local snowflake.ID) error {
 	return t.exec(ctx, "add bridge id", `INSERT INTO bridge_ids (kind, remote, local_id) VALUES ($1, $2, $3)`,
 		kind, remote, int64(local))
+}
+
+// DeleteBridgeID implements storage.Tx.
+func (t *tx) DeleteBridgeID(ctx context.Context, kind, remote string) error {
+	return t.exec(ctx, "delete bridge id", `DELETE FROM bridge_ids WHERE kind = $1 AND remote = $2`, kind, remote)
 }
 
 // SetBridgeValue implements storage.Tx.

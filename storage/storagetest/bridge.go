@@ -9,7 +9,9 @@ import (
 )
 
 // testBridge: a Discord object maps to one local object, both ways; a
-// second mapping of the same object conflicts and leaves the first; named
+// second mapping of the same object conflicts and leaves the first; a
+// split message's parts are listed in Discord's order and one part's
+// mapping can be deleted; named
 // values are replaced in place, listed by prefix (a prefix with pattern
 // characters matches only itself) and deleted.
 func testBridge(t *testing.T, s storage.Store) {
@@ -32,6 +34,38 @@ func testBridge(t *testing.T, s storage.Store) {
 	}
 	if r, err := s.BridgeRemote(ctx, "message", 11); err != nil || r != "1001" {
 		t.Fatalf("BridgeRemote(message, 11) = %q, %v", r, err)
+	}
+	// Three parts of one message, the first with the shortest ID: listed
+	// in Discord's (numeric) order, and the first is the one BridgeRemote
+	// names.
+	update(t, s, func(tx storage.Tx) error {
+		for _, id := range []string{"10000", "9999", "10001"} {
+			if err := tx.AddBridgeID(ctx, "relayed", id, 20); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if parts, err := s.BridgeRemotes(ctx, "relayed", 20); err != nil || len(parts) != 3 || parts[0] != "9999" || parts[1] != "10000" || parts[2] != "10001" {
+		t.Fatalf("BridgeRemotes = %q, %v", parts, err)
+	}
+	if r, err := s.BridgeRemote(ctx, "relayed", 20); err != nil || r != "9999" {
+		t.Fatalf("BridgeRemote of a split message = %q, %v", r, err)
+	}
+	update(t, s, func(tx storage.Tx) error {
+		if err := tx.DeleteBridgeID(ctx, "relayed", "10000"); err != nil {
+			return err
+		}
+		return tx.DeleteBridgeID(ctx, "relayed", "never-mapped")
+	})
+	if parts, err := s.BridgeRemotes(ctx, "relayed", 20); err != nil || len(parts) != 2 || parts[1] != "10001" {
+		t.Fatalf("BridgeRemotes after a delete = %q, %v", parts, err)
+	}
+	if _, err := s.BridgeID(ctx, "relayed", "10000"); !errors.Is(err, storage.ErrNotFound) {
+		t.Fatalf("a deleted mapping = %v", err)
+	}
+	if parts, err := s.BridgeRemotes(ctx, "relayed", 21); err != nil || len(parts) != 0 {
+		t.Fatalf("BridgeRemotes of nothing = %q, %v", parts, err)
 	}
 	if _, err := s.BridgeRemote(ctx, "message", 12); !errors.Is(err, storage.ErrNotFound) {
 		t.Fatalf("BridgeRemote of an unmapped local object = %v", err)
