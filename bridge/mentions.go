@@ -34,10 +34,13 @@ func (b *Bridge) mentionsToHearth(ctx context.Context, l Link, content string, m
 		local[u.ID] = p.User.ID.String()
 	}
 	return userMention.ReplaceAllStringFunc(content, func(m string) string {
-		if id, ok := local[userMention.FindStringSubmatch(m)[1]]; ok {
-			return "<@" + id + ">"
+		id := userMention.FindStringSubmatch(m)[1]
+		if l, ok := local[id]; ok {
+			return "<@" + l + ">"
 		}
-		return m
+		// Not a user Discord says is mentioned: kept as text, so that no
+		// ID written on Discord can ping a user of the bridge's choosing.
+		return "@" + id
 	}), nil
 }
 
