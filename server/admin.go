@@ -18,6 +18,17 @@ import (
 // command line changes: administration is read from the database on each
 // check, federation rules within seconds. done releases what it opened.
 func Admin(ctx context.Context, cfg Config) (adm *homeserver.Admin, done func() error, err error) {
+	hs, done, err := Open(ctx, cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	return hs.OperatorAdmin(), done, nil
+}
+
+// Open opens a homeserver's domain on its data dir (or the database cfg
+// names) without serving, for commands run beside a running server (the
+// bridge's link, invite, unlink, status). done releases what it opened.
+func Open(ctx context.Context, cfg Config) (hs *homeserver.Homeserver, done func() error, err error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
@@ -53,7 +64,7 @@ func Admin(ctx context.Context, cfg Config) (adm *homeserver.Admin, done func() 
 	if err != nil {
 		return nil, nil, err
 	}
-	hs, err := homeserver.New(homeserver.Config{
+	hs, err = homeserver.New(homeserver.Config{
 		ServerName: cfg.ServerName, Store: store, Blobs: files, IDs: snowflake.NewGenerator(nodeID()),
 		TokenKey: tokenKey, Password: cfg.Password, Now: cfg.Now, Log: cfg.Log, PublicURL: cfg.PublicURL,
 		Registration: cfg.Registration, FederationAllowList: cfg.FederationAllowList,
@@ -62,5 +73,5 @@ func Admin(ctx context.Context, cfg Config) (adm *homeserver.Admin, done func() 
 	if err != nil {
 		return nil, nil, err
 	}
-	return hs.OperatorAdmin(), store.Close, nil
+	return hs, store.Close, nil
 }

@@ -93,6 +93,10 @@ type Config struct {
 	// FederationAllowList federates only with the servers an
 	// administrator allows.
 	FederationAllowList bool
+	// NoClientAPI serves no client API, gateway or web client: only
+	// federation, the file routes and operations. A Discord bridge is such
+	// a homeserver (its users are on Discord, spec/bridge.md).
+	NoClientAPI bool
 }
 
 // Server is a homeserver process, listening but not yet serving until Serve.
@@ -108,6 +112,14 @@ type Server struct {
 	files    *blobs.Store
 	http     *http.Server
 	url      string
+	reg      *prometheus.Registry
+	workers  []worker
+}
+
+// worker is a task that runs beside the server (see AddWorker).
+type worker struct {
+	name string
+	run  func(ctx context.Context) error
 }
 
 // New prepares a server: it checks the data dir, opens and migrates the
@@ -261,10 +273,12 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 			h.ServeHTTP(w, r)
 		}))
 	}
-	mux.Handle("/gateway", gw)
-	mux.Handle("/gateway/", gw)
-	mux.Handle("/api/", api)
-	mux.Handle("/api", api)
+	if !cfg.NoClientAPI {
+		mux.Handle("/gateway", gw)
+		mux.Handle("/gateway/", gw)
+		mux.Handle("/api/", api)
+		mux.Handle("/api", api)
+	}
 	mux.Handle("/avatars/", api)
 	mux.Handle("/banners/", api)
 	mux.Handle("/icons/", api)
@@ -297,7 +311,9 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	route("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
 	route("/healthz", http.HandlerFunc(healthz))
 	route("/readyz", readyz(hs, gw))
-	route("/", web.Handler())
+	if !cfg.NoClientAPI {
+		route("/", web.Handler())
+	}
 
 	s = &Server{
 		cfg:      cfg,
@@ -310,6 +326,7 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 		scaler:   scaler,
 		files:    files,
 		url:      cfg.PublicURL,
+		reg:      reg,
 		http: &http.Server{
 			Handler:           httpMetrics.Middleware(mux),
 			ReadHeaderTimeout: 10 * time.Second,
@@ -403,6 +420,19 @@ func (s *Server) ServerName() string { return s.cfg.ServerName }
 // Homeserver is the domain service, for tests that need to reach past HTTP.
 func (s *Server) Homeserver() *homeserver.Homeserver { return s.hs }
 
+// Registry is the server's Prometheus registry, served at /metrics, for
+// the metrics of what runs beside it (a bridge's).
+func (s *Server) Registry() prometheus.Registerer { return s.reg }
+
+// AddWorker runs fn beside the server once Serve starts, with a context
+// that ends when the server stops; Serve waits for it before it closes the
+// database, so fn may use the domain until it returns. An error fn returns
+// while the server runs stops the server, and Serve returns it; call
+// AddWorker before Serve.
+func (s *Server) AddWorker(name string, fn func(ctx context.Context) error) {
+	s.workers = append(s.workers, worker{name: name, run: fn})
+}
+
 // Store is the server's database, for tests that check what a request
 // kept (or did not).
 func (s *Server) Store() storage.Store { return s.store }
@@ -411,6 +441,10 @@ func (s *Server) Store() storage.Store { return s.store }
 // lets requests in flight finish (up to ShutdownTimeout), and closes the
 // database.
 func (s *Server) Serve(ctx context.Context) error {
+	// A worker that fails stops the server as a signal would, and its
+	// error is Serve's.
+	ctx, failed := context.WithCancelCause(ctx)
+	defer failed(nil)
 	s.log.Info("hearth homeserver listening", "url", s.url, "listen", s.Addr(),
 		"server_name", s.cfg.ServerName, "database", s.store.Dialect(), "data", s.cfg.DataDir, "version", Version)
 	errc := make(chan error, 1)
@@ -434,6 +468,23 @@ func (s *Server) Serve(ctx context.Context) error {
 	// The owed-notice sender too: it polls what the command line queues.
 	noticesDone := make(chan struct{})
 	go func() { defer close(noticesDone); s.hs.RunNotices(mCtx, 2*time.Second) }()
+	// Workers live as long as maintenance and stop with it, before the
+	// database closes.
+	workersDone := make(chan struct{}, len(s.workers))
+	for _, w := range s.workers {
+		go func() {
+			defer func() { workersDone <- struct{}{} }()
+			if err := w.run(mCtx); err != nil && mCtx.Err() == nil {
+				s.log.Error("worker failed; stopping", "worker", w.name, "err", err)
+				failed(fmt.Errorf("%s: %w", w.name, err))
+			}
+		}()
+	}
+	waitWorkers := func() {
+		for range s.workers {
+			<-workersDone
+		}
+	}
 	var serveErr error
 	select {
 	case serveErr = <-errc:
@@ -444,6 +495,7 @@ func (s *Server) Serve(ctx context.Context) error {
 		<-sweepDone
 		<-watchDone
 		<-noticesDone
+		waitWorkers()
 		stopSender()
 		<-fedDone
 	case <-ctx.Done():
@@ -467,6 +519,7 @@ func (s *Server) Serve(ctx context.Context) error {
 		<-sweepDone
 		<-watchDone
 		<-noticesDone
+		waitWorkers()
 		stopSender()
 		<-fedDone
 		stopGateway()
@@ -476,6 +529,9 @@ func (s *Server) Serve(ctx context.Context) error {
 	}
 	if errors.Is(serveErr, http.ErrServerClosed) {
 		serveErr = nil
+	}
+	if cause := context.Cause(ctx); cause != nil && !errors.Is(cause, context.Canceled) {
+		serveErr = errors.Join(serveErr, cause)
 	}
 	if err := s.store.Close(); err != nil {
 		serveErr = errors.Join(serveErr, fmt.Errorf("close database: %w", err))

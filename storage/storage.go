@@ -69,6 +69,7 @@ type Reader interface {
 	ReadStateReader
 	WebhookReader
 	NoticeReader
+	BridgeReader
 
 	// UserByID returns a user, or ErrNotFound.
 	UserByID(ctx context.Context, id snowflake.ID) (User, error)
@@ -111,6 +112,7 @@ type Tx interface {
 	ReadStateWriter
 	WebhookWriter
 	NoticeWriter
+	BridgeWriter
 
 	// CreateUser inserts a user; ErrConflict when the name is taken
 	// (compared case-insensitively) or the origin pair exists.

@@ -15,7 +15,6 @@ import (
 	"net/http/pprof"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 	"time"
 
@@ -49,12 +48,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		logJSON  bool
 		pprof    string
 	)
-	fs.StringVar(&cfg.Listen, "listen", "127.0.0.1:8080", "address to serve on (host:port)")
-	fs.StringVar(&cfg.DataDir, "data", "data", "data directory: SQLite database, uploads, signing key")
-	fs.StringVar(&cfg.Database, "database", "", "a postgres:// URL to use PostgreSQL instead of SQLite in the data directory")
-	fs.StringVar(&cfg.ServerName, "server-name", "", "this homeserver's federation name (default: the listen host:port)")
-	fs.StringVar(&cfg.PublicURL, "public-url", "", "base URL clients and peers reach this server at (default: http://<listen>)")
-	fs.BoolVar(&cfg.InsecureFederation, "insecure-federation", false, "allow plain-http and private/loopback federation peers (development and tests only)")
+	cfg.BindFlags(fs, "127.0.0.1:8080")
 	fs.BoolVar(&cfg.RateLimit, "rate-limit", true, "enforce client API rate limits")
 	fs.StringVar(&cfg.Registration, "registration", "open", "who may register: open; invite (with a token from `homeserver admin registration-token create`); or closed (accounts made with `homeserver admin create-user`)")
 	fs.StringVar(&cfg.SMTPURL, "smtp-url", "", "send mail (address confirmations, password resets) through this SMTP server: smtp://[user:pass@]host:port?from=address, or smtps://; none when empty")
@@ -106,21 +100,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 
 // applyEnv sets every flag not given on the command line from HEARTH_<NAME>.
 func applyEnv(fs *flag.FlagSet, getenv func(string) string) error {
-	given := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
-	var err error
-	fs.VisitAll(func(f *flag.Flag) {
-		if given[f.Name] || err != nil {
-			return
-		}
-		name := "HEARTH_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
-		if v := getenv(name); v != "" {
-			if e := f.Value.Set(v); e != nil {
-				err = fmt.Errorf("%s=%q: %w", name, v, e)
-			}
-		}
-	})
-	return err
+	return server.ApplyEnv(fs, "HEARTH_", getenv)
 }
 
 // serveProfiles serves net/http/pprof on its own listener, apart from the

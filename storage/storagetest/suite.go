@@ -88,6 +88,7 @@ func Run(t *testing.T, open func(t *testing.T) storage.Store) {
 		{"DeleteChannelDeletesThreads", testDeleteChannelThreads},
 		{"ScopedWrites", testScopedWrites},
 		{"Webhooks", testWebhooks},
+		{"Bridge", testBridge},
 		{"FederatedIDs", testFederatedIDs},
 		{"RemapFederatedMessage", testRemapFederatedMessage},
 		{"DeliveryCursorsAndReplicas", testDeliveryCursors},

@@ -1,0 +1,80 @@
+package bridge
+
+import (
+	"context"
+	"encoding/base64"
+	"fmt"
+	"io"
+	"net/http"
+
+	"github.com/bwmarrin/discordgo"
+
+	"hearth/homeserver"
+)
+
+// A puppet's avatar is a copy of the Discord user's, fetched from the CDN
+// when the user's avatar hash changes (the hash applied is kept as
+// "avatar:<Discord user ID>"), and served by the bridge like any local
+// user's. Whether Hearth servers show it depends on the protocol carrying
+// avatars (spec/bridge.md, "Not yet").
+
+// avatarMax bounds the avatar fetched.
+const avatarMax = 8 << 20
+
+// syncAvatar gives a puppet the Discord user's current avatar, once per
+// change; a failure leaves the old one and is only logged.
+func (b *Bridge) syncAvatar(ctx context.Context, p homeserver.Principal, u *discordgo.User) {
+	if u.Avatar == "" {
+		return
+	}
+	b.mu.Lock()
+	seen := b.avatars[u.ID] == u.Avatar
+	b.mu.Unlock()
+	if seen {
+		return
+	}
+	key := "avatar:" + u.ID
+	if v, ok, err := b.dom.Value(ctx, key); err == nil && ok && v == u.Avatar {
+		b.mu.Lock()
+		b.avatars[u.ID] = u.Avatar
+		b.mu.Unlock()
+		return
+	}
+	if err := b.fetchAvatar(ctx, p, u); err != nil {
+		b.log.Warn("bridge: avatar not copied", "discord_user", u.ID, "err", err)
+		return
+	}
+	if err := b.dom.SetValue(ctx, key, u.Avatar); err != nil {
+		return
+	}
+	b.mu.Lock()
+	b.avatars[u.ID] = u.Avatar
+	b.mu.Unlock()
+}
+
+func (b *Bridge) fetchAvatar(ctx context.Context, p homeserver.Principal, u *discordgo.User) error {
+	ctx, cancel := ctxDiscord(ctx)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, discordgo.EndpointUserAvatar(u.ID, u.Avatar), nil)
+	if err != nil {
+		return err
+	}
+	res, err := b.session.Client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		return fmt.Errorf("avatar: %s", res.Status)
+	}
+	data, err := io.ReadAll(io.LimitReader(res.Body, avatarMax+1))
+	if err != nil {
+		return err
+	}
+	if len(data) > avatarMax {
+		return fmt.Errorf("avatar over %d bytes", avatarMax)
+	}
+	uri := "data:" + http.DetectContentType(data) + ";base64," + base64.StdEncoding.EncodeToString(data)
+	_, _, err = b.hs.UpdateProfile(ctx, p, homeserver.ProfileUpdate{Avatar: homeserver.Optional[string]{Set: true, Value: uri}}, "")
+	return err
+}

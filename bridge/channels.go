@@ -1,0 +1,103 @@
+package bridge
+
+import (
+	"context"
+	"errors"
+
+	"github.com/bwmarrin/discordgo"
+
+	"hearth/homeserver"
+	"hearth/snowflake"
+)
+
+// Channels made, changed or deleted on Discord after the link follow on
+// the mirror. A channel that @everyone may not view is never mirrored; one
+// that becomes private is removed from the mirror (so no Hearth server
+// keeps receiving it), and one that becomes public is mirrored then.
+
+func mirrored(c *discordgo.Channel) bool {
+	return c.Type == discordgo.ChannelTypeGuildText || c.Type == discordgo.ChannelTypeGuildCategory
+}
+
+func (b *Bridge) onChannelCreate(_ *discordgo.Session, e *discordgo.ChannelCreate) {
+	b.handle(e.GuildID, e.ID, "CHANNEL_CREATE", e.ID, func(ctx context.Context, l Link) error {
+		if !mirrored(e.Channel) || private(e.Channel, l.DiscordGuild) {
+			b.metrics.event("CHANNEL_CREATE", "ignored")
+			return nil
+		}
+		return b.addChannel(ctx, l, e.Channel)
+	})
+}
+
+// addChannel mirrors a channel made after the link; its high-water mark
+// starts at its own ID, below any message in it, so that a catch-up
+// fetches all of them.
+func (b *Bridge) addChannel(ctx context.Context, l Link, c *discordgo.Channel) error {
+	if err := b.mirrorChannel(ctx, l.Guild, c); err != nil {
+		return err
+	}
+	b.metrics.event("CHANNEL_CREATE", "imported")
+	if c.Type != discordgo.ChannelTypeGuildText {
+		return nil
+	}
+	return b.raiseHWM(ctx, c.ID, c.ID)
+}
+
+func (b *Bridge) onChannelUpdate(_ *discordgo.Session, e *discordgo.ChannelUpdate) {
+	b.handle(e.GuildID, e.ID, "CHANNEL_UPDATE", e.ID, func(ctx context.Context, l Link) error {
+		if !mirrored(e.Channel) {
+			return nil
+		}
+		local, err := b.dom.LocalID(ctx, homeserver.BridgeChannel, e.ID)
+		if errors.Is(err, homeserver.ErrBridgeUnmapped) {
+			if private(e.Channel, l.DiscordGuild) {
+				return nil
+			}
+			return b.addChannel(ctx, l, e.Channel) // revealed
+		} else if err != nil {
+			return err
+		}
+		if private(e.Channel, l.DiscordGuild) {
+			return b.removeChannel(ctx, local)
+		}
+		f := homeserver.ChannelFields{
+			Name:     homeserver.Optional[string]{Set: true, Value: e.Name},
+			Topic:    homeserver.Optional[string]{Set: true, Value: e.Topic},
+			Position: homeserver.Optional[int]{Set: true, Value: e.Position},
+		}
+		_, err = b.hs.UpdateChannel(ctx, b.owner, local, f)
+		if errors.Is(err, homeserver.ErrUnknownChannel) {
+			// Removed when it became private: mirrored again only under
+			// a new mapping, which bridge_ids does not allow yet.
+			return nil
+		}
+		if err == nil {
+			b.metrics.event("CHANNEL_UPDATE", "imported")
+		}
+		return err
+	})
+}
+
+func (b *Bridge) onChannelDelete(_ *discordgo.Session, e *discordgo.ChannelDelete) {
+	b.handle(e.GuildID, e.ID, "CHANNEL_DELETE", e.ID, func(ctx context.Context, _ Link) error {
+		local, err := b.dom.LocalID(ctx, homeserver.BridgeChannel, e.ID)
+		if errors.Is(err, homeserver.ErrBridgeUnmapped) {
+			return nil
+		} else if err != nil {
+			return err
+		}
+		return b.removeChannel(ctx, local)
+	})
+}
+
+// removeChannel deletes a mirror channel; one already gone is done.
+func (b *Bridge) removeChannel(ctx context.Context, local snowflake.ID) error {
+	_, err := b.hs.DeleteChannel(ctx, b.owner, local)
+	if errors.Is(err, homeserver.ErrUnknownChannel) {
+		return nil
+	}
+	if err == nil {
+		b.metrics.event("CHANNEL_DELETE", "imported")
+	}
+	return err
+}

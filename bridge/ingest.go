@@ -1,0 +1,253 @@
+package bridge
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/bwmarrin/discordgo"
+
+	"hearth/homeserver"
+	"hearth/snowflake"
+)
+
+// Discord to Hearth. discordgo calls these handlers one after the other on
+// its gateway reader (SyncEvents), so a channel's events are imported in
+// Discord's order; each import is keyed by the Discord message ID, so a
+// replay (RESUME, restart, a backfill meeting a live message) imports
+// nothing twice.
+
+func (b *Bridge) onMessageCreate(_ *discordgo.Session, e *discordgo.MessageCreate) {
+	b.handle(e.GuildID, e.ChannelID, "MESSAGE_CREATE", e.ID, func(ctx context.Context, l Link) error {
+		return b.importMessage(ctx, l, e.Message, "live")
+	})
+}
+
+// handle runs the import of one gateway event of a linked guild, holding
+// its channel's lock; a failure is logged and counted (the event is not
+// retried: a replay or the next catch-up brings a missed message again).
+func (b *Bridge) handle(guildID, channelID, typ, id string, fn func(ctx context.Context, l Link) error) {
+	ctx := b.runCtx
+	l, ok := b.linkOf(guildID)
+	if !ok || ctx == nil {
+		return
+	}
+	defer b.lockChannel(channelID)()
+	if err := fn(ctx, l); err != nil && ctx.Err() == nil {
+		b.log.Warn("bridge: import failed", "type", typ, "discord_id", id, "channel", channelID, "err", err)
+		b.metrics.event(typ, "failed")
+	}
+}
+
+// importMessage imports one Discord message; how says where it came from
+// (live, backfill) for the logs.
+func (b *Bridge) importMessage(ctx context.Context, l Link, m *discordgo.Message, how string) error {
+	if b.echo(m) {
+		b.metrics.event("MESSAGE_CREATE", "echo")
+		return nil
+	}
+	if m.Author == nil || (m.Type != discordgo.MessageTypeDefault && m.Type != discordgo.MessageTypeReply) ||
+		(m.Content == "" && len(m.Attachments) == 0) {
+		// System messages, and (in this slice) messages with only embeds
+		// or stickers: spec/bridge.md lists what is not bridged yet.
+		b.metrics.event("MESSAGE_CREATE", "ignored")
+		return nil
+	}
+	channel, err := b.dom.LocalID(ctx, homeserver.BridgeChannel, m.ChannelID)
+	if errors.Is(err, homeserver.ErrBridgeUnmapped) {
+		b.metrics.event("MESSAGE_CREATE", "ignored")
+		return nil // a private channel, or one made after the link
+	} else if err != nil {
+		return err
+	}
+	p, err := b.puppet(ctx, l, m.Author, m.Member)
+	if err != nil {
+		return err
+	}
+	if _, err := b.dom.LocalID(ctx, homeserver.BridgeImported, m.ID); err == nil {
+		// Imported before: no need to fetch its files again.
+		b.metrics.event("MESSAGE_CREATE", "duplicate")
+		return b.raiseHWM(ctx, m.ChannelID, m.ID)
+	}
+	content, err := b.mentionsToHearth(ctx, l, m.Content, m.Mentions)
+	if err != nil {
+		return err
+	}
+	in := homeserver.MessageCreate{Content: content}
+	for _, a := range m.Attachments {
+		if len(in.Files) == homeserver.MaxFiles {
+			break
+		}
+		up, err := b.download(ctx, a)
+		if err != nil {
+			// The message still comes, without the file; the log says so.
+			b.log.Warn("bridge: attachment not copied", "discord_message", m.ID, "err", err)
+			b.metrics.event("ATTACHMENT", "failed")
+			continue
+		}
+		in.Files = append(in.Files, up)
+	}
+	if in.Content == "" && len(in.Files) == 0 {
+		b.metrics.event("MESSAGE_CREATE", "ignored")
+		return nil
+	}
+	if ref := m.MessageReference; ref != nil && ref.MessageID != "" {
+		if to, err := b.localMessage(ctx, ref.MessageID); err == nil {
+			in.ReplyTo = to
+		}
+	}
+	_, dup, err := b.dom.ImportMessage(ctx, p, channel, m.ID, m.Timestamp, in)
+	if err != nil {
+		return fmt.Errorf("import %s message %s: %w", how, m.ID, err)
+	}
+	if dup {
+		b.metrics.event("MESSAGE_CREATE", "duplicate")
+	} else {
+		b.metrics.event("MESSAGE_CREATE", "imported")
+	}
+	return b.raiseHWM(ctx, m.ChannelID, m.ID)
+}
+
+// echo reports whether a Discord message is the bridge's own: posted by
+// one of its webhooks (a Hearth person's, relayed) or by its bot.
+func (b *Bridge) echo(m *discordgo.Message) bool {
+	if m.WebhookID != "" {
+		b.mu.Lock()
+		ours := b.hooks[m.WebhookID]
+		b.mu.Unlock()
+		if ours {
+			return true
+		}
+	}
+	return m.Author != nil && b.bot != nil && m.Author.ID == b.bot.ID
+}
+
+// puppet is the local user of a Discord author, a member of the mirror.
+// A foreign webhook's messages (not the bridge's) come from a puppet per
+// webhook and name.
+func (b *Bridge) puppet(ctx context.Context, l Link, u *discordgo.User, member *discordgo.Member) (homeserver.Principal, error) {
+	id, name, global := u.ID, u.Username, u.GlobalName
+	if member != nil && member.Nick != "" {
+		global = member.Nick
+	}
+	p, err := b.dom.Puppet(ctx, id, name, global, u.Bot)
+	if err != nil {
+		return p, err
+	}
+	b.syncAvatar(ctx, p, u)
+	key := [2]snowflake.ID{p.User.ID, l.Guild}
+	b.mu.Lock()
+	joined := b.members[key]
+	b.mu.Unlock()
+	if !joined {
+		if err := b.dom.AddMember(ctx, p, l.Guild); err != nil {
+			return p, fmt.Errorf("puppet %s joins the mirror: %w", id, err)
+		}
+		b.mu.Lock()
+		b.members[key] = true
+		b.mu.Unlock()
+	}
+	return p, nil
+}
+
+// localMessage is the local message a Discord message is: imported from
+// Discord, or a Hearth person's that the relay posted there.
+func (b *Bridge) localMessage(ctx context.Context, discordID string) (snowflake.ID, error) {
+	id, err := b.dom.LocalID(ctx, homeserver.BridgeImported, discordID)
+	if errors.Is(err, homeserver.ErrBridgeUnmapped) {
+		return b.dom.LocalID(ctx, homeserver.BridgeRelayed, discordID)
+	}
+	return id, err
+}
+
+func (b *Bridge) onMessageUpdate(_ *discordgo.Session, e *discordgo.MessageUpdate) {
+	b.handle(e.GuildID, e.ChannelID, "MESSAGE_UPDATE", e.ID, func(ctx context.Context, l Link) error {
+		return b.importEdit(ctx, l, e.Message)
+	})
+}
+
+// importEdit applies a Discord edit to the imported message. An edit that
+// changes nothing (a replay, an embed unfurling) writes nothing.
+func (b *Bridge) importEdit(ctx context.Context, l Link, m *discordgo.Message) error {
+	if b.echo(m) || m.Content == "" {
+		b.metrics.event("MESSAGE_UPDATE", "ignored")
+		return nil
+	}
+	local, err := b.dom.LocalID(ctx, homeserver.BridgeImported, m.ID)
+	if errors.Is(err, homeserver.ErrBridgeUnmapped) {
+		b.metrics.event("MESSAGE_UPDATE", "ignored")
+		return nil
+	} else if err != nil {
+		return err
+	}
+	channel, err := b.dom.LocalID(ctx, homeserver.BridgeChannel, m.ChannelID)
+	if err != nil {
+		return err
+	}
+	cur, err := b.hs.Message(ctx, b.owner, channel, local)
+	if errors.Is(err, homeserver.ErrUnknownMessage) {
+		return nil // deleted meanwhile
+	} else if err != nil {
+		return err
+	}
+	content, err := b.mentionsToHearth(ctx, l, m.Content, m.Mentions)
+	if err != nil {
+		return err
+	}
+	if cur.Content == content {
+		b.metrics.event("MESSAGE_UPDATE", "duplicate")
+		return nil
+	}
+	author, err := b.hs.User(ctx, cur.Author.ID)
+	if err != nil {
+		return err
+	}
+	_, err = b.hs.EditMessage(ctx, homeserver.Principal{User: author}, channel, local,
+		homeserver.MessageEdit{Content: homeserver.Optional[string]{Set: true, Value: content}})
+	if err == nil {
+		b.metrics.event("MESSAGE_UPDATE", "imported")
+	}
+	return err
+}
+
+func (b *Bridge) onMessageDelete(_ *discordgo.Session, e *discordgo.MessageDelete) {
+	b.handle(e.GuildID, e.ChannelID, "MESSAGE_DELETE", e.ID, func(ctx context.Context, _ Link) error {
+		return b.importDelete(ctx, e.ChannelID, e.ID)
+	})
+}
+
+// importDelete deletes the local message a deleted Discord message was
+// (imported, or a Hearth person's that a Discord moderator removed); one
+// already gone is done.
+func (b *Bridge) importDelete(ctx context.Context, channelID, messageID string) error {
+	local, err := b.localMessage(ctx, messageID)
+	if errors.Is(err, homeserver.ErrBridgeUnmapped) {
+		b.metrics.event("MESSAGE_DELETE", "ignored")
+		return nil
+	} else if err != nil {
+		return err
+	}
+	channel, err := b.dom.LocalID(ctx, homeserver.BridgeChannel, channelID)
+	if err != nil {
+		return err
+	}
+	err = b.hs.DeleteMessage(ctx, b.owner, channel, local)
+	if errors.Is(err, homeserver.ErrUnknownMessage) {
+		b.metrics.event("MESSAGE_DELETE", "duplicate")
+		return nil
+	}
+	if err == nil {
+		b.metrics.event("MESSAGE_DELETE", "imported")
+	}
+	return err
+}
+
+func (b *Bridge) onMessageDeleteBulk(_ *discordgo.Session, e *discordgo.MessageDeleteBulk) {
+	b.handle(e.GuildID, e.ChannelID, "MESSAGE_DELETE_BULK", e.ChannelID, func(ctx context.Context, _ Link) error {
+		var errs []error
+		for _, id := range e.Messages {
+			errs = append(errs, b.importDelete(ctx, e.ChannelID, id))
+		}
+		return errors.Join(errs...)
+	})
+}

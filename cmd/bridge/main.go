@@ -1,0 +1,163 @@
+// Command bridge runs a Hearth Discord bridge: a homeserver whose users are
+// Discord users and whose guilds mirror Discord guilds (spec/bridge.md).
+// It serves federation, files, /metrics, /healthz and /readyz, and no
+// client API. Every flag can also be given as an environment variable
+// HEARTH_BRIDGE_<NAME> (upper case, dashes as underscores).
+//
+//	bridge [flags]                        serve
+//	bridge link GUILD_ID [--backfill N]   mirror a Discord guild the bot is in
+//	bridge invite GUILD_ID                print a never-expiring code@server
+//	bridge unlink GUILD_ID                stop mirroring a guild
+//	bridge status                         linked guilds, relay lag, last error
+//
+// The commands work on the same data dir (or --database) while the bridge
+// runs: they write requests the running bridge carries out.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/gin-gonic/gin"
+
+	"hearth/bridge"
+	"hearth/server"
+)
+
+func main() {
+	gin.SetMode(gin.ReleaseMode)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintf(os.Stderr, "hearth bridge: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+// commands are the admin subcommands and how many arguments each takes.
+var commands = map[string]int{"link": 1, "invite": 1, "unlink": 1, "status": 0}
+
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cmd := ""
+	if len(args) > 0 {
+		if _, ok := commands[args[0]]; ok {
+			cmd, args = args[0], args[1:]
+		}
+	}
+	fs := flag.NewFlagSet("bridge", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var (
+		cfg        server.Config
+		token      string
+		discordURL string
+		logLevel   string
+		backfill   int
+	)
+	cfg.BindFlags(fs, "127.0.0.1:8090")
+	fs.StringVar(&token, "discord-token", "", "the Discord bot's token (a user token is refused)")
+	fs.StringVar(&discordURL, "discord-url", "https://discord.com", "where Discord is: its REST API is under /api/v10 there, the gateway URL comes from it")
+	fs.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn, error")
+	if cmd == "link" {
+		fs.IntVar(&backfill, "backfill", 0, "import the newest N messages of each channel")
+	}
+	// Flags may come before or after a command's arguments.
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return err
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		pos = append(pos, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+	if err := server.ApplyEnv(fs, "HEARTH_BRIDGE_", getenv); err != nil {
+		return err
+	}
+	if cmd != "" {
+		if len(pos) != commands[cmd] {
+			return fmt.Errorf("usage: bridge %s%s [flags]", cmd, map[string]string{"link": " GUILD_ID [--backfill N]",
+				"invite": " GUILD_ID", "unlink": " GUILD_ID", "status": ""}[cmd])
+		}
+		cfg.Log = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+		return command(ctx, cfg, cmd, pos, backfill, stdout)
+	}
+	if len(pos) > 0 {
+		return fmt.Errorf("unexpected argument %q (commands: link, invite, unlink, status)", pos[0])
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(logLevel)); err != nil {
+		return fmt.Errorf("--log-level: %w", err)
+	}
+	cfg.Log = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	cfg.NoClientAPI = true
+	if token == "" {
+		return errors.New("--discord-token (or HEARTH_BRIDGE_DISCORD_TOKEN) is needed: the Discord bot's token")
+	}
+	srv, err := server.New(ctx, cfg)
+	if err != nil {
+		return fmt.Errorf("cannot start: %w", err)
+	}
+	br, err := bridge.New(bridge.Config{Homeserver: srv.Homeserver(), Token: token, DiscordURL: discordURL,
+		Log: cfg.Log, Metrics: srv.Registry(), Failpoint: getenv("HEARTH_BRIDGE_FAILPOINT")})
+	if err != nil {
+		srv.Close()
+		return err
+	}
+	srv.AddWorker("discord bridge", br.Run)
+	fmt.Fprintf(stderr, "Hearth Discord bridge %s serving at %s (server name %s), Discord at %s\n",
+		server.Version, srv.URL(), srv.ServerName(), discordURL)
+	return srv.Serve(ctx)
+}
+
+// command runs one admin command on the bridge's data.
+func command(ctx context.Context, cfg server.Config, cmd string, args []string, backfill int, stdout io.Writer) error {
+	hs, done, err := server.Open(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer done()
+	switch cmd {
+	case "link":
+		l, err := bridge.RequestLink(ctx, hs, args[0], backfill)
+		if err != nil {
+			return err
+		}
+		if l.State == bridge.StateLinked {
+			fmt.Fprintf(stdout, "guild %s is linked already\n", l.DiscordGuild)
+			return nil
+		}
+		fmt.Fprintf(stdout, "link of guild %s requested; the running bridge carries it out (see bridge status)\n", l.DiscordGuild)
+	case "invite":
+		code, err := bridge.Invite(ctx, hs, args[0])
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(stdout, code)
+	case "unlink":
+		if err := bridge.RequestUnlink(ctx, hs, args[0]); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "unlink of guild %s requested\n", args[0])
+	case "status":
+		st, err := bridge.Status(ctx, hs)
+		if err != nil {
+			return err
+		}
+		if len(st) == 0 {
+			fmt.Fprintln(stdout, "no linked guilds")
+		}
+		for _, s := range st {
+			fmt.Fprintln(stdout, s.String())
+		}
+	}
+	return nil
+}
