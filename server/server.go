@@ -108,6 +108,8 @@ type Server struct {
 	files    *blobs.Store
 	http     *http.Server
 	url      string
+	// unlock releases the data dir's lock once the database is closed.
+	unlock func() error
 }
 
 // New prepares a server: it checks the data dir, opens and migrates the
@@ -137,6 +139,15 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 			}
 		}
 	}()
+	// With SQLite one process serves a data dir (lock.go says why);
+	// PostgreSQL is the engine for several.
+	unlock := func() error { return nil }
+	if cfg.Database == "" {
+		if unlock, err = lockDataDir(cfg.DataDir); err != nil {
+			return nil, err
+		}
+		closers = append(closers, unlock)
+	}
 
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
@@ -305,6 +316,7 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 		scaler:   scaler,
 		files:    files,
 		url:      cfg.PublicURL,
+		unlock:   unlock,
 		http: &http.Server{
 			Handler:           httpMetrics.Middleware(mux),
 			ReadHeaderTimeout: 10 * time.Second,
@@ -470,6 +482,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	if err := s.store.Close(); err != nil {
 		serveErr = errors.Join(serveErr, fmt.Errorf("close database: %w", err))
 	}
+	_ = s.unlock()
 	s.log.Info("stopped")
 	return serveErr
 }
@@ -505,7 +518,7 @@ func (s *Server) sweepScaled(ctx context.Context, every time.Duration) {
 
 // Close releases a server that was made but never served.
 func (s *Server) Close() error {
-	return errors.Join(s.listener.Close(), s.store.Close())
+	return errors.Join(s.listener.Close(), s.store.Close(), s.unlock())
 }
 
 func healthz(w http.ResponseWriter, _ *http.Request) {
