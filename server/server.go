@@ -93,6 +93,12 @@ type Config struct {
 	// FederationAllowList federates only with the servers an
 	// administrator allows.
 	FederationAllowList bool
+	// BackupEvery, when not zero, takes a backup that often into
+	// BackupDir; backups older than BackupKeep are thinned to one a day
+	// (zero BackupKeep means 30 days).
+	BackupEvery time.Duration
+	BackupDir   string
+	BackupKeep  time.Duration
 }
 
 // Server is a homeserver process, listening but not yet serving until Serve.
@@ -109,7 +115,8 @@ type Server struct {
 	http     *http.Server
 	url      string
 	// unlock releases the data dir's lock once the database is closed.
-	unlock func() error
+	unlock        func() error
+	backupMetrics *backupMetrics
 }
 
 // New prepares a server: it checks the data dir, opens and migrates the
@@ -127,6 +134,15 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	}
 	if cfg.ShutdownTimeout == 0 {
 		cfg.ShutdownTimeout = 10 * time.Second
+	}
+	if cfg.BackupKeep == 0 {
+		cfg.BackupKeep = 30 * 24 * time.Hour
+	}
+	if cfg.BackupEvery < 0 || (cfg.BackupEvery > 0 && cfg.BackupEvery < time.Second) {
+		return nil, fmt.Errorf("--backup-every %s: give an interval of a second or more (or 0 for none)", cfg.BackupEvery)
+	}
+	if cfg.BackupEvery > 0 && cfg.BackupDir == "" {
+		return nil, errors.New("--backup-every needs --backup-dir, the folder the backups go to (best on another disk)")
 	}
 	if err := checkDataDir(cfg.DataDir); err != nil {
 		return nil, err
@@ -226,6 +242,7 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 		metrics.NewDBPools(store.Dialect(), store.Pools()),
 	)
 	httpMetrics := metrics.NewHTTP(reg)
+	backups := newBackupMetrics(reg)
 
 	wsURL := "ws" + strings.TrimPrefix(cfg.PublicURL, "http") + "/gateway"
 	gw := gateway.New(gateway.Config{Homeserver: hs, Log: cfg.Log, URL: wsURL, HeartbeatInterval: cfg.GatewayHeartbeat})
@@ -317,6 +334,8 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 		files:    files,
 		url:      cfg.PublicURL,
 		unlock:   unlock,
+		// Scheduled backups (schedule.go), when asked for.
+		backupMetrics: backups,
 		http: &http.Server{
 			Handler:           httpMetrics.Middleware(mux),
 			ReadHeaderTimeout: 10 * time.Second,
@@ -438,6 +457,13 @@ func (s *Server) Serve(ctx context.Context) error {
 	// the operator closed from the command line.
 	watchDone := make(chan struct{})
 	go func() { defer close(watchDone); s.hs.RunClosedAccountWatch(mCtx, 2*time.Second) }()
+	backupsDone := make(chan struct{})
+	go func() {
+		defer close(backupsDone)
+		if s.cfg.BackupEvery > 0 {
+			s.runBackups(mCtx)
+		}
+	}()
 	var serveErr error
 	select {
 	case serveErr = <-errc:
@@ -447,6 +473,7 @@ func (s *Server) Serve(ctx context.Context) error {
 		<-mDone
 		<-sweepDone
 		<-watchDone
+		<-backupsDone
 		stopSender()
 		<-fedDone
 	case <-ctx.Done():
@@ -469,6 +496,7 @@ func (s *Server) Serve(ctx context.Context) error {
 		<-mDone
 		<-sweepDone
 		<-watchDone
+		<-backupsDone
 		stopSender()
 		<-fedDone
 		stopGateway()
