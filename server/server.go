@@ -117,6 +117,7 @@ type Server struct {
 	// unlock releases the data dir's lock once the database is closed.
 	unlock        func() error
 	backupMetrics *backupMetrics
+	metricNames   map[string]bool
 }
 
 // New prepares a server: it checks the data dir, opens and migrates the
@@ -235,17 +236,27 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 		return nil, err
 	}
 
-	reg := prometheus.NewRegistry()
+	reg := &namingRegisterer{Registry: prometheus.NewRegistry(), names: map[string]bool{}}
 	reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{Namespace: "hearth"}),
 		metrics.NewDBPools(store.Dialect(), store.Pools()),
+		metrics.NewDiskSpace(cfg.DataDir),
 	)
 	httpMetrics := metrics.NewHTTP(reg)
 	backups := newBackupMetrics(reg)
 
 	wsURL := "ws" + strings.TrimPrefix(cfg.PublicURL, "http") + "/gateway"
-	gw := gateway.New(gateway.Config{Homeserver: hs, Log: cfg.Log, URL: wsURL, HeartbeatInterval: cfg.GatewayHeartbeat})
+	gw := gateway.New(gateway.Config{Homeserver: hs, Log: cfg.Log, URL: wsURL, HeartbeatInterval: cfg.GatewayHeartbeat, Metrics: reg})
+	// What /readyz says, for the alert rules (a scrape is no HTTP probe).
+	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "hearth_ready",
+		Help: "1 when the server is ready for traffic (database reachable, gateway delivering), as /readyz says; else 0."},
+		func() float64 {
+			if notReady(context.Background(), hs, gw) != "" {
+				return 0
+			}
+			return 1
+		}))
 	// Scaled copies of images live beside the uploads; deleting the folder
 	// loses nothing (they are made again on demand).
 	scaler, err := media.NewScaler(media.ScalerConfig{Dir: filepath.Join(cfg.DataDir, "scaled")})
@@ -317,7 +328,7 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	fed("POST "+federation.UserDeletedPath, federation.UserDeletedPath, inbound.ServeUserDeleted)
 	fed("POST "+federation.InteractionNoticePath, federation.InteractionNoticePath, inbound.ServeInteractionNotice)
 	fed("PUT "+federation.SendPath+"{txn}", federation.SendPath+"{txn}", inbound.ServeSend)
-	route("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	route("/metrics", promhttp.HandlerFor(reg.Registry, promhttp.HandlerOpts{Registry: reg}))
 	route("/healthz", http.HandlerFunc(healthz))
 	route("/readyz", readyz(hs, gw))
 	route("/", web.Handler())
@@ -336,6 +347,7 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 		unlock:   unlock,
 		// Scheduled backups (schedule.go), when asked for.
 		backupMetrics: backups,
+		metricNames:   reg.names,
 		http: &http.Server{
 			Handler:           httpMetrics.Middleware(mux),
 			ReadHeaderTimeout: 10 * time.Second,
@@ -554,19 +566,26 @@ func healthz(w http.ResponseWriter, _ *http.Request) {
 	_, _ = w.Write([]byte(`{"status":"ok"}` + "\n"))
 }
 
+// notReady says why the server should not be sent traffic, or "" when it
+// is ready: /readyz answers with it, and hearth_ready exports it.
+func notReady(ctx context.Context, hs *homeserver.Homeserver, gw *gateway.Gateway) string {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	if err := hs.Ready(ctx); err != nil {
+		return "database unreachable"
+	}
+	if !gw.Running() {
+		return "gateway not delivering events"
+	}
+	return ""
+}
+
 func readyz(hs *homeserver.Homeserver, gw *gateway.Gateway) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
-		defer cancel()
 		w.Header().Set("Content-Type", "application/json")
-		if err := hs.Ready(ctx); err != nil {
+		if reason := notReady(r.Context(), hs, gw); reason != "" {
 			w.WriteHeader(http.StatusServiceUnavailable)
-			_, _ = fmt.Fprintf(w, `{"status":"unavailable","reason":%q}`+"\n", "database unreachable")
-			return
-		}
-		if !gw.Running() {
-			w.WriteHeader(http.StatusServiceUnavailable)
-			_, _ = fmt.Fprintf(w, `{"status":"unavailable","reason":%q}`+"\n", "gateway not delivering events")
+			_, _ = fmt.Fprintf(w, `{"status":"unavailable","reason":%q}`+"\n", reason)
 			return
 		}
 		_, _ = w.Write([]byte(`{"status":"ok","database":"ok"}` + "\n"))

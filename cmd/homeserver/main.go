@@ -49,28 +49,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	}
 	fs := flag.NewFlagSet("homeserver", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	var (
-		cfg      server.Config
-		logLevel string
-		logJSON  bool
-		pprof    string
-	)
-	fs.StringVar(&cfg.Listen, "listen", "127.0.0.1:8080", "address to serve on (host:port)")
-	fs.StringVar(&cfg.DataDir, "data", "data", "data directory: SQLite database, uploads, signing key")
-	fs.StringVar(&cfg.Database, "database", "", "a postgres:// URL to use PostgreSQL instead of SQLite in the data directory")
-	fs.StringVar(&cfg.ServerName, "server-name", "", "this homeserver's federation name (default: the listen host:port)")
-	fs.StringVar(&cfg.PublicURL, "public-url", "", "base URL clients and peers reach this server at (default: http://<listen>)")
-	fs.BoolVar(&cfg.InsecureFederation, "insecure-federation", false, "allow plain-http and private/loopback federation peers (development and tests only)")
-	fs.BoolVar(&cfg.RateLimit, "rate-limit", true, "enforce client API rate limits")
-	fs.StringVar(&cfg.Registration, "registration", "open", "who may register: open; invite (with a token from `homeserver admin registration-token create`); or closed (accounts made with `homeserver admin create-user`)")
-	fs.StringVar(&cfg.SMTPURL, "smtp-url", "", "send mail (address confirmations, password resets) through this SMTP server: smtp://[user:pass@]host:port?from=address, or smtps://; none when empty")
-	fs.BoolVar(&cfg.FederationAllowList, "federation-allowlist", false, "federate only with the servers allowed by `homeserver admin allow SERVER`")
-	fs.DurationVar(&cfg.BackupEvery, "backup-every", 0, "take a backup this often (such as 1h) into --backup-dir while serving; none when 0")
-	fs.StringVar(&cfg.BackupDir, "backup-dir", "", "folder the scheduled backups go to (best on another disk)")
-	fs.DurationVar(&cfg.BackupKeep, "backup-keep", 720*time.Hour, "keep every scheduled backup this long; older ones are thinned to one a day")
-	fs.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn, error")
-	fs.BoolVar(&logJSON, "log-json", false, "log JSON lines instead of text")
-	fs.StringVar(&pprof, "pprof", "", "serve Go's pprof profiles on this address (such as 127.0.0.1:6060); off when empty")
+	var o options
+	cfg := &o.cfg
+	o.define(fs)
+	logLevel, logJSON, pprof := &o.logLevel, &o.logJSON, &o.pprof
 	var to, from string
 	switch tool {
 	case "backup":
@@ -88,14 +70,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		if err := applyEnv(fs, getenv); err != nil {
 			return err
 		}
-		return backupTool(ctx, tool, cfg, to, from, stdout)
+		return backupTool(ctx, tool, *cfg, to, from, stdout)
 	}
 	if adminMode {
 		if err := applyEnv(fs, getenv); err != nil {
 			return err
 		}
 		cfg.Log = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-		return admin(ctx, cfg, fs.Args(), getenv, stdin, stdout)
+		return admin(ctx, *cfg, fs.Args(), getenv, stdin, stdout)
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected argument %q (see -help)", fs.Arg(0))
@@ -104,21 +86,21 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return err
 	}
 	var level slog.Level
-	if err := level.UnmarshalText([]byte(logLevel)); err != nil {
+	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
 		return fmt.Errorf("--log-level: %w", err)
 	}
 	opts := &slog.HandlerOptions{Level: level}
-	if logJSON {
+	if *logJSON {
 		cfg.Log = slog.New(slog.NewJSONHandler(stderr, opts))
 	} else {
 		cfg.Log = slog.New(slog.NewTextHandler(stderr, opts))
 	}
-	srv, err := server.New(ctx, cfg)
+	srv, err := server.New(ctx, *cfg)
 	if err != nil {
 		return fmt.Errorf("cannot start: %w", err)
 	}
-	if pprof != "" {
-		stopProfiles, err := serveProfiles(pprof)
+	if *pprof != "" {
+		stopProfiles, err := serveProfiles(*pprof)
 		if err != nil {
 			srv.Close()
 			return fmt.Errorf("cannot start: --pprof: %w", err)
@@ -127,6 +109,37 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	}
 	fmt.Fprintf(stderr, "Hearth homeserver %s serving at %s (server name %s)\n", server.Version, srv.URL(), srv.ServerName())
 	return srv.Serve(ctx)
+}
+
+// options are what the flags set.
+type options struct {
+	cfg      server.Config
+	logLevel string
+	logJSON  bool
+	pprof    string
+}
+
+// define declares the server's flags on fs; every one is also read from
+// HEARTH_<NAME> (applyEnv). The deployment files are checked against this
+// set (deploy_test.go).
+func (o *options) define(fs *flag.FlagSet) {
+	cfg := &o.cfg
+	fs.StringVar(&cfg.Listen, "listen", "127.0.0.1:8080", "address to serve on (host:port)")
+	fs.StringVar(&cfg.DataDir, "data", "data", "data directory: SQLite database, uploads, signing key")
+	fs.StringVar(&cfg.Database, "database", "", "a postgres:// URL to use PostgreSQL instead of SQLite in the data directory")
+	fs.StringVar(&cfg.ServerName, "server-name", "", "this homeserver's federation name (default: the listen host:port)")
+	fs.StringVar(&cfg.PublicURL, "public-url", "", "base URL clients and peers reach this server at (default: http://<listen>)")
+	fs.BoolVar(&cfg.InsecureFederation, "insecure-federation", false, "allow plain-http and private/loopback federation peers (development and tests only)")
+	fs.BoolVar(&cfg.RateLimit, "rate-limit", true, "enforce client API rate limits")
+	fs.StringVar(&cfg.Registration, "registration", "open", "who may register: open; invite (with a token from `homeserver admin registration-token create`); or closed (accounts made with `homeserver admin create-user`)")
+	fs.StringVar(&cfg.SMTPURL, "smtp-url", "", "send mail (address confirmations, password resets) through this SMTP server: smtp://[user:pass@]host:port?from=address, or smtps://; none when empty")
+	fs.BoolVar(&cfg.FederationAllowList, "federation-allowlist", false, "federate only with the servers allowed by `homeserver admin allow SERVER`")
+	fs.DurationVar(&cfg.BackupEvery, "backup-every", 0, "take a backup this often (such as 1h) into --backup-dir while serving; none when 0")
+	fs.StringVar(&cfg.BackupDir, "backup-dir", "", "folder the scheduled backups go to (best on another disk)")
+	fs.DurationVar(&cfg.BackupKeep, "backup-keep", 720*time.Hour, "keep every scheduled backup this long; older ones are thinned to one a day")
+	fs.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn, error")
+	fs.BoolVar(&o.logJSON, "log-json", false, "log JSON lines instead of text")
+	fs.StringVar(&o.pprof, "pprof", "", "serve Go's pprof profiles on this address (such as 127.0.0.1:6060); off when empty")
 }
 
 // applyEnv sets every flag not given on the command line from HEARTH_<NAME>.
