@@ -103,11 +103,28 @@ func gifFrames(b []byte) int {
 	frames := 0
 	for i < len(b) {
 		switch b[i] {
-		case 0x21: // extension: label, then sub-blocks
+		case 0x21: // extension: label, a header, then sub-blocks
 			if i+2 > len(b) {
 				return frames
 			}
-			if i = subBlocks(i + 2); i < 0 {
+			// Headers as image/gif reads them, so that both count alike:
+			// plain text's is 13 bytes whatever its size byte says, an
+			// application's is its size byte and that many bytes even
+			// when the size is 0; the others have none.
+			label, next := b[i+1], i+2
+			switch label {
+			case 0x01:
+				next += 13
+			case 0xFF:
+				if next >= len(b) {
+					return frames
+				}
+				next += 1 + int(b[next])
+			}
+			if next > len(b) {
+				return frames
+			}
+			if i = subBlocks(next); i < 0 {
 				return frames
 			}
 		case 0x2C: // image descriptor, local colour table, LZW code size, data
