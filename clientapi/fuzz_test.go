@@ -29,6 +29,7 @@ type fuzzFixture struct {
 	s                       *st.Server
 	tok, user               string
 	guild, channel, message string
+	webhook                 string // its execute path
 	client                  *http.Client
 }
 
@@ -45,6 +46,8 @@ func newFuzzFixture(f *testing.F) *fuzzFixture {
 		}
 	}
 	x.message = st.OK(f, s.Do(f, "POST", "/api/v10/channels/"+x.channel+"/messages", x.tok, map[string]any{"content": "seed"}), 200)["id"].(string)
+	hook := st.OK(f, s.Do(f, "POST", "/api/v10/channels/"+x.channel+"/webhooks", x.tok, map[string]any{"name": "fuzz"}), 200)
+	x.webhook = "/api/v10/webhooks/" + hook["id"].(string) + "/" + hook["token"].(string)
 	return x
 }
 
@@ -166,11 +169,15 @@ func FuzzRESTMultipart(f *testing.F) {
 }
 
 // FuzzRESTMultipartRaw sends fuzzed bytes as a multipart body with a fixed
-// boundary: broken parts, headers and encodings.
+// boundary (broken parts, headers and encodings) to the routes that read
+// multipart: message sends, webhook executions and interactions.
 func FuzzRESTMultipartRaw(f *testing.F) {
 	x := newFuzzFixture(f)
+	const ctype = "multipart/form-data; boundary=hearthfuzz"
 	f.Fuzz(func(t *testing.T, body []byte) {
-		x.do(t, "POST", "/api/v10/channels/"+x.channel+"/messages", "multipart/form-data; boundary=hearthfuzz", body)
+		x.do(t, "POST", "/api/v10/channels/"+x.channel+"/messages", ctype, body)
+		x.do(t, "POST", x.webhook+"?wait=true", ctype, body)
+		x.do(t, "POST", "/api/v10/interactions", ctype, body)
 	})
 }
 

@@ -62,7 +62,11 @@ func readPayload(c *gin.Context) ([]byte, error) {
 		}
 		if part.FormName() == "payload_json" {
 			if payload, err = io.ReadAll(part); err != nil {
-				return nil, errBodyTooLarge
+				var tooLarge *http.MaxBytesError
+				if errors.As(err, &tooLarge) {
+					return nil, errBodyTooLarge
+				}
+				return nil, fmt.Errorf("%w: %w", errMalformedJSON, err)
 			}
 			continue
 		}
