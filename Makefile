@@ -7,7 +7,7 @@ CHROMIUM ?= /usr/bin/chromium
 CHROMIUM_INSTALL = apt-get install -y --no-install-recommends chromium fonts-noto-color-emoji
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 
-.PHONY: run build web web-browser bots test test-web test-short lint bench bench-web bench-sqlite-drivers clean
+.PHONY: run build web web-browser bots test test-web test-short lint fuzz bench bench-web bench-sqlite-drivers clean
 
 ## run: build the web client, then serve on $(LISTEN) with SQLite in $(DATA)
 run: web
@@ -66,6 +66,16 @@ lint:
 	@out="$$(gofmt -l $$(git ls-files '*.go'))"; if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.6.1 ./...
+
+## fuzz: every Go fuzz target for $(FUZZTIME) each (FUZZTIME=10m make fuzz for longer); a finding is written to the package's testdata/fuzz: fix it and keep the input
+FUZZTIME ?= 1m
+fuzz:
+	@set -e; for dir in $$(grep -rl --include='*_test.go' '^func Fuzz' . | grep -v node_modules | xargs -n1 dirname | sort -u); do \
+		for target in $$(grep -h '^func Fuzz' $$dir/*_test.go | sed 's/^func \(Fuzz[A-Za-z0-9_]*\).*/\1/'); do \
+			echo "fuzz: $$dir $$target for $(FUZZTIME)"; \
+			$(GO) test -run '^$$' -fuzz "^$$target\$$" -fuzztime $(FUZZTIME) $$dir; \
+		done; \
+	done
 
 ## bench: Go benchmarks of the hot paths
 bench:

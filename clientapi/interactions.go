@@ -88,7 +88,11 @@ func (a *API) readPayload(c *gin.Context) (payload []byte, files map[int]homeser
 		}
 		if part.FormName() == "payload_json" {
 			if payload, err = io.ReadAll(part); err != nil {
-				return nil, files, errBodyTooLarge
+				var tooLarge *http.MaxBytesError
+				if errors.As(err, &tooLarge) {
+					return nil, files, errBodyTooLarge
+				}
+				return nil, files, fmt.Errorf("%w: %w", errMalformedJSON, err)
 			}
 			continue
 		}

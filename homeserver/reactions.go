@@ -96,10 +96,13 @@ func renderReactions(rs []storage.ReactionCount) []discord.Reaction {
 	return out
 }
 
-// reactionEmojiOf turns a stored key back into a partial emoji.
+// reactionEmojiOf turns a stored key back into a partial emoji. Only a key
+// in the form reactionEmoji writes (name:id, the ID in its one decimal
+// form) is a custom emoji: FuzzReactionEmojiOf found ":0000" read back as
+// emoji 0, a second key for what "name:0" would name.
 func reactionEmojiOf(key string) discord.ReactionEmoji {
 	if name, idText, custom := strings.Cut(key, ":"); custom {
-		if id, err := snowflake.Parse(idText); err == nil {
+		if id, err := snowflake.Parse(idText); err == nil && id != 0 && id.String() == idText {
 			return discord.ReactionEmoji{ID: &id, Name: name}
 		}
 	}

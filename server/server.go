@@ -97,6 +97,12 @@ type Config struct {
 	// federation, the file routes and operations. A Discord bridge is such
 	// a homeserver (its users are on Discord, spec/bridge.md).
 	NoClientAPI bool
+	// BackupEvery, when not zero, takes a backup that often into
+	// BackupDir; backups older than BackupKeep are thinned to one a day
+	// (zero BackupKeep means 30 days).
+	BackupEvery time.Duration
+	BackupDir   string
+	BackupKeep  time.Duration
 }
 
 // Server is a homeserver process, listening but not yet serving until Serve.
@@ -114,6 +120,10 @@ type Server struct {
 	url      string
 	reg      *prometheus.Registry
 	workers  []worker
+	// unlock releases the data dir's lock once the database is closed.
+	unlock        func() error
+	backupMetrics *backupMetrics
+	metricNames   map[string]bool
 }
 
 // worker is a task that runs beside the server (see AddWorker).
@@ -138,6 +148,15 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	if cfg.ShutdownTimeout == 0 {
 		cfg.ShutdownTimeout = 10 * time.Second
 	}
+	if cfg.BackupKeep == 0 {
+		cfg.BackupKeep = 30 * 24 * time.Hour
+	}
+	if cfg.BackupEvery < 0 || (cfg.BackupEvery > 0 && cfg.BackupEvery < time.Second) {
+		return nil, fmt.Errorf("--backup-every %s: give an interval of a second or more (or 0 for none)", cfg.BackupEvery)
+	}
+	if cfg.BackupEvery > 0 && cfg.BackupDir == "" {
+		return nil, errors.New("--backup-every needs --backup-dir, the folder the backups go to (best on another disk)")
+	}
 	if err := checkDataDir(cfg.DataDir); err != nil {
 		return nil, err
 	}
@@ -149,6 +168,15 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 			}
 		}
 	}()
+	// With SQLite one process serves a data dir (lock.go says why);
+	// PostgreSQL is the engine for several.
+	unlock := func() error { return nil }
+	if cfg.Database == "" {
+		if unlock, err = lockDataDir(cfg.DataDir); err != nil {
+			return nil, err
+		}
+		closers = append(closers, unlock)
+	}
 
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
@@ -220,16 +248,27 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 		return nil, err
 	}
 
-	reg := prometheus.NewRegistry()
+	reg := &namingRegisterer{Registry: prometheus.NewRegistry(), names: map[string]bool{}}
 	reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{Namespace: "hearth"}),
 		metrics.NewDBPools(store.Dialect(), store.Pools()),
+		metrics.NewDiskSpace(cfg.DataDir),
 	)
 	httpMetrics := metrics.NewHTTP(reg)
+	backups := newBackupMetrics(reg)
 
 	wsURL := "ws" + strings.TrimPrefix(cfg.PublicURL, "http") + "/gateway"
-	gw := gateway.New(gateway.Config{Homeserver: hs, Log: cfg.Log, URL: wsURL, HeartbeatInterval: cfg.GatewayHeartbeat})
+	gw := gateway.New(gateway.Config{Homeserver: hs, Log: cfg.Log, URL: wsURL, HeartbeatInterval: cfg.GatewayHeartbeat, Metrics: reg})
+	// What /readyz says, for the alert rules (a scrape is no HTTP probe).
+	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "hearth_ready",
+		Help: "1 when the server is ready for traffic (database reachable, gateway delivering), as /readyz says; else 0."},
+		func() float64 {
+			if notReady(context.Background(), hs, gw) != "" {
+				return 0
+			}
+			return 1
+		}))
 	// Scaled copies of images live beside the uploads; deleting the folder
 	// loses nothing (they are made again on demand).
 	scaler, err := media.NewScaler(media.ScalerConfig{Dir: filepath.Join(cfg.DataDir, "scaled")})
@@ -308,7 +347,7 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	fed("POST "+federation.UserDeletedPath, federation.UserDeletedPath, inbound.ServeUserDeleted)
 	fed("POST "+federation.InteractionNoticePath, federation.InteractionNoticePath, inbound.ServeInteractionNotice)
 	fed("PUT "+federation.SendPath+"{txn}", federation.SendPath+"{txn}", inbound.ServeSend)
-	route("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	route("/metrics", promhttp.HandlerFor(reg.Registry, promhttp.HandlerOpts{Registry: reg}))
 	route("/healthz", http.HandlerFunc(healthz))
 	route("/readyz", readyz(hs, gw))
 	if !cfg.NoClientAPI {
@@ -326,7 +365,11 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 		scaler:   scaler,
 		files:    files,
 		url:      cfg.PublicURL,
-		reg:      reg,
+		reg:      reg.Registry,
+		unlock:   unlock,
+		// Scheduled backups (schedule.go), when asked for.
+		backupMetrics: backups,
+		metricNames:   reg.names,
 		http: &http.Server{
 			Handler:           httpMetrics.Middleware(mux),
 			ReadHeaderTimeout: 10 * time.Second,
@@ -485,6 +528,13 @@ func (s *Server) Serve(ctx context.Context) error {
 			<-workersDone
 		}
 	}
+	backupsDone := make(chan struct{})
+	go func() {
+		defer close(backupsDone)
+		if s.cfg.BackupEvery > 0 {
+			s.runBackups(mCtx)
+		}
+	}()
 	var serveErr error
 	select {
 	case serveErr = <-errc:
@@ -496,6 +546,7 @@ func (s *Server) Serve(ctx context.Context) error {
 		<-watchDone
 		<-noticesDone
 		waitWorkers()
+		<-backupsDone
 		stopSender()
 		<-fedDone
 	case <-ctx.Done():
@@ -520,6 +571,7 @@ func (s *Server) Serve(ctx context.Context) error {
 		<-watchDone
 		<-noticesDone
 		waitWorkers()
+		<-backupsDone
 		stopSender()
 		<-fedDone
 		stopGateway()
@@ -536,6 +588,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	if err := s.store.Close(); err != nil {
 		serveErr = errors.Join(serveErr, fmt.Errorf("close database: %w", err))
 	}
+	_ = s.unlock()
 	s.log.Info("stopped")
 	return serveErr
 }
@@ -571,7 +624,7 @@ func (s *Server) sweepScaled(ctx context.Context, every time.Duration) {
 
 // Close releases a server that was made but never served.
 func (s *Server) Close() error {
-	return errors.Join(s.listener.Close(), s.store.Close())
+	return errors.Join(s.listener.Close(), s.store.Close(), s.unlock())
 }
 
 func healthz(w http.ResponseWriter, _ *http.Request) {
@@ -579,19 +632,26 @@ func healthz(w http.ResponseWriter, _ *http.Request) {
 	_, _ = w.Write([]byte(`{"status":"ok"}` + "\n"))
 }
 
+// notReady says why the server should not be sent traffic, or "" when it
+// is ready: /readyz answers with it, and hearth_ready exports it.
+func notReady(ctx context.Context, hs *homeserver.Homeserver, gw *gateway.Gateway) string {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	if err := hs.Ready(ctx); err != nil {
+		return "database unreachable"
+	}
+	if !gw.Running() {
+		return "gateway not delivering events"
+	}
+	return ""
+}
+
 func readyz(hs *homeserver.Homeserver, gw *gateway.Gateway) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
-		defer cancel()
 		w.Header().Set("Content-Type", "application/json")
-		if err := hs.Ready(ctx); err != nil {
+		if reason := notReady(r.Context(), hs, gw); reason != "" {
 			w.WriteHeader(http.StatusServiceUnavailable)
-			_, _ = fmt.Fprintf(w, `{"status":"unavailable","reason":%q}`+"\n", "database unreachable")
-			return
-		}
-		if !gw.Running() {
-			w.WriteHeader(http.StatusServiceUnavailable)
-			_, _ = fmt.Fprintf(w, `{"status":"unavailable","reason":%q}`+"\n", "gateway not delivering events")
+			_, _ = fmt.Fprintf(w, `{"status":"unavailable","reason":%q}`+"\n", reason)
 			return
 		}
 		_, _ = w.Write([]byte(`{"status":"ok","database":"ok"}` + "\n"))

@@ -54,6 +54,13 @@ func TestOperations(t *testing.T) {
 		`hearth_db_connections_max{dialect="sqlite",pool="read"}`,
 		"go_goroutines ",
 		"hearth_process_resident_memory_bytes ",
+		"hearth_gateway_connections 0",
+		"hearth_gateway_sessions 0",
+		`hearth_gateway_sessions_dropped_total{reason="heartbeat_timeout"} 0`,
+		"hearth_backup_failures_total 0",
+		"hearth_data_dir_free_bytes ",
+		"hearth_ready 1",
+		"hearth_data_dir_size_bytes ",
 	} {
 		if !strings.Contains(m, want) {
 			t.Errorf("metrics lack %q", want)

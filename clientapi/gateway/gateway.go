@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"hearth/homeserver"
 	"hearth/homeserver/bus"
@@ -38,6 +39,9 @@ type Config struct {
 	// ResumeWindow is how long a dropped session can be resumed; zero
 	// means two minutes.
 	ResumeWindow time.Duration
+	// Metrics, when not nil, is where the gateway's instruments
+	// (metrics.go) register.
+	Metrics prometheus.Registerer
 }
 
 // Gateway owns the sessions. Run routes events to them; ServeHTTP accepts
@@ -69,6 +73,7 @@ type Gateway struct {
 	// restored opens once the sessions the last process saved are back:
 	// a RESUME waits for it rather than be told they are unknown.
 	restored latch
+	metrics  *gatewayMetrics
 }
 
 // latch is a gate that opens once and stays open.
@@ -103,7 +108,7 @@ func New(cfg Config) *Gateway {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
-	return &Gateway{
+	g := &Gateway{
 		cfg: cfg, hs: cfg.Homeserver, log: cfg.Log,
 		sessions:  make(map[string]*session),
 		byGuild:   make(map[snowflake.ID]map[*session]struct{}),
@@ -114,6 +119,8 @@ func New(cfg Config) *Gateway {
 		caughtUp:  newLatch(),
 		restored:  newLatch(),
 	}
+	g.metrics = newMetrics(g, cfg.Metrics)
+	return g
 }
 
 // Running reports whether the router is delivering events (for /readyz).
@@ -252,6 +259,7 @@ func (g *Gateway) sweep() {
 	defer g.mu.Unlock()
 	for id, s := range g.sessions {
 		if at := s.detachedAt(); !at.IsZero() && now.Sub(at) > g.cfg.ResumeWindow {
+			g.metrics.dropped.WithLabelValues(dropNotResumed).Inc()
 			delete(g.sessions, id)
 			g.unindexLocked(s)
 		}
@@ -350,6 +358,8 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	g.conns.Add(1)
 	go func() { // owned by the gateway: shutdown closes c and waits on conns
 		defer g.conns.Done()
+		g.metrics.connections.Inc()
+		defer g.metrics.connections.Dec()
 		defer conn.ws.CloseNow() // whatever ended the session; a no-op if closed
 		defer func() {
 			// net/http's own recovery does not reach this goroutine: a

@@ -163,6 +163,11 @@ func TestSlowConsumerIsDropped(t *testing.T) {
 			break
 		}
 	}
+	// The drop is counted, for the operator's alert.
+	if m := string(s.Do(t, "GET", "/metrics", "", nil).Body); !strings.Contains(m, `hearth_gateway_sessions_dropped_total{reason="slow_consumer"} 1`) ||
+		!strings.Contains(m, `hearth_gateway_sessions 2`) {
+		t.Fatalf("metrics do not count the dropped session:\n%s", m)
+	}
 	// It resumes and gets everything it had not read, in order.
 	back := dial(t, s, "")
 	back.must(5 * time.Second) // HELLO

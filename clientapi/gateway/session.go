@@ -201,6 +201,7 @@ func (s *session) queueLocked(q queued) {
 		// session can resume from the ring.
 		s.pending = nil
 		if s.kick != nil {
+			s.g.metrics.dropped.WithLabelValues(dropSlowConsumer).Inc()
 			s.kick()
 		}
 		return
@@ -366,6 +367,7 @@ func (g *Gateway) serve(ctx context.Context, c *conn) {
 		defer cancel()
 		_ = c.write(ctx, encodeFrame(opHeartbeat, nil))
 	}, func() {
+		g.metrics.dropped.WithLabelValues(dropHeartbeat).Inc()
 		c.close(closeSessionTimedOut, "Session timed out.")
 		cancel()
 	})

@@ -37,34 +37,46 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	// "homeserver admin [flags] COMMAND" administers the homeserver the
 	// same flags name, instead of serving it.
 	adminMode := isAdmin(args)
-	if adminMode {
+	// "homeserver backup --to DIR" and "homeserver restore --from DIR"
+	// take the same flags too (backup.go).
+	tool := ""
+	if len(args) > 0 && (args[0] == "backup" || args[0] == "restore") {
+		tool = args[0]
+	}
+	if adminMode || tool != "" {
 		args = args[1:]
 	}
 	fs := flag.NewFlagSet("homeserver", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	var (
-		cfg      server.Config
-		logLevel string
-		logJSON  bool
-		pprof    string
-	)
-	cfg.BindFlags(fs, "127.0.0.1:8080")
-	fs.BoolVar(&cfg.RateLimit, "rate-limit", true, "enforce client API rate limits")
-	fs.StringVar(&cfg.Registration, "registration", "open", "who may register: open; invite (with a token from `homeserver admin registration-token create`); or closed (accounts made with `homeserver admin create-user`)")
-	fs.StringVar(&cfg.SMTPURL, "smtp-url", "", "send mail (address confirmations, password resets) through this SMTP server: smtp://[user:pass@]host:port?from=address, or smtps://; none when empty")
-	fs.BoolVar(&cfg.FederationAllowList, "federation-allowlist", false, "federate only with the servers allowed by `homeserver admin allow SERVER`")
-	fs.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn, error")
-	fs.BoolVar(&logJSON, "log-json", false, "log JSON lines instead of text")
-	fs.StringVar(&pprof, "pprof", "", "serve Go's pprof profiles on this address (such as 127.0.0.1:6060); off when empty")
+	var o options
+	cfg := &o.cfg
+	o.define(fs)
+	logLevel, logJSON, pprof := &o.logLevel, &o.logJSON, &o.pprof
+	var to, from string
+	switch tool {
+	case "backup":
+		fs.StringVar(&to, "to", "", "the folder to write the backup to (must not exist, or be empty)")
+	case "restore":
+		fs.StringVar(&from, "from", "", "the backup folder to restore from")
+	}
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if tool != "" {
+		if fs.NArg() > 0 {
+			return fmt.Errorf("unexpected argument %q (see homeserver %s -help)", fs.Arg(0), tool)
+		}
+		if err := applyEnv(fs, getenv); err != nil {
+			return err
+		}
+		return backupTool(ctx, tool, *cfg, to, from, stdout)
 	}
 	if adminMode {
 		if err := applyEnv(fs, getenv); err != nil {
 			return err
 		}
 		cfg.Log = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-		return admin(ctx, cfg, fs.Args(), getenv, stdin, stdout)
+		return admin(ctx, *cfg, fs.Args(), getenv, stdin, stdout)
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected argument %q (see -help)", fs.Arg(0))
@@ -73,21 +85,21 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return err
 	}
 	var level slog.Level
-	if err := level.UnmarshalText([]byte(logLevel)); err != nil {
+	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
 		return fmt.Errorf("--log-level: %w", err)
 	}
 	opts := &slog.HandlerOptions{Level: level}
-	if logJSON {
+	if *logJSON {
 		cfg.Log = slog.New(slog.NewJSONHandler(stderr, opts))
 	} else {
 		cfg.Log = slog.New(slog.NewTextHandler(stderr, opts))
 	}
-	srv, err := server.New(ctx, cfg)
+	srv, err := server.New(ctx, *cfg)
 	if err != nil {
 		return fmt.Errorf("cannot start: %w", err)
 	}
-	if pprof != "" {
-		stopProfiles, err := serveProfiles(pprof)
+	if *pprof != "" {
+		stopProfiles, err := serveProfiles(*pprof)
 		if err != nil {
 			srv.Close()
 			return fmt.Errorf("cannot start: --pprof: %w", err)
@@ -96,6 +108,32 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	}
 	fmt.Fprintf(stderr, "Hearth homeserver %s serving at %s (server name %s)\n", server.Version, srv.URL(), srv.ServerName())
 	return srv.Serve(ctx)
+}
+
+// options are what the flags set.
+type options struct {
+	cfg      server.Config
+	logLevel string
+	logJSON  bool
+	pprof    string
+}
+
+// define declares the server's flags on fs; every one is also read from
+// HEARTH_<NAME> (applyEnv). The deployment files are checked against this
+// set (deploy_test.go).
+func (o *options) define(fs *flag.FlagSet) {
+	cfg := &o.cfg
+	cfg.BindFlags(fs, "127.0.0.1:8080")
+	fs.BoolVar(&cfg.RateLimit, "rate-limit", true, "enforce client API rate limits")
+	fs.StringVar(&cfg.Registration, "registration", "open", "who may register: open; invite (with a token from `homeserver admin registration-token create`); or closed (accounts made with `homeserver admin create-user`)")
+	fs.StringVar(&cfg.SMTPURL, "smtp-url", "", "send mail (address confirmations, password resets) through this SMTP server: smtp://[user:pass@]host:port?from=address, or smtps://; none when empty")
+	fs.BoolVar(&cfg.FederationAllowList, "federation-allowlist", false, "federate only with the servers allowed by `homeserver admin allow SERVER`")
+	fs.DurationVar(&cfg.BackupEvery, "backup-every", 0, "take a backup this often (such as 1h) into --backup-dir while serving; none when 0")
+	fs.StringVar(&cfg.BackupDir, "backup-dir", "", "folder the scheduled backups go to (best on another disk)")
+	fs.DurationVar(&cfg.BackupKeep, "backup-keep", 720*time.Hour, "keep every scheduled backup this long; older ones are thinned to one a day")
+	fs.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn, error")
+	fs.BoolVar(&o.logJSON, "log-json", false, "log JSON lines instead of text")
+	fs.StringVar(&o.pprof, "pprof", "", "serve Go's pprof profiles on this address (such as 127.0.0.1:6060); off when empty")
 }
 
 // applyEnv sets every flag not given on the command line from HEARTH_<NAME>.

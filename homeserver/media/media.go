@@ -72,12 +72,83 @@ func Sniff(b []byte) (Image, error) {
 	return Image{}, ErrNotImage
 }
 
+// gifFrames counts a GIF's frames by walking its blocks, without decoding
+// any pixels: image/gif's DecodeAll allocates each frame's declared size
+// (up to 65535×65535, 4 GiB) before reading its data, so a GIF of a few
+// dozen bytes would have cost a sniff gigabytes (found by FuzzSniff; the
+// input is kept in testdata/fuzz/FuzzSniff). A frame counts only when its
+// data is there whole.
 func gifFrames(b []byte) int {
-	g, err := gif.DecodeAll(bytes.NewReader(b))
-	if err != nil {
+	const header = 13 // signature, version, logical screen descriptor
+	if len(b) < header {
 		return 0
 	}
-	return len(g.Image)
+	i := header
+	if b[10]&0x80 != 0 { // global colour table
+		i += 3 << (b[10]&7 + 1)
+	}
+	// subBlocks skips data sub-blocks from i to past their terminator,
+	// or returns -1 when the data ends first.
+	subBlocks := func(i int) int {
+		for i < len(b) {
+			n := int(b[i])
+			i++
+			if n == 0 {
+				return i
+			}
+			i += n
+		}
+		return -1
+	}
+	frames := 0
+	for i < len(b) {
+		switch b[i] {
+		case 0x21: // extension: label, a header, then sub-blocks
+			if i+2 > len(b) {
+				return frames
+			}
+			// Headers as image/gif reads them, so that both count alike:
+			// plain text's is 13 bytes whatever its size byte says, an
+			// application's is its size byte and that many bytes even
+			// when the size is 0; the others have none.
+			label, next := b[i+1], i+2
+			switch label {
+			case 0x01:
+				next += 13
+			case 0xFF:
+				if next >= len(b) {
+					return frames
+				}
+				next += 1 + int(b[next])
+			}
+			if next > len(b) {
+				return frames
+			}
+			if i = subBlocks(next); i < 0 {
+				return frames
+			}
+		case 0x2C: // image descriptor, local colour table, LZW code size, data
+			if i+10 > len(b) {
+				return frames
+			}
+			packed := b[i+9]
+			i += 10
+			if packed&0x80 != 0 {
+				i += 3 << (packed&7 + 1)
+			}
+			i++ // LZW minimum code size
+			if i > len(b) {
+				return frames
+			}
+			if i = subBlocks(i); i < 0 {
+				return frames
+			}
+			frames++
+		default: // 0x3B, the trailer, or bytes that are no block
+			return frames
+		}
+	}
+	return frames
 }
 
 // DecodeDataURI reads "data:image/png;base64,...." as Discord's API sends

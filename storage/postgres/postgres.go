@@ -42,6 +42,12 @@ func Open(ctx context.Context, url string, log *slog.Logger) (*Store, error) {
 		return nil, fmt.Errorf("postgres: connect to %s:%d: %w", cfg.ConnConfig.Host, cfg.ConnConfig.Port, err)
 	}
 	db := stdlib.OpenDBFromPool(pool)
+	// database/sql bounded at the pool's size: a query waiting for a
+	// connection then waits in database/sql, whose statistics
+	// (hearth_db_connections_max, hearth_db_waits_total) show an
+	// exhausted pool, instead of inside pgxpool, where no metric sees it.
+	db.SetMaxOpenConns(int(cfg.MaxConns))
+	db.SetMaxIdleConns(int(cfg.MaxConns))
 	applied, err := migrations.Apply(ctx, db, "postgres")
 	if err != nil {
 		db.Close()

@@ -1,0 +1,65 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+
+	"modernc.org/sqlite"
+)
+
+// backuper is what modernc.org/sqlite's connections offer for SQLite's
+// online backup API (sqlite3_backup_*).
+type backuper interface {
+	NewBackup(dstURI string) (*sqlite.Backup, error)
+}
+
+// Backup copies the database at src into a new file dst through SQLite's
+// online backup API, while other connections and processes keep reading
+// and writing src. The copy is one consistent snapshot: all its pages are
+// copied in one step under one read transaction, which in WAL mode never
+// blocks the writer, so it holds every transaction committed before the
+// step began and none in part.
+func Backup(ctx context.Context, src, dst string) (err error) {
+	if _, err := os.Stat(src); err != nil {
+		return fmt.Errorf("sqlite: backup: %w", err)
+	}
+	if _, err := os.Stat(dst); err == nil {
+		return fmt.Errorf("sqlite: backup: %s exists already", dst)
+	}
+	db, err := sql.Open("sqlite", uri(src)+"?_pragma=busy_timeout(10000)")
+	if err != nil {
+		return fmt.Errorf("sqlite: backup: open %s: %w", src, err)
+	}
+	defer db.Close()
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("sqlite: backup: open %s: %w", src, err)
+	}
+	defer conn.Close()
+	defer func() {
+		if err != nil {
+			os.Remove(dst)
+		}
+	}()
+	return conn.Raw(func(dc any) error {
+		b, ok := dc.(backuper)
+		if !ok {
+			return errors.New("sqlite: backup: the driver offers no online backup")
+		}
+		bk, err := b.NewBackup(uri(dst))
+		if err != nil {
+			return fmt.Errorf("sqlite: backup to %s: %w", dst, err)
+		}
+		_, stepErr := bk.Step(-1)
+		if err := errors.Join(stepErr, bk.Finish()); err != nil {
+			return fmt.Errorf("sqlite: backup to %s: %w", dst, err)
+		}
+		return nil
+	})
+}
+
+func uri(path string) string { return "file:" + (&url.URL{Path: path}).EscapedPath() }
