@@ -234,21 +234,18 @@ func Restore(ctx context.Context, cfg Config, from string) error {
 		return fmt.Errorf("restore: %w", err)
 	}
 	defer unlock()
+	// The database goes in place last, under a temporary name until whole:
+	// a restore cut short leaves no database a server would open, and
+	// never one beside keys the server would make anew (a new identity
+	// for the same history).
+	sqliteSrc := ""
 	for _, f := range m.Files {
 		src, _ := inside(from, f.Path)
 		switch f.Path {
 		case pgDumpName:
 			continue
 		case sqliteBackupName:
-			// Under a temporary name until complete, so that a restore
-			// cut short leaves no database a server would open.
-			tmp := filepath.Join(cfg.DataDir, ".restore-"+sqliteBackupName)
-			if _, _, err := copyFile(src, tmp, 0o640); err != nil {
-				return fmt.Errorf("restore: %w", err)
-			}
-			if err := os.Rename(tmp, filepath.Join(cfg.DataDir, "hearth.db")); err != nil {
-				return fmt.Errorf("restore: %w", err)
-			}
+			sqliteSrc = src
 			continue
 		}
 		dst, _ := inside(cfg.DataDir, f.Path)
@@ -257,6 +254,15 @@ func Restore(ctx context.Context, cfg Config, from string) error {
 			mode = 0o600 // the keys
 		}
 		if _, _, err := copyFile(src, dst, mode); err != nil {
+			return fmt.Errorf("restore: %w", err)
+		}
+	}
+	if sqliteSrc != "" {
+		tmp := filepath.Join(cfg.DataDir, ".restore-"+sqliteBackupName)
+		if _, _, err := copyFile(sqliteSrc, tmp, 0o640); err != nil {
+			return fmt.Errorf("restore: %w", err)
+		}
+		if err := os.Rename(tmp, filepath.Join(cfg.DataDir, "hearth.db")); err != nil {
 			return fmt.Errorf("restore: %w", err)
 		}
 	}
