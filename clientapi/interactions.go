@@ -72,11 +72,17 @@ func (a *API) readPayload(c *gin.Context) (payload []byte, files map[int]homeser
 				return nil, files, homeserver.Invalid("files", "BASE_TYPE_MAX_LENGTH", fmt.Sprintf("Must be %d or fewer in length.", homeserver.MaxFiles))
 			}
 			n, _ := strconv.Atoi(m[1] + m[2])
-			up, err := a.hs.StoreUpload(part, part.FileName())
+			body := &readErrors{r: part}
+			up, err := a.hs.StoreUpload(body, part.FileName())
 			if err != nil {
 				var tooLarge *http.MaxBytesError
-				if errors.As(err, &tooLarge) {
+				if errors.As(err, &tooLarge) || errors.As(body.err, &tooLarge) {
 					return nil, files, errBodyTooLarge
+				}
+				// A body that breaks off mid-file is the client's fault
+				// (as for messages); a store failing on a whole file is ours.
+				if body.err != nil {
+					return nil, files, fmt.Errorf("%w: %w", errMalformedJSON, body.err)
 				}
 				return nil, files, err
 			}
@@ -248,6 +254,10 @@ func (a *API) interactionCallback(c *gin.Context) {
 		a.fail(c, homeserver.ErrUnknownInteraction)
 		return
 	}
+	if !a.hs.InteractionTokenHolds(c.Request.Context(), id, 0, c.Param("token")) {
+		a.fail(c, homeserver.ErrUnknownInteraction)
+		return
+	}
 	body, files, err := a.readPayload(c)
 	if err != nil {
 		a.fail(c, err)
@@ -330,6 +340,10 @@ func (a *API) followupTarget(c *gin.Context) (app, message snowflake.ID, ok bool
 }
 
 func (a *API) followupBody(c *gin.Context) (homeserver.InteractionReply, bool) {
+	if app, err := pathID(c, "webhook"); err != nil || !a.hs.InteractionTokenHolds(c.Request.Context(), 0, app, c.Param("token")) {
+		a.fail(c, homeserver.ErrUnknownInteractionWebhook)
+		return homeserver.InteractionReply{}, false
+	}
 	body, files, err := a.readPayload(c)
 	if err != nil {
 		a.fail(c, err)

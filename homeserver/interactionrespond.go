@@ -734,3 +734,17 @@ func (h *Homeserver) putEphemeral(ctx context.Context, it storage.Interaction, o
 	h.tellInvoker(ctx, it.GuildID, it.UserID, "", dispatch, m)
 	return nil
 }
+
+// InteractionTokenHolds reports whether token is interaction id's token
+// (app 0), or an application's follow-up token while follow-ups may use
+// it (id 0). The routes that take files ask it before storing any, so
+// that a body sent with a wrong token costs no disk; the operation checks
+// again.
+func (h *Homeserver) InteractionTokenHolds(ctx context.Context, id, app snowflake.ID, token string) bool {
+	if app != 0 {
+		_, _, err := h.followup(ctx, app, token)
+		return err == nil
+	}
+	it, ok := h.interactionByToken(ctx, token)
+	return ok && it.ID == id
+}

@@ -252,6 +252,11 @@ func TestInteractionFiles(t *testing.T) {
 			t.Fatalf("interaction webhook shows a token: %v", iw)
 		}
 		st.Expect(t, s.Do(t, "GET", "/api/v10/webhooks/"+gid+"/"+token, "", nil), 404, st.Code(10015))
+		// With the right token, a follow-up whose body breaks off mid-file
+		// is the client's fault: 400, not 500.
+		if status, code := truncatedMultipart(t, s, "/api/v10/webhooks/"+appID+"/"+token); status != 400 || code != float64(50109) {
+			t.Fatalf("a follow-up cut mid-file: %d %v, want 400 50109", status, code)
+		}
 
 		// A webhook the bot makes is its application's: application_id
 		// is set, and only the application sees its token.
@@ -325,4 +330,44 @@ func TestInteractionFiles(t *testing.T) {
 			}
 		}
 	})
+}
+
+// A body sent to an interaction's callback or follow-up routes with a
+// token that is not the interaction's is refused before it is read: no
+// file of it is stored or sniffed. A malformed multipart body shows the
+// order: refused as an unknown interaction (not as a bad body).
+func TestInteractionFilesNeedTheTokenFirst(t *testing.T) {
+	s := st.Start(t, st.Options{})
+	for _, tc := range []struct {
+		path string
+		code float64
+	}{
+		{"/api/v10/interactions/1234567890123456789/" + "bm90LWEtdG9rZW4" + "/callback", 10062},
+		{"/api/v10/webhooks/1234567890123456789/aW50ZXJhY3Rpb246MTIzOjQ1Ng", 10015},
+	} {
+		if status, code := truncatedMultipart(t, s, tc.path); status != http.StatusNotFound || code != tc.code {
+			t.Errorf("%s: %d %v, want 404 with code %v", tc.path, status, code, tc.code)
+		}
+	}
+}
+
+// truncatedMultipart posts a multipart body that ends in the middle of a
+// file and returns the answer's status and code.
+func truncatedMultipart(t *testing.T, s *st.Server, path string) (int, any) {
+	t.Helper()
+	var buf bytes.Buffer
+	w := multipart.NewWriter(&buf)
+	part, _ := w.CreateFormFile("files[0]", "a.txt")
+	part.Write([]byte("a file that breaks off"))
+	// Not closed: the body ends mid-part.
+	req, _ := http.NewRequest("POST", s.URL()+path, bytes.NewReader(buf.Bytes()))
+	req.Header.Set("Content-Type", w.FormDataContentType())
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var got map[string]any
+	json.NewDecoder(resp.Body).Decode(&got)
+	return resp.StatusCode, got["code"]
 }
