@@ -401,37 +401,48 @@ func (h *Homeserver) watchPolicy(ctx context.Context) {
 	h.policy.loaded = time.Time{}
 	h.policy.mu.Unlock()
 	c := &h.closings
-	ruled := make(map[string]bool, len(rules))
+	// The servers to look at: every ruled one; in allow-list mode every
+	// server whose users are known here too, since having no rule (an
+	// allow rule removed, or none ever written) is what ends them there;
+	// and those cut off before, which may federate again.
+	servers := make(map[string]bool, len(rules))
 	for _, r := range rules {
-		ruled[r.Server] = true
+		servers[r.Server] = true
+	}
+	if h.cfg.FederationAllowList {
+		known, err := h.store.KnownServers(ctx)
+		if err != nil {
+			h.log.Warn("known servers not read", "err", err)
+		}
+		for _, s := range known {
+			servers[s] = true
+		}
 	}
 	c.mu.Lock()
 	for s := range c.cut {
-		if !ruled[s] { // unblocked: a later block cuts it off again
-			delete(c.cut, s)
-		}
+		servers[s] = true
 	}
 	c.mu.Unlock()
-	for _, r := range rules {
-		allowed := h.PeerAllowed(ctx, r.Server)
+	for server := range servers {
+		allowed := h.PeerAllowed(ctx, server)
 		c.mu.Lock()
-		done := c.cut[r.Server]
-		if allowed {
-			delete(c.cut, r.Server)
+		done := c.cut[server]
+		if allowed { // a later rule against it cuts it off again
+			delete(c.cut, server)
 		}
 		c.mu.Unlock()
 		if allowed || done {
 			continue
 		}
-		if err := h.cutOff(ctx, r.Server); err != nil {
-			h.log.Warn("server not cut off", "server", r.Server, "err", err)
+		if err := h.cutOff(ctx, server); err != nil {
+			h.log.Warn("server not cut off", "server", server, "err", err)
 			continue
 		}
 		c.mu.Lock()
 		if c.cut == nil {
 			c.cut = map[string]bool{}
 		}
-		c.cut[r.Server] = true
+		c.cut[server] = true
 		c.mu.Unlock()
 	}
 }

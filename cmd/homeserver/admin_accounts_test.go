@@ -398,3 +398,44 @@ func TestAdminBlockWhileRunning(t *testing.T) {
 	admin("block", b.ServerName())
 	gatewayUntil(ctx, t, annGW, "GUILD_MEMBER_REMOVE")
 }
+
+// In allow-list mode, removing a server's allow rule from the command line
+// cuts that server off on the running server, as a block does.
+func TestAdminUnallowWhileRunning(t *testing.T) {
+	dir := t.TempDir()
+	admin := func(args ...string) {
+		t.Helper()
+		var out, errs strings.Builder
+		if err := run(context.Background(), append([]string{"admin", "--data", dir}, args...),
+			func(string) string { return "" }, strings.NewReader(""), &out, &errs); err != nil {
+			t.Fatalf("admin %v: %v", args, err)
+		}
+	}
+	b := st.Start(t, st.Options{})
+	admin("allow", b.ServerName())
+	a := st.Start(t, st.Options{DataDir: dir, FederationAllowList: true})
+	ann, bob := a.Register(t, "ann", "correct horse"), b.Register(t, "bob", "correct horse")
+	gid := st.OK(t, a.Do(t, "POST", "/api/v10/guilds", ann, map[string]any{"name": "Club"}), 201)["id"].(string)
+	var general string
+	for _, c := range st.List(t, a.Do(t, "GET", "/api/v10/guilds/"+gid+"/channels", ann, nil)) {
+		if c["type"] == float64(0) {
+			general = c["id"].(string)
+		}
+	}
+	code := st.OK(t, a.Do(t, "POST", "/api/v10/channels/"+general+"/invites", ann, map[string]any{}), 200)["code"].(string)
+	st.OK(t, b.Do(t, "POST", "/api/v10/invites/"+code+"@"+a.ServerName(), bob, nil), 200)
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	annGW := identifiedWith(ctx, t, a, ann, 515) // with GUILD_MEMBERS
+	members := func() int {
+		return len(st.List(t, a.Do(t, "GET", "/api/v10/guilds/"+gid+"/members?limit=10", ann, nil)))
+	}
+	if n := members(); n != 2 {
+		t.Fatalf("members while allowed: %d", n)
+	}
+	admin("unallow", b.ServerName())
+	gatewayUntil(ctx, t, annGW, "GUILD_MEMBER_REMOVE")
+	if n := members(); n != 1 {
+		t.Fatalf("members after the allow rule went: %d", n)
+	}
+}
