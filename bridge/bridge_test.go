@@ -9,6 +9,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/bwmarrin/discordgo"
 	"github.com/gin-gonic/gin"
 
 	"hearth/homeserver"
@@ -183,5 +184,33 @@ func TestSplitContent(t *testing.T) {
 	}
 	if parts := splitContent("short", 2000); len(parts) != 1 || parts[0] != "short" {
 		t.Fatalf("short text = %q", parts)
+	}
+}
+
+// A channel is private when @everyone may not see it: guild-wide, then by
+// the channel's own overwrite for @everyone.
+func TestPrivate(t *testing.T) {
+	const guild = "100"
+	view := int64(discordgo.PermissionViewChannel)
+	over := func(allow, deny int64) []*discordgo.PermissionOverwrite {
+		return []*discordgo.PermissionOverwrite{{ID: guild, Type: discordgo.PermissionOverwriteTypeRole, Allow: allow, Deny: deny}}
+	}
+	for _, tc := range []struct {
+		name     string
+		everyone int64
+		over     []*discordgo.PermissionOverwrite
+		private  bool
+	}{
+		{"public guild, no overwrite", view, nil, false},
+		{"public guild, channel denies", view, over(0, view), true},
+		{"members-only guild, no overwrite", 0, nil, true},
+		{"members-only guild, channel allows", 0, over(view, 0), false},
+		{"an administrator @everyone sees all", discordgo.PermissionAdministrator, nil, false},
+		{"another role's overwrite changes nothing", 0, []*discordgo.PermissionOverwrite{{ID: "7", Type: discordgo.PermissionOverwriteTypeRole, Allow: view}}, true},
+	} {
+		c := &discordgo.Channel{ID: "1", PermissionOverwrites: tc.over}
+		if got := private(c, guild, tc.everyone); got != tc.private {
+			t.Errorf("%s: private = %v, want %v", tc.name, got, tc.private)
+		}
 	}
 }

@@ -21,7 +21,7 @@ func mirrored(c *discordgo.Channel) bool {
 
 func (b *Bridge) onChannelCreate(_ *discordgo.Session, e *discordgo.ChannelCreate) {
 	b.handle(e.GuildID, e.ID, "CHANNEL_CREATE", e.ID, func(ctx context.Context, l Link) error {
-		if !mirrored(e.Channel) || private(e.Channel, l.DiscordGuild) {
+		if !mirrored(e.Channel) || private(e.Channel, l.DiscordGuild, b.everyone(l.DiscordGuild, nil)) {
 			b.metrics.event("CHANNEL_CREATE", "ignored")
 			return nil
 		}
@@ -50,14 +50,14 @@ func (b *Bridge) onChannelUpdate(_ *discordgo.Session, e *discordgo.ChannelUpdat
 		}
 		local, err := b.dom.LocalID(ctx, homeserver.BridgeChannel, e.ID)
 		if errors.Is(err, homeserver.ErrBridgeUnmapped) {
-			if private(e.Channel, l.DiscordGuild) {
+			if private(e.Channel, l.DiscordGuild, b.everyone(l.DiscordGuild, nil)) {
 				return nil
 			}
 			return b.addChannel(ctx, l, e.Channel) // revealed
 		} else if err != nil {
 			return err
 		}
-		if private(e.Channel, l.DiscordGuild) {
+		if private(e.Channel, l.DiscordGuild, b.everyone(l.DiscordGuild, nil)) {
 			return b.removeChannel(ctx, local)
 		}
 		f := homeserver.ChannelFields{

@@ -138,7 +138,7 @@ func (b *Bridge) link(ctx context.Context, l *Link) error {
 		if c.Type != discordgo.ChannelTypeGuildText && c.Type != discordgo.ChannelTypeGuildCategory {
 			continue
 		}
-		if private(c, g.ID) {
+		if private(c, g.ID, b.everyone(g.ID, g.Roles)) {
 			continue
 		}
 		if err := b.mirrorChannel(ctx, guildID, c); err != nil {
@@ -228,15 +228,42 @@ func (b *Bridge) makeMirror(ctx context.Context, name string) (snowflake.ID, err
 	return g.ID, nil
 }
 
-// private reports whether a Discord channel hides itself from @everyone:
-// such a channel is not mirrored, so that no Hearth server receives it.
-func private(c *discordgo.Channel, guildID string) bool {
+// private reports whether @everyone may not see a Discord channel: the
+// @everyone role's guild-wide permissions (everyone), then the channel's
+// overwrite for it. Such a channel is not mirrored, so that no Hearth
+// server receives it; a members-only guild, whose @everyone lacks View
+// Channel, mirrors only the channels that allow it.
+func private(c *discordgo.Channel, guildID string, everyone int64) bool {
+	view := everyone&(discordgo.PermissionViewChannel|discordgo.PermissionAdministrator) != 0
 	for _, o := range c.PermissionOverwrites {
-		if o.ID == guildID && o.Type == discordgo.PermissionOverwriteTypeRole && o.Deny&discordgo.PermissionViewChannel != 0 {
-			return true
+		if o.ID != guildID || o.Type != discordgo.PermissionOverwriteTypeRole {
+			continue
+		}
+		if o.Deny&discordgo.PermissionViewChannel != 0 {
+			view = false
+		}
+		if o.Allow&discordgo.PermissionViewChannel != 0 {
+			view = true
 		}
 	}
-	return false
+	return !view
+}
+
+// everyone is the @everyone role's guild-wide permissions, from roles when
+// given, else from the gateway's state of the guild. Unknown, it is none:
+// a channel is then mirrored only if its overwrite lets @everyone see it.
+func (b *Bridge) everyone(guildID string, roles []*discordgo.Role) int64 {
+	if roles == nil && b.session.State != nil {
+		if g, err := b.session.State.Guild(guildID); err == nil {
+			roles = g.Roles
+		}
+	}
+	for _, r := range roles {
+		if r.ID == guildID {
+			return r.Permissions
+		}
+	}
+	return 0
 }
 
 // mirrorChannel makes the mirror of a Discord channel once.
