@@ -9,6 +9,7 @@ import (
 	"github.com/bwmarrin/discordgo"
 
 	"hearth/homeserver"
+	"hearth/snowflake"
 )
 
 // What was written on Discord while the bridge was away (down, or
@@ -72,9 +73,20 @@ func (b *Bridge) catchUp(ctx context.Context, l Link) error {
 	if err != nil {
 		return err
 	}
+	// The high-water marks are every linked guild's; this catch-up takes
+	// the channels of l's mirror only (Discord's messages name no guild
+	// to tell them apart by).
+	mine, err := b.hs.GuildChannels(ctx, b.owner, l.Guild)
+	if err != nil {
+		return err
+	}
+	inMirror := make(map[snowflake.ID]bool, len(mine))
+	for _, c := range mine {
+		inMirror[c.ID] = true
+	}
 	for _, v := range vs {
 		dchan := v.Key[len("hwm:"):]
-		if _, err := b.dom.LocalID(ctx, homeserver.BridgeChannel, dchan); errors.Is(err, homeserver.ErrBridgeUnmapped) {
+		if local, err := b.dom.LocalID(ctx, homeserver.BridgeChannel, dchan); errors.Is(err, homeserver.ErrBridgeUnmapped) || (err == nil && !inMirror[local]) {
 			continue
 		} else if err != nil {
 			return err
