@@ -56,7 +56,7 @@ func (r reader) UnreadMentions(ctx context.Context, userID, channelID snowflake.
 		WHERE mr.user_id = $1 AND ` + unreadAfter + only + `
 	UNION ALL
 	SELECT m.guild_id, m.channel_id, m.id, 3 FROM members mem
-		JOIN messages m ON m.guild_id = mem.guild_id AND m.mention_everyone AND m.content LIKE '%@everyone%'
+		JOIN messages m ON m.guild_id = mem.guild_id AND m.mention_everyone AND ` + everyoneIn(r.d) + `
 		LEFT JOIN read_states rs ON rs.user_id = $1 AND rs.channel_id = m.channel_id
 		WHERE mem.user_id = $1 AND ` + unreadAfter + only + `
 	UNION ALL
@@ -267,4 +267,14 @@ func (t *tx) SetReadState(ctx context.Context, userID, channelID, messageID snow
 			version = read_states.version + 1
 		RETURNING version`, int64(userID), int64(channelID), int64(messageID)).Scan(&s.Version)
 	return s, t.wrap("set read state", err)
+}
+
+// everyoneIn is the condition that a message's content says @everyone, as
+// written: case-sensitive on both databases (SQLite's LIKE ignores case,
+// so "@EVERYONE" counted there and not on PostgreSQL or in the gateway).
+func everyoneIn(d Dialect) string {
+	if d.Name == "postgres" {
+		return "strpos(m.content, '@everyone') > 0"
+	}
+	return "instr(m.content, '@everyone') > 0"
 }

@@ -102,7 +102,10 @@ func testUnreadMentions(t *testing.T, s storage.Store) {
 	own := msg(a, func(m *storage.Message) {
 		m.Content, m.Mentions, m.MentionEveryone = "@everyone", []snowflake.ID{a}, true
 	})
-	createMessages(t, s, plain, direct, byRole, notHeld, here, all, twice, own)
+	// "@EVERYONE" is no @everyone (Discord's is case-sensitive): it counts
+	// on no database, and this @here reached nobody.
+	shouting := msg(b, func(m *storage.Message) { m.Content, m.MentionEveryone = "@here and @EVERYONE", true })
+	createMessages(t, s, plain, direct, byRole, notHeld, here, all, twice, own, shouting)
 
 	list := func(user, channel snowflake.ID) []storage.Mention {
 		t.Helper()
