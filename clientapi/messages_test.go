@@ -316,6 +316,12 @@ func TestAttachments(t *testing.T) {
 			res.Header.Get("X-Content-Type-Options") != "nosniff" || !strings.HasPrefix(res.Header.Get("Content-Disposition"), "inline") {
 			t.Fatalf("served %d %v", res.Status, res.Header)
 		}
+		// A description (alt text) keeps at most 1024 characters, as on Discord.
+		long := strings.Repeat("é", 2000)
+		r = multipartSend(t, s, member, g.general, `{"content":"described","attachments":[{"id":0,"description":"`+long+`"}]}`, map[string][]byte{"d.txt": []byte("d")})
+		if d := ok(t, r, 200)["attachments"].([]any)[0].(map[string]any)["description"].(string); d != long[:len(long)/2000*1024] {
+			t.Fatalf("a description of 2000 characters kept %d", len([]rune(d)))
+		}
 		// HTML named cat.png, and a path in a name.
 		r = multipartSend(t, s, member, g.general, `{"content":"sneaky"}`, map[string][]byte{"cat.png": []byte("<html><script>alert(1)</script></html>")})
 		sneaky := ok(t, r, 200)["attachments"].([]any)[0].(map[string]any)

@@ -122,7 +122,7 @@ func (h *Homeserver) replyFiles(it storage.Interaction, ups []Upload) ([]storage
 			return nil, fmt.Errorf("interaction reply file: %w", err)
 		}
 		out = append(out, storage.Attachment{ID: h.cfg.IDs.Next(), ChannelID: it.ChannelID, Filename: up.Filename,
-			Description: up.Description, ContentType: up.ContentType, Size: up.Size, Hash: up.Hash, Width: up.Width, Height: up.Height})
+			Description: clipRunes(up.Description, AttachmentDescriptionMax), ContentType: up.ContentType, Size: up.Size, Hash: up.Hash, Width: up.Width, Height: up.Height})
 	}
 	return out, nil
 }

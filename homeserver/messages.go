@@ -377,7 +377,7 @@ func (h *Homeserver) prepareMessage(ctx context.Context, r storage.Reader, p Pri
 	for _, f := range in.Files {
 		m.Attachments = append(m.Attachments, storage.Attachment{
 			ID: h.cfg.IDs.Next(), MessageID: m.ID, ChannelID: channelID, Filename: f.Filename,
-			Description: f.Description, ContentType: f.ContentType, Size: f.Size, Hash: f.Hash,
+			Description: clipRunes(f.Description, AttachmentDescriptionMax), ContentType: f.ContentType, Size: f.Size, Hash: f.Hash,
 			Width: f.Width, Height: f.Height,
 		})
 	}

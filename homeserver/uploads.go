@@ -84,3 +84,7 @@ func (h *Homeserver) SweepFiles(ctx context.Context, grace time.Duration) (int, 
 	}
 	return n, size, nil
 }
+
+// AttachmentDescriptionMax is the longest description (alt text) a file
+// keeps, in characters, as on Discord; longer ones are cut there.
+const AttachmentDescriptionMax = 1024
