@@ -349,61 +349,60 @@ func TestAdminDeactivateTellsPeers(t *testing.T) {
 // blocked again, it is cut off again.
 func TestAdminBlockWhileRunning(t *testing.T) {
 	dir := t.TempDir()
-	admin := func(args ...string) {
-		t.Helper()
-		var out, errs strings.Builder
-		if err := run(context.Background(), append([]string{"admin", "--data", dir}, args...),
-			func(string) string { return "" }, strings.NewReader(""), &out, &errs); err != nil {
-			t.Fatalf("admin %v: %v", args, err)
-		}
-	}
+	admin := adminRunner(t, dir)
 	a := st.Start(t, st.Options{DataDir: dir})
 	b := st.Start(t, st.Options{})
-	ann, bob := a.Register(t, "ann", "correct horse"), b.Register(t, "bob", "correct horse")
-	gid := st.OK(t, a.Do(t, "POST", "/api/v10/guilds", ann, map[string]any{"name": "Club"}), 201)["id"].(string)
-	var general string
-	for _, c := range st.List(t, a.Do(t, "GET", "/api/v10/guilds/"+gid+"/channels", ann, nil)) {
-		if c["type"] == float64(0) {
-			general = c["id"].(string)
-		}
-	}
-	code := st.OK(t, a.Do(t, "POST", "/api/v10/channels/"+general+"/invites", ann, map[string]any{}), 200)["code"].(string)
-	join := func() { st.OK(t, b.Do(t, "POST", "/api/v10/invites/"+code+"@"+a.ServerName(), bob, nil), 200) }
-	join()
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	annGW := identifiedWith(ctx, t, a, ann, 515) // with GUILD_MEMBERS
-	members := func() int {
-		return len(st.List(t, a.Do(t, "GET", "/api/v10/guilds/"+gid+"/members?limit=10", ann, nil)))
-	}
-	if n := members(); n != 2 {
+	c := newRemoteClub(ctx, t, a, b)
+	if n := c.members(); n != 2 {
 		t.Fatalf("members before the block: %d", n)
 	}
 
 	admin("block", b.ServerName())
-	gatewayUntil(ctx, t, annGW, "GUILD_MEMBER_REMOVE")
-	if n := members(); n != 1 {
+	gatewayUntil(ctx, t, c.annGW, "GUILD_MEMBER_REMOVE")
+	if n := c.members(); n != 1 {
 		t.Fatalf("members after the block: %d", n)
 	}
-	st.Expect(t, b.Do(t, "POST", "/api/v10/invites/"+code+"@"+a.ServerName(), bob, nil), 403, nil)
+	st.Expect(t, b.Do(t, "POST", "/api/v10/invites/"+c.code+"@"+a.ServerName(), c.bob, nil), 403, nil)
 
 	admin("unblock", b.ServerName())
 	st.WaitFor(t, "bob joins again", 30*time.Second, func() string {
-		if r := b.Do(t, "POST", "/api/v10/invites/"+code+"@"+a.ServerName(), bob, nil); r.Status != 200 {
+		if r := b.Do(t, "POST", "/api/v10/invites/"+c.code+"@"+a.ServerName(), c.bob, nil); r.Status != 200 {
 			return "join answered " + string(r.Body)
 		}
 		return ""
 	})
-	gatewayUntil(ctx, t, annGW, "GUILD_MEMBER_ADD")
+	gatewayUntil(ctx, t, c.annGW, "GUILD_MEMBER_ADD")
 	admin("block", b.ServerName())
-	gatewayUntil(ctx, t, annGW, "GUILD_MEMBER_REMOVE")
+	gatewayUntil(ctx, t, c.annGW, "GUILD_MEMBER_REMOVE")
 }
 
 // In allow-list mode, removing a server's allow rule from the command line
 // cuts that server off on the running server, as a block does.
 func TestAdminUnallowWhileRunning(t *testing.T) {
 	dir := t.TempDir()
-	admin := func(args ...string) {
+	admin := adminRunner(t, dir)
+	b := st.Start(t, st.Options{})
+	admin("allow", b.ServerName())
+	a := st.Start(t, st.Options{DataDir: dir, FederationAllowList: true})
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	c := newRemoteClub(ctx, t, a, b)
+	if n := c.members(); n != 2 {
+		t.Fatalf("members while allowed: %d", n)
+	}
+	admin("unallow", b.ServerName())
+	gatewayUntil(ctx, t, c.annGW, "GUILD_MEMBER_REMOVE")
+	if n := c.members(); n != 1 {
+		t.Fatalf("members after the allow rule went: %d", n)
+	}
+}
+
+// adminRunner runs `homeserver admin --data dir ARGS...` as the command
+// line would, beside a server running on the same data dir.
+func adminRunner(t *testing.T, dir string) func(args ...string) {
+	return func(args ...string) {
 		t.Helper()
 		var out, errs strings.Builder
 		if err := run(context.Background(), append([]string{"admin", "--data", dir}, args...),
@@ -411,31 +410,32 @@ func TestAdminUnallowWhileRunning(t *testing.T) {
 			t.Fatalf("admin %v: %v", args, err)
 		}
 	}
-	b := st.Start(t, st.Options{})
-	admin("allow", b.ServerName())
-	a := st.Start(t, st.Options{DataDir: dir, FederationAllowList: true})
-	ann, bob := a.Register(t, "ann", "correct horse"), b.Register(t, "bob", "correct horse")
-	gid := st.OK(t, a.Do(t, "POST", "/api/v10/guilds", ann, map[string]any{"name": "Club"}), 201)["id"].(string)
+}
+
+// remoteClub is a guild of ann on a whose member bob is of b, with ann's
+// gateway (GUILD_MEMBERS) and the guild's member count.
+type remoteClub struct {
+	gid, code string
+	ann, bob  string
+	annGW     *websocket.Conn
+	members   func() int
+}
+
+func newRemoteClub(ctx context.Context, t *testing.T, a, b *st.Server) remoteClub {
+	t.Helper()
+	c := remoteClub{ann: a.Register(t, "ann", "correct horse"), bob: b.Register(t, "bob", "correct horse")}
+	c.gid = st.OK(t, a.Do(t, "POST", "/api/v10/guilds", c.ann, map[string]any{"name": "Club"}), 201)["id"].(string)
 	var general string
-	for _, c := range st.List(t, a.Do(t, "GET", "/api/v10/guilds/"+gid+"/channels", ann, nil)) {
-		if c["type"] == float64(0) {
-			general = c["id"].(string)
+	for _, ch := range st.List(t, a.Do(t, "GET", "/api/v10/guilds/"+c.gid+"/channels", c.ann, nil)) {
+		if ch["type"] == float64(0) {
+			general = ch["id"].(string)
 		}
 	}
-	code := st.OK(t, a.Do(t, "POST", "/api/v10/channels/"+general+"/invites", ann, map[string]any{}), 200)["code"].(string)
-	st.OK(t, b.Do(t, "POST", "/api/v10/invites/"+code+"@"+a.ServerName(), bob, nil), 200)
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-	defer cancel()
-	annGW := identifiedWith(ctx, t, a, ann, 515) // with GUILD_MEMBERS
-	members := func() int {
-		return len(st.List(t, a.Do(t, "GET", "/api/v10/guilds/"+gid+"/members?limit=10", ann, nil)))
+	c.code = st.OK(t, a.Do(t, "POST", "/api/v10/channels/"+general+"/invites", c.ann, map[string]any{}), 200)["code"].(string)
+	st.OK(t, b.Do(t, "POST", "/api/v10/invites/"+c.code+"@"+a.ServerName(), c.bob, nil), 200)
+	c.annGW = identifiedWith(ctx, t, a, c.ann, 515) // with GUILD_MEMBERS
+	c.members = func() int {
+		return len(st.List(t, a.Do(t, "GET", "/api/v10/guilds/"+c.gid+"/members?limit=10", c.ann, nil)))
 	}
-	if n := members(); n != 2 {
-		t.Fatalf("members while allowed: %d", n)
-	}
-	admin("unallow", b.ServerName())
-	gatewayUntil(ctx, t, annGW, "GUILD_MEMBER_REMOVE")
-	if n := members(); n != 1 {
-		t.Fatalf("members after the allow rule went: %d", n)
-	}
+	return c
 }
