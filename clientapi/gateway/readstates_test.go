@@ -205,8 +205,14 @@ func TestHereCountsOnlyPresent(t *testing.T) {
 		for _, tok := range []string{bob, carol, dan} {
 			do(t, s, "POST", "/api/v10/invites/"+inv, tok, nil)
 		}
+		aliceLive := dial(t, s, "")
+		identify(aliceLive, alice, allIntents|1<<8) // GUILD_PRESENCES
+		aliceLive.until("GUILD_CREATE")
 		bobLive := dial(t, s, "")
 		identify(bobLive, bob, allIntents)
+		// Bob is present once the gateway tells his guild (his READY comes
+		// first): alice's session hears it.
+		aliceLive.until("PRESENCE_UPDATE")
 		danLive := dial(t, s, "")
 		danLive.must(30 * time.Second) // HELLO
 		danLive.send(2, map[string]any{"token": dan, "intents": allIntents, "properties": map[string]string{"os": "linux"},
