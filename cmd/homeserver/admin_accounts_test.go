@@ -17,12 +17,7 @@ import (
 // 4004 and refuses its token, it cannot sign in, and it shows as deleted.
 func TestAdminDeactivate(t *testing.T) {
 	dir := t.TempDir()
-	admin := func(stdin string, args ...string) (string, error) {
-		var out, errs strings.Builder
-		err := run(context.Background(), append([]string{"admin", "--data", dir}, args...),
-			func(string) string { return "" }, strings.NewReader(stdin), &out, &errs)
-		return out.String(), err
-	}
+	admin := func(stdin string, args ...string) (string, error) { return runAdmin(dir, stdin, args...) }
 	if _, err := admin("correct horse\n", "create-user", "root"); err != nil {
 		t.Fatal(err)
 	}
@@ -233,12 +228,7 @@ func identifiedWith(ctx context.Context, t *testing.T, s *st.Server, tok string,
 // members' gateways hear GUILD_DELETE, and the replica on a peer goes too.
 func TestAdminGuilds(t *testing.T) {
 	dir := t.TempDir()
-	admin := func(args ...string) (string, error) {
-		var out, errs strings.Builder
-		err := run(context.Background(), append([]string{"admin", "--data", dir}, args...),
-			func(string) string { return "" }, strings.NewReader(""), &out, &errs)
-		return out.String(), err
-	}
+	admin := func(args ...string) (string, error) { return runAdmin(dir, "", args...) }
 	a := st.Start(t, st.Options{DataDir: dir})
 	b := st.Start(t, st.Options{})
 	ann, bob := a.Register(t, "ann", "correct horse"), b.Register(t, "bob", "correct horse")
@@ -404,12 +394,19 @@ func TestAdminUnallowWhileRunning(t *testing.T) {
 func adminRunner(t *testing.T, dir string) func(args ...string) {
 	return func(args ...string) {
 		t.Helper()
-		var out, errs strings.Builder
-		if err := run(context.Background(), append([]string{"admin", "--data", dir}, args...),
-			func(string) string { return "" }, strings.NewReader(""), &out, &errs); err != nil {
+		if _, err := runAdmin(dir, "", args...); err != nil {
 			t.Fatalf("admin %v: %v", args, err)
 		}
 	}
+}
+
+// runAdmin runs `homeserver admin --data dir ARGS...` with stdin, as the
+// command line would, and returns what it printed.
+func runAdmin(dir, stdin string, args ...string) (string, error) {
+	var out, errs strings.Builder
+	err := run(context.Background(), append([]string{"admin", "--data", dir}, args...),
+		func(string) string { return "" }, strings.NewReader(stdin), &out, &errs)
+	return out.String(), err
 }
 
 // remoteClub is a guild of ann on a whose member bob is of b, with ann's

@@ -15,13 +15,7 @@ import (
 // administration granted while it runs, federation rules.
 func TestAdminCommands(t *testing.T) {
 	dir := t.TempDir()
-	admin := func(stdin string, args ...string) (string, error) {
-		t.Helper()
-		var out, errs strings.Builder
-		err := run(context.Background(), append([]string{"admin", "--data", dir}, args...),
-			func(string) string { return "" }, strings.NewReader(stdin), &out, &errs)
-		return out.String(), err
-	}
+	admin := func(stdin string, args ...string) (string, error) { return runAdmin(dir, stdin, args...) }
 	mustAdmin := func(stdin string, args ...string) string {
 		t.Helper()
 		out, err := admin(stdin, args...)
@@ -90,13 +84,7 @@ func TestAdminCommands(t *testing.T) {
 // line while the server runs, and the server's profiles show them at once.
 func TestAdminBadges(t *testing.T) {
 	dir := t.TempDir()
-	admin := func(args ...string) (string, error) {
-		t.Helper()
-		var out, errs strings.Builder
-		err := run(context.Background(), append([]string{"admin", "--data", dir}, args...),
-			func(string) string { return "" }, strings.NewReader(""), &out, &errs)
-		return out.String(), err
-	}
+	admin := func(args ...string) (string, error) { return runAdmin(dir, "", args...) }
 	s := st.Start(t, st.Options{DataDir: dir})
 	tok := s.Register(t, "root", "correct horse")
 	badges := func() string {
