@@ -72,18 +72,8 @@ func (a *API) readPayload(c *gin.Context) (payload []byte, files map[int]homeser
 				return nil, files, homeserver.Invalid("files", "BASE_TYPE_MAX_LENGTH", fmt.Sprintf("Must be %d or fewer in length.", homeserver.MaxFiles))
 			}
 			n, _ := strconv.Atoi(m[1] + m[2])
-			body := &readErrors{r: part}
-			up, err := a.hs.StoreUpload(body, part.FileName())
+			up, err := a.storePart(part)
 			if err != nil {
-				var tooLarge *http.MaxBytesError
-				if errors.As(err, &tooLarge) || errors.As(body.err, &tooLarge) {
-					return nil, files, errBodyTooLarge
-				}
-				// A body that breaks off mid-file is the client's fault
-				// (as for messages); a store failing on a whole file is ours.
-				if body.err != nil {
-					return nil, files, fmt.Errorf("%w: %w", errMalformedJSON, body.err)
-				}
 				return nil, files, err
 			}
 			if prev, dup := files[n]; dup {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"mime"
+	"mime/multipart"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -197,19 +198,8 @@ func (a *API) readMultipartWith(c *gin.Context, extra func(*form)) (in homeserve
 				return in, homeserver.Invalid("files", "BASE_TYPE_MAX_LENGTH", fmt.Sprintf("Must be %d or fewer in length.", homeserver.MaxFiles))
 			}
 			n, _ := strconv.Atoi(m[1] + m[2])
-			body := &readErrors{r: part}
-			up, err := a.hs.StoreUpload(body, part.FileName())
+			up, err := a.storePart(part)
 			if err != nil {
-				var tooLarge *http.MaxBytesError
-				if errors.As(err, &tooLarge) || errors.As(body.err, &tooLarge) {
-					return in, errBodyTooLarge
-				}
-				// A body that breaks off mid-file is the client's fault,
-				// not the store's (FuzzRESTMultipartRaw found it answered
-				// 500); a store that fails on a whole file is the server's.
-				if body.err != nil {
-					return in, fmt.Errorf("%w: %w", errMalformedJSON, body.err)
-				}
 				return in, err
 			}
 			if prev, dup := files[n]; !dup {
@@ -271,6 +261,26 @@ func (a *API) readMultipartWith(c *gin.Context, extra func(*form)) (in homeserve
 type readErrors struct {
 	r   io.Reader
 	err error
+}
+
+// storePart stores a multipart body's file part. A body that breaks off
+// mid-file is the client's fault, not the store's (FuzzRESTMultipartRaw
+// found it answered 500), and one over the limit too large; a store that
+// fails on a whole file is the server's.
+func (a *API) storePart(part *multipart.Part) (homeserver.Upload, error) {
+	body := &readErrors{r: part}
+	up, err := a.hs.StoreUpload(body, part.FileName())
+	if err == nil {
+		return up, nil
+	}
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) || errors.As(body.err, &tooLarge) {
+		return up, errBodyTooLarge
+	}
+	if body.err != nil {
+		return up, fmt.Errorf("%w: %w", errMalformedJSON, body.err)
+	}
+	return up, err
 }
 
 func (r *readErrors) Read(p []byte) (int, error) {
