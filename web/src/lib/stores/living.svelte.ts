@@ -263,18 +263,25 @@ export class Living {
     this.scheduleAck(channel);
   }
 
-  /** Marks a channel read up to its newest message (Esc, viewing it). */
+  /** Marks a channel read up to its newest message (Esc). */
   markRead(channel: string) {
     this.dividers.delete(channel);
-    this.scheduleAck(channel, 0);
+    this.scheduleAck(channel, 0, false);
   }
 
-  scheduleAck(channel: string, delay = ACK_DELAY_MS) {
+  /**
+   * Acks a channel after a short delay. An ack that comes from looking at a
+   * channel is dropped if the channel is no longer open when it fires: on a
+   * busy machine the timer can run after the person moved on and messages
+   * arrived that they never saw.
+   */
+  scheduleAck(channel: string, delay = ACK_DELAY_MS, onlyWhileOpen = true) {
     clearTimeout(this.ackTimers.get(channel));
     this.ackTimers.set(
       channel,
       setTimeout(() => {
         this.ackTimers.delete(channel);
+        if (onlyWhileOpen && this.account.openChannel !== channel) return;
         void this.ack(channel);
       }, delay),
     );

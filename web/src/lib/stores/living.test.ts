@@ -107,6 +107,7 @@ describe('living store', () => {
 
   it('opening a channel places the divider and acks its newest message once', async () => {
     const { a, feed } = account();
+    a.openChannel = GENERAL;
     a.living.opened(GENERAL);
     expect(a.living.dividers.get(GENERAL)).toBe(id(500));
     await vi.advanceTimersByTimeAsync(1000);
@@ -124,6 +125,23 @@ describe('living store', () => {
     await vi.advanceTimersByTimeAsync(10);
     expect(a.living.unread(NEWS)).toBe(false);
     expect(calls.at(-1)?.url).toBe(`http://hs/api/v10/channels/${NEWS}/messages/${id(5000)}/ack`);
+  });
+
+  it('an ack from looking at a channel is dropped once the channel is left, so later messages stay unread', async () => {
+    const { a, feed } = account();
+    a.openChannel = GENERAL;
+    a.living.opened(GENERAL);
+    // Moved on before the delayed ack ran; then someone posts there.
+    a.openChannel = NEWS;
+    feed('MESSAGE_CREATE', msg(GENERAL, 6000, 'posted after leaving'));
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(calls.filter((c) => c.url.includes(`/channels/${GENERAL}/`))).toEqual([]);
+    expect(a.living.unread(GENERAL)).toBe(true);
+    // Esc marks it read even when it is not the open channel.
+    a.living.markRead(GENERAL);
+    await vi.advanceTimersByTimeAsync(10);
+    expect(calls.at(-1)?.url).toBe(`http://hs/api/v10/channels/${GENERAL}/messages/${id(6000)}/ack`);
+    expect(a.living.unread(GENERAL)).toBe(false);
   });
 
   it('relationships follow RELATIONSHIP_ADD and RELATIONSHIP_REMOVE', () => {
