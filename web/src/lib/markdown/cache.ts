@@ -18,3 +18,21 @@ export function parseCached(content: string, key?: string): Block[] {
   if (cache.size > MAX) cache.delete(cache.keys().next().value as string);
   return tree;
 }
+
+const plainOf = new WeakMap<Block[], string | null>();
+
+/**
+ * The text of a tree that is one paragraph of plain text (most messages),
+ * else null. Such a row is rendered as one element and one text node instead
+ * of the block and inline components: mounting rows is most of what
+ * scrolling back costs, and the components cost effects and anchors per row.
+ */
+export function plainParagraph(tree: Block[]): string | null {
+  const hit = plainOf.get(tree);
+  if (hit !== undefined) return hit;
+  let text: string | null = null;
+  const b = tree.length === 1 ? tree[0]! : null;
+  if (b && b.t === 'p' && b.c.every((n) => n.t === 'text')) text = b.c.map((n) => (n as { v: string }).v).join('');
+  plainOf.set(tree, text);
+  return text;
+}
