@@ -397,6 +397,55 @@ test('sends that failed are sent again after a reload with their nonce: once eac
   expect(new Set(ids).size).toBe(ids.length);
 });
 
+test('a send with a file that failed on the network is sent again after a reload, file included', async ({ page }) => {
+  const { api, general, log } = await setup(page, 'outboxfile');
+  let posts = 0;
+  await page.route('**/channels/*/messages', async (route) => {
+    if (route.request().method() !== 'POST' || posts >= 1) return route.fallback();
+    posts++;
+    await route.abort('connectionreset');
+  });
+  const file = `${uniq('kept')}.png`;
+  const chooser = page.waitForEvent('filechooser');
+  await page.getByRole('button', { name: 'Upload a file' }).click();
+  await (await chooser).setFiles({ name: file, mimeType: 'image/png', buffer: png(40, 30) });
+  const t = uniq('with_file');
+  await composer(page).fill(t);
+  await composer(page).press('Enter');
+  await expect(messageWith(log, t).getByRole('alert')).toBeVisible();
+  expect(posts).toBe(1);
+  const stored = async () => (await api.messages(general.id)).filter((m) => m.content === t);
+  expect(await stored()).toHaveLength(0);
+
+  await page.unrouteAll({ behavior: 'wait' });
+  await page.reload();
+  await expect(messageLog(page)).toBeVisible();
+  const row = messageWith(log, t);
+  await expect.poll(() => row.getAttribute('data-message-id')).toMatch(/^\d+$/);
+  await expect(row.getByRole('img', { name: file })).toBeVisible();
+  const sent = await stored();
+  expect(sent).toHaveLength(1);
+  expect(sent[0].attachments.map((a: { filename: string }) => a.filename)).toEqual([file]);
+  // Nothing is left behind: neither the entry nor its bytes.
+  await expect.poll(() => page.evaluate(() => Object.keys(localStorage).filter((k) => k.startsWith('hearth.outbox.')).length)).toBe(0);
+  await expect
+    .poll(() =>
+      page.evaluate(
+        () =>
+          new Promise<number>((ok, fail) => {
+            const req = indexedDB.open('hearth-outbox');
+            req.onerror = () => fail(req.error);
+            req.onsuccess = () => {
+              const n = req.result.transaction('sizes').objectStore('sizes').count();
+              n.onsuccess = () => ok(n.result);
+              n.onerror = () => fail(n.error);
+            };
+          }),
+      ),
+    )
+    .toBe(0);
+});
+
 test('a group DM with name@server people opens without one-to-one DMs first', async ({ page }) => {
   const { A, B } = servers();
   const aliceName = uniq('galice');

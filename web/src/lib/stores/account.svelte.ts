@@ -23,6 +23,7 @@ import {
   type Window,
 } from './window';
 import { Living } from './living.svelte';
+import { OutboxFiles } from './outboxfiles';
 
 export interface StoredAccount {
   origin: string;
@@ -54,13 +55,16 @@ const MEMBER_PAGES = 25;
 const TYPING_MS = 10_000;
 const OUTBOX = 'hearth.outbox.';
 
-/** A text send not yet answered by the server, kept across reloads. */
+/** A send not yet answered by the server, kept across reloads. */
 export interface OutboxEntry {
   channel: string;
   nonce: string;
   content: string;
   replyTo?: string;
   timestamp: string;
+  /** Its files, whose bytes are in IndexedDB (OutboxFiles): enough to draw the row before they are read. */
+  files?: { name: string; size: number; type: string }[];
+  spoiler?: boolean;
 }
 
 export const TEXTUAL = new Set([0, 5, 10, 11, 12]);
@@ -596,14 +600,31 @@ export class Account {
     };
     const w = this.windows.get(channel) ?? { ...emptyWindow(), atEnd: true };
     this.windows.set(channel, addPending(w, row));
-    if (!opts.files?.length) this.keep({ channel, nonce, content, replyTo: opts.replyTo, timestamp: row.timestamp });
+    const entry: OutboxEntry = { channel, nonce, content, replyTo: opts.replyTo, timestamp: row.timestamp };
+    if (!opts.files?.length) this.keep(entry);
+    else {
+      // Files are kept before the send starts, so that a send answered
+      // quickly is not kept again after it was forgotten. Over the bound, or
+      // with no IndexedDB, the send goes without surviving a reload. Known to
+      // this page from now on, so flushOutbox's sweep of unclaimed files
+      // leaves them alone until the entry is written.
+      this.pendingFiles.set(nonce, { files: opts.files, spoiler: opts.spoiler });
+      if (await this.outboxFiles.put(this.filesKey(nonce), opts.files, opts.spoiler))
+        this.keep({ ...entry, files: opts.files.map((f) => ({ name: f.name, size: f.size, type: f.type })), spoiler: opts.spoiler });
+    }
     await this.deliver(channel, row, opts);
   }
 
-  // ---- the outbox: text sends survive a reload and are sent again with
-  // their nonce (enforce_nonce makes the server answer the stored message
-  // instead of storing a second one). Files are not kept: a File does not
-  // survive a reload. ----
+  // ---- the outbox: sends survive a reload and are sent again with their
+  // nonce (enforce_nonce makes the server answer the stored message instead
+  // of storing a second one). Text and nonce are in localStorage; files, which
+  // a File does not carry over a reload, are in IndexedDB (OutboxFiles). ----
+
+  private readonly outboxFiles = new OutboxFiles();
+
+  private filesKey(nonce: string) {
+    return this.key + '|' + nonce;
+  }
 
   private get outboxKey() {
     return OUTBOX + this.key;
@@ -634,7 +655,10 @@ export class Account {
   private forget(nonce: string | number | null | undefined) {
     if (typeof nonce !== 'string' || !nonce) return;
     const list = this.outbox();
-    if (list.some((o) => o.nonce === nonce)) this.writeOutbox(list.filter((o) => o.nonce !== nonce));
+    const o = list.find((x) => x.nonce === nonce);
+    if (!o) return;
+    this.writeOutbox(list.filter((x) => x.nonce !== nonce));
+    if (o.files?.length) void this.outboxFiles.delete(this.filesKey(nonce));
   }
 
   private outboxRow(o: OutboxEntry): ChatMessage {
@@ -648,7 +672,7 @@ export class Account {
       type: o.replyTo ? 19 : 0,
       nonce: o.nonce,
       state: 'sending',
-      attachments: [],
+      attachments: (o.files ?? []).map((f, i) => ({ id: o.nonce + i, filename: f.name, size: f.size, url: '', content_type: f.type })),
       message_reference: o.replyTo ? { message_id: o.replyTo } : undefined,
       referenced_message: null,
     };
@@ -658,15 +682,45 @@ export class Account {
 
   /** Sends again what a reload interrupted (once per entry per page life). */
   private flushOutbox() {
-    for (const o of this.outbox()) {
+    const list = this.outbox();
+    for (const o of list) {
       if (this.flushing.has(o.nonce)) continue;
       if (this.windows.get(o.channel)?.msgs.some((m) => m.key === o.nonce && m.state)) continue; // being sent now
       this.flushing.add(o.nonce);
       const row = this.outboxRow(o);
       const w = this.windows.get(o.channel);
       if (w && !w.msgs.some((m) => m.key === o.nonce || m.nonce === o.nonce)) this.windows.set(o.channel, addPending(w, row));
-      void this.deliver(o.channel, row, {}).finally(() => this.flushing.delete(o.nonce));
+      void this.redeliver(o, row).finally(() => this.flushing.delete(o.nonce));
     }
+    // Files whose send is in no outbox any more (answered in a tab that was
+    // closed before it could forget them): nothing will ask for them.
+    const prefix = this.key + '|';
+    const live = new Set(list.map((o) => this.filesKey(o.nonce)));
+    void this.outboxFiles.keys().then((keys) => {
+      for (const k of keys) if (k.startsWith(prefix) && !live.has(k) && this.pendingFilesKeyGone(k)) void this.outboxFiles.delete(k);
+    });
+  }
+
+  /** Whether a kept-files key belongs to no send of this page either (one being kept right now is not in the outbox yet). */
+  private pendingFilesKeyGone(k: string): boolean {
+    return !this.pendingFiles.has(k.slice(this.key.length + 1)) && !this.outbox().some((o) => this.filesKey(o.nonce) === k);
+  }
+
+  /** Sends an outbox entry again, its files read back first. */
+  private async redeliver(o: OutboxEntry, row: ChatMessage) {
+    if (o.files?.length && !this.pendingFiles.has(row.key)) {
+      const kept = await this.outboxFiles.get(this.filesKey(o.nonce));
+      if (!kept) {
+        // Cleared by the browser or another tab: sending the text alone would
+        // be a different message, so the person decides (Retry sends the text).
+        this.forget(o.nonce);
+        const w = this.windows.get(o.channel);
+        if (w) this.windows.set(o.channel, setStateByKey(w, row.key, { state: 'failed', error: 'The files of this message were not kept.', attachments: [] }));
+        return;
+      }
+      this.pendingFiles.set(row.key, kept);
+    }
+    await this.deliver(o.channel, row, {});
   }
 
   private pendingFiles = new Map<string, { files: File[]; spoiler?: boolean }>();
@@ -707,6 +761,7 @@ export class Account {
       this.aborts.delete(row.key);
       if (e instanceof DOMException && e.name === 'AbortError') {
         this.pendingFiles.delete(row.key);
+        this.forget(row.nonce);
         if (w) this.windows.set(channel, removeByKey(w, row.key));
         return;
       }
