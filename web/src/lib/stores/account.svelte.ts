@@ -479,8 +479,8 @@ export class Account {
     this.touchWindow(channel, w);
   }
 
-  /** `beforeApply` runs just before the page lands (the list notes its anchor row then). */
-  async loadOlder(channel: string, beforeApply?: () => void): Promise<boolean> {
+  /** `beforeApply` runs just before the page lands (the list notes its anchor row then; it may wait for a frame first). */
+  async loadOlder(channel: string, beforeApply?: () => void | Promise<void>): Promise<boolean> {
     const w = this.windows.get(channel);
     if (!w || w.atStart || this.fetching.has(channel)) return false;
     const first = w.msgs.find((m) => !m.state);
@@ -491,8 +491,8 @@ export class Account {
       // one a relayout of the list) while scrolling back.
       const page = await this.api.get<Message[]>(`/channels/${channel}/messages`, { before: first.id, limit: OLDER_PAGE });
       for (const m of page) this.rememberUser(m.author);
+      await beforeApply?.();
       const cur = this.windows.get(channel) ?? w;
-      beforeApply?.();
       this.windows.set(channel, mergePage(cur, page, 'before', OLDER_PAGE, Infinity));
       return page.length > 0;
     } finally {
