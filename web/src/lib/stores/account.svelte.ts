@@ -102,6 +102,8 @@ export class Account {
   private onExpired: (a: Account) => void;
   /** Read states, relationships and notification settings (issue 16). */
   readonly living: Living;
+  /** Screens that keep state of their own (the settings lists) and follow events the store does not hold. */
+  private listeners = new Set<(t: string, d: any) => void>(); // eslint-disable-line @typescript-eslint/no-explicit-any
 
   constructor(stored: StoredAccount, onExpired: (a: Account) => void) {
     this.stored = stored;
@@ -142,6 +144,17 @@ export class Account {
     this.gateway.connect();
   }
 
+  /**
+   * Calls `fn` with every dispatch after the store has applied it, until the
+   * returned function is called: for screens whose lists the store does not
+   * keep (bans, invites, the settings form), which must follow other
+   * moderators' changes live.
+   */
+  listen(fn: (t: string, d: any) => void): () => void { // eslint-disable-line @typescript-eslint/no-explicit-any
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
   stop() {
     this.gateway.close();
     for (const t of this.typingTimers.values()) clearTimeout(t);
@@ -168,6 +181,7 @@ export class Account {
       try {
         this.applyOne(t, d);
         this.living.handle(t, d);
+        for (const l of this.listeners) l(t, d);
       } catch (e) {
         console.error('dispatch', t, e);
       }
