@@ -98,3 +98,63 @@ test("the overview follows another moderator's edits live and keeps what is bein
   await expect(dialog.getByLabel('System messages channel')).toHaveValue('');
   await o.context.close();
 });
+
+test('a category overwrite reaches the channel synced with it: the preview says so and the member sees it disappear live', async ({ browser }) => {
+  const s = await setup('Synced');
+  const staff = await s.owner.call('POST', `/guilds/${s.guild.id}/channels`, { name: 'Staff', type: 4 });
+  await s.owner.call('POST', `/guilds/${s.guild.id}/channels`, { name: 'synced', type: 0, parent_id: staff.id });
+  const own = await s.owner.call('POST', `/guilds/${s.guild.id}/channels`, { name: 'own', type: 0, parent_id: staff.id });
+  await s.owner.call('PUT', `/channels/${own.id}/permissions/${s.guild.id}`, { type: 0, allow: '0', deny: String(1 << 6) });
+
+  const m = await person(browser);
+  await signIn(m.page, s.A, { username: s.memberName });
+  await openChannel(m.page, s.guildName);
+  const nav = m.page.getByRole('navigation', { name: 'Channels' });
+  await expect(nav.getByRole('link', { name: 'synced', exact: true })).toBeVisible();
+  await expect(nav.getByRole('link', { name: 'own', exact: true })).toBeVisible();
+
+  const o = await person(browser);
+  await signIn(o.page, s.A, { username: s.ownerName });
+  await openChannel(o.page, s.guildName);
+  const dialog = await openSettings(o.page, 'Channels');
+  const order = dialog.getByRole('list', { name: 'Channel order' });
+
+  // The category: deny the member View Channels; the preview names the synced channel.
+  await order.getByRole('button', { name: 'Staff', exact: true }).click();
+  let editor = dialog.getByRole('group', { name: 'Edit Staff' });
+  await editor.getByRole('tab', { name: 'Permissions' }).click();
+  await expect(editor).toContainText('Channels synced with this category follow its permissions: #synced.');
+  await editor.getByLabel('Role or member').selectOption({ label: s.memberName });
+  await editor.getByRole('radiogroup', { name: 'View Channels' }).getByRole('radio', { name: 'Deny' }).check();
+  await editor.getByLabel('Preview a member').selectOption({ label: s.memberName });
+  const preview = editor.getByRole('region', { name: `What ${s.memberName} can do here` });
+  await expect(preview).toContainText('cannot see this channel');
+  await expect(preview).toContainText('the same in #synced, synced with this category');
+  await editor.getByRole('button', { name: 'Save permissions' }).click();
+  await expect(editor.getByRole('status').first()).toContainText('Saved the permissions');
+
+  // The synced channel follows (the server carries it); the one with its own overwrites does not.
+  await expect(nav.getByRole('link', { name: 'synced', exact: true })).toHaveCount(0);
+  await expect(nav.getByRole('link', { name: 'own', exact: true })).toBeVisible();
+
+  // The synced channel's own editor says it is synced and previews with the category's overwrites.
+  await order.getByRole('button', { name: '#synced', exact: true }).click();
+  editor = dialog.getByRole('group', { name: 'Edit #synced' });
+  await editor.getByRole('tab', { name: 'Permissions' }).click();
+  await expect(editor).toContainText('Permissions synced with the category Staff');
+  await editor.getByLabel('Preview a member').selectOption({ label: s.memberName });
+  await expect(editor.getByRole('region', { name: `What ${s.memberName} can do here` })).toContainText('cannot see this channel');
+
+  // The other one is not synced until asked; then it hides too.
+  await order.getByRole('button', { name: '#own', exact: true }).click();
+  editor = dialog.getByRole('group', { name: 'Edit #own' });
+  await editor.getByRole('tab', { name: 'Permissions' }).click();
+  await expect(editor).toContainText('Not synced with the category Staff');
+  await editor.getByLabel('Preview a member').selectOption({ label: s.memberName });
+  await expect(editor.getByRole('region', { name: `What ${s.memberName} can do here` })).not.toContainText('cannot see this channel');
+  await editor.getByRole('button', { name: 'Sync with Staff' }).click();
+  await expect(editor).toContainText('Permissions synced with the category Staff');
+  await expect(nav.getByRole('link', { name: 'own', exact: true })).toHaveCount(0);
+  await o.context.close();
+  await m.context.close();
+});

@@ -41,6 +41,7 @@ export interface ChannelPatch {
   nsfw?: boolean;
   rate_limit_per_user?: number;
   parent_id?: string | null;
+  permission_overwrites?: { id: string; type: number | string; allow: string; deny: string }[];
 }
 
 export interface RolePatch {
