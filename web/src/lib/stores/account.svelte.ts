@@ -92,6 +92,8 @@ export class Account {
   autoIdle = $state(false);
   /** The channel on screen, for the gap fill after a lost session. */
   openChannel: string | null = null;
+  /** The thread open beside it, on screen too. */
+  sideChannel: string | null = null;
   /** Guilds whose members were paged in over REST (or are being). */
   private membersPaged = new Set<string>();
   /** Older pages being fetched, so scrolling does not ask twice. */
@@ -142,6 +144,11 @@ export class Account {
 
   start() {
     this.gateway.connect();
+  }
+
+  /** Whether a channel is on screen: the open one or the thread beside it. */
+  isOpen(channel: string): boolean {
+    return channel === this.openChannel || channel === this.sideChannel;
   }
 
   /**
@@ -465,7 +472,7 @@ export class Account {
     this.windows.set(channel, w);
     while (this.windows.size > MAX_WINDOWS) {
       const oldest = this.windows.keys().next().value as string;
-      if (oldest === this.openChannel) break;
+      if (this.isOpen(oldest)) break;
       this.windows.delete(oldest);
     }
   }
@@ -555,16 +562,19 @@ export class Account {
     }
   }
 
-  /** After a lost session: fill the open channel's gap, forget the others (stale). */
+  /** After a lost session: fill the gaps of the channels on screen, forget the others (stale). */
   private async refillAfterLoss() {
-    const open = this.openChannel;
+    const open = [this.openChannel, this.sideChannel].filter((c): c is string => !!c);
     const marks = this.lossMark;
     this.lossMark = new Map();
-    for (const k of [...this.windows.keys()]) if (k !== open) this.windows.delete(k);
-    if (!open) return;
+    for (const k of [...this.windows.keys()]) if (!open.includes(k)) this.windows.delete(k);
+    await Promise.all(open.map((c) => this.refill(c, marks.get(c))));
+  }
+
+  private async refill(open: string, mark: string | undefined) {
     const w = this.windows.get(open);
     if (!w || !w.atEnd) return;
-    let cursor: string | undefined = marks.get(open) ?? lastConfirmed(w);
+    let cursor: string | undefined = mark ?? lastConfirmed(w);
     try {
       if (!cursor) {
         await this.loadLatest(open, true);
