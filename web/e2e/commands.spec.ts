@@ -184,8 +184,11 @@ test('user, role, mentionable and channel selects from a bot: rendered from the 
   const box = composer(page);
   const log = page.getByRole('log', { name: 'Messages in #general' });
   await box.fill('/pickers');
-  await box.press('Enter');
-  await box.press('Enter');
+  await expect(page.getByRole('listbox', { name: 'Commands' }).getByRole('option', { name: /^\/pickers/ })).toBeVisible();
+  await box.press('Enter'); // chooses /pickers
+  await expect(box).toHaveValue('/pickers ');
+  await box.press('Enter'); // runs it
+  await expect(box).toHaveValue('');
   const msg = log.getByRole('article').filter({ hasText: 'Pick some' });
   await expect(msg).toBeVisible();
 
