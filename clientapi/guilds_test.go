@@ -427,6 +427,56 @@ func TestChannels(t *testing.T) {
 	})
 }
 
+// TestSyncedChannelsFollowTheirCategory: a channel whose overwrites are its
+// category's follows every change of the category's overwrites (set, delete,
+// replace by PATCH); one with overwrites of its own keeps them.
+func TestSyncedChannelsFollowTheirCategory(t *testing.T) {
+	st.ForEachBackend(t, func(t *testing.T, b st.Backend) {
+		s := st.Start(t, st.Options{Backend: b})
+		owner := s.Register(t, "owner", "correct horse")
+		member := s.Register(t, "member", "correct horse")
+		g := newGuild(t, s, owner, "Sync")
+		invite(t, s, owner, g.general, member)
+		base := "/api/v10/guilds/" + g.id + "/channels"
+		cat := ok(t, s.Do(t, "POST", base, owner, map[string]any{"name": "Staff", "type": 4}), 201)["id"].(string)
+		synced := ok(t, s.Do(t, "POST", base, owner, map[string]any{"name": "synced", "parent_id": cat}), 201)["id"].(string)
+		own := ok(t, s.Do(t, "POST", base, owner, map[string]any{"name": "own", "parent_id": cat}), 201)["id"].(string)
+		ok(t, s.Do(t, "PUT", "/api/v10/channels/"+own+"/permissions/"+g.id, owner, map[string]any{"type": 0, "deny": perms(permission.AddReactions)}), 204)
+		outside := ok(t, s.Do(t, "POST", base, owner, map[string]any{"name": "outside"}), 201)["id"].(string)
+
+		denies := func(id string) []string {
+			t.Helper()
+			var out []string
+			for _, o := range ok(t, s.Do(t, "GET", "/api/v10/channels/"+id, owner, nil), 200)["permission_overwrites"].([]any) {
+				out = append(out, o.(map[string]any)["id"].(string)+":"+o.(map[string]any)["deny"].(string))
+			}
+			return out
+		}
+		want := func(step, id string, w ...string) {
+			t.Helper()
+			if got := denies(id); fmt.Sprint(got) != fmt.Sprint(w) {
+				t.Fatalf("%s: overwrites of %s = %v, want %v", step, id, got, w)
+			}
+		}
+		hidden := perms(permission.ViewChannel)
+		ok(t, s.Do(t, "PUT", "/api/v10/channels/"+cat+"/permissions/"+g.id, owner, map[string]any{"type": 0, "deny": hidden}), 204)
+		want("set", synced, g.id+":"+hidden)
+		want("set", own, g.id+":"+perms(permission.AddReactions))
+		want("set", outside)
+		st.Expect(t, s.Do(t, "GET", "/api/v10/channels/"+synced, member, nil), 403, st.Code(50001))
+		ok(t, s.Do(t, "GET", "/api/v10/channels/"+own, member, nil), 200)
+
+		ok(t, s.Do(t, "PATCH", "/api/v10/channels/"+cat, owner, map[string]any{"permission_overwrites": []any{}}), 200)
+		want("patch", synced)
+		ok(t, s.Do(t, "GET", "/api/v10/channels/"+synced, member, nil), 200)
+
+		ok(t, s.Do(t, "PUT", "/api/v10/channels/"+cat+"/permissions/"+g.id, owner, map[string]any{"type": 0, "deny": hidden}), 204)
+		ok(t, s.Do(t, "DELETE", "/api/v10/channels/"+cat+"/permissions/"+g.id, owner, nil), 204)
+		want("delete", synced)
+		want("delete", own, g.id+":"+perms(permission.AddReactions))
+	})
+}
+
 func TestRoleLimit(t *testing.T) {
 	s := st.Start(t, st.Options{})
 	owner := s.Register(t, "owner", "correct horse")

@@ -296,6 +296,9 @@ func (h *Homeserver) updateChannelHere(ctx context.Context, p Principal, channel
 				return err
 			}
 			c.Overwrites = f.Overwrites.Value
+			if err := syncChildren(ctx, tx, ev, c, before.Overwrites); err != nil {
+				return err
+			}
 		}
 		out = discordChannel(c)
 		if err := h.audit(ctx, ev, c.GuildID, p.User.ID, AuditChannelUpdate, c.ID, channelChanges(before, c), nil); err != nil {
@@ -304,6 +307,52 @@ func (h *Homeserver) updateChannelHere(ctx context.Context, p Principal, channel
 		return ev.Append(ctx, c.GuildID, "CHANNEL_UPDATE", out)
 	})
 	return out, domainErr("update channel", err)
+}
+
+// syncChildren carries a category's new overwrites to the channels synced
+// with it, as Discord does: a channel whose overwrites were the category's
+// before the change follows it; one with overwrites of its own stays as it
+// is. Each channel that changes gets its CHANNEL_UPDATE in the same
+// transaction, so every viewer and replica sees the new overwrites.
+func syncChildren(ctx context.Context, tx storage.Tx, ev *events, cat storage.Channel, before []Overwrite) error {
+	if cat.Type != ChannelCategory || sameOverwrites(before, cat.Overwrites) {
+		return nil
+	}
+	all, err := tx.GuildChannels(ctx, cat.GuildID)
+	if err != nil {
+		return err
+	}
+	for _, c := range all {
+		if c.ID == cat.ID || c.ParentID != cat.ID || !sameOverwrites(c.Overwrites, before) {
+			continue
+		}
+		if err := replaceOverwrites(ctx, tx, c, cat.Overwrites); err != nil {
+			return err
+		}
+		c.Overwrites = slices.Clone(cat.Overwrites)
+		if err := ev.Append(ctx, c.GuildID, "CHANNEL_UPDATE", discordChannel(c)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// sameOverwrites reports whether two lists hold the same overwrites in any
+// order: what "synced with its category" means.
+func sameOverwrites(a, b []Overwrite) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	byTarget := make(map[snowflake.ID]Overwrite, len(a))
+	for _, o := range a {
+		byTarget[o.TargetID] = o
+	}
+	for _, o := range b {
+		if x, ok := byTarget[o.TargetID]; !ok || x != o {
+			return false
+		}
+	}
+	return true
 }
 
 func replaceOverwrites(ctx context.Context, tx storage.Tx, c storage.Channel, ows []Overwrite) error {
@@ -591,7 +640,11 @@ func (h *Homeserver) setOverwriteHere(ctx context.Context, p Principal, channelI
 		if err := tx.SetOverwrite(ctx, storage.ScopeOf(c), c.ID, o); err != nil {
 			return err
 		}
+		before := c.Overwrites
 		c.Overwrites = append(replaced, o)
+		if err := syncChildren(ctx, tx, ev, c, before); err != nil {
+			return err
+		}
 		if err := h.audit(ctx, ev, c.GuildID, p.User.ID, action, c.ID,
 			[]discord.AuditLogChange{change("allow", nil, permission.Set(o.Allow).String()), change("deny", nil, permission.Set(o.Deny).String())},
 			map[string]any{"id": o.TargetID.String(), "type": fmt.Sprint(o.Type)}); err != nil {
@@ -637,7 +690,11 @@ func (h *Homeserver) deleteOverwriteHere(ctx context.Context, p Principal, chann
 				kept = append(kept, o)
 			}
 		}
+		before := c.Overwrites
 		c.Overwrites = kept
+		if err := syncChildren(ctx, tx, ev, c, before); err != nil {
+			return err
+		}
 		if err := h.audit(ctx, ev, c.GuildID, p.User.ID, AuditOverwriteDelete, c.ID, nil,
 			map[string]any{"id": targetID.String()}); err != nil {
 			return err

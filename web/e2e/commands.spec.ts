@@ -47,6 +47,27 @@ function startBot(key: () => KeyObject | null): Promise<Server> {
         return answer({ type: 8, data: { choices: FRUITS.filter((f) => f.startsWith(typed)).map((f) => ({ name: f, value: f })) } });
       }
       if (i.type === 3 && i.data.custom_id === 'press') return answer({ type: 7, data: { content: `Pressed by ${who}`, components: [] } });
+      if (i.type === 2 && i.data.name === 'pickers') {
+        const select = (type: number, custom_id: string, extra: Record<string, unknown> = {}) => ({ type: 1, components: [{ type, custom_id, ...extra }] });
+        return answer({
+          type: 4,
+          data: {
+            content: 'Pick some',
+            components: [
+              select(5, 'who', { placeholder: 'Pick a person' }),
+              select(6, 'roles', { placeholder: 'Pick roles', min_values: 1, max_values: 2 }),
+              select(7, 'any'),
+              select(8, 'where', { placeholder: 'Pick a text channel', channel_types: [0] }),
+            ],
+          },
+        });
+      }
+      if (i.type === 3 && i.data.component_type >= 5) {
+        // What the server resolved for the chosen IDs, as a bot reads it.
+        const r = i.data.resolved ?? {};
+        const names = (i.data.values as string[]).map((id) => r.users?.[id]?.username ?? r.roles?.[id]?.name ?? r.channels?.[id]?.name ?? `?${id}`);
+        return answer({ type: 4, data: { content: `${i.data.custom_id} (${i.data.component_type}): ${names.join(' + ')}` } });
+      }
       res.writeHead(400).end();
     });
   });
@@ -54,9 +75,28 @@ function startBot(key: () => KeyObject | null): Promise<Server> {
 }
 
 let bot: Server | null = null;
+const bots: Server[] = [];
 test.afterAll(async () => {
-  await new Promise((ok) => (bot ? bot.close(ok) : ok(undefined)));
+  for (const b of bots) await new Promise((ok) => b.close(ok));
 });
+
+/** A guild with the bot's application added and these commands registered. */
+async function withBot(tag: string, commands: Record<string, unknown>[]) {
+  const { A } = servers();
+  const ownerName = uniq(`${tag}o`);
+  const owner = await Api.register(A, ownerName);
+  const guildName = uniq(tag);
+  const { guild, general } = await owner.createGuild(guildName);
+  let key: KeyObject | null = null;
+  const srv = await startBot(() => key);
+  bots.push(srv);
+  const app = await owner.call('POST', '/applications', { name: uniq('picker').slice(0, 30) });
+  key = createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: Buffer.from(app.verify_key, 'hex').toString('base64url') }, format: 'jwk' });
+  await owner.call('PATCH', `/applications/${app.id}`, { interactions_endpoint_url: `http://127.0.0.1:${(srv.address() as AddressInfo).port}/interactions` });
+  await owner.call('POST', `/oauth2/authorize?client_id=${app.id}&scope=bot&permissions=0`, { guild_id: guild.id, authorize: true });
+  for (const c of commands) await owner.call('POST', `/applications/${app.id}/guilds/${guild.id}/commands`, { type: 1, ...c });
+  return { A, owner, ownerName, guild, guildName, general };
+}
 
 test('a slash command with a button answered by a bot; autocomplete; an ephemeral reply', async ({ page }) => {
   const { A } = servers();
@@ -67,6 +107,7 @@ test('a slash command with a button answered by a bot; autocomplete; an ephemera
 
   let key: KeyObject | null = null;
   bot = await startBot(() => key);
+  bots.push(bot);
   const app = await owner.call('POST', '/applications', { name: uniq('pinger').slice(0, 30) });
   key = createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: Buffer.from(app.verify_key, 'hex').toString('base64url') }, format: 'jwk' });
   const url = `http://127.0.0.1:${(bot.address() as AddressInfo).port}/interactions`;
@@ -126,4 +167,55 @@ test('a slash command with a button answered by a bot; autocomplete; an ephemera
   await expect(secret).toContainText('Only you can see this');
   const history = await owner.messages(general.id);
   expect(history.some((m: any) => m.content === 'a secret for you')).toBe(false);
+});
+
+test('user, role, mentionable and channel selects from a bot: rendered from the guild, sent with the interaction, resolved for the bot', async ({ page }) => {
+  const s = await withBot('Pick', [{ name: 'pickers', description: 'Answers with selects' }]);
+  const friendName = uniq('pickf');
+  const friend = await Api.register(s.A, friendName);
+  await friend.call('POST', `/invites/${await s.owner.invite(s.general.id)}`, {});
+  await s.owner.call('POST', `/guilds/${s.guild.id}/roles`, { name: 'Bakers' });
+  await s.owner.call('POST', `/guilds/${s.guild.id}/roles`, { name: 'Cooks' });
+  await s.owner.call('POST', `/guilds/${s.guild.id}/channels`, { name: 'kitchen', type: 0 });
+  await s.owner.call('POST', `/guilds/${s.guild.id}/channels`, { name: 'Loud', type: 2 });
+
+  await signIn(page, s.A, { username: s.ownerName });
+  await openChannel(page, s.guildName);
+  const box = composer(page);
+  const log = page.getByRole('log', { name: 'Messages in #general' });
+  await box.fill('/pickers');
+  await expect(page.getByRole('listbox', { name: 'Commands' }).getByRole('option', { name: /^\/pickers/ })).toBeVisible();
+  await box.press('Enter'); // chooses /pickers
+  await expect(box).toHaveValue('/pickers ');
+  await box.press('Enter'); // runs it
+  await expect(box).toHaveValue('');
+  const msg = log.getByRole('article').filter({ hasText: 'Pick some' });
+  await expect(msg).toBeVisible();
+
+  // A user select lists the guild's members.
+  const who = msg.getByRole('combobox', { name: 'Pick a person' });
+  await expect(who.getByRole('option', { name: friendName })).toHaveCount(1);
+  await who.selectOption({ label: friendName });
+  await expect(log.getByRole('article').filter({ hasText: `who (5): ${friendName}` })).toBeVisible();
+
+  // A role select (two at most) lists the roles, not @everyone.
+  const roles = msg.getByRole('listbox', { name: 'Pick roles' });
+  await expect(roles.getByRole('option')).toHaveCount(2);
+  expect((await roles.getByRole('option').allTextContents()).sort()).toEqual(['@Bakers', '@Cooks']);
+  await roles.selectOption([{ label: '@Bakers' }, { label: '@Cooks' }]);
+  await expect(log.getByRole('article').filter({ hasText: /roles \(6\): (Bakers \+ Cooks|Cooks \+ Bakers)/ })).toBeVisible();
+
+  // A mentionable select offers members and roles.
+  const any = msg.getByRole('combobox', { name: 'Choose a user or role' });
+  await expect(any.getByRole('option', { name: '@Bakers' })).toHaveCount(1);
+  await expect(any.getByRole('option', { name: s.ownerName })).toHaveCount(1);
+  await any.selectOption({ label: '@Bakers' });
+  await expect(log.getByRole('article').filter({ hasText: 'any (7): Bakers' })).toBeVisible();
+
+  // A channel select keeps to the types it names.
+  const where = msg.getByRole('combobox', { name: 'Pick a text channel' });
+  await expect(where.getByRole('option', { name: '#kitchen' })).toHaveCount(1);
+  await expect(where.getByRole('option', { name: '#Loud' })).toHaveCount(0);
+  await where.selectOption({ label: '#kitchen' });
+  await expect(log.getByRole('article').filter({ hasText: 'where (8): kitchen' })).toBeVisible();
 });

@@ -144,6 +144,10 @@ export interface Component {
   min_values?: number;
   max_values?: number;
   options?: { label: string; value: string; description?: string; default?: boolean }[];
+  /** Channel selects: the channel types offered (all when absent). */
+  channel_types?: number[];
+  /** Auto-populated selects: what starts chosen. */
+  default_values?: { id: string; type: 'user' | 'role' | 'channel' }[];
   min_length?: number;
   max_length?: number;
   required?: boolean;

@@ -41,6 +41,7 @@ export interface ChannelPatch {
   nsfw?: boolean;
   rate_limit_per_user?: number;
   parent_id?: string | null;
+  permission_overwrites?: { id: string; type: number | string; allow: string; deny: string }[];
 }
 
 export interface RolePatch {
@@ -138,6 +139,7 @@ export const ban = (api: Api, guild: string, user: string, deleteMessageSeconds:
   api.put<void>(`/guilds/${guild}/bans/${user}`, { delete_message_seconds: deleteMessageSeconds });
 export const unban = (api: Api, guild: string, user: string) => api.delete<void>(`/guilds/${guild}/bans/${user}`);
 export const bans = (api: Api, guild: string) => api.get<Ban[]>(`/guilds/${guild}/bans`);
+export const getBan = (api: Api, guild: string, user: string) => api.get<Ban>(`/guilds/${guild}/bans/${user}`);
 
 export const createInvite = (api: Api, channel: string, maxUses: number, maxAge: number) =>
   api.post<InviteMeta>(`/channels/${channel}/invites`, { max_uses: maxUses, max_age: maxAge, unique: true });

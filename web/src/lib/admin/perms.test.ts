@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ALL, GROUPS, P, basePermissions, channelPermissions, highestPosition, setTri, triOf } from './perms';
+import { ALL, GROUPS, P, basePermissions, channelPermissions, highestPosition, sameOverwrites, setTri, triOf } from './perms';
 
 const guild = {
   id: 'g',
@@ -57,5 +57,21 @@ describe('permissions', () => {
     expect(GROUPS.map((g) => g.title)).toEqual(['General', 'Membership', 'Text', 'Voice', 'Advanced']);
     const names = GROUPS.flatMap((g) => g.perms.map((p) => p.name));
     expect(new Set(names).size).toBe(names.length);
+  });
+});
+
+describe('sameOverwrites', () => {
+  const a = { id: 'g', type: 0, allow: '0', deny: String(P.VIEW_CHANNEL) };
+  const b = { id: 'u', type: 1, allow: String(P.SEND_MESSAGES), deny: '0' };
+  it.each([
+    ['both empty', [], [], true],
+    ['same in another order, legacy type names and number forms', [a, b], [{ ...b, type: 'member' }, { ...a, type: 'role', allow: '00' }], true],
+    ['one more', [a], [a, b], false],
+    ['another deny', [a], [{ ...a, deny: String(P.SEND_MESSAGES) }], false],
+    ['another target', [a], [{ ...a, id: 'h' }], false],
+    ['a role against a member of the same id', [a], [{ ...a, type: 1 }], false],
+  ] as const)('%s', (_, x, y, want) => {
+    expect(sameOverwrites(x, y)).toBe(want);
+    expect(sameOverwrites(y, x)).toBe(want);
   });
 });

@@ -226,3 +226,17 @@ export function highestPosition(guild: { id: string; ownerId: string; roles: rea
   for (const r of guild.roles) if (memberRoles.includes(r.id) && r.position > top) top = r.position;
   return top;
 }
+
+/**
+ * Whether two overwrite lists say the same, in any order: a channel whose
+ * overwrites are its category's is synced with it, and the server carries
+ * the category's later changes to it.
+ */
+export function sameOverwrites(a: readonly OverwriteLike[], b: readonly OverwriteLike[]): boolean {
+  if (a.length !== b.length) return false;
+  const kind = (o: OverwriteLike) => (isRole(o) ? 0 : 1);
+  return b.every((o) => {
+    const x = a.find((y) => y.id === o.id);
+    return !!x && kind(x) === kind(o) && bits(x.allow) === bits(o.allow) && bits(x.deny) === bits(o.deny);
+  });
+}

@@ -96,6 +96,8 @@ export class Account {
   autoIdle = $state(false);
   /** The channel on screen, for the gap fill after a lost session. */
   openChannel: string | null = null;
+  /** The thread open beside it, on screen too. */
+  sideChannel: string | null = null;
   /** Guilds whose members were paged in over REST (or are being). */
   private membersPaged = new Set<string>();
   /** Older pages being fetched, so scrolling does not ask twice. */
@@ -106,6 +108,8 @@ export class Account {
   private onExpired: (a: Account) => void;
   /** Read states, relationships and notification settings (issue 16). */
   readonly living: Living;
+  /** Screens that keep state of their own (the settings lists) and follow events the store does not hold. */
+  private listeners = new Set<(t: string, d: any) => void>(); // eslint-disable-line @typescript-eslint/no-explicit-any
 
   constructor(stored: StoredAccount, onExpired: (a: Account) => void) {
     this.stored = stored;
@@ -146,6 +150,22 @@ export class Account {
     this.gateway.connect();
   }
 
+  /** Whether a channel is on screen: the open one or the thread beside it. */
+  isOpen(channel: string): boolean {
+    return channel === this.openChannel || channel === this.sideChannel;
+  }
+
+  /**
+   * Calls `fn` with every dispatch after the store has applied it, until the
+   * returned function is called: for screens whose lists the store does not
+   * keep (bans, invites, the settings form), which must follow other
+   * moderators' changes live.
+   */
+  listen(fn: (t: string, d: any) => void): () => void { // eslint-disable-line @typescript-eslint/no-explicit-any
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
   stop() {
     this.gateway.close();
     for (const t of this.typingTimers.values()) clearTimeout(t);
@@ -172,6 +192,7 @@ export class Account {
       try {
         this.applyOne(t, d);
         this.living.handle(t, d);
+        for (const l of this.listeners) l(t, d);
       } catch (e) {
         console.error('dispatch', t, e);
       }
@@ -455,7 +476,7 @@ export class Account {
     this.windows.set(channel, w);
     while (this.windows.size > MAX_WINDOWS) {
       const oldest = this.windows.keys().next().value as string;
-      if (oldest === this.openChannel) break;
+      if (this.isOpen(oldest)) break;
       this.windows.delete(oldest);
     }
   }
@@ -545,16 +566,19 @@ export class Account {
     }
   }
 
-  /** After a lost session: fill the open channel's gap, forget the others (stale). */
+  /** After a lost session: fill the gaps of the channels on screen, forget the others (stale). */
   private async refillAfterLoss() {
-    const open = this.openChannel;
+    const open = [this.openChannel, this.sideChannel].filter((c): c is string => !!c);
     const marks = this.lossMark;
     this.lossMark = new Map();
-    for (const k of [...this.windows.keys()]) if (k !== open) this.windows.delete(k);
-    if (!open) return;
+    for (const k of [...this.windows.keys()]) if (!open.includes(k)) this.windows.delete(k);
+    await Promise.all(open.map((c) => this.refill(c, marks.get(c))));
+  }
+
+  private async refill(open: string, mark: string | undefined) {
     const w = this.windows.get(open);
     if (!w || !w.atEnd) return;
-    let cursor: string | undefined = marks.get(open) ?? lastConfirmed(w);
+    let cursor: string | undefined = mark ?? lastConfirmed(w);
     try {
       if (!cursor) {
         await this.loadLatest(open, true);

@@ -68,7 +68,7 @@ export class Living {
   private acked = new Map<string, string>();
   /** Replaced by the page: is this channel on screen in a focused, visible page? */
   watching: (channel: string) => boolean = (c) =>
-    this.account.openChannel === c && typeof document !== 'undefined' && !document.hidden && document.hasFocus();
+    this.account.isOpen(c) && typeof document !== 'undefined' && !document.hidden && document.hasFocus();
   /** Replaced by the page: shows a desktop notification. */
   onNotify: ((a: Account, m: Message, c: Channel | undefined) => void) | null = null;
 
@@ -104,7 +104,7 @@ export class Living {
         this.userSettings = d.user_settings ?? {};
         this.sessionId = d.session_id ?? '';
         // The gap after a lost session: the open channel is read again.
-        if (this.account.openChannel) this.scheduleAck(this.account.openChannel);
+        for (const c of [this.account.openChannel, this.account.sideChannel]) if (c) this.scheduleAck(c);
         break;
       }
       case 'MESSAGE_CREATE':
@@ -165,7 +165,7 @@ export class Living {
       // One's own message is read on every device, as on Discord; the
       // device it was sent from tells the server (which does not ack sends).
       this.readStates.set(m.channel_id, { last: m.id, mentions: 0 });
-      if (this.account.openChannel === m.channel_id) void this.postAck(m.channel_id, m.id);
+      if (this.account.isOpen(m.channel_id)) void this.postAck(m.channel_id, m.id);
       return;
     }
     const channel = this.account.channels.get(m.channel_id) ?? this.account.dms.get(m.channel_id);
@@ -175,7 +175,7 @@ export class Living {
     const mentioned = mentionsMe(m, me, roles, !guildId, settings);
     const watching = this.watching(m.channel_id);
     // On screen but not looked at (another window in front): the divider marks where reading stopped.
-    if (!watching && this.account.openChannel === m.channel_id && !this.dividers.has(m.channel_id) && !wasUnread)
+    if (!watching && this.account.isOpen(m.channel_id) && !this.dividers.has(m.channel_id) && !wasUnread)
       this.dividers.set(m.channel_id, this.readStates.get(m.channel_id)?.last ?? '0');
     if (watching) this.scheduleAck(m.channel_id);
     else if (mentioned) {
@@ -281,7 +281,7 @@ export class Living {
       channel,
       setTimeout(() => {
         this.ackTimers.delete(channel);
-        if (onlyWhileOpen && this.account.openChannel !== channel) return;
+        if (onlyWhileOpen && !this.account.isOpen(channel)) return;
         void this.ack(channel);
       }, delay),
     );
