@@ -26,6 +26,7 @@ func (b *Bridge) control(ctx context.Context) {
 		if err := b.refreshLinks(ctx); err != nil && ctx.Err() == nil {
 			b.log.Warn("bridge: reading links failed", "err", err)
 		}
+		b.retryCatchUps(ctx)
 		select {
 		case <-ctx.Done():
 			return

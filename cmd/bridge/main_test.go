@@ -33,7 +33,9 @@ import (
 
 func TestMain(m *testing.M) {
 	gin.SetMode(gin.ReleaseMode)
-	os.Exit(m.Run())
+	code := m.Run()
+	removeBinary()
+	os.Exit(code)
 }
 
 const wait = 30 * time.Second
@@ -537,6 +539,8 @@ type faultProxy struct {
 	// to answer 429 with Retry-After: 1; guildGets records them all.
 	guildLimits int
 	guildGets   []execution
+	// rules are further faults by route (faults_test.go).
+	rules []*rule
 }
 
 type execution struct {
@@ -555,6 +559,9 @@ func startProxy(t *testing.T, target string) (*faultProxy, string) {
 	p := &faultProxy{}
 	rp := httputil.NewSingleHostReverseProxy(u)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if p.intercept(w, r, rp) {
+			return
+		}
 		if r.Method == http.MethodGet && strings.HasPrefix(r.URL.Path, "/api/v10/guilds/") && strings.Count(r.URL.Path, "/") == 4 {
 			p.mu.Lock()
 			limit := p.guildLimits > 0

@@ -1,0 +1,180 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	st "hearth/server/servertest"
+)
+
+// rule is a fault the proxy injects on the requests it matches: the
+// first n of them get act, and every match is recorded.
+type rule struct {
+	match *regexp.Regexp // METHOD /path
+	n     int
+	act   func(w http.ResponseWriter, r *http.Request, rp *httputil.ReverseProxy) time.Duration
+	hits  []execution
+}
+
+// addRule queues a fault on the next n requests whose "METHOD /path"
+// matches pattern, and returns the rule, whose hits record them all.
+func (p *faultProxy) addRule(pattern string, n int, act func(w http.ResponseWriter, r *http.Request, rp *httputil.ReverseProxy) time.Duration) *rule {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	r := &rule{match: regexp.MustCompile("^" + pattern + "$"), n: n, act: act}
+	p.rules = append(p.rules, r)
+	return r
+}
+
+// seen is a copy of what a rule has matched.
+func (p *faultProxy) seen(r *rule) []execution {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return slices.Clone(r.hits)
+}
+
+// intercept applies the first rule matching the request; false lets the
+// proxy carry on as usual.
+func (p *faultProxy) intercept(w http.ResponseWriter, r *http.Request, rp *httputil.ReverseProxy) bool {
+	p.mu.Lock()
+	var hit *rule
+	for _, ru := range p.rules {
+		if ru.match.MatchString(r.Method + " " + r.URL.Path) {
+			hit = ru
+			break
+		}
+	}
+	if hit == nil {
+		p.mu.Unlock()
+		return false
+	}
+	at := time.Now()
+	if hit.n <= 0 {
+		hit.hits = append(hit.hits, execution{at: at, status: http.StatusOK})
+		p.mu.Unlock()
+		return false
+	}
+	hit.n--
+	i := len(hit.hits)
+	hit.hits = append(hit.hits, execution{at: at})
+	p.mu.Unlock()
+	wait := hit.act(w, r, rp)
+	p.mu.Lock()
+	hit.hits[i].status, hit.hits[i].wait = http.StatusTooManyRequests, wait
+	if wait == 0 {
+		hit.hits[i].status = -1 // not a rate limit: cut or failed
+	}
+	p.mu.Unlock()
+	return true
+}
+
+// tooMany answers a 429 announcing one second, in the header alone; a
+// global one says so in the header and body.
+func tooMany(global bool) func(w http.ResponseWriter, r *http.Request, rp *httputil.ReverseProxy) time.Duration {
+	return func(w http.ResponseWriter, _ *http.Request, _ *httputil.ReverseProxy) time.Duration {
+		w.Header().Set("Retry-After", "1")
+		if global {
+			w.Header().Set("X-RateLimit-Global", "true")
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusTooManyRequests)
+			fmt.Fprint(w, `{"message":"You are being rate limited.","retry_after":1,"global":true,"code":0}`)
+			return time.Second
+		}
+		w.WriteHeader(http.StatusTooManyRequests)
+		return time.Second
+	}
+}
+
+// cutAfter lets Discord carry the request out, then cuts the connection
+// before its answer reaches the bridge: the bridge cannot tell whether it
+// happened.
+func cutAfter(w http.ResponseWriter, r *http.Request, rp *httputil.ReverseProxy) time.Duration {
+	rec := httptest.NewRecorder()
+	rp.ServeHTTP(rec, r)
+	cut(w)
+	return 0
+}
+
+// cutBefore cuts the connection without passing the request on.
+func cutBefore(w http.ResponseWriter, r *http.Request, _ *httputil.ReverseProxy) time.Duration {
+	_, _ = io.Copy(io.Discard, r.Body)
+	cut(w)
+	return 0
+}
+
+func cut(w http.ResponseWriter) {
+	conn, _, err := http.NewResponseController(w).Hijack()
+	if err != nil {
+		panic(err)
+	}
+	conn.Close()
+}
+
+// metric is the value of one line of the bridge's /metrics ("" when the
+// series is absent).
+func metric(t *testing.T, p *bridgeProc, series string) string {
+	t.Helper()
+	res, err := http.Get(p.url + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, series+" "); ok {
+			return v
+		}
+	}
+	return ""
+}
+
+// TestBridgeCatchUpEditsAndDeletes: while the bridge is down, alice edits
+// and deletes messages on Discord (one of them bob's, relayed there) and
+// writes a new one. On start the bridge applies all of it; its first
+// catch-up read is answered 429, and it carries on after the announced
+// wait within the same gateway session (one identify, no new READY).
+func TestBridgeCatchUpEditsAndDeletes(t *testing.T) {
+	st.ForEachBackend(t, func(t *testing.T, backend st.Backend) {
+		var proxy *faultProxy
+		e := linked(t, backend, 3, func(d *discordSide) { proxy, d.via = startProxy(t, d.URL()) })
+		d, h := e.d, e.h
+		onHearth := waitContents(t, "the backfill", h, e.bob, e.mirror, has("old 1", "old 2", "old 3"))
+		st.OK(t, h.Do(t, "POST", "/api/v10/channels/"+e.mirror+"/messages", e.bob, map[string]any{"content": "from hearth"}), http.StatusOK)
+		onDiscord := waitContents(t, "bob's message on Discord", d.Server, d.alice, d.general, has("from hearth"))
+		old1, old2, relayed := find(t, onDiscord, "old 1")["id"].(string), find(t, onDiscord, "old 2")["id"].(string), find(t, onDiscord, "from hearth")["id"].(string)
+		old3OnHearth := find(t, onHearth, "old 3")["id"]
+
+		e.br.stop()
+		st.OK(t, d.Do(t, "PATCH", "/api/v10/channels/"+d.general+"/messages/"+old1, d.alice, map[string]any{"content": "old 1 (edited while away)"}), http.StatusOK)
+		st.Expect(t, d.Do(t, "DELETE", "/api/v10/channels/"+d.general+"/messages/"+old2, d.alice, nil), http.StatusNoContent, nil)
+		st.Expect(t, d.Do(t, "DELETE", "/api/v10/channels/"+d.general+"/messages/"+relayed, d.alice, nil), http.StatusNoContent, nil)
+		st.OK(t, d.Do(t, "POST", "/api/v10/channels/"+d.general+"/messages", d.alice, map[string]any{"content": "new while away"}), http.StatusOK)
+		reads := proxy.addRule(`GET /api/v10/channels/`+d.general+`/messages`, 1, tooMany(false))
+
+		br := startBridge(t, e.flags, d)
+		onHearth = waitContents(t, "what changed while away, on Hearth", h, e.bob, e.mirror, func(got []string) bool {
+			return has("old 1 (edited while away)", "new while away", "old 3")(got) && hasNot("old 2")(got) && hasNot("from hearth")(got) && hasNot("old 1")(got)
+		})
+		if got := find(t, onHearth, "old 3")["id"]; got != old3OnHearth {
+			t.Fatalf("old 3 is %v on Hearth after the catch-up, was %v", got, old3OnHearth)
+		}
+		if n := count(onHearth, "new while away"); n != 1 {
+			t.Fatalf("new while away is %d times on Hearth", n)
+		}
+		hits := proxy.seen(reads)
+		if len(hits) < 2 || hits[0].status != http.StatusTooManyRequests || hits[1].at.Sub(hits[0].at) < hits[0].wait {
+			t.Fatalf("the catch-up's reads of #general: %+v", hits)
+		}
+		if v := metric(t, br, `hearth_bridge_gateway_connects_total{kind="identify"}`); v != "1" {
+			t.Fatalf("identifies = %q, want 1: the catch-up waited for another READY", v)
+		}
+	})
+}
