@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -12,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"hearth/homeserver"
+	"hearth/server"
 	st "hearth/server/servertest"
 )
 
@@ -175,6 +178,58 @@ func TestBridgeCatchUpEditsAndDeletes(t *testing.T) {
 		}
 		if v := metric(t, br, `hearth_bridge_gateway_connects_total{kind="identify"}`); v != "1" {
 			t.Fatalf("identifies = %q, want 1: the catch-up waited for another READY", v)
+		}
+	})
+}
+
+// openBridgeData opens the bridge's database beside the running bridge
+// (as its admin commands do).
+func openBridgeData(t *testing.T, e world) *homeserver.Homeserver {
+	t.Helper()
+	cfg := server.Config{DataDir: e.flags[3], ServerName: e.bridgeName}
+	if i := slices.Index(e.flags, "--database"); i >= 0 {
+		cfg.Database = e.flags[i+1]
+	}
+	hs, done, err := server.Open(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { done() })
+	return hs
+}
+
+// TestBridgeLinkRetriedMakesOneMirror: the link's backfill is held up by a
+// 429 after the mirror guild was made; the link carries on after the wait
+// and the bot's puppet owns one guild, the mirror.
+func TestBridgeLinkRetriedMakesOneMirror(t *testing.T) {
+	st.ForEachBackend(t, func(t *testing.T, backend st.Backend) {
+		var proxy *faultProxy
+		var backfill *rule
+		e := linked(t, backend, 2, func(d *discordSide) {
+			proxy, d.via = startProxy(t, d.URL())
+			backfill = proxy.addRule(`GET /api/v10/channels/`+d.general+`/messages`, 1, tooMany(false))
+		})
+		if hits := proxy.seen(backfill); len(hits) < 2 || hits[0].status != http.StatusTooManyRequests {
+			t.Fatalf("the backfill's reads: %+v", hits)
+		}
+		waitContents(t, "the backfill", e.h, e.bob, e.mirror, has("old 2", "old 3"))
+		bot := st.OK(t, e.d.Do(t, "GET", "/api/v10/users/@me", "Bot "+e.d.botToken, nil), http.StatusOK)["id"].(string)
+		hs := openBridgeData(t, e)
+		ctx := context.Background()
+		puppet, err := hs.Bridge().LocalID(ctx, homeserver.BridgeUser, bot)
+		if err != nil {
+			t.Fatal(err)
+		}
+		u, err := hs.User(ctx, puppet)
+		if err != nil {
+			t.Fatal(err)
+		}
+		gs, err := hs.MyGuilds(ctx, homeserver.Principal{User: u}, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(gs) != 1 {
+			t.Fatalf("the bot's puppet owns %d guilds after a retried link, want the one mirror: %+v", len(gs), gs)
 		}
 	})
 }
