@@ -233,3 +233,107 @@ func TestBridgeLinkRetriedMakesOneMirror(t *testing.T) {
 		}
 	})
 }
+
+// linkAnother makes a second guild on Discord with the bot in it, links
+// it and has bob join its mirror; it returns the Discord guild, its
+// #general and that channel's mirror.
+func linkAnother(t *testing.T, e world, name string) (guild, general, mirror string) {
+	t.Helper()
+	d := e.d
+	guild = st.OK(t, d.Do(t, "POST", "/api/v10/guilds", d.alice, map[string]any{"name": name}), http.StatusCreated)["id"].(string)
+	for _, c := range st.List(t, d.Do(t, "GET", "/api/v10/guilds/"+guild+"/channels", d.alice, nil)) {
+		if c["name"] == "general" {
+			general = c["id"].(string)
+		}
+	}
+	st.OK(t, d.Do(t, "POST", fmt.Sprintf("/api/v10/oauth2/authorize?client_id=%s&scope=bot&permissions=%d", d.app, botPermissions), d.alice,
+		map[string]any{"guild_id": guild, "permissions": fmt.Sprint(botPermissions), "authorize": true}), http.StatusOK)
+	admin(t, e.flags, "link", guild)
+	st.WaitFor(t, "the second link", wait, func() string {
+		if out := admin(t, e.flags, "status"); strings.Count(out, "\tlinked") == 2 {
+			return ""
+		} else {
+			return out
+		}
+	})
+	code := strings.TrimSpace(admin(t, e.flags, "invite", guild))
+	st.OK(t, e.h.Do(t, "POST", "/api/v10/invites/"+code, e.bob, nil), http.StatusOK)
+	st.WaitFor(t, "bob sees "+name, wait, func() string {
+		for _, g := range st.List(t, e.h.Do(t, "GET", "/api/v10/users/@me/guilds", e.bob, nil)) {
+			if g["name"] != name {
+				continue
+			}
+			for _, c := range st.List(t, e.h.Do(t, "GET", "/api/v10/guilds/"+g["id"].(string)+"/channels", e.bob, nil)) {
+				if c["name"] == "general" {
+					mirror = c["id"].(string)
+				}
+			}
+		}
+		if mirror == "" {
+			return "not yet"
+		}
+		return ""
+	})
+	return guild, general, mirror
+}
+
+// TestBridgeGlobalLimitPausesEveryGuild: with two guilds linked, Discord
+// answers a webhook execute with a global 429. Nothing more is sent to
+// either guild before the announced wait ends, and every message of both
+// reaches Discord once, in order.
+func TestBridgeGlobalLimitPausesEveryGuild(t *testing.T) {
+	st.ForEachBackend(t, func(t *testing.T, backend st.Backend) {
+		var proxy *faultProxy
+		e := linked(t, backend, 0, func(d *discordSide) { proxy, d.via = startProxy(t, d.URL()) })
+		_, general2, mirror2 := linkAnother(t, e, "Second")
+		proxy.fail(http.StatusTooManyRequests)
+		const n = 3
+		for i := 1; i <= n; i++ {
+			st.OK(t, e.h.Do(t, "POST", "/api/v10/channels/"+e.mirror+"/messages", e.bob, map[string]any{"content": fmt.Sprintf("one %d", i)}), http.StatusOK)
+			st.OK(t, e.h.Do(t, "POST", "/api/v10/channels/"+mirror2+"/messages", e.bob, map[string]any{"content": fmt.Sprintf("two %d", i)}), http.StatusOK)
+		}
+		for _, c := range []struct{ channel, prefix string }{{e.d.general, "one "}, {general2, "two "}} {
+			msgs := waitContents(t, c.prefix+"on Discord", e.d.Server, e.d.alice, c.channel, has(c.prefix+"1", c.prefix+"2", c.prefix+"3"))
+			var got []string
+			for _, m := range contents(msgs) {
+				if strings.HasPrefix(m, c.prefix) {
+					got = append(got, m)
+				}
+			}
+			if want := []string{c.prefix + "1", c.prefix + "2", c.prefix + "3"}; !slices.Equal(got, want) {
+				t.Fatalf("on Discord %q, want %q", got, want)
+			}
+		}
+		proxy.mu.Lock()
+		execs := slices.Clone(proxy.execs)
+		proxy.mu.Unlock()
+		limited := -1
+		accepted := map[string]int{}
+		for i, x := range execs {
+			if x.status == http.StatusTooManyRequests {
+				limited = i
+				continue
+			}
+			accepted[x.content]++
+			if limited >= 0 && x.at.Sub(execs[limited].at) < execs[limited].wait {
+				t.Fatalf("%q was sent %v after a global 429 that announced %v", x.content, x.at.Sub(execs[limited].at), execs[limited].wait)
+			}
+		}
+		if limited < 0 || len(accepted) != 2*n {
+			t.Fatalf("proxy saw the 429 at %d and accepted %v", limited, accepted)
+		}
+		for c, k := range accepted {
+			if k != 1 {
+				t.Fatalf("%q accepted %d times", c, k)
+			}
+		}
+		// Both guilds had something to send during the pause.
+		after := map[string]bool{}
+		for _, x := range execs[limited+1:] {
+			after[x.content[:4]] = true
+		}
+		if !after["one "] || !after["two "] {
+			t.Fatalf("after the 429 only %v were sent: the test did not hold both guilds up", after)
+		}
+	})
+}

@@ -49,6 +49,8 @@ const botPermissions = 1<<6 | 1<<10 | 1<<11 | 1<<13 | 1<<16 | 1<<29
 type discordSide struct {
 	*st.Server
 	alice, guild, general, botToken string
+	// app is the bot's application.
+	app string
 	// via, when set, is the URL the bridge reaches Discord at (a proxy).
 	via string
 }
@@ -77,7 +79,7 @@ func startDiscord(t testing.TB, backend st.Backend) discordSide {
 	tok := st.OK(t, d.Do(t, "POST", "/api/v10/applications/"+app+"/bot/reset", alice, nil), http.StatusOK)["token"].(string)
 	st.OK(t, d.Do(t, "POST", fmt.Sprintf("/api/v10/oauth2/authorize?client_id=%s&scope=bot&permissions=%d", app, botPermissions), alice,
 		map[string]any{"guild_id": gid, "permissions": fmt.Sprint(botPermissions), "authorize": true}), http.StatusOK)
-	return discordSide{Server: d, alice: alice, guild: gid, general: general, botToken: tok}
+	return discordSide{Server: d, alice: alice, guild: gid, general: general, botToken: tok, app: app}
 }
 
 // bridgeProc is a bridge run in this process through run, as the binary
