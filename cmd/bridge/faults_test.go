@@ -2,11 +2,14 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
+	"net/url"
 	"regexp"
 	"slices"
 	"strings"
@@ -334,6 +337,146 @@ func TestBridgeGlobalLimitPausesEveryGuild(t *testing.T) {
 		}
 		if !after["one "] || !after["two "] {
 			t.Fatalf("after the 429 only %v were sent: the test did not hold both guilds up", after)
+		}
+	})
+}
+
+// track keeps the proxy's hijacked connections: the gateway's WebSockets
+// (httputil.ReverseProxy takes the connection over for an upgrade).
+func (p *faultProxy) track(c net.Conn, s http.ConnState) {
+	if s != http.StateHijacked {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.hijacked = append(p.hijacked, c)
+}
+
+// cutGateway closes the gateway connections through the proxy, as a
+// network fault would: no close frame, the TCP connection just ends.
+func (p *faultProxy) cutGateway() int {
+	p.mu.Lock()
+	conns := p.hijacked
+	p.hijacked = nil
+	p.mu.Unlock()
+	for _, c := range conns {
+		c.Close()
+	}
+	return len(conns)
+}
+
+// viaProxyGateway makes GET /gateway name the proxy, so that the bridge's
+// gateway connection goes through it.
+func (p *faultProxy) viaProxyGateway() {
+	p.addRule(`GET /api/v10/gateway(/bot)?`, 1<<30, func(w http.ResponseWriter, r *http.Request, rp *httputil.ReverseProxy) time.Duration {
+		rec := httptest.NewRecorder()
+		rp.ServeHTTP(rec, r)
+		var body map[string]any
+		if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil || rec.Code != http.StatusOK {
+			w.WriteHeader(http.StatusBadGateway)
+			return 0
+		}
+		gw, err := url.Parse(fmt.Sprint(body["url"]))
+		if err != nil {
+			w.WriteHeader(http.StatusBadGateway)
+			return 0
+		}
+		gw.Host = strings.TrimPrefix(p.url, "http://")
+		body["url"] = gw.String()
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(body)
+		return 0
+	})
+}
+
+// TestBridgeGatewayResumes: the bridge's gateway connection is cut (through
+// the proxy, with no close frame). The bridge resumes its session rather
+// than identifying again, and what alice wrote while it was cut off comes
+// once, as do her messages after.
+func TestBridgeGatewayResumes(t *testing.T) {
+	st.ForEachBackend(t, func(t *testing.T, backend st.Backend) {
+		var proxy *faultProxy
+		e := linked(t, backend, 0, func(d *discordSide) {
+			proxy, d.via = startProxy(t, d.URL())
+			proxy.viaProxyGateway()
+		})
+		st.OK(t, e.d.Do(t, "POST", "/api/v10/channels/"+e.d.general+"/messages", e.d.alice, map[string]any{"content": "before the cut"}), http.StatusOK)
+		waitContents(t, "alice before the cut", e.h, e.bob, e.mirror, has("before the cut"))
+		if n := proxy.cutGateway(); n != 1 {
+			t.Fatalf("%d gateway connections through the proxy, want 1", n)
+		}
+		st.OK(t, e.d.Do(t, "POST", "/api/v10/channels/"+e.d.general+"/messages", e.d.alice, map[string]any{"content": "during the cut"}), http.StatusOK)
+		st.WaitFor(t, "the gateway resumed", wait, func() string {
+			if v := metric(t, e.br, `hearth_bridge_gateway_connects_total{kind="resume"}`); v != "1" {
+				return "resumes: " + v
+			}
+			return ""
+		})
+		st.OK(t, e.d.Do(t, "POST", "/api/v10/channels/"+e.d.general+"/messages", e.d.alice, map[string]any{"content": "after the cut"}), http.StatusOK)
+		msgs := waitContents(t, "alice's messages on Hearth", e.h, e.bob, e.mirror, has("during the cut", "after the cut"))
+		for _, c := range []string{"before the cut", "during the cut", "after the cut"} {
+			if n := count(msgs, c); n != 1 {
+				t.Fatalf("%q is %d times on Hearth: %q", c, n, contents(msgs))
+			}
+		}
+		if v := metric(t, e.br, `hearth_bridge_gateway_connects_total{kind="identify"}`); v != "1" {
+			t.Fatalf("identifies = %q after the cut, want 1 (resumed, not identified again)", v)
+		}
+		proxy.mu.Lock()
+		conns := len(proxy.hijacked)
+		proxy.mu.Unlock()
+		if conns != 1 {
+			t.Fatalf("%d gateway connections through the proxy after the resume, want 1", conns)
+		}
+	})
+}
+
+// TestBridgeRESTCutRetried: Discord carries out a webhook execute but the
+// connection is cut before its answer; another execute is cut before it
+// reaches Discord. Both are retried (the first found and adopted on
+// Discord, the second posted): each message is on Discord once, and
+// a later edit reaches the one whose answer was lost.
+func TestBridgeRESTCutRetried(t *testing.T) {
+	st.ForEachBackend(t, func(t *testing.T, backend st.Backend) {
+		var proxy *faultProxy
+		e := linked(t, backend, 0, func(d *discordSide) { proxy, d.via = startProxy(t, d.URL()) })
+		execs := proxy.addRule(`POST /api/v10/webhooks/.*`, 1, cutAfter)
+		lost := st.OK(t, e.h.Do(t, "POST", "/api/v10/channels/"+e.mirror+"/messages", e.bob, map[string]any{"content": "answer lost"}), http.StatusOK)["id"].(string)
+		waitContents(t, "the lost answer's message on Discord", e.d.Server, e.d.alice, e.d.general, has("answer lost"))
+		// Retried, the relay finds the post its intent row announced and
+		// adopts it rather than posting it again.
+		st.WaitFor(t, "the post adopted", wait, func() string {
+			if v := metric(t, e.br, `hearth_bridge_relay_total{outcome="adopted",type="MESSAGE_CREATE"}`); v != "1" {
+				return "adopted: " + v
+			}
+			return ""
+		})
+		proxy.mu.Lock()
+		execs.n, execs.act = 1, cutBefore
+		proxy.mu.Unlock()
+		st.OK(t, e.h.Do(t, "POST", "/api/v10/channels/"+e.mirror+"/messages", e.bob, map[string]any{"content": "never arrived"}), http.StatusOK)
+		st.OK(t, e.h.Do(t, "POST", "/api/v10/channels/"+e.mirror+"/messages", e.bob, map[string]any{"content": "sentinel"}), http.StatusOK)
+		msgs := waitContents(t, "bob's messages on Discord", e.d.Server, e.d.alice, e.d.general, has("never arrived", "sentinel"))
+		for _, c := range []string{"answer lost", "never arrived", "sentinel"} {
+			if n := count(msgs, c); n != 1 {
+				t.Fatalf("%q is %d times on Discord: %q", c, n, contents(msgs))
+			}
+		}
+		if got := contents(msgs); slices.Index(got, "never arrived") > slices.Index(got, "sentinel") {
+			t.Fatalf("out of order on Discord: %q", got)
+		}
+		st.OK(t, e.h.Do(t, "PATCH", "/api/v10/channels/"+e.mirror+"/messages/"+lost, e.bob, map[string]any{"content": "answer lost, edited"}), http.StatusOK)
+		waitContents(t, "the edit on Discord", e.d.Server, e.d.alice, e.d.general, func(got []string) bool {
+			return has("answer lost, edited")(got) && hasNot("answer lost")(got)
+		})
+		cuts := 0
+		for _, x := range proxy.seen(execs) {
+			if x.status == -1 {
+				cuts++
+			}
+		}
+		if cuts != 2 {
+			t.Fatalf("the proxy cut %d executes, want 2", cuts)
 		}
 	})
 }

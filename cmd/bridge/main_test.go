@@ -543,6 +543,10 @@ type faultProxy struct {
 	guildGets   []execution
 	// rules are further faults by route (faults_test.go).
 	rules []*rule
+	// url is the proxy's; hijacked its connections taken over (the
+	// gateway's WebSockets), to cut.
+	url      string
+	hijacked []net.Conn
 }
 
 type execution struct {
@@ -560,7 +564,7 @@ func startProxy(t *testing.T, target string) (*faultProxy, string) {
 	}
 	p := &faultProxy{}
 	rp := httputil.NewSingleHostReverseProxy(u)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if p.intercept(w, r, rp) {
 			return
 		}
@@ -603,6 +607,9 @@ func startProxy(t *testing.T, target string) (*faultProxy, string) {
 		p.mu.Unlock()
 		rp.ServeHTTP(w, r)
 	}))
+	srv.Config.ConnState = p.track
+	srv.Start()
+	p.url = srv.URL
 	t.Cleanup(srv.Close)
 	return p, srv.URL
 }
