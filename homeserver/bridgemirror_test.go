@@ -6,6 +6,7 @@ import (
 	"sync"
 	"testing"
 
+	"hearth/homeserver/permission"
 	"hearth/snowflake"
 	"hearth/storage"
 )
@@ -66,5 +67,75 @@ func TestBridgeMirrorOnce(t *testing.T) {
 	gs, err := h.store.UserGuilds(ctx, owner.User.ID)
 	if err != nil || len(gs) != 1 {
 		t.Fatalf("the owner's guilds after a failed mirror: %d, %v; want only the mirror", len(gs), err)
+	}
+}
+
+// TestBridgeMirrorAuthority: on a bridge (Config.Mirrors) nobody but a
+// mirror's owner changes what Discord decides, even with every permission
+// granted: guild settings, roles, channels and bans are refused with
+// ErrMirrorAuthority (a missing permission); sending messages is not.
+func TestBridgeMirrorAuthority(t *testing.T) {
+	h := newTestHomeserver(t)
+	h.cfg.Mirrors = true
+	ctx := context.Background()
+	b := h.Bridge()
+	owner, err := b.Puppet(ctx, "9001", "hearth-bot", "", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	person, err := b.Puppet(ctx, "9002", "someone", "", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	guild, _, err := b.Mirror(ctx, owner, "4242", "Discordia")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.AddMember(ctx, person, guild); err != nil {
+		t.Fatal(err)
+	}
+	// The owner may: a channel, and every permission for @everyone.
+	ch, err := h.CreateChannel(ctx, owner, guild, ChannelFields{Name: Optional[string]{Set: true, Value: "general"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.UpdateRole(ctx, owner, guild, guild, RoleFields{Permissions: Optional[permission.Set]{Set: true, Value: permission.All}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		what string
+		do   func() error
+	}{
+		{"rename the guild", func() error {
+			_, err := h.UpdateGuild(ctx, person, guild, GuildUpdate{Name: Optional[string]{Set: true, Value: "Mine now"}})
+			return err
+		}},
+		{"make a role", func() error {
+			_, err := h.CreateRole(ctx, person, guild, RoleFields{Name: Optional[string]{Set: true, Value: "mods"}})
+			return err
+		}},
+		{"change @everyone", func() error {
+			_, err := h.UpdateRole(ctx, person, guild, guild, RoleFields{Permissions: Optional[permission.Set]{Set: true, Value: 0}})
+			return err
+		}},
+		{"make a channel", func() error {
+			_, err := h.CreateChannel(ctx, person, guild, ChannelFields{Name: Optional[string]{Set: true, Value: "mine"}})
+			return err
+		}},
+		{"rename a channel", func() error {
+			_, err := h.UpdateChannel(ctx, person, ch.ID, ChannelFields{Name: Optional[string]{Set: true, Value: "renamed"}})
+			return err
+		}},
+		{"ban the owner", func() error { return h.Ban(ctx, person, guild, owner.User.ID, BanOptions{}) }},
+	} {
+		if err := c.do(); !errors.Is(err, ErrMirrorAuthority) || !errors.Is(err, ErrMissingPermission) {
+			t.Errorf("%s: %v, want ErrMirrorAuthority", c.what, err)
+		}
+	}
+	if _, err := h.SendMessage(ctx, person, ch.ID, MessageCreate{Content: "hello"}); err != nil {
+		t.Fatalf("a message in the mirror: %v", err)
+	}
+	if _, err := h.UpdateGuild(ctx, owner, guild, GuildUpdate{Name: Optional[string]{Set: true, Value: "Renamed on Discord"}}); err != nil {
+		t.Fatalf("the owner's rename: %v", err)
 	}
 }

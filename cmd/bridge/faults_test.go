@@ -480,3 +480,61 @@ func TestBridgeRESTCutRetried(t *testing.T) {
 		}
 	})
 }
+
+// TestBridgeMirrorAuthority: a Hearth person's act the bridge cannot
+// mirror (renaming the mirror guild, making a role or a channel) is
+// refused with 403 and Discord's code 50013; a channel made private on
+// Discord leaves the mirror, and made public again it comes back as a
+// fresh channel that carries messages.
+func TestBridgeMirrorAuthority(t *testing.T) {
+	st.ForEachBackend(t, func(t *testing.T, backend st.Backend) {
+		e := linked(t, backend, 0)
+		var guild string
+		for _, g := range st.List(t, e.h.Do(t, "GET", "/api/v10/users/@me/guilds", e.bob, nil)) {
+			if g["name"] == "Discordia" {
+				guild = g["id"].(string)
+			}
+		}
+		for _, c := range []struct{ method, path string }{
+			{"PATCH", "/api/v10/guilds/" + guild},
+			{"POST", "/api/v10/guilds/" + guild + "/roles"},
+			{"POST", "/api/v10/guilds/" + guild + "/channels"},
+			{"PATCH", "/api/v10/channels/" + e.mirror},
+		} {
+			st.Expect(t, e.h.Do(t, c.method, c.path, e.bob, map[string]any{"name": "bobs"}), http.StatusForbidden, st.Code(50013))
+		}
+
+		news := st.OK(t, e.d.Do(t, "POST", "/api/v10/guilds/"+e.d.guild+"/channels", e.d.alice, map[string]any{"name": "news", "type": 0}), http.StatusCreated)["id"].(string)
+		var first string
+		st.WaitFor(t, "#news on Hearth", wait, func() string {
+			if first = channelNamed(t, e, "news"); first == "" {
+				return "not yet"
+			}
+			return ""
+		})
+		overwrite := func(deny string) {
+			st.OK(t, e.d.Do(t, "PUT", "/api/v10/channels/"+news+"/permissions/"+e.d.guild, e.d.alice,
+				map[string]any{"type": 0, "deny": deny, "allow": "0"}), http.StatusNoContent)
+		}
+		overwrite("1024")
+		st.WaitFor(t, "#news gone private", wait, func() string {
+			if channelNamed(t, e, "news") != "" {
+				return "still there"
+			}
+			return ""
+		})
+		overwrite("0")
+		var again string
+		st.WaitFor(t, "#news public again", wait, func() string {
+			if again = channelNamed(t, e, "news"); again == "" {
+				return "not yet"
+			}
+			return ""
+		})
+		if again == first {
+			t.Fatalf("#news came back as the deleted channel %s", first)
+		}
+		st.OK(t, e.d.Do(t, "POST", "/api/v10/channels/"+news+"/messages", e.d.alice, map[string]any{"content": "news again"}), http.StatusOK)
+		waitContents(t, "alice's message in the new #news", e.h, e.bob, again, has("news again"))
+	})
+}
