@@ -59,7 +59,7 @@ func (h *Homeserver) loadAccess(ctx context.Context, r storage.Reader, guildID, 
 		return nil, storeErr("load roles", err)
 	}
 	a := &access{guild: g, roles: roles, byID: make(map[snowflake.ID]storage.Role, len(roles)), member: m, userID: userID,
-		mirror: h.cfg.Mirrors && g.OwnerID != userID}
+		mirror: h.cfg.Mirrors && g.Origin == "" && g.OwnerID != userID}
 	for _, role := range roles {
 		a.byID[role.ID] = role
 	}

@@ -157,6 +157,13 @@ func TestBridgeCatchUpEditsAndDeletes(t *testing.T) {
 		onDiscord := waitContents(t, "bob's message on Discord", d.Server, d.alice, d.general, has("from hearth"))
 		old1, old2, relayed := find(t, onDiscord, "old 1")["id"].(string), find(t, onDiscord, "old 2")["id"].(string), find(t, onDiscord, "from hearth")["id"].(string)
 		old3OnHearth := find(t, onHearth, "old 3")["id"]
+		// The relay has mapped bob's post (seen on Discord a moment before).
+		st.WaitFor(t, "bob's post mapped", wait, func() string {
+			if v := metric(t, e.br, `hearth_bridge_relay_total{outcome="ok",type="MESSAGE_CREATE"}`); v != "1" {
+				return "relayed: " + v
+			}
+			return ""
+		})
 
 		e.br.stop()
 		st.OK(t, d.Do(t, "PATCH", "/api/v10/channels/"+d.general+"/messages/"+old1, d.alice, map[string]any{"content": "old 1 (edited while away)"}), http.StatusOK)
