@@ -9,6 +9,9 @@
 #   docker build -t hearth .
 #   docker run -p 8080:8080 -v hearth-data:/data \
 #     -e HEARTH_SERVER_NAME=chat.example.org -e HEARTH_PUBLIC_URL=https://chat.example.org hearth
+#
+# The same image holds the Discord bridge (cmd/bridge, spec/bridge.md): run
+# it with --entrypoint /usr/local/bin/bridge (docker-compose.yml's bridge).
 
 FROM node:20-bookworm-slim AS web
 WORKDIR /src/web
@@ -23,7 +26,8 @@ COPY go.mod go.sum ./
 RUN go mod download
 COPY . .
 COPY --from=web /src/web/dist ./web/dist
-RUN CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o /out/homeserver ./cmd/homeserver
+RUN CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o /out/homeserver ./cmd/homeserver \
+	&& CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o /out/bridge ./cmd/bridge
 
 FROM alpine:3.22
 RUN apk add --no-cache ca-certificates tzdata postgresql17-client \
@@ -31,7 +35,7 @@ RUN apk add --no-cache ca-certificates tzdata postgresql17-client \
 	&& adduser -S -D -H -u 10001 -G hearth hearth \
 	&& mkdir -p /data /backups \
 	&& chown hearth:hearth /data /backups
-COPY --from=build /out/homeserver /usr/local/bin/homeserver
+COPY --from=build /out/homeserver /out/bridge /usr/local/bin/
 USER 10001:10001
 # Every flag is also an environment variable HEARTH_<NAME>; these make the
 # container listen on all its interfaces and keep its data in the volume.

@@ -86,6 +86,9 @@ type Bridge struct {
 	// runCtx is Run's context, for the gateway's handlers (discordgo
 	// gives them none); nil until Run.
 	runCtx context.Context
+	// catchUpDue are the guilds whose catch-up Discord held up, and when
+	// to try again (catchup.go); made on first use.
+	catchUpDue map[string]time.Time
 }
 
 // New checks the configuration and prepares a bridge; Run connects.
@@ -289,9 +292,24 @@ var errFailpoint = errors.New("failpoint")
 
 // failpoint stops the bridge at the named point when Config.Failpoint
 // names it: the relay returns, Run returns the error and the process ends
-// without writing anything more, as a kill there would leave it.
-func (b *Bridge) failpoint(name string) error {
-	if b.cfg.Failpoint == name {
+// without writing anything more, as a kill there would leave it. With
+// "pause:" before the name the bridge instead logs that it reached the
+// point and waits there until it is stopped, so that a test can SIGKILL
+// the process at that very point. The points: relay-after-intent (the
+// intent row written, nothing posted), relay-after-execute (Discord
+// answered, the mapping not saved), import-after-commit (a Discord
+// message imported, its high-water mark not raised).
+func (b *Bridge) failpoint(ctx context.Context, name string) error {
+	fp := b.cfg.Failpoint
+	if p, ok := strings.CutPrefix(fp, "pause:"); ok {
+		if p != name {
+			return nil
+		}
+		b.log.Error("bridge: failpoint reached, waiting to be killed", "failpoint", name)
+		<-ctx.Done()
+		return fmt.Errorf("%w %s", errFailpoint, name)
+	}
+	if fp == name {
 		return fmt.Errorf("%w %s", errFailpoint, name)
 	}
 	return nil

@@ -58,7 +58,7 @@ func (b *Bridge) onChannelUpdate(_ *discordgo.Session, e *discordgo.ChannelUpdat
 			return err
 		}
 		if private(e.Channel, l.DiscordGuild, b.everyone(l.DiscordGuild, nil)) {
-			return b.removeChannel(ctx, local)
+			return b.hideChannel(ctx, e.ID, local)
 		}
 		f := homeserver.ChannelFields{
 			Name:     homeserver.Optional[string]{Set: true, Value: e.Name},
@@ -67,9 +67,12 @@ func (b *Bridge) onChannelUpdate(_ *discordgo.Session, e *discordgo.ChannelUpdat
 		}
 		_, err = b.hs.UpdateChannel(ctx, b.owner, local, f)
 		if errors.Is(err, homeserver.ErrUnknownChannel) {
-			// Removed when it became private: mirrored again only under
-			// a new mapping, which bridge_ids does not allow yet.
-			return nil
+			// Removed from the mirror while its mapping stayed (a bridge
+			// before hideChannel): public again, it gets a fresh mirror.
+			if err := b.dom.Unmap(ctx, homeserver.BridgeChannel, e.ID); err != nil {
+				return err
+			}
+			return b.addChannel(ctx, l, e.Channel)
 		}
 		if err == nil {
 			b.metrics.event("CHANNEL_UPDATE", "imported")
@@ -86,7 +89,9 @@ func (b *Bridge) onChannelDelete(_ *discordgo.Session, e *discordgo.ChannelDelet
 		} else if err != nil {
 			return err
 		}
-		return b.removeChannel(ctx, local)
+		// A channel the bot can no longer see (made private) is told as
+		// deleted too: if it comes back it is mirrored afresh.
+		return b.hideChannel(ctx, e.ID, local)
 	})
 }
 
@@ -100,4 +105,16 @@ func (b *Bridge) removeChannel(ctx context.Context, local snowflake.ID) error {
 		b.metrics.event("CHANNEL_DELETE", "imported")
 	}
 	return err
+}
+
+// hideChannel takes a channel made private out of the mirror and forgets
+// its mapping, so that made public again it is mirrored afresh (the
+// deleted mirror channel cannot come back). Its messages keep their
+// mappings, to a channel that is gone: a later edit of one finds nothing
+// to edit.
+func (b *Bridge) hideChannel(ctx context.Context, dchan string, local snowflake.ID) error {
+	if err := b.removeChannel(ctx, local); err != nil {
+		return err
+	}
+	return b.dom.Unmap(ctx, homeserver.BridgeChannel, dchan)
 }

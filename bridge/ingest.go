@@ -104,6 +104,9 @@ func (b *Bridge) importMessage(ctx context.Context, l Link, m *discordgo.Message
 		b.metrics.event("MESSAGE_CREATE", "duplicate")
 	} else {
 		b.metrics.event("MESSAGE_CREATE", "imported")
+		if err := b.failpoint(ctx, "import-after-commit"); err != nil {
+			return err
+		}
 	}
 	return b.raiseHWM(ctx, m.ChannelID, m.ID)
 }

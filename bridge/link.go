@@ -11,7 +11,6 @@ import (
 
 	"github.com/bwmarrin/discordgo"
 
-	"hearth/discord"
 	"hearth/homeserver"
 	"hearth/snowflake"
 )
@@ -26,6 +25,7 @@ func (b *Bridge) control(ctx context.Context) {
 		if err := b.refreshLinks(ctx); err != nil && ctx.Err() == nil {
 			b.log.Warn("bridge: reading links failed", "err", err)
 		}
+		b.retryCatchUps(ctx)
 		select {
 		case <-ctx.Done():
 			return
@@ -117,16 +117,11 @@ func (b *Bridge) link(ctx context.Context, l *Link) error {
 	if err != nil {
 		return fmt.Errorf("discord channels of %s: %w", l.DiscordGuild, err)
 	}
-	guildID, err := b.dom.LocalID(ctx, homeserver.BridgeGuild, g.ID)
-	if errors.Is(err, homeserver.ErrBridgeUnmapped) {
-		if guildID, err = b.makeMirror(ctx, g.Name); err != nil {
-			return err
-		}
-		if err := b.dom.Map(ctx, homeserver.BridgeGuild, g.ID, guildID); err != nil {
-			return err
-		}
-	} else if err != nil {
-		return err
+	// The mirror and its mapping commit together: a link interrupted
+	// (a crash, a rate limit) and retried finds the mirror it made.
+	guildID, _, err := b.dom.Mirror(ctx, b.owner, g.ID, g.Name)
+	if err != nil {
+		return fmt.Errorf("mirror guild: %w", err)
 	}
 	l.Guild, l.Name, l.Owner = guildID, g.Name, b.bot.ID
 	// Categories first, so that channels find their parent.
@@ -202,30 +197,6 @@ func boolInt(v bool) int {
 		return 1
 	}
 	return 0
-}
-
-// makeMirror creates an empty mirror guild owned by the bot's puppet (the
-// default channels a new guild gets are removed: the mirror has
-// Discord's).
-func (b *Bridge) makeMirror(ctx context.Context, name string) (snowflake.ID, error) {
-	g, err := b.hs.CreateGuild(ctx, b.owner, homeserver.GuildCreate{Name: name})
-	if err != nil {
-		return 0, fmt.Errorf("create mirror guild: %w", err)
-	}
-	chans, err := b.hs.GuildChannels(ctx, b.owner, g.ID)
-	if err != nil {
-		return 0, err
-	}
-	// Children before their category.
-	slices.SortFunc(chans, func(x, y discord.Channel) int {
-		return boolInt(x.Type == homeserver.ChannelCategory) - boolInt(y.Type == homeserver.ChannelCategory)
-	})
-	for _, c := range chans {
-		if _, err := b.hs.DeleteChannel(ctx, b.owner, c.ID); err != nil {
-			return 0, fmt.Errorf("mirror guild's default channel: %w", err)
-		}
-	}
-	return g.ID, nil
 }
 
 // private reports whether @everyone may not see a Discord channel: the

@@ -281,6 +281,8 @@ func (b *Bridge) relayCreate(ctx context.Context, l Link, m discord.Message) err
 		}
 	} else if err := b.dom.SetValue(ctx, key, strconv.FormatInt(time.Now().UnixMilli(), 10)); err != nil {
 		return err
+	} else if err := b.failpoint(ctx, "relay-after-intent"); err != nil {
+		return err
 	}
 	for i, part := range parts {
 		if i < done {
@@ -371,7 +373,7 @@ func (b *Bridge) post(ctx context.Context, dchan string, params *discordgo.Webho
 	if err != nil {
 		return err
 	}
-	if err := b.failpoint("relay-after-execute"); err != nil {
+	if err := b.failpoint(ctx, "relay-after-execute"); err != nil {
 		return err
 	}
 	return b.dom.Map(ctx, homeserver.BridgeRelayed, sent.ID, local)

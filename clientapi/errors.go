@@ -170,6 +170,8 @@ func statusFor(err error) (int, apiError) {
 		return http.StatusNotFound, apiError{Code: 0, Message: "404: Not Found"}
 	case errors.Is(err, homeserver.ErrMissingAccess):
 		return http.StatusForbidden, apiError{Code: 50001, Message: "Missing Access"}
+	case errors.Is(err, homeserver.ErrMirrorAuthority):
+		return http.StatusForbidden, apiError{Code: 50013, Message: "Missing Permissions: this guild mirrors a Discord guild, which decides its roles, channels and settings; make the change on Discord"}
 	case errors.Is(err, homeserver.ErrMissingPermission):
 		return http.StatusForbidden, apiError{Code: 50013, Message: "Missing Permissions"}
 	case errors.Is(err, homeserver.ErrUnavailable):

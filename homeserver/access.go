@@ -24,7 +24,17 @@ type access struct {
 	userID snowflake.ID
 	base   permission.Set
 	input  permission.Input
+	// mirror: the guild is a bridge's mirror and the user is not its
+	// owner, so the permissions Discord keeps (mirrorKept) are refused.
+	mirror bool
 }
+
+// mirrorKept are the permissions over what Discord decides for a mirror
+// guild: roles, channels, the guild's settings, emoji, kicks, bans,
+// timeouts and webhooks.
+const mirrorKept = permission.ManageRoles | permission.ManageChannels | permission.ManageGuild |
+	permission.ManageGuildExpressions | permission.KickMembers | permission.BanMembers |
+	permission.ModerateMembers | permission.ManageWebhooks
 
 // loadAccess loads a member's view of a guild. A guild that does not exist
 // and one the user is not a member of are both ErrUnknownGuild, so that a
@@ -48,7 +58,8 @@ func (h *Homeserver) loadAccess(ctx context.Context, r storage.Reader, guildID, 
 	if err != nil {
 		return nil, storeErr("load roles", err)
 	}
-	a := &access{guild: g, roles: roles, byID: make(map[snowflake.ID]storage.Role, len(roles)), member: m, userID: userID}
+	a := &access{guild: g, roles: roles, byID: make(map[snowflake.ID]storage.Role, len(roles)), member: m, userID: userID,
+		mirror: h.cfg.Mirrors && g.Origin == "" && g.OwnerID != userID}
 	for _, role := range roles {
 		a.byID[role.ID] = role
 	}
@@ -76,6 +87,9 @@ func (a *access) isOwner() bool { return a.guild.OwnerID == a.userID }
 
 // require checks guild-level permissions.
 func (a *access) require(p permission.Set) error {
+	if a.mirror && p&mirrorKept != 0 {
+		return fmt.Errorf("guild %d needs %d: %w", a.guild.ID, p, ErrMirrorAuthority)
+	}
 	if !a.base.Has(p) {
 		return fmt.Errorf("guild %d needs %d: %w", a.guild.ID, p, ErrMissingPermission)
 	}
@@ -101,6 +115,9 @@ func (a *access) requireIn(c storage.Channel, p permission.Set) error {
 	perms := a.in(c)
 	if !perms.Has(permission.ViewChannel) {
 		return fmt.Errorf("channel %d: %w", c.ID, ErrMissingAccess)
+	}
+	if a.mirror && p&mirrorKept != 0 {
+		return fmt.Errorf("channel %d needs %d: %w", c.ID, p, ErrMirrorAuthority)
 	}
 	if !perms.Has(p) {
 		return fmt.Errorf("channel %d needs %d: %w", c.ID, p, ErrMissingPermission)

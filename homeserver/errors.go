@@ -24,6 +24,10 @@ var (
 	// ErrMissingPermission: the caller sees the object but lacks a
 	// permission the action needs.
 	ErrMissingPermission = errors.New("missing permissions")
+	// ErrMirrorAuthority: the act changes what Discord decides for a
+	// bridge's mirror guild (Config.Mirrors), which the bridge cannot
+	// mirror back; it is also an ErrMissingPermission.
+	ErrMirrorAuthority = fmt.Errorf("this guild mirrors a Discord guild, which decides it: make the change on Discord: %w", ErrMissingPermission)
 	// ErrUnavailable: a dependency (the database) failed; the request may
 	// succeed later.
 	ErrUnavailable = errors.New("service unavailable")

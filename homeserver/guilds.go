@@ -47,6 +47,14 @@ func validateGuildName(v *ValidationError, name string) {
 // CreateGuild makes a guild owned by the caller, with an @everyone role whose
 // ID is the guild's, and a "Text Channels" category holding "general".
 func (h *Homeserver) CreateGuild(ctx context.Context, p Principal, in GuildCreate) (discord.Guild, error) {
+	return h.createGuild(ctx, p, in, true, nil)
+}
+
+// createGuild makes a guild, with its default channels when defaults is
+// set; also, when given, runs in the same transaction (a bridge's
+// mapping of the guild, which must commit with it or not at all).
+func (h *Homeserver) createGuild(ctx context.Context, p Principal, in GuildCreate, defaults bool,
+	also func(ctx context.Context, tx storage.Tx, g storage.Guild) error) (discord.Guild, error) {
 	v := &ValidationError{}
 	validateGuildName(v, in.Name)
 	icon, iconHash := h.decodeIcon(v, "icon", in.Icon)
@@ -66,20 +74,29 @@ func (h *Homeserver) CreateGuild(ctx context.Context, p Principal, in GuildCreat
 	now := h.now()
 	g := storage.Guild{ID: h.cfg.IDs.Next(), Name: in.Name, Icon: iconHash, OwnerID: p.User.ID, CreatedAt: now}
 	everyone := storage.Role{ID: g.ID, GuildID: g.ID, Name: "@everyone", Permissions: int64(permission.Default), CreatedAt: now}
-	category := storage.Channel{ID: h.cfg.IDs.Next(), GuildID: g.ID, Type: ChannelCategory, Name: "Text Channels", CreatedAt: now}
-	general := storage.Channel{ID: h.cfg.IDs.Next(), GuildID: g.ID, Type: ChannelText, Name: "general", ParentID: category.ID, CreatedAt: now}
-	g.SystemChannelID = general.ID
+	var chans []storage.Channel
+	if defaults {
+		category := storage.Channel{ID: h.cfg.IDs.Next(), GuildID: g.ID, Type: ChannelCategory, Name: "Text Channels", CreatedAt: now}
+		general := storage.Channel{ID: h.cfg.IDs.Next(), GuildID: g.ID, Type: ChannelText, Name: "general", ParentID: category.ID, CreatedAt: now}
+		g.SystemChannelID = general.ID
+		chans = []storage.Channel{category, general}
+	}
 	owner := storage.Member{GuildID: g.ID, UserID: p.User.ID, JoinedAt: now}
 	roles := []storage.Role{everyone}
 	out := discordGuild(g, roles, nil)
 	err = h.update(ctx, func(tx storage.Tx, ev *events) error {
+		if also != nil {
+			if err := also(ctx, tx, g); err != nil {
+				return err
+			}
+		}
 		if err := tx.CreateGuild(ctx, g); err != nil {
 			return err
 		}
 		if err := tx.CreateRole(ctx, everyone); err != nil {
 			return err
 		}
-		for _, c := range []storage.Channel{category, general} {
+		for _, c := range chans {
 			if err := tx.CreateChannel(ctx, c); err != nil {
 				return err
 			}
@@ -88,7 +105,7 @@ func (h *Homeserver) CreateGuild(ctx context.Context, p Principal, in GuildCreat
 			return err
 		}
 		return ev.Append(ctx, g.ID, "GUILD_CREATE", GuildCreateEvent{
-			Guild: out, Channels: discordChannels([]storage.Channel{category, general}), MemberCount: 1,
+			Guild: out, Channels: discordChannels(chans), MemberCount: 1,
 		})
 	})
 	if err != nil {

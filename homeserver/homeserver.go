@@ -41,6 +41,13 @@ type Config struct {
 	// Mailer sends mail (address confirmations, password resets); nil
 	// sends none, and the email routes are refused.
 	Mailer Mailer
+	// Mirrors says every guild of this server mirrors a Discord guild (a
+	// Discord bridge, spec/bridge.md): Discord decides its roles,
+	// channels, settings, emoji, bans and webhooks, so only the guild's
+	// owner (the bot's puppet, acting for Discord) holds the permissions
+	// to change them; anyone else is refused with ErrMirrorAuthority,
+	// whatever their roles say.
+	Mirrors bool
 	// PublicURL is the base URL of this server, for attachment URLs.
 	PublicURL string
 	// MaxMessageLength bounds message content in characters; zero means

@@ -68,7 +68,7 @@ func Open(ctx context.Context, cfg Config) (hs *homeserver.Homeserver, done func
 		ServerName: cfg.ServerName, Store: store, Blobs: files, IDs: snowflake.NewGenerator(nodeID()),
 		TokenKey: tokenKey, Password: cfg.Password, Now: cfg.Now, Log: cfg.Log, PublicURL: cfg.PublicURL,
 		Registration: cfg.Registration, FederationAllowList: cfg.FederationAllowList,
-		DeferPolicyCuts: true,
+		DeferPolicyCuts: true, Mirrors: cfg.Mirrors,
 	})
 	if err != nil {
 		return nil, nil, err

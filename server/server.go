@@ -97,6 +97,10 @@ type Config struct {
 	// federation, the file routes and operations. A Discord bridge is such
 	// a homeserver (its users are on Discord, spec/bridge.md).
 	NoClientAPI bool
+	// Mirrors: every guild here mirrors a Discord guild (a bridge), so
+	// only its owner may change what Discord decides
+	// (homeserver.Config.Mirrors).
+	Mirrors bool
 	// BackupEvery, when not zero, takes a backup that often into
 	// BackupDir; backups older than BackupKeep are thinned to one a day
 	// (zero BackupKeep means 30 days).
@@ -243,6 +247,7 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 		Registration:        cfg.Registration,
 		FederationAllowList: cfg.FederationAllowList,
 		Mailer:              mailer,
+		Mirrors:             cfg.Mirrors,
 	})
 	if err != nil {
 		return nil, err

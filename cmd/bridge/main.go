@@ -88,6 +88,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 				"invite": " GUILD_ID", "unlink": " GUILD_ID", "status": ""}[cmd])
 		}
 		cfg.Log = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+		cfg.Mirrors = true
 		return command(ctx, cfg, cmd, pos, backfill, stdout)
 	}
 	if len(pos) > 0 {
@@ -99,6 +100,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	cfg.Log = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	cfg.NoClientAPI = true
+	cfg.Mirrors = true
 	if token == "" {
 		return errors.New("--discord-token (or HEARTH_BRIDGE_DISCORD_TOKEN) is needed: the Discord bot's token")
 	}

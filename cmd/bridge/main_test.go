@@ -33,7 +33,9 @@ import (
 
 func TestMain(m *testing.M) {
 	gin.SetMode(gin.ReleaseMode)
-	os.Exit(m.Run())
+	code := m.Run()
+	removeBinary()
+	os.Exit(code)
 }
 
 const wait = 30 * time.Second
@@ -47,6 +49,8 @@ const botPermissions = 1<<6 | 1<<10 | 1<<11 | 1<<13 | 1<<16 | 1<<29
 type discordSide struct {
 	*st.Server
 	alice, guild, general, botToken string
+	// app is the bot's application.
+	app string
 	// via, when set, is the URL the bridge reaches Discord at (a proxy).
 	via string
 }
@@ -75,7 +79,7 @@ func startDiscord(t testing.TB, backend st.Backend) discordSide {
 	tok := st.OK(t, d.Do(t, "POST", "/api/v10/applications/"+app+"/bot/reset", alice, nil), http.StatusOK)["token"].(string)
 	st.OK(t, d.Do(t, "POST", fmt.Sprintf("/api/v10/oauth2/authorize?client_id=%s&scope=bot&permissions=%d", app, botPermissions), alice,
 		map[string]any{"guild_id": gid, "permissions": fmt.Sprint(botPermissions), "authorize": true}), http.StatusOK)
-	return discordSide{Server: d, alice: alice, guild: gid, general: general, botToken: tok}
+	return discordSide{Server: d, alice: alice, guild: gid, general: general, botToken: tok, app: app}
 }
 
 // bridgeProc is a bridge run in this process through run, as the binary
@@ -537,6 +541,12 @@ type faultProxy struct {
 	// to answer 429 with Retry-After: 1; guildGets records them all.
 	guildLimits int
 	guildGets   []execution
+	// rules are further faults by route (faults_test.go).
+	rules []*rule
+	// url is the proxy's; hijacked its connections taken over (the
+	// gateway's WebSockets), to cut.
+	url      string
+	hijacked []net.Conn
 }
 
 type execution struct {
@@ -554,7 +564,10 @@ func startProxy(t *testing.T, target string) (*faultProxy, string) {
 	}
 	p := &faultProxy{}
 	rp := httputil.NewSingleHostReverseProxy(u)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if p.intercept(w, r, rp) {
+			return
+		}
 		if r.Method == http.MethodGet && strings.HasPrefix(r.URL.Path, "/api/v10/guilds/") && strings.Count(r.URL.Path, "/") == 4 {
 			p.mu.Lock()
 			limit := p.guildLimits > 0
@@ -594,6 +607,9 @@ func startProxy(t *testing.T, target string) (*faultProxy, string) {
 		p.mu.Unlock()
 		rp.ServeHTTP(w, r)
 	}))
+	srv.Config.ConnState = p.track
+	srv.Start()
+	p.url = srv.URL
 	t.Cleanup(srv.Close)
 	return p, srv.URL
 }
