@@ -259,7 +259,7 @@ func (h *Homeserver) sendMessageHere(ctx context.Context, p Principal, channelID
 		return out, domainErr("send message", err)
 	}
 	for _, f := range in.Files {
-		if err := h.cfg.Blobs.Promote(f.staged); err != nil {
+		if err := h.cfg.Blobs.Promote(ctx, f.staged); err != nil {
 			return out, fmt.Errorf("send message: %w", err)
 		}
 	}
@@ -1091,7 +1091,7 @@ func (h *Homeserver) AttachmentFile(ctx context.Context, channelID, attachmentID
 			return File{}, "", err
 		}
 	}
-	f, err := h.cfg.Blobs.Open(a.Hash)
+	f, err := h.cfg.Blobs.Open(ctx, a.Hash)
 	if err != nil {
 		return File{}, "", fmt.Errorf("attachment blob: %w", ErrNotFound)
 	}

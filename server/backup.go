@@ -41,6 +41,10 @@ type Manifest struct {
 	Database string         `json:"database"`
 	Schema   string         `json:"schema,omitempty"`
 	Files    []ManifestFile `json:"files"`
+	// FilesIn names the S3 bucket the file store is in when it is not in
+	// the data dir: its files are not in the backup (the bucket's own
+	// versioning or replication keeps them; docs/operations.md).
+	FilesIn string `json:"files_in,omitempty"`
 }
 
 // ManifestFile is one file of a backup, its path slash-separated and
@@ -106,7 +110,12 @@ func Backup(ctx context.Context, cfg Config, to string) (Manifest, error) {
 		m.Files = append(m.Files, ManifestFile{Path: k, Size: n, SHA256: sum})
 	}
 	files := filepath.Join(cfg.DataDir, "files")
-	err := filepath.WalkDir(files, func(path string, d fs.DirEntry, err error) error {
+	walk := filepath.WalkDir
+	if cfg.Files != "" {
+		m.FilesIn = cfg.Files
+		walk = func(string, fs.WalkDirFunc) error { return nil } // the files are in the bucket
+	}
+	err := walk(files, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			if errors.Is(err, fs.ErrNotExist) {
 				return nil // swept meanwhile, or no uploads yet
