@@ -98,4 +98,14 @@ func TestFilesInS3(t *testing.T) {
 	if r := s.Do(t, "GET", photoLink, "", nil); r.Status != 200 || !bytes.Equal(r.Body, jpg) {
 		t.Fatalf("the kept photo after the sweep: %d", r.Status)
 	}
+
+	// The store goes away: uploads and reads answer 503 with a Discord
+	// error (the client may retry), not 500 or 404.
+	srv.Stop()
+	if r := multipartSend(t, s, owner, g.general, `{"content":"late"}`, map[string][]byte{"late.txt": []byte("late bytes")}); r.Status != 503 || !strings.Contains(string(r.Body), `"code"`) {
+		t.Fatalf("upload with the bucket down: %d %s", r.Status, r.Body)
+	}
+	if r := s.Do(t, "GET", photoLink, "", nil); r.Status != 503 {
+		t.Fatalf("read with the bucket down: %d %s", r.Status, r.Body)
+	}
 }

@@ -182,7 +182,7 @@ func (b *Bridge) ImportMessage(ctx context.Context, p Principal, channelID snowf
 	}
 	for _, f := range in.Files {
 		if err := h.cfg.Blobs.Promote(ctx, f.staged); err != nil {
-			return out, false, fmt.Errorf("import message: %w", err)
+			return out, false, storeErr("import message: keep file", err)
 		}
 	}
 	promoted = true

@@ -86,7 +86,7 @@ func (h *Homeserver) createEmojiHere(ctx context.Context, p Principal, guildID s
 	}
 	hash, _, err := h.cfg.Blobs.Put(ctx, bytesReader(b), EmojiMax)
 	if err != nil {
-		return discord.Emoji{}, fmt.Errorf("store emoji: %w", err)
+		return discord.Emoji{}, storeErr("store emoji", err)
 	}
 	var out discord.Emoji
 	err = h.update(ctx, func(tx storage.Tx, ev *events) error {

@@ -116,7 +116,7 @@ func (h *Homeserver) putBlob(ctx context.Context, b []byte) error {
 		return nil
 	}
 	if _, _, err := h.cfg.Blobs.Put(ctx, bytes.NewReader(b), int64(len(b))); err != nil {
-		return fmt.Errorf("store image: %w", err)
+		return storeErr("store image", err)
 	}
 	return nil
 }

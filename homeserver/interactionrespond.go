@@ -119,7 +119,7 @@ func (h *Homeserver) replyFiles(ctx context.Context, it storage.Interaction, ups
 	out := make([]storage.Attachment, 0, len(ups))
 	for _, up := range ups {
 		if err := h.cfg.Blobs.Promote(ctx, up.staged); err != nil {
-			return nil, fmt.Errorf("interaction reply file: %w", err)
+			return nil, storeErr("interaction reply file", err)
 		}
 		out = append(out, storage.Attachment{ID: h.cfg.IDs.Next(), ChannelID: it.ChannelID, Filename: up.Filename,
 			Description: clipRunes(up.Description, AttachmentDescriptionMax), ContentType: up.ContentType, Size: up.Size, Hash: up.Hash, Width: up.Width, Height: up.Height})

@@ -422,7 +422,7 @@ func (h *Homeserver) createInteraction(ctx context.Context, p Principal, in Inte
 	files := make([]storage.Attachment, 0, len(ic.attached))
 	for key, a := range ic.attached {
 		if err := h.cfg.Blobs.Promote(ctx, in.Files[key].staged); err != nil {
-			return fmt.Errorf("interaction file: %w", err)
+			return storeErr("interaction file", err)
 		}
 		files = append(files, a)
 	}

@@ -20,6 +20,7 @@ import (
 	"hearth/homeserver/permission"
 	"hearth/snowflake"
 	"hearth/storage"
+	"hearth/storage/blobs"
 )
 
 // dmPermissions are what every recipient of a DM channel may do there.
@@ -260,7 +261,7 @@ func (h *Homeserver) sendMessageHere(ctx context.Context, p Principal, channelID
 	}
 	for _, f := range in.Files {
 		if err := h.cfg.Blobs.Promote(ctx, f.staged); err != nil {
-			return out, fmt.Errorf("send message: %w", err)
+			return out, storeErr("send message: keep file", err)
 		}
 	}
 	promoted = true
@@ -1092,8 +1093,11 @@ func (h *Homeserver) AttachmentFile(ctx context.Context, channelID, attachmentID
 		}
 	}
 	f, err := h.cfg.Blobs.Open(ctx, a.Hash)
-	if err != nil {
+	if errors.Is(err, blobs.ErrNotFound) {
 		return File{}, "", fmt.Errorf("attachment blob: %w", ErrNotFound)
+	}
+	if err != nil {
+		return File{}, "", storeErr("attachment blob", err) // the bucket is unreachable
 	}
 	return File{ReadSeekCloser: f, ContentType: a.ContentType, Size: a.Size}, a.Filename, nil
 }

@@ -156,12 +156,12 @@ func (h *Homeserver) UpdateProfile(ctx context.Context, p Principal, up ProfileU
 	}
 	if avatar != nil {
 		if _, _, err := h.cfg.Blobs.Put(ctx, bytes.NewReader(avatar), AvatarMax); err != nil {
-			return User{}, "", fmt.Errorf("store avatar: %w", err)
+			return User{}, "", storeErr("store avatar", err)
 		}
 	}
 	if banner != nil {
 		if _, _, err := h.cfg.Blobs.Put(ctx, bytes.NewReader(banner), AvatarMax); err != nil {
-			return User{}, "", fmt.Errorf("store banner: %w", err)
+			return User{}, "", storeErr("store banner", err)
 		}
 	}
 	var ended []snowflake.ID
@@ -270,7 +270,7 @@ func (h *Homeserver) openImage(ctx context.Context, hash string) (File, error) {
 		return File{}, fmt.Errorf("image %s: %w", hash, ErrNotFound)
 	}
 	if err != nil {
-		return File{}, fmt.Errorf("open image: %w", err)
+		return File{}, storeErr("open image", err)
 	}
 	head := make([]byte, 64<<10)
 	n, _ := io.ReadFull(f, head)

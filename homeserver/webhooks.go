@@ -253,7 +253,7 @@ func (h *Homeserver) storeWebhookAvatar(ctx context.Context, b []byte) error {
 		return nil
 	}
 	if _, _, err := h.cfg.Blobs.Put(ctx, bytesReader(b), WebhookAvatarMax); err != nil {
-		return fmt.Errorf("store webhook avatar: %w", err)
+		return storeErr("store webhook avatar", err)
 	}
 	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -26,6 +27,7 @@ type S3 struct {
 	// Bucket exists and starts empty.
 	Bucket string
 	clock  *skewedClock
+	stop   func()
 }
 
 // The credentials tests sign with (the server checks none).
@@ -66,14 +68,18 @@ func StartS3(t testing.TB) *S3 {
 			t.Errorf("S3 server: %v", err)
 		}
 	}()
-	t.Cleanup(func() {
+	stop := sync.OnceFunc(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		_ = srv.Shutdown(ctx)
 		<-done
 	})
-	return &S3{Endpoint: "http://" + ln.Addr().String(), Bucket: bucket, clock: clock}
+	t.Cleanup(stop)
+	return &S3{Endpoint: "http://" + ln.Addr().String(), Bucket: bucket, clock: clock, stop: stop}
 }
+
+// Stop stops the server before the test ends: an outage of the store.
+func (s *S3) Stop() { s.stop() }
 
 // Config is what reaches the server's bucket under prefix, staging in
 // staging.
