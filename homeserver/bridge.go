@@ -181,8 +181,8 @@ func (b *Bridge) ImportMessage(ctx context.Context, p Principal, channelID snowf
 		return out, false, domainErr("import message", err)
 	}
 	for _, f := range in.Files {
-		if err := h.cfg.Blobs.Promote(f.staged); err != nil {
-			return out, false, fmt.Errorf("import message: %w", err)
+		if err := h.cfg.Blobs.Promote(ctx, f.staged); err != nil {
+			return out, false, storeErr("import message: keep file", err)
 		}
 	}
 	promoted = true

@@ -84,9 +84,9 @@ func (h *Homeserver) createEmojiHere(ctx context.Context, p Principal, guildID s
 	} else if !a.base.Has(emojiCreatePerm) && !a.base.Has(emojiManagePerm) {
 		return discord.Emoji{}, fmt.Errorf("create emoji: %w", ErrMissingPermission)
 	}
-	hash, _, err := h.cfg.Blobs.Put(bytesReader(b), EmojiMax)
+	hash, _, err := h.cfg.Blobs.Put(ctx, bytesReader(b), EmojiMax)
 	if err != nil {
-		return discord.Emoji{}, fmt.Errorf("store emoji: %w", err)
+		return discord.Emoji{}, storeErr("store emoji", err)
 	}
 	var out discord.Emoji
 	err = h.update(ctx, func(tx storage.Tx, ev *events) error {
@@ -420,7 +420,7 @@ func (h *Homeserver) EmojiImage(ctx context.Context, emojiID snowflake.ID) (File
 			return File{}, err
 		}
 	}
-	return h.openImage(e.Hash)
+	return h.openImage(ctx, e.Hash)
 }
 
 // GuildIcon opens a guild's current icon for serving.
@@ -432,5 +432,5 @@ func (h *Homeserver) GuildIcon(ctx context.Context, guildID snowflake.ID, hash s
 	if err != nil {
 		return File{}, storeErr("icon", err)
 	}
-	return h.openImage(trimAnimated(hash))
+	return h.openImage(ctx, trimAnimated(hash))
 }

@@ -40,8 +40,8 @@ func (h *Homeserver) forwardSend(ctx context.Context, p Principal, g replicaLog,
 	var files []wire.ActFile
 	var hashes []string
 	for _, f := range in.Files {
-		if err := h.cfg.Blobs.Promote(f.staged); err != nil {
-			return discord.Message{}, fmt.Errorf("send: %w", err)
+		if err := h.cfg.Blobs.Promote(ctx, f.staged); err != nil {
+			return discord.Message{}, storeErr("send: keep file", err)
 		}
 		files = append(files, wire.ActFile{Filename: f.Filename, Description: f.Description, Hash: f.Hash, Size: f.Size})
 		hashes = append(hashes, f.Hash)

@@ -68,7 +68,7 @@ func (h *Homeserver) createGuild(ctx context.Context, p Principal, in GuildCreat
 	if len(mine) >= MaxGuildsPerUser {
 		return discord.Guild{}, ErrMaxGuilds
 	}
-	if err := h.putBlob(icon); err != nil {
+	if err := h.putBlob(ctx, icon); err != nil {
 		return discord.Guild{}, err
 	}
 	now := h.now()
@@ -128,12 +128,12 @@ func (h *Homeserver) decodeIcon(v *ValidationError, field, uri string) ([]byte, 
 	return b, hash
 }
 
-func (h *Homeserver) putBlob(b []byte) error {
+func (h *Homeserver) putBlob(ctx context.Context, b []byte) error {
 	if b == nil {
 		return nil
 	}
-	if _, _, err := h.cfg.Blobs.Put(bytes.NewReader(b), int64(len(b))); err != nil {
-		return fmt.Errorf("store image: %w", err)
+	if _, _, err := h.cfg.Blobs.Put(ctx, bytes.NewReader(b), int64(len(b))); err != nil {
+		return storeErr("store image", err)
 	}
 	return nil
 }
@@ -302,7 +302,7 @@ func (h *Homeserver) updateGuildHere(ctx context.Context, p Principal, guildID s
 	if err != nil {
 		return discord.Guild{}, domainErr("update guild", err)
 	}
-	if err := h.putBlob(icon); err != nil {
+	if err := h.putBlob(ctx, icon); err != nil {
 		return discord.Guild{}, err
 	}
 	return out, nil

@@ -115,11 +115,11 @@ func replyEmpty(r InteractionReply) bool {
 
 // replyFiles stores a reply's uploads and describes them as files of the
 // interaction's channel, with new IDs.
-func (h *Homeserver) replyFiles(it storage.Interaction, ups []Upload) ([]storage.Attachment, error) {
+func (h *Homeserver) replyFiles(ctx context.Context, it storage.Interaction, ups []Upload) ([]storage.Attachment, error) {
 	out := make([]storage.Attachment, 0, len(ups))
 	for _, up := range ups {
-		if err := h.cfg.Blobs.Promote(up.staged); err != nil {
-			return nil, fmt.Errorf("interaction reply file: %w", err)
+		if err := h.cfg.Blobs.Promote(ctx, up.staged); err != nil {
+			return nil, storeErr("interaction reply file", err)
 		}
 		out = append(out, storage.Attachment{ID: h.cfg.IDs.Next(), ChannelID: it.ChannelID, Filename: up.Filename,
 			Description: clipRunes(up.Description, AttachmentDescriptionMax), ContentType: up.ContentType, Size: up.Size, Hash: up.Hash, Width: up.Width, Height: up.Height})
@@ -322,7 +322,7 @@ func (h *Homeserver) sendReply(ctx context.Context, it storage.Interaction, st i
 	if comps == nil {
 		comps = []discord.Component{}
 	}
-	files, err := h.replyFiles(it, r.Files)
+	files, err := h.replyFiles(ctx, it, r.Files)
 	if err != nil {
 		return discord.Message{}, err
 	}
@@ -420,7 +420,7 @@ func addMessageExtras(ctx context.Context, r storage.Reader, out *discord.Messag
 // ephemeral one of the interaction, or one in the channel. A deferred
 // message stops loading.
 func (h *Homeserver) editReply(ctx context.Context, it storage.Interaction, msgID snowflake.ID, r InteractionReply) (discord.Message, error) {
-	files, err := h.replyFiles(it, r.Files)
+	files, err := h.replyFiles(ctx, it, r.Files)
 	if err != nil {
 		return discord.Message{}, err
 	}

@@ -421,8 +421,8 @@ func (h *Homeserver) createInteraction(ctx context.Context, p Principal, in Inte
 	pending := pendingInteraction{id: id, user: p.User.ID, guild: row.GuildID, nonce: in.Nonce, session: in.SessionID, deadline: now.Add(InteractionAnswerWindow)}
 	files := make([]storage.Attachment, 0, len(ic.attached))
 	for key, a := range ic.attached {
-		if err := h.cfg.Blobs.Promote(in.Files[key].staged); err != nil {
-			return fmt.Errorf("interaction file: %w", err)
+		if err := h.cfg.Blobs.Promote(ctx, in.Files[key].staged); err != nil {
+			return storeErr("interaction file", err)
 		}
 		files = append(files, a)
 	}

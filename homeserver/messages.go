@@ -20,6 +20,7 @@ import (
 	"hearth/homeserver/permission"
 	"hearth/snowflake"
 	"hearth/storage"
+	"hearth/storage/blobs"
 )
 
 // dmPermissions are what every recipient of a DM channel may do there.
@@ -259,8 +260,8 @@ func (h *Homeserver) sendMessageHere(ctx context.Context, p Principal, channelID
 		return out, domainErr("send message", err)
 	}
 	for _, f := range in.Files {
-		if err := h.cfg.Blobs.Promote(f.staged); err != nil {
-			return out, fmt.Errorf("send message: %w", err)
+		if err := h.cfg.Blobs.Promote(ctx, f.staged); err != nil {
+			return out, storeErr("send message: keep file", err)
 		}
 	}
 	promoted = true
@@ -1091,9 +1092,12 @@ func (h *Homeserver) AttachmentFile(ctx context.Context, channelID, attachmentID
 			return File{}, "", err
 		}
 	}
-	f, err := h.cfg.Blobs.Open(a.Hash)
-	if err != nil {
+	f, err := h.cfg.Blobs.Open(ctx, a.Hash)
+	if errors.Is(err, blobs.ErrNotFound) {
 		return File{}, "", fmt.Errorf("attachment blob: %w", ErrNotFound)
+	}
+	if err != nil {
+		return File{}, "", storeErr("attachment blob", err) // the bucket is unreachable
 	}
 	return File{ReadSeekCloser: f, ContentType: a.ContentType, Size: a.Size}, a.Filename, nil
 }

@@ -155,13 +155,13 @@ func (h *Homeserver) UpdateProfile(ctx context.Context, p Principal, up ProfileU
 		}
 	}
 	if avatar != nil {
-		if _, _, err := h.cfg.Blobs.Put(bytes.NewReader(avatar), AvatarMax); err != nil {
-			return User{}, "", fmt.Errorf("store avatar: %w", err)
+		if _, _, err := h.cfg.Blobs.Put(ctx, bytes.NewReader(avatar), AvatarMax); err != nil {
+			return User{}, "", storeErr("store avatar", err)
 		}
 	}
 	if banner != nil {
-		if _, _, err := h.cfg.Blobs.Put(bytes.NewReader(banner), AvatarMax); err != nil {
-			return User{}, "", fmt.Errorf("store banner: %w", err)
+		if _, _, err := h.cfg.Blobs.Put(ctx, bytes.NewReader(banner), AvatarMax); err != nil {
+			return User{}, "", storeErr("store banner", err)
 		}
 	}
 	var ended []snowflake.ID
@@ -244,7 +244,7 @@ func (h *Homeserver) Avatar(ctx context.Context, userID snowflake.ID, hash strin
 	if err != nil {
 		return File{}, storeErr("avatar", err)
 	}
-	return h.openImage(trimAnimated(hash))
+	return h.openImage(ctx, trimAnimated(hash))
 }
 
 // Banner opens a user's profile banner for serving, as Avatar.
@@ -256,7 +256,7 @@ func (h *Homeserver) Banner(ctx context.Context, userID snowflake.ID, hash strin
 	if err != nil {
 		return File{}, storeErr("banner", err)
 	}
-	return h.openImage(trimAnimated(hash))
+	return h.openImage(ctx, trimAnimated(hash))
 }
 
 func trimAnimated(hash string) string { return strings.TrimPrefix(hash, "a_") }
@@ -264,18 +264,13 @@ func trimAnimated(hash string) string { return strings.TrimPrefix(hash, "a_") }
 func bytesReader(b []byte) *bytes.Reader { return bytes.NewReader(b) }
 
 // openImage opens a stored image blob, with its type read from its bytes.
-func (h *Homeserver) openImage(hash string) (File, error) {
-	f, err := h.cfg.Blobs.Open(hash)
+func (h *Homeserver) openImage(ctx context.Context, hash string) (File, error) {
+	f, err := h.cfg.Blobs.Open(ctx, hash)
 	if errors.Is(err, blobs.ErrNotFound) {
 		return File{}, fmt.Errorf("image %s: %w", hash, ErrNotFound)
 	}
 	if err != nil {
-		return File{}, fmt.Errorf("open image: %w", err)
-	}
-	st, err := f.Stat()
-	if err != nil {
-		f.Close()
-		return File{}, fmt.Errorf("open image: %w", err)
+		return File{}, storeErr("open image", err)
 	}
 	head := make([]byte, 64<<10)
 	n, _ := io.ReadFull(f, head)
@@ -290,5 +285,5 @@ func (h *Homeserver) openImage(hash string) (File, error) {
 		f.Close()
 		return File{}, fmt.Errorf("open image: %w", err)
 	}
-	return File{ReadSeekCloser: f, ContentType: ct, Size: st.Size()}, nil
+	return File{ReadSeekCloser: f, ContentType: ct, Size: f.Size()}, nil
 }

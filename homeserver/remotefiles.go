@@ -122,14 +122,9 @@ func (h *Homeserver) PeerUpload(ctx context.Context, peer, hash string) (File, e
 	if !h.lending.Lent(peer, hash) {
 		return File{}, fmt.Errorf("upload %s: not lent to %s: %w", hash, peer, ErrNotFound)
 	}
-	f, err := h.cfg.Blobs.Open(hash)
+	f, err := h.cfg.Blobs.Open(ctx, hash)
 	if err != nil {
 		return File{}, fmt.Errorf("upload %s: %w", hash, ErrNotFound)
 	}
-	st, err := f.Stat()
-	if err != nil {
-		f.Close()
-		return File{}, fmt.Errorf("upload %s: %w", hash, err)
-	}
-	return File{ReadSeekCloser: f, ContentType: "application/octet-stream", Size: st.Size()}, nil
+	return File{ReadSeekCloser: f, ContentType: "application/octet-stream", Size: f.Size()}, nil
 }

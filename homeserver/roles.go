@@ -131,7 +131,7 @@ func (h *Homeserver) createRoleHere(ctx context.Context, p Principal, guildID sn
 		return ev.Append(ctx, guildID, "GUILD_ROLE_CREATE", discord.RoleEvent{GuildID: guildID, Role: out})
 	})
 	if err == nil {
-		err = h.putBlob(icon)
+		err = h.putBlob(ctx, icon)
 	}
 	return out, domainErr("create role", err)
 }
@@ -212,7 +212,7 @@ func (h *Homeserver) updateRoleHere(ctx context.Context, p Principal, guildID, r
 		return ev.Append(ctx, guildID, "GUILD_ROLE_UPDATE", discord.RoleEvent{GuildID: guildID, Role: out})
 	})
 	if err == nil {
-		err = h.putBlob(icon)
+		err = h.putBlob(ctx, icon)
 	}
 	return out, domainErr("update role", err)
 }

@@ -182,7 +182,7 @@ func (h *Homeserver) createWebhookHere(ctx context.Context, p Principal, channel
 	if _, err := h.webhookChannel(ctx, h.hot, p, channelID); err != nil {
 		return discord.Webhook{}, domainErr("create webhook", err)
 	}
-	if err := h.storeWebhookAvatar(avatar); err != nil {
+	if err := h.storeWebhookAvatar(ctx, avatar); err != nil {
 		return discord.Webhook{}, err
 	}
 	token, err := newWebhookToken()
@@ -248,12 +248,12 @@ func (h *Homeserver) webhookAvatar(v *ValidationError, in Optional[string]) ([]b
 	return b, hash, nil
 }
 
-func (h *Homeserver) storeWebhookAvatar(b []byte) error {
+func (h *Homeserver) storeWebhookAvatar(ctx context.Context, b []byte) error {
 	if b == nil {
 		return nil
 	}
-	if _, _, err := h.cfg.Blobs.Put(bytesReader(b), WebhookAvatarMax); err != nil {
-		return fmt.Errorf("store webhook avatar: %w", err)
+	if _, _, err := h.cfg.Blobs.Put(ctx, bytesReader(b), WebhookAvatarMax); err != nil {
+		return storeErr("store webhook avatar", err)
 	}
 	return nil
 }
@@ -367,7 +367,7 @@ func (h *Homeserver) updateWebhookHere(ctx context.Context, p *Principal, id sno
 	if _, err := h.webhookFor(ctx, h.store, p, id, token); err != nil {
 		return discord.Webhook{}, domainErr("update webhook", err)
 	}
-	if err := h.storeWebhookAvatar(avatar); err != nil {
+	if err := h.storeWebhookAvatar(ctx, avatar); err != nil {
 		return discord.Webhook{}, err
 	}
 	var out discord.Webhook
@@ -519,7 +519,7 @@ func (h *Homeserver) ExecuteWebhook(ctx context.Context, id snowflake.ID, token 
 			h.DiscardUploads(in.Files)
 			return discord.Message{}, Invalid("avatar_url", "AVATAR_INVALID", err.Error())
 		}
-		if err := h.storeWebhookAvatar(b); err != nil {
+		if err := h.storeWebhookAvatar(ctx, b); err != nil {
 			h.DiscardUploads(in.Files)
 			return discord.Message{}, err
 		}
@@ -696,7 +696,7 @@ func (h *Homeserver) webhookAvatarFile(ctx context.Context, id snowflake.ID, has
 	if err != nil || !ok {
 		return File{}, false, err
 	}
-	f, err := h.openImage(trimAnimated(hash))
+	f, err := h.openImage(ctx, trimAnimated(hash))
 	return f, err == nil, err
 }
 

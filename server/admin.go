@@ -9,7 +9,6 @@ import (
 	"hearth/homeserver"
 	"hearth/homeserver/globalid"
 	"hearth/snowflake"
-	"hearth/storage/blobs"
 )
 
 // Admin opens a homeserver's data (its data dir, or the database cfg
@@ -60,7 +59,7 @@ func Open(ctx context.Context, cfg Config) (hs *homeserver.Homeserver, done func
 	if err != nil {
 		return nil, nil, err
 	}
-	files, err := blobs.Open(filepath.Join(cfg.DataDir, "files"))
+	files, _, err := openFiles(ctx, cfg)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -10,11 +10,13 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"sort"
 	"strings"
 	"time"
 
+	"hearth/storage/blobs"
 	"hearth/storage/postgres"
 	"hearth/storage/sqlite"
 )
@@ -41,6 +43,10 @@ type Manifest struct {
 	Database string         `json:"database"`
 	Schema   string         `json:"schema,omitempty"`
 	Files    []ManifestFile `json:"files"`
+	// FilesIn names the S3 bucket the file store is in when it is not in
+	// the data dir: its files are not in the backup (the bucket's own
+	// versioning or replication keeps them; docs/operations.md).
+	FilesIn string `json:"files_in,omitempty"`
 }
 
 // ManifestFile is one file of a backup, its path slash-separated and
@@ -106,7 +112,12 @@ func Backup(ctx context.Context, cfg Config, to string) (Manifest, error) {
 		m.Files = append(m.Files, ManifestFile{Path: k, Size: n, SHA256: sum})
 	}
 	files := filepath.Join(cfg.DataDir, "files")
-	err := filepath.WalkDir(files, func(path string, d fs.DirEntry, err error) error {
+	walk := filepath.WalkDir
+	if cfg.Files != "" {
+		m.FilesIn = cfg.Files
+		walk = func(string, fs.WalkDirFunc) error { return nil } // the files are in the bucket
+	}
+	err := walk(files, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			if errors.Is(err, fs.ErrNotExist) {
 				return nil // swept meanwhile, or no uploads yet
@@ -185,6 +196,10 @@ func VerifyBackup(from string) (Manifest, error) {
 			bad = append(bad, fmt.Sprintf("%s: %v", f.Path, err))
 		case n != f.Size || sum != f.SHA256:
 			bad = append(bad, f.Path+": checksum mismatch")
+		case blobPath(f.Path) && sum != path.Base(f.Path):
+			// A stored file is named by its SHA-256: a manifest written
+			// after the damage (or by hand) cannot vouch for it.
+			bad = append(bad, f.Path+": its bytes are not the ones its name (their SHA-256) says")
 		}
 	}
 	if len(bad) > 0 {
@@ -238,14 +253,14 @@ func Restore(ctx context.Context, cfg Config, from string) error {
 	// a restore cut short leaves no database a server would open, and
 	// never one beside keys the server would make anew (a new identity
 	// for the same history).
-	sqliteSrc := ""
+	sqliteSrc, sqliteSum := "", ""
 	for _, f := range m.Files {
 		src, _ := inside(from, f.Path)
 		switch f.Path {
 		case pgDumpName:
 			continue
 		case sqliteBackupName:
-			sqliteSrc = src
+			sqliteSrc, sqliteSum = src, f.SHA256
 			continue
 		}
 		dst, _ := inside(cfg.DataDir, f.Path)
@@ -253,13 +268,25 @@ func Restore(ctx context.Context, cfg Config, from string) error {
 		if !strings.Contains(f.Path, "/") {
 			mode = 0o600 // the keys
 		}
-		if _, _, err := copyFile(src, dst, mode); err != nil {
+		// What is copied is checked again: the backup may change (or a
+		// disk misread) between the check and the copy.
+		sum, _, err := copyFile(src, dst, mode)
+		if err == nil && sum != f.SHA256 {
+			_ = os.Remove(dst)
+			err = fmt.Errorf("%s changed since its checksum was checked: restore again from a sound backup", f.Path)
+		}
+		if err != nil {
 			return fmt.Errorf("restore: %w", err)
 		}
 	}
 	if sqliteSrc != "" {
 		tmp := filepath.Join(cfg.DataDir, ".restore-"+sqliteBackupName)
-		if _, _, err := copyFile(sqliteSrc, tmp, 0o640); err != nil {
+		sum, _, err := copyFile(sqliteSrc, tmp, 0o640)
+		if err == nil && sum != sqliteSum {
+			_ = os.Remove(tmp)
+			err = fmt.Errorf("%s changed since its checksum was checked: restore again from a sound backup", sqliteBackupName)
+		}
+		if err != nil {
 			return fmt.Errorf("restore: %w", err)
 		}
 		if err := os.Rename(tmp, filepath.Join(cfg.DataDir, "hearth.db")); err != nil {
@@ -272,6 +299,13 @@ func Restore(ctx context.Context, cfg Config, from string) error {
 		}
 	}
 	return nil
+}
+
+// blobPath reports whether a backup's path is a stored file's, named by
+// its content hash (files/ab/cd/<sha256>).
+func blobPath(p string) bool {
+	hash := path.Base(p)
+	return len(hash) == 64 && p == "files/"+blobs.Key(hash)
 }
 
 // inside joins a manifest's relative path to dir, refusing one that would

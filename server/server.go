@@ -101,6 +101,13 @@ type Config struct {
 	// only its owner may change what Discord decides
 	// (homeserver.Config.Mirrors).
 	Mirrors bool
+	// Files is where uploads, avatars, emoji and scaled copies live:
+	// empty for the data dir, or s3://bucket/prefix for an S3-compatible
+	// bucket (then several processes on several machines share them).
+	Files string
+	// FilesS3 says how to reach and sign for the bucket of Files (its
+	// URL field is ignored; Files is the URL).
+	FilesS3 blobs.S3Config
 	// BackupEvery, when not zero, takes a backup that often into
 	// BackupDir; backups older than BackupKeep are thinned to one a day
 	// (zero BackupKeep means 30 days).
@@ -216,7 +223,7 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	if err != nil {
 		return nil, err
 	}
-	files, err := blobs.Open(filepath.Join(cfg.DataDir, "files"))
+	files, scaled, err := openFiles(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -274,9 +281,9 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 			}
 			return 1
 		}))
-	// Scaled copies of images live beside the uploads; deleting the folder
+	// Scaled copies of images live beside the uploads; deleting them
 	// loses nothing (they are made again on demand).
-	scaler, err := media.NewScaler(media.ScalerConfig{Dir: filepath.Join(cfg.DataDir, "scaled")})
+	scaler, err := media.NewScaler(media.ScalerConfig{Bucket: scaled})
 	if err != nil {
 		return nil, err
 	}
@@ -603,19 +610,22 @@ func (s *Server) Serve(ctx context.Context) error {
 func (s *Server) sweepScaled(ctx context.Context, every time.Duration) {
 	t := time.NewTicker(every)
 	defer t.Stop()
-	stored := func(hash string) bool {
-		f, err := s.files.Open(hash)
-		if err == nil {
-			f.Close()
-			return true
-		}
-		return !errors.Is(err, blobs.ErrNotFound) // unsure: keep
-	}
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		}
+		// A source has up to 16 copies: ask the store once per source
+		// and pass (a round trip each when the files are in S3).
+		known := map[string]bool{}
+		stored := func(hash string) bool {
+			if has, ok := known[hash]; ok {
+				return has
+			}
+			has, err := s.files.Has(ctx, hash)
+			known[hash] = has || err != nil // unsure: keep
+			return known[hash]
 		}
 		n, err := s.scaler.Sweep(ctx, stored)
 		switch {
@@ -661,4 +671,45 @@ func readyz(hs *homeserver.Homeserver, gw *gateway.Gateway) http.Handler {
 		}
 		_, _ = w.Write([]byte(`{"status":"ok","database":"ok"}` + "\n"))
 	})
+}
+
+// openFiles opens the content-addressed file store and the bucket of
+// scaled copies: folders in the data dir, or prefixes files/ and scaled/
+// of the S3 bucket cfg.Files names (the same layout, so that a data dir's
+// files/ folder copied to the bucket's files/ prefix moves a server's files
+// there). Uploads are staged in the data dir either way.
+func openFiles(ctx context.Context, cfg Config) (*blobs.Store, blobs.Bucket, error) {
+	filesStaging := filepath.Join(cfg.DataDir, "files", "tmp")
+	scaledStaging := filepath.Join(cfg.DataDir, "scaled", "tmp")
+	if cfg.Files == "" {
+		files, err := blobs.Open(filepath.Join(cfg.DataDir, "files"))
+		if err != nil {
+			return nil, nil, err
+		}
+		scaled, err := blobs.OpenDisk(filepath.Join(cfg.DataDir, "scaled"))
+		if err != nil {
+			return nil, nil, err
+		}
+		return files, scaled, nil
+	}
+	if !strings.HasPrefix(cfg.Files, "s3://") {
+		return nil, nil, fmt.Errorf("--files %q: give s3://bucket or s3://bucket/prefix, or nothing to keep files in the data dir", cfg.Files)
+	}
+	s3cfg := cfg.FilesS3
+	s3cfg.URL, s3cfg.Staging = cfg.Files, filesStaging
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	root, err := blobs.OpenS3(ctx, s3cfg)
+	if err != nil {
+		return nil, nil, fmt.Errorf("--files %s: %w", cfg.Files, err)
+	}
+	files, err := root.Within("files", filesStaging)
+	if err != nil {
+		return nil, nil, err
+	}
+	scaled, err := root.Within("scaled", scaledStaging)
+	if err != nil {
+		return nil, nil, err
+	}
+	return blobs.New(files), scaled, nil
 }

@@ -5,6 +5,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"flag"
 	"fmt"
@@ -66,13 +67,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		if fs.NArg() > 0 {
 			return fmt.Errorf("unexpected argument %q (see homeserver %s -help)", fs.Arg(0), tool)
 		}
-		if err := applyEnv(fs, getenv); err != nil {
+		if err := o.applyEnv(fs, getenv); err != nil {
 			return err
 		}
 		return backupTool(ctx, tool, *cfg, to, from, stdout)
 	}
 	if adminMode {
-		if err := applyEnv(fs, getenv); err != nil {
+		if err := o.applyEnv(fs, getenv); err != nil {
 			return err
 		}
 		cfg.Log = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
@@ -81,7 +82,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected argument %q (see -help)", fs.Arg(0))
 	}
-	if err := applyEnv(fs, getenv); err != nil {
+	if err := o.applyEnv(fs, getenv); err != nil {
 		return err
 	}
 	var level slog.Level
@@ -131,9 +132,28 @@ func (o *options) define(fs *flag.FlagSet) {
 	fs.DurationVar(&cfg.BackupEvery, "backup-every", 0, "take a backup this often (such as 1h) into --backup-dir while serving; none when 0")
 	fs.StringVar(&cfg.BackupDir, "backup-dir", "", "folder the scheduled backups go to (best on another disk)")
 	fs.DurationVar(&cfg.BackupKeep, "backup-keep", 720*time.Hour, "keep every scheduled backup this long; older ones are thinned to one a day")
+	fs.StringVar(&cfg.Files, "files", "", "keep uploads, avatars, emoji and scaled images in an S3-compatible bucket: s3://bucket/prefix (credentials from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or ~/.aws/credentials, or the instance role); in the data dir when empty")
+	fs.StringVar(&cfg.FilesS3.Endpoint, "files-endpoint", "", "the S3 service's URL for --files, such as https://s3.eu-central-003.backblazeb2.com or http://minio:9000 (default: AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL, else AWS S3)")
+	fs.StringVar(&cfg.FilesS3.Region, "files-region", "", "the bucket's region for --files (default: AWS_REGION or AWS_DEFAULT_REGION)")
+	fs.BoolVar(&cfg.FilesS3.PathStyle, "files-path-style", false, "address the --files bucket in the URL path, not the host name (MinIO, Garage)")
 	fs.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	fs.BoolVar(&o.logJSON, "log-json", false, "log JSON lines instead of text")
 	fs.StringVar(&o.pprof, "pprof", "", "serve Go's pprof profiles on this address (such as 127.0.0.1:6060); off when empty")
+}
+
+// applyEnv sets the flags not given from HEARTH_<NAME>, then what the S3
+// file store takes from the AWS SDKs' usual variables: the credentials
+// always, the endpoint and region when no flag or HEARTH_ variable gave
+// them.
+func (o *options) applyEnv(fs *flag.FlagSet, getenv func(string) string) error {
+	if err := applyEnv(fs, getenv); err != nil {
+		return err
+	}
+	s3 := &o.cfg.FilesS3
+	s3.AccessKey, s3.SecretKey, s3.SessionToken = getenv("AWS_ACCESS_KEY_ID"), getenv("AWS_SECRET_ACCESS_KEY"), getenv("AWS_SESSION_TOKEN")
+	s3.Endpoint = cmp.Or(s3.Endpoint, getenv("AWS_ENDPOINT_URL_S3"), getenv("AWS_ENDPOINT_URL"))
+	s3.Region = cmp.Or(s3.Region, getenv("AWS_REGION"), getenv("AWS_DEFAULT_REGION"))
+	return nil
 }
 
 // applyEnv sets every flag not given on the command line from HEARTH_<NAME>.

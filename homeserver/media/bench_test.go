@@ -77,8 +77,7 @@ func BenchmarkScalePhoto(b *testing.B) {
 		if err != nil || c == nil {
 			b.Fatal(err)
 		}
-		st, _ := c.Stat()
-		b.Logf("copy %s %d×%d, %d bytes", c.ContentType, c.Width, c.Height, st.Size())
+		b.Logf("copy %s %d×%d, %d bytes", c.ContentType, c.Width, c.Height, c.Size)
 		c.Close()
 		b.ReportAllocs()
 		defer reportCPU(b)()

@@ -10,18 +10,18 @@ import (
 	"image/jpeg"
 	"image/png"
 	"io"
-	"io/fs"
 	"os"
-	"path/filepath"
+	"path"
 	"runtime"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"golang.org/x/image/webp"
+
+	"hearth/storage/blobs"
 )
 
 // Scaled copies, as Discord's media proxy makes them: an image URL with
@@ -33,7 +33,8 @@ import (
 // animation), nor anything but JPEG, PNG and still WebP: the callers serve
 // those as they are. SVG is never rasterised.
 //
-// Copies are kept on disk under Dir, in a folder named by the source's
+// Copies are kept in a Bucket (a folder on disk under Dir, or a prefix of
+// the S3 bucket the uploads are in), under a folder named by the source's
 // content hash, one file per size (at most MaxCopies), so that a second
 // request opens a file and decodes nothing. Decoding is bounded: an image over MaxPixels is never decoded
 // (a decompression bomb is a few kilobytes claiming 100,000 × 100,000
@@ -49,8 +50,10 @@ var ErrBusy = errors.New("media: too many images being scaled; try again")
 
 // ScalerConfig configures a Scaler; zero fields take the defaults.
 type ScalerConfig struct {
-	// Dir keeps the scaled copies (created if missing).
-	Dir string
+	// Bucket keeps the scaled copies; when nil, a folder Dir on disk
+	// (created if missing) does.
+	Bucket blobs.Bucket
+	Dir    string
 	// MaxPixels bounds the source images decoded; larger ones are served
 	// as they are. Default 50 megapixels.
 	MaxPixels int64
@@ -74,6 +77,7 @@ type ScalerConfig struct {
 // concurrent use.
 type Scaler struct {
 	cfg     ScalerConfig
+	copies  blobs.Bucket
 	memory  *budget
 	slots   chan struct{}
 	waiting atomic.Int64
@@ -92,11 +96,16 @@ type flight struct {
 
 // NewScaler makes a Scaler keeping its copies in cfg.Dir.
 func NewScaler(cfg ScalerConfig) (*Scaler, error) {
-	if cfg.Dir == "" {
-		return nil, errors.New("media: scaler needs a folder")
-	}
-	if err := os.MkdirAll(cfg.Dir, 0o750); err != nil {
-		return nil, fmt.Errorf("media: create %s: %w", cfg.Dir, err)
+	copies := cfg.Bucket
+	if copies == nil {
+		if cfg.Dir == "" {
+			return nil, errors.New("media: scaler needs a folder or a bucket")
+		}
+		d, err := blobs.OpenDisk(cfg.Dir)
+		if err != nil {
+			return nil, fmt.Errorf("media: %w", err)
+		}
+		copies = d
 	}
 	if cfg.MaxPixels <= 0 {
 		cfg.MaxPixels = 50_000_000
@@ -118,6 +127,7 @@ func NewScaler(cfg ScalerConfig) (*Scaler, error) {
 	}
 	return &Scaler{
 		cfg:     cfg,
+		copies:  copies,
 		memory:  &budget{free: cfg.MemoryBudget},
 		slots:   make(chan struct{}, cfg.Concurrency),
 		flights: map[string]*flight{},
@@ -152,9 +162,11 @@ type Box struct{ Width, Height int }
 
 // Copy is a scaled copy ready to serve. Close it.
 type Copy struct {
-	*os.File
+	io.ReadSeekCloser
 	ContentType   string
 	Width, Height int
+	// Size is the copy's length in bytes.
+	Size int64
 	// ETag names this copy: the source's hash and the copy's size.
 	ETag string
 }
@@ -207,8 +219,8 @@ func (s *Scaler) Scale(ctx context.Context, hash string, src io.ReadSeeker, box 
 		s.originals.Add(1)
 		return nil, nil
 	}
-	name := filepath.Join(s.cfg.Dir, hash[:2], hash, strconv.Itoa(dw)+"x"+strconv.Itoa(dh))
-	if c, err := openCopy(name, dw, dh, hash); err == nil {
+	name := hash[:2] + "/" + hash + "/" + strconv.Itoa(dw) + "x" + strconv.Itoa(dh)
+	if c, err := s.openCopy(ctx, name, dw, dh, hash); err == nil {
 		s.hits.Add(1)
 		return c, nil
 	}
@@ -230,7 +242,7 @@ func (s *Scaler) Scale(ctx context.Context, hash string, src io.ReadSeeker, box 
 			return s.failed(f.err)
 		}
 		s.hits.Add(1)
-		return openCopy(name, dw, dh, hash)
+		return s.openCopy(ctx, name, dw, dh, hash)
 	}
 	f.err = s.make(ctx, src, hdr, need, name, dw, dh)
 	close(f.done)
@@ -241,7 +253,7 @@ func (s *Scaler) Scale(ctx context.Context, hash string, src io.ReadSeeker, box 
 		return s.failed(f.err)
 	}
 	s.made.Add(1)
-	return openCopy(name, dw, dh, hash)
+	return s.openCopy(ctx, name, dw, dh, hash)
 }
 
 // failed sorts a failure to make a copy: waiting too long or too many
@@ -294,47 +306,34 @@ func (s *Scaler) make(ctx context.Context, src io.ReadSeeker, hdr header, need i
 	}
 	out := orient(downscale(img, sw, sh), hdr.orientation)
 	img = nil // the source's memory may go before the encode
-	if err := s.write(name, out); err != nil {
+	if err := s.write(ctx, name, out); err != nil {
 		return err
 	}
-	s.trim(filepath.Dir(name))
+	s.trim(ctx, path.Dir(name)+"/")
 	return nil
 }
 
-// trim keeps the MaxCopies newest copies of one source. A copy removed
-// while being served is still read to its end (an open file outlives its
-// name).
-func (s *Scaler) trim(dir string) {
-	entries, err := os.ReadDir(dir)
-	if err != nil || len(entries) <= s.cfg.MaxCopies {
+// trim keeps the MaxCopies newest copies of one source (the keys under
+// folder). A copy removed while being served is still read to its end (an
+// open file outlives its name; an S3 GET already answering does too).
+func (s *Scaler) trim(ctx context.Context, folder string) {
+	var copies []blobs.Entry
+	if err := s.copies.List(ctx, folder, func(e blobs.Entry) error {
+		copies = append(copies, e)
+		return nil
+	}); err != nil || len(copies) <= s.cfg.MaxCopies {
 		return
 	}
-	type copyFile struct {
-		name string
-		mod  time.Time
-	}
-	var copies []copyFile
-	for _, e := range entries {
-		if strings.HasPrefix(e.Name(), ".") {
-			continue
-		}
-		if info, err := e.Info(); err == nil {
-			copies = append(copies, copyFile{e.Name(), info.ModTime()})
-		}
-	}
-	slices.SortFunc(copies, func(a, b copyFile) int { return b.mod.Compare(a.mod) })
-	for _, c := range copies[min(len(copies), s.cfg.MaxCopies):] {
-		_ = os.Remove(filepath.Join(dir, c.name))
+	slices.SortFunc(copies, func(a, b blobs.Entry) int { return b.ModTime.Compare(a.ModTime) })
+	for _, c := range copies[s.cfg.MaxCopies:] {
+		_ = s.copies.Remove(ctx, c.Key)
 	}
 }
 
-// write encodes the copy to a temporary file and renames it into place, so
-// that a reader never sees half a copy.
-func (s *Scaler) write(name string, img *image.RGBA) error {
-	if err := os.MkdirAll(filepath.Dir(name), 0o750); err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(name), ".tmp-*")
+// write encodes the copy to a temporary file and places it in the bucket
+// whole, so that a reader never sees half a copy.
+func (s *Scaler) write(ctx context.Context, name string, img *image.RGBA) error {
+	tmp, err := os.CreateTemp(s.copies.StagingDir(), ".tmp-*")
 	if err != nil {
 		return err
 	}
@@ -359,12 +358,15 @@ func (s *Scaler) write(name string, img *image.RGBA) error {
 	if err != nil {
 		return fmt.Errorf("media: keep scaled copy: %w", err)
 	}
-	return os.Rename(tmp.Name(), name)
+	if err := s.copies.Place(ctx, name, tmp.Name()); err != nil {
+		return fmt.Errorf("media: keep scaled copy: %w", err)
+	}
+	return nil
 }
 
 // openCopy opens a kept copy and reads its type from its first bytes.
-func openCopy(name string, w, h int, hash string) (*Copy, error) {
-	f, err := os.Open(name)
+func (s *Scaler) openCopy(ctx context.Context, name string, w, h int, hash string) (*Copy, error) {
+	f, err := s.copies.Open(ctx, name)
 	if err != nil {
 		return nil, err
 	}
@@ -381,7 +383,7 @@ func openCopy(name string, w, h int, hash string) (*Copy, error) {
 	if string(magic[:]) == "\x89PNG\r\n\x1a\n" {
 		ct = "image/png"
 	}
-	return &Copy{File: f, ContentType: ct, Width: w, Height: h,
+	return &Copy{ReadSeekCloser: f, ContentType: ct, Width: w, Height: h, Size: f.Size(),
 		ETag: `"` + hash[:32] + "-" + strconv.Itoa(w) + "x" + strconv.Itoa(h) + `"`}, nil
 }
 
@@ -662,32 +664,18 @@ func (b *budget) grant() {
 // Sweep removes the kept copies whose source keep says is gone, and
 // temporary files a crash left behind (older than an hour). It returns how
 // many files it removed. A copy is only reachable through its source's
-// route, so this frees disk, not access.
+// route, so this frees space, not access.
 func (s *Scaler) Sweep(ctx context.Context, keep func(hash string) bool) (int, error) {
-	removed := 0
-	cutoff := time.Now().Add(-time.Hour)
-	err := filepath.WalkDir(s.cfg.Dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		if d.IsDir() {
-			return nil
-		}
-		name := d.Name()
-		if strings.HasPrefix(name, ".tmp-") {
-			if info, err := d.Info(); err == nil && info.ModTime().Before(cutoff) && os.Remove(p) == nil {
-				removed++
-			}
-			return nil
-		}
-		hash := filepath.Base(filepath.Dir(p)) // copies live in a folder named by their source
+	removed, err := blobs.SweepStaging(ctx, s.copies, ".tmp-", time.Hour)
+	if err != nil {
+		return removed, err
+	}
+	err = s.copies.List(ctx, "", func(e blobs.Entry) error {
+		hash := path.Base(path.Dir(e.Key)) // copies live in a folder named by their source
 		if !validKey(hash) || keep(hash) {
 			return nil
 		}
-		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		if err := s.copies.Remove(ctx, e.Key); err != nil {
 			return err
 		}
 		removed++

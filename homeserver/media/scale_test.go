@@ -428,6 +428,9 @@ func TestScaleCache(t *testing.T) {
 			t.Errorf("left behind: %s", e.Name())
 		}
 	}
+	if staged, _ := os.ReadDir(filepath.Join(dir, "tmp")); len(staged) != 0 {
+		t.Errorf("temporary files left behind: %v", staged)
+	}
 }
 
 // TestScaleRefusesBombs: a header claiming more pixels than allowed is
@@ -571,9 +574,8 @@ func TestSweep(t *testing.T) {
 			}
 		}
 	}
-	sub := filepath.Join(dir, hashOf(kept)[:2], hashOf(kept))
-	fresh := filepath.Join(sub, ".tmp-fresh")
-	stale := filepath.Join(sub, ".tmp-stale")
+	fresh := filepath.Join(dir, "tmp", ".tmp-fresh")
+	stale := filepath.Join(dir, "tmp", ".tmp-stale")
 	for _, p := range []string{fresh, stale} {
 		if err := os.WriteFile(p, []byte("x"), 0o600); err != nil {
 			t.Fatal(err)

@@ -33,7 +33,7 @@ func Copy(ctx context.Context, f Fetcher, store *blobs.Store, server, path strin
 		return "", err
 	}
 	defer body.Close()
-	hash, _, err := store.Put(body, limit)
+	hash, _, err := store.Put(ctx, body, limit)
 	if err != nil {
 		return "", fmt.Errorf("fetch %s from %s: %w: %w", path, server, ErrKeep, err)
 	}

@@ -59,7 +59,7 @@ func TestCopy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f, err := store.Open(hash)
+	f, err := store.Open(ctx, hash)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -21,6 +21,7 @@ import (
 	"hearth/homeserver/password"
 	"hearth/server"
 	"hearth/storage"
+	"hearth/storage/blobs"
 	"hearth/storage/postgres"
 	"hearth/storage/sqlite"
 	"hearth/storage/storagetest"
@@ -78,6 +79,10 @@ type Options struct {
 	FederationAllowList bool
 	// SMTPURL is the server's: where its mail goes.
 	SMTPURL string
+	// Files and FilesS3 put the server's files in an S3 bucket
+	// (blobstest.StartS3 starts one).
+	Files   string
+	FilesS3 blobs.S3Config
 }
 
 // Server is a running test homeserver.
@@ -129,6 +134,8 @@ func Start(t testing.TB, o Options) *Server {
 		Registration:        o.Registration,
 		FederationAllowList: o.FederationAllowList,
 		SMTPURL:             o.SMTPURL,
+		Files:               o.Files,
+		FilesS3:             o.FilesS3,
 	})
 	if err != nil {
 		t.Fatalf("start homeserver: %v", err)

@@ -1,134 +1,70 @@
-package blobs
+package blobs_test
 
 import (
 	"context"
-	"errors"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"hearth/storage/blobs"
+	"hearth/storage/blobs/blobstest"
 )
 
-func TestPutOpen(t *testing.T) {
-	s, err := Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, n, err := s.Put(strings.NewReader("hello"), 10)
-	if err != nil || n != 5 || h != "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824" {
-		t.Fatalf("Put = %s, %d, %v", h, n, err)
-	}
-	if h2, _, _ := s.Put(strings.NewReader("hello"), 10); h2 != h {
-		t.Fatal("same content, different hash")
-	}
-	f, err := s.Open(h)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, _ := io.ReadAll(f)
-	f.Close()
-	if string(b) != "hello" {
-		t.Fatalf("read %q", b)
-	}
-}
-
-func TestLimitLeavesNothing(t *testing.T) {
-	root := t.TempDir()
-	s, _ := Open(root)
-	if _, _, err := s.Put(strings.NewReader("0123456789A"), 10); !errors.Is(err, ErrTooLarge) {
-		t.Fatalf("err = %v, want ErrTooLarge", err)
-	}
-	left, _ := os.ReadDir(filepath.Join(root, "tmp"))
-	if len(left) != 0 {
-		t.Fatalf("temp files left: %v", left)
-	}
-}
-
-func TestOpenRefusesPaths(t *testing.T) {
-	s, _ := Open(t.TempDir())
-	for _, h := range []string{"", "../../etc/passwd", strings.Repeat("a", 63) + "/", strings.Repeat("A", 64), strings.Repeat("a", 64)} {
-		if _, err := s.Open(h); !errors.Is(err, ErrNotFound) {
-			t.Errorf("Open(%q) = %v, want ErrNotFound", h, err)
-		}
-	}
-}
-
-func TestStagePromoteDiscard(t *testing.T) {
-	root := t.TempDir()
-	s, _ := Open(root)
-	kept, err := s.Stage(strings.NewReader("kept"), 10)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.Open(kept.Hash); !errors.Is(err, ErrNotFound) {
-		t.Fatal("staged content is in the store before Promote")
-	}
-	if err := s.Promote(kept); err != nil {
-		t.Fatal(err)
-	}
-	if f, err := s.Open(kept.Hash); err != nil {
-		t.Fatalf("promoted content missing: %v", err)
-	} else {
-		f.Close()
-	}
-	dropped, _ := s.Stage(strings.NewReader("dropped"), 10)
-	s.Discard(dropped)
-	if _, err := s.Open(dropped.Hash); !errors.Is(err, ErrNotFound) {
-		t.Fatal("discarded content reached the store")
-	}
-	if left, _ := os.ReadDir(filepath.Join(root, "tmp")); len(left) != 0 {
-		t.Fatalf("temporary files left: %v", left)
-	}
-}
-
-// TestSweep: only blobs that are unwanted and older than the grace go; a
-// blob promoted again is fresh however old its file; old staged files go.
-func TestSweep(t *testing.T) {
-	root := t.TempDir()
-	s, _ := Open(root)
-	put := func(content string) string {
-		h, _, err := s.Put(strings.NewReader(content), 100)
+func TestDisk(t *testing.T) {
+	blobstest.Run(t, func(t *testing.T) blobstest.Backend {
+		root := t.TempDir()
+		d, err := blobs.OpenDisk(root)
 		if err != nil {
 			t.Fatal(err)
 		}
-		return h
-	}
-	old := time.Now().Add(-2 * time.Hour)
-	age := func(path string) {
-		if err := os.Chtimes(path, old, old); err != nil {
+		return blobstest.Backend{Bucket: d, Age: func(t *testing.T, key string, ago time.Duration) {
+			at := time.Now().Add(-ago)
+			if err := os.Chtimes(filepath.Join(root, filepath.FromSlash(key)), at, at); err != nil {
+				t.Fatal(err)
+			}
+		}}
+	})
+}
+
+// TestS3: the same contract on an S3 server the test starts, under a
+// prefix (two stores in one bucket do not see each other's blobs).
+func TestS3(t *testing.T) {
+	srv := blobstest.StartS3(t)
+	n := 0
+	blobstest.Run(t, func(t *testing.T) blobstest.Backend {
+		n++
+		b, err := blobs.OpenS3(context.Background(), srv.Config("run"+string(rune('a'+n))+"/files", t.TempDir()))
+		if err != nil {
 			t.Fatal(err)
 		}
-	}
-	wanted, unwanted, young, again := put("wanted"), put("unwanted"), put("young"), put("again")
-	for _, h := range []string{wanted, unwanted, again} {
-		age(s.path(h))
-	}
-	st, err := s.Stage(strings.NewReader("again"), 100)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Promote(st); err != nil { // the same content, uploaded anew
-		t.Fatal(err)
-	}
-	crashed, _ := s.Stage(strings.NewReader("left behind"), 100)
-	age(crashed.path)
-	if err := os.Chtimes(crashed.path, time.Now().Add(-25*time.Hour), time.Now().Add(-25*time.Hour)); err != nil {
-		t.Fatal(err)
-	}
-	inFlight, _ := s.Stage(strings.NewReader("in flight"), 100)
+		return blobstest.Backend{Bucket: b, Age: func(t *testing.T, key string, ago time.Duration) {
+			restore := srv.Backdate(ago)
+			defer restore()
+			if err := b.Touch(context.Background(), key); err != nil {
+				t.Fatal(err)
+			}
+		}}
+	})
+}
 
-	n, freed, err := s.Sweep(context.Background(), func(h string) bool { return h == wanted }, time.Hour)
-	if err != nil || n != 2 || freed != int64(len("unwanted")+len("left behind")) {
-		t.Fatalf("Sweep = %d, %d, %v; want the unwanted blob and the crashed upload", n, freed, err)
-	}
-	for h, want := range map[string]bool{wanted: true, unwanted: false, young: true, again: true} {
-		if _, err := os.Stat(s.path(h)); (err == nil) != want {
-			t.Errorf("blob %s present = %v, want %v", h[:8], err == nil, want)
+// TestOpenS3Refuses: a bucket that is not there, or a URL that is not an
+// S3 one, stops at start with a sentence naming it.
+func TestOpenS3Refuses(t *testing.T) {
+	srv := blobstest.StartS3(t)
+	for _, c := range []struct{ url, want string }{
+		{"s3://no-such-bucket/x", "does not exist"},
+		{"https://bucket/x", "is not s3://bucket"},
+		{"s3:///x", "is not s3://bucket"},
+	} {
+		cfg := srv.Config("", t.TempDir())
+		cfg.URL = c.url
+		_, err := blobs.OpenS3(context.Background(), cfg)
+		if err == nil || !contains(err.Error(), c.want) {
+			t.Errorf("OpenS3(%s) = %v, want %q", c.url, err, c.want)
 		}
 	}
-	if _, err := os.Stat(inFlight.path); err != nil {
-		t.Errorf("a staged upload in flight was removed: %v", err)
-	}
 }
+
+func contains(s, sub string) bool { return strings.Contains(s, sub) }
