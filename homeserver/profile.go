@@ -244,7 +244,11 @@ func (h *Homeserver) Avatar(ctx context.Context, userID snowflake.ID, hash strin
 	if err != nil {
 		return File{}, storeErr("avatar", err)
 	}
-	return h.openImage(trimAnimated(hash))
+	f, err := h.openImage(trimAnimated(hash))
+	if errors.Is(err, ErrNotFound) && u.Origin != "" {
+		return h.remoteAvatar(ctx, u)
+	}
+	return f, err
 }
 
 // Banner opens a user's profile banner for serving, as Avatar.
