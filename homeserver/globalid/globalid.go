@@ -300,7 +300,7 @@ func New(server string, ids *snowflake.Generator, r storage.Reader, tx storage.T
 	return &Localizer{server: server, ids: ids, r: r, tx: tx, cache: map[string]snowflake.ID{}, known: map[string]storage.Mapping{},
 		absent: map[string]bool{}, pending: map[storage.GlobalID]storage.Mapping{}, users: map[string]bool{},
 		rows: map[string]storage.User{},
-		own: map[snowflake.ID]bool{}, uses: map[snowflake.ID]int{}, idle: map[snowflake.ID]int{}}
+		own:  map[snowflake.ID]bool{}, uses: map[snowflake.ID]int{}, idle: map[snowflake.ID]int{}}
 }
 
 // Unneeded records uses of IDs that keep nothing: the targets of a delete,
