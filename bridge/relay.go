@@ -253,7 +253,8 @@ func (b *Bridge) relayCreate(ctx context.Context, l Link, m discord.Message) err
 		return nil
 	}
 	params := &discordgo.WebhookParams{
-		Username: webhookUsername(author),
+		Username:  webhookUsername(author),
+		AvatarURL: b.hearthAvatarURL(ctx, author),
 		// Only the Discord users mentioned by name may be pinged (see
 		// mentionsToDiscord): never @everyone, @here or a role.
 		AllowedMentions: &discordgo.MessageAllowedMentions{Parse: []discordgo.AllowedMentionType{}},
@@ -441,7 +442,7 @@ func (b *Bridge) relayEdit(ctx context.Context, m discord.Message) error {
 		if err != nil {
 			return err
 		}
-		params := &discordgo.WebhookParams{Username: webhookUsername(author),
+		params := &discordgo.WebhookParams{Username: webhookUsername(author), AvatarURL: b.hearthAvatarURL(ctx, author),
 			AllowedMentions: &discordgo.MessageAllowedMentions{Parse: []discordgo.AllowedMentionType{}, Users: ping}}
 		for _, part := range parts[len(dids):] {
 			params.Content = part

@@ -296,3 +296,13 @@ func (h *Homeserver) openImage(hash string) (File, error) {
 	}
 	return File{ReadSeekCloser: f, ContentType: ct, Size: st.Size()}, nil
 }
+
+// AvatarURL is where this server serves a user's current avatar (a remote
+// user's too: it copies it from their server when first asked), or "" when
+// they have none.
+func (h *Homeserver) AvatarURL(u User) string {
+	if u.Avatar == "" {
+		return ""
+	}
+	return fmt.Sprintf("%s/avatars/%d/%s.png", h.cfg.PublicURL, u.ID, u.Avatar)
+}
