@@ -158,6 +158,13 @@ func (r *rewrite) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		req = out
 	}
+	if thread := threadOf(req.Context()); thread != "" && strings.HasPrefix(req.URL.Path, "/api/v10/webhooks/") && !req.URL.Query().Has("thread_id") {
+		out := req.Clone(req.Context())
+		q := out.URL.Query()
+		q.Set("thread_id", thread)
+		out.URL.RawQuery = q.Encode()
+		req = out
+	}
 	res, err := r.next.RoundTrip(req)
 	if err != nil || res.StatusCode != http.StatusTooManyRequests {
 		return res, err
@@ -244,6 +251,9 @@ func (b *Bridge) Run(ctx context.Context) error {
 	b.session.AddHandler(b.onChannelDelete)
 	b.session.AddHandler(b.onReactionAdd)
 	b.session.AddHandler(b.onReactionRemove)
+	b.session.AddHandler(b.onThreadCreate)
+	b.session.AddHandler(b.onThreadUpdate)
+	b.session.AddHandler(b.onThreadDelete)
 	if err := b.session.Open(); err != nil {
 		return fmt.Errorf("discord gateway: %w", err)
 	}

@@ -208,6 +208,10 @@ func (b *Bridge) relayEvent(ctx context.Context, l Link, ev homeserver.LogEvent)
 		return b.relayReaction(ctx, ev.Payload, true)
 	case "MESSAGE_REACTION_REMOVE":
 		return b.relayReaction(ctx, ev.Payload, false)
+	case "THREAD_CREATE":
+		return b.relayThreadCreate(ctx, ev.Payload)
+	case "THREAD_UPDATE":
+		return b.relayThreadUpdate(ctx, ev.Payload)
 	case "MESSAGE_DELETE_BULK":
 		var d struct {
 			IDs       []string `json:"ids"`
@@ -315,7 +319,11 @@ func intentKey(local snowflake.ID) string { return "intent:" + local.String() }
 // order. It maps them and says how many of the parts (from the first) are
 // on Discord.
 func (b *Bridge) adopt(ctx context.Context, dchan, since, username string, local snowflake.ID, parts []string) (int, error) {
-	h, err := b.webhook(ctx, dchan)
+	hookChan, _, err := b.hookTarget(ctx, dchan)
+	if err != nil {
+		return 0, err
+	}
+	h, err := b.webhook(ctx, hookChan)
 	if err != nil {
 		return 0, err
 	}
@@ -381,16 +389,25 @@ func (b *Bridge) post(ctx context.Context, dchan string, params *discordgo.Webho
 // execute posts through the channel's webhook, making it again once if
 // Discord no longer knows it.
 func (b *Bridge) execute(ctx context.Context, dchan string, params *discordgo.WebhookParams) (*discordgo.Message, error) {
+	hookChan, thread, err := b.hookTarget(ctx, dchan)
+	if err != nil {
+		return nil, err
+	}
 	for attempt := 0; ; attempt++ {
-		h, err := b.webhook(ctx, dchan)
+		h, err := b.webhook(ctx, hookChan)
 		if err != nil {
 			return nil, err
 		}
 		dctx, cancel := ctxDiscord(ctx)
-		sent, err := b.session.WebhookExecute(h.ID, h.Token, true, params, discordgo.WithContext(dctx))
+		var sent *discordgo.Message
+		if thread != "" {
+			sent, err = b.session.WebhookThreadExecute(h.ID, h.Token, true, thread, params, discordgo.WithContext(dctx))
+		} else {
+			sent, err = b.session.WebhookExecute(h.ID, h.Token, true, params, discordgo.WithContext(dctx))
+		}
 		cancel()
 		if notFound(err) && attempt == 0 {
-			if err := b.forgetWebhook(ctx, dchan, h.ID); err != nil {
+			if err := b.forgetWebhook(ctx, hookChan, h.ID); err != nil {
 				return nil, err
 			}
 			continue
@@ -414,10 +431,15 @@ func (b *Bridge) relayEdit(ctx context.Context, m discord.Message) error {
 	if err != nil {
 		return err
 	}
-	h, err := b.webhook(ctx, dchan)
+	hookChan, thread, err := b.hookTarget(ctx, dchan)
 	if err != nil {
 		return err
 	}
+	h, err := b.webhook(ctx, hookChan)
+	if err != nil {
+		return err
+	}
+	ctx = withThread(ctx, thread)
 	mapped, ping := b.mentionsToDiscord(ctx, m.Content)
 	parts := splitContent(mapped, maxDiscordContent)
 	for i, did := range dids {
@@ -474,10 +496,15 @@ func (b *Bridge) relayDelete(ctx context.Context, channelID, messageID string) e
 	if err != nil {
 		return err
 	}
-	h, err := b.webhook(ctx, dchan)
+	hookChan, thread, err := b.hookTarget(ctx, dchan)
 	if err != nil {
 		return err
 	}
+	h, err := b.webhook(ctx, hookChan)
+	if err != nil {
+		return err
+	}
+	ctx = withThread(ctx, thread)
 	for _, did := range dids {
 		dctx, cancel := ctxDiscord(ctx)
 		err = b.session.WebhookMessageDelete(h.ID, h.Token, did, discordgo.WithContext(dctx))

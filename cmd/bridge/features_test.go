@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"fmt"
 	"image"
 	"image/color"
 	pngenc "image/png"
@@ -84,5 +85,148 @@ func TestBridgeAvatarsAndBridgedMark(t *testing.T) {
 				t.Fatalf("bob is marked bridged: %v", m["author"])
 			}
 		}
+	})
+}
+
+// threadNamed is the ID of the thread of that name tok's holder sees in a
+// guild (active or archived under parent), "" when there is none.
+func threadNamed(t *testing.T, s *st.Server, tok, guild, parent, name string) (string, map[string]any) {
+	t.Helper()
+	active := st.OK(t, s.Do(t, "GET", "/api/v10/guilds/"+guild+"/threads/active", tok, nil), http.StatusOK)
+	archived := st.OK(t, s.Do(t, "GET", "/api/v10/channels/"+parent+"/threads/archived/public", tok, nil), http.StatusOK)
+	for _, list := range []map[string]any{active, archived} {
+		ts, _ := list["threads"].([]any)
+		for _, th := range ts {
+			th := th.(map[string]any)
+			if th["name"] == name {
+				return th["id"].(string), th
+			}
+		}
+	}
+	return "", nil
+}
+
+// waitThread waits for a thread of that name and returns its ID.
+func waitThread(t *testing.T, what string, s *st.Server, tok, guild, parent, name string) string {
+	t.Helper()
+	var id string
+	st.WaitFor(t, what, wait, func() string {
+		if id, _ = threadNamed(t, s, tok, guild, parent, name); id == "" {
+			return "not yet"
+		}
+		return ""
+	})
+	return id
+}
+
+// waitArchived waits until a thread of that name is archived (or not).
+func waitArchived(t *testing.T, what string, s *st.Server, tok, guild, parent, name string, want bool) {
+	t.Helper()
+	st.WaitFor(t, what, wait, func() string {
+		_, th := threadNamed(t, s, tok, guild, parent, name)
+		if th == nil {
+			return "no thread"
+		}
+		if md, _ := th["thread_metadata"].(map[string]any); md["archived"] != want {
+			return "thread_metadata " + fmt.Sprint(md)
+		}
+		return ""
+	})
+}
+
+// mirrorGuild is bob's local ID of the mirror guild.
+func mirrorGuild(t *testing.T, e world) string {
+	t.Helper()
+	for _, g := range st.List(t, e.h.Do(t, "GET", "/api/v10/users/@me/guilds", e.bob, nil)) {
+		if g["name"] == "Discordia" {
+			return g["id"].(string)
+		}
+	}
+	t.Fatal("bob is not in the mirror")
+	return ""
+}
+
+// TestBridgeThreads: threads cross both ways. alice starts a thread on
+// Discord from her message: it is a thread of its counterpart on Hearth,
+// and messages cross both ways in it (bob's through the parent's webhook,
+// naming the thread), and her archiving it archives it on Hearth. bob
+// starts a thread on Hearth: the bot starts it on Discord, and messages
+// cross in it both ways; his archiving it archives it on Discord. Nothing
+// is echoed: each message once on each side, and no second thread.
+func TestBridgeThreads(t *testing.T) {
+	st.ForEachBackend(t, func(t *testing.T, backend st.Backend) {
+		e := linked(t, backend, 0)
+		hg := mirrorGuild(t, e)
+
+		// Discord to Hearth.
+		root := st.OK(t, e.d.Do(t, "POST", "/api/v10/channels/"+e.d.general+"/messages", e.d.alice,
+			map[string]any{"content": "thread root"}), http.StatusOK)["id"].(string)
+		rootOnHearth := find(t, waitContents(t, "the root on Hearth", e.h, e.bob, e.mirror, has("thread root")), "thread root")["id"].(string)
+		dThread := st.OK(t, e.d.Do(t, "POST", "/api/v10/channels/"+e.d.general+"/messages/"+root+"/threads", e.d.alice,
+			map[string]any{"name": "from discord"}), http.StatusCreated)["id"].(string)
+		hThread := waitThread(t, "alice's thread on Hearth", e.h, e.bob, hg, e.mirror, "from discord")
+		if hThread != rootOnHearth {
+			t.Fatalf("alice's thread on Hearth is %s, want one started from the root %s", hThread, rootOnHearth)
+		}
+		st.OK(t, e.d.Do(t, "POST", "/api/v10/channels/"+dThread+"/messages", e.d.alice,
+			map[string]any{"content": "in discord's thread"}), http.StatusOK)
+		waitContents(t, "alice's thread message on Hearth", e.h, e.bob, hThread, has("in discord's thread"))
+		st.OK(t, e.h.Do(t, "POST", "/api/v10/channels/"+hThread+"/messages", e.bob,
+			map[string]any{"content": "bob in discord's thread"}), http.StatusOK)
+		m := find(t, waitContents(t, "bob's thread message on Discord", e.d.Server, e.d.alice, dThread, has("bob in discord's thread")),
+			"bob in discord's thread")
+		if m["webhook_id"] == nil {
+			t.Fatalf("bob's message in the thread on Discord is not the webhook's: %v", m)
+		}
+		// An edit of it reaches the thread's message too.
+		bobsID := find(t, history(t, e.h, e.bob, hThread), "bob in discord's thread")["id"].(string)
+		st.OK(t, e.h.Do(t, "PATCH", "/api/v10/channels/"+hThread+"/messages/"+bobsID, e.bob,
+			map[string]any{"content": "bob in discord's thread (edited)"}), http.StatusOK)
+		waitContents(t, "bob's thread edit on Discord", e.d.Server, e.d.alice, dThread, has("bob in discord's thread (edited)"))
+		st.OK(t, e.d.Do(t, "PATCH", "/api/v10/channels/"+dThread, e.d.alice, map[string]any{"archived": true}), http.StatusOK)
+		waitArchived(t, "alice's thread archived on Hearth", e.h, e.bob, hg, e.mirror, "from discord", true)
+
+		// Hearth to Discord.
+		hThread2 := st.OK(t, e.h.Do(t, "POST", "/api/v10/channels/"+e.mirror+"/threads", e.bob,
+			map[string]any{"name": "from hearth", "type": 11}), http.StatusCreated)["id"].(string)
+		dThread2 := waitThread(t, "bob's thread on Discord", e.d.Server, e.d.alice, e.d.guild, e.d.general, "from hearth")
+		st.OK(t, e.h.Do(t, "POST", "/api/v10/channels/"+hThread2+"/messages", e.bob,
+			map[string]any{"content": "in hearth's thread"}), http.StatusOK)
+		waitContents(t, "bob's message in his thread on Discord", e.d.Server, e.d.alice, dThread2, has("in hearth's thread"))
+		st.OK(t, e.d.Do(t, "POST", "/api/v10/channels/"+dThread2+"/messages", e.d.alice,
+			map[string]any{"content": "alice in hearth's thread"}), http.StatusOK)
+		onHearth := waitContents(t, "alice in bob's thread on Hearth", e.h, e.bob, hThread2, has("alice in hearth's thread"))
+		st.OK(t, e.h.Do(t, "PATCH", "/api/v10/channels/"+hThread2, e.bob, map[string]any{"archived": true}), http.StatusOK)
+		waitArchived(t, "bob's thread archived on Discord", e.d.Server, e.d.alice, e.d.guild, e.d.general, "from hearth", true)
+
+		// No echoes: a message after each shows the echo had its chance.
+		st.OK(t, e.d.Do(t, "POST", "/api/v10/channels/"+e.d.general+"/messages", e.d.alice,
+			map[string]any{"content": "thread sentinel"}), http.StatusOK)
+		waitContents(t, "the sentinel on Hearth", e.h, e.bob, e.mirror, has("thread sentinel"))
+		onHearth = history(t, e.h, e.bob, hThread2)
+		if n := count(onHearth, "in hearth's thread"); n != 1 {
+			t.Fatalf("bob's thread message is %d times on Hearth: %q", n, contents(onHearth))
+		}
+		onDiscord := history(t, e.d.Server, e.d.alice, dThread2)
+		if n := count(onDiscord, "alice in hearth's thread"); n != 1 {
+			t.Fatalf("alice's thread message is %d times on Discord: %q", n, contents(onDiscord))
+		}
+		for _, name := range []string{"from hearth", "from discord"} {
+			n := 0
+			for _, s := range []struct {
+				s             *st.Server
+				tok, g, paren string
+			}{{e.h, e.bob, hg, e.mirror}, {e.d.Server, e.d.alice, e.d.guild, e.d.general}} {
+				if id, _ := threadNamed(t, s.s, s.tok, s.g, s.paren, name); id != "" {
+					n++
+				}
+			}
+			if n != 2 {
+				t.Fatalf("thread %q is on %d sides", name, n)
+			}
+		}
+		// The thread stays archived on Discord: its state did not come back
+		// as a change.
+		waitArchived(t, "bob's thread still archived on Discord", e.d.Server, e.d.alice, e.d.guild, e.d.general, "from hearth", true)
 	})
 }
