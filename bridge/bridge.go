@@ -251,6 +251,8 @@ func (b *Bridge) Run(ctx context.Context) error {
 	b.session.AddHandler(b.onChannelDelete)
 	b.session.AddHandler(b.onReactionAdd)
 	b.session.AddHandler(b.onReactionRemove)
+	b.session.AddHandler(b.onReactionRemoveAll)
+	b.session.AddHandler(b.onRawEvent)
 	b.session.AddHandler(b.onThreadCreate)
 	b.session.AddHandler(b.onThreadUpdate)
 	b.session.AddHandler(b.onThreadDelete)

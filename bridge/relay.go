@@ -208,6 +208,8 @@ func (b *Bridge) relayEvent(ctx context.Context, l Link, ev homeserver.LogEvent)
 		return b.relayReaction(ctx, ev.Payload, true)
 	case "MESSAGE_REACTION_REMOVE":
 		return b.relayReaction(ctx, ev.Payload, false)
+	case "MESSAGE_REACTION_REMOVE_ALL", "MESSAGE_REACTION_REMOVE_EMOJI":
+		return b.relayClear(ctx, ev.Payload)
 	case "THREAD_CREATE":
 		return b.relayThreadCreate(ctx, ev.Payload)
 	case "THREAD_UPDATE":

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
@@ -10,9 +11,14 @@ import (
 	"image/color"
 	pngenc "image/png"
 	"net/http"
+	"net/url"
 	"testing"
 
+	"hearth/homeserver"
+	"hearth/homeserver/permission"
+	"hearth/server"
 	st "hearth/server/servertest"
+	"hearth/snowflake"
 )
 
 // avatarPNG is a small PNG, distinct per shade, and its data URI.
@@ -228,5 +234,187 @@ func TestBridgeThreads(t *testing.T) {
 		// The thread stays archived on Discord: its state did not come back
 		// as a change.
 		waitArchived(t, "bob's thread still archived on Discord", e.d.Server, e.d.alice, e.d.guild, e.d.general, "from hearth", true)
+	})
+}
+
+// openBridge opens the bridge's data (the bridge stopped) as the admin
+// commands do.
+func openBridge(t *testing.T, e world) (*homeserver.Homeserver, func() error) {
+	t.Helper()
+	cfg := server.Config{ServerName: e.bridgeName}
+	for i := 0; i+1 < len(e.flags); i++ {
+		switch e.flags[i] {
+		case "--data":
+			cfg.DataDir = e.flags[i+1]
+		case "--database":
+			cfg.Database = e.flags[i+1]
+		}
+	}
+	hs, done, err := server.Open(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return hs, done
+}
+
+// grantBob gives bob a role of the mirror with perms, made by its owner
+// while the bridge is stopped (the mirror's roles are Discord's to give;
+// this stands in for that), and restarts the bridge; it waits until bob's
+// server has the role.
+func grantBob(t *testing.T, e *world, perms permission.Set) {
+	t.Helper()
+	ctx := context.Background()
+	e.br.stop()
+	botID := st.OK(t, e.d.Do(t, "GET", "/api/v10/users/@me", "Bot "+e.d.botToken, nil), http.StatusOK)["id"].(string)
+	hs, done := openBridge(t, *e)
+	guild, err := hs.Bridge().LocalID(ctx, homeserver.BridgeGuild, e.d.guild)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ownerID, err := hs.Bridge().LocalID(ctx, homeserver.BridgeUser, botID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	owner, err := hs.User(ctx, ownerID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := homeserver.Principal{User: owner}
+	members, err := hs.Members(ctx, p, guild, 0, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var bob snowflake.ID
+	for _, m := range members {
+		if m.User != nil && m.User.Username == "bob" {
+			bob = m.User.ID
+		}
+	}
+	role, err := hs.CreateRole(ctx, p, guild, homeserver.RoleFields{Name: homeserver.Optional[string]{Set: true, Value: "hearth mods"},
+		Permissions: homeserver.Optional[permission.Set]{Set: true, Value: perms}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := hs.AddMemberRole(ctx, p, guild, bob, role.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := done(); err != nil {
+		t.Fatal(err)
+	}
+	e.br = startBridge(t, e.flags, e.d)
+	hg := mirrorGuild(t, *e)
+	bobID := st.OK(t, e.h.Do(t, "GET", "/api/v10/users/@me", e.bob, nil), http.StatusOK)["id"].(string)
+	st.WaitFor(t, "bob's role on his server", wait, func() string {
+		m := st.OK(t, e.h.Do(t, "GET", "/api/v10/guilds/"+hg+"/members/"+bobID, e.bob, nil), http.StatusOK)
+		if rs, _ := m["roles"].([]any); len(rs) == 0 {
+			return "no role yet"
+		}
+		return ""
+	})
+}
+
+// reactionIDs is a message's custom emoji IDs by name, as tok's holder
+// reads them.
+func reactionIDs(t *testing.T, s *st.Server, tok, channel, message string) map[string]string {
+	t.Helper()
+	m := st.OK(t, s.Do(t, "GET", "/api/v10/channels/"+channel+"/messages/"+message, tok, nil), http.StatusOK)
+	out := map[string]string{}
+	rs, _ := m["reactions"].([]any)
+	for _, r := range rs {
+		em := r.(map[string]any)["emoji"].(map[string]any)
+		if id, ok := em["id"].(string); ok {
+			out[em["name"].(string)] = id
+		}
+	}
+	return out
+}
+
+// TestBridgeCustomEmojiAndClears: a Discord custom emoji crosses as the
+// mirror's copy of it: alice's reaction with it is her puppet's on Hearth,
+// and bob's with the copy is the bot's with the original on Discord (and
+// taken back with his). A moderator's clear of one emoji's reactions, or of
+// all, crosses both ways: alice's on Discord, and bob's on Hearth once the
+// mirror lets him manage messages.
+func TestBridgeCustomEmojiAndClears(t *testing.T) {
+	st.ForEachBackend(t, func(t *testing.T, backend st.Backend) {
+		e := linked(t, backend, 0)
+		img, _ := avatarPNG(t, 50)
+		party := st.OK(t, e.d.Do(t, "POST", "/api/v10/guilds/"+e.d.guild+"/emojis", e.d.alice, map[string]any{"name": "party",
+			"image": "data:image/png;base64," + base64.StdEncoding.EncodeToString(img)}), http.StatusCreated)["id"].(string)
+		const fire, thumbs = "\U0001F525", "\U0001F44D"
+		react := func(s *st.Server, tok, channel, message, emoji, method string) {
+			t.Helper()
+			st.Expect(t, s.Do(t, method, "/api/v10/channels/"+channel+"/messages/"+message+"/reactions/"+url.PathEscape(emoji)+"/@me", tok, nil),
+				http.StatusNoContent, nil)
+		}
+		clear := func(s *st.Server, tok, channel, message, emoji string) {
+			t.Helper()
+			path := "/api/v10/channels/" + channel + "/messages/" + message + "/reactions"
+			if emoji != "" {
+				path += "/" + url.PathEscape(emoji)
+			}
+			st.Expect(t, s.Do(t, "DELETE", path, tok, nil), http.StatusNoContent, nil)
+		}
+		hid := st.OK(t, e.h.Do(t, "POST", "/api/v10/channels/"+e.mirror+"/messages", e.bob,
+			map[string]any{"content": "react custom"}), http.StatusOK)["id"].(string)
+		did := find(t, waitContents(t, "bob's message on Discord", e.d.Server, e.d.alice, e.d.general, has("react custom")), "react custom")["id"].(string)
+
+		// The custom emoji, both ways.
+		react(e.d.Server, e.d.alice, e.d.general, did, "party:"+party, "PUT")
+		waitReaction(t, "alice's custom reaction on Hearth", e.h, e.bob, e.mirror, hid, "party", 1)
+		copyID := reactionIDs(t, e.h, e.bob, e.mirror, hid)["party"]
+		if copyID == "" || copyID == party {
+			t.Fatalf("the party emoji on Hearth has ID %q", copyID)
+		}
+		if r := e.h.Do(t, "GET", "/emojis/"+copyID+".png", "", nil); r.Status != http.StatusOK || !bytes.Equal(r.Body, img) {
+			t.Fatalf("bob's server serves the party emoji: %d, %d bytes", r.Status, len(r.Body))
+		}
+		react(e.h, e.bob, e.mirror, hid, "party:"+copyID, "PUT")
+		waitReaction(t, "bob's custom reaction on Discord", e.d.Server, e.d.alice, e.d.general, did, "party", 2)
+		react(e.h, e.bob, e.mirror, hid, "party:"+copyID, "DELETE")
+		waitReaction(t, "bob's custom reaction gone from Discord", e.d.Server, e.d.alice, e.d.general, did, "party", 1)
+
+		// Discord's clears, of one emoji then of all.
+		react(e.d.Server, e.d.alice, e.d.general, did, fire, "PUT")
+		react(e.h, e.bob, e.mirror, hid, thumbs, "PUT")
+		waitReaction(t, "alice's fire on Hearth", e.h, e.bob, e.mirror, hid, fire, 1)
+		waitReaction(t, "bob's thumbs on Discord", e.d.Server, e.d.alice, e.d.general, did, thumbs, 1)
+		clear(e.d.Server, e.d.alice, e.d.general, did, "party:"+party)
+		waitReaction(t, "the party cleared on Hearth", e.h, e.bob, e.mirror, hid, "party", 0)
+		if got := reactions(t, e.h, e.bob, e.mirror, hid); got[fire] != 1 || got[thumbs] != 1 {
+			t.Fatalf("Hearth's reactions after Discord cleared the party: %v", got)
+		}
+		clear(e.d.Server, e.d.alice, e.d.general, did, "")
+		st.WaitFor(t, "every reaction cleared on Hearth", wait, func() string {
+			if got := reactions(t, e.h, e.bob, e.mirror, hid); len(got) != 0 {
+				return fmt.Sprint(got)
+			}
+			return ""
+		})
+
+		// Hearth's clears, by bob once he may manage messages.
+		grantBob(t, &e, permission.ManageMessages|permission.ViewChannel|permission.SendMessages|permission.ReadMessageHistory|permission.AddReactions)
+		react(e.d.Server, e.d.alice, e.d.general, did, fire, "PUT")
+		react(e.d.Server, e.d.alice, e.d.general, did, "party:"+party, "PUT")
+		waitReaction(t, "alice's fire again on Hearth", e.h, e.bob, e.mirror, hid, fire, 1)
+		waitReaction(t, "alice's party again on Hearth", e.h, e.bob, e.mirror, hid, "party", 1)
+		clear(e.h, e.bob, e.mirror, hid, fire)
+		waitReaction(t, "bob's clear of fire on Discord", e.d.Server, e.d.alice, e.d.general, did, fire, 0)
+		if got := reactions(t, e.d.Server, e.d.alice, e.d.general, did); got["party"] != 1 {
+			t.Fatalf("Discord's reactions after bob cleared fire: %v", got)
+		}
+		clear(e.h, e.bob, e.mirror, hid, "")
+		st.WaitFor(t, "bob's clear of all on Discord", wait, func() string {
+			if got := reactions(t, e.d.Server, e.d.alice, e.d.general, did); len(got) != 0 {
+				return fmt.Sprint(got)
+			}
+			return ""
+		})
+		// A clear after the echoes: Discord's word of bob's clears left
+		// no mark that would keep the next one from crossing.
+		react(e.d.Server, e.d.alice, e.d.general, did, fire, "PUT")
+		waitReaction(t, "alice's fire a third time on Hearth", e.h, e.bob, e.mirror, hid, fire, 1)
+		clear(e.h, e.bob, e.mirror, hid, fire)
+		waitReaction(t, "bob's second clear of fire on Discord", e.d.Server, e.d.alice, e.d.general, did, fire, 0)
 	})
 }
