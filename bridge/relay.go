@@ -258,21 +258,20 @@ func (b *Bridge) relayCreate(ctx context.Context, l Link, m discord.Message) err
 	if strings.TrimSpace(m.Content) == "" && len(m.Attachments) == 0 {
 		return nil
 	}
+	// Only the Discord users mentioned by name may be pinged (see
+	// mentionsToDiscord), and the roles and @everyone only as the mirror
+	// let the author (rolementions.go).
+	content, ping := b.mentionsToDiscord(ctx, m.Content)
+	content, roles := b.rolesToDiscord(ctx, content, m.MentionRoles)
 	params := &discordgo.WebhookParams{
-		Username:  webhookUsername(author),
-		AvatarURL: b.hearthAvatarURL(ctx, author),
-		// Only the Discord users mentioned by name may be pinged (see
-		// mentionsToDiscord): never @everyone, @here or a role.
-		AllowedMentions: &discordgo.MessageAllowedMentions{Parse: []discordgo.AllowedMentionType{}},
+		Username:        webhookUsername(author),
+		AvatarURL:       b.hearthAvatarURL(ctx, author),
+		AllowedMentions: allowedMentions(m, ping, roles),
 	}
 	if ref := m.MessageReference; ref != nil && ref.MessageID != nil && m.Type == discord.MessageReply {
 		if embed := b.replyEmbed(ctx, l, dchan, *ref.MessageID, m.ReferencedMessage); embed != nil {
 			params.Embeds = []*discordgo.MessageEmbed{embed}
 		}
-	}
-	content, ping := b.mentionsToDiscord(ctx, m.Content)
-	if len(ping) > 0 {
-		params.AllowedMentions.Users = ping
 	}
 	parts := splitContent(content, maxDiscordContent)
 	// The intent row comes before any post: a bridge killed after
@@ -443,6 +442,7 @@ func (b *Bridge) relayEdit(ctx context.Context, m discord.Message) error {
 	}
 	ctx = withThread(ctx, thread)
 	mapped, ping := b.mentionsToDiscord(ctx, m.Content)
+	mapped, roles := b.rolesToDiscord(ctx, mapped, m.MentionRoles)
 	parts := splitContent(mapped, maxDiscordContent)
 	for i, did := range dids {
 		dctx, cancel := ctxDiscord(ctx)
@@ -467,7 +467,7 @@ func (b *Bridge) relayEdit(ctx context.Context, m discord.Message) error {
 			return err
 		}
 		params := &discordgo.WebhookParams{Username: webhookUsername(author), AvatarURL: b.hearthAvatarURL(ctx, author),
-			AllowedMentions: &discordgo.MessageAllowedMentions{Parse: []discordgo.AllowedMentionType{}, Users: ping}}
+			AllowedMentions: allowedMentions(m, ping, roles)}
 		for _, part := range parts[len(dids):] {
 			params.Content = part
 			if err := b.post(ctx, dchan, params, m.ID); err != nil {

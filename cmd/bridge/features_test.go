@@ -12,6 +12,7 @@ import (
 	pngenc "image/png"
 	"net/http"
 	"net/url"
+	"slices"
 	"testing"
 
 	"hearth/homeserver"
@@ -416,5 +417,88 @@ func TestBridgeCustomEmojiAndClears(t *testing.T) {
 		waitReaction(t, "alice's fire a third time on Hearth", e.h, e.bob, e.mirror, hid, fire, 1)
 		clear(e.h, e.bob, e.mirror, hid, fire)
 		waitReaction(t, "bob's second clear of fire on Discord", e.d.Server, e.d.alice, e.d.general, did, fire, 0)
+	})
+}
+
+// roleNamed is the ID of a guild's role of that name, as tok's holder
+// lists them.
+func roleNamed(t *testing.T, s *st.Server, tok, guild, name string) string {
+	t.Helper()
+	for _, r := range st.List(t, s.Do(t, "GET", "/api/v10/guilds/"+guild+"/roles", tok, nil)) {
+		if r["name"] == name {
+			return r["id"].(string)
+		}
+	}
+	return ""
+}
+
+// ids is a message's mention_roles.
+func mentionRoles(m map[string]any) []string {
+	var out []string
+	rs, _ := m["mention_roles"].([]any)
+	for _, r := range rs {
+		out = append(out, r.(string))
+	}
+	return out
+}
+
+// TestBridgeRoleAndEveryoneMentions: role mentions cross as each side's
+// roles, and each side pings only what its rules let the author ping.
+// alice (Discord's owner) pings @everyone and a role nobody may mention:
+// both ping on Hearth. dave, who may not, writes the same: nothing pings
+// on Hearth. bob, who may not either, writes @everyone and both roles on
+// Hearth: on Discord only the mentionable role pings; once the mirror
+// lets him mention everyone, his @everyone and the other role ping too.
+func TestBridgeRoleAndEveryoneMentions(t *testing.T) {
+	st.ForEachBackend(t, func(t *testing.T, backend st.Backend) {
+		e := linked(t, backend, 0)
+		crew := st.OK(t, e.d.Do(t, "POST", "/api/v10/guilds/"+e.d.guild+"/roles", e.d.alice,
+			map[string]any{"name": "crew", "mentionable": false}), http.StatusOK)["id"].(string)
+		fans := st.OK(t, e.d.Do(t, "POST", "/api/v10/guilds/"+e.d.guild+"/roles", e.d.alice,
+			map[string]any{"name": "fans", "mentionable": true}), http.StatusOK)["id"].(string)
+		dave := e.d.Register(t, "dave", "correct horse battery")
+		code := st.OK(t, e.d.Do(t, "POST", "/api/v10/channels/"+e.d.general+"/invites", e.d.alice, map[string]any{}), http.StatusOK)["code"].(string)
+		st.OK(t, e.d.Do(t, "POST", "/api/v10/invites/"+code, dave, nil), http.StatusOK)
+		hg := mirrorGuild(t, e)
+
+		// Discord to Hearth: alice may ping, dave may not.
+		st.OK(t, e.d.Do(t, "POST", "/api/v10/channels/"+e.d.general+"/messages", e.d.alice,
+			map[string]any{"content": "@everyone alice calls <@&" + crew + "> and <@&" + fans + ">"}), http.StatusOK)
+		fromAlice := find(t, waitContents(t, "alice's pings on Hearth", e.h, e.bob, e.mirror, func(got []string) bool {
+			for _, c := range got {
+				if len(c) > 10 && c[:10] == "@everyone " {
+					return true
+				}
+			}
+			return false
+		}), "@everyone alice calls <@&"+roleNamed(t, e.h, e.bob, hg, "crew")+"> and <@&"+roleNamed(t, e.h, e.bob, hg, "fans")+">")
+		hCrew, hFans := roleNamed(t, e.h, e.bob, hg, "crew"), roleNamed(t, e.h, e.bob, hg, "fans")
+		if fromAlice["mention_everyone"] != true || len(mentionRoles(fromAlice)) != 2 {
+			t.Fatalf("alice's message on Hearth pings everyone %v and roles %v, want both roles", fromAlice["mention_everyone"], fromAlice["mention_roles"])
+		}
+		st.OK(t, e.d.Do(t, "POST", "/api/v10/channels/"+e.d.general+"/messages", dave,
+			map[string]any{"content": "@everyone dave calls <@&" + crew + ">"}), http.StatusOK)
+		want := "@everyone dave calls <@&" + hCrew + ">"
+		fromDave := find(t, waitContents(t, "dave's message on Hearth", e.h, e.bob, e.mirror, has(want)), want)
+		if fromDave["mention_everyone"] != false || len(mentionRoles(fromDave)) != 0 {
+			t.Fatalf("dave's message on Hearth pings everyone %v and roles %v, want nothing", fromDave["mention_everyone"], fromDave["mention_roles"])
+		}
+
+		// Hearth to Discord: bob may ping the mentionable role only.
+		st.OK(t, e.h.Do(t, "POST", "/api/v10/channels/"+e.mirror+"/messages", e.bob,
+			map[string]any{"content": "@everyone bob calls <@&" + hCrew + "> and <@&" + hFans + ">"}), http.StatusOK)
+		want = "@everyone bob calls <@&" + crew + "> and <@&" + fans + ">"
+		fromBob := find(t, waitContents(t, "bob's message on Discord", e.d.Server, e.d.alice, e.d.general, has(want)), want)
+		if fromBob["mention_everyone"] != false || !slices.Equal(mentionRoles(fromBob), []string{fans}) {
+			t.Fatalf("bob's message on Discord pings everyone %v and roles %v, want fans only", fromBob["mention_everyone"], fromBob["mention_roles"])
+		}
+		grantBob(t, &e, permission.MentionEveryone|permission.ViewChannel|permission.SendMessages|permission.ReadMessageHistory)
+		st.OK(t, e.h.Do(t, "POST", "/api/v10/channels/"+e.mirror+"/messages", e.bob,
+			map[string]any{"content": "@everyone bob may call <@&" + hCrew + ">"}), http.StatusOK)
+		want = "@everyone bob may call <@&" + crew + ">"
+		fromBob = find(t, waitContents(t, "bob's allowed pings on Discord", e.d.Server, e.d.alice, e.d.general, has(want)), want)
+		if fromBob["mention_everyone"] != true || !slices.Equal(mentionRoles(fromBob), []string{crew}) {
+			t.Fatalf("bob's allowed message on Discord pings everyone %v and roles %v, want crew", fromBob["mention_everyone"], fromBob["mention_roles"])
+		}
 	})
 }
