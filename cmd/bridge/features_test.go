@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"image"
 	"image/color"
@@ -13,7 +14,10 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strings"
 	"testing"
+
+	"github.com/coder/websocket"
 
 	"hearth/homeserver"
 	"hearth/homeserver/permission"
@@ -499,6 +503,94 @@ func TestBridgeRoleAndEveryoneMentions(t *testing.T) {
 		fromBob = find(t, waitContents(t, "bob's allowed pings on Discord", e.d.Server, e.d.alice, e.d.general, has(want)), want)
 		if fromBob["mention_everyone"] != true || !slices.Equal(mentionRoles(fromBob), []string{crew}) {
 			t.Fatalf("bob's allowed message on Discord pings everyone %v and roles %v, want crew", fromBob["mention_everyone"], fromBob["mention_roles"])
+		}
+	})
+}
+
+// typingOf waits on a gateway connection for a TYPING_START in channel by
+// someone other than self (whose own typing their gateway echoes), and
+// returns its user's ID.
+func typingOf(ctx context.Context, t *testing.T, c *websocket.Conn, channel, self string) string {
+	t.Helper()
+	for {
+		_, b, err := c.Read(ctx)
+		if err != nil {
+			t.Fatalf("waiting for typing in %s: %v", channel, err)
+		}
+		var p struct {
+			T string `json:"t"`
+			D struct {
+				ChannelID string `json:"channel_id"`
+				UserID    string `json:"user_id"`
+			} `json:"d"`
+		}
+		if json.Unmarshal(b, &p) == nil && p.T == "TYPING_START" && p.D.ChannelID == channel && p.D.UserID != self {
+			return p.D.UserID
+		}
+	}
+}
+
+// gateway opens a gateway connection for tok, after READY, with the
+// guild, message and typing intents.
+func gateway(ctx context.Context, t *testing.T, s *st.Server, tok string) *websocket.Conn {
+	t.Helper()
+	c, _, err := websocket.Dial(ctx, strings.Replace(s.URL(), "http", "ws", 1)+"/gateway?v=10&encoding=json", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.CloseNow() })
+	c.SetReadLimit(16 << 20)
+	id, _ := json.Marshal(map[string]any{"op": 2, "d": map[string]any{"token": tok, "intents": 1 | 1<<9 | 1<<11,
+		"properties": map[string]string{"os": "linux"}}})
+	if err := c.Write(ctx, websocket.MessageText, id); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		_, b, err := c.Read(ctx)
+		if err != nil {
+			t.Fatalf("waiting for READY: %v", err)
+		}
+		var p struct {
+			T string `json:"t"`
+		}
+		if json.Unmarshal(b, &p) == nil && p.T == "READY" {
+			return c
+		}
+	}
+}
+
+// TestBridgeTyping: alice typing on Discord is her puppet typing on
+// Hearth, and bob typing on Hearth is the bot typing on Discord; neither
+// comes back.
+func TestBridgeTyping(t *testing.T) {
+	st.ForEachBackend(t, func(t *testing.T, backend st.Backend) {
+		e := linked(t, backend, 0)
+		ctx, cancel := context.WithTimeout(context.Background(), wait)
+		defer cancel()
+		// alice's puppet exists once she has written.
+		st.OK(t, e.d.Do(t, "POST", "/api/v10/channels/"+e.d.general+"/messages", e.d.alice,
+			map[string]any{"content": "about to type"}), http.StatusOK)
+		puppet := find(t, waitContents(t, "alice's message on Hearth", e.h, e.bob, e.mirror, has("about to type")),
+			"about to type")["author"].(map[string]any)["id"].(string)
+		bobID := st.OK(t, e.h.Do(t, "GET", "/api/v10/users/@me", e.bob, nil), http.StatusOK)["id"].(string)
+		aliceID := st.OK(t, e.d.Do(t, "GET", "/api/v10/users/@me", e.d.alice, nil), http.StatusOK)["id"].(string)
+		bobGW := gateway(ctx, t, e.h, e.bob)
+		aliceGW := gateway(ctx, t, e.d.Server, e.d.alice)
+
+		st.Expect(t, e.d.Do(t, "POST", "/api/v10/channels/"+e.d.general+"/typing", e.d.alice, nil), http.StatusNoContent, nil)
+		if who := typingOf(ctx, t, bobGW, e.mirror, bobID); who != puppet {
+			t.Fatalf("bob saw %s typing, want alice's puppet %s", who, puppet)
+		}
+		botID := st.OK(t, e.d.Do(t, "GET", "/api/v10/users/@me", "Bot "+e.d.botToken, nil), http.StatusOK)["id"].(string)
+		st.Expect(t, e.h.Do(t, "POST", "/api/v10/channels/"+e.mirror+"/typing", e.bob, nil), http.StatusNoContent, nil)
+		if who := typingOf(ctx, t, aliceGW, e.d.general, aliceID); who != botID {
+			t.Fatalf("alice saw %s typing, want the bot %s", who, botID)
+		}
+		// The bot's typing did not come back to Hearth as anyone's: the
+		// next typing bob sees is alice's again.
+		st.Expect(t, e.d.Do(t, "POST", "/api/v10/channels/"+e.d.general+"/typing", e.d.alice, nil), http.StatusNoContent, nil)
+		if who := typingOf(ctx, t, bobGW, e.mirror, bobID); who != puppet {
+			t.Fatalf("bob then saw %s typing, want alice's puppet %s", who, puppet)
 		}
 	})
 }
