@@ -261,28 +261,34 @@ func foreignBadges(obj map[string]any, server string) {
 	delete(obj, profileKey)
 }
 
-// foreignUserObject shows what a user object of another server says of
+// foreignUserObject shows what a user object of a third server says of
 // the user's avatar and bridged mark as this server keeps them: the row
 // took them only from the user's own server, and a peer's copy of a third
 // server's user (or one naming no row) must not show another avatar, or
-// mark them bridged, in what this server stores and dispatches.
+// mark them bridged, in what this server stores and dispatches. An object
+// the user's own server signed stays as sent: it is their word, and a
+// webhook's messages each carry the avatar they were posted with.
 func foreignUserObject(ctx context.Context, r storage.Reader, l *globalid.Localizer, obj map[string]any, server string) error {
 	gid, _ := obj["id"].(string)
-	if _, origin, ok := globalid.Parse(gid); !ok || origin == server {
+	if _, origin, ok := globalid.Parse(gid); !ok || origin == server || origin == l.Signer() {
 		return nil
+	}
+	none := func() {
+		if _, had := obj["avatar"]; had {
+			obj["avatar"] = nil
+		}
+		delete(obj, bridgedKey)
 	}
 	u, ok := l.UserRow(gid)
 	if !ok {
 		id, cached := l.Cached(gid)
 		if !cached {
-			delete(obj, "avatar")
-			delete(obj, bridgedKey)
+			none()
 			return nil
 		}
 		var err error
 		if u, err = r.UserByID(ctx, id); errors.Is(err, storage.ErrNotFound) {
-			delete(obj, "avatar")
-			delete(obj, bridgedKey)
+			none()
 			return nil
 		} else if err != nil {
 			return err
