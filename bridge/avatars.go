@@ -15,8 +15,11 @@ import (
 // A puppet's avatar is a copy of the Discord user's, fetched from the CDN
 // when the user's avatar hash changes (the hash applied is kept as
 // "avatar:<Discord user ID>"), and served by the bridge like any local
-// user's. Whether Hearth servers show it depends on the protocol carrying
-// avatars (spec/bridge.md, "Not yet").
+// user's; Hearth servers copy it from the bridge as any remote user's.
+//
+// The other way, a Hearth person's message goes through the webhook with
+// avatar_url pointing at the bridge's copy of their avatar (which the
+// protocol carries, and the bridge fetches from their server).
 
 // avatarMax bounds the avatar fetched.
 const avatarMax = 8 << 20
@@ -77,4 +80,21 @@ func (b *Bridge) fetchAvatar(ctx context.Context, p homeserver.Principal, u *dis
 	uri := "data:" + http.DetectContentType(data) + ";base64," + base64.StdEncoding.EncodeToString(data)
 	_, _, err = b.hs.UpdateProfile(ctx, p, homeserver.ProfileUpdate{Avatar: homeserver.Optional[string]{Set: true, Value: uri}}, "")
 	return err
+}
+
+// hearthAvatarURL is the avatar_url a Hearth person's relayed messages
+// carry: the bridge's copy of their avatar, or "" when they have none or
+// the copy cannot be had (Discord would refuse the whole post for an
+// avatar it cannot fetch, so the message then goes without).
+func (b *Bridge) hearthAvatarURL(ctx context.Context, u homeserver.User) string {
+	if u.Avatar == "" {
+		return ""
+	}
+	f, err := b.hs.Avatar(ctx, u.ID, u.Avatar)
+	if err != nil {
+		b.log.Warn("bridge: a Hearth person's avatar is not at hand; relayed without", "user_id", u.ID, "err", err)
+		return ""
+	}
+	f.Close()
+	return b.hs.AvatarURL(u)
 }

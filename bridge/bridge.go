@@ -78,6 +78,8 @@ type Bridge struct {
 	members map[[2]snowflake.ID]bool
 	// wake tells the relay that a mirror's log may have grown.
 	wake chan struct{}
+	// typist relays Hearth people's typing (typing.go).
+	typist *typist
 	// chanLocks serialise, per Discord channel, a relay's post with its
 	// mapping against the import of that channel's events, so that a
 	// Discord reply or reaction to a relayed message racing Discord's
@@ -128,12 +130,12 @@ func New(cfg Config) (*Bridge, error) {
 	m := newMetrics(cfg.Metrics)
 	s.Client = &http.Client{Timeout: 30 * time.Second, Transport: &rewrite{base: base, next: http.DefaultTransport, metrics: m}}
 	s.Identify.Intents = discordgo.IntentsGuilds | discordgo.IntentsGuildMessages | discordgo.IntentsMessageContent |
-		discordgo.IntentsGuildWebhooks | discordgo.IntentsGuildMessageReactions
+		discordgo.IntentsGuildWebhooks | discordgo.IntentsGuildMessageReactions | discordgo.IntentsGuildMessageTyping
 	s.LogLevel = discordgo.LogError
 	b := &Bridge{
 		cfg: cfg, base: base, hs: cfg.Homeserver, dom: cfg.Homeserver.Bridge(), log: cfg.Log, session: s,
 		links: map[string]Link{}, avatars: map[string]string{}, chanLocks: map[string]*sync.Mutex{}, hooks: map[string]bool{}, members: map[[2]snowflake.ID]bool{},
-		wake: make(chan struct{}, 1), metrics: m,
+		wake: make(chan struct{}, 1), metrics: m, typist: newTypist(),
 	}
 	return b, nil
 }
@@ -159,6 +161,13 @@ func (r *rewrite) RoundTrip(req *http.Request) (*http.Response, error) {
 			out.URL.Path = "/api/v10/" + rest
 			out.URL.RawPath = ""
 		}
+		req = out
+	}
+	if thread := threadOf(req.Context()); thread != "" && strings.HasPrefix(req.URL.Path, "/api/v10/webhooks/") && !req.URL.Query().Has("thread_id") {
+		out := req.Clone(req.Context())
+		q := out.URL.Query()
+		q.Set("thread_id", thread)
+		out.URL.RawQuery = q.Encode()
 		req = out
 	}
 	res, err := r.next.RoundTrip(req)
@@ -247,6 +256,12 @@ func (b *Bridge) Run(ctx context.Context) error {
 	b.session.AddHandler(b.onChannelDelete)
 	b.session.AddHandler(b.onReactionAdd)
 	b.session.AddHandler(b.onReactionRemove)
+	b.session.AddHandler(b.onReactionRemoveAll)
+	b.session.AddHandler(b.onRawEvent)
+	b.session.AddHandler(b.onThreadCreate)
+	b.session.AddHandler(b.onThreadUpdate)
+	b.session.AddHandler(b.onThreadDelete)
+	b.session.AddHandler(b.onTypingStart)
 	if err := b.session.Open(); err != nil {
 		return fmt.Errorf("discord gateway: %w", err)
 	}
@@ -258,7 +273,11 @@ func (b *Bridge) Run(ctx context.Context) error {
 	ctx, stop := context.WithCancelCause(ctx)
 	defer stop(nil)
 	var wg sync.WaitGroup
-	wg.Add(2)
+	wg.Add(3)
+	go func() { // owned by Run, ends with ctx
+		defer wg.Done()
+		b.runTypist(ctx)
+	}()
 	go func() {
 		defer wg.Done()
 		if err := b.relay(ctx); err != nil {
@@ -273,8 +292,12 @@ func (b *Bridge) Run(ctx context.Context) error {
 	go func() {
 		defer wg.Done()
 		for {
-			if _, err := sub.Next(ctx); ctx.Err() != nil || errors.Is(err, bus.ErrClosed) {
+			ev, err := sub.Next(ctx)
+			if ctx.Err() != nil || errors.Is(err, bus.ErrClosed) {
 				return
+			}
+			if err == nil {
+				b.typist.offer(ev)
 			}
 			b.poke()
 		}

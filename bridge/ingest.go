@@ -73,7 +73,11 @@ func (b *Bridge) importMessage(ctx context.Context, l Link, m *discordgo.Message
 	if err != nil {
 		return err
 	}
-	in := homeserver.MessageCreate{Content: content}
+	content, pings, err := b.rolesToHearth(ctx, l, content, m.MentionRoles, m.MentionEveryone)
+	if err != nil {
+		return err
+	}
+	in := homeserver.MessageCreate{Content: content, DiscordPings: pings}
 	for _, a := range m.Attachments {
 		if len(in.Files) == homeserver.MaxFiles {
 			break
@@ -195,6 +199,9 @@ func (b *Bridge) importEdit(ctx context.Context, l Link, m *discordgo.Message) e
 	}
 	content, err := b.mentionsToHearth(ctx, l, m.Content, m.Mentions)
 	if err != nil {
+		return err
+	}
+	if content, _, err = b.rolesToHearth(ctx, l, content, nil, false); err != nil {
 		return err
 	}
 	if cur.Content == content {

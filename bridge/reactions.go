@@ -17,7 +17,7 @@ import (
 // bot's: it holds an emoji on a message while at least one Hearth person
 // does (derived from the mirror's reactions, so no state of its own). The
 // bot's reactions are never imported, and puppets' are never relayed.
-// Custom emoji are not bridged yet: Discord's are not in the mirror.
+// Custom emoji cross as the mirror's copies of Discord's (emoji.go).
 
 func (b *Bridge) onReactionAdd(_ *discordgo.Session, e *discordgo.MessageReactionAdd) {
 	b.handle(e.GuildID, e.ChannelID, "MESSAGE_REACTION_ADD", e.MessageID, func(ctx context.Context, l Link) error {
@@ -43,7 +43,11 @@ func (b *Bridge) importReaction(ctx context.Context, l Link, r *discordgo.Messag
 		b.metrics.event(typ, "echo")
 		return nil
 	}
-	if r.Emoji.ID != "" {
+	emoji, err := b.hearthEmoji(ctx, l, r.Emoji, add)
+	if err != nil {
+		return err
+	}
+	if emoji == "" {
 		b.metrics.event(typ, "ignored")
 		return nil
 	}
@@ -75,7 +79,7 @@ func (b *Bridge) importReaction(ctx context.Context, l Link, r *discordgo.Messag
 		if p, err = b.puppet(ctx, l, u, member); err != nil {
 			return err
 		}
-		err = b.hs.React(ctx, p, channel, local, r.Emoji.Name)
+		err = b.hs.React(ctx, p, channel, local, emoji)
 	} else {
 		id, err := b.dom.LocalID(ctx, homeserver.BridgeUser, r.UserID)
 		if errors.Is(err, homeserver.ErrBridgeUnmapped) {
@@ -88,7 +92,7 @@ func (b *Bridge) importReaction(ctx context.Context, l Link, r *discordgo.Messag
 			return err
 		}
 		p = homeserver.Principal{User: u}
-		err = b.hs.Unreact(ctx, p, channel, local, r.Emoji.Name, id)
+		err = b.hs.Unreact(ctx, p, channel, local, emoji, id)
 		if errors.Is(err, homeserver.ErrUnknownMessage) {
 			err = nil
 		}
@@ -104,8 +108,12 @@ func (b *Bridge) importReaction(ctx context.Context, l Link, r *discordgo.Messag
 // when the last Hearth person holding it removes theirs.
 func (b *Bridge) relayReaction(ctx context.Context, payload json.RawMessage, add bool) error {
 	var e discord.ReactionEvent
-	if err := json.Unmarshal(payload, &e); err != nil || e.Emoji.ID != nil {
+	if err := json.Unmarshal(payload, &e); err != nil {
 		return nil
+	}
+	emoji, ok, err := b.discordEmoji(ctx, e.Emoji)
+	if err != nil || !ok {
+		return err // a custom emoji Discord does not have
 	}
 	u, err := b.hs.User(ctx, e.UserID)
 	if err != nil || u.Origin == "" {
@@ -120,7 +128,7 @@ func (b *Bridge) relayReaction(ctx context.Context, payload json.RawMessage, add
 		return nil
 	}
 	if !add {
-		held, err := b.hearthHolds(ctx, e.ChannelID, e.MessageID, e.Emoji.Name)
+		held, err := b.hearthHolds(ctx, e.ChannelID, e.MessageID, hearthReactionKey(e.Emoji))
 		if err != nil || held {
 			return err
 		}
@@ -128,9 +136,9 @@ func (b *Bridge) relayReaction(ctx context.Context, payload json.RawMessage, add
 	dctx, cancel := ctxDiscord(ctx)
 	defer cancel()
 	if add {
-		err = b.session.MessageReactionAdd(dchan, did, e.Emoji.Name, discordgo.WithContext(dctx))
+		err = b.session.MessageReactionAdd(dchan, did, emoji, discordgo.WithContext(dctx))
 	} else {
-		err = b.session.MessageReactionRemove(dchan, did, e.Emoji.Name, "@me", discordgo.WithContext(dctx))
+		err = b.session.MessageReactionRemove(dchan, did, emoji, "@me", discordgo.WithContext(dctx))
 		if notFound(err) {
 			err = nil
 		}

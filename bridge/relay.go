@@ -208,6 +208,12 @@ func (b *Bridge) relayEvent(ctx context.Context, l Link, ev homeserver.LogEvent)
 		return b.relayReaction(ctx, ev.Payload, true)
 	case "MESSAGE_REACTION_REMOVE":
 		return b.relayReaction(ctx, ev.Payload, false)
+	case "MESSAGE_REACTION_REMOVE_ALL", "MESSAGE_REACTION_REMOVE_EMOJI":
+		return b.relayClear(ctx, ev.Payload)
+	case "THREAD_CREATE":
+		return b.relayThreadCreate(ctx, ev.Payload)
+	case "THREAD_UPDATE":
+		return b.relayThreadUpdate(ctx, ev.Payload)
 	case "MESSAGE_DELETE_BULK":
 		var d struct {
 			IDs       []string `json:"ids"`
@@ -252,20 +258,20 @@ func (b *Bridge) relayCreate(ctx context.Context, l Link, m discord.Message) err
 	if strings.TrimSpace(m.Content) == "" && len(m.Attachments) == 0 {
 		return nil
 	}
+	// Only the Discord users mentioned by name may be pinged (see
+	// mentionsToDiscord), and the roles and @everyone only as the mirror
+	// let the author (rolementions.go).
+	content, ping := b.mentionsToDiscord(ctx, m.Content)
+	content, roles := b.rolesToDiscord(ctx, content, m.MentionRoles)
 	params := &discordgo.WebhookParams{
-		Username: webhookUsername(author),
-		// Only the Discord users mentioned by name may be pinged (see
-		// mentionsToDiscord): never @everyone, @here or a role.
-		AllowedMentions: &discordgo.MessageAllowedMentions{Parse: []discordgo.AllowedMentionType{}},
+		Username:        webhookUsername(author),
+		AvatarURL:       b.hearthAvatarURL(ctx, author),
+		AllowedMentions: allowedMentions(m, ping, roles),
 	}
 	if ref := m.MessageReference; ref != nil && ref.MessageID != nil && m.Type == discord.MessageReply {
 		if embed := b.replyEmbed(ctx, l, dchan, *ref.MessageID, m.ReferencedMessage); embed != nil {
 			params.Embeds = []*discordgo.MessageEmbed{embed}
 		}
-	}
-	content, ping := b.mentionsToDiscord(ctx, m.Content)
-	if len(ping) > 0 {
-		params.AllowedMentions.Users = ping
 	}
 	parts := splitContent(content, maxDiscordContent)
 	// The intent row comes before any post: a bridge killed after
@@ -316,7 +322,11 @@ func intentKey(local snowflake.ID) string { return "intent:" + local.String() }
 // order. It maps them and says how many of the parts (from the first) are
 // on Discord.
 func (b *Bridge) adopt(ctx context.Context, dchan, since, username string, local snowflake.ID, parts []string) (int, error) {
-	h, err := b.webhook(ctx, dchan)
+	hookChan, _, err := b.hookTarget(ctx, dchan)
+	if err != nil {
+		return 0, err
+	}
+	h, err := b.webhook(ctx, hookChan)
 	if err != nil {
 		return 0, err
 	}
@@ -382,16 +392,25 @@ func (b *Bridge) post(ctx context.Context, dchan string, params *discordgo.Webho
 // execute posts through the channel's webhook, making it again once if
 // Discord no longer knows it.
 func (b *Bridge) execute(ctx context.Context, dchan string, params *discordgo.WebhookParams) (*discordgo.Message, error) {
+	hookChan, thread, err := b.hookTarget(ctx, dchan)
+	if err != nil {
+		return nil, err
+	}
 	for attempt := 0; ; attempt++ {
-		h, err := b.webhook(ctx, dchan)
+		h, err := b.webhook(ctx, hookChan)
 		if err != nil {
 			return nil, err
 		}
 		dctx, cancel := ctxDiscord(ctx)
-		sent, err := b.session.WebhookExecute(h.ID, h.Token, true, params, discordgo.WithContext(dctx))
+		var sent *discordgo.Message
+		if thread != "" {
+			sent, err = b.session.WebhookThreadExecute(h.ID, h.Token, true, thread, params, discordgo.WithContext(dctx))
+		} else {
+			sent, err = b.session.WebhookExecute(h.ID, h.Token, true, params, discordgo.WithContext(dctx))
+		}
 		cancel()
 		if notFound(err) && attempt == 0 {
-			if err := b.forgetWebhook(ctx, dchan, h.ID); err != nil {
+			if err := b.forgetWebhook(ctx, hookChan, h.ID); err != nil {
 				return nil, err
 			}
 			continue
@@ -415,11 +434,17 @@ func (b *Bridge) relayEdit(ctx context.Context, m discord.Message) error {
 	if err != nil {
 		return err
 	}
-	h, err := b.webhook(ctx, dchan)
+	hookChan, thread, err := b.hookTarget(ctx, dchan)
 	if err != nil {
 		return err
 	}
+	h, err := b.webhook(ctx, hookChan)
+	if err != nil {
+		return err
+	}
+	ctx = withThread(ctx, thread)
 	mapped, ping := b.mentionsToDiscord(ctx, m.Content)
+	mapped, roles := b.rolesToDiscord(ctx, mapped, m.MentionRoles)
 	parts := splitContent(mapped, maxDiscordContent)
 	for i, did := range dids {
 		dctx, cancel := ctxDiscord(ctx)
@@ -443,8 +468,8 @@ func (b *Bridge) relayEdit(ctx context.Context, m discord.Message) error {
 		if err != nil {
 			return err
 		}
-		params := &discordgo.WebhookParams{Username: webhookUsername(author),
-			AllowedMentions: &discordgo.MessageAllowedMentions{Parse: []discordgo.AllowedMentionType{}, Users: ping}}
+		params := &discordgo.WebhookParams{Username: webhookUsername(author), AvatarURL: b.hearthAvatarURL(ctx, author),
+			AllowedMentions: allowedMentions(m, ping, roles)}
 		for _, part := range parts[len(dids):] {
 			params.Content = part
 			if err := b.post(ctx, dchan, params, m.ID); err != nil {
@@ -475,10 +500,15 @@ func (b *Bridge) relayDelete(ctx context.Context, channelID, messageID string) e
 	if err != nil {
 		return err
 	}
-	h, err := b.webhook(ctx, dchan)
+	hookChan, thread, err := b.hookTarget(ctx, dchan)
 	if err != nil {
 		return err
 	}
+	h, err := b.webhook(ctx, hookChan)
+	if err != nil {
+		return err
+	}
+	ctx = withThread(ctx, thread)
 	for _, did := range dids {
 		dctx, cancel := ctxDiscord(ctx)
 		err = b.session.WebhookMessageDelete(h.ID, h.Token, did, discordgo.WithContext(dctx))

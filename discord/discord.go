@@ -71,6 +71,9 @@ type User struct {
 	AccentColor          *int         `json:"accent_color"`
 	PublicFlags          int64        `json:"public_flags"`
 	AvatarDecorationData any          `json:"avatar_decoration_data"`
+	// Bridged is Hearth's: the user is a bridge's puppet of a user of
+	// another network (spec/federation.md §5), which clients mark.
+	Bridged bool `json:"hearth_bridged,omitempty"`
 }
 
 // Role is Discord's role object.

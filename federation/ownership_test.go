@@ -112,7 +112,8 @@ func testOwnership(t *testing.T, backend st.Backend) {
 		return id, ev("CHANNEL_CREATE", map[string]any{"id": id, "type": 1, "recipients": rs})
 	}
 	rebadged := func(id string) map[string]any {
-		return map[string]any{"id": id, "username": "pwned", "public_flags": 1 | 2 | 1<<49, "accent_color": 1, "banner": "abc",
+		return map[string]any{"id": id, "username": "pwned", "public_flags": 1 | 2 | 1<<49 | 1<<52, "accent_color": 1, "banner": "abc",
+			"avatar": strings.Repeat("ab", 32), "hearth_bridged": true,
 			"hearth_profile": map[string]any{"bio": "pwned", "pronouns": "pwn"}}
 	}
 	bmsgG, bchG, bgG := bmsg+"@"+B, bch+"@"+B, bg+"@"+B
@@ -402,11 +403,19 @@ func testOwnership(t *testing.T, backend st.Backend) {
 		var d struct {
 			User map[string]any `json:"user"`
 		}
-		if e.Type != "GUILD_MEMBER_UPDATE" || json.Unmarshal(e.Payload, &d) != nil || d.User["id"] != bob.id {
+		if e.Type != "GUILD_MEMBER_UPDATE" || json.Unmarshal(e.Payload, &d) != nil {
+			continue
+		}
+		// Nor ann's avatar or bridged mark, which are A's to set.
+		if d.User["id"] == annOnB && (d.User["avatar"] != nil || d.User["hearth_bridged"] != nil) {
+			t.Errorf("B's log shows ann as %v", d.User)
+		}
+		if d.User["id"] != bob.id {
 			continue
 		}
 		seen++
-		if d.User["username"] != "bob" || d.User["public_flags"] != float64(0) || d.User["hearth_profile"] != nil || d.User["accent_color"] != nil {
+		if d.User["username"] != "bob" || d.User["public_flags"] != float64(0) || d.User["hearth_profile"] != nil || d.User["accent_color"] != nil ||
+			d.User["avatar"] != nil || d.User["hearth_bridged"] != nil {
 			t.Errorf("B's log shows bob as %v", d.User)
 		}
 	}

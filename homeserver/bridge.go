@@ -180,6 +180,7 @@ func (b *Bridge) ImportMessage(ctx context.Context, p Principal, channelID snowf
 	if err != nil {
 		return out, false, domainErr("import message", err)
 	}
+	applyDiscordPings(in.DiscordPings, pl, &m, &rendered)
 	for _, f := range in.Files {
 		if err := h.cfg.Blobs.Promote(ctx, f.staged); err != nil {
 			return out, false, storeErr("import message: keep file", err)

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"regexp"
 	"strconv"
 	"time"
 	"unicode/utf8"
@@ -189,6 +190,9 @@ func (h *Homeserver) ensureUsers(ctx context.Context, tx storage.Tx, l *globalid
 				return err
 			}
 			foreignBadges(x, h.cfg.ServerName)
+			if err := foreignUserObject(ctx, tx, l, x, h.cfg.ServerName); err != nil {
+				return err
+			}
 		}
 		for k, e := range x {
 			if err := h.ensureUsers(ctx, tx, l, e, k); err != nil {
@@ -232,7 +236,9 @@ func (h *Homeserver) ownUserObject(ctx context.Context, r storage.Reader, obj ma
 		return fmt.Errorf("own user %s: %w", gid, err)
 	}
 	// Every field of the user object is this server's; what else the
-	// object carries (a mention's member) stays.
+	// object carries (a mention's member) stays. The bridged mark is
+	// omitted when false, so the peer's is taken off first.
+	delete(obj, bridgedKey)
 	for k, v := range own {
 		obj[k] = v
 	}
@@ -254,6 +260,56 @@ func foreignBadges(obj map[string]any, server string) {
 	}
 	delete(obj, profileKey)
 }
+
+// foreignUserObject shows what a user object of a third server says of
+// the user's avatar and bridged mark as this server keeps them: the row
+// took them only from the user's own server, and a peer's copy of a third
+// server's user (or one naming no row) must not show another avatar, or
+// mark them bridged, in what this server stores and dispatches. An object
+// the user's own server signed stays as sent: it is their word, and a
+// webhook's messages each carry the avatar they were posted with.
+func foreignUserObject(ctx context.Context, r storage.Reader, l *globalid.Localizer, obj map[string]any, server string) error {
+	gid, _ := obj["id"].(string)
+	if _, origin, ok := globalid.Parse(gid); !ok || origin == server || origin == l.Signer() {
+		return nil
+	}
+	none := func() {
+		if _, had := obj["avatar"]; had {
+			obj["avatar"] = nil
+		}
+		delete(obj, bridgedKey)
+	}
+	u, ok := l.UserRow(gid)
+	if !ok {
+		id, cached := l.Cached(gid)
+		if !cached {
+			none()
+			return nil
+		}
+		var err error
+		if u, err = r.UserByID(ctx, id); errors.Is(err, storage.ErrNotFound) {
+			none()
+			return nil
+		} else if err != nil {
+			return err
+		}
+		l.KeepUserRow(gid, u)
+	}
+	if u.Avatar != "" {
+		obj["avatar"] = u.Avatar
+	} else {
+		obj["avatar"] = nil
+	}
+	if u.Flags&FlagBridged != 0 {
+		obj[bridgedKey] = true
+	} else {
+		delete(obj, bridgedKey)
+	}
+	return nil
+}
+
+// bridgedKey is the user object's bridged mark (discord.User.Bridged).
+const bridgedKey = "hearth_bridged"
 
 // ensureUser mirrors one user object of a global payload. A user of
 // another server gets a row on first sight, whoever names them; their
@@ -293,6 +349,7 @@ func (h *Homeserver) ensureUser(ctx context.Context, tx storage.Tx, l *globalid.
 		if err := tx.CreateUser(ctx, u); err != nil {
 			return fmt.Errorf("mirror user %s: %w", gid, err)
 		}
+		l.KeepUserRow(gid, u)
 		return nil
 	}
 	if err != nil {
@@ -302,6 +359,7 @@ func (h *Homeserver) ensureUser(ctx context.Context, tx storage.Tx, l *globalid.
 		return fmt.Errorf("user %s maps to a user of %q: %w", gid, u.Origin, ErrForbidden)
 	}
 	if !signed {
+		l.KeepUserRow(gid, u)
 		return nil
 	}
 	before := u
@@ -313,15 +371,24 @@ func (h *Homeserver) ensureUser(ctx context.Context, tx storage.Tx, l *globalid.
 		}
 		h.cache.userChanged(u.ID)
 	}
+	l.KeepUserRow(gid, u)
 	return nil
 }
 
 // mirrorProfile takes the profile fields a user object of the user's own
-// server carries: the badge bits of public_flags, accent_color, and
-// Hearth's hearth_profile {bio, pronouns}. A field the object lacks stays.
+// server carries: the badge bits of public_flags (the bridged mark among
+// them), the avatar's hash, accent_color, and Hearth's hearth_profile
+// {bio, pronouns}. A field the object lacks stays.
 func mirrorProfile(u *storage.User, obj map[string]any) {
 	if f, ok := jsonInt(obj["public_flags"]); ok {
 		u.Flags = u.Flags&^BadgeFlags | f&BadgeFlags
+	}
+	if a, present := obj["avatar"]; present {
+		if hash, ok := a.(string); ok && avatarHash.MatchString(hash) {
+			u.Avatar = hash
+		} else if a == nil {
+			u.Avatar = ""
+		}
 	}
 	if c, present := obj["accent_color"]; present {
 		if n, ok := jsonInt(c); ok && n >= 0 && n <= 0xFFFFFF {
@@ -345,10 +412,15 @@ func mirrorProfile(u *storage.User, obj map[string]any) {
 // between homeservers; it is taken off before a payload is stored.
 const profileKey = "hearth_profile"
 
+// avatarHash is the form of a Hearth avatar hash (decodeImage): the
+// SHA-256 of the image, which a copy fetched from the user's server must
+// match. Another form is not taken.
+var avatarHash = regexp.MustCompile(`^(a_)?[0-9a-f]{64}$`)
+
 func sameProfile(a, b storage.User) bool {
 	sameAccent := (a.AccentColor == nil) == (b.AccentColor == nil) &&
 		(a.AccentColor == nil || *a.AccentColor == *b.AccentColor)
-	return a.Username == b.Username && a.GlobalName == b.GlobalName && a.Bot == b.Bot && a.Flags == b.Flags &&
+	return a.Username == b.Username && a.GlobalName == b.GlobalName && a.Bot == b.Bot && a.Flags == b.Flags && a.Avatar == b.Avatar &&
 		a.Bio == b.Bio && a.Pronouns == b.Pronouns && sameAccent
 }
 
@@ -380,7 +452,8 @@ func clipRunes(s string, n int) string {
 func (h *Homeserver) remoteUserOf(u User) wire.RemoteUser {
 	return wire.RemoteUser{ID: globalid.Format(u.ID, h.cfg.ServerName), Username: u.Username,
 		GlobalName: discord.Nullable(u.GlobalName), Bot: u.Bot,
-		Profile: &wire.Profile{Bio: u.Bio, Pronouns: u.Pronouns, AccentColor: u.AccentColor, PublicFlags: u.Flags}}
+		Profile: &wire.Profile{Bio: u.Bio, Pronouns: u.Pronouns, AccentColor: u.AccentColor, PublicFlags: u.Flags,
+			Avatar: &u.Avatar}}
 }
 
 // remoteUserObject is ru as a payload's user object, for ensureUser.
@@ -397,6 +470,11 @@ func remoteUserObject(ru wire.RemoteUser) map[string]any {
 			obj["accent_color"] = nil
 		}
 		obj[profileKey] = map[string]any{"bio": p.Bio, "pronouns": p.Pronouns}
+		if p.Avatar != nil && *p.Avatar != "" {
+			obj["avatar"] = *p.Avatar
+		} else if p.Avatar != nil {
+			obj["avatar"] = nil
+		}
 	}
 	return obj
 }

@@ -149,6 +149,9 @@ type MessageCreate struct {
 	Flags           int
 	// Components are a bot's buttons and selects.
 	Components []discord.Component
+	// DiscordPings, for a Discord bridge's import only, are the pings
+	// Discord made (bridgepings.go); every other send ignores them.
+	DiscordPings *DiscordPings
 	// webhook, when set, posts as a webhook (webhookOf) under this name
 	// and avatar instead of as the principal (see ExecuteWebhook).
 	webhook   *webhookAuthor

@@ -244,7 +244,11 @@ func (h *Homeserver) Avatar(ctx context.Context, userID snowflake.ID, hash strin
 	if err != nil {
 		return File{}, storeErr("avatar", err)
 	}
-	return h.openImage(ctx, trimAnimated(hash))
+	f, err := h.openImage(ctx, trimAnimated(hash))
+	if errors.Is(err, ErrNotFound) && u.Origin != "" {
+		return h.remoteAvatar(ctx, u)
+	}
+	return f, err
 }
 
 // Banner opens a user's profile banner for serving, as Avatar.
@@ -286,4 +290,14 @@ func (h *Homeserver) openImage(ctx context.Context, hash string) (File, error) {
 		return File{}, fmt.Errorf("open image: %w", err)
 	}
 	return File{ReadSeekCloser: f, ContentType: ct, Size: f.Size()}, nil
+}
+
+// AvatarURL is where this server serves a user's current avatar (a remote
+// user's too: it copies it from their server when first asked), or "" when
+// they have none.
+func (h *Homeserver) AvatarURL(u User) string {
+	if u.Avatar == "" {
+		return ""
+	}
+	return fmt.Sprintf("%s/avatars/%d/%s.png", h.cfg.PublicURL, u.ID, u.Avatar)
 }

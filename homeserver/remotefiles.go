@@ -128,3 +128,20 @@ func (h *Homeserver) PeerUpload(ctx context.Context, peer, hash string) (File, e
 	}
 	return File{ReadSeekCloser: f, ContentType: "application/octet-stream", Size: f.Size()}, nil
 }
+
+// remoteAvatar fetches the current avatar of another server's user from
+// that server, as a replica's attachments are (spec/federation.md §7.7),
+// and keeps it: the hash is the SHA-256 of the image, so bytes that do not
+// match it are refused, and the user's row, which only their own server
+// sets, keeps the copy from being swept.
+func (h *Homeserver) remoteAvatar(ctx context.Context, u storage.User) (File, error) {
+	want := trimAnimated(u.Avatar)
+	got, err := h.fetchBlob(ctx, u.Origin, "/avatars/"+u.OriginID+"/"+u.Avatar+".png", AvatarMax)
+	if err != nil {
+		return File{}, fmt.Errorf("avatar of %d: %w", u.ID, err)
+	}
+	if got != want {
+		return File{}, fmt.Errorf("avatar of %d: %s sent other bytes than its hash: %w", u.ID, u.Origin, ErrUnavailable)
+	}
+	return h.openImage(ctx, want)
+}

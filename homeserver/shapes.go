@@ -26,6 +26,9 @@ type (
 // Discord renders the user as Discord's public user object. A remote
 // user's badges are their server's, not this one's: they show in the
 // profile, named by that server, and never as this server's public_flags.
+// The bridged mark is the one badge shown beside a name, as hearth_bridged,
+// whichever server gave it: it says what the user is, not what a server
+// grants.
 func (u User) Discord() discord.User {
 	flags := u.Flags
 	if u.Origin != "" {
@@ -34,7 +37,7 @@ func (u User) Discord() discord.User {
 	return discord.User{
 		ID: u.ID, Username: u.Username, Discriminator: "0", GlobalName: discord.Nullable(u.GlobalName),
 		Avatar: discord.Nullable(u.Avatar), Banner: discord.Nullable(u.Banner), Bot: u.Bot,
-		AccentColor: u.AccentColor, PublicFlags: flags,
+		AccentColor: u.AccentColor, PublicFlags: flags, Bridged: u.Flags&FlagBridged != 0,
 	}
 }
 

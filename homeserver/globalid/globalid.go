@@ -265,6 +265,9 @@ type Localizer struct {
 	// created counts the user rows they made.
 	users   map[string]bool
 	created int
+	// rows are the local rows of those users, as mirrored: what the
+	// payload shows of them is taken from the row (see UserRow).
+	rows map[string]storage.User
 
 	// origin, in replica mode, is the server whose objects the payload
 	// may name, and scope the replica's local guild or DM channel (0 while
@@ -296,7 +299,8 @@ type Localizer struct {
 func New(server string, ids *snowflake.Generator, r storage.Reader, tx storage.Tx) *Localizer {
 	return &Localizer{server: server, ids: ids, r: r, tx: tx, cache: map[string]snowflake.ID{}, known: map[string]storage.Mapping{},
 		absent: map[string]bool{}, pending: map[storage.GlobalID]storage.Mapping{}, users: map[string]bool{},
-		own: map[snowflake.ID]bool{}, uses: map[snowflake.ID]int{}, idle: map[snowflake.ID]int{}}
+		rows: map[string]storage.User{},
+		own:  map[snowflake.ID]bool{}, uses: map[snowflake.ID]int{}, idle: map[snowflake.ID]int{}}
 }
 
 // Unneeded records uses of IDs that keep nothing: the targets of a delete,
@@ -670,6 +674,16 @@ func (l *Localizer) FirstSight(global string) bool {
 	}
 	l.users[global] = true
 	return true
+}
+
+// KeepUserRow records the local row of the user object of global, as
+// mirrored, so that the payload's later objects of that user show the same.
+func (l *Localizer) KeepUserRow(global string, u storage.User) { l.rows[global] = u }
+
+// UserRow is the row KeepUserRow recorded for global.
+func (l *Localizer) UserRow(global string) (storage.User, bool) {
+	u, ok := l.rows[global]
+	return u, ok
 }
 
 // UserCreated counts a user row made for this localizer's payloads and

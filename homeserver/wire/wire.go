@@ -36,11 +36,15 @@ type RemoteUser struct {
 }
 
 // Profile is the part of a user's profile that crosses homeservers with
-// them. Banners, like avatars, are not mirrored.
+// them. Banners are not mirrored.
 type Profile struct {
-	Bio         string `json:"bio"`
-	Pronouns    string `json:"pronouns"`
-	AccentColor *int   `json:"accent_color"`
+	// Avatar is the hash of the user's avatar, "" for none, which
+	// receivers fetch from the user's server (spec/federation.md §7.7);
+	// absent (from a server that does not send it), nothing changes.
+	Avatar      *string `json:"avatar,omitempty"`
+	Bio         string  `json:"bio"`
+	Pronouns    string  `json:"pronouns"`
+	AccentColor *int    `json:"accent_color"`
 	// PublicFlags are the user's flags; receivers keep only the badge bits
 	// and show them as the sender's badges.
 	PublicFlags int64 `json:"public_flags"`

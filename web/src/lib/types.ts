@@ -10,6 +10,8 @@ export interface User {
   avatar?: string | null;
   bot?: boolean;
   bio?: string | null;
+  /** Hearth's: a bridge's puppet of someone on Discord (spec/federation.md §5). */
+  hearth_bridged?: boolean;
 }
 
 export interface Role {
