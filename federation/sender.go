@@ -200,7 +200,15 @@ func (s *Sender) Run(ctx context.Context) error {
 		s.hs.SyncReplicas(ctx)
 	}()
 	s.refresh(ctx)
-	tick := time.NewTicker(30 * time.Second)
+	// The cursors are read again now and then: a peer joined through
+	// another process sharing the database is told to this one by
+	// nothing else. Then often enough that a peer whose sender died is
+	// taken over within seconds.
+	every := 30 * time.Second
+	if s.leases != nil {
+		every = s.leases.TTL()
+	}
+	tick := time.NewTicker(every)
 	defer tick.Stop()
 	for {
 		select {
