@@ -19,8 +19,8 @@ import (
 
 	"github.com/coder/websocket"
 
-	"hearth/snowflake"
 	st "hearth/server/servertest"
+	"hearth/snowflake"
 	"hearth/storage/storagetest"
 )
 
