@@ -19,7 +19,10 @@ import (
 // named leases, the work that must run in one place at a time.
 const (
 	// nodeTTL is how long a node lease lasts unless renewed: a node of a
-	// process that died is free again after it. Renewed every third.
+	// process that died is free again after it. Renewed every sixth; a
+	// process that cannot renew it stops once a third is left, which
+	// leaves its graceful stop (ShutdownTimeout, 10 s) time to end
+	// before the node can pass to another.
 	nodeTTL = time.Minute
 	// leaseTTL is how long a named lease lasts unless renewed: how long a
 	// dead process's federation peers wait for another to take over.
@@ -67,7 +70,7 @@ func joinCluster(ctx context.Context, store storage.LeaseStore, log *slog.Logger
 // out: another process may then take the node, so this one must stop
 // making IDs, and the server stops.
 func (c *cluster) keepNode(ctx context.Context) error {
-	t := time.NewTicker(nodeTTL / 3)
+	t := time.NewTicker(nodeTTL / 6)
 	defer t.Stop()
 	until := time.Now().Add(nodeTTL)
 	for {
@@ -88,7 +91,7 @@ func (c *cluster) keepNode(ctx context.Context) error {
 			until = now.Add(nodeTTL)
 		case err == nil:
 			return fmt.Errorf("snowflake node %d was taken by another process: this one stops rather than make IDs it may share", c.node)
-		case time.Until(until) < nodeTTL/6:
+		case time.Until(until) <= nodeTTL/3:
 			return fmt.Errorf("snowflake node %d's lease could not be renewed before it ran out (%w): this one stops rather than make IDs it may share", c.node, err)
 		default:
 			c.log.Warn("snowflake node lease not renewed; retrying", "node", c.node, "err", err)
