@@ -365,3 +365,31 @@ func testProcessesShareOnePostgres(t *testing.T) {
 		}
 	}
 }
+
+// TestProcessStopsWhenItsNodeIsTaken: a process that finds its snowflake
+// node leased to another (its lease ran out while it could not renew it)
+// stops, saying why, rather than make IDs the other makes too.
+func TestProcessStopsWhenItsNodeIsTaken(t *testing.T) {
+	t.Run("sqlite", func(t *testing.T) {
+		t.Skip("with SQLite one process serves the data dir and takes its node from its PID: no lease to lose")
+	})
+	t.Run("postgres", func(t *testing.T) {
+		db := storagetest.PostgresURL(t)
+		p := startProcess(t, nil, "--listen", "127.0.0.1:0", "--data", t.TempDir(), "--database", db)
+		pg, err := sql.Open("pgx", db)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer pg.Close()
+		res, err := pg.Exec(`UPDATE node_leases SET holder = 'another/1/process'`)
+		if n, _ := res.RowsAffected(); err != nil || n != 1 {
+			t.Fatalf("hand the node to another: %d rows, %v", n, err)
+		}
+		if code := p.wait(t); code == 0 {
+			t.Fatalf("the process exited with 0 after losing its node\n%s", p.output)
+		}
+		if !strings.Contains(p.output.String(), "was taken by another process") {
+			t.Fatalf("the process did not say why it stopped:\n%s", p.output)
+		}
+	})
+}
