@@ -3,6 +3,7 @@ package homeserver
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -33,6 +34,7 @@ type relay struct {
 
 	mu      sync.Mutex
 	pending map[snowflake.ID][]seqSpan // to announce, by log, in order
+	revoked []RevokedSessions          // sign-ins ended here, to announce
 	wake    chan struct{}
 
 	// Owned by RunRelay's loop: how far each log has been read (or
@@ -91,13 +93,48 @@ func (r *relay) announce(evs []storage.Event) {
 	}
 }
 
-// payloads turns what is pending into announcements: "<self> <log>:<from>:<to> ...".
+// revoke queues sign-ins ended in this process, for the others to close
+// their connections and forget them (no event is logged for them).
+func (r *relay) revoke(rs RevokedSessions) {
+	if r == nil {
+		return
+	}
+	r.mu.Lock()
+	r.revoked = append(r.revoked, rs)
+	r.mu.Unlock()
+	select {
+	case r.wake <- struct{}{}:
+	default:
+	}
+}
+
+// revokedPage bounds the session IDs of one announcement (20 digits and a
+// comma each, under maxNotify).
+const revokedPage = 300
+
+// payloads turns what is pending into announcements: "<self>
+// <log>:<from>:<to> ..." for commits, and "<self> revoke <user> all" or
+// "<self> revoke <user> <session>,<session>..." for ended sign-ins.
 func (r *relay) payloads() []string {
 	r.mu.Lock()
-	pending := r.pending
-	r.pending = map[snowflake.ID][]seqSpan{}
+	pending, revoked := r.pending, r.revoked
+	r.pending, r.revoked = map[snowflake.ID][]seqSpan{}, nil
 	r.mu.Unlock()
 	var out []string
+	for _, rs := range revoked {
+		head := r.self + " revoke " + rs.UserID.String() + " "
+		if rs.All {
+			out = append(out, head+"all")
+			continue
+		}
+		for ids := range slices.Chunk(rs.Sessions, revokedPage) {
+			parts := make([]string, len(ids))
+			for i, id := range ids {
+				parts[i] = id.String()
+			}
+			out = append(out, head+strings.Join(parts, ","))
+		}
+	}
 	var b strings.Builder
 	for id, sps := range pending {
 		for _, sp := range sps {
@@ -255,9 +292,41 @@ func (h *Homeserver) announceLoop(ctx context.Context) {
 	}
 }
 
+// parseRevocation reads an announcement of ended sign-ins; ok is false
+// for anything else.
+func parseRevocation(p string) (from string, rs RevokedSessions, ok bool) {
+	fields := strings.Fields(p)
+	if len(fields) != 4 || fields[1] != "revoke" {
+		return "", rs, false
+	}
+	user, err := snowflake.Parse(fields[2])
+	if err != nil || user == 0 {
+		return "", rs, false
+	}
+	rs.UserID = user
+	if fields[3] == "all" {
+		rs.All = true
+		return fields[0], rs, true
+	}
+	for _, f := range strings.Split(fields[3], ",") {
+		id, err := snowflake.Parse(f)
+		if err != nil || id == 0 {
+			return "", RevokedSessions{}, false
+		}
+		rs.Sessions = append(rs.Sessions, id)
+	}
+	return fields[0], rs, true
+}
+
 // relayAnnouncement reads and publishes what an announcement says is new.
 func (h *Homeserver) relayAnnouncement(ctx context.Context, p string) {
 	r := h.relay
+	if from, rs, ok := parseRevocation(p); ok {
+		if from != r.self {
+			h.revokedElsewhere(rs)
+		}
+		return
+	}
 	from, spans, ok := parseAnnouncement(p)
 	if !ok {
 		h.log.Debug("not an announcement of commits; ignored", "payload", p)

@@ -85,3 +85,42 @@ func TestAnnouncementsRefuseOtherText(t *testing.T) {
 		t.Fatalf("a valid announcement refused: %v %v %v", from, spans, ok)
 	}
 }
+
+// TestRevocationsRoundTrip: ended sign-ins announced are read back whole,
+// in pages under the payload limit; other text is not taken for one.
+func TestRevocationsRoundTrip(t *testing.T) {
+	r := newRelay(nil, "self")
+	var ids []snowflake.ID
+	for i := range 700 {
+		ids = append(ids, snowflake.ID(1<<50+i))
+	}
+	r.revoke(RevokedSessions{UserID: 5, Sessions: ids})
+	r.revoke(RevokedSessions{UserID: 6, All: true})
+	var got []snowflake.ID
+	all := false
+	for _, p := range r.payloads() {
+		if len(p) > maxNotify {
+			t.Fatalf("announcement of %d bytes", len(p))
+		}
+		from, rs, ok := parseRevocation(p)
+		if !ok || from != "self" {
+			t.Fatalf("%.60q not read back", p)
+		}
+		if rs.All {
+			all = rs.UserID == 6
+			continue
+		}
+		if rs.UserID != 5 {
+			t.Fatalf("user %d", rs.UserID)
+		}
+		got = append(got, rs.Sessions...)
+	}
+	if !all || len(got) != 700 || got[0] != ids[0] || got[699] != ids[699] {
+		t.Fatalf("read back %d sessions, all=%v", len(got), all)
+	}
+	for _, p := range []string{"self revoke", "self revoke 5", "self revoke x all", "self revoke 0 all", "self revoke 5 1,,2", "self revoke 5 1,x", "self 7:1:2 8:1:1"} {
+		if _, _, ok := parseRevocation(p); ok {
+			t.Errorf("%q read as a revocation", p)
+		}
+	}
+}

@@ -74,6 +74,51 @@ func TestAnnouncementLostCostsOnlyLatency(t *testing.T) {
 	})
 }
 
+// TestSignOutHoldsOnEveryProcess: a sign-out through one process ends the
+// session on the others at once: its gateway connection there closes, and
+// its token is refused there, although that process had it cached.
+func TestSignOutHoldsOnEveryProcess(t *testing.T) {
+	st.ForEachBackend(t, func(t *testing.T, b st.Backend) {
+		if b == st.SQLite {
+			t.Skip("one process serves an SQLite database: there is no other process to tell (TestProcessesShareOnePostgres)")
+		}
+		ss := startShared(t, 2)
+		tok := ss[0].Register(t, "lena", "correct horse")
+		st.Expect(t, ss[1].Do(t, "GET", "/api/v10/users/@me", tok, nil), 200, nil) // cached there now
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		defer cancel()
+		ws, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(ss[1].URL(), "http")+"/gateway?v=10&encoding=json", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ws.CloseNow()
+		id, _ := json.Marshal(map[string]any{"op": 2, "d": map[string]any{"token": tok, "intents": 1,
+			"properties": map[string]string{"os": "linux", "browser": "test", "device": "test"}}})
+		if err := ws.Write(ctx, websocket.MessageText, id); err != nil {
+			t.Fatal(err)
+		}
+		for {
+			_, msg, err := ws.Read(ctx)
+			if err != nil {
+				t.Fatalf("before READY: %v", err)
+			}
+			if strings.Contains(string(msg), `"t":"READY"`) {
+				break
+			}
+		}
+		st.Expect(t, ss[0].Do(t, "POST", "/api/v10/auth/logout", tok, nil), 204, nil)
+		for {
+			if _, _, err := ws.Read(ctx); err != nil {
+				if code := websocket.CloseStatus(err); code != 4004 {
+					t.Fatalf("the gateway connection on the other process ended with %v (%d), want 4004", err, code)
+				}
+				break
+			}
+		}
+		st.Expect(t, ss[1].Do(t, "GET", "/api/v10/users/@me", tok, nil), 401, nil)
+	})
+}
+
 // session is a gateway client whose dispatches a goroutine reads.
 type session struct {
 	ws     *websocket.Conn
