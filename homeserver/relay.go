@@ -7,7 +7,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"hearth/snowflake"
@@ -225,14 +224,12 @@ func (h *Homeserver) RunRelay(ctx context.Context, poll time.Duration) {
 	defer wg.Wait()
 	in := make(chan string, 4096)
 	recheck := make(chan struct{}, 1)
-	var listening atomic.Bool
 	wg.Add(2)
 	go func() { // owned by RunRelay: ends with ctx
 		defer wg.Done()
 		_ = r.b.Listen(ctx, func() {
 			// Announcements sent while nobody listened are lost: a
 			// look at the heads finds what they said.
-			listening.Store(true)
 			poke(recheck)
 		}, func(p string) {
 			select {
