@@ -14,6 +14,7 @@ import (
 
 	"hearth/homeserver"
 	"hearth/homeserver/bus"
+	"hearth/homeserver/lease"
 	"hearth/snowflake"
 	"hearth/storage"
 )
@@ -61,6 +62,10 @@ type Sender struct {
 	run  func(name string) // starts a peer's goroutine; set by Run
 
 	refreshNow chan struct{}
+	// leases, when set, make this process one of several sharing the
+	// database: it delivers to a peer only while it holds the peer's
+	// lease (SetLeases).
+	leases *lease.Keeper
 
 	lag      *prometheus.GaugeVec
 	txns     *prometheus.CounterVec
@@ -100,6 +105,20 @@ func NewSender(hs SenderDomain, client *Client, log *slog.Logger, reg prometheus
 	reg.MustRegister(s.lag, s.txns, s.duration)
 	return s
 }
+
+// SetLeases makes the sender share its peers with the other processes of
+// one database: a peer's deliveries are made by the one process that holds
+// its lease, and when that process dies another takes the lease over once
+// it has expired and carries on from the cursors, which only a delivery
+// the peer acknowledged moves. Call it before Run.
+func (s *Sender) SetLeases(k *lease.Keeper) { s.leases = k }
+
+// peerLease names the lease of deliveries to peer.
+func peerLease(peer string) string { return "federation/" + peer }
+
+// errNotHolder is a delivery put off because another process holds the
+// peer's lease.
+var errNotHolder = errors.New("another process delivers to this peer")
 
 // Refresh reloads the cursors (a peer's user has joined a guild) and
 // delivers what is pending.
@@ -181,7 +200,15 @@ func (s *Sender) Run(ctx context.Context) error {
 		s.hs.SyncReplicas(ctx)
 	}()
 	s.refresh(ctx)
-	tick := time.NewTicker(30 * time.Second)
+	// The cursors are read again now and then: a peer joined through
+	// another process sharing the database is told to this one by
+	// nothing else. Then often enough that a peer whose sender died is
+	// taken over within seconds.
+	every := 30 * time.Second
+	if s.leases != nil {
+		every = s.leases.TTL()
+	}
+	tick := time.NewTicker(every)
 	defer tick.Stop()
 	for {
 		select {
@@ -309,6 +336,22 @@ func (s *Sender) deliverLoop(ctx context.Context, q *peerQueue) {
 			if ctx.Err() != nil {
 				return
 			}
+			if errors.Is(err, errNotHolder) {
+				// Another process delivers; it may die with work left,
+				// so look again once its lease could have run out,
+				// while the peer is behind.
+				if !s.behind(ctx, q.name) {
+					break
+				}
+				timer := time.NewTimer(s.leases.TTL() / 2)
+				select {
+				case <-ctx.Done():
+					timer.Stop()
+					return
+				case <-timer.C:
+				}
+				continue
+			}
 			if err == nil {
 				backoff = 0
 				if !progressed {
@@ -338,6 +381,9 @@ func (s *Sender) deliverLoop(ctx context.Context, q *peerQueue) {
 // refuses does not hold up the others: its error is returned after they
 // have had their turn.
 func (s *Sender) deliver(ctx context.Context, peer string) (progressed bool, err error) {
+	if s.leases != nil && !s.leases.Hold(ctx, peerLease(peer)) {
+		return false, errNotHolder
+	}
 	cs, err := s.hs.DeliveryCursors(ctx)
 	if err != nil {
 		return false, err
@@ -354,6 +400,12 @@ func (s *Sender) deliver(ctx context.Context, peer string) (progressed bool, err
 		if c.Peer != peer {
 			continue
 		}
+		// Each transaction begins under a lease with a third of its
+		// life left at least; one that outlasts it is sent again by
+		// the next holder with the same ID, which the peer accepts once.
+		if s.leases != nil && !s.leases.Hold(ctx, peerLease(peer)) {
+			return progressed, errors.Join(failed, errNotHolder)
+		}
 		moved, behind, err := s.deliverLog(ctx, c)
 		lag += behind
 		progressed = progressed || moved
@@ -365,6 +417,23 @@ func (s *Sender) deliver(ctx context.Context, peer string) (progressed bool, err
 		}
 	}
 	return progressed, failed
+}
+
+// behind reports whether the peer has events past a cursor of its, as far
+// as this process has seen the logs' heads; unsure counts as behind.
+func (s *Sender) behind(ctx context.Context, peer string) bool {
+	cs, err := s.hs.DeliveryCursors(ctx)
+	if err != nil {
+		return true
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, c := range cs {
+		if c.Peer == peer && s.heads[c.LogID] > c.Seq {
+			return true
+		}
+	}
+	return false
 }
 
 // deliverLog sends one transaction of one log, and reports whether the

@@ -286,21 +286,37 @@ func (h *Homeserver) sessionsEnded(userID snowflake.ID, ids []snowflake.ID) {
 	if len(ids) == 0 {
 		return
 	}
-	b, err := json.Marshal(RevokedSessions{UserID: userID, Sessions: ids})
+	h.publishRevoked(RevokedSessions{UserID: userID, Sessions: ids})
+	h.relay.revoke(RevokedSessions{UserID: userID, Sessions: ids})
+}
+
+// publishRevoked tells this process's connections of ended sign-ins.
+func (h *Homeserver) publishRevoked(rs RevokedSessions) {
+	b, err := json.Marshal(rs)
 	if err != nil {
 		return
 	}
 	h.bus.Publish(storage.Event{Type: SessionsRevoked, Payload: b, CreatedAt: h.now()})
 }
 
+// revokedElsewhere applies sign-ins another process sharing the database
+// ended: this one forgets them at once, instead of honouring them until
+// its cache's TTL, and closes their connections.
+func (h *Homeserver) revokedElsewhere(rs RevokedSessions) {
+	if rs.All {
+		h.sessions.RemoveIf(func(s storage.Session) bool { return s.UserID == rs.UserID })
+	}
+	for _, id := range rs.Sessions {
+		h.sessions.Remove(id)
+	}
+	h.publishRevoked(rs)
+}
+
 // sessionsEndedAll tells live connections that none of a user's tokens
 // count any more.
 func (h *Homeserver) sessionsEndedAll(userID snowflake.ID) {
-	b, err := json.Marshal(RevokedSessions{UserID: userID, All: true})
-	if err != nil {
-		return
-	}
-	h.bus.Publish(storage.Event{Type: SessionsRevoked, Payload: b, CreatedAt: h.now()})
+	h.publishRevoked(RevokedSessions{UserID: userID, All: true})
+	h.relay.revoke(RevokedSessions{UserID: userID, All: true})
 }
 
 func clip(s string, n int) string {

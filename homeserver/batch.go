@@ -200,8 +200,7 @@ func (h *Homeserver) commitBatch(batch []*writeJob) {
 		}
 		out, err := h.storeWrite(ctx, all)
 		if err == nil {
-			h.cache.changed(out)
-			h.bus.Publish(out...)
+			h.committed(out, nil)
 			for _, j := range batch {
 				j.done <- nil
 			}
@@ -214,8 +213,7 @@ func (h *Homeserver) commitBatch(batch []*writeJob) {
 		out, err := h.storeWrite(ctx, j.w)
 		cancel()
 		if err == nil {
-			h.cache.changed(out)
-			h.bus.Publish(out...)
+			h.committed(out, nil)
 		}
 		j.done <- err
 	}

@@ -7,6 +7,8 @@ package homeserver
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -16,6 +18,7 @@ import (
 	"time"
 
 	"hearth/homeserver/bus"
+	"hearth/homeserver/lease"
 	"hearth/homeserver/password"
 	"hearth/homeserver/remotefiles"
 	"hearth/snowflake"
@@ -74,6 +77,10 @@ type Config struct {
 	// event batch, snapshot, member page or history page) may create;
 	// zero means DefaultMaxNewPeerUsers.
 	MaxNewPeerUsers int
+	// Leases divides work among the processes sharing a PostgreSQL
+	// database (one runs the sweeps at a time); nil means this process is
+	// alone and runs everything.
+	Leases *lease.Keeper
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	Log *slog.Logger
@@ -111,6 +118,9 @@ type Homeserver struct {
 	mailLimits *windowLimiter
 	// writer batches concurrent writes to one log (see batch.go).
 	writer logWriter
+	// relay carries committed events to and from the other processes
+	// sharing the database (relay.go); nil with SQLite.
+	relay *relay
 	// cache and hot serve the reads of the hot paths (see cache.go).
 	cache *stateCache
 	hot   cachedReader
@@ -191,7 +201,14 @@ func New(cfg Config) (*Homeserver, error) {
 		return nil, err
 	}
 	cache := newStateCache()
+	var rl *relay
+	if b, ok := cfg.Store.(storage.Broadcast); ok {
+		var tag [8]byte
+		_, _ = rand.Read(tag[:])
+		rl = newRelay(b, hex.EncodeToString(tag[:]))
+	}
 	return &Homeserver{
+		relay:      rl,
 		hashing:    make(chan struct{}, runtime.GOMAXPROCS(0)),
 		background: make(chan func(context.Context), 256),
 		cache:      cache,
@@ -230,6 +247,12 @@ func (h *Homeserver) Ready(ctx context.Context) error {
 }
 
 func (h *Homeserver) now() time.Time { return h.cfg.Now().UTC() }
+
+// leader reports whether this process runs the job named now: always when
+// it is alone, else when it holds the job's lease.
+func (h *Homeserver) leader(ctx context.Context, job string) bool {
+	return h.cfg.Leases == nil || h.cfg.Leases.Hold(ctx, job)
+}
 
 // events collects what one transaction appends, written to the log at the
 // end of the transaction in one go and published after commit.
@@ -368,10 +391,7 @@ func (h *Homeserver) update(ctx context.Context, fn func(tx storage.Tx, ev *even
 	if err != nil {
 		return err
 	}
-	h.cache.changed(ev.out)
-	// One call, so that a subscriber sees the ephemeral events after the
-	// logged ones they describe.
-	h.bus.Publish(append(ev.out, ev.ephemeral...)...)
+	h.committed(ev.out, ev.ephemeral)
 	return nil
 }
 

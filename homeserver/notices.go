@@ -113,7 +113,10 @@ func (h *Homeserver) RunNotices(ctx context.Context, poll time.Duration) {
 	t := time.NewTicker(poll)
 	defer t.Stop()
 	for {
-		h.sendNotices(ctx)
+		// Several processes would send each notice as often.
+		if h.leader(ctx, "notices") {
+			h.sendNotices(ctx)
+		}
 		select {
 		case <-ctx.Done():
 			return

@@ -193,6 +193,12 @@ func (h *Homeserver) Delivered(ctx context.Context, peer string, guildID snowfla
 			keep = false
 			return tx.DeleteDeliveryCursor(ctx, peer, guildID)
 		}
+		// Never back: where several processes share the database, one
+		// whose lease ran out during a transaction may acknowledge it
+		// after the next holder has gone further.
+		if c, err := tx.DeliveryCursor(ctx, peer, guildID); err == nil && c.Seq >= seq {
+			return nil
+		}
 		return tx.SetDeliveryCursor(ctx, storage.Cursor{Peer: peer, LogID: guildID, Seq: seq})
 	})
 	if err != nil {

@@ -623,7 +623,8 @@ func (h *Homeserver) ArchiveIdleThreads(ctx context.Context) (int, error) {
 
 // RunMaintenance does the homeserver's periodic work (archiving idle
 // threads and pruning the receipts of old acts every interval, sweeping unreferenced files at most every ten
-// minutes) until ctx ends. Its caller owns it.
+// minutes) until ctx ends; where several processes share the database, one
+// of them at a time does the periodic part. Its caller owns it.
 func (h *Homeserver) RunMaintenance(ctx context.Context, every time.Duration) {
 	// Work it started in goroutines ends with it: their context is ctx.
 	defer h.tasks.Wait()
@@ -643,6 +644,10 @@ func (h *Homeserver) RunMaintenance(ctx context.Context, every time.Duration) {
 		case fn := <-h.background:
 			fn(ctx)
 		case <-t.C:
+			// One process at a time, where several share the database.
+			if !h.leader(ctx, "maintenance") {
+				continue
+			}
 			if n, err := h.ArchiveIdleThreads(ctx); err != nil {
 				h.log.Warn("archiving idle threads failed", "err", err)
 			} else if n > 0 {
@@ -664,6 +669,9 @@ func (h *Homeserver) RunMaintenance(ctx context.Context, every time.Duration) {
 				h.log.Info("pruned sent acts whose events never arrived", "acts", n)
 			}
 		case <-files.C:
+			if !h.leader(ctx, "sweep-files") {
+				continue
+			}
 			if n, size, err := h.SweepFiles(ctx, FileGrace); err != nil {
 				h.log.Warn("sweeping unreferenced files failed", "err", err)
 			} else if n > 0 {

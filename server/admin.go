@@ -2,9 +2,11 @@ package server
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"path/filepath"
+	"time"
 
 	"hearth/homeserver"
 	"hearth/homeserver/globalid"
@@ -63,8 +65,22 @@ func Open(ctx context.Context, cfg Config) (hs *homeserver.Homeserver, done func
 	if err != nil {
 		return nil, nil, err
 	}
+	// Beside running processes on PostgreSQL, the command leases a node
+	// of its own, so that its IDs are no server's.
+	node, closeStore := nodeID(), store.Close
+	if cfg.Database != "" {
+		holder := processName()
+		if node, err = store.TakeNode(ctx, holder, time.Now(), nodeTTL); err != nil {
+			return nil, nil, fmt.Errorf("cannot lease a snowflake node from the database: %w", err)
+		}
+		closeStore = func() error {
+			rctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			return errors.Join(store.ReleaseNode(rctx, node, holder), store.Close())
+		}
+	}
 	hs, err = homeserver.New(homeserver.Config{
-		ServerName: cfg.ServerName, Store: store, Blobs: files, IDs: snowflake.NewGenerator(nodeID()),
+		ServerName: cfg.ServerName, Store: store, Blobs: files, IDs: snowflake.NewGenerator(node),
 		TokenKey: tokenKey, Password: cfg.Password, Now: cfg.Now, Log: cfg.Log, PublicURL: cfg.PublicURL,
 		Registration: cfg.Registration, FederationAllowList: cfg.FederationAllowList,
 		DeferPolicyCuts: true, Mirrors: cfg.Mirrors,
@@ -72,5 +88,5 @@ func Open(ctx context.Context, cfg Config) (hs *homeserver.Homeserver, done func
 	if err != nil {
 		return nil, nil, err
 	}
-	return hs, store.Close, nil
+	return hs, closeStore, nil
 }

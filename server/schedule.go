@@ -54,6 +54,11 @@ func (s *Server) runBackups(ctx context.Context) {
 			return
 		case <-t.C:
 		}
+		// One backup per interval where several processes share the
+		// database.
+		if s.cluster != nil && !s.cluster.leases.Hold(ctx, "backups") {
+			continue
+		}
 		start := time.Now()
 		path, err := s.scheduledBackup(ctx, start)
 		if err != nil {

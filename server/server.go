@@ -28,6 +28,7 @@ import (
 	"hearth/federation"
 	"hearth/homeserver"
 	"hearth/homeserver/globalid"
+	"hearth/homeserver/lease"
 	"hearth/homeserver/media"
 	"hearth/homeserver/password"
 	"hearth/mail"
@@ -131,6 +132,9 @@ type Server struct {
 	url      string
 	reg      *prometheus.Registry
 	workers  []worker
+	// cluster is this process's place among those sharing a PostgreSQL
+	// database (cluster.go); nil with SQLite.
+	cluster *cluster
 	// unlock releases the data dir's lock once the database is closed.
 	unlock        func() error
 	backupMetrics *backupMetrics
@@ -214,6 +218,26 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 		return nil, err
 	}
 	closers = append(closers, store.Close)
+	// On PostgreSQL other processes may serve the same homeserver: the
+	// snowflake node comes from the database, and the work that must run
+	// in one place is leased. SQLite's process is alone (the lock above).
+	node := nodeID()
+	var cl *cluster
+	if cfg.Database != "" {
+		if cl, err = joinCluster(ctx, store, cfg.Log); err != nil {
+			return nil, err
+		}
+		node = cl.node
+		closers = append(closers, func() error {
+			rctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			return store.ReleaseNode(rctx, cl.node, cl.holder)
+		})
+	}
+	var leases *lease.Keeper
+	if cl != nil {
+		leases = cl.leases
+	}
 
 	key, err := federation.LoadOrCreateKey(filepath.Join(cfg.DataDir, "signing.key"))
 	if err != nil {
@@ -239,7 +263,8 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 		ServerName: cfg.ServerName,
 		Store:      store,
 		Blobs:      files,
-		IDs:        snowflake.NewGenerator(nodeID()),
+		IDs:        snowflake.NewGenerator(node),
+		Leases:     leases,
 		TokenKey:   tokenKey,
 		TokenTTL:   cfg.TokenTTL,
 		Password:   cfg.Password,
@@ -302,6 +327,14 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	hs.SetRemote(remote)
 	hs.SetInteractionPoster(federation.NewWebPoster(cfg.InsecureFederation))
 	sender := federation.NewSender(hs, remote, cfg.Log, reg)
+	if leases != nil {
+		sender.SetLeases(leases)
+	}
+	// What other processes commit from now on reaches this one's
+	// sessions; what they committed before, its sessions read as state.
+	if err := hs.StartRelay(ctx); err != nil {
+		return nil, fmt.Errorf("cannot start: %w", err)
+	}
 	// A verified request says its peer is up: log delivery and owed
 	// notices held back by a failure go to it now.
 	inbound.Serve(hs, sender.Refresh, func(peer string) {
@@ -379,6 +412,7 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 		url:      cfg.PublicURL,
 		reg:      reg.Registry,
 		unlock:   unlock,
+		cluster:  cl,
 		// Scheduled backups (schedule.go), when asked for.
 		backupMetrics: backups,
 		metricNames:   reg.names,
@@ -502,6 +536,31 @@ func (s *Server) Serve(ctx context.Context) error {
 	defer failed(nil)
 	s.log.Info("hearth homeserver listening", "url", s.url, "listen", s.Addr(),
 		"server_name", s.cfg.ServerName, "database", s.store.Dialect(), "data", s.cfg.DataDir, "version", Version)
+	// The relay, the node lease and the named leases outlive everything
+	// that uses them, and stop just before the database closes.
+	clusterCtx, stopCluster := context.WithCancel(context.Background())
+	var clusterDone []chan struct{}
+	inCluster := func(fn func(ctx context.Context)) {
+		done := make(chan struct{})
+		clusterDone = append(clusterDone, done)
+		go func() { defer close(done); fn(clusterCtx) }() // owned by Serve: ends with clusterCtx
+	}
+	inCluster(func(ctx context.Context) { s.hs.RunRelay(ctx, relayPoll) })
+	if s.cluster != nil {
+		inCluster(s.cluster.leases.Run)
+		inCluster(func(ctx context.Context) {
+			if err := s.cluster.keepNode(ctx); err != nil {
+				s.log.Error("stopping", "err", err)
+				failed(err)
+			}
+		})
+	}
+	leaveCluster := func() {
+		stopCluster()
+		for _, d := range clusterDone {
+			<-d
+		}
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- s.http.Serve(s.listener) }()
 	gwCtx, stopGateway := context.WithCancel(context.Background())
@@ -591,6 +650,7 @@ func (s *Server) Serve(ctx context.Context) error {
 			s.log.Warn("gateway stopped with error", "err", err)
 		}
 	}
+	leaveCluster()
 	if errors.Is(serveErr, http.ErrServerClosed) {
 		serveErr = nil
 	}
@@ -639,7 +699,13 @@ func (s *Server) sweepScaled(ctx context.Context, every time.Duration) {
 
 // Close releases a server that was made but never served.
 func (s *Server) Close() error {
-	return errors.Join(s.listener.Close(), s.store.Close(), s.unlock())
+	var release error
+	if s.cluster != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		release = s.store.ReleaseNode(ctx, s.cluster.node, s.cluster.holder)
+		cancel()
+	}
+	return errors.Join(release, s.listener.Close(), s.store.Close(), s.unlock())
 }
 
 func healthz(w http.ResponseWriter, _ *http.Request) {

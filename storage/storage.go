@@ -30,6 +30,7 @@ var (
 // it describes commit together or not at all.
 type Store interface {
 	Reader
+	LeaseStore
 
 	// Update runs fn in one write transaction, committed if fn returns nil
 	// and rolled back otherwise. fn may be called again when the database

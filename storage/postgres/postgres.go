@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5/stdlib"
 
 	"hearth/migrations"
+	"hearth/storage"
 	"hearth/storage/sqlstore"
 )
 
@@ -21,7 +22,12 @@ import (
 type Store struct {
 	*sqlstore.Store
 	pool *pgxpool.Pool
+	// channel is where commits are announced to the other processes.
+	channel string
+	log     *slog.Logger
 }
+
+var _ storage.Broadcast = (*Store)(nil)
 
 // Open connects to the database at url (postgres://...), applies the
 // migrations it lacks and returns the store.
@@ -57,7 +63,13 @@ func Open(ctx context.Context, url string, log *slog.Logger) (*Store, error) {
 	if len(applied) > 0 && log != nil {
 		log.Info("applied migrations", "database", "postgres", "migrations", strings.Join(applied, ","))
 	}
-	return &Store{Store: sqlstore.New(dialect, db, db), pool: pool}, nil
+	channel, err := channelOf(ctx, pool)
+	if err != nil {
+		db.Close()
+		pool.Close()
+		return nil, err
+	}
+	return &Store{Store: sqlstore.New(dialect, db, db), pool: pool, channel: channel, log: log}, nil
 }
 
 // Close closes the sql.DB and then the pool under it.

@@ -104,6 +104,9 @@ func Run(t *testing.T, open func(t *testing.T) storage.Store) {
 		{"ReadStates", testReadStates},
 		{"UnreadMentions", testUnreadMentions},
 		{"UserGuildSettings", testUserGuildSettings},
+		{"Leases", testLeases},
+		{"NodeLeases", testNodeLeases},
+		{"LogHeads", testLogHeads},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,0 +1,390 @@
+package homeserver
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"hearth/snowflake"
+	"hearth/storage"
+)
+
+// relay carries the bus across the processes that share one PostgreSQL
+// database (spec/scaling.md). After a commit, a process announces which
+// logs grew and to where (log IDs and positions, never an event's body);
+// every process listens, reads from the log what it has not seen, drops
+// the state it caches about those logs and only then publishes the events
+// on its own bus, so that it never serves a permission older than an event
+// it delivered. An announcement lost (a process that died between commit
+// and NOTIFY, a listening connection that broke) costs latency, not events:
+// every poll interval, and whenever listening restarts, the relay compares
+// every log's head with what it has read.
+//
+// With SQLite there is no relay: one process serves the database.
+type relay struct {
+	b storage.Broadcast
+	// self tags this process's announcements, so that it need not read
+	// back its own events.
+	self string
+
+	mu      sync.Mutex
+	pending map[snowflake.ID][]seqSpan // to announce, by log, in order
+	revoked []RevokedSessions          // sign-ins ended here, to announce
+	wake    chan struct{}
+
+	// Owned by RunRelay's loop: how far each log has been read (or
+	// published locally, for this process's own events), once the first
+	// look at the heads has set it (known is nil before).
+	known map[snowflake.ID]int64
+}
+
+// seqSpan is a stretch of one log: from and to inclusive.
+type seqSpan struct{ from, to int64 }
+
+// logSpan is a stretch of the log id.
+type logSpan struct {
+	id snowflake.ID
+	seqSpan
+}
+
+// maxNotify bounds one announcement's text: PostgreSQL's NOTIFY payload
+// limit is 8,000 bytes.
+const maxNotify = 7900
+
+func newRelay(b storage.Broadcast, self string) *relay {
+	return &relay{b: b, self: self, pending: map[snowflake.ID][]seqSpan{}, wake: make(chan struct{}, 1)}
+}
+
+// announce queues the logs that evs (just committed) grew, for the
+// announcing goroutine; it never blocks a writer.
+func (r *relay) announce(evs []storage.Event) {
+	if r == nil {
+		return
+	}
+	r.mu.Lock()
+	n := 0
+	for _, e := range evs {
+		if e.Seq == 0 {
+			continue
+		}
+		// Stretches are joined only where they touch: a gap between two
+		// of this process's commits is another's, which the others must
+		// not take for read.
+		sps := r.pending[e.LogID]
+		if k := len(sps) - 1; k >= 0 && e.Seq == sps[k].to+1 {
+			sps[k].to = e.Seq
+		} else {
+			sps = append(sps, seqSpan{e.Seq, e.Seq})
+		}
+		r.pending[e.LogID] = sps
+		n++
+	}
+	r.mu.Unlock()
+	if n > 0 {
+		select {
+		case r.wake <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// revoke queues sign-ins ended in this process, for the others to close
+// their connections and forget them (no event is logged for them).
+func (r *relay) revoke(rs RevokedSessions) {
+	if r == nil {
+		return
+	}
+	r.mu.Lock()
+	r.revoked = append(r.revoked, rs)
+	r.mu.Unlock()
+	select {
+	case r.wake <- struct{}{}:
+	default:
+	}
+}
+
+// revokedPage bounds the session IDs of one announcement (20 digits and a
+// comma each, under maxNotify).
+const revokedPage = 300
+
+// payloads turns what is pending into announcements: "<self>
+// <log>:<from>:<to> ..." for commits, and "<self> revoke <user> all" or
+// "<self> revoke <user> <session>,<session>..." for ended sign-ins.
+func (r *relay) payloads() []string {
+	r.mu.Lock()
+	pending, revoked := r.pending, r.revoked
+	r.pending, r.revoked = map[snowflake.ID][]seqSpan{}, nil
+	r.mu.Unlock()
+	var out []string
+	for _, rs := range revoked {
+		head := r.self + " revoke " + rs.UserID.String() + " "
+		if rs.All {
+			out = append(out, head+"all")
+			continue
+		}
+		for ids := range slices.Chunk(rs.Sessions, revokedPage) {
+			parts := make([]string, len(ids))
+			for i, id := range ids {
+				parts[i] = id.String()
+			}
+			out = append(out, head+strings.Join(parts, ","))
+		}
+	}
+	var b strings.Builder
+	for id, sps := range pending {
+		for _, sp := range sps {
+			if b.Len() == 0 {
+				b.WriteString(r.self)
+			}
+			item := " " + strconv.FormatUint(uint64(id), 10) + ":" + strconv.FormatInt(sp.from, 10) + ":" + strconv.FormatInt(sp.to, 10)
+			if b.Len()+len(item) > maxNotify {
+				out = append(out, b.String())
+				b.Reset()
+				b.WriteString(r.self)
+			}
+			b.WriteString(item)
+		}
+	}
+	if b.Len() > 0 {
+		out = append(out, b.String())
+	}
+	return out
+}
+
+// parseAnnouncement reads an announcement; ok is false for text that is
+// not one (another program on the channel).
+func parseAnnouncement(p string) (from string, spans []logSpan, ok bool) {
+	fields := strings.Fields(p)
+	if len(fields) < 2 {
+		return "", nil, false
+	}
+	spans = make([]logSpan, 0, len(fields)-1)
+	for _, f := range fields[1:] {
+		parts := strings.Split(f, ":")
+		if len(parts) != 3 {
+			return "", nil, false
+		}
+		id, err1 := strconv.ParseUint(parts[0], 10, 64)
+		a, err2 := strconv.ParseInt(parts[1], 10, 64)
+		z, err3 := strconv.ParseInt(parts[2], 10, 64)
+		if err1 != nil || err2 != nil || err3 != nil || a < 1 || z < a {
+			return "", nil, false
+		}
+		spans = append(spans, logSpan{snowflake.ID(id), seqSpan{a, z}})
+	}
+	return fields[0], spans, true
+}
+
+// committed is what follows every commit: the cache forgets what the
+// events change, the bus carries them (and the ephemeral ones, after the
+// logged ones they describe) to this process's subscribers, and the other
+// processes are told.
+func (h *Homeserver) committed(out, ephemeral []storage.Event) {
+	h.cache.changed(out)
+	if len(ephemeral) == 0 {
+		h.bus.Publish(out...)
+	} else {
+		h.bus.Publish(append(out, ephemeral...)...)
+	}
+	h.relay.announce(out)
+}
+
+// StartRelay takes the relay's first look at every log's head, from which
+// it reads what other processes commit; call it before serving, so that
+// no session sees state older than that look. It does nothing with SQLite.
+func (h *Homeserver) StartRelay(ctx context.Context) error {
+	r := h.relay
+	if r == nil {
+		return nil
+	}
+	heads, err := h.store.LogHeads(ctx)
+	if err != nil {
+		return fmt.Errorf("read the log heads: %w", err)
+	}
+	r.known = heads
+	return nil
+}
+
+// RunRelay announces this process's commits and reads the other
+// processes' until ctx ends, looking at every log's head each poll
+// interval as a backstop; StartRelay must have run. It returns at once
+// with SQLite.
+func (h *Homeserver) RunRelay(ctx context.Context, poll time.Duration) {
+	r := h.relay
+	if r == nil {
+		return
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	in := make(chan string, 4096)
+	recheck := make(chan struct{}, 1)
+	wg.Add(2)
+	go func() { // owned by RunRelay: ends with ctx
+		defer wg.Done()
+		_ = r.b.Listen(ctx, func() {
+			// Announcements sent while nobody listened are lost: a
+			// look at the heads finds what they said.
+			poke(recheck)
+		}, func(p string) {
+			select {
+			case in <- p:
+			default:
+				poke(recheck) // too many at once: the heads tell
+			}
+		})
+	}()
+	go func() { // owned by RunRelay: ends with ctx
+		defer wg.Done()
+		h.announceLoop(ctx)
+	}()
+	t := time.NewTicker(poll)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-recheck:
+			h.relayHeads(ctx)
+		case <-t.C:
+			h.relayHeads(ctx)
+		case p := <-in:
+			h.relayAnnouncement(ctx, p)
+		}
+	}
+}
+
+func poke(c chan struct{}) {
+	select {
+	case c <- struct{}{}:
+	default:
+	}
+}
+
+// announceLoop sends what announce queued, coalescing what commits while
+// a NOTIFY is on its way into the next one.
+func (h *Homeserver) announceLoop(ctx context.Context) {
+	r := h.relay
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-r.wake:
+		}
+		for _, p := range r.payloads() {
+			nctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			err := r.b.Notify(nctx, p)
+			cancel()
+			if err != nil && ctx.Err() == nil {
+				// The others find these events at their next look at
+				// the heads.
+				h.log.Warn("commits not announced to the other processes", "err", err)
+			}
+		}
+	}
+}
+
+// parseRevocation reads an announcement of ended sign-ins; ok is false
+// for anything else.
+func parseRevocation(p string) (from string, rs RevokedSessions, ok bool) {
+	fields := strings.Fields(p)
+	if len(fields) != 4 || fields[1] != "revoke" {
+		return "", rs, false
+	}
+	user, err := snowflake.Parse(fields[2])
+	if err != nil || user == 0 {
+		return "", rs, false
+	}
+	rs.UserID = user
+	if fields[3] == "all" {
+		rs.All = true
+		return fields[0], rs, true
+	}
+	for _, f := range strings.Split(fields[3], ",") {
+		id, err := snowflake.Parse(f)
+		if err != nil || id == 0 {
+			return "", RevokedSessions{}, false
+		}
+		rs.Sessions = append(rs.Sessions, id)
+	}
+	return fields[0], rs, true
+}
+
+// relayAnnouncement reads and publishes what an announcement says is new.
+func (h *Homeserver) relayAnnouncement(ctx context.Context, p string) {
+	r := h.relay
+	if from, rs, ok := parseRevocation(p); ok {
+		if from != r.self {
+			h.revokedElsewhere(rs)
+		}
+		return
+	}
+	from, spans, ok := parseAnnouncement(p)
+	if !ok {
+		h.log.Debug("not an announcement of commits; ignored", "payload", p)
+		return
+	}
+	for _, sp := range spans {
+		id, known := sp.id, r.known[sp.id]
+		if sp.to <= known {
+			continue
+		}
+		if from == r.self && sp.from == known+1 {
+			// Published here at commit, and nothing of the others'
+			// lies before it: nothing to read.
+			r.known[id] = sp.to
+			continue
+		}
+		h.relayRead(ctx, id, sp.to)
+	}
+}
+
+// relayHeads reads and publishes whatever the heads show beyond what was
+// read: announcements that never came.
+func (h *Homeserver) relayHeads(ctx context.Context) {
+	heads, err := h.store.LogHeads(ctx)
+	if err != nil {
+		if ctx.Err() == nil {
+			h.log.Warn("log heads not read; other processes' events wait", "err", err)
+		}
+		return
+	}
+	for id, head := range heads {
+		if head > h.relay.known[id] {
+			h.relayRead(ctx, id, head)
+		}
+	}
+}
+
+// relayRead reads log id from where this process has it up to at least
+// upTo, drops what the cache holds about the log, and publishes the
+// events. A failed read leaves the rest for the next look at the heads.
+func (h *Homeserver) relayRead(ctx context.Context, id snowflake.ID, upTo int64) {
+	r := h.relay
+	for r.known[id] < upTo {
+		evs, err := h.store.Events(ctx, id, r.known[id], relayPage)
+		if err != nil {
+			if ctx.Err() == nil {
+				h.log.Warn("other processes' events not read; retried at the next look at the heads", "log", id, "err", err)
+			}
+			return
+		}
+		if len(evs) == 0 {
+			return
+		}
+		h.cache.changed(evs)
+		h.bus.Publish(evs...)
+		r.known[id] = evs[len(evs)-1].Seq
+		if len(evs) < relayPage {
+			return
+		}
+	}
+}
+
+// relayPage bounds one read of another process's events.
+const relayPage = 500
