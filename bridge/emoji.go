@@ -238,17 +238,14 @@ func (b *Bridge) relayClear(ctx context.Context, payload json.RawMessage) error 
 		b.metrics.echoSuppressed()
 		return b.dom.DeleteValue(ctx, clearKey(e.MessageID, key))
 	}
-	did, err := b.discordMessage(ctx, e.MessageID)
-	if err != nil {
-		return nil // a message Discord does not have
-	}
-	dchan, err := b.dom.DiscordID(ctx, homeserver.BridgeChannel, e.ChannelID)
-	if err != nil {
+	dchan, did, ok := b.discordPlace(ctx, e.ChannelID, e.MessageID)
+	if !ok {
 		return nil
 	}
 	dctx, cancel := ctxDiscord(ctx)
 	defer cancel()
 	typ := "MESSAGE_REACTION_REMOVE_ALL"
+	var err error
 	if e.Emoji == nil {
 		err = b.session.MessageReactionsRemoveAll(dchan, did, discordgo.WithContext(dctx))
 	} else {

@@ -119,12 +119,8 @@ func (b *Bridge) relayReaction(ctx context.Context, payload json.RawMessage, add
 	if err != nil || u.Origin == "" {
 		return nil // a puppet's: from Discord
 	}
-	did, err := b.discordMessage(ctx, e.MessageID)
-	if err != nil {
-		return nil // a message Discord does not have
-	}
-	dchan, err := b.dom.DiscordID(ctx, homeserver.BridgeChannel, e.ChannelID)
-	if err != nil {
+	dchan, did, ok := b.discordPlace(ctx, e.ChannelID, e.MessageID)
+	if !ok {
 		return nil
 	}
 	if !add {
@@ -157,6 +153,21 @@ func (b *Bridge) discordMessage(ctx context.Context, local snowflake.ID) (string
 		return b.dom.DiscordID(ctx, homeserver.BridgeRelayed, local)
 	}
 	return did, err
+}
+
+// discordPlace finds the Discord channel and message of a mirror message;
+// ok is false when Discord has no such message (one never relayed, or a
+// channel not mirrored), which the callers skip.
+func (b *Bridge) discordPlace(ctx context.Context, channel, message snowflake.ID) (dchan, did string, ok bool) {
+	did, err := b.discordMessage(ctx, message)
+	if err != nil {
+		return "", "", false
+	}
+	dchan, err = b.dom.DiscordID(ctx, homeserver.BridgeChannel, channel)
+	if err != nil {
+		return "", "", false
+	}
+	return dchan, did, true
 }
 
 // hearthHolds reports whether any Hearth person (a remote user) still
