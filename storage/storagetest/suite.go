@@ -96,6 +96,7 @@ func Run(t *testing.T, open func(t *testing.T) storage.Store) {
 		{"ActReceipts", testActReceipts},
 		{"SentActs", testSentActs},
 		{"GatewayState", testGatewayState},
+		{"LiveSessions", testLiveSessions},
 		{"Applications", testApplications},
 		{"ApplicationCommands", testApplicationCommands},
 		{"Interactions", testInteractions},
