@@ -421,7 +421,7 @@ func (g *Gateway) takeOver(ctx context.Context, kick context.CancelFunc, c *conn
 	s := &session{
 		g: g, id: r.SessionID, user: p, intents: meta.Intents, bot: meta.Bot, presence: meta.Presence,
 		seq: r.Seq, durable: r.Seq, written: r.Seq, acked: r.Seq, base: r.Seq, basePos: maps.Clone(pos),
-		marks: np.M, recorded: true, holding: true, floor: map[snowflake.ID]int64{},
+		marks: np.M, recorded: true, holding: true, floor: maps.Clone(pos),
 		guilds:  make(map[snowflake.ID]bool, len(meta.Guilds)),
 		visible: make(map[snowflake.ID]map[snowflake.ID]bool, len(meta.Visible)),
 	}

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"runtime/debug"
 	"strings"
 	"sync"
@@ -615,6 +616,10 @@ func (g *Gateway) identify(ctx context.Context, kick context.CancelFunc, c *conn
 		guilds:   make(map[snowflake.ID]bool),
 		presence: presence{Status: "online", Activities: []activity{}},
 		holding:  true, basePos: heads,
+		// What its logs held before it started is not dispatched to it:
+		// READY and GUILD_CREATE tell it (a process that has just started
+		// may route events a little older than its start; bus.lookBack).
+		floor: maps.Clone(heads),
 	}
 	s.attachLocked(ctx, c, kick) // not yet shared: no lock needed
 	if id.Presence != nil {
