@@ -182,13 +182,15 @@ func (g *Gateway) persistLoop(ctx context.Context) {
 	lastSweep := time.Now()
 	backoff := time.Duration(0)
 	for {
+		ticked := false
 		select {
 		case <-ctx.Done():
 			return
 		case <-g.persistWake:
 		case <-touch.C:
+			ticked = true
 		}
-		if err := g.persist(ctx, true); err != nil {
+		if err := g.persist(ctx, ticked); err != nil {
 			if ctx.Err() != nil {
 				return
 			}

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"maps"
 	"runtime/debug"
 	"strings"
 	"sync"
@@ -616,10 +615,6 @@ func (g *Gateway) identify(ctx context.Context, kick context.CancelFunc, c *conn
 		guilds:   make(map[snowflake.ID]bool),
 		presence: presence{Status: "online", Activities: []activity{}},
 		holding:  true, basePos: heads,
-		// What its logs held before it started is not dispatched to it:
-		// READY and GUILD_CREATE tell it (a process that has just started
-		// may route events a little older than its start; bus.lookBack).
-		floor: maps.Clone(heads),
 	}
 	s.attachLocked(ctx, c, kick) // not yet shared: no lock needed
 	if id.Presence != nil {
@@ -753,10 +748,12 @@ func (g *Gateway) resume(ctx context.Context, kick context.CancelFunc, c *conn, 
 	g.mu.RUnlock()
 	// The record says which process serves the session: another one's
 	// (or a dead one's) is rebuilt here, and a copy this process still
-	// has is stale (its client went elsewhere since).
+	// has is stale (its client went elsewhere since). One of this
+	// process's that it no longer holds (a rebuild that failed half way)
+	// is rebuilt too.
 	rec, seen, err := g.hs.LiveSession(ctx, r.SessionID)
 	switch {
-	case err == nil && rec.Owner != g.owner:
+	case err == nil && (rec.Owner != g.owner || s == nil):
 		if s != nil {
 			g.lost(s)
 		}
