@@ -264,14 +264,15 @@ func (h *Homeserver) LiveSession(ctx context.Context, id string) (storage.LiveSe
 	return s, seen, nil
 }
 
-// PutLiveSessions records the gateway sessions this process (owner)
-// serves, and returns the IDs written: a session missing from them has
-// been taken over by another process.
-func (h *Homeserver) PutLiveSessions(ctx context.Context, owner string, ss []storage.LiveSession) ([]string, error) {
+// PutLiveSessions records what is new of the gateway sessions this
+// process (owner) serves, and with touch records the process as alive. It
+// returns the IDs written: a session missing from them has been taken
+// over by another process.
+func (h *Homeserver) PutLiveSessions(ctx context.Context, owner string, w storage.LiveWrite, touch bool) ([]string, error) {
 	var written []string
 	err := h.store.Update(ctx, func(tx storage.Tx) error {
 		var err error
-		written, err = tx.PutLiveSessions(ctx, owner, ss, h.now())
+		written, err = tx.PutLiveSessions(ctx, owner, w, touch, h.now())
 		return err
 	})
 	if err != nil {
@@ -281,12 +282,13 @@ func (h *Homeserver) PutLiveSessions(ctx context.Context, owner string, ss []sto
 }
 
 // ClaimLiveSession takes a live gateway session over from the process
-// that owned it; false when another process took it first.
-func (h *Homeserver) ClaimLiveSession(ctx context.Context, id, from, to string, place []byte, seq int64) (bool, error) {
+// that owned it, with a new place and marks; false when another process
+// took it first.
+func (h *Homeserver) ClaimLiveSession(ctx context.Context, id, from, to string, place []byte, marks []storage.LiveMark) (bool, error) {
 	var ok bool
 	err := h.store.Update(ctx, func(tx storage.Tx) error {
 		var err error
-		ok, err = tx.ClaimLiveSession(ctx, id, from, to, place, seq, h.now())
+		ok, err = tx.ClaimLiveSession(ctx, id, from, to, place, marks, h.now())
 		return err
 	})
 	if err != nil {

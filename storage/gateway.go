@@ -22,15 +22,16 @@ type GatewayWriter interface {
 	// SetGatewayState replaces the saved state with st; an empty st
 	// clears it.
 	SetGatewayState(ctx context.Context, st GatewayState) error
-	// PutLiveSessions writes the rows of sessions that owner serves, and
-	// records owner as seen at now. A row another owner has taken over is
-	// left alone; the IDs written are returned, so the caller learns which
-	// sessions it lost. A session whose Meta is nil keeps the Meta it has.
-	PutLiveSessions(ctx context.Context, owner string, ss []LiveSession, now time.Time) ([]string, error)
-	// ClaimLiveSession hands a session's row from owner from to owner to,
-	// with a new Place and Seq, attached; false when from no longer owns
-	// it (another process took it first) or it is gone.
-	ClaimLiveSession(ctx context.Context, id, from, to string, place []byte, seq int64, now time.Time) (bool, error)
+	// PutLiveSessions writes what is new of the sessions that owner
+	// serves (w), and with touch records owner as seen at now. Nothing is
+	// written for a session another owner has taken over; the IDs of the
+	// sessions written are returned, so the caller learns which it lost.
+	PutLiveSessions(ctx context.Context, owner string, w LiveWrite, touch bool, now time.Time) ([]string, error)
+	// ClaimLiveSession hands a session from owner from to owner to, with
+	// a new Place and marks (its old marks are deleted), attached; false
+	// when from no longer owns it (another process took it first) or it
+	// is gone.
+	ClaimLiveSession(ctx context.Context, id, from, to string, place []byte, marks []LiveMark, now time.Time) (bool, error)
 	// DeleteLiveSessions forgets sessions (ended, expired).
 	DeleteLiveSessions(ctx context.Context, ids []string) error
 	// SweepLiveSessions deletes the sessions detached before detached and
@@ -48,16 +49,37 @@ type LiveSession struct {
 	UserID snowflake.ID
 	// Owner is the process that serves it.
 	Owner string
-	// Meta is the session's slow-changing part; nil on a write keeps the
-	// row's.
-	Meta []byte
-	// Place is where the session is in each log.
-	Place []byte
-	// Seq is the last sequence number Place accounts for.
-	Seq int64
+	// Meta is the session's slow-changing part; Place where it stands in
+	// each log as of some seq. On a write, nil keeps the row's (a new row
+	// must have both).
+	Meta, Place []byte
+	// Marks are its marks, in seq order (read only: written through
+	// LiveWrite).
+	Marks []LiveMark
 	// DetachedAt is when its connection dropped; zero while attached.
 	DetachedAt time.Time
 	UpdatedAt  time.Time
+}
+
+// LiveMark records that seqs First..Last of a session came from event Pos
+// of log Log.
+type LiveMark struct {
+	Session     string
+	First, Last int64
+	Log         snowflake.ID
+	Pos         int64
+}
+
+// LiveWrite is one write of the live sessions of a process.
+type LiveWrite struct {
+	// Sessions are rows to write (new ones, or ones whose meta, place or
+	// detachment changed).
+	Sessions []LiveSession
+	// Marks are new marks to append.
+	Marks []LiveMark
+	// Folded is, per session, the seq up to which its marks are now in
+	// its place: they are deleted.
+	Folded map[string]int64
 }
 
 // GatewayState is what a stopping gateway hands to the next process so

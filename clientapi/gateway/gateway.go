@@ -75,8 +75,10 @@ type Gateway struct {
 	dirty       map[*session]struct{}
 	gone        []string
 	persistWake chan struct{}
-	// persistMu makes one write of the records at a time.
+	// persistMu makes one write of the records at a time; seen, under
+	// it, says the process has recorded itself as alive.
 	persistMu sync.Mutex
+	seen      bool
 	// cur is the log event being routed; owned by the routing goroutine.
 	cur origin
 	// replaying marks the router of one session being rebuilt
@@ -234,7 +236,7 @@ func (g *Gateway) shutdown() {
 	for _, s := range all {
 		s.mu.Lock()
 		if s.detached.IsZero() {
-			s.detached = now // its connection may still be closing
+			s.detached, s.rowDirty = now, true // its connection may still be closing
 		}
 		s.mu.Unlock()
 		g.markDirty(s)

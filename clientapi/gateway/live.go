@@ -28,9 +28,11 @@ import (
 // A dispatch that came from a log reaches the connection only once its
 // mark is in the database (the session's durable seq): the client can
 // never hold a seq the record cannot place, however the process dies.
-// Marks are written in batches, one transaction for every session that
-// has new ones, by one persister per process; the client's heartbeats
-// (which carry the last seq it received) let the record forget old marks.
+// Marks are small rows appended in batches, one transaction for every
+// session that has new ones, by one persister per process; the session's
+// own row is written only when its meta, base or detachment changes. The
+// client's heartbeats (which carry the last seq it received) let the
+// record fold old marks into the base.
 
 // origin is the log event a dispatch came from; zero for dispatches that
 // come from no log (typing, presence, READY, member chunks).
@@ -54,8 +56,8 @@ type place struct {
 	// in each log once the client has it.
 	Base int64                  `json:"b"`
 	P    map[snowflake.ID]int64 `json:"p"`
-	// M are the marks after Base, in seq order.
-	M []mark `json:"m"`
+	// M are the marks after Base, in seq order: rows of their own.
+	M []mark `json:"-"`
 }
 
 // liveMeta is the slow-changing part of a recorded session.
@@ -79,7 +81,7 @@ func (p place) at(n int64) (pos map[snowflake.ID]int64, partial origin, skip int
 	if pos == nil {
 		pos = map[snowflake.ID]int64{}
 	}
-	for _, m := range p.M {
+	for _, m := range joinMarks(p.M) {
 		switch {
 		case m.Last <= n:
 			pos[m.Log] = max(pos[m.Log], m.Pos)
@@ -95,12 +97,30 @@ func (p place) at(n int64) (pos map[snowflake.ID]int64, partial origin, skip int
 	return pos, partial, skip, true
 }
 
+// joinMarks joins the marks of one event that were written in parts (the
+// event's first dispatches in one write, the rest in the next; or the part
+// a client had before a take-over, whose mark reaches one past it, and the
+// rest).
+func joinMarks(ms []mark) []mark {
+	out := make([]mark, 0, len(ms))
+	for _, m := range ms {
+		if n := len(out); n > 0 && out[n-1].Log == m.Log && out[n-1].Pos == m.Pos && out[n-1].Last+1 >= m.First {
+			out[n-1].Last = max(out[n-1].Last, m.Last)
+			continue
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
 // Bounds of a session's record: marks older than what the client has
 // acknowledged by heartbeat, or than foldSlack before what was written to
 // its connection, are folded into the base (a client further behind than
-// that identifies again); at most maxMarks are kept.
+// that identifies again), foldBatch at a time so that the row is
+// rewritten seldom; at most maxMarks are kept.
 const (
 	foldSlack = 256
+	foldBatch = 64
 	maxMarks  = 2048
 )
 
@@ -121,7 +141,9 @@ const maxReplay = 20000
 
 // noteLocked records that seq s.seq came from o; s.mu is held.
 func (s *session) noteLocked(o origin) {
-	if n := len(s.marks); n > 0 && s.marks[n-1].Log == o.log && s.marks[n-1].Pos == o.pos && s.marks[n-1].Last == s.seq-1 {
+	// A mark already written is not extended: the rest of its event is a
+	// mark of its own (joinMarks).
+	if n := len(s.marks); n > s.savedMarks && s.marks[n-1].Log == o.log && s.marks[n-1].Pos == o.pos && s.marks[n-1].Last == s.seq-1 {
 		s.marks[n-1].Last = s.seq
 	} else {
 		s.marks = append(s.marks, mark{First: s.seq, Last: s.seq, Log: o.log, Pos: o.pos})
@@ -129,12 +151,26 @@ func (s *session) noteLocked(o origin) {
 	s.g.markDirty(s)
 }
 
-// foldLocked folds the marks a client can no longer need into the base;
-// s.mu is held.
-func (s *session) foldLocked() {
+// foldLocked folds the marks a client can no longer need into the base,
+// once there are foldBatch of them or too many marks, and reports whether
+// it did; s.mu is held.
+func (s *session) foldLocked() bool {
 	to := max(s.acked, s.written-foldSlack)
+	// An event whose dispatches go on in the next mark (written in two
+	// parts) is folded whole or not at all.
+	whole := func(i int) bool {
+		m := s.marks[i]
+		return i+1 == len(s.marks) || s.marks[i+1].Log != m.Log || s.marks[i+1].Pos != m.Pos || s.marks[i+1].Last <= to
+	}
 	i := 0
-	for i < len(s.marks) && (s.marks[i].Last <= to || len(s.marks)-i > maxMarks) {
+	for i < len(s.marks) && s.marks[i].Last <= to && whole(i) {
+		i++
+	}
+	if i < foldBatch && len(s.marks) <= maxMarks {
+		return false
+	}
+	i = 0
+	for i < len(s.marks) && (s.marks[i].Last <= to && whole(i) || len(s.marks)-i > maxMarks) {
 		m := s.marks[i]
 		if s.basePos == nil {
 			s.basePos = map[snowflake.ID]int64{}
@@ -144,9 +180,9 @@ func (s *session) foldLocked() {
 		i++
 	}
 	s.base = max(s.base, min(to, s.seq))
-	if i > 0 {
-		s.marks = append(s.marks[:0:0], s.marks[i:]...)
-	}
+	s.marks = append(s.marks[:0:0], s.marks[i:]...)
+	s.savedMarks = max(0, s.savedMarks-i)
+	return true
 }
 
 // metaLocked is the session's liveMeta; s.mu is held.
@@ -243,13 +279,14 @@ func (g *Gateway) persist(ctx context.Context, touch bool) error {
 			return err
 		}
 	}
-	type written struct {
-		s    *session
-		upto int64
-		meta bool
+	type pending struct {
+		s          *session
+		upto       int64
+		marks      int // how many of its marks this write saves
+		row, place bool
 	}
-	recs := make([]storage.LiveSession, 0, len(dirty))
-	done := make([]written, 0, len(dirty))
+	var w storage.LiveWrite
+	done := make([]pending, 0, len(dirty))
 	for _, s := range dirty {
 		s.mu.Lock()
 		if s.holding || s.ended {
@@ -258,57 +295,84 @@ func (g *Gateway) persist(ctx context.Context, touch bool) error {
 			s.mu.Unlock()
 			continue
 		}
-		s.foldLocked()
-		rec := storage.LiveSession{ID: s.id, UserID: s.user.User.ID, Seq: s.seq, DetachedAt: s.detached}
-		var err error
-		if rec.Place, err = json.Marshal(place{Base: s.base, P: s.basePos, M: s.marks}); err == nil && (s.metaDirty || !s.recorded) {
-			rec.Meta, err = json.Marshal(s.metaLocked())
+		p := pending{s: s, upto: s.seq}
+		if s.foldLocked() {
+			s.placeDirty = true
+			if w.Folded == nil {
+				w.Folded = map[string]int64{}
+			}
+			w.Folded[s.id] = s.base
 		}
-		meta := rec.Meta != nil
-		s.metaDirty = false
+		var err error
+		if !s.recorded || s.metaDirty || s.placeDirty || s.rowDirty {
+			rec := storage.LiveSession{ID: s.id, UserID: s.user.User.ID, DetachedAt: s.detached}
+			if !s.recorded || s.placeDirty {
+				rec.Place, err = json.Marshal(place{Base: s.base, P: s.basePos})
+				p.place = true
+			}
+			if err == nil && (!s.recorded || s.metaDirty) {
+				rec.Meta, err = json.Marshal(s.metaLocked())
+			}
+			if err == nil {
+				w.Sessions = append(w.Sessions, rec)
+				p.row = true
+			}
+		}
+		for _, m := range s.marks[s.savedMarks:] {
+			w.Marks = append(w.Marks, storage.LiveMark{Session: s.id, First: m.First, Last: m.Last, Log: m.Log, Pos: m.Pos})
+		}
+		p.marks = len(s.marks)
+		if p.row {
+			s.metaDirty, s.placeDirty, s.rowDirty = false, false, false
+		}
 		s.mu.Unlock()
 		if err != nil {
 			g.log.Warn("gateway: session not recorded", "session", s.id, "err", err)
 			continue
 		}
-		recs = append(recs, rec)
-		done = append(done, written{s, rec.Seq, meta})
+		done = append(done, p)
 	}
-	if len(recs) == 0 && !touch {
+	if len(done) == 0 && !touch {
 		return nil
 	}
-	ids, err := g.hs.PutLiveSessions(ctx, g.owner, recs)
+	// The process is recorded as alive before its first session is.
+	touch = touch || !g.seen
+	ids, err := g.hs.PutLiveSessions(ctx, g.owner, w, touch)
 	if err != nil {
-		for _, w := range done {
-			if w.meta {
-				w.s.mu.Lock()
-				w.s.metaDirty = true
-				w.s.mu.Unlock()
+		for _, p := range done {
+			if p.row {
+				p.s.mu.Lock()
+				// Written again whole: which part changed is not kept.
+				p.s.metaDirty, p.s.placeDirty, p.s.rowDirty = true, true, true
+				p.s.mu.Unlock()
 			}
-			g.markDirty(w.s)
+			g.markDirty(p.s)
 		}
 		return err
 	}
+	g.seen = g.seen || touch
 	ok := make(map[string]bool, len(ids))
 	for _, id := range ids {
 		ok[id] = true
 	}
-	for _, w := range done {
-		if !ok[w.s.id] {
-			g.lost(w.s)
+	for _, p := range done {
+		if !ok[p.s.id] && (p.row || p.marks > 0) {
+			g.lost(p.s)
 			continue
 		}
-		w.s.durableTo(w.upto)
+		p.s.durableTo(p.upto, p.marks)
 	}
 	return nil
 }
 
 // durableTo lets the connection have the dispatches up to seq, and those
 // after it that came from no log and follow no undurable one.
-func (s *session) durableTo(seq int64) {
+func (s *session) durableTo(seq int64, marks int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.recorded = true
+	// Marks folded since the write was built have left the front.
+	s.savedMarks = max(s.savedMarks, min(marks, len(s.marks)))
 	s.durable = max(s.durable, seq)
 	if n := len(s.marks); n == 0 || s.marks[n-1].Last <= s.durable {
 		s.durable = s.seq
@@ -391,6 +455,9 @@ func (g *Gateway) takeOver(ctx context.Context, kick context.CancelFunc, c *conn
 	if json.Unmarshal(rec.Meta, &meta) != nil || json.Unmarshal(rec.Place, &pl) != nil {
 		return nil, errNotResumable
 	}
+	for _, m := range rec.Marks {
+		pl.M = append(pl.M, mark{First: m.First, Last: m.Last, Log: m.Log, Pos: m.Pos})
+	}
 	if _, err := g.hs.SignedIn(ctx, p.User.ID, meta.SignIn); err != nil {
 		return nil, errNotResumable // signed out meanwhile
 	}
@@ -409,13 +476,16 @@ func (g *Gateway) takeOver(ctx context.Context, kick context.CancelFunc, c *conn
 		return nil, errNotResumable
 	}
 	// The new record starts at the client's seq; an event it had part of
-	// stays a mark, so that a second take-over skips the same part.
+	// stays a mark (reaching one past the seq: not complete), so that a
+	// second take-over skips the same part.
 	np := place{Base: r.Seq, P: pos}
+	var claimed []storage.LiveMark
 	if skip > 0 {
 		np.M = []mark{{First: r.Seq - skip + 1, Last: r.Seq + 1, Log: partial.log, Pos: partial.pos}}
+		claimed = []storage.LiveMark{{First: r.Seq - skip + 1, Last: r.Seq + 1, Log: partial.log, Pos: partial.pos}}
 	}
 	b, _ := json.Marshal(np)
-	if ok, err := g.hs.ClaimLiveSession(ctx, r.SessionID, rec.Owner, g.owner, b, r.Seq); err != nil {
+	if ok, err := g.hs.ClaimLiveSession(ctx, r.SessionID, rec.Owner, g.owner, b, claimed); err != nil {
 		return nil, err
 	} else if !ok {
 		return nil, errNotResumable // another process took it first
@@ -423,7 +493,7 @@ func (g *Gateway) takeOver(ctx context.Context, kick context.CancelFunc, c *conn
 	s := &session{
 		g: g, id: r.SessionID, user: p, intents: meta.Intents, bot: meta.Bot, presence: meta.Presence,
 		seq: r.Seq, durable: r.Seq, written: r.Seq, acked: r.Seq, base: r.Seq, basePos: maps.Clone(pos),
-		marks: np.M, recorded: true, holding: true, floor: maps.Clone(pos),
+		marks: np.M, savedMarks: len(np.M), recorded: true, holding: true, floor: maps.Clone(pos),
 		guilds:  make(map[snowflake.ID]bool, len(meta.Guilds)),
 		visible: make(map[snowflake.ID]map[snowflake.ID]bool, len(meta.Visible)),
 	}

@@ -44,6 +44,20 @@ func TestPlaceAt(t *testing.T) {
 	if p.P[a] != 100 {
 		t.Fatal("at changed the record's base")
 	}
+	// One event written in parts: in two writes, or a take-over's mark
+	// of the part had (reaching one past the client's seq) and the rest.
+	for _, ms := range [][]mark{
+		{{First: 13, Last: 14, Log: b, Pos: 51}, {First: 15, Last: 16, Log: b, Pos: 51}},
+		{{First: 13, Last: 15, Log: b, Pos: 51}, {First: 15, Last: 16, Log: b, Pos: 51}},
+	} {
+		q := place{Base: 12, P: map[snowflake.ID]int64{b: 50}, M: ms}
+		if pos, partial, skip, _ := q.at(15); pos[b] != 50 || partial != (origin{b, 51}) || skip != 3 {
+			t.Errorf("parts %v: at(15) = %v %v %d", ms, pos, partial, skip)
+		}
+		if pos, _, skip, _ := q.at(16); pos[b] != 51 || skip != 0 {
+			t.Errorf("parts %v: at(16) = %v %d", ms, pos, skip)
+		}
+	}
 }
 
 // TestFoldKeepsWhatTheClientMayLack: folding moves into the base only the

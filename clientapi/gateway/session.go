@@ -95,7 +95,12 @@ type session struct {
 	marks     []mark
 	recorded  bool // written at least once (with its meta)
 	metaDirty bool
-	ended     bool
+	// savedMarks of marks are in the database; placeDirty says base has
+	// moved, rowDirty that detached has changed, since the last write.
+	savedMarks int
+	placeDirty bool
+	rowDirty   bool
+	ended      bool
 	// A session rebuilt from its record drops what its replay already
 	// gave (floor, per log) and the first skipN dispatches of the event
 	// skip, which its client had part of.
@@ -331,7 +336,7 @@ func (s *session) flush(ctx context.Context, c *conn) {
 // attachLocked makes c the session's connection; s.mu is held.
 func (s *session) attachLocked(ctx context.Context, c *conn, kick context.CancelFunc) {
 	s.c, s.connCtx, s.kick, s.pending, s.detached = c, ctx, kick, nil, time.Time{}
-	s.flushingFor = nil
+	s.flushingFor, s.rowDirty = nil, true
 }
 
 // keep adds a dispatch to the ring; s.mu is held.
@@ -419,6 +424,7 @@ func (g *Gateway) serve(ctx context.Context, c *conn) {
 			s.mu.Lock()
 			if s.c == c {
 				s.c, s.connCtx, s.kick, s.pending, s.detached = nil, nil, nil, nil, time.Now()
+				s.rowDirty = true
 			}
 			s.mu.Unlock()
 			g.markDirty(s) // its record says since when it can be resumed

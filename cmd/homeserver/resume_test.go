@@ -213,9 +213,9 @@ func TestSessionResumesElsewhereAfterSIGKILL(t *testing.T) {
 					mu.Unlock()
 				}
 			}()
-			// The kill comes in the middle of the burst, once the client
-			// has had some of it live (and has told, by heartbeat, part
-			// of what it had, so that its record forgets some marks).
+			// The kill comes in the middle of the burst, once the clients
+			// have had some of it live (and one has told, by heartbeat,
+			// part of what it had, so that its record folds some marks).
 			heartbeat := false
 			received := func(c *gwClient) int {
 				frames, _, _ := c.snapshot()
@@ -228,13 +228,14 @@ func TestSessionResumesElsewhereAfterSIGKILL(t *testing.T) {
 				return n
 			}
 			st.WaitFor(t, "messages received live", 60*time.Second, func() string {
+				// Past 64 acknowledged, the record folds its marks.
 				n := received(c1)
-				if n >= 10 && !heartbeat {
+				if n >= 70 && !heartbeat {
 					_, seq, _ := c1.snapshot()
 					c1.send(t, 1, seq)
 					heartbeat = true
 				}
-				if n < 20 || received(away) < 20 {
+				if n < 80 || received(away) < 20 {
 					return fmt.Sprintf("%d and %d received", n, received(away))
 				}
 				return ""
@@ -291,6 +292,7 @@ func TestSessionResumesElsewhereAfterSIGKILL(t *testing.T) {
 			// new connection and its next seq.
 			resume := func(name string, old *gwClient, id string) (*gwClient, []gwFrame, int64) {
 				before, last, _ := old.snapshot()
+				began := time.Now()
 				c := dialGateway(t, p2.url)
 				c.send(t, 6, map[string]any{"token": tok, "session_id": id, "seq": last})
 				var after []gwFrame
@@ -307,6 +309,7 @@ func TestSessionResumesElsewhereAfterSIGKILL(t *testing.T) {
 					}
 					return fmt.Sprintf("%d frames, %v", len(frames), err)
 				})
+				took := time.Since(began)
 				next := last + 1
 				for _, f := range after {
 					if f.Op != 0 {
@@ -332,8 +335,8 @@ func TestSessionResumesElsewhereAfterSIGKILL(t *testing.T) {
 				if strings.Join(got, ",") != strings.Join(history, ",") {
 					t.Fatalf("%s: received %d messages:\n%v\nthe log has %d:\n%v", name, len(got), got, len(history), history)
 				}
-				t.Logf("%s: %d acknowledged, %d in the log, %d received from the killed process, %d replayed by the other",
-					name, nAcked, len(history), len(got)-replayed, replayed)
+				t.Logf("%s: %d acknowledged, %d in the log, %d received from the killed process, %d replayed by the other; dial to RESUMED %v",
+					name, nAcked, len(history), len(got)-replayed, replayed, took.Round(time.Millisecond))
 				return c, after, next
 			}
 			c2, after, next := resume("connected session", c1, sessionID)
