@@ -225,8 +225,6 @@ func TestOneDoorInSource(t *testing.T) {
 		"UpdateApplication":            "applications are this server's",
 		"ResetBotToken":                "applications are this server's",
 		"UpdateProfile":                "a profile changes on its user's own server",
-		"SaveGatewayState":             "gateway sessions are this server's",
-		"TakeGatewayState":             "gateway sessions are this server's",
 		"PutLiveSessions":              "gateway sessions are this server's",
 		"ClaimLiveSession":             "gateway sessions are this server's",
 		"DeleteLiveSessions":           "gateway sessions are this server's",

@@ -207,32 +207,6 @@ func hasPrefixFold(s, prefix string) bool {
 	return true
 }
 
-// SaveGatewayState keeps a stopping gateway's resumable sessions for the
-// next process.
-func (h *Homeserver) SaveGatewayState(ctx context.Context, st storage.GatewayState) error {
-	if err := h.store.Update(ctx, func(tx storage.Tx) error { return tx.SetGatewayState(ctx, st) }); err != nil {
-		return storeErr("save gateway state", err)
-	}
-	return nil
-}
-
-// TakeGatewayState returns what the last process's gateway saved and
-// forgets it, so that a session is restored by one process only.
-func (h *Homeserver) TakeGatewayState(ctx context.Context) (storage.GatewayState, error) {
-	var st storage.GatewayState
-	err := h.store.Update(ctx, func(tx storage.Tx) error {
-		var err error
-		if st, err = tx.GatewayState(ctx); err != nil || len(st.Sessions) == 0 && len(st.Cursors) == 0 {
-			return err
-		}
-		return tx.SetGatewayState(ctx, storage.GatewayState{})
-	})
-	if err != nil {
-		return storage.GatewayState{}, storeErr("take gateway state", err)
-	}
-	return st, nil
-}
-
 // SignedIn returns the principal of a user's sign-in session, or
 // ErrUnauthorized when the session has ended: a gateway session restored
 // after a restart belongs to the sign-in that identified it.

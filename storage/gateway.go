@@ -7,21 +7,15 @@ import (
 	"hearth/snowflake"
 )
 
-// GatewayReader reads what the gateway left for its next process.
+// GatewayReader reads the gateway's records of its sessions.
 type GatewayReader interface {
-	// GatewayState returns the state the gateway saved when it last
-	// stopped (empty when there is none).
-	GatewayState(ctx context.Context) (GatewayState, error)
 	// LiveSession returns a live gateway session's row and when its owner
 	// was last seen (zero when the owner has no row), or ErrNotFound.
 	LiveSession(ctx context.Context, id string) (LiveSession, time.Time, error)
 }
 
-// GatewayWriter saves the gateway's state across a restart.
+// GatewayWriter records the gateway's sessions as they live.
 type GatewayWriter interface {
-	// SetGatewayState replaces the saved state with st; an empty st
-	// clears it.
-	SetGatewayState(ctx context.Context, st GatewayState) error
 	// PutLiveSessions writes what is new of the sessions that owner
 	// serves (w), and with touch records owner as seen at now. Nothing is
 	// written for a session another owner has taken over; the IDs of the
@@ -80,27 +74,4 @@ type LiveWrite struct {
 	// Folded is, per session, the seq up to which its marks are now in
 	// its place: they are deleted.
 	Folded map[string]int64
-}
-
-// GatewayState is what a stopping gateway hands to the next process so
-// that its clients can RESUME there: its resumable sessions, and how far
-// it had routed each log (events after that are routed to the sessions by
-// the next process).
-type GatewayState struct {
-	Sessions []GatewaySession
-	// Payloads are the sessions' recent dispatch payloads, each once; a
-	// session's State refers to them by index.
-	Payloads [][]byte
-	// Cursors is, per log, the sequence number of the last event routed.
-	Cursors map[snowflake.ID]int64
-}
-
-// GatewaySession is one saved gateway session.
-type GatewaySession struct {
-	// ID is the session_id its client resumes with.
-	ID     string
-	UserID snowflake.ID
-	// State is the gateway's own record of the session, opaque here.
-	State   []byte
-	SavedAt time.Time
 }

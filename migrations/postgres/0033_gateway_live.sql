@@ -45,3 +45,10 @@ CREATE TABLE gateway_owners (
 	owner   TEXT PRIMARY KEY,
 	seen_at BIGINT NOT NULL
 );
+
+-- The state a stopping process used to save for the next one (0008): the
+-- records above replace it. Sessions saved by a process older than this
+-- one are not resumed: their clients identify again, once.
+DROP TABLE gateway_sessions;
+DROP TABLE gateway_payloads;
+DROP TABLE gateway_cursors;
