@@ -280,10 +280,12 @@ func (g *Gateway) persist(ctx context.Context, touch bool) error {
 		}
 	}
 	type pending struct {
-		s          *session
-		upto       int64
-		marks      int // how many of its marks this write saves
-		row, place bool
+		s     *session
+		upto  int64
+		marks int // how many of its marks are saved once this write is
+		// written says the write carries something of it (a row, new
+		// marks, a fold): only then can it learn the session was lost.
+		row, written bool
 	}
 	var w storage.LiveWrite
 	done := make([]pending, 0, len(dirty))
@@ -297,6 +299,7 @@ func (g *Gateway) persist(ctx context.Context, touch bool) error {
 		}
 		p := pending{s: s, upto: s.seq}
 		if s.foldLocked() {
+			p.written = true
 			s.placeDirty = true
 			if w.Folded == nil {
 				w.Folded = map[string]int64{}
@@ -308,18 +311,18 @@ func (g *Gateway) persist(ctx context.Context, touch bool) error {
 			rec := storage.LiveSession{ID: s.id, UserID: s.user.User.ID, DetachedAt: s.detached}
 			if !s.recorded || s.placeDirty {
 				rec.Place, err = json.Marshal(place{Base: s.base, P: s.basePos})
-				p.place = true
 			}
 			if err == nil && (!s.recorded || s.metaDirty) {
 				rec.Meta, err = json.Marshal(s.metaLocked())
 			}
 			if err == nil {
 				w.Sessions = append(w.Sessions, rec)
-				p.row = true
+				p.row, p.written = true, true
 			}
 		}
 		for _, m := range s.marks[s.savedMarks:] {
 			w.Marks = append(w.Marks, storage.LiveMark{Session: s.id, First: m.First, Last: m.Last, Log: m.Log, Pos: m.Pos})
+			p.written = true
 		}
 		p.marks = len(s.marks)
 		if p.row {
@@ -356,7 +359,7 @@ func (g *Gateway) persist(ctx context.Context, touch bool) error {
 		ok[id] = true
 	}
 	for _, p := range done {
-		if !ok[p.s.id] && (p.row || p.marks > 0) {
+		if p.written && !ok[p.s.id] {
 			g.lost(p.s)
 			continue
 		}
