@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"hearth/discord"
 	"hearth/homeserver/permission"
@@ -206,32 +207,6 @@ func hasPrefixFold(s, prefix string) bool {
 	return true
 }
 
-// SaveGatewayState keeps a stopping gateway's resumable sessions for the
-// next process.
-func (h *Homeserver) SaveGatewayState(ctx context.Context, st storage.GatewayState) error {
-	if err := h.store.Update(ctx, func(tx storage.Tx) error { return tx.SetGatewayState(ctx, st) }); err != nil {
-		return storeErr("save gateway state", err)
-	}
-	return nil
-}
-
-// TakeGatewayState returns what the last process's gateway saved and
-// forgets it, so that a session is restored by one process only.
-func (h *Homeserver) TakeGatewayState(ctx context.Context) (storage.GatewayState, error) {
-	var st storage.GatewayState
-	err := h.store.Update(ctx, func(tx storage.Tx) error {
-		var err error
-		if st, err = tx.GatewayState(ctx); err != nil || len(st.Sessions) == 0 && len(st.Cursors) == 0 {
-			return err
-		}
-		return tx.SetGatewayState(ctx, storage.GatewayState{})
-	})
-	if err != nil {
-		return storage.GatewayState{}, storeErr("take gateway state", err)
-	}
-	return st, nil
-}
-
 // SignedIn returns the principal of a user's sign-in session, or
 // ErrUnauthorized when the session has ended: a gateway session restored
 // after a restart belongs to the sign-in that identified it.
@@ -248,4 +223,85 @@ func (h *Homeserver) SignedIn(ctx context.Context, userID, session snowflake.ID)
 		return Principal{}, storeErr("signed in", err)
 	}
 	return Principal{User: userFrom(u), Session: s.ID}, nil
+}
+
+// LiveSession returns a live gateway session's row and when its owning
+// process was last seen, or ErrNotFound.
+func (h *Homeserver) LiveSession(ctx context.Context, id string) (storage.LiveSession, time.Time, error) {
+	s, seen, err := h.store.LiveSession(ctx, id)
+	if errors.Is(err, storage.ErrNotFound) {
+		return s, seen, fmt.Errorf("live session: %w", ErrNotFound)
+	}
+	if err != nil {
+		return s, seen, storeErr("live session", err)
+	}
+	return s, seen, nil
+}
+
+// PutLiveSessions records what is new of the gateway sessions this
+// process (owner) serves, and with touch records the process as alive. It
+// returns the IDs written: a session missing from them has been taken
+// over by another process.
+func (h *Homeserver) PutLiveSessions(ctx context.Context, owner string, w storage.LiveWrite, touch bool) ([]string, error) {
+	var written []string
+	err := h.store.Update(ctx, func(tx storage.Tx) error {
+		var err error
+		written, err = tx.PutLiveSessions(ctx, owner, w, touch, h.now())
+		return err
+	})
+	if err != nil {
+		return nil, storeErr("put live sessions", err)
+	}
+	return written, nil
+}
+
+// ClaimLiveSession takes a live gateway session over from the process
+// that owned it, with a new place and marks; false when another process
+// took it first.
+func (h *Homeserver) ClaimLiveSession(ctx context.Context, id, from, to string, place []byte, marks []storage.LiveMark) (bool, error) {
+	var ok bool
+	err := h.store.Update(ctx, func(tx storage.Tx) error {
+		var err error
+		ok, err = tx.ClaimLiveSession(ctx, id, from, to, place, marks, h.now())
+		return err
+	})
+	if err != nil {
+		return false, storeErr("claim live session", err)
+	}
+	return ok, nil
+}
+
+// DeleteLiveSessions forgets gateway sessions that ended.
+func (h *Homeserver) DeleteLiveSessions(ctx context.Context, ids []string) error {
+	if err := h.store.Update(ctx, func(tx storage.Tx) error { return tx.DeleteLiveSessions(ctx, ids) }); err != nil {
+		return storeErr("delete live sessions", err)
+	}
+	return nil
+}
+
+// SweepLiveSessions deletes the gateway sessions that can no longer be
+// resumed: detached for longer than window, or of a process not seen for
+// that long.
+func (h *Homeserver) SweepLiveSessions(ctx context.Context, window time.Duration) (int, error) {
+	var n int
+	cut := h.now().Add(-window)
+	err := h.store.Update(ctx, func(tx storage.Tx) error {
+		var err error
+		n, err = tx.SweepLiveSessions(ctx, cut, cut)
+		return err
+	})
+	if err != nil {
+		return 0, storeErr("sweep live sessions", err)
+	}
+	return n, nil
+}
+
+// LogEvents reads a guild's or DM channel's log after a sequence number:
+// a gateway session rebuilt on another process replays from it.
+func (h *Homeserver) LogEvents(ctx context.Context, logID snowflake.ID, after int64, limit int) ([]storage.Event, error) {
+	evs, err := h.store.Events(ctx, logID, after, limit)
+	if err != nil {
+		return nil, storeErr("log events", err)
+	}
+	return evs, nil
 }

@@ -65,36 +65,25 @@ type Gateway struct {
 	running atomic.Bool
 	// barriers are the markers settle waits for, by token.
 	barriers sync.Map
-	// routed is, per log, the last event routed; owned by Run's goroutine.
-	routed map[snowflake.ID]int64
-	// caughtUp opens once the events a restart left to replay have been
-	// routed: a session identified before would get them twice.
-	caughtUp latch
-	// restored opens once the sessions the last process saved are back:
-	// a RESUME waits for it rather than be told they are unknown.
-	restored latch
 	metrics  *gatewayMetrics
-}
 
-// latch is a gate that opens once and stays open.
-type latch struct {
-	once sync.Once
-	ch   chan struct{}
-}
-
-func newLatch() latch { return latch{ch: make(chan struct{})} }
-
-// open opens the gate; opening it again does nothing.
-func (l *latch) open() { l.once.Do(func() { close(l.ch) }) }
-
-// wait waits for the gate to open or ctx to end.
-func (l *latch) wait(ctx context.Context) error {
-	select {
-	case <-l.ch:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	// owner names this process in the sessions' records (live.go).
+	owner string
+	// dirty are the sessions with something new to record, gone the
+	// records to delete; persistWake wakes the persister for them.
+	dirtyMu     sync.Mutex
+	dirty       map[*session]struct{}
+	gone        []string
+	persistWake chan struct{}
+	// persistMu makes one write of the records at a time; seen, under
+	// it, says the process has recorded itself as alive.
+	persistMu sync.Mutex
+	seen      bool
+	// cur is the log event being routed; owned by the routing goroutine.
+	cur origin
+	// replaying marks the router of one session being rebuilt
+	// (replayer): it routes to that session only, with no side effects.
+	replaying bool
 }
 
 // New makes a gateway; call Run to start routing events.
@@ -110,14 +99,14 @@ func New(cfg Config) *Gateway {
 	}
 	g := &Gateway{
 		cfg: cfg, hs: cfg.Homeserver, log: cfg.Log,
-		sessions:  make(map[string]*session),
-		byGuild:   make(map[snowflake.ID]map[*session]struct{}),
-		byUser:    make(map[snowflake.ID]map[*session]struct{}),
-		presences: make(map[snowflake.ID]presence),
-		greeted:   make(map[snowflake.ID]map[snowflake.ID]bool),
-		routed:    make(map[snowflake.ID]int64),
-		caughtUp:  newLatch(),
-		restored:  newLatch(),
+		sessions:    make(map[string]*session),
+		byGuild:     make(map[snowflake.ID]map[*session]struct{}),
+		byUser:      make(map[snowflake.ID]map[*session]struct{}),
+		presences:   make(map[snowflake.ID]presence),
+		greeted:     make(map[snowflake.ID]map[snowflake.ID]bool),
+		owner:       newSessionID(),
+		dirty:       make(map[*session]struct{}),
+		persistWake: make(chan struct{}, 1),
 	}
 	g.metrics = newMetrics(g, cfg.Metrics)
 	return g
@@ -131,16 +120,17 @@ func (g *Gateway) URL() string { return g.cfg.URL }
 
 // Run routes bus events to sessions until ctx ends; then it routes what
 // was published before the end, asks every client to reconnect (op 7),
-// closes the connections and saves the sessions for the next process. On
-// start it restores what the last process saved.
+// closes the connections and records the sessions as detached, for their
+// clients to resume on any process. While it runs, sessions are recorded
+// as they live (live.go).
 func (g *Gateway) Run(ctx context.Context) error {
 	sub := g.hs.Bus().Subscribe(1 << 16)
 	defer sub.Close()
-	backlog := g.restore(ctx, sub)
-	g.restored.open()
-	if backlog == 0 {
-		g.caughtUp.open()
-	}
+	// The persister outlives ctx by the shutdown's last write.
+	persistCtx, stopPersisting := context.WithCancel(context.WithoutCancel(ctx))
+	persisted := make(chan struct{})
+	go func() { defer close(persisted); g.persistLoop(persistCtx) }() // owned by Run: stopped below
+	defer func() { stopPersisting(); <-persisted }()
 	g.running.Store(true)
 	defer g.running.Store(false)
 	sweep := time.NewTicker(10 * time.Second)
@@ -168,21 +158,17 @@ func (g *Gateway) Run(ctx context.Context) error {
 		}
 	}()
 	route := func(ev storage.Event) {
-		g.route(routeCtx, ev)
+		g.cur = origin{}
 		if ev.Seq > 0 {
-			g.routed[ev.LogID] = ev.Seq
+			g.cur = origin{ev.LogID, ev.Seq}
 		}
-		if backlog > 0 {
-			if backlog--; backlog == 0 {
-				g.caughtUp.open()
-			}
-		}
+		g.route(routeCtx, ev)
+		g.cur = origin{}
 	}
 	for {
 		select {
 		case ev, ok := <-events:
 			if !ok {
-				g.caughtUp.open() // nothing more will be replayed
 				g.shutdown()
 				return nil
 			}
@@ -191,7 +177,7 @@ func (g *Gateway) Run(ctx context.Context) error {
 			g.sweep()
 		case <-ctx.Done():
 			// What was published before the end reaches the sessions (and
-			// so the saved state), as far as a moment allows.
+			// so their records), as far as a moment allows.
 			done, release := g.barrier()
 			wait := time.NewTimer(2 * time.Second)
 		drain:
@@ -214,8 +200,6 @@ func (g *Gateway) Run(ctx context.Context) error {
 			sub.Close()
 			for range events {
 			}
-			g.caughtUp.open()
-			g.restored.open()
 			g.shutdown()
 			return nil
 		}
@@ -223,7 +207,7 @@ func (g *Gateway) Run(ctx context.Context) error {
 }
 
 // shutdown sends RECONNECT to every connected session, waits for the
-// connections to close and saves the sessions.
+// connections to close and records the sessions as detached.
 func (g *Gateway) shutdown() {
 	g.mu.Lock()
 	g.closing = true
@@ -244,26 +228,42 @@ func (g *Gateway) shutdown() {
 	case <-done:
 	case <-time.After(2 * time.Second):
 	}
-	// Bounded so that the whole stop (requests, drain, RECONNECT, save)
+	// Bounded so that the whole stop (requests, drain, RECONNECT, write)
 	// fits in the 30 s a supervisor usually grants after SIGTERM.
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	g.save(ctx)
+	now := time.Now()
+	for _, s := range all {
+		s.mu.Lock()
+		if s.detached.IsZero() {
+			s.detached, s.rowDirty = now, true // its connection may still be closing
+		}
+		s.mu.Unlock()
+		g.markDirty(s)
+	}
+	if err := g.persist(ctx, true); err != nil {
+		g.log.Warn("gateway: sessions not recorded on stop; their clients may identify again", "err", err)
+		return
+	}
+	g.log.Info("gateway sessions recorded for resuming", "sessions", len(all))
 }
 
 // sweep forgets sessions whose connection dropped longer ago than the
 // resume window.
 func (g *Gateway) sweep() {
 	now := time.Now()
+	var expired []string
 	g.mu.Lock()
-	defer g.mu.Unlock()
 	for id, s := range g.sessions {
 		if at := s.detachedAt(); !at.IsZero() && now.Sub(at) > g.cfg.ResumeWindow {
 			g.metrics.dropped.WithLabelValues(dropNotResumed).Inc()
 			delete(g.sessions, id)
 			g.unindexLocked(s)
+			expired = append(expired, id)
 		}
 	}
+	g.mu.Unlock()
+	g.forget(expired...)
 }
 
 func (g *Gateway) index(s *session, guilds []snowflake.ID) {

@@ -146,7 +146,7 @@ func (g *Gateway) route(ctx context.Context, ev storage.Event) {
 		targets := g.sessionsOf(g.byUser[ev.LogID])
 		g.mu.RUnlock()
 		for _, s := range targets {
-			s.dispatch(ev.Type, ev.Payload)
+			g.deliver(s, ev.Type, ev.Payload)
 		}
 		return
 	}
@@ -174,7 +174,7 @@ func (g *Gateway) route(ctx context.Context, ev storage.Event) {
 		for _, s := range joiner {
 			g.joined(ctx, s, guildID)
 		}
-		if len(joiner) > 0 {
+		if len(joiner) > 0 && !g.replaying {
 			g.announcePresences(guildID, []snowflake.ID{m.User.ID})
 		}
 	case "GUILD_MEMBER_REMOVE":
@@ -216,7 +216,7 @@ func (g *Gateway) route(ctx context.Context, ev storage.Event) {
 		}
 		allowed = func(user snowflake.ID) bool { return g.hs.ChannelPermissions(ctx, user, channel).Has(perm) }
 	}
-	if m.hereOnly(ev.Type) && allowed != nil {
+	if m.hereOnly(ev.Type) && allowed != nil && !g.replaying {
 		g.hereMentioned(ctx, m, targets, guildID, allowed, seen)
 	}
 	for _, s := range targets {
@@ -240,7 +240,7 @@ func (g *Gateway) route(ctx context.Context, ev storage.Event) {
 			}
 			d = stripped
 		}
-		s.dispatch(ev.Type, d)
+		g.deliver(s, ev.Type, d)
 	}
 	if ev.Type == "GUILD_DELETE" {
 		for _, s := range targets {
@@ -267,7 +267,7 @@ func (g *Gateway) joined(ctx context.Context, s *session, guildID snowflake.ID) 
 	g.addGuildLocked(s, guildID)
 	g.mu.Unlock()
 	b, _ := json.Marshal(st)
-	s.dispatch("GUILD_CREATE", b)
+	g.deliver(s, "GUILD_CREATE", b)
 }
 
 // left takes a guild from a session and tells it with GUILD_DELETE.
@@ -280,7 +280,7 @@ func (g *Gateway) left(s *session, guildID snowflake.ID) {
 	s.mu.Unlock()
 	g.removeGuild(s, guildID)
 	b, _ := json.Marshal(map[string]any{"id": guildID})
-	s.dispatch("GUILD_DELETE", b)
+	g.deliver(s, "GUILD_DELETE", b)
 }
 
 func (g *Gateway) routeDM(ctx context.Context, ev storage.Event, m meta) {
@@ -322,7 +322,7 @@ func (g *Gateway) routeDM(ctx context.Context, ev storage.Event, m meta) {
 			}
 			d = stripped
 		}
-		s.dispatch(ev.Type, d)
+		g.deliver(s, ev.Type, d)
 	}
 }
 
@@ -389,11 +389,11 @@ func (g *Gateway) routeChannel(ctx context.Context, ev storage.Event, m meta, gu
 		}
 		switch {
 		case now && !had:
-			s.dispatch("CHANNEL_CREATE", ev.Payload)
+			g.deliver(s, "CHANNEL_CREATE", ev.Payload)
 		case !now && had:
-			s.dispatch("CHANNEL_DELETE", ev.Payload)
+			g.deliver(s, "CHANNEL_DELETE", ev.Payload)
 		case now && had && ev.Type == "CHANNEL_UPDATE":
-			s.dispatch("CHANNEL_UPDATE", ev.Payload)
+			g.deliver(s, "CHANNEL_UPDATE", ev.Payload)
 		}
 	}
 }
@@ -421,7 +421,7 @@ func (g *Gateway) recheckChannels(ctx context.Context, ev storage.Event, m meta,
 				s.markVisible(guildID, c.ID, true)
 				if s.intents&intentGuilds != 0 {
 					b, _ := json.Marshal(c)
-					s.dispatch("CHANNEL_CREATE", b)
+					g.deliver(s, "CHANNEL_CREATE", b)
 				}
 			}
 		}
@@ -437,7 +437,7 @@ func (g *Gateway) recheckChannels(ctx context.Context, ev storage.Event, m meta,
 			s.markVisible(guildID, id, false)
 			if s.intents&intentGuilds != 0 {
 				b, _ := json.Marshal(map[string]any{"id": id, "guild_id": guildID, "type": 0})
-				s.dispatch("CHANNEL_DELETE", b)
+				g.deliver(s, "CHANNEL_DELETE", b)
 			}
 		}
 	}
@@ -462,10 +462,13 @@ func (g *Gateway) revoke(ev storage.Event) {
 			delete(g.sessions, s.id)
 		}
 	}
+	ids := make([]string, 0, len(gone))
 	for _, s := range gone {
 		g.unindexLocked(s)
+		ids = append(ids, s.id)
 	}
 	g.mu.Unlock()
+	g.forget(ids...) // cannot be resumed anywhere
 	for _, s := range gone {
 		s.mu.Lock()
 		c := s.c
@@ -492,7 +495,7 @@ func (g *Gateway) userDispatch(ctx context.Context, ev storage.Event) {
 		if d.Session != "" && s.id != d.Session {
 			continue
 		}
-		s.dispatch(d.Type, d.Data)
+		g.deliver(s, d.Type, d.Data)
 	}
 	if d.Type != "USER_SETTINGS_UPDATE" || len(targets) == 0 {
 		return
@@ -551,4 +554,15 @@ func (g *Gateway) hereMentioned(ctx context.Context, m meta, targets []*session,
 	if err := g.hs.HereMentioned(ctx, m.ID, users); err != nil {
 		g.log.Warn("gateway: @here mentions not recorded", "message_id", m.ID, "err", err)
 	}
+}
+
+// deliver hands s a dispatch of the event being routed, marked with the
+// log event it came from; a replay for one rebuilt session bypasses the
+// hold that keeps live events back until the replay is over.
+func (g *Gateway) deliver(s *session, t string, d []byte) {
+	if g.replaying {
+		s.send(g.cur, t, d, true)
+		return
+	}
+	s.dispatchFrom(g.cur, t, d)
 }

@@ -72,7 +72,7 @@ type session struct {
 	// meanwhile is missed), and the dispatches routed to it meanwhile wait
 	// in held, so that READY is the first dispatch, as clients expect.
 	holding     bool
-	held        []entry
+	held        []heldEntry
 	limit       int // how long pending may grow before the client is dropped
 	flushingFor *conn
 	detached    time.Time
@@ -82,6 +82,37 @@ type session struct {
 	// that a permission change can be told as CHANNEL_CREATE or
 	// CHANNEL_DELETE.
 	visible map[snowflake.ID]map[snowflake.ID]bool
+
+	// The session's record in the database (live.go). durable is the
+	// last seq the connection may have: past it, a dispatch from a log
+	// waits until its mark is written. marks are the log events of the
+	// seqs after base, basePos where the logs stand at base; acked is
+	// the last seq the client's heartbeat reported.
+	durable   int64
+	acked     int64
+	base      int64
+	basePos   map[snowflake.ID]int64
+	marks     []mark
+	recorded  bool // written at least once (with its meta)
+	metaDirty bool
+	// savedMarks of marks are in the database; placeDirty says base has
+	// moved, rowDirty that detached has changed, since the last write.
+	savedMarks int
+	placeDirty bool
+	rowDirty   bool
+	ended      bool
+	// A session rebuilt from its record drops what its replay already
+	// gave (floor, per log) and the first skipN dispatches of the event
+	// skip, which its client had part of.
+	floor map[snowflake.ID]int64
+	skip  origin
+	skipN int64
+}
+
+// heldEntry is a dispatch held while READY is sent, with its origin.
+type heldEntry struct {
+	o origin
+	entry
 }
 
 // setVisible records the channels a GUILD_CREATE told of.
@@ -95,6 +126,7 @@ func (s *session) setVisible(guildID snowflake.ID, chans []discord.Channel) {
 		s.visible = make(map[snowflake.ID]map[snowflake.ID]bool)
 	}
 	s.visible[guildID] = set
+	s.metaDirty = true
 	s.mu.Unlock()
 }
 
@@ -115,6 +147,9 @@ func (s *session) markVisible(guildID, channelID snowflake.ID, v bool) {
 	if set == nil {
 		set = make(map[snowflake.ID]bool)
 		s.visible[guildID] = set
+	}
+	if v != set[channelID] {
+		s.metaDirty = true
 	}
 	if v {
 		set[channelID] = true
@@ -141,17 +176,19 @@ func (s *session) inGuild(id snowflake.ID) bool {
 	return s.guilds[id]
 }
 
-// dispatch numbers a dispatch, keeps it for RESUME and queues it for the
-// connection, if there is one.
-func (s *session) dispatch(t string, d []byte) {
+// dispatch numbers a dispatch that comes from no log, keeps it for
+// RESUME and queues it for the connection, if there is one.
+func (s *session) dispatch(t string, d []byte) { s.dispatchFrom(origin{}, t, d) }
+
+// dispatchFrom is dispatch of one that came from log event o.
+func (s *session) dispatchFrom(o origin, t string, d []byte) {
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	if s.holding {
-		s.held = append(s.held, entry{t, d})
-		s.mu.Unlock()
+		s.held = append(s.held, heldEntry{o, entry{t, d}})
 		return
 	}
-	s.mu.Unlock()
-	s.send(t, d, true)
+	s.sendLocked(o, t, d, true)
 }
 
 // release sends the dispatches held while READY was being sent, in order,
@@ -168,7 +205,7 @@ func (s *session) release() {
 		}
 		s.mu.Unlock()
 		for _, e := range held {
-			s.send(e.t, e.d, true)
+			s.send(e.o, e.t, e.d, true)
 		}
 	}
 }
@@ -177,16 +214,35 @@ func (s *session) release() {
 // instead of the dispatch. READY and the first GUILD_CREATEs are not kept:
 // they are the bulk of an idle session's memory, and a client that lost
 // them identifies again rather than resumes.
-func (s *session) send(t string, d []byte, keep bool) {
+func (s *session) send(o origin, t string, d []byte, keep bool) {
 	s.mu.Lock()
+	s.sendLocked(o, t, d, keep)
+	s.mu.Unlock()
+}
+
+// sendLocked is send with s.mu held.
+func (s *session) sendLocked(o origin, t string, d []byte, keep bool) {
+	if o.pos > 0 {
+		if o.pos <= s.floor[o.log] {
+			return // a rebuilt session's replay gave it already
+		}
+		if s.skipN > 0 && s.skip == o {
+			s.skipN-- // its client had this part of the event
+			return
+		}
+	}
 	s.seq++
 	if keep {
 		s.keep(entry{t, d})
 	} else {
 		s.keep(entry{})
 	}
+	if o.pos > 0 {
+		s.noteLocked(o)
+	} else if s.durable == s.seq-1 {
+		s.durable = s.seq // from no log, and nothing before it waits
+	}
 	s.queueLocked(queued{s.seq, entry{t, d}})
-	s.mu.Unlock()
 }
 
 // queueLocked queues a dispatch for the attached connection and starts its
@@ -195,7 +251,8 @@ func (s *session) queueLocked(q queued) {
 	if s.c == nil {
 		return
 	}
-	if len(s.pending) >= max(s.limit, sendQueue) {
+	// What waits for its mark to be written is not the client's delay.
+	if int64(len(s.pending))-(s.seq-s.durable) >= int64(max(s.limit, sendQueue)) {
 		// A client that does not read loses its connection, not the
 		// others' time: the connection's own loop closes it, and the
 		// session can resume from the ring.
@@ -207,13 +264,20 @@ func (s *session) queueLocked(q queued) {
 		return
 	}
 	s.pending = append(s.pending, q)
-	if s.flushingFor != s.c {
-		s.flushingFor = s.c
-		go s.flush(s.connCtx, s.c) // ends when the queue is empty or c fails
-	}
+	s.flushLocked()
 }
 
-// flush writes the queued dispatches to c until there are none.
+// flushLocked starts the attached connection's flusher if it has durable
+// dispatches waiting and none runs; s.mu is held.
+func (s *session) flushLocked() {
+	if s.c == nil || len(s.pending) == 0 || s.pending[0].seq > s.durable || s.flushingFor == s.c {
+		return
+	}
+	s.flushingFor = s.c
+	go s.flush(s.connCtx, s.c) // ends when nothing durable waits or c fails
+}
+
+// flush writes the queued durable dispatches to c until there are none.
 func (s *session) flush(ctx context.Context, c *conn) {
 	defer func() {
 		// Its own goroutine: a fault here must cost one connection, not
@@ -226,15 +290,21 @@ func (s *session) flush(ctx context.Context, c *conn) {
 	var frame []byte
 	for {
 		s.mu.Lock()
-		if s.c != c || len(s.pending) == 0 {
+		n := 0
+		for n < len(s.pending) && s.pending[n].seq <= s.durable {
+			n++
+		}
+		if s.c != c || n == 0 {
 			if s.flushingFor == c {
 				s.flushingFor = nil
 			}
 			s.mu.Unlock()
 			return
 		}
-		batch := s.pending
-		s.pending, s.limit = nil, sendQueue
+		batch := s.pending[:n:n]
+		if s.pending = s.pending[n:]; len(s.pending) == 0 {
+			s.pending, s.limit = nil, sendQueue
+		}
 		s.mu.Unlock()
 		for i, q := range batch {
 			frame = appendDispatch(frame[:0], q.seq, q.t, q.d)
@@ -266,6 +336,7 @@ func (s *session) flush(ctx context.Context, c *conn) {
 // attachLocked makes c the session's connection; s.mu is held.
 func (s *session) attachLocked(ctx context.Context, c *conn, kick context.CancelFunc) {
 	s.c, s.connCtx, s.kick, s.pending, s.detached = c, ctx, kick, nil, time.Time{}
+	s.flushingFor, s.rowDirty = nil, true
 }
 
 // keep adds a dispatch to the ring; s.mu is held.
@@ -353,8 +424,10 @@ func (g *Gateway) serve(ctx context.Context, c *conn) {
 			s.mu.Lock()
 			if s.c == c {
 				s.c, s.connCtx, s.kick, s.pending, s.detached = nil, nil, nil, nil, time.Now()
+				s.rowDirty = true
 			}
 			s.mu.Unlock()
+			g.markDirty(s) // its record says since when it can be resumed
 			// Temporary memberships end before the presence is told, so
 			// that others see the user go offline only in guilds they
 			// are still in.
@@ -396,6 +469,14 @@ func (g *Gateway) serve(ctx context.Context, c *conn) {
 		switch f.Op {
 		case opHeartbeat:
 			watch.beat()
+			// d is the last seq the client has: its record may forget
+			// what came before.
+			var seq int64
+			if s != nil && json.Unmarshal(f.D, &seq) == nil && seq > 0 {
+				s.mu.Lock()
+				s.acked = max(s.acked, min(seq, s.seq))
+				s.mu.Unlock()
+			}
 			if err := c.write(ctx, encodeFrame(opHeartbeatACK, nil)); err != nil {
 				return
 			}
@@ -516,9 +597,6 @@ func (g *Gateway) identify(ctx context.Context, kick context.CancelFunc, c *conn
 			return nil, errors.New("disallowed intents")
 		}
 	}
-	if err := g.caughtUp.wait(ctx); err != nil { // see Run
-		return nil, err
-	}
 	guilds, err := g.hs.GuildIDs(ctx, p.User.ID)
 	if err != nil {
 		c.close(closeUnknownError, "Unknown error.")
@@ -531,11 +609,18 @@ func (g *Gateway) identify(ctx context.Context, kick context.CancelFunc, c *conn
 		c.close(closeUnknownError, "Unknown error.")
 		return nil, err
 	}
+	// Where the session's logs stand before it starts: its record's base
+	// (read before it is indexed, so that nothing routed to it is older).
+	heads, err := g.logHeads(ctx, p, guilds)
+	if err != nil {
+		c.close(closeUnknownError, "Unknown error.")
+		return nil, err
+	}
 	s := &session{
 		g: g, id: newSessionID(), user: p, intents: intents, bot: p.User.Bot,
 		guilds:   make(map[snowflake.ID]bool),
 		presence: presence{Status: "online", Activities: []activity{}},
-		holding:  true,
+		holding:  true, basePos: heads,
 	}
 	s.attachLocked(ctx, c, kick) // not yet shared: no lock needed
 	if id.Presence != nil {
@@ -559,16 +644,17 @@ func (g *Gateway) identify(ctx context.Context, kick context.CancelFunc, c *conn
 		c.close(closeUnknownError, "Unknown error.")
 		return nil, err
 	}
-	s.send("READY", ready, false)
+	s.send(origin{}, "READY", ready, false)
 	for _, gid := range guilds {
 		if st, err := g.hs.GuildState(ctx, p, gid); err == nil {
 			st.Presences = g.presencesOf(memberIDs(st.Members), gid)
 			s.setVisible(gid, st.Channels)
 			b, _ := json.Marshal(st)
-			s.send("GUILD_CREATE", b, false)
+			s.send(origin{}, "GUILD_CREATE", b, false)
 		}
 	}
 	s.release()
+	g.markDirty(s)
 	g.log.Debug("gateway session identified", "user_id", p.User.ID, "session", s.id, "guilds", len(guilds))
 	return s, nil
 }
@@ -662,13 +748,34 @@ func (g *Gateway) resume(ctx context.Context, kick context.CancelFunc, c *conn, 
 		c.close(closeAuthFailed, "Authentication failed.")
 		return nil, err
 	}
-	if err := g.restored.wait(ctx); err != nil { // see Run
-		return nil, err
-	}
 	g.settle(ctx)
 	g.mu.RLock()
 	s := g.sessions[r.SessionID]
 	g.mu.RUnlock()
+	// The record says which process serves the session: another one's
+	// (or a dead one's) is rebuilt here, and a copy this process still
+	// has is stale (its client went elsewhere since). One of this
+	// process's that it no longer holds (a rebuild that failed half way)
+	// is rebuilt too.
+	rec, seen, err := g.hs.LiveSession(ctx, r.SessionID)
+	switch {
+	case err == nil && (rec.Owner != g.owner || s == nil):
+		if s != nil {
+			g.lost(s)
+		}
+		s, err := g.takeOver(ctx, kick, c, p, r, rec, seen)
+		if errors.Is(err, errNotResumable) {
+			return invalid()
+		}
+		if err != nil {
+			c.close(closeUnknownError, "Unknown error.") // may be retried
+			return nil, err
+		}
+		return s, nil
+	case err != nil && !errors.Is(err, homeserver.ErrNotFound):
+		c.close(closeUnknownError, "Unknown error.") // may be retried
+		return nil, err
+	}
 	if s == nil || s.user.User.ID != p.User.ID {
 		return invalid()
 	}
@@ -704,13 +811,10 @@ func (g *Gateway) resume(ctx context.Context, kick context.CancelFunc, c *conn, 
 	s.attachLocked(ctx, c, kick)
 	s.pending = missed // replayed whole, however many: they were kept for this
 	s.limit = len(missed) + sendQueue
-	s.seq++
-	resumed := entry{"RESUMED", []byte(`{}`)}
-	s.keep(resumed)
-	s.pending = append(s.pending, queued{s.seq, resumed})
-	s.flushingFor = c
-	go s.flush(ctx, c) // ends when the queue is empty or c fails
+	s.sendLocked(origin{}, "RESUMED", []byte(`{}`), true)
+	s.flushLocked()
 	s.mu.Unlock()
+	g.markDirty(s) // attached again
 	return s, nil
 }
 

@@ -95,7 +95,7 @@ func Run(t *testing.T, open func(t *testing.T) storage.Store) {
 		{"MemberOrigins", testMemberOrigins},
 		{"ActReceipts", testActReceipts},
 		{"SentActs", testSentActs},
-		{"GatewayState", testGatewayState},
+		{"LiveSessions", testLiveSessions},
 		{"Applications", testApplications},
 		{"ApplicationCommands", testApplicationCommands},
 		{"Interactions", testInteractions},
