@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"hearth/homeserver/acts"
 	"hearth/homeserver/bus"
 	"hearth/homeserver/password"
 	"hearth/homeserver/remotefiles"
@@ -120,6 +121,9 @@ type Homeserver struct {
 	// lending holds the uploads a peer may fetch while it handles a send
 	// of one of this server's users.
 	lending remotefiles.Lending
+	// acts is the table of the actions a peer may ask of this server as
+	// the origin (originact.go), made once.
+	acts map[string]acts.Handler[Principal]
 	// background holds work that must not hold up the request that gave
 	// rise to it (a new replica's member pages); RunMaintenance runs it.
 	background chan func(context.Context)
@@ -184,7 +188,7 @@ func New(cfg Config) (*Homeserver, error) {
 		return nil, err
 	}
 	cache := newStateCache()
-	return &Homeserver{
+	h := &Homeserver{
 		hashing:    make(chan struct{}, runtime.GOMAXPROCS(0)),
 		background: make(chan func(context.Context), 256),
 		cache:      cache,
@@ -205,7 +209,9 @@ func New(cfg Config) (*Homeserver, error) {
 		exportLimits:  newWindowLimiter(exportLimit, exportWindow, 10_000),
 		reportLimits:  newWindowLimiter(reportLimit, reportWindow, 10_000),
 		mailLimits:    newWindowLimiter(mailLimit, mailWindow, 10_000),
-	}, nil
+	}
+	h.acts = h.actTable()
+	return h, nil
 }
 
 // Bus is where committed events are published.
