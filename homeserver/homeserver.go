@@ -68,6 +68,11 @@ type Config struct {
 	// event batch, snapshot, member page or history page) may create;
 	// zero means DefaultMaxNewPeerUsers.
 	MaxNewPeerUsers int
+	// MaxReplicaChannels, MaxReplicaThreads and MaxReplicaRoles bound the
+	// channels (categories included), threads (archived included) and
+	// roles a replica guild holds, as MaxReplicaMembers its members; zero
+	// means the defaults.
+	MaxReplicaChannels, MaxReplicaThreads, MaxReplicaRoles int
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	Log *slog.Logger
@@ -78,6 +83,15 @@ type Config struct {
 const (
 	// DefaultMaxReplicaMembers is the members of one replica guild.
 	DefaultMaxReplicaMembers = 250_000
+	// DefaultMaxReplicaChannels is the channels of one replica guild: four
+	// times what a guild of this server may have (MaxChannelsPerGuild),
+	// for origins that allow more.
+	DefaultMaxReplicaChannels = 4 * MaxChannelsPerGuild
+	// DefaultMaxReplicaRoles is the roles of one replica guild, likewise.
+	DefaultMaxReplicaRoles = 4 * MaxRolesPerGuild
+	// DefaultMaxReplicaThreads is the threads of one replica guild,
+	// archived ones included, which a busy guild gathers over years.
+	DefaultMaxReplicaThreads = 100_000
 	// DefaultMaxNewPeerUsers is the user rows one payload may create: a
 	// snapshot or member page introduces at most about 1,000 members, a
 	// transaction at most 500 events.
@@ -163,6 +177,15 @@ func New(cfg Config) (*Homeserver, error) {
 	}
 	if cfg.MaxNewPeerUsers <= 0 {
 		cfg.MaxNewPeerUsers = DefaultMaxNewPeerUsers
+	}
+	if cfg.MaxReplicaChannels <= 0 {
+		cfg.MaxReplicaChannels = DefaultMaxReplicaChannels
+	}
+	if cfg.MaxReplicaThreads <= 0 {
+		cfg.MaxReplicaThreads = DefaultMaxReplicaThreads
+	}
+	if cfg.MaxReplicaRoles <= 0 {
+		cfg.MaxReplicaRoles = DefaultMaxReplicaRoles
 	}
 	if cfg.MaxMessageLength == 0 {
 		cfg.MaxMessageLength = 4000

@@ -346,6 +346,25 @@ func (e replicaEnv) MemberBound(ctx context.Context, tx storage.Tx, guildID snow
 	return e.h.memberBound(ctx, tx, guildID)
 }
 
+// ObjectBound refuses a payload over the replica guild's bounds on
+// channels, threads and roles.
+func (e replicaEnv) ObjectBound(ctx context.Context, tx storage.Tx, guildID snowflake.ID) error {
+	n, err := tx.ObjectCounts(ctx, guildID)
+	if err != nil {
+		return err
+	}
+	c := e.h.cfg
+	for _, b := range []struct {
+		what     string
+		has, max int
+	}{{"channels", n.Channels, c.MaxReplicaChannels}, {"threads", n.Threads, c.MaxReplicaThreads}, {"roles", n.Roles, c.MaxReplicaRoles}} {
+		if b.has > b.max {
+			return fmt.Errorf("replica guild %d would hold %d %s, over %d: %w", guildID, b.has, b.what, b.max, ErrTooManyObjects)
+		}
+	}
+	return nil
+}
+
 // memberBound refuses a payload of the origin's that took the replica
 // guild over MaxReplicaMembers; it is asked once per payload that added
 // members, in the payload's transaction, which the refusal rolls back.
@@ -440,7 +459,7 @@ func (h *Homeserver) remoteJoin(ctx context.Context, p Principal, server, code s
 			return err
 		}
 		rt := replica.Target{ID: guildID, Origin: server, Global: head.ID, Guild: true}
-		if err := replica.ApplyState(ctx, tx, l, rt, st.Guild, st.Channels, st.Threads, existing); err != nil {
+		if err := replica.ApplyState(ctx, tx, replicaEnv{h, ev}, l, rt, st.Guild, st.Channels, st.Threads, existing); err != nil {
 			return err
 		}
 		if err := replica.ApplyMembers(ctx, tx, replicaEnv{h, ev}, guildID, members); err != nil {

@@ -162,5 +162,10 @@ func Apply(ctx context.Context, tx storage.Tx, env Env, l *globalid.Localizer, t
 			return err
 		}
 	}
+	if ap.addedObjects && t.Guild {
+		if err := env.ObjectBound(ctx, tx, t.ID); err != nil {
+			return err
+		}
+	}
 	return l.Flush(ctx)
 }
