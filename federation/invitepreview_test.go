@@ -53,9 +53,9 @@ func testInvitePreviewKeepsNothing(t *testing.T, backend st.Backend) {
 	}
 	invite := func(guild string) map[string]any {
 		return map[string]any{"type": 0, "code": "fake", "guild_id": guild,
-			"guild":   map[string]any{"id": guild, "name": "Fake", "features": []any{}},
-			"channel": map[string]any{"id": fresh(), "name": "general", "type": 0},
-			"inviter": map[string]any{"id": fresh(), "username": "eve"},
+			"guild":                    map[string]any{"id": guild, "name": "Fake", "features": []any{}},
+			"channel":                  map[string]any{"id": fresh(), "name": "general", "type": 0},
+			"inviter":                  map[string]any{"id": fresh(), "username": "eve"},
 			"approximate_member_count": 3}
 	}
 	kept := func() []string {
