@@ -60,6 +60,9 @@ type applier struct {
 	opened bool
 	// act is the act the event being applied names (wire.RemoteEvent.Act).
 	act string
+	// object is the global ID the event being applied is about (its d's
+	// "id"; a MESSAGE_CREATE's message), "" for none.
+	object string
 	// locals caches which users are this server's own (inNameOf).
 	locals map[snowflake.ID]bool
 	// addedMembers is set once the batch made a member row: the batch is

@@ -96,6 +96,7 @@ func Run(t *testing.T, open func(t *testing.T) storage.Store) {
 		{"MemberOrigins", testMemberOrigins},
 		{"ActReceipts", testActReceipts},
 		{"SentActs", testSentActs},
+		{"MessageAuthors", testMessageAuthors},
 		{"GatewayState", testGatewayState},
 		{"Applications", testApplications},
 		{"ApplicationCommands", testApplicationCommands},
