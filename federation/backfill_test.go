@@ -366,6 +366,9 @@ func TestFederationRefusesHostileHistory(t *testing.T) {
 			})},
 			{"a webhook message its webhook did not write", first(func(m map[string]any) { m["webhook_id"] = onA(side) })},
 			{"a number as author", first(func(m map[string]any) { m["author"].(map[string]any)["id"] = json.Number(bob.id) })},
+			{"a message said to be by the receiver's user, who never wrote it", first(func(m map[string]any) {
+				m["author"] = map[string]any{"id": onB(bob.id), "username": "bob"}
+			})},
 			{"a message that is the origin's guild", only(func(m map[string]any) { m["id"] = onA(rogueGuild) })},
 			{"a message that is the origin's user", only(func(m map[string]any) { m["id"] = onA(ann.id) })},
 			{"a second name for a message", first(func(m map[string]any) { m["id"] = "0" + m["id"].(string) })},
@@ -479,4 +482,75 @@ func channelNamed(t *testing.T, u user, guild, name string) string {
 	}
 	t.Fatalf("guild %s has no channel %q", guild, name)
 	return ""
+}
+
+// TestHistoryShowsOnlyRecordedOwnMessages: a history page may show a
+// message as written by one of the receiver's users only when the receiver
+// recorded that user's act making it (storage.Tx.RecordAuthor, kept for
+// good, unlike the act), as a live batch must name the act; a page that
+// says so of any other message is refused whole (spec/federation.md §14,
+// "Writes in a user's name"). The origin is a real homeserver behind a
+// front that rewrites its history pages.
+func TestHistoryShowsOnlyRecordedOwnMessages(t *testing.T) {
+	st.ForEachBackend(t, func(t *testing.T, backend st.Backend) {
+		ctx := context.Background()
+		f := newFront(t)
+		b := st.Start(t, st.Options{Backend: backend})
+		a := st.Start(t, st.Options{ServerName: f.name()})
+		f.to(a)
+		bob, ann := register(t, b, "bob"), register(t, a, "ann")
+		ok(t, ann.do(t, "POST", "/api/v10/guilds", map[string]any{"name": "Club"}), 201)
+		club := mustGuild(t, ann, "Club")
+		general := channelNamed(t, ann, club, "general")
+		var old []string
+		for i := range 2 {
+			old = append(old, ok(t, ann.do(t, "POST", "/api/v10/channels/"+general+"/messages",
+				map[string]any{"content": fmt.Sprintf("old %d", i)}), 200)["id"].(string))
+		}
+		code := ok(t, ann.do(t, "POST", "/api/v10/channels/"+general+"/invites", map[string]any{}), 200)["code"].(string)
+		ok(t, bob.do(t, "POST", "/api/v10/invites/"+code+"@"+a.ServerName(), nil), 200)
+		bGeneral := channelNamed(t, bob, mustGuild(t, bob, "Club"), "general")
+		bobG := map[string]any{"id": bob.id + "@" + b.ServerName(), "username": "bob"}
+		asBob := func(id string) func([]any) []any {
+			return func(page []any) []any {
+				for _, m := range page {
+					if m := m.(map[string]any); m["id"] == id+"@"+a.ServerName() {
+						m["author"] = bobG
+					}
+				}
+				return page
+			}
+		}
+		// "old 1" said to be bob's, who never wrote it: refused whole.
+		f.answer(asBob(old[1]))
+		n := f.histories.Load()
+		eventually(t, "the page answered", func() string {
+			if got, _, _ := pageMessages(t, bob, bGeneral, "limit=50"); len(got) != 0 {
+				t.Fatalf("B shows %q", got)
+			}
+			if f.histories.Load() < n+2 {
+				return "waiting for the origin's answers"
+			}
+			return ""
+		})
+		// Recorded as bob's (as the live batch of his act would have): the
+		// same page is taken, "old 1" as bob's.
+		err := b.Store().Update(ctx, func(tx storage.Tx) error {
+			n, _ := strconv.ParseUint(bob.id, 10, 64)
+			return tx.RecordAuthor(ctx, a.ServerName(), old[1], snowflake.ID(n))
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, "the page taken", func() string {
+			got, _, ms := pageMessages(t, bob, bGeneral, "limit=50")
+			if strings.Join(got, "|") != "old 0|old 1" {
+				return fmt.Sprintf("B shows %q", got)
+			}
+			if au := ms[0]["author"].(map[string]any); au["id"] != bob.id {
+				t.Fatalf("old 1 is by %v, want bob %s", au, bob.id)
+			}
+			return ""
+		})
+	})
 }

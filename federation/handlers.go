@@ -90,6 +90,8 @@ func refusal(err error) string {
 		return "too_many_members"
 	case errors.Is(err, homeserver.ErrTooManyUsers):
 		return "too_many_users"
+	case errors.Is(err, homeserver.ErrTooManyObjects):
+		return "too_many_objects"
 	}
 	return ""
 }

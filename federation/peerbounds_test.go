@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -174,6 +175,170 @@ func testBoundsPeerState(t *testing.T, backend st.Backend) {
 		}
 	}
 	if _, err := b.Store().FederatedID(ctx, C, crowd); !errors.Is(err, storage.ErrNotFound) {
+		t.Fatalf("the refused snapshot left a mapping of its guild (%v)", err)
+	}
+	if after, err := b.Store().Replicas(ctx); err != nil || len(after) != len(reps) {
+		t.Fatalf("replicas %v became %v (%v)", reps, after, err)
+	}
+}
+
+// A peer that signs correctly cannot make the receiver keep a replica
+// guild's channels, threads or roles without bound, as it cannot its
+// members: a batch that would take the replica over MaxReplicaChannels,
+// MaxReplicaThreads or MaxReplicaRoles is refused whole (413 TOO_LARGE,
+// counted as too_many_objects) and keeps nothing; changing objects the
+// replica holds at its bound is taken; a snapshot over a bound fails the
+// join (spec/federation.md §14, "Bounded peer state").
+func TestFederationBoundsReplicaObjects(t *testing.T) {
+	st.ForEachBackend(t, testBoundsReplicaObjects)
+}
+
+func testBoundsReplicaObjects(t *testing.T, backend st.Backend) {
+	ctx := context.Background()
+	// A new guild has a category, #general and @everyone.
+	const maxChannels, maxThreads, maxRoles = 3, 1, 2
+	b := st.Start(t, st.Options{Backend: backend, MaxReplicaChannels: maxChannels, MaxReplicaThreads: maxThreads,
+		MaxReplicaRoles: maxRoles})
+	c := st.Start(t, st.Options{})
+	C := c.ServerName()
+	bob, cat := register(t, b, "bob"), register(t, c, "cat")
+
+	cg := ok(t, cat.do(t, "POST", "/api/v10/guilds", map[string]any{"name": "Rogue"}), 201)["id"].(string)
+	_, cch := cat.guildNamed(t, "Rogue")
+	code := ok(t, cat.do(t, "POST", "/api/v10/channels/"+cch+"/invites", map[string]any{}), 200)["code"].(string)
+	ok(t, bob.do(t, "POST", "/api/v10/invites/"+code+"@"+C, nil), 200)
+	bCG, _ := bob.guildNamed(t, "Rogue")
+	replica, err := strconv.ParseUint(bCG, 10, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cgID, err := strconv.ParseUint(cg, 10, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pos := func() int64 {
+		seq, err := b.Homeserver().ReplicaPosition(ctx, snowflake.ID(replica))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return seq
+	}
+	eventually(t, "B caught up with the rogue's log", func() string {
+		head, err := c.Homeserver().LogHead(ctx, snowflake.ID(cgID))
+		if err != nil {
+			return err.Error()
+		}
+		if p := pos(); p != head {
+			return fmt.Sprintf("B at %d, C's log at %d", p, head)
+		}
+		return ""
+	})
+	counts := func() storage.ObjectCounts {
+		n, err := b.Store().ObjectCounts(ctx, snowflake.ID(replica))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if n := counts(); n != (storage.ObjectCounts{Channels: 2, Roles: 1}) {
+		t.Fatalf("the replica holds %+v, want a category, #general and @everyone", n)
+	}
+
+	cgG, cchG := cg+"@"+C, cch+"@"+C
+	ids := snowflake.NewGenerator(12)
+	var fresh []string
+	id := func() string {
+		n := ids.Next().String()
+		fresh = append(fresh, n)
+		return n + "@" + C
+	}
+	channel := func() map[string]any {
+		return map[string]any{"type": "CHANNEL_CREATE", "d": map[string]any{"id": id(), "guild_id": cgG, "type": 0, "name": "more"}}
+	}
+	role := func() map[string]any {
+		return map[string]any{"type": "GUILD_ROLE_CREATE", "d": map[string]any{"guild_id": cgG,
+			"role": map[string]any{"id": id(), "name": "more", "permissions": "0"}}}
+	}
+	thread := func() map[string]any {
+		return map[string]any{"type": "THREAD_CREATE", "d": map[string]any{"id": id(), "guild_id": cgG, "parent_id": cchG,
+			"type": 11, "name": "more"}}
+	}
+	n := 0
+	send := func(events ...map[string]any) (int, map[string]any) {
+		seq := pos()
+		evs := make([]map[string]any, len(events))
+		for i, e := range events {
+			evs[i] = map[string]any{"seq": seq + int64(i) + 1, "type": e["type"], "d": e["d"]}
+		}
+		n++
+		fresh = nil
+		return call(t, c, b, "PUT", federation.SendPath+"objects"+strconv.Itoa(n), map[string]any{"guild": cgG, "from": seq,
+			"to": seq + int64(len(evs)), "events": evs})
+	}
+	refused := func(name string, events ...map[string]any) {
+		t.Helper()
+		made := append([]string(nil), fresh...)
+		seq, before := pos(), counts()
+		if status, answer := send(events...); status != 413 || answer["code"] != "TOO_LARGE" {
+			t.Fatalf("%s: answered %d %v, want 413 TOO_LARGE", name, status, answer)
+		}
+		if after := pos(); after != seq {
+			t.Fatalf("%s: the replica moved from %d to %d", name, seq, after)
+		}
+		if after := counts(); after != before {
+			t.Fatalf("%s: the replica went from %+v to %+v", name, before, after)
+		}
+		for _, id := range made {
+			if _, err := b.Store().FederatedID(ctx, C, id); !errors.Is(err, storage.ErrNotFound) {
+				t.Fatalf("%s: the refused batch left a mapping of %s@%s (%v)", name, id, C, err)
+			}
+		}
+	}
+	taken := func(name string, want storage.ObjectCounts, events ...map[string]any) {
+		t.Helper()
+		if status, answer := send(events...); status != 200 {
+			t.Fatalf("%s: answered %d %v", name, status, answer)
+		}
+		if got := counts(); got != want {
+			t.Fatalf("%s: the replica holds %+v, want %+v", name, got, want)
+		}
+	}
+
+	refused("two channels past two", channel(), channel())
+	taken("a third channel", storage.ObjectCounts{Channels: 3, Roles: 1}, channel())
+	refused("a fourth channel", channel())
+	refused("two roles past one", role(), role())
+	taken("a second role", storage.ObjectCounts{Channels: 3, Roles: 2}, role())
+	refused("a third role", role())
+	refused("two threads", thread(), thread())
+	taken("a thread", storage.ObjectCounts{Channels: 3, Threads: 1, Roles: 2}, thread())
+	refused("a second thread", thread())
+	// At the bounds, what the replica holds still changes.
+	taken("renaming #general at the bound", storage.ObjectCounts{Channels: 3, Threads: 1, Roles: 2},
+		map[string]any{"type": "CHANNEL_UPDATE", "d": map[string]any{"id": cchG, "guild_id": cgG, "type": 0, "name": "renamed"}})
+	if got := list(t, bob.do(t, "GET", "/api/v10/guilds/"+bCG+"/channels", nil)); !slices.ContainsFunc(got, func(ch map[string]any) bool {
+		return ch["name"] == "renamed"
+	}) {
+		t.Fatalf("bob does not see #general renamed: %v", got)
+	}
+	if v := metric(t, b, `hearth_federation_inbound_rejected_total{reason="too_many_objects"}`); v != 6 {
+		t.Errorf("too_many_objects counted %v times, want 6", v)
+	}
+
+	// A guild over a bound cannot be joined: its snapshot is refused and
+	// B keeps nothing of it.
+	big := ok(t, cat.do(t, "POST", "/api/v10/guilds", map[string]any{"name": "Big"}), 201)["id"].(string)
+	_, bigCh := cat.guildNamed(t, "Big")
+	for range 2 {
+		ok(t, cat.do(t, "POST", "/api/v10/guilds/"+big+"/channels", map[string]any{"name": "more"}), 201)
+	}
+	code = ok(t, cat.do(t, "POST", "/api/v10/channels/"+bigCh+"/invites", map[string]any{}), 200)["code"].(string)
+	reps, err := b.Store().Replicas(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Expect(t, bob.do(t, "POST", "/api/v10/invites/"+code+"@"+C, nil), 413, nil)
+	if _, err := b.Store().FederatedID(ctx, C, big); !errors.Is(err, storage.ErrNotFound) {
 		t.Fatalf("the refused snapshot left a mapping of its guild (%v)", err)
 	}
 	if after, err := b.Store().Replicas(ctx); err != nil || len(after) != len(reps) {

@@ -161,7 +161,7 @@ func (h *Homeserver) backfill(ctx context.Context, channelID snowflake.ID, limit
 	if err != nil {
 		return false, fmt.Errorf("backfill: %w: %w", replica.ErrRefusedHistory, err)
 	}
-	page, ownUsers, err := replica.CheckHistoryPage(v, rl.target(), h.cfg.ServerName, channelGlobal, before, limit)
+	page, ownUsers, err := replica.CheckHistoryPage(v, replicaTarget(rl), h.cfg.ServerName, channelGlobal, before, limit)
 	if err != nil {
 		return false, fmt.Errorf("backfill from %s: %w", rl.Origin, err)
 	}
@@ -174,7 +174,7 @@ func (h *Homeserver) backfill(ctx context.Context, channelID snowflake.ID, limit
 		}
 		l := h.newLocalizer(tx, tx).ForReplica(rl.Origin, rl.ID)
 		var err error
-		stored, err = replica.StoreHistory(ctx, tx, replicaEnv{h: h}, l, rl.target(), channelID, v, page, limit)
+		stored, err = replica.StoreHistory(ctx, tx, replicaEnv{h: h}, l, replicaTarget(rl), channelID, v, page, limit)
 		return err
 	})
 	if errors.Is(err, replica.ErrRefusedHistory) {

@@ -242,7 +242,7 @@ func TestOneDoorInSource(t *testing.T) {
 		"AckMessage":                   "read states are the user's own server's and in no log",
 		"UpdateGuildSettings":          "notification settings are the user's own server's and in no log",
 		"AcceptInvite":                 "joins a guild of this server, or another's through its origin (remoteJoin applies the origin's snapshot as the origin's)",
-		"GetInvite":                    "an invite of another server is previewed through its origin; only the preview's mappings are kept",
+		"GetInvite":                    "an invite of another server is previewed through its origin; its transaction is rolled back and keeps nothing",
 		"OpenDM":                       "opens a DM of this server, or one of another server through its origin",
 		"OpenDMWith":                   "opens a DM of this server, or one of another server through its origin",
 		"CreateGroupDM":                "makes a group DM of this server",

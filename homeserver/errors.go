@@ -138,7 +138,7 @@ var (
 )
 
 // Refusals of a peer's payload over the bounds of spec/federation.md §14
-// ("Bounded peer state"); both are a TOO_LARGE (413) to the peer.
+// ("Bounded peer state"); each is a TOO_LARGE (413) to the peer.
 var (
 	// ErrTooManyMembers: the payload would take a replica guild over its
 	// member bound (Config.MaxReplicaMembers).
@@ -146,6 +146,10 @@ var (
 	// ErrTooManyUsers: the payload introduces more users than one may
 	// (Config.MaxNewPeerUsers).
 	ErrTooManyUsers = fmt.Errorf("payload introduces too many users: %w", ErrTooLarge)
+	// ErrTooManyObjects: the payload would take a replica guild over its
+	// bound on channels, threads or roles (Config.MaxReplicaChannels,
+	// MaxReplicaThreads, MaxReplicaRoles).
+	ErrTooManyObjects = fmt.Errorf("replica guild over its channel, thread or role bound: %w", ErrTooLarge)
 )
 
 // SlowmodeError says how long a member must wait before sending again.

@@ -17,6 +17,7 @@ import (
 	"sync"
 	"time"
 
+	"hearth/homeserver/acts"
 	"hearth/homeserver/bus"
 	"hearth/homeserver/lease"
 	"hearth/homeserver/password"
@@ -81,6 +82,11 @@ type Config struct {
 	// database (one runs the sweeps at a time); nil means this process is
 	// alone and runs everything.
 	Leases *lease.Keeper
+	// MaxReplicaChannels, MaxReplicaThreads and MaxReplicaRoles bound the
+	// channels (categories included), threads (archived included) and
+	// roles a replica guild holds, as MaxReplicaMembers its members; zero
+	// means the defaults.
+	MaxReplicaChannels, MaxReplicaThreads, MaxReplicaRoles int
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	Log *slog.Logger
@@ -91,6 +97,15 @@ type Config struct {
 const (
 	// DefaultMaxReplicaMembers is the members of one replica guild.
 	DefaultMaxReplicaMembers = 250_000
+	// DefaultMaxReplicaChannels is the channels of one replica guild: four
+	// times what a guild of this server may have (MaxChannelsPerGuild),
+	// for origins that allow more.
+	DefaultMaxReplicaChannels = 4 * MaxChannelsPerGuild
+	// DefaultMaxReplicaRoles is the roles of one replica guild, likewise.
+	DefaultMaxReplicaRoles = 4 * MaxRolesPerGuild
+	// DefaultMaxReplicaThreads is the threads of one replica guild,
+	// archived ones included, which a busy guild gathers over years.
+	DefaultMaxReplicaThreads = 100_000
 	// DefaultMaxNewPeerUsers is the user rows one payload may create: a
 	// snapshot or member page introduces at most about 1,000 members, a
 	// transaction at most 500 events.
@@ -137,6 +152,9 @@ type Homeserver struct {
 	// lending holds the uploads a peer may fetch while it handles a send
 	// of one of this server's users.
 	lending remotefiles.Lending
+	// acts is the table of the actions a peer may ask of this server as
+	// the origin (originact.go), made once.
+	acts map[string]acts.Handler[Principal]
 	// background holds work that must not hold up the request that gave
 	// rise to it (a new replica's member pages); RunMaintenance runs it.
 	background chan func(context.Context)
@@ -177,6 +195,15 @@ func New(cfg Config) (*Homeserver, error) {
 	if cfg.MaxNewPeerUsers <= 0 {
 		cfg.MaxNewPeerUsers = DefaultMaxNewPeerUsers
 	}
+	if cfg.MaxReplicaChannels <= 0 {
+		cfg.MaxReplicaChannels = DefaultMaxReplicaChannels
+	}
+	if cfg.MaxReplicaThreads <= 0 {
+		cfg.MaxReplicaThreads = DefaultMaxReplicaThreads
+	}
+	if cfg.MaxReplicaRoles <= 0 {
+		cfg.MaxReplicaRoles = DefaultMaxReplicaRoles
+	}
 	if cfg.MaxMessageLength == 0 {
 		cfg.MaxMessageLength = 4000
 	}
@@ -207,7 +234,7 @@ func New(cfg Config) (*Homeserver, error) {
 		_, _ = rand.Read(tag[:])
 		rl = newRelay(b, hex.EncodeToString(tag[:]))
 	}
-	return &Homeserver{
+	h := &Homeserver{
 		relay:      rl,
 		hashing:    make(chan struct{}, runtime.GOMAXPROCS(0)),
 		background: make(chan func(context.Context), 256),
@@ -229,7 +256,9 @@ func New(cfg Config) (*Homeserver, error) {
 		exportLimits:  newWindowLimiter(exportLimit, exportWindow, 10_000),
 		reportLimits:  newWindowLimiter(reportLimit, reportWindow, 10_000),
 		mailLimits:    newWindowLimiter(mailLimit, mailWindow, 10_000),
-	}, nil
+	}
+	h.acts = h.actTable()
+	return h, nil
 }
 
 // Bus is where committed events are published.

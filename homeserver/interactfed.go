@@ -75,8 +75,8 @@ func (h *Homeserver) forwardInteraction(ctx context.Context, p Principal, rl rep
 // actInteraction creates a peer's user's interaction, as CreateInteraction
 // does for a local one.
 func (h *Homeserver) actInteraction(ctx context.Context, c *actCall) (any, error) {
-	d := c.data.Interaction
-	if d == nil || c.guild.ID == 0 || c.channel == 0 {
+	d := c.Data.Interaction
+	if d == nil || c.Guild.ID == 0 || c.Channel == 0 {
 		return nil, Invalid("interaction", "BASE_TYPE_REQUIRED", "An interaction in a guild channel is required.")
 	}
 	appID, err := h.lookupGlobal(ctx, d.ApplicationID, ErrUnknownApplication)
@@ -85,12 +85,12 @@ func (h *Homeserver) actInteraction(ctx context.Context, c *actCall) (any, error
 	}
 	data := json.RawMessage(d.Data)
 	if d.Type == discord.InteractionApplicationCommand || d.Type == discord.InteractionAutocomplete {
-		if data, err = h.commandByName(ctx, appID, c.guild.ID, data); err != nil {
+		if data, err = h.commandByName(ctx, appID, c.Guild.ID, data); err != nil {
 			return nil, err
 		}
 	}
-	return nil, h.CreateInteraction(ctx, c.p, InteractionCreate{Type: d.Type, ApplicationID: appID, GuildID: c.guild.ID,
-		ChannelID: c.channel, MessageID: c.message, Nonce: d.Nonce, SessionID: d.Session, Data: data})
+	return nil, h.CreateInteraction(ctx, c.Actor, InteractionCreate{Type: d.Type, ApplicationID: appID, GuildID: c.Guild.ID,
+		ChannelID: c.Channel, MessageID: c.Message, Nonce: d.Nonce, SessionID: d.Session, Data: data})
 }
 
 // commandByName gives a forwarded command's data the ID of the

@@ -225,9 +225,13 @@ func (h *Homeserver) GetInvite(ctx context.Context, p Principal, code string, wi
 	return out, nil
 }
 
-// remoteInvite previews an invite of server in this server's IDs. The
-// guild and channel get the local IDs a join would give them (mapped now,
-// kept for the join), and the inviter is known here from then on.
+// remoteInvite previews an invite of server in this server's IDs. A
+// preview keeps nothing: it is localized in a transaction that is rolled
+// back, so the objects it names that this server holds (a guild already
+// joined, a known inviter) show under their IDs here, and the others under
+// provisional ones that no mapping or row keeps (a peer's invite must not
+// make this server keep state nothing local needs, spec/federation.md
+// §14); a join maps them for good.
 func (h *Homeserver) remoteInvite(ctx context.Context, server, code string) (discord.Invite, error) {
 	if h.remote == nil {
 		return discord.Invite{}, fmt.Errorf("invite on %s: federation is off: %w", server, ErrUnavailable)
@@ -241,7 +245,7 @@ func (h *Homeserver) remoteInvite(ctx context.Context, server, code string) (dis
 		return discord.Invite{}, fmt.Errorf("invite on %s: %w: %w", server, ErrUnavailable, err)
 	}
 	var out discord.Invite
-	err = h.update(ctx, func(tx storage.Tx, _ *events) error {
+	err = h.store.Update(ctx, func(tx storage.Tx) error {
 		// The preview may name the origin's objects and users, none of
 		// this server's objects: it is checked as a replica's event, in
 		// the scope of the guild's replica when there is one (before the
@@ -264,8 +268,14 @@ func (h *Homeserver) remoteInvite(ctx context.Context, server, code string) (dis
 		if err != nil {
 			return err
 		}
-		return json.Unmarshal(local, &out)
+		if err := json.Unmarshal(local, &out); err != nil {
+			return err
+		}
+		return errPreviewOnly
 	})
+	if errors.Is(err, errPreviewOnly) {
+		err = nil
+	}
 	if err != nil {
 		return discord.Invite{}, domainErr("remote invite", err)
 	}
@@ -275,6 +285,10 @@ func (h *Homeserver) remoteInvite(ctx context.Context, server, code string) (dis
 	out.Code = code + "@" + server
 	return out, nil
 }
+
+// errPreviewOnly rolls back the transaction a remote invite's preview is
+// localized in.
+var errPreviewOnly = errors.New("invite preview: nothing kept")
 
 // PeerInvite is an invite of this server as a peer previews it for its
 // user, in global IDs.

@@ -17,6 +17,8 @@ var federationHalf = []string{
 	"hearth/homeserver/remotefiles",
 	"hearth/homeserver/replica",
 	"hearth/homeserver/origin",
+	"hearth/homeserver/acts",
+	"hearth/homeserver/forward",
 }
 
 // outward are the packages the federation half may not reach, directly or

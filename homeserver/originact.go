@@ -3,94 +3,80 @@ package homeserver
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"hearth/homeserver/wire"
-	"strconv"
 	"time"
 
-	"hearth/homeserver/globalid"
+	"hearth/homeserver/acts"
+	"hearth/homeserver/wire"
 	"hearth/snowflake"
 	"hearth/storage"
 )
 
-// The origin's handling of acts (spec/federation.md §7.3): an act is
-// checked for its ID and deadline, answered from its receipt when it was
-// accepted before, resolved against this server (who acts, in which guild
-// or DM channel, on which channel and message), and handed to the small
-// handler of its action, which decodes its data and calls the domain as
-// for a local user.
+// The origin's handlers of acts (spec/federation.md §7.3): package acts
+// checks an act's ID and deadline, answers repeats from their receipts and
+// resolves who acts and where; each action's handler here decodes its data
+// and calls the domain's exported write, as a local client's request
+// would.
 
-// actReceiptKeep is how long past its deadline a receipt is kept: an act
-// is refused after its deadline whether or not its receipt is there, so
-// this only covers the origin's own clock stepping back.
-const actReceiptKeep = 10 * time.Minute
+// actCall is an act resolved against this server.
+type actCall = acts.Call[Principal]
 
-// actCall is an act resolved against this server: who acts, in which log,
-// on which channel and message, with which data.
-type actCall struct {
-	peer   string
-	action string
-	p      Principal
-	// guild is the act's guild; zero for an act in a DM channel.
-	guild   storage.Guild
-	logID   snowflake.ID
-	channel snowflake.ID
-	message snowflake.ID
-	data    wire.ActData
-}
-
-// guildID is the act's guild, for the actions that need one.
-func (c *actCall) guildID() (snowflake.ID, error) {
-	if c.guild.ID == 0 {
-		return 0, fmt.Errorf("%s: %w", c.action, ErrUnknownGuild)
+// guildOfAct is the act's guild, for the actions that need one.
+func guildOfAct(c *actCall) (snowflake.ID, error) {
+	if c.Guild.ID == 0 {
+		return 0, fmt.Errorf("%s: %w", c.Action, ErrUnknownGuild)
 	}
-	return c.guild.ID, nil
+	return c.Guild.ID, nil
 }
 
-// actHandler carries out one action; its result (nil for none) is what
-// the act is answered with.
-type actHandler func(h *Homeserver, ctx context.Context, c *actCall) (any, error)
+// actTable is the table of actions a peer may ask for (spec §7.2), made
+// once for h and never written.
+func (h *Homeserver) actTable() map[string]acts.Handler[Principal] {
+	return map[string]acts.Handler[Principal]{
+		wire.ActSend:        h.actSend,
+		wire.ActEdit:        h.actEdit,
+		wire.ActDelete:      h.actDelete,
+		wire.ActReact:       h.actReact,
+		wire.ActUnreact:     h.actUnreact,
+		wire.ActClear:       h.actClear,
+		wire.ActBulkDelete:  h.actBulkDelete,
+		wire.ActPin:         h.actPin,
+		wire.ActUnpin:       h.actUnpin,
+		wire.ActThread:      h.actThreadCreate,
+		wire.ActThreadEdit:  h.actThreadEdit,
+		wire.ActThreadJoin:  h.actThreadJoin,
+		wire.ActThreadLeave: h.actThreadLeave,
+		wire.ActThreadDrop:  h.actThreadDelete,
+		wire.ActTyping:      h.actTyping,
+		wire.ActInvite:      h.actInvite,
+		wire.ActKick:        h.actKick,
+		wire.ActBan:         h.actBan,
+		wire.ActUnban:       h.actUnban,
+		wire.ActRoleAdd:     h.actRoleAdd,
+		wire.ActRoleRemove:  h.actRoleRemove,
+		wire.ActMemberEdit:  h.actMemberEdit,
+		wire.ActRoleCreate:  h.actRoleCreate,
+		wire.ActRoleEdit:    h.actRoleEdit,
+		wire.ActRoleDelete:  h.actRoleDelete,
+		wire.ActChanCreate:  h.actChannelCreate,
+		wire.ActChanEdit:    h.actChannelEdit,
+		wire.ActChanDelete:  h.actChannelDelete,
+		wire.ActEmojiCreate: h.actEmojiCreate,
+		wire.ActEmojiEdit:   h.actEmojiEdit,
+		wire.ActEmojiDelete: h.actEmojiDelete,
+		wire.ActGuildEdit:   h.actGuildEdit,
+		wire.ActChanOrder:   h.actChannelReorder,
+		wire.ActRoleOrder:   h.actRoleReorder,
+		wire.ActLeave:       h.actLeave,
+		wire.ActInteract:    h.actInteraction,
+	}
+}
 
-// actHandlers is the table of actions a peer may ask for (spec §7.2). It
-// is fixed at compile time and never written.
-var actHandlers = map[string]actHandler{
-	wire.ActSend:        (*Homeserver).actSend,
-	wire.ActEdit:        (*Homeserver).actEdit,
-	wire.ActDelete:      (*Homeserver).actDelete,
-	wire.ActReact:       (*Homeserver).actReact,
-	wire.ActUnreact:     (*Homeserver).actUnreact,
-	wire.ActClear:       (*Homeserver).actClear,
-	wire.ActBulkDelete:  (*Homeserver).actBulkDelete,
-	wire.ActPin:         (*Homeserver).actPin,
-	wire.ActUnpin:       (*Homeserver).actUnpin,
-	wire.ActThread:      (*Homeserver).actThreadCreate,
-	wire.ActThreadEdit:  (*Homeserver).actThreadEdit,
-	wire.ActThreadJoin:  (*Homeserver).actThreadJoin,
-	wire.ActThreadLeave: (*Homeserver).actThreadLeave,
-	wire.ActThreadDrop:  (*Homeserver).actThreadDelete,
-	wire.ActTyping:      (*Homeserver).actTyping,
-	wire.ActInvite:      (*Homeserver).actInvite,
-	wire.ActKick:        (*Homeserver).actKick,
-	wire.ActBan:         (*Homeserver).actBan,
-	wire.ActUnban:       (*Homeserver).actUnban,
-	wire.ActRoleAdd:     (*Homeserver).actRoleAdd,
-	wire.ActRoleRemove:  (*Homeserver).actRoleRemove,
-	wire.ActMemberEdit:  (*Homeserver).actMemberEdit,
-	wire.ActRoleCreate:  (*Homeserver).actRoleCreate,
-	wire.ActRoleEdit:    (*Homeserver).actRoleEdit,
-	wire.ActRoleDelete:  (*Homeserver).actRoleDelete,
-	wire.ActChanCreate:  (*Homeserver).actChannelCreate,
-	wire.ActChanEdit:    (*Homeserver).actChannelEdit,
-	wire.ActChanDelete:  (*Homeserver).actChannelDelete,
-	wire.ActEmojiCreate: (*Homeserver).actEmojiCreate,
-	wire.ActEmojiEdit:   (*Homeserver).actEmojiEdit,
-	wire.ActEmojiDelete: (*Homeserver).actEmojiDelete,
-	wire.ActGuildEdit:   (*Homeserver).actGuildEdit,
-	wire.ActChanOrder:   (*Homeserver).actChannelReorder,
-	wire.ActRoleOrder:   (*Homeserver).actRoleReorder,
-	wire.ActLeave:       (*Homeserver).actLeave,
-	wire.ActInteract:    (*Homeserver).actInteraction,
+// actRunner runs peers' acts on h with its table.
+func (h *Homeserver) actRunner() acts.Runner[Principal] {
+	return acts.Runner[Principal]{Store: h.store, Hot: h.hot, Table: h.acts, Domain: actDomain{h}, Log: h.log,
+		Refusals: acts.Refusals{Invalid: Invalid, Unavailable: storeErr, UnknownChannel: ErrUnknownChannel,
+			UnknownMessage: ErrUnknownMessage, TooLarge: ErrTooLarge, Busy: ErrUnavailable, Late: ErrUnavailable}}
 }
 
 // PeerAct does what peer asks for one of its users, with the same checks
@@ -98,232 +84,45 @@ var actHandlers = map[string]actHandler{
 // is at. An act is carried out at most once: a repeat of its ID is
 // answered from its receipt, and an act is refused after its deadline.
 func (h *Homeserver) PeerAct(ctx context.Context, peer string, act wire.Act) (wire.ActResult, error) {
-	deadline, err := h.checkActID(peer, act)
-	if err != nil {
-		return wire.ActResult{}, err
-	}
-	handler, ok := actHandlers[act.Action]
-	if !ok {
-		return wire.ActResult{}, Invalid("action", "BASE_TYPE_CHOICES", "Unknown action.")
-	}
-	digest, err := wire.ActDigest(act)
-	if err != nil {
-		return wire.ActResult{}, err
-	}
-	if res, found, err := h.repeatedAct(ctx, peer, act.ID, digest); found || err != nil {
-		return res, err
-	}
-	if !h.now().Before(deadline) {
-		return wire.ActResult{}, fmt.Errorf("act %s: deadline %s: %w", act.ID, act.Deadline, wire.ErrExpired)
-	}
-	c, err := h.resolveAct(ctx, peer, act)
-	if err != nil {
-		return wire.ActResult{}, err
-	}
-	// Typing leaves no receipt: it is in no log and showing it twice is
-	// harmless, and a peer must not make this server keep a row per
-	// keystroke.
-	record := act.Action != wire.ActTyping
-	if record {
-		if res, claimed, err := h.claimAct(ctx, storage.ActReceipt{ID: act.ID, Peer: peer, LogID: c.logID, Digest: digest, Deadline: deadline}); !claimed {
-			return res, err
-		}
-	}
-	// Carried out under the deadline: past it, the work stops, and the
-	// log writer does not start a write whose caller's deadline is past.
-	real := h.realDeadline(deadline)
-	dctx, cancel := context.WithDeadline(withAct(ctx, act.ID), real)
-	result, err := handler(h, dctx, c)
-	// By the clock, not dctx.Err(): a transaction bound by the same
-	// deadline on another timer may fail before dctx's timer fires.
-	expired := !time.Now().Before(real) && ctx.Err() == nil
-	cancel()
-	// What follows concerns an act that is done (or refused) and must be
-	// recorded whether or not the peer is still waiting.
-	bg, cancelBG := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-	defer cancelBG()
-	if err != nil {
-		if record {
-			if derr := h.store.Update(bg, func(tx storage.Tx) error { return tx.DeleteActReceipt(bg, act.ID) }); derr != nil {
-				h.log.Warn("act refused, but its receipt stays until pruned", "act", act.ID, "err", derr)
-			}
-		}
-		if expired && (errors.Is(err, context.DeadlineExceeded) || errors.Is(err, ErrUnavailable)) {
-			return wire.ActResult{}, fmt.Errorf("act %s: not done by %s (%v): %w", act.ID, act.Deadline, err, wire.ErrExpired)
-		}
-		return wire.ActResult{}, err
-	}
-	out, err := h.actAnswer(bg, c.logID, result)
-	if err != nil {
-		return wire.ActResult{}, err
-	}
-	if record {
-		err := h.store.Update(bg, func(tx storage.Tx) error { return tx.CompleteActReceipt(bg, act.ID, out.Seq, out.Result) })
-		if err != nil {
-			// Done, so answered as done; a repeat meanwhile gets the log
-			// head, as for an act still being carried out.
-			h.log.Warn("act done, but its answer was not recorded", "act", act.ID, "err", err)
-		}
-	}
-	return out, nil
-}
-
-// claimAct records the receipt of an act about to be carried out. A copy
-// of the act that arrived meanwhile and claimed it first wins: this one is
-// then answered as a repeat (claimed false, with res and err its answer).
-// A copy refused meanwhile has left no receipt, and the claim is tried
-// again.
-func (h *Homeserver) claimAct(ctx context.Context, rc storage.ActReceipt) (res wire.ActResult, claimed bool, err error) {
-	for range 3 {
-		err := h.store.Update(ctx, func(tx storage.Tx) error { return tx.ClaimActReceipt(ctx, rc) })
-		if err == nil {
-			return wire.ActResult{}, true, nil
-		}
-		if !errors.Is(err, storage.ErrConflict) {
-			return wire.ActResult{}, false, storeErr("act", err)
-		}
-		res, found, err := h.repeatedAct(ctx, rc.Peer, rc.ID, rc.Digest)
-		if found || err != nil {
-			return res, false, err
-		}
-	}
-	return wire.ActResult{}, false, fmt.Errorf("act %s: claimed and released over and over: %w", rc.ID, ErrUnavailable)
-}
-
-// realDeadline turns a deadline on this server's clock (which tests may
-// set) into one on the process's clock, which contexts run on.
-func (h *Homeserver) realDeadline(deadline time.Time) time.Time {
-	return time.Now().Add(deadline.Sub(h.now()))
-}
-
-// checkActID checks an act's ID and deadline, before anything is looked
-// up: the ID must be the signer's own, and the deadline not too far
-// ahead (a receipt is kept until it has passed).
-func (h *Homeserver) checkActID(peer string, act wire.Act) (time.Time, error) {
-	if act.ID == "" {
-		return time.Time{}, Invalid("id", "BASE_TYPE_REQUIRED", "This field is required")
-	}
-	raw, origin, ok := globalid.Parse(act.ID)
-	if _, err := strconv.ParseUint(raw, 10, 64); !ok || err != nil || origin != peer {
-		return time.Time{}, fmt.Errorf("%s names act %q: %w", peer, act.ID, ErrForbidden)
-	}
-	if act.Deadline == "" {
-		return time.Time{}, Invalid("deadline", "BASE_TYPE_REQUIRED", "This field is required")
-	}
-	deadline, err := time.Parse(time.RFC3339Nano, act.Deadline)
-	if err != nil {
-		return time.Time{}, Invalid("deadline", "DATE_TYPE_PARSE", "Not an RFC 3339 timestamp.")
-	}
-	if deadline.After(h.now().Add(wire.ActDeadlineMax)) {
-		return time.Time{}, Invalid("deadline", "DATE_TYPE_PARSE", fmt.Sprintf("More than %s ahead.", wire.ActDeadlineMax))
-	}
-	return deadline, nil
-}
-
-// repeatedAct answers an act whose ID has a receipt: with its recorded
-// answer once it is done, with the log's head while it is being carried
-// out. found is false for an act seen for the first time.
-func (h *Homeserver) repeatedAct(ctx context.Context, peer, id, digest string) (res wire.ActResult, found bool, err error) {
-	rc, err := h.store.ActReceipt(ctx, id)
-	if errors.Is(err, storage.ErrNotFound) {
-		return wire.ActResult{}, false, nil
-	}
-	if err != nil {
-		return wire.ActResult{}, true, storeErr("act receipt", err)
-	}
-	if rc.Peer != peer || rc.Digest != digest {
-		return wire.ActResult{}, true, fmt.Errorf("%s reuses act ID %s for another act: %w", peer, id, ErrForbidden)
-	}
-	if rc.Done {
-		return wire.ActResult{Seq: rc.Seq, Result: json.RawMessage(rc.Result)}, true, nil
-	}
-	head, err := h.store.LogHead(ctx, rc.LogID)
-	if err != nil {
-		return wire.ActResult{}, true, storeErr("act receipt", err)
-	}
-	return wire.ActResult{Seq: head, Result: json.RawMessage("null")}, true, nil
-}
-
-// actAnswer is the answer to an act: the log's head after it, and its
-// result in global IDs.
-func (h *Homeserver) actAnswer(ctx context.Context, logID snowflake.ID, result any) (wire.ActResult, error) {
-	head, err := h.store.LogHead(ctx, logID)
-	if err != nil {
-		return wire.ActResult{}, storeErr("act", err)
-	}
-	out := wire.ActResult{Seq: head, Result: json.RawMessage("null")}
-	if result != nil {
-		if out.Result, err = h.globalJSON(ctx, h.store, result); err != nil {
-			return wire.ActResult{}, storeErr("act", err)
-		}
-	}
-	return out, nil
+	return h.actRunner().Act(ctx, peer, act)
 }
 
 // PruneActReceipts forgets the receipts of acts whose deadline is well
 // past; a repeat of one of them is refused as expired.
 func (h *Homeserver) PruneActReceipts(ctx context.Context) (int64, error) {
-	var n int64
-	err := h.store.Update(ctx, func(tx storage.Tx) error {
-		var err error
-		n, err = tx.PruneActReceipts(ctx, h.now().Add(-actReceiptKeep))
-		return err
-	})
-	if err != nil {
-		return 0, storeErr("prune act receipts", err)
-	}
-	return n, nil
+	return h.actRunner().Prune(ctx)
 }
 
-// resolveAct checks who acts and where, and decodes the data: everything
-// an action needs that does not change anything.
-func (h *Homeserver) resolveAct(ctx context.Context, peer string, act wire.Act) (*actCall, error) {
+// actDomain is what running an act asks of h.
+type actDomain struct{ h *Homeserver }
+
+func (d actDomain) Now() time.Time { return d.h.now() }
+
+func (d actDomain) Actor(ctx context.Context, peer string, act wire.Act) (Principal, error) {
 	if act.From != nil && act.From.ID == act.User {
-		if err := h.refreshPeerUser(ctx, peer, *act.From); err != nil {
-			return nil, err
+		if err := d.h.refreshPeerUser(ctx, peer, *act.From); err != nil {
+			return Principal{}, err
 		}
 	}
-	p, err := h.actor(ctx, peer, act.User)
-	if err != nil {
-		return nil, err
-	}
-	c := &actCall{peer: peer, action: act.Action, p: p}
-	if c.channel, err = h.lookupGlobal(ctx, act.Channel, ErrUnknownChannel); err != nil {
-		return nil, err
-	}
-	if c.message, err = h.lookupGlobal(ctx, act.Message, ErrUnknownMessage); err != nil {
-		return nil, err
-	}
-	// The log is the guild's, or with no guild named, a DM channel's of
-	// this server.
-	c.logID = c.channel
-	if act.Guild != "" {
-		if c.guild, err = h.originGuild(ctx, act.Guild); err != nil {
-			return nil, err
-		}
-		c.logID = c.guild.ID
-	}
-	if c.channel != 0 {
-		ch, err := h.hot.ChannelByID(ctx, c.channel)
-		if err != nil || ch.GuildID != c.guild.ID || (c.guild.ID == 0 && ch.Origin != "") {
-			return nil, fmt.Errorf("channel %s: %w", act.Channel, ErrUnknownChannel)
-		}
-	} else if c.guild.ID == 0 {
-		return nil, fmt.Errorf("act without guild or channel: %w", ErrUnknownChannel)
-	}
-	if len(act.Data) > 0 {
-		if len(act.Data) > wire.ActDataMaxSize {
-			return nil, ErrTooLarge
-		}
-		if err := json.Unmarshal(act.Data, &c.data); err != nil {
-			return nil, Invalid("data", "BASE_TYPE_INVALID", "Not a valid action body.")
-		}
-	}
-	if c.data.Content != nil {
-		content := h.localMentions(ctx, *c.data.Content)
-		c.data.Content = &content
-	}
-	return c, nil
+	return d.h.actor(ctx, peer, act.User)
+}
+
+func (d actDomain) Lookup(ctx context.Context, gid string, notFound error) (snowflake.ID, error) {
+	return d.h.lookupGlobal(ctx, gid, notFound)
+}
+
+func (d actDomain) OriginGuild(ctx context.Context, gid string) (storage.Guild, error) {
+	return d.h.originGuild(ctx, gid)
+}
+
+func (d actDomain) Mentions(ctx context.Context, content string) string {
+	return d.h.localMentions(ctx, content)
+}
+
+func (d actDomain) WithAct(ctx context.Context, id string) context.Context { return withAct(ctx, id) }
+
+func (d actDomain) Global(ctx context.Context, v any) (json.RawMessage, error) {
+	return d.h.globalJSON(ctx, d.h.store, v)
 }
 
 // actSend posts a message. A send with a nonce is deduplicated for its
@@ -331,7 +130,7 @@ func (h *Homeserver) resolveAct(ctx context.Context, peer string, act wire.Act) 
 // after an ambiguous failure (the act's answer lost) with the same nonce,
 // and must not post twice.
 func (h *Homeserver) actSend(ctx context.Context, c *actCall) (any, error) {
-	d := c.data
+	d := c.Data
 	in := MessageCreate{Nonce: d.Nonce, EnforceNonce: d.EnforceNonce || d.Nonce != "", TTS: d.TTS, Embeds: d.Embeds,
 		FailIfNotExists: d.FailIfNotExists}
 	if d.Content != nil {
@@ -344,38 +143,38 @@ func (h *Homeserver) actSend(ctx context.Context, c *actCall) (any, error) {
 	if in.ReplyTo, err = h.lookupGlobal(ctx, d.ReplyTo, ErrUnknownMessage); err != nil {
 		return nil, err
 	}
-	if in.Files, err = h.borrowUploads(ctx, c.peer, c.p, c.channel, d.Files); err != nil {
+	if in.Files, err = h.borrowUploads(ctx, c.Peer, c.Actor, c.Channel, d.Files); err != nil {
 		return nil, err
 	}
-	return h.SendMessage(ctx, c.p, c.channel, in)
+	return h.SendMessage(ctx, c.Actor, c.Channel, in)
 }
 
 func (h *Homeserver) actEdit(ctx context.Context, c *actCall) (any, error) {
 	var e MessageEdit
-	if c.data.Content != nil {
-		e.Content = Optional[string]{Set: true, Value: *c.data.Content}
+	if c.Data.Content != nil {
+		e.Content = Optional[string]{Set: true, Value: *c.Data.Content}
 	}
-	if c.data.EmbedsSet {
-		e.Embeds = Optional[[]json.RawMessage]{Set: true, Value: c.data.Embeds}
+	if c.Data.EmbedsSet {
+		e.Embeds = Optional[[]json.RawMessage]{Set: true, Value: c.Data.Embeds}
 	}
-	if c.data.Flags != nil {
-		e.Flags = Optional[int]{Set: true, Value: *c.data.Flags}
+	if c.Data.Flags != nil {
+		e.Flags = Optional[int]{Set: true, Value: *c.Data.Flags}
 	}
-	return h.EditMessage(ctx, c.p, c.channel, c.message, e)
+	return h.EditMessage(ctx, c.Actor, c.Channel, c.Message, e)
 }
 
 func (h *Homeserver) actDelete(ctx context.Context, c *actCall) (any, error) {
-	return nil, h.DeleteMessage(ctx, c.p, c.channel, c.message)
+	return nil, h.DeleteMessage(ctx, c.Actor, c.Channel, c.Message)
 }
 
 // reactionArgs reads a reaction action's emoji and target.
 func (h *Homeserver) reactionArgs(ctx context.Context, c *actCall) (emoji string, target snowflake.ID, err error) {
-	if c.data.Emoji != "" {
-		if emoji, err = h.emojiFromWire(ctx, c.data.Emoji); err != nil {
+	if c.Data.Emoji != "" {
+		if emoji, err = h.emojiFromWire(ctx, c.Data.Emoji); err != nil {
 			return "", 0, err
 		}
 	}
-	target, err = h.targetOf(ctx, c.p, c.data.Target)
+	target, err = h.targetOf(ctx, c.Actor, c.Data.Target)
 	return emoji, target, err
 }
 
@@ -384,7 +183,7 @@ func (h *Homeserver) actReact(ctx context.Context, c *actCall) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return nil, h.React(ctx, c.p, c.channel, c.message, emoji)
+	return nil, h.React(ctx, c.Actor, c.Channel, c.Message, emoji)
 }
 
 func (h *Homeserver) actUnreact(ctx context.Context, c *actCall) (any, error) {
@@ -392,7 +191,7 @@ func (h *Homeserver) actUnreact(ctx context.Context, c *actCall) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return nil, h.Unreact(ctx, c.p, c.channel, c.message, emoji, target)
+	return nil, h.Unreact(ctx, c.Actor, c.Channel, c.Message, emoji, target)
 }
 
 func (h *Homeserver) actClear(ctx context.Context, c *actCall) (any, error) {
@@ -400,91 +199,91 @@ func (h *Homeserver) actClear(ctx context.Context, c *actCall) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return nil, h.ClearReactions(ctx, c.p, c.channel, c.message, emoji)
+	return nil, h.ClearReactions(ctx, c.Actor, c.Channel, c.Message, emoji)
 }
 
 func (h *Homeserver) actBulkDelete(ctx context.Context, c *actCall) (any, error) {
-	ids := make([]snowflake.ID, 0, len(c.data.Messages))
-	for _, gid := range c.data.Messages {
+	ids := make([]snowflake.ID, 0, len(c.Data.Messages))
+	for _, gid := range c.Data.Messages {
 		id, err := h.lookupGlobal(ctx, gid, ErrUnknownMessage)
 		if err != nil {
 			return nil, err
 		}
 		ids = append(ids, id)
 	}
-	return nil, h.BulkDelete(ctx, c.p, c.channel, ids)
+	return nil, h.BulkDelete(ctx, c.Actor, c.Channel, ids)
 }
 
 func (h *Homeserver) actPin(ctx context.Context, c *actCall) (any, error) {
-	return nil, h.Pin(ctx, c.p, c.channel, c.message)
+	return nil, h.Pin(ctx, c.Actor, c.Channel, c.Message)
 }
 
 func (h *Homeserver) actUnpin(ctx context.Context, c *actCall) (any, error) {
-	return nil, h.Unpin(ctx, c.p, c.channel, c.message)
+	return nil, h.Unpin(ctx, c.Actor, c.Channel, c.Message)
 }
 
 // threadFields is a thread action's fields; absent ones are left alone.
-func (c *actCall) threadFields() wire.ActThreadData {
-	if c.data.Thread != nil {
-		return *c.data.Thread
+func threadFields(c *actCall) wire.ActThreadData {
+	if c.Data.Thread != nil {
+		return *c.Data.Thread
 	}
 	return wire.ActThreadData{}
 }
 
 func (h *Homeserver) actThreadCreate(ctx context.Context, c *actCall) (any, error) {
-	t := c.threadFields()
-	return h.StartThread(ctx, c.p, c.channel, c.message, ThreadCreate{Type: t.Type, Invitable: opt(t.Invitable),
+	t := threadFields(c)
+	return h.StartThread(ctx, c.Actor, c.Channel, c.Message, ThreadCreate{Type: t.Type, Invitable: opt(t.Invitable),
 		Name: opt(t.Name).Value, AutoArchive: opt(t.AutoArchive).Value, RateLimitPerUser: opt(t.RateLimitPerUser).Value})
 }
 
 func (h *Homeserver) actThreadEdit(ctx context.Context, c *actCall) (any, error) {
-	t := c.threadFields()
-	return h.UpdateThread(ctx, c.p, c.channel, ThreadUpdate{Name: opt(t.Name), Archived: opt(t.Archived),
+	t := threadFields(c)
+	return h.UpdateThread(ctx, c.Actor, c.Channel, ThreadUpdate{Name: opt(t.Name), Archived: opt(t.Archived),
 		Locked: opt(t.Locked), AutoArchive: opt(t.AutoArchive), Invitable: opt(t.Invitable), RateLimitPerUser: opt(t.RateLimitPerUser)})
 }
 
 func (h *Homeserver) actThreadJoin(ctx context.Context, c *actCall) (any, error) {
-	target, err := h.targetOf(ctx, c.p, c.data.Target)
+	target, err := h.targetOf(ctx, c.Actor, c.Data.Target)
 	if err != nil {
 		return nil, err
 	}
-	return nil, h.JoinThread(ctx, c.p, c.channel, target)
+	return nil, h.JoinThread(ctx, c.Actor, c.Channel, target)
 }
 
 func (h *Homeserver) actThreadLeave(ctx context.Context, c *actCall) (any, error) {
-	target, err := h.targetOf(ctx, c.p, c.data.Target)
+	target, err := h.targetOf(ctx, c.Actor, c.Data.Target)
 	if err != nil {
 		return nil, err
 	}
-	return nil, h.LeaveThread(ctx, c.p, c.channel, target)
+	return nil, h.LeaveThread(ctx, c.Actor, c.Channel, target)
 }
 
 func (h *Homeserver) actThreadDelete(ctx context.Context, c *actCall) (any, error) {
-	return h.DeleteThread(ctx, c.p, c.channel)
+	return h.DeleteThread(ctx, c.Actor, c.Channel)
 }
 
 func (h *Homeserver) actTyping(ctx context.Context, c *actCall) (any, error) {
-	return nil, h.Typing(ctx, c.p, c.channel)
+	return nil, h.Typing(ctx, c.Actor, c.Channel)
 }
 
 func (h *Homeserver) actInvite(ctx context.Context, c *actCall) (any, error) {
 	in := InviteCreate{}
-	if i := c.data.Invite; i != nil {
+	if i := c.Data.Invite; i != nil {
 		in = InviteCreate{MaxAge: opt(i.MaxAge), MaxUses: opt(i.MaxUses), Temporary: i.Temporary, Unique: i.Unique}
 	}
-	return h.CreateInvite(ctx, c.p, c.channel, in)
+	return h.CreateInvite(ctx, c.Actor, c.Channel, in)
 }
 
 // memberArgs reads a moderation's guild, target member and role (0 when
 // none is named).
 func (h *Homeserver) memberArgs(ctx context.Context, c *actCall) (guild, target, role snowflake.ID, err error) {
-	if guild, err = c.guildID(); err != nil {
+	if guild, err = guildOfAct(c); err != nil {
 		return 0, 0, 0, err
 	}
-	if target, err = h.lookupGlobal(ctx, c.data.Target, ErrUnknownUser); err != nil {
+	if target, err = h.lookupGlobal(ctx, c.Data.Target, ErrUnknownUser); err != nil {
 		return 0, 0, 0, err
 	}
-	if role, err = h.lookupGlobal(ctx, c.data.Role, ErrUnknownRole); err != nil {
+	if role, err = h.lookupGlobal(ctx, c.Data.Role, ErrUnknownRole); err != nil {
 		return 0, 0, 0, err
 	}
 	return guild, target, role, nil
@@ -495,7 +294,7 @@ func (h *Homeserver) actKick(ctx context.Context, c *actCall) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return nil, h.Kick(ctx, c.p, g, target)
+	return nil, h.Kick(ctx, c.Actor, g, target)
 }
 
 func (h *Homeserver) actBan(ctx context.Context, c *actCall) (any, error) {
@@ -503,7 +302,7 @@ func (h *Homeserver) actBan(ctx context.Context, c *actCall) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return nil, h.Ban(ctx, c.p, g, target, BanOptions{DeleteMessageSeconds: c.data.DeleteMessageSeconds})
+	return nil, h.Ban(ctx, c.Actor, g, target, BanOptions{DeleteMessageSeconds: c.Data.DeleteMessageSeconds})
 }
 
 func (h *Homeserver) actUnban(ctx context.Context, c *actCall) (any, error) {
@@ -511,7 +310,7 @@ func (h *Homeserver) actUnban(ctx context.Context, c *actCall) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return nil, h.Unban(ctx, c.p, g, target)
+	return nil, h.Unban(ctx, c.Actor, g, target)
 }
 
 func (h *Homeserver) actRoleAdd(ctx context.Context, c *actCall) (any, error) {
@@ -519,7 +318,7 @@ func (h *Homeserver) actRoleAdd(ctx context.Context, c *actCall) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return nil, h.AddMemberRole(ctx, c.p, g, target, role)
+	return nil, h.AddMemberRole(ctx, c.Actor, g, target, role)
 }
 
 func (h *Homeserver) actRoleRemove(ctx context.Context, c *actCall) (any, error) {
@@ -527,18 +326,18 @@ func (h *Homeserver) actRoleRemove(ctx context.Context, c *actCall) (any, error)
 	if err != nil {
 		return nil, err
 	}
-	return nil, h.RemoveMemberRole(ctx, c.p, g, target, role)
+	return nil, h.RemoveMemberRole(ctx, c.Actor, g, target, role)
 }
 
 func (h *Homeserver) actMemberEdit(ctx context.Context, c *actCall) (any, error) {
-	if c.guild.ID == 0 || c.data.Member == nil {
-		return nil, fmt.Errorf("%s: %w", c.action, ErrUnknownGuild)
+	if c.Guild.ID == 0 || c.Data.Member == nil {
+		return nil, fmt.Errorf("%s: %w", c.Action, ErrUnknownGuild)
 	}
-	target, err := h.lookupGlobal(ctx, c.data.Target, ErrUnknownUser)
+	target, err := h.lookupGlobal(ctx, c.Data.Target, ErrUnknownUser)
 	if err != nil {
 		return nil, err
 	}
-	m := c.data.Member
+	m := c.Data.Member
 	up := MemberUpdate{Nick: opt(m.Nick), Mute: opt(m.Mute), Deaf: opt(m.Deaf)}
 	if m.Roles != nil {
 		up.Roles.Set = true
@@ -560,19 +359,19 @@ func (h *Homeserver) actMemberEdit(ctx context.Context, c *actCall) (any, error)
 			up.CommunicationDisabledUntil.Value = at
 		}
 	}
-	return h.UpdateMember(ctx, c.p, c.guild.ID, target, up)
+	return h.UpdateMember(ctx, c.Actor, c.Guild.ID, target, up)
 }
 
 // roleArgs reads a role action's guild, role (0 when none is named) and
 // fields.
 func (h *Homeserver) roleArgs(ctx context.Context, c *actCall) (guild, role snowflake.ID, f RoleFields, err error) {
-	if guild, err = c.guildID(); err != nil {
+	if guild, err = guildOfAct(c); err != nil {
 		return 0, 0, f, err
 	}
-	if role, err = h.lookupGlobal(ctx, c.data.Role, ErrUnknownRole); err != nil {
+	if role, err = h.lookupGlobal(ctx, c.Data.Role, ErrUnknownRole); err != nil {
 		return 0, 0, f, err
 	}
-	f, err = roleFieldsFromWire(c.data.RoleFields)
+	f, err = roleFieldsFromWire(c.Data.RoleFields)
 	return guild, role, f, err
 }
 
@@ -581,7 +380,7 @@ func (h *Homeserver) actRoleCreate(ctx context.Context, c *actCall) (any, error)
 	if err != nil {
 		return nil, err
 	}
-	return h.CreateRole(ctx, c.p, g, f)
+	return h.CreateRole(ctx, c.Actor, g, f)
 }
 
 func (h *Homeserver) actRoleEdit(ctx context.Context, c *actCall) (any, error) {
@@ -589,7 +388,7 @@ func (h *Homeserver) actRoleEdit(ctx context.Context, c *actCall) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return h.UpdateRole(ctx, c.p, g, role, f)
+	return h.UpdateRole(ctx, c.Actor, g, role, f)
 }
 
 func (h *Homeserver) actRoleDelete(ctx context.Context, c *actCall) (any, error) {
@@ -597,16 +396,16 @@ func (h *Homeserver) actRoleDelete(ctx context.Context, c *actCall) (any, error)
 	if err != nil {
 		return nil, err
 	}
-	return nil, h.DeleteRole(ctx, c.p, g, role)
+	return nil, h.DeleteRole(ctx, c.Actor, g, role)
 }
 
 // channelArgs reads a channel action's guild and fields.
 func (h *Homeserver) channelArgs(ctx context.Context, c *actCall) (snowflake.ID, ChannelFields, error) {
-	g, err := c.guildID()
+	g, err := guildOfAct(c)
 	if err != nil {
 		return 0, ChannelFields{}, err
 	}
-	f, err := h.channelFieldsFromWire(ctx, c.data.ChannelFields)
+	f, err := h.channelFieldsFromWire(ctx, c.Data.ChannelFields)
 	return g, f, err
 }
 
@@ -615,7 +414,7 @@ func (h *Homeserver) actChannelCreate(ctx context.Context, c *actCall) (any, err
 	if err != nil {
 		return nil, err
 	}
-	return h.CreateChannel(ctx, c.p, g, f)
+	return h.CreateChannel(ctx, c.Actor, g, f)
 }
 
 func (h *Homeserver) actChannelEdit(ctx context.Context, c *actCall) (any, error) {
@@ -623,23 +422,23 @@ func (h *Homeserver) actChannelEdit(ctx context.Context, c *actCall) (any, error
 	if err != nil {
 		return nil, err
 	}
-	return h.UpdateChannel(ctx, c.p, c.channel, f)
+	return h.UpdateChannel(ctx, c.Actor, c.Channel, f)
 }
 
 func (h *Homeserver) actChannelDelete(ctx context.Context, c *actCall) (any, error) {
 	if _, _, err := h.channelArgs(ctx, c); err != nil {
 		return nil, err
 	}
-	return h.DeleteChannel(ctx, c.p, c.channel)
+	return h.DeleteChannel(ctx, c.Actor, c.Channel)
 }
 
 // emojiArgs reads an emoji action's guild and emoji (0 when none is
 // named).
 func (h *Homeserver) emojiArgs(ctx context.Context, c *actCall) (guild, emoji snowflake.ID, err error) {
-	if guild, err = c.guildID(); err != nil {
+	if guild, err = guildOfAct(c); err != nil {
 		return 0, 0, err
 	}
-	emoji, err = h.lookupGlobal(ctx, c.data.EmojiID, ErrUnknownEmoji)
+	emoji, err = h.lookupGlobal(ctx, c.Data.EmojiID, ErrUnknownEmoji)
 	return guild, emoji, err
 }
 
@@ -648,7 +447,7 @@ func (h *Homeserver) actEmojiCreate(ctx context.Context, c *actCall) (any, error
 	if err != nil {
 		return nil, err
 	}
-	return h.CreateEmoji(ctx, c.p, g, c.data.EmojiName, c.data.EmojiImage, nil)
+	return h.CreateEmoji(ctx, c.Actor, g, c.Data.EmojiName, c.Data.EmojiImage, nil)
 }
 
 func (h *Homeserver) actEmojiEdit(ctx context.Context, c *actCall) (any, error) {
@@ -656,7 +455,7 @@ func (h *Homeserver) actEmojiEdit(ctx context.Context, c *actCall) (any, error) 
 	if err != nil {
 		return nil, err
 	}
-	return h.RenameEmoji(ctx, c.p, g, emoji, c.data.EmojiName)
+	return h.RenameEmoji(ctx, c.Actor, g, emoji, c.Data.EmojiName)
 }
 
 func (h *Homeserver) actEmojiDelete(ctx context.Context, c *actCall) (any, error) {
@@ -664,13 +463,13 @@ func (h *Homeserver) actEmojiDelete(ctx context.Context, c *actCall) (any, error
 	if err != nil {
 		return nil, err
 	}
-	return nil, h.DeleteEmoji(ctx, c.p, g, emoji)
+	return nil, h.DeleteEmoji(ctx, c.Actor, g, emoji)
 }
 
 func (h *Homeserver) actGuildEdit(ctx context.Context, c *actCall) (any, error) {
-	gf := c.data.GuildFields
-	if c.guild.ID == 0 || gf == nil {
-		return nil, fmt.Errorf("%s: %w", c.action, ErrUnknownGuild)
+	gf := c.Data.GuildFields
+	if c.Guild.ID == 0 || gf == nil {
+		return nil, fmt.Errorf("%s: %w", c.Action, ErrUnknownGuild)
 	}
 	up := GuildUpdate{Name: opt(gf.Name), Icon: opt(gf.Icon), Description: opt(gf.Description),
 		VerificationLevel: opt(gf.VerificationLevel), Public: opt(gf.Public)}
@@ -687,16 +486,16 @@ func (h *Homeserver) actGuildEdit(ctx context.Context, c *actCall) (any, error) 
 			return nil, err
 		}
 	}
-	return h.UpdateGuild(ctx, c.p, c.guild.ID, up)
+	return h.UpdateGuild(ctx, c.Actor, c.Guild.ID, up)
 }
 
 func (h *Homeserver) actChannelReorder(ctx context.Context, c *actCall) (any, error) {
-	g, err := c.guildID()
+	g, err := guildOfAct(c)
 	if err != nil {
 		return nil, err
 	}
 	var moves []ChannelPosition
-	for _, m := range c.data.Positions {
+	for _, m := range c.Data.Positions {
 		id, err := h.lookupGlobal(ctx, m.ID, ErrNotFound)
 		if err != nil {
 			return nil, err
@@ -710,28 +509,28 @@ func (h *Homeserver) actChannelReorder(ctx context.Context, c *actCall) (any, er
 		}
 		moves = append(moves, cp)
 	}
-	return nil, h.ReorderChannels(ctx, c.p, g, moves)
+	return nil, h.ReorderChannels(ctx, c.Actor, g, moves)
 }
 
 func (h *Homeserver) actRoleReorder(ctx context.Context, c *actCall) (any, error) {
-	g, err := c.guildID()
+	g, err := guildOfAct(c)
 	if err != nil {
 		return nil, err
 	}
 	var moves []RolePosition
-	for _, m := range c.data.Positions {
+	for _, m := range c.Data.Positions {
 		id, err := h.lookupGlobal(ctx, m.ID, ErrNotFound)
 		if err != nil {
 			return nil, err
 		}
 		moves = append(moves, RolePosition{ID: id, Position: opt(m.Position).Value})
 	}
-	return h.ReorderRoles(ctx, c.p, g, moves)
+	return h.ReorderRoles(ctx, c.Actor, g, moves)
 }
 
 func (h *Homeserver) actLeave(ctx context.Context, c *actCall) (any, error) {
-	if c.guild.ID == 0 {
+	if c.Guild.ID == 0 {
 		return nil, fmt.Errorf("leave: %w", ErrUnknownGuild)
 	}
-	return nil, h.LeaveGuild(ctx, c.p, c.guild.ID)
+	return nil, h.LeaveGuild(ctx, c.Actor, c.Guild.ID)
 }

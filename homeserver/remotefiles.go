@@ -40,7 +40,7 @@ func (h *Homeserver) remoteAttachment(ctx context.Context, a storage.Attachment)
 	if err != nil {
 		return a, err
 	}
-	err = h.store.Update(ctx, func(tx storage.Tx) error { return tx.SetAttachmentHash(ctx, rl.scope(), a.ID, hash) })
+	err = h.store.Update(ctx, func(tx storage.Tx) error { return tx.SetAttachmentHash(ctx, replicaScope(rl), a.ID, hash) })
 	if err != nil {
 		return a, storeErr("attachment", err)
 	}
@@ -70,7 +70,7 @@ func (h *Homeserver) remoteEmoji(ctx context.Context, e storage.Emoji) (storage.
 	if err != nil {
 		return e, err
 	}
-	if err := h.store.Update(ctx, func(tx storage.Tx) error { return tx.SetEmojiHash(ctx, rl.scope(), e.ID, hash) }); err != nil {
+	if err := h.store.Update(ctx, func(tx storage.Tx) error { return tx.SetEmojiHash(ctx, replicaScope(rl), e.ID, hash) }); err != nil {
 		return e, storeErr("emoji", err)
 	}
 	e.Hash = hash

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"hearth/discord"
+	"hearth/homeserver/forward"
 	"hearth/homeserver/globalid"
 	"hearth/homeserver/replica"
 	"hearth/homeserver/wire"
@@ -24,14 +25,7 @@ import (
 
 // replicaLog is a log this server copies from another homeserver: a
 // guild's, or a DM channel's.
-type replicaLog struct {
-	// ID is the local guild or DM channel, and so the local log.
-	ID     snowflake.ID
-	Origin string
-	// Global is the guild's or channel's global ID.
-	Global string
-	Guild  bool
-}
+type replicaLog = forward.Log
 
 // replicaGuild returns the replica that guildID is; false for this
 // server's own guilds.
@@ -79,77 +73,46 @@ func (h *Homeserver) globalOf(ctx context.Context, id snowflake.ID) (string, err
 	return g, nil
 }
 
-// forward asks a replica guild's origin to act for p, then waits until
-// the replica has applied the result.
-func (h *Homeserver) forward(ctx context.Context, p Principal, rl replicaLog, act wire.Act, channelID, messageID snowflake.ID) (wire.ActResult, error) {
-	if h.remote == nil {
-		return wire.ActResult{}, fmt.Errorf("forward to %s: federation is off: %w", rl.Origin, ErrUnavailable)
+// sender sends the acts of h's users to the origins of their replicas.
+func (h *Homeserver) sender() forward.Sender[Principal] {
+	s := forward.Sender[Principal]{Name: h.cfg.ServerName, IDs: h.cfg.IDs, Store: h.store, Domain: sendDomain{h},
+		Unavailable: ErrUnavailable}
+	if h.remote != nil {
+		s.Remote = h.remote
 	}
-	var err error
-	act.User = globalid.Format(p.User.ID, h.cfg.ServerName)
-	from := h.remoteUserOf(p.User)
-	act.From = &from
-	if rl.Guild {
-		act.Guild = rl.Global
-	}
-	if act.Channel, err = h.globalOf(ctx, channelID); err != nil {
-		return wire.ActResult{}, err
-	}
-	if act.Message, err = h.globalOf(ctx, messageID); err != nil {
-		return wire.ActResult{}, err
-	}
-	// A new ID per act, so that the origin applies it once however often
-	// it arrives; and a deadline, past which the origin will never apply
-	// it. The wait for the answer is longer than the deadline: when it
-	// runs out, the act was done in time or will never be, so a client
-	// told 503 may retry (with its nonce, for a send) without doubling.
-	act.ID = globalid.Format(h.cfg.IDs.Next(), h.cfg.ServerName)
-	// In the origin's clock, which judges it: a member server whose clock
-	// lags the origin's would otherwise send acts that expire on arrival.
-	// The offset is never more than the true one, so the deadline never
-	// falls later than ActTimeout from now, and the wait below (by this
-	// server's clock) still outlasts it.
-	act.Deadline = wire.FormatActDeadline(h.now().Add(h.remote.ClockOffset(rl.Origin) + wire.ActTimeout))
-	// Recorded before it is sent: the origin's events for it may arrive
-	// (pushed) before its answer.
-	forget, err := h.recordSentAct(ctx, p, rl, act, messageID)
-	if err != nil {
-		return wire.ActResult{}, err
-	}
-	actCtx, cancel := context.WithTimeout(ctx, wire.ActTimeout+wire.ActGrace)
-	res, err := h.remote.Act(actCtx, rl.Origin, act)
-	cancel()
-	if err != nil {
-		if !errors.Is(err, ErrUnavailable) && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
-			forget() // refused: not carried out, and never will be
-		}
-		return wire.ActResult{}, err
-	}
-	if err := h.catchUp(ctx, rl.ID, res.Seq); err != nil {
-		return wire.ActResult{}, err
-	}
-	// The replica is at the answer's head, past every event of the act.
-	forget()
-	return res, nil
+	return s
 }
 
-// localResult localizes the result of an act of replica rl; every ID in
-// it is known once the replica has caught up, and, as in the origin's
-// events, names only the origin's objects in rl and users.
+// forward asks a replica's origin to act for p, then waits until the
+// replica has applied the result.
+func (h *Homeserver) forward(ctx context.Context, p Principal, rl replicaLog, act wire.Act, channelID, messageID snowflake.ID) (wire.ActResult, error) {
+	return h.sender().Send(ctx, p, rl, act, channelID, messageID)
+}
+
+// localResult localizes the result of an act of replica rl into out.
 func (h *Homeserver) localResult(ctx context.Context, rl replicaLog, res wire.ActResult, out any) error {
-	var b []byte
-	err := h.store.Update(ctx, func(tx storage.Tx) error {
-		var err error
-		b, err = h.newLocalizer(tx, tx).ForReplica(rl.Origin, rl.ID).Payload(ctx, res.Result)
-		return err
-	})
-	if err != nil {
-		return storeErr("act result", err)
-	}
-	if err := json.Unmarshal(b, out); err != nil {
-		return fmt.Errorf("act result: %w: %w", ErrUnavailable, err)
-	}
-	return nil
+	return h.sender().Result(ctx, rl, res, out)
+}
+
+// sendDomain is what sending an act asks of h.
+type sendDomain struct{ h *Homeserver }
+
+func (d sendDomain) Now() time.Time { return d.h.now() }
+
+func (d sendDomain) Author(p Principal) (string, wire.RemoteUser) {
+	return globalid.Format(p.User.ID, d.h.cfg.ServerName), d.h.remoteUserOf(p.User)
+}
+
+func (d sendDomain) GlobalOf(ctx context.Context, id snowflake.ID) (string, error) {
+	return d.h.globalOf(ctx, id)
+}
+
+func (d sendDomain) Record(ctx context.Context, p Principal, rl replicaLog, act wire.Act, messageID snowflake.ID) (func(), error) {
+	return d.h.recordSentAct(ctx, p, rl, act, messageID)
+}
+
+func (d sendDomain) CatchUp(ctx context.Context, log snowflake.ID, seq int64) error {
+	return d.h.catchUp(ctx, log, seq)
 }
 
 // catchUp applies the origin's events until the replica is at seq.
@@ -383,6 +346,25 @@ func (e replicaEnv) MemberBound(ctx context.Context, tx storage.Tx, guildID snow
 	return e.h.memberBound(ctx, tx, guildID)
 }
 
+// ObjectBound refuses a payload over the replica guild's bounds on
+// channels, threads and roles.
+func (e replicaEnv) ObjectBound(ctx context.Context, tx storage.Tx, guildID snowflake.ID) error {
+	n, err := tx.ObjectCounts(ctx, guildID)
+	if err != nil {
+		return err
+	}
+	c := e.h.cfg
+	for _, b := range []struct {
+		what     string
+		has, max int
+	}{{"channels", n.Channels, c.MaxReplicaChannels}, {"threads", n.Threads, c.MaxReplicaThreads}, {"roles", n.Roles, c.MaxReplicaRoles}} {
+		if b.has > b.max {
+			return fmt.Errorf("replica guild %d would hold %d %s, over %d: %w", guildID, b.has, b.what, b.max, ErrTooManyObjects)
+		}
+	}
+	return nil
+}
+
 // memberBound refuses a payload of the origin's that took the replica
 // guild over MaxReplicaMembers; it is asked once per payload that added
 // members, in the payload's transaction, which the refusal rolls back.
@@ -477,7 +459,7 @@ func (h *Homeserver) remoteJoin(ctx context.Context, p Principal, server, code s
 			return err
 		}
 		rt := replica.Target{ID: guildID, Origin: server, Global: head.ID, Guild: true}
-		if err := replica.ApplyState(ctx, tx, l, rt, st.Guild, st.Channels, st.Threads, existing); err != nil {
+		if err := replica.ApplyState(ctx, tx, replicaEnv{h, ev}, l, rt, st.Guild, st.Channels, st.Threads, existing); err != nil {
 			return err
 		}
 		if err := replica.ApplyMembers(ctx, tx, replicaEnv{h, ev}, guildID, members); err != nil {

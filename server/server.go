@@ -76,6 +76,10 @@ type Config struct {
 	// server keep (homeserver.Config); zero means the defaults.
 	MaxReplicaMembers int
 	MaxNewPeerUsers   int
+	// MaxReplicaChannels, MaxReplicaThreads and MaxReplicaRoles bound a
+	// replica guild's channels, threads and roles (homeserver.Config);
+	// zero means the defaults.
+	MaxReplicaChannels, MaxReplicaThreads, MaxReplicaRoles int
 	// TokenTTL overrides how long user tokens last.
 	TokenTTL time.Duration
 	// Now overrides the clock (tests).
@@ -276,6 +280,9 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 		MaxUploadSize:       cfg.MaxUploadSize,
 		MaxReplicaMembers:   cfg.MaxReplicaMembers,
 		MaxNewPeerUsers:     cfg.MaxNewPeerUsers,
+		MaxReplicaChannels:  cfg.MaxReplicaChannels,
+		MaxReplicaThreads:   cfg.MaxReplicaThreads,
+		MaxReplicaRoles:     cfg.MaxReplicaRoles,
 		Registration:        cfg.Registration,
 		FederationAllowList: cfg.FederationAllowList,
 		Mailer:              mailer,

@@ -46,6 +46,10 @@ type FederationReader interface {
 	// SentAct returns an act this server sent for one of its users, by act
 	// ID, or ErrNotFound.
 	SentAct(ctx context.Context, id string) (SentAct, error)
+	// MessageAuthor returns which of this server's users wrote the
+	// message origin numbers originID, as recorded by RecordAuthor, or
+	// ErrNotFound.
+	MessageAuthor(ctx context.Context, origin, originID string) (snowflake.ID, error)
 }
 
 // FederationWriter holds the federation writes of Tx.
@@ -98,6 +102,10 @@ type FederationWriter interface {
 	// PruneSentActs removes the sent acts that expire before t and says
 	// how many it removed.
 	PruneSentActs(ctx context.Context, t time.Time) (int64, error)
+	// RecordAuthor records that user, one of this server's, wrote the
+	// message origin numbers originID (an act of theirs made it); kept
+	// for good. Recording it again changes nothing.
+	RecordAuthor(ctx context.Context, origin, originID string, user snowflake.ID) error
 }
 
 // SentAct is this server's record of an act it sent to an origin for one

@@ -18,6 +18,9 @@ type GuildReader interface {
 	PublicGuilds(ctx context.Context, query string, after snowflake.ID, limit int) ([]Guild, error)
 	// MemberCount counts a guild's members.
 	MemberCount(ctx context.Context, guildID snowflake.ID) (int, error)
+	// ObjectCounts counts a guild's channels (categories included),
+	// threads (archived included) and roles (@everyone included).
+	ObjectCounts(ctx context.Context, guildID snowflake.ID) (ObjectCounts, error)
 
 	// ChannelByID returns a channel with its overwrites, or ErrNotFound.
 	ChannelByID(ctx context.Context, id snowflake.ID) (Channel, error)
@@ -313,4 +316,9 @@ type AuditQuery struct {
 	Before snowflake.ID
 	After  snowflake.ID
 	Limit  int
+}
+
+// ObjectCounts are how many channels, threads and roles a guild holds.
+type ObjectCounts struct {
+	Channels, Threads, Roles int
 }

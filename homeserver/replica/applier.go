@@ -60,11 +60,18 @@ type applier struct {
 	opened bool
 	// act is the act the event being applied names (wire.RemoteEvent.Act).
 	act string
+	// object is the global ID the event being applied is about (its d's
+	// "id"; a MESSAGE_CREATE's message), "" for none.
+	object string
 	// locals caches which users are this server's own (inNameOf).
 	locals map[snowflake.ID]bool
 	// addedMembers is set once the batch made a member row: the batch is
 	// then checked against the member bound before it commits.
 	addedMembers bool
+	// addedObjects is set once the batch wrote a channel, thread or role:
+	// the batch is then checked against the object bounds before it
+	// commits.
+	addedObjects bool
 }
 
 func (ap *applier) flushMessages(ctx context.Context) error {

@@ -7,6 +7,7 @@ import (
 	"slices"
 
 	"hearth/discord"
+	"hearth/homeserver/globalid"
 	"hearth/homeserver/wire"
 	"hearth/snowflake"
 	"hearth/storage"
@@ -107,5 +108,17 @@ func (ap *applier) inNameOf(ctx context.Context, user snowflake.ID, kind int, me
 	case sa.Used&kind != 0:
 		return refuse("an act used already")
 	}
-	return ap.tx.UseSentAct(ctx, sa.ID, sa.Used|kind)
+	if err := ap.tx.UseSentAct(ctx, sa.ID, sa.Used|kind); err != nil {
+		return err
+	}
+	if kind == didPost {
+		// Kept for good, so that a history page may show the message as
+		// the user's once the act is forgotten (CheckHistoryAuthors).
+		raw, origin, ok := globalid.Parse(ap.object)
+		if !ok || origin != ap.g.Origin {
+			return refuse("a message that is not the origin's")
+		}
+		return ap.tx.RecordAuthor(ctx, origin, raw, user)
+	}
+	return nil
 }

@@ -58,6 +58,7 @@ func (ap *applier) applyGuild(ctx context.Context, typ string, d []byte) error {
 			return nil
 		}
 		delete(ap.channels, c.ID)
+		ap.addedObjects = true
 		err = upsertChannel(ctx, tx, g.ID, c)
 	case "CHANNEL_DELETE":
 		var c discord.Channel
@@ -73,6 +74,7 @@ func (ap *applier) applyGuild(ctx context.Context, typ string, d []byte) error {
 		if err := ap.l.Owned(r.Role.ID); err != nil {
 			return err
 		}
+		ap.addedObjects = true
 		err = upsertRole(ctx, tx, g.ID, r.Role)
 	case "GUILD_EMOJIS_UPDATE":
 		var e discord.EmojisEvent
@@ -99,6 +101,7 @@ func (ap *applier) applyGuild(ctx context.Context, typ string, d []byte) error {
 			}
 		}
 		delete(ap.channels, c.ID)
+		ap.addedObjects = true
 		err = upsertThread(ctx, tx, g.ID, c)
 	case "THREAD_DELETE":
 		var c discord.ThreadDeleteEvent
@@ -417,7 +420,7 @@ func syncEmojis(ctx context.Context, tx storage.Tx, guildID snowflake.ID, list [
 // server's IDs, into replica t: the guild (made, or updated when existing),
 // its roles, channels, custom emoji and threads, each of which must be the
 // origin's own in t (l is the snapshot's localizer in replica mode).
-func ApplyState(ctx context.Context, tx storage.Tx, l *globalid.Localizer, t Target, gd discord.Guild, channels, threads []discord.Channel, existing bool) error {
+func ApplyState(ctx context.Context, tx storage.Tx, b Bound, l *globalid.Localizer, t Target, gd discord.Guild, channels, threads []discord.Channel, existing bool) error {
 	raw, _, _ := globalid.Parse(t.Global)
 	g := guildFrom(gd, storage.Guild{ID: t.ID, CreatedAt: t.ID.Time(), Origin: t.Origin, OriginID: raw})
 	var err error
@@ -461,14 +464,18 @@ func ApplyState(ctx context.Context, tx storage.Tx, l *globalid.Localizer, t Tar
 			return err
 		}
 	}
-	return nil
+	return b.ObjectBound(ctx, tx, t.ID)
 }
 
-// Bound is the part of Env that a page of members needs.
+// Bound is the part of Env that a snapshot or a page of members needs.
 type Bound interface {
 	// MemberBound refuses a payload that took a replica guild over its
 	// member bound; asked once per payload that added members.
 	MemberBound(ctx context.Context, tx storage.Tx, guildID snowflake.ID) error
+	// ObjectBound refuses a payload that took a replica guild over its
+	// bounds on channels, threads and roles; asked once per payload that
+	// wrote any.
+	ObjectBound(ctx context.Context, tx storage.Tx, guildID snowflake.ID) error
 }
 
 // ApplyMembers writes a page of the origin's members (a snapshot's first,

@@ -75,6 +75,17 @@ func objectKind(ctx context.Context, tx storage.Tx, guildID, id snowflake.ID) (s
 	return "", nil
 }
 
+// ownMessage checks a history page's message that says one of this
+// server's users wrote it: this server must have seen that user's act make
+// it (storage.Tx.RecordAuthor).
+func ownMessage(ctx context.Context, tx storage.Tx, origin string, m HistoryMessage, user snowflake.ID) error {
+	author, err := tx.MessageAuthor(ctx, origin, m.OriginID.String())
+	if errors.Is(err, storage.ErrNotFound) || (err == nil && author != user) {
+		return fmt.Errorf("%w: message %s is said to be by user %d, who never wrote it: %w", ErrRefusedHistory, m.Global, user, ErrForbidden)
+	}
+	return err
+}
+
 // lowestHeld is what backfilled IDs of a channel go below: its oldest
 // message, or the channel itself (which the replica made before any live
 // message of it) when that is lower.
@@ -323,6 +334,7 @@ func StoreHistory(ctx context.Context, tx storage.Tx, env Env, l *globalid.Local
 		return 0, fmt.Errorf("%w: %w", ErrRefusedHistory, err)
 	}
 	out := make([]storage.Message, 0, len(ms))
+	// authors holds whether each author is one of this server's users.
 	authors := map[snowflake.ID]bool{}
 	for i, m := range ms {
 		if skip[page[i].Global] {
@@ -331,13 +343,24 @@ func StoreHistory(ctx context.Context, tx storage.Tx, env Env, l *globalid.Local
 		if m.ChannelID != channelID || m.ID.Node() != snowflake.BackfillNode {
 			return 0, fmt.Errorf("%w: message %s did not localize into the channel", ErrRefusedHistory, page[i].Global)
 		}
-		if !authors[m.Author.ID] {
+		own, seen := authors[m.Author.ID]
+		if !seen {
 			// Every message has an author this server knows (a
 			// remote one is mirrored from the page's user object).
-			if _, err := tx.UserByID(ctx, m.Author.ID); err != nil {
+			u, err := tx.UserByID(ctx, m.Author.ID)
+			if err != nil {
 				return 0, fmt.Errorf("%w: message %s has no author: %w", ErrRefusedHistory, page[i].Global, err)
 			}
-			authors[m.Author.ID] = true
+			own = u.Origin == ""
+			authors[m.Author.ID] = own
+		}
+		if own {
+			// A message of this server's user: as in a live batch, only
+			// one an act of theirs made (spec/federation.md §14,
+			// "Writes in a user's name").
+			if err := ownMessage(ctx, tx, t.Origin, page[i], m.Author.ID); err != nil {
+				return 0, err
+			}
 		}
 		if err := checkWebhookAuthor(ctx, tx, t.Origin, m); err != nil {
 			return 0, fmt.Errorf("%w: message %s: %w", ErrRefusedHistory, page[i].Global, err)

@@ -140,6 +140,11 @@ func Apply(ctx context.Context, tx storage.Tx, env Env, l *globalid.Localizer, t
 		if e.Seq <= after {
 			continue
 		}
+		// Read before localizing, which rewrites the decoded payload.
+		ap.object = ""
+		if obj, ok := decoded[i].(map[string]any); ok {
+			ap.object, _ = obj["id"].(string)
+		}
 		d, err := env.Localize(ctx, tx, l, decoded[i])
 		if err != nil {
 			return fmt.Errorf("event %d: %w", e.Seq, err)
@@ -159,6 +164,11 @@ func Apply(ctx context.Context, tx storage.Tx, env Env, l *globalid.Localizer, t
 	}
 	if ap.addedMembers {
 		if err := env.MemberBound(ctx, tx, t.ID); err != nil {
+			return err
+		}
+	}
+	if ap.addedObjects && t.Guild {
+		if err := env.ObjectBound(ctx, tx, t.ID); err != nil {
 			return err
 		}
 	}

@@ -69,6 +69,10 @@ func (e *env) MemberBound(ctx context.Context, tx storage.Tx, guildID snowflake.
 	return err
 }
 
+func (e *env) ObjectBound(ctx context.Context, tx storage.Tx, guildID snowflake.ID) error {
+	return nil // the bounds on objects are the domain's, tested across servers
+}
+
 // place is a receiver with a guild of its own (G, channel GC, message GM
 // by alice) and a replica R of rogue's guild 1000 (channel RC = 1001@rogue,
 // message RM = 1003@rogue by ollie).

@@ -70,6 +70,9 @@ type Options struct {
 	// peers make the server keep.
 	MaxReplicaMembers int
 	MaxNewPeerUsers   int
+	// MaxReplicaChannels, MaxReplicaThreads and MaxReplicaRoles override
+	// the bounds on a replica guild's channels, threads and roles.
+	MaxReplicaChannels, MaxReplicaThreads, MaxReplicaRoles int
 	// GatewayHeartbeat overrides the gateway's heartbeat interval.
 	GatewayHeartbeat time.Duration
 	// FederationLimits overrides the inbound federation limits.
@@ -127,6 +130,9 @@ func Start(t testing.TB, o Options) *Server {
 		MaxUploadSize:       o.MaxUploadSize,
 		MaxReplicaMembers:   o.MaxReplicaMembers,
 		MaxNewPeerUsers:     o.MaxNewPeerUsers,
+		MaxReplicaChannels:  o.MaxReplicaChannels,
+		MaxReplicaThreads:   o.MaxReplicaThreads,
+		MaxReplicaRoles:     o.MaxReplicaRoles,
 		Now:                 o.Now,
 		ShutdownTimeout:     5 * time.Second,
 		GatewayHeartbeat:    o.GatewayHeartbeat,

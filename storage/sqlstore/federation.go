@@ -374,6 +374,24 @@ func (r reader) SentAct(ctx context.Context, id string) (storage.SentAct, error)
 	return a, nil
 }
 
+// MessageAuthor implements storage.Reader.
+func (r reader) MessageAuthor(ctx context.Context, origin, originID string) (snowflake.ID, error) {
+	var user int64
+	err := r.q.QueryRowContext(ctx, `SELECT user_id FROM authored_messages WHERE origin_id = $1 AND origin = $2`,
+		originID, origin).Scan(&user)
+	if err != nil {
+		return 0, r.wrap("message author", err)
+	}
+	return snowflake.ID(user), nil
+}
+
+// RecordAuthor implements storage.Tx. The first record of a message
+// stands: an origin's message has one author.
+func (t *tx) RecordAuthor(ctx context.Context, origin, originID string, user snowflake.ID) error {
+	return t.exec(ctx, "record author", `INSERT INTO authored_messages (origin, origin_id, user_id) VALUES ($1, $2, $3)
+		ON CONFLICT (origin_id, origin) DO NOTHING`, origin, originID, int64(user))
+}
+
 // RecordSentAct implements storage.Tx. ON CONFLICT DO NOTHING, so that a
 // duplicate leaves a PostgreSQL transaction usable.
 func (t *tx) RecordSentAct(ctx context.Context, a storage.SentAct) error {

@@ -191,6 +191,16 @@ func (r reader) MemberCount(ctx context.Context, guildID snowflake.ID) (int, err
 	return n, r.wrap("member count", err)
 }
 
+// ObjectCounts implements storage.Reader.
+func (r reader) ObjectCounts(ctx context.Context, guildID snowflake.ID) (storage.ObjectCounts, error) {
+	var n storage.ObjectCounts
+	err := r.q.QueryRowContext(ctx, `SELECT
+		(SELECT COUNT(*) FROM channels WHERE guild_id = $1 AND type NOT IN (`+threadTypes+`)),
+		(SELECT COUNT(*) FROM channels WHERE guild_id = $1 AND type IN (`+threadTypes+`)),
+		(SELECT COUNT(*) FROM roles WHERE guild_id = $1)`, int64(guildID)).Scan(&n.Channels, &n.Threads, &n.Roles)
+	return n, r.wrap("object counts", err)
+}
+
 // CreateGuild implements storage.Tx.
 func (t *tx) CreateGuild(ctx context.Context, g storage.Guild) error {
 	return t.exec(ctx, "create guild", `INSERT INTO guilds (`+guildColumns+`, name_lower)

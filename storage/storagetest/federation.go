@@ -359,3 +359,21 @@ func testSentActs(t *testing.T, s storage.Store) {
 		t.Fatalf("Events = %+v, %v; want acts 1@b.example, none, 2@b.example", evs, err)
 	}
 }
+
+// MessageAuthors keeps which of this server's users wrote an origin's
+// message, by the origin's ID, for good; the first record stands, and the
+// same number at another origin is another message.
+func testMessageAuthors(t *testing.T, s storage.Store) {
+	ctx := context.Background()
+	us := createUsers(t, s, 2)
+	update(t, s, func(tx storage.Tx) error { return tx.RecordAuthor(ctx, "a.example", "1001", us[0].ID) })
+	update(t, s, func(tx storage.Tx) error { return tx.RecordAuthor(ctx, "a.example", "1001", us[1].ID) })
+	if got, err := s.MessageAuthor(ctx, "a.example", "1001"); err != nil || got != us[0].ID {
+		t.Fatalf("MessageAuthor = %d, %v; want the first author %d", got, err, us[0].ID)
+	}
+	for _, k := range [][2]string{{"b.example", "1001"}, {"a.example", "1002"}} {
+		if _, err := s.MessageAuthor(ctx, k[0], k[1]); !errors.Is(err, storage.ErrNotFound) {
+			t.Fatalf("MessageAuthor(%s, %s) = %v, want ErrNotFound", k[0], k[1], err)
+		}
+	}
+}

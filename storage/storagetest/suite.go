@@ -52,6 +52,7 @@ func Run(t *testing.T, open func(t *testing.T) storage.Store) {
 		{"UpdateEndsAtContext", testUpdateEndsAtContext},
 		{"Guilds", testGuilds},
 		{"UserGuildsAndMemberCount", testUserGuilds},
+		{"ObjectCounts", testObjectCounts},
 		{"PublicGuilds", testPublicGuilds},
 		{"Channels", testChannels},
 		{"Overwrites", testOverwrites},
@@ -96,6 +97,7 @@ func Run(t *testing.T, open func(t *testing.T) storage.Store) {
 		{"ActReceipts", testActReceipts},
 		{"SentActs", testSentActs},
 		{"LiveSessions", testLiveSessions},
+		{"MessageAuthors", testMessageAuthors},
 		{"Applications", testApplications},
 		{"ApplicationCommands", testApplicationCommands},
 		{"Interactions", testInteractions},
@@ -2849,6 +2851,31 @@ func threadFixture(t *testing.T, s storage.Store, n int) (storage.Guild, storage
 	parent := newChannel(g.ID, "general", 0)
 	update(t, s, func(tx storage.Tx) error { return tx.CreateChannel(context.Background(), parent) })
 	return g, parent, createUsers(t, s, n)
+}
+
+// ObjectCounts counts one guild's channels, threads (archived ones
+// too) and roles, and nothing of another guild: a replica's bound on them
+// reads it (spec/federation.md §14, "Bounded peer state").
+func testObjectCounts(t *testing.T, s storage.Store) {
+	ctx := context.Background()
+	g, parent, us := threadFixture(t, s, 1)
+	other, otherParent, _ := threadFixture(t, s, 1)
+	open := newThread(parent, 11, us[0].ID, "open")
+	archived := newThread(parent, 12, us[0].ID, "archived")
+	archived.Thread.Archived = true
+	createChannels(t, s, newChannel(g.ID, "second", 1), open, archived, newThread(otherParent, 11, us[0].ID, "elsewhere"))
+	update(t, s, func(tx storage.Tx) error { return tx.CreateRole(ctx, newRole(g.ID, "mods", 1)) })
+	want := storage.ObjectCounts{Channels: 2, Threads: 2, Roles: 2}
+	if got, err := s.ObjectCounts(ctx, g.ID); err != nil || got != want {
+		t.Fatalf("ObjectCounts = %+v, %v; want %+v", got, err, want)
+	}
+	want = storage.ObjectCounts{Channels: 1, Threads: 1, Roles: 1}
+	if got, err := s.ObjectCounts(ctx, other.ID); err != nil || got != want {
+		t.Fatalf("ObjectCounts of the other guild = %+v, %v; want %+v", got, err, want)
+	}
+	if got, err := s.ObjectCounts(ctx, ids.Next()); err != nil || got != (storage.ObjectCounts{}) {
+		t.Fatalf("ObjectCounts of no guild = %+v, %v; want zeros", got, err)
+	}
 }
 
 // newThread describes a thread of parent, as the homeserver would start it:
