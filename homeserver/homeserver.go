@@ -242,7 +242,7 @@ func New(cfg Config) (*Homeserver, error) {
 		hot:        cachedReader{Reader: cfg.Store, c: cache},
 		cfg:        cfg,
 		store:      cfg.Store,
-		bus:        bus.New(cfg.Store),
+		bus:        bus.New(busLog(cfg.Store, cache, rl != nil)),
 		log:        cfg.Log,
 		// A revoked session leaves this cache at once in this process;
 		// the TTL bounds how long another process sharing the database
@@ -259,6 +259,31 @@ func New(cfg Config) (*Homeserver, error) {
 	}
 	h.acts = h.actTable()
 	return h, nil
+}
+
+// busLog is what the bus reads to fill a session's gap. With other
+// processes writing the same logs, an event read that way may be one whose
+// announcement has not reached this process yet: the reader drops what the
+// cache holds about its guild before the event is routed, so no session is
+// served a permission older than an event it got.
+func busLog(store storage.Store, cache *stateCache, shared bool) bus.Log {
+	if !shared {
+		return store
+	}
+	return invalidatingLog{store, cache}
+}
+
+type invalidatingLog struct {
+	log   bus.Log
+	cache *stateCache
+}
+
+func (l invalidatingLog) Events(ctx context.Context, logID snowflake.ID, after int64, limit int) ([]storage.Event, error) {
+	evs, err := l.log.Events(ctx, logID, after, limit)
+	if err == nil {
+		l.cache.changed(evs)
+	}
+	return evs, err
 }
 
 // Bus is where committed events are published.

@@ -1,6 +1,7 @@
 package homeserver
 
 import (
+	"context"
 	"strings"
 	"testing"
 
@@ -121,6 +122,37 @@ func TestRevocationsRoundTrip(t *testing.T) {
 	for _, p := range []string{"self revoke", "self revoke 5", "self revoke x all", "self revoke 0 all", "self revoke 5 1,,2", "self revoke 5 1,x", "self 7:1:2 8:1:1"} {
 		if _, _, ok := parseRevocation(p); ok {
 			t.Errorf("%q read as a revocation", p)
+		}
+	}
+}
+
+// fixedLog answers every read with the same events.
+type fixedLog []storage.Event
+
+func (l fixedLog) Events(context.Context, snowflake.ID, int64, int) ([]storage.Event, error) {
+	return l, nil
+}
+
+// TestGapFillDropsCachedState: where other processes write the logs, an
+// event the bus reads to fill a gap drops the cached state of its guild
+// before it is routed, as one that came with an announcement does.
+func TestGapFillDropsCachedState(t *testing.T) {
+	guild := snowflake.ID(42)
+	if _, ok := busLog(nil, newStateCache(), true).(invalidatingLog); !ok {
+		t.Fatal("a shared database's bus reads the log without dropping cached state")
+	}
+	for _, tc := range []struct {
+		typ      string
+		wantDrop bool
+	}{{"GUILD_ROLE_UPDATE", true}, {"CHANNEL_UPDATE", true}, {"MESSAGE_CREATE", false}} {
+		c := newStateCache()
+		before := c.gen(guild)
+		l := invalidatingLog{fixedLog{{LogID: guild, Seq: 1, Type: tc.typ}}, c}
+		if _, err := l.Events(context.Background(), guild, 0, 10); err != nil {
+			t.Fatal(err)
+		}
+		if got := c.gen(guild) != before; got != tc.wantDrop {
+			t.Fatalf("%s: cache dropped = %v, want %v", tc.typ, got, tc.wantDrop)
 		}
 	}
 }

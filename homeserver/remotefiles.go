@@ -19,12 +19,12 @@ import (
 const maxEmojiImage = 1 << 20
 
 // fetchBlob copies a file of origin into the blob store.
-func (h *Homeserver) fetchBlob(ctx context.Context, origin, path string, limit int64) (string, error) {
+func (h *Homeserver) fetchBlob(ctx context.Context, origin, path string, limit int64, want string) (string, error) {
 	if h.remote == nil {
 		return "", fmt.Errorf("fetch from %s: federation is off: %w", origin, ErrUnavailable)
 	}
-	hash, err := remotefiles.Copy(ctx, h.remote, h.cfg.Blobs, origin, path, limit)
-	if errors.Is(err, remotefiles.ErrKeep) {
+	hash, err := remotefiles.Copy(ctx, h.remote, h.cfg.Blobs, origin, path, limit, want)
+	if errors.Is(err, remotefiles.ErrKeep) || errors.Is(err, remotefiles.ErrMismatch) {
 		return "", fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
 	return hash, err
@@ -36,7 +36,7 @@ func (h *Homeserver) remoteAttachment(ctx context.Context, a storage.Attachment)
 	if !ok || a.OriginPath == "" {
 		return a, fmt.Errorf("attachment %d: %w", a.ID, ErrNotFound)
 	}
-	hash, err := h.fetchBlob(ctx, rl.Origin, a.OriginPath, h.cfg.MaxUploadSize)
+	hash, err := h.fetchBlob(ctx, rl.Origin, a.OriginPath, h.cfg.MaxUploadSize, "")
 	if err != nil {
 		return a, err
 	}
@@ -66,7 +66,7 @@ func (h *Homeserver) remoteEmoji(ctx context.Context, e storage.Emoji) (storage.
 	if e.Animated {
 		ext = ".gif"
 	}
-	hash, err := h.fetchBlob(ctx, rl.Origin, "/emojis/"+g.OriginID+ext, maxEmojiImage)
+	hash, err := h.fetchBlob(ctx, rl.Origin, "/emojis/"+g.OriginID+ext, maxEmojiImage, "")
 	if err != nil {
 		return e, err
 	}
@@ -136,7 +136,7 @@ func (h *Homeserver) PeerUpload(ctx context.Context, peer, hash string) (File, e
 // sets, keeps the copy from being swept.
 func (h *Homeserver) remoteAvatar(ctx context.Context, u storage.User) (File, error) {
 	want := trimAnimated(u.Avatar)
-	got, err := h.fetchBlob(ctx, u.Origin, "/avatars/"+u.OriginID+"/"+u.Avatar+".png", AvatarMax)
+	got, err := h.fetchBlob(ctx, u.Origin, "/avatars/"+u.OriginID+"/"+u.Avatar+".png", AvatarMax, want)
 	if err != nil {
 		return File{}, fmt.Errorf("avatar of %d: %w", u.ID, err)
 	}

@@ -19,10 +19,11 @@ import (
 // named leases, the work that must run in one place at a time.
 const (
 	// nodeTTL is how long a node lease lasts unless renewed: a node of a
-	// process that died is free again after it. Renewed every sixth; a
-	// process that cannot renew it stops once a third is left, which
-	// leaves its graceful stop (ShutdownTimeout, 10 s) time to end
-	// before the node can pass to another.
+	// process that died is free again after it. Renewed every sixth, each
+	// try given a twelfth; a process that cannot renew it stops once half
+	// is left, so that even after a try that hung to its end its graceful
+	// stop (ShutdownTimeout, 10 s) ends well before the node can pass to
+	// another, with room for clocks that drift apart.
 	nodeTTL = time.Minute
 	// leaseTTL is how long a named lease lasts unless renewed: how long a
 	// dead process's federation peers wait for another to take over.
@@ -83,7 +84,7 @@ func (c *cluster) keepNode(ctx context.Context) error {
 		case <-t.C:
 		}
 		now := time.Now()
-		rctx, cancel := context.WithTimeout(ctx, nodeTTL/6)
+		rctx, cancel := context.WithTimeout(ctx, nodeTTL/12)
 		ok, err := c.store.RenewNode(rctx, c.node, c.holder, now, nodeTTL)
 		cancel()
 		switch {
@@ -91,7 +92,7 @@ func (c *cluster) keepNode(ctx context.Context) error {
 			until = now.Add(nodeTTL)
 		case err == nil:
 			return fmt.Errorf("snowflake node %d was taken by another process: this one stops rather than make IDs it may share", c.node)
-		case time.Until(until) <= nodeTTL/3:
+		case time.Until(until) <= nodeTTL/2:
 			return fmt.Errorf("snowflake node %d's lease could not be renewed before it ran out (%w): this one stops rather than make IDs it may share", c.node, err)
 		default:
 			c.log.Warn("snowflake node lease not renewed; retrying", "node", c.node, "err", err)

@@ -60,7 +60,9 @@ type FederationWriter interface {
 	MapFederatedID(ctx context.Context, g GlobalID, m Mapping) error
 	// MapFederatedIDs records several mappings at once, as MapFederatedID.
 	MapFederatedIDs(ctx context.Context, m map[GlobalID]Mapping) error
-	// SetDeliveryCursor creates or moves a cursor.
+	// SetDeliveryCursor creates a cursor or moves it forward; a cursor is
+	// never moved back (a late acknowledgement from a process whose lease
+	// ran out must not undo the next holder's).
 	SetDeliveryCursor(ctx context.Context, c Cursor) error
 	// DeleteDeliveryCursor stops delivering a log to a peer; deleting a
 	// cursor that does not exist is not an error.

@@ -53,6 +53,11 @@ type LiveSession struct {
 	// DetachedAt is when its connection dropped; zero while attached.
 	DetachedAt time.Time
 	UpdatedAt  time.Time
+	// New says the session has never been written. Only a new session's
+	// row is inserted; any other is updated where this owner still holds
+	// it, so that a row deleted meanwhile (claimed by another process and
+	// signed out, or swept) is not made again by a stale owner.
+	New bool
 }
 
 // LiveMark records that seqs First..Last of a session came from event Pos

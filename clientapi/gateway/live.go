@@ -308,7 +308,7 @@ func (g *Gateway) persist(ctx context.Context, touch bool) error {
 		}
 		var err error
 		if !s.recorded || s.metaDirty || s.placeDirty || s.rowDirty {
-			rec := storage.LiveSession{ID: s.id, UserID: s.user.User.ID, DetachedAt: s.detached}
+			rec := storage.LiveSession{ID: s.id, UserID: s.user.User.ID, DetachedAt: s.detached, New: !s.recorded}
 			if !s.recorded || s.placeDirty {
 				rec.Place, err = json.Marshal(place{Base: s.base, P: s.basePos})
 			}

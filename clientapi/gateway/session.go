@@ -247,12 +247,19 @@ func (s *session) sendLocked(o origin, t string, d []byte, keep bool) {
 
 // queueLocked queues a dispatch for the attached connection and starts its
 // flusher if none runs; s.mu is held.
+// undurableFactor bounds a session's queue, counting what waits for its
+// mark, at this many times its send queue.
+const undurableFactor = 4
+
 func (s *session) queueLocked(q queued) {
 	if s.c == nil {
 		return
 	}
-	// What waits for its mark to be written is not the client's delay.
-	if int64(len(s.pending))-(s.seq-s.durable) >= int64(max(s.limit, sendQueue)) {
+	// What waits for its mark to be written is not the client's delay;
+	// but while marks cannot be written at all (the database is down) the
+	// wait has a bound too, or memory grows with sessions × event rate.
+	limit := int64(max(s.limit, sendQueue))
+	if int64(len(s.pending))-(s.seq-s.durable) >= limit || int64(len(s.pending)) >= undurableFactor*limit {
 		// A client that does not read loses its connection, not the
 		// others' time: the connection's own loop closes it, and the
 		// session can resume from the ring.

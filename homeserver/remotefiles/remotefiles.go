@@ -25,19 +25,34 @@ type Fetcher interface {
 // failed); the server that serves it is not at fault.
 var ErrKeep = errors.New("fetched file not kept")
 
+// ErrMismatch: the fetched bytes are not the file whose content hash was
+// asked for; nothing of them is kept.
+var ErrMismatch = errors.New("fetched file does not match its hash")
+
 // Copy fetches the file server serves at path into store and returns its
-// content hash. A file over limit bytes is refused, not truncated.
-func Copy(ctx context.Context, f Fetcher, store *blobs.Store, server, path string, limit int64) (string, error) {
+// content hash. A file over limit bytes is refused, not truncated. When
+// want is not empty the bytes must hash to it: other bytes are discarded
+// before they reach the store, so a peer cannot make this server keep
+// files under the name of a hash it asked for.
+func Copy(ctx context.Context, f Fetcher, store *blobs.Store, server, path string, limit int64, want string) (string, error) {
 	body, err := f.Fetch(ctx, server, path, limit)
 	if err != nil {
 		return "", err
 	}
 	defer body.Close()
-	hash, _, err := store.Put(ctx, body, limit)
+	st, err := store.Stage(body, limit)
 	if err != nil {
 		return "", fmt.Errorf("fetch %s from %s: %w: %w", path, server, ErrKeep, err)
 	}
-	return hash, nil
+	if want != "" && st.Hash != want {
+		store.Discard(st)
+		return "", fmt.Errorf("fetch %s from %s: %w", path, server, ErrMismatch)
+	}
+	if err := store.Promote(ctx, st); err != nil {
+		store.Discard(st)
+		return "", fmt.Errorf("fetch %s from %s: %w: %w", path, server, ErrKeep, err)
+	}
+	return st.Hash, nil
 }
 
 // Lending records which uploads each peer may fetch: those of a send of

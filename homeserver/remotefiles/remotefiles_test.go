@@ -3,6 +3,8 @@ package remotefiles_test
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"io"
 	"testing"
@@ -55,7 +57,7 @@ func TestCopy(t *testing.T) {
 	}
 	peer := peerFiles{"/small": []byte("hello"), "/large": bytes.Repeat([]byte("x"), 100)}
 	ctx := context.Background()
-	hash, err := remotefiles.Copy(ctx, peer, store, "a.example", "/small", 10)
+	hash, err := remotefiles.Copy(ctx, peer, store, "a.example", "/small", 10, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,10 +70,22 @@ func TestCopy(t *testing.T) {
 	if string(got) != "hello" {
 		t.Fatalf("kept %q", got)
 	}
-	if _, err := remotefiles.Copy(ctx, peer, store, "a.example", "/large", 10); !errors.Is(err, remotefiles.ErrKeep) {
+	if _, err := remotefiles.Copy(ctx, peer, store, "a.example", "/large", 10, ""); !errors.Is(err, remotefiles.ErrKeep) {
 		t.Fatalf("a file over the limit: %v, want ErrKeep", err)
 	}
-	if _, err := remotefiles.Copy(ctx, peer, store, "a.example", "/missing", 10); err == nil || errors.Is(err, remotefiles.ErrKeep) {
+	if _, err := remotefiles.Copy(ctx, peer, store, "a.example", "/missing", 10, ""); err == nil || errors.Is(err, remotefiles.ErrKeep) {
 		t.Fatalf("a file the peer does not serve: %v, want the peer's error", err)
+	}
+	// Asked for one hash, sent other bytes: refused, and nothing kept.
+	other := peerFiles{"/swapped": []byte("not hello")}
+	if _, err := remotefiles.Copy(ctx, other, store, "a.example", "/swapped", 10, hash); !errors.Is(err, remotefiles.ErrMismatch) {
+		t.Fatalf("bytes that do not match the hash asked for: %v, want ErrMismatch", err)
+	}
+	sum := sha256.Sum256([]byte("not hello"))
+	if ok, err := store.Has(ctx, hex.EncodeToString(sum[:])); err != nil || ok {
+		t.Fatalf("the mismatched bytes were kept: %v, %v", ok, err)
+	}
+	if got, err := remotefiles.Copy(ctx, peer, store, "a.example", "/small", 10, hash); err != nil || got != hash {
+		t.Fatalf("the right bytes: %q, %v", got, err)
 	}
 }

@@ -220,10 +220,12 @@ func (t *tx) MapFederatedIDs(ctx context.Context, m map[storage.GlobalID]storage
 	return t.wrap("map federated ids", t.insertRows(ctx, "federated_ids (origin, origin_id, local_id, scope)", rows, 3*t.d.maxRows()))
 }
 
-// SetDeliveryCursor implements storage.Tx.
+// SetDeliveryCursor implements storage.Tx. The condition is in the upsert
+// itself: under READ COMMITTED two processes' reads of the cursor may both
+// come before either write.
 func (t *tx) SetDeliveryCursor(ctx context.Context, c storage.Cursor) error {
 	_, err := t.q.ExecContext(ctx, `INSERT INTO delivery_cursors (peer, log_id, seq) VALUES ($1, $2, $3)
-		ON CONFLICT (peer, log_id) DO UPDATE SET seq = excluded.seq`, c.Peer, int64(c.LogID), c.Seq)
+		ON CONFLICT (peer, log_id) DO UPDATE SET seq = excluded.seq WHERE delivery_cursors.seq < excluded.seq`, c.Peer, int64(c.LogID), c.Seq)
 	return t.wrap("set delivery cursor", err)
 }
 

@@ -85,6 +85,25 @@ func (t *tx) touchOwner(ctx context.Context, owner string, now time.Time) error 
 	return t.wrap("gateway owner seen", err)
 }
 
+// updateLiveSession rewrites a recorded session's row where owner still
+// holds it; a NULL meta or place keeps the row's.
+func (t *tx) updateLiveSession(ctx context.Context, owner string, s storage.LiveSession, now time.Time) error {
+	var meta, place any
+	if s.Meta != nil {
+		meta = string(s.Meta)
+	}
+	if s.Place != nil {
+		place = string(s.Place)
+	}
+	var detached int64
+	if !s.DetachedAt.IsZero() {
+		detached = ms(s.DetachedAt)
+	}
+	_, err := t.q.ExecContext(ctx, `UPDATE gateway_live SET meta = COALESCE($1, meta), place = COALESCE($2, place),
+		detached_at = $3, updated_at = $4 WHERE id = $5 AND owner = $6`, meta, place, detached, ms(now), s.ID, owner)
+	return t.wrap("update live session", err)
+}
+
 // PutLiveSessions implements storage.Tx.
 func (t *tx) PutLiveSessions(ctx context.Context, owner string, w storage.LiveWrite, touch bool, now time.Time) ([]string, error) {
 	if touch {
@@ -93,7 +112,16 @@ func (t *tx) PutLiveSessions(ctx context.Context, owner string, w storage.LiveWr
 		}
 	}
 	// Rows first: a new session's row makes it this owner's.
-	ss := w.Sessions
+	var ss []storage.LiveSession
+	for _, s := range w.Sessions {
+		if s.New {
+			ss = append(ss, s)
+			continue
+		}
+		if err := t.updateLiveSession(ctx, owner, s, now); err != nil {
+			return nil, err
+		}
+	}
 	for len(ss) > 0 {
 		n := min(len(ss), t.d.maxRows())
 		var b strings.Builder

@@ -38,7 +38,7 @@ func testLiveSessions(t *testing.T, s storage.Store) {
 	for i := range 70 { // more than one multi-row statement
 		id := "s" + string(rune('a'+i%26)) + string(rune('a'+i/26))
 		many.Sessions = append(many.Sessions, storage.LiveSession{ID: id,
-			UserID: snowflake.ID(100 + i), Meta: []byte(`{"m":1}`), Place: []byte(`{"p":1}`)})
+			UserID: snowflake.ID(100 + i), Meta: []byte(`{"m":1}`), Place: []byte(`{"p":1}`), New: true})
 		many.Marks = append(many.Marks, storage.LiveMark{Session: id, First: 1, Last: 2, Log: 9, Pos: 4},
 			storage.LiveMark{Session: id, First: 3, Last: 3, Log: 8, Pos: int64(i)})
 	}
@@ -103,7 +103,7 @@ func testLiveSessions(t *testing.T, s storage.Store) {
 	}
 	// Sweep: p1 was last seen at later, p2 too. A detached one of p2 goes
 	// when detached long ago; then all of p1's when p1 is not seen since.
-	put("p2", later, storage.LiveWrite{Sessions: []storage.LiveSession{{ID: "gone", UserID: 1, Meta: []byte(`{}`), Place: []byte(`{}`), DetachedAt: now}}})
+	put("p2", later, storage.LiveWrite{Sessions: []storage.LiveSession{{ID: "gone", UserID: 1, Meta: []byte(`{}`), Place: []byte(`{}`), DetachedAt: now, New: true}}})
 	sweep := func(detached, seen time.Time) int {
 		t.Helper()
 		var n int
@@ -134,5 +134,12 @@ func testLiveSessions(t *testing.T, s storage.Store) {
 	}
 	if _, _, err := s.LiveSession(ctx, "sab"); !errors.Is(err, storage.ErrNotFound) {
 		t.Fatalf("deleted session found: %v", err)
+	}
+	// Its last owner, not told yet, writes it again: not made again.
+	if w := put("p2", later, storage.LiveWrite{Sessions: []storage.LiveSession{{ID: "sab", UserID: 126, Meta: []byte(`{"m":2}`), Place: []byte(`{"p":4}`)}}}); len(w) != 0 {
+		t.Fatalf("a deleted session written again: %v", w)
+	}
+	if _, _, err := s.LiveSession(ctx, "sab"); !errors.Is(err, storage.ErrNotFound) {
+		t.Fatalf("a deleted session made again by its stale owner: %v", err)
 	}
 }
