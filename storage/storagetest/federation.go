@@ -88,7 +88,9 @@ func testDeliveryCursors(t *testing.T, s storage.Store) {
 		t.Fatalf("DeliveryCursor = %v, %v", c, err)
 	}
 	// Never back.
-	update(t, s, func(tx storage.Tx) error { return tx.SetDeliveryCursor(ctx, storage.Cursor{Peer: "b", LogID: g1, Seq: 5}) })
+	update(t, s, func(tx storage.Tx) error {
+		return tx.SetDeliveryCursor(ctx, storage.Cursor{Peer: "b", LogID: g1, Seq: 5})
+	})
 	if c, err := s.DeliveryCursor(ctx, "b", g1); err != nil || c.Seq != 7 {
 		t.Fatalf("DeliveryCursor after a move back = %v, %v; want 7", c, err)
 	}
