@@ -388,3 +388,9 @@ func (h *Homeserver) relayRead(ctx context.Context, id snowflake.ID, upTo int64)
 
 // relayPage bounds one read of another process's events.
 const relayPage = 500
+
+// SharesDatabase reports whether other processes may write this
+// homeserver's database (PostgreSQL with the relay running): then what
+// they announce can be lost, and long-lived state such as a gateway
+// connection checks itself against the database now and then.
+func (h *Homeserver) SharesDatabase() bool { return h.relay != nil }

@@ -119,6 +119,62 @@ func TestSignOutHoldsOnEveryProcess(t *testing.T) {
 	})
 }
 
+// TestLostSignOutStillEndsConnections: a sign-in ended without an
+// announcement (as by a process killed between its commit and its NOTIFY)
+// still ends the gateway connections other processes hold for it, at
+// their next check of the sign-ins.
+func TestLostSignOutStillEndsConnections(t *testing.T) {
+	st.ForEachBackend(t, func(t *testing.T, b st.Backend) {
+		if b == st.SQLite {
+			t.Skip("one process serves an SQLite database: there is no other process to tell (TestProcessesShareOnePostgres)")
+		}
+		ss := startShared(t, 2)
+		tok := ss[0].Register(t, "mona", "correct horse")
+		ctx, cancel := context.WithTimeout(context.Background(), 3*signInRecheckForTest)
+		defer cancel()
+		p, err := ss[0].Homeserver().Authenticate(ctx, tok)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ws, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(ss[1].URL(), "http")+"/gateway?v=10&encoding=json", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ws.CloseNow()
+		id, _ := json.Marshal(map[string]any{"op": 2, "d": map[string]any{"token": tok, "intents": 1,
+			"properties": map[string]string{"os": "linux", "browser": "test", "device": "test"}}})
+		if err := ws.Write(ctx, websocket.MessageText, id); err != nil {
+			t.Fatal(err)
+		}
+		for {
+			_, msg, err := ws.Read(ctx)
+			if err != nil {
+				t.Fatalf("before READY: %v", err)
+			}
+			if strings.Contains(string(msg), `"t":"READY"`) {
+				break
+			}
+		}
+		// Straight into the database: the domain, which announces, is
+		// not involved.
+		if err := ss[0].Store().Update(ctx, func(tx storage.Tx) error { return tx.DeleteSession(ctx, p.Session) }); err != nil {
+			t.Fatal(err)
+		}
+		for {
+			if _, _, err := ws.Read(ctx); err != nil {
+				if code := websocket.CloseStatus(err); code != 4004 {
+					t.Fatalf("the connection ended with %v (%d), want 4004 at the next check of the sign-ins", err, code)
+				}
+				break
+			}
+		}
+	})
+}
+
+// signInRecheckForTest is the gateway's recheck interval (15 s) with the
+// room a loaded machine needs.
+const signInRecheckForTest = 30 * time.Second
+
 // session is a gateway client whose dispatches a goroutine reads.
 type session struct {
 	ws     *websocket.Conn

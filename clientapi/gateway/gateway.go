@@ -133,6 +133,12 @@ func (g *Gateway) Run(ctx context.Context) error {
 	defer func() { stopPersisting(); <-persisted }()
 	g.running.Store(true)
 	defer g.running.Store(false)
+	if g.hs.SharesDatabase() {
+		checkCtx, stopChecking := context.WithCancel(ctx)
+		checked := make(chan struct{})
+		go func() { defer close(checked); g.recheckSignIns(checkCtx) }() // owned by Run: stopped below
+		defer func() { stopChecking(); <-checked }()
+	}
 	sweep := time.NewTicker(10 * time.Second)
 	defer sweep.Stop()
 	// Routing outlives ctx by the final drain, so it has its own context.

@@ -3,8 +3,10 @@ package gateway
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"slices"
 	"strings"
+	"time"
 
 	"hearth/discord"
 	"hearth/homeserver"
@@ -454,10 +456,54 @@ func (g *Gateway) revoke(ev storage.Event) {
 	for _, id := range r.Sessions {
 		ended[id] = true
 	}
+	g.end(r.UserID, func(signIn snowflake.ID) bool { return r.All || ended[signIn] })
+}
+
+// signInRecheck is how often a process sharing its database with others
+// checks that its gateway sessions' sign-ins still stand.
+const signInRecheck = 15 * time.Second
+
+// recheckSignIns closes, every signInRecheck, the sessions whose sign-in
+// has ended. Sign-outs reach the other processes as announcements, and an
+// announcement can be lost (NOTIFY failed, the listening connection was
+// down); a REST request then fails within the session cache's TTL, but an
+// open connection would otherwise go on receiving events for as long as
+// it stays up.
+func (g *Gateway) recheckSignIns(ctx context.Context) {
+	t := time.NewTicker(signInRecheck)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		type signIn struct{ user, session snowflake.ID }
+		g.mu.RLock()
+		seen := make(map[signIn]bool, len(g.sessions))
+		for _, s := range g.sessions {
+			seen[signIn{s.user.User.ID, s.user.Session}] = true
+		}
+		g.mu.RUnlock()
+		for si := range seen {
+			_, err := g.hs.SignedIn(ctx, si.user, si.session)
+			if errors.Is(err, homeserver.ErrUnauthorized) {
+				g.end(si.user, func(id snowflake.ID) bool { return id == si.session })
+			} else if err != nil && ctx.Err() == nil {
+				g.log.Warn("gateway: sign-in not checked; checked again later", "user", si.user, "err", err)
+				break // the database is away: the next round tries again
+			}
+		}
+	}
+}
+
+// end closes a user's sessions whose sign-in ended says has ended, with
+// 4004, and forgets them so that they cannot be resumed.
+func (g *Gateway) end(user snowflake.ID, ended func(signIn snowflake.ID) bool) {
 	g.mu.Lock()
 	var gone []*session
-	for s := range g.byUser[r.UserID] {
-		if r.All || ended[s.user.Session] {
+	for s := range g.byUser[user] {
+		if ended(s.user.Session) {
 			gone = append(gone, s)
 			delete(g.sessions, s.id)
 		}
