@@ -87,25 +87,8 @@ func TestSignOutHoldsOnEveryProcess(t *testing.T) {
 		st.Expect(t, ss[1].Do(t, "GET", "/api/v10/users/@me", tok, nil), 200, nil) // cached there now
 		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 		defer cancel()
-		ws, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(ss[1].URL(), "http")+"/gateway?v=10&encoding=json", nil)
-		if err != nil {
-			t.Fatal(err)
-		}
+		ws := identified(ctx, t, ss[1], tok)
 		defer ws.CloseNow()
-		id, _ := json.Marshal(map[string]any{"op": 2, "d": map[string]any{"token": tok, "intents": 1,
-			"properties": map[string]string{"os": "linux", "browser": "test", "device": "test"}}})
-		if err := ws.Write(ctx, websocket.MessageText, id); err != nil {
-			t.Fatal(err)
-		}
-		for {
-			_, msg, err := ws.Read(ctx)
-			if err != nil {
-				t.Fatalf("before READY: %v", err)
-			}
-			if strings.Contains(string(msg), `"t":"READY"`) {
-				break
-			}
-		}
 		st.Expect(t, ss[0].Do(t, "POST", "/api/v10/auth/logout", tok, nil), 204, nil)
 		for {
 			if _, _, err := ws.Read(ctx); err != nil {
@@ -136,25 +119,8 @@ func TestLostSignOutStillEndsConnections(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		ws, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(ss[1].URL(), "http")+"/gateway?v=10&encoding=json", nil)
-		if err != nil {
-			t.Fatal(err)
-		}
+		ws := identified(ctx, t, ss[1], tok)
 		defer ws.CloseNow()
-		id, _ := json.Marshal(map[string]any{"op": 2, "d": map[string]any{"token": tok, "intents": 1,
-			"properties": map[string]string{"os": "linux", "browser": "test", "device": "test"}}})
-		if err := ws.Write(ctx, websocket.MessageText, id); err != nil {
-			t.Fatal(err)
-		}
-		for {
-			_, msg, err := ws.Read(ctx)
-			if err != nil {
-				t.Fatalf("before READY: %v", err)
-			}
-			if strings.Contains(string(msg), `"t":"READY"`) {
-				break
-			}
-		}
 		// Straight into the database: the domain, which announces, is
 		// not involved.
 		if err := ss[0].Store().Update(ctx, func(tx storage.Tx) error { return tx.DeleteSession(ctx, p.Session) }); err != nil {
@@ -169,6 +135,32 @@ func TestLostSignOutStillEndsConnections(t *testing.T) {
 			}
 		}
 	})
+}
+
+// identified opens a gateway connection to s with tok and reads until
+// READY.
+func identified(ctx context.Context, t *testing.T, s *st.Server, tok string) *websocket.Conn {
+	t.Helper()
+	ws, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(s.URL(), "http")+"/gateway?v=10&encoding=json", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, _ := json.Marshal(map[string]any{"op": 2, "d": map[string]any{"token": tok, "intents": 1,
+		"properties": map[string]string{"os": "linux", "browser": "test", "device": "test"}}})
+	if err := ws.Write(ctx, websocket.MessageText, id); err != nil {
+		ws.CloseNow()
+		t.Fatal(err)
+	}
+	for {
+		_, msg, err := ws.Read(ctx)
+		if err != nil {
+			ws.CloseNow()
+			t.Fatalf("before READY: %v", err)
+		}
+		if strings.Contains(string(msg), `"t":"READY"`) {
+			return ws
+		}
+	}
 }
 
 // signInRecheckForTest is the gateway's recheck interval (15 s) with the
