@@ -18,18 +18,11 @@ func BenchmarkSendMessage(b *testing.B) {
 		b.Run(string(backend), func(b *testing.B) {
 			s := st.Start(b, st.Options{Backend: backend, DataDir: b.TempDir()})
 			owner := s.Register(b, "owner", "correct horse")
-			g := st.OK(b, s.Do(b, "POST", "/api/v10/guilds", owner, map[string]any{"name": "Bench"}), 201)
-			channel := ""
-			for _, c := range st.List(b, s.Do(b, "GET", "/api/v10/guilds/"+g["id"].(string)+"/channels", owner, nil)) {
-				if c["type"] == float64(0) {
-					channel = c["id"].(string)
-				}
-			}
-			inv := st.OK(b, s.Do(b, "POST", "/api/v10/channels/"+channel+"/invites", owner, map[string]any{"max_uses": 0}), 200)
+			_, channel, invite := s.Guild(b, owner, "Bench")
 			var someone string
 			for i := range 49 {
 				tok := s.Register(b, fmt.Sprintf("member%d", i), "correct horse")
-				st.OK(b, s.Do(b, "POST", "/api/v10/invites/"+inv["code"].(string), tok, nil), 200)
+				st.OK(b, s.Do(b, "POST", "/api/v10/invites/"+invite, tok, nil), 200)
 				someone = st.OK(b, s.Do(b, "GET", "/api/v10/users/@me", tok, nil), 200)["id"].(string)
 			}
 			for _, k := range []struct{ name, content string }{

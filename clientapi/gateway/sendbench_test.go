@@ -26,14 +26,7 @@ func BenchmarkSendToSessions(b *testing.B) {
 		b.Run(string(backend), func(b *testing.B) {
 			s := st.Start(b, st.Options{Backend: backend, DataDir: b.TempDir()})
 			owner := s.Register(b, "owner", "correct horse")
-			g := st.OK(b, s.Do(b, "POST", "/api/v10/guilds", owner, map[string]any{"name": "Bench"}), 201)
-			channel := ""
-			for _, c := range st.List(b, s.Do(b, "GET", "/api/v10/guilds/"+g["id"].(string)+"/channels", owner, nil)) {
-				if c["type"] == float64(0) {
-					channel = c["id"].(string)
-				}
-			}
-			inv := st.OK(b, s.Do(b, "POST", "/api/v10/channels/"+channel+"/invites", owner, map[string]any{"max_uses": 0}), 200)
+			_, channel, invite := s.Guild(b, owner, "Bench")
 			const sessions = 20
 			// got has a token per MESSAGE_CREATE any session receives.
 			got := make(chan struct{}, 1<<16)
@@ -44,7 +37,7 @@ func BenchmarkSendToSessions(b *testing.B) {
 				tok := owner
 				if i > 0 {
 					tok = s.Register(b, fmt.Sprintf("member%d", i), "correct horse")
-					st.OK(b, s.Do(b, "POST", "/api/v10/invites/"+inv["code"].(string), tok, nil), 200)
+					st.OK(b, s.Do(b, "POST", "/api/v10/invites/"+invite, tok, nil), 200)
 				}
 				ws, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(s.URL(), "http")+"/gateway", nil)
 				if err != nil {

@@ -310,6 +310,23 @@ func (s *Server) Register(t testing.TB, username, pw string) string {
 	return tok
 }
 
+// Guild creates a guild named name for owner and returns the IDs of the
+// guild and of its text channel, and the code of an invite to it without a
+// use limit.
+func (s *Server) Guild(t testing.TB, owner, name string) (guild, channel, invite string) {
+	t.Helper()
+	g := OK(t, s.Do(t, "POST", "/api/v10/guilds", owner, map[string]any{"name": name}), http.StatusCreated)
+	guild, _ = g["id"].(string)
+	for _, c := range List(t, s.Do(t, "GET", "/api/v10/guilds/"+guild+"/channels", owner, nil)) {
+		if c["type"] == float64(0) {
+			channel, _ = c["id"].(string)
+		}
+	}
+	inv := OK(t, s.Do(t, "POST", "/api/v10/channels/"+channel+"/invites", owner, map[string]any{"max_uses": 0}), http.StatusOK)
+	invite, _ = inv["code"].(string)
+	return guild, channel, invite
+}
+
 // Expect fails the test unless r has the given status and, when code is
 // not nil, the given Discord error code.
 func Expect(t testing.TB, r Response, status int, code *int) {
