@@ -33,38 +33,9 @@ func testBoundsPeerState(t *testing.T, backend st.Backend) {
 	C := c.ServerName()
 	bob, cat := register(t, b, "bob"), register(t, c, "cat")
 
-	cg := ok(t, cat.do(t, "POST", "/api/v10/guilds", map[string]any{"name": "Rogue"}), 201)["id"].(string)
-	_, cch := cat.guildNamed(t, "Rogue")
-	code := ok(t, cat.do(t, "POST", "/api/v10/channels/"+cch+"/invites", map[string]any{}), 200)["code"].(string)
-	ok(t, bob.do(t, "POST", "/api/v10/invites/"+code+"@"+C, nil), 200)
-	bCG, _ := bob.guildNamed(t, "Rogue")
-	replica, err := strconv.ParseUint(bCG, 10, 64)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cgID, err := strconv.ParseUint(cg, 10, 64)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pos := func() int64 {
-		seq, err := b.Homeserver().ReplicaPosition(ctx, snowflake.ID(replica))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return seq
-	}
-	// The rogue's real log is delivered first: the forged batches below
-	// follow it.
-	eventually(t, "B caught up with the rogue's log", func() string {
-		head, err := c.Homeserver().LogHead(ctx, snowflake.ID(cgID))
-		if err != nil {
-			return err.Error()
-		}
-		if p := pos(); p != head {
-			return fmt.Sprintf("B at %d, C's log at %d", p, head)
-		}
-		return ""
-	})
+	cg, cch, bCG, _, pos := joinRogue(t, b, c, bob, cat)
+	// The rogue's real log is delivered first (joinRogue waits for it): the forged
+	// batches below follow it.
 	members := func() int {
 		return len(list(t, bob.do(t, "GET", "/api/v10/guilds/"+bCG+"/members?limit=100", nil)))
 	}
@@ -159,7 +130,7 @@ func testBoundsPeerState(t *testing.T, backend st.Backend) {
 	// B keeps no replica of the guild.
 	crowd := ok(t, cat.do(t, "POST", "/api/v10/guilds", map[string]any{"name": "Crowd"}), 201)["id"].(string)
 	_, crowdCh := cat.guildNamed(t, "Crowd")
-	code = ok(t, cat.do(t, "POST", "/api/v10/channels/"+crowdCh+"/invites", map[string]any{}), 200)["code"].(string)
+	code := ok(t, cat.do(t, "POST", "/api/v10/channels/"+crowdCh+"/invites", map[string]any{}), 200)["code"].(string)
 	for i := range maxMembers {
 		u := register(t, c, "crowd"+strconv.Itoa(i))
 		ok(t, u.do(t, "POST", "/api/v10/invites/"+code, nil), 200)
@@ -203,36 +174,7 @@ func testBoundsReplicaObjects(t *testing.T, backend st.Backend) {
 	C := c.ServerName()
 	bob, cat := register(t, b, "bob"), register(t, c, "cat")
 
-	cg := ok(t, cat.do(t, "POST", "/api/v10/guilds", map[string]any{"name": "Rogue"}), 201)["id"].(string)
-	_, cch := cat.guildNamed(t, "Rogue")
-	code := ok(t, cat.do(t, "POST", "/api/v10/channels/"+cch+"/invites", map[string]any{}), 200)["code"].(string)
-	ok(t, bob.do(t, "POST", "/api/v10/invites/"+code+"@"+C, nil), 200)
-	bCG, _ := bob.guildNamed(t, "Rogue")
-	replica, err := strconv.ParseUint(bCG, 10, 64)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cgID, err := strconv.ParseUint(cg, 10, 64)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pos := func() int64 {
-		seq, err := b.Homeserver().ReplicaPosition(ctx, snowflake.ID(replica))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return seq
-	}
-	eventually(t, "B caught up with the rogue's log", func() string {
-		head, err := c.Homeserver().LogHead(ctx, snowflake.ID(cgID))
-		if err != nil {
-			return err.Error()
-		}
-		if p := pos(); p != head {
-			return fmt.Sprintf("B at %d, C's log at %d", p, head)
-		}
-		return ""
-	})
+	cg, cch, bCG, replica, pos := joinRogue(t, b, c, bob, cat)
 	counts := func() storage.ObjectCounts {
 		n, err := b.Store().ObjectCounts(ctx, snowflake.ID(replica))
 		if err != nil {
@@ -332,7 +274,7 @@ func testBoundsReplicaObjects(t *testing.T, backend st.Backend) {
 	for range 2 {
 		ok(t, cat.do(t, "POST", "/api/v10/guilds/"+big+"/channels", map[string]any{"name": "more"}), 201)
 	}
-	code = ok(t, cat.do(t, "POST", "/api/v10/channels/"+bigCh+"/invites", map[string]any{}), 200)["code"].(string)
+	code := ok(t, cat.do(t, "POST", "/api/v10/channels/"+bigCh+"/invites", map[string]any{}), 200)["code"].(string)
 	reps, err := b.Store().Replicas(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -344,4 +286,45 @@ func testBoundsReplicaObjects(t *testing.T, backend st.Backend) {
 	if after, err := b.Store().Replicas(ctx); err != nil || len(after) != len(reps) {
 		t.Fatalf("replicas %v became %v (%v)", reps, after, err)
 	}
+}
+
+// joinRogue has bob of b join a guild "Rogue" that cat makes on c, and
+// waits until b's replica has c's whole log. It returns the guild's ID on
+// c, its channel on c, the guild's ID on b (as text and as a number) and
+// the replica's position.
+func joinRogue(t *testing.T, b, c *st.Server, bob, cat user) (cg, cch, bCG string, replica uint64, pos func() int64) {
+	t.Helper()
+	ctx := context.Background()
+	C := c.ServerName()
+	cg = ok(t, cat.do(t, "POST", "/api/v10/guilds", map[string]any{"name": "Rogue"}), 201)["id"].(string)
+	_, cch = cat.guildNamed(t, "Rogue")
+	code := ok(t, cat.do(t, "POST", "/api/v10/channels/"+cch+"/invites", map[string]any{}), 200)["code"].(string)
+	ok(t, bob.do(t, "POST", "/api/v10/invites/"+code+"@"+C, nil), 200)
+	bCG, _ = bob.guildNamed(t, "Rogue")
+	replica, err := strconv.ParseUint(bCG, 10, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cgID, err := strconv.ParseUint(cg, 10, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pos = func() int64 {
+		seq, err := b.Homeserver().ReplicaPosition(ctx, snowflake.ID(replica))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return seq
+	}
+	eventually(t, "B caught up with the rogue's log", func() string {
+		head, err := c.Homeserver().LogHead(ctx, snowflake.ID(cgID))
+		if err != nil {
+			return err.Error()
+		}
+		if p := pos(); p != head {
+			return fmt.Sprintf("B at %d, C's log at %d", p, head)
+		}
+		return ""
+	})
+	return cg, cch, bCG, replica, pos
 }
