@@ -130,7 +130,11 @@ func TestFederatedFriendPresence(t *testing.T) {
 // Each is refused (403) and counted, and nothing reaches the receiver's
 // sessions before its own friend's presence, which is taken.
 func TestFederationFriendPresenceRogue(t *testing.T) {
-	a, b, c := st.Start(t, st.Options{}), st.Start(t, st.Options{}), st.Start(t, st.Options{})
+	st.ForEachBackend(t, testFriendPresenceRogue)
+}
+
+func testFriendPresenceRogue(t *testing.T, backend st.Backend) {
+	a, b, c := st.Start(t, st.Options{Backend: backend}), st.Start(t, st.Options{Backend: backend}), st.Start(t, st.Options{Backend: backend})
 	A, B, C := a.ServerName(), b.ServerName(), c.ServerName()
 	ann, bob, bob2 := register(t, a, "ann"), register(t, b, "bob"), register(t, b, "bob2")
 	cat, cal, cid := register(t, c, "cat"), register(t, c, "cal"), register(t, c, "cid")
