@@ -628,7 +628,8 @@ func (h *Homeserver) LogHead(ctx context.Context, logID snowflake.ID) (int64, er
 // ApplyEphemeral hands this server's sessions an ephemeral event of a
 // guild: typing or presence in a replica guild, sent by its origin, or the
 // presence of a peer's own user in one of this server's guilds, sent by
-// that peer (which the sender then passes on to the guild's other peers).
+// that peer (which the sender then passes on to the guild's other peers),
+// or, with no guild, the presence of a peer's user for their friends here.
 func (h *Homeserver) ApplyEphemeral(ctx context.Context, peer string, e wire.EphemeralEvent) error {
 	if e.Type != "TYPING_START" && e.Type != "PRESENCE_UPDATE" {
 		return Invalid("type", "BASE_TYPE_CHOICES", "Only TYPING_START and PRESENCE_UPDATE are carried.")
