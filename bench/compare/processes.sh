@@ -65,13 +65,14 @@ done
 
 # Medians per mode and scenario, each figure the median of its runs on its
 # own: rate (sends/s or deliveries/s), p50 and p99 latency, server and
-# client CPU.
+# client CPU. A run that failed (its line has no rate) is left out and the
+# count says so.
 echo
 echo "medians of $runs runs (CPU in percent of one core; PostgreSQL's own processes not counted):"
 for n in 1 2; do
   for scenario in messages gateway; do
-    grep "processes=$n scenario=$scenario " "$out" | awk -v n="$n" -v s="$scenario" '
-      function med(a, k,   i, j, t) { for (i = 1; i <= k; i++) for (j = i + 1; j <= k; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t } return a[int((k + 1) / 2)] }
+    grep "processes=$n scenario=$scenario .*/s" "$out" | awk -v n="$n" -v s="$scenario" '
+      function med(a, k,   i, j, t) { for (i = 1; i <= k; i++) for (j = i + 1; j <= k; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t } return k % 2 ? a[(k + 1) / 2] : (a[k / 2] + a[k / 2 + 1]) / 2 }
       function ms(v) { if (v ~ /µs$/) return (v + 0) / 1000; if (v ~ /ms$/) return v + 0; return (v + 0) * 1000 }
       {
         k++
@@ -84,7 +85,7 @@ for n in 1 2; do
           else if (sub(/^client_cpu=/, "", v)) ccpu[k] = v + 0
         }
       }
-      END { if (k) printf "processes=%s %-8s %.0f/s  p50=%.2fms p99=%.2fms  server_cpu=%.0f%% client_cpu=%.0f%%\n", n, s, med(rate, k), med(p50, k), med(p99, k), med(scpu, k), med(ccpu, k) }'
+      END { if (k) printf "processes=%s %-8s %.0f/s  p50=%.2fms p99=%.2fms  server_cpu=%.0f%% client_cpu=%.0f%%  (%d runs)\n", n, s, med(rate, k), med(p50, k), med(p99, k), med(scpu, k), med(ccpu, k), k }'
   done
 done
 rm -f "$out"
