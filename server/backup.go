@@ -347,7 +347,11 @@ func Restore(ctx context.Context, cfg Config, from string) error {
 			_ = os.Remove(tmp)
 			err = fmt.Errorf("%s changed since its checksum was checked: restore again from a sound backup", sqliteBackupName)
 		}
+		if err == nil {
+			err = sqlite.SkipLogSeqs(ctx, tmp, RestoreSeqSkip)
+		}
 		if err != nil {
+			_ = os.Remove(tmp)
 			return fmt.Errorf("restore: %w", err)
 		}
 		if err := os.Rename(tmp, filepath.Join(cfg.DataDir, "hearth.db")); err != nil {
@@ -358,9 +362,21 @@ func Restore(ctx context.Context, cfg Config, from string) error {
 		if err := postgres.Restore(ctx, cfg.Database, filepath.Join(from, pgDumpName), m.Schema); err != nil {
 			return fmt.Errorf("restore: %w", err)
 		}
+		if err := postgres.SkipLogSeqs(ctx, cfg.Database, RestoreSeqSkip); err != nil {
+			return fmt.Errorf("restore: %w (the database is restored but its logs were not moved on: drop it and restore again)", err)
+		}
 	}
 	return nil
 }
+
+// RestoreSeqSkip is how far restore moves every log's head on. Peers may
+// hold events of this server's own guilds logged after the backup and lost
+// with the server; their replicas' positions are past the restored head,
+// and they would take the restored server's next events, numbered from
+// there, for ones they have applied (spec/federation.md §8.2, idempotence)
+// and drop them. 2^32 numbers are more than any log gets between two
+// backups; a batch covers the skipped range like any other it leaves out.
+const RestoreSeqSkip = 1 << 32
 
 // restoreBlob puts the backup's file src into the store, checking that
 // what went in is what the manifest says (the backup may change between
