@@ -313,6 +313,9 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 			}
 			return 1
 		}))
+	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "hearth_federation_history_fetches_in_flight",
+		Help: "Fetches of a replica channel's older history from its origin running now (one per channel at most)."},
+		func() float64 { return float64(hs.HistoryFetches()) }))
 	// Scaled copies of images live beside the uploads; deleting them
 	// loses nothing (they are made again on demand).
 	scaler, err := media.NewScaler(media.ScalerConfig{Bucket: scaled})
