@@ -76,10 +76,10 @@ type Config struct {
 	// server keep (homeserver.Config); zero means the defaults.
 	MaxReplicaMembers int
 	MaxNewPeerUsers   int
-	// MaxReplicaChannels, MaxReplicaThreads and MaxReplicaRoles bound a
-	// replica guild's channels, threads and roles (homeserver.Config);
-	// zero means the defaults.
-	MaxReplicaChannels, MaxReplicaThreads, MaxReplicaRoles int
+	// MaxReplicaChannels, MaxReplicaThreads, MaxReplicaRoles and
+	// MaxReplicaEmojis bound a replica guild's channels, threads, roles
+	// and custom emoji (homeserver.Config); zero means the defaults.
+	MaxReplicaChannels, MaxReplicaThreads, MaxReplicaRoles, MaxReplicaEmojis int
 	// TokenTTL overrides how long user tokens last.
 	TokenTTL time.Duration
 	// Now overrides the clock (tests).
@@ -283,6 +283,7 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 		MaxReplicaChannels:  cfg.MaxReplicaChannels,
 		MaxReplicaThreads:   cfg.MaxReplicaThreads,
 		MaxReplicaRoles:     cfg.MaxReplicaRoles,
+		MaxReplicaEmojis:    cfg.MaxReplicaEmojis,
 		Registration:        cfg.Registration,
 		FederationAllowList: cfg.FederationAllowList,
 		Mailer:              mailer,
