@@ -347,7 +347,7 @@ func (e replicaEnv) MemberBound(ctx context.Context, tx storage.Tx, guildID snow
 }
 
 // ObjectBound refuses a payload over the replica guild's bounds on
-// channels, threads and roles.
+// channels, threads, roles and custom emoji.
 func (e replicaEnv) ObjectBound(ctx context.Context, tx storage.Tx, guildID snowflake.ID) error {
 	n, err := tx.ObjectCounts(ctx, guildID)
 	if err != nil {
@@ -357,10 +357,18 @@ func (e replicaEnv) ObjectBound(ctx context.Context, tx storage.Tx, guildID snow
 	for _, b := range []struct {
 		what     string
 		has, max int
-	}{{"channels", n.Channels, c.MaxReplicaChannels}, {"threads", n.Threads, c.MaxReplicaThreads}, {"roles", n.Roles, c.MaxReplicaRoles}} {
+	}{{"channels", n.Channels, c.MaxReplicaChannels}, {"threads", n.Threads, c.MaxReplicaThreads}, {"roles", n.Roles, c.MaxReplicaRoles}, {"emoji", n.Emojis, c.MaxReplicaEmojis}} {
 		if b.has > b.max {
 			return fmt.Errorf("replica guild %d would hold %d %s, over %d: %w", guildID, b.has, b.what, b.max, ErrTooManyObjects)
 		}
+	}
+	return nil
+}
+
+// EmojiBound refuses a custom emoji list over the replica guild's bound.
+func (e replicaEnv) EmojiBound(guildID snowflake.ID, n int) error {
+	if bound := e.h.cfg.MaxReplicaEmojis; n > bound {
+		return fmt.Errorf("replica guild %d would hold %d emoji, over %d: %w", guildID, n, bound, ErrTooManyObjects)
 	}
 	return nil
 }
