@@ -61,6 +61,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		backfill   int
 	)
 	cfg.BindFlags(fs, "127.0.0.1:8090")
+	// Files (puppets' avatars, copied attachments and emoji) as the
+	// homeserver keeps them: in the data dir, or an S3-compatible bucket.
+	fs.StringVar(&cfg.Files, "files", "", "keep files (copied attachments, avatars, emoji) in an S3-compatible bucket: s3://bucket/prefix (credentials from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or ~/.aws/credentials, or the instance role); in the data dir when empty")
+	fs.StringVar(&cfg.FilesS3.Endpoint, "files-endpoint", "", "the S3 service's URL for --files (default: AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL, else AWS S3)")
+	fs.StringVar(&cfg.FilesS3.Region, "files-region", "", "the bucket's region for --files (default: AWS_REGION or AWS_DEFAULT_REGION)")
+	fs.BoolVar(&cfg.FilesS3.PathStyle, "files-path-style", false, "address the --files bucket in the URL path, not the host name (MinIO, Garage)")
 	fs.StringVar(&token, "discord-token", "", "the Discord bot's token (a user token is refused)")
 	fs.StringVar(&discordURL, "discord-url", "https://discord.com", "where Discord is: its REST API is under /api/v10 there, the gateway URL comes from it")
 	fs.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn, error")
