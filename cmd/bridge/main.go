@@ -15,6 +15,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -88,6 +89,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err := server.ApplyEnv(fs, "HEARTH_BRIDGE_", getenv); err != nil {
 		return err
 	}
+	// The file store takes the AWS SDKs' usual variables, as the
+	// homeserver's does: the credentials always, the endpoint and region
+	// when no flag or HEARTH_BRIDGE_ variable gave them.
+	s3 := &cfg.FilesS3
+	s3.AccessKey, s3.SecretKey, s3.SessionToken = getenv("AWS_ACCESS_KEY_ID"), getenv("AWS_SECRET_ACCESS_KEY"), getenv("AWS_SESSION_TOKEN")
+	s3.Endpoint = cmp.Or(s3.Endpoint, getenv("AWS_ENDPOINT_URL_S3"), getenv("AWS_ENDPOINT_URL"))
+	s3.Region = cmp.Or(s3.Region, getenv("AWS_REGION"), getenv("AWS_DEFAULT_REGION"))
 	if cmd != "" {
 		if len(pos) != commands[cmd] {
 			return fmt.Errorf("usage: bridge %s%s [flags]", cmd, map[string]string{"link": " GUILD_ID [--backfill N]",
