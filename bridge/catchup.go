@@ -178,8 +178,13 @@ func (b *Bridge) catchUpThreads(ctx context.Context, l Link) error {
 		unlock := b.lockChannel(th.ParentID)
 		err := b.importThread(ctx, l, th)
 		unlock()
-		if err != nil {
-			return err
+		if err != nil && discordTransient(err) {
+			return err // the catch-up is tried again
+		} else if err != nil {
+			// One thread the mirror refuses (deleted there meanwhile)
+			// holds up no other.
+			b.log.Warn("bridge: catching up a thread failed", "thread", th.ID, "err", err)
+			continue
 		}
 		local, err := b.dom.LocalID(ctx, homeserver.BridgeChannel, th.ID)
 		if errors.Is(err, homeserver.ErrBridgeUnmapped) {
