@@ -25,33 +25,35 @@ import (
 const avatarMax = 8 << 20
 
 // syncAvatar gives a puppet the Discord user's current avatar, once per
-// change; a failure leaves the old one and is only logged.
-func (b *Bridge) syncAvatar(ctx context.Context, p homeserver.Principal, u *discordgo.User) {
+// change; a failure leaves the old one and is only logged. key names the
+// puppet's Discord side: the user's ID, or a foreign webhook's puppet
+// (webhookPuppetKey), whose avatar lives under the webhook's ID.
+func (b *Bridge) syncAvatar(ctx context.Context, p homeserver.Principal, key string, u *discordgo.User) {
 	if u.Avatar == "" {
 		return
 	}
 	b.mu.Lock()
-	seen := b.avatars[u.ID] == u.Avatar
+	seen := b.avatars[key] == u.Avatar
 	b.mu.Unlock()
 	if seen {
 		return
 	}
-	key := "avatar:" + u.ID
-	if v, ok, err := b.dom.Value(ctx, key); err == nil && ok && v == u.Avatar {
+	vkey := "avatar:" + key
+	if v, ok, err := b.dom.Value(ctx, vkey); err == nil && ok && v == u.Avatar {
 		b.mu.Lock()
-		b.avatars[u.ID] = u.Avatar
+		b.avatars[key] = u.Avatar
 		b.mu.Unlock()
 		return
 	}
 	if err := b.fetchAvatar(ctx, p, u); err != nil {
-		b.log.Warn("bridge: avatar not copied", "discord_user", u.ID, "err", err)
+		b.log.Warn("bridge: avatar not copied", "discord_user", key, "err", err)
 		return
 	}
-	if err := b.dom.SetValue(ctx, key, u.Avatar); err != nil {
+	if err := b.dom.SetValue(ctx, vkey, u.Avatar); err != nil {
 		return
 	}
 	b.mu.Lock()
-	b.avatars[u.ID] = u.Avatar
+	b.avatars[key] = u.Avatar
 	b.mu.Unlock()
 }
 

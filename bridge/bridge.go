@@ -130,7 +130,8 @@ func New(cfg Config) (*Bridge, error) {
 	m := newMetrics(cfg.Metrics)
 	s.Client = &http.Client{Timeout: 30 * time.Second, Transport: &rewrite{base: base, next: http.DefaultTransport, metrics: m}}
 	s.Identify.Intents = discordgo.IntentsGuilds | discordgo.IntentsGuildMessages | discordgo.IntentsMessageContent |
-		discordgo.IntentsGuildWebhooks | discordgo.IntentsGuildMessageReactions | discordgo.IntentsGuildMessageTyping
+		discordgo.IntentsGuildWebhooks | discordgo.IntentsGuildMessageReactions | discordgo.IntentsGuildMessageTyping |
+		discordgo.IntentsGuildEmojis
 	s.LogLevel = discordgo.LogError
 	b := &Bridge{
 		cfg: cfg, base: base, hs: cfg.Homeserver, dom: cfg.Homeserver.Bridge(), log: cfg.Log, session: s,
@@ -262,6 +263,9 @@ func (b *Bridge) Run(ctx context.Context) error {
 	b.session.AddHandler(b.onThreadUpdate)
 	b.session.AddHandler(b.onThreadDelete)
 	b.session.AddHandler(b.onTypingStart)
+	b.session.AddHandler(b.onEmojisUpdate)
+	b.session.AddHandler(b.onRoleUpdate)
+	b.session.AddHandler(b.onRoleDelete)
 	if err := b.session.Open(); err != nil {
 		return fmt.Errorf("discord gateway: %w", err)
 	}

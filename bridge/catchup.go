@@ -145,7 +145,78 @@ func (b *Bridge) catchUp(ctx context.Context, l Link) error {
 			return err
 		}
 	}
+	return b.catchUpThreads(ctx, l)
+}
+
+// catchUpThreads brings the guild's active public threads up to Discord:
+// a thread started while the bridge was away is mirrored (as its
+// THREAD_CREATE would have), and each thread's messages after its
+// high-water mark (from the thread's start for one never read) are
+// imported and its newest reconciled, as a channel's. An archived thread
+// takes no message on Discord without being unarchived, which makes it
+// active again, so the active ones are all that can have missed messages.
+func (b *Bridge) catchUpThreads(ctx context.Context, l Link) error {
+	dctx, cancel := ctxDiscord(ctx)
+	list, err := b.session.GuildThreadsActive(l.DiscordGuild, discordgo.WithContext(dctx))
+	cancel()
+	if err != nil {
+		return err
+	}
+	sortChannelsByID(list.Threads)
+	for _, th := range list.Threads {
+		if !bridgedThread(th.Type) {
+			continue
+		}
+		if th.GuildID == "" {
+			th.GuildID = l.DiscordGuild
+		}
+		if _, err := b.dom.LocalID(ctx, homeserver.BridgeChannel, th.ParentID); errors.Is(err, homeserver.ErrBridgeUnmapped) {
+			continue // a private channel's
+		} else if err != nil {
+			return err
+		}
+		unlock := b.lockChannel(th.ParentID)
+		err := b.importThread(ctx, l, th)
+		unlock()
+		if err != nil && discordTransient(err) {
+			return err // the catch-up is tried again
+		} else if err != nil {
+			// One thread the mirror refuses (deleted there meanwhile)
+			// holds up no other.
+			b.log.Warn("bridge: catching up a thread failed", "thread", th.ID, "err", err)
+			continue
+		}
+		local, err := b.dom.LocalID(ctx, homeserver.BridgeChannel, th.ID)
+		if errors.Is(err, homeserver.ErrBridgeUnmapped) {
+			continue // the relay's, not mapped yet
+		} else if err != nil {
+			return err
+		}
+		mark, ok, err := b.dom.Value(ctx, hwmKey(th.ID))
+		if err != nil {
+			return err
+		}
+		if !ok {
+			mark = th.ID
+		}
+		if err := b.catchUpChannel(ctx, l, th.ID, local, mark); err != nil {
+			return err
+		}
+	}
 	return nil
+}
+
+// sortChannelsByID puts Discord channels in the order they were made.
+func sortChannelsByID(cs []*discordgo.Channel) {
+	slices.SortFunc(cs, func(x, y *discordgo.Channel) int {
+		switch {
+		case idLess(x.ID, y.ID):
+			return -1
+		case idLess(y.ID, x.ID):
+			return 1
+		}
+		return 0
+	})
 }
 
 // catchUpChannel imports one channel's messages after mark, then
@@ -183,27 +254,62 @@ func (b *Bridge) catchUpChannel(ctx context.Context, l Link, dchan string, local
 			break
 		}
 	}
-	return b.reconcile(ctx, l, dchan, local)
+	return b.reconcile(ctx, l, dchan, local, mark)
 }
 
-// reconcileWindow is how many of a channel's newest Discord messages a
-// catch-up compares with the mirror for edits and deletes made while the
-// bridge was away. Discord has no "changed since": an older message
-// edited or deleted meanwhile stays as it was until its next live event.
-const reconcileWindow = 100
+// The reconcile window: a catch-up compares with the mirror the
+// channel's messages written since a week before the bridge last saw the
+// channel (its high-water mark before the catch-up), newest first, in
+// pages of 100, at most reconcileMax of them. Discord has no "changed
+// since": an edit or delete made while the bridge was away may touch any
+// message, and reading a whole channel on every READY would cost a
+// request per hundred messages of history. Edits and deletes cluster on
+// recent messages, so a week before the last one seen, within a thousand,
+// covers what people touch, for at most ten requests per channel.
+const (
+	reconcileMax      = 1000
+	reconcileLookback = 7 * 24 * time.Hour
+)
+
+// discordTime is the moment a Discord snowflake was made.
+func discordTime(id string) time.Time {
+	n, _ := strconv.ParseUint(id, 10, 64)
+	return time.UnixMilli(int64(n>>22) + discordEpoch)
+}
+
+// discordIDAt is the smallest Discord snowflake of a moment.
+func discordIDAt(t time.Time) string {
+	return strconv.FormatUint(uint64(max(t.UnixMilli()-discordEpoch, 0))<<22, 10)
+}
 
 // reconcile applies to the mirror the edits and deletes Discord made
-// among a channel's newest messages while the bridge was away: an
-// imported message whose Discord text differs is edited (as live edits
-// are, by its puppet), and a bridged message (imported, or a Hearth
-// person's relayed there) whose Discord ID lies within the window Discord
-// listed and is missing from it is deleted.
-func (b *Bridge) reconcile(ctx context.Context, l Link, dchan string, local snowflake.ID) error {
-	dctx, cancel := ctxDiscord(ctx)
-	page, err := b.session.ChannelMessages(dchan, reconcileWindow, "", "", "", discordgo.WithContext(dctx))
-	cancel()
-	if err != nil {
-		return err
+// within the reconcile window while the bridge was away: an imported
+// message whose Discord text differs is edited (as live edits are, by its
+// puppet), and a bridged message (imported, or a Hearth person's relayed
+// there) whose Discord ID lies within the span Discord listed and is
+// missing from it is deleted. mark is the channel's high-water mark
+// before the catch-up.
+func (b *Bridge) reconcile(ctx context.Context, l Link, dchan string, local snowflake.ID, mark string) error {
+	floor := discordIDAt(discordTime(mark).Add(-reconcileLookback))
+	var page []*discordgo.Message
+	before, whole := "", false
+	for len(page) < reconcileMax {
+		dctx, cancel := ctxDiscord(ctx)
+		got, err := b.session.ChannelMessages(dchan, 100, before, "", "", discordgo.WithContext(dctx))
+		cancel()
+		if err != nil {
+			return err
+		}
+		page = append(page, got...)
+		if len(got) < 100 {
+			whole = true // the channel's start
+			break
+		}
+		sortByID(got)
+		before = got[0].ID
+		if idLess(before, floor) {
+			break
+		}
 	}
 	sortByID(page)
 	on := make(map[string]bool, len(page))
@@ -225,30 +331,44 @@ func (b *Bridge) reconcile(ctx context.Context, l Link, dchan string, local snow
 		// gives, so nothing is deleted on its word alone.
 		return nil
 	}
-	// The window: from the oldest message listed (or the channel's start,
+	// The span: from the oldest message listed (or the channel's start,
 	// when Discord listed all of it) to the newest. A message newer than
-	// the window came live since and is not judged.
+	// the span came live since and is not judged.
 	lo, hi := page[0].ID, page[len(page)-1].ID
-	if len(page) < reconcileWindow {
+	if whole {
 		lo = "0"
 	}
-	mine, err := b.hs.Messages(ctx, b.owner, local, homeserver.HistoryQuery{Limit: reconcileWindow})
-	if err != nil {
-		return err
-	}
-	for _, lm := range mine {
-		dids, err := b.bridgedAs(ctx, lm.ID)
+	// The mirror's messages, newest first, until one bridged before the
+	// span (at most twice the window, for Hearth messages never relayed).
+	var cursor snowflake.ID
+	for read := 0; read < 2*reconcileMax; {
+		mine, err := b.hs.Messages(ctx, b.owner, local, homeserver.HistoryQuery{Limit: 100, Before: cursor})
 		if err != nil {
 			return err
 		}
-		for _, did := range dids {
-			if on[did] || idLess(did, lo) || idLess(hi, did) {
-				continue
-			}
-			if err := b.importDelete(ctx, dchan, did); err != nil {
+		read += len(mine)
+		past := false
+		for _, lm := range mine {
+			dids, err := b.bridgedAs(ctx, lm.ID)
+			if err != nil {
 				return err
 			}
-			b.metrics.event("MESSAGE_DELETE", "missed")
+			for _, did := range dids {
+				if idLess(did, lo) {
+					past = true
+				}
+				if on[did] || idLess(did, lo) || idLess(hi, did) {
+					continue
+				}
+				if err := b.importDelete(ctx, dchan, did); err != nil {
+					return err
+				}
+				b.metrics.event("MESSAGE_DELETE", "missed")
+				break
+			}
+			cursor = lm.ID
+		}
+		if len(mine) < 100 || past {
 			break
 		}
 	}

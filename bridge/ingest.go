@@ -60,7 +60,7 @@ func (b *Bridge) importMessage(ctx context.Context, l Link, m *discordgo.Message
 	} else if err != nil {
 		return err
 	}
-	p, err := b.puppet(ctx, l, m.Author, m.Member)
+	p, err := b.author(ctx, l, m)
 	if err != nil {
 		return err
 	}
@@ -130,28 +130,49 @@ func (b *Bridge) echo(m *discordgo.Message) bool {
 }
 
 // puppet is the local user of a Discord author, a member of the mirror.
-// A foreign webhook's messages (not the bridge's) come from a puppet per
-// webhook and name.
 func (b *Bridge) puppet(ctx context.Context, l Link, u *discordgo.User, member *discordgo.Member) (homeserver.Principal, error) {
-	id, name, global := u.ID, u.Username, u.GlobalName
+	global := u.GlobalName
 	if member != nil && member.Nick != "" {
 		global = member.Nick
 	}
-	p, err := b.dom.Puppet(ctx, id, name, global, u.Bot)
+	return b.puppetAs(ctx, l, u.ID, u.Username, global, u.Bot, u)
+}
+
+// author is the puppet a Discord message is by: its author's, or, for a
+// foreign webhook's message (not the bridge's own, which are echoes), a
+// puppet per webhook and name, named and pictured as the message shows
+// it: one webhook speaks for many (an RSS feed, another bridge's people).
+func (b *Bridge) author(ctx context.Context, l Link, m *discordgo.Message) (homeserver.Principal, error) {
+	if m.WebhookID == "" {
+		return b.puppet(ctx, l, m.Author, m.Member)
+	}
+	return b.puppetAs(ctx, l, webhookPuppetKey(m.WebhookID, m.Author.Username), m.Author.Username, m.Author.Username, true, m.Author)
+}
+
+// webhookPuppetKey is the Discord side of a foreign webhook's puppet
+// under one name, as bridge_ids (kind user) keeps it: no Discord user ID
+// has a colon, so it meets none. The webhook's ID comes last, so that the
+// key ends in digits, which a clash of names takes as a suffix (Puppet).
+func webhookPuppetKey(webhook, name string) string { return "webhook:" + name + ":" + webhook }
+
+// puppetAs is the puppet of a Discord identity (key: a user's ID, or a
+// webhook's and name's), made a member of the mirror; u gives its avatar.
+func (b *Bridge) puppetAs(ctx context.Context, l Link, key, name, global string, bot bool, u *discordgo.User) (homeserver.Principal, error) {
+	p, err := b.dom.Puppet(ctx, key, name, global, bot)
 	if err != nil {
 		return p, err
 	}
-	b.syncAvatar(ctx, p, u)
-	key := [2]snowflake.ID{p.User.ID, l.Guild}
+	b.syncAvatar(ctx, p, key, u)
+	joined := [2]snowflake.ID{p.User.ID, l.Guild}
 	b.mu.Lock()
-	joined := b.members[key]
+	in := b.members[joined]
 	b.mu.Unlock()
-	if !joined {
+	if !in {
 		if err := b.dom.AddMember(ctx, p, l.Guild); err != nil {
-			return p, fmt.Errorf("puppet %s joins the mirror: %w", id, err)
+			return p, fmt.Errorf("puppet %s joins the mirror: %w", key, err)
 		}
 		b.mu.Lock()
-		b.members[key] = true
+		b.members[joined] = true
 		b.mu.Unlock()
 	}
 	return p, nil

@@ -211,9 +211,11 @@ func (b *Bridge) relayEvent(ctx context.Context, l Link, ev homeserver.LogEvent)
 	case "MESSAGE_REACTION_REMOVE_ALL", "MESSAGE_REACTION_REMOVE_EMOJI":
 		return b.relayClear(ctx, ev.Payload)
 	case "THREAD_CREATE":
-		return b.relayThreadCreate(ctx, ev.Payload)
+		return b.relayThreadCreate(ctx, l, ev.Payload)
 	case "THREAD_UPDATE":
 		return b.relayThreadUpdate(ctx, ev.Payload)
+	case "THREAD_DELETE":
+		return b.relayThreadDelete(ctx, ev.Payload)
 	case "MESSAGE_DELETE_BULK":
 		var d struct {
 			IDs       []string `json:"ids"`

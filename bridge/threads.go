@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/bwmarrin/discordgo"
 
@@ -108,7 +110,7 @@ func (b *Bridge) onThreadDelete(_ *discordgo.Session, e *discordgo.ThreadDelete)
 			return err
 		}
 		b.metrics.event("THREAD_DELETE", "imported")
-		return b.dom.Unmap(ctx, homeserver.BridgeChannel, e.ID)
+		return b.forgetThread(ctx, e.ID, local)
 	})
 }
 
@@ -169,18 +171,33 @@ func (b *Bridge) startThread(ctx context.Context, l Link, th *discordgo.Channel)
 	if th.ThreadMetadata != nil {
 		in.AutoArchive = th.ThreadMetadata.AutoArchiveDuration
 	}
-	t, err := b.hs.StartThread(ctx, p, parent, from, in)
+	// The parent is kept first: the import and its mapping commit
+	// together, and a thread mapped must find its parent.
+	if err := b.dom.SetValue(ctx, threadKey(th.ID), th.ParentID); err != nil {
+		return 0, err
+	}
+	id, dup, err := b.dom.ImportThread(ctx, p, parent, from, th.ID, in)
 	if errors.Is(err, homeserver.ErrMissingPermission) && p.User.ID != b.owner.User.ID {
 		// Discord let its user; the mirror's owner stands in.
-		t, err = b.hs.StartThread(ctx, b.owner, parent, from, in)
+		id, dup, err = b.dom.ImportThread(ctx, b.owner, parent, from, th.ID, in)
 	}
 	if errors.Is(err, homeserver.ErrThreadExists) && from != 0 {
-		t.ID, err = from, nil // made before a crash kept the mapping
+		// Made by a bridge that kept no mapping with it (before imports
+		// were one transaction): the thread has the message's ID.
+		id, err = from, b.dom.Map(ctx, homeserver.BridgeChannel, th.ID, from)
 	}
 	if err != nil {
 		return 0, fmt.Errorf("import thread %s: %w", th.ID, err)
 	}
-	if err := b.mapThread(ctx, th.ID, th.ParentID, t.ID); err != nil {
+	if dup {
+		b.metrics.event("THREAD_CREATE", "duplicate")
+		return id, nil
+	}
+	if err := b.failpoint(ctx, "import-thread-after-start"); err != nil {
+		return 0, err
+	}
+	// The thread's messages are fetched by a catch-up from its start.
+	if err := b.raiseHWM(ctx, th.ID, th.ID); err != nil {
 		return 0, err
 	}
 	b.metrics.event("THREAD_CREATE", "imported")
@@ -191,7 +208,7 @@ func (b *Bridge) startThread(ctx context.Context, l Link, th *discordgo.Channel)
 	if err := b.session.ThreadJoin(th.ID, discordgo.WithContext(dctx)); err != nil {
 		b.log.Info("bridge: could not join a Discord thread", "thread", th.ID, "err", err)
 	}
-	return t.ID, nil
+	return id, nil
 }
 
 // mapThread records a thread both sides have.
@@ -244,7 +261,13 @@ func (b *Bridge) importThreadState(ctx context.Context, local snowflake.ID, th *
 // relayThreadCreate makes a Hearth person's public thread on Discord, by
 // the bot (a webhook cannot): from the Discord counterpart of its message
 // when it was started from one. A puppet's thread came from Discord.
-func (b *Bridge) relayThreadCreate(ctx context.Context, payload json.RawMessage) error {
+//
+// As a message's post, the start is preceded by an intent row
+// ("threadintent:<local thread>" = the time): a bridge killed between
+// Discord's answer and the mapping finds the row on restart (its cursor
+// did not move past the event) and adopts the thread it made (adoptThread)
+// instead of starting a second one.
+func (b *Bridge) relayThreadCreate(ctx context.Context, l Link, payload json.RawMessage) error {
 	var t discord.Channel
 	if err := json.Unmarshal(payload, &t); err != nil || t.ParentID == nil || t.OwnerID == nil {
 		return nil
@@ -269,30 +292,95 @@ func (b *Bridge) relayThreadCreate(ctx context.Context, payload json.RawMessage)
 	if t.ThreadMetadata != nil {
 		archive = t.ThreadMetadata.AutoArchiveDuration
 	}
+	from := ""
+	if did, err := b.discordMessage(ctx, t.ID); err == nil {
+		from = did
+	}
 	// The parent's lock covers the gateway's word of the new thread, which
 	// must find the mapping.
 	defer b.lockChannel(dparent)()
-	dctx, cancel := ctxDiscord(ctx)
-	defer cancel()
+	key := threadIntentKey(t.ID)
 	var th *discordgo.Channel
-	if did, err := b.discordMessage(ctx, t.ID); err == nil {
-		th, err = b.session.MessageThreadStartComplex(dparent, did, &discordgo.ThreadStart{Name: t.Name, AutoArchiveDuration: archive},
-			discordgo.WithContext(dctx))
+	if v, ok, err := b.dom.Value(ctx, key); err != nil {
+		return err
+	} else if ok {
+		if th, err = b.adoptThread(ctx, l, dparent, from, t.Name, v); err != nil {
+			return err
+		}
+	} else if err := b.dom.SetValue(ctx, key, strconv.FormatInt(time.Now().UnixMilli(), 10)); err != nil {
+		return err
+	}
+	if th == nil {
+		dctx, cancel := ctxDiscord(ctx)
+		defer cancel()
+		if from != "" {
+			th, err = b.session.MessageThreadStartComplex(dparent, from, &discordgo.ThreadStart{Name: t.Name, AutoArchiveDuration: archive},
+				discordgo.WithContext(dctx))
+		} else {
+			th, err = b.session.ThreadStartComplex(dparent, &discordgo.ThreadStart{Name: t.Name, AutoArchiveDuration: archive,
+				Type: discordgo.ChannelTypeGuildPublicThread}, discordgo.WithContext(dctx))
+		}
 		if err != nil {
+			return err
+		}
+		if err := b.failpoint(ctx, "relay-after-thread"); err != nil {
 			return err
 		}
 	} else {
-		th, err = b.session.ThreadStartComplex(dparent, &discordgo.ThreadStart{Name: t.Name, AutoArchiveDuration: archive,
-			Type: discordgo.ChannelTypeGuildPublicThread}, discordgo.WithContext(dctx))
-		if err != nil {
-			return err
-		}
+		b.metrics.relay("THREAD_CREATE", "adopted")
 	}
 	if err := b.mapThread(ctx, th.ID, dparent, t.ID); err != nil {
 		return err
 	}
 	b.metrics.relay("THREAD_CREATE", "ok")
-	return b.dom.SetValue(ctx, threadStateKey(t.ID), threadState(t.Name, false, false))
+	if err := b.dom.SetValue(ctx, threadStateKey(t.ID), threadState(t.Name, false, false)); err != nil {
+		return err
+	}
+	return b.dom.DeleteValue(ctx, key)
+}
+
+func threadIntentKey(local snowflake.ID) string { return "threadintent:" + local.String() }
+
+// adoptThread finds, after a crash, the Discord thread the relay started
+// for a Hearth thread without saving its mapping: the bot's thread in
+// dparent of that name, unmapped, and either the one of the message it
+// was started from or one made after the intent (less a minute for clock
+// skew). It looks among the guild's active threads, then the parent's
+// archived ones; nil when Discord has none (the start never reached it).
+func (b *Bridge) adoptThread(ctx context.Context, l Link, dparent, from, name, since string) (*discordgo.Channel, error) {
+	after := "0"
+	if ms, err := strconv.ParseInt(since, 10, 64); err == nil {
+		after = strconv.FormatUint(uint64(max(ms-60_000-discordEpoch, 0))<<22, 10)
+	}
+	dctx, cancel := ctxDiscord(ctx)
+	defer cancel()
+	active, err := b.session.GuildThreadsActive(l.DiscordGuild, discordgo.WithContext(dctx))
+	if err != nil {
+		return nil, err
+	}
+	lists := []*discordgo.ThreadsList{active}
+	archived, err := b.session.ThreadsArchived(dparent, nil, 50, discordgo.WithContext(dctx))
+	if err != nil && !notFound(err) {
+		return nil, err
+	}
+	if archived != nil {
+		lists = append(lists, archived)
+	}
+	for _, list := range lists {
+		for _, th := range list.Threads {
+			if th.ParentID != dparent || th.Name != name || (b.bot != nil && th.OwnerID != b.bot.ID) {
+				continue
+			}
+			if from != "" && th.ID != from || from == "" && idLess(th.ID, after) {
+				continue
+			}
+			if _, err := b.dom.LocalID(ctx, homeserver.BridgeChannel, th.ID); err == nil {
+				continue // another thread's
+			}
+			return th, nil
+		}
+	}
+	return nil, nil
 }
 
 // relayThreadUpdate carries a mirror thread's new name or state to
@@ -342,4 +430,55 @@ func (b *Bridge) relayThreadUpdate(ctx context.Context, payload json.RawMessage)
 	}
 	b.metrics.relay("THREAD_UPDATE", "ok")
 	return b.dom.SetValue(ctx, threadStateKey(t.ID), want)
+}
+
+// relayThreadDelete deletes on Discord a mirror thread a Hearth person
+// (with MANAGE_THREADS in the mirror) deleted; the bot needs
+// MANAGE_THREADS there. The parent's lock is held from the mapping's
+// check to its removal, as the import of Discord's THREAD_DELETE holds
+// it: a thread deleted on Discord and so on Hearth is found unmapped here
+// and not deleted again.
+func (b *Bridge) relayThreadDelete(ctx context.Context, payload json.RawMessage) error {
+	var d discord.ThreadDeleteEvent
+	if err := json.Unmarshal(payload, &d); err != nil {
+		return nil
+	}
+	dthread, err := b.dom.DiscordID(ctx, homeserver.BridgeChannel, d.ID)
+	if errors.Is(err, homeserver.ErrBridgeUnmapped) {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	dparent, ok, err := b.dom.Value(ctx, threadKey(dthread))
+	if err != nil || !ok {
+		return err
+	}
+	defer b.lockChannel(dparent)()
+	if _, err := b.dom.LocalID(ctx, homeserver.BridgeChannel, dthread); errors.Is(err, homeserver.ErrBridgeUnmapped) {
+		b.metrics.echoSuppressed()
+		return nil // Discord's own delete, imported meanwhile
+	} else if err != nil {
+		return err
+	}
+	dctx, cancel := ctxDiscord(ctx)
+	defer cancel()
+	if _, err := b.session.ChannelDelete(dthread, discordgo.WithContext(dctx)); err != nil && !notFound(err) {
+		return err
+	}
+	b.metrics.relay("THREAD_DELETE", "ok")
+	return b.forgetThread(ctx, dthread, d.ID)
+}
+
+// forgetThread removes what the bridge keeps of a thread deleted on both
+// sides.
+func (b *Bridge) forgetThread(ctx context.Context, dthread string, local snowflake.ID) error {
+	if err := b.dom.Unmap(ctx, homeserver.BridgeChannel, dthread); err != nil {
+		return err
+	}
+	for _, k := range []string{threadKey(dthread), hwmKey(dthread), threadStateKey(local)} {
+		if err := b.dom.DeleteValue(ctx, k); err != nil {
+			return err
+		}
+	}
+	return nil
 }

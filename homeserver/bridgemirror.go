@@ -40,3 +40,28 @@ func (b *Bridge) Mirror(ctx context.Context, p Principal, discordGuild, name str
 	}
 	return g.ID, true, nil
 }
+
+// ImportThread starts the mirror's thread of a Discord thread as p, in
+// channelID (from messageID when Discord's was started from a message),
+// once: the thread, its event and its mapping (kind BridgeChannel) commit
+// in one transaction, so that a bridge that crashes after the import and
+// is told of the thread again (a replay, a catch-up) finds the mapping
+// and makes no second thread. dup says the thread was mirrored already
+// (id is then the existing one). The mirror's permissions apply.
+func (b *Bridge) ImportThread(ctx context.Context, p Principal, channelID, messageID snowflake.ID, discordThread string,
+	in ThreadCreate) (id snowflake.ID, dup bool, err error) {
+	if id, err := b.LocalID(ctx, BridgeChannel, discordThread); err == nil || !errors.Is(err, ErrBridgeUnmapped) {
+		return id, err == nil, err
+	}
+	in.bridgeKey = discordThread
+	t, err := b.h.startThreadHere(ctx, p, channelID, messageID, in)
+	if err != nil {
+		// Mirrored meanwhile (errMirrored, or a conflict with another
+		// import of the same thread): the mapping says by which thread.
+		if id, lerr := b.LocalID(ctx, BridgeChannel, discordThread); lerr == nil {
+			return id, true, nil
+		}
+		return 0, false, err
+	}
+	return t.ID, false, nil
+}

@@ -139,3 +139,61 @@ func TestBridgeMirrorAuthority(t *testing.T) {
 		t.Fatalf("the owner's rename: %v", err)
 	}
 }
+
+// TestBridgeImportThreadOnce: imports of one Discord thread racing each
+// other, and one told again later (a replay after a crash), make one
+// mirror thread, mapped to it in the same transaction.
+func TestBridgeImportThreadOnce(t *testing.T) {
+	h := newTestHomeserver(t)
+	ctx := context.Background()
+	b := h.Bridge()
+	owner, err := b.Puppet(ctx, "9001", "hearth-bot", "", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	guild, _, err := b.Mirror(ctx, owner, "4242", "Discordia")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch, err := h.CreateChannel(ctx, owner, guild, ChannelFields{Name: Optional[string]{Set: true, Value: "general"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 4
+	ids := make([]snowflake.ID, n+1)
+	dups := make([]bool, n+1)
+	errs := make([]error, n+1)
+	in := ThreadCreate{Name: "from discord", Type: storage.ChannelPublicThread}
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ids[i], dups[i], errs[i] = b.ImportThread(ctx, owner, ch.ID, 0, "777", in)
+		}()
+	}
+	wg.Wait()
+	ids[n], dups[n], errs[n] = b.ImportThread(ctx, owner, ch.ID, 0, "777", in)
+	made := 0
+	for i := range n + 1 {
+		if errs[i] != nil {
+			t.Fatalf("import %d: %v", i, errs[i])
+		}
+		if ids[i] != ids[0] {
+			t.Fatalf("imports %v: not one thread", ids)
+		}
+		if !dups[i] {
+			made++
+		}
+	}
+	if made != 1 || !dups[n] {
+		t.Fatalf("%d imports made the thread (the replay's dup %v), want 1", made, dups[n])
+	}
+	if mapped, err := b.LocalID(ctx, BridgeChannel, "777"); err != nil || mapped != ids[0] {
+		t.Fatalf("mapping = %v, %v; want %v", mapped, err, ids[0])
+	}
+	list, err := h.ActiveThreads(ctx, owner, guild)
+	if err != nil || len(list.Threads) != 1 {
+		t.Fatalf("the mirror's threads: %d, %v; want one", len(list.Threads), err)
+	}
+}

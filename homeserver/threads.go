@@ -67,6 +67,10 @@ type ThreadCreate struct {
 	// Message is the first message of a post in a forum channel, which
 	// a forum requires (other channels ignore it).
 	Message *MessageCreate
+	// bridgeKey, set by Bridge.ImportThread only, is the Discord thread
+	// mapped to the new thread in the same transaction (bridge_ids kind
+	// BridgeChannel), so that an import is made once.
+	bridgeKey string
 }
 
 func (h *Homeserver) renderThread(ctx context.Context, r storage.Reader, t storage.Channel, viewer snowflake.ID) discord.Channel {
@@ -206,8 +210,20 @@ func (h *Homeserver) startThreadHere(ctx context.Context, p Principal, channelID
 		if err := pl.require(need); err != nil {
 			return err
 		}
+		if in.bridgeKey != "" {
+			if _, err := tx.BridgeID(ctx, BridgeChannel, in.bridgeKey); err == nil {
+				return errMirrored
+			} else if !errors.Is(err, storage.ErrNotFound) {
+				return err
+			}
+		}
 		if err := tx.CreateChannel(ctx, t); err != nil {
 			return err
+		}
+		if in.bridgeKey != "" {
+			if err := tx.AddBridgeID(ctx, BridgeChannel, in.bridgeKey, t.ID); err != nil {
+				return err
+			}
 		}
 		if err := tx.AddThreadMember(ctx, storage.ScopeOf(t), storage.ThreadMember{ThreadID: t.ID, UserID: p.User.ID, JoinedAt: h.now()}); err != nil {
 			return err

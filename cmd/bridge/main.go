@@ -15,6 +15,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -71,6 +72,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 	cfg, token, discordURL, logLevel := o.cfg, o.token, o.discordURL, o.logLevel
+	// The file store takes the AWS SDKs' usual variables, as the
+	// homeserver's does: the credentials always, the endpoint and region
+	// when no flag or HEARTH_BRIDGE_ variable gave them.
+	s3 := &cfg.FilesS3
+	s3.AccessKey, s3.SecretKey, s3.SessionToken = getenv("AWS_ACCESS_KEY_ID"), getenv("AWS_SECRET_ACCESS_KEY"), getenv("AWS_SESSION_TOKEN")
+	s3.Endpoint = cmp.Or(s3.Endpoint, getenv("AWS_ENDPOINT_URL_S3"), getenv("AWS_ENDPOINT_URL"))
+	s3.Region = cmp.Or(s3.Region, getenv("AWS_REGION"), getenv("AWS_DEFAULT_REGION"))
 	if cmd != "" {
 		if len(pos) != commands[cmd] {
 			return fmt.Errorf("usage: bridge %s%s [flags]", cmd, map[string]string{"link": " GUILD_ID [--backfill N]",
@@ -122,6 +130,12 @@ type options struct {
 // files are checked against this flag set (compose_test.go).
 func (o *options) define(fs *flag.FlagSet, cmd string) {
 	o.cfg.BindFlags(fs, "127.0.0.1:8090")
+	// Files (puppets' avatars, copied attachments and emoji) as the
+	// homeserver keeps them: in the data dir, or an S3-compatible bucket.
+	fs.StringVar(&o.cfg.Files, "files", "", "keep files (copied attachments, avatars, emoji) in an S3-compatible bucket: s3://bucket/prefix (credentials from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or ~/.aws/credentials, or the instance role); in the data dir when empty")
+	fs.StringVar(&o.cfg.FilesS3.Endpoint, "files-endpoint", "", "the S3 service's URL for --files (default: AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL, else AWS S3)")
+	fs.StringVar(&o.cfg.FilesS3.Region, "files-region", "", "the bucket's region for --files (default: AWS_REGION or AWS_DEFAULT_REGION)")
+	fs.BoolVar(&o.cfg.FilesS3.PathStyle, "files-path-style", false, "address the --files bucket in the URL path, not the host name (MinIO, Garage)")
 	fs.StringVar(&o.token, "discord-token", "", "the Discord bot's token (a user token is refused)")
 	fs.StringVar(&o.discordURL, "discord-url", "https://discord.com", "where Discord is: its REST API is under /api/v10 there, the gateway URL comes from it")
 	fs.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn, error")
