@@ -253,6 +253,7 @@ function listState() {
 class ScrollWatch {
   static STALL_MS = Number(process.env.HEARTH_PERF_STALL_MS ?? 60_000);
   static PENDING_MS = 180_000;
+  static STEP_MS = 90_000;
   pages = 0;
   private cursors = new Set<string>();
   private pending = new Map<object, { before: string; since: number }>();
@@ -272,6 +273,12 @@ class ScrollWatch {
     this.pages++;
     this.lastProgress = Date.now();
   };
+  /** Uncaught errors and console errors or warnings of the page meanwhile (a broken effect stops a list). */
+  private errors: string[] = [];
+  private readonly onError = (e: Error) => this.errors.push(`pageerror: ${e.message}`);
+  private readonly onConsole = (m: import('@playwright/test').ConsoleMessage) => {
+    if (m.type() === 'error' || m.type() === 'warning') this.errors.push(`console.${m.type()}: ${m.text().slice(0, 300)}`);
+  };
   constructor(
     private readonly page: Page,
     private readonly t0: number,
@@ -280,21 +287,69 @@ class ScrollWatch {
     page.on('request', this.onRequest);
     page.on('requestfinished', this.onDone);
     page.on('requestfailed', this.onDone);
+    page.on('pageerror', this.onError);
+    page.on('console', this.onConsole);
   }
   private before(url: string): string | null {
     const u = new URL(url);
     return /\/channels\/\d+\/messages$/.test(u.pathname) ? u.searchParams.get('before') : null;
   }
   stop() {
+    void this.debugger?.detach().catch(() => {});
     this.page.off('request', this.onRequest);
     this.page.off('requestfinished', this.onDone);
     this.page.off('requestfailed', this.onDone);
+    this.page.off('pageerror', this.onError);
+    this.page.off('console', this.onConsole);
   }
   async describe(): Promise<string> {
     const st = await this.page.evaluate(listState);
     const now = Date.now();
     const pend = [...this.pending.values()].map((p) => `before=${p.before} for ${((now - p.since) / 1000).toFixed(0)} s`);
-    return `${this.name} at ${((now - this.t0) / 1000).toFixed(0)} s: ${this.pages} older pages answered, ${this.cursors.size} asked; pending: ${pend.join(', ') || 'none'}; list: ${JSON.stringify(st)}`;
+    return `${this.name} at ${((now - this.t0) / 1000).toFixed(0)} s: ${this.pages} older pages answered, ${this.cursors.size} asked; pending: ${pend.join(', ') || 'none'}; list: ${JSON.stringify(st)}; errors: ${this.errors.slice(-5).join(' | ') || 'none'}`;
+  }
+  /**
+   * One step of the scroll (a wheel turn, a probe) that does not come back
+   * in STEP_MS means the renderer's main thread is stuck: the error carries
+   * its JavaScript stack when it is running JavaScript.
+   */
+  async guard<T>(what: string, p: Promise<T>): Promise<T> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<'late'>((ok) => (timer = setTimeout(() => ok('late'), ScrollWatch.STEP_MS)));
+    try {
+      const r = await Promise.race([p, late]);
+      if (r !== 'late') return r as T;
+    } finally {
+      clearTimeout(timer);
+    }
+    throw new Error(`scroll back stalled: ${what} did not come back in ${ScrollWatch.STEP_MS / 1000} s; the renderer is at: ${await this.stack()}; ${this.pages} older pages answered, ${this.cursors.size} asked; errors: ${this.errors.slice(-5).join(' | ') || 'none'}`);
+  }
+  /**
+   * Where the renderer's main thread is, from a debugger pause (10 s at
+   * most). The debugger is enabled before the scroll (start()): a main
+   * thread spinning in JavaScript answers a pause but not an enable.
+   */
+  private debugger: CDPSession | undefined;
+  async start() {
+    this.debugger = await this.page.context().newCDPSession(this.page);
+    await this.debugger.send('Debugger.enable');
+  }
+  private async stack(): Promise<string> {
+    const cdp = this.debugger;
+    if (!cdp) return 'no debugger';
+    const paused = new Promise<{ callFrames: { functionName: string; url: string; location: { lineNumber: number; columnNumber?: number } }[] }>((ok) => cdp.once('Debugger.paused', ok));
+    const give = new Promise<null>((ok) => setTimeout(() => ok(null), 10_000));
+    try {
+      const ev = await Promise.race([cdp.send('Debugger.pause').then(() => paused), give]);
+      if (!ev) return 'no answer to a debugger pause in 10 s (busy outside JavaScript, or hung)';
+      await cdp.send('Debugger.resume').catch(() => {});
+      return ev.callFrames
+        .slice(0, 15)
+        .map((f) => `${f.functionName || '(anonymous)'} ${f.url.replace(/^.*\//, '')}:${f.location.lineNumber + 1}:${(f.location.columnNumber ?? 0) + 1}`)
+        .join(' < ');
+    } catch (e) {
+      return `debugger: ${e instanceof Error ? e.message : String(e)}`;
+    }
   }
   async check() {
     const now = Date.now();
@@ -361,11 +416,12 @@ test('scroll back through the long channel: frames, long tasks, heap @perf', asy
     if (tracing) await page.context().browser()!.startTracing(page, { path: '../bin/web-scroll.trace.json', categories: ['devtools.timeline', 'blink', 'disabled-by-default-devtools.timeline'] });
     const watch = new ScrollWatch(page, t0, `scroll ${r + 1}/${scrollRuns}`);
     try {
+      await watch.start();
       await profiled(cdp, r === 0 ? 'web-scroll' : `web-scroll-${r}`, async () => {
         for (;;) {
-          await page.mouse.wheel(0, -1000);
-          if (await page.evaluate(probe)) break;
-          await watch.check();
+          await watch.guard('a wheel turn', page.mouse.wheel(0, -1000));
+          if (await watch.guard('the probe for the first message', page.evaluate(probe))) break;
+          await watch.guard('reading the list', watch.check());
           await page.waitForTimeout(50);
         }
       });
