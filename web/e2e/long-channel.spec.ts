@@ -225,3 +225,46 @@ test('a reader at the top waiting for an older page keeps seeing rows when the n
   await expect(page.getByRole('status').filter({ hasText: 'You are viewing older messages' })).toBeVisible();
   await expect(page.getByText(/\d+ new messages?/)).toHaveCount(0);
 });
+
+test('an older page that fails is asked for again on the next wheel turn, not in a loop', async ({ page }) => {
+  await signIn(page, S, { username: reader.name });
+  await openChannel(page, guildName);
+  const log = messageLog(page);
+  await expect(log.getByRole('article').last()).toContainText(`-${run}`);
+  await log.hover();
+  let asked = 0;
+  let failing = true;
+  await page.route(/\/messages\?.*before=/, async (route) => {
+    asked++;
+    if (failing) await route.fulfill({ status: 500, contentType: 'application/json', body: JSON.stringify({ code: 0, message: 'The history is resting.' }) });
+    else await route.continue();
+  });
+  await expect
+    .poll(async () => {
+      await page.mouse.wheel(0, -20_000);
+      return asked;
+    })
+    .toBeGreaterThan(0);
+  await expect(page.getByRole('alert')).toContainText('The history is resting.');
+  // Ten frames with no input: the list does not ask again by itself.
+  const before = asked;
+  await page.evaluate(
+    () =>
+      new Promise<void>((ok) => {
+        let n = 0;
+        const f = () => (++n >= 10 ? ok() : requestAnimationFrame(f));
+        requestAnimationFrame(f);
+      }),
+  );
+  expect(asked).toBe(before);
+  // The next turn of the wheel asks again, and older messages come.
+  failing = false;
+  const oldest = Math.min(...(await seedIndexes(page)));
+  await expect
+    .poll(async () => {
+      await page.mouse.wheel(0, -2000);
+      return Math.min(...(await seedIndexes(page)));
+    })
+    .toBeLessThan(oldest - 50);
+  await expect(page.getByRole('alert')).toHaveCount(0);
+});
