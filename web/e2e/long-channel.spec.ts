@@ -3,7 +3,7 @@
 // under 4,000 DOM nodes while the reader scrolls back to the very first
 // message, and a reader scrolled up is not moved by new messages but offered
 // a bar to jump to them.
-import { type Page } from '@playwright/test';
+import { type Page, type Route } from '@playwright/test';
 import { expect, test, Api, messageLog, signIn, openChannel, uniq } from './helpers';
 import { startExtraServer, stopServer, type ServerInfo } from './servers';
 
@@ -129,4 +129,142 @@ test('a reader scrolled up is not moved by new messages and sees the new-message
   const later = `later-${run}`;
   await writer.send(channelId, later);
   await expect(log.getByRole('article').filter({ hasText: later })).toBeInViewport();
+});
+
+// The scroll back that never reached the first message (issue 12): the list
+// dropped its newest rows (over the cap, 300 ms after a page settled) while
+// the next older page was on its way, and virtua, told then that rows
+// changed at the start, read the drop as one at the start and jumped up by
+// the dropped rows' height. At the very top that jump moved nothing, so no
+// scroll event came to end it, and virtua kept the range it had computed
+// for the jump: no rows at all, for as long as the wheel turned at the top.
+// The test holds the older pages and moves the page's clock itself, so that
+// the drop comes while a page is held and the reader is at the very top, as
+// it does on a fast machine when the wheel keeps turning.
+test('a reader at the top waiting for an older page keeps seeing rows when the newest rows are dropped', async ({ page }) => {
+  test.setTimeout(300_000);
+  await page.clock.install();
+  await signIn(page, S, { username: reader.name });
+  await openChannel(page, guildName);
+  const log = messageLog(page);
+  await expect(log.getByRole('article').last()).toContainText(`-${run}`);
+  await log.hover();
+
+  // Older pages wait until the test lets them through.
+  const held: Route[] = [];
+  let holding = true;
+  await page.route(/\/messages\?.*before=/, async (route) => {
+    if (holding) held.push(route);
+    else await route.continue();
+  });
+  const top = () =>
+    log.evaluate((el) => ({
+      scrollTop: el.scrollTop,
+      scrollHeight: el.scrollHeight,
+      loading: !!el.querySelector('.loading'),
+      articles: el.querySelectorAll('article').length,
+    }));
+  /** Turns the wheel up (the clock moving a frame each turn when paused) until the next older page is asked for. */
+  const untilAsked = async (paused: boolean) => {
+    let frames = 0;
+    await expect
+      .poll(async () => {
+        if (paused) {
+          await page.clock.runFor(16);
+          frames++;
+        }
+        await page.mouse.wheel(0, -20_000);
+        return held.length;
+      })
+      .toBe(1);
+    return frames;
+  };
+  const release = async () => {
+    const route = held.shift()!;
+    await route.fulfill({ response: await route.fetch() });
+  };
+
+  // Ten pages of 100 above the newest 50: the window goes over its cap of
+  // 1,000 rows when the tenth lands.
+  for (let i = 0; i < 9; i++) {
+    await untilAsked(false);
+    await release();
+  }
+  await untilAsked(false);
+  // From here the page's timers and frames move only when the test moves them.
+  await page.clock.pauseAt(await page.evaluate(() => Date.now() + 2000));
+  await release();
+  // The tenth lands and settles, and the eleventh is asked for within a few
+  // frames: the drop of the newest rows, 300 ms after the settling, is due.
+  const frames = await untilAsked(true);
+  expect(frames * 16).toBeLessThan(300);
+  await page.mouse.wheel(0, -20_000);
+  await expect.poll(async () => (await top()).scrollTop).toBe(0);
+  const before = await top();
+  expect(before.loading).toBe(true);
+  await page.clock.runFor(500);
+  // The drop happened (the list is shorter) and the top rows are still there.
+  await expect.poll(async () => (await top()).scrollHeight).toBeLessThan(before.scrollHeight);
+  await expect.poll(async () => top()).toMatchObject({ loading: true, scrollTop: 0 });
+  expect((await top()).articles).toBeGreaterThan(0);
+
+  // Then the rest of the history, pages unheld and time flowing, to the first message.
+  await page.clock.resume();
+  holding = false;
+  for (const route of held.splice(0)) await route.continue();
+  await expect
+    .poll(
+      async () => {
+        await page.mouse.wheel(0, -4000);
+        return Math.min(...(await seedIndexes(page)));
+      },
+      { timeout: 240_000, intervals: [50] },
+    )
+    .toBe(0);
+  // Dropping the newest rows on the way is not news: no "new messages" count.
+  await expect(page.getByRole('status').filter({ hasText: 'You are viewing older messages' })).toBeVisible();
+  await expect(page.getByText(/\d+ new messages?/)).toHaveCount(0);
+});
+
+test('an older page that fails is asked for again on the next wheel turn, not in a loop', async ({ page }) => {
+  await signIn(page, S, { username: reader.name });
+  await openChannel(page, guildName);
+  const log = messageLog(page);
+  await expect(log.getByRole('article').last()).toContainText(`-${run}`);
+  await log.hover();
+  let asked = 0;
+  let failing = true;
+  await page.route(/\/messages\?.*before=/, async (route) => {
+    asked++;
+    if (failing) await route.fulfill({ status: 500, contentType: 'application/json', body: JSON.stringify({ code: 0, message: 'The history is resting.' }) });
+    else await route.continue();
+  });
+  await expect
+    .poll(async () => {
+      await page.mouse.wheel(0, -20_000);
+      return asked;
+    })
+    .toBeGreaterThan(0);
+  await expect(page.getByRole('alert')).toContainText('The history is resting.');
+  // Ten frames with no input: the list does not ask again by itself.
+  const before = asked;
+  await page.evaluate(
+    () =>
+      new Promise<void>((ok) => {
+        let n = 0;
+        const f = () => (++n >= 10 ? ok() : requestAnimationFrame(f));
+        requestAnimationFrame(f);
+      }),
+  );
+  expect(asked).toBe(before);
+  // The next turn of the wheel asks again, and older messages come.
+  failing = false;
+  const oldest = Math.min(...(await seedIndexes(page)));
+  await expect
+    .poll(async () => {
+      await page.mouse.wheel(0, -2000);
+      return Math.min(...(await seedIndexes(page)));
+    })
+    .toBeLessThan(oldest - 50);
+  await expect(page.getByRole('alert')).toHaveCount(0);
 });

@@ -223,12 +223,169 @@ test('signed-in reload to the last channel messages on screen @perf', async ({ p
   results.reload = { medianMs: round(median(times)), maxMs: round(Math.max(...times)), runsMs: times.map((t) => round(t)) };
 });
 
+/** What the message list shows, read from the DOM (cheap: a few queries). */
+function listState() {
+  const log = document.querySelector<HTMLElement>('[role=log]');
+  const arts = log ? log.querySelectorAll<HTMLElement>('article[data-id]') : [];
+  const first = arts[0];
+  // virtua's scroller is the log itself.
+  return {
+    articles: arts.length,
+    oldestId: first?.dataset.id ?? '',
+    oldestText: (first?.textContent ?? '').replace(/\s+/g, ' ').slice(0, 40),
+    scrollTop: log ? Math.round(log.scrollTop) : -1,
+    scrollHeight: log?.scrollHeight ?? -1,
+    clientHeight: log?.clientHeight ?? -1,
+    loadingRow: !!log?.querySelector('.loading'),
+    startRow: !!log?.querySelector('.start'),
+    alert: document.querySelector('[role=alert]')?.textContent ?? '',
+  };
+}
+
+/**
+ * Watches a scroll back: which older pages (`before=` cursors) the page asked
+ * for and which are still pending. Progress is a new cursor asked for or a
+ * page answered; a stall is STALL_MS without progress and with no page
+ * pending (the client stopped asking), or PENDING_MS with one pending (the
+ * answer never came). Either fails the test with what was loaded and what
+ * is pending, instead of hanging until a global timeout.
+ */
+class ScrollWatch {
+  static STALL_MS = Number(process.env.HEARTH_PERF_STALL_MS ?? 60_000);
+  static PENDING_MS = 180_000;
+  static STEP_MS = 90_000;
+  pages = 0;
+  private cursors = new Set<string>();
+  private pending = new Map<object, { before: string; since: number }>();
+  private lastProgress = Date.now();
+  private lastLog = Date.now();
+  private readonly onRequest = (req: import('@playwright/test').Request) => {
+    const before = this.before(req.url());
+    if (before === null) return;
+    this.pending.set(req, { before, since: Date.now() });
+    if (!this.cursors.has(before)) {
+      this.cursors.add(before);
+      this.lastProgress = Date.now();
+    }
+  };
+  private readonly onDone = (req: import('@playwright/test').Request) => {
+    if (!this.pending.delete(req)) return;
+    this.pages++;
+    this.lastProgress = Date.now();
+  };
+  /** Uncaught errors and console errors or warnings of the page meanwhile (a broken effect stops a list). */
+  private errors: string[] = [];
+  private readonly onError = (e: Error) => this.errors.push(`pageerror: ${e.message}`);
+  private readonly onConsole = (m: import('@playwright/test').ConsoleMessage) => {
+    if (m.type() === 'error' || m.type() === 'warning') this.errors.push(`console.${m.type()}: ${m.text().slice(0, 300)}`);
+  };
+  constructor(
+    private readonly page: Page,
+    private readonly t0: number,
+    readonly name: string,
+  ) {
+    page.on('request', this.onRequest);
+    page.on('requestfinished', this.onDone);
+    page.on('requestfailed', this.onDone);
+    page.on('pageerror', this.onError);
+    page.on('console', this.onConsole);
+  }
+  private before(url: string): string | null {
+    const u = new URL(url);
+    return /\/channels\/\d+\/messages$/.test(u.pathname) ? u.searchParams.get('before') : null;
+  }
+  stop() {
+    void this.debugger?.detach().catch(() => {});
+    this.page.off('request', this.onRequest);
+    this.page.off('requestfinished', this.onDone);
+    this.page.off('requestfailed', this.onDone);
+    this.page.off('pageerror', this.onError);
+    this.page.off('console', this.onConsole);
+  }
+  async describe(): Promise<string> {
+    const st = await this.page.evaluate(listState);
+    const now = Date.now();
+    const pend = [...this.pending.values()].map((p) => `before=${p.before} for ${((now - p.since) / 1000).toFixed(0)} s`);
+    return `${this.name} at ${((now - this.t0) / 1000).toFixed(0)} s: ${this.pages} older pages answered, ${this.cursors.size} asked; pending: ${pend.join(', ') || 'none'}; list: ${JSON.stringify(st)}; errors: ${this.errors.slice(-5).join(' | ') || 'none'}`;
+  }
+  /**
+   * One step of the scroll (a wheel turn, a probe) that does not come back
+   * in STEP_MS means the renderer's main thread is stuck: the error carries
+   * its JavaScript stack when it is running JavaScript.
+   */
+  async guard<T>(what: string, p: Promise<T>): Promise<T> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<'late'>((ok) => (timer = setTimeout(() => ok('late'), ScrollWatch.STEP_MS)));
+    try {
+      const r = await Promise.race([p, late]);
+      if (r !== 'late') return r as T;
+    } finally {
+      clearTimeout(timer);
+    }
+    throw new Error(`scroll back stalled: ${what} did not come back in ${ScrollWatch.STEP_MS / 1000} s; the renderer is at: ${await this.stack()}; ${this.pages} older pages answered, ${this.cursors.size} asked; errors: ${this.errors.slice(-5).join(' | ') || 'none'}`);
+  }
+  /**
+   * Where the renderer's main thread is, from a debugger pause (10 s at
+   * most). The debugger is enabled before the scroll (start()): a main
+   * thread spinning in JavaScript answers a pause but not an enable.
+   */
+  private debugger: CDPSession | undefined;
+  async start() {
+    this.debugger = await this.page.context().newCDPSession(this.page);
+    await this.debugger.send('Debugger.enable');
+  }
+  private async stack(): Promise<string> {
+    const cdp = this.debugger;
+    if (!cdp) return 'no debugger';
+    const paused = new Promise<{ callFrames: { functionName: string; url: string; location: { lineNumber: number; columnNumber?: number } }[] }>((ok) => cdp.once('Debugger.paused', ok));
+    const give = new Promise<null>((ok) => setTimeout(() => ok(null), 10_000));
+    try {
+      const ev = await Promise.race([cdp.send('Debugger.pause').then(() => paused), give]);
+      if (!ev) return 'no answer to a debugger pause in 10 s (busy outside JavaScript, or hung)';
+      await cdp.send('Debugger.resume').catch(() => {});
+      return ev.callFrames
+        .slice(0, 15)
+        .map((f) => `${f.functionName || '(anonymous)'} ${f.url.replace(/^.*\//, '')}:${f.location.lineNumber + 1}:${(f.location.columnNumber ?? 0) + 1}`)
+        .join(' < ');
+    } catch (e) {
+      return `debugger: ${e instanceof Error ? e.message : String(e)}`;
+    }
+  }
+  async check() {
+    const now = Date.now();
+    if (now - this.lastLog > 10_000) {
+      this.lastLog = now;
+      console.log(await this.describe());
+    }
+    const quiet = now - this.lastProgress;
+    const oldestPending = Math.min(...[...this.pending.values()].map((p) => p.since));
+    if (this.pending.size === 0 && quiet > ScrollWatch.STALL_MS) {
+      throw new Error(`scroll back stalled: no older page asked for in ${(quiet / 1000).toFixed(0)} s with none pending. ${await this.describe()}`);
+    }
+    if (this.pending.size > 0 && now - oldestPending > ScrollWatch.PENDING_MS) {
+      throw new Error(`scroll back stalled: an older page has been pending for ${((now - oldestPending) / 1000).toFixed(0)} s. ${await this.describe()}`);
+    }
+  }
+}
+
 test('scroll back through the long channel: frames, long tasks, heap @perf', async ({ page }) => {
   test.setTimeout(1_800_000);
   await page.addInitScript(recorders);
   await signIn(page, S, { username: reader.name });
   const cdp = await page.context().newCDPSession(page);
   await cdp.send('Performance.enable');
+  // HEARTH_PERF_CPU_THROTTLE=4: the renderer runs 4 times slower, as on a
+  // loaded machine (to look for races that only a slow renderer shows).
+  const throttle = Number(process.env.HEARTH_PERF_CPU_THROTTLE ?? 1);
+  if (throttle > 1) await cdp.send('Emulation.setCPUThrottlingRate', { rate: throttle });
+  // HEARTH_PERF_PAGE_DELAY_MS=2000: each older page is answered after a
+  // random delay up to that long (slow server, out-of-step answers).
+  const delay = Number(process.env.HEARTH_PERF_PAGE_DELAY_MS ?? 0);
+  if (delay > 0)
+    await page.route(/\/messages\?.*before=/, async (route) => {
+      await new Promise((ok) => setTimeout(ok, Math.random() * delay));
+      await route.continue();
+    });
   const runs: { p95: number; over50: number; frames: number; longTasks: number; maxLongTask: number; seconds: number; heapMB: number; rendererCpu: number; serverCpu: number; layouts: number; styles: number; maxNodes: number; os: number; maxMounted: number; p95Mounted: number }[] = [];
   const scrollRuns = Number(process.env.HEARTH_PERF_SCROLL_RUNS ?? Math.max(1, Math.min(RUNS, 3)));
   for (let r = 0; r < scrollRuns; r++) {
@@ -257,14 +414,21 @@ test('scroll back through the long channel: frames, long tasks, heap @perf', asy
     // HEARTH_PERF_TRACE=1: a Chromium trace of the first scroll in bin/web-scroll.trace.json.
     const tracing = !!process.env.HEARTH_PERF_TRACE && r === 0;
     if (tracing) await page.context().browser()!.startTracing(page, { path: '../bin/web-scroll.trace.json', categories: ['devtools.timeline', 'blink', 'disabled-by-default-devtools.timeline'] });
-    await profiled(cdp, r === 0 ? 'web-scroll' : `web-scroll-${r}`, async () => {
-      for (;;) {
-        await page.mouse.wheel(0, -1000);
-        if (await page.evaluate(probe)) break;
-        if (Date.now() - t0 > 1_500_000) throw new Error('did not reach the first message in 25 minutes');
-        await page.waitForTimeout(50);
-      }
-    });
+    const watch = new ScrollWatch(page, t0, `scroll ${r + 1}/${scrollRuns}`);
+    try {
+      await watch.start();
+      await profiled(cdp, r === 0 ? 'web-scroll' : `web-scroll-${r}`, async () => {
+        for (;;) {
+          await watch.guard('a wheel turn', page.mouse.wheel(0, -1000));
+          if (await watch.guard('the probe for the first message', page.evaluate(probe))) break;
+          await watch.guard('reading the list', watch.check());
+          await page.waitForTimeout(50);
+        }
+      });
+    } finally {
+      watch.stop();
+    }
+    console.log(`${watch.name}: reached the first message in ${((Date.now() - t0) / 1000).toFixed(1)} s after ${watch.pages} older pages`);
     if (tracing) await page.context().browser()!.stopTracing();
     const c1 = await counters(cdp);
     const os1 = await rendererProcCpu(page);
