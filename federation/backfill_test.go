@@ -297,8 +297,15 @@ func TestFederationRefusesHostileHistory(t *testing.T) {
 		for i, id := range oldIDs {
 			wantGlobals[i] = storage.GlobalID{Origin: a.ServerName(), OriginID: id}
 		}
+		// A page naming what the origin does not own is refused as
+		// forbidden; one that is not the page asked for, as refused_history.
+		refusedHistory := func() float64 {
+			return max(0, metric(t, b, `hearth_federation_inbound_rejected_total{reason="refused_history"}`)) +
+				max(0, metric(t, b, `hearth_federation_inbound_rejected_total{reason="forbidden"}`))
+		}
 		for _, tc := range cases {
 			f.answer(tc.rewrite)
+			counted := refusedHistory()
 			// One fetch per channel at a time: a second answer given
 			// means the first was handled.
 			n := f.histories.Load()
@@ -317,6 +324,9 @@ func TestFederationRefusesHostileHistory(t *testing.T) {
 			}
 			if got, err := b.Store().HistoryFloor(ctx, snowflake.ID(bChannel)); err != nil || got != floor {
 				t.Fatalf("%s: the floor moved to %v, %v", tc.name, got, err)
+			}
+			if got := refusedHistory(); got <= counted {
+				t.Fatalf("%s: refusals counted %v before and %v after the refused pages", tc.name, counted, got)
 			}
 		}
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"hearth/homeserver/replica"
 	"hearth/homeserver/wire"
 	"io"
 	"net/http"
@@ -92,8 +93,20 @@ func refusal(err error) string {
 		return "too_many_users"
 	case errors.Is(err, homeserver.ErrTooManyObjects):
 		return "too_many_objects"
+	case errors.Is(err, replica.ErrRefusedHistory):
+		return "refused_history"
 	}
 	return ""
+}
+
+// RefusedAnswer counts a peer's answer that the domain refused (a join's
+// snapshot, a member page, a history page) beside refused requests, by the
+// same reasons; failures that refuse nothing of the peer's are not counted.
+func (in *Inbound) RefusedAnswer(peer string, err error) {
+	if reason := refusal(err); reason != "" {
+		in.rejected.WithLabelValues(reason).Inc()
+		in.Log.Warn("federation answer refused", "reason", reason, "peer", peer, "err", err)
+	}
 }
 
 // accept verifies a request and decodes its JSON body into v (nil for

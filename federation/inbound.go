@@ -71,7 +71,7 @@ func NewInbound(serverName string, keys KeySource, log *slog.Logger, reg prometh
 	in := &Inbound{ServerName: serverName, Keys: keys, Log: log, Now: time.Now, Stamp: time.Now,
 		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "hearth_federation_inbound_rejected_total",
-			Help: "Federation requests rejected before handling, by reason.",
+			Help: "Federation requests rejected, and peers' answers (join snapshots, member pages, history pages) refused, by reason.",
 		}, []string{"reason"}),
 		limits: limits, slots: make(chan struct{}, limits.MaxInFlight), peers: map[string]int{},
 	}

@@ -666,6 +666,10 @@ func testOwnershipOfAnswers(t *testing.T, backend st.Backend) {
 			}
 			mu.Unlock()
 			before := state()
+			forbidden := func() float64 {
+				return max(0, metric(t, b, `hearth_federation_inbound_rejected_total{reason="forbidden"}`))
+			}
+			counted := forbidden()
 			hostileLocal := join()
 			mu.Lock()
 			snapshot = snap(nil)
@@ -682,6 +686,11 @@ func testOwnershipOfAnswers(t *testing.T, backend st.Backend) {
 			}
 			if mapped(mallory["id"].(string)) {
 				t.Fatal("the refused member page left a mapping of its member")
+			}
+			// Taken in order, so the refusal before the sentinel's page
+			// is counted by now.
+			if got := forbidden(); got != counted+1 {
+				t.Fatalf("forbidden counted %v before the refused member page, %v after", counted, got)
 			}
 			mu.Lock()
 			more := slices.Contains(asked, hostile+" more")

@@ -335,7 +335,13 @@ func testBoundsReplicaObjects(t *testing.T, backend st.Backend) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		objects := `hearth_federation_inbound_rejected_total{reason="too_many_objects"}`
+		before := metric(t, b, objects)
 		st.Expect(t, bob.do(t, "POST", "/api/v10/invites/"+code+"@"+C, nil), 413, nil)
+		// An answer is no request, yet refusing it is counted the same.
+		if got := metric(t, b, objects); got != before+1 {
+			t.Errorf("%s: too_many_objects counted %v, then %v after the refused snapshot", over.name, before, got)
+		}
 		if _, err := b.Store().FederatedID(ctx, C, g); !errors.Is(err, storage.ErrNotFound) {
 			t.Fatalf("%s: the refused snapshot left a mapping of its guild (%v)", over.name, err)
 		}

@@ -168,10 +168,13 @@ func (h *Homeserver) backfill(ctx context.Context, channelID snowflake.ID, limit
 	}
 	v, err := globalid.Decode(raw)
 	if err != nil {
-		return false, fmt.Errorf("backfill: %w: %w", replica.ErrRefusedHistory, err)
+		err = fmt.Errorf("backfill: %w: %w", replica.ErrRefusedHistory, err)
+		h.refusedAnswer(rl.Origin, err)
+		return false, err
 	}
 	page, ownUsers, err := replica.CheckHistoryPage(v, replicaTarget(rl), h.cfg.ServerName, channelGlobal, before, limit)
 	if err != nil {
+		h.refusedAnswer(rl.Origin, err)
 		return false, fmt.Errorf("backfill from %s: %w", rl.Origin, err)
 	}
 	stored := 0
@@ -187,6 +190,7 @@ func (h *Homeserver) backfill(ctx context.Context, channelID snowflake.ID, limit
 		return err
 	})
 	if errors.Is(err, replica.ErrRefusedHistory) {
+		h.refusedAnswer(rl.Origin, err)
 		return false, fmt.Errorf("backfill from %s: %w", rl.Origin, err)
 	}
 	if err != nil {

@@ -68,6 +68,27 @@ type Remote interface {
 // cross-server action fails with ErrUnavailable.
 func (h *Homeserver) SetRemote(r Remote) { h.remote = r }
 
+// Refusals counts what peers answered that this server refused: a join's
+// snapshot, a member page or a history page naming what the peer does not
+// own, or over a bound. Such an answer is no inbound request, yet it is
+// the same overstep, so the federation adapter counts it beside refused
+// requests (hearth_federation_inbound_rejected_total).
+type Refusals interface {
+	// RefusedAnswer counts err, an answer's refusal, when it is a refusal
+	// of the peer's authority or of a bound (other failures are not).
+	RefusedAnswer(peer string, err error)
+}
+
+// SetRefusals connects the counter of refused answers; set before serving.
+func (h *Homeserver) SetRefusals(r Refusals) { h.refusals = r }
+
+// refusedAnswer counts a peer's refused answer, when a counter is set.
+func (h *Homeserver) refusedAnswer(peer string, err error) {
+	if h.refusals != nil && err != nil {
+		h.refusals.RefusedAnswer(peer, err)
+	}
+}
+
 // PresenceLocal is the bus event the gateway publishes when one of this
 // server's users changes presence in a guild (it has told its own sessions
 // already); federation carries it as PRESENCE_UPDATE. A PRESENCE_UPDATE on

@@ -154,6 +154,8 @@ type Homeserver struct {
 	hashing chan struct{}
 	// remote reaches other homeservers (nil until SetRemote).
 	remote Remote
+	// refusals counts peers' refused answers (SetRefusals); nil: none.
+	refusals Refusals
 	// replicas serialises the application of each replica's events.
 	replicas keyedMutex
 	// policy caches the federation rules (admin.go).

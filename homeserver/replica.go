@@ -501,6 +501,7 @@ func (h *Homeserver) remoteJoin(ctx context.Context, p Principal, server, code s
 		return ev.Append(ctx, guildID, "GUILD_MEMBER_ADD", add)
 	})
 	if err != nil {
+		h.refusedAnswer(server, err)
 		return discord.Invite{}, domainErr("remote join", err)
 	}
 	switch {
@@ -599,6 +600,7 @@ func (h *Homeserver) fetchMembers(ctx context.Context, guildID snowflake.ID) {
 			return l.Flush(ctx)
 		})
 		if err != nil {
+			h.refusedAnswer(g.Origin, err)
 			h.log.Warn("federation: storing members failed", "guild", guildID, "err", err)
 			return
 		}

@@ -336,6 +336,7 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 		remote.SetClock(cfg.Now)
 	}
 	hs.SetRemote(remote)
+	hs.SetRefusals(inbound)
 	hs.SetInteractionPoster(federation.NewWebPoster(cfg.InsecureFederation))
 	sender := federation.NewSender(hs, remote, cfg.Log, reg)
 	if leases != nil {
