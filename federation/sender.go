@@ -235,6 +235,11 @@ func (s *Sender) route(ctx context.Context, ev storage.Event) {
 		// to the other person's server by its own signed request.
 		return
 	}
+	if ev.Process != "" {
+		// Another process's ephemeral event, relayed for the sessions
+		// here: that process told the peers.
+		return
+	}
 	if ev.Seq == 0 {
 		// To the peers of one of our guilds; a presence in a replica
 		// guild to its origin, which passes it on.

@@ -716,7 +716,7 @@ func (h *Homeserver) ApplyEphemeral(ctx context.Context, peer string, e wire.Eph
 	if err != nil {
 		return domainErr("ephemeral", err)
 	}
-	h.bus.Publish(storage.Event{LogID: guildID, Type: e.Type, Payload: d, CreatedAt: h.now()})
+	h.publishEphemeral(storage.Event{LogID: guildID, Type: e.Type, Payload: d, CreatedAt: h.now()})
 	return nil
 }
 

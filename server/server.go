@@ -301,6 +301,7 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	)
 	httpMetrics := metrics.NewHTTP(reg)
 	backups := newBackupMetrics(reg)
+	reg.MustRegister(newClusterMetrics(hs.RelayCounts, cl))
 
 	wsURL := "ws" + strings.TrimPrefix(cfg.PublicURL, "http") + "/gateway"
 	gw := gateway.New(gateway.Config{Homeserver: hs, Log: cfg.Log, URL: wsURL, HeartbeatInterval: cfg.GatewayHeartbeat, Metrics: reg})

@@ -605,6 +605,8 @@ func (g *Gateway) replayer(s *session) *Gateway {
 		byGuild:   make(map[snowflake.ID]map[*session]struct{}),
 		byUser:    make(map[snowflake.ID]map[*session]struct{}),
 		presences: make(map[snowflake.ID]presence),
+		elsewhere: make(map[snowflake.ID]map[string]elsewhereEntry),
+		shared:    make(map[snowflake.ID]presence),
 		greeted:   make(map[snowflake.ID]map[snowflake.ID]bool),
 	}
 	s.mu.Lock()
