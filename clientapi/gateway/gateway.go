@@ -39,6 +39,10 @@ type Config struct {
 	// ResumeWindow is how long a dropped session can be resumed; zero
 	// means two minutes.
 	ResumeWindow time.Duration
+	// PresenceRefresh is how often the presences of the users connected
+	// here are told again to the other processes sharing the database
+	// (presence.go); zero means 20 s.
+	PresenceRefresh time.Duration
 	// Metrics, when not nil, is where the gateway's instruments
 	// (metrics.go) register.
 	Metrics prometheus.Registerer
@@ -96,6 +100,9 @@ func New(cfg Config) *Gateway {
 	if cfg.HeartbeatInterval == 0 {
 		cfg.HeartbeatInterval = 41250 * time.Millisecond
 	}
+	if cfg.PresenceRefresh == 0 {
+		cfg.PresenceRefresh = defaultPresenceRefresh
+	}
 	if cfg.ResumeWindow == 0 {
 		cfg.ResumeWindow = 2 * time.Minute
 	}
@@ -149,10 +156,10 @@ func (g *Gateway) Run(ctx context.Context) error {
 	sweep := time.NewTicker(10 * time.Second)
 	defer sweep.Stop()
 	// Presences are told to the other processes again every
-	// presenceRefresh; nil (never ready) with one process.
+	// PresenceRefresh; nil (never ready) with one process.
 	var refresh <-chan time.Time
 	if g.hs.SharesDatabase() {
-		t := time.NewTicker(presenceRefresh)
+		t := time.NewTicker(g.cfg.PresenceRefresh)
 		defer t.Stop()
 		refresh = t.C
 	}

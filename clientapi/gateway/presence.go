@@ -119,14 +119,16 @@ func (g *Gateway) aggregateLocked(userID snowflake.ID) presence {
 	return best
 }
 
+// Each process tells its users' presences again every PresenceRefresh
+// (Config), 20 s unless set; a presence another process told is kept
+// for two and a half of those without being told again, so that only a
+// process that died (or a relay that lost its announcements for that
+// long) lets them expire.
+const defaultPresenceRefresh = 20 * time.Second
+
 // elsewhereTTL is how long a presence another process told is kept
-// without being told again: each process tells its users' presences again
-// every presenceRefresh, so only a process that died (or a relay that
-// lost its announcements for that long) lets them expire.
-const (
-	presenceRefresh = 20 * time.Second
-	elsewhereTTL    = 50 * time.Second
-)
+// without being told again.
+func (g *Gateway) elsewhereTTL() time.Duration { return g.cfg.PresenceRefresh * 5 / 2 }
 
 // elsewhereEntry is a presence another process told, and when.
 type elsewhereEntry struct {
@@ -265,7 +267,7 @@ func (g *Gateway) refreshPresences(ctx context.Context) {
 	}
 	for id, m := range g.elsewhere {
 		for proc, e := range m {
-			if now.Sub(e.at) > elsewhereTTL {
+			if now.Sub(e.at) > g.elsewhereTTL() {
 				delete(m, proc)
 				expired = append(expired, id)
 			}
