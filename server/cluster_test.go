@@ -80,6 +80,61 @@ func TestAnnouncementLostCostsOnlyLatency(t *testing.T) {
 		if seqs[0] != 1 || seqs[1] != 2 {
 			t.Fatalf("seqs %v, want [1 2]", seqs)
 		}
+		// Counted as filled by the backstop, for the operator's alert.
+		if n := metricValue(t, ss[1], "hearth_cluster_backstop_fills_total"); n < 2 {
+			t.Fatalf("hearth_cluster_backstop_fills_total = %v, want at least the 2 events no announcement told", n)
+		}
+	})
+}
+
+// metricValue is the value of the metric line that starts with name
+// (with its labels, if any) on s's /metrics; -1 when there is none.
+func metricValue(t *testing.T, s *st.Server, name string) float64 {
+	t.Helper()
+	for _, line := range strings.Split(string(s.Do(t, "GET", "/metrics", "", nil).Body), "\n") {
+		if v, ok := strings.CutPrefix(line, name+" "); ok {
+			var f float64
+			if _, err := fmt.Sscan(v, &f); err != nil {
+				t.Fatalf("%s: %v", line, err)
+			}
+			return f
+		}
+	}
+	return -1
+}
+
+// TestRelayAndLeaseMetrics: what crosses processes is counted on both
+// sides, and each process shows the snowflake node it leases.
+func TestRelayAndLeaseMetrics(t *testing.T) {
+	st.ForEachBackend(t, func(t *testing.T, b st.Backend) {
+		if b == st.SQLite {
+			s := st.Start(t, st.Options{Backend: st.SQLite})
+			// Exported all the same, at zero: one process relays nothing.
+			for _, name := range []string{"hearth_cluster_notify_sent_total", "hearth_cluster_notify_received_total",
+				"hearth_cluster_backstop_fills_total", `hearth_lease_held{kind="node"}`, `hearth_lease_takeovers_total{kind="federation"}`} {
+				if v := metricValue(t, s, name); v != 0 {
+					t.Fatalf("%s = %v with SQLite, want 0", name, v)
+				}
+			}
+			return
+		}
+		ss := startShared(t, 2)
+		alice := ss[0].Register(t, "alice", "correct horse")
+		_, channel, _ := ss[0].Guild(t, alice, "counted")
+		on2 := watch(t, ss[1], alice, 1<<0|1<<9, nil, "", 0)
+		m := st.OK(t, ss[0].Do(t, "POST", "/api/v10/channels/"+channel+"/messages", alice, map[string]any{"content": "hello"}), 200)
+		on2.wait(t, "MESSAGE_CREATE", func(d map[string]any) bool { return d["id"] == m["id"] })
+		if v := metricValue(t, ss[0], "hearth_cluster_notify_sent_total"); v < 1 {
+			t.Fatalf("sender: hearth_cluster_notify_sent_total = %v", v)
+		}
+		if v := metricValue(t, ss[1], "hearth_cluster_notify_received_total"); v < 1 {
+			t.Fatalf("receiver: hearth_cluster_notify_received_total = %v", v)
+		}
+		for i, s := range ss {
+			if v := metricValue(t, s, `hearth_lease_held{kind="node"}`); v != 1 {
+				t.Fatalf("server %d: hearth_lease_held{kind=\"node\"} = %v, want 1", i+1, v)
+			}
+		}
 	})
 }
 
