@@ -324,6 +324,15 @@ func (h *Homeserver) announceLoop(ctx context.Context) {
 	for {
 		select {
 		case <-ctx.Done():
+			// What the stop itself queued (the gateway telling its users
+			// offline) goes out while the database is still open.
+			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+			for _, p := range r.payloads() {
+				if r.b.Notify(fctx, p) == nil {
+					r.sent.Add(1)
+				}
+			}
+			cancel()
 			return
 		case <-r.wake:
 		}
