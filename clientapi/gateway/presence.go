@@ -221,6 +221,9 @@ func (g *Gateway) presenceElsewhere(ctx context.Context, ev storage.Event) {
 		if len(sp.Activities) > 0 {
 			_ = json.Unmarshal(sp.Activities, &p.Activities)
 		}
+		if p.Activities == nil {
+			p.Activities = []activity{} // a dispatch carries [], never null
+		}
 		if _, ok := statusRank[p.Status]; !ok {
 			continue
 		}
