@@ -448,7 +448,12 @@ func (w *watcher) wait(t *testing.T, typ string, match func(map[string]any) bool
 				return ""
 			}
 		}
-		return fmt.Sprintf("%d dispatches, %v", len(w.ds), w.err)
+		var types []string
+		for _, d := range w.ds {
+			id, _ := d.d["id"].(string)
+			types = append(types, d.t+"("+id+")")
+		}
+		return fmt.Sprintf("dispatches %v, %v", types, w.err)
 	})
 	return found
 }
@@ -513,7 +518,8 @@ func TestTypingAndPresenceCrossProcesses(t *testing.T) {
 // TestJoinReachesSessionsOnEveryProcess: a user who joins a guild through
 // one process gets its GUILD_CREATE on a session of another; and a
 // session that was away during a join and resumes on another process
-// gets it on resuming.
+// gets it on resuming, whether its own process had routed the join to
+// it or had stopped before.
 func TestJoinReachesSessionsOnEveryProcess(t *testing.T) {
 	st.ForEachBackend(t, func(t *testing.T, b st.Backend) {
 		if b == st.SQLite {
@@ -541,5 +547,19 @@ func TestJoinReachesSessionsOnEveryProcess(t *testing.T) {
 		live.wait(t, "GUILD_CREATE", isGuild(g2))
 		back := watch(t, ss[0], bob, 1, nil, id, seq)
 		back.wait(t, "GUILD_CREATE", isGuild(g2))
+
+		// A join that no process routed to the session: its process
+		// stopped first (as one killed would never route it).
+		g3, _, invite3 := ss[0].Guild(t, alice, "third")
+		late := watch(t, ss[1], bob, 1, nil, "", 0)
+		late.wait(t, "GUILD_CREATE", isGuild(g1))
+		late.wait(t, "GUILD_CREATE", isGuild(g2))
+		late.mu.Lock()
+		seq, id = late.seq, late.id
+		late.mu.Unlock()
+		ss[1].Stop()
+		st.OK(t, ss[0].Do(t, "POST", "/api/v10/invites/"+invite3, bob, nil), 200)
+		again := watch(t, ss[0], bob, 1, nil, id, seq)
+		again.wait(t, "GUILD_CREATE", isGuild(g3))
 	})
 }

@@ -591,12 +591,16 @@ func (g *Gateway) takeOver(ctx context.Context, kick context.CancelFunc, c *conn
 			}
 			st.Presences = g.presencesOf(memberIDs(st.Members), gid)
 			s.setVisible(gid, st.Channels)
-			s.mu.Lock()
-			s.floor[gid] = max(s.floor[gid], head)
-			s.mu.Unlock()
 			b, _ := json.Marshal(st)
 			rg.cur = origin{gid, head}
 			rg.deliver(s, "GUILD_CREATE", b)
+			// Then the floor: what is held of the log up to its head
+			// is in the state given (raised before, it would have
+			// dropped the GUILD_CREATE itself, which is marked as of
+			// the head).
+			s.mu.Lock()
+			s.floor[gid] = max(s.floor[gid], head)
+			s.mu.Unlock()
 		}
 	}
 	// The replay may have joined or left guilds: index what it ended with.
