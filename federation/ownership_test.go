@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -313,9 +314,14 @@ func testOwnership(t *testing.T, backend st.Backend) {
 		return out
 	}
 
+	// forbidden is how many requests B refused as overstepping: each
+	// refusal is counted once, and nothing taken is.
+	forbidden := func() float64 {
+		return max(0, metric(t, b, `hearth_federation_inbound_rejected_total{reason="forbidden"}`))
+	}
 	try := func(i int, at attempt) {
 		t.Run(at.name, func(t *testing.T) {
-			before, reps, seq := state(), replicas(), pos()
+			before, reps, seq, counted := state(), replicas(), pos(), forbidden()
 			var body map[string]any
 			path := federation.SendPath + "rogue" + strconv.Itoa(i) + "." + strconv.FormatInt(time.Now().UnixNano(), 10)
 			switch {
@@ -347,6 +353,13 @@ func testOwnership(t *testing.T, backend st.Backend) {
 			}
 			if at.status == 403 && answer["code"] != "FORBIDDEN" {
 				t.Fatalf("answered %d %v, want FORBIDDEN", status, answer)
+			}
+			want := counted
+			if at.status == 403 {
+				want++
+			}
+			if got := forbidden(); got != want {
+				t.Fatalf("B counts %v forbidden requests after this one, want %v", got, want)
 			}
 			if after := state(); after != before {
 				t.Fatalf("B's state changed:\nbefore:\n%s\nafter:\n%s", before, after)
@@ -389,9 +402,6 @@ func testOwnership(t *testing.T, backend st.Backend) {
 			try(i, at)
 		}
 	}
-	if m := string(b.Do(t, "GET", "/metrics", "", nil).Body); !strings.Contains(m, `hearth_federation_inbound_rejected_total{reason="forbidden"}`) {
-		t.Error("B counts no forbidden request")
-	}
 	// Nor do the events B logged for its own clients show bob renamed or
 	// re-badged: his user object there is B's.
 	evs, err := store.Events(ctx, snowflake.ID(replica), 0, 10000)
@@ -425,9 +435,9 @@ func testOwnership(t *testing.T, backend st.Backend) {
 }
 
 // A rogue origin's answers are held to the same rules as its transactions:
-// a join snapshot, or a history page, that names the receiver's objects (or
-// a third server's) where only the origin's own belong is refused whole and
-// leaves nothing behind. The rogue here is a plain HTTP server standing for
+// a join snapshot, a member page or a history page that names the
+// receiver's objects (or a third server's) where only the origin's own
+// belong is refused whole and leaves nothing behind. The rogue here is a plain HTTP server standing for
 // a homeserver: it answers B's signed requests with crafted state.
 func TestFederationOwnershipOfAnswers(t *testing.T) {
 	st.ForEachBackend(t, testOwnershipOfAnswers)
@@ -446,6 +456,10 @@ func testOwnershipOfAnswers(t *testing.T, backend st.Backend) {
 
 	var mu sync.Mutex
 	var snapshot, history any
+	// members answers the member pages of a guild (by global ID) after a
+	// point; asked records each request as "guild after".
+	var members func(guild, after string) any
+	var asked []string
 	rogue := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		mu.Lock()
 		defer mu.Unlock()
@@ -454,6 +468,12 @@ func testOwnershipOfAnswers(t *testing.T, backend st.Backend) {
 		case r.URL.Path == federation.JoinPath:
 			_ = json.NewEncoder(w).Encode(snapshot)
 		case strings.HasSuffix(r.URL.Path, "/members"):
+			guild, after := strings.Split(r.URL.Path, "/")[5], r.URL.Query().Get("after")
+			asked = append(asked, guild+" "+after)
+			if members != nil {
+				_ = json.NewEncoder(w).Encode(members(guild, after))
+				return
+			}
 			_ = json.NewEncoder(w).Encode(map[string]any{"members": []any{}, "next": ""})
 		case strings.HasSuffix(r.URL.Path, "/events"):
 			after, _ := strconv.Atoi(r.URL.Query().Get("after"))
@@ -604,5 +624,85 @@ func testOwnershipOfAnswers(t *testing.T, backend st.Backend) {
 	mu.Unlock()
 	if got := bob.contents(t, fch, 50); strings.Join(got, "|") != "old" {
 		t.Fatalf("bob reads %q, want the rogue's old message", got)
+	}
+
+	// A member page of a new replica (fetched in the background after the
+	// join, one task after another) that names B's objects, or a third
+	// server's, where only the rogue's belong is refused whole: nothing of
+	// it is kept and its next page is not asked for. A second join's
+	// well-formed page, taken after it, says the first was dealt with.
+	replicaMembers := func(guild string) []string {
+		var names []string
+		for _, m := range list(t, bob.do(t, "GET", "/api/v10/guilds/"+guild+"/members?limit=100", nil)) {
+			names = append(names, m["user"].(map[string]any)["username"].(string))
+		}
+		return names
+	}
+	join := func() string {
+		return ok(t, bob.do(t, "POST", "/api/v10/invites/fake@"+F, nil), 200)["guild"].(map[string]any)["id"].(string)
+	}
+	for _, tc := range []struct {
+		name  string
+		roles []any
+	}{
+		{"a member with B's role", []any{broleG}},
+		{"a member with B's @everyone", []any{bgG}},
+		{"a member with a third server's role", []any{"1@c.example"}},
+	} {
+		t.Run("member page naming "+tc.name, func(t *testing.T) {
+			mallory := map[string]any{"id": fresh(), "username": "mallory"}
+			sam := map[string]any{"id": fresh(), "username": "sam"}
+			mu.Lock()
+			snapshot = snap(nil)
+			hostile := gid
+			members = func(guild, after string) any {
+				switch {
+				case guild == hostile && after == "":
+					return map[string]any{"members": []any{map[string]any{"user": mallory, "roles": tc.roles, "joined_at": now}}, "next": "more"}
+				case guild != hostile && after == "":
+					return map[string]any{"members": []any{map[string]any{"user": sam, "roles": []any{}, "joined_at": now}}, "next": ""}
+				}
+				return map[string]any{"members": []any{}, "next": ""}
+			}
+			mu.Unlock()
+			before := state()
+			hostileLocal := join()
+			mu.Lock()
+			snapshot = snap(nil)
+			mu.Unlock()
+			sentinel := join()
+			eventually(t, "the second join's members on B", func() string {
+				if got := replicaMembers(sentinel); !slices.Contains(got, "sam") {
+					return fmt.Sprintf("members %q", got)
+				}
+				return ""
+			})
+			if got := replicaMembers(hostileLocal); slices.Contains(got, "mallory") {
+				t.Fatalf("the refused member page added mallory: %q", got)
+			}
+			if mapped(mallory["id"].(string)) {
+				t.Fatal("the refused member page left a mapping of its member")
+			}
+			mu.Lock()
+			more := slices.Contains(asked, hostile+" more")
+			mu.Unlock()
+			if more {
+				t.Fatal("B asked for the page after the refused one")
+			}
+			// B's own guild and bob are as they were; only the guild list
+			// has the two joins.
+			strip := func(s string) string {
+				var keep []string
+				for _, line := range strings.Split(s, "\n") {
+					if !strings.HasPrefix(line, "/users/@me/guilds ") {
+						keep = append(keep, line)
+					}
+				}
+				return strings.Join(keep, "\n")
+			}
+			if after := state(); strip(after) != strip(before) {
+				t.Fatalf("B's state changed:\nbefore:\n%s\nafter:\n%s", before, after)
+			}
+		})
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"hearth/federation"
 	st "hearth/server/servertest"
 )
 
@@ -255,5 +256,96 @@ func TestPartitionedActNeverContradictsItsAnswer(t *testing.T) {
 	}
 	if got := ann.contents(t, general, 10); strings.Join(got, "|") != "through the storm" {
 		t.Fatalf("A has %q after the retries", got)
+	}
+}
+
+// historyFetches reads a server's gauge of older-history fetches in flight.
+func historyFetches(t *testing.T, s *st.Server) float64 {
+	return metric(t, s, "hearth_federation_history_fetches_in_flight")
+}
+
+// A read of older history on a replica whose origin is cut off answers
+// from what the replica holds within about a second (not after a connect
+// timeout), while one fetch per channel goes on in the background, and
+// the replica has the older messages once the network heals. What must
+// cross (the join, the live message) crosses before the cut.
+func TestFederationHistoryReadUnderPartition(t *testing.T) {
+	netfilter(t)
+	testSource(t)
+	a := st.Start(t, st.Options{Listen: "127.0.0.41:0"})
+	b := st.Start(t, st.Options{Listen: "127.0.0.42:0"})
+	ann, bob := register(t, a, "ann"), register(t, b, "bob")
+	ok(t, ann.do(t, "POST", "/api/v10/guilds", map[string]any{"name": "Far"}), 201)
+	_, general := ann.guildNamed(t, "Far")
+	var want []string
+	for i := range 5 {
+		want = append(want, fmt.Sprintf("old %d", i))
+		ok(t, ann.do(t, "POST", "/api/v10/channels/"+general+"/messages", map[string]any{"content": want[i]}), 200)
+	}
+	code := ok(t, ann.do(t, "POST", "/api/v10/channels/"+general+"/invites", map[string]any{"max_age": 0}), 200)["code"].(string)
+	ok(t, bob.do(t, "POST", "/api/v10/invites/"+code+"@"+a.ServerName(), nil), 200)
+	_, bGeneral := bob.guildNamed(t, "Far")
+	ok(t, ann.do(t, "POST", "/api/v10/channels/"+general+"/messages", map[string]any{"content": "new"}), 200)
+	want = append(want, "new")
+	// Waiting for the live message with after= reads what B holds without
+	// starting a fetch (only reads that reach the bottom of what is held
+	// fetch), so that the older history is still A's alone at the cut.
+	eventually(t, "the live message on B", func() string {
+		if got, _, _ := pageMessages(t, bob, bGeneral, "after=1&limit=50"); strings.Join(got, "|") != "new" {
+			return fmt.Sprintf("B holds %q", got)
+		}
+		return ""
+	})
+	if n := historyFetches(t, b); n != 0 {
+		t.Fatalf("B fetches older history before any read reached it: %v in flight", n)
+	}
+	histories := func() float64 {
+		return metric(t, a, `hearth_http_requests_total{method="GET",route="`+federation.HistoryPath+`",status="200"}`)
+	}
+	if n := histories(); n > 0 {
+		t.Fatalf("A answered %v history requests before any read reached the older history", n)
+	}
+
+	ca := newCut(t, a)
+	for reads := 0; reads < 3; reads++ {
+		start := time.Now()
+		got, _, _ := pageMessages(t, bob, bGeneral, "limit=50")
+		// A read that waited on the cut origin would take a connect
+		// timeout (10 s) or the backfill timeout (30 s); the read's own
+		// budget is a second, and a loaded machine adds to it.
+		if took := time.Since(start); took > 10*time.Second {
+			t.Fatalf("a history read took %s while the origin is cut off", took)
+		}
+		if strings.Join(got, "|") != "new" {
+			t.Fatalf("B answered %q while the origin is cut off, want what it holds", got)
+		}
+		// The fetch the first read started outlives it: reads join it, so
+		// there is never more than one for the channel.
+		if n := historyFetches(t, b); n > 1 {
+			t.Fatalf("%v history fetches in flight for one channel", n)
+		}
+	}
+	eventually(t, "the fetch going on in the background", func() string {
+		if n := historyFetches(t, b); n != 1 {
+			// A fetch that timed out on the cut gave its slot back; the
+			// next read starts another.
+			pageMessages(t, bob, bGeneral, "limit=50")
+			return fmt.Sprintf("%v history fetches in flight, want one", n)
+		}
+		return ""
+	})
+	if n := histories(); n > 0 {
+		t.Fatalf("A answered %v history requests through the cut", n)
+	}
+
+	ca.heal()
+	eventually(t, "the older history on B once the network heals", func() string {
+		if got, _, _ := pageMessages(t, bob, bGeneral, "limit=50"); strings.Join(got, "|") != strings.Join(want, "|") {
+			return fmt.Sprintf("B has %q", got)
+		}
+		return ""
+	})
+	if n := histories(); n < 1 {
+		t.Fatalf("B has the older history but A answered %v history requests", n)
 	}
 }

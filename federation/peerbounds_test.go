@@ -2,6 +2,7 @@ package federation_test
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"slices"
@@ -154,12 +155,13 @@ func testBoundsPeerState(t *testing.T, backend st.Backend) {
 }
 
 // A peer that signs correctly cannot make the receiver keep a replica
-// guild's channels, threads or roles without bound, as it cannot its
-// members: a batch that would take the replica over MaxReplicaChannels,
-// MaxReplicaThreads or MaxReplicaRoles is refused whole (413 TOO_LARGE,
-// counted as too_many_objects) and keeps nothing; changing objects the
-// replica holds at its bound is taken; a snapshot over a bound fails the
-// join (spec/federation.md §14, "Bounded peer state").
+// guild's channels, threads, roles or custom emoji without bound, as it
+// cannot its members: a batch that would take the replica over
+// MaxReplicaChannels, MaxReplicaThreads, MaxReplicaRoles or
+// MaxReplicaEmojis is refused whole (413 TOO_LARGE, counted as
+// too_many_objects) and keeps nothing; changing objects the replica holds
+// at its bound is taken; a snapshot over a bound fails the join
+// (spec/federation.md §14, "Bounded peer state").
 func TestFederationBoundsReplicaObjects(t *testing.T) {
 	st.ForEachBackend(t, testBoundsReplicaObjects)
 }
@@ -167,9 +169,9 @@ func TestFederationBoundsReplicaObjects(t *testing.T) {
 func testBoundsReplicaObjects(t *testing.T, backend st.Backend) {
 	ctx := context.Background()
 	// A new guild has a category, #general and @everyone.
-	const maxChannels, maxThreads, maxRoles = 3, 1, 2
+	const maxChannels, maxThreads, maxRoles, maxEmojis = 3, 1, 2, 2
 	b := st.Start(t, st.Options{Backend: backend, MaxReplicaChannels: maxChannels, MaxReplicaThreads: maxThreads,
-		MaxReplicaRoles: maxRoles})
+		MaxReplicaRoles: maxRoles, MaxReplicaEmojis: maxEmojis})
 	c := st.Start(t, st.Options{})
 	C := c.ServerName()
 	bob, cat := register(t, b, "bob"), register(t, c, "cat")
@@ -204,6 +206,22 @@ func testBoundsReplicaObjects(t *testing.T, backend st.Backend) {
 	thread := func() map[string]any {
 		return map[string]any{"type": "THREAD_CREATE", "d": map[string]any{"id": id(), "guild_id": cgG, "parent_id": cchG,
 			"type": 11, "name": "more"}}
+	}
+	// emojis is a GUILD_EMOJIS_UPDATE: the whole list, the kept emoji (by
+	// global ID, first renamed to rename if not empty) and n new ones.
+	emojis := func(keep []string, rename string, n int) map[string]any {
+		var list []map[string]any
+		for i, id := range keep {
+			name := "kept"
+			if i == 0 && rename != "" {
+				name = rename
+			}
+			list = append(list, map[string]any{"id": id, "name": name, "available": true})
+		}
+		for i := range n {
+			list = append(list, map[string]any{"id": id(), "name": "more", "animated": i%2 == 1, "available": true})
+		}
+		return map[string]any{"type": "GUILD_EMOJIS_UPDATE", "d": map[string]any{"guild_id": cgG, "emojis": list}}
 	}
 	n := 0
 	send := func(events ...map[string]any) (int, map[string]any) {
@@ -263,28 +281,67 @@ func testBoundsReplicaObjects(t *testing.T, backend st.Backend) {
 	}) {
 		t.Fatalf("bob does not see #general renamed: %v", got)
 	}
-	if v := metric(t, b, `hearth_federation_inbound_rejected_total{reason="too_many_objects"}`); v != 6 {
-		t.Errorf("too_many_objects counted %v times, want 6", v)
+	// Emoji: the list replaces the replica's, static and animated count
+	// together, and a batch refused for its emoji keeps nothing else of it.
+	refused("a list of three emoji", emojis(nil, "", 3))
+	refused("three emoji and nothing else", map[string]any{"type": "CHANNEL_UPDATE", "d": map[string]any{"id": cchG,
+		"guild_id": cgG, "type": 0, "name": "lost"}}, emojis(nil, "", 3))
+	held := emojis(nil, "", 2)
+	var kept []string
+	for _, e := range held["d"].(map[string]any)["emojis"].([]map[string]any) {
+		kept = append(kept, e["id"].(string))
+	}
+	taken("two emoji", storage.ObjectCounts{Channels: 3, Threads: 1, Roles: 2, Emojis: 2}, held)
+	refused("a third emoji beside the two", emojis(kept, "", 1))
+	refused("two lists, the second over", emojis(kept, "", 0), emojis(nil, "", 3))
+	taken("renaming an emoji at the bound", storage.ObjectCounts{Channels: 3, Threads: 1, Roles: 2, Emojis: 2},
+		emojis(kept, "renamed", 0))
+	es := list(t, bob.do(t, "GET", "/api/v10/guilds/"+bCG+"/emojis", nil))
+	if len(es) != 2 || !slices.ContainsFunc(es, func(e map[string]any) bool { return e["name"] == "renamed" }) {
+		t.Fatalf("bob sees the emoji %v, want two, one renamed", es)
+	}
+	if got := list(t, bob.do(t, "GET", "/api/v10/guilds/"+bCG+"/channels", nil)); slices.ContainsFunc(got, func(ch map[string]any) bool {
+		return ch["name"] == "lost"
+	}) {
+		t.Fatalf("a refused batch renamed #general: %v", got)
+	}
+	if v := metric(t, b, `hearth_federation_inbound_rejected_total{reason="too_many_objects"}`); v != 10 {
+		t.Errorf("too_many_objects counted %v times, want 10", v)
 	}
 
 	// A guild over a bound cannot be joined: its snapshot is refused and
 	// B keeps nothing of it.
-	big := ok(t, cat.do(t, "POST", "/api/v10/guilds", map[string]any{"name": "Big"}), 201)["id"].(string)
-	_, bigCh := cat.guildNamed(t, "Big")
-	for range 2 {
-		ok(t, cat.do(t, "POST", "/api/v10/guilds/"+big+"/channels", map[string]any{"name": "more"}), 201)
-	}
-	code := ok(t, cat.do(t, "POST", "/api/v10/channels/"+bigCh+"/invites", map[string]any{}), 200)["code"].(string)
-	reps, err := b.Store().Replicas(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	st.Expect(t, bob.do(t, "POST", "/api/v10/invites/"+code+"@"+C, nil), 413, nil)
-	if _, err := b.Store().FederatedID(ctx, C, big); !errors.Is(err, storage.ErrNotFound) {
-		t.Fatalf("the refused snapshot left a mapping of its guild (%v)", err)
-	}
-	if after, err := b.Store().Replicas(ctx); err != nil || len(after) != len(reps) {
-		t.Fatalf("replicas %v became %v (%v)", reps, after, err)
+	image := "data:image/png;base64," + base64.StdEncoding.EncodeToString(testPNG(t))
+	for _, over := range []struct {
+		name string
+		fill func(guild string)
+	}{
+		{"Big", func(guild string) {
+			for range 2 {
+				ok(t, cat.do(t, "POST", "/api/v10/guilds/"+guild+"/channels", map[string]any{"name": "more"}), 201)
+			}
+		}},
+		{"Smiley", func(guild string) {
+			for i := range maxEmojis + 1 {
+				ok(t, cat.do(t, "POST", "/api/v10/guilds/"+guild+"/emojis", map[string]any{"name": "e" + strconv.Itoa(i), "image": image}), 201)
+			}
+		}},
+	} {
+		g := ok(t, cat.do(t, "POST", "/api/v10/guilds", map[string]any{"name": over.name}), 201)["id"].(string)
+		_, ch := cat.guildNamed(t, over.name)
+		over.fill(g)
+		code := ok(t, cat.do(t, "POST", "/api/v10/channels/"+ch+"/invites", map[string]any{}), 200)["code"].(string)
+		reps, err := b.Store().Replicas(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st.Expect(t, bob.do(t, "POST", "/api/v10/invites/"+code+"@"+C, nil), 413, nil)
+		if _, err := b.Store().FederatedID(ctx, C, g); !errors.Is(err, storage.ErrNotFound) {
+			t.Fatalf("%s: the refused snapshot left a mapping of its guild (%v)", over.name, err)
+		}
+		if after, err := b.Store().Replicas(ctx); err != nil || len(after) != len(reps) {
+			t.Fatalf("%s: replicas %v became %v (%v)", over.name, reps, after, err)
+		}
 	}
 }
 

@@ -19,7 +19,11 @@ import (
 // reproduction of issue 11. The message is left as it was for its author,
 // because the replica's writes are scoped to the replica's own channel.
 func TestDMReplicaCannotReachLocalGuild(t *testing.T) {
-	a, c := st.Start(t, st.Options{}), st.Start(t, st.Options{})
+	st.ForEachBackend(t, testDMReplicaCannotReachLocalGuild)
+}
+
+func testDMReplicaCannotReachLocalGuild(t *testing.T, backend st.Backend) {
+	a, c := st.Start(t, st.Options{Backend: backend}), st.Start(t, st.Options{})
 	ann := register(t, a, "ann")
 	ok(t, ann.do(t, "POST", "/api/v10/guilds", map[string]any{"name": "Home"}), 201)
 	_, general := ann.guildNamed(t, "Home")
@@ -89,7 +93,11 @@ func TestDMReplicaCannotReachLocalGuild(t *testing.T) {
 // changes that guild, because the replica's writes are scoped to the
 // replica's guild.
 func TestGuildReplicaCannotReachLocalGuild(t *testing.T) {
-	a, c := st.Start(t, st.Options{}), st.Start(t, st.Options{})
+	st.ForEachBackend(t, testGuildReplicaCannotReachLocalGuild)
+}
+
+func testGuildReplicaCannotReachLocalGuild(t *testing.T, backend st.Backend) {
+	a, c := st.Start(t, st.Options{Backend: backend}), st.Start(t, st.Options{})
 	ann, cyd := register(t, a, "ann"), register(t, c, "cyd")
 	home := ok(t, ann.do(t, "POST", "/api/v10/guilds", map[string]any{"name": "Home"}), 201)["id"].(string)
 	_, general := ann.guildNamed(t, "Home")

@@ -199,9 +199,14 @@ func signWith(t *testing.T, req *http.Request, body []byte, keyID string, key fe
 // TestSignatureHeaderTricks: a peer with a real key signs less than the
 // profile asks (or names a key nobody should fetch) and dresses the
 // Signature header so that a lenient reading would take it for a full
-// signature. Each is refused with its reason before the body is read.
+// signature. Each is refused with its reason before the body is read, by a
+// receiver on either database.
 func TestSignatureHeaderTricks(t *testing.T) {
-	a, b := st.Start(t, st.Options{}), st.Start(t, st.Options{})
+	st.ForEachBackend(t, testSignatureHeaderTricks)
+}
+
+func testSignatureHeaderTricks(t *testing.T, backend st.Backend) {
+	a, b := st.Start(t, st.Options{}), st.Start(t, st.Options{Backend: backend})
 	key, err := federation.LoadOrCreateKey(filepath.Join(a.Options.DataDir, "signing.key"))
 	if err != nil {
 		t.Fatal(err)
@@ -341,10 +346,14 @@ func sendAsync(req *http.Request) <-chan answer {
 // TestCheapChecksBeforeBody: requests whose headers fail are answered
 // without the server reading their body (a body that never comes does not
 // hold them up), and a signed body that stops coming is cut off at the
-// body deadline.
+// body deadline; a receiver on either database.
 func TestCheapChecksBeforeBody(t *testing.T) {
+	st.ForEachBackend(t, testCheapChecksBeforeBody)
+}
+
+func testCheapChecksBeforeBody(t *testing.T, backend st.Backend) {
 	a := st.Start(t, st.Options{})
-	b := st.Start(t, st.Options{FederationLimits: federation.Limits{BodyTimeout: 300 * time.Millisecond}})
+	b := st.Start(t, st.Options{Backend: backend, FederationLimits: federation.Limits{BodyTimeout: 300 * time.Millisecond}})
 	key, err := federation.LoadOrCreateKey(filepath.Join(a.Options.DataDir, "signing.key"))
 	if err != nil {
 		t.Fatal(err)
@@ -398,10 +407,14 @@ func TestCheapChecksBeforeBody(t *testing.T) {
 // TestInboundConcurrencyCap: federation requests in flight are bounded,
 // over all endpoints and per signer; over the bound the answer is an
 // immediate 503, counted as overloaded, and the slots come back when the
-// requests end.
+// requests end; a receiver on either database.
 func TestInboundConcurrencyCap(t *testing.T) {
+	st.ForEachBackend(t, testInboundConcurrencyCap)
+}
+
+func testInboundConcurrencyCap(t *testing.T, backend st.Backend) {
 	a, c := st.Start(t, st.Options{}), st.Start(t, st.Options{})
-	b := st.Start(t, st.Options{FederationLimits: federation.Limits{MaxInFlight: 2, MaxPerPeer: 1}})
+	b := st.Start(t, st.Options{Backend: backend, FederationLimits: federation.Limits{MaxInFlight: 2, MaxPerPeer: 1}})
 	keyOf := func(s *st.Server) federation.Key {
 		k, err := federation.LoadOrCreateKey(filepath.Join(s.Options.DataDir, "signing.key"))
 		if err != nil {

@@ -84,6 +84,15 @@ func (h *Homeserver) olderHistory(ctx context.Context, channelID snowflake.ID) b
 	return false
 }
 
+// HistoryFetches reports how many fetches of older history are in flight
+// (at most one per channel, maxBackfills in all), for the gauge that shows
+// a fetch outliving the read that started it.
+func (h *Homeserver) HistoryFetches() int {
+	h.backfills.mu.Lock()
+	defer h.backfills.mu.Unlock()
+	return len(h.backfills.m)
+}
+
 // startBackfill joins the channel's fetch in flight or starts one on the
 // background runner, which owns it: the fetch outlives the read that asked
 // for it and stops with the runner. nil when none can start.

@@ -147,9 +147,10 @@ var (
 	// (Config.MaxNewPeerUsers).
 	ErrTooManyUsers = fmt.Errorf("payload introduces too many users: %w", ErrTooLarge)
 	// ErrTooManyObjects: the payload would take a replica guild over its
-	// bound on channels, threads or roles (Config.MaxReplicaChannels,
-	// MaxReplicaThreads, MaxReplicaRoles).
-	ErrTooManyObjects = fmt.Errorf("replica guild over its channel, thread or role bound: %w", ErrTooLarge)
+	// bound on channels, threads, roles or custom emoji
+	// (Config.MaxReplicaChannels, MaxReplicaThreads, MaxReplicaRoles,
+	// MaxReplicaEmojis).
+	ErrTooManyObjects = fmt.Errorf("replica guild over its channel, thread, role or emoji bound: %w", ErrTooLarge)
 )
 
 // SlowmodeError says how long a member must wait before sending again.

@@ -87,6 +87,9 @@ type Config struct {
 	// roles a replica guild holds, as MaxReplicaMembers its members; zero
 	// means the defaults.
 	MaxReplicaChannels, MaxReplicaThreads, MaxReplicaRoles int
+	// MaxReplicaEmojis bounds the custom emoji of a replica guild, static
+	// and animated together; zero means DefaultMaxReplicaEmojis.
+	MaxReplicaEmojis int
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	Log *slog.Logger
@@ -103,6 +106,12 @@ const (
 	DefaultMaxReplicaChannels = 4 * MaxChannelsPerGuild
 	// DefaultMaxReplicaRoles is the roles of one replica guild, likewise.
 	DefaultMaxReplicaRoles = 4 * MaxRolesPerGuild
+	// DefaultMaxReplicaEmojis is the custom emoji of one replica guild,
+	// static and animated together: twice Discord's most (250 of each
+	// kind at the top boost level) and five times what a guild of this
+	// server may have (MaxEmojisPerGuild of each kind), for origins that
+	// allow more; each row is small, but its image is fetched on demand.
+	DefaultMaxReplicaEmojis = 1_000
 	// DefaultMaxReplicaThreads is the threads of one replica guild,
 	// archived ones included, which a busy guild gathers over years.
 	DefaultMaxReplicaThreads = 100_000
@@ -203,6 +212,9 @@ func New(cfg Config) (*Homeserver, error) {
 	}
 	if cfg.MaxReplicaRoles <= 0 {
 		cfg.MaxReplicaRoles = DefaultMaxReplicaRoles
+	}
+	if cfg.MaxReplicaEmojis <= 0 {
+		cfg.MaxReplicaEmojis = DefaultMaxReplicaEmojis
 	}
 	if cfg.MaxMessageLength == 0 {
 		cfg.MaxMessageLength = 4000

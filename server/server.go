@@ -80,10 +80,10 @@ type Config struct {
 	// server keep (homeserver.Config); zero means the defaults.
 	MaxReplicaMembers int
 	MaxNewPeerUsers   int
-	// MaxReplicaChannels, MaxReplicaThreads and MaxReplicaRoles bound a
-	// replica guild's channels, threads and roles (homeserver.Config);
-	// zero means the defaults.
-	MaxReplicaChannels, MaxReplicaThreads, MaxReplicaRoles int
+	// MaxReplicaChannels, MaxReplicaThreads, MaxReplicaRoles and
+	// MaxReplicaEmojis bound a replica guild's channels, threads, roles
+	// and custom emoji (homeserver.Config); zero means the defaults.
+	MaxReplicaChannels, MaxReplicaThreads, MaxReplicaRoles, MaxReplicaEmojis int
 	// TokenTTL overrides how long user tokens last.
 	TokenTTL time.Duration
 	// Now overrides the clock (tests).
@@ -287,6 +287,7 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 		MaxReplicaChannels:  cfg.MaxReplicaChannels,
 		MaxReplicaThreads:   cfg.MaxReplicaThreads,
 		MaxReplicaRoles:     cfg.MaxReplicaRoles,
+		MaxReplicaEmojis:    cfg.MaxReplicaEmojis,
 		Registration:        cfg.Registration,
 		FederationAllowList: cfg.FederationAllowList,
 		Mailer:              mailer,
@@ -319,6 +320,9 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 			}
 			return 1
 		}))
+	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "hearth_federation_history_fetches_in_flight",
+		Help: "Fetches of a replica channel's older history from its origin running now (one per channel at most)."},
+		func() float64 { return float64(hs.HistoryFetches()) }))
 	// Scaled copies of images live beside the uploads; deleting them
 	// loses nothing (they are made again on demand).
 	scaler, err := media.NewScaler(media.ScalerConfig{Bucket: scaled})

@@ -318,7 +318,8 @@ type AuditQuery struct {
 	Limit  int
 }
 
-// ObjectCounts are how many channels, threads and roles a guild holds.
+// ObjectCounts are how many channels, threads, roles and custom emoji a
+// guild holds.
 type ObjectCounts struct {
-	Channels, Threads, Roles int
+	Channels, Threads, Roles, Emojis int
 }

@@ -134,10 +134,13 @@ func (g *Gateway) route(ctx context.Context, ev storage.Event) {
 	case homeserver.SessionsRevoked:
 		g.revoke(ev)
 		return
-	case homeserver.PresenceLocal:
+	case homeserver.PresenceLocal, homeserver.FriendPresenceLocal:
 		return // told to the sessions when it happened
 	case homeserver.PresenceElsewhere:
 		g.presenceElsewhere(ctx, ev)
+		return
+	case homeserver.FriendPresenceRemote:
+		g.remoteFriendPresence(ctx, ev)
 		return
 	case homeserver.UserDispatch:
 		g.userDispatch(ctx, ev)
@@ -153,6 +156,7 @@ func (g *Gateway) route(ctx context.Context, ev storage.Event) {
 		for _, s := range targets {
 			g.deliver(s, ev.Type, ev.Payload)
 		}
+		g.relationshipChanged(ctx, ev)
 		return
 	}
 	var m meta

@@ -68,7 +68,8 @@ type applier struct {
 	// addedMembers is set once the batch made a member row: the batch is
 	// then checked against the member bound before it commits.
 	addedMembers bool
-	// addedObjects is set once the batch wrote a channel, thread or role:
+	// addedObjects is set once the batch wrote a channel, thread, role or
+	// the emoji list:
 	// the batch is then checked against the object bounds before it
 	// commits.
 	addedObjects bool

@@ -86,6 +86,10 @@ func (ap *applier) applyGuild(ctx context.Context, typ string, d []byte) error {
 				return err
 			}
 		}
+		if err := ap.env.EmojiBound(g.ID, len(e.Emojis)); err != nil {
+			return err
+		}
+		ap.addedObjects = true
 		err = syncEmojis(ctx, tx, g.ID, e.Emojis)
 	case "THREAD_CREATE", "THREAD_UPDATE":
 		var c discord.Channel
@@ -453,6 +457,9 @@ func ApplyState(ctx context.Context, tx storage.Tx, b Bound, l *globalid.Localiz
 			return err
 		}
 	}
+	if err := b.EmojiBound(t.ID, len(gd.Emojis)); err != nil {
+		return err
+	}
 	if err := syncEmojis(ctx, tx, t.ID, gd.Emojis); err != nil {
 		return err
 	}
@@ -473,9 +480,14 @@ type Bound interface {
 	// member bound; asked once per payload that added members.
 	MemberBound(ctx context.Context, tx storage.Tx, guildID snowflake.ID) error
 	// ObjectBound refuses a payload that took a replica guild over its
-	// bounds on channels, threads and roles; asked once per payload that
-	// wrote any.
+	// bounds on channels, threads, roles and custom emoji; asked once per
+	// payload that wrote any.
 	ObjectBound(ctx context.Context, tx storage.Tx, guildID snowflake.ID) error
+	// EmojiBound refuses a list of n custom emoji over a replica guild's
+	// bound before any row is written: the list replaces the guild's, so
+	// its length is what the guild would hold, and an overlong one costs
+	// no database work.
+	EmojiBound(guildID snowflake.ID, n int) error
 }
 
 // ApplyMembers writes a page of the origin's members (a snapshot's first,

@@ -73,6 +73,10 @@ func (e *env) ObjectBound(ctx context.Context, tx storage.Tx, guildID snowflake.
 	return nil // the bounds on objects are the domain's, tested across servers
 }
 
+func (e *env) EmojiBound(guildID snowflake.ID, n int) error {
+	return nil // likewise
+}
+
 // place is a receiver with a guild of its own (G, channel GC, message GM
 // by alice) and a replica R of rogue's guild 1000 (channel RC = 1001@rogue,
 // message RM = 1003@rogue by ollie).

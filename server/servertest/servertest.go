@@ -70,9 +70,10 @@ type Options struct {
 	// peers make the server keep.
 	MaxReplicaMembers int
 	MaxNewPeerUsers   int
-	// MaxReplicaChannels, MaxReplicaThreads and MaxReplicaRoles override
-	// the bounds on a replica guild's channels, threads and roles.
-	MaxReplicaChannels, MaxReplicaThreads, MaxReplicaRoles int
+	// MaxReplicaChannels, MaxReplicaThreads, MaxReplicaRoles and
+	// MaxReplicaEmojis override the bounds on a replica guild's channels,
+	// threads, roles and custom emoji.
+	MaxReplicaChannels, MaxReplicaThreads, MaxReplicaRoles, MaxReplicaEmojis int
 	// GatewayHeartbeat overrides the gateway's heartbeat interval.
 	GatewayHeartbeat time.Duration
 	// GatewayPresenceRefresh overrides how often presences are told
@@ -136,10 +137,11 @@ func Start(t testing.TB, o Options) *Server {
 		MaxReplicaChannels:     o.MaxReplicaChannels,
 		MaxReplicaThreads:      o.MaxReplicaThreads,
 		MaxReplicaRoles:        o.MaxReplicaRoles,
+		MaxReplicaEmojis:       o.MaxReplicaEmojis,
 		Now:                    o.Now,
 		ShutdownTimeout:        5 * time.Second,
-		GatewayHeartbeat:       o.GatewayHeartbeat,
 		GatewayPresenceRefresh: o.GatewayPresenceRefresh,
+		GatewayHeartbeat:       o.GatewayHeartbeat,
 		FederationLimits:       o.FederationLimits,
 		Registration:           o.Registration,
 		FederationAllowList:    o.FederationAllowList,

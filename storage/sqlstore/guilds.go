@@ -197,7 +197,8 @@ func (r reader) ObjectCounts(ctx context.Context, guildID snowflake.ID) (storage
 	err := r.q.QueryRowContext(ctx, `SELECT
 		(SELECT COUNT(*) FROM channels WHERE guild_id = $1 AND type NOT IN (`+threadTypes+`)),
 		(SELECT COUNT(*) FROM channels WHERE guild_id = $1 AND type IN (`+threadTypes+`)),
-		(SELECT COUNT(*) FROM roles WHERE guild_id = $1)`, int64(guildID)).Scan(&n.Channels, &n.Threads, &n.Roles)
+		(SELECT COUNT(*) FROM roles WHERE guild_id = $1),
+		(SELECT COUNT(*) FROM emojis WHERE guild_id = $1)`, int64(guildID)).Scan(&n.Channels, &n.Threads, &n.Roles, &n.Emojis)
 	return n, r.wrap("object counts", err)
 }
 

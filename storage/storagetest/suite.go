@@ -2854,8 +2854,9 @@ func threadFixture(t *testing.T, s storage.Store, n int) (storage.Guild, storage
 }
 
 // ObjectCounts counts one guild's channels, threads (archived ones
-// too) and roles, and nothing of another guild: a replica's bound on them
-// reads it (spec/federation.md §14, "Bounded peer state").
+// too), roles and custom emoji (animated ones too), and nothing of another
+// guild: a replica's bound on them reads it (spec/federation.md §14,
+// "Bounded peer state").
 func testObjectCounts(t *testing.T, s storage.Store) {
 	ctx := context.Background()
 	g, parent, us := threadFixture(t, s, 1)
@@ -2865,11 +2866,23 @@ func testObjectCounts(t *testing.T, s storage.Store) {
 	archived.Thread.Archived = true
 	createChannels(t, s, newChannel(g.ID, "second", 1), open, archived, newThread(otherParent, 11, us[0].ID, "elsewhere"))
 	update(t, s, func(tx storage.Tx) error { return tx.CreateRole(ctx, newRole(g.ID, "mods", 1)) })
-	want := storage.ObjectCounts{Channels: 2, Threads: 2, Roles: 2}
+	update(t, s, func(tx storage.Tx) error {
+		for _, e := range []storage.Emoji{
+			{ID: ids.Next(), GuildID: g.ID, UserID: us[0].ID, Name: "blob", Hash: "h1", Available: true, CreatedAt: time.Now()},
+			{ID: ids.Next(), GuildID: g.ID, UserID: us[0].ID, Name: "party", Animated: true, Hash: "h2", Available: true, CreatedAt: time.Now()},
+			{ID: ids.Next(), GuildID: other.ID, UserID: us[0].ID, Name: "x", Hash: "h3", Available: true, CreatedAt: time.Now()},
+		} {
+			if err := tx.CreateEmoji(ctx, e); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	want := storage.ObjectCounts{Channels: 2, Threads: 2, Roles: 2, Emojis: 2}
 	if got, err := s.ObjectCounts(ctx, g.ID); err != nil || got != want {
 		t.Fatalf("ObjectCounts = %+v, %v; want %+v", got, err, want)
 	}
-	want = storage.ObjectCounts{Channels: 1, Threads: 1, Roles: 1}
+	want = storage.ObjectCounts{Channels: 1, Threads: 1, Roles: 1, Emojis: 1}
 	if got, err := s.ObjectCounts(ctx, other.ID); err != nil || got != want {
 		t.Fatalf("ObjectCounts of the other guild = %+v, %v; want %+v", got, err, want)
 	}
