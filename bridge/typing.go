@@ -70,8 +70,8 @@ func newTypist() *typist {
 // offer hands a bus event to the typist without waiting: typing that
 // finds the typist busy is dropped, as a lost keystroke notice may be.
 func (ty *typist) offer(ev storage.Event) {
-	if ev.Type != "TYPING_START" {
-		return
+	if ev.Type != "TYPING_START" || ev.Process != "" {
+		return // another process's typing is bridged by that process
 	}
 	select {
 	case ty.in <- ev:

@@ -237,6 +237,11 @@ func (s *Sender) route(ctx context.Context, ev storage.Event) {
 		// to the other person's server by its own signed request.
 		return
 	}
+	if ev.Process != "" {
+		// Another process's ephemeral event, relayed for the sessions
+		// here: that process told the peers.
+		return
+	}
 	if ev.Type == homeserver.FriendPresenceLocal {
 		s.routeFriendPresence(ctx, ev)
 		return

@@ -194,7 +194,7 @@ func (h *Homeserver) tellSession(userID snowflake.ID, session, typ string, d any
 	if err != nil {
 		return
 	}
-	h.bus.Publish(storage.Event{Type: UserDispatch, Payload: b, CreatedAt: h.now()})
+	h.publishEphemeral(storage.Event{Type: UserDispatch, Payload: b, CreatedAt: h.now()})
 }
 
 // InteractionCreate is what a person's client sends to interact.

@@ -1057,7 +1057,7 @@ func (h *Homeserver) typingHere(ctx context.Context, p Principal, channelID snow
 	if err != nil {
 		return err
 	}
-	h.bus.Publish(storage.Event{LogID: pl.logID(), Type: "TYPING_START", Payload: b, CreatedAt: h.now()})
+	h.publishEphemeral(storage.Event{LogID: pl.logID(), Type: "TYPING_START", Payload: b, CreatedAt: h.now()})
 	return nil
 }
 

@@ -53,7 +53,7 @@ func (h *Homeserver) tellUser(userID snowflake.ID, typ string, d any) {
 	if err != nil {
 		return
 	}
-	h.bus.Publish(storage.Event{Type: UserDispatch, Payload: b, CreatedAt: h.now()})
+	h.publishEphemeral(storage.Event{Type: UserDispatch, Payload: b, CreatedAt: h.now()})
 }
 
 // mentionScanMax bounds the unread mentions one count reads; a user with

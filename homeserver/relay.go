@@ -2,11 +2,13 @@ package homeserver
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"hearth/snowflake"
@@ -34,7 +36,11 @@ type relay struct {
 	mu      sync.Mutex
 	pending map[snowflake.ID][]seqSpan // to announce, by log, in order
 	revoked []RevokedSessions          // sign-ins ended here, to announce
+	eph     []string                   // ephemeral events published here, to announce
 	wake    chan struct{}
+
+	// Counters for /metrics (RelayCounts).
+	sent, received, filled, ephDropped atomic.Int64
 
 	// Owned by RunRelay's loop: how far each log has been read (or
 	// published locally, for this process's own events), once the first
@@ -107,6 +113,48 @@ func (r *relay) revoke(rs RevokedSessions) {
 	}
 }
 
+// share queues ephemeral events (Seq 0: typing, presences, dispatches for
+// one user) published here, for the other processes' sessions: "<self>
+// eph <log> <type> <payload>". One too long for a notification is not
+// relayed (counted in RelayCounts); the sessions of this process have it.
+func (r *relay) share(evs []storage.Event) {
+	if r == nil {
+		return
+	}
+	n := 0
+	r.mu.Lock()
+	for _, e := range evs {
+		if e.Seq != 0 || e.Process != "" || strings.ContainsAny(e.Type, " \n") {
+			continue
+		}
+		p := r.self + " eph " + strconv.FormatUint(uint64(e.LogID), 10) + " " + e.Type + " " + string(e.Payload)
+		if len(p) > maxNotify {
+			r.ephDropped.Add(1)
+			continue
+		}
+		r.eph = append(r.eph, p)
+		n++
+	}
+	r.mu.Unlock()
+	if n > 0 {
+		poke(r.wake)
+	}
+}
+
+// parseEphemeral reads an announcement of an ephemeral event; ok is false
+// for anything else.
+func parseEphemeral(p string) (from string, ev storage.Event, ok bool) {
+	parts := strings.SplitN(p, " ", 5)
+	if len(parts) != 5 || parts[1] != "eph" || parts[0] == "" || parts[3] == "" {
+		return "", ev, false
+	}
+	id, err := strconv.ParseUint(parts[2], 10, 64)
+	if err != nil {
+		return "", ev, false
+	}
+	return parts[0], storage.Event{LogID: snowflake.ID(id), Type: parts[3], Payload: []byte(parts[4]), Process: parts[0]}, true
+}
+
 // revokedPage bounds the session IDs of one announcement (20 digits and a
 // comma each, under maxNotify).
 const revokedPage = 300
@@ -116,8 +164,8 @@ const revokedPage = 300
 // "<self> revoke <user> <session>,<session>..." for ended sign-ins.
 func (r *relay) payloads() []string {
 	r.mu.Lock()
-	pending, revoked := r.pending, r.revoked
-	r.pending, r.revoked = map[snowflake.ID][]seqSpan{}, nil
+	pending, revoked, eph := r.pending, r.revoked, r.eph
+	r.pending, r.revoked, r.eph = map[snowflake.ID][]seqSpan{}, nil, nil
 	r.mu.Unlock()
 	var out []string
 	for _, rs := range revoked {
@@ -152,7 +200,9 @@ func (r *relay) payloads() []string {
 	if b.Len() > 0 {
 		out = append(out, b.String())
 	}
-	return out
+	// After the commits: an ephemeral event follows the logged ones it
+	// describes, on every process as on this one.
+	return append(out, eph...)
 }
 
 // parseAnnouncement reads an announcement; ok is false for text that is
@@ -191,6 +241,7 @@ func (h *Homeserver) committed(out, ephemeral []storage.Event) {
 		h.bus.Publish(append(out, ephemeral...)...)
 	}
 	h.relay.announce(out)
+	h.relay.share(ephemeral)
 }
 
 // StartRelay takes the relay's first look at every log's head, from which
@@ -273,6 +324,15 @@ func (h *Homeserver) announceLoop(ctx context.Context) {
 	for {
 		select {
 		case <-ctx.Done():
+			// What the stop itself queued (the gateway telling its users
+			// offline) goes out while the database is still open.
+			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+			for _, p := range r.payloads() {
+				if r.b.Notify(fctx, p) == nil {
+					r.sent.Add(1)
+				}
+			}
+			cancel()
 			return
 		case <-r.wake:
 		}
@@ -280,6 +340,9 @@ func (h *Homeserver) announceLoop(ctx context.Context) {
 			nctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 			err := r.b.Notify(nctx, p)
 			cancel()
+			if err == nil {
+				r.sent.Add(1)
+			}
 			if err != nil && ctx.Err() == nil {
 				// The others find these events at their next look at
 				// the heads.
@@ -318,6 +381,14 @@ func parseRevocation(p string) (from string, rs RevokedSessions, ok bool) {
 // relayAnnouncement reads and publishes what an announcement says is new.
 func (h *Homeserver) relayAnnouncement(ctx context.Context, p string) {
 	r := h.relay
+	if from, ev, ok := parseEphemeral(p); ok {
+		if from != r.self {
+			r.received.Add(1)
+			ev.CreatedAt = h.now()
+			h.bus.Publish(ev)
+		}
+		return
+	}
 	if from, rs, ok := parseRevocation(p); ok {
 		if from != r.self {
 			h.revokedElsewhere(rs)
@@ -328,6 +399,9 @@ func (h *Homeserver) relayAnnouncement(ctx context.Context, p string) {
 	if !ok {
 		h.log.Debug("not an announcement of commits; ignored", "payload", p)
 		return
+	}
+	if from != r.self {
+		r.received.Add(1)
 	}
 	for _, sp := range spans {
 		id, known := sp.id, r.known[sp.id]
@@ -355,8 +429,10 @@ func (h *Homeserver) relayHeads(ctx context.Context) {
 		return
 	}
 	for id, head := range heads {
-		if head > h.relay.known[id] {
+		if known := h.relay.known[id]; head > known {
 			h.relayRead(ctx, id, head)
+			// What no announcement had told: the backstop filled it.
+			h.relay.filled.Add(h.relay.known[id] - known)
 		}
 	}
 }
@@ -388,6 +464,52 @@ func (h *Homeserver) relayRead(ctx context.Context, id snowflake.ID, upTo int64)
 
 // relayPage bounds one read of another process's events.
 const relayPage = 500
+
+// RelayCounts are the relay's counters since the process started, for
+// /metrics: notifications sent and received (another process's), events
+// that the look at the log heads read because no announcement had told
+// them, and ephemeral events too long to relay.
+type RelayCounts struct {
+	Sent, Received, BackstopFilled, EphemeralDropped int64
+}
+
+// RelayCounts reports the relay's counters; all zero with SQLite.
+func (h *Homeserver) RelayCounts() RelayCounts {
+	r := h.relay
+	if r == nil {
+		return RelayCounts{}
+	}
+	return RelayCounts{Sent: r.sent.Load(), Received: r.received.Load(), BackstopFilled: r.filled.Load(), EphemeralDropped: r.ephDropped.Load()}
+}
+
+// publishEphemeral publishes events that are not logged (typing,
+// presences, dispatches for one user) on this process's bus and relays
+// them to the other processes' sessions.
+func (h *Homeserver) publishEphemeral(evs ...storage.Event) {
+	h.bus.Publish(evs...)
+	h.relay.share(evs)
+}
+
+// PresenceElsewhere is the ephemeral event (LogID 0) by which the gateway
+// of each process tells the others the presences of the users connected
+// to it: a JSON array of SharedPresence. Each process keeps the others'
+// (by Event.Process) beside its own sessions' to make a user's presence,
+// and forgets those not told again in time (spec/scaling.md).
+const PresenceElsewhere = "HEARTH_PRESENCE_ELSEWHERE"
+
+// SharedPresence is one user's presence on the sessions connected to one
+// process, as PresenceElsewhere carries it.
+type SharedPresence struct {
+	UserID     snowflake.ID    `json:"user"`
+	Status     string          `json:"status"`
+	Activities json.RawMessage `json:"activities,omitempty"`
+}
+
+// ShareEphemeral relays to the other processes sharing the database, for
+// their gateway sessions, ephemeral events that the gateway made here and
+// has told its own sessions (a presence of a user connected here). It does
+// nothing with SQLite.
+func (h *Homeserver) ShareEphemeral(evs ...storage.Event) { h.relay.share(evs) }
 
 // SharesDatabase reports whether other processes may write this
 // homeserver's database (PostgreSQL with the relay running): then what

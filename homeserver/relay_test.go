@@ -156,3 +156,42 @@ func TestGapFillDropsCachedState(t *testing.T) {
 		}
 	}
 }
+
+// TestEphemeralRoundTrip: an ephemeral event shared is read back whole by
+// the others, tagged with its process, after the commits of the same
+// round; logged events, relayed copies and events too long for a
+// notification are not shared; and other announcements are not taken for
+// ephemeral ones.
+func TestEphemeralRoundTrip(t *testing.T) {
+	r := newRelay(nil, "self")
+	typing := storage.Event{LogID: 42, Type: "TYPING_START", Payload: []byte(`{"channel_id":"43","user_id":"7 8"}`)}
+	r.announce([]storage.Event{{LogID: 9, Seq: 1}})
+	r.share([]storage.Event{
+		typing,
+		{LogID: 9, Seq: 2, Type: "MESSAGE_CREATE", Payload: []byte(`{}`)},          // logged: announced instead
+		{LogID: 42, Type: "TYPING_START", Payload: []byte(`{}`), Process: "other"}, // relayed here: not again
+		{LogID: 42, Type: "TYPING_START", Payload: []byte(`"` + strings.Repeat("x", maxNotify) + `"`)},
+	})
+	ps := r.payloads()
+	if len(ps) != 2 {
+		t.Fatalf("payloads %q, want the commit's and one ephemeral", ps)
+	}
+	if _, _, ok := parseAnnouncement(ps[0]); !ok {
+		t.Fatalf("first payload %q is not the commit's", ps[0])
+	}
+	from, ev, ok := parseEphemeral(ps[1])
+	if !ok || from != "self" || ev.Process != "self" || ev.LogID != typing.LogID || ev.Type != typing.Type || string(ev.Payload) != string(typing.Payload) {
+		t.Fatalf("%q read as %q %+v %v", ps[1], from, ev, ok)
+	}
+	if n := r.ephDropped.Load(); n != 1 {
+		t.Fatalf("%d dropped as too long, want 1", n)
+	}
+	for _, p := range []string{"self 9:1:2", "self revoke 5 all", "self eph x TYPING_START {}", "self eph 42", " eph 42 T {}"} {
+		if _, _, ok := parseEphemeral(p); ok {
+			t.Errorf("%q read as an ephemeral event", p)
+		}
+	}
+	if _, _, ok := parseAnnouncement(ps[1]); ok {
+		t.Errorf("%q read as an announcement of commits", ps[1])
+	}
+}

@@ -730,7 +730,7 @@ func (h *Homeserver) ApplyEphemeral(ctx context.Context, peer string, e wire.Eph
 	if err != nil {
 		return domainErr("ephemeral", err)
 	}
-	h.bus.Publish(storage.Event{LogID: guildID, Type: e.Type, Payload: d, CreatedAt: h.now()})
+	h.publishEphemeral(storage.Event{LogID: guildID, Type: e.Type, Payload: d, CreatedAt: h.now()})
 	return nil
 }
 
@@ -804,7 +804,7 @@ func (h *Homeserver) applyFriendPresence(ctx context.Context, peer string, e wir
 	if err != nil {
 		return domainErr("friend presence", err)
 	}
-	h.bus.Publish(storage.Event{LogID: userID, Type: FriendPresenceRemote, Payload: out, CreatedAt: h.now()})
+	h.publishEphemeral(storage.Event{LogID: userID, Type: FriendPresenceRemote, Payload: out, CreatedAt: h.now()})
 	return nil
 }
 

@@ -7,8 +7,12 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"slices"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
+	"hearth/homeserver"
 	"hearth/homeserver/lease"
 	"hearth/storage"
 )
@@ -97,5 +101,71 @@ func (c *cluster) keepNode(ctx context.Context) error {
 		default:
 			c.log.Warn("snowflake node lease not renewed; retrying", "node", c.node, "err", err)
 		}
+	}
+}
+
+// clusterMetrics exports the relay's counters and this process's leases
+// (docs/operations.md, metrics catalogue). With SQLite the relay's stay
+// at zero and no lease is held.
+type clusterMetrics struct {
+	relay func() homeserver.RelayCounts
+	c     *cluster // nil with SQLite
+
+	sent, received, filled, dropped, held, takeovers *prometheus.Desc
+}
+
+func newClusterMetrics(relay func() homeserver.RelayCounts, c *cluster) *clusterMetrics {
+	return &clusterMetrics{relay: relay, c: c,
+		sent: prometheus.NewDesc("hearth_cluster_notify_sent_total",
+			"Notifications this process sent to the others sharing its PostgreSQL database (commits, ended sign-ins, ephemeral events).", nil, nil),
+		received: prometheus.NewDesc("hearth_cluster_notify_received_total",
+			"Notifications of other processes sharing the database that this process received.", nil, nil),
+		filled: prometheus.NewDesc("hearth_cluster_backstop_fills_total",
+			"Events of other processes that this process read at its periodic look at the log heads, no announcement having told them: lost or late notifications.", nil, nil),
+		dropped: prometheus.NewDesc("hearth_cluster_ephemeral_dropped_total",
+			"Ephemeral events (typing, presences, dispatches for one user) too long for a notification, so not relayed to the other processes' sessions.", nil, nil),
+		held: prometheus.NewDesc("hearth_lease_held",
+			"Leases this process holds now, by kind: node (its snowflake node), federation (one per peer it delivers to), maintenance, sweep-files, notices, backups.", []string{"kind"}, nil),
+		takeovers: prometheus.NewDesc("hearth_lease_takeovers_total",
+			"Leases this process took after finding them held by another process (which stopped, or died and let them expire), by kind.", []string{"kind"}, nil),
+	}
+}
+
+// leaseKinds are the kinds always exported, at zero when none is held.
+var leaseKinds = []string{"node", "federation", "maintenance", "sweep-files", "notices", "backups"}
+
+// Describe implements prometheus.Collector.
+func (m *clusterMetrics) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{m.sent, m.received, m.filled, m.dropped, m.held, m.takeovers} {
+		ch <- d
+	}
+}
+
+// Collect implements prometheus.Collector.
+func (m *clusterMetrics) Collect(ch chan<- prometheus.Metric) {
+	rc := m.relay()
+	ch <- prometheus.MustNewConstMetric(m.sent, prometheus.CounterValue, float64(rc.Sent))
+	ch <- prometheus.MustNewConstMetric(m.received, prometheus.CounterValue, float64(rc.Received))
+	ch <- prometheus.MustNewConstMetric(m.filled, prometheus.CounterValue, float64(rc.BackstopFilled))
+	ch <- prometheus.MustNewConstMetric(m.dropped, prometheus.CounterValue, float64(rc.EphemeralDropped))
+	held, takeovers := map[string]int{}, map[string]int64{}
+	if m.c != nil {
+		held, takeovers = m.c.leases.Held(), m.c.leases.Takeovers()
+		held["node"] = 1
+	}
+	kinds := slices.Clone(leaseKinds)
+	for k := range held {
+		if !slices.Contains(kinds, k) {
+			kinds = append(kinds, k)
+		}
+	}
+	for k := range takeovers {
+		if !slices.Contains(kinds, k) {
+			kinds = append(kinds, k)
+		}
+	}
+	for _, k := range kinds {
+		ch <- prometheus.MustNewConstMetric(m.held, prometheus.GaugeValue, float64(held[k]), k)
+		ch <- prometheus.MustNewConstMetric(m.takeovers, prometheus.CounterValue, float64(takeovers[k]), k)
 	}
 }

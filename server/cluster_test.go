@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/coder/websocket"
 
+	"hearth/homeserver"
 	st "hearth/server/servertest"
 	"hearth/snowflake"
 	"hearth/storage"
@@ -21,12 +23,19 @@ import (
 // database and one data dir, as processes behind a load balancer would
 // run: each with its own pool, bus, cache and gateway.
 func startShared(t testing.TB, n int) []*st.Server {
+	return startSharedWith(t, n, st.Options{})
+}
+
+// startSharedWith is startShared with options for every server (backend,
+// database, data dir and name are set here).
+func startSharedWith(t testing.TB, n int, o st.Options) []*st.Server {
 	t.Helper()
-	db, dir := storagetest.PostgresURL(t), t.TempDir()
-	first := st.Start(t, st.Options{Backend: st.Postgres, Database: db, DataDir: dir})
+	o.Backend, o.Database, o.DataDir = st.Postgres, storagetest.PostgresURL(t), t.TempDir()
+	first := st.Start(t, o)
 	out := []*st.Server{first}
+	o.ServerName = first.ServerName()
 	for range n - 1 {
-		out = append(out, st.Start(t, st.Options{Backend: st.Postgres, Database: db, DataDir: dir, ServerName: first.ServerName()}))
+		out = append(out, st.Start(t, o))
 	}
 	return out
 }
@@ -70,6 +79,61 @@ func TestAnnouncementLostCostsOnlyLatency(t *testing.T) {
 		}
 		if seqs[0] != 1 || seqs[1] != 2 {
 			t.Fatalf("seqs %v, want [1 2]", seqs)
+		}
+		// Counted as filled by the backstop, for the operator's alert.
+		if n := metricValue(t, ss[1], "hearth_cluster_backstop_fills_total"); n < 2 {
+			t.Fatalf("hearth_cluster_backstop_fills_total = %v, want at least the 2 events no announcement told", n)
+		}
+	})
+}
+
+// metricValue is the value of the metric line that starts with name
+// (with its labels, if any) on s's /metrics; -1 when there is none.
+func metricValue(t *testing.T, s *st.Server, name string) float64 {
+	t.Helper()
+	for _, line := range strings.Split(string(s.Do(t, "GET", "/metrics", "", nil).Body), "\n") {
+		if v, ok := strings.CutPrefix(line, name+" "); ok {
+			var f float64
+			if _, err := fmt.Sscan(v, &f); err != nil {
+				t.Fatalf("%s: %v", line, err)
+			}
+			return f
+		}
+	}
+	return -1
+}
+
+// TestRelayAndLeaseMetrics: what crosses processes is counted on both
+// sides, and each process shows the snowflake node it leases.
+func TestRelayAndLeaseMetrics(t *testing.T) {
+	st.ForEachBackend(t, func(t *testing.T, b st.Backend) {
+		if b == st.SQLite {
+			s := st.Start(t, st.Options{Backend: st.SQLite})
+			// Exported all the same, at zero: one process relays nothing.
+			for _, name := range []string{"hearth_cluster_notify_sent_total", "hearth_cluster_notify_received_total",
+				"hearth_cluster_backstop_fills_total", `hearth_lease_held{kind="node"}`, `hearth_lease_takeovers_total{kind="federation"}`} {
+				if v := metricValue(t, s, name); v != 0 {
+					t.Fatalf("%s = %v with SQLite, want 0", name, v)
+				}
+			}
+			return
+		}
+		ss := startShared(t, 2)
+		alice := ss[0].Register(t, "alice", "correct horse")
+		_, channel, _ := ss[0].Guild(t, alice, "counted")
+		on2 := watch(t, ss[1], alice, 1<<0|1<<9, nil, "", 0)
+		m := st.OK(t, ss[0].Do(t, "POST", "/api/v10/channels/"+channel+"/messages", alice, map[string]any{"content": "hello"}), 200)
+		on2.wait(t, "MESSAGE_CREATE", func(d map[string]any) bool { return d["id"] == m["id"] })
+		if v := metricValue(t, ss[0], "hearth_cluster_notify_sent_total"); v < 1 {
+			t.Fatalf("sender: hearth_cluster_notify_sent_total = %v", v)
+		}
+		if v := metricValue(t, ss[1], "hearth_cluster_notify_received_total"); v < 1 {
+			t.Fatalf("receiver: hearth_cluster_notify_received_total = %v", v)
+		}
+		for i, s := range ss {
+			if v := metricValue(t, s, `hearth_lease_held{kind="node"}`); v != 1 {
+				t.Fatalf("server %d: hearth_lease_held{kind=\"node\"} = %v, want 1", i+1, v)
+			}
 		}
 	})
 }
@@ -281,4 +345,221 @@ func BenchmarkCrossProcessDelivery(b *testing.B) {
 	b.ReportMetric(pct(same, 0.99), "same-p99-ms")
 	b.ReportMetric(pct(cross, 0.5), "cross-p50-ms")
 	b.ReportMetric(pct(cross, 0.99), "cross-p99-ms")
+}
+
+// watcher is a gateway connection whose dispatches a goroutine keeps, for
+// a test to wait on any of them.
+type watcher struct {
+	ws *websocket.Conn
+	mu sync.Mutex
+	ds []dispatch
+	// seq is the last sequence number received; id the session's.
+	seq int64
+	id  string
+	err error
+}
+
+type dispatch struct {
+	t string
+	d map[string]any
+}
+
+// watch opens a gateway connection to s with tok and intents, and keeps
+// reading it until the test ends. With resume (a session ID and a seq) it
+// resumes instead of identifying.
+func watch(t *testing.T, s *st.Server, tok string, intents int, presence map[string]any, resumeID string, seq int64) *watcher {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	ws, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(s.URL(), "http")+"/gateway?v=10&encoding=json", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ws.SetReadLimit(64 << 20)
+	w := &watcher{ws: ws, id: resumeID}
+	done := make(chan struct{})
+	go func() { // owned by the test: ends when the connection closes (cleanup)
+		defer close(done)
+		for {
+			_, msg, err := ws.Read(context.Background())
+			w.mu.Lock()
+			if err != nil {
+				w.err = err
+				w.mu.Unlock()
+				return
+			}
+			var f struct {
+				Op int            `json:"op"`
+				S  int64          `json:"s"`
+				T  string         `json:"t"`
+				D  map[string]any `json:"d"`
+			}
+			if json.Unmarshal(msg, &f) == nil {
+				if f.S > 0 {
+					w.seq = f.S
+				}
+				if f.T == "READY" {
+					w.id, _ = f.D["session_id"].(string)
+				}
+				if f.Op == 9 {
+					f.T = "INVALID_SESSION"
+				}
+				w.ds = append(w.ds, dispatch{f.T, f.D})
+			}
+			w.mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() { ws.CloseNow(); <-done })
+	var hello []byte
+	if resumeID != "" {
+		hello, _ = json.Marshal(map[string]any{"op": 6, "d": map[string]any{"token": tok, "session_id": resumeID, "seq": seq}})
+	} else {
+		d := map[string]any{"token": tok, "intents": intents, "properties": map[string]string{"os": "linux", "browser": "test", "device": "test"}}
+		if presence != nil {
+			d["presence"] = presence
+		}
+		hello, _ = json.Marshal(map[string]any{"op": 2, "d": d})
+	}
+	if err := ws.Write(ctx, websocket.MessageText, hello); err != nil {
+		t.Fatal(err)
+	}
+	if resumeID != "" {
+		w.wait(t, "RESUMED", nil)
+	} else {
+		w.wait(t, "READY", nil)
+	}
+	return w
+}
+
+// wait returns the first dispatch named typ for which match (if given)
+// holds, received so far or within a minute.
+func (w *watcher) wait(t *testing.T, typ string, match func(map[string]any) bool) map[string]any {
+	t.Helper()
+	var found map[string]any
+	st.WaitFor(t, typ, 60*time.Second, func() string {
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		for _, d := range w.ds {
+			if d.t == "INVALID_SESSION" {
+				t.Fatalf("INVALID_SESSION while waiting for %s", typ)
+			}
+			if d.t == typ && (match == nil || match(d.d)) {
+				found = d.d
+				return ""
+			}
+		}
+		var types []string
+		for _, d := range w.ds {
+			id, _ := d.d["id"].(string)
+			types = append(types, d.t+"("+id+")")
+		}
+		return fmt.Sprintf("dispatches %v, %v", types, w.err)
+	})
+	return found
+}
+
+// presenceOf matches a PRESENCE_UPDATE of user with status.
+func presenceOf(user, status string) func(map[string]any) bool {
+	return func(d map[string]any) bool {
+		u, _ := d["user"].(map[string]any)
+		return u != nil && u["id"] == user && d["status"] == status
+	}
+}
+
+// TestTypingAndPresenceCrossProcesses: typing and presence, which are not
+// logged, reach the sessions of another process sharing the database: a
+// user's presence set through a session on one process is seen on the
+// other, and offline when that session ends; typing through one process
+// is seen on the other; and a presence that a process told and never told
+// again (as one killed would) expires.
+func TestTypingAndPresenceCrossProcesses(t *testing.T) {
+	st.ForEachBackend(t, func(t *testing.T, b st.Backend) {
+		if b == st.SQLite {
+			t.Skip("one process serves an SQLite database: there is no other process to tell (TestProcessesShareOnePostgres)")
+		}
+		ss := startSharedWith(t, 2, st.Options{GatewayPresenceRefresh: 2 * time.Second})
+		alice := ss[0].Register(t, "alice", "correct horse")
+		bob := ss[0].Register(t, "bob", "correct horse")
+		carol := ss[0].Register(t, "carol", "correct horse")
+		guild, channel, invite := ss[0].Guild(t, alice, "presences")
+		st.OK(t, ss[0].Do(t, "POST", "/api/v10/invites/"+invite, bob, nil), 200)
+		st.OK(t, ss[0].Do(t, "POST", "/api/v10/invites/"+invite, carol, nil), 200)
+		id := func(tok string) string {
+			return st.OK(t, ss[0].Do(t, "GET", "/api/v10/users/@me", tok, nil), 200)["id"].(string)
+		}
+		aliceID, carolID := id(alice), id(carol)
+		const intents = 1<<0 | 1<<8 | 1<<11 // guilds, presences, typing
+		onTwo := watch(t, ss[1], bob, intents, nil, "", 0)
+
+		a := watch(t, ss[0], alice, intents, map[string]any{"status": "dnd", "activities": []any{}, "afk": false}, "", 0)
+		onTwo.wait(t, "PRESENCE_UPDATE", presenceOf(aliceID, "dnd"))
+
+		st.Expect(t, ss[0].Do(t, "POST", "/api/v10/channels/"+channel+"/typing", alice, nil), 204, nil)
+		onTwo.wait(t, "TYPING_START", func(d map[string]any) bool { return d["user_id"] == aliceID && d["channel_id"] == channel })
+
+		a.ws.CloseNow()
+		onTwo.wait(t, "PRESENCE_UPDATE", presenceOf(aliceID, "offline"))
+
+		// A presence told for carol by the first process, which then
+		// says no more of her: as if the process that had her session
+		// were killed.
+		cid, err := snowflake.Parse(carolID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, _ := json.Marshal([]homeserver.SharedPresence{{UserID: cid, Status: "online"}})
+		ss[0].Homeserver().ShareEphemeral(storage.Event{Type: homeserver.PresenceElsewhere, Payload: p})
+		onTwo.wait(t, "PRESENCE_UPDATE", presenceOf(carolID, "online"))
+		onTwo.wait(t, "PRESENCE_UPDATE", presenceOf(carolID, "offline"))
+		_ = guild
+	})
+}
+
+// TestJoinReachesSessionsOnEveryProcess: a user who joins a guild through
+// one process gets its GUILD_CREATE on a session of another; and a
+// session that was away during a join and resumes on another process
+// gets it on resuming, whether its own process had routed the join to
+// it or had stopped before.
+func TestJoinReachesSessionsOnEveryProcess(t *testing.T) {
+	st.ForEachBackend(t, func(t *testing.T, b st.Backend) {
+		if b == st.SQLite {
+			t.Skip("one process serves an SQLite database: there is no other process to tell (TestProcessesShareOnePostgres)")
+		}
+		ss := startShared(t, 2)
+		alice := ss[0].Register(t, "alice", "correct horse")
+		bob := ss[0].Register(t, "bob", "correct horse")
+		g1, _, invite1 := ss[0].Guild(t, alice, "first")
+		g2, _, invite2 := ss[0].Guild(t, alice, "second")
+		isGuild := func(id string) func(map[string]any) bool {
+			return func(d map[string]any) bool { return d["id"] == id }
+		}
+		live := watch(t, ss[1], bob, 1, nil, "", 0)
+		away := watch(t, ss[1], bob, 1, nil, "", 0)
+		st.OK(t, ss[0].Do(t, "POST", "/api/v10/invites/"+invite1, bob, nil), 200)
+		live.wait(t, "GUILD_CREATE", isGuild(g1))
+		away.wait(t, "GUILD_CREATE", isGuild(g1))
+
+		away.mu.Lock()
+		seq, id := away.seq, away.id
+		away.mu.Unlock()
+		away.ws.CloseNow()
+		st.OK(t, ss[0].Do(t, "POST", "/api/v10/invites/"+invite2, bob, nil), 200)
+		live.wait(t, "GUILD_CREATE", isGuild(g2))
+		back := watch(t, ss[0], bob, 1, nil, id, seq)
+		back.wait(t, "GUILD_CREATE", isGuild(g2))
+
+		// A join that no process routed to the session: its process
+		// stopped first (as one killed would never route it).
+		g3, _, invite3 := ss[0].Guild(t, alice, "third")
+		late := watch(t, ss[1], bob, 1, nil, "", 0)
+		late.wait(t, "GUILD_CREATE", isGuild(g1))
+		late.wait(t, "GUILD_CREATE", isGuild(g2))
+		late.mu.Lock()
+		seq, id = late.seq, late.id
+		late.mu.Unlock()
+		ss[1].Stop()
+		st.OK(t, ss[0].Do(t, "POST", "/api/v10/invites/"+invite3, bob, nil), 200)
+		again := watch(t, ss[0], bob, 1, nil, id, seq)
+		again.wait(t, "GUILD_CREATE", isGuild(g3))
+	})
 }

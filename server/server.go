@@ -66,6 +66,10 @@ type Config struct {
 	// GatewayHeartbeat is the heartbeat interval the gateway announces;
 	// zero means Discord's 41.25 s.
 	GatewayHeartbeat time.Duration
+	// GatewayPresenceRefresh is how often the gateway tells the other
+	// processes sharing the database its users' presences again; zero
+	// means 20 s (tests shorten it).
+	GatewayPresenceRefresh time.Duration
 	// Password overrides the argon2id cost (tests use a cheap one).
 	Password password.Params
 	// MaxMessageLength bounds message content; zero means 4000.
@@ -302,9 +306,11 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	)
 	httpMetrics := metrics.NewHTTP(reg)
 	backups := newBackupMetrics(reg)
+	reg.MustRegister(newClusterMetrics(hs.RelayCounts, cl))
 
 	wsURL := "ws" + strings.TrimPrefix(cfg.PublicURL, "http") + "/gateway"
-	gw := gateway.New(gateway.Config{Homeserver: hs, Log: cfg.Log, URL: wsURL, HeartbeatInterval: cfg.GatewayHeartbeat, Metrics: reg})
+	gw := gateway.New(gateway.Config{Homeserver: hs, Log: cfg.Log, URL: wsURL, HeartbeatInterval: cfg.GatewayHeartbeat,
+		PresenceRefresh: cfg.GatewayPresenceRefresh, Metrics: reg})
 	// What /readyz says, for the alert rules (a scrape is no HTTP probe).
 	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "hearth_ready",
 		Help: "1 when the server is ready for traffic (database reachable, gateway delivering), as /readyz says; else 0."},

@@ -201,6 +201,12 @@ type Event struct {
 	// Act is the ID of the peer's act the event carries out ("" for none),
 	// named to peers so that the acting user's server can check it.
 	Act string
+	// Process is, for an ephemeral event (Seq 0) that another process
+	// sharing the database published and relayed here, that process's
+	// tag; "" for this process's own events and for logged ones. Such an
+	// event is for this process's gateway sessions only: its publisher
+	// already told federation peers, and nothing relays it further.
+	Process string
 }
 
 // Scope is what a write may reach: the objects of one guild, or one DM

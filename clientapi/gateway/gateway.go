@@ -39,6 +39,10 @@ type Config struct {
 	// ResumeWindow is how long a dropped session can be resumed; zero
 	// means two minutes.
 	ResumeWindow time.Duration
+	// PresenceRefresh is how often the presences of the users connected
+	// here are told again to the other processes sharing the database
+	// (presence.go); zero means 20 s.
+	PresenceRefresh time.Duration
 	// Metrics, when not nil, is where the gateway's instruments
 	// (metrics.go) register.
 	Metrics prometheus.Registerer
@@ -57,6 +61,11 @@ type Gateway struct {
 	byUser   map[snowflake.ID]map[*session]struct{}
 	// presences are users' aggregated presences, other than offline.
 	presences map[snowflake.ID]presence
+	// elsewhere are the presences of users connected to other processes
+	// sharing the database, by user and process, as those told; shared
+	// is what this process last told them of its own users' (presence.go).
+	elsewhere map[snowflake.ID]map[string]elsewhereEntry
+	shared    map[snowflake.ID]presence
 	// greeted are the users of other servers, by guild, whose presence
 	// this server has answered with its own users' (announcePresences).
 	greeted map[snowflake.ID]map[snowflake.ID]bool
@@ -95,6 +104,9 @@ func New(cfg Config) *Gateway {
 	if cfg.HeartbeatInterval == 0 {
 		cfg.HeartbeatInterval = 41250 * time.Millisecond
 	}
+	if cfg.PresenceRefresh == 0 {
+		cfg.PresenceRefresh = defaultPresenceRefresh
+	}
 	if cfg.ResumeWindow == 0 {
 		cfg.ResumeWindow = 2 * time.Minute
 	}
@@ -107,6 +119,8 @@ func New(cfg Config) *Gateway {
 		byGuild:       make(map[snowflake.ID]map[*session]struct{}),
 		byUser:        make(map[snowflake.ID]map[*session]struct{}),
 		presences:     make(map[snowflake.ID]presence),
+		elsewhere:     make(map[snowflake.ID]map[string]elsewhereEntry),
+		shared:        make(map[snowflake.ID]presence),
 		greeted:       make(map[snowflake.ID]map[snowflake.ID]bool),
 		friendGreeted: make(map[snowflake.ID]bool),
 		owner:         newSessionID(),
@@ -146,6 +160,14 @@ func (g *Gateway) Run(ctx context.Context) error {
 	}
 	sweep := time.NewTicker(10 * time.Second)
 	defer sweep.Stop()
+	// Presences are told to the other processes again every
+	// PresenceRefresh; nil (never ready) with one process.
+	var refresh <-chan time.Time
+	if g.hs.SharesDatabase() {
+		t := time.NewTicker(g.cfg.PresenceRefresh)
+		defer t.Stop()
+		refresh = t.C
+	}
 	// Routing outlives ctx by the final drain, so it has its own context.
 	routeCtx, stopRouting := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopRouting()
@@ -186,6 +208,8 @@ func (g *Gateway) Run(ctx context.Context) error {
 			route(ev)
 		case <-sweep.C:
 			g.sweep()
+		case <-refresh:
+			g.refreshPresences(routeCtx)
 		case <-ctx.Done():
 			// What was published before the end reaches the sessions (and
 			// so their records), as far as a moment allows.
@@ -226,7 +250,15 @@ func (g *Gateway) shutdown() {
 	for _, s := range g.sessions {
 		all = append(all, s)
 	}
+	// The other processes stop showing this one's users (they would
+	// otherwise wait for elsewhereTTL); where they resume, they show again.
+	var gone []homeserver.SharedPresence
+	for id := range g.shared {
+		gone = append(gone, homeserver.SharedPresence{UserID: id, Status: "offline"})
+	}
+	g.shared = map[snowflake.ID]presence{}
 	g.mu.Unlock()
+	g.sharePresences(gone)
 	var wg sync.WaitGroup
 	for _, s := range all {
 		wg.Add(1)

@@ -97,6 +97,25 @@ func (p place) at(n int64) (pos map[snowflake.ID]int64, partial origin, skip int
 	return pos, partial, skip, true
 }
 
+// metAfter lists the logs that a client with seq n had not met: neither in
+// the base nor in a mark it had (wholly or in part). Guilds among them
+// were joined after n, so the client has no GUILD_CREATE of them yet,
+// whatever the recorded meta (written later) says.
+func (p place) metAfter(n int64) map[snowflake.ID]bool {
+	out := map[snowflake.ID]bool{}
+	seen := map[snowflake.ID]bool{}
+	for _, m := range joinMarks(p.M) {
+		if _, base := p.P[m.Log]; base || seen[m.Log] {
+			continue
+		}
+		seen[m.Log] = true
+		if m.First > n {
+			out[m.Log] = true
+		}
+	}
+	return out
+}
+
 // joinMarks joins the marks of one event that were written in parts (the
 // event's first dispatches in one write, the rest in the next; or the part
 // a client had before a take-over, whose mark reaches one past it, and the
@@ -503,10 +522,18 @@ func (g *Gateway) takeOver(ctx context.Context, kick context.CancelFunc, c *conn
 	if skip > 0 {
 		s.skip, s.skipN = partial, skip
 	}
+	// A guild the record met after the client's seq is not the client's
+	// yet: the replay of its join gives it whole (GUILD_CREATE).
+	later := pl.metAfter(r.Seq)
 	for _, id := range meta.Guilds {
-		s.guilds[id] = true
+		if !later[id] {
+			s.guilds[id] = true
+		}
 	}
 	for gid, chans := range meta.Visible {
+		if later[gid] {
+			continue
+		}
 		set := make(map[snowflake.ID]bool, len(chans))
 		for _, ch := range chans {
 			set[ch] = true
@@ -534,6 +561,47 @@ func (g *Gateway) takeOver(ctx context.Context, kick context.CancelFunc, c *conn
 		s.mu.Lock()
 		s.floor[ev.LogID] = max(s.floor[ev.LogID], ev.Seq)
 		s.mu.Unlock()
+	}
+	// A guild joined after anything the record tells (its process died
+	// before it routed the join) is given whole now, from its state at
+	// its head: the client has had none of its log. It is indexed first,
+	// so that what is routed meanwhile is held (and what the state
+	// already has is dropped, floor).
+	if member, err := g.hs.GuildIDs(ctx, p.User.ID); err == nil {
+		for _, gid := range member {
+			if s.inGuild(gid) {
+				continue
+			}
+			s.mu.Lock()
+			s.guilds[gid] = true
+			s.mu.Unlock()
+			g.mu.Lock()
+			g.addGuildLocked(s, gid)
+			g.mu.Unlock()
+			head, err := g.hs.LogHead(ctx, gid)
+			var st homeserver.GuildState
+			if err == nil {
+				st, err = g.hs.GuildState(ctx, s.user, gid)
+			}
+			if err != nil {
+				s.mu.Lock()
+				delete(s.guilds, gid) // the client learns it at its next IDENTIFY
+				s.mu.Unlock()
+				continue
+			}
+			st.Presences = g.presencesOf(memberIDs(st.Members), gid)
+			s.setVisible(gid, st.Channels)
+			b, _ := json.Marshal(st)
+			rg.cur = origin{gid, head}
+			rg.deliver(s, "GUILD_CREATE", b)
+			// Then the floor: what is held of the log up to its head
+			// is in the state given (raised before, it would have
+			// dropped the GUILD_CREATE itself, which is marked as of
+			// the head).
+			s.mu.Lock()
+			s.floor[gid] = max(s.floor[gid], head)
+			s.mu.Unlock()
+		}
 	}
 	// The replay may have joined or left guilds: index what it ended with.
 	s.mu.Lock()
@@ -605,6 +673,8 @@ func (g *Gateway) replayer(s *session) *Gateway {
 		byGuild:       make(map[snowflake.ID]map[*session]struct{}),
 		byUser:        make(map[snowflake.ID]map[*session]struct{}),
 		presences:     make(map[snowflake.ID]presence),
+		elsewhere:     make(map[snowflake.ID]map[string]elsewhereEntry),
+		shared:        make(map[snowflake.ID]presence),
 		greeted:       make(map[snowflake.ID]map[snowflake.ID]bool),
 		friendGreeted: make(map[snowflake.ID]bool),
 	}

@@ -44,6 +44,21 @@ func TestPlaceAt(t *testing.T) {
 	if p.P[a] != 100 {
 		t.Fatal("at changed the record's base")
 	}
+	// Log c was met after seq 16 (a guild joined then): a client at 16
+	// has not had it; at 17 it has; logs of the base never count.
+	for _, tc := range []struct {
+		n    int64
+		want map[snowflake.ID]bool
+	}{
+		{n: 10, want: map[snowflake.ID]bool{c: true}},
+		{n: 16, want: map[snowflake.ID]bool{c: true}},
+		{n: 17, want: map[snowflake.ID]bool{}},
+		{n: 30, want: map[snowflake.ID]bool{}},
+	} {
+		if got := p.metAfter(tc.n); !maps.Equal(got, tc.want) {
+			t.Errorf("metAfter(%d) = %v, want %v", tc.n, got, tc.want)
+		}
+	}
 	// One event written in parts: in two writes, or a take-over's mark
 	// of the part had (reaching one past the client's seq) and the rest.
 	for _, ms := range [][]mark{

@@ -82,9 +82,15 @@ func (p presence) visible() presence {
 	return p
 }
 
-// aggregate is a user's presence across its connected sessions; g.mu is
-// held.
-func (g *Gateway) aggregateLocked(userID snowflake.ID) presence {
+// better reports whether p shows more presence than best (the order in
+// which a user's several sessions decide what others see).
+func better(p, best presence) bool {
+	return statusRank[p.Status] > statusRank[best.Status] || (statusRank[p.Status] == statusRank[best.Status] && len(best.Activities) == 0 && len(p.Activities) > 0)
+}
+
+// localAggregateLocked is a user's presence across its sessions connected
+// to this process, as others see it; g.mu is held.
+func (g *Gateway) localAggregateLocked(userID snowflake.ID) presence {
 	best := presence{Status: "offline", Activities: []activity{}}
 	for s := range g.byUser[userID] {
 		s.mu.Lock()
@@ -100,11 +106,195 @@ func (g *Gateway) aggregateLocked(userID snowflake.ID) presence {
 	return best.visible()
 }
 
-// presenceChanged recomputes a user's presence and, when others would see
-// a difference, dispatches PRESENCE_UPDATE to the sessions of the user's
-// guilds that have the GUILD_PRESENCES intent. Presence is ephemeral: it is
-// not logged, and a restart forgets it.
+// aggregateLocked is a user's presence across its connected sessions, on
+// this process and, as they told, on the others sharing the database;
+// g.mu is held.
+func (g *Gateway) aggregateLocked(userID snowflake.ID) presence {
+	best := g.localAggregateLocked(userID)
+	for _, e := range g.elsewhere[userID] {
+		if better(e.p, best) {
+			best = e.p
+		}
+	}
+	return best
+}
+
+// Each process tells its users' presences again every PresenceRefresh
+// (Config), 20 s unless set; a presence another process told is kept
+// for two and a half of those without being told again, so that only a
+// process that died (or a relay that lost its announcements for that
+// long) lets them expire.
+const defaultPresenceRefresh = 20 * time.Second
+
+// elsewhereTTL is how long a presence another process told is kept
+// without being told again.
+func (g *Gateway) elsewhereTTL() time.Duration { return g.cfg.PresenceRefresh * 5 / 2 }
+
+// elsewhereEntry is a presence another process told, and when.
+type elsewhereEntry struct {
+	p  presence
+	at time.Time
+}
+
+// presenceChanged recomputes a user's presence after a change on one of
+// their sessions here: it tells the other processes sharing the database
+// what this process's sessions now show, and then, when others would see
+// a difference, tells them (presenceMoved).
 func (g *Gateway) presenceChanged(ctx context.Context, userID snowflake.ID) {
+	g.mu.Lock()
+	local := g.localAggregateLocked(userID)
+	var share []homeserver.SharedPresence
+	if g.hs.SharesDatabase() {
+		if prev, ok := g.shared[userID]; (ok || local.Status != "offline") && !samePresence(prev, local) {
+			share = append(share, sharedOf(userID, local))
+			if local.Status == "offline" {
+				delete(g.shared, userID)
+			} else {
+				g.shared[userID] = local
+			}
+		}
+	}
+	g.mu.Unlock()
+	g.sharePresences(share)
+	g.presenceMoved(ctx, userID, true)
+}
+
+// samePresence compares two presences as others would see them.
+func samePresence(a, b presence) bool {
+	b1, _ := json.Marshal(a)
+	b2, _ := json.Marshal(b)
+	return string(b1) == string(b2)
+}
+
+// sharedOf is a user's presence here as PresenceElsewhere carries it,
+// with activities dropped from the end until it fits a notification
+// easily.
+func sharedOf(userID snowflake.ID, p presence) homeserver.SharedPresence {
+	acts := p.Activities
+	for {
+		b, _ := json.Marshal(acts)
+		if len(b) <= 4000 || len(acts) == 0 {
+			return homeserver.SharedPresence{UserID: userID, Status: p.Status, Activities: b}
+		}
+		acts = acts[:len(acts)-1]
+	}
+}
+
+// sharePresences tells the other processes presences of this one's
+// users, several in one notification while they fit.
+func (g *Gateway) sharePresences(ps []homeserver.SharedPresence) {
+	var evs []storage.Event
+	for len(ps) > 0 {
+		n, size := 0, 0
+		for n < len(ps) {
+			b, _ := json.Marshal(ps[n])
+			if n > 0 && size+len(b) > 6000 {
+				break
+			}
+			size += len(b) + 1
+			n++
+		}
+		b, _ := json.Marshal(ps[:n])
+		evs = append(evs, storage.Event{Type: homeserver.PresenceElsewhere, Payload: b, CreatedAt: time.Now()})
+		ps = ps[n:]
+	}
+	if len(evs) > 0 {
+		g.hs.ShareEphemeral(evs...)
+	}
+}
+
+// presenceElsewhere keeps the presences another process told of its
+// users and recomputes theirs here.
+func (g *Gateway) presenceElsewhere(ctx context.Context, ev storage.Event) {
+	var ps []homeserver.SharedPresence
+	if ev.Process == "" || json.Unmarshal(ev.Payload, &ps) != nil {
+		return
+	}
+	now := time.Now()
+	var changed []snowflake.ID
+	g.mu.Lock()
+	for _, sp := range ps {
+		if sp.UserID == 0 {
+			continue
+		}
+		p := presence{Status: sp.Status, Activities: []activity{}}
+		if len(sp.Activities) > 0 {
+			_ = json.Unmarshal(sp.Activities, &p.Activities)
+		}
+		if p.Activities == nil {
+			p.Activities = []activity{} // a dispatch carries [], never null
+		}
+		if _, ok := statusRank[p.Status]; !ok {
+			continue
+		}
+		p = p.visible()
+		m := g.elsewhere[sp.UserID]
+		old, had := m[ev.Process]
+		if p.Status == "offline" {
+			if had {
+				delete(m, ev.Process)
+				if len(m) == 0 {
+					delete(g.elsewhere, sp.UserID)
+				}
+				changed = append(changed, sp.UserID)
+			}
+			continue
+		}
+		if m == nil {
+			m = map[string]elsewhereEntry{}
+			g.elsewhere[sp.UserID] = m
+		}
+		m[ev.Process] = elsewhereEntry{p: p, at: now}
+		if !had || !samePresence(old.p, p) {
+			changed = append(changed, sp.UserID)
+		}
+	}
+	g.mu.Unlock()
+	for _, id := range changed {
+		g.presenceMoved(ctx, id, false)
+	}
+}
+
+// refreshPresences tells the other processes again the presences of this
+// one's users, so that they keep them, and forgets the presences another
+// process has not told again within elsewhereTTL: that process died, and
+// its users' sessions with it (a dead process cannot say they went
+// offline).
+func (g *Gateway) refreshPresences(ctx context.Context) {
+	now := time.Now()
+	var share []homeserver.SharedPresence
+	var expired []snowflake.ID
+	g.mu.Lock()
+	for id, p := range g.shared {
+		share = append(share, sharedOf(id, p))
+	}
+	for id, m := range g.elsewhere {
+		for proc, e := range m {
+			if now.Sub(e.at) > g.elsewhereTTL() {
+				delete(m, proc)
+				expired = append(expired, id)
+			}
+		}
+		if len(m) == 0 {
+			delete(g.elsewhere, id)
+		}
+	}
+	g.mu.Unlock()
+	g.sharePresences(share)
+	for _, id := range expired {
+		// Every process that notices tells the federation peers too:
+		// the one that would have is gone.
+		g.presenceMoved(ctx, id, true)
+	}
+}
+
+// presenceMoved recomputes a user's presence and, when others would see
+// a difference, dispatches PRESENCE_UPDATE to the sessions here of the
+// user's guilds that have the GUILD_PRESENCES intent, and to their friends.
+// With tellPeers it also publishes it for federation (a change another
+// process told is told to peers by that process). Presence is ephemeral:
+// it is not logged, and a restart forgets it.
+func (g *Gateway) presenceMoved(ctx context.Context, userID snowflake.ID, tellPeers bool) {
 	g.mu.Lock()
 	now := g.aggregateLocked(userID)
 	before, known := g.presences[userID]
@@ -117,9 +307,7 @@ func (g *Gateway) presenceChanged(ctx context.Context, userID snowflake.ID) {
 	if !known {
 		before = presence{Status: "offline", Activities: []activity{}}
 	}
-	b1, _ := json.Marshal(before)
-	b2, _ := json.Marshal(now)
-	if string(b1) == string(b2) {
+	if samePresence(before, now) {
 		return
 	}
 	guilds, err := g.hs.GuildIDs(ctx, userID)
@@ -136,25 +324,30 @@ func (g *Gateway) presenceChanged(ctx context.Context, userID snowflake.ID) {
 				s.dispatch("PRESENCE_UPDATE", d)
 			}
 		}
-		// For federation: peers with members in the guild, or its origin.
-		g.hs.Bus().Publish(storage.Event{LogID: gid, Type: homeserver.PresenceLocal, Payload: d, CreatedAt: time.Now()})
+		if tellPeers {
+			// For federation: peers with members in the guild, or its origin.
+			g.hs.Bus().Publish(storage.Event{LogID: gid, Type: homeserver.PresenceLocal, Payload: d, CreatedAt: time.Now()})
+		}
 	}
-	g.tellFriends(ctx, userID, now)
+	g.tellFriends(ctx, userID, now, tellPeers)
 }
 
 // tellFriends sends a user's presence, without a guild, to the sessions of
 // this server's users who are their friends, as Discord does: a friend's
 // presence shows on the friends page whether or not a guild is shared.
 // Friends of other homeservers are told by their servers, to which
-// federation carries it (spec/federation.md §17.5).
-func (g *Gateway) tellFriends(ctx context.Context, userID snowflake.ID, p presence) {
+// federation carries it (spec/federation.md §17.5), when tellPeers (a
+// change another process told is carried by that process).
+func (g *Gateway) tellFriends(ctx context.Context, userID snowflake.ID, p presence, tellPeers bool) {
 	friends, err := g.hs.FriendIDs(ctx, userID)
 	if err != nil || len(friends) == 0 {
 		return
 	}
 	d := friendPresenceEvent(userID, p)
-	g.hs.Bus().Publish(storage.Event{LogID: userID, Type: homeserver.FriendPresenceLocal,
-		Payload: friendPresencePayload(0, d), CreatedAt: time.Now()})
+	if tellPeers {
+		g.hs.Bus().Publish(storage.Event{LogID: userID, Type: homeserver.FriendPresenceLocal,
+			Payload: friendPresencePayload(0, d), CreatedAt: time.Now()})
+	}
 	g.mu.RLock()
 	var targets []*session
 	for _, f := range friends {
@@ -219,7 +412,8 @@ func (g *Gateway) remoteFriendPresence(ctx context.Context, ev storage.Event) {
 	} else {
 		g.presences[ev.LogID] = p
 	}
-	greet := !g.friendGreeted[ev.LogID] && !g.replaying
+	// A copy another process relayed is answered by that process.
+	greet := !g.friendGreeted[ev.LogID] && !g.replaying && ev.Process == ""
 	g.friendGreeted[ev.LogID] = true
 	var targets []*session
 	var answers []storage.Event
@@ -275,6 +469,9 @@ func (g *Gateway) relationshipChanged(ctx context.Context, ev storage.Event) {
 				s.dispatch("PRESENCE_UPDATE", d)
 			}
 		}
+	}
+	if ev.Process != "" {
+		return // relayed from the process that made it, which tells the friend's server
 	}
 	g.hs.Bus().Publish(storage.Event{LogID: ev.LogID, Type: homeserver.FriendPresenceLocal,
 		Payload: friendPresencePayload(r.ID, friendPresenceEvent(ev.LogID, mine)), CreatedAt: time.Now()})
@@ -368,7 +565,8 @@ func (g *Gateway) remotePresence(ev storage.Event) {
 		delete(g.presences, p.User.ID)
 	} else {
 		g.presences[p.User.ID] = presence{Status: p.Status, Activities: p.Activities}.visible()
-		if !g.greeted[ev.LogID][p.User.ID] {
+		if ev.Process == "" && !g.greeted[ev.LogID][p.User.ID] {
+			// (A copy another process relayed: that one answers.)
 			if g.greeted[ev.LogID] == nil {
 				g.greeted[ev.LogID] = map[snowflake.ID]bool{}
 			}

@@ -136,6 +136,9 @@ func (g *Gateway) route(ctx context.Context, ev storage.Event) {
 		return
 	case homeserver.PresenceLocal, homeserver.FriendPresenceLocal:
 		return // told to the sessions when it happened
+	case homeserver.PresenceElsewhere:
+		g.presenceElsewhere(ctx, ev)
+		return
 	case homeserver.FriendPresenceRemote:
 		g.remoteFriendPresence(ctx, ev)
 		return

@@ -326,8 +326,30 @@ func testProcessesShareOnePostgres(t *testing.T) {
 	}
 	st.WaitFor(t, "another process takes the peer over", 60*time.Second, peerHas(sentContents))
 	t.Logf("the peer had every message %s after its sender was killed", time.Since(killed).Round(time.Millisecond))
-	if pid2, why := holderPID(); why != "" || pid2 == pid {
+	pid2, why := holderPID()
+	if why != "" || pid2 == pid {
 		t.Fatalf("after the kill the lease is held by PID %d (%s), the dead one was %d", pid2, why, pid)
+	}
+	// The new holder counts the take-over and shows the lease held.
+	for i, p := range procs {
+		if p.cmd.Process.Pid != pid2 {
+			continue
+		}
+		status, body, err := call(t, "GET", base[i]+"/metrics", "", nil)
+		if err != nil || status != 200 {
+			t.Fatalf("metrics of process %d: %d %v", i+1, status, err)
+		}
+		for _, want := range []string{`hearth_lease_takeovers_total{kind="federation"} `, `hearth_lease_held{kind="federation"} `} {
+			found := false
+			for _, line := range strings.Split(string(body), "\n") {
+				if v, ok := strings.CutPrefix(line, want); ok && v != "0" {
+					found = true
+				}
+			}
+			if !found {
+				t.Fatalf("process %d, the new holder, has no %s above 0", i+1, want)
+			}
+		}
 	}
 	// Once, in order, as the origin has them.
 	var onPeer []string

@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -34,6 +35,7 @@ type gwClient struct {
 
 	mu     sync.Mutex
 	frames []gwFrame
+	at     []time.Time // when each frame was read
 	err    error
 	seq    int64
 }
@@ -62,6 +64,7 @@ func dialGateway(t *testing.T, base string) *gwClient {
 			var f gwFrame
 			_ = json.Unmarshal(b, &f)
 			c.frames = append(c.frames, f)
+			c.at = append(c.at, time.Now())
 			if f.S > 0 {
 				c.seq = f.S
 			}
@@ -100,11 +103,15 @@ func contentOf(f gwFrame) string {
 
 // TestSessionResumesElsewhereAfterSIGKILL: a client's process is killed
 // (SIGKILL) during a send burst, and the client RESUMEs on another process
-// sharing the database (PostgreSQL: a second process; SQLite: the process
-// restarted on the same data dir). It receives every message it had not
-// seen, once each, in the log's order, numbered on from its seq; every
-// acknowledged send is in the log, in order, without gaps; and the session
-// carries on live where it resumed.
+// sharing the database (PostgreSQL: three processes, the sessions of the
+// first resuming on the second; SQLite: the process restarted on the same
+// data dir). It receives every message it had not seen, once each, in the
+// log's order, numbered on from its seq; every acknowledged send is in the
+// log, in order, without gaps; and the session carries on live where it
+// resumed. On PostgreSQL a session on the third process receives the whole
+// burst live, through the kill, once each and in order, and what is sent
+// after it; the test logs how long each message took from its send to
+// that session (docs/benchmarks.md).
 func TestSessionResumesElsewhereAfterSIGKILL(t *testing.T) {
 	for _, backend := range st.Backends {
 		t.Run(string(backend), func(t *testing.T) {
@@ -127,24 +134,28 @@ func TestSessionResumesElsewhereAfterSIGKILL(t *testing.T) {
 			}
 			first := filepath.Join(t.TempDir(), "one")
 			p1 := startProcess(t, nil, args(first)...)
-			var p2 *proc
+			var p2, p3 *proc
 			if backend == st.Postgres {
-				// Running beside the first, on its own data dir with the
-				// same keys: the processes of one homeserver share them.
-				second := filepath.Join(t.TempDir(), "two")
-				if err := os.MkdirAll(second, 0o700); err != nil {
-					t.Fatal(err)
-				}
-				for _, key := range []string{"token.key", "signing.key"} {
-					b, err := os.ReadFile(filepath.Join(first, key))
-					if err != nil {
+				// Running beside the first, each on its own data dir with
+				// the same keys: the processes of one homeserver share
+				// them.
+				beside := func(name string) *proc {
+					dir := filepath.Join(t.TempDir(), name)
+					if err := os.MkdirAll(dir, 0o700); err != nil {
 						t.Fatal(err)
 					}
-					if err := os.WriteFile(filepath.Join(second, key), b, 0o600); err != nil {
-						t.Fatal(err)
+					for _, key := range []string{"token.key", "signing.key"} {
+						b, err := os.ReadFile(filepath.Join(first, key))
+						if err != nil {
+							t.Fatal(err)
+						}
+						if err := os.WriteFile(filepath.Join(dir, key), b, 0o600); err != nil {
+							t.Fatal(err)
+						}
 					}
+					return startProcess(t, nil, args(dir)...)
 				}
-				p2 = startProcess(t, nil, args(second)...)
+				p2, p3 = beside("two"), beside("three")
 			}
 
 			tok := mustCall(t, "POST", p1.url+"/api/v10/auth/register", "", map[string]any{"username": "ann", "password": "correct horse"}, 201)["token"].(string)
@@ -164,8 +175,8 @@ func TestSessionResumesElsewhereAfterSIGKILL(t *testing.T) {
 			// Two sessions: one connected until the kill, one whose
 			// connection drops in the middle of the burst (so that the
 			// log holds, for sure, messages it has not had).
-			identify := func() (*gwClient, string) {
-				c := dialGateway(t, p1.url)
+			identify := func(on *proc) (*gwClient, string) {
+				c := dialGateway(t, on.url)
 				c.send(t, 2, map[string]any{"token": tok, "intents": 1<<0 | 1<<9 | 1<<15, "properties": map[string]string{}})
 				var id string
 				st.WaitFor(t, "READY and GUILD_CREATE", 30*time.Second, func() string {
@@ -186,13 +197,20 @@ func TestSessionResumesElsewhereAfterSIGKILL(t *testing.T) {
 				})
 				return c, id
 			}
-			c1, sessionID := identify()
-			away, awayID := identify()
+			c1, sessionID := identify(p1)
+			away, awayID := identify(p1)
+			// On PostgreSQL, a session on the third process, which
+			// receives the burst from the first live, through the kill.
+			var watcher *gwClient
+			if p3 != nil {
+				watcher, _ = identify(p3)
+			}
 
 			// One sender, one message at a time, keeping the order of what
 			// was acknowledged.
 			var mu sync.Mutex
 			var acked []string
+			began := map[string]time.Time{} // when each send began
 			stop := make(chan struct{})
 			sent := make(chan struct{})
 			go func() { // owned by the test: stopped by stop, awaited on sent
@@ -204,6 +222,9 @@ func TestSessionResumesElsewhereAfterSIGKILL(t *testing.T) {
 					default:
 					}
 					content := fmt.Sprintf("m%d", i)
+					mu.Lock()
+					began[content] = time.Now()
+					mu.Unlock()
 					status, _, err := call(t, "POST", p1.url+"/api/v10/channels/"+channel+"/messages", tok, map[string]any{"content": content})
 					if err != nil || status != 200 {
 						return // the process is gone
@@ -286,6 +307,62 @@ func TestSessionResumesElsewhereAfterSIGKILL(t *testing.T) {
 			nAcked := len(acked)
 			mu.Unlock()
 
+			// The third process's session had the whole burst, live,
+			// once each and in order: from the first process through the
+			// log while it lived, and what it committed unannounced as it
+			// died from the look at the log heads.
+			if watcher != nil {
+				messages := func(c *gwClient) ([]string, []time.Time) {
+					frames, _, _ := c.snapshot()
+					c.mu.Lock()
+					at := append([]time.Time(nil), c.at...)
+					c.mu.Unlock()
+					var got []string
+					var when []time.Time
+					for i, f := range frames {
+						if f.T == "MESSAGE_CREATE" {
+							got, when = append(got, contentOf(f)), append(when, at[i])
+						}
+					}
+					return got, when
+				}
+				st.WaitFor(t, "the third process's session has the burst", 60*time.Second, func() string {
+					if got, _ := messages(watcher); len(got) < len(history) {
+						return fmt.Sprintf("%d of %d", len(got), len(history))
+					}
+					return ""
+				})
+				got, when := messages(watcher)
+				if strings.Join(got, ",") != strings.Join(history, ",") {
+					t.Fatalf("the third process's session received %d messages:\n%v\nthe log has %d:\n%v", len(got), got, len(history), history)
+				}
+				// From each send's start to its MESSAGE_CREATE on the
+				// third process, beside the same on the first (the
+				// sender's own) while it lived.
+				latency := func(got []string, when []time.Time) []time.Duration {
+					mu.Lock()
+					defer mu.Unlock()
+					var ds []time.Duration
+					for i, c := range got {
+						if b, ok := began[c]; ok {
+							ds = append(ds, when[i].Sub(b))
+						}
+					}
+					slices.Sort(ds)
+					return ds
+				}
+				pct := func(ds []time.Duration, p float64) time.Duration {
+					if len(ds) == 0 {
+						return 0
+					}
+					return ds[min(len(ds)-1, int(float64(len(ds))*p))].Round(100 * time.Microsecond)
+				}
+				cross := latency(got, when)
+				own := latency(messages(c1))
+				t.Logf("send to MESSAGE_CREATE, %d messages on the third process: p50 %v, p99 %v, max %v; %d on the sender's own process: p50 %v, p99 %v, max %v",
+					len(cross), pct(cross, .5), pct(cross, .99), pct(cross, 1), len(own), pct(own, .5), pct(own, .99), pct(own, 1))
+			}
+
 			// resume resumes a session on the other process and checks
 			// that, before and after, it got the channel's history once
 			// each and in order, numbered on from its seq; it returns the
@@ -365,6 +442,17 @@ func TestSessionResumesElsewhereAfterSIGKILL(t *testing.T) {
 				}
 				return "not yet"
 			})
+			if watcher != nil {
+				st.WaitFor(t, "the live message on the third process", 30*time.Second, func() string {
+					frames, _, _ := watcher.snapshot()
+					for _, f := range frames {
+						if f.T == "MESSAGE_CREATE" && contentOf(f) == "after" {
+							return ""
+						}
+					}
+					return "not yet"
+				})
+			}
 		})
 	}
 }

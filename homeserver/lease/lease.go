@@ -9,6 +9,7 @@ package lease
 import (
 	"context"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 )
@@ -30,6 +31,11 @@ type Keeper struct {
 
 	mu   sync.Mutex
 	held map[string]*claim
+	// refused are the leases this process found held by another (and
+	// has not taken since); takeovers counts, by kind, the leases it took
+	// after finding them so: another's work that moved here.
+	refused   map[string]bool
+	takeovers map[string]int64
 }
 
 // claim is a lease this process holds: until when, by its own clock read
@@ -46,7 +52,8 @@ func New(store Store, holder string, ttl, idle time.Duration, log *slog.Logger) 
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Keeper{store: store, holder: holder, ttl: ttl, idle: max(idle, ttl), log: log, held: map[string]*claim{}}
+	return &Keeper{store: store, holder: holder, ttl: ttl, idle: max(idle, ttl), log: log, held: map[string]*claim{},
+		refused: map[string]bool{}, takeovers: map[string]int64{}}
 }
 
 // Holder is the name this process holds its leases under.
@@ -77,11 +84,52 @@ func (k *Keeper) Hold(ctx context.Context, name string) bool {
 		if err != nil && ctx.Err() == nil {
 			k.log.Warn("lease not taken", "lease", name, "err", err)
 		}
+		if err == nil {
+			k.refused[name] = true
+		}
 		delete(k.held, name)
 		return false
 	}
+	if k.refused[name] {
+		delete(k.refused, name)
+		k.takeovers[Kind(name)]++
+		k.log.Info("lease taken over from another process", "lease", name)
+	}
 	k.held[name] = &claim{until: now.Add(k.ttl), used: now}
 	return true
+}
+
+// Kind is a lease name's kind, for metrics: the part before the first
+// slash ("federation" for "federation/<peer>"), or the whole name.
+func Kind(name string) string {
+	if i := strings.IndexByte(name, '/'); i >= 0 {
+		return name[:i]
+	}
+	return name
+}
+
+// Held counts the leases this process holds now, by Kind.
+func (k *Keeper) Held() map[string]int {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	out := map[string]int{}
+	for name := range k.held {
+		out[Kind(name)]++
+	}
+	return out
+}
+
+// Takeovers counts, by Kind, the leases this process took after finding
+// them held by another process (which stopped, or died and let them
+// expire).
+func (k *Keeper) Takeovers() map[string]int64 {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	out := make(map[string]int64, len(k.takeovers))
+	for kind, n := range k.takeovers {
+		out[kind] = n
+	}
+	return out
 }
 
 // Run renews the leases held every third of their life, and gives up those

@@ -39,10 +39,24 @@ func TestKeeperHandsOverOnStop(t *testing.T) {
 	if !b.Hold(ctx, "maintenance") {
 		t.Fatal("b could not take another lease")
 	}
+	if n := b.Takeovers()["federation"]; n != 0 {
+		t.Fatalf("b counts %d take-overs before taking anything of a's", n)
+	}
 	stop()
 	<-done
 	if !b.Hold(ctx, "federation/peer") {
 		t.Fatal("b could not take the lease a gave up as it stopped")
+	}
+	// What b found held by a, and took once a gave it up, is a take-over;
+	// the lease it took free is not.
+	if got := b.Takeovers(); got["federation"] != 1 || got["maintenance"] != 0 {
+		t.Fatalf("b's take-overs %v, want federation 1 and maintenance 0", got)
+	}
+	if got := b.Held(); got["federation"] != 1 || got["maintenance"] != 1 {
+		t.Fatalf("b holds %v, want federation 1 and maintenance 1", got)
+	}
+	if got := a.Held(); len(got) != 0 {
+		t.Fatalf("a, stopped, holds %v", got)
 	}
 	if a.Hold(ctx, "maintenance") {
 		t.Fatal("a took b's lease")

@@ -76,6 +76,9 @@ type Options struct {
 	MaxReplicaChannels, MaxReplicaThreads, MaxReplicaRoles, MaxReplicaEmojis int
 	// GatewayHeartbeat overrides the gateway's heartbeat interval.
 	GatewayHeartbeat time.Duration
+	// GatewayPresenceRefresh overrides how often presences are told
+	// again to the other processes sharing the database.
+	GatewayPresenceRefresh time.Duration
 	// FederationLimits overrides the inbound federation limits.
 	FederationLimits federation.Limits
 	// Registration and FederationAllowList are the server's.
@@ -120,30 +123,31 @@ func Start(t testing.TB, o Options) *Server {
 		o.Database = storagetest.PostgresURL(t)
 	}
 	srv, err := server.New(context.Background(), server.Config{
-		Listen:              o.Listen,
-		DataDir:             o.DataDir,
-		Database:            o.Database,
-		ServerName:          o.ServerName,
-		InsecureFederation:  true,
-		RateLimit:           o.RateLimit,
-		Password:            cheap,
-		TokenTTL:            o.TokenTTL,
-		MaxUploadSize:       o.MaxUploadSize,
-		MaxReplicaMembers:   o.MaxReplicaMembers,
-		MaxNewPeerUsers:     o.MaxNewPeerUsers,
-		MaxReplicaChannels:  o.MaxReplicaChannels,
-		MaxReplicaThreads:   o.MaxReplicaThreads,
-		MaxReplicaRoles:     o.MaxReplicaRoles,
-		MaxReplicaEmojis:    o.MaxReplicaEmojis,
-		Now:                 o.Now,
-		ShutdownTimeout:     5 * time.Second,
-		GatewayHeartbeat:    o.GatewayHeartbeat,
-		FederationLimits:    o.FederationLimits,
-		Registration:        o.Registration,
-		FederationAllowList: o.FederationAllowList,
-		SMTPURL:             o.SMTPURL,
-		Files:               o.Files,
-		FilesS3:             o.FilesS3,
+		Listen:                 o.Listen,
+		DataDir:                o.DataDir,
+		Database:               o.Database,
+		ServerName:             o.ServerName,
+		InsecureFederation:     true,
+		RateLimit:              o.RateLimit,
+		Password:               cheap,
+		TokenTTL:               o.TokenTTL,
+		MaxUploadSize:          o.MaxUploadSize,
+		MaxReplicaMembers:      o.MaxReplicaMembers,
+		MaxNewPeerUsers:        o.MaxNewPeerUsers,
+		MaxReplicaChannels:     o.MaxReplicaChannels,
+		MaxReplicaThreads:      o.MaxReplicaThreads,
+		MaxReplicaRoles:        o.MaxReplicaRoles,
+		MaxReplicaEmojis:       o.MaxReplicaEmojis,
+		Now:                    o.Now,
+		ShutdownTimeout:        5 * time.Second,
+		GatewayPresenceRefresh: o.GatewayPresenceRefresh,
+		GatewayHeartbeat:       o.GatewayHeartbeat,
+		FederationLimits:       o.FederationLimits,
+		Registration:           o.Registration,
+		FederationAllowList:    o.FederationAllowList,
+		SMTPURL:                o.SMTPURL,
+		Files:                  o.Files,
+		FilesS3:                o.FilesS3,
 	})
 	if err != nil {
 		t.Fatalf("start homeserver: %v", err)
