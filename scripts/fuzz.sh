@@ -45,7 +45,7 @@ targets() {
 	local t match
 	for t in $FUZZ; do
 		case $t in
-		*:*) match=$t ;;
+		*:*) match=./${t#./} ;; # go test needs ./dir for a package path
 		*) match=$(echo "$all" | grep ":$t\$" || true) ;;
 		esac
 		if [ -z "$match" ]; then
