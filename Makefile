@@ -67,15 +67,12 @@ lint:
 	$(GO) vet ./...
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.6.1 ./...
 
-## fuzz: every Go fuzz target for $(FUZZTIME) each (FUZZTIME=10m make fuzz for longer); a finding is written to the package's testdata/fuzz: fix it and keep the input
+## fuzz: every Go fuzz target for $(FUZZTIME) each, $(FUZZPAR) at a time with one worker each (FUZZTIME=10m FUZZPAR=3 make fuzz; FUZZ="FuzzAct FuzzSniff" picks targets; logs in $(FUZZLOG)); a finding is written to the package's testdata/fuzz: fix it, keep the input, and record the time in docs/fuzzing.md
 FUZZTIME ?= 1m
+FUZZPAR ?= 1
+FUZZLOG ?= /tmp/fuzz-logs
 fuzz:
-	@set -e; for dir in $$(grep -rl --include='*_test.go' '^func Fuzz' . | grep -v node_modules | xargs -n1 dirname | sort -u); do \
-		for target in $$(grep -h '^func Fuzz' $$dir/*_test.go | sed 's/^func \(Fuzz[A-Za-z0-9_]*\).*/\1/'); do \
-			echo "fuzz: $$dir $$target for $(FUZZTIME)"; \
-			$(GO) test -run '^$$' -fuzz "^$$target\$$" -fuzztime $(FUZZTIME) $$dir; \
-		done; \
-	done
+	FUZZ="$(FUZZ)" FUZZTIME=$(FUZZTIME) FUZZPAR=$(FUZZPAR) FUZZLOG=$(FUZZLOG) GO=$(GO) ./scripts/fuzz.sh
 
 ## bench: Go benchmarks of the hot paths
 bench:
