@@ -11,9 +11,10 @@ import (
 )
 
 // Channels made, changed or deleted on Discord after the link follow on
-// the mirror. A channel that @everyone may not view is never mirrored; one
-// that becomes private is removed from the mirror (so no Hearth server
-// keeps receiving it), and one that becomes public is mirrored then.
+// the mirror. A channel that Hearth people (@everyone and the configured
+// role, authority.go) may not view is never mirrored; one that becomes
+// hidden from them is removed from the mirror (so no Hearth server keeps
+// receiving it), and one that becomes visible is mirrored then.
 
 func mirrored(c *discordgo.Channel) bool {
 	return c.Type == discordgo.ChannelTypeGuildText || c.Type == discordgo.ChannelTypeGuildCategory
@@ -21,11 +22,11 @@ func mirrored(c *discordgo.Channel) bool {
 
 func (b *Bridge) onChannelCreate(_ *discordgo.Session, e *discordgo.ChannelCreate) {
 	b.handle(e.GuildID, e.ID, "CHANNEL_CREATE", e.ID, func(ctx context.Context, l Link) error {
-		if !mirrored(e.Channel) || private(e.Channel, l.DiscordGuild, b.everyone(l.DiscordGuild, nil)) {
+		if !mirrored(e.Channel) || !b.hearthView(l.DiscordGuild, nil).sees(e.Channel) {
 			b.metrics.event("CHANNEL_CREATE", "ignored")
 			return nil
 		}
-		return b.addChannel(ctx, l, e.Channel)
+		return b.reconcileChannel(ctx, l, b.hearthView(l.DiscordGuild, nil), e.Channel)
 	})
 }
 
@@ -48,17 +49,20 @@ func (b *Bridge) onChannelUpdate(_ *discordgo.Session, e *discordgo.ChannelUpdat
 		if !mirrored(e.Channel) {
 			return nil
 		}
+		v := b.hearthView(l.DiscordGuild, nil)
 		local, err := b.dom.LocalID(ctx, homeserver.BridgeChannel, e.ID)
 		if errors.Is(err, homeserver.ErrBridgeUnmapped) {
-			if private(e.Channel, l.DiscordGuild, b.everyone(l.DiscordGuild, nil)) {
-				return nil
-			}
-			return b.addChannel(ctx, l, e.Channel) // revealed
+			// Revealed to Hearth people (mirrored then), or still hidden.
+			return b.reconcileChannel(ctx, l, v, e.Channel)
 		} else if err != nil {
 			return err
 		}
-		if private(e.Channel, l.DiscordGuild, b.everyone(l.DiscordGuild, nil)) {
+		if !v.sees(e.Channel) {
 			return b.hideChannel(ctx, e.ID, local)
+		}
+		// Its overwrites may have changed what Hearth people may do.
+		if err := b.authorizeChannel(ctx, l.Guild, local, v, e.Channel); err != nil && !errors.Is(err, homeserver.ErrUnknownChannel) {
+			return err
 		}
 		f := homeserver.ChannelFields{
 			Name:     homeserver.Optional[string]{Set: true, Value: e.Name},

@@ -100,7 +100,7 @@ func (b *Bridge) linkOf(discordGuild string) (Link, bool) {
 }
 
 // link mirrors a Discord guild: the mirror guild owned by the bot's
-// puppet, its categories and text channels (those @everyone may see), the
+// puppet, its categories and text channels (those Hearth people may see), the
 // newest messages of each, then the relay's cursor at the log's head.
 // Each step is keyed by Discord IDs, so a link interrupted and requested
 // again carries on where it stopped.
@@ -128,16 +128,28 @@ func (b *Bridge) link(ctx context.Context, l *Link) error {
 	slices.SortStableFunc(chans, func(x, y *discordgo.Channel) int {
 		return boolInt(x.Type != discordgo.ChannelTypeGuildCategory) - boolInt(y.Type != discordgo.ChannelTypeGuildCategory)
 	})
+	// What Hearth people may do is Discord's @everyone and their role's.
+	v := b.hearthView(g.ID, g.Roles)
+	if err := b.authorizeGuild(ctx, guildID, v); err != nil {
+		return fmt.Errorf("permissions of the mirror: %w", err)
+	}
 	var text []*discordgo.Channel
 	for _, c := range chans {
 		if c.Type != discordgo.ChannelTypeGuildText && c.Type != discordgo.ChannelTypeGuildCategory {
 			continue
 		}
-		if private(c, g.ID, b.everyone(g.ID, g.Roles)) {
+		if !v.sees(c) {
 			continue
 		}
 		if err := b.mirrorChannel(ctx, guildID, c); err != nil {
 			return err
+		}
+		local, err := b.dom.LocalID(ctx, homeserver.BridgeChannel, c.ID)
+		if err != nil {
+			return err
+		}
+		if err := b.authorizeChannel(ctx, guildID, local, v, c); err != nil {
+			return fmt.Errorf("permissions of channel %s: %w", c.ID, err)
 		}
 		if c.Type == discordgo.ChannelTypeGuildText {
 			text = append(text, c)
@@ -195,44 +207,6 @@ func (b *Bridge) link(ctx context.Context, l *Link) error {
 func boolInt(v bool) int {
 	if v {
 		return 1
-	}
-	return 0
-}
-
-// private reports whether @everyone may not see a Discord channel: the
-// @everyone role's guild-wide permissions (everyone), then the channel's
-// overwrite for it. Such a channel is not mirrored, so that no Hearth
-// server receives it; a members-only guild, whose @everyone lacks View
-// Channel, mirrors only the channels that allow it.
-func private(c *discordgo.Channel, guildID string, everyone int64) bool {
-	view := everyone&(discordgo.PermissionViewChannel|discordgo.PermissionAdministrator) != 0
-	for _, o := range c.PermissionOverwrites {
-		if o.ID != guildID || o.Type != discordgo.PermissionOverwriteTypeRole {
-			continue
-		}
-		if o.Deny&discordgo.PermissionViewChannel != 0 {
-			view = false
-		}
-		if o.Allow&discordgo.PermissionViewChannel != 0 {
-			view = true
-		}
-	}
-	return !view
-}
-
-// everyone is the @everyone role's guild-wide permissions, from roles when
-// given, else from the gateway's state of the guild. Unknown, it is none:
-// a channel is then mirrored only if its overwrite lets @everyone see it.
-func (b *Bridge) everyone(guildID string, roles []*discordgo.Role) int64 {
-	if roles == nil && b.session.State != nil {
-		if g, err := b.session.State.Guild(guildID); err == nil {
-			roles = g.Roles
-		}
-	}
-	for _, r := range roles {
-		if r.ID == guildID {
-			return r.Permissions
-		}
 	}
 	return 0
 }

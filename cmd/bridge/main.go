@@ -58,11 +58,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		token      string
 		discordURL string
 		logLevel   string
+		hearthRole string
 		backfill   int
 	)
 	cfg.BindFlags(fs, "127.0.0.1:8090")
 	fs.StringVar(&token, "discord-token", "", "the Discord bot's token (a user token is refused)")
 	fs.StringVar(&discordURL, "discord-url", "https://discord.com", "where Discord is: its REST API is under /api/v10 there, the gateway URL comes from it")
+	fs.StringVar(&hearthRole, "hearth-role", "", "the Discord role (ID or name) Hearth people hold in a mirror, beside @everyone; empty: @everyone only")
 	fs.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	if cmd == "link" {
 		fs.IntVar(&backfill, "backfill", 0, "import the newest N messages of each channel")
@@ -108,7 +110,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return fmt.Errorf("cannot start: %w", err)
 	}
-	br, err := bridge.New(bridge.Config{Homeserver: srv.Homeserver(), Token: token, DiscordURL: discordURL,
+	br, err := bridge.New(bridge.Config{Homeserver: srv.Homeserver(), Token: token, DiscordURL: discordURL, HearthRole: hearthRole,
 		Log: cfg.Log, Metrics: srv.Registry(), Failpoint: getenv("HEARTH_BRIDGE_FAILPOINT")})
 	if err != nil {
 		srv.Close()

@@ -1,0 +1,302 @@
+package bridge
+
+import (
+	"context"
+	"errors"
+	"strings"
+
+	"github.com/bwmarrin/discordgo"
+
+	"hearth/homeserver"
+	"hearth/homeserver/permission"
+	"hearth/snowflake"
+)
+
+// Discord decides what Hearth people see and may do in a mirror
+// (spec/bridge.md "Authority"). To Discord, Hearth people are @everyone
+// plus one configurable role (Config.HearthRole); what that pair may do in
+// a Discord channel is what every Hearth person may do in its mirror.
+// Puppets are the mirror's administrators (homeserver.Config.Mirrors), so
+// the mirror's @everyone role and its channels' @everyone overwrites speak
+// for Hearth people only: the bridge sets them from Discord's, and a
+// channel Hearth people may not view is not mirrored at all.
+
+// hearthPerms are the permissions the mirror's @everyone takes from
+// Discord: what Hearth people do in a mirror's channels. The rest are
+// Discord's to keep (homeserver's mirrorKept) or mean nothing on a
+// mirror, and Hearth people never hold them there.
+const hearthPerms = permission.CreateInstantInvite | permission.AddReactions | permission.ViewChannel |
+	permission.SendMessages | permission.ManageMessages | permission.EmbedLinks | permission.AttachFiles |
+	permission.ReadMessageHistory | permission.MentionEveryone | permission.UseExternalEmojis |
+	permission.ChangeNickname | permission.ManageThreads | permission.CreatePublicThreads |
+	permission.SendMessagesInThreads | permission.UseApplicationCommands | permission.PinMessages |
+	permission.SendPolls
+
+// hearthView is what Discord lets Hearth people do in one guild.
+type hearthView struct {
+	guild string // the Discord guild, whose ID is its @everyone role's
+	role  string // the Hearth people's role; "" for @everyone only
+	base  int64  // guild-wide: @everyone's permissions and the role's
+}
+
+// hearthView reads a guild's roles, from roles when given, else from the
+// gateway's state. An unknown @everyone holds nothing, and a configured
+// role the guild does not have adds nothing: both err on the side of
+// Hearth people seeing less.
+func (b *Bridge) hearthView(guildID string, roles []*discordgo.Role) hearthView {
+	if roles == nil && b.session.State != nil {
+		roles = b.stateRoles(guildID)
+	}
+	v := hearthView{guild: guildID}
+	want := strings.TrimSpace(b.cfg.HearthRole)
+	for _, r := range roles {
+		if r.ID == guildID {
+			v.base |= r.Permissions
+		}
+	}
+	if want != "" && want != guildID && !strings.EqualFold(want, "@everyone") {
+		// An ID names the role exactly; a name is matched ignoring case,
+		// the first of that name in Discord's order.
+		var byName *discordgo.Role
+		for _, r := range roles {
+			if r.ID == want {
+				byName = r
+				break
+			}
+			if byName == nil && strings.EqualFold(r.Name, want) {
+				byName = r
+			}
+		}
+		if byName != nil {
+			v.role, v.base = byName.ID, v.base|byName.Permissions
+		}
+	}
+	return v
+}
+
+// stateRoles copies a guild's roles out of the gateway's state, under its
+// lock (the control loop reads while the gateway's reader writes).
+func (b *Bridge) stateRoles(guildID string) []*discordgo.Role {
+	s := b.session.State
+	g, err := s.Guild(guildID)
+	if err != nil {
+		return nil
+	}
+	s.RLock()
+	defer s.RUnlock()
+	out := make([]*discordgo.Role, len(g.Roles))
+	for i, r := range g.Roles {
+		c := *r
+		out[i] = &c
+	}
+	return out
+}
+
+// stateChannels copies a guild's channels out of the gateway's state.
+func (b *Bridge) stateChannels(guildID string) ([]*discordgo.Channel, bool) {
+	s := b.session.State
+	if s == nil {
+		return nil, false
+	}
+	g, err := s.Guild(guildID)
+	if err != nil {
+		return nil, false
+	}
+	s.RLock()
+	defer s.RUnlock()
+	out := make([]*discordgo.Channel, len(g.Channels))
+	for i, c := range g.Channels {
+		cc := *c
+		cc.PermissionOverwrites = append([]*discordgo.PermissionOverwrite(nil), c.PermissionOverwrites...)
+		out[i] = &cc
+	}
+	return out, true
+}
+
+// in is what Hearth people may do in a Discord channel, as Discord
+// computes a member's permissions: the guild-wide ones, then the
+// channel's @everyone overwrite, then the role's (deny, then allow).
+// Discord takes a channel's own overwrites only (a category's are copied
+// into its channels when synced, never inherited), and so does this.
+func (v hearthView) in(c *discordgo.Channel) int64 {
+	p := v.base
+	if p&discordgo.PermissionAdministrator != 0 {
+		return p
+	}
+	apply := func(id string) {
+		for _, o := range c.PermissionOverwrites {
+			if o.ID == id && o.Type == discordgo.PermissionOverwriteTypeRole {
+				p = p&^o.Deny | o.Allow
+			}
+		}
+	}
+	apply(v.guild)
+	if v.role != "" {
+		apply(v.role)
+	}
+	return p
+}
+
+// sees reports whether Hearth people may view a Discord channel. One they
+// may not is never mirrored, so it reaches no Hearth server; a
+// members-only guild (@everyone without View Channel) mirrors only the
+// channels the role or an overwrite opens.
+func (v hearthView) sees(c *discordgo.Channel) bool {
+	return v.in(c)&(discordgo.PermissionViewChannel|discordgo.PermissionAdministrator) != 0
+}
+
+// mirrorSet turns Discord permissions into the mirror's: Administrator
+// becomes every permission Hearth people may hold there.
+func mirrorSet(p int64) permission.Set {
+	if p&discordgo.PermissionAdministrator != 0 {
+		return hearthPerms
+	}
+	return permission.Set(p) & hearthPerms
+}
+
+// authorizeGuild sets the mirror's @everyone role to what Hearth people
+// may do guild-wide on Discord; an equal one is left alone, so that a
+// replay or a restart writes nothing.
+func (b *Bridge) authorizeGuild(ctx context.Context, guild snowflake.ID, v hearthView) error {
+	roles, err := b.hs.Roles(ctx, b.owner, guild)
+	if err != nil {
+		return err
+	}
+	want := mirrorSet(v.base)
+	for _, r := range roles {
+		if r.ID != guild {
+			continue
+		}
+		if have, err := permission.Parse(r.Permissions); err == nil && have == want {
+			return nil
+		}
+	}
+	_, err = b.hs.UpdateRole(ctx, b.owner, guild, guild, homeserver.RoleFields{
+		Permissions: homeserver.Optional[permission.Set]{Set: true, Value: want}})
+	return err
+}
+
+// authorizeChannel sets a mirror channel's @everyone overwrite to what
+// Discord lets Hearth people do there beyond or short of the guild-wide
+// permissions; none is needed when they are the same.
+func (b *Bridge) authorizeChannel(ctx context.Context, guild, local snowflake.ID, v hearthView, c *discordgo.Channel) error {
+	base, in := mirrorSet(v.base), mirrorSet(v.in(c))
+	allow, deny := in&^base, base&^in
+	ch, err := b.hs.Channel(ctx, b.owner, local)
+	if err != nil {
+		return err
+	}
+	found := false
+	for _, o := range ch.PermissionOverwrites {
+		if o.ID != guild || o.Type != permission.OverwriteRole {
+			continue
+		}
+		found = true
+		a, errA := permission.Parse(o.Allow)
+		d, errD := permission.Parse(o.Deny)
+		if errA == nil && errD == nil && a == allow && d == deny {
+			return nil
+		}
+	}
+	if allow == 0 && deny == 0 {
+		if !found {
+			return nil
+		}
+		err := b.hs.DeleteOverwrite(ctx, b.owner, local, guild)
+		if errors.Is(err, homeserver.ErrUnknownOverwrite) {
+			return nil
+		}
+		return err
+	}
+	return b.hs.SetOverwrite(ctx, b.owner, local, homeserver.Overwrite{
+		TargetID: guild, Type: permission.OverwriteRole, Allow: int64(allow), Deny: int64(deny)})
+}
+
+// reconcileChannel brings one Discord channel's mirror in line with what
+// Hearth people may do there: mirrored if they may view it and it is not
+// yet, taken out of the mirror if they may not, and its overwrite set.
+// The caller holds the channel's lock.
+func (b *Bridge) reconcileChannel(ctx context.Context, l Link, v hearthView, c *discordgo.Channel) error {
+	if !mirrored(c) {
+		return nil
+	}
+	local, err := b.dom.LocalID(ctx, homeserver.BridgeChannel, c.ID)
+	if errors.Is(err, homeserver.ErrBridgeUnmapped) {
+		if !v.sees(c) {
+			return nil
+		}
+		if err := b.addChannel(ctx, l, c); err != nil {
+			return err
+		}
+		if local, err = b.dom.LocalID(ctx, homeserver.BridgeChannel, c.ID); err != nil {
+			return err
+		}
+	} else if err != nil {
+		return err
+	} else if !v.sees(c) {
+		return b.hideChannel(ctx, c.ID, local)
+	}
+	err = b.authorizeChannel(ctx, l.Guild, local, v, c)
+	if errors.Is(err, homeserver.ErrUnknownChannel) {
+		return nil // removed from the mirror meanwhile; CHANNEL_UPDATE mends it
+	}
+	return err
+}
+
+// reauthorize evaluates a whole linked guild again from the gateway's
+// state: the mirror's @everyone, then every channel under its own lock
+// (categories first, so that a channel revealed finds its parent). It
+// runs when Discord's roles change and when a gateway session brings the
+// guild (GUILD_CREATE), which also catches what changed while the bridge
+// was away.
+func (b *Bridge) reauthorize(typ, guildID string) {
+	ctx := b.runCtx
+	l, ok := b.linkOf(guildID)
+	if !ok || ctx == nil || l.Guild == 0 {
+		return
+	}
+	chans, ok := b.stateChannels(guildID)
+	if !ok {
+		b.log.Warn("bridge: guild not in the gateway's state; permissions not evaluated", "type", typ, "discord_guild", guildID)
+		return
+	}
+	v := b.hearthView(guildID, nil)
+	fail := func(err error) {
+		if err != nil && ctx.Err() == nil {
+			b.log.Warn("bridge: applying Discord's permissions failed", "type", typ, "discord_guild", guildID, "err", err)
+			b.metrics.event(typ, "failed")
+		}
+	}
+	unlock := b.lockChannel("guild:" + guildID)
+	err := b.authorizeGuild(ctx, l.Guild, v)
+	unlock()
+	fail(err)
+	for _, cats := range []bool{true, false} {
+		for _, c := range chans {
+			if (c.Type == discordgo.ChannelTypeGuildCategory) != cats {
+				continue
+			}
+			unlock := b.lockChannel(c.ID)
+			err := b.reconcileChannel(ctx, l, v, c)
+			unlock()
+			fail(err)
+		}
+	}
+	b.metrics.event(typ, "imported")
+}
+
+func (b *Bridge) onGuildCreate(_ *discordgo.Session, e *discordgo.GuildCreate) {
+	b.reauthorize("GUILD_CREATE", e.ID)
+}
+
+func (b *Bridge) onGuildRoleCreate(_ *discordgo.Session, e *discordgo.GuildRoleCreate) {
+	b.reauthorize("GUILD_ROLE_CREATE", e.GuildID)
+}
+
+func (b *Bridge) onGuildRoleUpdate(_ *discordgo.Session, e *discordgo.GuildRoleUpdate) {
+	b.reauthorize("GUILD_ROLE_UPDATE", e.GuildID)
+}
+
+func (b *Bridge) onGuildRoleDelete(_ *discordgo.Session, e *discordgo.GuildRoleDelete) {
+	b.reauthorize("GUILD_ROLE_DELETE", e.GuildID)
+}
