@@ -176,40 +176,35 @@ func (b *Bridge) authorizeGuild(ctx context.Context, guild snowflake.ID, v heart
 	return err
 }
 
+// hearthOverwrite is the mirror channel's @everyone overwrite: every
+// permission Hearth people hold there allowed, every other they could
+// hold denied, so that what they may do in the channel does not hang on
+// the mirror's @everyone role (set in a separate write: a channel would
+// otherwise be hidden or opened for a moment while the two change).
+func hearthOverwrite(guild snowflake.ID, v hearthView, c *discordgo.Channel) homeserver.Overwrite {
+	in := mirrorSet(v.in(c))
+	return homeserver.Overwrite{TargetID: guild, Type: permission.OverwriteRole, Allow: int64(in), Deny: int64(hearthPerms &^ in)}
+}
+
 // authorizeChannel sets a mirror channel's @everyone overwrite to what
-// Discord lets Hearth people do there beyond or short of the guild-wide
-// permissions; none is needed when they are the same.
+// Discord lets Hearth people do there; an equal one is left alone.
 func (b *Bridge) authorizeChannel(ctx context.Context, guild, local snowflake.ID, v hearthView, c *discordgo.Channel) error {
-	base, in := mirrorSet(v.base), mirrorSet(v.in(c))
-	allow, deny := in&^base, base&^in
+	want := hearthOverwrite(guild, v, c)
 	ch, err := b.hs.Channel(ctx, b.owner, local)
 	if err != nil {
 		return err
 	}
-	found := false
 	for _, o := range ch.PermissionOverwrites {
 		if o.ID != guild || o.Type != permission.OverwriteRole {
 			continue
 		}
-		found = true
 		a, errA := permission.Parse(o.Allow)
 		d, errD := permission.Parse(o.Deny)
-		if errA == nil && errD == nil && a == allow && d == deny {
+		if errA == nil && errD == nil && int64(a) == want.Allow && int64(d) == want.Deny {
 			return nil
 		}
 	}
-	if allow == 0 && deny == 0 {
-		if !found {
-			return nil
-		}
-		err := b.hs.DeleteOverwrite(ctx, b.owner, local, guild)
-		if errors.Is(err, homeserver.ErrUnknownOverwrite) {
-			return nil
-		}
-		return err
-	}
-	return b.hs.SetOverwrite(ctx, b.owner, local, homeserver.Overwrite{
-		TargetID: guild, Type: permission.OverwriteRole, Allow: int64(allow), Deny: int64(deny)})
+	return b.hs.SetOverwrite(ctx, b.owner, local, want)
 }
 
 // reconcileChannel brings one Discord channel's mirror in line with what
@@ -225,7 +220,7 @@ func (b *Bridge) reconcileChannel(ctx context.Context, l Link, v hearthView, c *
 		if !v.sees(c) {
 			return nil
 		}
-		if err := b.addChannel(ctx, l, c); err != nil {
+		if err := b.addChannel(ctx, l, v, c); err != nil {
 			return err
 		}
 		if local, err = b.dom.LocalID(ctx, homeserver.BridgeChannel, c.ID); err != nil {

@@ -33,8 +33,8 @@ func (b *Bridge) onChannelCreate(_ *discordgo.Session, e *discordgo.ChannelCreat
 // addChannel mirrors a channel made after the link; its high-water mark
 // starts at its own ID, below any message in it, so that a catch-up
 // fetches all of them.
-func (b *Bridge) addChannel(ctx context.Context, l Link, c *discordgo.Channel) error {
-	if err := b.mirrorChannel(ctx, l.Guild, c); err != nil {
+func (b *Bridge) addChannel(ctx context.Context, l Link, v hearthView, c *discordgo.Channel) error {
+	if err := b.mirrorChannel(ctx, l.Guild, v, c); err != nil {
 		return err
 	}
 	b.metrics.event("CHANNEL_CREATE", "imported")
@@ -76,7 +76,7 @@ func (b *Bridge) onChannelUpdate(_ *discordgo.Session, e *discordgo.ChannelUpdat
 			if err := b.dom.Unmap(ctx, homeserver.BridgeChannel, e.ID); err != nil {
 				return err
 			}
-			return b.addChannel(ctx, l, e.Channel)
+			return b.addChannel(ctx, l, v, e.Channel)
 		}
 		if err == nil {
 			b.metrics.event("CHANNEL_UPDATE", "imported")

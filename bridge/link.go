@@ -141,7 +141,7 @@ func (b *Bridge) link(ctx context.Context, l *Link) error {
 		if !v.sees(c) {
 			continue
 		}
-		if err := b.mirrorChannel(ctx, guildID, c); err != nil {
+		if err := b.mirrorChannel(ctx, guildID, v, c); err != nil {
 			return err
 		}
 		local, err := b.dom.LocalID(ctx, homeserver.BridgeChannel, c.ID)
@@ -211,17 +211,19 @@ func boolInt(v bool) int {
 	return 0
 }
 
-// mirrorChannel makes the mirror of a Discord channel once.
-func (b *Bridge) mirrorChannel(ctx context.Context, guildID snowflake.ID, c *discordgo.Channel) error {
+// mirrorChannel makes the mirror of a Discord channel once, with the
+// overwrite that says what Hearth people may do in it (v).
+func (b *Bridge) mirrorChannel(ctx context.Context, guildID snowflake.ID, v hearthView, c *discordgo.Channel) error {
 	if _, err := b.dom.LocalID(ctx, homeserver.BridgeChannel, c.ID); err == nil {
 		return nil
 	} else if !errors.Is(err, homeserver.ErrBridgeUnmapped) {
 		return err
 	}
 	f := homeserver.ChannelFields{
-		Name:     homeserver.Optional[string]{Set: true, Value: c.Name},
-		Type:     homeserver.Optional[int]{Set: true, Value: int(c.Type)},
-		Position: homeserver.Optional[int]{Set: true, Value: c.Position},
+		Name:       homeserver.Optional[string]{Set: true, Value: c.Name},
+		Type:       homeserver.Optional[int]{Set: true, Value: int(c.Type)},
+		Position:   homeserver.Optional[int]{Set: true, Value: c.Position},
+		Overwrites: homeserver.Optional[[]homeserver.Overwrite]{Set: true, Value: []homeserver.Overwrite{hearthOverwrite(guildID, v, c)}},
 	}
 	if c.Topic != "" {
 		f.Topic = homeserver.Optional[string]{Set: true, Value: c.Topic}
