@@ -37,6 +37,9 @@ type hearthView struct {
 	guild string // the Discord guild, whose ID is its @everyone role's
 	role  string // the Hearth people's role; "" for @everyone only
 	base  int64  // guild-wide: @everyone's permissions and the role's
+	// deny are the mirror permissions a channel's @everyone overwrite
+	// denies where Hearth people lack them (see hearthOverwrite).
+	deny permission.Set
 }
 
 // hearthView reads a guild's roles, from roles when given, else from the
@@ -158,32 +161,51 @@ func mirrorSet(p int64) permission.Set {
 // may do guild-wide on Discord; an equal one is left alone, so that a
 // replay or a restart writes nothing.
 func (b *Bridge) authorizeGuild(ctx context.Context, guild snowflake.ID, v hearthView) error {
-	roles, err := b.hs.Roles(ctx, b.owner, guild)
-	if err != nil {
+	want := mirrorSet(v.base)
+	if have, err := b.everyonePerms(ctx, guild); err != nil || have == want {
 		return err
 	}
-	want := mirrorSet(v.base)
-	for _, r := range roles {
-		if r.ID != guild {
-			continue
-		}
-		if have, err := permission.Parse(r.Permissions); err == nil && have == want {
-			return nil
-		}
-	}
-	_, err = b.hs.UpdateRole(ctx, b.owner, guild, guild, homeserver.RoleFields{
+	_, err := b.hs.UpdateRole(ctx, b.owner, guild, guild, homeserver.RoleFields{
 		Permissions: homeserver.Optional[permission.Set]{Set: true, Value: want}})
 	return err
 }
 
-// hearthOverwrite is the mirror channel's @everyone overwrite: every
-// permission Hearth people hold there allowed, every other they could
-// hold denied, so that what they may do in the channel does not hang on
-// the mirror's @everyone role (set in a separate write: a channel would
-// otherwise be hidden or opened for a moment while the two change).
+// hearthOverwrite is the mirror channel's @everyone overwrite: it allows
+// every permission Hearth people hold in the channel, and denies those of
+// v.deny they lack there. v.deny is the mirror's @everyone permissions,
+// and while they change (a separate write) both the old and the new: so
+// no channel is hidden, or opened, for a moment between the two writes.
+// A channel's permissions thus never lose what Discord allows there,
+// while a mirror role a Hearth person holds besides keeps what @everyone
+// does not have.
 func hearthOverwrite(guild snowflake.ID, v hearthView, c *discordgo.Channel) homeserver.Overwrite {
 	in := mirrorSet(v.in(c))
-	return homeserver.Overwrite{TargetID: guild, Type: permission.OverwriteRole, Allow: int64(in), Deny: int64(hearthPerms &^ in)}
+	return homeserver.Overwrite{TargetID: guild, Type: permission.OverwriteRole, Allow: int64(in), Deny: int64(v.deny &^ in)}
+}
+
+// denying sets v.deny for channels written while the mirror's @everyone
+// may be about to change: what it holds now and what Discord says.
+func (b *Bridge) denying(ctx context.Context, guild snowflake.ID, v hearthView) (hearthView, error) {
+	have, err := b.everyonePerms(ctx, guild)
+	if err != nil {
+		return v, err
+	}
+	v.deny = have | mirrorSet(v.base)
+	return v, nil
+}
+
+// everyonePerms are the mirror's @everyone permissions.
+func (b *Bridge) everyonePerms(ctx context.Context, guild snowflake.ID) (permission.Set, error) {
+	roles, err := b.hs.Roles(ctx, b.owner, guild)
+	if err != nil {
+		return 0, err
+	}
+	for _, r := range roles {
+		if r.ID == guild {
+			return permission.Parse(r.Permissions)
+		}
+	}
+	return 0, nil
 }
 
 // authorizeChannel sets a mirror channel's @everyone overwrite to what
@@ -255,28 +277,42 @@ func (b *Bridge) reauthorize(typ, guildID string) {
 		b.log.Warn("bridge: guild not in the gateway's state; permissions not evaluated", "type", typ, "discord_guild", guildID)
 		return
 	}
-	v := b.hearthView(guildID, nil)
-	fail := func(err error) {
+	fail := func(err error) bool {
 		if err != nil && ctx.Err() == nil {
 			b.log.Warn("bridge: applying Discord's permissions failed", "type", typ, "discord_guild", guildID, "err", err)
 			b.metrics.event(typ, "failed")
 		}
+		return err != nil
 	}
-	unlock := b.lockChannel("guild:" + guildID)
-	err := b.authorizeGuild(ctx, l.Guild, v)
-	unlock()
-	fail(err)
-	for _, cats := range []bool{true, false} {
-		for _, c := range chans {
-			if (c.Type == discordgo.ChannelTypeGuildCategory) != cats {
-				continue
+	// One evaluation of a guild at a time: the channels' overwrites are
+	// written against the @everyone permissions it sets.
+	defer b.lockChannel("guild:" + guildID)()
+	v, err := b.denying(ctx, l.Guild, b.hearthView(guildID, nil))
+	if fail(err) {
+		return
+	}
+	channels := func(v hearthView) {
+		for _, cats := range []bool{true, false} {
+			for _, c := range chans {
+				if (c.Type == discordgo.ChannelTypeGuildCategory) != cats {
+					continue
+				}
+				unlock := b.lockChannel(c.ID)
+				err := b.reconcileChannel(ctx, l, v, c)
+				unlock()
+				fail(err)
 			}
-			unlock := b.lockChannel(c.ID)
-			err := b.reconcileChannel(ctx, l, v, c)
-			unlock()
-			fail(err)
 		}
 	}
+	// The channels first, denying what @everyone holds before and after;
+	// then @everyone; then the channels' denials narrowed to what it
+	// holds now (writes that change nothing are not made).
+	channels(v)
+	if fail(b.authorizeGuild(ctx, l.Guild, v)) {
+		return
+	}
+	v.deny = mirrorSet(v.base)
+	channels(v)
 	b.metrics.event(typ, "imported")
 }
 

@@ -22,11 +22,16 @@ func mirrored(c *discordgo.Channel) bool {
 
 func (b *Bridge) onChannelCreate(_ *discordgo.Session, e *discordgo.ChannelCreate) {
 	b.handle(e.GuildID, e.ID, "CHANNEL_CREATE", e.ID, func(ctx context.Context, l Link) error {
-		if !mirrored(e.Channel) || !b.hearthView(l.DiscordGuild, nil).sees(e.Channel) {
+		v := b.hearthView(l.DiscordGuild, nil)
+		if !mirrored(e.Channel) || !v.sees(e.Channel) {
 			b.metrics.event("CHANNEL_CREATE", "ignored")
 			return nil
 		}
-		return b.reconcileChannel(ctx, l, b.hearthView(l.DiscordGuild, nil), e.Channel)
+		v, err := b.denying(ctx, l.Guild, v)
+		if err != nil {
+			return err
+		}
+		return b.reconcileChannel(ctx, l, v, e.Channel)
 	})
 }
 
@@ -49,7 +54,10 @@ func (b *Bridge) onChannelUpdate(_ *discordgo.Session, e *discordgo.ChannelUpdat
 		if !mirrored(e.Channel) {
 			return nil
 		}
-		v := b.hearthView(l.DiscordGuild, nil)
+		v, err := b.denying(ctx, l.Guild, b.hearthView(l.DiscordGuild, nil))
+		if err != nil {
+			return err
+		}
 		local, err := b.dom.LocalID(ctx, homeserver.BridgeChannel, e.ID)
 		if errors.Is(err, homeserver.ErrBridgeUnmapped) {
 			// Revealed to Hearth people (mirrored then), or still hidden.

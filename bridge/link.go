@@ -129,11 +129,14 @@ func (b *Bridge) link(ctx context.Context, l *Link) error {
 		return boolInt(x.Type != discordgo.ChannelTypeGuildCategory) - boolInt(y.Type != discordgo.ChannelTypeGuildCategory)
 	})
 	// What Hearth people may do is Discord's @everyone and their role's.
-	v := b.hearthView(g.ID, g.Roles)
-	if err := b.authorizeGuild(ctx, guildID, v); err != nil {
+	// Channels are written against the mirror's @everyone before and
+	// after it is set (authority.go), then narrowed to after.
+	v, err := b.denying(ctx, guildID, b.hearthView(g.ID, g.Roles))
+	if err != nil {
 		return fmt.Errorf("permissions of the mirror: %w", err)
 	}
 	var text []*discordgo.Channel
+	mirroredChans := map[snowflake.ID]*discordgo.Channel{}
 	for _, c := range chans {
 		if c.Type != discordgo.ChannelTypeGuildText && c.Type != discordgo.ChannelTypeGuildCategory {
 			continue
@@ -151,8 +154,18 @@ func (b *Bridge) link(ctx context.Context, l *Link) error {
 		if err := b.authorizeChannel(ctx, guildID, local, v, c); err != nil {
 			return fmt.Errorf("permissions of channel %s: %w", c.ID, err)
 		}
+		mirroredChans[local] = c
 		if c.Type == discordgo.ChannelTypeGuildText {
 			text = append(text, c)
+		}
+	}
+	if err := b.authorizeGuild(ctx, guildID, v); err != nil {
+		return fmt.Errorf("permissions of the mirror: %w", err)
+	}
+	v.deny = mirrorSet(v.base)
+	for local, c := range mirroredChans {
+		if err := b.authorizeChannel(ctx, guildID, local, v, c); err != nil {
+			return fmt.Errorf("permissions of channel %s: %w", c.ID, err)
 		}
 	}
 	// The cursor starts at the head before the backfill: what the link

@@ -20,7 +20,8 @@ import (
 // to the role and disappear when it closes it again, and #staff appear
 // and disappear as @everyone's guild-wide View Channel comes and goes
 // (a role change re-evaluates mirrored channels); is refused in #general
-// once Discord denies the role sending there. A change the bridge keeps
+// once Discord denies the role sending there, while alice's messages
+// still come. A change the bridge keeps
 // for Discord (a new channel) is refused to him with the bridge's own
 // message, through his server's forwarding.
 func TestBridgeAuthority(t *testing.T) {
@@ -103,6 +104,11 @@ func TestBridgeAuthority(t *testing.T) {
 			}
 			return fmt.Sprintf("%d %s", res.Status, res.Body)
 		})
+
+		// What Discord lets alice write still comes: puppets are not held
+		// to what Hearth people may do.
+		st.OK(t, d.Do(t, "POST", "/api/v10/channels/"+d.general+"/messages", d.alice, map[string]any{"content": "alice may"}), http.StatusOK)
+		waitContents(t, "alice's message in #general after the role lost sending", e.h, e.bob, e.mirror, has("alice may"))
 
 		// The bridge's refusal of a change Discord keeps reaches bob with
 		// its message through his server's forwarding.
