@@ -37,6 +37,10 @@ type hearthView struct {
 	guild string // the Discord guild, whose ID is its @everyone role's
 	role  string // the Hearth people's role; "" for @everyone only
 	base  int64  // guild-wide: @everyone's permissions and the role's
+	// known: the guild's roles were at hand. Unknown (the gateway's
+	// state lacks the guild), the view sees nothing, and a channel
+	// handler leaves the mirror's channels and permissions as they are.
+	known bool
 	// deny are the mirror permissions a channel's @everyone overwrite
 	// denies where Hearth people lack them (see hearthOverwrite).
 	deny permission.Set
@@ -50,7 +54,7 @@ func (b *Bridge) hearthView(guildID string, roles []*discordgo.Role) hearthView 
 	if roles == nil && b.session.State != nil {
 		roles = b.stateRoles(guildID)
 	}
-	v := hearthView{guild: guildID}
+	v := hearthView{guild: guildID, known: roles != nil}
 	want := strings.TrimSpace(b.cfg.HearthRole)
 	for _, r := range roles {
 		if r.ID == guildID {

@@ -59,18 +59,24 @@ func (b *Bridge) onChannelUpdate(_ *discordgo.Session, e *discordgo.ChannelUpdat
 			return err
 		}
 		local, err := b.dom.LocalID(ctx, homeserver.BridgeChannel, e.ID)
-		if errors.Is(err, homeserver.ErrBridgeUnmapped) {
+		if errors.Is(err, homeserver.ErrBridgeUnmapped) && !v.known {
+			// Roles unknown: whether Hearth people may see it waits for
+			// the guild's GUILD_CREATE (reauthorize).
+			return nil
+		} else if errors.Is(err, homeserver.ErrBridgeUnmapped) {
 			// Revealed to Hearth people (mirrored then), or still hidden.
 			return b.reconcileChannel(ctx, l, v, e.Channel)
 		} else if err != nil {
 			return err
 		}
-		if !v.sees(e.Channel) {
+		if v.known && !v.sees(e.Channel) {
 			return b.hideChannel(ctx, e.ID, local)
 		}
 		// Its overwrites may have changed what Hearth people may do.
-		if err := b.authorizeChannel(ctx, l.Guild, local, v, e.Channel); err != nil && !errors.Is(err, homeserver.ErrUnknownChannel) {
-			return err
+		if v.known {
+			if err := b.authorizeChannel(ctx, l.Guild, local, v, e.Channel); err != nil && !errors.Is(err, homeserver.ErrUnknownChannel) {
+				return err
+			}
 		}
 		f := homeserver.ChannelFields{
 			Name:     homeserver.Optional[string]{Set: true, Value: e.Name},

@@ -131,6 +131,12 @@ func (b *Bridge) link(ctx context.Context, l *Link) error {
 	// What Hearth people may do is Discord's @everyone and their role's.
 	// Channels are written against the mirror's @everyone before and
 	// after it is set (authority.go), then narrowed to after.
+	unlock := b.lockChannel("guild:" + g.ID) // against reauthorize, until the permissions are set
+	defer func() {
+		if unlock != nil {
+			unlock()
+		}
+	}()
 	v, err := b.denying(ctx, guildID, b.hearthView(g.ID, g.Roles))
 	if err != nil {
 		return fmt.Errorf("permissions of the mirror: %w", err)
@@ -168,6 +174,8 @@ func (b *Bridge) link(ctx context.Context, l *Link) error {
 			return fmt.Errorf("permissions of channel %s: %w", c.ID, err)
 		}
 	}
+	unlock()
+	unlock = nil
 	// The cursor starts at the head before the backfill: what the link
 	// imports is Discord's, never relayed back, so reading past it later
 	// costs nothing, while starting after it could skip a Hearth person's

@@ -12,7 +12,8 @@ import (
 
 // TestBridgeAuthority: Discord decides what Hearth people see and do in
 // the mirror. "Discord" is a members-only guild: @everyone may view
-// nothing, and the bridge runs with --hearth-role Hearth, a role that may
+// nothing, and the bridge runs with --hearth-role Hearth (by name, or by ID
+// in HEARTH_BRIDGE_HEARTH_ROLE), a role that may
 // send but view only where an overwrite lets it (#general, and #rules,
 // where it may not send). So bob, on his own homeserver, sees #general
 // and #rules only (#staff and #later are never mirrored); is refused
@@ -29,7 +30,14 @@ func TestBridgeAuthority(t *testing.T) {
 		var role, later string
 		view := fmt.Sprint(int64(permission.ViewChannel))
 		send := fmt.Sprint(int64(permission.SendMessages))
-		e := linkedWith(t, backend, 0, []string{"--hearth-role", "hearth"}, func(d *discordSide) {
+		// The role by name in a flag on SQLite, by ID in the environment
+		// on PostgreSQL.
+		var flags []string
+		env := map[string]string{}
+		if backend == st.SQLite {
+			flags = []string{"--hearth-role", "hearth"}
+		}
+		e := linkedWith(t, backend, 0, flags, env, func(d *discordSide) {
 			role = st.OK(t, d.Do(t, "POST", "/api/v10/guilds/"+d.guild+"/roles", d.alice, map[string]any{"name": "Hearth",
 				"permissions": fmt.Sprint(int64(permission.SendMessages | permission.ReadMessageHistory | permission.AddReactions))}), http.StatusOK)["id"].(string)
 			st.OK(t, d.Do(t, "PATCH", "/api/v10/guilds/"+d.guild+"/roles/"+d.guild, d.alice, map[string]any{"permissions": "0"}), http.StatusOK)
@@ -38,6 +46,9 @@ func TestBridgeAuthority(t *testing.T) {
 			mk := func(name string, over ...map[string]any) string {
 				return st.OK(t, d.Do(t, "POST", "/api/v10/guilds/"+d.guild+"/channels", d.alice,
 					map[string]any{"name": name, "type": 0, "permission_overwrites": over}), http.StatusCreated)["id"].(string)
+			}
+			if backend != st.SQLite {
+				env["HEARTH_BRIDGE_HEARTH_ROLE"] = role
 			}
 			mk("staff")
 			later = mk("later")

@@ -271,11 +271,12 @@ type world struct {
 // whose backfill is given; bob joined with the invite.
 func linked(t testing.TB, backend st.Backend, backfill int, setup ...func(*discordSide)) world {
 	t.Helper()
-	return linkedWith(t, backend, backfill, nil, setup...)
+	return linkedWith(t, backend, backfill, nil, nil, setup...)
 }
 
-// linkedWith is linked with more flags for the bridge and its commands.
-func linkedWith(t testing.TB, backend st.Backend, backfill int, more []string, setup ...func(*discordSide)) world {
+// linkedWith is linked with more flags for the bridge and its commands,
+// and environment variables for the bridge (read once setup has run).
+func linkedWith(t testing.TB, backend st.Backend, backfill int, more []string, env map[string]string, setup ...func(*discordSide)) world {
 	t.Helper()
 	d := startDiscord(t, backend)
 	for _, f := range setup {
@@ -289,7 +290,7 @@ func linkedWith(t testing.TB, backend st.Backend, backfill int, more []string, s
 	bob := h.Register(t, "bob", "correct horse battery")
 
 	flags := append(bridgeFlags(t, backend), more...)
-	br := startBridge(t, flags, d)
+	br := startBridgeEnv(t, flags, d, env)
 	bridgeName := flags[1]
 	if out := admin(t, flags, "status"); !strings.Contains(out, "no linked guilds") {
 		t.Fatalf("status before link: %q", out)
