@@ -198,7 +198,8 @@ func (in *Inbound) ServeMembers(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, p)
 }
 
-// ServeEphemeral answers EphemeralPath: typing in a guild of the sender.
+// ServeEphemeral answers EphemeralPath: typing and presence in a guild,
+// and the presence of the sender's users for their friends here.
 func (in *Inbound) ServeEphemeral(w http.ResponseWriter, r *http.Request) {
 	var e wire.EphemeralEvent
 	peer, ok := in.accept(w, r, &e)

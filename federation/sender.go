@@ -2,6 +2,7 @@ package federation
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"hearth/homeserver/wire"
@@ -28,6 +29,7 @@ type SenderDomain interface {
 	SyncReplicas(ctx context.Context)
 	PeerEphemeral(ctx context.Context, peer string, ev storage.Event) (wire.EphemeralEvent, bool)
 	ReplicaOrigin(ctx context.Context, guildID snowflake.ID) (string, bool)
+	FriendServers(ctx context.Context, userID, only snowflake.ID) []string
 }
 
 // Retry bounds: the first retry after a failure waits MinBackoff, each
@@ -235,6 +237,10 @@ func (s *Sender) route(ctx context.Context, ev storage.Event) {
 		// to the other person's server by its own signed request.
 		return
 	}
+	if ev.Type == homeserver.FriendPresenceLocal {
+		s.routeFriendPresence(ctx, ev)
+		return
+	}
 	if ev.Seq == 0 {
 		// To the peers of one of our guilds; a presence in a replica
 		// guild to its origin, which passes it on.
@@ -289,6 +295,30 @@ func (s *Sender) route(ctx context.Context, ev storage.Event) {
 	s.mu.Unlock()
 	for _, q := range qs {
 		poke(q.wake)
+	}
+}
+
+// routeFriendPresence queues a user's presence for the servers of their
+// friends of other homeservers, which may share no guild with this one:
+// the same best-effort ephemeral queue as typing and guild presence.
+func (s *Sender) routeFriendPresence(ctx context.Context, ev storage.Event) {
+	var fp homeserver.FriendPresence
+	if json.Unmarshal(ev.Payload, &fp) != nil {
+		return
+	}
+	servers := s.hs.FriendServers(ctx, ev.LogID, fp.Friend)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, p := range servers {
+		if _, ok := s.peers[p]; !ok && s.run != nil {
+			s.run(p)
+		}
+		if q := s.peers[p]; q != nil {
+			select {
+			case q.ephemeral <- ev:
+			default: // best effort, as typing
+			}
+		}
 	}
 }
 

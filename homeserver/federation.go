@@ -74,6 +74,21 @@ func (h *Homeserver) SetRemote(r Remote) { h.remote = r }
 // the bus is one that came from another server, for the gateway to tell.
 const PresenceLocal = origin.PresenceLocal
 
+// FriendPresenceLocal is the bus event the gateway publishes when one of
+// this server's users changes presence, for federation to tell the
+// servers of their friends of other homeservers (LogID the user, payload
+// a FriendPresence).
+const FriendPresenceLocal = origin.FriendPresenceLocal
+
+// FriendPresence is FriendPresenceLocal's payload.
+type FriendPresence = origin.FriendPresence
+
+// FriendPresenceRemote is the bus event of a presence of another server's
+// user that came to this server for their friends here: its LogID is the
+// user, its payload a PRESENCE_UPDATE without guild_id, in local IDs, for
+// the gateway to tell the sessions of the user's friends here.
+const FriendPresenceRemote = "HEARTH_FRIEND_PRESENCE_REMOTE"
+
 // ErrForbidden: a peer asked for something it may not have: an act for a
 // user of another server, a guild it has no members in, an event for a
 // guild it is not the origin of.

@@ -286,6 +286,13 @@ func (h *Homeserver) PeerEphemeral(ctx context.Context, peer string, ev storage.
 	return h.originServer().Ephemeral(ctx, peer, ev)
 }
 
+// FriendServers names the homeservers of a user's accepted friends of
+// other servers, each once (with only set, that friend's alone): where a
+// FriendPresenceLocal of theirs goes.
+func (h *Homeserver) FriendServers(ctx context.Context, userID, only snowflake.ID) []string {
+	return origin.FriendServers(ctx, h.store, h.hot, userID, only)
+}
+
 // ReplicaOrigin names the origin of a replica guild; false for this
 // server's own guilds.
 func (h *Homeserver) ReplicaOrigin(ctx context.Context, guildID snowflake.ID) (string, bool) {

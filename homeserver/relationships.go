@@ -189,6 +189,17 @@ func (h *Homeserver) FriendIDs(ctx context.Context, userID snowflake.ID) ([]snow
 	return out, nil
 }
 
+// FriendsOf lists this server's users who are friends of a user (of
+// another server, say): their accepted friendships, not requests or
+// blocks.
+func (h *Homeserver) FriendsOf(ctx context.Context, otherID snowflake.ID) ([]snowflake.ID, error) {
+	ids, err := h.store.FriendsOf(ctx, otherID)
+	if err != nil {
+		return nil, storeErr("friends of", err)
+	}
+	return ids, nil
+}
+
 // relationshipParties loads the caller's row (to render them to the other
 // side) and the other user's; people only (bots have no relationships).
 func (h *Homeserver) relationshipParties(ctx context.Context, p Principal, otherID snowflake.ID) (storage.User, storage.User, error) {

@@ -628,10 +628,14 @@ func (h *Homeserver) LogHead(ctx context.Context, logID snowflake.ID) (int64, er
 // ApplyEphemeral hands this server's sessions an ephemeral event of a
 // guild: typing or presence in a replica guild, sent by its origin, or the
 // presence of a peer's own user in one of this server's guilds, sent by
-// that peer (which the sender then passes on to the guild's other peers).
+// that peer (which the sender then passes on to the guild's other peers),
+// or, with no guild, the presence of a peer's user for their friends here.
 func (h *Homeserver) ApplyEphemeral(ctx context.Context, peer string, e wire.EphemeralEvent) error {
 	if e.Type != "TYPING_START" && e.Type != "PRESENCE_UPDATE" {
 		return Invalid("type", "BASE_TYPE_CHOICES", "Only TYPING_START and PRESENCE_UPDATE are carried.")
+	}
+	if e.Guild == "" && e.Type == "PRESENCE_UPDATE" {
+		return h.applyFriendPresence(ctx, peer, e)
 	}
 	_, gOrigin, ok := globalid.Parse(e.Guild)
 	if !ok {
@@ -717,6 +721,80 @@ func (h *Homeserver) ApplyEphemeral(ctx context.Context, peer string, e wire.Eph
 		return domainErr("ephemeral", err)
 	}
 	h.bus.Publish(storage.Event{LogID: guildID, Type: e.Type, Payload: d, CreatedAt: h.now()})
+	return nil
+}
+
+// applyFriendPresence takes a presence of a peer's user for their friends
+// here (spec/federation.md §17.5): the peer speaks for its own users only,
+// and only of one who is an accepted friend of one of this server's users;
+// anyone else's presence is nobody's business here.
+func (h *Homeserver) applyFriendPresence(ctx context.Context, peer string, e wire.EphemeralEvent) error {
+	var d struct {
+		User struct {
+			ID string `json:"id"`
+		} `json:"user"`
+		UserID  *string         `json:"user_id"`
+		GuildID json.RawMessage `json:"guild_id"`
+	}
+	if json.Unmarshal(e.D, &d) != nil || d.User.ID == "" {
+		return Invalid("d", "BASE_TYPE_REQUIRED", "A presence names its user.")
+	}
+	if d.GuildID != nil || d.UserID != nil {
+		// The gateway would read either as another target than the
+		// user's friends.
+		return Invalid("d", "BASE_TYPE_INVALID", "A friend's presence names no guild and one user.")
+	}
+	_, userOrigin, ok := globalid.Parse(d.User.ID)
+	if !ok {
+		return Invalid("d", "BASE_TYPE_INVALID", "Not a global ID.")
+	}
+	if userOrigin != peer {
+		return fmt.Errorf("%s sent the presence of %q, not its user: %w", peer, d.User.ID, ErrForbidden)
+	}
+	userID, err := h.lookupGlobal(ctx, d.User.ID, ErrUnknownUser)
+	if errors.Is(err, ErrUnknownUser) {
+		// A user this server never saw is nobody's friend here.
+		return fmt.Errorf("%s sent the presence of %q, a stranger here: %w", peer, d.User.ID, ErrForbidden)
+	}
+	if err != nil {
+		return err
+	}
+	if _, err := h.peerPrincipal(ctx, peer, d.User.ID, userID); err != nil {
+		return err
+	}
+	friends, err := h.store.FriendsOf(ctx, userID)
+	if err != nil {
+		return storeErr("friends of", err)
+	}
+	if len(friends) == 0 {
+		return fmt.Errorf("%s sent the presence of %q, nobody's friend here: %w", peer, d.User.ID, ErrForbidden)
+	}
+	v, err := globalid.Decode(e.D)
+	if err != nil {
+		return Invalid("d", "BASE_TYPE_INVALID", "Not JSON.")
+	}
+	var out []byte
+	err = h.store.Update(ctx, func(tx storage.Tx) error {
+		l := h.newLocalizer(tx, tx)
+		l.Defer()
+		l.Signed(peer)
+		if out, err = h.localize(ctx, tx, l, v); err != nil {
+			return err
+		}
+		// The user is known (above); any other ID is not what a presence
+		// carries, and is kept nowhere.
+		if len(l.Pending()) > 0 {
+			return errEphemeralUnheld
+		}
+		return nil
+	})
+	if errors.Is(err, errEphemeralUnheld) {
+		return nil
+	}
+	if err != nil {
+		return domainErr("friend presence", err)
+	}
+	h.bus.Publish(storage.Event{LogID: userID, Type: FriendPresenceRemote, Payload: out, CreatedAt: h.now()})
 	return nil
 }
 

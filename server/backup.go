@@ -23,10 +23,15 @@ import (
 
 // A backup is a folder: the database (hearth.db, an SQLite online backup,
 // or database.pgdump, pg_dump's custom format), the keys (signing.key,
-// token.key), the file store (files/, laid out as in the data dir) and
-// manifest.json, written last, which lists every other file with its size
-// and SHA-256. A folder without a manifest is not a backup. Scaled images
-// are left out: they are made again on demand.
+// token.key), the file store (files/, laid out as in the data dir, copied
+// from the data dir or from the S3 bucket of --files) and manifest.json,
+// written last, which lists every other file with its size and SHA-256. A
+// folder without a manifest is not a backup. Scaled images are left out:
+// they are made again on demand. The files of an S3 store are copied, not
+// referred to: a backup that needs the live bucket is no backup when the
+// bucket is what was lost (a deleted prefix, a wrong lifecycle rule, the
+// provider's account closed). Restore puts them into the file store its
+// target is configured with, data dir or bucket, whatever the source had.
 
 // ManifestName is the manifest's file name in a backup folder.
 const ManifestName = "manifest.json"
@@ -43,9 +48,8 @@ type Manifest struct {
 	Database string         `json:"database"`
 	Schema   string         `json:"schema,omitempty"`
 	Files    []ManifestFile `json:"files"`
-	// FilesIn names the S3 bucket the file store is in when it is not in
-	// the data dir: its files are not in the backup (the bucket's own
-	// versioning or replication keeps them; docs/operations.md).
+	// FilesIn names the S3 bucket the file store was in when it was not
+	// in the data dir; its files are in the backup's files/ all the same.
 	FilesIn string `json:"files_in,omitempty"`
 }
 
@@ -111,13 +115,29 @@ func Backup(ctx context.Context, cfg Config, to string) (Manifest, error) {
 		}
 		m.Files = append(m.Files, ManifestFile{Path: k, Size: n, SHA256: sum})
 	}
-	files := filepath.Join(cfg.DataDir, "files")
-	walk := filepath.WalkDir
 	if cfg.Files != "" {
 		m.FilesIn = cfg.Files
-		walk = func(string, fs.WalkDirFunc) error { return nil } // the files are in the bucket
+		if err := backupBucket(ctx, cfg, to, &m); err != nil {
+			return Manifest{}, fmt.Errorf("backup: the file store in %s: %w", cfg.Files, err)
+		}
+	} else if err := backupDataDirFiles(ctx, cfg.DataDir, to, &m); err != nil {
+		return Manifest{}, fmt.Errorf("backup: the file store: %w", err)
 	}
-	err := walk(files, func(path string, d fs.DirEntry, err error) error {
+	sort.Slice(m.Files, func(i, j int) bool { return m.Files[i].Path < m.Files[j].Path })
+	b, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return Manifest{}, err
+	}
+	if err := writeSynced(filepath.Join(to, ManifestName), append(b, '\n'), 0o640); err != nil {
+		return Manifest{}, fmt.Errorf("backup: %w", err)
+	}
+	return m, nil
+}
+
+// backupDataDirFiles copies the data dir's file store into the backup.
+func backupDataDirFiles(ctx context.Context, dataDir, to string, m *Manifest) error {
+	files := filepath.Join(dataDir, "files")
+	return filepath.WalkDir(files, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			if errors.Is(err, fs.ErrNotExist) {
 				return nil // swept meanwhile, or no uploads yet
@@ -136,7 +156,7 @@ func Backup(ctx context.Context, cfg Config, to string) (Manifest, error) {
 		if !d.Type().IsRegular() {
 			return nil
 		}
-		rel, err := filepath.Rel(cfg.DataDir, path)
+		rel, err := filepath.Rel(dataDir, path)
 		if err != nil {
 			return err
 		}
@@ -150,18 +170,44 @@ func Backup(ctx context.Context, cfg Config, to string) (Manifest, error) {
 		m.Files = append(m.Files, ManifestFile{Path: filepath.ToSlash(rel), Size: n, SHA256: sum})
 		return nil
 	})
+}
+
+// backupBucket copies every blob of the S3 file store cfg.Files names into
+// the backup's files/, as the data dir lays them out. An object is checked
+// against its name (its SHA-256) as it is copied: what the bucket serves
+// is not trusted to be what was stored.
+func backupBucket(ctx context.Context, cfg Config, to string, m *Manifest) error {
+	store, _, err := openFiles(ctx, cfg)
 	if err != nil {
-		return Manifest{}, fmt.Errorf("backup: the file store: %w", err)
+		return err
 	}
-	sort.Slice(m.Files, func(i, j int) bool { return m.Files[i].Path < m.Files[j].Path })
-	b, err := json.MarshalIndent(m, "", "  ")
-	if err != nil {
-		return Manifest{}, err
+	var hashes []string
+	if err := store.Each(ctx, func(hash string, _ int64) error {
+		hashes = append(hashes, hash)
+		return nil
+	}); err != nil {
+		return err
 	}
-	if err := writeSynced(filepath.Join(to, ManifestName), append(b, '\n'), 0o640); err != nil {
-		return Manifest{}, fmt.Errorf("backup: %w", err)
+	for _, hash := range hashes {
+		rel := "files/" + blobs.Key(hash)
+		obj, err := store.Open(ctx, hash)
+		if errors.Is(err, blobs.ErrNotFound) {
+			continue // swept between the listing and the copy: unreferenced
+		}
+		if err != nil {
+			return err
+		}
+		sum, n, err := copyFrom(obj, filepath.Join(to, filepath.FromSlash(rel)), 0o640)
+		obj.Close()
+		if err != nil {
+			return fmt.Errorf("%s: %w", hash, err)
+		}
+		if sum != hash {
+			return fmt.Errorf("the object %s holds bytes whose SHA-256 is %s: the bucket is damaged", blobs.Key(hash), sum)
+		}
+		m.Files = append(m.Files, ManifestFile{Path: rel, Size: n, SHA256: sum})
 	}
-	return m, nil
+	return nil
 }
 
 // VerifyBackup reads a backup's manifest and checks every file it lists
@@ -253,6 +299,15 @@ func Restore(ctx context.Context, cfg Config, from string) error {
 	// a restore cut short leaves no database a server would open, and
 	// never one beside keys the server would make anew (a new identity
 	// for the same history).
+	// With --files, the stored files go to the bucket (objects it holds
+	// already are the same bytes, content addressing says, and are only
+	// touched): restore is how a backup of a data dir moves to S3, too.
+	var bucket *blobs.Store
+	if cfg.Files != "" {
+		if bucket, _, err = openFiles(ctx, cfg); err != nil {
+			return fmt.Errorf("restore: %w", err)
+		}
+	}
 	sqliteSrc, sqliteSum := "", ""
 	for _, f := range m.Files {
 		src, _ := inside(from, f.Path)
@@ -261,6 +316,12 @@ func Restore(ctx context.Context, cfg Config, from string) error {
 			continue
 		case sqliteBackupName:
 			sqliteSrc, sqliteSum = src, f.SHA256
+			continue
+		}
+		if bucket != nil && blobPath(f.Path) {
+			if err := restoreBlob(ctx, bucket, src, f); err != nil {
+				return fmt.Errorf("restore: %s: %w", cfg.Files, err)
+			}
 			continue
 		}
 		dst, _ := inside(cfg.DataDir, f.Path)
@@ -286,7 +347,11 @@ func Restore(ctx context.Context, cfg Config, from string) error {
 			_ = os.Remove(tmp)
 			err = fmt.Errorf("%s changed since its checksum was checked: restore again from a sound backup", sqliteBackupName)
 		}
+		if err == nil {
+			err = sqlite.SkipLogSeqs(ctx, tmp, RestoreSeqSkip)
+		}
 		if err != nil {
+			_ = os.Remove(tmp)
 			return fmt.Errorf("restore: %w", err)
 		}
 		if err := os.Rename(tmp, filepath.Join(cfg.DataDir, "hearth.db")); err != nil {
@@ -297,6 +362,42 @@ func Restore(ctx context.Context, cfg Config, from string) error {
 		if err := postgres.Restore(ctx, cfg.Database, filepath.Join(from, pgDumpName), m.Schema); err != nil {
 			return fmt.Errorf("restore: %w", err)
 		}
+		if err := postgres.SkipLogSeqs(ctx, cfg.Database, RestoreSeqSkip); err != nil {
+			return fmt.Errorf("restore: %w (the database is restored but its logs were not moved on: drop it and restore again)", err)
+		}
+	}
+	return nil
+}
+
+// RestoreSeqSkip is how far restore moves every log's head on. Peers may
+// hold events of this server's own guilds logged after the backup and lost
+// with the server; their replicas' positions are past the restored head,
+// and they would take the restored server's next events, numbered from
+// there, for ones they have applied (spec/federation.md §8.2, idempotence)
+// and drop them. 2^32 numbers are more than any log gets between two
+// backups; a batch covers the skipped range like any other it leaves out.
+const RestoreSeqSkip = 1 << 32
+
+// restoreBlob puts the backup's file src into the store, checking that
+// what went in is what the manifest says (the backup may change between
+// the check and the copy).
+func restoreBlob(ctx context.Context, store *blobs.Store, src string, f ManifestFile) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	st, err := store.Stage(in, f.Size)
+	if err != nil {
+		return fmt.Errorf("%s: %w", f.Path, err)
+	}
+	if st.Hash != f.SHA256 || st.Size != f.Size {
+		store.Discard(st)
+		return fmt.Errorf("%s changed since its checksum was checked: restore again from a sound backup", f.Path)
+	}
+	if err := store.Promote(ctx, st); err != nil {
+		store.Discard(st)
+		return err
 	}
 	return nil
 }
@@ -363,6 +464,12 @@ func copyFile(src, dst string, mode os.FileMode) (string, int64, error) {
 		return "", 0, err
 	}
 	defer in.Close()
+	return copyFrom(in, dst, mode)
+}
+
+// copyFrom copies what in reads to a new file dst, synced, and returns the
+// SHA-256 and size of what it wrote.
+func copyFrom(in io.Reader, dst string, mode os.FileMode) (string, int64, error) {
 	if err := os.MkdirAll(filepath.Dir(dst), 0o750); err != nil {
 		return "", 0, err
 	}

@@ -38,6 +38,10 @@ type RelationshipReader interface {
 	Relationship(ctx context.Context, userID, otherID snowflake.ID) (Relationship, error)
 	// CountRelationships counts a user's rows of one type.
 	CountRelationships(ctx context.Context, userID snowflake.ID, typ int) (int, error)
+	// FriendsOf lists the users whose row about otherID is a friendship
+	// (accepted, not pending or blocked), by ID: for a user of another
+	// server, this server's users who are their friends.
+	FriendsOf(ctx context.Context, otherID snowflake.ID) ([]snowflake.ID, error)
 	// DMFriendsOnly says whether a user takes one-to-one DMs from friends
 	// only (false for a user who never said).
 	DMFriendsOnly(ctx context.Context, userID snowflake.ID) (bool, error)

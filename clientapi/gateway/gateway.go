@@ -60,9 +60,13 @@ type Gateway struct {
 	// greeted are the users of other servers, by guild, whose presence
 	// this server has answered with its own users' (announcePresences).
 	greeted map[snowflake.ID]map[snowflake.ID]bool
-	closing bool
-	conns   sync.WaitGroup
-	running atomic.Bool
+	// friendGreeted are the users of other servers whose presence, come
+	// for their friends here, this server has answered with those
+	// friends' presences (remoteFriendPresence).
+	friendGreeted map[snowflake.ID]bool
+	closing       bool
+	conns         sync.WaitGroup
+	running       atomic.Bool
 	// barriers are the markers settle waits for, by token.
 	barriers sync.Map
 	metrics  *gatewayMetrics
@@ -99,14 +103,15 @@ func New(cfg Config) *Gateway {
 	}
 	g := &Gateway{
 		cfg: cfg, hs: cfg.Homeserver, log: cfg.Log,
-		sessions:    make(map[string]*session),
-		byGuild:     make(map[snowflake.ID]map[*session]struct{}),
-		byUser:      make(map[snowflake.ID]map[*session]struct{}),
-		presences:   make(map[snowflake.ID]presence),
-		greeted:     make(map[snowflake.ID]map[snowflake.ID]bool),
-		owner:       newSessionID(),
-		dirty:       make(map[*session]struct{}),
-		persistWake: make(chan struct{}, 1),
+		sessions:      make(map[string]*session),
+		byGuild:       make(map[snowflake.ID]map[*session]struct{}),
+		byUser:        make(map[snowflake.ID]map[*session]struct{}),
+		presences:     make(map[snowflake.ID]presence),
+		greeted:       make(map[snowflake.ID]map[snowflake.ID]bool),
+		friendGreeted: make(map[snowflake.ID]bool),
+		owner:         newSessionID(),
+		dirty:         make(map[*session]struct{}),
+		persistWake:   make(chan struct{}, 1),
 	}
 	g.metrics = newMetrics(g, cfg.Metrics)
 	return g

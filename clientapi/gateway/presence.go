@@ -145,16 +145,16 @@ func (g *Gateway) presenceChanged(ctx context.Context, userID snowflake.ID) {
 // tellFriends sends a user's presence, without a guild, to the sessions of
 // this server's users who are their friends, as Discord does: a friend's
 // presence shows on the friends page whether or not a guild is shared.
-// Friends of other homeservers learn it only through shared guilds.
+// Friends of other homeservers are told by their servers, to which
+// federation carries it (spec/federation.md §17.5).
 func (g *Gateway) tellFriends(ctx context.Context, userID snowflake.ID, p presence) {
 	friends, err := g.hs.FriendIDs(ctx, userID)
 	if err != nil || len(friends) == 0 {
 		return
 	}
-	d, _ := json.Marshal(map[string]any{
-		"user": map[string]any{"id": userID}, "status": p.Status,
-		"activities": p.Activities, "client_status": map[string]string{"web": p.Status},
-	})
+	d := friendPresenceEvent(userID, p)
+	g.hs.Bus().Publish(storage.Event{LogID: userID, Type: homeserver.FriendPresenceLocal,
+		Payload: friendPresencePayload(0, d), CreatedAt: time.Now()})
 	g.mu.RLock()
 	var targets []*session
 	for _, f := range friends {
@@ -166,6 +166,118 @@ func (g *Gateway) tellFriends(ctx context.Context, userID snowflake.ID, p presen
 			s.dispatch("PRESENCE_UPDATE", d)
 		}
 	}
+}
+
+// friendPresenceEvent is a user's presence for their friends: a
+// PRESENCE_UPDATE of no guild.
+func friendPresenceEvent(userID snowflake.ID, p presence) []byte {
+	d, _ := json.Marshal(map[string]any{
+		"user": map[string]any{"id": userID}, "status": p.Status,
+		"activities": p.Activities, "client_status": map[string]string{"web": p.Status},
+	})
+	return d
+}
+
+// friendPresencePayload is a FriendPresenceLocal's payload: d for the
+// servers of all the user's friends of other homeservers, or of friend's
+// alone.
+func friendPresencePayload(friend snowflake.ID, d []byte) []byte {
+	b, _ := json.Marshal(homeserver.FriendPresence{Friend: friend, D: d})
+	return b
+}
+
+// remoteFriendPresence tells this server's friends of a user of another
+// server that user's presence, which their server sent for them (whether
+// or not a guild is shared), and keeps it for READY. The first one from
+// that user is answered with the presences of their friends here: their
+// server has just come up, or the friendship has just begun, and would
+// show them offline until they next change.
+func (g *Gateway) remoteFriendPresence(ctx context.Context, ev storage.Event) {
+	var in struct {
+		User struct {
+			ID snowflake.ID `json:"id"`
+		} `json:"user"`
+		presenceUpdate
+	}
+	if json.Unmarshal(ev.Payload, &in) != nil || in.User.ID != ev.LogID {
+		return
+	}
+	// Rendered again from what Hearth keeps of a presence: the peer's
+	// payload may carry more.
+	p := in.presenceUpdate.clean().visible()
+	friends, err := g.hs.FriendsOf(ctx, ev.LogID)
+	if err != nil || len(friends) == 0 {
+		return
+	}
+	g.mu.Lock()
+	if _, local := g.byUser[ev.LogID]; local {
+		g.mu.Unlock()
+		return // this server's own user: its sessions decide
+	}
+	if p.Status == "offline" {
+		delete(g.presences, ev.LogID)
+	} else {
+		g.presences[ev.LogID] = p
+	}
+	greet := !g.friendGreeted[ev.LogID] && !g.replaying
+	g.friendGreeted[ev.LogID] = true
+	var targets []*session
+	var answers []storage.Event
+	for _, f := range friends {
+		targets = append(targets, g.sessionsOf(g.byUser[f])...)
+		if mine, ok := g.presences[f]; ok && greet {
+			answers = append(answers, storage.Event{LogID: f, Type: homeserver.FriendPresenceLocal,
+				Payload: friendPresencePayload(ev.LogID, friendPresenceEvent(f, mine)), CreatedAt: time.Now()})
+		}
+	}
+	g.mu.Unlock()
+	d := friendPresenceEvent(ev.LogID, p)
+	for _, s := range targets {
+		if !s.bot {
+			s.dispatch("PRESENCE_UPDATE", d)
+		}
+	}
+	g.hs.Bus().Publish(answers...)
+}
+
+// relationshipChanged follows a relationship event of one of this
+// server's users (ev.LogID). A friendship begun: the user's sessions learn
+// the friend's presence, and the friend's server (when another) the
+// user's, offline included, so that it answers with the friend's own
+// (remoteFriendPresence): the friend's server may have stored the
+// friendship before this one, and refused a presence sent then. A
+// friendship ended: the friend's next presence here is a first one again.
+func (g *Gateway) relationshipChanged(ctx context.Context, ev storage.Event) {
+	if g.replaying {
+		return
+	}
+	var r struct {
+		ID   snowflake.ID `json:"id"`
+		Type int          `json:"type"`
+	}
+	if json.Unmarshal(ev.Payload, &r) != nil || r.ID == 0 {
+		return
+	}
+	g.mu.Lock()
+	delete(g.friendGreeted, r.ID)
+	if ev.Type != homeserver.RelationshipAdd || r.Type != storage.RelationshipFriend {
+		g.mu.Unlock()
+		return
+	}
+	theirs, known := g.presences[r.ID]
+	mine := g.aggregateLocked(ev.LogID)
+	targets := g.sessionsOf(g.byUser[ev.LogID])
+	g.mu.Unlock()
+	if known {
+		d := friendPresenceEvent(r.ID, theirs)
+		for _, s := range targets {
+			if !s.bot {
+				s.dispatch("PRESENCE_UPDATE", d)
+			}
+		}
+	}
+	g.hs.Bus().Publish(storage.Event{LogID: ev.LogID, Type: homeserver.FriendPresenceLocal,
+		Payload: friendPresencePayload(r.ID, friendPresenceEvent(ev.LogID, mine)), CreatedAt: time.Now()})
 }
 
 // friendPresences lists the current presences of a user's friends, for

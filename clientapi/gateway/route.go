@@ -134,8 +134,11 @@ func (g *Gateway) route(ctx context.Context, ev storage.Event) {
 	case homeserver.SessionsRevoked:
 		g.revoke(ev)
 		return
-	case homeserver.PresenceLocal:
+	case homeserver.PresenceLocal, homeserver.FriendPresenceLocal:
 		return // told to the sessions when it happened
+	case homeserver.FriendPresenceRemote:
+		g.remoteFriendPresence(ctx, ev)
+		return
 	case homeserver.UserDispatch:
 		g.userDispatch(ctx, ev)
 		return
@@ -150,6 +153,7 @@ func (g *Gateway) route(ctx context.Context, ev storage.Event) {
 		for _, s := range targets {
 			g.deliver(s, ev.Type, ev.Payload)
 		}
+		g.relationshipChanged(ctx, ev)
 		return
 	}
 	var m meta

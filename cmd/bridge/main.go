@@ -53,22 +53,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	fs := flag.NewFlagSet("bridge", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	var (
-		cfg        server.Config
-		token      string
-		discordURL string
-		logLevel   string
-		hearthRole string
-		backfill   int
-	)
-	cfg.BindFlags(fs, "127.0.0.1:8090")
-	fs.StringVar(&token, "discord-token", "", "the Discord bot's token (a user token is refused)")
-	fs.StringVar(&discordURL, "discord-url", "https://discord.com", "where Discord is: its REST API is under /api/v10 there, the gateway URL comes from it")
-	fs.StringVar(&hearthRole, "hearth-role", "", "the Discord role (ID or name) Hearth people hold in a mirror, beside @everyone; empty: @everyone only")
-	fs.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn, error")
-	if cmd == "link" {
-		fs.IntVar(&backfill, "backfill", 0, "import the newest N messages of each channel")
-	}
+	var o options
+	o.define(fs, cmd)
 	// Flags may come before or after a command's arguments.
 	var pos []string
 	for {
@@ -84,6 +70,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err := server.ApplyEnv(fs, "HEARTH_BRIDGE_", getenv); err != nil {
 		return err
 	}
+	cfg, token, discordURL, logLevel := o.cfg, o.token, o.discordURL, o.logLevel
 	if cmd != "" {
 		if len(pos) != commands[cmd] {
 			return fmt.Errorf("usage: bridge %s%s [flags]", cmd, map[string]string{"link": " GUILD_ID [--backfill N]",
@@ -91,7 +78,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		}
 		cfg.Log = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 		cfg.Mirrors = true
-		return command(ctx, cfg, cmd, pos, backfill, stdout)
+		return command(ctx, cfg, cmd, pos, o.backfill, stdout)
 	}
 	if len(pos) > 0 {
 		return fmt.Errorf("unexpected argument %q (commands: link, invite, unlink, status)", pos[0])
@@ -110,7 +97,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return fmt.Errorf("cannot start: %w", err)
 	}
-	br, err := bridge.New(bridge.Config{Homeserver: srv.Homeserver(), Token: token, DiscordURL: discordURL, HearthRole: hearthRole,
+	br, err := bridge.New(bridge.Config{Homeserver: srv.Homeserver(), Token: token, DiscordURL: discordURL, HearthRole: o.hearthRole,
 		Log: cfg.Log, Metrics: srv.Registry(), Failpoint: getenv("HEARTH_BRIDGE_FAILPOINT")})
 	if err != nil {
 		srv.Close()
@@ -120,6 +107,29 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	fmt.Fprintf(stderr, "Hearth Discord bridge %s serving at %s (server name %s), Discord at %s\n",
 		server.Version, srv.URL(), srv.ServerName(), discordURL)
 	return srv.Serve(ctx)
+}
+
+// options are the bridge's settings, flags or HEARTH_BRIDGE_<NAME>.
+type options struct {
+	cfg        server.Config
+	token      string
+	discordURL string
+	logLevel   string
+	hearthRole string
+	backfill   int
+}
+
+// define binds o to fs, for the command cmd ("" to serve). The deployment
+// files are checked against this flag set (compose_test.go).
+func (o *options) define(fs *flag.FlagSet, cmd string) {
+	o.cfg.BindFlags(fs, "127.0.0.1:8090")
+	fs.StringVar(&o.token, "discord-token", "", "the Discord bot's token (a user token is refused)")
+	fs.StringVar(&o.discordURL, "discord-url", "https://discord.com", "where Discord is: its REST API is under /api/v10 there, the gateway URL comes from it")
+	fs.StringVar(&o.hearthRole, "hearth-role", "", "the Discord role (ID or name) Hearth people hold in a mirror, beside @everyone; empty: @everyone only")
+	fs.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn, error")
+	if cmd == "link" {
+		fs.IntVar(&o.backfill, "backfill", 0, "import the newest N messages of each channel")
+	}
 }
 
 // command runs one admin command on the bridge's data.

@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
+	"io/fs"
 	"mime/multipart"
 	"net/http"
 	"net/url"
@@ -22,7 +24,10 @@ import (
 
 	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver, to make restore targets
 
+	"hearth/server"
 	st "hearth/server/servertest"
+	"hearth/storage/blobs"
+	"hearth/storage/blobs/blobstest"
 )
 
 // sent is a message a client saw acknowledged.
@@ -71,11 +76,186 @@ func sendMessage(base, tok, channel, content string, file []byte) (string, error
 // runTool runs the homeserver command line in this process.
 func runTool(t *testing.T, args ...string) (string, error) {
 	t.Helper()
+	return runToolEnv(t, nil, args...)
+}
+
+// runToolEnv runs the homeserver command line in this process with the
+// environment env and no other.
+func runToolEnv(t *testing.T, env map[string]string, args ...string) (string, error) {
+	t.Helper()
 	var out, errs bytes.Buffer
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	err := run(ctx, args, func(string) string { return "" }, strings.NewReader(""), &out, &errs)
+	err := run(ctx, args, func(k string) string { return env[k] }, strings.NewReader(""), &out, &errs)
 	return out.String() + errs.String(), err
+}
+
+// needDumpTools fails (with HEARTH_TEST_POSTGRES set) or skips the
+// PostgreSQL half of a backup test when pg_dump or pg_restore is missing.
+func needDumpTools(t *testing.T, b st.Backend) {
+	t.Helper()
+	if b != st.Postgres {
+		return
+	}
+	for _, tool := range []string{"pg_dump", "pg_restore"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			if os.Getenv("HEARTH_TEST_POSTGRES") != "" {
+				t.Fatalf("HEARTH_TEST_POSTGRES is set but %s is not on PATH (install postgresql-client): %v", tool, err)
+			}
+			t.Skipf("PostgreSQL half skipped: %s is not on PATH", tool)
+		}
+	}
+}
+
+// textChannel is the first text channel of guild.
+func textChannel(t *testing.T, base, tok, guild string) string {
+	t.Helper()
+	status, raw, _ := call(t, "GET", base+"/api/v10/guilds/"+guild+"/channels", tok, nil)
+	var chans []map[string]any
+	if status != 200 || json.Unmarshal(raw, &chans) != nil {
+		t.Fatalf("channels: %d %s", status, raw)
+	}
+	for _, c := range chans {
+		if c["type"] == float64(0) {
+			return c["id"].(string)
+		}
+	}
+	t.Fatalf("guild %s has no text channel", guild)
+	return ""
+}
+
+// checkAttachments fails unless every message of want is in channel on the
+// server at base, its file served with the bytes sent.
+func checkAttachments(t *testing.T, base, tok, channel string, want []sent) {
+	t.Helper()
+	status, raw, err := call(t, "GET", base+"/api/v10/channels/"+channel+"/messages?limit=100", tok, nil)
+	var page []map[string]any
+	if err != nil || status != 200 || json.Unmarshal(raw, &page) != nil {
+		t.Fatalf("history: %d %s %v", status, raw, err)
+	}
+	have := map[string]map[string]any{}
+	for _, m := range page {
+		have[m["id"].(string)] = m
+	}
+	for _, w := range want {
+		m, ok := have[w.id]
+		if !ok {
+			t.Fatalf("message %s (%q) is missing", w.id, w.content)
+		}
+		atts, _ := m["attachments"].([]any)
+		if len(atts) != 1 {
+			t.Fatalf("message %s: attachments %v", w.id, m["attachments"])
+		}
+		u, err := url.Parse(atts[0].(map[string]any)["url"].(string))
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := http.Get(base + u.RequestURI())
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != 200 || !bytes.Equal(got, w.file) {
+			t.Fatalf("file of message %s: status %d, %d bytes, want the %d sent", w.id, res.StatusCode, len(got), len(w.file))
+		}
+	}
+}
+
+// TestBackupCopiesS3Files: a server with its files in an S3 bucket
+// (--files s3://…) is backed up with its files copied out of the bucket
+// into the backup, each checked against its name; the backup restores
+// into another bucket prefix (the files uploaded there, the data dir
+// holding none) and, with the S3 service gone altogether, into a data dir:
+// a backup does not depend on the live bucket.
+func TestBackupCopiesS3Files(t *testing.T) {
+	st.ForEachBackend(t, func(t *testing.T, b st.Backend) {
+		needDumpTools(t, b)
+		s3 := blobstest.StartS3(t)
+		env := map[string]string{"AWS_ACCESS_KEY_ID": blobstest.AccessKey, "AWS_SECRET_ACCESS_KEY": blobstest.SecretKey}
+		s3Flags := func(prefix string) []string {
+			return []string{"--files", "s3://" + s3.Bucket + "/" + prefix, "--files-endpoint", s3.Endpoint,
+				"--files-region", "us-east-1", "--files-path-style"}
+		}
+		dataDir := t.TempDir()
+		s := st.Start(t, st.Options{Backend: b, DataDir: dataDir, Files: "s3://" + s3.Bucket + "/live", FilesS3: s3.Config("live", "")})
+		tok := s.Register(t, "ann", "correct horse")
+		guild := mustCall(t, "POST", s.URL()+"/api/v10/guilds", tok, map[string]any{"name": "Kept"}, 201)["id"].(string)
+		channel := textChannel(t, s.URL(), tok, guild)
+		var msgs []sent
+		for i := range 3 {
+			file := make([]byte, 1000+i)
+			_, _ = rand.Read(file)
+			content := fmt.Sprintf("with a file %d", i)
+			id, err := sendMessage(s.URL(), tok, channel, content, file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			msgs = append(msgs, sent{id, content, file})
+		}
+
+		backupDir := filepath.Join(t.TempDir(), "backup")
+		args := append([]string{"backup", "--data", dataDir, "--to", backupDir}, s3Flags("live")...)
+		if b == st.Postgres {
+			args = append(args, "--database", s.Options.Database)
+		}
+		if out, err := runToolEnv(t, env, args...); err != nil {
+			t.Fatalf("backup: %v\n%s", err, out)
+		}
+		s.Stop()
+		var m server.Manifest
+		mb, _ := os.ReadFile(filepath.Join(backupDir, server.ManifestName))
+		if err := json.Unmarshal(mb, &m); err != nil {
+			t.Fatal(err)
+		}
+		inBackup := map[string]bool{}
+		for _, f := range m.Files {
+			inBackup[f.Path] = true
+		}
+		for _, msg := range msgs {
+			sum := sha256.Sum256(msg.file)
+			if p := "files/" + blobs.Key(hex.EncodeToString(sum[:])); !inBackup[p] {
+				t.Fatalf("the backup lacks %s, the file of message %s:\n%s", p, msg.id, mb)
+			}
+		}
+		if m.FilesIn != "s3://"+s3.Bucket+"/live" {
+			t.Fatalf("files_in = %q", m.FilesIn)
+		}
+
+		restore := func(t *testing.T, files []string) (string, string) {
+			target := t.TempDir()
+			args := append([]string{"restore", "--data", target, "--from", backupDir}, files...)
+			var db string
+			if b == st.Postgres {
+				db = emptyDatabase(t, s.Options.Database)
+				args = append(args, "--database", db)
+			}
+			if out, err := runToolEnv(t, env, args...); err != nil {
+				t.Fatalf("restore: %v\n%s", err, out)
+			}
+			return target, db
+		}
+		t.Run("into another prefix", func(t *testing.T) {
+			target, db := restore(t, s3Flags("restored"))
+			// The files went to the bucket, not the data dir.
+			filepath.WalkDir(filepath.Join(target, "files"), func(p string, d fs.DirEntry, err error) error {
+				if err == nil && d.Type().IsRegular() {
+					t.Errorf("the restore wrote %s into the data dir; with --files it belongs in the bucket", p)
+				}
+				return nil
+			})
+			r := st.Start(t, st.Options{Backend: b, DataDir: target, Database: db, ServerName: s.ServerName(),
+				Files: "s3://" + s3.Bucket + "/restored", FilesS3: s3.Config("restored", "")})
+			checkAttachments(t, r.URL(), tok, channel, msgs)
+			r.Stop()
+		})
+		t.Run("into a data dir, the S3 service gone", func(t *testing.T) {
+			s3.Stop()
+			target, db := restore(t, nil)
+			r := st.Start(t, st.Options{Backend: b, DataDir: target, Database: db, ServerName: s.ServerName()})
+			checkAttachments(t, r.URL(), tok, channel, msgs)
+		})
+	})
 }
 
 // emptyDatabase makes a new PostgreSQL database for a restore and returns
@@ -118,31 +298,12 @@ func emptyDatabase(t *testing.T, raw string) string {
 // Restore refuses a non-empty target and a damaged backup.
 func TestBackupDuringBurstRestores(t *testing.T) {
 	st.ForEachBackend(t, func(t *testing.T, b st.Backend) {
-		if b == st.Postgres {
-			for _, tool := range []string{"pg_dump", "pg_restore"} {
-				if _, err := exec.LookPath(tool); err != nil {
-					if os.Getenv("HEARTH_TEST_POSTGRES") != "" {
-						t.Fatalf("HEARTH_TEST_POSTGRES is set but %s is not on PATH (install postgresql-client): %v", tool, err)
-					}
-					t.Skipf("PostgreSQL half skipped: %s is not on PATH", tool)
-				}
-			}
-		}
+		needDumpTools(t, b)
 		dataDir := t.TempDir()
 		s := st.Start(t, st.Options{Backend: b, DataDir: dataDir})
 		tok := s.Register(t, "ann", "correct horse")
 		guild := mustCall(t, "POST", s.URL()+"/api/v10/guilds", tok, map[string]any{"name": "Kept"}, 201)["id"].(string)
-		status, raw, _ := call(t, "GET", s.URL()+"/api/v10/guilds/"+guild+"/channels", tok, nil)
-		var chans []map[string]any
-		if status != 200 || json.Unmarshal(raw, &chans) != nil {
-			t.Fatalf("channels: %d %s", status, raw)
-		}
-		var channel string
-		for _, c := range chans {
-			if c["type"] == float64(0) {
-				channel = c["id"].(string)
-			}
-		}
+		channel := textChannel(t, s.URL(), tok, guild)
 
 		var (
 			mu    sync.Mutex

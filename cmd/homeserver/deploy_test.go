@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/compose-spec/compose-go/v2/cli"
+	"github.com/compose-spec/compose-go/v2/types"
 	"github.com/goccy/go-yaml"
 
 	st "hearth/server/servertest"
@@ -29,12 +31,36 @@ func serverFlags() *flag.FlagSet {
 	return fs
 }
 
-// composeDefault replaces ${VAR:-default} and ${VAR} with what Compose
-// would use when VAR is unset.
-var composeVar = regexp.MustCompile(`\$\{[A-Za-z_][A-Za-z0-9_]*(?::?-([^}]*))?\}`)
+// composeEnvs are the environments the compose file is loaded with: none
+// (every ${VAR:-default} at its default) and an operator's .env as the
+// file's header asks for, bridge included.
+var composeEnvs = map[string][]string{
+	"defaults": nil,
+	"operator .env": {
+		"HEARTH_SERVER_NAME=chat.example.org", "HEARTH_PUBLIC_URL=https://chat.example.org",
+		"POSTGRES_PASSWORD=a-long-random-password", "GRAFANA_ADMIN_PASSWORD=another-one",
+		"HEARTH_REGISTRATION=invite",
+		"HEARTH_BRIDGE_SERVER_NAME=discord.example.org", "HEARTH_BRIDGE_PUBLIC_URL=https://discord.example.org",
+		"HEARTH_BRIDGE_DISCORD_TOKEN=bot-token",
+	},
+}
 
-func composeDefault(v string) string {
-	return composeVar.ReplaceAllString(v, "$1")
+// loadCompose loads a compose file the way `docker compose --profile
+// bridge config` does (compose-go: schema validation, interpolation,
+// normalisation, consistency checks) with the environment env and no
+// other: neither the test's own environment nor a stray .env counts.
+func loadCompose(t *testing.T, file string, env []string) (*types.Project, error) {
+	t.Helper()
+	opts, err := cli.NewProjectOptions([]string{file},
+		cli.WithWorkingDirectory(filepath.Dir(file)),
+		cli.WithEnv(env),
+		cli.WithDiscardEnvFile,
+		cli.WithProfiles([]string{"bridge"}),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return opts.LoadProject(t.Context())
 }
 
 // checkSetting fails unless HEARTH_<NAME>=value names a flag of the
@@ -47,8 +73,41 @@ func checkSetting(t *testing.T, fs *flag.FlagSet, where, name, value string) {
 		t.Errorf("%s sets %s, but the homeserver has no flag --%s", where, name, flagName)
 		return
 	}
-	if err := f.Value.Set(composeDefault(value)); err != nil {
+	if err := f.Value.Set(value); err != nil {
 		t.Errorf("%s: %s=%q is refused by --%s: %v", where, name, value, flagName, err)
+	}
+}
+
+// TestComposeFileIsChecked: the compose loader the deployment tests use
+// refuses what `docker compose config` refuses (a key the schema lacks, a
+// value of the wrong type, a dependency on a service not there, a volume
+// not declared), so a pass of TestComposeSettingsAreFlags means something.
+func TestComposeFileIsChecked(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join(root, "docker-compose.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct{ name, from, to string }{
+		{"unknown key", "    restart: unless-stopped\n", "    restart: unless-stopped\n    restarts: always\n"},
+		{"wrong type", "      retries: 12\n", "      retries: twelve\n"},
+		{"missing dependency", "      postgres:\n        condition: service_healthy", "      postgress:\n        condition: service_healthy"},
+		{"undeclared volume", "      - hearth-data:/data\n", "      - hearth-dat:/data\n"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if !strings.Contains(string(raw), c.from) {
+				t.Fatalf("docker-compose.yml no longer holds %q: pick another line to break", c.from)
+			}
+			bad := filepath.Join(t.TempDir(), "docker-compose.yml")
+			if err := os.WriteFile(bad, []byte(strings.Replace(string(raw), c.from, c.to, 1)), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			_, err := loadCompose(t, bad, nil)
+			if err == nil {
+				t.Fatalf("a compose file with a %s loaded", c.name)
+			}
+			t.Logf("refused: %v", err)
+		})
 	}
 }
 
@@ -57,103 +116,82 @@ func checkSetting(t *testing.T, fs *flag.FlagSet, where, name, value string) {
 // flag accepts; the files the compose file mounts exist; and `docker
 // compose config` accepts it where Docker is installed with Compose.
 func TestComposeSettingsAreFlags(t *testing.T) {
-	raw, err := os.ReadFile(filepath.Join(root, "docker-compose.yml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var compose struct {
-		Services map[string]struct {
-			Build       any      `yaml:"build"`
-			Image       string   `yaml:"image"`
-			Command     any      `yaml:"command"`
-			Environment any      `yaml:"environment"`
-			Volumes     []string `yaml:"volumes"`
-		} `yaml:"services"`
-		Volumes map[string]any `yaml:"volumes"`
-	}
-	if err := yaml.Unmarshal(raw, &compose); err != nil {
-		t.Fatalf("docker-compose.yml: %v", err)
-	}
-	for _, want := range []string{"homeserver", "postgres", "prometheus", "grafana"} {
-		if _, ok := compose.Services[want]; !ok {
-			t.Errorf("docker-compose.yml has no %s service", want)
-		}
-	}
-	hs := compose.Services["homeserver"]
-	fs := serverFlags()
-	env := map[string]string{}
-	switch e := hs.Environment.(type) {
-	case map[string]any:
-		for k, v := range e {
-			env[k] = strings.TrimSpace(strings.Trim(fmtValue(v), `"`))
-		}
-	case []any:
-		for _, kv := range e {
-			k, v, _ := strings.Cut(fmtValue(kv), "=")
-			env[k] = v
-		}
-	}
-	if len(env) == 0 {
-		t.Fatal("the homeserver service sets no environment: the test would check nothing")
-	}
-	for k, v := range env {
-		if !strings.HasPrefix(k, "HEARTH_") {
-			t.Errorf("docker-compose.yml: %s is no HEARTH_ setting; the homeserver reads only those", k)
-			continue
-		}
-		checkSetting(t, fs, "docker-compose.yml", k, v)
-	}
-	var args []string
-	switch c := hs.Command.(type) {
-	case string:
-		args = strings.Fields(c)
-	case []any:
-		for _, a := range c {
-			args = append(args, fmtValue(a))
-		}
-	}
-	for i := 0; i < len(args); i++ {
-		a := args[i]
-		if !strings.HasPrefix(a, "-") {
-			t.Errorf("docker-compose.yml: command argument %q is not a flag", a)
-			continue
-		}
-		name, value, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
-		f := fs.Lookup(name)
-		if f == nil {
-			t.Errorf("docker-compose.yml passes --%s, which the homeserver does not know", name)
-			continue
-		}
-		if !hasValue {
-			if bf, ok := f.Value.(interface{ IsBoolFlag() bool }); ok && bf.IsBoolFlag() {
-				value = "true"
-			} else if i+1 < len(args) {
-				i++
-				value = args[i]
+	for envName, env := range composeEnvs {
+		t.Run(envName, func(t *testing.T) {
+			p, err := loadCompose(t, filepath.Join(root, "docker-compose.yml"), env)
+			if err != nil {
+				t.Fatalf("docker-compose.yml does not validate: %v", err)
 			}
-		}
-		if err := f.Value.Set(composeDefault(value)); err != nil {
-			t.Errorf("docker-compose.yml: --%s %q: %v", name, value, err)
-		}
-	}
-	// The PostgreSQL URL is one the homeserver takes.
-	if db := composeDefault(env["HEARTH_DATABASE"]); !strings.HasPrefix(db, "postgres://") {
-		t.Errorf("HEARTH_DATABASE %q is not a postgres:// URL", db)
-	}
-	for name, svc := range compose.Services {
-		for _, v := range svc.Volumes {
-			src, _, _ := strings.Cut(v, ":")
-			if strings.HasPrefix(src, "./") {
-				if _, err := os.Stat(filepath.Join(root, src)); err != nil {
-					t.Errorf("service %s mounts %s, which is missing: %v", name, src, err)
+			for _, want := range []string{"homeserver", "postgres", "prometheus", "grafana", "bridge"} {
+				if _, ok := p.Services[want]; !ok {
+					t.Errorf("docker-compose.yml has no %s service (with the bridge profile on)", want)
 				}
-			} else if _, ok := compose.Volumes[src]; !ok {
-				t.Errorf("service %s uses the volume %s, which is not declared", name, src)
 			}
-		}
+			hs := p.Services["homeserver"]
+			fs := serverFlags()
+			if len(hs.Environment) == 0 {
+				t.Fatal("the homeserver service sets no environment: the test would check nothing")
+			}
+			for k, v := range hs.Environment {
+				switch {
+				case !strings.HasPrefix(k, "HEARTH_"):
+					t.Errorf("docker-compose.yml: %s is no HEARTH_ setting; the homeserver reads only those", k)
+				case v == nil:
+					t.Errorf("docker-compose.yml: %s has no value", k)
+				default:
+					checkSetting(t, fs, "docker-compose.yml", k, *v)
+				}
+			}
+			args := []string(hs.Command)
+			for i := 0; i < len(args); i++ {
+				a := args[i]
+				if !strings.HasPrefix(a, "-") {
+					t.Errorf("docker-compose.yml: command argument %q is not a flag", a)
+					continue
+				}
+				name, value, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
+				f := fs.Lookup(name)
+				if f == nil {
+					t.Errorf("docker-compose.yml passes --%s, which the homeserver does not know", name)
+					continue
+				}
+				if !hasValue {
+					if bf, ok := f.Value.(interface{ IsBoolFlag() bool }); ok && bf.IsBoolFlag() {
+						value = "true"
+					} else if i+1 < len(args) {
+						i++
+						value = args[i]
+					}
+				}
+				if err := f.Value.Set(value); err != nil {
+					t.Errorf("docker-compose.yml: --%s %q: %v", name, value, err)
+				}
+			}
+			// The PostgreSQL URL is one the homeserver takes, with the
+			// password the postgres service is given.
+			db := hs.Environment["HEARTH_DATABASE"]
+			pg := p.Services["postgres"].Environment["POSTGRES_PASSWORD"]
+			if db == nil || !strings.HasPrefix(*db, "postgres://") {
+				t.Errorf("HEARTH_DATABASE %v is not a postgres:// URL", db)
+			} else if pg == nil || !strings.Contains(*db, ":"+*pg+"@") {
+				t.Errorf("HEARTH_DATABASE %q does not carry the postgres service's password", *db)
+			}
+			// What the compose file mounts from the repository exists.
+			for name, svc := range p.Services {
+				for _, v := range svc.Volumes {
+					if v.Type != types.VolumeTypeBind {
+						continue
+					}
+					if _, err := os.Stat(v.Source); err != nil {
+						t.Errorf("service %s mounts %s, which is missing: %v", name, v.Source, err)
+					}
+				}
+			}
+		})
 	}
 
 	// The Dockerfile's ENV lines are settings too.
+	fs := serverFlags()
 	df, err := os.ReadFile(filepath.Join(root, "Dockerfile"))
 	if err != nil {
 		t.Fatal(err)
@@ -178,18 +216,6 @@ func TestComposeSettingsAreFlags(t *testing.T) {
 		}
 	} else {
 		t.Log("docker compose is not installed: its own check of the file did not run")
-	}
-}
-
-func fmtValue(v any) string {
-	switch x := v.(type) {
-	case string:
-		return x
-	case nil:
-		return ""
-	default:
-		b, _ := json.Marshal(x)
-		return string(b)
 	}
 }
 

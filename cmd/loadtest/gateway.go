@@ -19,7 +19,7 @@ import (
 )
 
 // gatewayLoad opens c.sessions gateway sessions (spread over c.users
-// accounts, all in one guild), reports the server's memory per session,
+// accounts, all in one guild, and over the URLs), reports the server's memory per session,
 // then sends c.n messages at c.rate per second from c.concurrency senders
 // and measures, on every session, the time from the send request to the
 // MESSAGE_CREATE dispatch.
@@ -42,8 +42,8 @@ func gatewayLoad(ctx context.Context, c config, out io.Writer) error {
 		return err
 	}
 
-	rss0 := procRSS(c.serverPID)
-	wsURL := "ws" + strings.TrimPrefix(c.url, "http") + "/gateway?v=10&encoding=json"
+	rss0 := c.serverPIDs.rss()
+	wsURL := func(i int) string { return "ws" + strings.TrimPrefix(c.at(i), "http") + "/gateway?v=10&encoding=json" }
 	var (
 		wg        sync.WaitGroup
 		ready     atomic.Int64
@@ -60,7 +60,7 @@ func gatewayLoad(ctx context.Context, c config, out io.Writer) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			err := session(sctx, wsURL, tokens[i%users], func() { ready.Add(1); <-sem }, func(sent int64) {
+			err := session(sctx, wsURL(i), tokens[i%users], func() { ready.Add(1); <-sem }, func(sent int64) {
 				d := time.Duration(time.Now().UnixNano() - sent)
 				delivered.Add(1)
 				mu.Lock()
@@ -79,7 +79,7 @@ func gatewayLoad(ctx context.Context, c config, out io.Writer) error {
 		time.Sleep(50 * time.Millisecond)
 	}
 	time.Sleep(2 * time.Second) // let the server settle before reading memory
-	rss1 := procRSS(c.serverPID)
+	rss1 := c.serverPIDs.rss()
 	fmt.Fprintf(out, "sessions   %d ready in %s; server RSS %.1f MiB -> %.1f MiB: %.1f KiB per session\n",
 		c.sessions, time.Since(start).Round(time.Millisecond), float64(rss0)/(1<<20), float64(rss1)/(1<<20),
 		float64(rss1-rss0)/1024/float64(c.sessions))
@@ -87,7 +87,7 @@ func gatewayLoad(ctx context.Context, c config, out io.Writer) error {
 		return nil
 	}
 
-	cpu0, srv0 := selfCPU(), procCPU(c.serverPID)
+	cpu0, srv0 := selfCPU(), c.serverPIDs.cpu()
 	interval := time.Second / time.Duration(max(1, c.rate))
 	sendStart := time.Now()
 	var sent atomic.Int64
@@ -99,7 +99,7 @@ func gatewayLoad(ctx context.Context, c config, out io.Writer) error {
 		go func() {
 			defer swg.Done()
 			body := map[string]string{"content": "lt " + strconv.FormatInt(time.Now().UnixNano(), 10)}
-			if err := authJSON(ctx, client, "POST", c.url+"/api/v10/channels/"+channel+"/messages", tokens[i%users], body, 200, nil); err != nil {
+			if err := authJSON(ctx, client, "POST", c.at(i)+"/api/v10/channels/"+channel+"/messages", tokens[i%users], body, 200, nil); err != nil {
 				fmt.Fprintf(os.Stderr, "send: %v\n", err)
 				return
 			}
@@ -114,7 +114,7 @@ func gatewayLoad(ctx context.Context, c config, out io.Writer) error {
 		time.Sleep(20 * time.Millisecond)
 	}
 	elapsed := time.Since(sendStart)
-	clientCPU, serverCPU := selfCPU()-cpu0, procCPU(c.serverPID)-srv0
+	clientCPU, serverCPU := selfCPU()-cpu0, c.serverPIDs.cpu()-srv0
 	stop()
 	wg.Wait()
 	mu.Lock()

@@ -5,6 +5,11 @@
 // every scenario is bounded in count and time.
 //
 //	loadtest -url http://127.0.0.1:8080 -scenario accounts -n 2000 -c 16 -server-pid $(pgrep homeserver)
+//
+// Several processes serving one homeserver (sharing one PostgreSQL) are
+// measured together: -url and -server-pid take comma-separated lists, the
+// requests and gateway sessions are spread over the URLs in turn, and the
+// server CPU reported is the sum over the PIDs.
 package main
 
 import (
@@ -39,11 +44,13 @@ func main() {
 }
 
 type config struct {
+	// url is the first of urls, where the setup (accounts, the guild) goes.
 	url         string
+	urls        []string
 	scenario    string
 	n           int
 	concurrency int
-	serverPID   int
+	serverPIDs  pids
 	timeout     time.Duration
 	allowRemote bool
 	prefix      string
@@ -55,11 +62,11 @@ type config struct {
 func run(ctx context.Context, args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("loadtest", flag.ContinueOnError)
 	var c config
-	fs.StringVar(&c.url, "url", "http://127.0.0.1:8080", "homeserver base URL")
+	urls := fs.String("url", "http://127.0.0.1:8080", "homeserver base URL; several, comma-separated, for processes serving one homeserver (the load is spread over them)")
 	fs.StringVar(&c.scenario, "scenario", "accounts", "what to measure: accounts (register, login, authenticated reads), messages (sends into one guild channel) or gateway (sessions, memory, fan-out latency; -n messages at -rate)")
 	fs.IntVar(&c.n, "n", 1000, "operations per phase")
 	fs.IntVar(&c.concurrency, "c", 16, "concurrent clients")
-	fs.IntVar(&c.serverPID, "server-pid", 0, "PID of the homeserver, to report its CPU time")
+	fs.Var(&c.serverPIDs, "server-pid", "PID of the homeserver, to report its CPU time; several, comma-separated, are summed")
 	fs.DurationVar(&c.timeout, "timeout", 5*time.Minute, "give up after this long")
 	fs.BoolVar(&c.allowRemote, "allow-remote", false, "allow a non-loopback URL")
 	fs.StringVar(&c.prefix, "prefix", "", "username prefix (default: random per run)")
@@ -76,8 +83,12 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		}
 		return serveBaseline(ctx, *baseline, out)
 	}
-	if err := checkTarget(c.url, c.allowRemote); err != nil {
-		return err
+	c.urls = strings.Split(*urls, ",")
+	c.url = c.urls[0]
+	for _, u := range c.urls {
+		if err := checkTarget(u, c.allowRemote); err != nil {
+			return err
+		}
 	}
 	if c.prefix == "" {
 		c.prefix = "lt" + strconv.FormatInt(time.Now().UnixNano()%1_000_000_000, 36)
@@ -94,6 +105,57 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	default:
 		return fmt.Errorf("unknown scenario %q", c.scenario)
 	}
+}
+
+// at is the URL the i-th request or session goes to: the URLs in turn.
+func (c config) at(i int) string {
+	if len(c.urls) == 0 {
+		return c.url
+	}
+	return c.urls[i%len(c.urls)]
+}
+
+// pids is -server-pid: the processes whose CPU time is reported, summed.
+type pids []int
+
+func (p *pids) String() string {
+	s := make([]string, len(*p))
+	for i, pid := range *p {
+		s[i] = strconv.Itoa(pid)
+	}
+	return strings.Join(s, ",")
+}
+
+func (p *pids) Set(v string) error {
+	*p = (*p)[:0]
+	for _, f := range strings.Split(v, ",") {
+		pid, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || pid < 0 {
+			return fmt.Errorf("%q is not a PID", f)
+		}
+		if pid > 0 {
+			*p = append(*p, pid)
+		}
+	}
+	return nil
+}
+
+// cpu is the processes' user+system CPU time, summed.
+func (p pids) cpu() time.Duration {
+	var d time.Duration
+	for _, pid := range p {
+		d += procCPU(pid)
+	}
+	return d
+}
+
+// rss is the processes' resident memory, summed.
+func (p pids) rss() int64 {
+	var n int64
+	for _, pid := range p {
+		n += procRSS(pid)
+	}
+	return n
 }
 
 // checkTarget keeps load on this machine unless told otherwise.
@@ -135,7 +197,7 @@ func phase(ctx context.Context, c config, name string, op func(ctx context.Conte
 		lats  = make([]time.Duration, 0, c.n)
 		wg    sync.WaitGroup
 	)
-	cpu0, srv0 := selfCPU(), procCPU(c.serverPID)
+	cpu0, srv0 := selfCPU(), c.serverPIDs.cpu()
 	start := time.Now()
 	for range c.concurrency {
 		wg.Add(1)
@@ -165,7 +227,7 @@ func phase(ctx context.Context, c config, name string, op func(ctx context.Conte
 	wg.Wait()
 	return result{
 		name: name, ok: ok.Load(), fails: fails.Load(), elapsed: time.Since(start), latencies: lats,
-		clientCPU: selfCPU() - cpu0, serverCPU: procCPU(c.serverPID) - srv0,
+		clientCPU: selfCPU() - cpu0, serverCPU: c.serverPIDs.cpu() - srv0,
 	}
 }
 
@@ -192,22 +254,22 @@ func accounts(ctx context.Context, c config, out io.Writer) error {
 	const pw = "loadtest password"
 	name := func(i int) string { return fmt.Sprintf("%s_%d", c.prefix, i) }
 	reg := phase(ctx, c, "register", func(ctx context.Context, i int) error {
-		return post(ctx, client, c.url+"/api/v10/auth/register", map[string]string{"username": name(i), "password": pw}, 201)
+		return post(ctx, client, c.at(i)+"/api/v10/auth/register", map[string]string{"username": name(i), "password": pw}, 201)
 	})
-	reg.print(out, c.serverPID > 0)
+	reg.print(out, len(c.serverPIDs) > 0)
 	tokens := make([]string, c.n)
 	login := phase(ctx, c, "login", func(ctx context.Context, i int) error {
 		var res struct {
 			Token string `json:"token"`
 		}
-		err := postJSON(ctx, client, c.url+"/api/v10/auth/login", map[string]string{"login": name(i), "password": pw}, 200, &res)
+		err := postJSON(ctx, client, c.at(i)+"/api/v10/auth/login", map[string]string{"login": name(i), "password": pw}, 200, &res)
 		tokens[i] = res.Token
 		return err
 	})
-	login.print(out, c.serverPID > 0)
+	login.print(out, len(c.serverPIDs) > 0)
 	// An authenticated read: token check, session and user lookups, JSON.
-	me := phase(ctx, config{n: c.n * 10, concurrency: c.concurrency, serverPID: c.serverPID}, "get @me", func(ctx context.Context, i int) error {
-		req, err := http.NewRequestWithContext(ctx, "GET", c.url+"/api/v10/users/@me", nil)
+	me := phase(ctx, config{n: c.n * 10, concurrency: c.concurrency, serverPIDs: c.serverPIDs}, "get @me", func(ctx context.Context, i int) error {
+		req, err := http.NewRequestWithContext(ctx, "GET", c.at(i)+"/api/v10/users/@me", nil)
 		if err != nil {
 			return err
 		}
@@ -223,7 +285,7 @@ func accounts(ctx context.Context, c config, out io.Writer) error {
 		}
 		return nil
 	})
-	me.print(out, c.serverPID > 0)
+	me.print(out, len(c.serverPIDs) > 0)
 	if reg.fails+login.fails+me.fails > 0 {
 		return errors.New("some requests failed")
 	}
@@ -309,9 +371,9 @@ func messages(ctx context.Context, c config, out io.Writer) error {
 	}
 	body := map[string]string{"content": "a message of an ordinary length, about as long as people write them"}
 	res := phase(ctx, c, "send", func(ctx context.Context, i int) error {
-		return authJSON(ctx, client, "POST", c.url+"/api/v10/channels/"+channel+"/messages", tokens[i%len(tokens)], body, 200, nil)
+		return authJSON(ctx, client, "POST", c.at(i)+"/api/v10/channels/"+channel+"/messages", tokens[i%len(tokens)], body, 200, nil)
 	})
-	res.print(out, c.serverPID > 0)
+	res.print(out, len(c.serverPIDs) > 0)
 	if res.fails > 0 {
 		return errors.New("some sends failed")
 	}

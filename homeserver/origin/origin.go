@@ -20,6 +20,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -53,6 +54,21 @@ const (
 // server's users changes presence in a guild; federation carries it as
 // PRESENCE_UPDATE.
 const PresenceLocal = "HEARTH_PRESENCE"
+
+// FriendPresenceLocal is the bus event the gateway publishes when one of
+// this server's users changes presence, for the servers of their friends
+// of other homeservers (spec/federation.md §17.5). Its LogID is the user;
+// its payload a FriendPresence.
+const FriendPresenceLocal = "HEARTH_FRIEND_PRESENCE"
+
+// FriendPresence is FriendPresenceLocal's payload: the presence as a
+// PRESENCE_UPDATE without guild_id, and, when it is for one friend's
+// server only (a friendship just begun, or an answer to a friend's first
+// presence), that friend.
+type FriendPresence struct {
+	Friend snowflake.ID    `json:"friend,omitempty"`
+	D      json.RawMessage `json:"d"`
+}
 
 // Domain is what the origin asks the domain.
 type Domain interface {
@@ -337,6 +353,9 @@ func (s Server) HistoryReader(ctx context.Context, peer string, logID, channelID
 // server's users in a replica guild for that guild's origin. False when
 // the peer is not to have it.
 func (s Server) Ephemeral(ctx context.Context, peer string, ev storage.Event) (wire.EphemeralEvent, bool) {
+	if ev.Type == FriendPresenceLocal {
+		return s.friendPresence(ctx, peer, ev)
+	}
 	typ := ev.Type
 	if typ == PresenceLocal {
 		typ = "PRESENCE_UPDATE"
@@ -380,4 +399,47 @@ func (s Server) Ephemeral(ctx context.Context, peer string, ev storage.Event) (w
 		return wire.EphemeralEvent{}, false
 	}
 	return wire.EphemeralEvent{Guild: guild, Type: typ, D: d[0]}, true
+}
+
+// friendPresence prepares a presence of one of this server's users for
+// the server of their friends: checked again as it leaves, so that a
+// friendship ended since the change was published sends nothing.
+func (s Server) friendPresence(ctx context.Context, peer string, ev storage.Event) (wire.EphemeralEvent, bool) {
+	var fp FriendPresence
+	if json.Unmarshal(ev.Payload, &fp) != nil {
+		return wire.EphemeralEvent{}, false
+	}
+	if u, err := s.Hot.UserByID(ctx, ev.LogID); err != nil || u.Origin != "" {
+		return wire.EphemeralEvent{}, false
+	}
+	if !slices.Contains(FriendServers(ctx, s.Store, s.Hot, ev.LogID, fp.Friend), peer) {
+		return wire.EphemeralEvent{}, false
+	}
+	d, err := globalid.Globalize(ctx, s.Store, s.Name, fp.D)
+	if err != nil {
+		return wire.EphemeralEvent{}, false
+	}
+	return wire.EphemeralEvent{Type: "PRESENCE_UPDATE", D: d[0]}, true
+}
+
+// FriendServers names the other homeservers of a user's accepted friends
+// (pending requests and blocks are no friendship), each once; with only
+// set, that friend's server alone, if they are friends.
+func FriendServers(ctx context.Context, store, hot storage.Reader, userID, only snowflake.ID) []string {
+	rows, err := store.Relationships(ctx, userID)
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, r := range rows {
+		if r.Type != storage.RelationshipFriend || (only != 0 && r.OtherID != only) {
+			continue
+		}
+		u, err := hot.UserByID(ctx, r.OtherID)
+		if err != nil || u.Origin == "" || slices.Contains(out, u.Origin) {
+			continue
+		}
+		out = append(out, u.Origin)
+	}
+	return out
 }

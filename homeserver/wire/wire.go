@@ -148,10 +148,11 @@ type EventBatch struct {
 	Events []RemoteEvent `json:"events"`
 }
 
-// EphemeralEvent is an event that is in no log (typing): sent once, to
-// the peers up at that moment, never retried.
+// EphemeralEvent is an event that is in no log (typing, presence): sent
+// once, to the peers up at that moment, never retried. A presence for a
+// user's friends is of no guild: Guild is empty.
 type EphemeralEvent struct {
-	Guild string          `json:"guild"`
+	Guild string          `json:"guild,omitempty"`
 	Type  string          `json:"type"`
 	D     json.RawMessage `json:"d"`
 }

@@ -220,6 +220,19 @@ func (s *Store) Has(ctx context.Context, hash string) (bool, error) {
 	return err == nil, err
 }
 
+// Each calls fn with the hash and size of every blob the store holds, in
+// no set order (staged uploads and keys that are no blob's left out): what
+// a backup copies.
+func (s *Store) Each(ctx context.Context, fn func(hash string, size int64) error) error {
+	return s.bucket.List(ctx, "", func(e Entry) error {
+		hash := path.Base(e.Key)
+		if !validHash(hash) || e.Key != Key(hash) {
+			return nil
+		}
+		return fn(hash, e.Size)
+	})
+}
+
 // Key is the key of the blob of a hash in its Bucket: blobs are spread
 // over folders by their first bytes, as the data dir has always laid them
 // out (ab/cd/abcd...).

@@ -191,6 +191,22 @@ func Restore(ctx context.Context, rawURL, src, schema string) error {
 		"--use-list="+list, "--dbname="+conn, src)
 }
 
+// SkipLogSeqs moves the head of every log in the schema the URL names n
+// sequence numbers on, so that the next event of each is numbered past
+// anything the database restored from a backup may have handed out before
+// it was lost (spec/federation.md §9.4, "A server restored from a backup").
+func SkipLogSeqs(ctx context.Context, rawURL string, n int64) error {
+	db, err := sql.Open("pgx", rawURL)
+	if err != nil {
+		return fmt.Errorf("postgres: connect: %w", err)
+	}
+	defer db.Close()
+	if _, err := db.ExecContext(ctx, `UPDATE log_heads SET seq = seq + $1`, n); err != nil {
+		return fmt.Errorf("postgres: skip log sequence numbers: %w", err)
+	}
+	return nil
+}
+
 // runTool runs a PostgreSQL client program; password is the URL's, given
 // through the environment.
 func runTool(ctx context.Context, password, path string, args ...string) error {

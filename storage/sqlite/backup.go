@@ -63,3 +63,19 @@ func Backup(ctx context.Context, src, dst string) (err error) {
 }
 
 func uri(path string) string { return "file:" + (&url.URL{Path: path}).EscapedPath() }
+
+// SkipLogSeqs moves the head of every log in the database file at path n
+// sequence numbers on, so that the next event of each is numbered past
+// anything a copy restored from a backup may have handed out before it was
+// lost (spec/federation.md §9.4, "A server restored from a backup").
+func SkipLogSeqs(ctx context.Context, path string, n int64) error {
+	db, err := sql.Open("sqlite", uri(path)+"?_pragma=busy_timeout(10000)")
+	if err != nil {
+		return fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	defer db.Close()
+	if _, err := db.ExecContext(ctx, `UPDATE log_heads SET seq = seq + ?`, n); err != nil {
+		return fmt.Errorf("sqlite: skip log sequence numbers: %w", err)
+	}
+	return nil
+}

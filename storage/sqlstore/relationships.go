@@ -53,6 +53,25 @@ func (r reader) CountRelationships(ctx context.Context, userID snowflake.ID, typ
 	return n, r.wrap("count relationships", err)
 }
 
+// FriendsOf implements storage.Reader.
+func (r reader) FriendsOf(ctx context.Context, otherID snowflake.ID) ([]snowflake.ID, error) {
+	rows, err := r.q.QueryContext(ctx, `SELECT user_id FROM relationships WHERE other_id = $1 AND type = $2 ORDER BY user_id`,
+		int64(otherID), storage.RelationshipFriend)
+	if err != nil {
+		return nil, r.wrap("friends of", err)
+	}
+	defer rows.Close()
+	var out []snowflake.ID
+	for rows.Next() {
+		var id snowflake.ID
+		if err := rows.Scan(scanID(&id)); err != nil {
+			return nil, r.wrap("friends of", err)
+		}
+		out = append(out, id)
+	}
+	return out, r.wrap("friends of", rows.Err())
+}
+
 // DMFriendsOnly implements storage.Reader.
 func (r reader) DMFriendsOnly(ctx context.Context, userID snowflake.ID) (bool, error) {
 	var on bool

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"hearth/snowflake"
 	"hearth/storage"
 )
 
@@ -66,6 +67,16 @@ func testRelationships(t *testing.T, s storage.Store) {
 	}
 	if r, err := s.Relationship(ctx, c, a); err != nil || r.Type != storage.RelationshipIncoming || !r.Since.Equal(at) {
 		t.Fatalf("Relationship(c, a) = %+v, %v", r, err)
+	}
+	// Only the friendship counts: c's incoming row about a and a's block
+	// of d name them too.
+	if got, err := s.FriendsOf(ctx, b); err != nil || len(got) != 1 || got[0] != a {
+		t.Fatalf("FriendsOf(b) = %v, %v", got, err)
+	}
+	for _, id := range []snowflake.ID{a, d} {
+		if got, err := s.FriendsOf(ctx, id); err != nil || len(got) != 0 {
+			t.Fatalf("FriendsOf(%d) = %v, %v, want none", id, got, err)
+		}
 	}
 	if n, err := s.CountRelationships(ctx, a, storage.RelationshipOutgoing); err != nil || n != 1 {
 		t.Fatalf("CountRelationships(a, outgoing) = %d, %v", n, err)

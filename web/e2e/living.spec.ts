@@ -139,6 +139,20 @@ test('friends across two homeservers: request, accept, message, block, unblock, 
   await davePage.context.close();
   await expect(af.getByRole('listitem', { name: new RegExp(daveName) })).toHaveCount(0);
 
+  // So does a friend of the other homeserver who shares no guild: their server tells alice's.
+  const erinName = uniq('erin');
+  const erin = await Api.register(B, erinName);
+  await aliceApi.call('POST', '/users/@me/relationships', { username: `${erinName}@${B.host}` });
+  // The request was told to erin's server before alice's answered.
+  const incoming = (await erin.call<{ id: string; type: number }[]>('GET', '/users/@me/relationships')).find((r) => r.type === 3)!;
+  await erin.call('PUT', `/users/@me/relationships/${incoming.id}`, {});
+  await expect(af.getByRole('listitem', { name: new RegExp(erinName) })).toHaveCount(0);
+  const erinPage = await person(browser);
+  await signIn(erinPage.page, B, { username: erinName });
+  await expect(af.getByRole('listitem', { name: new RegExp(erinName) })).toContainText('Online');
+  await erinPage.context.close();
+  await expect(af.getByRole('listitem', { name: new RegExp(erinName) })).toHaveCount(0);
+
   await alice.context.close();
   await bob.context.close();
 });
