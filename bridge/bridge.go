@@ -45,6 +45,10 @@ type Config struct {
 	Log  *slog.Logger
 	// Metrics registers the bridge's metrics; nil registers none.
 	Metrics Registerer
+	// HearthRole is the Discord role, by ID or name, that Discord gives
+	// Hearth people in a mirror: they may see and do what @everyone and
+	// this role may (spec/bridge.md "Authority"). Empty: @everyone only.
+	HearthRole string
 	// Failpoint, when set, names a point where the bridge stops as if
 	// killed there (tests of crash safety; see failpoint).
 	Failpoint string
@@ -266,6 +270,10 @@ func (b *Bridge) Run(ctx context.Context) error {
 	b.session.AddHandler(b.onEmojisUpdate)
 	b.session.AddHandler(b.onRoleUpdate)
 	b.session.AddHandler(b.onRoleDelete)
+	b.session.AddHandler(b.onGuildCreate)
+	b.session.AddHandler(b.onGuildRoleCreate)
+	b.session.AddHandler(b.onGuildRoleUpdate)
+	b.session.AddHandler(b.onGuildRoleDelete)
 	if err := b.session.Open(); err != nil {
 		return fmt.Errorf("discord gateway: %w", err)
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"hearth/homeserver"
+	"hearth/homeserver/permission"
 	st "hearth/server/servertest"
 	"hearth/snowflake"
 )
@@ -187,30 +188,52 @@ func TestSplitContent(t *testing.T) {
 	}
 }
 
-// A channel is private when @everyone may not see it: guild-wide, then by
-// the channel's own overwrite for @everyone.
-func TestPrivate(t *testing.T) {
-	const guild = "100"
-	view := int64(discordgo.PermissionViewChannel)
-	over := func(allow, deny int64) []*discordgo.PermissionOverwrite {
-		return []*discordgo.PermissionOverwrite{{ID: guild, Type: discordgo.PermissionOverwriteTypeRole, Allow: allow, Deny: deny}}
+// What Hearth people may do in a Discord channel is what @everyone and
+// the configured role may: guild-wide, then the channel's @everyone
+// overwrite, then the role's; a channel they may not view is hidden.
+func TestHearthView(t *testing.T) {
+	const guild, role, other = "100", "200", "300"
+	view, send := int64(discordgo.PermissionViewChannel), int64(discordgo.PermissionSendMessages)
+	over := func(id string, allow, deny int64) *discordgo.PermissionOverwrite {
+		return &discordgo.PermissionOverwrite{ID: id, Type: discordgo.PermissionOverwriteTypeRole, Allow: allow, Deny: deny}
+	}
+	roles := func(everyone, hearth int64) []*discordgo.Role {
+		return []*discordgo.Role{{ID: guild, Name: "@everyone", Permissions: everyone},
+			{ID: role, Name: "Hearth", Permissions: hearth}, {ID: other, Name: "mods", Permissions: view | send}}
 	}
 	for _, tc := range []struct {
-		name     string
-		everyone int64
-		over     []*discordgo.PermissionOverwrite
-		private  bool
+		name             string
+		configured       string
+		everyone, hearth int64
+		over             []*discordgo.PermissionOverwrite
+		sees             bool
+		mirror           permission.Set
 	}{
-		{"public guild, no overwrite", view, nil, false},
-		{"public guild, channel denies", view, over(0, view), true},
-		{"members-only guild, no overwrite", 0, nil, true},
-		{"members-only guild, channel allows", 0, over(view, 0), false},
-		{"an administrator @everyone sees all", discordgo.PermissionAdministrator, nil, false},
-		{"another role's overwrite changes nothing", 0, []*discordgo.PermissionOverwrite{{ID: "7", Type: discordgo.PermissionOverwriteTypeRole, Allow: view}}, true},
+		{"public guild, no overwrite", "", view | send, 0, nil, true, permission.ViewChannel | permission.SendMessages},
+		{"public guild, channel denies @everyone", "", view, 0, []*discordgo.PermissionOverwrite{over(guild, 0, view)}, false, 0},
+		{"members-only guild, no overwrite", "", 0, 0, nil, false, 0},
+		{"members-only guild, channel allows @everyone", "", 0, 0, []*discordgo.PermissionOverwrite{over(guild, view, 0)}, true, permission.ViewChannel},
+		{"an administrator @everyone sees all", "", discordgo.PermissionAdministrator, 0, nil, true, hearthPerms},
+		{"another role's overwrite changes nothing", "", 0, 0, []*discordgo.PermissionOverwrite{over(other, view, 0)}, false, 0},
+		{"the role, by name, sees guild-wide", "hearth", 0, view, nil, true, permission.ViewChannel},
+		{"the role, by ID, sees guild-wide", role, 0, view | send, nil, true, permission.ViewChannel | permission.SendMessages},
+		{"the role's overwrite beats @everyone's", role, view, 0,
+			[]*discordgo.PermissionOverwrite{over(guild, 0, view), over(role, view, 0)}, true, permission.ViewChannel},
+		{"the role's overwrite denies sending", role, view | send, 0,
+			[]*discordgo.PermissionOverwrite{over(role, 0, send)}, true, permission.ViewChannel},
+		{"a role the guild lacks adds nothing", "nobody", 0, view, nil, false, 0},
+		{"without a role configured, the role's overwrite changes nothing", "", 0, 0,
+			[]*discordgo.PermissionOverwrite{over(role, view, 0)}, false, 0},
+		{"kept permissions never reach the mirror", "", view | int64(permission.ManageRoles|permission.ManageChannels|permission.BanMembers), 0, nil, true, permission.ViewChannel},
 	} {
+		b := &Bridge{cfg: Config{HearthRole: tc.configured}, session: &discordgo.Session{}}
+		v := b.hearthView(guild, roles(tc.everyone, tc.hearth))
 		c := &discordgo.Channel{ID: "1", PermissionOverwrites: tc.over}
-		if got := private(c, guild, tc.everyone); got != tc.private {
-			t.Errorf("%s: private = %v, want %v", tc.name, got, tc.private)
+		if got := v.sees(c); got != tc.sees {
+			t.Errorf("%s: sees = %v, want %v", tc.name, got, tc.sees)
+		}
+		if got := mirrorSet(v.in(c)); tc.sees && got != tc.mirror {
+			t.Errorf("%s: mirror permissions = %d, want %d", tc.name, got, tc.mirror)
 		}
 	}
 }

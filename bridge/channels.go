@@ -11,9 +11,10 @@ import (
 )
 
 // Channels made, changed or deleted on Discord after the link follow on
-// the mirror. A channel that @everyone may not view is never mirrored; one
-// that becomes private is removed from the mirror (so no Hearth server
-// keeps receiving it), and one that becomes public is mirrored then.
+// the mirror. A channel that Hearth people (@everyone and the configured
+// role, authority.go) may not view is never mirrored; one that becomes
+// hidden from them is removed from the mirror (so no Hearth server keeps
+// receiving it), and one that becomes visible is mirrored then.
 
 func mirrored(c *discordgo.Channel) bool {
 	return c.Type == discordgo.ChannelTypeGuildText || c.Type == discordgo.ChannelTypeGuildCategory
@@ -21,19 +22,24 @@ func mirrored(c *discordgo.Channel) bool {
 
 func (b *Bridge) onChannelCreate(_ *discordgo.Session, e *discordgo.ChannelCreate) {
 	b.handle(e.GuildID, e.ID, "CHANNEL_CREATE", e.ID, func(ctx context.Context, l Link) error {
-		if !mirrored(e.Channel) || private(e.Channel, l.DiscordGuild, b.everyone(l.DiscordGuild, nil)) {
+		v := b.hearthView(l.DiscordGuild, nil)
+		if !mirrored(e.Channel) || !v.sees(e.Channel) {
 			b.metrics.event("CHANNEL_CREATE", "ignored")
 			return nil
 		}
-		return b.addChannel(ctx, l, e.Channel)
+		v, err := b.denying(ctx, l.Guild, v)
+		if err != nil {
+			return err
+		}
+		return b.reconcileChannel(ctx, l, v, e.Channel)
 	})
 }
 
 // addChannel mirrors a channel made after the link; its high-water mark
 // starts at its own ID, below any message in it, so that a catch-up
 // fetches all of them.
-func (b *Bridge) addChannel(ctx context.Context, l Link, c *discordgo.Channel) error {
-	if err := b.mirrorChannel(ctx, l.Guild, c); err != nil {
+func (b *Bridge) addChannel(ctx context.Context, l Link, v hearthView, c *discordgo.Channel) error {
+	if err := b.mirrorChannel(ctx, l.Guild, v, c); err != nil {
 		return err
 	}
 	b.metrics.event("CHANNEL_CREATE", "imported")
@@ -48,17 +54,29 @@ func (b *Bridge) onChannelUpdate(_ *discordgo.Session, e *discordgo.ChannelUpdat
 		if !mirrored(e.Channel) {
 			return nil
 		}
+		v, err := b.denying(ctx, l.Guild, b.hearthView(l.DiscordGuild, nil))
+		if err != nil {
+			return err
+		}
 		local, err := b.dom.LocalID(ctx, homeserver.BridgeChannel, e.ID)
-		if errors.Is(err, homeserver.ErrBridgeUnmapped) {
-			if private(e.Channel, l.DiscordGuild, b.everyone(l.DiscordGuild, nil)) {
-				return nil
-			}
-			return b.addChannel(ctx, l, e.Channel) // revealed
+		if errors.Is(err, homeserver.ErrBridgeUnmapped) && !v.known {
+			// Roles unknown: whether Hearth people may see it waits for
+			// the guild's GUILD_CREATE (reauthorize).
+			return nil
+		} else if errors.Is(err, homeserver.ErrBridgeUnmapped) {
+			// Revealed to Hearth people (mirrored then), or still hidden.
+			return b.reconcileChannel(ctx, l, v, e.Channel)
 		} else if err != nil {
 			return err
 		}
-		if private(e.Channel, l.DiscordGuild, b.everyone(l.DiscordGuild, nil)) {
+		if v.known && !v.sees(e.Channel) {
 			return b.hideChannel(ctx, e.ID, local)
+		}
+		// Its overwrites may have changed what Hearth people may do.
+		if v.known {
+			if err := b.authorizeChannel(ctx, l.Guild, local, v, e.Channel); err != nil && !errors.Is(err, homeserver.ErrUnknownChannel) {
+				return err
+			}
 		}
 		f := homeserver.ChannelFields{
 			Name:     homeserver.Optional[string]{Set: true, Value: e.Name},
@@ -72,7 +90,7 @@ func (b *Bridge) onChannelUpdate(_ *discordgo.Session, e *discordgo.ChannelUpdat
 			if err := b.dom.Unmap(ctx, homeserver.BridgeChannel, e.ID); err != nil {
 				return err
 			}
-			return b.addChannel(ctx, l, e.Channel)
+			return b.addChannel(ctx, l, v, e.Channel)
 		}
 		if err == nil {
 			b.metrics.event("CHANNEL_UPDATE", "imported")

@@ -100,7 +100,7 @@ func (b *Bridge) linkOf(discordGuild string) (Link, bool) {
 }
 
 // link mirrors a Discord guild: the mirror guild owned by the bot's
-// puppet, its categories and text channels (those @everyone may see), the
+// puppet, its categories and text channels (those Hearth people may see), the
 // newest messages of each, then the relay's cursor at the log's head.
 // Each step is keyed by Discord IDs, so a link interrupted and requested
 // again carries on where it stopped.
@@ -128,21 +128,54 @@ func (b *Bridge) link(ctx context.Context, l *Link) error {
 	slices.SortStableFunc(chans, func(x, y *discordgo.Channel) int {
 		return boolInt(x.Type != discordgo.ChannelTypeGuildCategory) - boolInt(y.Type != discordgo.ChannelTypeGuildCategory)
 	})
+	// What Hearth people may do is Discord's @everyone and their role's.
+	// Channels are written against the mirror's @everyone before and
+	// after it is set (authority.go), then narrowed to after.
+	unlock := b.lockChannel("guild:" + g.ID) // against reauthorize, until the permissions are set
+	defer func() {
+		if unlock != nil {
+			unlock()
+		}
+	}()
+	v, err := b.denying(ctx, guildID, b.hearthView(g.ID, g.Roles))
+	if err != nil {
+		return fmt.Errorf("permissions of the mirror: %w", err)
+	}
 	var text []*discordgo.Channel
+	mirroredChans := map[snowflake.ID]*discordgo.Channel{}
 	for _, c := range chans {
 		if c.Type != discordgo.ChannelTypeGuildText && c.Type != discordgo.ChannelTypeGuildCategory {
 			continue
 		}
-		if private(c, g.ID, b.everyone(g.ID, g.Roles)) {
+		if !v.sees(c) {
 			continue
 		}
-		if err := b.mirrorChannel(ctx, guildID, c); err != nil {
+		if err := b.mirrorChannel(ctx, guildID, v, c); err != nil {
 			return err
 		}
+		local, err := b.dom.LocalID(ctx, homeserver.BridgeChannel, c.ID)
+		if err != nil {
+			return err
+		}
+		if err := b.authorizeChannel(ctx, guildID, local, v, c); err != nil {
+			return fmt.Errorf("permissions of channel %s: %w", c.ID, err)
+		}
+		mirroredChans[local] = c
 		if c.Type == discordgo.ChannelTypeGuildText {
 			text = append(text, c)
 		}
 	}
+	if err := b.authorizeGuild(ctx, guildID, v); err != nil {
+		return fmt.Errorf("permissions of the mirror: %w", err)
+	}
+	v.deny = mirrorSet(v.base)
+	for local, c := range mirroredChans {
+		if err := b.authorizeChannel(ctx, guildID, local, v, c); err != nil {
+			return fmt.Errorf("permissions of channel %s: %w", c.ID, err)
+		}
+	}
+	unlock()
+	unlock = nil
 	// The cursor starts at the head before the backfill: what the link
 	// imports is Discord's, never relayed back, so reading past it later
 	// costs nothing, while starting after it could skip a Hearth person's
@@ -199,55 +232,19 @@ func boolInt(v bool) int {
 	return 0
 }
 
-// private reports whether @everyone may not see a Discord channel: the
-// @everyone role's guild-wide permissions (everyone), then the channel's
-// overwrite for it. Such a channel is not mirrored, so that no Hearth
-// server receives it; a members-only guild, whose @everyone lacks View
-// Channel, mirrors only the channels that allow it.
-func private(c *discordgo.Channel, guildID string, everyone int64) bool {
-	view := everyone&(discordgo.PermissionViewChannel|discordgo.PermissionAdministrator) != 0
-	for _, o := range c.PermissionOverwrites {
-		if o.ID != guildID || o.Type != discordgo.PermissionOverwriteTypeRole {
-			continue
-		}
-		if o.Deny&discordgo.PermissionViewChannel != 0 {
-			view = false
-		}
-		if o.Allow&discordgo.PermissionViewChannel != 0 {
-			view = true
-		}
-	}
-	return !view
-}
-
-// everyone is the @everyone role's guild-wide permissions, from roles when
-// given, else from the gateway's state of the guild. Unknown, it is none:
-// a channel is then mirrored only if its overwrite lets @everyone see it.
-func (b *Bridge) everyone(guildID string, roles []*discordgo.Role) int64 {
-	if roles == nil && b.session.State != nil {
-		if g, err := b.session.State.Guild(guildID); err == nil {
-			roles = g.Roles
-		}
-	}
-	for _, r := range roles {
-		if r.ID == guildID {
-			return r.Permissions
-		}
-	}
-	return 0
-}
-
-// mirrorChannel makes the mirror of a Discord channel once.
-func (b *Bridge) mirrorChannel(ctx context.Context, guildID snowflake.ID, c *discordgo.Channel) error {
+// mirrorChannel makes the mirror of a Discord channel once, with the
+// overwrite that says what Hearth people may do in it (v).
+func (b *Bridge) mirrorChannel(ctx context.Context, guildID snowflake.ID, v hearthView, c *discordgo.Channel) error {
 	if _, err := b.dom.LocalID(ctx, homeserver.BridgeChannel, c.ID); err == nil {
 		return nil
 	} else if !errors.Is(err, homeserver.ErrBridgeUnmapped) {
 		return err
 	}
 	f := homeserver.ChannelFields{
-		Name:     homeserver.Optional[string]{Set: true, Value: c.Name},
-		Type:     homeserver.Optional[int]{Set: true, Value: int(c.Type)},
-		Position: homeserver.Optional[int]{Set: true, Value: c.Position},
+		Name:       homeserver.Optional[string]{Set: true, Value: c.Name},
+		Type:       homeserver.Optional[int]{Set: true, Value: int(c.Type)},
+		Position:   homeserver.Optional[int]{Set: true, Value: c.Position},
+		Overwrites: homeserver.Optional[[]homeserver.Overwrite]{Set: true, Value: []homeserver.Overwrite{hearthOverwrite(guildID, v, c)}},
 	}
 	if c.Topic != "" {
 		f.Topic = homeserver.Optional[string]{Set: true, Value: c.Topic}

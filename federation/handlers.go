@@ -46,7 +46,7 @@ func (in *Inbound) Serve(hs Domain, joined func(), woken func(peer string)) {
 // status is the HTTP status of a wire error code.
 func status(code string) int {
 	switch {
-	case code == "FORBIDDEN", code == "MISSING_ACCESS", code == "MISSING_PERMISSIONS", code == "BANNED", code == "NOT_AUTHOR",
+	case code == "FORBIDDEN", code == "MISSING_ACCESS", code == "MISSING_PERMISSIONS", code == "MIRROR_AUTHORITY", code == "BANNED", code == "NOT_AUTHOR",
 		code == "BOTS_FORBIDDEN":
 		return http.StatusForbidden
 	case strings.HasPrefix(code, "UNKNOWN_"), code == "NOT_FOUND":

@@ -64,6 +64,20 @@ func (h *Homeserver) loadAccess(ctx context.Context, r storage.Reader, guildID, 
 		a.byID[role.ID] = role
 	}
 	a.input = h.permInput(g, a.byID, m)
+	if a.mirror {
+		// A local user of a bridge is a Discord user's puppet: Discord
+		// already decided what they may do there, and the mirror's roles
+		// and overwrites say what Hearth people may do (spec/bridge.md
+		// "Authority"), so a puppet counts as holding Administrator; the
+		// permissions Discord keeps stay refused (require, requireIn).
+		u, err := r.UserByID(ctx, userID)
+		if err != nil && !errors.Is(err, storage.ErrNotFound) {
+			return nil, storeErr("load user", err)
+		}
+		if err == nil && u.Origin == "" {
+			a.input.Roles = append(a.input.Roles, permission.Administrator)
+		}
+	}
 	a.base = permission.Base(a.input)
 	return a, nil
 }

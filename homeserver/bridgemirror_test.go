@@ -5,6 +5,7 @@ import (
 	"errors"
 	"sync"
 	"testing"
+	"time"
 
 	"hearth/homeserver/permission"
 	"hearth/snowflake"
@@ -140,21 +141,40 @@ func TestBridgeMirrorAuthority(t *testing.T) {
 	}
 }
 
+<<<<<<< HEAD
 // TestBridgeImportThreadOnce: imports of one Discord thread racing each
 // other, and one told again later (a replay after a crash), make one
 // mirror thread, mapped to it in the same transaction.
 func TestBridgeImportThreadOnce(t *testing.T) {
 	h := newTestHomeserver(t)
+=======
+// In a mirror, the roles and overwrites speak for Hearth people (users of
+// other servers) only: a puppet (a local user of the bridge) counts as an
+// administrator short of what Discord keeps, since Discord already decided
+// what its Discord user may do. So where the mirror denies @everyone
+// sending, a Hearth person is refused and a puppet's message still comes.
+func TestBridgeMirrorPuppetsAreAdministrators(t *testing.T) {
+	h := newTestHomeserver(t)
+	h.cfg.Mirrors = true
+>>>>>>> h-bauth
 	ctx := context.Background()
 	b := h.Bridge()
 	owner, err := b.Puppet(ctx, "9001", "hearth-bot", "", true)
 	if err != nil {
 		t.Fatal(err)
 	}
+<<<<<<< HEAD
+=======
+	puppet, err := b.Puppet(ctx, "9002", "someone", "", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+>>>>>>> h-bauth
 	guild, _, err := b.Mirror(ctx, owner, "4242", "Discordia")
 	if err != nil {
 		t.Fatal(err)
 	}
+<<<<<<< HEAD
 	ch, err := h.CreateChannel(ctx, owner, guild, ChannelFields{Name: Optional[string]{Set: true, Value: "general"}})
 	if err != nil {
 		t.Fatal(err)
@@ -195,5 +215,39 @@ func TestBridgeImportThreadOnce(t *testing.T) {
 	list, err := h.ActiveThreads(ctx, owner, guild)
 	if err != nil || len(list.Threads) != 1 {
 		t.Fatalf("the mirror's threads: %d, %v; want one", len(list.Threads), err)
+=======
+	if err := b.AddMember(ctx, puppet, guild); err != nil {
+		t.Fatal(err)
+	}
+	// A Hearth person: a user of another server, a member of the mirror.
+	remoteID := h.cfg.IDs.Next()
+	if err := h.store.Update(ctx, func(tx storage.Tx) error {
+		return tx.CreateUser(ctx, storage.User{ID: remoteID, Username: "bob", CreatedAt: time.Now(), Origin: "hearth.example", OriginID: "77"})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	remoteUser, err := h.User(ctx, remoteID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	remote := Principal{User: remoteUser}
+	if _, err := h.join(ctx, remote, guild, nil); err != nil {
+		t.Fatal(err)
+	}
+	ch, err := h.CreateChannel(ctx, owner, guild, ChannelFields{Name: Optional[string]{Set: true, Value: "rules"},
+		Overwrites: Optional[[]Overwrite]{Set: true, Value: []Overwrite{{TargetID: guild, Type: permission.OverwriteRole,
+			Allow: int64(permission.ViewChannel), Deny: int64(permission.SendMessages)}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.SendMessage(ctx, remote, ch.ID, MessageCreate{Content: "may I?"}); !errors.Is(err, ErrMissingPermission) || errors.Is(err, ErrMirrorAuthority) {
+		t.Fatalf("a Hearth person's send where @everyone may not: %v, want ErrMissingPermission", err)
+	}
+	if _, err := h.SendMessage(ctx, puppet, ch.ID, MessageCreate{Content: "from Discord"}); err != nil {
+		t.Fatalf("a puppet's send where @everyone may not: %v", err)
+	}
+	if _, err := h.CreateChannel(ctx, puppet, guild, ChannelFields{Name: Optional[string]{Set: true, Value: "mine"}}); !errors.Is(err, ErrMirrorAuthority) {
+		t.Fatalf("a puppet making a channel: %v, want ErrMirrorAuthority", err)
+>>>>>>> h-bauth
 	}
 }

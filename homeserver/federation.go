@@ -139,7 +139,7 @@ var errorCodes = map[string]error{
 	"FRIEND_SELF": ErrFriendSelf, "FRIEND_BOT": ErrFriendBot, "FRIEND_REQUEST_REFUSED": ErrFriendRequestRefused,
 	"ALREADY_FRIENDS": ErrAlreadyFriends, "BOTS_FORBIDDEN": ErrBotsForbidden,
 	"UNKNOWN_APPLICATION": ErrUnknownApplication, "UNKNOWN_COMMAND": ErrUnknownCommand,
-	"UNKNOWN_INTERACTION": ErrUnknownInteraction,
+	"UNKNOWN_INTERACTION": ErrUnknownInteraction, "MIRROR_AUTHORITY": ErrMirrorAuthority,
 }
 
 // WireError is a domain error as the federation API carries it.
@@ -163,6 +163,10 @@ func ToWire(err error) WireError {
 		return WireError{Code: "SLOWMODE", Message: err.Error(), RetryAfter: slow.RetryAfter.Seconds()}
 	case errors.As(err, &limited):
 		return WireError{Code: "RATE_LIMITED", Message: err.Error(), RetryAfter: limited.RetryAfter.Seconds()}
+	case errors.Is(err, ErrMirrorAuthority):
+		// Before the table: it also wraps ErrMissingPermission, and the
+		// member server's client should hear that Discord decides.
+		return WireError{Code: "MIRROR_AUTHORITY", Message: ErrMirrorAuthority.Error()}
 	case errors.Is(err, wire.ErrExpired):
 		// Before the table: a member server's ErrExpired also wraps
 		// ErrUnavailable.

@@ -50,7 +50,9 @@ type Config struct {
 	// channels, settings, emoji, bans and webhooks, so only the guild's
 	// owner (the bot's puppet, acting for Discord) holds the permissions
 	// to change them; anyone else is refused with ErrMirrorAuthority,
-	// whatever their roles say.
+	// whatever their roles say. Its local users (Discord users' puppets)
+	// count as administrators of the mirrors, whose roles and overwrites
+	// describe what Hearth people may do.
 	Mirrors bool
 	// PublicURL is the base URL of this server, for attachment URLs.
 	PublicURL string

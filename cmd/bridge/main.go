@@ -105,7 +105,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return fmt.Errorf("cannot start: %w", err)
 	}
-	br, err := bridge.New(bridge.Config{Homeserver: srv.Homeserver(), Token: token, DiscordURL: discordURL,
+	br, err := bridge.New(bridge.Config{Homeserver: srv.Homeserver(), Token: token, DiscordURL: discordURL, HearthRole: o.hearthRole,
 		Log: cfg.Log, Metrics: srv.Registry(), Failpoint: getenv("HEARTH_BRIDGE_FAILPOINT")})
 	if err != nil {
 		srv.Close()
@@ -123,6 +123,7 @@ type options struct {
 	token      string
 	discordURL string
 	logLevel   string
+	hearthRole string
 	backfill   int
 }
 
@@ -138,6 +139,7 @@ func (o *options) define(fs *flag.FlagSet, cmd string) {
 	fs.BoolVar(&o.cfg.FilesS3.PathStyle, "files-path-style", false, "address the --files bucket in the URL path, not the host name (MinIO, Garage)")
 	fs.StringVar(&o.token, "discord-token", "", "the Discord bot's token (a user token is refused)")
 	fs.StringVar(&o.discordURL, "discord-url", "https://discord.com", "where Discord is: its REST API is under /api/v10 there, the gateway URL comes from it")
+	fs.StringVar(&o.hearthRole, "hearth-role", "", "the Discord role (ID or name) Hearth people hold in a mirror, beside @everyone; empty: @everyone only")
 	fs.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	if cmd == "link" {
 		fs.IntVar(&o.backfill, "backfill", 0, "import the newest N messages of each channel")

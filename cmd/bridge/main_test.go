@@ -271,6 +271,13 @@ type world struct {
 // whose backfill is given; bob joined with the invite.
 func linked(t testing.TB, backend st.Backend, backfill int, setup ...func(*discordSide)) world {
 	t.Helper()
+	return linkedWith(t, backend, backfill, nil, nil, setup...)
+}
+
+// linkedWith is linked with more flags for the bridge and its commands,
+// and environment variables for the bridge (read once setup has run).
+func linkedWith(t testing.TB, backend st.Backend, backfill int, more []string, env map[string]string, setup ...func(*discordSide)) world {
+	t.Helper()
 	d := startDiscord(t, backend)
 	for _, f := range setup {
 		f(&d)
@@ -282,8 +289,8 @@ func linked(t testing.TB, backend st.Backend, backfill int, setup ...func(*disco
 	h := st.Start(t, st.Options{Backend: backend})
 	bob := h.Register(t, "bob", "correct horse battery")
 
-	flags := bridgeFlags(t, backend)
-	br := startBridge(t, flags, d)
+	flags := append(bridgeFlags(t, backend), more...)
+	br := startBridgeEnv(t, flags, d, env)
 	bridgeName := flags[1]
 	if out := admin(t, flags, "status"); !strings.Contains(out, "no linked guilds") {
 		t.Fatalf("status before link: %q", out)
