@@ -162,7 +162,7 @@ func (b *Bridge) catchUpThreads(ctx context.Context, l Link) error {
 	if err != nil {
 		return err
 	}
-	sortChannelsByID(list.Threads)
+	sortByID(list.Threads, channelID)
 	for _, th := range list.Threads {
 		if !bridgedThread(th.Type) {
 			continue
@@ -206,19 +206,6 @@ func (b *Bridge) catchUpThreads(ctx context.Context, l Link) error {
 	return nil
 }
 
-// sortChannelsByID puts Discord channels in the order they were made.
-func sortChannelsByID(cs []*discordgo.Channel) {
-	slices.SortFunc(cs, func(x, y *discordgo.Channel) int {
-		switch {
-		case idLess(x.ID, y.ID):
-			return -1
-		case idLess(y.ID, x.ID):
-			return 1
-		}
-		return 0
-	})
-}
-
 // catchUpChannel imports one channel's messages after mark, then
 // reconciles its newest ones, holding the channel's lock so that a live
 // event of the channel (when run from the control loop) waits.
@@ -235,7 +222,7 @@ func (b *Bridge) catchUpChannel(ctx context.Context, l Link, dchan string, local
 		if len(page) == 0 {
 			break
 		}
-		sortByID(page)
+		sortByID(page, messageID)
 		for _, m := range page {
 			if m.GuildID == "" {
 				m.GuildID = l.DiscordGuild
@@ -305,13 +292,13 @@ func (b *Bridge) reconcile(ctx context.Context, l Link, dchan string, local snow
 			whole = true // the channel's start
 			break
 		}
-		sortByID(got)
+		sortByID(got, messageID)
 		before = got[0].ID
 		if idLess(before, floor) {
 			break
 		}
 	}
-	sortByID(page)
+	sortByID(page, messageID)
 	on := make(map[string]bool, len(page))
 	for _, m := range page {
 		on[m.ID] = true
@@ -386,15 +373,20 @@ func (b *Bridge) bridgedAs(ctx context.Context, local snowflake.ID) ([]string, e
 	return b.dom.DiscordIDs(ctx, homeserver.BridgeRelayed, local)
 }
 
-// sortByID puts Discord messages in the order they were written.
-func sortByID(ms []*discordgo.Message) {
-	slices.SortFunc(ms, func(x, y *discordgo.Message) int {
+// sortByID puts Discord objects (messages, channels) in the order they
+// were made: by their snowflake, which is a number in a string.
+func sortByID[T any](xs []T, id func(T) string) {
+	slices.SortFunc(xs, func(x, y T) int {
 		switch {
-		case idLess(x.ID, y.ID):
+		case idLess(id(x), id(y)):
 			return -1
-		case idLess(y.ID, x.ID):
+		case idLess(id(y), id(x)):
 			return 1
 		}
 		return 0
 	})
 }
+
+// messageID and channelID are sortByID's keys.
+func messageID(m *discordgo.Message) string { return m.ID }
+func channelID(c *discordgo.Channel) string { return c.ID }

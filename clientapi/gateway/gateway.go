@@ -115,20 +115,26 @@ func New(cfg Config) *Gateway {
 	}
 	g := &Gateway{
 		cfg: cfg, hs: cfg.Homeserver, log: cfg.Log,
-		sessions:      make(map[string]*session),
-		byGuild:       make(map[snowflake.ID]map[*session]struct{}),
-		byUser:        make(map[snowflake.ID]map[*session]struct{}),
-		presences:     make(map[snowflake.ID]presence),
-		elsewhere:     make(map[snowflake.ID]map[string]elsewhereEntry),
-		shared:        make(map[snowflake.ID]presence),
-		greeted:       make(map[snowflake.ID]map[snowflake.ID]bool),
-		friendGreeted: make(map[snowflake.ID]bool),
-		owner:         newSessionID(),
-		dirty:         make(map[*session]struct{}),
-		persistWake:   make(chan struct{}, 1),
+		sessions:    make(map[string]*session),
+		owner:       newSessionID(),
+		dirty:       make(map[*session]struct{}),
+		persistWake: make(chan struct{}, 1),
 	}
+	g.makeIndexes()
 	g.metrics = newMetrics(g, cfg.Metrics)
 	return g
+}
+
+// makeIndexes makes the router's empty indexes of sessions and presences,
+// for a new router and for a replayer alike.
+func (g *Gateway) makeIndexes() {
+	g.byGuild = make(map[snowflake.ID]map[*session]struct{})
+	g.byUser = make(map[snowflake.ID]map[*session]struct{})
+	g.presences = make(map[snowflake.ID]presence)
+	g.elsewhere = make(map[snowflake.ID]map[string]elsewhereEntry)
+	g.shared = make(map[snowflake.ID]presence)
+	g.greeted = make(map[snowflake.ID]map[snowflake.ID]bool)
+	g.friendGreeted = make(map[snowflake.ID]bool)
 }
 
 // Running reports whether the router is delivering events (for /readyz).

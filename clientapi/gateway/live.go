@@ -669,15 +669,9 @@ func (g *Gateway) readSince(ctx context.Context, pos map[snowflake.ID]int64) ([]
 func (g *Gateway) replayer(s *session) *Gateway {
 	rg := &Gateway{
 		cfg: g.cfg, hs: g.hs, log: g.log, metrics: g.metrics, replaying: true,
-		sessions:      map[string]*session{s.id: s},
-		byGuild:       make(map[snowflake.ID]map[*session]struct{}),
-		byUser:        make(map[snowflake.ID]map[*session]struct{}),
-		presences:     make(map[snowflake.ID]presence),
-		elsewhere:     make(map[snowflake.ID]map[string]elsewhereEntry),
-		shared:        make(map[snowflake.ID]presence),
-		greeted:       make(map[snowflake.ID]map[snowflake.ID]bool),
-		friendGreeted: make(map[snowflake.ID]bool),
+		sessions: map[string]*session{s.id: s},
 	}
+	rg.makeIndexes()
 	s.mu.Lock()
 	guilds := make([]snowflake.ID, 0, len(s.guilds))
 	for id := range s.guilds {

@@ -58,13 +58,7 @@ func TestRestoredServerCatchesUpFromPeers(t *testing.T) {
 		waitOnB(b.URL(), "B's replica has the messages sent before the backup")
 
 		backupDir := filepath.Join(t.TempDir(), "backup")
-		args := []string{"backup", "--data", bDir, "--to", backupDir}
-		if backend == st.Postgres {
-			args = append(args, "--database", b.Options.Database)
-		}
-		if out, err := runTool(t, args...); err != nil {
-			t.Fatalf("backup: %v\n%s", err, out)
-		}
+		backUp(t, b, bDir, backupDir)
 		// A delivers these to B, and its cursor for B moves past what
 		// the backup holds.
 		for i := range 5 {
@@ -73,18 +67,7 @@ func TestRestoredServerCatchesUpFromPeers(t *testing.T) {
 		waitOnB(b.URL(), "B's replica has the messages sent after the backup")
 		b.Stop()
 
-		target := filepath.Join(t.TempDir(), "restored")
-		args = []string{"restore", "--data", target, "--from", backupDir}
-		var restoredDB string
-		if backend == st.Postgres {
-			restoredDB = emptyDatabase(t, b.Options.Database)
-			args = append(args, "--database", restoredDB)
-		}
-		if out, err := runTool(t, args...); err != nil {
-			t.Fatalf("restore: %v\n%s", err, out)
-		}
-		r := st.Start(t, st.Options{Backend: backend, DataDir: target, Database: restoredDB,
-			ServerName: b.ServerName(), Listen: b.Addr()}) // where A finds B
+		r := restoreAs(t, b, backupDir)
 		waitOnB(r.URL(), "the restored B catches up with what A sent after the backup")
 
 		// Its gateway carries on: a message sent on A now reaches bob's
@@ -164,13 +147,7 @@ func TestRestoredOriginReachesPeersAgain(t *testing.T) {
 		send(b.URL(), "before the backup")
 		waitOnA("A has the message sent before the backup", []string{"before the backup"})
 		backupDir := filepath.Join(t.TempDir(), "backup")
-		args := []string{"backup", "--data", bDir, "--to", backupDir}
-		if backend == st.Postgres {
-			args = append(args, "--database", b.Options.Database)
-		}
-		if out, err := runTool(t, args...); err != nil {
-			t.Fatalf("backup: %v\n%s", err, out)
-		}
+		backUp(t, b, bDir, backupDir)
 		lost := []string{"after the backup 0", "after the backup 1", "after the backup 2"}
 		for _, c := range lost {
 			send(b.URL(), c)
@@ -178,18 +155,7 @@ func TestRestoredOriginReachesPeersAgain(t *testing.T) {
 		waitOnA("A has the messages B will lose", append([]string{"before the backup"}, lost...))
 		b.Stop()
 
-		target := filepath.Join(t.TempDir(), "restored")
-		args = []string{"restore", "--data", target, "--from", backupDir}
-		var restoredDB string
-		if backend == st.Postgres {
-			restoredDB = emptyDatabase(t, b.Options.Database)
-			args = append(args, "--database", restoredDB)
-		}
-		if out, err := runTool(t, args...); err != nil {
-			t.Fatalf("restore: %v\n%s", err, out)
-		}
-		r := st.Start(t, st.Options{Backend: backend, DataDir: target, Database: restoredDB,
-			ServerName: b.ServerName(), Listen: b.Addr()}) // where A finds B
+		r := restoreAs(t, b, backupDir)
 		// Fewer new messages than were lost: without the skip, every one
 		// of them would be numbered as one A has applied.
 		kept := []string{"after the restore 0", "after the restore 1"}
@@ -198,4 +164,34 @@ func TestRestoredOriginReachesPeersAgain(t *testing.T) {
 		}
 		waitOnA("A has what B sent after the restore", append(append([]string{"before the backup"}, lost...), kept...))
 	})
+}
+
+// backUp takes a backup of server b, whose data dir is dir, into to.
+func backUp(t *testing.T, b *st.Server, dir, to string) {
+	t.Helper()
+	args := []string{"backup", "--data", dir, "--to", to}
+	if b.Options.Backend == st.Postgres {
+		args = append(args, "--database", b.Options.Database)
+	}
+	if out, err := runTool(t, args...); err != nil {
+		t.Fatalf("backup: %v\n%s", err, out)
+	}
+}
+
+// restoreAs restores backupDir into a fresh data dir (and database), and
+// starts it as b was: same server name and address, where peers find it.
+func restoreAs(t *testing.T, b *st.Server, backupDir string) *st.Server {
+	t.Helper()
+	target := filepath.Join(t.TempDir(), "restored")
+	args := []string{"restore", "--data", target, "--from", backupDir}
+	var restoredDB string
+	if b.Options.Backend == st.Postgres {
+		restoredDB = emptyDatabase(t, b.Options.Database)
+		args = append(args, "--database", restoredDB)
+	}
+	if out, err := runTool(t, args...); err != nil {
+		t.Fatalf("restore: %v\n%s", err, out)
+	}
+	return st.Start(t, st.Options{Backend: b.Options.Backend, DataDir: target, Database: restoredDB,
+		ServerName: b.ServerName(), Listen: b.Addr()})
 }
