@@ -141,40 +141,21 @@ func TestBridgeMirrorAuthority(t *testing.T) {
 	}
 }
 
-<<<<<<< HEAD
 // TestBridgeImportThreadOnce: imports of one Discord thread racing each
 // other, and one told again later (a replay after a crash), make one
 // mirror thread, mapped to it in the same transaction.
 func TestBridgeImportThreadOnce(t *testing.T) {
 	h := newTestHomeserver(t)
-=======
-// In a mirror, the roles and overwrites speak for Hearth people (users of
-// other servers) only: a puppet (a local user of the bridge) counts as an
-// administrator short of what Discord keeps, since Discord already decided
-// what its Discord user may do. So where the mirror denies @everyone
-// sending, a Hearth person is refused and a puppet's message still comes.
-func TestBridgeMirrorPuppetsAreAdministrators(t *testing.T) {
-	h := newTestHomeserver(t)
-	h.cfg.Mirrors = true
->>>>>>> h-bauth
 	ctx := context.Background()
 	b := h.Bridge()
 	owner, err := b.Puppet(ctx, "9001", "hearth-bot", "", true)
 	if err != nil {
 		t.Fatal(err)
 	}
-<<<<<<< HEAD
-=======
-	puppet, err := b.Puppet(ctx, "9002", "someone", "", false)
-	if err != nil {
-		t.Fatal(err)
-	}
->>>>>>> h-bauth
 	guild, _, err := b.Mirror(ctx, owner, "4242", "Discordia")
 	if err != nil {
 		t.Fatal(err)
 	}
-<<<<<<< HEAD
 	ch, err := h.CreateChannel(ctx, owner, guild, ChannelFields{Name: Optional[string]{Set: true, Value: "general"}})
 	if err != nil {
 		t.Fatal(err)
@@ -215,7 +196,31 @@ func TestBridgeMirrorPuppetsAreAdministrators(t *testing.T) {
 	list, err := h.ActiveThreads(ctx, owner, guild)
 	if err != nil || len(list.Threads) != 1 {
 		t.Fatalf("the mirror's threads: %d, %v; want one", len(list.Threads), err)
-=======
+	}
+}
+
+// In a mirror, the roles and overwrites speak for Hearth people (users of
+// other servers) only: a puppet (a local user of the bridge) counts as an
+// administrator short of what Discord keeps, since Discord already decided
+// what its Discord user may do. So where the mirror denies @everyone
+// sending, a Hearth person is refused and a puppet's message still comes.
+func TestBridgeMirrorPuppetsAreAdministrators(t *testing.T) {
+	h := newTestHomeserver(t)
+	h.cfg.Mirrors = true
+	ctx := context.Background()
+	b := h.Bridge()
+	owner, err := b.Puppet(ctx, "9001", "hearth-bot", "", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	puppet, err := b.Puppet(ctx, "9002", "someone", "", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	guild, _, err := b.Mirror(ctx, owner, "4242", "Discordia")
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := b.AddMember(ctx, puppet, guild); err != nil {
 		t.Fatal(err)
 	}
@@ -248,6 +253,5 @@ func TestBridgeMirrorPuppetsAreAdministrators(t *testing.T) {
 	}
 	if _, err := h.CreateChannel(ctx, puppet, guild, ChannelFields{Name: Optional[string]{Set: true, Value: "mine"}}); !errors.Is(err, ErrMirrorAuthority) {
 		t.Fatalf("a puppet making a channel: %v, want ErrMirrorAuthority", err)
->>>>>>> h-bauth
 	}
 }
