@@ -37,6 +37,7 @@ type relay struct {
 	pending map[snowflake.ID][]seqSpan // to announce, by log, in order
 	revoked []RevokedSessions          // sign-ins ended here, to announce
 	eph     []string                   // ephemeral events published here, to announce
+	ephSize int                        // bytes of eph, bounded by maxEphQueued
 	wake    chan struct{}
 
 	// Counters for /metrics (RelayCounts).
@@ -60,6 +61,12 @@ type logSpan struct {
 // maxNotify bounds one announcement's text: PostgreSQL's NOTIFY payload
 // limit is 8,000 bytes.
 const maxNotify = 7900
+
+// maxEphQueued bounds the bytes of ephemeral events waiting to be
+// announced: while NOTIFY is slow or failing (each try waits up to 5 s),
+// typing and presences keep coming, and they are worthless late; past the
+// bound they are dropped (counted in RelayCounts) rather than held.
+const maxEphQueued = 16 << 20
 
 func newRelay(b storage.Broadcast, self string) *relay {
 	return &relay{b: b, self: self, pending: map[snowflake.ID][]seqSpan{}, wake: make(chan struct{}, 1)}
@@ -115,8 +122,9 @@ func (r *relay) revoke(rs RevokedSessions) {
 
 // share queues ephemeral events (Seq 0: typing, presences, dispatches for
 // one user) published here, for the other processes' sessions: "<self>
-// eph <log> <type> <payload>". One too long for a notification is not
-// relayed (counted in RelayCounts); the sessions of this process have it.
+// eph <log> <type> <payload>". One too long for a notification, or past
+// maxEphQueued while NOTIFY lags, is not relayed (counted in
+// RelayCounts); the sessions of this process have it.
 func (r *relay) share(evs []storage.Event) {
 	if r == nil {
 		return
@@ -128,11 +136,12 @@ func (r *relay) share(evs []storage.Event) {
 			continue
 		}
 		p := r.self + " eph " + strconv.FormatUint(uint64(e.LogID), 10) + " " + e.Type + " " + string(e.Payload)
-		if len(p) > maxNotify {
+		if len(p) > maxNotify || r.ephSize+len(p) > maxEphQueued {
 			r.ephDropped.Add(1)
 			continue
 		}
 		r.eph = append(r.eph, p)
+		r.ephSize += len(p)
 		n++
 	}
 	r.mu.Unlock()
@@ -165,7 +174,7 @@ const revokedPage = 300
 func (r *relay) payloads() []string {
 	r.mu.Lock()
 	pending, revoked, eph := r.pending, r.revoked, r.eph
-	r.pending, r.revoked, r.eph = map[snowflake.ID][]seqSpan{}, nil, nil
+	r.pending, r.revoked, r.eph, r.ephSize = map[snowflake.ID][]seqSpan{}, nil, nil, 0
 	r.mu.Unlock()
 	var out []string
 	for _, rs := range revoked {

@@ -195,3 +195,30 @@ func TestEphemeralRoundTrip(t *testing.T) {
 		t.Errorf("%q read as an announcement of commits", ps[1])
 	}
 }
+
+// TestEphemeralQueueBounded: ephemeral events shared while nothing is
+// announced (NOTIFY slow or failing) are held up to maxEphQueued bytes;
+// the rest are dropped and counted, not kept without bound.
+func TestEphemeralQueueBounded(t *testing.T) {
+	r := newRelay(nil, "self")
+	ev := storage.Event{LogID: 42, Type: "TYPING_START", Payload: []byte(`{"channel_id":"43","user_id":"7","pad":"` + strings.Repeat("x", 4000) + `"}`)}
+	const n = 2 * maxEphQueued / 4000
+	for range n {
+		r.share([]storage.Event{ev})
+	}
+	held := 0
+	for _, p := range r.payloads() {
+		held += len(p)
+	}
+	if held > maxEphQueued {
+		t.Fatalf("%d bytes of ephemeral events held, over %d", held, maxEphQueued)
+	}
+	if r.ephDropped.Load() == 0 {
+		t.Fatal("none counted as dropped")
+	}
+	// Drained: room again.
+	r.share([]storage.Event{ev})
+	if ps := r.payloads(); len(ps) != 1 {
+		t.Fatalf("after a drain, %d payloads, want 1", len(ps))
+	}
+}

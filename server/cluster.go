@@ -123,7 +123,7 @@ func newClusterMetrics(relay func() homeserver.RelayCounts, c *cluster) *cluster
 		filled: prometheus.NewDesc("hearth_cluster_backstop_fills_total",
 			"Events of other processes that this process read at its periodic look at the log heads, no announcement having told them: lost or late notifications.", nil, nil),
 		dropped: prometheus.NewDesc("hearth_cluster_ephemeral_dropped_total",
-			"Ephemeral events (typing, presences, dispatches for one user) too long for a notification, so not relayed to the other processes' sessions.", nil, nil),
+			"Ephemeral events (typing, presences, dispatches for one user) too long for a notification, or queued past 16 MiB while NOTIFY lagged, so not relayed to the other processes' sessions.", nil, nil),
 		held: prometheus.NewDesc("hearth_lease_held",
 			"Leases this process holds now, by kind: node (its snowflake node), federation (one per peer it delivers to), maintenance, sweep-files, notices, backups.", []string{"kind"}, nil),
 		takeovers: prometheus.NewDesc("hearth_lease_takeovers_total",
