@@ -42,6 +42,8 @@ type relay struct {
 
 	// Counters for /metrics (RelayCounts).
 	sent, received, filled, ephDropped atomic.Int64
+	// listening is set once this process first listens for the others.
+	listening atomic.Bool
 
 	// Owned by RunRelay's loop: how far each log has been read (or
 	// published locally, for this process's own events), once the first
@@ -288,6 +290,7 @@ func (h *Homeserver) RunRelay(ctx context.Context, poll time.Duration) {
 	go func() { // owned by RunRelay: ends with ctx
 		defer wg.Done()
 		_ = r.b.Listen(ctx, func() {
+			r.listening.Store(true)
 			// Announcements sent while nobody listened are lost: a
 			// look at the heads finds what they said.
 			poke(recheck)
@@ -519,6 +522,12 @@ type SharedPresence struct {
 // has told its own sessions (a presence of a user connected here). It does
 // nothing with SQLite.
 func (h *Homeserver) ShareEphemeral(evs ...storage.Event) { h.relay.share(evs) }
+
+// RelayListening reports whether this process has started listening for
+// the other processes' announcements (always false with SQLite). Until it
+// has, their ephemeral events (typing, presences) do not reach it; logged
+// events do, from the heads.
+func (h *Homeserver) RelayListening() bool { return h.relay != nil && h.relay.listening.Load() }
 
 // SharesDatabase reports whether other processes may write this
 // homeserver's database (PostgreSQL with the relay running): then what

@@ -37,6 +37,16 @@ func startSharedWith(t testing.TB, n int, o st.Options) []*st.Server {
 	for range n - 1 {
 		out = append(out, st.Start(t, o))
 	}
+	// Ephemeral events (typing, presences) sent before a process listens
+	// never reach it: tests that look for them start once all listen.
+	st.WaitFor(t, "every process listening for the others", 60*time.Second, func() string {
+		for i, s := range out {
+			if !s.Homeserver().RelayListening() {
+				return fmt.Sprintf("process %d not listening yet", i+1)
+			}
+		}
+		return ""
+	})
 	return out
 }
 

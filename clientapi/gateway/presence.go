@@ -154,8 +154,12 @@ func (g *Gateway) presenceChanged(ctx context.Context, userID snowflake.ID) {
 			}
 		}
 	}
-	g.mu.Unlock()
+	// Queued under the lock, so that two changes (or a change and a
+	// refresh) reach the other processes in the order they were decided:
+	// a stale "online" queued after the final "offline" would stand there
+	// until it expired. The queue takes only its own lock and never waits.
 	g.sharePresences(share)
+	g.mu.Unlock()
 	g.presenceMoved(ctx, userID, true)
 }
 
@@ -279,8 +283,8 @@ func (g *Gateway) refreshPresences(ctx context.Context) {
 			delete(g.elsewhere, id)
 		}
 	}
+	g.sharePresences(share) // under the lock, as in presenceChanged
 	g.mu.Unlock()
-	g.sharePresences(share)
 	for _, id := range expired {
 		// Every process that notices tells the federation peers too:
 		// the one that would have is gone.

@@ -68,14 +68,25 @@ func uri(path string) string { return "file:" + (&url.URL{Path: path}).EscapedPa
 // sequence numbers on, so that the next event of each is numbered past
 // anything a copy restored from a backup may have handed out before it was
 // lost (spec/federation.md §9.4, "A server restored from a backup").
-func SkipLogSeqs(ctx context.Context, path string, n int64) error {
+func SkipLogSeqs(ctx context.Context, path string, n int64) (err error) {
 	db, err := sql.Open("sqlite", uri(path)+"?_pragma=busy_timeout(10000)")
 	if err != nil {
 		return fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
-	defer db.Close()
+	db.SetMaxOpenConns(1)
+	defer func() {
+		if cerr := db.Close(); cerr != nil && err == nil {
+			err = fmt.Errorf("sqlite: close %s: %w", path, cerr)
+		}
+	}()
 	if _, err := db.ExecContext(ctx, `UPDATE log_heads SET seq = seq + ?`, n); err != nil {
 		return fmt.Errorf("sqlite: skip log sequence numbers: %w", err)
+	}
+	// The file may be in WAL mode (the copy keeps the source's header):
+	// the update must be in the file itself, since the restore moves that
+	// file alone, and a write-ahead log left beside it would be lost.
+	if _, err := db.ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`); err != nil {
+		return fmt.Errorf("sqlite: checkpoint after the skip: %w", err)
 	}
 	return nil
 }
