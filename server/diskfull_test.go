@@ -98,7 +98,8 @@ func (l *lockedLog) String() string {
 // TestDiskFull: the data dir's disk fills up under a running server.
 // Message sends and uploads (an attachment, an avatar) are refused with a
 // 507 and a Discord-style body, never a 500 or a hang, and a log line
-// says the disk is full; reads go on and gateway sessions stay connected.
+// says the disk is full; reads go on, /readyz stays ready and gateway
+// sessions stay connected.
 // Once space is freed, writes succeed again without a restart; every
 // message acknowledged is there, in order, the database passes
 // integrity_check, and every stored file still has the content its name
@@ -276,6 +277,9 @@ func TestDiskFull(t *testing.T) {
 
 	// Reads still work, and the gateway session is still there: it
 	// answers a heartbeat.
+	if status, body := call("GET", "/readyz", "", "", nil); status != http.StatusOK {
+		t.Fatalf("/readyz on a full disk: %d %s (it stays ready: docs/operations.md)", status, body)
+	}
 	if status, body := call("GET", "/api/v10/channels/"+channel+"/messages?limit=5", bob, "", nil); status != http.StatusOK {
 		t.Fatalf("read on a full disk: %d %s", status, body)
 	}
