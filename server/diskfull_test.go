@@ -98,7 +98,8 @@ func (l *lockedLog) String() string {
 // TestDiskFull: the data dir's disk fills up under a running server.
 // Message sends and uploads (an attachment, an avatar) are refused with a
 // 507 and a Discord-style body, never a 500 or a hang, and a log line
-// says the disk is full; reads go on, /readyz stays ready and gateway
+// says the disk is full; reads go on (a scaled image that cannot be kept
+// is answered with the original), /readyz stays ready and gateway
 // sessions stay connected.
 // Once space is freed, writes succeed again without a restart; every
 // message acknowledged is there, in order, the database passes
@@ -172,15 +173,23 @@ func TestDiskFull(t *testing.T) {
 	for i := range 3 {
 		ack(send(fmt.Sprintf("before %d", i)))
 	}
+	// Two files, one an image of which no scaled copy is asked yet.
 	attached := bytes.Repeat([]byte("hearth "), 4096)
-	r := s.SendFiles(t, alice, channel, `{"content":"with a file"}`, map[string][]byte{"a.txt": attached})
-	fileURL := ""
-	if r.Status == http.StatusOK {
-		m := r.JSON(t)
-		acked = append(acked, m["id"].(string))
-		fileURL = m["attachments"].([]any)[0].(map[string]any)["url"].(string)
-	} else {
-		t.Fatalf("attachment before the disk filled: %d %s", r.Status, r.Body)
+	var pic0 bytes.Buffer
+	if err := png.Encode(&pic0, image.NewRGBA(image.Rect(0, 0, 48, 48))); err != nil {
+		t.Fatal(err)
+	}
+	r := s.SendFiles(t, alice, channel, `{"content":"with files"}`, map[string][]byte{"a.txt": attached, "p.png": pic0.Bytes()})
+	if r.Status != http.StatusOK {
+		t.Fatalf("attachments before the disk filled: %d %s", r.Status, r.Body)
+	}
+	m := r.JSON(t)
+	acked = append(acked, m["id"].(string))
+	urls := map[string]string{}
+	for _, a := range m["attachments"].([]any) {
+		a := a.(map[string]any)
+		u := a["url"].(string)
+		urls[a["filename"].(string)] = u[strings.Index(u, "/attachments/"):]
 	}
 
 	// bob is connected to the gateway throughout.
@@ -283,7 +292,7 @@ func TestDiskFull(t *testing.T) {
 	if status, body := call("GET", "/api/v10/channels/"+channel+"/messages?limit=5", bob, "", nil); status != http.StatusOK {
 		t.Fatalf("read on a full disk: %d %s", status, body)
 	}
-	if status, body := call("GET", fileURL[strings.Index(fileURL, "/attachments/"):], "", "", nil); status != http.StatusOK || !bytes.Equal(body, attached) {
+	if status, body := call("GET", urls["a.txt"], "", "", nil); status != http.StatusOK || !bytes.Equal(body, attached) {
 		t.Fatalf("attachment read on a full disk: %d, %d bytes", status, len(body))
 	}
 	// The gateway's persister, which records sessions every few seconds,
@@ -294,6 +303,11 @@ func TestDiskFull(t *testing.T) {
 		}
 		return "none yet"
 	})
+	// A scaled copy that cannot be kept gives way to the original (the
+	// scaler serves the original whenever it cannot make a copy).
+	if status, body := call("GET", urls["p.png"]+"&width=16", "", "", nil); status != http.StatusOK || !bytes.Equal(body, pic0.Bytes()) {
+		t.Fatalf("scaled image on a full disk: %d, %d bytes, want the original's %d", status, len(body), pic0.Len())
+	}
 	write(map[string]any{"op": 1, "d": nil})
 	for f := read(); f.Op != 11; f = read() {
 	}
