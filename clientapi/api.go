@@ -54,6 +54,8 @@ type API struct {
 	gatewayURL string
 	scaler     *media.Scaler
 	fetch      *http.Client
+	// fullLog paces the log lines for writes a full disk refused.
+	fullLog logLimiter
 
 	rateLimit bool
 	routes    *ratelimit.Limiter

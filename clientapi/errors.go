@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -174,6 +176,11 @@ func statusFor(err error) (int, apiError) {
 		return http.StatusForbidden, apiError{Code: 50013, Message: "Missing Permissions: this guild mirrors a Discord guild, which decides its roles, channels and settings; make the change on Discord"}
 	case errors.Is(err, homeserver.ErrMissingPermission):
 		return http.StatusForbidden, apiError{Code: 50013, Message: "Missing Permissions"}
+	case errors.Is(err, homeserver.ErrStorageFull):
+		// Before ErrUnavailable, which a failed store is also wrapped
+		// in. Discord has no code for it: 0, with a sentence that tells
+		// the client the write is worth trying again later.
+		return http.StatusInsufficientStorage, apiError{Code: 0, Message: "507: Insufficient Storage: the homeserver's disk is full; nothing was saved, try again later."}
 	case errors.Is(err, homeserver.ErrUnavailable):
 		return http.StatusServiceUnavailable, apiError{Code: 0, Message: "503: Service Unavailable"}
 	default:
@@ -188,10 +195,45 @@ func (a *API) fail(c *gin.Context, err error) {
 	if status == http.StatusTooManyRequests {
 		c.Header("Retry-After", strconv.Itoa(int(math.Ceil(body.RetryAfter))))
 	}
-	if status >= 500 {
+	switch {
+	case status == http.StatusInsufficientStorage:
+		// Every write fails alike while the disk is full: one line per
+		// interval says so (with how many more were refused), rather
+		// than a line per request into a log that may share the disk.
+		if n, ok := a.fullLog.allow(time.Now()); ok {
+			a.log.Error("write refused: the data dir's disk is full; free space and writes resume", "method", c.Request.Method,
+				"route", c.FullPath(), "status", status, "refused_since_last_line", n, "err", err)
+		}
+	case status >= 500:
 		a.log.Error("request failed", "method", c.Request.Method, "route", c.FullPath(), "status", status, "err", err)
 	}
 	c.AbortWithStatusJSON(status, body)
+}
+
+// fullLogEvery is how often at most the client API logs refusals for a
+// full disk.
+const fullLogEvery = 10 * time.Second
+
+// logLimiter lets one log line through per interval and counts the ones
+// it held back. The zero value is ready.
+type logLimiter struct {
+	mu         sync.Mutex
+	last       time.Time
+	suppressed int
+}
+
+// allow reports whether a line may be logged at now, and how many were
+// held back since the last one that was.
+func (l *logLimiter) allow(now time.Time) (int, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !l.last.IsZero() && now.Sub(l.last) < fullLogEvery {
+		l.suppressed++
+		return 0, false
+	}
+	n := l.suppressed
+	l.last, l.suppressed = now, 0
+	return n, true
 }
 
 // nestErrors turns {"a.b": [...]} into {"a": {"b": {"_errors": [...]}}}.

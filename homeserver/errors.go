@@ -6,6 +6,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"hearth/storage"
 )
 
 // Domain errors. The client API maps each to its Discord error code in one
@@ -31,6 +33,11 @@ var (
 	// ErrUnavailable: a dependency (the database) failed; the request may
 	// succeed later.
 	ErrUnavailable = errors.New("service unavailable")
+	// ErrStorageFull: the disk under the database or the file store is
+	// full, so the write was refused whole; it may succeed once the
+	// operator frees space. It is storage.ErrFull itself, so that the
+	// storage layer's wrapping reaches the adapters unchanged.
+	ErrStorageFull = storage.ErrFull
 )
 
 // FieldError is one reason a field of a request is invalid, with Discord's

@@ -23,6 +23,12 @@ var (
 	// ErrDangling means a foreign key refused the write: it names a row
 	// that does not exist (a peer's payload naming what is not here).
 	ErrDangling = errors.New("storage: reference to a missing row")
+	// ErrFull means the disk under the database or the file store has no
+	// room left (SQLite's SQLITE_FULL, PostgreSQL's disk_full, ENOSPC or
+	// EDQUOT from a file write): the write was refused whole and nothing
+	// was half written, and the same write may succeed once space is
+	// freed.
+	ErrFull = errors.New("storage: disk full")
 )
 
 // Store is a homeserver's database. Reads on it see committed data; writes

@@ -146,12 +146,15 @@ const (
 // How the persister paces itself: it writes whenever there is something
 // new (one transaction for everything new since its last write), records
 // its process as seen at least every touchEvery, and sweeps expired rows
-// every sweepEvery. After a failed write it waits, up to retryMax.
+// every sweepEvery. After a failed write it waits, up to retryMax, and
+// warns when the failure begins and every failLogEvery while it lasts.
 const (
 	touchEvery = 5 * time.Second
 	sweepEvery = time.Minute
 	retryMin   = 50 * time.Millisecond
 	retryMax   = 2 * time.Second
+	// failLogEvery paces the warnings of a lasting failure to write.
+	failLogEvery = 30 * time.Second
 )
 
 // maxReplay bounds the events a rebuilt session replays from the logs;
@@ -236,6 +239,11 @@ func (g *Gateway) persistLoop(ctx context.Context) {
 	defer touch.Stop()
 	lastSweep := time.Now()
 	backoff := time.Duration(0)
+	// A failure that lasts (a full disk, the database away) is logged when
+	// it begins and then every failLogEvery, with the count of failures
+	// between, not at every retry.
+	var lastWarn time.Time
+	failures := 0
 	for {
 		ticked := false
 		select {
@@ -250,7 +258,15 @@ func (g *Gateway) persistLoop(ctx context.Context) {
 				return
 			}
 			backoff = min(max(2*backoff, retryMin), retryMax)
-			g.log.Warn("gateway: sessions not recorded; their dispatches wait", "err", err, "retry_in", backoff)
+			failures++
+			if failures == 1 || time.Since(lastWarn) >= failLogEvery {
+				msg := "gateway: sessions not recorded; their dispatches wait"
+				if errors.Is(err, homeserver.ErrStorageFull) {
+					msg = "gateway: sessions not recorded, the disk is full; their dispatches wait until space is freed"
+				}
+				g.log.Warn(msg, "err", err, "retry_in", backoff, "failures", failures)
+				lastWarn = time.Now()
+			}
 			select {
 			case <-ctx.Done():
 				return
@@ -261,6 +277,10 @@ func (g *Gateway) persistLoop(ctx context.Context) {
 			default:
 			}
 			continue
+		}
+		if failures > 0 {
+			g.log.Info("gateway: sessions recorded again", "failures", failures)
+			failures = 0
 		}
 		backoff = 0
 		if time.Since(lastSweep) > sweepEvery {

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"mime/multipart"
 	"net/http"
 	"path/filepath"
@@ -90,6 +91,8 @@ type Options struct {
 	// (blobstest.StartS3 starts one).
 	Files   string
 	FilesS3 blobs.S3Config
+	// Log receives the server's log lines; nil discards them.
+	Log *slog.Logger
 }
 
 // Server is a running test homeserver.
@@ -148,6 +151,7 @@ func Start(t testing.TB, o Options) *Server {
 		SMTPURL:                o.SMTPURL,
 		Files:                  o.Files,
 		FilesS3:                o.FilesS3,
+		Log:                    o.Log,
 	})
 	if err != nil {
 		t.Fatalf("start homeserver: %v", err)

@@ -15,7 +15,10 @@ import (
 	"path"
 	"path/filepath"
 	"sync"
+	"syscall"
 	"time"
+
+	"hearth/storage"
 )
 
 // ErrNotFound means no blob has that hash.
@@ -73,7 +76,7 @@ func (s *Store) Put(ctx context.Context, r io.Reader, limit int64) (string, int6
 func (s *Store) Stage(r io.Reader, limit int64) (st Staged, err error) {
 	tmp, err := os.CreateTemp(s.bucket.StagingDir(), "upload-*")
 	if err != nil {
-		return Staged{}, fmt.Errorf("blobs: stage: %w", err)
+		return Staged{}, fmt.Errorf("blobs: stage: %w", full(err))
 	}
 	defer func() {
 		if err != nil {
@@ -84,18 +87,30 @@ func (s *Store) Stage(r io.Reader, limit int64) (st Staged, err error) {
 	h := sha256.New()
 	n, err := io.Copy(io.MultiWriter(tmp, h), io.LimitReader(r, limit+1))
 	if err != nil {
-		return Staged{}, fmt.Errorf("blobs: stage: %w", err)
+		return Staged{}, fmt.Errorf("blobs: stage: %w", full(err))
 	}
 	if n > limit {
 		return Staged{}, ErrTooLarge
 	}
 	if err = tmp.Sync(); err != nil {
-		return Staged{}, fmt.Errorf("blobs: stage: %w", err)
+		return Staged{}, fmt.Errorf("blobs: stage: %w", full(err))
 	}
 	if err = tmp.Close(); err != nil {
-		return Staged{}, fmt.Errorf("blobs: stage: %w", err)
+		return Staged{}, fmt.Errorf("blobs: stage: %w", full(err))
 	}
 	return Staged{Hash: hex.EncodeToString(h.Sum(nil)), Size: n, path: tmp.Name()}, nil
+}
+
+// full marks err as storage.ErrFull when the local disk had no room for
+// it (or the user's quota was spent). The staged file is then removed
+// whole, so a full disk never leaves a partial blob to be served: a blob
+// is only ever placed under its hash after its content was written and
+// synced in full.
+func full(err error) error {
+	if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) {
+		return fmt.Errorf("%w: %w", storage.ErrFull, err)
+	}
+	return err
 }
 
 // Promote moves staged content into the store. Content the store already
@@ -115,7 +130,7 @@ func (s *Store) Promote(ctx context.Context, st Staged) error {
 	// Absent, or a service that would not refresh it in place: the
 	// upload itself makes it fresh.
 	if err := s.bucket.Place(ctx, key, st.path); err != nil {
-		return fmt.Errorf("blobs: promote: %w", err)
+		return fmt.Errorf("blobs: promote: %w", full(err))
 	}
 	return nil
 }

@@ -95,4 +95,10 @@ var dialect = sqlstore.Dialect{
 		var e *pgconn.PgError
 		return errors.As(err, &e) && e.Code == "23503"
 	},
+	IsFull: func(err error) bool {
+		var e *pgconn.PgError
+		// 53100 disk_full; 53400 (configuration limit exceeded) is not
+		// the operator's disk and stays a plain error.
+		return errors.As(err, &e) && e.Code == "53100"
+	},
 }

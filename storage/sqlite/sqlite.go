@@ -15,6 +15,7 @@ import (
 	"net/url"
 	"runtime"
 	"strings"
+	"syscall"
 
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
@@ -77,5 +78,12 @@ var dialect = sqlstore.Dialect{
 	IsDangling: func(err error) bool {
 		var e *sqlite.Error
 		return errors.As(err, &e) && e.Code() == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY
+	},
+	IsFull: func(err error) bool {
+		var e *sqlite.Error
+		// SQLITE_FULL (13) in any of its extended forms; an I/O error
+		// whose cause is ENOSPC (a WAL or shared-memory file that could
+		// not grow) is the same condition to the operator.
+		return errors.As(err, &e) && e.Code()&0xff == sqlite3.SQLITE_FULL || errors.Is(err, syscall.ENOSPC)
 	},
 }

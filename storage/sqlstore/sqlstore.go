@@ -26,6 +26,8 @@ type Dialect struct {
 	IsRetryable func(error) bool
 	// IsDangling reports a foreign-key violation.
 	IsDangling func(error) bool
+	// IsFull reports that the database's disk has no room left.
+	IsFull func(error) bool
 	// MaxRows bounds the rows of one multi-row INSERT; 0 means 16. The
 	// SQLite driver's binding cost grows faster than the number of
 	// parameters (1,000 rows bind 35 times slower per row than 16), while
@@ -65,13 +67,24 @@ const maxAttempts = 5
 func (s *Store) Update(ctx context.Context, fn func(tx storage.Tx) error) error {
 	var err error
 	for attempt := 1; attempt <= maxAttempts; attempt++ {
-		err = s.update(ctx, fn)
+		err = s.full(s.update(ctx, fn))
 		if err == nil || !s.d.IsRetryable(err) || ctx.Err() != nil {
 			return err
 		}
 		time.Sleep(time.Duration(attempt) * 5 * time.Millisecond)
 	}
 	return err
+}
+
+// full marks err as storage.ErrFull when the database says its disk is
+// full. A full disk may surface at any statement of a transaction or at
+// its commit, whichever first needs a new page, so every write's error
+// passes here once rather than each statement's.
+func (s *Store) full(err error) error {
+	if err == nil || s.d.IsFull == nil || errors.Is(err, storage.ErrFull) || !s.d.IsFull(err) {
+		return err
+	}
+	return fmt.Errorf("%w: %w", storage.ErrFull, err)
 }
 
 // commitTimeout bounds a commit, which ctx no longer does (see update);
