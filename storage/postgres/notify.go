@@ -27,9 +27,13 @@ func channelOf(ctx context.Context, conn interface {
 	return channelBase + "_" + schema, nil
 }
 
-// Notify implements storage.Broadcast.
+// Notify implements storage.Broadcast. It queries through database/sql,
+// as every other query does: the pool under it is database/sql's, which
+// keeps its connections, idle ones too, so a query straight on the pool
+// found none left under load and waited until its deadline (announcements
+// then came only from the look at the heads, seconds late).
 func (s *Store) Notify(ctx context.Context, payload string) error {
-	if _, err := s.pool.Exec(ctx, `SELECT pg_notify($1, $2)`, s.channel, payload); err != nil {
+	if _, err := s.db.ExecContext(ctx, `SELECT pg_notify($1, $2)`, s.channel, payload); err != nil {
 		return fmt.Errorf("postgres: notify: %w", err)
 	}
 	return nil

@@ -4,6 +4,7 @@ package postgres
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -22,6 +23,11 @@ import (
 type Store struct {
 	*sqlstore.Store
 	pool *pgxpool.Pool
+	// db is the database/sql handle over pool. Everything that queries
+	// goes through it: database/sql keeps the connections it opened
+	// (idle ones too) checked out of the pool, so once it has opened all
+	// of them, a query straight on the pool waits for ever.
+	db *sql.DB
 	// channel is where commits are announced to the other processes.
 	channel string
 	log     *slog.Logger
@@ -69,7 +75,7 @@ func Open(ctx context.Context, url string, log *slog.Logger) (*Store, error) {
 		pool.Close()
 		return nil, err
 	}
-	return &Store{Store: sqlstore.New(dialect, db, db), pool: pool, channel: channel, log: log}, nil
+	return &Store{Store: sqlstore.New(dialect, db, db), pool: pool, db: db, channel: channel, log: log}, nil
 }
 
 // Close closes the sql.DB and then the pool under it.
