@@ -146,7 +146,51 @@ func (b *Bridge) author(ctx context.Context, l Link, m *discordgo.Message) (home
 	if m.WebhookID == "" {
 		return b.puppet(ctx, l, m.Author, m.Member)
 	}
-	return b.puppetAs(ctx, l, webhookPuppetKey(m.WebhookID, m.Author.Username), m.Author.Username, m.Author.Username, true, m.Author)
+	name := m.Author.Username
+	key, shared, err := b.webhookKey(ctx, m.WebhookID, name)
+	if err != nil {
+		return homeserver.Principal{}, err
+	}
+	if shared {
+		// Made with the first name past the bound and kept so: a rename
+		// per message would be a write each, and would not reach the
+		// member servers' copies anyway (a user's profile travels with
+		// its changes, not with each message).
+		return b.puppetAs(ctx, l, key, name, "", true, m.Author)
+	}
+	return b.puppetAs(ctx, l, key, name, name, true, m.Author)
+}
+
+// maxWebhookNames bounds the puppets of one foreign webhook, one per
+// name. A webhook that names every post anew (a feed, another bridge's
+// crowd) would otherwise add a user and a member per name without end;
+// past the bound its new names share one more puppet, named as the first
+// of them.
+const maxWebhookNames = 50
+
+// webhookKey is the puppet key of a foreign webhook's message under name:
+// the name's own while the webhook has fewer than maxWebhookNames, else
+// the webhook's shared one (shared is then true). The names are counted
+// in bridge_state ("webhookname:<webhook>:<name>"), so the bound holds
+// across restarts.
+func (b *Bridge) webhookKey(ctx context.Context, webhook, name string) (key string, shared bool, err error) {
+	key = webhookPuppetKey(webhook, name)
+	_, err = b.dom.LocalID(ctx, homeserver.BridgeUser, key)
+	if err == nil || !errors.Is(err, homeserver.ErrBridgeUnmapped) {
+		return key, false, err
+	}
+	prefix := "webhookname:" + webhook + ":"
+	names, err := b.dom.Values(ctx, prefix)
+	if err != nil {
+		return "", false, fmt.Errorf("webhook %s's names: %w", webhook, err)
+	}
+	if len(names) >= maxWebhookNames {
+		return webhookPuppetKey(webhook, ""), true, nil
+	}
+	if err := b.dom.SetValue(ctx, prefix+name, key); err != nil {
+		return "", false, fmt.Errorf("webhook %s's names: %w", webhook, err)
+	}
+	return key, false, nil
 }
 
 // webhookPuppetKey is the Discord side of a foreign webhook's puppet

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/base64"
+	"fmt"
 	"net/http"
 	"testing"
 
@@ -38,6 +39,21 @@ func TestBridgeForeignWebhooks(t *testing.T) {
 			if av, _ := a.who["avatar"].(string); av == "" {
 				t.Fatalf("the puppet of %s has no avatar: %v", a.name, a.who)
 			}
+		}
+
+		// Names past the bound (50 per webhook) share one more puppet: a
+		// webhook naming every post anew cannot add users without end.
+		for i := range 48 {
+			st.OK(t, e.d.Do(t, "POST", exec, "", map[string]any{"username": fmt.Sprintf("Feed %d", i), "content": fmt.Sprintf("feed %d", i)}), http.StatusOK)
+		}
+		for _, m := range []struct{ name, content string }{{"Over one", "over one"}, {"Over two", "over two"}} {
+			st.OK(t, e.d.Do(t, "POST", exec, "", map[string]any{"username": m.name, "content": m.content}), http.StatusOK)
+		}
+		onHearth = waitContents(t, "the webhook's messages past the bound on Hearth", e.h, e.bob, e.mirror, has("feed 0", "feed 47", "over one", "over two"))
+		over1, over2 := author("over one"), author("over two")
+		feed := author("feed 47")
+		if over1["id"] != over2["id"] || over1["id"] == feed["id"] || over1["id"] == ann1["id"] {
+			t.Fatalf("authors past the bound: %v and %v (the 50th name's %v): want one shared puppet", over1["id"], over2["id"], feed["id"])
 		}
 	})
 }
