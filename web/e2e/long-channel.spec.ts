@@ -86,6 +86,14 @@ test('a reader scrolled up is not moved by new messages and sees the new-message
   const log = messageLog(page);
   await expect(log.getByRole('article').last()).toContainText(`-${run}`);
   await log.hover();
+  // Older pages the wheel asks for: the new messages must come after any
+  // such page has landed and settled, or this tests that landing instead.
+  let olderPending = 0;
+  const isOlder = (r: { url(): string }) => /\/messages\?.*before=/.test(r.url());
+  page.on('request', (r) => void (isOlder(r) && olderPending++));
+  const done = (r: { url(): string }) => void (isOlder(r) && olderPending--);
+  page.on('requestfinished', done);
+  page.on('requestfailed', done);
   // Up a few screens, well away from the bottom.
   for (let i = 0; i < 3; i++) await page.mouse.wheel(0, -1500);
   // The message in the middle of the pane is the anchor.
@@ -95,14 +103,15 @@ test('a reader scrolled up is not moved by new messages and sees the new-message
       const hit = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2)?.closest('article');
       return hit ? { id: hit.getAttribute('data-message-id'), top: hit.getBoundingClientRect().top } : null;
     });
-  // Wait for the wheel's scroll (and any page it fetched) to settle: two equal readings in a row.
+  // Wait for the wheel's scroll (and any page it fetched) to settle: no
+  // older page on its way and two equal readings in a row.
   let before = await anchor();
   await expect
     .poll(async () => {
       const now = await anchor();
       const same = JSON.stringify(now) === JSON.stringify(before);
       before = now;
-      return same && now !== null;
+      return same && now !== null && olderPending === 0;
     })
     .toBe(true);
   expect(before?.id).toBeTruthy();
