@@ -76,25 +76,8 @@ func TestBridgeMirrorOnce(t *testing.T) {
 // granted: guild settings, roles, channels and bans are refused with
 // ErrMirrorAuthority (a missing permission); sending messages is not.
 func TestBridgeMirrorAuthority(t *testing.T) {
-	h := newTestHomeserver(t)
-	h.cfg.Mirrors = true
+	h, owner, person, guild := mirrorWithMember(t)
 	ctx := context.Background()
-	b := h.Bridge()
-	owner, err := b.Puppet(ctx, "9001", "hearth-bot", "", true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	person, err := b.Puppet(ctx, "9002", "someone", "", false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	guild, _, err := b.Mirror(ctx, owner, "4242", "Discordia")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := b.AddMember(ctx, person, guild); err != nil {
-		t.Fatal(err)
-	}
 	// The owner may: a channel, and every permission for @everyone.
 	ch, err := h.CreateChannel(ctx, owner, guild, ChannelFields{Name: Optional[string]{Set: true, Value: "general"}})
 	if err != nil {
@@ -205,25 +188,8 @@ func TestBridgeImportThreadOnce(t *testing.T) {
 // what its Discord user may do. So where the mirror denies @everyone
 // sending, a Hearth person is refused and a puppet's message still comes.
 func TestBridgeMirrorPuppetsAreAdministrators(t *testing.T) {
-	h := newTestHomeserver(t)
-	h.cfg.Mirrors = true
+	h, owner, puppet, guild := mirrorWithMember(t)
 	ctx := context.Background()
-	b := h.Bridge()
-	owner, err := b.Puppet(ctx, "9001", "hearth-bot", "", true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	puppet, err := b.Puppet(ctx, "9002", "someone", "", false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	guild, _, err := b.Mirror(ctx, owner, "4242", "Discordia")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := b.AddMember(ctx, puppet, guild); err != nil {
-		t.Fatal(err)
-	}
 	// A Hearth person: a user of another server, a member of the mirror.
 	remoteID := h.cfg.IDs.Next()
 	if err := h.store.Update(ctx, func(tx storage.Tx) error {
@@ -254,4 +220,30 @@ func TestBridgeMirrorPuppetsAreAdministrators(t *testing.T) {
 	if _, err := h.CreateChannel(ctx, puppet, guild, ChannelFields{Name: Optional[string]{Set: true, Value: "mine"}}); !errors.Is(err, ErrMirrorAuthority) {
 		t.Fatalf("a puppet making a channel: %v, want ErrMirrorAuthority", err)
 	}
+}
+
+// mirrorWithMember makes a bridge's homeserver (Mirrors set) with a mirror
+// guild owned by the bot's puppet and a second puppet as its member.
+func mirrorWithMember(t *testing.T) (h *Homeserver, owner, member Principal, guild snowflake.ID) {
+	t.Helper()
+	h = newTestHomeserver(t)
+	h.cfg.Mirrors = true
+	ctx := context.Background()
+	b := h.Bridge()
+	owner, err := b.Puppet(ctx, "9001", "hearth-bot", "", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	member, err = b.Puppet(ctx, "9002", "someone", "", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	guild, _, err = b.Mirror(ctx, owner, "4242", "Discordia")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.AddMember(ctx, member, guild); err != nil {
+		t.Fatal(err)
+	}
+	return h, owner, member, guild
 }
