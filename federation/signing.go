@@ -266,9 +266,10 @@ type KeyCache struct {
 	client   *http.Client
 	insecure bool
 	keys     *lru.Cache[string, cachedKey]
-	// failed remembers a failed fetch for failureTTL, so that fetches
-	// stay few; being an LRU, a flood of names evicts the oldest.
-	failed *lru.Cache[string, time.Time]
+	// failed remembers failed fetches, so that a key server that
+	// answers badly or slowly is asked again only after a backoff
+	// (failureBackoff); being an LRU, a flood of names evicts the oldest.
+	failed *lru.Cache[string, failure]
 	// fetching bounds the fetches running at once: each may hold a
 	// request for up to 30 s, and names are free to make up.
 	fetching chan struct{}
@@ -291,8 +292,11 @@ type fetch struct {
 
 // Key cache bounds.
 const (
-	// failureTTL is how long a failed key fetch is not retried.
-	failureTTL = time.Minute
+	// firstFailureBackoff is how long a key server is not asked again
+	// after one failed fetch; each further failure in a row doubles it,
+	// up to maxFailureBackoff.
+	firstFailureBackoff = time.Second
+	maxFailureBackoff   = time.Minute
 	// keyCacheSize bounds the keys kept, and failedCacheSize the failed
 	// fetches remembered.
 	keyCacheSize    = 4096
@@ -314,13 +318,42 @@ type cachedKey struct {
 	until time.Time
 }
 
+// failure is a remembered failed fetch: when the last one ended and how
+// many failed in a row.
+type failure struct {
+	at    time.Time
+	count int
+}
+
+// backoff is how long after the last failure the key is not fetched again.
+func (f failure) backoff() time.Duration {
+	d := firstFailureBackoff
+	for i := 1; i < f.count && d < maxFailureBackoff; i++ {
+		d *= 2
+	}
+	return min(d, maxFailureBackoff)
+}
+
+// gone reports a fetch that failed because nothing listened at the
+// server's address, or the connection broke before an answer: the peer
+// process is down or restarting. Such a failure is not remembered. A
+// peer that restarts signs its first requests with the key this cache
+// failed to fetch while it was down, and remembering the failure for a
+// minute refused them all (unknown_key) long after the peer was back.
+// It is cheap to try again: the connection is refused at once, and
+// concurrent requests for the key share one fetch.
+func gone(err error) bool {
+	return errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) ||
+		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)
+}
+
 // NewKeyCache makes a key cache. Unless insecure, it fetches over https
 // only and refuses servers whose addresses are private or loopback, so that
 // a name in a request or an invite cannot make this server call into its
 // own network.
 func NewKeyCache(insecure bool) *KeyCache {
-	keys, _ := lru.New[string, cachedKey](keyCacheSize)      // only fails on a size <= 0
-	failed, _ := lru.New[string, time.Time](failedCacheSize) // idem
+	keys, _ := lru.New[string, cachedKey](keyCacheSize)    // only fails on a size <= 0
+	failed, _ := lru.New[string, failure](failedCacheSize) // idem
 	return &KeyCache{client: NewClient(insecure), insecure: insecure, keys: keys, failed: failed,
 		fetching: make(chan struct{}, maxKeyFetches), waiting: make(chan struct{}, maxKeyWaiters),
 		inflight: make(map[string]*fetch), now: time.Now}
@@ -343,7 +376,7 @@ func (k *KeyCache) Key(ctx context.Context, server, keyID string) (ed25519.Publi
 	if c, ok := k.keys.Get(id); ok && k.now().Before(c.until) {
 		return c.pub, nil
 	}
-	if at, ok := k.failed.Get(id); ok && k.now().Sub(at) < failureTTL {
+	if f, ok := k.failed.Get(id); ok && k.now().Sub(f.at) < f.backoff() {
 		return nil, fmt.Errorf("keys of %s: fetch failed recently", server)
 	}
 	select {
@@ -370,8 +403,15 @@ func (k *KeyCache) Key(ctx context.Context, server, keyID string) (ed25519.Publi
 		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 		f.pub, f.err = k.fetchKey(fctx, server, keyID)
 		cancel()
-		if f.err != nil {
-			k.failed.Add(id, k.now())
+		switch {
+		case f.err == nil:
+			k.failed.Remove(id)
+		case gone(f.err):
+			// Not remembered (see gone), but neither forgotten: a peer
+			// that was failing before it went down keeps its backoff.
+		default:
+			last, _ := k.failed.Peek(id)
+			k.failed.Add(id, failure{at: k.now(), count: last.count + 1})
 		}
 		k.mu.Lock()
 		delete(k.inflight, id)

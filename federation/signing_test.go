@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -614,4 +615,116 @@ func TestOutboundRefusesPrivateAddresses(t *testing.T) {
 	if _, err := keys.Key(t.Context(), a.ServerName(), "ed25519:00000000"); err == nil {
 		t.Fatal("fetched keys from a loopback server without insecure federation")
 	}
+}
+
+// TestKeyCacheAsksARestartedPeerAgain: a peer that was down while this
+// server fetched its key is asked again as soon as it signs a request
+// after its restart. The cache used to remember the refused connection
+// for a minute and answer the restarted peer unknown_key all that time.
+func TestKeyCacheAsksARestartedPeerAgain(t *testing.T) {
+	key, err := federation.LoadOrCreateKey(filepath.Join(t.TempDir(), "signing.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Reserve a loopback address, then leave nothing listening there.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	host := ln.Addr().String()
+	ln.Close()
+
+	keys := federation.NewKeyCache(true)
+	if _, err := keys.Key(t.Context(), host, key.ID); err == nil {
+		t.Fatal("a key was fetched from a closed port")
+	}
+	if _, failed, _ := keys.Len(); failed != 0 {
+		t.Fatalf("a refused connection is remembered (%d failures): the restarted peer would be refused", failed)
+	}
+
+	// The peer comes back at the same address.
+	ln, err = net.Listen("tcp", host)
+	if err != nil {
+		t.Fatalf("listen again at %s: %v", host, err)
+	}
+	d := &federation.Discovery{ServerName: host, PublicURL: "http://" + host, Key: key}
+	srv := &http.Server{Handler: http.HandlerFunc(d.ServeKeys), ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(ln) // owned by the test: Close below ends it
+	t.Cleanup(func() { srv.Close() })
+	pub, err := keys.Key(t.Context(), host, key.ID)
+	if err != nil {
+		t.Fatalf("the restarted peer's key: %v", err)
+	}
+	if !bytes.Equal(pub, key.Public) {
+		t.Fatal("the restarted peer's key is not the key it published")
+	}
+}
+
+// TestKeyCacheBacksOffBadKeyServers: a key server that answers, but
+// badly, is asked again after one second, then after two, four and so
+// on up to a minute; a good answer ends the backoff, and the next
+// failure starts it from one second again.
+func TestKeyCacheBacksOffBadKeyServers(t *testing.T) {
+	key, err := federation.LoadOrCreateKey(filepath.Join(t.TempDir(), "signing.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var now atomic.Int64
+	now.Store(time.Now().UnixNano())
+	clock := func() time.Time { return time.Unix(0, now.Load()) }
+	step := func(d time.Duration) { now.Add(int64(d)) }
+
+	var healthy atomic.Bool
+	var asked atomic.Int32
+	var host string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		asked.Add(1)
+		if !healthy.Load() {
+			http.Error(w, "down for maintenance", http.StatusServiceUnavailable)
+			return
+		}
+		_ = json.NewEncoder(w).Encode(federation.KeyList{ServerName: host, Keys: []federation.PublishedKey{{
+			KeyID: key.ID, Algorithm: "ed25519", PublicKey: key.PublicBase64(),
+			ValidUntil: clock().Add(time.Hour).UnixMilli(),
+		}}})
+	}))
+	t.Cleanup(srv.Close)
+	host = strings.TrimPrefix(srv.URL, "http://")
+
+	keys := federation.NewKeyCache(true)
+	keys.SetClock(clock)
+	want := int32(0)
+	ask := func(after time.Duration, fetched, ok bool) {
+		t.Helper()
+		step(after)
+		_, err := keys.Key(t.Context(), host, key.ID)
+		if fetched {
+			want++
+		}
+		if got := asked.Load(); got != want {
+			t.Fatalf("after %s: the key server was asked %d times, want %d", after, got, want)
+		}
+		if (err == nil) != ok {
+			t.Fatalf("after %s: err = %v, want success %v", after, err, ok)
+		}
+	}
+	ask(0, true, false)                      // first failure: back off 1 s
+	ask(500*time.Millisecond, false, false)  // within it
+	ask(500*time.Millisecond, true, false)   // 1 s on; second failure: 2 s
+	ask(1500*time.Millisecond, false, false) // within it
+	ask(500*time.Millisecond, true, false)   // third failure: 4 s
+	ask(3*time.Second, false, false)         // within it
+	ask(time.Second, true, false)            // fourth: 8 s
+	ask(8*time.Second, true, false)          // fifth: 16 s
+	ask(16*time.Second, true, false)         // sixth: 32 s
+	ask(32*time.Second, true, false)         // seventh: 64 s, capped at a minute
+	ask(59*time.Second, false, false)        // within the minute
+	ask(time.Second, true, false)            // eighth: still a minute
+	ask(59*time.Second, false, false)        // within it
+	healthy.Store(true)                      //
+	ask(time.Second, true, true)             // a good answer
+	ask(0, false, true)                      // cached
+	healthy.Store(false)                     //
+	ask(2*time.Hour, true, false)            // the key expired; the server fails again
+	ask(time.Second, true, false)            // one second on: the backoff started over
 }
