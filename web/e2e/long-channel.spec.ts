@@ -289,3 +289,108 @@ test('an older page that fails is asked for again on the next wheel turn, not in
     .toBeLessThan(oldest - 50);
   await expect(page.getByRole('alert')).toHaveCount(0);
 });
+
+// New messages that come in the two frames in which an older page lands:
+// virtua is then told that rows change at the start (shift), and rows added
+// at the end in those frames must neither move a reader who has scrolled
+// up nor go uncounted. The test holds the older page and moves the page's
+// clock itself, so that the live messages are applied between the frame
+// where the page lands and the frame where the list settles.
+test('a reader scrolled up is not moved by new messages that come while an older page lands', async ({ page }) => {
+  // Counts the gateway's frames as the page receives them, ahead of the
+  // client's own handler (a listener added in the constructor runs first).
+  await page.addInitScript(() => {
+    const W = window.WebSocket;
+    const seen: string[] = [];
+    (window as unknown as { gatewaySeen: string[] }).gatewaySeen = seen;
+    window.WebSocket = class extends W {
+      constructor(url: string | URL, protocols?: string | string[]) {
+        super(url, protocols);
+        this.addEventListener('message', (e) => typeof e.data === 'string' && seen.push(e.data));
+      }
+    };
+  });
+  await page.clock.install();
+  await signIn(page, S, { username: reader.name });
+  await openChannel(page, guildName);
+  const log = messageLog(page);
+  await expect(log.getByRole('article').last()).toContainText(`-${run}`);
+  await log.hover();
+
+  const held: Route[] = [];
+  await page.route(/\/messages\?.*before=/, (route) => void held.push(route));
+  // Up until the older page is asked for, and the scroll has settled.
+  await expect
+    .poll(async () => {
+      await page.mouse.wheel(0, -300);
+      return held.length;
+    })
+    .toBe(1);
+  await log.focus();
+  const anchor = async () =>
+    log.evaluate((el) => {
+      const r = el.getBoundingClientRect();
+      const hit = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2)?.closest('article');
+      return hit ? { id: hit.getAttribute('data-message-id'), top: hit.getBoundingClientRect().top } : null;
+    });
+  let before = await anchor();
+  await expect
+    .poll(async () => {
+      const now = await anchor();
+      const same = JSON.stringify(now) === JSON.stringify(before);
+      before = now;
+      return same && now !== null;
+    })
+    .toBe(true);
+  const height = () => log.evaluate((el) => el.scrollHeight);
+
+  // From here the page's timers and frames move only when the test moves them.
+  await page.clock.pauseAt(await page.evaluate(() => Date.now() + 1000));
+  const start = await height();
+  const route = held.shift()!;
+  await route.fulfill({ response: await route.fetch() });
+  // Frame by frame until the page lands: the list grows above the reader.
+  await expect
+    .poll(async () => {
+      await page.clock.runFor(16);
+      return await height();
+    })
+    .toBeGreaterThan(start);
+  // The landing frame has run, the settling ones have not. Now three
+  // messages come, and the client takes them in (its dispatch timer, 4 ms,
+  // comes before the next frame, 16 ms).
+  const fresh = [`landing1-${run}`, `landing2-${run}`, `landing3-${run}`];
+  for (const t of fresh) await writer.send(channelId, t);
+  await expect
+    .poll(() => page.evaluate((t) => (window as unknown as { gatewaySeen: string[] }).gatewaySeen.some((d) => d.includes(t)), fresh[2]))
+    .toBe(true);
+  // A key pressed meanwhile (Shift, which scrolls nothing) is the reader's
+  // input: the list then leaves the scroll position to virtua rather than
+  // put its anchor back, as it must for a reader who scrolls.
+  await page.keyboard.press('Shift');
+  await page.clock.runFor(16); // the dispatches, then the first settling frame
+  await page.clock.runFor(16); // the second: the list settles
+  await page.clock.runFor(1000); // the later checks (120 ms, 300 ms)
+  await page.clock.resume();
+
+  const after = await log.evaluate((el, id) => {
+    const a = el.querySelector(`article[data-message-id="${id}"]`);
+    return a ? a.getBoundingClientRect().top : null;
+  }, before!.id);
+  expect(after).not.toBeNull();
+  expect(Math.abs(after! - before!.top)).toBeLessThanOrEqual(2);
+  // Every rendered row sits where its measured size puts it: none overlaps
+  // the one above it (rows given their neighbours' sizes do).
+  const overlaps = await log.evaluate((el) => {
+    const boxes = [...el.querySelectorAll('article')].map((a) => a.getBoundingClientRect()).sort((a, b) => a.top - b.top);
+    const out: string[] = [];
+    for (let i = 1; i < boxes.length; i++) if (boxes[i]!.top < boxes[i - 1]!.bottom - 1) out.push(`${boxes[i - 1]!.bottom}>${boxes[i]!.top}`);
+    return out;
+  });
+  expect(overlaps).toEqual([]);
+  await expect(page.getByRole('status').filter({ hasText: '3 new messages' })).toBeVisible();
+  // And the messages are there, once each, at the end.
+  await page.getByRole('button', { name: 'Jump to present' }).click();
+  for (const t of fresh) await expect(log.getByRole('article').filter({ hasText: t })).toHaveCount(1);
+  await expect(log.getByRole('article').last()).toContainText(fresh[2]);
+});
