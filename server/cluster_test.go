@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -585,5 +586,69 @@ func TestJoinReachesSessionsOnEveryProcess(t *testing.T) {
 		st.OK(t, ss[0].Do(t, "POST", "/api/v10/invites/"+invite3, bob, nil), 200)
 		again := watch(t, ss[0], bob, 1, nil, id, seq)
 		again.wait(t, "GUILD_CREATE", isGuild(g3))
+	})
+}
+
+// TestDMOpenedWhileAwayReachesResumedSession: DMs opened while a session
+// was away, and a group DM it was added to meanwhile, reach it when it
+// resumes on another process (whose logs it had no place in): the DM
+// whole from its start, the group DM from the user's coming in, not its
+// earlier history.
+func TestDMOpenedWhileAwayReachesResumedSession(t *testing.T) {
+	st.ForEachBackend(t, func(t *testing.T, b st.Backend) {
+		if b == st.SQLite {
+			t.Skip("one process serves an SQLite database: there is no other process to resume on (TestProcessesShareOnePostgres)")
+		}
+		ss := startShared(t, 2)
+		alice := ss[0].Register(t, "alice", "correct horse")
+		bob := ss[0].Register(t, "bob", "correct horse")
+		carol := ss[0].Register(t, "carol", "correct horse")
+		id := func(tok string) string {
+			return st.OK(t, ss[0].Do(t, "GET", "/api/v10/users/@me", tok, nil), 200)["id"].(string)
+		}
+		bobID, carolID := id(bob), id(carol)
+		send := func(channel, content string) {
+			st.OK(t, ss[0].Do(t, "POST", "/api/v10/channels/"+channel+"/messages", alice, map[string]any{"content": content}), 200)
+		}
+		group := st.OK(t, ss[0].Do(t, "POST", "/api/v10/users/@me/channels", alice, map[string]any{"recipients": []string{carolID}, "name": "planning"}), 200)["id"].(string)
+		send(group, "before bob came in")
+
+		const intents = 1<<0 | 1<<12 | 1<<15 // guilds, direct messages, message content
+		away := watch(t, ss[1], bob, intents, nil, "", 0)
+		away.mu.Lock()
+		seq, session := away.seq, away.id
+		away.mu.Unlock()
+		// Its process stops: nothing routes to the session from here.
+		ss[1].Stop()
+
+		dm := st.OK(t, ss[0].Do(t, "POST", "/api/v10/users/@me/channels", alice, map[string]any{"recipient_id": bobID}), 200)["id"].(string)
+		send(dm, "while bob was away")
+		st.Expect(t, ss[0].Do(t, "PUT", "/api/v10/channels/"+group+"/recipients/"+bobID, alice, nil), 204, nil)
+		send(group, "after bob came in")
+
+		back := watch(t, ss[0], bob, intents, nil, session, seq)
+		back.wait(t, "CHANNEL_CREATE", func(d map[string]any) bool { return d["id"] == dm })
+		content := func(c string) func(map[string]any) bool {
+			return func(d map[string]any) bool { return d["content"] == c }
+		}
+		back.wait(t, "MESSAGE_CREATE", content("while bob was away"))
+		back.wait(t, "CHANNEL_RECIPIENT_ADD", func(d map[string]any) bool { return d["channel_id"] == group })
+		back.wait(t, "MESSAGE_CREATE", content("after bob came in"))
+		// Live after the resume, and no earlier history of the group.
+		send(dm, "after the resume")
+		back.wait(t, "MESSAGE_CREATE", content("after the resume"))
+		back.mu.Lock()
+		defer back.mu.Unlock()
+		seen := map[string]int{}
+		for _, d := range back.ds {
+			if d.t == "MESSAGE_CREATE" {
+				c, _ := d.d["content"].(string)
+				seen[c]++
+			}
+		}
+		want := map[string]int{"while bob was away": 1, "after bob came in": 1, "after the resume": 1}
+		if !maps.Equal(seen, want) {
+			t.Fatalf("messages on the resumed session: %v, want %v", seen, want)
+		}
 	})
 }

@@ -566,7 +566,12 @@ func (g *Gateway) takeOver(ctx context.Context, kick context.CancelFunc, c *conn
 	// Indexed before the logs are read: what is routed meanwhile is held,
 	// and what the replay also read is dropped as it is released (floor).
 	g.index(s, meta.Guilds)
-	evs, err := g.readSince(ctx, pos)
+	read, err := g.withNewDMs(ctx, p, pos)
+	if err != nil {
+		g.unindex(s)
+		return nil, err
+	}
+	evs, err := g.readSince(ctx, read)
 	if err != nil {
 		g.unindex(s)
 		return nil, err
@@ -640,6 +645,66 @@ func (g *Gateway) takeOver(ctx context.Context, kick context.CancelFunc, c *conn
 	g.markDirty(s)
 	g.log.Debug("gateway session taken over", "session", s.id, "from", rec.Owner, "replayed_events", len(evs))
 	return s, nil
+}
+
+// withNewDMs adds to a rebuilt session's log positions the DMs it has no
+// place in: those opened (or joined) after the client's seq, of which no
+// event reached the client, so that no process may have routed any to it.
+// Each is read from where the user came in: its start, or the last
+// CHANNEL_RECIPIENT_ADD of the user in a group DM (what came before is
+// not theirs to be told live; the history is there to fetch).
+func (g *Gateway) withNewDMs(ctx context.Context, p homeserver.Principal, pos map[snowflake.ID]int64) (map[snowflake.ID]int64, error) {
+	dms, err := g.hs.DMChannels(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	read, cloned := pos, false
+	for _, c := range dms {
+		if _, ok := pos[c.ID]; ok {
+			continue
+		}
+		from, err := g.cameIn(ctx, c.ID, p.User.ID)
+		if err != nil {
+			return nil, err
+		}
+		if !cloned {
+			read, cloned = maps.Clone(pos), true // pos is the session's: not written
+		}
+		read[c.ID] = from
+	}
+	return read, nil
+}
+
+// cameIn is the position in a DM's log just before user was last added
+// to it, 0 when they never were (they were there from its start).
+func (g *Gateway) cameIn(ctx context.Context, dm, user snowflake.ID) (int64, error) {
+	var from, after int64
+	for read := 0; ; {
+		page, err := g.hs.LogEvents(ctx, dm, after, 500)
+		if err != nil {
+			return 0, err
+		}
+		for _, ev := range page {
+			if ev.Type != "CHANNEL_RECIPIENT_ADD" {
+				continue
+			}
+			var add struct {
+				User struct {
+					ID snowflake.ID `json:"id"`
+				} `json:"user"`
+			}
+			if json.Unmarshal(ev.Payload, &add) == nil && add.User.ID == user {
+				from = ev.Seq - 1
+			}
+		}
+		if read += len(page); read > maxReplay {
+			return 0, errNotResumable
+		}
+		if len(page) < 500 {
+			return from, nil
+		}
+		after = page[len(page)-1].Seq
+	}
 }
 
 // readSince reads each log after its position, merged into one stream in

@@ -394,3 +394,58 @@ test('a reader scrolled up is not moved by new messages that come while an older
   for (const t of fresh) await expect(log.getByRole('article').filter({ hasText: t })).toHaveCount(1);
   await expect(log.getByRole('article').last()).toContainText(fresh[2]);
 });
+
+// A channel whose whole history fits in the window, read from its very
+// start: live messages take the window over its cap of 1,000, and the rows
+// that would go to keep the cap are the oldest, the ones on screen. They
+// stay (the list drops the oldest only for a reader at the bottom), so the
+// reader is not moved and still sees the start of the conversation.
+test('a reader at the start of a full window is not moved when live messages take it over the cap', async ({ page }) => {
+  test.setTimeout(240_000);
+  const name = uniq('Full');
+  const { general } = await reader.api.createGuild(name);
+  await writer.call('POST', `/invites/${await reader.api.invite(general.id)}`, {});
+  await seed(writer, general.id, 990, (i) => `full${i}-${run}`);
+  await signIn(page, S, { username: reader.name });
+  await openChannel(page, name);
+  const log = messageLog(page);
+  await expect(log.getByRole('article').last()).toContainText(`full`);
+  await log.hover();
+  const welcome = log.getByRole('heading', { name: 'Welcome to #general' });
+  await expect
+    .poll(
+      async () => {
+        await page.mouse.wheel(0, -4000);
+        return await welcome.isVisible();
+      },
+      { timeout: 200_000, intervals: [50] },
+    )
+    .toBe(true);
+  const first = () =>
+    log.evaluate((el) => {
+      const a = el.querySelector('article');
+      const h = el.querySelector('h2');
+      return { id: a?.getAttribute('data-message-id'), top: a?.getBoundingClientRect().top, heading: h?.getBoundingClientRect().top };
+    });
+  let before = await first();
+  await expect
+    .poll(async () => {
+      const now = await first();
+      const same = JSON.stringify(now) === JSON.stringify(before);
+      before = now;
+      return same;
+    })
+    .toBe(true);
+
+  for (let i = 0; i < 20; i++) await writer.send(general.id, `over${i}-${run}`);
+  await expect(page.getByRole('status').filter({ hasText: '20 new messages' })).toBeVisible();
+  const after = await first();
+  expect(after.id).toBe(before.id);
+  expect(Math.abs(after.top! - before.top!)).toBeLessThanOrEqual(2);
+  await expect(welcome).toBeInViewport();
+
+  // The bar goes to the present, where the messages are, once each.
+  await page.getByRole('button', { name: 'Jump to present' }).click();
+  await expect(log.getByRole('article').last()).toContainText(`over19-${run}`);
+  await expect(log.getByRole('article').filter({ hasText: `over19-${run}` })).toHaveCount(1);
+});

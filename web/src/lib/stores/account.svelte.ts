@@ -19,6 +19,7 @@ import {
   setStateByKey,
   trimWindow,
   updateMessage,
+  WINDOW_CAP,
   type ChatMessage,
   type Window,
 } from './window';
@@ -281,7 +282,8 @@ export class Account {
         this.rememberUser(m.author);
         this.stopTyping(m.channel_id, m.author.id);
         const w = this.windows.get(m.channel_id);
-        if (w) this.windows.set(m.channel_id, insertLive(w, m));
+        // A channel on screen is kept to its cap by its list (keepCap).
+        if (w) this.windows.set(m.channel_id, insertLive(w, m, this.isOpen(m.channel_id) ? Infinity : WINDOW_CAP));
         const dm = this.dms.get(m.channel_id);
         if (dm) this.dms.set(dm.id, { ...dm, last_message_id: m.id });
         break;
@@ -590,7 +592,8 @@ export class Account {
         const cur = this.windows.get(open);
         if (!cur) return;
         // The window stays "at the present": live events keep arriving meanwhile.
-        this.windows.set(open, { ...mergePage(cur, page, 'after', 100), atEnd: true });
+        // No cap: the list keeps a channel on screen to it (keepCap).
+        this.windows.set(open, { ...mergePage(cur, page, 'after', 100, Infinity), atEnd: true });
         if (page.length < 100) break;
         cursor = page.reduce((a: string, m: Message) => (cmpId(m.id, a) > 0 ? m.id : a), cursor);
       }

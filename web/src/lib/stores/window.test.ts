@@ -59,6 +59,19 @@ describe('window merge', () => {
     const stale = { ...w, atEnd: false };
     expect(insertLive(stale, msg('4'))).toBe(stale);
   });
+  test('a live message over the cap drops the oldest, unless the window is on screen (no cap)', () => {
+    const all = Array.from({ length: WINDOW_CAP }, (_, i) => msg(String(1000 + i)));
+    const full = mergePage(emptyWindow(), all, 'latest', WINDOW_CAP + 1);
+    expect(full.atStart).toBe(true);
+    const capped = insertLive(full, msg('5000'));
+    expect(capped.msgs.length).toBe(WINDOW_CAP);
+    expect(capped.msgs[0]!.id).toBe('1001');
+    expect(capped.atStart).toBe(false);
+    const open = insertLive(full, msg('5000'), Infinity);
+    expect(open.msgs.length).toBe(WINDOW_CAP + 1);
+    expect(open.msgs[0]!.id).toBe('1000');
+    expect(open.atStart).toBe(true);
+  });
   test('out-of-order live messages are sorted', () => {
     let w = mergePage(emptyWindow(), [msg('10')], 'latest', 50);
     w = insertLive(w, msg('30'));

@@ -114,9 +114,11 @@ export function trimWindow(w: Window, keep: 'start' | 'end', cap = WINDOW_CAP): 
  * A live MESSAGE_CREATE. A row sent from here with the same nonce is replaced
  * in place (its key is kept, so the row is not remounted). A message already
  * shown is not shown twice. A window that does not reach the present ignores
- * it: the message is fetched when the reader gets there.
+ * it: the message is fetched when the reader gets there. Over the cap the
+ * oldest rows go; a channel on screen passes no cap (Infinity), since only
+ * its list knows whether the reader is at the top, where they must not go.
  */
-export function insertLive(w: Window, m: Message): Window {
+export function insertLive(w: Window, m: Message, cap = WINDOW_CAP): Window {
   if (m.nonce != null) {
     const n = String(m.nonce);
     const i = w.msgs.findIndex((x) => x.state !== undefined && x.nonce != null && String(x.nonce) === n);
@@ -135,8 +137,8 @@ export function insertLive(w: Window, m: Message): Window {
   if (!w.atEnd) return w;
   let msgs = insertSorted(w.msgs, toChat(m));
   let atStart = w.atStart;
-  if (msgs.length > WINDOW_CAP) {
-    msgs = msgs.slice(msgs.length - WINDOW_CAP);
+  if (msgs.length > cap) {
+    msgs = msgs.slice(msgs.length - cap);
     atStart = false;
   }
   return { ...w, msgs, atStart };
