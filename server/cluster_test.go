@@ -632,7 +632,7 @@ func TestDMOpenedWhileAwayReachesResumedSession(t *testing.T) {
 			return func(d map[string]any) bool { return d["content"] == c }
 		}
 		back.wait(t, "MESSAGE_CREATE", content("while bob was away"))
-		back.wait(t, "CHANNEL_RECIPIENT_ADD", func(d map[string]any) bool { return d["channel_id"] == group })
+		back.wait(t, "CHANNEL_CREATE", func(d map[string]any) bool { return d["id"] == group }) // the group whole, as live
 		back.wait(t, "MESSAGE_CREATE", content("after bob came in"))
 		// Live after the resume, and no earlier history of the group.
 		send(dm, "after the resume")

@@ -306,8 +306,16 @@ func (g *Gateway) routeDM(ctx context.Context, ev storage.Event, m meta) {
 	}
 	g.mu.RUnlock()
 	message := (ev.Type == "MESSAGE_CREATE" || ev.Type == "MESSAGE_UPDATE") && m.Author.ID != 0
+	// As on Discord, the one added to a group DM gets the channel whole
+	// (CHANNEL_CREATE), and the one removed gets CHANNEL_DELETE: clients
+	// ignore recipient events of a channel they do not hold.
+	recipient := (ev.Type == "CHANNEL_RECIPIENT_ADD" || ev.Type == "CHANNEL_RECIPIENT_REMOVE") && m.User.ID != 0
 	blocked := map[snowflake.ID]bool{}
 	for _, s := range targets {
+		if recipient && s.user.User.ID == m.User.ID {
+			g.deliverOwnRecipientEvent(ctx, s, ev)
+			continue
+		}
 		if need != 0 && s.intents&need == 0 {
 			continue
 		}
@@ -332,6 +340,30 @@ func (g *Gateway) routeDM(ctx context.Context, ev storage.Event, m meta) {
 			d = stripped
 		}
 		g.deliver(s, ev.Type, d)
+	}
+}
+
+// deliverOwnRecipientEvent tells the user added to (or removed from) a
+// group DM, in a session of theirs, of the channel itself: CHANNEL_CREATE
+// with the channel as it is now, or CHANNEL_DELETE. A removal the
+// channel has since undone (they are back) is told as it is now, too.
+func (g *Gateway) deliverOwnRecipientEvent(ctx context.Context, s *session, ev storage.Event) {
+	c, _, err := g.hs.DMChannel(ctx, s.user, ev.LogID)
+	switch {
+	case err == nil:
+		if ev.Type == "CHANNEL_RECIPIENT_REMOVE" {
+			return // back in it since: they hold the channel
+		}
+		b, _ := json.Marshal(c)
+		g.deliver(s, "CHANNEL_CREATE", b)
+	case errors.Is(err, homeserver.ErrUnknownChannel):
+		if ev.Type == "CHANNEL_RECIPIENT_ADD" {
+			return // removed again since: nothing to hold
+		}
+		b, _ := json.Marshal(discord.DMChannel{ID: ev.LogID, Type: int(storage.ChannelGroupDM), Recipients: []discord.User{}})
+		g.deliver(s, "CHANNEL_DELETE", b)
+	default:
+		g.log.Warn("gateway: group DM for a recipient event", "channel", ev.LogID, "err", err)
 	}
 }
 

@@ -482,6 +482,40 @@ test('a group DM with name@server people opens without one-to-one DMs first', as
   }
 });
 
+test('a person added to a group DM sees it live, with its people kept up to date, and not once removed', async ({ page }) => {
+  const { A } = servers();
+  const alice = await Api.register(A, uniq('ralice'));
+  const carol = await Api.register(A, uniq('rcarol'));
+  const frank = await Api.register(A, uniq('rfrank'));
+  const erinName = uniq('rerin');
+  const erin = await Api.register(A, erinName);
+  const daveName = uniq('rdave');
+  const dave = await Api.register(A, daveName);
+  const [carolMe, frankMe, daveMe, erinMe] = await Promise.all([carol.me(), frank.me(), dave.me(), erin.me()]);
+  const group = await alice.call<{ id: string }>('POST', '/users/@me/channels', { recipients: [carolMe.id, frankMe.id] });
+  await alice.send(group.id, 'before dave');
+  await signIn(page, A, { username: daveName });
+  await page.getByRole('navigation', { name: 'Servers' }).getByRole('link', { name: 'Direct Messages', exact: true }).click();
+  const dmNav = page.getByRole('navigation', { name: 'Direct Messages' });
+  await expect(dmNav.getByRole('link')).toHaveCount(0);
+
+  await alice.call('PUT', `/channels/${group.id}/recipients/${daveMe.id}`);
+  const link = dmNav.getByRole('link');
+  await expect(link).toHaveCount(1);
+  await expect(link).toHaveAccessibleName(new RegExp(carolMe.username));
+  // Someone else comes in: the group's name, made of its people, follows.
+  await alice.call('PUT', `/channels/${group.id}/recipients/${erinMe.id}`);
+  await expect(link).toHaveAccessibleName(new RegExp(erinName));
+  await link.click();
+  await alice.send(group.id, 'welcome dave');
+  await expect(messageWith(page.getByRole('log'), 'welcome dave')).toHaveCount(1);
+  await alice.call('DELETE', `/channels/${group.id}/recipients/${erinMe.id}`);
+  await expect(link).not.toHaveAccessibleName(new RegExp(erinName));
+  // Dave is removed: the group goes from his list.
+  await alice.call('DELETE', `/channels/${group.id}/recipients/${daveMe.id}`);
+  await expect(dmNav.getByRole('link')).toHaveCount(0);
+});
+
 test('a message sent while the channel is still loading stays once the page arrives', async ({ page }) => {
   // The channel's newest page is read before the send is stored, and
   // answered only after the send: the page must not wipe the send (found

@@ -232,6 +232,17 @@ export class Account {
         else this.addDM(c);
         break;
       }
+      case 'CHANNEL_RECIPIENT_ADD':
+      case 'CHANNEL_RECIPIENT_REMOVE': {
+        // Of a group one is in: the one added or removed gets
+        // CHANNEL_CREATE or CHANNEL_DELETE instead.
+        const c = this.dms.get(d.channel_id);
+        if (!c || !d.user) break;
+        this.rememberUser(d.user);
+        const others = (c.recipients ?? []).filter((u) => u.id !== d.user.id);
+        this.dms.set(c.id, { ...c, recipients: t === 'CHANNEL_RECIPIENT_ADD' ? [...others, d.user] : others });
+        break;
+      }
       case 'CHANNEL_DELETE':
       case 'THREAD_DELETE':
         this.channels.delete(d.id);
