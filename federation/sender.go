@@ -485,6 +485,13 @@ func (s *Sender) deliverLog(ctx context.Context, c storage.Cursor) (moved bool, 
 	if batch.To == c.Seq {
 		return false, head - c.Seq, nil
 	}
+	// The lag counts from the first event the peer is to get: numbers
+	// below it that no event holds (a restore moves every log's head on
+	// by 2^32) are no events behind.
+	from := c.Seq
+	if len(batch.Events) > 0 {
+		from = max(from, batch.Events[0].Seq-1)
+	}
 	txn := fmt.Sprintf("%d.%d.%d", c.LogID, batch.From, batch.To)
 	start := time.Now()
 	tctx, cancel := context.WithTimeout(ctx, time.Minute)
@@ -492,13 +499,13 @@ func (s *Sender) deliverLog(ctx context.Context, c storage.Cursor) (moved bool, 
 	cancel()
 	if err != nil {
 		s.txns.WithLabelValues(peer, "error").Inc()
-		return false, head - c.Seq, fmt.Errorf("transaction %s: %w", txn, err)
+		return false, head - from, fmt.Errorf("transaction %s: %w", txn, err)
 	}
 	s.duration.Observe(time.Since(start).Seconds())
 	s.txns.WithLabelValues(peer, "ok").Inc()
 	keep, err := s.hs.Delivered(ctx, peer, c.LogID, batch.To)
 	if err != nil {
-		return false, head - c.Seq, err
+		return false, head - from, err
 	}
 	if !keep {
 		s.log.Info("federation: peer has no members left in the log; delivery stops", "peer", peer, "log", c.LogID)

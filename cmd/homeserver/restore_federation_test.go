@@ -3,7 +3,9 @@ package main
 import (
 	"fmt"
 	"path/filepath"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -117,11 +119,14 @@ func TestRestoredServerCatchesUpFromPeers(t *testing.T) {
 // from it. The messages logged after the backup are lost with B (A keeps
 // its copies), but what B's people send after the restore reaches A: the
 // restore moves B's logs past the numbers A has seen, so A does not take
-// the new events for ones it applied (server.RestoreSeqSkip).
+// the new events for ones it applied (server.RestoreSeqSkip). A is down
+// while B is restored: B's lag gauge for A counts the events A is behind,
+// not the numbers the restore skipped.
 func TestRestoredOriginReachesPeersAgain(t *testing.T) {
 	st.ForEachBackend(t, func(t *testing.T, backend st.Backend) {
 		needDumpTools(t, backend)
-		a := st.Start(t, st.Options{})
+		aDir := t.TempDir()
+		a := st.Start(t, st.Options{DataDir: aDir})
 		bDir := t.TempDir()
 		b := st.Start(t, st.Options{Backend: backend, DataDir: bDir})
 		bobTok := b.Register(t, "bob", "correct horse")
@@ -154,6 +159,7 @@ func TestRestoredOriginReachesPeersAgain(t *testing.T) {
 		}
 		waitOnA("A has the messages B will lose", append([]string{"before the backup"}, lost...))
 		b.Stop()
+		a.Stop()
 
 		r := restoreAs(t, b, backupDir)
 		// Fewer new messages than were lost: without the skip, every one
@@ -162,6 +168,20 @@ func TestRestoredOriginReachesPeersAgain(t *testing.T) {
 		for _, c := range kept {
 			send(r.URL(), c)
 		}
+		// Two events behind (the messages), and maybe their side events;
+		// before the lag counted from the first event, it read 2^32 and
+		// more, the skip included.
+		lag := `hearth_federation_delivery_lag_events{peer="` + a.ServerName() + `"}`
+		st.WaitFor(t, "B's delivery to A fails and its lag is told", 60*time.Second, func() string {
+			if v := metricOf(t, r, lag); v < float64(len(kept)) {
+				return fmt.Sprintf("%s = %v", lag, v)
+			}
+			return ""
+		})
+		if v := metricOf(t, r, lag); v > 10 {
+			t.Fatalf("%s = %v after %d messages", lag, v, len(kept))
+		}
+		a = st.Start(t, st.Options{DataDir: aDir, Listen: a.Addr(), ServerName: a.ServerName()})
 		waitOnA("A has what B sent after the restore", append(append([]string{"before the backup"}, lost...), kept...))
 	})
 }
@@ -194,4 +214,16 @@ func restoreAs(t *testing.T, b *st.Server, backupDir string) *st.Server {
 	}
 	return st.Start(t, st.Options{Backend: b.Options.Backend, DataDir: target, Database: restoredDB,
 		ServerName: b.ServerName(), Listen: b.Addr()})
+}
+
+// metricOf reads one series of a server's /metrics (-1 when absent).
+func metricOf(t *testing.T, s *st.Server, series string) float64 {
+	t.Helper()
+	re := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(series) + ` (\S+)$`)
+	m := re.FindStringSubmatch(string(s.Do(t, "GET", "/metrics", "", nil).Body))
+	if m == nil {
+		return -1
+	}
+	v, _ := strconv.ParseFloat(m[1], 64)
+	return v
 }

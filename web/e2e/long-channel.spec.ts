@@ -3,7 +3,7 @@
 // under 4,000 DOM nodes while the reader scrolls back to the very first
 // message, and a reader scrolled up is not moved by new messages but offered
 // a bar to jump to them.
-import { type Page, type Route } from '@playwright/test';
+import { type Locator, type Page, type Route } from '@playwright/test';
 import { expect, test, Api, messageLog, signIn, openChannel, uniq } from './helpers';
 import { startExtraServer, stopServer, type ServerInfo } from './servers';
 
@@ -56,6 +56,37 @@ async function seedIndexes(page: Page): Promise<number[]> {
   });
 }
 
+/** The message in the middle of the pane, and where its top is. */
+function middleMessage(log: Locator) {
+  return log.evaluate((el) => {
+    const r = el.getBoundingClientRect();
+    const hit = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2)?.closest('article');
+    return hit ? { id: hit.getAttribute('data-message-id'), top: hit.getBoundingClientRect().top } : null;
+  });
+}
+
+/** Where the top of message id's row is, null when it is not rendered. */
+function topOf(log: Locator, id: string | null | undefined) {
+  return log.evaluate((el, id) => {
+    const a = el.querySelector(`article[data-message-id="${id}"]`);
+    return a ? a.getBoundingClientRect().top : null;
+  }, id);
+}
+
+/** Reads until two readings in a row are equal and not null (and `also` holds): the scroll has settled. */
+async function settled<T>(read: () => Promise<T>, also: () => boolean = () => true): Promise<T> {
+  let before = await read();
+  await expect
+    .poll(async () => {
+      const now = await read();
+      const same = JSON.stringify(now) === JSON.stringify(before);
+      before = now;
+      return same && now !== null && also();
+    })
+    .toBe(true);
+  return before;
+}
+
 test('the pane stays under 4,000 DOM nodes while scrolling back through 2,000 messages', async ({ page }) => {
   test.setTimeout(300_000); // 40 pages of history on a loaded machine
   await signIn(page, S, { username: reader.name });
@@ -96,24 +127,10 @@ test('a reader scrolled up is not moved by new messages and sees the new-message
   page.on('requestfailed', done);
   // Up a few screens, well away from the bottom.
   for (let i = 0; i < 3; i++) await page.mouse.wheel(0, -1500);
-  // The message in the middle of the pane is the anchor.
-  const anchor = async () =>
-    log.evaluate((el) => {
-      const r = el.getBoundingClientRect();
-      const hit = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2)?.closest('article');
-      return hit ? { id: hit.getAttribute('data-message-id'), top: hit.getBoundingClientRect().top } : null;
-    });
-  // Wait for the wheel's scroll (and any page it fetched) to settle: no
-  // older page on its way and two equal readings in a row.
-  let before = await anchor();
-  await expect
-    .poll(async () => {
-      const now = await anchor();
-      const same = JSON.stringify(now) === JSON.stringify(before);
-      before = now;
-      return same && now !== null && olderPending === 0;
-    })
-    .toBe(true);
+  // The message in the middle of the pane is the anchor. Wait for the
+  // wheel's scroll (and any page it fetched) to settle: no older page on
+  // its way and two equal readings in a row.
+  const before = await settled(() => middleMessage(log), () => olderPending === 0);
   expect(before?.id).toBeTruthy();
   if (process.env.HEARTH_E2E_DEBUG) console.log('anchor before', before, await seedIndexes(page));
 
@@ -122,13 +139,10 @@ test('a reader scrolled up is not moved by new messages and sees the new-message
   const bar = page.getByRole('button', { name: /^(New messages|Jump to present)/ });
   if (process.env.HEARTH_E2E_DEBUG) {
     await expect(log.getByRole('article').filter({ hasText: fresh[2] })).toHaveCount(1);
-    console.log('after', await anchor(), await seedIndexes(page));
+    console.log('after', await middleMessage(log), await seedIndexes(page));
   }
   await expect(bar).toBeVisible();
-  const after = await log.evaluate((el, id) => {
-    const a = el.querySelector(`article[data-message-id="${id}"]`);
-    return a ? a.getBoundingClientRect().top : null;
-  }, before!.id);
+  const after = await topOf(log, before!.id);
   expect(after).not.toBeNull();
   expect(Math.abs(after! - before!.top)).toBeLessThanOrEqual(2);
 
@@ -327,21 +341,7 @@ test('a reader scrolled up is not moved by new messages that come while an older
     })
     .toBe(1);
   await log.focus();
-  const anchor = async () =>
-    log.evaluate((el) => {
-      const r = el.getBoundingClientRect();
-      const hit = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2)?.closest('article');
-      return hit ? { id: hit.getAttribute('data-message-id'), top: hit.getBoundingClientRect().top } : null;
-    });
-  let before = await anchor();
-  await expect
-    .poll(async () => {
-      const now = await anchor();
-      const same = JSON.stringify(now) === JSON.stringify(before);
-      before = now;
-      return same && now !== null;
-    })
-    .toBe(true);
+  const before = await settled(() => middleMessage(log));
   const height = () => log.evaluate((el) => el.scrollHeight);
 
   // From here the page's timers and frames move only when the test moves them.
@@ -373,10 +373,7 @@ test('a reader scrolled up is not moved by new messages that come while an older
   await page.clock.runFor(1000); // the later checks (120 ms, 300 ms)
   await page.clock.resume();
 
-  const after = await log.evaluate((el, id) => {
-    const a = el.querySelector(`article[data-message-id="${id}"]`);
-    return a ? a.getBoundingClientRect().top : null;
-  }, before!.id);
+  const after = await topOf(log, before!.id);
   expect(after).not.toBeNull();
   expect(Math.abs(after! - before!.top)).toBeLessThanOrEqual(2);
   // Every rendered row sits where its measured size puts it: none overlaps
@@ -427,15 +424,7 @@ test('a reader at the start of a full window is not moved when live messages tak
       const h = el.querySelector('h2');
       return { id: a?.getAttribute('data-message-id'), top: a?.getBoundingClientRect().top, heading: h?.getBoundingClientRect().top };
     });
-  let before = await first();
-  await expect
-    .poll(async () => {
-      const now = await first();
-      const same = JSON.stringify(now) === JSON.stringify(before);
-      before = now;
-      return same;
-    })
-    .toBe(true);
+  const before = await settled(first);
 
   for (let i = 0; i < 20; i++) await writer.send(general.id, `over${i}-${run}`);
   await expect(page.getByRole('status').filter({ hasText: '20 new messages' })).toBeVisible();
