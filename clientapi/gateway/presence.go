@@ -209,7 +209,7 @@ func (g *Gateway) sharePresences(ps []homeserver.SharedPresence) {
 
 // presenceElsewhere keeps the presences another process told of its
 // users and recomputes theirs here.
-func (g *Gateway) presenceElsewhere(ctx context.Context, ev storage.Event) {
+func (g *Gateway) presenceElsewhere(ev storage.Event) {
 	var ps []homeserver.SharedPresence
 	if ev.Process == "" || json.Unmarshal(ev.Payload, &ps) != nil {
 		return
@@ -255,7 +255,7 @@ func (g *Gateway) presenceElsewhere(ctx context.Context, ev storage.Event) {
 	}
 	g.mu.Unlock()
 	for _, id := range changed {
-		g.presenceMoved(ctx, id, false)
+		g.moves = append(g.moves, presenceMove{user: id})
 	}
 }
 
@@ -263,21 +263,27 @@ func (g *Gateway) presenceElsewhere(ctx context.Context, ev storage.Event) {
 // one's users, so that they keep them, and forgets the presences another
 // process has not told again within elsewhereTTL: that process died, and
 // its users' sessions with it (a dead process cannot say they went
-// offline).
-func (g *Gateway) refreshPresences(ctx context.Context) {
+// offline). Their users' presences are recomputed by movePresences.
+func (g *Gateway) refreshPresences() {
 	now := time.Now()
 	var share []homeserver.SharedPresence
-	var expired []snowflake.ID
+	var expired []presenceMove
 	g.mu.Lock()
 	for id, p := range g.shared {
 		share = append(share, sharedOf(id, p))
 	}
 	for id, m := range g.elsewhere {
+		gone := false
 		for proc, e := range m {
 			if now.Sub(e.at) > g.elsewhereTTL() {
 				delete(m, proc)
-				expired = append(expired, id)
+				gone = true
 			}
+		}
+		if gone {
+			// Every process that notices tells the federation peers
+			// too: the one that would have is gone.
+			expired = append(expired, presenceMove{user: id, tellPeers: true})
 		}
 		if len(m) == 0 {
 			delete(g.elsewhere, id)
@@ -285,10 +291,37 @@ func (g *Gateway) refreshPresences(ctx context.Context) {
 	}
 	g.sharePresences(share) // under the lock, as in presenceChanged
 	g.mu.Unlock()
-	for _, id := range expired {
-		// Every process that notices tells the federation peers too:
-		// the one that would have is gone.
-		g.presenceMoved(ctx, id, true)
+	g.moves = append(g.moves, expired...)
+}
+
+// presenceMove is a user whose presence another process told or stopped
+// telling, to be recomputed here; tellPeers as for presenceMoved.
+type presenceMove struct {
+	user      snowflake.ID
+	tellPeers bool
+}
+
+// moveBatch bounds the presences recomputed at one turn of the routing
+// loop: each costs database reads (the user's guilds and friends), and a
+// process that starts or dies with thousands of users must not hold up
+// routing for as long as all of theirs take.
+const moveBatch = 64
+
+// movesEvery is how often a batch of moves is made while events keep
+// routing busy: they wait for an idle moment, but not for ever.
+const movesEvery = 100 * time.Millisecond
+
+// movePresences recomputes up to moveBatch of the pending presences (a
+// recomputation reads the presences as they are then, so one that waited
+// is never stale).
+func (g *Gateway) movePresences(ctx context.Context) {
+	n := min(len(g.moves), moveBatch)
+	for _, m := range g.moves[:n] {
+		g.presenceMoved(ctx, m.user, m.tellPeers)
+	}
+	g.moves = g.moves[n:]
+	if len(g.moves) == 0 {
+		g.moves = nil // let a burst's array go
 	}
 }
 

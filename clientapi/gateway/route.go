@@ -137,7 +137,7 @@ func (g *Gateway) route(ctx context.Context, ev storage.Event) {
 	case homeserver.PresenceLocal, homeserver.FriendPresenceLocal:
 		return // told to the sessions when it happened
 	case homeserver.PresenceElsewhere:
-		g.presenceElsewhere(ctx, ev)
+		g.presenceElsewhere(ev)
 		return
 	case homeserver.FriendPresenceRemote:
 		g.remoteFriendPresence(ctx, ev)
