@@ -96,7 +96,7 @@ type Gateway struct {
 	cur origin
 	// moves are the presences other processes told (or stopped telling)
 	// that are still to be recomputed here; owned by the routing
-	// goroutine, which takes turns between them and events (movePresences).
+	// goroutine, which makes them when no event waits (movePresences).
 	moves []presenceMove
 	// replaying marks the router of one session being rebuilt
 	// (replayer): it routes to that session only, with no side effects.
