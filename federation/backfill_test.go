@@ -300,8 +300,8 @@ func TestFederationRefusesHostileHistory(t *testing.T) {
 		// A page naming what the origin does not own is refused as
 		// forbidden; one that is not the page asked for, as refused_history.
 		refusedHistory := func() float64 {
-			return max(0, metric(t, b, `hearth_federation_inbound_rejected_total{reason="refused_history"}`)) +
-				max(0, metric(t, b, `hearth_federation_inbound_rejected_total{reason="forbidden"}`))
+			return max(0, b.Metric(t, `hearth_federation_inbound_rejected_total{reason="refused_history"}`)) +
+				max(0, b.Metric(t, `hearth_federation_inbound_rejected_total{reason="forbidden"}`))
 		}
 		for _, tc := range cases {
 			f.answer(tc.rewrite)

@@ -159,7 +159,7 @@ func testFriendPresenceRogue(t *testing.T, backend st.Backend) {
 			"user": map[string]any{"id": user}, "status": status, "activities": []any{}, "client_status": map[string]any{"web": status}}}
 	}
 	forbidden := `hearth_federation_inbound_rejected_total{reason="forbidden"}`
-	before := max(metric(t, b, forbidden), 0)
+	before := max(b.Metric(t, forbidden), 0)
 	cases := []struct {
 		name   string
 		body   any
@@ -177,7 +177,7 @@ func testFriendPresenceRogue(t *testing.T, backend st.Backend) {
 			t.Fatalf("%s: status %d, want %d: %v", tc.name, status, tc.status, body)
 		}
 	}
-	if got := metric(t, b, forbidden); got != before+float64(len(cases)) {
+	if got := b.Metric(t, forbidden); got != before+float64(len(cases)) {
 		t.Fatalf("%s = %v, want %v", forbidden, got, before+float64(len(cases)))
 	}
 	// Malformed: a guild_id, or two users, is no friend's presence (400).

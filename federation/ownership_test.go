@@ -317,7 +317,7 @@ func testOwnership(t *testing.T, backend st.Backend) {
 	// forbidden is how many requests B refused as overstepping: each
 	// refusal is counted once, and nothing taken is.
 	forbidden := func() float64 {
-		return max(0, metric(t, b, `hearth_federation_inbound_rejected_total{reason="forbidden"}`))
+		return max(0, b.Metric(t, `hearth_federation_inbound_rejected_total{reason="forbidden"}`))
 	}
 	try := func(i int, at attempt) {
 		t.Run(at.name, func(t *testing.T) {
@@ -667,7 +667,7 @@ func testOwnershipOfAnswers(t *testing.T, backend st.Backend) {
 			mu.Unlock()
 			before := state()
 			forbidden := func() float64 {
-				return max(0, metric(t, b, `hearth_federation_inbound_rejected_total{reason="forbidden"}`))
+				return max(0, b.Metric(t, `hearth_federation_inbound_rejected_total{reason="forbidden"}`))
 			}
 			counted := forbidden()
 			hostileLocal := join()

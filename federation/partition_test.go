@@ -6,8 +6,6 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"regexp"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -109,21 +107,9 @@ func testSource(t *testing.T) {
 	})
 }
 
-// metric reads one series of a server's /metrics (-1 when absent).
-func metric(t *testing.T, s *st.Server, series string) float64 {
-	t.Helper()
-	re := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(series) + ` (\S+)$`)
-	m := re.FindStringSubmatch(string(s.Do(t, "GET", "/metrics", "", nil).Body))
-	if m == nil {
-		return -1
-	}
-	v, _ := strconv.ParseFloat(m[1], 64)
-	return v
-}
-
 // lagOf reads an origin's delivery lag gauge for a peer.
 func lagOf(t *testing.T, s *st.Server, peer string) float64 {
-	return metric(t, s, `hearth_federation_delivery_lag_events{peer="`+peer+`"}`)
+	return s.Metric(t, `hearth_federation_delivery_lag_events{peer="`+peer+`"}`)
 }
 
 // A peer that hangs (its packets dropped) holds up nobody else: the
@@ -187,7 +173,7 @@ func TestPartitionedPeerHoldsUpNobody(t *testing.T) {
 	// (its request deadline), so that what follows the heal is A's retry,
 	// not a stalled request's packets getting through.
 	st.WaitFor(t, "A to fail a transaction to B", time.Minute, func() string {
-		if n := metric(t, a, `hearth_federation_transactions_total{outcome="error",peer="`+b.ServerName()+`"}`); n < 1 {
+		if n := a.Metric(t, `hearth_federation_transactions_total{outcome="error",peer="`+b.ServerName()+`"}`); n < 1 {
 			return fmt.Sprintf("%v failed", n)
 		}
 		return ""
@@ -228,7 +214,7 @@ func TestPartitionedActNeverContradictsItsAnswer(t *testing.T) {
 	_, bGeneral := bob.guildNamed(t, "Acts")
 	send := map[string]any{"content": "through the storm", "nonce": "storm-1", "enforce_nonce": true}
 	expired := func() float64 {
-		return metric(t, a, `hearth_http_requests_total{method="POST",route="/_hearth/federation/v1/act",status="408"}`)
+		return a.Metric(t, `hearth_http_requests_total{method="POST",route="/_hearth/federation/v1/act",status="408"}`)
 	}
 
 	ca := newCut(t, a)
@@ -261,7 +247,7 @@ func TestPartitionedActNeverContradictsItsAnswer(t *testing.T) {
 
 // historyFetches reads a server's gauge of older-history fetches in flight.
 func historyFetches(t *testing.T, s *st.Server) float64 {
-	return metric(t, s, "hearth_federation_history_fetches_in_flight")
+	return s.Metric(t, "hearth_federation_history_fetches_in_flight")
 }
 
 // A read of older history on a replica whose origin is cut off answers
@@ -300,7 +286,7 @@ func TestFederationHistoryReadUnderPartition(t *testing.T) {
 		t.Fatalf("B fetches older history before any read reached it: %v in flight", n)
 	}
 	histories := func() float64 {
-		return metric(t, a, `hearth_http_requests_total{method="GET",route="`+federation.HistoryPath+`",status="200"}`)
+		return a.Metric(t, `hearth_http_requests_total{method="GET",route="`+federation.HistoryPath+`",status="200"}`)
 	}
 	if n := histories(); n > 0 {
 		t.Fatalf("A answered %v history requests before any read reached the older history", n)

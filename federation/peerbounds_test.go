@@ -120,10 +120,10 @@ func testBoundsPeerState(t *testing.T, backend st.Backend) {
 	}
 	refused("a batch taking the replica to six members", join())
 
-	if v := metric(t, b, `hearth_federation_inbound_rejected_total{reason="too_many_users"}`); v != 1 {
+	if v := b.Metric(t, `hearth_federation_inbound_rejected_total{reason="too_many_users"}`); v != 1 {
 		t.Errorf("too_many_users counted %v times, want 1", v)
 	}
-	if v := metric(t, b, `hearth_federation_inbound_rejected_total{reason="too_many_members"}`); v != 2 {
+	if v := b.Metric(t, `hearth_federation_inbound_rejected_total{reason="too_many_members"}`); v != 2 {
 		t.Errorf("too_many_members counted %v times, want 2", v)
 	}
 
@@ -305,7 +305,7 @@ func testBoundsReplicaObjects(t *testing.T, backend st.Backend) {
 	}) {
 		t.Fatalf("a refused batch renamed #general: %v", got)
 	}
-	if v := metric(t, b, `hearth_federation_inbound_rejected_total{reason="too_many_objects"}`); v != 10 {
+	if v := b.Metric(t, `hearth_federation_inbound_rejected_total{reason="too_many_objects"}`); v != 10 {
 		t.Errorf("too_many_objects counted %v times, want 10", v)
 	}
 
@@ -336,10 +336,10 @@ func testBoundsReplicaObjects(t *testing.T, backend st.Backend) {
 			t.Fatal(err)
 		}
 		objects := `hearth_federation_inbound_rejected_total{reason="too_many_objects"}`
-		before := metric(t, b, objects)
+		before := b.Metric(t, objects)
 		st.Expect(t, bob.do(t, "POST", "/api/v10/invites/"+code+"@"+C, nil), 413, nil)
 		// An answer is no request, yet refusing it is counted the same.
-		if got := metric(t, b, objects); got != before+1 {
+		if got := b.Metric(t, objects); got != before+1 {
 			t.Errorf("%s: too_many_objects counted %v, then %v after the refused snapshot", over.name, before, got)
 		}
 		if _, err := b.Store().FederatedID(ctx, C, g); !errors.Is(err, storage.ErrNotFound) {

@@ -217,6 +217,16 @@ func (g *Gateway) Run(ctx context.Context) error {
 		g.route(routeCtx, ev)
 		g.cur = origin{}
 	}
+	// routeOrEnd routes what was taken from events, or, events closed
+	// (the subscription ended), ends routing and reports false.
+	routeOrEnd := func(ev storage.Event, ok bool) bool {
+		if !ok {
+			g.shutdown()
+			return false
+		}
+		route(ev)
+		return true
+	}
 	for {
 		var moves <-chan struct{}
 		if len(g.moves) > 0 {
@@ -226,24 +236,29 @@ func (g *Gateway) Run(ctx context.Context) error {
 				continue
 			}
 			moves = alwaysReady
-			select {
-			case ev, ok := <-events:
-				if !ok {
-					g.shutdown()
-					return nil
+			// Whatever else is ready goes first (the end, below, too).
+			if ctx.Err() == nil {
+				select {
+				case ev, ok := <-events:
+					if !routeOrEnd(ev, ok) {
+						return nil
+					}
+					continue
+				case <-sweep.C:
+					g.sweep()
+					continue
+				case <-refresh:
+					g.refreshPresences()
+					continue
+				default:
 				}
-				route(ev)
-				continue
-			default:
 			}
 		}
 		select {
 		case ev, ok := <-events:
-			if !ok {
-				g.shutdown()
+			if !routeOrEnd(ev, ok) {
 				return nil
 			}
-			route(ev)
 		case <-sweep.C:
 			g.sweep()
 		case <-refresh:

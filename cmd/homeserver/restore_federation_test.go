@@ -3,9 +3,7 @@ package main
 import (
 	"fmt"
 	"path/filepath"
-	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -173,12 +171,12 @@ func TestRestoredOriginReachesPeersAgain(t *testing.T) {
 		// more, the skip included.
 		lag := `hearth_federation_delivery_lag_events{peer="` + a.ServerName() + `"}`
 		st.WaitFor(t, "B's delivery to A fails and its lag is told", 60*time.Second, func() string {
-			if v := metricOf(t, r, lag); v < float64(len(kept)) {
+			if v := r.Metric(t, lag); v < float64(len(kept)) {
 				return fmt.Sprintf("%s = %v", lag, v)
 			}
 			return ""
 		})
-		if v := metricOf(t, r, lag); v > 10 {
+		if v := r.Metric(t, lag); v > 10 {
 			t.Fatalf("%s = %v after %d messages", lag, v, len(kept))
 		}
 		a = st.Start(t, st.Options{DataDir: aDir, Listen: a.Addr(), ServerName: a.ServerName()})
@@ -214,16 +212,4 @@ func restoreAs(t *testing.T, b *st.Server, backupDir string) *st.Server {
 	}
 	return st.Start(t, st.Options{Backend: b.Options.Backend, DataDir: target, Database: restoredDB,
 		ServerName: b.ServerName(), Listen: b.Addr()})
-}
-
-// metricOf reads one series of a server's /metrics (-1 when absent).
-func metricOf(t *testing.T, s *st.Server, series string) float64 {
-	t.Helper()
-	re := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(series) + ` (\S+)$`)
-	m := re.FindStringSubmatch(string(s.Do(t, "GET", "/metrics", "", nil).Body))
-	if m == nil {
-		return -1
-	}
-	v, _ := strconv.ParseFloat(m[1], 64)
-	return v
 }

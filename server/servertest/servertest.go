@@ -12,6 +12,8 @@ import (
 	"mime/multipart"
 	"net/http"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -237,6 +239,22 @@ func (r Response) JSON(t testing.TB) map[string]any {
 		t.Fatalf("body is not a JSON object: %v: %s", err, r.Body)
 	}
 	return m
+}
+
+// Metric reads one series of the server's /metrics, its name and labels
+// as Prometheus writes them (`name{label="value"}`); -1 when absent.
+func (s *Server) Metric(t testing.TB, series string) float64 {
+	t.Helper()
+	re := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(series) + ` (\S+)$`)
+	m := re.FindStringSubmatch(string(s.Do(t, "GET", "/metrics", "", nil).Body))
+	if m == nil {
+		return -1
+	}
+	v, err := strconv.ParseFloat(m[1], 64)
+	if err != nil {
+		t.Fatalf("%s = %q: %v", series, m[1], err)
+	}
+	return v
 }
 
 // Do sends a request to the server. body is JSON-encoded unless it is

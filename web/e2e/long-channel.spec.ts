@@ -56,6 +56,20 @@ async function seedIndexes(page: Page): Promise<number[]> {
   });
 }
 
+/**
+ * Signs the reader in and opens `guild`'s channel, waits for its newest
+ * messages (their text holds `newest`) and puts the pointer over the pane,
+ * where the wheel turns.
+ */
+async function openAsReader(page: Page, guild: string, newest: string): Promise<Locator> {
+  await signIn(page, S, { username: reader.name });
+  await openChannel(page, guild);
+  const log = messageLog(page);
+  await expect(log.getByRole('article').last()).toContainText(newest);
+  await log.hover();
+  return log;
+}
+
 /** The message in the middle of the pane, and where its top is. */
 function middleMessage(log: Locator) {
   return log.evaluate((el) => {
@@ -115,12 +129,8 @@ async function gatewaySaw(page: Page, text: string) {
 
 test('the pane stays under 4,000 DOM nodes while scrolling back through 2,000 messages', async ({ page }) => {
   test.setTimeout(300_000); // 40 pages of history on a loaded machine
-  await signIn(page, S, { username: reader.name });
-  await openChannel(page, guildName);
-  const log = messageLog(page);
-  await expect(log.getByRole('article').last()).toContainText(`-${run}`);
+  const log = await openAsReader(page, guildName, `-${run}`);
   let maxNodes = await paneNodes(page);
-  await log.hover();
   // Wheel up until the first message is on screen; every step counts the pane's nodes.
   await expect
     .poll(
@@ -138,11 +148,7 @@ test('the pane stays under 4,000 DOM nodes while scrolling back through 2,000 me
 });
 
 test('a reader scrolled up is not moved by new messages and sees the new-messages bar', async ({ page }) => {
-  await signIn(page, S, { username: reader.name });
-  await openChannel(page, guildName);
-  const log = messageLog(page);
-  await expect(log.getByRole('article').last()).toContainText(`-${run}`);
-  await log.hover();
+  const log = await openAsReader(page, guildName, `-${run}`);
   // Older pages the wheel asks for: the new messages must come after any
   // such page has landed and settled, or this tests that landing instead.
   let olderPending = 0;
@@ -193,11 +199,7 @@ test('a reader scrolled up is not moved by new messages and sees the new-message
 test('a reader at the top waiting for an older page keeps seeing rows when the newest rows are dropped', async ({ page }) => {
   test.setTimeout(300_000);
   await page.clock.install();
-  await signIn(page, S, { username: reader.name });
-  await openChannel(page, guildName);
-  const log = messageLog(page);
-  await expect(log.getByRole('article').last()).toContainText(`-${run}`);
-  await log.hover();
+  const log = await openAsReader(page, guildName, `-${run}`);
 
   // Older pages wait until the test lets them through.
   const held: Route[] = [];
@@ -276,11 +278,7 @@ test('a reader at the top waiting for an older page keeps seeing rows when the n
 });
 
 test('an older page that fails is asked for again on the next wheel turn, not in a loop', async ({ page }) => {
-  await signIn(page, S, { username: reader.name });
-  await openChannel(page, guildName);
-  const log = messageLog(page);
-  await expect(log.getByRole('article').last()).toContainText(`-${run}`);
-  await log.hover();
+  const log = await openAsReader(page, guildName, `-${run}`);
   let asked = 0;
   let failing = true;
   await page.route(/\/messages\?.*before=/, async (route) => {
@@ -339,11 +337,7 @@ test('an older page that fails is asked for again on the next wheel turn, not in
 test('a reader scrolled up is not moved by new messages that come while an older page lands', async ({ page }) => {
   await keepGatewayFrames(page);
   await page.clock.install();
-  await signIn(page, S, { username: reader.name });
-  await openChannel(page, guildName);
-  const log = messageLog(page);
-  await expect(log.getByRole('article').last()).toContainText(`-${run}`);
-  await log.hover();
+  const log = await openAsReader(page, guildName, `-${run}`);
 
   const held: Route[] = [];
   await page.route(/\/messages\?.*before=/, (route) => void held.push(route));
@@ -422,11 +416,7 @@ test('a reader at the start of a full window is not moved when live messages tak
   await seed(writer, general.id, 990, (i) => `full${i}-${run}`);
   await keepGatewayFrames(page);
   await page.clock.install();
-  await signIn(page, S, { username: reader.name });
-  await openChannel(page, name);
-  const log = messageLog(page);
-  await expect(log.getByRole('article').last()).toContainText(`full`);
-  await log.hover();
+  const log = await openAsReader(page, name, 'full');
 
   const held: Route[] = [];
   await page.route(/\/messages\?.*before=/, (route) => void held.push(route));
