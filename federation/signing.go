@@ -268,7 +268,7 @@ type KeyCache struct {
 	keys     *lru.Cache[string, cachedKey]
 	// failed remembers failed fetches, so that a key server that
 	// answers badly or slowly is asked again only after a backoff
-	// (failureBackoff); being an LRU, a flood of names evicts the oldest.
+	// (failure.backoff); being an LRU, a flood of names evicts the oldest.
 	failed *lru.Cache[string, failure]
 	// fetching bounds the fetches running at once: each may hold a
 	// request for up to 30 s, and names are free to make up.

@@ -345,8 +345,10 @@ func (g *Gateway) routeDM(ctx context.Context, ev storage.Event, m meta) {
 
 // deliverOwnRecipientEvent tells the user added to (or removed from) a
 // group DM, in a session of theirs, of the channel itself: CHANNEL_CREATE
-// with the channel as it is now, or CHANNEL_DELETE. A removal the
-// channel has since undone (they are back) is told as it is now, too.
+// with the channel as it is now, or CHANNEL_DELETE. Both go by the
+// channel as it is now: an add undone since (removed again) tells
+// nothing, nor does a removal undone since (the add that followed tells
+// the channel).
 func (g *Gateway) deliverOwnRecipientEvent(ctx context.Context, s *session, ev storage.Event) {
 	c, _, err := g.hs.DMChannel(ctx, s.user, ev.LogID)
 	switch {
