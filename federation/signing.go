@@ -327,11 +327,7 @@ type failure struct {
 
 // backoff is how long after the last failure the key is not fetched again.
 func (f failure) backoff() time.Duration {
-	d := firstFailureBackoff
-	for i := 1; i < f.count && d < maxFailureBackoff; i++ {
-		d *= 2
-	}
-	return min(d, maxFailureBackoff)
+	return min(firstFailureBackoff<<min(f.count-1, 6), maxFailureBackoff) // 2^6 s is past the cap
 }
 
 // gone reports a fetch that failed because nothing listened at the

@@ -22,7 +22,10 @@ import (
 
 // startShared starts n servers of one homeserver on one PostgreSQL
 // database and one data dir, as processes behind a load balancer would
-// run: each with its own pool, bus, cache and gateway.
+// run: each with its own pool, bus, cache and gateway. The tests of
+// several processes have no SQLite half: one process serves an SQLite
+// database (TestProcessesShareOnePostgres). Without PostgreSQL they skip
+// as the PostgreSQL half of any test does (storagetest.PostgresURL).
 func startShared(t testing.TB, n int) []*st.Server {
 	return startSharedWith(t, n, st.Options{})
 }
@@ -56,62 +59,41 @@ func startSharedWith(t testing.TB, n int, o st.Options) []*st.Server {
 // NOTIFY) still reaches the other processes' buses, from their look at
 // the log heads, in order.
 func TestAnnouncementLostCostsOnlyLatency(t *testing.T) {
-	st.ForEachBackend(t, func(t *testing.T, b st.Backend) {
-		if b == st.SQLite {
-			t.Skip("one process serves an SQLite database: there is no other process to tell (TestProcessesShareOnePostgres)")
-		}
-		ss := startShared(t, 2)
-		sub := ss[1].Homeserver().Bus().Subscribe(64)
-		defer sub.Close()
-		logID := snowflake.NewGenerator(1).Next() // a log nobody else writes to
-		// Straight into the database: the domain, which announces, is
-		// not involved.
-		err := ss[0].Store().Update(context.Background(), func(tx storage.Tx) error {
-			_, err := tx.AppendEvents(context.Background(), []storage.Event{
-				{LogID: logID, Type: "TEST", Payload: []byte(`{"n":1}`)},
-				{LogID: logID, Type: "TEST", Payload: []byte(`{"n":2}`)},
-			})
-			return err
+	ss := startShared(t, 2)
+	sub := ss[1].Homeserver().Bus().Subscribe(64)
+	defer sub.Close()
+	logID := snowflake.NewGenerator(1).Next() // a log nobody else writes to
+	// Straight into the database: the domain, which announces, is
+	// not involved.
+	err := ss[0].Store().Update(context.Background(), func(tx storage.Tx) error {
+		_, err := tx.AppendEvents(context.Background(), []storage.Event{
+			{LogID: logID, Type: "TEST", Payload: []byte(`{"n":1}`)},
+			{LogID: logID, Type: "TEST", Payload: []byte(`{"n":2}`)},
 		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-		defer cancel()
-		var seqs []int64
-		for len(seqs) < 2 {
-			e, err := sub.Next(ctx)
-			if err != nil {
-				t.Fatalf("after %v: %v", seqs, err)
-			}
-			if e.LogID == logID {
-				seqs = append(seqs, e.Seq)
-			}
-		}
-		if seqs[0] != 1 || seqs[1] != 2 {
-			t.Fatalf("seqs %v, want [1 2]", seqs)
-		}
-		// Counted as filled by the backstop, for the operator's alert.
-		if n := metricValue(t, ss[1], "hearth_cluster_backstop_fills_total"); n < 2 {
-			t.Fatalf("hearth_cluster_backstop_fills_total = %v, want at least the 2 events no announcement told", n)
-		}
+		return err
 	})
-}
-
-// metricValue is the value of the metric line that starts with name
-// (with its labels, if any) on s's /metrics; -1 when there is none.
-func metricValue(t *testing.T, s *st.Server, name string) float64 {
-	t.Helper()
-	for _, line := range strings.Split(string(s.Do(t, "GET", "/metrics", "", nil).Body), "\n") {
-		if v, ok := strings.CutPrefix(line, name+" "); ok {
-			var f float64
-			if _, err := fmt.Sscan(v, &f); err != nil {
-				t.Fatalf("%s: %v", line, err)
-			}
-			return f
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	var seqs []int64
+	for len(seqs) < 2 {
+		e, err := sub.Next(ctx)
+		if err != nil {
+			t.Fatalf("after %v: %v", seqs, err)
+		}
+		if e.LogID == logID {
+			seqs = append(seqs, e.Seq)
 		}
 	}
-	return -1
+	if seqs[0] != 1 || seqs[1] != 2 {
+		t.Fatalf("seqs %v, want [1 2]", seqs)
+	}
+	// Counted as filled by the backstop, for the operator's alert.
+	if n := ss[1].Metric(t, "hearth_cluster_backstop_fills_total"); n < 2 {
+		t.Fatalf("hearth_cluster_backstop_fills_total = %v, want at least the 2 events no announcement told", n)
+	}
 }
 
 // TestRelayAndLeaseMetrics: what crosses processes is counted on both
@@ -123,7 +105,7 @@ func TestRelayAndLeaseMetrics(t *testing.T) {
 			// Exported all the same, at zero: one process relays nothing.
 			for _, name := range []string{"hearth_cluster_notify_sent_total", "hearth_cluster_notify_received_total",
 				"hearth_cluster_backstop_fills_total", `hearth_lease_held{kind="node"}`, `hearth_lease_takeovers_total{kind="federation"}`} {
-				if v := metricValue(t, s, name); v != 0 {
+				if v := s.Metric(t, name); v != 0 {
 					t.Fatalf("%s = %v with SQLite, want 0", name, v)
 				}
 			}
@@ -135,14 +117,14 @@ func TestRelayAndLeaseMetrics(t *testing.T) {
 		on2 := watch(t, ss[1], alice, 1<<0|1<<9, nil, "", 0)
 		m := st.OK(t, ss[0].Do(t, "POST", "/api/v10/channels/"+channel+"/messages", alice, map[string]any{"content": "hello"}), 200)
 		on2.wait(t, "MESSAGE_CREATE", func(d map[string]any) bool { return d["id"] == m["id"] })
-		if v := metricValue(t, ss[0], "hearth_cluster_notify_sent_total"); v < 1 {
+		if v := ss[0].Metric(t, "hearth_cluster_notify_sent_total"); v < 1 {
 			t.Fatalf("sender: hearth_cluster_notify_sent_total = %v", v)
 		}
-		if v := metricValue(t, ss[1], "hearth_cluster_notify_received_total"); v < 1 {
+		if v := ss[1].Metric(t, "hearth_cluster_notify_received_total"); v < 1 {
 			t.Fatalf("receiver: hearth_cluster_notify_received_total = %v", v)
 		}
 		for i, s := range ss {
-			if v := metricValue(t, s, `hearth_lease_held{kind="node"}`); v != 1 {
+			if v := s.Metric(t, `hearth_lease_held{kind="node"}`); v != 1 {
 				t.Fatalf("server %d: hearth_lease_held{kind=\"node\"} = %v, want 1", i+1, v)
 			}
 		}
@@ -153,28 +135,23 @@ func TestRelayAndLeaseMetrics(t *testing.T) {
 // session on the others at once: its gateway connection there closes, and
 // its token is refused there, although that process had it cached.
 func TestSignOutHoldsOnEveryProcess(t *testing.T) {
-	st.ForEachBackend(t, func(t *testing.T, b st.Backend) {
-		if b == st.SQLite {
-			t.Skip("one process serves an SQLite database: there is no other process to tell (TestProcessesShareOnePostgres)")
-		}
-		ss := startShared(t, 2)
-		tok := ss[0].Register(t, "lena", "correct horse")
-		st.Expect(t, ss[1].Do(t, "GET", "/api/v10/users/@me", tok, nil), 200, nil) // cached there now
-		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-		defer cancel()
-		ws := identified(ctx, t, ss[1], tok)
-		defer ws.CloseNow()
-		st.Expect(t, ss[0].Do(t, "POST", "/api/v10/auth/logout", tok, nil), 204, nil)
-		for {
-			if _, _, err := ws.Read(ctx); err != nil {
-				if code := websocket.CloseStatus(err); code != 4004 {
-					t.Fatalf("the gateway connection on the other process ended with %v (%d), want 4004", err, code)
-				}
-				break
+	ss := startShared(t, 2)
+	tok := ss[0].Register(t, "lena", "correct horse")
+	st.Expect(t, ss[1].Do(t, "GET", "/api/v10/users/@me", tok, nil), 200, nil) // cached there now
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	ws := identified(ctx, t, ss[1], tok)
+	defer ws.CloseNow()
+	st.Expect(t, ss[0].Do(t, "POST", "/api/v10/auth/logout", tok, nil), 204, nil)
+	for {
+		if _, _, err := ws.Read(ctx); err != nil {
+			if code := websocket.CloseStatus(err); code != 4004 {
+				t.Fatalf("the gateway connection on the other process ended with %v (%d), want 4004", err, code)
 			}
+			break
 		}
-		st.Expect(t, ss[1].Do(t, "GET", "/api/v10/users/@me", tok, nil), 401, nil)
-	})
+	}
+	st.Expect(t, ss[1].Do(t, "GET", "/api/v10/users/@me", tok, nil), 401, nil)
 }
 
 // TestLostSignOutStillEndsConnections: a sign-in ended without an
@@ -182,34 +159,29 @@ func TestSignOutHoldsOnEveryProcess(t *testing.T) {
 // still ends the gateway connections other processes hold for it, at
 // their next check of the sign-ins.
 func TestLostSignOutStillEndsConnections(t *testing.T) {
-	st.ForEachBackend(t, func(t *testing.T, b st.Backend) {
-		if b == st.SQLite {
-			t.Skip("one process serves an SQLite database: there is no other process to tell (TestProcessesShareOnePostgres)")
-		}
-		ss := startShared(t, 2)
-		tok := ss[0].Register(t, "mona", "correct horse")
-		ctx, cancel := context.WithTimeout(context.Background(), 3*signInRecheckForTest)
-		defer cancel()
-		p, err := ss[0].Homeserver().Authenticate(ctx, tok)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ws := identified(ctx, t, ss[1], tok)
-		defer ws.CloseNow()
-		// Straight into the database: the domain, which announces, is
-		// not involved.
-		if err := ss[0].Store().Update(ctx, func(tx storage.Tx) error { return tx.DeleteSession(ctx, p.Session) }); err != nil {
-			t.Fatal(err)
-		}
-		for {
-			if _, _, err := ws.Read(ctx); err != nil {
-				if code := websocket.CloseStatus(err); code != 4004 {
-					t.Fatalf("the connection ended with %v (%d), want 4004 at the next check of the sign-ins", err, code)
-				}
-				break
+	ss := startShared(t, 2)
+	tok := ss[0].Register(t, "mona", "correct horse")
+	ctx, cancel := context.WithTimeout(context.Background(), 3*signInRecheckForTest)
+	defer cancel()
+	p, err := ss[0].Homeserver().Authenticate(ctx, tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ws := identified(ctx, t, ss[1], tok)
+	defer ws.CloseNow()
+	// Straight into the database: the domain, which announces, is
+	// not involved.
+	if err := ss[0].Store().Update(ctx, func(tx storage.Tx) error { return tx.DeleteSession(ctx, p.Session) }); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, _, err := ws.Read(ctx); err != nil {
+			if code := websocket.CloseStatus(err); code != 4004 {
+				t.Fatalf("the connection ended with %v (%d), want 4004 at the next check of the sign-ins", err, code)
 			}
+			break
 		}
-	})
+	}
 }
 
 // identified opens a gateway connection to s with tok and reads until
@@ -484,60 +456,50 @@ func presenceOf(user, status string) func(map[string]any) bool {
 // TestPresenceOfDeadProcessExpires); typing through one process is seen
 // on the other.
 func TestTypingAndPresenceCrossProcesses(t *testing.T) {
-	st.ForEachBackend(t, func(t *testing.T, b st.Backend) {
-		if b == st.SQLite {
-			t.Skip("one process serves an SQLite database: there is no other process to tell (TestProcessesShareOnePostgres)")
-		}
-		// A refresh far longer than the test: nothing told here expires,
-		// so an offline seen was told (one expired would pass for it).
-		ss := startSharedWith(t, 2, st.Options{GatewayPresenceRefresh: time.Hour})
-		alice := ss[0].Register(t, "alice", "correct horse")
-		bob := ss[0].Register(t, "bob", "correct horse")
-		_, channel, invite := ss[0].Guild(t, alice, "presences")
-		st.OK(t, ss[0].Do(t, "POST", "/api/v10/invites/"+invite, bob, nil), 200)
-		aliceID := st.OK(t, ss[0].Do(t, "GET", "/api/v10/users/@me", alice, nil), 200)["id"].(string)
-		const intents = 1<<0 | 1<<8 | 1<<11 // guilds, presences, typing
-		onTwo := watch(t, ss[1], bob, intents, nil, "", 0)
+	// A refresh far longer than the test: nothing told here expires,
+	// so an offline seen was told (one expired would pass for it).
+	ss := startSharedWith(t, 2, st.Options{GatewayPresenceRefresh: time.Hour})
+	alice := ss[0].Register(t, "alice", "correct horse")
+	bob := ss[0].Register(t, "bob", "correct horse")
+	_, channel, invite := ss[0].Guild(t, alice, "presences")
+	st.OK(t, ss[0].Do(t, "POST", "/api/v10/invites/"+invite, bob, nil), 200)
+	aliceID := st.OK(t, ss[0].Do(t, "GET", "/api/v10/users/@me", alice, nil), 200)["id"].(string)
+	const intents = 1<<0 | 1<<8 | 1<<11 // guilds, presences, typing
+	onTwo := watch(t, ss[1], bob, intents, nil, "", 0)
 
-		a := watch(t, ss[0], alice, intents, map[string]any{"status": "dnd", "activities": []any{}, "afk": false}, "", 0)
-		onTwo.wait(t, "PRESENCE_UPDATE", presenceOf(aliceID, "dnd"))
+	a := watch(t, ss[0], alice, intents, map[string]any{"status": "dnd", "activities": []any{}, "afk": false}, "", 0)
+	onTwo.wait(t, "PRESENCE_UPDATE", presenceOf(aliceID, "dnd"))
 
-		st.Expect(t, ss[0].Do(t, "POST", "/api/v10/channels/"+channel+"/typing", alice, nil), 204, nil)
-		onTwo.wait(t, "TYPING_START", func(d map[string]any) bool { return d["user_id"] == aliceID && d["channel_id"] == channel })
+	st.Expect(t, ss[0].Do(t, "POST", "/api/v10/channels/"+channel+"/typing", alice, nil), 204, nil)
+	onTwo.wait(t, "TYPING_START", func(d map[string]any) bool { return d["user_id"] == aliceID && d["channel_id"] == channel })
 
-		a.ws.CloseNow()
-		onTwo.wait(t, "PRESENCE_UPDATE", presenceOf(aliceID, "offline"))
-	})
+	a.ws.CloseNow()
+	onTwo.wait(t, "PRESENCE_UPDATE", presenceOf(aliceID, "offline"))
 }
 
 // TestPresenceOfDeadProcessExpires: a presence that a process told and
 // never told again (as one killed would) expires on the others.
 func TestPresenceOfDeadProcessExpires(t *testing.T) {
-	st.ForEachBackend(t, func(t *testing.T, b st.Backend) {
-		if b == st.SQLite {
-			t.Skip("one process serves an SQLite database: there is no other process to tell (TestProcessesShareOnePostgres)")
-		}
-		ss := startSharedWith(t, 2, st.Options{GatewayPresenceRefresh: 2 * time.Second})
-		alice := ss[0].Register(t, "alice", "correct horse")
-		bob := ss[0].Register(t, "bob", "correct horse")
-		carol := ss[0].Register(t, "carol", "correct horse")
-		_, _, invite := ss[0].Guild(t, alice, "presences")
-		st.OK(t, ss[0].Do(t, "POST", "/api/v10/invites/"+invite, bob, nil), 200)
-		st.OK(t, ss[0].Do(t, "POST", "/api/v10/invites/"+invite, carol, nil), 200)
-		carolID := st.OK(t, ss[0].Do(t, "GET", "/api/v10/users/@me", carol, nil), 200)["id"].(string)
-		onTwo := watch(t, ss[1], bob, 1<<0|1<<8, nil, "", 0)
-		// A presence told for carol by the first process, which then
-		// says no more of her: as if the process that had her session
-		// were killed.
-		cid, err := snowflake.Parse(carolID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		p, _ := json.Marshal([]homeserver.SharedPresence{{UserID: cid, Status: "online"}})
-		ss[0].Homeserver().ShareEphemeral(storage.Event{Type: homeserver.PresenceElsewhere, Payload: p})
-		onTwo.wait(t, "PRESENCE_UPDATE", presenceOf(carolID, "online"))
-		onTwo.wait(t, "PRESENCE_UPDATE", presenceOf(carolID, "offline"))
-	})
+	ss := startSharedWith(t, 2, st.Options{GatewayPresenceRefresh: 2 * time.Second})
+	alice := ss[0].Register(t, "alice", "correct horse")
+	bob := ss[0].Register(t, "bob", "correct horse")
+	carol := ss[0].Register(t, "carol", "correct horse")
+	_, _, invite := ss[0].Guild(t, alice, "presences")
+	st.OK(t, ss[0].Do(t, "POST", "/api/v10/invites/"+invite, bob, nil), 200)
+	st.OK(t, ss[0].Do(t, "POST", "/api/v10/invites/"+invite, carol, nil), 200)
+	carolID := st.OK(t, ss[0].Do(t, "GET", "/api/v10/users/@me", carol, nil), 200)["id"].(string)
+	onTwo := watch(t, ss[1], bob, 1<<0|1<<8, nil, "", 0)
+	// A presence told for carol by the first process, which then
+	// says no more of her: as if the process that had her session
+	// were killed.
+	cid, err := snowflake.Parse(carolID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, _ := json.Marshal([]homeserver.SharedPresence{{UserID: cid, Status: "online"}})
+	ss[0].Homeserver().ShareEphemeral(storage.Event{Type: homeserver.PresenceElsewhere, Payload: p})
+	onTwo.wait(t, "PRESENCE_UPDATE", presenceOf(carolID, "online"))
+	onTwo.wait(t, "PRESENCE_UPDATE", presenceOf(carolID, "offline"))
 }
 
 // TestJoinReachesSessionsOnEveryProcess: a user who joins a guild through
@@ -546,47 +508,42 @@ func TestPresenceOfDeadProcessExpires(t *testing.T) {
 // gets it on resuming, whether its own process had routed the join to
 // it or had stopped before.
 func TestJoinReachesSessionsOnEveryProcess(t *testing.T) {
-	st.ForEachBackend(t, func(t *testing.T, b st.Backend) {
-		if b == st.SQLite {
-			t.Skip("one process serves an SQLite database: there is no other process to tell (TestProcessesShareOnePostgres)")
-		}
-		ss := startShared(t, 2)
-		alice := ss[0].Register(t, "alice", "correct horse")
-		bob := ss[0].Register(t, "bob", "correct horse")
-		g1, _, invite1 := ss[0].Guild(t, alice, "first")
-		g2, _, invite2 := ss[0].Guild(t, alice, "second")
-		isGuild := func(id string) func(map[string]any) bool {
-			return func(d map[string]any) bool { return d["id"] == id }
-		}
-		live := watch(t, ss[1], bob, 1, nil, "", 0)
-		away := watch(t, ss[1], bob, 1, nil, "", 0)
-		st.OK(t, ss[0].Do(t, "POST", "/api/v10/invites/"+invite1, bob, nil), 200)
-		live.wait(t, "GUILD_CREATE", isGuild(g1))
-		away.wait(t, "GUILD_CREATE", isGuild(g1))
+	ss := startShared(t, 2)
+	alice := ss[0].Register(t, "alice", "correct horse")
+	bob := ss[0].Register(t, "bob", "correct horse")
+	g1, _, invite1 := ss[0].Guild(t, alice, "first")
+	g2, _, invite2 := ss[0].Guild(t, alice, "second")
+	isGuild := func(id string) func(map[string]any) bool {
+		return func(d map[string]any) bool { return d["id"] == id }
+	}
+	live := watch(t, ss[1], bob, 1, nil, "", 0)
+	away := watch(t, ss[1], bob, 1, nil, "", 0)
+	st.OK(t, ss[0].Do(t, "POST", "/api/v10/invites/"+invite1, bob, nil), 200)
+	live.wait(t, "GUILD_CREATE", isGuild(g1))
+	away.wait(t, "GUILD_CREATE", isGuild(g1))
 
-		away.mu.Lock()
-		seq, id := away.seq, away.id
-		away.mu.Unlock()
-		away.ws.CloseNow()
-		st.OK(t, ss[0].Do(t, "POST", "/api/v10/invites/"+invite2, bob, nil), 200)
-		live.wait(t, "GUILD_CREATE", isGuild(g2))
-		back := watch(t, ss[0], bob, 1, nil, id, seq)
-		back.wait(t, "GUILD_CREATE", isGuild(g2))
+	away.mu.Lock()
+	seq, id := away.seq, away.id
+	away.mu.Unlock()
+	away.ws.CloseNow()
+	st.OK(t, ss[0].Do(t, "POST", "/api/v10/invites/"+invite2, bob, nil), 200)
+	live.wait(t, "GUILD_CREATE", isGuild(g2))
+	back := watch(t, ss[0], bob, 1, nil, id, seq)
+	back.wait(t, "GUILD_CREATE", isGuild(g2))
 
-		// A join that no process routed to the session: its process
-		// stopped first (as one killed would never route it).
-		g3, _, invite3 := ss[0].Guild(t, alice, "third")
-		late := watch(t, ss[1], bob, 1, nil, "", 0)
-		late.wait(t, "GUILD_CREATE", isGuild(g1))
-		late.wait(t, "GUILD_CREATE", isGuild(g2))
-		late.mu.Lock()
-		seq, id = late.seq, late.id
-		late.mu.Unlock()
-		ss[1].Stop()
-		st.OK(t, ss[0].Do(t, "POST", "/api/v10/invites/"+invite3, bob, nil), 200)
-		again := watch(t, ss[0], bob, 1, nil, id, seq)
-		again.wait(t, "GUILD_CREATE", isGuild(g3))
-	})
+	// A join that no process routed to the session: its process
+	// stopped first (as one killed would never route it).
+	g3, _, invite3 := ss[0].Guild(t, alice, "third")
+	late := watch(t, ss[1], bob, 1, nil, "", 0)
+	late.wait(t, "GUILD_CREATE", isGuild(g1))
+	late.wait(t, "GUILD_CREATE", isGuild(g2))
+	late.mu.Lock()
+	seq, id = late.seq, late.id
+	late.mu.Unlock()
+	ss[1].Stop()
+	st.OK(t, ss[0].Do(t, "POST", "/api/v10/invites/"+invite3, bob, nil), 200)
+	again := watch(t, ss[0], bob, 1, nil, id, seq)
+	again.wait(t, "GUILD_CREATE", isGuild(g3))
 }
 
 // TestDMOpenedWhileAwayReachesResumedSession: DMs opened while a session
@@ -595,62 +552,57 @@ func TestJoinReachesSessionsOnEveryProcess(t *testing.T) {
 // whole from its start, the group DM from the user's coming in, not its
 // earlier history.
 func TestDMOpenedWhileAwayReachesResumedSession(t *testing.T) {
-	st.ForEachBackend(t, func(t *testing.T, b st.Backend) {
-		if b == st.SQLite {
-			t.Skip("one process serves an SQLite database: there is no other process to resume on (TestProcessesShareOnePostgres)")
-		}
-		ss := startShared(t, 2)
-		alice := ss[0].Register(t, "alice", "correct horse")
-		bob := ss[0].Register(t, "bob", "correct horse")
-		carol := ss[0].Register(t, "carol", "correct horse")
-		id := func(tok string) string {
-			return st.OK(t, ss[0].Do(t, "GET", "/api/v10/users/@me", tok, nil), 200)["id"].(string)
-		}
-		bobID, carolID := id(bob), id(carol)
-		send := func(channel, content string) {
-			st.OK(t, ss[0].Do(t, "POST", "/api/v10/channels/"+channel+"/messages", alice, map[string]any{"content": content}), 200)
-		}
-		group := st.OK(t, ss[0].Do(t, "POST", "/api/v10/users/@me/channels", alice, map[string]any{"recipients": []string{carolID}, "name": "planning"}), 200)["id"].(string)
-		send(group, "before bob came in")
+	ss := startShared(t, 2)
+	alice := ss[0].Register(t, "alice", "correct horse")
+	bob := ss[0].Register(t, "bob", "correct horse")
+	carol := ss[0].Register(t, "carol", "correct horse")
+	id := func(tok string) string {
+		return st.OK(t, ss[0].Do(t, "GET", "/api/v10/users/@me", tok, nil), 200)["id"].(string)
+	}
+	bobID, carolID := id(bob), id(carol)
+	send := func(channel, content string) {
+		st.OK(t, ss[0].Do(t, "POST", "/api/v10/channels/"+channel+"/messages", alice, map[string]any{"content": content}), 200)
+	}
+	group := st.OK(t, ss[0].Do(t, "POST", "/api/v10/users/@me/channels", alice, map[string]any{"recipients": []string{carolID}, "name": "planning"}), 200)["id"].(string)
+	send(group, "before bob came in")
 
-		const intents = 1<<0 | 1<<12 | 1<<15 // guilds, direct messages, message content
-		away := watch(t, ss[1], bob, intents, nil, "", 0)
-		away.mu.Lock()
-		seq, session := away.seq, away.id
-		away.mu.Unlock()
-		// Its process stops: nothing routes to the session from here.
-		ss[1].Stop()
+	const intents = 1<<0 | 1<<12 | 1<<15 // guilds, direct messages, message content
+	away := watch(t, ss[1], bob, intents, nil, "", 0)
+	away.mu.Lock()
+	seq, session := away.seq, away.id
+	away.mu.Unlock()
+	// Its process stops: nothing routes to the session from here.
+	ss[1].Stop()
 
-		dm := st.OK(t, ss[0].Do(t, "POST", "/api/v10/users/@me/channels", alice, map[string]any{"recipient_id": bobID}), 200)["id"].(string)
-		send(dm, "while bob was away")
-		st.Expect(t, ss[0].Do(t, "PUT", "/api/v10/channels/"+group+"/recipients/"+bobID, alice, nil), 204, nil)
-		send(group, "after bob came in")
+	dm := st.OK(t, ss[0].Do(t, "POST", "/api/v10/users/@me/channels", alice, map[string]any{"recipient_id": bobID}), 200)["id"].(string)
+	send(dm, "while bob was away")
+	st.Expect(t, ss[0].Do(t, "PUT", "/api/v10/channels/"+group+"/recipients/"+bobID, alice, nil), 204, nil)
+	send(group, "after bob came in")
 
-		back := watch(t, ss[0], bob, intents, nil, session, seq)
-		back.wait(t, "CHANNEL_CREATE", func(d map[string]any) bool { return d["id"] == dm })
-		content := func(c string) func(map[string]any) bool {
-			return func(d map[string]any) bool { return d["content"] == c }
+	back := watch(t, ss[0], bob, intents, nil, session, seq)
+	back.wait(t, "CHANNEL_CREATE", func(d map[string]any) bool { return d["id"] == dm })
+	content := func(c string) func(map[string]any) bool {
+		return func(d map[string]any) bool { return d["content"] == c }
+	}
+	back.wait(t, "MESSAGE_CREATE", content("while bob was away"))
+	back.wait(t, "CHANNEL_CREATE", func(d map[string]any) bool { return d["id"] == group }) // the group whole, as live
+	back.wait(t, "MESSAGE_CREATE", content("after bob came in"))
+	// Live after the resume, and no earlier history of the group.
+	send(dm, "after the resume")
+	back.wait(t, "MESSAGE_CREATE", content("after the resume"))
+	back.mu.Lock()
+	defer back.mu.Unlock()
+	seen := map[string]int{}
+	for _, d := range back.ds {
+		if d.t == "MESSAGE_CREATE" {
+			c, _ := d.d["content"].(string)
+			seen[c]++
 		}
-		back.wait(t, "MESSAGE_CREATE", content("while bob was away"))
-		back.wait(t, "CHANNEL_CREATE", func(d map[string]any) bool { return d["id"] == group }) // the group whole, as live
-		back.wait(t, "MESSAGE_CREATE", content("after bob came in"))
-		// Live after the resume, and no earlier history of the group.
-		send(dm, "after the resume")
-		back.wait(t, "MESSAGE_CREATE", content("after the resume"))
-		back.mu.Lock()
-		defer back.mu.Unlock()
-		seen := map[string]int{}
-		for _, d := range back.ds {
-			if d.t == "MESSAGE_CREATE" {
-				c, _ := d.d["content"].(string)
-				seen[c]++
-			}
-		}
-		want := map[string]int{"while bob was away": 1, "after bob came in": 1, "after the resume": 1}
-		if !maps.Equal(seen, want) {
-			t.Fatalf("messages on the resumed session: %v, want %v", seen, want)
-		}
-	})
+	}
+	want := map[string]int{"while bob was away": 1, "after bob came in": 1, "after the resume": 1}
+	if !maps.Equal(seen, want) {
+		t.Fatalf("messages on the resumed session: %v, want %v", seen, want)
+	}
 }
 
 // BenchmarkDeadProcessExpiry measures what a process that dies with many
